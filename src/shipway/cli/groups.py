@@ -1,0 +1,10 @@
+"""The list of stage command groups; each stage's CLI lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+
+def commands() -> list[click.Command]:
+    found: list[click.Command] = []
+    return found

@@ -1,0 +1,51 @@
+"""Entry point: the ``shipway`` command group and its error handling."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from shipway import __version__
+from shipway.cli import output, release, resources
+from shipway.model.errors import ShipwayError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="shipway")
+def cli() -> None:
+    """shipway: GitOps CI/CD from a commit to a running, verified deployment."""
+
+
+cli.add_command(resources.apply)
+cli.add_command(resources.get)
+cli.add_command(resources.delete)
+cli.add_command(release.release)
+
+
+def _register_optional() -> None:
+    """Add the command groups of the stage packages (each owns its ``cli`` module)."""
+    from shipway.cli import groups
+
+    for command in groups.commands():
+        cli.add_command(command)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv if argv is not None else sys.argv[1:], standalone_mode=False)
+    except ShipwayError as exc:
+        output.fail(exc)
+    except click.exceptions.Abort:
+        output.stderr.print("aborted")
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(2) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

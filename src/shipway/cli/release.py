@@ -1,0 +1,62 @@
+"""``shipway release list|get``: the release records, as tables, JSON or YAML."""
+
+from __future__ import annotations
+
+import click
+
+from shipway.cli import output as out
+from shipway.cli.context import store_from
+from shipway.model.release import Release
+from shipway.store import releases
+
+
+def timeline(rel: Release) -> str:
+    """A release as lines of stage, status and duration, for people."""
+    lines = [f"release {rel.id}  app={rel.app}  commit={rel.commit[:12]}  status={rel.status}"]
+    for st in rel.stages:
+        secs = f"{st.seconds:6.2f}s" if st.seconds is not None else "      -"
+        msg = f"  {st.message}" if st.message else ""
+        lines.append(f"  {st.name:<8} {st.status:<10} {secs}{msg}")
+    if rel.image:
+        lines.append(f"  image          {rel.image}")
+    if rel.config_commit:
+        lines.append(f"  config commit  {rel.config_commit}")
+    if rel.finished:
+        lines.append(f"  total          {(rel.finished - rel.created).total_seconds():.2f}s")
+    return "\n".join(lines)
+
+
+@click.group()
+def release() -> None:
+    """Release records: commit → CI run → image → config commit → live revision."""
+
+
+@release.command("list")
+@click.option("--app", help="Only releases of this application.")
+@click.option("--limit", default=50, show_default=True)
+@out.output_option
+@click.pass_context
+def list_cmd(ctx: click.Context, app: str | None, limit: int, output: str) -> None:
+    """List releases, newest first."""
+    rels = releases.list_releases(store_from(ctx), app=app, limit=limit)
+    if out.emit([r.to_dict() for r in rels], output):
+        return
+    out.table(
+        ["id", "app", "commit", "status", "image", "duration"],
+        [
+            [r.id, r.app, r.commit[:12], r.status, (r.image or "")[-24:],
+             f"{(r.finished - r.created).total_seconds():.1f}s" if r.finished else ""]
+            for r in rels
+        ],
+    )
+
+
+@release.command("get")
+@click.argument("release_id")
+@out.output_option
+@click.pass_context
+def get_cmd(ctx: click.Context, release_id: str, output: str) -> None:
+    """Show one release (an id or a unique prefix) as a timeline."""
+    rel = releases.get(store_from(ctx), release_id)
+    if not out.emit(rel.to_dict(), output):
+        click.echo(timeline(rel))

@@ -1,0 +1,98 @@
+"""``shipway apply -f``, ``get KIND [NAME]``, ``delete KIND NAME``: kubectl-style."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from shipway.cli import output as out
+from shipway.cli.context import store_from
+from shipway.model import resources as model
+from shipway.model.errors import InputError
+from shipway.store import resources as repo
+
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            found += sorted(f for f in p.glob(pattern) if f.suffix in _SUFFIXES and f.is_file())
+        elif p.is_file() or str(p) == "-":
+            found.append(p)
+        else:
+            raise InputError("no such file or directory", subject=str(p))
+    return found
+
+
+def load_paths(paths: tuple[str, ...], recursive: bool = False) -> list[model.Resource]:
+    """Parse every resource under ``paths``; any error refuses the whole set."""
+    out: list[model.Resource] = []
+    for f in _files(paths, recursive):
+        text = click.get_text_stream("stdin").read() if str(f) == "-" else f.read_text()
+        out += model.parse_text(text, str(f))
+    model.check_unique(out)
+    return out
+
+
+@click.command()
+@click.option("-f", "--filename", "paths", multiple=True, required=True,
+              help="A file, a directory of YAML files, or - for stdin.")
+@click.option("-R", "--recursive", is_flag=True, help="Descend into directories.")
+@click.option("--dry-run", is_flag=True, help="Validate only; store nothing.")
+@out.output_option
+@click.pass_context
+def apply(
+    ctx: click.Context, paths: tuple[str, ...], recursive: bool, dry_run: bool, output: str
+) -> None:
+    """Validate resources and store them (created / configured / unchanged)."""
+    resources = load_paths(paths, recursive)
+    if dry_run:
+        results = [(r, "valid (dry run)") for r in resources]
+    else:
+        results = repo.apply(store_from(ctx), resources)
+    data = [{"kind": r.kind, "name": r.name, "result": res, "source": r.source}
+            for r, res in results]
+    if not out.emit(data, output):
+        for r, res in results:
+            click.echo(f"{r.kind.lower()}/{r.name} {res}")
+
+
+@click.command()
+@click.argument("kind")
+@click.argument("name", required=False)
+@out.output_option
+@click.pass_context
+def get(ctx: click.Context, kind: str, name: str | None, output: str) -> None:
+    """Show stored resources of KIND, or the one named NAME."""
+    canonical = model.canonical_kind(kind)
+    store = store_from(ctx)
+    if name:
+        res = repo.get(store, canonical, name)
+        if not out.emit(res.to_dict(), output):
+            out.table(["name", "source"], [[res.name, res.source]])
+        return
+    items = repo.list_kind(store, canonical)
+    dicts = [r.to_dict() for r in items]
+    listing = {"apiVersion": "v1", "kind": "List", "items": dicts} if output == "json" else dicts
+    if out.emit(listing, output):
+        return
+    if output == "name":
+        for r in items:
+            click.echo(f"{canonical.lower()}/{r.name}")
+        return
+    out.table(["name", "source"], [[r.name, r.source] for r in items])
+
+
+@click.command()
+@click.argument("kind")
+@click.argument("name")
+@click.pass_context
+def delete(ctx: click.Context, kind: str, name: str) -> None:
+    """Remove a stored resource."""
+    canonical = model.canonical_kind(kind)
+    repo.delete(store_from(ctx), canonical, name)
+    click.echo(f"{canonical.lower()}/{name} deleted")

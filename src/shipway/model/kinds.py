@@ -1,0 +1,194 @@
+"""Schemas of the resource kinds shipway stores, read as their owners define them.
+
+- ``Application`` and ``AppProject`` (``argoproj.io/v1alpha1``): Argo CD's own shape.
+- ``ImageRepository``, ``ImagePolicy``, ``ImageUpdateAutomation``
+  (``image.toolkit.fluxcd.io``): Flux image automation's shape.
+- ``Cluster`` (``shipway.dev/v1alpha1``): a podman host or a Kubernetes context.
+
+Unknown keys in a spec are refused (a typo should not silently do nothing),
+except inside tool option blocks that those tools extend often. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class AppSource(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    path: str | None = None
+    target_revision: str | None = Field(default=None, alias="targetRevision")
+    chart: str | None = None
+    ref: str | None = None
+    name: str | None = None
+    directory: _Open | None = None
+    kustomize: _Open | None = None
+    helm: _Open | None = None
+    plugin: _Open | None = None
+
+
+class Destination(_Strict):
+    server: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Destination:
+        if not self.server and not self.name:
+            raise ValueError("destination needs 'server' or 'name'")
+        return self
+
+
+class Automated(_Strict):
+    prune: bool = False
+    self_heal: bool = Field(default=False, alias="selfHeal")
+    allow_empty: bool = Field(default=False, alias="allowEmpty")
+    enabled: bool | None = None
+
+
+class Backoff(_Strict):
+    duration: str | None = None
+    factor: int | None = None
+    max_duration: str | None = Field(default=None, alias="maxDuration")
+
+
+class Retry(_Strict):
+    limit: int | None = None
+    backoff: Backoff | None = None
+
+
+class SyncPolicy(_Strict):
+    automated: Automated | None = None
+    sync_options: list[str] = Field(default_factory=list, alias="syncOptions")
+    retry: Retry | None = None
+    managed_namespace_metadata: _Open | None = Field(default=None, alias="managedNamespaceMetadata")
+
+
+class IgnoreDifference(_Strict):
+    group: str | None = None
+    kind: str
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: list[str] = Field(default_factory=list, alias="jsonPointers")
+    jq_path_expressions: list[str] = Field(default_factory=list, alias="jqPathExpressions")
+    managed_fields_managers: list[str] = Field(default_factory=list, alias="managedFieldsManagers")
+
+
+class ApplicationSpec(_Strict):
+    project: str = "default"
+    source: AppSource | None = None
+    sources: list[AppSource] | None = None
+    destination: Destination
+    sync_policy: SyncPolicy | None = Field(default=None, alias="syncPolicy")
+    ignore_differences: list[IgnoreDifference] = Field(
+        default_factory=list, alias="ignoreDifferences"
+    )
+    revision_history_limit: int | None = Field(default=None, alias="revisionHistoryLimit")
+    info: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_source(self) -> ApplicationSpec:
+        if self.source is None and not self.sources:
+            raise ValueError("an Application needs 'source' or 'sources'")
+        return self
+
+
+class ProjectSpec(_Open):
+    source_repos: list[str] = Field(default_factory=list, alias="sourceRepos")
+    destinations: list[Destination] = Field(default_factory=list)
+
+
+class ClusterSpec(_Strict):
+    type: Literal["podman", "kubernetes"]
+    kubeconfig: str | None = None
+    context: str | None = None
+    server: str | None = None
+    podman_url: str | None = Field(default=None, alias="podmanURL")
+
+    @model_validator(mode="after")
+    def _kube_needs_config(self) -> ClusterSpec:
+        if self.type == "kubernetes" and not (self.kubeconfig or self.server):
+            raise ValueError("a kubernetes Cluster needs 'kubeconfig' (and 'context') or 'server'")
+        return self
+
+
+class SecretRef(_Strict):
+    name: str
+
+
+class ImageRepositorySpec(_Strict):
+    image: str = Field(min_length=1)
+    interval: str | None = None
+    insecure: bool = False
+    secret_ref: SecretRef | None = Field(default=None, alias="secretRef")
+    exclusion_list: list[str] = Field(default_factory=list, alias="exclusionList")
+    provider: str | None = None
+    timeout: str | None = None
+    suspend: bool = False
+
+
+class TagFilter(_Strict):
+    pattern: str
+    extract: str | None = None
+
+
+class PolicyChoice(_Strict):
+    semver: dict[str, str] | None = None
+    alphabetical: dict[str, str] | None = None
+    numerical: dict[str, str] | None = None
+
+
+class ImagePolicySpec(_Strict):
+    image_repository_ref: SecretRef = Field(alias="imageRepositoryRef")
+    policy: PolicyChoice
+    filter_tags: TagFilter | None = Field(default=None, alias="filterTags")
+    digest_reflection_policy: str | None = Field(default=None, alias="digestReflectionPolicy")
+
+
+class ImageUpdateAutomationSpec(_Open):
+    interval: str | None = None
+    source_ref: dict[str, Any] = Field(alias="sourceRef")
+    git: dict[str, Any] | None = None
+    update: dict[str, Any] | None = None
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "Application": ApplicationSpec,
+    "AppProject": ProjectSpec,
+    "Cluster": ClusterSpec,
+    "ImageRepository": ImageRepositorySpec,
+    "ImagePolicy": ImagePolicySpec,
+    "ImageUpdateAutomation": ImageUpdateAutomationSpec,
+}
+
+_FLUX_IMAGE = ["image.toolkit.fluxcd.io/v1beta2", "image.toolkit.fluxcd.io/v1beta1"]
+API_VERSIONS: dict[str, list[str]] = {
+    "Application": ["argoproj.io/v1alpha1"],
+    "AppProject": ["argoproj.io/v1alpha1"],
+    "Cluster": ["shipway.dev/v1alpha1"],
+    "ImageRepository": _FLUX_IMAGE,
+    "ImagePolicy": _FLUX_IMAGE,
+    "ImageUpdateAutomation": [*_FLUX_IMAGE, "image.toolkit.fluxcd.io/v1"],
+}
+
+ALIASES: dict[str, str] = {}
+for _kind, _extra in {
+    "Application": ["app", "apps", "applications"],
+    "AppProject": ["appproj", "appprojects", "project", "projects"],
+    "Cluster": ["clusters"],
+    "ImageRepository": ["imagerepo", "imagerepositories"],
+    "ImagePolicy": ["imagepolicies"],
+    "ImageUpdateAutomation": ["imageupdateautomations", "iua"],
+}.items():
+    for _word in [_kind.lower(), *_extra]:
+        ALIASES[_word] = _kind

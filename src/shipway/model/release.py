@@ -1,0 +1,150 @@
+"""The release record: one row per release, from source commit to live revision.
+
+A release moves through ordered stages; each stage has a status and times.
+The record is data; engines advance it with the pure functions here and the
+store persists it. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STAGES = ("ci", "image", "update", "sync", "health")
+
+PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
+    "Pending",
+    "Running",
+    "Succeeded",
+    "Failed",
+    "Skipped",
+)
+FINAL = (SUCCEEDED, FAILED, SKIPPED)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def iso(t: dt.datetime | None) -> str | None:
+    return t.isoformat(timespec="milliseconds") if t else None
+
+
+@dataclass
+class Stage:
+    name: str
+    status: str = PENDING
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    message: str = ""
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started and self.finished:
+            return (self.finished - self.started).total_seconds()
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "started": iso(self.started),
+            "finished": iso(self.finished),
+            "seconds": self.seconds,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Release:
+    """What one source commit became on its way to one application."""
+
+    id: str
+    app: str
+    commit: str
+    source_repo: str = ""
+    ci_run: str | None = None
+    image: str | None = None  # always pinned: repo@sha256:...
+    config_commit: str | None = None
+    revision: str | None = None  # the config revision live on the target
+    status: str = RUNNING
+    message: str = ""
+    created: dt.datetime = field(default_factory=now)
+    finished: dt.datetime | None = None
+    stages: list[Stage] = field(default_factory=lambda: [Stage(n) for n in STAGES])
+
+    def stage(self, name: str) -> Stage:
+        for st in self.stages:
+            if st.name == name:
+                return st
+        raise KeyError(name)
+
+    def start(self, name: str, at: dt.datetime | None = None) -> None:
+        st = self.stage(name)
+        if st.status == PENDING:
+            st.status, st.started = RUNNING, at or now()
+
+    def finish(self, name: str, ok: bool, message: str = "", at: dt.datetime | None = None) -> None:
+        """Close one stage; a failure fails the release, the last success completes it."""
+        st = self.stage(name)
+        when = at or now()
+        if st.started is None:
+            st.started = when
+        st.status, st.finished, st.message = (SUCCEEDED if ok else FAILED), when, message
+        if not ok:
+            self.status, self.finished = FAILED, when
+            self.message = f"stage {name} failed: {message}" if message else f"stage {name} failed"
+            for later in self.stages:
+                if later.status == PENDING:
+                    later.status = SKIPPED
+        elif all(s.status in FINAL for s in self.stages):
+            self.status, self.finished = SUCCEEDED, when
+
+    @property
+    def failed_stage(self) -> str | None:
+        for st in self.stages:
+            if st.status == FAILED:
+                return st.name
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["created"] = iso(self.created)
+        out["finished"] = iso(self.finished)
+        out["stages"] = [s.to_dict() for s in self.stages]
+        total = (self.finished - self.created).total_seconds() if self.finished else None
+        out["seconds"] = total
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Release:
+        def parse(v: str | None) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(v) if v else None
+
+        stages = [
+            Stage(
+                name=s["name"],
+                status=s["status"],
+                started=parse(s.get("started")),
+                finished=parse(s.get("finished")),
+                message=s.get("message", ""),
+            )
+            for s in data.get("stages", [])
+        ]
+        created = parse(data.get("created")) or now()
+        return cls(
+            id=data["id"],
+            app=data["app"],
+            commit=data["commit"],
+            source_repo=data.get("source_repo", ""),
+            ci_run=data.get("ci_run"),
+            image=data.get("image"),
+            config_commit=data.get("config_commit"),
+            revision=data.get("revision"),
+            status=data.get("status", RUNNING),
+            message=data.get("message", ""),
+            created=created,
+            finished=parse(data.get("finished")),
+            stages=stages or [Stage(n) for n in STAGES],
+        )

@@ -1,0 +1,55 @@
+"""Settings read from the environment, each with a default and a reason.
+
+Nothing here touches the disk beyond computing paths; callers create them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _home() -> Path:
+    env = os.environ.get("SHIPWAY_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path("~/.local/share/shipway").expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where shipway keeps its state and which database it talks to."""
+
+    home: Path = field(default_factory=_home)
+    """The state directory (``$SHIPWAY_HOME``): database, logs, services, workspaces."""
+
+    database_url: str = field(default_factory=lambda: os.environ.get("SHIPWAY_DATABASE_URL", ""))
+    """A SQLAlchemy URL; empty means the SQLite file ``<home>/shipway.db``."""
+
+    controller_url: str = field(
+        default_factory=lambda: os.environ.get("SHIPWAY_CONTROLLER_URL", "")
+    )
+    """Where a running controller listens; empty means read ``<home>/run/controller.url``."""
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'shipway.db'}"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files, sockets and ports of supervised services."""
+        return self.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def work_dir(self) -> Path:
+        """Per-run CI workspaces and config-repo checkouts."""
+        return self.home / "work"
+
+
+def load() -> Settings:
+    return Settings()

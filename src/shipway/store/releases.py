@@ -1,0 +1,48 @@
+"""Stored release records."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shipway.model.errors import NotFoundError
+from shipway.model.release import Release
+from shipway.store.db import Store
+from shipway.store.tables import ReleaseRow
+
+
+def save(store: Store, rel: Release) -> None:
+    body = rel.to_dict()
+    with store.session() as s:
+        row = s.get(ReleaseRow, rel.id)
+        if row is None:
+            s.add(ReleaseRow(id=rel.id, app=rel.app, commit=rel.commit, status=rel.status,
+                             created=rel.created, body=body))
+        else:
+            row.status, row.body, row.app = rel.status, body, rel.app
+
+
+def get(store: Store, release_id: str) -> Release:
+    with store.session() as s:
+        row = s.get(ReleaseRow, release_id)
+        if row is None:
+            rows = list(s.scalars(select(ReleaseRow).where(ReleaseRow.id.like(f"{release_id}%"))))
+            if len(rows) != 1:
+                raise NotFoundError(f"release {release_id!r} not found", subject=release_id)
+            row = rows[0]
+        return Release.from_dict(row.body)
+
+
+def list_releases(store: Store, app: str | None = None, limit: int = 100) -> list[Release]:
+    with store.session() as s:
+        q = select(ReleaseRow).order_by(ReleaseRow.created.desc()).limit(limit)
+        if app:
+            q = q.where(ReleaseRow.app == app)
+        return [Release.from_dict(r.body) for r in s.scalars(q)]
+
+
+def for_commit(store: Store, commit: str, app: str | None = None) -> list[Release]:
+    with store.session() as s:
+        q = select(ReleaseRow).where(ReleaseRow.commit == commit)
+        if app:
+            q = q.where(ReleaseRow.app == app)
+        return [Release.from_dict(r.body) for r in s.scalars(q.order_by(ReleaseRow.created))]

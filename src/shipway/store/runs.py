@@ -1,0 +1,78 @@
+"""Stored CI runs, engine states and the event log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from shipway.model.errors import NotFoundError
+from shipway.model.release import now
+from shipway.store.db import Store
+from shipway.store.tables import CIRunRow, EngineStateRow, EventRow
+
+
+def save_run(store: Store, record: dict[str, Any], log: str, commit: str = "") -> None:
+    """Insert or replace a CI run record (the record must not hold secrets)."""
+    with store.session() as s:
+        row = s.get(CIRunRow, record["id"])
+        if row is None:
+            s.add(CIRunRow(id=record["id"], workflow=record.get("workflow", ""),
+                           event=record.get("event", ""), commit=commit,
+                           conclusion=record.get("conclusion") or "", created=now(),
+                           record=record, log=log))
+        else:
+            row.record, row.log = record, log
+            row.conclusion = record.get("conclusion") or ""
+
+
+def get_run(store: Store, run_id: str) -> tuple[dict[str, Any], str]:
+    with store.session() as s:
+        row = s.get(CIRunRow, run_id)
+        if row is None:
+            rows = list(s.scalars(select(CIRunRow).where(CIRunRow.id.like(f"{run_id}%"))))
+            if len(rows) != 1:
+                raise NotFoundError(f"CI run {run_id!r} not found", subject=run_id)
+            row = rows[0]
+        return row.record, row.log
+
+
+def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    with store.session() as s:
+        rows = s.scalars(select(CIRunRow).order_by(CIRunRow.created.desc()).limit(limit))
+        return [r.record for r in rows]
+
+
+def put_state(store: Store, engine: str, key: str, phase: str, state: dict[str, Any]) -> None:
+    with store.session() as s:
+        row = s.scalars(select(EngineStateRow).where(EngineStateRow.engine == engine,
+                                                     EngineStateRow.key == key)).first()
+        if row is None:
+            s.add(EngineStateRow(engine=engine, key=key, phase=phase, state=state, updated=now()))
+        else:
+            row.phase, row.state, row.updated = phase, state, now()
+
+
+def get_state(store: Store, engine: str, key: str) -> tuple[str, dict[str, Any]] | None:
+    with store.session() as s:
+        row = s.scalars(select(EngineStateRow).where(EngineStateRow.engine == engine,
+                                                     EngineStateRow.key == key)).first()
+        return (row.phase, dict(row.state)) if row else None
+
+
+def states(store: Store, engine: str) -> list[tuple[str, str, dict[str, Any]]]:
+    with store.session() as s:
+        rows = s.scalars(select(EngineStateRow).where(EngineStateRow.engine == engine))
+        return [(r.key, r.phase, dict(r.state)) for r in rows]
+
+
+def record_event(store: Store, source: str, subject: str, reason: str, message: str = "") -> None:
+    with store.session() as s:
+        s.add(EventRow(time=now(), source=source, subject=subject, reason=reason, message=message))
+
+
+def events(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    with store.session() as s:
+        rows = s.scalars(select(EventRow).order_by(EventRow.id.desc()).limit(limit))
+        return [{"time": r.time.isoformat(), "source": r.source, "subject": r.subject,
+                 "reason": r.reason, "message": r.message} for r in rows]
