@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine for shipway: apt packages, uv, the .venv
+# (from uv.lock, so installs are reproducible), and npm packages for tests.
+# Safe to run again: every step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(git podman buildah skopeo umoci runc busybox-static docker-registry uidmap
+              kubectl)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+# kubectl may come from elsewhere than apt; only require the binary.
+if command -v kubectl >/dev/null 2>&1; then
+  missing=("${missing[@]/kubectl}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing apt packages: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check "uv==0.13.9"
+fi
+uv sync --frozen --quiet
+
+if [ -f package.json ] && [ ! -d node_modules ] || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules ]; }; then
+  npm ci --silent --no-audit --no-fund
+fi

@@ -1,0 +1,1 @@
+"""Where things run: host processes, supervised services, podman configuration."""

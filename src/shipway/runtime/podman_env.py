@@ -1,0 +1,55 @@
+"""Podman and buildah configured for this machine, under a state directory.
+
+Writes ``containers.conf``, ``storage.conf`` and ``registries.conf`` under
+``<dir>`` and returns the environment that points podman, buildah and skopeo
+at them (``CONTAINERS_CONF`` and friends). The settings follow what works on
+hybrid-cgroup machines without CAP_SYS_RESOURCE: runc, cgroupfs, lowered
+ulimits, file event logger. Touches only files under ``<dir>``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+_CONTAINERS_CONF = """\
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+log_driver = "k8s-file"
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{run}/events.log"
+image_default_transport = "docker://"
+"""
+
+_STORAGE_CONF = """\
+[storage]
+driver = "{driver}"
+graphroot = "{graph}"
+runroot = "{run}"
+"""
+
+
+def podman_env(base: Path, insecure_registries: Iterable[str] = (),
+               driver: str | None = None) -> dict[str, str]:
+    """Write the config files under ``base`` (idempotent) and return the env to use."""
+    base.mkdir(parents=True, exist_ok=True)
+    graph, run = base / "storage", base / "run"
+    graph.mkdir(exist_ok=True)
+    run.mkdir(exist_ok=True)
+    driver = driver or os.environ.get("SHIPWAY_STORAGE_DRIVER", "vfs")
+    (base / "containers.conf").write_text(_CONTAINERS_CONF.format(run=run))
+    (base / "storage.conf").write_text(_STORAGE_CONF.format(driver=driver, graph=graph, run=run))
+    regs = ['unqualified-search-registries = []', ""]
+    for loc in sorted(set(insecure_registries)):
+        regs += ["[[registry]]", f'location = "{loc}"', "insecure = true", ""]
+    (base / "registries.conf").write_text("\n".join(regs))
+    return {
+        "CONTAINERS_CONF": str(base / "containers.conf"),
+        "CONTAINERS_STORAGE_CONF": str(base / "storage.conf"),
+        "CONTAINERS_REGISTRIES_CONF": str(base / "registries.conf"),
+    }
