@@ -44,8 +44,14 @@ def list_cmd(ctx: click.Context, app: str | None, limit: int, output: str) -> No
     out.table(
         ["id", "app", "commit", "status", "image", "duration"],
         [
-            [r.id, r.app, r.commit[:12], r.status, (r.image or "")[-24:],
-             f"{(r.finished - r.created).total_seconds():.1f}s" if r.finished else ""]
+            [
+                r.id,
+                r.app,
+                r.commit[:12],
+                r.status,
+                (r.image or "")[-24:],
+                f"{(r.finished - r.created).total_seconds():.1f}s" if r.finished else "",
+            ]
             for r in rels
         ],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -32,15 +33,21 @@ def load_paths(paths: tuple[str, ...], recursive: bool = False) -> list[model.Re
     """Parse every resource under ``paths``; any error refuses the whole set."""
     out: list[model.Resource] = []
     for f in _files(paths, recursive):
-        text = click.get_text_stream("stdin").read() if str(f) == "-" else f.read_text()
+        text = sys.stdin.read() if str(f) == "-" else f.read_text()
         out += model.parse_text(text, str(f))
     model.check_unique(out)
     return out
 
 
 @click.command()
-@click.option("-f", "--filename", "paths", multiple=True, required=True,
-              help="A file, a directory of YAML files, or - for stdin.")
+@click.option(
+    "-f",
+    "--filename",
+    "paths",
+    multiple=True,
+    required=True,
+    help="A file, a directory of YAML files, or - for stdin.",
+)
 @click.option("-R", "--recursive", is_flag=True, help="Descend into directories.")
 @click.option("--dry-run", is_flag=True, help="Validate only; store nothing.")
 @out.output_option
@@ -54,8 +61,9 @@ def apply(
         results = [(r, "valid (dry run)") for r in resources]
     else:
         results = repo.apply(store_from(ctx), resources)
-    data = [{"kind": r.kind, "name": r.name, "result": res, "source": r.source}
-            for r, res in results]
+    data = [
+        {"kind": r.kind, "name": r.name, "result": res, "source": r.source} for r, res in results
+    ]
     if not out.emit(data, output):
         for r, res in results:
             click.echo(f"{r.kind.lower()}/{r.name} {res}")

@@ -25,22 +25,43 @@ _ENV = {
 }
 
 
-def git(args: Sequence[str], cwd: Path | None = None, *, subject: str = "",
-        input: str | None = None, env: dict[str, str] | None = None) -> str:
+def git(
+    args: Sequence[str],
+    cwd: Path | None = None,
+    *,
+    subject: str = "",
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run git and return stdout; raise ``GitError`` with git's own message on failure."""
     full_env = {**os.environ, **_ENV, **(env or {})}
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              input=input, env=full_env, timeout=300)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            input=input,
+            env=full_env,
+            timeout=300,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git {args[0]} failed: {exc}", subject=subject or str(cwd)) from exc
     if proc.returncode != 0:
         msg = (proc.stderr or proc.stdout).strip().splitlines()
         text = msg[-1] if msg else f"exit status {proc.returncode}"
-        if args and args[0] == "push" and ("[rejected]" in proc.stderr or "fetch first" in
-                                           proc.stderr or "non-fast-forward" in proc.stderr):
-            raise ConflictError(f"push rejected (non-fast-forward): {text}",
-                                subject=subject or str(cwd))
+        if (
+            args
+            and args[0] == "push"
+            and (
+                "[rejected]" in proc.stderr
+                or "fetch first" in proc.stderr
+                or "non-fast-forward" in proc.stderr
+            )
+        ):
+            raise ConflictError(
+                f"push rejected (non-fast-forward): {text}", subject=subject or str(cwd)
+            )
         raise GitError(f"git {' '.join(args[:2])}: {text}", subject=subject or str(cwd))
     return proc.stdout
 
@@ -64,8 +85,9 @@ class Repo:
         return cls(path)
 
     @classmethod
-    def clone(cls, url: str, path: Path, *, branch: str | None = None, depth: int | None = None
-              ) -> Repo:
+    def clone(
+        cls, url: str, path: Path, *, branch: str | None = None, depth: int | None = None
+    ) -> Repo:
         args = ["clone", "-q"]
         if branch:
             args += ["--branch", branch]

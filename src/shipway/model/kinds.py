@@ -4,6 +4,7 @@
 - ``ImageRepository``, ``ImagePolicy``, ``ImageUpdateAutomation``
   (``image.toolkit.fluxcd.io``): Flux image automation's shape.
 - ``Cluster`` (``shipway.dev/v1alpha1``): a podman host or a Kubernetes context.
+- ``Pipeline`` (``shipway.dev/v1alpha1``): a source repo bound to its workflows and apps.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -162,7 +163,22 @@ class ImageUpdateAutomationSpec(_Open):
     update: dict[str, Any] | None = None
 
 
+class PipelineSource(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    branches: list[str] = Field(default_factory=lambda: ["main"])
+
+
+class PipelineSpec(_Strict):
+    """Binds a source repository to the CI workflows it runs and the apps it feeds."""
+
+    source: PipelineSource
+    workflows: list[str] = Field(default_factory=list)
+    applications: list[str] = Field(default_factory=list)
+    vars: dict[str, str] = Field(default_factory=dict)
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
+    "Pipeline": PipelineSpec,
     "Application": ApplicationSpec,
     "AppProject": ProjectSpec,
     "Cluster": ClusterSpec,
@@ -176,6 +192,7 @@ API_VERSIONS: dict[str, list[str]] = {
     "Application": ["argoproj.io/v1alpha1"],
     "AppProject": ["argoproj.io/v1alpha1"],
     "Cluster": ["shipway.dev/v1alpha1"],
+    "Pipeline": ["shipway.dev/v1alpha1"],
     "ImageRepository": _FLUX_IMAGE,
     "ImagePolicy": _FLUX_IMAGE,
     "ImageUpdateAutomation": [*_FLUX_IMAGE, "image.toolkit.fluxcd.io/v1"],
@@ -186,6 +203,7 @@ for _kind, _extra in {
     "Application": ["app", "apps", "applications"],
     "AppProject": ["appproj", "appprojects", "project", "projects"],
     "Cluster": ["clusters"],
+    "Pipeline": ["pipelines"],
     "ImageRepository": ["imagerepo", "imagerepositories"],
     "ImagePolicy": ["imagepolicies"],
     "ImageUpdateAutomation": ["imageupdateautomations", "iua"],

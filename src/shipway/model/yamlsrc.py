@@ -62,7 +62,7 @@ def _plain(node: Any) -> Any:
 
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
-    yaml.version = (1, 2)  # type: ignore[assignment]
+    yaml.version = (1, 2)
     yaml.allow_duplicate_keys = False
     return yaml
 

@@ -34,8 +34,9 @@ runroot = "{run}"
 """
 
 
-def podman_env(base: Path, insecure_registries: Iterable[str] = (),
-               driver: str | None = None) -> dict[str, str]:
+def podman_env(
+    base: Path, insecure_registries: Iterable[str] = (), driver: str | None = None
+) -> dict[str, str]:
     """Write the config files under ``base`` (idempotent) and return the env to use."""
     base.mkdir(parents=True, exist_ok=True)
     graph, run = base / "storage", base / "run"
@@ -44,7 +45,7 @@ def podman_env(base: Path, insecure_registries: Iterable[str] = (),
     driver = driver or os.environ.get("SHIPWAY_STORAGE_DRIVER", "vfs")
     (base / "containers.conf").write_text(_CONTAINERS_CONF.format(run=run))
     (base / "storage.conf").write_text(_STORAGE_CONF.format(driver=driver, graph=graph, run=run))
-    regs = ['unqualified-search-registries = []', ""]
+    regs = ["unqualified-search-registries = []", ""]
     for loc in sorted(set(insecure_registries)):
         regs += ["[[registry]]", f'location = "{loc}"', "insecure = true", ""]
     (base / "registries.conf").write_text("\n".join(regs))

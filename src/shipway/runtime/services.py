@@ -7,6 +7,7 @@ Each service runs as a child process with its pid, port and log under
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -60,8 +61,16 @@ def load(run_dir: Path, name: str) -> Service | None:
     return svc if svc.alive() else None
 
 
-def spawn(run_dir: Path, name: str, argv: list[str], port: int, *, env: dict[str, str] | None
-          = None, cwd: Path | None = None, ready_timeout: float = 15.0) -> Service:
+def spawn(
+    run_dir: Path,
+    name: str,
+    argv: list[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    ready_timeout: float = 15.0,
+) -> Service:
     """Start ``argv`` detached, log to ``<dir>/log``, and wait until ``port`` listens."""
     d = run_dir / name
     d.mkdir(parents=True, exist_ok=True)
@@ -69,15 +78,20 @@ def spawn(run_dir: Path, name: str, argv: list[str], port: int, *, env: dict[str
         raise ServiceError(f"port {port} is already taken", subject=name)
     log = open(d / "log", "ab")  # noqa: SIM115 - handed to the child
     try:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                                env={**os.environ, **(env or {})}, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
     except OSError as exc:
         raise ServiceError(f"cannot start {argv[0]}: {exc}", subject=name) from exc
     finally:
         log.close()
     svc = Service(name=name, pid=proc.pid, port=port, dir=d)
-    _state_file(run_dir, name).write_text(json.dumps({"pid": proc.pid, "port": port,
-                                                      "argv": argv}))
+    _state_file(run_dir, name).write_text(json.dumps({"pid": proc.pid, "port": port, "argv": argv}))
     try:
         deadline = time.monotonic() + ready_timeout
         while True:
@@ -112,10 +126,8 @@ def stop(run_dir: Path, name: str, timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
     if pid_alive(pid):
         os.killpg(pid, signal.SIGKILL)
     return True
@@ -130,25 +142,42 @@ def git_daemon(run_dir: Path, base: Path, port: int | None = None) -> Service:
         raise ServiceError("git is not installed", subject="git-daemon")
     port = port or ports.free_port()
     base.mkdir(parents=True, exist_ok=True)
-    argv = ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
-            f"--base-path={base}", "--export-all", "--enable=receive-pack", str(base)]
+    argv = [
+        "git",
+        "daemon",
+        "--reuseaddr",
+        "--listen=127.0.0.1",
+        f"--port={port}",
+        f"--base-path={base}",
+        "--export-all",
+        "--enable=receive-pack",
+        str(base),
+    ]
     return spawn(run_dir, "git-daemon", argv, port)
 
 
 _REGISTRY_BIN = "/usr/bin/docker-registry"
 
 
-def registry(run_dir: Path, storage: Path, port: int | None = None, *,
-             notify_url: str | None = None, htpasswd: Path | None = None,
-             token_auth: dict[str, str] | None = None, name: str = "registry") -> Service:
+def registry(
+    run_dir: Path,
+    storage: Path,
+    port: int | None = None,
+    *,
+    notify_url: str | None = None,
+    htpasswd: Path | None = None,
+    token_auth: dict[str, str] | None = None,
+    name: str = "registry",
+) -> Service:
     """A CNCF distribution registry on loopback; optional push notifications and auth."""
     existing = load(run_dir, name)
     if existing:
         return existing
     binary = shutil.which("docker-registry") or _REGISTRY_BIN
     if not Path(binary).exists():
-        raise ServiceError("docker-registry is not installed (apt-get install docker-registry)",
-                           subject=name)
+        raise ServiceError(
+            "docker-registry is not installed (apt-get install docker-registry)", subject=name
+        )
     port = port or ports.free_port()
     storage.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -161,8 +190,7 @@ def registry(run_dir: Path, storage: Path, port: int | None = None, *,
         lines += [
             "notifications:",
             "  endpoints:",
-            f"    - {{name: shipway, url: '{notify_url}', timeout: 2s, threshold: 3,"
-            " backoff: 1s}",
+            f"    - {{name: shipway, url: '{notify_url}', timeout: 2s, threshold: 3, backoff: 1s}}",
         ]
     if htpasswd:
         lines += ["auth:", f"  htpasswd: {{realm: shipway, path: {htpasswd}}}"]

@@ -15,8 +15,16 @@ def save(store: Store, rel: Release) -> None:
     with store.session() as s:
         row = s.get(ReleaseRow, rel.id)
         if row is None:
-            s.add(ReleaseRow(id=rel.id, app=rel.app, commit=rel.commit, status=rel.status,
-                             created=rel.created, body=body))
+            s.add(
+                ReleaseRow(
+                    id=rel.id,
+                    app=rel.app,
+                    commit=rel.commit,
+                    status=rel.status,
+                    created=rel.created,
+                    body=body,
+                )
+            )
         else:
             row.status, row.body, row.app = rel.status, body, rel.app
 

@@ -28,8 +28,9 @@ def _to_resource(row: ResourceRow) -> Resource:
 
 
 def _find(s: Session, kind: str, name: str) -> ResourceRow | None:
-    return s.scalars(select(ResourceRow).where(ResourceRow.kind == kind, ResourceRow.name == name))\
-        .first()
+    return s.scalars(
+        select(ResourceRow).where(ResourceRow.kind == kind, ResourceRow.name == name)
+    ).first()
 
 
 def apply(store: Store, resources: Iterable[Resource]) -> list[tuple[Resource, str]]:
@@ -82,8 +83,9 @@ def find(store: Store, kind: str, name: str) -> Resource | None:
 
 def list_kind(store: Store, kind: str) -> list[Resource]:
     with store.session() as s:
-        rows = s.scalars(select(ResourceRow).where(ResourceRow.kind == kind)
-                         .order_by(ResourceRow.name))
+        rows = s.scalars(
+            select(ResourceRow).where(ResourceRow.kind == kind).order_by(ResourceRow.name)
+        )
         return [_to_resource(r) for r in rows]
 
 

@@ -17,10 +17,18 @@ def save_run(store: Store, record: dict[str, Any], log: str, commit: str = "") -
     with store.session() as s:
         row = s.get(CIRunRow, record["id"])
         if row is None:
-            s.add(CIRunRow(id=record["id"], workflow=record.get("workflow", ""),
-                           event=record.get("event", ""), commit=commit,
-                           conclusion=record.get("conclusion") or "", created=now(),
-                           record=record, log=log))
+            s.add(
+                CIRunRow(
+                    id=record["id"],
+                    workflow=record.get("workflow", ""),
+                    event=record.get("event", ""),
+                    commit=commit,
+                    conclusion=record.get("conclusion") or "",
+                    created=now(),
+                    record=record,
+                    log=log,
+                )
+            )
         else:
             row.record, row.log = record, log
             row.conclusion = record.get("conclusion") or ""
@@ -45,8 +53,9 @@ def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
 
 def put_state(store: Store, engine: str, key: str, phase: str, state: dict[str, Any]) -> None:
     with store.session() as s:
-        row = s.scalars(select(EngineStateRow).where(EngineStateRow.engine == engine,
-                                                     EngineStateRow.key == key)).first()
+        row = s.scalars(
+            select(EngineStateRow).where(EngineStateRow.engine == engine, EngineStateRow.key == key)
+        ).first()
         if row is None:
             s.add(EngineStateRow(engine=engine, key=key, phase=phase, state=state, updated=now()))
         else:
@@ -55,8 +64,9 @@ def put_state(store: Store, engine: str, key: str, phase: str, state: dict[str, 
 
 def get_state(store: Store, engine: str, key: str) -> tuple[str, dict[str, Any]] | None:
     with store.session() as s:
-        row = s.scalars(select(EngineStateRow).where(EngineStateRow.engine == engine,
-                                                     EngineStateRow.key == key)).first()
+        row = s.scalars(
+            select(EngineStateRow).where(EngineStateRow.engine == engine, EngineStateRow.key == key)
+        ).first()
         return (row.phase, dict(row.state)) if row else None
 
 
@@ -74,5 +84,13 @@ def record_event(store: Store, source: str, subject: str, reason: str, message: 
 def events(store: Store, limit: int = 200) -> list[dict[str, Any]]:
     with store.session() as s:
         rows = s.scalars(select(EventRow).order_by(EventRow.id.desc()).limit(limit))
-        return [{"time": r.time.isoformat(), "source": r.source, "subject": r.subject,
-                 "reason": r.reason, "message": r.message} for r in rows]
+        return [
+            {
+                "time": r.time.isoformat(),
+                "source": r.source,
+                "subject": r.subject,
+                "reason": r.reason,
+                "message": r.message,
+            }
+            for r in rows
+        ]

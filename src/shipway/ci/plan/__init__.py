@@ -1,0 +1,1 @@
+"""Plans: the job DAG and matrix expansion. Pure: no I/O."""

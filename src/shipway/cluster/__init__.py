@@ -1,0 +1,1 @@
+"""Targets: the only modules that talk to a Kubernetes API or a podman host."""

@@ -1,0 +1,1 @@
+"""The controller: receives events (git pushes, registry pushes) and drives the engines."""

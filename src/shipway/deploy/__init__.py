@@ -1,0 +1,1 @@
+"""The reconciler: render, diff, health, sync, history, rollback."""

@@ -1,0 +1,1 @@
+"""OCI images: Dockerfile builder, registry client with auth flavours, OCI layout store."""

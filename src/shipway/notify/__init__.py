@@ -1,0 +1,1 @@
+"""Notifications: webhook, Slack-compatible, SMTP, forge commit status."""

@@ -1,0 +1,1 @@
+"""Promotion through stages and gates, previews, rollback on failure."""

@@ -1,0 +1,1 @@
+"""HTTP server: REST API, webhook receivers, web UI."""

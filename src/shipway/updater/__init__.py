@@ -1,0 +1,1 @@
+"""Image update automation: pick a tag (policy), rewrite YAML (edit), commit or open a PR (engine)."""

@@ -1,0 +1,1 @@
+"""YAML edits that keep every byte but the changed scalars. Pure: no I/O."""
