@@ -1,1 +1,4 @@
-"""Image update automation: pick a tag (policy), rewrite YAML (edit), commit or open a PR (engine)."""
+"""Image update automation.
+
+Pick a tag (policy), rewrite YAML (edit), commit or open a pull request (engine).
+"""

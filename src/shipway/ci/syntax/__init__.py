@@ -1,1 +1,4 @@
-"""Workflow syntaxes (GitHub Actions, GitLab CI, Tekton), each parsed into the plan model. Pure: no I/O."""
+"""Workflow syntaxes (GitHub Actions, GitLab CI, Tekton) parsed into one plan model.
+
+Pure: no I/O.
+"""
