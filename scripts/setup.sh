@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(git podman buildah skopeo umoci runc busybox-static docker-registry uidmap
+APT_PACKAGES=(git podman buildah skopeo umoci runc busybox-static docker-registry uidmap postgresql
               kubectl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,91 @@
+"""Git server hooks that tell the controller about pushes, and their payloads.
+
+``install_post_receive`` writes a ``post-receive`` hook into a bare repository:
+a stdlib-only Python script (fast to start) that POSTs ``{"repo", "updates":
+[{"ref", "before", "after"}]}`` to ``<controller>/hooks/git``. A controller
+that is down does not block the push: the hook reports and exits 0, and the
+controller's polling pass catches up later. Touches only the hook file.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipway.model.errors import InputError
+
+_HOOK = """#!{python} -I
+# Installed by shipway: tells the controller about this push.
+import json, sys, urllib.request
+url = {url!r}
+updates = []
+for line in sys.stdin:
+    parts = line.split()
+    if len(parts) == 3:
+        updates.append({{"before": parts[0], "after": parts[1], "ref": parts[2]}})
+body = json.dumps({{"repo": {repo!r}, "updates": updates}}).encode()
+req = urllib.request.Request(url, data=body, headers={{"Content-Type": "application/json"}})
+try:
+    urllib.request.urlopen(req, timeout=5).read()
+except Exception as exc:
+    print("shipway: controller not told of this push (" + str(exc) + ")", file=sys.stderr)
+"""
+
+
+def install_post_receive(bare_repo: Path, controller_url: str, repo_url: str) -> Path:
+    hook = bare_repo / "hooks" / "post-receive"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(
+        _HOOK.format(
+            python=sys.executable, url=controller_url.rstrip("/") + "/hooks/git", repo=repo_url
+        )
+    )
+    hook.chmod(0o755)
+    return hook
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    ref: str
+    before: str
+    after: str
+
+    @property
+    def deleted(self) -> bool:
+        return set(self.after) == {"0"}
+
+    @property
+    def branch(self) -> str | None:
+        return self.ref.removeprefix("refs/heads/") if self.ref.startswith("refs/heads/") else None
+
+
+@dataclass(frozen=True)
+class GitPush:
+    repo: str
+    updates: list[RefUpdate]
+
+
+def parse_git_push(body: Any) -> GitPush:
+    """Validate the hook's JSON body."""
+    if not isinstance(body, dict) or not isinstance(body.get("repo"), str):
+        raise InputError("git push payload needs a 'repo' string", subject="hooks/git")
+    updates = []
+    for u in body.get("updates") or []:
+        if not isinstance(u, dict) or not all(
+            isinstance(u.get(k), str) for k in ("ref", "before", "after")
+        ):
+            raise InputError("each update needs ref, before and after", subject="hooks/git")
+        updates.append(RefUpdate(u["ref"], u["before"], u["after"]))
+    return GitPush(repo=body["repo"], updates=updates)
+
+
+def same_repo(a: str, b: str) -> bool:
+    """Compare repository URLs the way Argo CD does: ignore a trailing ``.git`` and slash."""
+
+    def norm(u: str) -> str:
+        u = u.strip().rstrip("/")
+        return u[:-4] if u.endswith(".git") else u
+
+    return norm(a).lower() == norm(b).lower()

@@ -1,0 +1,168 @@
+"""Release tracking: engines report facts, the tracker writes them onto release records.
+
+Facts arrive in any order (a registry push can be heard before the CI run that
+made it has finished; a config-repo push reaches the reconciler before the
+updater has returned). Each fact is stored as engine state keyed by what it is
+about, and every report re-links the releases it can: so a release record is
+complete once all facts are in, whatever their order. Touches only the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from typing import Any
+
+from shipway.model.release import FAILED, RUNNING, Release, iso, now
+from shipway.store import releases as release_store
+from shipway.store import runs
+from shipway.store.db import Store
+
+_DEPLOY = "deploy-facts"
+
+
+def _t(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+class ReleaseTracker:
+    """Writes stage facts onto release records; thread-safe within one process."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.RLock()
+
+    def ci_started(self, commit: str, source_repo: str, apps: list[str]) -> list[Release]:
+        with self._lock:
+            out = []
+            for app in apps:
+                rel = Release(
+                    id=uuid.uuid4().hex[:12], app=app, commit=commit, source_repo=source_repo
+                )
+                rel.start("ci")
+                release_store.save(self.store, rel)
+                out.append(rel)
+            return out
+
+    def ci_finished(self, commit: str, record: dict[str, Any]) -> None:
+        ok = record.get("conclusion") == "success"
+        with self._lock:
+            for rel in release_store.for_commit(self.store, commit):
+                if rel.stage("ci").status != RUNNING:
+                    continue
+                rel.ci_run = rel.ci_run or record.get("id")
+                msg = (
+                    "" if ok else f"CI run {record.get('id')} concluded {record.get('conclusion')}"
+                )
+                rel.finish("ci", ok, msg)
+                if ok and rel.image is None:
+                    rel.start("image")
+                release_store.save(self.store, rel)
+
+    def ci_error(self, commit: str, message: str) -> None:
+        with self._lock:
+            for rel in release_store.for_commit(self.store, commit):
+                if rel.stage("ci").status == RUNNING:
+                    rel.finish("ci", False, message)
+                    release_store.save(self.store, rel)
+
+    def image_updated(
+        self,
+        app: str,
+        source_commit: str | None,
+        image: str,
+        config_commit: str | None,
+        pushed_at: dt.datetime,
+        update_started: dt.datetime,
+        update_finished: dt.datetime,
+        error: str = "",
+    ) -> Release:
+        """The updater wrote (or failed to write) ``image`` for ``app`` into the config repo."""
+        with self._lock:
+            rel = self._release_for_image(app, source_commit, image)
+            rel.image = image
+            rel.start("image", pushed_at)
+            rel.finish("image", True, at=max(pushed_at, rel.stage("image").started or pushed_at))
+            rel.start("update", update_started)
+            if error:
+                rel.finish("update", False, error, at=update_finished)
+            else:
+                rel.config_commit = config_commit
+                rel.finish(
+                    "update",
+                    True,
+                    "" if config_commit else "config already current",
+                    at=update_finished,
+                )
+                rel.start("sync", update_finished)
+            release_store.save(self.store, rel)
+            if config_commit:
+                self._apply_deploy_facts(rel)
+            return rel
+
+    def _release_for_image(self, app: str, commit: str | None, image: str) -> Release:
+        if commit:
+            for rel in reversed(release_store.for_commit(self.store, commit, app)):
+                if rel.image in (None, image) and rel.status in (RUNNING, FAILED):
+                    return rel
+        # An image nobody's CI announced (pushed by hand, or another system): a new release.
+        rel = Release(id=uuid.uuid4().hex[:12], app=app, commit=commit or "")
+        rel.stage("ci").status = "Skipped"
+        return rel
+
+    def deployed(
+        self,
+        app: str,
+        revision: str,
+        *,
+        sync_started: dt.datetime,
+        sync_finished: dt.datetime,
+        sync_ok: bool,
+        sync_message: str = "",
+        health: str | None = None,
+        health_finished: dt.datetime | None = None,
+    ) -> None:
+        """The reconciler synced ``revision`` of ``app`` (and, when known, its health)."""
+        with self._lock:
+            key = f"{app}@{revision}"
+            found = runs.get_state(self.store, _DEPLOY, key)
+            facts = found[1] if found else {}
+            facts.update(
+                {
+                    "sync_started": iso(sync_started),
+                    "sync_finished": iso(sync_finished),
+                    "sync_ok": sync_ok,
+                    "sync_message": sync_message,
+                }
+            )
+            if health is not None:
+                facts.update({"health": health, "health_finished": iso(health_finished or now())})
+            runs.put_state(self.store, _DEPLOY, key, "known", facts)
+            for rel in release_store.list_releases(self.store, app=app, limit=20):
+                if rel.config_commit == revision and rel.status == RUNNING:
+                    self._apply_deploy_facts(rel)
+
+    def _apply_deploy_facts(self, rel: Release) -> None:
+        found = runs.get_state(self.store, _DEPLOY, f"{rel.app}@{rel.config_commit}")
+        if not found or rel.status != RUNNING:
+            return
+        facts = found[1]
+        sync = rel.stage("sync")
+        started, finished = _t(facts.get("sync_started")), _t(facts.get("sync_finished"))
+        if sync.status in ("Pending", RUNNING) and finished:
+            rel.start("sync", started)
+            rel.finish("sync", bool(facts["sync_ok"]), facts.get("sync_message", ""), at=finished)
+            if facts["sync_ok"]:
+                rel.revision = rel.config_commit
+                rel.start("health", finished)
+        health = facts.get("health")
+        if rel.stage("health").status == RUNNING and health:
+            ok = health == "Healthy"
+            rel.finish(
+                "health",
+                ok,
+                "" if ok else f"application is {health}",
+                at=_t(facts.get("health_finished")),
+            )
+        release_store.save(self.store, rel)

@@ -1,0 +1,113 @@
+"""The release tracker links facts that arrive in any order onto one release."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from shipway.controller.tracker import ReleaseTracker
+from shipway.settings import Settings
+from shipway.store import releases
+from shipway.store.db import Store, open_store
+
+IMAGE = "127.0.0.1:5000/demo/hello@sha256:" + "1" * 64
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def t(s: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=s)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(Settings(home=tmp_path, database_url=""))
+
+
+def test_in_order_facts_complete_the_release(store: Store) -> None:
+    tr = ReleaseTracker(store)
+    (rel,) = tr.ci_started("c1", "git://h/app.git", ["hello-dev"])
+    tr.ci_finished("c1", {"id": "run1", "conclusion": "success"})
+    tr.image_updated(
+        "hello-dev", "c1", IMAGE, "cfg1", pushed_at=t(1), update_started=t(1), update_finished=t(2)
+    )
+    tr.deployed("hello-dev", "cfg1", sync_started=t(2), sync_finished=t(3), sync_ok=True)
+    assert releases.get(store, rel.id).status == "Running"
+    tr.deployed(
+        "hello-dev",
+        "cfg1",
+        sync_started=t(2),
+        sync_finished=t(3),
+        sync_ok=True,
+        health="Healthy",
+        health_finished=t(4),
+    )
+    got = releases.get(store, rel.id)
+    assert got.status == "Succeeded"
+    assert (got.ci_run, got.image, got.config_commit, got.revision) == (
+        "run1",
+        IMAGE,
+        "cfg1",
+        "cfg1",
+    )
+    assert [s.status for s in got.stages] == ["Succeeded"] * 5
+
+
+def test_deploy_heard_before_the_updater_returned(store: Store) -> None:
+    tr = ReleaseTracker(store)
+    (rel,) = tr.ci_started("c2", "git://h/app.git", ["hello-dev"])
+    tr.deployed(
+        "hello-dev",
+        "cfg2",
+        sync_started=t(2),
+        sync_finished=t(3),
+        sync_ok=True,
+        health="Healthy",
+        health_finished=t(4),
+    )
+    tr.image_updated(
+        "hello-dev", "c2", IMAGE, "cfg2", pushed_at=t(1), update_started=t(1), update_finished=t(2)
+    )
+    tr.ci_finished("c2", {"id": "run2", "conclusion": "success"})
+    got = releases.get(store, rel.id)
+    assert got.status == "Succeeded", got.to_dict()
+
+
+def test_unhealthy_fails_the_health_stage(store: Store) -> None:
+    tr = ReleaseTracker(store)
+    (rel,) = tr.ci_started("c3", "git://h/app.git", ["hello-dev"])
+    tr.ci_finished("c3", {"id": "run3", "conclusion": "success"})
+    tr.image_updated(
+        "hello-dev", "c3", IMAGE, "cfg3", pushed_at=t(1), update_started=t(1), update_finished=t(2)
+    )
+    tr.deployed(
+        "hello-dev",
+        "cfg3",
+        sync_started=t(2),
+        sync_finished=t(3),
+        sync_ok=True,
+        health="Degraded",
+        health_finished=t(9),
+    )
+    got = releases.get(store, rel.id)
+    assert got.status == "Failed"
+    assert got.failed_stage == "health"
+
+
+def test_failed_ci_fails_the_release(store: Store) -> None:
+    tr = ReleaseTracker(store)
+    (rel,) = tr.ci_started("c4", "git://h/app.git", ["hello-dev"])
+    tr.ci_finished("c4", {"id": "run4", "conclusion": "failure"})
+    got = releases.get(store, rel.id)
+    assert got.failed_stage == "ci"
+    assert "run4" in got.message
+
+
+def test_image_pushed_by_hand_makes_its_own_release(store: Store) -> None:
+    tr = ReleaseTracker(store)
+    rel = tr.image_updated(
+        "hello-dev", None, IMAGE, "cfg5", pushed_at=t(1), update_started=t(1), update_finished=t(2)
+    )
+    assert rel.stage("ci").status == "Skipped"
+    assert releases.get(store, rel.id).image == IMAGE
