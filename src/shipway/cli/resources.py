@@ -9,6 +9,7 @@ import click
 
 from shipway.cli import output as out
 from shipway.cli.context import store_from
+from shipway.model import builtin
 from shipway.model import resources as model
 from shipway.model.errors import InputError
 from shipway.store import resources as repo
@@ -79,11 +80,14 @@ def get(ctx: click.Context, kind: str, name: str | None, output: str) -> None:
     canonical = model.canonical_kind(kind)
     store = store_from(ctx)
     if name:
-        res = repo.get(store, canonical, name)
+        found = [r for r in builtin.with_builtins(canonical, []) if r.name == name]
+        res = repo.find(store, canonical, name) or (found[0] if found else None)
+        if res is None:
+            res = repo.get(store, canonical, name)  # raises the not-found error
         if not out.emit(res.to_dict(), output):
             out.table(["name", "source"], [[res.name, res.source]])
         return
-    items = repo.list_kind(store, canonical)
+    items = builtin.with_builtins(canonical, repo.list_kind(store, canonical))
     dicts = [r.to_dict() for r in items]
     listing = {"apiVersion": "v1", "kind": "List", "items": dicts} if output == "json" else dicts
     if out.emit(listing, output):

@@ -41,7 +41,7 @@ def test_apply_get_delete(
     assert run(["apply", "-f", str(tmp_path / "c.yaml")], capsys)[1] == "cluster/edge created\n"
     code, out, _ = run(["get", "clusters", "-o", "json"], capsys)
     assert code == 0
-    assert [i["metadata"]["name"] for i in json.loads(out)["items"]] == ["edge"]
+    assert [i["metadata"]["name"] for i in json.loads(out)["items"]] == ["edge", "local"]
     assert run(["delete", "cluster", "edge"], capsys)[0] == 0
     code, _, err = run(["get", "cluster", "edge"], capsys)
     assert code == 3
@@ -60,10 +60,20 @@ def test_a_bad_file_in_a_directory_stores_nothing(
     assert "b-bad.yaml:4:1" in err.replace("\n", "")
     assert "needs 'source' or 'sources'" in err.replace("\n", "")
     code, out, _ = run(["get", "clusters", "-o", "json"], capsys)
-    assert json.loads(out)["items"] == []
+    assert [i["metadata"]["name"] for i in json.loads(out)["items"]] == ["local"]
 
 
 def test_unknown_kind_is_bad_input(shipway_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["get", "widgets"], capsys)
     assert code == 2
     assert "unknown kind" in err
+
+
+def test_local_cluster_exists_without_configuration(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["get", "cluster", "local", "-o", "json"], capsys)
+    assert code == 0
+    assert json.loads(out)["spec"] == {"type": "podman"}
+    code, out, _ = run(["get", "clusters", "-o", "json"], capsys)
+    assert [i["metadata"]["name"] for i in json.loads(out)["items"]] == ["local"]
