@@ -7,4 +7,7 @@ import click
 
 def commands() -> list[click.Command]:
     found: list[click.Command] = []
+    from shipway.cli.app import app
+
+    found.append(app)
     return found

@@ -1,1 +1,92 @@
-"""Targets: the only modules that talk to a Kubernetes API or a podman host."""
+"""Targets: the only modules that talk to a Kubernetes API or a podman host.
+
+A target exposes one small interface (``Target``) that the reconciler uses:
+``live(app)`` lists the objects it manages for an application (each with a
+``status`` the health checks read), ``apply(app, objects)`` and
+``delete(app, objects)`` change them and report one ``Result`` per object.
+Everything shipway creates carries the label ``app.kubernetes.io/instance``
+(the application's name, as Argo CD tracks by default) and the annotation
+``shipway.dev/tracking-id`` (``app:group/Kind:namespace/name``), so prune and
+``--clean`` find exactly what shipway made. External failures become
+``ClusterError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shipway.model.errors import InputError
+from shipway.settings import Settings
+
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+TRACKING_ANNOTATION = "shipway.dev/tracking-id"
+LOCAL = "local"
+
+
+@dataclass
+class Result:
+    """What happened to one object: ``status`` is Argo CD's result status."""
+
+    key: str
+    status: str  # Synced | SyncFailed | Pruned | PruneSkipped
+    action: str  # created | configured | unchanged | deleted | failed
+    message: str = ""
+
+
+class Target(Protocol):
+    name: str
+
+    def known_kinds(self) -> frozenset[str] | None:
+        """Kinds this target can run (None: ask nothing, accept all)."""
+        ...
+
+    def live(self, app: str) -> dict[str, dict[str, Any]]:
+        """The live objects tracked for ``app``, by ``group/Kind/namespace/name``."""
+        ...
+
+    def apply(
+        self, app: str, objects: list[dict[str, Any]], *, options: frozenset[str] = frozenset()
+    ) -> list[Result]:
+        """Create or update ``objects`` in order; ``options`` are sync options."""
+        ...
+
+    def delete(self, app: str, objects: list[dict[str, Any]]) -> list[Result]: ...
+
+
+def connect(
+    settings: Settings,
+    destination: Mapping[str, Any],
+    clusters: Mapping[str, Mapping[str, Any]] | None = None,
+    podman_env: dict[str, str] | None = None,
+) -> Target:
+    """The target for an Application's ``destination``.
+
+    ``name: local`` (or ``server: podman://local``) is the built-in podman host;
+    ``podman_env`` is the environment podman runs with (``CONTAINERS_CONF`` ...);
+    other names are ``Cluster`` resources (``clusters`` maps name → spec); a stored
+    ``Cluster`` named ``local`` overrides the built-in one.
+    """
+    name = str(destination.get("name") or "")
+    server = str(destination.get("server") or "")
+    spec = (clusters or {}).get(name) if name else None
+    if spec is None and (name == LOCAL or server in ("podman://local", "local")):
+        from shipway.cluster import podman
+
+        return podman.PodmanTarget(settings, podman_env or {})
+    if spec is None and server:
+        spec = next((c for c in (clusters or {}).values() if c.get("server") == server), None)
+    if spec is None:
+        raise InputError(
+            f"cluster {name or server!r} is not known (define a Cluster resource, or use "
+            "destination.name: local for this podman host)",
+            subject=f"Cluster/{name or server}",
+        )
+    if spec.get("type") == "podman":
+        from shipway.cluster import podman
+
+        return podman.PodmanTarget(settings, podman_env or {}, url=spec.get("podmanURL"))
+    from shipway.cluster.kubernetes import KubernetesTarget
+
+    return KubernetesTarget(spec)

@@ -1,0 +1,297 @@
+"""``shipway app list|get|diff|sync|history|rollback|delete``: Argo CD's ``argocd app``.
+
+Front end over ``shipway.deploy.engine``. Progress goes to stderr, naming
+the object; results to stdout (``-o json|yaml`` for machines). Exit codes:
+``diff`` exits 1 when there are differences (as ``kubectl diff``); ``sync``
+and ``rollback`` exit 1 when the operation failed or, with ``--wait``, when
+the application did not become Healthy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from shipway.cli import output as out
+from shipway.cli.context import state_from, store_from
+from shipway.deploy import engine
+from shipway.deploy.status import SyncResult
+from shipway.store import resources as store_resources
+
+
+def _progress(event: dict[str, Any]) -> None:
+    subject = event.get("object") or f"application/{event['app']}"
+    out.stderr.print(f"{subject}: {event.get('message') or event['reason']}", highlight=False)
+
+
+def _app_dict(store: Any, name: str) -> dict[str, Any]:
+    return store_resources.get(store, "Application", name).to_dict()
+
+
+def _summary_row(app: dict[str, Any]) -> list[Any]:
+    spec, status = app.get("spec") or {}, app.get("status") or {}
+    src = spec.get("source") or (spec.get("sources") or [{}])[0]
+    dest = spec.get("destination") or {}
+    auto = "Auto" if (spec.get("syncPolicy") or {}).get("automated") is not None else "Manual"
+    if auto == "Auto" and (spec.get("syncPolicy") or {}).get("automated", {}).get("prune"):
+        auto += "-Prune"
+    return [
+        app["metadata"]["name"],
+        dest.get("name") or dest.get("server"),
+        dest.get("namespace", ""),
+        spec.get("project", "default"),
+        (status.get("sync") or {}).get("status", "Unknown"),
+        (status.get("health") or {}).get("status", "Unknown"),
+        auto,
+        src.get("repoURL"),
+        src.get("path", ""),
+        (status.get("pin") or {}).get("revision", "")[:12] or src.get("targetRevision", "HEAD"),
+    ]
+
+
+@click.group()
+def app() -> None:
+    """Argo CD Applications: diff, sync, health, history and rollback."""
+
+
+@app.command("list")
+@out.output_option
+@click.pass_context
+def list_cmd(ctx: click.Context, output: str) -> None:
+    """List applications with their sync and health status."""
+    apps = [r.to_dict() for r in store_resources.list_kind(store_from(ctx), "Application")]
+    if out.emit(apps, output):
+        return
+    if output == "name":
+        for a in apps:
+            click.echo(f"application/{a['metadata']['name']}")
+        return
+    out.table(
+        [
+            "name",
+            "cluster",
+            "namespace",
+            "project",
+            "status",
+            "health",
+            "syncpolicy",
+            "repo",
+            "path",
+            "target",
+        ],
+        [_summary_row(a) for a in apps],
+    )
+
+
+@app.command("get")
+@click.argument("name")
+@click.option(
+    "--refresh/--no-refresh",
+    default=True,
+    show_default=True,
+    help="Compare with git and the cluster first (as argocd app get does).",
+)
+@out.output_option
+@click.pass_context
+def get_cmd(ctx: click.Context, name: str, refresh: bool, output: str) -> None:
+    """Show an application with its status filled as Argo CD fills it."""
+    store = store_from(ctx)
+    if refresh:
+        engine.refresh(store, name, settings=state_from(ctx).settings)
+    data = _app_dict(store, name)
+    if out.emit(data, output):
+        return
+    row = _summary_row(data)
+    status = data.get("status") or {}
+    for label, value in zip(
+        [
+            "Name",
+            "Cluster",
+            "Namespace",
+            "Project",
+            "Sync Status",
+            "Health Status",
+            "Sync Policy",
+            "Repo",
+            "Path",
+            "Target",
+        ],
+        row,
+        strict=True,
+    ):
+        click.echo(f"{label + ':':<15}{value or ''}")
+    click.echo(f"{'Revision:':<15}{(status.get('sync') or {}).get('revision', '')}")
+    if status.get("pin"):
+        click.echo(f"{'Pinned:':<15}{status['pin']['revision']} ({status['pin']['reason']})")
+    for cond in status.get("conditions") or []:
+        click.echo(f"{'Condition:':<15}{cond['type']}: {cond['message']}")
+    op = status.get("operationState") or {}
+    if op:
+        click.echo(f"{'Last sync:':<15}{op.get('phase')}: {op.get('message')}")
+    click.echo("")
+    out.table(
+        ["group", "kind", "namespace", "name", "status", "health", "message"],
+        [
+            [
+                r["group"],
+                r["kind"],
+                r["namespace"],
+                r["name"],
+                r["status"],
+                (r.get("health") or {}).get("status", ""),
+                (r.get("health") or {}).get("message", ""),
+            ]
+            for r in status.get("resources") or []
+        ],
+    )
+
+
+@app.command("diff")
+@click.argument("name")
+@click.pass_context
+def diff_cmd(ctx: click.Context, name: str) -> None:
+    """Show desired against live per object; exit 1 when they differ."""
+    result = engine.refresh(store_from(ctx), name, settings=state_from(ctx).settings)
+    if result.conditions:
+        for c in result.conditions:
+            out.stderr.print(f"application/{name}: {c['type']}: {c['message']}", highlight=False)
+        raise SystemExit(2 if result.conditions[0]["type"] == "ComparisonError" else 5)
+    for d in result.out_of_sync:
+        group, kind, ns, obj = d.key.split("/", 3)
+        click.echo(f"===== {group}/{kind} {ns}/{obj} ======")
+        click.echo(d.text.rstrip("\n"))
+    if result.out_of_sync:
+        raise SystemExit(1)
+
+
+def _report(res: SyncResult, output: str, wait_health: str | None) -> None:
+    data = res.to_dict()
+    if wait_health is not None:
+        data["health"] = wait_health
+    if not out.emit(data, output):
+        for r in res.resources:
+            click.echo(f"{r.key.split('/', 1)[1]:<50} {r.status:<12} {r.message}")
+        click.echo(f"{'Phase:':<15}{res.phase}")
+        click.echo(f"{'Message:':<15}{res.message}")
+        click.echo(f"{'Revision:':<15}{res.revision}")
+        click.echo(f"{'Sync Status:':<15}{res.sync_status}")
+        click.echo(f"{'Health Status:':<15}{wait_health or res.health}")
+        if res.pinned:
+            click.echo(
+                f"{'Pinned:':<15}automated sync stays at {res.revision[:12]} until "
+                f"`shipway app sync {res.app}`"
+            )
+    if not res.ok or (wait_health is not None and wait_health != "Healthy"):
+        raise SystemExit(1)
+
+
+def _wait(ctx: click.Context, name: str, res: SyncResult, wait: bool, timeout: float) -> str | None:
+    if not wait or not res.ok or res.dry_run:
+        return None
+    out.stderr.print(f"application/{name}: waiting up to {timeout:.0f}s for health")
+    return engine.wait_healthy(store_from(ctx), name, timeout, settings=state_from(ctx).settings)
+
+
+@app.command("sync")
+@click.argument("name")
+@click.option("--revision", help="Sync to this revision instead of targetRevision.")
+@click.option("--prune", is_flag=True, default=None, help="Delete objects no longer in git.")
+@click.option("--dry-run", is_flag=True, help="Show what would be applied; change nothing.")
+@click.option("--wait", is_flag=True, help="Wait until the application is Healthy.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds for --wait.")
+@out.output_option
+@click.pass_context
+def sync_cmd(
+    ctx: click.Context,
+    name: str,
+    revision: str | None,
+    prune: bool | None,
+    dry_run: bool,
+    wait: bool,
+    timeout: float,
+    output: str,
+) -> None:
+    """Sync an application (an explicit sync also lifts a rollback pin)."""
+    res = engine.reconcile(
+        store_from(ctx),
+        name,
+        revision=revision,
+        prune=prune,
+        dry_run=dry_run,
+        on_event=_progress,
+        unpin=revision is None,
+        settings=state_from(ctx).settings,
+    )
+    _report(res, output, _wait(ctx, name, res, wait, timeout))
+
+
+@app.command("history")
+@click.argument("name")
+@out.output_option
+@click.pass_context
+def history_cmd(ctx: click.Context, name: str, output: str) -> None:
+    """The revisions this application was synced to."""
+    entries = engine.history(store_from(ctx), name)
+    if out.emit(entries, output):
+        return
+    out.table(
+        ["id", "date", "revision"],
+        [[h["id"], h.get("deployedAt"), h.get("revision")] for h in entries],
+    )
+
+
+@app.command("rollback")
+@click.argument("name")
+@click.argument("history_id", required=False, type=int)
+@click.option("--prune", is_flag=True, help="Delete objects the older revision does not have.")
+@click.option("--wait", is_flag=True, help="Wait until the application is Healthy.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds for --wait.")
+@out.output_option
+@click.pass_context
+def rollback_cmd(
+    ctx: click.Context,
+    name: str,
+    history_id: int | None,
+    prune: bool,
+    wait: bool,
+    timeout: float,
+    output: str,
+) -> None:
+    """Sync to an earlier history entry (default: the previous one).
+
+    With automated sync on, the application is pinned to that revision (and
+    this says so) until an explicit ``shipway app sync NAME``.
+    """
+    res = engine.rollback(
+        store_from(ctx),
+        name,
+        history_id,
+        prune=prune,
+        on_event=_progress,
+        settings=state_from(ctx).settings,
+    )
+    if res.pinned:
+        out.stderr.print(
+            f"application/{name}: automated sync is on; pinned to "
+            f"{res.revision[:12]} until `shipway app sync {name}`"
+        )
+    _report(res, output, _wait(ctx, name, res, wait, timeout))
+
+
+@app.command("delete")
+@click.argument("name")
+@click.option(
+    "--cascade/--no-cascade",
+    default=True,
+    show_default=True,
+    help="Also delete the application's live objects.",
+)
+@click.pass_context
+def delete_cmd(ctx: click.Context, name: str, cascade: bool) -> None:
+    """Delete an application (and, by default, what it deployed)."""
+    for r in engine.delete_app(
+        store_from(ctx), name, cascade=cascade, settings=state_from(ctx).settings
+    ):
+        out.stderr.print(f"{r.key}: {r.status} {r.message}", highlight=False)
+    click.echo(f"application/{name} deleted")

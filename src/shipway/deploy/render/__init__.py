@@ -1,0 +1,166 @@
+"""Rendered manifests: parse, select and validate what a source renders to.
+
+Pure: takes file contents (or a tool's output) as text and returns plain
+manifest dicts. Running tools (``kubectl kustomize``, ``helm template``) and
+reading git live in ``shipway.deploy.sources``. Errors are ``InputError``
+whose subject is the file (and document) and whose message is the reason;
+the engine turns them into the application's ``ComparisonError`` condition.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from shipway.model.errors import InputError
+
+Manifest = dict[str, Any]
+
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Kinds without a namespace (so ``metadata.namespace`` is never defaulted for them).
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "StorageClass",
+        "PriorityClass",
+        "IngressClass",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "APIService",
+    }
+)
+
+
+def group_of(api_version: str) -> str:
+    """``apps/v1`` → ``apps``; ``v1`` → ``""`` (the core group)."""
+    return api_version.rpartition("/")[0]
+
+
+def key_of(obj: Mapping[str, Any]) -> str:
+    """The identity of an object: ``group/Kind/namespace/name`` (empty parts stay empty)."""
+    meta = obj.get("metadata") or {}
+    group = group_of(str(obj.get("apiVersion", "")))
+    return f"{group}/{obj.get('kind')}/{meta.get('namespace') or ''}/{meta.get('name')}"
+
+
+def select_files(
+    paths: Iterable[str],
+    *,
+    recurse: bool = False,
+    include: str | None = None,
+    exclude: str | None = None,
+) -> list[str]:
+    """Pick manifest files as Argo CD's ``directory`` source does (relative paths, sorted).
+
+    ``include``/``exclude`` are globs matched against the relative path; a
+    ``{a,b}`` list is split into several globs.
+    """
+    inc, exc = _globs(include), _globs(exclude)
+    out = []
+    for p in sorted(paths):
+        if not p.endswith(_MANIFEST_SUFFIXES):
+            continue
+        if not recurse and "/" in p:
+            continue
+        if inc and not any(_match(p, g) for g in inc):
+            continue
+        if exc and any(_match(p, g) for g in exc):
+            continue
+        out.append(p)
+    return out
+
+
+def _globs(spec: str | None) -> list[str]:
+    if not spec:
+        return []
+    spec = spec.strip()
+    if spec.startswith("{") and spec.endswith("}"):
+        spec = spec[1:-1]
+    return [g.strip() for g in spec.split(",") if g.strip()]
+
+
+def _match(path: str, glob: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(name, glob)
+
+
+def parse(text: str, file: str) -> list[Manifest]:
+    """Parse every YAML document in ``text`` (C loader); ``List`` kinds are flattened."""
+    try:
+        docs = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"invalid YAML: {reason}", subject=where) from None
+    out: list[Manifest] = []
+    for i, doc in enumerate(docs):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise InputError("a manifest must be a mapping", subject=f"{file}#{i}")
+        if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+            out += [item for item in doc["items"] if isinstance(item, dict)]
+        else:
+            out.append(doc)
+    return out
+
+
+def validate(
+    manifests: Iterable[tuple[str, Manifest]],
+    *,
+    known_kinds: frozenset[str] | None = None,
+    namespace: str = "",
+) -> list[Manifest]:
+    """Check each ``(file, manifest)``, default namespaces, refuse duplicates.
+
+    Raises ``InputError`` naming the file for a missing ``apiVersion``/``kind``/
+    ``metadata.name``, a kind ``known_kinds`` does not hold, or a duplicate object.
+    """
+    seen: dict[str, str] = {}
+    out: list[Manifest] = []
+    for file, m in manifests:
+        for field in ("apiVersion", "kind"):
+            if not isinstance(m.get(field), str) or not m[field]:
+                raise InputError(f"missing {field!r}", subject=file)
+        meta = m.get("metadata")
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            raise InputError(f"{m['kind']}: missing metadata.name", subject=file)
+        if known_kinds is not None and m["kind"] not in known_kinds:
+            raise InputError(
+                f"kind {m['kind']!r} is not known to the destination cluster", subject=file
+            )
+        if m["kind"] not in CLUSTER_SCOPED and not meta.get("namespace") and namespace:
+            meta["namespace"] = namespace
+        key = key_of(m)
+        if key in seen:
+            raise InputError(
+                f"{m['kind']}/{meta['name']} is defined twice (also in {seen[key]})", subject=file
+            )
+        seen[key] = file
+        out.append(m)
+    return out
+
+
+def from_files(
+    files: Mapping[str, str],
+    *,
+    recurse: bool = False,
+    include: str | None = None,
+    exclude: str | None = None,
+) -> list[tuple[str, Manifest]]:
+    """Parse the selected files of a plain directory source into ``(file, manifest)`` pairs."""
+    out: list[tuple[str, Manifest]] = []
+    for path in select_files(files, recurse=recurse, include=include, exclude=exclude):
+        out += [(path, m) for m in parse(files[path], path)]
+    return out
