@@ -1,0 +1,57 @@
+"""OCI and Docker media types, digests, and manifest helpers. Pure: data in, data out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+ACCEPT = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST))
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Sorted keys, no spaces: the same object always gives the same bytes."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+
+
+def media_type_of(body: bytes, header: str | None) -> str:
+    """The manifest's ``mediaType`` field, else the Content-Type header."""
+    try:
+        mt = json.loads(body).get("mediaType")
+    except (ValueError, AttributeError):
+        mt = None
+    if isinstance(mt, str) and mt:
+        return mt
+    return (header or "").split(";")[0].strip() or OCI_MANIFEST
+
+
+def pick_platform(index: dict[str, Any], os_: str = "linux", arch: str = "amd64") -> str | None:
+    """The digest of the index entry for ``os_/arch``; None when there is none."""
+    for entry in index.get("manifests", []):
+        plat = entry.get("platform") or {}
+        if plat.get("os") == os_ and plat.get("architecture") == arch:
+            digest = entry.get("digest")
+            return digest if isinstance(digest, str) else None
+    return None
+
+
+def blobs_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The config descriptor then the layer descriptors of an image manifest."""
+    out = [manifest["config"]] if "config" in manifest else []
+    return out + list(manifest.get("layers", []))

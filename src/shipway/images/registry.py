@@ -1,0 +1,517 @@
+"""A client for the OCI distribution API over httpx.
+
+Pull, push (monolithic and chunked), HEAD-before-upload, cross-repository
+mount, manifests, tags with ``Link`` pagination, catalog, delete and referrers;
+basic and bearer auth (``auth.TokenAuth``); retries with backoff on 429
+(honouring ``Retry-After``) and 5xx; every read digest-verified. Loopback
+registries are plain HTTP as Docker treats them. HTTP failures become
+``RegistryError`` with the status and the image reference as subject.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from shipway.images import credentials as creds_mod
+from shipway.images import oci
+from shipway.images.auth import Challenge, TokenAuth, basic_header, parse_challenge
+from shipway.images.reference import DOCKER_HUB, DOCKER_HUB_API, LOOPBACK_HOSTS, host_of
+from shipway.model.errors import RegistryError
+
+CHUNK = 1 << 20
+_OCTET = "application/octet-stream"
+Body = bytes | Path | None
+_STATUS_TEXT = {
+    401: "unauthorized: authentication required (try `shipway image login {host}`)",
+    403: "denied: the credentials lack permission",
+    404: "not found",
+    405: "operation not supported by this registry",
+    429: "too many requests: rate limited by the registry",
+}
+
+
+class RegistryClient:
+    """One registry (``host[:port]``); ``credentials`` default to the docker config."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        insecure: bool | None = None,
+        credentials: creds_mod.Credentials | None = None,
+        retries: int = 4,
+        backoff: float = 0.2,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.host = DOCKER_HUB if host in ("index.docker.io", DOCKER_HUB_API) else host
+        api_host = DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
+        loopback = host_of(self.host) in LOOPBACK_HOSTS
+        self.insecure = loopback if insecure is None else insecure
+        self.scheme = "http" if loopback else "https"
+        self.api_host = api_host
+        self._creds = credentials
+        self.retries, self.backoff, self.sleep = retries, backoff, sleep
+        self.http = httpx.Client(
+            timeout=timeout, verify=not self.insecure, transport=transport, follow_redirects=True
+        )
+        self._auth: TokenAuth | None = None
+        self._challenge: Challenge | None = None
+        self.requests = 0
+        self.bytes_uploaded = 0
+
+    # -- plumbing -------------------------------------------------------------
+    @property
+    def credentials(self) -> creds_mod.Credentials:
+        if self._creds is None:
+            self._creds = creds_mod.lookup(self.host)
+        return self._creds
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def base(self) -> str:
+        return f"{self.scheme}://{self.api_host}"
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base + path
+
+    def _auth_header(self, scopes: list[str], fresh: bool) -> str | None:
+        ch = self._challenge
+        if ch is None:
+            return None
+        if ch.scheme == "basic":
+            return basic_header(self.credentials) if not self.credentials.empty else None
+        if ch.scheme == "bearer":
+            if self._auth is None:
+                self._auth = TokenAuth(self.http, self.credentials, self.host)
+            tok = self._auth.token(ch, scopes) if fresh else self._auth.cached(ch, scopes)
+            if tok is None and not fresh:
+                tok = self._auth.token(ch, scopes)
+            return f"Bearer {tok}"
+        return None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scopes: list[str],
+        subject: str,
+        ok: tuple[int, ...] = (200,),
+        headers: dict[str, str] | None = None,
+        body: Body = None,
+        params: dict[str, str] | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send with auth and retries; statuses outside ``ok + allow`` raise RegistryError."""
+        attempt, authed = 0, False
+        while True:
+            hdrs = dict(headers or {})
+            auth = self._auth_header(scopes, fresh=False)
+            if auth:
+                hdrs["Authorization"] = auth
+            resp = self._send(method, path, hdrs, body, params, subject)
+            if resp.status_code == 401 and not authed and "www-authenticate" in resp.headers:
+                self._challenge = parse_challenge(resp.headers["www-authenticate"])
+                authed = True
+                if self._challenge.scheme in ("basic", "bearer"):
+                    if self._challenge.scheme == "basic" and self.credentials.empty:
+                        break
+                    continue
+            if (resp.status_code == 429 or resp.status_code >= 500) and attempt < self.retries:
+                self.sleep(self._delay(resp, attempt))
+                attempt += 1
+                continue
+            break
+        if resp.status_code in ok or resp.status_code in allow:
+            return resp
+        raise self._error(resp, subject, attempt)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: Body,
+        params: dict[str, str] | None,
+        subject: str,
+    ) -> httpx.Response:
+        self.requests += 1
+        content: bytes | Iterator[bytes] | None
+        if isinstance(body, Path):
+            headers.setdefault("Content-Length", str(body.stat().st_size))
+            content = _file_chunks(body)
+        else:
+            content = body
+        try:
+            resp = self.http.request(
+                method, self._url(path), headers=headers, content=content, params=params
+            )
+        except httpx.TransportError as exc:
+            if self.insecure and self.scheme == "https" and not path.startswith("http"):
+                self.scheme = "http"  # Docker's insecure registries: HTTPS, then plain HTTP
+                return self._send(method, path, headers, body, params, subject)
+            raise RegistryError(f"cannot reach {self.base}: {exc}", subject=subject) from exc
+        blob = "/manifests/" not in path
+        if blob and method in ("PUT", "PATCH", "POST") and body is not None and resp.is_success:
+            self.bytes_uploaded += body.stat().st_size if isinstance(body, Path) else len(body)
+        return resp
+
+    def _delay(self, resp: httpx.Response, attempt: int) -> float:
+        after = resp.headers.get("retry-after", "")
+        if after.strip().isdigit():
+            return min(float(after), 30.0)
+        return float(self.backoff * (2**attempt))
+
+    def _error(self, resp: httpx.Response, subject: str, attempts: int) -> RegistryError:
+        code = resp.status_code
+        text = _STATUS_TEXT.get(code, f"HTTP {code}").format(host=self.host)
+        if code >= 500:
+            text = f"registry failed with HTTP {code}"
+        detail = _registry_message(resp)
+        if detail:
+            text += f" ({detail})"
+        if code == 429 or code >= 500:
+            text += f" after {attempts + 1} attempts"
+        return RegistryError(text, subject=subject, status=code)
+
+    def _subject(self, repository: str, reference: str = "") -> str:
+        sep = "@" if reference.startswith("sha256:") else ":"
+        return f"{self.host}/{repository}" + (f"{sep}{reference}" if reference else "")
+
+    # -- API -----------------------------------------------------------------
+    def ping(self) -> bool:
+        """True when ``/v2/`` answers (authenticating if the registry asks to)."""
+        self.request("GET", "/v2/", scopes=[], subject=self.host)
+        return True
+
+    def list_tags(self, repository: str, page_size: int | None = None) -> list[str]:
+        """Every tag of ``repository``, following ``Link: <…>; rel="next"``."""
+        subject = self._subject(repository)
+        path = f"/v2/{repository}/tags/list"
+        params = {"n": str(page_size)} if page_size else None
+        tags: list[str] = []
+        while path:
+            resp = self.request(
+                "GET", path, scopes=[_pull(repository)], subject=subject, params=params
+            )
+            tags += resp.json().get("tags") or []
+            path, params = _next_link(resp), None
+        return tags
+
+    def catalog(self, page_size: int | None = None) -> list[str]:
+        path = "/v2/_catalog"
+        params = {"n": str(page_size)} if page_size else None
+        repos: list[str] = []
+        while path:
+            resp = self.request(
+                "GET", path, scopes=["registry:catalog:*"], subject=self.host, params=params
+            )
+            repos += resp.json().get("repositories") or []
+            path, params = _next_link(resp), None
+        return repos
+
+    def head_manifest(self, repository: str, reference: str) -> str | None:
+        """The manifest digest, or None when the tag or digest does not exist."""
+        resp = self.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=[_pull(repository)],
+            subject=self._subject(repository, reference),
+            headers={"Accept": oci.ACCEPT},
+            allow=(404,),
+        )
+        if resp.status_code == 404:
+            return None
+        digest = resp.headers.get("docker-content-digest")
+        if isinstance(digest, str) and digest:
+            return digest
+        return self.get_manifest(repository, reference)[0]
+
+    def get_manifest(self, repository: str, reference: str) -> tuple[str, str, bytes]:
+        """``(digest, media_type, bytes)``; the bytes are checked against the digest."""
+        subject = self._subject(repository, reference)
+        resp = self.request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=[_pull(repository)],
+            subject=subject,
+            headers={"Accept": oci.ACCEPT},
+        )
+        body = resp.content
+        actual = oci.sha256_digest(body)
+        expected = reference if reference.startswith("sha256:") else None
+        expected = expected or resp.headers.get("docker-content-digest")
+        if expected and expected.startswith("sha256:") and expected != actual:
+            raise RegistryError(
+                f"digest mismatch: expected {expected}, got {actual}", subject=subject
+            )
+        return actual, oci.media_type_of(body, resp.headers.get("content-type")), body
+
+    def get_image_manifest(
+        self, repository: str, reference: str, os_: str = "linux", arch: str = "amd64"
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The image manifest, descending through an index to ``os_/arch``."""
+        digest, mt, body = self.get_manifest(repository, reference)
+        doc = json.loads(body)
+        if mt in oci.INDEX_TYPES or "manifests" in doc:
+            child = oci.pick_platform(doc, os_, arch)
+            if child is None:
+                raise RegistryError(
+                    f"no {os_}/{arch} image in the index",
+                    subject=self._subject(repository, reference),
+                )
+            digest, mt, body = self.get_manifest(repository, child)
+            doc = json.loads(body)
+        return digest, mt, doc
+
+    def get_config(self, repository: str, reference: str) -> dict[str, Any]:
+        """The image config JSON (for an index, of its linux/amd64 image)."""
+        _, _, manifest = self.get_image_manifest(repository, reference)
+        data: dict[str, Any] = json.loads(self.get_blob(repository, manifest["config"]["digest"]))
+        return data
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        resp = self.request(
+            "HEAD",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=[_pull(repository)],
+            subject=self._subject(repository, digest),
+            allow=(404,),
+        )
+        return resp.status_code == 200
+
+    def get_blob(self, repository: str, digest: str) -> bytes:
+        """A blob's bytes, refused when they do not hash to ``digest``."""
+        subject = self._subject(repository, digest)
+        resp = self.request(
+            "GET", f"/v2/{repository}/blobs/{digest}", scopes=[_pull(repository)], subject=subject
+        )
+        if oci.sha256_digest(resp.content) != digest:
+            raise RegistryError(f"digest mismatch for blob {digest}", subject=subject)
+        return resp.content
+
+    def download_blob(self, repository: str, digest: str, dest: Path) -> int:
+        """Stream a blob into ``dest`` (temp file + rename, verified); returns its size."""
+        subject = self._subject(repository, digest)
+        auth = self._auth_header([_pull(repository)], fresh=False)
+        url = self._url(f"/v2/{repository}/blobs/{digest}")
+        if auth is None:  # let request() negotiate auth first
+            self.request(
+                "HEAD",
+                f"/v2/{repository}/blobs/{digest}",
+                scopes=[_pull(repository)],
+                subject=subject,
+            )
+            auth = self._auth_header([_pull(repository)], fresh=False)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        h, size = hashlib.sha256(), 0
+        self.requests += 1
+        try:
+            with self.http.stream("GET", url, headers={"Authorization": auth} if auth else {}) as r:
+                if r.status_code != 200:
+                    r.read()
+                    raise self._error(r, subject, 0)
+                with open(tmp, "wb") as fh:
+                    for chunk in r.iter_bytes(CHUNK):
+                        h.update(chunk)
+                        size += len(chunk)
+                        fh.write(chunk)
+            if "sha256:" + h.hexdigest() != digest:
+                raise RegistryError(f"digest mismatch for blob {digest}", subject=subject)
+            os.replace(tmp, dest)
+        except httpx.HTTPError as exc:
+            raise RegistryError(f"download failed: {exc}", subject=subject) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return size
+
+    def mount_blob(self, repository: str, digest: str, source_repo: str) -> bool:
+        """Cross-repository mount; True when the registry mounted it (201)."""
+        resp = self.request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scopes=[_push(repository), _pull(source_repo)],
+            subject=self._subject(repository, digest),
+            ok=(201, 202),
+            params={"mount": digest, "from": source_repo},
+        )
+        if resp.status_code == 202 and "location" in resp.headers:  # abandon the session
+            self.request(
+                "DELETE",
+                resp.headers["location"],
+                scopes=[_push(repository)],
+                subject=self._subject(repository, digest),
+                ok=(204, 200),
+                allow=(404, 405, 400),
+            )
+        return resp.status_code == 201
+
+    def upload_blob(
+        self, repository: str, digest: str, data: bytes | Path, *, chunk_size: int | None = None
+    ) -> None:
+        """Upload a blob: one PUT, or PATCH chunks of ``chunk_size`` then PUT."""
+        subject = self._subject(repository, digest)
+        scopes = [_push(repository)]
+        resp = self.request(
+            "POST", f"/v2/{repository}/blobs/uploads/", scopes=scopes, subject=subject, ok=(202,)
+        )
+        loc = self._location(resp, subject)
+        if chunk_size:
+            loc = self._patch_chunks(loc, data, chunk_size, scopes, subject)
+            data = b""
+        self.request(
+            "PUT",
+            _with_digest(loc, digest),
+            scopes=scopes,
+            subject=subject,
+            ok=(201,),
+            body=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def _patch_chunks(
+        self, loc: str, data: bytes | Path, chunk_size: int, scopes: list[str], subject: str
+    ) -> str:
+        offset = 0
+        for chunk in _chunks_of(data, chunk_size):
+            end = offset + len(chunk) - 1
+            headers = {"Content-Range": f"{offset}-{end}", "Content-Type": _OCTET}
+            resp = self.request(
+                "PATCH", loc, scopes=scopes, subject=subject, ok=(202,), body=chunk, headers=headers
+            )
+            loc = self._location(resp, subject)
+            offset = end + 1
+        return loc
+
+    def _location(self, resp: httpx.Response, subject: str) -> str:
+        loc = str(resp.headers.get("location") or "")
+        if not loc:
+            raise RegistryError("upload session without a Location", subject=subject)
+        return urljoin(str(resp.url), loc)
+
+    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
+        """Store a manifest under a tag or digest; returns its digest."""
+        digest = oci.sha256_digest(body)
+        subject = self._subject(repository, reference)
+        resp = self.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=[_push(repository)],
+            subject=subject,
+            ok=(201, 200),
+            body=body,
+            headers={"Content-Type": media_type},
+        )
+        echoed = resp.headers.get("docker-content-digest")
+        if echoed and echoed != digest:
+            raise RegistryError(
+                f"registry stored digest {echoed}, expected {digest}", subject=subject
+            )
+        return digest
+
+    def delete(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest."""
+        self.request(
+            "DELETE",
+            f"/v2/{repository}/manifests/{digest}",
+            scopes=[f"repository:{repository}:delete", _push(repository)],
+            subject=self._subject(repository, digest),
+            ok=(202, 200),
+        )
+
+    def delete_blob(self, repository: str, digest: str) -> None:
+        self.request(
+            "DELETE",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=[f"repository:{repository}:delete", _push(repository)],
+            subject=self._subject(repository, digest),
+            ok=(202, 200),
+        )
+
+    def referrers(
+        self, repository: str, digest: str, artifact_type: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Descriptors referring to ``digest`` (OCI 1.1 API, else the tag-schema fallback)."""
+        subject = self._subject(repository, digest)
+        params = {"artifactType": artifact_type} if artifact_type else None
+        resp = self.request(
+            "GET",
+            f"/v2/{repository}/referrers/{digest}",
+            scopes=[_pull(repository)],
+            subject=subject,
+            params=params,
+            allow=(404,),
+        )
+        if resp.status_code == 200:
+            found: list[dict[str, Any]] = resp.json().get("manifests", [])
+        else:
+            tag = digest.replace(":", "-")
+            if self.head_manifest(repository, tag) is None:
+                return []
+            found = json.loads(self.get_manifest(repository, tag)[2]).get("manifests", [])
+        if artifact_type:
+            found = [m for m in found if m.get("artifactType") == artifact_type]
+        return found
+
+
+def _pull(repo: str) -> str:
+    return f"repository:{repo}:pull"
+
+
+def _push(repo: str) -> str:
+    return f"repository:{repo}:pull,push"
+
+
+def _with_digest(loc: str, digest: str) -> str:
+    return loc + ("&" if "?" in loc else "?") + "digest=" + digest.replace(":", "%3A")
+
+
+def _next_link(resp: httpx.Response) -> str:
+    link = resp.headers.get("link", "")
+    for part in link.split(","):
+        if 'rel="next"' in part or "rel=next" in part:
+            target = part.split(";")[0].strip().strip("<>")
+            return str(urljoin(str(resp.url), target))
+    return ""
+
+
+def _registry_message(resp: httpx.Response) -> str:
+    try:
+        errs = json.loads(resp.content or b"{}").get("errors") or []
+    except (ValueError, AttributeError):
+        return ""
+    return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}" for e in errs[:3] if e)
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    return _chunks_of(path, CHUNK)
+
+
+def _chunks_of(data: bytes | Path, size: int) -> Iterator[bytes]:
+    if isinstance(data, Path):
+        with open(data, "rb") as fh:
+            while chunk := fh.read(size):
+                yield chunk
+    else:
+        for i in range(0, len(data), size):
+            yield bytes(data[i : i + size])

@@ -1,0 +1,93 @@
+"""Credentials from the docker config and credential helpers; auth challenges."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from shipway.images import credentials as C
+from shipway.images.auth import parse_challenge
+from shipway.model.errors import RegistryError
+
+
+def _config(tmp_path: Path, data: dict[str, object]) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_auths_entries(tmp_path: Path) -> None:
+    auth = base64.b64encode(b"alice:s3cr:et").decode()
+    path = _config(
+        tmp_path,
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {"auth": auth},
+                "acr.example.io": {
+                    "auth": base64.b64encode(b"<token>:").decode(),
+                    "identitytoken": "refresh",
+                },
+            }
+        },
+    )
+    assert C.lookup("docker.io", path) == C.Credentials("alice", "s3cr:et")
+    assert C.lookup("acr.example.io", path).identity_token == "refresh"
+    assert C.lookup("other.io", path).empty
+
+
+@pytest.fixture
+def helper_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real docker-credential-test program on PATH."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    prog = bindir / "docker-credential-test"
+    prog.write_text(
+        "#!/bin/sh\nread server\n"
+        'case "$server" in\n'
+        '  reg.example.io) echo \'{"ServerURL":"reg.example.io",'
+        '"Username":"bob","Secret":"pw"}\';;\n'
+        '  tok.example.io) echo \'{"Username":"<token>","Secret":"rt"}\';;\n'
+        "  *) echo 'credentials not found in native keychain'; exit 1;;\n"
+        "esac\n"
+    )
+    prog.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    return bindir
+
+
+def test_cred_helpers_and_store(tmp_path: Path, helper_bin: Path) -> None:
+    path = _config(tmp_path, {"credHelpers": {"reg.example.io": "test"}, "credsStore": "test"})
+    assert C.lookup("reg.example.io", path) == C.Credentials("bob", "pw")
+    assert C.lookup("tok.example.io", path) == C.Credentials(identity_token="rt")
+    assert C.lookup("none.example.io", path).empty
+
+
+def test_missing_helper_is_a_registry_error(tmp_path: Path) -> None:
+    path = _config(tmp_path, {"credHelpers": {"reg.example.io": "absent-xyz"}})
+    with pytest.raises(RegistryError, match="not installed"):
+        C.lookup("reg.example.io", path)
+
+
+def test_store_login_round_trips(tmp_path: Path) -> None:
+    path = _config(tmp_path, {"auths": {"x.io": {"auth": "eDp5"}}, "other": 1})
+    C.store_login("127.0.0.1:5000", C.Credentials("u", "p"), path)
+    assert C.lookup("127.0.0.1:5000", path) == C.Credentials("u", "p")
+    assert json.loads(path.read_text())["other"] == 1
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_parse_challenge() -> None:
+    ch = parse_challenge(
+        'Bearer realm="https://auth.io/token",service="registry.io",scope="repository:a/b:pull,push"'
+    )
+    assert ch.scheme == "bearer"
+    assert ch.params == {
+        "realm": "https://auth.io/token",
+        "service": "registry.io",
+        "scope": "repository:a/b:pull,push",
+    }
+    assert parse_challenge('Basic realm="x"').scheme == "basic"
