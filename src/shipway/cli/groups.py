@@ -7,6 +7,9 @@ import click
 
 def commands() -> list[click.Command]:
     found: list[click.Command] = []
+    from shipway.cli.ci import ci
+
+    found.append(ci)
     from shipway.cli.image import image
 
     found.append(image)

@@ -1,0 +1,166 @@
+"""Values of the expression language and GitHub's coercion rules.
+
+Pure. Values are ``None``, ``bool``, ``float``, ``str``, ``list``, ``dict`` and
+``Filtered`` (the result of an object filter ``.*``). Numbers are JavaScript
+doubles; strings compare case-insensitively.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+from shipway.ci.expr.lexer import parse_number
+
+
+class Filtered(list[Any]):
+    """The array an object filter (``.*``) yields; property access maps over it."""
+
+
+def truthy(v: Any) -> bool:
+    if v is None or v is False:
+        return False
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return not (v == 0 or math.isnan(v))
+    if isinstance(v, str):
+        return v != ""
+    return True
+
+
+def js_number(n: float) -> str:
+    """Format a number the way JavaScript's ``String(n)`` does."""
+    if math.isnan(n):
+        return "NaN"
+    if math.isinf(n):
+        return "Infinity" if n > 0 else "-Infinity"
+    if n == 0:
+        return "0"
+    sign, digit_tuple, exp = Decimal(repr(float(n))).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
+    assert isinstance(exp, int)
+    k = len(digits)
+    point = exp + len(digit_tuple)  # JavaScript's n: the decimal point position
+    neg = "-" if sign else ""
+    if k <= point <= 21:
+        return neg + digits + "0" * (point - k)
+    if 0 < point <= 21:
+        return neg + digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return neg + "0." + "0" * (-point) + digits
+    e = point - 1
+    mant = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{neg}{mant}e{'+' if e >= 0 else '-'}{abs(e)}"
+
+
+def to_str(v: Any) -> str:
+    if v is None:
+        return ""
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, float | int):
+        return js_number(float(v))
+    if isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return "Array"
+    return "Object"
+
+
+def to_num(v: Any) -> float:
+    if v is None:
+        return 0.0
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, float | int):
+        return float(v)
+    if isinstance(v, str):
+        if v.strip() == "":
+            return 0.0
+        n = parse_number(v)
+        return float("nan") if n is None else n
+    return float("nan")
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, float | int):
+        return "num"
+    if isinstance(v, str):
+        return "str"
+    return "obj"
+
+
+def _upper(s: str) -> str:
+    return s.upper()
+
+
+def loose_equal(a: Any, b: Any) -> bool:
+    ka, kb = _kind(a), _kind(b)
+    if ka != kb:
+        if ka == "obj" or kb == "obj":
+            return False
+        return to_num(a) == to_num(b)
+    if ka == "str":
+        return bool(_upper(a) == _upper(b))
+    if ka == "num":
+        return float(a) == float(b)
+    if ka == "obj":
+        return a is b
+    return bool(a == b)
+
+
+def compare(op: str, a: Any, b: Any) -> bool:
+    """``<``, ``<=``, ``>``, ``>=`` with GitHub's coercion (strings case-insensitive)."""
+    ka, kb = _kind(a), _kind(b)
+    if ka == kb == "str":
+        x: Any = _upper(a)
+        y: Any = _upper(b)
+    elif ka == "obj" or kb == "obj":
+        return False
+    else:
+        x, y = to_num(a), to_num(b)
+        if math.isnan(x) or math.isnan(y):
+            return False
+    if op == "<":
+        return bool(x < y)
+    if op == "<=":
+        return bool(x <= y)
+    if op == ">":
+        return bool(x > y)
+    return bool(x >= y)
+
+
+def to_json(v: Any) -> str:
+    return json.dumps(_jsonable(v), indent=2, ensure_ascii=False)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, float):
+        if math.isnan(v) or math.isinf(v):
+            return None
+        return int(v) if v == int(v) and abs(v) < 1e21 else v
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return v
+
+
+def from_json_value(v: Any) -> Any:
+    """Normalise parsed JSON or YAML data to expression values (numbers as floats)."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int | float):
+        return float(v)
+    if isinstance(v, list):
+        return [from_json_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): from_json_value(x) for k, x in v.items()}
+    return str(v)

@@ -1,0 +1,338 @@
+"""Run one job instance (one matrix combination) step by step on the host executor.
+
+Owns the job's workspace and temp directory under the run directory, the
+runner files (``GITHUB_OUTPUT``, ``GITHUB_ENV``, ``GITHUB_PATH``,
+``GITHUB_STEP_SUMMARY``, ``GITHUB_STATE``), workflow commands in step output,
+and the step/job results (outcome vs conclusion, continue-on-error, timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipway.ci import shells
+from shipway.ci.commands import FileFormatError, parse_command, parse_env_file
+from shipway.ci.expr.evaluate import Scope
+from shipway.ci.expr.lexer import ExprError
+from shipway.ci.expr.template import condition, render_deep, render_str
+from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
+from shipway.ci.plan.model import Job, Step
+from shipway.ci.runinfo import default_env, github_context, runner_context
+from shipway.ci.runstate import RunState
+from shipway.ci.uses import run_uses
+from shipway.model.errors import InputError, ShipwayError
+from shipway.runtime import host
+
+
+@dataclass
+class StepResult:
+    id: str
+    name: str
+    outcome: str
+    conclusion: str
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "outcome": self.outcome,
+                "conclusion": self.conclusion, "outputs": self.outputs}  # fmt: skip
+
+
+class StepFailed(Exception):
+    pass
+
+
+class JobRun:
+    """One job instance: contexts, environment, files, steps."""
+
+    def __init__(
+        self,
+        rs: RunState,
+        job: Job,
+        key: str,
+        display: str,
+        matrix: dict[str, Any],
+        strategy: dict[str, Any],
+        needs: dict[str, Any],
+    ) -> None:
+        self.rs, self.job, self.display = rs, job, display
+        base = rs.info.base_dir / "jobs" / key
+        self.workspace = base / "workspace"
+        self.temp = base / "temp"
+        self.files = base / "files"
+        for d in (self.workspace, self.temp, self.files):
+            d.mkdir(parents=True, exist_ok=True)
+        tool_cache = rs.info.base_dir.parent / "tool-cache"
+        self.runner = runner_context(self.temp, tool_cache)
+        self.github = github_context(rs.info, rs.workflow.name, job.id, self.workspace)
+        self.matrix, self.strategy, self.needs = matrix, strategy, needs
+        self.steps_ctx: dict[str, Any] = {}
+        self.results: list[StepResult] = []
+        self.exported: dict[str, str] = {}  # from GITHUB_ENV
+        self.paths: list[str] = []  # from GITHUB_PATH, newest first
+        self.state: dict[str, str] = {}
+        self.summary: list[str] = []
+        self.failed = False
+        self.env_ctx: dict[str, str] = {}
+        self.deadline = time.monotonic() + 60 * float(self._num(job.timeout_minutes, 360))
+        self.step_name = ""
+        self.pending_outputs: dict[str, str] = {}
+
+    # -- contexts ---------------------------------------------------------------
+    def scope(self, env: dict[str, str] | None = None) -> Scope:
+        ctx = {
+            "github": self.github,
+            "env": self.env_ctx if env is None else env,
+            "vars": self.rs.info.vars,
+            "secrets": self.rs.secrets_ctx,
+            "inputs": self.rs.inputs,
+            "matrix": self.matrix,
+            "strategy": self.strategy,
+            "needs": self.needs,
+            "runner": self.runner,
+            "job": {"status": self.status(), "container": {}, "services": {}},
+            "steps": self.steps_ctx,
+            "jobs": {},
+        }
+        return Scope(ctx, status=self.status_fn, hash_files=self.rs.hash_files(self.workspace))
+
+    def status(self) -> str:
+        if self.rs.cancel.event.is_set():
+            return "cancelled"
+        return "failure" if self.failed else "success"
+
+    def status_fn(self, name: str) -> bool:
+        cancelled = self.rs.cancel.event.is_set()
+        if name == "always":
+            return True
+        if name == "cancelled":
+            return cancelled
+        if name == "failure":
+            return self.failed and not cancelled
+        return not self.failed and not cancelled
+
+    def _num(self, value: Any, default: float) -> float:
+        if value is None:
+            return default
+        if isinstance(value, str):
+            value = render_str(value, self.scope()) if "${{" in value else value
+        n = to_num(from_json_value(value) if not isinstance(value, str) else value)
+        return default if n != n else n
+
+    # -- logging ----------------------------------------------------------------
+    def log(self, line: str) -> None:
+        self.rs.emit(self.display, self.step_name, line)
+
+    # -- the job ----------------------------------------------------------------
+    def execute(self) -> str:
+        """Run the steps; return the job result before job-level continue-on-error."""
+        self._write_event()
+        scope = self.scope({})
+        self.env_ctx = _strs(render_deep(self.rs.workflow.env, scope))
+        self.env_ctx.update(_strs(render_deep(self.job.env, self.scope(self.env_ctx))))
+        for step in self.job.steps:
+            self.run_step(step)
+        if self.rs.cancel.event.is_set():
+            return "cancelled"
+        return "failure" if self.failed else "success"
+
+    def outputs(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        scope = self.scope()
+        for name, expr in self.job.outputs.items():
+            try:
+                value = render_str(str(expr), scope)
+            except ExprError as exc:
+                self.log(f"::warning::job output {name!r}: {exc.message}")
+                continue
+            if self.rs.masker.mask(value) != value:
+                self.log(f"Skip output {name!r} since it may contain secret.")
+                continue
+            out[name] = value
+        return out
+
+    def _write_event(self) -> None:
+        path = Path(self.github["event_path"])
+        if not path.exists():
+            path.write_text(json.dumps(self.rs.info.payload))
+
+    # -- steps ------------------------------------------------------------------
+    def run_step(self, step: Step) -> None:
+        self.step_name = step.name
+        result = StepResult(step.id, step.name, "skipped", "skipped")
+        try:
+            scope = self.scope()
+            if "${{" in step.name:
+                result.name = self.step_name = render_str(step.name, scope)
+            if self.rs.cancel.event.is_set() and step.if_ is None:
+                ok = False
+            else:
+                ok = time.monotonic() < self.deadline and condition(step.if_, scope)
+            if ok:
+                outcome = self._execute(step, result)
+                result.outcome = outcome
+                coe = step.continue_on_error
+                if isinstance(coe, str):
+                    coe = truthy(render_deep(coe, self.scope()))
+                result.conclusion = "success" if outcome == "failure" and coe else outcome
+        except ExprError as exc:
+            self.log(f"::error::{step.where}: {exc.message}")
+            result.outcome = result.conclusion = "failure"
+        except ShipwayError as exc:
+            self.log(f"::error::{exc}")
+            result.outcome = result.conclusion = "failure"
+        if result.conclusion == "failure":
+            self.failed = True
+        self.results.append(result)
+        self.steps_ctx[step.id] = {"outputs": result.outputs, "outcome": result.outcome,
+                                   "conclusion": result.conclusion}  # fmt: skip
+        self.step_name = ""
+
+    def _execute(self, step: Step, result: StepResult) -> str:
+        self.pending_outputs = result.outputs
+        files = self._fresh_files(step)
+        step_env = _strs(render_deep(step.env, self.scope()))
+        env_ctx = {**self.env_ctx, **step_env}
+        proc_env = self._process_env(env_ctx, files)
+        timeout = self.deadline - time.monotonic()
+        if step.timeout_minutes is not None:
+            timeout = min(timeout, 60 * self._num(step.timeout_minutes, 0))
+        if step.run is not None:
+            status = self._run_script(step, env_ctx, proc_env, timeout)
+        else:
+            status = run_uses(self, step, env_ctx, proc_env, result.outputs)
+        self._read_files(files, result)
+        return status
+
+    def _fresh_files(self, step: Step) -> dict[str, Path]:
+        names = {"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path",
+                 "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}  # fmt: skip
+        files = {}
+        for var, stem in names.items():
+            p = self.files / f"{stem}_{step.index}"
+            p.write_bytes(b"")
+            files[var] = p
+        return files
+
+    def _process_env(self, env_ctx: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
+        env = dict(self.rs.base_env)
+        env.update(default_env(self.github, self.runner))
+        env.update({k: str(v) for k, v in files.items()})
+        env.update(self.exported)
+        env.update(env_ctx)
+        if self.paths:
+            env["PATH"] = os.pathsep.join([*self.paths, env.get("PATH", os.defpath)])
+        return env
+
+    def _run_script(
+        self, step: Step, env_ctx: dict[str, str], proc_env: dict[str, str], timeout: float
+    ) -> str:
+        scope = self.scope(env_ctx)
+        script = render_str(step.run or "", scope)
+        run_defaults = {
+            **(self.rs.workflow.defaults.get("run") or {}),
+            **(self.job.defaults.get("run") or {}),
+        }
+        shell = step.shell or run_defaults.get("shell")
+        if shell is not None:
+            shell = render_str(str(shell), scope)
+        try:
+            argv_t, ext = shells.resolve(shell, proc_env.get("PATH"))
+        except InputError as exc:
+            raise InputError(exc.message, subject=step.where) from None
+        wd = step.working_directory or run_defaults.get("working-directory")
+        cwd = self.workspace
+        if wd:
+            cwd = self.workspace / render_str(str(wd), scope)
+        script_path = self.temp / f"step-{step.index}{ext}"
+        script_path.write_text(script if ext != ".sh" or script.endswith("\n") else script + "\n")
+        argv = [a.replace("{0}", str(script_path)) for a in argv_t]
+        if not cwd.is_dir():
+            self.log(f"::error::working-directory {cwd} does not exist")
+            return "failure"
+        parser = OutputParser(self)
+        try:
+            res = host.run(argv, cwd=cwd, env=proc_env, on_line=parser.line,
+                           timeout=max(timeout, 0.001), cancel=self.rs.cancel)  # fmt: skip
+        except OSError as exc:
+            self.log(f"::error::cannot start {argv[0]}: {exc.strerror or exc}")
+            return "failure"
+        if res.timed_out:
+            self.log("::error::The step exceeded its timeout and was cancelled.")
+            return "failure"
+        if res.cancelled:
+            return "cancelled"
+        if res.status != 0:
+            self.log(f"::error::Process completed with exit code {res.status}.")
+            return "failure"
+        return "success"
+
+    def _read_files(self, files: dict[str, Path], result: StepResult) -> None:
+        try:
+            for name, value in parse_env_file(files["GITHUB_OUTPUT"].read_text()):
+                result.outputs[name] = value
+            for name, value in parse_env_file(files["GITHUB_ENV"].read_text()):
+                self.exported[name] = value
+                self.env_ctx[name] = value
+            for name, value in parse_env_file(files["GITHUB_STATE"].read_text()):
+                self.state[name] = value
+        except FileFormatError as exc:
+            self.log(f"::error::{exc}")
+        for line in files["GITHUB_PATH"].read_text().splitlines():
+            if line.strip():
+                self.paths.insert(0, line.strip())
+        summary = files["GITHUB_STEP_SUMMARY"].read_text()
+        if summary:
+            self.summary.append(self.rs.masker.mask(summary))
+
+
+class OutputParser:
+    """Handles one step's output lines: workflow commands, then masked log lines."""
+
+    def __init__(self, job: JobRun) -> None:
+        self.job = job
+        self.stop_token: str | None = None
+
+    def line(self, text: str) -> None:
+        if self.stop_token is not None:
+            if text.strip() == f"::{self.stop_token}::":
+                self.stop_token = None
+                return
+            self.job.log(text)
+            return
+        cmd = parse_command(text) if "::" in text else None
+        if cmd is None:
+            self.job.log(text)
+            return
+        rs = self.job.rs
+        if cmd.name == "add-mask":
+            rs.masker.add(cmd.message)
+            self.job.log("::add-mask::***")
+        elif cmd.name == "stop-commands":
+            self.stop_token = cmd.message
+        elif cmd.name in ("group", "endgroup", "debug", "error", "warning", "notice"):
+            self.job.log(text)
+            if cmd.name in ("error", "warning", "notice"):
+                rs.annotate(cmd.name, cmd.message, cmd.props, self.job.display)
+        elif cmd.name == "set-output":
+            name = cmd.props.get("name", "")
+            if name:
+                self.job.pending_outputs[name] = cmd.message
+        elif cmd.name == "save-state":
+            self.job.state[cmd.props.get("name", "")] = cmd.message
+        elif cmd.name == "set-env":
+            self.job.log("::error::The `set-env` command is disabled; use GITHUB_ENV.")
+        elif cmd.name == "add-path":
+            self.job.log("::error::The `add-path` command is disabled; use GITHUB_PATH.")
+        else:
+            self.job.log(text)
+
+
+def _strs(d: Any) -> dict[str, str]:
+    if not isinstance(d, dict):
+        return {}
+    return {str(k): to_str(from_json_value(v)) for k, v in d.items()}

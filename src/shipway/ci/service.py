@@ -1,0 +1,158 @@
+"""The CI service: the API the controller and the CLI call to run workflows.
+
+``run_event`` checks out a commit, finds the workflows that trigger on an
+event, runs each and stores each run (record plus masked log) in the store.
+``run_workflow`` runs one parsed workflow and stores it. Touches only the
+run directories under ``workdir`` and the store.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shipway.ci.engine import Engine
+from shipway.ci.plan.model import Workflow
+from shipway.ci.plan.triggers import workflow_runs
+from shipway.ci.runinfo import RunInfo
+from shipway.ci.syntax.github import parse_workflow
+from shipway.git.repo import git
+from shipway.model.errors import GitError, InputError
+from shipway.store.db import Store
+from shipway.store.runs import put_state, save_run
+
+WORKFLOW_DIR = ".github/workflows"
+ZERO_SHA = "0" * 40
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def checkout(repo: str, commit: str, target: Path) -> Path:
+    """Check out ``commit`` of ``repo`` (URL or path) into a fresh ``target``."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    git(["init", "-q", str(target)], subject=str(target))
+    git(["remote", "add", "origin", repo], target, subject=repo)
+    try:
+        git(["fetch", "-q", "origin", commit], target, subject=repo)
+        rev = "FETCH_HEAD"
+    except GitError:
+        git(["fetch", "-q", "origin", "+refs/*:refs/remotes/origin/*"], target, subject=repo)
+        rev = commit
+    git(["checkout", "-q", "--force", "--detach", rev], target, subject=repo)
+    return target
+
+
+def workflow_files(root: Path, only: list[str] | None = None) -> list[Path]:
+    """The ``.github/workflows/*.yml|yaml`` files under ``root`` (only the named ones if given)."""
+    wdir = root / WORKFLOW_DIR
+    files = sorted(p for p in wdir.glob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+    if only is not None:
+        wanted = {Path(n).name for n in only}
+        files = [p for p in files if p.name in wanted]
+    return files
+
+
+def changed_files(root: Path, event: str, payload: dict[str, Any], commit: str) -> list[str] | None:
+    """Files the event changed, for ``paths`` filters; None when unknown."""
+    base = ""
+    if event == "push":
+        base = str(payload.get("before") or "")
+    elif event.startswith("pull_request"):
+        base = str(((payload.get("pull_request") or {}).get("base") or {}).get("sha") or "")
+    if not base or base == ZERO_SHA:
+        return None
+    try:
+        out = git(["diff", "--name-only", base, commit], root, subject=str(root))
+    except GitError:
+        return None
+    return [line for line in out.splitlines() if line]
+
+
+def run_workflow(
+    store: Store | None,
+    workflow: Workflow,
+    info: RunInfo,
+    *,
+    inputs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run one workflow, store the run (masked log, no secrets), return its record."""
+    engine = Engine(workflow, info, inputs=inputs, on_state=_state_hook(store, info.run_id))
+    record = engine.run()
+    if store is not None:
+        save_run(store, record, "\n".join(engine.rs.lines), info.commit)
+    return record
+
+
+def _state_hook(store: Store | None, run_id: str) -> Callable[[str, dict[str, Any]], None] | None:
+    if store is None:
+        return None
+
+    def hook(phase: str, state: dict[str, Any]) -> None:
+        put_state(store, "ci", run_id, phase, state)
+
+    return hook
+
+
+def invalid_run(
+    store: Store | None, file: str, event: str, commit: str, error: InputError, run_id: str
+) -> dict[str, Any]:
+    """A failed run record for a workflow file that does not parse (as GitHub shows one)."""
+    record = {"id": run_id, "workflow": file, "file": file, "event": event, "commit": commit,
+              "conclusion": "failure", "error": str(error), "jobs": []}  # fmt: skip
+    if store is not None:
+        save_run(store, record, f"error: {error}", commit)
+    return record
+
+
+def run_event(
+    store: Store,
+    *,
+    repo: str,
+    commit: str,
+    ref: str,
+    event: str,
+    payload: dict[str, Any],
+    workdir: Path,
+    vars: dict[str, str],
+    secrets: dict[str, str],
+    env: dict[str, str] | None = None,
+    workflows: list[str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every workflow of ``commit`` that triggers on ``event``; return the stored records."""
+    batch = workdir / f"event-{new_run_id()}"
+    source = checkout(repo, commit, batch / "source")
+    changed = changed_files(source, event, payload, commit)
+    records: list[dict[str, Any]] = []
+    for path in workflow_files(source, workflows):
+        rel = str(path.relative_to(source))
+        run_id = new_run_id()
+        try:
+            wf = parse_workflow(path.read_text(), rel)
+        except InputError as exc:
+            if on_line is not None:
+                on_line(f"error: {exc}")
+            records.append(invalid_run(store, rel, event, commit, exc, run_id))
+            continue
+        if not workflow_runs(wf.on, event, payload, changed):
+            continue
+        info = RunInfo(run_id=run_id, repo=str(source), commit=commit, ref=ref, event=event,
+                       payload=payload, base_dir=batch / run_id, vars=dict(vars),
+                       secrets=dict(secrets), env=dict(env or {}), repository=_repo_name(repo),
+                       on_line=on_line, workflow_ref=f"{rel}@{ref}")  # fmt: skip
+        records.append(run_workflow(store, wf, info))
+    return records
+
+
+def _repo_name(repo: str) -> str:
+    tail = [t for t in repo.rstrip("/").removesuffix(".git").replace(":", "/").split("/") if t]
+    if len(tail) >= 2:
+        return "/".join(tail[-2:])
+    return f"local/{tail[-1] if tail else 'repo'}"

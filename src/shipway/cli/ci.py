@@ -1,0 +1,179 @@
+"""``shipway ci run|logs|list``: run GitHub Actions workflows here, read stored runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shipway.ci.plan.triggers import workflow_runs
+from shipway.ci.runinfo import RunInfo
+from shipway.ci.service import new_run_id, run_workflow, workflow_files
+from shipway.ci.syntax.github import parse_workflow
+from shipway.cli import output as out
+from shipway.cli.context import state_from, store_from
+from shipway.git.repo import git
+from shipway.model.errors import GitError, InputError, NotFoundError
+from shipway.store import runs
+
+
+@click.group()
+def ci() -> None:
+    """Run CI workflows (GitHub Actions syntax) and read stored runs."""
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"--{what} expects NAME=VALUE, got {item!r}")
+        found[name] = value
+    return found
+
+
+def _secret_file(path: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise InputError("expected NAME=VALUE", file=path, line=n)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[name.strip()] = value
+    return found
+
+
+def _default_payload(event: str, ref: str, commit: str, branch: str) -> dict[str, Any]:
+    if event.startswith("pull_request"):
+        return {"action": "opened", "number": 1,
+                "pull_request": {"number": 1, "head": {"ref": branch, "sha": commit},
+                                 "base": {"ref": "main"}}}  # fmt: skip
+    return {"ref": ref, "after": commit, "before": "0" * 40, "head_commit": {"id": commit}}
+
+
+def _git_facts(cwd: Path) -> tuple[Path, str, str, str]:
+    try:
+        root = Path(git(["rev-parse", "--show-toplevel"], cwd).strip())
+        commit = git(["rev-parse", "HEAD"], root).strip()
+    except GitError:
+        raise InputError(
+            "shipway ci run works inside a git checkout with at least one commit",
+            subject=str(cwd),
+        ) from None
+    try:
+        branch = git(["symbolic-ref", "--short", "HEAD"], root).strip()
+    except GitError:
+        branch = "main"
+    return root, commit, f"refs/heads/{branch}", branch
+
+
+@ci.command("run")
+@click.option(
+    "--workflow", "workflow_file", help="Run this workflow file (default: all that match)."
+)
+@click.option("--event", default="push", show_default=True, help="The event name.")
+@click.option("--event-payload", type=click.Path(exists=True, dir_okay=False), help="Event JSON.")
+@click.option("--job", "job_id", help="Run only this job (and the jobs it needs).")
+@click.option("--secret", multiple=True, help="NAME=VALUE, repeatable.")
+@click.option(
+    "--secret-file", type=click.Path(exists=True, dir_okay=False), help="NAME=VALUE lines."
+)
+@click.option("--var", multiple=True, help="NAME=VALUE for the vars context, repeatable.")
+@click.option(
+    "--executor", type=click.Choice(["host", "podman"]), default="host", show_default=True
+)
+@out.output_option
+@click.pass_context
+def run_cmd(
+    ctx: click.Context,
+    workflow_file: str | None,
+    event: str,
+    event_payload: str | None,
+    job_id: str | None,
+    secret: tuple[str, ...],
+    secret_file: str | None,
+    var: tuple[str, ...],
+    executor: str,
+    output: str,
+) -> None:
+    """Run workflows of the current git checkout; logs stream to stderr."""
+    root, commit, ref, branch = _git_facts(Path.cwd())
+    secrets = _secret_file(secret_file) if secret_file else {}
+    secrets.update(_pairs(secret, "secret"))
+    variables = _pairs(var, "var")
+    if event_payload:
+        try:
+            payload = json.loads(Path(event_payload).read_text())
+        except ValueError as exc:
+            raise InputError(f"invalid JSON: {exc}", file=event_payload) from None
+        ref = str(payload.get("ref") or ref)
+    else:
+        payload = _default_payload(event, ref, commit, branch)
+    if workflow_file:
+        files = [Path(workflow_file)]
+        if not files[0].is_file():
+            raise NotFoundError(f"workflow file {workflow_file!r} not found", subject=workflow_file)
+    else:
+        files = workflow_files(root)
+    state = state_from(ctx)
+    store = state.store
+    records: list[dict[str, Any]] = []
+    for path in files:
+        shown = (
+            str(path.resolve().relative_to(root))
+            if path.resolve().is_relative_to(root)
+            else str(path)
+        )
+        wf = parse_workflow(path.read_text(), shown)
+        if not workflow_file and not workflow_runs(wf.on, event, payload):
+            continue
+        run_id = new_run_id()
+        info = RunInfo(run_id=run_id, repo=str(root), commit=commit, ref=ref, event=event,
+                       payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
+                       vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
+                       on_line=lambda line: print(line, file=sys.stderr, flush=True),
+                       workflow_ref=f"{shown}@{ref}")  # fmt: skip
+        if executor != "host":
+            raise InputError(f"executor {executor!r} is not available yet; use --executor host")
+        records.append(run_workflow(store, wf, info))
+    if not records:
+        out.stderr.print(f"no workflow triggers on {event!r}")
+    if out.emit(records[0] if len(records) == 1 else records, output) is False:
+        for r in records:
+            click.echo(f"{r['id']}  {r['workflow']}  {r['conclusion']}")
+    if any(r["conclusion"] != "success" for r in records):
+        raise SystemExit(1)
+
+
+@ci.command("logs")
+@click.argument("run_id")
+@click.pass_context
+def logs_cmd(ctx: click.Context, run_id: str) -> None:
+    """Print the stored (masked) log of a run."""
+    _record, log = runs.get_run(store_from(ctx), run_id)
+    click.echo(log)
+
+
+@ci.command("list")
+@click.option("--limit", default=50, show_default=True)
+@out.output_option
+@click.pass_context
+def list_cmd(ctx: click.Context, limit: int, output: str) -> None:
+    """List stored runs, newest first."""
+    records = runs.list_runs(store_from(ctx), limit=limit)
+    if out.emit(records, output):
+        return
+    rows = [
+        [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
+         r.get("conclusion"), len(r.get("jobs", []))]
+        for r in records
+    ]  # fmt: skip
+    out.table(["id", "workflow", "event", "commit", "conclusion", "jobs"], rows)

@@ -1,0 +1,106 @@
+"""Run a process on this host and stream its output lines.
+
+The host executor's one primitive: start a command (no shell in between),
+hand each output line (stdout and stderr merged) to a callback as it arrives,
+enforce a timeout by killing the process group, return the exit status.
+Touches only the processes it starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Result:
+    status: int
+    timed_out: bool = False
+    cancelled: bool = False
+
+
+class Cancel:
+    """A cancellation flag one run shares with the processes it starts."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        self.event.set()
+        with self._lock:
+            for proc in list(self._procs):
+                _kill(proc)
+
+    def track(self, proc: subprocess.Popen[bytes], on: bool) -> None:
+        with self._lock:
+            if on:
+                self._procs.add(proc)
+            else:
+                self._procs.discard(proc)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    on_line: Callable[[str], None],
+    timeout: float | None = None,
+    cancel: Cancel | None = None,
+) -> Result:
+    """Run ``argv`` in ``cwd``; raise ``OSError`` when it cannot start."""
+    proc = subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    timed_out = threading.Event()
+    timer = None
+    if timeout is not None:
+
+        def expire() -> None:
+            timed_out.set()
+            _kill(proc)
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        timer.start()
+    if cancel is not None:
+        cancel.track(proc, True)
+        if cancel.event.is_set():
+            _kill(proc)
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        status = proc.wait()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if cancel is not None:
+            cancel.track(proc, False)
+        if proc.poll() is None:
+            _kill(proc)
+            proc.wait()
+    return Result(
+        status,
+        timed_out=timed_out.is_set(),
+        cancelled=cancel is not None and cancel.event.is_set(),
+    )

@@ -1,0 +1,81 @@
+"""Helpers for CI engine tests: a git repository with workflows, and a runner."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipway.ci.runinfo import RunInfo
+from shipway.ci.service import run_workflow
+from shipway.ci.syntax.github import parse_workflow
+from shipway.git.repo import Repo
+from shipway.settings import Settings
+from shipway.store.db import Store, open_store
+
+
+def make_repo(path: Path, files: dict[str, str]) -> tuple[Repo, str]:
+    repo = Repo.init(path)
+    for name, text in files.items():
+        p = path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text))
+    repo.add_all()
+    return repo, repo.commit("init")
+
+
+MakeRepo = Callable[[Path, dict[str, str]], tuple[Repo, str]]
+
+
+@pytest.fixture
+def new_repo() -> MakeRepo:
+    """``new_repo(path, files)``: a git repository with one commit of ``files``."""
+    return make_repo
+
+
+@pytest.fixture
+def store(shipway_home: Path) -> Store:
+    return open_store(Settings(home=shipway_home, database_url=""))
+
+
+Runner = Callable[..., tuple[dict[str, Any], list[str]]]
+
+
+@pytest.fixture
+def run_wf(tmp_path: Path, store: Store) -> Runner:
+    """Run workflow text against a repo made of ``files``; return (record, log lines)."""
+
+    def run(
+        workflow: str,
+        files: dict[str, str] | None = None,
+        *,
+        secrets: dict[str, str] | None = None,
+        vars: dict[str, str] | None = None,
+        event: str = "push",
+        payload: dict[str, Any] | None = None,
+        job: str | None = None,
+    ) -> tuple[dict[str, Any], list[str]]:
+        src = tmp_path / "src"
+        _repo, commit = make_repo(src, {"README": "hello\n", **(files or {})})
+        wf = parse_workflow(textwrap.dedent(workflow), "ci.yml")
+        lines: list[str] = []
+        info = RunInfo(
+            run_id=f"r{len(list(tmp_path.glob('run-*')))}",
+            repo=str(src),
+            commit=commit,
+            ref="refs/heads/main",
+            event=event,
+            payload=payload or {"ref": "refs/heads/main"},
+            base_dir=tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}",
+            secrets=secrets or {},
+            vars=vars or {},
+            job_filter=job,
+            on_line=lines.append,
+        )
+        record = run_workflow(store, wf, info)
+        return record, lines
+
+    return run

@@ -1,0 +1,147 @@
+"""``run_event`` against a real git daemon, and the ``shipway ci`` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from shipway.ci.service import run_event
+from shipway.cli.main import cli
+from shipway.git.repo import Repo
+from shipway.store.db import Store
+from shipway.store.runs import get_run, list_runs
+
+MakeRepo = Callable[[Path, dict[str, str]], tuple[Repo, str]]
+
+DEMO = """\
+name: CI
+on:
+  push: {branches: [main]}
+  pull_request: {branches: [main]}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Run tests
+        run: sh ./test.sh
+      - name: Build and push image
+        run: >-
+          tool "${{ vars.REGISTRY }}/demo/hello:${{ github.sha }}"
+          --label rev=${{ github.sha }} --token ${{ secrets.TOKEN }}
+"""
+PR_ONLY = """\
+on: {pull_request: {branches: [main]}}
+jobs:
+  pr: {runs-on: x, steps: [{run: echo pr}]}
+"""
+
+
+def test_run_event_from_git_daemon(
+    git_server: Any, store: Store, tmp_path: Path, new_repo: MakeRepo
+) -> None:
+    url = git_server.bare("ci-demo")
+    repo, commit = new_repo(
+        tmp_path / "src",
+        {
+            ".github/workflows/ci.yml": DEMO,
+            ".github/workflows/pr.yaml": PR_ONLY,
+            ".github/workflows/notes.txt": "not a workflow",
+            "test.sh": "echo tests-ok; test -f test.sh\n",
+        },
+    )
+    repo.run("remote", "add", "origin", url)
+    repo.push("origin", "main")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "tool").write_text('#!/bin/sh\necho "tool $*"\n')
+    (bindir / "tool").chmod(0o755)
+    lines: list[str] = []
+    records = run_event(
+        store,
+        repo=url,
+        commit=commit,
+        ref="refs/heads/main",
+        event="push",
+        payload={"ref": "refs/heads/main", "after": commit, "before": "0" * 40},
+        workdir=tmp_path / "work",
+        vars={"REGISTRY": "127.0.0.1:5000"},
+        secrets={"TOKEN": "tok-123-secret"},
+        env={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"},
+        on_line=lines.append,
+    )
+    assert [r["workflow"] for r in records] == ["CI"]
+    rec = records[0]
+    assert rec["conclusion"] == "success", "\n".join(lines)
+    text = "\n".join(lines)
+    assert "[build / Run tests] tests-ok" in text
+    assert f"tool 127.0.0.1:5000/demo/hello:{commit} --label rev={commit} --token ***" in text
+    stored, log = get_run(store, rec["id"])
+    assert stored["conclusion"] == "success" and "tok-123-secret" not in log
+    assert rec["id"] in [r["id"] for r in list_runs(store)]
+
+    pr = run_event(
+        store, repo=url, commit=commit, ref="refs/pull/1/merge", event="pull_request",
+        payload={"action": "opened", "pull_request": {"base": {"ref": "main"}}},
+        workdir=tmp_path / "work", vars={}, secrets={}, workflows=["pr.yaml"],
+    )  # fmt: skip
+    assert [(r["file"], r["conclusion"]) for r in pr] == [(".github/workflows/pr.yaml", "success")]
+
+
+def _cli(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SHIPWAY_HOME": str(home)}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "shipway"), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_cli_run_logs_list(
+    tmp_path: Path, shipway_home: Path, new_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "src"
+    new_repo(
+        src,
+        {
+            ".github/workflows/ci.yml": """\
+                on: push
+                jobs:
+                  ok: {runs-on: x, steps: [{run: "echo hello ${{ secrets.PW }} ${{ vars.V }}"}]}
+                  bad: {runs-on: x, needs: ok, steps: [{run: exit 4}]}
+                """,
+            "secrets.env": "PW='pw-value-77'\n",
+        },
+    )
+    res = _cli(["ci", "run", "--secret-file", "secrets.env", "--var", "V=vv", "-o", "json"],
+               src, shipway_home)  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    record = json.loads(res.stdout)
+    assert record["conclusion"] == "failure"
+    assert [j["result"] for j in record["jobs"]] == ["success", "failure"]
+    assert "[ok / Run echo hello *** vv] hello *** vv" in res.stderr
+    assert "pw-value-77" not in res.stderr + res.stdout
+
+    monkeypatch.chdir(src)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["ci", "run", "--job", "ok", "--secret", "PW=x"])
+    assert ok.exit_code == 0, ok.output
+    logs = runner.invoke(cli, ["ci", "logs", record["id"][:8]])
+    assert logs.exit_code == 0 and "hello *** vv" in logs.stdout
+    listed = runner.invoke(cli, ["ci", "list", "-o", "json"])
+    assert {r["id"] for r in json.loads(listed.stdout)} >= {record["id"]}
+
+    (src / ".github/workflows/ci.yml").write_text("on: push\njobs:\n  a:\n    steps: []\n")
+    broken = _cli(["ci", "run"], src, shipway_home)
+    assert broken.returncode == 2
+    assert "error: .github/workflows/ci.yml:3:3: job 'a' has no 'runs-on'" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    missing = _cli(["ci", "logs", "nope"], src, shipway_home)
+    assert missing.returncode == 3 and "error:" in missing.stderr
