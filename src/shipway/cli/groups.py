@@ -10,6 +10,9 @@ def commands() -> list[click.Command]:
     from shipway.cli.ci import ci
 
     found.append(ci)
+    from shipway.cli import image_update
+
+    found += image_update.register()
     from shipway.cli.image import image
 
     found.append(image)

@@ -1,0 +1,127 @@
+"""``shipway image update``: one polling pass (``--once``) or a polling loop.
+
+With ``-f DIR`` the watching resources (Argo CD Applications with Image
+Updater annotations, Flux ImageRepository/ImagePolicy/ImageUpdateAutomation,
+and Flux ``GitRepository`` documents for the automation's source) are read
+from files and nothing is stored; without it they come from the store and
+each resource's status records the outcome. Attaches itself to the
+``shipway image`` group when that group exists (``register()``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+import click
+
+from shipway.cli import output as out
+from shipway.cli.context import state_from
+from shipway.model import kinds, yamlsrc
+from shipway.model import resources as model
+from shipway.model.errors import InputError
+from shipway.model.resources import Resource
+from shipway.updater import engine
+
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            found += sorted(f for f in p.glob(pattern) if f.suffix in _SUFFIXES and f.is_file())
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise InputError("no such file or directory", subject=str(p))
+    return found
+
+
+def load(
+    paths: tuple[str, ...], recursive: bool
+) -> tuple[list[Resource], dict[str, tuple[str, str]]]:
+    """Resources of the kinds shipway knows, plus Flux GitRepository name -> (url, branch)."""
+    resources: list[Resource] = []
+    git_repos: dict[str, tuple[str, str]] = {}
+    for f in _files(paths, recursive):
+        for doc in yamlsrc.load_documents(f.read_text(), str(f)):
+            data = doc.data if isinstance(doc.data, dict) else {}
+            kind = data.get("kind")
+            if kind == "GitRepository":
+                spec = data.get("spec") or {}
+                name = str((data.get("metadata") or {}).get("name") or "")
+                git_repos[name] = (
+                    str(spec.get("url") or ""),
+                    str((spec.get("ref") or {}).get("branch") or ""),
+                )
+            elif kind in kinds.SCHEMAS:
+                resources.append(model.from_located(doc))
+    model.check_unique(resources)
+    return resources, git_repos
+
+
+def _show(results: list[engine.UpdateResult], fmt: str) -> None:
+    if out.emit([r.to_dict() for r in results], fmt):
+        return
+    rows = []
+    for r in results:
+        what = r.error_subject + ": " + (r.error or "") if r.error and r.error_subject else r.error
+        status = what or (f"committed {r.config_commit[:12]}" if r.config_commit else "unchanged")
+        rows.append([f"{r.kind.lower()}/{r.app}", r.alias, r.tag, r.image, status])
+    out.table(["resource", "alias", "tag", "image", "result"], rows)
+
+
+@click.command("update")
+@click.option("--once", is_flag=True, help="One polling pass, then exit.")
+@click.option(
+    "-f", "--filename", "paths", multiple=True, help="Read resources from files (store nothing)."
+)
+@click.option("-R", "--recursive", is_flag=True, help="Descend into directories.")
+@click.option(
+    "--interval", default=120.0, show_default=True, help="Seconds between passes without --once."
+)
+@click.option(
+    "--workdir", type=click.Path(path_type=Path), help="Where config repositories are checked out."
+)
+@out.output_option
+@click.pass_context
+def update(
+    ctx: click.Context,
+    once: bool,
+    paths: tuple[str, ...],
+    recursive: bool,
+    interval: float,
+    workdir: Path | None,
+    output: str,
+) -> None:
+    """Pick new image tags by policy and write them to the config repositories."""
+    state = state_from(ctx)
+    work = workdir or state.settings.work_dir / "updater"
+    resources, git_repos = load(paths, recursive) if paths else (None, {})
+    store = None if paths else state.store
+    failed = False
+    while True:
+        out.stderr.print(f"image update: polling pass ({'files' if paths else 'store'})")
+        results = engine.run_once(store, workdir=work, resources=resources, git_repos=git_repos)
+        _show(results, output)
+        failed = any(r.error for r in results)
+        if once:
+            break
+        time.sleep(interval)
+    if failed:
+        raise SystemExit(1)
+
+
+def register() -> list[click.Command]:
+    """Attach ``update`` to ``shipway image``; return a stand-in group when that does not exist."""
+    try:  # the images area owns the group
+        image_cli = importlib.import_module("shipway.cli.image")
+    except ImportError:
+        group = click.Group("image", help="Container images.")
+        group.add_command(update)
+        return [group]
+    image_cli.image.add_command(update)
+    return []

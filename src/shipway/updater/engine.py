@@ -1,0 +1,275 @@
+"""The image update engine: from a push event or a polling pass to config commits.
+
+``on_push(store, events, workdir=…)`` handles registry webhooks (only watches
+of the pushed repositories run); ``run_once(store, workdir=…)`` is a polling
+pass over every watch. Both read the watching resources (Argo CD
+``Application`` annotations, Flux ``ImagePolicy`` …) from the store, or from
+``resources=`` when given; resolve each watch through the registry
+(``resolve``), write per config repository (``writeback``), and record the
+outcome on each resource's status (when a store is given). A pass is
+idempotent: re-running it after a crash recomputes the same picks and finds
+the config repository already updated, so no engine state needs persisting.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shipway.model.errors import InputError, ShipwayError
+from shipway.model.resources import Resource
+from shipway.store import resources as store_resources
+from shipway.store.db import Store
+from shipway.updater import resolve, targets, writeback
+from shipway.updater.resolve import ClientFactory
+from shipway.updater.targets import Watch
+from shipway.updater.webhooks import PushEvent
+
+KINDS = ("Application", "ImageRepository", "ImagePolicy", "ImageUpdateAutomation")
+
+
+@dataclass
+class UpdateResult:
+    """What one watch did in one pass. ``config_commit`` is None when nothing changed."""
+
+    app: str
+    kind: str
+    alias: str
+    image: str = ""  # pinned: registry/repository@sha256:…
+    tag: str = ""
+    files: list[str] = field(default_factory=list)
+    config_commit: str | None = None
+    source_commit: str | None = None
+    config_repo: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    error_subject: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.config_commit is not None and bool(self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "kind": self.kind,
+            "alias": self.alias,
+            "image": self.image,
+            "tag": self.tag,
+            "files": self.files,
+            "config_commit": self.config_commit,
+            "source_commit": self.source_commit,
+            "config_repo": self.config_repo,
+            "changes": self.changes,
+            "error": self.error,
+            "error_subject": self.error_subject,
+        }
+
+
+def _error_result(w: Watch, exc: ShipwayError) -> UpdateResult:
+    return UpdateResult(
+        app=w.owner_name,
+        kind=w.owner_kind,
+        alias=w.alias,
+        config_repo=w.target.repo_url,
+        error=exc.message,
+        error_subject=exc.subject,
+    )
+
+
+def _result(item: writeback.Item, commit: str | None) -> UpdateResult:
+    w, r = item.watch, item.resolved
+    if item.error is not None:
+        res = _error_result(w, item.error)
+        res.image, res.tag = r.pinned, r.tag
+        return res
+    return UpdateResult(
+        app=w.owner_name,
+        kind=w.owner_kind,
+        alias=w.alias,
+        image=r.pinned,
+        tag=r.tag,
+        files=sorted({c.file for c in item.changes}),
+        config_commit=commit if item.changes else None,
+        source_commit=r.source_commit,
+        config_repo=w.target.repo_url,
+        changes=[c.to_dict() for c in item.changes],
+    )
+
+
+class Engine:
+    """Caches (registry clients, image configs) and checkouts shared by passes."""
+
+    def __init__(self, workdir: Path, factory: ClientFactory | None = None) -> None:
+        self.workdir = workdir
+        self.resolver = resolve.Resolver(factory)
+        self.checkouts = writeback.Checkouts(workdir)
+        self._pass_lock = threading.Lock()
+
+    def run(self, watches: Sequence[Watch], events: Sequence[PushEvent] = ()) -> list[UpdateResult]:
+        results: list[UpdateResult] = []
+        groups: dict[tuple[str, str, str], list[writeback.Item]] = {}
+        tgt: dict[tuple[str, str, str], targets.GitTarget] = {}
+        with self._pass_lock:  # the per-pass tag list is shared state
+            self.resolver.begin_pass(events)
+            for w in watches:
+                try:
+                    resolved = self.resolver.resolve(w, trust_cache=bool(events))
+                except ShipwayError as exc:
+                    results.append(_error_result(w, exc))
+                    continue
+                key = (w.target.repo_url, w.target.branch, w.target.push_branch)
+                groups.setdefault(key, []).append(writeback.Item(w, resolved))
+                tgt.setdefault(key, w.target)
+        for key, items in groups.items():
+            try:
+                outcome = writeback.write(self.checkouts, tgt[key], items)
+            except ShipwayError as exc:
+                results += [_error_result(i.watch, exc) for i in items]
+                continue
+            results += [_result(i, outcome.commit) for i in items]
+        return results
+
+
+_engines: dict[Path, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(workdir: Path, factory: ClientFactory | None = None) -> Engine:
+    """The shared engine of a work directory (its caches survive between calls)."""
+    key = workdir.resolve()
+    with _engines_lock:
+        if key not in _engines or factory is not None:
+            _engines[key] = Engine(key, factory)
+        return _engines[key]
+
+
+def load_resources(store: Store) -> list[Resource]:
+    out: list[Resource] = []
+    for kind in KINDS:
+        out += store_resources.list_kind(store, kind)
+    return out
+
+
+def _watches(
+    store: Store | None,
+    resources: Iterable[Resource] | None,
+    git_repos: Mapping[str, tuple[str, str]] | None,
+) -> tuple[list[Watch], list[InputError], list[Resource]]:
+    items = list(resources) if resources is not None else load_resources(store) if store else []
+    found, errors = targets.watches(items, git_repos)
+    return found, errors, items
+
+
+def _config_errors(errors: list[InputError]) -> list[UpdateResult]:
+    out = []
+    for exc in errors:
+        kind, _, name = (exc.subject or "/").partition(" ")[0].partition("/")
+        out.append(
+            UpdateResult(
+                app=name, kind=kind, alias="", error=exc.message, error_subject=exc.subject
+            )
+        )
+    return out
+
+
+def run_once(
+    store: Store | None,
+    *,
+    workdir: Path,
+    resources: Iterable[Resource] | None = None,
+    git_repos: Mapping[str, tuple[str, str]] | None = None,
+) -> list[UpdateResult]:
+    """One polling pass over every watch; statuses are written when ``store`` is given."""
+    found, errors, items = _watches(store, resources, git_repos)
+    results = _config_errors(errors) + engine_for(workdir).run(found)
+    if store is not None:
+        record_status(store, results, items)
+    return results
+
+
+def on_push(
+    store: Store | None,
+    events: list[PushEvent],
+    *,
+    workdir: Path,
+    resources: Iterable[Resource] | None = None,
+    git_repos: Mapping[str, tuple[str, str]] | None = None,
+) -> list[UpdateResult]:
+    """Handle registry push events: run the watches of the pushed repositories only."""
+    found, _, items = _watches(store, resources, git_repos)
+    hit = [w for w in found if any(resolve.same_repository(w.image, ev) for ev in events)]
+    if not hit:
+        return []
+    results = engine_for(workdir).run(hit, events)
+    if store is not None:
+        record_status(store, results, items)
+    return results
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _image_status(r: UpdateResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {"alias": r.alias, "image": r.image, "tag": r.tag}
+    if r.config_commit:
+        entry["configCommit"] = r.config_commit
+        entry["files"] = r.files
+    if r.source_commit:
+        entry["sourceCommit"] = r.source_commit
+    if r.error:
+        entry["error"] = r.error
+        entry["errorSubject"] = r.error_subject
+    return entry
+
+
+def record_status(store: Store, results: list[UpdateResult], resources: Iterable[Resource]) -> None:
+    """Merge each result into its resource's status (``imageUpdate``; Flux's ``latestRef``)."""
+    known = {(r.kind, r.name): r for r in resources}
+    by_owner: dict[tuple[str, str], list[UpdateResult]] = {}
+    for res in results:
+        by_owner.setdefault((res.kind, res.app), []).append(res)
+    for (kind, name), items in by_owner.items():
+        current = store_resources.find(store, kind, name)
+        if current is None or (kind, name) not in known:
+            continue
+        status = dict(current.status)
+        prev = {e.get("alias"): e for e in (status.get("imageUpdate") or {}).get("images", [])}
+        for r in items:
+            old = prev.get(r.alias) or {}
+            entry = _image_status(r)
+            if not r.config_commit and old.get("configCommit") and not r.error:
+                entry["configCommit"] = old["configCommit"]  # unchanged: keep the last commit
+            prev[r.alias] = entry
+        errors = [r for r in items if r.error]
+        status["imageUpdate"] = {"lastRun": _now(), "images": list(prev.values())}
+        status["imageUpdate"]["conditions"] = [_condition(errors)]
+        if kind == "ImagePolicy" and items and not items[0].error:
+            ref = items[0].image.split("@")[0]
+            status["latestRef"] = {
+                "name": ref,
+                "tag": items[0].tag,
+                "digest": items[0].image.split("@")[-1],
+            }
+        if kind == "ImagePolicy":
+            status["conditions"] = [_condition(errors)]
+        store_resources.set_status(store, kind, name, status)
+
+
+def _condition(errors: list[UpdateResult]) -> dict[str, str]:
+    if errors:
+        msg = "; ".join(
+            f"{e.error_subject}: {e.error}" if e.error_subject else str(e.error) for e in errors
+        )
+        return {"type": "Ready", "status": "False", "reason": "UpdateFailed", "message": msg}
+    return {
+        "type": "Ready",
+        "status": "True",
+        "reason": "Succeeded",
+        "message": "images up to date",
+    }

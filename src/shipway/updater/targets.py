@@ -1,0 +1,322 @@
+"""What to watch and where to write, read from resources as their tools define them.
+
+- Argo CD Image Updater annotations on ``Application`` resources
+  (``argocd-image-updater.argoproj.io/…``): ``image-list`` with aliases and
+  constraints, per-alias ``update-strategy``, ``allow-tags``, ``ignore-tags``,
+  ``kustomize.image-name``, ``helm.image-name`` / ``image-tag`` / ``image-spec``,
+  ``force-update``; ``write-back-method``, ``git-branch``, ``git-repository``,
+  ``write-back-target``.
+- Flux ``ImageRepository`` + ``ImagePolicy`` + ``ImageUpdateAutomation``:
+  setter markers under the automation's ``update.path``.
+
+Pure: resources in, ``Watch`` records out; errors name the resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from shipway.model.errors import InputError
+from shipway.model.resources import Resource
+from shipway.updater.policy import Policy, strategy_name
+
+PREFIX = "argocd-image-updater.argoproj.io/"
+TargetKind = Literal["kustomization", "argocd-source", "helmvalues", "markers"]
+
+
+@dataclass(frozen=True)
+class GitTarget:
+    """Where an update is written: one config repository branch, one file or tree."""
+
+    repo_url: str
+    branch: str  # checked out and, unless push_branch says otherwise, pushed to
+    push_branch: str
+    path: str  # directory inside the repository ("" for the root)
+    kind: TargetKind
+    file: str = ""  # a file relative to the repository root (not for markers)
+    app: str = ""  # the Application name, for the .argocd-source-<app>.yaml file
+    author: str = ""  # "Name <email>"
+    message_template: str = ""
+    signoff: bool = False
+    secret: str = ""
+
+    @property
+    def repo_key(self) -> tuple[str, str]:
+        return (self.repo_url, self.branch)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One image watched on behalf of one resource, and where its pick is written."""
+
+    owner_kind: str
+    owner_name: str
+    alias: str
+    image: str  # registry/repository, no tag
+    policy: Policy
+    target: GitTarget
+    kustomize_name: str = ""
+    helm_keys: tuple[tuple[str, str], ...] = ()  # ("name"|"tag"|"spec", dotted key)
+    policy_ref: str = ""  # "namespace:name" for setter markers
+    pin_digest: bool = True
+    force: bool = False
+    insecure: bool = False
+    exclude: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def owner(self) -> str:
+        return f"{self.owner_kind}/{self.owner_name}"
+
+
+def split_image(entry: str) -> tuple[str, str | None]:
+    """``repo[:constraint]`` -> (repo, constraint): a colon after the last slash."""
+    slash = entry.rfind("/")
+    colon = entry.rfind(":")
+    if colon > slash:
+        return entry[:colon], entry[colon + 1 :] or None
+    return entry, None
+
+
+def _image_list(text: str, subject: str) -> list[tuple[str, str, str | None]]:
+    out = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        alias, _, image = item.rpartition("=")
+        image, constraint = split_image(image.strip())
+        if not image:
+            raise InputError(f"empty image in image-list entry {item!r}", subject=subject)
+        out.append((alias.strip() or image.rsplit("/", 1)[-1], image, constraint))
+    if not out:
+        raise InputError("image-list annotation names no image", subject=subject)
+    return out
+
+
+def _source(app: Resource) -> dict[str, Any]:
+    spec = app.spec
+    if spec.get("source"):
+        src = spec["source"]
+    else:
+        srcs = [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+        src = next((s for s in srcs if s.get("path")), srcs[0] if srcs else {})
+    assert isinstance(src, dict)
+    return src
+
+
+def _git_target(app: Resource, ann: Mapping[str, str]) -> GitTarget:
+    subject = f"Application/{app.name}"
+    method = ann.get(PREFIX + "write-back-method", "argocd")
+    kind, _, secret = method.partition(":")
+    if kind != "git":
+        raise InputError(
+            f"write-back-method {method!r} is not supported: use 'git' (shipway writes to git)",
+            subject=subject,
+        )
+    src = _source(app)
+    repo_url = ann.get(PREFIX + "git-repository") or str(src.get("repoURL") or "")
+    revision = str(src.get("targetRevision") or "")
+    if revision in ("", "HEAD"):
+        revision = "main"
+    branch_spec = ann.get(PREFIX + "git-branch", "")
+    base, _, push = branch_spec.partition(":")
+    branch = base or revision
+    path = str(src.get("path") or "").strip("/")
+    if path == ".":
+        path = ""
+    target = ann.get(PREFIX + "write-back-target", "")
+
+    def joined(f: str) -> str:
+        return f"{path}/{f}" if path else f
+
+    if target.startswith("kustomization"):
+        rel = target.partition(":")[2].strip("/")
+        base_dir = rel if rel else path
+        if rel and not target.partition(":")[2].startswith("/"):
+            base_dir = f"{path}/{rel}".strip("/") if path else rel
+        file = f"{base_dir}/kustomization.yaml" if base_dir else "kustomization.yaml"
+        tkind: TargetKind = "kustomization"
+    elif target.startswith("helmvalues"):
+        rel = target.partition(":")[2] or "values.yaml"
+        file = rel.lstrip("/") if rel.startswith("/") else joined(rel)
+        tkind = "helmvalues"
+    elif target:
+        raise InputError(f"unknown write-back-target {target!r}", subject=subject)
+    else:
+        file, tkind = joined(f".argocd-source-{app.name}.yaml"), "argocd-source"
+    return GitTarget(
+        repo_url=repo_url,
+        branch=branch,
+        push_branch=push or branch,
+        path=path,
+        kind=tkind,
+        file=file,
+        app=app.name,
+        secret=secret,
+        author=ann.get(PREFIX + "git-commit-user", ""),
+        message_template=ann.get(PREFIX + "git-commit-message", ""),
+    )
+
+
+def from_application(app: Resource) -> list[Watch]:
+    """The watches an Application's Image Updater annotations ask for (none when unannotated)."""
+    ann = app.annotations
+    listing = ann.get(PREFIX + "image-list")
+    if not listing:
+        return []
+    subject = f"Application/{app.name}"
+    target = _git_target(app, ann)
+    out = []
+    for alias, image, constraint in _image_list(listing, subject):
+
+        def opt(name: str, alias: str = alias) -> str:
+            return ann.get(f"{PREFIX}{alias}.{name}", "")
+
+        strategy = strategy_name(opt("update-strategy") or "semver", subject)
+        ignore = tuple(g.strip() for g in opt("ignore-tags").split(",") if g.strip())
+        policy = Policy(
+            strategy=strategy,
+            constraint=constraint,
+            allow=opt("allow-tags") or None,
+            ignore=ignore,
+            subject=f"{subject} ({alias}: {image})",
+        )
+        helm = tuple(
+            (k, v)
+            for k, v in (
+                ("name", opt("helm.image-name")),
+                ("tag", opt("helm.image-tag")),
+                ("spec", opt("helm.image-spec")),
+            )
+            if v
+        )
+        out.append(
+            Watch(
+                owner_kind="Application",
+                owner_name=app.name,
+                alias=alias,
+                image=image,
+                policy=policy,
+                target=target,
+                kustomize_name=opt("kustomize.image-name") or image,
+                helm_keys=helm,
+                force=opt("force-update").lower() == "true",
+            )
+        )
+    return out
+
+
+def _flux_policy(pol: Resource) -> Policy:
+    spec = pol.spec
+    choice = spec.get("policy") or {}
+    subject = f"ImagePolicy/{pol.name}"
+    ft = spec.get("filterTags") or {}
+    pattern, extract = ft.get("pattern"), ft.get("extract")
+    if choice.get("semver") is not None:
+        rng = (choice["semver"] or {}).get("range")
+        if not rng:
+            raise InputError("policy.semver.range is required", subject=subject)
+        return Policy("semver", rng, pattern=pattern, extract=extract, subject=subject)
+    for name in ("alphabetical", "numerical"):
+        if choice.get(name) is not None:
+            order = str((choice[name] or {}).get("order", "asc")).lower()
+            if order not in ("asc", "desc"):
+                raise InputError(f"policy.{name}.order must be asc or desc", subject=subject)
+            return Policy(
+                strategy_name(name),
+                order="asc" if order == "asc" else "desc",
+                pattern=pattern,
+                extract=extract,
+                subject=subject,
+            )
+    raise InputError("policy needs one of semver, alphabetical, numerical", subject=subject)
+
+
+def _flux_target(iua: Resource, repos: Mapping[str, tuple[str, str]]) -> GitTarget:
+    spec = iua.spec
+    subject = f"ImageUpdateAutomation/{iua.name}"
+    ref = spec.get("sourceRef") or {}
+    name = str(ref.get("name") or "")
+    url, default_branch = repos.get(name, (str(ref.get("url") or ""), ""))
+    if not url:
+        raise InputError(
+            f"sourceRef GitRepository {name!r} is unknown (give its YAML or sourceRef.url)",
+            subject=subject,
+        )
+    git = spec.get("git") or {}
+    checkout = ((git.get("checkout") or {}).get("ref") or {}).get("branch") or default_branch
+    branch = checkout or "main"
+    push = (git.get("push") or {}).get("branch") or branch
+    commit = git.get("commit") or {}
+    author = commit.get("author") or {}
+    who = f"{author.get('name')} <{author.get('email')}>" if author.get("email") else ""
+    path = str((spec.get("update") or {}).get("path") or "").strip("./") or ""
+    return GitTarget(
+        repo_url=url,
+        branch=branch,
+        push_branch=push,
+        path=path,
+        kind="markers",
+        author=who,
+        message_template=str(commit.get("messageTemplate") or ""),
+    )
+
+
+def from_flux(
+    resources: Iterable[Resource], git_repos: Mapping[str, tuple[str, str]] | None = None
+) -> list[Watch]:
+    """Watches for each ImagePolicy, written by each ImageUpdateAutomation in its namespace."""
+    items = list(resources)
+    repos = {r.name: r for r in items if r.kind == "ImageRepository"}
+    autos = [r for r in items if r.kind == "ImageUpdateAutomation"]
+    out = []
+    for pol in (r for r in items if r.kind == "ImagePolicy"):
+        ref = str((pol.spec.get("imageRepositoryRef") or {}).get("name") or "")
+        repo = repos.get(ref)
+        if repo is None:
+            raise InputError(
+                f"ImageRepository {ref!r} not found", subject=f"ImagePolicy/{pol.name}"
+            )
+        policy = _flux_policy(pol)
+        ns = pol.namespace or "flux-system"
+        reflect = str(pol.spec.get("digestReflectionPolicy") or "Never")
+        for iua in autos:
+            if (iua.namespace or "flux-system") != ns:
+                continue
+            out.append(
+                Watch(
+                    owner_kind="ImagePolicy",
+                    owner_name=pol.name,
+                    alias=pol.name,
+                    image=str(repo.spec["image"]),
+                    policy=policy,
+                    target=_flux_target(iua, git_repos or {}),
+                    policy_ref=f"{ns}:{pol.name}",
+                    pin_digest=reflect != "Never",
+                    insecure=bool(repo.spec.get("insecure")),
+                    exclude=tuple(repo.spec.get("exclusionList") or ["^.*\\.sig$"]),
+                )
+            )
+    return out
+
+
+def watches(
+    resources: Iterable[Resource], git_repos: Mapping[str, tuple[str, str]] | None = None
+) -> tuple[list[Watch], list[InputError]]:
+    """Every watch in ``resources``; a broken resource yields an error, not an exception."""
+    items = list(resources)
+    out: list[Watch] = []
+    errors: list[InputError] = []
+    for app in (r for r in items if r.kind == "Application"):
+        try:
+            out += from_application(app)
+        except InputError as exc:
+            exc.subject = exc.subject or f"Application/{app.name}"
+            errors.append(exc)
+    try:
+        out += from_flux(items, git_repos)
+    except InputError as exc:
+        errors.append(exc)
+    return out, errors
