@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from shipway.updater.resolve import ClientFactory
 from shipway.updater.targets import Watch
 from shipway.updater.webhooks import PushEvent
 
+RESOLVE_WORKERS = 8
 KINDS = ("Application", "ImageRepository", "ImagePolicy", "ImageUpdateAutomation")
 
 
@@ -116,14 +118,12 @@ class Engine:
         tgt: dict[tuple[str, str, str], targets.GitTarget] = {}
         with self._pass_lock:  # the per-pass tag list is shared state
             self.resolver.begin_pass(events)
-            for w in watches:
-                try:
-                    resolved = self.resolver.resolve(w, trust_cache=bool(events))
-                except ShipwayError as exc:
-                    results.append(_error_result(w, exc))
+            for w, got in zip(watches, self._resolve_all(watches, bool(events)), strict=True):
+                if isinstance(got, ShipwayError):
+                    results.append(_error_result(w, got))
                     continue
                 key = (w.target.repo_url, w.target.branch, w.target.push_branch)
-                groups.setdefault(key, []).append(writeback.Item(w, resolved))
+                groups.setdefault(key, []).append(writeback.Item(w, got))
                 tgt.setdefault(key, w.target)
         for key, items in groups.items():
             try:
@@ -133,6 +133,22 @@ class Engine:
                 continue
             results += [_result(i, outcome.commit) for i in items]
         return results
+
+    def _resolve_all(
+        self, watches: Sequence[Watch], trust_cache: bool
+    ) -> list[resolve.Resolved | ShipwayError]:
+        """Resolve every watch, a few at a time (the shared budget paces each registry)."""
+
+        def one(w: Watch) -> resolve.Resolved | ShipwayError:
+            try:
+                return self.resolver.resolve(w, trust_cache=trust_cache)
+            except ShipwayError as exc:
+                return exc
+
+        if len(watches) <= 1:
+            return [one(w) for w in watches]
+        with ThreadPoolExecutor(max_workers=min(RESOLVE_WORKERS, len(watches))) as pool:
+            return list(pool.map(one, watches))
 
 
 _engines: dict[Path, Engine] = {}

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import httpx
+
 from shipway.images import reference
 from shipway.model.errors import RegistryError
 from shipway.updater import policy as policy_mod
+from shipway.updater import ratelimit
 from shipway.updater.targets import Watch
 from shipway.updater.webhooks import PushEvent
 
@@ -40,9 +43,16 @@ ClientFactory = Callable[[str, bool], RegistryAPI]
 
 
 def default_client(host: str, insecure: bool) -> RegistryAPI:
+    """A ``RegistryClient`` whose requests draw from the shared per-host budget."""
     from shipway.images.registry import RegistryClient
 
-    return RegistryClient(host, insecure=insecure or None)
+    inner = httpx.HTTPTransport(verify=not insecure and not _loopback(host))
+    transport = ratelimit.BudgetTransport(ratelimit.SHARED, host, inner)
+    return RegistryClient(host, insecure=insecure or None, transport=transport)
+
+
+def _loopback(host: str) -> bool:
+    return reference.host_of(host) in reference.LOOPBACK_HOSTS
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,8 @@ class Resolver:
         self._tags: dict[str, list[str]] = {}
         self._fresh: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._tag_locks: dict[str, threading.Lock] = {}
+        self.tag_lists = 0
 
     def client(self, host: str, insecure: bool = False) -> RegistryAPI:
         with self._lock:
@@ -123,6 +135,7 @@ class Resolver:
     def begin_pass(self, events: Iterable[PushEvent] = ()) -> None:
         """Forget listed tags; remember the digests push events vouch for."""
         self._tags = {}
+        self._tag_locks = {}
         self._fresh = set()
         for ev in events:
             if ev.tag and ev.digest:
@@ -132,10 +145,14 @@ class Resolver:
     def tags(self, watch: Watch) -> list[str]:
         ref = reference.parse_repository(watch.image)
         key = ref.name
-        if key not in self._tags:
-            api = self.client(ref.registry, watch.insecure)
-            self._tags[key] = api.list_tags(ref.repository)
-        return self._tags[key]
+        with self._lock:
+            lock = self._tag_locks.setdefault(key, threading.Lock())
+        with lock:  # one tag-list request per repository per pass, even from many threads
+            if key not in self._tags:
+                api = self.client(ref.registry, watch.insecure)
+                self._tags[key] = api.list_tags(ref.repository)
+                self.tag_lists += 1
+            return self._tags[key]
 
     def _digest(self, watch: Watch, tag: str, trust_cache: bool) -> str | None:
         ref = reference.parse_repository(watch.image)
