@@ -213,8 +213,8 @@ class JobRun:
                  "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}  # fmt: skip
         files = {}
         for var, stem in names.items():
-            p = self.files / f"{stem}_{step.index}"
-            p.write_bytes(b"")
+            p = self.files / stem  # reused and truncated: creating files is the slow part
+            os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644))
             files[var] = p
         return files
 
@@ -248,7 +248,7 @@ class JobRun:
         cwd = self.workspace
         if wd:
             cwd = self.workspace / render_str(str(wd), scope)
-        script_path = self.temp / f"step-{step.index}{ext}"
+        script_path = self.files / f"script{ext}"
         script_path.write_text(script if ext != ".sh" or script.endswith("\n") else script + "\n")
         argv = [a.replace("{0}", str(script_path)) for a in argv_t]
         if not cwd.is_dir():
@@ -272,22 +272,22 @@ class JobRun:
         return "success"
 
     def _read_files(self, files: dict[str, Path], result: StepResult) -> None:
+        text = {var: _read(path) for var, path in files.items()}
         try:
-            for name, value in parse_env_file(files["GITHUB_OUTPUT"].read_text()):
+            for name, value in parse_env_file(text["GITHUB_OUTPUT"]):
                 result.outputs[name] = value
-            for name, value in parse_env_file(files["GITHUB_ENV"].read_text()):
+            for name, value in parse_env_file(text["GITHUB_ENV"]):
                 self.exported[name] = value
                 self.env_ctx[name] = value
-            for name, value in parse_env_file(files["GITHUB_STATE"].read_text()):
+            for name, value in parse_env_file(text["GITHUB_STATE"]):
                 self.state[name] = value
         except FileFormatError as exc:
             self.log(f"::error::{exc}")
-        for line in files["GITHUB_PATH"].read_text().splitlines():
+        for line in text["GITHUB_PATH"].splitlines():
             if line.strip():
                 self.paths.insert(0, line.strip())
-        summary = files["GITHUB_STEP_SUMMARY"].read_text()
-        if summary:
-            self.summary.append(self.rs.masker.mask(summary))
+        if text["GITHUB_STEP_SUMMARY"]:
+            self.summary.append(self.rs.masker.mask(text["GITHUB_STEP_SUMMARY"]))
 
 
 class OutputParser:
@@ -330,6 +330,16 @@ class OutputParser:
             self.job.log("::error::The `add-path` command is disabled; use GITHUB_PATH.")
         else:
             self.job.log(text)
+
+
+def _read(path: Path) -> str:
+    """A runner file's text ('' when empty or removed by the step)."""
+    try:
+        if os.stat(path).st_size == 0:
+            return ""
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 def _strs(d: Any) -> dict[str, str]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +63,11 @@ def run(
     timeout: float | None = None,
     cancel: Cancel | None = None,
 ) -> Result:
-    """Run ``argv`` in ``cwd``; raise ``OSError`` when it cannot start."""
+    """Run ``argv`` in ``cwd``; raise ``OSError`` when it cannot start.
+
+    No thread per process: the output pipe is polled with the deadline as the
+    select timeout, so a step costs one fork/exec and nothing more.
+    """
     proc = subprocess.Popen(
         list(argv),
         cwd=cwd,
@@ -71,36 +77,52 @@ def run(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    timed_out = threading.Event()
-    timer = None
-    if timeout is not None:
-
-        def expire() -> None:
-            timed_out.set()
-            _kill(proc)
-
-        timer = threading.Timer(timeout, expire)
-        timer.daemon = True
-        timer.start()
     if cancel is not None:
         cancel.track(proc, True)
         if cancel.event.is_set():
             _kill(proc)
+    timed_out = False
     try:
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            on_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        timed_out = _pump(proc.stdout.fileno(), on_line, timeout, proc)
         status = proc.wait()
     finally:
-        if timer is not None:
-            timer.cancel()
         if cancel is not None:
             cancel.track(proc, False)
         if proc.poll() is None:
             _kill(proc)
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
     return Result(
         status,
-        timed_out=timed_out.is_set(),
+        timed_out=timed_out,
         cancelled=cancel is not None and cancel.event.is_set(),
     )
+
+
+def _pump(
+    fd: int, on_line: Callable[[str], None], timeout: float | None, proc: subprocess.Popen[bytes]
+) -> bool:
+    """Feed complete lines to ``on_line`` until EOF; return True if the deadline passed."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pending = b""
+    while True:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                _kill(proc)
+                if pending:
+                    on_line(pending.decode("utf-8", "replace"))
+                return True
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        pending += data
+        if b"\n" in pending:
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                on_line(raw.decode("utf-8", "replace").rstrip("\r"))
+    if pending:
+        on_line(pending.decode("utf-8", "replace").rstrip("\r"))
+    return False

