@@ -68,7 +68,9 @@ def build_cmd(
     output: str,
 ) -> None:
     """Build CONTEXT without a daemon (Containerfile or Dockerfile)."""
+    from shipway import settings
     from shipway.images.build import build
+    from shipway.runtime.podman_env import podman_env
 
     res = build(
         context,
@@ -80,6 +82,7 @@ def build_cmd(
         push=push,
         insecure=insecure,
         on_line=_progress,
+        buildah_env=podman_env(settings.load().home / "images" / "buildah"),
     )
     if not out.emit(res.as_dict(), output):
         click.echo(res.pushed[0] if res.pushed else res.digest)

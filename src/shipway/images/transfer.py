@@ -208,7 +208,7 @@ def copy(
     result = CopyResult(str(s_ref), str(d_ref), digest)
     if d_ref.oci_dir:
         d_store = _store_for(d_ref, base)
-        _copy_blobs(s_store, d_store, digest)
+        copy_blobs(s_store, d_store, digest)
         d_store.layout.tag(d_ref.tag or "latest", _descriptor(d_store, digest))
         return result
     with client_for(d_ref, insecure) as client:
@@ -224,12 +224,12 @@ def _descriptor(store: Store, digest: str) -> dict[str, Any]:
     return {"mediaType": oci.media_type_of(body, None), "digest": digest, "size": len(body)}
 
 
-def _copy_blobs(src: Store, dst: Store, digest: str) -> None:
+def copy_blobs(src: Store, dst: Store, digest: str) -> None:
     if src.layout.root == dst.layout.root:
         return
     doc = src.layout.read_json(digest)
     for child in doc.get("manifests", []):
-        _copy_blobs(src, dst, child["digest"])
+        copy_blobs(src, dst, child["digest"])
     for desc in oci.blobs_of(doc):
         if not dst.layout.has(desc["digest"]):
             with dst.layout.writer() as w, open(src.layout.path(desc["digest"]), "rb") as fh:

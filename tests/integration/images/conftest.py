@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shipway.images.build import build
 from shipway.images.store import Store
 
 
@@ -31,3 +32,14 @@ def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "images")
+
+
+@pytest.fixture(scope="session")
+def base_ref(registry, busybox_rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
+    df = tmp_path_factory.mktemp("base-df") / "Containerfile"
+    df.write_text('FROM scratch\nCOPY . /\nCMD ["/bin/sh"]\n')
+    store = Store(tmp_path_factory.mktemp("base-store"))
+    ref = f"{registry.host}/images-test/busybox:1"
+    res = build(busybox_rootfs, dockerfile=df, tags=[ref], push=True, store=store)
+    assert res.pushed == [f"{registry.host}/images-test/busybox@{res.digest}"]
+    return ref

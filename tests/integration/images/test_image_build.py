@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from imagehelpers import podman_run
 
 from shipway.cli.main import cli
 from shipway.images.build import build
@@ -20,27 +21,8 @@ from shipway.model.errors import InputError
 pytestmark = pytest.mark.integration
 
 
-def _podman(env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(
-        ["podman", *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-@pytest.fixture(scope="module")
-def base_ref(registry, busybox_rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
-    df = tmp_path_factory.mktemp("base-df") / "Containerfile"
-    df.write_text('FROM scratch\nCOPY . /\nCMD ["/bin/sh"]\n')
-    store = Store(tmp_path_factory.mktemp("base-store"))
-    ref = f"{registry.host}/images-test/busybox:1"
-    res = build(busybox_rootfs, dockerfile=df, tags=[ref], push=True, store=store)
-    assert res.pushed == [f"{registry.host}/images-test/busybox@{res.digest}"]
-    return ref
-
-
-def test_busybox_from_scratch_runs_in_podman(base_ref: str, podman: dict[str, str]) -> None:
-    out = _podman(podman, "run", "--rm", base_ref, "sh", "-c", "echo hello $((6*7)); ls /bin/ls")
+def test_busybox_from_scratch_runs_inpodman_run(base_ref: str, podman: dict[str, str]) -> None:
+    out = podman_run(podman, "run", "--rm", base_ref, "sh", "-c", "echo hello $((6*7)); ls /bin/ls")
     assert out.split() == ["hello", "42", "/bin/ls"]
 
 
@@ -68,7 +50,7 @@ def test_derived_image_pulls_the_base_and_runs(
         store=store,
     )
     assert res.bytes_uploaded > 0
-    assert _podman(podman, "run", "--rm", ref).split() == ["<h1>shipway</h1>", "hello", "1000"]
+    assert podman_run(podman, "run", "--rm", ref).split() == ["<h1>shipway</h1>", "hello", "1000"]
     with RegistryClient(registry.host) as client:
         config = client.get_config("images-test/site", res.digest)
     assert config["config"]["Labels"] == {"org.opencontainers.image.revision": "abc123"}

@@ -14,14 +14,15 @@ digest on any machine and at any time. A malformed value is an input error.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shipway.images import oci
 from shipway.images.build.dockerfile import parse as parse_dockerfile
-from shipway.images.build.evaluate import Evaluator, manifest_for
+from shipway.images.build.evaluate import Evaluator
+from shipway.images.build.instructions import image_config, manifest_for
 from shipway.images.reference import Reference
 from shipway.images.reference import parse as parse_ref
 from shipway.images.store import Store
@@ -74,6 +75,14 @@ def _find_dockerfile(context: Path, dockerfile: Path | None) -> Path:
     raise InputError("no Containerfile or Dockerfile in the context", subject=str(context))
 
 
+def _ignore_text(context: Path, df_path: Path) -> str:
+    """``<Dockerfile>.dockerignore`` next to the Dockerfile wins over ``.dockerignore``."""
+    for f in (df_path.with_name(df_path.name + ".dockerignore"), context / ".dockerignore"):
+        if f.is_file():
+            return f.read_text()
+    return ""
+
+
 def build(
     context: Path,
     *,
@@ -86,8 +95,14 @@ def build(
     insecure: bool | None = None,
     on_line: Callable[[str], None] | None = None,
     store: Store | None = None,
+    buildah_env: Mapping[str, str] | None = None,
 ) -> BuildResult:
-    """Build the image of ``context``; store it, tag it and optionally push it."""
+    """Build the image of ``context``; store it, tag it and optionally push it.
+
+    ``buildah_env`` configures buildah for RUN steps: pass
+    ``shipway.runtime.podman_env.podman_env(DIR)`` (the environment that points
+    buildah at its containers.conf and storage); default: the process environment.
+    """
     context = Path(context)
     if not context.is_dir():
         raise InputError("build context is not a directory", subject=str(context))
@@ -104,9 +119,11 @@ def build(
         epoch=source_date_epoch(),
         insecure=insecure,
         on_line=log,
+        ignore_text=_ignore_text(context, df_path),
+        buildah_env=buildah_env,
     )
     state = ev.stage_state(df.stage(target))
-    config = ev.image_config(state, dict(labels or {}))
+    config = image_config(state, dict(labels or {}), ev.created)
     config_bytes = oci.canonical_json(config)
     config_digest = store.layout.put(config_bytes)
     manifest = manifest_for(config_digest, len(config_bytes), state)

@@ -22,7 +22,7 @@ class LayerCache:
         self.root = root
         self.layout = layout
 
-    def _get(self, kind: str, key: str) -> Layer | None:
+    def get(self, kind: str, key: str) -> Layer | None:
         f = self.root / kind / key
         try:
             data = json.loads(f.read_text())
@@ -31,7 +31,7 @@ class LayerCache:
             return None
         return layer if self.layout.has(layer.digest) else None
 
-    def _put(self, kind: str, key: str, layer: Layer) -> None:
+    def put(self, kind: str, key: str, layer: Layer) -> None:
         d = self.root / kind
         d.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=d, prefix=".tmp-")
@@ -40,12 +40,12 @@ class LayerCache:
         os.replace(name, d / key)
 
     def by_stat(self, key: str) -> Layer | None:
-        return self._get("stat", key)
+        return self.get("stat", key)
 
     def by_diff_id(self, diff_id: str) -> Layer | None:
-        return self._get("diff", diff_id.removeprefix("sha256:"))
+        return self.get("diff", diff_id.removeprefix("sha256:"))
 
     def remember(self, layer: Layer, stat_key: str | None = None) -> None:
-        self._put("diff", layer.diff_id.removeprefix("sha256:"), layer)
+        self.put("diff", layer.diff_id.removeprefix("sha256:"), layer)
         if stat_key:
-            self._put("stat", stat_key, layer)
+            self.put("stat", stat_key, layer)

@@ -111,14 +111,14 @@ def _logical_lines(lines: list[str], start: int, escape: str, file: str) -> list
             buf.append(raw.rstrip()[:-1])
             continue
         buf.append(raw)
-        out.append(_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file))
+        out.append(parse_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file))
         buf = []
     if buf:
-        out.append(_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file))
+        out.append(parse_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file))
     return out
 
 
-def _instruction(text: str, line: int, file: str) -> Instruction:
+def parse_instruction(text: str, line: int, file: str) -> Instruction:
     cmd, _, rest = text.partition(" ")
     upper = cmd.upper()
     if upper not in KNOWN:

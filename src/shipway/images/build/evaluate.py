@@ -1,62 +1,54 @@
 """The instruction evaluator: walks a stage and produces its config and layer stack.
 
-Config instructions change the image config (with a history entry marked
-``empty_layer``); COPY and ADD make native layers through ``layers`` and the
-``LayerCache``; RUN is delegated to ``run_step`` (buildah). Stages are evaluated
-on demand, so ``FROM <stage>`` and ``COPY --from`` build only what they need.
-Touches the context (read), the store (write) and, for ``FROM`` images, the
-registry through ``transfer``.
+Config-only instructions go to ``instructions.apply_config`` (a history entry
+marked ``empty_layer``); COPY and ADD make native layers (``layers``) through
+the ``LayerCache``; RUN goes to buildah (``run``), cached by the stack and the
+command. Stages are evaluated on demand, so ``FROM <stage>`` and ``COPY
+--from`` build only what they need; a base image's ONBUILD triggers run after
+its FROM. Touches the context (read), the store, the registry (FROM images)
+and buildah (RUN).
 """
 
 from __future__ import annotations
 
-import copy
+import hashlib
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import posixpath
+import tarfile
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from shipway.images import oci
+from shipway.images.build import ignore as ignore_mod
 from shipway.images.build import layers as L
+from shipway.images.build import rootfs
 from shipway.images.build.cache import LayerCache
 from shipway.images.build.dockerfile import (
     Dockerfile,
     Instruction,
     Stage,
     expand,
-    key_values,
+    parse_instruction,
     split_words,
 )
+from shipway.images.build.instructions import (
+    ImageState,
+    apply_config,
+    command,
+    oci_layer,
+    parse_arg,
+    rfc3339,
+)
+from shipway.images.build.run import run_step
 from shipway.images.reference import parse as parse_ref
 from shipway.images.store import Store
-from shipway.images.transfer import client_for, resolve_pull
+from shipway.images.transfer import client_for, copy_blobs, resolve_pull
 from shipway.model.errors import InputError
 
 Log = Callable[[str], None]
-
-
-@dataclass
-class ImageState:
-    config: dict[str, Any] = field(default_factory=dict)
-    layers: list[dict[str, Any]] = field(default_factory=list)
-    diff_ids: list[str] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    args: dict[str, str] = field(default_factory=dict)
-    cmd_set: bool = False
-    base: str = "scratch"
-
-    def env(self) -> dict[str, str]:
-        out = dict(self.args)
-        for item in self.config.get("Env") or []:
-            k, _, v = item.partition("=")
-            out[k] = v
-        return out
-
-    def set_env(self, key: str, value: str) -> None:
-        env = [e for e in self.config.get("Env") or [] if e.partition("=")[0] != key]
-        self.config["Env"] = [*env, f"{key}={value}"]
+_COPY_FLAGS = {"from", "chown", "chmod", "link", "parents"}
 
 
 class Evaluator:
@@ -70,15 +62,19 @@ class Evaluator:
         epoch: int,
         insecure: bool | None,
         on_line: Log,
+        ignore_text: str = "",
+        buildah_env: Mapping[str, str] | None = None,
     ) -> None:
+        self.buildah_env = buildah_env
         self.context, self.df, self.build_args = context, dockerfile, build_args
         self.store, self.epoch, self.insecure, self.log = store, epoch, insecure, on_line
         self.cache = LayerCache(store.cache_dir, store.layout)
-        self.created = _rfc3339(epoch)
+        self.created = rfc3339(epoch)
+        self.rules = ignore_mod.parse(ignore_text)
         self._states: dict[int, ImageState] = {}
         self.global_args: dict[str, str] = {}
         for ins in dockerfile.global_args:
-            name, default = _arg(ins)
+            name, default = parse_arg(ins)
             value = build_args.get(name, default)
             if value is not None:
                 self.global_args[name] = expand(value, self.global_args)
@@ -86,10 +82,12 @@ class Evaluator:
         self.layers_cached = 0
 
     def where(self, ins: Instruction | int) -> str:
-        line = ins if isinstance(ins, int) else ins.line
-        return f"{self.df.file}:{line}"
+        return f"{self.df.file}:{ins if isinstance(ins, int) else ins.line}"
 
-    # -- stages ----------------------------------------------------------------
+    def _ignored(self, rel: str) -> bool:
+        return ignore_mod.excluded(self.rules, rel)
+
+    # -- stages --------------------------------------------------------------
     def stage_state(self, stage: Stage) -> ImageState:
         if stage.index not in self._states:
             st = self._from(stage)
@@ -110,143 +108,72 @@ class Evaluator:
         self.log(f"[{stage.index}] FROM {base}")
         prior = self._named_stage(base, stage.index)
         if prior is not None:
-            st = copy.deepcopy(self.stage_state(prior))
-            st.args, st.cmd_set = {}, False
-            return st
+            return self.stage_state(prior).child()
         if base == "scratch":
             return ImageState(config={}, base="scratch")
-        ref = parse_ref(base)
+        st = self._image_state(base, self.where(stage.line))
+        triggers = st.config.pop("OnBuild", None) or []
+        for text in triggers:
+            ins = parse_instruction(text, stage.line, self.df.file)
+            self.log(f"[{stage.index}] ONBUILD {ins.original}")
+            self._apply(st, ins)
+        return st
+
+    def _image_state(self, name: str, where: str) -> ImageState:
+        ref = parse_ref(name)
         if ref.oci_dir is not None:
-            raise InputError("FROM oci:DIR is not supported yet", subject=self.where(stage.line))
-        with client_for(ref, self.insecure) as client:
-            digest, manifest = resolve_pull(client, ref, self.store, on_line=self.log)
+            src = Store.for_layout(Path(ref.oci_dir), self.store.root)
+            desc = src.layout.resolve(ref.tag or "latest")
+            digest = str(desc["digest"])
+            copy_blobs(src, self.store, digest)
+            manifest = self.store.layout.read_json(digest)
+        else:
+            with client_for(ref, self.insecure) as client:
+                digest, manifest = resolve_pull(client, ref, self.store, on_line=self.log)
+        if "manifests" in manifest:
+            child = oci.pick_platform(manifest)
+            if child is None:
+                raise InputError("no linux/amd64 image in the index", subject=where)
+            manifest = self.store.layout.read_json(child)
         cfg = self.store.layout.read_json(manifest["config"]["digest"])
-        layers = [dict(_oci_layer(d)) for d in manifest.get("layers", [])]
         return ImageState(
             config=dict(cfg.get("config") or {}),
-            layers=layers,
+            layers=[oci_layer(d) for d in manifest.get("layers", [])],
             diff_ids=list((cfg.get("rootfs") or {}).get("diff_ids") or []),
             history=list(cfg.get("history") or []),
-            base=f"{ref.name}@{digest}",
+            base=f"{ref}@{digest}",
         )
 
-    # -- instructions ------------------------------------------------------------
+    # -- instructions ----------------------------------------------------------
     def _apply(self, st: ImageState, ins: Instruction) -> None:
-        handler = getattr(self, f"_i_{ins.cmd.lower()}", None)
-        if handler is None:
-            raise InputError(f"{ins.cmd} is not supported yet", subject=self.where(ins))
-        made_layer = handler(st, ins)
-        if not made_layer:
+        if ins.cmd == "ARG":
+            self._arg(st, ins)
+            made = False
+        elif ins.cmd in ("COPY", "ADD"):
+            made = self._copy(st, ins)
+        elif ins.cmd == "RUN":
+            made = self._run(st, ins)
+        elif apply_config(st, ins, self.df.file):
+            made = False
+        else:
+            raise InputError(f"{ins.cmd} is not supported here", subject=self.where(ins))
+        if not made:
             st.history.append(
                 {"created": self.created, "created_by": ins.original, "empty_layer": True}
             )
 
-    def _x(self, st: ImageState, text: str) -> str:
-        return expand(text, st.env())
+    def _arg(self, st: ImageState, ins: Instruction) -> None:
+        for word in split_words(ins.rest) if "=" not in ins.rest else [ins.rest]:
+            one = Instruction("ARG", word, ins.line)
+            name, default = parse_arg(one)
+            if name in self.build_args:
+                st.args[name] = self.build_args[name]
+            elif default is not None:
+                st.args[name] = expand(default, st.env())
+            elif name in self.global_args:
+                st.args[name] = self.global_args[name]
 
-    def _i_arg(self, st: ImageState, ins: Instruction) -> bool:
-        name, default = _arg(ins)
-        if name in self.build_args:
-            st.args[name] = self.build_args[name]
-        elif default is not None:
-            st.args[name] = self._x(st, default)
-        elif name in self.global_args:
-            st.args[name] = self.global_args[name]
-        return False
-
-    def _i_env(self, st: ImageState, ins: Instruction) -> bool:
-        text = self._x(st, ins.rest)
-        for k, v in key_values(text, "ENV", self.df.file, ins.line):
-            st.set_env(k, v)
-        return False
-
-    def _i_label(self, st: ImageState, ins: Instruction) -> bool:
-        labels = dict(st.config.get("Labels") or {})
-        for k, v in key_values(self._x(st, ins.rest), "LABEL", self.df.file, ins.line):
-            labels[k] = v
-        st.config["Labels"] = labels
-        return False
-
-    def _i_maintainer(self, st: ImageState, ins: Instruction) -> bool:
-        st.config["Labels"] = {**(st.config.get("Labels") or {}), "maintainer": ins.rest}
-        return False
-
-    def _i_workdir(self, st: ImageState, ins: Instruction) -> bool:
-        path = self._x(st, ins.rest)
-        st.config["WorkingDir"] = os.path.normpath(
-            os.path.join(st.config.get("WorkingDir") or "/", path)
-        )
-        return False
-
-    def _i_user(self, st: ImageState, ins: Instruction) -> bool:
-        st.config["User"] = self._x(st, ins.rest)
-        return False
-
-    def _i_expose(self, st: ImageState, ins: Instruction) -> bool:
-        ports = dict(st.config.get("ExposedPorts") or {})
-        for p in split_words(self._x(st, ins.rest)):
-            ports[p if "/" in p else f"{p}/tcp"] = {}
-        st.config["ExposedPorts"] = ports
-        return False
-
-    def _i_volume(self, st: ImageState, ins: Instruction) -> bool:
-        vols = dict(st.config.get("Volumes") or {})
-        for v in ins.json_args or split_words(self._x(st, ins.rest)):
-            vols[v] = {}
-        st.config["Volumes"] = vols
-        return False
-
-    def _i_stopsignal(self, st: ImageState, ins: Instruction) -> bool:
-        st.config["StopSignal"] = self._x(st, ins.rest)
-        return False
-
-    def _i_shell(self, st: ImageState, ins: Instruction) -> bool:
-        st.config["Shell"] = ins.json_args
-        return False
-
-    def _command(self, st: ImageState, ins: Instruction) -> list[str] | None:
-        if ins.json_args is not None:
-            return ins.json_args
-        if not ins.rest:
-            return None
-        return [*(st.config.get("Shell") or ["/bin/sh", "-c"]), ins.rest]
-
-    def _i_cmd(self, st: ImageState, ins: Instruction) -> bool:
-        st.config["Cmd"] = self._command(st, ins)
-        st.cmd_set = True
-        return False
-
-    def _i_entrypoint(self, st: ImageState, ins: Instruction) -> bool:
-        st.config["Entrypoint"] = self._command(st, ins)
-        if not st.cmd_set:
-            st.config.pop("Cmd", None)  # Docker: a new ENTRYPOINT drops the base's CMD
-        return False
-
-    def _i_copy(self, st: ImageState, ins: Instruction) -> bool:
-        return self._copy(st, ins)
-
-    def _i_add(self, st: ImageState, ins: Instruction) -> bool:
-        return self._copy(st, ins)
-
-    def _copy(self, st: ImageState, ins: Instruction) -> bool:
-        where = self.where(ins)
-        words = ins.json_args if ins.json_args is not None else split_words(ins.rest)
-        words = [self._x(st, w) for w in words]
-        if len(words) < 2:
-            raise InputError(f"{ins.cmd} needs a source and a destination", subject=where)
-        if "from" in ins.flags:
-            raise InputError("COPY --from is not supported yet", subject=where)
-        *srcs, dest = words
-        if any(s.startswith(("http://", "https://")) for s in srcs):
-            raise InputError("ADD from a URL is not supported yet", subject=where)
-        workdir = st.config.get("WorkingDir") or "/"
-        dest_is_dir = dest.endswith("/") or len(srcs) > 1 or dest in (".", "./")
-        dest_abs = os.path.normpath(os.path.join(workdir, dest))
-        sources = L.resolve_sources(self.context, srcs, where)
-        dest_is_dir = dest_is_dir or len(sources) > 1
-        owner = self._owner(ins, where)
-        entries = L.collect(self.context, sources, dest_abs, dest_is_dir)
-        layer = self._layer(entries, owner)
+    def _add_layer(self, st: ImageState, layer: L.Layer, ins: Instruction) -> bool:
         st.layers.append(
             {"mediaType": oci.OCI_LAYER_GZIP, "digest": layer.digest, "size": layer.size}
         )
@@ -254,22 +181,140 @@ class Evaluator:
         st.history.append({"created": self.created, "created_by": ins.original})
         return True
 
-    def _owner(self, ins: Instruction, where: str) -> L.Owner:
+    def _run(self, st: ImageState, ins: Instruction) -> bool:
+        where = self.where(ins)
+        for flag, value in ins.flags.items():
+            if not (flag == "network" and value in ("host", "default")):
+                raise InputError(f"RUN --{flag} is not supported", subject=where)
+        argv = command(st, ins)
+        if not argv:
+            raise InputError("RUN needs a command", subject=where)
+        env = st.env()
+        workdir = st.config.get("WorkingDir") or ""
+        user = st.config.get("User") or ""
+        key = hashlib.sha256(
+            json.dumps([st.diff_ids, argv, sorted(env.items()), workdir, user]).encode()
+        ).hexdigest()
+        layer = self.cache.get("run", key)
+        if layer is None:
+            layer = run_step(
+                self.store,
+                layers=st.layers,
+                diff_ids=st.diff_ids,
+                argv=argv,
+                env=env,
+                workdir=workdir,
+                user=user,
+                where=where,
+                log=self.log,
+            )
+            self.cache.put("run", key, layer)
+            self.layers_built += 1
+        else:
+            self.layers_cached += 1
+            self.log(f"  cached {layer.digest[:19]}")
+        return self._add_layer(st, layer, ins)
+
+    def _copy(self, st: ImageState, ins: Instruction) -> bool:
+        where = self.where(ins)
+        unknown = set(ins.flags) - _COPY_FLAGS
+        if unknown:
+            raise InputError(f"{ins.cmd} --{sorted(unknown)[0]} is not supported", subject=where)
+        words = ins.json_args if ins.json_args is not None else split_words(ins.rest)
+        words = [expand(w, st.env()) for w in words]
+        if len(words) < 2:
+            raise InputError(f"{ins.cmd} needs a source and a destination", subject=where)
+        *srcs, dest = words
+        workdir = st.config.get("WorkingDir") or "/"
+        dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
+        dest_is_dir = dest.endswith("/") or len(srcs) > 1 or dest in (".", "./")
+        owner = self._owner(st, ins, where)
+        if "from" in ins.flags:
+            root = self._stage_root(expand(ins.flags["from"], st.env()), ins, where)
+            sources = [self._from_source(root, s, where) for s in srcs]
+            entries = L.collect(root, sources, dest_abs, dest_is_dir or len(sources) > 1)
+            return self._add_layer(st, self._layer(entries, owner), ins)
+        if ins.cmd == "ADD" and any(s.startswith(("http://", "https://")) for s in srcs):
+            raise InputError("ADD from a URL is not supported; use RUN or COPY", subject=where)
+        sources = L.resolve_sources(self.context, srcs, where)
+        for src in sources:
+            rel = os.path.relpath(src, os.path.realpath(self.context))
+            if self._ignored(rel):
+                raise InputError(f"{rel!r} is excluded by .dockerignore", subject=where)
+        if ins.cmd == "ADD" and len(sources) == 1 and rootfs.is_archive(sources[0]):
+            return self._add_layer(st, self._add_archive(sources[0], dest_abs, owner, where), ins)
+        entries = L.collect(
+            self.context,
+            sources,
+            dest_abs,
+            dest_is_dir or len(sources) > 1,
+            self._ignored if self.rules else None,
+        )
+        return self._add_layer(st, self._layer(entries, owner), ins)
+
+    def _stage_root(self, name: str, ins: Instruction, where: str) -> Path:
+        stage = self._named_stage(name, len(self.df.stages))
+        src = self.stage_state(stage) if stage is not None else self._image_state(name, where)
+        cache_root = self.store.root / "rootfs"
+        return rootfs.unpack_stack(self.store.layout, src.layers, src.diff_ids, cache_root, where)
+
+    def _from_source(self, root: Path, src: str, where: str) -> Path:
+        rel = posixpath.normpath("/" + src).lstrip("/")
+        path = rootfs.scoped(root, rel, where)
+        if not os.path.lexists(path):
+            raise InputError(f"{src!r} not found in the source stage", subject=where)
+        return path
+
+    def _add_archive(self, archive: Path, dest: str, owner: L.Owner, where: str) -> L.Layer:
+        marker = L.Entry("add-archive:" + dest, archive, os.stat(archive))
+        skey = L.stat_key([marker], owner)
+        hit = self.cache.by_stat(skey)
+        if hit is not None:
+            self.layers_cached += 1
+            return hit
+        work = self.store.root / "tmp"
+        work.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=work) as tmp, tarfile.open(archive, "r:*") as tar:
+            rootfs.unpack_tar(tar, Path(tmp), where, whiteouts=False)
+            entries = L.collect(Path(tmp), [Path(tmp)], dest, True)
+            layer = L.write_layer(entries, owner, self.store.layout)
+        self.layers_built += 1
+        self.cache.remember(layer, skey)
+        return layer
+
+    def _owner(self, st: ImageState, ins: Instruction, where: str) -> L.Owner:
         uid = gid = 0
-        chown = ins.flags.get("chown")
+        chown = expand(ins.flags.get("chown", ""), st.env())
         if chown:
             u, _, g = chown.partition(":")
-            if not u.isdigit() or (g and not g.isdigit()):
-                raise InputError("--chown takes numeric UID[:GID] for now", subject=where)
-            uid, gid = int(u), int(g or u)
-        chmod = ins.flags.get("chmod")
+            uid = int(u) if u.isdigit() else self._lookup_id(st, "etc/passwd", u, where)
+            gid = (
+                uid
+                if not g
+                else (int(g) if g.isdigit() else self._lookup_id(st, "etc/group", g, where))
+            )
+            if not g and not u.isdigit():
+                gid = self._lookup_id(st, "etc/passwd", u, where, field=3)
         mode = None
+        chmod = ins.flags.get("chmod")
         if chmod:
             try:
                 mode = int(chmod, 8)
             except ValueError:
                 raise InputError(f"--chmod {chmod!r} is not octal", subject=where) from None
         return L.Owner(uid, gid, mode, self.epoch)
+
+    def _lookup_id(self, st: ImageState, file: str, name: str, where: str, field: int = 2) -> int:
+        root = rootfs.unpack_stack(
+            self.store.layout, st.layers, st.diff_ids, self.store.root / "rootfs", where
+        )
+        path = rootfs.scoped(root, file, where)
+        lines = path.read_text().splitlines() if path.is_file() else []
+        for line in lines:
+            parts = line.split(":")
+            if len(parts) > field and parts[0] == name and parts[field].isdigit():
+                return int(parts[field])
+        raise InputError(f"--chown: no {name!r} in /{file} of the image", subject=where)
 
     def _layer(self, entries: list[L.Entry], owner: L.Owner) -> L.Layer:
         skey = L.stat_key(entries, owner)
@@ -288,46 +333,3 @@ class Evaluator:
             self.layers_cached += 1
         self.cache.remember(hit, skey)
         return hit
-
-    # -- result ---------------------------------------------------------------
-    def image_config(self, st: ImageState, labels: dict[str, str]) -> dict[str, Any]:
-        cfg = copy.deepcopy(st.config)
-        if labels:
-            cfg["Labels"] = {**(cfg.get("Labels") or {}), **labels}
-        cfg = {k: v for k, v in cfg.items() if v not in (None, {}, [])}
-        return {
-            "created": self.created,
-            "architecture": "amd64",
-            "os": "linux",
-            "config": cfg,
-            "rootfs": {"type": "layers", "diff_ids": st.diff_ids},
-            "history": st.history,
-        }
-
-
-def _arg(ins: Instruction) -> tuple[str, str | None]:
-    name, eq, default = ins.rest.strip().partition("=")
-    return name.strip(), (default.strip().strip('"') if eq else None)
-
-
-def _oci_layer(desc: dict[str, Any]) -> dict[str, Any]:
-    mt = desc.get("mediaType")
-    if mt == oci.DOCKER_LAYER_GZIP:
-        mt = oci.OCI_LAYER_GZIP
-    return {"mediaType": mt, "digest": desc["digest"], "size": desc["size"]}
-
-
-def _rfc3339(epoch: int) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def manifest_for(config_digest: str, config_size: int, st: ImageState) -> bytes:
-    doc = {
-        "schemaVersion": 2,
-        "mediaType": oci.OCI_MANIFEST,
-        "config": {"mediaType": oci.OCI_CONFIG, "digest": config_digest, "size": config_size},
-        "layers": st.layers,
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()

@@ -19,6 +19,7 @@ import io
 import os
 import stat
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -27,6 +28,7 @@ from shipway.images.layout import Layout
 from shipway.model.errors import InputError
 
 GZIP_LEVEL = 6
+Ignore = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,25 @@ def resolve_sources(context: Path, sources: list[str], where: str) -> list[Path]
     return out
 
 
-def collect(context: Path, sources: list[Path], dest: str, dest_is_dir: bool) -> list[Entry]:
-    """Tar entries for COPY ``sources`` to ``dest`` (absolute), sorted by name."""
+def collect(
+    context: Path,
+    sources: list[Path],
+    dest: str,
+    dest_is_dir: bool,
+    ignore: Ignore | None = None,
+) -> list[Entry]:
+    """Tar entries for COPY ``sources`` to ``dest`` (absolute), sorted by name.
+
+    ``ignore(rel)`` (context-relative path) drops files, as ``.dockerignore`` does.
+    """
     entries: dict[str, Entry] = {}
     dest = "/" + dest.strip("/")
+    root = os.path.realpath(context)
     for src in sources:
         st = os.stat(src)  # the source itself is followed (Docker does)
         if stat.S_ISDIR(st.st_mode):
             _parents(entries, dest, include_self=True)
-            _walk(entries, src, dest)
+            _walk(entries, src, dest, root, ignore)
         else:
             target = f"{dest.rstrip('/')}/{src.name}" if dest_is_dir else dest
             _parents(entries, os.path.dirname(target), include_self=True)
@@ -105,7 +117,9 @@ def _parents(entries: dict[str, Entry], path: str, include_self: bool) -> None:
         entries.setdefault(name, Entry(name, None, None))
 
 
-def _walk(entries: dict[str, Entry], src: Path, dest: str) -> None:
+def _walk(
+    entries: dict[str, Entry], src: Path, dest: str, root: str, ignore: Ignore | None
+) -> None:
     base = dest.strip("/")
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames.sort()
@@ -113,6 +127,8 @@ def _walk(entries: dict[str, Entry], src: Path, dest: str) -> None:
         prefix = base if rel == "." else (f"{base}/{rel}" if base else rel)
         for name in sorted(dirnames + filenames):
             full = os.path.join(dirpath, name)
+            if ignore is not None and ignore(os.path.relpath(full, root)):
+                continue
             st = os.lstat(full)
             if not (
                 stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)

@@ -1,0 +1,185 @@
+"""RUN steps, executed by buildah (chroot isolation) on the current layer stack.
+
+The stack is handed to buildah as a throwaway OCI layout whose blobs are
+hard links into the store; ``buildah from`` / ``run`` / ``commit`` produce the
+step's diff, which comes back as the last layer of the committed image and is
+stored gzip-compressed. buildah's configuration comes from
+``buildah_env`` (callers pass ``shipway.runtime.podman_env.podman_env(DIR)``;
+images may not import runtime), else from the process environment.
+Touches buildah, a temp directory under the store, and the store's layout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from shipway.images import oci
+from shipway.images.build.layers import Layer
+from shipway.images.layout import Layout
+from shipway.images.store import Store
+from shipway.model.errors import ExternalError, ShipwayError
+
+Log = Callable[[str], None]
+
+
+class RunFailed(ShipwayError):
+    """A RUN step's command exited non-zero: the build failed (exit code 1)."""
+
+
+def buildah_path(where: str) -> str:
+    path = shutil.which("buildah")
+    if path is None:
+        raise ExternalError(
+            "RUN needs buildah, which is not installed (apt-get install buildah); "
+            "a Dockerfile without RUN builds natively",
+            subject=where,
+        )
+    return path
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _export(store: Store, tmp: Path, layers: list[dict[str, Any]], config: dict[str, Any]) -> None:
+    """A one-image OCI layout in ``tmp`` (tag ``run``) holding the current stack."""
+    layout = Layout(tmp)
+    layout.init()
+    for desc in layers:
+        _link_or_copy(store.layout.path(desc["digest"]), layout.path(desc["digest"]))
+    cfg = oci.canonical_json(config)
+    cfg_digest = layout.put(cfg)
+    manifest = oci.canonical_json(
+        {
+            "schemaVersion": 2,
+            "mediaType": oci.OCI_MANIFEST,
+            "config": {"mediaType": oci.OCI_CONFIG, "digest": cfg_digest, "size": len(cfg)},
+            "layers": layers,
+        }
+    )
+    digest = layout.put(manifest)
+    layout.tag("run", {"mediaType": oci.OCI_MANIFEST, "digest": digest, "size": len(manifest)})
+
+
+def _buildah(env: dict[str, str], args: list[str], where: str, log: Log | None = None) -> str:
+    proc = subprocess.Popen(
+        [buildah_path(where), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if log is not None:
+            log("  " + line.rstrip("\n"))
+    code = proc.wait()
+    if code != 0:
+        tail = "\n".join(lines[-20:])
+        if args[0] == "run":
+            raise RunFailed(f"RUN exited with status {code}: {tail}", subject=where)
+        raise ExternalError(f"buildah {args[0]} failed ({code}): {tail}", subject=where)
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _container(env: dict[str, str], image: str, where: str) -> Iterator[str]:
+    ctr = _buildah(env, ["from", "-q", image], where).strip().splitlines()[-1]
+    try:
+        yield ctr
+    finally:
+        with contextlib.suppress(ShipwayError):
+            _buildah(env, ["rm", ctr], where)
+
+
+def run_step(
+    store: Store,
+    *,
+    layers: list[dict[str, Any]],
+    diff_ids: list[str],
+    argv: list[str],
+    env: dict[str, str],
+    workdir: str,
+    user: str,
+    where: str,
+    log: Log,
+    buildah_env: Mapping[str, str] | None = None,
+) -> Layer:
+    """Run ``argv`` on the stack; return the new layer, stored in the store's layout."""
+    buildah_path(where)
+    benv = dict(buildah_env or {})
+    work = store.root / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }
+    with tempfile.TemporaryDirectory(dir=work) as tmpdir:
+        tmp = Path(tmpdir)
+        _export(store, tmp / "in", layers, config)
+        with _container(benv, f"oci:{tmp / 'in'}:run", where) as ctr:
+            args = ["run", "--isolation", "chroot"]
+            for k, v in sorted(env.items()):
+                args += ["--env", f"{k}={v}"]
+            if workdir:
+                args += ["--workingdir", workdir]
+            if user:
+                args += ["--user", user]
+            _buildah(benv, [*args, ctr, "--", *argv], where, log)
+            _buildah(
+                benv, ["commit", "-q", "--format", "oci", ctr, f"oci:{tmp / 'out'}:out"], where
+            )
+        return _import_last_layer(Layout(tmp / "out"), store.layout, len(layers), where)
+
+
+def _import_last_layer(src: Layout, dst: Layout, before: int, where: str) -> Layer:
+    manifest = src.read_json(str(src.resolve("out")["digest"]))
+    got = manifest.get("layers", [])
+    if len(got) != before + 1:
+        raise ExternalError(
+            f"buildah commit gave {len(got)} layers, expected {before + 1}", subject=where
+        )
+    desc = got[-1]
+    path = src.path(desc["digest"])
+    if desc.get("mediaType") in (oci.OCI_LAYER_GZIP, oci.DOCKER_LAYER_GZIP):
+        diff = hashlib.sha256()
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                diff.update(chunk)
+        with dst.writer() as w, open(path, "rb") as fh:
+            shutil.copyfileobj(fh, w)
+            size, digest = w.size, w.commit(desc["digest"])
+        return Layer(digest, "sha256:" + diff.hexdigest(), size)
+    diff = hashlib.sha256()
+    with dst.writer() as w:
+        fobj = w  # hashing writer
+        with (
+            gzip.GzipFile(filename="", mode="wb", fileobj=fobj, mtime=0) as gz,
+            open(path, "rb") as fh,
+        ):
+            while chunk := fh.read(1 << 20):
+                diff.update(chunk)
+                gz.write(chunk)
+        size, digest = w.size, w.commit()
+    return Layer(digest, "sha256:" + diff.hexdigest(), size)
+
+
+def describe(argv: list[str]) -> str:
+    return json.dumps(argv)
