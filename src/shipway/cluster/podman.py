@@ -184,6 +184,7 @@ class PodmanTarget:
             key, kind = _key(obj), obj["kind"]
             try:
                 if kind in WORKLOADS:
+                    self._stop(app, records.get(key) or obj)
                     self._down(records.get(key) or obj, key)
                 elif kind == "PersistentVolumeClaim":
                     self.podman("volume", "rm", "-f", obj["metadata"]["name"], subject=key)
@@ -203,7 +204,7 @@ class PodmanTarget:
         out = self.podman("pod", "ps", "-q", "--filter", f"label={label}", "--no-trunc")
         ids = out.split()
         if ids:
-            self.podman("pod", "rm", "-f", *ids)
+            self.podman("pod", "rm", "-f", "-t", "0", *ids)
         for f in (self.base / "objects").glob(f"{app or '*'}.json"):
             f.unlink()
         return ids
@@ -217,6 +218,7 @@ class PodmanTarget:
         before = records.get(key)
         if not force and before == obj and live_mod.is_current(obj, pods):
             return Result(key, "Synced", "unchanged", f"{obj['kind'].lower()} unchanged")
+        self._stop(app, before or obj, pods)
         play = translate(app, obj, list(records.values()))
         config = [r for r in records.values() if r["kind"] == "ConfigMap"]
         try:
@@ -235,6 +237,16 @@ class PodmanTarget:
             self.podman("kube", "play", "--replace", "--tls-verify=false", fh.name, subject=subject)
         finally:
             os.unlink(fh.name)
+
+    def _stop(self, app: str, obj: Obj, pods: live_mod.Pods | None = None) -> None:
+        """Stop a workload's pods within its ``terminationGracePeriodSeconds`` (podman: 10)."""
+        found = (pods if pods is not None else live_mod.pods(self, app)).get(
+            (obj["kind"], obj["metadata"]["name"])
+        )
+        if found:
+            grace = _pod_spec(obj).get("terminationGracePeriodSeconds", 10)
+            names = [p["name"] for p in found]
+            self.podman("pod", "stop", "-t", str(int(grace)), *names, check=False)
 
     def _down(self, obj: Obj, subject: str) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
@@ -259,6 +271,11 @@ def _pod_template(obj: Obj) -> Obj:
     tmpl = obj.setdefault("spec", {}).setdefault("template", {})
     assert isinstance(tmpl, dict)
     return tmpl
+
+
+def _pod_spec(obj: Obj) -> Obj:
+    spec = _pod_template(copy.deepcopy(obj)).get("spec") or {}
+    return spec if isinstance(spec, dict) else {}
 
 
 def _selects(service: Obj, labels: dict[str, str]) -> bool:

@@ -18,22 +18,18 @@ the Application in Argo CD's shape through ``store.resources.set_status``.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from shipway import cluster
-from shipway.cluster.podman import PodmanTarget
-from shipway.deploy import appspec, health, render, sources
+from shipway.deploy import appspec, health, render
+from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
+from shipway.deploy.compare import EventSink, local_target
 from shipway.deploy.status import AppStatus, ResourceResult, SyncResult
-from shipway.model.errors import ClusterError, GitError, InputError, NotFoundError
-from shipway.runtime.podman_env import podman_env
+from shipway.model.errors import ClusterError, InputError, NotFoundError
 from shipway.settings import Settings
 from shipway.settings import load as load_settings
 from shipway.store import resources as store_resources
@@ -41,162 +37,21 @@ from shipway.store import runs
 from shipway.store.db import Store
 
 ENGINE = "deploy.sync"
-EventSink = Callable[[dict[str, Any]], None]
-
-_renderers: dict[str, sources.Renderer] = {}
+__all__ = ["local_target", "reconcile", "refresh", "self_heal_pass", "wait_healthy"]
 
 
-def renderer(settings: Settings) -> sources.Renderer:
-    """One renderer per state directory per process (keeps the per-commit listings)."""
-    key = str(settings.home)
-    if key not in _renderers:
-        _renderers[key] = sources.Renderer(settings)
-    return _renderers[key]
+def refresh(
+    store: Store, app_name: str, *, settings: Settings | None = None, fetch: bool = True
+) -> AppStatus:
+    """Render and compare with live state, write the status; apply nothing.
 
-
-def _insecure_registries() -> list[str]:
-    raw = os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "")
-    return [r.strip() for r in raw.split(",") if r.strip()]
-
-
-def local_env(settings: Settings) -> dict[str, str]:
-    """The podman environment of the built-in ``local`` cluster (``$SHIPWAY_HOME/podman``).
-
-    Registries named in ``SHIPWAY_INSECURE_REGISTRIES`` (comma-separated) are
-    reached over plain HTTP.
+    ``fetch=False`` reuses what this process last fetched of the config repo
+    (a pass over many applications fetches each repository once).
     """
-    return podman_env(settings.home / "podman", _insecure_registries())
-
-
-def local_target(settings: Settings | None = None) -> PodmanTarget:
-    """The built-in podman host, e.g. for ``shipway demo --clean`` (``.clean()``)."""
-    settings = settings or load_settings()
-    return PodmanTarget(settings, local_env(settings))
-
-
-@dataclass
-class _Ctx:
-    store: Store
-    settings: Settings
-    name: str
-    body: dict[str, Any]
-    old_status: dict[str, Any]
-    target: cluster.Target
-    renderer: sources.Renderer
-    emit: EventSink
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec = self.body.get("spec") or {}
-        assert isinstance(spec, dict)
-        return spec
-
-    @property
-    def policy(self) -> appspec.Policy:
-        return appspec.policy(self.spec)
-
-
-def _context(
-    store: Store, name: str, settings: Settings | None, on_event: EventSink | None
-) -> _Ctx:
-    settings = settings or load_settings()
-    app = store_resources.get(store, "Application", name)
-    clusters = {c.name: c.spec for c in store_resources.list_kind(store, "Cluster")}
-    target = cluster.connect(
-        settings, appspec.destination(app.spec), clusters, podman_env=local_env(settings)
-    )
-
-    def emit(event: dict[str, Any]) -> None:
-        event = {"app": name, **event}
-        runs.record_event(
-            store, "deploy", f"Application/{name}", event["reason"], event.get("message", "")
-        )
-        if on_event is not None:
-            on_event(event)
-
-    r = renderer(settings)
-    r.forget_fetches()
-    return _Ctx(store, settings, name, app.body, dict(app.status), target, r, emit)
-
-
-# -- compare ---------------------------------------------------------------
-
-
-def _desired(ctx: _Ctx, revision: str | None) -> tuple[str, list[dict[str, Any]], str]:
-    """Render every source; returns (revision, manifests with tracking, source type)."""
-    pairs: list[tuple[str, Any]] = []
-    commits: list[str] = []
-    kind = ""
-    for i, source in enumerate(appspec.sources(ctx.spec)):
-        rendered = ctx.renderer.render(source, ctx.name, revision if i == 0 else None)
-        pairs += rendered.manifests
-        commits.append(rendered.commit)
-        kind = kind or rendered.tool
-    manifests = render.validate(
-        pairs, known_kinds=ctx.target.known_kinds(), namespace=appspec.namespace(ctx.spec)
-    )
-    return ",".join(commits), [_track(ctx.name, m) for m in manifests], kind
-
-
-def _track(app: str, obj: dict[str, Any]) -> dict[str, Any]:
-    meta = obj.setdefault("metadata", {})
-    meta.setdefault("labels", {})[cluster.INSTANCE_LABEL] = app
-    key = render.key_of(obj)
-    group, kind, ns, name = st.split_key(key)
-    tracking = f"{app}:{group}/{kind}:{ns}/{name}"
-    meta.setdefault("annotations", {})[cluster.TRACKING_ANNOTATION] = tracking
-    return obj
-
-
-def _compare(ctx: _Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
-    spec = ctx.spec
-    source = spec.get("source") or {"sources": spec.get("sources")}
-    result = AppStatus(
-        ctx.name,
-        st.UNKNOWN,
-        "",
-        health.UNKNOWN,
-        source=source,
-        destination=appspec.destination(spec),
-    )
-    try:
-        result.revision, desired, result.source_type = _desired(ctx, revision)
-    except (InputError, GitError) as exc:
-        result.conditions = [_condition("ComparisonError", str(exc))]
-        result.health = str((ctx.old_status.get("health") or {}).get("status", health.UNKNOWN))
-        return result, []
-    try:
-        live = ctx.target.live(ctx.name)
-    except ClusterError as exc:
-        result.conditions = [_condition("UnknownError", str(exc))]
-        result.health_message = str(exc)
-        return result, desired
-    result.diffs = diffmod.compare_all(desired, live, appspec.ignore_rules(spec))
-    for d in result.diffs:
-        result.health_by_key[d.key] = health.of(d.live)
-    managed = [result.health_by_key[d.key] for d in result.diffs if d.desired is not None]
-    result.health = health.aggregate(h[0] if h else None for h in managed)
-    worst = [h for h in managed if h and h[0] == result.health and h[1]]
-    result.health_message = worst[0][1] if worst and result.health != health.HEALTHY else ""
-    result.sync_status = diffmod.OUT_OF_SYNC if result.out_of_sync else st.SYNCED
-    return result, desired
-
-
-def _condition(ctype: str, message: str) -> dict[str, str]:
-    return {"type": ctype, "message": message, "lastTransitionTime": st.now()}
-
-
-def _write_status(ctx: _Ctx, status: dict[str, Any]) -> None:
-    store_resources.set_status(ctx.store, "Application", ctx.name, status)
-    ctx.old_status = status
-
-
-def refresh(store: Store, app_name: str, *, settings: Settings | None = None) -> AppStatus:
-    """Render and compare with live state, write the status; apply nothing."""
-    ctx = _context(store, app_name, settings, None)
+    ctx = cmp.context(store, app_name, settings, None, fetch=fetch)
     pin = (ctx.old_status.get("pin") or {}).get("revision")
-    result, _ = _compare(ctx, pin)
-    _write_status(ctx, st.comparison_status(ctx.old_status, result))
+    result, _ = cmp.compare(ctx, pin)
+    cmp.write_status(ctx, st.comparison_status(ctx.old_status, result))
     return result
 
 
@@ -219,7 +74,7 @@ def reconcile(
     ``prune`` defaults to the automated policy's ``prune``. ``unpin`` drops a
     rollback pin first (an explicit ``shipway app sync``).
     """
-    ctx = _context(store, app_name, settings, on_event)
+    ctx = cmp.context(store, app_name, settings, on_event)
     if unpin and ctx.old_status.get("pin"):
         ctx.old_status.pop("pin")
         ctx.emit({"reason": "Unpinned", "message": "following targetRevision again"})
@@ -230,7 +85,7 @@ def reconcile(
 
 
 def _sync(
-    ctx: _Ctx,
+    ctx: cmp.Ctx,
     revision: str | None,
     prune: bool,
     dry_run: bool,
@@ -238,7 +93,7 @@ def _sync(
 ) -> SyncResult:
     started = (resume or {}).get("startedAt") or st.now()
     ctx.emit({"reason": "OperationStarted", "message": f"sync to {revision or 'target revision'}"})
-    cmp_result, _ = _compare(ctx, revision)
+    cmp_result, _ = cmp.compare(ctx, revision)
     res = SyncResult(ctx.name, "Running", cmp_result.revision, "", started_at=started)
     res.dry_run = dry_run
     if cmp_result.conditions:
@@ -269,7 +124,7 @@ def _sync(
     }
     done = [ResourceResult(**r) for r in state["results"]]
     _put(ctx, "Running", state)
-    _write_status(
+    cmp.write_status(
         ctx,
         {
             **ctx.old_status,
@@ -292,7 +147,7 @@ def _sync(
         done += _prune(ctx, plan)
         failed = any(r.status == "SyncFailed" for r in done)
     res.resources = done
-    after, _ = _compare(ctx, res.revision)
+    after, _ = cmp.compare(ctx, res.revision)
     phase = "Failed" if failed else "Succeeded"
     msg = _summary(done, failed)
     return _finish(ctx, res, after, phase, msg, prune, state)
@@ -302,7 +157,7 @@ def _version(obj: dict[str, Any]) -> str:
     return str(obj.get("apiVersion", "")).rpartition("/")[2]
 
 
-def _apply(ctx: _Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
+def _apply(ctx: cmp.Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
     versions = {render.key_of(o): _version(o) for o in objs}
     try:
         results = ctx.target.apply(ctx.name, objs, options=ctx.policy.options)
@@ -321,7 +176,7 @@ def _apply(ctx: _Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
     return out
 
 
-def _prune(ctx: _Ctx, plan: syncmod.Plan) -> list[ResourceResult]:
+def _prune(ctx: cmp.Ctx, plan: syncmod.Plan) -> list[ResourceResult]:
     out = [
         ResourceResult(render.key_of(o), _version(o), "PruneSkipped", "ignored (requires pruning)")
         for o in plan.skipped_prune
@@ -350,12 +205,12 @@ def _summary(done: list[ResourceResult], failed: bool) -> str:
     return f"successfully synced (all {len(done)} tasks run)"
 
 
-def _put(ctx: _Ctx, phase: str, state: dict[str, Any]) -> None:
+def _put(ctx: cmp.Ctx, phase: str, state: dict[str, Any]) -> None:
     runs.put_state(ctx.store, ENGINE, ctx.name, phase, state)
 
 
 def _finish(
-    ctx: _Ctx,
+    ctx: cmp.Ctx,
     res: SyncResult,
     after: AppStatus,
     phase: str,
@@ -375,7 +230,7 @@ def _finish(
             appspec.history_limit(ctx.spec),
         )
     status["operationState"] = st.operation_state(res, prune, after.source)
-    _write_status(ctx, status)
+    cmp.write_status(ctx, status)
     if state is not None:
         _put(ctx, phase, state)
     ctx.emit({"reason": "OperationCompleted", "message": f"{phase}: {message}", "phase": phase})
@@ -389,7 +244,7 @@ def resume_interrupted(store: Store, *, settings: Settings | None = None) -> lis
         if phase != "Running":
             continue
         try:
-            ctx = _context(store, name, settings, None)
+            ctx = cmp.context(store, name, settings, None)
         except NotFoundError:
             runs.put_state(store, ENGINE, name, "Failed", {**state, "error": "application deleted"})
             continue
@@ -409,7 +264,7 @@ def wait_healthy(
     interval: float = 0.5,
 ) -> str:
     """Poll live health until Healthy or Degraded, or ``timeout`` seconds; return the last."""
-    ctx = _context(store, app_name, settings, None)
+    ctx = cmp.context(store, app_name, settings, None)
     deadline = time.monotonic() + timeout
     last = health.UNKNOWN
     while True:
@@ -417,12 +272,12 @@ def wait_healthy(
         if last in (health.HEALTHY, health.DEGRADED) or time.monotonic() >= deadline:
             status = dict(ctx.old_status)
             status["health"] = {"status": last}
-            _write_status(ctx, status)
+            cmp.write_status(ctx, status)
             return last
         time.sleep(interval)
 
 
-def _live_health(ctx: _Ctx) -> str:
+def _live_health(ctx: cmp.Ctx) -> str:
     keys = [
         "/".join((r["group"], r["kind"], r["namespace"], r["name"]))
         for r in ctx.old_status.get("resources") or []
@@ -439,13 +294,13 @@ def _live_health(ctx: _Ctx) -> str:
 def self_heal_pass(store: Store, *, settings: Settings | None = None) -> list[SyncResult]:
     """Sync each automated app that is out of sync (a new revision, or drift with selfHeal)."""
     out: list[SyncResult] = []
-    renderer(settings or load_settings()).forget_fetches()
+    cmp.renderer(settings or load_settings()).forget_fetches()
     for app in store_resources.list_kind(store, "Application"):
         pol = appspec.policy(app.spec)
         if not pol.automated:
             continue
         try:
-            cmp_result = refresh(store, app.name, settings=settings)
+            cmp_result = refresh(store, app.name, settings=settings, fetch=False)
         except (ClusterError, InputError, NotFoundError) as exc:
             out.append(SyncResult(app.name, "Error", "", str(exc)))
             continue
@@ -524,7 +379,7 @@ def delete_app(
     store: Store, app_name: str, *, cascade: bool = True, settings: Settings | None = None
 ) -> list[ResourceResult]:
     """Delete an application: its live objects first (``cascade``), then the resource."""
-    ctx = _context(store, app_name, settings, None)
+    ctx = cmp.context(store, app_name, settings, None)
     out: list[ResourceResult] = []
     if cascade:
         live = ctx.target.live(ctx.name)

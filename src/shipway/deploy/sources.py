@@ -199,8 +199,9 @@ def _render_tree(source: dict[str, Any], root: Path, app: str, kind: str) -> lis
         recurse=bool(directory.get("recurse")),
         include=directory.get("include"),
         exclude=directory.get("exclude"),
+        prefix="" if path == "." else path,
     )
-    return [(f"{path}/{f}" if path != "." else f, m) for f, m in pairs]
+    return pairs
 
 
 class Renderer:

@@ -39,6 +39,7 @@ def _base(root: Path, image: str, port: int, extra: bool) -> None:
                 "template": {
                     "metadata": {"labels": {"app": "web"}},
                     "spec": {
+                        "terminationGracePeriodSeconds": 1,
                         "containers": [
                             {
                                 "name": "httpd",

@@ -158,9 +158,15 @@ def from_files(
     recurse: bool = False,
     include: str | None = None,
     exclude: str | None = None,
+    prefix: str = "",
 ) -> list[tuple[str, Manifest]]:
-    """Parse the selected files of a plain directory source into ``(file, manifest)`` pairs."""
+    """Parse the selected files of a plain directory source into ``(file, manifest)`` pairs.
+
+    ``files`` maps paths relative to the source directory to their text; the
+    file names reported (and in errors) are ``prefix/path``.
+    """
     out: list[tuple[str, Manifest]] = []
     for path in select_files(files, recurse=recurse, include=include, exclude=exclude):
-        out += [(path, m) for m in parse(files[path], path)]
+        shown = f"{prefix.rstrip('/')}/{path}" if prefix else path
+        out += [(shown, m) for m in parse(files[path], shown)]
     return out

@@ -1,0 +1,195 @@
+"""Comparing an Application with its target: context, render + diff + health, status writes.
+
+The first half of the reconciler (``shipway.deploy.engine`` is the second):
+``context`` loads the Application, its target and the renderer; ``compare``
+renders every source (labelling each object with the app instance label and
+the tracking annotation), reads live state and diffs; ``write_status`` stores
+the Application status. Render and git errors become a ``ComparisonError``
+condition (nothing is applied); a target failure an ``UnknownError`` one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shipway import cluster
+from shipway.cluster.podman import PodmanTarget
+from shipway.deploy import appspec, health, render, sources
+from shipway.deploy import diff as diffmod
+from shipway.deploy import status as st
+from shipway.deploy.status import AppStatus
+from shipway.model.errors import ClusterError, GitError, InputError
+from shipway.runtime.podman_env import podman_env
+from shipway.settings import Settings
+from shipway.settings import load as load_settings
+from shipway.store import resources as store_resources
+from shipway.store import runs
+from shipway.store.db import Store
+
+EventSink = Callable[[dict[str, Any]], None]
+
+_renderers: dict[str, sources.Renderer] = {}
+
+
+def renderer(settings: Settings) -> sources.Renderer:
+    """One renderer per state directory per process (keeps the per-commit listings)."""
+    key = str(settings.home)
+    if key not in _renderers:
+        _renderers[key] = sources.Renderer(settings)
+    return _renderers[key]
+
+
+def _insecure_registries() -> list[str]:
+    raw = os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "")
+    return [r.strip() for r in raw.split(",") if r.strip()]
+
+
+def local_env(settings: Settings) -> dict[str, str]:
+    """The podman environment of the built-in ``local`` cluster (``$SHIPWAY_HOME/podman``).
+
+    Registries named in ``SHIPWAY_INSECURE_REGISTRIES`` (comma-separated) are
+    reached over plain HTTP.
+    """
+    return podman_env(settings.home / "podman", _insecure_registries())
+
+
+def local_target(settings: Settings | None = None) -> PodmanTarget:
+    """The built-in podman host, e.g. for ``shipway demo --clean`` (``.clean()``)."""
+    settings = settings or load_settings()
+    return PodmanTarget(settings, local_env(settings))
+
+
+@dataclass
+class Ctx:
+    store: Store
+    settings: Settings
+    name: str
+    body: dict[str, Any]
+    old_status: dict[str, Any]
+    target: cluster.Target
+    renderer: sources.Renderer
+    emit: EventSink
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.body.get("spec") or {}
+        assert isinstance(spec, dict)
+        return spec
+
+    @property
+    def policy(self) -> appspec.Policy:
+        return appspec.policy(self.spec)
+
+
+def context(
+    store: Store,
+    name: str,
+    settings: Settings | None,
+    on_event: EventSink | None,
+    *,
+    fetch: bool = True,
+) -> Ctx:
+    """Load the Application, connect its target; ``fetch`` makes the next resolve fetch."""
+    settings = settings or load_settings()
+    app = store_resources.get(store, "Application", name)
+    clusters = {c.name: c.spec for c in store_resources.list_kind(store, "Cluster")}
+    target = cluster.connect(
+        settings, appspec.destination(app.spec), clusters, podman_env=local_env(settings)
+    )
+
+    def emit(event: dict[str, Any]) -> None:
+        event = {"app": name, **event}
+        runs.record_event(
+            store, "deploy", f"Application/{name}", event["reason"], event.get("message", "")
+        )
+        if on_event is not None:
+            on_event(event)
+
+    r = renderer(settings)
+    if fetch:
+        r.forget_fetches()
+    return Ctx(store, settings, name, app.body, dict(app.status), target, r, emit)
+
+
+# -- compare ---------------------------------------------------------------
+
+
+def _resolve(ctx: Ctx, revision: str | None) -> list[str]:
+    """The commit of each source (``revision`` overrides the first source's)."""
+    out = []
+    for i, source in enumerate(appspec.sources(ctx.spec)):
+        wanted = revision if i == 0 and revision else source.get("targetRevision")
+        out.append(ctx.renderer.repo(source["repoURL"]).resolve(wanted))
+    return out
+
+
+def _desired(ctx: Ctx, commits: list[str]) -> tuple[list[dict[str, Any]], str]:
+    """Render every source at its commit; returns (manifests with tracking, source type)."""
+    pairs: list[tuple[str, Any]] = []
+    kind = ""
+    for source, commit in zip(appspec.sources(ctx.spec), commits, strict=True):
+        rendered = ctx.renderer.render(source, ctx.name, commit)
+        pairs += rendered.manifests
+        kind = kind or rendered.tool
+    manifests = render.validate(
+        pairs, known_kinds=ctx.target.known_kinds(), namespace=appspec.namespace(ctx.spec)
+    )
+    return [_track(ctx.name, m) for m in manifests], kind
+
+
+def _track(app: str, obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.setdefault("metadata", {})
+    meta.setdefault("labels", {})[cluster.INSTANCE_LABEL] = app
+    key = render.key_of(obj)
+    group, kind, ns, name = st.split_key(key)
+    tracking = f"{app}:{group}/{kind}:{ns}/{name}"
+    meta.setdefault("annotations", {})[cluster.TRACKING_ANNOTATION] = tracking
+    return obj
+
+
+def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
+    spec = ctx.spec
+    source = spec.get("source") or {"sources": spec.get("sources")}
+    result = AppStatus(
+        ctx.name,
+        st.UNKNOWN,
+        "",
+        health.UNKNOWN,
+        source=source,
+        destination=appspec.destination(spec),
+    )
+    try:
+        commits = _resolve(ctx, revision)
+        result.revision = ",".join(commits)
+        desired, result.source_type = _desired(ctx, commits)
+    except (InputError, GitError) as exc:
+        result.conditions = [condition("ComparisonError", str(exc))]
+        result.health = str((ctx.old_status.get("health") or {}).get("status", health.UNKNOWN))
+        return result, []
+    try:
+        live = ctx.target.live(ctx.name)
+    except ClusterError as exc:
+        result.conditions = [condition("UnknownError", str(exc))]
+        result.health_message = str(exc)
+        return result, desired
+    result.diffs = diffmod.compare_all(desired, live, appspec.ignore_rules(spec))
+    for d in result.diffs:
+        result.health_by_key[d.key] = health.of(d.live)
+    managed = [result.health_by_key[d.key] for d in result.diffs if d.desired is not None]
+    result.health = health.aggregate(h[0] if h else None for h in managed)
+    worst = [h for h in managed if h and h[0] == result.health and h[1]]
+    result.health_message = worst[0][1] if worst and result.health != health.HEALTHY else ""
+    result.sync_status = diffmod.OUT_OF_SYNC if result.out_of_sync else st.SYNCED
+    return result, desired
+
+
+def condition(ctype: str, message: str) -> dict[str, str]:
+    return {"type": ctype, "message": message, "lastTransitionTime": st.now()}
+
+
+def write_status(ctx: Ctx, status: dict[str, Any]) -> None:
+    store_resources.set_status(ctx.store, "Application", ctx.name, status)
+    ctx.old_status = status
