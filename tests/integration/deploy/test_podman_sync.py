@@ -57,7 +57,7 @@ def _base(root: Path, image: str, port: int, extra: bool) -> None:
                                     }
                                 ],
                             }
-                        ]
+                        ],
                     },
                 },
             },
