@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from shipway.ci.expr.values import (
     to_num,
     to_str,
     truthy,
+    upper,
 )
 
 
@@ -62,25 +62,29 @@ def _has(obj: Any, name: str) -> bool:
     return isinstance(obj, dict) and any(k.lower() == name.lower() for k in obj)
 
 
+def _int_index(idx: Any) -> int | None:
+    n = to_num(idx)
+    if math.isnan(n) or math.isinf(n) or n < 0:
+        return None
+    return int(n)
+
+
 def get_index(obj: Any, idx: Any) -> Any:
+    """``obj[idx]``: arrays take a number (floored), objects take a string (any case)."""
     if isinstance(obj, Filtered):
         out = Filtered()
         for item in obj:
-            v = get_index(item, idx)
-            if v is not None:
-                out.append(v)
+            if isinstance(item, dict) and _prim(idx) and _has(item, to_str(idx)):
+                out.append(get_prop(item, to_str(idx)))
+            elif isinstance(item, list):
+                i = _int_index(idx)
+                if i is not None and i < len(item):
+                    out.append(item[i])
         return out
     if isinstance(obj, list):
-        if isinstance(idx, str) or idx is None or isinstance(idx, list | dict):
-            return None
-        n = to_num(idx)
-        if math.isnan(n) or math.isinf(n):
-            return None
-        i = int(n)
-        return obj[i] if 0 <= i < len(obj) else None
-    if isinstance(obj, dict):
-        if isinstance(idx, list | dict):
-            return None
+        i = _int_index(idx)
+        return obj[i] if i is not None and i < len(obj) else None
+    if isinstance(obj, dict) and _prim(idx):
         return get_prop(obj, to_str(idx))
     return None
 
@@ -100,62 +104,100 @@ def star(obj: Any) -> Filtered:
     return out
 
 
-_FORMAT = re.compile(r"\{\{|\}\}|\{(\d+)\}|\{|\}")
-
-
 def fmt(template: str, args: list[Any]) -> str:
-    def repl(m: re.Match[str]) -> str:
-        tok = m.group(0)
-        if tok == "{{":
-            return "{"
-        if tok == "}}":
-            return "}"
-        if m.group(1) is None:
-            raise ExprError(f"format: invalid format string {template!r}")
-        i = int(m.group(1))
-        if i >= len(args):
-            raise ExprError(
-                f"format: the format string references argument {i} but only {len(args)} were given"
-            )
-        return to_str(args[i])
-
-    return _FORMAT.sub(repl, template)
+    """``format()``: ``{N}`` placeholders, ``{{`` and ``}}`` escapes, anything else an error."""
+    out: list[str] = []
+    i, n = 0, len(template)
+    while i < n:
+        lb, rb = template.find("{", i), template.find("}", i)
+        if lb >= 0 and (rb < 0 or rb > lb):
+            if template[lb + 1 : lb + 2] == "{":
+                out.append(template[i : lb + 1])
+                i = lb + 2
+                continue
+            digits = 0
+            while lb + 1 + digits < n and template[lb + 1 + digits] in "0123456789":
+                digits += 1
+            if rb > lb + 1 and digits:
+                index = int(template[lb + 1 : lb + 1 + digits])
+                if index >= len(args):
+                    raise ExprError(
+                        "the format string references more arguments than were supplied: "
+                        + template
+                    )
+                out.append(template[i:lb])
+                out.append(to_str(args[index]))
+                i = rb + 1
+                continue
+            raise ExprError(f"the format string is invalid: {template}")
+        if rb >= 0:
+            if template[rb + 1 : rb + 2] != "}":
+                raise ExprError(f"the format string is invalid: {template}")
+            out.append(template[i : rb + 1])
+            i = rb + 2
+            continue
+        out.append(template[i:])
+        break
+    return "".join(out)
 
 
 def _contains(search: Any, item: Any) -> bool:
+    if _prim(search):
+        return _prim(item) and to_str(item).lower() in to_str(search).lower()
     if isinstance(search, list):
-        return any(loose_equal(x, item) for x in search)
-    return to_str(item).upper() in to_str(search).upper()
+        return any(loose_equal(item, x) for x in search)
+    return False
+
+
+def _affix(name: str, a: Any, b: Any) -> bool:
+    if not (_prim(a) and _prim(b)):
+        return False
+    x, y = upper(to_str(a)), upper(to_str(b))
+    return x.startswith(y) if name == "startswith" else x.endswith(y)
+
+
+def _case(args: list[Any]) -> Any:
+    for i in range(0, len(args) - 1, 2):
+        if not isinstance(args[i], bool):
+            raise ExprError("case predicate must evaluate to a boolean value")
+        if args[i]:
+            return args[i + 1]
+    return args[-1]
+
+
+def _from_json(text: str) -> Any:
+    if text.strip() == "":
+        raise ExprError("fromJSON: empty input")
+    try:
+        return from_json_value(json.loads(text, parse_constant=_no_constant))
+    except ValueError:
+        raise ExprError(f"fromJSON: invalid JSON {text[:60]!r}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _call(name: str, args: list[Any], scope: Scope) -> Any:
     if name == "contains":
         return _contains(args[0], args[1])
-    if name == "startswith":
-        a, b = args
-        if _prim(a) and _prim(b):
-            return to_str(a).upper().startswith(to_str(b).upper())
-        return False
-    if name == "endswith":
-        a, b = args
-        if _prim(a) and _prim(b):
-            return to_str(a).upper().endswith(to_str(b).upper())
-        return False
+    if name in ("startswith", "endswith"):
+        return _affix(name, args[0], args[1])
     if name == "format":
         return fmt(to_str(args[0]), args[1:])
     if name == "join":
-        sep = to_str(args[1]) if len(args) > 1 else ","
+        if _prim(args[0]):
+            return to_str(args[0])
         if isinstance(args[0], list):
+            sep = to_str(args[1]) if len(args) > 1 and _prim(args[1]) else ","
             return sep.join(to_str(x) for x in args[0])
-        return to_str(args[0])
+        return ""
     if name == "tojson":
         return to_json(args[0])
     if name == "fromjson":
-        text = to_str(args[0])
-        try:
-            return from_json_value(json.loads(text))
-        except ValueError as exc:
-            raise ExprError(f"fromJSON: invalid JSON {text[:60]!r}: {exc}") from None
+        return _from_json(to_str(args[0]))
+    if name == "case":
+        return _case(args)
     if name == "hashfiles":
         return scope.hash_files([to_str(a) for a in args])
     return scope.status(name)

@@ -1,11 +1,14 @@
 """Tokens of the GitHub Actions expression language.
 
 Pure: turns expression text into a list of ``Token``; raises ``ExprError`` on
-characters or literals the language does not have.
+characters or literals the language does not have. Numbers are read the way
+GitHub's evaluator reads them: a run of characters up to a boundary, then
+JavaScript's ``Number()`` (so ``0x1F``, ``1e3``, ``.5``, ``-0b1`` rules apply).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,90 +30,123 @@ class Token:
     pos: int
 
 
-_OPS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_NUM = re.compile(
-    r"[+-]?(?:0[xX][0-9A-Fa-f]+|0[oO][0-7]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|Infinity)"
-)
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)")
+_RADIX = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
+_JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
+_BOUNDARY = frozenset("([)],.!><=&|")
 
 
-def parse_number(text: str) -> float | None:
-    """A number the way JavaScript's ``Number()`` reads an expression literal."""
-    t = text.strip()
-    sign = 1.0
-    if t[:1] in "+-":
-        sign = -1.0 if t[0] == "-" else 1.0
-        body = t[1:]
-    else:
-        body = t
-    try:
-        if body[:2] in ("0x", "0X"):
-            return sign * int(body[2:], 16) if t[0] not in "+-" else None
-        if body[:2] in ("0o", "0O"):
-            return sign * int(body[2:], 8) if t[0] not in "+-" else None
-        if body == "Infinity":
-            return sign * float("inf")
-        if not body or body.lower() in ("inf", "nan", "infinity") or "_" in body:
-            return None
-        return sign * float(body)
-    except ValueError:
-        return None
+def js_to_number(text: str) -> float:
+    """JavaScript's ``Number(string)``: NaN when the text is not a number."""
+    t = text.strip(_JS_SPACE)
+    if t == "":
+        return 0.0
+    if t in ("Infinity", "+Infinity"):
+        return math.inf
+    if t == "-Infinity":
+        return -math.inf
+    base = _RADIX.get(t[:2])
+    if base is not None:
+        try:
+            return float(int(t[2:], base)) if t[2:].isalnum() and "_" not in t else math.nan
+        except ValueError:
+            return math.nan
+    if _DECIMAL.fullmatch(t):
+        return float(t)
+    return math.nan
+
+
+def _is_boundary(c: str) -> bool:
+    return c in _BOUNDARY or c.isspace()
+
+
+def _legal_identifier(word: str) -> bool:
+    if not word or not (word[0].isascii() and (word[0].isalpha() or word[0] == "_")):
+        return False
+    return all(c.isascii() and (c.isalnum() or c in "_-") for c in word[1:])
+
+
+class _Lexer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.i = 0
+        self.toks: list[Token] = []
+
+    def prev(self) -> str:
+        return self.toks[-1].kind if self.toks else "eof"
+
+    def add(self, kind: str, value: Any, pos: int) -> None:
+        self.toks.append(Token(kind, value, pos))
+
+    def run(self) -> list[Token]:
+        text, n = self.text, len(self.text)
+        while self.i < n:
+            start = self.i
+            c = text[self.i]
+            self.i += 1
+            if c in "()[],*":
+                self.add(c, c, start)
+            elif c == ".":
+                if self.prev() in ("ident", "]", ")", "*"):
+                    self.add(".", ".", start)
+                else:
+                    self.number(start)
+            elif c in "+-" or (c.isdigit() and c.isascii()):
+                self.number(start)
+            elif c in "!<>":
+                two = self.i < n and text[self.i] == "="
+                self.i += two
+                self.add("op", c + ("=" if two else ""), start)
+            elif c in "=&|":
+                if self.i < n and text[self.i] == c:
+                    self.i += 1
+                    self.add("op", c * 2, start)
+                else:
+                    self.identifier(start)
+            elif c.isspace():
+                continue
+            elif c == "'":
+                self.string(start)
+            else:
+                self.identifier(start)
+        self.add("eof", None, n)
+        return self.toks
+
+    def number(self, start: int) -> None:
+        text, n = self.text, len(self.text)
+        while self.i < n and (not _is_boundary(text[self.i]) or text[self.i] == "."):
+            self.i += 1
+        lexeme = text[start : self.i]
+        value = js_to_number(lexeme)
+        if math.isnan(value):
+            raise ExprError(f"unexpected symbol {lexeme!r}", start)
+        self.add("num", value, start)
+
+    def string(self, start: int) -> None:
+        text, n = self.text, len(self.text)
+        while self.i < n and (text[self.i] != "'" or text[self.i + 1 : self.i + 2] == "'"):
+            self.i += 2 if text[self.i] == "'" else 1
+        if self.i >= n:
+            raise ExprError(f"unterminated string {text[start:]!r}", start)
+        self.i += 1
+        self.add("str", text[start + 1 : self.i - 1].replace("''", "'"), start)
+
+    def identifier(self, start: int) -> None:
+        text, n = self.text, len(self.text)
+        while self.i < n and not _is_boundary(text[self.i]):
+            self.i += 1
+        word = text[start : self.i]
+        if self.prev() != ".":
+            if word in ("NaN", "Infinity"):
+                self.add("num", math.nan if word == "NaN" else math.inf, start)
+                return
+            if word in ("true", "false", "null"):
+                self.add("kw", word, start)
+                return
+        if not _legal_identifier(word):
+            raise ExprError(f"unexpected symbol {word!r}", start)
+        self.add("ident", word, start)
 
 
 def tokenize(text: str) -> list[Token]:
-    toks: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-            continue
-        if c == "'":
-            j, buf = i + 1, []
-            while True:
-                if j >= n:
-                    raise ExprError("unterminated string literal", i)
-                if text[j] == "'":
-                    if j + 1 < n and text[j + 1] == "'":
-                        buf.append("'")
-                        j += 2
-                        continue
-                    break
-                buf.append(text[j])
-                j += 1
-            toks.append(Token("str", "".join(buf), i))
-            i = j + 1
-            continue
-        prev = toks[-1].kind if toks else ""
-        if c.isdigit() or (c in "+-." and prev not in ("num", "str", "ident", ")", "]")):
-            m = _NUM.match(text, i)
-            if m and m.end() > i and not (c == "." and not m.group().startswith(".")):
-                end = m.end()
-                if end < n and (text[end].isalnum() or text[end] in "_."):
-                    raise ExprError(f"unexpected symbol {text[i : end + 1]!r}", i)
-                val = parse_number(m.group())
-                if val is None:
-                    raise ExprError(f"invalid number {m.group()!r}", i)
-                toks.append(Token("num", val, i))
-                i = end
-                continue
-        if c.isalpha() or c == "_":
-            m = _WORD.match(text, i)
-            assert m is not None
-            word = m.group()
-            toks.append(Token("ident", word, i))
-            i = m.end()
-            continue
-        for op in _OPS:
-            if text.startswith(op, i):
-                toks.append(Token("op", op, i))
-                i += len(op)
-                break
-        else:
-            if c in "()[].,*":
-                toks.append(Token(c, c, i))
-                i += 1
-                continue
-            raise ExprError(f"unexpected symbol {c!r}", i)
-    toks.append(Token("eof", None, n))
-    return toks
+    return _Lexer(text).run()

@@ -25,6 +25,7 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "always": (0, 0),
     "cancelled": (0, 0),
     "failure": (0, 0),
+    "case": (3, 10_000),
 }
 STATUS_FUNCTIONS = frozenset({"success", "always", "cancelled", "failure"})
 
@@ -110,16 +111,12 @@ class _Parser:
             node = self.or_()
             self.expect(")")
             return node
+        if tok.kind == "kw":
+            return Node("lit", {"true": True, "false": False, "null": None}[tok.value], (), tok.pos)
         if tok.kind == "ident":
-            word = tok.value
             if self.peek().kind == "(":
                 return self.call(tok)
-            low = word.lower()
-            if word in ("true", "false", "null"):
-                return Node("lit", {"true": True, "false": False, "null": None}[word], (), tok.pos)
-            if word in ("NaN", "Infinity"):
-                return Node("lit", float("nan") if word == "NaN" else float("inf"), (), tok.pos)
-            return Node("ctx", low, (), tok.pos)
+            return Node("ctx", tok.value.lower(), (), tok.pos)
         raise ExprError(f"unexpected {_show(tok)}", tok.pos)
 
     def call(self, name: Token) -> Node:
@@ -135,6 +132,8 @@ class _Parser:
                 args.append(self.or_())
         self.expect(")")
         lo, hi = FUNCTIONS[low]
+        if low == "case" and len(args) % 2 == 0:
+            raise ExprError("function 'case' takes an odd number of arguments", name.pos)
         if not lo <= len(args) <= hi:
             want = str(lo) if lo == hi else f"{lo} to {hi}"
             raise ExprError(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
-from shipway.ci.expr.lexer import parse_number
+from shipway.ci.expr.lexer import js_to_number
 
 
 class Filtered(list[Any]):
@@ -62,12 +62,24 @@ def to_str(v: Any) -> str:
     if v is False:
         return "false"
     if isinstance(v, float | int):
-        return js_number(float(v))
+        return number_str(float(v))
     if isinstance(v, str):
         return v
     if isinstance(v, list):
         return "Array"
     return "Object"
+
+
+_FIFTEEN = Decimal(1).scaleb(-15)
+_WIDE = Context(prec=60)
+
+
+def number_str(n: float) -> str:
+    """A number as a string in expressions: at most 15 decimals, JavaScript formatting."""
+    if n == 0 or math.isnan(n) or math.isinf(n) or abs(n) >= 1e21:
+        return js_number(n)
+    fixed = Decimal(n).quantize(_FIFTEEN, rounding=ROUND_HALF_UP, context=_WIDE)
+    return js_number(float(fixed))
 
 
 def to_num(v: Any) -> float:
@@ -78,10 +90,7 @@ def to_num(v: Any) -> float:
     if isinstance(v, float | int):
         return float(v)
     if isinstance(v, str):
-        if v.strip() == "":
-            return 0.0
-        n = parse_number(v)
-        return float("nan") if n is None else n
+        return js_to_number(v)
     return float("nan")
 
 
@@ -98,7 +107,13 @@ def _kind(v: Any) -> str:
 
 
 def _upper(s: str) -> str:
-    return s.upper()
+    """Upper case as GitHub compares strings (the dotless i stays as it is)."""
+    if "ı" not in s:
+        return s.upper()
+    return "ı".join(part.upper() for part in s.split("ı"))
+
+
+upper = _upper
 
 
 def loose_equal(a: Any, b: Any) -> bool:
@@ -118,6 +133,8 @@ def loose_equal(a: Any, b: Any) -> bool:
 
 def compare(op: str, a: Any, b: Any) -> bool:
     """``<``, ``<=``, ``>``, ``>=`` with GitHub's coercion (strings case-insensitive)."""
+    if op in ("<=", ">=") and loose_equal(a, b):
+        return True
     ka, kb = _kind(a), _kind(b)
     if ka == kb == "str":
         x: Any = _upper(a)
@@ -137,20 +154,31 @@ def compare(op: str, a: Any, b: Any) -> bool:
     return bool(x >= y)
 
 
-def to_json(v: Any) -> str:
-    return json.dumps(_jsonable(v), indent=2, ensure_ascii=False)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return None
-        return int(v) if v == int(v) and abs(v) < 1e21 else v
+def to_json(v: Any, indent: str = "") -> str:
+    """``JSON.stringify(v, null, 2)``: JavaScript number formatting, NaN and Infinity as null."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int | float):
+        return "null" if math.isnan(v) or math.isinf(v) else js_number(float(v))
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    inner = indent + "  "
     if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
+        if not v:
+            return "[]"
+        items = ",\n".join(inner + to_json(x, inner) for x in v)
+        return f"[\n{items}\n{indent}]"
+    if not v:
+        return "{}"
+    items = ",\n".join(
+        f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {to_json(x, inner)}"
+        for k, x in v.items()
+    )
+    return f"{{\n{items}\n{indent}}}"
 
 
 def from_json_value(v: Any) -> Any:
