@@ -72,3 +72,12 @@ def test_select_files_recurse_include_exclude() -> None:
         "sub/c.yaml",
         "sub/skip.yaml",
     ]
+
+
+def test_missing_render_tool_is_a_clear_input_error(tmp_path) -> None:
+    from shipway.deploy import sources
+
+    with pytest.raises(InputError) as err:
+        sources._run_tool(["helm-is-not-installed", "template"], tmp_path, "chart/Chart.yaml")
+    assert err.value.subject == "chart/Chart.yaml"
+    assert "helm-is-not-installed is not installed" in err.value.message
