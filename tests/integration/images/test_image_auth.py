@@ -1,0 +1,143 @@
+"""Basic (htpasswd) and bearer-token auth against the real registry; docker config logins."""
+
+from __future__ import annotations
+
+import base64
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tokenissuer import TokenIssuer
+
+from shipway.cli.main import cli
+from shipway.images.build import build
+from shipway.images.credentials import Credentials
+from shipway.images.registry import RegistryClient
+from shipway.images.store import Store
+from shipway.images.transfer import copy
+from shipway.model.errors import RegistryError
+from shipway.runtime import services
+
+pytestmark = pytest.mark.integration
+
+
+def _bcrypt(password: str) -> str:
+    with warnings.catch_warnings():  # crypt is deprecated, and the simplest bcrypt here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
+
+@pytest.fixture(scope="module")
+def basic_registry(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    d = tmp_path_factory.mktemp("basic-registry")
+    (d / "htpasswd").write_text(f"alice:{_bcrypt('wonder')}\n")
+    svc = services.registry(run_dir, d / "data", htpasswd=d / "htpasswd", name="registry-basic")
+    yield f"127.0.0.1:{svc.port}"
+    services.stop(run_dir, "registry-basic")
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenIssuer]:
+    tok = TokenIssuer(tmp_path_factory.mktemp("issuer"), {"bob": "builder"}).start()
+    yield tok
+    tok.stop()
+
+
+@pytest.fixture(scope="module")
+def token_registry(
+    run_dir: Path, tmp_path_factory: pytest.TempPathFactory, issuer: TokenIssuer
+) -> Iterator[str]:
+    d = tmp_path_factory.mktemp("token-registry")
+    svc = services.registry(
+        run_dir, d / "data", token_auth=issuer.registry_config(), name="registry-token"
+    )
+    yield f"127.0.0.1:{svc.port}"
+    services.stop(run_dir, "registry-token")
+
+
+@pytest.fixture
+def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    return tmp_path / "docker" / "config.json"
+
+
+def _context(tmp_path: Path, base_ref: str) -> Path:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "hello.txt").write_text("hello\n")
+    (ctx / "Dockerfile").write_text(f"FROM {base_ref}\nCOPY hello.txt /hello.txt\n")
+    return ctx
+
+
+def test_basic_auth_login_build_push_and_refusals(
+    basic_registry: str, base_ref: str, tmp_path: Path, docker_config: Path
+) -> None:
+    with RegistryClient(basic_registry, credentials=Credentials()) as anon:
+        with pytest.raises(RegistryError) as err:
+            anon.list_tags("team/app")
+        assert err.value.status == 401 and "shipway image login" in err.value.message
+    with RegistryClient(basic_registry, credentials=Credentials("alice", "nope")) as bad:
+        with pytest.raises(RegistryError) as err:
+            bad.ping()
+        assert err.value.status == 401
+
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["image", "login", basic_registry, "-u", "alice", "--password-stdin"], input="wonder\n"
+    )
+    assert res.exit_code == 0, res.output
+    assert basic_registry in json.loads(docker_config.read_text())["auths"]
+
+    ref = f"{basic_registry}/team/app:1"
+    res_build = build(
+        _context(tmp_path, base_ref), tags=[ref], push=True, store=Store(tmp_path / "store")
+    )
+    with RegistryClient(basic_registry) as client:
+        assert client.list_tags("team/app") == ["1"]
+        assert client.head_manifest("team/app", "1") == res_build.digest
+
+
+def test_token_auth_negotiates_scopes_and_caches_tokens(
+    token_registry: str, issuer: TokenIssuer, base_ref: str, tmp_path: Path, docker_config: Path
+) -> None:
+    docker_config.parent.mkdir(parents=True)
+    docker_config.write_text(
+        json.dumps({"auths": {token_registry: {"auth": base64.b64encode(b"bob:builder").decode()}}})
+    )
+    store = Store(tmp_path / "store")
+    ref = f"{token_registry}/bob/app:1"
+    issuer.requests.clear()
+    first = build(_context(tmp_path, base_ref), tags=[ref], push=True, store=store)
+    scopes = [s for r in issuer.requests for s in r.get("scopes", [])]
+    assert "repository:bob/app:pull,push" in scopes
+    assert len(issuer.requests) <= 3  # one token per scope, reused across requests
+    # a second repository: the blobs mount from bob/app with a two-scope token
+    moved = copy(ref, f"{token_registry}/bob/other:1", store=store)
+    assert moved.bytes_uploaded == 0
+    assert any(len(r.get("scopes", [])) == 2 for r in issuer.requests)
+    with RegistryClient(token_registry) as client:
+        assert client.get_config("bob/other", "1")["rootfs"]["diff_ids"]
+        assert first.digest == client.head_manifest("bob/other", "1")
+    with RegistryClient(token_registry, credentials=Credentials("bob", "wrong")) as bad:
+        with pytest.raises(RegistryError, match="refused the credentials") as err:
+            bad.list_tags("bob/app")
+        assert err.value.status == 401
+    with RegistryClient(token_registry, credentials=Credentials()) as anon:
+        assert anon.list_tags("bob/app") == ["1"]  # the issuer grants anonymous pulls
+        with pytest.raises(RegistryError) as err:
+            anon.put_manifest("bob/app", "2", b"{}", "application/json")
+        assert err.value.status == 401
+
+
+def test_identity_token_uses_the_oauth2_refresh_grant(
+    token_registry: str, issuer: TokenIssuer, base_ref: str, tmp_path: Path
+) -> None:
+    issuer.refresh_tokens["rt-123"] = "bob"
+    with RegistryClient(token_registry, credentials=Credentials(identity_token="rt-123")) as c:
+        assert isinstance(c.list_tags("bob/app"), list)
+    posts = [r for r in issuer.requests if r["method"] == "POST"]
+    assert posts and posts[-1]["form"]["grant_type"] == "refresh_token"
