@@ -17,7 +17,7 @@ from typing import Any
 
 from shipway import cluster
 from shipway.cluster.podman import PodmanTarget
-from shipway.deploy import appspec, health, render, sources
+from shipway.deploy import appspec, health, project, render, sources
 from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy.status import AppStatus
@@ -72,6 +72,7 @@ class Ctx:
     target: cluster.Target
     renderer: sources.Renderer
     emit: EventSink
+    project: dict[str, Any] | None = None  # the AppProject spec (None: not found)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -111,7 +112,14 @@ def context(
     r = renderer(settings)
     if fetch:
         r.forget_fetches()
-    return Ctx(store, settings, name, app.body, dict(app.status), target, r, emit)
+    ctx = Ctx(store, settings, name, app.body, dict(app.status), target, r, emit)
+    proj_name = str(app.spec.get("project") or "default")
+    proj = store_resources.find(store, "AppProject", proj_name)
+    if proj is not None:
+        ctx.project = dict(proj.spec)
+    elif proj_name == "default":
+        ctx.project = dict(project.ALLOW_ALL)
+    return ctx
 
 
 # -- compare ---------------------------------------------------------------
@@ -137,6 +145,7 @@ def _desired(ctx: Ctx, commits: list[str]) -> tuple[list[dict[str, Any]], str]:
     manifests = render.validate(
         pairs, known_kinds=ctx.target.known_kinds(), namespace=appspec.namespace(ctx.spec)
     )
+    project.check_kinds(str(ctx.spec.get("project") or "default"), ctx.project or {}, manifests)
     return [_track(ctx.name, m) for m in manifests], kind
 
 
@@ -150,6 +159,15 @@ def _track(app: str, obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def _check_project(ctx: Ctx) -> None:
+    name = str(ctx.spec.get("project") or "default")
+    if ctx.project is None:
+        raise InputError(f"AppProject {name!r} does not exist", subject=f"AppProject/{name}")
+    for source in appspec.sources(ctx.spec):
+        project.check_source(name, ctx.project, str(source["repoURL"]))
+    project.check_destination(name, ctx.project, appspec.destination(ctx.spec))
+
+
 def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
     spec = ctx.spec
     source = spec.get("source") or {"sources": spec.get("sources")}
@@ -161,6 +179,12 @@ def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, A
         source=source,
         destination=appspec.destination(spec),
     )
+    try:
+        _check_project(ctx)
+    except InputError as exc:
+        result.conditions = [condition("InvalidSpecError", str(exc))]
+        result.health = str((ctx.old_status.get("health") or {}).get("status", health.UNKNOWN))
+        return result, []
     try:
         commits = _resolve(ctx, revision)
         result.revision = ",".join(commits)
