@@ -7,7 +7,7 @@ import sys
 import click
 
 from shipway import __version__
-from shipway.cli import output, release, resources
+from shipway.cli import controller, demo, output, release, resources
 from shipway.model.errors import ShipwayError
 
 
@@ -21,6 +21,8 @@ cli.add_command(resources.apply)
 cli.add_command(resources.get)
 cli.add_command(resources.delete)
 cli.add_command(release.release)
+cli.add_command(controller.controller)
+cli.add_command(demo.demo)
 
 
 def _register_optional() -> None:
@@ -49,3 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""The controller: turns events into engine runs and engine results into releases.
+
+- a git push to a ``Pipeline``'s source repo runs CI for the pushed commit;
+- a registry push runs the image updater, which commits to the config repo;
+- a git push to an ``Application``'s config repo reconciles that application
+  and waits for its health.
+
+Work runs on worker threads; each application reconciles serially, and a
+request that arrives while one runs coalesces into one rerun. Every stage
+reports to the ``ReleaseTracker``. May touch the store and call the engines;
+the engines own all other I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from shipway.ci import service as ci_service
+from shipway.controller.hooks import GitPush, RefUpdate, same_repo
+from shipway.controller.tracker import ReleaseTracker
+from shipway.deploy import engine as deploy_engine
+from shipway.model.errors import ShipwayError
+from shipway.model.release import now
+from shipway.model.resources import Resource
+from shipway.settings import Settings
+from shipway.store import resources as resource_store
+from shipway.store import runs
+from shipway.store.db import Store
+from shipway.updater import engine as update_engine
+from shipway.updater import webhooks as registry_webhooks
+
+log = logging.getLogger("shipway.controller")
+
+
+class _Serial:
+    """Runs ``fn(key)`` at most once at a time per key; requests during a run coalesce."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._state: dict[str, str] = {}  # key -> "running" | "dirty"
+
+    def submit(self, key: str, fn: Any) -> None:
+        with self._lock:
+            state = self._state.get(key)
+            if state is not None:
+                self._state[key] = "dirty"
+                return
+            self._state[key] = "running"
+        self._pool.submit(self._loop, key, fn)
+
+    def _loop(self, key: str, fn: Any) -> None:
+        while True:
+            try:
+                fn(key)
+            except Exception:  # a worker must survive any one failure
+                log.exception("work on %s failed", key)
+            with self._lock:
+                if self._state.get(key) == "dirty":
+                    self._state[key] = "running"
+                    continue
+                self._state.pop(key, None)
+                return
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._state
+
+
+class Controller:
+    """Event handlers plus the workers they feed."""
+
+    def __init__(self, settings: Settings, store: Store, *, health_timeout: float = 120.0) -> None:
+        self.settings = settings
+        self.store = store
+        self.tracker = ReleaseTracker(store)
+        self.health_timeout = health_timeout
+        self._ci_pool = ThreadPoolExecutor(2, thread_name_prefix="ci")
+        self._update_pool = ThreadPoolExecutor(1, thread_name_prefix="update")
+        self._deploy_pool = ThreadPoolExecutor(2, thread_name_prefix="deploy")
+        self._deploys = _Serial(self._deploy_pool)
+        self._stop = threading.Event()
+        self._periodic: threading.Thread | None = None
+
+    # -- events -------------------------------------------------------------------------------
+
+    def on_git_push(self, push: GitPush) -> dict[str, list[str]]:
+        """Start CI for pipelines and reconciles for applications that watch ``push.repo``."""
+        started: dict[str, list[str]] = {"ci": [], "reconcile": []}
+        for update in push.updates:
+            if update.deleted or update.branch is None:
+                continue
+            for pipe in resource_store.list_kind(self.store, "Pipeline"):
+                source = pipe.spec.get("source", {})
+                if same_repo(source.get("repoURL", ""), push.repo) and update.branch in (
+                    source.get("branches") or ["main"]
+                ):
+                    self._ci_pool.submit(self._run_ci, pipe, update)
+                    started["ci"].append(pipe.name)
+        for app in resource_store.list_kind(self.store, "Application"):
+            if any(same_repo(s.get("repoURL", ""), push.repo) for s in _sources(app)):
+                self._deploys.submit(app.name, self._reconcile)
+                started["reconcile"].append(app.name)
+        runs.record_event(
+            self.store,
+            "controller",
+            push.repo,
+            "GitPush",
+            ", ".join(f"{u.ref} {u.after[:12]}" for u in push.updates),
+        )
+        return started
+
+    def on_registry_notification(self, body: bytes, headers: dict[str, str]) -> int:
+        """Hand the pushes in a registry notification to the updater; return how many."""
+        received = now()
+        events = registry_webhooks.parse(body, headers)
+        pushes = [e for e in events if e.tag]
+        if pushes:
+            pushed = _push_times(body)
+            self._update_pool.submit(self._run_update, pushes, received, pushed)
+        return len(pushes)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def _step_env(self) -> dict[str, str]:
+        bindir = str(Path(sys.executable).parent)
+        return {
+            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "SHIPWAY_HOME": str(self.settings.home),
+        }
+
+    def _run_ci(self, pipe: Resource, update: RefUpdate) -> None:
+        source = pipe.spec["source"]
+        apps = list(pipe.spec.get("applications") or [])
+        self.tracker.ci_started(update.after, source["repoURL"], apps)
+        payload = {
+            "ref": update.ref,
+            "before": update.before,
+            "after": update.after,
+            "repository": {"clone_url": source["repoURL"], "name": pipe.name},
+        }
+        try:
+            records = ci_service.run_event(
+                self.store,
+                repo=source["repoURL"],
+                commit=update.after,
+                ref=update.ref,
+                event="push",
+                payload=payload,
+                workdir=self.settings.work_dir / "ci",
+                vars=dict(pipe.spec.get("vars") or {}),
+                secrets={},
+                env=self._step_env(),
+                workflows=list(pipe.spec.get("workflows") or []) or None,
+            )
+        except ShipwayError as exc:
+            self.tracker.ci_error(update.after, str(exc))
+            return
+        if not records:
+            self.tracker.ci_error(update.after, "no workflow runs on this push")
+        for record in records:
+            self.tracker.ci_finished(update.after, record)
+
+    def _run_update(
+        self, pushes: list[Any], received: dt.datetime, pushed: dict[tuple[str, str], dt.datetime]
+    ) -> None:
+        started = now()
+        try:
+            results = update_engine.on_push(
+                self.store, pushes, workdir=self.settings.work_dir / "updater"
+            )
+        except ShipwayError as exc:
+            log.error("image update failed: %s", exc)
+            runs.record_event(self.store, "updater", "registry", "UpdateFailed", str(exc))
+            return
+        finished = now()
+        for res in results:
+            if not res.image:
+                continue
+            self.tracker.image_updated(
+                res.app,
+                res.source_commit,
+                res.image,
+                res.config_commit,
+                pushed_at=pushed.get((res.image.split("@")[0], res.tag), received),
+                update_started=started,
+                update_finished=finished,
+                error=res.error or "",
+            )
+
+    def _reconcile(self, app_name: str) -> None:
+        started = now()
+        try:
+            result = deploy_engine.reconcile(self.store, app_name)
+        except ShipwayError as exc:
+            log.error("reconcile %s failed: %s", app_name, exc)
+            runs.record_event(
+                self.store, "reconciler", f"Application/{app_name}", "SyncFailed", str(exc)
+            )
+            return
+        synced = now()
+        revision = result.revision
+        ok = result.ok
+        self.tracker.deployed(
+            app_name,
+            revision,
+            sync_started=started,
+            sync_finished=synced,
+            sync_ok=ok,
+            sync_message=result.message,
+        )
+        if not ok:
+            return
+        health = deploy_engine.wait_healthy(self.store, app_name, timeout=self.health_timeout)
+        self.tracker.deployed(
+            app_name,
+            revision,
+            sync_started=started,
+            sync_finished=synced,
+            sync_ok=ok,
+            sync_message=result.message,
+            health=health,
+            health_finished=now(),
+        )
+
+    # -- periodic -----------------------------------------------------------------------------
+
+    def start_periodic(self, interval: float = 60.0) -> None:
+        """Self-heal drifted applications and poll registries as a fallback to webhooks."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                for fn in (deploy_engine.self_heal_pass, self._poll_images):
+                    try:
+                        fn(self.store)
+                    except Exception:
+                        log.exception("periodic %s failed", fn.__name__)
+
+        self._periodic = threading.Thread(target=loop, name="periodic", daemon=True)
+        self._periodic.start()
+
+    def _poll_images(self, store: Store) -> None:
+        update_engine.run_once(store, workdir=self.settings.work_dir / "updater")
+
+    def idle(self) -> bool:
+        return self._deploys.idle()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        for pool in (self._ci_pool, self._update_pool, self._deploy_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _push_times(body: bytes) -> dict[tuple[str, str], dt.datetime]:
+    """When the registry says each tag was pushed (distribution envelopes carry it)."""
+    try:
+        events = json.loads(body).get("events") or []
+    except (ValueError, AttributeError):
+        return {}
+    out: dict[tuple[str, str], dt.datetime] = {}
+    for ev in events:
+        target, request = ev.get("target") or {}, ev.get("request") or {}
+        when = _rfc3339(str(ev.get("timestamp", "")))
+        if when is None:
+            continue
+        image = f"{request.get('host', '')}/{target.get('repository', '')}"
+        out[(image, str(target.get("tag", "")))] = when
+    return out
+
+
+def _rfc3339(text: str) -> dt.datetime | None:
+    """Parse RFC 3339 with up to nanoseconds (Go's format), which ``fromisoformat`` refuses."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if not m:
+        return None
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return dt.datetime.fromisoformat(f"{m.group(1)}.{frac}{zone}")
+
+
+def _sources(app: Resource) -> list[dict[str, Any]]:
+    spec = app.spec
+    if spec.get("sources"):
+        return list(spec["sources"])
+    return [spec["source"]] if spec.get("source") else []

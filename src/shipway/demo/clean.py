@@ -1,0 +1,55 @@
+"""``shipway demo --clean``: remove what the demo made — processes, pods, images, state.
+
+Stops the supervised services, removes the demo application's workloads from
+the podman host, and deletes the demo's resources, releases and directories
+(the podman storage under the state directory holds its images). State that
+is not the demo's (other resources in the store) is kept.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from shipway.demo import sample, stack
+from shipway.deploy import engine as deploy_engine
+from shipway.settings import Settings
+from shipway.store import resources as resource_store
+from shipway.store.db import open_store
+
+_DEMO_KEYS = {("Pipeline", sample.APP), ("Application", sample.APP_NAME)}
+
+
+def _remove_pods(settings: Settings) -> list[str]:
+    """Remove the demo app's pods, then every container and image in the demo's podman store."""
+    if not (settings.home / "podman").exists() or shutil.which("podman") is None:
+        return []
+    target = deploy_engine.local_target(settings)
+    removed = [f"removed pod {pod[:12]}" for pod in target.clean(sample.APP_NAME)]
+    target.podman("system", "reset", "-f", check=False)
+    return removed
+
+
+def clean(settings: Settings) -> list[str]:
+    """Remove the demo's processes, workloads and state; return what was removed."""
+    done = [f"stopped {name}" for name in stack.down(settings)]
+    done += _remove_pods(settings)
+    others = False
+    if settings.home.exists():
+        store = open_store(settings)
+        for kind in ("Pipeline", "Application", "Cluster", "ImagePolicy", "ImageRepository"):
+            for res in resource_store.list_kind(store, kind):
+                if (res.kind, res.name) in _DEMO_KEYS:
+                    resource_store.delete(store, res.kind, res.name)
+                    done.append(f"deleted {res.kind}/{res.name}")
+                else:
+                    others = True
+        store.close()
+    for sub in ("demo", "podman", "work", "run", "logs"):
+        path = settings.home / sub
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            done.append(f"removed {path}")
+    if not others and settings.home.exists() and not settings.database_url:
+        shutil.rmtree(settings.home, ignore_errors=True)
+        done.append(f"removed {settings.home}")
+    return done

@@ -1,0 +1,211 @@
+"""The demo's sample content: an app repo, a config repo and the resources binding them.
+
+Pure: functions return ``{path: text}`` maps and YAML texts for the given
+addresses; the demo runner writes and commits them.
+"""
+
+from __future__ import annotations
+
+APP = "hello"
+APP_NAME = "hello-dev"
+
+_CGI = """\
+#!/bin/sh
+# A tiny HTTP service: busybox httpd runs this for GET /cgi-bin/version.
+printf 'Content-Type: application/json\\r\\n\\r\\n'
+printf '{"app": "hello", "version": "%s", "greeting": "%s", "host": "%s"}\\n' \\
+  "$(cat /www/VERSION)" "${GREETING:-}" "$(hostname)"
+"""
+
+_TEST = """\
+#!/bin/sh
+# Unit tests of the sample app, run by CI before the image is built.
+set -eu
+version=$(cat www/VERSION)
+echo "$version" | grep -Eq '^[0-9]+\\.[0-9]+\\.[0-9]+$' || { echo "bad VERSION: $version"; exit 1; }
+grep -q "version $version" www/index.html || { echo "index.html does not show $version"; exit 1; }
+[ -x www/cgi-bin/version ] || { echo "cgi-bin/version is not executable"; exit 1; }
+echo "ok: version $version"
+"""
+
+_DOCKERFILE = """\
+# The sample app on the demo's locally built busybox base image.
+ARG REGISTRY
+FROM ${REGISTRY}/demo/base:1
+COPY www /www
+EXPOSE 8080
+CMD ["/bin/httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
+"""
+
+_WORKFLOW = """\
+name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+    branches: [main]
+
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Run tests
+        run: sh ./test.sh
+      - name: Build and push image
+        env:
+          IMAGE: ${{ vars.REGISTRY }}/demo/hello:${{ github.sha }}
+        run: |
+          # Reproducible: the image's created time is the commit's time.
+          export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)
+          shipway image build . -t "$IMAGE" \\
+            --build-arg REGISTRY=${{ vars.REGISTRY }} \\
+            --label org.opencontainers.image.revision=${{ github.sha }} \\
+            --push
+"""
+
+
+def index_html(version: str) -> str:
+    return (
+        "<!doctype html>\n<title>hello</title>\n"
+        f"<h1>hello from shipway</h1>\n<p>version {version}</p>\n"
+    )
+
+
+def app_files(version: str) -> dict[str, str]:
+    return {
+        "www/VERSION": version + "\n",
+        "www/index.html": index_html(version),
+        "www/cgi-bin/version": _CGI,
+        "test.sh": _TEST,
+        "Dockerfile": _DOCKERFILE,
+        ".github/workflows/ci.yml": _WORKFLOW,
+        "README.md": "# hello\n\nThe shipway demo app: `GET /cgi-bin/version` reports it.\n",
+    }
+
+
+def bump(version: str) -> str:
+    major, minor, patch = (int(p) for p in version.split("."))
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def config_files(registry: str, app_port: int) -> dict[str, str]:
+    base = {
+        "base/kustomization.yaml": (
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+            "resources:\n  - deployment.yaml\n  - service.yaml\n  - configmap.yaml\n"
+        ),
+        "base/deployment.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hello
+  labels: {app: hello}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: hello}
+  template:
+    metadata:
+      labels: {app: hello}
+    spec:
+      # busybox httpd as PID 1 ignores SIGTERM: do not wait 10 s for it on rollout.
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: hello
+          image: hello
+          ports:
+            - containerPort: 8080
+          env:
+            - name: GREETING
+              valueFrom:
+                configMapKeyRef: {name: hello-config, key: greeting}
+""",
+        "base/service.yaml": f"""\
+apiVersion: v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  type: NodePort
+  selector: {{app: hello}}
+  ports:
+    - port: 8080
+      targetPort: 8080
+      nodePort: {app_port}
+""",
+        "base/configmap.yaml": """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: hello-config
+data:
+  greeting: hello from base
+""",
+    }
+    overlay = {
+        "overlays/dev/kustomization.yaml": f"""\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base
+patches:
+  - path: configmap.yaml
+# The image updater rewrites this entry (pinned by digest) on every new build.
+images:
+  - name: hello
+    newName: {registry}/demo/hello
+    newTag: latest
+""",
+        "overlays/dev/configmap.yaml": """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: hello-config
+data:
+  greeting: hello from dev
+""",
+        "README.md": "# config\n\nThe demo's GitOps config: kustomize base + dev overlay.\n",
+    }
+    return base | overlay
+
+
+def resources_yaml(source_url: str, config_url: str, registry: str) -> str:
+    return f"""\
+apiVersion: shipway.dev/v1alpha1
+kind: Pipeline
+metadata:
+  name: {APP}
+spec:
+  source:
+    repoURL: {source_url}
+    branches: [main]
+  applications: [{APP_NAME}]
+  vars:
+    REGISTRY: "{registry}"
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {APP_NAME}
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: app={registry}/demo/hello
+    argocd-image-updater.argoproj.io/app.update-strategy: newest-build
+    argocd-image-updater.argoproj.io/app.kustomize.image-name: hello
+    argocd-image-updater.argoproj.io/write-back-method: git
+    argocd-image-updater.argoproj.io/write-back-target: kustomization
+    argocd-image-updater.argoproj.io/git-branch: main
+spec:
+  project: default
+  source:
+    repoURL: {config_url}
+    path: overlays/dev
+    targetRevision: main
+  destination:
+    name: local
+    namespace: dev
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+"""

@@ -1,0 +1,124 @@
+"""The demo's supervised services: controller, registry (notifying the controller), git daemon.
+
+Ports are remembered in ``<home>/demo/ports.json`` so a second run finds the
+same addresses; a remembered port that another program has taken is replaced
+by a free one, and the demo says so. Touches ``<home>/run`` and ``<home>/demo``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shipway.model.errors import ServiceError
+from shipway.runtime import ports, services
+from shipway.settings import Settings
+
+
+@dataclass
+class Stack:
+    controller: services.Service
+    registry: services.Service
+    git: services.Service
+    git_base: Path
+    app_port: int
+
+    @property
+    def registry_host(self) -> str:
+        return f"127.0.0.1:{self.registry.port}"
+
+    def git_url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.git.port}/{name}.git"
+
+
+def _ports_file(settings: Settings) -> Path:
+    return settings.home / "demo" / "ports.json"
+
+
+def _choose_ports(settings: Settings) -> dict[str, int]:
+    f = _ports_file(settings)
+    saved: dict[str, int] = json.loads(f.read_text()) if f.exists() else {}
+    chosen: dict[str, int] = {}
+    for name in ("controller", "registry", "git-daemon"):
+        live = services.load(settings.run_dir, name)
+        port = saved.get(name)
+        if live is not None:
+            chosen[name] = live.port
+        elif port and ports.is_free(port):
+            chosen[name] = port
+        else:
+            chosen[name] = ports.free_port()
+            if port:
+                print(f"port {port} for {name} is taken; using {chosen[name]}", file=sys.stderr)
+    app = saved.get("app")
+    chosen["app"] = app if app else _free_node_port()
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(chosen))
+    return chosen
+
+
+def _free_node_port() -> int:
+    for candidate in range(30080, 32767):
+        if ports.is_free(candidate):
+            return candidate
+    raise ServiceError("no free port in the NodePort range 30080-32767", subject="demo")
+
+
+def _start_controller(settings: Settings, port: int) -> services.Service:
+    existing = services.load(settings.run_dir, "controller")
+    if existing:
+        return existing
+    argv = [sys.executable, "-m", "shipway.cli.main", "controller", "--port", str(port)]
+    env = {"SHIPWAY_HOME": str(settings.home), "PYTHONUNBUFFERED": "1"}
+    if settings.database_url:
+        env["SHIPWAY_DATABASE_URL"] = settings.database_url
+    svc = services.spawn(settings.run_dir, "controller", argv, port, env=env, ready_timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{svc.url}/healthz", timeout=1).status_code == 200:
+                return svc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise ServiceError("controller did not answer /healthz", subject="controller")
+
+
+def up(settings: Settings) -> Stack:
+    """Start (or reuse) every service the demo needs; return their addresses."""
+    chosen = _choose_ports(settings)
+    ctl = _start_controller(settings, chosen["controller"])
+    (settings.run_dir / "controller.url").write_text(ctl.url)
+    reg = services.registry(
+        settings.run_dir,
+        settings.home / "demo" / "registry",
+        chosen["registry"],
+        notify_url=f"{ctl.url}/hooks/registry",
+    )
+    git_base = settings.home / "demo" / "git"
+    git = services.git_daemon(settings.run_dir, git_base, chosen["git-daemon"])
+    return Stack(controller=ctl, registry=reg, git=git, git_base=git_base, app_port=chosen["app"])
+
+
+def down(settings: Settings) -> list[str]:
+    """Stop every supervised service; return the names that were running."""
+    stopped = []
+    for name in ("controller", "registry", "git-daemon"):
+        if services.stop(settings.run_dir, name):
+            stopped.append(name)
+    url = settings.run_dir / "controller.url"
+    if url.exists():
+        url.unlink()
+    return stopped
+
+
+def python_env() -> dict[str, str]:
+    """PATH with this interpreter's bin dir first, so ``shipway`` resolves in CI steps."""
+    bindir = str(Path(sys.executable).parent)
+    return {"PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
