@@ -10,6 +10,7 @@ pauses the host. The clock and sleep are injectable for tests.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -119,5 +120,15 @@ class BudgetTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-SHARED = Budget()
-"""The process-wide budget every engine's registry clients share by default."""
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+SHARED = Budget(rate=_env_float("SHIPWAY_REGISTRY_RATE", DEFAULT_RATE))
+"""The process-wide budget remote registries share (``$SHIPWAY_REGISTRY_RATE`` req/s per host)."""
+
+LOOPBACK = Budget(rate=1e9, burst=10**9)
+"""A registry on this machine is not paced, but a 429 from it still pauses its callers."""

@@ -47,7 +47,8 @@ def default_client(host: str, insecure: bool) -> RegistryAPI:
     from shipway.images.registry import RegistryClient
 
     inner = httpx.HTTPTransport(verify=not insecure and not _loopback(host))
-    transport = ratelimit.BudgetTransport(ratelimit.SHARED, host, inner)
+    budget = ratelimit.LOOPBACK if _loopback(host) else ratelimit.SHARED
+    transport = ratelimit.BudgetTransport(budget, host, inner)
     return RegistryClient(host, insecure=insecure or None, transport=transport)
 
 

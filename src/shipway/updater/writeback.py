@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import random
 import re
@@ -114,6 +115,31 @@ def _marker_files(root: Path, target: GitTarget) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=8192)
+def _set_image(
+    text: str, file: str, name: str, new_name: str | None, tag: str | None, digest: str | None
+) -> tuple[str, tuple[Change, ...]]:
+    """``kustomize.set_image``, memoised: a warm pass re-checks unchanged files for free."""
+    out, changes = kustomize.set_image(
+        text, file, name, new_name=new_name, new_tag=tag, digest=digest
+    )
+    return out, tuple(changes)
+
+
+@functools.lru_cache(maxsize=8192)
+def _set_values(
+    text: str, file: str, values: tuple[tuple[str, str], ...]
+) -> tuple[str, tuple[Change, ...]]:
+    out, changes = helm.set_values(text, file, dict(values))
+    return out, tuple(changes)
+
+
+@functools.lru_cache(maxsize=8192)
+def _markers(text: str, file: str, ref: str, pick: markers.Pick) -> tuple[str, tuple[Change, ...]]:
+    out, changes = markers.apply(text, file, {ref: pick})
+    return out, tuple(changes)
+
+
 def _edit_one(root: Path, texts: dict[str, str], item: Item) -> list[Change]:
     """Apply one item's edits to ``texts`` (a working copy); raise on any failure."""
     w, r = item.watch, item.resolved
@@ -125,7 +151,7 @@ def _edit_one(root: Path, texts: dict[str, str], item: Item) -> list[Change]:
             text = _read(root, texts, rel)
             if "$imagepolicy" not in text:
                 continue
-            texts[rel], changes = markers.apply(text, rel, {w.policy_ref: pick})
+            texts[rel], changes = _markers(text, rel, w.policy_ref, pick)
             out += changes
         return out
     text = _read(root, texts, t.file)
@@ -133,26 +159,26 @@ def _edit_one(root: Path, texts: dict[str, str], item: Item) -> list[Change]:
         if not text and not (root / t.file).exists():
             raise InputError("kustomization.yaml not found", file=t.file)
         has_tag = "newTag" in text
-        texts[t.file], changes = kustomize.set_image(
+        texts[t.file], changes = _set_image(
             text,
             t.file,
             w.kustomize_name,
-            new_name=r.image if r.image != w.kustomize_name else None,
-            new_tag=r.tag if (has_tag or not w.pin_digest) else None,
-            digest=r.digest if w.pin_digest else None,
+            r.image if r.image != w.kustomize_name else None,
+            r.tag if (has_tag or not w.pin_digest) else None,
+            r.digest if w.pin_digest else None,
         )
-        return changes
+        return list(changes)
     if t.kind == "helmvalues":
-        texts[t.file], changes = helm.set_values(text, t.file, _helm_values(w, r))
-        return changes
+        values = tuple(_helm_values(w, r).items())
+        texts[t.file], changes = _set_values(text, t.file, values)
+        return list(changes)
     if w.helm_keys:
-        texts[t.file], changes = argocd_source.set_helm_parameters(text, t.file, _helm_values(w, r))
-        return changes
+        params = _helm_values(w, r)
+        texts[t.file], listed = argocd_source.set_helm_parameters(text, t.file, params)
+        return listed
     value = r.pinned if w.pin_digest else f"{r.image}:{r.tag}"
-    texts[t.file], changes = argocd_source.set_kustomize_image(
-        text, t.file, w.kustomize_name, value
-    )
-    return changes
+    texts[t.file], listed = argocd_source.set_kustomize_image(text, t.file, w.kustomize_name, value)
+    return listed
 
 
 def _helm_values(w: Watch, r: Resolved) -> dict[str, str]:

@@ -29,7 +29,7 @@ _NOT_STRINGS = re.compile(
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Change:
     """One scalar that changed: where, which key, from what to what."""
 
