@@ -1,28 +1,35 @@
 """The CI engine: run a planned workflow's jobs in ``needs`` order with GitHub's semantics.
 
-Job results (success, failure, cancelled, skipped) propagate as GitHub
-does: a job whose needs did not all succeed is skipped unless its ``if``
-uses a status function; ``failure()`` sees any failed ancestor. Matrix jobs
-run once per combination (fail-fast cancels the rest of the matrix). The
-engine reports its progress through ``on_state`` so a caller can persist it.
+Jobs whose needs are done run in parallel (threads; each step is its own
+process). Results (success, failure, cancelled, skipped) propagate as GitHub
+does: a job whose needs did not all succeed is skipped unless its ``if`` uses
+a status function; ``failure()`` sees any failed ancestor. Matrix jobs run
+once per combination, at most ``max-parallel`` at a time; ``fail-fast``
+cancels the rest of the matrix. ``concurrency`` groups hold across runs in
+this process. Progress goes to ``on_state`` so a caller can persist it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from shipway.ci import concurrency
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render, render_deep, render_str
-from shipway.ci.expr.values import from_json_value, to_str, truthy
+from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
 from shipway.ci.job import JobRun
 from shipway.ci.plan.dag import topo_order
 from shipway.ci.plan.matrix import MatrixError, expand
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
+from shipway.model.errors import NotFoundError
+from shipway.runtime.host import Cancel
 
 StateHook = Callable[[str, dict[str, Any]], None]
 
@@ -38,23 +45,25 @@ class Engine:
         inputs: dict[str, Any] | None = None,
         on_state: StateHook | None = None,
         state: RunState | None = None,
+        prefix: str = "",
     ) -> None:
         self.wf = workflow
         self.info = info
         self.rs = state or RunState(info, workflow, inputs)
         self.on_state = on_state
+        self.prefix = prefix  # "caller-job / " for the jobs of a called workflow
         self.results: dict[str, str] = {}
         self.outputs: dict[str, dict[str, str]] = {}
-        self.records: list[dict[str, Any]] = []
+        self.job_records: dict[str, list[dict[str, Any]]] = {}
+        self.lock = threading.Lock()
 
+    # -- the run ----------------------------------------------------------------
     def selected(self) -> list[str]:
         graph = {j.id: j.needs for j in self.wf.jobs.values()}
         order = topo_order(graph)
-        if not self.info.job_filter:
+        if not self.info.job_filter or self.prefix:
             return order
         if self.info.job_filter not in graph:
-            from shipway.model.errors import NotFoundError
-
             raise NotFoundError(
                 f"workflow has no job {self.info.job_filter!r}", subject=self.wf.file
             )
@@ -71,10 +80,17 @@ class Engine:
         started = time.time()
         (self.info.base_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._state("running")
-        for jid in self.selected():
-            self.results[jid] = self._run_job(self.wf.jobs[jid])
-            self._state("running")
-        conclusion = self._conclusion()
+        group = self._group(self.wf.concurrency, self._job_scope(None))
+        if group is None:
+            self.run_jobs()
+        else:
+            with concurrency.hold(group[0], self.rs.cancel, group[1]) as acquired:
+                if acquired:
+                    self.run_jobs()
+                else:
+                    self._log(self.wf.name, f"cancelled: a newer run holds group {group[0]!r}")
+                    self.rs.cancel.cancel()
+        order = self.selected()
         record = {
             "id": self.info.run_id,
             "workflow": self.wf.name,
@@ -82,15 +98,39 @@ class Engine:
             "event": self.info.event,
             "ref": self.info.ref,
             "commit": self.info.commit,
-            "conclusion": conclusion,
+            "conclusion": self._conclusion(),
             "started": started,
             "seconds": round(time.time() - started, 3),
-            "jobs": self.records,
+            "jobs": [
+                {k: v for k, v in r.items() if k != "index"}
+                for jid in order
+                for r in self.job_records.get(jid, [])
+            ],
             "annotations": self.rs.annotations,
         }
         masked: dict[str, Any] = self.rs.mask_deep(record)
         self._state("done")
         return masked
+
+    def run_jobs(self) -> None:
+        """Run the selected jobs, each as soon as its needs are done."""
+        order = self.selected()
+        pending = list(order)
+        running: dict[Future[str], str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(len(order), 32))) as pool:
+            while pending or running:
+                for jid in list(pending):
+                    if all(n in self.results for n in self.wf.jobs[jid].needs):
+                        pending.remove(jid)
+                        running[pool.submit(self._run_job, self.wf.jobs[jid])] = jid
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    jid = running.pop(fut)
+                    with self.lock:
+                        self.results[jid] = fut.result()
+                    self._state("running")
 
     def _conclusion(self) -> str:
         values = set(self.results.values())
@@ -102,8 +142,19 @@ class Engine:
 
     def _state(self, phase: str) -> None:
         if self.on_state is not None:
-            state = {"results": dict(self.results), "outputs": self.outputs}
+            with self.lock:
+                state = {"results": dict(self.results), "outputs": dict(self.outputs)}
             self.on_state(phase, self.rs.mask_deep(state))
+
+    def _group(self, spec: Any, scope: Scope) -> tuple[str, bool] | None:
+        if spec is None:
+            return None
+        if isinstance(spec, dict):
+            name = render_str(str(spec.get("group", "")), scope)
+            cip = truthy(render_deep(spec.get("cancel-in-progress", False), scope))
+        else:
+            name, cip = render_str(str(spec), scope), False
+        return (f"{self.info.repository_name}/{name}", cip) if name else None
 
     # -- jobs -------------------------------------------------------------------
     def _ancestors(self, job: Job) -> set[str]:
@@ -116,12 +167,14 @@ class Engine:
                 stack.extend(self.wf.jobs[j].needs)
         return seen
 
-    def _job_scope(self, job: Job, matrix: dict[str, Any] | None = None) -> Scope:
-        needs = {
-            n: {"result": self.results.get(n, "skipped"), "outputs": self.outputs.get(n, {})}
-            for n in job.needs
-        }
-        ancestors = self._ancestors(job)
+    def _job_scope(self, job: Job | None, matrix: dict[str, Any] | None = None) -> Scope:
+        with self.lock:
+            needs = {
+                n: {"result": self.results.get(n, "skipped"), "outputs": self.outputs.get(n, {})}
+                for n in (job.needs if job else [])
+            }
+            failed = {j for j, r in self.results.items() if r == "failure"}
+        ancestors = self._ancestors(job) if job else set()
         cancelled = self.rs.cancel.event.is_set()
 
         def status(name: str) -> bool:
@@ -130,11 +183,12 @@ class Engine:
             if name == "cancelled":
                 return cancelled
             if name == "failure":
-                return not cancelled and any(self.results.get(a) == "failure" for a in ancestors)
-            return not cancelled and all(needs[n]["result"] == "success" for n in job.needs)
+                return not cancelled and bool(ancestors & failed)
+            return not cancelled and all(n["result"] == "success" for n in needs.values())
 
+        jid = job.id if job else ""
         ctx = {
-            "github": github_context(self.info, self.wf.name, job.id, self.info.base_dir),
+            "github": github_context(self.info, self.wf.name, jid, self.info.base_dir),
             "needs": needs,
             "vars": self.info.vars,
             "inputs": self.rs.inputs,
@@ -142,23 +196,55 @@ class Engine:
             "strategy": {},
             "secrets": self.rs.secrets_ctx,
             "env": {},
-        }
+        }  # fmt: skip
         return Scope(ctx, status=status)
+
+    def _record(
+        self,
+        job: Job,
+        name: str,
+        matrix: dict[str, Any],
+        result: str,
+        outputs: dict[str, str],
+        steps: list[dict[str, Any]],
+        index: int = 0,
+    ) -> None:
+        rec = {"id": job.id, "name": self.prefix + name, "matrix": matrix, "result": result,
+               "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
+        with self.lock:
+            self.job_records.setdefault(job.id, []).append(rec)
+            self.job_records[job.id].sort(key=lambda r: int(r["index"]))
 
     def _run_job(self, job: Job) -> str:
         scope = self._job_scope(job)
+        name = job.name or job.id
         try:
+            if self.rs.cancel.event.is_set() and job.if_ is None:
+                self._record(job, name, {}, "cancelled", {}, [])
+                return "cancelled"
             if not condition(job.if_, scope):
-                self.records.append(_job_record(job.id, job.name or job.id, {}, "skipped", {}, []))
-                self._log(job.name or job.id, "skipped (its 'if' condition is false)")
+                self._record(job, name, {}, "skipped", {}, [])
+                self._log(self.prefix + name, "skipped (its 'if' condition is false)")
                 return "skipped"
+            if job.uses:
+                from shipway.ci.reusable import run_called
+
+                return run_called(self, job, scope)
             combos = self._matrix(job, scope)
         except (ExprError, MatrixError) as exc:
             msg = exc.message if isinstance(exc, ExprError) else str(exc)
-            self._log(job.id, f"::error::{job.where}: {msg}")
-            self.records.append(_job_record(job.id, job.name or job.id, {}, "failure", {}, []))
+            self._log(self.prefix + job.id, f"::error::{job.where}: {msg}")
+            self._record(job, name, {}, "failure", {}, [])
             return "failure"
-        return self._run_matrix(job, scope, combos)
+        group = self._group(job.concurrency, scope)
+        if group is None:
+            return self._run_matrix(job, scope, combos)
+        cancel = self.rs.cancel.child()
+        with concurrency.hold(group[0], cancel, group[1]) as acquired:
+            if not acquired:
+                self._record(job, name, {}, "cancelled", {}, [])
+                return "cancelled"
+            return self._run_matrix(job, scope, combos)
 
     def _matrix(self, job: Job, scope: Scope) -> list[dict[str, Any]]:
         if job.strategy is None or job.strategy.matrix is None:
@@ -172,42 +258,61 @@ class Engine:
 
     def _run_matrix(self, job: Job, scope: Scope, combos: list[dict[str, Any]]) -> str:
         strat = job.strategy
-        fail_fast = True
+        fail_fast, limit = True, len(combos)
         if strat is not None:
             fail_fast = truthy(render_deep(strat.fail_fast, scope))
-        results: list[str] = []
-        stop = False
-        total = len(combos)
-        for index, combo in enumerate(combos):
+            if strat.max_parallel is not None:
+                n = to_num(from_json_value(render_deep(strat.max_parallel, scope)))
+                limit = max(1, int(n)) if n == n else limit
+        siblings = [self.rs.cancel.child() for _ in combos]
+        stop = threading.Event()
+
+        def one(index: int) -> str:
+            combo = combos[index]
             matrix = from_json_value(combo)
             jscope = self._job_scope(job, matrix)
-            display = self._display(job, matrix, jscope, total > 1 or bool(combo))
-            if stop:
-                results.append("cancelled")
-                self.records.append(_job_record(job.id, display, combo, "cancelled", {}, []))
-                continue
+            display = self._display(job, matrix, jscope, len(combos) > 1 or bool(combo))
+            if stop.is_set() or self.rs.cancel.event.is_set():
+                self._record(job, display, combo, "cancelled", {}, [], index)
+                return "cancelled"
             strategy = {"fail-fast": fail_fast, "job-index": float(index),
-                        "job-total": float(total), "max-parallel": float(total)}  # fmt: skip
-            needs = jscope.contexts["needs"]
-            run = JobRun(self.rs, job, f"{job.id}-{index}", display, matrix, strategy, needs)
-            self._log(display, f"started ({self.wf.file})")
-            result = run.execute()
-            outputs = run.outputs()
-            coe = truthy(render_deep(job.continue_on_error, jscope))
-            if result == "failure" and coe:
-                result = "success"
-            self._log(display, f"{result}")
-            self.outputs.setdefault(job.id, {}).update(outputs)
-            steps = [r.record() for r in run.results]
-            self.records.append(_job_record(job.id, display, combo, result, outputs, steps))
-            results.append(result)
+                        "job-total": float(len(combos)), "max-parallel": float(limit)}  # fmt: skip
+            result = self._instance(job, index, display, combo, strategy, jscope, siblings[index])
             if result == "failure" and fail_fast:
-                stop = True
+                stop.set()
+                for other in siblings:
+                    if other is not siblings[index]:
+                        other.cancel()
+            return result
+
+        if len(combos) == 1:
+            results = [one(0)]
+        else:
+            with ThreadPoolExecutor(max_workers=limit) as pool:
+                results = list(pool.map(one, range(len(combos))))
         if "failure" in results:
             return "failure"
         if "cancelled" in results:
             return "cancelled"
         return "success"
+
+    def _instance(self, job: Job, index: int, display: str, combo: dict[str, Any],
+                  strategy: dict[str, Any], jscope: Scope, cancel: Cancel) -> str:  # fmt: skip
+        matrix = jscope.contexts["matrix"]
+        needs = jscope.contexts["needs"]
+        key = f"{self.prefix.replace(' / ', '-').replace(' ', '')}{job.id}-{index}"
+        run = JobRun(self.rs, job, key, self.prefix + display, matrix, strategy, needs, cancel)
+        self._log(self.prefix + display, f"started ({self.wf.file})")
+        result = run.execute()
+        outputs = run.outputs()
+        if result == "failure" and truthy(render_deep(job.continue_on_error, jscope)):
+            result = "success"
+        self._log(self.prefix + display, result)
+        with self.lock:
+            self.outputs.setdefault(job.id, {}).update(outputs)
+        steps = [r.record() for r in run.results]
+        self._record(job, display, combo, result, outputs, steps, index)
+        return result
 
     def _display(self, job: Job, matrix: dict[str, Any], scope: Scope, show: bool) -> str:
         if job.name is not None:
@@ -223,15 +328,3 @@ class Engine:
 
     def _log(self, job: str, line: str) -> None:
         self.rs.emit(job, "", line)
-
-
-def _job_record(
-    jid: str,
-    name: str,
-    matrix: dict[str, Any],
-    result: str,
-    outputs: dict[str, str],
-    steps: list[dict[str, Any]],
-) -> dict[str, Any]:
-    return {"id": jid, "name": name, "matrix": matrix, "result": result,
-            "outputs": outputs, "steps": steps}  # fmt: skip

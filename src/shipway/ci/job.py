@@ -27,6 +27,7 @@ from shipway.ci.runstate import RunState
 from shipway.ci.uses import run_uses
 from shipway.model.errors import InputError, ShipwayError
 from shipway.runtime import host
+from shipway.runtime.host import Cancel
 
 
 @dataclass
@@ -58,8 +59,10 @@ class JobRun:
         matrix: dict[str, Any],
         strategy: dict[str, Any],
         needs: dict[str, Any],
+        cancel: Cancel | None = None,
     ) -> None:
         self.rs, self.job, self.display = rs, job, display
+        self.cancel = cancel or rs.cancel
         base = rs.info.base_dir / "jobs" / key
         self.workspace = base / "workspace"
         self.temp = base / "temp"
@@ -101,12 +104,12 @@ class JobRun:
         return Scope(ctx, status=self.status_fn, hash_files=self.rs.hash_files(self.workspace))
 
     def status(self) -> str:
-        if self.rs.cancel.event.is_set():
+        if self.cancel.event.is_set():
             return "cancelled"
         return "failure" if self.failed else "success"
 
     def status_fn(self, name: str) -> bool:
-        cancelled = self.rs.cancel.event.is_set()
+        cancelled = self.cancel.event.is_set()
         if name == "always":
             return True
         if name == "cancelled":
@@ -136,7 +139,7 @@ class JobRun:
         self.env_ctx.update(_strs(render_deep(self.job.env, self.scope(self.env_ctx))))
         for step in self.job.steps:
             self.run_step(step)
-        if self.rs.cancel.event.is_set():
+        if self.cancel.event.is_set():
             return "cancelled"
         return "failure" if self.failed else "success"
 
@@ -168,7 +171,7 @@ class JobRun:
             scope = self.scope()
             if "${{" in step.name:
                 result.name = self.step_name = render_str(step.name, scope)
-            if self.rs.cancel.event.is_set() and step.if_ is None:
+            if self.cancel.event.is_set() and step.if_ is None:
                 ok = False
             else:
                 ok = time.monotonic() < self.deadline and condition(step.if_, scope)
@@ -257,7 +260,7 @@ class JobRun:
         parser = OutputParser(self)
         try:
             res = host.run(argv, cwd=cwd, env=proc_env, on_line=parser.line,
-                           timeout=max(timeout, 0.001), cancel=self.rs.cancel)  # fmt: skip
+                           timeout=max(timeout, 0.001), cancel=self.cancel)  # fmt: skip
         except OSError as exc:
             self.log(f"::error::cannot start {argv[0]}: {exc.strerror or exc}")
             return "failure"

@@ -35,6 +35,15 @@ class RunInfo:
     on_line: Callable[[str], None] | None = None
     server_url: str = "http://localhost"
     workflow_ref: str = ""
+    source_dir: Path | None = None  # a checkout of the commit: local actions, called workflows
+    action_cache: Path | None = None  # vendored remote actions: <owner>/<name>@<ref>/
+
+    @property
+    def source_root(self) -> Path | None:
+        if self.source_dir is not None:
+            return self.source_dir
+        path = Path(self.repo)
+        return path if path.is_dir() else None
 
     @property
     def repository_name(self) -> str:

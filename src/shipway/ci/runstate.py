@@ -29,6 +29,7 @@ class RunState:
         masker: Masker | None = None,
         lines: list[str] | None = None,
         cancel: Cancel | None = None,
+        annotations: list[dict[str, Any]] | None = None,
     ) -> None:
         self.info = info
         self.workflow = workflow
@@ -39,7 +40,7 @@ class RunState:
         self.secrets_ctx: dict[str, Any] = {**info.secrets, "GITHUB_TOKEN": ""}
         self.lines = lines if lines is not None else []
         self.cancel = cancel or Cancel()
-        self.annotations: list[dict[str, Any]] = []
+        self.annotations: list[dict[str, Any]] = annotations if annotations is not None else []
         self._lock = threading.Lock()
         self.base_env = {**os.environ, **info.env}
         for name in list(self.base_env):

@@ -33,13 +33,26 @@ class Cancel:
     def __init__(self) -> None:
         self.event = threading.Event()
         self._procs: set[subprocess.Popen[bytes]] = set()
+        self._children: list[Cancel] = []
         self._lock = threading.Lock()
 
     def cancel(self) -> None:
         self.event.set()
         with self._lock:
-            for proc in list(self._procs):
-                _kill(proc)
+            procs, children = list(self._procs), list(self._children)
+        for proc in procs:
+            _kill(proc)
+        for child in children:
+            child.cancel()
+
+    def child(self) -> Cancel:
+        """A flag that is also set when this one is (for one job of a run)."""
+        kid = Cancel()
+        with self._lock:
+            self._children.append(kid)
+        if self.event.is_set():
+            kid.cancel()
+        return kid
 
     def track(self, proc: subprocess.Popen[bytes], on: bool) -> None:
         with self._lock:

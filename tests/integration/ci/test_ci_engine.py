@@ -160,6 +160,7 @@ def test_matrix_and_fail_fast(run_wf: Runner) -> None:
           m:
             runs-on: x
             strategy:
+              max-parallel: 1
               matrix: {n: [1, 2, 3], include: [{n: 2, extra: yes}]}
             steps:
               - run: >-

@@ -1,0 +1,141 @@
+"""Reusable workflows: a job with ``uses:`` runs a ``workflow_call`` workflow.
+
+Inputs are typed and defaulted as declared, secrets are passed explicitly or
+with ``secrets: inherit``, and the called workflow's ``outputs`` (evaluated
+over its ``jobs`` context) become the caller job's outputs. Local workflows
+(``./.github/workflows/x.yml``) come from the run's source checkout; remote
+ones from the action cache directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipway.ci.expr.evaluate import Scope
+from shipway.ci.expr.lexer import ExprError
+from shipway.ci.expr.template import render_deep, render_str
+from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
+from shipway.ci.plan.model import Job, Workflow
+from shipway.ci.runstate import RunState
+from shipway.ci.syntax.github import parse_workflow
+from shipway.model.errors import InputError
+
+if TYPE_CHECKING:
+    from shipway.ci.engine import Engine
+
+
+class CallError(Exception):
+    pass
+
+
+def locate(engine: Engine, uses: str) -> tuple[Path, str]:
+    """The file a ``uses:`` names, and how to show it."""
+    info = engine.info
+    if uses.startswith("./"):
+        root = info.source_root
+        if root is None:
+            raise CallError(f"cannot read {uses}: the run has no source checkout")
+        local = root / uses[2:]
+        if not local.is_file():
+            raise CallError(f"called workflow {uses} not found in the repository")
+        return local, uses[2:]
+    name, _, ref = uses.partition("@")
+    parts = name.split("/")
+    if len(parts) < 3 or not ref:
+        raise CallError(f"invalid reusable workflow reference {uses!r} (owner/repo/path@ref)")
+    cache = info.action_cache
+    path = (cache / f"{parts[0]}/{parts[1]}@{ref}" / "/".join(parts[2:])) if cache else None
+    if path is None or not path.is_file():
+        where = cache or "$SHIPWAY_HOME/actions"
+        raise CallError(
+            f"reusable workflow {uses!r} is not available: vendor it with `git clone "
+            f"https://github.com/{parts[0]}/{parts[1]} {where}/{parts[0]}/{parts[1]}@{ref}` "
+            "(checked out at that ref)"
+        )
+    return path, uses
+
+
+def _inputs(spec: dict[str, Any], given: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    declared = spec.get("inputs") or {}
+    out: dict[str, Any] = {}
+    for name in given:
+        if name not in declared:
+            raise CallError(f"input {name!r} is not declared by the called workflow")
+    for name, decl in declared.items():
+        decl = decl or {}
+        kind = str(decl.get("type", "string"))
+        if name in given:
+            value = from_json_value(given[name])
+        elif "default" in decl:
+            value = from_json_value(render_deep(decl["default"], scope))
+        elif decl.get("required"):
+            raise CallError(f"required input {name!r} was not given")
+        else:
+            value = {"boolean": False, "number": 0.0}.get(kind, "")
+        if kind == "boolean":
+            value = value if isinstance(value, bool) else to_str(value).lower() == "true"
+        elif kind == "number":
+            value = to_num(value)
+        else:
+            value = to_str(value)
+        out[name] = value
+    return out
+
+
+def _secrets(engine: Engine, job: Job, spec: dict[str, Any], scope: Scope) -> dict[str, str]:
+    if job.secrets == "inherit":
+        passed = dict(engine.rs.info.secrets)
+    else:
+        passed = {str(k): to_str(v) for k, v in render_deep(job.secrets or {}, scope).items()}
+    for name, decl in (spec.get("secrets") or {}).items():
+        if (decl or {}).get("required") and name not in passed:
+            raise CallError(f"required secret {name!r} was not passed")
+    return passed
+
+
+def run_called(engine: Engine, job: Job, scope: Scope) -> str:
+    """Run the workflow ``job.uses`` names as this job; return the job's result."""
+    from shipway.ci.engine import Engine
+
+    name = job.name or job.id
+    try:
+        path, shown = locate(engine, job.uses or "")
+        called: Workflow = parse_workflow(path.read_text(), shown)
+        spec = called.call_spec
+        if spec is None:
+            raise CallError(f"{shown} has no 'on: workflow_call' trigger")
+        inputs = _inputs(spec, render_deep(job.with_, scope), scope)
+        secrets = _secrets(engine, job, spec, scope)
+    except (CallError, ExprError, InputError) as exc:
+        msg = exc.message if isinstance(exc, ExprError | InputError) else str(exc)
+        engine.rs.emit(engine.prefix + name, "", f"::error::{job.where}: {msg}")
+        engine._record(job, name, {}, "failure", {}, [])
+        return "failure"
+    info = dataclasses.replace(
+        engine.info, secrets=secrets, base_dir=engine.info.base_dir / "called" / job.id
+    )
+    rs = RunState(info, called, inputs, masker=engine.rs.masker, lines=engine.rs.lines,
+                  cancel=engine.rs.cancel, annotations=engine.rs.annotations)  # fmt: skip
+    rs.secrets_ctx = {**secrets, "GITHUB_TOKEN": ""}
+    inner = Engine(called, info, state=rs, prefix=f"{engine.prefix}{name} / ")
+    inner.run_jobs()
+    result = inner._conclusion()
+    jobs_ctx = {jid: {"result": r, "outputs": inner.outputs.get(jid, {})}
+                for jid, r in inner.results.items()}  # fmt: skip
+    out_scope = Scope({**scope.contexts, "jobs": jobs_ctx, "inputs": inputs})
+    outputs: dict[str, str] = {}
+    for oname, decl in (spec.get("outputs") or {}).items():
+        try:
+            outputs[oname] = render_str(str((decl or {}).get("value", "")), out_scope)
+        except ExprError as exc:
+            engine.rs.emit(engine.prefix + name, "", f"::warning::output {oname!r}: {exc.message}")
+    if result == "failure" and truthy(render_deep(job.continue_on_error, scope)):
+        result = "success"
+    with engine.lock:
+        engine.outputs.setdefault(job.id, {}).update(outputs)
+        for jid in inner.selected():
+            for rec in inner.job_records.get(jid, []):
+                engine.job_records.setdefault(job.id, []).append(rec)
+    return result
