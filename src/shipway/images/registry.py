@@ -24,19 +24,23 @@ import httpx
 from shipway.images import credentials as creds_mod
 from shipway.images import oci
 from shipway.images.auth import Challenge, TokenAuth, basic_header, parse_challenge
+from shipway.images.cloud import credentials_for
+from shipway.images.httputil import (
+    CHUNK,
+    STATUS_TEXT,
+    chunks_of,
+    file_chunks,
+    next_link,
+    pull_scope,
+    push_scope,
+    registry_message,
+    with_digest,
+)
 from shipway.images.reference import DOCKER_HUB, DOCKER_HUB_API, LOOPBACK_HOSTS, host_of
 from shipway.model.errors import RegistryError
 
-CHUNK = 1 << 20
 _OCTET = "application/octet-stream"
 Body = bytes | Path | None
-_STATUS_TEXT = {
-    401: "unauthorized: authentication required (try `shipway image login {host}`)",
-    403: "denied: the credentials lack permission",
-    404: "not found",
-    405: "operation not supported by this registry",
-    429: "too many requests: rate limited by the registry",
-}
 
 
 class RegistryClient:
@@ -74,7 +78,11 @@ class RegistryClient:
     @property
     def credentials(self) -> creds_mod.Credentials:
         if self._creds is None:
-            self._creds = creds_mod.lookup(self.host)
+            creds = creds_mod.lookup(self.host)
+            if creds.empty:  # ECR, GCR, ACR: the cloud's own exchange
+                realm = self._challenge.params.get("realm") if self._challenge else None
+                creds = credentials_for(self.host, self.http, realm)
+            self._creds = creds
         return self._creds
 
     def close(self) -> None:
@@ -158,7 +166,7 @@ class RegistryClient:
         content: bytes | Iterator[bytes] | None
         if isinstance(body, Path):
             headers.setdefault("Content-Length", str(body.stat().st_size))
-            content = _file_chunks(body)
+            content = file_chunks(body)
         else:
             content = body
         try:
@@ -183,10 +191,10 @@ class RegistryClient:
 
     def _error(self, resp: httpx.Response, subject: str, attempts: int) -> RegistryError:
         code = resp.status_code
-        text = _STATUS_TEXT.get(code, f"HTTP {code}").format(host=self.host)
+        text = STATUS_TEXT.get(code, f"HTTP {code}").format(host=self.host)
         if code >= 500:
             text = f"registry failed with HTTP {code}"
-        detail = _registry_message(resp)
+        detail = registry_message(resp)
         if detail:
             text += f" ({detail})"
         if code == 429 or code >= 500:
@@ -211,10 +219,10 @@ class RegistryClient:
         tags: list[str] = []
         while path:
             resp = self.request(
-                "GET", path, scopes=[_pull(repository)], subject=subject, params=params
+                "GET", path, scopes=[pull_scope(repository)], subject=subject, params=params
             )
             tags += resp.json().get("tags") or []
-            path, params = _next_link(resp), None
+            path, params = next_link(resp), None
         return tags
 
     def catalog(self, page_size: int | None = None) -> list[str]:
@@ -226,7 +234,7 @@ class RegistryClient:
                 "GET", path, scopes=["registry:catalog:*"], subject=self.host, params=params
             )
             repos += resp.json().get("repositories") or []
-            path, params = _next_link(resp), None
+            path, params = next_link(resp), None
         return repos
 
     def head_manifest(self, repository: str, reference: str) -> str | None:
@@ -234,7 +242,7 @@ class RegistryClient:
         resp = self.request(
             "HEAD",
             f"/v2/{repository}/manifests/{reference}",
-            scopes=[_pull(repository)],
+            scopes=[pull_scope(repository)],
             subject=self._subject(repository, reference),
             headers={"Accept": oci.ACCEPT},
             allow=(404,),
@@ -252,7 +260,7 @@ class RegistryClient:
         resp = self.request(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
-            scopes=[_pull(repository)],
+            scopes=[pull_scope(repository)],
             subject=subject,
             headers={"Accept": oci.ACCEPT},
         )
@@ -293,7 +301,7 @@ class RegistryClient:
         resp = self.request(
             "HEAD",
             f"/v2/{repository}/blobs/{digest}",
-            scopes=[_pull(repository)],
+            scopes=[pull_scope(repository)],
             subject=self._subject(repository, digest),
             allow=(404,),
         )
@@ -303,7 +311,10 @@ class RegistryClient:
         """A blob's bytes, refused when they do not hash to ``digest``."""
         subject = self._subject(repository, digest)
         resp = self.request(
-            "GET", f"/v2/{repository}/blobs/{digest}", scopes=[_pull(repository)], subject=subject
+            "GET",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=[pull_scope(repository)],
+            subject=subject,
         )
         if oci.sha256_digest(resp.content) != digest:
             raise RegistryError(f"digest mismatch for blob {digest}", subject=subject)
@@ -312,16 +323,16 @@ class RegistryClient:
     def download_blob(self, repository: str, digest: str, dest: Path) -> int:
         """Stream a blob into ``dest`` (temp file + rename, verified); returns its size."""
         subject = self._subject(repository, digest)
-        auth = self._auth_header([_pull(repository)], fresh=False)
+        auth = self._auth_header([pull_scope(repository)], fresh=False)
         url = self._url(f"/v2/{repository}/blobs/{digest}")
         if auth is None:  # let request() negotiate auth first
             self.request(
                 "HEAD",
                 f"/v2/{repository}/blobs/{digest}",
-                scopes=[_pull(repository)],
+                scopes=[pull_scope(repository)],
                 subject=subject,
             )
-            auth = self._auth_header([_pull(repository)], fresh=False)
+            auth = self._auth_header([pull_scope(repository)], fresh=False)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
         h, size = hashlib.sha256(), 0
@@ -350,7 +361,7 @@ class RegistryClient:
         resp = self.request(
             "POST",
             f"/v2/{repository}/blobs/uploads/",
-            scopes=[_push(repository), _pull(source_repo)],
+            scopes=[push_scope(repository), pull_scope(source_repo)],
             subject=self._subject(repository, digest),
             ok=(201, 202),
             params={"mount": digest, "from": source_repo},
@@ -359,7 +370,7 @@ class RegistryClient:
             self.request(
                 "DELETE",
                 resp.headers["location"],
-                scopes=[_push(repository)],
+                scopes=[push_scope(repository)],
                 subject=self._subject(repository, digest),
                 ok=(204, 200),
                 allow=(404, 405, 400),
@@ -371,7 +382,7 @@ class RegistryClient:
     ) -> None:
         """Upload a blob: one PUT, or PATCH chunks of ``chunk_size`` then PUT."""
         subject = self._subject(repository, digest)
-        scopes = [_push(repository)]
+        scopes = [push_scope(repository)]
         resp = self.request(
             "POST", f"/v2/{repository}/blobs/uploads/", scopes=scopes, subject=subject, ok=(202,)
         )
@@ -381,7 +392,7 @@ class RegistryClient:
             data = b""
         self.request(
             "PUT",
-            _with_digest(loc, digest),
+            with_digest(loc, digest),
             scopes=scopes,
             subject=subject,
             ok=(201,),
@@ -393,7 +404,7 @@ class RegistryClient:
         self, loc: str, data: bytes | Path, chunk_size: int, scopes: list[str], subject: str
     ) -> str:
         offset = 0
-        for chunk in _chunks_of(data, chunk_size):
+        for chunk in chunks_of(data, chunk_size):
             end = offset + len(chunk) - 1
             headers = {"Content-Range": f"{offset}-{end}", "Content-Type": _OCTET}
             resp = self.request(
@@ -416,7 +427,7 @@ class RegistryClient:
         resp = self.request(
             "PUT",
             f"/v2/{repository}/manifests/{reference}",
-            scopes=[_push(repository)],
+            scopes=[push_scope(repository)],
             subject=subject,
             ok=(201, 200),
             body=body,
@@ -434,7 +445,7 @@ class RegistryClient:
         self.request(
             "DELETE",
             f"/v2/{repository}/manifests/{digest}",
-            scopes=[f"repository:{repository}:delete", _push(repository)],
+            scopes=[f"repository:{repository}:delete", push_scope(repository)],
             subject=self._subject(repository, digest),
             ok=(202, 200),
         )
@@ -443,7 +454,7 @@ class RegistryClient:
         self.request(
             "DELETE",
             f"/v2/{repository}/blobs/{digest}",
-            scopes=[f"repository:{repository}:delete", _push(repository)],
+            scopes=[f"repository:{repository}:delete", push_scope(repository)],
             subject=self._subject(repository, digest),
             ok=(202, 200),
         )
@@ -457,7 +468,7 @@ class RegistryClient:
         resp = self.request(
             "GET",
             f"/v2/{repository}/referrers/{digest}",
-            scopes=[_pull(repository)],
+            scopes=[pull_scope(repository)],
             subject=subject,
             params=params,
             allow=(404,),
@@ -472,46 +483,3 @@ class RegistryClient:
         if artifact_type:
             found = [m for m in found if m.get("artifactType") == artifact_type]
         return found
-
-
-def _pull(repo: str) -> str:
-    return f"repository:{repo}:pull"
-
-
-def _push(repo: str) -> str:
-    return f"repository:{repo}:pull,push"
-
-
-def _with_digest(loc: str, digest: str) -> str:
-    return loc + ("&" if "?" in loc else "?") + "digest=" + digest.replace(":", "%3A")
-
-
-def _next_link(resp: httpx.Response) -> str:
-    link = resp.headers.get("link", "")
-    for part in link.split(","):
-        if 'rel="next"' in part or "rel=next" in part:
-            target = part.split(";")[0].strip().strip("<>")
-            return str(urljoin(str(resp.url), target))
-    return ""
-
-
-def _registry_message(resp: httpx.Response) -> str:
-    try:
-        errs = json.loads(resp.content or b"{}").get("errors") or []
-    except (ValueError, AttributeError):
-        return ""
-    return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}" for e in errs[:3] if e)
-
-
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    return _chunks_of(path, CHUNK)
-
-
-def _chunks_of(data: bytes | Path, size: int) -> Iterator[bytes]:
-    if isinstance(data, Path):
-        with open(data, "rb") as fh:
-            while chunk := fh.read(size):
-                yield chunk
-    else:
-        for i in range(0, len(data), size):
-            yield bytes(data[i : i + size])

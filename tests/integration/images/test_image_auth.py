@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
+from cloudservers import FakeECR, FakeMetadata
 from tokenissuer import TokenIssuer
 
 from shipway.cli.main import cli
+from shipway.images import cloud
 from shipway.images.build import build
 from shipway.images.credentials import Credentials
 from shipway.images.registry import RegistryClient
@@ -34,7 +38,7 @@ def _bcrypt(password: str) -> str:
 @pytest.fixture(scope="module")
 def basic_registry(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     d = tmp_path_factory.mktemp("basic-registry")
-    (d / "htpasswd").write_text(f"alice:{_bcrypt('wonder')}\n")
+    (d / "htpasswd").write_text(f"alice:{_bcrypt('wonder')}\nAWS:{_bcrypt('ecr-pass')}\n")
     svc = services.registry(run_dir, d / "data", htpasswd=d / "htpasswd", name="registry-basic")
     yield f"127.0.0.1:{svc.port}"
     services.stop(run_dir, "registry-basic")
@@ -42,7 +46,8 @@ def basic_registry(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenIssuer]:
-    tok = TokenIssuer(tmp_path_factory.mktemp("issuer"), {"bob": "builder"}).start()
+    users = {"bob": "builder", "oauth2accesstoken": "ya29.gcp-token"}
+    tok = TokenIssuer(tmp_path_factory.mktemp("issuer"), users).start()
     yield tok
     tok.stop()
 
@@ -141,3 +146,65 @@ def test_identity_token_uses_the_oauth2_refresh_grant(
         assert isinstance(c.list_tags("bob/app"), list)
     posts = [r for r in issuer.requests if r["method"] == "POST"]
     assert posts and posts[-1]["form"]["grant_type"] == "refresh_token"
+
+
+def test_ecr_get_authorization_token_then_basic_auth(basic_registry: str) -> None:
+    ecr = FakeECR("AKIDEXAMPLE", "secret/key", "ecr-pass")
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret/key",
+        "AWS_ENDPOINT_URL_ECR": f"http://{ecr.host}/",
+    }
+    try:
+        with httpx.Client() as http:
+            host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+            creds = cloud.credentials_for(host, http, None, env)
+            assert creds == Credentials("AWS", "ecr-pass")
+            sent = json.loads(ecr.requests[-1]["body"])
+            assert sent == {"registryIds": ["123456789012"]}
+            assert "/eu-west-1/ecr/aws4_request" in ecr.requests[-1]["headers"]["authorization"]
+            with pytest.raises(RegistryError, match="HTTP 403"):
+                cloud.ecr_credentials(http, "eu-west-1", {**env, "AWS_SECRET_ACCESS_KEY": "x"})
+    finally:
+        ecr.stop()
+    with RegistryClient(basic_registry, credentials=creds) as client:
+        assert isinstance(client.list_tags("team/app"), list)
+
+
+def test_gcr_metadata_token_then_bearer_auth(token_registry: str) -> None:
+    meta = FakeMetadata("ya29.gcp-token")
+    try:
+        with httpx.Client() as http:
+            creds = cloud.credentials_for(
+                "europe-docker.pkg.dev", http, None, {"GCE_METADATA_HOST": meta.host}
+            )
+            direct = cloud.credentials_for(
+                "gcr.io", http, None, {"GOOGLE_OAUTH_ACCESS_TOKEN": "ya29.gcp-token"}
+            )
+    finally:
+        meta.stop()
+    assert creds == direct == Credentials("oauth2accesstoken", "ya29.gcp-token")
+    with RegistryClient(token_registry, credentials=creds) as client:
+        client.upload_blob("gcp/app", "sha256:" + hashlib.sha256(b"x").hexdigest(), b"x")
+
+
+def test_acr_exchanges_an_aad_token_for_a_refresh_token(
+    token_registry: str, issuer: TokenIssuer
+) -> None:
+    issuer.aad_tokens["aad-token-1"] = "bob"
+    with httpx.Client() as http:
+        creds = cloud.credentials_for(
+            "myreg.azurecr.io", http, issuer.realm, {"AZURE_ACCESS_TOKEN": "aad-token-1"}
+        )
+        assert creds.identity_token
+        with pytest.raises(RegistryError, match="exchange refused"):
+            cloud.credentials_for(
+                "myreg.azurecr.io", http, issuer.realm, {"AZURE_ACCESS_TOKEN": "stolen"}
+            )
+    data = b"acr blob"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with RegistryClient(token_registry, credentials=creds) as client:
+        client.upload_blob("bob/acr", digest, data)
+        assert client.blob_exists("bob/acr", digest)
+    exchange = [r for r in issuer.requests if r.get("path", "").startswith("/oauth2/exchange")]
+    assert exchange[0]["form"]["grant_type"] == "access_token"

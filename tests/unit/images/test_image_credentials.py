@@ -91,3 +91,22 @@ def test_parse_challenge() -> None:
         "scope": "repository:a/b:pull,push",
     }
     assert parse_challenge('Basic realm="x"').scheme == "basic"
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "ecr"),
+        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "ecr"),
+        ("gcr.io", "gcr"),
+        ("eu.gcr.io", "gcr"),
+        ("europe-west1-docker.pkg.dev", "gcr"),
+        ("myreg.azurecr.io", "acr"),
+        ("ghcr.io", None),
+        ("127.0.0.1:5000", None),
+    ],
+)
+def test_cloud_flavor(host: str, kind: str | None) -> None:
+    from shipway.images.cloud import flavor
+
+    assert flavor(host) == kind

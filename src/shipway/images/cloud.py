@@ -1,0 +1,202 @@
+"""Cloud registry credentials: ECR, GCR / Artifact Registry, ACR.
+
+- ECR (``<account>.dkr.ecr.<region>.amazonaws.com``): ``GetAuthorizationToken``
+  signed with AWS Signature V4 from ``AWS_ACCESS_KEY_ID`` /
+  ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``; the endpoint honours
+  ``AWS_ENDPOINT_URL_ECR`` / ``AWS_ENDPOINT_URL``. Gives basic ``AWS:<password>``.
+- GCR and Artifact Registry (``gcr.io``, ``*.gcr.io``, ``*-docker.pkg.dev``):
+  user ``oauth2accesstoken`` with a Google access token from
+  ``GOOGLE_OAUTH_ACCESS_TOKEN``, else the metadata server (``GCE_METADATA_HOST``).
+- ACR (``*.azurecr.io``): an AAD access token (``AZURE_ACCESS_TOKEN``) exchanged
+  at ``<realm origin>/oauth2/exchange`` for a refresh token, used as an identity
+  token in the bearer flow.
+Touches only the HTTP client it is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+
+from shipway.images.credentials import Credentials
+from shipway.model.errors import RegistryError
+
+_ECR = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+
+
+def flavor(host: str) -> str | None:
+    """``ecr``, ``gcr``, ``acr`` or None for a registry host."""
+    name = host.split(":")[0]
+    if _ECR.match(name):
+        return "ecr"
+    if name == "gcr.io" or name.endswith((".gcr.io", "-docker.pkg.dev")):
+        return "gcr"
+    if re.search(r"\.azurecr\.(io|cn|us)$", name):
+        return "acr"
+    return None
+
+
+def credentials_for(
+    host: str, http: httpx.Client, realm: str | None, env: Mapping[str, str] | None = None
+) -> Credentials:
+    """Credentials from the cloud's own exchange, or empty ones when not configured."""
+    env = os.environ if env is None else env
+    kind = flavor(host)
+    if kind == "ecr":
+        m = _ECR.match(host.split(":")[0])
+        assert m is not None
+        if env.get("AWS_ACCESS_KEY_ID"):
+            return ecr_credentials(http, m.group(2), env, registry_id=m.group(1))
+    elif kind == "gcr":
+        return gcr_credentials(http, env)
+    elif kind == "acr" and env.get("AZURE_ACCESS_TOKEN") and realm:
+        return acr_credentials(http, host, realm, env["AZURE_ACCESS_TOKEN"])
+    return Credentials()
+
+
+# -- ECR ---------------------------------------------------------------------
+def _hmac(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def sigv4_headers(
+    *,
+    url: str,
+    body: bytes,
+    region: str,
+    service: str,
+    target: str,
+    access_key: str,
+    secret_key: str,
+    session_token: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, str]:
+    """Headers of an AWS JSON 1.1 POST signed with Signature Version 4."""
+    now = now or dt.datetime.now(dt.UTC)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    parsed = urlparse(url)
+    headers = {
+        "content-type": "application/x-amz-json-1.1",
+        "host": parsed.netloc,
+        "x-amz-date": amz_date,
+        "x-amz-target": target,
+    }
+    if session_token:
+        headers["x-amz-security-token"] = session_token
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join(
+        [
+            "POST",
+            parsed.path or "/",
+            "",
+            *(f"{k}:{headers[k]}" for k in sorted(headers)),
+            "",
+            signed,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    key = _hmac(
+        _hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), day), region), service), "aws4_request"
+    )
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders={signed}, "
+        f"Signature={signature}"
+    )
+    return headers
+
+
+def ecr_credentials(
+    http: httpx.Client, region: str, env: Mapping[str, str], registry_id: str | None = None
+) -> Credentials:
+    """``GetAuthorizationToken`` → basic ``AWS:<password>``."""
+    url = env.get("AWS_ENDPOINT_URL_ECR") or env.get("AWS_ENDPOINT_URL")
+    url = url or f"https://api.ecr.{region}.amazonaws.com/"
+    body = b'{"registryIds":["%s"]}' % registry_id.encode() if registry_id else b"{}"
+    headers = sigv4_headers(
+        url=url,
+        body=body,
+        region=region,
+        service="ecr",
+        target="AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
+        access_key=env.get("AWS_ACCESS_KEY_ID", ""),
+        secret_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
+        session_token=env.get("AWS_SESSION_TOKEN"),
+    )
+    data = _post_json(http, url, body, headers, "ECR GetAuthorizationToken")
+    try:
+        token = data["authorizationData"][0]["authorizationToken"]
+        user, _, password = base64.b64decode(token).decode().partition(":")
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise RegistryError("ECR returned no authorization token", subject=url) from exc
+    return Credentials(user, password)
+
+
+# -- GCR / Artifact Registry ---------------------------------------------------
+def gcr_credentials(http: httpx.Client, env: Mapping[str, str]) -> Credentials:
+    token = env.get("GOOGLE_OAUTH_ACCESS_TOKEN", "")
+    if not token:
+        host = env.get("GCE_METADATA_HOST", "metadata.google.internal")
+        url = f"http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
+        try:
+            resp = http.get(url, headers={"Metadata-Flavor": "Google"}, timeout=3)
+        except httpx.HTTPError:
+            return Credentials()  # not on Google Cloud: anonymous
+        if resp.status_code != 200:
+            raise RegistryError(
+                f"metadata server refused a token (HTTP {resp.status_code})", subject=url
+            )
+        token = str(resp.json().get("access_token", ""))
+    return Credentials("oauth2accesstoken", token) if token else Credentials()
+
+
+# -- ACR -----------------------------------------------------------------------
+def acr_credentials(http: httpx.Client, host: str, realm: str, aad_token: str) -> Credentials:
+    """Exchange an AAD access token for an ACR refresh token (identity token)."""
+    origin = urlparse(realm)
+    url = f"{origin.scheme}://{origin.netloc}/oauth2/exchange"
+    form = {"grant_type": "access_token", "service": host, "access_token": aad_token}
+    try:
+        resp = http.post(url, data=form)
+    except httpx.HTTPError as exc:
+        raise RegistryError(f"ACR token exchange failed: {exc}", subject=url) from exc
+    if resp.status_code != 200:
+        raise RegistryError(
+            f"ACR token exchange refused (HTTP {resp.status_code})",
+            subject=url,
+            status=resp.status_code,
+        )
+    refresh = resp.json().get("refresh_token")
+    if not isinstance(refresh, str) or not refresh:
+        raise RegistryError("ACR token exchange returned no refresh token", subject=url)
+    return Credentials(identity_token=refresh)
+
+
+def _post_json(
+    http: httpx.Client, url: str, body: bytes, headers: dict[str, str], what: str
+) -> dict[str, Any]:
+    try:
+        resp = http.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise RegistryError(f"{what} failed: {exc}", subject=url) from exc
+    if resp.status_code != 200:
+        raise RegistryError(
+            f"{what} refused (HTTP {resp.status_code}): {resp.text[:200]}",
+            subject=url,
+            status=resp.status_code,
+        )
+    data = resp.json()
+    return data if isinstance(data, dict) else {}
