@@ -56,8 +56,6 @@ class ReleaseTracker:
                     "" if ok else f"CI run {record.get('id')} concluded {record.get('conclusion')}"
                 )
                 rel.finish("ci", ok, msg)
-                if ok and rel.image is None:
-                    rel.start("image")
                 release_store.save(self.store, rel)
 
     def ci_error(self, commit: str, message: str) -> None:
@@ -83,7 +81,7 @@ class ReleaseTracker:
             rel = self._release_for_image(app, source_commit, image)
             rel.image = image
             rel.start("image", pushed_at)
-            rel.finish("image", True, at=max(pushed_at, rel.stage("image").started or pushed_at))
+            rel.finish("image", True, at=max(pushed_at, update_started))
             rel.start("update", update_started)
             if error:
                 rel.finish("update", False, error, at=update_finished)

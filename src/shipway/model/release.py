@@ -1,6 +1,14 @@
 """The release record: one row per release, from source commit to live revision.
 
-A release moves through ordered stages; each stage has a status and times.
+A release moves through ordered stages; each stage has a status and times:
+
+- ``ci``: the CI run of the source commit (its build-and-push step included);
+- ``image``: from the registry recording the push to shipway's updater taking
+  it up (the event's delivery; it overlaps the end of ``ci``);
+- ``update``: choosing the tag by policy, editing and pushing the config repo;
+- ``sync``: the reconciler applying that config revision to the target;
+- ``health``: from the sync until the application reports Healthy.
+
 The record is data; engines advance it with the pure functions here and the
 store persists it. Pure: no I/O.
 """
