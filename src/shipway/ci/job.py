@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,10 @@ class JobRun:
         self.deadline = time.monotonic() + 60 * float(self._num(job.timeout_minutes, 360))
         self.step_name = ""
         self.pending_outputs: dict[str, str] = {}
+        self.inputs_ctx: dict[str, Any] = rs.inputs
+        self.action_path = ""
+        self.depth = 0  # composite nesting: runner files are per depth
+        self.post: list[tuple[str, Callable[[], str]]] = []
 
     # -- contexts ---------------------------------------------------------------
     def scope(self, env: dict[str, str] | None = None) -> Scope:
@@ -92,7 +98,7 @@ class JobRun:
             "env": self.env_ctx if env is None else env,
             "vars": self.rs.info.vars,
             "secrets": self.rs.secrets_ctx,
-            "inputs": self.rs.inputs,
+            "inputs": self.inputs_ctx,
             "matrix": self.matrix,
             "strategy": self.strategy,
             "needs": self.needs,
@@ -139,9 +145,45 @@ class JobRun:
         self.env_ctx.update(_strs(render_deep(self.job.env, self.scope(self.env_ctx))))
         for step in self.job.steps:
             self.run_step(step)
+        self._run_post()
         if self.cancel.event.is_set():
             return "cancelled"
         return "failure" if self.failed else "success"
+
+    def _run_post(self) -> None:
+        """Post steps of actions, last registered first (``post-if`` defaults to always())."""
+        for name, fn in reversed(self.post):
+            self.step_name = name
+            result = StepResult(f"post-{len(self.results)}", name, "success", "success")
+            try:
+                result.outcome = result.conclusion = fn()
+            except ShipwayError as exc:
+                self.log(f"::error::{exc}")
+                result.outcome = result.conclusion = "failure"
+            if result.conclusion == "failure":
+                self.failed = True
+            self.results.append(result)
+        self.step_name = ""
+
+    @contextmanager
+    def frame(
+        self, inputs: dict[str, Any], action_path: Path, env: dict[str, str]
+    ) -> Iterator[None]:
+        """Run a composite action's steps with their own steps/inputs contexts."""
+        saved = (self.steps_ctx, self.inputs_ctx, self.results, self.failed, self.action_path,
+                 self.env_ctx, self.step_name)  # fmt: skip
+        self.steps_ctx, self.inputs_ctx, self.results, self.failed = {}, inputs, [], False
+        self.action_path, self.env_ctx = str(action_path), dict(env)
+        self.github["action_path"] = self.action_path
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            (self.steps_ctx, self.inputs_ctx, self.results, self.failed, self.action_path,
+             self.env_ctx, self.step_name) = saved  # fmt: skip
+            self.env_ctx.update(self.exported)
+            self.github["action_path"] = self.action_path
 
     def outputs(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -164,13 +206,20 @@ class JobRun:
             path.write_text(json.dumps(self.rs.info.payload))
 
     # -- steps ------------------------------------------------------------------
-    def run_step(self, step: Step) -> None:
-        self.step_name = step.name
+    def condition(self, cond: Any) -> bool:
+        return condition(cond, self.scope())
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.001)
+
+    def run_step(self, step: Step, prefix: str = "") -> None:
+        self.step_name = prefix + step.name
         result = StepResult(step.id, step.name, "skipped", "skipped")
         try:
             scope = self.scope()
             if "${{" in step.name:
-                result.name = self.step_name = render_str(step.name, scope)
+                result.name = render_str(step.name, scope)
+                self.step_name = prefix + result.name
             if self.cancel.event.is_set() and step.if_ is None:
                 ok = False
             else:
@@ -207,7 +256,7 @@ class JobRun:
         if step.run is not None:
             status = self._run_script(step, env_ctx, proc_env, timeout)
         else:
-            status = run_uses(self, step, env_ctx, proc_env, result.outputs)
+            status = run_uses(self, step, env_ctx, proc_env, result.outputs, timeout)
         self._read_files(files, result)
         return status
 
@@ -216,7 +265,7 @@ class JobRun:
                  "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}  # fmt: skip
         files = {}
         for var, stem in names.items():
-            p = self.files / stem  # reused and truncated: creating files is the slow part
+            p = self.files / f"{stem}{self.depth}"  # reused: creating files is the slow part
             os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644))
             files[var] = p
         return files
@@ -227,6 +276,8 @@ class JobRun:
         env.update({k: str(v) for k, v in files.items()})
         env.update(self.exported)
         env.update(env_ctx)
+        if self.action_path:
+            env["GITHUB_ACTION_PATH"] = self.action_path
         if self.paths:
             env["PATH"] = os.pathsep.join([*self.paths, env.get("PATH", os.defpath)])
         return env
@@ -251,15 +302,19 @@ class JobRun:
         cwd = self.workspace
         if wd:
             cwd = self.workspace / render_str(str(wd), scope)
-        script_path = self.files / f"script{ext}"
+        script_path = self.files / f"script{self.depth}{ext}"
         script_path.write_text(script if ext != ".sh" or script.endswith("\n") else script + "\n")
         argv = [a.replace("{0}", str(script_path)) for a in argv_t]
         if not cwd.is_dir():
             self.log(f"::error::working-directory {cwd} does not exist")
             return "failure"
+        return self.run_process(argv, cwd, proc_env, timeout)
+
+    def run_process(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str:
+        """Run one process of a step; its output goes through workflow-command handling."""
         parser = OutputParser(self)
         try:
-            res = host.run(argv, cwd=cwd, env=proc_env, on_line=parser.line,
+            res = host.run(argv, cwd=cwd, env=env, on_line=parser.line,
                            timeout=max(timeout, 0.001), cancel=self.cancel)  # fmt: skip
         except OSError as exc:
             self.log(f"::error::cannot start {argv[0]}: {exc.strerror or exc}")

@@ -1,20 +1,90 @@
-"""``uses:`` steps: native actions now; local and cached actions resolve here too.
+"""``uses:`` steps: native actions, local and cached actions (composite, node, docker).
 
-A remote action that is neither native nor in the action cache fails with
-an error naming it and how to vendor it.
+Resolution: a native implementation when shipway has one; ``./path`` in the
+workspace; otherwise ``<action cache>/<owner>/<repo>@<ref>[/<path>]``. A
+remote action that is neither native nor cached fails with an error naming
+it and how to vendor it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shipway.ci.actions import ActionContext, ActionFailed, native
-from shipway.ci.expr.template import render_deep
+from shipway.ci.expr.template import render_deep, render_str
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.plan.model import Step
+from shipway.ci.syntax.action import ActionDef, parse_action
+from shipway.model.errors import InputError
 
 if TYPE_CHECKING:
     from shipway.ci.job import JobRun
+
+
+class Unavailable(Exception):
+    pass
+
+
+def action_dir(job: JobRun, uses: str) -> Path:
+    """The directory holding ``action.yml`` for ``uses``; raise ``Unavailable``."""
+    if uses.startswith("./"):
+        path = (job.workspace / uses).resolve()
+        if not path.is_dir():
+            raise Unavailable(
+                f"local action {uses!r} not found in the workspace (did a step run "
+                "actions/checkout first?)"
+            )
+        return path
+    name, _, ref = uses.partition("@")
+    parts = name.split("/")
+    cache = job.rs.info.action_cache
+    where = str(cache) if cache else "$SHIPWAY_HOME/actions"
+    if len(parts) >= 2 and ref and cache is not None:
+        path = cache / f"{parts[0]}/{parts[1]}@{ref}" / "/".join(parts[2:])
+        if path.is_dir():
+            return path
+    repo = "/".join(parts[:2])
+    raise Unavailable(
+        f"action {uses!r} is not available: shipway runs native actions (actions/checkout, "
+        "actions/cache, actions/upload-artifact, actions/download-artifact, "
+        "actions/setup-python, actions/setup-node, docker/*), local actions (uses: ./path) "
+        f"and vendored ones; vendor it with `git clone https://github.com/{repo} "
+        f"{where}/{repo}@{ref or '<ref>'}` (checked out at that ref) or copy it into the "
+        "repository and use `uses: ./path`"
+    )
+
+
+def load_action(path: Path) -> ActionDef:
+    for name in ("action.yml", "action.yaml"):
+        if (path / name).is_file():
+            return parse_action((path / name).read_text(), str(path / name))
+    if (path / "Dockerfile").is_file():
+        return ActionDef(file=str(path / "Dockerfile"), name=path.name, using="docker",
+                         runs={"using": "docker", "image": "Dockerfile"})  # fmt: skip
+    raise Unavailable(f"no action.yml in {path}")
+
+
+def _inputs(
+    job: JobRun, action: ActionDef, given: dict[str, str], env_ctx: dict[str, str]
+) -> dict[str, Any]:
+    scope = job.scope(env_ctx)
+    values: dict[str, Any] = {}
+    for name, decl in action.inputs.items():
+        if name in given:
+            values[name] = given[name]
+        elif "default" in decl:
+            values[name] = to_str(from_json_value(render_deep(decl["default"], scope)))
+        else:
+            if decl.get("required"):
+                job.log(f"::warning::input {name!r} is required by {action.name} but not given")
+            values[name] = ""
+    for name, value in given.items():
+        if name not in values:
+            job.log(f"::warning::unexpected input {name!r} for {action.name}")
+            values[name] = value
+    return values
 
 
 def run_uses(
@@ -23,31 +93,85 @@ def run_uses(
     env_ctx: dict[str, str],
     proc_env: dict[str, str],
     outputs: dict[str, str],
+    timeout: float,
 ) -> str:
     uses = step.uses or ""
     scope = job.scope(env_ctx)
-    inputs = {str(k): to_str(from_json_value(v)) for k, v in render_deep(step.with_, scope).items()}
+    given = {str(k): to_str(from_json_value(v)) for k, v in render_deep(step.with_, scope).items()}
     impl = native(uses)
-    if impl is None:
-        job.log(
-            f"::error::action {uses!r} is not available: shipway runs native actions "
-            "(actions/checkout, ...), local actions (uses: ./path) and actions vendored "
-            "into the action cache; vendor it with `git clone <its repository> "
-            "$SHIPWAY_HOME/actions/<owner>/<name>@<ref>` or copy it into the repository and "
-            "use `uses: ./path`"
-        )
+    if impl is not None:
+        return _run_native(job, impl, given, proc_env, outputs)
+    try:
+        path = action_dir(job, uses)
+        action = load_action(path)
+    except (Unavailable, InputError) as exc:
+        job.log(f"::error::{exc}")
         return "failure"
+    inputs = _inputs(job, action, given, env_ctx)
+    if action.using == "composite":
+        return _run_composite(job, action, path, inputs, outputs, env_ctx)
+    if action.using.startswith("node"):
+        return _run_node(job, action, path, inputs, proc_env, timeout)
+    from shipway.ci.executors import run_docker_action
+
+    return run_docker_action(job, action, path, inputs, proc_env, timeout)
+
+
+def input_env(inputs: dict[str, Any]) -> dict[str, str]:
+    return {"INPUT_" + k.replace(" ", "_").upper(): to_str(v) for k, v in inputs.items()}
+
+
+def _run_native(job: JobRun, impl: Any, inputs: dict[str, str], proc_env: dict[str, str],
+                outputs: dict[str, str]) -> str:  # fmt: skip
     ctx = ActionContext(inputs=inputs, workspace=job.workspace, temp=job.temp, info=job.rs.info,
-                        env=proc_env, log=job.log)  # fmt: skip
+                        env=proc_env, log=job.log, job=job)  # fmt: skip
     try:
         impl(ctx)
     except ActionFailed as exc:
         job.log(f"::error::{exc}")
         return "failure"
-    for secret in ctx.secrets:
-        job.rs.masker.add(secret)
+    finally:
+        for secret in ctx.secrets:
+            job.rs.masker.add(secret)
     outputs.update(ctx.outputs)
     job.exported.update(ctx.exported)
     job.env_ctx.update(ctx.exported)
     job.paths[:0] = ctx.paths
     return "success"
+
+
+def _run_composite(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any],
+                   outputs: dict[str, str], env_ctx: dict[str, str]) -> str:  # fmt: skip
+    outer = job.step_name
+    with job.frame(inputs, path, env_ctx):
+        for inner in action.steps:
+            job.run_step(inner, prefix=f"{outer} / ")
+        failed = job.failed
+        scope = job.scope()
+        for name, decl in action.outputs.items():
+            outputs[name] = render_str(str(decl.get("value", "")), scope)
+    return "failure" if failed else "success"
+
+
+def _run_node(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any],
+              proc_env: dict[str, str], timeout: float) -> str:  # fmt: skip
+    node = shutil.which("node", path=proc_env.get("PATH"))
+    if node is None:
+        job.log(f"::error::{action.name} is a {action.using} action but node is not installed")
+        return "failure"
+    env = {**proc_env, **input_env(inputs), "GITHUB_ACTION_PATH": str(path)}
+    main = path / str(action.runs["main"])
+    status = job.run_process([node, str(main)], job.workspace, env, timeout)
+    post = action.runs.get("post")
+    if post:
+        post_if = str(action.runs.get("post-if") or "always()")
+
+        def run_post() -> str:
+            if not job.condition(post_if):
+                return "skipped"
+            state = {f"STATE_{k}": v for k, v in job.state.items()}
+            return job.run_process([node, str(path / str(post))], job.workspace,
+                                   {**env, **state}, job.remaining())  # fmt: skip
+
+        job.post.append((f"Post {action.name}", run_post))
+    return status

@@ -57,6 +57,7 @@ def run_wf(tmp_path: Path, store: Store) -> Runner:
         event: str = "push",
         payload: dict[str, Any] | None = None,
         job: str | None = None,
+        **extra: Any,
     ) -> tuple[dict[str, Any], list[str]]:
         src = tmp_path / "src"
         _repo, commit = make_repo(src, {"README": "hello\n", **(files or {})})
@@ -74,6 +75,7 @@ def run_wf(tmp_path: Path, store: Store) -> Runner:
             vars=vars or {},
             job_filter=job,
             on_line=lines.append,
+            **extra,
         )
         record = run_workflow(store, wf, info)
         return record, lines

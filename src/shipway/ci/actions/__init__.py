@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shipway.ci.runinfo import RunInfo
 
@@ -30,6 +31,7 @@ class ActionContext:
     exported: dict[str, str] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    job: Any = None  # the JobRun, for actions that run processes or need contexts
 
     def input(self, name: str, default: str = "") -> str:
         value = self.inputs.get(name)
