@@ -25,7 +25,7 @@ from shipway.model.errors import InputError, ShipwayError
 from shipway.model.resources import Resource
 from shipway.store import resources as store_resources
 from shipway.store.db import Store
-from shipway.updater import resolve, targets, writeback
+from shipway.updater import pullrequest, resolve, targets, writeback
 from shipway.updater.resolve import ClientFactory
 from shipway.updater.targets import Watch
 from shipway.updater.webhooks import PushEvent
@@ -50,6 +50,9 @@ class UpdateResult:
     changes: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     error_subject: str | None = None
+    branch: str | None = None  # pull request mode: the proposal branch
+    pull_request: dict[str, Any] | None = None
+    closed_pull_requests: list[int] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -69,6 +72,9 @@ class UpdateResult:
             "changes": self.changes,
             "error": self.error,
             "error_subject": self.error_subject,
+            "branch": self.branch,
+            "pull_request": self.pull_request,
+            "closed_pull_requests": self.closed_pull_requests,
         }
 
 
@@ -106,33 +112,52 @@ def _result(item: writeback.Item, commit: str | None) -> UpdateResult:
 class Engine:
     """Caches (registry clients, image configs) and checkouts shared by passes."""
 
-    def __init__(self, workdir: Path, factory: ClientFactory | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        factory: ClientFactory | None = None,
+        forges: pullrequest.ForgeFactory | None = None,
+    ) -> None:
         self.workdir = workdir
         self.resolver = resolve.Resolver(factory)
         self.checkouts = writeback.Checkouts(workdir)
+        self.forges = forges or pullrequest.default_forge
         self._pass_lock = threading.Lock()
 
     def run(self, watches: Sequence[Watch], events: Sequence[PushEvent] = ()) -> list[UpdateResult]:
         results: list[UpdateResult] = []
-        groups: dict[tuple[str, str, str], list[writeback.Item]] = {}
-        tgt: dict[tuple[str, str, str], targets.GitTarget] = {}
+        groups: dict[tuple[str, ...], list[writeback.Item]] = {}
+        tgt: dict[tuple[str, ...], targets.GitTarget] = {}
         with self._pass_lock:  # the per-pass tag list is shared state
             self.resolver.begin_pass(events)
             for w, got in zip(watches, self._resolve_all(watches, bool(events)), strict=True):
                 if isinstance(got, ShipwayError):
                     results.append(_error_result(w, got))
                     continue
-                key = (w.target.repo_url, w.target.branch, w.target.push_branch)
+                key = _group_key(w)
                 groups.setdefault(key, []).append(writeback.Item(w, got))
                 tgt.setdefault(key, w.target)
         for key, items in groups.items():
             try:
-                outcome = writeback.write(self.checkouts, tgt[key], items)
+                results += self._write(tgt[key], items)
             except ShipwayError as exc:
                 results += [_error_result(i.watch, exc) for i in items]
-                continue
-            results += [_result(i, outcome.commit) for i in items]
         return results
+
+    def _write(self, target: targets.GitTarget, items: list[writeback.Item]) -> list[UpdateResult]:
+        if target.pr is None:
+            outcome = writeback.write(self.checkouts, target, items)
+            return [_result(i, outcome.commit) for i in items]
+        forge = self.forges(target)
+        prop = pullrequest.propose(self.checkouts, target, items, forge)
+        out = []
+        for i in items:
+            res = _result(i, prop.commit)
+            res.branch = prop.branch
+            res.pull_request = prop.pull_request.to_dict() if prop.pull_request else None
+            res.closed_pull_requests = list(prop.closed)
+            out.append(res)
+        return out
 
     def _resolve_all(
         self, watches: Sequence[Watch], trust_cache: bool
@@ -151,16 +176,32 @@ class Engine:
             return list(pool.map(one, watches))
 
 
+def _group_key(w: Watch) -> tuple[str, ...]:
+    """Direct writes group per repository branch; pull requests per application or update."""
+    t = w.target
+    key: tuple[str, ...] = (t.repo_url, t.branch, t.push_branch)
+    if t.pr is not None:
+        key += (w.owner,) if t.pr.grouping == "application" else (w.owner, w.alias)
+    return key
+
+
 _engines: dict[Path, Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def engine_for(workdir: Path, factory: ClientFactory | None = None) -> Engine:
-    """The shared engine of a work directory (its caches survive between calls)."""
+def engine_for(
+    workdir: Path,
+    factory: ClientFactory | None = None,
+    forges: pullrequest.ForgeFactory | None = None,
+) -> Engine:
+    """The shared engine of a work directory (its caches survive between calls).
+
+    Passing ``factory`` (registry clients) or ``forges`` (forge clients) replaces it.
+    """
     key = workdir.resolve()
     with _engines_lock:
-        if key not in _engines or factory is not None:
-            _engines[key] = Engine(key, factory)
+        if key not in _engines or factory is not None or forges is not None:
+            _engines[key] = Engine(key, factory, forges)
         return _engines[key]
 
 

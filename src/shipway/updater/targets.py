@@ -41,10 +41,18 @@ class GitTarget:
     message_template: str = ""
     signoff: bool = False
     secret: str = ""
+    pr: PullRequestConfig | None = None  # set: write to a branch and open a pull request
 
-    @property
-    def repo_key(self) -> tuple[str, str]:
-        return (self.repo_url, self.branch)
+
+@dataclass(frozen=True)
+class PullRequestConfig:
+    """``shipway.dev/pull-request*`` settings: which forge, where, and how to group."""
+
+    forge: str  # github, gitlab or gitea
+    api_url: str = ""  # empty: derived from the repository URL
+    project: str = ""  # empty: derived from the repository URL
+    token_env: str = "SHIPWAY_FORGE_TOKEN"
+    grouping: Literal["application", "update"] = "application"
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,37 @@ def _source(app: Resource) -> dict[str, Any]:
     return src
 
 
+SHIPWAY = "shipway.dev/"
+
+
+def _shipway_options(ann: Mapping[str, str], subject: str) -> dict[str, Any]:
+    """Commit and pull request options from ``shipway.dev/…`` annotations."""
+    opts: dict[str, Any] = {
+        "author": ann.get(SHIPWAY + "commit-author", ""),
+        "message_template": ann.get(SHIPWAY + "commit-message", ""),
+        "signoff": ann.get(SHIPWAY + "commit-signoff", "").lower() == "true",
+    }
+    kind = ann.get(SHIPWAY + "pull-request", "").strip().lower()
+    if kind:
+        if kind not in ("github", "gitlab", "gitea"):
+            raise InputError(
+                f"pull-request forge {kind!r}: use github, gitlab or gitea", subject=subject
+            )
+        grouping = ann.get(SHIPWAY + "pull-request-grouping", "application")
+        if grouping not in ("application", "update"):
+            raise InputError(
+                f"pull-request-grouping {grouping!r}: use application or update", subject=subject
+            )
+        opts["pr"] = PullRequestConfig(
+            forge=kind,
+            api_url=ann.get(SHIPWAY + "pull-request-api", ""),
+            project=ann.get(SHIPWAY + "pull-request-project", ""),
+            token_env=ann.get(SHIPWAY + "pull-request-token-env", "SHIPWAY_FORGE_TOKEN"),
+            grouping="update" if grouping == "update" else "application",
+        )
+    return opts
+
+
 def _git_target(app: Resource, ann: Mapping[str, str]) -> GitTarget:
     subject = f"Application/{app.name}"
     method = ann.get(PREFIX + "write-back-method", "argocd")
@@ -155,8 +194,7 @@ def _git_target(app: Resource, ann: Mapping[str, str]) -> GitTarget:
         file=file,
         app=app.name,
         secret=secret,
-        author=ann.get(PREFIX + "git-commit-user", ""),
-        message_template=ann.get(PREFIX + "git-commit-message", ""),
+        **_shipway_options(ann, subject),
     )
 
 
@@ -253,14 +291,11 @@ def _flux_target(iua: Resource, repos: Mapping[str, tuple[str, str]]) -> GitTarg
     author = commit.get("author") or {}
     who = f"{author.get('name')} <{author.get('email')}>" if author.get("email") else ""
     path = str((spec.get("update") or {}).get("path") or "").strip("./") or ""
+    opts = _shipway_options(iua.annotations, subject)
+    opts["author"] = who or opts["author"]
+    opts["message_template"] = str(commit.get("messageTemplate") or "") or opts["message_template"]
     return GitTarget(
-        repo_url=url,
-        branch=branch,
-        push_branch=push,
-        path=path,
-        kind="markers",
-        author=who,
-        message_template=str(commit.get("messageTemplate") or ""),
+        repo_url=url, branch=branch, push_branch=push, path=path, kind="markers", **opts
     )
 
 

@@ -242,6 +242,23 @@ def _template(template: str, items: list[Item]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), template)
 
 
+_PERSON = re.compile(r"^\s*(?P<name>[^<]+?)\s*<(?P<email>[^>]*)>\s*$")
+
+
+def commit(repo: Repo, target: GitTarget, text: str) -> str:
+    """Commit the staged edits as the target's author (who also signs off when asked)."""
+    env: dict[str, str] = {}
+    m = _PERSON.match(target.author) if target.author else None
+    if m:
+        for role in ("AUTHOR", "COMMITTER"):
+            env[f"GIT_{role}_NAME"], env[f"GIT_{role}_EMAIL"] = m["name"], m["email"]
+    elif target.author:
+        raise InputError(f"commit author {target.author!r} is not 'Name <email>'")
+    args = ["commit", "-q", "-F", "-"] + (["--signoff"] if target.signoff else [])
+    repo.run(*args, input=text, env=env)
+    return repo.head()
+
+
 def write(checkouts: Checkouts, target: GitTarget, items: list[Item]) -> Outcome:
     """Edit, commit and push ``items`` to ``target``; retry on a moved base."""
     last: GitError | None = None
@@ -256,9 +273,7 @@ def write(checkouts: Checkouts, target: GitTarget, items: list[Item]) -> Outcome
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(text.encode())
             repo.run("add", "--", *files)
-            sha = repo.commit(
-                message(target, items), author=target.author or None, signoff=target.signoff
-            )
+            sha = commit(repo, target, message(target, items))
             force = "+" if target.push_branch != target.branch else ""
             try:
                 repo.push("origin", f"{force}HEAD:refs/heads/{target.push_branch}")

@@ -1,0 +1,65 @@
+"""GitHub's pull request REST API (``/repos/{owner}/{repo}/pulls``), as documented.
+
+Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
+``X-GitHub-Api-Version: 2022-11-28``. Closing is ``PATCH state=closed``;
+comments go to the issue (``/issues/{number}/comments``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.git.forge import Forge, PullRequest
+
+
+def _pr(data: dict[str, Any]) -> PullRequest:
+    state = "merged" if data.get("merged_at") else str(data.get("state") or "open")
+    return PullRequest(
+        number=int(data["number"]),
+        url=str(data.get("html_url") or ""),
+        head=str((data.get("head") or {}).get("ref") or ""),
+        base=str((data.get("base") or {}).get("ref") or ""),
+        title=str(data.get("title") or ""),
+        body=str(data.get("body") or ""),
+        state=state,
+    )
+
+
+class GitHub(Forge):
+    kind = "github"
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        return h
+
+    @property
+    def _repo(self) -> str:
+        return f"/repos/{self.project}"
+
+    def find_open(self, head: str, base: str) -> PullRequest | None:
+        owner = self.project.split("/")[0]
+        params = {"state": "open", "head": f"{owner}:{head}", "base": base}
+        found = [_pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
+        return next((p for p in found if p.head == head), None)
+
+    def list_open(self, base: str) -> list[PullRequest]:
+        params = {"state": "open", "base": base, "per_page": "100"}
+        return [_pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
+
+    def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        payload = {"title": title, "head": head, "base": base, "body": body}
+        return _pr(self.call("POST", f"{self._repo}/pulls", json=payload).json())
+
+    def update(self, number: int, *, title: str, body: str) -> PullRequest:
+        payload = {"title": title, "body": body}
+        return _pr(self.call("PATCH", f"{self._repo}/pulls/{number}", json=payload).json())
+
+    def close(self, number: int, comment: str = "") -> None:
+        if comment:
+            self.comment(number, comment)
+        self.call("PATCH", f"{self._repo}/pulls/{number}", json={"state": "closed"})
+
+    def comment(self, number: int, body: str) -> None:
+        self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})

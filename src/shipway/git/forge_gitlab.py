@@ -1,0 +1,70 @@
+"""GitLab's merge request REST API (``/projects/{id}/merge_requests``), as documented.
+
+The project is its full path, URL-encoded (``group%2Fsub%2Fproject``). Auth
+``PRIVATE-TOKEN: <token>``. States are ``opened``/``closed``/``merged``
+(reported here as open/closed/merged); closing is ``PUT state_event=close``;
+comments are notes (``/merge_requests/{iid}/notes``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from shipway.git.forge import Forge, PullRequest
+
+_STATES = {"opened": "open", "closed": "closed", "merged": "merged", "locked": "closed"}
+
+
+def _mr(data: dict[str, Any]) -> PullRequest:
+    return PullRequest(
+        number=int(data["iid"]),
+        url=str(data.get("web_url") or ""),
+        head=str(data.get("source_branch") or ""),
+        base=str(data.get("target_branch") or ""),
+        title=str(data.get("title") or ""),
+        body=str(data.get("description") or ""),
+        state=_STATES.get(str(data.get("state")), str(data.get("state"))),
+    )
+
+
+class GitLab(Forge):
+    kind = "gitlab"
+
+    def _headers(self) -> dict[str, str]:
+        return {"PRIVATE-TOKEN": self.token} if self.token else {}
+
+    @property
+    def _mrs(self) -> str:
+        return f"/projects/{quote(self.project, safe='')}/merge_requests"
+
+    def find_open(self, head: str, base: str) -> PullRequest | None:
+        params = {"state": "opened", "source_branch": head, "target_branch": base}
+        found = [_mr(d) for d in self.pages(self._mrs, params)]
+        return next((p for p in found if p.head == head), None)
+
+    def list_open(self, base: str) -> list[PullRequest]:
+        params = {"state": "opened", "target_branch": base, "per_page": "100"}
+        return [_mr(d) for d in self.pages(self._mrs, params)]
+
+    def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        payload = {
+            "source_branch": head,
+            "target_branch": base,
+            "title": title,
+            "description": body,
+            "remove_source_branch": True,
+        }
+        return _mr(self.call("POST", self._mrs, json=payload).json())
+
+    def update(self, number: int, *, title: str, body: str) -> PullRequest:
+        payload = {"title": title, "description": body}
+        return _mr(self.call("PUT", f"{self._mrs}/{number}", json=payload).json())
+
+    def close(self, number: int, comment: str = "") -> None:
+        if comment:
+            self.comment(number, comment)
+        self.call("PUT", f"{self._mrs}/{number}", json={"state_event": "close"})
+
+    def comment(self, number: int, body: str) -> None:
+        self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})

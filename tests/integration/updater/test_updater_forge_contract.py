@@ -1,0 +1,101 @@
+"""One contract suite for the three forge clients against the in-process forge server.
+
+Every flavour must behave the same through the ``Forge`` interface: create,
+find, list (across pages), refuse a duplicate with ``ConflictError``, update,
+comment, close, and map auth and missing-branch failures onto the error tree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from forge_server import TOKEN, ForgeServer
+
+from shipway.git import forge
+from shipway.git.repo import Repo
+from shipway.model.errors import ConflictError, ExternalError, ShipwayError
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ForgeServer]:
+    srv = ForgeServer()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def project(server: ForgeServer, git_server, tmp_path: Path) -> tuple[str, Repo]:  # type: ignore[no-untyped-def]
+    name = f"org/config-{uuid.uuid4().hex[:6]}"
+    url = git_server.bare(name)
+    server.add_repo(name, git_server.base / f"{name}.git")
+    work = Repo.init(tmp_path / "work")
+    work.run("remote", "add", "origin", url)
+    work.run("commit", "-q", "--allow-empty", "-m", "base")
+    work.push("origin", "HEAD:refs/heads/main")
+    refs = [f"HEAD:refs/heads/update-{i}" for i in range(35)]
+    work.run("push", "-q", "origin", *refs)
+    return name, work
+
+
+@pytest.mark.parametrize("kind", forge.KINDS)
+def test_pull_request_lifecycle(kind: str, server: ForgeServer, project: tuple[str, Repo]) -> None:
+    name, _ = project
+    f = forge.open_forge(kind, server.api(kind), name, TOKEN)
+    pr = f.create("update-0", "main", "Update images", "body one")
+    assert (pr.head, pr.base, pr.state, pr.title, pr.body) == (
+        "update-0", "main", "open", "Update images", "body one"
+    )  # fmt: skip
+    assert pr.number >= 1 and pr.url
+    assert f.find_open("update-0", "main") == pr
+    assert f.find_open("update-1", "main") is None
+    with pytest.raises(ConflictError):
+        f.create("update-0", "main", "again", "")
+    updated = f.update(pr.number, title="Update images (2)", body="body two")
+    assert (updated.number, updated.title, updated.body) == (
+        pr.number,
+        "Update images (2)",
+        "body two",
+    )
+    f.close(pr.number, comment="superseded")
+    assert f.find_open("update-0", "main") is None
+    assert all(p.number != pr.number for p in f.list_open("main"))
+    assert (kind, name, pr.number, "superseded") in server.state.comments
+
+
+@pytest.mark.parametrize("kind", forge.KINDS)
+def test_listing_follows_pages(kind: str, server: ForgeServer, project: tuple[str, Repo]) -> None:
+    name, _ = project
+    f = forge.open_forge(kind, server.api(kind), name, TOKEN)
+    for i in range(1, 35):
+        f.create(f"update-{i}", "main", f"pr {i}", "")
+    found = f.list_open("main")
+    assert sorted(p.head for p in found) == sorted(f"update-{i}" for i in range(1, 35))
+    assert f.find_open("update-34", "main") is not None
+
+
+@pytest.mark.parametrize("kind", forge.KINDS)
+def test_failures_map_onto_the_error_tree(
+    kind: str, server: ForgeServer, project: tuple[str, Repo]
+) -> None:
+    name, _ = project
+    with pytest.raises(ExternalError):
+        forge.open_forge(kind, server.api(kind), name, "wrong").list_open("main")
+    f = forge.open_forge(kind, server.api(kind), name, TOKEN)
+    with pytest.raises(ShipwayError):
+        f.create("no-such-branch", "main", "t", "")
+    with pytest.raises(ShipwayError):
+        forge.open_forge(kind, server.api(kind), "org/missing", TOKEN).list_open("main")
+    with pytest.raises(ExternalError):
+        forge.open_forge(kind, "http://127.0.0.1:9", name, TOKEN).list_open("main")
+
+
+def test_helpers() -> None:
+    assert forge.project_from_url("https://gitlab.com/g/sub/p.git") == "g/sub/p"
+    assert forge.project_from_url("git@github.com:org/repo.git") == "org/repo"
+    assert forge.default_api("github", "https://github.com/o/r") == "https://api.github.com"
+    assert forge.default_api("gitea", "https://git.example/o/r") == "https://git.example/api/v1"
