@@ -31,6 +31,7 @@ from shipway.deploy import engine as deploy_engine
 from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
+from shipway.runtime import docker_api
 from shipway.settings import Settings
 from shipway.store import resources as resource_store
 from shipway.store import runs
@@ -131,12 +132,23 @@ class Controller:
 
     # -- workers ------------------------------------------------------------------------------
 
-    def _step_env(self) -> dict[str, str]:
-        bindir = str(Path(sys.executable).parent)
-        return {
-            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "SHIPWAY_HOME": str(self.settings.home),
-        }
+    def _step_env(self, pipe: Resource) -> dict[str, str]:
+        """PATH with ``shipway`` on it, and the Docker API (podman) with registry aliases."""
+        aliases = dict(pipe.spec.get("registryAliases") or {}) or docker_api.parse_aliases(
+            os.environ.get("SHIPWAY_REGISTRY_ALIASES", "")
+        )
+        loopback = [
+            str(v)
+            for v in (pipe.spec.get("vars") or {}).values()
+            if str(v).startswith(("127.0.0.1:", "localhost:"))
+        ]
+        try:
+            docker, path = docker_api.step_env(self.settings, aliases, loopback)
+        except ShipwayError as exc:  # steps that use docker will say so; others run
+            log.warning("no Docker API for CI steps: %s", exc)
+            docker, path = {}, []
+        path += [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+        return {"PATH": os.pathsep.join(path), "SHIPWAY_HOME": str(self.settings.home), **docker}
 
     def _run_ci(self, pipe: Resource, update: RefUpdate) -> None:
         source = pipe.spec["source"]
@@ -159,7 +171,7 @@ class Controller:
                 workdir=self.settings.work_dir / "ci",
                 vars=dict(pipe.spec.get("vars") or {}),
                 secrets={},
-                env=self._step_env(),
+                env=self._step_env(pipe),
                 workflows=list(pipe.spec.get("workflows") or []) or None,
             )
         except ShipwayError as exc:

@@ -175,6 +175,8 @@ class PipelineSpec(_Strict):
     workflows: list[str] = Field(default_factory=list)
     applications: list[str] = Field(default_factory=list)
     vars: dict[str, str] = Field(default_factory=dict)
+    registry_aliases: dict[str, str] = Field(default_factory=dict, alias="registryAliases")
+    """Registry hosts a workflow names (``ghcr.io``) mapped to the one it pushes to here."""
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {

@@ -110,6 +110,42 @@ def spawn(
     return svc
 
 
+def spawn_unix(
+    run_dir: Path,
+    name: str,
+    argv: list[str],
+    socket: Path,
+    *,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 15.0,
+) -> Service:
+    """Like ``spawn`` for a service that listens on a unix socket (recorded with port 0)."""
+    d = run_dir / name
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / "log", "ab") as log:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ServiceError(f"cannot start {argv[0]}: {exc}", subject=name) from exc
+    _state_file(run_dir, name).write_text(
+        json.dumps({"pid": proc.pid, "port": 0, "socket": str(socket), "argv": argv})
+    )
+    deadline = time.monotonic() + ready_timeout
+    while not socket.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            tail = (d / "log").read_text(errors="replace")[-800:]
+            stop(run_dir, name)
+            raise ServiceError(f"did not create {socket}: {tail}", subject=name)
+        time.sleep(0.01)
+    return Service(name=name, pid=proc.pid, port=0, dir=d)
+
+
 def stop(run_dir: Path, name: str, timeout: float = 5.0) -> bool:
     """Stop a service (its whole process group); True when one was running."""
     f = _state_file(run_dir, name)
