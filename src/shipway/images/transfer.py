@@ -43,22 +43,51 @@ def _quiet(_: str) -> None:
 
 
 def pull(
-    client: RegistryClient, ref: Reference, store: Store, *, on_line: Log = _quiet
+    client: RegistryClient,
+    ref: Reference,
+    store: Store,
+    *,
+    on_line: Log = _quiet,
+    all_platforms: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """Bring the (linux/amd64) image ``ref`` into the store; ``(manifest digest, manifest)``."""
+    """Bring ``ref`` into the store; ``(manifest digest, manifest)``.
+
+    An index resolves to its linux/amd64 image, unless ``all_platforms``: then
+    every image of the index and the index itself are stored (what ``copy`` does).
+    """
     layout = store.layout
-    if ref.digest and layout.has(ref.digest):
+    if ref.digest and layout.has(ref.digest) and not all_platforms:
         return ref.digest, layout.read_json(ref.digest)
     digest, mt, body = client.get_manifest(ref.repository, ref.reference)
     doc = json.loads(body)
     if mt in oci.INDEX_TYPES or "manifests" in doc:
-        child = oci.pick_platform(doc)
-        if child is None:
+        if all_platforms:
+            for child in doc["manifests"]:
+                _pull_image(client, ref, store, child["digest"], on_line)
+            layout.put(body)
+            return digest, doc
+        child_digest = oci.pick_platform(doc)
+        if child_digest is None:
             raise RegistryError("no linux/amd64 image in the index", subject=str(ref))
-        if layout.has(child):
-            return child, layout.read_json(child)
-        digest, mt, body = client.get_manifest(ref.repository, child)
-        doc = json.loads(body)
+        return _pull_image(client, ref, store, child_digest, on_line)
+    return _store_image(client, ref, store, digest, body, on_line)
+
+
+def _pull_image(
+    client: RegistryClient, ref: Reference, store: Store, digest: str, on_line: Log
+) -> tuple[str, dict[str, Any]]:
+    if store.layout.has(digest):
+        return digest, store.layout.read_json(digest)
+    _, _, body = client.get_manifest(ref.repository, digest)
+    return _store_image(client, ref, store, digest, body, on_line)
+
+
+def _store_image(
+    client: RegistryClient, ref: Reference, store: Store, digest: str, body: bytes, on_line: Log
+) -> tuple[str, dict[str, Any]]:
+    """Download the blobs a manifest lacks, then store the manifest (last)."""
+    doc: dict[str, Any] = json.loads(body)
+    layout = store.layout
     if not layout.has(digest):
         for desc in oci.blobs_of(doc):
             d = desc["digest"]
@@ -106,9 +135,12 @@ def push(
                 _merge(stats, sub)
         for desc in oci.blobs_of(doc):
             _push_blob(store, client, repository, desc, stats, on_line, chunk_size)
-        client.put_manifest(repository, manifest_digest, body, mt)
-    for tag in tags:
-        client.put_manifest(repository, tag, body, mt)
+        for ref in tags or [manifest_digest]:  # a tag PUT stores the digest too
+            client.put_manifest(repository, ref, body, mt)
+    else:
+        for tag in tags:  # re-push: only tags that point elsewhere are rewritten
+            if client.head_manifest(repository, tag) != manifest_digest:
+                client.put_manifest(repository, tag, body, mt)
     for desc in oci.blobs_of(doc):
         store.note_source(desc["digest"], client.host, repository)
     stats.requests += client.requests - before_req
@@ -204,7 +236,7 @@ def copy(
                 s_store = base
         if not digest:
             with client_for(s_ref, insecure) as client:
-                digest, _ = pull(client, s_ref, s_store, on_line=on_line)
+                digest, _ = pull(client, s_ref, s_store, on_line=on_line, all_platforms=True)
     result = CopyResult(str(s_ref), str(d_ref), digest)
     if d_ref.oci_dir:
         d_store = _store_for(d_ref, base)

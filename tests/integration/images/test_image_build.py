@@ -68,6 +68,7 @@ def test_derived_image_pulls_the_base_and_runs(
         store=store,
     )
     assert (again.digest, again.bytes_uploaded, again.layers_built) == (res.digest, 0, 0)
+    assert again.requests == 2  # HEAD of the manifest, HEAD of the tag: nothing to send
 
     other = f"{registry.host}/images-test/site-copy:1"
     moved = build(

@@ -125,3 +125,23 @@ def test_tags_follow_link_pagination() -> None:
         return httpx.Response(200, json={"tags": tags}, headers={"Link": link} if link else {})
 
     assert _client(handler, []).list_tags("r", page_size=2) == ["a", "b", "c"]
+
+
+def test_referrers_api_when_the_registry_has_it() -> None:
+    subject = "sha256:" + "a" * 64
+    listing = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"digest": "sha256:" + "b" * 64, "artifactType": "application/spdx+json"},
+            {"digest": "sha256:" + "c" * 64, "artifactType": "application/x-sig"},
+        ],
+    }
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        assert req.url.path == f"/v2/r/referrers/{subject}"
+        return httpx.Response(200, json=listing)
+
+    client = _client(handler, [])
+    assert len(client.referrers("r", subject)) == 2
+    only = client.referrers("r", subject, artifact_type="application/x-sig")
+    assert [m["digest"] for m in only] == ["sha256:" + "c" * 64]
