@@ -114,7 +114,11 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
         engine._record(job, name, {}, "failure", {}, [])
         return "failure"
     info = dataclasses.replace(
-        engine.info, secrets=secrets, base_dir=engine.info.base_dir / "called" / job.id
+        engine.info,
+        secrets=secrets,
+        base_dir=engine.info.base_dir / "called" / job.id,
+        artifact_dir=engine.info.artifacts,
+        cache_dir=engine.info.caches,
     )
     rs = RunState(info, called, inputs, masker=engine.rs.masker, lines=engine.rs.lines,
                   cancel=engine.rs.cancel, annotations=engine.rs.annotations)  # fmt: skip

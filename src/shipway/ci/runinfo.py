@@ -37,6 +37,16 @@ class RunInfo:
     workflow_ref: str = ""
     source_dir: Path | None = None  # a checkout of the commit: local actions, called workflows
     action_cache: Path | None = None  # vendored remote actions: <owner>/<name>@<ref>/
+    cache_dir: Path | None = None  # actions/cache archives (default: next to the run)
+    artifact_dir: Path | None = None  # upload/download-artifact (default: <base_dir>/artifacts)
+
+    @property
+    def artifacts(self) -> Path:
+        return self.artifact_dir or self.base_dir / "artifacts"
+
+    @property
+    def caches(self) -> Path:
+        return self.cache_dir or self.base_dir.parent / "ci-cache"
 
     @property
     def source_root(self) -> Path | None:

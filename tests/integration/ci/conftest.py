@@ -59,7 +59,8 @@ def run_wf(tmp_path: Path, store: Store) -> Runner:
         job: str | None = None,
         **extra: Any,
     ) -> tuple[dict[str, Any], list[str]]:
-        src = tmp_path / "src"
+        n = len(list(tmp_path.glob("run-*")))
+        src = tmp_path / ("src" if n == 0 else f"src-{n}")
         _repo, commit = make_repo(src, {"README": "hello\n", **(files or {})})
         wf = parse_workflow(textwrap.dedent(workflow), "ci.yml")
         lines: list[str] = []
@@ -75,6 +76,7 @@ def run_wf(tmp_path: Path, store: Store) -> Runner:
             vars=vars or {},
             job_filter=job,
             on_line=lines.append,
+            repository=extra.pop("repository", "test/repo"),
             **extra,
         )
         record = run_workflow(store, wf, info)

@@ -45,10 +45,39 @@ class ActionContext:
 NativeAction = Callable[[ActionContext], None]
 
 
+def list_input(value: str, *, commas: bool = False) -> list[str]:
+    """A multi-line input as a list (docker actions also split on commas)."""
+    items: list[str] = []
+    for line in value.splitlines():
+        parts = line.split(",") if commas else [line]
+        items.extend(p.strip() for p in parts if p.strip())
+    return items
+
+
+def bool_input(value: str, default: bool = False) -> bool:
+    if value == "":
+        return default
+    return value.strip().lower() == "true"
+
+
 def native(uses: str) -> NativeAction | None:
     """The native implementation for ``owner/name@ref`` (or ``owner/name/path@ref``)."""
-    from shipway.ci.actions import checkout
+    from shipway.ci.actions import artifacts, cache, checkout, docker, setup
 
-    registry: dict[str, NativeAction] = {"actions/checkout": checkout.run}
+    registry: dict[str, NativeAction] = {
+        "actions/checkout": checkout.run,
+        "actions/cache": cache.run,
+        "actions/cache/restore": cache.restore_only,
+        "actions/cache/save": cache.save_only,
+        "actions/upload-artifact": artifacts.upload,
+        "actions/download-artifact": artifacts.download,
+        "actions/setup-python": setup.python,
+        "actions/setup-node": setup.node,
+        "docker/setup-buildx-action": setup.buildx,
+        "docker/setup-qemu-action": setup.qemu,
+        "docker/login-action": docker.login,
+        "docker/metadata-action": docker.metadata,
+        "docker/build-push-action": docker.build_push,
+    }
     name = uses.split("@", 1)[0].lower()
     return registry.get(name)

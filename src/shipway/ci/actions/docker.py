@@ -1,0 +1,215 @@
+"""Native ``docker/login-action``, ``docker/metadata-action`` and ``docker/build-push-action``.
+
+Login writes an ``auths`` entry into a job-private ``$DOCKER_CONFIG/config.json``
+(also ``REGISTRY_AUTH_FILE`` for podman, buildah and skopeo) and masks the
+password. Metadata computes tags and OCI labels from the event as the real
+action's common rules do. Build-push runs ``shipway image build`` (the
+daemonless builder) in a subprocess. Touches only the job's config directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from shipway.ci.actions import ActionContext, ActionFailed, bool_input, list_input
+
+DOCKER_HUB = "https://index.docker.io/v1/"
+
+
+def login(ctx: ActionContext) -> None:
+    registry = ctx.input("registry") or DOCKER_HUB
+    user, password = ctx.input("username"), ctx.input("password")
+    if not user or not password:
+        raise ActionFailed("docker/login-action: username and password are required")
+    ctx.secrets.append(password)
+    base = Path(ctx.env.get("RUNNER_TEMP", str(ctx.temp))).parent / "docker-config"
+    base.mkdir(parents=True, exist_ok=True)
+    config = base / "config.json"
+    data: dict[str, Any] = {}
+    for existing in (config, Path(ctx.env.get("DOCKER_CONFIG", "/nonexistent")) / "config.json"):
+        if existing.is_file():
+            try:
+                data = json.loads(existing.read_text())
+                break
+            except ValueError:
+                continue
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    data.setdefault("auths", {})[registry] = {"auth": token}
+    tmp = config.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.chmod(tmp, 0o600)
+    tmp.replace(config)
+    ctx.exported.update({"DOCKER_CONFIG": str(base), "REGISTRY_AUTH_FILE": str(config)})
+    ctx.log(f"Login Succeeded: {registry} (credentials in {config})")
+
+
+_SANITIZE = re.compile(r"[^a-zA-Z0-9._-]+")
+_SEMVER = re.compile(
+    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+)
+DEFAULT_TAG_RULES = ["type=schedule", "type=ref,event=branch", "type=ref,event=tag",
+                     "type=ref,event=pr"]  # fmt: skip
+
+
+def _rule(text: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if sep:
+            attrs[key.strip()] = value.strip()
+        elif part.strip():
+            attrs["type"], attrs["value"] = "raw", part.strip()
+    return attrs
+
+
+def _event(ctx: ActionContext) -> tuple[str, str, str]:
+    """(ref kind: branch|tag|pr|other, name, sha)."""
+    info = ctx.info
+    if info.event.startswith("pull_request"):
+        number = info.payload.get("number") or (info.payload.get("pull_request") or {}).get(
+            "number", 0
+        )
+        return "pr", str(number), info.commit
+    if info.ref.startswith("refs/tags/"):
+        return "tag", info.ref[len("refs/tags/") :], info.commit
+    if info.ref.startswith("refs/heads/"):
+        return "branch", info.ref[len("refs/heads/") :], info.commit
+    return "other", info.ref, info.commit
+
+
+def _semver(pattern: str, tag: str) -> str | None:
+    m = _SEMVER.match(tag)
+    if not m:
+        return None
+    v = m.groupdict()
+    version = f"{v['major']}.{v['minor']}.{v['patch']}" + (f"-{v['pre']}" if v["pre"] else "")
+    if v["pre"] and pattern != "{{version}}":
+        return None
+    return (pattern.replace("{{version}}", version).replace("{{major}}", v["major"])
+            .replace("{{minor}}", v["minor"]).replace("{{patch}}", v["patch"]))  # fmt: skip
+
+
+def tags_for(ctx: ActionContext, rules: list[str]) -> tuple[list[str], bool]:
+    """Tag names from the rules, and whether ``latest`` applies (flavor latest=auto)."""
+    kind, name, sha = _event(ctx)
+    out: list[str] = []
+    auto_latest = False
+    for text in rules or DEFAULT_TAG_RULES:
+        a = _rule(text)
+        if a.get("enable", "true").lower() == "false":
+            continue
+        typ, value = a.get("type", "raw"), None
+        prefix, suffix = a.get("prefix", ""), a.get("suffix", "")
+        if typ == "ref":
+            ev = a.get("event", "")
+            if ev == kind == "branch" or ev == kind == "tag":
+                value = _SANITIZE.sub("-", name)
+                auto_latest |= kind == "tag"
+            elif ev == kind == "pr":
+                value, prefix = name, a.get("prefix", "pr-")
+        elif typ == "sha":
+            value = sha if a.get("format") == "long" else sha[:7]
+            prefix = a.get("prefix", "sha-")
+        elif typ == "raw":
+            value = a.get("value") or None
+        elif typ == "semver" and kind == "tag":
+            value = _semver(a.get("pattern", "{{version}}"), a.get("value", name))
+            auto_latest |= value is not None and _SEMVER.match(name) is not None
+        elif typ == "edge" and kind == "branch" and name == a.get("branch", "main"):
+            value = "edge"
+        elif typ == "schedule" and ctx.info.event == "schedule":
+            value = a.get("pattern", "nightly").replace(
+                "{{date 'YYYYMMDD'}}", time.strftime("%Y%m%d")
+            )
+        if value:
+            tag = f"{prefix}{value}{suffix}"
+            if tag not in out:
+                out.append(tag)
+    return out, auto_latest
+
+
+def metadata(ctx: ActionContext) -> None:
+    images = list_input(ctx.input("images"), commas=True)
+    rules = list_input(ctx.input("tags"))
+    flavor = {k: v for k, _, v in (f.partition("=") for f in list_input(ctx.input("flavor")))}
+    names, auto_latest = tags_for(ctx, rules)
+    latest = flavor.get("latest", "auto")
+    fprefix, fsuffix = flavor.get("prefix", ""), flavor.get("suffix", "")
+    names = [f"{fprefix}{n}{fsuffix}" for n in names]
+    if latest == "true" or (latest == "auto" and auto_latest):
+        names.append(f"{fprefix}latest{fsuffix}")
+    tags = [f"{img}:{n}" for img in images for n in names] if images else names
+    repo = ctx.info.repository_name
+    created = os.environ.get("SOURCE_DATE_EPOCH")
+    stamp = time.gmtime(int(created)) if created and created.isdigit() else time.gmtime()
+    labels = {
+        "org.opencontainers.image.title": repo.split("/")[-1],
+        "org.opencontainers.image.description": "",
+        "org.opencontainers.image.url": f"{ctx.info.server_url}/{repo}",
+        "org.opencontainers.image.source": f"{ctx.info.server_url}/{repo}",
+        "org.opencontainers.image.version": names[0] if names else "",
+        "org.opencontainers.image.created": time.strftime("%Y-%m-%dT%H:%M:%SZ", stamp),
+        "org.opencontainers.image.revision": ctx.info.commit,
+        "org.opencontainers.image.licenses": "",
+    }
+    for extra in list_input(ctx.input("labels")):
+        k, _, v = extra.partition("=")
+        labels[k] = v
+    sep = ctx.input("sep-tags") or "\n"
+    ctx.outputs.update({
+        "version": names[0] if names else "",
+        "tags": sep.join(tags),
+        "labels": "\n".join(f"{k}={v}" for k, v in labels.items()),
+        "json": json.dumps({"tags": tags, "labels": labels}),
+    })  # fmt: skip
+    ctx.log(f"Tags: {', '.join(tags) or '(none)'}")
+
+
+def _shipway(env: dict[str, str]) -> list[str]:
+    found = shutil.which("shipway", path=env.get("PATH"))
+    return [found] if found else [sys.executable, "-m", "shipway.cli.main"]
+
+
+def build_push(ctx: ActionContext) -> None:
+    job = ctx.job
+    if job is None:
+        raise ActionFailed("docker/build-push-action needs a job")
+    context = ctx.input("context", ".")
+    if "://" in context:
+        raise ActionFailed("build-push-action: only a path context is supported here")
+    argv = [*_shipway(ctx.env), "image", "build", str(ctx.workspace / context)]
+    if ctx.input("file"):
+        argv += ["-f", str(ctx.workspace / ctx.input("file"))]
+    for tag in list_input(ctx.input("tags"), commas=True):
+        argv += ["-t", tag]
+    for label in list_input(ctx.input("labels")):
+        argv += ["--label", label]
+    for arg in list_input(ctx.input("build-args")):
+        argv += ["--build-arg", arg]
+    if ctx.input("target"):
+        argv += ["--target", ctx.input("target")]
+    if bool_input(ctx.input("push")):
+        argv.append("--push")
+    result = ctx.temp / "build-result.json"
+    argv += ["-o", "json"]
+    wrapped = ["sh", "-c", 'out="$1"; shift; exec "$@" > "$out"', "sh", str(result), *argv]
+    status = job.run_process(wrapped, ctx.workspace, ctx.env, job.remaining())
+    if status != "success":
+        raise ActionFailed(f"docker/build-push-action: shipway image build {status}")
+    try:
+        data = json.loads(result.read_text())
+    except (OSError, ValueError):
+        data = {}
+    digest = str(data.get("digest", ""))
+    ctx.outputs.update({"digest": digest, "imageid": str(data.get("image_id", digest)),
+                        "metadata": json.dumps(data)})  # fmt: skip
+    ctx.log(f"Built {digest or 'image'}" + (" and pushed" if bool_input(ctx.input("push")) else ""))
