@@ -14,6 +14,7 @@ Pure: resources in, ``Watch`` records out; errors name the resource.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -145,6 +146,37 @@ def _shipway_options(ann: Mapping[str, str], subject: str) -> dict[str, Any]:
     return opts
 
 
+def _ref_source(app: Resource, target: str, subject: str) -> tuple[dict[str, Any], str]:
+    """``helmvalues:$values/envs/dev.yaml``: the source with ``ref: values``, and the file."""
+    ref, _, rel = target.partition(":")[2][1:].partition("/")
+    for src in app.spec.get("sources") or []:
+        if isinstance(src, dict) and src.get("ref") == ref:
+            return src, rel
+    raise InputError(f"write-back-target {target!r}: no source has ref {ref!r}", subject=subject)
+
+
+def _target_file(app: Resource, target: str, path: str, subject: str) -> tuple[TargetKind, str]:
+    def joined(f: str) -> str:
+        return f"{path}/{f}" if path else f
+
+    spec = target.partition(":")[2]
+    if target.startswith("kustomization"):
+        rel = spec.strip("/")
+        base_dir = rel if spec.startswith("/") or not path else f"{path}/{rel}".strip("/")
+        return (
+            "kustomization",
+            f"{base_dir}/kustomization.yaml" if base_dir else "kustomization.yaml",
+        )
+    if target.startswith("helmvalues"):
+        if spec.startswith("$"):
+            return "helmvalues", spec[1:].partition("/")[2]
+        rel = spec or "values.yaml"
+        return "helmvalues", rel.lstrip("/") if rel.startswith("/") else joined(rel)
+    if target:
+        raise InputError(f"unknown write-back-target {target!r}", subject=subject)
+    return "argocd-source", joined(f".argocd-source-{app.name}.yaml")
+
+
 def _git_target(app: Resource, ann: Mapping[str, str]) -> GitTarget:
     subject = f"Application/{app.name}"
     method = ann.get(PREFIX + "write-back-method", "argocd")
@@ -154,37 +186,23 @@ def _git_target(app: Resource, ann: Mapping[str, str]) -> GitTarget:
             f"write-back-method {method!r} is not supported: use 'git' (shipway writes to git)",
             subject=subject,
         )
-    src = _source(app)
+    target = ann.get(PREFIX + "write-back-target", "")
+    if target.startswith("helmvalues:$"):  # multi-source: values from a ``ref`` source
+        src, _ = _ref_source(app, target, subject)
+    else:
+        src = _source(app)
     repo_url = ann.get(PREFIX + "git-repository") or str(src.get("repoURL") or "")
     revision = str(src.get("targetRevision") or "")
     if revision in ("", "HEAD"):
         revision = "main"
-    branch_spec = ann.get(PREFIX + "git-branch", "")
-    base, _, push = branch_spec.partition(":")
+    base, _, push = ann.get(PREFIX + "git-branch", "").partition(":")
     branch = base or revision
     path = str(src.get("path") or "").strip("/")
-    if path == ".":
-        path = ""
-    target = ann.get(PREFIX + "write-back-target", "")
-
-    def joined(f: str) -> str:
-        return f"{path}/{f}" if path else f
-
-    if target.startswith("kustomization"):
-        rel = target.partition(":")[2].strip("/")
-        base_dir = rel if rel else path
-        if rel and not target.partition(":")[2].startswith("/"):
-            base_dir = f"{path}/{rel}".strip("/") if path else rel
-        file = f"{base_dir}/kustomization.yaml" if base_dir else "kustomization.yaml"
-        tkind: TargetKind = "kustomization"
-    elif target.startswith("helmvalues"):
-        rel = target.partition(":")[2] or "values.yaml"
-        file = rel.lstrip("/") if rel.startswith("/") else joined(rel)
-        tkind = "helmvalues"
-    elif target:
-        raise InputError(f"unknown write-back-target {target!r}", subject=subject)
-    else:
-        file, tkind = joined(f".argocd-source-{app.name}.yaml"), "argocd-source"
+    path = "" if path == "." else path
+    tkind, file = _target_file(app, target, path, subject)
+    file = posixpath.normpath(file)
+    if file.startswith("../"):
+        raise InputError(f"write-back-target {target!r} leaves the repository", subject=subject)
     return GitTarget(
         repo_url=repo_url,
         branch=branch,

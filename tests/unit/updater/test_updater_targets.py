@@ -144,3 +144,52 @@ def test_flux_resources() -> None:
     assert w.exclude == ("^.*\\.sig$",) and not w.pin_digest
     with pytest.raises(InputError, match="GitRepository 'config' is unknown"):
         targets.from_flux(res)
+
+
+def test_multi_source_values_from_a_ref_source() -> None:
+    text = f"""apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: chart-app
+  annotations:
+    {P}image-list: web=r.example/web
+    {P}web.update-strategy: semver
+    {P}web.helm.image-name: web.image.repository
+    {P}web.helm.image-tag: web.image.tag
+    {P}write-back-method: git
+    {P}write-back-target: helmvalues:$values/envs/dev/values.yaml
+spec:
+  sources:
+  - repoURL: https://charts.example
+    chart: web
+    helm: {{valueFiles: [$values/envs/dev/values.yaml]}}
+  - repoURL: git://h/values.git
+    targetRevision: release
+    ref: values
+  destination: {{server: local}}
+"""
+    [w] = targets.from_application(parse_text(text, "a.yaml")[0])
+    t = w.target
+    assert (t.repo_url, t.branch, t.kind, t.file) == (
+        "git://h/values.git", "release", "helmvalues", "envs/dev/values.yaml"
+    )  # fmt: skip
+    broken = text.replace("ref: values", "ref: other")
+    with pytest.raises(InputError, match="no source has ref 'values'"):
+        targets.from_application(parse_text(broken, "a.yaml")[0])
+
+
+@pytest.mark.parametrize(
+    ("target", "file"),
+    [
+        ("kustomization", "overlays/dev/kustomization.yaml"),
+        ("kustomization:../base", "overlays/base/kustomization.yaml"),
+        ("kustomization:/clusters/x", "clusters/x/kustomization.yaml"),
+        ("helmvalues", "overlays/dev/values.yaml"),
+        ("helmvalues:/values-prod.yaml", "values-prod.yaml"),
+    ],
+)
+def test_write_back_target_paths(target: str, file: str) -> None:
+    res = app({P + "image-list": "x=r/x", P + "write-back-method": "git",
+               P + "write-back-target": target})  # fmt: skip
+    [w] = targets.from_application(res)
+    assert w.target.file == file
