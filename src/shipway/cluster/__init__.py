@@ -13,7 +13,7 @@ Everything shipway creates carries the label ``app.kubernetes.io/instance``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,26 +55,44 @@ class Target(Protocol):
     def delete(self, app: str, objects: list[dict[str, Any]]) -> list[Result]: ...
 
 
+_registered: dict[str, Target] = {}
+
+
+def register(name: str, target: Target | None) -> None:
+    """Serve destination ``name`` with an in-process ``target`` (None removes it).
+
+    For embedding and benchmarks: e.g. an in-memory cluster that excludes API latency.
+    """
+    if target is None:
+        _registered.pop(name, None)
+    else:
+        _registered[name] = target
+
+
 def connect(
     settings: Settings,
     destination: Mapping[str, Any],
     clusters: Mapping[str, Mapping[str, Any]] | None = None,
-    podman_env: dict[str, str] | None = None,
+    podman_env: Callable[[], dict[str, str]] | None = None,
 ) -> Target:
     """The target for an Application's ``destination``.
 
     ``name: local`` (or ``server: podman://local``) is the built-in podman host;
-    ``podman_env`` is the environment podman runs with (``CONTAINERS_CONF`` ...);
+    ``podman_env`` makes the environment podman runs with (``CONTAINERS_CONF`` ...);
+    a target registered under the destination's name (``register``) wins;
     other names are ``Cluster`` resources (``clusters`` maps name → spec); a stored
     ``Cluster`` named ``local`` overrides the built-in one.
     """
     name = str(destination.get("name") or "")
     server = str(destination.get("server") or "")
+    if name in _registered:
+        return _registered[name]
+    env = podman_env() if podman_env is not None else {}
     spec = (clusters or {}).get(name) if name else None
     if spec is None and (name == LOCAL or server in ("podman://local", "local")):
         from shipway.cluster import podman
 
-        return podman.PodmanTarget(settings, podman_env or {})
+        return podman.PodmanTarget(settings, env)
     if spec is None and server:
         spec = next((c for c in (clusters or {}).values() if c.get("server") == server), None)
     if spec is None:
@@ -86,7 +104,7 @@ def connect(
     if spec.get("type") == "podman":
         from shipway.cluster import podman
 
-        return podman.PodmanTarget(settings, podman_env or {}, url=spec.get("podmanURL"))
+        return podman.PodmanTarget(settings, env, url=spec.get("podmanURL"))
     from shipway.cluster.kubernetes import KubernetesTarget
 
     return KubernetesTarget(spec)

@@ -22,6 +22,7 @@ from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy.status import AppStatus
 from shipway.model.errors import ClusterError, GitError, InputError
+from shipway.model.resources import Resource
 from shipway.runtime.podman_env import podman_env
 from shipway.settings import Settings
 from shipway.settings import load as load_settings
@@ -85,6 +86,23 @@ class Ctx:
         return appspec.policy(self.spec)
 
 
+@dataclass
+class Loaded:
+    """What contexts share: clusters, projects and connected targets (load once per pass)."""
+
+    clusters: dict[str, dict[str, Any]]
+    projects: dict[str, dict[str, Any]]
+    targets: dict[str, cluster.Target]
+
+    @classmethod
+    def load(cls, store: Store) -> Loaded:
+        return cls(
+            {c.name: c.spec for c in store_resources.list_kind(store, "Cluster")},
+            {p.name: p.spec for p in store_resources.list_kind(store, "AppProject")},
+            {},
+        )
+
+
 def context(
     store: Store,
     name: str,
@@ -94,12 +112,29 @@ def context(
     fetch: bool = True,
 ) -> Ctx:
     """Load the Application, connect its target; ``fetch`` makes the next resolve fetch."""
-    settings = settings or load_settings()
     app = store_resources.get(store, "Application", name)
-    clusters = {c.name: c.spec for c in store_resources.list_kind(store, "Cluster")}
-    target = cluster.connect(
-        settings, appspec.destination(app.spec), clusters, podman_env=local_env(settings)
-    )
+    return context_for(store, app, settings, on_event, Loaded.load(store), fetch=fetch)
+
+
+def context_for(
+    store: Store,
+    app: Resource,
+    settings: Settings | None,
+    on_event: EventSink | None,
+    loaded: Loaded,
+    *,
+    fetch: bool = True,
+) -> Ctx:
+    settings = settings or load_settings()
+    dest = appspec.destination(app.spec)
+    tkey = f"{dest.get('name')}|{dest.get('server')}"
+    target = loaded.targets.get(tkey)
+    if target is None:
+        target = cluster.connect(
+            settings, dest, loaded.clusters, podman_env=lambda: local_env(settings)
+        )
+        loaded.targets[tkey] = target
+    name = app.name
 
     def emit(event: dict[str, Any]) -> None:
         event = {"app": name, **event}
@@ -114,9 +149,8 @@ def context(
         r.forget_fetches()
     ctx = Ctx(store, settings, name, app.body, dict(app.status), target, r, emit)
     proj_name = str(app.spec.get("project") or "default")
-    proj = store_resources.find(store, "AppProject", proj_name)
-    if proj is not None:
-        ctx.project = dict(proj.spec)
+    if proj_name in loaded.projects:
+        ctx.project = dict(loaded.projects[proj_name])
     elif proj_name == "default":
         ctx.project = dict(project.ALLOW_ALL)
     return ctx

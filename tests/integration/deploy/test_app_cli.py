@@ -54,7 +54,10 @@ def test_app_commands(deploy_env, config_repo, httpd_images, tmp_path: Path) -> 
     got = json.loads(_cli("app", "get", "web", "-o", "json").stdout)
     st = got["status"]
     assert st["sync"]["status"] == "Synced" and st["sync"]["revision"] == first
-    assert st["health"]["status"] == "Healthy"
+    assert st["health"]["status"] == "Healthy", (
+        deploy_env.target.live("web"),
+        deploy_env.target.podman("ps", "-a"),
+    )
     kinds = {(r["kind"], r["status"], r.get("health", {}).get("status")) for r in st["resources"]}
     assert kinds == {("Deployment", "Synced", "Healthy"), ("Service", "Synced", "Healthy")}
     assert [h["revision"] for h in st["history"]] == [first]

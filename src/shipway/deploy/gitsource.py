@@ -1,0 +1,190 @@
+"""A config repository as the renderer reads it: a persistent bare mirror.
+
+One mirror per repository URL under ``$SHIPWAY_HOME/work/config/<hash>``
+(cloned and fetched through ``shipway.git.repo``). Per commit, one ``git
+ls-tree -r -t`` gives every directory's tree id and every file's blob id
+(memoised), so finding what a commit changed for an application is a dict
+lookup; file contents come from one long-lived ``git cat-file --batch``
+process; a whole tree is extracted (``git archive``) only for tools that need
+files on disk (kustomize, Helm), once per commit. Errors are ``GitError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from shipway.git.repo import Repo, git
+from shipway.model.errors import GitError, InputError
+from shipway.settings import Settings
+
+
+def norm_path(path: str) -> str:
+    """A source path as git lists it: ``./apps/a/`` → ``apps/a``, ``.`` → ``""``."""
+    p = path.strip().strip("/")
+    while p.startswith("./"):
+        p = p[2:]
+    return "" if p in (".", "") else p.rstrip("/")
+
+
+@dataclass
+class Listing:
+    """The tree of one commit: directory tree ids, file blob ids, children per directory."""
+
+    trees: dict[str, str]
+    blobs: dict[str, str]
+    files_in: dict[str, list[str]] = field(default_factory=dict)
+    dirs_in: dict[str, list[str]] = field(default_factory=dict)
+
+    def files_under(self, path: str, recurse: bool) -> list[str]:
+        """Files directly in ``path`` (and below it when ``recurse``), repo-relative."""
+        out = list(self.files_in.get(path, []))
+        if recurse:
+            for d in self.dirs_in.get(path, []):
+                out += self.files_under(d, True)
+        return out
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+class ConfigRepo:
+    """A persistent bare mirror of one config repository."""
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.url = url
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        self.path = settings.work_dir / "config" / digest
+        self.trees_dir = settings.home / "cache" / "trees" / digest
+        self.repo = Repo(self.path)
+        self.fetched = False
+        self._listings: OrderedDict[str, Listing] = OrderedDict()
+        self._resolved: dict[str, str] = {}
+        self._batch: subprocess.Popen[bytes] | None = None
+
+    def ensure(self) -> None:
+        if not (self.path / "HEAD").exists():
+            tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            git(["clone", "-q", "--mirror", self.url, str(tmp)], subject=self.url)
+            os.replace(tmp, self.path)
+            self.fetched = True
+
+    def fetch(self) -> None:
+        self.ensure()
+        if not self.fetched:
+            self.repo.run("fetch", "-q", "--prune", "origin", "+refs/*:refs/*")
+            self.fetched = True
+            self._resolved.clear()
+
+    def resolve(self, revision: str | None) -> str:
+        """A branch, tag, ``HEAD`` or commit id → the commit id (after a fetch)."""
+        self.fetch()
+        rev = revision or "HEAD"
+        if rev in self._resolved:
+            return self._resolved[rev]
+        for cand in (rev, f"refs/heads/{rev}", f"refs/tags/{rev}"):
+            try:
+                found = self.repo.run("rev-parse", "--verify", "-q", f"{cand}^{{commit}}").strip()
+            except GitError:
+                continue
+            self._resolved[rev] = found
+            return found
+        raise GitError(f"revision {rev!r} not found", subject=self.url)
+
+    def listing(self, commit: str) -> Listing:
+        """The tree of ``commit`` (one ``git ls-tree`` per commit, the last 8 kept)."""
+        found = self._listings.get(commit)
+        if found is not None:
+            self._listings.move_to_end(commit)
+            return found
+        root = self.repo.run("rev-parse", f"{commit}^{{tree}}").strip()
+        lst = Listing({"": root}, {})
+        for line in self.repo.run("ls-tree", "-r", "-t", "--full-tree", commit).splitlines():
+            meta, _, path = line.partition("\t")
+            _mode, kind, sha = meta.split()
+            if kind == "tree":
+                lst.trees[path] = sha
+                lst.dirs_in.setdefault(_parent(path), []).append(path)
+            elif kind == "blob":
+                lst.blobs[path] = sha
+                lst.files_in.setdefault(_parent(path), []).append(path)
+        self._listings[commit] = lst
+        while len(self._listings) > 8:
+            self._listings.popitem(last=False)
+        return lst
+
+    def tree(self, commit: str, path: str) -> str:
+        """The tree id of ``path`` at ``commit`` (what a directory render depends on)."""
+        found = self.listing(commit).trees.get(norm_path(path))
+        if found is None:
+            raise InputError(f"path {path!r} does not exist at {commit[:12]}", subject=self.url)
+        return found
+
+    def read(self, blob: str) -> bytes:
+        """The content of one blob, through a persistent ``git cat-file --batch``."""
+        if self._batch is None or self._batch.poll() is not None:
+            self._batch = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.path,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        proc = self._batch
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(blob.encode() + b"\n")
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3:
+            raise GitError(f"cannot read blob {blob}", subject=self.url)
+        data = _read_exact(stdout, int(header[2]) + 1)
+        return data[:-1]
+
+    def checkout(self, commit: str) -> Path:
+        """The whole tree of ``commit`` on disk (extracted once; the last 3 commits kept)."""
+        dest = self.trees_dir / commit
+        if (dest / ".complete").exists():
+            return dest
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        tar = dest / ".archive.tar"
+        self.repo.run("archive", "--format=tar", "-o", str(tar), commit)
+        with tarfile.open(tar) as tf:
+            tf.extractall(dest, filter="data")
+        tar.unlink()
+        (dest / ".complete").touch()
+        old = sorted(self.trees_dir.iterdir(), key=lambda p: p.stat().st_mtime)[:-3]
+        for d in old:
+            shutil.rmtree(d, ignore_errors=True)
+        return dest
+
+    def close(self) -> None:
+        if self._batch is not None:
+            if self._batch.stdin:
+                self._batch.stdin.close()
+            self._batch.wait(timeout=5)
+            if self._batch.stdout:
+                self._batch.stdout.close()
+            self._batch = None
+
+
+def _read_exact(stream: IO[bytes], size: int) -> bytes:
+    chunks, left = [], size
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            raise GitError("git cat-file ended early", subject="git")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
