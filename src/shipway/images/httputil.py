@@ -60,3 +60,11 @@ def chunks_of(data: bytes | Path, size: int) -> Iterator[bytes]:
     else:
         for i in range(0, len(data), size):
             yield bytes(data[i : i + size])
+
+
+def read_at(data: bytes | Path, offset: int, size: int) -> bytes:
+    if isinstance(data, Path):
+        with open(data, "rb") as fh:
+            fh.seek(offset)
+            return fh.read(size)
+    return bytes(data[offset : offset + size])

@@ -22,19 +22,17 @@ from urllib.parse import urljoin
 import httpx
 
 from shipway.images import credentials as creds_mod
-from shipway.images import oci
+from shipway.images import oci, upload
 from shipway.images.auth import Challenge, TokenAuth, basic_header, parse_challenge
 from shipway.images.cloud import credentials_for
 from shipway.images.httputil import (
     CHUNK,
     STATUS_TEXT,
-    chunks_of,
     file_chunks,
     next_link,
     pull_scope,
     push_scope,
     registry_message,
-    with_digest,
 )
 from shipway.images.reference import DOCKER_HUB, DOCKER_HUB_API, LOOPBACK_HOSTS, host_of
 from shipway.model.errors import RegistryError
@@ -201,7 +199,7 @@ class RegistryClient:
             text += f" after {attempts + 1} attempts"
         return RegistryError(text, subject=subject, status=code)
 
-    def _subject(self, repository: str, reference: str = "") -> str:
+    def subject_for(self, repository: str, reference: str = "") -> str:
         sep = "@" if reference.startswith("sha256:") else ":"
         return f"{self.host}/{repository}" + (f"{sep}{reference}" if reference else "")
 
@@ -213,7 +211,7 @@ class RegistryClient:
 
     def list_tags(self, repository: str, page_size: int | None = None) -> list[str]:
         """Every tag of ``repository``, following ``Link: <…>; rel="next"``."""
-        subject = self._subject(repository)
+        subject = self.subject_for(repository)
         path = f"/v2/{repository}/tags/list"
         params = {"n": str(page_size)} if page_size else None
         tags: list[str] = []
@@ -243,7 +241,7 @@ class RegistryClient:
             "HEAD",
             f"/v2/{repository}/manifests/{reference}",
             scopes=[pull_scope(repository)],
-            subject=self._subject(repository, reference),
+            subject=self.subject_for(repository, reference),
             headers={"Accept": oci.ACCEPT},
             allow=(404,),
         )
@@ -256,7 +254,7 @@ class RegistryClient:
 
     def get_manifest(self, repository: str, reference: str) -> tuple[str, str, bytes]:
         """``(digest, media_type, bytes)``; the bytes are checked against the digest."""
-        subject = self._subject(repository, reference)
+        subject = self.subject_for(repository, reference)
         resp = self.request(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
@@ -285,7 +283,7 @@ class RegistryClient:
             if child is None:
                 raise RegistryError(
                     f"no {os_}/{arch} image in the index",
-                    subject=self._subject(repository, reference),
+                    subject=self.subject_for(repository, reference),
                 )
             digest, mt, body = self.get_manifest(repository, child)
             doc = json.loads(body)
@@ -302,14 +300,14 @@ class RegistryClient:
             "HEAD",
             f"/v2/{repository}/blobs/{digest}",
             scopes=[pull_scope(repository)],
-            subject=self._subject(repository, digest),
+            subject=self.subject_for(repository, digest),
             allow=(404,),
         )
         return resp.status_code == 200
 
     def get_blob(self, repository: str, digest: str) -> bytes:
         """A blob's bytes, refused when they do not hash to ``digest``."""
-        subject = self._subject(repository, digest)
+        subject = self.subject_for(repository, digest)
         resp = self.request(
             "GET",
             f"/v2/{repository}/blobs/{digest}",
@@ -322,7 +320,7 @@ class RegistryClient:
 
     def download_blob(self, repository: str, digest: str, dest: Path) -> int:
         """Stream a blob into ``dest`` (temp file + rename, verified); returns its size."""
-        subject = self._subject(repository, digest)
+        subject = self.subject_for(repository, digest)
         auth = self._auth_header([pull_scope(repository)], fresh=False)
         url = self._url(f"/v2/{repository}/blobs/{digest}")
         if auth is None:  # let request() negotiate auth first
@@ -358,63 +356,15 @@ class RegistryClient:
 
     def mount_blob(self, repository: str, digest: str, source_repo: str) -> bool:
         """Cross-repository mount; True when the registry mounted it (201)."""
-        resp = self.request(
-            "POST",
-            f"/v2/{repository}/blobs/uploads/",
-            scopes=[push_scope(repository), pull_scope(source_repo)],
-            subject=self._subject(repository, digest),
-            ok=(201, 202),
-            params={"mount": digest, "from": source_repo},
-        )
-        if resp.status_code == 202 and "location" in resp.headers:  # abandon the session
-            self.request(
-                "DELETE",
-                resp.headers["location"],
-                scopes=[push_scope(repository)],
-                subject=self._subject(repository, digest),
-                ok=(204, 200),
-                allow=(404, 405, 400),
-            )
-        return resp.status_code == 201
+        return upload.mount_blob(self, repository, digest, source_repo)
 
     def upload_blob(
         self, repository: str, digest: str, data: bytes | Path, *, chunk_size: int | None = None
     ) -> None:
-        """Upload a blob: one PUT, or PATCH chunks of ``chunk_size`` then PUT."""
-        subject = self._subject(repository, digest)
-        scopes = [push_scope(repository)]
-        resp = self.request(
-            "POST", f"/v2/{repository}/blobs/uploads/", scopes=scopes, subject=subject, ok=(202,)
-        )
-        loc = self._location(resp, subject)
-        if chunk_size:
-            loc = self._patch_chunks(loc, data, chunk_size, scopes, subject)
-            data = b""
-        self.request(
-            "PUT",
-            with_digest(loc, digest),
-            scopes=scopes,
-            subject=subject,
-            ok=(201,),
-            body=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
+        """Upload a blob: monolithic, or chunked (resumable) when ``chunk_size`` is given."""
+        upload.upload_blob(self, repository, digest, data, chunk_size=chunk_size)
 
-    def _patch_chunks(
-        self, loc: str, data: bytes | Path, chunk_size: int, scopes: list[str], subject: str
-    ) -> str:
-        offset = 0
-        for chunk in chunks_of(data, chunk_size):
-            end = offset + len(chunk) - 1
-            headers = {"Content-Range": f"{offset}-{end}", "Content-Type": _OCTET}
-            resp = self.request(
-                "PATCH", loc, scopes=scopes, subject=subject, ok=(202,), body=chunk, headers=headers
-            )
-            loc = self._location(resp, subject)
-            offset = end + 1
-        return loc
-
-    def _location(self, resp: httpx.Response, subject: str) -> str:
+    def location(self, resp: httpx.Response, subject: str) -> str:
         loc = str(resp.headers.get("location") or "")
         if not loc:
             raise RegistryError("upload session without a Location", subject=subject)
@@ -423,7 +373,7 @@ class RegistryClient:
     def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
         """Store a manifest under a tag or digest; returns its digest."""
         digest = oci.sha256_digest(body)
-        subject = self._subject(repository, reference)
+        subject = self.subject_for(repository, reference)
         resp = self.request(
             "PUT",
             f"/v2/{repository}/manifests/{reference}",
@@ -446,7 +396,7 @@ class RegistryClient:
             "DELETE",
             f"/v2/{repository}/manifests/{digest}",
             scopes=[f"repository:{repository}:delete", push_scope(repository)],
-            subject=self._subject(repository, digest),
+            subject=self.subject_for(repository, digest),
             ok=(202, 200),
         )
 
@@ -455,7 +405,7 @@ class RegistryClient:
             "DELETE",
             f"/v2/{repository}/blobs/{digest}",
             scopes=[f"repository:{repository}:delete", push_scope(repository)],
-            subject=self._subject(repository, digest),
+            subject=self.subject_for(repository, digest),
             ok=(202, 200),
         )
 
@@ -463,7 +413,7 @@ class RegistryClient:
         self, repository: str, digest: str, artifact_type: str | None = None
     ) -> list[dict[str, Any]]:
         """Descriptors referring to ``digest`` (OCI 1.1 API, else the tag-schema fallback)."""
-        subject = self._subject(repository, digest)
+        subject = self.subject_for(repository, digest)
         params = {"artifactType": artifact_type} if artifact_type else None
         resp = self.request(
             "GET",
