@@ -145,3 +145,22 @@ def test_referrers_api_when_the_registry_has_it() -> None:
     assert len(client.referrers("r", subject)) == 2
     only = client.referrers("r", subject, artifact_type="application/x-sig")
     assert [m["digest"] for m in only] == ["sha256:" + "c" * 64]
+
+
+def test_insecure_tries_https_then_plain_http_and_loopback_is_http() -> None:
+    seen: list[str] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req.url.scheme)
+        if req.url.scheme == "https":
+            raise httpx.ConnectError("wrong version number (TLS to a plain HTTP port)")
+        return httpx.Response(200)
+
+    client = _client(handler, [], insecure=True)
+    assert client.ping()
+    assert seen == ["https", "http"] and client.base == "http://reg.example.io"
+    strict = _client(handler, [])
+    with pytest.raises(RegistryError, match=r"cannot reach https://reg\.example\.io"):
+        strict.ping()
+    assert RegistryClient("localhost:5000").base == "http://localhost:5000"
+    assert RegistryClient("docker.io").base == "https://registry-1.docker.io"

@@ -26,7 +26,7 @@ from shipway.images.build.instructions import image_config, manifest_for
 from shipway.images.reference import Reference
 from shipway.images.reference import parse as parse_ref
 from shipway.images.store import Store
-from shipway.images.transfer import client_for, push
+from shipway.images.transfer import client_for, copy_blobs, push
 from shipway.model.errors import InputError
 
 
@@ -130,7 +130,12 @@ def build(
     digest = store.layout.put(manifest)
     desc = {"mediaType": oci.OCI_MANIFEST, "digest": digest, "size": len(manifest)}
     for ref in refs:
-        store.layout.tag(str(ref), desc)
+        if ref.oci_dir is not None:  # -t oci:DIR[:TAG] writes into that layout
+            out = Store.for_layout(Path(ref.oci_dir), store.root)
+            copy_blobs(store, out, digest)
+            out.layout.tag(ref.tag or "latest", desc)
+        else:
+            store.layout.tag(str(ref), desc)
     result = BuildResult(
         digest=digest,
         config_digest=config_digest,
@@ -158,7 +163,7 @@ def _push_all(
     groups: dict[tuple[str, str], list[str]] = {}
     for ref in refs:
         if ref.oci_dir is not None:
-            raise InputError("push to oci:DIR: use `shipway image copy`", subject=str(ref))
+            continue  # already written into the layout by the build
         groups.setdefault((ref.registry, ref.repository), []).append(ref.tag or "latest")
     for (registry, repository), tag_list in groups.items():
         ref = parse_ref(f"{registry}/{repository}")

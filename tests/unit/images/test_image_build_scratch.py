@@ -1,0 +1,77 @@
+"""Builds that need no registry (FROM scratch): ARG scoping, labels, oci:DIR targets,
+determinism. They write only under tmp_path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shipway.images.build import build
+from shipway.images.layout import Layout
+from shipway.images.store import Store
+from shipway.model.errors import InputError
+
+
+def _config(store: Store, digest: str) -> dict[str, object]:
+    return store.layout.read_json(digest)
+
+
+def _build(tmp_path: Path, text: str, **kw: object) -> tuple[Store, dict[str, object]]:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir(exist_ok=True)
+    (ctx / "Dockerfile").write_text(text)
+    store = Store(tmp_path / "store")
+    res = build(ctx, store=store, **kw)  # type: ignore[arg-type]
+    return store, _config(store, res.config_digest)
+
+
+def test_arg_scoping_follows_docker(tmp_path: Path) -> None:
+    text = (
+        "ARG GLOBAL=g1\nARG ONLY_FROM=of\nFROM scratch\n"
+        "LABEL before=${GLOBAL:-unset}\n"  # a global ARG is not visible in a stage ...
+        "ARG GLOBAL\nLABEL after=$GLOBAL\n"  # ... until it is declared there
+        "ARG LOCAL=l1\nENV LOCAL=env-wins\nLABEL local=$LOCAL\n"
+        "ARG GIVEN\nLABEL given=$GIVEN\n"
+    )
+    _, cfg = _build(tmp_path, text, build_args={"GIVEN": "from-cli", "GLOBAL": "g2"})
+    labels = cfg["config"]["Labels"]  # type: ignore[index]
+    assert labels == {"before": "unset", "after": "g2", "local": "env-wins", "given": "from-cli"}
+    assert cfg["config"]["Env"] == ["LOCAL=env-wins"]  # type: ignore[index]
+
+
+def test_labels_from_the_command_line_and_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    _, cfg = _build(
+        tmp_path, "FROM scratch\nLABEL a=1\n", labels={"org.opencontainers.image.revision": "abc"}
+    )
+    assert cfg["config"]["Labels"] == {"a": "1", "org.opencontainers.image.revision": "abc"}  # type: ignore[index]
+    assert cfg["created"] == "2023-11-14T22:13:20Z"
+
+
+def test_oci_layout_target(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "f.txt").write_text("f\n")
+    (ctx / "Containerfile").write_text("FROM scratch\nCOPY f.txt /\n")
+    res = build(ctx, tags=[f"oci:{tmp_path / 'out'}:v1"], store=Store(tmp_path / "s"), push=True)
+    layout = Layout(tmp_path / "out")
+    assert layout.resolve("v1")["digest"] == res.digest
+    manifest = layout.read_json(res.digest)
+    assert all(layout.has(d["digest"]) for d in [manifest["config"], *manifest["layers"]])
+    assert json.loads((tmp_path / "out" / "oci-layout").read_text())["imageLayoutVersion"]
+
+
+def test_bad_inputs_name_the_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        _build(tmp_path, "FROM scratch\nCOPY missing.txt /\n")
+    assert str(err.value).endswith(
+        "Dockerfile:2: COPY source 'missing.txt' not found in the context"
+    )
+    with pytest.raises(InputError, match="no build stage"):
+        _build(tmp_path, "FROM scratch AS a\n", target="b")
+    with pytest.raises(InputError, match="RUN --mount"):
+        _build(tmp_path, "FROM scratch\nRUN --mount=type=cache,target=/x true\n")
