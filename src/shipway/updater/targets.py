@@ -312,8 +312,15 @@ def _flux_target(iua: Resource, repos: Mapping[str, tuple[str, str]]) -> GitTarg
     opts = _shipway_options(iua.annotations, subject)
     opts["author"] = who or opts["author"]
     opts["message_template"] = str(commit.get("messageTemplate") or "") or opts["message_template"]
+    ns = iua.namespace or "flux-system"
     return GitTarget(
-        repo_url=url, branch=branch, push_branch=push, path=path, kind="markers", **opts
+        repo_url=url,
+        branch=branch,
+        push_branch=push,
+        path=path,
+        kind="markers",
+        app=f"{ns}/{iua.name}",
+        **opts,
     )
 
 

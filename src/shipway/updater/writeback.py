@@ -26,6 +26,7 @@ from pathlib import Path
 
 from shipway.git.repo import Repo
 from shipway.model.errors import ConflictError, GitError, InputError, ShipwayError
+from shipway.updater import template
 from shipway.updater.edit import argocd_source, helm, kustomize, markers
 from shipway.updater.edit.yamltext import Change
 from shipway.updater.resolve import Resolved
@@ -223,7 +224,7 @@ def message(target: GitTarget, items: list[Item]) -> str:
         for c in i.changes:
             lines.append(f"  {c.file}:{c.line} {c.key}: {c.old or '(none)'} -> {c.new}")
     if target.message_template:
-        lines = [_template(target.message_template, changed), "", *lines[2:]]
+        lines = [_template(target, changed).rstrip("\n"), "", *lines[2:]]
     lines.append("")
     for i in changed:
         lines.append(f"Image: {i.resolved.pinned}")
@@ -232,14 +233,21 @@ def message(target: GitTarget, items: list[Item]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _template(template: str, items: list[Item]) -> str:
-    """Fill ``{images}``, ``{tags}``, ``{apps}`` placeholders (unknown ones are kept)."""
-    values = {
-        "images": ", ".join(f"{i.resolved.image}:{i.resolved.tag}" for i in items),
-        "tags": ", ".join(i.resolved.tag for i in items),
-        "apps": ", ".join(sorted({i.watch.owner_name for i in items})),
-    }
-    return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), template)
+def _template(target: GitTarget, items: list[Item]) -> str:
+    """Render the target's message template (``{images}`` … or Flux's Go-template subset)."""
+    data = template.Data(
+        automation=target.app,
+        images=[f"{i.resolved.image}:{i.resolved.tag}" for i in items],
+        files=sorted({c.file for i in items for c in i.changes}),
+        changes=[
+            template.ChangeData(c.old or "", c.new, i.watch.policy_ref or i.watch.alias)
+            for i in items
+            for c in i.changes
+        ],
+        apps=sorted({i.watch.owner_name for i in items}),
+        tags=[i.resolved.tag for i in items],
+    )
+    return template.render(target.message_template, data, subject=target.app or target.repo_url)
 
 
 _PERSON = re.compile(r"^\s*(?P<name>[^<]+?)\s*<(?P<email>[^>]*)>\s*$")

@@ -19,6 +19,7 @@ from shipway.updater.webhooks import PushEvent
 
 pytestmark = pytest.mark.integration
 P = "argocd-image-updater.argoproj.io/"
+TEMPLATE = "Update by {{ .AutomationObject }}: {{ range .Updated.Images }}{{ . }}{{ end }}"
 
 DEPLOY = """apiVersion: apps/v1
 kind: Deployment
@@ -59,7 +60,7 @@ spec:
     checkout: {{ref: {{branch: main}}}}
     commit:
       author: {{name: Flux Bot, email: flux@example.com}}
-      messageTemplate: "Automated image update: {{images}}"
+      messageTemplate: "{TEMPLATE}"
   update: {{path: ./{path}, strategy: Setters}}
 """
 
@@ -91,7 +92,7 @@ def test_flux_markers_and_policy_status(registry, git_server, tmp_path: Path, sh
     assert dev == DEPLOY.format(image=image).replace("0.1.0", "1.2.0")
     assert (clone.path / "clusters/prod/web.yaml").read_text() == DEPLOY.format(image=image)
     log = clone.run("log", "-1", "--format=%an <%ae>|%s")
-    assert log == f"Flux Bot <flux@example.com>|Automated image update: {image}:1.2.0\n"
+    assert log == f"Flux Bot <flux@example.com>|Update by flux-system/auto: {image}:1.2.0\n"
     status = store_resources.get(store, "ImagePolicy", "web").status
     assert status["latestRef"] == {"name": image, "tag": "1.2.0", "digest": res.image.split("@")[1]}
     assert status["conditions"][0]["status"] == "True"
