@@ -173,7 +173,10 @@ def _tarinfo(e: Entry, owner: Owner) -> tuple[tarfile.TarInfo, Path | None]:
 
 def write_tar(entries: list[Entry], owner: Owner, out: IO[bytes]) -> None:
     """Write the deterministic tar stream of ``entries`` to ``out``."""
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+    # "w" (not the "w|" stream, which re-buffers in 10 KiB records) with 1 MiB copies:
+    # the same bytes, several times faster.
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.copybufsize = 1 << 20  # type: ignore[attr-defined]  # not in the stubs
         for e in entries:
             ti, src = _tarinfo(e, owner)
             if src is None:
@@ -187,11 +190,16 @@ class _HashSink(io.RawIOBase):
     def __init__(self, then: IO[bytes] | None = None) -> None:
         self.hash = hashlib.sha256()
         self.then = then
+        self.written = 0
 
     def writable(self) -> bool:
         return True
 
+    def tell(self) -> int:
+        return self.written
+
     def write(self, b: bytes) -> int:  # type: ignore[override]
+        self.written += len(b)
         self.hash.update(b)
         if self.then is not None:
             self.then.write(b)
