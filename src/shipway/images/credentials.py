@@ -118,6 +118,10 @@ def store_login(registry: str, creds: Credentials, path: Path | None = None) -> 
     """Write ``creds`` into the ``auths`` of the docker config; returns the file."""
     path = path or config_path()
     cfg = _load_config(path)
+    helper = _helper_for(cfg, registry)
+    if helper:  # the secret goes to the helper, as docker login does
+        _helper_store(helper, _keys(registry)[0], creds)
+        return path
     auths = cfg.setdefault("auths", {})
     if not isinstance(auths, dict):
         auths = cfg["auths"] = {}
@@ -130,3 +134,29 @@ def store_login(registry: str, creds: Credentials, path: Path | None = None) -> 
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return path
+
+
+def _helper_for(cfg: dict[str, object], registry: str) -> str | None:
+    helpers = cfg.get("credHelpers")
+    if isinstance(helpers, dict):
+        for key in _keys(registry):
+            if isinstance(helpers.get(key), str):
+                return str(helpers[key])
+    store = cfg.get("credsStore")
+    return store if isinstance(store, str) and store else None
+
+
+def _helper_store(name: str, server: str, creds: Credentials) -> None:
+    prog = f"docker-credential-{name}"
+    payload = json.dumps(
+        {"ServerURL": server, "Username": creds.username, "Secret": creds.password}
+    ).encode()
+    try:
+        proc = subprocess.run(
+            [prog, "store"], input=payload, capture_output=True, timeout=30, check=False
+        )
+    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+        raise RegistryError(f"credential helper {prog} failed: {exc}", subject=server) from exc
+    if proc.returncode != 0:
+        text = (proc.stdout + proc.stderr).decode(errors="replace").strip()
+        raise RegistryError(f"credential helper {prog} failed: {text}", subject=server)

@@ -110,3 +110,23 @@ def test_cloud_flavor(host: str, kind: str | None) -> None:
     from shipway.images.cloud import flavor
 
     assert flavor(host) == kind
+
+
+def test_login_goes_to_the_helper_when_one_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    stored = tmp_path / "stored.json"
+    prog = bindir / "docker-credential-filestore"
+    prog.write_text(f'#!/bin/sh\n[ "$1" = store ] && cat > {stored}\n')
+    prog.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    path = _config(tmp_path, {"credsStore": "filestore"})
+    C.store_login("reg.example.io", C.Credentials("u", "p"), path)
+    assert json.loads(stored.read_text()) == {
+        "ServerURL": "reg.example.io",
+        "Username": "u",
+        "Secret": "p",
+    }
+    assert "auths" not in json.loads(path.read_text())
