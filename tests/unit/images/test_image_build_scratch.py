@@ -41,6 +41,15 @@ def test_arg_scoping_follows_docker(tmp_path: Path) -> None:
     assert cfg["config"]["Env"] == ["LOCAL=env-wins"]  # type: ignore[index]
 
 
+def test_automatic_platform_args(tmp_path: Path) -> None:
+    text = (
+        "ARG TARGETARCH\nFROM scratch\nARG TARGETOS\nARG TARGETARCH\n"
+        "LABEL p=$TARGETOS/$TARGETARCH\n"
+    )
+    _, cfg = _build(tmp_path, text)
+    assert cfg["config"]["Labels"] == {"p": "linux/amd64"}  # type: ignore[index]
+
+
 def test_labels_from_the_command_line_and_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,5 +82,7 @@ def test_bad_inputs_name_the_line(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="no build stage"):
         _build(tmp_path, "FROM scratch AS a\n", target="b")
+    with pytest.raises(InputError, match="COPY --parents is not supported"):
+        _build(tmp_path, "FROM scratch\nCOPY --parents a/b /\n")
     with pytest.raises(InputError, match="RUN --mount"):
         _build(tmp_path, "FROM scratch\nRUN --mount=type=cache,target=/x true\n")

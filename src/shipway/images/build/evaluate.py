@@ -48,7 +48,18 @@ from shipway.images.transfer import client_for, copy_blobs, resolve_pull
 from shipway.model.errors import InputError
 
 Log = Callable[[str], None]
-_COPY_FLAGS = {"from", "chown", "chmod", "link", "parents"}
+_COPY_FLAGS = {"from", "chown", "chmod", "link"}  # --link: layers are independent anyway
+# The automatic platform ARGs of BuildKit (this builder makes linux/amd64 images).
+PLATFORM_ARGS = {
+    "TARGETPLATFORM": "linux/amd64",
+    "TARGETOS": "linux",
+    "TARGETARCH": "amd64",
+    "TARGETVARIANT": "",
+    "BUILDPLATFORM": "linux/amd64",
+    "BUILDOS": "linux",
+    "BUILDARCH": "amd64",
+    "BUILDVARIANT": "",
+}
 
 
 class Evaluator:
@@ -75,7 +86,9 @@ class Evaluator:
         self.global_args: dict[str, str] = {}
         for ins in dockerfile.global_args:
             name, default = parse_arg(ins)
-            value = build_args.get(name, default)
+            value = build_args.get(
+                name, default if default is not None else PLATFORM_ARGS.get(name)
+            )
             if value is not None:
                 self.global_args[name] = expand(value, self.global_args)
         self.layers_built = 0
@@ -172,6 +185,8 @@ class Evaluator:
                 st.args[name] = expand(default, st.env())
             elif name in self.global_args:
                 st.args[name] = self.global_args[name]
+            elif name in PLATFORM_ARGS:
+                st.args[name] = PLATFORM_ARGS[name]
 
     def _add_layer(self, st: ImageState, layer: L.Layer, ins: Instruction) -> bool:
         st.layers.append(
