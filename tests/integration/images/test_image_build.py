@@ -35,6 +35,7 @@ def test_derived_image_pulls_the_base_and_runs(
 ) -> None:
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "index.html").write_text("<h1>shipway</h1>\n")
+    (tmp_path / "site" / "big.bin").write_bytes(os.urandom(3_000_000))  # several gzip blocks
     (tmp_path / "Containerfile").write_text(
         f"ARG BASE={base_ref}\nFROM $BASE\nARG GREETING=hi\nENV GREETING=$GREETING\n"
         "WORKDIR /srv\nCOPY site/ ./www/\nEXPOSE 8080\nUSER 1000\n"
@@ -51,6 +52,8 @@ def test_derived_image_pulls_the_base_and_runs(
     )
     assert res.bytes_uploaded > 0
     assert podman_run(podman, "run", "--rm", ref).split() == ["<h1>shipway</h1>", "hello", "1000"]
+    size = podman_run(podman, "run", "--rm", "--entrypoint", "wc", ref, "-c", "www/big.bin")
+    assert size.split()[0] == "3000000"
     with RegistryClient(registry.host) as client:
         config = client.get_config("images-test/site", res.digest)
     assert config["config"]["Labels"] == {"org.opencontainers.image.revision": "abc123"}

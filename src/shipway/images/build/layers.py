@@ -13,7 +13,6 @@ and the layout (write).
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import io
 import os
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from shipway.images.build.pgzip import ParallelGzip
 from shipway.images.layout import Layout
 from shipway.model.errors import InputError
 
@@ -216,12 +216,13 @@ def tar_digest(entries: list[Entry], owner: Owner) -> str:
 def write_layer(
     entries: list[Entry], owner: Owner, layout: Layout, level: int = GZIP_LEVEL
 ) -> Layer:
-    """Write the gzip layer into ``layout``; returns its digest, diff_id and size."""
+    """Write the gzip layer into ``layout``; returns its digest, diff_id and size.
+
+    Compression runs on several cores (``pgzip``) and is deterministic.
+    """
     with layout.writer() as blob:
         fobj: IO[bytes] = blob  # type: ignore[assignment]
-        with gzip.GzipFile(
-            filename="", mode="wb", fileobj=fobj, mtime=0, compresslevel=level
-        ) as gz:
+        with ParallelGzip(fobj, level) as gz:
             sink = _HashSink(gz)  # type: ignore[arg-type]
             write_tar(entries, owner, sink)  # type: ignore[arg-type]
         size = blob.size
