@@ -73,6 +73,9 @@ class Checkouts:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield self._open(path, target)
+            except BaseException:
+                Path(f"{path}.dirty").touch()
+                raise
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -94,7 +97,10 @@ def sync(repo: Repo, target: GitTarget) -> str:
     )
     base = f"refs/remotes/origin/{target.branch}"
     repo.run("checkout", "-q", "-B", target.branch, base)
-    repo.run("clean", "-qfdx")
+    dirty = Path(f"{repo.path}.dirty")
+    if dirty.exists():  # an earlier attempt died between writing files and committing
+        repo.run("clean", "-qfdx")
+        dirty.unlink()
     return repo.head()
 
 
