@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from updater_helpers import push_image, seed_config_repo
+from updater_helpers import application, push_image, seed_config_repo
 
 from shipway.git.repo import Repo
 from shipway.images.registry import RegistryClient
@@ -179,3 +179,29 @@ spec:
     assert res.error is None and res.files == ["apps/web/.argocd-source-web.yaml"]
     got = (Repo.clone(url, tmp_path / "c").path / "apps/web/.argocd-source-web.yaml").read_text()
     assert got == f"kustomize:\n  images:\n  - web={image}@{digest}\n"
+
+
+def test_digest_strategy_follows_a_moving_tag(registry, git_server, tmp_path: Path):  # type: ignore[no-untyped-def]
+    u = uuid.uuid4().hex[:6]
+    url = git_server.bare(f"dig-{u}")
+    seed_config_repo(url, tmp_path / "seed")
+    client = RegistryClient(registry.host)
+    image = f"{registry.host}/dig/web-{u}"
+    first = push_image(client, f"dig/web-{u}", "stable", created="2026-01-01T00:00:00Z")
+    extra = f"    {P}app.update-strategy: digest\n"
+    text = application("web", f"{image}:stable", url, extra=extra).replace(
+        f"    {P}app.update-strategy: newest-build\n", ""
+    )
+    apps = parse_text(text, "a.yaml")
+    work = tmp_path / "w"
+    [one] = engine.run_once(None, workdir=work, resources=apps)
+    assert one.image == f"{image}@{first}" and one.config_commit
+    second = push_image(client, f"dig/web-{u}", "stable", created="2026-01-02T00:00:00Z")
+    [two] = engine.on_push(
+        None,
+        [PushEvent(f"dig/web-{u}", "stable", second, registry.host)],
+        workdir=work,
+        resources=apps,
+    )
+    assert two.image == f"{image}@{second}" and two.config_commit
+    assert [c["new"] for c in two.changes] == [second]
