@@ -32,7 +32,7 @@ def _bcrypt(password: str) -> str:
     with warnings.catch_warnings():  # crypt is deprecated, and the simplest bcrypt here
         warnings.simplefilter("ignore", DeprecationWarning)
         import crypt
-    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))  # cost 4: fast
 
 
 @pytest.fixture(scope="module")

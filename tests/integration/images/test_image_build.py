@@ -21,7 +21,7 @@ from shipway.model.errors import InputError
 pytestmark = pytest.mark.integration
 
 
-def test_busybox_from_scratch_runs_inpodman_run(base_ref: str, podman: dict[str, str]) -> None:
+def test_busybox_from_scratch_runs_in_podman(base_ref: str, podman: dict[str, str]) -> None:
     out = podman_run(podman, "run", "--rm", base_ref, "sh", "-c", "echo hello $((6*7)); ls /bin/ls")
     assert out.split() == ["hello", "42", "/bin/ls"]
 
