@@ -43,6 +43,7 @@ class GitTarget:
     signoff: bool = False
     secret: str = ""
     pr: PullRequestConfig | None = None  # set: write to a branch and open a pull request
+    credentials_env: str = ""  # PREFIX: credentials in $PREFIX_USERNAME / $PREFIX_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def _shipway_options(ann: Mapping[str, str], subject: str) -> dict[str, Any]:
         "author": ann.get(SHIPWAY + "commit-author", ""),
         "message_template": ann.get(SHIPWAY + "commit-message", ""),
         "signoff": ann.get(SHIPWAY + "commit-signoff", "").lower() == "true",
+        "credentials_env": ann.get(SHIPWAY + "git-credentials-env", ""),
     }
     kind = ann.get(SHIPWAY + "pull-request", "").strip().lower()
     if kind:

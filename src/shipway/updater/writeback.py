@@ -18,6 +18,7 @@ import functools
 import hashlib
 import random
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from shipway.git.repo import Repo
 from shipway.model.errors import ConflictError, GitError, InputError, ShipwayError
-from shipway.updater import template
+from shipway.updater import gitauth, template
 from shipway.updater.edit import argocd_source, helm, kustomize, markers
 from shipway.updater.edit.yamltext import Change
 from shipway.updater.resolve import Resolved
@@ -82,12 +83,10 @@ class Checkouts:
     @staticmethod
     def _open(path: Path, target: GitTarget) -> Repo:
         if (path / ".git").exists():
-            return Repo(path)
+            return gitauth.open_repo(target, path)
         if path.exists():  # a failed clone left debris
-            import shutil
-
             shutil.rmtree(path)
-        return Repo.clone(target.repo_url, path, branch=target.branch)
+        return gitauth.clone(target, path)
 
 
 def sync(repo: Repo, target: GitTarget) -> str:
