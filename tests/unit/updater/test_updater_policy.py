@@ -123,3 +123,10 @@ def test_strategy_names_and_aliases() -> None:
 def test_empty_repository_is_an_error() -> None:
     with pytest.raises(InputError, match="0 tags"):
         select(Policy("alphabetical"), [])
+
+
+def test_newest_build_tie_prefers_a_specific_tag_over_latest() -> None:
+    same = datetime(2024, 1, 1, tzinfo=UTC)
+    tags = ["latest", "0a1b2c3", "0a1b2c2"]
+    created = {"latest": same, "0a1b2c3": same, "0a1b2c2": datetime(2023, 1, 1, tzinfo=UTC)}
+    assert select(Policy("newest-build"), tags, created).tag == "0a1b2c3"

@@ -169,7 +169,8 @@ def _pick_newest(
     dated = [(created[c.tag], c.tag, c) for c in found if c.tag in created]
     if not dated:
         raise _no_match(policy, total, "no created time for any matching tag")
-    return max(dated, key=lambda d: (d[0], d[1]))[2]
+    # a tie (one build under several tags) prefers a specific tag over "latest"
+    return max(dated, key=lambda d: (d[0], d[1] != "latest", d[1]))[2]
 
 
 def select(
