@@ -25,12 +25,20 @@ RUN mkdir -p /out /etc && echo "built $VERSION" > /out/result \\
     && echo "app:x:1234:55::/:/bin/sh" > /etc/passwd
 FROM builder AS middle
 RUN ["/bin/sh", "-c", "echo middle > /out/middle"]
+RUN <<EOF
+set -e
+echo heredoc > /out/heredoc
+EOF
+RUN cat <<NOTE > /out/note
+from a shell heredoc
+NOTE
 FROM $BASE
 COPY --from=builder /etc/passwd /etc/passwd
 COPY --from=middle --chown=app --chmod=600 /out/ /app/out/
 COPY src/ /app/src/
 ADD files.tgz /app/arch/
-CMD ["/bin/sh", "-c", "cat /app/out/result /app/out/middle /app/arch/d/f; ls /app/src"]
+CMD ["/bin/sh", "-c", "cat /app/out/result /app/out/middle /app/out/heredoc /app/out/note \\
+     /app/arch/d/f; ls /app/src"]
 """
 
 
@@ -63,7 +71,20 @@ def test_multi_stage_with_run_runs_in_podman(
     args = {"BASE": base_ref, "VERSION": "2.5"}
     res = build(ctx, tags=[ref], build_args=args, push=True, store=store, buildah_env=podman)
     out = podman_run(podman, "run", "--rm", ref).split()
-    assert out == ["built", "2.5", "middle", "from", "the", "archive", "a.txt"]
+    assert out == [
+        "built",
+        "2.5",
+        "middle",
+        "heredoc",
+        "from",
+        "a",
+        "shell",
+        "heredoc",
+        "from",
+        "the",
+        "archive",
+        "a.txt",
+    ]
     listing = podman_run(podman, "run", "--rm", ref, "ls", "-ln", "/app/out/result").split()
     assert (listing[0], listing[2], listing[3]) == ("-rw-------", "1234", "55")
 

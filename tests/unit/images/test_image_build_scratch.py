@@ -86,3 +86,17 @@ def test_bad_inputs_name_the_line(tmp_path: Path) -> None:
         _build(tmp_path, "FROM scratch\nCOPY --parents a/b /\n")
     with pytest.raises(InputError, match="RUN --mount"):
         _build(tmp_path, "FROM scratch\nRUN --mount=type=cache,target=/x true\n")
+
+
+def test_copy_heredoc_makes_a_file(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    store, cfg = _build(tmp_path, "FROM scratch\nCOPY <<-CONF /etc/app.conf\n\tkey=value\n\tCONF\n")
+    layer = store.layout.read_json(build(tmp_path / "ctx", store=store).digest)["layers"][0][
+        "digest"
+    ]
+    with tarfile.open(fileobj=io.BytesIO(store.layout.read(layer)), mode="r:gz") as tar:
+        member = tar.extractfile("etc/app.conf")
+        assert member is not None and member.read() == b"key=value\n"
+    assert len(cfg["rootfs"]["diff_ids"]) == 1  # type: ignore[index]

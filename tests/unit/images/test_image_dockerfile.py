@@ -80,3 +80,17 @@ def test_words_and_key_values() -> None:
     assert key_values("A legacy value", "ENV", "f", 1) == [("A", "legacy value")]
     with pytest.raises(InputError):
         key_values("A=1 B", "LABEL", "f", 3)
+
+
+def test_heredocs() -> None:
+    df = parse(
+        "FROM scratch\nRUN <<EOF\necho a\n  echo b\nEOF\nRUN python3 <<'PY' > out\nprint(1)\nPY\n"
+        "LABEL after=1\n"
+    )
+    run1, run2, label = df.stages[0].instructions
+    assert run1.heredocs == (("EOF", "echo a\n  echo b\n"),)
+    assert (run2.rest, run2.heredocs) == ("python3 <<'PY' > out", (("PY", "print(1)\n"),))
+    assert (label.cmd, label.line) == ("LABEL", 9)
+    with pytest.raises(InputError, match="not terminated") as err:
+        parse("FROM scratch\nRUN <<EOF\necho\n")
+    assert err.value.subject == "Dockerfile:2"

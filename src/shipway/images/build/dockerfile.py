@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shipway.model.errors import InputError
 
@@ -44,6 +44,7 @@ class Instruction:
     line: int
     flags: dict[str, str] = field(default_factory=dict)
     json_args: list[str] | None = None
+    heredocs: tuple[tuple[str, str], ...] = ()  # (name, body) of each <<NAME
 
     @property
     def original(self) -> str:
@@ -94,28 +95,55 @@ def parse(text: str, file: str = "Dockerfile") -> Dockerfile:
     return _stages(instructions, file, escape)
 
 
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2")
+
+
 def _logical_lines(lines: list[str], start: int, escape: str, file: str) -> list[Instruction]:
     out: list[Instruction] = []
     buf: list[str] = []
     first = 0
-    for idx in range(start, len(lines)):
+    idx = start
+    while idx < len(lines):
         raw = lines[idx]
+        idx += 1
         stripped = raw.strip()
         if not buf and (not stripped or stripped.startswith("#")):
             continue
         if buf and stripped.startswith("#"):
             continue  # comment lines inside a continuation are dropped
         if not buf:
-            first = idx + 1
+            first = idx
         if raw.rstrip().endswith(escape):
             buf.append(raw.rstrip()[:-1])
             continue
         buf.append(raw)
-        out.append(parse_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file))
+        ins = parse_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file)
         buf = []
+        if ins.cmd in ("RUN", "COPY", "ADD") and ins.json_args is None:
+            docs: list[tuple[str, str]] = []
+            for m in _HEREDOC.finditer(ins.rest):
+                body, idx = _heredoc(lines, idx, m.group(3), bool(m.group(1)), file, first)
+                docs.append((m.group(3), body))
+            if docs:
+                ins = replace(ins, heredocs=tuple(docs))
+        out.append(ins)
     if buf:
         out.append(parse_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file))
     return out
+
+
+def _heredoc(
+    lines: list[str], idx: int, name: str, strip_tabs: bool, file: str, line: int
+) -> tuple[str, int]:
+    body: list[str] = []
+    while idx < len(lines):
+        raw = lines[idx]
+        idx += 1
+        text = raw.lstrip("\t") if strip_tabs else raw
+        if text.rstrip() == name:
+            return "".join(f"{b}\n" for b in body), idx
+        body.append(text)
+    raise InputError(f"heredoc <<{name} is not terminated", file=file, line=line)
 
 
 def parse_instruction(text: str, line: int, file: str) -> Instruction:

@@ -201,7 +201,7 @@ class Evaluator:
         for flag, value in ins.flags.items():
             if not (flag == "network" and value in ("host", "default")):
                 raise InputError(f"RUN --{flag} is not supported", subject=where)
-        argv = command(st, ins)
+        argv = _heredoc_command(st, ins) if ins.heredocs else command(st, ins)
         if not argv:
             raise InputError("RUN needs a command", subject=where)
         env = st.env()
@@ -244,6 +244,8 @@ class Evaluator:
         dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
         dest_is_dir = dest.endswith("/") or len(srcs) > 1 or dest in (".", "./")
         owner = self._owner(st, ins, where)
+        if ins.heredocs:
+            return self._copy_heredocs(st, ins, srcs, dest_abs, dest_is_dir, owner)
         if "from" in ins.flags:
             root = self._stage_root(expand(ins.flags["from"], st.env()), ins, where)
             sources = [self._from_source(root, s, where) for s in srcs]
@@ -266,6 +268,35 @@ class Evaluator:
             self._ignored if self.rules else None,
         )
         return self._add_layer(st, self._layer(entries, owner), ins)
+
+    def _copy_heredocs(
+        self,
+        st: ImageState,
+        ins: Instruction,
+        srcs: list[str],
+        dest: str,
+        is_dir: bool,
+        owner: L.Owner,
+    ) -> bool:
+        """``COPY <<NAME /dest``: each heredoc becomes a file named NAME."""
+        bodies = dict(ins.heredocs)
+        work = self.store.root / "tmp"
+        work.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=work) as tmp:
+            paths = []
+            for src in srcs:
+                name = src.lstrip("<-").strip("\"'")
+                if name not in bodies:
+                    raise InputError(
+                        f"{ins.cmd} <<NAME mixed with files is not supported",
+                        subject=self.where(ins),
+                    )
+                path = Path(tmp) / name
+                path.write_text(bodies[name])
+                path.chmod(0o644)
+                paths.append(path)
+            entries = L.collect(Path(tmp), paths, dest, is_dir or len(paths) > 1)
+            return self._add_layer(st, self._layer(entries, owner, content_key=True), ins)
 
     def _stage_root(self, name: str, ins: Instruction, where: str) -> Path:
         stage = self._named_stage(name, len(self.df.stages))
@@ -331,9 +362,13 @@ class Evaluator:
                 return int(parts[field])
         raise InputError(f"--chown: no {name!r} in /{file} of the image", subject=where)
 
-    def _layer(self, entries: list[L.Entry], owner: L.Owner) -> L.Layer:
-        skey = L.stat_key(entries, owner)
-        hit = self.cache.by_stat(skey)
+    def _layer(self, entries: list[L.Entry], owner: L.Owner, content_key: bool = False) -> L.Layer:
+        """The layer of ``entries``: by stat fingerprint, else by diff_id, else written.
+
+        ``content_key``: files made for this build (heredocs) skip the stat path.
+        """
+        skey = None if content_key else L.stat_key(entries, owner)
+        hit = self.cache.by_stat(skey) if skey else None
         if hit is not None:
             self.layers_cached += 1
             self.log(f"  cached {hit.digest[:19]}")
@@ -348,3 +383,13 @@ class Evaluator:
             self.layers_cached += 1
         self.cache.remember(hit, skey)
         return hit
+
+
+def _heredoc_command(st: ImageState, ins: Instruction) -> list[str]:
+    """``RUN <<EOF`` runs the heredoc as the script; otherwise the shell reads it."""
+    shell = st.config.get("Shell") or ["/bin/sh", "-c"]
+    name, body = ins.heredocs[0]
+    if len(ins.heredocs) == 1 and ins.rest.strip().lstrip("<-").strip("\"'") == name:
+        return [*shell, body]
+    text = ins.rest + "\n" + "".join(f"{b}{n}\n" for n, b in ins.heredocs)
+    return [*shell, text]

@@ -16,9 +16,11 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,20 @@ def _container(env: dict[str, str], image: str, where: str) -> Iterator[str]:
             _buildah(env, ["rm", ctr], where)
 
 
+@contextlib.contextmanager
+def _scratch_dir(parent: Path) -> Iterator[Path]:
+    """A temp directory whose name is a valid image name (buildah names ``oci:`` images
+    after the path: upper case or a trailing ``_`` would be refused)."""
+    if not re.fullmatch(r"[a-z0-9/._-]+", str(parent)):
+        parent = Path(tempfile.gettempdir())  # blobs are then copied, not hard-linked
+    path = parent / f"shipway-run-{uuid.uuid4().hex}"
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def run_step(
     store: Store,
     *,
@@ -131,8 +147,7 @@ def run_step(
         "config": {},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }
-    with tempfile.TemporaryDirectory(dir=work) as tmpdir:
-        tmp = Path(tmpdir)
+    with _scratch_dir(work) as tmp:
         _export(store, tmp / "in", layers, config)
         with _container(benv, f"oci:{tmp / 'in'}:run", where) as ctr:
             args = ["run", "--isolation", "chroot"]
