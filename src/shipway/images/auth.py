@@ -57,6 +57,10 @@ class TokenAuth:
             return hit[0]
         return None
 
+    def forget(self, challenge: Challenge, scopes: list[str]) -> None:
+        """Drop the cached token for ``scopes`` (the registry refused it)."""
+        self._cache.pop(self._key(challenge, scopes), None)
+
     def token(self, challenge: Challenge, scopes: list[str]) -> str:
         """A token for ``scopes``: from the cache, or fetched from the challenge's realm."""
         hit = self.cached(challenge, scopes)

@@ -136,6 +136,8 @@ class RegistryClient:
                 hdrs["Authorization"] = auth
             resp = self._send(method, path, hdrs, body, params, subject)
             if resp.status_code == 401 and not authed and "www-authenticate" in resp.headers:
+                if auth and auth.startswith("Bearer ") and self._auth and self._challenge:
+                    self._auth.forget(self._challenge, scopes)  # expired or revoked: renew
                 self._challenge = parse_challenge(resp.headers["www-authenticate"])
                 authed = True
                 if self._challenge.scheme in ("basic", "bearer"):

@@ -156,3 +156,25 @@ def test_cli_build_json_inspect_tags_and_copy(
         ["skopeo", "inspect", f"oci:{layout}:v2"], capture_output=True, text=True, check=True
     )
     assert json.loads(skopeo.stdout)["Digest"] == data["digest"]
+
+
+def test_cli_errors_exit_with_the_documented_codes(
+    registry,
+    tmp_path: Path,
+    shipway_home: Path,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    from shipway.cli.main import main
+
+    def run(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        return int(exit_info.value.code or 0), capsys.readouterr().err
+
+    code, err = run("image", "inspect", f"{registry.host}/images-test/nope:1")
+    assert code == 5 and f"{registry.host}/images-test/nope:1: not found" in err
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nFROBNICATE x\n")
+    code, err = run("image", "build", str(tmp_path))
+    assert code == 2 and "Dockerfile:2: unknown instruction FROBNICATE" in err
+    code, err = run("image", "tags", "Not/Valid")
+    assert code == 2 and "invalid repository component" in err

@@ -164,3 +164,27 @@ def test_insecure_tries_https_then_plain_http_and_loopback_is_http() -> None:
         strict.ping()
     assert RegistryClient("localhost:5000").base == "http://localhost:5000"
     assert RegistryClient("docker.io").base == "https://registry-1.docker.io"
+
+
+def test_a_refused_cached_token_is_renewed_once() -> None:
+    issued: list[str] = []
+    valid: set[str] = set()
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.host == "auth.example.io":
+            tok = f"T{len(issued)}"
+            issued.append(tok)
+            valid.add(tok)
+            return httpx.Response(200, json={"token": tok, "expires_in": 300})
+        if req.headers.get("authorization", "").removeprefix("Bearer ") not in valid:
+            challenge = 'Bearer realm="https://auth.example.io/t",service="s"'
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        return httpx.Response(200, json={"tags": ["x"]})
+
+    client = RegistryClient(
+        "reg.example.io", credentials=Credentials(), transport=httpx.MockTransport(handler)
+    )
+    assert client.list_tags("a") == ["x"]
+    valid.clear()  # the registry revokes every token it saw
+    assert client.list_tags("a") == ["x"]
+    assert issued == ["T0", "T1"]
