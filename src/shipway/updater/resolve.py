@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from shipway.updater import ratelimit
 from shipway.updater.targets import Watch
 from shipway.updater.webhooks import PushEvent
 
+CONFIG_CACHE = 20_000  # image configs kept (by digest: they never change)
 REVISION_LABEL = "org.opencontainers.image.revision"
 SOURCE_LABEL = "org.opencontainers.image.source"
 
@@ -115,7 +117,7 @@ class Resolver:
     def __init__(self, factory: ClientFactory | None = None) -> None:
         self._factory = factory or default_client
         self._clients: dict[str, RegistryAPI] = {}
-        self._configs: dict[str, dict[str, Any]] = {}
+        self._configs: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._tag_digests: dict[tuple[str, str], str] = {}
         self._tags: dict[str, list[str]] = {}
         self._fresh: set[tuple[str, str]] = set()
@@ -168,11 +170,19 @@ class Resolver:
         return digest
 
     def config(self, watch: Watch, digest: str) -> dict[str, Any]:
-        if digest not in self._configs:
-            ref = reference.parse_repository(watch.image)
-            api = self.client(ref.registry, watch.insecure)
-            self._configs[digest] = api.get_config(ref.repository, digest)
-        return self._configs[digest]
+        with self._lock:
+            cached = self._configs.get(digest)
+            if cached is not None:
+                self._configs.move_to_end(digest)
+                return cached
+        ref = reference.parse_repository(watch.image)
+        api = self.client(ref.registry, watch.insecure)
+        config = api.get_config(ref.repository, digest)
+        with self._lock:
+            self._configs[digest] = config
+            while len(self._configs) > CONFIG_CACHE:
+                self._configs.popitem(last=False)
+        return config
 
     def resolve(self, watch: Watch, *, trust_cache: bool = False) -> Resolved:
         """Pick the tag the watch's policy wants, with its digest and build metadata."""

@@ -327,41 +327,59 @@ def _flux_target(iua: Resource, repos: Mapping[str, tuple[str, str]]) -> GitTarg
 
 
 def from_flux(
-    resources: Iterable[Resource], git_repos: Mapping[str, tuple[str, str]] | None = None
+    resources: Iterable[Resource],
+    git_repos: Mapping[str, tuple[str, str]] | None = None,
+    errors: list[InputError] | None = None,
 ) -> list[Watch]:
-    """Watches for each ImagePolicy, written by each ImageUpdateAutomation in its namespace."""
+    """Watches for each ImagePolicy, written by each ImageUpdateAutomation in its namespace.
+
+    With ``errors`` given, a broken policy is recorded there and the others still count.
+    """
     items = list(resources)
-    repos = {r.name: r for r in items if r.kind == "ImageRepository"}
+    repos = {
+        (r.namespace or "flux-system", r.name): r for r in items if r.kind == "ImageRepository"
+    }
     autos = [r for r in items if r.kind == "ImageUpdateAutomation"]
-    out = []
+    out: list[Watch] = []
     for pol in (r for r in items if r.kind == "ImagePolicy"):
-        ref = str((pol.spec.get("imageRepositoryRef") or {}).get("name") or "")
-        repo = repos.get(ref)
-        if repo is None:
-            raise InputError(
-                f"ImageRepository {ref!r} not found", subject=f"ImagePolicy/{pol.name}"
-            )
-        policy = _flux_policy(pol)
-        ns = pol.namespace or "flux-system"
-        reflect = str(pol.spec.get("digestReflectionPolicy") or "Never")
-        for iua in autos:
-            if (iua.namespace or "flux-system") != ns:
-                continue
-            out.append(
-                Watch(
-                    owner_kind="ImagePolicy",
-                    owner_name=pol.name,
-                    alias=pol.name,
-                    image=str(repo.spec["image"]),
-                    policy=policy,
-                    target=_flux_target(iua, git_repos or {}),
-                    policy_ref=f"{ns}:{pol.name}",
-                    pin_digest=reflect != "Never",
-                    insecure=bool(repo.spec.get("insecure")),
-                    exclude=tuple(repo.spec.get("exclusionList") or ["^.*\\.sig$"]),
-                )
-            )
+        try:
+            out += _policy_watches(pol, repos, autos, git_repos or {})
+        except InputError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
     return out
+
+
+def _policy_watches(
+    pol: Resource,
+    repos: Mapping[tuple[str, str], Resource],
+    autos: list[Resource],
+    git_repos: Mapping[str, tuple[str, str]],
+) -> list[Watch]:
+    ns = pol.namespace or "flux-system"
+    ref = str((pol.spec.get("imageRepositoryRef") or {}).get("name") or "")
+    repo = repos.get((ns, ref))
+    if repo is None:
+        raise InputError(f"ImageRepository {ref!r} not found", subject=f"ImagePolicy/{pol.name}")
+    policy = _flux_policy(pol)
+    reflect = str(pol.spec.get("digestReflectionPolicy") or "Never")
+    return [
+        Watch(
+            owner_kind="ImagePolicy",
+            owner_name=pol.name,
+            alias=pol.name,
+            image=str(repo.spec["image"]),
+            policy=policy,
+            target=_flux_target(iua, git_repos),
+            policy_ref=f"{ns}:{pol.name}",
+            pin_digest=reflect != "Never",
+            insecure=bool(repo.spec.get("insecure")),
+            exclude=tuple(repo.spec.get("exclusionList") or ["^.*\\.sig$"]),
+        )
+        for iua in autos
+        if (iua.namespace or "flux-system") == ns
+    ]
 
 
 def watches(
@@ -377,8 +395,5 @@ def watches(
         except InputError as exc:
             exc.subject = exc.subject or f"Application/{app.name}"
             errors.append(exc)
-    try:
-        out += from_flux(items, git_repos)
-    except InputError as exc:
-        errors.append(exc)
+    out += from_flux(items, git_repos, errors)
     return out, errors
