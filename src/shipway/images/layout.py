@@ -109,7 +109,7 @@ class Layout:
         self._write_atomic(self.root / "index.json", json.dumps(index, indent=2).encode())
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[None]:
         self.init()
         with open(self.root / ".lock", "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
@@ -117,7 +117,7 @@ class Layout:
 
     def tag(self, name: str, descriptor: dict[str, Any]) -> None:
         """Point ``name`` (a tag or full reference) at a manifest descriptor."""
-        with self._locked():
+        with self.locked():
             index = self.index()
             keep = [
                 m for m in index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != name
@@ -126,6 +126,14 @@ class Layout:
             desc["annotations"] = {**desc.get("annotations", {}), REF_NAME: name}
             index["manifests"] = [*keep, desc]
             self._write_index(index)
+
+    def untag(self, name: str) -> None:
+        """Remove ``name`` from the index (the caller holds ``locked()``)."""
+        index = self.index()
+        index["manifests"] = [
+            m for m in index["manifests"] if (m.get("annotations") or {}).get(REF_NAME) != name
+        ]
+        self._write_index(index)
 
     def resolve(self, name: str) -> dict[str, Any]:
         """The descriptor tagged ``name``; NotFoundError when there is none."""

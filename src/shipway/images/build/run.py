@@ -158,14 +158,40 @@ def run_step(
             if user:
                 args += ["--user", user]
             _buildah(benv, [*args, ctr, "--", *argv], where, log)
-            _buildah(
-                benv, ["commit", "-q", "--format", "oci", ctr, f"oci:{tmp / 'out'}:out"], where
-            )
-        return _import_last_layer(Layout(tmp / "out"), store.layout, len(layers), where)
+            return _commit_layer(benv, ctr, _out_dir(store, tmp), store.layout, len(layers), where)
 
 
-def _import_last_layer(src: Layout, dst: Layout, before: int, where: str) -> Layer:
-    manifest = src.read_json(str(src.resolve("out")["digest"]))
+def _out_dir(store: Store, tmp: Path) -> Path:
+    """A layout kept across steps, so ``buildah commit`` skips the base layers it holds."""
+    out = store.root / "buildah-out"
+    return out if re.fullmatch(r"[a-z0-9/._-]+", str(out)) else tmp / "out"
+
+
+def _commit_layer(
+    benv: dict[str, str], ctr: str, out: Path, dst: Layout, before: int, where: str
+) -> Layer:
+    """Commit the container into ``out`` and import its new (last) layer into ``dst``."""
+    layout, tag = Layout(out), f"step-{uuid.uuid4().hex}"
+    layout.init()
+    with layout.locked():  # one commit at a time: buildah rewrites index.json
+        _buildah(benv, ["commit", "-q", "--format", "oci", ctr, f"oci:{out}:{tag}"], where)
+        manifest_digest = str(layout.resolve(tag)["digest"])
+        manifest = layout.read_json(manifest_digest)
+        try:
+            return _import_last_layer(layout, manifest, dst, before, where)
+        finally:
+            layout.untag(tag)
+            for d in (
+                manifest_digest,
+                manifest["config"]["digest"],
+                manifest["layers"][-1]["digest"],
+            ):
+                layout.path(d).unlink(missing_ok=True)
+
+
+def _import_last_layer(
+    src: Layout, manifest: dict[str, Any], dst: Layout, before: int, where: str
+) -> Layer:
     got = manifest.get("layers", [])
     if len(got) != before + 1:
         raise ExternalError(
