@@ -208,3 +208,24 @@ def test_acr_exchanges_an_aad_token_for_a_refresh_token(
         assert client.blob_exists("bob/acr", digest)
     exchange = [r for r in issuer.requests if r.get("path", "").startswith("/oauth2/exchange")]
     assert exchange[0]["form"]["grant_type"] == "access_token"
+
+
+def test_copy_between_registries_with_credentials(
+    registry,
+    basic_registry: str,
+    base_ref: str,
+    tmp_path: Path,
+    docker_config: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    auth = base64.b64encode(b"alice:wonder").decode()
+    docker_config.parent.mkdir(parents=True)
+    docker_config.write_text(json.dumps({"auths": {basic_registry: {"auth": auth}}}))
+    store = Store(tmp_path / "store")
+    dst = f"{basic_registry}/mirror/busybox:1"
+    first = copy(base_ref, dst, store=store)
+    again = copy(base_ref, dst, store=store)
+    assert first.bytes_uploaded > 1_000_000 and again.bytes_uploaded == 0
+    with RegistryClient(basic_registry) as client, RegistryClient(registry.host) as src:
+        assert client.head_manifest("mirror/busybox", "1") == src.head_manifest(
+            "images-test/busybox", "1"
+        )
