@@ -94,7 +94,8 @@ def propose(
     """Commit ``items`` on their branch over the newest base and open or refresh the PR."""
     branch = branch_for(target, items)
     with checkouts.locked(target) as repo:
-        base = writeback.sync(repo, target)
+        writeback.sync(repo, target)
+        base = repo.head()
         files = apply_and_commit(repo, target, items)
         existing = forge.find_open(branch, target.branch)
         if files is None:  # the base already says all this
@@ -124,12 +125,7 @@ def apply_and_commit(
     files = writeback.apply_edits(repo.path, items)
     if not files:
         return None
-    for rel, text in files.items():
-        dest = repo.path / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(text.encode())
-    repo.run("add", "--", *files)
-    writeback.commit(repo, target, writeback.message(target, items))
+    writeback.stage_and_commit(repo, target, files, writeback.message(target, items))
     return sorted(files)
 
 

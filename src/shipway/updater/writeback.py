@@ -89,8 +89,8 @@ class Checkouts:
         return gitauth.clone(target, path)
 
 
-def sync(repo: Repo, target: GitTarget) -> str:
-    """Fetch and reset the checkout to the remote branch; return its commit."""
+def sync(repo: Repo, target: GitTarget) -> None:
+    """Fetch and reset the checkout to the remote branch."""
     repo.run(
         "fetch", "-q", "origin", f"+refs/heads/{target.branch}:refs/remotes/origin/{target.branch}"
     )
@@ -100,7 +100,6 @@ def sync(repo: Repo, target: GitTarget) -> str:
     if dirty.exists():  # an earlier attempt died between writing files and committing
         repo.run("clean", "-qfdx")
         dirty.unlink()
-    return repo.head()
 
 
 def _read(root: Path, texts: dict[str, str], rel: str) -> str:
@@ -258,8 +257,20 @@ def _template(target: GitTarget, items: list[Item]) -> str:
 _PERSON = re.compile(r"^\s*(?P<name>[^<]+?)\s*<(?P<email>[^>]*)>\s*$")
 
 
-def commit(repo: Repo, target: GitTarget, text: str) -> str:
-    """Commit the staged edits as the target's author (who also signs off when asked)."""
+def stage_and_commit(repo: Repo, target: GitTarget, files: dict[str, str], text: str) -> str:
+    """Write ``files``, commit them as the target's author; return the commit id."""
+    new = [rel for rel in files if not (repo.path / rel).exists()]
+    for rel, content in files.items():
+        dest = repo.path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(content.encode())
+    if new:
+        repo.run("add", "--", *new)
+    return commit(repo, target, text, all_tracked=True)
+
+
+def commit(repo: Repo, target: GitTarget, text: str, *, all_tracked: bool = False) -> str:
+    """Commit the staged edits (``-a``: and tracked changes) as the target's author."""
     env: dict[str, str] = {}
     m = _PERSON.match(target.author) if target.author else None
     if m:
@@ -268,6 +279,7 @@ def commit(repo: Repo, target: GitTarget, text: str) -> str:
     elif target.author:
         raise InputError(f"commit author {target.author!r} is not 'Name <email>'")
     args = ["commit", "-q", "-F", "-"] + (["--signoff"] if target.signoff else [])
+    args += ["-a"] if all_tracked else []
     repo.run(*args, input=text, env=env)
     return repo.head()
 
@@ -281,12 +293,7 @@ def write(checkouts: Checkouts, target: GitTarget, items: list[Item]) -> Outcome
             files = apply_edits(repo.path, items)
             if not files:
                 return Outcome(commit=None, attempts=attempt)
-            for rel, text in files.items():
-                dest = repo.path / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(text.encode())
-            repo.run("add", "--", *files)
-            sha = commit(repo, target, message(target, items))
+            sha = stage_and_commit(repo, target, files, message(target, items))
             force = "+" if target.push_branch != target.branch else ""
             try:
                 repo.push("origin", f"{force}HEAD:refs/heads/{target.push_branch}")
