@@ -100,3 +100,41 @@ def test_copy_heredoc_makes_a_file(tmp_path: Path) -> None:
         member = tar.extractfile("etc/app.conf")
         assert member is not None and member.read() == b"key=value\n"
     assert len(cfg["rootfs"]["diff_ids"]) == 1  # type: ignore[index]
+
+
+def test_onbuild_triggers_run_in_the_child_build(tmp_path: Path) -> None:
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    (parent / "Dockerfile").write_text(
+        "FROM scratch\nONBUILD LABEL from-trigger=yes\nONBUILD COPY app.txt /app/\n"
+    )
+    store = Store(tmp_path / "store")
+    build(parent, tags=[f"oci:{tmp_path / 'base'}:1"], store=store)
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "app.txt").write_text("app\n")
+    (child / "Dockerfile").write_text(f"FROM oci:{tmp_path / 'base'}:1\nLABEL own=1\n")
+    res = build(child, store=store)
+    cfg = store.layout.read_json(res.config_digest)
+    assert cfg["config"]["Labels"] == {"from-trigger": "yes", "own": "1"}
+    assert "OnBuild" not in cfg["config"]  # triggers do not pass to grandchildren
+    assert len(cfg["rootfs"]["diff_ids"]) == 1
+
+
+def test_unreadable_source_is_an_input_error(tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:  # root reads anything: make the file vanish instead
+        ctx = tmp_path / "ctx"
+        ctx.mkdir()
+        (ctx / "gone").symlink_to(ctx / "missing-target")
+        (ctx / "Dockerfile").write_text("FROM scratch\nCOPY gone /x\n")
+    else:
+        ctx = tmp_path / "ctx"
+        ctx.mkdir()
+        (ctx / "secret").write_text("s")
+        (ctx / "secret").chmod(0)
+        (ctx / "Dockerfile").write_text("FROM scratch\nCOPY secret /x\n")
+    with pytest.raises(InputError) as err:
+        build(ctx, store=Store(tmp_path / "s"))
+    assert err.value.subject is not None and err.value.subject.endswith("Dockerfile:2")

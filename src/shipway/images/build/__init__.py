@@ -110,7 +110,11 @@ def build(
     store = store or Store()
     refs = [parse_ref(t) for t in tags or []]
     df_path = _find_dockerfile(context, dockerfile)
-    df = parse_dockerfile(df_path.read_text(), str(df_path))
+    try:
+        text = df_path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the Dockerfile: {exc}", subject=str(df_path)) from exc
+    df = parse_dockerfile(text, str(df_path))
     ev = Evaluator(
         context,
         df,

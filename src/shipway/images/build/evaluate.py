@@ -163,7 +163,12 @@ class Evaluator:
             self._arg(st, ins)
             made = False
         elif ins.cmd in ("COPY", "ADD"):
-            made = self._copy(st, ins)
+            try:
+                made = self._copy(st, ins)
+            except OSError as exc:  # a file vanished or is unreadable mid-build
+                raise InputError(
+                    f"cannot read {exc.filename}: {exc.strerror}", subject=self.where(ins)
+                ) from exc
         elif ins.cmd == "RUN":
             made = self._run(st, ins)
         elif apply_config(st, ins, self.df.file):
