@@ -189,3 +189,18 @@ def login_cmd(
         client.ping()
     path = credentials.store_login(client.host, creds)
     click.echo(f"Login Succeeded ({path})")
+
+
+@image.command("prune")
+@click.option("--all", "everything", is_flag=True, help="Also drop the build cache.")
+@out.output_option
+def prune_cmd(everything: bool, output: str) -> None:
+    """Remove blobs of the local store that no tagged image (or the cache) needs."""
+    from dataclasses import asdict
+
+    from shipway.images import gc
+    from shipway.images.store import Store
+
+    res = gc.prune(Store(), cache=not everything)
+    if not out.emit(asdict(res), output):
+        click.echo(f"removed {res.blobs_removed} blobs, {res.bytes_freed} bytes freed")
