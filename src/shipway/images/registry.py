@@ -134,7 +134,14 @@ class RegistryClient:
             auth = self._auth_header(scopes, fresh=False)
             if auth:
                 hdrs["Authorization"] = auth
-            resp = self._send(method, path, hdrs, body, params, subject)
+            try:
+                resp = self._send(method, path, hdrs, body, params, subject)
+            except RegistryError:
+                if method not in ("GET", "HEAD") or attempt >= self.retries:
+                    raise
+                self.sleep(self.backoff * (2**attempt))  # reads are safe to repeat
+                attempt += 1
+                continue
             if resp.status_code == 401 and not authed and "www-authenticate" in resp.headers:
                 if auth and auth.startswith("Bearer ") and self._auth and self._challenge:
                     self._auth.forget(self._challenge, scopes)  # expired or revoked: renew

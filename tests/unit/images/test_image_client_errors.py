@@ -188,3 +188,21 @@ def test_a_refused_cached_token_is_renewed_once() -> None:
     valid.clear()  # the registry revokes every token it saw
     assert client.list_tags("a") == ["x"]
     assert issued == ["T0", "T1"]
+
+
+def test_reads_are_retried_after_network_errors_writes_are_not() -> None:
+    calls: list[str] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        calls.append(req.method)
+        if len(calls) < 3:
+            raise httpx.ReadError("connection reset by peer")
+        return httpx.Response(200, json={"tags": ["t"]})
+
+    sleeps: list[float] = []
+    assert _client(handler, sleeps).list_tags("r") == ["t"]
+    assert len(sleeps) == 2
+    calls.clear()
+    with pytest.raises(RegistryError, match="cannot reach"):
+        _client(handler, []).put_manifest("r", "t", b"{}", "application/json")
+    assert calls == ["PUT"]
