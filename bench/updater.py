@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import queue
 import statistics
 import sys
@@ -143,6 +144,7 @@ class Receiver:
         self.received: dict[str, float] = {}
         self.errors: list[str] = []
         self.jobs_run = 0
+        self.timings: list[dict[str, float]] = []
         self.cond = threading.Condition()
         self.port = ports.free_port()
         rx = self
@@ -176,6 +178,8 @@ class Receiver:
                 for ev in events:
                     self.received.setdefault(ev.tag or "", received)
                 for r in results:
+                    if r.config_commit:
+                        self.timings.append(r.timings)
                     if r.error:
                         self.errors.append(f"{r.app}: {r.error_subject}: {r.error}")
                     if r.config_commit:  # at-least-once delivery: keep the first commit
@@ -241,6 +245,10 @@ def bench_push(tmp: Path, pushes: int) -> None:
         print("  (from the start of the manifest PUT to the config commit pushed)")
         print(f"  notification p50 {pct(notify, 50):7.1f} ms  p95 {pct(notify, 95):7.1f} ms")
         print(f"  engine       p50 {pct(engine_ms, 50):7.1f} ms  p95 {pct(engine_ms, 95):7.1f} ms")
+        res = [t["resolve_ms"] for t in rx.timings]
+        wr = [t["write_ms"] for t in rx.timings]
+        print(f"    registry   p50 {pct(res, 50):7.1f} ms  p95 {pct(res, 95):7.1f} ms")
+        print(f"    git write  p50 {pct(wr, 50):7.1f} ms  p95 {pct(wr, 95):7.1f} ms")
         print(
             f"  config commits {commits} for {pushes} pushes ({rx.jobs_run} notifications handled)"
         )
@@ -305,6 +313,8 @@ def main() -> None:
     ap.add_argument("--pushes", type=int, default=50)
     ap.add_argument("--repos", type=int, default=1000)
     args = ap.parse_args()
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"load average {' '.join(load)} on {os.cpu_count()} CPUs")
     print("peer tools (not runnable here): Argo CD Image Updater polls every 2 min by default;"
           " Flux ImageRepository intervals are typically 1-30 min.")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="shipway-bench-updater-") as d:

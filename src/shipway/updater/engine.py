@@ -14,6 +14,7 @@ the config repository already updated, so no engine state needs persisting.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class UpdateResult:
     branch: str | None = None  # pull request mode: the proposal branch
     pull_request: dict[str, Any] | None = None
     closed_pull_requests: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # resolve_ms, write_ms
 
     @property
     def changed(self) -> bool:
@@ -75,6 +77,7 @@ class UpdateResult:
             "branch": self.branch,
             "pull_request": self.pull_request,
             "closed_pull_requests": self.closed_pull_requests,
+            "timings": self.timings,
         }
 
 
@@ -128,6 +131,7 @@ class Engine:
         results: list[UpdateResult] = []
         groups: dict[tuple[str, ...], list[writeback.Item]] = {}
         tgt: dict[tuple[str, ...], targets.GitTarget] = {}
+        t0 = time.perf_counter()
         with self._pass_lock:  # the per-pass tag list is shared state
             self.resolver.begin_pass(events)
             for w, got in zip(watches, self._resolve_all(watches, bool(events)), strict=True):
@@ -137,11 +141,17 @@ class Engine:
                 key = _group_key(w)
                 groups.setdefault(key, []).append(writeback.Item(w, got))
                 tgt.setdefault(key, w.target)
+        resolve_ms = round((time.perf_counter() - t0) * 1000, 1)
         for key, items in groups.items():
+            t1 = time.perf_counter()
             try:
-                results += self._write(tgt[key], items)
+                written = self._write(tgt[key], items)
             except ShipwayError as exc:
-                results += [_error_result(i.watch, exc) for i in items]
+                written = [_error_result(i.watch, exc) for i in items]
+            write_ms = round((time.perf_counter() - t1) * 1000, 1)
+            for r in written:
+                r.timings = {"resolve_ms": resolve_ms, "write_ms": write_ms}
+            results += written
         return results
 
     def _write(self, target: targets.GitTarget, items: list[writeback.Item]) -> list[UpdateResult]:
