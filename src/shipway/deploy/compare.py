@@ -103,6 +103,19 @@ class Loaded:
         )
 
 
+def target_for(settings: Settings, app: Resource, loaded: Loaded) -> cluster.Target:
+    """The target of ``app``'s destination (connected once per ``loaded``)."""
+    dest = appspec.destination(app.spec)
+    tkey = f"{dest.get('name')}|{dest.get('server')}"
+    target = loaded.targets.get(tkey)
+    if target is None:
+        target = cluster.connect(
+            settings, dest, loaded.clusters, podman_env=lambda: local_env(settings)
+        )
+        loaded.targets[tkey] = target
+    return target
+
+
 def context(
     store: Store,
     name: str,
@@ -126,14 +139,7 @@ def context_for(
     fetch: bool = True,
 ) -> Ctx:
     settings = settings or load_settings()
-    dest = appspec.destination(app.spec)
-    tkey = f"{dest.get('name')}|{dest.get('server')}"
-    target = loaded.targets.get(tkey)
-    if target is None:
-        target = cluster.connect(
-            settings, dest, loaded.clusters, podman_env=lambda: local_env(settings)
-        )
-        loaded.targets[tkey] = target
+    target = target_for(settings, app, loaded)
     name = app.name
 
     def emit(event: dict[str, Any]) -> None:
@@ -159,7 +165,7 @@ def context_for(
 # -- compare ---------------------------------------------------------------
 
 
-def _resolve(ctx: Ctx, revision: str | None) -> list[str]:
+def resolve(ctx: Ctx, revision: str | None) -> list[str]:
     """The commit of each source (``revision`` overrides the first source's)."""
     out = []
     for i, source in enumerate(appspec.sources(ctx.spec)):
@@ -220,7 +226,7 @@ def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, A
         result.health = str((ctx.old_status.get("health") or {}).get("status", health.UNKNOWN))
         return result, []
     try:
-        commits = _resolve(ctx, revision)
+        commits = resolve(ctx, revision)
         result.revision = ",".join(commits)
         desired, result.source_type = _desired(ctx, commits)
     except (InputError, GitError) as exc:

@@ -27,6 +27,7 @@ from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
+from shipway.deploy.bulk import refresh_all
 from shipway.deploy.compare import EventSink, local_target
 from shipway.deploy.status import AppStatus, ResourceResult, SyncResult
 from shipway.model.errors import ClusterError, InputError, NotFoundError
@@ -37,7 +38,15 @@ from shipway.store import runs
 from shipway.store.db import Store
 
 ENGINE = "deploy.sync"
-__all__ = ["local_target", "reconcile", "refresh", "self_heal_pass", "wait_healthy"]
+__all__ = [
+    "local_target",
+    "reconcile",
+    "refresh",
+    "refresh_all",
+    "resume_interrupted",
+    "self_heal_pass",
+    "wait_healthy",
+]
 
 
 def refresh(

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tarfile
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -69,9 +70,10 @@ class ConfigRepo:
         self._listings: OrderedDict[str, Listing] = OrderedDict()
         self._resolved: dict[str, str] = {}
         self._batch: subprocess.Popen[bytes] | None = None
+        self._blobs: dict[str, bytes] = {}
 
     def ensure(self) -> None:
-        if not (self.path / "HEAD").exists():
+        if not self.fetched and not (self.path / "HEAD").exists():
             tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.parent.mkdir(parents=True, exist_ok=True)
@@ -130,8 +132,38 @@ class ConfigRepo:
             raise InputError(f"path {path!r} does not exist at {commit[:12]}", subject=self.url)
         return found
 
+    def prefetch(self, blobs: Iterable[str]) -> None:
+        """Read many blobs in one ``git cat-file --batch`` run (kept until ``drop_blobs``)."""
+        wanted = sorted({b for b in blobs if b not in self._blobs})
+        if not wanted:
+            return
+        try:
+            proc = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                cwd=self.path,
+                input="".join(f"{b}\n" for b in wanted).encode(),
+                capture_output=True,
+                check=True,
+                timeout=300,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise GitError(f"git cat-file failed: {exc}", subject=self.url) from exc
+        data, pos = proc.stdout, 0
+        for _ in wanted:
+            end = data.index(b"\n", pos)
+            sha, _kind, size = data[pos:end].split()
+            start = end + 1
+            self._blobs[sha.decode()] = data[start : start + int(size)]
+            pos = start + int(size) + 1
+
+    def drop_blobs(self) -> None:
+        self._blobs.clear()
+
     def read(self, blob: str) -> bytes:
-        """The content of one blob, through a persistent ``git cat-file --batch``."""
+        """The content of one blob (prefetched, or through a persistent ``cat-file --batch``)."""
+        cached = self._blobs.get(blob)
+        if cached is not None:
+            return cached
         if self._batch is None or self._batch.poll() is not None:
             self._batch = subprocess.Popen(
                 ["git", "cat-file", "--batch"],

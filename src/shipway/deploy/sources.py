@@ -30,6 +30,7 @@ from shipway.model.errors import InputError
 from shipway.settings import Settings
 
 TOOL_TIMEOUT = 120
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 @dataclass
@@ -126,18 +127,31 @@ class Renderer:
             return declared
         blobs = self.repo(source["repoURL"]).listing(commit).blobs
         p = norm_path(str(source.get("path") or ""))
-        for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        for name in KUSTOMIZATION_FILES:
             if (f"{p}/{name}" if p else name) in blobs:
                 return "Kustomize"
         return "Directory"
 
     def scope(self, source: dict[str, Any], commit: str) -> str:
-        """What a render of ``source`` at ``commit`` depends on, as a short string."""
+        """What a render of ``source`` at ``commit`` depends on, as a short string.
+
+        A directory: its own tree. Kustomize: the trees of its directory and of
+        every local directory its kustomizations reference (``resources``,
+        ``bases``, ``components``), and the blobs of files referenced outside
+        them; anything remote or unreadable, the whole commit. Helm: the whole
+        commit (value files may live anywhere).
+        """
         repo = self.repo(source["repoURL"])
-        path = str(source.get("path") or "")
+        path = norm_path(str(source.get("path") or ""))
         tree = repo.tree(commit, path)
         kind = self.kind(source, commit)
-        return f"D:{tree}" if kind == "Directory" else f"{kind[0]}:{repo.tree(commit, '')}:{tree}"
+        if kind == "Directory":
+            return f"D:{tree}"
+        if kind == "Kustomize":
+            deps = kustomize_deps(repo, commit, path)
+            if deps is not None:
+                return "K:" + ",".join(deps)
+        return f"{kind[0]}:{repo.tree(commit, '')}:{tree}"
 
     def render(self, source: dict[str, Any], app: str, revision: str | None = None) -> Rendered:
         """Render one source at ``revision`` (default: its ``targetRevision``)."""
@@ -149,7 +163,7 @@ class Renderer:
             self.renders += 1
             return Rendered(commit, self._directory(repo, source, commit), kind)
         opts = {k: source.get(k) for k in ("kustomize", "helm", "chart", "path")}
-        raw = json.dumps([source["repoURL"], kind, repo.tree(commit, ""), opts, app])
+        raw = json.dumps([source["repoURL"], kind, self.scope(source, commit), opts, app])
         key = hashlib.sha256(raw.encode()).hexdigest()
         cached = self.cache_dir / key[:2] / f"{key}.json"
         if cached.exists():
@@ -163,9 +177,8 @@ class Renderer:
         os.replace(tmpfile, cached)
         return Rendered(commit, pairs, kind)
 
-    def _directory(
-        self, repo: ConfigRepo, source: dict[str, Any], commit: str
-    ) -> list[tuple[str, dict[str, Any]]]:
+    def _chosen(self, repo: ConfigRepo, source: dict[str, Any], commit: str) -> dict[str, str]:
+        """The manifest files a directory source reads: relative path → repo path."""
         listing = repo.listing(commit)
         path = norm_path(str(source.get("path") or ""))
         directory = source.get("directory") or {}
@@ -175,8 +188,97 @@ class Renderer:
         chosen = render.select_files(
             rel, recurse=recurse, include=directory.get("include"), exclude=directory.get("exclude")
         )
-        texts = {r: _decode(repo.read(listing.blobs[rel[r]]), rel[r]) for r in chosen}
+        return {r: rel[r] for r in chosen}
+
+    def prefetch(self, work: list[tuple[dict[str, Any], str]]) -> None:
+        """Read the files of many directory sources ``(source, commit)``: one git call a repo."""
+        by_repo: dict[str, list[str]] = {}
+        for source, commit in work:
+            try:
+                if self.kind(source, commit) != "Directory":
+                    continue
+                repo = self.repo(source["repoURL"])
+                blobs = repo.listing(commit).blobs
+                chosen = self._chosen(repo, source, commit)
+            except InputError:
+                continue
+            by_repo.setdefault(source["repoURL"], []).extend(blobs[p] for p in chosen.values())
+        for url, shas in by_repo.items():
+            self.repo(url).prefetch(shas)
+
+    def drop_blobs(self) -> None:
+        for repo in self._repos.values():
+            repo.drop_blobs()
+
+    def _directory(
+        self, repo: ConfigRepo, source: dict[str, Any], commit: str
+    ) -> list[tuple[str, dict[str, Any]]]:
+        blobs = repo.listing(commit).blobs
+        chosen = self._chosen(repo, source, commit)
+        texts = {r: _decode(repo.read(blobs[p]), p) for r, p in chosen.items()}
+        path = norm_path(str(source.get("path") or ""))
         return render.from_files(texts, recurse=True, prefix=path)
+
+
+_REF_KEYS = ("resources", "bases", "components")
+
+
+def kustomize_deps(repo: ConfigRepo, commit: str, path: str) -> list[str] | None:
+    """Sorted ``path=id`` of every tree and outside file a kustomization reads; None: unknown."""
+    listing = repo.listing(commit)
+    seen: dict[str, str] = {}
+    todo = [path]
+    while todo:
+        d = todo.pop()
+        if d in seen:
+            continue
+        seen[d] = listing.trees[d]
+        kfile = next(
+            (
+                f"{d}/{n}" if d else n
+                for n in KUSTOMIZATION_FILES
+                if (f"{d}/{n}" if d else n) in listing.blobs
+            ),
+            None,
+        )
+        if kfile is None:
+            continue
+        try:
+            doc = render.parse(_decode(repo.read(listing.blobs[kfile]), kfile), kfile)
+        except InputError:
+            return None
+        kust = doc[0] if doc else {}
+        for key in _REF_KEYS:
+            refs = kust.get(key)
+            for ref in refs if isinstance(refs, list) else []:
+                target = _join(d, str(ref))
+                if target is None:
+                    return None
+                if target in listing.trees:
+                    todo.append(target)
+                elif target in listing.blobs:
+                    if not any(target.startswith(s + "/") for s in seen if s):
+                        seen[target] = listing.blobs[target]
+                else:
+                    return None
+    return sorted(f"{p}={i}" for p, i in seen.items())
+
+
+def _join(base: str, ref: str) -> str | None:
+    """``base`` + a relative reference, normalised; None for remote or escaping references."""
+    if "://" in ref or ref.startswith(("git@", "github.com/", "/")):
+        return None
+    parts = [p for p in base.split("/") if p]
+    for piece in ref.split("/"):
+        if piece in ("", "."):
+            continue
+        if piece == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(piece)
+    return "/".join(parts)
 
 
 def _decode(data: bytes, path: str) -> str:

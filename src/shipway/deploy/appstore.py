@@ -1,0 +1,82 @@
+"""Bulk access to stored Applications for passes over many of them.
+
+``AppCache.load`` lists Applications reading only ``(id, name, generation,
+status)`` per row and the full row only for applications new or changed
+since the last load (a spec change bumps ``generation``), so a pass over
+10,000 applications does not rebuild 10,000 ORM objects. ``write_statuses``
+stores many statuses in one transaction. Uses the store's session and table
+(``shipway.store``); everything else goes through ``store.resources``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from shipway.model.resources import Resource
+from shipway.store.db import Store
+from shipway.store.tables import ResourceRow
+
+KIND = "Application"
+
+
+class AppCache:
+    """Applications by name, refreshed incrementally from the store."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[int, Resource]] = {}
+
+    def load(self, store: Store) -> list[tuple[Resource, str | None]]:
+        """Every Application with its rollback pin; ``status`` may be stale (see ``statuses``)."""
+        pin = ResourceRow.status["pin"]["revision"].as_string()
+        with store.session() as s:
+            light = s.execute(
+                select(ResourceRow.id, ResourceRow.generation, pin)
+                .where(ResourceRow.kind == KIND)
+                .order_by(ResourceRow.name)
+            ).all()
+            stale = [rid for rid, gen, _ in light if self._rows.get(rid, (-1,))[0] != gen]
+            for chunk in _chunks(stale, 500):
+                for row in s.scalars(select(ResourceRow).where(ResourceRow.id.in_(chunk))):
+                    res = Resource(
+                        row.api_version, row.kind, row.name, row.namespace, row.body, row.source
+                    )
+                    res.status = dict(row.status or {})
+                    self._rows[row.id] = (row.generation, res)
+        live_ids = {rid for rid, _, _ in light}
+        for rid in [r for r in self._rows if r not in live_ids]:
+            del self._rows[rid]
+        return [(self._rows[rid][1], pinned or None) for rid, _, pinned in light]
+
+    def statuses(self, store: Store, names: list[str]) -> dict[str, dict[str, Any]]:
+        """The current stored status of the named Applications."""
+        out: dict[str, dict[str, Any]] = {}
+        with store.session() as s:
+            for chunk in _chunks(names, 500):
+                rows = s.execute(
+                    select(ResourceRow.name, ResourceRow.status).where(
+                        ResourceRow.kind == KIND, ResourceRow.name.in_(chunk)
+                    )
+                )
+                out.update({name: dict(status or {}) for name, status in rows})
+        return out
+
+
+def write_statuses(store: Store, statuses: dict[str, dict[str, Any]]) -> None:
+    """Replace the status of many Applications in one transaction."""
+    if not statuses:
+        return
+    with store.session() as s:
+        for chunk in _chunks(list(statuses), 500):
+            rows = s.scalars(
+                select(ResourceRow).where(ResourceRow.kind == KIND, ResourceRow.name.in_(chunk))
+            )
+            for row in rows:
+                row.status = statuses[row.name]
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

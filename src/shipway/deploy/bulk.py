@@ -1,0 +1,156 @@
+"""Refreshing many applications at once, re-rendering only what a commit changed.
+
+``refresh_all`` fetches each config repository once, lists Applications
+incrementally (``appstore.AppCache``), and compares an application again
+only when what it renders from changed (its source path's git tree, or the
+whole tree for kustomize/Helm), its spec or project changed, or its live
+objects changed (targets that offer ``live_version``; others are always
+read). Unchanged applications keep their last comparison and stored status
+(whose ``sync.revision`` stays the newest commit that changed them). Files of
+all directory sources to render are read in one git call; statuses are
+written in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway import cluster
+from shipway.deploy import appspec, sources
+from shipway.deploy import compare as cmp
+from shipway.deploy import status as st
+from shipway.deploy.appstore import AppCache, write_statuses
+from shipway.deploy.gitsource import norm_path
+from shipway.deploy.status import AppStatus
+from shipway.model.errors import ClusterError, GitError, InputError
+from shipway.model.resources import Resource
+from shipway.settings import Settings
+from shipway.settings import load as load_settings
+from shipway.store.db import Store
+
+_memo: dict[tuple[str, str], tuple[Any, ...]] = {}
+_apps: dict[str, AppCache] = {}
+
+
+def refresh_all(
+    store: Store, names: list[str] | None = None, *, settings: Settings | None = None
+) -> dict[str, AppStatus]:
+    """Refresh every application (or those in ``names``); return each one's comparison."""
+    settings = settings or load_settings()
+    home = str(settings.home)
+    r = cmp.renderer(settings)
+    r.forget_fetches()
+    loaded = cmp.Loaded.load(store)
+    wanted = set(names) if names is not None else None
+    out: dict[str, AppStatus] = {}
+    todo: list[tuple[Resource, str | None, tuple[Any, ...] | None]] = []
+    pass_cache: dict[Any, Any] = {}
+    cache = _apps.setdefault(home, AppCache())
+    for app, pin in cache.load(store):
+        if wanted is not None and app.name not in wanted:
+            continue
+        target = cmp.target_for(settings, app, loaded)
+        fp = _fingerprint(r, app, loaded, target, pin, pass_cache)
+        memo = _memo.get((home, app.name))
+        if fp is not None and memo is not None and memo[:-1] == fp:
+            out[app.name] = memo[-1]
+        else:
+            todo.append((app, pin, fp))
+    fresh = cache.statuses(store, [app.name for app, _, _ in todo])
+    ctxs = []
+    for app, pin, fp in todo:
+        app.status = fresh.get(app.name, {})
+        ctxs.append((cmp.context_for(store, app, settings, None, loaded, fetch=False), pin, fp))
+    if len(todo) > 1:
+        r.prefetch([w for ctx, pin, _ in ctxs for w in _work(ctx, pin)])
+    statuses: dict[str, dict[str, Any]] = {}
+    try:
+        for ctx, pin, fp in ctxs:
+            result, _ = cmp.compare(ctx, pin)
+            status = st.comparison_status(ctx.old_status, result)
+            if _differs(ctx.old_status, status):
+                statuses[ctx.name] = status
+            if fp is not None:
+                _memo[(home, ctx.name)] = (*fp, result)
+            out[ctx.name] = result
+    finally:
+        r.drop_blobs()
+        write_statuses(store, statuses)
+    return out
+
+
+def _work(ctx: cmp.Ctx, pin: str | None) -> list[tuple[dict[str, Any], str]]:
+    return _sources_at(ctx.renderer, ctx.spec, pin)
+
+
+def _sources_at(
+    r: sources.Renderer, spec: dict[str, Any], pin: str | None
+) -> list[tuple[dict[str, Any], str]]:
+    """Each source with its commit (``pin`` overrides the first), or [] when unresolvable."""
+    out = []
+    try:
+        for i, source in enumerate(appspec.sources(spec)):
+            wanted = pin if i == 0 and pin else source.get("targetRevision")
+            out.append((source, r.repo(source["repoURL"]).resolve(wanted)))
+    except (InputError, GitError):
+        return []
+    return out
+
+
+def _fingerprint(
+    r: sources.Renderer,
+    app: Resource,
+    loaded: cmp.Loaded,
+    target: cluster.Target,
+    pin: str | None,
+    cache: dict[Any, Any],
+) -> tuple[Any, ...] | None:
+    """What ``app``'s comparison depends on; None when it cannot be known cheaply.
+
+    The per-app work is dict lookups: commits and listings are resolved once
+    per (repository, revision) in a pass (``cache``).
+    """
+    version = getattr(target, "live_version", None)
+    if version is None:
+        return None
+    spec = app.spec
+    parts: list[Any] = []
+    try:
+        for i, source in enumerate(appspec.sources(spec)):
+            rev = pin if i == 0 and pin else source.get("targetRevision")
+            key = (source["repoURL"], rev)
+            got = cache.get(key)
+            if got is None:
+                repo = r.repo(source["repoURL"])
+                commit = repo.resolve(rev)
+                got = cache[key] = repo.listing(commit)
+            path = norm_path(str(source.get("path") or ""))
+            tree = got.trees.get(path)
+            if tree is None:
+                return None
+            if _plain(source, path, got.blobs):
+                parts.append(tree)
+            else:
+                skey = (source["repoURL"], rev, path, tree, got.trees[""])
+                if skey not in cache:
+                    cache[skey] = r.scope(source, r.repo(source["repoURL"]).resolve(rev))
+                parts.append(cache[skey])
+    except (InputError, ClusterError, GitError):
+        return None
+    project = loaded.projects.get(str(spec.get("project") or "default"))
+    return (spec, project, tuple(parts), version(app.name))
+
+
+def _plain(source: dict[str, Any], path: str, blobs: dict[str, str]) -> bool:
+    """A plain directory (depends on its own tree only), not kustomize or Helm."""
+    if source.get("helm") or source.get("chart") or source.get("kustomize"):
+        return False
+    prefix = f"{path}/" if path else ""
+    return not any(prefix + n in blobs for n in sources.KUSTOMIZATION_FILES)
+
+
+def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    skip = {"reconciledAt"}
+    return {k: v for k, v in old.items() if k not in skip} != {
+        k: v for k, v in new.items() if k not in skip
+    }
