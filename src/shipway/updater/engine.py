@@ -25,6 +25,7 @@ from typing import Any
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.resources import Resource
 from shipway.store import resources as store_resources
+from shipway.store import runs
 from shipway.store.db import Store
 from shipway.updater import pullrequest, resolve, targets, writeback
 from shipway.updater.resolve import ClientFactory
@@ -297,6 +298,9 @@ def _image_status(r: UpdateResult) -> dict[str, Any]:
 
 def record_status(store: Store, results: list[UpdateResult], resources: Iterable[Resource]) -> None:
     """Merge each result into its resource's status (``imageUpdate``; Flux's ``latestRef``)."""
+    for res in results:  # the last outcome per watch, as engine state (``runs.states``)
+        phase = "failed" if res.error else "committed" if res.config_commit else "unchanged"
+        runs.put_state(store, "updater", f"{res.kind}/{res.app}/{res.alias}", phase, res.to_dict())
     known = {(r.kind, r.name): r for r in resources}
     by_owner: dict[tuple[str, str], list[UpdateResult]] = {}
     for res in results:

@@ -15,6 +15,7 @@ from shipway.images.registry import RegistryClient
 from shipway.model.resources import parse_text
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
+from shipway.store import runs
 from shipway.store.db import open_store
 from shipway.updater import engine
 from shipway.updater.webhooks import PushEvent
@@ -68,6 +69,10 @@ def test_push_event_pins_newest_build_and_is_idempotent(
     status = store_resources.get(store, "Application", "hello-dev").status["imageUpdate"]
     assert status["images"][0]["configCommit"] == res.config_commit
     assert status["conditions"][0]["status"] == "True"
+
+    [(key, phase, state)] = runs.states(store, "updater")
+    assert (key, phase, state["config_commit"]) == ("Application/hello-dev/app", "committed",
+                                                    res.config_commit)  # fmt: skip
 
     again = engine.run_once(store, workdir=work)
     assert [(r.config_commit, r.error, r.tag) for r in again] == [(None, None, "2.0")]
