@@ -136,3 +136,36 @@ def test_argocd_source_file() -> None:
     assert "hello=r/hello:2" in out3 and DIGEST not in out3
     p, _ = argocd_source.set_helm_parameters("", "f", {"image.tag": "1.2"})
     assert "name: image.tag" in p and "forcestring: true" in p
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("images: []\n", f"images: [{{name: b, digest: {DIGEST}}}]\n"),
+        ("images:\n- name: b", f"images:\n- name: b\n  digest: {DIGEST}\n"),
+        (
+            "# é ünïcode\nimages:\n- name: b   # ✓\n",
+            f"# é ünïcode\nimages:\n- name: b   # ✓\n  digest: {DIGEST}\n",
+        ),
+        ("images:\n  - {name: b }\n", f"images:\n  - {{name: b , digest: {DIGEST}}}\n"),
+        (
+            "images:\n- name: b\n  newTag:\n",
+            f'images:\n- name: b\n  newTag: "2"\n  digest: {DIGEST}\n',
+        ),
+    ],
+)
+def test_kustomize_edge_shapes(text: str, want: str) -> None:
+    out, _ = kustomize.set_image(
+        text, "k", "b", new_tag="2" if "newTag" in text else None, digest=DIGEST
+    )
+    assert out == want
+
+
+def test_markers_on_sequence_items_and_untouched_policies() -> None:
+    text = 'images:\n  - "r/a:1" # {"$imagepolicy": "ns:a"}\n  - r/b:1 # {"$imagepolicy": "ns:b"}\n'
+    out, changes = markers.apply(text, "m", {"ns:a": markers.Pick("r/a", "2")})
+    assert (
+        out
+        == 'images:\n  - "r/a:2" # {"$imagepolicy": "ns:a"}\n  - r/b:1 # {"$imagepolicy": "ns:b"}\n'
+    )
+    assert [c.line for c in changes] == [2]
