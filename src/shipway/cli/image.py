@@ -54,6 +54,7 @@ def image() -> None:
 @click.option("--label", "labels", multiple=True, help="K=V label to add to the image.")
 @click.option("--target", help="Build this stage.")
 @click.option("--push", is_flag=True, help="Push every -t reference after the build.")
+@click.option("--no-cache", is_flag=True, help="Rebuild every layer (the cache is refreshed).")
 @_insecure
 @out.output_option
 def build_cmd(
@@ -64,6 +65,7 @@ def build_cmd(
     labels: tuple[str, ...],
     target: str | None,
     push: bool,
+    no_cache: bool,
     insecure: bool | None,
     output: str,
 ) -> None:
@@ -83,6 +85,7 @@ def build_cmd(
         insecure=insecure,
         on_line=_progress,
         buildah_env=podman_env(settings.load().home / "images" / "buildah"),
+        no_cache=no_cache,
     )
     if not out.emit(res.as_dict(), output):
         click.echo(res.pushed[0] if res.pushed else res.digest)

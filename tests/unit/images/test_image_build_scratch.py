@@ -138,3 +138,16 @@ def test_unreadable_source_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         build(ctx, store=Store(tmp_path / "s"))
     assert err.value.subject is not None and err.value.subject.endswith("Dockerfile:2")
+
+
+def test_no_cache_rebuilds_the_same_bytes(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "f.txt").write_text("f\n")
+    (ctx / "Dockerfile").write_text("FROM scratch\nCOPY f.txt /\n")
+    store = Store(tmp_path / "s")
+    first = build(ctx, store=store)
+    cached = build(ctx, store=store)
+    fresh = build(ctx, store=store, no_cache=True)
+    assert (first.layers_built, cached.layers_built, fresh.layers_built) == (1, 0, 1)
+    assert first.digest == cached.digest == fresh.digest

@@ -96,6 +96,7 @@ def build(
     on_line: Callable[[str], None] | None = None,
     store: Store | None = None,
     buildah_env: Mapping[str, str] | None = None,
+    no_cache: bool = False,
 ) -> BuildResult:
     """Build the image of ``context``; store it, tag it and optionally push it.
 
@@ -125,6 +126,7 @@ def build(
         on_line=log,
         ignore_text=_ignore_text(context, df_path),
         buildah_env=buildah_env,
+        no_cache=no_cache,
     )
     state = ev.stage_state(df.stage(target))
     config = image_config(state, dict(labels or {}), ev.created)

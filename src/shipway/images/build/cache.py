@@ -18,11 +18,14 @@ from shipway.images.layout import Layout
 
 
 class LayerCache:
-    def __init__(self, root: Path, layout: Layout) -> None:
+    def __init__(self, root: Path, layout: Layout, *, read: bool = True) -> None:
         self.root = root
         self.layout = layout
+        self.read = read  # False: --no-cache (entries are still written)
 
     def get(self, kind: str, key: str) -> Layer | None:
+        if not self.read:
+            return None
         f = self.root / kind / key
         try:
             data = json.loads(f.read_text())

@@ -75,11 +75,12 @@ class Evaluator:
         on_line: Log,
         ignore_text: str = "",
         buildah_env: Mapping[str, str] | None = None,
+        no_cache: bool = False,
     ) -> None:
         self.buildah_env = buildah_env
         self.context, self.df, self.build_args = context, dockerfile, build_args
         self.store, self.epoch, self.insecure, self.log = store, epoch, insecure, on_line
-        self.cache = LayerCache(store.cache_dir, store.layout)
+        self.cache = LayerCache(store.cache_dir, store.layout, read=not no_cache)
         self.created = rfc3339(epoch)
         self.rules = ignore_mod.parse(ignore_text)
         self._states: dict[int, ImageState] = {}
