@@ -26,6 +26,7 @@ import io
 import json
 import os
 import queue
+import resource
 import statistics
 import sys
 import tarfile
@@ -145,6 +146,8 @@ class Receiver:
         self.errors: list[str] = []
         self.jobs_run = 0
         self.timings: list[dict[str, float]] = []
+        self.cpu: list[float] = []
+        self.git_cpu: list[float] = []
         self.cond = threading.Condition()
         self.port = ports.free_port()
         rx = self
@@ -171,8 +174,11 @@ class Receiver:
             received, events = self.jobs.get()
             if not events:
                 return
+            cpu0, kids0 = time.process_time(), _children_cpu()
             results = engine.on_push(None, events, workdir=self.workdir, resources=self.apps)
             finished = time.perf_counter()
+            self.cpu.append((time.process_time() - cpu0) * 1000)
+            self.git_cpu.append((_children_cpu() - kids0) * 1000)
             with self.cond:
                 self.jobs_run += 1
                 for ev in events:
@@ -198,6 +204,11 @@ class Receiver:
     def stop(self) -> None:
         self.jobs.put((0.0, []))
         self.server.shutdown()
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def pct(values: list[float], q: int) -> float:
@@ -249,6 +260,10 @@ def bench_push(tmp: Path, pushes: int) -> None:
         wr = [t["write_ms"] for t in rx.timings]
         print(f"    registry   p50 {pct(res, 50):7.1f} ms  p95 {pct(res, 95):7.1f} ms")
         print(f"    git write  p50 {pct(wr, 50):7.1f} ms  p95 {pct(wr, 95):7.1f} ms")
+        print(
+            f"  CPU per update: python p50 {pct(rx.cpu, 50):.1f} ms, git processes p50 "
+            f"{pct(rx.git_cpu, 50):.1f} ms (the rest of the wall time: waiting for I/O or CPU)"
+        )
         print(
             f"  config commits {commits} for {pushes} pushes ({rx.jobs_run} notifications handled)"
         )
