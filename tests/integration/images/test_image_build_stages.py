@@ -144,3 +144,27 @@ def test_from_an_oci_layout(base_ref: str, tmp_path: Path, store: Store) -> None
     )
     assert "FROM_LAYOUT=1" in cfg["config"]["Env"]
     assert os.path.exists(layout / "index.json")
+
+
+def test_run_mounts_cache_and_bind(
+    base_ref: str, tmp_path: Path, store: Store, podman: dict[str, str]
+) -> None:
+    import io
+
+    ctx = tmp_path / "ctx"
+    (ctx / "src").mkdir(parents=True)
+    (ctx / "src" / "a.txt").write_text("from the context\n")
+    (ctx / "Dockerfile").write_text(
+        f"FROM {base_ref}\n"
+        "RUN --mount=type=bind,source=src,target=/mnt/src \\\n"
+        "    --mount=type=cache,target=/var/cache/app \\\n"
+        "    cat /mnt/src/a.txt > /copied && echo run >> /var/cache/app/runs\n"
+    )
+    res = build(ctx, store=store, buildah_env=podman)
+    manifest = store.layout.read_json(res.digest)
+    layer = store.layout.read(manifest["layers"][-1]["digest"])
+    with tarfile.open(fileobj=io.BytesIO(layer), mode="r:gz") as tar:
+        names = tar.getnames()
+        copied = tar.extractfile("copied")
+        assert copied is not None and copied.read() == b"from the context\n"
+    assert not any(n.startswith(("mnt/src/", "var/cache/app/")) for n in names)

@@ -84,8 +84,10 @@ def test_bad_inputs_name_the_line(tmp_path: Path) -> None:
         _build(tmp_path, "FROM scratch AS a\n", target="b")
     with pytest.raises(InputError, match="COPY --parents is not supported"):
         _build(tmp_path, "FROM scratch\nCOPY --parents a/b /\n")
-    with pytest.raises(InputError, match="RUN --mount"):
-        _build(tmp_path, "FROM scratch\nRUN --mount=type=cache,target=/x true\n")
+    with pytest.raises(InputError, match="RUN --mount type=secret is not supported"):
+        _build(tmp_path, "FROM scratch\nRUN --mount=type=secret,id=x true\n")
+    with pytest.raises(InputError, match="outside the build context"):
+        _build(tmp_path, "FROM scratch\nRUN --mount=type=bind,source=../x,target=/x true\n")
 
 
 def test_copy_heredoc_makes_a_file(tmp_path: Path) -> None:

@@ -48,7 +48,9 @@ class Instruction:
 
     @property
     def original(self) -> str:
-        flags = " ".join(f"--{k}={v}" for k, v in sorted(self.flags.items()))
+        flags = " ".join(
+            f"--{k}={one}" for k, v in sorted(self.flags.items()) for one in v.split("\n")
+        )
         return f"{self.cmd} {flags + ' ' if flags else ''}{self.rest}".strip()
 
 
@@ -159,7 +161,9 @@ def parse_instruction(text: str, line: int, file: str) -> Instruction:
             m = _FLAG.match(token)
             if not m:
                 raise InputError(f"bad flag {token}", file=file, line=line)
-            flags[m.group(1)] = m.group(2) if m.group(2) is not None else "true"
+            value = m.group(2) if m.group(2) is not None else "true"
+            name = m.group(1)
+            flags[name] = f"{flags[name]}\n{value}" if name in flags else value  # repeatable
             rest = tail.strip()
     json_args = None
     if upper in ("RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME") and rest.startswith(

@@ -204,8 +204,11 @@ class Evaluator:
 
     def _run(self, st: ImageState, ins: Instruction) -> bool:
         where = self.where(ins)
+        mounts: list[str] = []
         for flag, value in ins.flags.items():
-            if not (flag == "network" and value in ("host", "default")):
+            if flag == "mount":
+                mounts += [self._mount(m, where) for m in value.split("\n")]
+            elif not (flag == "network" and value in ("host", "default")):
                 raise InputError(f"RUN --{flag} is not supported", subject=where)
         argv = _heredoc_command(st, ins) if ins.heredocs else command(st, ins)
         if not argv:
@@ -214,7 +217,7 @@ class Evaluator:
         workdir = st.config.get("WorkingDir") or ""
         user = st.config.get("User") or ""
         key = hashlib.sha256(
-            json.dumps([st.diff_ids, argv, sorted(env.items()), workdir, user]).encode()
+            json.dumps([st.diff_ids, argv, sorted(env.items()), workdir, user, mounts]).encode()
         ).hexdigest()
         layer = self.cache.get("run", key)
         if layer is None:
@@ -228,6 +231,8 @@ class Evaluator:
                 user=user,
                 where=where,
                 log=self.log,
+                buildah_env=self.buildah_env,
+                mounts=mounts,
             )
             self.cache.put("run", key, layer)
             self.layers_built += 1
@@ -235,6 +240,24 @@ class Evaluator:
             self.layers_cached += 1
             self.log(f"  cached {layer.digest[:19]}")
         return self._add_layer(st, layer, ins)
+
+    def _mount(self, spec: str, where: str) -> str:
+        """``RUN --mount``: cache and tmpfs pass to buildah; bind reads the context only."""
+        opts = dict(p.partition("=")[::2] for p in spec.split(",") if p)
+        kind = opts.get("type", "bind")
+        if kind in ("cache", "tmpfs"):
+            return spec
+        if kind != "bind" or "from" in opts:
+            raise InputError(f"RUN --mount type={kind} is not supported", subject=where)
+        src = opts.pop("source", opts.pop("src", "."))
+        path = L.resolve_sources(self.context, [src], where)[0]
+        target = opts.pop("target", opts.pop("dst", opts.pop("destination", "")))
+        if not target:
+            raise InputError("RUN --mount type=bind needs a target", subject=where)
+        opts.pop("type", None)
+        rw = opts.pop("rw", opts.pop("readwrite", None))
+        extra = "".join(f",{k}={v}" if v else f",{k}" for k, v in opts.items() if k != "ro")
+        return f"type=bind,src={path},target={target}" + ("" if rw else ",ro") + extra
 
     def _copy(self, st: ImageState, ins: Instruction) -> bool:
         where = self.where(ins)

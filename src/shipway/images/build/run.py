@@ -135,8 +135,12 @@ def run_step(
     where: str,
     log: Log,
     buildah_env: Mapping[str, str] | None = None,
+    mounts: list[str] | None = None,
 ) -> Layer:
-    """Run ``argv`` on the stack; return the new layer, stored in the store's layout."""
+    """Run ``argv`` on the stack; return the new layer, stored in the store's layout.
+
+    ``mounts`` are ``buildah run --mount`` specs (cache, tmpfs, bind from the context).
+    """
     buildah_path(where)
     benv = dict(buildah_env or {})
     work = store.root / "tmp"
@@ -148,8 +152,8 @@ def run_step(
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }
     with _scratch_dir(work) as tmp:
-        _export(store, tmp / "in", layers, config)
-        with _container(benv, f"oci:{tmp / 'in'}:run", where) as ctr:
+        image = _stack_image(benv, store, tmp, layers, config, where)
+        with _container(benv, image, where) as ctr:
             args = ["run", "--isolation", "chroot"]
             for k, v in sorted(env.items()):
                 args += ["--env", f"{k}={v}"]
@@ -157,8 +161,42 @@ def run_step(
                 args += ["--workingdir", workdir]
             if user:
                 args += ["--user", user]
+            for m in mounts or []:
+                args += ["--mount", m]
             _buildah(benv, [*args, ctr, "--", *argv], where, log)
             return _commit_layer(benv, ctr, _out_dir(store, tmp), store.layout, len(layers), where)
+
+
+def _stack_image(
+    benv: dict[str, str],
+    store: Store,
+    tmp: Path,
+    layers: list[dict[str, Any]],
+    config: dict[str, Any],
+    where: str,
+) -> str:
+    """The layer stack as an image in buildah's storage, named by its chain of diff_ids.
+
+    Imported once (``buildah pull oci:…``, then renamed ``localhost/shipway-stack:<id>``);
+    later steps and builds on the same stack start from it directly.
+    """
+    name = (
+        "localhost/shipway-stack:"
+        + hashlib.sha256(json.dumps(config["rootfs"]["diff_ids"]).encode()).hexdigest()
+    )
+    try:
+        _buildah(benv, ["inspect", "--type", "image", "--format", "{{.FromImageID}}", name], where)
+        return name
+    except ExternalError:
+        pass
+    _export(store, tmp / "in", layers, config)
+    source = f"oci:{tmp / 'in'}:run"
+    image_id = _buildah(benv, ["pull", "-q", source], where).strip().splitlines()[-1]
+    _buildah(benv, ["tag", image_id, name], where)
+    for tag in ("latest", "run"):  # drop the temporary path-derived name (image stays)
+        with contextlib.suppress(ShipwayError):
+            _buildah(benv, ["rmi", f"localhost{tmp / 'in'}:{tag}"], where)
+    return name
 
 
 def _out_dir(store: Store, tmp: Path) -> Path:
