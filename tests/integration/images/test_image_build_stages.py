@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -105,6 +106,14 @@ def test_target_stage_and_failing_run(
     )
     config = store.layout.read_json(res.config_digest)
     assert len(config["rootfs"]["diff_ids"]) == 2  # busybox + the RUN layer
+    images = subprocess.run(
+        ["buildah", "images", "--format", "{{.Name}}"],
+        env={**os.environ, **podman},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "localhost/shipway-stack" in images  # RUN used the storage it was given
     (ctx / "Containerfile").write_text(f"FROM {base_ref}\nRUN echo about to fail; exit 3\n")
     with pytest.raises(ShipwayError, match="RUN exited with status 3") as err:
         build(ctx, store=store, buildah_env=podman)
