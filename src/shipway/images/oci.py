@@ -33,12 +33,16 @@ def canonical_json(obj: Any) -> bytes:
 def media_type_of(body: bytes, header: str | None) -> str:
     """The manifest's ``mediaType`` field, else the Content-Type header."""
     try:
-        mt = json.loads(body).get("mediaType")
+        doc = json.loads(body)
+        mt = doc.get("mediaType")
     except (ValueError, AttributeError):
-        mt = None
+        doc, mt = {}, None
     if isinstance(mt, str) and mt:
         return mt
-    return (header or "").split(";")[0].strip() or OCI_MANIFEST
+    from_header = (header or "").split(";")[0].strip()
+    if from_header and from_header != "application/json":
+        return from_header
+    return OCI_INDEX if isinstance(doc, dict) and "manifests" in doc else OCI_MANIFEST
 
 
 def pick_platform(index: dict[str, Any], os_: str = "linux", arch: str = "amd64") -> str | None:

@@ -80,3 +80,14 @@ def test_repository_form_has_no_tag() -> None:
     assert parse_repository("127.0.0.1:5000/app").tag is None
     with pytest.raises(InputError):
         parse_repository("127.0.0.1:5000/app:1")
+
+
+def test_media_type_of_manifests_without_the_field() -> None:
+    from shipway.images import oci
+
+    assert oci.media_type_of(b'{"manifests": []}', None) == oci.OCI_INDEX
+    assert oci.media_type_of(b'{"config": {}}', "application/json") == oci.OCI_MANIFEST
+    assert oci.media_type_of(b"{}", oci.DOCKER_MANIFEST + "; charset=utf-8") == oci.DOCKER_MANIFEST
+    assert oci.media_type_of(b'{"mediaType": "' + oci.DOCKER_LIST.encode() + b'"}', None) == (
+        oci.DOCKER_LIST
+    )
