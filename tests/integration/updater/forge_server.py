@@ -26,12 +26,23 @@ from shipway.git.repo import Repo
 TOKEN = "s3cret-token"
 
 
+@dataclass(frozen=True)
+class Exchange:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int
+    answer: Any
+
+
 @dataclass
 class State:
     repos: dict[str, Path] = field(default_factory=dict)  # project -> bare repository
     pulls: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     comments: list[tuple[str, str, int, str]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)  # every request with its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def branch_exists(self, project: str, branch: str) -> bool:
@@ -70,6 +81,11 @@ class ForgeServer:
                 with state.lock:
                     status, out, headers = route(
                         state, method, parts.path, query, body, dict(self.headers), base
+                    )
+                    state.exchanges.append(
+                        Exchange(
+                            method, parts.path, query, body, status, json.loads(json.dumps(out))
+                        )
                     )
                 self._send(status, out, headers)
 
