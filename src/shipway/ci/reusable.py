@@ -122,7 +122,7 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
     )
     rs = RunState(info, called, inputs, masker=engine.rs.masker, lines=engine.rs.lines,
                   cancel=engine.rs.cancel, annotations=engine.rs.annotations)  # fmt: skip
-    rs.secrets_ctx = {**secrets, "GITHUB_TOKEN": ""}
+    rs.secrets_ctx = {"GITHUB_TOKEN": engine.rs.secrets_ctx["GITHUB_TOKEN"], **secrets}
     inner = Engine(called, info, state=rs, prefix=f"{engine.prefix}{name} / ")
     inner.run_jobs()
     result = inner._conclusion()

@@ -37,7 +37,7 @@ class RunState:
         self.masker = masker or Masker()
         for value in info.secrets.values():
             self.masker.add(value)
-        self.secrets_ctx: dict[str, Any] = {**info.secrets, "GITHUB_TOKEN": ""}
+        self.secrets_ctx: dict[str, Any] = {"GITHUB_TOKEN": "", **info.secrets}
         self.lines = lines if lines is not None else []
         self.cancel = cancel or Cancel()
         self.annotations: list[dict[str, Any]] = annotations if annotations is not None else []

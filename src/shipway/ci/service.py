@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shipway import settings
 from shipway.ci.engine import Engine
 from shipway.ci.plan.model import Workflow
 from shipway.ci.plan.triggers import workflow_runs
@@ -73,6 +74,12 @@ def changed_files(root: Path, event: str, payload: dict[str, Any], commit: str) 
     except GitError:
         return None
     return [line for line in out.splitlines() if line]
+
+
+def shared_dirs() -> tuple[Path, Path]:
+    """Directories shared by runs: vendored actions and the actions/cache store."""
+    home = settings.load().home
+    return home / "actions", home / "ci-cache"
 
 
 def run_workflow(
@@ -146,7 +153,8 @@ def run_event(
         info = RunInfo(run_id=run_id, repo=str(source), commit=commit, ref=ref, event=event,
                        payload=payload, base_dir=batch / run_id, vars=dict(vars),
                        secrets=dict(secrets), env=dict(env or {}), repository=_repo_name(repo),
-                       on_line=on_line, workflow_ref=f"{rel}@{ref}")  # fmt: skip
+                       on_line=on_line, workflow_ref=f"{rel}@{ref}", source_dir=source,
+                       action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1])  # fmt: skip
         records.append(run_workflow(store, wf, info))
     return records
 

@@ -11,7 +11,7 @@ import click
 
 from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
-from shipway.ci.service import new_run_id, run_workflow, workflow_files
+from shipway.ci.service import new_run_id, run_workflow, shared_dirs, workflow_files
 from shipway.ci.syntax.github import parse_workflow
 from shipway.cli import output as out
 from shipway.cli.context import state_from, store_from
@@ -140,7 +140,8 @@ def run_cmd(
                        payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
                        vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
-                       workflow_ref=f"{shown}@{ref}")  # fmt: skip
+                       workflow_ref=f"{shown}@{ref}", source_dir=root,
+                       action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1])  # fmt: skip
         if executor != "host":
             raise InputError(f"executor {executor!r} is not available yet; use --executor host")
         records.append(run_workflow(store, wf, info))
