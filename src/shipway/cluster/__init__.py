@@ -56,6 +56,7 @@ class Target(Protocol):
 
 
 _registered: dict[str, Target] = {}
+_kube: dict[str, Target] = {}
 
 
 def register(name: str, target: Target | None) -> None:
@@ -107,4 +108,18 @@ def connect(
         return podman.PodmanTarget(settings, env, url=spec.get("podmanURL"))
     from shipway.cluster.kubernetes import KubernetesTarget
 
-    return KubernetesTarget(spec)
+    key = repr(sorted(spec.items()))
+    if key not in _kube:  # one client, discovery and watch cache per cluster per process
+        cache = settings.home / "cache" / "kube"
+        cache.mkdir(parents=True, exist_ok=True)
+        _kube[key] = KubernetesTarget(spec, cache_dir=cache)
+    return _kube[key]
+
+
+def close_all() -> None:
+    """Stop the watches of every Kubernetes target this process opened."""
+    while _kube:
+        _, target = _kube.popitem()
+        close = getattr(target, "close", None)
+        if close is not None:
+            close()

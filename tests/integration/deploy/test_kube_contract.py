@@ -1,0 +1,212 @@
+"""The Kubernetes API behaviours the reconciler relies on, checked against the fake
+(``tests/fake_kube``) and, when ``SHIPWAY_TEST_KUBECONFIG`` names a kubeconfig, against
+that real cluster too: the same assertions keep the fake honest."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client as kclient
+from kubernetes import config as kconfig
+from kubernetes import watch as kwatch
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, UnprocessibleEntityError
+
+from fake_kube.server import FakeKube
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def fake_kube() -> Iterator[FakeKube]:
+    fake = FakeKube()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(params=["fake", "real"])
+def api(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[DynamicClient, str]]:
+    if request.param == "real":
+        path = os.environ.get("SHIPWAY_TEST_KUBECONFIG")
+        if not path:
+            pytest.skip(
+                "SHIPWAY_TEST_KUBECONFIG is not set: no real cluster to check the "
+                "fake against on this machine"
+            )
+        api_client = kconfig.new_client_from_config(config_file=path)
+    else:
+        fake = request.getfixturevalue("fake_kube")
+        cfg = kclient.Configuration()
+        cfg.host = fake.url
+        api_client = kclient.ApiClient(cfg)
+    dyn = DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
+    ns = f"shipway-contract-{uuid.uuid4().hex[:8]}"
+    nsr = dyn.resources.get(api_version="v1", kind="Namespace")
+    dyn.create(nsr, body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    try:
+        yield dyn, ns
+    finally:
+        dyn.delete(nsr, name=ns)
+
+
+def _cm(name: str, data: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels or {}},
+        "data": data,
+    }
+
+
+def test_discovery_serves_the_core_kinds(api) -> None:
+    dyn, _ = api
+    kinds = {r.kind for r in dyn.resources.search() if r.name and "/" not in r.name}
+    assert {"ConfigMap", "Secret", "Service", "Deployment", "Namespace", "Job"} <= kinds
+    dep = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    assert dep.namespaced and dep.name == "deployments"
+
+
+def test_create_get_resource_versions_and_conflicts(api) -> None:
+    dyn, ns = api
+    cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    made = dyn.create(cms, body=_cm("a", {"k": "1"}), namespace=ns).to_dict()
+    meta = made["metadata"]
+    assert meta["uid"] and meta["resourceVersion"] and meta["creationTimestamp"]
+    with pytest.raises(ConflictError) as err:
+        dyn.create(cms, body=_cm("a", {"k": "1"}), namespace=ns)
+    assert err.value.status == 409
+    updated = dyn.replace(
+        cms,
+        body={
+            **_cm("a", {"k": "2"}),
+            "metadata": {"name": "a", "resourceVersion": meta["resourceVersion"]},
+        },
+        namespace=ns,
+    ).to_dict()
+    assert updated["metadata"]["resourceVersion"] != meta["resourceVersion"]
+    with pytest.raises(ConflictError):  # stale resourceVersion
+        dyn.replace(
+            cms,
+            body={
+                **_cm("a", {"k": "3"}),
+                "metadata": {"name": "a", "resourceVersion": meta["resourceVersion"]},
+            },
+            namespace=ns,
+        )
+    assert dyn.get(cms, name="a", namespace=ns).to_dict()["data"] == {"k": "2"}
+
+
+def test_not_found_and_invalid(api) -> None:
+    dyn, ns = api
+    cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    with pytest.raises(NotFoundError):
+        dyn.get(cms, name="nope", namespace=ns)
+    with pytest.raises(NotFoundError):
+        dyn.delete(cms, name="nope", namespace=ns)
+    with pytest.raises(UnprocessibleEntityError) as err:
+        dyn.create(cms, body=_cm("Not_A_Name", {}), namespace=ns)
+    assert err.value.status == 422
+
+
+def test_label_selectors(api) -> None:
+    dyn, ns = api
+    cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    dyn.create(
+        cms, body=_cm("x", {}, {"app.kubernetes.io/instance": "one", "tier": "web"}), namespace=ns
+    )
+    dyn.create(cms, body=_cm("y", {}, {"app.kubernetes.io/instance": "two"}), namespace=ns)
+    dyn.create(cms, body=_cm("z", {}), namespace=ns)
+
+    def names(selector: str) -> list[str]:
+        got = dyn.get(cms, namespace=ns, label_selector=selector).to_dict()["items"]
+        return sorted(i["metadata"]["name"] for i in got)
+
+    assert names("app.kubernetes.io/instance") == ["x", "y"]
+    assert names("app.kubernetes.io/instance=one") == ["x"]
+    assert names("app.kubernetes.io/instance!=one") == ["y", "z"]
+    assert names("app.kubernetes.io/instance in (one,two),tier=web") == ["x"]
+    assert names("!app.kubernetes.io/instance") == ["z"]
+
+
+def test_watch_streams_changes_after_a_resource_version(api) -> None:
+    dyn, ns = api
+    cms = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    rv = dyn.get(cms, namespace=ns).to_dict()["metadata"]["resourceVersion"]
+    seen: list[tuple[str, str]] = []
+    w = kwatch.Watch()
+
+    def run() -> None:
+        for ev in w.stream(
+            cms.get,
+            namespace=ns,
+            resource_version=rv,
+            serialize=False,
+            timeout_seconds=10,
+            label_selector="watched=yes",
+        ):
+            seen.append((ev["type"], ev["raw_object"]["metadata"]["name"]))
+            if len(seen) == 3:
+                w.stop()
+
+    t = threading.Thread(target=run)
+    t.start()
+    dyn.create(cms, body=_cm("w", {"k": "1"}, {"watched": "yes"}), namespace=ns)
+    dyn.create(cms, body=_cm("ignored", {}), namespace=ns)
+    dyn.patch(
+        cms,
+        body={"data": {"k": "2"}},
+        name="w",
+        namespace=ns,
+        content_type="application/merge-patch+json",
+    )
+    dyn.delete(cms, name="w", namespace=ns)
+    t.join(timeout=15)
+    assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
+
+
+def test_server_side_apply_field_managers(api) -> None:
+    dyn, ns = api
+    deps = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"a": "d"}},
+            "template": {
+                "metadata": {"labels": {"a": "d"}},
+                "spec": {"containers": [{"name": "c", "image": "x:1"}]},
+            },
+        },
+    }
+    made = dyn.server_side_apply(deps, body=body, namespace=ns, field_manager="shipway").to_dict()
+    managers = {m["manager"]: m["operation"] for m in made["metadata"]["managedFields"]}
+    assert managers.get("shipway") == "Apply"
+    assert made["metadata"]["generation"] == 1
+
+    other = {**body, "spec": {**body["spec"], "replicas": 3}}
+    with pytest.raises(ConflictError) as err:
+        dyn.server_side_apply(deps, body=other, namespace=ns, field_manager="other")
+    assert "replicas" in str(err.value.summary())
+    forced = dyn.server_side_apply(
+        deps, body=other, namespace=ns, field_manager="other", force_conflicts=True
+    ).to_dict()
+    assert forced["spec"]["replicas"] == 3 and forced["metadata"]["generation"] == 2
+    again = dyn.server_side_apply(
+        deps, body=body, namespace=ns, field_manager="shipway", force_conflicts=True
+    ).to_dict()
+    assert again["spec"]["replicas"] == 1
+
+    slim = {**body, "metadata": {"name": "d", "labels": {"l": "1"}}}
+    dyn.server_side_apply(deps, body=slim, namespace=ns, field_manager="shipway")
+    smaller = {**slim, "metadata": {"name": "d"}}
+    after = dyn.server_side_apply(
+        deps, body=smaller, namespace=ns, field_manager="shipway"
+    ).to_dict()
+    assert "l" not in (after["metadata"].get("labels") or {})  # dropped field is removed
