@@ -66,12 +66,20 @@ def load(
 def _show(results: list[engine.UpdateResult], fmt: str) -> None:
     if out.emit([r.to_dict() for r in results], fmt):
         return
-    rows = []
-    for r in results:
-        what = r.error_subject + ": " + (r.error or "") if r.error and r.error_subject else r.error
-        status = what or (f"committed {r.config_commit[:12]}" if r.config_commit else "unchanged")
-        rows.append([f"{r.kind.lower()}/{r.app}", r.alias, r.tag, r.image, status])
+    rows = [[f"{r.kind.lower()}/{r.app}", r.alias, r.tag, r.image, _outcome(r)] for r in results]
     out.table(["resource", "alias", "tag", "image", "result"], rows)
+
+
+def _outcome(r: engine.UpdateResult) -> str:
+    if r.error:
+        return f"{r.error_subject}: {r.error}" if r.error_subject else r.error
+    if r.pull_request:
+        return f"pull request #{r.pull_request['number']} {r.pull_request['url']}"
+    if r.config_commit:
+        return f"committed {r.config_commit[:12]}"
+    if r.changes:  # a dry run
+        return "would change " + ", ".join(f"{c['file']}:{c['line']} {c['key']}" for c in r.changes)
+    return "unchanged"
 
 
 @click.command("update")
@@ -80,6 +88,7 @@ def _show(results: list[engine.UpdateResult], fmt: str) -> None:
     "-f", "--filename", "paths", multiple=True, help="Read resources from files (store nothing)."
 )
 @click.option("-R", "--recursive", is_flag=True, help="Descend into directories.")
+@click.option("--dry-run", is_flag=True, help="Show the edits; commit and push nothing.")
 @click.option(
     "--interval", default=120.0, show_default=True, help="Seconds between passes without --once."
 )
@@ -93,6 +102,7 @@ def update(
     once: bool,
     paths: tuple[str, ...],
     recursive: bool,
+    dry_run: bool,
     interval: float,
     workdir: Path | None,
     output: str,
@@ -105,7 +115,9 @@ def update(
     failed = False
     while True:
         out.stderr.print(f"image update: polling pass ({'files' if paths else 'store'})")
-        results = engine.run_once(store, workdir=work, resources=resources, git_repos=git_repos)
+        results = engine.run_once(
+            store, workdir=work, resources=resources, git_repos=git_repos, dry_run=dry_run
+        )
         _show(results, output)
         failed = any(r.error for r in results)
         if once:

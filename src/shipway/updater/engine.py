@@ -128,7 +128,10 @@ class Engine:
         self.forges = forges or pullrequest.default_forge
         self._pass_lock = threading.Lock()
 
-    def run(self, watches: Sequence[Watch], events: Sequence[PushEvent] = ()) -> list[UpdateResult]:
+    def run(
+        self, watches: Sequence[Watch], events: Sequence[PushEvent] = (), *, dry_run: bool = False
+    ) -> list[UpdateResult]:
+        """Resolve every watch and write per target; ``dry_run`` computes edits, writes nothing."""
         results: list[UpdateResult] = []
         groups: dict[tuple[str, ...], list[writeback.Item]] = {}
         tgt: dict[tuple[str, ...], targets.GitTarget] = {}
@@ -146,7 +149,7 @@ class Engine:
         for key, items in groups.items():
             t1 = time.perf_counter()
             try:
-                written = self._write(tgt[key], items)
+                written = self._write(tgt[key], items, dry_run)
             except ShipwayError as exc:
                 written = [_error_result(i.watch, exc) for i in items]
             write_ms = round((time.perf_counter() - t1) * 1000, 1)
@@ -155,7 +158,12 @@ class Engine:
             results += written
         return results
 
-    def _write(self, target: targets.GitTarget, items: list[writeback.Item]) -> list[UpdateResult]:
+    def _write(
+        self, target: targets.GitTarget, items: list[writeback.Item], dry_run: bool = False
+    ) -> list[UpdateResult]:
+        if dry_run:
+            writeback.preview(self.checkouts, target, items)
+            return [_result(i, None) for i in items]
         if target.pr is None:
             outcome = writeback.write(self.checkouts, target, items)
             return [_result(i, outcome.commit) for i in items]
@@ -251,11 +259,15 @@ def run_once(
     workdir: Path,
     resources: Iterable[Resource] | None = None,
     git_repos: Mapping[str, tuple[str, str]] | None = None,
+    dry_run: bool = False,
 ) -> list[UpdateResult]:
-    """One polling pass over every watch; statuses are written when ``store`` is given."""
+    """One polling pass over every watch; statuses are written when ``store`` is given.
+
+    ``dry_run``: report the edits each watch would make; commit, push and record nothing.
+    """
     found, errors, items = _watches(store, resources, git_repos)
-    results = _config_errors(errors) + engine_for(workdir).run(found)
-    if store is not None:
+    results = _config_errors(errors) + engine_for(workdir).run(found, dry_run=dry_run)
+    if store is not None and not dry_run:
         record_status(store, results, items)
     return results
 

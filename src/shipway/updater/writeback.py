@@ -284,6 +284,13 @@ def commit(repo: Repo, target: GitTarget, text: str, *, all_tracked: bool = Fals
     return repo.head()
 
 
+def preview(checkouts: Checkouts, target: GitTarget, items: list[Item]) -> None:
+    """Compute the items' edits on the newest base, leaving the checkout as it was."""
+    with checkouts.locked(target) as repo:
+        sync(repo, target)
+        apply_edits(repo.path, items)
+
+
 def write(checkouts: Checkouts, target: GitTarget, items: list[Item]) -> Outcome:
     """Edit, commit and push ``items`` to ``target``; retry on a moved base."""
     last: GitError | None = None

@@ -10,6 +10,7 @@ import pytest
 from updater_helpers import application, push_image, seed_config_repo
 
 from shipway.cli.main import main
+from shipway.git.repo import Repo
 from shipway.images.registry import RegistryClient
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
@@ -33,13 +34,17 @@ def test_once_from_files(  # type: ignore[no-untyped-def]
 ) -> None:
     u = uuid.uuid4().hex[:8]
     url = git_server.bare(f"cli-{u}")
-    seed_config_repo(url, tmp_path / "seed")
+    seed = seed_config_repo(url, tmp_path / "seed")
     digest = push_image(
         RegistryClient(registry.host), f"cli/{u}", "3.1", created="2026-03-01T00:00:00Z"
     )
     apps = tmp_path / "apps"
     apps.mkdir()
     (apps / "app.yaml").write_text(application("cli-app", f"{registry.host}/cli/{u}", url))
+    code, out, err = run(["image", "update", "--once", "--dry-run", "-f", str(apps)], capsys)
+    assert code == 0, err
+    assert "would change overlays/dev/kustomization.yaml:" in out
+    assert Repo.clone(url, tmp_path / "dry").head() == seed.head()  # nothing pushed
     code, out, err = run(["image", "update", "--once", "-f", str(apps), "-o", "json"], capsys)
     assert code == 0, err
     [res] = json.loads(out)
