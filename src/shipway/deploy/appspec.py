@@ -6,6 +6,7 @@ Pure helpers over the stored resource body (already validated by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,11 @@ class Policy:
     def option(self, name: str) -> bool:
         return f"{name}=true" in self.options
 
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry ``attempt`` (1-based), as Argo CD computes it."""
+        delay = self.backoff_seconds * self.backoff_factor ** (attempt - 1)
+        return float(min(delay, self.backoff_max_seconds))
+
 
 def sources(spec: Spec) -> list[dict[str, Any]]:
     """The sources that render manifests (``ref``-only sources only lend values files)."""
@@ -47,21 +53,21 @@ def namespace(spec: Spec) -> str:
     return str(destination(spec).get("namespace") or "default")
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
 def duration(text: str | None, default: float) -> float:
-    """Argo CD durations: ``5s``, ``3m``, ``1h``, ``1m30s`` (plain numbers are seconds)."""
+    """Argo CD (Go) durations: ``5s``, ``3m``, ``1h``, ``1m30s``, ``250ms``; bare numbers are s."""
     if not text:
         return default
-    total, num = 0.0, ""
-    units = {"s": 1, "m": 60, "h": 3600}
-    for ch in str(text):
-        if ch.isdigit() or ch == ".":
-            num += ch
-        elif ch in units and num:
-            total += float(num) * units[ch]
-            num = ""
-        else:
-            return default
-    return total + (float(num) if num else 0.0)
+    raw = str(text).strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        return float(raw)
+    parts = _DURATION.findall(raw)
+    if not parts or "".join(n + u for n, u in parts) != raw:
+        return default
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * units[u] for n, u in parts)
 
 
 def policy(spec: Spec) -> Policy:

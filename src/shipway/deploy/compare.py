@@ -10,6 +10,7 @@ condition (nothing is applied); a target failure an ``UnknownError`` one.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,25 @@ from shipway.store.db import Store
 EventSink = Callable[[dict[str, Any]], None]
 
 _renderers: dict[str, sources.Renderer] = {}
+
+
+_plugins_loaded: set[str] = set()
+
+
+def load_health_plugins() -> None:
+    """Import the modules named in ``SHIPWAY_HEALTH_PLUGINS`` (comma-separated) once each.
+
+    A plugin is a module that calls ``shipway.deploy.health.register(kind, check)``
+    where ``check(obj) -> (status, message) | None``; it replaces the built-in check.
+    """
+    for name in os.environ.get("SHIPWAY_HEALTH_PLUGINS", "").split(","):
+        name = name.strip()
+        if name and name not in _plugins_loaded:
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                raise InputError(f"cannot import health plugin: {exc}", subject=name) from exc
+            _plugins_loaded.add(name)
 
 
 def renderer(settings: Settings) -> sources.Renderer:
@@ -139,6 +159,7 @@ def context_for(
     fetch: bool = True,
 ) -> Ctx:
     settings = settings or load_settings()
+    load_health_plugins()
     target = target_for(settings, app, loaded)
     name = app.name
 
@@ -166,10 +187,18 @@ def context_for(
 
 
 def resolve(ctx: Ctx, revision: str | None) -> list[str]:
-    """The commit of each source (``revision`` overrides the first source's)."""
+    """The commit of each source.
+
+    ``revision`` overrides the first source's; a comma-separated list (what a
+    multi-source sync records as its revision) gives one revision per source.
+    """
+    given = revision.split(",") if revision else []
     out = []
     for i, source in enumerate(appspec.sources(ctx.spec)):
-        wanted = revision if i == 0 and revision else source.get("targetRevision")
+        if len(given) > 1:
+            wanted = given[i] if i < len(given) else source.get("targetRevision")
+        else:
+            wanted = revision if i == 0 and revision else source.get("targetRevision")
         out.append(ctx.renderer.repo(source["repoURL"]).resolve(wanted))
     return out
 
@@ -239,7 +268,11 @@ def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, A
         result.conditions = [condition("UnknownError", str(exc))]
         result.health_message = str(exc)
         return result, desired
-    result.diffs = diffmod.compare_all(desired, live, appspec.ignore_rules(spec))
+    try:
+        result.diffs = diffmod.compare_all(desired, live, appspec.ignore_rules(spec))
+    except ValueError as exc:  # an ignoreDifferences rule it cannot apply
+        result.conditions = [condition("ComparisonError", f"ignoreDifferences: {exc}")]
+        return result, desired
     for d in result.diffs:
         result.health_by_key[d.key] = health.of(d.live)
     managed = [result.health_by_key[d.key] for d in result.diffs if d.desired is not None]

@@ -90,7 +90,21 @@ def reconcile(
     if revision is None:
         revision = (ctx.old_status.get("pin") or {}).get("revision")
     do_prune = ctx.policy.prune if prune is None else prune
-    return _sync(ctx, revision, do_prune, dry_run, resume=None)
+    res = _sync(ctx, revision, do_prune, dry_run, resume=None)
+    pol = ctx.policy
+    while res.phase == "Failed" and not dry_run and res.retries < pol.retry_limit:
+        attempt = res.retries + 1
+        delay = pol.backoff(attempt)
+        ctx.emit(
+            {
+                "reason": "SyncRetry",
+                "message": f"retry {attempt}/{pol.retry_limit} in {delay:.1f}s: {res.message}",
+            }
+        )
+        time.sleep(delay)
+        res = _sync(ctx, revision, do_prune, dry_run, resume=None)
+        res.retries = attempt
+    return res
 
 
 def _sync(

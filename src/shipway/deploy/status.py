@@ -72,6 +72,7 @@ class SyncResult:
     started_at: str = ""
     finished_at: str = ""
     pinned: bool = False  # the app is now pinned to ``revision`` (rollback under automation)
+    retries: int = 0  # how many times ``syncPolicy.retry`` retried it
 
     @property
     def ok(self) -> bool:

@@ -73,3 +73,44 @@ def test_remove_pointer_escapes_and_lists() -> None:
     diff.remove_pointer(obj, "/l/1")
     diff.remove_pointer(obj, "/does/not/exist")
     assert obj == {"metadata": {"annotations": {"c": "2"}}, "l": [1, 3]}
+
+
+def test_jq_path_expressions() -> None:
+    desired = _deploy("a:1")
+    live = _live("a:1")
+    live["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "s:1"})
+    assert diff.compare(desired, live).status == diff.OUT_OF_SYNC
+    rule = diff.IgnoreRule(
+        kind="Deployment",
+        jq_paths=('.spec.template.spec.containers[] | select(.name == "sidecar")',),
+    )
+    assert diff.compare(desired, live, [rule]).status == diff.SYNCED
+    live["spec"]["replicas"] = 3
+    both = diff.IgnoreRule(kind="Deployment", jq_paths=(".spec.replicas", rule.jq_paths[0]))
+    assert diff.compare(desired, live, [both]).status == diff.SYNCED
+
+
+def test_managed_fields_managers() -> None:
+    desired = _deploy("a:1")
+    live = _live("a:1")
+    live["spec"]["replicas"] = 5
+    live["metadata"]["managedFields"] = [
+        {
+            "manager": "hpa-controller",
+            "operation": "Update",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:replicas": {}}},
+        },
+    ]
+    assert diff.compare(desired, live).status == diff.OUT_OF_SYNC
+    rule = diff.IgnoreRule(kind="Deployment", managers=("hpa-controller",))
+    assert diff.compare(desired, live, [rule]).status == diff.SYNCED
+    other = diff.IgnoreRule(kind="Deployment", managers=("someone-else",))
+    assert diff.compare(desired, live, [other]).status == diff.OUT_OF_SYNC
+
+
+def test_unsupported_jq_is_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="unsupported jq"):
+        diff.compare(_deploy("a:1"), _live("a:1"), [diff.IgnoreRule(kind="*", jq_paths=("..a",))])

@@ -5,7 +5,8 @@ Normalisation drops what the server owns (``status``, ``managedFields``,
 last-applied annotation) and projects the live object onto the fields the
 desired object sets, so server defaults (a container's
 ``terminationMessagePath``, a Service's ``clusterIP``) are not differences.
-``ignoreDifferences`` rules (JSON pointers) remove fields from both sides
+``ignoreDifferences`` rules (JSON pointers, jq path expressions, fields
+owned by named managers; see ``ignore``) remove fields from both sides
 first. The result per object is ``Synced``/``OutOfSync`` plus a unified diff
 of the two as YAML, as ``kubectl diff`` shows it.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from shipway.deploy.diff import ignore
 from shipway.deploy.render import key_of
 
 SYNCED, OUT_OF_SYNC = "Synced", "OutOfSync"
@@ -127,11 +129,19 @@ def remove_pointer(obj: Any, pointer: str) -> None:
             return
 
 
-def apply_ignores(obj: dict[str, Any], rules: Iterable[IgnoreRule]) -> dict[str, Any]:
+def apply_ignores(
+    obj: dict[str, Any], rules: Iterable[IgnoreRule], live: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``obj`` without the fields the matching rules ignore (managers are read from ``live``)."""
     for rule in rules:
         if rule.matches(obj):
             for ptr in rule.json_pointers:
                 remove_pointer(obj, ptr)
+            if rule.jq_paths:
+                obj = ignore.delete_jq(obj, rule.jq_paths)
+            if rule.managers and live is not None:
+                for _, fields in ignore.managed_paths(live, rule.managers):
+                    ignore.delete_fields(obj, fields)
     return obj
 
 
@@ -148,8 +158,8 @@ def compare(
     some = desired if desired is not None else live
     assert some is not None
     key = key_of(some)
-    d = apply_ignores(normalize(desired), rules) if desired is not None else None
-    n_live = apply_ignores(normalize(live), rules) if live is not None else None
+    d = apply_ignores(normalize(desired), rules, live) if desired is not None else None
+    n_live = apply_ignores(normalize(live), rules, live) if live is not None else None
     if d is not None and n_live is not None:
         n_live = project(n_live, d)
     if d == n_live:
