@@ -19,6 +19,7 @@ from typing import Any
 
 from shipway.ci import shells
 from shipway.ci.commands import FileFormatError, parse_command, parse_env_file
+from shipway.ci.container import Box, session
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render_deep, render_str
@@ -63,7 +64,8 @@ class JobRun:
         needs: dict[str, Any],
         cancel: Cancel | None = None,
     ) -> None:
-        self.rs, self.job, self.display = rs, job, display
+        self.rs, self.job, self.display, self.key = rs, job, display, key
+        self.box: Box | None = None
         self.cancel = cancel or rs.cancel
         base = rs.info.base_dir / "jobs" / key
         self.workspace = base / "workspace"
@@ -103,11 +105,17 @@ class JobRun:
             "strategy": self.strategy,
             "needs": self.needs,
             "runner": self.runner,
-            "job": {"status": self.status(), "container": {}, "services": {}},
+            "job": self._job_ctx(),
             "steps": self.steps_ctx,
             "jobs": {},
         }
         return Scope(ctx, status=self.status_fn, hash_files=self.rs.hash_files(self.workspace))
+
+    def _job_ctx(self) -> dict[str, Any]:
+        box = self.box
+        container = {"id": box.cid or "", "network": box.network or ""} if box else {}
+        return {"status": self.status(), "container": container,
+                "services": box.services if box else {}}  # fmt: skip
 
     def status(self) -> str:
         if self.cancel.event.is_set():
@@ -143,9 +151,17 @@ class JobRun:
         scope = self.scope({})
         self.env_ctx = _strs(render_deep(self.rs.workflow.env, scope))
         self.env_ctx.update(_strs(render_deep(self.job.env, self.scope(self.env_ctx))))
-        for step in self.job.steps:
-            self.run_step(step)
-        self._run_post()
+        try:
+            with session(self) as box:
+                self.box = box
+                for step in self.job.steps:
+                    self.run_step(step)
+                self._run_post()
+        except ShipwayError as exc:
+            self.log(f"::error::{exc}")
+            self.failed = True
+        finally:
+            self.box = None
         if self.cancel.event.is_set():
             return "cancelled"
         return "failure" if self.failed else "success"
@@ -271,7 +287,12 @@ class JobRun:
         return files
 
     def _process_env(self, env_ctx: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
-        env = dict(self.rs.base_env)
+        inside = self.box is not None and self.box.cid is not None
+        env = (
+            {"PATH": self.box.path, "HOME": "/root"}
+            if self.box and inside
+            else dict(self.rs.base_env)
+        )
         env.update(default_env(self.github, self.runner))
         env.update({k: str(v) for k, v in files.items()})
         env.update(self.exported)
@@ -295,7 +316,7 @@ class JobRun:
         if shell is not None:
             shell = render_str(str(shell), scope)
         try:
-            argv_t, ext = shells.resolve(shell, proc_env.get("PATH"))
+            argv_t, ext = shells.resolve(shell, proc_env.get("PATH"), self._which())
         except InputError as exc:
             raise InputError(exc.message, subject=step.where) from None
         wd = step.working_directory or run_defaults.get("working-directory")
@@ -310,9 +331,23 @@ class JobRun:
             return "failure"
         return self.run_process(argv, cwd, proc_env, timeout)
 
-    def run_process(self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> str:
+    def _which(self) -> Callable[[str], bool] | None:
+        box = self.box
+        return box.which if box is not None and box.cid is not None else None
+
+    def run_process(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float,
+        host_only: bool = False,
+    ) -> str:
         """Run one process of a step; its output goes through workflow-command handling."""
         parser = OutputParser(self)
+        if self.box is not None and self.box.cid is not None and not host_only:
+            argv = self.box.podman.exec_argv(self.box.cid, argv, env, str(cwd))
+            env, cwd = self.box.podman.host_env, self.workspace
         try:
             res = host.run(argv, cwd=cwd, env=env, on_line=parser.line,
                            timeout=max(timeout, 0.001), cancel=self.cancel)  # fmt: skip

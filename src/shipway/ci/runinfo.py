@@ -39,6 +39,8 @@ class RunInfo:
     action_cache: Path | None = None  # vendored remote actions: <owner>/<name>@<ref>/
     cache_dir: Path | None = None  # actions/cache archives (default: next to the run)
     artifact_dir: Path | None = None  # upload/download-artifact (default: <base_dir>/artifacts)
+    podman_env: dict[str, str] | None = None  # CONTAINERS_CONF... (default: $SHIPWAY_HOME/podman)
+    runner_image: str | None = None  # the image of jobs without container: (podman executor)
 
     @property
     def artifacts(self) -> Path:

@@ -161,7 +161,7 @@ def _run_node(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any]
         return "failure"
     env = {**proc_env, **input_env(inputs), "GITHUB_ACTION_PATH": str(path)}
     main = path / str(action.runs["main"])
-    status = job.run_process([node, str(main)], job.workspace, env, timeout)
+    status = job.run_process([node, str(main)], job.workspace, env, timeout, host_only=True)
     post = action.runs.get("post")
     if post:
         post_if = str(action.runs.get("post-if") or "always()")
@@ -171,7 +171,7 @@ def _run_node(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any]
                 return "skipped"
             state = {f"STATE_{k}": v for k, v in job.state.items()}
             return job.run_process([node, str(path / str(post))], job.workspace,
-                                   {**env, **state}, job.remaining())  # fmt: skip
+                                   {**env, **state}, job.remaining(), host_only=True)  # fmt: skip
 
         job.post.append((f"Post {action.name}", run_post))
     return status

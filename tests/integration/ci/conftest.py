@@ -83,3 +83,27 @@ def run_wf(tmp_path: Path, store: Store) -> Runner:
         return record, lines
 
     return run
+
+
+@pytest.fixture(scope="session")
+def busybox_image(podman: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``localhost/ci-busybox:1`` in the test podman store: busybox and its applets, no pull."""
+    import os
+    import shutil
+    import subprocess
+
+    env = {**os.environ, **podman}
+    root = tmp_path_factory.mktemp("busybox-rootfs")
+    (root / "bin").mkdir()
+    shutil.copy("/bin/busybox", root / "bin" / "busybox")
+
+    def buildah(*args: str) -> str:
+        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+
+    ctr = buildah("from", "scratch")
+    buildah("copy", ctr, str(root), "/")
+    buildah("run", "--isolation", "chroot", ctr, "--", "/bin/busybox", "--install", "-s", "/bin")
+    buildah("config", "--env", "PATH=/usr/local/bin:/usr/bin:/bin", ctr)
+    buildah("commit", "-q", "--rm", ctr, "localhost/ci-busybox:1")
+    return "localhost/ci-busybox:1"

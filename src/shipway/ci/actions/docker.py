@@ -202,7 +202,7 @@ def build_push(ctx: ActionContext) -> None:
     result = ctx.temp / "build-result.json"
     argv += ["-o", "json"]
     wrapped = ["sh", "-c", 'out="$1"; shift; exec "$@" > "$out"', "sh", str(result), *argv]
-    status = job.run_process(wrapped, ctx.workspace, ctx.env, job.remaining())
+    status = job.run_process(wrapped, ctx.workspace, ctx.env, job.remaining(), host_only=True)
     if status != "success":
         raise ActionFailed(f"docker/build-push-action: shipway image build {status}")
     try:

@@ -1,0 +1,151 @@
+"""``container:`` and ``services:`` of a job, and the podman executor, through runtime.podman_exec.
+
+A job with a container (or any job under ``--executor podman``, using the
+runner image) gets a private network, its services on it (reachable by their
+ids), and a long-running job container in which every ``run`` step is
+``podman exec``-ed. The run directory is mounted at the same path, so
+``GITHUB_WORKSPACE``, ``GITHUB_OUTPUT`` and friends mean the same inside and
+out. A host job with services reaches them on published localhost ports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shipway.ci.expr.template import render_deep
+from shipway.ci.expr.values import from_json_value, to_str
+from shipway.model.errors import CIError, InputError
+from shipway.runtime import podman_env
+from shipway.runtime.podman_exec import KEEPALIVE, Podman
+from shipway.settings import load as load_settings
+
+if TYPE_CHECKING:
+    from shipway.ci.job import JobRun
+
+
+@dataclass
+class Box:
+    podman: Podman
+    cid: str | None = None  # the job container
+    path: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    has_bash: bool = False
+    network: str | None = None
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def which(self, program: str) -> bool:
+        return program == "sh" or (program == "bash" and self.has_bash)
+
+
+def podman_environment(job: JobRun) -> dict[str, str]:
+    info = job.rs.info
+    if info.podman_env is not None:
+        return dict(info.podman_env)
+    insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
+    return podman_env.podman_env(load_settings().home / "podman", insecure)
+
+
+def _spec(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"image": value}
+    return dict(value or {})
+
+
+def _list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [to_str(from_json_value(v)) for v in value]
+    return [to_str(from_json_value(value))]
+
+
+def _volume(text: str) -> tuple[str, str, str]:
+    parts = text.split(":")
+    return (
+        parts[0],
+        parts[1] if len(parts) > 1 else parts[0],
+        parts[2] if len(parts) > 2 else "rw",
+    )
+
+
+def _options(value: Any) -> list[str]:
+    import shlex
+
+    return shlex.split(to_str(value)) if value else []
+
+
+@contextmanager
+def session(job: JobRun) -> Iterator[Box | None]:
+    """Start what the job needs (network, services, job container); remove it all after."""
+    scope = job.scope()
+    spec = _spec(render_deep(job.job.container, scope)) if job.job.container else {}
+    services = {k: _spec(v) for k, v in render_deep(job.job.services, scope).items()}
+    info = job.rs.info
+    image = str(spec.get("image") or "")
+    if not image and info.executor == "podman":
+        image = info.runner_image or os.environ.get("SHIPWAY_CI_IMAGE", "")
+        if not image:
+            raise InputError(
+                "the podman executor needs an image: give the job a 'container:' or set "
+                "SHIPWAY_CI_IMAGE",
+                subject=job.job.where,
+            )
+    if not image and not services:
+        yield None
+        return
+    box = Box(Podman(podman_environment(job), f"shipway-ci-{info.run_id}-{job.key}"))
+    try:
+        if image:
+            box.network = box.podman.network()
+        for sid, sspec in services.items():
+            _service(job, box, sid, sspec)
+        if image:
+            _job_container(job, box, image, spec)
+        yield box
+    finally:
+        box.podman.close()
+
+
+def _service(job: JobRun, box: Box, sid: str, spec: dict[str, Any]) -> None:
+    image = str(spec.get("image") or "")
+    if not image:
+        raise InputError(f"service {sid!r} has no image", subject=job.job.where)
+    box.podman.pull(image, spec.get("credentials"))
+    ports = _list(spec.get("ports"))
+    env = {str(k): to_str(from_json_value(v)) for k, v in (spec.get("env") or {}).items()}
+    volumes = [_volume(v) for v in _list(spec.get("volumes"))]
+    job.log(f"Starting service {sid} ({image})")
+    name = f"svc-{sid}"
+    cid = box.podman.start(name, image, env=env, network=box.network, alias=sid,
+                           ports=[] if box.network else ports, mounts=volumes,
+                           options=_options(spec.get("options")))  # fmt: skip
+    mapped: dict[str, str] = {}
+    if not box.network:
+        for port in ports:
+            inner = port.split(":")[-1]
+            mapped[inner.split("/")[0]] = box.podman.port(f"{box.podman.prefix}-{name}", inner)
+    box.services[sid] = {"id": cid, "network": box.network or "", "ports": mapped}
+
+
+def _job_container(job: JobRun, box: Box, image: str, spec: dict[str, Any]) -> None:
+    info = job.rs.info
+    box.podman.pull(image, spec.get("credentials"))
+    base = str(info.base_dir.resolve())
+    mounts: list[tuple[str, str, str]] = [(base, base, "rw")]
+    for extra in (info.action_cache, info.artifacts):
+        if extra is not None and extra.is_dir() and not str(extra.resolve()).startswith(base):
+            mounts.append((str(extra.resolve()), str(extra.resolve()), "rw"))
+    mounts += [_volume(v) for v in _list(spec.get("volumes"))]
+    env = {str(k): to_str(from_json_value(v)) for k, v in (spec.get("env") or {}).items()}
+    job.log(f"Starting job container ({image})")
+    box.cid = box.podman.start("job", image, command=KEEPALIVE[1:], entrypoint=KEEPALIVE[0],
+                               env=env, mounts=mounts, network=box.network,
+                               ports=_list(spec.get("ports")), workdir=str(job.workspace),
+                               options=_options(spec.get("options")))  # fmt: skip
+    box.path = box.podman.printenv(box.cid, "PATH") or box.path
+    box.has_bash = box.podman.has(box.cid, "bash")
+    if not box.podman.has(box.cid, "tail"):
+        raise CIError(f"image {image} has no 'tail' to keep the job container running")

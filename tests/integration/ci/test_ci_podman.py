@@ -1,0 +1,86 @@
+"""The podman executor: job containers, services on a network, Docker actions (real podman)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Runner = Callable[..., tuple[dict[str, Any], list[str]]]
+
+
+def test_container_job_with_service(
+    run_wf: Runner, podman: dict[str, str], busybox_image: str
+) -> None:
+    record, lines = run_wf(
+        f"""
+        on: push
+        jobs:
+          c:
+            runs-on: ubuntu-latest
+            container:
+              image: {busybox_image}
+              env: {{IN_CONTAINER: "yes"}}
+            services:
+              web:
+                image: {busybox_image}
+                options: --entrypoint httpd
+            steps:
+              - run: |
+                  echo "in=$IN_CONTAINER ws=$GITHUB_WORKSPACE pwd=$(pwd)"
+                  test -f /bin/busybox && echo "busybox inside"
+                  echo "v=from-container" >> "$GITHUB_OUTPUT"
+                id: s
+              - run: echo "got ${{{{ steps.s.outputs.v }}}} net=${{{{ job.container.network }}}}"
+        """,
+        podman_env=podman,
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "in=yes" in text and "busybox inside" in text
+    assert "got from-container net=shipway-ci-" in text
+
+
+def test_podman_executor_needs_an_image(run_wf: Runner, podman: dict[str, str]) -> None:
+    record, lines = run_wf(
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: 'true'}]\n",
+        podman_env=podman,
+        executor="podman",
+    )
+    assert record["conclusion"] == "failure"
+    assert any("the podman executor needs an image" in ln for ln in lines)
+
+
+SAY_ACTION = """\
+name: Say
+inputs: {word: {default: hi}}
+runs:
+  using: docker
+  image: docker://IMAGE
+  entrypoint: sh
+  args:
+    - -c
+    - echo "said $INPUT_WORD ${{ inputs.word }}"; echo out=$INPUT_WORD >> $GITHUB_OUTPUT
+"""
+
+
+def test_docker_action(run_wf: Runner, podman: dict[str, str], busybox_image: str) -> None:
+    action = SAY_ACTION.replace("IMAGE", busybox_image)
+    record, lines = run_wf(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - uses: actions/checkout@v4
+              - id: say
+                uses: ./say
+                with: {word: hello}
+              - run: echo "out=${{ steps.say.outputs.out }}"
+        """,
+        {"say/action.yml": action},
+        podman_env=podman,
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "said hello hello" in text and "out=hello" in text
