@@ -56,6 +56,7 @@ class UpdateResult:
     pull_request: dict[str, Any] | None = None
     closed_pull_requests: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # resolve_ms, write_ms
+    automation: str = ""  # Flux: the ImageUpdateAutomation ("namespace/name") that wrote it
 
     @property
     def changed(self) -> bool:
@@ -79,7 +80,12 @@ class UpdateResult:
             "pull_request": self.pull_request,
             "closed_pull_requests": self.closed_pull_requests,
             "timings": self.timings,
+            "automation": self.automation,
         }
+
+
+def _automation(w: Watch) -> str:
+    return w.target.app if w.target.kind == "markers" else ""
 
 
 def _error_result(w: Watch, exc: ShipwayError) -> UpdateResult:
@@ -90,6 +96,7 @@ def _error_result(w: Watch, exc: ShipwayError) -> UpdateResult:
         config_repo=w.target.repo_url,
         error=exc.message,
         error_subject=exc.subject,
+        automation=_automation(w),
     )
 
 
@@ -110,6 +117,7 @@ def _result(item: writeback.Item, commit: str | None) -> UpdateResult:
         source_commit=r.source_commit,
         config_repo=w.target.repo_url,
         changes=[c.to_dict() for c in item.changes],
+        automation=_automation(w),
     )
 
 
@@ -342,6 +350,28 @@ def record_status(store: Store, results: list[UpdateResult], resources: Iterable
         if kind == "ImagePolicy":
             status["conditions"] = [_condition(errors)]
         store_resources.set_status(store, kind, name, status)
+    _record_automations(store, results, known)
+
+
+def _record_automations(
+    store: Store, results: list[UpdateResult], known: Mapping[tuple[str, str], Resource]
+) -> None:
+    """Flux's ImageUpdateAutomation status: last run, last push commit and time, Ready."""
+    by_auto: dict[str, list[UpdateResult]] = {}
+    for res in results:
+        if res.automation:
+            by_auto.setdefault(res.automation.rpartition("/")[2], []).append(res)
+    for name, items in by_auto.items():
+        fresh = store_resources.find(store, "ImageUpdateAutomation", name)
+        if fresh is None or ("ImageUpdateAutomation", name) not in known:
+            continue
+        status = dict(fresh.status)
+        status["lastAutomationRunTime"] = _now()
+        pushed = next((r.config_commit for r in items if r.config_commit), None)
+        if pushed:
+            status["lastPushCommit"], status["lastPushTime"] = pushed, _now()
+        status["conditions"] = [_condition([r for r in items if r.error])]
+        store_resources.set_status(store, "ImageUpdateAutomation", name, status)
 
 
 def _condition(errors: list[UpdateResult]) -> dict[str, str]:

@@ -96,6 +96,8 @@ def test_flux_markers_and_policy_status(registry, git_server, tmp_path: Path, sh
     status = store_resources.get(store, "ImagePolicy", "web").status
     assert status["latestRef"] == {"name": image, "tag": "1.2.0", "digest": res.image.split("@")[1]}
     assert status["conditions"][0]["status"] == "True"
+    auto = store_resources.get(store, "ImageUpdateAutomation", "auto").status
+    assert auto["lastPushCommit"] == res.config_commit and auto["lastAutomationRunTime"]
 
 
 def test_broken_marker_is_reported_and_nothing_is_written(registry, git_server, tmp_path: Path):  # type: ignore[no-untyped-def]
