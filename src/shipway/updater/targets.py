@@ -15,6 +15,7 @@ Pure: resources in, ``Watch`` records out; errors name the resource.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -89,13 +90,18 @@ def split_image(entry: str) -> tuple[str, str | None]:
     return entry, None
 
 
+_ALIAS = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
 def _image_list(text: str, subject: str) -> list[tuple[str, str, str | None]]:
     out = []
     for raw in text.split(","):
         item = raw.strip()
         if not item:
             continue
-        alias, _, image = item.rpartition("=")
+        alias, eq, image = item.partition("=")
+        if not eq or not _ALIAS.match(alias.strip()):  # "repo:>=1.0" has no alias
+            alias, image = "", item
         image, constraint = split_image(image.strip())
         if not image:
             raise InputError(f"empty image in image-list entry {item!r}", subject=subject)

@@ -193,3 +193,15 @@ def test_write_back_target_paths(target: str, file: str) -> None:
                P + "write-back-target": target})  # fmt: skip
     [w] = targets.from_application(res)
     assert w.target.file == file
+
+
+def test_image_list_constraints_with_equals_signs() -> None:
+    res = app(
+        {
+            P + "image-list": "a=r.example/a:>=1.2 <2, r.example/b:>=3",
+            P + "write-back-method": "git",
+        }
+    )
+    a, b = targets.from_application(res)
+    assert (a.alias, a.image, a.policy.constraint) == ("a", "r.example/a", ">=1.2 <2")
+    assert (b.alias, b.image, b.policy.constraint) == ("b", "r.example/b", ">=3")
