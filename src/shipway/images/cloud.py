@@ -6,11 +6,13 @@
   ``AWS_ENDPOINT_URL_ECR`` / ``AWS_ENDPOINT_URL``. Gives basic ``AWS:<password>``.
 - GCR and Artifact Registry (``gcr.io``, ``*.gcr.io``, ``*-docker.pkg.dev``):
   user ``oauth2accesstoken`` with a Google access token from
-  ``GOOGLE_OAUTH_ACCESS_TOKEN``, else the metadata server (``GCE_METADATA_HOST``).
+  ``GOOGLE_OAUTH_ACCESS_TOKEN``, else a service-account key named by
+  ``GOOGLE_APPLICATION_CREDENTIALS`` (JWT bearer grant), else the metadata
+  server (``GCE_METADATA_HOST``).
 - ACR (``*.azurecr.io``): an AAD access token (``AZURE_ACCESS_TOKEN``) exchanged
   at ``<realm origin>/oauth2/exchange`` for a refresh token, used as an identity
   token in the bearer flow.
-Touches only the HTTP client it is given.
+Touches the HTTP client it is given; a service-account key is signed with ``openssl``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import re
+import subprocess
+import tempfile
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -148,6 +155,9 @@ def ecr_credentials(
 # -- GCR / Artifact Registry ---------------------------------------------------
 def gcr_credentials(http: httpx.Client, env: Mapping[str, str]) -> Credentials:
     token = env.get("GOOGLE_OAUTH_ACCESS_TOKEN", "")
+    key_file = env.get("GOOGLE_APPLICATION_CREDENTIALS", "")
+    if not token and key_file:
+        token = service_account_token(http, Path(key_file))
     if not token:
         host = env.get("GCE_METADATA_HOST", "metadata.google.internal")
         url = f"http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
@@ -161,6 +171,64 @@ def gcr_credentials(http: httpx.Client, env: Mapping[str, str]) -> Credentials:
             )
         token = str(resp.json().get("access_token", ""))
     return Credentials("oauth2accesstoken", token) if token else Credentials()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def service_account_token(http: httpx.Client, key_file: Path, now: float | None = None) -> str:
+    """A service-account key (JSON) → an OAuth2 access token (JWT bearer grant, RS256).
+
+    The JWT is signed by ``openssl dgst -sha256 -sign`` with the key's private key.
+    """
+    try:
+        key = json.loads(key_file.read_text())
+        email, pem = key["client_email"], key["private_key"]
+        token_uri = key.get("token_uri") or "https://oauth2.googleapis.com/token"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RegistryError(f"unusable service account key: {exc}", subject=str(key_file)) from exc
+    iat = int(now if now is not None else time.time())
+    header = _b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    claims = _b64url(
+        json.dumps(
+            {
+                "iss": email,
+                "aud": token_uri,
+                "iat": iat,
+                "exp": iat + 3600,
+                "scope": "https://www.googleapis.com/auth/cloud-platform",
+            }
+        ).encode()
+    )
+    signing_input = f"{header}.{claims}".encode()
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as fh:
+        os.chmod(fh.name, 0o600)
+        fh.write(pem)
+        fh.flush()
+        proc = subprocess.run(
+            ["openssl", "dgst", "-sha256", "-sign", fh.name],
+            input=signing_input,
+            capture_output=True,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise RegistryError(
+            "could not sign the service-account JWT (openssl)", subject=str(key_file)
+        )
+    assertion = f"{header}.{claims}.{_b64url(proc.stdout)}"
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+    try:
+        resp = http.post(token_uri, data=form)
+    except httpx.HTTPError as exc:
+        raise RegistryError(f"token exchange failed: {exc}", subject=token_uri) from exc
+    if resp.status_code != 200:
+        raise RegistryError(
+            f"token exchange refused (HTTP {resp.status_code})",
+            subject=token_uri,
+            status=resp.status_code,
+        )
+    return str(resp.json().get("access_token", ""))
 
 
 # -- ACR -----------------------------------------------------------------------

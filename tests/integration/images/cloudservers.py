@@ -7,8 +7,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import subprocess
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from shipway.images.cloud import sigv4_headers
@@ -112,4 +115,49 @@ class FakeMetadata(_Server):
             return 403, {"error": "missing Metadata-Flavor"}
         if path != "/computeMetadata/v1/instance/service-accounts/default/token":
             return 404, {}
+        return 200, {"access_token": self.token, "expires_in": 3599, "token_type": "Bearer"}
+
+
+class FakeGoogleOAuth(_Server):
+    """Google's OAuth2 token endpoint for the JWT bearer grant (service-account keys).
+
+    Checks the RS256 signature with the key pair's public half (``openssl``)."""
+
+    def __init__(self, public_pem: Path, email: str, token: str) -> None:
+        self.public_pem, self.email, self.token = public_pem, email, token
+        super().__init__()
+
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any]:
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return 400, {"error": "unsupported_grant_type"}
+        head, claims, sig = form.get("assertion", "..").split(".")
+        pad = "=" * (-len(sig) % 4)
+        sig_file = self.public_pem.with_suffix(".sig")
+        sig_file.write_bytes(base64.urlsafe_b64decode(sig + pad))
+        ok = (
+            subprocess.run(
+                [
+                    "openssl",
+                    "dgst",
+                    "-sha256",
+                    "-verify",
+                    str(self.public_pem),
+                    "-signature",
+                    str(sig_file),
+                ],
+                input=f"{head}.{claims}".encode(),
+                capture_output=True,
+            ).returncode
+            == 0
+        )
+        data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+        if (
+            not ok
+            or data.get("iss") != self.email
+            or data.get("aud") != f"http://{self.host}/token"
+        ):
+            return 400, {"error": "invalid_grant"}
         return 200, {"access_token": self.token, "expires_in": 3599, "token_type": "Bearer"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from cloudservers import FakeECR, FakeMetadata
+from cloudservers import FakeECR, FakeGoogleOAuth, FakeMetadata
 from tokenissuer import TokenIssuer
 
 from shipway.cli.main import cli
@@ -229,3 +230,52 @@ def test_copy_between_registries_with_credentials(
         assert client.head_manifest("mirror/busybox", "1") == src.head_manifest(
             "images-test/busybox", "1"
         )
+
+
+def test_gcr_service_account_key_jwt_grant(token_registry: str, tmp_path: Path) -> None:
+    key, pub = tmp_path / "key.pem", tmp_path / "pub.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            str(key),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["openssl", "pkey", "-in", str(key), "-pubout", "-out", str(pub)],
+        check=True,
+        capture_output=True,
+    )
+    email = "ci@project.iam.gserviceaccount.com"
+    oauth = FakeGoogleOAuth(pub, email, "ya29.gcp-token")
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "client_email": email,
+                "private_key": key.read_text(),
+                "token_uri": f"http://{oauth.host}/token",
+            }
+        )
+    )
+    try:
+        with httpx.Client() as http:
+            creds = cloud.credentials_for(
+                "us-docker.pkg.dev", http, None, {"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
+            )
+    finally:
+        oauth.stop()
+    assert creds == Credentials("oauth2accesstoken", "ya29.gcp-token")
+    data = b"pushed with a service account"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with RegistryClient(token_registry, credentials=creds) as client:
+        client.upload_blob("gcp/sa", digest, data)
+        assert client.blob_exists("gcp/sa", digest)
