@@ -126,7 +126,13 @@ def _set_image(
 ) -> tuple[str, tuple[Change, ...]]:
     """``kustomize.set_image``, memoised: a warm pass re-checks unchanged files for free."""
     out, changes = kustomize.set_image(
-        text, file, name, new_name=new_name, new_tag=tag, digest=digest
+        text,
+        file,
+        name,
+        new_name=new_name,
+        new_tag=tag,
+        digest=digest,
+        tag_only_if_present=digest is not None,
     )
     return out, tuple(changes)
 
@@ -163,13 +169,12 @@ def _edit_one(root: Path, texts: dict[str, str], item: Item) -> list[Change]:
     if t.kind == "kustomization":
         if not text and not (root / t.file).exists():
             raise InputError("kustomization.yaml not found", file=t.file)
-        has_tag = "newTag" in text
         texts[t.file], changes = _set_image(
             text,
             t.file,
             w.kustomize_name,
             r.image if r.image != w.kustomize_name else None,
-            r.tag if (has_tag or not w.pin_digest) else None,
+            r.tag,
             r.digest if w.pin_digest else None,
         )
         return list(changes)

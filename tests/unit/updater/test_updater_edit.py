@@ -169,3 +169,16 @@ def test_markers_on_sequence_items_and_untouched_policies() -> None:
         == 'images:\n  - "r/a:2" # {"$imagepolicy": "ns:a"}\n  - r/b:1 # {"$imagepolicy": "ns:b"}\n'
     )
     assert [c.line for c in changes] == [2]
+
+
+def test_kustomize_pinning_keeps_an_existing_tag_in_step_but_adds_none() -> None:
+    text = "images:\n- name: other\n  newTag: x\n- name: b\n"
+    out, _ = kustomize.set_image(
+        text, "k", "b", new_tag="2", digest=DIGEST, tag_only_if_present=True
+    )
+    assert out == f"images:\n- name: other\n  newTag: x\n- name: b\n  digest: {DIGEST}\n"
+    tagged = "images:\n- name: b\n  newTag: '1'\n"
+    out, _ = kustomize.set_image(
+        tagged, "k", "b", new_tag="2", digest=DIGEST, tag_only_if_present=True
+    )
+    assert out == f"images:\n- name: b\n  newTag: '2'\n  digest: {DIGEST}\n"

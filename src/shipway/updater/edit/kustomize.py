@@ -24,8 +24,13 @@ def set_image(
     new_name: str | None = None,
     new_tag: str | None = None,
     digest: str | None = None,
+    tag_only_if_present: bool = False,
 ) -> tuple[str, list[Change]]:
-    """Return the edited text and what changed (empty when it already says so)."""
+    """Return the edited text and what changed (empty when it already says so).
+
+    ``tag_only_if_present``: keep an existing ``newTag`` in step (a digest pins the image)
+    but add none.
+    """
     t = yamltext.parse(text, file)
     if not t.docs or not isinstance(t.docs[0], MappingNode):
         raise InputError("a kustomization must be a mapping", file=file, line=1)
@@ -70,7 +75,8 @@ def set_image(
     for k, v in values:
         have = yamltext.get(entry, k)
         if have is None:
-            missing.append((k, v))
+            if not (k == "newTag" and tag_only_if_present):
+                missing.append((k, v))
         else:
             yamltext.replace(t, have[0], have[1], v, f"{label}.{k}")
     yamltext.insert_keys(t, entry, missing, label)
