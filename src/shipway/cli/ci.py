@@ -142,8 +142,6 @@ def run_cmd(
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
                        workflow_ref=f"{shown}@{ref}", source_dir=root,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1])  # fmt: skip
-        if executor != "host":
-            raise InputError(f"executor {executor!r} is not available yet; use --executor host")
         records.append(run_workflow(store, wf, info))
     if not records:
         out.stderr.print(f"no workflow triggers on {event!r}")

@@ -91,6 +91,22 @@ def test_parses_into_plan() -> None:
             "bad expression",
         ),
         ("on: [push\n", "w.yml:", "invalid YAML"),
+        (
+            "on: push\nenv: {A: '${{ matrix.x }}'}\njobs: {a: {runs-on: x, steps: [{run: x}]}}\n",
+            "w.yml:2:7",
+            "context 'matrix' is not available here",
+        ),
+        (
+            "on: push\njobs:\n  a:\n    if: steps.x.outcome\n    runs-on: x\n"
+            "    steps: [{run: x}]\n",
+            "w.yml:4:5",
+            "context 'steps' is not available here",
+        ),
+        (
+            "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: '${{ jobs.a }}'}]\n",
+            "w.yml:5:14",
+            "context 'jobs' is not available here",
+        ),
     ],
 )
 def test_errors_have_positions(text: str, where: str, message: str) -> None:

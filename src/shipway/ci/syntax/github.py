@@ -30,6 +30,12 @@ pull_request_target push registry_package release repository_dispatch schedule s
 workflow_call workflow_dispatch workflow_run
 """
 EVENTS = frozenset(_EVENT_NAMES.split())
+# Which contexts each place may read (GitHub's context availability table, simplified).
+_WORKFLOW_CTX = frozenset({"github", "inputs", "vars", "secrets"})
+_JOB_IF_CTX = frozenset({"github", "needs", "vars", "inputs"})
+_JOB_CTX = frozenset({"github", "needs", "strategy", "matrix", "vars", "inputs", "secrets"})
+_JOB_OUTPUTS_CTX = _JOB_CTX | {"steps", "job", "runner", "env"}
+_STEP_CTX = CONTEXTS - {"jobs"}
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 Path = tuple[PathKey, ...]
@@ -112,6 +118,7 @@ class _Checker:
     def __init__(self, doc: Located) -> None:
         self.doc = doc
         self.errors: list[InputError] = []
+        self.allowed: frozenset[str] = CONTEXTS
 
     def error(self, path: Path, message: str) -> None:
         line, col = self.doc.locate(path)
@@ -161,6 +168,8 @@ class _Checker:
 
         for name in sorted(contexts_used(node) - CONTEXTS):
             self.error(path, f"undefined context {name!r} in expression {body!r}")
+        for name in sorted((contexts_used(node) & CONTEXTS) - self.allowed):
+            self.error(path, f"context {name!r} is not available here (in {body!r})")
 
     def condition(self, value: Any, path: Path) -> None:
         if value is None:
@@ -223,7 +232,12 @@ def _build(doc: Located, c: _Checker) -> Workflow | None:
         for ev in on:
             if ev not in EVENTS:
                 c.error(("on", ev), f"unknown event {ev!r}")
+    c.allowed = _WORKFLOW_CTX
     c.exprs(data.get("env", {}), ("env",))
+    c.exprs(data.get("run-name"), ("run-name",))
+    c.allowed = _WORKFLOW_CTX - {"secrets"}
+    c.exprs(data.get("concurrency"), ("concurrency",))
+    c.allowed = CONTEXTS
     jobs_data = data.get("jobs")
     if not isinstance(jobs_data, dict) or not jobs_data:
         c.error(("jobs",) if "jobs" in data else (), "the workflow needs a 'jobs' mapping")
@@ -281,8 +295,11 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
         c.error(path, f"job {jid!r} has no steps")
     for key in _JOB_EXPR_KEYS:
         if key in data:
+            c.allowed = _JOB_OUTPUTS_CTX if key == "outputs" else _JOB_CTX
             c.exprs(data[key], (*path, key))
+    c.allowed = _JOB_IF_CTX
     c.condition(data.get("if"), (*path, "if"))
+    c.allowed = _JOB_CTX
     _defaults(c, data.get("defaults"), (*path, "defaults"))
     strategy = None
     if isinstance(data.get("strategy"), dict):
@@ -337,10 +354,12 @@ def _step(c: _Checker, path: Path, index: int, data: Any) -> Step | None:
         c.error(path, f"step {index + 1} must have exactly one of 'run' or 'uses'")
     if "id" in data and not _ID.match(str(data["id"])):
         c.error((*path, "id"), f"invalid step id {data['id']!r}")
+    saved, c.allowed = c.allowed, _STEP_CTX
     for key, v in data.items():
         if key != "if":
             c.exprs(v, (*path, key))
     c.condition(data.get("if"), (*path, "if"))
+    c.allowed = saved
     uses = data.get("uses")
     run = data.get("run")
     name = data.get("name") or (f"Run {str(run).strip().splitlines()[0]}" if run else f"Run {uses}")
