@@ -2,7 +2,8 @@
 
 - ECR (``<account>.dkr.ecr.<region>.amazonaws.com``): ``GetAuthorizationToken``
   signed with AWS Signature V4 from ``AWS_ACCESS_KEY_ID`` /
-  ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``; the endpoint honours
+  ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``, else the ``AWS_PROFILE``
+  of ``~/.aws/credentials`` (``AWS_SHARED_CREDENTIALS_FILE``); the endpoint honours
   ``AWS_ENDPOINT_URL_ECR`` / ``AWS_ENDPOINT_URL``. Gives basic ``AWS:<password>``.
 - GCR and Artifact Registry (``gcr.io``, ``*.gcr.io``, ``*-docker.pkg.dev``):
   user ``oauth2accesstoken`` with a Google access token from
@@ -18,6 +19,7 @@ Touches the HTTP client it is given; a service-account key is signed with ``open
 from __future__ import annotations
 
 import base64
+import configparser
 import datetime as dt
 import hashlib
 import hmac
@@ -61,8 +63,9 @@ def credentials_for(
     if kind == "ecr":
         m = _ECR.match(host.split(":")[0])
         assert m is not None
-        if env.get("AWS_ACCESS_KEY_ID"):
-            return ecr_credentials(http, m.group(2), env, registry_id=m.group(1))
+        aws = aws_keys(env)
+        if aws.get("AWS_ACCESS_KEY_ID"):
+            return ecr_credentials(http, m.group(2), aws, registry_id=m.group(1))
     elif kind == "gcr":
         return gcr_credentials(http, env)
     elif kind == "acr" and env.get("AZURE_ACCESS_TOKEN") and realm:
@@ -71,6 +74,31 @@ def credentials_for(
 
 
 # -- ECR ---------------------------------------------------------------------
+def aws_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """AWS keys from the environment, else from the shared credentials file's profile."""
+    out = dict(env)
+    if env.get("AWS_ACCESS_KEY_ID"):
+        return out
+    path = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or Path.home() / ".aws" / "credentials")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path)
+    except configparser.Error as exc:
+        raise RegistryError(f"unreadable AWS credentials file: {exc}", subject=str(path)) from exc
+    profile = env.get("AWS_PROFILE", "default")
+    if parser.has_section(profile):
+        section = parser[profile]
+        names = (
+            ("aws_access_key_id", "AWS_ACCESS_KEY_ID"),
+            ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+            ("aws_session_token", "AWS_SESSION_TOKEN"),
+        )
+        for key, name in names:
+            if section.get(key):
+                out[name] = section[key]
+    return out
+
+
 def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 

@@ -130,3 +130,20 @@ def test_login_goes_to_the_helper_when_one_is_configured(
         "Secret": "p",
     }
     assert "auths" not in json.loads(path.read_text())
+
+
+def test_aws_keys_from_the_shared_credentials_file(tmp_path: Path) -> None:
+    from shipway.images.cloud import aws_keys
+
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = s1\n"
+        "[ci]\naws_access_key_id = AKIDCI\naws_secret_access_key = s2\n"
+        "aws_session_token = tok\n"
+    )
+    env = {"AWS_SHARED_CREDENTIALS_FILE": str(creds)}
+    assert aws_keys(env)["AWS_ACCESS_KEY_ID"] == "AKIDDEFAULT"
+    ci = aws_keys({**env, "AWS_PROFILE": "ci"})
+    assert (ci["AWS_ACCESS_KEY_ID"], ci["AWS_SESSION_TOKEN"]) == ("AKIDCI", "tok")
+    assert aws_keys({**env, "AWS_ACCESS_KEY_ID": "FROMENV"})["AWS_ACCESS_KEY_ID"] == "FROMENV"
+    assert "AWS_ACCESS_KEY_ID" not in aws_keys({"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "x")})
