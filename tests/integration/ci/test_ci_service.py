@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -145,3 +146,56 @@ def test_cli_run_logs_list(
     assert "Traceback" not in broken.stderr
     missing = _cli(["ci", "logs", "nope"], src, shipway_home)
     assert missing.returncode == 3 and "error:" in missing.stderr
+
+
+DEMO_EXACT = """\
+name: CI
+on:
+  push: {branches: [main]}
+  pull_request: {branches: [main]}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Run tests
+        run: sh ./test.sh
+      - name: Build and push image
+        run: shipway image build . -t "${{ vars.REGISTRY }}/demo/hello:${{ github.sha }}" --label org.opencontainers.image.revision=${{ github.sha }} --push
+"""  # noqa: E501
+
+
+def test_demo_workflow_builds_and_pushes(
+    git_server: Any, registry: Any, store: Store, tmp_path: Path, new_repo: MakeRepo
+) -> None:
+    """The demo's workflow, unchanged: checkout, tests, `shipway image build --push`."""
+    url = git_server.bare("demo-hello")
+    repo, commit = new_repo(
+        tmp_path / "src",
+        {
+            ".github/workflows/ci.yml": DEMO_EXACT,
+            "test.sh": "echo 'tests ok'\n",
+            "Dockerfile": "FROM scratch\nCOPY test.sh /test.sh\n",
+        },
+    )
+    repo.run("remote", "add", "origin", url)
+    repo.push("origin", "main")
+    bindir = str(Path(sys.executable).parent)
+    lines: list[str] = []
+    (record,) = run_event(
+        store,
+        repo=url,
+        commit=commit,
+        ref="refs/heads/main",
+        event="push",
+        payload={"ref": "refs/heads/main", "after": commit, "before": "0" * 40},
+        workdir=tmp_path / "work",
+        vars={"REGISTRY": registry.host},
+        secrets={},
+        env={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "SOURCE_DATE_EPOCH": "0"},
+        on_line=lines.append,
+    )
+    assert record["conclusion"] == "success", "\n".join(lines)
+    tags = httpx.get(f"{registry.url}/v2/demo/hello/tags/list", timeout=10).json()["tags"]
+    assert tags == [commit]
+    assert [s["conclusion"] for s in record["jobs"][0]["steps"]] == ["success"] * 3
