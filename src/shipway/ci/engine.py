@@ -208,9 +208,12 @@ class Engine:
         outputs: dict[str, str],
         steps: list[dict[str, Any]],
         index: int = 0,
+        summary: str = "",
     ) -> None:
         rec = {"id": job.id, "name": self.prefix + name, "matrix": matrix, "result": result,
                "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
+        if summary:
+            rec["summary"] = summary
         with self.lock:
             self.job_records.setdefault(job.id, []).append(rec)
             self.job_records[job.id].sort(key=lambda r: int(r["index"]))
@@ -311,7 +314,7 @@ class Engine:
         with self.lock:
             self.outputs.setdefault(job.id, {}).update(outputs)
         steps = [r.record() for r in run.results]
-        self._record(job, display, combo, result, outputs, steps, index)
+        self._record(job, display, combo, result, outputs, steps, index, "".join(run.summary))
         return result
 
     def _display(self, job: Job, matrix: dict[str, Any], scope: Scope, show: bool) -> str:

@@ -76,6 +76,7 @@ class JobRun:
         tool_cache = rs.info.base_dir.parent / "tool-cache"
         self.runner = runner_context(self.temp, tool_cache)
         self.github = github_context(rs.info, rs.workflow.name, job.id, self.workspace)
+        self.github["token"] = rs.secrets_ctx.get("GITHUB_TOKEN", "")
         self.matrix, self.strategy, self.needs = matrix, strategy, needs
         self.steps_ctx: dict[str, Any] = {}
         self.results: list[StepResult] = []

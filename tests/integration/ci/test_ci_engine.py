@@ -74,6 +74,7 @@ def test_outputs_env_path_and_needs(run_wf: Runner) -> None:
     assert "ctx=true out=hi there" in text
     assert '[two / Run echo "got hi there"] got hi there' in text
     assert jobs(record)["one"]["outputs"] == {"greeting": "hi there"}
+    assert jobs(record)["one"]["summary"] == "# Summary\n"
     assert jobs(record)["one"]["steps"][0]["outputs"] == {"greeting": "hi there"}
 
 
