@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -170,7 +171,7 @@ class Controller:
                 payload=payload,
                 workdir=self.settings.work_dir / "ci",
                 vars=dict(pipe.spec.get("vars") or {}),
-                secrets={},
+                secrets={"GITHUB_TOKEN": secrets.token_hex(20)},  # as GitHub gives every run
                 env=self._step_env(pipe),
                 workflows=list(pipe.spec.get("workflows") or []) or None,
             )

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from shipway.model.errors import ServiceError
-from shipway.runtime import ports, services
+from shipway.runtime import docker_api, ports, services
 from shipway.settings import Settings
 
 
@@ -109,7 +109,7 @@ def up(settings: Settings) -> Stack:
 def down(settings: Settings) -> list[str]:
     """Stop every supervised service; return the names that were running."""
     stopped = []
-    for name in ("controller", "registry", "git-daemon"):
+    for name in ("controller", "registry", "git-daemon", docker_api.SERVICE):
         if services.stop(settings.run_dir, name):
             stopped.append(name)
     url = settings.run_dir / "controller.url"

@@ -89,12 +89,22 @@ def write_shim(dir: Path, aliases: Mapping[str, str]) -> Path:
     if real is None:
         raise ServiceError("the docker CLI is not installed", subject="docker")
     dir.mkdir(parents=True, exist_ok=True)
+    # podman's Docker API lets a plain-HTTP registry log in only when it is named
+    # ``localhost``; the same server answers on 127.0.0.1 and on localhost.
+    aliases = {host: _localhost(target) for host, target in aliases.items()}
     shim = dir / "docker"
     shim.write_text(
         _SHIM.format(python=sys.executable, aliases=json.dumps(dict(aliases)), real=real)
     )
     shim.chmod(0o755)
     return dir
+
+
+def _localhost(target: str) -> str:
+    for loopback in ("127.0.0.1:", "[::1]:"):
+        if target.startswith(loopback):
+            return "localhost:" + target[len(loopback) :]
+    return target
 
 
 def parse_aliases(text: str) -> dict[str, str]:
@@ -120,7 +130,8 @@ def step_env(
     """
     if shutil.which("podman") is None or shutil.which("docker") is None:
         return {}, []
-    sock = ensure_service(settings, [*insecure_registries, *aliases.values()])
+    targets = [*aliases.values(), *(_localhost(t) for t in aliases.values())]
+    sock = ensure_service(settings, [*insecure_registries, *targets])
     env = {"DOCKER_HOST": f"unix://{sock}"}
     if not aliases:
         return env, []

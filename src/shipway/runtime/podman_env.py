@@ -9,6 +9,7 @@ ulimits, file event logger. Touches only files under ``<dir>``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,14 +35,26 @@ runroot = "{run}"
 """
 
 
+def short_runroot(base: Path) -> Path:
+    """A short run root for ``base``: conmon's attach and exit sockets live below it.
+
+    Unix socket paths are limited to 108 bytes, and podman puts
+    ``vfs-containers/<64 hex>/userdata/attach`` under the run root; a run root
+    deep in a state directory makes ``podman run`` attach to nothing and hang.
+    """
+    digest = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
+    parent = Path("/run") if os.access("/run", os.W_OK) else Path("/tmp")
+    return parent / "shipway" / digest
+
+
 def podman_env(
     base: Path, insecure_registries: Iterable[str] = (), driver: str | None = None
 ) -> dict[str, str]:
     """Write the config files under ``base`` (idempotent) and return the env to use."""
     base.mkdir(parents=True, exist_ok=True)
-    graph, run = base / "storage", base / "run"
+    graph, run = base / "storage", short_runroot(base)
     graph.mkdir(exist_ok=True)
-    run.mkdir(exist_ok=True)
+    run.mkdir(parents=True, exist_ok=True)
     driver = driver or os.environ.get("SHIPWAY_STORAGE_DRIVER", "vfs")
     (base / "containers.conf").write_text(_CONTAINERS_CONF.format(run=run))
     (base / "storage.conf").write_text(_STORAGE_CONF.format(driver=driver, graph=graph, run=run))
