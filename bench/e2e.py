@@ -23,8 +23,13 @@ from pathlib import Path
 
 def shipway(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SHIPWAY_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "shipway.cli.main", *args], env=env,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "shipway.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def main() -> None:
@@ -39,8 +44,10 @@ def main() -> None:
             print(proc.stderr[-4000:], file=sys.stderr)
             raise SystemExit(f"demo failed (exit {proc.returncode})")
         rows = json.loads(proc.stdout)["releases"]
-        print(f"{'commit':<14}{'commit→healthy':>16}" + "".join(
-            f"{s['name']:>9}" for s in rows[0]["release"]["stages"]))
+        print(
+            f"{'commit':<14}{'commit→healthy':>16}"
+            + "".join(f"{s['name']:>9}" for s in rows[0]["release"]["stages"])
+        )
         totals = []
         for i, row in enumerate(rows):
             rel = row["release"]
@@ -50,8 +57,10 @@ def main() -> None:
                 totals.append(total)
             cells = "".join(f"{(s['seconds'] or 0):>8.2f}s" for s in rel["stages"])
             print(f"{label + ' ' + rel['commit'][:6]:<14}{total:>15.2f}s{cells}")
-        print(f"\nwarm commits: median {statistics.median(totals):.2f}s, "
-              f"max {max(totals):.2f}s (target < 10 s)")
+        print(
+            f"\nwarm commits: median {statistics.median(totals):.2f}s, "
+            f"max {max(totals):.2f}s (target < 10 s)"
+        )
         print("anchor: Argo CD Image Updater default poll interval 120 s (not runnable here)")
     finally:
         if not args.keep:
