@@ -49,6 +49,9 @@ class Engine:
     ) -> None:
         self.wf = workflow
         self.info = info
+        self.input_error = ""
+        if inputs is None and state is None and info.event == "workflow_dispatch":
+            inputs = self._dispatch_inputs(workflow, info)
         self.rs = state or RunState(info, workflow, inputs)
         self.on_state = on_state
         self.prefix = prefix  # "caller-job / " for the jobs of a called workflow
@@ -56,6 +59,19 @@ class Engine:
         self.outputs: dict[str, dict[str, str]] = {}
         self.job_records: dict[str, list[dict[str, Any]]] = {}
         self.lock = threading.Lock()
+
+    def _dispatch_inputs(self, workflow: Workflow, info: RunInfo) -> dict[str, Any]:
+        from shipway.ci.reusable import CallError, typed_inputs
+
+        spec = workflow.on.get("workflow_dispatch") or {}
+        given = info.payload.get("inputs") or {}
+        scope = Scope({"github": github_context(info, workflow.name, "", info.base_dir),
+                       "vars": info.vars, "inputs": {}})  # fmt: skip
+        try:
+            return typed_inputs(spec if isinstance(spec, dict) else {}, dict(given), scope)
+        except (CallError, ExprError) as exc:
+            self.input_error = exc.message if isinstance(exc, ExprError) else str(exc)
+            return {}
 
     # -- the run ----------------------------------------------------------------
     def selected(self) -> list[str]:
@@ -81,7 +97,10 @@ class Engine:
         (self.info.base_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._state("running")
         group = self._group(self.wf.concurrency, self._job_scope(None))
-        if group is None:
+        if self.input_error:
+            self._log(self.wf.name, f"::error::{self.wf.file}: {self.input_error}")
+            self.results["(inputs)"] = "failure"
+        elif group is None:
             self.run_jobs()
         else:
             with concurrency.hold(group[0], self.rs.cancel, group[1]) as acquired:

@@ -57,7 +57,8 @@ def locate(engine: Engine, uses: str) -> tuple[Path, str]:
     return path, uses
 
 
-def _inputs(spec: dict[str, Any], given: dict[str, Any], scope: Scope) -> dict[str, Any]:
+def typed_inputs(spec: dict[str, Any], given: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """Inputs as declared by ``workflow_call`` or ``workflow_dispatch``: typed and checked."""
     declared = spec.get("inputs") or {}
     out: dict[str, Any] = {}
     for name in given:
@@ -78,6 +79,8 @@ def _inputs(spec: dict[str, Any], given: dict[str, Any], scope: Scope) -> dict[s
             value = value if isinstance(value, bool) else to_str(value).lower() == "true"
         elif kind == "number":
             value = to_num(value)
+        elif kind == "choice" and to_str(value) not in [to_str(o) for o in decl.get("options", [])]:
+            raise CallError(f"input {name!r}: {to_str(value)!r} is not one of its options")
         else:
             value = to_str(value)
         out[name] = value
@@ -106,7 +109,7 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
         spec = called.call_spec
         if spec is None:
             raise CallError(f"{shown} has no 'on: workflow_call' trigger")
-        inputs = _inputs(spec, render_deep(job.with_, scope), scope)
+        inputs = typed_inputs(spec, render_deep(job.with_, scope), scope)
         secrets = _secrets(engine, job, spec, scope)
     except (CallError, ExprError, InputError) as exc:
         msg = exc.message if isinstance(exc, ExprError | InputError) else str(exc)

@@ -229,3 +229,30 @@ def test_job_filter_runs_needs_too(run_wf: Runner) -> None:
         job="b",
     )
     assert [j["id"] for j in record["jobs"]] == ["a", "b"]
+
+
+def test_workflow_dispatch_inputs_are_typed(run_wf: Runner) -> None:
+    wf = """
+        on:
+          workflow_dispatch:
+            inputs:
+              level: {type: choice, options: [low, high], default: low}
+              dry: {type: boolean, default: true}
+              count: {type: number, default: 3}
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - run: echo "level=${{ inputs.level }} dry=${{ inputs.dry }} n=${{ inputs.count }}"
+              - if: inputs.dry
+                run: echo dry-run
+        """
+    record, lines = run_wf(
+        wf, event="workflow_dispatch", payload={"inputs": {"level": "high", "dry": "false"}}
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "level=high dry=false n=3" in text and "] dry-run" not in text
+    bad, bad_lines = run_wf(wf, event="workflow_dispatch", payload={"inputs": {"level": "max"}})
+    assert bad["conclusion"] == "failure" and bad["jobs"] == []
+    assert any("'max' is not one of its options" in ln for ln in bad_lines)
