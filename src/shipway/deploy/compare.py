@@ -21,6 +21,7 @@ from shipway.cluster.podman import PodmanTarget
 from shipway.deploy import appspec, health, project, render, sources
 from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
+from shipway.deploy import sync as syncmod
 from shipway.deploy.status import AppStatus
 from shipway.model.errors import ClusterError, GitError, InputError
 from shipway.model.resources import Resource
@@ -258,12 +259,18 @@ def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, A
         commits = resolve(ctx, revision)
         result.revision = ",".join(commits)
         desired, result.source_type = _desired(ctx, commits)
+        result.hooks = [
+            m
+            for m in desired
+            if syncmod.hook_of(m) not in (None, "Skip") and syncmod.hook_of(m) != ""
+        ]
+        desired = [m for m in desired if syncmod.hook_of(m) is None]
     except (InputError, GitError) as exc:
         result.conditions = [condition("ComparisonError", str(exc))]
         result.health = str((ctx.old_status.get("health") or {}).get("status", health.UNKNOWN))
         return result, []
     try:
-        live = ctx.target.live(ctx.name)
+        live = {k: o for k, o in ctx.target.live(ctx.name).items() if syncmod.hook_of(o) is None}
     except ClusterError as exc:
         result.conditions = [condition("UnknownError", str(exc))]
         result.health_message = str(exc)

@@ -25,6 +25,7 @@ from typing import Any
 from shipway.deploy import appspec, health, render
 from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
+from shipway.deploy import hooks as hookmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
 from shipway.deploy.bulk import refresh_all
@@ -155,25 +156,51 @@ def _sync(
             | {"phase": "Running"},
         },
     )
-    failed = False
+    hooks = cmp_result.hooks
+    if not state.get("preSyncDone"):
+        done += hookmod.run(ctx, "PreSync", hooks)
+        state.update(preSyncDone=True, results=[vars(r) for r in done])
+    failed = _failed(done)
     for i, (wave, objs) in enumerate(plan.waves):
-        if i < state["wave"]:
+        if failed or i < state["wave"]:
             continue
         ctx.emit({"reason": "SyncWave", "message": f"wave {wave}: {len(objs)} objects"})
         done += _apply(ctx, objs)
-        failed = any(r.status == "SyncFailed" for r in done)
+        failed = _failed(done)
         state.update(wave=i + 1, results=[vars(r) for r in done])
         _put(ctx, "Running", state)
-        if failed:
-            break
     if not failed:
+        done += hookmod.run(ctx, "Sync", hooks)
         done += _prune(ctx, plan)
-        failed = any(r.status == "SyncFailed" for r in done)
+        failed = _failed(done)
+    if not failed and hookmod.PHASES[2] in {syncmod.hook_of(h) for h in hooks}:
+        keys = [d.key for d in cmp_result.diffs if d.desired is not None]
+        healthy = _wait_keys_healthy(ctx, keys, hookmod.timeout())
+        if healthy != health.HEALTHY:
+            done.append(
+                ResourceResult(
+                    "//Application/" + ctx.name,
+                    "",
+                    "SyncFailed",
+                    f"application is {healthy}; PostSync hooks not run",
+                    "failed",
+                    "PostSync",
+                )
+            )
+        else:
+            done += hookmod.run(ctx, "PostSync", hooks)
+        failed = _failed(done)
+    if failed:
+        done += hookmod.run(ctx, "SyncFail", hooks)
     res.resources = done
     after, _ = cmp.compare(ctx, res.revision)
     phase = "Failed" if failed else "Succeeded"
     msg = _summary(done, failed)
     return _finish(ctx, res, after, phase, msg, prune, state)
+
+
+def _failed(done: list[ResourceResult]) -> bool:
+    return any(r.status == "SyncFailed" for r in done)
 
 
 def _version(obj: dict[str, Any]) -> str:
@@ -298,6 +325,21 @@ def wait_healthy(
             cmp.write_status(ctx, status)
             return last
         time.sleep(interval)
+
+
+def _wait_keys_healthy(ctx: cmp.Ctx, keys: list[str], timeout: float) -> str:
+    """Poll the target until the objects ``keys`` are Healthy or one is Degraded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            live = ctx.target.live(ctx.name)
+        except ClusterError:
+            return health.UNKNOWN
+        found = [health.of(live.get(k)) for k in keys]
+        last = health.aggregate(h[0] if h else None for h in found)
+        if last in (health.HEALTHY, health.DEGRADED) or time.monotonic() >= deadline:
+            return last
+        time.sleep(0.3)
 
 
 def _live_health(ctx: cmp.Ctx) -> str:

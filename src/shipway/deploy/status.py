@@ -99,6 +99,7 @@ class AppStatus:
     source: dict[str, Any] = field(default_factory=dict)
     destination: dict[str, Any] = field(default_factory=dict)
     health_message: str = ""
+    hooks: list[dict[str, Any]] = field(default_factory=list)  # hook manifests, not compared
 
     @property
     def out_of_sync(self) -> list[ObjectDiff]:
