@@ -3,8 +3,9 @@
 Uses the official client (``kubernetes``, its ``DynamicClient``): discovery
 tells which kinds the cluster serves (a manifest of any other kind is a
 ``ComparisonError``); objects are applied with server-side apply as field
-manager ``shipway`` (``force`` on, as Argo CD's server-side sync does), or
-replaced with ``Replace=true``; ``CreateNamespace=true`` applies the
+manager ``shipway`` (``force`` on, as Argo CD's server-side sync does;
+``fieldValidation=Strict`` unless ``Validate=false``), or replaced with
+``Replace=true``; ``CreateNamespace=true`` applies the
 destination namespace first. Live state comes from ``kube_cache.LiveCache``
 (list + watch of everything labelled ``app.kubernetes.io/instance``). API
 errors become ``ClusterError`` (per object results carry the API's message:
@@ -180,11 +181,14 @@ class KubernetesTarget:
             for ns in sorted(namespaces - {""}):
                 ns_obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                 self._apply_one(ns_obj, replace=False)
+        validation = "Ignore" if "Validate=false" in options else "Strict"
         for obj in objects:
-            out.append(self._apply_one(obj, replace="Replace=true" in options))
+            out.append(
+                self._apply_one(obj, replace="Replace=true" in options, validation=validation)
+            )
         return out
 
-    def _apply_one(self, obj: Obj, *, replace: bool) -> Result:
+    def _apply_one(self, obj: Obj, *, replace: bool, validation: str = "Strict") -> Result:
         key = key_of(obj)
         meta = obj.get("metadata") or {}
         try:
@@ -204,6 +208,7 @@ class KubernetesTarget:
                     namespace=ns,
                     field_manager=FIELD_MANAGER,
                     force_conflicts=True,
+                    query_params=[("fieldValidation", validation)],
                 ).to_dict()
                 action = "configured" if existing is not None else "applied"
         except ClusterError as exc:

@@ -49,7 +49,11 @@ def refresh_all(
     for app, pin in cache.load(store):
         if wanted is not None and app.name not in wanted:
             continue
-        target = cmp.target_for(settings, app, loaded)
+        try:
+            target = cmp.target_for(settings, app, loaded)
+        except (ClusterError, InputError) as exc:
+            out[app.name] = _unreachable(app, exc)
+            continue
         fp = _fingerprint(r, app, loaded, target, pin, pass_cache)
         memo = _memo.get((home, app.name))
         if fp is not None and memo is not None and memo[:-1] == fp:
@@ -77,6 +81,18 @@ def refresh_all(
         r.drop_blobs()
         write_statuses(store, statuses)
     return out
+
+
+def _unreachable(app: Resource, exc: Exception) -> AppStatus:
+    """The comparison of an app whose cluster cannot be reached: Unknown, never Healthy."""
+    return AppStatus(
+        app.name,
+        st.UNKNOWN,
+        "",
+        "Unknown",
+        conditions=[cmp.condition("UnknownError", str(exc))],
+        destination=appspec.destination(app.spec),
+    )
 
 
 def _work(ctx: cmp.Ctx, pin: str | None) -> list[tuple[dict[str, Any], str]]:

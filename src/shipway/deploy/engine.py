@@ -31,9 +31,8 @@ from shipway.deploy import sync as syncmod
 from shipway.deploy.bulk import refresh_all
 from shipway.deploy.compare import EventSink, local_target
 from shipway.deploy.status import AppStatus, ResourceResult, SyncResult
-from shipway.model.errors import ClusterError, InputError, NotFoundError
+from shipway.model.errors import ClusterError, NotFoundError
 from shipway.settings import Settings
-from shipway.settings import load as load_settings
 from shipway.store import resources as store_resources
 from shipway.store import runs
 from shipway.store.db import Store
@@ -359,15 +358,19 @@ def _live_health(ctx: cmp.Ctx) -> str:
 def self_heal_pass(store: Store, *, settings: Settings | None = None) -> list[SyncResult]:
     """Sync each automated app that is out of sync (a new revision, or drift with selfHeal)."""
     out: list[SyncResult] = []
-    cmp.renderer(settings or load_settings()).forget_fetches()
-    for app in store_resources.list_kind(store, "Application"):
+    apps = [
+        a
+        for a in store_resources.list_kind(store, "Application")
+        if appspec.policy(a.spec).automated
+    ]
+    compared = refresh_all(store, [a.name for a in apps], settings=settings)
+    for app in apps:
         pol = appspec.policy(app.spec)
-        if not pol.automated:
+        cmp_result = compared.get(app.name)
+        if cmp_result is None:
             continue
-        try:
-            cmp_result = refresh(store, app.name, settings=settings, fetch=False)
-        except (ClusterError, InputError, NotFoundError) as exc:
-            out.append(SyncResult(app.name, "Error", "", str(exc)))
+        if cmp_result.conditions:
+            out.append(SyncResult(app.name, "Error", cmp_result.revision, cmp_result.error))
             continue
         if cmp_result.sync_status != diffmod.OUT_OF_SYNC:
             continue
