@@ -46,6 +46,7 @@ class Engine:
         on_state: StateHook | None = None,
         state: RunState | None = None,
         prefix: str = "",
+        prior: dict[str, Any] | None = None,
     ) -> None:
         self.wf = workflow
         self.info = info
@@ -59,6 +60,12 @@ class Engine:
         self.outputs: dict[str, dict[str, str]] = {}
         self.job_records: dict[str, list[dict[str, Any]]] = {}
         self.lock = threading.Lock()
+        self.started = time.time()
+        if prior:  # resuming: jobs that finished before keep their results
+            self.results.update(prior.get("results") or {})
+            self.outputs.update(prior.get("outputs") or {})
+            self.job_records.update(prior.get("records") or {})
+            self.started = float(prior.get("started") or self.started)
 
     def _dispatch_inputs(self, workflow: Workflow, info: RunInfo) -> dict[str, Any]:
         from shipway.ci.reusable import CallError, typed_inputs
@@ -93,7 +100,6 @@ class Engine:
         return [j for j in order if j in keep]
 
     def run(self) -> dict[str, Any]:
-        started = time.time()
         (self.info.base_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._state("running")
         group = self._group(self.wf.concurrency, self._job_scope(None))
@@ -109,7 +115,13 @@ class Engine:
                 else:
                     self._log(self.wf.name, f"cancelled: a newer run holds group {group[0]!r}")
                     self.rs.cancel.cancel()
-        order = self.selected()
+        self._state("done")
+        return self.snapshot(done=True)
+
+    def snapshot(self, done: bool = False) -> dict[str, Any]:
+        """The run record so far (masked); ``conclusion`` is empty until the run is done."""
+        with self.lock:
+            records = {k: list(v) for k, v in self.job_records.items()}
         record = {
             "id": self.info.run_id,
             "workflow": self.wf.name,
@@ -117,24 +129,24 @@ class Engine:
             "event": self.info.event,
             "ref": self.info.ref,
             "commit": self.info.commit,
-            "conclusion": self._conclusion(),
-            "started": started,
-            "seconds": round(time.time() - started, 3),
+            "status": "completed" if done else "in_progress",
+            "conclusion": self._conclusion() if done else "",
+            "started": self.started,
+            "seconds": round(time.time() - self.started, 3),
             "jobs": [
                 {k: v for k, v in r.items() if k != "index"}
-                for jid in order
-                for r in self.job_records.get(jid, [])
+                for jid in self.selected()
+                for r in records.get(jid, [])
             ],
-            "annotations": self.rs.annotations,
+            "annotations": list(self.rs.annotations),
         }
         masked: dict[str, Any] = self.rs.mask_deep(record)
-        self._state("done")
         return masked
 
     def run_jobs(self) -> None:
         """Run the selected jobs, each as soon as its needs are done."""
         order = self.selected()
-        pending = list(order)
+        pending = [j for j in order if j not in self.results]
         running: dict[Future[str], str] = {}
         with ThreadPoolExecutor(max_workers=max(1, min(len(order), 32))) as pool:
             while pending or running:
@@ -162,7 +174,10 @@ class Engine:
     def _state(self, phase: str) -> None:
         if self.on_state is not None:
             with self.lock:
-                state = {"results": dict(self.results), "outputs": dict(self.outputs)}
+                state = {"results": dict(self.results), "outputs": dict(self.outputs),
+                         "records": {k: list(v) for k, v in self.job_records.items()
+                                     if k in self.results},
+                         "started": self.started}  # fmt: skip
             self.on_state(phase, self.rs.mask_deep(state))
 
     def _group(self, spec: Any, scope: Scope) -> tuple[str, bool] | None:

@@ -21,9 +21,9 @@ from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
 from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
-from shipway.model.errors import GitError, InputError
+from shipway.model.errors import GitError, InputError, NotFoundError
 from shipway.store.db import Store
-from shipway.store.runs import put_state, save_run
+from shipway.store.runs import get_run, get_state, put_state, save_run, states
 
 WORKFLOW_DIR = ".github/workflows"
 ZERO_SHA = "0" * 40
@@ -88,23 +88,79 @@ def run_workflow(
     info: RunInfo,
     *,
     inputs: dict[str, Any] | None = None,
+    prior: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run one workflow, store the run (masked log, no secrets), return its record."""
-    engine = Engine(workflow, info, inputs=inputs, on_state=_state_hook(store, info.run_id))
+    """Run one workflow, store the run (masked log, no secrets), return its record.
+
+    While it runs, the engine state (finished jobs, their outputs and records)
+    and the partial record are stored after every job, so ``resume_run`` can
+    finish a run whose process died.
+    """
+    engine = Engine(workflow, info, inputs=inputs, prior=prior)
+    if store is not None:
+        resume = _resume_info(workflow, info)
+
+        def hook(phase: str, state: dict[str, Any]) -> None:
+            put_state(store, "ci", info.run_id, phase, {**state, "resume": resume})
+            if phase != "done":
+                save_run(store, engine.snapshot(), "\n".join(engine.rs.lines), info.commit)
+
+        engine.on_state = hook
     record = engine.run()
     if store is not None:
         save_run(store, record, "\n".join(engine.rs.lines), info.commit)
     return record
 
 
-def _state_hook(store: Store | None, run_id: str) -> Callable[[str, dict[str, Any]], None] | None:
-    if store is None:
-        return None
+_INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "env",
+                "repository", "actor", "run_number", "job_filter", "executor", "server_url",
+                "workflow_ref", "runner_image")  # fmt: skip
+_PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir")
 
-    def hook(phase: str, state: dict[str, Any]) -> None:
-        put_state(store, "ci", run_id, phase, state)
 
-    return hook
+def _resume_info(workflow: Workflow, info: RunInfo) -> dict[str, Any]:
+    """What a resume needs, secrets excluded (the caller supplies them again)."""
+    data: dict[str, Any] = {k: getattr(info, k) for k in _INFO_FIELDS}
+    for key in _PATH_FIELDS:
+        value = getattr(info, key)
+        data[key] = str(value) if value else None
+    root = info.source_root
+    data["workflow_path"] = str(root / workflow.file) if root else workflow.file
+    data["workflow_file"] = workflow.file
+    return data
+
+
+def unfinished_runs(store: Store) -> list[str]:
+    """Ids of runs whose engine stopped before they completed."""
+    return [key for key, phase, _ in states(store, "ci") if phase != "done"]
+
+
+def resume_run(
+    store: Store,
+    run_id: str,
+    *,
+    secrets: dict[str, str],
+    on_line: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Finish a run from its stored state: jobs that completed keep their results."""
+    found = get_state(store, "ci", run_id)
+    if found is None:
+        raise NotFoundError(f"no engine state for CI run {run_id!r}", subject=run_id)
+    phase, state = found
+    if phase == "done":
+        return get_run(store, run_id)[0]
+    data = dict(state.get("resume") or {})
+    path = Path(str(data.get("workflow_path", "")))
+    if not path.is_file():
+        raise NotFoundError(f"workflow file {path} of run {run_id} is gone", subject=run_id)
+    workflow = parse_workflow(path.read_text(), str(data.get("workflow_file", path.name)))
+    fields: dict[str, Any] = {k: data[k] for k in _INFO_FIELDS if k in data}
+    for key in _PATH_FIELDS:
+        fields[key] = Path(data[key]) if data.get(key) else None
+    if fields.get("base_dir") is None:
+        raise NotFoundError(f"run {run_id} has no run directory to resume in", subject=run_id)
+    info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line)
+    return run_workflow(store, workflow, info, prior=state)
 
 
 def invalid_run(

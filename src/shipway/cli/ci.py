@@ -11,7 +11,13 @@ import click
 
 from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
-from shipway.ci.service import new_run_id, run_workflow, shared_dirs, workflow_files
+from shipway.ci.service import (
+    new_run_id,
+    resume_run,
+    run_workflow,
+    shared_dirs,
+    workflow_files,
+)
 from shipway.ci.syntax.github import parse_workflow
 from shipway.cli import output as out
 from shipway.cli.context import state_from, store_from
@@ -149,6 +155,28 @@ def run_cmd(
         for r in records:
             click.echo(f"{r['id']}  {r['workflow']}  {r['conclusion']}")
     if any(r["conclusion"] != "success" for r in records):
+        raise SystemExit(1)
+
+
+@ci.command("resume")
+@click.argument("run_id")
+@click.option("--secret", multiple=True, help="NAME=VALUE, repeatable (secrets are not stored).")
+@click.option(
+    "--secret-file", type=click.Path(exists=True, dir_okay=False), help="NAME=VALUE lines."
+)
+@out.output_option
+@click.pass_context
+def resume_cmd(
+    ctx: click.Context, run_id: str, secret: tuple[str, ...], secret_file: str | None, output: str
+) -> None:
+    """Finish a run whose process stopped; jobs that completed are not run again."""
+    secrets = _secret_file(secret_file) if secret_file else {}
+    secrets.update(_pairs(secret, "secret"))
+    record = resume_run(store_from(ctx), run_id, secrets=secrets,
+                        on_line=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+    if not out.emit(record, output):
+        click.echo(f"{record['id']}  {record['workflow']}  {record['conclusion']}")
+    if record["conclusion"] != "success":
         raise SystemExit(1)
 
 
