@@ -145,6 +145,7 @@ class Receiver:
         self.received: dict[str, float] = {}
         self.errors: list[str] = []
         self.jobs_run = 0
+        self.last: list[tuple[str, str | None, str | None]] = []
         self.timings: list[dict[str, float]] = []
         self.cpu: list[float] = []
         self.git_cpu: list[float] = []
@@ -181,6 +182,7 @@ class Receiver:
             self.git_cpu.append((_children_cpu() - kids0) * 1000)
             with self.cond:
                 self.jobs_run += 1
+                self.last = [(r.tag, r.config_commit, r.error) for r in results]
                 for ev in events:
                     self.received.setdefault(ev.tag or "", received)
                 for r in results:
@@ -196,7 +198,10 @@ class Receiver:
         """(notification received, commit pushed) for ``tag``."""
         with self.cond:
             if not self.cond.wait_for(lambda: tag in self.done or self.errors, timeout):
-                raise SystemExit(f"no commit for tag {tag} within {timeout}s")
+                raise SystemExit(
+                    f"no commit for tag {tag} within {timeout}s (notified: "
+                    f"{tag in self.received}, jobs {self.jobs_run}, last results {self.last})"
+                )
             if self.errors:
                 raise SystemExit(f"update failed: {self.errors[0]}")
             return self.received.get(tag, self.done[tag]), self.done[tag]

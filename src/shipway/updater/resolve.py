@@ -121,6 +121,7 @@ class Resolver:
         self._tag_digests: dict[tuple[str, str], str] = {}
         self._tags: dict[str, list[str]] = {}
         self._fresh: set[tuple[str, str]] = set()
+        self._events: list[PushEvent] = []
         self._lock = threading.Lock()
         self._tag_locks: dict[str, threading.Lock] = {}
         self.tag_lists = 0
@@ -140,7 +141,8 @@ class Resolver:
         self._tags = {}
         self._tag_locks = {}
         self._fresh = set()
-        for ev in events:
+        self._events = list(events)
+        for ev in self._events:
             if ev.tag and ev.digest:
                 self._tag_digests[(ev.image, ev.tag)] = ev.digest
                 self._fresh.add((ev.image, ev.tag))
@@ -153,8 +155,11 @@ class Resolver:
         with lock:  # one tag-list request per repository per pass, even from many threads
             if key not in self._tags:
                 api = self.client(ref.registry, watch.insecure)
-                self._tags[key] = api.list_tags(ref.repository)
+                listed = api.list_tags(ref.repository)
                 self.tag_lists += 1
+                # A notification can beat the tag into the listing: the event vouches for it.
+                pushed = [e.tag for e in self._events if e.tag and same_repository(watch.image, e)]
+                self._tags[key] = listed + [t for t in dict.fromkeys(pushed) if t not in listed]
             return self._tags[key]
 
     def _digest(self, watch: Watch, tag: str, trust_cache: bool) -> str | None:
