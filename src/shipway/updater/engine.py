@@ -6,9 +6,12 @@ pass over every watch. Both read the watching resources (Argo CD
 ``Application`` annotations, Flux ``ImagePolicy`` …) from the store, or from
 ``resources=`` when given; resolve each watch through the registry
 (``resolve``), write per config repository (``writeback``), and record the
-outcome on each resource's status (when a store is given). A pass is
+outcome on each resource's status (when a store is given) and as engine
+state (``runs.states(store, "updater")``, one entry per watch). A pass is
 idempotent: re-running it after a crash recomputes the same picks and finds
-the config repository already updated, so no engine state needs persisting.
+the config repository already updated, so resuming is simply running again.
+May touch: the store (resources, statuses, engine state), registries (through
+``resolve``), git remotes and forges (through ``writeback``/``pullrequest``).
 """
 
 from __future__ import annotations
