@@ -8,6 +8,7 @@ run directories under ``workdir`` and the store.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from collections.abc import Callable
@@ -69,6 +70,8 @@ def changed_files(root: Path, event: str, payload: dict[str, Any], commit: str) 
         base = str(((payload.get("pull_request") or {}).get("base") or {}).get("sha") or "")
     if not base or base == ZERO_SHA:
         return None
+    with contextlib.suppress(GitError):  # the base may be gone; then git diff fails too
+        git(["fetch", "-q", "origin", base], root, subject=str(root))
     try:
         out = git(["diff", "--name-only", base, commit], root, subject=str(root))
     except GitError:

@@ -115,7 +115,7 @@ def test_version_specs() -> None:
 def test_docker_metadata_login_build_push(
     run_wf: Runner, registry: Any, new_repo: Any, tmp_path: Path
 ) -> None:
-    image = f"{registry.host}/demo/app"
+    image = "ghcr.io/demo/app"  # sent to the local registry by the alias
     record, lines = run_wf(
         f"""
         on: push
@@ -135,7 +135,7 @@ def test_docker_metadata_login_build_push(
               - uses: docker/setup-buildx-action@v3
               - uses: docker/login-action@v3
                 with:
-                  registry: "{registry.host}"
+                  registry: ghcr.io
                   username: ci
                   password: "${{{{ secrets.PW }}}}"
               - run: grep -c auths "$DOCKER_CONFIG/config.json"
@@ -150,10 +150,12 @@ def test_docker_metadata_login_build_push(
         """,
         {"Dockerfile": "FROM scratch\nCOPY README /README\n"},
         secrets={"PW": "registry-pw-9"},
+        env={"SHIPWAY_REGISTRY_ALIASES": f"ghcr.io={registry.host}"},
     )
     text = "\n".join(lines)
     assert record["conclusion"] == "success", text
     assert "registry-pw-9" not in text
+    assert f"registry alias: ghcr.io/demo/app:main -> {registry.host}/demo/app:main" in text
     sha = record["commit"][:7]
     tags = httpx.get(f"{registry.url}/v2/demo/app/tags/list", timeout=10).json()["tags"]
     assert sorted(tags) == sorted(["main", f"sha-{sha}", "extra"])

@@ -199,3 +199,34 @@ def test_demo_workflow_builds_and_pushes(
     tags = httpx.get(f"{registry.url}/v2/demo/hello/tags/list", timeout=10).json()["tags"]
     assert tags == [commit]
     assert [s["conclusion"] for s in record["jobs"][0]["steps"]] == ["success"] * 3
+
+
+DOCS_IGNORED = """\
+on:
+  push:
+    branches: [main]
+    paths-ignore: ["docs/**"]
+jobs:
+  t: {runs-on: x, steps: [{run: echo code-changed}]}
+"""
+
+
+def test_run_event_paths_filter(store: Store, tmp_path: Path, new_repo: MakeRepo) -> None:
+    repo, first = new_repo(tmp_path / "src", {".github/workflows/ci.yml": DOCS_IGNORED})
+    (tmp_path / "src/docs").mkdir()
+    (tmp_path / "src/docs/x.md").write_text("docs\n")
+    repo.add_all()
+    docs_only = repo.commit("docs")
+    (tmp_path / "src/app.py").write_text("print(1)\n")
+    repo.add_all()
+    code = repo.commit("code")
+
+    def push(before: str, after: str) -> list[dict[str, Any]]:
+        return run_event(
+            store, repo=str(repo.path), commit=after, ref="refs/heads/main", event="push",
+            payload={"ref": "refs/heads/main", "before": before, "after": after},
+            workdir=tmp_path / "work", vars={}, secrets={},
+        )  # fmt: skip
+
+    assert push(first, docs_only) == []
+    assert [r["conclusion"] for r in push(docs_only, code)] == ["success"]

@@ -103,6 +103,11 @@ def test_parses_into_plan() -> None:
             "context 'steps' is not available here",
         ),
         (
+            "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: x, if: secrets.A}]\n",
+            "w.yml:5:",
+            "context 'secrets' is not available here",
+        ),
+        (
             "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: '${{ jobs.a }}'}]\n",
             "w.yml:5:14",
             "context 'jobs' is not available here",

@@ -24,8 +24,29 @@ from shipway.ci.actions import ActionContext, ActionFailed, bool_input, list_inp
 DOCKER_HUB = "https://index.docker.io/v1/"
 
 
+def aliases(ctx: ActionContext) -> dict[str, str]:
+    """Registry aliases (``SHIPWAY_REGISTRY_ALIASES=ghcr.io=127.0.0.1:5000,...``)."""
+    text = ctx.env.get("SHIPWAY_REGISTRY_ALIASES") or os.environ.get("SHIPWAY_REGISTRY_ALIASES", "")
+    found: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        host, sep, target = part.partition("=")
+        if sep and host and target:
+            found[host.strip()] = target.strip()
+    return found
+
+
+def alias(ctx: ActionContext, ref: str) -> str:
+    """``ref`` with an aliased registry host replaced, said in the log."""
+    for host, target in aliases(ctx).items():
+        if ref == host or ref.startswith(host + "/"):
+            new = target + ref[len(host) :]
+            ctx.log(f"registry alias: {ref} -> {new}")
+            return new
+    return ref
+
+
 def login(ctx: ActionContext) -> None:
-    registry = ctx.input("registry") or DOCKER_HUB
+    registry = alias(ctx, ctx.input("registry") or DOCKER_HUB)
     user, password = ctx.input("username"), ctx.input("password")
     if not user or not password:
         raise ActionFailed("docker/login-action: username and password are required")
@@ -190,7 +211,7 @@ def build_push(ctx: ActionContext) -> None:
     if ctx.input("file"):
         argv += ["-f", str(ctx.workspace / ctx.input("file"))]
     for tag in list_input(ctx.input("tags"), commas=True):
-        argv += ["-t", tag]
+        argv += ["-t", alias(ctx, tag)]
     for label in list_input(ctx.input("labels")):
         argv += ["--label", label]
     for arg in list_input(ctx.input("build-args")):

@@ -358,6 +358,7 @@ def _step(c: _Checker, path: Path, index: int, data: Any) -> Step | None:
     for key, v in data.items():
         if key != "if":
             c.exprs(v, (*path, key))
+    c.allowed = _STEP_CTX - {"secrets"}  # GitHub refuses secrets in if: conditions
     c.condition(data.get("if"), (*path, "if"))
     c.allowed = saved
     uses = data.get("uses")
