@@ -236,7 +236,8 @@ class Store:
 
 
 def simulate(obj: Obj) -> None:
-    """Stand-in controllers: workloads report ready at once, claims bind, pods run."""
+    """Stand-in controllers: workloads report ready at once, claims bind, pods run, jobs
+    complete. (A real cluster gets there later; the reconciler polls health either way.)"""
     kind, spec = obj.get("kind"), obj.get("spec") or {}
     gen = obj["metadata"].get("generation", 1)
     if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
@@ -252,6 +253,8 @@ def simulate(obj: Obj) -> None:
         }
     elif kind == "PersistentVolumeClaim":
         obj["status"] = {"phase": "Bound"}
+    elif kind == "Job":
+        obj["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
     elif kind == "Pod":
         obj["status"] = {
             "phase": "Running",

@@ -84,6 +84,29 @@ def local_target(settings: Settings | None = None) -> PodmanTarget:
     return PodmanTarget(settings, local_env(settings))
 
 
+class Unreachable:
+    """A target that could not be connected: every read fails, so the app shows Unknown."""
+
+    name = "unreachable"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def known_kinds(self) -> frozenset[str] | None:
+        return None
+
+    def live(self, app: str) -> dict[str, dict[str, Any]]:
+        raise ClusterError(self.reason, subject=f"Application/{app}")
+
+    def apply(
+        self, app: str, objects: list[dict[str, Any]], *, options: frozenset[str] = frozenset()
+    ) -> list[cluster.Result]:
+        raise ClusterError(self.reason, subject=f"Application/{app}")
+
+    def delete(self, app: str, objects: list[dict[str, Any]]) -> list[cluster.Result]:
+        raise ClusterError(self.reason, subject=f"Application/{app}")
+
+
 @dataclass
 class Ctx:
     store: Store
@@ -161,7 +184,10 @@ def context_for(
 ) -> Ctx:
     settings = settings or load_settings()
     load_health_plugins()
-    target = target_for(settings, app, loaded)
+    try:
+        target = target_for(settings, app, loaded)
+    except ClusterError as exc:
+        target = Unreachable(str(exc))
     name = app.name
 
     def emit(event: dict[str, Any]) -> None:

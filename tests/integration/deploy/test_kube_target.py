@@ -148,3 +148,56 @@ def _wait_for(fn, ok, tries: int = 50):
             return got
         time.sleep(0.1)
     return got
+
+
+def test_unreachable_cluster_leaves_the_app_unknown(deploy_env, config_repo) -> None:
+    from shipway.runtime.ports import free_port
+
+    url, work = config_repo
+    write(
+        work.path,
+        "apps/k/cm.yaml",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+    )
+    commit(work, "cm")
+    store = deploy_env.store
+    store_resources.apply(store, _resources(url, f"http://127.0.0.1:{free_port()}", []))
+    st = engine.refresh(store, "kapp", settings=deploy_env.settings)
+    assert st.health == "Unknown" and st.sync_status == "Unknown"
+    assert st.conditions[0]["type"] == "UnknownError"
+    res = engine.reconcile(store, "kapp", settings=deploy_env.settings)
+    assert res.phase == "Error" and res.health == "Unknown"
+
+
+def test_job_hooks_on_kubernetes(deploy_env, config_repo, fake) -> None:
+    url, work = config_repo
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "migrate",
+            "annotations": {
+                "argocd.argoproj.io/hook": "PreSync",
+                "argocd.argoproj.io/hook-delete-policy": "HookSucceeded",
+            },
+        },
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "m", "image": "registry.example/migrate:1"}],
+                }
+            }
+        },
+    }
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    write(work.path, "apps/k/all.yaml", [job, cm])
+    commit(work, "job hook")
+    store_resources.apply(deploy_env.store, _resources(url, fake.url, ["CreateNamespace=true"]))
+    res = engine.reconcile(deploy_env.store, "kapp", settings=deploy_env.settings)
+    assert res.phase == "Succeeded", res.message
+    assert [(r.key, r.hook_phase) for r in res.resources if r.hook_phase] == [
+        ("batch/Job/team/migrate", "Succeeded")
+    ]
+    assert ("Job", "team", "migrate") not in fake.store.objects  # HookSucceeded
+    assert ("ConfigMap", "team", "c") in fake.store.objects
