@@ -78,6 +78,16 @@ def run_shipway(repo: Path, name: str, commit: str, base: Path) -> tuple[float, 
     return time.perf_counter() - start, lines, str(record["conclusion"])
 
 
+def run_cli(repo: Path, name: str, home: Path) -> float:
+    """``shipway ci run`` as a user types it (Python start-up and the store included)."""
+    env = {**os.environ, "SHIPWAY_HOME": str(home)}
+    start = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "shipway"), "ci", "run", "--workflow",
+                    f".github/workflows/{name}"], cwd=repo, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    return time.perf_counter() - start
+
+
 def bare_bash(n: int) -> float:
     start = time.perf_counter()
     for _ in range(n):
@@ -90,12 +100,15 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     repo = work / "steps"
     commit = make_repo(repo, {"many.yml": steps_workflow(n), "one.yml": steps_workflow(1)})
     ship_many, ship_one, act_many, act_one, bash = [], [], [], [], []
+    cli_many, cli_one = [], []
     for _ in range(args.repeat):
         bash.append(bare_bash(n) / n)
         ship_one.append(run_shipway(repo, "one.yml", commit, work)[0])
         t, _lines, concl = run_shipway(repo, "many.yml", commit, work)
         assert concl == "success", concl
         ship_many.append(t)
+        cli_one.append(run_cli(repo, "one.yml", work / "home"))
+        cli_many.append(run_cli(repo, "many.yml", work / "home"))
         if not args.skip_act:
             act_one.append(run_act(repo, "one.yml")[0])
             t, out = run_act(repo, "many.yml")
@@ -104,7 +117,10 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     b = min(bash) * 1000
     print(f"\n== {n}-step `run: true` workflow (best of {args.repeat}) ==")
     print(f"bare `bash -c true`: {b:.2f} ms per call")
-    rows = [("shipway (host executor)", ship_many, ship_one)]
+    rows = [
+        ("shipway engine (host executor)", ship_many, ship_one),
+        ("shipway ci run (CLI process)", cli_many, cli_one),
+    ]
     if act_many:
         rows.append(("act -P ubuntu-latest=-self-hosted", act_many, act_one))
     print(f"{'runner':<36}{'total':>10}{'1-step':>10}{'per step':>11}{'overhead/step':>15}")
