@@ -408,7 +408,10 @@ class OutputParser:
             self.job.log("::add-mask::***")
         elif cmd.name == "stop-commands":
             self.stop_token = cmd.message
-        elif cmd.name in ("group", "endgroup", "debug", "error", "warning", "notice"):
+        elif cmd.name == "debug":
+            if self.job.rs.step_debug:
+                self.job.log(f"##[debug]{cmd.message}")
+        elif cmd.name in ("group", "endgroup", "error", "warning", "notice"):
             self.job.log(text)
             if cmd.name in ("error", "warning", "notice"):
                 rs.annotate(cmd.name, cmd.message, cmd.props, self.job.display)

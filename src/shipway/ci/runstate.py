@@ -39,6 +39,8 @@ class RunState:
             self.masker.add(value)
         self.secrets_ctx: dict[str, Any] = {"GITHUB_TOKEN": "", **info.secrets}
         self.lines = lines if lines is not None else []
+        debug = info.secrets.get("ACTIONS_STEP_DEBUG") or info.vars.get("ACTIONS_STEP_DEBUG")
+        self.step_debug = str(debug).lower() == "true"  # ::debug:: lines are shown only then
         self.cancel = cancel or Cancel()
         self.annotations: list[dict[str, Any]] = annotations if annotations is not None else []
         self._lock = threading.Lock()

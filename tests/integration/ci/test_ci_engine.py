@@ -256,3 +256,31 @@ def test_workflow_dispatch_inputs_are_typed(run_wf: Runner) -> None:
     bad, bad_lines = run_wf(wf, event="workflow_dispatch", payload={"inputs": {"level": "max"}})
     assert bad["conclusion"] == "failure" and bad["jobs"] == []
     assert any("'max' is not one of its options" in ln for ln in bad_lines)
+
+
+def test_workflow_commands_stop_commands_and_debug(run_wf: Runner) -> None:
+    wf = """
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - name: commands
+                run: |
+                  echo "::debug::hidden unless debugging"
+                  echo "::group::Setup"
+                  echo "::stop-commands::pause-token"
+                  echo "::add-mask::not-a-mask"
+                  echo "::pause-token::"
+                  echo "::add-mask::real-mask"
+                  echo "not-a-mask and real-mask"
+                  echo "::endgroup::"
+        """
+    _record, lines = run_wf(wf)
+    text = "\n".join(lines)
+    assert "hidden unless debugging" not in text
+    assert "::group::Setup" in text and "::endgroup::" in text
+    assert "] ::add-mask::not-a-mask" in text  # printed, not obeyed, while commands are stopped
+    assert "not-a-mask and ***" in text
+    _record, debug_lines = run_wf(wf, secrets={"ACTIONS_STEP_DEBUG": "true"})
+    assert any("##[debug]hidden unless debugging" in ln for ln in debug_lines)
