@@ -27,7 +27,7 @@ from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
 from shipway.ci.plan.model import Job, Step
 from shipway.ci.runinfo import default_env, github_context, runner_context
 from shipway.ci.runstate import RunState
-from shipway.ci.uses import run_uses
+from shipway.ci.uses import run_pre_steps, run_uses
 from shipway.model.errors import InputError, ShipwayError
 from shipway.runtime import host
 from shipway.runtime.host import Cancel
@@ -155,6 +155,7 @@ class JobRun:
         try:
             with session(self) as box:
                 self.box = box
+                run_pre_steps(self)
                 for step in self.job.steps:
                     self.run_step(step)
                 self._run_post()
@@ -263,10 +264,10 @@ class JobRun:
 
     def _execute(self, step: Step, result: StepResult) -> str:
         self.pending_outputs = result.outputs
-        files = self._fresh_files(step)
+        files = self.fresh_files()
         step_env = _strs(render_deep(step.env, self.scope()))
         env_ctx = {**self.env_ctx, **step_env}
-        proc_env = self._process_env(env_ctx, files)
+        proc_env = self.process_env(env_ctx, files)
         timeout = self.deadline - time.monotonic()
         if step.timeout_minutes is not None:
             timeout = min(timeout, 60 * self._num(step.timeout_minutes, 0))
@@ -274,10 +275,10 @@ class JobRun:
             status = self._run_script(step, env_ctx, proc_env, timeout)
         else:
             status = run_uses(self, step, env_ctx, proc_env, result.outputs, timeout)
-        self._read_files(files, result)
+        self.read_files(files, result.outputs)
         return status
 
-    def _fresh_files(self, step: Step) -> dict[str, Path]:
+    def fresh_files(self) -> dict[str, Path]:
         names = {"GITHUB_OUTPUT": "output", "GITHUB_ENV": "env", "GITHUB_PATH": "path",
                  "GITHUB_STEP_SUMMARY": "summary", "GITHUB_STATE": "state"}  # fmt: skip
         files = {}
@@ -287,7 +288,7 @@ class JobRun:
             files[var] = p
         return files
 
-    def _process_env(self, env_ctx: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
+    def process_env(self, env_ctx: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
         inside = self.box is not None and self.box.cid is not None
         env = (
             {"PATH": self.box.path, "HOME": "/root"}
@@ -365,11 +366,11 @@ class JobRun:
             return "failure"
         return "success"
 
-    def _read_files(self, files: dict[str, Path], result: StepResult) -> None:
+    def read_files(self, files: dict[str, Path], outputs: dict[str, str]) -> None:
         text = {var: _read(path) for var, path in files.items()}
         try:
             for name, value in parse_env_file(text["GITHUB_OUTPUT"]):
-                result.outputs[name] = value
+                outputs[name] = value
             for name, value in parse_env_file(text["GITHUB_ENV"]):
                 self.exported[name] = value
                 self.env_ctx[name] = value

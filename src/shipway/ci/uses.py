@@ -159,7 +159,8 @@ def _run_node(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any]
     if node is None:
         job.log(f"::error::{action.name} is a {action.using} action but node is not installed")
         return "failure"
-    env = {**proc_env, **input_env(inputs), "GITHUB_ACTION_PATH": str(path)}
+    state = {f"STATE_{k}": v for k, v in job.state.items()}
+    env = {**proc_env, **state, **input_env(inputs), "GITHUB_ACTION_PATH": str(path)}
     main = path / str(action.runs["main"])
     status = job.run_process([node, str(main)], job.workspace, env, timeout, host_only=True)
     post = action.runs.get("post")
@@ -175,3 +176,42 @@ def _run_node(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any]
 
         job.post.append((f"Post {action.name}", run_post))
     return status
+
+
+def run_pre_steps(job: JobRun) -> None:
+    """``runs.pre`` of vendored node actions, before any step (as GitHub runs them).
+
+    Local actions (``./path``) have no pre step: they are not checked out yet.
+    """
+    for step in job.job.steps:
+        uses = step.uses or ""
+        if not uses or uses.startswith(("./", "docker://")) or native(uses) is not None:
+            continue
+        try:
+            path = action_dir(job, uses)
+            action = load_action(path)
+        except (Unavailable, InputError):
+            continue  # reported when the step itself runs
+        pre = action.runs.get("pre")
+        if not pre or not action.using.startswith("node"):
+            continue
+        job.step_name = f"Pre {action.name}"
+        if not job.condition(str(action.runs.get("pre-if") or "always()")):
+            continue
+        node = shutil.which("node", path=job.rs.base_env.get("PATH"))
+        if node is None:
+            job.log(f"::error::{action.name} needs node, which is not installed")
+            job.failed = True
+            continue
+        scope = job.scope()
+        given = {str(k): to_str(from_json_value(v))
+                 for k, v in render_deep(step.with_, scope).items()}  # fmt: skip
+        files = job.fresh_files()
+        env = {**job.process_env(job.env_ctx, files),
+               **input_env(_inputs(job, action, given, job.env_ctx)),
+               "GITHUB_ACTION_PATH": str(path)}  # fmt: skip
+        if job.run_process([node, str(path / str(pre))], job.workspace, env, job.remaining(),
+                           host_only=True) == "failure":  # fmt: skip
+            job.failed = True
+        job.read_files(files, {})
+    job.step_name = ""

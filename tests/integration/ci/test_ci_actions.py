@@ -122,3 +122,32 @@ def test_action_cache_and_unknown_action(run_wf: Runner, tmp_path: Path) -> None
     assert "action 'acme/missing@v2' is not available" in text
     assert f"git clone https://github.com/acme/missing {cache}/acme/missing@v2" in text
     assert [s["conclusion"] for s in record["jobs"][0]["steps"]] == ["success", "failure"]
+
+
+def test_vendored_node_action_pre_main_post(run_wf: Runner, tmp_path: Path) -> None:
+    vendored = tmp_path / "actions" / "acme/lifecycle@v2"
+    vendored.mkdir(parents=True)
+    (vendored / "action.yml").write_text(
+        "name: Lifecycle\ninputs: {tag: {default: t0}}\n"
+        "runs: {using: node20, pre: pre.js, main: main.js, post: post.js}\n"
+    )
+    state = "require('fs').appendFileSync(process.env.GITHUB_STATE, 'from_pre=yes\\n');"
+    (vendored / "pre.js").write_text(f"console.log('pre ' + process.env.INPUT_TAG); {state}\n")
+    (vendored / "main.js").write_text("console.log('main sees ' + process.env.STATE_from_pre);\n")
+    (vendored / "post.js").write_text("console.log('post ' + process.env.INPUT_TAG);\n")
+    record, lines = run_wf(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - run: echo first-step
+              - uses: acme/lifecycle@v2
+                with: {tag: t1}
+        """,
+        action_cache=tmp_path / "actions",
+    )
+    order = [ln.split("] ", 1)[1] for ln in lines if "] " in ln and "[a]" not in ln]
+    assert record["conclusion"] == "success", lines
+    assert order == ["pre t1", "first-step", "main sees yes", "post t1"]
