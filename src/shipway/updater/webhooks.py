@@ -28,14 +28,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from shipway.git.webhooks import WebhookAuthError
 from shipway.model.errors import InputError
+
+__all__ = ["PushEvent", "WebhookAuthError", "detect", "parse"]
 
 DISTRIBUTION_TYPE = "application/vnd.docker.distribution.events.v1+json"
 _MANIFEST_HINTS = ("manifest", "image.index", "manifest.list")
-
-
-class WebhookAuthError(InputError):
-    """The payload's signature or token does not match the configured secret."""
 
 
 @dataclass(frozen=True)
