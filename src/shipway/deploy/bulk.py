@@ -36,6 +36,13 @@ def refresh_all(
     store: Store, names: list[str] | None = None, *, settings: Settings | None = None
 ) -> dict[str, AppStatus]:
     """Refresh every application (or those in ``names``); return each one's comparison."""
+    with cmp.RENDER_LOCK:
+        return _refresh_all(store, names, settings)
+
+
+def _refresh_all(
+    store: Store, names: list[str] | None, settings: Settings | None
+) -> dict[str, AppStatus]:
     settings = settings or load_settings()
     home = str(settings.home)
     r = cmp.renderer(settings)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -264,7 +265,16 @@ def _check_project(ctx: Ctx) -> None:
     project.check_destination(name, ctx.project, appspec.destination(ctx.spec))
 
 
+RENDER_LOCK = threading.RLock()
+"""Held while rendering: a renderer's mirrors and ``git cat-file`` process are not thread-safe."""
+
+
 def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
+    with RENDER_LOCK:
+        return _compare(ctx, revision)
+
+
+def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
     spec = ctx.spec
     source = spec.get("source") or {"sources": spec.get("sources")}
     result = AppStatus(

@@ -18,6 +18,7 @@ the Application in Argo CD's shape through ``store.resources.set_status``.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Any
@@ -67,6 +68,16 @@ def refresh(
 # -- sync ------------------------------------------------------------------
 
 
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def app_lock(app_name: str) -> threading.Lock:
+    """The lock one process holds while it syncs ``app_name`` (syncs of one app never overlap)."""
+    with _locks_guard:
+        return _locks.setdefault(app_name, threading.Lock())
+
+
 def reconcile(
     store: Store,
     app_name: str,
@@ -83,6 +94,20 @@ def reconcile(
     ``prune`` defaults to the automated policy's ``prune``. ``unpin`` drops a
     rollback pin first (an explicit ``shipway app sync``).
     """
+    with app_lock(app_name):
+        return _reconcile(store, app_name, revision, prune, dry_run, on_event, unpin, settings)
+
+
+def _reconcile(
+    store: Store,
+    app_name: str,
+    revision: str | None,
+    prune: bool | None,
+    dry_run: bool,
+    on_event: EventSink | None,
+    unpin: bool,
+    settings: Settings | None,
+) -> SyncResult:
     ctx = cmp.context(store, app_name, settings, on_event)
     if unpin and ctx.old_status.get("pin"):
         ctx.old_status.pop("pin")
@@ -367,7 +392,7 @@ def self_heal_pass(store: Store, *, settings: Settings | None = None) -> list[Sy
     for app in apps:
         pol = appspec.policy(app.spec)
         cmp_result = compared.get(app.name)
-        if cmp_result is None:
+        if cmp_result is None or app_lock(app.name).locked():  # being synced right now
             continue
         if cmp_result.conditions:
             out.append(SyncResult(app.name, "Error", cmp_result.revision, cmp_result.error))
