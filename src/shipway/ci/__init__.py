@@ -1,1 +1,17 @@
-"""CI: workflow syntaxes parsed into one plan model, an engine that runs plans, native actions."""
+"""CI: workflow syntaxes parsed into one plan model, an engine that runs plans, native actions.
+
+Pure cores (no I/O, enforced by import-linter):
+
+- ``syntax.github`` / ``syntax.action``: workflow and ``action.yml`` validation
+  with ``file:line:column`` errors, into ``plan.model``.
+- ``expr``: the expression language (lexer, parser, evaluator, ``${{ }}`` templates),
+  checked against npm ``@actions/expressions`` by a differential test.
+- ``plan``: the model, the ``needs`` DAG, matrix expansion, ``on:`` trigger filters.
+
+Engine and adapters:
+
+- ``engine`` (jobs, matrix, concurrency), ``job`` (steps, runner files, workflow
+  commands), ``reusable`` (``workflow_call``), ``uses`` (local/vendored actions),
+  ``container`` and ``executors`` (podman), ``actions.*`` (native marketplace actions).
+- ``service``: ``run_event`` for the controller, ``run_workflow``, ``resume_run``.
+"""
