@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from shipway.ci.plan.model import Workflow
 from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
 from shipway.ci.service import (
@@ -23,6 +24,7 @@ from shipway.cli import output as out
 from shipway.cli.context import state_from, store_from
 from shipway.git.repo import git
 from shipway.model.errors import GitError, InputError, NotFoundError
+from shipway.settings import Settings
 from shipway.store import runs
 
 
@@ -79,6 +81,28 @@ def _git_facts(cwd: Path) -> tuple[Path, str, str, str]:
     except GitError:
         branch = "main"
     return root, commit, f"refs/heads/{branch}", branch
+
+
+def _uses_docker(wf: Workflow) -> bool:
+    return any(
+        step.run is not None and "docker " in step.run
+        for job in wf.jobs.values()
+        for step in job.steps
+    )
+
+
+def _docker_env(settings: Settings) -> dict[str, str]:
+    """DOCKER_HOST on podman's Docker API (and the registry-alias shim) for `docker` steps."""
+    import os
+
+    from shipway.runtime import docker_api
+
+    aliases = docker_api.parse_aliases(os.environ.get("SHIPWAY_REGISTRY_ALIASES", ""))
+    insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
+    env, dirs = docker_api.step_env(settings, aliases, insecure)
+    if dirs:
+        env["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", os.defpath)])
+    return env
 
 
 @ci.command("run")
@@ -142,9 +166,11 @@ def run_cmd(
         if not workflow_file and not workflow_runs(wf.on, event, payload):
             continue
         run_id = new_run_id()
+        extra_env = _docker_env(state.settings) if _uses_docker(wf) else {}
         info = RunInfo(run_id=run_id, repo=str(root), commit=commit, ref=ref, event=event,
                        payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
                        vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
+                       env=extra_env,
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
                        workflow_ref=f"{shown}@{ref}", source_dir=root,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1])  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -230,3 +231,33 @@ def test_run_event_paths_filter(store: Store, tmp_path: Path, new_repo: MakeRepo
 
     assert push(first, docs_only) == []
     assert [r["conclusion"] for r in push(docs_only, code)] == ["success"]
+
+
+def test_cli_gives_docker_steps_podmans_docker_api(
+    tmp_path: Path, shipway_home: Path, new_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipway.runtime import docker_api, services
+    from shipway.settings import Settings
+
+    src = tmp_path / "src"
+    new_repo(src, {".github/workflows/d.yml": DOCKER_STEP})
+    monkeypatch.chdir(src)
+    try:
+        res = CliRunner().invoke(cli, ["ci", "run", "-o", "json"])
+    finally:
+        services.stop(Settings(home=shipway_home).run_dir, docker_api.SERVICE)
+    assert res.exit_code == 0, res.output
+    assert "host=unix://" in res.output
+    assert re.search(r"server=\d+\.\d+", res.output), res.output
+
+
+DOCKER_STEP = """\
+on: push
+jobs:
+  d:
+    runs-on: x
+    steps:
+      - run: |
+          echo "host=$DOCKER_HOST"
+          echo "server=$(docker version --format '{{.Server.Version}}')"
+"""
