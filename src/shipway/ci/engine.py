@@ -253,6 +253,15 @@ class Engine:
             self.job_records[job.id].sort(key=lambda r: int(r["index"]))
 
     def _run_job(self, job: Job) -> str:
+        try:
+            return self._run_job_inner(job)
+        except Exception as exc:  # a bug or an I/O failure must not crash the whole run
+            self._log(self.prefix + job.id, f"::error::internal error: {type(exc).__name__}: {exc}")
+            if job.id not in self.job_records:
+                self._record(job, job.name or job.id, {}, "failure", {}, [])
+            return "failure"
+
+    def _run_job_inner(self, job: Job) -> str:
         scope = self._job_scope(job)
         name = job.name or job.id
         try:

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from shipway.store.db import Store
 from shipway.store.runs import get_run
 
@@ -284,3 +286,17 @@ def test_workflow_commands_stop_commands_and_debug(run_wf: Runner) -> None:
     assert "not-a-mask and ***" in text
     _record, debug_lines = run_wf(wf, secrets={"ACTIONS_STEP_DEBUG": "true"})
     assert any("##[debug]hidden unless debugging" in ln for ln in debug_lines)
+
+
+def test_an_internal_error_fails_the_job_not_the_run(
+    run_wf: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipway.ci.job import JobRun
+
+    def boom(self: JobRun) -> str:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(JobRun, "execute", boom)
+    record, lines = run_wf("on: push\njobs:\n  a: {runs-on: x, steps: [{run: 'true'}]}\n")
+    assert record["conclusion"] == "failure"
+    assert any("internal error: RuntimeError: disk on fire" in ln for ln in lines)
