@@ -15,7 +15,7 @@ import click
 
 from shipway.cli import output as out
 from shipway.cli.context import state_from, store_from
-from shipway.deploy import engine
+from shipway.deploy import engine, history
 from shipway.deploy.status import SyncResult
 from shipway.store import resources as store_resources
 
@@ -232,7 +232,7 @@ def sync_cmd(
 @click.pass_context
 def history_cmd(ctx: click.Context, name: str, output: str) -> None:
     """The revisions this application was synced to."""
-    entries = engine.history(store_from(ctx), name)
+    entries = history.history(store_from(ctx), name)
     if out.emit(entries, output):
         return
     out.table(
@@ -263,7 +263,7 @@ def rollback_cmd(
     With automated sync on, the application is pinned to that revision (and
     this says so) until an explicit ``shipway app sync NAME``.
     """
-    res = engine.rollback(
+    res = history.rollback(
         store_from(ctx),
         name,
         history_id,
@@ -290,7 +290,7 @@ def rollback_cmd(
 @click.pass_context
 def delete_cmd(ctx: click.Context, name: str, cascade: bool) -> None:
     """Delete an application (and, by default, what it deployed)."""
-    for r in engine.delete_app(
+    for r in history.delete_app(
         store_from(ctx), name, cascade=cascade, settings=state_from(ctx).settings
     ):
         out.stderr.print(f"{r.key}: {r.status} {r.message}", highlight=False)

@@ -232,9 +232,28 @@ def _version(obj: dict[str, Any]) -> str:
 
 
 def _apply(ctx: cmp.Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
+    """Apply in order; consecutive objects with the same per-object sync options go together."""
+    out: list[ResourceResult] = []
+    run: list[dict[str, Any]] = []
+    run_opts: frozenset[str] | None = None
+    for obj in objs:
+        opts = ctx.policy.options | frozenset(syncmod.sync_options(obj))
+        if run and opts != run_opts:
+            out += _apply_run(ctx, run, run_opts or frozenset())
+            run = []
+        run.append(obj)
+        run_opts = opts
+    if run:
+        out += _apply_run(ctx, run, run_opts or frozenset())
+    return out
+
+
+def _apply_run(
+    ctx: cmp.Ctx, objs: list[dict[str, Any]], options: frozenset[str]
+) -> list[ResourceResult]:
     versions = {render.key_of(o): _version(o) for o in objs}
     try:
-        results = ctx.target.apply(ctx.name, objs, options=ctx.policy.options)
+        results = ctx.target.apply(ctx.name, objs, options=options)
     except ClusterError as exc:
         return [ResourceResult(k, v, "SyncFailed", str(exc), "failed") for k, v in versions.items()]
     out = []
@@ -252,7 +271,14 @@ def _apply(ctx: cmp.Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
 
 def _prune(ctx: cmp.Ctx, plan: syncmod.Plan) -> list[ResourceResult]:
     out = [
-        ResourceResult(render.key_of(o), _version(o), "PruneSkipped", "ignored (requires pruning)")
+        ResourceResult(
+            render.key_of(o),
+            _version(o),
+            "PruneSkipped",
+            "ignored (Prune=false)"
+            if "Prune=false" in syncmod.sync_options(o)
+            else "ignored (requires pruning)",
+        )
         for o in plan.skipped_prune
     ]
     if plan.prune:
@@ -408,79 +434,4 @@ def self_heal_pass(store: Store, *, settings: Settings | None = None) -> list[Sy
         if empty and not pol.allow_empty:
             continue
         out.append(reconcile(store, app.name, settings=settings))
-    return out
-
-
-def history(store: Store, app_name: str) -> list[dict[str, Any]]:
-    app = store_resources.get(store, "Application", app_name)
-    return list(app.status.get("history") or [])
-
-
-def rollback(
-    store: Store,
-    app_name: str,
-    history_id: int | None = None,
-    *,
-    settings: Settings | None = None,
-    on_event: EventSink | None = None,
-    prune: bool = False,
-) -> SyncResult:
-    """Sync to a history entry's revision (default: the one before the newest).
-
-    With automated sync on, the application is pinned to that revision (its
-    ``status.pin``) so automation does not undo the rollback; ``shipway app
-    sync NAME`` (``reconcile(..., unpin=True)``) follows targetRevision again.
-    """
-    entries = history(store, app_name)
-    if history_id is None:
-        if len(entries) < 2:
-            raise NotFoundError(
-                "no earlier revision in the history", subject=f"Application/{app_name}"
-            )
-        entry = entries[-2]
-    else:
-        found = [h for h in entries if int(h["id"]) == history_id]
-        if not found:
-            raise NotFoundError(
-                f"history id {history_id} not found", subject=f"Application/{app_name}"
-            )
-        entry = found[0]
-    app = store_resources.get(store, "Application", app_name)
-    pinned = appspec.policy(app.spec).automated
-    if pinned:
-        status = dict(app.status)
-        status["pin"] = {
-            "revision": entry["revision"],
-            "historyId": entry["id"],
-            "since": st.now(),
-            "reason": "rollback while automated sync is enabled",
-        }
-        store_resources.set_status(store, "Application", app_name, status)
-    res = reconcile(
-        store,
-        app_name,
-        revision=entry["revision"],
-        prune=prune,
-        on_event=on_event,
-        settings=settings,
-    )
-    res.pinned = pinned
-    return res
-
-
-def delete_app(
-    store: Store, app_name: str, *, cascade: bool = True, settings: Settings | None = None
-) -> list[ResourceResult]:
-    """Delete an application: its live objects first (``cascade``), then the resource."""
-    ctx = cmp.context(store, app_name, settings, None)
-    out: list[ResourceResult] = []
-    if cascade:
-        live = ctx.target.live(ctx.name)
-        objs = sorted(live.values(), key=syncmod.sort_key, reverse=True)
-        out = [
-            ResourceResult(r.key, "", r.status, r.message, r.action)
-            for r in ctx.target.delete(ctx.name, objs)
-        ]
-    store_resources.delete(store, "Application", app_name)
-    runs.put_state(store, ENGINE, app_name, "Deleted", {})
     return out

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shipway.deploy import engine
+from shipway.deploy import engine, history
 from shipway.git.repo import Repo
 from shipway.model import resources as model
 from shipway.runtime.ports import free_port
@@ -205,7 +205,7 @@ def test_kustomize_app_runs_rolls_forward_prunes_and_rolls_back(
     assert [h["revision"] for h in status["history"]] == [first, second]
     assert status["operationState"]["phase"] == "Succeeded"
 
-    back = engine.rollback(store, "web-dev", settings=deploy_env.settings)
+    back = history.rollback(store, "web-dev", settings=deploy_env.settings)
     assert back.phase == "Succeeded" and back.revision == first and not back.pinned
     assert engine.wait_healthy(store, "web-dev", 60, settings=deploy_env.settings) == "Healthy"
     assert _get(port, "/index.html") == "v1"

@@ -130,3 +130,26 @@ def test_health_plugin_and_multi_source(
     finally:
         health._CHECKS.clear()
         health._CHECKS.update(before)
+
+
+def test_per_object_sync_options(deploy_env, config_repo, flaky) -> None:
+    from shipway.deploy import history
+
+    flaky.failures = 0
+    url, work = config_repo
+    kept = _cm("kept")
+    kept["metadata"]["annotations"] = {
+        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false"
+    }
+    write(work.path, "apps/o/cms.yaml", [kept, _cm("plain")])
+    commit(work, "two")
+    store_resources.apply(deploy_env.store, [_app(url, "o", "apps/o")])
+    assert engine.reconcile(deploy_env.store, "o", settings=deploy_env.settings).ok
+    write(work.path, "apps/o/cms.yaml", [_cm("other")])
+    commit(work, "replace both")
+    res = engine.reconcile(deploy_env.store, "o", prune=True, settings=deploy_env.settings)
+    by_key = {r.key: (r.status, r.message) for r in res.resources}
+    assert by_key["/ConfigMap/default/kept"] == ("PruneSkipped", "ignored (Prune=false)")
+    assert by_key["/ConfigMap/default/plain"][0] == "Pruned"
+    history.delete_app(deploy_env.store, "o", settings=deploy_env.settings)
+    assert sorted(flaky.live("o")) == ["/ConfigMap/default/kept"]  # Delete=false

@@ -52,3 +52,13 @@ def test_prune_only_when_asked_and_out_of_sync_only() -> None:
     plan = sync.plan(diffs, prune=True, apply_out_of_sync_only=True)
     assert plan.waves == []
     assert [o["kind"] for o in plan.prune] == ["Deployment", "ConfigMap"]
+
+
+def test_prune_false_annotation_keeps_an_object() -> None:
+    keep = _o("ConfigMap", "keep")
+    keep["metadata"]["annotations"][sync.SYNC_OPTIONS_ANNOTATION] = "Prune=false, Delete=false"
+    diffs = [diff.compare(None, keep), diff.compare(None, _o("ConfigMap", "gone"))]
+    plan = sync.plan(diffs, prune=True)
+    assert [o["metadata"]["name"] for o in plan.prune] == ["gone"]
+    assert [o["metadata"]["name"] for o in plan.skipped_prune] == ["keep"]
+    assert sync.sync_options(keep) == {"Prune=false", "Delete=false"}

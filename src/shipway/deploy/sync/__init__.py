@@ -4,7 +4,8 @@ Order is data, as in Argo CD: objects are grouped by phase (``PreSync``,
 ``Sync``, ``PostSync`` hooks), then by ``argocd.argoproj.io/sync-wave``
 (integer, default 0), then by kind (Namespaces and config before workloads,
 then Services, Ingresses ...), then by name. Prune runs after the last wave
-(or last of all with ``PruneLast``), in reverse order.
+(as Argo CD's ``PruneLast`` does), in reverse order; an object annotated
+``argocd.argoproj.io/sync-options: Prune=false`` is never pruned.
 """
 
 from __future__ import annotations
@@ -78,6 +79,12 @@ def hook_of(obj: dict[str, Any]) -> str | None:
     return raw.split(",")[0].strip() if raw else None
 
 
+def sync_options(obj: dict[str, Any]) -> set[str]:
+    """The object's own ``argocd.argoproj.io/sync-options`` (``Prune=false`` …)."""
+    raw = annotations_of(obj).get(SYNC_OPTIONS_ANNOTATION, "")
+    return {o.strip().replace(" ", "") for o in raw.split(",") if o.strip()}
+
+
 def sort_key(obj: dict[str, Any]) -> tuple[int, int, str]:
     kind = str(obj.get("kind"))
     return wave_of(obj), _RANK.get(kind, len(KIND_ORDER)), str(obj["metadata"]["name"])
@@ -112,10 +119,12 @@ def plan(
         waves.setdefault(wave_of(obj), []).append(obj)
     extra = [d.live for d in diffs if d.desired is None and d.live is not None]
     extra.sort(key=sort_key, reverse=True)
+    keep = [o for o in extra if "Prune=false" in sync_options(o)]
+    gone = [o for o in extra if "Prune=false" not in sync_options(o)]
     return Plan(
         waves=sorted(waves.items()),
-        prune=extra if prune else [],
-        skipped_prune=[] if prune else extra,
+        prune=gone if prune else [],
+        skipped_prune=keep + ([] if prune else gone),
     )
 
 

@@ -1,0 +1,104 @@
+"""History, rollback and deletion of applications, on top of ``engine.reconcile``.
+
+``rollback`` syncs to a history entry's revision; with automated sync on it
+pins the application there (``status.pin``) so automation does not undo it,
+and says so (``SyncResult.pinned``); ``shipway app sync NAME`` lifts the pin.
+``delete_app`` removes what the application deployed (except objects
+annotated ``Delete=false``), then the Application.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.deploy import appspec
+from shipway.deploy import compare as cmp
+from shipway.deploy import status as st
+from shipway.deploy import sync as syncmod
+from shipway.deploy.compare import EventSink
+from shipway.deploy.engine import ENGINE, reconcile
+from shipway.deploy.status import ResourceResult, SyncResult
+from shipway.model.errors import NotFoundError
+from shipway.settings import Settings
+from shipway.store import resources as store_resources
+from shipway.store import runs
+from shipway.store.db import Store
+
+
+def history(store: Store, app_name: str) -> list[dict[str, Any]]:
+    app = store_resources.get(store, "Application", app_name)
+    return list(app.status.get("history") or [])
+
+
+def rollback(
+    store: Store,
+    app_name: str,
+    history_id: int | None = None,
+    *,
+    settings: Settings | None = None,
+    on_event: EventSink | None = None,
+    prune: bool = False,
+) -> SyncResult:
+    """Sync to a history entry's revision (default: the one before the newest).
+
+    With automated sync on, the application is pinned to that revision (its
+    ``status.pin``) so automation does not undo the rollback; ``shipway app
+    sync NAME`` (``reconcile(..., unpin=True)``) follows targetRevision again.
+    """
+    entries = history(store, app_name)
+    if history_id is None:
+        if len(entries) < 2:
+            raise NotFoundError(
+                "no earlier revision in the history", subject=f"Application/{app_name}"
+            )
+        entry = entries[-2]
+    else:
+        found = [h for h in entries if int(h["id"]) == history_id]
+        if not found:
+            raise NotFoundError(
+                f"history id {history_id} not found", subject=f"Application/{app_name}"
+            )
+        entry = found[0]
+    app = store_resources.get(store, "Application", app_name)
+    pinned = appspec.policy(app.spec).automated
+    if pinned:
+        status = dict(app.status)
+        status["pin"] = {
+            "revision": entry["revision"],
+            "historyId": entry["id"],
+            "since": st.now(),
+            "reason": "rollback while automated sync is enabled",
+        }
+        store_resources.set_status(store, "Application", app_name, status)
+    res = reconcile(
+        store,
+        app_name,
+        revision=entry["revision"],
+        prune=prune,
+        on_event=on_event,
+        settings=settings,
+    )
+    res.pinned = pinned
+    return res
+
+
+def delete_app(
+    store: Store, app_name: str, *, cascade: bool = True, settings: Settings | None = None
+) -> list[ResourceResult]:
+    """Delete an application: its live objects first (``cascade``), then the resource."""
+    ctx = cmp.context(store, app_name, settings, None)
+    out: list[ResourceResult] = []
+    if cascade:
+        live = ctx.target.live(ctx.name)
+        objs = sorted(
+            (o for o in live.values() if "Delete=false" not in syncmod.sync_options(o)),
+            key=syncmod.sort_key,
+            reverse=True,
+        )
+        out = [
+            ResourceResult(r.key, "", r.status, r.message, r.action)
+            for r in ctx.target.delete(ctx.name, objs)
+        ]
+    store_resources.delete(store, "Application", app_name)
+    runs.put_state(store, ENGINE, app_name, "Deleted", {})
+    return out
