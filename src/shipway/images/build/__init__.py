@@ -49,6 +49,7 @@ class BuildResult:
             "tags": self.tags,
             "pushed": self.pushed,
             "bytes_uploaded": self.bytes_uploaded,
+            "image_id": self.config_digest,  # what docker calls the image ID
         }
 
 
