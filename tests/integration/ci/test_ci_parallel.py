@@ -177,3 +177,46 @@ def test_reusable_workflow_inputs_outputs_secrets(run_wf: Runner) -> None:
     assert results["missing"] == "failure"
     assert "required secret 'token' was not passed" in text
     assert any("other=***" in ln for ln in lines if "[inherit / greet" in ln)
+
+
+def test_workflow_concurrency_cancel_in_progress(run_wf: Runner, tmp_path: Path) -> None:
+    wf = f"""
+        on: push
+        concurrency: {{group: "deploy-${{{{ github.ref }}}}", cancel-in-progress: true}}
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - run: touch {tmp_path}/started-$GITHUB_RUN_ID; sleep 30
+        """
+    results: dict[str, dict[str, Any]] = {}
+    first = threading.Thread(target=lambda: results.update(first=run_wf(wf)[0]))
+    first.start()
+    _until(lambda: any(tmp_path.glob("started-*")))
+    second, _ = run_wf(wf.replace("sleep 30", "echo second"))
+    first.join(timeout=30)
+    assert results["first"]["conclusion"] == "cancelled"
+    assert second["conclusion"] == "success"
+
+
+def test_job_timeout_fails_the_job(run_wf: Runner) -> None:
+    record, lines = run_wf(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            timeout-minutes: 0.02
+            steps:
+              - run: sleep 20
+              - run: echo never
+          b:
+            needs: a
+            if: always()
+            runs-on: x
+            steps: [{run: 'echo "a=${{ needs.a.result }}"'}]
+        """
+    )
+    assert [j["result"] for j in record["jobs"]] == ["failure", "success"]
+    assert any("a=failure" in ln for ln in lines)
+    assert not any(ln.endswith("] never") for ln in lines)
