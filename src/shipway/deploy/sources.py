@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,13 +84,56 @@ def _helm_args(source: dict[str, Any], name: str, root: Path) -> list[str]:
     return args
 
 
+def kustomize_image(spec: str) -> dict[str, str]:
+    """Argo CD's ``kustomize.images`` entry (``name[=newName][:tag|@digest]``) for kustomize."""
+    name, _, new = spec.partition("=")
+    ref = new or name
+    out: dict[str, str] = {}
+    if "@" in ref:
+        ref, out["digest"] = ref.split("@", 1)
+    elif ":" in ref.rsplit("/", 1)[-1]:
+        ref, out["newTag"] = ref.rsplit(":", 1)
+    if new:
+        out["newName"] = ref
+        return {"name": name, **out}
+    return {"name": ref, **out}
+
+
+def kustomize_overlay(opts: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """A kustomization applying an Application's ``kustomize`` options to ``path`` (or None).
+
+    Handles ``images``, ``namePrefix``, ``nameSuffix``, ``commonLabels``,
+    ``commonAnnotations``, ``namespace`` and ``replicas``, as Argo CD does.
+    """
+    out: dict[str, Any] = {}
+    if opts.get("images"):
+        out["images"] = [kustomize_image(str(i)) for i in opts["images"]]
+    for key in ("namePrefix", "nameSuffix", "commonLabels", "commonAnnotations", "namespace"):
+        if opts.get(key):
+            out[key] = opts[key]
+    if opts.get("replicas"):
+        out["replicas"] = [{"name": r["name"], "count": int(r["count"])} for r in opts["replicas"]]
+    if not out:
+        return None
+    out["resources"] = [f"../{path}" if path != "." else ".."]  # from <root>/.shipway-kustomize-*
+    return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", **out}
+
+
 def _render_tool(source: dict[str, Any], root: Path, app: str, kind: str) -> list[tuple[str, Any]]:
     path = norm_path(str(source.get("path") or "")) or "."
     where = root / path
     if not where.is_dir():
         raise InputError(f"path {path!r} is not a directory", subject=source["repoURL"])
     if kind == "Kustomize":
-        out = _run_tool(["kubectl", "kustomize", "."], where, f"{path}/kustomization.yaml")
+        overlay = kustomize_overlay(source.get("kustomize") or {}, path)
+        if overlay is None:
+            out = _run_tool(["kubectl", "kustomize", "."], where, f"{path}/kustomization.yaml")
+        else:
+            with tempfile.TemporaryDirectory(dir=root, prefix=".shipway-kustomize-") as tmp:
+                (Path(tmp) / "kustomization.yaml").write_text(json.dumps(overlay))
+                out = _run_tool(
+                    ["kubectl", "kustomize", "."], Path(tmp), f"{path}/kustomization.yaml"
+                )
         shown = f"{path} (kustomize)"
     else:
         out = _run_tool(_helm_args(source, app, root), where, f"{path}/Chart.yaml")

@@ -76,3 +76,39 @@ def test_one_app_commit_rerenders_one_app(deploy_env, config_repo) -> None:
         assert after["k"].sync_status == "OutOfSync"
     finally:
         cluster.register("mem", None)
+
+
+def test_application_kustomize_options(deploy_env, config_repo) -> None:
+    url, work = config_repo
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "selector": {"matchLabels": {"a": "w"}},
+            "template": {
+                "metadata": {"labels": {"a": "w"}},
+                "spec": {"containers": [{"name": "c", "image": "registry.example/web:v1"}]},
+            },
+        },
+    }
+    write(work.path, "apps/w/dep.yaml", dep)
+    write(work.path, "apps/w/kustomization.yaml", {"resources": ["dep.yaml"]})
+    commit(work, "w")
+    app = application(url, "w", "apps/w")
+    app.body["spec"]["destination"] = {"name": "mem", "namespace": "default"}
+    app.body["spec"]["source"]["kustomize"] = {
+        "images": ["registry.example/web=registry.example/web:v9"],
+        "namePrefix": "dev-",
+    }
+    store_resources.apply(deploy_env.store, [app])
+    cluster.register("mem", MemoryTarget("mem"))
+    try:
+        st = engine.refresh(deploy_env.store, "w", settings=deploy_env.settings)
+    finally:
+        cluster.register("mem", None)
+    [d] = st.diffs
+    assert d.key == "apps/Deployment/default/dev-web"
+    assert d.desired["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "registry.example/web:v9"
+    )

@@ -81,3 +81,19 @@ def test_missing_render_tool_is_a_clear_input_error(tmp_path) -> None:
         sources._run_tool(["helm-is-not-installed", "template"], tmp_path, "chart/Chart.yaml")
     assert err.value.subject == "chart/Chart.yaml"
     assert "helm-is-not-installed is not installed" in err.value.message
+
+
+def test_kustomize_options_become_an_overlay() -> None:
+    from shipway.deploy import sources
+
+    assert sources.kustomize_image("nginx:1.25") == {"name": "nginx", "newTag": "1.25"}
+    assert sources.kustomize_image("web=127.0.0.1:5000/web:v2") == {
+        "name": "web",
+        "newName": "127.0.0.1:5000/web",
+        "newTag": "v2",
+    }
+    assert sources.kustomize_image("web@sha256:abc") == {"name": "web", "digest": "sha256:abc"}
+    assert sources.kustomize_overlay({}, "apps/a") is None
+    overlay = sources.kustomize_overlay({"images": ["web:v2"], "namePrefix": "dev-"}, "apps/a")
+    assert overlay is not None
+    assert overlay["resources"] == ["../apps/a"] and overlay["namePrefix"] == "dev-"
