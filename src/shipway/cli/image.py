@@ -133,10 +133,10 @@ def tags_cmd(repo: str, insecure: bool | None, output: str) -> None:
             click.echo(t)
 
 
-def _copy(src: str, dst: str, insecure: bool | None, output: str) -> None:
+def _copy(src: str, dst: str, insecure: bool | None, output: str, local_first: bool) -> None:
     from shipway.images import transfer
 
-    res = transfer.copy(src, dst, insecure=insecure, on_line=_progress)
+    res = transfer.copy(src, dst, insecure=insecure, on_line=_progress, local_first=local_first)
     data = {
         "source": res.source,
         "destination": res.destination,
@@ -157,7 +157,7 @@ def push_cmd(src: str, dst: str | None, insecure: bool | None, output: str) -> N
     """Push a built image (or ``oci:DIR:TAG``) to DST (default: SRC's own name)."""
     if dst is None and src.startswith("oci:"):
         raise InputError("pushing oci:DIR needs a destination", subject=src)
-    _copy(src, dst or src, insecure, output)
+    _copy(src, dst or src, insecure, output, local_first=True)
 
 
 @image.command("copy")
@@ -167,7 +167,7 @@ def push_cmd(src: str, dst: str | None, insecure: bool | None, output: str) -> N
 @out.output_option
 def copy_cmd(src: str, dst: str, insecure: bool | None, output: str) -> None:
     """Copy an image between registries and OCI layouts (only missing blobs move)."""
-    _copy(src, dst, insecure, output)
+    _copy(src, dst, insecure, output, local_first=False)
 
 
 @image.command("login")

@@ -219,11 +219,23 @@ def copy(
     insecure: bool | None = None,
     on_line: Log = _quiet,
     store: Store | None = None,
-    local_first: bool = True,
+    local_first: bool = False,
 ) -> CopyResult:
-    """Copy an image between registries, OCI layouts and the local store."""
+    """Copy an image (a whole index too) between registries, OCI layouts and the store.
+
+    ``local_first``: a source name tagged in the local store (a build) is taken
+    from there (what ``push`` wants); otherwise the registry is the truth. Within
+    one registry nothing is downloaded: blobs are mounted, manifests re-put.
+    """
     base = store or Store()
     s_ref, d_ref = parse_ref(src), parse_ref(dst)
+    if (
+        not local_first
+        and not s_ref.oci_dir
+        and not d_ref.oci_dir
+        and s_ref.registry == d_ref.registry
+    ):
+        return _copy_in_registry(s_ref, d_ref, insecure, on_line)
     if s_ref.oci_dir:
         s_store = _store_for(s_ref, base)
         digest = resolve_local(s_store, s_ref)
@@ -249,6 +261,45 @@ def copy(
     result.pushed = d_ref.pinned(digest)
     result.bytes_uploaded, result.requests = stats.bytes_uploaded, stats.requests
     return result
+
+
+def _copy_in_registry(
+    s_ref: Reference, d_ref: Reference, insecure: bool | None, on_line: Log
+) -> CopyResult:
+    with client_for(s_ref, insecure) as client:
+        before = client.requests
+        digest = _mount_manifest(
+            client, s_ref.repository, s_ref.reference, d_ref.repository, on_line
+        )
+        if d_ref.tag and not d_ref.digest:
+            _, mt, body = client.get_manifest(d_ref.repository, digest)
+            if client.head_manifest(d_ref.repository, d_ref.tag) != digest:
+                client.put_manifest(d_ref.repository, d_ref.tag, body, mt)
+        result = CopyResult(str(s_ref), str(d_ref), digest, pushed=d_ref.pinned(digest))
+        result.requests = client.requests - before
+    return result
+
+
+def _mount_manifest(
+    client: RegistryClient, src_repo: str, reference: str, dst_repo: str, on_line: Log
+) -> str:
+    """Make ``src_repo:reference`` exist in ``dst_repo`` by mounts; returns its digest."""
+    digest, mt, body = client.get_manifest(src_repo, reference)
+    if client.head_manifest(dst_repo, digest) is not None:
+        return digest
+    doc = json.loads(body)
+    for child in doc.get("manifests", []):
+        _mount_manifest(client, src_repo, child["digest"], dst_repo, on_line)
+    for desc in oci.blobs_of(doc):
+        d = desc["digest"]
+        if not client.blob_exists(dst_repo, d) and not client.mount_blob(dst_repo, d, src_repo):
+            raise RegistryError(
+                f"the registry would not mount {d} from {src_repo}",
+                subject=f"{client.host}/{dst_repo}",
+            )
+        on_line(f"mounted {d[:19]} into {client.host}/{dst_repo}")
+    client.put_manifest(dst_repo, digest, body, mt)
+    return digest
 
 
 def _descriptor(store: Store, digest: str) -> dict[str, Any]:

@@ -161,6 +161,17 @@ def test_skopeo_copies_an_index_shipway_copies_it_whole(
     assert query.inspect(f"{registry.host}/interop/multi-by-skopeo:1")["platformDigest"] == (
         amd_digest
     )
+    # a promotion within the registry: mounts and manifest PUTs, no blob is downloaded
+    promoted = copy(
+        f"{registry.host}/interop/multi:1",
+        f"{registry.host}/interop/prod:1",
+        store=Store(tmp_path / "untouched"),
+    )
+    assert promoted.digest == index_digest and promoted.bytes_uploaded == 0
+    assert not (tmp_path / "untouched" / "oci").exists()
+    with RegistryClient(registry.host) as client:
+        assert client.head_manifest("interop/prod", "1") == index_digest
+        assert client.head_manifest("interop/prod", arm_digest) == arm_digest
 
 
 def test_referrers_fallback_on_a_registry_without_the_api(registry, base_ref: str) -> None:  # type: ignore[no-untyped-def]
