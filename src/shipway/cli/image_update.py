@@ -18,26 +18,11 @@ import click
 
 from shipway.cli import output as out
 from shipway.cli.context import state_from
+from shipway.cli.resources import yaml_files
 from shipway.model import kinds, yamlsrc
 from shipway.model import resources as model
-from shipway.model.errors import InputError
 from shipway.model.resources import Resource
 from shipway.updater import engine
-
-_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def _files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            pattern = "**/*" if recursive else "*"
-            found += sorted(f for f in p.glob(pattern) if f.suffix in _SUFFIXES and f.is_file())
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise InputError("no such file or directory", subject=str(p))
-    return found
 
 
 def load(
@@ -46,7 +31,7 @@ def load(
     """Resources of the kinds shipway knows, plus Flux GitRepository name -> (url, branch)."""
     resources: list[Resource] = []
     git_repos: dict[str, tuple[str, str]] = {}
-    for f in _files(paths, recursive):
+    for f in yaml_files(paths, recursive):
         for doc in yamlsrc.load_documents(f.read_text(), str(f)):
             data = doc.data if isinstance(doc.data, dict) else {}
             kind = data.get("kind")

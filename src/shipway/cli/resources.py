@@ -17,7 +17,8 @@ from shipway.store import resources as repo
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
+def yaml_files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
+    """The YAML/JSON files that ``-f`` names: files as given, directories listed."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -33,7 +34,7 @@ def _files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
 def load_paths(paths: tuple[str, ...], recursive: bool = False) -> list[model.Resource]:
     """Parse every resource under ``paths``; any error refuses the whole set."""
     out: list[model.Resource] = []
-    for f in _files(paths, recursive):
+    for f in yaml_files(paths, recursive):
         text = sys.stdin.read() if str(f) == "-" else f.read_text()
         out += model.parse_text(text, str(f))
     model.check_unique(out)

@@ -14,6 +14,7 @@ the engines own all other I/O.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -220,30 +221,19 @@ class Controller:
                 self.store, "reconciler", f"Application/{app_name}", "SyncFailed", str(exc)
             )
             return
-        synced = now()
-        revision = result.revision
-        ok = result.ok
-        self.tracker.deployed(
+        report = functools.partial(
+            self.tracker.deployed,
             app_name,
-            revision,
+            result.revision,
             sync_started=started,
-            sync_finished=synced,
-            sync_ok=ok,
+            sync_finished=now(),
+            sync_ok=result.ok,
             sync_message=result.message,
         )
-        if not ok:
-            return
-        health = deploy_engine.wait_healthy(self.store, app_name, timeout=self.health_timeout)
-        self.tracker.deployed(
-            app_name,
-            revision,
-            sync_started=started,
-            sync_finished=synced,
-            sync_ok=ok,
-            sync_message=result.message,
-            health=health,
-            health_finished=now(),
-        )
+        report()
+        if result.ok:
+            health = deploy_engine.wait_healthy(self.store, app_name, timeout=self.health_timeout)
+            report(health=health, health_finished=now())
 
     # -- periodic -----------------------------------------------------------------------------
 
