@@ -41,6 +41,19 @@ _OCTET = "application/octet-stream"
 Body = bytes | Path | None
 
 
+def _write_verified(resp: httpx.Response, tmp: Path, digest: str, subject: str) -> int:
+    """Write a streamed blob to ``tmp``, refusing it when it does not hash to ``digest``."""
+    h, size = hashlib.sha256(), 0
+    with open(tmp, "wb") as fh:
+        for chunk in resp.iter_bytes(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            fh.write(chunk)
+    if "sha256:" + h.hexdigest() != digest:
+        raise RegistryError(f"digest mismatch for blob {digest}", subject=subject)
+    return size
+
+
 class RegistryClient:
     """One registry (``host[:port]``); ``credentials`` default to the docker config."""
 
@@ -328,40 +341,36 @@ class RegistryClient:
         return resp.content
 
     def download_blob(self, repository: str, digest: str, dest: Path) -> int:
-        """Stream a blob into ``dest`` (temp file + rename, verified); returns its size."""
+        """Stream a blob into ``dest`` (temp file + rename, verified); returns its size.
+
+        A 401 (auth not negotiated yet) or a 429/5xx goes through ``request`` once
+        (HEAD: it authenticates and backs off), then the stream is tried again.
+        """
         subject = self.subject_for(repository, digest)
-        auth = self._auth_header([pull_scope(repository)], fresh=False)
-        url = self._url(f"/v2/{repository}/blobs/{digest}")
-        if auth is None:  # let request() negotiate auth first
-            self.request(
-                "HEAD",
-                f"/v2/{repository}/blobs/{digest}",
-                scopes=[pull_scope(repository)],
-                subject=subject,
-            )
-            auth = self._auth_header([pull_scope(repository)], fresh=False)
+        scopes = [pull_scope(repository)]
+        path = f"/v2/{repository}/blobs/{digest}"
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-        h, size = hashlib.sha256(), 0
-        self.requests += 1
         try:
-            with self.http.stream("GET", url, headers={"Authorization": auth} if auth else {}) as r:
-                if r.status_code != 200:
-                    r.read()
-                    raise self._error(r, subject, 0)
-                with open(tmp, "wb") as fh:
-                    for chunk in r.iter_bytes(CHUNK):
-                        h.update(chunk)
-                        size += len(chunk)
-                        fh.write(chunk)
-            if "sha256:" + h.hexdigest() != digest:
-                raise RegistryError(f"digest mismatch for blob {digest}", subject=subject)
-            os.replace(tmp, dest)
+            for attempt in range(2):
+                auth = self._auth_header(scopes, fresh=False)
+                self.requests += 1
+                headers = {"Authorization": auth} if auth else {}
+                with self.http.stream("GET", self._url(path), headers=headers) as r:
+                    if r.status_code != 200:
+                        r.read()
+                        if attempt == 0 and (r.status_code in (401, 429) or r.status_code >= 500):
+                            self.request("HEAD", path, scopes=scopes, subject=subject)
+                            continue
+                        raise self._error(r, subject, attempt)
+                    size = _write_verified(r, tmp, digest, subject)
+                os.replace(tmp, dest)
+                return size
+            raise RegistryError("blob download did not start", subject=subject)
         except httpx.HTTPError as exc:
             raise RegistryError(f"download failed: {exc}", subject=subject) from exc
         finally:
             tmp.unlink(missing_ok=True)
-        return size
 
     def mount_blob(self, repository: str, digest: str, source_repo: str) -> bool:
         """Cross-repository mount; True when the registry mounted it (201)."""

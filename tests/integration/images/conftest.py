@@ -1,15 +1,24 @@
-"""Fixtures for image tests: a busybox root filesystem made on the host, a store."""
+"""Fixtures for image tests: a busybox root filesystem made on the host, a store.
+
+The helper modules next to this file (``images_helpers``, ``images_tokenissuer``,
+``images_cloudservers``) are imported by name: with ``--import-mode=importlib``
+pytest does not put test folders on ``sys.path``, so this conftest does.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from shipway.images.build import build
 from shipway.images.store import Store
+
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")

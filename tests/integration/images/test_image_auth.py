@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from cloudservers import FakeECR, FakeGoogleOAuth, FakeMetadata
-from tokenissuer import TokenIssuer
+from images_cloudservers import FakeECR, FakeGoogleOAuth, FakeMetadata
+from images_tokenissuer import TokenIssuer
 
 from shipway.cli.main import cli
 from shipway.images import cloud

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from imagehelpers import podman_run
+from images_helpers import podman_run
 
 from shipway.cli.main import cli
 from shipway.images.build import build

@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from imagehelpers import podman_run
+from images_helpers import podman_run
 
 from shipway.images.build import build
 from shipway.images.store import Store

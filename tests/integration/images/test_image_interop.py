@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from imagehelpers import podman_run
+from images_helpers import podman_run
 
 from shipway.images import artifacts, oci, query
 from shipway.images.build import build

@@ -7,6 +7,7 @@ in tests/integration/images.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -206,3 +207,40 @@ def test_reads_are_retried_after_network_errors_writes_are_not() -> None:
     with pytest.raises(RegistryError, match="cannot reach"):
         _client(handler, []).put_manifest("r", "t", b"{}", "application/json")
     assert calls == ["PUT"]
+
+
+def test_download_blob_streams_once_authenticates_and_verifies(tmp_path: Path) -> None:
+    data = b"layer bytes" * 1000
+    digest = sha256_digest(data)
+    seen: list[str] = []
+
+    def anonymous(req: httpx.Request) -> httpx.Response:
+        seen.append(req.method)
+        return httpx.Response(200, content=data)
+
+    assert _client(anonymous, []).download_blob("r", digest, tmp_path / "a") == len(data)
+    assert seen == ["GET"] and (tmp_path / "a").read_bytes() == data
+
+    seen.clear()
+
+    def bearer(req: httpx.Request) -> httpx.Response:
+        seen.append(f"{req.method} {req.url.host}")
+        if req.url.host == "auth.example.io":
+            return httpx.Response(200, json={"token": "T"})
+        if req.headers.get("authorization") != "Bearer T":
+            challenge = 'Bearer realm="https://auth.example.io/t",service="s"'
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        return httpx.Response(200, content=data)
+
+    _client(bearer, []).download_blob("r", digest, tmp_path / "b")
+    assert seen == [
+        "GET reg.example.io",
+        "HEAD reg.example.io",
+        "GET auth.example.io",
+        "HEAD reg.example.io",
+        "GET reg.example.io",
+    ]
+    wrong = "sha256:" + "0" * 64
+    with pytest.raises(RegistryError, match="digest mismatch"):
+        _client(anonymous, []).download_blob("r", wrong, tmp_path / "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no partial file left
