@@ -3,7 +3,9 @@
 A blob is kept when a tagged manifest (or an index's child) refers to it, or,
 unless ``cache=False``, when the layer cache points at it. Blobs younger than
 ``grace`` seconds are always kept (an ongoing build writes blobs before it tags
-them); unpacked stage roots are always removed (they are remade on demand).
+them); unpacked stage roots are always removed (they are remade on demand),
+and with ``cache=False`` RUN's kept commit layout too. Images in buildah's own
+storage are left to ``buildah rmi``.
 Touches only files under the store's root.
 """
 
@@ -60,6 +62,8 @@ def prune(store: Store, *, cache: bool = True, grace: float = 3600.0) -> PruneRe
     if not cache and store.cache_dir.exists():
         result.cache_entries_removed = sum(1 for _ in store.cache_dir.glob("*/*"))
         shutil.rmtree(store.cache_dir)
+    if not cache:  # RUN's kept commit layout (uncompressed base layers)
+        shutil.rmtree(store.root / "buildah-out", ignore_errors=True)
     if store.layout.blob_dir.exists():
         for f in store.layout.blob_dir.iterdir():
             st = f.stat()
