@@ -57,7 +57,9 @@ def _refresh_all(
         if wanted is not None and app.name not in wanted:
             continue
         try:
-            target = cmp.target_for(settings, app, loaded)
+            target = loaded.targets.get(_target_key(app.spec)) or cmp.target_for(
+                settings, app, loaded
+            )
         except (ClusterError, InputError) as exc:
             out[app.name] = _unreachable(app, exc)
             continue
@@ -139,24 +141,21 @@ def _fingerprint(
     spec = app.spec
     parts: list[Any] = []
     try:
-        for i, source in enumerate(appspec.sources(spec)):
-            rev = pin if i == 0 and pin else source.get("targetRevision")
-            key = (source["repoURL"], rev)
+        for url, rev, path, plain, source in _static(spec, pin, cache):
+            key = (url, rev)
             got = cache.get(key)
             if got is None:
-                repo = r.repo(source["repoURL"])
-                commit = repo.resolve(rev)
-                got = cache[key] = repo.listing(commit)
-            path = norm_path(str(source.get("path") or ""))
+                repo = r.repo(url)
+                got = cache[key] = repo.listing(repo.resolve(rev))
             tree = got.trees.get(path)
             if tree is None:
                 return None
-            if _plain(source, path, got.blobs):
+            if plain and path not in got.kustomized():
                 parts.append(tree)
             else:
-                skey = (source["repoURL"], rev, path, tree, got.trees[""])
+                skey = (url, rev, path, tree, got.trees[""])
                 if skey not in cache:
-                    cache[skey] = r.scope(source, r.repo(source["repoURL"]).resolve(rev))
+                    cache[skey] = r.scope(source, r.repo(url).resolve(rev))
                 parts.append(cache[skey])
     except (InputError, ClusterError, GitError):
         return None
@@ -164,12 +163,34 @@ def _fingerprint(
     return (spec, project, tuple(parts), version(app.name))
 
 
-def _plain(source: dict[str, Any], path: str, blobs: dict[str, str]) -> bool:
-    """A plain directory (depends on its own tree only), not kustomize or Helm."""
-    if source.get("helm") or source.get("chart") or source.get("kustomize"):
-        return False
-    prefix = f"{path}/" if path else ""
-    return not any(prefix + n in blobs for n in sources.KUSTOMIZATION_FILES)
+_statics: dict[int, tuple[Any, ...]] = {}
+_tkeys: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _target_key(spec: dict[str, Any]) -> str:
+    hit = _tkeys.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        if len(_tkeys) > 200_000:
+            _tkeys.clear()
+        hit = _tkeys[id(spec)] = (spec, cmp.target_key(spec))
+    return hit[1]
+
+
+def _static(spec: dict[str, Any], pin: str | None, cache: dict[Any, Any]) -> list[Any]:
+    """Per source: (url, revision, path, declared-plain, source), memoised on the spec object."""
+    hit = _statics.get(id(spec))
+    if hit is not None and hit[0] is spec and hit[1] == pin:
+        return list(hit[2])
+    out = []
+    for i, source in enumerate(appspec.sources(spec)):
+        rev = pin if i == 0 and pin else source.get("targetRevision")
+        declared = not (source.get("helm") or source.get("chart") or source.get("kustomize"))
+        path = norm_path(str(source.get("path") or ""))
+        out.append((source["repoURL"], rev, path, declared, source))
+    if len(_statics) > 200_000:
+        _statics.clear()
+    _statics[id(spec)] = (spec, pin, tuple(out))
+    return out
 
 
 def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -148,10 +148,15 @@ class Loaded:
         )
 
 
+def target_key(spec: dict[str, Any]) -> str:
+    dest = spec.get("destination") or {}
+    return f"{dest.get('name')}|{dest.get('server')}"
+
+
 def target_for(settings: Settings, app: Resource, loaded: Loaded) -> cluster.Target:
     """The target of ``app``'s destination (connected once per ``loaded``)."""
     dest = appspec.destination(app.spec)
-    tkey = f"{dest.get('name')}|{dest.get('server')}"
+    tkey = target_key(app.spec)
     target = loaded.targets.get(tkey)
     if target is None:
         target = cluster.connect(

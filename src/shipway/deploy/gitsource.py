@@ -43,9 +43,32 @@ class Listing:
     blobs: dict[str, str]
     files_in: dict[str, list[str]] = field(default_factory=dict)
     dirs_in: dict[str, list[str]] = field(default_factory=dict)
+    _indexed: bool = False
+    _kustomized: set[str] | None = None
+
+    def kustomized(self) -> set[str]:
+        """Directories holding a kustomization file (computed once per listing)."""
+        if self._kustomized is None:
+            names = ("/kustomization.yaml", "/kustomization.yml", "/Kustomization")
+            found = {p.rpartition("/")[0] for p in self.blobs if p.endswith(names)}
+            if any(n[1:] in self.blobs for n in names):
+                found.add("")  # a kustomization at the repository root
+            self._kustomized = found
+        return self._kustomized
+
+    def _index(self) -> None:
+        """Children per directory, built on first use (a refresh that renders nothing skips it)."""
+        for path in self.trees:
+            if path:
+                self.dirs_in.setdefault(_parent(path), []).append(path)
+        for path in self.blobs:
+            self.files_in.setdefault(_parent(path), []).append(path)
+        self._indexed = True
 
     def files_under(self, path: str, recurse: bool) -> list[str]:
         """Files directly in ``path`` (and below it when ``recurse``), repo-relative."""
+        if not self._indexed:
+            self._index()
         out = list(self.files_in.get(path, []))
         if recurse:
             for d in self.dirs_in.get(path, []):
@@ -111,15 +134,21 @@ class ConfigRepo:
             return found
         root = self.repo.run("rev-parse", f"{commit}^{{tree}}").strip()
         lst = Listing({"": root}, {})
-        for line in self.repo.run("ls-tree", "-r", "-t", "--full-tree", commit).splitlines():
+        out = self.repo.run(
+            "ls-tree",
+            "-r",
+            "-t",
+            "--full-tree",
+            "--format=%(objecttype) %(objectname)\t%(path)",
+            commit,
+        )
+        trees, blobs = lst.trees, lst.blobs
+        for line in out.splitlines():
             meta, _, path = line.partition("\t")
-            _mode, kind, sha = meta.split()
-            if kind == "tree":
-                lst.trees[path] = sha
-                lst.dirs_in.setdefault(_parent(path), []).append(path)
-            elif kind == "blob":
-                lst.blobs[path] = sha
-                lst.files_in.setdefault(_parent(path), []).append(path)
+            if meta[0] == "t":
+                trees[path] = meta[5:]
+            elif meta[0] == "b":
+                blobs[path] = meta[5:]
         self._listings[commit] = lst
         while len(self._listings) > 8:
             self._listings.popitem(last=False)
