@@ -1,12 +1,18 @@
-"""The reconciler: render, diff, sync, prune, health, history, self-heal, rollback.
+"""The reconciler's engine: sync (hooks, waves, prune, retry), refresh, health, self-heal.
 
-The controller and the CLI call five functions:
+The controller and the CLI call:
 
 - ``reconcile(store, app, *, revision, prune, dry_run, on_event)`` → ``SyncResult``
 - ``refresh(store, app)`` → ``AppStatus`` (render + diff + health, nothing applied)
+- ``refresh_all(store, names=None)`` → ``{app: AppStatus}`` (``bulk``: one fetch per
+  repository, only apps whose inputs or live state changed are compared again)
 - ``wait_healthy(store, app, timeout)`` → the health status name
 - ``self_heal_pass(store)`` → the ``SyncResult`` of every automated sync it ran
 - ``resume_interrupted(store)`` → finishes syncs a killed process left running
+
+History, rollback and deletion are in ``shipway.deploy.history``; comparing
+(render, diff, health, status) in ``shipway.deploy.compare``. Syncs of one
+application never overlap in a process (``app_lock``).
 
 A sync is a state machine persisted with ``store.runs.put_state`` under the
 engine name ``deploy.sync`` and the application's name: ``Running`` (with the
