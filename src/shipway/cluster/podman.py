@@ -24,6 +24,7 @@ they see it. Only this module runs ``podman`` for the reconciler; it touches
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -154,7 +155,9 @@ class PodmanTarget:
                 workloads.append(obj)
                 continue
             try:
-                if _needs_play(kind, before, obj):
+                if kind == "Secret" and before != obj:
+                    self._secret(obj, key)
+                elif _needs_play(kind, before, obj):
                     self._play([obj], subject=key)
             except ClusterError as exc:
                 results.append(Result(key, "SyncFailed", "failed", exc.message))
@@ -238,6 +241,21 @@ class PodmanTarget:
         finally:
             os.unlink(fh.name)
 
+    def _secret(self, obj: Obj, subject: str) -> None:
+        """A podman secret holding ``{key: base64 value}`` JSON, what podman 4.3's ``kube
+        play`` reads for ``secretKeyRef`` (a Secret played by ``kube play`` itself is stored
+        as YAML, which that lookup then fails to parse)."""
+        name = obj["metadata"]["name"]
+        self.podman("secret", "rm", name, subject=subject, check=False)
+        self.base.mkdir(parents=True, exist_ok=True)
+        fd, path = tempfile.mkstemp(suffix=".json", dir=self.base)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(_secret_as_stored(obj), fh)
+            self.podman("secret", "create", name, path, subject=subject)
+        finally:
+            os.unlink(path)
+
     def _stop(self, app: str, obj: Obj, pods: live_mod.Pods | None = None) -> None:
         """Stop a workload's pods within its ``terminationGracePeriodSeconds`` (podman: 10)."""
         found = (pods if pods is not None else live_mod.pods(self, app)).get(
@@ -258,10 +276,16 @@ class PodmanTarget:
             os.unlink(fh.name)
 
 
+def _secret_as_stored(obj: Obj) -> dict[str, str]:
+    """The Secret's keys → base64 values (``stringData`` folded in), the JSON podman reads."""
+    data = {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
+    for k, v in (obj.get("stringData") or {}).items():
+        data[str(k)] = base64.b64encode(str(v).encode()).decode()
+    return data
+
+
 def _needs_play(kind: str, before: Obj | None, obj: Obj) -> bool:
-    """Secrets become podman secrets (replayed on change); a PVC's volume is made once."""
-    if kind == "Secret":
-        return before != obj
+    """A PVC's podman volume is made once (by ``kube play``)."""
     return kind == "PersistentVolumeClaim" and before is None
 
 
