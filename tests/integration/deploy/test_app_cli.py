@@ -91,6 +91,11 @@ def test_app_commands(deploy_env, config_repo, httpd_images, tmp_path: Path) -> 
     assert [(r.phase, r.revision) for r in healed] == [("Succeeded", second)]
     assert http_get(port, "/index.html") == "v2"
 
+    shown = _cli("app", "get", "web")
+    assert shown.returncode == 0, shown.stderr
+    assert "Sync Status:   Synced" in shown.stdout and "Deployment" in shown.stdout
+    table = _cli("app", "history", "web")
+    assert table.returncode == 0 and first[:12] in table.stdout
     listed = _cli("app", "list")
     assert listed.returncode == 0 and "web" in listed.stdout and "Synced" in listed.stdout
     assert _cli("app", "delete", "web").returncode == 0
