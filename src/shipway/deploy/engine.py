@@ -191,18 +191,24 @@ def _sync(
         done += hookmod.run(ctx, "PreSync", hooks)
         state.update(preSyncDone=True, results=[vars(r) for r in done])
     failed = _failed(done)
-    for i, (wave, objs) in enumerate(plan.waves):
+    for i, (wave, objs, gone) in enumerate(plan.steps(ctx.policy.option("PruneLast"))):
         if failed or i < state["wave"]:
             continue
-        ctx.emit({"reason": "SyncWave", "message": f"wave {wave}: {len(objs)} objects"})
-        done += _apply(ctx, objs)
+        if wave is None:  # PruneLast: after every wave and the Sync hooks
+            done += hookmod.run(ctx, "Sync", hooks)
+            state["syncHooksDone"] = True
+        label = "prune last" if wave is None else f"wave {wave}"
+        ctx.emit({"reason": "SyncWave", "message": f"{label}: {len(objs)} objects"})
+        done += _apply(ctx, objs) if objs else []
+        if not _failed(done):
+            done += _prune(ctx, gone)
         failed = _failed(done)
         state.update(wave=i + 1, results=[vars(r) for r in done])
         _put(ctx, "Running", state)
-    if not failed:
+    if not failed and not state.get("syncHooksDone"):
         done += hookmod.run(ctx, "Sync", hooks)
-        done += _prune(ctx, plan)
         failed = _failed(done)
+    done += _skipped(plan)
     if not failed and hookmod.PHASES[2] in {syncmod.hook_of(h) for h in hooks}:
         keys = [d.key for d in cmp_result.diffs if d.desired is not None]
         healthy = _wait_keys_healthy(ctx, keys, hookmod.timeout())
@@ -275,8 +281,8 @@ def _apply_run(
     return out
 
 
-def _prune(ctx: cmp.Ctx, plan: syncmod.Plan) -> list[ResourceResult]:
-    out = [
+def _skipped(plan: syncmod.Plan) -> list[ResourceResult]:
+    return [
         ResourceResult(
             render.key_of(o),
             _version(o),
@@ -287,20 +293,22 @@ def _prune(ctx: cmp.Ctx, plan: syncmod.Plan) -> list[ResourceResult]:
         )
         for o in plan.skipped_prune
     ]
-    if plan.prune:
-        try:
-            results = ctx.target.delete(ctx.name, plan.prune)
-        except ClusterError as exc:
-            return [
-                *out,
-                *(
-                    ResourceResult(render.key_of(o), _version(o), "SyncFailed", str(exc), "failed")
-                    for o in plan.prune
-                ),
-            ]
-        for r in results:
-            ctx.emit({"reason": "ResourcePruned", "message": r.key, "object": r.key})
-            out.append(ResourceResult(r.key, "", r.status, r.message, r.action))
+
+
+def _prune(ctx: cmp.Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
+    if not objs:
+        return []
+    try:
+        results = ctx.target.delete(ctx.name, objs)
+    except ClusterError as exc:
+        return [
+            ResourceResult(render.key_of(o), _version(o), "SyncFailed", str(exc), "failed")
+            for o in objs
+        ]
+    out = []
+    for r in results:
+        ctx.emit({"reason": "ResourcePruned", "message": r.key, "object": r.key})
+        out.append(ResourceResult(r.key, "", r.status, r.message, r.action))
     return out
 
 

@@ -62,3 +62,29 @@ def test_prune_false_annotation_keeps_an_object() -> None:
     assert [o["metadata"]["name"] for o in plan.prune] == ["gone"]
     assert [o["metadata"]["name"] for o in plan.skipped_prune] == ["keep"]
     assert sync.sync_options(keep) == {"Prune=false", "Delete=false"}
+
+
+def test_prune_in_its_wave_or_last() -> None:
+    desired = [_o("ConfigMap", "a"), _o("Deployment", "b", wave=2)]
+    old_early, old_late = _o("ConfigMap", "old1"), _o("ConfigMap", "old2", wave=2)
+    pinned = _o("Secret", "old3", wave=1)
+    pinned["metadata"]["annotations"][sync.SYNC_OPTIONS_ANNOTATION] = "PruneLast=true"
+    diffs = [diff.compare(o, None) for o in desired] + [
+        diff.compare(None, o) for o in (old_early, old_late, pinned)
+    ]
+    plan = sync.plan(diffs, prune=True)
+
+    def names(step: tuple) -> tuple:
+        wave, apply, prune = step
+        return wave, [o["metadata"]["name"] for o in apply], [o["metadata"]["name"] for o in prune]
+
+    assert [names(s) for s in plan.steps()] == [
+        (0, ["a"], ["old1"]),
+        (2, ["b"], ["old2"]),
+        (None, [], ["old3"]),
+    ]
+    assert [names(s) for s in plan.steps(prune_last=True)] == [
+        (0, ["a"], []),
+        (2, ["b"], []),
+        (None, [], ["old2", "old3", "old1"]),
+    ]

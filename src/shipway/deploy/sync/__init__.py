@@ -3,9 +3,10 @@
 Order is data, as in Argo CD: objects are grouped by phase (``PreSync``,
 ``Sync``, ``PostSync`` hooks), then by ``argocd.argoproj.io/sync-wave``
 (integer, default 0), then by kind (Namespaces and config before workloads,
-then Services, Ingresses ...), then by name. Prune runs after the last wave
-(as Argo CD's ``PruneLast`` does), in reverse order; an object annotated
-``argocd.argoproj.io/sync-options: Prune=false`` is never pruned.
+then Services, Ingresses ...), then by name. Objects to prune go in their
+own wave after its applies (reverse order), or last with ``PruneLast``; an
+object annotated ``argocd.argoproj.io/sync-options: Prune=false`` is never
+pruned.
 """
 
 from __future__ import annotations
@@ -97,6 +98,27 @@ class Plan:
     waves: list[tuple[int, list[dict[str, Any]]]]
     prune: list[dict[str, Any]]
     skipped_prune: list[dict[str, Any]]
+
+    def steps(
+        self, prune_last: bool = False
+    ) -> list[tuple[int | None, list[dict[str, Any]], list[dict[str, Any]]]]:
+        """``(wave, apply, prune)`` in order: objects are pruned in their own wave, after
+        that wave's applies, as Argo CD does; with ``PruneLast`` (the app's option or the
+        object's) in a last step (wave ``None``)."""
+        applies = dict(self.waves)
+        pruned: dict[int, list[dict[str, Any]]] = {}
+        last: list[dict[str, Any]] = []
+        for obj in self.prune:
+            if prune_last or "PruneLast=true" in sync_options(obj):
+                last.append(obj)
+            else:
+                pruned.setdefault(wave_of(obj), []).append(obj)
+        out: list[tuple[int | None, list[dict[str, Any]], list[dict[str, Any]]]] = [
+            (w, applies.get(w, []), pruned.get(w, [])) for w in sorted({*applies, *pruned})
+        ]
+        if last:
+            out.append((None, [], last))
+        return out
 
 
 def plan(
