@@ -1,4 +1,4 @@
-"""``shipway app list|get|diff|sync|history|rollback|delete``: Argo CD's ``argocd app``.
+"""``shipway app list|get|diff|sync|wait|history|rollback|delete``: ``argocd app``.
 
 Front end over ``shipway.deploy.engine``. Progress goes to stderr, naming
 the object; results to stdout (``-o json|yaml`` for machines). Exit codes:
@@ -224,6 +224,18 @@ def sync_cmd(
         settings=state_from(ctx).settings,
     )
     _report(res, output, _wait(ctx, name, res, wait, timeout))
+
+
+@app.command("wait")
+@click.argument("name")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait.")
+@click.pass_context
+def wait_cmd(ctx: click.Context, name: str, timeout: float) -> None:
+    """Wait until the application is Healthy (exit 1 if Degraded or still not at timeout)."""
+    found = engine.wait_healthy(store_from(ctx), name, timeout, settings=state_from(ctx).settings)
+    click.echo(f"application/{name} {found}")
+    if found != "Healthy":
+        raise SystemExit(1)
 
 
 @app.command("history")

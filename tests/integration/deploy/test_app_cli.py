@@ -94,6 +94,8 @@ def test_app_commands(deploy_env, config_repo, httpd_images, tmp_path: Path) -> 
     shown = _cli("app", "get", "web")
     assert shown.returncode == 0, shown.stderr
     assert "Sync Status:   Synced" in shown.stdout and "Deployment" in shown.stdout
+    waited = _cli("app", "wait", "web", "--timeout", "30")
+    assert waited.returncode == 0 and "application/web Healthy" in waited.stdout
     table = _cli("app", "history", "web")
     assert table.returncode == 0 and first[:12] in table.stdout
     listed = _cli("app", "list")
