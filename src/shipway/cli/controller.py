@@ -32,7 +32,7 @@ def controller(ctx: click.Context, port: int, host: str, resync: float) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     state = state_from(ctx)
     ctl = Controller(state.settings, state.store)
-    ctl.start_periodic(resync)
+    ctl.start(resync)
     try:
         uvicorn.run(create_app(ctl), host=host, port=port, log_level="warning")
     finally:

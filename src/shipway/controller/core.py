@@ -221,6 +221,10 @@ class Controller:
                 self.store, "reconciler", f"Application/{app_name}", "SyncFailed", str(exc)
             )
             return
+        self._report_sync(app_name, started, result)
+
+    def _report_sync(self, app_name: str, started: dt.datetime, result: Any) -> None:
+        """Tell the tracker of a finished sync, then wait for health and tell it that too."""
         report = functools.partial(
             self.tracker.deployed,
             app_name,
@@ -234,6 +238,37 @@ class Controller:
         if result.ok:
             health = deploy_engine.wait_healthy(self.store, app_name, timeout=self.health_timeout)
             report(health=health, health_finished=now())
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    def resume_interrupted(self) -> None:
+        """Finish what a killed controller left running: syncs first, then CI runs."""
+        started = now()
+        for result in deploy_engine.resume_interrupted(self.store):
+            log.info("resumed sync of %s: %s", result.app, result.phase)
+            self._report_sync(result.app, started, result)
+        for run_id in ci_service.unfinished_runs(self.store):
+            try:
+                record = ci_service.resume_run(
+                    self.store, run_id, secrets={"GITHUB_TOKEN": secrets.token_hex(20)}
+                )
+            except ShipwayError as exc:
+                log.error("cannot resume CI run %s: %s", run_id, exc)
+                continue
+            log.info("resumed CI run %s: %s", run_id, record.get("conclusion"))
+            if record.get("commit"):
+                self.tracker.ci_finished(str(record["commit"]), record)
+
+    def start(self, resync: float) -> None:
+        """Resume interrupted work in the background, then run the periodic passes."""
+        threading.Thread(target=self._resume_safely, name="resume", daemon=True).start()
+        self.start_periodic(resync)
+
+    def _resume_safely(self) -> None:
+        try:
+            self.resume_interrupted()
+        except Exception:
+            log.exception("resuming interrupted work failed")
 
     # -- periodic -----------------------------------------------------------------------------
 
