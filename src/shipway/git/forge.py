@@ -45,6 +45,20 @@ class PullRequest:
             "state": self.state,
         }
 
+    @classmethod
+    def from_github_shape(cls, data: dict[str, Any], merged_key: str) -> PullRequest:
+        """A pull request as GitHub (``merged_at`` set) or Gitea (``merged`` true) sends it."""
+        state = "merged" if data.get(merged_key) else str(data.get("state") or "open")
+        return cls(
+            number=int(data["number"]),
+            url=str(data.get("html_url") or ""),
+            head=str((data.get("head") or {}).get("ref") or ""),
+            base=str((data.get("base") or {}).get("ref") or ""),
+            title=str(data.get("title") or ""),
+            body=str(data.get("body") or ""),
+            state=state,
+        )
+
 
 class Forge:
     """Common HTTP plumbing; flavours implement the five verbs."""

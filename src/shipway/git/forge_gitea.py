@@ -13,16 +13,7 @@ from shipway.git.forge import Forge, PullRequest
 
 
 def _pr(data: dict[str, Any]) -> PullRequest:
-    state = "merged" if data.get("merged") else str(data.get("state") or "open")
-    return PullRequest(
-        number=int(data["number"]),
-        url=str(data.get("html_url") or ""),
-        head=str((data.get("head") or {}).get("ref") or ""),
-        base=str((data.get("base") or {}).get("ref") or ""),
-        title=str(data.get("title") or ""),
-        body=str(data.get("body") or ""),
-        state=state,
-    )
+    return PullRequest.from_github_shape(data, "merged")
 
 
 class Gitea(Forge):
