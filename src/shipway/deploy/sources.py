@@ -261,7 +261,14 @@ class Renderer:
         chosen = self._chosen(repo, source, commit)
         texts = {r: _decode(repo.read(blobs[p]), p) for r, p in chosen.items()}
         path = norm_path(str(source.get("path") or ""))
-        return render.from_files(texts, recurse=True, prefix=path)
+
+        def read(repo_path: str) -> str | None:
+            sha = blobs.get(repo_path)
+            return None if sha is None else _decode(repo.read(sha), repo_path)
+
+        options = (source.get("directory") or {}).get("jsonnet") or {}
+        return render.from_files(texts, recurse=True, prefix=path, jsonnet_options=options,
+                                 read=read)  # fmt: skip
 
 
 _REF_KEYS = ("resources", "bases", "components")

@@ -15,11 +15,12 @@ from typing import Any
 
 import yaml
 
+from shipway.deploy.render import jsonnet
 from shipway.model.errors import InputError
 
 Manifest = dict[str, Any]
 
-_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonnet")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Kinds without a namespace (so ``metadata.namespace`` is never defaulted for them).
@@ -159,14 +160,22 @@ def from_files(
     include: str | None = None,
     exclude: str | None = None,
     prefix: str = "",
+    jsonnet_options: Mapping[str, Any] | None = None,
+    read: jsonnet.Reader | None = None,
 ) -> list[tuple[str, Manifest]]:
     """Parse the selected files of a plain directory source into ``(file, manifest)`` pairs.
 
     ``files`` maps paths relative to the source directory to their text; the
-    file names reported (and in errors) are ``prefix/path``.
+    file names reported (and in errors) are ``prefix/path``. ``.jsonnet`` files
+    are evaluated with ``jsonnet_options``; ``read`` resolves their imports.
     """
     out: list[tuple[str, Manifest]] = []
     for path in select_files(files, recurse=recurse, include=include, exclude=exclude):
         shown = f"{prefix.rstrip('/')}/{path}" if prefix else path
-        out += [(shown, m) for m in parse(files[path], shown)]
+        if path.endswith(".jsonnet"):
+            found = jsonnet.evaluate(files[path], shown, jsonnet_options or {},
+                                     read or (lambda _p: None))  # fmt: skip
+        else:
+            found = parse(files[path], shown)
+        out += [(shown, m) for m in found]
     return out
