@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from deploy_helpers import commit, http_get
 
 from shipway.deploy import engine, history
-from shipway.git.repo import Repo
 from shipway.model import resources as model
 from shipway.runtime.ports import free_port
 from shipway.store import resources as store_resources
@@ -123,25 +121,6 @@ def _overlay(root: Path, message: str) -> None:
     )
 
 
-def _commit(work: Repo, msg: str) -> str:
-    work.add_all()
-    sha = work.commit(msg)
-    work.push("origin", "HEAD:refs/heads/main")
-    return sha
-
-
-def _get(port: int, path: str, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
-                return str(resp.read().decode()).strip()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 def _app(url: str, name: str = "web-dev") -> model.Resource:
     return model.parse_text(
         yaml.safe_dump(
@@ -167,7 +146,7 @@ def test_kustomize_app_runs_rolls_forward_prunes_and_rolls_back(
     port = free_port()
     _base(work.path, httpd_images["v1"], port, extra=True)
     _overlay(work.path, "hello")
-    first = _commit(work, "v1")
+    first = commit(work, "v1")
     store = deploy_env.store
     store_resources.apply(store, [_app(url)])
 
@@ -179,14 +158,14 @@ def test_kustomize_app_runs_rolls_forward_prunes_and_rolls_back(
     assert res.phase == "Succeeded", res.message
     assert res.revision == first and res.sync_status == "Synced"
     assert engine.wait_healthy(store, "web-dev", 60, settings=deploy_env.settings) == "Healthy"
-    assert _get(port, "/index.html") == "v1"
-    assert _get(port, "/msg.txt") == "hello"
+    assert http_get(port, "/index.html") == "v1"
+    assert http_get(port, "/msg.txt") == "hello"
     live = deploy_env.target.live("web-dev")
     assert "/ConfigMap/dev/extra" in live
 
     _base(work.path, httpd_images["v2"], port, extra=False)
     _overlay(work.path, "bye")
-    second = _commit(work, "v2")
+    second = commit(work, "v2")
     changed = engine.refresh(store, "web-dev", settings=deploy_env.settings)
     assert changed.sync_status == "OutOfSync" and changed.revision == second
     assert any(d.desired is None and d.kind == "ConfigMap" for d in changed.out_of_sync)
@@ -195,8 +174,8 @@ def test_kustomize_app_runs_rolls_forward_prunes_and_rolls_back(
     assert res.phase == "Succeeded", res.message
     assert {r.key: r.status for r in res.resources}["/ConfigMap/dev/extra"] == "Pruned"
     assert engine.wait_healthy(store, "web-dev", 60, settings=deploy_env.settings) == "Healthy"
-    assert _get(port, "/index.html") == "v2"
-    assert _get(port, "/msg.txt") == "bye"
+    assert http_get(port, "/index.html") == "v2"
+    assert http_get(port, "/msg.txt") == "bye"
     assert "/ConfigMap/dev/extra" not in deploy_env.target.live("web-dev")
 
     status = store_resources.get(store, "Application", "web-dev").status
@@ -208,4 +187,4 @@ def test_kustomize_app_runs_rolls_forward_prunes_and_rolls_back(
     back = history.rollback(store, "web-dev", settings=deploy_env.settings)
     assert back.phase == "Succeeded" and back.revision == first and not back.pinned
     assert engine.wait_healthy(store, "web-dev", 60, settings=deploy_env.settings) == "Healthy"
-    assert _get(port, "/index.html") == "v1"
+    assert http_get(port, "/index.html") == "v1"
