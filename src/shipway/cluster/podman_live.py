@@ -103,11 +103,36 @@ def _pod_phase(statuses: list[Obj]) -> str:
     return "Pending"
 
 
+def _canonical(ref: str) -> tuple[str, str, str]:
+    """``(repository, tag, digest)`` with Docker's defaults for short names."""
+    name, _, digest = ref.partition("@")
+    head, _, last = name.rpartition("/")
+    repo_last, _, tag = last.partition(":")
+    repo = f"{head}/{repo_last}" if head else repo_last
+    first = repo.split("/", 1)[0]
+    if "/" not in repo or not ("." in first or ":" in first or first == "localhost"):
+        repo = "docker.io/" + (repo if "/" in repo else "library/" + repo)
+    return repo, tag or ("" if digest else "latest"), digest
+
+
+def same_image(recorded: str, running: str) -> bool:
+    """True when a container running ``running`` runs what ``recorded`` names.
+
+    podman reports ``repo@sha256:…`` for ``repo:tag@sha256:…`` (a digest wins
+    over a tag) and fills in ``docker.io/library/`` and ``:latest``.
+    """
+    want, have = _canonical(recorded), _canonical(running)
+    if want[2] or have[2]:
+        return want[0] == have[0] and want[2] == have[2]
+    return want == have
+
+
 def _set_images(spec: Obj, containers: list[Obj]) -> None:
     images = {c["name"]: c["image"] for c in containers}
     for c in spec.get("containers") or []:
-        if c.get("name") in images and images[c["name"]]:
-            c["image"] = images[c["name"]]
+        running = images.get(c.get("name"))
+        if running and not same_image(str(c.get("image") or ""), running):
+            c["image"] = running
 
 
 def _deployment(rec: Obj, found: list[Obj]) -> Obj:
@@ -175,6 +200,8 @@ def is_current(obj: Obj, found_pods: Pods) -> bool:
     want = {c.get("name"): c.get("image") for c in (tmpl.get("spec") or {}).get("containers") or []}
     for p in found:
         have = {c["name"]: c["image"] for c in p["containers"]}
-        if have != want or any(c["status"] != "running" for c in p["containers"]):
+        if have.keys() != want.keys() or any(c["status"] != "running" for c in p["containers"]):
+            return False
+        if not all(same_image(str(want[n] or ""), have[n]) for n in want):
             return False
     return True

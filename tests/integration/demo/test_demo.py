@@ -64,6 +64,11 @@ def test_demo_ships_two_commits_then_reruns_then_cleans(home: Path) -> None:
     assert answer["version"] == "1.0.1"
     assert answer["greeting"] == "hello from dev"  # the overlay's ConfigMap reached the pod
 
+    app = json.loads(shipway(home, "app", "get", "hello-dev", "-o", "json").stdout)
+    assert app["status"]["sync"]["status"] == "Synced", app["status"].get("resources")
+    assert app["status"]["health"]["status"] == "Healthy"
+    assert app["status"]["sync"]["revision"] == rels[1]["config_commit"]
+
     listed = shipway(home, "release", "list", "-o", "json")
     assert listed.returncode == 0
     assert {r["id"] for r in json.loads(listed.stdout)} >= {r["id"] for r in rels}
