@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from shipway import settings as settings_mod
-from shipway.store.db import Store, open_store
+
+if TYPE_CHECKING:
+    from shipway.store.db import Store
 
 
 class CLIState:
@@ -16,6 +20,8 @@ class CLIState:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from shipway.store.db import open_store  # SQLAlchemy and Alembic load only here
+
             self._store = open_store(self.settings)
         return self._store
 

@@ -1,22 +1,46 @@
-"""The list of stage command groups; each stage's CLI lives in its own module."""
+"""Where each command lives: ``name → module:attribute``, imported only when used.
+
+A command's module (and what it imports: the store, the engines) loads only
+when that command runs, so ``shipway image build`` does not pay for SQLAlchemy
+and Alembic. Each stage's CLI lives in its own module; add a line here.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
+COMMANDS: dict[str, str] = {
+    "apply": "shipway.cli.resources:apply",
+    "get": "shipway.cli.resources:get",
+    "delete": "shipway.cli.resources:delete",
+    "release": "shipway.cli.release:release",
+    "ci": "shipway.cli.ci:ci",
+    "image": "shipway.cli.image:image",
+    "app": "shipway.cli.app:app",
+    "controller": "shipway.cli.controller:controller",
+    "demo": "shipway.cli.demo:demo",
+}
 
-def commands() -> list[click.Command]:
-    found: list[click.Command] = []
-    from shipway.cli.ci import ci
 
-    found.append(ci)
-    from shipway.cli import image_update
+def load(name: str) -> click.Command | None:
+    target = COMMANDS.get(name)
+    if target is None:
+        return None
+    module, _, attr = target.partition(":")
+    command = getattr(importlib.import_module(module), attr)
+    assert isinstance(command, click.Command)
+    if name == "image":  # the updater's ``image update`` joins the images group
+        importlib.import_module("shipway.cli.image_update").register()
+    return command
 
-    found += image_update.register()
-    from shipway.cli.image import image
 
-    found.append(image)
-    from shipway.cli.app import app
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
 
-    found.append(app)
-    return found
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load(cmd_name)

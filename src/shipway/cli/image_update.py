@@ -13,16 +13,19 @@ from __future__ import annotations
 import importlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from shipway.cli import output as out
 from shipway.cli.context import state_from
-from shipway.cli.resources import yaml_files
+from shipway.cli.files import yaml_files
 from shipway.model import kinds, yamlsrc
 from shipway.model import resources as model
 from shipway.model.resources import Resource
-from shipway.updater import engine
+
+if TYPE_CHECKING:
+    from shipway.updater.engine import UpdateResult
 
 
 def load(
@@ -48,14 +51,14 @@ def load(
     return resources, git_repos
 
 
-def _show(results: list[engine.UpdateResult], fmt: str) -> None:
+def _show(results: list[UpdateResult], fmt: str) -> None:
     if out.emit([r.to_dict() for r in results], fmt):
         return
     rows = [[f"{r.kind.lower()}/{r.app}", r.alias, r.tag, r.image, _outcome(r)] for r in results]
     out.table(["resource", "alias", "tag", "image", "result"], rows)
 
 
-def _outcome(r: engine.UpdateResult) -> str:
+def _outcome(r: UpdateResult) -> str:
     if r.error:
         return f"{r.error_subject}: {r.error}" if r.error_subject else r.error
     if r.pull_request:
@@ -100,6 +103,8 @@ def update(
     failed = False
     while True:
         out.stderr.print(f"image update: polling pass ({'files' if paths else 'store'})")
+        from shipway.updater import engine  # the store and engines load only here
+
         results = engine.run_once(
             store, workdir=work, resources=resources, git_repos=git_repos, dry_run=dry_run
         )

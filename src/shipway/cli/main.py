@@ -7,33 +7,15 @@ import sys
 import click
 
 from shipway import __version__
-from shipway.cli import controller, demo, output, release, resources
+from shipway.cli import output
+from shipway.cli.groups import LazyGroup
 from shipway.model.errors import ShipwayError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shipway")
 def cli() -> None:
     """shipway: GitOps CI/CD from a commit to a running, verified deployment."""
-
-
-cli.add_command(resources.apply)
-cli.add_command(resources.get)
-cli.add_command(resources.delete)
-cli.add_command(release.release)
-cli.add_command(controller.controller)
-cli.add_command(demo.demo)
-
-
-def _register_optional() -> None:
-    """Add the command groups of the stage packages (each owns its ``cli`` module)."""
-    from shipway.cli import groups
-
-    for command in groups.commands():
-        cli.add_command(command)
-
-
-_register_optional()
 
 
 def main(argv: list[str] | None = None) -> None:

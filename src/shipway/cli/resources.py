@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
 from shipway.cli import output as out
 from shipway.cli.context import store_from
+from shipway.cli.files import load_paths
 from shipway.model import builtin
 from shipway.model import resources as model
-from shipway.model.errors import InputError
 from shipway.store import resources as repo
-
-_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def yaml_files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
-    """The YAML/JSON files that ``-f`` names: files as given, directories listed."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            pattern = "**/*" if recursive else "*"
-            found += sorted(f for f in p.glob(pattern) if f.suffix in _SUFFIXES and f.is_file())
-        elif p.is_file() or str(p) == "-":
-            found.append(p)
-        else:
-            raise InputError("no such file or directory", subject=str(p))
-    return found
-
-
-def load_paths(paths: tuple[str, ...], recursive: bool = False) -> list[model.Resource]:
-    """Parse every resource under ``paths``; any error refuses the whole set."""
-    out: list[model.Resource] = []
-    for f in yaml_files(paths, recursive):
-        text = sys.stdin.read() if str(f) == "-" else f.read_text()
-        out += model.parse_text(text, str(f))
-    model.check_unique(out)
-    return out
 
 
 @click.command()
