@@ -7,47 +7,28 @@ closing is ``PATCH state=closed``; comments go to ``/issues/{index}/comments``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge_github import GitHub
 
 
-def _pr(data: dict[str, Any]) -> PullRequest:
-    return PullRequest.from_github_shape(data, "merged")
+class Gitea(GitHub):
+    """Gitea speaks GitHub's shapes for creating, updating, closing and commenting."""
 
-
-class Gitea(Forge):
     kind = "gitea"
+    merged_key = "merged"
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"token {self.token}"} if self.token else {}
 
-    @property
-    def _repo(self) -> str:
-        return f"/repos/{self.project}"
+    # Gitea's listing has no head filter: find among the open pulls, as any forge can.
+    find_open = Forge.find_open
 
     def list_open(self, base: str) -> list[PullRequest]:
         out: list[PullRequest] = []
         for page in range(1, 100):
             params = {"state": "open", "limit": "50", "page": str(page)}
             batch = self.call("GET", f"{self._repo}/pulls", params=params).json()
-            out += [_pr(d) for d in batch]
+            out += [self._pr(d) for d in batch]
             if len(batch) < 50:
                 break
         return [p for p in out if p.base == base]
-
-    def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
-        payload = {"title": title, "head": head, "base": base, "body": body}
-        return _pr(self.call("POST", f"{self._repo}/pulls", json=payload).json())
-
-    def update(self, number: int, *, title: str, body: str) -> PullRequest:
-        payload = {"title": title, "body": body}
-        return _pr(self.call("PATCH", f"{self._repo}/pulls/{number}", json=payload).json())
-
-    def close(self, number: int, comment: str = "") -> None:
-        if comment:
-            self.comment(number, comment)
-        self.call("PATCH", f"{self._repo}/pulls/{number}", json={"state": "closed"})
-
-    def comment(self, number: int, body: str) -> None:
-        self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})

@@ -12,12 +12,12 @@ from typing import Any
 from shipway.git.forge import Forge, PullRequest
 
 
-def _pr(data: dict[str, Any]) -> PullRequest:
-    return PullRequest.from_github_shape(data, "merged_at")
-
-
 class GitHub(Forge):
     kind = "github"
+    merged_key = "merged_at"  # the field that is set once a pull request is merged
+
+    def _pr(self, data: dict[str, Any]) -> PullRequest:
+        return PullRequest.from_github_shape(data, self.merged_key)
 
     def _headers(self) -> dict[str, str]:
         h = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -32,20 +32,20 @@ class GitHub(Forge):
     def find_open(self, head: str, base: str) -> PullRequest | None:
         owner = self.project.split("/")[0]
         params = {"state": "open", "head": f"{owner}:{head}", "base": base}
-        found = [_pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
+        found = [self._pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
         return next((p for p in found if p.head == head), None)
 
     def list_open(self, base: str) -> list[PullRequest]:
         params = {"state": "open", "base": base, "per_page": "100"}
-        return [_pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
+        return [self._pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
 
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
         payload = {"title": title, "head": head, "base": base, "body": body}
-        return _pr(self.call("POST", f"{self._repo}/pulls", json=payload).json())
+        return self._pr(self.call("POST", f"{self._repo}/pulls", json=payload).json())
 
     def update(self, number: int, *, title: str, body: str) -> PullRequest:
         payload = {"title": title, "body": body}
-        return _pr(self.call("PATCH", f"{self._repo}/pulls/{number}", json=payload).json())
+        return self._pr(self.call("PATCH", f"{self._repo}/pulls/{number}", json=payload).json())
 
     def close(self, number: int, comment: str = "") -> None:
         if comment:
