@@ -171,7 +171,7 @@ def ecr_credentials(
         secret_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
         session_token=env.get("AWS_SESSION_TOKEN"),
     )
-    data = _post_json(http, url, body, headers, "ECR GetAuthorizationToken")
+    data = _post(http, url, "ECR GetAuthorizationToken", content=body, headers=headers)
     try:
         token = data["authorizationData"][0]["authorizationToken"]
         user, _, password = base64.b64decode(token).decode().partition(":")
@@ -246,17 +246,8 @@ def service_account_token(http: httpx.Client, key_file: Path, now: float | None 
         )
     assertion = f"{header}.{claims}.{_b64url(proc.stdout)}"
     form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-    try:
-        resp = http.post(token_uri, data=form)
-    except httpx.HTTPError as exc:
-        raise RegistryError(f"token exchange failed: {exc}", subject=token_uri) from exc
-    if resp.status_code != 200:
-        raise RegistryError(
-            f"token exchange refused (HTTP {resp.status_code})",
-            subject=token_uri,
-            status=resp.status_code,
-        )
-    return str(resp.json().get("access_token", ""))
+    data = _post(http, token_uri, "token exchange", data=form)
+    return str(data.get("access_token", ""))
 
 
 # -- ACR -----------------------------------------------------------------------
@@ -265,27 +256,24 @@ def acr_credentials(http: httpx.Client, host: str, realm: str, aad_token: str) -
     origin = urlparse(realm)
     url = f"{origin.scheme}://{origin.netloc}/oauth2/exchange"
     form = {"grant_type": "access_token", "service": host, "access_token": aad_token}
-    try:
-        resp = http.post(url, data=form)
-    except httpx.HTTPError as exc:
-        raise RegistryError(f"ACR token exchange failed: {exc}", subject=url) from exc
-    if resp.status_code != 200:
-        raise RegistryError(
-            f"ACR token exchange refused (HTTP {resp.status_code})",
-            subject=url,
-            status=resp.status_code,
-        )
-    refresh = resp.json().get("refresh_token")
+    refresh = _post(http, url, "ACR token exchange", data=form).get("refresh_token")
     if not isinstance(refresh, str) or not refresh:
         raise RegistryError("ACR token exchange returned no refresh token", subject=url)
     return Credentials(identity_token=refresh)
 
 
-def _post_json(
-    http: httpx.Client, url: str, body: bytes, headers: dict[str, str], what: str
+def _post(
+    http: httpx.Client,
+    url: str,
+    what: str,
+    *,
+    data: dict[str, str] | None = None,
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """POST a form or a body; the JSON answer, or ``RegistryError`` naming ``what`` and ``url``."""
     try:
-        resp = http.post(url, content=body, headers=headers)
+        resp = http.post(url, data=data, content=content, headers=headers)
     except httpx.HTTPError as exc:
         raise RegistryError(f"{what} failed: {exc}", subject=url) from exc
     if resp.status_code != 200:
