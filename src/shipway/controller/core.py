@@ -74,10 +74,6 @@ class _Serial:
                 self._state.pop(key, None)
                 return
 
-    def idle(self) -> bool:
-        with self._lock:
-            return not self._state
-
 
 class Controller:
     """Event handlers plus the workers they feed."""
@@ -288,9 +284,6 @@ class Controller:
 
     def _poll_images(self, store: Store) -> None:
         update_engine.run_once(store, workdir=self.settings.work_dir / "updater")
-
-    def idle(self) -> bool:
-        return self._deploys.idle()
 
     def shutdown(self) -> None:
         self._stop.set()

@@ -8,7 +8,6 @@ by a free one, and the demo says so. Touches ``<home>/run`` and ``<home>/demo``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -116,9 +115,3 @@ def down(settings: Settings) -> list[str]:
     if url.exists():
         url.unlink()
     return stopped
-
-
-def python_env() -> dict[str, str]:
-    """PATH with this interpreter's bin dir first, so ``shipway`` resolves in CI steps."""
-    bindir = str(Path(sys.executable).parent)
-    return {"PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}

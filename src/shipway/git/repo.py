@@ -130,19 +130,3 @@ class Repo:
 
     def show(self, rev: str, path: str) -> str:
         return self.run("show", f"{rev}:{path}")
-
-    def changed_paths(self, old: str, new: str) -> list[str]:
-        return [p for p in self.run("diff", "--name-only", old, new).splitlines() if p]
-
-    def set_config(self, key: str, value: str) -> None:
-        self.run("config", key, value)
-
-
-def ls_remote(url: str, ref: str = "HEAD") -> str | None:
-    """Resolve ``ref`` on a remote without cloning; None when it does not exist."""
-    out = git(["ls-remote", url, ref], subject=url)
-    for line in out.splitlines():
-        sha, _, name = line.partition("\t")
-        if name == ref or name.endswith("/" + ref) or ref == "HEAD":
-            return sha
-    return None
