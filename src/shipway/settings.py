@@ -32,6 +32,13 @@ class Settings:
     )
     """Where a running controller listens; empty means read ``<home>/run/controller.url``."""
 
+    webhook_secret: str = field(
+        default_factory=lambda: os.environ.get("SHIPWAY_WEBHOOK_SECRET", "")
+    )
+    """The secret forge webhooks are signed with (GitHub, Gitea) or carry (GitLab's token).
+
+    Empty means forge webhooks are accepted unsigned."""
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'shipway.db'}"

@@ -22,7 +22,7 @@ from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
 from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
-from shipway.model.errors import GitError, InputError, NotFoundError
+from shipway.model.errors import ConflictError, GitError, InputError, NotFoundError
 from shipway.store.db import Store
 from shipway.store.runs import get_run, get_state, put_state, save_run, states
 
@@ -49,6 +49,34 @@ def checkout(repo: str, commit: str, target: Path) -> Path:
         rev = commit
     git(["checkout", "-q", "--force", "--detach", rev], target, subject=repo)
     return target
+
+
+def merge_for_pull_request(source: Path, base_ref: str, head: str) -> tuple[str, str]:
+    """Make GitHub's ``refs/pull/N/merge`` commit in ``source``: ``head`` merged into the base.
+
+    ``source`` is a checkout of ``head``; afterwards it holds the merge commit
+    (or the base tip when the head is already merged). Returns the merge and
+    base commits. A conflict raises ``ConflictError`` and leaves the checkout
+    at ``head``.
+    """
+    branch = base_ref.removeprefix("refs/heads/")
+    tracking = f"refs/remotes/origin/{branch}"
+    git(["fetch", "-q", "origin", f"+refs/heads/{branch}:{tracking}"], source, subject=branch)
+    git(["checkout", "-q", "--force", "--detach", tracking], source, subject=branch)
+    base = git(["rev-parse", "HEAD"], source, subject=branch).strip()
+    ident = ["-c", "user.name=shipway", "-c", "user.email=shipway@localhost"]
+    try:
+        git([*ident, "merge", "-q", "--no-ff", "--no-edit", "-m",
+             f"Merge {head} into {branch}", head], source, subject=branch)  # fmt: skip
+    except GitError as exc:
+        with contextlib.suppress(GitError):
+            git(["merge", "--abort"], source, subject=branch)
+        git(["checkout", "-q", "--force", "--detach", head], source, subject=head)
+        raise ConflictError(
+            f"pull request head {head[:12]} does not merge cleanly into {branch}: {exc}",
+            subject=branch,
+        ) from None
+    return git(["rev-parse", "HEAD"], source, subject=branch).strip(), base
 
 
 def workflow_files(root: Path, only: list[str] | None = None) -> list[Path]:
@@ -191,10 +219,20 @@ def run_event(
     env: dict[str, str] | None = None,
     workflows: list[str] | None = None,
     on_line: Callable[[str], None] | None = None,
+    merge_into: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every workflow of ``commit`` that triggers on ``event``; return the stored records."""
+    """Run every workflow of ``commit`` that triggers on ``event``; return the stored records.
+
+    With ``merge_into`` (a pull request's base branch) the runs see the merge
+    commit of ``commit`` into that branch, as GitHub's ``pull_request`` runs do.
+    """
     batch = workdir / f"event-{new_run_id()}"
     source = checkout(repo, commit, batch / "source")
+    if merge_into:
+        commit, base = merge_for_pull_request(source, merge_into, commit)
+        pr = payload.get("pull_request")
+        if isinstance(pr, dict) and isinstance(pr.get("base"), dict):
+            pr["base"].setdefault("sha", base)
     changed = changed_files(source, event, payload, commit)
     records: list[dict[str, Any]] = []
     for path in workflow_files(source, workflows):

@@ -1,6 +1,8 @@
 """The controller: turns events into engine runs and engine results into releases.
 
 - a git push to a ``Pipeline``'s source repo runs CI for the pushed commit;
+- a forge webhook (GitHub, GitLab, Gitea) does the same for pushes, and runs
+  ``pull_request`` workflows on the merge of a pull request into its base;
 - a registry push runs the image updater, which commits to the config repo;
 - a git push to an ``Application``'s config repo reconciles that application
   and waits for its health.
@@ -27,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci import service as ci_service
-from shipway.controller.hooks import GitPush, RefUpdate, same_repo
+from shipway.controller.hooks import GitPush, RefUpdate, pull_request_payload, same_repo
 from shipway.controller.tracker import ReleaseTracker
 from shipway.deploy import engine as deploy_engine
+from shipway.git.webhooks import GitEvent
 from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
@@ -93,18 +96,22 @@ class Controller:
     # -- events -------------------------------------------------------------------------------
 
     def on_git_push(self, push: GitPush) -> dict[str, list[str]]:
-        """Start CI for pipelines and reconciles for applications that watch ``push.repo``."""
+        """Start CI for pipelines and reconciles for applications that watch ``push.repo``.
+
+        A branch push runs CI when the branch is one the ``Pipeline`` watches
+        and feeds releases; a tag push runs the workflows (their ``on.push.tags``
+        filters decide) without starting a release.
+        """
         started: dict[str, list[str]] = {"ci": [], "reconcile": []}
         for update in push.updates:
-            if update.deleted or update.branch is None:
+            if update.deleted or not update.ref.startswith(("refs/heads/", "refs/tags/")):
                 continue
-            for pipe in resource_store.list_kind(self.store, "Pipeline"):
-                source = pipe.spec.get("source", {})
-                if same_repo(source.get("repoURL", ""), push.repo) and update.branch in (
-                    source.get("branches") or ["main"]
-                ):
-                    self._ci_pool.submit(self._run_ci, pipe, update)
-                    started["ci"].append(pipe.name)
+            for pipe in self._pipelines(push.repo):
+                watched = pipe.spec.get("source", {}).get("branches") or ["main"]
+                if update.branch is not None and update.branch not in watched:
+                    continue
+                self._ci_pool.submit(self._run_ci, pipe, update)
+                started["ci"].append(pipe.name)
         for app in resource_store.list_kind(self.store, "Application"):
             if any(same_repo(s.get("repoURL", ""), push.repo) for s in _sources(app)):
                 self._deploys.submit(app.name, self._reconcile)
@@ -117,6 +124,41 @@ class Controller:
             ", ".join(f"{u.ref} {u.after[:12]}" for u in push.updates),
         )
         return started
+
+    def on_forge_event(self, event: GitEvent) -> dict[str, list[str]]:
+        """A forge webhook: pushes go the way of git pushes; pull requests run CI on the merge."""
+        repo = self._known_url(event.repo_urls)
+        if repo is None:
+            return {"ci": [], "reconcile": []}
+        if event.kind == "push":
+            return self.on_git_push(
+                GitPush(repo, [RefUpdate(event.ref, event.before, event.after)])
+            )
+        started: dict[str, list[str]] = {"ci": [], "reconcile": []}
+        if event.kind != "pull_request" or not event.head_sha or not event.base_ref:
+            return started
+        for pipe in self._pipelines(repo):
+            if event.base_ref in (pipe.spec.get("source", {}).get("branches") or ["main"]):
+                self._ci_pool.submit(self._run_pull_request_ci, pipe, event)
+                started["ci"].append(pipe.name)
+        runs.record_event(self.store, "controller", repo, "PullRequest",
+                          f"#{event.number} {event.action} {event.head_sha[:12]}")  # fmt: skip
+        return started
+
+    def _pipelines(self, repo: str) -> list[Resource]:
+        return [
+            pipe
+            for pipe in resource_store.list_kind(self.store, "Pipeline")
+            if same_repo(pipe.spec.get("source", {}).get("repoURL", ""), repo)
+        ]
+
+    def _known_url(self, urls: tuple[str, ...]) -> str | None:
+        """The URL, of those a forge gives for a repository, that our resources use."""
+        known = [p.spec.get("source", {}).get("repoURL", "") for p in
+                 resource_store.list_kind(self.store, "Pipeline")]  # fmt: skip
+        for app in resource_store.list_kind(self.store, "Application"):
+            known += [str(s.get("repoURL", "")) for s in _sources(app)]
+        return next((u for u in urls for k in known if k and same_repo(u, k)), None)
 
     def on_registry_notification(self, body: bytes, headers: dict[str, str]) -> int:
         """Hand the pushes in a registry notification to the updater; return how many."""
@@ -149,9 +191,13 @@ class Controller:
         return {"PATH": os.pathsep.join(path), "SHIPWAY_HOME": str(self.settings.home), **docker}
 
     def _run_ci(self, pipe: Resource, update: RefUpdate) -> None:
+        """CI for a push; a branch push feeds releases of the pipeline's applications."""
         source = pipe.spec["source"]
-        apps = list(pipe.spec.get("applications") or [])
-        self.tracker.ci_started(update.after, source["repoURL"], apps)
+        tracker = self.tracker if update.branch is not None else None
+        if tracker is not None:
+            tracker.ci_started(
+                update.after, source["repoURL"], list(pipe.spec.get("applications") or [])
+            )
         payload = {
             "ref": update.ref,
             "before": update.before,
@@ -159,26 +205,58 @@ class Controller:
             "repository": {"clone_url": source["repoURL"], "name": pipe.name},
         }
         try:
-            records = ci_service.run_event(
-                self.store,
-                repo=source["repoURL"],
-                commit=update.after,
-                ref=update.ref,
-                event="push",
-                payload=payload,
-                workdir=self.settings.work_dir / "ci",
-                vars=dict(pipe.spec.get("vars") or {}),
-                secrets={"GITHUB_TOKEN": secrets.token_hex(20)},  # as GitHub gives every run
-                env=self._step_env(pipe),
-                workflows=list(pipe.spec.get("workflows") or []) or None,
-            )
+            records = self._run_event(pipe, "push", update.after, update.ref, payload)
         except ShipwayError as exc:
-            self.tracker.ci_error(update.after, str(exc))
+            log.error("CI for %s %s failed: %s", update.ref, update.after[:12], exc)
+            if tracker is not None:
+                tracker.ci_error(update.after, str(exc))
+            return
+        if tracker is None:
             return
         if not records:
-            self.tracker.ci_error(update.after, "no workflow runs on this push")
+            tracker.ci_error(update.after, "no workflow runs on this push")
         for record in records:
-            self.tracker.ci_finished(update.after, record)
+            tracker.ci_finished(update.after, record)
+
+    def _run_pull_request_ci(self, pipe: Resource, event: GitEvent) -> None:
+        """CI for a pull request, on the merge of its head into its base (no release)."""
+        payload = pull_request_payload(event, pipe.spec["source"]["repoURL"], pipe.name)
+        ref = f"refs/pull/{event.number}/merge"
+        try:
+            records = self._run_event(pipe, "pull_request", event.head_sha, ref, payload,
+                                      merge_into=event.base_ref)  # fmt: skip
+        except ShipwayError as exc:
+            log.error("CI for pull request #%s failed: %s", event.number, exc)
+            runs.record_event(self.store, "controller", f"Pipeline/{pipe.name}",
+                              "PullRequestCIFailed", f"#{event.number}: {exc}")  # fmt: skip
+            return
+        for record in records:
+            log.info("pull request #%s: run %s %s", event.number, record.get("id"),
+                     record.get("conclusion"))  # fmt: skip
+
+    def _run_event(
+        self,
+        pipe: Resource,
+        event: str,
+        commit: str,
+        ref: str,
+        payload: dict[str, Any],
+        merge_into: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return ci_service.run_event(
+            self.store,
+            repo=pipe.spec["source"]["repoURL"],
+            commit=commit,
+            ref=ref,
+            event=event,
+            payload=payload,
+            workdir=self.settings.work_dir / "ci",
+            vars=dict(pipe.spec.get("vars") or {}),
+            secrets={"GITHUB_TOKEN": secrets.token_hex(20)},  # as GitHub gives every run
+            env=self._step_env(pipe),
+            workflows=list(pipe.spec.get("workflows") or []) or None,
+            merge_into=merge_into,
+        )
 
     def _run_update(
         self, pushes: list[Any], received: dt.datetime, pushed: dict[tuple[str, str], dt.datetime]

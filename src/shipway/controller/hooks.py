@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipway.git.webhooks import GitEvent
 from shipway.model.errors import InputError
 
 _HOOK = """#!{python} -I
@@ -89,3 +90,21 @@ def same_repo(a: str, b: str) -> bool:
         return u[:-4] if u.endswith(".git") else u
 
     return norm(a).lower() == norm(b).lower()
+
+
+def pull_request_payload(event: GitEvent, repo_url: str, name: str) -> dict[str, Any]:
+    """GitHub's ``pull_request`` event payload for a forge's pull/merge request event."""
+    merged = event.action == "merged"
+    number = event.number or 0
+    return {
+        "action": "closed" if merged else event.action,
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "merged": merged,
+            "head": {"ref": event.head_ref, "sha": event.head_sha},
+            "base": {"ref": event.base_ref},
+        },
+        "repository": {"clone_url": repo_url, "name": name},
+        "sender": {"login": event.sender},
+    }

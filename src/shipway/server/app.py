@@ -2,6 +2,8 @@
 
 Routes:
 - ``POST /hooks/git``: a git server's post-receive hook (``shipway.controller.hooks``).
+- ``POST /hooks/forge``: GitHub, GitLab and Gitea webhooks (push, pull/merge
+  request), checked against ``SHIPWAY_WEBHOOK_SECRET`` when it is set.
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
   the other shapes the updater parses).
 - ``GET /healthz``, ``GET /api/releases[?app=]``, ``GET /api/releases/{id}``,
@@ -19,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from shipway.controller.core import Controller
 from shipway.controller.hooks import parse_git_push
+from shipway.git import webhooks
 from shipway.model.errors import InputError, NotFoundError
 from shipway.store import releases, runs
 
@@ -37,6 +40,19 @@ def create_app(controller: Controller) -> FastAPI:
         except (InputError, ValueError) as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         return controller.on_git_push(push) | {"accepted": True}
+
+    @app.post("/hooks/forge", status_code=202)
+    async def forge_hook(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        try:
+            event = webhooks.parse(
+                dict(request.headers), raw, secret=controller.settings.webhook_secret or None
+            )
+        except webhooks.WebhookAuthError as exc:
+            raise HTTPException(status_code=401, detail=str(exc)) from exc
+        except InputError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return controller.on_forge_event(event) | {"event": event.kind, "accepted": True}
 
     @app.post("/hooks/registry", status_code=202)
     async def registry_hook(request: Request) -> dict[str, Any]:
