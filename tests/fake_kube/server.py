@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from fake_kube import resources, ssa
+from fake_kube import pod_io, resources, ssa
+from fake_kube.kubelet import Kubelet
 from fake_kube.store import ApiError, Store, matches, parse_selector
 
 _PATH = re.compile(
@@ -23,11 +24,24 @@ _PATH = re.compile(
 )
 
 
-class FakeKube:
-    """A running fake: ``url`` to talk to, ``store`` to inspect, ``close()`` to stop."""
+_SUB = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/pods/(?P<name>[^/]+)/(?P<sub>log|exec)$")
 
-    def __init__(self) -> None:
+
+class FakeKube:
+    """A running fake: ``url`` to talk to, ``store`` to inspect, ``close()`` to stop.
+
+    With ``podman_env``, a fake kubelet runs Pods with podman (see ``kubelet``);
+    ``claims`` maps PersistentVolumeClaim names to host directories for it.
+    """
+
+    def __init__(
+        self, podman_env: dict[str, str] | None = None, claims: dict[str, str] | None = None
+    ) -> None:
         self.store = Store()
+        self.kubelet: Kubelet | None = None
+        if podman_env is not None:
+            self.kubelet = Kubelet(self.store, podman_env, claims)
+            self.store.real_pods = True
         handler = type("Handler", (_Handler,), {"fake": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -51,6 +65,8 @@ class FakeKube:
 
     def close(self) -> None:
         self.closing = True
+        if self.kubelet is not None:
+            self.kubelet.close()
         with self.store.lock:
             self.store.lock.notify_all()
         self.httpd.shutdown()
@@ -58,8 +74,8 @@ class FakeKube:
 
 
 @contextmanager
-def running() -> Iterator[FakeKube]:
-    fake = FakeKube()
+def running(podman_env: dict[str, str] | None = None) -> Iterator[FakeKube]:
+    fake = FakeKube(podman_env)
     try:
         yield fake
     finally:
@@ -93,8 +109,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
+        full = urllib.parse.parse_qs(url.query)
+        q = {k: v[-1] for k, v in full.items()}
         try:
+            sub = _SUB.match(url.path)
+            if sub and self.command == "GET":
+                return self._pod_io(sub["ns"], sub["name"], sub["sub"], full)
             self._dispatch(url.path, q)
         except ApiError as exc:
             self._send(exc.code, exc.status())
@@ -143,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
                 obj = store.create(kind, ns or "", self._body())
                 obj = ssa.record_update(None, obj, q.get("fieldManager", "unknown"))
                 store.objects[(kind.kind, ns or "", obj["metadata"]["name"])] = obj
+                if kind.kind == "Pod" and self.fake.kubelet is not None:
+                    self.fake.kubelet.created(obj)
                 return self._send(201, obj)
             elif self.command == "PUT" and name:
                 before = store.get(kind, ns or "", name)
@@ -153,7 +175,15 @@ class _Handler(BaseHTTPRequestHandler):
             elif self.command == "PATCH" and name:
                 return self._patch(kind, ns or "", name, q)
             elif self.command == "DELETE" and name:
-                store.delete(kind, ns or "", name)
+                pods = [k for k in store.objects if k[0] == "Pod" and
+                        (k[1:] == (ns, name) if kind.kind == "Pod" else
+                         kind.kind == "Namespace" and k[1] == name)]  # fmt: skip
+                gone = store.delete(kind, ns or "", name)
+                for _, pns, pname in pods if self.fake.kubelet is not None else []:
+                    self.fake.kubelet.deleted(pns, pname)
+                if kind.kind == "Pod":  # graceful deletion answers with the object
+                    gone["metadata"]["deletionTimestamp"] = gone["metadata"]["creationTimestamp"]
+                    return self._send(200, gone)
                 return self._send(
                     200,
                     {
@@ -167,6 +197,18 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 raise ApiError(405, "MethodNotAllowed", f"{self.command} is not supported here")
         self._watch(kind, ns, q)
+
+    def _pod_io(self, ns: str, name: str, sub: str, q: dict[str, list[str]]) -> None:
+        kubelet = self.fake.kubelet
+        if kubelet is None:
+            raise ApiError(400, "BadRequest", "this fake runs no kubelet (no podman_env)")
+        with self.fake.store.lock:
+            ctr = kubelet.container(ns, name, (q.get("container") or [""])[-1])
+        if sub == "log":
+            pod_io.logs(self, kubelet, ctr, q)
+        else:
+            pod_io.exec_ws(self, kubelet, ctr, q.get("command") or [])
+        self.close_connection = True
 
     def _discovery(self, path: str) -> bool:
         p = path.rstrip("/")

@@ -88,6 +88,7 @@ class Store:
         self.rv = 0
         self.objects: dict[tuple[str, str, str], Obj] = {}
         self.events: list[tuple[int, str, str, Obj]] = []  # rv, kind, type, object
+        self.real_pods = False  # a kubelet runs Pods: no stand-in Pod status
         with self.lock:
             for ns in ("default", "kube-system"):
                 self._write_new(
@@ -181,7 +182,10 @@ class Store:
             obj["metadata"]["namespace"] = ns
         for k in ("resourceVersion", "uid", "creationTimestamp", "generation"):
             obj["metadata"].pop(k, None)
-        simulate(obj)
+        if self.real_pods and kind.kind == "Pod":
+            obj["status"] = {"phase": "Pending"}
+        else:
+            simulate(obj)
         return copy.deepcopy(self._write_new(kind.kind, ns, name, obj))
 
     def replace(self, kind: Kind, ns: str, name: str, obj: Obj, *, check_rv: bool = True) -> Obj:
@@ -215,11 +219,21 @@ class Store:
         meta["generation"] = cur["metadata"]["generation"] + (1 if spec_changed else 0)
         if obj == cur:
             return copy.deepcopy(cur)
-        simulate(obj)
+        if not (self.real_pods and kind.kind == "Pod"):
+            simulate(obj)
         self._stamp(obj)
         self.objects[(kind.kind, ns, name)] = obj
         self._event(kind.kind, "MODIFIED", obj)
         return copy.deepcopy(obj)
+
+    def set_status(self, kind: str, ns: str, name: str, status: Obj) -> None:
+        """What a controller (the fake kubelet) reports: a new status, a MODIFIED event."""
+        obj = self.objects.get((kind, ns, name))
+        if obj is None:
+            return
+        obj["status"] = copy.deepcopy(status)
+        self._stamp(obj)
+        self._event(kind, "MODIFIED", obj)
 
     def delete(self, kind: Kind, ns: str, name: str) -> Obj:
         obj = self.objects.pop((kind.kind, ns, name), None)

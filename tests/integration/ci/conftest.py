@@ -107,3 +107,13 @@ def busybox_image(podman: dict[str, str], tmp_path_factory: pytest.TempPathFacto
     buildah("config", "--env", "PATH=/usr/local/bin:/usr/bin:/bin", ctr)
     buildah("commit", "-q", "--rm", ctr, "localhost/ci-busybox:1")
     return "localhost/ci-busybox:1"
+
+
+@pytest.fixture(scope="session")
+def kube_fake(podman: dict[str, str], busybox_image: str) -> Any:
+    """The Kubernetes API fake with its podman kubelet (Pods really run), for the session."""
+    from fake_kube.server import FakeKube
+
+    fake = FakeKube(podman_env=podman)
+    yield fake
+    fake.close()

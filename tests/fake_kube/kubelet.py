@@ -1,0 +1,253 @@
+"""A fake kubelet: Pods created in the fake API server run as podman pods.
+
+Each Pod becomes a podman pod (one network namespace, so containers reach each
+other on localhost; ``hostAliases`` become ``--add-host``) and each container
+a podman container with the Pod's image, command, args, env, workingDir and
+volume mounts (``hostPath``; ``emptyDir`` as a fresh directory; a
+``persistentVolumeClaim`` as the directory ``claims`` maps its name to).
+Status moves Pending → Running → Succeeded/Failed through the store, so get and
+watch see it; a missing image leaves the Pod Pending with ErrImagePull, then
+ImagePullBackOff. ``log`` and ``exec`` read podman. Everything it starts is
+labelled with the kubelet's id and removed on Pod delete and in ``close()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fake_kube.store import ApiError, Store
+
+Obj = dict[str, Any]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Kubelet:
+    """Runs the store's Pods with podman under ``env`` (CONTAINERS_CONF and friends)."""
+
+    def __init__(self, store: Store, env: Mapping[str, str],
+                 claims: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        self.store, self.env = store, {**os.environ, **env}
+        self.claims = dict(claims or {})
+        self.id = uuid.uuid4().hex[:8]
+        self.tmp = Path(tempfile.mkdtemp(prefix="fake-kubelet-"))
+        self.pods: dict[tuple[str, str], str] = {}  # (ns, name) -> podman pod name
+        self.stopping: set[tuple[str, str]] = set()
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+        self.closing = threading.Event()
+
+    # -- podman ------------------------------------------------------------------
+    def podman(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["podman", *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+
+    def container(self, ns: str, name: str, container: str | None) -> str:
+        """The podman container of ``container`` in Pod ns/name (ApiError when not running)."""
+        pod = self.store.objects.get(("Pod", ns, name))
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found', name=name, kind="pods")
+        names = [c["name"] for c in pod["spec"].get("containers") or []]
+        if not container:
+            if len(names) != 1:
+                raise ApiError(400, "BadRequest", f"a container name must be specified for pod "
+                               f"{name}, choose one of: [{' '.join(names)}]")  # fmt: skip
+            container = names[0]
+        if container not in names:
+            raise ApiError(400, "BadRequest",
+                           f"container {container} is not valid for pod {name}")  # fmt: skip
+        statuses = {s["name"]: s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+        state = (statuses.get(container) or {}).get("state") or {}
+        if "waiting" in state or not state:
+            reason = (state.get("waiting") or {}).get("reason", "ContainerCreating")
+            raise ApiError(400, "BadRequest", f'container "{container}" in pod "{name}" is '
+                           f"waiting to start: {reason}")  # fmt: skip
+        return f"{self.pods[(ns, name)]}-{container}"
+
+    # -- lifecycle -------------------------------------------------------------
+    def created(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        key = (meta["namespace"], meta["name"])
+        with self.lock:
+            self.pods[key] = f"fk{self.id}-{key[0]}-{key[1]}"[:60]
+        t = threading.Thread(target=self._run, args=(key, pod), daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def deleted(self, ns: str, name: str) -> None:
+        """Remove the Pod's podman pod (in the background, as a real kubelet does)."""
+        with self.lock:
+            pname = self.pods.pop((ns, name), None)
+            self.stopping.add((ns, name))
+        if pname is not None:
+            t = threading.Thread(target=self.podman, args=("pod", "rm", "-f", "-t", "0", pname),
+                                 daemon=True)  # fmt: skip
+            self.threads.append(t)
+            t.start()
+
+    def close(self) -> None:
+        self.closing.set()
+        with self.lock:
+            keys = list(self.pods)
+        for ns, name in keys:
+            self.deleted(ns, name)
+        for t in list(self.threads):
+            t.join(timeout=120)
+        out = self.podman("pod", "ps", "-q", "--filter", f"label=fake-kubelet={self.id}")
+        ids = out.stdout.split()
+        if ids:
+            self.podman("pod", "rm", "-f", "-t", "0", *ids)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _gone(self, key: tuple[str, str]) -> bool:
+        return self.closing.is_set() or key in self.stopping
+
+    def _status(self, key: tuple[str, str], status: Obj) -> None:
+        with self.store.lock:
+            if not self._gone(key):
+                self.store.set_status("Pod", key[0], key[1], status)
+
+    def _run(self, key: tuple[str, str], pod: Obj) -> None:
+        spec = pod.get("spec") or {}
+        containers = spec.get("containers") or []
+        waiting = [{"name": c["name"], "ready": False, "restartCount": 0, "image": c.get("image"),
+                    "imageID": "", "state": {"waiting": {"reason": "ContainerCreating"}}}
+                   for c in containers]  # fmt: skip
+        self._status(key, {"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "True"}], "containerStatuses": waiting})  # fmt: skip
+        for i, c in enumerate(containers):
+            err = self._pull(str(c.get("image") or ""))
+            if err:
+                waiting[i]["state"] = {"waiting": {"reason": "ErrImagePull", "message": err}}
+                self._status(key, {"phase": "Pending", "containerStatuses": waiting})
+                backoff = f'Back-off pulling image "{c.get("image")}"'
+                waiting[i]["state"] = {"waiting": {"reason": "ImagePullBackOff",
+                                                   "message": backoff}}  # fmt: skip
+                self._status(key, {"phase": "Pending", "containerStatuses": waiting})
+                return
+        try:
+            self._start(key, pod)
+        except RuntimeError as exc:
+            for w in waiting:
+                w["state"] = {"waiting": {"reason": "CreateContainerError", "message": str(exc)}}
+            self._status(key, {"phase": "Pending", "containerStatuses": waiting})
+            return
+        self._monitor(key, {c["name"]: str(c.get("image")) for c in containers})
+
+    def _pull(self, image: str) -> str:
+        if self.podman("image", "exists", image).returncode == 0:
+            return ""
+        try:
+            proc = self.podman("pull", "-q", image, timeout=60)
+        except subprocess.TimeoutExpired:
+            return f"pulling {image} timed out"
+        return "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["?"])[-1]
+
+    def _volumes(self, key: tuple[str, str], spec: Obj) -> dict[str, str]:
+        out = {}
+        for vol in spec.get("volumes") or []:
+            name = vol["name"]
+            if "hostPath" in vol:
+                out[name] = vol["hostPath"]["path"]
+            elif "emptyDir" in vol:
+                path = self.tmp / key[0] / key[1] / name
+                path.mkdir(parents=True, exist_ok=True)
+                out[name] = str(path)
+            elif "persistentVolumeClaim" in vol:
+                claim = vol["persistentVolumeClaim"]["claimName"]
+                if claim not in self.claims:
+                    raise RuntimeError(f'persistentvolumeclaim "{claim}" not found')
+                out[name] = self.claims[claim]
+        return out
+
+    def _start(self, key: tuple[str, str], pod: Obj) -> None:
+        spec = pod.get("spec") or {}
+        pname = self.pods.get(key)
+        if pname is None or self._gone(key):
+            return
+        args = ["pod", "create", "--name", pname, "--label", f"fake-kubelet={self.id}",
+                "--hostname", key[1][:63]]  # fmt: skip
+        for alias in spec.get("hostAliases") or []:
+            for host in alias.get("hostnames") or []:
+                args += ["--add-host", f"{host}:{alias['ip']}"]
+        self._check(self.podman(*args))
+        volumes = self._volumes(key, spec)
+        for c in spec.get("containers") or []:
+            self._check(self.podman(*self._run_args(pname, c, volumes)))
+
+    def _run_args(self, pname: str, c: Obj, volumes: dict[str, str]) -> list[str]:
+        args = ["run", "-d", "--pod", pname, "--name", f"{pname}-{c['name']}"]
+        for e in c.get("env") or []:
+            if "value" in e:
+                args += ["-e", f"{e['name']}={e['value']}"]
+        if c.get("workingDir"):
+            args += ["-w", c["workingDir"]]
+        for m in c.get("volumeMounts") or []:
+            src = volumes.get(m["name"])
+            if src is None:
+                raise RuntimeError(f'volume "{m["name"]}" not found')
+            args += ["-v", f"{src}:{m['mountPath']}:{'ro' if m.get('readOnly') else 'rw'}"]
+        if c.get("command"):
+            args += ["--entrypoint", json.dumps(c["command"])]
+        return [*args, c["image"], *(c.get("args") or [])]
+
+    @staticmethod
+    def _check(proc: subprocess.CompletedProcess[str]) -> None:
+        if proc.returncode != 0:
+            raise RuntimeError((proc.stderr.strip().splitlines() or ["podman failed"])[-1])
+
+    def _monitor(self, key: tuple[str, str], images: dict[str, str]) -> None:
+        names = list(images)
+        last: Obj = {}
+        while not self._gone(key):
+            pname = self.pods.get(key)
+            if pname is None:
+                return
+            proc = self.podman("inspect", "--format", "{{.Name}} {{.State.Status}} "
+                               "{{.State.ExitCode}} {{.ImageDigest}}",
+                               *[f"{pname}-{n}" for n in names])  # fmt: skip
+            if proc.returncode != 0:
+                return
+            statuses, done, failed = [], 0, False
+            for line, name in zip(proc.stdout.splitlines(), names, strict=False):
+                _, state, code, digest = [*line.split(), ""][:4]
+                if state in ("exited", "stopped"):
+                    done += 1
+                    failed |= code != "0"
+                    st: Obj = {"terminated": {"exitCode": int(code), "reason":
+                                              "Completed" if code == "0" else "Error"}}  # fmt: skip
+                else:
+                    st = {"running": {"startedAt": _now()}}
+                statuses.append({"name": name, "ready": "running" in st, "restartCount": 0,
+                                 "image": images[name], "imageID": digest,
+                                 "containerID": f"podman://{pname}-{name}",
+                                 "state": st})  # fmt: skip
+            phase = "Running" if done < len(names) else ("Failed" if failed else "Succeeded")
+            conds = [{"type": "PodScheduled", "status": "True"},
+                     {"type": "Ready", "status": str(phase == "Running")}]  # fmt: skip
+            status = {"phase": phase, "podIP": "127.0.0.1", "containerStatuses": statuses,
+                      "conditions": conds}  # fmt: skip
+            if _shape(status) != _shape(last):
+                self._status(key, status)
+                last = status
+            if phase != "Running":
+                return
+            self.closing.wait(0.3)
+
+
+def _shape(status: Obj) -> Any:
+    """A status without timestamps (to write only real changes)."""
+    return [(s["name"], sorted(s["state"]), s["state"].get("terminated"))
+            for s in status.get("containerStatuses") or []], status.get("phase")  # fmt: skip
