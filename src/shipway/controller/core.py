@@ -30,6 +30,7 @@ from typing import Any
 
 from shipway.ci import service as ci_service
 from shipway.controller.hooks import GitPush, RefUpdate, pull_request_payload, same_repo
+from shipway.controller.statuses import StatusReporter
 from shipway.controller.tracker import ReleaseTracker
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
@@ -85,6 +86,7 @@ class Controller:
         self.settings = settings
         self.store = store
         self.tracker = ReleaseTracker(store)
+        self.statuses = StatusReporter(settings, store)
         self.health_timeout = health_timeout
         self._ci_pool = ThreadPoolExecutor(2, thread_name_prefix="ci")
         self._update_pool = ThreadPoolExecutor(1, thread_name_prefix="update")
@@ -204,13 +206,16 @@ class Controller:
             "after": update.after,
             "repository": {"clone_url": source["repoURL"], "name": pipe.name},
         }
+        self.statuses.started(pipe, update.after, "push")
         try:
             records = self._run_event(pipe, "push", update.after, update.ref, payload)
         except ShipwayError as exc:
             log.error("CI for %s %s failed: %s", update.ref, update.after[:12], exc)
+            self.statuses.failed(pipe, update.after, str(exc))
             if tracker is not None:
                 tracker.ci_error(update.after, str(exc))
             return
+        self.statuses.finished(pipe, update.after, "push", records)
         if tracker is None:
             return
         if not records:
@@ -222,6 +227,7 @@ class Controller:
         """CI for a pull request, on the merge of its head into its base (no release)."""
         payload = pull_request_payload(event, pipe.spec["source"]["repoURL"], pipe.name)
         ref = f"refs/pull/{event.number}/merge"
+        self.statuses.started(pipe, event.head_sha, "pull_request")
         try:
             records = self._run_event(pipe, "pull_request", event.head_sha, ref, payload,
                                       merge_into=event.base_ref)  # fmt: skip
@@ -229,7 +235,9 @@ class Controller:
             log.error("CI for pull request #%s failed: %s", event.number, exc)
             runs.record_event(self.store, "controller", f"Pipeline/{pipe.name}",
                               "PullRequestCIFailed", f"#{event.number}: {exc}")  # fmt: skip
+            self.statuses.failed(pipe, event.head_sha, str(exc))
             return
+        self.statuses.finished(pipe, event.head_sha, "pull_request", records)
         for record in records:
             log.info("pull request #%s: run %s %s", event.number, record.get("id"),
                      record.get("conclusion"))  # fmt: skip

@@ -138,6 +138,12 @@ class Forge:
     def comment(self, number: int, body: str) -> None:
         raise NotImplementedError
 
+    def set_status(
+        self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
+    ) -> None:
+        """Set a commit status: ``state`` is pending, success, failure or error."""
+        raise NotImplementedError
+
 
 def _message(resp: httpx.Response) -> str:
     try:

@@ -2,7 +2,8 @@
 
 Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
 ``X-GitHub-Api-Version: 2022-11-28``. Closing is ``PATCH state=closed``;
-comments go to the issue (``/issues/{number}/comments``).
+comments go to the issue (``/issues/{number}/comments``); commit statuses are
+``POST /statuses/{sha}`` (Gitea takes the same shape).
 """
 
 from __future__ import annotations
@@ -54,3 +55,11 @@ class GitHub(Forge):
 
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+
+    def set_status(
+        self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
+    ) -> None:
+        payload = {"state": state, "context": context, "description": description[:140]}
+        if target_url:
+            payload["target_url"] = target_url
+        self.call("POST", f"{self._repo}/statuses/{sha}", json=payload)

@@ -3,7 +3,8 @@
 The project is its full path, URL-encoded (``group%2Fsub%2Fproject``). Auth
 ``PRIVATE-TOKEN: <token>``. States are ``opened``/``closed``/``merged``
 (reported here as open/closed/merged); closing is ``PUT state_event=close``;
-comments are notes (``/merge_requests/{iid}/notes``).
+comments are notes (``/merge_requests/{iid}/notes``); commit statuses are
+``POST /projects/{id}/statuses/{sha}`` with GitLab's state words.
 """
 
 from __future__ import annotations
@@ -68,3 +69,15 @@ class GitLab(Forge):
 
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
+
+    def set_status(
+        self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
+    ) -> None:
+        payload = {"state": _GITLAB_STATES.get(state, state), "name": context,
+                   "description": description[:255]}  # fmt: skip
+        if target_url:
+            payload["target_url"] = target_url
+        self.call("POST", f"/projects/{quote(self.project, safe='')}/statuses/{sha}", json=payload)
+
+
+_GITLAB_STATES = {"failure": "failed", "error": "failed"}  # GitLab's own words for those

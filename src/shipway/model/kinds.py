@@ -168,6 +168,17 @@ class PipelineSource(_Strict):
     branches: list[str] = Field(default_factory=lambda: ["main"])
 
 
+class PipelineForge(_Strict):
+    """The forge that hosts the source: CI results go back to it as commit statuses."""
+
+    kind: Literal["github", "gitlab", "gitea"]
+    api_url: str = Field("", alias="apiURL")
+    """Default: derived from ``source.repoURL`` (``https://api.github.com`` for github.com)."""
+    project: str = ""
+    """``owner/name`` (GitLab: the full path); default: taken from ``source.repoURL``."""
+    token_env: str = Field("SHIPWAY_FORGE_TOKEN", alias="tokenEnv")
+
+
 class PipelineSpec(_Strict):
     """Binds a source repository to the CI workflows it runs and the apps it feeds."""
 
@@ -177,6 +188,7 @@ class PipelineSpec(_Strict):
     vars: dict[str, str] = Field(default_factory=dict)
     registry_aliases: dict[str, str] = Field(default_factory=dict, alias="registryAliases")
     """Registry hosts a workflow names (``ghcr.io``) mapped to the one it pushes to here."""
+    forge: PipelineForge | None = None
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {

@@ -7,7 +7,8 @@ Routes:
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
   the other shapes the updater parses).
 - ``GET /healthz``, ``GET /api/releases[?app=]``, ``GET /api/releases/{id}``,
-  ``GET /api/events``.
+  ``GET /api/events``, ``GET /api/ci/runs``, ``GET /api/ci/runs/{id}`` (the run
+  record) and ``GET /api/ci/runs/{id}/log`` (its masked log, as text).
 Handlers answer at once (202) and leave the work to the controller's workers.
 """
 
@@ -17,7 +18,7 @@ import json
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from shipway.controller.core import Controller
 from shipway.controller.hooks import parse_git_push
@@ -72,6 +73,24 @@ def create_app(controller: Controller) -> FastAPI:
     def get_release(release_id: str) -> JSONResponse:
         try:
             return JSONResponse(releases.get(controller.store, release_id).to_dict())
+        except NotFoundError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+    @app.get("/api/ci/runs")
+    def list_ci_runs(limit: int = 50) -> list[dict[str, Any]]:
+        return runs.list_runs(controller.store, limit=limit)
+
+    @app.get("/api/ci/runs/{run_id}")
+    def get_ci_run(run_id: str) -> JSONResponse:
+        try:
+            return JSONResponse(runs.get_run(controller.store, run_id)[0])
+        except NotFoundError as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+    @app.get("/api/ci/runs/{run_id}/log", response_class=PlainTextResponse)
+    def get_ci_log(run_id: str) -> str:
+        try:
+            return runs.get_run(controller.store, run_id)[1]
         except NotFoundError as exc:
             raise HTTPException(status_code=404, detail=str(exc)) from exc
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from forge_server import TOKEN, ForgeServer
 from shipway.controller.core import Controller
 from shipway.git.repo import Repo
 from shipway.model.resources import parse_text
@@ -81,7 +82,9 @@ def setup(
     work.run("add", "-A")
     work.run("commit", "-q", "-m", "base")
     work.run("push", "-q", "origin", "HEAD:main")
-    settings = Settings(home=shipway_home, webhook_secret=SECRET)
+    settings = Settings(
+        home=shipway_home, webhook_secret=SECRET, controller_url="http://controller.test"
+    )
     store = open_store(settings)
     resource_store.apply(store, parse_text(_pipeline(url), "pipeline.yaml"))
     controller = Controller(settings, store)
@@ -94,14 +97,14 @@ def setup(
         controller._ci_pool.shutdown(wait=True)
 
 
-def _pipeline(url: str) -> str:
+def _pipeline(url: str, forge: str = "") -> str:
     return f"""\
 apiVersion: shipway.dev/v1alpha1
 kind: Pipeline
 metadata: {{name: app}}
 spec:
   source: {{repoURL: "{url}", branches: [main]}}
-"""
+{forge}"""
 
 
 def _pr_body(url: str, action: str, number: int, head_ref: str, head_sha: str) -> bytes:
@@ -227,6 +230,52 @@ def test_tag_push_runs_tag_workflows(setup: Any) -> None:
     assert run["conclusion"] == "success"
     _record, log = runs.get_run(store, run["id"])
     assert "releasing v1.2.0" in log
+
+
+def test_pull_request_results_go_back_as_commit_statuses(
+    setup: Any, git_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, store, work, url, controller = setup
+    forge = ForgeServer()
+    try:
+        forge.add_repo("team/app", git_server.base / f"{url.rsplit('/', 1)[1]}")
+        monkeypatch.setenv("CI_FORGE_TOKEN", TOKEN)
+        spec = f"  forge: {{kind: gitea, apiURL: '{forge.api('gitea')}', project: team/app, "
+        spec += "tokenEnv: CI_FORGE_TOKEN}\n"
+        resource_store.apply(store, parse_text(_pipeline(url, spec), "pipeline.yaml"))
+        head = _branch(work, "checked", "feature.txt", "y\n")
+
+        _post(client, "pull_request", _pr_body(url, "opened", 11, "checked", head))
+        controller._ci_pool.shutdown(wait=True)
+
+        (run,) = _wait_runs(store, 1)
+        got = [(sha, body["context"], body["state"]) for _k, _p, sha, body in forge.state.statuses]
+        assert got == [
+            (head, "shipway/ci", "pending"),
+            (head, f"{run['workflow']} (pull_request)", "success"),
+            (head, "shipway/ci", "success"),
+        ]
+        link = forge.state.statuses[1][3]["target_url"]
+        assert link == f"http://controller.test/api/ci/runs/{run['id']}"
+        api = client.get(f"/api/ci/runs/{run['id']}")
+        assert api.status_code == 200 and api.json()["conclusion"] == "success"
+        assert "refs/pull/11/merge" in client.get(f"/api/ci/runs/{run['id']}/log").text
+        assert client.get("/api/ci/runs/nope").status_code == 404
+    finally:
+        forge.stop()
+
+
+def test_a_forge_that_refuses_does_not_change_ci(setup: Any) -> None:
+    client, store, work, url, controller = setup
+    spec = "  forge: {kind: github, apiURL: 'http://127.0.0.1:9', project: team/app}\n"
+    resource_store.apply(store, parse_text(_pipeline(url, spec), "pipeline.yaml"))
+    head = _branch(work, "offline", "feature.txt", "z\n")
+    _post(client, "pull_request", _pr_body(url, "opened", 12, "offline", head))
+    controller._ci_pool.shutdown(wait=True)
+    (run,) = _wait_runs(store, 1)
+    assert run["conclusion"] == "success"
+    failed = [e for e in runs.events(store) if e.get("reason") == "CommitStatusFailed"]
+    assert len(failed) == 3 and "cannot reach http://127.0.0.1:9" in failed[0]["message"]
 
 
 def test_bad_signature_and_bad_body_are_refused(setup: Any) -> None:

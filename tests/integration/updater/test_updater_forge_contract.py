@@ -94,6 +94,21 @@ def test_failures_map_onto_the_error_tree(
         forge.open_forge(kind, "http://127.0.0.1:9", name, TOKEN).list_open("main")
 
 
+@pytest.mark.parametrize("kind", forge.KINDS)
+def test_commit_statuses(kind: str, server: ForgeServer, project: tuple[str, Repo]) -> None:
+    name, work = project
+    sha = work.run("rev-parse", "HEAD").strip()
+    f = forge.open_forge(kind, server.api(kind), name, TOKEN)
+    f.set_status(sha, "pending", "shipway/ci", "running", "http://127.0.0.1:1/runs/1")
+    f.set_status(sha, "failure", "shipway/ci", "x" * 300)
+    mine = [(st[2], st[3]) for st in server.state.statuses if st[:2] == (kind, name)]
+    word = "failed" if kind == "gitlab" else "failure"
+    assert [(s, b["state"]) for s, b in mine] == [(sha, "pending"), (sha, word)]
+    assert all(len(b["description"]) <= 255 for _, b in mine)
+    with pytest.raises(ShipwayError):  # a commit the repository does not have
+        f.set_status("f" * 40, "success", "shipway/ci")
+
+
 def test_helpers() -> None:
     assert forge.project_from_url("https://gitlab.com/g/sub/p.git") == "g/sub/p"
     assert forge.project_from_url("git@github.com:org/repo.git") == "org/repo"

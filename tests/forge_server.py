@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from shipway.git.repo import Repo
+from shipway.model.errors import GitError
 
 TOKEN = "s3cret-token"
 
@@ -41,6 +42,7 @@ class State:
     repos: dict[str, Path] = field(default_factory=dict)  # project -> bare repository
     pulls: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     comments: list[tuple[str, str, int, str]] = field(default_factory=list)
+    statuses: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)  # every request with its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,6 +53,15 @@ class State:
             return False
         out = Repo(bare).run("for-each-ref", "--format=%(refname)", f"refs/heads/{branch}")
         return bool(out.strip())
+
+    def commit_exists(self, project: str, sha: str) -> bool:
+        bare = self.repos.get(project)
+        if bare is None or not re.fullmatch(r"[0-9a-f]{40}", sha):
+            return False
+        try:
+            return Repo(bare).run("cat-file", "-t", sha).strip() == "commit"
+        except GitError:
+            return False
 
 
 class ForgeServer:
@@ -240,6 +251,9 @@ def _github(
     if m and method == "POST":
         state.comments.append(("github", project, int(m[1]), body.get("body", "")))
         return 201, {"id": len(state.comments), "body": body.get("body", "")}, {}
+    m = re.match(r"^statuses/([^/]+)$", rest)
+    if m and method == "POST":
+        return _status("github", state, project, m[1], body, _GITHUB_STATES, "state")
     return 404, {"message": "Not Found"}, {}
 
 
@@ -307,6 +321,9 @@ def _gitlab(
     if m and method == "POST":
         state.comments.append(("gitlab", project, int(m[1]), body.get("body", "")))
         return 201, {"id": len(state.comments), "body": body.get("body", "")}, {}
+    m = re.match(r"^statuses/([^/]+)$", rest)
+    if m and method == "POST":
+        return _status("gitlab", state, project, m[1], body, _GITLAB_STATES, "state")
     return 404, {"message": "404 Not found"}, {}
 
 
@@ -364,4 +381,34 @@ def _gitea(
     if m and method == "POST":
         state.comments.append(("gitea", project, int(m[1]), body.get("body", "")))
         return 201, {"id": len(state.comments), "body": body.get("body", "")}, {}
+    m = re.match(r"^statuses/([^/]+)$", rest)
+    if m and method == "POST":
+        return _status("gitea", state, project, m[1], body, _GITEA_STATES, "state")
     return 404, {"message": "Not Found"}, {}
+
+
+_GITHUB_STATES = {"error", "failure", "pending", "success"}
+_GITEA_STATES = {"error", "failure", "pending", "success", "warning"}
+_GITLAB_STATES = {"pending", "running", "success", "failed", "canceled", "skipped"}
+
+
+def _status(
+    kind: str,
+    state: State,
+    project: str,
+    sha: str,
+    body: dict[str, Any],
+    allowed: set[str],
+    key: str,
+) -> Result:
+    """A commit status: the state must be one the forge knows, the commit must exist."""
+    if body.get(key) not in allowed:
+        code = 400 if kind == "gitlab" else 422
+        return code, {"message": f"state must be one of {sorted(allowed)}"}, {}
+    if not state.commit_exists(project, sha):
+        if kind == "github":
+            return 422, {"message": f"No commit found for SHA: {sha}"}, {}
+        return 404, {"message": "Not Found"}, {}
+    state.statuses.append((kind, project, sha, dict(body)))
+    context = body.get("name" if kind == "gitlab" else "context") or "default"
+    return 201, {"id": len(state.statuses), "state": body[key], "context": context}, {}
