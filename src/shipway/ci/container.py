@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipway.ci.expr.template import render_deep
 from shipway.ci.expr.values import from_json_value, to_str
+from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
 from shipway.model.errors import CIError, InputError
 from shipway.runtime import podman_env
 from shipway.runtime.podman_exec import KEEPALIVE, Podman
@@ -138,6 +139,9 @@ def _job_container(job: JobRun, box: Box, image: str, spec: dict[str, Any]) -> N
     for extra in (info.action_cache, info.artifacts):
         if extra is not None and extra.is_dir() and not str(extra.resolve()).startswith(base):
             mounts.append((str(extra.resolve()), str(extra.resolve()), "rw"))
+    node = host_node_dir()  # for JavaScript actions when the image has no node (ci.nodejs)
+    if node:
+        mounts.append((node, NODE_MOUNT, "ro"))
     mounts += [_volume(v) for v in _list(spec.get("volumes"))]
     env = {str(k): to_str(from_json_value(v)) for k, v in (spec.get("env") or {}).items()}
     job.log(f"Starting job container ({image})")

@@ -4,20 +4,25 @@ Inputs are typed and defaulted as declared, secrets are passed explicitly or
 with ``secrets: inherit``, and the called workflow's ``outputs`` (evaluated
 over its ``jobs`` context) become the caller job's outputs. Local workflows
 (``./.github/workflows/x.yml``) come from the run's source checkout; remote
-ones from the action cache directory.
+ones from the action cache directory, fetched from the git source on a miss
+(``shipway.ci.remote``). Nesting is limited to ``MAX_LEVELS`` and cycles fail.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipway.ci import remote
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import render_deep, render_str
 from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
 from shipway.ci.plan.model import Job, Workflow
+from shipway.ci.plan.refs import RefError, parse_uses
+from shipway.ci.remote import RemoteError
 from shipway.ci.runstate import RunState
 from shipway.ci.syntax.github import parse_workflow
 from shipway.model.errors import InputError
@@ -41,20 +46,46 @@ def locate(engine: Engine, uses: str) -> tuple[Path, str]:
         if not local.is_file():
             raise CallError(f"called workflow {uses} not found in the repository")
         return local, uses[2:]
-    name, _, ref = uses.partition("@")
-    parts = name.split("/")
-    if len(parts) < 3 or not ref:
-        raise CallError(f"invalid reusable workflow reference {uses!r} (owner/repo/path@ref)")
-    cache = info.action_cache
-    path = (cache / f"{parts[0]}/{parts[1]}@{ref}" / "/".join(parts[2:])) if cache else None
-    if path is None or not path.is_file():
-        where = cache or "$SHIPWAY_HOME/actions"
+    try:
+        ref = parse_uses(uses)
+    except RefError:
         raise CallError(
-            f"reusable workflow {uses!r} is not available: vendor it with `git clone "
-            f"https://github.com/{parts[0]}/{parts[1]} {where}/{parts[0]}/{parts[1]}@{ref}` "
-            "(checked out at that ref)"
+            f"invalid reusable workflow reference {uses!r} (owner/repo/path@ref)"
+        ) from None
+    if not ref.path.startswith(".github/workflows/"):
+        raise CallError(
+            f"invalid reusable workflow reference {uses!r}: the file must be in .github/workflows/"
         )
+    token = str(engine.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
+    try:
+        root = remote.ensure(info, ref, token)
+    except RemoteError as exc:
+        where = info.action_cache or "$SHIPWAY_HOME/actions"
+        raise CallError(
+            f"reusable workflow {uses!r} is not available: {exc}; vendor it with `git clone "
+            f"https://github.com/{ref.repo} {where}/{ref.cache_entry}` (checked out at that ref)"
+        ) from None
+    path = root / ref.path
+    if not path.is_file():
+        raise CallError(f"called workflow {ref.path} not found in {ref.repo}@{ref.ref}")
     return path, uses
+
+
+MAX_LEVELS = 4  # the caller and three levels of called workflows, as GitHub documents
+_chains: weakref.WeakKeyDictionary[Engine, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def call_chain(engine: Engine, shown: str) -> tuple[str, ...]:
+    """The workflows from the top caller to ``shown``; ``CallError`` on a cycle or too deep."""
+    chain = (*_chains.get(engine, (engine.wf.file,)), shown)
+    if shown in chain[:-1]:
+        raise CallError(f"reusable workflows call each other in a cycle: {' -> '.join(chain)}")
+    if len(chain) > MAX_LEVELS:
+        raise CallError(
+            f"reusable workflows are nested too deeply ({' -> '.join(chain)}): at most "
+            f"{MAX_LEVELS} levels, the caller and {MAX_LEVELS - 1} levels of called workflows"
+        )
+    return chain
 
 
 def typed_inputs(spec: dict[str, Any], given: dict[str, Any], scope: Scope) -> dict[str, Any]:
@@ -105,6 +136,7 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
     name = job.name or job.id
     try:
         path, shown = locate(engine, job.uses or "")
+        chain = call_chain(engine, shown)
         called: Workflow = parse_workflow(path.read_text(), shown)
         spec = called.call_spec
         if spec is None:
@@ -127,6 +159,8 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
                   cancel=engine.rs.cancel, annotations=engine.rs.annotations)  # fmt: skip
     rs.secrets_ctx = {"GITHUB_TOKEN": engine.rs.secrets_ctx["GITHUB_TOKEN"], **secrets}
     inner = Engine(called, info, state=rs, prefix=f"{engine.prefix}{name} / ")
+    inner.store, inner.token_cap = engine.store, engine.permissions_for(job)  # can only lower
+    _chains[inner] = chain
     inner.run_jobs()
     result = inner._conclusion()
     jobs_ctx = {jid: {"result": r, "outputs": inner.outputs.get(jid, {})}

@@ -34,6 +34,7 @@ class RunInfo:
     executor: str = "host"
     on_line: Callable[[str], None] | None = None
     server_url: str = "http://localhost"
+    git_url: str = ""  # base URL of other owner/name repos (else $SHIPWAY_GIT_URL): ci.remote
     workflow_ref: str = ""
     source_dir: Path | None = None  # a checkout of the commit: local actions, called workflows
     action_cache: Path | None = None  # vendored remote actions: <owner>/<name>@<ref>/

@@ -1,23 +1,29 @@
 """``uses:`` steps: native actions, local and cached actions (composite, node, docker).
 
 Resolution: a native implementation when shipway has one; ``./path`` in the
-workspace; otherwise ``<action cache>/<owner>/<repo>@<ref>[/<path>]``. A
-remote action that is neither native nor cached fails with an error naming
-it and how to vendor it.
+workspace; otherwise ``<action cache>/<owner>/<repo>@<ref>[/<path>]``, fetched
+from the run's git source on a miss (``shipway.ci.remote``). A remote action
+that cannot be had fails with an error naming it, why, and how to vendor it.
+JavaScript actions run with the host's node, or inside the job container
+when the job has one (``shipway.ci.nodejs``).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipway.ci import nodejs, remote
 from shipway.ci.actions import ActionContext, ActionFailed, native
 from shipway.ci.expr.template import render_deep, render_str
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.plan.model import Step
+from shipway.ci.plan.refs import RefError, RemoteUses, parse_uses
+from shipway.ci.remote import RemoteError
 from shipway.ci.syntax.action import ActionDef, parse_action
-from shipway.model.errors import InputError
+from shipway.model.errors import CIError, InputError
 
 if TYPE_CHECKING:
     from shipway.ci.job import JobRun
@@ -37,22 +43,31 @@ def action_dir(job: JobRun, uses: str) -> Path:
                 "actions/checkout first?)"
             )
         return path
-    name, _, ref = uses.partition("@")
-    parts = name.split("/")
-    cache = job.rs.info.action_cache
+    try:
+        ref = parse_uses(uses)
+    except RefError as exc:
+        raise Unavailable(str(exc)) from None
+    token = str(job.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
+    try:
+        root = remote.ensure(job.rs.info, ref, token)
+    except RemoteError as exc:
+        raise Unavailable(unavailable(uses, ref, str(exc), job.rs.info.action_cache)) from None
+    path = root / ref.path if ref.path else root
+    if not path.is_dir():
+        raise Unavailable(f"action {uses!r}: no directory {ref.path!r} in {ref.repo}@{ref.ref}")
+    return path
+
+
+def unavailable(uses: str, ref: RemoteUses, reason: str, cache: Path | None) -> str:
+    """Why a remote action cannot be had, and how to vendor it."""
     where = str(cache) if cache else "$SHIPWAY_HOME/actions"
-    if len(parts) >= 2 and ref and cache is not None:
-        path = cache / f"{parts[0]}/{parts[1]}@{ref}" / "/".join(parts[2:])
-        if path.is_dir():
-            return path
-    repo = "/".join(parts[:2])
-    raise Unavailable(
-        f"action {uses!r} is not available: shipway runs native actions (actions/checkout, "
-        "actions/cache, actions/upload-artifact, actions/download-artifact, "
-        "actions/setup-python, actions/setup-node, docker/*), local actions (uses: ./path) "
-        f"and vendored ones; vendor it with `git clone https://github.com/{repo} "
-        f"{where}/{repo}@{ref or '<ref>'}` (checked out at that ref) or copy it into the "
-        "repository and use `uses: ./path`"
+    return (
+        f"action {uses!r} is not available: {reason}. shipway runs native actions "
+        "(actions/checkout, actions/cache, actions/upload-artifact, actions/download-artifact, "
+        "actions/setup-python, actions/setup-node, docker/*), local actions (uses: ./path), "
+        "actions fetched from the git source and vendored ones; vendor it with `git clone "
+        f"https://github.com/{ref.repo} {where}/{ref.cache_entry}` (checked out at that ref) "
+        "or copy it into the repository and use `uses: ./path`"
     )
 
 
@@ -155,14 +170,17 @@ def _run_composite(job: JobRun, action: ActionDef, path: Path, inputs: dict[str,
 
 def _run_node(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any],
               proc_env: dict[str, str], timeout: float) -> str:  # fmt: skip
-    node = shutil.which("node", path=proc_env.get("PATH"))
-    if node is None:
-        job.log(f"::error::{action.name} is a {action.using} action but node is not installed")
+    try:
+        node = nodejs.node_for(job, action.name, proc_env.get("PATH"))
+    except CIError as exc:
+        job.log(f"::error::{exc}")
         return "failure"
+    path = visible(job, path)
+    host_only = not nodejs.in_container(job)
     state = {f"STATE_{k}": v for k, v in job.state.items()}
     env = {**proc_env, **state, **input_env(inputs), "GITHUB_ACTION_PATH": str(path)}
     main = path / str(action.runs["main"])
-    status = job.run_process([node, str(main)], job.workspace, env, timeout, host_only=True)
+    status = job.run_process([node, str(main)], job.workspace, env, timeout, host_only=host_only)
     post = action.runs.get("post")
     if post:
         post_if = str(action.runs.get("post-if") or "always()")
@@ -172,10 +190,38 @@ def _run_node(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any]
                 return "skipped"
             state = {f"STATE_{k}": v for k, v in job.state.items()}
             return job.run_process([node, str(path / str(post))], job.workspace,
-                                   {**env, **state}, job.remaining(), host_only=True)  # fmt: skip
+                                   {**env, **state}, job.remaining(),
+                                   host_only=host_only)  # fmt: skip
 
         job.post.append((f"Post {action.name}", run_post))
     return status
+
+
+def visible(job: JobRun, path: Path) -> Path:
+    """``path`` as the job container sees it: actions outside the run directory are copied in.
+
+    The run directory is mounted at the same path (as the runner's ``_actions``).
+    """
+    base = job.rs.info.base_dir.resolve()
+    real = path.resolve()
+    if not nodejs.in_container(job) or real.is_relative_to(base):
+        return path
+    cache = job.rs.info.action_cache
+    rel = (
+        real.relative_to(cache.resolve())
+        if cache and real.is_relative_to(cache.resolve())
+        else Path(real.name)
+    )
+    dest = base / "_actions" / rel
+    if not dest.is_dir():
+        tmp = dest.parent / f".tmp-{dest.name}-{job.key}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(real, tmp, symlinks=True)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
 
 
 def run_pre_steps(job: JobRun) -> None:
@@ -198,11 +244,13 @@ def run_pre_steps(job: JobRun) -> None:
         job.step_name = f"Pre {action.name}"
         if not job.condition(str(action.runs.get("pre-if") or "always()")):
             continue
-        node = shutil.which("node", path=job.rs.base_env.get("PATH"))
-        if node is None:
-            job.log(f"::error::{action.name} needs node, which is not installed")
+        try:
+            node = nodejs.node_for(job, action.name, job.rs.base_env.get("PATH"))
+        except CIError as exc:
+            job.log(f"::error::{exc}")
             job.failed = True
             continue
+        path = visible(job, path)
         scope = job.scope()
         given = {str(k): to_str(from_json_value(v))
                  for k, v in render_deep(step.with_, scope).items()}  # fmt: skip
@@ -211,7 +259,7 @@ def run_pre_steps(job: JobRun) -> None:
                **input_env(_inputs(job, action, given, job.env_ctx)),
                "GITHUB_ACTION_PATH": str(path)}  # fmt: skip
         if job.run_process([node, str(path / str(pre))], job.workspace, env, job.remaining(),
-                           host_only=True) == "failure":  # fmt: skip
+                           host_only=not nodejs.in_container(job)) == "failure":  # fmt: skip
             job.failed = True
         job.read_files(files, {})
     job.step_name = ""

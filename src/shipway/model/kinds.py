@@ -188,6 +188,8 @@ class PipelineSpec(_Strict):
     vars: dict[str, str] = Field(default_factory=dict)
     registry_aliases: dict[str, str] = Field(default_factory=dict, alias="registryAliases")
     """Registry hosts a workflow names (``ghcr.io``) mapped to the one it pushes to here."""
+    git_url: str = Field("", alias="gitURL")
+    """Base URL of other ``owner/name`` repos (checkout, remote actions): CI's git source."""
     forge: PipelineForge | None = None
 
 
