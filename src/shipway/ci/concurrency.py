@@ -1,20 +1,30 @@
-"""``concurrency:`` groups within this process: one running and at most one pending.
+"""``concurrency:`` groups: one running and at most one pending entrant per group.
 
 A new entrant either cancels the running holder (``cancel-in-progress``) or
 waits as the pending one, cancelling any older pending entrant, as GitHub
-documents. Thread-safe; groups are scoped by the caller (repository + name).
+documents. ``hold_shared`` keeps the group in the store, so every process on
+the same database obeys it (the store is the source of truth; a holder's
+process polls about once a second, cancels its steps when asked, and a dead
+holder is released through its heartbeat). ``hold`` is the same within one
+process, for runs without a store. Groups are scoped by the caller
+(repository + name).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from shipway.model.errors import ExternalError
 from shipway.runtime.host import Cancel
+from shipway.store import ci_coord
+from shipway.store.db import Store
 
 _LOCK = threading.Lock()
+POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -59,3 +69,72 @@ def hold(group: str, cancel: Cancel, cancel_in_progress: bool) -> Iterator[bool]
                 if g.running is cancel:
                     g.running = None
                 g.released.notify_all()
+
+
+@contextmanager
+def hold_shared(
+    store: Store,
+    group: str,
+    holder: str,
+    cancel: Cancel,
+    cancel_in_progress: bool,
+    log: Callable[[str], None] = lambda _line: None,
+) -> Iterator[bool]:
+    """Hold ``group`` across processes for the block; yields False when cancelled while pending.
+
+    While the block runs, a heartbeat thread keeps the entry alive and calls
+    ``cancel.cancel()`` when a newer entrant with ``cancel-in-progress`` asks.
+    """
+    holder = f"{holder}#{uuid.uuid4().hex[:8]}"
+    entry, state = ci_coord.enter(store, group, holder, cancel_in_progress)
+    if state == "pending":
+        log(f"Waiting: another run holds concurrency group {group!r}")
+    asked = False
+    while state == "pending" and not cancel.event.is_set():
+        cancel.event.wait(POLL_SECONDS)
+        state, asked = _poll(store, group, entry)
+    if state != "running" or cancel.event.is_set():
+        ci_coord.leave(store, entry)
+        yield False
+        return
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(store, group, entry, cancel, stop, log),
+                            daemon=True, name=f"concurrency {group}")  # fmt: skip
+    beat.start()
+    if asked:
+        _cancelled(cancel, group, log)
+    try:
+        yield True
+    finally:
+        stop.set()
+        beat.join()
+        ci_coord.leave(store, entry)
+
+
+def _poll(store: Store, group: str, entry: int) -> tuple[str, bool]:
+    try:
+        return ci_coord.poll(store, group, entry)
+    except ExternalError:  # a busy database: try again on the next beat
+        return "pending", False
+
+
+def _cancelled(cancel: Cancel, group: str, log: Callable[[str], None]) -> None:
+    log(f"Canceling since a higher priority waiting request for {group!r} exists")
+    cancel.cancel()
+
+
+def _heartbeat(
+    store: Store,
+    group: str,
+    entry: int,
+    cancel: Cancel,
+    stop: threading.Event,
+    log: Callable[[str], None],
+) -> None:
+    while not stop.wait(POLL_SECONDS * 2):
+        try:
+            state, asked = ci_coord.poll(store, group, entry)
+        except ExternalError:
+            continue
+        if asked and state == "running" and not cancel.event.is_set():
+            _cancelled(cancel, group, log)

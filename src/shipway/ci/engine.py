@@ -5,8 +5,12 @@ process). Results (success, failure, cancelled, skipped) propagate as GitHub
 does: a job whose needs did not all succeed is skipped unless its ``if`` uses
 a status function; ``failure()`` sees any failed ancestor. Matrix jobs run
 once per combination, at most ``max-parallel`` at a time; ``fail-fast``
-cancels the rest of the matrix. ``concurrency`` groups hold across runs in
-this process. Progress goes to ``on_state`` so a caller can persist it.
+cancels the rest of the matrix. ``concurrency`` groups (workflow and job
+level) hold across every process on the store's database (within this process
+when there is no store). Each job gets its effective ``GITHUB_TOKEN`` scopes
+(``permissions``, logged and recorded) and passes its ``environment``'s
+protection rules before it starts (``ci.environments``). Progress goes to
+``on_state`` so a caller can persist it.
 """
 
 from __future__ import annotations
@@ -15,21 +19,26 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
 from typing import Any
 
-from shipway.ci import concurrency
+from shipway.ci import concurrency, environments
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render, render_deep, render_str
 from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
 from shipway.ci.job import JobRun
+from shipway.ci.plan import permissions
 from shipway.ci.plan.dag import topo_order
+from shipway.ci.plan.environments import Environment, lookup
 from shipway.ci.plan.matrix import MatrixError, expand
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
 from shipway.model.errors import NotFoundError
 from shipway.runtime.host import Cancel
+from shipway.store import ci_coord
+from shipway.store.db import Store
 
 StateHook = Callable[[str, dict[str, Any]], None]
 
@@ -47,8 +56,11 @@ class Engine:
         state: RunState | None = None,
         prefix: str = "",
         prior: dict[str, Any] | None = None,
+        store: Store | None = None,
     ) -> None:
         self.wf = workflow
+        self.store = store
+        self.token_cap: dict[str, str] | None = None  # a calling job's scopes (reusable)
         self.info = info
         self.input_error = ""
         if inputs is None and state is None and info.event == "workflow_dispatch":
@@ -109,7 +121,7 @@ class Engine:
         elif group is None:
             self.run_jobs()
         else:
-            with concurrency.hold(group[0], self.rs.cancel, group[1]) as acquired:
+            with self._hold(group, self.rs.cancel, "", self.wf.name) as acquired:
                 if acquired:
                     self.run_jobs()
                 else:
@@ -190,6 +202,21 @@ class Engine:
             name, cip = render_str(str(spec), scope), False
         return (f"{self.info.repository_name}/{name}", cip) if name else None
 
+    def _hold(
+        self, group: tuple[str, bool], cancel: Cancel, job: str, display: str
+    ) -> AbstractContextManager[bool]:
+        if self.store is None:
+            return concurrency.hold(group[0], cancel, group[1])
+        holder = f"{self.info.run_id}/{self.prefix}{job}"
+        return concurrency.hold_shared(self.store, group[0], holder, cancel, group[1],
+                                       lambda line: self._log(display, line))  # fmt: skip
+
+    def permissions_for(self, job: Job) -> dict[str, str]:
+        """The ``GITHUB_TOKEN`` scopes of ``job`` (the job's, else the workflow's, else default)."""
+        return permissions.effective(
+            self.wf.permissions, job.permissions, self.info.token_default, self.token_cap
+        )
+
     # -- jobs -------------------------------------------------------------------
     def _ancestors(self, job: Job) -> set[str]:
         seen: set[str] = set()
@@ -243,11 +270,16 @@ class Engine:
         steps: list[dict[str, Any]],
         index: int = 0,
         summary: str = "",
+        extra: dict[str, Any] | None = None,
     ) -> None:
         rec = {"id": job.id, "name": self.prefix + name, "matrix": matrix, "result": result,
                "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
         if summary:
             rec["summary"] = summary
+        if not job.uses:
+            rec["permissions"] = self.permissions_for(job)
+        if extra:
+            rec.update(extra)
         with self.lock:
             self.job_records.setdefault(job.id, []).append(rec)
             self.job_records[job.id].sort(key=lambda r: int(r["index"]))
@@ -286,7 +318,7 @@ class Engine:
         if group is None:
             return self._run_matrix(job, scope, combos)
         cancel = self.rs.cancel.child()
-        with concurrency.hold(group[0], cancel, group[1]) as acquired:
+        with self._hold(group, cancel, job.id, self.prefix + name) as acquired:
             if not acquired:
                 self._record(job, name, {}, "cancelled", {}, [])
                 return "cancelled"
@@ -347,18 +379,66 @@ class Engine:
         matrix = jscope.contexts["matrix"]
         needs = jscope.contexts["needs"]
         key = f"{self.prefix.replace(' / ', '-').replace(' ', '')}{job.id}-{index}"
-        run = JobRun(self.rs, job, key, self.prefix + display, matrix, strategy, needs, cancel)
-        self._log(self.prefix + display, f"started ({self.wf.file})")
+        shown = self.prefix + display
+        env, extra = None, {}
+        if job.environment is not None:
+            try:
+                env = self._environment(job, jscope)
+            except ExprError as exc:
+                self._log(shown, f"::error::{job.where}: {exc.message}")
+                self._record(job, display, combo, "failure", {}, [], index)
+                return "failure"
+            extra["environment"] = {"name": env.name, "url": ""}
+            gated = environments.gate(self.store, env, ref=self.info.ref, run_id=self.info.run_id,
+                                      job_key=key, cancel=cancel,
+                                      log=lambda line: self._log(shown, line))  # fmt: skip
+            if gated is not None:
+                self._record(job, display, combo, gated, {}, [], index, extra=extra)
+                return gated
+        rs = self.rs if env is None else environments.job_state(self.rs, env)
+        run = JobRun(rs, job, key, shown, matrix, strategy, needs, cancel)
+        self._log(shown, f"started ({self.wf.file})")
+        self._token(job, key, shown)
         result = run.execute()
         outputs = run.outputs()
+        if env is not None:
+            extra["environment"]["url"] = self._environment_url(job, run.scope(), shown)
         if result == "failure" and truthy(render_deep(job.continue_on_error, jscope)):
             result = "success"
         self._log(self.prefix + display, result)
         with self.lock:
             self.outputs.setdefault(job.id, {}).update(outputs)
         steps = [r.record() for r in run.results]
-        self._record(job, display, combo, result, outputs, steps, index, "".join(run.summary))
+        summary = "".join(run.summary)
+        self._record(job, display, combo, result, outputs, steps, index, summary, extra)
         return result
+
+    def _environment(self, job: Job, scope: Scope) -> Environment:
+        spec = job.environment
+        name = spec.get("name", "") if isinstance(spec, dict) else spec
+        rendered = render_str(str(name), scope)
+        if not rendered:
+            raise ExprError("the environment name is empty")
+        return lookup(self.info.environments, rendered)
+
+    def _environment_url(self, job: Job, scope: Scope, shown: str) -> str:
+        spec = job.environment
+        if not isinstance(spec, dict) or spec.get("url") is None:
+            return ""
+        try:
+            return render_str(str(spec["url"]), scope)
+        except ExprError as exc:
+            self._log(shown, f"::warning::environment url: {exc.message}")
+            return ""
+
+    def _token(self, job: Job, key: str, shown: str) -> None:
+        """Log the job's token scopes as GitHub does and record them for shipway's endpoints."""
+        perms = self.permissions_for(job)
+        for line in permissions.log_lines(perms):
+            self._log(shown, line)
+        token = str(self.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
+        if token and self.store is not None:
+            ci_coord.record_token(self.store, token, self.info.run_id, key, perms)
 
     def _display(self, job: Job, matrix: dict[str, Any], scope: Scope, show: bool) -> str:
         if job.name is not None:

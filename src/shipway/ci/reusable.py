@@ -160,6 +160,7 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
     rs.secrets_ctx = {"GITHUB_TOKEN": engine.rs.secrets_ctx["GITHUB_TOKEN"], **secrets}
     inner = Engine(called, info, state=rs, prefix=f"{engine.prefix}{name} / ")
     inner.store, inner.token_cap = engine.store, engine.permissions_for(job)  # can only lower
+    inner.store, inner.token_cap = engine.store, engine.permissions_for(job)  # can only lower
     _chains[inner] = chain
     inner.run_jobs()
     result = inner._conclusion()

@@ -127,7 +127,7 @@ def run_workflow(
     and the partial record are stored after every job, so ``resume_run`` can
     finish a run whose process died.
     """
-    engine = Engine(workflow, info, inputs=inputs, prior=prior)
+    engine = Engine(workflow, info, inputs=inputs, prior=prior, store=store)
     if store is not None:
         resume = _resume_info(workflow, info)
 
@@ -145,7 +145,7 @@ def run_workflow(
 
 _INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "env",
                 "repository", "actor", "run_number", "job_filter", "executor", "server_url",
-                "workflow_ref", "runner_image")  # fmt: skip
+                "workflow_ref", "runner_image", "token_default")  # fmt: skip
 _PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir")
 
 
@@ -172,8 +172,13 @@ def resume_run(
     *,
     secrets: dict[str, str],
     on_line: Callable[[str], None] | None = None,
+    environments: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Finish a run from its stored state: jobs that completed keep their results."""
+    """Finish a run from its stored state: jobs that completed keep their results.
+
+    ``environments`` (name -> ``plan.environments.Environment``) are given again
+    like ``secrets``: their secrets are not stored.
+    """
     found = get_state(store, "ci", run_id)
     if found is None:
         raise NotFoundError(f"no engine state for CI run {run_id!r}", subject=run_id)
@@ -190,7 +195,8 @@ def resume_run(
         fields[key] = Path(data[key]) if data.get(key) else None
     if fields.get("base_dir") is None:
         raise NotFoundError(f"run {run_id} has no run directory to resume in", subject=run_id)
-    info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line)
+    info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line,
+                   environments=dict(environments or {}))  # fmt: skip
     return run_workflow(store, workflow, info, prior=state)
 
 
@@ -220,6 +226,7 @@ def run_event(
     workflows: list[str] | None = None,
     on_line: Callable[[str], None] | None = None,
     merge_into: str | None = None,
+    environments: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every workflow of ``commit`` that triggers on ``event``; return the stored records.
 
@@ -251,7 +258,8 @@ def run_event(
                        payload=payload, base_dir=batch / run_id, vars=dict(vars),
                        secrets=dict(secrets), env=dict(env or {}), repository=_repo_name(repo),
                        on_line=on_line, workflow_ref=f"{rel}@{ref}", source_dir=source,
-                       action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1])  # fmt: skip
+                       action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
+                       environments=dict(environments or {}))  # fmt: skip
         records.append(run_workflow(store, wf, info))
     return records
 

@@ -120,6 +120,15 @@ def _docker_env(settings: Settings) -> dict[str, str]:
 @click.option(
     "--executor", type=click.Choice(["host", "podman"]), default="host", show_default=True
 )
+@click.option(
+    "--environments", "environments_file", type=click.Path(dir_okay=False),
+    help="YAML file defining deployment environments (vars, secrets, protection rules).",
+)  # fmt: skip
+@click.option(
+    "--default-permissions", type=click.Choice(["permissive", "restricted"]),
+    default="permissive", show_default=True,
+    help="GITHUB_TOKEN scopes of jobs whose workflow sets no 'permissions'.",
+)  # fmt: skip
 @out.output_option
 @click.pass_context
 def run_cmd(
@@ -132,9 +141,12 @@ def run_cmd(
     secret_file: str | None,
     var: tuple[str, ...],
     executor: str,
+    environments_file: str | None,
+    default_permissions: str,
     output: str,
 ) -> None:
     """Run workflows of the current git checkout; logs stream to stderr."""
+    environments = _environments(environments_file)
     root, commit, ref, branch = _git_facts(Path.cwd())
     secrets = _secret_file(secret_file) if secret_file else {}
     secrets.update(_pairs(secret, "secret"))
@@ -173,7 +185,8 @@ def run_cmd(
                        env=extra_env,
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
                        workflow_ref=f"{shown}@{ref}", source_dir=root,
-                       action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1])  # fmt: skip
+                       action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
+                       environments=environments, token_default=default_permissions)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     if not records:
         out.stderr.print(f"no workflow triggers on {event!r}")
@@ -190,20 +203,67 @@ def run_cmd(
 @click.option(
     "--secret-file", type=click.Path(exists=True, dir_okay=False), help="NAME=VALUE lines."
 )
+@click.option("--environments", "environments_file", type=click.Path(dir_okay=False),
+              help="The environments file the run used (its secrets are not stored).")  # fmt: skip
 @out.output_option
 @click.pass_context
 def resume_cmd(
-    ctx: click.Context, run_id: str, secret: tuple[str, ...], secret_file: str | None, output: str
+    ctx: click.Context,
+    run_id: str,
+    secret: tuple[str, ...],
+    secret_file: str | None,
+    environments_file: str | None,
+    output: str,
 ) -> None:
     """Finish a run whose process stopped; jobs that completed are not run again."""
     secrets = _secret_file(secret_file) if secret_file else {}
     secrets.update(_pairs(secret, "secret"))
     record = resume_run(store_from(ctx), run_id, secrets=secrets,
-                        on_line=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
+                        environments=_environments(environments_file))  # fmt: skip
     if not out.emit(record, output):
         click.echo(f"{record['id']}  {record['workflow']}  {record['conclusion']}")
     if record["conclusion"] != "success":
         raise SystemExit(1)
+
+
+def _environments(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    from shipway.ci.environments import load_file
+
+    return dict(load_file(Path(path)))
+
+
+@ci.command("approve")
+@click.argument("run_id")
+@click.option("--environment", "environment", required=True, help="The environment to review.")
+@click.option("--reject", is_flag=True, help="Reject: the waiting jobs fail.")
+@click.option("--comment", default="", help="A note kept with the decision.")
+@click.option("--reviewer", default="", help="Who decides (default: $USER).")
+@out.output_option
+@click.pass_context
+def approve_cmd(
+    ctx: click.Context,
+    run_id: str,
+    environment: str,
+    reject: bool,
+    comment: str,
+    reviewer: str,
+    output: str,
+) -> None:
+    """Approve (or reject) the jobs of RUN waiting for a review of an environment."""
+    import getpass
+
+    from shipway.store import ci_coord
+
+    who = reviewer or getpass.getuser()
+    decided = ci_coord.decide(store_from(ctx), run_id, environment, not reject, who, comment)
+    if out.emit(decided, output):
+        return
+    verb = "rejected" if reject else "approved"
+    for d in decided:
+        out.stderr.print(f"ci run {d['run']}: job {d['job']} {verb} for {d['environment']}")
 
 
 @ci.command("logs")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -85,3 +85,59 @@ class EventRow(Base):
     subject: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(100))
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+class CIGroupRow(Base):
+    """A ``concurrency`` group; its row is the lock entrants take to change the group."""
+
+    __tablename__ = "ci_concurrency_groups"
+
+    group_key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CIHolderRow(Base):
+    """One entrant of a ``concurrency`` group: the running one or the pending one."""
+
+    __tablename__ = "ci_concurrency"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_key: Mapped[str] = mapped_column(String(500), index=True)
+    holder: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16))  # running | pending | cancelled
+    cancel: Mapped[bool] = mapped_column(Boolean, default=False)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    heartbeat: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CIApprovalRow(Base):
+    """A job waiting for a review of its deployment environment, and the decision."""
+
+    __tablename__ = "ci_approvals"
+    __table_args__ = (UniqueConstraint("run_id", "job", "environment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    job: Mapped[str] = mapped_column(String(300))
+    environment: Mapped[str] = mapped_column(String(253))
+    state: Mapped[str] = mapped_column(String(16))  # waiting | approved | rejected
+    reviewer: Mapped[str] = mapped_column(String(253), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CITokenRow(Base):
+    """The scopes a job's ``GITHUB_TOKEN`` was issued with (the token only as a hash)."""
+
+    __tablename__ = "ci_tokens"
+    __table_args__ = (UniqueConstraint("token_sha256", "job"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    job: Mapped[str] = mapped_column(String(300))
+    permissions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

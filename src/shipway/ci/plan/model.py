@@ -58,6 +58,7 @@ class Job:
     uses: str | None = None  # a reusable workflow
     with_: dict[str, Any] = field(default_factory=dict)
     secrets: Any = None  # dict, or "inherit"
+    permissions: Any = None  # "read-all" | "write-all" | {scope: level}; None = the workflow's
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.parser import parse as parse_expr
 from shipway.ci.expr.template import condition_text, split
+from shipway.ci.plan import permissions as perms
 from shipway.ci.plan.dag import find_cycle
 from shipway.ci.plan.model import Job, Step, Strategy, Workflow
 from shipway.model.errors import InputError
@@ -112,6 +113,7 @@ STRATEGY_KEYS = {"matrix": "any", "fail-fast": "bool", "max-parallel": "num"}
 DEFAULTS_KEYS = {"run": "map"}
 DEFAULTS_RUN_KEYS = {"shell": "str", "working-directory": "str"}
 CONCURRENCY_KEYS = {"group": "str", "cancel-in-progress": "bool"}
+ENVIRONMENT_KEYS = {"name": "str", "url": "str", "deployment": "bool"}
 
 
 class _Checker:
@@ -139,6 +141,19 @@ class _Checker:
             if not check(v):
                 self.error((*path, key), f"{key!r} must be {desc}, got {_type_name(v)}")
         return True
+
+    def permissions(self, value: Any, path: Path) -> None:
+        """Check a ``permissions`` value: known scopes, levels each scope accepts."""
+        if value is None:
+            return
+        for below, message in perms.problems(value):
+            self.error((*path, *below), message)
+
+    def environment(self, value: Any, path: Path) -> None:
+        if isinstance(value, dict):
+            self.keys(value, path, ENVIRONMENT_KEYS, "environment")
+            if "name" not in value:
+                self.error(path, "'environment' needs a 'name'")
 
     def exprs(self, value: Any, path: Path) -> None:
         """Check every ``${{ }}`` inside ``value`` parses and reads known contexts."""
@@ -238,6 +253,7 @@ def _build(doc: Located, c: _Checker) -> Workflow | None:
     c.allowed = _WORKFLOW_CTX - {"secrets"}
     c.exprs(data.get("concurrency"), ("concurrency",))
     c.allowed = CONTEXTS
+    c.permissions(data.get("permissions"), ("permissions",))
     jobs_data = data.get("jobs")
     if not isinstance(jobs_data, dict) or not jobs_data:
         c.error(("jobs",) if "jobs" in data else (), "the workflow needs a 'jobs' mapping")
@@ -296,7 +312,13 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
     for key in _JOB_EXPR_KEYS:
         if key in data:
             c.allowed = _JOB_OUTPUTS_CTX if key == "outputs" else _JOB_CTX
-            c.exprs(data[key], (*path, key))
+            env = data[key] if key == "environment" and isinstance(data[key], dict) else {}
+            if "url" in env:  # evaluated after the steps: it may read steps, job, runner, env
+                c.exprs({k: v for k, v in env.items() if k != "url"}, (*path, key))
+                c.allowed = _JOB_OUTPUTS_CTX
+                c.exprs(env["url"], (*path, key, "url"))
+            else:
+                c.exprs(data[key], (*path, key))
     c.allowed = _JOB_IF_CTX
     c.condition(data.get("if"), (*path, "if"))
     c.allowed = _JOB_CTX
@@ -312,6 +334,8 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
         strategy = Strategy(sd.get("matrix"), sd.get("fail-fast", True), sd.get("max-parallel"))
     if isinstance(data.get("concurrency"), dict):
         c.keys(data["concurrency"], (*path, "concurrency"), CONCURRENCY_KEYS, "concurrency")
+    c.permissions(data.get("permissions"), (*path, "permissions"))
+    c.environment(data.get("environment"), (*path, "environment"))
     steps: list[Step] = []
     seen: set[str] = set()
     for i, sdata in enumerate(data.get("steps") or []):
@@ -344,6 +368,7 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
         uses=data.get("uses"),
         with_=dict(data.get("with") or {}),
         secrets=data.get("secrets"),
+        permissions=data.get("permissions"),
     )
 
 

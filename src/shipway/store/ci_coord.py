@@ -1,0 +1,240 @@
+"""CI coordination shared by every process on one database.
+
+``concurrency`` groups (one running and at most one pending entrant per
+group, with heartbeats so a dead holder is released), environment approvals
+(a waiting job and the decision a reviewer records), and the scopes of issued
+``GITHUB_TOKEN``s. Each group change happens under the group's lock row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; the first write of a transaction
+takes SQLite's write lock), so two processes never both run a group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import socket
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shipway.model.errors import NotFoundError
+from shipway.model.release import now
+from shipway.store.db import Store
+from shipway.store.tables import CIApprovalRow, CIGroupRow, CIHolderRow, CITokenRow
+
+STALE_SECONDS = 15.0  # a holder whose heartbeat is older than this is gone
+HOST = socket.gethostname()
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stale(row: CIHolderRow, at: dt.datetime) -> bool:
+    if row.host == HOST and row.pid != os.getpid() and not _pid_alive(row.pid):
+        return True
+    return (at - _aware(row.heartbeat)).total_seconds() > STALE_SECONDS
+
+
+def _lock(s: Session, group: str) -> list[CIHolderRow]:
+    """Take the group's lock row; return its live entrants (stale ones are removed)."""
+    dialect = s.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    s.execute(insert(CIGroupRow).values(group_key=group, version=0).on_conflict_do_nothing())
+    s.execute(
+        update(CIGroupRow)
+        .where(CIGroupRow.group_key == group)
+        .values(version=CIGroupRow.version + 1)
+    )
+    s.scalars(select(CIGroupRow).where(CIGroupRow.group_key == group).with_for_update()).first()
+    at = now()
+    rows = list(s.scalars(select(CIHolderRow).where(CIHolderRow.group_key == group)))
+    live = []
+    for row in rows:
+        if _stale(row, at):
+            s.delete(row)
+        else:
+            live.append(row)
+    return live
+
+
+def enter(store: Store, group: str, holder: str, cancel_in_progress: bool) -> tuple[int, str]:
+    """Join ``group``; return (entry id, ``running`` or ``pending``).
+
+    A running holder is asked to cancel when ``cancel_in_progress``; an older
+    pending entrant is cancelled (the newest pending one wins).
+    """
+    with store.session() as s:
+        live = _lock(s, group)
+        running = [r for r in live if r.state == "running"]
+        for r in live:
+            if r.state == "pending":
+                r.state = "cancelled"
+        if running and cancel_in_progress:
+            for r in running:
+                r.cancel = True
+        state = "pending" if running else "running"
+        at = now()
+        row = CIHolderRow(group_key=group, holder=holder, state=state, cancel=False,
+                          pid=os.getpid(), host=HOST, heartbeat=at, created=at)  # fmt: skip
+        s.add(row)
+        s.flush()
+        return row.id, state
+
+
+def poll(store: Store, group: str, entry: int) -> tuple[str, bool]:
+    """Refresh an entrant's heartbeat; return (its state, whether cancel was asked).
+
+    A pending entrant becomes ``running`` once no live holder runs the group;
+    ``gone`` means the entry was removed (its process was taken for dead).
+    """
+    with store.session() as s:
+        live = _lock(s, group)
+        mine = next((r for r in live if r.id == entry), None)
+        if mine is None:
+            return "gone", True
+        mine.heartbeat = now()
+        if mine.state == "pending" and not any(r.state == "running" for r in live):
+            mine.state = "running"
+        return mine.state, mine.cancel
+
+
+def leave(store: Store, entry: int) -> None:
+    with store.session() as s:
+        s.execute(delete(CIHolderRow).where(CIHolderRow.id == entry))
+
+
+def holders(store: Store, group: str | None = None) -> list[dict[str, Any]]:
+    """The entrants of one group (or all), for status displays and tests."""
+    with store.session() as s:
+        q = select(CIHolderRow).order_by(CIHolderRow.id)
+        if group is not None:
+            q = q.where(CIHolderRow.group_key == group)
+        return [
+            {"group": r.group_key, "holder": r.holder, "state": r.state,
+             "cancel": r.cancel, "pid": r.pid, "host": r.host}
+            for r in s.scalars(q)
+        ]  # fmt: skip
+
+
+# -- environment approvals -------------------------------------------------------
+def _approval_row(s: Session, run_id: str, job: str, environment: str) -> CIApprovalRow | None:
+    q = select(CIApprovalRow).where(
+        CIApprovalRow.run_id == run_id,
+        CIApprovalRow.job == job,
+        CIApprovalRow.environment == environment,
+    )
+    return s.scalars(q).first()
+
+
+def request_approval(store: Store, run_id: str, job: str, environment: str) -> str:
+    """Record that ``job`` waits for a review of ``environment``; return the current state."""
+    with store.session() as s:
+        row = _approval_row(s, run_id, job, environment)
+        if row is None:
+            row = CIApprovalRow(run_id=run_id, job=job, environment=environment,
+                                state="waiting", reviewer="", comment="",
+                                created=now())  # fmt: skip
+            s.add(row)
+            return "waiting"
+        return row.state
+
+
+def approval(store: Store, run_id: str, job: str, environment: str) -> dict[str, Any] | None:
+    with store.session() as s:
+        row = _approval_row(s, run_id, job, environment)
+        return None if row is None else _approval_dict(row)
+
+
+def _approval_dict(row: CIApprovalRow) -> dict[str, Any]:
+    return {"run": row.run_id, "job": row.job, "environment": row.environment,
+            "state": row.state, "reviewer": row.reviewer, "comment": row.comment}  # fmt: skip
+
+
+def decide(
+    store: Store, run_id: str, environment: str, approve: bool, reviewer: str, comment: str = ""
+) -> list[dict[str, Any]]:
+    """Approve or reject every job of a run waiting on ``environment``; return them.
+
+    ``run_id`` may be a unique prefix. Raises ``NotFoundError`` when nothing waits.
+    """
+    with store.session() as s:
+        rows = list(
+            s.scalars(
+                select(CIApprovalRow).where(
+                    CIApprovalRow.run_id.like(f"{run_id}%"), CIApprovalRow.state == "waiting"
+                )
+            )
+        )
+        rows = [r for r in rows if r.environment.lower() == environment.lower()]
+        if not rows:
+            raise NotFoundError(
+                f"no job of run {run_id!r} is waiting for a review of environment {environment!r}",
+                subject=run_id,
+            )
+        for row in rows:
+            row.state = "approved" if approve else "rejected"
+            row.reviewer, row.comment, row.decided = reviewer, comment, now()
+        return [_approval_dict(r) for r in rows]
+
+
+def waiting(store: Store, run_id: str | None = None) -> list[dict[str, Any]]:
+    with store.session() as s:
+        q = select(CIApprovalRow).where(CIApprovalRow.state == "waiting")
+        if run_id:
+            q = q.where(CIApprovalRow.run_id.like(f"{run_id}%"))
+        return [_approval_dict(r) for r in s.scalars(q)]
+
+
+# -- token scopes ----------------------------------------------------------------
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def record_token(store: Store, token: str, run_id: str, job: str, perms: dict[str, str]) -> None:
+    """Remember which scopes ``job`` of ``run_id`` holds with ``token`` (stored as a hash)."""
+    digest = token_hash(token)
+    with store.session() as s:
+        row = s.scalars(
+            select(CITokenRow).where(CITokenRow.token_sha256 == digest, CITokenRow.job == job)
+        ).first()
+        if row is None:
+            s.add(CITokenRow(token_sha256=digest, run_id=run_id, job=job,
+                             permissions=dict(perms), created=now()))  # fmt: skip
+        else:
+            row.permissions = dict(perms)
+
+
+def token_scopes(store: Store, token: str, job: str | None = None) -> dict[str, str] | None:
+    """The scopes ``token`` was issued with (for ``job``, or the least any job holds).
+
+    None when shipway never issued that token.
+    """
+    with store.session() as s:
+        q = select(CITokenRow).where(CITokenRow.token_sha256 == token_hash(token))
+        if job is not None:
+            q = q.where(CITokenRow.job == job)
+        rows = list(s.scalars(q))
+    if not rows:
+        return None
+    rank = {"none": 0, "read": 1, "write": 2}
+    out: dict[str, str] = dict(rows[0].permissions)
+    for row in rows[1:]:
+        for scope, level in row.permissions.items():
+            if rank.get(level, 0) < rank.get(out.get(scope, "none"), 0):
+                out[scope] = level
+    return out
