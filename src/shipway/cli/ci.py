@@ -118,6 +118,12 @@ def _docker_env(settings: Settings) -> dict[str, str]:
 )
 @click.option("--var", multiple=True, help="NAME=VALUE for the vars context, repeatable.")
 @click.option(
+    "--input",
+    "input_pairs",
+    multiple=True,
+    help="NAME=VALUE for a workflow_dispatch input (github.event.inputs), repeatable.",
+)
+@click.option(
     "--executor", type=click.Choice(["host", "podman"]), default="host", show_default=True
 )
 @click.option(
@@ -140,6 +146,7 @@ def run_cmd(
     secret: tuple[str, ...],
     secret_file: str | None,
     var: tuple[str, ...],
+    input_pairs: tuple[str, ...],
     executor: str,
     environments_file: str | None,
     default_permissions: str,
@@ -159,6 +166,10 @@ def run_cmd(
         ref = str(payload.get("ref") or ref)
     else:
         payload = _default_payload(event, ref, commit, branch)
+    if input_pairs:
+        given = payload.get("inputs")
+        payload["inputs"] = {**(given if isinstance(given, dict) else {}),
+                             **_pairs(input_pairs, "input")}  # fmt: skip
     if workflow_file:
         files = [Path(workflow_file)]
         if not files[0].is_file():

@@ -261,3 +261,32 @@ jobs:
           echo "host=$DOCKER_HOST"
           echo "server=$(docker version --format '{{.Server.Version}}')"
 """
+
+
+def test_cli_dispatch_inputs(tmp_path: Path, shipway_home: Path, new_repo: MakeRepo) -> None:
+    src = tmp_path / "src"
+    new_repo(
+        src,
+        {
+            ".github/workflows/d.yml": """\
+                on:
+                  workflow_dispatch:
+                    inputs:
+                      level: {type: choice, options: [info, debug], default: info}
+                      count: {type: number, default: 3}
+                jobs:
+                  a: {runs-on: x, steps: [{run: "echo got=${{ inputs.level }}/${{ inputs.count}}"}]}
+                """,
+        },
+    )
+    ok = _cli(["ci", "run", "--event", "workflow_dispatch", "--input", "level=debug"],
+              src, shipway_home)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "got=debug/3" in ok.stderr
+    bad = _cli(["ci", "run", "--event", "workflow_dispatch", "--input", "level=loud"],
+               src, shipway_home)  # fmt: skip
+    assert bad.returncode == 1
+    assert "'loud' is not one of its options" in bad.stderr
+    malformed = _cli(["ci", "run", "--event", "workflow_dispatch", "--input", "level"],
+                     src, shipway_home)  # fmt: skip
+    assert malformed.returncode == 2, malformed.stderr
