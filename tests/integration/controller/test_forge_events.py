@@ -43,6 +43,7 @@ jobs:
       parents: ${{ steps.f.outputs.parents }}
     steps:
       - uses: actions/checkout@v4
+        with: {fetch-depth: 0}  # the default shallow clone would hide the parents
       - id: f
         run: |
           echo "parents=$(git rev-list --parents -n1 HEAD)" >> "$GITHUB_OUTPUT"

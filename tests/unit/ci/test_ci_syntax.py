@@ -57,7 +57,7 @@ def test_parses_into_plan() -> None:
         (
             "on: push\njobs:\n  a:\n    runs-on: x\n    needs: b\n    steps: [{run: x}]\n"
             "  b:\n    runs-on: x\n    needs: a\n    steps: [{run: x}]\n",
-            "w.yml:5:5",
+            "w.yml:9:5",  # where the cycle closes: b needs a
             "cycle in 'needs': a -> b -> a",
         ),
         (
@@ -72,7 +72,7 @@ def test_parses_into_plan() -> None:
         ),
         (
             "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: x\n        uses: y\n",
-            "w.yml:6:9",
+            "w.yml:7:9",  # at the second of the two, as actionlint points
             "exactly one of 'run' or 'uses'",
         ),
         (

@@ -18,6 +18,7 @@ from shipway.ci.expr.template import condition_text, split
 from shipway.ci.plan import permissions as perms
 from shipway.ci.plan.dag import find_cycle
 from shipway.ci.plan.model import Job, Step, Strategy, Workflow
+from shipway.ci.syntax.events import check_on
 from shipway.model.errors import InputError
 from shipway.model.yamlsrc import Located, PathKey, load_one
 
@@ -38,6 +39,7 @@ _JOB_CTX = frozenset({"github", "needs", "strategy", "matrix", "vars", "inputs",
 _JOB_OUTPUTS_CTX = _JOB_CTX | {"steps", "job", "runner", "env"}
 _STEP_CTX = CONTEXTS - {"jobs"}
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_USES = re.compile(r"^(\./.*|docker://\S+|\$\{\{.*|[^/@\s]+/[^@\s]+@[^@\s]+)$")
 
 Path = tuple[PathKey, ...]
 Check = Callable[[Any], bool]
@@ -59,6 +61,11 @@ def _bool(v: Any) -> bool:
     return isinstance(v, bool)
 
 
+def _mapping(v: Any) -> dict[str, Any]:
+    """A mapping value for the plan; anything else was reported already."""
+    return dict(v) if isinstance(v, dict) else {}
+
+
 def _num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -76,7 +83,7 @@ def _str_or_seq(v: Any) -> bool:
 
 
 def _env(v: Any) -> bool:
-    return (isinstance(v, dict) and all(_scalar(x) for x in v.values())) or _expr_or(_map)(v)
+    return isinstance(v, dict) and all(_scalar(x) for x in v.values())
 
 
 _TYPES: dict[str, tuple[Check, str]] = {
@@ -247,6 +254,7 @@ def _build(doc: Located, c: _Checker) -> Workflow | None:
         for ev in on:
             if ev not in EVENTS:
                 c.error(("on", ev), f"unknown event {ev!r}")
+        check_on({ev: spec for ev, spec in on.items() if ev in EVENTS}, c.error)
     c.allowed = _WORKFLOW_CTX
     c.exprs(data.get("env", {}), ("env",))
     c.exprs(data.get("run-name"), ("run-name",))
@@ -268,16 +276,16 @@ def _build(doc: Located, c: _Checker) -> Workflow | None:
             if need not in jobs_data:
                 c.error(("jobs", job.id, "needs"), f"job {job.id!r} needs unknown job {need!r}")
     cycle = find_cycle({j.id: [n for n in j.needs if n in jobs] for j in jobs.values()})
-    if cycle:
-        c.error(("jobs", cycle[0], "needs"), "cycle in 'needs': " + " -> ".join(cycle))
+    if cycle:  # reported where it closes: the last job's needs
+        c.error(("jobs", cycle[-2], "needs"), "cycle in 'needs': " + " -> ".join(cycle))
     _defaults(c, data.get("defaults"), ("defaults",))
     return Workflow(
         file=doc.file,
         name=str(data.get("name") or doc.file),
         on=on or {},
         jobs=jobs,
-        env=dict(data.get("env") or {}),
-        defaults=dict(data.get("defaults") or {}),
+        env=_mapping(data.get("env")),
+        defaults=_mapping(data.get("defaults")),
         concurrency=data.get("concurrency"),
         run_name=data.get("run-name"),
         permissions=data.get("permissions"),
@@ -354,19 +362,19 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
         needs=[needs] if isinstance(needs, str) else [str(n) for n in needs],
         if_=data.get("if"),
         runs_on=data.get("runs-on"),
-        env=dict(data.get("env") or {}),
-        defaults=dict(data.get("defaults") or {}),
-        outputs=dict(data.get("outputs") or {}),
+        env=_mapping(data.get("env")),
+        defaults=_mapping(data.get("defaults")),
+        outputs=_mapping(data.get("outputs")),
         steps=steps,
         strategy=strategy,
         timeout_minutes=data.get("timeout-minutes", 360),
         continue_on_error=data.get("continue-on-error", False),
         concurrency=data.get("concurrency"),
         container=data.get("container"),
-        services=dict(data.get("services") or {}),
+        services=_mapping(data.get("services")),
         environment=data.get("environment"),
         uses=data.get("uses"),
-        with_=dict(data.get("with") or {}),
+        with_=_mapping(data.get("with")),
         secrets=data.get("secrets"),
         permissions=data.get("permissions"),
     )
@@ -376,9 +384,14 @@ def _step(c: _Checker, path: Path, index: int, data: Any) -> Step | None:
     if not c.keys(data, path, STEP_KEYS, f"step {index + 1}"):
         return None
     if ("run" in data) == ("uses" in data):
-        c.error(path, f"step {index + 1} must have exactly one of 'run' or 'uses'")
+        both = [k for k in data if k in ("run", "uses")]
+        at = (*path, both[-1]) if both else path
+        c.error(at, f"step {index + 1} must have exactly one of 'run' or 'uses'")
     if "id" in data and not _ID.match(str(data["id"])):
         c.error((*path, "id"), f"invalid step id {data['id']!r}")
+    if isinstance(data.get("uses"), str) and not _USES.match(data["uses"]):
+        c.error((*path, "uses"), f"invalid 'uses' {data['uses']!r}: expected ./path, "
+                "docker://image or owner/repo[/path]@ref")  # fmt: skip
     saved, c.allowed = c.allowed, _STEP_CTX
     for key, v in data.items():
         if key != "if":
@@ -399,8 +412,8 @@ def _step(c: _Checker, path: Path, index: int, data: Any) -> Step | None:
         run=None if run is None else str(run),
         shell=data.get("shell"),
         working_directory=data.get("working-directory"),
-        with_=dict(data.get("with") or {}),
-        env=dict(data.get("env") or {}),
+        with_=_mapping(data.get("with")),
+        env=_mapping(data.get("env")),
         continue_on_error=data.get("continue-on-error", False),
         timeout_minutes=data.get("timeout-minutes"),
         user_id="id" in data,
