@@ -87,10 +87,13 @@ class Engine:
         scope = Scope({"github": github_context(info, workflow.name, "", info.base_dir),
                        "vars": info.vars, "inputs": {}})  # fmt: skip
         try:
-            return typed_inputs(spec if isinstance(spec, dict) else {}, dict(given), scope)
+            typed = typed_inputs(spec if isinstance(spec, dict) else {}, dict(given), scope)
         except (CallError, ExprError) as exc:
             self.input_error = exc.message if isinstance(exc, ExprError) else str(exc)
             return {}
+        # GitHub's event payload carries every input, defaults included, as strings
+        info.payload["inputs"] = {k: to_str(from_json_value(v)) for k, v in typed.items()}
+        return typed
 
     # -- the run ----------------------------------------------------------------
     def selected(self) -> list[str]:

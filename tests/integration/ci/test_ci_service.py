@@ -275,7 +275,11 @@ def test_cli_dispatch_inputs(tmp_path: Path, shipway_home: Path, new_repo: MakeR
                       level: {type: choice, options: [info, debug], default: info}
                       count: {type: number, default: 3}
                 jobs:
-                  a: {runs-on: x, steps: [{run: "echo got=${{ inputs.level }}/${{ inputs.count}}"}]}
+                  a:
+                    runs-on: x
+                    steps:
+                      - run: echo got=${{ inputs.level }}/${{ inputs.count }}
+                      - run: echo event=${{ github.event.inputs.count }}/${{ toJSON(inputs.count) }}
                 """,
         },
     )
@@ -283,6 +287,7 @@ def test_cli_dispatch_inputs(tmp_path: Path, shipway_home: Path, new_repo: MakeR
               src, shipway_home)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "got=debug/3" in ok.stderr
+    assert "event=3/3" in ok.stderr  # defaults reach github.event.inputs too, as strings
     bad = _cli(["ci", "run", "--event", "workflow_dispatch", "--input", "level=loud"],
                src, shipway_home)  # fmt: skip
     assert bad.returncode == 1
