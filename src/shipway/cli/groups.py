@@ -23,6 +23,11 @@ COMMANDS: dict[str, str] = {
     "demo": "shipway.cli.demo:demo",
 }
 
+JOINS: dict[str, tuple[str, ...]] = {
+    "image": ("shipway.cli.image_update",),  # the updater's ``image update``
+    "ci": ("shipway.cli.ci_plan",),  # ``ci plan``
+}
+
 
 def load(name: str) -> click.Command | None:
     target = COMMANDS.get(name)
@@ -31,8 +36,8 @@ def load(name: str) -> click.Command | None:
     module, _, attr = target.partition(":")
     command = getattr(importlib.import_module(module), attr)
     assert isinstance(command, click.Command)
-    if name == "image":  # the updater's ``image update`` joins the images group
-        importlib.import_module("shipway.cli.image_update").register()
+    for extra in JOINS.get(name, ()):  # commands other modules add to this group
+        importlib.import_module(extra).register()
     return command
 
 
