@@ -44,7 +44,7 @@ class Kubelet:
         self.id = uuid.uuid4().hex[:8]
         self.tmp = Path(tempfile.mkdtemp(prefix="fake-kubelet-"))
         self.pods: dict[tuple[str, str], str] = {}  # (ns, name) -> podman pod name
-        self.stopping: set[tuple[str, str]] = set()
+        self.stopping: set[str] = set()  # podman pod names of deleted Pods
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.closing = threading.Event()
@@ -80,9 +80,10 @@ class Kubelet:
     def created(self, pod: Obj) -> None:
         meta = pod["metadata"]
         key = (meta["namespace"], meta["name"])
+        pname = f"fk{self.id}-{key[0]}-{key[1]}"[:50] + "-" + meta["uid"][:6]
         with self.lock:
-            self.pods[key] = f"fk{self.id}-{key[0]}-{key[1]}"[:60]
-        t = threading.Thread(target=self._run, args=(key, pod), daemon=True)
+            self.pods[key] = pname
+        t = threading.Thread(target=self._run, args=(key, pname, pod), daemon=True)
         self.threads.append(t)
         t.start()
 
@@ -90,8 +91,8 @@ class Kubelet:
         """Remove the Pod's podman pod (in the background, as a real kubelet does)."""
         with self.lock:
             pname = self.pods.pop((ns, name), None)
-            self.stopping.add((ns, name))
         if pname is not None:
+            self.stopping.add(pname)
             t = threading.Thread(target=self.podman, args=("pod", "rm", "-f", "-t", "0", pname),
                                  daemon=True)  # fmt: skip
             self.threads.append(t)
@@ -111,40 +112,43 @@ class Kubelet:
             self.podman("pod", "rm", "-f", "-t", "0", *ids)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def _gone(self, key: tuple[str, str]) -> bool:
-        return self.closing.is_set() or key in self.stopping
+    def _gone(self, pname: str) -> bool:
+        return self.closing.is_set() or pname in self.stopping
 
-    def _status(self, key: tuple[str, str], status: Obj) -> None:
+    def _status(self, key: tuple[str, str], pname: str, status: Obj) -> None:
         with self.store.lock:
-            if not self._gone(key):
+            if not self._gone(pname):
                 self.store.set_status("Pod", key[0], key[1], status)
 
-    def _run(self, key: tuple[str, str], pod: Obj) -> None:
+    def _run(self, key: tuple[str, str], pname: str, pod: Obj) -> None:
         spec = pod.get("spec") or {}
         containers = spec.get("containers") or []
         waiting = [{"name": c["name"], "ready": False, "restartCount": 0, "image": c.get("image"),
                     "imageID": "", "state": {"waiting": {"reason": "ContainerCreating"}}}
                    for c in containers]  # fmt: skip
-        self._status(key, {"phase": "Pending", "conditions": [
+        self._status(key, pname, {"phase": "Pending", "conditions": [
             {"type": "PodScheduled", "status": "True"}], "containerStatuses": waiting})  # fmt: skip
         for i, c in enumerate(containers):
             err = self._pull(str(c.get("image") or ""))
             if err:
                 waiting[i]["state"] = {"waiting": {"reason": "ErrImagePull", "message": err}}
-                self._status(key, {"phase": "Pending", "containerStatuses": waiting})
+                self._status(key, pname, {"phase": "Pending", "containerStatuses": waiting})
                 backoff = f'Back-off pulling image "{c.get("image")}"'
                 waiting[i]["state"] = {"waiting": {"reason": "ImagePullBackOff",
                                                    "message": backoff}}  # fmt: skip
-                self._status(key, {"phase": "Pending", "containerStatuses": waiting})
+                self._status(key, pname, {"phase": "Pending", "containerStatuses": waiting})
                 return
         try:
-            self._start(key, pod)
+            self._start(key, pname, pod)
         except RuntimeError as exc:
             for w in waiting:
                 w["state"] = {"waiting": {"reason": "CreateContainerError", "message": str(exc)}}
-            self._status(key, {"phase": "Pending", "containerStatuses": waiting})
+            self._status(key, pname, {"phase": "Pending", "containerStatuses": waiting})
             return
-        self._monitor(key, {c["name"]: str(c.get("image")) for c in containers})
+        finally:
+            if self._gone(pname):  # deleted while starting: the delete's rm may have come first
+                self.podman("pod", "rm", "-f", "-t", "0", pname)
+        self._monitor(key, pname, {c["name"]: str(c.get("image")) for c in containers})
 
     def _pull(self, image: str) -> str:
         if self.podman("image", "exists", image).returncode == 0:
@@ -172,10 +176,9 @@ class Kubelet:
                 out[name] = self.claims[claim]
         return out
 
-    def _start(self, key: tuple[str, str], pod: Obj) -> None:
+    def _start(self, key: tuple[str, str], pname: str, pod: Obj) -> None:
         spec = pod.get("spec") or {}
-        pname = self.pods.get(key)
-        if pname is None or self._gone(key):
+        if self._gone(pname):
             return
         args = ["pod", "create", "--name", pname, "--label", f"fake-kubelet={self.id}",
                 "--hostname", key[1][:63]]  # fmt: skip
@@ -208,13 +211,10 @@ class Kubelet:
         if proc.returncode != 0:
             raise RuntimeError((proc.stderr.strip().splitlines() or ["podman failed"])[-1])
 
-    def _monitor(self, key: tuple[str, str], images: dict[str, str]) -> None:
+    def _monitor(self, key: tuple[str, str], pname: str, images: dict[str, str]) -> None:
         names = list(images)
         last: Obj = {}
-        while not self._gone(key):
-            pname = self.pods.get(key)
-            if pname is None:
-                return
+        while not self._gone(pname):
             proc = self.podman("inspect", "--format", "{{.Name}} {{.State.Status}} "
                                "{{.State.ExitCode}} {{.ImageDigest}}",
                                *[f"{pname}-{n}" for n in names])  # fmt: skip
@@ -240,7 +240,7 @@ class Kubelet:
             status = {"phase": phase, "podIP": "127.0.0.1", "containerStatuses": statuses,
                       "conditions": conds}  # fmt: skip
             if _shape(status) != _shape(last):
-                self._status(key, status)
+                self._status(key, pname, status)
                 last = status
             if phase != "Running":
                 return

@@ -1,4 +1,8 @@
-"""``container:`` and ``services:`` of a job, and the podman executor, through runtime.podman_exec.
+"""``container:`` and ``services:`` of a job, and the job sandboxes: podman and Kubernetes.
+
+A ``Sandbox`` is where a job's steps run when not on the host: ``Box`` (a
+podman job container, through runtime.podman_exec) or ``KubePod``
+(``ci.kube_executor``, a job as a Pod under ``--executor kubernetes``).
 
 A job with a container (or any job under ``--executor podman``, using the
 runner image) gets a private network, its services on it (reachable by their
@@ -11,16 +15,17 @@ out. A host job with services reaches them on published localhost ports.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipway.ci.expr.template import render_deep
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
 from shipway.model.errors import CIError, InputError
-from shipway.runtime import podman_env
+from shipway.runtime import host, podman_env
 from shipway.runtime.podman_exec import KEEPALIVE, Podman
 from shipway.settings import load as load_settings
 
@@ -28,17 +33,45 @@ if TYPE_CHECKING:
     from shipway.ci.job import JobRun
 
 
+class Sandbox(Protocol):
+    """Where a job's steps run: ``cid`` names it (``None``: steps run on the host; only
+    services live in it), ``path`` is its PATH, ``exec`` runs one step process streamed."""
+
+    cid: str | None
+    network: str | None
+    services: dict[str, Any]
+    path: str
+
+    def which(self, program: str) -> bool: ...
+
+    def exec(self, argv: list[str], cwd: str, env: dict[str, str],
+             on_line: Callable[[str], None], timeout: float,
+             cancel: host.Cancel) -> host.Result: ...  # fmt: skip
+
+
 @dataclass
 class Box:
+    """The podman sandbox: a network, services, a job container steps are exec-ed in."""
+
     podman: Podman
     cid: str | None = None  # the job container
     path: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     has_bash: bool = False
     network: str | None = None
     services: dict[str, Any] = field(default_factory=dict)
+    host_cwd: Path = field(default_factory=Path.cwd)  # where the podman client runs
 
     def which(self, program: str) -> bool:
         return program == "sh" or (program == "bash" and self.has_bash)
+
+    def exec(self, argv: list[str], cwd: str, env: dict[str, str],
+             on_line: Callable[[str], None], timeout: float,
+             cancel: host.Cancel) -> host.Result:  # fmt: skip
+        """``podman exec`` as a host process (raises ``OSError`` when it cannot start)."""
+        assert self.cid is not None
+        full = self.podman.exec_argv(self.cid, argv, env, cwd)
+        return host.run(full, cwd=self.host_cwd, env=self.podman.host_env, on_line=on_line,
+                        timeout=timeout, cancel=cancel)  # fmt: skip
 
 
 def podman_environment(job: JobRun) -> dict[str, str]:
@@ -79,25 +112,33 @@ def _options(value: Any) -> list[str]:
 
 
 @contextmanager
-def session(job: JobRun) -> Iterator[Box | None]:
-    """Start what the job needs (network, services, job container); remove it all after."""
+def session(job: JobRun) -> Iterator[Sandbox | None]:
+    """Start what the job needs (network, services, job container, or its Pod); remove it
+    all after."""
     scope = job.scope()
     spec = _spec(render_deep(job.job.container, scope)) if job.job.container else {}
     services = {k: _spec(v) for k, v in render_deep(job.job.services, scope).items()}
     info = job.rs.info
     image = str(spec.get("image") or "")
-    if not image and info.executor == "podman":
+    if not image and info.executor in ("podman", "kubernetes"):
         image = info.runner_image or os.environ.get("SHIPWAY_CI_IMAGE", "")
         if not image:
             raise InputError(
-                "the podman executor needs an image: give the job a 'container:' or set "
-                "SHIPWAY_CI_IMAGE",
+                f"the {info.executor} executor needs an image: give the job a 'container:' "
+                "or set SHIPWAY_CI_IMAGE",
                 subject=job.job.where,
             )
+    if info.executor == "kubernetes":
+        from shipway.ci.kube_executor import pod_session
+
+        with pod_session(job, image, spec, services) as pod:
+            yield pod
+        return
     if not image and not services:
         yield None
         return
-    box = Box(Podman(podman_environment(job), f"shipway-ci-{info.run_id}-{job.key}"))
+    box = Box(Podman(podman_environment(job), f"shipway-ci-{info.run_id}-{job.key}"),
+              host_cwd=job.workspace)  # fmt: skip
     try:
         if image:
             box.network = box.podman.network()

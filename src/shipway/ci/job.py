@@ -1,4 +1,4 @@
-"""Run one job instance (one matrix combination) step by step on the host executor.
+"""Run one job instance (one matrix combination) step by step, on the host or in a sandbox.
 
 Owns the job's workspace and temp directory under the run directory, the
 runner files (``GITHUB_OUTPUT``, ``GITHUB_ENV``, ``GITHUB_PATH``,
@@ -19,7 +19,7 @@ from typing import Any
 
 from shipway.ci import shells
 from shipway.ci.commands import FileFormatError, parse_command, parse_env_file
-from shipway.ci.container import Box, session
+from shipway.ci.container import Sandbox, session
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render_deep, render_str
@@ -65,7 +65,7 @@ class JobRun:
         cancel: Cancel | None = None,
     ) -> None:
         self.rs, self.job, self.display, self.key = rs, job, display, key
-        self.box: Box | None = None
+        self.box: Sandbox | None = None
         self.cancel = cancel or rs.cancel
         base = rs.info.base_dir / "jobs" / key
         self.workspace = base / "workspace"
@@ -347,12 +347,13 @@ class JobRun:
     ) -> str:
         """Run one process of a step; its output goes through workflow-command handling."""
         parser = OutputParser(self)
-        if self.box is not None and self.box.cid is not None and not host_only:
-            argv = self.box.podman.exec_argv(self.box.cid, argv, env, str(cwd))
-            env, cwd = self.box.podman.host_env, self.workspace
+        box = self.box if self.box is not None and self.box.cid is not None else None
         try:
-            res = host.run(argv, cwd=cwd, env=env, on_line=parser.line,
-                           timeout=max(timeout, 0.001), cancel=self.cancel)  # fmt: skip
+            if box is not None and not host_only:  # in the job's sandbox (container, Pod)
+                res = box.exec(argv, str(cwd), env, parser.line, max(timeout, 0.001), self.cancel)
+            else:
+                res = host.run(argv, cwd=cwd, env=env, on_line=parser.line,
+                               timeout=max(timeout, 0.001), cancel=self.cancel)  # fmt: skip
         except OSError as exc:
             self.log(f"::error::cannot start {argv[0]}: {exc.strerror or exc}")
             return "failure"

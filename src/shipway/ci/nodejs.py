@@ -71,12 +71,10 @@ def node_for(job: JobRun, action: str, path: str | None) -> str:
 
 def _runs(job: JobRun, cid: str, node: str) -> bool:
     box = job.box
-    assert box is not None
-    argv = box.podman.exec_argv(cid, [node, "--version"], {}, "/")
-    try:
-        res = host.run(argv, cwd=job.workspace, env=box.podman.host_env, on_line=lambda _: None,
-                       timeout=60)  # fmt: skip
-    except OSError:
+    assert box is not None and box.cid == cid
+    try:  # in the job's sandbox (container.Sandbox: a podman container or a Pod)
+        res = box.exec([node, "--version"], "/", {}, lambda _: None, 60, host.Cancel())
+    except (OSError, CIError):
         return False
     return res.status == 0
 

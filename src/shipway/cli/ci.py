@@ -21,6 +21,7 @@ from shipway.ci.service import (
 )
 from shipway.ci.syntax.github import parse_workflow
 from shipway.cli import output as out
+from shipway.cli.ci_kube import kube_options, kube_settings
 from shipway.cli.context import state_from, store_from
 from shipway.git.repo import git
 from shipway.model.errors import GitError, InputError, NotFoundError
@@ -124,7 +125,10 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     help="NAME=VALUE for a workflow_dispatch input (github.event.inputs), repeatable.",
 )
 @click.option(
-    "--executor", type=click.Choice(["host", "podman"]), default="host", show_default=True
+    "--executor",
+    type=click.Choice(["host", "podman", "kubernetes"]),
+    default="host",
+    show_default=True,
 )
 @click.option(
     "--environments", "environments_file", type=click.Path(dir_okay=False),
@@ -135,6 +139,7 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     default="permissive", show_default=True,
     help="GITHUB_TOKEN scopes of jobs whose workflow sets no 'permissions'.",
 )  # fmt: skip
+@kube_options
 @out.output_option
 @click.pass_context
 def run_cmd(
@@ -151,6 +156,11 @@ def run_cmd(
     environments_file: str | None,
     default_permissions: str,
     output: str,
+    kubeconfig: str | None,
+    kube_context: str | None,
+    namespace: str | None,
+    cluster: str | None,
+    kube_pvc: str | None,
 ) -> None:
     """Run workflows of the current git checkout; logs stream to stderr."""
     environments = _environments(environments_file)
@@ -179,6 +189,7 @@ def run_cmd(
     state = state_from(ctx)
     store = state.store
     records: list[dict[str, Any]] = []
+    kube = kube_settings(store, executor, kubeconfig, kube_context, namespace, cluster, kube_pvc)
     for path in files:
         shown = (
             str(path.resolve().relative_to(root))
@@ -198,6 +209,7 @@ def run_cmd(
                        workflow_ref=f"{shown}@{ref}", source_dir=root,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
                        environments=environments, token_default=default_permissions)  # fmt: skip
+        info.kube = kube
         records.append(run_workflow(store, wf, info))
     if not records:
         out.stderr.print(f"no workflow triggers on {event!r}")

@@ -1,0 +1,234 @@
+"""The Kubernetes executor: a job as one Pod, its steps as execs (through cluster.kube_pods).
+
+The Pod has a ``job`` container (the job's ``container:`` image, else the
+runner image) kept alive with ``tail -f /dev/null``, and one container per
+``services:`` entry; they share the Pod's network, and ``hostAliases`` map each
+service id to 127.0.0.1, so ``postgres:5432`` works as on GitHub. The run
+directory is mounted at the same path from a volume: a ``hostPath`` (default:
+the fake, single-node clusters, a controller on the node) or a
+PersistentVolumeClaim (``RunInfo.kube['pvc']`` or ``$SHIPWAY_CI_KUBE_PVC``)
+that the controller mounts at the same path (``pvc_path``, default the
+directory holding the run directories), so runner files and the workspace
+are read on this side after each step.
+
+Kubernetes exec has no environment or working directory, so each step is
+``sh -c`` that records its pid, sources an environment file written to the
+shared volume (removed at once: secrets never go into the exec URL), changes
+directory and ``exec``s the step's argv. A timeout or cancel closes the stream
+and kills the step's process tree through a second exec.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipway.ci.expr.values import from_json_value, to_str
+from shipway.cluster.kube_pods import KubePods
+from shipway.model.errors import CIError, InputError
+from shipway.runtime.host import Cancel, Result
+from shipway.runtime.podman_exec import KEEPALIVE
+
+if TYPE_CHECKING:
+    from shipway.ci.job import JobRun
+
+JOB = "job"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_WRAP = 'echo $$ > "$1"; . "$2"; rm -f "$2"; cd "$3" || exit 1; shift 3; exec "$@"'
+_KILL = (
+    't() { kill -STOP "$1" 2>/dev/null; for d in /proc/[0-9]*; do p=; '
+    '{ while read -r k v; do [ "$k" = PPid: ] && p=$v && break; done < "$d/status"; } '
+    '2>/dev/null; [ "$p" = "$1" ] && t "${d#/proc/}"; done; kill -KILL "$1" 2>/dev/null; }; '
+    '[ -s "$1" ] && t "$(cat "$1")"; rm -f "$1"'
+)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class KubePod:
+    """The job sandbox on Kubernetes (see ``container.Sandbox``)."""
+
+    pods: KubePods
+    name: str
+    files: Path  # per-job directory on the shared volume: env and pid files
+    cid: str | None = None
+    network: str | None = None
+    services: dict[str, Any] = field(default_factory=dict)
+    path: str = DEFAULT_PATH
+    has_bash: bool = False
+    execs: int = 0
+
+    def which(self, program: str) -> bool:
+        return program == "sh" or (program == "bash" and self.has_bash)
+
+    def exec(self, argv: list[str], cwd: str, env: dict[str, str],
+             on_line: Callable[[str], None], timeout: float, cancel: Cancel) -> Result:  # fmt: skip
+        """Run one step process in the ``job`` container, its lines to ``on_line``."""
+        self.execs += 1
+        envfile = self.files / f"kube-env-{self.execs}.sh"
+        pidfile = self.files / f"kube-pid-{self.execs}"
+        fd = os.open(envfile, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(env_script(env))
+        try:
+            status = self.pods.exec(self.name, JOB, ["sh", "-c", _WRAP, "sh", str(pidfile),
+                                                     str(envfile), cwd, *argv],
+                                    on_line, timeout, cancel.event)  # fmt: skip
+        finally:
+            envfile.unlink(missing_ok=True)
+        if status is None:
+            self.kill(pidfile)
+            cancelled = cancel.event.is_set()
+            return Result(-1, timed_out=not cancelled, cancelled=cancelled)
+        pidfile.unlink(missing_ok=True)
+        return Result(status)
+
+    def kill(self, pidfile: Path) -> None:
+        """Stop a step's process tree (closing an exec stream does not)."""
+        with contextlib.suppress(CIError):
+            self.pods.exec(self.name, JOB, ["sh", "-c", _KILL, "sh", str(pidfile)],
+                           lambda _line: None, 30, Cancel().event)  # fmt: skip
+
+    def capture(self, argv: list[str]) -> tuple[int | None, str]:
+        lines: list[str] = []
+        status = self.pods.exec(self.name, JOB, argv, lines.append, 60, Cancel().event)
+        return status, "\n".join(lines).strip()
+
+
+def env_script(env: dict[str, str]) -> str:
+    """``export`` lines for sh (names sh cannot hold are left out, as a shell would)."""
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if _NAME.match(k))
+
+
+def dns_name(text: str, limit: int = 63) -> str:
+    """A DNS-1123 label from ``text`` (a hash keeps long or mangled names unique)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"
+    if name != text or len(name) > limit:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        name = f"{name[: limit - 9].rstrip('-')}-{digest}"
+    return name
+
+
+def _label(text: str) -> str:
+    value = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:63].strip("-_.")
+    return value or "x"
+
+
+def _env_list(value: Any) -> list[dict[str, str]]:
+    return [{"name": str(k), "value": to_str(from_json_value(v))}
+            for k, v in (value or {}).items()]  # fmt: skip
+
+
+def _settings(job: JobRun) -> dict[str, Any]:
+    settings = dict(getattr(job.rs.info, "kube", None) or {})
+    if not settings.get("pvc") and os.environ.get("SHIPWAY_CI_KUBE_PVC"):
+        settings["pvc"] = os.environ["SHIPWAY_CI_KUBE_PVC"]
+    if not settings.get("namespace") and os.environ.get("SHIPWAY_CI_KUBE_NAMESPACE"):
+        settings["namespace"] = os.environ["SHIPWAY_CI_KUBE_NAMESPACE"]
+    return settings
+
+
+def _volumes(job: JobRun, settings: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """(volumes, the job container's mounts): the run directory at the same path."""
+    info = job.rs.info
+    base = Path(os.path.abspath(info.base_dir))
+    if settings.get("pvc"):
+        root = Path(os.path.abspath(str(settings.get("pvc_path") or base.parent)))
+        if not base.is_relative_to(root):
+            raise InputError(f"the run directory {base} is not under the PVC mount path {root}",
+                             subject=f"PersistentVolumeClaim/{settings['pvc']}")  # fmt: skip
+        claim = {"claimName": str(settings["pvc"])}
+        return ([{"name": "work", "persistentVolumeClaim": claim}],
+                [{"name": "work", "mountPath": str(root)}])  # fmt: skip
+    paths = [base]
+    for extra in (info.action_cache, info.artifacts):
+        if extra is not None and extra.is_dir() and not extra.resolve().is_relative_to(base):
+            paths.append(Path(os.path.abspath(extra)))
+    vols = [{"name": f"work-{i}", "hostPath": {"path": str(p.resolve()), "type": "Directory"}}
+            for i, p in enumerate(paths)]  # fmt: skip
+    mounts = [{"name": f"work-{i}", "mountPath": str(p)} for i, p in enumerate(paths)]
+    return vols, mounts
+
+
+def _service(job: JobRun, sid: str, spec: dict[str, Any]) -> dict[str, Any]:
+    image = str(spec.get("image") or "")
+    if not image:
+        raise InputError(f"service {sid!r} has no image", subject=job.job.where)
+    if spec.get("options") or spec.get("volumes") or spec.get("credentials"):
+        job.log(f"Service {sid}: options, volumes and credentials are not used on Kubernetes")
+    ports = []
+    for port in spec.get("ports") or []:
+        inner = to_str(from_json_value(port)).split(":")[-1].split("/")[0]
+        if inner.isdigit():
+            ports.append({"containerPort": int(inner)})
+    return {"name": dns_name(f"svc-{sid}"), "image": image, "env": _env_list(spec.get("env")),
+            "ports": ports}  # fmt: skip
+
+
+def pod_body(job: JobRun, name: str, image: str, spec: dict[str, Any],
+             services: dict[str, dict[str, Any]], settings: dict[str, Any]) -> Any:  # fmt: skip
+    """The Pod of one job run."""
+    info = job.rs.info
+    volumes, mounts = _volumes(job, settings)
+    main = {"name": JOB, "image": image, "command": list(KEEPALIVE),
+            "env": _env_list(spec.get("env")), "workingDir": os.path.abspath(job.workspace),
+            "volumeMounts": mounts}  # fmt: skip
+    if spec.get("options") or spec.get("credentials"):
+        job.log("Job container: options and credentials are not used on Kubernetes")
+    containers = [main, *(_service(job, sid, s) for sid, s in services.items())]
+    labels = {"app.kubernetes.io/managed-by": "shipway", "shipway.dev/ci-run": _label(info.run_id),
+              "shipway.dev/ci-job": _label(job.job.id)}  # fmt: skip
+    body: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "containers": containers,
+            "volumes": volumes,
+        },
+    }
+    if services:
+        body["spec"]["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": sorted(services)}]
+    return body
+
+
+@contextmanager
+def pod_session(job: JobRun, image: str, spec: dict[str, Any],
+                services: dict[str, dict[str, Any]]) -> Iterator[KubePod]:  # fmt: skip
+    """Create the job's Pod, wait until it runs, yield it; delete it at the end."""
+    settings = _settings(job)
+    pods = KubePods(settings)
+    name = dns_name(f"shipway-{job.rs.info.run_id}-{job.key}")
+    pod = KubePod(pods, name, job.files, cid=name)
+    body = pod_body(job, name, image, spec, services, settings)
+    timeout = float(settings.get("pod_timeout") or os.environ.get("SHIPWAY_CI_KUBE_TIMEOUT") or 300)
+    job.log(f"Starting pod {pods.namespace}/{name} ({image}"
+            + "".join(f", {s}" for s in services) + ")")  # fmt: skip
+    pods.create(body)
+    try:
+        pods.wait_running(name, timeout, job.cancel.event)
+        for sid, sspec in services.items():
+            ports = [to_str(from_json_value(p)).split(":")[-1].split("/")[0]
+                     for p in sspec.get("ports") or []]  # fmt: skip
+            pod.services[sid] = {"id": f"{name}/{dns_name(f'svc-{sid}')}", "network": "",
+                                 "ports": {p: p for p in ports}}  # fmt: skip
+        status, out = pod.capture(["printenv", "PATH"])
+        pod.path = out if status == 0 and out else DEFAULT_PATH
+        pod.has_bash = pod.capture(["sh", "-c", "command -v bash"])[0] == 0
+        yield pod
+    finally:
+        try:
+            pods.delete(name)
+        except CIError as exc:
+            job.log(f"::warning::{exc}")
+        pods.close()

@@ -1,0 +1,71 @@
+"""``shipway ci run`` options of the Kubernetes executor, and the settings they make.
+
+``--kubeconfig``/``--kube-context``/``--namespace``, or ``--cluster NAME`` (a
+stored ``Cluster`` resource of type kubernetes), and ``--kube-pvc`` for the
+shared work volume; read by ``ci.kube_executor`` as ``RunInfo.kube``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from shipway.model.errors import InputError
+from shipway.store import resources as stored
+from shipway.store.db import Store
+
+_OPTIONS = [
+    click.option(
+        "--kubeconfig",
+        help="Kubeconfig file (--executor kubernetes; default $KUBECONFIG or ~/.kube/config).",
+    ),
+    click.option("--kube-context", help="Kubeconfig context (--executor kubernetes)."),
+    click.option("--namespace", help="Namespace of the job Pods (--executor kubernetes)."),
+    click.option(
+        "--cluster", help="A Cluster resource to run the job Pods on (--executor kubernetes)."
+    ),
+    click.option(
+        "--kube-pvc",
+        help="PersistentVolumeClaim shared with the job Pods, mounted "
+        "here and there at the runs directory (else hostPath; env "
+        "SHIPWAY_CI_KUBE_PVC).",
+    ),
+]
+
+
+def kube_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def kube_settings(store: Store, executor: str, kubeconfig: str | None,
+                  kube_context: str | None, namespace: str | None, cluster: str | None,
+                  kube_pvc: str | None) -> dict[str, Any]:  # fmt: skip
+    """``RunInfo.kube`` from the options (``{}`` unless the executor is kubernetes)."""
+    opts = {"kubeconfig": kubeconfig, "kube_context": kube_context, "namespace": namespace,
+            "cluster": cluster, "kube_pvc": kube_pvc}  # fmt: skip
+    given = {k: v for k, v in opts.items() if v}
+    if executor != "kubernetes":
+        if given:
+            raise InputError(f"--{next(iter(given)).replace('_', '-')} needs "
+                             "--executor kubernetes")  # fmt: skip
+        return {}
+    kube: dict[str, Any] = {}
+    if given.get("cluster"):
+        name = given["cluster"]
+        spec = stored.get(store, "Cluster", name).body.get("spec") or {}
+        if spec.get("type") != "kubernetes":
+            raise InputError("not a kubernetes cluster", subject=f"Cluster/{name}")
+        kube.update({k: spec[k] for k in ("kubeconfig", "context", "server") if spec.get(k)})
+    if given.get("kubeconfig"):
+        kube["kubeconfig"] = given["kubeconfig"]
+    if given.get("kube_context"):
+        kube["context"] = given["kube_context"]
+    if given.get("namespace"):
+        kube["namespace"] = given["namespace"]
+    if given.get("kube_pvc"):
+        kube["pvc"] = given["kube_pvc"]
+    return kube

@@ -1,0 +1,220 @@
+"""``--executor kubernetes``: jobs as Pods on the Kubernetes API fake, whose podman kubelet
+really runs them (busybox images built locally, no pull)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+Runner = Callable[..., tuple[dict[str, Any], list[str]]]
+
+
+@pytest.fixture(scope="session")
+def httpd_image(podman: dict[str, str], busybox_image: str) -> str:
+    """A service image: busybox httpd in the foreground on :8080, serving /www/index.html."""
+    env = {**os.environ, **podman}
+
+    def buildah(*args: str) -> str:
+        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+
+    ctr = buildah("from", busybox_image)
+    buildah("run", "--isolation", "chroot", ctr, "--", "sh", "-c",
+            "mkdir -p /www && echo served-by-web > /www/index.html")  # fmt: skip
+    buildah("config", "--cmd", '["httpd", "-f", "-p", "8080", "-h", "/www"]', ctr)
+    buildah("commit", "-q", "--rm", ctr, "localhost/ci-httpd:1")
+    return "localhost/ci-httpd:1"
+
+
+@pytest.fixture
+def run_kube(run_wf: Runner, kube_fake: Any, podman: dict[str, str], busybox_image: str) -> Runner:
+    def run(workflow: str, **kw: Any) -> tuple[dict[str, Any], list[str]]:
+        kube = {"server": kube_fake.url, "pod_timeout": 30}
+        return run_wf(workflow, executor="kubernetes", runner_image=busybox_image,
+                      podman_env=podman, kube=kube, **kw)  # fmt: skip
+
+    return run
+
+
+def _steps(record: dict[str, Any], job: str = "a") -> list[dict[str, Any]]:
+    return next(j for j in record["jobs"] if j["id"] == job)["steps"]
+
+
+def _no_pods_left(fake: Any, podman: dict[str, str]) -> None:
+    env = {**os.environ, **podman}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with fake.store.lock:
+            pods = [k for k in fake.store.objects if k[0] == "Pod"]
+        out = subprocess.run(["podman", "ps", "-a", "-q", "--filter",
+                              f"label=fake-kubelet={fake.kubelet.id}"],
+                             env=env, capture_output=True, text=True).stdout  # fmt: skip
+        ctrs = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], env=env,
+                              capture_output=True, text=True).stdout.split()  # fmt: skip
+        mine = [c for c in ctrs if c.startswith(f"fk{fake.kubelet.id}-")]
+        if not pods and not out.strip() and not mine:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"left behind: pods {pods}, podman {out} {mine}")
+
+
+def test_steps_outputs_env_and_failures(run_kube: Runner, kube_fake: Any,
+                                        podman: dict[str, str]) -> None:  # fmt: skip
+    record, lines = run_kube(
+        """
+        on: push
+        env: {WF: wf-level}
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - id: one
+                run: |
+                  echo "host=$(hostname) wf=$WF ws=$GITHUB_WORKSPACE pwd=$(pwd)"
+                  echo "v=from-pod" >> "$GITHUB_OUTPUT"
+                  echo "CARRY=carried value" >> "$GITHUB_ENV"
+                  echo "to stderr" >&2
+              - run: echo "got ${{ steps.one.outputs.v }} carry=$CARRY"
+              - id: bad
+                run: exit 3
+                continue-on-error: true
+              - run: |
+                  mkdir -p sub && echo in-sub > sub/f
+              - run: cat f && pwd
+                working-directory: sub
+              - run: echo "outcome=${{ steps.bad.outcome }} conclusion=${{ steps.bad.conclusion }}"
+              - run: exit 2
+              - run: echo never runs
+              - if: failure()
+                run: echo after failure
+        """
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "failure", text
+    steps = _steps(record)
+    assert [s["outcome"] for s in steps] == ["success", "success", "failure", "success",
+                                             "success", "success", "failure", "skipped",
+                                             "success"]  # fmt: skip
+    assert steps[0]["outputs"] == {"v": "from-pod"}
+    assert steps[2]["conclusion"] == "success"
+    assert "host=shipway-r0-a-0 wf=wf-level" in text and "to stderr" in text
+    ws = next(ln.split("] ", 1)[1] for ln in lines if "] host=" in ln)
+    assert ws.split("ws=")[1].split(" pwd=")[0] == ws.split(" pwd=")[1]
+    assert "got from-pod carry=carried value" in text
+    assert "in-sub" in text and "outcome=failure conclusion=success" in text
+    assert "Process completed with exit code 2." in text
+    assert "never runs" not in text and "after failure" in text
+    _no_pods_left(kube_fake, podman)
+
+
+def test_service_reachable_by_id_and_secrets_masked(run_kube: Runner, httpd_image: str) -> None:
+    record, lines = run_kube(
+        f"""
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            services:
+              web:
+                image: {httpd_image}
+                ports: ["8080"]
+            steps:
+              - run: |
+                  for i in $(seq 1 50); do
+                    wget -qO- http://web:8080/index.html && break
+                    sleep 0.2
+                  done
+                  echo "port ${{{{ job.services.web.ports['8080'] }}}}"
+              - run: echo "token is $T and ${{{{ secrets.TOKEN }}}}"
+                env: {{T: "${{{{ secrets.TOKEN }}}}"}}
+        """,
+        secrets={"TOKEN": "hunter2-very-secret"},
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "served-by-web" in text and "port 8080" in text
+    assert "hunter2-very-secret" not in text and "token is *** and ***" in text
+
+
+def test_timeout_stops_the_step_in_the_pod(run_kube: Runner) -> None:
+    record, lines = run_kube(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - run: sh -c 'sleep 30; echo child done'; echo never
+                timeout-minutes: 0.04
+              - if: always()
+                run: |
+                  if cat /proc/[0-9]*/cmdline | tr '\\0' ' ' | grep -q 'slee[p] 30'
+                  then echo "sleep still running"; else echo "nothing left"; fi
+        """
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "failure", text
+    assert [s["outcome"] for s in _steps(record)] == ["failure", "success"]
+    assert "The step exceeded its timeout" in text
+    assert "] nothing left" in text and "] never" not in text and "] child done" not in text
+
+
+def test_container_image_that_cannot_be_pulled(run_kube: Runner) -> None:
+    record, lines = run_kube(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            container: localhost/shipway-missing:1
+            steps:
+              - run: echo hi
+        """
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "failure"
+    assert "Pod/default/shipway-r0-a" in text, text
+    assert "ImagePullBackOff" in text or "ErrImagePull" in text
+
+
+def test_cli_runs_a_workflow_on_the_fake(kube_fake: Any, podman: dict[str, str],
+                                         busybox_image: str, new_repo: Any, tmp_path: Path,
+                                         shipway_home: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from click.testing import CliRunner
+
+    from shipway.cli.main import cli
+
+    src = tmp_path / "src"
+    new_repo(src, {".github/workflows/ci.yml": """
+        on: push
+        jobs:
+          build:
+            runs-on: ubuntu-latest
+            steps:
+              - id: s
+                run: echo "where=pod" >> "$GITHUB_OUTPUT"; echo hello from the pod
+        """})  # fmt: skip
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(kube_fake.kubeconfig()))
+    monkeypatch.chdir(src)
+    monkeypatch.setenv("SHIPWAY_CI_IMAGE", busybox_image)
+    args = ["ci", "run", "--executor", "kubernetes", "--kubeconfig", str(kubeconfig),
+            "--namespace", "default", "-o", "json"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["conclusion"] == "success"
+    assert record["jobs"][0]["steps"][0]["outputs"] == {"where": "pod"}
+    assert "hello from the pod" in result.stderr
+    assert "Starting pod default/shipway-" in result.stderr
