@@ -218,3 +218,63 @@ def test_cli_runs_a_workflow_on_the_fake(kube_fake: Any, podman: dict[str, str],
     assert record["jobs"][0]["steps"][0]["outputs"] == {"where": "pod"}
     assert "hello from the pod" in result.stderr
     assert "Starting pod default/shipway-" in result.stderr
+
+
+def test_pvc_work_volume(run_wf: Runner, kube_fake: Any, podman: dict[str, str],
+                         busybox_image: str, tmp_path: Path) -> None:  # fmt: skip
+    kube_fake.kubelet.claims["ci-work"] = str(tmp_path)  # the fake's volume for that claim
+    kube = {"server": kube_fake.url, "pvc": "ci-work", "pvc_path": str(tmp_path),
+            "namespace": "default", "pod_timeout": 30}  # fmt: skip
+    record, lines = run_wf(
+        """
+        on: push
+        jobs:
+          p:
+            runs-on: ubuntu-latest
+            steps:
+              - id: w
+                run: echo "on=claim" >> "$GITHUB_OUTPUT"
+        """,
+        executor="kubernetes", runner_image=busybox_image, podman_env=podman, kube=kube,
+    )  # fmt: skip
+    assert record["conclusion"] == "success", "\n".join(lines)
+    assert _steps(record, "p")[0]["outputs"] == {"on": "claim"}
+    with kube_fake.store.lock:
+        made = [o for _, k, t, o in kube_fake.store.events if k == "Pod" and t == "ADDED"]
+    volumes = made[-1]["spec"]["volumes"]
+    assert volumes == [{"name": "work", "persistentVolumeClaim": {"claimName": "ci-work"}}]
+    assert made[-1]["metadata"]["labels"]["shipway.dev/ci-job"] == "p"
+
+
+def test_cancel_stops_the_exec(kube_fake: Any, podman: dict[str, str], busybox_image: str,
+                               new_repo: Any, tmp_path: Path) -> None:  # fmt: skip
+    from shipway.ci.engine import Engine
+    from shipway.ci.runinfo import RunInfo
+    from shipway.ci.syntax.github import parse_workflow
+
+    _repo, commit = new_repo(tmp_path / "src", {"README": "x\n"})
+    wf = parse_workflow(
+        "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+        "      - run: echo sleeping; sleep 60; echo woke\n"
+        "      - run: echo not after a cancel\n",
+        "ci.yml",
+    )
+    lines: list[str] = []
+    engines: list[Engine] = []
+
+    def on_line(line: str) -> None:
+        lines.append(line)
+        if line.endswith("] sleeping"):
+            engines[0].rs.cancel.cancel()
+
+    info = RunInfo(run_id="rc", repo=str(tmp_path / "src"), commit=commit,
+                   ref="refs/heads/main", event="push", payload={"ref": "refs/heads/main"},
+                   base_dir=tmp_path / "run", executor="kubernetes", on_line=on_line,
+                   runner_image=busybox_image, podman_env=podman,
+                   kube={"server": kube_fake.url, "pod_timeout": 30})  # fmt: skip
+    engines.append(Engine(wf, info))
+    record = engines[0].run()
+    text = "\n".join(lines)
+    assert record["conclusion"] == "cancelled", text
+    assert [s["outcome"] for s in _steps(record)] == ["cancelled", "skipped"], text
+    assert "] woke" not in text and "not after a cancel" not in text
