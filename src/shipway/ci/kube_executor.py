@@ -9,7 +9,8 @@ the fake, single-node clusters, a controller on the node) or a
 PersistentVolumeClaim (``RunInfo.kube['pvc']`` or ``$SHIPWAY_CI_KUBE_PVC``)
 that the controller mounts at the same path (``pvc_path``, default the
 directory holding the run directories), so runner files and the workspace
-are read on this side after each step.
+are read on this side after each step. With a hostPath, the host's node
+directory is mounted too, as the podman executor does (JavaScript actions).
 
 Kubernetes exec has no environment or working directory, so each step is
 ``sh -c`` that records its pid, sources an environment file written to the
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipway.ci.expr.values import from_json_value, to_str
+from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
 from shipway.cluster.kube_pods import KubePods
 from shipway.model.errors import CIError, InputError
 from shipway.runtime.host import Cancel, Result
@@ -154,7 +156,11 @@ def _volumes(job: JobRun, settings: dict[str, Any]) -> tuple[list[Any], list[Any
             paths.append(Path(os.path.abspath(extra)))
     vols = [{"name": f"work-{i}", "hostPath": {"path": str(p.resolve()), "type": "Directory"}}
             for i, p in enumerate(paths)]  # fmt: skip
-    mounts = [{"name": f"work-{i}", "mountPath": str(p)} for i, p in enumerate(paths)]
+    mounts: list[Any] = [{"name": f"work-{i}", "mountPath": str(p)} for i, p in enumerate(paths)]
+    node = host_node_dir()  # JavaScript actions in images without node (ci.nodejs)
+    if node:
+        vols.append({"name": "node", "hostPath": {"path": node, "type": "Directory"}})
+        mounts.append({"name": "node", "mountPath": NODE_MOUNT, "readOnly": True})
     return vols, mounts
 
 

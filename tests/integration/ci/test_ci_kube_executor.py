@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -278,3 +279,64 @@ def test_cancel_stops_the_exec(kube_fake: Any, podman: dict[str, str], busybox_i
     assert record["conclusion"] == "cancelled", text
     assert [s["outcome"] for s in _steps(record)] == ["cancelled", "skipped"], text
     assert "] woke" not in text and "not after a cancel" not in text
+
+
+@pytest.fixture(scope="session")
+def glibc_image(podman: dict[str, str], busybox_image: str) -> str:
+    """busybox plus the host's glibc libraries node links, so the host's node runs in it."""
+    env = {**os.environ, **podman}
+
+    def buildah(*args: str) -> str:
+        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+
+    node = os.path.realpath(shutil.which("node") or "node")
+    libs = subprocess.run(["ldd", node], capture_output=True, text=True, check=True).stdout
+    ctr = buildah("from", busybox_image)
+    for line in libs.splitlines():
+        path = next((w for w in line.split() if w.startswith("/")), None)
+        if path:
+            buildah("copy", ctr, os.path.realpath(path), path)
+    buildah("commit", "-q", "--rm", ctr, "localhost/ci-kube-glibc:1")
+    return "localhost/ci-kube-glibc:1"
+
+
+JS_ACTION = """\
+name: Shout
+inputs: {word: {required: true}}
+outputs: {loud: {description: upper-cased}}
+runs: {using: node20, main: main.js}
+"""
+MAIN_JS = """\
+const fs = require('fs');
+const word = process.env['INPUT_WORD'];
+fs.appendFileSync(process.env.GITHUB_OUTPUT, `loud=${word.toUpperCase()}\\n`);
+console.log(`node on ${require('os').hostname()} says ${word}`);
+"""
+
+
+def test_checkout_and_javascript_action_in_the_pod(run_wf: Runner, kube_fake: Any,
+                                                   podman: dict[str, str],
+                                                   glibc_image: str) -> None:  # fmt: skip
+    record, lines = run_wf(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - run: cat README
+              - id: s
+                uses: ./.github/actions/shout
+                with: {word: hello}
+              - run: echo "loud=${{ steps.s.outputs.loud }}"
+        """,
+        {".github/actions/shout/action.yml": JS_ACTION, ".github/actions/shout/main.js": MAIN_JS},
+        executor="kubernetes", runner_image=glibc_image, podman_env=podman,
+        kube={"server": kube_fake.url, "pod_timeout": 30},
+    )  # fmt: skip
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "] hello" in text and "loud=HELLO" in text
+    assert "node on shipway-r0-a-0 says hello" in text  # node ran in the job container
