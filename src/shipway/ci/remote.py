@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from shipway.ci.plan.refs import (
@@ -126,7 +126,9 @@ def _mark(run_id: str, entry: Path) -> None:
         _checked.add((run_id, str(entry)))
 
 
-def ensure(info: RunInfo, uses: RemoteUses, token: str = "") -> Path:
+def ensure(
+    info: RunInfo, uses: RemoteUses, token: str = "", log: Callable[[str], None] | None = None
+) -> Path:
     """The action cache directory of ``uses.repo`` at ``uses.ref``, fetched on a miss.
 
     A directory vendored by hand is used as it is. Raises ``RemoteError``
@@ -153,12 +155,17 @@ def ensure(info: RunInfo, uses: RemoteUses, token: str = "") -> Path:
             if entry.is_dir():
                 return entry  # the source is down or the branch went away: keep what we have
             raise
+        fetching = f"Download action repository '{uses.repo}@{uses.ref}' (SHA:{res.sha})"
         if res.kind == "branch":
             target = entry.parent / f"{uses.name}@{res.sha}"
             if not target.is_dir():
+                if log is not None:
+                    log(fetching)
                 fetch_tree(url, res, target, token, uses.repo)
             _point(entry, target.name)
             _mark(info.run_id, entry)
         else:
+            if log is not None:
+                log(fetching)
             fetch_tree(url, res, entry, token, uses.repo)
     return entry

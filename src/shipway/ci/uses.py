@@ -49,7 +49,7 @@ def action_dir(job: JobRun, uses: str) -> Path:
         raise Unavailable(str(exc)) from None
     token = str(job.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
     try:
-        root = remote.ensure(job.rs.info, ref, token)
+        root = remote.ensure(job.rs.info, ref, token, log=job.log)
     except RemoteError as exc:
         raise Unavailable(unavailable(uses, ref, str(exc), job.rs.info.action_cache)) from None
     path = root / ref.path if ref.path else root
@@ -123,8 +123,8 @@ def run_uses(
         job.log(f"::error::{exc}")
         return "failure"
     inputs = _inputs(job, action, given, env_ctx)
-    if action.using == "composite":
-        return _run_composite(job, action, path, inputs, outputs, env_ctx)
+    if action.using == "composite":  # its run steps may be exec-ed in the job container
+        return _run_composite(job, action, visible(job, path), inputs, outputs, env_ctx)
     if action.using.startswith("node"):
         return _run_node(job, action, path, inputs, proc_env, timeout)
     from shipway.ci.executors import run_docker_action

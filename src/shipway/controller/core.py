@@ -175,7 +175,8 @@ class Controller:
     # -- workers ------------------------------------------------------------------------------
 
     def _step_env(self, pipe: Resource) -> dict[str, str]:
-        """PATH with ``shipway`` on it, and the Docker API (podman) with registry aliases."""
+        """PATH with ``shipway`` on it, the Docker API (podman) with registry aliases, and
+        the git source of other repositories (``spec.gitURL``, read by ``ci.remote``)."""
         aliases = dict(pipe.spec.get("registryAliases") or {}) or docker_api.parse_aliases(
             os.environ.get("SHIPWAY_REGISTRY_ALIASES", "")
         )
@@ -190,7 +191,9 @@ class Controller:
             log.warning("no Docker API for CI steps: %s", exc)
             docker, path = {}, []
         path += [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-        return {"PATH": os.pathsep.join(path), "SHIPWAY_HOME": str(self.settings.home), **docker}
+        git_url = {"SHIPWAY_GIT_URL": str(pipe.spec["gitURL"])} if pipe.spec.get("gitURL") else {}
+        return {"PATH": os.pathsep.join(path), "SHIPWAY_HOME": str(self.settings.home), **docker,
+                **git_url}  # fmt: skip
 
     def _run_ci(self, pipe: Resource, update: RefUpdate) -> None:
         """CI for a push; a branch push feeds releases of the pipeline's applications."""

@@ -141,6 +141,33 @@ def test_remote_actions_fetched_on_miss_cached_and_branch_re_resolved(
     assert (owner / f"{js_name}@{sha1}").is_dir()  # a run still using it keeps it
 
 
+def test_concurrent_jobs_fetch_one_action_once(
+    run_wf: Runner, upstream: Callable[[str], Upstream], source: str, tmp_path: Path
+) -> None:
+    name = uniq("shared")
+    upstream(f"acme/{name}").commit({"action.yml": greet_action("shared")}, tag="v1")
+    cache = tmp_path / "actions"
+    record, lines = run_wf(
+        f"""
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            strategy: {{matrix: {{n: [1, 2, 3, 4]}}}}
+            steps:
+              - uses: acme/{name}@v1
+                with: {{who: "${{{{ matrix.n }}}}"}}
+        """,
+        action_cache=cache,
+        git_url=source,
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert all(f"greet shared {n}" in text for n in (1, 2, 3, 4))
+    assert text.count(f"Download action repository 'acme/{name}@v1'") == 1
+    assert sorted(p.name for p in (cache / "acme").iterdir()) == [f".{name}@v1.lock", f"{name}@v1"]
+
+
 @pytest.mark.parametrize(
     ("uses", "git_url", "reason"),
     [

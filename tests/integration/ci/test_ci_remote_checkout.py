@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import subprocess
 import threading
 import uuid
@@ -291,8 +292,65 @@ def test_checkout_private_http_repo_with_token(
         "tok-123" not in text and base64.b64encode(b"x-access-token:tok-123").decode() not in text
     )
     assert any(s.lower().startswith("basic ") for s in seen)
+    persisted, lines = run_wf(
+        workflow.replace("TOKEN", "tok-123").replace("persist-credentials: false", "clean: true"),
+        git_url=base,
+    )
+    text = "\n".join(lines)
+    assert persisted["conclusion"] == "success", text
+    assert f"http.{base}/.extraheader AUTHORIZATION: basic ***" in text
     denied, lines = run_wf(workflow.replace("TOKEN", "wrong"), git_url=base)
     assert denied["conclusion"] == "failure"
     assert any(
         "actions/checkout: repository private/secret-lib not found at " + base in ln for ln in lines
     ), "\n".join(lines)
+
+
+def test_checkout_sparse_tags_clean_and_lfs(
+    run_wf: Runner, upstream: Callable[[str], Upstream], git_server: Any
+) -> None:
+    name = uniq("opts")
+    lib = upstream(f"acme/{name}")
+    lib.commit({"docs/a.md": "doc\n", "src/main.py": "code\n", "top.txt": "top\n"}, tag="v1")
+    lfs_step = (
+        f"      - uses: actions/checkout@v4\n"
+        f"        with: {{repository: acme/{name}, path: big, lfs: true}}\n"
+    )
+    record, lines = run_wf(
+        f"""
+on: push
+jobs:
+  a:
+    runs-on: x
+    steps:
+      - uses: actions/checkout@v4
+        with: {{repository: acme/{name}, path: sparse, sparse-checkout: docs}}
+      - uses: actions/checkout@v4
+        with: {{repository: acme/{name}, path: tagged, fetch-tags: true}}
+      - run: |
+          echo "sparse=$(ls sparse | tr '\\n' ,)"
+          echo "tags=$(git -C tagged tag)"
+          touch tagged/untracked kept-marker
+      - uses: actions/checkout@v4
+        with: {{repository: acme/{name}, path: tagged, clean: false}}
+      - run: echo "after-noclean=$(ls tagged/untracked)"
+      - uses: actions/checkout@v4
+        with: {{repository: acme/{name}, path: tagged}}
+      - run: echo "after-clean=$(ls tagged/untracked 2>/dev/null || echo gone)"
+"""
+        + lfs_step,
+        git_url=f"git://127.0.0.1:{git_server.port}",
+    )
+    text = "\n".join(lines)
+    assert "sparse=docs,top.txt," in text, text  # cone mode keeps top-level files
+    assert "tags=v1" in text
+    assert "after-noclean=tagged/untracked" in text
+    assert "after-clean=gone" in text
+    if shutil.which("git-lfs") is None:
+        assert record["conclusion"] == "failure"
+        assert (
+            f"::error::actions/checkout: acme/{name}@main: lfs: true needs git-lfs, "
+            "which is not installed" in text
+        )
+    else:
+        assert record["conclusion"] == "success", text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +101,35 @@ def test_is_sha_and_short_name() -> None:
     assert not is_sha("a" * 39) and not is_sha("v1")
     assert short_name("refs/heads/feature/x") == "feature/x"
     assert short_name("refs/tags/v1") == "v1"
+
+
+def test_git_source_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from shipway.ci.remote import git_source
+    from shipway.ci.runinfo import RunInfo
+
+    def info(**kw: Any) -> RunInfo:
+        return RunInfo("r", "/src", "c", "refs/heads/main", "push", {}, tmp_path, **kw)
+
+    monkeypatch.setenv("SHIPWAY_GIT_URL", "git://process/")
+    assert git_source(info()) == "git://process"
+    assert (
+        git_source(info(env={"SHIPWAY_GIT_URL": "http://pipeline/git/"})) == "http://pipeline/git"
+    )
+    assert git_source(info(git_url="git://flag", env={"SHIPWAY_GIT_URL": "x"})) == "git://flag"
+    monkeypatch.delenv("SHIPWAY_GIT_URL")
+    assert git_source(info()) == ""
+
+
+def test_pipeline_kind_takes_a_git_url() -> None:
+    from shipway.model.resources import parse_text
+
+    text = """\
+apiVersion: shipway.dev/v1alpha1
+kind: Pipeline
+metadata: {name: app}
+spec:
+  source: {repoURL: "git://127.0.0.1:9418/acme/app"}
+  gitURL: "git://127.0.0.1:9418"
+"""
+    (pipe,) = parse_text(text, "p.yaml")
+    assert pipe.spec["gitURL"] == "git://127.0.0.1:9418"
