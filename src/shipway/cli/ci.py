@@ -140,6 +140,13 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     help="GITHUB_TOKEN scopes of jobs whose workflow sets no 'permissions'.",
 )  # fmt: skip
 @kube_options
+@click.option(
+    "--git-url",
+    envvar="SHIPWAY_GIT_URL",
+    default="",
+    help="Base URL of other owner/name repositories (checkout, remote actions, called "
+    "workflows), e.g. git://host or https://forge [env: SHIPWAY_GIT_URL].",
+)
 @out.output_option
 @click.pass_context
 def run_cmd(
@@ -153,6 +160,7 @@ def run_cmd(
     var: tuple[str, ...],
     input_pairs: tuple[str, ...],
     executor: str,
+    git_url: str,
     environments_file: str | None,
     default_permissions: str,
     output: str,
@@ -204,7 +212,7 @@ def run_cmd(
         info = RunInfo(run_id=run_id, repo=str(root), commit=commit, ref=ref, event=event,
                        payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
                        vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
-                       env=extra_env,
+                       env=extra_env, git_url=git_url,
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
                        workflow_ref=f"{shown}@{ref}", source_dir=root,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],

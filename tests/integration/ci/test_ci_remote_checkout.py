@@ -354,3 +354,46 @@ jobs:
         )
     else:
         assert record["conclusion"] == "success", text
+
+
+def test_cli_git_url_option(
+    upstream: Callable[[str], Upstream],
+    git_server: Any,
+    new_repo: Any,
+    tmp_path: Path,
+    shipway_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from shipway.cli.main import cli
+
+    name = uniq("clidep")
+    upstream(f"acme/{name}").commit({"dep.txt": "dependency\n"})
+    src = tmp_path / "cli-src"
+    workflow = f"""
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - uses: actions/checkout@v4
+                with: {{repository: acme/{name}, path: dep}}
+              - run: cat dep/dep.txt
+        """
+    new_repo(src, {".github/workflows/ci.yml": workflow})
+    monkeypatch.chdir(src)
+    monkeypatch.delenv("SHIPWAY_GIT_URL", raising=False)
+    base = f"git://127.0.0.1:{git_server.port}"
+    result = CliRunner().invoke(cli, ["ci", "run", "--git-url", base, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["conclusion"] == "success"
+    assert "dependency" in result.stderr
+    monkeypatch.setenv("SHIPWAY_GIT_URL", base)
+    assert CliRunner().invoke(cli, ["ci", "run"]).exit_code == 0
+    monkeypatch.delenv("SHIPWAY_GIT_URL")
+    failed = CliRunner().invoke(cli, ["ci", "run"])
+    assert failed.exit_code == 1
+    assert "no git source is set" in failed.stderr
