@@ -50,16 +50,22 @@ def git_source(info: RunInfo) -> str:
     return base.rstrip("/")
 
 
-def locate(base: str, repo: str, token: str = "") -> tuple[str, Listing]:
-    """The clone URL of ``repo`` under ``base`` and its refs; ``RemoteError`` if absent."""
+def locate(base: str, repo: str, token: str = "") -> tuple[str, Listing, str]:
+    """The clone URL of ``repo`` under ``base``, its refs, and the token that worked.
+
+    A token the source refuses is dropped for a second, anonymous try (a
+    run's ``GITHUB_TOKEN`` means nothing to another forge; public repositories
+    still come). ``RemoteError`` when the repository cannot be listed.
+    """
     detail = ""
-    for url in clone_urls(base, repo):
-        try:
-            out = git(["ls-remote", "--symref", url], env=auth_env(url, token), subject=url)
-        except GitError as exc:
-            detail = exc.message
-            continue
-        return url, parse_ls_remote(out)
+    for tok in dict.fromkeys([token, ""]):
+        for url in clone_urls(base, repo):
+            try:
+                out = git(["ls-remote", "--symref", url], env=auth_env(url, tok), subject=url)
+            except GitError as exc:
+                detail = detail or exc.message
+                continue
+            return url, parse_ls_remote(out), tok
     raise RemoteError(f"repository {repo} not found at {base} ({detail})")
 
 
@@ -149,7 +155,7 @@ def ensure(
         if entry.is_dir() and (not entry.is_symlink() or _seen(info.run_id, entry)):
             return entry
         try:
-            url, listing = locate(base, uses.repo, token)
+            url, listing, token = locate(base, uses.repo, token)
             res = resolve(listing, uses.ref, uses.repo)
         except RemoteError:
             if entry.is_dir():

@@ -213,7 +213,8 @@ def _backend(root: Path, token: str, seen: list[str]) -> Callable[..., Iterable[
         path = str(environ.get("PATH_INFO", ""))
         auth = str(environ.get("HTTP_AUTHORIZATION", ""))
         seen.append(auth)
-        if path.startswith("/private/") and auth.lower() != expected.lower():
+        wrong = auth.lower() != expected.lower()
+        if (auth or path.startswith("/private/")) and wrong:  # a forge refuses bad tokens
             start("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"')])
             return [b"token required\n"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -299,6 +300,14 @@ def test_checkout_private_http_repo_with_token(
     text = "\n".join(lines)
     assert persisted["conclusion"] == "success", text
     assert f"http.{base}/.extraheader AUTHORIZATION: basic ***" in text
+    public = Repo.init(root / "acme" / "open-lib.git", bare=True)
+    public.run("symbolic-ref", "HEAD", "refs/heads/main")
+    work.run("push", "-q", str(public.path), "HEAD:refs/heads/main")
+    anonymous, lines = run_wf(
+        workflow.replace("private/secret-lib", "acme/open-lib").replace("TOKEN", "bogus"),
+        git_url=base,
+    )
+    assert anonymous["conclusion"] == "success", "\n".join(lines)  # the token is dropped
     denied, lines = run_wf(workflow.replace("TOKEN", "wrong"), git_url=base)
     assert denied["conclusion"] == "failure"
     assert any(
@@ -397,3 +406,38 @@ def test_cli_git_url_option(
     failed = CliRunner().invoke(cli, ["ci", "run"])
     assert failed.exit_code == 1
     assert "no git source is set" in failed.stderr
+
+
+def test_private_remote_action_over_http_with_github_token(
+    run_wf: Runner, tmp_path: Path, http_git: tuple[str, Path, list[str]]
+) -> None:
+    base, root, _seen = http_git
+    bare = Repo.init(root / "private" / "tool.git", bare=True)
+    bare.run("symbolic-ref", "HEAD", "refs/heads/main")
+    work = Repo.init(tmp_path / "tool-work")
+    (work.path / "action.yml").write_text(
+        "name: Tool\nruns:\n  using: composite\n  steps:\n"
+        "    - {shell: sh, run: echo private-tool-ran}\n"
+    )
+    work.add_all()
+    work.commit("c")
+    work.run("tag", "v1")
+    work.run("push", "-q", "--tags", str(bare.path), "HEAD:refs/heads/main")
+    workflow = "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{uses: private/tool@v1}]\n"
+    record, lines = run_wf(
+        workflow,
+        secrets={"GITHUB_TOKEN": "tok-123"},
+        git_url=base,
+        action_cache=tmp_path / "actions",
+    )
+    assert record["conclusion"] == "success", "\n".join(lines)
+    assert any("private-tool-ran" in ln for ln in lines)
+    record, lines = run_wf(
+        workflow, secrets={"GITHUB_TOKEN": "nope"}, git_url=base, action_cache=tmp_path / "a2"
+    )
+    assert record["conclusion"] == "failure"
+    assert any(
+        f"action 'private/tool@v1' is not available: repository private/tool not found at {base}"
+        in ln
+        for ln in lines
+    ), "\n".join(lines)

@@ -29,6 +29,7 @@ class Plan:
     shown: str  # owner/name@ref for messages
     res: Resolved | None  # None: the run's own commit or a ref fetched as given
     rev: str
+    token: str  # sent to http(s) sources ('' when the source took no token)
 
 
 def run(ctx: ActionContext) -> None:
@@ -47,11 +48,12 @@ def run(ctx: ActionContext) -> None:
         raise ActionFailed(
             f"actions/checkout: fetch-depth {ctx.input('fetch-depth')!r} is not a number"
         ) from None
-    plan = _own(ctx) if own else _other(ctx, repository, token)
+    plan = _own(ctx, token) if own else _other(ctx, repository, token)
     if bool_input(ctx.input("lfs")) and shutil.which("git-lfs") is None:
         raise ActionFailed(
             f"actions/checkout: {plan.shown}: lfs: true needs git-lfs, which is not installed"
         )
+    token = plan.token
     env = _env(plan.url, token)
     ctx.log(f"Checking out {plan.shown} from {plan.url} into {target}")
     try:
@@ -73,9 +75,9 @@ def run(ctx: ActionContext) -> None:
     ctx.log(f"HEAD is now at {sha}")
 
 
-def _own(ctx: ActionContext) -> Plan:
+def _own(ctx: ActionContext, token: str) -> Plan:
     rev = ctx.input("ref") or ctx.info.commit
-    return Plan(ctx.info.repo, f"{ctx.info.repository_name}@{rev}", None, rev)
+    return Plan(ctx.info.repo, f"{ctx.info.repository_name}@{rev}", None, rev, token)
 
 
 def _other(ctx: ActionContext, repository: str, token: str) -> Plan:
@@ -87,12 +89,12 @@ def _other(ctx: ActionContext, repository: str, token: str) -> Plan:
         )
     ref = ctx.input("ref")
     try:
-        url, listing = remote.locate(base, repository, token)
+        url, listing, token = remote.locate(base, repository, token)
         res = remote.resolve(listing, ref, repository)
     except RemoteError as exc:
         raise ActionFailed(f"actions/checkout: {exc}") from None
     rev = ref or short_name(res.full)
-    return Plan(url, f"{repository}@{rev}", res, rev)
+    return Plan(url, f"{repository}@{rev}", res, rev, token)
 
 
 def _env(url: str, token: str) -> dict[str, str]:
