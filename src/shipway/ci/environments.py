@@ -58,9 +58,26 @@ def with_secret_files(envs: dict[str, Environment], base: Path) -> dict[str, Env
     for env in envs.values():
         if env.secrets_file:
             path = Path(env.secrets_file)
-            secrets = read_secrets_file(path if path.is_absolute() else base / path)
-            env.secrets = {**secrets, **env.secrets}
+            path = path if path.is_absolute() else (base / path).resolve()
+            env.secrets = {**read_secrets_file(path), **env.secrets}
+            env.secrets_file = str(path)
     return envs
+
+
+def to_stored(envs: dict[str, Environment]) -> dict[str, Any]:
+    """Definitions without their secret values, to keep with a run's resume data."""
+    out: dict[str, Any] = {}
+    for name, env in envs.items():
+        body: dict[str, Any] = {"vars": env.vars, "waitTimer": env.wait_minutes,
+                                "requiredReviewers": env.reviewers}  # fmt: skip
+        if env.secrets_file:
+            body["secretsFile"] = env.secrets_file
+        if env.branches is not None:
+            body["deploymentBranches"] = env.branches
+        if env.tags is not None:
+            body["deploymentTags"] = env.tags
+        out[name] = body
+    return out
 
 
 def from_data(data: Any, base: Path, subject: str) -> dict[str, Environment]:

@@ -79,7 +79,9 @@ def test_bad_definitions(bad: object) -> None:
 def test_file_with_secrets_file_and_error_position(tmp_path: Path) -> None:
     (tmp_path / "prod.env").write_text("KEY=from-file\nOTHER='x y'\n")
     good = tmp_path / "envs.yml"
-    good.write_text("environments:\n  prod:\n    secretsFile: prod.env\n    secrets: {KEY: inline}\n")
+    good.write_text(
+        "environments:\n  prod:\n    secretsFile: prod.env\n    secrets: {KEY: inline}\n"
+    )
     envs = load_file(good)
     assert envs["prod"].secrets == {"KEY": "inline", "OTHER": "x y"}
     bad = tmp_path / "bad.yml"
