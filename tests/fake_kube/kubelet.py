@@ -13,6 +13,7 @@ labelled with the kubelet's id and removed on Pod delete and in ``close()``.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -188,10 +189,27 @@ class Kubelet:
         self._check(self.podman(*args))
         volumes = self._volumes(key, spec)
         for c in spec.get("containers") or []:
-            self._check(self.podman(*self._run_args(pname, c, volumes)))
+            self._check(self.podman(*self._run_args(key[0], pname, c, volumes)))
 
-    def _run_args(self, pname: str, c: Obj, volumes: dict[str, str]) -> list[str]:
+    def _secret_env(self, ns: str, c: Obj) -> list[str]:
+        """``envFrom`` Secrets as ``-e`` options (``data`` is base64, ``stringData`` is not)."""
+        args = []
+        for src in c.get("envFrom") or []:
+            name = (src.get("secretRef") or {}).get("name")
+            with self.store.lock:
+                secret = self.store.objects.get(("Secret", ns, name))
+            if secret is None:
+                raise RuntimeError(f'secret "{name}" not found')
+            values = {
+                k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()
+            }
+            values.update(secret.get("stringData") or {})
+            args += [a for k, v in values.items() for a in ("-e", f"{k}={v}")]
+        return args
+
+    def _run_args(self, ns: str, pname: str, c: Obj, volumes: dict[str, str]) -> list[str]:
         args = ["run", "-d", "--pod", pname, "--name", f"{pname}-{c['name']}"]
+        args += self._secret_env(ns, c)
         for e in c.get("env") or []:
             if "value" in e:
                 args += ["-e", f"{e['name']}={e['value']}"]

@@ -2,7 +2,8 @@
 
 The image is ``docker://<ref>`` (pulled) or a ``Dockerfile`` in the action
 (built with podman). Inputs arrive as ``INPUT_*`` and as ``args``; the run
-directory is mounted at the same path so the runner files work inside.
+directory is mounted at the same path so the runner files work inside. Under
+the kubernetes executor the action runs as a Pod (``ci.kube_executor``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def run_docker_action(job: JobRun, action: ActionDef, path: Path, inputs: dict[s
     try:
         if image.startswith("docker://"):
             image = image[len("docker://") :]
-            podman.pull(image)
+            if job.rs.info.executor != "kubernetes":  # there the cluster pulls it
+                podman.pull(image)
         else:
             tag = "localhost/shipway-action-" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
             job.log(f"Building {action.name} from {image}")
@@ -49,8 +51,12 @@ def run_docker_action(job: JobRun, action: ActionDef, path: Path, inputs: dict[s
              for k, v in render_deep(action.runs.get("env") or {}, scope).items()}  # fmt: skip
     env = {k: v for k, v in proc_env.items() if k.startswith(_PASS) or k in job.env_ctx}
     env.update({**input_env(inputs), **extra, "HOME": "/github/home"})
-    base = str(job.rs.info.base_dir.resolve())
     entry = action.runs.get("entrypoint")
+    if job.rs.info.executor == "kubernetes":  # a Pod of its own (ci.kube_executor)
+        from shipway.ci.kube_executor import run_action_pod
+
+        return run_action_pod(job, image, args, env, str(entry) if entry else None, timeout)
+    base = str(job.rs.info.base_dir.resolve())
     argv = podman.run_argv(image, args, env, [(base, base, "rw")], str(job.workspace),
                            entrypoint=str(entry) if entry else None)  # fmt: skip
     return job.run_process(argv, job.workspace, podman.host_env, timeout, host_only=True)

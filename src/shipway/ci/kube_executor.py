@@ -16,7 +16,8 @@ Kubernetes exec has no environment or working directory, so each step is
 ``sh -c`` that records its pid, sources an environment file written to the
 shared volume (removed at once: secrets never go into the exec URL), changes
 directory and ``exec``s the step's argv. A timeout or cancel closes the stream
-and kills the step's process tree through a second exec.
+and kills the step's process tree through a second exec. A Docker container
+action runs as a Pod of its own (``run_action_pod``).
 """
 
 from __future__ import annotations
@@ -179,10 +180,15 @@ def _service(job: JobRun, sid: str, spec: dict[str, Any]) -> dict[str, Any]:
             "ports": ports}  # fmt: skip
 
 
+def _labels(job: JobRun) -> dict[str, str]:
+    return {"app.kubernetes.io/managed-by": "shipway",
+            "shipway.dev/ci-run": _label(job.rs.info.run_id),
+            "shipway.dev/ci-job": _label(job.job.id)}  # fmt: skip
+
+
 def pod_body(job: JobRun, name: str, image: str, spec: dict[str, Any],
              services: dict[str, dict[str, Any]], settings: dict[str, Any]) -> Any:  # fmt: skip
     """The Pod of one job run."""
-    info = job.rs.info
     volumes, mounts = _volumes(job, settings)
     main = {"name": JOB, "image": image, "command": list(KEEPALIVE),
             "env": _env_list(spec.get("env")), "workingDir": os.path.abspath(job.workspace),
@@ -190,12 +196,10 @@ def pod_body(job: JobRun, name: str, image: str, spec: dict[str, Any],
     if spec.get("options") or spec.get("credentials"):
         job.log("Job container: options and credentials are not used on Kubernetes")
     containers = [main, *(_service(job, sid, s) for sid, s in services.items())]
-    labels = {"app.kubernetes.io/managed-by": "shipway", "shipway.dev/ci-run": _label(info.run_id),
-              "shipway.dev/ci-job": _label(job.job.id)}  # fmt: skip
     body: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "labels": labels},
+        "metadata": {"name": name, "labels": _labels(job)},
         "spec": {
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 1,
@@ -238,3 +242,47 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
         except CIError as exc:
             job.log(f"::warning::{exc}")
         pods.close()
+
+
+def run_action_pod(job: JobRun, image: str, args: list[str], env: dict[str, str],
+                   entrypoint: str | None, timeout: float) -> str:  # fmt: skip
+    """A Docker container action as its own Pod (environment from a Secret, the run directory
+    mounted as for the job); its log goes through the job's output parser when it ends."""
+    from shipway.ci.job import OutputParser
+
+    settings = _settings(job)
+    pods = KubePods(settings)
+    name = dns_name(f"shipway-{job.rs.info.run_id}-{job.key}-action-{len(job.results)}")
+    volumes, mounts = _volumes(job, settings)
+    action = {"name": "action", "image": image, "args": args, "volumeMounts": mounts,
+              "workingDir": os.path.abspath(job.workspace),
+              "envFrom": [{"secretRef": {"name": f"{name}-env"}}]}  # fmt: skip
+    if entrypoint:
+        action["command"] = [entrypoint]
+    spec = {"restartPolicy": "Never", "containers": [action], "volumes": volumes}
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": _labels(job)},
+            "spec": spec}  # fmt: skip
+    job.log(f"Starting pod {pods.namespace}/{name} ({image})")
+    try:
+        pods.create_secret(f"{name}-env", env, _labels(job))
+        pods.create(body)
+        code = pods.wait_exit(name, "action", timeout, job.cancel.event)
+        parser = OutputParser(job)
+        for line in pods.logs(name, "action").splitlines():
+            parser.line(line)
+    finally:
+        try:
+            pods.delete(name)
+            pods.delete_secret(f"{name}-env")
+        except CIError as exc:
+            job.log(f"::warning::{exc}")
+        pods.close()
+    if code is None and job.cancel.event.is_set():
+        return "cancelled"
+    if code is None:
+        job.log("::error::The step exceeded its timeout and was cancelled.")
+        return "failure"
+    if code != 0:
+        job.log(f"::error::Process completed with exit code {code}.")
+        return "failure"
+    return "success"

@@ -9,6 +9,7 @@ API, websocket and scheduling failures become ``CIError`` naming the Pod
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -96,6 +97,57 @@ class KubePods:
                               subject=self.subject(name)) from None  # fmt: skip
         except OSError as exc:
             raise CIError(f"cannot delete the pod: {exc}", subject=self.subject(name)) from None
+
+    def create_secret(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None:
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": name, "labels": dict(labels)}, "data": encoded}  # fmt: skip
+        try:
+            self.core.create_namespaced_secret(self.namespace, cast(Any, body),
+                                               _preload_content=False)  # fmt: skip
+        except (ApiException, OSError) as exc:
+            raise CIError(f"cannot create the secret: {_message(exc)}",
+                          subject=f"Secret/{self.namespace}/{name}") from None  # fmt: skip
+
+    def delete_secret(self, name: str) -> None:
+        try:
+            self.core.delete_namespaced_secret(name, self.namespace, _preload_content=False)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise CIError(f"cannot delete the secret: {_message(exc)}",
+                              subject=f"Secret/{self.namespace}/{name}") from None  # fmt: skip
+
+    def logs(self, name: str, container: str) -> str:
+        try:
+            resp: Any = self.core.read_namespaced_pod_log(name, self.namespace, container=container,
+                                                          _preload_content=False)  # fmt: skip
+            return str(resp.data.decode(errors="replace"))
+        except (ApiException, OSError) as exc:
+            raise CIError(f"cannot read the logs of {container}: {_message(exc)}",
+                          subject=self.subject(name)) from None  # fmt: skip
+
+    def wait_exit(self, name: str, container: str, timeout: float,
+                  cancel: threading.Event) -> int | None:  # fmt: skip
+        """Wait until ``container`` has exited: its exit code, or ``None`` when ``timeout``
+        passed or ``cancel`` was set first; ``CIError`` when it cannot start."""
+        deadline = time.monotonic() + timeout
+        while not cancel.is_set() and time.monotonic() < deadline:
+            try:
+                pod = self._get(name)
+            except (ApiException, OSError) as exc:
+                raise CIError(f"cannot read the pod: {_message(exc)}",
+                              subject=self.subject(name)) from None  # fmt: skip
+            for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+                state = cs.get("state") or {}
+                waiting = state.get("waiting") or {}
+                if waiting.get("reason") in _FATAL:
+                    raise CIError(f"container {container} (image {cs.get('image')}) cannot "
+                                  f"start: {waiting['reason']}: {waiting.get('message', '')}",
+                                  subject=self.subject(name))  # fmt: skip
+                if cs.get("name") == container and state.get("terminated"):
+                    return int(state["terminated"].get("exitCode", 1))
+            cancel.wait(0.2)
+        return None
 
     def wait_running(self, name: str, timeout: float, cancel: threading.Event) -> None:
         """Wait until every container of the pod runs; raise ``CIError`` saying why not."""

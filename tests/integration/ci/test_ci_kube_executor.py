@@ -39,9 +39,9 @@ def httpd_image(podman: dict[str, str], busybox_image: str) -> str:
 
 @pytest.fixture
 def run_kube(run_wf: Runner, kube_fake: Any, podman: dict[str, str], busybox_image: str) -> Runner:
-    def run(workflow: str, **kw: Any) -> tuple[dict[str, Any], list[str]]:
+    def run(workflow: str, *files: Any, **kw: Any) -> tuple[dict[str, Any], list[str]]:
         kube = {"server": kube_fake.url, "pod_timeout": 30}
-        return run_wf(workflow, executor="kubernetes", runner_image=busybox_image,
+        return run_wf(workflow, *files, executor="kubernetes", runner_image=busybox_image,
                       podman_env=podman, kube=kube, **kw)  # fmt: skip
 
     return run
@@ -340,3 +340,48 @@ def test_checkout_and_javascript_action_in_the_pod(run_wf: Runner, kube_fake: An
     assert record["conclusion"] == "success", text
     assert "] hello" in text and "loud=HELLO" in text
     assert "node on shipway-r0-a-0 says hello" in text  # node ran in the job container
+
+
+SAY_ACTION = """\
+name: Say
+inputs: {word: {default: hi}, code: {default: "0"}}
+runs:
+  using: docker
+  image: docker://IMAGE
+  entrypoint: sh
+  args:
+    - -c
+    - |
+      echo "said $INPUT_WORD on $(hostname)"; echo out=$INPUT_WORD >> $GITHUB_OUTPUT
+      exit $INPUT_CODE
+"""
+
+
+def test_docker_action_runs_as_its_own_pod(run_kube: Runner, kube_fake: Any,
+                                           busybox_image: str) -> None:  # fmt: skip
+    record, lines = run_kube(
+        """
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - id: say
+                uses: ./say
+                with: {word: "${{ secrets.WORD }}"}
+              - run: echo "out=${{ steps.say.outputs.out }}"
+              - uses: ./say
+                with: {code: "5"}
+        """,
+        {"say/action.yml": SAY_ACTION.replace("IMAGE", busybox_image)},
+        secrets={"WORD": "s3cr3t-word"},
+    )
+    text = "\n".join(lines)
+    assert [s["outcome"] for s in _steps(record)] == ["success", "success", "success",
+                                                      "failure"], text  # fmt: skip
+    assert "said *** on shipway-r0-a-0-action-1" in text and "s3cr3t-word" not in text
+    assert "Process completed with exit code 5." in text
+    with kube_fake.store.lock:
+        left = [k for k in kube_fake.store.objects if k[0] in ("Secret", "Pod")]
+    assert left == []
