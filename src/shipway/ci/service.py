@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway import settings
+from shipway.ci import environments as ci_environments
 from shipway.ci.engine import Engine
 from shipway.ci.plan.model import Workflow
 from shipway.ci.plan.triggers import workflow_runs
@@ -157,6 +158,7 @@ def _resume_info(workflow: Workflow, info: RunInfo) -> dict[str, Any]:
         data[key] = str(value) if value else None
     root = info.source_root
     data["workflow_path"] = str(root / workflow.file) if root else workflow.file
+    data["environments"] = ci_environments.to_stored(info.environments)  # rules, no secrets
     data["workflow_file"] = workflow.file
     return data
 
@@ -176,8 +178,9 @@ def resume_run(
 ) -> dict[str, Any]:
     """Finish a run from its stored state: jobs that completed keep their results.
 
-    ``environments`` (name -> ``plan.environments.Environment``) are given again
-    like ``secrets``: their secrets are not stored.
+    ``environments`` (name -> ``plan.environments.Environment``) may be given
+    again like ``secrets``; without them the run's stored definitions apply
+    (protection rules, vars and ``secretsFile``s, not inline secrets).
     """
     found = get_state(store, "ci", run_id)
     if found is None:
@@ -195,8 +198,11 @@ def resume_run(
         fields[key] = Path(data[key]) if data.get(key) else None
     if fields.get("base_dir") is None:
         raise NotFoundError(f"run {run_id} has no run directory to resume in", subject=run_id)
+    if environments is None:  # the stored rules still hold; secretsFile values are read again
+        subject = f"CI run {run_id}"
+        environments = ci_environments.from_data(data.get("environments") or {}, Path("/"), subject)
     info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line,
-                   environments=dict(environments or {}))  # fmt: skip
+                   environments=dict(environments))  # fmt: skip
     return run_workflow(store, workflow, info, prior=state)
 
 

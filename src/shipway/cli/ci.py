@@ -216,7 +216,8 @@ def run_cmd(
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
                        workflow_ref=f"{shown}@{ref}", source_dir=root,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
-                       environments=environments, token_default=default_permissions)  # fmt: skip
+                       environments=environments or {},
+                       token_default=default_permissions)  # fmt: skip
         info.kube = kube
         records.append(run_workflow(store, wf, info))
     if not records:
@@ -258,9 +259,9 @@ def resume_cmd(
         raise SystemExit(1)
 
 
-def _environments(path: str | None) -> dict[str, Any]:
+def _environments(path: str | None) -> dict[str, Any] | None:
     if not path:
-        return {}
+        return None
     from shipway.ci.environments import load_file
 
     return dict(load_file(Path(path)))
