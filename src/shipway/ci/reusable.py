@@ -21,7 +21,7 @@ from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import render_deep, render_str
 from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
 from shipway.ci.plan.model import Job, Workflow
-from shipway.ci.plan.refs import RefError, parse_uses
+from shipway.ci.plan.refs import RefError, RemoteUses, parse_uses
 from shipway.ci.remote import RemoteError
 from shipway.ci.runstate import RunState
 from shipway.ci.syntax.github import parse_workflow
@@ -35,9 +35,24 @@ class CallError(Exception):
     pass
 
 
-def locate(engine: Engine, uses: str) -> tuple[Path, str]:
-    """The file a ``uses:`` names, and how to show it."""
+Origin = tuple[Path, RemoteUses]  # a remote called workflow's repository checkout and ref
+_origins: weakref.WeakKeyDictionary[Engine, Origin] = weakref.WeakKeyDictionary()
+
+
+def locate(engine: Engine, uses: str) -> tuple[Path, str, Origin | None]:
+    """The file a ``uses:`` names, how to show it, and the remote repository it is in.
+
+    ``./`` inside a remote called workflow means that workflow's repository at
+    the same commit, as GitHub has it.
+    """
     info = engine.info
+    origin = _origins.get(engine)
+    if uses.startswith("./") and origin is not None:
+        path = origin[0] / uses[2:]
+        at = origin[1]
+        if not path.is_file():
+            raise CallError(f"called workflow {uses[2:]} not found in {at.repo}@{at.ref}")
+        return path, f"{at.repo}/{uses[2:]}@{at.ref}", origin
     if uses.startswith("./"):
         root = info.source_root
         if root is None:
@@ -45,7 +60,7 @@ def locate(engine: Engine, uses: str) -> tuple[Path, str]:
         local = root / uses[2:]
         if not local.is_file():
             raise CallError(f"called workflow {uses} not found in the repository")
-        return local, uses[2:]
+        return local, uses[2:], None
     try:
         ref = parse_uses(uses)
     except RefError:
@@ -68,7 +83,7 @@ def locate(engine: Engine, uses: str) -> tuple[Path, str]:
     path = root / ref.path
     if not path.is_file():
         raise CallError(f"called workflow {ref.path} not found in {ref.repo}@{ref.ref}")
-    return path, uses
+    return path, uses, (root, ref)
 
 
 MAX_LEVELS = 4  # the caller and three levels of called workflows, as GitHub documents
@@ -135,7 +150,7 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
 
     name = job.name or job.id
     try:
-        path, shown = locate(engine, job.uses or "")
+        path, shown, origin = locate(engine, job.uses or "")
         chain = call_chain(engine, shown)
         called: Workflow = parse_workflow(path.read_text(), shown)
         spec = called.call_spec
@@ -160,8 +175,9 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
     rs.secrets_ctx = {"GITHUB_TOKEN": engine.rs.secrets_ctx["GITHUB_TOKEN"], **secrets}
     inner = Engine(called, info, state=rs, prefix=f"{engine.prefix}{name} / ")
     inner.store, inner.token_cap = engine.store, engine.permissions_for(job)  # can only lower
-    inner.store, inner.token_cap = engine.store, engine.permissions_for(job)  # can only lower
     _chains[inner] = chain
+    if origin is not None:
+        _origins[inner] = origin
     inner.run_jobs()
     result = inner._conclusion()
     jobs_ctx = {jid: {"result": r, "outputs": inner.outputs.get(jid, {})}

@@ -247,6 +247,15 @@ jobs:
   leaf:
     uses: acme/LEAFREPO/.github/workflows/leaf.yml@main
     with: {n: 21}
+  sibling:
+    uses: ./.github/workflows/sibling.yml
+"""
+SIBLING = """\
+on: workflow_call
+jobs:
+  s:
+    runs-on: x
+    steps: [{run: echo sibling-from-the-called-repo}]
 """
 
 
@@ -256,7 +265,11 @@ def test_remote_reusable_workflow_inputs_outputs_secrets_nested(
     flows, leaf = uniq("flows"), uniq("leaf")
     upstream(f"acme/{leaf}").commit({".github/workflows/leaf.yml": LEAF})
     upstream(f"acme/{flows}").commit(
-        {".github/workflows/build.yml": BUILD.replace("LEAFREPO", leaf)}, tag="v1"
+        {
+            ".github/workflows/build.yml": BUILD.replace("LEAFREPO", leaf),
+            ".github/workflows/sibling.yml": SIBLING,
+        },
+        tag="v1",
     )
     record, lines = run_wf(
         f"""
@@ -283,6 +296,7 @@ def test_remote_reusable_workflow_inputs_outputs_secrets_nested(
     assert record["conclusion"] == "success", text
     assert "building app key=***" in text and "sekrit-value" not in text
     assert "got built-app 42" in text
+    assert "sibling-from-the-called-repo" in text  # ./ in a remote workflow: its own repo
     assert (tmp_path / "actions" / "acme" / f"{flows}@v1" / ".github/workflows/build.yml").is_file()
 
 
