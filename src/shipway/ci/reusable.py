@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,9 @@ Origin = tuple[Path, RemoteUses]  # a remote called workflow's repository checko
 _origins: weakref.WeakKeyDictionary[Engine, Origin] = weakref.WeakKeyDictionary()
 
 
-def locate(engine: Engine, uses: str) -> tuple[Path, str, Origin | None]:
+def locate(
+    engine: Engine, uses: str, log: Callable[[str], None] | None = None
+) -> tuple[Path, str, Origin | None]:
     """The file a ``uses:`` names, how to show it, and the remote repository it is in.
 
     ``./`` inside a remote called workflow means that workflow's repository at
@@ -73,7 +76,7 @@ def locate(engine: Engine, uses: str) -> tuple[Path, str, Origin | None]:
         )
     token = str(engine.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
     try:
-        root = remote.ensure(info, ref, token)
+        root = remote.ensure(info, ref, token, log=log)
     except RemoteError as exc:
         where = info.action_cache or "$SHIPWAY_HOME/actions"
         raise CallError(
@@ -150,7 +153,9 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
 
     name = job.name or job.id
     try:
-        path, shown, origin = locate(engine, job.uses or "")
+        path, shown, origin = locate(
+            engine, job.uses or "", lambda line: engine.rs.emit(engine.prefix + name, "", line)
+        )
         chain = call_chain(engine, shown)
         called: Workflow = parse_workflow(path.read_text(), shown)
         spec = called.call_spec

@@ -297,6 +297,7 @@ def test_remote_reusable_workflow_inputs_outputs_secrets_nested(
     assert "building app key=***" in text and "sekrit-value" not in text
     assert "got built-app 42" in text
     assert "sibling-from-the-called-repo" in text  # ./ in a remote workflow: its own repo
+    assert f"[call] Download action repository 'acme/{flows}@v1' (SHA:" in text
     assert (tmp_path / "actions" / "acme" / f"{flows}@v1" / ".github/workflows/build.yml").is_file()
 
 

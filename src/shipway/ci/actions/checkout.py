@@ -35,7 +35,10 @@ class Plan:
 def run(ctx: ActionContext) -> None:
     repository = ctx.input("repository")
     own = not repository or repository.lower() == ctx.info.repository_name.lower()
-    token = ctx.input("token") or str(ctx.info.secrets.get("GITHUB_TOKEN") or "")
+    github = getattr(ctx.job, "github", None) or {}  # github.token: the run's GITHUB_TOKEN
+    token = ctx.input("token") or str(
+        github.get("token") or ctx.info.secrets.get("GITHUB_TOKEN") or ""
+    )
     if token:
         ctx.secrets += [token, auth_header(token).split(" ")[-1]]
     sub = ctx.input("path", ".")
