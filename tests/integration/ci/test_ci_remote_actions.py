@@ -434,3 +434,33 @@ def test_js_action_in_job_container(
         f"::error::Js: JavaScript actions need node in the job container, but image "
         f"{busybox_image} has no node and the host's node" in text
     )
+
+
+def test_remote_docker_action_built_from_its_dockerfile(
+    run_wf: Runner,
+    upstream: Callable[[str], Upstream],
+    source: str,
+    tmp_path: Path,
+    podman: dict[str, str],
+    busybox_image: str,
+) -> None:
+    name = uniq("dockact")
+    upstream(f"acme/{name}").commit(
+        {
+            "action.yml": "name: Dock\ninputs: {word: {default: x}}\n"
+            "runs: {using: docker, image: Dockerfile}\n",
+            "Dockerfile": f"FROM {busybox_image}\n"
+            'ENTRYPOINT ["sh", "-c", "echo docker-action-says $INPUT_WORD"]\n',
+        },
+        tag="v1",
+    )
+    record, lines = run_wf(
+        f"on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n"
+        f"      - {{uses: acme/{name}@v1, with: {{word: remote}}}}\n",
+        action_cache=tmp_path / "actions",
+        git_url=source,
+        podman_env=podman,
+    )
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "docker-action-says remote" in text
