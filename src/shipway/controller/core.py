@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.controller.hooks import GitPush, RefUpdate, pull_request_payload, same_repo
 from shipway.controller.statuses import StatusReporter
@@ -267,6 +268,9 @@ class Controller:
             env=self._step_env(pipe),
             workflows=list(pipe.spec.get("workflows") or []) or None,
             merge_into=merge_into,
+            environments=ci_environments.from_data(
+                pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"
+            ),
         )
 
     def _run_update(

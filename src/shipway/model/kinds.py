@@ -179,6 +179,20 @@ class PipelineForge(_Strict):
     token_env: str = Field("SHIPWAY_FORGE_TOKEN", alias="tokenEnv")
 
 
+class PipelineEnvironment(_Strict):
+    """A deployment environment: vars, secrets (from a file) and protection rules."""
+
+    vars: dict[str, str] = Field(default_factory=dict)
+    secrets_file: str | None = Field(None, alias="secretsFile")
+    """``NAME=VALUE`` lines; relative paths are under ``$SHIPWAY_HOME``."""
+    deployment_branches: list[str] | None = Field(None, alias="deploymentBranches")
+    deployment_tags: list[str] | None = Field(None, alias="deploymentTags")
+    wait_timer: float = Field(0, alias="waitTimer", ge=0)
+    """Minutes a job waits before it starts."""
+    required_reviewers: list[str] = Field(default_factory=list, alias="requiredReviewers")
+    """Jobs wait for ``shipway ci approve RUN --environment NAME``."""
+
+
 class PipelineSpec(_Strict):
     """Binds a source repository to the CI workflows it runs and the apps it feeds."""
 
@@ -191,6 +205,8 @@ class PipelineSpec(_Strict):
     git_url: str = Field("", alias="gitURL")
     """Base URL of other ``owner/name`` repos (checkout, remote actions): CI's git source."""
     forge: PipelineForge | None = None
+    environments: dict[str, PipelineEnvironment] = Field(default_factory=dict)
+    """Deployment environments of the workflows' jobs (``environment:``), GitHub's rules."""
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {

@@ -104,3 +104,33 @@ def test_workflow_environment_keys_and_contexts() -> None:
     with pytest.raises(InputError, match="context 'steps' is not available"):
         parse_workflow(head + "    environment: ${{ steps.a.outputs.b }}\n"
                        "    steps: [{run: 'true'}]\n", "ci.yml")  # fmt: skip
+
+
+PIPELINE = """\
+apiVersion: shipway.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+spec:
+  source: {repoURL: /srv/git/web.git}
+  environments:
+    production:
+      vars: {TARGET: prod}
+      secretsFile: prod.env
+      deploymentBranches: [main]
+      requiredReviewers: [ops]
+"""
+
+
+def test_pipeline_environments_field(tmp_path: Path) -> None:
+    from shipway.ci.environments import from_data
+    from shipway.model.resources import parse_text
+
+    (tmp_path / "prod.env").write_text("KEY=k\n")
+    (pipe,) = parse_text(PIPELINE, "pipeline.yaml")
+    envs = from_data(pipe.spec["environments"], tmp_path, "Pipeline/web")
+    prod = envs["production"]
+    assert prod.vars == {"TARGET": "prod"} and prod.secrets == {"KEY": "k"}
+    assert prod.branches == ["main"] and prod.needs_approval
+    bad = PIPELINE.replace("requiredReviewers", "reviewers")
+    with pytest.raises(InputError, match=r"pipeline\.yaml:11:7"):
+        parse_text(bad, "pipeline.yaml")

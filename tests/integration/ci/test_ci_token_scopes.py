@@ -1,0 +1,92 @@
+"""Token scopes through the engine: reusable workflows only lower them, shipway records them;
+a wait timer delays a job; job-level ``concurrency`` through the store within one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shipway.ci.plan.environments import parse_all
+from shipway.store import ci_coord
+from shipway.store.db import Store
+
+Runner = Callable[..., tuple[dict[str, Any], list[str]]]
+
+CALLER = """\
+on: push
+permissions: {contents: write, packages: write}
+jobs:
+  call:
+    permissions: {contents: read, packages: write}
+    uses: ./.github/workflows/called.yml
+  plain:
+    runs-on: x
+    steps: [{run: "true"}]
+"""
+
+CALLED = """\
+on: workflow_call
+jobs:
+  inherits:
+    runs-on: x
+    steps: [{run: "true"}]
+  asks-more:
+    runs-on: x
+    permissions: write-all
+    steps: [{run: "true"}]
+"""
+
+
+def test_called_workflow_keeps_or_lowers_and_tokens_are_recorded(
+    run_wf: Runner, store: Store
+) -> None:
+    token = "tok-1234567890"
+    rec, lines = run_wf(CALLER, {".github/workflows/called.yml": CALLED},
+                        secrets={"GITHUB_TOKEN": token})  # fmt: skip
+    assert rec["conclusion"] == "success", lines
+    jobs = {j["id"]: j for j in rec["jobs"]}
+    assert jobs["inherits"]["permissions"]["contents"] == "read"
+    assert jobs["inherits"]["permissions"]["packages"] == "write"
+    asks = jobs["asks-more"]["permissions"]
+    assert asks["contents"] == "read" and asks["issues"] == "none"  # capped by the caller
+    assert jobs["plain"]["permissions"]["contents"] == "write"  # the workflow's own
+    assert ci_coord.token_scopes(store, token, "plain-0") == jobs["plain"]["permissions"]
+    least = ci_coord.token_scopes(store, token)
+    assert least is not None and least["contents"] == "read"
+    assert ci_coord.token_scopes(store, "another-token") is None
+    assert "[call / asks-more] Contents: read" in lines
+
+
+def test_wait_timer_delays_then_runs(run_wf: Runner) -> None:
+    envs = parse_all({"slow": {"waitTimer": 0.005}})
+    rec, lines = run_wf(
+        "on: push\njobs:\n  d:\n    runs-on: x\n    environment: slow\n"
+        "    steps: [{run: echo deployed}]\n",
+        environments=envs,
+    )
+    assert rec["conclusion"] == "success"
+    waited = next(i for i, line in enumerate(lines) if "Waiting for 0.005 minute(s)" in line)
+    ran = next(i for i, line in enumerate(lines) if line.endswith("deployed"))
+    assert waited < ran
+    assert rec["jobs"][0]["environment"] == {"name": "slow", "url": ""}
+
+
+def test_job_level_group_in_one_run_through_the_store(run_wf: Runner) -> None:
+    rec, lines = run_wf(
+        """\
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            concurrency: one
+            steps: [{run: echo a-start; sleep 0.5; echo a-end}]
+          b:
+            runs-on: x
+            concurrency: one
+            steps: [{run: echo b-start; sleep 0.5; echo b-end}]
+        """
+    )
+    assert rec["conclusion"] == "success"
+    order = [line.split()[-1] for line in lines if line.split()[-1][1:] in ("-start", "-end")]
+    assert order in (["a-start", "a-end", "b-start", "b-end"],
+                     ["b-start", "b-end", "a-start", "a-end"])  # fmt: skip
