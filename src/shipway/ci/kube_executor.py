@@ -232,9 +232,10 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
                      for p in sspec.get("ports") or []]  # fmt: skip
             pod.services[sid] = {"id": f"{name}/{dns_name(f'svc-{sid}')}", "network": "",
                                  "ports": {p: p for p in ports}}  # fmt: skip
-        status, out = pod.capture(["printenv", "PATH"])
-        pod.path = out if status == 0 and out else DEFAULT_PATH
-        pod.has_bash = pod.capture(["sh", "-c", "command -v bash"])[0] == 0
+        _, out = pod.capture(["sh", "-c", 'printf "%s\\n" "$PATH"; command -v bash || true'])
+        found = out.splitlines()
+        pod.path = found[0] if found and found[0] else DEFAULT_PATH
+        pod.has_bash = len(found) > 1 and found[1].startswith("/")
         yield pod
     finally:
         try:

@@ -77,14 +77,24 @@ class KubePods:
         data: Obj = json.loads(resp.data)
         return data
 
-    def create(self, body: Obj) -> None:
+    def create(self, body: Obj, replace_within: float = 60) -> None:
+        """Create the pod; one left by an earlier try of the same job (a resumed run) is
+        deleted first, waiting up to ``replace_within`` seconds for it to go."""
         name = body["metadata"]["name"]
-        try:
-            self.core.create_namespaced_pod(self.namespace, cast(Any, body),
-                                            _preload_content=False)  # fmt: skip
-        except (ApiException, OSError) as exc:
-            raise CIError(f"cannot create the pod: {_message(exc)}",
-                          subject=self.subject(name)) from None  # fmt: skip
+        deadline = time.monotonic() + replace_within
+        while True:
+            try:
+                self.core.create_namespaced_pod(self.namespace, cast(Any, body),
+                                                _preload_content=False)  # fmt: skip
+                return
+            except ApiException as exc:
+                if exc.status != 409 or time.monotonic() > deadline:
+                    raise CIError(f"cannot create the pod: {_message(exc)}",
+                                  subject=self.subject(name)) from None  # fmt: skip
+            except OSError as exc:
+                raise CIError(f"cannot create the pod: {exc}", subject=self.subject(name)) from None
+            self.delete(name)
+            time.sleep(0.5)
 
     def delete(self, name: str) -> None:
         """Delete at once (grace period 0); a pod already gone is fine."""

@@ -85,7 +85,7 @@ def test_steps_outputs_env_and_failures(run_kube: Runner, kube_fake: Any,
                   echo "v=from-pod" >> "$GITHUB_OUTPUT"
                   echo "CARRY=carried value" >> "$GITHUB_ENV"
                   echo "to stderr" >&2
-              - run: echo "got ${{ steps.one.outputs.v }} carry=$CARRY"
+              - run: echo "got ${{ steps.one.outputs.v }} carry=$CARRY path=$PATH"
               - id: bad
                 run: exit 3
                 continue-on-error: true
@@ -111,7 +111,7 @@ def test_steps_outputs_env_and_failures(run_kube: Runner, kube_fake: Any,
     assert "host=shipway-r0-a-0 wf=wf-level" in text and "to stderr" in text
     ws = next(ln.split("] ", 1)[1] for ln in lines if "] host=" in ln)
     assert ws.split("ws=")[1].split(" pwd=")[0] == ws.split(" pwd=")[1]
-    assert "got from-pod carry=carried value" in text
+    assert "got from-pod carry=carried value path=/usr/local/bin:/usr/bin:/bin" in text
     assert "in-sub" in text and "outcome=failure conclusion=success" in text
     assert "Process completed with exit code 2." in text
     assert "never runs" not in text and "after failure" in text
@@ -385,3 +385,21 @@ def test_docker_action_runs_as_its_own_pod(run_kube: Runner, kube_fake: Any,
     with kube_fake.store.lock:
         left = [k for k in kube_fake.store.objects if k[0] in ("Secret", "Pod")]
     assert left == []
+
+
+def test_a_pod_left_by_an_earlier_try_is_replaced(run_kube: Runner, kube_fake: Any,
+                                                   busybox_image: str) -> None:  # fmt: skip
+    from kubernetes import client as kclient
+
+    cfg = kclient.Configuration()
+    cfg.host = kube_fake.url
+    core = kclient.CoreV1Api(kclient.ApiClient(cfg))
+    stale = {"metadata": {"name": "shipway-r0-a-0", "labels": {"stale": "yes"}},
+             "spec": {"containers": [{"name": "job", "image": busybox_image,
+                                      "command": ["sleep", "600"]}]}}  # fmt: skip
+    core.create_namespaced_pod("default", stale)
+    record, lines = run_kube("on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: 'true'}]\n")
+    assert record["conclusion"] == "success", "\n".join(lines)
+    with kube_fake.store.lock:
+        made = [o for _, k, t, o in kube_fake.store.events if k == "Pod" and t == "ADDED"]
+    assert "stale" not in made[-1]["metadata"]["labels"]
