@@ -401,7 +401,7 @@ class Engine:
         rs = self.rs if env is None else environments.job_state(self.rs, env)
         run = JobRun(rs, job, key, shown, matrix, strategy, needs, cancel)
         self._log(shown, f"started ({self.wf.file})")
-        self._token(job, key, shown)
+        run.permissions = self._token(job, key, shown)
         result = run.execute()
         outputs = run.outputs()
         if env is not None:
@@ -434,14 +434,15 @@ class Engine:
             self._log(shown, f"::warning::environment url: {exc.message}")
             return ""
 
-    def _token(self, job: Job, key: str, shown: str) -> None:
-        """Log the job's token scopes as GitHub does and record them for shipway's endpoints."""
+    def _token(self, job: Job, key: str, shown: str) -> dict[str, str]:
+        """Log the job's token scopes as GitHub does, record them for shipway, return them."""
         perms = self.permissions_for(job)
         for line in permissions.log_lines(perms):
             self._log(shown, line)
         token = str(self.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
         if token and self.store is not None:
             ci_coord.record_token(self.store, token, self.info.run_id, key, perms)
+        return perms
 
     def _display(self, job: Job, matrix: dict[str, Any], scope: Scope, show: bool) -> str:
         if job.name is not None:

@@ -77,6 +77,7 @@ class JobRun:
         self.runner = runner_context(self.temp, tool_cache)
         self.github = github_context(rs.info, rs.workflow.name, job.id, self.workspace)
         self.github["token"] = rs.secrets_ctx.get("GITHUB_TOKEN", "")
+        self.permissions: dict[str, str] | None = None  # the token's scopes (set by the engine)
         self.matrix, self.strategy, self.needs = matrix, strategy, needs
         self.steps_ctx: dict[str, Any] = {}
         self.results: list[StepResult] = []

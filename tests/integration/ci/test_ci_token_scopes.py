@@ -1,10 +1,17 @@
-"""Token scopes through the engine: reusable workflows only lower them, shipway records them;
-a wait timer delays a job; job-level ``concurrency`` through the store within one run."""
+"""Token scopes through the engine and native actions; environments' wait timer; groups.
+
+Reusable workflows only lower the caller's scopes; shipway records each job's
+scopes with the token's hash; native docker actions check them when the
+GITHUB_TOKEN logs in to ghcr.io (aliased to the real local registry); a wait
+timer delays a job; job-level ``concurrency`` goes through the store.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from shipway.ci.plan.environments import parse_all
 from shipway.store import ci_coord
@@ -90,3 +97,62 @@ def test_job_level_group_in_one_run_through_the_store(run_wf: Runner) -> None:
     order = [line.split()[-1] for line in lines if line.split()[-1][1:] in ("-start", "-end")]
     assert order in (["a-start", "a-end", "b-start", "b-end"],
                      ["b-start", "b-end", "a-start", "a-end"])  # fmt: skip
+
+
+PUSH = """\
+on: push
+jobs:
+  {job}:
+    runs-on: x
+    permissions: {perms}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{{{ github.actor }}}}
+          password: ${{{{ secrets.GITHUB_TOKEN }}}}
+      - uses: docker/build-push-action@v6
+        with:
+          context: .
+          push: true
+          tags: ghcr.io/demo/{job}:1
+"""
+
+
+def test_ghcr_login_and_push_with_the_token_need_packages_scopes(
+    run_wf: Runner, registry: Any
+) -> None:
+    files = {"Dockerfile": "FROM scratch\nCOPY README /README\n"}
+    extra = {"secrets": {"GITHUB_TOKEN": "ghs_token_42"},
+             "env": {"SHIPWAY_REGISTRY_ALIASES": f"ghcr.io={registry.host}"}}  # fmt: skip
+    rec, lines = run_wf(PUSH.format(job="none", perms="{contents: read}"), files, **extra)
+    assert rec["conclusion"] == "failure"
+    assert "docker/login-action: login to" in "\n".join(lines)
+    assert "denied: permission_denied: read_package" in "\n".join(lines)
+    assert "ghs_token_42" not in "\n".join(lines)
+
+    rec, lines = run_wf(PUSH.format(job="reader", perms="{packages: read}"), files, **extra)
+    text = "\n".join(lines)
+    assert rec["conclusion"] == "failure"
+    steps = [s["conclusion"] for s in rec["jobs"][0]["steps"]]
+    assert steps[:3] == ["success", "success", "failure"]  # login allowed, push refused
+    assert "denied: permission_denied: write_package" in text
+    assert "packages: read; add 'permissions: packages: write'" in text
+
+    rec, lines = run_wf(PUSH.format(job="writer", perms="{packages: write}"), files, **extra)
+    assert rec["conclusion"] == "success", "\n".join(lines)
+    tags = httpx.get(f"{registry.url}/v2/demo/writer/tags/list", timeout=10).json()["tags"]
+    assert tags == ["1"]
+    missing = httpx.get(f"{registry.url}/v2/demo/reader/tags/list", timeout=10)
+    assert missing.status_code == 404
+
+
+def test_a_password_that_is_not_the_token_is_not_checked(run_wf: Runner, registry: Any) -> None:
+    rec, lines = run_wf(
+        PUSH.format(job="other", perms="{}").replace("secrets.GITHUB_TOKEN", "secrets.PW"),
+        {"Dockerfile": "FROM scratch\nCOPY README /README\n"},
+        secrets={"GITHUB_TOKEN": "ghs_token_42", "PW": "pw"},
+        env={"SHIPWAY_REGISTRY_ALIASES": f"ghcr.io={registry.host}"},
+    )
+    assert rec["conclusion"] == "success", "\n".join(lines)

@@ -5,11 +5,17 @@ Login writes an ``auths`` entry into a job-private ``$DOCKER_CONFIG/config.json`
 password. Metadata computes tags and OCI labels from the event as the real
 action's common rules do. Build-push runs ``shipway image build`` (the
 daemonless builder) in a subprocess. Touches only the job's config directory.
+
+A login whose password is the job's ``GITHUB_TOKEN`` (``ghcr.io`` sent to a
+local registry by an alias) is honoured by shipway, so shipway checks the
+token's scopes as ghcr.io would: ``packages: read`` to log in, ``packages:
+write`` to push to that registry.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import re
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.actions import ActionContext, ActionFailed, bool_input, list_input
+from shipway.ci.plan.permissions import allows
 
 DOCKER_HUB = "https://index.docker.io/v1/"
 
@@ -53,6 +60,10 @@ def login(ctx: ActionContext) -> None:
     ctx.secrets.append(password)
     base = Path(ctx.env.get("RUNNER_TEMP", str(ctx.temp))).parent / "docker-config"
     base.mkdir(parents=True, exist_ok=True)
+    if _is_token(ctx, password):
+        _need_packages(ctx, "read", f"docker/login-action: login to {registry}")
+        with (base / TOKEN_REGISTRIES).open("a") as fh:
+            fh.write(_host(registry) + "\n")
     config = base / "config.json"
     data: dict[str, Any] = {}
     for existing in (config, Path(ctx.env.get("DOCKER_CONFIG", "/nonexistent")) / "config.json"):
@@ -70,6 +81,30 @@ def login(ctx: ActionContext) -> None:
     tmp.replace(config)
     ctx.exported.update({"DOCKER_CONFIG": str(base), "REGISTRY_AUTH_FILE": str(config)})
     ctx.log(f"Login Succeeded: {registry} (credentials in {config})")
+
+
+TOKEN_REGISTRIES = "github-token-registries"  # hosts logged in to with the GITHUB_TOKEN
+
+
+def _host(ref: str) -> str:
+    return ref.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _is_token(ctx: ActionContext, password: str) -> bool:
+    token = str(ctx.job.github.get("token") or "") if ctx.job is not None else ""
+    return bool(token) and password == token
+
+
+def _need_packages(ctx: ActionContext, level: str, what: str) -> None:
+    perms = getattr(ctx.job, "permissions", None)
+    if perms is None or allows(perms, "packages", level):
+        return
+    has = perms.get("packages", "none")
+    denied = "write_package" if level == "write" else "read_package"
+    raise ActionFailed(
+        f"{what}: denied: permission_denied: {denied} (the job's GITHUB_TOKEN has "
+        f"packages: {has}; add 'permissions: packages: {level}' to the job or workflow)"
+    )
 
 
 _SANITIZE = re.compile(r"[^a-zA-Z0-9._-]+")
@@ -200,6 +235,17 @@ def _shipway(env: dict[str, str]) -> list[str]:
     return [found] if found else [sys.executable, "-m", "shipway.cli.main"]
 
 
+def _check_push(ctx: ActionContext, tags: list[str]) -> None:
+    """Pushing where the job logged in with its GITHUB_TOKEN needs ``packages: write``."""
+    config = Path(ctx.env.get("DOCKER_CONFIG", "/nonexistent")) / TOKEN_REGISTRIES
+    if not config.is_file():
+        return
+    hosts = set(config.read_text().split())
+    for tag in tags:
+        if _host(tag) in hosts:
+            _need_packages(ctx, "write", f"docker/build-push-action: push {tag}")
+
+
 def build_push(ctx: ActionContext) -> None:
     job = ctx.job
     if job is None:
@@ -219,6 +265,7 @@ def build_push(ctx: ActionContext) -> None:
     if ctx.input("target"):
         argv += ["--target", ctx.input("target")]
     if bool_input(ctx.input("push")):
+        _check_push(ctx, [b for a, b in itertools.pairwise(argv) if a == "-t"])
         argv.append("--push")
     result = ctx.temp / "build-result.json"
     argv += ["-o", "json"]
