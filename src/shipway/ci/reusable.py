@@ -89,7 +89,7 @@ def locate(
     return path, uses, (root, ref)
 
 
-MAX_LEVELS = 4  # the caller and three levels of called workflows, as GitHub documents
+MAX_LEVELS = 10  # the caller and nine levels of called workflows (github.com; GHES: 4)
 _chains: weakref.WeakKeyDictionary[Engine, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 

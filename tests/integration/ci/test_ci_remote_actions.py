@@ -315,13 +315,15 @@ def test_remote_reusable_cycle_and_depth_limits(
     name = uniq("chain")
     ref = f"acme/{name}/.github/workflows"
     leaf = "on: workflow_call\njobs:\n  j:\n    runs-on: x\n    steps: [{run: echo leaf-ran}]\n"
+    levels = {
+        f".github/workflows/l{i}.yml": _calls(f"{ref}/l{i + 1}.yml@main") for i in range(1, 9)
+    }
     upstream(f"acme/{name}").commit(
         {
             ".github/workflows/a.yml": _calls(f"{ref}/b.yml@main"),
             ".github/workflows/b.yml": _calls(f"{ref}/a.yml@main"),
-            ".github/workflows/l1.yml": _calls(f"{ref}/l2.yml@main"),
-            ".github/workflows/l2.yml": _calls(f"{ref}/l3.yml@main"),
-            ".github/workflows/l3.yml": leaf,
+            **levels,  # l1 -> l2 -> ... -> l9: with the caller, the ten levels GitHub allows
+            ".github/workflows/l9.yml": leaf,
             ".github/workflows/d1.yml": _calls(f"{ref}/l1.yml@main"),
         }
     )
@@ -331,10 +333,11 @@ def test_remote_reusable_cycle_and_depth_limits(
     assert any("leaf-ran" in ln for ln in lines)
     record, lines = run_wf(_caller(f"{ref}/d1.yml@main"), **extra)
     assert record["conclusion"] == "failure"
-    chain = " -> ".join(["ci.yml", *(f"{ref}/{f}.yml@main" for f in ("d1", "l1", "l2", "l3"))])
+    names = ["d1", *(f"l{i}" for i in range(1, 10))]
+    chain = " -> ".join(["ci.yml", *(f"{ref}/{f}.yml@main" for f in names)])
     assert any(
-        f"reusable workflows are nested too deeply ({chain}): at most 4 levels, the caller "
-        "and 3 levels of called workflows" in ln
+        f"reusable workflows are nested too deeply ({chain}): at most 10 levels, the caller "
+        "and 9 levels of called workflows" in ln
         for ln in lines
     ), "\n".join(lines)
     record, lines = run_wf(_caller(f"{ref}/a.yml@main"), **extra)
