@@ -22,8 +22,10 @@ action runs as a Pod of its own (``run_action_pod``).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -169,8 +171,8 @@ def _service(job: JobRun, sid: str, spec: dict[str, Any]) -> dict[str, Any]:
     image = str(spec.get("image") or "")
     if not image:
         raise InputError(f"service {sid!r} has no image", subject=job.job.where)
-    if spec.get("options") or spec.get("volumes") or spec.get("credentials"):
-        job.log(f"Service {sid}: options, volumes and credentials are not used on Kubernetes")
+    if spec.get("options") or spec.get("volumes"):
+        job.log(f"Service {sid}: options and volumes are not used on Kubernetes")
     ports = []
     for port in spec.get("ports") or []:
         inner = to_str(from_json_value(port)).split(":")[-1].split("/")[0]
@@ -178,6 +180,28 @@ def _service(job: JobRun, sid: str, spec: dict[str, Any]) -> dict[str, Any]:
             ports.append({"containerPort": int(inner)})
     return {"name": dns_name(f"svc-{sid}"), "image": image, "env": _env_list(spec.get("env")),
             "ports": ports}  # fmt: skip
+
+
+def _registry(image: str) -> str:
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "https://index.docker.io/v1/"
+
+
+def _pull_auths(image: str, spec: dict[str, Any],
+                services: dict[str, dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """``credentials:`` of the job container and services, as a dockerconfigjson ``auths``."""
+    auths: dict[str, Any] = {}
+    for ref, s in [(image, spec), *((str(v.get("image") or ""), v) for v in services.values())]:
+        creds = s.get("credentials") or {}
+        if creds.get("username"):
+            user, word = (
+                to_str(from_json_value(creds.get(k, ""))) for k in ("username", "password")
+            )
+            token = f"{user}:{word}"
+            auths[_registry(ref)] = {"auth": base64.b64encode(token.encode()).decode()}
+    return auths
 
 
 def _labels(job: JobRun) -> dict[str, str]:
@@ -193,8 +217,8 @@ def pod_body(job: JobRun, name: str, image: str, spec: dict[str, Any],
     main = {"name": JOB, "image": image, "command": list(KEEPALIVE),
             "env": _env_list(spec.get("env")), "workingDir": os.path.abspath(job.workspace),
             "volumeMounts": mounts}  # fmt: skip
-    if spec.get("options") or spec.get("credentials"):
-        job.log("Job container: options and credentials are not used on Kubernetes")
+    if spec.get("options"):
+        job.log("Job container: options are not used on Kubernetes")
     containers = [main, *(_service(job, sid, s) for sid, s in services.items())]
     body: dict[str, Any] = {
         "apiVersion": "v1",
@@ -203,10 +227,14 @@ def pod_body(job: JobRun, name: str, image: str, spec: dict[str, Any],
         "spec": {
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 1,
+            # the job's timeout bounds the Pod even if this process dies and never deletes it
+            "activeDeadlineSeconds": int(job.remaining()) + 300,
             "containers": containers,
             "volumes": volumes,
         },
     }
+    if _pull_auths(image, spec, services):
+        body["spec"]["imagePullSecrets"] = [{"name": f"{name}-pull"}]
     if services:
         body["spec"]["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": sorted(services)}]
     return body
@@ -224,8 +252,12 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
     timeout = float(settings.get("pod_timeout") or os.environ.get("SHIPWAY_CI_KUBE_TIMEOUT") or 300)
     job.log(f"Starting pod {pods.namespace}/{name} ({image}"
             + "".join(f", {s}" for s in services) + ")")  # fmt: skip
-    pods.create(body)
+    auths = _pull_auths(image, spec, services)
+    if auths:  # registry credentials as an image pull Secret, deleted with the Pod
+        pods.create_secret(f"{name}-pull", {".dockerconfigjson": json.dumps({"auths": auths})},
+                           _labels(job), "kubernetes.io/dockerconfigjson")  # fmt: skip
     try:
+        pods.create(body)
         pods.wait_running(name, timeout, job.cancel.event)
         for sid, sspec in services.items():
             ports = [to_str(from_json_value(p)).split(":")[-1].split("/")[0]
@@ -240,6 +272,8 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
     finally:
         try:
             pods.delete(name)
+            if auths:
+                pods.delete_secret(f"{name}-pull")
         except CIError as exc:
             job.log(f"::warning::{exc}")
         pods.close()

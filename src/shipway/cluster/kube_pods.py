@@ -108,9 +108,10 @@ class KubePods:
         except OSError as exc:
             raise CIError(f"cannot delete the pod: {exc}", subject=self.subject(name)) from None
 
-    def create_secret(self, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> None:
+    def create_secret(self, name: str, data: Mapping[str, str], labels: Mapping[str, str],
+                      type_: str = "Opaque") -> None:  # fmt: skip
         encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
-        body = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        body = {"apiVersion": "v1", "kind": "Secret", "type": type_,
                 "metadata": {"name": name, "labels": dict(labels)}, "data": encoded}  # fmt: skip
         try:
             self.core.create_namespaced_secret(self.namespace, cast(Any, body),

@@ -3,6 +3,7 @@ really runs them (busybox images built locally, no pull)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -245,6 +246,7 @@ def test_pvc_work_volume(run_wf: Runner, kube_fake: Any, podman: dict[str, str],
     volumes = made[-1]["spec"]["volumes"]
     assert volumes == [{"name": "work", "persistentVolumeClaim": {"claimName": "ci-work"}}]
     assert made[-1]["metadata"]["labels"]["shipway.dev/ci-job"] == "p"
+    assert 0 < made[-1]["spec"]["activeDeadlineSeconds"] <= 360 * 60 + 300
 
 
 def test_cancel_stops_the_exec(kube_fake: Any, podman: dict[str, str], busybox_image: str,
@@ -403,3 +405,67 @@ def test_a_pod_left_by_an_earlier_try_is_replaced(run_kube: Runner, kube_fake: A
     with kube_fake.store.lock:
         made = [o for _, k, t, o in kube_fake.store.events if k == "Pod" and t == "ADDED"]
     assert "stale" not in made[-1]["metadata"]["labels"]
+
+
+def test_cli_cluster_resource_and_misused_options(
+    kube_fake: Any, busybox_image: str, new_repo: Any, tmp_path: Path, store: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from click.testing import CliRunner
+
+    from shipway.cli.main import cli
+    from shipway.model.resources import parse_text
+    from shipway.store import resources as stored
+
+    cluster = f"""
+apiVersion: shipway.dev/v1alpha1
+kind: Cluster
+metadata: {{name: fake}}
+spec: {{type: kubernetes, server: "{kube_fake.url}"}}
+"""
+    stored.apply(store, parse_text(cluster, "cluster.yaml"))
+    src = tmp_path / "src"
+    new_repo(src, {".github/workflows/ci.yml": "on: push\njobs:\n  b:\n    runs-on: x\n"
+                   "    steps: [{run: echo on the cluster resource}]\n"})  # fmt: skip
+    monkeypatch.chdir(src)
+    monkeypatch.setenv("SHIPWAY_CI_IMAGE", busybox_image)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["ci", "run", "--executor", "kubernetes", "--cluster", "fake"])
+    assert result.exit_code == 0, result.output
+    assert "on the cluster resource" in result.stderr
+    result = runner.invoke(cli, ["ci", "run", "--namespace", "x"])
+    said = f"{result.output} {result.exception}"
+    assert result.exit_code != 0 and "--namespace needs --executor kubernetes" in said
+    result = runner.invoke(cli, ["ci", "run", "--executor", "kubernetes", "--cluster", "nope"])
+    assert result.exit_code != 0 and "nope" in f"{result.output} {result.exception}"
+
+
+def test_container_credentials_become_an_image_pull_secret(run_kube: Runner, kube_fake: Any,
+                                                           busybox_image: str) -> None:  # fmt: skip
+    record, lines = run_kube(
+        f"""
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            container:
+              image: {busybox_image}
+              credentials: {{username: robot, password: "${{{{ secrets.REG }}}}"}}
+            steps:
+              - run: echo pulled with credentials
+        """,
+        secrets={"REG": "pull-pass"},
+    )
+    assert record["conclusion"] == "success", "\n".join(lines)
+    with kube_fake.store.lock:
+        events = [(k, t, o) for _, k, t, o in kube_fake.store.events]
+        left = [k for k in kube_fake.store.objects if k[0] == "Secret"]
+    pod = [o for k, t, o in events if k == "Pod" and t == "ADDED"][-1]
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "shipway-r0-a-0-pull"}]
+    secret = [o for k, t, o in events if k == "Secret" and t == "ADDED"][-1]
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    assert config == {
+        "auths": {"localhost": {"auth": base64.b64encode(b"robot:pull-pass").decode()}}
+    }
+    assert left == []
