@@ -111,6 +111,48 @@ def _options(value: Any) -> list[str]:
     return shlex.split(to_str(value)) if value else []
 
 
+SELF_HOSTED = "-self-hosted"  # a platform that runs on the host, as in act's -P
+
+
+def runner_image(job: JobRun) -> str:
+    """The image a job without ``container:`` runs in; empty means on the host.
+
+    A ``runs-on`` label mapped by ``--platform LABEL=IMAGE`` (or
+    ``SHIPWAY_CI_PLATFORMS``) picks the image on any executor; otherwise the
+    podman and kubernetes executors use the runner image (``SHIPWAY_CI_IMAGE``).
+    """
+    info = job.rs.info
+    platforms = {**parse_platforms(os.environ.get("SHIPWAY_CI_PLATFORMS", "")), **info.platforms}
+    for label in runs_on_labels(render_deep(job.job.runs_on, job.scope())):
+        if label in platforms:
+            return "" if platforms[label] == SELF_HOSTED else platforms[label]
+    if info.executor not in ("podman", "kubernetes"):
+        return ""
+    image = info.runner_image or os.environ.get("SHIPWAY_CI_IMAGE", "")
+    if not image:
+        raise InputError(
+            f"the {info.executor} executor needs an image: give the job a 'container:', "
+            "map its runs-on label with --platform LABEL=IMAGE, or set SHIPWAY_CI_IMAGE",
+            subject=job.job.where,
+        )
+    return image
+
+
+def runs_on_labels(value: Any) -> list[str]:
+    """The labels of a rendered ``runs-on``: a string, a list, or ``{group, labels}``."""
+    if isinstance(value, dict):
+        value = value.get("labels") or []
+    if isinstance(value, list):
+        return [to_str(from_json_value(v)) for v in value]
+    return [to_str(from_json_value(value))] if value is not None else []
+
+
+def parse_platforms(text: str) -> dict[str, str]:
+    """``label=image,label2=-self-hosted`` (``SHIPWAY_CI_PLATFORMS``) as a mapping."""
+    pairs = [p.split("=", 1) for p in text.split(",") if "=" in p]
+    return {k.strip(): v.strip() for k, v in pairs if k.strip() and v.strip()}
+
+
 @contextmanager
 def session(job: JobRun) -> Iterator[Sandbox | None]:
     """Start what the job needs (network, services, job container, or its Pod); remove it
@@ -119,16 +161,8 @@ def session(job: JobRun) -> Iterator[Sandbox | None]:
     spec = _spec(render_deep(job.job.container, scope)) if job.job.container else {}
     services = {k: _spec(v) for k, v in render_deep(job.job.services, scope).items()}
     info = job.rs.info
-    image = str(spec.get("image") or "")
-    if not image and info.executor in ("podman", "kubernetes"):
-        image = info.runner_image or os.environ.get("SHIPWAY_CI_IMAGE", "")
-        if not image:
-            raise InputError(
-                f"the {info.executor} executor needs an image: give the job a 'container:' "
-                "or set SHIPWAY_CI_IMAGE",
-                subject=job.job.where,
-            )
-    if info.executor == "kubernetes":
+    image = str(spec.get("image") or "") or runner_image(job)
+    if info.executor == "kubernetes" and image:
         from shipway.ci.kube_executor import pod_session
 
         with pod_session(job, image, spec, services) as pod:

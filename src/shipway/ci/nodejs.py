@@ -86,5 +86,6 @@ def image_of(job: JobRun) -> str:
         image = spec if isinstance(spec, str) else (spec or {}).get("image", "")
         if image:
             return str(image)
-    info = job.rs.info
-    return info.runner_image or os.environ.get("SHIPWAY_CI_IMAGE", "") or "(unknown)"
+    from shipway.ci.container import runner_image
+
+    return runner_image(job) or "(unknown)"

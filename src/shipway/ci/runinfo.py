@@ -42,6 +42,7 @@ class RunInfo:
     artifact_dir: Path | None = None  # upload/download-artifact (default: <base_dir>/artifacts)
     podman_env: dict[str, str] | None = None  # CONTAINERS_CONF... (default: $SHIPWAY_HOME/podman)
     runner_image: str | None = None  # the image of jobs without container: (podman executor)
+    platforms: dict[str, str] = field(default_factory=dict)  # runs-on label -> image
     kube: dict[str, Any] = field(default_factory=dict)  # kubernetes executor: kubeconfig,
     # context, server, namespace, pvc, pvc_path, pod_timeout (ci.kube_executor)
     environments: dict[str, Any] = field(default_factory=dict)  # name -> plan Environment

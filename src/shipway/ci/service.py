@@ -146,7 +146,8 @@ def run_workflow(
 
 _INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "env",
                 "repository", "actor", "run_number", "job_filter", "executor", "server_url",
-                "workflow_ref", "runner_image", "kube", "token_default", "git_url")  # fmt: skip
+                "workflow_ref", "runner_image", "platforms", "kube", "token_default",
+                "git_url")  # fmt: skip
 _PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir")
 
 

@@ -125,6 +125,13 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     help="NAME=VALUE for a workflow_dispatch input (github.event.inputs), repeatable.",
 )
 @click.option(
+    "-P",
+    "--platform",
+    "platform_pairs",
+    multiple=True,
+    help="LABEL=IMAGE: run jobs whose runs-on has LABEL in IMAGE (-self-hosted: on the host).",
+)
+@click.option(
     "--executor",
     type=click.Choice(["host", "podman", "kubernetes"]),
     default="host",
@@ -159,6 +166,7 @@ def run_cmd(
     secret_file: str | None,
     var: tuple[str, ...],
     input_pairs: tuple[str, ...],
+    platform_pairs: tuple[str, ...],
     executor: str,
     git_url: str,
     environments_file: str | None,
@@ -212,6 +220,7 @@ def run_cmd(
         info = RunInfo(run_id=run_id, repo=str(root), commit=commit, ref=ref, event=event,
                        payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
                        vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
+                       platforms=_pairs(platform_pairs, "platform"),
                        env=extra_env, git_url=git_url,
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
                        workflow_ref=f"{shown}@{ref}", source_dir=root,

@@ -84,3 +84,31 @@ def test_docker_action(run_wf: Runner, podman: dict[str, str], busybox_image: st
     text = "\n".join(lines)
     assert record["conclusion"] == "success", text
     assert "said hello hello" in text and "out=hello" in text
+
+
+PLATFORMS = """\
+on: push
+jobs:
+  boxed:
+    runs-on: ubuntu-latest
+    steps: [{run: 'echo "boxed container=${{ job.container.id != '''' }}"'}]
+  mixed:
+    runs-on: [self-hosted, linux]
+    steps: [{run: 'echo "mixed container=${{ job.container.id != '''' }}"'}]
+"""
+
+
+def test_platforms_pick_the_image_per_runs_on_label(
+    run_wf: Runner, podman: dict[str, str], busybox_image: str
+) -> None:
+    platforms = {"ubuntu-latest": busybox_image, "self-hosted": "-self-hosted"}
+    record, lines = run_wf(PLATFORMS, podman_env=podman, platforms=platforms)
+    assert record["conclusion"] == "success", "\n".join(lines)
+    text = "\n".join(lines)
+    assert "boxed container=true" in text  # host executor, but a label mapped to an image
+    assert "mixed container=false" in text  # -self-hosted: on the host
+    record, lines = run_wf(PLATFORMS, podman_env=podman, executor="podman",
+                           platforms={"self-hosted": "-self-hosted"})  # fmt: skip
+    assert record["conclusion"] == "failure"  # boxed has no image under the podman executor
+    assert any("map its runs-on label with --platform LABEL=IMAGE" in ln for ln in lines)
+    assert any("mixed container=false" in ln for ln in lines)
