@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -165,6 +166,10 @@ class JobRun:
             self.failed = True
         finally:
             self.box = None
+            # step scripts and runner files hold rendered secrets: gone with the job, as
+            # GitHub's runner empties its temp directory
+            for directory in (self.files, self.temp):
+                shutil.rmtree(directory, ignore_errors=True)
         if self.cancel.event.is_set():
             return "cancelled"
         return "failure" if self.failed else "success"

@@ -43,6 +43,7 @@ class RunInfo:
     podman_env: dict[str, str] | None = None  # CONTAINERS_CONF... (default: $SHIPWAY_HOME/podman)
     runner_image: str | None = None  # the image of jobs without container: (podman executor)
     platforms: dict[str, str] = field(default_factory=dict)  # runs-on label -> image
+    keep_workspace: bool = False  # keep jobs' workspaces after the run (for debugging)
     kube: dict[str, Any] = field(default_factory=dict)  # kubernetes executor: kubeconfig,
     # context, server, namespace, pvc, pvc_path, pod_timeout (ci.kube_executor)
     environments: dict[str, Any] = field(default_factory=dict)  # name -> plan Environment

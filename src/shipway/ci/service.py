@@ -141,13 +141,16 @@ def run_workflow(
     record = engine.run()
     if store is not None:
         save_run(store, record, "\n".join(engine.rs.lines), info.commit)
+    if not info.keep_workspace:  # the record and log are stored; artifacts stay
+        for below in ("jobs", "called"):
+            shutil.rmtree(info.base_dir / below, ignore_errors=True)
     return record
 
 
 _INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "env",
                 "repository", "actor", "run_number", "job_filter", "executor", "server_url",
-                "workflow_ref", "runner_image", "platforms", "kube", "token_default",
-                "git_url")  # fmt: skip
+                "workflow_ref", "runner_image", "platforms", "keep_workspace", "kube",
+                "token_default", "git_url")  # fmt: skip
 _PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir")
 
 

@@ -125,6 +125,11 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     help="NAME=VALUE for a workflow_dispatch input (github.event.inputs), repeatable.",
 )
 @click.option(
+    "--keep-workspace",
+    is_flag=True,
+    help="Keep the jobs' workspaces under $SHIPWAY_HOME/work/ci/RUN after the run.",
+)
+@click.option(
     "-P",
     "--platform",
     "platform_pairs",
@@ -166,6 +171,7 @@ def run_cmd(
     secret_file: str | None,
     var: tuple[str, ...],
     input_pairs: tuple[str, ...],
+    keep_workspace: bool,
     platform_pairs: tuple[str, ...],
     executor: str,
     git_url: str,
@@ -221,6 +227,7 @@ def run_cmd(
                        payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
                        vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
                        platforms=_pairs(platform_pairs, "platform"),
+                       keep_workspace=keep_workspace,
                        env=extra_env, git_url=git_url,
                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
                        workflow_ref=f"{shown}@{ref}", source_dir=root,

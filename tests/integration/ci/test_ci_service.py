@@ -295,3 +295,22 @@ def test_cli_dispatch_inputs(tmp_path: Path, shipway_home: Path, new_repo: MakeR
     malformed = _cli(["ci", "run", "--event", "workflow_dispatch", "--input", "level"],
                      src, shipway_home)  # fmt: skip
     assert malformed.returncode == 2, malformed.stderr
+
+
+def test_secrets_do_not_stay_on_disk(run_wf: Any, tmp_path: Path) -> None:
+    workflow = """\
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - run: echo "v=${{ secrets.PW }}" >> "$GITHUB_OUTPUT"; echo ok > kept.txt
+        """
+    record, _lines = run_wf(workflow, secrets={"PW": "on-disk-secret-913"})
+    assert record["conclusion"] == "success"
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()
+                 and b"on-disk-secret-913" in p.read_bytes()]  # fmt: skip
+    assert leftovers == []
+    assert not list(tmp_path.glob("run-*/jobs"))  # workspaces go with the run
+    record, _lines = run_wf(workflow, secrets={"PW": "x"}, keep_workspace=True)
+    assert [p.name for p in tmp_path.glob("run-*/jobs/*/workspace/kept.txt")] == ["kept.txt"]
