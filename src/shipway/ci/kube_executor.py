@@ -253,10 +253,11 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
     job.log(f"Starting pod {pods.namespace}/{name} ({image}"
             + "".join(f", {s}" for s in services) + ")")  # fmt: skip
     auths = _pull_auths(image, spec, services)
-    if auths:  # registry credentials as an image pull Secret, deleted with the Pod
-        pods.create_secret(f"{name}-pull", {".dockerconfigjson": json.dumps({"auths": auths})},
-                           _labels(job), "kubernetes.io/dockerconfigjson")  # fmt: skip
     try:
+        if auths:  # registry credentials as an image pull Secret, deleted with the Pod
+            config = json.dumps({"auths": auths})
+            pods.create_secret(f"{name}-pull", {".dockerconfigjson": config}, _labels(job),
+                               "kubernetes.io/dockerconfigjson")  # fmt: skip
         pods.create(body)
         pods.wait_running(name, timeout, job.cancel.event)
         for sid, sspec in services.items():
@@ -270,13 +271,18 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
         pod.has_bash = len(found) > 1 and found[1].startswith("/")
         yield pod
     finally:
+        _clean_up(job, pods, name, f"{name}-pull" if auths else None)
+
+
+def _clean_up(job: JobRun, pods: KubePods, name: str, secret: str | None) -> None:
+    """Delete the Pod and its Secret (a failure is a warning: the job's result stands)."""
+    for what, delete in ((name, pods.delete), (secret, pods.delete_secret)):
         try:
-            pods.delete(name)
-            if auths:
-                pods.delete_secret(f"{name}-pull")
+            if what:
+                delete(what)
         except CIError as exc:
             job.log(f"::warning::{exc}")
-        pods.close()
+    pods.close()
 
 
 def run_action_pod(job: JobRun, image: str, args: list[str], env: dict[str, str],
@@ -294,7 +300,8 @@ def run_action_pod(job: JobRun, image: str, args: list[str], env: dict[str, str]
               "envFrom": [{"secretRef": {"name": f"{name}-env"}}]}  # fmt: skip
     if entrypoint:
         action["command"] = [entrypoint]
-    spec = {"restartPolicy": "Never", "containers": [action], "volumes": volumes}
+    spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1, "containers": [action],
+            "volumes": volumes, "activeDeadlineSeconds": int(timeout) + 300}  # fmt: skip
     body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": _labels(job)},
             "spec": spec}  # fmt: skip
     job.log(f"Starting pod {pods.namespace}/{name} ({image})")
@@ -306,12 +313,7 @@ def run_action_pod(job: JobRun, image: str, args: list[str], env: dict[str, str]
         for line in pods.logs(name, "action").splitlines():
             parser.line(line)
     finally:
-        try:
-            pods.delete(name)
-            pods.delete_secret(f"{name}-env")
-        except CIError as exc:
-            job.log(f"::warning::{exc}")
-        pods.close()
+        _clean_up(job, pods, name, f"{name}-env")
     if code is None and job.cancel.event.is_set():
         return "cancelled"
     if code is None:
