@@ -134,3 +134,9 @@ def test_pipeline_environments_field(tmp_path: Path) -> None:
     bad = PIPELINE.replace("requiredReviewers", "reviewers")
     with pytest.raises(InputError, match=r"pipeline\.yaml:11:7"):
         parse_text(bad, "pipeline.yaml")
+
+
+def test_a_calling_job_cannot_have_an_environment() -> None:
+    text = "on: push\njobs:\n  d:\n    uses: ./.github/workflows/x.yml\n    environment: prod\n"
+    with pytest.raises(InputError, match=r"ci\.yml:5:5: .*cannot have 'environment'"):
+        parse_workflow(text, "ci.yml")

@@ -299,6 +299,7 @@ def _defaults(c: _Checker, value: Any, path: Path) -> None:
         c.keys(value["run"], (*path, "run"), DEFAULTS_RUN_KEYS, "defaults.run")
 
 
+_NOT_WITH_USES = ("environment",)  # GitHub lists what a calling job may have; not this
 _JOB_EXPR_KEYS = (
     "env", "outputs", "with", "runs-on", "container", "services", "name",
     "timeout-minutes", "continue-on-error", "concurrency", "environment", "secrets",
@@ -313,6 +314,9 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
         return None
     if "uses" not in data and "runs-on" not in data:
         c.error(path, f"job {jid!r} has no 'runs-on'")
+    for key in _NOT_WITH_USES:
+        if "uses" in data and key in data:
+            c.error((*path, key), f"job {jid!r} calls a reusable workflow and cannot have {key!r}")
     if "uses" in data and "steps" in data:
         c.error((*path, "steps"), f"job {jid!r} calls a reusable workflow and cannot have steps")
     if "uses" not in data and not data.get("steps"):
