@@ -47,6 +47,9 @@ class StepResult:
                 "conclusion": self.conclusion, "outputs": self.outputs}  # fmt: skip
 
 
+AFTER_CANCEL_SECONDS = 300.0  # how long steps that run after a cancel may take
+
+
 class StepFailed(Exception):
     pass
 
@@ -68,6 +71,7 @@ class JobRun:
         self.rs, self.job, self.display, self.key = rs, job, display, key
         self.box: Sandbox | None = None
         self.cancel = cancel or rs.cancel
+        self.step_cancel = self.cancel  # a step that starts after a cancel gets its own
         base = rs.info.base_dir / "jobs" / key
         self.workspace = base / "workspace"
         self.temp = base / "temp"
@@ -249,6 +253,9 @@ class JobRun:
             else:
                 ok = time.monotonic() < self.deadline and condition(step.if_, scope)
             if ok:
+                # an always()/cancelled() step after a cancel still runs, as on GitHub
+                after_cancel = self.cancel.event.is_set()
+                self.step_cancel = Cancel() if after_cancel else self.cancel
                 outcome = self._execute(step, result)
                 result.outcome = outcome
                 coe = step.continue_on_error
@@ -261,6 +268,7 @@ class JobRun:
         except ShipwayError as exc:
             self.log(f"::error::{exc}")
             result.outcome = result.conclusion = "failure"
+        self.step_cancel = self.cancel
         if result.conclusion == "failure":
             self.failed = True
         self.results.append(result)
@@ -354,12 +362,15 @@ class JobRun:
         """Run one process of a step; its output goes through workflow-command handling."""
         parser = OutputParser(self)
         box = self.box if self.box is not None and self.box.cid is not None else None
+        cancel = self.step_cancel
+        if cancel is not self.cancel:  # cleanup after a cancel: bounded, as GitHub bounds it
+            timeout = min(timeout, AFTER_CANCEL_SECONDS)
         try:
             if box is not None and not host_only:  # in the job's sandbox (container, Pod)
-                res = box.exec(argv, str(cwd), env, parser.line, max(timeout, 0.001), self.cancel)
+                res = box.exec(argv, str(cwd), env, parser.line, max(timeout, 0.001), cancel)
             else:
                 res = host.run(argv, cwd=cwd, env=env, on_line=parser.line,
-                               timeout=max(timeout, 0.001), cancel=self.cancel)  # fmt: skip
+                               timeout=max(timeout, 0.001), cancel=cancel)  # fmt: skip
         except OSError as exc:
             self.log(f"::error::cannot start {argv[0]}: {exc.strerror or exc}")
             return "failure"

@@ -89,6 +89,34 @@ def test_fail_fast_cancels_running_siblings(run_wf: Runner) -> None:
     assert record["conclusion"] == "failure"
 
 
+def test_cleanup_steps_run_after_a_cancel(run_wf: Runner) -> None:
+    record, lines = run_wf(
+        """
+        on: push
+        jobs:
+          m:
+            runs-on: x
+            strategy:
+              matrix: {n: [1, 2]}
+            steps:
+              - run: if [ ${{ matrix.n }} = 1 ]; then sleep 0.3; exit 1; fi; sleep 30
+              - run: echo "plain step ran"
+              - if: always()
+                run: sleep 0.2; echo "cleanup ${{ matrix.n }} status=${{ job.status }}"
+              - if: cancelled()
+                run: echo "noticed the cancel"
+        """
+    )
+    assert [j["result"] for j in record["jobs"]] == ["failure", "cancelled"]
+    text = "\n".join(lines)
+    assert "cleanup 2 status=cancelled" in text  # ran to its end despite the cancel
+    assert "noticed the cancel" in text
+    assert "plain step ran" not in text
+    steps = [(s["name"][:12], s["conclusion"]) for s in record["jobs"][1]["steps"]]
+    assert steps[1:] == [("Run echo \"pl", "skipped"), ("Run sleep 0.", "success"),
+                         ("Run echo \"no", "success")]  # fmt: skip
+
+
 def test_concurrency_group_pending_and_cancel_in_progress() -> None:
     first, second, third = Cancel(), Cancel(), Cancel()
     order: list[str] = []
