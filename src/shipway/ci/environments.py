@@ -30,6 +30,7 @@ from shipway.model.yamlsrc import load_one
 from shipway.runtime.host import Cancel
 from shipway.store import ci_coord
 from shipway.store.db import Store
+from shipway.store.runs import record_event
 
 APPROVAL_POLL_SECONDS = 0.5
 
@@ -162,6 +163,8 @@ def _await_review(
         return "failure"
     state = ci_coord.request_approval(store, run_id, job_key, env.name)
     if state == "waiting":
+        record_event(store, "ci", f"{run_id}/{job_key}", "WaitingForReview",
+                     f"environment {env.name} needs approval")  # fmt: skip
         who = ", ".join(env.reviewers)
         how = f"shipway ci approve {run_id} --environment {env.name}"
         log(f"Waiting for review: {env.name} needs approval to start deploying changes "
@@ -174,6 +177,8 @@ def _await_review(
     decision = ci_coord.approval(store, run_id, job_key, env.name) or {}
     by = decision.get("reviewer") or "a reviewer"
     note = f": {decision['comment']}" if decision.get("comment") else ""
+    record_event(store, "ci", f"{run_id}/{job_key}", f"Review{state.capitalize()}",
+                 f"environment {env.name}: {state} by {by}{note}")  # fmt: skip
     if state == "rejected":
         log(f"::error::Deployment to {env.name} was rejected by {by}{note}")
         return "failure"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from ci_procs import Shared, make_checkout, record, wait_for
 
-from shipway.store import ci_coord
+from shipway.store import ci_coord, runs
 
 WORKFLOW = """\
 on: push
@@ -173,6 +173,12 @@ def test_review_from_another_process(
     else:
         assert rec["conclusion"] == "success" and deploy["result"] == "success"
         assert "Deployment to gated was approved by alice: looks fine" in log.read_text()
+    store = shared.store()
+    try:
+        reasons = [e["reason"] for e in runs.events(store) if e["subject"].startswith(run_id)]
+    finally:
+        store.close()
+    assert reasons == ["ReviewRejected" if reject else "ReviewApproved", "WaitingForReview"]
     again = shared.run(checkout, "approve", run_id, "--environment", "gated")
     assert again.returncode != 0 and "is waiting for a review" in again.stderr
 
