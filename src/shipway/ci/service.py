@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from shipway.ci.engine import Engine
 from shipway.ci.plan.model import Workflow
 from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
+from shipway.ci.runner import runner_settings
 from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
 from shipway.model.errors import ConflictError, GitError, InputError, NotFoundError
@@ -237,12 +238,16 @@ def run_event(
     on_line: Callable[[str], None] | None = None,
     merge_into: str | None = None,
     environments: dict[str, Any] | None = None,
+    runner: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every workflow of ``commit`` that triggers on ``event``; return the stored records.
 
     With ``merge_into`` (a pull request's base branch) the runs see the merge
     commit of ``commit`` into that branch, as GitHub's ``pull_request`` runs do.
+    ``runner`` (a ``Pipeline``'s ``spec.runner``) picks the executor, images and
+    cluster.
     """
+    where = runner_settings(store, runner)
     batch = workdir / f"event-{new_run_id()}"
     source = checkout(repo, commit, batch / "source")
     if merge_into:
@@ -269,7 +274,7 @@ def run_event(
                        secrets=dict(secrets), env=dict(env or {}), repository=_repo_name(repo),
                        on_line=on_line, workflow_ref=f"{rel}@{ref}", source_dir=source,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
-                       environments=dict(environments or {}))  # fmt: skip
+                       environments=dict(environments or {}), **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     return records
 

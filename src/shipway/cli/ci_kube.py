@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
+from shipway.ci.runner import cluster_kube
 from shipway.model.errors import InputError
-from shipway.store import resources as stored
 from shipway.store.db import Store
 
 _OPTIONS = [
@@ -55,11 +55,7 @@ def kube_settings(store: Store, executor: str, kubeconfig: str | None,
         return {}
     kube: dict[str, Any] = {}
     if given.get("cluster"):
-        name = given["cluster"]
-        spec = stored.get(store, "Cluster", name).body.get("spec") or {}
-        if spec.get("type") != "kubernetes":
-            raise InputError("not a kubernetes cluster", subject=f"Cluster/{name}")
-        kube.update({k: spec[k] for k in ("kubeconfig", "context", "server") if spec.get(k)})
+        kube.update(cluster_kube(store, given["cluster"]))
     if given.get("kubeconfig"):
         kube["kubeconfig"] = given["kubeconfig"]
     if given.get("kube_context"):

@@ -268,6 +268,7 @@ class Controller:
             env=self._step_env(pipe),
             workflows=list(pipe.spec.get("workflows") or []) or None,
             merge_into=merge_into,
+            runner=pipe.spec.get("runner"),
             environments=ci_environments.from_data(
                 pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"
             ),

@@ -193,6 +193,28 @@ class PipelineEnvironment(_Strict):
     """Jobs wait for ``shipway ci approve RUN --environment NAME``."""
 
 
+class PipelineRunner(_Strict):
+    """Where the pipeline's jobs run (``shipway ci run --executor``, ``-P``, ``--cluster``)."""
+
+    executor: Literal["host", "podman", "kubernetes"] = "host"
+    image: str = ""
+    """The image of jobs without ``container:`` (podman and kubernetes executors)."""
+    platforms: dict[str, str] = Field(default_factory=dict)
+    """``runs-on`` label -> image (``-self-hosted``: on the host), as act's ``-P``."""
+    cluster: str = ""
+    """A kubernetes ``Cluster`` resource to run job Pods on (else the default kubeconfig)."""
+    namespace: str = ""
+    pvc: str = ""
+    """A PersistentVolumeClaim shared with the job Pods (else hostPath)."""
+
+    @model_validator(mode="after")
+    def _kube_only(self) -> PipelineRunner:
+        for key in ("cluster", "namespace", "pvc"):
+            if getattr(self, key) and self.executor != "kubernetes":
+                raise ValueError(f"'{key}' needs executor: kubernetes")
+        return self
+
+
 class PipelineSpec(_Strict):
     """Binds a source repository to the CI workflows it runs and the apps it feeds."""
 
@@ -205,6 +227,7 @@ class PipelineSpec(_Strict):
     git_url: str = Field("", alias="gitURL")
     """Base URL of other ``owner/name`` repos (checkout, remote actions): CI's git source."""
     forge: PipelineForge | None = None
+    runner: PipelineRunner | None = None
     environments: dict[str, PipelineEnvironment] = Field(default_factory=dict)
     """Deployment environments of the workflows' jobs (``environment:``), GitHub's rules."""
 
