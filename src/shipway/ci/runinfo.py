@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipway.runtime.host import Cancel
+
 
 @dataclass
 class RunInfo:
@@ -44,6 +46,7 @@ class RunInfo:
     runner_image: str | None = None  # the image of jobs without container: (podman executor)
     platforms: dict[str, str] = field(default_factory=dict)  # runs-on label -> image
     keep_workspace: bool = False  # keep jobs' workspaces after the run (for debugging)
+    cancel: Cancel | None = None  # set by whoever may cancel the run (a signal, a user)
     kube: dict[str, Any] = field(default_factory=dict)  # kubernetes executor: kubeconfig,
     # context, server, namespace, pvc, pvc_path, pod_timeout (ci.kube_executor)
     environments: dict[str, Any] = field(default_factory=dict)  # name -> plan Environment

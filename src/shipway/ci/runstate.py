@@ -41,7 +41,7 @@ class RunState:
         self.lines = lines if lines is not None else []
         debug = info.secrets.get("ACTIONS_STEP_DEBUG") or info.vars.get("ACTIONS_STEP_DEBUG")
         self.step_debug = str(debug).lower() == "true"  # ::debug:: lines are shown only then
-        self.cancel = cancel or Cancel()
+        self.cancel = cancel or info.cancel or Cancel()
         self.annotations: list[dict[str, Any]] = annotations if annotations is not None else []
         self._lock = threading.Lock()
         self.base_env = {**os.environ, **info.env}

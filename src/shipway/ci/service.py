@@ -25,6 +25,7 @@ from shipway.ci.runner import runner_settings
 from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
 from shipway.model.errors import ConflictError, GitError, InputError, NotFoundError
+from shipway.runtime.host import Cancel
 from shipway.store.db import Store
 from shipway.store.runs import get_run, get_state, put_state, save_run, states
 
@@ -180,6 +181,7 @@ def resume_run(
     secrets: dict[str, str],
     on_line: Callable[[str], None] | None = None,
     environments: dict[str, Any] | None = None,
+    cancel: Cancel | None = None,
 ) -> dict[str, Any]:
     """Finish a run from its stored state: jobs that completed keep their results.
 
@@ -206,7 +208,7 @@ def resume_run(
     if environments is None:  # the stored rules still hold; secretsFile values are read again
         subject = f"CI run {run_id}"
         environments = ci_environments.from_data(data.get("environments") or {}, Path("/"), subject)
-    info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line,
+    info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line, cancel=cancel,
                    environments=dict(environments))  # fmt: skip
     return run_workflow(store, workflow, info, prior=state)
 

@@ -25,6 +25,7 @@ from shipway.cli.ci_kube import kube_options, kube_settings
 from shipway.cli.context import state_from, store_from
 from shipway.git.repo import git
 from shipway.model.errors import GitError, InputError, NotFoundError
+from shipway.runtime.host import Cancel, cancel_on_signals
 from shipway.settings import Settings
 from shipway.store import runs
 
@@ -212,37 +213,48 @@ def run_cmd(
     store = state.store
     records: list[dict[str, Any]] = []
     kube = kube_settings(store, executor, kubeconfig, kube_context, namespace, cluster, kube_pvc)
-    for path in files:
-        shown = (
-            str(path.resolve().relative_to(root))
-            if path.resolve().is_relative_to(root)
-            else str(path)
-        )
-        wf = parse_workflow(path.read_text(), shown)
-        if not workflow_file and not workflow_runs(wf.on, event, payload):
-            continue
-        run_id = new_run_id()
-        extra_env = _docker_env(state.settings) if _uses_docker(wf) else {}
-        info = RunInfo(run_id=run_id, repo=str(root), commit=commit, ref=ref, event=event,
-                       payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
-                       vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
-                       platforms=_pairs(platform_pairs, "platform"),
-                       keep_workspace=keep_workspace,
-                       env=extra_env, git_url=git_url,
-                       on_line=lambda line: print(line, file=sys.stderr, flush=True),
-                       workflow_ref=f"{shown}@{ref}", source_dir=root,
-                       action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
-                       environments=environments or {},
-                       token_default=default_permissions)  # fmt: skip
-        info.kube = kube
-        records.append(run_workflow(store, wf, info))
+    cancel = Cancel()
+    with cancel_on_signals(cancel, _say):
+        for path in files:
+            if cancel.signal is not None:
+                break
+            shown = (
+                str(path.resolve().relative_to(root))
+                if path.resolve().is_relative_to(root)
+                else str(path)
+            )
+            wf = parse_workflow(path.read_text(), shown)
+            if not workflow_file and not workflow_runs(wf.on, event, payload):
+                continue
+            run_id = new_run_id()
+            extra_env = _docker_env(state.settings) if _uses_docker(wf) else {}
+            info = RunInfo(run_id=run_id, repo=str(root), commit=commit, ref=ref, event=event,
+                           payload=payload, base_dir=state.settings.work_dir / "ci" / run_id,
+                           vars=variables, secrets=secrets, job_filter=job_id, executor=executor,
+                           platforms=_pairs(platform_pairs, "platform"),
+                           keep_workspace=keep_workspace,
+                           env=extra_env, git_url=git_url,
+                           on_line=lambda line: print(line, file=sys.stderr, flush=True),
+                           workflow_ref=f"{shown}@{ref}", source_dir=root,
+                           action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
+                           environments=environments or {},
+                           token_default=default_permissions,
+                           cancel=cancel.child())  # fmt: skip
+            info.kube = kube
+            records.append(run_workflow(store, wf, info))
     if not records:
         out.stderr.print(f"no workflow triggers on {event!r}")
     if out.emit(records[0] if len(records) == 1 else records, output) is False:
         for r in records:
             click.echo(f"{r['id']}  {r['workflow']}  {r['conclusion']}")
+    if cancel.signal is not None:
+        raise SystemExit(128 + cancel.signal)
     if any(r["conclusion"] != "success" for r in records):
         raise SystemExit(1)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 @ci.command("resume")
@@ -266,11 +278,15 @@ def resume_cmd(
     """Finish a run whose process stopped; jobs that completed are not run again."""
     secrets = _secret_file(secret_file) if secret_file else {}
     secrets.update(_pairs(secret, "secret"))
-    record = resume_run(store_from(ctx), run_id, secrets=secrets,
-                        on_line=lambda line: print(line, file=sys.stderr, flush=True),
-                        environments=_environments(environments_file))  # fmt: skip
+    with cancel_on_signals(Cancel(), _say) as cancel:
+        record = resume_run(store_from(ctx), run_id, secrets=secrets,
+                            on_line=lambda line: print(line, file=sys.stderr, flush=True),
+                            environments=_environments(environments_file),
+                            cancel=cancel.child())  # fmt: skip
     if not out.emit(record, output):
         click.echo(f"{record['id']}  {record['workflow']}  {record['conclusion']}")
+    if cancel.signal is not None:
+        raise SystemExit(128 + cancel.signal)
     if record["conclusion"] != "success":
         raise SystemExit(1)
 

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,8 @@ class Cancel:
         self.event = threading.Event()
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._children: list[Cancel] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # cancel() may run in a signal handler (same thread)
+        self.signal: int | None = None  # the signal that asked for it, if one did
 
     def cancel(self) -> None:
         self.event.set()
@@ -60,6 +61,29 @@ class Cancel:
                 self._procs.add(proc)
             else:
                 self._procs.discard(proc)
+
+
+@contextlib.contextmanager
+def cancel_on_signals(cancel: Cancel, say: Callable[[str], None]) -> Iterator[Cancel]:
+    """While inside, SIGINT and SIGTERM cancel the run (its steps are killed, cleanup
+    steps run, the record is kept); a second signal stops the process at once."""
+
+    def handler(signum: int, _frame: object) -> None:
+        if cancel.signal is not None:
+            os._exit(128 + signum)
+        cancel.signal = signum
+        say(f"received {signal.Signals(signum).name}: cancelling the run (again to stop now)")
+        cancel.cancel()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield cancel
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

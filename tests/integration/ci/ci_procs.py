@@ -79,6 +79,9 @@ class Shared:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        # a run killed with SIGKILL (a crash, on purpose) leaves its step processes, which
+        # run in sessions of their own, behind: their scripts live under this home
+        subprocess.run(["pkill", "-KILL", "-f", str(self.home)], check=False)
 
 
 def record(proc: subprocess.Popen[str]) -> dict[str, Any]:

@@ -73,6 +73,8 @@ def test_killed_run_resumes(tmp_path: Path, shipway_home: Path, new_repo: MakeRe
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        # the killed run's step (its own session) would sleep on: it crashed with the run
+        subprocess.run(["pkill", "-KILL", "-f", str(tmp_path / "run")], check=False)
     store: Store = open_store(Settings(home=shipway_home, database_url=""))
     assert unfinished_runs(store) == ["resume1"]
     partial, _ = get_run(store, "resume1")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -314,3 +316,45 @@ def test_secrets_do_not_stay_on_disk(run_wf: Any, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("run-*/jobs"))  # workspaces go with the run
     record, _lines = run_wf(workflow, secrets={"PW": "x"}, keep_workspace=True)
     assert [p.name for p in tmp_path.glob("run-*/jobs/*/workspace/kept.txt")] == ["kept.txt"]
+
+
+def test_ctrl_c_cancels_the_run_and_keeps_its_record(
+    tmp_path: Path, shipway_home: Path, new_repo: MakeRepo
+) -> None:
+    src = tmp_path / "src"
+    pidfile = tmp_path / "step.pid"
+    new_repo(
+        src,
+        {
+            ".github/workflows/ci.yml": f"""\
+                on: push
+                jobs:
+                  a:
+                    runs-on: x
+                    steps:
+                      - run: echo $$ > {pidfile}; echo started; sleep 60
+                      - run: echo not-run
+                      - if: always()
+                        run: echo cleanup-ran
+                """,
+        },
+    )
+    env = {**os.environ, "SHIPWAY_HOME": str(shipway_home)}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "shipway"), "ci", "run", "-o",
+                             "json"], cwd=src, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (pidfile.is_file() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    step_pid = int(pidfile.read_text())
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "received SIGINT: cancelling the run" in err
+    record = json.loads(out)
+    assert record["conclusion"] == "cancelled"
+    steps = [(s["name"], s["conclusion"]) for s in record["jobs"][0]["steps"]]
+    assert steps[1:] == [("Run echo not-run", "skipped"), ("Run echo cleanup-ran", "success")]
+    with pytest.raises(ProcessLookupError):
+        os.kill(step_pid, 0)  # the step's process is gone with the run
