@@ -85,6 +85,22 @@ def _git_facts(cwd: Path) -> tuple[Path, str, str, str]:
     return root, commit, f"refs/heads/{branch}", branch
 
 
+def selected_workflows(root: Path, workflow_file: str | None) -> list[tuple[Path, str]]:
+    """The workflow files to consider (one given, or all), each with its repo-relative name."""
+    if workflow_file:
+        files = [Path(workflow_file)]
+        if not files[0].is_file():
+            raise NotFoundError(f"workflow file {workflow_file!r} not found", subject=workflow_file)
+    else:
+        files = workflow_files(root)
+    out = []
+    for path in files:
+        resolved = path.resolve()
+        out.append((path, str(resolved.relative_to(root)) if resolved.is_relative_to(root)
+                    else str(path)))  # fmt: skip
+    return out
+
+
 def _uses_docker(wf: Workflow) -> bool:
     return any(
         step.run is not None and "docker " in step.run
@@ -203,26 +219,16 @@ def run_cmd(
         given = payload.get("inputs")
         payload["inputs"] = {**(given if isinstance(given, dict) else {}),
                              **_pairs(input_pairs, "input")}  # fmt: skip
-    if workflow_file:
-        files = [Path(workflow_file)]
-        if not files[0].is_file():
-            raise NotFoundError(f"workflow file {workflow_file!r} not found", subject=workflow_file)
-    else:
-        files = workflow_files(root)
+    files = selected_workflows(root, workflow_file)
     state = state_from(ctx)
     store = state.store
     records: list[dict[str, Any]] = []
     kube = kube_settings(store, executor, kubeconfig, kube_context, namespace, cluster, kube_pvc)
     cancel = Cancel()
     with cancel_on_signals(cancel, _say):
-        for path in files:
+        for path, shown in files:
             if cancel.signal is not None:
                 break
-            shown = (
-                str(path.resolve().relative_to(root))
-                if path.resolve().is_relative_to(root)
-                else str(path)
-            )
             wf = parse_workflow(path.read_text(), shown)
             if not workflow_file and not workflow_runs(wf.on, event, payload):
                 continue

@@ -16,10 +16,8 @@ import click
 
 from shipway.ci.plan.overview import overview
 from shipway.ci.plan.triggers import workflow_runs
-from shipway.ci.service import workflow_files
 from shipway.ci.syntax.github import parse_workflow
 from shipway.cli import output as out
-from shipway.model.errors import NotFoundError
 
 
 @click.command("plan")
@@ -28,19 +26,11 @@ from shipway.model.errors import NotFoundError
 @out.output_option
 def plan_cmd(workflow_file: str | None, event: str | None, output: str) -> None:
     """Show the jobs workflows would run, by stage, without running them (like act -l)."""
-    from shipway.cli.ci import _default_payload, _git_facts
+    from shipway.cli.ci import _default_payload, _git_facts, selected_workflows
 
     root, commit, ref, branch = _git_facts(Path.cwd())
-    if workflow_file:
-        files = [Path(workflow_file)]
-        if not files[0].is_file():
-            raise NotFoundError(f"workflow file {workflow_file!r} not found", subject=workflow_file)
-    else:
-        files = workflow_files(root)
     views: list[dict[str, Any]] = []
-    for path in files:
-        resolved = path.resolve()
-        shown = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
+    for path, shown in selected_workflows(root, workflow_file):
         wf = parse_workflow(path.read_text(), shown)
         if event and not workflow_runs(wf.on, event, _default_payload(event, ref, commit, branch)):
             continue
