@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from upstream_repo import Upstream
 
 from shipway.ci.runinfo import RunInfo
 from shipway.ci.service import run_workflow
@@ -117,3 +118,13 @@ def kube_fake(podman: dict[str, str], busybox_image: str) -> Any:
     fake = FakeKube(podman_env=podman)
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def upstream(tmp_path: Path, git_server: Any) -> Callable[[str], Upstream]:
+    """``upstream("acme/name")``: a fresh repository of that name on the git daemon."""
+
+    def make(name: str) -> Upstream:
+        return Upstream(tmp_path / "up" / name, git_server.bare(name))
+
+    return make

@@ -14,39 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from shipway.git.repo import Repo
+from upstream_repo import Upstream
 
 Runner = Callable[..., tuple[dict[str, Any], list[str]]]
-
-
-class Upstream:
-    """A repository pushed to the git daemon: commit files, tag, push."""
-
-    def __init__(self, work: Path, url: str) -> None:
-        self.repo = Repo.init(work)
-        self.url = url
-
-    def commit(self, files: dict[str, str], tag: str | None = None) -> str:
-        for name, text in files.items():
-            path = self.repo.path / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        self.repo.add_all()
-        sha = self.repo.commit(f"change {sorted(files)}")
-        if tag:
-            self.repo.run("tag", "-f", tag)
-        self.repo.run("push", "-q", "--force", self.url, "HEAD:refs/heads/main")
-        self.repo.run("push", "-q", "--force", "--tags", self.url)
-        return sha
-
-
-@pytest.fixture
-def upstream(tmp_path: Path, git_server: Any) -> Callable[[str], Upstream]:
-    def make(name: str) -> Upstream:
-        return Upstream(tmp_path / "up" / name, git_server.bare(name))
-
-    return make
 
 
 @pytest.fixture

@@ -19,40 +19,11 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from upstream_repo import Upstream
 
 from shipway.git.repo import Repo
 
 Runner = Callable[..., tuple[dict[str, Any], list[str]]]
-
-
-class Upstream:
-    """A repository pushed to a server: commit files, tag, push."""
-
-    def __init__(self, work: Path, url: str) -> None:
-        self.repo = Repo.init(work)
-        self.url = url
-        self.repo.run("remote", "add", "origin", url)  # relative submodule URLs resolve here
-
-    def commit(self, files: dict[str, str], tag: str | None = None) -> str:
-        for name, text in files.items():
-            path = self.repo.path / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        self.repo.add_all()
-        sha = self.repo.commit(f"change {sorted(files)}")
-        if tag:
-            self.repo.run("tag", "-f", "-a", "-m", tag, tag)
-        self.repo.run("push", "-q", "--force", self.url, "HEAD:refs/heads/main")
-        self.repo.run("push", "-q", "--force", "--tags", self.url)
-        return sha
-
-
-@pytest.fixture
-def upstream(tmp_path: Path, git_server: Any) -> Callable[[str], Upstream]:
-    def make(name: str) -> Upstream:
-        return Upstream(tmp_path / "up" / name, git_server.bare(name))
-
-    return make
 
 
 def uniq(stem: str) -> str:
