@@ -6,15 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(git podman buildah skopeo umoci runc busybox-static docker-registry uidmap postgresql
-              kubectl openssl)
+              kubectl openssl procps nodejs npm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
-# kubectl may come from elsewhere than apt; only require the binary.
-if command -v kubectl >/dev/null 2>&1; then
-  missing=("${missing[@]/kubectl}")
-fi
+# kubectl and node/npm may come from elsewhere than apt (nodesource's nodejs
+# carries npm itself); only require the binaries.
+for tool in kubectl nodejs:node npm; do
+  pkg=${tool%%:*}; bin=${tool##*:}
+  if command -v "$bin" >/dev/null 2>&1; then
+    missing=("${missing[@]/$pkg}")
+  fi
+done
 read -r -a missing <<<"${missing[*]:-}"
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing apt packages: ${missing[*]}" >&2
