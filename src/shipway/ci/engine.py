@@ -7,19 +7,22 @@ a status function; ``failure()`` sees any failed ancestor. Matrix jobs run
 once per combination, at most ``max-parallel`` at a time; ``fail-fast``
 cancels the rest of the matrix. ``concurrency`` groups (workflow and job
 level) hold across every process on the store's database (within this process
-when there is no store). Each job gets its effective ``GITHUB_TOKEN`` scopes
-(``permissions``, logged and recorded) and passes its ``environment``'s
+when there is no store). Each job instance gets its own ``GITHUB_TOKEN`` (unless
+the run was given one), masked, with its effective scopes (``permissions``,
+logged and recorded in the store), expired when the job ends; and passes its ``environment``'s
 protection rules before it starts (``ci.environments``). Progress goes to
 ``on_state`` so a caller can persist it.
 """
 
 from __future__ import annotations
 
+import string
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
+from secrets import choice
 from typing import Any
 
 from shipway.ci import concurrency, environments
@@ -130,6 +133,8 @@ class Engine:
                 else:
                     self._log(self.wf.name, f"cancelled: a newer run holds group {group[0]!r}")
                     self.rs.cancel.cancel()
+        if self.store is not None:  # tokens of jobs a killed process left behind end too
+            ci_coord.expire_run_tokens(self.store, self.info.run_id)
         self._state("done")
         return self.snapshot(done=True)
 
@@ -399,10 +404,15 @@ class Engine:
                 self._record(job, display, combo, gated, {}, [], index, extra=extra)
                 return gated
         rs = self.rs if env is None else environments.job_state(self.rs, env)
-        run = JobRun(rs, job, key, shown, matrix, strategy, needs, cancel)
+        token = self._job_token()
+        run = JobRun(rs.for_job(token), job, key, shown, matrix, strategy, needs, cancel)
         self._log(shown, f"started ({self.wf.file})")
-        run.permissions = self._token(job, key, shown)
-        result = run.execute()
+        run.permissions, run.store = self._token(job, key, shown, token), self.store
+        try:
+            result = run.execute()
+        finally:
+            if token and self.store is not None:  # the token ends with its job, as on GitHub
+                ci_coord.expire_token(self.store, token, key)
         outputs = run.outputs()
         if env is not None:
             extra["environment"]["url"] = self._environment_url(job, run.scope(), shown)
@@ -434,12 +444,20 @@ class Engine:
             self._log(shown, f"::warning::environment url: {exc.message}")
             return ""
 
-    def _token(self, job: Job, key: str, shown: str) -> dict[str, str]:
+    def _job_token(self) -> str:
+        """The job's ``GITHUB_TOKEN``: the one the run was given, else a fresh one (masked)."""
+        given = str(self.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
+        if given:
+            return given
+        token = "ghs_" + "".join(choice(string.ascii_letters + string.digits) for _ in range(36))
+        self.rs.masker.add(token)
+        return token
+
+    def _token(self, job: Job, key: str, shown: str, token: str) -> dict[str, str]:
         """Log the job's token scopes as GitHub does, record them for shipway, return them."""
         perms = self.permissions_for(job)
         for line in permissions.log_lines(perms):
             self._log(shown, line)
-        token = str(self.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
         if token and self.store is not None:
             ci_coord.record_token(self.store, token, self.info.run_id, key, perms)
         return perms

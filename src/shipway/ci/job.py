@@ -32,6 +32,7 @@ from shipway.ci.uses import run_pre_steps, run_uses
 from shipway.model.errors import InputError, ShipwayError
 from shipway.runtime import host
 from shipway.runtime.host import Cancel
+from shipway.store.db import Store
 
 
 @dataclass
@@ -83,6 +84,7 @@ class JobRun:
         self.github = github_context(rs.info, rs.workflow.name, job.id, self.workspace)
         self.github["token"] = rs.secrets_ctx.get("GITHUB_TOKEN", "")
         self.permissions: dict[str, str] | None = None  # the token's scopes (set by the engine)
+        self.store: Store | None = None  # where issued tokens are recorded (set by the engine)
         self.matrix, self.strategy, self.needs = matrix, strategy, needs
         self.steps_ctx: dict[str, Any] = {}
         self.results: list[StepResult] = []

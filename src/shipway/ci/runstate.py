@@ -6,6 +6,7 @@ it is what gets stored with the run record.
 
 from __future__ import annotations
 
+import copy
 import glob
 import hashlib
 import os
@@ -56,6 +57,12 @@ class RunState:
             self.lines.append(text)
             if self.info.on_line is not None:
                 self.info.on_line(text)
+
+    def for_job(self, token: str) -> RunState:
+        """This state for one job: the same log, masker and cancel; the job's own GITHUB_TOKEN."""
+        job_rs = copy.copy(self)
+        job_rs.secrets_ctx = {**self.secrets_ctx, "GITHUB_TOKEN": token}
+        return job_rs
 
     def mask_deep(self, value: Any) -> Any:
         """``value`` with every secret masked in every string (keys included)."""

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -264,7 +263,7 @@ class Controller:
             payload=payload,
             workdir=self.settings.work_dir / "ci",
             vars=dict(pipe.spec.get("vars") or {}),
-            secrets={"GITHUB_TOKEN": secrets.token_hex(20)},  # as GitHub gives every run
+            secrets={},  # the engine issues every job its own GITHUB_TOKEN, as GitHub does
             env=self._step_env(pipe),
             workflows=list(pipe.spec.get("workflows") or []) or None,
             merge_into=merge_into,
@@ -339,9 +338,7 @@ class Controller:
             self._report_sync(result.app, started, result)
         for run_id in ci_service.unfinished_runs(self.store):
             try:
-                record = ci_service.resume_run(
-                    self.store, run_id, secrets={"GITHUB_TOKEN": secrets.token_hex(20)}
-                )
+                record = ci_service.resume_run(self.store, run_id, secrets={})  # jobs: new tokens
             except ShipwayError as exc:
                 log.error("cannot resume CI run %s: %s", run_id, exc)
                 continue

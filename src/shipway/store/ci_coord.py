@@ -201,34 +201,98 @@ def waiting(store: Store, run_id: str | None = None) -> list[dict[str, Any]]:
 
 
 # -- token scopes ----------------------------------------------------------------
+TOKEN_HOURS = 24.0  # a job's token is valid until the job ends, at most this long
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def record_token(store: Store, token: str, run_id: str, job: str, perms: dict[str, str]) -> None:
-    """Remember which scopes ``job`` of ``run_id`` holds with ``token`` (stored as a hash)."""
-    digest = token_hash(token)
+    """Remember which scopes ``job`` of ``run_id`` holds with ``token`` (stored as a hash).
+
+    The token is valid from now until ``expire_token`` (the job ended) or
+    ``TOKEN_HOURS``, whichever comes first; recording it again revives it.
+    """
+    digest, at = token_hash(token), now()
+    until = at + dt.timedelta(hours=TOKEN_HOURS)
     with store.session() as s:
         row = s.scalars(
             select(CITokenRow).where(CITokenRow.token_sha256 == digest, CITokenRow.job == job)
         ).first()
         if row is None:
-            s.add(CITokenRow(token_sha256=digest, run_id=run_id, job=job,
-                             permissions=dict(perms), created=now()))  # fmt: skip
+            s.add(CITokenRow(token_sha256=digest, run_id=run_id, job=job, permissions=dict(perms),
+                             created=at, expires=until, ended=None))  # fmt: skip
         else:
-            row.permissions = dict(perms)
+            row.permissions, row.run_id = dict(perms), run_id
+            row.created, row.expires, row.ended = at, until, None
 
 
-def token_scopes(store: Store, token: str, job: str | None = None) -> dict[str, str] | None:
-    """The scopes ``token`` was issued with (for ``job``, or the least any job holds).
-
-    None when shipway never issued that token.
-    """
+def expire_token(store: Store, token: str, job: str | None = None) -> None:
+    """The job (or every job) holding ``token`` ended: the token is no longer valid for it."""
+    q = update(CITokenRow).where(
+        CITokenRow.token_sha256 == token_hash(token), CITokenRow.ended.is_(None)
+    )
+    if job is not None:
+        q = q.where(CITokenRow.job == job)
     with store.session() as s:
-        q = select(CITokenRow).where(CITokenRow.token_sha256 == token_hash(token))
+        s.execute(q.values(ended=now()))
+
+
+def expire_run_tokens(store: Store, run_id: str) -> None:
+    """Every token still valid in ``run_id`` ends (the run is over)."""
+    with store.session() as s:
+        s.execute(
+            update(CITokenRow)
+            .where(CITokenRow.run_id == run_id, CITokenRow.ended.is_(None))
+            .values(ended=now())
+        )
+
+
+def _active(row: CITokenRow, at: dt.datetime) -> bool:
+    return row.ended is None and (row.expires is None or _aware(row.expires) > at)
+
+
+def _token_rows(store: Store, digest: str, job: str | None) -> list[CITokenRow]:
+    with store.session() as s:
+        q = select(CITokenRow).where(CITokenRow.token_sha256 == digest).order_by(CITokenRow.id)
         if job is not None:
             q = q.where(CITokenRow.job == job)
         rows = list(s.scalars(q))
+        s.expunge_all()
+        return rows
+
+
+def token_info(store: Store, token: str, *, digest: str = "") -> dict[str, Any] | None:
+    """What shipway knows of a token: its run and jobs, and whether it is still valid.
+
+    None when shipway never issued it. ``state`` is ``active`` while a job
+    holding it runs, else ``expired`` (``ended`` or ``expires`` says when).
+    """
+    rows = _token_rows(store, digest or token_hash(token), None)
+    if not rows:
+        return None
+    at = now()
+    live = [r for r in rows if _active(r, at)]
+    last = rows[-1]
+    ended = max((_aware(r.ended) for r in rows if r.ended is not None), default=None)
+    return {"run": last.run_id, "jobs": [r.job for r in rows],
+            "state": "active" if live else "expired",
+            "ended": ended.isoformat() if ended else "",
+            "expires": _aware(last.expires).isoformat() if last.expires else ""}  # fmt: skip
+
+
+def token_scopes(
+    store: Store, token: str, job: str | None = None, *, digest: str = ""
+) -> dict[str, str] | None:
+    """The scopes ``token`` is valid with now (for ``job``, or the least any live job holds).
+
+    None (refused) when shipway never issued that token or when every job
+    that held it has ended or it is older than ``TOKEN_HOURS``: a token used
+    after its job grants nothing. ``token_info`` says which.
+    """
+    at = now()
+    rows = [r for r in _token_rows(store, digest or token_hash(token), job) if _active(r, at)]
     if not rows:
         return None
     rank = {"none": 0, "read": 1, "write": 2}
@@ -238,3 +302,13 @@ def token_scopes(store: Store, token: str, job: str | None = None) -> dict[str, 
             if rank.get(level, 0) < rank.get(out.get(scope, "none"), 0):
                 out[scope] = level
     return out
+
+
+def tokens(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """The tokens issued in a run (hashes only), per job, for status displays and tests."""
+    at = now()
+    with store.session() as s:
+        q = select(CITokenRow).where(CITokenRow.run_id == run_id).order_by(CITokenRow.id)
+        return [{"job": r.job, "sha256": r.token_sha256, "permissions": dict(r.permissions),
+                 "state": "active" if _active(r, at) else "expired"}
+                for r in s.scalars(q)]  # fmt: skip

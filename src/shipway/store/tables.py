@@ -127,6 +127,9 @@ class CIApprovalRow(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     decided: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewers: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # who may decide
+    prevent_self: Mapped[bool] = mapped_column(Boolean, default=False)  # not the run's actor
+    actor: Mapped[str] = mapped_column(String(253), default="")  # who triggered the run
 
 
 class CITokenRow(Base):
@@ -141,3 +144,5 @@ class CITokenRow(Base):
     job: Mapped[str] = mapped_column(String(300))
     permissions: Mapped[dict[str, Any]] = mapped_column(JSON)
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -57,10 +57,14 @@ def test_called_workflow_keeps_or_lowers_and_tokens_are_recorded(
     asks = jobs["asks-more"]["permissions"]
     assert asks["contents"] == "read" and asks["issues"] == "none"  # capped by the caller
     assert jobs["plain"]["permissions"]["contents"] == "write"  # the workflow's own
-    assert ci_coord.token_scopes(store, token, "plain-0") == jobs["plain"]["permissions"]
-    least = ci_coord.token_scopes(store, token)
-    assert least is not None and least["contents"] == "read"
+    issued = {t["job"]: t for t in ci_coord.tokens(store, rec["id"])}
+    assert issued["plain-0"]["permissions"] == jobs["plain"]["permissions"]
+    assert issued["call-inherits-0"]["permissions"]["contents"] == "read"
+    assert {t["state"] for t in issued.values()} == {"expired"}  # every job has ended
+    assert ci_coord.token_scopes(store, token, "plain-0") is None
+    assert ci_coord.token_scopes(store, token) is None
     assert ci_coord.token_scopes(store, "another-token") is None
+    assert (ci_coord.token_info(store, token) or {})["state"] == "expired"
     assert "[call / asks-more] Contents: read" in lines
 
 

@@ -9,7 +9,9 @@ daemonless builder) in a subprocess. Touches only the job's config directory.
 A login whose password is the job's ``GITHUB_TOKEN`` (``ghcr.io`` sent to a
 local registry by an alias) is honoured by shipway, so shipway checks the
 token's scopes as ghcr.io would: ``packages: read`` to log in, ``packages:
-write`` to push to that registry.
+write`` to push to that registry. Another job's token (one shipway issued,
+known to the store by its hash) grants that job's scopes while the job runs
+and is refused once it has ended, as GitHub's token expires with its job.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from shipway.ci.actions import ActionContext, ActionFailed, bool_input, list_input
 from shipway.ci.plan.permissions import allows
+from shipway.store import ci_coord
 
 DOCKER_HUB = "https://index.docker.io/v1/"
 
@@ -60,10 +63,12 @@ def login(ctx: ActionContext) -> None:
     ctx.secrets.append(password)
     base = Path(ctx.env.get("RUNNER_TEMP", str(ctx.temp))).parent / "docker-config"
     base.mkdir(parents=True, exist_ok=True)
-    if _is_token(ctx, password):
-        _need_packages(ctx, "read", f"docker/login-action: login to {registry}")
+    what = f"docker/login-action: login to {registry}"
+    is_token, perms = _token_grant(ctx, password, what)
+    if is_token:
+        _need_packages(perms, "read", what)
         with (base / TOKEN_REGISTRIES).open("a") as fh:
-            fh.write(_host(registry) + "\n")
+            fh.write(f"{_host(registry)} {ci_coord.token_hash(password)}\n")
     config = base / "config.json"
     data: dict[str, Any] = {}
     for existing in (config, Path(ctx.env.get("DOCKER_CONFIG", "/nonexistent")) / "config.json"):
@@ -90,13 +95,41 @@ def _host(ref: str) -> str:
     return ref.split("://", 1)[-1].split("/", 1)[0]
 
 
-def _is_token(ctx: ActionContext, password: str) -> bool:
-    token = str(ctx.job.github.get("token") or "") if ctx.job is not None else ""
-    return bool(token) and password == token
+Grant = tuple[bool, dict[str, str] | None]  # (a GITHUB_TOKEN?, its scopes; None: unchecked)
 
 
-def _need_packages(ctx: ActionContext, level: str, what: str) -> None:
-    perms = getattr(ctx.job, "permissions", None)
+def _token_grant(ctx: ActionContext, password: str, what: str) -> Grant:
+    """Whether ``password`` is a GITHUB_TOKEN shipway issued, and what it grants now."""
+    job = ctx.job
+    if job is None:
+        return False, None
+    own = str(job.github.get("token") or "")
+    if own and password == own:
+        return True, job.permissions
+    return _stored_grant(ctx, ci_coord.token_hash(password), what)
+
+
+def _stored_grant(ctx: ActionContext, digest: str, what: str) -> Grant:
+    """A token known by its hash: another job's scopes while it runs; refused after it ended."""
+    job = ctx.job
+    if job is not None and digest == ci_coord.token_hash(str(job.github.get("token") or "")):
+        return True, job.permissions
+    store = getattr(job, "store", None)
+    found = ci_coord.token_info(store, "", digest=digest) if store is not None else None
+    if store is None or found is None:
+        return False, None
+    scopes = ci_coord.token_scopes(store, "", digest=digest)
+    if scopes is None:
+        when = f" at {found['ended']}" if found["ended"] else f" (valid until {found['expires']})"
+        raise ActionFailed(
+            f"{what}: denied: bad credentials: this GITHUB_TOKEN was issued to job "
+            f"{found['jobs'][-1]} of run {found['run']} and expired when that job ended{when}; "
+            "a job's token is valid only while that job runs"
+        )
+    return True, scopes
+
+
+def _need_packages(perms: dict[str, str] | None, level: str, what: str) -> None:
     if perms is None or allows(perms, "packages", level):
         return
     has = perms.get("packages", "none")
@@ -240,10 +273,16 @@ def _check_push(ctx: ActionContext, tags: list[str]) -> None:
     config = Path(ctx.env.get("DOCKER_CONFIG", "/nonexistent")) / TOKEN_REGISTRIES
     if not config.is_file():
         return
-    hosts = set(config.read_text().split())
+    hosts: dict[str, str] = {}
+    for line in config.read_text().splitlines():
+        host, _, digest = line.partition(" ")
+        if host:
+            hosts[host] = digest.strip()
     for tag in tags:
         if _host(tag) in hosts:
-            _need_packages(ctx, "write", f"docker/build-push-action: push {tag}")
+            what = f"docker/build-push-action: push {tag}"
+            _granted, perms = _stored_grant(ctx, hosts[_host(tag)], what)
+            _need_packages(perms, "write", what)
 
 
 def build_push(ctx: ActionContext) -> None:
