@@ -149,7 +149,7 @@ class Engine:
             "event": self.info.event,
             "ref": self.info.ref,
             "commit": self.info.commit,
-            "status": "completed" if done else "in_progress",
+            "status": "completed" if done else self._live_status(records),
             "conclusion": self._conclusion() if done else "",
             "started": self.started,
             "seconds": round(time.time() - self.started, 3),
@@ -162,6 +162,28 @@ class Engine:
         }
         masked: dict[str, Any] = self.rs.mask_deep(record)
         return masked
+
+    @staticmethod
+    def _live_status(records: dict[str, list[dict[str, Any]]]) -> str:
+        waits = any(r.get("status") == "waiting" for recs in records.values() for r in recs)
+        return "waiting" if waits else "in_progress"
+
+    def _waiting(self, job: Job, rec: dict[str, Any], on: bool) -> None:
+        """While ``on``, the job instance shows as ``waiting`` (for a review) in the record."""
+        with self.lock:
+            recs = [
+                r
+                for r in self.job_records.get(job.id, [])
+                if not (r["index"] == rec["index"] and r.get("status") == "waiting")
+            ]
+            if on:
+                recs = sorted([*recs, rec], key=lambda r: int(r["index"]))
+            if recs:
+                self.job_records[job.id] = recs
+            else:
+                self.job_records.pop(job.id, None)
+        if on:
+            self._state("running")
 
     def run_jobs(self) -> None:
         """Run the selected jobs, each as soon as its needs are done."""
@@ -397,9 +419,13 @@ class Engine:
                 self._record(job, display, combo, "failure", {}, [], index)
                 return "failure"
             extra["environment"] = {"name": env.name, "url": ""}
+            wait = {"id": job.id, "name": shown, "matrix": combo, "result": "", "status": "waiting",
+                    "outputs": {}, "steps": [], "index": index,
+                    "environment": dict(extra["environment"])}  # fmt: skip
             gated = environments.gate(self.store, env, ref=self.info.ref, run_id=self.info.run_id,
-                                      job_key=key, cancel=cancel,
-                                      log=lambda line: self._log(shown, line))  # fmt: skip
+                                      job_key=key, cancel=cancel, actor=self.info.actor,
+                                      log=lambda line: self._log(shown, line),
+                                      on_wait=lambda on: self._waiting(job, wait, on))  # fmt: skip
             if gated is not None:
                 self._record(job, display, combo, gated, {}, [], index, extra=extra)
                 return gated

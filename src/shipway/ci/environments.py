@@ -5,9 +5,10 @@ read relative to it). ``gate`` applies one environment's rules to one job
 instance before it starts: the ref must be allowed, a review must approve
 (the waiting request and the decision live in the store, so another process
 can decide and a resumed run picks the decision up), then the wait timer
-runs. ``job_state`` gives the job its environment's vars and secrets over the
-repository's. Touches the environments file, the secrets files it names and
-the store.
+runs. ``decide`` records a review after checking the reviewer against
+``requiredReviewers`` and ``preventSelfReview``. ``job_state`` gives the job
+its environment's vars and secrets over the repository's. Touches the
+environments file, the secrets files it names and the store.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shipway.ci.plan.environments import (
     parse_all,
     parse_one,
     ref_refusal,
+    review_refusal,
 )
 from shipway.ci.runstate import RunState
 from shipway.model.errors import InputError, NotFoundError
@@ -71,6 +73,8 @@ def to_stored(envs: dict[str, Environment]) -> dict[str, Any]:
     for name, env in envs.items():
         body: dict[str, Any] = {"vars": env.vars, "waitTimer": env.wait_minutes,
                                 "requiredReviewers": env.reviewers}  # fmt: skip
+        if env.prevent_self_review:
+            body["preventSelfReview"] = True
         if env.secrets_file:
             body["secretsFile"] = env.secrets_file
         if env.branches is not None:
@@ -133,14 +137,24 @@ def gate(
     job_key: str,
     cancel: Cancel,
     log: Callable[[str], None],
+    actor: str = "",
+    on_wait: Callable[[bool], None] | None = None,
 ) -> str | None:
-    """Apply ``env``'s protection rules; None lets the job start, else the job's result."""
+    """Apply ``env``'s protection rules; None lets the job start, else the job's result.
+
+    ``on_wait(True)`` is called when the job starts waiting for a review,
+    ``on_wait(False)`` when the review is decided (or the wait is cancelled).
+    """
     refusal = ref_refusal(env, ref)
     if refusal is not None:
         log(f"::error::{refusal}")
         return "failure"
     if env.needs_approval:
-        result = _await_review(store, env, run_id, job_key, cancel, log)
+        try:
+            result = _await_review(store, env, run_id, job_key, cancel, log, actor, on_wait)
+        finally:
+            if on_wait is not None:
+                on_wait(False)
         if result is not None:
             return result
     if env.wait_minutes > 0:
@@ -157,11 +171,15 @@ def _await_review(
     job_key: str,
     cancel: Cancel,
     log: Callable[[str], None],
+    actor: str,
+    on_wait: Callable[[bool], None] | None,
 ) -> str | None:
     if store is None:
         log(f"::error::{env.name} needs a review, and reviews need the shipway store")
         return "failure"
-    state = ci_coord.request_approval(store, run_id, job_key, env.name)
+    state = ci_coord.request_approval(store, run_id, job_key, env.name, reviewers=env.reviewers,
+                                      prevent_self=env.prevent_self_review,
+                                      actor=actor)  # fmt: skip
     if state == "waiting":
         record_event(store, "ci", f"{run_id}/{job_key}", "WaitingForReview",
                      f"environment {env.name} needs approval")  # fmt: skip
@@ -169,6 +187,8 @@ def _await_review(
         how = f"shipway ci approve {run_id} --environment {env.name}"
         log(f"Waiting for review: {env.name} needs approval to start deploying changes "
             f"(reviewers: {who}; run `{how}`)")  # fmt: skip
+        if on_wait is not None:
+            on_wait(True)
     while state == "waiting":
         if cancel.event.wait(APPROVAL_POLL_SECONDS):
             return "cancelled"
@@ -184,3 +204,20 @@ def _await_review(
         return "failure"
     log(f"Deployment to {env.name} was approved by {by}{note}")
     return None
+
+
+def decide(
+    store: Store, run_id: str, environment: str, approve: bool, reviewer: str, comment: str = ""
+) -> list[dict[str, Any]]:
+    """Approve or reject the jobs of ``run_id`` waiting on ``environment`` as ``reviewer``.
+
+    ``ConflictError`` (nothing decided) when the environment names its
+    reviewers and ``reviewer`` is not one, or forbids self-review and
+    ``reviewer`` triggered the run; ``NotFoundError`` when nothing waits.
+    """
+
+    def refuse(request: dict[str, Any]) -> str | None:
+        return review_refusal(request["reviewers"], request["preventSelfReview"],
+                              request["actor"], reviewer)  # fmt: skip
+
+    return ci_coord.decide(store, run_id, environment, approve, reviewer, comment, refuse)

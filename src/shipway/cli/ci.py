@@ -168,6 +168,12 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     default="permissive", show_default=True,
     help="GITHUB_TOKEN scopes of jobs whose workflow sets no 'permissions'.",
 )  # fmt: skip
+@click.option(
+    "--actor",
+    default="shipway",
+    show_default=True,
+    help="github.actor: who triggered the run (preventSelfReview refuses them).",
+)
 @kube_options
 @click.option(
     "--git-url",
@@ -194,6 +200,7 @@ def run_cmd(
     git_url: str,
     environments_file: str | None,
     default_permissions: str,
+    actor: str,
     output: str,
     kubeconfig: str | None,
     kube_context: str | None,
@@ -244,7 +251,7 @@ def run_cmd(
                            workflow_ref=f"{shown}@{ref}", source_dir=root,
                            action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
                            environments=environments or {},
-                           token_default=default_permissions,
+                           token_default=default_permissions, actor=actor,
                            cancel=cancel.child())  # fmt: skip
             info.kube = kube
             records.append(run_workflow(store, wf, info))
@@ -322,18 +329,40 @@ def approve_cmd(
     reviewer: str,
     output: str,
 ) -> None:
-    """Approve (or reject) the jobs of RUN waiting for a review of an environment."""
+    """Approve (or reject) the jobs of RUN waiting for a review of an environment.
+
+    Only a reviewer the environment lists may decide (exit 4 otherwise), and
+    with preventSelfReview not the run's actor.
+    """
     import getpass
 
-    from shipway.store import ci_coord
+    from shipway.ci.environments import decide
 
     who = reviewer or getpass.getuser()
-    decided = ci_coord.decide(store_from(ctx), run_id, environment, not reject, who, comment)
+    decided = decide(store_from(ctx), run_id, environment, not reject, who, comment)
     if out.emit(decided, output):
         return
     verb = "rejected" if reject else "approved"
     for d in decided:
         out.stderr.print(f"ci run {d['run']}: job {d['job']} {verb} for {d['environment']}")
+
+
+@ci.command("approvals")
+@click.argument("run_id", required=False)
+@out.output_option
+@click.pass_context
+def approvals_cmd(ctx: click.Context, run_id: str | None, output: str) -> None:
+    """List the jobs waiting for a review (of RUN, or of every run)."""
+    from shipway.store import ci_coord
+
+    found = [{k: w[k] for k in ("run", "job", "environment", "since", "reviewers",
+                                "preventSelfReview", "actor")}
+             for w in ci_coord.waiting(store_from(ctx), run_id)]  # fmt: skip
+    if out.emit(found, output):
+        return
+    rows = [[w["run"], w["job"], w["environment"], w["since"], ", ".join(w["reviewers"])]
+            for w in found]  # fmt: skip
+    out.table(["run", "job", "environment", "since", "reviewers"], rows)
 
 
 @ci.command("logs")
@@ -356,7 +385,7 @@ def list_cmd(ctx: click.Context, limit: int, output: str) -> None:
         return
     rows = [
         [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
-         r.get("conclusion"), len(r.get("jobs", []))]
+         r.get("conclusion") or r.get("status"), len(r.get("jobs", []))]
         for r in records
     ]  # fmt: skip
     out.table(["id", "workflow", "event", "commit", "conclusion", "jobs"], rows)

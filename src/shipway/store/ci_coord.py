@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shipway.model.errors import NotFoundError
+from shipway.model.errors import ConflictError, NotFoundError
 from shipway.model.release import now
 from shipway.store.db import Store
 from shipway.store.tables import CIApprovalRow, CIGroupRow, CIHolderRow, CITokenRow
@@ -141,14 +142,28 @@ def _approval_row(s: Session, run_id: str, job: str, environment: str) -> CIAppr
     return s.scalars(q).first()
 
 
-def request_approval(store: Store, run_id: str, job: str, environment: str) -> str:
-    """Record that ``job`` waits for a review of ``environment``; return the current state."""
+def request_approval(
+    store: Store,
+    run_id: str,
+    job: str,
+    environment: str,
+    *,
+    reviewers: list[str] | None = None,
+    prevent_self: bool = False,
+    actor: str = "",
+) -> str:
+    """Record that ``job`` waits for a review of ``environment``; return the current state.
+
+    ``reviewers`` (who may decide), ``prevent_self`` and the run's ``actor``
+    are kept with the request so whoever decides is checked against them.
+    """
     with store.session() as s:
         row = _approval_row(s, run_id, job, environment)
         if row is None:
             row = CIApprovalRow(run_id=run_id, job=job, environment=environment,
-                                state="waiting", reviewer="", comment="",
-                                created=now())  # fmt: skip
+                                state="waiting", reviewer="", comment="", created=now(),
+                                reviewers=list(reviewers or []), prevent_self=prevent_self,
+                                actor=actor)  # fmt: skip
             s.add(row)
             return "waiting"
         return row.state
@@ -162,15 +177,28 @@ def approval(store: Store, run_id: str, job: str, environment: str) -> dict[str,
 
 def _approval_dict(row: CIApprovalRow) -> dict[str, Any]:
     return {"run": row.run_id, "job": row.job, "environment": row.environment,
-            "state": row.state, "reviewer": row.reviewer, "comment": row.comment}  # fmt: skip
+            "state": row.state, "reviewer": row.reviewer, "comment": row.comment,
+            "since": _aware(row.created).isoformat(), "reviewers": list(row.reviewers or []),
+            "preventSelfReview": bool(row.prevent_self), "actor": row.actor or ""}  # fmt: skip
+
+
+Refusal = Callable[[dict[str, Any]], str | None]  # why a reviewer may not decide a request
 
 
 def decide(
-    store: Store, run_id: str, environment: str, approve: bool, reviewer: str, comment: str = ""
+    store: Store,
+    run_id: str,
+    environment: str,
+    approve: bool,
+    reviewer: str,
+    comment: str = "",
+    refuse: Refusal | None = None,
 ) -> list[dict[str, Any]]:
     """Approve or reject every job of a run waiting on ``environment``; return them.
 
-    ``run_id`` may be a unique prefix. Raises ``NotFoundError`` when nothing waits.
+    ``run_id`` may be a unique prefix. Raises ``NotFoundError`` when nothing
+    waits, ``ConflictError`` (nothing decided) when ``refuse`` gives a reason
+    for one of the waiting jobs.
     """
     with store.session() as s:
         rows = list(
@@ -187,17 +215,24 @@ def decide(
                 subject=run_id,
             )
         for row in rows:
+            reason = refuse(_approval_dict(row)) if refuse is not None else None
+            if reason:
+                raise ConflictError(
+                    f"review of {row.environment} refused: {reason}", subject=row.run_id
+                )
+        for row in rows:
             row.state = "approved" if approve else "rejected"
             row.reviewer, row.comment, row.decided = reviewer, comment, now()
         return [_approval_dict(r) for r in rows]
 
 
 def waiting(store: Store, run_id: str | None = None) -> list[dict[str, Any]]:
+    """The jobs waiting for a review (of one run, or all), oldest first."""
     with store.session() as s:
         q = select(CIApprovalRow).where(CIApprovalRow.state == "waiting")
         if run_id:
             q = q.where(CIApprovalRow.run_id.like(f"{run_id}%"))
-        return [_approval_dict(r) for r in s.scalars(q)]
+        return [_approval_dict(r) for r in s.scalars(q.order_by(CIApprovalRow.id))]
 
 
 # -- token scopes ----------------------------------------------------------------

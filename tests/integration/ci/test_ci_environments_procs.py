@@ -191,7 +191,8 @@ def test_review_survives_a_dead_run_and_resume(
     run_id = str(found[0]["run"])
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert shared.run(checkout, "approve", run_id, "--environment", "gated").returncode == 0
+    approve = ("approve", run_id, "--environment", "gated", "--reviewer", "alice")
+    assert shared.run(checkout, *approve).returncode == 0
     # no --environments: the run's stored definitions (rules and vars, no secrets) apply
     resumed = shared.run(checkout, "resume", run_id, "--secret", "KEY=repo-key-17", "-o", "json")
     assert resumed.returncode == 0, resumed.stderr

@@ -3,7 +3,9 @@
 An environment (GitHub's repository environments) has ``vars``, ``secrets``
 and protection rules: ``deploymentBranches`` / ``deploymentTags`` (GitHub's
 glob patterns, as ``on:`` filters use them), ``waitTimer`` (minutes) and
-``requiredReviewers`` (a job waits for an approval). A job naming an
+``requiredReviewers`` (a job waits for an approval by one of them;
+``requiredReviewers: true`` lets anyone review) with ``preventSelfReview``
+(the run's actor may not approve their own run). A job naming an
 environment nobody defined gets an empty one with no rules, as GitHub
 creates it on first use. Definitions come as data: the CLI reads a file, the
 controller a ``Pipeline``'s ``environments`` field.
@@ -17,7 +19,8 @@ from typing import Any
 from shipway.ci.plan.triggers import matches
 
 _KEYS = {"vars", "secrets", "secretsFile", "deploymentBranches", "deploymentTags", "waitTimer",
-         "requiredReviewers", "url"}  # fmt: skip
+         "requiredReviewers", "preventSelfReview", "url"}  # fmt: skip
+ANYONE = "anyone"  # ``requiredReviewers: true``: a review is needed, anyone may give it
 
 
 class EnvironmentSpecError(ValueError):
@@ -34,6 +37,7 @@ class Environment:
     tags: list[str] | None = None  # None: any tag may deploy (unless branches is set)
     wait_minutes: float = 0.0
     reviewers: list[str] = field(default_factory=list)
+    prevent_self_review: bool = False
     defined: bool = True
 
     @property
@@ -74,7 +78,10 @@ def parse_one(name: str, data: Any) -> Environment:
         raise EnvironmentSpecError(f"waitTimer of {name!r} must be a number of minutes")
     reviewers = data.get("requiredReviewers") or []
     if reviewers is True:
-        reviewers = ["anyone"]
+        reviewers = [ANYONE]
+    prevent = data.get("preventSelfReview", False)
+    if not isinstance(prevent, bool):
+        raise EnvironmentSpecError(f"preventSelfReview of {name!r} must be true or false")
     return Environment(
         name=name,
         vars=_map(data.get("vars"), f"vars of {name!r}"),
@@ -86,6 +93,7 @@ def parse_one(name: str, data: Any) -> Environment:
         else _strs(data["deploymentTags"], "deploymentTags"),
         wait_minutes=float(wait),
         reviewers=_strs(reviewers, "requiredReviewers"),
+        prevent_self_review=prevent,
     )  # fmt: skip
 
 
@@ -120,3 +128,21 @@ def ref_refusal(env: Environment, ref: str) -> str | None:
         return None
     rules = "due to environment protection rules."
     return f'{kind} "{name}" is not allowed to deploy to {env.name} {rules}'
+
+
+def review_refusal(reviewers: list[str], prevent_self: bool, actor: str, who: str) -> str | None:
+    """Why ``who`` may not review a deployment (None: they may), as GitHub decides it.
+
+    Only a listed reviewer may decide (names compare case-insensitively, as
+    GitHub logins do); with ``preventSelfReview`` not the actor who triggered
+    the run, even when listed.
+    """
+    listed = [r for r in reviewers if r]
+    lowered = {r.lower() for r in listed}
+    if prevent_self and who.lower() == actor.lower():
+        others = sorted(lowered - {who.lower()})
+        may = ", ".join(others) if others and ANYONE not in lowered else "another reviewer"
+        return f"{who} triggered this run and may not review it (preventSelfReview); ask {may}"
+    if not listed or ANYONE in lowered or who.lower() in lowered:
+        return None
+    return f"{who} is not a required reviewer; who may review: {', '.join(listed)}"
