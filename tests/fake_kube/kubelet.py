@@ -7,7 +7,10 @@ volume mounts (``hostPath``; ``emptyDir`` as a fresh directory; a
 ``persistentVolumeClaim`` as the directory ``claims`` maps its name to).
 Status moves Pending → Running → Succeeded/Failed through the store, so get and
 watch see it; a missing image leaves the Pod Pending with ErrImagePull, then
-ImagePullBackOff. ``log`` and ``exec`` read podman. Everything it starts is
+ImagePullBackOff. An exec ``readinessProbe`` runs with ``podman exec`` at its
+periodSeconds and thresholds and sets ``containerStatuses[].ready`` and the
+Ready/ContainersReady conditions (a container without one is ready while it
+runs). ``log`` and ``exec`` read podman. Everything it starts is
 labelled with the kubelet's id and removed on Pod delete and in ``close()``.
 """
 
@@ -49,6 +52,7 @@ class Kubelet:
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.closing = threading.Event()
+        self.ready: dict[tuple[str, str], bool] = {}  # (podman pod, container): probe says ready
 
     # -- podman ------------------------------------------------------------------
     def podman(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -149,7 +153,40 @@ class Kubelet:
         finally:
             if self._gone(pname):  # deleted while starting: the delete's rm may have come first
                 self.podman("pod", "rm", "-f", "-t", "0", pname)
-        self._monitor(key, pname, {c["name"]: str(c.get("image")) for c in containers})
+        probes = {c["name"]: c["readinessProbe"] for c in containers if c.get("readinessProbe")}
+        for cname, probe in probes.items():
+            t = threading.Thread(target=self._probe, args=(pname, cname, probe), daemon=True)
+            self.threads.append(t)
+            t.start()
+        self._monitor(key, pname, {c["name"]: str(c.get("image")) for c in containers},
+                      set(probes))  # fmt: skip
+
+    def _probe(self, pname: str, cname: str, probe: Obj) -> None:
+        """Run an exec readinessProbe as the kubelet does: every periodSeconds after
+        initialDelaySeconds; ready after successThreshold passes in a row, not ready after
+        failureThreshold failures in a row (a timeout is a failure)."""
+        argv = (probe.get("exec") or {}).get("command") or []
+        period = float(probe.get("periodSeconds") or 10)
+        limit = float(probe.get("timeoutSeconds") or 1)
+        need_ok = int(probe.get("successThreshold") or 1)
+        need_bad = int(probe.get("failureThreshold") or 3)
+        ok = bad = 0
+        if self.closing.wait(float(probe.get("initialDelaySeconds") or 0)):
+            return
+        while not self._gone(pname):
+            try:
+                passed = bool(argv) and self.podman("exec", f"{pname}-{cname}", *argv,
+                                                    timeout=limit).returncode == 0  # fmt: skip
+            except subprocess.TimeoutExpired:
+                passed = False
+            ok, bad = (ok + 1, 0) if passed else (0, bad + 1)
+            with self.lock:
+                if ok >= need_ok:
+                    self.ready[(pname, cname)] = True
+                elif bad >= need_bad:
+                    self.ready[(pname, cname)] = False
+            if self.closing.wait(period):
+                return
 
     def _pull(self, image: str) -> str:
         if self.podman("image", "exists", image).returncode == 0:
@@ -229,7 +266,8 @@ class Kubelet:
         if proc.returncode != 0:
             raise RuntimeError((proc.stderr.strip().splitlines() or ["podman failed"])[-1])
 
-    def _monitor(self, key: tuple[str, str], pname: str, images: dict[str, str]) -> None:
+    def _monitor(self, key: tuple[str, str], pname: str, images: dict[str, str],
+                 probed: set[str]) -> None:  # fmt: skip
         names = list(images)
         last: Obj = {}
         while not self._gone(pname):
@@ -238,7 +276,7 @@ class Kubelet:
                                *[f"{pname}-{n}" for n in names])  # fmt: skip
             if proc.returncode != 0:
                 return
-            statuses, done, failed = [], 0, False
+            statuses, done, failed, all_ready = [], 0, False, True
             for line, name in zip(proc.stdout.splitlines(), names, strict=False):
                 _, state, code, digest = [*line.split(), ""][:4]
                 if state in ("exited", "stopped"):
@@ -248,13 +286,20 @@ class Kubelet:
                                               "Completed" if code == "0" else "Error"}}  # fmt: skip
                 else:
                     st = {"running": {"startedAt": _now()}}
-                statuses.append({"name": name, "ready": "running" in st, "restartCount": 0,
+                with self.lock:
+                    ready = "running" in st and (
+                        name not in probed or self.ready.get((pname, name), False)
+                    )
+                all_ready &= ready
+                statuses.append({"name": name, "ready": ready, "restartCount": 0,
                                  "image": images[name], "imageID": digest,
                                  "containerID": f"podman://{pname}-{name}",
                                  "state": st})  # fmt: skip
             phase = "Running" if done < len(names) else ("Failed" if failed else "Succeeded")
+            ready_now = str(phase == "Running" and all_ready)
             conds = [{"type": "PodScheduled", "status": "True"},
-                     {"type": "Ready", "status": str(phase == "Running")}]  # fmt: skip
+                     {"type": "ContainersReady", "status": ready_now},
+                     {"type": "Ready", "status": ready_now}]  # fmt: skip
             status = {"phase": phase, "podIP": "127.0.0.1", "containerStatuses": statuses,
                       "conditions": conds}  # fmt: skip
             if _shape(status) != _shape(last):
@@ -267,5 +312,5 @@ class Kubelet:
 
 def _shape(status: Obj) -> Any:
     """A status without timestamps (to write only real changes)."""
-    return [(s["name"], sorted(s["state"]), s["state"].get("terminated"))
+    return [(s["name"], sorted(s["state"]), s["state"].get("terminated"), s["ready"])
             for s in status.get("containerStatuses") or []], status.get("phase")  # fmt: skip

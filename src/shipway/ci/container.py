@@ -10,6 +10,8 @@ ids), and a long-running job container in which every ``run`` step is
 ``podman exec``-ed. The run directory is mounted at the same path, so
 ``GITHUB_WORKSPACE``, ``GITHUB_OUTPUT`` and friends mean the same inside and
 out. A host job with services reaches them on published localhost ports.
+Services with a health check (``--health-cmd`` in ``options``, or the image's
+HEALTHCHECK) are waited for before the first step (``ci.services``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shipway.ci.expr.template import render_deep
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
+from shipway.ci.services import wait_podman
 from shipway.model.errors import CIError, InputError
 from shipway.runtime import host, podman_env
 from shipway.runtime.podman_exec import KEEPALIVE, Podman
@@ -180,6 +183,7 @@ def session(job: JobRun) -> Iterator[Sandbox | None]:
             _service(job, box, sid, sspec)
         if image:
             _job_container(job, box, image, spec)
+        wait_podman(job, box.podman, {sid: s["id"] for sid, s in box.services.items()})
         yield box
     finally:
         box.podman.close()

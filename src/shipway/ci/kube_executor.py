@@ -12,6 +12,15 @@ directory holding the run directories), so runner files and the workspace
 are read on this side after each step. With a hostPath, the host's node
 directory is mounted too, as the podman executor does (JavaScript actions).
 
+Docker ``options`` of services and the job container become container fields
+(``ci.plan.svcopts``: ``--health-*`` a readinessProbe waited for before the
+first step by ``ci.services``, ``-e``, ``--entrypoint``, ``--user``,
+``--workdir``, ``--cpus``, ``--memory``, ``--privileged``; others are logged as
+not used); service ``volumes`` become hostPath (``host:path``) or emptyDir (a
+bare path) volumes. A Pod template (``RunInfo.kube['pod_template']``, a file
+or a mapping, else ``$SHIPWAY_CI_KUBE_POD_TEMPLATE``) is merged into every Pod
+(``ci.plan.podtemplate``).
+
 Kubernetes exec has no environment or working directory, so each step is
 ``sh -c`` that records its pid, sources an environment file written to the
 shared volume (removed at once: secrets never go into the exec URL), changes
@@ -37,6 +46,9 @@ from typing import TYPE_CHECKING, Any
 
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
+from shipway.ci.plan.podtemplate import check_template, load_template, merge_template
+from shipway.ci.plan.svcopts import HealthCheck, OptionsError, kube_container, parse_options
+from shipway.ci.services import wait_kube
 from shipway.cluster.kube_pods import KubePods
 from shipway.model.errors import CIError, InputError
 from shipway.runtime.host import Cancel, Result
@@ -167,19 +179,51 @@ def _volumes(job: JobRun, settings: dict[str, Any]) -> tuple[list[Any], list[Any
     return vols, mounts
 
 
-def _service(job: JobRun, sid: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _options(job: JobRun, who: str, spec: dict[str, Any], *, is_job: bool = False,
+             ) -> tuple[dict[str, Any], HealthCheck | None]:  # fmt: skip
+    """The container fields of ``spec``'s ``options`` and its health check; logs the options
+    not used on Kubernetes."""
+    try:
+        opts = parse_options(to_str(from_json_value(spec.get("options") or "")))
+        fields, unused = kube_container(opts, job=is_job)
+    except OptionsError as exc:
+        raise InputError(f"{who}: options: {exc}", subject=job.job.where) from None
+    if unused:
+        job.log(f"{who}: options not used on Kubernetes: {', '.join(unused)}")
+    return fields, opts.health
+
+
+def _with_options(container: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    env = {e["name"]: e for e in container.get("env") or []}
+    env.update({e["name"]: e for e in fields.pop("env", [])})
+    return {**container, **fields, "env": list(env.values())}
+
+
+def _service(job: JobRun, sid: str, spec: dict[str, Any]) -> tuple[Any, list[Any], Any]:
+    """(the service's container, its volumes, its health check or ``None``)."""
     image = str(spec.get("image") or "")
     if not image:
         raise InputError(f"service {sid!r} has no image", subject=job.job.where)
-    if spec.get("options") or spec.get("volumes"):
-        job.log(f"Service {sid}: options and volumes are not used on Kubernetes")
     ports = []
     for port in spec.get("ports") or []:
         inner = to_str(from_json_value(port)).split(":")[-1].split("/")[0]
         if inner.isdigit():
             ports.append({"containerPort": int(inner)})
-    return {"name": dns_name(f"svc-{sid}"), "image": image, "env": _env_list(spec.get("env")),
-            "ports": ports}  # fmt: skip
+    name = dns_name(f"svc-{sid}")
+    volumes, mounts = [], []
+    for i, text in enumerate(spec.get("volumes") or []):
+        parts = to_str(from_json_value(text)).split(":")
+        vol = dns_name(f"{name}-vol-{i}")
+        host = {"path": os.path.abspath(parts[0])}
+        volumes.append({"name": vol, "emptyDir": {}} if len(parts) == 1  # a bare path
+                       else {"name": vol, "hostPath": host})  # fmt: skip
+        mount = {"name": vol, "mountPath": parts[min(1, len(parts) - 1)]}
+        mounts.append({**mount, "readOnly": True} if parts[2:3] == ["ro"] else mount)
+    fields, health = _options(job, f"Service {sid}", spec)
+    container = {"name": name, "image": image, "env": _env_list(spec.get("env")), "ports": ports}
+    if mounts:
+        container["volumeMounts"] = mounts
+    return _with_options(container, fields), volumes, health
 
 
 def _registry(image: str) -> str:
@@ -211,15 +255,22 @@ def _labels(job: JobRun) -> dict[str, str]:
 
 
 def pod_body(job: JobRun, name: str, image: str, spec: dict[str, Any],
-             services: dict[str, dict[str, Any]], settings: dict[str, Any]) -> Any:  # fmt: skip
-    """The Pod of one job run."""
+             services: dict[str, dict[str, Any]], settings: dict[str, Any],
+             ) -> tuple[Any, dict[str, tuple[str, HealthCheck]]]:  # fmt: skip
+    """The Pod of one job run, and the health checks of its services (id -> (container,
+    check)) to wait for."""
     volumes, mounts = _volumes(job, settings)
     main = {"name": JOB, "image": image, "command": list(KEEPALIVE),
             "env": _env_list(spec.get("env")), "workingDir": os.path.abspath(job.workspace),
             "volumeMounts": mounts}  # fmt: skip
-    if spec.get("options"):
-        job.log("Job container: options are not used on Kubernetes")
-    containers = [main, *(_service(job, sid, s) for sid, s in services.items())]
+    main = _with_options(main, _options(job, "Job container", spec, is_job=True)[0])
+    containers, checks = [main], {}
+    for sid, sspec in services.items():
+        container, extra, health = _service(job, sid, sspec)
+        containers.append(container)
+        volumes += extra
+        if health is not None:
+            checks[sid] = (container["name"], health)
     body: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -237,7 +288,26 @@ def pod_body(job: JobRun, name: str, image: str, spec: dict[str, Any],
         body["spec"]["imagePullSecrets"] = [{"name": f"{name}-pull"}]
     if services:
         body["spec"]["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": sorted(services)}]
-    return body
+    template = pod_template(settings)
+    return (merge_template(body, template) if template else body), checks
+
+
+def pod_template(settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The Pod template of the settings (a file path or a mapping), else
+    ``$SHIPWAY_CI_KUBE_POD_TEMPLATE``; ``InputError`` with file:line when it is bad."""
+    given = settings.get("pod_template") or os.environ.get("SHIPWAY_CI_KUBE_POD_TEMPLATE")
+    if not given:
+        return None
+    if isinstance(given, dict):
+        check_template(given)
+        return given
+    try:
+        text = Path(str(given)).read_text()
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the pod template: {exc.strerror}", subject=str(given)
+        ) from None
+    return load_template(text, str(given))
 
 
 @contextmanager
@@ -248,7 +318,7 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
     pods = KubePods(settings)
     name = dns_name(f"shipway-{job.rs.info.run_id}-{job.key}")
     pod = KubePod(pods, name, job.files, cid=name)
-    body = pod_body(job, name, image, spec, services, settings)
+    body, checks = pod_body(job, name, image, spec, services, settings)
     timeout = float(settings.get("pod_timeout") or os.environ.get("SHIPWAY_CI_KUBE_TIMEOUT") or 300)
     job.log(f"Starting pod {pods.namespace}/{name} ({image}"
             + "".join(f", {s}" for s in services) + ")")  # fmt: skip
@@ -260,6 +330,7 @@ def pod_session(job: JobRun, image: str, spec: dict[str, Any],
                                "kubernetes.io/dockerconfigjson")  # fmt: skip
         pods.create(body)
         pods.wait_running(name, timeout, job.cancel.event)
+        wait_kube(job, pods, name, checks)
         for sid, sspec in services.items():
             ports = [to_str(from_json_value(p)).split(":")[-1].split("/")[0]
                      for p in sspec.get("ports") or []]  # fmt: skip
@@ -304,6 +375,9 @@ def run_action_pod(job: JobRun, image: str, args: list[str], env: dict[str, str]
             "volumes": volumes, "activeDeadlineSeconds": int(timeout) + 300}  # fmt: skip
     body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": _labels(job)},
             "spec": spec}  # fmt: skip
+    template = pod_template(settings)
+    if template:
+        body = merge_template(body, template, main="action", sidecars=False)
     job.log(f"Starting pod {pods.namespace}/{name} ({image})")
     try:
         pods.create_secret(f"{name}-env", env, _labels(job))

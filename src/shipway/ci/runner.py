@@ -1,7 +1,7 @@
 """Where a run's jobs execute, from a ``Pipeline``'s ``spec.runner`` or the CLI's options.
 
 ``runner_settings`` turns ``{executor, image, platforms, cluster, namespace,
-pvc}`` into the ``RunInfo`` fields the executors read (``executor``,
+pvc, podTemplate}`` into the ``RunInfo`` fields the executors read (``executor``,
 ``runner_image``, ``platforms``, ``kube``); ``cluster_kube`` reads a stored
 kubernetes ``Cluster`` into the ``kube`` settings. Reads the store; touches
 nothing else.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shipway.ci.plan.podtemplate import check_template
 from shipway.model.errors import InputError
 from shipway.store import resources as stored
 from shipway.store.db import Store
@@ -38,5 +39,9 @@ def runner_settings(store: Store, runner: Mapping[str, Any] | None) -> dict[str,
         for key in ("namespace", "pvc"):
             if runner.get(key):
                 kube[key] = str(runner[key])
+        template = runner.get("podTemplate") or runner.get("pod_template")
+        if template:
+            check_template(dict(template))
+            kube["pod_template"] = dict(template)
         out["kube"] = kube
     return out

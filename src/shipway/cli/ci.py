@@ -207,6 +207,7 @@ def run_cmd(
     namespace: str | None,
     cluster: str | None,
     kube_pvc: str | None,
+    kube_pod_template: str | None,
 ) -> None:
     """Run workflows of the current git checkout; logs stream to stderr."""
     environments = _environments(environments_file)
@@ -230,7 +231,8 @@ def run_cmd(
     state = state_from(ctx)
     store = state.store
     records: list[dict[str, Any]] = []
-    kube = kube_settings(store, executor, kubeconfig, kube_context, namespace, cluster, kube_pvc)
+    kube = kube_settings(store, executor, kubeconfig, kube_context, namespace, cluster, kube_pvc,
+                         kube_pod_template)  # fmt: skip
     cancel = Cancel()
     with cancel_on_signals(cancel, _say):
         for path, shown in files:

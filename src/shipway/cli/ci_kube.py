@@ -1,12 +1,14 @@
 """``shipway ci run`` options of the Kubernetes executor, and the settings they make.
 
 ``--kubeconfig``/``--kube-context``/``--namespace``, or ``--cluster NAME`` (a
-stored ``Cluster`` resource of type kubernetes), and ``--kube-pvc`` for the
-shared work volume; read by ``ci.kube_executor`` as ``RunInfo.kube``.
+stored ``Cluster`` resource of type kubernetes), ``--kube-pvc`` for the
+shared work volume and ``--kube-pod-template`` for a Pod template merged into
+the job Pods; read by ``ci.kube_executor`` as ``RunInfo.kube``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,13 @@ _OPTIONS = [
         "here and there at the runs directory (else hostPath; env "
         "SHIPWAY_CI_KUBE_PVC).",
     ),
+    click.option(
+        "--kube-pod-template",
+        type=click.Path(dir_okay=False),
+        help="Pod YAML merged into the job Pods: labels, annotations, nodeSelector, "
+        "tolerations, serviceAccountName, securityContext..., a 'job' container's resources, "
+        "env, securityContext (env SHIPWAY_CI_KUBE_POD_TEMPLATE).",
+    ),
 ]
 
 
@@ -43,10 +52,13 @@ def kube_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def kube_settings(store: Store, executor: str, kubeconfig: str | None,
                   kube_context: str | None, namespace: str | None, cluster: str | None,
-                  kube_pvc: str | None) -> dict[str, Any]:  # fmt: skip
-    """``RunInfo.kube`` from the options (``{}`` unless the executor is kubernetes)."""
+                  kube_pvc: str | None,
+                  kube_pod_template: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """``RunInfo.kube`` from the options (``{}`` unless the executor is kubernetes); a pod
+    template is checked here, before anything runs."""
     opts = {"kubeconfig": kubeconfig, "kube_context": kube_context, "namespace": namespace,
-            "cluster": cluster, "kube_pvc": kube_pvc}  # fmt: skip
+            "cluster": cluster, "kube_pvc": kube_pvc,
+            "kube_pod_template": kube_pod_template}  # fmt: skip
     given = {k: v for k, v in opts.items() if v}
     if executor != "kubernetes":
         if given:
@@ -64,4 +76,9 @@ def kube_settings(store: Store, executor: str, kubeconfig: str | None,
         kube["namespace"] = given["namespace"]
     if given.get("kube_pvc"):
         kube["pvc"] = given["kube_pvc"]
+    if given.get("kube_pod_template"):
+        from shipway.ci.kube_executor import pod_template  # the kubernetes client: only now
+
+        kube["pod_template"] = os.path.abspath(given["kube_pod_template"])
+        pod_template(kube)
     return kube

@@ -77,6 +77,14 @@ class KubePods:
         data: Obj = json.loads(resp.data)
         return data
 
+    def get(self, name: str) -> Obj:
+        """The pod as the API server has it (``CIError`` when it cannot be read)."""
+        try:
+            return self._get(name)
+        except (ApiException, OSError) as exc:
+            raise CIError(f"cannot read the pod: {_message(exc)}",
+                          subject=self.subject(name)) from None  # fmt: skip
+
     def create(self, body: Obj, replace_within: float = 60) -> None:
         """Create the pod; one left by an earlier try of the same job (a resumed run) is
         deleted first, waiting up to ``replace_within`` seconds for it to go."""

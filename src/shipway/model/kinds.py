@@ -206,10 +206,13 @@ class PipelineRunner(_Strict):
     namespace: str = ""
     pvc: str = ""
     """A PersistentVolumeClaim shared with the job Pods (else hostPath)."""
+    pod_template: dict[str, Any] | None = Field(None, alias="podTemplate")
+    """A Pod merged into the job Pods (labels, nodeSelector, tolerations, a ``job`` container's
+    resources...), as ``ci run --kube-pod-template``."""
 
     @model_validator(mode="after")
     def _kube_only(self) -> PipelineRunner:
-        for key in ("cluster", "namespace", "pvc"):
+        for key in ("cluster", "namespace", "pvc", "pod_template"):
             if getattr(self, key) and self.executor != "kubernetes":
                 raise ValueError(f"'{key}' needs executor: kubernetes")
         return self

@@ -108,6 +108,18 @@ class Podman:
         except CIError:
             return False
 
+    def inspect(self, container: str, fmt: str) -> str:
+        """``podman inspect --format fmt`` of one container."""
+        return self._run(["inspect", "--format", fmt, container], container, 60)
+
+    def healthcheck(self, container: str, timeout: float) -> bool:
+        """Run the container's health check once (podman records the result); passed?"""
+        try:
+            self._run(["healthcheck", "run", container], container, timeout)
+            return True
+        except CIError:
+            return False
+
     def printenv(self, container: str, name: str) -> str:
         try:
             return self._run(["exec", container, "printenv", name], container, 60)

@@ -142,3 +142,39 @@ def test_missing_image_waits_with_a_pull_error(api: Api) -> None:
             reason = (s.state.waiting.reason if s.state.waiting else "") or ""
         time.sleep(0.3)
     assert reason in ("ErrImagePull", "ImagePullBackOff")
+
+
+def _ready(pod: Any) -> tuple[dict[str, bool], str]:
+    ready = {s.name: bool(s.ready) for s in pod.status.container_statuses or []}
+    cond = next((c.status for c in pod.status.conditions or [] if c.type == "Ready"), "")
+    return ready, cond
+
+
+def test_readiness_probe_gates_ready(api: Api) -> None:
+    probe = {"exec": {"command": ["sh", "-c", "test -f /ready-now"]}, "periodSeconds": 1,
+             "timeoutSeconds": 5, "failureThreshold": 1, "successThreshold": 1}  # fmt: skip
+    api.pod("probed", [{"name": "main", "image": api.image, "command": KEEP},
+                       {"name": "svc", "image": api.image, "command": KEEP,
+                        "readinessProbe": probe}])  # fmt: skip
+    api.wait_phase("probed", {"Running"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # both running, the probe failing: only main is ready
+        ready, cond = _ready(api.core.read_namespaced_pod("probed", api.ns))
+        if ready.get("main"):
+            break
+        time.sleep(0.2)
+    assert ready == {"main": True, "svc": False} and cond == "False"
+    assert api.exec("probed", ["touch", "/ready-now"], container="svc")[2] == 0
+    while time.monotonic() < deadline:
+        ready, cond = _ready(api.core.read_namespaced_pod("probed", api.ns))
+        if ready.get("svc"):
+            break
+        time.sleep(0.2)
+    assert ready == {"main": True, "svc": True} and cond == "True"
+    assert api.exec("probed", ["rm", "/ready-now"], container="svc")[2] == 0
+    while time.monotonic() < deadline:  # failureThreshold 1: the next failure makes it unready
+        ready, cond = _ready(api.core.read_namespaced_pod("probed", api.ns))
+        if not ready.get("svc"):
+            break
+        time.sleep(0.2)
+    assert ready == {"main": True, "svc": False} and cond == "False"
