@@ -48,6 +48,22 @@ def slow_image(podman: dict[str, str], busybox_image: str) -> str:
     return "localhost/ci-slow-httpd:1"
 
 
+@pytest.fixture(scope="session")
+def checked_image(podman: dict[str, str], slow_image: str) -> str:
+    """The slow service with a HEALTHCHECK of its own (docker image format keeps it)."""
+    env = {**os.environ, **podman}
+
+    def buildah(*args: str) -> str:
+        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
+                              text=True).stdout.strip()  # fmt: skip
+
+    ctr = buildah("from", slow_image)
+    buildah("config", "--healthcheck", "CMD-SHELL wget -qO- http://127.0.0.1:8080/index.html",
+            "--healthcheck-interval", "1s", "--healthcheck-retries", "20", ctr)  # fmt: skip
+    buildah("commit", "-q", "--rm", "--format", "docker", ctr, "localhost/ci-checked-httpd:1")
+    return "localhost/ci-checked-httpd:1"
+
+
 def _workflow(image: str, options: str, extra: str = "") -> str:
     return f"""
         on: push
@@ -90,6 +106,16 @@ def test_podman_waits_for_a_healthy_service(
     assert "Waiting for all services to be ready" in text and "web service is healthy." in text
     assert "slow-ready" in text
     assert _containers(podman, record["id"]) == []
+
+
+def test_podman_waits_for_the_image_healthcheck(
+    run_wf: Runner, podman: dict[str, str], busybox_image: str, checked_image: str
+) -> None:
+    record, lines = run_wf(_workflow(checked_image, "--hostname web"), executor="podman",
+                           runner_image=busybox_image, podman_env=podman)  # fmt: skip
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "web service is healthy." in text and "slow-ready" in text
 
 
 def test_podman_without_the_wait_the_first_step_would_fail(
@@ -139,12 +165,15 @@ def test_kube_waits_for_the_readiness_probe(
     assert svc["readinessProbe"]["failureThreshold"] == 20
 
 
-def test_kube_unhealthy_service_fails_the_job(run_kube: Runner, slow_image: str) -> None:
+def test_kube_unhealthy_service_fails_the_job(run_kube: Runner, kube_fake: Any,
+                                              slow_image: str) -> None:  # fmt: skip
     record, lines = run_kube(_workflow(slow_image, NEVER))
     text = "\n".join(lines)
     assert record["conclusion"] == "failure", text
     assert "Failed to initialize, web service is unhealthy." in text
     assert "slow-ready" not in text
+    with kube_fake.store.lock:  # the Pod is deleted with the failed job
+        assert [k for k in kube_fake.store.objects if k[0] == "Pod"] == []
 
 
 def test_kube_options_volumes_and_pod_template(
