@@ -64,6 +64,7 @@ class Engine:
         self.wf = workflow
         self.store = store
         self.token_cap: dict[str, str] | None = None  # a calling job's scopes (reusable)
+        self.held_groups: tuple[str, ...] = ()  # concurrency groups the run holds around us
         self.info = info
         self.input_error = ""
         if inputs is None and state is None and info.event == "workflow_dispatch":
@@ -129,6 +130,7 @@ class Engine:
         else:
             with self._hold(group, self.rs.cancel, "", self.wf.name) as acquired:
                 if acquired:
+                    self.held_groups = (group[0],)
                     self.run_jobs()
                 else:
                     self._log(self.wf.name, f"cancelled: a newer run holds group {group[0]!r}")
@@ -334,25 +336,30 @@ class Engine:
                 self._record(job, name, {}, "skipped", {}, [])
                 self._log(self.prefix + name, "skipped (its 'if' condition is false)")
                 return "skipped"
-            if job.uses:
-                from shipway.ci.reusable import run_called
-
-                return run_called(self, job, scope)
-            combos = self._matrix(job, scope)
+            combos = [] if job.uses else self._matrix(job, scope)
+            group = self._group(job.concurrency, scope)
         except (ExprError, MatrixError) as exc:
             msg = exc.message if isinstance(exc, ExprError) else str(exc)
             self._log(self.prefix + job.id, f"::error::{job.where}: {msg}")
             self._record(job, name, {}, "failure", {}, [])
             return "failure"
-        group = self._group(job.concurrency, scope)
         if group is None:
-            return self._run_matrix(job, scope, combos)
+            return self._body(job, scope, combos, (), self.rs.cancel)
         cancel = self.rs.cancel.child()
         with self._hold(group, cancel, job.id, self.prefix + name) as acquired:
             if not acquired:
                 self._record(job, name, {}, "cancelled", {}, [])
                 return "cancelled"
-            return self._run_matrix(job, scope, combos)
+            return self._body(job, scope, combos, (group[0],), cancel)
+
+    def _body(self, job: Job, scope: Scope, combos: list[dict[str, Any]], held: tuple[str, ...],
+              cancel: Cancel) -> str:  # fmt: skip
+        """A job's matrix, or the workflow it calls (``held``: its job-level group)."""
+        if job.uses:
+            from shipway.ci.reusable import run_called
+
+            return run_called(self, job, scope, held, cancel)
+        return self._run_matrix(job, scope, combos)
 
     def _matrix(self, job: Job, scope: Scope) -> list[dict[str, Any]]:
         if job.strategy is None or job.strategy.matrix is None:

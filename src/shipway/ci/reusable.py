@@ -5,12 +5,23 @@ with ``secrets: inherit``, and the called workflow's ``outputs`` (evaluated
 over its ``jobs`` context) become the caller job's outputs. Local workflows
 (``./.github/workflows/x.yml``) come from the run's source checkout; remote
 ones from the action cache directory, fetched from the git source on a miss
-(``shipway.ci.remote``). Nesting is limited to ``MAX_LEVELS`` and cycles fail.
+(``shipway.ci.remote``). Nesting is limited to ``MAX_LEVELS``, a run to
+``MAX_UNIQUE`` distinct called workflows, and cycles fail.
+
+A called workflow's own workflow-level ``concurrency:`` is evaluated with the
+caller's ``github`` context (so ``github.workflow`` is the caller's name, as
+on GitHub), the called ``inputs`` and ``vars``, and its group is held by the
+calling job around all the called jobs (pending / ``cancel-in-progress`` as
+for any group, across processes through the store). A group the run already
+holds around that call (the caller's workflow group, the calling job's group,
+an enclosing called workflow's group) would wait for itself: GitHub detects
+that deadlock and cancels the called workflow, and so does shipway.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +38,7 @@ from shipway.ci.remote import RemoteError
 from shipway.ci.runstate import RunState
 from shipway.ci.syntax.github import parse_workflow
 from shipway.model.errors import InputError
+from shipway.runtime.host import Cancel
 
 if TYPE_CHECKING:
     from shipway.ci.engine import Engine
@@ -90,11 +102,18 @@ def locate(
 
 
 MAX_LEVELS = 10  # the caller and nine levels of called workflows (github.com; GHES: 4)
+MAX_UNIQUE = 50  # distinct reusable workflows one top-level run may call (github.com; GHES: 20)
 _chains: weakref.WeakKeyDictionary[Engine, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_called: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+_called_lock = threading.Lock()
 
 
 def call_chain(engine: Engine, shown: str) -> tuple[str, ...]:
-    """The workflows from the top caller to ``shown``; ``CallError`` on a cycle or too deep."""
+    """The workflows from the top caller to ``shown``.
+
+    ``CallError`` on a cycle, when nested too deeply, or when ``shown`` would be
+    one distinct called workflow more than a run may call.
+    """
     chain = (*_chains.get(engine, (engine.wf.file,)), shown)
     if shown in chain[:-1]:
         raise CallError(f"reusable workflows call each other in a cycle: {' -> '.join(chain)}")
@@ -103,6 +122,15 @@ def call_chain(engine: Engine, shown: str) -> tuple[str, ...]:
             f"reusable workflows are nested too deeply ({' -> '.join(chain)}): at most "
             f"{MAX_LEVELS} levels, the caller and {MAX_LEVELS - 1} levels of called workflows"
         )
+    with _called_lock:
+        seen = _called.setdefault(engine, set())
+        if shown not in seen and len(seen) >= MAX_UNIQUE:
+            raise CallError(
+                f"too many reusable workflows: {' -> '.join(chain)} would be distinct called "
+                f"workflow number {len(seen) + 1} of this run; a run may call at most "
+                f"{MAX_UNIQUE} (github.com; 20 on GitHub Enterprise Server), nested calls included"
+            )
+        seen.add(shown)
     return chain
 
 
@@ -147,27 +175,85 @@ def _secrets(engine: Engine, job: Job, spec: dict[str, Any], scope: Scope) -> di
     return passed
 
 
-def run_called(engine: Engine, job: Job, scope: Scope) -> str:
-    """Run the workflow ``job.uses`` names as this job; return the job's result."""
+Called = tuple[str, "Origin | None", tuple[str, ...], Workflow, dict[str, Any], dict[str, str],
+               "tuple[str, bool] | None"]  # fmt: skip
+
+
+def _prepare(engine: Engine, job: Job, scope: Scope, name: str) -> Called:
+    """Find, parse and check the called workflow; its inputs, secrets and concurrency group."""
+    path, shown, origin = locate(
+        engine, job.uses or "", lambda line: engine.rs.emit(engine.prefix + name, "", line)
+    )
+    chain = call_chain(engine, shown)
+    called: Workflow = parse_workflow(path.read_text(), shown)
+    spec = called.call_spec
+    if spec is None:
+        raise CallError(f"{shown} has no 'on: workflow_call' trigger")
+    inputs = typed_inputs(spec, render_deep(job.with_, scope), scope)
+    secrets = _secrets(engine, job, spec, scope)
+    group_scope = Scope({"github": scope.contexts["github"], "inputs": inputs,
+                         "vars": engine.info.vars})  # fmt: skip
+    group = engine._group(called.concurrency, group_scope)
+    return shown, origin, chain, called, inputs, secrets, group
+
+
+def run_called(
+    engine: Engine,
+    job: Job,
+    scope: Scope,
+    held: tuple[str, ...] = (),
+    cancel: Cancel | None = None,
+) -> str:
+    """Run the workflow ``job.uses`` names as this job; return the job's result.
+
+    ``held``: the calling job's own concurrency group, if it holds one.
+    """
+    name = job.name or job.id
+    shown_as = engine.prefix + name
+    try:
+        shown, origin, chain, called, inputs, secrets, group = _prepare(engine, job, scope, name)
+    except (CallError, ExprError, InputError) as exc:
+        msg = exc.message if isinstance(exc, ExprError | InputError) else str(exc)
+        engine.rs.emit(shown_as, "", f"::error::{job.where}: {msg}")
+        engine._record(job, name, {}, "failure", {}, [])
+        return "failure"
+    cancel = cancel or engine.rs.cancel
+    holding = (*engine.held_groups, *held)
+    args = (engine, job, scope, called, inputs, secrets, chain, origin)
+    if group is None:
+        return _run_inner(*args, holding, cancel)
+    if group[0].lower() in {g.lower() for g in holding}:
+        caller = chain[-2] if len(chain) > 1 else engine.wf.file
+        engine.rs.emit(shown_as, "", f"Canceling since a deadlock for concurrency group "
+                       f"'{group[0]}' was detected between '{caller}' and '{shown}'")  # fmt: skip
+        engine._record(job, name, {}, "cancelled", {}, [])
+        return "cancelled"
+    mine = cancel.child()
+    with engine._hold(group, mine, f"{job.id} ({shown})", shown_as) as acquired:
+        if not acquired:
+            engine.rs.emit(shown_as, "", f"cancelled: a newer run holds group {group[0]!r}")
+            engine._record(job, name, {}, "cancelled", {}, [])
+            return "cancelled"
+        return _run_inner(*args, (*holding, group[0]), mine)
+
+
+def _run_inner(
+    engine: Engine,
+    job: Job,
+    scope: Scope,
+    called: Workflow,
+    inputs: dict[str, Any],
+    secrets: dict[str, str],
+    chain: tuple[str, ...],
+    origin: Origin | None,
+    holding: tuple[str, ...],
+    cancel: Cancel,
+) -> str:
+    """Run the called workflow's jobs with their own run state; fold the results into ``job``."""
     from shipway.ci.engine import Engine
 
     name = job.name or job.id
-    try:
-        path, shown, origin = locate(
-            engine, job.uses or "", lambda line: engine.rs.emit(engine.prefix + name, "", line)
-        )
-        chain = call_chain(engine, shown)
-        called: Workflow = parse_workflow(path.read_text(), shown)
-        spec = called.call_spec
-        if spec is None:
-            raise CallError(f"{shown} has no 'on: workflow_call' trigger")
-        inputs = typed_inputs(spec, render_deep(job.with_, scope), scope)
-        secrets = _secrets(engine, job, spec, scope)
-    except (CallError, ExprError, InputError) as exc:
-        msg = exc.message if isinstance(exc, ExprError | InputError) else str(exc)
-        engine.rs.emit(engine.prefix + name, "", f"::error::{job.where}: {msg}")
-        engine._record(job, name, {}, "failure", {}, [])
-        return "failure"
+    spec = called.call_spec or {}
     info = dataclasses.replace(
         engine.info,
         secrets=secrets,
@@ -176,11 +262,14 @@ def run_called(engine: Engine, job: Job, scope: Scope) -> str:
         cache_dir=engine.info.caches,
     )
     rs = RunState(info, called, inputs, masker=engine.rs.masker, lines=engine.rs.lines,
-                  cancel=engine.rs.cancel, annotations=engine.rs.annotations)  # fmt: skip
+                  cancel=cancel, annotations=engine.rs.annotations)  # fmt: skip
     rs.secrets_ctx = {"GITHUB_TOKEN": engine.rs.secrets_ctx["GITHUB_TOKEN"], **secrets}
     inner = Engine(called, info, state=rs, prefix=f"{engine.prefix}{name} / ")
     inner.store, inner.token_cap = engine.store, engine.permissions_for(job)  # can only lower
+    inner.held_groups = holding
     _chains[inner] = chain
+    with _called_lock:
+        _called[inner] = _called.setdefault(engine, set())  # one count for the whole run
     if origin is not None:
         _origins[inner] = origin
     inner.run_jobs()
