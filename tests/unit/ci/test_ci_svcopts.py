@@ -55,7 +55,7 @@ def test_env_user_workdir_resources_and_ignored() -> None:
     assert opts.env == {"A": "1", "B": "two", "C": "3", "FROM_HOST": "h"}
     assert (opts.user, opts.workdir, opts.cpus, opts.memory) == ("1000:1000", "/srv", "0.5", "1g")
     assert opts.privileged
-    assert opts.ignored == ["--network-alias", "--init", "--label"]
+    assert opts.ignored == ["-e MISSING (no value here)", "--network-alias", "--init", "--label"]
 
 
 def test_kube_mapping_of_a_service() -> None:

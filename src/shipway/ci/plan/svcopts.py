@@ -168,6 +168,8 @@ def parse_options(text: str, host_env: Mapping[str, str] | None = None) -> Conta
                 opts.env[key] = val
             elif host_env is not None and key in host_env:
                 opts.env[key] = host_env[key]
+            else:
+                opts.ignored.append(f"-e {key} (no value here)")
         elif name.startswith("--health-") or name == "--no-healthcheck":
             found[name] = value or ""
         elif name == "--privileged":
