@@ -3,7 +3,8 @@
 Without a token from the user, shipway issues one per job (matrix
 combinations included), masks it, records its scopes by hash and expires it
 when the job ends; a later job logging in to ghcr.io with an earlier job's
-token is refused. ``shipway ci run`` (a real process) has a token too.
+token is refused. ``shipway ci run`` (a real process) has a token too, with
+SQLite and with the real PostgreSQL server as the store.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ci_procs import Shared, make_checkout
+import pytest
+from ci_procs import Shared, load_postgres_fixture, make_checkout
 
 from shipway.store import ci_coord
 from shipway.store.db import Store
 
+postgres_url = load_postgres_fixture()
 Runner = Callable[..., tuple[dict[str, Any], list[str]]]
 
 PER_JOB = """\
@@ -105,8 +108,12 @@ def test_a_token_used_after_its_job_is_refused(run_wf: Runner, tmp_path: Path) -
     assert keep.read_text() not in text
 
 
-def test_cli_run_without_a_token_secret_has_one(tmp_path: Path) -> None:
-    shared = Shared(home=tmp_path / "home")
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_cli_run_without_a_token_secret_has_one(
+    tmp_path: Path, db: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("postgres_url") if db == "postgresql" else ""
+    shared = Shared(home=tmp_path / "home", database_url=url)
     cwd = make_checkout(
         tmp_path / "src",
         """\

@@ -4,7 +4,7 @@ A run (a real process) waits for a review of ``gated``; ``ci approvals``
 lists it; ``ci list`` and ``ci logs`` show the run waiting; a reviewer the
 environment does not list is refused (exit 4, naming who may review), the
 run's actor is refused under ``preventSelfReview``; a listed reviewer's
-approval lets the job run. SQLite store in one SHIPWAY_HOME.
+approval lets the job run. SQLite and the real PostgreSQL server as the store.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ci_procs import Shared, make_checkout, record, wait_for
+from ci_procs import Shared, load_postgres_fixture, make_checkout, record, wait_for
+
+postgres_url = load_postgres_fixture()
 
 WORKFLOW = """\
 on: push
@@ -35,9 +37,10 @@ gated:
 """
 
 
-@pytest.fixture
-def shared(tmp_path: Path) -> Iterator[Shared]:
-    s = Shared(home=tmp_path / "home")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shared]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    s = Shared(home=tmp_path / "home", database_url=url)
     try:
         yield s
     finally:
@@ -53,10 +56,14 @@ def _json(shared: Shared, cwd: Path, *args: str) -> Any:
 def test_only_listed_reviewers_and_not_the_actor(shared: Shared, tmp_path: Path) -> None:
     cwd = make_checkout(tmp_path / "src", WORKFLOW)
     (tmp_path / "envs.yml").write_text(ENVIRONMENTS)
+    shared.store().close()  # the schema first: two processes must not both create it
     log = tmp_path / "run.log"
     proc = shared.start(cwd, "run", "--environments", str(tmp_path / "envs.yml"),
                         "--actor", "bob", log=log)  # fmt: skip
-    waiting = wait_for("a job waiting for review", lambda: _json(shared, cwd, "approvals"))
+    waiting = wait_for(
+        "a job waiting for review",
+        lambda: [w for w in _json(shared, cwd, "approvals") if w["actor"] == "bob"],
+    )
     run_id = waiting[0]["run"]
     assert [(w["job"], w["environment"], w["reviewers"]) for w in waiting] == [
         ("deploy-0", "gated", ["alice", "bob"])
@@ -82,7 +89,7 @@ def test_only_listed_reviewers_and_not_the_actor(shared: Shared, tmp_path: Path)
     bob = shared.run(cwd, "approve", run_id, "--environment", "gated", "--reviewer", "bob")
     assert bob.returncode == 4, bob.stderr
     assert "bob triggered this run and may not review it (preventSelfReview)" in bob.stderr
-    assert len(_json(shared, cwd, "approvals")) == 1  # nothing was decided
+    assert len(_json(shared, cwd, "approvals", run_id)) == 1  # nothing was decided
 
     ok = shared.run(cwd, "approve", run_id, "--environment", "gated", "--reviewer", "Alice")
     assert ok.returncode == 0, ok.stderr
@@ -92,6 +99,6 @@ def test_only_listed_reviewers_and_not_the_actor(shared: Shared, tmp_path: Path)
     assert rec["jobs"][0]["result"] == "success"
     assert "deploying eu for bob" in log.read_text()
     assert "approved by Alice" in log.read_text()
-    assert _json(shared, cwd, "approvals") == []
-    final = _json(shared, cwd, "list")[0]
+    assert _json(shared, cwd, "approvals", run_id) == []
+    final = next(r for r in _json(shared, cwd, "list") if r["id"] == run_id)
     assert final["status"] == "completed" and final["jobs"][0]["result"] == "success"
