@@ -16,16 +16,14 @@ protection rules before it starts (``ci.environments``). Progress goes to
 
 from __future__ import annotations
 
-import string
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
-from secrets import choice
 from typing import Any
 
-from shipway.ci import concurrency, environments
+from shipway.ci import concurrency, environments, tokens
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render, render_deep, render_str
@@ -65,6 +63,7 @@ class Engine:
         self.store = store
         self.token_cap: dict[str, str] | None = None  # a calling job's scopes (reusable)
         self.held_groups: tuple[str, ...] = ()  # concurrency groups the run holds around us
+        self.forward_wait: Callable[[dict[str, Any], bool], None] | None = None  # to a caller
         self.info = info
         self.input_error = ""
         if inputs is None and state is None and info.event == "workflow_dispatch":
@@ -171,13 +170,15 @@ class Engine:
         return "waiting" if waits else "in_progress"
 
     def _waiting(self, job: Job, rec: dict[str, Any], on: bool) -> None:
-        """While ``on``, the job instance shows as ``waiting`` (for a review) in the record."""
+        """While ``on``, the job instance shows as ``waiting`` (for a review) in the record.
+
+        A called workflow's job shows under its calling job, in the top run's record.
+        """
+        if self.forward_wait is not None:
+            self.forward_wait(rec, on)
+            return
         with self.lock:
-            recs = [
-                r
-                for r in self.job_records.get(job.id, [])
-                if not (r["index"] == rec["index"] and r.get("status") == "waiting")
-            ]
+            recs = [r for r in self.job_records.get(job.id, []) if r is not rec]
             if on:
                 recs = sorted([*recs, rec], key=lambda r: int(r["index"]))
             if recs:
@@ -359,7 +360,7 @@ class Engine:
             from shipway.ci.reusable import run_called
 
             return run_called(self, job, scope, held, cancel)
-        return self._run_matrix(job, scope, combos)
+        return self._run_matrix(job, scope, combos, cancel)
 
     def _matrix(self, job: Job, scope: Scope) -> list[dict[str, Any]]:
         if job.strategy is None or job.strategy.matrix is None:
@@ -371,7 +372,10 @@ class Engine:
             raise MatrixError("the matrix expression must evaluate to a mapping")
         return expand(value)
 
-    def _run_matrix(self, job: Job, scope: Scope, combos: list[dict[str, Any]]) -> str:
+    def _run_matrix(
+        self, job: Job, scope: Scope, combos: list[dict[str, Any]], cancel: Cancel
+    ) -> str:
+        """The job's combinations; ``cancel`` (the run's, or the job group's) stops them all."""
         strat = job.strategy
         fail_fast, limit = True, len(combos)
         if strat is not None:
@@ -379,7 +383,7 @@ class Engine:
             if strat.max_parallel is not None:
                 n = to_num(from_json_value(render_deep(strat.max_parallel, scope)))
                 limit = max(1, int(n)) if n == n else limit
-        siblings = [self.rs.cancel.child() for _ in combos]
+        siblings = [cancel.child() for _ in combos]
         stop = threading.Event()
 
         def one(index: int) -> str:
@@ -387,7 +391,7 @@ class Engine:
             matrix = from_json_value(combo)
             jscope = self._job_scope(job, matrix)
             display = self._display(job, matrix, jscope, len(combos) > 1 or bool(combo))
-            if stop.is_set() or self.rs.cancel.event.is_set():
+            if stop.is_set() or cancel.event.is_set():
                 self._record(job, display, combo, "cancelled", {}, [], index)
                 return "cancelled"
             strategy = {"fail-fast": fail_fast, "job-index": float(index),
@@ -437,15 +441,12 @@ class Engine:
                 self._record(job, display, combo, gated, {}, [], index, extra=extra)
                 return gated
         rs = self.rs if env is None else environments.job_state(self.rs, env)
-        token = self._job_token()
+        token = tokens.job_token(rs)
         run = JobRun(rs.for_job(token), job, key, shown, matrix, strategy, needs, cancel)
         self._log(shown, f"started ({self.wf.file})")
-        run.permissions, run.store = self._token(job, key, shown, token), self.store
-        try:
-            result = run.execute()
-        finally:
-            if token and self.store is not None:  # the token ends with its job, as on GitHub
-                ci_coord.expire_token(self.store, token, key)
+        run.permissions, run.store = self._token(job, shown), self.store
+        with tokens.issued(self.store, token, self.info.run_id, key, run.permissions):
+            result = run.execute()  # the token expires with the job, as on GitHub
         outputs = run.outputs()
         if env is not None:
             extra["environment"]["url"] = self._environment_url(job, run.scope(), shown)
@@ -477,22 +478,11 @@ class Engine:
             self._log(shown, f"::warning::environment url: {exc.message}")
             return ""
 
-    def _job_token(self) -> str:
-        """The job's ``GITHUB_TOKEN``: the one the run was given, else a fresh one (masked)."""
-        given = str(self.rs.secrets_ctx.get("GITHUB_TOKEN") or "")
-        if given:
-            return given
-        token = "ghs_" + "".join(choice(string.ascii_letters + string.digits) for _ in range(36))
-        self.rs.masker.add(token)
-        return token
-
-    def _token(self, job: Job, key: str, shown: str, token: str) -> dict[str, str]:
-        """Log the job's token scopes as GitHub does, record them for shipway, return them."""
+    def _token(self, job: Job, shown: str) -> dict[str, str]:
+        """Log the job's token scopes as GitHub does; return them."""
         perms = self.permissions_for(job)
         for line in permissions.log_lines(perms):
             self._log(shown, line)
-        if token and self.store is not None:
-            ci_coord.record_token(self.store, token, self.info.run_id, key, perms)
         return perms
 
     def _display(self, job: Job, matrix: dict[str, Any], scope: Scope, show: bool) -> str:

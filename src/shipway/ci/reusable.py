@@ -267,6 +267,7 @@ def _run_inner(
     inner = Engine(called, info, state=rs, prefix=f"{engine.prefix}{name} / ")
     inner.store, inner.token_cap = engine.store, engine.permissions_for(job)  # can only lower
     inner.held_groups = holding
+    inner.forward_wait = lambda rec, on: engine._waiting(job, rec, on)
     _chains[inner] = chain
     with _called_lock:
         _called[inner] = _called.setdefault(engine, set())  # one count for the whole run
