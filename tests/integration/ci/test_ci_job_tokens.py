@@ -132,3 +132,46 @@ def test_cli_run_without_a_token_secret_has_one(
     issued = ci_coord.tokens(shared.store(), rec["id"])
     assert [(t["job"], t["state"]) for t in issued] == [("t-0", "expired")]
     assert len(issued[0]["sha256"]) == len(hashlib.sha256().hexdigest())
+
+
+WHILE_RUNNING = """\
+on: push
+jobs:
+  holder:
+    runs-on: x
+    permissions: {{contents: read}}
+    steps:
+      - run: |
+          printf %s "${{{{ secrets.GITHUB_TOKEN }}}}" > {keep}.tmp && mv {keep}.tmp {keep}
+          while [ ! -e {gate} ]; do sleep 0.05; done
+  borrower:
+    runs-on: x
+    permissions: {{packages: write}}
+    steps:
+      - id: other
+        run: |
+          while [ ! -e {keep} ]; do sleep 0.05; done
+          echo "tok=$(cat {keep})" >> "$GITHUB_OUTPUT"
+      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: x
+          password: ${{{{ steps.other.outputs.tok }}}}
+      - if: always()
+        run: touch {gate}
+"""
+
+
+def test_a_running_jobs_token_grants_that_jobs_scopes(run_wf: Runner, tmp_path: Path) -> None:
+    keep, gate = tmp_path / "holder-token", tmp_path / "gate"
+    rec, lines = run_wf(WHILE_RUNNING.format(keep=keep, gate=gate))
+    text = "\n".join(lines)
+    jobs = {j["id"]: j for j in rec["jobs"]}
+    assert jobs["holder"]["result"] == "success", text
+    steps = [s["conclusion"] for s in jobs["borrower"]["steps"]]
+    assert steps == ["success", "failure", "success"], text
+    # the holder's token is still valid, with the holder's scopes, not the borrower's
+    assert "denied: permission_denied: read_package (the job's GITHUB_TOKEN has packages: none" in (
+        text
+    )
+    assert "expired" not in text
