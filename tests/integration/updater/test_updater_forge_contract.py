@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from forge_server import TOKEN, ForgeServer
 
+from forge_server import TOKEN, ForgeServer
 from shipway.git import forge
 from shipway.git.repo import Repo
 from shipway.model.errors import ConflictError, ExternalError, ShipwayError

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from forge_server import TOKEN, Exchange, ForgeServer
 
+from forge_server import TOKEN, Exchange, ForgeServer
 from shipway.git import forge
 from shipway.git.repo import Repo
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from forge_server import TOKEN, ForgeServer
 from updater_helpers import application, push_image, seed_config_repo
 
+from forge_server import TOKEN, ForgeServer
 from shipway.git.repo import Repo
 from shipway.images.registry import RegistryClient
 from shipway.model.resources import parse_text
