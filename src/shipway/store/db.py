@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,11 +64,38 @@ class Store:
         self.engine.dispose()
 
 
+_PG_MIGRATE_LOCK = 0x5E1B_0A7  # pg_advisory_xact_lock key: one migrating process at a time
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock other processes on this host wait for (SQLite's migrations)."""
+    import fcntl
+
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest migration (no-op when already there)."""
+    """Upgrade the schema to the newest migration (no-op when already there).
+
+    Processes that open a new database at once (the controller and a CLI run)
+    take turns: PostgreSQL through a transaction-scoped advisory lock, SQLite
+    through a lock file beside the database; the later one finds the schema
+    at head.
+    """
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
-    with _lock, engine.begin() as conn:
+    database = engine.url.database or ""
+    sqlite_file = engine.url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    outer = _file_lock(Path(database + ".migrate.lock")) if sqlite_file else nullcontext()
+    with _lock, outer, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
