@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_images import run_buildah
 from upstream_repo import Upstream
 
 from shipway.ci.runinfo import RunInfo
@@ -89,18 +91,12 @@ def run_wf(tmp_path: Path, store: Store) -> Runner:
 @pytest.fixture(scope="session")
 def busybox_image(podman: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
     """``localhost/ci-busybox:1`` in the test podman store: busybox and its applets, no pull."""
-    import os
     import shutil
-    import subprocess
 
-    env = {**os.environ, **podman}
     root = tmp_path_factory.mktemp("busybox-rootfs")
     (root / "bin").mkdir()
     shutil.copy("/bin/busybox", root / "bin" / "busybox")
-
-    def buildah(*args: str) -> str:
-        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()  # fmt: skip
+    buildah = partial(run_buildah, podman)
 
     ctr = buildah("from", "scratch")
     buildah("copy", ctr, str(root), "/")

@@ -10,11 +10,13 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from ci_images import run_buildah
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +26,7 @@ Runner = Callable[..., tuple[dict[str, Any], list[str]]]
 @pytest.fixture(scope="session")
 def httpd_image(podman: dict[str, str], busybox_image: str) -> str:
     """A service image: busybox httpd in the foreground on :8080, serving /www/index.html."""
-    env = {**os.environ, **podman}
-
-    def buildah(*args: str) -> str:
-        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()  # fmt: skip
+    buildah = partial(run_buildah, podman)
 
     ctr = buildah("from", busybox_image)
     buildah("run", "--isolation", "chroot", ctr, "--", "sh", "-c",
@@ -286,11 +284,7 @@ def test_cancel_stops_the_exec(kube_fake: Any, podman: dict[str, str], busybox_i
 @pytest.fixture(scope="session")
 def glibc_image(podman: dict[str, str], busybox_image: str) -> str:
     """busybox plus the host's glibc libraries node links, so the host's node runs in it."""
-    env = {**os.environ, **podman}
-
-    def buildah(*args: str) -> str:
-        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()  # fmt: skip
+    buildah = partial(run_buildah, podman)
 
     node = os.path.realpath(shutil.which("node") or "node")
     libs = subprocess.run(["ldd", node], capture_output=True, text=True, check=True).stdout

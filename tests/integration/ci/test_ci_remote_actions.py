@@ -10,10 +10,12 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_images import run_buildah
 from upstream_repo import Upstream
 
 Runner = Callable[..., tuple[dict[str, Any], list[str]]]
@@ -340,11 +342,7 @@ def test_remote_reusable_workflow_without_git_source(
 @pytest.fixture(scope="session")
 def node_images(podman: dict[str, str], busybox_image: str) -> dict[str, str]:
     """Images from busybox: one with glibc (the host's node runs), one with its own ``node``."""
-    env = {**os.environ, **podman}
-
-    def buildah(*args: str) -> str:
-        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()  # fmt: skip
+    buildah = partial(run_buildah, podman)
 
     node = os.path.realpath(subprocess.run(["which", "node"], capture_output=True, text=True,
                                            check=True).stdout.strip())  # fmt: skip

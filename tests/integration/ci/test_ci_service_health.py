@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_images import run_buildah
 
 pytestmark = pytest.mark.integration
 
@@ -26,11 +28,7 @@ NEVER = "--health-cmd 'test -f /never' --health-interval 1s --health-timeout 2s 
 
 @pytest.fixture(scope="session")
 def slow_image(podman: dict[str, str], busybox_image: str) -> str:
-    env = {**os.environ, **podman}
-
-    def buildah(*args: str) -> str:
-        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()  # fmt: skip
+    buildah = partial(run_buildah, podman)
 
     ctr = buildah("from", busybox_image)
     buildah(
@@ -51,11 +49,7 @@ def slow_image(podman: dict[str, str], busybox_image: str) -> str:
 @pytest.fixture(scope="session")
 def checked_image(podman: dict[str, str], slow_image: str) -> str:
     """The slow service with a HEALTHCHECK of its own (docker image format keeps it)."""
-    env = {**os.environ, **podman}
-
-    def buildah(*args: str) -> str:
-        return subprocess.run(["buildah", *args], env=env, check=True, capture_output=True,
-                              text=True).stdout.strip()  # fmt: skip
+    buildah = partial(run_buildah, podman)
 
     ctr = buildah("from", slow_image)
     buildah("config", "--healthcheck", "CMD-SHELL wget -qO- http://127.0.0.1:8080/index.html",
