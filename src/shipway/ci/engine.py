@@ -42,6 +42,7 @@ from shipway.store import ci_coord
 from shipway.store.db import Store
 
 StateHook = Callable[[str, dict[str, Any]], None]
+CallOne = Callable[[int, str, Scope, Cancel], str]  # one combination of a reusable call
 
 
 class Engine:
@@ -337,7 +338,7 @@ class Engine:
                 self._record(job, name, {}, "skipped", {}, [])
                 self._log(self.prefix + name, "skipped (its 'if' condition is false)")
                 return "skipped"
-            combos = [] if job.uses else self._matrix(job, scope)
+            combos = self._matrix(job, scope)
             group = self._group(job.concurrency, scope)
         except (ExprError, MatrixError) as exc:
             msg = exc.message if isinstance(exc, ExprError) else str(exc)
@@ -359,7 +360,14 @@ class Engine:
         if job.uses:
             from shipway.ci.reusable import run_called
 
-            return run_called(self, job, scope, held, cancel)
+            if combos == [{}]:
+                return run_called(self, job, scope, held, cancel)
+
+            def call(index: int, display: str, jscope: Scope, mine: Cancel) -> str:
+                key = f"{job.id}-{index}"
+                return run_called(self, job, jscope, held, mine, display=display, key=key)
+
+            return self._run_matrix(job, scope, combos, cancel, call)
         return self._run_matrix(job, scope, combos, cancel)
 
     def _matrix(self, job: Job, scope: Scope) -> list[dict[str, Any]]:
@@ -372,10 +380,11 @@ class Engine:
             raise MatrixError("the matrix expression must evaluate to a mapping")
         return expand(value)
 
-    def _run_matrix(
-        self, job: Job, scope: Scope, combos: list[dict[str, Any]], cancel: Cancel
-    ) -> str:
-        """The job's combinations; ``cancel`` (the run's, or the job group's) stops them all."""
+    def _run_matrix(self, job: Job, scope: Scope, combos: list[dict[str, Any]], cancel: Cancel,
+                    call: CallOne | None = None) -> str:  # fmt: skip
+        """The job's combinations; ``cancel`` (the run's, or the job group's) stops them all.
+
+        ``call`` runs one combination of a job that calls a reusable workflow."""
         strat = job.strategy
         fail_fast, limit = True, len(combos)
         if strat is not None:
@@ -396,7 +405,11 @@ class Engine:
                 return "cancelled"
             strategy = {"fail-fast": fail_fast, "job-index": float(index),
                         "job-total": float(len(combos)), "max-parallel": float(limit)}  # fmt: skip
-            result = self._instance(job, index, display, combo, strategy, jscope, siblings[index])
+            if call is not None:
+                result = call(index, display, jscope, siblings[index])
+            else:
+                result = self._instance(job, index, display, combo, strategy, jscope,
+                                        siblings[index])  # fmt: skip
             if result == "failure" and fail_fast:
                 stop.set()
                 for other in siblings:

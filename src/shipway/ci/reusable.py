@@ -203,12 +203,16 @@ def run_called(
     scope: Scope,
     held: tuple[str, ...] = (),
     cancel: Cancel | None = None,
+    *,
+    display: str | None = None,
+    key: str | None = None,
 ) -> str:
     """Run the workflow ``job.uses`` names as this job; return the job's result.
 
-    ``held``: the calling job's own concurrency group, if it holds one.
+    ``held``: the calling job's own concurrency group, if it holds one;
+    ``display`` and ``key``: the name and directory of one matrix combination.
     """
-    name = job.name or job.id
+    name = display or job.name or job.id
     shown_as = engine.prefix + name
     try:
         shown, origin, chain, called, inputs, secrets, group = _prepare(engine, job, scope, name)
@@ -219,7 +223,7 @@ def run_called(
         return "failure"
     cancel = cancel or engine.rs.cancel
     holding = (*engine.held_groups, *held)
-    args = (engine, job, scope, called, inputs, secrets, chain, origin)
+    args = (engine, job, scope, called, inputs, secrets, chain, origin, name, key or job.id)
     if group is None:
         return _run_inner(*args, holding, cancel)
     if group[0].lower() in {g.lower() for g in holding}:
@@ -246,18 +250,20 @@ def _run_inner(
     secrets: dict[str, str],
     chain: tuple[str, ...],
     origin: Origin | None,
+    name: str,
+    key: str,
     holding: tuple[str, ...],
     cancel: Cancel,
 ) -> str:
-    """Run the called workflow's jobs with their own run state; fold the results into ``job``."""
+    """Run the called workflow's jobs with their own run state; fold the results into ``job``
+    (a matrix combination's outputs replace earlier ones, as GitHub's last one wins)."""
     from shipway.ci.engine import Engine
 
-    name = job.name or job.id
     spec = called.call_spec or {}
     info = dataclasses.replace(
         engine.info,
         secrets=secrets,
-        base_dir=engine.info.base_dir / "called" / job.id,
+        base_dir=engine.info.base_dir / "called" / key,
         artifact_dir=engine.info.artifacts,
         cache_dir=engine.info.caches,
     )

@@ -207,6 +207,37 @@ def test_reusable_workflow_inputs_outputs_secrets(run_wf: Runner) -> None:
     assert any("other=***" in ln for ln in lines if "[inherit / greet" in ln)
 
 
+def test_reusable_workflow_called_by_a_matrix(run_wf: Runner) -> None:
+    record, lines = run_wf(
+        """
+        on: push
+        jobs:
+          call:
+            strategy:
+              matrix: {who: [ann, bob], times: [1]}
+            uses: ./.github/workflows/called.yml
+            with: {who: "${{ matrix.who }}", times: "${{ matrix.times }}"}
+            secrets: inherit
+          after:
+            needs: call
+            runs-on: x
+            steps: [{run: 'echo "got ${{ needs.call.outputs.greeting }}"'}]
+        """,
+        {".github/workflows/called.yml": CALLED},
+        secrets={"token": "tk-1"},
+    )
+    assert record["conclusion"] == "success", "\n".join(lines)
+    results = {j["name"]: j["result"] for j in record["jobs"]}
+    assert results["call (ann, 1) / greet"] == "success"
+    assert results["call (bob, 1) / greet"] == "success"
+    text = "\n".join(lines)
+    assert "[call (ann, 1) / greet / " in text and "hello ann x1" in text
+    assert "hello bob x1" in text
+    got = [ln for ln in lines if "] got hello " in ln]
+    assert len(got) == 1 and got[0].rsplit("got hello ", 1)[1] in ("ann x1 loud=false",
+                                                                 "bob x1 loud=false")  # fmt: skip
+
+
 def test_workflow_concurrency_cancel_in_progress(run_wf: Runner, tmp_path: Path) -> None:
     wf = f"""
         on: push
