@@ -25,7 +25,7 @@ from shipway.ci.runner import runner_settings
 from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
 from shipway.model.errors import ConflictError, GitError, InputError, NotFoundError
-from shipway.runtime.host import Cancel
+from shipway.runtime.host import Cancel, kill_leftovers
 from shipway.store.db import Store
 from shipway.store.runs import get_run, get_state, put_state, save_run, states
 
@@ -208,6 +208,9 @@ def resume_run(
     if environments is None:  # the stored rules still hold; secretsFile values are read again
         subject = f"CI run {run_id}"
         environments = ci_environments.from_data(data.get("environments") or {}, Path("/"), subject)
+    leftovers = kill_leftovers(str(Path(fields["base_dir"]) / "jobs") + "/")
+    if leftovers and on_line is not None:
+        on_line(f"[{run_id}] stopped {len(leftovers)} step process(es) the interrupted run left")
     info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line, cancel=cancel,
                    environments=dict(environments))  # fmt: skip
     return run_workflow(store, workflow, info, prior=state)

@@ -163,3 +163,30 @@ def _pump(
     if pending:
         on_line(pending.decode("utf-8", "replace").rstrip("\r"))
     return False
+
+
+def kill_leftovers(marker: str) -> list[int]:
+    """Kill the processes (with their process groups) whose command line names ``marker``.
+
+    A run whose process was killed outright (SIGKILL, a crash) leaves its step
+    processes running in their own sessions; their scripts live under the
+    run's directory, so that path finds them before the run is resumed.
+    """
+    killed: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker not in cmdline:
+            continue
+        pid = int(entry.name)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    return killed

@@ -33,7 +33,7 @@ jobs:
     steps:
       - run: |
           if [ -f "$MARKS/b-started" ]; then echo "b resumed with ${{ needs.a.outputs.v }}"
-          else touch "$MARKS/b-started"; sleep 60; fi
+          else echo $$ > "$MARKS/b-pid"; touch "$MARKS/b-started"; sleep 60; fi
 """
 
 DRIVER = """
@@ -56,6 +56,15 @@ run_workflow(store, wf, info)
 """
 
 
+def _alive(pid: int) -> bool:
+    """Running (a killed process whose parent is gone may linger as a zombie: dead)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_killed_run_resumes(tmp_path: Path, shipway_home: Path, new_repo: MakeRepo) -> None:
     src = tmp_path / "src"
     _repo, commit = new_repo(src, {".github/workflows/ci.yml": WORKFLOW})
@@ -71,10 +80,10 @@ def test_killed_run_resumes(tmp_path: Path, shipway_home: Path, new_repo: MakeRe
         else:
             raise AssertionError("job b never started")
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)  # the step, in a session of its own, lives on
         proc.wait()
-        # the killed run's step (its own session) would sleep on: it crashed with the run
-        subprocess.run(["pkill", "-KILL", "-f", str(tmp_path / "run")], check=False)
+    orphan = int((marks / "b-pid").read_text())
+    assert _alive(orphan)  # still there until the resume stops it
     store: Store = open_store(Settings(home=shipway_home, database_url=""))
     assert unfinished_runs(store) == ["resume1"]
     partial, _ = get_run(store, "resume1")
@@ -85,4 +94,6 @@ def test_killed_run_resumes(tmp_path: Path, shipway_home: Path, new_repo: MakeRe
     assert [j["result"] for j in record["jobs"]] == ["success", "success"]
     assert (marks / "a-runs").read_text() == "a\n"  # job a did not run again
     assert any("b resumed with from-a" in ln for ln in lines)
+    assert any("stopped 1 step process(es) the interrupted run left" in ln for ln in lines)
+    assert not _alive(orphan)
     assert unfinished_runs(store) == []
