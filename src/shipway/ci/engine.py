@@ -239,10 +239,11 @@ class Engine:
     def _hold(
         self, group: tuple[str, bool], cancel: Cancel, job: str, display: str
     ) -> AbstractContextManager[bool]:
+        key = group[0].lower()  # GitHub compares group names without case
         if self.store is None:
-            return concurrency.hold(group[0], cancel, group[1])
+            return concurrency.hold(key, cancel, group[1])
         holder = f"{self.info.run_id}/{self.prefix}{job}"
-        return concurrency.hold_shared(self.store, group[0], holder, cancel, group[1],
+        return concurrency.hold_shared(self.store, key, holder, cancel, group[1],
                                        lambda line: self._log(display, line))  # fmt: skip
 
     def permissions_for(self, job: Job) -> dict[str, str]:

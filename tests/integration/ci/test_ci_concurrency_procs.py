@@ -59,7 +59,7 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shared]:
 
 
 def _group_key(cwd: Path, name: str) -> str:
-    return f"{cwd.parent.name}/{cwd.name}/{name}"  # groups are scoped by repository
+    return f"{cwd.parent.name}/{cwd.name}/{name}".lower()  # scoped by repository, no case
 
 
 def _states(shared: Shared, key: str) -> list[str]:

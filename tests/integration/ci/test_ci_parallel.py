@@ -252,7 +252,8 @@ def test_workflow_concurrency_cancel_in_progress(run_wf: Runner, tmp_path: Path)
     first = threading.Thread(target=lambda: results.update(first=run_wf(wf)[0]))
     first.start()
     _until(lambda: any(tmp_path.glob("started-*")))
-    second, _ = run_wf(wf.replace("sleep 30", "echo second"))
+    # the same group written in other case: GitHub compares group names without case
+    second, _ = run_wf(wf.replace("sleep 30", "echo second").replace('"deploy-', '"DEPLOY-'))
     first.join(timeout=30)
     assert results["first"]["conclusion"] == "cancelled"
     assert second["conclusion"] == "success"
