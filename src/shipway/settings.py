@@ -44,6 +44,18 @@ class Settings:
         return self.database_url or f"sqlite:///{self.home / 'shipway.db'}"
 
     @property
+    def controller_url_file(self) -> Path:
+        """Where a started controller writes its URL."""
+        return self.run_dir / "controller.url"
+
+    def resolved_controller_url(self) -> str:
+        """``controller_url``, else what a running controller wrote; empty when neither."""
+        if self.controller_url:
+            return self.controller_url
+        marker = self.controller_url_file
+        return marker.read_text().strip() if marker.is_file() else ""
+
+    @property
     def run_dir(self) -> Path:
         """Pid files, sockets and ports of supervised services."""
         return self.home / "run"

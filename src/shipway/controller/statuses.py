@@ -59,10 +59,7 @@ class StatusReporter:
         self._set(pipe, sha, "error", OVERALL, message)
 
     def _run_url(self, record: dict[str, Any]) -> str:
-        base = self.settings.controller_url
-        marker = self.settings.run_dir / "controller.url"
-        if not base and marker.is_file():
-            base = marker.read_text().strip()
+        base = self.settings.resolved_controller_url()
         return f"{base.rstrip('/')}/api/ci/runs/{record.get('id')}" if base else ""
 
     def _set(self, pipe: Resource, sha: str, state: str, context: str, text: str,

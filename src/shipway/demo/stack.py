@@ -93,7 +93,7 @@ def up(settings: Settings) -> Stack:
     """Start (or reuse) every service the demo needs; return their addresses."""
     chosen = _choose_ports(settings)
     ctl = _start_controller(settings, chosen["controller"])
-    (settings.run_dir / "controller.url").write_text(ctl.url)
+    settings.controller_url_file.write_text(ctl.url)
     reg = services.registry(
         settings.run_dir,
         settings.home / "demo" / "registry",
@@ -111,7 +111,7 @@ def down(settings: Settings) -> list[str]:
     for name in ("controller", "registry", "git-daemon", docker_api.SERVICE):
         if services.stop(settings.run_dir, name):
             stopped.append(name)
-    url = settings.run_dir / "controller.url"
+    url = settings.controller_url_file
     if url.exists():
         url.unlink()
     return stopped
