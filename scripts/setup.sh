@@ -30,7 +30,7 @@ fi
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check "uv==0.13.9"
 fi
-uv sync --frozen --quiet
+uv sync --frozen --quiet --compile-bytecode
 
 if [ -f package.json ] && [ ! -d node_modules ] || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules ]; }; then
   npm ci --silent --no-audit --no-fund
