@@ -235,7 +235,24 @@ class PipelineSpec(_Strict):
     """Deployment environments of the workflows' jobs (``environment:``), GitHub's rules."""
 
 
+class ConfigMapData(_Strict):
+    """A ConfigMap's ``data``: string keys to string values, as the API server requires."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strings(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("data must be a mapping of strings")
+        for key, item in value.items():
+            if not isinstance(item, str):
+                raise ValueError(f"data.{key} must be a string")
+        return value
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
+    "ConfigMap": ConfigMapData,
     "Pipeline": PipelineSpec,
     "Application": ApplicationSpec,
     "AppProject": ProjectSpec,
@@ -247,6 +264,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 
 _FLUX_IMAGE = ["image.toolkit.fluxcd.io/v1beta2", "image.toolkit.fluxcd.io/v1beta1"]
 API_VERSIONS: dict[str, list[str]] = {
+    "ConfigMap": ["v1"],
     "Application": ["argoproj.io/v1alpha1"],
     "AppProject": ["argoproj.io/v1alpha1"],
     "Cluster": ["shipway.dev/v1alpha1"],
@@ -258,6 +276,7 @@ API_VERSIONS: dict[str, list[str]] = {
 
 ALIASES: dict[str, str] = {}
 for _kind, _extra in {
+    "ConfigMap": ["cm", "configmaps"],
     "Application": ["app", "apps", "applications"],
     "AppProject": ["appproj", "appprojects", "project", "projects"],
     "Cluster": ["clusters"],

@@ -17,6 +17,9 @@ import pydantic
 from shipway.model import kinds, yamlsrc
 from shipway.model.errors import ResourceError
 
+SPEC_FIELD: dict[str, str] = {"ConfigMap": "data"}
+"""Kinds whose payload is not ``spec`` (core kinds Argo CD reads its settings from)."""
+
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
@@ -102,11 +105,12 @@ def from_located(doc: yamlsrc.Located) -> Resource:
             f"metadata.name {name!r} is not a DNS subdomain name",
             subject=doc.where(("metadata", "name")),
         )
+    payload = SPEC_FIELD.get(kind, "spec")
     try:
-        schema.model_validate(data.get("spec") or {})
+        schema.model_validate(data.get(payload) or {})
     except pydantic.ValidationError as exc:
         loc, msg = _pydantic_message(exc.errors()[0])
-        path = ("spec", *loc)
+        path = (payload, *loc)
         dotted = ".".join(str(p) for p in path)
         raise ResourceError(f"{dotted}: {msg}", subject=doc.where(path)) from None
     body = {k: v for k, v in data.items() if k != "status"}
