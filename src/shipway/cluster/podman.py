@@ -1,51 +1,60 @@
 """The podman host target: rendered manifests run for real with ``podman kube play``.
 
 The built-in cluster ``local``. The caller hands in the podman environment
-(``shipway.runtime.podman_env`` under ``$SHIPWAY_HOME/podman``).
+(``shipway.runtime.podman_env`` under ``$SHIPWAY_HOME/podman``: its own
+storage, run root, tmp dir and network configs).
 
-Kinds: Deployment, Pod (run as pods), ConfigMap (passed to every play of
-the app's workloads), Secret (a podman secret), PersistentVolumeClaim (a
-podman volume), Service, Namespace (kept as records). Podman has no API
-object for a ConfigMap or Service, so the target keeps the last applied
-manifest of each object under ``$SHIPWAY_HOME/podman/objects/<app>.json``;
-live state of workloads is read
-from podman itself (``podman pod ps``, ``podman container inspect``): the
-running images and container states become the live object's ``status``.
+Kinds (``podman_kinds``): Deployment, StatefulSet, DaemonSet, Job and Pod run
+as pods named from their namespace and name; ConfigMap (passed to every play
+of the app's workloads), Secret (a podman secret), PersistentVolumeClaim (a
+podman volume), Service, Namespace (kept as records). CronJob, Ingress and
+unknown kinds are refused for the whole application before anything of it
+is applied (``check``). The target keeps the last applied manifest of each
+object under ``$SHIPWAY_HOME/podman/objects/<app>.json`` (written before the
+play, so an interrupted play is finished or undone by the next sync), and
+podman's error text from an object's last failed play in ``<app>.errors.json``;
+live state of workloads is read from podman itself (``podman_live``).
 
 Services: a ``NodePort`` or ``LoadBalancer`` Service publishes its port on
-127.0.0.1 (``nodePort`` if set, else ``port``) to the pods it selects, by
-adding ``hostPort``/``hostIP`` to the selected containers at play time. Give
-such a Deployment one replica: replicas share the host's port.
+127.0.0.1 only (``nodePort`` if set, else ``port``) to the pods it selects;
+before a play, every host port is checked free (``podman_ports``), so a
+collision names the port and what holds it instead of leaving half-started
+pods.
 
-A change to a ConfigMap, Secret or Service replays the app's workloads so
-they see it. Only this module runs ``podman`` for the reconciler; it touches
-``$SHIPWAY_HOME/podman`` and the pods and volumes it labels.
+Each object is played on its own (``kube play --replace`` of its pods only): a
+change to a ConfigMap, Secret or Service replays only the long-running
+workloads that use it, never a Job or a hook, so a hook runs once per sync.
+Pods labelled with the app whose object is not recorded (an interrupted or
+lost play) are removed by the next ``apply`` or ``delete``; a play that times
+out removes the pods it started. Only this module runs ``podman`` for the
+reconciler; it touches ``$SHIPWAY_HOME/podman`` and the pods, volumes and
+secrets it labels or names.
 """
 
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from shipway.cluster import INSTANCE_LABEL, TRACKING_ANNOTATION, Result
+from shipway.cluster import INSTANCE_LABEL, Result
+from shipway.cluster import podman_kinds as kinds
 from shipway.cluster import podman_live as live_mod
+from shipway.cluster import podman_ports as ports
 from shipway.model.errors import ClusterError
 from shipway.settings import Settings
 
-WORKLOADS = frozenset({"Deployment", "Pod"})
-KINDS = frozenset(
-    {"Deployment", "Pod", "ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Namespace"}
-)
-OWNER_KIND, OWNER_NAME = "shipway.dev/owner-kind", "shipway.dev/owner-name"
+WORKLOADS = kinds.WORKLOADS
+KINDS = kinds.KINDS
 TIMEOUT = 180.0
+_NOISE = ("failed to connect to syslog",)
 
 Obj = dict[str, Any]
 
@@ -79,55 +88,68 @@ class PodmanTarget:
                 self._env["CONTAINER_HOST"] = self.url
         return self._env
 
-    def podman(self, *args: str, subject: str = "podman", check: bool = True) -> str:
+    def podman(
+        self, *args: str, subject: str = "podman", check: bool = True, timeout: float | None = None
+    ) -> str:
+        limit = TIMEOUT if timeout is None else timeout
         try:
             proc = subprocess.run(
                 ["podman", *args],
                 capture_output=True,
                 text=True,
                 env=self.env,
-                timeout=TIMEOUT,
+                timeout=limit,
                 check=False,
+                stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as exc:
             raise ClusterError(
-                f"podman {args[0]} timed out after {TIMEOUT:.0f}s", subject=subject
+                f"podman {' '.join(args[:2])} timed out after {limit:.0f}s", subject=subject
             ) from exc
         except OSError as exc:
             raise ClusterError(f"cannot run podman: {exc}", subject=subject) from exc
         if check and proc.returncode != 0:
-            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-            errs = [ln for ln in lines if "rror" in ln] or lines
             raise ClusterError(
-                f"podman {args[0]} {args[1] if len(args) > 1 else ''}: "
-                f"{errs[-1] if errs else 'failed'}".replace("  ", " "),
+                f"podman {' '.join(args[:2])} failed (exit {proc.returncode}): "
+                f"{error_text(proc.stderr, proc.stdout)}",
                 subject=subject,
             )
         return proc.stdout
 
-    def _records_file(self, app: str) -> Path:
-        return self.base / "objects" / f"{app}.json"
+    def _file(self, app: str, suffix: str = "") -> Path:
+        return self.base / "objects" / f"{app}{suffix}.json"
 
     def records(self, app: str) -> dict[str, Obj]:
-        f = self._records_file(app)
+        """The last applied manifest of each object of ``app``, by key."""
+        f = self._file(app)
         return dict(json.loads(f.read_text())) if f.exists() else {}
 
-    def _save_records(self, app: str, records: dict[str, Obj]) -> None:
-        f = self._records_file(app)
-        f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(records, fh)
-        os.replace(tmp, f)
+    def errors(self, app: str) -> dict[str, str]:
+        """podman's error text from each object's last failed play, by key."""
+        f = self._file(app, ".errors")
+        return dict(json.loads(f.read_text())) if f.exists() else {}
+
+    def _save(self, app: str, records: dict[str, Obj], errors: dict[str, str]) -> None:
+        for f, data in ((self._file(app), records), (self._file(app, ".errors"), errors)):
+            f.parent.mkdir(parents=True, exist_ok=True)
+            tmp = f.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, f)
 
     # -- the Target interface ----------------------------------------------
 
-    def known_kinds(self) -> frozenset[str]:
-        return KINDS
+    def known_kinds(self) -> None:
+        """None: ``check`` refuses what podman cannot run, naming object and kind."""
+        return None
+
+    def check(self, pairs: Iterable[tuple[str, Obj]]) -> None:
+        """Refuse a whole application the podman host cannot run (``InputError``)."""
+        kinds.check(pairs)
 
     def live(self, app: str) -> dict[str, Obj]:
-        records = self.records(app)
+        records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
         volumes = (
             live_mod.volumes(self)
@@ -136,7 +158,7 @@ class PodmanTarget:
         )
         out: dict[str, Obj] = {}
         for key, rec in records.items():
-            obj = live_mod.live_object(rec, pods, volumes)
+            obj = live_mod.live_object(rec, pods, volumes, errors.get(key, ""))
             if obj is not None:
                 out[key] = obj
         return out
@@ -144,9 +166,11 @@ class PodmanTarget:
     def apply(
         self, app: str, objects: list[Obj], *, options: frozenset[str] = frozenset()
     ) -> list[Result]:
-        records = self.records(app)
+        records, errors = self.records(app), self.errors(app)
+        pods = live_mod.pods(self, app)
+        self._remove_orphans(records, pods)
         results: list[Result] = []
-        replay_all = False
+        changed: list[Obj] = []
         workloads: list[Obj] = []
         for obj in objects:
             key, kind = _key(obj), obj["kind"]
@@ -157,8 +181,8 @@ class PodmanTarget:
             try:
                 if kind == "Secret" and before != obj:
                     self._secret(obj, key)
-                elif _needs_play(kind, before, obj):
-                    self._play([obj], subject=key)
+                elif kind == "PersistentVolumeClaim" and before is None:
+                    self._play([obj], subject=key, pods=[])
             except ClusterError as exc:
                 results.append(Result(key, "SyncFailed", "failed", exc.message))
                 continue
@@ -166,29 +190,32 @@ class PodmanTarget:
             action = (
                 "created" if before is None else ("unchanged" if before == obj else "configured")
             )
-            replay_all |= action != "unchanged" and kind in ("ConfigMap", "Secret", "Service")
+            if action != "unchanged" and kind in ("ConfigMap", "Secret", "Service"):
+                changed.append(obj)
             results.append(Result(key, "Synced", action, f"{kind.lower()} {action}"))
-        self._save_records(app, records)
-        if replay_all:
-            names = {_key(w) for w in workloads}
-            workloads += [
-                r for k, r in records.items() if r["kind"] in WORKLOADS and k not in names
-            ]
-        pods: live_mod.Pods = live_mod.pods(self, app) if workloads else {}
+        self._save(app, records, errors)
         for obj in workloads:
-            results.append(self._apply_workload(app, obj, records, pods, force=replay_all))
-            self._save_records(app, records)
+            results.append(self._apply_workload(app, obj, records, errors, pods, force=False))
+        asked = {_key(w) for w in workloads}
+        for key, rec in list(records.items()):
+            if key in asked or not _replays_for(rec, changed):
+                continue
+            replayed = self._apply_workload(app, rec, records, errors, pods, force=True)
+            if replayed.status != "Synced":
+                results.append(replayed)
         return results
 
     def delete(self, app: str, objects: list[Obj]) -> list[Result]:
-        records = self.records(app)
+        records, errors = self.records(app), self.errors(app)
+        pods = live_mod.pods(self, app)
         results = []
         for obj in objects:
             key, kind = _key(obj), obj["kind"]
             try:
                 if kind in WORKLOADS:
-                    self._stop(app, records.get(key) or obj)
-                    self._down(records.get(key) or obj, key)
+                    rec = records.get(key) or obj
+                    self._stop(rec, pods)
+                    self._remove([p["name"] for p in pods.get(kinds.owner(rec), [])], key)
                 elif kind == "PersistentVolumeClaim":
                     self.podman("volume", "rm", "-f", obj["metadata"]["name"], subject=key)
                 elif kind == "Secret":
@@ -197,8 +224,10 @@ class PodmanTarget:
                 results.append(Result(key, "SyncFailed", "failed", exc.message))
                 continue
             records.pop(key, None)
+            errors.pop(key, None)
             results.append(Result(key, "Pruned", "deleted", "pruned"))
-        self._save_records(app, records)
+        self._save(app, records, errors)
+        self._remove_orphans(records, live_mod.pods(self, app))
         return results
 
     def clean(self, app: str | None = None) -> list[str]:
@@ -208,38 +237,86 @@ class PodmanTarget:
         ids = out.split()
         if ids:
             self.podman("pod", "rm", "-f", "-t", "0", *ids)
-        for f in (self.base / "objects").glob(f"{app or '*'}.json"):
-            f.unlink()
+        for pattern in (f"{app}.json", f"{app}.errors.json") if app else ("*.json",):
+            for f in (self.base / "objects").glob(pattern):
+                f.unlink()
         return ids
+
+    def reset(self) -> list[str]:
+        """Remove everything this home's podman started: pods, containers, then its storage.
+
+        Only this home's podman store is listed (its own storage and database),
+        so nothing of another installation or another podman is touched.
+        """
+        removed = self.clean()
+        ids = self.podman("ps", "-a", "-q", "--no-trunc", check=False).split()
+        if ids:
+            self.podman("rm", "-f", "-t", "0", *ids, check=False)
+        return removed + ids
 
     # -- workloads ------------------------------------------------------------
 
     def _apply_workload(
-        self, app: str, obj: Obj, records: dict[str, Obj], pods: live_mod.Pods, *, force: bool
+        self,
+        app: str,
+        obj: Obj,
+        records: dict[str, Obj],
+        errors: dict[str, str],
+        pods: live_mod.Pods,
+        *,
+        force: bool,
     ) -> Result:
         key = _key(obj)
         before = records.get(key)
         if not force and before == obj and live_mod.is_current(obj, pods):
             return Result(key, "Synced", "unchanged", f"{obj['kind'].lower()} unchanged")
-        self._stop(app, before or obj, pods)
-        play = translate(app, obj, list(records.values()))
-        config = [r for r in records.values() if r["kind"] == "ConfigMap"]
+        others = [r for k, r in records.items() if k != key]
+        docs = kinds.pods(app, obj, [*others, obj])
+        old = [p["name"] for p in pods.get(kinds.owner(before or obj), [])]
         try:
-            self._play([play, *config], subject=key)
+            ports.check_free(self, obj, kinds.host_ports(obj, [*others, obj]), set(old))
         except ClusterError as exc:
             return Result(key, "SyncFailed", "failed", exc.message)
-        records[key] = obj
+        records[key] = obj  # recorded before the play: an interrupted play is found again
+        errors.pop(key, None)
+        self._save(app, records, errors)
+        self._stop(before or obj, pods)
+        names = [d["metadata"]["name"] for d in docs]
+        try:
+            self._remove([n for n in old if n not in names], key)
+            config = [r for r in records.values() if r["kind"] == "ConfigMap"]
+            self._play([*docs, *config], subject=key, pods=names)
+        except ClusterError as exc:
+            errors[key] = exc.message
+            self._save(app, records, errors)
+            return Result(key, "SyncFailed", "failed", exc.message)
         action = "created" if before is None else "configured"
         return Result(key, "Synced", action, f"{obj['kind'].lower()} {action}")
 
-    def _play(self, docs: list[Obj], subject: str) -> None:
+    def _play(self, docs: list[Obj], subject: str, pods: list[str]) -> None:
+        """``kube play --replace`` of ``docs``; on a timeout, remove the ``pods`` it started."""
         self.base.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=self.base, delete=False) as fh:
             yaml.safe_dump_all(docs, fh, sort_keys=False)
         try:
             self.podman("kube", "play", "--replace", "--tls-verify=false", fh.name, subject=subject)
+        except ClusterError as exc:
+            if "timed out" in exc.message:
+                self._remove(pods, subject)
+            raise
         finally:
             os.unlink(fh.name)
+
+    def _remove(self, pods: list[str], subject: str) -> None:
+        if pods:
+            self.podman("pod", "rm", "-f", "-t", "0", "--ignore", *pods, subject=subject)
+
+    def _remove_orphans(self, records: dict[str, Obj], pods: live_mod.Pods) -> None:
+        """Remove the app's pods whose object is not recorded (left by an interrupted play)."""
+        owners = {kinds.owner(r) for r in records.values() if r["kind"] in WORKLOADS}
+        for owner, found in pods.items():
+            if owner not in owners:
+                self._remove([p["name"] for p in found], "/".join(owner))
 
     def _secret(self, obj: Obj, subject: str) -> None:
         """A podman secret holding ``{key: base64 value}`` JSON, what podman 4.3's ``kube
@@ -256,24 +333,20 @@ class PodmanTarget:
         finally:
             os.unlink(path)
 
-    def _stop(self, app: str, obj: Obj, pods: live_mod.Pods | None = None) -> None:
+    def _stop(self, obj: Obj, pods: live_mod.Pods) -> None:
         """Stop a workload's pods within its ``terminationGracePeriodSeconds`` (podman: 10)."""
-        found = (pods if pods is not None else live_mod.pods(self, app)).get(
-            (obj["kind"], obj["metadata"]["name"])
-        )
+        found = pods.get(kinds.owner(obj))
         if found:
-            grace = _pod_spec(obj).get("terminationGracePeriodSeconds", 10)
+            grace = kinds.pod_spec(obj).get("terminationGracePeriodSeconds", 10)
             names = [p["name"] for p in found]
             self.podman("pod", "stop", "-t", str(int(grace)), *names, check=False)
 
-    def _down(self, obj: Obj, subject: str) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=self.base, delete=False) as fh:
-            yaml.safe_dump(obj, fh, sort_keys=False)
-        try:
-            self.podman("kube", "down", fh.name, subject=subject)
-        finally:
-            os.unlink(fh.name)
+
+def error_text(stderr: str, stdout: str) -> str:
+    """podman's whole error output (stderr, else stdout), without its syslog warning."""
+    lines = [ln.rstrip() for ln in (stderr.strip() or stdout).splitlines()]
+    kept = [ln for ln in lines if ln.strip() and not ln.startswith(_NOISE)]
+    return "\n".join(kept) or "no error output"
 
 
 def _secret_as_stored(obj: Obj) -> dict[str, str]:
@@ -284,63 +357,45 @@ def _secret_as_stored(obj: Obj) -> dict[str, str]:
     return data
 
 
-def _needs_play(kind: str, before: Obj | None, obj: Obj) -> bool:
-    """A PVC's podman volume is made once (by ``kube play``)."""
-    return kind == "PersistentVolumeClaim" and before is None
-
-
-def _pod_template(obj: Obj) -> Obj:
-    if obj["kind"] == "Pod":
-        return obj
-    tmpl = obj.setdefault("spec", {}).setdefault("template", {})
-    assert isinstance(tmpl, dict)
-    return tmpl
-
-
-def _pod_spec(obj: Obj) -> Obj:
-    spec = _pod_template(copy.deepcopy(obj)).get("spec") or {}
-    return spec if isinstance(spec, dict) else {}
-
-
-def _selects(service: Obj, labels: dict[str, str]) -> bool:
-    sel = (service.get("spec") or {}).get("selector") or {}
-    return bool(sel) and all(labels.get(k) == v for k, v in sel.items())
-
-
-def translate(app: str, obj: Obj, others: list[Obj]) -> Obj:
-    """The workload as podman plays it: owner labels, and hostPorts for published Services."""
-    out = copy.deepcopy(obj)
-    tmpl = _pod_template(out)
-    meta = tmpl.setdefault("metadata", {})
-    labels = meta.setdefault("labels", {})
-    labels.update(
-        {INSTANCE_LABEL: app, OWNER_KIND: out["kind"], OWNER_NAME: out["metadata"]["name"]}
-    )
-    ann = meta.setdefault("annotations", {})
-    ann.setdefault(
-        TRACKING_ANNOTATION,
-        str((out["metadata"].get("annotations") or {}).get(TRACKING_ANNOTATION, "")),
-    )
-    containers = (tmpl.get("spec") or {}).get("containers") or []
-    for svc in others:
-        if svc.get("kind") != "Service" or not _selects(svc, labels):
-            continue
-        if (svc.get("spec") or {}).get("type") not in ("NodePort", "LoadBalancer"):
-            continue
-        for port in svc["spec"].get("ports") or []:
-            _publish(containers, port)
+def _refs(spec: Obj) -> set[tuple[str, str]]:
+    """The ConfigMaps and Secrets a pod spec reads (env, envFrom, volumes)."""
+    out: set[tuple[str, str]] = set()
+    for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        for e in c.get("env") or []:
+            vf = e.get("valueFrom") or {}
+            if (vf.get("configMapKeyRef") or {}).get("name"):
+                out.add(("ConfigMap", vf["configMapKeyRef"]["name"]))
+            if (vf.get("secretKeyRef") or {}).get("name"):
+                out.add(("Secret", vf["secretKeyRef"]["name"]))
+        for ef in c.get("envFrom") or []:
+            if (ef.get("configMapRef") or {}).get("name"):
+                out.add(("ConfigMap", ef["configMapRef"]["name"]))
+            if (ef.get("secretRef") or {}).get("name"):
+                out.add(("Secret", ef["secretRef"]["name"]))
+    for v in spec.get("volumes") or []:
+        sources = [v, *((v.get("projected") or {}).get("sources") or [])]
+        for src in sources:
+            if (src.get("configMap") or {}).get("name"):
+                out.add(("ConfigMap", src["configMap"]["name"]))
+            secret = src.get("secret") or {}
+            if secret.get("secretName") or secret.get("name"):
+                out.add(("Secret", secret.get("secretName") or secret["name"]))
     return out
 
 
-def _publish(containers: list[Obj], port: Obj) -> None:
-    target = port.get("targetPort", port.get("port"))
-    host = int(port.get("nodePort") or port["port"])
-    for c in containers:
-        for cp in c.get("ports") or []:
-            if target in (cp.get("containerPort"), cp.get("name")):
-                cp["hostPort"], cp["hostIP"] = host, "127.0.0.1"
-                return
-    if containers and isinstance(target, int):
-        containers[0].setdefault("ports", []).append(
-            {"containerPort": target, "hostPort": host, "hostIP": "127.0.0.1"}
-        )
+def _uses(obj: Obj, ref: Obj) -> bool:
+    """True when ``obj``'s pods read ConfigMap/Secret ``ref`` or Service ``ref`` selects them."""
+    if kinds.namespace(obj) != kinds.namespace(ref):
+        return False
+    if ref["kind"] == "Service":
+        return kinds.selects(ref, obj)
+    return (ref["kind"], ref["metadata"]["name"]) in _refs(kinds.pod_spec(obj))
+
+
+def _replays_for(rec: Obj, changed: list[Obj]) -> bool:
+    """A recorded long-running workload (not a Job or hook) that uses a changed object."""
+    if rec["kind"] not in WORKLOADS or rec["kind"] == "Job" or kinds.is_hook(rec):
+        return False
+    if kinds.restart_policy(rec) != "Always":
+        return False
+    return any(_uses(rec, ref) for ref in changed)

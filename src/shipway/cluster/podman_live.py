@@ -2,12 +2,12 @@
 
 Reads ``podman pod ps`` and ``podman container inspect`` (JSON) and turns a
 recorded manifest plus what is running into a live object with a ``status``
-that the health checks read: a Deployment gets ``replicas``/
-``updatedReplicas``/``availableReplicas`` (and a ``ProgressDeadlineExceeded``
-condition when a container exited with an error), a Pod its ``phase`` and
-``containerStatuses``; the running image replaces the recorded one, so an
-image changed behind shipway's back shows as drift. Runs podman only through
-the target's ``podman`` method.
+that the health checks read (built by ``podman_status``, one shape per kind);
+the running image replaces the recorded one, so an image changed behind
+shipway's back shows as drift. A workload whose pods exist but do not run is
+live (and Degraded with podman's reason), not missing. Pods are found by
+shipway's labels only (``podman_kinds``). Runs podman only through the
+target's ``podman`` method.
 """
 
 from __future__ import annotations
@@ -16,23 +16,22 @@ import copy
 import json
 from typing import Any, Protocol
 
-from shipway.cluster import INSTANCE_LABEL
-
-OWNER_KIND, OWNER_NAME = "shipway.dev/owner-kind", "shipway.dev/owner-name"
+from shipway.cluster import podman_kinds as kinds
+from shipway.cluster import podman_status as status
+from shipway.cluster.podman_kinds import INSTANCE_LABEL, OWNER_KIND, OWNER_NAME, OWNER_NAMESPACE
 
 Obj = dict[str, Any]
-Pods = dict[tuple[str, str], list[Obj]]
+Pods = dict[kinds.Owner, list[Obj]]
 
 
 class _Runs(Protocol):
     def podman(self, *args: str, subject: str = "podman", check: bool = True) -> str: ...
 
 
-def pods(target: _Runs, app: str) -> Pods:
-    """The app's pods by owner ``(kind, name)``, each with its containers' states."""
-    raw = target.podman(
-        "pod", "ps", "--filter", f"label={INSTANCE_LABEL}={app}", "--format", "json"
-    )
+def pods(target: _Runs, app: str | None) -> Pods:
+    """The app's pods (every shipway pod for None) by owner, with their containers' states."""
+    label = f"{INSTANCE_LABEL}={app}" if app else INSTANCE_LABEL
+    raw = target.podman("pod", "ps", "--filter", f"label={label}", "--format", "json")
     listed = json.loads(raw or "[]") or []
     ids = [
         c["Id"] for p in listed for c in p.get("Containers") or [] if c["Id"] != p.get("InfraId")
@@ -44,7 +43,11 @@ def pods(target: _Runs, app: str) -> Pods:
     found: Pods = {}
     for p in listed:
         labels = p.get("Labels") or {}
-        owner = (str(labels.get(OWNER_KIND, "Pod")), str(labels.get(OWNER_NAME, p["Name"])))
+        owner = (
+            str(labels.get(OWNER_KIND, "Pod")),
+            str(labels.get(OWNER_NAMESPACE, "")),
+            str(labels.get(OWNER_NAME, p["Name"])),
+        )
         containers = []
         for c in p.get("Containers") or []:
             info = inspected.get(c["Id"])
@@ -58,49 +61,25 @@ def pods(target: _Runs, app: str) -> Pods:
                     "status": state.get("Status", ""),
                     "exitCode": int(state.get("ExitCode") or 0),
                     "restarts": int(info.get("RestartCount") or 0),
+                    "error": str(state.get("Error") or ""),
                 }
             )
-        found.setdefault(owner, []).append({"name": p["Name"], "containers": containers})
+        found.setdefault(owner, []).append(
+            {
+                "name": p["Name"],
+                "id": p["Id"],
+                "app": labels.get(INSTANCE_LABEL, ""),
+                "containers": containers,
+            }
+        )
+    for group in found.values():
+        group.sort(key=lambda p: str(p["name"]))
     return found
 
 
 def volumes(target: _Runs) -> set[str]:
     out = target.podman("volume", "ls", "--format", "json")
     return {v["Name"] for v in json.loads(out or "[]") or []}
-
-
-def _container_status(c: Obj) -> Obj:
-    if c["status"] == "running":
-        state: Obj = {"running": {}}
-    elif c["status"] in ("exited", "stopped"):
-        state = {"terminated": {"exitCode": c["exitCode"]}}
-        if c["exitCode"] != 0:
-            state = {
-                "waiting": {
-                    "reason": "CrashLoopBackOff",
-                    "message": f"container {c['name']} exited with code {c['exitCode']}",
-                }
-            }
-    else:
-        state = {"waiting": {"reason": "ContainerCreating"}}
-    return {
-        "name": c["name"],
-        "image": c["image"],
-        "ready": c["status"] == "running",
-        "restartCount": c["restarts"],
-        "state": state,
-    }
-
-
-def _pod_phase(statuses: list[Obj]) -> str:
-    states = [next(iter(s["state"])) for s in statuses]
-    if statuses and all(s == "running" for s in states):
-        return "Running"
-    if statuses and all(s == "terminated" for s in states):
-        return "Succeeded"
-    if any(s["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff" for s in statuses):
-        return "Running"
-    return "Pending"
 
 
 def _canonical(ref: str) -> tuple[str, str, str]:
@@ -135,53 +114,22 @@ def _set_images(spec: Obj, containers: list[Obj]) -> None:
             c["image"] = running
 
 
-def _deployment(rec: Obj, found: list[Obj]) -> Obj:
-    live = copy.deepcopy(rec)
-    tmpl_spec = ((live.get("spec") or {}).get("template") or {}).get("spec") or {}
-    _set_images(tmpl_spec, found[0]["containers"])
-    ready = 0
-    crashed = ""
-    for p in found:
-        sts = [_container_status(c) for c in p["containers"]]
-        ready += int(bool(sts) and all(s["ready"] for s in sts))
-        for s in sts:
-            crashed = crashed or s["state"].get("waiting", {}).get("message", "")
-    status: Obj = {
-        "replicas": len(found),
-        "updatedReplicas": len(found),
-        "readyReplicas": ready,
-        "availableReplicas": ready,
-    }
-    if crashed:
-        status["conditions"] = [
-            {
-                "type": "Progressing",
-                "status": "False",
-                "reason": "ProgressDeadlineExceeded",
-                "message": crashed,
-            }
-        ]
-    live["status"] = status
-    return live
+def live_object(rec: Obj, found_pods: Pods, vols: set[str], error: str = "") -> Obj | None:
+    """The live form of a recorded object, or None when podman no longer runs it.
 
-
-def _pod(rec: Obj, found: list[Obj]) -> Obj:
-    live = copy.deepcopy(rec)
-    _set_images(live.setdefault("spec", {}), found[0]["containers"])
-    sts = [_container_status(c) for c in found[0]["containers"]]
-    live["status"] = {"phase": _pod_phase(sts), "containerStatuses": sts}
-    return live
-
-
-def live_object(rec: Obj, found_pods: Pods, vols: set[str]) -> Obj | None:
-    """The live form of a recorded object, or None when podman no longer runs it."""
+    ``error`` is podman's error text from the object's last play: the reason
+    shown for a pod that exists but whose containers never started.
+    """
     kind, name = rec["kind"], rec["metadata"]["name"]
-    if kind in ("Deployment", "Pod"):
-        found = found_pods.get((kind, name))
-        if not found:
-            return None
-        return _deployment(rec, found) if kind == "Deployment" else _pod(rec, found)
     live = copy.deepcopy(rec)
+    if kind in kinds.WORKLOADS:
+        found = found_pods.get(kinds.owner(rec), [])
+        if not found and not (kind in kinds.REPLICATED and kinds.replicas(rec) == 0):
+            return None
+        if found:
+            _set_images(kinds.template(live).get("spec") or {}, found[0]["containers"])
+        live["status"] = _workload_status(rec, found, error)
+        return live
     if kind == "PersistentVolumeClaim":
         if name not in vols:
             return None
@@ -191,16 +139,36 @@ def live_object(rec: Obj, found_pods: Pods, vols: set[str]) -> Obj | None:
     return live
 
 
+def _workload_status(rec: Obj, found: list[Obj], error: str) -> Obj:
+    kind, restart = rec["kind"], kinds.restart_policy(rec)
+    if kind == "Pod":
+        return status.pod(found[0], restart, error)
+    if kind == "Job":
+        return status.job(found[0], rec.get("spec") or {}, restart, error)
+    if kind == "StatefulSet":
+        return status.statefulset(found, error)
+    if kind == "DaemonSet":
+        return status.daemonset(found, error)
+    return status.deployment(found, error)
+
+
 def is_current(obj: Obj, found_pods: Pods) -> bool:
-    """True when ``obj``'s pods run its images and none has crashed."""
-    found = found_pods.get((obj["kind"], obj["metadata"]["name"]))
-    if not found:
+    """True when ``obj``'s pods are the ones it asks for and run its images.
+
+    A long-running pod (``restartPolicy: Always``) must also be running; a Job
+    or a run-once Pod that has finished is current, so it is not run again.
+    """
+    found = found_pods.get(kinds.owner(obj), [])
+    if sorted(p["name"] for p in found) != sorted(kinds.pod_names(obj)):
         return False
-    tmpl = obj if obj["kind"] == "Pod" else (obj.get("spec") or {}).get("template") or {}
-    want = {c.get("name"): c.get("image") for c in (tmpl.get("spec") or {}).get("containers") or []}
+    spec = kinds.pod_spec(obj)
+    want = {c.get("name"): c.get("image") for c in spec.get("containers") or []}
+    always = kinds.restart_policy(obj) == "Always"
     for p in found:
         have = {c["name"]: c["image"] for c in p["containers"]}
-        if have.keys() != want.keys() or any(c["status"] != "running" for c in p["containers"]):
+        if have.keys() != want.keys():
+            return False
+        if always and any(c["status"] != "running" for c in p["containers"]):
             return False
         if not all(same_image(str(want[n] or ""), have[n]) for n in want):
             return False

@@ -247,6 +247,9 @@ def _desired(ctx: Ctx, commits: list[str]) -> tuple[list[dict[str, Any]], str]:
     manifests = render.validate(
         pairs, known_kinds=ctx.target.known_kinds(), namespace=appspec.namespace(ctx.spec)
     )
+    refuse = getattr(ctx.target, "check", None)  # a target's own refusals, for the whole app
+    if refuse is not None:  # before anything of it is applied (validate defaulted namespaces)
+        refuse(pairs)
     project.check_kinds(str(ctx.spec.get("project") or "default"), ctx.project or {}, manifests)
     return [_track(ctx.name, m) for m in manifests], kind
 

@@ -4,7 +4,18 @@ Writes ``containers.conf``, ``storage.conf`` and ``registries.conf`` under
 ``<dir>`` and returns the environment that points podman, buildah and skopeo
 at them (``CONTAINERS_CONF`` and friends). The settings follow what works on
 hybrid-cgroup machines without CAP_SYS_RESOURCE: runc, cgroupfs, lowered
-ulimits, file event logger. Touches only files under ``<dir>``.
+ulimits, file event logger.
+
+Each state directory (one per ``$SHIPWAY_HOME``) has its own storage, its own
+run root and libpod tmp dir (under ``short_runroot``) and its own network
+config directory (``<dir>/networks``), so two installations on one host share
+neither podman's runtime state nor its network definitions, and a
+``podman system reset`` in one touches nothing of the other. (Rootful
+netavark keeps its IPAM database in ``/run/containers/networks`` for every
+podman on the host by design: addresses are allocated from one pool.) A
+state directory made before the tmp dir was private keeps the tmp dir its
+libpod database records (``private_tmp`` says which). Touches only files under
+``<dir>`` and its run root.
 """
 
 from __future__ import annotations
@@ -20,12 +31,17 @@ default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 log_driver = "k8s-file"
 
 [engine]
-runtime = "runc"
+{tmp}runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 events_logfile_path = "{run}/events.log"
 image_default_transport = "docker://"
+
+[network]
+network_config_dir = "{networks}"
 """
+
+_PRIVATE_TMP = "private-tmp"
 
 _STORAGE_CONF = """\
 [storage]
@@ -47,6 +63,11 @@ def short_runroot(base: Path) -> Path:
     return parent / "shipway" / digest
 
 
+def private_tmp(base: Path) -> bool:
+    """True when podman under ``base`` has a tmp dir of its own (not the host's /run/libpod)."""
+    return (base / _PRIVATE_TMP).exists()
+
+
 def podman_env(
     base: Path, insecure_registries: Iterable[str] = (), driver: str | None = None
 ) -> dict[str, str]:
@@ -56,7 +77,14 @@ def podman_env(
     graph.mkdir(exist_ok=True)
     run.mkdir(parents=True, exist_ok=True)
     driver = driver or os.environ.get("SHIPWAY_STORAGE_DRIVER", "vfs")
-    (base / "containers.conf").write_text(_CONTAINERS_CONF.format(run=run))
+    tmp = ""
+    if private_tmp(base) or not (graph / "libpod" / "bolt_state.db").exists():
+        (base / _PRIVATE_TMP).write_text(str(run / "libpod") + "\n")
+        tmp = f'tmp_dir = "{run / "libpod"}"\n'
+    (base / "networks").mkdir(exist_ok=True)
+    (base / "containers.conf").write_text(
+        _CONTAINERS_CONF.format(run=run, tmp=tmp, networks=base / "networks")
+    )
     (base / "storage.conf").write_text(_STORAGE_CONF.format(driver=driver, graph=graph, run=run))
     regs = ["unqualified-search-registries = []", ""]
     for loc in sorted(set(insecure_registries)):
