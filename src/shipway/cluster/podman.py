@@ -195,7 +195,8 @@ class PodmanTarget:
             results.append(Result(key, "Synced", action, f"{kind.lower()} {action}"))
         self._save(app, records, errors)
         for obj in workloads:
-            results.append(self._apply_workload(app, obj, records, errors, pods, force=False))
+            force = _replays_for(obj, changed)
+            results.append(self._apply_workload(app, obj, records, errors, pods, force=force))
         asked = {_key(w) for w in workloads}
         for key, rec in list(records.items()):
             if key in asked or not _replays_for(rec, changed):

@@ -1,9 +1,12 @@
 """``shipway demo --clean``: remove what the demo made — processes, pods, images, state.
 
-Stops the supervised services, removes the demo application's workloads from
-the podman host, and deletes the demo's resources, releases and directories
-(the podman storage under the state directory holds its images). State that
-is not the demo's (other resources in the store) is kept.
+Stops the supervised services, removes every pod and container this home's
+podman started (its own store: nothing of another home or of the host's
+default podman is listed), resets that store when its tmp dir is its own,
+and deletes the demo's resources, releases and directories (the podman
+storage under the state directory holds its images; the run root below
+``/run/shipway`` its runtime state). State that is not the demo's (other
+resources in the store) is kept.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import shutil
 
 from shipway.demo import sample, stack
 from shipway.deploy import engine as deploy_engine
+from shipway.runtime import podman_env
 from shipway.settings import Settings
 from shipway.store import resources as resource_store
 from shipway.store.db import open_store
@@ -20,12 +24,16 @@ _DEMO_KEYS = {("Pipeline", sample.APP), ("Application", sample.APP_NAME)}
 
 
 def _remove_pods(settings: Settings) -> list[str]:
-    """Remove the demo app's pods, then every container and image in the demo's podman store."""
-    if not (settings.home / "podman").exists() or shutil.which("podman") is None:
+    """Remove every pod and container of this home's podman, then its store and run root."""
+    base = settings.home / "podman"
+    if not base.exists() or shutil.which("podman") is None:
         return []
+    private = podman_env.private_tmp(base)  # read before local_target writes the marker
     target = deploy_engine.local_target(settings)
-    removed = [f"removed pod {pod[:12]}" for pod in target.clean(sample.APP_NAME)]
-    target.podman("system", "reset", "-f", check=False)
+    removed = [f"removed pod or container {ident[:12]}" for ident in target.reset()]
+    if private:  # a reset also removes the tmp dir: only when it is this home's own
+        target.podman("system", "reset", "-f", check=False)
+    shutil.rmtree(podman_env.short_runroot(base), ignore_errors=True)
     return removed
 
 
