@@ -86,7 +86,7 @@ def test_app_commands(deploy_env, config_repo, httpd_images, tmp_path: Path) -> 
     assert s.returncode == 0, s.stderr
     assert http_get(port, "/index.html") == "v2"
 
-    deploy_env.target.podman("pod", "rm", "-f", "web-pod-0")
+    deploy_env.target.podman("pod", "rm", "-f", "default.web-0")  # <namespace>.<name>-<i>
     healed = engine.self_heal_pass(deploy_env.store, settings=deploy_env.settings)
     assert [(r.phase, r.revision) for r in healed] == [("Succeeded", second)]
     assert http_get(port, "/index.html") == "v2"
