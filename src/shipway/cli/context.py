@@ -39,8 +39,8 @@ def _refuse_when_remote() -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return
-    parts = ctx.command_path.split()
-    if len(parts) > 1 and parts[1] in LOCAL_COMMANDS:
+    names = command_names(ctx)
+    if names and names[0] in LOCAL_COMMANDS:
         return
     from shipway.cli import remote
 
@@ -48,6 +48,16 @@ def _refuse_when_remote() -> None:
     found = remote.target(ctx, server if isinstance(server, str) else None)
     if found is not None:
         raise remote.refuse_local(ctx, found.server)
+
+
+def command_names(ctx: click.Context) -> list[str]:
+    """``["ci", "approve"]`` for ``shipway ci approve``, however the CLI was started."""
+    names: list[str] = []
+    node: click.Context | None = ctx
+    while node is not None and node.parent is not None:
+        names.insert(0, node.info_name or "")
+        node = node.parent
+    return names
 
 
 def state_from(ctx: click.Context) -> CLIState:

@@ -127,9 +127,12 @@ def get_json(t: Target, path: str, **params: Any) -> Any:
 
 def refuse_local(ctx: click.Context, server: str) -> InputError:
     """The error for a command that only works on the local store, run while remote."""
+    from shipway.cli.context import command_names
+
+    name = " ".join(command_names(ctx))
     return InputError(
-        f"'{ctx.command_path}' works on the local store only, and this CLI talks to {server} "
-        f"(shipway login): run it on the controller's host as 'shipway --core "
-        f"{ctx.command_path.partition(' ')[2]}', or 'shipway logout' first",
-        subject=ctx.command_path,
+        f"'shipway {name}' works on the local store only, and this CLI talks to {server} "
+        f"(shipway login): run it on the controller's host as 'shipway --core {name}', "
+        "or 'shipway logout' first",
+        subject=f"shipway {name}",
     )
