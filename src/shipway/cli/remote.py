@@ -12,6 +12,7 @@ connection failures ``ExternalError``.
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -60,7 +61,9 @@ class Target:
 
     def client(self, timeout: float = 30.0) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return httpx.Client(base_url=self.server, headers=headers, verify=self.verify,
+        verify: bool | ssl.SSLContext = self.verify if isinstance(self.verify, bool) else (
+            ssl.create_default_context(cafile=self.verify))  # fmt: skip
+        return httpx.Client(base_url=self.server, headers=headers, verify=verify,
                             timeout=timeout)  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -62,11 +63,12 @@ def running(home: Path, *extra: str, scheme: str = "http",
             env=dict(os.environ),
         )
     url = f"{scheme}://127.0.0.1:{port}"
+    ca = verify if isinstance(verify, bool) else ssl.create_default_context(cafile=verify)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{url}/healthz", timeout=1, verify=verify).status_code == 200:
+                if httpx.get(f"{url}/healthz", timeout=1, verify=ca).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
