@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, select
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -166,8 +166,7 @@ def delete_account(store: Store, name: str) -> None:
         row = s.get(AccountRow, name)
         if row is None:
             raise NotFoundError("no such account", subject=f"account/{name}")
-        for tok in s.scalars(select(TokenRow).where(TokenRow.account == name)):
-            s.delete(tok)
+        s.execute(delete(TokenRow).where(TokenRow.account == name))
         s.delete(row)
 
 
