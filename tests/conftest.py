@@ -82,5 +82,9 @@ def podman(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> dict
 def shipway_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("SHIPWAY_HOME", str(home))
+    # the CLI's login contexts: never the developer's own ~/.config/shipway
+    monkeypatch.setenv("SHIPWAY_CONFIG", str(tmp_path / "cli-config.yaml"))
+    for name in ("SHIPWAY_SERVER", "SHIPWAY_AUTH_TOKEN", "SHIPWAY_CORE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SHIPWAY_DATABASE_URL", raising=False)
     return home

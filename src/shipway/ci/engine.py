@@ -151,6 +151,7 @@ class Engine:
             "event": self.info.event,
             "ref": self.info.ref,
             "commit": self.info.commit,
+            **({"pipeline": self.info.pipeline} if self.info.pipeline else {}),
             "status": "completed" if done else self._live_status(records),
             "conclusion": self._conclusion() if done else "",
             "started": self.started,

@@ -30,6 +30,7 @@ class RunInfo:
     secrets: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # extra process environment
     repository: str = ""  # owner/name
+    pipeline: str = ""  # the Pipeline that started the run (RBAC object of ci-runs)
     actor: str = "shipway"
     run_number: int = 1
     job_filter: str | None = None

@@ -152,7 +152,7 @@ def run_workflow(
 _INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "env",
                 "repository", "actor", "run_number", "job_filter", "executor", "server_url",
                 "workflow_ref", "runner_image", "platforms", "keep_workspace", "kube",
-                "token_default", "git_url")  # fmt: skip
+                "token_default", "git_url", "pipeline")  # fmt: skip
 _PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir")
 
 
@@ -244,6 +244,7 @@ def run_event(
     merge_into: str | None = None,
     environments: dict[str, Any] | None = None,
     runner: Mapping[str, Any] | None = None,
+    pipeline: str = "",
 ) -> list[dict[str, Any]]:
     """Run every workflow of ``commit`` that triggers on ``event``; return the stored records.
 
@@ -279,7 +280,8 @@ def run_event(
                        secrets=dict(secrets), env=dict(env or {}), repository=_repo_name(repo),
                        on_line=on_line, workflow_ref=f"{rel}@{ref}", source_dir=source,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
-                       environments=dict(environments or {}), **where)  # fmt: skip
+                       environments=dict(environments or {}), pipeline=pipeline,
+                       **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     return records
 

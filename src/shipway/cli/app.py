@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from shipway.cli import output as out
+from shipway.cli import remote
 from shipway.cli.context import state_from, store_from
 from shipway.deploy import engine, history
 from shipway.deploy.status import SyncResult
@@ -56,11 +57,16 @@ def app() -> None:
 
 
 @app.command("list")
+@remote.server_option
 @out.output_option
 @click.pass_context
-def list_cmd(ctx: click.Context, output: str) -> None:
+def list_cmd(ctx: click.Context, server: str | None, output: str) -> None:
     """List applications with their sync and health status."""
-    apps = [r.to_dict() for r in store_resources.list_kind(store_from(ctx), "Application")]
+    t = remote.target(ctx, server)
+    if t is not None:
+        apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications")
+    else:
+        apps = [r.to_dict() for r in store_resources.list_kind(store_from(ctx), "Application")]
     if out.emit(apps, output):
         return
     if output == "name":

@@ -21,6 +21,7 @@ from shipway.ci.service import (
 )
 from shipway.ci.syntax.github import parse_workflow
 from shipway.cli import output as out
+from shipway.cli import remote
 from shipway.cli.ci_kube import kube_options, kube_settings
 from shipway.cli.context import state_from, store_from
 from shipway.git.repo import git
@@ -319,7 +320,10 @@ def _environments(path: str | None) -> dict[str, Any] | None:
 @click.option("--environment", "environment", required=True, help="The environment to review.")
 @click.option("--reject", is_flag=True, help="Reject: the waiting jobs fail.")
 @click.option("--comment", default="", help="A note kept with the decision.")
-@click.option("--reviewer", default="", help="Who decides (default: $USER).")
+@click.option("--reviewer", default="",
+              help="Who decides, on the local store only (trusted-local; default: $USER). "
+              "Through a controller the reviewer is the logged-in account.")  # fmt: skip
+@remote.server_option
 @out.output_option
 @click.pass_context
 def approve_cmd(
@@ -329,6 +333,7 @@ def approve_cmd(
     reject: bool,
     comment: str,
     reviewer: str,
+    server: str | None,
     output: str,
 ) -> None:
     """Approve (or reject) the jobs of RUN waiting for a review of an environment.
@@ -340,8 +345,16 @@ def approve_cmd(
 
     from shipway.ci.environments import decide
 
-    who = reviewer or getpass.getuser()
-    decided = decide(store_from(ctx), run_id, environment, not reject, who, comment)
+    t = remote.target(ctx, server)
+    if t is not None:
+        if reviewer:
+            raise InputError("--reviewer is refused through a controller: the reviewer is the "
+                             "account you are logged in as", subject="--reviewer")  # fmt: skip
+        body = {"environment": environment, "reject": reject, "comment": comment}
+        decided = remote.call(t, "POST", f"/api/ci/runs/{run_id}/approve", json=body).json()
+    else:
+        who = reviewer or getpass.getuser()
+        decided = decide(store_from(ctx), run_id, environment, not reject, who, comment)
     if out.emit(decided, output):
         return
     verb = "rejected" if reject else "approved"
@@ -351,15 +364,19 @@ def approve_cmd(
 
 @ci.command("approvals")
 @click.argument("run_id", required=False)
+@remote.server_option
 @out.output_option
 @click.pass_context
-def approvals_cmd(ctx: click.Context, run_id: str | None, output: str) -> None:
+def approvals_cmd(ctx: click.Context, run_id: str | None, server: str | None, output: str) -> None:
     """List the jobs waiting for a review (of RUN, or of every run)."""
     from shipway.store import ci_coord
 
+    t = remote.target(ctx, server)
+    waiting = (remote.get_json(t, "/api/ci/approvals", run=run_id) if t is not None
+               else ci_coord.waiting(store_from(ctx), run_id))  # fmt: skip
     found = [{k: w[k] for k in ("run", "job", "environment", "since", "reviewers",
                                 "preventSelfReview", "actor")}
-             for w in ci_coord.waiting(store_from(ctx), run_id)]  # fmt: skip
+             for w in waiting]  # fmt: skip
     if out.emit(found, output):
         return
     rows = [[w["run"], w["job"], w["environment"], w["since"], ", ".join(w["reviewers"])]
@@ -369,20 +386,30 @@ def approvals_cmd(ctx: click.Context, run_id: str | None, output: str) -> None:
 
 @ci.command("logs")
 @click.argument("run_id")
+@remote.server_option
 @click.pass_context
-def logs_cmd(ctx: click.Context, run_id: str) -> None:
+def logs_cmd(ctx: click.Context, run_id: str, server: str | None) -> None:
     """Print the stored (masked) log of a run."""
-    _record, log = runs.get_run(store_from(ctx), run_id)
+    t = remote.target(ctx, server)
+    if t is not None:
+        log = remote.call(t, "GET", f"/api/ci/runs/{run_id}/log").text
+    else:
+        _record, log = runs.get_run(store_from(ctx), run_id)
     click.echo(log)
 
 
 @ci.command("list")
 @click.option("--limit", default=50, show_default=True)
+@remote.server_option
 @out.output_option
 @click.pass_context
-def list_cmd(ctx: click.Context, limit: int, output: str) -> None:
+def list_cmd(ctx: click.Context, limit: int, server: str | None, output: str) -> None:
     """List stored runs, newest first."""
-    records = runs.list_runs(store_from(ctx), limit=limit)
+    t = remote.target(ctx, server)
+    if t is not None:
+        records: list[dict[str, Any]] = remote.get_json(t, "/api/ci/runs", limit=limit)
+    else:
+        records = runs.list_runs(store_from(ctx), limit=limit)
     if out.emit(records, output):
         return
     rows = [

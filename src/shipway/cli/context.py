@@ -1,4 +1,10 @@
-"""Shared CLI state: settings and a lazily opened store."""
+"""Shared CLI state: settings and a lazily opened store.
+
+While the CLI talks to a controller (``shipway login``, ``--server``), opening
+the local store is refused for every command but those that run on this
+machine by nature (``LOCAL_COMMANDS``), so a command that has no API route
+says so instead of quietly changing a local database.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from shipway import settings as settings_mod
 if TYPE_CHECKING:
     from shipway.store.db import Store
 
+LOCAL_COMMANDS = frozenset({"controller", "demo", "login", "logout"})
+
 
 class CLIState:
     def __init__(self) -> None:
@@ -20,10 +28,36 @@ class CLIState:
     @property
     def store(self) -> Store:
         if self._store is None:
+            _refuse_when_remote()
             from shipway.store.db import open_store  # SQLAlchemy and Alembic load only here
 
             self._store = open_store(self.settings)
         return self._store
+
+
+def _refuse_when_remote() -> None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    names = command_names(ctx)
+    if names and names[0] in LOCAL_COMMANDS:
+        return
+    from shipway.cli import remote
+
+    server = ctx.params.get("server")
+    found = remote.target(ctx, server if isinstance(server, str) else None)
+    if found is not None:
+        raise remote.refuse_local(ctx, found.server)
+
+
+def command_names(ctx: click.Context) -> list[str]:
+    """``["ci", "approve"]`` for ``shipway ci approve``, however the CLI was started."""
+    names: list[str] = []
+    node: click.Context | None = ctx
+    while node is not None and node.parent is not None:
+        names.insert(0, node.info_name or "")
+        node = node.parent
+    return names
 
 
 def state_from(ctx: click.Context) -> CLIState:

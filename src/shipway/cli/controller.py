@@ -1,17 +1,54 @@
-"""``shipway controller``: run the controller (webhook receivers + workers) in the foreground."""
+"""``shipway controller``: run the controller (webhook receivers + workers) in the foreground.
+
+It listens on 127.0.0.1 unless ``--host`` says otherwise; another address
+needs TLS (``--tls-cert`` and ``--tls-key``) or an explicit ``--insecure``.
+On a store with no accounts it first creates ``admin`` and writes its
+password and token to ``$SHIPWAY_HOME/initial-admin.json`` (mode 0600).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 import click
 
 from shipway.cli.context import state_from
+from shipway.model.errors import InputError
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, cert: str | None, key: str | None, insecure: bool) -> None:
+    """Refuse a non-loopback address without TLS, unless ``insecure``."""
+    if bool(cert) != bool(key):
+        raise InputError("--tls-cert and --tls-key go together", subject="controller")
+    if not is_loopback(host) and not cert and not insecure:
+        raise InputError(
+            f"refusing to listen on {host} without TLS: give --tls-cert and --tls-key, "
+            "or --insecure to serve plain HTTP there anyway",
+            subject="controller",
+        )
 
 
 @click.command("controller")
-@click.option("--port", default=8480, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8480, show_default=True, help="Port to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; other than loopback it needs TLS or --insecure.",
+)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key.")
+@click.option("--insecure", is_flag=True, help="Allow plain HTTP on a non-loopback address.")
 @click.option(
     "--resync",
     default=180.0,
@@ -19,10 +56,20 @@ from shipway.cli.context import state_from
     help="Seconds between self-heal and registry polling passes.",
 )
 @click.pass_context
-def controller(ctx: click.Context, port: int, host: str, resync: float) -> None:
+def controller(
+    ctx: click.Context,
+    port: int,
+    host: str,
+    tls_cert: str | None,
+    tls_key: str | None,
+    insecure: bool,
+    resync: float,
+) -> None:
     """Receive git and registry events and drive CI, image updates and syncs."""
+    check_binding(host, tls_cert, tls_key, insecure)
     import uvicorn
 
+    from shipway.auth import accounts
     from shipway.controller.core import Controller
     from shipway.server.app import create_app
 
@@ -30,10 +77,18 @@ def controller(ctx: click.Context, port: int, host: str, resync: float) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    log = logging.getLogger("shipway.controller")
     state = state_from(ctx)
+    written = accounts.bootstrap_admin(state.store, state.settings.home)
+    if written is not None:
+        log.info("created account admin; its password and token are in %s", written)
+    if not is_loopback(host) and not tls_cert:
+        log.warning("serving plain HTTP on %s (--insecure): tokens cross the network in clear",
+                    host)  # fmt: skip
     ctl = Controller(state.settings, state.store)
     ctl.start(resync)
     try:
-        uvicorn.run(create_app(ctl), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(ctl), host=host, port=port, log_level="warning",
+                    ssl_certfile=tls_cert, ssl_keyfile=tls_key)  # fmt: skip
     finally:
         ctl.shutdown()

@@ -21,6 +21,9 @@ COMMANDS: dict[str, str] = {
     "app": "shipway.cli.app:app",
     "controller": "shipway.cli.controller:controller",
     "demo": "shipway.cli.demo:demo",
+    "account": "shipway.cli.account:account",
+    "login": "shipway.cli.login:login",
+    "logout": "shipway.cli.login:logout",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {

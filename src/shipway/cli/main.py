@@ -14,7 +14,13 @@ from shipway.model.errors import ShipwayError
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shipway")
-def cli() -> None:
+@click.option(
+    "--core",
+    is_flag=True,
+    envvar="SHIPWAY_CORE",
+    help="Work on the local store even when logged in to a controller (as argocd --core).",
+)
+def cli(core: bool) -> None:
     """shipway: GitOps CI/CD from a commit to a running, verified deployment."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from shipway.cli import output as out
+from shipway.cli import remote
 from shipway.cli.context import store_from
 from shipway.model.release import Release
 from shipway.store import releases
@@ -34,11 +35,19 @@ def release() -> None:
 @release.command("list")
 @click.option("--app", help="Only releases of this application.")
 @click.option("--limit", default=50, show_default=True)
+@remote.server_option
 @out.output_option
 @click.pass_context
-def list_cmd(ctx: click.Context, app: str | None, limit: int, output: str) -> None:
+def list_cmd(
+    ctx: click.Context, app: str | None, limit: int, server: str | None, output: str
+) -> None:
     """List releases, newest first."""
-    rels = releases.list_releases(store_from(ctx), app=app, limit=limit)
+    t = remote.target(ctx, server)
+    if t is not None:
+        data = remote.get_json(t, "/api/releases", app=app, limit=limit)
+        rels = [Release.from_dict(d) for d in data]
+    else:
+        rels = releases.list_releases(store_from(ctx), app=app, limit=limit)
     if out.emit([r.to_dict() for r in rels], output):
         return
     out.table(
@@ -59,10 +68,15 @@ def list_cmd(ctx: click.Context, app: str | None, limit: int, output: str) -> No
 
 @release.command("get")
 @click.argument("release_id")
+@remote.server_option
 @out.output_option
 @click.pass_context
-def get_cmd(ctx: click.Context, release_id: str, output: str) -> None:
+def get_cmd(ctx: click.Context, release_id: str, server: str | None, output: str) -> None:
     """Show one release (an id or a unique prefix) as a timeline."""
-    rel = releases.get(store_from(ctx), release_id)
+    t = remote.target(ctx, server)
+    if t is not None:
+        rel = Release.from_dict(remote.get_json(t, f"/api/releases/{release_id}"))
+    else:
+        rel = releases.get(store_from(ctx), release_id)
     if not out.emit(rel.to_dict(), output):
         click.echo(timeline(rel))

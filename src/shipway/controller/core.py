@@ -268,6 +268,7 @@ class Controller:
             workflows=list(pipe.spec.get("workflows") or []) or None,
             merge_into=merge_into,
             runner=pipe.spec.get("runner"),
+            pipeline=pipe.name,
             environments=ci_environments.from_data(
                 pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"
             ),

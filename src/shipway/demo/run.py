@@ -184,7 +184,32 @@ def run(
         outcomes.append(out)
         if out.release.status != "Succeeded":
             break
+    _check_api(settings, st.controller.url, [o.release.id for o in outcomes], say)
     return DemoResult(outcomes, f"http://127.0.0.1:{st.app_port}/cgi-bin/version")
+
+
+def _check_api(settings: Settings, url: str, ids: list[str], say: Callable[[str], None]) -> None:
+    """Read the releases back through the controller's API with the initial admin token."""
+    from shipway.auth.accounts import INITIAL_SECRET, initial_admin
+
+    secret = initial_admin(settings.home)
+    if secret is None:
+        say(f"controller API: no {INITIAL_SECRET} (the controller predates accounts); skipped")
+        return
+    try:
+        resp = httpx.get(f"{url}/api/releases", timeout=10,
+                         headers={"Authorization": f"Bearer {secret['token']}"})  # fmt: skip
+    except httpx.HTTPError as exc:
+        raise ServiceError(f"controller API did not answer: {exc}", subject="api") from None
+    if resp.status_code != 200:
+        raise ServiceError(f"controller API answered {resp.status_code}: {resp.text}",
+                           subject="api")  # fmt: skip
+    served = {r["id"] for r in resp.json()}
+    missing = [i for i in ids if i not in served]
+    if missing:
+        raise ServiceError(f"controller API does not list releases {missing}", subject="api")
+    say(f"controller API at {url}: {len(ids)} release(s) read as admin "
+        f"(token in {settings.home / INITIAL_SECRET}; shipway login {url} --token …)")  # fmt: skip
 
 
 def failed_stage(outcomes: list[Outcome]) -> str | None:

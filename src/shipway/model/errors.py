@@ -9,6 +9,9 @@ and front ends only ever see ``ShipwayError`` subclasses::
     │   └── ResourceError         a resource that fails validation
     ├── NotFoundError             a named object does not exist
     ├── ConflictError             a concurrent change got there first (retryable)
+    ├── AccessError               who is asking is unknown or not allowed (HTTP 401/403)
+    │   ├── UnauthenticatedError  no credential, a wrong one, an expired or revoked token
+    │   └── PermissionDeniedError an RBAC policy does not allow the action
     └── ExternalError             an external system failed or refused
         ├── GitError              git command or server
         ├── RegistryError         an OCI registry (carries the HTTP status)
@@ -80,6 +83,20 @@ class ConflictError(ShipwayError):
     """Somebody else changed the object first; retrying on fresh state may succeed."""
 
     exit_code = 4
+
+
+class AccessError(ShipwayError):
+    """The caller is not known, or not allowed to do this; ``subject`` is the object."""
+
+    exit_code = 6
+
+
+class UnauthenticatedError(AccessError):
+    """No credential, or one that is wrong, expired or revoked (HTTP 401)."""
+
+
+class PermissionDeniedError(AccessError):
+    """An authenticated caller whose roles do not allow the action (HTTP 403)."""
 
 
 class ExternalError(ShipwayError):

@@ -6,10 +6,12 @@ Routes:
   request), checked against ``SHIPWAY_WEBHOOK_SECRET`` when it is set.
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
   the other shapes the updater parses).
-- ``GET /healthz``, ``GET /api/releases[?app=]``, ``GET /api/releases/{id}``,
-  ``GET /api/events``, ``GET /api/ci/runs``, ``GET /api/ci/runs/{id}`` (the run
-  record) and ``GET /api/ci/runs/{id}/log`` (its masked log, as text).
-Handlers answer at once (202) and leave the work to the controller's workers.
+- ``GET /healthz``: open to all.
+- ``/api/...``: the read and review API (``shipway.server.api``), behind a bearer
+  token of a local account and RBAC (``shipway.server.auth``, ``shipway.auth``).
+Hook handlers answer at once (202) and leave the work to the controller's workers.
+No other route is served (no OpenAPI pages): anything else needs a credential,
+then is 404.
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ import json
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
 
 from shipway.controller.core import Controller
 from shipway.controller.hooks import parse_git_push
 from shipway.git import webhooks
-from shipway.model.errors import InputError, NotFoundError
-from shipway.store import releases, runs
+from shipway.model.errors import InputError
+from shipway.server import api, auth
 
 
 def create_app(controller: Controller) -> FastAPI:
-    app = FastAPI(title="shipway controller", version="0.1.0")
+    app = FastAPI(title="shipway controller", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None)  # fmt: skip
+    auth.install(app, controller.store)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -64,38 +67,5 @@ def create_app(controller: Controller) -> FastAPI:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         return {"accepted": count}
 
-    @app.get("/api/releases")
-    def list_releases(app_name: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        rels = releases.list_releases(controller.store, app=app_name, limit=limit)
-        return [r.to_dict() for r in rels]
-
-    @app.get("/api/releases/{release_id}")
-    def get_release(release_id: str) -> JSONResponse:
-        try:
-            return JSONResponse(releases.get(controller.store, release_id).to_dict())
-        except NotFoundError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from exc
-
-    @app.get("/api/ci/runs")
-    def list_ci_runs(limit: int = 50) -> list[dict[str, Any]]:
-        return runs.list_runs(controller.store, limit=limit)
-
-    @app.get("/api/ci/runs/{run_id}")
-    def get_ci_run(run_id: str) -> JSONResponse:
-        try:
-            return JSONResponse(runs.get_run(controller.store, run_id)[0])
-        except NotFoundError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from exc
-
-    @app.get("/api/ci/runs/{run_id}/log", response_class=PlainTextResponse)
-    def get_ci_log(run_id: str) -> str:
-        try:
-            return runs.get_run(controller.store, run_id)[1]
-        except NotFoundError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from exc
-
-    @app.get("/api/events")
-    def events(limit: int = 200) -> list[dict[str, Any]]:
-        return runs.events(controller.store, limit=limit)
-
+    api.install(app, controller.store)
     return app

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from forge_server import TOKEN, ForgeServer
+from shipway.auth import accounts
 from shipway.controller.core import Controller
 from shipway.git.repo import Repo
 from shipway.model.resources import parse_text
@@ -92,7 +93,11 @@ def setup(
     # CI steps here need no Docker API; keep the test from starting podman's service.
     monkeypatch.setattr(controller, "_step_env", lambda pipe: {"PATH": "/usr/bin:/bin"})
     try:
-        yield TestClient(create_app(controller)), store, work, url, controller
+        _rec, token = accounts.issue_token(
+            store, accounts.create(store, "reader", None, role="readonly").name
+        )
+        client = TestClient(create_app(controller), headers={"Authorization": f"Bearer {token}"})
+        yield client, store, work, url, controller
     finally:
         controller.shutdown()
         controller._ci_pool.shutdown(wait=True)
