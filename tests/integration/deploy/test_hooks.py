@@ -55,7 +55,7 @@ def test_hooks_run_in_their_phases(deploy_env, config_repo, httpd_images) -> Non
     res = engine.reconcile(deploy_env.store, "hooked", settings=deploy_env.settings)
 
     assert res.phase == "Failed"
-    hooks = [(r.key, r.sync_phase, r.hook_phase) for r in res.resources if r.hook_phase]
+    hooks = [(r.key, r.sync_phase, r.hook_phase) for r in res.resources if r.hook_type]
     assert hooks == [
         ("/Pod/default/migrate", "PreSync", "Succeeded"),
         ("/Pod/default/smoke", "PostSync", "Failed"),

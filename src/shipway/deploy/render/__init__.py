@@ -117,6 +117,21 @@ def parse(text: str, file: str) -> list[Manifest]:
     return out
 
 
+_HOOK_ANNOTATIONS = ("argocd.argoproj.io/hook", "helm.sh/hook")
+
+
+def _generated_hook(meta: Any) -> bool:
+    """A hook may have ``metadata.generateName`` instead of a name (named once per sync)."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("generateName"), str):
+        return False
+    ann = meta.get("annotations") or {}
+    return isinstance(ann, dict) and any(a in ann for a in _HOOK_ANNOTATIONS)
+
+
+def _has(meta: Any, field: str) -> bool:
+    return isinstance(meta, dict) and field in meta
+
+
 def validate(
     manifests: Iterable[tuple[str, Manifest]],
     *,
@@ -135,18 +150,24 @@ def validate(
             if not isinstance(m.get(field), str) or not m[field]:
                 raise InputError(f"missing {field!r}", subject=file)
         meta = m.get("metadata")
-        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
-            raise InputError(f"{m['kind']}: missing metadata.name", subject=file)
+        if not isinstance(meta, dict) or (
+            not isinstance(meta.get("name"), str) and not _generated_hook(meta)
+        ):
+            only = " (generateName is for hooks only)" if _has(meta, "generateName") else ""
+            raise InputError(f"{m['kind']}: missing metadata.name{only}", subject=file)
         if known_kinds is not None and m["kind"] not in known_kinds:
             raise InputError(
                 f"kind {m['kind']!r} is not known to the destination cluster", subject=file
             )
         if m["kind"] not in CLUSTER_SCOPED and not meta.get("namespace") and namespace:
             meta["namespace"] = namespace
-        key = key_of(m)
+        name = meta.get("name")
+        key = key_of(m) if isinstance(name, str) else f"{key_of(m)}:{meta['generateName']}"
         if key in seen:
             raise InputError(
-                f"{m['kind']}/{meta['name']} is defined twice (also in {seen[key]})", subject=file
+                f"{m['kind']}/{name or meta['generateName']} is defined twice (also in "
+                f"{seen[key]})",
+                subject=file,
             )
         seen[key] = file
         out.append(m)
