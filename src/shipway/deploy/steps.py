@@ -138,7 +138,8 @@ class Runner:
             if batch:
                 self._apply(batch)
                 batch = []
-            self.results[t.id] = result(t, "Synced", "creating", "", RUNNING)
+            made = f"{t.kind.lower()}/{t.name} created"
+            self.results[t.id] = result(t, "Synced", made, "created", RUNNING)
             self.save()  # a restart now waits for this hook rather than creating it twice
             self._record(t, hookmod.create(self.ctx, t))
             self.save()
