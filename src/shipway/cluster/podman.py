@@ -18,8 +18,9 @@ adding ``hostPort``/``hostIP`` to the selected containers at play time. Give
 such a Deployment one replica: replicas share the host's port.
 
 A change to a ConfigMap, Secret or Service replays the app's workloads so
-they see it. Only this module runs ``podman`` for the reconciler; it touches
-``$SHIPWAY_HOME/podman`` and the pods and volumes it labels.
+they see it (never its hooks: a hook runs once per sync). Only this module
+runs ``podman`` for the reconciler; it touches ``$SHIPWAY_HOME/podman`` and the
+pods and volumes it labels.
 """
 
 from __future__ import annotations
@@ -172,7 +173,9 @@ class PodmanTarget:
         if replay_all:
             names = {_key(w) for w in workloads}
             workloads += [
-                r for k, r in records.items() if r["kind"] in WORKLOADS and k not in names
+                r
+                for k, r in records.items()
+                if r["kind"] in WORKLOADS and k not in names and not _is_hook(r)
             ]
         pods: live_mod.Pods = live_mod.pods(self, app) if workloads else {}
         for obj in workloads:
@@ -274,6 +277,12 @@ class PodmanTarget:
             self.podman("kube", "down", fh.name, subject=subject)
         finally:
             os.unlink(fh.name)
+
+
+def _is_hook(obj: Obj) -> bool:
+    """A hook runs once per sync: never replayed with the app's workloads."""
+    ann = (obj.get("metadata") or {}).get("annotations") or {}
+    return "argocd.argoproj.io/hook" in ann or "helm.sh/hook" in ann
 
 
 def _secret_as_stored(obj: Obj) -> dict[str, str]:
