@@ -161,13 +161,13 @@ def validate(
             )
         if m["kind"] not in CLUSTER_SCOPED and not meta.get("namespace") and namespace:
             meta["namespace"] = namespace
-        name = meta.get("name")
-        key = key_of(m) if isinstance(name, str) else f"{key_of(m)}:{meta['generateName']}"
+        if not isinstance(meta.get("name"), str):  # a hook named at sync time
+            out.append(m)
+            continue
+        key = key_of(m)
         if key in seen:
             raise InputError(
-                f"{m['kind']}/{name or meta['generateName']} is defined twice (also in "
-                f"{seen[key]})",
-                subject=file,
+                f"{m['kind']}/{meta['name']} is defined twice (also in {seen[key]})", subject=file
             )
         seen[key] = file
         out.append(m)
