@@ -14,11 +14,15 @@ History, rollback and deletion are in ``shipway.deploy.history``; comparing
 (render, diff, health, status) in ``shipway.deploy.compare``. Syncs of one
 application never overlap in a process (``app_lock``).
 
-A sync is a state machine persisted with ``store.runs.put_state`` under the
-engine name ``deploy.sync`` and the application's name: ``Running`` (with the
-next wave to apply and the results so far) → ``Succeeded`` | ``Failed``. A
-process killed mid-sync leaves ``Running``; ``resume_interrupted`` continues
-it from the wave it had reached (apply is idempotent). Status is written to
+A sync runs the steps of ``shipway.deploy.sync.plan`` (phase by phase, wave
+by wave, hooks among them) with ``shipway.deploy.steps``; ``SyncFail`` hooks
+run when it fails. It is a state machine persisted with
+``store.runs.put_state`` under the engine name ``deploy.sync`` and the
+application's name: ``Running`` (with the step reached and every task's
+result so far) → ``Succeeded`` | ``Failed``. A process killed mid-sync leaves
+``Running``; ``resume_interrupted`` continues it with the same task names
+(``generateName`` hooks included): tasks with a result are not run again, a
+hook it had created is waited for. Status is written to
 the Application in Argo CD's shape through ``store.resources.set_status``.
 """
 
@@ -343,21 +347,6 @@ def wait_healthy(
             cmp.write_status(ctx, status)
             return last
         time.sleep(interval)
-
-
-def _wait_keys_healthy(ctx: cmp.Ctx, keys: list[str], timeout: float) -> str:
-    """Poll the target until the objects ``keys`` are Healthy or one is Degraded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            live = ctx.target.live(ctx.name)
-        except ClusterError:
-            return health.UNKNOWN
-        found = [health.of(live.get(k)) for k in keys]
-        last = health.aggregate(h[0] if h else None for h in found)
-        if last in (health.HEALTHY, health.DEGRADED) or time.monotonic() >= deadline:
-            return last
-        time.sleep(0.3)
 
 
 def _live_health(ctx: cmp.Ctx) -> str:
