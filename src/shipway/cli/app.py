@@ -2,7 +2,9 @@
 
 Front end over ``shipway.deploy.engine``. Progress goes to stderr, naming
 the object; results to stdout (``-o json|yaml`` for machines). Exit codes:
-``diff`` exits 1 when there are differences (as ``kubectl diff``); ``sync``
+``diff`` exits 1 when there are differences (as ``kubectl diff``). ``sync``
+prints one row per task (phase, wave, object, result, hook type and phase;
+``--dry-run`` lists what would run, hooks included); ``sync``
 and ``rollback`` exit 1 when the operation failed or, with ``--wait``, when
 the application did not become Healthy.
 """
@@ -176,8 +178,7 @@ def _report(res: SyncResult, output: str, wait_health: str | None) -> None:
     if wait_health is not None:
         data["health"] = wait_health
     if not out.emit(data, output):
-        for r in res.resources:
-            click.echo(f"{r.key.split('/', 1)[1]:<50} {r.status:<12} {r.message}")
+        _tasks_table(res)
         click.echo(f"{'Phase:':<15}{res.phase}")
         click.echo(f"{'Message:':<15}{res.message}")
         click.echo(f"{'Revision:':<15}{res.revision}")
@@ -190,6 +191,21 @@ def _report(res: SyncResult, output: str, wait_health: str | None) -> None:
             )
     if not res.ok or (wait_health is not None and wait_health != "Healthy"):
         raise SystemExit(1)
+
+
+def _tasks_table(res: SyncResult) -> None:
+    """One row per task, in the order they ran (a dry run: would run), with phase and wave."""
+    rows = []
+    for r in res.resources:
+        group, kind, namespace, name = r.key.split("/", 3)
+        hook = f"{r.hook_type} ({r.hook_phase})" if r.hook_type else ""
+        rows.append(
+            [r.sync_phase, r.sync_wave, group, kind, namespace, name, r.status, hook, r.message]
+        )
+    out.table(
+        ["phase", "wave", "group", "kind", "namespace", "name", "status", "hook", "message"], rows
+    )
+    click.echo("")
 
 
 def _wait(ctx: click.Context, name: str, res: SyncResult, wait: bool, timeout: float) -> str | None:

@@ -14,22 +14,27 @@ History, rollback and deletion are in ``shipway.deploy.history``; comparing
 (render, diff, health, status) in ``shipway.deploy.compare``. Syncs of one
 application never overlap in a process (``app_lock``).
 
-A sync is a state machine persisted with ``store.runs.put_state`` under the
-engine name ``deploy.sync`` and the application's name: ``Running`` (with the
-next wave to apply and the results so far) → ``Succeeded`` | ``Failed``. A
-process killed mid-sync leaves ``Running``; ``resume_interrupted`` continues
-it from the wave it had reached (apply is idempotent). Status is written to
+A sync runs the steps of ``shipway.deploy.sync.plan`` (phase by phase, wave
+by wave, hooks among them) with ``shipway.deploy.steps``; ``SyncFail`` hooks
+run when it fails. It is a state machine persisted with
+``store.runs.put_state`` under the engine name ``deploy.sync`` and the
+application's name: ``Running`` (with the step reached and every task's
+result so far) → ``Succeeded`` | ``Failed``. A process killed mid-sync leaves
+``Running``; ``resume_interrupted`` continues it with the same task names
+(``generateName`` hooks included): tasks with a result are not run again, a
+hook it had created is waited for. Status is written to
 the Application in Argo CD's shape through ``store.resources.set_status``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import uuid
 from typing import Any
 
-from shipway.deploy import appspec, health, render
+from shipway.deploy import appspec, health, render, steps
 from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
 from shipway.deploy import hooks as hookmod
@@ -154,17 +159,15 @@ def _sync(
         return _finish(ctx, res, cmp_result, "Error", cmp_result.error, prune)
     plan = syncmod.plan(
         cmp_result.diffs,
+        cmp_result.hooks,
         prune=prune,
         apply_out_of_sync_only=ctx.policy.option("ApplyOutOfSyncOnly"),
+        prune_last=ctx.policy.option("PruneLast"),
+        revision=res.revision,
+        started=_epoch(started),
     )
     if dry_run:
-        res.resources = [
-            ResourceResult(render.key_of(o), _version(o), "Synced", "(dry run)", "dry-run")
-            for _, objs in plan.waves
-            for o in objs
-        ] + [
-            ResourceResult(render.key_of(o), _version(o), "Pruned", "(dry run)") for o in plan.prune
-        ]
+        res.resources = [_dry(t) for t in plan.tasks + plan.sync_fail] + _skipped(plan)
         res.phase, res.message = "Succeeded", "dry run: nothing applied"
         res.sync_status, res.health = cmp_result.sync_status, cmp_result.health
         return res
@@ -176,8 +179,19 @@ def _sync(
         "wave": 0,
         "results": [],
     }
-    done = [ResourceResult(**r) for r in state["results"]]
-    _put(ctx, "Running", state)
+    results = {r.task_id: r for r in (ResourceResult(**d) for d in state["results"])}
+
+    def save() -> None:
+        state["results"] = [vars(r) for r in results.values()]
+        _put(ctx, "Running", state)
+
+    def waiting(message: str) -> None:
+        ctx.emit({"reason": "SyncWaiting", "message": message})
+        op = st.operation_state(res, prune, cmp_result.source)
+        cmp.write_status(ctx, {**ctx.old_status, "operationState": op | {"message": message}})
+
+    save()
+    res.resources = list(results.values())
     cmp.write_status(
         ctx,
         {
@@ -186,99 +200,51 @@ def _sync(
             | {"phase": "Running"},
         },
     )
-    hooks = cmp_result.hooks
-    if not state.get("preSyncDone"):
-        done += hookmod.run(ctx, "PreSync", hooks)
-        state.update(preSyncDone=True, results=[vars(r) for r in done])
-    failed = _failed(done)
-    for i, (wave, objs, gone) in enumerate(plan.steps(ctx.policy.option("PruneLast"))):
-        if failed or i < state["wave"]:
+    runner = steps.Runner(ctx, results, save, waiting)
+    all_steps = plan.steps()
+    for i, step in enumerate(all_steps):
+        if steps.failed(results):
+            break
+        if all(runner.done(t) for t in step.tasks):
             continue
-        if wave is None:  # PruneLast: after every wave and the Sync hooks
-            done += hookmod.run(ctx, "Sync", hooks)
-            state["syncHooksDone"] = True
-        label = "prune last" if wave is None else f"wave {wave}"
-        ctx.emit({"reason": "SyncWave", "message": f"{label}: {len(objs)} objects"})
-        done += _apply(ctx, objs) if objs else []
-        if not _failed(done):
-            done += _prune(ctx, gone)
-        failed = _failed(done)
-        state.update(wave=i + 1, results=[vars(r) for r in done])
-        _put(ctx, "Running", state)
-    if not failed and not state.get("syncHooksDone"):
-        done += hookmod.run(ctx, "Sync", hooks)
-        failed = _failed(done)
-    done += _skipped(plan)
-    if not failed and hookmod.PHASES[2] in {syncmod.hook_of(h) for h in hooks}:
-        keys = [d.key for d in cmp_result.diffs if d.desired is not None]
-        healthy = _wait_keys_healthy(ctx, keys, hookmod.timeout())
-        if healthy != health.HEALTHY:
-            done.append(
-                ResourceResult(
-                    "//Application/" + ctx.name,
-                    "",
-                    "SyncFailed",
-                    f"application is {healthy}; PostSync hooks not run",
-                    "failed",
-                    "PostSync",
-                )
-            )
-        else:
-            done += hookmod.run(ctx, "PostSync", hooks)
-        failed = _failed(done)
-    if failed:
-        done += hookmod.run(ctx, "SyncFail", hooks)
-    res.resources = done
+        state["wave"] = i
+        ctx.emit(
+            {
+                "reason": "SyncWave",
+                "message": f"wave {step.wave} of {step.phase}: {len(step.tasks)} tasks",
+            }
+        )
+        runner.run(step, plan.waits_for_health(step, i == len(all_steps) - 1))
+        state["wave"] = i + 1
+        save()
+    failed = steps.failed(results)
+    if failed and plan.sync_fail:
+        ctx.emit({"reason": "SyncWave", "message": "sync failed: running SyncFail hooks"})
+        runner.run(syncmod.Step("SyncFail", 0, plan.sync_fail), wait_resources=False)
+    res.resources = list(results.values()) + _skipped(plan)
     after, _ = cmp.compare(ctx, res.revision)
     phase = "Failed" if failed else "Succeeded"
-    msg = _summary(done, failed)
-    return _finish(ctx, res, after, phase, msg, prune, state)
+    return _finish(ctx, res, after, phase, _summary(res.resources, failed), prune, state)
 
 
-def _failed(done: list[ResourceResult]) -> bool:
-    return any(r.status == "SyncFailed" for r in done)
+def _epoch(started: str) -> int:
+    """Unix seconds of an operation's ``startedAt`` (names ``generateName`` hooks)."""
+    try:
+        return int(
+            dt.datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
+        )
+    except ValueError:
+        return 0
 
 
 def _version(obj: dict[str, Any]) -> str:
     return str(obj.get("apiVersion", "")).rpartition("/")[2]
 
 
-def _apply(ctx: cmp.Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
-    """Apply in order; consecutive objects with the same per-object sync options go together."""
-    out: list[ResourceResult] = []
-    run: list[dict[str, Any]] = []
-    run_opts: frozenset[str] | None = None
-    for obj in objs:
-        opts = ctx.policy.options | frozenset(syncmod.sync_options(obj))
-        if run and opts != run_opts:
-            out += _apply_run(ctx, run, run_opts or frozenset())
-            run = []
-        run.append(obj)
-        run_opts = opts
-    if run:
-        out += _apply_run(ctx, run, run_opts or frozenset())
-    return out
-
-
-def _apply_run(
-    ctx: cmp.Ctx, objs: list[dict[str, Any]], options: frozenset[str]
-) -> list[ResourceResult]:
-    versions = {render.key_of(o): _version(o) for o in objs}
-    try:
-        results = ctx.target.apply(ctx.name, objs, options=options)
-    except ClusterError as exc:
-        return [ResourceResult(k, v, "SyncFailed", str(exc), "failed") for k, v in versions.items()]
-    out = []
-    for r in results:
-        out.append(ResourceResult(r.key, versions.get(r.key, ""), r.status, r.message, r.action))
-        ctx.emit(
-            {
-                "reason": "ResourceSynced" if r.status == "Synced" else "ResourceFailed",
-                "message": f"{r.key}: {r.action} {r.message}".strip(),
-                "object": r.key,
-            }
-        )
-    return out
+def _dry(task: syncmod.Task) -> ResourceResult:
+    status, action = ("Pruned", "deleted") if task.prune else ("Synced", "dry-run")
+    message = "(dry run)" if task.phase != "SyncFail" else "(dry run) runs if the sync fails"
+    return hookmod.result(task, status, message, action, hookmod.SUCCEEDED)
 
 
 def _skipped(plan: syncmod.Plan) -> list[ResourceResult]:
@@ -287,35 +253,27 @@ def _skipped(plan: syncmod.Plan) -> list[ResourceResult]:
             render.key_of(o),
             _version(o),
             "PruneSkipped",
-            "ignored (Prune=false)"
+            "ignored (no prune)"
             if "Prune=false" in syncmod.sync_options(o)
             else "ignored (requires pruning)",
+            hook_phase=hookmod.SUCCEEDED,
+            sync_wave=syncmod.wave_of(o),
         )
         for o in plan.skipped_prune
     ]
 
 
-def _prune(ctx: cmp.Ctx, objs: list[dict[str, Any]]) -> list[ResourceResult]:
-    if not objs:
-        return []
-    try:
-        results = ctx.target.delete(ctx.name, objs)
-    except ClusterError as exc:
-        return [
-            ResourceResult(render.key_of(o), _version(o), "SyncFailed", str(exc), "failed")
-            for o in objs
-        ]
-    out = []
-    for r in results:
-        ctx.emit({"reason": "ResourcePruned", "message": r.key, "object": r.key})
-        out.append(ResourceResult(r.key, "", r.status, r.message, r.action))
-    return out
-
-
 def _summary(done: list[ResourceResult], failed: bool) -> str:
     if failed:
-        bad = [f"{r.key}: {r.message}" for r in done if r.status == "SyncFailed"]
-        return "one or more objects failed to apply: " + "; ".join(bad)
+        bad = [
+            f"{r.key}: {r.message}"
+            for r in done
+            if r.status == "SyncFailed" or r.hook_phase in (hookmod.FAILED, "Error")
+        ]
+        what = "one or more synchronization tasks completed unsuccessfully"
+        if any(r.status == "SyncFailed" for r in done):
+            what = "one or more objects failed to apply"
+        return f"{what}: " + "; ".join(bad)
     return f"successfully synced (all {len(done)} tasks run)"
 
 
@@ -389,21 +347,6 @@ def wait_healthy(
             cmp.write_status(ctx, status)
             return last
         time.sleep(interval)
-
-
-def _wait_keys_healthy(ctx: cmp.Ctx, keys: list[str], timeout: float) -> str:
-    """Poll the target until the objects ``keys`` are Healthy or one is Degraded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            live = ctx.target.live(ctx.name)
-        except ClusterError:
-            return health.UNKNOWN
-        found = [health.of(live.get(k)) for k in keys]
-        last = health.aggregate(h[0] if h else None for h in found)
-        if last in (health.HEALTHY, health.DEGRADED) or time.monotonic() >= deadline:
-            return last
-        time.sleep(0.3)
 
 
 def _live_health(ctx: cmp.Ctx) -> str:

@@ -1,99 +1,140 @@
-"""Resource hooks, as Argo CD runs them: ``PreSync``, ``Sync``, ``PostSync``, ``SyncFail``.
+"""Resource hooks, as Argo CD runs them: create, watch, delete by policy.
 
-A hook is a manifest annotated ``argocd.argoproj.io/hook`` (usually a Job or
-a Pod). It is not part of the application's sync status; it runs in its
-phase (sorted by wave, kind and name): created (after deleting a previous
-run with ``BeforeHookCreation``, the default delete policy), then watched
-until its health is Healthy (succeeded) or Degraded (failed), then deleted
-when ``argocd.argoproj.io/hook-delete-policy`` says so (``HookSucceeded``,
-``HookFailed``). A failed hook fails the sync; ``Skip`` hooks never run.
-Talks to the target only through the ``Target`` interface.
+A hook is a manifest annotated ``argocd.argoproj.io/hook`` or ``helm.sh/hook``
+(usually a Job or a Pod; see ``shipway.deploy.sync.markers``). It is
+not part of the application's sync status. It runs as a task of its phase
+and wave (``shipway.deploy.steps`` runs the steps): a previous run is deleted
+first when its delete policies hold ``BeforeHookCreation`` (the default),
+then it is created once, then watched until its health says it completed:
+Healthy → ``Succeeded``; Degraded or Unknown → ``Failed``; a kind without a
+health check succeeds once created. Then it is deleted when
+``argocd.argoproj.io/hook-delete-policy`` says so (``HookSucceeded``,
+``HookFailed``). A failed hook fails the sync. Talks to the target only
+through the ``Target`` interface.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
+from shipway import cluster
 from shipway.deploy import health, render
 from shipway.deploy import sync as syncmod
 from shipway.deploy.compare import Ctx
 from shipway.deploy.status import ResourceResult
+from shipway.deploy.sync import markers as ann
 from shipway.model.errors import ClusterError
 
-DELETE_POLICY = "argocd.argoproj.io/hook-delete-policy"
-PHASES = ("PreSync", "Sync", "PostSync", "SyncFail")
+DELETE_POLICY = ann.DELETE_POLICY_ANNOTATION
+PHASES = ann.SYNC_PHASES
+RUNNING, SUCCEEDED, FAILED = "Running", "Succeeded", "Failed"
 
 
 def timeout() -> float:
-    """Seconds a hook may take (``SHIPWAY_HOOK_TIMEOUT``, default 300)."""
+    """Seconds a hook (or a wave's resources) may take (``SHIPWAY_HOOK_TIMEOUT``, default 300)."""
     return float(os.environ.get("SHIPWAY_HOOK_TIMEOUT", "300"))
 
 
 def is_hook(obj: dict[str, Any]) -> bool:
-    return syncmod.hook_of(obj) is not None
+    return syncmod.is_hook(obj)
 
 
-def _policies(obj: dict[str, Any]) -> set[str]:
-    raw = syncmod.annotations_of(obj).get(DELETE_POLICY, "BeforeHookCreation")
-    return {p.strip() for p in raw.split(",") if p.strip()}
+def result(
+    task: syncmod.Task, status: str, message: str, action: str, hook_phase: str
+) -> ResourceResult:
+    """The result entry of ``task`` (Argo CD's fields, with the task's phase and wave)."""
+    version = str(task.obj.get("apiVersion", "")).rpartition("/")[2]
+    return ResourceResult(
+        task.key,
+        version,
+        status,
+        message,
+        action,
+        task.phase,
+        hook_phase,
+        task.hook_type,
+        task.wave,
+    )
 
 
-def run(ctx: Ctx, phase: str, hooks: list[dict[str, Any]]) -> list[ResourceResult]:
-    """Run the hooks of ``phase`` one by one; stop at the first that fails."""
-    out: list[ResourceResult] = []
-    for hook in syncmod.hooks(hooks, phase):
-        result = _run_one(ctx, phase, hook)
-        out.append(result)
-        if result.status != "Synced":
-            break
-    return out
+def retracked(app: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The hook with its tracking annotation naming its resolved name (``generateName``)."""
+    meta = obj.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    if cluster.TRACKING_ANNOTATION not in annotations:
+        return obj
+    group, kind, ns, name = render.key_of(obj).split("/", 3)
+    annotations[cluster.TRACKING_ANNOTATION] = f"{app}:{group}/{kind}:{ns}/{name}"
+    return obj
 
 
-def _run_one(ctx: Ctx, phase: str, hook: dict[str, Any]) -> ResourceResult:
-    key = render.key_of(hook)
-    version = str(hook.get("apiVersion", "")).rpartition("/")[2]
-    policies = _policies(hook)
-    ctx.emit({"reason": "HookStarted", "message": f"{phase} hook {key}", "object": key})
+def delete_previous(
+    ctx: Ctx, tasks: list[syncmod.Task], live: dict[str, Any]
+) -> dict[str, ResourceResult]:
+    """Delete the live copies of hooks whose policies hold ``BeforeHookCreation``.
+
+    Returns the failures by task id (a hook that cannot be deleted is not created).
+    """
+    old = [
+        t
+        for t in tasks
+        if t.key in live and ann.BEFORE_HOOK_CREATION in syncmod.delete_policies(t.obj)
+    ]
+    if not old:
+        return {}
     try:
-        if "BeforeHookCreation" in policies and key in ctx.target.live(ctx.name):
-            ctx.target.delete(ctx.name, [hook])
-        [applied] = ctx.target.apply(ctx.name, [hook], options=ctx.policy.options)
+        ctx.target.delete(ctx.name, [t.obj for t in old])
     except ClusterError as exc:
-        return ResourceResult(key, version, "SyncFailed", str(exc), "failed", phase, "Failed")
-    if applied.status != "Synced":
-        return ResourceResult(
-            key, version, "SyncFailed", applied.message, "failed", phase, "Failed"
+        return {t.id: result(t, "SyncFailed", str(exc), "failed", FAILED) for t in old}
+    return {}
+
+
+def create(ctx: Ctx, task: syncmod.Task) -> ResourceResult:
+    """Create the hook of ``task``: its result is ``Running`` (or a failure to create it)."""
+    ctx.emit(
+        {"reason": "HookStarted", "message": f"{task.phase} hook {task.key}", "object": task.key}
+    )
+    try:
+        [applied] = ctx.target.apply(
+            ctx.name, [retracked(ctx.name, task.obj)], options=ctx.policy.options
         )
-    outcome, message = _wait(ctx, key)
-    if (outcome == "Succeeded" and "HookSucceeded" in policies) or (
-        outcome == "Failed" and "HookFailed" in policies
-    ):
-        ctx.target.delete(ctx.name, [hook])
+    except ClusterError as exc:
+        return result(task, "SyncFailed", str(exc), "failed", FAILED)
+    if applied.status != "Synced":
+        return result(task, "SyncFailed", applied.message, "failed", FAILED)
+    return result(task, "Synced", applied.message, applied.action, RUNNING)
+
+
+def outcome(live: dict[str, Any] | None) -> tuple[str, str]:
+    """A hook's phase from its live object: Running, Succeeded or Failed, and why."""
+    if live is None:
+        return RUNNING, "waiting for the hook to appear"
+    found = health.of(live)
+    if found is None:
+        return SUCCEEDED, f"{(live.get('metadata') or {}).get('name')} created"
+    status, message = found
+    if status == health.HEALTHY:
+        return SUCCEEDED, message
+    if status in (health.DEGRADED, health.UNKNOWN):
+        return FAILED, message or "hook failed"
+    return RUNNING, message
+
+
+def finished(ctx: Ctx, task: syncmod.Task, res: ResourceResult) -> None:
+    """Report a completed hook, then delete it if its policies say so."""
     ctx.emit(
         {
-            "reason": f"Hook{outcome}",
-            "message": f"{phase} hook {key}: {message}".rstrip(": "),
-            "object": key,
+            "reason": f"Hook{res.hook_phase}",
+            "message": f"{task.phase} hook {task.key}: {res.message}".rstrip(": "),
+            "object": task.key,
         }
     )
-    status = "Synced" if outcome == "Succeeded" else "SyncFailed"
-    return ResourceResult(key, version, status, message, applied.action, phase, outcome)
-
-
-def _wait(ctx: Ctx, key: str) -> tuple[str, str]:
-    deadline = time.monotonic() + timeout()
-    last = ("Running", "")
-    while time.monotonic() < deadline:
+    policies = syncmod.delete_policies(task.obj)
+    if (res.hook_phase == SUCCEEDED and ann.HOOK_SUCCEEDED in policies) or (
+        res.hook_phase == FAILED and ann.HOOK_FAILED in policies
+    ):
         try:
-            found = health.of(ctx.target.live(ctx.name).get(key))
+            ctx.target.delete(ctx.name, [task.obj])
         except ClusterError as exc:
-            return "Failed", str(exc)
-        if found and found[0] == health.HEALTHY:
-            return "Succeeded", found[1]
-        if found and found[0] == health.DEGRADED:
-            return "Failed", found[1] or "hook failed"
-        last = ("Running", found[1] if found else "")
-        time.sleep(0.3)
-    return "Failed", f"hook did not finish within {timeout():.0f}s {last[1]}".strip()
+            res.message = f"{res.message}; cannot delete the hook: {exc}".lstrip("; ")

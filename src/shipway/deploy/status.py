@@ -29,7 +29,13 @@ def split_key(key: str) -> tuple[str, str, str, str]:
 
 @dataclass
 class ResourceResult:
-    """One object's result in a sync (Argo CD's ``syncResult.resources`` entry)."""
+    """One task's result in a sync (Argo CD's ``syncResult.resources`` entry).
+
+    As Argo CD fills it: ``hookType`` for hooks only; ``hookPhase`` for every
+    task (``Running`` once applied, ``Succeeded``/``Failed`` once a hook
+    completed or a waited-for resource became Healthy/Degraded). ``syncWave``
+    is shipway's addition.
+    """
 
     key: str
     version: str
@@ -37,7 +43,14 @@ class ResourceResult:
     message: str = ""
     action: str = ""  # created | configured | unchanged | deleted | failed | dry-run
     sync_phase: str = "Sync"
-    hook_phase: str = ""
+    hook_phase: str = ""  # Running | Succeeded | Failed (Argo CD's, for resources too)
+    hook_type: str = ""  # the hook's phase for a hook, empty for a resource
+    sync_wave: int = 0
+
+    @property
+    def task_id(self) -> str:
+        """The sync task this is the result of (a hook in two phases has two)."""
+        return f"{self.sync_phase}:{self.key}"
 
     def to_dict(self) -> dict[str, Any]:
         group, kind, namespace, name = split_key(self.key)
@@ -51,8 +64,11 @@ class ResourceResult:
             "message": self.message,
             "syncPhase": self.sync_phase,
         }
+        if self.hook_type:
+            out["hookType"] = self.hook_type
         if self.hook_phase:
             out["hookPhase"] = self.hook_phase
+        out["syncWave"] = self.sync_wave  # shipway's addition: the wave the task ran in
         return out
 
 

@@ -196,7 +196,7 @@ def test_job_hooks_on_kubernetes(deploy_env, config_repo, fake) -> None:
     store_resources.apply(deploy_env.store, _resources(url, fake.url, ["CreateNamespace=true"]))
     res = engine.reconcile(deploy_env.store, "kapp", settings=deploy_env.settings)
     assert res.phase == "Succeeded", res.message
-    assert [(r.key, r.hook_phase) for r in res.resources if r.hook_phase] == [
+    assert [(r.key, r.hook_phase) for r in res.resources if r.hook_type] == [
         ("batch/Job/team/migrate", "Succeeded")
     ]
     assert ("Job", "team", "migrate") not in fake.store.objects  # HookSucceeded

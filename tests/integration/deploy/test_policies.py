@@ -149,7 +149,7 @@ def test_per_object_sync_options(deploy_env, config_repo, flaky) -> None:
     commit(work, "replace both")
     res = engine.reconcile(deploy_env.store, "o", prune=True, settings=deploy_env.settings)
     by_key = {r.key: (r.status, r.message) for r in res.resources}
-    assert by_key["/ConfigMap/default/kept"] == ("PruneSkipped", "ignored (Prune=false)")
+    assert by_key["/ConfigMap/default/kept"] == ("PruneSkipped", "ignored (no prune)")
     assert by_key["/ConfigMap/default/plain"][0] == "Pruned"
     history.delete_app(deploy_env.store, "o", settings=deploy_env.settings)
     assert sorted(flaky.live("o")) == ["/ConfigMap/default/kept"]  # Delete=false

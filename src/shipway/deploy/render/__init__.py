@@ -117,6 +117,21 @@ def parse(text: str, file: str) -> list[Manifest]:
     return out
 
 
+_HOOK_ANNOTATIONS = ("argocd.argoproj.io/hook", "helm.sh/hook")
+
+
+def _generated_hook(meta: Any) -> bool:
+    """A hook may have ``metadata.generateName`` instead of a name (named once per sync)."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("generateName"), str):
+        return False
+    ann = meta.get("annotations") or {}
+    return isinstance(ann, dict) and any(a in ann for a in _HOOK_ANNOTATIONS)
+
+
+def _has(meta: Any, field: str) -> bool:
+    return isinstance(meta, dict) and field in meta
+
+
 def validate(
     manifests: Iterable[tuple[str, Manifest]],
     *,
@@ -135,14 +150,20 @@ def validate(
             if not isinstance(m.get(field), str) or not m[field]:
                 raise InputError(f"missing {field!r}", subject=file)
         meta = m.get("metadata")
-        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
-            raise InputError(f"{m['kind']}: missing metadata.name", subject=file)
+        if not isinstance(meta, dict) or (
+            not isinstance(meta.get("name"), str) and not _generated_hook(meta)
+        ):
+            only = " (generateName is for hooks only)" if _has(meta, "generateName") else ""
+            raise InputError(f"{m['kind']}: missing metadata.name{only}", subject=file)
         if known_kinds is not None and m["kind"] not in known_kinds:
             raise InputError(
                 f"kind {m['kind']!r} is not known to the destination cluster", subject=file
             )
         if m["kind"] not in CLUSTER_SCOPED and not meta.get("namespace") and namespace:
             meta["namespace"] = namespace
+        if not isinstance(meta.get("name"), str):  # a hook named at sync time
+            out.append(m)
+            continue
         key = key_of(m)
         if key in seen:
             raise InputError(
