@@ -58,7 +58,9 @@ def namespace(obj: Obj) -> str:
 
 
 def owner(obj: Obj) -> Owner:
-    return str(obj["kind"]), namespace(obj), str(obj["metadata"]["name"])
+    """``(kind, namespace, name)``; a ``generateName`` hook not yet named goes by its prefix."""
+    meta = obj.get("metadata") or {}
+    return str(obj["kind"]), namespace(obj), str(meta.get("name") or meta.get("generateName"))
 
 
 def describe(obj: Obj) -> str:
