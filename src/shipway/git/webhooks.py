@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 
 ZERO = "0" * 40
@@ -74,9 +74,10 @@ def _hmac(secret: str, body: bytes) -> str:
 
 def _json(body: bytes, forge: str) -> dict[str, Any]:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{forge} webhook: body is not JSON: {exc}", subject=forge) from None
+        data = bounded.load_json(body, f"{forge} webhook", bounded.body_limits())
+    except InputError as exc:
+        raise InputError(f"{forge} webhook: body is not JSON: {exc.message}",
+                         subject=exc.subject) from None  # fmt: skip
     if not isinstance(data, dict):
         raise InputError(f"{forge} webhook: body is not an object", subject=forge)
     return data

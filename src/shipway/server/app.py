@@ -14,7 +14,6 @@ Handlers answer at once (202) and leave the work to the controller's workers.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -23,12 +22,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from shipway.controller.core import Controller
 from shipway.controller.hooks import parse_git_push
 from shipway.git import webhooks
+from shipway.model import bounded
 from shipway.model.errors import InputError, NotFoundError
+from shipway.server import bodylimit
 from shipway.store import releases, runs
 
 
 def create_app(controller: Controller) -> FastAPI:
     app = FastAPI(title="shipway controller", version="0.1.0")
+    bodylimit.install(app)  # webhook bodies over SHIPWAY_MAX_BODY_BYTES get 413
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -37,7 +39,7 @@ def create_app(controller: Controller) -> FastAPI:
     @app.post("/hooks/git", status_code=202)
     async def git_hook(request: Request) -> dict[str, Any]:
         try:
-            push = parse_git_push(json.loads(await request.body()))
+            push = parse_git_push(bounded.load_json(await request.body(), "/hooks/git"))
         except (InputError, ValueError) as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         return controller.on_git_push(push) | {"accepted": True}

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from shipway.git.webhooks import WebhookAuthError
+from shipway.model import bounded
 from shipway.model.errors import InputError
 
 __all__ = ["PushEvent", "WebhookAuthError", "detect", "parse"]
@@ -88,9 +88,10 @@ def check_github_signature(body: bytes, header: str, secret: str) -> None:
 
 def _json(body: bytes, what: str) -> Any:
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{what} webhook: body is not JSON: {exc}", subject=what) from None
+        return bounded.load_json(body, f"{what} webhook", bounded.body_limits())
+    except InputError as exc:
+        raise InputError(f"{what} webhook: body is not JSON: {exc.message}",
+                         subject=exc.subject) from None  # fmt: skip
 
 
 def parse_distribution(
