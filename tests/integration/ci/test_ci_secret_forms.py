@@ -26,7 +26,7 @@ def test_encoded_forms_and_to_json_are_masked(run_wf: Runner, store: Store) -> N
                   printf 'user:%s' "$S" | base64 -w0; echo
                   printf 'xy:%s' "$S" | base64 -w0; echo
                   printf '%s' "$S" | base64 -w0; echo
-                  python3 -c 'import os, urllib.parse as u; print(u.quote(os.environ["S"], safe=""))'
+                  python3 -c 'import os, urllib.parse as u; print(u.quote(os.environ["S"], ""))'
                   echo '${{ toJSON(secrets) }}'
                   echo "second line: line-two-of-key"
                 env: {S: "${{ secrets.TOKEN }}"}
