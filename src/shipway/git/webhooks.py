@@ -156,7 +156,19 @@ def _gitlab(event: str, data: dict[str, Any]) -> GitEvent:
 
 
 def parse(headers: Mapping[str, str], body: bytes, *, secret: str | None = None) -> GitEvent:
-    """Parse a forge webhook, checking its signature or token when ``secret`` is set."""
+    """Parse a forge webhook, checking its signature or token when ``secret`` is set.
+
+    A body of the wrong shape (an object where a string belongs, …) is an
+    ``InputError`` naming the problem, never another exception.
+    """
+    try:
+        return _parse(headers, body, secret=secret)
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        raise InputError(f"webhook: malformed payload ({type(exc).__name__}: {exc})",
+                         subject="webhook") from None  # fmt: skip
+
+
+def _parse(headers: Mapping[str, str], body: bytes, *, secret: str | None = None) -> GitEvent:
     h = {k.lower(): v for k, v in headers.items()}
     if "x-gitea-event" in h or "x-forgejo-event" in h:
         if secret and not _same(
