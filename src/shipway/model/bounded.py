@@ -219,7 +219,11 @@ def check_yaml(text: str, file: str, limits: Limits | None = None) -> None:
     check_size(text, file, limits)
     try:
         check_events(yaml.parse(text, Loader=_CLoader), file, limits)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(getattr(exc, "problem", "")):
+            err = yaml_error(exc, file)  # libyaml's own bound (1000), past ours
+            raise InputError(f"nested deeper than {(limits or Limits()).max_depth} levels",
+                             file=file, line=err.line, column=err.column) from None  # fmt: skip
         _check_ruamel(text, file, limits)
 
 
