@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipway.model import bounded
+
 
 def _home() -> Path:
     env = os.environ.get("SHIPWAY_HOME")
@@ -38,6 +40,14 @@ class Settings:
     """The secret forge webhooks are signed with (GitHub, Gitea) or carry (GitLab's token).
 
     Empty means forge webhooks are accepted unsigned."""
+
+    max_file_bytes: int = field(default_factory=bounded.max_file_bytes)
+    """The largest YAML/JSON file read (``SHIPWAY_MAX_FILE_BYTES``, ``10MiB`` by default).
+
+    ``shipway.model.bounded`` reads the same variable wherever text is parsed."""
+
+    max_body_bytes: int = field(default_factory=bounded.max_body_bytes)
+    """The largest webhook body accepted (``SHIPWAY_MAX_BODY_BYTES``, 25 MiB as GitHub's)."""
 
     @property
     def db_url(self) -> str:

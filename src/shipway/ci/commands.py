@@ -1,6 +1,6 @@
 """Workflow commands in step output, secret masking, and the runner's key=value files.
 
-Pure text processing: ``Masker`` hides secrets in lines; ``parse_command``
+Pure text processing: ``Masker`` (from ``shipway.ci.masking``) hides secrets; ``parse_command``
 reads ``::name key=value::message``; ``parse_env_file`` reads ``GITHUB_ENV``
 / ``GITHUB_OUTPUT`` / ``GITHUB_STATE`` content (``NAME=value`` and
 ``NAME<<DELIMITER`` heredocs).
@@ -11,31 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-MASK = "***"
+from shipway.ci.masking import MASK, Masker
 
-
-class Masker:
-    """Replaces every registered secret value (and each line of multi-line ones) by ``***``."""
-
-    def __init__(self) -> None:
-        self._values: set[str] = set()
-        self._ordered: list[str] = []
-        self._regex: re.Pattern[str] | None = None
-
-    def add(self, value: str) -> None:
-        for v in [value, *value.splitlines()]:
-            v = v.strip() if "\n" in value else v
-            if v and v not in self._values:
-                self._values.add(v)
-                self._regex = None
-
-    def mask(self, text: str) -> str:
-        if not self._values:
-            return text
-        if self._regex is None:
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._regex = re.compile("|".join(re.escape(v) for v in ordered))
-        return self._regex.sub(MASK, text)
+__all__ = ["MASK", "Command", "Masker", "parse_command", "parse_env_file"]
 
 
 @dataclass

@@ -163,7 +163,7 @@ class Engine:
             ],
             "annotations": list(self.rs.annotations),
         }
-        masked: dict[str, Any] = self.rs.mask_deep(record)
+        masked: dict[str, Any] = self.rs.mask_record(record)
         return masked
 
     @staticmethod
@@ -225,7 +225,7 @@ class Engine:
                          "records": {k: list(v) for k, v in self.job_records.items()
                                      if k in self.results},
                          "started": self.started}  # fmt: skip
-            self.on_state(phase, self.rs.mask_deep(state))
+            self.on_state(phase, self.rs.mask_record(state))
 
     def _group(self, spec: Any, scope: Scope) -> tuple[str, bool] | None:
         if spec is None:

@@ -30,6 +30,7 @@ from shipway.ci.runstate import RunState
 from shipway.model.errors import InputError, NotFoundError
 from shipway.model.yamlsrc import load_one
 from shipway.runtime.host import Cancel
+from shipway.runtime.textfiles import read_text
 from shipway.store import ci_coord
 from shipway.store.db import Store
 from shipway.store.runs import record_event
@@ -98,7 +99,7 @@ def load_file(path: Path) -> dict[str, Environment]:
     """The environments a file defines: ``{environments: {name: {...}}}`` or ``{name: {...}}``."""
     if not path.is_file():
         raise NotFoundError(f"environments file {path} not found", subject=str(path))
-    doc = load_one(path.read_text(), str(path))
+    doc = load_one(read_text(path), str(path))
     data = doc.data
     prefix: tuple[str, ...] = ()
     if isinstance(data, dict) and set(data) == {"environments"}:

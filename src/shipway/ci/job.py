@@ -94,7 +94,7 @@ class JobRun:
         self.summary: list[str] = []
         self.failed = False
         self.env_ctx: dict[str, str] = {}
-        self.deadline = time.monotonic() + 60 * float(self._num(job.timeout_minutes, 360))
+        self.deadline = time.monotonic() + 60 * 360.0  # set from timeout-minutes in execute()
         self.step_name = ""
         self.pending_outputs: dict[str, str] = {}
         self.inputs_ctx: dict[str, Any] = rs.inputs
@@ -141,13 +141,17 @@ class JobRun:
             return self.failed and not cancelled
         return not self.failed and not cancelled
 
-    def _num(self, value: Any, default: float) -> float:
+    def _num(self, value: Any, default: float, where: str = "") -> float:
+        """A number field (``timeout-minutes``); one that is not a number is an ``InputError``."""
         if value is None:
             return default
         if isinstance(value, str):
             value = render_str(value, self.scope()) if "${{" in value else value
         n = to_num(from_json_value(value) if not isinstance(value, str) else value)
-        return default if n != n else n
+        if n != n or n < 0:
+            raise InputError(f"timeout-minutes: {to_str(value)!r} is not a number of minutes",
+                             subject=where or self.job.where)  # fmt: skip
+        return n
 
     # -- logging ----------------------------------------------------------------
     def log(self, line: str) -> None:
@@ -161,6 +165,8 @@ class JobRun:
         self.env_ctx = _strs(render_deep(self.rs.workflow.env, scope))
         self.env_ctx.update(_strs(render_deep(self.job.env, self.scope(self.env_ctx))))
         try:
+            minutes = self._num(self.job.timeout_minutes, 360, self.job.where)
+            self.deadline = time.monotonic() + 60 * minutes
             with session(self) as box:
                 self.box = box
                 run_pre_steps(self)
@@ -286,7 +292,7 @@ class JobRun:
         proc_env = self.process_env(env_ctx, files)
         timeout = self.deadline - time.monotonic()
         if step.timeout_minutes is not None:
-            timeout = min(timeout, 60 * self._num(step.timeout_minutes, 0))
+            timeout = min(timeout, 60 * self._num(step.timeout_minutes, 0, step.where))
         if step.run is not None:
             status = self._run_script(step, env_ctx, proc_env, timeout)
         else:

@@ -39,6 +39,7 @@ from shipway.ci.runstate import RunState
 from shipway.ci.syntax.github import parse_workflow
 from shipway.model.errors import InputError
 from shipway.runtime.host import Cancel
+from shipway.runtime.textfiles import read_text
 
 if TYPE_CHECKING:
     from shipway.ci.engine import Engine
@@ -185,7 +186,7 @@ def _prepare(engine: Engine, job: Job, scope: Scope, name: str) -> Called:
         engine, job.uses or "", lambda line: engine.rs.emit(engine.prefix + name, "", line)
     )
     chain = call_chain(engine, shown)
-    called: Workflow = parse_workflow(path.read_text(), shown)
+    called: Workflow = parse_workflow(read_text(path, shown), shown)
     spec = called.call_spec
     if spec is None:
         raise CallError(f"{shown} has no 'on: workflow_call' trigger")

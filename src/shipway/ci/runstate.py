@@ -66,13 +66,11 @@ class RunState:
 
     def mask_deep(self, value: Any) -> Any:
         """``value`` with every secret masked in every string (keys included)."""
-        if isinstance(value, str):
-            return self.masker.mask(value)
-        if isinstance(value, list):
-            return [self.mask_deep(v) for v in value]
-        if isinstance(value, dict):
-            return {self.mask_deep(k): self.mask_deep(v) for k, v in value.items()}
-        return value
+        return self.masker.mask_deep(value)
+
+    def mask_record(self, value: Any) -> Any:
+        """A run record or state with its user text masked, its computed fields untouched."""
+        return self.masker.mask_record(value)
 
     def annotate(self, level: str, message: str, props: dict[str, str], job: str) -> None:
         with self._lock:

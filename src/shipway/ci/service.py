@@ -26,6 +26,7 @@ from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
 from shipway.model.errors import ConflictError, GitError, InputError, NotFoundError
 from shipway.runtime.host import Cancel, kill_leftovers
+from shipway.runtime.textfiles import read_text
 from shipway.store.db import Store
 from shipway.store.runs import get_run, get_state, put_state, save_run, states
 
@@ -199,7 +200,7 @@ def resume_run(
     path = Path(str(data.get("workflow_path", "")))
     if not path.is_file():
         raise NotFoundError(f"workflow file {path} of run {run_id} is gone", subject=run_id)
-    workflow = parse_workflow(path.read_text(), str(data.get("workflow_file", path.name)))
+    workflow = parse_workflow(read_text(path), str(data.get("workflow_file", path.name)))
     fields: dict[str, Any] = {k: data[k] for k in _INFO_FIELDS if k in data}
     for key in _PATH_FIELDS:
         fields[key] = Path(data[key]) if data.get(key) else None
@@ -267,7 +268,7 @@ def run_event(
         rel = str(path.relative_to(source))
         run_id = new_run_id()
         try:
-            wf = parse_workflow(path.read_text(), rel)
+            wf = parse_workflow(read_text(path, rel), rel)
         except InputError as exc:
             if on_line is not None:
                 on_line(f"error: {exc}")

@@ -24,6 +24,7 @@ from shipway.ci.plan.refs import RefError, RemoteUses, parse_uses
 from shipway.ci.remote import RemoteError
 from shipway.ci.syntax.action import ActionDef, parse_action
 from shipway.model.errors import CIError, InputError
+from shipway.runtime.textfiles import read_text
 
 if TYPE_CHECKING:
     from shipway.ci.job import JobRun
@@ -74,7 +75,7 @@ def unavailable(uses: str, ref: RemoteUses, reason: str, cache: Path | None) -> 
 def load_action(path: Path) -> ActionDef:
     for name in ("action.yml", "action.yaml"):
         if (path / name).is_file():
-            return parse_action((path / name).read_text(), str(path / name))
+            return parse_action(read_text(path / name), str(path / name))
     if (path / "Dockerfile").is_file():
         return ActionDef(file=str(path / "Dockerfile"), name=path.name, using="docker",
                          runs={"using": "docker", "image": "Dockerfile"})  # fmt: skip

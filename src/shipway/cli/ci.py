@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,10 @@ from shipway.cli import remote
 from shipway.cli.ci_kube import kube_options, kube_settings
 from shipway.cli.context import state_from, store_from
 from shipway.git.repo import git
+from shipway.model import bounded
 from shipway.model.errors import GitError, InputError, NotFoundError
 from shipway.runtime.host import Cancel, cancel_on_signals
+from shipway.runtime.textfiles import read_text
 from shipway.settings import Settings
 from shipway.store import runs
 
@@ -217,10 +218,9 @@ def run_cmd(
     secrets.update(_pairs(secret, "secret"))
     variables = _pairs(var, "var")
     if event_payload:
-        try:
-            payload = json.loads(Path(event_payload).read_text())
-        except ValueError as exc:
-            raise InputError(f"invalid JSON: {exc}", file=event_payload) from None
+        payload = bounded.load_json(read_text(event_payload), event_payload)
+        if not isinstance(payload, dict):
+            raise InputError("the event payload must be a JSON object", file=event_payload)
         ref = str(payload.get("ref") or ref)
     else:
         payload = _default_payload(event, ref, commit, branch)
@@ -239,7 +239,7 @@ def run_cmd(
         for path, shown in files:
             if cancel.signal is not None:
                 break
-            wf = parse_workflow(path.read_text(), shown)
+            wf = parse_workflow(read_text(path, shown), shown)
             if not workflow_file and not workflow_runs(wf.on, event, payload):
                 continue
             run_id = new_run_id()

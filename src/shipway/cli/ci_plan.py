@@ -18,6 +18,7 @@ from shipway.ci.plan.overview import overview
 from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.syntax.github import parse_workflow
 from shipway.cli import output as out
+from shipway.runtime.textfiles import read_text
 
 
 @click.command("plan")
@@ -31,7 +32,7 @@ def plan_cmd(workflow_file: str | None, event: str | None, output: str) -> None:
     root, commit, ref, branch = _git_facts(Path.cwd())
     views: list[dict[str, Any]] = []
     for path, shown in selected_workflows(root, workflow_file):
-        wf = parse_workflow(path.read_text(), shown)
+        wf = parse_workflow(read_text(path, shown), shown)
         if event and not workflow_runs(wf.on, event, _default_payload(event, ref, commit, branch)):
             continue
         views.append(overview(wf))

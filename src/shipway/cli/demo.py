@@ -48,5 +48,5 @@ def demo(ctx: click.Context, clean: bool, changes: int, timeout: float, output: 
         click.echo(f"the app answers at {result.app_url}")
     failed = run_mod.failed_stage(outcomes)
     if failed:
-        out.stderr.print(f"[red]error:[/red] demo failed in stage {failed}")
+        out.stderr.print(out.error_line(f"demo failed in stage {failed}"))
         raise SystemExit(1)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from shipway.model import resources as model
 from shipway.model.errors import InputError
+from shipway.runtime.textfiles import read_text
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -32,7 +33,7 @@ def load_paths(paths: tuple[str, ...], recursive: bool = False) -> list[model.Re
     """Parse every resource under ``paths``; any error refuses the whole set."""
     out: list[model.Resource] = []
     for f in yaml_files(paths, recursive):
-        text = sys.stdin.read() if str(f) == "-" else f.read_text()
+        text = sys.stdin.read() if str(f) == "-" else read_text(f)
         out += model.parse_text(text, str(f))
     model.check_unique(out)
     return out

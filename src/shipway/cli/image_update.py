@@ -23,6 +23,7 @@ from shipway.cli.files import yaml_files
 from shipway.model import kinds, yamlsrc
 from shipway.model import resources as model
 from shipway.model.resources import Resource
+from shipway.runtime.textfiles import read_text
 
 if TYPE_CHECKING:
     from shipway.updater.engine import UpdateResult
@@ -35,7 +36,7 @@ def load(
     resources: list[Resource] = []
     git_repos: dict[str, tuple[str, str]] = {}
     for f in yaml_files(paths, recursive):
-        for doc in yamlsrc.load_documents(f.read_text(), str(f)):
+        for doc in yamlsrc.load_documents(read_text(f), str(f)):
             data = doc.data if isinstance(doc.data, dict) else {}
             kind = data.get("kind")
             if kind == "GitRepository":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -39,6 +40,16 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except Exception as exc:  # a bug in shipway: one line, no traceback (unless asked for)
+        if os.environ.get("SHIPWAY_TRACEBACK"):
+            raise
+        output.stderr.print(
+            output.error_line(
+                f"internal error: {type(exc).__name__}: {exc} (a bug in shipway; "
+                "SHIPWAY_TRACEBACK=1 shows where)"
+            )
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

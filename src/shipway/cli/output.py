@@ -1,4 +1,9 @@
-"""Render results: ``-o json``, ``-o yaml``, or a table for people (rich)."""
+"""Render results: ``-o json``, ``-o yaml``, or a table for people (rich).
+
+User text (messages, names, table cells) is never read as rich markup: the
+consoles here have markup off and cells are ``Text``, so ``[/path]`` in an
+error prints as it is written.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,13 @@ import click
 import yaml
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from shipway.model.errors import ShipwayError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, markup=False)
 
 
 def output_option(func: F) -> F:
@@ -48,11 +54,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     for h in headers:
         t.add_column(h.upper())
     for row in rows:
-        t.add_row(*["" if c is None else str(c) for c in row])
-    Console(highlight=False, width=200 if not sys.stdout.isatty() else None).print(t)
+        t.add_row(*[Text("" if c is None else str(c)) for c in row])
+    width = 200 if not sys.stdout.isatty() else None
+    Console(highlight=False, markup=False, width=width).print(t)
+
+
+def error_line(text: str) -> Text:
+    """``error: text`` with ``error:`` in red and ``text`` printed literally."""
+    return Text.assemble(("error:", "red"), " ", text)
 
 
 def fail(exc: ShipwayError) -> None:
     """Print an error the way kubectl does (``error: subject: message``) and exit."""
-    stderr.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+    stderr.print(error_line(str(exc)), soft_wrap=True)
     raise SystemExit(exc.exit_code)

@@ -27,6 +27,7 @@ from typing import Any
 
 from shipway.deploy import render
 from shipway.deploy.gitsource import ConfigRepo, norm_path
+from shipway.model import bounded
 from shipway.model.errors import InputError
 from shipway.settings import Settings
 
@@ -333,7 +334,4 @@ def _join(base: str, ref: str) -> str | None:
 
 
 def _decode(data: bytes, path: str) -> str:
-    try:
-        return data.decode()
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", subject=path) from None
+    return bounded.read_bytes_limited(data, path)

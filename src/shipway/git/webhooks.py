@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 
 ZERO = "0" * 40
@@ -74,9 +74,10 @@ def _hmac(secret: str, body: bytes) -> str:
 
 def _json(body: bytes, forge: str) -> dict[str, Any]:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{forge} webhook: body is not JSON: {exc}", subject=forge) from None
+        data = bounded.load_json(body, f"{forge} webhook", bounded.body_limits())
+    except InputError as exc:
+        raise InputError(f"{forge} webhook: body is not JSON: {exc.message}",
+                         subject=exc.subject) from None  # fmt: skip
     if not isinstance(data, dict):
         raise InputError(f"{forge} webhook: body is not an object", subject=forge)
     return data
@@ -155,7 +156,19 @@ def _gitlab(event: str, data: dict[str, Any]) -> GitEvent:
 
 
 def parse(headers: Mapping[str, str], body: bytes, *, secret: str | None = None) -> GitEvent:
-    """Parse a forge webhook, checking its signature or token when ``secret`` is set."""
+    """Parse a forge webhook, checking its signature or token when ``secret`` is set.
+
+    A body of the wrong shape (an object where a string belongs, …) is an
+    ``InputError`` naming the problem, never another exception.
+    """
+    try:
+        return _parse(headers, body, secret=secret)
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        raise InputError(f"webhook: malformed payload ({type(exc).__name__}: {exc})",
+                         subject="webhook") from None  # fmt: skip
+
+
+def _parse(headers: Mapping[str, str], body: bytes, *, secret: str | None = None) -> GitEvent:
     h = {k.lower(): v for k, v in headers.items()}
     if "x-gitea-event" in h or "x-forgejo-event" in h:
         if secret and not _same(

@@ -86,6 +86,9 @@ def from_located(doc: yamlsrc.Located) -> Resource:
     for required in ("apiVersion", "kind", "metadata"):
         if required not in data:
             raise ResourceError(f"missing required field {required!r}", subject=doc.where(()))
+    for key in ("apiVersion", "kind"):
+        if not isinstance(data[key], str):
+            raise ResourceError(f"{key} must be a string", subject=doc.where((key,)))
     kind, api_version = data["kind"], data["apiVersion"]
     schema = kinds.SCHEMAS.get(kind)
     if schema is None:

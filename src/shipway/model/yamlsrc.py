@@ -2,7 +2,8 @@
 
 Pure: takes text and a display name, returns plain Python data plus a
 ``Locator`` that maps a path of keys to ``file:line:column``. Errors are
-``InputError`` with the file, line and column of the problem.
+``InputError`` with the file, line and column of the problem. The text is
+first checked by ``shipway.model.bounded`` (size, nesting depth, aliases).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 
 PathKey = str | int
@@ -69,6 +71,7 @@ def _yaml() -> YAML:
 
 def load_documents(text: str, file: str) -> Iterator[Located]:
     """Yield every non-empty document in ``text``; raise ``InputError`` on bad YAML."""
+    bounded.check_yaml(text, file)
     try:
         docs = list(_yaml().load_all(text))
     except MarkedYAMLError as exc:
@@ -77,6 +80,8 @@ def load_documents(text: str, file: str) -> Iterator[Located]:
         col = mark.column + 1 if mark is not None else None
         reason = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"invalid YAML: {reason}", file=file, line=line, column=col) from None
+    except RecursionError:
+        raise InputError("invalid YAML: nested too deeply", file=file) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (duplicate keys, etc.)
         raise InputError(f"invalid YAML: {exc}", file=file) from None
     for doc in docs:

@@ -16,7 +16,6 @@ then is 404.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -24,14 +23,16 @@ from fastapi import FastAPI, HTTPException, Request
 from shipway.controller.core import Controller
 from shipway.controller.hooks import parse_git_push
 from shipway.git import webhooks
+from shipway.model import bounded
 from shipway.model.errors import InputError
-from shipway.server import api, auth
+from shipway.server import api, auth, bodylimit
 
 
 def create_app(controller: Controller) -> FastAPI:
     app = FastAPI(title="shipway controller", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
     auth.install(app, controller.store)
+    bodylimit.install(app)  # outermost: bodies over SHIPWAY_MAX_BODY_BYTES get 413 first
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -40,7 +41,7 @@ def create_app(controller: Controller) -> FastAPI:
     @app.post("/hooks/git", status_code=202)
     async def git_hook(request: Request) -> dict[str, Any]:
         try:
-            push = parse_git_push(json.loads(await request.body()))
+            push = parse_git_push(bounded.load_json(await request.body(), "/hooks/git"))
         except (InputError, ValueError) as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
         return controller.on_git_push(push) | {"accepted": True}

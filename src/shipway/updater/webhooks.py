@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from shipway.git.webhooks import WebhookAuthError
+from shipway.model import bounded
 from shipway.model.errors import InputError
 
 __all__ = ["PushEvent", "WebhookAuthError", "detect", "parse"]
@@ -88,9 +88,17 @@ def check_github_signature(body: bytes, header: str, secret: str) -> None:
 
 def _json(body: bytes, what: str) -> Any:
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{what} webhook: body is not JSON: {exc}", subject=what) from None
+        return bounded.load_json(body, f"{what} webhook", bounded.body_limits())
+    except InputError as exc:
+        raise InputError(f"{what} webhook: body is not JSON: {exc.message}",
+                         subject=exc.subject) from None  # fmt: skip
+
+
+def _object(body: bytes, what: str) -> dict[str, Any]:
+    data = _json(body, what)
+    if not isinstance(data, dict):
+        raise InputError(f"{what} webhook: body is not a JSON object", subject=f"{what} webhook")
+    return data
 
 
 def parse_distribution(
@@ -98,7 +106,7 @@ def parse_distribution(
 ) -> list[PushEvent]:
     """CNCF distribution notifications: one PushEvent per manifest push."""
     _check_bearer(_lower(headers or {}), secret, "distribution")
-    data = _json(body, "distribution")
+    data = _object(body, "distribution")
     if not isinstance(data, dict) or not isinstance(data.get("events"), list):
         raise InputError("distribution webhook: no events list", subject="distribution")
     out = []
@@ -129,7 +137,7 @@ def parse_dockerhub(
     body: bytes, *, secret: str | None = None, query: Mapping[str, str] | None = None
 ) -> list[PushEvent]:
     _check_token(query, secret, "dockerhub")
-    data = _json(body, "dockerhub")
+    data = _object(body, "dockerhub")
     repo = str((data.get("repository") or {}).get("repo_name") or "")
     tag = (data.get("push_data") or {}).get("tag")
     if not repo:
@@ -146,7 +154,7 @@ def parse_ghcr(
     hdrs = _lower(headers or {})
     if secret:
         check_github_signature(body, hdrs.get("x-hub-signature-256", ""), secret)
-    data = _json(body, "ghcr")
+    data = _object(body, "ghcr")
     pkg = data.get("package") or data.get("registry_package") or {}
     if data.get("action") not in ("published", "updated", None) or not pkg:
         return []
@@ -173,7 +181,7 @@ def parse_harbor(
     body: bytes, headers: Mapping[str, str] | None = None, *, secret: str | None = None
 ) -> list[PushEvent]:
     _check_bearer(_lower(headers or {}), secret, "harbor")
-    data = _json(body, "harbor")
+    data = _object(body, "harbor")
     if data.get("type") not in ("PUSH_ARTIFACT", "pushImage"):
         return []
     ev = data.get("event_data") or {}
@@ -198,7 +206,7 @@ def parse_quay(
     body: bytes, *, secret: str | None = None, query: Mapping[str, str] | None = None
 ) -> list[PushEvent]:
     _check_token(query, secret, "quay")
-    data = _json(body, "quay")
+    data = _object(body, "quay")
     url = str(data.get("docker_url") or "")
     host, _, repo = url.partition("/")
     if not repo:
@@ -239,7 +247,25 @@ def parse(
     query: Mapping[str, str] | None = None,
     kind: str | None = None,
 ) -> list[PushEvent]:
-    """Parse any supported payload (``kind`` forces a shape) into push events."""
+    """Parse any supported payload (``kind`` forces a shape) into push events.
+
+    A body of the wrong shape is an ``InputError`` naming the problem, never another exception.
+    """
+    try:
+        return _parse(body, headers, secret=secret, query=query, kind=kind)
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        raise InputError(f"webhook: malformed payload ({type(exc).__name__}: {exc})",
+                         subject="webhook") from None  # fmt: skip
+
+
+def _parse(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    secret: str | None,
+    query: Mapping[str, str] | None,
+    kind: str | None,
+) -> list[PushEvent]:
     shape = kind or detect(body, headers)
     if shape == "distribution":
         return parse_distribution(body, headers, secret=secret)

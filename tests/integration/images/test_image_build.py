@@ -60,7 +60,7 @@ def test_derived_image_pulls_the_base_and_runs(
     assert config["config"]["WorkingDir"] == "/srv"
     assert config["config"]["ExposedPorts"] == {"8080/tcp": {}}
     assert config["created"] == "1970-01-01T00:00:00Z"
-    assert len(config["rootfs"]["diff_ids"]) == 2
+    assert len(config["rootfs"]["diff_ids"]) == 3  # base, WORKDIR /srv (made), COPY
 
     again = build(
         tmp_path,

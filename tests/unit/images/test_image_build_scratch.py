@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shipway.images.build import build
+from shipway.images.build.evaluate import DEFAULT_PATH
 from shipway.images.layout import Layout
 from shipway.images.store import Store
 from shipway.model.errors import InputError
@@ -38,7 +39,8 @@ def test_arg_scoping_follows_docker(tmp_path: Path) -> None:
     _, cfg = _build(tmp_path, text, build_args={"GIVEN": "from-cli", "GLOBAL": "g2"})
     labels = cfg["config"]["Labels"]  # type: ignore[index]
     assert labels == {"before": "unset", "after": "g2", "local": "env-wins", "given": "from-cli"}
-    assert cfg["config"]["Env"] == ["LOCAL=env-wins"]  # type: ignore[index]
+    # a scratch stage starts with BuildKit's default PATH
+    assert cfg["config"]["Env"] == [f"PATH={DEFAULT_PATH}", "LOCAL=env-wins"]  # type: ignore[index]
 
 
 def test_automatic_platform_args(tmp_path: Path) -> None:

@@ -350,7 +350,8 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
     c.environment(data.get("environment"), (*path, "environment"))
     steps: list[Step] = []
     seen: set[str] = set()
-    for i, sdata in enumerate(data.get("steps") or []):
+    given_steps = data.get("steps")
+    for i, sdata in enumerate(given_steps if isinstance(given_steps, list) else []):
         step = _step(c, (*path, "steps", i), i, sdata)
         if step is None:
             continue
@@ -363,7 +364,7 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
         id=jid,
         where=c.doc.where(path),
         name=None if data.get("name") is None else str(data["name"]),
-        needs=[needs] if isinstance(needs, str) else [str(n) for n in needs],
+        needs=[needs] if isinstance(needs, str) else [str(n) for n in _list(needs)],
         if_=data.get("if"),
         runs_on=data.get("runs-on"),
         env=_mapping(data.get("env")),
@@ -422,3 +423,8 @@ def _step(c: _Checker, path: Path, index: int, data: Any) -> Step | None:
         timeout_minutes=data.get("timeout-minutes"),
         user_id="id" in data,
     )
+
+
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a list; anything else (already reported as an error) is empty."""
+    return value if isinstance(value, list) else []

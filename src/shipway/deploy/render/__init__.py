@@ -13,15 +13,13 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
 from shipway.deploy.render import jsonnet
+from shipway.model import bounded
 from shipway.model.errors import InputError
 
 Manifest = dict[str, Any]
 
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonnet")
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Kinds without a namespace (so ``metadata.namespace`` is never defaulted for them).
 CLUSTER_SCOPED = frozenset(
@@ -96,14 +94,11 @@ def _match(path: str, glob: str) -> bool:
 
 
 def parse(text: str, file: str) -> list[Manifest]:
-    """Parse every YAML document in ``text`` (C loader); ``List`` kinds are flattened."""
-    try:
-        docs = list(yaml.load_all(text, Loader=_Loader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"invalid YAML: {reason}", subject=where) from None
+    """Parse every YAML document in ``text`` (C loader); ``List`` kinds are flattened.
+
+    The text is bounded first (size, depth, aliases: ``shipway.model.bounded``).
+    """
+    docs = bounded.load_yaml_all(text, file)
     out: list[Manifest] = []
     for i, doc in enumerate(docs):
         if doc is None:

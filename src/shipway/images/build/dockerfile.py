@@ -2,7 +2,10 @@
 
 Pure: text in, instructions out. Each ``Instruction`` keeps its 1-based line so
 every error names ``file:line``. ``expand`` substitutes ``$VAR``, ``${VAR}``,
-``${VAR:-default}`` and ``${VAR:+alt}`` the way Docker does.
+``${VAR:-default}``, ``${VAR:+alt}`` and ``${VAR:?message}`` (and their forms
+without the colon, which only test for unset) the way Docker does; a
+``${VAR:?message}`` with VAR unset raises ``UnsetVariableError``, which the
+evaluator reports at the instruction's ``file:line``.
 """
 
 from __future__ import annotations
@@ -207,7 +210,13 @@ def _stages(instructions: list[Instruction], file: str, escape: str) -> Dockerfi
     return Dockerfile(file, global_args, stages, escape)
 
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+class UnsetVariableError(InputError):
+    """``${VAR:?message}`` (or ``${VAR?message}``) with VAR unset; the caller adds file:line."""
 
 
 def expand(text: str, env: dict[str, str]) -> str:
@@ -235,10 +244,18 @@ def _subst(m: re.Match[str], env: dict[str, str]) -> str:
     name = m.group(1) or m.group(4)
     op, word = m.group(2), m.group(3) or ""
     value = env.get(name)
-    if op == ":-":
-        return value if value else word
-    if op == ":+":
-        return word if value else ""
+    if op is None:
+        return value or ""
+    # ``:-``/``:+``/``:?`` treat an empty value as unset; ``-``/``+``/``?`` only an unset one
+    present = bool(value) if op.startswith(":") else value is not None
+    if op.endswith("-"):
+        return (value or "") if present else expand(word, env)
+    if op.endswith("+"):
+        return expand(word, env) if present else ""
+    if not present:
+        empty = "is not allowed to be empty" if op == ":?" and value is not None else ""
+        reason = expand(word, env) or empty or "is not allowed to be unset"
+        raise UnsetVariableError(f"{name}: {reason}")
     return value or ""
 
 

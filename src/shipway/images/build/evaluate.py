@@ -17,7 +17,8 @@ import os
 import posixpath
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from shipway.images import oci
@@ -29,6 +30,7 @@ from shipway.images.build.dockerfile import (
     Dockerfile,
     Instruction,
     Stage,
+    UnsetVariableError,
     expand,
     parse_instruction,
     split_words,
@@ -48,6 +50,8 @@ from shipway.images.transfer import client_for, copy_blobs, resolve_pull
 from shipway.model.errors import InputError
 
 Log = Callable[[str], None]
+#: The PATH BuildKit and buildah give an image that has none.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _COPY_FLAGS = {"from", "chown", "chmod", "link"}  # --link: layers are independent anyway
 # The automatic platform ARGs of BuildKit (this builder makes linux/amd64 images).
 PLATFORM_ARGS = {
@@ -84,6 +88,7 @@ class Evaluator:
         self.created = rfc3339(epoch)
         self.rules = ignore_mod.parse(ignore_text)
         self._states: dict[int, ImageState] = {}
+        self._building: list[Stage] = []  # stages being evaluated, to refuse a cycle
         self.global_args: dict[str, str] = {}
         for ins in dockerfile.global_args:
             name, default = parse_arg(ins)
@@ -91,23 +96,45 @@ class Evaluator:
                 name, default if default is not None else PLATFORM_ARGS.get(name)
             )
             if value is not None:
-                self.global_args[name] = expand(value, self.global_args)
+                with self.at(ins.line):
+                    self.global_args[name] = expand(value, self.global_args)
         self.layers_built = 0
         self.layers_cached = 0
 
     def where(self, ins: Instruction | int) -> str:
         return f"{self.df.file}:{ins if isinstance(ins, int) else ins.line}"
 
+    @contextmanager
+    def at(self, ins: Instruction | int) -> Iterator[None]:
+        """Give an ``UnsetVariableError`` (``${VAR:?message}``) the instruction's file:line."""
+        try:
+            yield
+        except UnsetVariableError as exc:
+            if exc.subject is not None:
+                raise
+            raise InputError(exc.message, subject=self.where(ins)) from None
+
     def _ignored(self, rel: str) -> bool:
         return ignore_mod.excluded(self.rules, rel)
 
     # -- stages --------------------------------------------------------------
-    def stage_state(self, stage: Stage) -> ImageState:
+    def stage_state(self, stage: Stage, where: str = "") -> ImageState:
         if stage.index not in self._states:
-            st = self._from(stage)
-            for ins in stage.instructions:
-                self.log(f"[{stage.index}] {ins.original}")
-                self._apply(st, ins)
+            if stage in self._building:
+                raise InputError(
+                    f"circular dependency detected on stage: {stage.name or stage.index}",
+                    subject=where or self.where(stage.line),
+                )
+            self._building.append(stage)
+            try:
+                with self.at(stage.line):
+                    st = self._from(stage)
+                for ins in stage.instructions:
+                    self.log(f"[{stage.index}] {ins.original}")
+                    with self.at(ins):
+                        self._apply(st, ins)
+            finally:
+                self._building.remove(stage)
             self._states[stage.index] = st
         return self._states[stage.index]
 
@@ -124,8 +151,10 @@ class Evaluator:
         if prior is not None:
             return self.stage_state(prior).child()
         if base == "scratch":
-            return ImageState(config={}, base="scratch")
+            return ImageState(config={"Env": [f"PATH={DEFAULT_PATH}"]}, base="scratch")
         st = self._image_state(base, self.where(stage.line))
+        if not any(e.startswith("PATH=") for e in st.config.get("Env") or []):
+            st.set_env("PATH", DEFAULT_PATH)  # as BuildKit and buildah give an image with none
         triggers = st.config.pop("OnBuild", None) or []
         for text in triggers:
             ins = parse_instruction(text, stage.line, self.df.file)
@@ -172,6 +201,9 @@ class Evaluator:
                 ) from exc
         elif ins.cmd == "RUN":
             made = self._run(st, ins)
+        elif ins.cmd == "WORKDIR":
+            apply_config(st, ins, self.df.file)
+            made = self._workdir(st, ins)
         elif apply_config(st, ins, self.df.file):
             made = False
         else:
@@ -251,6 +283,8 @@ class Evaluator:
             raise InputError(f"RUN --mount type={kind} is not supported", subject=where)
         src = opts.pop("source", opts.pop("src", "."))
         path = L.resolve_sources(self.context, [src], where)[0]
+        L.check_source(os.path.realpath(self.context), str(path),
+                       self._ignored if self.rules else None, where)  # fmt: skip
         target = opts.pop("target", opts.pop("dst", opts.pop("destination", "")))
         if not target:
             raise InputError("RUN --mount type=bind needs a target", subject=where)
@@ -284,9 +318,8 @@ class Evaluator:
             raise InputError("ADD from a URL is not supported; use RUN or COPY", subject=where)
         sources = L.resolve_sources(self.context, srcs, where)
         for src in sources:
-            rel = os.path.relpath(src, os.path.realpath(self.context))
-            if self._ignored(rel):
-                raise InputError(f"{rel!r} is excluded by .dockerignore", subject=where)
+            L.check_source(os.path.realpath(self.context), str(src),
+                           self._ignored if self.rules else None, where)  # fmt: skip
         if ins.cmd == "ADD" and len(sources) == 1 and rootfs.is_archive(sources[0]):
             return self._add_layer(st, self._add_archive(sources[0], dest_abs, owner, where), ins)
         entries = L.collect(
@@ -295,6 +328,8 @@ class Evaluator:
             dest_abs,
             dest_is_dir or len(sources) > 1,
             self._ignored if self.rules else None,
+            where,
+            context_links=True,
         )
         return self._add_layer(st, self._layer(entries, owner), ins)
 
@@ -327,9 +362,56 @@ class Evaluator:
             entries = L.collect(Path(tmp), paths, dest, is_dir or len(paths) > 1)
             return self._add_layer(st, self._layer(entries, owner, content_key=True), ins)
 
+    def _workdir(self, st: ImageState, ins: Instruction) -> bool:
+        """WORKDIR makes its directory when missing (and missing parents), 0755, owned by the
+        current USER, as BuildKit does; False when it already exists (no layer)."""
+        where = self.where(ins)
+        root = self._rootfs(st, where)
+        parts = [p for p in str(st.config["WorkingDir"]).split("/") if p]
+        missing: list[L.Entry] = []
+        for i in range(1, len(parts) + 1):
+            rel = "/".join(parts[:i])
+            if missing or not os.path.isdir(rootfs.scoped(root, rel, where)):
+                missing.append(L.Entry(rel, None, None))
+        if not missing:
+            return False
+        uid, gid = self._user_ids(st, where)
+        layer = self._layer(missing, L.Owner(uid, gid, None, self.epoch), content_key=True)
+        return self._add_layer(st, layer, ins)
+
+    def _user_ids(self, st: ImageState, where: str) -> tuple[int, int]:
+        """The uid and gid of the image's USER (``name``, ``uid``, ``name:group``, ``uid:gid``)."""
+        user = str(st.config.get("User") or "")
+        if not user:
+            return 0, 0
+        u, _, g = user.partition(":")
+        uid = int(u) if u.isdigit() else self._lookup_id(st, "etc/passwd", u, where, "USER")
+        if g:
+            gid = int(g) if g.isdigit() else self._lookup_id(st, "etc/group", g, where, "USER")
+        elif u.isdigit():
+            gid = self._gid_of_uid(st, uid, where)
+        else:
+            gid = self._lookup_id(st, "etc/passwd", u, where, "USER", field=3)
+        return uid, gid
+
+    def _gid_of_uid(self, st: ImageState, uid: int, where: str) -> int:
+        path = rootfs.scoped(self._rootfs(st, where), "etc/passwd", where)
+        for line in path.read_text().splitlines() if path.is_file() else []:
+            parts = line.split(":")
+            if len(parts) > 3 and parts[2] == str(uid) and parts[3].isdigit():
+                return int(parts[3])
+        return 0
+
+    def _rootfs(self, st: ImageState, where: str) -> Path:
+        return rootfs.unpack_stack(
+            self.store.layout, st.layers, st.diff_ids, self.store.root / "rootfs", where
+        )
+
     def _stage_root(self, name: str, ins: Instruction, where: str) -> Path:
         stage = self._named_stage(name, len(self.df.stages))
-        src = self.stage_state(stage) if stage is not None else self._image_state(name, where)
+        src = (
+            self.stage_state(stage, where) if stage is not None else self._image_state(name, where)
+        )
         cache_root = self.store.root / "rootfs"
         return rootfs.unpack_stack(self.store.layout, src.layers, src.diff_ids, cache_root, where)
 
@@ -379,17 +461,17 @@ class Evaluator:
                 raise InputError(f"--chmod {chmod!r} is not octal", subject=where) from None
         return L.Owner(uid, gid, mode, self.epoch)
 
-    def _lookup_id(self, st: ImageState, file: str, name: str, where: str, field: int = 2) -> int:
-        root = rootfs.unpack_stack(
-            self.store.layout, st.layers, st.diff_ids, self.store.root / "rootfs", where
-        )
-        path = rootfs.scoped(root, file, where)
+    def _lookup_id(
+        self, st: ImageState, file: str, name: str, where: str, what: str = "--chown",
+        field: int = 2,
+    ) -> int:  # fmt: skip
+        path = rootfs.scoped(self._rootfs(st, where), file, where)
         lines = path.read_text().splitlines() if path.is_file() else []
         for line in lines:
             parts = line.split(":")
             if len(parts) > field and parts[0] == name and parts[field].isdigit():
                 return int(parts[field])
-        raise InputError(f"--chown: no {name!r} in /{file} of the image", subject=where)
+        raise InputError(f"{what}: no {name!r} in /{file} of the image", subject=where)
 
     def _layer(self, entries: list[L.Entry], owner: L.Owner, content_key: bool = False) -> L.Layer:
         """The layer of ``entries``: by stat fingerprint, else by diff_id, else written.

@@ -114,6 +114,31 @@ def _healthcheck(st: ImageState, ins: Instruction, where: str) -> dict[str, Any]
     return hc
 
 
+_PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/([A-Za-z]*))?$")
+
+
+def exposed_ports(spec: str, where: str) -> list[str]:
+    """``80``, ``80/udp``, ``8000-8002/tcp`` → ``["8000/tcp", ...]``, as Docker parses them.
+
+    A port that is not a number from 0 to 65535, a backwards range, or a protocol
+    other than tcp, udp or sctp is refused, as ``docker build`` refuses it.
+    """
+    m = _PORT.match(spec)
+    if not m:
+        port = spec.partition("/")[0]
+        raise InputError(f"EXPOSE: invalid containerPort: {port}", subject=where)
+    first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    proto = (m.group(3) or "tcp").lower()
+    if proto not in ("tcp", "udp", "sctp"):
+        raise InputError(f"EXPOSE: invalid proto: {proto}", subject=where)
+    if first > 65535 or last > 65535:
+        raise InputError(f"EXPOSE: invalid containerPort: {spec.partition('/')[0]}", subject=where)
+    if last < first:
+        raise InputError(f"EXPOSE: invalid range specified for containerPort: {spec}",
+                         subject=where)  # fmt: skip
+    return [f"{n}/{proto}" for n in range(first, last + 1)]
+
+
 def apply_config(st: ImageState, ins: Instruction, file: str) -> bool:
     """Apply a config-only instruction; False when ``ins`` is not one."""
     where = f"{file}:{ins.line}"
@@ -136,7 +161,7 @@ def apply_config(st: ImageState, ins: Instruction, file: str) -> bool:
     elif ins.cmd == "EXPOSE":
         ports = dict(cfg.get("ExposedPorts") or {})
         for p in split_words(text):
-            ports[p if "/" in p else f"{p}/tcp"] = {}
+            ports.update({key: {} for key in exposed_ports(p, where)})
         cfg["ExposedPorts"] = ports
     elif ins.cmd == "VOLUME":
         vols = dict(cfg.get("Volumes") or {})

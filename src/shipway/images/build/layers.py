@@ -83,16 +83,41 @@ def resolve_sources(context: Path, sources: list[str], where: str) -> list[Path]
     return out
 
 
+def check_source(root: str, path: str, ignore: Ignore | None, where: str) -> None:
+    """Refuse ``path`` when it, or where its symlinks lead, is ignored or inside ``.git``.
+
+    ``.dockerignore`` applies to a link's target too: a symlink in the context
+    that points at an ignored file (or into ``.git``) never brings that file in.
+    """
+    lexical = os.path.relpath(path, root)
+    real_path = os.path.realpath(path)
+    if not _inside(root, real_path):
+        return  # a link out of the context: copied as a link, or refused by resolve_sources
+    real = os.path.relpath(real_path, root)
+    for rel in dict.fromkeys((lexical, real)):
+        if ignore is not None and rel != "." and ignore(rel):
+            shown = lexical if rel == lexical else f"{lexical} (a symlink to {real})"
+            raise InputError(f"{shown!r} is excluded by .dockerignore", subject=where)
+    if real != lexical and (real == ".git" or real.startswith(".git/")):
+        raise InputError(f"{lexical!r} is a symlink into .git ({real})", subject=where)
+
+
 def collect(
     context: Path,
     sources: list[Path],
     dest: str,
     dest_is_dir: bool,
     ignore: Ignore | None = None,
+    where: str = "",
+    *,
+    context_links: bool = False,
 ) -> list[Entry]:
     """Tar entries for COPY ``sources`` to ``dest`` (absolute), sorted by name.
 
-    ``ignore(rel)`` (context-relative path) drops files, as ``.dockerignore`` does.
+    ``ignore(rel)`` (context-relative path) drops files, as ``.dockerignore`` does;
+    with ``context_links`` (copying from the build context), a symlink inside a
+    copied directory whose target is ignored (or in ``.git``) is refused
+    (``check_source``).
     """
     entries: dict[str, Entry] = {}
     dest = "/" + dest.strip("/")
@@ -101,7 +126,7 @@ def collect(
         st = os.stat(src)  # the source itself is followed (Docker does)
         if stat.S_ISDIR(st.st_mode):
             _parents(entries, dest, include_self=True)
-            _walk(entries, src, dest, root, ignore)
+            _walk(entries, src, dest, root, ignore, where if context_links else None)
         else:
             target = f"{dest.rstrip('/')}/{src.name}" if dest_is_dir else dest
             _parents(entries, os.path.dirname(target), include_self=True)
@@ -118,18 +143,28 @@ def _parents(entries: dict[str, Entry], path: str, include_self: bool) -> None:
 
 
 def _walk(
-    entries: dict[str, Entry], src: Path, dest: str, root: str, ignore: Ignore | None
+    entries: dict[str, Entry],
+    src: Path,
+    dest: str,
+    root: str,
+    ignore: Ignore | None,
+    links_at: str | None,
 ) -> None:
+    """Add the tree under ``src``; ``links_at``: check symlinks' targets, errors there."""
     base = dest.strip("/")
+    real_src = os.path.realpath(src)  # a copied directory reached through a symlink
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames.sort()
         rel = os.path.relpath(dirpath, src)
         prefix = base if rel == "." else (f"{base}/{rel}" if base else rel)
         for name in sorted(dirnames + filenames):
             full = os.path.join(dirpath, name)
-            if ignore is not None and ignore(os.path.relpath(full, root)):
+            real_rel = os.path.relpath(os.path.join(real_src, rel, name), root)
+            if ignore is not None and (ignore(os.path.relpath(full, root)) or ignore(real_rel)):
                 continue
             st = os.lstat(full)
+            if links_at is not None and stat.S_ISLNK(st.st_mode):
+                check_source(root, full, ignore, links_at)
             if not (
                 stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)
             ):
