@@ -29,7 +29,7 @@ import time
 import uuid
 from typing import Any
 
-from shipway.deploy import appspec, health, render
+from shipway.deploy import appspec, health, health_settings, render
 from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
 from shipway.deploy import hooks as hookmod
@@ -399,7 +399,8 @@ def _wait_keys_healthy(ctx: cmp.Ctx, keys: list[str], timeout: float) -> str:
             live = ctx.target.live(ctx.name)
         except ClusterError:
             return health.UNKNOWN
-        found = [health.of(live.get(k)) for k in keys]
+        custom = health_settings.load(ctx.store)
+        found = [health.of(live.get(k), custom) for k in keys]
         last = health.aggregate(h[0] if h else None for h in found)
         if last in (health.HEALTHY, health.DEGRADED) or time.monotonic() >= deadline:
             return last
@@ -416,7 +417,8 @@ def _live_health(ctx: cmp.Ctx) -> str:
         live = ctx.target.live(ctx.name)
     except ClusterError:
         return health.UNKNOWN
-    found = [health.of(live.get(k)) for k in keys]
+    custom = health_settings.load(ctx.store)
+    found = [health.of(live.get(k), custom) for k in keys]
     return health.aggregate(h[0] if h else None for h in found)
 
 

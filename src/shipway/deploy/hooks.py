@@ -16,7 +16,7 @@ import os
 import time
 from typing import Any
 
-from shipway.deploy import health, render
+from shipway.deploy import health, health_settings, render
 from shipway.deploy import sync as syncmod
 from shipway.deploy.compare import Ctx
 from shipway.deploy.status import ResourceResult
@@ -87,7 +87,7 @@ def _wait(ctx: Ctx, key: str) -> tuple[str, str]:
     last = ("Running", "")
     while time.monotonic() < deadline:
         try:
-            found = health.of(ctx.target.live(ctx.name).get(key))
+            found = health.of(ctx.target.live(ctx.name).get(key), health_settings.load(ctx.store))
         except ClusterError as exc:
             return "Failed", str(exc)
         if found and found[0] == health.HEALTHY:
