@@ -1,4 +1,4 @@
-"""``shipway app list|get|diff|sync|wait|history|rollback|delete``: ``argocd app``.
+"""``shipway app list|get|diff|sync|wait|health|history|rollback|delete``: ``argocd app``.
 
 Front end over ``shipway.deploy.engine``. Progress goes to stderr, naming
 the object; results to stdout (``-o json|yaml`` for machines). Exit codes:
@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from shipway.cli import output as out
+from shipway.cli.app_health import health_cmd
 from shipway.cli.context import state_from, store_from
 from shipway.deploy import engine, history
 from shipway.deploy.status import SyncResult
@@ -53,6 +54,9 @@ def _summary_row(app: dict[str, Any]) -> list[Any]:
 @click.group()
 def app() -> None:
     """Argo CD Applications: diff, sync, health, history and rollback."""
+
+
+app.add_command(health_cmd)
 
 
 @app.command("list")

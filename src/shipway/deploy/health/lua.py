@@ -34,6 +34,7 @@ from shipway.deploy.health.util import ORDER, UNKNOWN, Obj, Result
 
 INVALID_STATUS = "Lua returned an invalid health status"
 _HOOK_EVERY = 1000  # VM instructions between two checks of the limits
+_CHUNK = "shipway-health-script"
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def _run(script: str, obj: Obj, name: str, open_libs: bool, limits: Limits) -> R
         deadline = time.monotonic() + limits.seconds
         ok, value = runner(
             script,
-            name,
+            _CHUNK,
             rt.table_from(obj, recursive=True),
             open_libs,
             time.monotonic,
@@ -198,8 +199,8 @@ def _run(script: str, obj: Obj, name: str, open_libs: bool, limits: Limits) -> R
         return UNKNOWN, f"{name}: not enough memory (the limit is {limits.memory >> 20} MiB)"
     except lua51.LuaError as exc:
         return UNKNOWN, f"{name}: {exc}"
-    if not ok:
-        return UNKNOWN, str(value)
+    if not ok:  # Lua cuts chunk names at 60 bytes: it saw a short one, the user sees ``name``
+        return UNKNOWN, str(value).replace(_CHUNK, name)
     return _result(_to_python(value))
 
 
