@@ -169,7 +169,14 @@ def _pod(rec: Obj, found: list[Obj]) -> Obj:
     live = copy.deepcopy(rec)
     _set_images(live.setdefault("spec", {}), found[0]["containers"])
     sts = [_container_status(c) for c in found[0]["containers"]]
-    live["status"] = {"phase": _pod_phase(sts), "containerStatuses": sts}
+    phase = _pod_phase(sts)
+    if live["spec"].get("restartPolicy") == "Never":  # exited containers end: the pod is done
+        for s, c in zip(sts, found[0]["containers"], strict=True):
+            if c["status"] in ("exited", "stopped"):
+                s["state"] = {"terminated": {"exitCode": c["exitCode"]}}
+        if all("terminated" in s["state"] for s in sts) and sts:
+            phase = "Failed" if any(c["exitCode"] for c in found[0]["containers"]) else "Succeeded"
+    live["status"] = {"phase": phase, "containerStatuses": sts}
     return live
 
 
