@@ -63,7 +63,6 @@ __all__ = [
     "find_check",
     "from_configmap",
     "group_kind",
-    "has_check",
     "is_worse",
     "of",
     "register",
@@ -111,14 +110,6 @@ def _fallback(obj: Obj) -> Result:
     if crossplane.is_managed(obj):
         return crossplane.managed(obj)
     return generic.standard(obj)
-
-
-def has_check(obj: Obj, custom: Customizations | None = None) -> bool:
-    """True when something judges ``obj``'s kind (a script, a check or the generic rule)."""
-    group, kind = group_kind(obj)
-    if custom is not None and custom.find(group, kind) is not None:
-        return True
-    return find_check(group, kind) is not None or _fallback(obj) is not None
 
 
 def of(obj: Obj | None, custom: Customizations | None = None) -> Result:
