@@ -1,4 +1,4 @@
-"""``shipway app list|get|diff|sync|wait|history|rollback|delete``: ``argocd app``.
+"""``shipway app list|get|diff|sync|wait|health|history|rollback|delete``: ``argocd app``.
 
 Front end over ``shipway.deploy.engine``. Progress goes to stderr, naming
 the object; results to stdout (``-o json|yaml`` for machines). Exit codes:
@@ -17,6 +17,7 @@ import click
 
 from shipway.cli import output as out
 from shipway.cli import remote
+from shipway.cli.app_health import health_cmd
 from shipway.cli.context import state_from, store_from
 from shipway.deploy import engine, history
 from shipway.deploy.status import SyncResult
@@ -56,6 +57,9 @@ def _summary_row(app: dict[str, Any]) -> list[Any]:
 @click.group()
 def app() -> None:
     """Argo CD Applications: diff, sync, health, history and rollback."""
+
+
+app.add_command(health_cmd)
 
 
 @app.command("list")

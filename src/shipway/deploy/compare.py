@@ -19,7 +19,7 @@ from typing import Any
 
 from shipway import cluster
 from shipway.cluster.podman import PodmanTarget
-from shipway.deploy import appspec, health, project, render, sources
+from shipway.deploy import appspec, health, health_settings, project, render, sources
 from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
@@ -44,7 +44,7 @@ _plugins_loaded: set[str] = set()
 def load_health_plugins() -> None:
     """Import the modules named in ``SHIPWAY_HEALTH_PLUGINS`` (comma-separated) once each.
 
-    A plugin is a module that calls ``shipway.deploy.health.register(kind, check)``
+    A plugin is a module that calls ``shipway.deploy.health.register(group, kind, check)``
     where ``check(obj) -> (status, message) | None``; it replaces the built-in check.
     """
     for name in os.environ.get("SHIPWAY_HEALTH_PLUGINS", "").split(","):
@@ -324,12 +324,12 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
     except ValueError as exc:  # an ignoreDifferences rule it cannot apply
         result.conditions = [condition("ComparisonError", f"ignoreDifferences: {exc}")]
         return result, desired
+    custom = health_settings.load(ctx.store)  # argocd-cm's Lua health customizations
     for d in result.diffs:
-        result.health_by_key[d.key] = health.of(d.live)
-    managed = [result.health_by_key[d.key] for d in result.diffs if d.desired is not None]
-    result.health = health.aggregate(h[0] if h else None for h in managed)
-    worst = [h for h in managed if h and h[0] == result.health and h[1]]
-    result.health_message = worst[0][1] if worst and result.health != health.HEALTHY else ""
+        result.health_by_key[d.key] = health.of(d.live, custom)
+    result.health, result.health_message = health.application(
+        (d.desired, d.live, result.health_by_key[d.key]) for d in result.diffs if d.desired
+    )
     result.sync_status = diffmod.OUT_OF_SYNC if result.out_of_sync else st.SYNCED
     return result, desired
 

@@ -34,7 +34,7 @@ import time
 import uuid
 from typing import Any
 
-from shipway.deploy import appspec, health, render, steps
+from shipway.deploy import appspec, health, health_settings, render, steps
 from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
 from shipway.deploy import hooks as hookmod
@@ -359,7 +359,8 @@ def _live_health(ctx: cmp.Ctx) -> str:
         live = ctx.target.live(ctx.name)
     except ClusterError:
         return health.UNKNOWN
-    found = [health.of(live.get(k)) for k in keys]
+    custom = health_settings.load(ctx.store)
+    found = [health.of(live.get(k), custom) for k in keys]
     return health.aggregate(h[0] if h else None for h in found)
 
 

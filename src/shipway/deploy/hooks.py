@@ -106,11 +106,13 @@ def create(ctx: Ctx, task: syncmod.Task) -> ResourceResult:
     return result(task, "Synced", applied.message, applied.action, RUNNING)
 
 
-def outcome(live: dict[str, Any] | None) -> tuple[str, str]:
+def outcome(
+    live: dict[str, Any] | None, custom: health.Customizations | None = None
+) -> tuple[str, str]:
     """A hook's phase from its live object: Running, Succeeded or Failed, and why."""
     if live is None:
         return RUNNING, "waiting for the hook to appear"
-    found = health.of(live)
+    found = health.of(live, custom)
     if found is None:
         return SUCCEEDED, f"{(live.get('metadata') or {}).get('name')} created"
     status, message = found

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shipway.deploy import health
+from shipway.deploy import health, health_settings
 from shipway.deploy import hooks as hookmod
 from shipway.deploy import sync as syncmod
 from shipway.deploy.compare import Ctx
@@ -181,6 +181,7 @@ class Runner:
     def _wait(self, tasks: list[syncmod.Task]) -> None:
         deadline = time.monotonic() + hookmod.timeout()
         pending = {t.id: t for t in tasks}
+        custom = health_settings.load(self.ctx.store)
         self.on_wait(_waiting_message(list(pending.values())))
         while pending:
             try:
@@ -190,7 +191,8 @@ class Runner:
                     self._complete(t, FAILED, str(exc))
                 return
             for t in list(pending.values()):
-                phase, message = (hookmod.outcome if t.hook else _resource_outcome)(live.get(t.key))
+                judge = hookmod.outcome if t.hook else _resource_outcome
+                phase, message = judge(live.get(t.key), custom)
                 if phase != RUNNING:
                     self._complete(t, phase, message)
                     del pending[t.id]
@@ -220,11 +222,13 @@ class Runner:
             )
 
 
-def _resource_outcome(live: dict[str, Any] | None) -> tuple[str, str]:
+def _resource_outcome(
+    live: dict[str, Any] | None, custom: health.Customizations | None = None
+) -> tuple[str, str]:
     """A resource's task phase after apply: Succeeded when Healthy or without a check."""
     if live is None:
         return RUNNING, "waiting for the object to appear"
-    found = health.of(live)
+    found = health.of(live, custom)
     if found is None:
         return SUCCEEDED, ""
     status, message = found

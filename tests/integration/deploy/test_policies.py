@@ -111,11 +111,10 @@ def test_health_plugin_and_multi_source(
         "    if (obj.get('data') or {}).get('state') == 'broken':\n"
         "        return 'Degraded', 'state is broken'\n"
         "    return 'Healthy', ''\n"
-        "health.register('ConfigMap', check)\n"
+        "health.register('', 'ConfigMap', check)\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("SHIPWAY_HEALTH_PLUGINS", "shipway_test_health")
-    before = health.checks()
     try:
         res = engine.reconcile(deploy_env.store, "multi", settings=deploy_env.settings)
         assert res.phase == "Succeeded"
@@ -128,8 +127,7 @@ def test_health_plugin_and_multi_source(
         assert status["health"] == {"status": "Degraded", "message": "state is broken"}
         assert "," in status["sync"]["revision"]  # one commit per source
     finally:
-        health._CHECKS.clear()
-        health._CHECKS.update(before)
+        health.unregister("", "ConfigMap")
 
 
 def test_per_object_sync_options(deploy_env, config_repo, flaky) -> None:
