@@ -161,8 +161,8 @@ def test_a_container_that_never_started_carries_podmans_reason() -> None:
 
 def test_statefulset_and_daemonset_status_is_healthy_when_ready() -> None:
     ready = [_found({"status": "running"}), _found({"status": "running"})]
-    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"}, "spec": {"replicas": 2},
-           "status": status.statefulset(ready)}  # fmt: skip
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"},
+           "spec": {"replicas": 2}, "status": status.statefulset(ready)}  # fmt: skip
     assert (health.of(sts) or ("", ""))[0] == "Healthy"
     ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d"}, "spec": {},
           "status": status.daemonset(ready[:1])}  # fmt: skip
