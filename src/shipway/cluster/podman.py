@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from shipway.cluster import INSTANCE_LABEL, TRACKING_ANNOTATION, Result
+from shipway.cluster import last_applied as last_mod
 from shipway.cluster import podman_live as live_mod
 from shipway.model.errors import ClusterError
 from shipway.settings import Settings
@@ -126,6 +127,9 @@ class PodmanTarget:
     def known_kinds(self) -> frozenset[str]:
         return KINDS
 
+    def last_applied(self, app: str) -> dict[str, Obj]:
+        return last_mod.load(self.base, app)
+
     def live(self, app: str) -> dict[str, Obj]:
         records = self.records(app)
         pods = live_mod.pods(self, app)
@@ -178,6 +182,7 @@ class PodmanTarget:
         for obj in workloads:
             results.append(self._apply_workload(app, obj, records, pods, force=replay_all))
             self._save_records(app, records)
+        last_mod.record(self.base, app, objects, results)
         return results
 
     def delete(self, app: str, objects: list[Obj]) -> list[Result]:
@@ -199,6 +204,7 @@ class PodmanTarget:
             records.pop(key, None)
             results.append(Result(key, "Pruned", "deleted", "pruned"))
         self._save_records(app, records)
+        last_mod.forget(self.base, app, results)
         return results
 
     def clean(self, app: str | None = None) -> list[str]:
@@ -210,6 +216,7 @@ class PodmanTarget:
             self.podman("pod", "rm", "-f", "-t", "0", *ids)
         for f in (self.base / "objects").glob(f"{app or '*'}.json"):
             f.unlink()
+        last_mod.clear(self.base, app)
         return ids
 
     # -- workloads ------------------------------------------------------------
