@@ -45,7 +45,7 @@ def owned(node: Any, fields: dict[str, Any]) -> Any:
                 if kind == "k":
                     key = json.loads(ident)
                     for i, item in enumerate(node):
-                        if isinstance(item, dict) and all(item.get(k) == v for k, v in key.items()):
+                        if isinstance(item, dict) and _has_key(item, key):
                             picked.append((i, owned(item, sub)))
                             break
                 elif kind == "v":
@@ -58,6 +58,14 @@ def owned(node: Any, fields: dict[str, Any]) -> Any:
                 continue
         return [v for _, v in sorted(picked, key=lambda p: p[0])]
     return node
+
+
+_KEY_DEFAULTS = {"protocol": "TCP"}
+
+
+def _has_key(item: dict[str, Any], key: dict[str, Any]) -> bool:
+    """Whether a list entry has ``key`` (a key field left out takes its API default)."""
+    return all(item.get(k, _KEY_DEFAULTS.get(k)) == v for k, v in key.items())
 
 
 def from_live(live: dict[str, Any], manager: str = MANAGER) -> dict[str, Any] | None:
