@@ -37,7 +37,7 @@ def compile_deletion(expression: str) -> Any:
         return jq.compile(f"del({expression})")
     except ValueError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        reason = lines[0].removeprefix("jq: error: ") if lines else "does not compile"
+        reason = lines[0].removeprefix("jq: error: ").rstrip(":") if lines else "does not compile"
         raise JqError(expression, reason) from None
 
 
