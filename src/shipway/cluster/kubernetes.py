@@ -110,6 +110,7 @@ class KubernetesTarget:
         except kconfig.ConfigException as exc:
             raise ClusterError(f"bad kubeconfig: {exc}", subject=self.name) from exc
         self._kinds = self._discover()
+        self._scopes: dict[tuple[str, str], bool | None] = {}
         self.cache = LiveCache(self._list, self._watch if watch else None)
 
     # -- discovery ------------------------------------------------------------
@@ -129,6 +130,8 @@ class KubernetesTarget:
 
     def cluster_scoped(self, group: str, kind: str) -> bool | None:
         """Whether discovery serves ``group``/``kind`` cluster-scoped (None: not served)."""
+        if (group, kind) in self._scopes:
+            return self._scopes[(group, kind)]
         res = self._kinds.get(kind)
         if res is None or str(getattr(res, "group", "") or "") != group:
             found = [
@@ -137,7 +140,9 @@ class KubernetesTarget:
                 if str(getattr(r, "group", "") or "") == group and "/" not in (r.name or "/")
             ]
             res = found[0] if found else None
-        return None if res is None else not res.namespaced
+        scoped = None if res is None else not res.namespaced
+        self._scopes[(group, kind)] = scoped
+        return scoped
 
     def _resource(self, obj: Obj) -> Any:
         try:

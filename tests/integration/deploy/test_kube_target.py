@@ -3,6 +3,7 @@ drift and self-heal, ignoreDifferences, CreateNamespace, Replace, prune, unknown
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from shipway.model import resources as model
 from shipway.store import resources as store_resources
 
 pytestmark = pytest.mark.integration
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @pytest.fixture
@@ -137,6 +139,22 @@ def test_replace_option_and_api_errors_per_object(deploy_env, config_repo, fake)
         for m in fake.store.objects[("ConfigMap", "team", "ok")]["metadata"]["managedFields"]
     }
     assert managers == {"shipway"}
+    # a replaced object carries what was applied (kubectl replace --save-config), so a
+    # key removed from git is drift read from the last-applied annotation
+    live = fake.store.objects[("ConfigMap", "team", "ok")]
+    saved = json.loads(live["metadata"]["annotations"][LAST_APPLIED])
+    assert saved["data"] == {"a": "1"} and LAST_APPLIED not in saved["metadata"].get(
+        "annotations", {}
+    )
+    assert engine.refresh(store, "kapp", settings=deploy_env.settings).sync_status == "Synced"
+    write(work.path, "apps/k/cm.yaml", {**bad, "data": {"b": "2"}})
+    commit(work, "replace a by b")
+    st = engine.refresh(store, "kapp", settings=deploy_env.settings)
+    assert st.sync_status == "OutOfSync" and "-  a: '1'\n+  b: '2'\n" in st.out_of_sync[0].text
+    res = engine.reconcile(store, "kapp", settings=deploy_env.settings)
+    assert res.phase == "Succeeded", res.message
+    assert fake.store.objects[("ConfigMap", "team", "ok")]["data"] == {"b": "2"}
+    assert engine.refresh(store, "kapp", settings=deploy_env.settings).sync_status == "Synced"
 
 
 def _wait_for(fn, ok, tries: int = 50):
