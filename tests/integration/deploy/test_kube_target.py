@@ -276,3 +276,25 @@ def test_fields_removed_from_git_are_drift_by_managed_fields(deploy_env, config_
     assert [e["name"] for e in web_live["env"]] == ["LOG"]
     st = engine.refresh(store, "kapp", settings=deploy_env.settings)
     assert st.sync_status == "Synced", [d.text for d in st.out_of_sync]
+
+
+def test_namespace_on_a_cluster_scoped_object_is_no_difference(
+    deploy_env, config_repo, fake
+) -> None:
+    url, work = config_repo
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "reader", "namespace": "team"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}],
+    }
+    write(work.path, "apps/k/role.yaml", role)
+    commit(work, "cluster role with a namespace")
+    store = deploy_env.store
+    store_resources.apply(store, _resources(url, fake.url, ["CreateNamespace=true"]))
+    res = engine.reconcile(store, "kapp", settings=deploy_env.settings)
+    assert res.phase == "Succeeded", res.message
+    assert ("ClusterRole", "", "reader") in fake.store.objects
+    st = engine.refresh(store, "kapp", settings=deploy_env.settings)
+    assert st.sync_status == "Synced", [d.text for d in st.out_of_sync]
+    assert [d.key for d in st.diffs] == ["rbac.authorization.k8s.io/ClusterRole//reader"]

@@ -210,3 +210,18 @@ def test_namespace_on_a_cluster_scoped_object() -> None:
     # a namespaced kind keeps its namespace (a different object than the live one)
     other = diff.compare_all([desired], {key: live}, scope=lambda g, k: False)
     assert [r.status for r in other] == [diff.OUT_OF_SYNC, diff.OUT_OF_SYNC]
+
+
+def test_scope_comes_from_the_targets_discovery() -> None:
+    from shipway.deploy import compare
+
+    class Discovered:
+        def cluster_scoped(self, group: str, kind: str) -> bool | None:
+            return {("example.com", "Widget"): True, ("", "Namespace"): False}.get((group, kind))
+
+    scope = compare._scope(Discovered())  # type: ignore[arg-type]
+    assert scope("example.com", "Widget") is True  # a cluster-scoped custom kind
+    assert scope("", "Namespace") is False  # discovery wins over the built-in list
+    assert scope("rbac.authorization.k8s.io", "ClusterRole") is True  # not served: built-in list
+    assert scope("apps", "Deployment") is False
+    assert compare._scope(object())("", "Namespace") is True  # type: ignore[arg-type]
