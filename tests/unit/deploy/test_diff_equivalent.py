@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from diff_fixtures import load
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipway.deploy import diff
 from shipway.deploy.diff import normalize
@@ -225,3 +227,33 @@ def test_scope_comes_from_the_targets_discovery() -> None:
     assert scope("rbac.authorization.k8s.io", "ClusterRole") is True  # not served: built-in list
     assert scope("apps", "Deployment") is False
     assert compare._scope(object())("", "Namespace") is True  # type: ignore[arg-type]
+
+
+@settings(deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from([("Ki", 2**10), ("Mi", 2**20), ("Gi", 2**30), ("k", 10**3), ("M", 10**6)]),
+)
+def test_any_suffix_equals_its_plain_number(n: int, suffix: tuple[str, int]) -> None:
+    name, mult = suffix
+    assert normalize.quantity(f"{n}{name}") == normalize.quantity(str(n * mult))
+    assert normalize.quantity(f"{n}m") == normalize.quantity(f"{n / 1000:.3f}")
+    assert (normalize.quantity(f"{n}{name}") == normalize.quantity(f"{n + 1}{name}")) is False
+
+
+_scalars = st.one_of(st.text(max_size=5), st.integers(), st.booleans())
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(["spec", "data", "rules", "x"]), _json, max_size=3))
+def test_an_object_is_in_sync_with_itself_whatever_was_applied(body: dict[str, Any]) -> None:
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, **body}
+    assert diff.compare(obj, copy.deepcopy(obj)).status == diff.SYNCED
+    assert diff.compare(obj, copy.deepcopy(obj), last_applied=obj).status == diff.SYNCED
