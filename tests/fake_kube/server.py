@@ -261,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 new = ssa.apply(cur, body, manager, q.get("force") == "true")
             except ssa.ApplyConflict as exc:
-                fields = [(m, "." + ".".join(p)) for m, p in exc.conflicts]
+                fields = [(m, ssa.describe(p)) for m, p in exc.conflicts]
                 msg = (
                     f"Apply failed with {len(fields)} conflict{'s' if len(fields) > 1 else ''}: "
                     + "; ".join(f'conflict with "{m}": {f}' for m, f in fields)

@@ -8,7 +8,10 @@ Everything shipway creates carries the label ``app.kubernetes.io/instance``
 (the application's name, as Argo CD tracks by default) and the annotation
 ``shipway.dev/tracking-id`` (``app:group/Kind:namespace/name``), so prune and
 ``--clean`` find exactly what shipway made. External failures become
-``ClusterError``.
+``ClusterError``. Optional, read by the reconciler when a target has them:
+``last_applied(app)`` (what it recorded applying per key, for a target whose
+objects cannot carry it: podman, see ``last_applied``) and
+``cluster_scoped(group, kind)`` (scope from discovery: Kubernetes).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ errors become ``ClusterError`` (per object results carry the API's message:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from shipway.cluster.kube_cache import Gone, LiveCache, key_of
 from shipway.model.errors import ClusterError
 
 FIELD_MANAGER = "shipway"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 WATCHED = (
     "Namespace",
     "ConfigMap",
@@ -72,11 +74,22 @@ def _message(exc: Exception) -> str:
     if isinstance(body, bytes):
         body = body.decode(errors="replace")
     try:
-        import json
-
         return str(json.loads(body).get("message") or body)
     except (ValueError, TypeError, AttributeError):
         return str(body or exc)
+
+
+def _with_last_applied(meta: Obj, obj: Obj) -> Obj:
+    """``meta`` with the last-applied annotation set to ``obj`` (``kubectl replace
+    --save-config``): a replaced object has no server-side-apply record, so the
+    three-way comparison reads what was applied from the annotation."""
+    ann = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    saved = {**obj, "metadata": {**obj["metadata"], "annotations": ann}}
+    saved.pop("status", None)
+    if not ann:
+        saved["metadata"].pop("annotations")
+    text = json.dumps(saved, sort_keys=True, separators=(",", ":"))
+    return {**meta, "annotations": {**ann, LAST_APPLIED: text}}
 
 
 class KubernetesTarget:
@@ -97,6 +110,7 @@ class KubernetesTarget:
         except kconfig.ConfigException as exc:
             raise ClusterError(f"bad kubeconfig: {exc}", subject=self.name) from exc
         self._kinds = self._discover()
+        self._scopes: dict[tuple[str, str], bool | None] = {}
         self.cache = LiveCache(self._list, self._watch if watch else None)
 
     # -- discovery ------------------------------------------------------------
@@ -113,6 +127,22 @@ class KubernetesTarget:
 
     def known_kinds(self) -> frozenset[str]:
         return frozenset(self._kinds)
+
+    def cluster_scoped(self, group: str, kind: str) -> bool | None:
+        """Whether discovery serves ``group``/``kind`` cluster-scoped (None: not served)."""
+        if (group, kind) in self._scopes:
+            return self._scopes[(group, kind)]
+        res = self._kinds.get(kind)
+        if res is None or str(getattr(res, "group", "") or "") != group:
+            found = [
+                r
+                for r in self.dyn.resources.search(kind=kind)
+                if str(getattr(r, "group", "") or "") == group and "/" not in (r.name or "/")
+            ]
+            res = found[0] if found else None
+        scoped = None if res is None else not res.namespaced
+        self._scopes[(group, kind)] = scoped
+        return scoped
 
     def _resource(self, obj: Obj) -> Any:
         try:
@@ -225,13 +255,12 @@ class KubernetesTarget:
         except (ApiException, DynamicApiError) as exc:
             if getattr(exc, "status", None) != 404:
                 raise
+            made = {**obj, "metadata": _with_last_applied(obj["metadata"], obj)}
             return dict(
-                self.dyn.create(res, body=obj, namespace=ns, field_manager=FIELD_MANAGER).to_dict()
+                self.dyn.create(res, body=made, namespace=ns, field_manager=FIELD_MANAGER).to_dict()
             )
-        body = {
-            **obj,
-            "metadata": {**obj["metadata"], "resourceVersion": cur["metadata"]["resourceVersion"]},
-        }
+        meta = {**obj["metadata"], "resourceVersion": cur["metadata"]["resourceVersion"]}
+        body = {**obj, "metadata": _with_last_applied(meta, obj)}
         return dict(
             self.dyn.replace(
                 res, body=body, name=name, namespace=ns, field_manager=FIELD_MANAGER

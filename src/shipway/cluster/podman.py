@@ -45,6 +45,7 @@ from typing import Any
 import yaml
 
 from shipway.cluster import INSTANCE_LABEL, Result
+from shipway.cluster import last_applied as last_mod
 from shipway.cluster import podman_kinds as kinds
 from shipway.cluster import podman_live as live_mod
 from shipway.cluster import podman_ports as ports
@@ -148,6 +149,9 @@ class PodmanTarget:
         """Refuse a whole application the podman host cannot run (``InputError``)."""
         kinds.check(pairs)
 
+    def last_applied(self, app: str) -> dict[str, Obj]:
+        return last_mod.load(self.base, app)
+
     def live(self, app: str) -> dict[str, Obj]:
         records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
@@ -204,6 +208,7 @@ class PodmanTarget:
             replayed = self._apply_workload(app, rec, records, errors, pods, force=True)
             if replayed.status != "Synced":
                 results.append(replayed)
+        last_mod.record(self.base, app, objects, results)
         return results
 
     def delete(self, app: str, objects: list[Obj]) -> list[Result]:
@@ -229,6 +234,7 @@ class PodmanTarget:
             results.append(Result(key, "Pruned", "deleted", "pruned"))
         self._save(app, records, errors)
         self._remove_orphans(records, live_mod.pods(self, app))
+        last_mod.forget(self.base, app, results)
         return results
 
     def clean(self, app: str | None = None) -> list[str]:
@@ -241,6 +247,7 @@ class PodmanTarget:
         for pattern in (f"{app}.json", f"{app}.errors.json") if app else ("*.json",):
             for f in (self.base / "objects").glob(pattern):
                 f.unlink()
+        last_mod.clear(self.base, app)
         return ids
 
     def reset(self) -> list[str]:

@@ -100,8 +100,9 @@ def ignore_rules(spec: Spec) -> list[IgnoreRule]:
             json_pointers=tuple(r.get("jsonPointers") or ()),
             jq_paths=tuple(r.get("jqPathExpressions") or ()),
             managers=tuple(r.get("managedFieldsManagers") or ()),
+            index=i,
         )
-        for r in spec.get("ignoreDifferences") or []
+        for i, r in enumerate(spec.get("ignoreDifferences") or [])
     ]
 
 

@@ -320,9 +320,16 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
         result.health_message = str(exc)
         return result, desired
     try:
-        result.diffs = diffmod.compare_all(desired, live, appspec.ignore_rules(spec))
-    except ValueError as exc:  # an ignoreDifferences rule it cannot apply
-        result.conditions = [condition("ComparisonError", f"ignoreDifferences: {exc}")]
+        result.diffs = diffmod.compare_all(
+            desired,
+            live,
+            appspec.ignore_rules(spec),
+            last_applied=_last_applied(ctx.target, ctx.name),
+            scope=_scope(ctx.target),
+        )
+    except diffmod.RuleError as exc:  # an ignoreDifferences rule it cannot apply
+        msg = f"Application {ctx.name!r}: {exc}"
+        result.conditions = [condition("ComparisonError", msg)]
         return result, desired
     custom = health_settings.load(ctx.store)  # argocd-cm's Lua health customizations
     for d in result.diffs:
@@ -332,6 +339,26 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
     )
     result.sync_status = diffmod.OUT_OF_SYNC if result.out_of_sync else st.SYNCED
     return result, desired
+
+
+def _last_applied(target: cluster.Target, app: str) -> dict[str, dict[str, Any]] | None:
+    """What the target recorded applying per object, if it keeps a record (podman)."""
+    read = getattr(target, "last_applied", None)
+    return dict(read(app)) if callable(read) else None
+
+
+def _scope(target: cluster.Target) -> diffmod.Scope:
+    """Which kinds are cluster-scoped: from the target's discovery, else the known ones."""
+    ask = getattr(target, "cluster_scoped", None)
+
+    def scoped(group: str, kind: str) -> bool:
+        if callable(ask):
+            found = ask(group, kind)
+            if found is not None:
+                return bool(found)
+        return kind in render.CLUSTER_SCOPED
+
+    return scoped
 
 
 def condition(ctype: str, message: str) -> dict[str, str]:

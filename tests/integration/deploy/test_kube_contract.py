@@ -210,3 +210,64 @@ def test_server_side_apply_field_managers(api) -> None:
         deps, body=smaller, namespace=ns, field_manager="shipway"
     ).to_dict()
     assert "l" not in (after["metadata"].get("labels") or {})  # dropped field is removed
+
+
+def test_server_side_apply_owns_keyed_list_entries(api) -> None:
+    """Lists with a merge key are owned entry by entry, recorded as ``k:{...}``: what the
+    three-way diff reads as shipway's last applied configuration."""
+    dyn, ns = api
+    deps = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+
+    def body(env: list[dict[str, str]]) -> dict[str, Any]:
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "k", "labels": {"a": "k"}},
+            "spec": {
+                "selector": {"matchLabels": {"a": "k"}},
+                "template": {
+                    "metadata": {"labels": {"a": "k"}},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "c",
+                                "image": "x:1",
+                                "env": env,
+                                "ports": [{"containerPort": 8080}],
+                            }
+                        ]
+                    },
+                },
+            },
+        }
+
+    both = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    made = dyn.server_side_apply(
+        deps, body=body(both), namespace=ns, field_manager="shipway"
+    ).to_dict()
+    entry = next(m for m in made["metadata"]["managedFields"] if m["manager"] == "shipway")
+    assert entry["operation"] == "Apply" and entry["fieldsType"] == "FieldsV1"
+    containers = entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    c = containers['k:{"name":"c"}']
+    assert "." in c and "f:image" in c
+    assert set(c["f:env"]) >= {'k:{"name":"A"}', 'k:{"name":"B"}'}
+    assert 'k:{"containerPort":8080,"protocol":"TCP"}' in c["f:ports"]
+    assert "f:a" in entry["fieldsV1"]["f:metadata"]["f:labels"]
+
+    # another manager adds a sidecar entry; shipway's next apply leaves it alone
+    side = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "k"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "side", "image": "s:1"}]}},
+        },
+    }
+    dyn.server_side_apply(deps, body=side, namespace=ns, field_manager="injector")
+    after = dyn.server_side_apply(
+        deps, body=body(both[:1]), namespace=ns, field_manager="shipway"
+    ).to_dict()
+    names = [x["name"] for x in after["spec"]["template"]["spec"]["containers"]]
+    assert sorted(names) == ["c", "side"]
+    web = next(x for x in after["spec"]["template"]["spec"]["containers"] if x["name"] == "c")
+    assert [e["name"] for e in web["env"]] == ["A"]  # the entry shipway dropped is gone

@@ -3,6 +3,7 @@ drift and self-heal, ignoreDifferences, CreateNamespace, Replace, prune, unknown
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from shipway.model import resources as model
 from shipway.store import resources as store_resources
 
 pytestmark = pytest.mark.integration
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @pytest.fixture
@@ -137,6 +139,22 @@ def test_replace_option_and_api_errors_per_object(deploy_env, config_repo, fake)
         for m in fake.store.objects[("ConfigMap", "team", "ok")]["metadata"]["managedFields"]
     }
     assert managers == {"shipway"}
+    # a replaced object carries what was applied (kubectl replace --save-config), so a
+    # key removed from git is drift read from the last-applied annotation
+    live = fake.store.objects[("ConfigMap", "team", "ok")]
+    saved = json.loads(live["metadata"]["annotations"][LAST_APPLIED])
+    assert saved["data"] == {"a": "1"} and LAST_APPLIED not in saved["metadata"].get(
+        "annotations", {}
+    )
+    assert engine.refresh(store, "kapp", settings=deploy_env.settings).sync_status == "Synced"
+    write(work.path, "apps/k/cm.yaml", {**bad, "data": {"b": "2"}})
+    commit(work, "replace a by b")
+    st = engine.refresh(store, "kapp", settings=deploy_env.settings)
+    assert st.sync_status == "OutOfSync" and "-  a: '1'\n+  b: '2'\n" in st.out_of_sync[0].text
+    res = engine.reconcile(store, "kapp", settings=deploy_env.settings)
+    assert res.phase == "Succeeded", res.message
+    assert fake.store.objects[("ConfigMap", "team", "ok")]["data"] == {"b": "2"}
+    assert engine.refresh(store, "kapp", settings=deploy_env.settings).sync_status == "Synced"
 
 
 def _wait_for(fn, ok, tries: int = 50):
@@ -201,3 +219,82 @@ def test_job_hooks_on_kubernetes(deploy_env, config_repo, fake) -> None:
     ]
     assert ("Job", "team", "migrate") not in fake.store.objects  # HookSucceeded
     assert ("ConfigMap", "team", "c") in fake.store.objects
+
+
+def test_fields_removed_from_git_are_drift_by_managed_fields(deploy_env, config_repo, fake) -> None:
+    """shipway's server-side-apply managed fields are its last applied configuration: a
+    label and an env var removed from git make the app OutOfSync, the diff shows the
+    removal, and the automated sync of that commit removes them live."""
+    url, work = config_repo
+    dep = deployment("registry.example/web:1")
+    dep["metadata"]["labels"] = {"tier": "frontend"}
+    web = dep["spec"]["template"]["spec"]["containers"][0]
+    web["env"] = [{"name": "DEBUG", "value": "1"}, {"name": "LOG", "value": "info"}]
+    write(work.path, "apps/k/all.yaml", [dep])
+    commit(work, "with label and env")
+    store = deploy_env.store
+    store_resources.apply(store, _resources(url, fake.url, ["CreateNamespace=true"]))
+    res = engine.reconcile(store, "kapp", settings=deploy_env.settings)
+    assert res.phase == "Succeeded", res.message
+    live = fake.store.objects[("Deployment", "team", "web")]
+    assert live["metadata"]["labels"]["tier"] == "frontend"
+
+    # a webhook injects a sidecar: not shipway's, so no drift
+    with fake.store.lock:
+        cur = fake.store.objects[("Deployment", "team", "web")]
+        injected = __import__("copy").deepcopy(cur)
+        injected["spec"]["template"]["spec"]["containers"].append({"name": "side", "image": "s:1"})
+        kind = next(
+            k for k in __import__("fake_kube.resources").resources.KINDS if k.kind == "Deployment"
+        )
+        fake.store.replace(kind, "team", "web", injected)
+    st = _wait_for(
+        lambda: engine.refresh(store, "kapp", settings=deploy_env.settings),
+        lambda st: "side" in str(st.diffs[0].live),
+    )
+    assert st.sync_status == "Synced", [d.text for d in st.out_of_sync]
+
+    del dep["metadata"]["labels"]
+    web["env"] = [{"name": "LOG", "value": "info"}]
+    write(work.path, "apps/k/all.yaml", [dep])
+    removal = commit(work, "only removes a label and an env var")
+    st = engine.refresh(store, "kapp", settings=deploy_env.settings)
+    assert st.sync_status == "OutOfSync"
+    [d] = st.out_of_sync
+    minus = [ln for ln in d.text.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln for ln in d.text.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    assert minus == ["-    tier: frontend", "-        - name: DEBUG", "-          value: '1'"]
+    assert plus == []
+
+    res = engine.reconcile(store, "kapp", settings=deploy_env.settings)  # automated sync
+    assert res.phase == "Succeeded" and res.revision == removal, res.message
+    live = fake.store.objects[("Deployment", "team", "web")]
+    assert "tier" not in live["metadata"]["labels"]
+    containers = live["spec"]["template"]["spec"]["containers"]
+    assert sorted(c["name"] for c in containers) == ["httpd", "side"]
+    web_live = next(c for c in containers if c["name"] == "httpd")
+    assert [e["name"] for e in web_live["env"]] == ["LOG"]
+    st = engine.refresh(store, "kapp", settings=deploy_env.settings)
+    assert st.sync_status == "Synced", [d.text for d in st.out_of_sync]
+
+
+def test_namespace_on_a_cluster_scoped_object_is_no_difference(
+    deploy_env, config_repo, fake
+) -> None:
+    url, work = config_repo
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "reader", "namespace": "team"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}],
+    }
+    write(work.path, "apps/k/role.yaml", role)
+    commit(work, "cluster role with a namespace")
+    store = deploy_env.store
+    store_resources.apply(store, _resources(url, fake.url, ["CreateNamespace=true"]))
+    res = engine.reconcile(store, "kapp", settings=deploy_env.settings)
+    assert res.phase == "Succeeded", res.message
+    assert ("ClusterRole", "", "reader") in fake.store.objects
+    st = engine.refresh(store, "kapp", settings=deploy_env.settings)
+    assert st.sync_status == "Synced", [d.text for d in st.out_of_sync]
+    assert [d.key for d in st.diffs] == ["rbac.authorization.k8s.io/ClusterRole//reader"]

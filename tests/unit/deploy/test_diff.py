@@ -1,8 +1,12 @@
-"""Desired against live: normalisation, projection onto desired fields, ignore rules."""
+"""Desired against live: server fields, defaults, the unified diff, ignore rules (real jq)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
+
+import pytest
+from diff_fixtures import container, desired_as_applied, load
 
 from shipway.deploy import diff
 
@@ -33,11 +37,27 @@ def test_server_fields_and_defaults_are_not_differences() -> None:
     assert d.status == diff.SYNCED and d.text == ""
 
 
+def test_api_server_object_with_defaults_webhook_sidecar_and_equivalent_forms_is_synced() -> None:
+    d = diff.compare(desired_as_applied(), load("deployment-live"))
+    assert d.status == diff.SYNCED, d.text
+
+
 def test_changed_image_is_a_unified_diff() -> None:
     d = diff.compare(_deploy("a:2"), _live("a:1"))
     assert d.status == diff.OUT_OF_SYNC
     assert "-      - image: a:1\n+      - image: a:2\n" in d.text
     assert d.text.startswith("--- live/apps/Deployment/dev/web")
+
+
+def test_changed_field_in_one_container_shows_that_container_only() -> None:
+    desired = desired_as_applied()
+    desired["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.local/web:1.5.0"
+    d = diff.compare(desired, load("deployment-live"))
+    assert d.status == diff.OUT_OF_SYNC
+    assert "-        image: registry.local/web:1.4.0\n" in d.text
+    assert "+        image: registry.local/web:1.5.0\n" in d.text
+    assert "istio" not in d.text  # the webhook's sidecar is not part of the diff
+    assert "terminationMessagePath" not in d.text  # nor are server defaults
 
 
 def test_missing_and_extra_objects() -> None:
@@ -67,6 +87,19 @@ def test_json_pointer_ignore_rule() -> None:
     assert diff.compare(_deploy("a:1"), live, [other]).status == diff.OUT_OF_SYNC
 
 
+def test_rule_without_group_matches_the_core_group_only() -> None:
+    live = _live("a:1")
+    live["spec"]["replicas"] = 5
+    no_group = diff.IgnoreRule(kind="Deployment", json_pointers=("/spec/replicas",))
+    assert diff.compare(_deploy("a:1"), live, [no_group]).status == diff.OUT_OF_SYNC
+    any_group = diff.IgnoreRule(kind="Deployment", group="*", json_pointers=("/spec/replicas",))
+    assert diff.compare(_deploy("a:1"), live, [any_group]).status == diff.SYNCED
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "1"}}
+    cm_live = {**copy.deepcopy(cm), "data": {"k": "2"}}
+    core = diff.IgnoreRule(kind="ConfigMap", json_pointers=("/data/k",))
+    assert diff.compare(cm, cm_live, [core]).status == diff.SYNCED
+
+
 def test_remove_pointer_escapes_and_lists() -> None:
     obj: dict[str, Any] = {"metadata": {"annotations": {"a/b": "1", "c": "2"}}, "l": [1, 2, 3]}
     diff.remove_pointer(obj, "/metadata/annotations/a~1b")
@@ -75,19 +108,64 @@ def test_remove_pointer_escapes_and_lists() -> None:
     assert obj == {"metadata": {"annotations": {"c": "2"}}, "l": [1, 3]}
 
 
-def test_jq_path_expressions() -> None:
-    desired = _deploy("a:1")
-    live = _live("a:1")
-    live["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "s:1"})
+def test_jq_select_over_a_list_a_webhook_changed() -> None:
+    desired = desired_as_applied()
+    live = load("deployment-live")
+    sidecar = container(live, "istio-proxy")
+    # a sidecar git also declares, whose image the webhook rewrites
+    desired["spec"]["template"]["spec"]["containers"].append(
+        {**sidecar, "image": "istio/proxyv2:auto"}
+    )
     assert diff.compare(desired, live).status == diff.OUT_OF_SYNC
     rule = diff.IgnoreRule(
         kind="Deployment",
-        jq_paths=('.spec.template.spec.containers[] | select(.name == "sidecar")',),
+        group="apps",
+        jq_paths=('.spec.template.spec.containers[] | select(.name == "istio-proxy") | .image',),
     )
     assert diff.compare(desired, live, [rule]).status == diff.SYNCED
     live["spec"]["replicas"] = 3
-    both = diff.IgnoreRule(kind="Deployment", jq_paths=(".spec.replicas", rule.jq_paths[0]))
+    both = diff.IgnoreRule(
+        kind="Deployment", group="apps", jq_paths=(".spec.replicas", rule.jq_paths[0])
+    )
     assert diff.compare(desired, live, [both]).status == diff.SYNCED
+
+
+def test_jq_optional_iteration_from_argo_cd_docs() -> None:
+    live = load("webhook-live")
+    desired = copy.deepcopy(live)
+    del desired["webhooks"][0]["clientConfig"]["caBundle"]
+    desired["webhooks"][0]["clientConfig"]["caBundle"] = "stale"
+    for meta in ("uid", "resourceVersion"):
+        desired["metadata"].pop(meta)
+    group = "admissionregistration.k8s.io"
+    kind = "ValidatingWebhookConfiguration"
+    assert diff.compare(desired, live).status == diff.OUT_OF_SYNC
+    rule = diff.IgnoreRule(kind=kind, group=group, jq_paths=(".webhooks[]?.clientConfig.caBundle",))
+    assert diff.compare(desired, live, [rule]).status == diff.SYNCED
+    # the same expression on an object with no webhooks at all is no error
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    star = diff.IgnoreRule(kind="*", group="*", jq_paths=(".webhooks[]?.clientConfig.caBundle",))
+    assert diff.compare(cm, cm, [star]).status == diff.SYNCED
+
+
+def test_jq_forms_beyond_paths() -> None:
+    desired = desired_as_applied()
+    live = load("deployment-live")
+    live["metadata"]["annotations"]["checksum/config"] = "abc"
+    live["metadata"]["annotations"]["checksum/secret"] = "def"
+    desired["metadata"]["annotations"]["checksum/config"] = "old"
+    desired["metadata"]["annotations"]["checksum/secret"] = "old"
+    rule = diff.IgnoreRule(
+        kind="Deployment",
+        group="apps",
+        jq_paths=('.metadata.annotations["checksum/config", "checksum/secret"]',),
+    )
+    assert diff.compare(desired, live).status == diff.OUT_OF_SYNC
+    assert diff.compare(desired, live, [rule]).status == diff.SYNCED
+    recursive = diff.IgnoreRule(kind="*", group="*", jq_paths=('..|.["checksum/config"]?',))
+    only_config = diff.compare(desired, live, [recursive])
+    assert only_config.status == diff.OUT_OF_SYNC and "checksum/secret" in only_config.text
+    assert "checksum/config" not in only_config.text
 
 
 def test_managed_fields_managers() -> None:
@@ -103,14 +181,16 @@ def test_managed_fields_managers() -> None:
         },
     ]
     assert diff.compare(desired, live).status == diff.OUT_OF_SYNC
-    rule = diff.IgnoreRule(kind="Deployment", managers=("hpa-controller",))
+    rule = diff.IgnoreRule(kind="Deployment", group="apps", managers=("hpa-controller",))
     assert diff.compare(desired, live, [rule]).status == diff.SYNCED
-    other = diff.IgnoreRule(kind="Deployment", managers=("someone-else",))
+    other = diff.IgnoreRule(kind="Deployment", group="apps", managers=("someone-else",))
     assert diff.compare(desired, live, [other]).status == diff.OUT_OF_SYNC
 
 
-def test_unsupported_jq_is_refused() -> None:
-    import pytest
-
-    with pytest.raises(ValueError, match="unsupported jq"):
-        diff.compare(_deploy("a:1"), _live("a:1"), [diff.IgnoreRule(kind="*", jq_paths=("..a",))])
+def test_bad_jq_names_the_rule_even_when_nothing_matches() -> None:
+    rule = diff.IgnoreRule(kind="StatefulSet", group="apps", jq_paths=("..a",), index=2)
+    with pytest.raises(diff.RuleError) as err:
+        diff.compare_all([_deploy("a:1")], {}, [rule])
+    text = str(err.value)
+    assert text.startswith("ignoreDifferences[2] (apps/StatefulSet): jq expression '..a':")
+    assert "syntax error" in text and "\n" not in text
