@@ -48,11 +48,11 @@ class MemoryTarget:
         self.name = name
         self.objects: dict[str, dict[str, Obj]] = {}
         self.versions: dict[str, int] = {}
-        self.applied: dict[str, dict[str, Obj]] = {}
+        self.last_applied_by_app: dict[str, dict[str, Obj]] = {}
 
     def last_applied(self, app: str) -> dict[str, Obj]:
         """What was applied last per object (the third side of the comparison)."""
-        return self.applied.get(app, {})
+        return self.last_applied_by_app.get(app, {})
 
     def known_kinds(self) -> frozenset[str] | None:
         return None
@@ -72,7 +72,7 @@ class MemoryTarget:
             key = _key(obj)
             action = "configured" if key in mine else "created"
             mine[key] = _ready(obj)
-            self.applied.setdefault(app, {})[key] = copy.deepcopy(obj)
+            self.last_applied_by_app.setdefault(app, {})[key] = copy.deepcopy(obj)
             out.append(Result(key, "Synced", action, f"{obj['kind'].lower()} {action}"))
         self.versions[app] = self.versions.get(app, 0) + 1
         return out
@@ -82,7 +82,7 @@ class MemoryTarget:
         out = []
         for obj in objects:
             mine.pop(_key(obj), None)
-            self.applied.get(app, {}).pop(_key(obj), None)
+            self.last_applied_by_app.get(app, {}).pop(_key(obj), None)
             out.append(Result(_key(obj), "Pruned", "deleted", "pruned"))
         self.versions[app] = self.versions.get(app, 0) + 1
         return out
