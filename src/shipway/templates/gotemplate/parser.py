@@ -441,7 +441,8 @@ class Parser:
 
 
 _OPERAND_START = frozenset(
-    "bool charconst dot field ident number nil rawstring string var lparen".split()
+    ("bool", "charconst", "dot", "field", "ident", "number", "nil")
+    + ("rawstring", "string", "var", "lparen")
 )
 
 
