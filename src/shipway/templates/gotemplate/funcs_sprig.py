@@ -191,7 +191,7 @@ def _need_map(d: Any) -> dict[str, Any]:
     if not isinstance(d, dict):
         raise FuncError(
             f"wrong type for value; expected map[string]interface {{}}; got {gofmt.type_name(d)}"
-        )  # noqa: E501
+        )
     return d
 
 
@@ -405,7 +405,7 @@ SPRIG: dict[str, Callable[..., Any]] = {
     "nospace": lambda s: "".join(strval(s).split()),
     "abbrev": lambda w, s: (
         strval(s) if len(strval(s)) <= to_int(w) else strval(s)[: max(to_int(w) - 3, 0)] + "..."
-    ),  # noqa: E501
+    ),
     "initials": lambda s: "".join(w[0] for w in strval(s).split()),
     "plural": _plural,
     "snakecase": lambda s: "_".join(w.lower() for w in _words(s)),
@@ -416,7 +416,7 @@ SPRIG: dict[str, Callable[..., Any]] = {
     "split": _split,
     "splitn": lambda sep, n, s: {
         f"_{i}": p for i, p in enumerate(_go_split(strval(s), strval(sep), to_int(n)))
-    },  # noqa: E501
+    },
     "join": lambda sep, v: strval(sep).join(strslice(v)),
     "toString": strval,
     "toStrings": strslice,

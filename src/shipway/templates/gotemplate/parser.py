@@ -441,8 +441,8 @@ class Parser:
 
 
 _OPERAND_START = frozenset(
-    ("bool", "charconst", "dot", "field", "ident", "number", "nil")
-    + ("rawstring", "string", "var", "lparen")
+    {"bool", "charconst", "dot", "field", "ident", "number", "nil", "rawstring", "string"}
+    | {"var", "lparen"}
 )
 
 
