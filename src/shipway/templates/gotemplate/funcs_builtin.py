@@ -3,6 +3,11 @@ printf, println, eq, ne, lt, le, gt, ge, html, js, urlquery, call.
 
 Pure. Each takes already-evaluated values (``and``/``or`` take thunks, to
 short-circuit) and raises ``FuncError`` with Go's message on misuse.
+
+One deliberate difference: ``eq``/``lt``... compare an int with a float by
+value, where Go says "incompatible types for comparison". shipway's data keeps
+JSON integers as ints while Argo CD's are all float64, so Go's rule would
+reject templates that work in Argo CD.
 """
 
 from __future__ import annotations
@@ -173,7 +178,7 @@ def _ge(a: Any, b: Any) -> bool:
 def _eval_args(args: tuple[Any, ...]) -> str:
     if len(args) == 1 and isinstance(args[0], str):
         return args[0]
-    return gofmt.sprint(*args)
+    return gofmt.sprint(*("<no value>" if a is None else a for a in args))
 
 
 _HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&#39;", '"': "&#34;", "\x00": "\ufffd"}

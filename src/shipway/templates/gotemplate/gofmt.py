@@ -258,16 +258,23 @@ def _fmt_one(verb: str, flags: str, width: int | None, prec: int | None, a: Any)
             return _pad(h.upper() if verb == "X" else h, width, minus, False)
         return _bad(verb, a)
     if isinstance(a, list | tuple) and verb not in "vT":
-        return "[" + " ".join(_fmt_one(verb, flags, width, prec, e) for e in a) + "]"
+        return "[" + " ".join(_fmt_elem(verb, flags, width, prec, e) for e in a) + "]"
     if isinstance(a, Mapping) and verb != "v":
         parts = [
-            f"{_fmt_one(verb, flags, width, prec, k)}:{_fmt_one(verb, flags, width, prec, a[k])}"
+            f"{_fmt_elem(verb, flags, width, prec, k)}:{_fmt_elem(verb, flags, width, prec, a[k])}"
             for k in sorted_keys(a)
         ]
         return "map[" + " ".join(parts) + "]"
     if a is None:
         return _pad("<nil>" if verb == "v" else f"%!{verb}(<nil>)", width, minus, False)
     return _pad(sprint_value(a, verb), width, minus, False)
+
+
+def _fmt_elem(verb: str, flags: str, width: int | None, prec: int | None, a: Any) -> str:
+    """An element inside a slice or map: a nil interface prints ``<nil>`` whatever the verb."""
+    if a is None:
+        return _pad("<nil>", width, "-" in flags, False)
+    return _fmt_one(verb, flags, width, prec, a)
 
 
 def sprintf(fmt: str, *args: Any) -> str:
