@@ -98,7 +98,7 @@ def test_error_messages_match_go_for_parse_errors(go_run: Any) -> None:
     results = go_run([{"text": t, "data": {}, "missingkey": ""} for t in texts])
     for text, go in zip(texts, results, strict=True):
         _, mine = _mine(text, {})
-        # shipway adds the column after the line: "template: t:1:2: ..." vs Go's "template: t:1: ..."
+        # shipway adds the column: "template: t:1:2: ..." where Go has "template: t:1: ..."
         go_reason = go["err"].split(": ", 2)[-1]
         assert mine.endswith(go_reason), f"{text!r}: Go {go['err']!r}, shipway {mine!r}"
 

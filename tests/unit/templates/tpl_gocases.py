@@ -145,7 +145,8 @@ CASES: list[tuple[str, Any, str | None]] = [
     ("{{if .z}}T{{else if .n}}N{{else}}F{{end}}", D, "N"),
     ("{{if .el}}full{{else}}empty{{end}} {{if .em}}full{{else}}empty{{end}}", D, "empty empty"),
     (
-        "{{if .empty}}x{{else}}y{{end}}{{if .nil}}x{{else}}y{{end}}{{if .missing}}x{{else}}y{{end}}",
+        "{{if .empty}}x{{else}}y{{end}}{{if .nil}}x{{else}}y{{end}}"
+        "{{if .missing}}x{{else}}y{{end}}",
         D,
         "yyy",
     ),
@@ -207,7 +208,8 @@ CASES: list[tuple[str, Any, str | None]] = [
         "Application guestbook sync is Synced.",
     ),
     (
-        "{{range $index, $c := .app.status.conditions}}{{$index}}: {{$c.type}} {{$c.message}}\n{{end}}",
+        "{{range $index, $c := .app.status.conditions}}"
+        "{{$index}}: {{$c.type}} {{$c.message}}\n{{end}}",
         D,
         "0: SyncError one\n1: ComparisonError two\n",
     ),
