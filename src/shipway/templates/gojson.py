@@ -115,7 +115,7 @@ def to_int(v: Any) -> int:
         s = _trim_zero_decimal(v.strip())
         try:
             body = s.lstrip("+-")
-            if len(body) > 1 and body[0] == "0" and body[1].isdigit():
+            if len(body) > 1 and body[0] == "0" and body[1] in "0123456789":
                 return int(s, 8)
             return int(s, 0)
         except ValueError:

@@ -342,7 +342,7 @@ def _chunks(layout: str) -> list[tuple[str, str]]:
     lit = ""
     while i < len(layout):
         m = _FRAC.match(layout, i)
-        if m and i > 0 and layout[i - 1].isdigit():
+        if m and i > 0 and layout[i - 1] in "0123456789":
             out += [("", lit), ("frac", m.group(0))]
             lit = ""
             i = m.end()

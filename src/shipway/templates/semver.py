@@ -60,7 +60,7 @@ def _pre_cmp(a: str, b: str) -> int:
     for x, y in zip(pa, pb, strict=False):
         if x == y:
             continue
-        if x.isdigit() and y.isdigit():
+        if x.isascii() and x.isdigit() and y.isascii() and y.isdigit():
             return -1 if int(x) < int(y) else 1
         if x.isdigit():
             return -1

@@ -23,6 +23,7 @@ _NUMBER = re.compile(
     r"0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|"
     r"(?:[0-9][0-9_]*(?:\.(?!\.)[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9_]+)?"
 )
+_DIGITS = frozenset("0123456789")
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 
 
@@ -91,7 +92,7 @@ def tokenize(src: str) -> list[Token]:
             end = src.find("\n", i)
             i = n if end < 0 else end + 1
             continue
-        if c.isdigit() or (c == "." and i + 1 < n and src[i + 1].isdigit()):
+        if c in _DIGITS or (c == "." and i + 1 < n and src[i + 1] in _DIGITS):
             m = _NUMBER.match(src, i)
             assert m is not None
             text = m.group(0)

@@ -66,7 +66,7 @@ def go_expand(template: str, m: re.Match[str]) -> str:
             i += 1
             continue
         try:
-            val = m.group(int(name)) if name.isdigit() else m.group(name)
+            val = m.group(int(name)) if name.isascii() and name.isdigit() else m.group(name)
         except IndexError:
             val = ""
         out.append(val or "")

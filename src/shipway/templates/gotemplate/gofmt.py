@@ -308,7 +308,7 @@ def sprintf(fmt: str, *args: Any) -> str:
             argi += 1
         else:
             start = i
-            while i < n and fmt[i].isdigit():
+            while i < n and fmt[i] in "0123456789":
                 i += 1
             width = int(fmt[start:i]) if i > start else None
         if i < n and fmt[i] == ".":
@@ -322,7 +322,7 @@ def sprintf(fmt: str, *args: Any) -> str:
                 argi += 1
             else:
                 start = i
-                while i < n and fmt[i].isdigit():
+                while i < n and fmt[i] in "0123456789":
                     i += 1
                 prec = int(fmt[start:i]) if i > start else 0
         if (width or 0) > MAX_WIDTH or (prec or 0) > MAX_WIDTH:

@@ -194,7 +194,7 @@ class _Lexer:
                     return -1
                 p = q + 1
                 self.emit("rawstring", t[start:p], start)
-            elif c == "$" or (c == "." and not (p < self.n and t[p].isdigit())):
+            elif c == "$" or (c == "." and not (p < self.n and t[p] in "0123456789")):
                 if self.at_terminator(p):
                     self.emit("var" if c == "$" else "dot", c, start)
                     continue
@@ -206,7 +206,7 @@ class _Lexer:
                     return -1
                 p = q
                 self.emit("var" if c == "$" else "field", t[start:p], start)
-            elif c in "+-." or c.isdigit():
+            elif c in "+-." or c in "0123456789":
                 q = self.scan_number(start)
                 if q < 0:
                     return -1

@@ -88,7 +88,7 @@ def go_number(text: str) -> int | float:
     if _INT.fullmatch(text):
         body = text.lstrip("+-").replace("_", "")
         sign = -1 if text.startswith("-") else 1
-        if len(body) > 1 and body[0] == "0" and body[1].isdigit():
+        if len(body) > 1 and body[0] == "0" and body[1] in "0123456789":
             value = int(body, 8)
         else:
             value = int(body, 0)
