@@ -33,7 +33,7 @@ def test_stages_and_instructions_keep_lines() -> None:
         "COPY",
         5,
         {"chown": "1:2"},
-        "a b /dst/",
+        "a      b /dst/",  # Docker keeps a continuation line's leading whitespace
     )
     assert df.stages[1].instructions[0].json_args == ["/bin/sh", "-c", "echo"]
     assert df.stages[1].instructions[1].json_args is None
@@ -65,7 +65,14 @@ def test_unknown_target_is_an_input_error() -> None:
 
 def test_escape_directive() -> None:
     df = parse("# escape=`\nFROM scratch\nLABEL a=1 `\n  b=2\n")
-    assert df.stages[0].instructions[0].rest == "a=1 b=2"
+    assert df.stages[0].instructions[0].rest == "a=1   b=2"
+
+
+def test_continuations_join_as_docker_joins_them() -> None:
+    """The escape and trailing blanks are cut and the next line appended as it is: no
+    space is added, blank and comment lines inside are skipped (Docker's parser)."""
+    df = parse("FROM scratch\nRUN echo a\\\nb \\  \n\n# note\n  c\n")
+    assert df.stages[0].instructions[0].rest == "echo ab   c"
 
 
 def test_expand_variables() -> None:

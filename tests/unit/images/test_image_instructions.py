@@ -26,7 +26,7 @@ def test_config_instructions() -> None:
         "ONBUILD COPY . /src\n"
     )
     c = st.config
-    assert c["Env"] == ["B=two", "A=3"]
+    assert c["Env"] == ["A=3", "B=two"]  # a variable set again keeps its place, as on Docker
     assert c["Labels"] == {"l": "3"}
     assert c["WorkingDir"] == "/app/sub"
     assert c["User"] == "1000:1000"

@@ -118,11 +118,16 @@ def _logical_lines(lines: list[str], start: int, escape: str, file: str) -> list
             continue  # comment lines inside a continuation are dropped
         if not buf:
             first = idx
+            raw = raw.lstrip()
+        elif not stripped:
+            continue  # an empty line inside a continuation is skipped
+        # As Docker's parser: the escape and what follows it are cut, the next line is
+        # appended as it is (its leading whitespace kept, no space added).
         if raw.rstrip().endswith(escape):
-            buf.append(raw.rstrip()[:-1])
+            buf.append(raw.rstrip(" \t\r\n")[:-1])
             continue
         buf.append(raw)
-        ins = parse_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file)
+        ins = parse_instruction("".join(buf).strip(), first, file)
         buf = []
         if ins.cmd in ("RUN", "COPY", "ADD") and ins.json_args is None:
             docs: list[tuple[str, str]] = []
@@ -133,7 +138,7 @@ def _logical_lines(lines: list[str], start: int, escape: str, file: str) -> list
                 ins = replace(ins, heredocs=tuple(docs))
         out.append(ins)
     if buf:
-        out.append(parse_instruction(" ".join(s.strip() for s in buf if s.strip()), first, file))
+        out.append(parse_instruction("".join(buf).strip(), first, file))
     return out
 
 

@@ -100,6 +100,7 @@ class Evaluator:
                     self.global_args[name] = expand(value, self.global_args)
         self.layers_built = 0
         self.layers_cached = 0
+        self._paths: dict[tuple[str, ...], frozenset[str]] = {}
 
     def where(self, ins: Instruction | int) -> str:
         return f"{self.df.file}:{ins if isinstance(ins, int) else ins.line}"
@@ -313,6 +314,7 @@ class Evaluator:
             root = self._stage_root(expand(ins.flags["from"], st.env()), ins, where)
             sources = [self._from_source(root, s, where) for s in srcs]
             entries = L.collect(root, sources, dest_abs, dest_is_dir or len(sources) > 1)
+            entries = self._new_dirs_only(st, entries)
             return self._add_layer(st, self._layer(entries, owner), ins)
         if ins.cmd == "ADD" and any(s.startswith(("http://", "https://")) for s in srcs):
             raise InputError("ADD from a URL is not supported; use RUN or COPY", subject=where)
@@ -321,7 +323,8 @@ class Evaluator:
             L.check_source(os.path.realpath(self.context), str(src),
                            self._ignored if self.rules else None, where)  # fmt: skip
         if ins.cmd == "ADD" and len(sources) == 1 and rootfs.is_archive(sources[0]):
-            return self._add_layer(st, self._add_archive(sources[0], dest_abs, owner, where), ins)
+            layer = self._add_archive(st, sources[0], dest_abs, owner, where)
+            return self._add_layer(st, layer, ins)
         entries = L.collect(
             self.context,
             sources,
@@ -331,6 +334,7 @@ class Evaluator:
             where,
             context_links=True,
         )
+        entries = self._new_dirs_only(st, entries)
         return self._add_layer(st, self._layer(entries, owner), ins)
 
     def _copy_heredocs(
@@ -360,6 +364,7 @@ class Evaluator:
                 path.chmod(0o644)
                 paths.append(path)
             entries = L.collect(Path(tmp), paths, dest, is_dir or len(paths) > 1)
+            entries = self._new_dirs_only(st, entries)
             return self._add_layer(st, self._layer(entries, owner, content_key=True), ins)
 
     def _workdir(self, st: ImageState, ins: Instruction) -> bool:
@@ -422,8 +427,22 @@ class Evaluator:
             raise InputError(f"{src!r} not found in the source stage", subject=where)
         return path
 
-    def _add_archive(self, archive: Path, dest: str, owner: L.Owner, where: str) -> L.Layer:
-        marker = L.Entry("add-archive:" + dest, archive, os.stat(archive))
+    def _new_dirs_only(self, st: ImageState, entries: list[L.Entry]) -> list[L.Entry]:
+        """Drop the directories made for a destination that the image already has.
+
+        Docker and BuildKit create only the missing parents (0755, owned as the
+        ``--chown`` says); one that exists keeps its owner and mode (or stays a
+        symlink), so the layer must not carry an entry for it.
+        """
+        have = rootfs.stack_paths(self.store.layout, st.layers, self._paths)
+        return [e for e in entries if e.src is not None or e.name not in have]
+
+    def _add_archive(
+        self, st: ImageState, archive: Path, dest: str, owner: L.Owner, where: str
+    ) -> L.Layer:
+        have = rootfs.stack_paths(self.store.layout, st.layers, self._paths)
+        kept = [p for p in L.parent_names(dest) if p in have]
+        marker = L.Entry(f"add-archive:{dest}:{kept}", archive, os.stat(archive))
         skey = L.stat_key([marker], owner)
         hit = self.cache.by_stat(skey)
         if hit is not None:
@@ -434,6 +453,7 @@ class Evaluator:
         with tempfile.TemporaryDirectory(dir=work) as tmp, tarfile.open(archive, "r:*") as tar:
             rootfs.unpack_tar(tar, Path(tmp), where, whiteouts=False)
             entries = L.collect(Path(tmp), [Path(tmp)], dest, True)
+            entries = [e for e in entries if e.src is not None or e.name not in kept]
             layer = L.write_layer(entries, owner, self.store.layout)
         self.layers_built += 1
         self.cache.remember(layer, skey)

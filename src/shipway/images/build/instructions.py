@@ -51,8 +51,16 @@ class ImageState:
         return out
 
     def set_env(self, key: str, value: str) -> None:
-        env = [e for e in self.config.get("Env") or [] if e.partition("=")[0] != key]
-        self.config["Env"] = [*env, f"{key}={value}"]
+        """Set ``key``: in place when it is already set (as Docker does), else appended."""
+        env = list(self.config.get("Env") or [])
+        item = f"{key}={value}"
+        for i, e in enumerate(env):
+            if e.partition("=")[0] == key:
+                env[i] = item
+                break
+        else:
+            env.append(item)
+        self.config["Env"] = env
 
     def child(self) -> ImageState:
         """A copy for ``FROM <stage>``: same filesystem and config, fresh ARGs."""

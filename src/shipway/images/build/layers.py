@@ -134,6 +134,12 @@ def collect(
     return [entries[k] for k in sorted(entries)]
 
 
+def parent_names(path: str) -> list[str]:
+    """``/a/b/c`` → ``["a", "a/b", "a/b/c"]``: the directories a destination needs."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
 def _parents(entries: dict[str, Entry], path: str, include_self: bool) -> None:
     parts = [p for p in path.strip("/").split("/") if p]
     upto = len(parts) if include_self else len(parts) - 1

@@ -161,3 +161,43 @@ def is_archive(path: Path) -> bool:
         return tarfile.is_tarfile(path)
     except OSError:
         return False
+
+
+def _listing(layout: Layout, digest: str) -> tuple[set[str], list[str], list[str]]:
+    """A layer's paths, the paths its whiteouts remove, the directories it makes opaque."""
+    names: set[str] = set()
+    removed: list[str] = []
+    opaque: list[str] = []
+    with tarfile.open(layout.path(digest), mode="r:*") as tar:
+        for m in tar:
+            name = posixpath.normpath("/" + m.name).lstrip("/")
+            base, parent = posixpath.basename(name), posixpath.dirname(name)
+            if base == ".wh..wh..opq":
+                opaque.append(parent)
+            elif base.startswith(".wh."):
+                removed.append(posixpath.join(parent, base[4:]))
+            elif name:
+                names.add(name)
+    return names, removed, opaque
+
+
+def stack_paths(
+    layout: Layout, layers: list[dict[str, Any]], memo: dict[tuple[str, ...], frozenset[str]]
+) -> frozenset[str]:
+    """Every path in the stack's file tree (whiteouts applied), from the layers' listings.
+
+    ``memo`` keeps each prefix of the stack, so a build lists every layer once.
+    """
+    key = tuple(str(d["digest"]) for d in layers)
+    if key in memo:
+        return memo[key]
+    if not key:
+        return frozenset()
+    below = set(stack_paths(layout, layers[:-1], memo))
+    names, removed, opaque = _listing(layout, key[-1])
+    for gone in removed:
+        below = {p for p in below if p != gone and not p.startswith(gone + "/")}
+    for parent in opaque:
+        below = {p for p in below if not p.startswith(parent + "/")}
+    memo[key] = frozenset(below | names)
+    return memo[key]

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -163,8 +164,48 @@ def run_step(
                 args += ["--user", user]
             for m in mounts or []:
                 args += ["--mount", m]
-            _buildah(benv, [*args, ctr, "--", *argv], where, log)
+            with _mount_stubs_removed(benv, ctr, mounts or [], where):
+                _buildah(benv, [*args, ctr, "--", *argv], where, log)
             return _commit_layer(benv, ctr, _out_dir(store, tmp), store.layout, len(layers), where)
+
+
+def _mount_target(spec: str) -> str:
+    for part in spec.split(","):
+        key, _, value = part.partition("=")
+        if key in ("target", "dst", "destination"):
+            return value
+    return ""
+
+
+@contextlib.contextmanager
+def _mount_stubs_removed(
+    benv: dict[str, str], ctr: str, mounts: list[str], where: str
+) -> Iterator[None]:
+    """Remove what ``--mount`` targets created in the rootfs and the step left empty.
+
+    BuildKit (its mount stub cleaner) and ``buildah bud`` leave no trace of a mount
+    point that was not in the image: the target made for it is not in the step's
+    layer (the parent directories made on the way stay, in both). ``buildah run``
+    leaves the target, so it is removed here, if the step left it empty.
+    """
+    targets = [t for t in map(_mount_target, mounts) if t]
+    if not targets:
+        yield
+        return
+    root = Path(_buildah(benv, ["mount", ctr], where).strip().splitlines()[-1])
+    try:
+        paths = [root / posixpath.normpath("/" + t).lstrip("/") for t in targets]
+        stubs = [p for p in paths if p != root and not os.path.lexists(p)]
+        yield
+        for path in stubs:
+            with contextlib.suppress(OSError):  # not empty, or not there: keep it
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                elif path.is_file() and path.stat().st_size == 0:
+                    path.unlink()
+    finally:
+        with contextlib.suppress(ShipwayError):
+            _buildah(benv, ["umount", ctr], where)
 
 
 def _stack_image(
