@@ -77,9 +77,12 @@ class JobRun:
         self.workspace = base / "workspace"
         self.temp = base / "temp"
         self.files = base / "files"
-        for d in (self.workspace, self.temp, self.files):
+        # the job's own HOME, tool cache and toolchains (virtualenvs, npm prefix): on the host
+        # a job writes nothing of the machine's, and parallel jobs share nothing writable
+        self.home, self.tools = base / "home", base / "tools"
+        tool_cache = base / "tool-cache"
+        for d in (self.workspace, self.temp, self.files, self.home, self.tools, tool_cache):
             d.mkdir(parents=True, exist_ok=True)
-        tool_cache = rs.info.base_dir.parent / "tool-cache"
         self.runner = runner_context(self.temp, tool_cache)
         self.github = github_context(rs.info, rs.workflow.name, job.id, self.workspace)
         self.github["token"] = rs.secrets_ctx.get("GITHUB_TOKEN", "")
@@ -306,11 +309,16 @@ class JobRun:
 
     def process_env(self, env_ctx: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
         inside = self.box is not None and self.box.cid is not None
-        env = (
-            {"PATH": self.box.path, "HOME": "/root"}
-            if self.box and inside
-            else dict(self.rs.base_env)
-        )
+        if self.box and inside:
+            env = {"PATH": self.box.path, "HOME": "/root"}
+        else:
+            env = dict(self.rs.base_env)
+            npm_prefix = str(self.tools / "npm-global")
+            env.update({"HOME": str(self.home), "TMPDIR": str(self.temp), "TMP": str(self.temp),
+                        "TEMP": str(self.temp), "npm_config_prefix": npm_prefix,
+                        "PIP_REQUIRE_VIRTUALENV": "true",
+                        "PATH": os.pathsep.join([npm_prefix + "/bin",
+                                                 env.get("PATH", os.defpath)])})  # fmt: skip
         env.update(default_env(self.github, self.runner))
         env.update({k: str(v) for k, v in files.items()})
         env.update(self.exported)
