@@ -150,6 +150,17 @@ def runs_on_labels(value: Any) -> list[str]:
     return [to_str(from_json_value(value))] if value is not None else []
 
 
+def unsupported_label(labels: list[str], platforms: dict[str, str]) -> str | None:
+    """The first ``windows-*``/``macos-*`` label, unless ``-P`` maps one of ``labels``."""
+    mapped = {**parse_platforms(os.environ.get("SHIPWAY_CI_PLATFORMS", "")), **platforms}
+    if any(label in mapped for label in labels):
+        return None
+    for label in labels:
+        if label.lower().split("-")[0] in ("windows", "macos", "osx"):
+            return label
+    return None
+
+
 def parse_platforms(text: str) -> dict[str, str]:
     """``label=image,label2=-self-hosted`` (``SHIPWAY_CI_PLATFORMS``) as a mapping."""
     pairs = [p.split("=", 1) for p in text.split(",") if "=" in p]

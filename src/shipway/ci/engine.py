@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from shipway.ci import concurrency, environments, tokens
+from shipway.ci.container import runs_on_labels, unsupported_label
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render, render_deep, render_str
@@ -121,6 +122,8 @@ class Engine:
     def run(self) -> dict[str, Any]:
         (self.info.base_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._state("running")
+        if self.info.note and not self.prefix:
+            self._log(self.wf.name, self.info.note)
         group = self._group(self.wf.concurrency, self._job_scope(None))
         if self.input_error:
             self._log(self.wf.name, f"::error::{self.wf.file}: {self.input_error}")
@@ -427,7 +430,7 @@ class Engine:
             return "failure"
         if "cancelled" in results:
             return "cancelled"
-        return "success"
+        return "skipped" if all(r == "skipped" for r in results) else "success"
 
     def _instance(self, job: Job, index: int, display: str, combo: dict[str, Any],
                   strategy: dict[str, Any], jscope: Scope, cancel: Cancel) -> str:  # fmt: skip
@@ -436,6 +439,17 @@ class Engine:
         key = f"{self.prefix.replace(' / ', '-').replace(' ', '')}{job.id}-{index}"
         shown = self.prefix + display
         env, extra = None, {}
+        try:
+            labels = runs_on_labels(render_deep(job.runs_on, jscope))
+        except ExprError as exc:
+            self._log(shown, f"::error::{job.where}: {exc.message}")
+            self._record(job, display, combo, "failure", {}, [], index)
+            return "failure"
+        other = unsupported_label(labels, self.info.platforms)
+        if other is not None:  # as act: this machine runs Linux jobs only
+            self._log(shown, f"Skipping unsupported platform -- Try running with -P {other}=...")
+            self._record(job, display, combo, "skipped", {}, [], index)
+            return "skipped"
         if job.environment is not None:
             try:
                 env = self._environment(job, jscope)

@@ -50,6 +50,8 @@ class RunInfo:
     kube: dict[str, Any] = field(default_factory=dict)  # kubernetes executor: kubeconfig,
     # context, server, namespace, pvc, pvc_path, pod_timeout (ci.kube_executor)
     environments: dict[str, Any] = field(default_factory=dict)  # name -> plan Environment
+    worktree: Path | None = None  # a local run of this working tree (uncommitted changes too)
+    note: str = ""  # said first in the run's log (what a local run runs)
     token_default: str = "permissive"  # GITHUB_TOKEN scopes without permissions: (or restricted)
 
     @property

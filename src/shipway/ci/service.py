@@ -153,7 +153,8 @@ _INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "
                 "repository", "actor", "run_number", "job_filter", "executor", "server_url",
                 "workflow_ref", "runner_image", "platforms", "keep_workspace", "kube",
                 "token_default", "git_url")  # fmt: skip
-_PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir")
+_PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir",
+                "worktree")  # fmt: skip
 
 
 def _resume_info(workflow: Workflow, info: RunInfo) -> dict[str, Any]:
@@ -282,6 +283,16 @@ def run_event(
                        environments=dict(environments or {}), **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     return records
+
+
+def origin_repository(root: Path) -> str:
+    """``owner/name`` from the ``origin`` remote's URL of the checkout ``root`` ('' if none)."""
+    try:
+        url = git(["remote", "get-url", "origin"], root, subject=str(root)).strip()
+    except GitError:
+        return ""
+    tail = [t for t in url.rstrip("/").removesuffix(".git").replace(":", "/").split("/") if t]
+    return "/".join(tail[-2:]) if len(tail) >= 2 else ""
 
 
 def _repo_name(repo: str) -> str:
