@@ -63,7 +63,7 @@ class Engine:
     ) -> None:
         self.wf = workflow
         self.store = store
-        self.token_cap: dict[str, str] | None = None  # a calling job's scopes (reusable)
+        self.token_cap: dict[str, str] | None = info.token_cap  # a calling job's (reusable)
         self.held_groups: tuple[str, ...] = ()  # concurrency groups the run holds around us
         self.forward_wait: Callable[[dict[str, Any], bool], None] | None = None  # to a caller
         self.info = info
@@ -509,7 +509,7 @@ class Engine:
     def _token(self, job: Job, shown: str) -> dict[str, str]:
         """Log the job's token scopes as GitHub does; return them."""
         perms = self.permissions_for(job)
-        for line in permissions.log_lines(perms):
+        for line in permissions.log_lines(perms, verbose=self.info.verbose):
             self._log(shown, line)
         return perms
 

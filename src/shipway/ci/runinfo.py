@@ -53,6 +53,8 @@ class RunInfo:
     worktree: Path | None = None  # a local run of this working tree (uncommitted changes too)
     note: str = ""  # said first in the run's log (what a local run runs)
     token_default: str = "permissive"  # GITHUB_TOKEN scopes without permissions: (or restricted)
+    token_cap: dict[str, str] | None = None  # no job's token gets more (read-all for forks)
+    verbose: bool = False  # the GITHUB_TOKEN Permissions group in full
 
     @property
     def artifacts(self) -> Path:

@@ -151,6 +151,9 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     help="NAME=VALUE for a workflow_dispatch input (github.event.inputs), repeatable.",
 )
 @click.option(
+    "-v", "--verbose", is_flag=True, help="Show the GITHUB_TOKEN Permissions group in full."
+)
+@click.option(
     "--commit",
     "as_committed",
     is_flag=True,
@@ -209,6 +212,7 @@ def run_cmd(
     secret_file: str | None,
     var: tuple[str, ...],
     input_pairs: tuple[str, ...],
+    verbose: bool,
     as_committed: bool,
     keep_workspace: bool,
     platform_pairs: tuple[str, ...],
@@ -283,7 +287,7 @@ def run_cmd(
                            workflow_ref=f"{shown}@{ref}", source_dir=root,
                            action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
                            environments=environments or {}, repository=repository,
-                           worktree=worktree, note=note,
+                           worktree=worktree, note=note, verbose=verbose,
                            token_default=default_permissions, actor=actor,
                            cancel=cancel.child())  # fmt: skip
             info.kube = kube
