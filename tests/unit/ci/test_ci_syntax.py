@@ -68,7 +68,7 @@ def test_parses_into_plan() -> None:
         (
             "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ foo.bar }}\n",
             "w.yml:6:9",
-            "undefined context 'foo'",
+            "Unrecognized named-value: 'foo'",
         ),
         (
             "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: x\n        uses: y\n",

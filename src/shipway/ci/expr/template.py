@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.ci.expr.evaluate import Scope, compile_expr, evaluate
+from shipway.ci.expr.evaluate import Scope, compile_expr, evaluate, names
 from shipway.ci.expr.lexer import ExprError
-from shipway.ci.expr.parser import STATUS_FUNCTIONS, functions_used
+from shipway.ci.expr.parser import NAMED_VALUES, STATUS_FUNCTIONS, functions_used
 from shipway.ci.expr.values import to_str, truthy
 
 Part = tuple[bool, str, int]  # (is_expression, text, offset in the string)
@@ -53,11 +53,12 @@ def render(text: str, scope: Scope) -> Any:
     if "${{" not in text:
         return text
     parts = split(text)
+    named = names(scope)
     if len(parts) == 1 and parts[0][0]:
-        return evaluate(compile_expr(parts[0][1]), scope)
+        return evaluate(compile_expr(parts[0][1], named), scope)
     out = []
     for is_expr, body, _ in parts:
-        out.append(to_str(evaluate(compile_expr(body), scope)) if is_expr else body)
+        out.append(to_str(evaluate(compile_expr(body, named), scope)) if is_expr else body)
     return "".join(out)
 
 
@@ -76,7 +77,7 @@ def render_deep(value: Any, scope: Scope) -> Any:
     return value
 
 
-def condition_text(cond: Any) -> str:
+def condition_text(cond: Any, named: frozenset[str] = NAMED_VALUES) -> str:
     """The expression an ``if:`` value stands for (``${{ }}`` optional, default success())."""
     if cond is None or cond == "":
         return "success()"
@@ -91,7 +92,9 @@ def condition_text(cond: Any) -> str:
     elif any(p[0] for p in parts):
         # mixed literal text and expressions: GitHub treats it as a (truthy) string
         return "format(" + repr_str(text) + ")"
-    node = compile_expr(text)
+    if not text.strip():
+        return "success()"
+    node = compile_expr(text, named)
     if not (functions_used(node) & STATUS_FUNCTIONS):
         return f"success() && ({text})"
     return text
@@ -102,7 +105,8 @@ def repr_str(text: str) -> str:
 
 
 def condition(cond: Any, scope: Scope) -> bool:
-    text = condition_text(cond)
+    named = names(scope)
+    text = condition_text(cond, named)
     if text.startswith("format("):
         return truthy(render(str(cond), scope))
-    return truthy(evaluate(compile_expr(text), scope))
+    return truthy(evaluate(compile_expr(text, named), scope))
