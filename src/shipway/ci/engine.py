@@ -3,7 +3,7 @@
 Jobs whose needs are done run in parallel (threads; each step is its own
 process). Results (success, failure, cancelled, skipped) propagate as GitHub
 does: a job whose needs did not all succeed is skipped unless its ``if`` uses
-a status function; ``failure()`` sees any failed ancestor. Matrix jobs run
+a status function; ``success()`` and ``failure()`` look at every ancestor. Matrix jobs run
 once per combination, at most ``max-parallel`` at a time; ``fail-fast``
 cancels the rest of the matrix. ``concurrency`` groups (workflow and job
 level) hold across every process on the store's database (within this process
@@ -27,7 +27,7 @@ from shipway.ci import concurrency, environments, tokens
 from shipway.ci.container import runs_on_labels, unsupported_label
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
-from shipway.ci.expr.template import condition, render, render_deep, render_str
+from shipway.ci.expr.template import condition, render, render_deep, render_str, split
 from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
 from shipway.ci.job import JobRun
 from shipway.ci.plan import permissions
@@ -273,17 +273,19 @@ class Engine:
                 for n in (job.needs if job else [])
             }
             failed = {j for j, r in self.results.items() if r == "failure"}
+            unsuccessful = {j for j, r in self.results.items() if r != "success"}
         ancestors = self._ancestors(job) if job else set()
         cancelled = self.rs.cancel.event.is_set()
 
         def status(name: str) -> bool:
+            # as on GitHub, both look at every job up the needs chain, not only direct needs
             if name == "always":
                 return True
             if name == "cancelled":
                 return cancelled
             if name == "failure":
                 return not cancelled and bool(ancestors & failed)
-            return not cancelled and all(n["result"] == "success" for n in needs.values())
+            return not cancelled and not (ancestors & unsuccessful)
 
         jid = job.id if job else ""
         ctx = {
@@ -377,7 +379,10 @@ class Engine:
     def _matrix(self, job: Job, scope: Scope) -> list[dict[str, Any]]:
         if job.strategy is None or job.strategy.matrix is None:
             return [{}]
-        value = render_deep(job.strategy.matrix, scope)
+        value = job.strategy.matrix
+        if isinstance(value, dict):  # a list item ${{ fromJSON(...) }} of an array is spliced
+            value = {to_str(render(k, scope)): _spliced(v, scope) for k, v in value.items()}
+        value = render_deep(value, scope)
         if isinstance(value, str):
             value = render(value, scope)
         if not isinstance(value, dict):
@@ -527,3 +532,19 @@ class Engine:
 
     def _log(self, job: str, line: str) -> None:
         self.rs.emit(job, "", line)
+
+
+def _spliced(value: Any, scope: Scope) -> Any:
+    """A matrix dimension rendered; an item that is one expression giving an array becomes
+    that array's items, as GitHub splices them."""
+    if not isinstance(value, list):
+        return render_deep(value, scope)
+    items: list[Any] = []
+    for item in value:
+        whole = isinstance(item, str) and item.strip().startswith("${{") and len(split(item)) == 1
+        rendered = render_deep(item, scope)
+        if whole and isinstance(rendered, list):
+            items.extend(rendered)
+        else:
+            items.append(rendered)
+    return items

@@ -370,7 +370,7 @@ class JobRun:
         host_only: bool = False,
     ) -> str:
         """Run one process of a step; its output goes through workflow-command handling."""
-        parser = OutputParser(self)
+        parser = OutputParser(self, env.get("ACTIONS_ALLOW_UNSECURE_COMMANDS", "") == "true")
         box = self.box if self.box is not None and self.box.cid is not None else None
         cancel = self.step_cancel
         if cancel is not self.cancel:  # cleanup after a cancel: bounded, as GitHub bounds it
@@ -416,9 +416,10 @@ class JobRun:
 class OutputParser:
     """Handles one step's output lines: workflow commands, then masked log lines."""
 
-    def __init__(self, job: JobRun) -> None:
+    def __init__(self, job: JobRun, unsecure: bool = False) -> None:
         self.job = job
         self.stop_token: str | None = None
+        self.unsecure = unsecure  # ACTIONS_ALLOW_UNSECURE_COMMANDS: set-env and add-path work
 
     def line(self, text: str) -> None:
         if self.stop_token is not None:
@@ -450,10 +451,18 @@ class OutputParser:
                 self.job.pending_outputs[name] = cmd.message
         elif cmd.name == "save-state":
             self.job.state[cmd.props.get("name", "")] = cmd.message
-        elif cmd.name == "set-env":
-            self.job.log("::error::The `set-env` command is disabled; use GITHUB_ENV.")
-        elif cmd.name == "add-path":
-            self.job.log("::error::The `add-path` command is disabled; use GITHUB_PATH.")
+        elif cmd.name == "set-env" and self.unsecure:
+            name = cmd.props.get("name", "")
+            if name:
+                self.job.exported[name] = self.job.env_ctx[name] = cmd.message
+        elif cmd.name == "add-path" and self.unsecure:
+            self.job.paths.insert(0, cmd.message)
+        elif cmd.name in ("set-env", "add-path"):
+            file = "GITHUB_ENV" if cmd.name == "set-env" else "GITHUB_PATH"
+            self.job.log(f"::error::The `{cmd.name}` command is disabled. Please upgrade to using "
+                         f"Environment Files ({file}) or opt into unsecure command execution by "
+                         "setting the `ACTIONS_ALLOW_UNSECURE_COMMANDS` environment variable to "
+                         "`true`.")  # fmt: skip
         else:
             self.job.log(text)
 

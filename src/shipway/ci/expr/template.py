@@ -67,14 +67,31 @@ def render_str(text: str, scope: Scope) -> str:
 
 
 def render_deep(value: Any, scope: Scope) -> Any:
-    """Render every string inside lists and mappings (keys too)."""
+    """Render every string inside lists and mappings (keys too; ``${{ insert }}`` merges)."""
     if isinstance(value, str):
         return render(value, scope)
     if isinstance(value, list):
         return [render_deep(v, scope) for v in value]
     if isinstance(value, dict):
-        return {to_str(render(k, scope)): render_deep(v, scope) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if is_insert(k):  # GitHub's ${{ insert }}: the mapping it gives, merged in here
+                pairs = render_deep(v, scope)
+                if not isinstance(pairs, dict):
+                    raise ExprError("the value of ${{ insert }} must be a mapping")
+                out.update(pairs)
+            else:
+                out[to_str(render(k, scope))] = render_deep(v, scope)
+        return out
     return value
+
+
+def is_insert(key: Any) -> bool:
+    """A mapping key that is GitHub's ``${{ insert }}`` directive."""
+    if not isinstance(key, str) or "${{" not in key:
+        return False
+    parts = split(key.strip())
+    return len(parts) == 1 and parts[0][0] and parts[0][1] == "insert"
 
 
 def condition_text(cond: Any, named: frozenset[str] = NAMED_VALUES) -> str:
