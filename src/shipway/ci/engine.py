@@ -28,7 +28,7 @@ from shipway.ci.container import runs_on_labels, unsupported_label
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render, render_deep, render_str, split
-from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
+from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
 from shipway.ci.job import JobRun
 from shipway.ci.plan import permissions
 from shipway.ci.plan.dag import topo_order
@@ -273,7 +273,7 @@ class Engine:
                 for n in (job.needs if job else [])
             }
             failed = {j for j, r in self.results.items() if r == "failure"}
-            unsuccessful = {j for j, r in self.results.items() if r != "success"}
+            stopped = {j for j, r in self.results.items() if r in ("failure", "cancelled")}
         ancestors = self._ancestors(job) if job else set()
         cancelled = self.rs.cancel.event.is_set()
 
@@ -285,7 +285,8 @@ class Engine:
                 return cancelled
             if name == "failure":
                 return not cancelled and bool(ancestors & failed)
-            return not cancelled and not (ancestors & unsuccessful)
+            direct = all(n["result"] == "success" for n in needs.values())
+            return not cancelled and direct and not (ancestors & stopped)
 
         jid = job.id if job else ""
         ctx = {
@@ -312,8 +313,8 @@ class Engine:
         summary: str = "",
         extra: dict[str, Any] | None = None,
     ) -> None:
-        rec = {"id": job.id, "name": self.prefix + name, "matrix": matrix, "result": result,
-               "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
+        rec = {"id": job.id, "name": self.prefix + name, "matrix": integral(matrix),
+               "result": result, "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
         if summary:
             rec["summary"] = summary
         if not job.uses:
@@ -371,7 +372,8 @@ class Engine:
 
             def call(index: int, display: str, jscope: Scope, mine: Cancel) -> str:
                 key = f"{job.id}-{index}"
-                return run_called(self, job, jscope, held, mine, display=display, key=key)
+                return run_called(self, job, jscope, held, mine, display=display, key=key,
+                                  index=index)  # fmt: skip
 
             return self._run_matrix(job, scope, combos, cancel, call)
         return self._run_matrix(job, scope, combos, cancel)

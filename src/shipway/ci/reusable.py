@@ -31,7 +31,7 @@ from shipway.ci import remote
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import render_deep, render_str
-from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
+from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.plan.refs import RefError, RemoteUses, parse_uses
 from shipway.ci.remote import RemoteError
@@ -206,6 +206,7 @@ def run_called(
     *,
     display: str | None = None,
     key: str | None = None,
+    index: int = 0,
 ) -> str:
     """Run the workflow ``job.uses`` names as this job; return the job's result.
 
@@ -223,7 +224,7 @@ def run_called(
         return "failure"
     cancel = cancel or engine.rs.cancel
     holding = (*engine.held_groups, *held)
-    args = (engine, job, scope, called, inputs, secrets, chain, origin, name, key or job.id)
+    args = (engine, job, scope, called, inputs, secrets, chain, origin, name, key or job.id, index)
     if group is None:
         return _run_inner(*args, holding, cancel)
     if group[0].lower() in {g.lower() for g in holding}:
@@ -252,6 +253,7 @@ def _run_inner(
     origin: Origin | None,
     name: str,
     key: str,
+    index: int,
     holding: tuple[str, ...],
     cancel: Cancel,
 ) -> str:
@@ -292,9 +294,20 @@ def _run_inner(
             engine.rs.emit(engine.prefix + name, "", f"::warning::output {oname!r}: {exc.message}")
     if result == "failure" and truthy(render_deep(job.continue_on_error, scope)):
         result = "success"
+    caller = {"id": job.id, "name": engine.prefix + name, "uses": job.uses,
+              "matrix": integral(scope.contexts.get("matrix") or {}), "result": result,
+              "outputs": outputs, "steps": [], "index": index}  # fmt: skip
     with engine.lock:
         engine.outputs.setdefault(job.id, {}).update(outputs)
+        # the calling job, then its called jobs: ids that cannot collide with the caller's
+        # own jobs (``call/inner``), each naming its caller
+        mine = [caller]
         for jid in inner.selected():
             for rec in inner.job_records.get(jid, []):
-                engine.job_records.setdefault(job.id, []).append(rec)
+                mine.append({**rec, "id": f"{job.id}/{rec['id']}",
+                             "caller": f"{job.id}/{rec['caller']}" if rec.get("caller")
+                             else job.id, "index": index})  # fmt: skip
+        records = engine.job_records.setdefault(job.id, [])
+        records.extend(mine)
+        records.sort(key=lambda r: int(r["index"]))
     return result
