@@ -128,5 +128,7 @@ def test_a_called_job_waiting_for_review_shows_under_its_caller(
     rec = record(proc)
     assert rec["conclusion"] == "success"
     assert [(j["id"], j["name"], j["result"], j.get("caller")) for j in rec["jobs"]] == [
-        ("call", "call", "success", None), ("call/deploy", "call / deploy", "success", "call")]
+        ("call", "call", "success", None),
+        ("call/deploy", "call / deploy", "success", "call"),
+    ]
     assert "status" not in rec["jobs"][1]

@@ -66,8 +66,9 @@ def test_called_workflow_keeps_or_lowers_and_tokens_are_recorded(
     assert ci_coord.token_scopes(store, token) is None
     assert ci_coord.token_scopes(store, "another-token") is None
     assert (ci_coord.token_info(store, token) or {})["state"] == "expired"
-    assert any(ln.startswith("[call / asks-more] GITHUB_TOKEN Permissions: Contents: read")
-               for ln in lines)
+    assert any(
+        ln.startswith("[call / asks-more] GITHUB_TOKEN Permissions: Contents: read") for ln in lines
+    )
 
 
 def test_wait_timer_delays_then_runs(run_wf: Runner) -> None:

@@ -196,8 +196,8 @@ def from_json_value(v: Any) -> Any:
 
 def integral(v: Any) -> Any:
     """``v`` with integral numbers as ints, as GitHub prints them (``1``, not ``1.0``)."""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return int(v)
+    if isinstance(v, float):  # (a YAML loader's float subclass too)
+        return int(v) if v.is_integer() and abs(v) < 2**53 else float(v)
     if isinstance(v, list):
         return [integral(x) for x in v]
     if isinstance(v, dict):
