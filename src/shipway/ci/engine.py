@@ -27,13 +27,13 @@ from shipway.ci import concurrency, environments, tokens
 from shipway.ci.container import runs_on_labels, unsupported_label
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
-from shipway.ci.expr.template import condition, render, render_deep, render_str, split
+from shipway.ci.expr.template import condition, render_deep, render_str
 from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
 from shipway.ci.job import JobRun
 from shipway.ci.plan import permissions
 from shipway.ci.plan.dag import topo_order
 from shipway.ci.plan.environments import Environment, lookup
-from shipway.ci.plan.matrix import MatrixError, expand
+from shipway.ci.plan.matrix import MatrixError, expand, rendered_matrix
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
@@ -381,15 +381,7 @@ class Engine:
     def _matrix(self, job: Job, scope: Scope) -> list[dict[str, Any]]:
         if job.strategy is None or job.strategy.matrix is None:
             return [{}]
-        value = job.strategy.matrix
-        if isinstance(value, dict):  # a list item ${{ fromJSON(...) }} of an array is spliced
-            value = {to_str(render(k, scope)): _spliced(v, scope) for k, v in value.items()}
-        value = render_deep(value, scope)
-        if isinstance(value, str):
-            value = render(value, scope)
-        if not isinstance(value, dict):
-            raise MatrixError("the matrix expression must evaluate to a mapping")
-        return expand(value)
+        return expand(rendered_matrix(job.strategy.matrix, scope))
 
     def _run_matrix(self, job: Job, scope: Scope, combos: list[dict[str, Any]], cancel: Cancel,
                     call: CallOne | None = None) -> str:  # fmt: skip
@@ -534,19 +526,3 @@ class Engine:
 
     def _log(self, job: str, line: str) -> None:
         self.rs.emit(job, "", line)
-
-
-def _spliced(value: Any, scope: Scope) -> Any:
-    """A matrix dimension rendered; an item that is one expression giving an array becomes
-    that array's items, as GitHub splices them."""
-    if not isinstance(value, list):
-        return render_deep(value, scope)
-    items: list[Any] = []
-    for item in value:
-        whole = isinstance(item, str) and item.strip().startswith("${{") and len(split(item)) == 1
-        rendered = render_deep(item, scope)
-        if whole and isinstance(rendered, list):
-            items.extend(rendered)
-        else:
-            items.append(rendered)
-    return items
