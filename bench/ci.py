@@ -5,6 +5,8 @@ Prints:
   ``-P ubuntu-latest=-self-hosted``) and for shipway's host executor, each
   compared with 200 bare ``bash -c true`` calls (target: shipway <= 2 ms/step);
 - the time to plan a 256-way matrix (parse + validate + expand; target < 100 ms);
+- the time ``actions/setup-python`` takes to give one job its own virtualenv (with pip)
+  from the host interpreter (target < 150 ms once uv's cache is warm);
 - a compatibility table of small workflows where act and shipway may disagree,
   judged by GitHub's documented behaviour.
 
@@ -150,6 +152,33 @@ def matrix_plan(args: argparse.Namespace) -> None:
           f"best {min(times) * 1000:.2f} ms (target < 100 ms)")  # fmt: skip
 
 
+def python_env(args: argparse.Namespace, work: Path) -> None:
+    """One job's Python environment: setup-python's virtualenv, first (cold) and then warm."""
+    from shipway.ci.actions import ActionContext, pythons, setup
+
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    times = []
+    for i in range(1 + 5 * args.repeat):
+        base = work / "py" / f"run-{i}"
+        info = RunInfo(run_id=f"p{i}", repo=str(work), commit="0" * 40, ref="refs/heads/main",
+                       event="push", payload={}, base_dir=base,
+                       cache_dir=work / "py" / "ci-cache")  # fmt: skip
+        temp = base / "jobs" / "j" / "temp"
+        temp.mkdir(parents=True)
+        ctx = ActionContext(inputs={"python-version": minor}, workspace=base, temp=temp,
+                            info=info, env=dict(os.environ), log=lambda _line: None)  # fmt: skip
+        start = time.perf_counter()
+        setup.python(ctx)
+        times.append(time.perf_counter() - start)
+        assert Path(ctx.outputs["python-path"]).exists()
+    uv = pythons.find_uv(dict(os.environ)) or "none (python -m venv)"
+    print(f"\n== one job's Python environment (setup-python {minor}, uv: {uv}) ==")
+    print(f"first in the process (interpreters probed, uv cache empty): {times[0] * 1000:.0f} ms")
+    warm = times[1:]
+    print(f"warm: median {statistics.median(warm) * 1000:.0f} ms, best {min(warm) * 1000:.0f} ms "
+          f"over {len(warm)} jobs (target < 150 ms)")  # fmt: skip
+
+
 CASES_FILE = Path(__file__).with_name("ci_compat.yml")
 RESULT = re.compile(r"RESULT=(\S*)")
 ACT_OUT = re.compile(r"^\[[^\]]+\]\s+\| (.*)$")
@@ -189,7 +218,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-act", action="store_true")
     parser.add_argument(
-        "--only", choices=["overhead", "matrix", "compat"], help="Run one part of the benchmark."
+        "--only",
+        choices=["overhead", "matrix", "python", "compat"],
+        help="Run one part of the benchmark.",
     )
     args = parser.parse_args()
     if not ACT.exists() and not args.skip_act:
@@ -197,7 +228,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shipway-bench-ci-") as tmp:
         work = Path(tmp)
         parts = {"overhead": overhead, "matrix": lambda a, _w: matrix_plan(a),
-                 "compat": compatibility}  # fmt: skip
+                 "python": python_env, "compat": compatibility}  # fmt: skip
         for name, part in parts.items():
             if args.only in (None, name):
                 part(args, work)

@@ -4,9 +4,12 @@
 ``PATH`` (shims such as pyenv's are skipped: they are scripts), in pyenv's and
 uv's version directories, and the one running shipway; each is asked its
 version once per process (all at once, in parallel). ``make_venv`` creates a
-virtualenv with ``uv venv`` and pip installed offline by ``uv pip`` from the
-interpreters' own bundled wheels (uv's cache in a directory of shipway's),
-falling back to ``uv venv --seed`` from the index, then to ``python -m venv``.
+virtualenv with ``uv venv``; its pip comes from a seed directory made once per
+Python version (offline, from the interpreters' own bundled ``ensurepip``
+wheels, bytecode compiled) that the virtualenv imports after its own packages,
+so ``pip install`` (even of pip) lands in the virtualenv. Fallbacks: pip
+installed into the virtualenv by ``uv pip``, ``uv venv --seed`` from the index,
+then ``python -m venv``. uv's cache and the seeds live in a directory of shipway's.
 Runs only those probes and commands; writes only the target directory and
 uv's cache.
 """
@@ -155,14 +158,14 @@ def make_venv(interp: Interpreter, target: Path, uv: str | None, uv_cache: Path,
                 "UV_NO_CONFIG": "1"})  # fmt: skip
     errors: list[str] = []
 
-    def attempt(*argvs: list[str]) -> bool:
+    def attempt(*argvs: list[str], check: bool = True) -> bool:
         for argv in argvs:
             done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
             if done.returncode != 0:
                 errors.append((done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
                 shutil.rmtree(target, ignore_errors=True)
                 return False
-        if (target / "bin" / "pip").exists():
+        if not check or (target / "bin" / "pip").exists():
             return True
         errors.append(f"{argvs[-1][0]} made no pip")
         shutil.rmtree(target, ignore_errors=True)
@@ -174,6 +177,10 @@ def make_venv(interp: Interpreter, target: Path, uv: str | None, uv_cache: Path,
         if [int(p) for p in interp.version.split(".")[:2]] < [3, 12]:
             seed.append("setuptools")  # as ensurepip and uv's --seed give before 3.12
         venv = [uv, "venv", "--quiet", "--python", interp.path, str(target)]
+        shared = _seed_dir(interp, uv, links, seed, uv_cache, env) if links else None
+        if shared is not None and attempt(venv, check=False):
+            _link_seed(interp, target, shared)
+            return "uv venv (pip from shipway's seed directory)"
         install = [uv, "pip", "install", "--quiet", "--offline", "--no-index", *links,
                    "--python", str(target / "bin" / "python"), *seed]  # fmt: skip
         if links and attempt(venv, install):
@@ -183,3 +190,47 @@ def make_venv(interp: Interpreter, target: Path, uv: str | None, uv_cache: Path,
     if attempt([interp.path, "-m", "venv", str(target)]):
         return "python -m venv"
     raise VenvError("; ".join(errors))
+
+
+def _seed_dir(interp: Interpreter, uv: str, links: list[str], seed: list[str], cache: Path,
+              env: dict[str, str]) -> Path | None:  # fmt: skip
+    """pip (and setuptools before 3.12) for ``interp``'s version, installed once with its
+    bytecode into shipway's cache; None when that cannot be done offline."""
+    minor = ".".join(interp.version.split(".")[:2])
+    done_dir = cache / "shipway-seeds" / f"cpython-{minor}"
+    if (done_dir / ".complete").exists():
+        return done_dir
+    tmp = done_dir.with_name(f".{done_dir.name}-{os.getpid()}-{threading.get_ident()}")
+    argv = [uv, "pip", "install", "--quiet", "--offline", "--no-index", *links, "--python",
+            interp.path, "--compile-bytecode", "--target", str(tmp), *seed]  # fmt: skip
+    if subprocess.run(argv, env=env, capture_output=True, timeout=300).returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    (tmp / ".complete").touch()
+    try:
+        tmp.rename(done_dir)
+    except OSError:  # another job made it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return done_dir
+
+
+_PIP_SCRIPT = """#!{python}
+import sys
+from pip._internal.cli.main import main
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def _link_seed(interp: Interpreter, target: Path, shared: Path) -> None:
+    """Make the shared seed importable in the virtualenv (after its own site-packages, so an
+    upgrade the job installs wins; pip never uninstalls outside the virtualenv) and give it
+    ``pip`` commands."""
+    minor = ".".join(interp.version.split(".")[:2])
+    site = target / "lib" / f"python{minor}" / "site-packages"
+    (site / "_shipway_seed.pth").write_text(f"{shared}\n")
+    script = _PIP_SCRIPT.format(python=target / "bin" / "python")
+    for name in ("pip", "pip3", f"pip{minor}"):
+        path = target / "bin" / name
+        path.write_text(script)
+        path.chmod(0o755)
