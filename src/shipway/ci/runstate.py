@@ -20,6 +20,7 @@ from shipway.ci.commands import Masker
 from shipway.ci.plan.model import Workflow
 from shipway.ci.runinfo import RunInfo
 from shipway.runtime.host import Cancel
+from shipway.settings import load as load_settings
 
 
 class RunState:
@@ -105,9 +106,10 @@ def host_env(env: dict[str, str], shim_dir: Path) -> dict[str, str]:
     Runner variables (``GITHUB_*``, ``RUNNER_*``, ``CI``), the host's writable places
     (``VIRTUAL_ENV``, ``XDG_*_HOME``, ``npm_config_*``, ``PIP_*``, ``UV_*`` ...) go;
     ``PYENV_ROOT`` and ``RUSTUP_HOME`` stay pinned to the host's (read-only toolchain
-    stores that its shims need once ``HOME`` is the job's). A virtualenv's ``bin`` on
-    ``PATH`` (shipway's own, an activated one) is replaced by links to its commands
-    without its interpreter and installers, so no step can ``pip install`` into it.
+    stores that its shims need once ``HOME`` is the job's), ``SHIPWAY_HOME`` to shipway's.
+    A virtualenv's ``bin`` on ``PATH`` (shipway's own, an activated one) is replaced by
+    links to its commands without its interpreter and installers, so no step can
+    ``pip install`` into it.
     """
     home = env.get("HOME") or os.path.expanduser("~")
     out = {k: v for k, v in env.items()
@@ -116,6 +118,8 @@ def host_env(env: dict[str, str], shim_dir: Path) -> dict[str, str]:
     for name, default in (("PYENV_ROOT", ".pyenv"), ("RUSTUP_HOME", ".rustup")):
         if name not in out and os.path.isdir(os.path.join(home, default)):
             out[name] = os.path.join(home, default)
+    if "SHIPWAY_HOME" not in out:  # a step's `shipway` uses this shipway's state, not HOME's
+        out["SHIPWAY_HOME"] = str(load_settings().home)
     parts = []
     for directory in out.get("PATH", os.defpath).split(os.pathsep):
         venv = Path(directory).parent
