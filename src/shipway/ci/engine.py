@@ -69,7 +69,9 @@ class Engine:
         self.info = info
         self.input_error = ""
         if inputs is None and state is None and info.event == "workflow_dispatch":
-            inputs = self._dispatch_inputs(workflow, info)
+            from shipway.ci.reusable import dispatch_inputs
+
+            inputs, self.input_error = dispatch_inputs(workflow, info)
         self.rs = state or RunState(info, workflow, inputs)
         self.on_state = on_state
         self.prefix = prefix  # "caller-job / " for the jobs of a called workflow
@@ -83,22 +85,6 @@ class Engine:
             self.outputs.update(prior.get("outputs") or {})
             self.job_records.update(prior.get("records") or {})
             self.started = float(prior.get("started") or self.started)
-
-    def _dispatch_inputs(self, workflow: Workflow, info: RunInfo) -> dict[str, Any]:
-        from shipway.ci.reusable import CallError, typed_inputs
-
-        spec = workflow.on.get("workflow_dispatch") or {}
-        given = info.payload.get("inputs") or {}
-        scope = Scope({"github": github_context(info, workflow.name, "", info.base_dir),
-                       "vars": info.vars, "inputs": {}})  # fmt: skip
-        try:
-            typed = typed_inputs(spec if isinstance(spec, dict) else {}, dict(given), scope)
-        except (CallError, ExprError) as exc:
-            self.input_error = exc.message if isinstance(exc, ExprError) else str(exc)
-            return {}
-        # GitHub's event payload carries every input, defaults included, as strings
-        info.payload["inputs"] = {k: to_str(from_json_value(v)) for k, v in typed.items()}
-        return typed
 
     # -- the run ----------------------------------------------------------------
     def selected(self) -> list[str]:
@@ -438,14 +424,14 @@ class Engine:
         key = f"{self.prefix.replace(' / ', '-').replace(' ', '')}{job.id}-{index}"
         shown = self.prefix + display
         env, extra = None, {}
-        try:
-            labels = runs_on_labels(render_deep(job.runs_on, jscope))
+        try:  # as act: this machine runs Linux jobs only
+            other = unsupported_label(runs_on_labels(render_deep(job.runs_on, jscope)),
+                                      self.info.platforms)  # fmt: skip
         except ExprError as exc:
             self._log(shown, f"::error::{job.where}: {exc.message}")
             self._record(job, display, combo, "failure", {}, [], index)
             return "failure"
-        other = unsupported_label(labels, self.info.platforms)
-        if other is not None:  # as act: this machine runs Linux jobs only
+        if other is not None:
             self._log(shown, f"Skipping unsupported platform -- Try running with -P {other}=...")
             self._record(job, display, combo, "skipped", {}, [], index)
             return "skipped"

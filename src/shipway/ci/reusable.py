@@ -35,6 +35,7 @@ from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, tr
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.plan.refs import RefError, RemoteUses, parse_uses
 from shipway.ci.remote import RemoteError
+from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
 from shipway.ci.syntax.github import parse_workflow
 from shipway.model.errors import InputError
@@ -177,6 +178,21 @@ def _secrets(engine: Engine, job: Job, spec: dict[str, Any], scope: Scope) -> di
 
 Called = tuple[str, "Origin | None", tuple[str, ...], Workflow, dict[str, Any], dict[str, str],
                "tuple[str, bool] | None"]  # fmt: skip
+
+
+def dispatch_inputs(workflow: Workflow, info: RunInfo) -> tuple[dict[str, Any], str]:
+    """A ``workflow_dispatch`` run's typed inputs (and the payload's, as strings), or an error."""
+    spec = workflow.on.get("workflow_dispatch") or {}
+    given = info.payload.get("inputs") or {}
+    scope = Scope({"github": github_context(info, workflow.name, "", info.base_dir),
+                   "vars": info.vars, "inputs": {}})  # fmt: skip
+    try:
+        typed = typed_inputs(spec if isinstance(spec, dict) else {}, dict(given), scope)
+    except (CallError, ExprError) as exc:
+        return {}, exc.message if isinstance(exc, ExprError) else str(exc)
+    # GitHub's event payload carries every input, defaults included, as strings
+    info.payload["inputs"] = {k: to_str(from_json_value(v)) for k, v in typed.items()}
+    return typed, ""
 
 
 def _prepare(engine: Engine, job: Job, scope: Scope, name: str) -> Called:
