@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,8 @@ def run_cmd(
                            cancel=cancel.child())  # fmt: skip
             info.kube = kube
             records.append(run_workflow(store, wf, info))
+    if as_committed and not keep_workspace:  # the runs are stored; their checkout can go
+        shutil.rmtree(root, ignore_errors=True)
     if not records:
         out.stderr.print(f"no workflow triggers on {event!r}")
     if out.emit(records[0] if len(records) == 1 else records, output) is False:
