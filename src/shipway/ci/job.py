@@ -370,7 +370,8 @@ class JobRun:
         host_only: bool = False,
     ) -> str:
         """Run one process of a step; its output goes through workflow-command handling."""
-        parser = OutputParser(self, env.get("ACTIONS_ALLOW_UNSECURE_COMMANDS", "") == "true")
+        unsecure = env.get("ACTIONS_ALLOW_UNSECURE_COMMANDS", "").strip().lower() == "true"
+        parser = OutputParser(self, unsecure)
         box = self.box if self.box is not None and self.box.cid is not None else None
         cancel = self.step_cancel
         if cancel is not self.cancel:  # cleanup after a cancel: bounded, as GitHub bounds it
