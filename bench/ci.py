@@ -117,6 +117,7 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
             assert "Job succeeded" in out, out[-2000:]
             act_many.append(t)
     b = min(bash) * 1000
+    cpu = engine_cpu(repo, commit, work, n)
     print(f"\n== {n}-step `run: true` workflow (best of {args.repeat}) ==")
     print(f"bare `bash -c true`: {b:.2f} ms per call")
     rows = [
@@ -129,6 +130,26 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     for label, many, one in rows:
         per = (min(many) - min(one)) / (n - 1) * 1000
         print(f"{label:<36}{min(many):>9.2f}s{min(one):>9.2f}s{per:>8.2f} ms{per - b:>12.2f} ms")
+    print(
+        f"shipway engine CPU per step (its own process, not the step's; steady under load): "
+        f"{cpu:.2f} ms"
+    )
+
+
+def engine_cpu(repo: Path, commit: str, work: Path, n: int) -> float:
+    """The engine's own CPU time per step (user + system of this process), in ms."""
+    import resource
+
+    def used() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    start = used()
+    run_shipway(repo, "one.yml", commit, work)
+    one = used() - start
+    start = used()
+    run_shipway(repo, "many.yml", commit, work)
+    return (used() - start - one) / (n - 1) * 1000
 
 
 def matrix_plan(args: argparse.Namespace) -> None:
