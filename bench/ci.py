@@ -5,6 +5,8 @@ Prints:
   ``-P ubuntu-latest=-self-hosted``) and for shipway's host executor, each
   compared with 200 bare ``bash -c true`` calls (target: shipway <= 2 ms/step);
 - the time to plan a 256-way matrix (parse + validate + expand; target < 100 ms);
+- the time ``actions/setup-python`` takes to give one job its own virtualenv (with pip)
+  from the host interpreter (target < 150 ms once uv's cache is warm);
 - a compatibility table of small workflows where act and shipway may disagree,
   judged by GitHub's documented behaviour.
 
@@ -115,6 +117,7 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
             assert "Job succeeded" in out, out[-2000:]
             act_many.append(t)
     b = min(bash) * 1000
+    cpu = engine_cpu(repo, commit, work, n)
     print(f"\n== {n}-step `run: true` workflow (best of {args.repeat}) ==")
     print(f"bare `bash -c true`: {b:.2f} ms per call")
     rows = [
@@ -127,6 +130,26 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     for label, many, one in rows:
         per = (min(many) - min(one)) / (n - 1) * 1000
         print(f"{label:<36}{min(many):>9.2f}s{min(one):>9.2f}s{per:>8.2f} ms{per - b:>12.2f} ms")
+    print(
+        f"shipway engine CPU per step (its own process, not the step's; steady under load): "
+        f"{cpu:.2f} ms"
+    )
+
+
+def engine_cpu(repo: Path, commit: str, work: Path, n: int) -> float:
+    """The engine's own CPU time per step (user + system of this process), in ms."""
+    import resource
+
+    def used() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    start = used()
+    run_shipway(repo, "one.yml", commit, work)
+    one = used() - start
+    start = used()
+    run_shipway(repo, "many.yml", commit, work)
+    return (used() - start - one) / (n - 1) * 1000
 
 
 def matrix_plan(args: argparse.Namespace) -> None:
@@ -148,6 +171,33 @@ def matrix_plan(args: argparse.Namespace) -> None:
     print(f"\n== matrix plan: {len(combos)}-way (16x16 plus an include) ==")
     print(f"parse + validate + expand: median {statistics.median(times) * 1000:.2f} ms, "
           f"best {min(times) * 1000:.2f} ms (target < 100 ms)")  # fmt: skip
+
+
+def python_env(args: argparse.Namespace, work: Path) -> None:
+    """One job's Python environment: setup-python's virtualenv, first (cold) and then warm."""
+    from shipway.ci.actions import ActionContext, pythons, setup
+
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    times = []
+    for i in range(1 + 5 * args.repeat):
+        base = work / "py" / f"run-{i}"
+        info = RunInfo(run_id=f"p{i}", repo=str(work), commit="0" * 40, ref="refs/heads/main",
+                       event="push", payload={}, base_dir=base,
+                       cache_dir=work / "py" / "ci-cache")  # fmt: skip
+        temp = base / "jobs" / "j" / "temp"
+        temp.mkdir(parents=True)
+        ctx = ActionContext(inputs={"python-version": minor}, workspace=base, temp=temp,
+                            info=info, env=dict(os.environ), log=lambda _line: None)  # fmt: skip
+        start = time.perf_counter()
+        setup.python(ctx)
+        times.append(time.perf_counter() - start)
+        assert Path(ctx.outputs["python-path"]).exists()
+    uv = pythons.find_uv(dict(os.environ)) or "none (python -m venv)"
+    print(f"\n== one job's Python environment (setup-python {minor}, uv: {uv}) ==")
+    print(f"first in the process (interpreters probed, uv cache empty): {times[0] * 1000:.0f} ms")
+    warm = times[1:]
+    print(f"warm: median {statistics.median(warm) * 1000:.0f} ms, best {min(warm) * 1000:.0f} ms "
+          f"over {len(warm)} jobs (target < 150 ms)")  # fmt: skip
 
 
 CASES_FILE = Path(__file__).with_name("ci_compat.yml")
@@ -189,7 +239,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-act", action="store_true")
     parser.add_argument(
-        "--only", choices=["overhead", "matrix", "compat"], help="Run one part of the benchmark."
+        "--only",
+        choices=["overhead", "matrix", "python", "compat"],
+        help="Run one part of the benchmark.",
     )
     args = parser.parse_args()
     if not ACT.exists() and not args.skip_act:
@@ -197,7 +249,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shipway-bench-ci-") as tmp:
         work = Path(tmp)
         parts = {"overhead": overhead, "matrix": lambda a, _w: matrix_plan(a),
-                 "compat": compatibility}  # fmt: skip
+                 "python": python_env, "compat": compatibility}  # fmt: skip
         for name, part in parts.items():
             if args.only in (None, name):
                 part(args, work)

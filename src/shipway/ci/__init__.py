@@ -11,7 +11,10 @@ Pure cores (no I/O, enforced by import-linter):
 Engine and adapters:
 
 - ``engine`` (jobs, matrix, concurrency), ``job`` (steps, runner files, workflow
-  commands), ``reusable`` (``workflow_call``), ``uses`` (local/vendored actions),
-  ``container`` and ``executors`` (podman), ``actions.*`` (native marketplace actions).
+  commands, the job's own HOME/temp/toolchain directories), ``reusable``
+  (``workflow_call``), ``uses`` (local/vendored actions), ``container`` and
+  ``executors`` (podman), ``runner_image`` (the podman executor's busybox image,
+  built here), ``actions.*`` (native marketplace actions; ``actions.pythons``:
+  host interpreters and a job's own virtualenv).
 - ``service``: ``run_event`` for the controller, ``run_workflow``, ``resume_run``.
 """

@@ -122,7 +122,8 @@ def runner_image(job: JobRun) -> str:
 
     A ``runs-on`` label mapped by ``--platform LABEL=IMAGE`` (or
     ``SHIPWAY_CI_PLATFORMS``) picks the image on any executor; otherwise the
-    podman and kubernetes executors use the runner image (``SHIPWAY_CI_IMAGE``).
+    podman and kubernetes executors use the runner image (``SHIPWAY_CI_IMAGE``); podman
+    builds its own (``ci.runner_image``) when none is set.
     """
     info = job.rs.info
     platforms = {**parse_platforms(os.environ.get("SHIPWAY_CI_PLATFORMS", "")), **info.platforms}
@@ -132,6 +133,10 @@ def runner_image(job: JobRun) -> str:
     if info.executor not in ("podman", "kubernetes"):
         return ""
     image = info.runner_image or os.environ.get("SHIPWAY_CI_IMAGE", "")
+    if not image and info.executor == "podman":  # built here, as the demo builds its base
+        from shipway.ci import runner_image as built
+
+        return built.ensure(podman_environment(job), info.base_dir.parent)
     if not image:
         raise InputError(
             f"the {info.executor} executor needs an image: give the job a 'container:', "
@@ -148,6 +153,17 @@ def runs_on_labels(value: Any) -> list[str]:
     if isinstance(value, list):
         return [to_str(from_json_value(v)) for v in value]
     return [to_str(from_json_value(value))] if value is not None else []
+
+
+def unsupported_label(labels: list[str], platforms: dict[str, str]) -> str | None:
+    """The first ``windows-*``/``macos-*`` label, unless ``-P`` maps one of ``labels``."""
+    mapped = {**parse_platforms(os.environ.get("SHIPWAY_CI_PLATFORMS", "")), **platforms}
+    if any(label in mapped for label in labels):
+        return None
+    for label in labels:
+        if label.lower().split("-")[0] in ("windows", "macos", "osx"):
+            return label
+    return None
 
 
 def parse_platforms(text: str) -> dict[str, str]:

@@ -3,7 +3,7 @@
 Jobs whose needs are done run in parallel (threads; each step is its own
 process). Results (success, failure, cancelled, skipped) propagate as GitHub
 does: a job whose needs did not all succeed is skipped unless its ``if`` uses
-a status function; ``failure()`` sees any failed ancestor. Matrix jobs run
+a status function; ``success()`` and ``failure()`` look at every ancestor. Matrix jobs run
 once per combination, at most ``max-parallel`` at a time; ``fail-fast``
 cancels the rest of the matrix. ``concurrency`` groups (workflow and job
 level) hold across every process on the store's database (within this process
@@ -24,15 +24,16 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from shipway.ci import concurrency, environments, tokens
+from shipway.ci.container import runs_on_labels, unsupported_label
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
-from shipway.ci.expr.template import condition, render, render_deep, render_str
-from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
+from shipway.ci.expr.template import condition, render_deep, render_str
+from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
 from shipway.ci.job import JobRun
 from shipway.ci.plan import permissions
 from shipway.ci.plan.dag import topo_order
 from shipway.ci.plan.environments import Environment, lookup
-from shipway.ci.plan.matrix import MatrixError, expand
+from shipway.ci.plan.matrix import MatrixError, expand, rendered_matrix
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
@@ -62,13 +63,15 @@ class Engine:
     ) -> None:
         self.wf = workflow
         self.store = store
-        self.token_cap: dict[str, str] | None = None  # a calling job's scopes (reusable)
+        self.token_cap: dict[str, str] | None = info.token_cap  # a calling job's (reusable)
         self.held_groups: tuple[str, ...] = ()  # concurrency groups the run holds around us
         self.forward_wait: Callable[[dict[str, Any], bool], None] | None = None  # to a caller
         self.info = info
         self.input_error = ""
         if inputs is None and state is None and info.event == "workflow_dispatch":
-            inputs = self._dispatch_inputs(workflow, info)
+            from shipway.ci.reusable import dispatch_inputs
+
+            inputs, self.input_error = dispatch_inputs(workflow, info)
         self.rs = state or RunState(info, workflow, inputs)
         self.on_state = on_state
         self.prefix = prefix  # "caller-job / " for the jobs of a called workflow
@@ -82,22 +85,6 @@ class Engine:
             self.outputs.update(prior.get("outputs") or {})
             self.job_records.update(prior.get("records") or {})
             self.started = float(prior.get("started") or self.started)
-
-    def _dispatch_inputs(self, workflow: Workflow, info: RunInfo) -> dict[str, Any]:
-        from shipway.ci.reusable import CallError, typed_inputs
-
-        spec = workflow.on.get("workflow_dispatch") or {}
-        given = info.payload.get("inputs") or {}
-        scope = Scope({"github": github_context(info, workflow.name, "", info.base_dir),
-                       "vars": info.vars, "inputs": {}})  # fmt: skip
-        try:
-            typed = typed_inputs(spec if isinstance(spec, dict) else {}, dict(given), scope)
-        except (CallError, ExprError) as exc:
-            self.input_error = exc.message if isinstance(exc, ExprError) else str(exc)
-            return {}
-        # GitHub's event payload carries every input, defaults included, as strings
-        info.payload["inputs"] = {k: to_str(from_json_value(v)) for k, v in typed.items()}
-        return typed
 
     # -- the run ----------------------------------------------------------------
     def selected(self) -> list[str]:
@@ -121,6 +108,8 @@ class Engine:
     def run(self) -> dict[str, Any]:
         (self.info.base_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._state("running")
+        if self.info.note and not self.prefix:
+            self._log(self.wf.name, self.info.note)
         group = self._group(self.wf.concurrency, self._job_scope(None))
         if self.input_error:
             self._log(self.wf.name, f"::error::{self.wf.file}: {self.input_error}")
@@ -271,17 +260,20 @@ class Engine:
                 for n in (job.needs if job else [])
             }
             failed = {j for j, r in self.results.items() if r == "failure"}
+            stopped = {j for j, r in self.results.items() if r in ("failure", "cancelled")}
         ancestors = self._ancestors(job) if job else set()
         cancelled = self.rs.cancel.event.is_set()
 
         def status(name: str) -> bool:
+            # as on GitHub, both look at every job up the needs chain, not only direct needs
             if name == "always":
                 return True
             if name == "cancelled":
                 return cancelled
             if name == "failure":
                 return not cancelled and bool(ancestors & failed)
-            return not cancelled and all(n["result"] == "success" for n in needs.values())
+            direct = all(n["result"] == "success" for n in needs.values())
+            return not cancelled and direct and not (ancestors & stopped)
 
         jid = job.id if job else ""
         ctx = {
@@ -308,8 +300,8 @@ class Engine:
         summary: str = "",
         extra: dict[str, Any] | None = None,
     ) -> None:
-        rec = {"id": job.id, "name": self.prefix + name, "matrix": matrix, "result": result,
-               "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
+        rec = {"id": job.id, "name": self.prefix + name, "matrix": integral(matrix),
+               "result": result, "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
         if summary:
             rec["summary"] = summary
         if not job.uses:
@@ -367,7 +359,8 @@ class Engine:
 
             def call(index: int, display: str, jscope: Scope, mine: Cancel) -> str:
                 key = f"{job.id}-{index}"
-                return run_called(self, job, jscope, held, mine, display=display, key=key)
+                return run_called(self, job, jscope, held, mine, display=display, key=key,
+                                  index=index)  # fmt: skip
 
             return self._run_matrix(job, scope, combos, cancel, call)
         return self._run_matrix(job, scope, combos, cancel)
@@ -375,12 +368,7 @@ class Engine:
     def _matrix(self, job: Job, scope: Scope) -> list[dict[str, Any]]:
         if job.strategy is None or job.strategy.matrix is None:
             return [{}]
-        value = render_deep(job.strategy.matrix, scope)
-        if isinstance(value, str):
-            value = render(value, scope)
-        if not isinstance(value, dict):
-            raise MatrixError("the matrix expression must evaluate to a mapping")
-        return expand(value)
+        return expand(rendered_matrix(job.strategy.matrix, scope))
 
     def _run_matrix(self, job: Job, scope: Scope, combos: list[dict[str, Any]], cancel: Cancel,
                     call: CallOne | None = None) -> str:  # fmt: skip
@@ -428,7 +416,7 @@ class Engine:
             return "failure"
         if "cancelled" in results:
             return "cancelled"
-        return "success"
+        return "skipped" if all(r == "skipped" for r in results) else "success"
 
     def _instance(self, job: Job, index: int, display: str, combo: dict[str, Any],
                   strategy: dict[str, Any], jscope: Scope, cancel: Cancel) -> str:  # fmt: skip
@@ -437,6 +425,17 @@ class Engine:
         key = f"{self.prefix.replace(' / ', '-').replace(' ', '')}{job.id}-{index}"
         shown = self.prefix + display
         env, extra = None, {}
+        try:  # as act: this machine runs Linux jobs only
+            other = unsupported_label(runs_on_labels(render_deep(job.runs_on, jscope)),
+                                      self.info.platforms)  # fmt: skip
+        except ExprError as exc:
+            self._log(shown, f"::error::{job.where}: {exc.message}")
+            self._record(job, display, combo, "failure", {}, [], index)
+            return "failure"
+        if other is not None:
+            self._log(shown, f"Skipping unsupported platform -- Try running with -P {other}=...")
+            self._record(job, display, combo, "skipped", {}, [], index)
+            return "skipped"
         if job.environment is not None:
             try:
                 env = self._environment(job, jscope)
@@ -496,7 +495,7 @@ class Engine:
     def _token(self, job: Job, shown: str) -> dict[str, str]:
         """Log the job's token scopes as GitHub does; return them."""
         perms = self.permissions_for(job)
-        for line in permissions.log_lines(perms):
+        for line in permissions.log_lines(perms, verbose=self.info.verbose):
             self._log(shown, line)
         return perms
 

@@ -77,9 +77,12 @@ class JobRun:
         self.workspace = base / "workspace"
         self.temp = base / "temp"
         self.files = base / "files"
-        for d in (self.workspace, self.temp, self.files):
+        # the job's own HOME, tool cache and toolchains (virtualenvs, npm prefix): on the host
+        # a job writes nothing of the machine's, and parallel jobs share nothing writable
+        self.home, self.tools = base / "home", base / "tools"
+        tool_cache = base / "tool-cache"
+        for d in (self.workspace, self.temp, self.files, self.home, self.tools, tool_cache):
             d.mkdir(parents=True, exist_ok=True)
-        tool_cache = rs.info.base_dir.parent / "tool-cache"
         self.runner = runner_context(self.temp, tool_cache)
         self.github = github_context(rs.info, rs.workflow.name, job.id, self.workspace)
         self.github["token"] = rs.secrets_ctx.get("GITHUB_TOKEN", "")
@@ -312,11 +315,16 @@ class JobRun:
 
     def process_env(self, env_ctx: dict[str, str], files: dict[str, Path]) -> dict[str, str]:
         inside = self.box is not None and self.box.cid is not None
-        env = (
-            {"PATH": self.box.path, "HOME": "/root"}
-            if self.box and inside
-            else dict(self.rs.base_env)
-        )
+        if self.box and inside:
+            env = {"PATH": self.box.path, "HOME": "/root"}
+        else:
+            env = dict(self.rs.base_env)
+            npm_prefix = str(self.tools / "npm-global")
+            env.update({"HOME": str(self.home), "TMPDIR": str(self.temp), "TMP": str(self.temp),
+                        "TEMP": str(self.temp), "npm_config_prefix": npm_prefix,
+                        "PIP_REQUIRE_VIRTUALENV": "true",
+                        "PATH": os.pathsep.join([npm_prefix + "/bin",
+                                                 env.get("PATH", os.defpath)])})  # fmt: skip
         env.update(default_env(self.github, self.runner))
         env.update({k: str(v) for k, v in files.items()})
         env.update(self.exported)
@@ -368,7 +376,8 @@ class JobRun:
         host_only: bool = False,
     ) -> str:
         """Run one process of a step; its output goes through workflow-command handling."""
-        parser = OutputParser(self)
+        unsecure = env.get("ACTIONS_ALLOW_UNSECURE_COMMANDS", "").strip().lower() == "true"
+        parser = OutputParser(self, unsecure)
         box = self.box if self.box is not None and self.box.cid is not None else None
         cancel = self.step_cancel
         if cancel is not self.cancel:  # cleanup after a cancel: bounded, as GitHub bounds it
@@ -414,9 +423,10 @@ class JobRun:
 class OutputParser:
     """Handles one step's output lines: workflow commands, then masked log lines."""
 
-    def __init__(self, job: JobRun) -> None:
+    def __init__(self, job: JobRun, unsecure: bool = False) -> None:
         self.job = job
         self.stop_token: str | None = None
+        self.unsecure = unsecure  # ACTIONS_ALLOW_UNSECURE_COMMANDS: set-env and add-path work
 
     def line(self, text: str) -> None:
         if self.stop_token is not None:
@@ -448,10 +458,18 @@ class OutputParser:
                 self.job.pending_outputs[name] = cmd.message
         elif cmd.name == "save-state":
             self.job.state[cmd.props.get("name", "")] = cmd.message
-        elif cmd.name == "set-env":
-            self.job.log("::error::The `set-env` command is disabled; use GITHUB_ENV.")
-        elif cmd.name == "add-path":
-            self.job.log("::error::The `add-path` command is disabled; use GITHUB_PATH.")
+        elif cmd.name == "set-env" and self.unsecure:
+            name = cmd.props.get("name", "")
+            if name:
+                self.job.exported[name] = self.job.env_ctx[name] = cmd.message
+        elif cmd.name == "add-path" and self.unsecure:
+            self.job.paths.insert(0, cmd.message)
+        elif cmd.name in ("set-env", "add-path"):
+            file = "GITHUB_ENV" if cmd.name == "set-env" else "GITHUB_PATH"
+            self.job.log(f"::error::The `{cmd.name}` command is disabled. Please upgrade to using "
+                         f"Environment Files ({file}) or opt into unsecure command execution by "
+                         "setting the `ACTIONS_ALLOW_UNSECURE_COMMANDS` environment variable to "
+                         "`true`.")  # fmt: skip
         else:
             self.job.log(text)
 

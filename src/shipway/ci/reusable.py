@@ -31,10 +31,11 @@ from shipway.ci import remote
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import render_deep, render_str
-from shipway.ci.expr.values import from_json_value, to_num, to_str, truthy
+from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.plan.refs import RefError, RemoteUses, parse_uses
 from shipway.ci.remote import RemoteError
+from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
 from shipway.ci.syntax.github import parse_workflow
 from shipway.model.errors import InputError
@@ -180,6 +181,21 @@ Called = tuple[str, "Origin | None", tuple[str, ...], Workflow, dict[str, Any], 
                "tuple[str, bool] | None"]  # fmt: skip
 
 
+def dispatch_inputs(workflow: Workflow, info: RunInfo) -> tuple[dict[str, Any], str]:
+    """A ``workflow_dispatch`` run's typed inputs (and the payload's, as strings), or an error."""
+    spec = workflow.on.get("workflow_dispatch") or {}
+    given = info.payload.get("inputs") or {}
+    scope = Scope({"github": github_context(info, workflow.name, "", info.base_dir),
+                   "vars": info.vars, "inputs": {}})  # fmt: skip
+    try:
+        typed = typed_inputs(spec if isinstance(spec, dict) else {}, dict(given), scope)
+    except (CallError, ExprError) as exc:
+        return {}, exc.message if isinstance(exc, ExprError) else str(exc)
+    # GitHub's event payload carries every input, defaults included, as strings
+    info.payload["inputs"] = {k: to_str(from_json_value(v)) for k, v in typed.items()}
+    return typed, ""
+
+
 def _prepare(engine: Engine, job: Job, scope: Scope, name: str) -> Called:
     """Find, parse and check the called workflow; its inputs, secrets and concurrency group."""
     path, shown, origin = locate(
@@ -207,6 +223,7 @@ def run_called(
     *,
     display: str | None = None,
     key: str | None = None,
+    index: int = 0,
 ) -> str:
     """Run the workflow ``job.uses`` names as this job; return the job's result.
 
@@ -224,7 +241,7 @@ def run_called(
         return "failure"
     cancel = cancel or engine.rs.cancel
     holding = (*engine.held_groups, *held)
-    args = (engine, job, scope, called, inputs, secrets, chain, origin, name, key or job.id)
+    args = (engine, job, scope, called, inputs, secrets, chain, origin, name, key or job.id, index)
     if group is None:
         return _run_inner(*args, holding, cancel)
     if group[0].lower() in {g.lower() for g in holding}:
@@ -253,6 +270,7 @@ def _run_inner(
     origin: Origin | None,
     name: str,
     key: str,
+    index: int,
     holding: tuple[str, ...],
     cancel: Cancel,
 ) -> str:
@@ -293,9 +311,20 @@ def _run_inner(
             engine.rs.emit(engine.prefix + name, "", f"::warning::output {oname!r}: {exc.message}")
     if result == "failure" and truthy(render_deep(job.continue_on_error, scope)):
         result = "success"
+    caller = {"id": job.id, "name": engine.prefix + name, "uses": job.uses,
+              "matrix": integral(scope.contexts.get("matrix") or {}), "result": result,
+              "outputs": outputs, "steps": [], "index": index}  # fmt: skip
     with engine.lock:
         engine.outputs.setdefault(job.id, {}).update(outputs)
+        # the calling job, then its called jobs: ids that cannot collide with the caller's
+        # own jobs (``call/inner``), each naming its caller
+        mine = [caller]
         for jid in inner.selected():
             for rec in inner.job_records.get(jid, []):
-                engine.job_records.setdefault(job.id, []).append(rec)
+                mine.append({**rec, "id": f"{job.id}/{rec['id']}",
+                             "caller": f"{job.id}/{rec['caller']}" if rec.get("caller")
+                             else job.id, "index": index})  # fmt: skip
+        records = engine.job_records.setdefault(job.id, [])
+        records.extend(mine)
+        records.sort(key=lambda r: int(r["index"]))
     return result

@@ -51,7 +51,11 @@ class RunInfo:
     kube: dict[str, Any] = field(default_factory=dict)  # kubernetes executor: kubeconfig,
     # context, server, namespace, pvc, pvc_path, pod_timeout (ci.kube_executor)
     environments: dict[str, Any] = field(default_factory=dict)  # name -> plan Environment
+    worktree: Path | None = None  # a local run of this working tree (uncommitted changes too)
+    note: str = ""  # said first in the run's log (what a local run runs)
     token_default: str = "permissive"  # GITHUB_TOKEN scopes without permissions: (or restricted)
+    token_cap: dict[str, str] | None = None  # no job's token gets more (read-all for forks)
+    verbose: bool = False  # the GITHUB_TOKEN Permissions group in full
 
     @property
     def artifacts(self) -> Path:

@@ -26,6 +26,22 @@ def cluster_kube(store: Store, name: str) -> dict[str, Any]:
     return {k: spec[k] for k in ("kubeconfig", "context", "server") if spec.get(k)}
 
 
+def pull_request_runner(runner: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``spec.runner`` for a pull request's runs: untrusted code runs in podman (on the
+    runner image built here) unless the Pipeline names an executor (``executor: host``)."""
+    chosen = dict(runner or {})
+    if not chosen.get("executor"):
+        chosen["executor"] = "podman"
+    return chosen
+
+
+def fork_safe(environments: Mapping[str, Any]) -> dict[str, Any]:
+    """The environments of a run for a pull request from a fork: no secrets, as on GitHub."""
+    from dataclasses import replace
+
+    return {name: replace(env, secrets={}, secrets_file=None) for name, env in environments.items()}
+
+
 def runner_settings(store: Store, runner: Mapping[str, Any] | None) -> dict[str, Any]:
     """``RunInfo`` keyword arguments for a ``spec.runner`` (nothing for the host default)."""
     if not runner:

@@ -10,6 +10,7 @@ import copy
 import glob
 import hashlib
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from shipway.ci.commands import Masker
 from shipway.ci.plan.model import Workflow
 from shipway.ci.runinfo import RunInfo
 from shipway.runtime.host import Cancel
+from shipway.settings import load as load_settings
 
 
 class RunState:
@@ -45,10 +47,7 @@ class RunState:
         self.cancel = cancel or info.cancel or Cancel()
         self.annotations: list[dict[str, Any]] = annotations if annotations is not None else []
         self._lock = threading.Lock()
-        self.base_env = {**os.environ, **info.env}
-        for name in list(self.base_env):
-            if name.startswith(("GITHUB_", "RUNNER_")) or name in ("CI",):
-                del self.base_env[name]
+        self.base_env = host_env({**os.environ, **info.env}, info.base_dir / "host-bin")
 
     def emit(self, job: str, step: str, line: str) -> None:
         where = f"{job} / {step}" if step else job
@@ -88,6 +87,63 @@ class RunState:
             return hash_files(workspace, patterns)
 
         return compute
+
+
+# variables naming the host's own writable places (caches, prefixes, environments): a job
+# gets its own (job.process_env) or none
+_HOST_PLACES = ("VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "PYTHONUSERBASE", "PYTHONHOME",
+                "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+                "PIP_TARGET", "PIP_PREFIX", "PIP_USER", "PIP_CACHE_DIR", "CARGO_TARGET_DIR",
+                "GOPATH", "GOCACHE", "GOMODCACHE", "TMPDIR", "TMP", "TEMP")  # fmt: skip
+_VENV_TOOLS = ("python", "pip", "easy_install", "uv", "activate", "deactivate")
+
+
+def host_env(env: dict[str, str], shim_dir: Path) -> dict[str, str]:
+    """The host environment a host job starts from, with nothing that writes the host's.
+
+    Runner variables (``GITHUB_*``, ``RUNNER_*``, ``CI``), the host's writable places
+    (``VIRTUAL_ENV``, ``XDG_*_HOME``, ``npm_config_*``, ``PIP_*``, ``UV_*`` ...) go;
+    ``PYENV_ROOT`` and ``RUSTUP_HOME`` stay pinned to the host's (read-only toolchain
+    stores that its shims need once ``HOME`` is the job's), ``SHIPWAY_HOME`` to shipway's.
+    A virtualenv's ``bin`` on ``PATH`` (shipway's own, an activated one) is replaced by
+    links to its commands without its interpreter and installers, so no step can
+    ``pip install`` into it.
+    """
+    home = env.get("HOME") or os.path.expanduser("~")
+    out = {k: v for k, v in env.items()
+           if not k.startswith(("GITHUB_", "RUNNER_", "UV_", "npm_config_", "NPM_CONFIG_"))
+           and k not in _HOST_PLACES and k != "CI"}  # fmt: skip
+    for name, default in (("PYENV_ROOT", ".pyenv"), ("RUSTUP_HOME", ".rustup")):
+        if name not in out and os.path.isdir(os.path.join(home, default)):
+            out[name] = os.path.join(home, default)
+    if "SHIPWAY_HOME" not in out:  # a step's `shipway` uses this shipway's state, not HOME's
+        out["SHIPWAY_HOME"] = str(load_settings().home)
+    parts = []
+    for directory in out.get("PATH", os.defpath).split(os.pathsep):
+        venv = Path(directory).parent
+        if directory and (venv / "pyvenv.cfg").is_file():
+            parts.append(str(_venv_commands(Path(directory), shim_dir / venv.name)))
+        else:
+            parts.append(directory)
+    out["PATH"] = os.pathsep.join(parts)
+    return out
+
+
+def _venv_commands(bin_dir: Path, target: Path) -> Path:
+    """Links to a virtualenv's commands, without its interpreter and installers."""
+    if target.is_dir():
+        return target
+    tmp = target.with_name(f".{target.name}-{os.getpid()}-{threading.get_ident()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for entry in bin_dir.iterdir():
+        if entry.name.startswith(_VENV_TOOLS) or not entry.is_file():
+            continue
+        (tmp / entry.name).symlink_to(entry)
+    try:
+        tmp.rename(target)
+    except OSError:  # another thread made it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def hash_files(workspace: Path, patterns: list[str]) -> str:

@@ -18,10 +18,11 @@ from typing import Any
 from shipway import settings
 from shipway.ci import environments as ci_environments
 from shipway.ci.engine import Engine
+from shipway.ci.plan import permissions
 from shipway.ci.plan.model import Workflow
 from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
-from shipway.ci.runner import runner_settings
+from shipway.ci.runner import fork_safe, runner_settings
 from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
 from shipway.model.errors import ConflictError, GitError, InputError, NotFoundError
@@ -153,8 +154,9 @@ def run_workflow(
 _INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "env",
                 "repository", "actor", "run_number", "job_filter", "executor", "server_url",
                 "workflow_ref", "runner_image", "platforms", "keep_workspace", "kube",
-                "token_default", "git_url", "pipeline")  # fmt: skip
-_PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir")
+                "token_default", "git_url", "pipeline", "token_cap", "verbose", "note")  # fmt: skip
+_PATH_FIELDS = ("base_dir", "source_dir", "action_cache", "cache_dir", "artifact_dir",
+                "worktree")  # fmt: skip
 
 
 def _resume_info(workflow: Workflow, info: RunInfo) -> dict[str, Any]:
@@ -246,15 +248,20 @@ def run_event(
     environments: dict[str, Any] | None = None,
     runner: Mapping[str, Any] | None = None,
     pipeline: str = "",
+    from_fork: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every workflow of ``commit`` that triggers on ``event``; return the stored records.
 
     With ``merge_into`` (a pull request's base branch) the runs see the merge
     commit of ``commit`` into that branch, as GitHub's ``pull_request`` runs do.
     ``runner`` (a ``Pipeline``'s ``spec.runner``) picks the executor, images and
-    cluster.
+    cluster. A pull request ``from_fork`` gets no secrets (its environments' neither) and a
+    read-only ``GITHUB_TOKEN``, as on GitHub.
     """
     where = runner_settings(store, runner)
+    if from_fork:
+        secrets, environments = {}, fork_safe(environments or {})
+        where["token_cap"] = permissions.expand("read-all")
     batch = workdir / f"event-{new_run_id()}"
     source = checkout(repo, commit, batch / "source")
     if merge_into:
@@ -285,6 +292,16 @@ def run_event(
                        **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     return records
+
+
+def origin_repository(root: Path) -> str:
+    """``owner/name`` from the ``origin`` remote's URL of the checkout ``root`` ('' if none)."""
+    try:
+        url = git(["remote", "get-url", "origin"], root, subject=str(root)).strip()
+    except GitError:
+        return ""
+    tail = [t for t in url.rstrip("/").removesuffix(".git").replace(":", "/").split("/") if t]
+    return "/".join(tail[-2:]) if len(tail) >= 2 else ""
 
 
 def _repo_name(repo: str) -> str:

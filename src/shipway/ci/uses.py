@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipway.ci import nodejs, remote
-from shipway.ci.actions import ActionContext, ActionFailed, native
+from shipway.ci.actions import (
+    ActionContext,
+    ActionFailed,
+    native,
+    native_inputs,
+    unexpected_inputs,
+)
 from shipway.ci.expr.template import render_deep, render_str
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.plan.model import Step
@@ -96,10 +102,9 @@ def _inputs(
             if decl.get("required"):
                 job.log(f"::warning::input {name!r} is required by {action.name} but not given")
             values[name] = ""
+    _warn_inputs(job, unexpected_inputs(list(given), list(action.inputs)))
     for name, value in given.items():
-        if name not in values:
-            job.log(f"::warning::unexpected input {name!r} for {action.name}")
-            values[name] = value
+        values.setdefault(name, value)
     return values
 
 
@@ -116,6 +121,7 @@ def run_uses(
     given = {str(k): to_str(from_json_value(v)) for k, v in render_deep(step.with_, scope).items()}
     impl = native(uses)
     if impl is not None:
+        _warn_inputs(job, unexpected_inputs(list(given), native_inputs(uses)))
         return _run_native(job, impl, given, proc_env, outputs)
     try:
         path = action_dir(job, uses)
@@ -131,6 +137,13 @@ def run_uses(
     from shipway.ci.executors import run_docker_action
 
     return run_docker_action(job, action, path, inputs, proc_env, timeout)
+
+
+def _warn_inputs(job: JobRun, warning: str | None) -> None:
+    """GitHub's warning (log line and annotation) for inputs an action does not have."""
+    if warning:
+        job.log(f"::warning::{warning}")
+        job.rs.annotate("warning", warning, {}, job.display)
 
 
 def input_env(inputs: dict[str, Any]) -> dict[str, str]:

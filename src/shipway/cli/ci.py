@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,15 @@ from shipway.ci.plan.model import Workflow
 from shipway.ci.plan.triggers import workflow_runs
 from shipway.ci.runinfo import RunInfo
 from shipway.ci.service import (
+    checkout,
     new_run_id,
+    origin_repository,
     resume_run,
     run_workflow,
     shared_dirs,
     workflow_files,
 )
-from shipway.ci.syntax.github import parse_workflow
+from shipway.ci.syntax.github import EVENTS, parse_workflow
 from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.ci_kube import kube_options, kube_settings
@@ -69,6 +72,13 @@ def _default_payload(event: str, ref: str, commit: str, branch: str) -> dict[str
                 "pull_request": {"number": 1, "head": {"ref": branch, "sha": commit},
                                  "base": {"ref": "main"}}}  # fmt: skip
     return {"ref": ref, "after": commit, "before": "0" * 40, "head_commit": {"id": commit}}
+
+
+def check_event(event: str) -> None:
+    """``--event`` must name an event GitHub has."""
+    if event not in EVENTS:
+        raise InputError(f"unknown event {event!r}: GitHub has no such event (known: "
+                         f"{', '.join(sorted(EVENTS))})", subject="--event")  # fmt: skip
 
 
 def _git_facts(cwd: Path) -> tuple[Path, str, str, str]:
@@ -144,6 +154,15 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     help="NAME=VALUE for a workflow_dispatch input (github.event.inputs), repeatable.",
 )
 @click.option(
+    "-v", "--verbose", is_flag=True, help="Show the GITHUB_TOKEN Permissions group in full."
+)
+@click.option(
+    "--commit",
+    "as_committed",
+    is_flag=True,
+    help="Run HEAD as committed (default: the working tree, uncommitted changes included).",
+)
+@click.option(
     "--keep-workspace",
     is_flag=True,
     help="Keep the jobs' workspaces under $SHIPWAY_HOME/work/ci/RUN after the run.",
@@ -196,6 +215,8 @@ def run_cmd(
     secret_file: str | None,
     var: tuple[str, ...],
     input_pairs: tuple[str, ...],
+    verbose: bool,
+    as_committed: bool,
     keep_workspace: bool,
     platform_pairs: tuple[str, ...],
     executor: str,
@@ -228,8 +249,22 @@ def run_cmd(
         given = payload.get("inputs")
         payload["inputs"] = {**(given if isinstance(given, dict) else {}),
                              **_pairs(input_pairs, "input")}  # fmt: skip
-    files = selected_workflows(root, workflow_file)
+    check_event(event)
     state = state_from(ctx)
+    repository = origin_repository(root)
+    worktree: Path | None = root
+    if as_committed:
+        source = checkout(str(root), commit, state.settings.work_dir / "ci" / f"src-{new_run_id()}")
+        note = f"Running commit {commit} as committed (--commit)"
+        if workflow_file:
+            workflow_file = str(source / Path(workflow_file).resolve().relative_to(root))
+        root, worktree = source, None
+    else:
+        dirty = git(["status", "--porcelain"], root).strip()
+        note = f"Running the working tree of {root} at {commit[:12]}, " + (
+            "uncommitted changes included" if dirty else "no uncommitted changes"
+        )
+    files = selected_workflows(root, workflow_file)
     store = state.store
     records: list[dict[str, Any]] = []
     kube = kube_settings(store, executor, kubeconfig, kube_context, namespace, cluster, kube_pvc,
@@ -253,11 +288,14 @@ def run_cmd(
                            on_line=lambda line: print(line, file=sys.stderr, flush=True),
                            workflow_ref=f"{shown}@{ref}", source_dir=root,
                            action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
-                           environments=environments or {},
+                           environments=environments or {}, repository=repository,
+                           worktree=worktree, note=note, verbose=verbose,
                            token_default=default_permissions, actor=actor,
                            cancel=cancel.child())  # fmt: skip
             info.kube = kube
             records.append(run_workflow(store, wf, info))
+    if as_committed and not keep_workspace:  # the runs are stored; their checkout can go
+        shutil.rmtree(root, ignore_errors=True)
     if not records:
         out.stderr.print(f"no workflow triggers on {event!r}")
     if out.emit(records[0] if len(records) == 1 else records, output) is False:

@@ -27,8 +27,10 @@ from shipway.runtime.textfiles import read_text
 @out.output_option
 def plan_cmd(workflow_file: str | None, event: str | None, output: str) -> None:
     """Show the jobs workflows would run, by stage, without running them (like act -l)."""
-    from shipway.cli.ci import _default_payload, _git_facts, selected_workflows
+    from shipway.cli.ci import _default_payload, _git_facts, check_event, selected_workflows
 
+    if event:
+        check_event(event)
     root, commit, ref, branch = _git_facts(Path.cwd())
     views: list[dict[str, Any]] = []
     for path, shown in selected_workflows(root, workflow_file):

@@ -29,6 +29,7 @@ from typing import Any
 
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
+from shipway.ci.runner import pull_request_runner
 from shipway.controller.hooks import GitPush, RefUpdate, pull_request_payload, same_repo
 from shipway.controller.statuses import StatusReporter
 from shipway.controller.tracker import ReleaseTracker
@@ -233,7 +234,7 @@ class Controller:
         self.statuses.started(pipe, event.head_sha, "pull_request")
         try:
             records = self._run_event(pipe, "pull_request", event.head_sha, ref, payload,
-                                      merge_into=event.base_ref)  # fmt: skip
+                                      merge_into=event.base_ref, fork=event.fork)  # fmt: skip
         except ShipwayError as exc:
             log.error("CI for pull request #%s failed: %s", event.number, exc)
             runs.record_event(self.store, "controller", f"Pipeline/{pipe.name}",
@@ -253,7 +254,11 @@ class Controller:
         ref: str,
         payload: dict[str, Any],
         merge_into: str | None = None,
+        fork: bool = False,
     ) -> list[dict[str, Any]]:
+        runner = pipe.spec.get("runner")
+        if event == "pull_request":  # untrusted code: podman unless the Pipeline says host
+            runner = pull_request_runner(runner)
         return ci_service.run_event(
             self.store,
             repo=pipe.spec["source"]["repoURL"],
@@ -267,8 +272,9 @@ class Controller:
             env=self._step_env(pipe),
             workflows=list(pipe.spec.get("workflows") or []) or None,
             merge_into=merge_into,
-            runner=pipe.spec.get("runner"),
+            runner=runner,
             pipeline=pipe.name,
+            from_fork=fork,
             environments=ci_environments.from_data(
                 pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"
             ),

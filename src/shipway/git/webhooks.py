@@ -48,6 +48,7 @@ class GitEvent:
     head_sha: str = ""
     base_ref: str = ""
     sender: str = ""
+    fork: bool = False  # a pull request whose head is in another repository
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -117,8 +118,15 @@ def _github_like(forge: str, event: str, data: dict[str, Any]) -> GitEvent:
             head_sha=str((pr.get("head") or {}).get("sha") or ""),
             base_ref=str((pr.get("base") or {}).get("ref") or ""),
             sender=sender,
+            fork=_repo_of(pr, "head") != _repo_of(pr, "base"),
         )
     return GitEvent(forge=forge, kind=event, repo_urls=urls, sender=sender)
+
+
+def _repo_of(pr: dict[str, Any], side: str) -> str:
+    """``full_name`` of a pull request side's repository ('' when the payload has none)."""
+    repo = (pr.get(side) or {}).get("repo") or {}
+    return str(repo.get("full_name") or "") if isinstance(repo, dict) else ""
 
 
 def _gitlab(event: str, data: dict[str, Any]) -> GitEvent:
@@ -151,6 +159,7 @@ def _gitlab(event: str, data: dict[str, Any]) -> GitEvent:
             head_sha=str((attrs.get("last_commit") or {}).get("id") or ""),
             base_ref=str(attrs.get("target_branch") or ""),
             sender=sender,
+            fork=attrs.get("source_project_id") != attrs.get("target_project_id"),
         )
     return GitEvent(forge="gitlab", kind=kind, repo_urls=urls, sender=sender)
 

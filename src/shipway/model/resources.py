@@ -112,10 +112,13 @@ def from_located(doc: yamlsrc.Located) -> Resource:
     try:
         schema.model_validate(data.get(payload) or {})
     except pydantic.ValidationError as exc:
-        loc, msg = _pydantic_message(exc.errors()[0])
-        path = (payload, *loc)
-        dotted = ".".join(str(p) for p in path)
-        raise ResourceError(f"{dotted}: {msg}", subject=doc.where(path)) from None
+        found = []
+        for err in exc.errors():  # every problem of the document, not only the first
+            loc, msg = _pydantic_message(err)
+            path = (payload, *loc)
+            found.append(ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
+                                       subject=doc.where(path)))  # fmt: skip
+        raise combined(found) from None
     body = {k: v for k, v in data.items() if k != "status"}
     return Resource(
         api_version=api_version,
@@ -127,14 +130,38 @@ def from_located(doc: yamlsrc.Located) -> Resource:
     )
 
 
+def _order(err: ResourceError) -> tuple[int, int]:
+    """Where an error is, for file order (``file:line:column`` subjects)."""
+    parts = (err.subject or "").rsplit(":", 2)
+    nums = [*(int(p) for p in parts[1:] if p.isdigit()), 0, 0]
+    return nums[0], nums[1]
+
+
+def combined(errors: list[ResourceError]) -> ResourceError:
+    """One error naming every problem, in file order (as actionlint reports): the first one's
+    subject, each further one on a line of its own."""
+    found = sorted(errors, key=_order)
+    first = found[0]
+    first.message = "\n".join([first.message, *(str(e) for e in found[1:])])
+    return first
+
+
 def parse_text(text: str, file: str) -> list[Resource]:
-    """Parse every resource in a YAML text; all or nothing."""
-    out = [from_located(doc) for doc in yamlsrc.load_documents(text, file)]
+    """Parse every resource in a YAML text; all or nothing (every problem reported at once)."""
+    out: list[Resource] = []
+    problems: list[ResourceError] = []
+    for doc in yamlsrc.load_documents(text, file):
+        try:
+            out.append(from_located(doc))
+        except ResourceError as exc:
+            problems.append(exc)
     seen: set[tuple[str, str]] = set()
     for res in out:
         if (res.kind, res.name) in seen:
-            raise ResourceError(f"{res.key} is defined twice", subject=res.source)
+            problems.append(ResourceError(f"{res.key} is defined twice", subject=res.source))
         seen.add((res.kind, res.name))
+    if problems:
+        raise combined(problems)
     return out
 
 

@@ -68,7 +68,7 @@ def run_wf(tmp_path: Path, store: Store) -> Runner:
         wf = parse_workflow(textwrap.dedent(workflow), "ci.yml")
         lines: list[str] = []
         info = RunInfo(
-            run_id=f"r{len(list(tmp_path.glob('run-*')))}",
+            run_id=extra.pop("run_id", None) or f"r{len(list(tmp_path.glob('run-*')))}",
             repo=str(src),
             commit=commit,
             ref="refs/heads/main",

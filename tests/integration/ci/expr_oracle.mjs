@@ -1,6 +1,6 @@
 // GitHub's own expression evaluator (npm @actions/expressions) as a test oracle.
 // stdin: {"context": {...}, "expressions": ["..."]}; stdout: one result per expression,
-// {"value": <encoded>} or {"error": "..."}. Numbers are encoded as {"$n": String(n)}
+// {"value": <encoded>} or {"error": "...", "stage": "lexing"|"parsing"|"evaluation"}. Numbers are encoded as {"$n": String(n)}
 // so NaN, Infinity and JavaScript's formatting survive JSON.
 import { Lexer, Parser, Evaluator, data } from "@actions/expressions";
 
@@ -25,13 +25,24 @@ process.stdin.on("end", () => {
   const req = JSON.parse(input);
   const context = JSON.parse(JSON.stringify(req.context), data.reviver);
   const names = Object.keys(req.context);
+  const message = (e) => String(e && e.message ? e.message : e);
   const results = req.expressions.map((text) => {
+    let tokens, expr;
     try {
-      const lr = new Lexer(text).lex();
-      const expr = new Parser(lr.tokens, names, []).parse();
+      tokens = new Lexer(text).lex().tokens;
+    } catch (e) {
+      return { error: message(e), stage: "lexing" };
+    }
+    try {
+      expr = new Parser(tokens, names, []).parse();
+    } catch (e) {
+      return { error: message(e), stage: "parsing" };
+    }
+    if (expr === undefined) return { value: null }; // an empty expression
+    try {
       return { value: encode(new Evaluator(expr, context).evaluate()) };
     } catch (e) {
-      return { error: String(e && e.message ? e.message : e) };
+      return { error: message(e), stage: "evaluation" };
     }
   });
   process.stdout.write(JSON.stringify(results));

@@ -85,7 +85,8 @@ def test_a_newer_run_cancels_the_holder_in_another_process(
     cancelled = record(first)
     log = (tmp_path / "first.log").read_text()
     assert cancelled["conclusion"] == "cancelled", log
-    assert [j["result"] for j in cancelled["jobs"]] == ["cancelled"]
+    # a calling job is in the record, then its called jobs
+    assert [j["result"] for j in cancelled["jobs"]] == ["cancelled"] * (2 if called else 1)
     assert "Canceling since a higher priority waiting request" in log
     done = record(second)
     assert done["conclusion"] == "success"
@@ -126,5 +127,8 @@ def test_a_called_job_waiting_for_review_shows_under_its_caller(
     assert ok.returncode == 0, ok.stderr
     rec = record(proc)
     assert rec["conclusion"] == "success"
-    assert [(j["name"], j["result"]) for j in rec["jobs"]] == [("call / deploy", "success")]
-    assert "status" not in rec["jobs"][0]
+    assert [(j["id"], j["name"], j["result"], j.get("caller")) for j in rec["jobs"]] == [
+        ("call", "call", "success", None),
+        ("call/deploy", "call / deploy", "success", "call"),
+    ]
+    assert "status" not in rec["jobs"][1]

@@ -1,7 +1,8 @@
 """Differential test: shipway's expression engine against GitHub's (npm @actions/expressions).
 
 Thousands of generated expressions over one context are evaluated by both;
-every value (with JavaScript's number formatting) and every error must agree.
+every value (with JavaScript's number formatting) must agree, and every error
+in its stage (lexing, parsing, evaluation) and message.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def ours(text: str) -> dict[str, Any]:
     try:
         return {"value": encode(eval_text(text, scope))}
     except ExprError as exc:
-        return {"error": exc.message}
+        return {"error": exc.message, "stage": exc.stage}
 
 
 _CONV: dict[str, Any] = {}
@@ -147,7 +148,7 @@ def compare(expressions: list[str]) -> list[str]:
     problems = []
     for text, want in zip(expressions, theirs, strict=True):
         got = ours(text)
-        if ("error" in want) != ("error" in got) or got.get("value") != want.get("value"):
+        if got != want:
             problems.append(f"{text!r}: github={want} shipway={got}")
     return problems
 
@@ -167,6 +168,14 @@ HANDPICKED = [
     "case(false, 1, true, 2, 3)", "1 == 1 == true", "!1 == false", "'a' && 'b' || 'c'",
     "0.1 + 0.2", "1.", ".5", "+1", "1..2", "0x", "1e", "00", "07", "0o7", "0b1", "1_000",
     "fromJSON('1e400')", "format('{0}', fromJSON('1e400'))", "'NaN' == 'nan'", "fromJSON(' 1 ')",
+    # errors: the stage and GitHub's message must agree too
+    "0x01p2", "", "   ", "1 +", "'open", "a ! b", "foo.bar", "nope(1)", "contains(1)",
+    "contains(1, 2, 3)", "case(true, 1, false, 2)", "format('{0', 1)", "format('}', 1)",
+    "format('{1}', 1)", "fromJSON('x')", "'x'.length", "1[0]", "github.", "github.event[",
+    "(" * 50 + "1" + ")" * 50, "(" * 49 + "1" + ")" * 49, "!" * 50 + "true", "!" * 51 + "true",
+    "github" + ".a" * 49, "github" + ".a" * 50, "github" + "[0]" * 50, "1 || " * 60 + "1",
+    "format(", "join(1,", "(1 == 2", "1 = 2", "1 & 2", "1 | 2", "a-b", "_x", "env.\t",
+    "fromJSON('')", "case(1, 2, 3)", "'a' \u00a0 'b'", "env.MODE\v", "github.event.*.x[",
 ]  # fmt: skip
 
 

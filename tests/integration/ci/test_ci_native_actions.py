@@ -102,7 +102,7 @@ def test_setup_python_and_node_use_host_toolchains(run_wf: Runner) -> None:
     assert f"Python {py}" in text
     assert f"out={py}." in text
     assert f"node {major}" in text
-    assert "no Python matching '2.7'" in text
+    assert "Version 2.7 was not found on this host" in text
     assert [s["conclusion"] for s in record["jobs"][0]["steps"]][-1] == "failure"
 
 

@@ -10,8 +10,9 @@ import httpx
 import pytest
 import yaml
 
-from shipway.ci.runner import runner_settings
+from shipway.ci.runner import pull_request_runner, runner_settings
 from shipway.ci.service import run_event
+from shipway.git.repo import git
 from shipway.model.errors import InputError, NotFoundError, ResourceError
 from shipway.model.resources import parse_text
 from shipway.store import resources as stored
@@ -92,3 +93,60 @@ spec:
     assert "p.yaml:6:" in str(info.value) and "'cluster' needs executor: kubernetes" in str(
         info.value
     )
+
+
+PR_WORKFLOW = """\
+on: pull_request
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    environment: prod
+    steps:
+      - run: |
+          echo "boxed=${{ job.container.id != '' }}"
+          echo "secret=[${{ secrets.DEPLOY_KEY }}] env-secret=[${{ secrets.PROD_KEY }}]"
+"""
+
+
+def test_pull_requests_run_in_podman_and_forks_get_no_secrets(
+    store: Store, tmp_path: Path, new_repo: Any, shipway_home: Path
+) -> None:
+    from shipway.ci.plan.environments import Environment
+
+    repo, base = new_repo(tmp_path / "src", {".github/workflows/ci.yml": PR_WORKFLOW})
+    git(["checkout", "-q", "-b", "feature"], repo.path)
+    (repo.path / "change.txt").write_text("x\n")
+    repo.add_all()
+    head = repo.commit("feature")
+    git(["checkout", "-q", "main"], repo.path)
+    assert pull_request_runner(None)["executor"] == "podman"
+    assert pull_request_runner({"executor": "host"})["executor"] == "host"  # opt-in
+
+    def run(fork: bool, runner: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        lines: list[str] = []
+        payload = {
+            "action": "opened",
+            "number": 1,
+            "pull_request": {
+                "number": 1,
+                "head": {"ref": "feature", "sha": head},
+                "base": {"ref": "main"},
+            },
+        }
+        (record,) = run_event(
+            store, repo=str(repo.path), commit=head, ref="refs/pull/1/merge",
+            event="pull_request", payload=payload, workdir=tmp_path / "work", vars={},
+            secrets={"DEPLOY_KEY": "repo-secret-1"}, on_line=lines.append, merge_into="main",
+            environments={"prod": Environment(name="prod", secrets={"PROD_KEY": "env-secret-2"})},
+            runner=runner, from_fork=fork,
+        )  # fmt: skip
+        return record, "\n".join(lines)
+
+    record, text = run(True, pull_request_runner(None))
+    assert record["conclusion"] == "success", text
+    assert "boxed=true" in text and "secret=[] env-secret=[]" in text
+    assert set(record["jobs"][0]["permissions"].values()) <= {"read", "none"}
+    record, text = run(False, pull_request_runner({"executor": "host"}))
+    assert record["conclusion"] == "success", text
+    assert "boxed=false" in text and "secret=[***] env-secret=[***]" in text
+    assert base != head

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
 from typing import Any
+
+from shipway.ci import runner_image
 
 Runner = Callable[..., tuple[dict[str, Any], list[str]]]
 
@@ -40,14 +44,25 @@ def test_container_job_with_service(
     assert "got from-container net=shipway-ci-" in text
 
 
-def test_podman_executor_needs_an_image(run_wf: Runner, podman: dict[str, str]) -> None:
-    record, lines = run_wf(
-        "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{run: 'true'}]\n",
-        podman_env=podman,
-        executor="podman",
-    )
-    assert record["conclusion"] == "failure"
-    assert any("the podman executor needs an image" in ln for ln in lines)
+def test_podman_executor_builds_its_runner_image(run_wf: Runner, podman: dict[str, str]) -> None:
+    wf = """\
+on: push
+jobs:
+  a:
+    runs-on: x
+    steps:
+      - run: echo "boxed=${{ job.container.id != '' }} home=$HOME"; busybox | head -1
+"""
+    record, lines = run_wf(wf, podman_env=podman, executor="podman")
+    text = "\n".join(lines)
+    assert record["conclusion"] == "success", text
+    assert "boxed=true home=/root" in text and "BusyBox" in text
+    assert f"Starting job container ({runner_image.tag()})" in text
+    done = subprocess.run(["podman", "image", "exists", runner_image.tag()],
+                          env={**os.environ, **podman})  # fmt: skip
+    assert done.returncode == 0  # built once into the store, reused by the next run
+    record, lines = run_wf(wf, podman_env=podman, executor="podman")
+    assert record["conclusion"] == "success"
 
 
 SAY_ACTION = """\
@@ -109,6 +124,6 @@ def test_platforms_pick_the_image_per_runs_on_label(
     assert "mixed container=false" in text  # -self-hosted: on the host
     record, lines = run_wf(PLATFORMS, podman_env=podman, executor="podman",
                            platforms={"self-hosted": "-self-hosted"})  # fmt: skip
-    assert record["conclusion"] == "failure"  # boxed has no image under the podman executor
-    assert any("map its runs-on label with --platform LABEL=IMAGE" in ln for ln in lines)
+    assert record["conclusion"] == "success"  # boxed: in the runner image podman builds
+    assert any("boxed container=true" in ln for ln in lines)
     assert any("mixed container=false" in ln for ln in lines)

@@ -52,9 +52,10 @@ def test_called_workflow_keeps_or_lowers_and_tokens_are_recorded(
                         secrets={"GITHUB_TOKEN": token})  # fmt: skip
     assert rec["conclusion"] == "success", lines
     jobs = {j["id"]: j for j in rec["jobs"]}
-    assert jobs["inherits"]["permissions"]["contents"] == "read"
-    assert jobs["inherits"]["permissions"]["packages"] == "write"
-    asks = jobs["asks-more"]["permissions"]
+    assert jobs["call/inherits"]["permissions"]["contents"] == "read"
+    assert jobs["call/inherits"]["permissions"]["packages"] == "write"
+    assert jobs["call/inherits"]["caller"] == "call" and jobs["call"]["result"] == "success"
+    asks = jobs["call/asks-more"]["permissions"]
     assert asks["contents"] == "read" and asks["issues"] == "none"  # capped by the caller
     assert jobs["plain"]["permissions"]["contents"] == "write"  # the workflow's own
     issued = {t["job"]: t for t in ci_coord.tokens(store, rec["id"])}
@@ -65,7 +66,9 @@ def test_called_workflow_keeps_or_lowers_and_tokens_are_recorded(
     assert ci_coord.token_scopes(store, token) is None
     assert ci_coord.token_scopes(store, "another-token") is None
     assert (ci_coord.token_info(store, token) or {})["state"] == "expired"
-    assert "[call / asks-more] Contents: read" in lines
+    assert any(
+        ln.startswith("[call / asks-more] GITHUB_TOKEN Permissions: Contents: read") for ln in lines
+    )
 
 
 def test_wait_timer_delays_then_runs(run_wf: Runner) -> None:

@@ -110,6 +110,7 @@ kind: Pipeline
 metadata: {{name: app}}
 spec:
   source: {{repoURL: "{url}", branches: [main]}}
+  runner: {{executor: host}}  # the steps use git: pull requests run on the host (opt-in)
 {forge}"""
 
 

@@ -87,13 +87,39 @@ def test_render_keeps_type_for_lone_expression() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["1 +", "foo(", "a.", "'unterminated", "1 ==", "contains(1)", "nope(1)", "a ! b", ""]
-)
-def test_bad_expressions_raise(text: str) -> None:
-    with pytest.raises(ExprError):
+    ("text", "stage", "message"),
+    [
+        ("1 +", "lexing", "Unexpected symbol: '+'. Located at position 3 within expression: 1 +"),
+        ("0x01p2", "lexing",
+         "Unexpected symbol: '0x01p2'. Located at position 1 within expression: 0x01p2"),
+        ("'unterminated", "lexing", "Unexpected symbol: ''unterminated'. Located at position 1 "
+         "within expression: 'unterminated"),
+        ("foo(", "parsing", "Unexpected end of expression: '('"),
+        ("a.", "parsing", "Unexpected symbol: 'EOF'"),
+        ("1 ==", "parsing", "Unexpected end of expression: '=='"),
+        ("contains(1)", "parsing", "Too few parameters supplied: 'contains'"),
+        ("contains(1, 2, 3)", "parsing", "Too many parameters supplied: 'contains'"),
+        ("nope(1)", "parsing", "Unrecognized function: 'nope'"),
+        ("a ! b", "parsing", "Unexpected symbol: '!'"),
+        ("foo.bar", "parsing", "Unrecognized named-value: 'foo'"),
+        ("'x'.length", "lexing",
+         "Unexpected symbol: '.length'. Located at position 4 within expression: 'x'.length"),
+        ("1[0]", "parsing", "Unexpected symbol: '['"),
+        ("case(true, 1, false, 2)", "parsing",
+         "Even number of parameters supplied, requires an odd number of parameters: 'case'"),
+        ("format('{0', 1)", "evaluation", "The following format string is invalid: {0"),
+        ("format('{1}', 1)", "evaluation",
+         "The following format string references more arguments than were supplied: {1}"),
+        ("fromJSON('x')", "evaluation", "Error parsing JSON when evaluating fromJson"),
+        ("(" * 50 + "1" + ")" * 50, "parsing", "Exceeded max expression depth 50: '1'"),
+    ],
+)  # fmt: skip
+def test_bad_expressions_raise_in_githubs_words(text: str, stage: str, message: str) -> None:
+    with pytest.raises(ExprError) as info:
         ev(text, a={})
+    assert (info.value.stage, info.value.message) == (stage, message)
 
 
-def test_undefined_context_is_an_error() -> None:
-    with pytest.raises(ExprError, match="unrecognized"):
-        ev("foo.bar")
+def test_empty_expression_is_null_and_depth_49_is_fine() -> None:
+    assert ev("") is None and ev("  ") is None
+    assert ev("(" * 49 + "1" + ")" * 49) == 1

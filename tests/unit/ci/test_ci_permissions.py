@@ -81,6 +81,9 @@ def test_allows_and_log_lines() -> None:
     assert perms.allows(got, "contents", "read") and not perms.allows(got, "contents", "write")
     assert perms.allows(got, "metadata", "read")
     assert perms.log_lines(got) == [
+        "GITHUB_TOKEN Permissions: Contents: read, Metadata: read, PullRequests: write"
+    ]
+    assert perms.log_lines(got, verbose=True) == [
         "::group::GITHUB_TOKEN Permissions",
         "Contents: read",
         "Metadata: read",

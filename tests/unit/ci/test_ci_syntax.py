@@ -68,7 +68,7 @@ def test_parses_into_plan() -> None:
         (
             "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ foo.bar }}\n",
             "w.yml:6:9",
-            "undefined context 'foo'",
+            "Unrecognized named-value: 'foo'",
         ),
         (
             "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: x\n        uses: y\n",
@@ -117,5 +117,21 @@ def test_parses_into_plan() -> None:
 def test_errors_have_positions(text: str, where: str, message: str) -> None:
     with pytest.raises(InputError) as info:
         parse_workflow(text, "w.yml")
-    assert str(info.value.subject).startswith(where), str(info.value)
-    assert message in info.value.message
+    lines = str(info.value).splitlines()  # every problem, one a line, in file order
+    assert any(line.startswith(where) and message in line for line in lines), str(info.value)
+
+
+def test_every_problem_is_reported_at_once_in_file_order() -> None:
+    text = (
+        "on: push\njobs:\n  b:\n    runs-on: x\n    steps: [{run: '${{ nope.x }}'}]\n"
+        "  a:\n    runs-on: x\n    needs: zz\n    stepz: []\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_workflow(text, "w.yml")
+    lines = str(info.value).splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == sorted(
+        (line.split(": ", 1)[0] for line in lines), key=lambda w: [int(p) for p in w.split(":")[1:]]
+    )
+    assert len(lines) >= 3 and "Unrecognized named-value: 'nope'" in lines[0]
+    assert any("unknown key 'stepz'" in line for line in lines)
+    assert any("unknown job 'zz'" in line for line in lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shipway.model import resources
@@ -85,3 +87,16 @@ def test_kind_aliases() -> None:
     assert resources.canonical_kind("imagepolicy") == "ImagePolicy"
     with pytest.raises(ResourceError):
         resources.canonical_kind("widgets")
+
+
+def test_every_problem_of_a_file_is_reported_at_once_in_file_order() -> None:
+    bad = APP.replace("selfHeal: true", "selfHeel: true").replace("path: overlays/dev", "pat: x")
+    second = "apiVersion: v9\nkind: Nope\nmetadata: {name: x}\n"
+    with pytest.raises(ResourceError) as err:
+        resources.parse_text(bad + "---\n" + second + "---\n" + APP + "---\n" + APP, "a.yaml")
+    lines = str(err.value).splitlines()
+    found = [re.match(r"a\.yaml:(\d+)(?::(\d+))?: ", line) for line in lines]
+    where = [(int(m.group(1)), int(m.group(2) or 0)) for m in found if m]
+    assert where == sorted(where) and len(lines) == 4, lines
+    assert "pat" in lines[0] and "selfHeel" in lines[1]
+    assert "unknown kind 'Nope'" in lines[2] and "defined twice" in lines[3]

@@ -44,6 +44,14 @@ def test_github_push_and_pull_request() -> None:
     assert (ev.kind, ev.number, ev.action, ev.head_ref, ev.head_sha, ev.base_ref) == (
         "pull_request", 7, "merged", "feat", B, "main"
     )  # fmt: skip
+    assert not ev.fork
+    forked = json.loads(pr)
+    forked["pull_request"]["head"]["repo"] = {"full_name": "stranger/r", "fork": True}
+    forked["pull_request"]["base"]["repo"] = {"full_name": "o/r"}
+    ev = webhooks.parse({"X-GitHub-Event": "pull_request"}, json.dumps(forked).encode())
+    assert ev.fork  # its runs get no secrets
+    forked["pull_request"]["head"]["repo"] = {"full_name": "o/r"}
+    assert not webhooks.parse({"X-GitHub-Event": "pull_request"}, json.dumps(forked).encode()).fork
 
 
 def test_gitlab_push_and_merge_request() -> None:

@@ -6,7 +6,10 @@ URL) at ``github.sha``; any other ``repository:`` from the run's git source
 ``path``, ``fetch-depth`` (0 = all history), ``fetch-tags``, ``submodules``,
 ``clean``, ``lfs``, ``persist-credentials``, ``sparse-checkout``,
 ``sparse-checkout-cone-mode`` and ``token`` (sent as an http extraheader for
-http(s) sources only, masked). Touches only the target directory.
+http(s) sources only, masked). A local run of the working tree (``shipway ci
+run`` without ``--commit``: ``RunInfo.worktree``) gets the working tree's files
+over the checkout of HEAD, uncommitted changes included, as act runs it.
+Touches only the target directory.
 """
 
 from __future__ import annotations
@@ -65,6 +68,10 @@ def run(ctx: ActionContext) -> None:
         _fetch(target, plan, depth, bool_input(ctx.input("fetch-tags")), env)
         _checkout(target, plan)
         _submodules(target, ctx.input("submodules"), depth, env)
+        if plan.res is None and ctx.info.worktree is not None and plan.rev == ctx.info.commit:
+            changed = overlay_worktree(ctx.info.worktree, target)
+            ctx.log(f"Applied the working tree of {ctx.info.worktree} ({changed} file(s) "
+                    "differ from HEAD or are untracked)")  # fmt: skip
         if bool_input(ctx.input("lfs")):
             git(["lfs", "install", "--local"], target, subject=plan.shown, env=env)
             git(["lfs", "pull", "origin"], target, subject=plan.shown, env=env)
@@ -197,6 +204,40 @@ def _persist(target: Path, url: str, token: str) -> None:
     origin = f"{scheme}://{rest.split('/', 1)[0]}/"
     with open(target / ".git" / "config", "a") as handle:
         handle.write(f'[http "{origin}"]\n\textraheader = {auth_header(token)}\n')
+
+
+def overlay_worktree(source: Path, target: Path) -> int:
+    """Make ``target`` (a checkout of HEAD) hold ``source``'s working tree, as act copies it:
+    tracked and untracked files (not ignored ones), deletions too; returns how many differ."""
+    listed = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], source,
+                 subject=str(source)).split("\0")  # fmt: skip
+    deleted = set(git(["ls-files", "-z", "--deleted"], source, subject=str(source)).split("\0"))
+    changed = 0
+    for rel in dict.fromkeys(p for p in listed if p):
+        src, dst = source / rel, target / rel
+        if rel in deleted or not (src.is_file() or src.is_symlink()):
+            if rel in deleted and (dst.is_file() or dst.is_symlink()):
+                dst.unlink()
+                changed += 1
+            continue
+        if dst.is_symlink() or dst.is_file():
+            if not src.is_symlink() and not dst.is_symlink() and _same(src, dst):
+                continue
+            dst.unlink()
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(src.readlink())
+        else:
+            shutil.copy2(src, dst)
+        changed += 1
+    return changed
+
+
+def _same(a: Path, b: Path) -> bool:
+    sa, sb = a.stat(), b.stat()
+    if sa.st_size != sb.st_size or sa.st_mode != sb.st_mode:
+        return False
+    return a.read_bytes() == b.read_bytes()
 
 
 def _clear(target: Path) -> None:

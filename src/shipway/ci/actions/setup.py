@@ -1,10 +1,14 @@
-"""Native ``actions/setup-python`` and ``actions/setup-node`` on the host's toolchains.
+"""Native setup actions: ``actions/setup-python`` and ``actions/setup-node`` on this host.
 
-They find an installed interpreter matching the requested version and put a
-shim directory (links named as the real action's tools) first on ``PATH``;
-they install nothing. ``docker/setup-buildx-action`` and
+``setup-python`` gives the job a virtualenv of its own (``ci.actions.pythons``),
+made from the host interpreter that matches ``python-version`` (the newest
+one); its ``bin/`` goes first on ``PATH`` so ``pip install`` lands there, never
+in the host's site-packages. In a job container the container's ``python3``
+makes it. ``setup-node`` finds the host's node and links it (with npm, npx)
+into a shim directory first on ``PATH``; every job already has its own npm
+global prefix (``ci.job``). ``docker/setup-buildx-action`` and
 ``docker/setup-qemu-action`` are no-ops: shipway builds without a daemon.
-Touches only the job's tool directory.
+Touches only the job's tool directories and uv's cache.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
-from shipway.ci.actions import ActionContext, ActionFailed
+from shipway.ci.actions import ActionContext, ActionFailed, bool_input, pythons
 
 
 def _version_of(exe: str, args: list[str]) -> str | None:
@@ -77,29 +81,82 @@ def _spec(ctx: ActionContext, key: str, file_key: str) -> str:
 
 
 def python(ctx: ActionContext) -> None:
+    """A virtualenv of the job's own from the matching host interpreter, first on PATH."""
     spec = _spec(ctx, "python-version", "python-version-file")
-    path = ctx.env.get("PATH", os.defpath)
-    names = sorted({f"python3.{n}" for n in range(6, 20)} | {"python3", "python"})
-    candidates = [p for p in (shutil.which(n, path=path) for n in names) if p]
-    candidates.append(sys.executable)
-    seen: list[str] = []
-    for exe in candidates:
-        version = _version_of(exe, ["--version"])
-        if version is None:
-            continue
-        seen.append(version)
-        if matches(spec, version):
-            real = os.path.realpath(exe)
-            _shim(ctx, f"python-{version}", {"python": real, "python3": real})
-            prefix = str(Path(real).parent.parent)
-            ctx.exported.update({"pythonLocation": prefix, "Python_ROOT_DIR": prefix})
-            ctx.outputs.update({"python-version": version, "python-path": real})
-            ctx.log(f"Using host Python {version} at {real}")
-            return
-    raise ActionFailed(
-        f"setup-python: no Python matching {spec!r} on this host (found: "
-        f"{', '.join(sorted(set(seen))) or 'none'}); install it or change python-version"
-    )
+    job = ctx.job
+    if job is not None and job.box is not None and job.box.cid is not None:
+        _python_in_container(ctx, spec)
+        return
+    host_env = {**os.environ, **ctx.info.env}
+    found = pythons.interpreters(host_env)
+    matching = [i for i in found if matches(spec, i.version)] if spec else found[:1]
+    if not matching:
+        seen = ", ".join(f"{i.version} ({i.path})" for i in found) or "none"
+        raise ActionFailed(
+            f"setup-python: Version {spec} was not found on this host; the interpreters "
+            f"found are: {seen}. Install it, or choose one of these in python-version"
+        )
+    if spec:
+        matching.sort(key=lambda i: [int(p) for p in i.version.split(".")], reverse=True)
+    interp = matching[0]
+    tools = Path(getattr(job, "tools", None) or ctx.temp.parent / "tools")
+    venv = tools / f"python-{interp.version}"
+    if not (venv / "bin" / "python").exists():
+        uv = pythons.find_uv(host_env)
+        try:
+            how = pythons.make_venv(interp, venv, uv, ctx.info.caches.parent / "ci-uv-cache",
+                                    found)  # fmt: skip
+        except pythons.VenvError as exc:
+            raise ActionFailed(f"setup-python: cannot create a virtualenv from "
+                               f"{interp.path}: {exc}") from None  # fmt: skip
+        ctx.log(f"Created the job's virtualenv {venv} from Python {interp.version} "
+                f"({interp.path}) with {how}")  # fmt: skip
+    _python_env(ctx, venv, interp, str(venv / "bin" / "python"))
+
+
+def _python_env(ctx: ActionContext, venv: Path, interp: pythons.Interpreter, exe: str) -> None:
+    ctx.outputs.update({"python-version": interp.version, "python-path": exe,
+                        "cache-hit": "false"})  # fmt: skip
+    if not bool_input(ctx.input("update-environment"), True):
+        return
+    location = str(venv)
+    base_lib = Path(interp.path).parent.parent / "lib" / "pkgconfig"
+    ctx.exported.update({"pythonLocation": location, "Python_ROOT_DIR": location,
+                         "Python2_ROOT_DIR": location, "Python3_ROOT_DIR": location,
+                         "PKG_CONFIG_PATH": str(base_lib), "VIRTUAL_ENV": location})  # fmt: skip
+    ctx.paths.append(str(venv / "bin"))
+    ctx.log(f"Using Python {interp.version} in the job's virtualenv {venv}")
+
+
+_CONTAINER_PROBE = (
+    'for p in python3 python; do if command -v "$p" >/dev/null; then '
+    '"$p" -c "import platform;print(platform.python_version())" && exit 0; fi; done; exit 3'
+)
+
+
+def _python_in_container(ctx: ActionContext, spec: str) -> None:
+    """In a job container: a virtualenv from the container's own python3."""
+    job = ctx.job
+    lines: list[str] = []
+    env = {"PATH": job.box.path}
+    status = _box_run(job, ["sh", "-c", _CONTAINER_PROBE], env, lines.append)
+    version = lines[-1].strip() if status == 0 and lines else ""
+    if not version or not matches(spec, version):
+        have = f"python {version}" if version else "no python3"
+        raise ActionFailed(f"setup-python: Version {spec} was not found in the job container "
+                           f"(it has {have})")  # fmt: skip
+    venv = Path(job.tools) / f"python-{version}"
+    out: list[str] = []
+    if _box_run(job, ["python3", "-m", "venv", str(venv)], env, out.append) != 0:
+        raise ActionFailed(f"setup-python: python3 -m venv failed in the job container: "
+                           f"{' '.join(out[-2:])}")  # fmt: skip
+    interp = pythons.Interpreter(version, "python3")
+    _python_env(ctx, venv, interp, str(venv / "bin" / "python"))
+
+
+def _box_run(job: Any, argv: list[str], env: dict[str, str], on_line: Any) -> int:
+    res = job.box.exec(argv, str(job.workspace), env, on_line, 300.0, job.step_cancel)
+    return int(res.status)
 
 
 def node(ctx: ActionContext) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.ci.expr.lexer import ExprError
-from shipway.ci.expr.parser import Node, parse
+from shipway.ci.expr.parser import NAMED_VALUES, Node, parse
 from shipway.ci.expr.values import (
     Filtered,
     compare,
@@ -122,17 +122,17 @@ def fmt(template: str, args: list[Any]) -> str:
                 index = int(template[lb + 1 : lb + 1 + digits])
                 if index >= len(args):
                     raise ExprError(
-                        "the format string references more arguments than were supplied: "
-                        + template
+                        "The following format string references more arguments than were "
+                        f"supplied: {template}"
                     )
                 out.append(template[i:lb])
                 out.append(to_str(args[index]))
                 i = rb + 1
                 continue
-            raise ExprError(f"the format string is invalid: {template}")
+            raise ExprError(f"The following format string is invalid: {template}")
         if rb >= 0:
             if template[rb + 1 : rb + 2] != "}":
-                raise ExprError(f"the format string is invalid: {template}")
+                raise ExprError(f"The following format string is invalid: {template}")
             out.append(template[i : rb + 1])
             i = rb + 2
             continue
@@ -167,11 +167,11 @@ def _case(args: list[Any]) -> Any:
 
 def _from_json(text: str) -> Any:
     if text.strip() == "":
-        raise ExprError("fromJSON: empty input")
+        raise ExprError("empty input")
     try:
         return from_json_value(json.loads(text, parse_constant=_no_constant))
     except ValueError:
-        raise ExprError(f"fromJSON: invalid JSON {text[:60]!r}") from None
+        raise ExprError("Error parsing JSON when evaluating fromJson") from None
 
 
 def _no_constant(name: str) -> Any:
@@ -241,18 +241,25 @@ def evaluate(node: Node, scope: Scope) -> Any:
     raise ExprError(f"unknown node {k}", node.pos)
 
 
-_CACHE: dict[str, Node] = {}
+_CACHE: dict[tuple[str, frozenset[str]], Node] = {}
 
 
-def compile_expr(text: str) -> Node:
-    node = _CACHE.get(text)
+def compile_expr(text: str, named: frozenset[str] = NAMED_VALUES) -> Node:
+    """The parsed expression (cached); ``named``: the named-values (contexts) it may use."""
+    key = (text, named)
+    node = _CACHE.get(key)
     if node is None:
-        node = parse(text)
+        node = parse(text, named)
         if len(_CACHE) < 4096:
-            _CACHE[text] = node
+            _CACHE[key] = node
     return node
+
+
+def names(scope: Scope) -> frozenset[str]:
+    """The named-values an expression evaluated in ``scope`` may use: its contexts."""
+    return frozenset(scope.contexts)
 
 
 def eval_text(text: str, scope: Scope) -> Any:
     """Parse (cached) and evaluate one expression."""
-    return evaluate(compile_expr(text), scope)
+    return evaluate(compile_expr(text, names(scope)), scope)

@@ -15,19 +15,28 @@ from typing import Any
 
 
 class ExprError(Exception):
-    """A syntax or evaluation error in an expression; ``pos`` is a 0-based offset."""
+    """An error in an expression, in GitHub's words; ``pos`` is a 0-based offset, ``stage``
+    where it was found: ``lexing``, ``parsing`` or ``evaluation``."""
 
-    def __init__(self, message: str, pos: int = 0) -> None:
+    def __init__(self, message: str, pos: int = 0, stage: str = "evaluation") -> None:
         super().__init__(message)
         self.message = message
         self.pos = pos
+        self.stage = stage
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    kind: str  # num str ident op ( ) [ ] . , * eof
+    kind: str  # num str ident kw op ( ) [ ] . , * eof
     value: Any
     pos: int
+    lexeme: str = ""
+
+    def shown(self) -> str:
+        """The token as GitHub's messages show it (``EOF``, a string's value, else as written)."""
+        if self.kind == "eof":
+            return "EOF"
+        return str(self.value) if self.kind == "str" else self.lexeme
 
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)")
@@ -57,7 +66,7 @@ def js_to_number(text: str) -> float:
 
 
 def _is_boundary(c: str) -> bool:
-    return c in _BOUNDARY or c.isspace()
+    return c in _BOUNDARY or c in _JS_SPACE
 
 
 def _legal_identifier(word: str) -> bool:
@@ -76,7 +85,11 @@ class _Lexer:
         return self.toks[-1].kind if self.toks else "eof"
 
     def add(self, kind: str, value: Any, pos: int) -> None:
-        self.toks.append(Token(kind, value, pos))
+        self.toks.append(Token(kind, value, pos, self.text[pos : self.i]))
+
+    def unexpected(self, symbol: str, start: int) -> ExprError:
+        return ExprError(f"Unexpected symbol: '{symbol}'. Located at position {start + 1} "
+                         f"within expression: {self.text}", start, "lexing")  # fmt: skip
 
     def run(self) -> list[Token]:
         text, n = self.text, len(self.text)
@@ -103,7 +116,7 @@ class _Lexer:
                     self.add("op", c * 2, start)
                 else:
                     self.identifier(start)
-            elif c.isspace():
+            elif c in " \r\t\n":
                 continue
             elif c == "'":
                 self.string(start)
@@ -119,7 +132,7 @@ class _Lexer:
         lexeme = text[start : self.i]
         value = js_to_number(lexeme)
         if math.isnan(value):
-            raise ExprError(f"unexpected symbol {lexeme!r}", start)
+            raise self.unexpected(lexeme, start)
         self.add("num", value, start)
 
     def string(self, start: int) -> None:
@@ -127,7 +140,7 @@ class _Lexer:
         while self.i < n and (text[self.i] != "'" or text[self.i + 1 : self.i + 2] == "'"):
             self.i += 2 if text[self.i] == "'" else 1
         if self.i >= n:
-            raise ExprError(f"unterminated string {text[start:]!r}", start)
+            raise self.unexpected(text[start:], start)
         self.i += 1
         self.add("str", text[start + 1 : self.i - 1].replace("''", "'"), start)
 
@@ -144,9 +157,14 @@ class _Lexer:
                 self.add("kw", word, start)
                 return
         if not _legal_identifier(word):
-            raise ExprError(f"unexpected symbol {word!r}", start)
+            raise self.unexpected(word, start)
         self.add("ident", word, start)
 
 
+MAX_LENGTH = 21000
+
+
 def tokenize(text: str) -> list[Token]:
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"Exceeded max expression length {MAX_LENGTH}", 0, "lexing")
     return _Lexer(text).run()

@@ -1,12 +1,16 @@
 """Parse expression text into a small AST (tuples of ``Node``).
 
-Pure. Grammar, loosest first: ``||``, ``&&``, ``== !=``, ``< <= > >=``, ``!``,
-then postfix ``.name``, ``[index]``, ``.*`` and ``[*]`` on literals, context
-names, function calls and parenthesised expressions.
+Pure. GitHub's grammar (as its ``@actions/expressions`` parser has it), loosest
+first: ``||``, ``&&``, ``== !=``, ``< <= > >=``, ``!``, then postfix ``.name``,
+``[index]``, ``.*`` and ``[*]`` on context names, function calls and
+parenthesised expressions (not on literals). Nesting deeper than 50 is refused,
+an empty expression is null, unknown named-values and functions and wrong
+argument counts are found here, every error in GitHub's words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,144 +44,202 @@ class Node:
     pos: int = 0
 
 
+MAX_DEPTH = 50
+# every context a workflow expression may name (where each may be used: ci.syntax.github)
+NAMED_VALUES = frozenset(
+    [
+        "github",
+        "env",
+        "vars",
+        "secrets",
+        "inputs",
+        "matrix",
+        "strategy",
+        "steps",
+        "job",
+        "jobs",
+        "needs",
+        "runner",
+    ]
+)
+_CMP = ("<", "<=", ">", ">=")
+
+
 class _Parser:
-    def __init__(self, text: str) -> None:
+    """GitHub's grammar, depth limit and error messages (``Unexpected symbol: 'x'`` ...)."""
+
+    def __init__(self, text: str, named: frozenset[str]) -> None:
         self.toks = tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.named = named
+
+    def error(self, what: str, tok: Token) -> ExprError:
+        return ExprError(f"{what}: '{tok.shown()}'", tok.pos, "parsing")
 
     def peek(self) -> Token:
         return self.toks[self.i]
 
-    def take(self) -> Token:
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
+    def previous(self) -> Token:
+        return self.toks[self.i - 1]
 
-    def expect(self, kind: str) -> Token:
-        tok = self.take()
-        if tok.kind != kind:
-            raise ExprError(f"expected {kind!r} but found {_show(tok)}", tok.pos)
-        return tok
+    def at_end(self) -> bool:
+        return self.toks[self.i].kind == "eof"
+
+    def check(self, kind: str, *values: str) -> bool:
+        tok = self.toks[self.i]
+        return tok.kind == kind and (not values or tok.value in values)
+
+    def match(self, kind: str, *values: str) -> bool:
+        if self.check(kind, *values):
+            self.i += 1
+            return True
+        return False
+
+    def consume(self, kind: str) -> None:
+        if not self.match(kind):
+            raise self.error("Unexpected symbol", self.peek())
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"Exceeded max expression depth {MAX_DEPTH}", self.peek())
 
     def parse(self) -> Node:
-        if self.peek().kind == "eof":
-            raise ExprError("empty expression", 0)
+        if self.at_end():
+            return Node("lit", None)  # an empty expression is null
+        node = self.expression()
+        if not self.at_end():
+            raise self.error("Unexpected symbol", self.peek())
+        return node
+
+    def expression(self) -> Node:
+        self.deeper()
         node = self.or_()
-        tok = self.peek()
-        if tok.kind != "eof":
-            raise ExprError(f"unexpected {_show(tok)}", tok.pos)
+        self.depth -= 1
         return node
 
     def or_(self) -> Node:
-        node = self.and_()
-        while self.peek().value == "||" and self.peek().kind == "op":
-            pos = self.take().pos
-            node = Node("or", None, (node, self.and_()), pos)
-        return node
+        return self._logical("or", "||", self.and_)
 
     def and_(self) -> Node:
-        node = self.eq()
-        while self.peek().value == "&&" and self.peek().kind == "op":
-            pos = self.take().pos
-            node = Node("and", None, (node, self.eq()), pos)
+        return self._logical("and", "&&", self.eq)
+
+    def _logical(self, kind: str, op: str, operand: Callable[[], Node]) -> Node:
+        node = operand()
+        if self.check("op", op):
+            self.deeper()
+            while self.check("op", op):
+                pos = self.peek().pos
+                self.i += 1
+                node = Node(kind, None, (node, operand()), pos)
+            self.depth -= 1
         return node
 
     def eq(self) -> Node:
         node = self.cmp()
-        while self.peek().kind == "op" and self.peek().value in ("==", "!="):
-            tok = self.take()
+        while self.match("op", "==", "!="):
+            tok = self.previous()
             node = Node("bin", tok.value, (node, self.cmp()), tok.pos)
         return node
 
     def cmp(self) -> Node:
         node = self.unary()
-        while self.peek().kind == "op" and self.peek().value in ("<", "<=", ">", ">="):
-            tok = self.take()
+        while self.match("op", *_CMP):
+            tok = self.previous()
             node = Node("bin", tok.value, (node, self.unary()), tok.pos)
         return node
 
     def unary(self) -> Node:
-        tok = self.peek()
-        if tok.kind == "op" and tok.value == "!":
-            self.take()
-            return Node("not", None, (self.unary(),), tok.pos)
-        return self.postfix(self.primary())
+        if self.match("op", "!"):
+            tok = self.previous()
+            self.deeper()
+            operand = self.unary()
+            self.depth -= 1
+            return Node("not", None, (operand,), tok.pos)
+        return self.postfix()
 
-    def primary(self) -> Node:
-        tok = self.take()
-        if tok.kind in ("num", "str"):
-            return Node("lit", tok.value, (), tok.pos)
-        if tok.kind == "(":
-            node = self.or_()
-            self.expect(")")
+    def postfix(self) -> Node:
+        node, accessible = self.call()
+        if not accessible:  # literals take no index or property, as in GitHub's parser
             return node
-        if tok.kind == "kw":
-            return Node("lit", {"true": True, "false": False, "null": None}[tok.value], (), tok.pos)
-        if tok.kind == "ident":
-            if self.peek().kind == "(":
-                return self.call(tok)
-            return Node("ctx", tok.value.lower(), (), tok.pos)
-        raise ExprError(f"unexpected {_show(tok)}", tok.pos)
+        added = 0
+        while True:
+            if self.match("["):
+                pos = self.previous().pos
+                if self.match("*"):
+                    self.consume("]")
+                    node = Node("star", None, (node,), pos)
+                else:
+                    idx = self.expression()
+                    self.consume("]")
+                    node = Node("index", None, (node, idx), pos)
+                self.deeper()
+                added += 1
+            elif self.match("."):
+                pos = self.previous().pos
+                self.deeper()
+                added += 1
+                if self.match("ident"):
+                    node = Node("prop", self.previous().value, (node,), pos)
+                elif self.match("*"):
+                    node = Node("star", None, (node,), pos)
+                else:
+                    raise self.error("Unexpected symbol", self.peek())
+            else:
+                break
+        self.depth -= added
+        return node
 
-    def call(self, name: Token) -> Node:
+    def call(self) -> tuple[Node, bool]:
+        if not self.check("ident"):
+            return self.primary()
+        name = self.peek()
+        self.i += 1
+        if not self.match("("):
+            if name.value.lower() not in self.named:
+                raise self.error("Unrecognized named-value", name)
+            return Node("ctx", name.value.lower(), (), name.pos), True
+        args: list[Node] = []
+        while not self.match(")"):
+            args.append(self.expression())
+            if not self.check(")"):
+                self.consume(",")
         low = name.value.lower()
         if low not in FUNCTIONS:
-            raise ExprError(f"unknown function {name.value!r}", name.pos)
-        self.expect("(")
-        args: list[Node] = []
-        if self.peek().kind != ")":
-            args.append(self.or_())
-            while self.peek().kind == ",":
-                self.take()
-                args.append(self.or_())
-        self.expect(")")
+            raise self.error("Unrecognized function", name)
         lo, hi = FUNCTIONS[low]
+        if len(args) < lo:
+            raise self.error("Too few parameters supplied", name)
+        if len(args) > hi:
+            raise self.error("Too many parameters supplied", name)
         if low == "case" and len(args) % 2 == 0:
-            raise ExprError("function 'case' takes an odd number of arguments", name.pos)
-        if not lo <= len(args) <= hi:
-            want = str(lo) if lo == hi else f"{lo} to {hi}"
-            raise ExprError(
-                f"function {name.value!r} takes {want} arguments, got {len(args)}", name.pos
-            )
-        return Node("call", low, tuple(args), name.pos)
+            raise self.error("Even number of parameters supplied, requires an odd number of "
+                             "parameters", name)  # fmt: skip
+        return Node("call", low, tuple(args), name.pos), True
 
-    def postfix(self, node: Node) -> Node:
-        while True:
-            tok = self.peek()
-            if tok.kind == ".":
-                self.take()
-                nxt = self.take()
-                if nxt.kind == "*":
-                    node = Node("star", None, (node,), tok.pos)
-                elif nxt.kind == "ident":
-                    node = Node("prop", nxt.value, (node,), tok.pos)
-                else:
-                    raise ExprError(
-                        f"expected a property name after '.', found {_show(nxt)}", nxt.pos
-                    )
-            elif tok.kind == "[":
-                self.take()
-                if self.peek().kind == "*":
-                    self.take()
-                    self.expect("]")
-                    node = Node("star", None, (node,), tok.pos)
-                else:
-                    idx = self.or_()
-                    self.expect("]")
-                    node = Node("index", None, (node, idx), tok.pos)
-            else:
-                return node
+    def primary(self) -> tuple[Node, bool]:
+        tok = self.peek()
+        if tok.kind in ("num", "str", "kw"):
+            self.i += 1
+            value = {"true": True, "false": False, "null": None}[tok.value] if tok.kind == "kw" \
+                else tok.value  # fmt: skip
+            return Node("lit", value, (), tok.pos), False
+        if self.match("("):
+            node = self.expression()
+            if self.at_end():
+                raise self.error("Unexpected end of expression", self.previous())
+            self.consume(")")
+            return node, True
+        if self.at_end():
+            raise self.error("Unexpected end of expression", self.previous())
+        raise self.error("Unexpected symbol", tok)
 
 
-def _show(tok: Token) -> str:
-    if tok.kind == "eof":
-        return "end of expression"
-    return repr(tok.value)
-
-
-def parse(text: str) -> Node:
-    """Parse ``text`` (without ``${{ }}``); raise ``ExprError`` on bad syntax."""
-    return _Parser(text).parse()
+def parse(text: str, named: frozenset[str] = NAMED_VALUES) -> Node:
+    """Parse ``text`` (without ``${{ }}``); raise ``ExprError`` on bad syntax, or a named
+    value (context) that is not in ``named``."""
+    return _Parser(text, named).parse()
 
 
 def contexts_used(node: Node) -> set[str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.ci.expr.evaluate import Scope, compile_expr, evaluate
+from shipway.ci.expr.evaluate import Scope, compile_expr, evaluate, names
 from shipway.ci.expr.lexer import ExprError
-from shipway.ci.expr.parser import STATUS_FUNCTIONS, functions_used
+from shipway.ci.expr.parser import NAMED_VALUES, STATUS_FUNCTIONS, functions_used
 from shipway.ci.expr.values import to_str, truthy
 
 Part = tuple[bool, str, int]  # (is_expression, text, offset in the string)
@@ -53,11 +53,12 @@ def render(text: str, scope: Scope) -> Any:
     if "${{" not in text:
         return text
     parts = split(text)
+    named = names(scope)
     if len(parts) == 1 and parts[0][0]:
-        return evaluate(compile_expr(parts[0][1]), scope)
+        return evaluate(compile_expr(parts[0][1], named), scope)
     out = []
     for is_expr, body, _ in parts:
-        out.append(to_str(evaluate(compile_expr(body), scope)) if is_expr else body)
+        out.append(to_str(evaluate(compile_expr(body, named), scope)) if is_expr else body)
     return "".join(out)
 
 
@@ -66,17 +67,34 @@ def render_str(text: str, scope: Scope) -> str:
 
 
 def render_deep(value: Any, scope: Scope) -> Any:
-    """Render every string inside lists and mappings (keys too)."""
+    """Render every string inside lists and mappings (keys too; ``${{ insert }}`` merges)."""
     if isinstance(value, str):
         return render(value, scope)
     if isinstance(value, list):
         return [render_deep(v, scope) for v in value]
     if isinstance(value, dict):
-        return {to_str(render(k, scope)): render_deep(v, scope) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if is_insert(k):  # GitHub's ${{ insert }}: the mapping it gives, merged in here
+                pairs = render_deep(v, scope)
+                if not isinstance(pairs, dict):
+                    raise ExprError("the value of ${{ insert }} must be a mapping")
+                out.update(pairs)
+            else:
+                out[to_str(render(k, scope))] = render_deep(v, scope)
+        return out
     return value
 
 
-def condition_text(cond: Any) -> str:
+def is_insert(key: Any) -> bool:
+    """A mapping key that is GitHub's ``${{ insert }}`` directive."""
+    if not isinstance(key, str) or "${{" not in key:
+        return False
+    parts = split(key.strip())
+    return len(parts) == 1 and parts[0][0] and parts[0][1] == "insert"
+
+
+def condition_text(cond: Any, named: frozenset[str] = NAMED_VALUES) -> str:
     """The expression an ``if:`` value stands for (``${{ }}`` optional, default success())."""
     if cond is None or cond == "":
         return "success()"
@@ -91,7 +109,9 @@ def condition_text(cond: Any) -> str:
     elif any(p[0] for p in parts):
         # mixed literal text and expressions: GitHub treats it as a (truthy) string
         return "format(" + repr_str(text) + ")"
-    node = compile_expr(text)
+    if not text.strip():
+        return "success()"
+    node = compile_expr(text, named)
     if not (functions_used(node) & STATUS_FUNCTIONS):
         return f"success() && ({text})"
     return text
@@ -102,7 +122,8 @@ def repr_str(text: str) -> str:
 
 
 def condition(cond: Any, scope: Scope) -> bool:
-    text = condition_text(cond)
+    named = names(scope)
+    text = condition_text(cond, named)
     if text.startswith("format("):
         return truthy(render(str(cond), scope))
-    return truthy(evaluate(compile_expr(text), scope))
+    return truthy(evaluate(compile_expr(text, named), scope))

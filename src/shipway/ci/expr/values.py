@@ -192,3 +192,14 @@ def from_json_value(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): from_json_value(x) for k, x in v.items()}
     return str(v)
+
+
+def integral(v: Any) -> Any:
+    """``v`` with integral numbers as ints, as GitHub prints them (``1``, not ``1.0``)."""
+    if isinstance(v, float):  # (a YAML loader's float subclass too)
+        return int(v) if v.is_integer() and abs(v) < 2**53 else float(v)
+    if isinstance(v, list):
+        return [integral(x) for x in v]
+    if isinstance(v, dict):
+        return {k: integral(x) for k, x in v.items()}
+    return v

@@ -1,4 +1,7 @@
-"""Matrix expansion with GitHub's documented include/exclude rules. Pure.
+"""Matrix evaluation and expansion with GitHub's documented include/exclude rules. Pure.
+
+0. Expressions are evaluated; a list item ``${{ fromJSON(...) }}`` giving an
+   array is spliced into its list (``rendered_matrix``).
 
 1. The cartesian product of the non-include/exclude keys, in key order.
 2. ``exclude`` entries remove every combination they match (partial match).
@@ -13,11 +16,44 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from shipway.ci.expr.evaluate import Scope
+from shipway.ci.expr.template import is_insert, render, render_deep, split
+from shipway.ci.expr.values import to_str
+
 MAX_COMBINATIONS = 256
 
 
 class MatrixError(ValueError):
     pass
+
+
+def rendered_matrix(spec: Any, scope: Scope) -> dict[str, Any]:
+    """A ``strategy.matrix`` with its expressions evaluated: a list item that is one expression
+    giving an array has that array's items spliced in, as GitHub does."""
+    value = spec
+    if isinstance(value, dict):
+        value = {k if is_insert(k) else to_str(render(k, scope)): _spliced(v, scope)
+                 for k, v in value.items()}  # fmt: skip
+    value = render_deep(value, scope)
+    if isinstance(value, str):
+        value = render(value, scope)
+    if not isinstance(value, dict):
+        raise MatrixError("the matrix expression must evaluate to a mapping")
+    return value
+
+
+def _spliced(value: Any, scope: Scope) -> Any:
+    if not isinstance(value, list):
+        return render_deep(value, scope)
+    items: list[Any] = []
+    for item in value:
+        whole = isinstance(item, str) and item.strip().startswith("${{") and len(split(item)) == 1
+        rendered = render_deep(item, scope)
+        if whole and isinstance(rendered, list):
+            items.extend(rendered)
+        else:
+            items.append(rendered)
+    return items
 
 
 def _eq(a: Any, b: Any) -> bool:

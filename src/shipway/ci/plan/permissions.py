@@ -113,10 +113,13 @@ def allows(perms: Perms, scope: str, need: str) -> bool:
     return _RANK.get(perms.get(scope, "none"), 0) >= _RANK[need]
 
 
-def log_lines(perms: Perms) -> list[str]:
-    """The ``GITHUB_TOKEN Permissions`` group GitHub prints when a job starts."""
+def log_lines(perms: Perms, verbose: bool = False) -> list[str]:
+    """The ``GITHUB_TOKEN Permissions`` GitHub prints when a job starts: one line, or (verbose)
+    its group."""
     rows = {**perms, "metadata": "read"}
     body = [
         f"{_TITLES.get(s, s.capitalize())}: {rows[s]}" for s in sorted(rows) if rows[s] != "none"
     ]
+    if not verbose:
+        return [f"GITHUB_TOKEN Permissions: {', '.join(body)}"]
     return ["::group::GITHUB_TOKEN Permissions", *body, "::endgroup::"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.parser import parse as parse_expr
-from shipway.ci.expr.template import condition_text, split
+from shipway.ci.expr.template import condition_text, has_expr, is_insert, split
 from shipway.ci.plan import permissions as perms
 from shipway.ci.plan.dag import find_cycle
 from shipway.ci.plan.model import Job, Step, Strategy, Workflow
@@ -177,7 +177,12 @@ class _Checker:
                 self.exprs(v, (*path, i))
         elif isinstance(value, dict):
             for k, v in value.items():
-                self.exprs(k, path)
+                if is_insert(k):  # its value: a mapping merged in where it stands
+                    if not (isinstance(v, str) and has_expr(v)) and not isinstance(v, dict):
+                        self.error((*path, k), "the value of ${{ insert }} must be a mapping "
+                                   "or an expression")  # fmt: skip
+                else:
+                    self.exprs(k, path)
                 self.exprs(v, (*path, k))
 
     def expr(self, body: str, path: Path) -> None:
@@ -228,14 +233,15 @@ def normalise_on(on: Any) -> dict[str, Any] | None:
 
 
 def parse_workflow(text: str, file: str) -> Workflow:
-    """Validate and convert a GitHub Actions workflow; raise ``InputError`` on the first problem."""
+    """Validate and convert a GitHub Actions workflow; raise ``InputError`` naming every problem
+    (the first one's position as its subject, each further one on a line of its own)."""
     doc = load_one(text, file)
     c = _Checker(doc)
     wf = _build(doc, c)
-    if c.errors:
-        first = c.errors[0]
-        if len(c.errors) > 1:
-            first.message += f" (and {len(c.errors) - 1} more problems)"
+    if c.errors:  # every problem at once, in file order (as actionlint reports them)
+        found = sorted(c.errors, key=lambda e: (e.line or 0, e.column or 0))
+        first = found[0]
+        first.message = "\n".join([first.message, *(str(e) for e in found[1:])])
         raise first
     assert wf is not None
     return wf
