@@ -1,68 +1,76 @@
 """The controller's HTTP face: webhook receivers and a small read API.
 
 Routes:
-- ``POST /hooks/git``: a git server's post-receive hook (``shipway.controller.hooks``).
+- ``POST /hooks/git``: a git server's post-receive hook (``shipway.controller.hooks``),
+  with the repository's token; every pushed sha is checked at the git server (409).
 - ``POST /hooks/forge``: GitHub, GitLab and Gitea webhooks (push, pull/merge
-  request), checked against ``SHIPWAY_WEBHOOK_SECRET`` when it is set.
+  request), signed with ``SHIPWAY_WEBHOOK_SECRET`` (else the controller's own);
+  a delivery id seen before is acknowledged (200) and ignored.
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
-  the other shapes the updater parses).
+  the other shapes the updater parses), with the registry token.
 - ``GET /healthz``, ``GET /api/releases[?app=]``, ``GET /api/releases/{id}``,
   ``GET /api/events``, ``GET /api/ci/runs``, ``GET /api/ci/runs/{id}`` (the run
   record) and ``GET /api/ci/runs/{id}/log`` (its masked log, as text).
-Handlers answer at once (202) and leave the work to the controller's workers.
+Hook handlers (``controller.accept``) answer 202 once the event is in the durable
+inbox and leave the work to the controller's workers; a malformed body is a 400
+with the reason, never a 500.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from shipway.controller import accept
 from shipway.controller.core import Controller
-from shipway.controller.hooks import parse_git_push
 from shipway.git import webhooks
-from shipway.model.errors import InputError, NotFoundError
+from shipway.model.errors import ConflictError, InputError, NotFoundError, ShipwayError
 from shipway.store import releases, runs
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()
 
 
 def create_app(controller: Controller) -> FastAPI:
     app = FastAPI(title="shipway controller", version="0.1.0")
+    rx = controller.receiver
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/hooks/git", status_code=202)
-    async def git_hook(request: Request) -> dict[str, Any]:
+    def hook(fn: Callable[[], tuple[int, dict[str, Any]]]) -> JSONResponse:
+        """Run an ``accept`` function: 401/400/409/503 with the reason, never a 500."""
         try:
-            push = parse_git_push(json.loads(await request.body()))
-        except (InputError, ValueError) as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return controller.on_git_push(push) | {"accepted": True}
-
-    @app.post("/hooks/forge", status_code=202)
-    async def forge_hook(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            event = webhooks.parse(
-                dict(request.headers), raw, secret=controller.settings.webhook_secret or None
-            )
+            status, body = fn()
         except webhooks.WebhookAuthError as exc:
             raise HTTPException(status_code=401, detail=str(exc)) from exc
         except InputError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return controller.on_forge_event(event) | {"event": event.kind, "accepted": True}
+        except ConflictError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        except ShipwayError as exc:  # the git server or the store did not answer
+            raise HTTPException(status_code=503, detail=str(exc)) from exc
+        return JSONResponse(body, status_code=status)
+
+    # Plain (not async) handlers: FastAPI runs them on its thread pool, so a slow git server
+    # or store write holds one request, not the event loop.
+    @app.post("/hooks/git", status_code=202)
+    def git_hook(request: Request, raw: bytes = Depends(_body)) -> JSONResponse:
+        return hook(lambda: accept.git_push(rx, raw, request.headers))
+
+    @app.post("/hooks/forge", status_code=202)
+    def forge_hook(request: Request, raw: bytes = Depends(_body)) -> JSONResponse:
+        return hook(lambda: accept.forge(rx, raw, request.headers))
 
     @app.post("/hooks/registry", status_code=202)
-    async def registry_hook(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            count = controller.on_registry_notification(raw, dict(request.headers))
-        except InputError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return {"accepted": count}
+    def registry_hook(request: Request, raw: bytes = Depends(_body)) -> JSONResponse:
+        query = dict(request.query_params)
+        return hook(lambda: accept.registry(rx, raw, request.headers, query))
 
     @app.get("/api/releases")
     def list_releases(app_name: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

@@ -1,0 +1,180 @@
+"""Accepting hooks: check the credential, check the facts, write the event to the inbox.
+
+What the HTTP handlers call; each returns ``(status, body)`` once the event is
+committed to the durable inbox (or was seen before), and raises:
+
+- ``WebhookAuthError`` (401): a missing or wrong token, signature or secret;
+- ``InputError`` (400): a body that is not the hook's shape, with the reason;
+- ``NotTip`` (409): a git push whose sha is not the tip of its ref on the git
+  server (recorded as a ``PushNotTip`` event);
+- ``ExternalError`` (503): the git server could not be asked.
+
+A forge delivery id seen before (``X-GitHub-Delivery``, ``X-Gitea-Delivery``,
+``X-Gitlab-Event-UUID``) is acknowledged (200) and ignored. The work itself is
+left to the workers (``controller.workers``). Touches the store and, through
+``controller.tips``, the git server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shipway.controller.hooks import parse_git_push
+from shipway.controller.tips import Tips, is_tip
+from shipway.controller.tokens import HookTokens
+from shipway.git import webhooks as forge_webhooks
+from shipway.model.errors import ConflictError, InputError
+from shipway.model.release import iso, now
+from shipway.settings import Settings
+from shipway.store import inbox, runs
+from shipway.store.db import Store
+from shipway.updater import webhooks as registry_webhooks
+
+WebhookAuthError = forge_webhooks.WebhookAuthError
+DELIVERY_HEADERS = ("x-github-delivery", "x-gitea-delivery", "x-forgejo-delivery",
+                    "x-gitlab-event-uuid")  # fmt: skip
+FORGE_KINDS = ("push", "pull_request")
+
+
+class NotTip(ConflictError):
+    """A pushed sha that the git server does not have at the tip of the ref."""
+
+
+@dataclass
+class Receiver:
+    settings: Settings
+    store: Store
+    tokens: HookTokens
+    tips: Tips
+    wake: Callable[[], None]
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def _malformed(what: str, exc: Exception) -> InputError:
+    return InputError(f"{what} webhook: malformed body: {type(exc).__name__}: {exc}", subject=what)
+
+
+def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+    """``POST /hooks/git``: the repository's token, then every pushed sha checked at the server."""
+    try:
+        push = parse_git_push(json.loads(raw))
+    except ValueError as exc:  # not JSON, not UTF-8
+        raise InputError(f"git push payload is not JSON: {exc}", subject="hooks/git") from None
+    if not rx.tokens.check_git(push.repo, _lower(headers).get("authorization", "")):
+        raise WebhookAuthError(
+            "git hook: missing or wrong token for this repository (Authorization: Bearer …)",
+            subject=push.repo,
+        )
+    live = [u for u in push.updates if not u.deleted]
+    if live:
+        refs = rx.tips.refs(push.repo)
+        for u in live:
+            if not is_tip(refs, u.ref, u.after):
+                tip = refs.get(u.ref, "")
+                now_at = tip[:12] or "no such ref"
+                msg = f"{u.ref} {u.after[:12]} is not the tip on the git server ({now_at})"
+                runs.record_event(rx.store, "controller", push.repo, "PushNotTip", msg)
+                raise NotTip(msg, subject=push.repo)
+    payload = {"repo": push.repo, "updates": [
+        {"ref": u.ref, "before": u.before, "after": u.after} for u in push.updates]}  # fmt: skip
+    item = inbox.put(rx.store, "git", payload)
+    rx.wake()
+    return 202, {"accepted": True, "id": item}
+
+
+def forge(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+    """``POST /hooks/forge``: signature or token, then the delivery id against replays."""
+    try:
+        event = forge_webhooks.parse(headers, raw, secret=rx.tokens.forge())
+    except InputError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise _malformed("forge", exc) from None
+    if event.kind not in FORGE_KINDS:
+        return 202, {"accepted": True, "event": event.kind, "ignored": True}
+    h = _lower(headers)
+    delivery = next((h[k] for k in DELIVERY_HEADERS if h.get(k)), "")
+    dedupe = f"delivery|{event.forge}|{delivery[:200]}" if delivery else None
+    item = inbox.put(rx.store, "forge", {"event": event.to_dict()}, dedupe)
+    if item is None:
+        return 200, {"accepted": False, "duplicate": True, "event": event.kind}
+    rx.wake()
+    return 202, {"accepted": True, "event": event.kind, "id": item}
+
+
+def registry(
+    rx: Receiver, raw: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+) -> tuple[int, dict[str, Any]]:
+    """``POST /hooks/registry``: the registry's token, then the pushes into the inbox.
+
+    Digests in the body are not kept: the updater asks the registry itself.
+    """
+    received = now()
+    try:
+        events = registry_webhooks.parse(raw, headers, secret=rx.tokens.registry(), query=query)
+    except InputError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise _malformed("registry", exc) from None
+    pushes = [e for e in events if e.tag]
+    if not pushes:
+        return 202, {"accepted": 0}
+    pushed = [[image, tag, iso(when)] for (image, tag), when in _push_times(raw).items()]
+    payload = {"events": [{"repository": e.repository, "tag": e.tag, "host": e.host,
+                           "media_type": e.media_type, "source": e.source} for e in pushes],
+               "received": iso(received), "pushed": pushed}  # fmt: skip
+    item = inbox.put(rx.store, "registry", payload, _registry_dedupe(raw))
+    if item is None:
+        return 200, {"accepted": 0, "duplicate": True}
+    rx.wake()
+    return 202, {"accepted": len(pushes), "id": item}
+
+
+def _envelope(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        events = json.loads(raw).get("events") or []
+    except (ValueError, AttributeError):
+        return []
+    return [ev for ev in events if isinstance(ev, dict)] if isinstance(events, list) else []
+
+
+def _registry_dedupe(raw: bytes) -> str | None:
+    """A distribution envelope is retried as is: its event ids name it."""
+    ids = [str(ev.get("id")) for ev in _envelope(raw) if ev.get("id")]
+    if not ids:
+        return None
+    return "registry|" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def _push_times(raw: bytes) -> dict[tuple[str, str], dt.datetime]:
+    """When the registry says each tag was pushed (distribution envelopes carry it)."""
+    out: dict[tuple[str, str], dt.datetime] = {}
+    for ev in _envelope(raw):
+        target, request = ev.get("target") or {}, ev.get("request") or {}
+        if not isinstance(target, dict) or not isinstance(request, dict):
+            continue
+        when = _rfc3339(str(ev.get("timestamp", "")))
+        if when is None:
+            continue
+        image = f"{request.get('host', '')}/{target.get('repository', '')}"
+        out[(image, str(target.get("tag", "")))] = when
+    return out
+
+
+def _rfc3339(text: str) -> dt.datetime | None:
+    """Parse RFC 3339 with up to nanoseconds (Go's format), which ``fromisoformat`` refuses."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if not m:
+        return None
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return dt.datetime.fromisoformat(f"{m.group(1)}.{frac}{zone}")
