@@ -12,11 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "updater"))  # updater_helpers (images)
 
-from controller_proc import ControllerProc  # noqa: E402
+from controller_proc import ControllerProc
 
-from shipway.git.repo import Repo  # noqa: E402
-from shipway.model.resources import parse_text  # noqa: E402
-from shipway.store import resources as resource_store  # noqa: E402
+from shipway.git.repo import Repo
+from shipway.model.resources import parse_text
+from shipway.store import resources as resource_store
 
 WORKFLOW = """\
 on:

@@ -44,10 +44,25 @@ class ControllerProc:
     def start(self, **env: str) -> ControllerProc:
         self.port = ports.free_port()
         log = open(self.home / f"controller-{self.port}.log", "ab")  # noqa: SIM115
-        argv = [sys.executable, "-m", "shipway.cli.main", "controller", "--port", str(self.port),
-                "--resync", str(self.resync)]  # fmt: skip
-        full = {**os.environ, "SHIPWAY_HOME": str(self.home), "PATH": PATH,
-                "PYTHONUNBUFFERED": "1", "SHIPWAY_NET_TIMEOUT": "10", **self.env, **env}  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "shipway.cli.main",
+            "controller",
+            "--port",
+            str(self.port),
+            "--resync",
+            str(self.resync),
+        ]
+        full = {
+            **os.environ,
+            "SHIPWAY_HOME": str(self.home),
+            "PATH": PATH,
+            "PYTHONUNBUFFERED": "1",
+            "SHIPWAY_NET_TIMEOUT": "10",
+            **self.env,
+            **env,
+        }
         full.pop("SHIPWAY_DATABASE_URL", None)
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=full)
         log.close()
@@ -81,13 +96,19 @@ class ControllerProc:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def git_hook(self, repo: str, updates: list[dict[str, str]], token: str | None = None,
-                 client: httpx.Client | None = None) -> httpx.Response:  # fmt: skip
+    def git_hook(
+        self,
+        repo: str,
+        updates: list[dict[str, str]],
+        token: str | None = None,
+        client: httpx.Client | None = None,
+    ) -> httpx.Response:
         token = self.tokens.git(repo) if token is None else token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         body = {"repo": repo, "updates": updates}
-        return (client or httpx).post(f"{self.url}/hooks/git", json=body, headers=headers,
-                                      timeout=30)  # fmt: skip
+        return (client or httpx).post(
+            f"{self.url}/hooks/git", json=body, headers=headers, timeout=30
+        )
 
     def runs_of(self, commit: str) -> list[dict[str, Any]]:
         return [r for r in runs.list_runs(self.store, limit=1000) if r.get("commit") == commit]
@@ -99,8 +120,10 @@ class ControllerProc:
             if len(done) >= count:
                 return done
             time.sleep(0.2)
-        raise AssertionError(f"{count} finished runs of {commit} expected, have "
-                             f"{self.runs_of(commit)}\n{self.log()[-4000:]}")  # fmt: skip
+        raise AssertionError(
+            f"{count} finished runs of {commit} expected, have "
+            f"{self.runs_of(commit)}\n{self.log()[-4000:]}"
+        )
 
     def wait_idle(self, timeout: float = 90.0) -> None:
         """Until the inbox has nothing pending or leased (the controller took everything)."""

@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import AppRepo
 from controller_proc import ControllerProc
 from updater_helpers import application, push_image, seed_config_repo
 
+from conftest import AppRepo
 from shipway.git.repo import Repo
 from shipway.images.registry import RegistryClient
 from shipway.model.resources import parse_text
@@ -39,8 +39,11 @@ def test_git_hook_needs_the_token_of_its_repository(
         resp = ctl.git_hook(app_repo.url, [app_repo.update(sha)], token=token)
         assert resp.status_code == 401, (token, resp.text)
         assert "token" in resp.json()["detail"]
-    basic = httpx.post(f"{ctl.url}/hooks/git", json={"repo": app_repo.url, "updates": []},
-                       headers={"Authorization": "Basic " + ctl.tokens.git(app_repo.url)})  # fmt: skip
+    basic = httpx.post(
+        f"{ctl.url}/hooks/git",
+        json={"repo": app_repo.url, "updates": []},
+        headers={"Authorization": "Basic " + ctl.tokens.git(app_repo.url)},
+    )
     assert basic.status_code == 401
     assert inbox.items(ctl.store, "git") == []
 
@@ -80,7 +83,7 @@ MALFORMED = [
         b'{"repo": "x", "updates": [{"ref": "refs/heads/m", "before": "0", "after": "1"}]}',
         {},
         "not a full hex sha",
-    ),  # fmt: skip
+    ),
     ("/hooks/forge", b"{]", {"X-GitHub-Event": "push"}, "not JSON"),
     ("/hooks/forge", b'{"repository": "str"}', {"X-GitHub-Event": "push"}, "malformed"),
     ("/hooks/registry", b"nope", {}, "not JSON"),
@@ -89,7 +92,7 @@ MALFORMED = [
         b'{"events": [{"action": "push", "target": "str"}]}',
         {},
         "malformed",
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -109,15 +112,26 @@ def test_malformed_bodies_are_400_with_the_reason(controller: ControllerProc) ->
 
 
 def _github_push(url: str, sha: str, before: str = "0" * 40) -> bytes:
-    return json.dumps({"ref": "refs/heads/main", "before": before, "after": sha,
-                       "repository": {"clone_url": url}, "commits": [{"id": sha}]}).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "before": before,
+            "after": sha,
+            "repository": {"clone_url": url},
+            "commits": [{"id": sha}],
+        }
+    ).encode()
 
 
-def _forge_post(ctl: ControllerProc, body: bytes, delivery: str, secret: str | None = None,
-                client: Any = httpx) -> httpx.Response:  # fmt: skip
+def _forge_post(
+    ctl: ControllerProc, body: bytes, delivery: str, secret: str | None = None, client: Any = httpx
+) -> httpx.Response:
     sig = hmac.new((secret or ctl.tokens.forge()).encode(), body, hashlib.sha256).hexdigest()
-    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-               "X-Hub-Signature-256": f"sha256={sig}"}  # fmt: skip
+    headers = {
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": f"sha256={sig}",
+    }
     return client.post(f"{ctl.url}/hooks/forge", content=body, headers=headers, timeout=30)
 
 
@@ -127,8 +141,9 @@ def test_forge_signature_replay_and_forged_sha(
     ctl = controller.start()
     sha = app_repo.commit("v1")
     body = _github_push(app_repo.url, sha)
-    unsigned = httpx.post(f"{ctl.url}/hooks/forge", content=body,
-                          headers={"X-GitHub-Event": "push"})  # fmt: skip
+    unsigned = httpx.post(
+        f"{ctl.url}/hooks/forge", content=body, headers={"X-GitHub-Event": "push"}
+    )
     assert unsigned.status_code == 401
     assert _forge_post(ctl, body, "d-1", secret="guess").status_code == 401
 
@@ -138,7 +153,7 @@ def test_forge_signature_replay_and_forged_sha(
     assert again.status_code == 200 and again.json()["duplicate"] is True
     # a new delivery of the same push is accepted, but it is the same work: one run
     assert _forge_post(ctl, body, "d-2").status_code == 202
-    (run,) = ctl.wait_runs(sha, 1)
+    (_run,) = ctl.wait_runs(sha, 1)
     ctl.wait_idle()
     assert len(ctl.runs_of(sha)) == 1 and len(ctl.releases_of(sha)) == 1
     assert len(inbox.items(ctl.store, "forge")) == 2
@@ -163,11 +178,22 @@ def test_registry_hook_needs_its_token_and_its_digest_is_asked_of_the_registry(
     image = f"{registry.host}/{name}"
     resource_store.apply(ctl.store, parse_text(application("trust", image, cfg_url), "a.yaml"))
     lie = "sha256:" + "6" * 64
-    envelope = {"events": [{"id": uuid.uuid4().hex, "action": "push",
-                            "timestamp": "2026-01-01T00:00:01Z",
-                            "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                                       "repository": name, "tag": "1.0", "digest": lie},
-                            "request": {"host": registry.host}}]}  # fmt: skip
+    envelope = {
+        "events": [
+            {
+                "id": uuid.uuid4().hex,
+                "action": "push",
+                "timestamp": "2026-01-01T00:00:01Z",
+                "target": {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "repository": name,
+                    "tag": "1.0",
+                    "digest": lie,
+                },
+                "request": {"host": registry.host},
+            }
+        ]
+    }
     body = json.dumps(envelope).encode()
     kind = {"Content-Type": "application/vnd.docker.distribution.events.v1+json"}
     for auth in ({}, {"Authorization": "Bearer wrong"}):
@@ -183,8 +209,10 @@ def test_registry_hook_needs_its_token_and_its_digest_is_asked_of_the_registry(
     deadline = time.monotonic() + 60
     text = ""
     while time.monotonic() < deadline and real not in text:
-        text = (Repo.clone(cfg_url, tmp_path / uuid.uuid4().hex).path
-                / "overlays/dev/kustomization.yaml").read_text()  # fmt: skip
+        text = (
+            Repo.clone(cfg_url, tmp_path / uuid.uuid4().hex).path
+            / "overlays/dev/kustomization.yaml"
+        ).read_text()
         time.sleep(0.5)
     assert f"digest: {real}" in text, text
     assert lie not in text

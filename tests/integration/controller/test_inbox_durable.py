@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import AppRepo
 from controller_proc import ControllerProc
 
+from conftest import AppRepo
 from shipway.controller import catchup
 from shipway.store import inbox
 
@@ -79,8 +79,14 @@ def test_500_concurrent_webhooks_with_replays_and_duplicates_make_one_run_and_on
     old = app_repo.work.run("rev-parse", "HEAD").strip()
     tip = app_repo.commit("v1")
     ctl = controller.start()
-    forge_body = json.dumps({"ref": "refs/heads/main", "before": old, "after": tip,
-                             "repository": {"clone_url": app_repo.url}}).encode()  # fmt: skip
+    forge_body = json.dumps(
+        {
+            "ref": "refs/heads/main",
+            "before": old,
+            "after": tip,
+            "repository": {"clone_url": app_repo.url},
+        }
+    ).encode()
     sig = "sha256=" + hmac.new(ctl.tokens.forge().encode(), forge_body, hashlib.sha256).hexdigest()
     jobs: list[tuple[str, str]] = (
         [("git", "")] * 250  # the same push, told 250 times
@@ -93,8 +99,11 @@ def test_500_concurrent_webhooks_with_replays_and_duplicates_make_one_run_and_on
     def send(job: tuple[str, str], client: httpx.Client) -> int:
         kind, delivery = job
         if kind == "forge":
-            headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
-                       "X-Hub-Signature-256": sig}  # fmt: skip
+            headers = {
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": sig,
+            }
             url = f"{ctl.url}/hooks/forge"
             return client.post(url, content=forge_body, headers=headers).status_code
         sha = old if kind == "stale" else tip
