@@ -9,8 +9,11 @@ committed to the durable inbox (or was seen before), and raises:
   server (recorded as a ``PushNotTip`` event);
 - ``ExternalError`` (503): the git server could not be asked.
 
-A forge delivery id seen before (``X-GitHub-Delivery``, ``X-Gitea-Delivery``,
-``X-Gitlab-Event-UUID``) is acknowledged (200) and ignored. The work itself is
+An event told before is acknowledged (200) and ignored, before any look-up: a
+git push with the same (ref, before, after) updates, a forge delivery id seen
+before (``X-GitHub-Delivery``, ``X-Gitea-Delivery``, ``X-Gitlab-Event-UUID``:
+the same signed body) and a new delivery of the same push or pull request
+change. The work itself is
 left to the workers (``controller.workers``). Touches the store and, through
 ``controller.tips``, the git server.
 """
@@ -25,9 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shipway.controller.hooks import parse_git_push
+from shipway.controller.hooks import GitPush, parse_git_push
 from shipway.controller.tips import Tips, is_tip
-from shipway.controller.tokens import HookTokens
+from shipway.controller.tokens import HookTokens, normalise_repo
 from shipway.git import webhooks as forge_webhooks
 from shipway.model.errors import ConflictError, InputError
 from shipway.model.release import iso, now
@@ -52,7 +55,7 @@ class Receiver:
     store: Store
     tokens: HookTokens
     tips: Tips
-    wake: Callable[[], None]
+    wake: Callable[..., None]  # wake(kind): the lanes that take ``kind`` look at once
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -65,6 +68,23 @@ def _malformed(what: str, exc: Exception) -> InputError:
 
 def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
     """``POST /hooks/git``: the repository's token, then every pushed sha checked at the server."""
+    got = git_push_checked(rx, raw, headers)
+    return got if isinstance(got, tuple) else git_push_verified(rx, got)
+
+
+@dataclass(frozen=True)
+class PendingPush:
+    """A git push whose token holds and which is new: its shas are yet to be checked."""
+
+    push: GitPush
+    dedupe: str
+
+
+def git_push_checked(
+    rx: Receiver, raw: bytes, headers: Mapping[str, str]
+) -> tuple[int, dict[str, Any]] | PendingPush:
+    """The fast part (no git server): parse, token, seen before. A push told again is
+    answered here; a new one comes back to be verified (``git_push_verified``)."""
     try:
         push = parse_git_push(json.loads(raw))
     except ValueError as exc:  # not JSON, not UTF-8
@@ -74,6 +94,15 @@ def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int,
             "git hook: missing or wrong token for this repository (Authorization: Bearer …)",
             subject=push.repo,
         )
+    dedupe = _key("git", push.repo, *[f"{u.ref} {u.before} {u.after}" for u in push.updates])
+    if inbox.seen(rx.store, dedupe):  # told before, and checked then: nothing new
+        return 200, {"accepted": False, "duplicate": True}
+    return PendingPush(push, dedupe)
+
+
+def git_push_verified(rx: Receiver, pending: PendingPush) -> tuple[int, dict[str, Any]]:
+    """Ask the git server whether each pushed sha is its ref's tip; then into the inbox."""
+    push = pending.push
     live = [u for u in push.updates if not u.deleted]
     if live:
         refs = rx.tips.refs(push.repo)
@@ -86,9 +115,17 @@ def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int,
                 raise NotTip(msg, subject=push.repo)
     payload = {"repo": push.repo, "updates": [
         {"ref": u.ref, "before": u.before, "after": u.after} for u in push.updates]}  # fmt: skip
-    item = inbox.put(rx.store, "git", payload)
-    rx.wake()
+    item = inbox.put(rx.store, "git", payload, pending.dedupe)
+    if item is None:
+        return 200, {"accepted": False, "duplicate": True}
+    rx.wake("git")
     return 202, {"accepted": True, "id": item}
+
+
+def _key(kind: str, repo: str, *parts: str) -> str:
+    """The dedupe key of an event: the same push (ref, before, after) told again is the same."""
+    text = "\n".join([normalise_repo(repo), *parts])
+    return f"{kind}|{hashlib.sha256(text.encode()).hexdigest()}"
 
 
 def forge(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
@@ -103,11 +140,18 @@ def forge(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, di
         return 202, {"accepted": True, "event": event.kind, "ignored": True}
     h = _lower(headers)
     delivery = next((h[k] for k in DELIVERY_HEADERS if h.get(k)), "")
-    dedupe = f"delivery|{event.forge}|{delivery[:200]}" if delivery else None
-    item = inbox.put(rx.store, "forge", {"event": event.to_dict()}, dedupe)
+    repo = event.repo_urls[0] if event.repo_urls else ""
+    if event.kind == "push":
+        dedupe = _key("forge", repo, "push", event.ref, event.before, event.after)
+    else:
+        dedupe = _key("forge", repo, "pr", str(event.number), event.action, event.head_sha)
+    # A delivery seen before (same id, so the same signed body) is the same event; so is a new
+    # delivery of the same push or pull request change: either is acknowledged and ignored.
+    payload = {"event": event.to_dict(), "delivery": delivery[:200]}
+    item = inbox.put(rx.store, "forge", payload, dedupe)
     if item is None:
         return 200, {"accepted": False, "duplicate": True, "event": event.kind}
-    rx.wake()
+    rx.wake("forge")
     return 202, {"accepted": True, "event": event.kind, "id": item}
 
 
@@ -135,7 +179,7 @@ def registry(
     item = inbox.put(rx.store, "registry", payload, _registry_dedupe(raw))
     if item is None:
         return 200, {"accepted": 0, "duplicate": True}
-    rx.wake()
+    rx.wake("registry")
     return 202, {"accepted": len(pushes), "id": item}
 
 

@@ -117,11 +117,15 @@ class Controller:
         runs.record_event(self.store, "controller", repo, "PullRequest",
                           f"#{event.number} {event.action} {event.head_sha[:12]}")  # fmt: skip
         inbox.expand(self.store, item.id, owner, news)
+        if news:
+            self.lanes.wake("pr-ci")
 
     def _expand_push(self, item: inbox.Item, owner: str, push: GitPush) -> None:
         """One ``ci`` item per watching pipeline and ref, one ``reconcile`` per application."""
         news, marks = self.push_work(push)
         inbox.expand(self.store, item.id, owner, news)
+        if news:
+            self.lanes.wake(*{n.kind for n in news})
         for pipe, branch, sha in marks:
             catchup.mark(self.store, pipe, branch, sha)
         runs.record_event(self.store, "controller", push.repo, "GitPush",
@@ -146,7 +150,7 @@ class Controller:
                 if update.branch is not None:
                     marks.append((pipe.name, update.branch, update.after))
             for app in apps:
-                news.append(units.reconcile_item(app.name, update.after))
+                news.append(units.reconcile_item(app.name, update))
         return news, marks
 
     def _pipelines(self, repo: str) -> list[Resource]:

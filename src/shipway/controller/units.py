@@ -3,7 +3,7 @@
 The inbox keeps each key once, so these keys are the controller's idempotency:
 one CI run per (pipeline, event, sha) (a tag push is an event of its own, per
 tag), one pull request run per (pipeline, number, action, head sha), one
-reconcile per (application, pushed sha).
+reconcile per (application, ref, before, after).
 """
 
 from __future__ import annotations
@@ -26,5 +26,7 @@ def pull_request_item(pipeline: str, event: dict[str, Any]) -> New:
     return New("pr-ci", {"pipeline": pipeline, "event": event}, f"{key}|{event.get('head_sha')}")
 
 
-def reconcile_item(app: str, sha: str) -> New:
-    return New("reconcile", {"app": app}, f"reconcile|{app}|{sha}")
+def reconcile_item(app: str, update: RefUpdate) -> New:
+    """Keyed by the whole move (before → after): a push back to an older sha still deploys."""
+    key = f"reconcile|{app}|{update.ref}|{update.before}|{update.after}"
+    return New("reconcile", {"app": app}, key)

@@ -48,8 +48,8 @@ class Lanes:
         self.specs = specs
         self.lease = lease
         self._stop = threading.Event()
-        self._wake = threading.Condition()
-        self._gen = 0
+        self._wake = {spec.name: threading.Condition() for spec in specs}
+        self._gen = dict.fromkeys(self._wake, 0)
         self._threads: list[threading.Thread] = []
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -68,10 +68,15 @@ class Lanes:
     def started(self) -> bool:
         return bool(self._threads)
 
-    def wake(self) -> None:
-        with self._wake:
-            self._gen += 1
-            self._wake.notify_all()
+    def wake(self, *kinds: str) -> None:
+        """Make the idle threads of the lanes that take ``kinds`` (all lanes: none given) look."""
+        for spec in self.specs:
+            if kinds and not set(kinds) & set(spec.kinds):
+                continue
+            cond = self._wake[spec.name]
+            with cond:
+                self._gen[spec.name] += 1
+                cond.notify(len(kinds) if kinds else spec.threads)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -98,18 +103,19 @@ class Lanes:
 
     def _loop(self, spec: LaneSpec) -> None:
         owner = inbox.owner_id()
+        cond = self._wake[spec.name]
         while not self._stop.is_set():
-            with self._wake:
-                seen = self._gen
+            with cond:
+                seen = self._gen[spec.name]
             try:
                 item = inbox.take(self.store, owner, spec.kinds, self.lease)
             except ShipwayError as exc:
                 log.warning("%s lane cannot take work: %s", spec.name, exc)
                 item = None
             if item is None:
-                with self._wake:
-                    if self._gen == seen and not self._stop.is_set():
-                        self._wake.wait(POLL)
+                with cond:
+                    if self._gen[spec.name] == seen and not self._stop.is_set():
+                        cond.wait(POLL)
                 continue
             with self._busy_lock:
                 self._busy += 1

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from shipway.controller import accept
@@ -29,10 +30,6 @@ from shipway.controller.core import Controller
 from shipway.git import webhooks
 from shipway.model.errors import ConflictError, InputError, NotFoundError, ShipwayError
 from shipway.store import releases, runs
-
-
-async def _body(request: Request) -> bytes:
-    return await request.body()
 
 
 def create_app(controller: Controller) -> FastAPI:
@@ -43,10 +40,10 @@ def create_app(controller: Controller) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    def hook(fn: Callable[[], tuple[int, dict[str, Any]]]) -> JSONResponse:
+    def hook(fn: Callable[[], Any]) -> Any:
         """Run an ``accept`` function: 401/400/409/503 with the reason, never a 500."""
         try:
-            status, body = fn()
+            return fn()
         except webhooks.WebhookAuthError as exc:
             raise HTTPException(status_code=401, detail=str(exc)) from exc
         except InputError as exc:
@@ -55,22 +52,35 @@ def create_app(controller: Controller) -> FastAPI:
             raise HTTPException(status_code=409, detail=str(exc)) from exc
         except ShipwayError as exc:  # the git server or the store did not answer
             raise HTTPException(status_code=503, detail=str(exc)) from exc
-        return JSONResponse(body, status_code=status)
 
-    # Plain (not async) handlers: FastAPI runs them on its thread pool, so a slow git server
-    # or store write holds one request, not the event loop.
+    def answer(got: tuple[int, dict[str, Any]]) -> JSONResponse:
+        return JSONResponse(got[1], status_code=got[0])
+
+    # A git hook's quick part (its token, one indexed read: WAL readers never wait) runs on
+    # the event loop, so a push told again costs no thread; whatever writes to the store or
+    # asks the git server runs on the thread pool, so a slow server holds one request only.
     @app.post("/hooks/git", status_code=202)
-    def git_hook(request: Request, raw: bytes = Depends(_body)) -> JSONResponse:
-        return hook(lambda: accept.git_push(rx, raw, request.headers))
+    async def git_hook(request: Request) -> JSONResponse:
+        raw = await request.body()
+        got = hook(lambda: accept.git_push_checked(rx, raw, request.headers))
+        if isinstance(got, accept.PendingPush):
+            pending = got
+            got = await run_in_threadpool(hook, lambda: accept.git_push_verified(rx, pending))
+        return answer(got)
 
     @app.post("/hooks/forge", status_code=202)
-    def forge_hook(request: Request, raw: bytes = Depends(_body)) -> JSONResponse:
-        return hook(lambda: accept.forge(rx, raw, request.headers))
+    async def forge_hook(request: Request) -> JSONResponse:
+        raw = await request.body()
+        return answer(await run_in_threadpool(hook, lambda: accept.forge(rx, raw, request.headers)))
 
     @app.post("/hooks/registry", status_code=202)
-    def registry_hook(request: Request, raw: bytes = Depends(_body)) -> JSONResponse:
+    async def registry_hook(request: Request) -> JSONResponse:
+        raw = await request.body()
         query = dict(request.query_params)
-        return hook(lambda: accept.registry(rx, raw, request.headers, query))
+        got = await run_in_threadpool(
+            hook, lambda: accept.registry(rx, raw, request.headers, query)
+        )
+        return answer(got)
 
     @app.get("/api/releases")
     def list_releases(app_name: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

@@ -23,15 +23,17 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
 
+from shipway.model.errors import ExternalError
 from shipway.model.release import now
 from shipway.store.db import Store
 from shipway.store.inbox_tables import HookKeyRow, InboxRow
@@ -59,6 +61,10 @@ class New:
     dedupe: str | None = None
 
 
+_T: Any = InboxRow.__table__  # Core statements: no ORM bookkeeping on the hot path
+_C = _T.c
+
+
 def owner_id() -> str:
     """A lease owner name for one worker of this process: ``host/pid/random``."""
     return f"{HOST}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
@@ -72,102 +78,140 @@ def _item(row: InboxRow) -> Item:
     return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, _aware(row.created))
 
 
-def _insert(s: Session, new: New, at: dt.datetime) -> int | None:
+@contextmanager
+def _conn(store: Store) -> Iterator[Connection]:
+    """A Core connection in a transaction: the hot path (accept, take) skips the ORM session."""
+    try:
+        with store.engine.begin() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="inbox") from exc
+
+
+_SEEN = select(_C.id).where(_C.dedupe == bindparam("dedupe")).limit(1)
+
+
+_COLUMNS = ("kind", "dedupe", "payload", "state", "attempts", "owner", "created", "error")
+_INSERTS: dict[tuple[str, bool], Any] = {}
+
+
+def _insert_stmt(dialect: str, dedupe: bool) -> Any:
+    """The insert statement, built once per dialect (its cache key is then computed once)."""
+    stmt = _INSERTS.get((dialect, dedupe))
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(_T).values({c: bindparam(c) for c in _COLUMNS})
+        if dedupe:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe"])
+        stmt = _INSERTS[(dialect, dedupe)] = stmt.returning(_C.id)
+    return stmt
+
+
+def _insert(conn: Connection, new: New, at: dt.datetime) -> int | None:
     """Insert one item; None when its dedupe key is taken."""
     values = {"kind": new.kind, "dedupe": new.dedupe, "payload": new.payload, "state": PENDING,
               "attempts": 0, "owner": "", "created": at, "error": ""}  # fmt: skip
-    if new.dedupe is None:
-        row = InboxRow(**values)
-        s.add(row)
-        s.flush()
-        return row.id
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(InboxRow).values(**values).on_conflict_do_nothing(index_elements=["dedupe"])
-    got = s.execute(stmt.returning(InboxRow.id)).scalar_one_or_none()
+    stmt = _insert_stmt(conn.dialect.name, new.dedupe is not None)
+    got = conn.execute(stmt, values).scalar_one_or_none()
     return int(got) if got is not None else None
 
 
 def put(store: Store, kind: str, payload: dict[str, Any], dedupe: str | None = None) -> int | None:
     """Store an accepted event; return its id, or None when ``dedupe`` was seen before."""
-    with store.session() as s:
-        return _insert(s, New(kind, payload, dedupe), now())
+    with _conn(store) as conn:
+        return _insert(conn, New(kind, payload, dedupe), now())
+
+
+def seen(store: Store, dedupe: str) -> bool:
+    """Whether an item with this dedupe key was ever stored."""
+    with _conn(store) as conn:
+        return conn.execute(_SEEN, {"dedupe": dedupe}).first() is not None
 
 
 def put_many(store: Store, items: Sequence[New]) -> list[int | None]:
     """Store several items in one transaction (None for each duplicate)."""
     at = now()
-    with store.session() as s:
-        return [_insert(s, new, at) for new in items]
+    with _conn(store) as conn:
+        return [_insert(conn, new, at) for new in items]
+
+
+def _row_item(row: Any) -> Item:
+    return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, _aware(row.created))
+
+
+_takes = 0
 
 
 def take(store: Store, owner: str, kinds: Iterable[str], lease: float = 30.0) -> Item | None:
     """Lease the oldest pending (or lease-expired) item of ``kinds`` to ``owner``.
 
-    One conditional ``UPDATE`` (writing first, so SQLite takes its write lock
-    at once); on PostgreSQL a worker that lost the row to another finds no row
-    updated and tries the next candidate.
+    One conditional ``UPDATE`` per candidate (writing first, so SQLite takes its
+    write lock at once); on PostgreSQL a worker that lost the row to another
+    finds no row updated and tries again. Pending items are found through the
+    ``(state, kind, id)`` index; expired leases are looked at when nothing is
+    pending, and first on every eighth call (so a busy inbox cannot starve them).
     """
     wanted = list(kinds)
+    global _takes
+    _takes += 1
     for _ in range(5):
         at = now()
-        free = or_(
-            InboxRow.state == PENDING, (InboxRow.state == LEASED) & (InboxRow.lease_until < at)
+        expired = (_C.state == LEASED) & (_C.lease_until < at)
+        order = (
+            [expired, _C.state == PENDING] if _takes % 8 == 0 else [_C.state == PENDING, expired]
         )
-        candidate = (
-            select(InboxRow.id)
-            .where(InboxRow.kind.in_(wanted), free)
-            .order_by(InboxRow.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        with store.session() as s:
-            got = s.execute(
-                update(InboxRow)
-                .where(InboxRow.id == candidate, free)
-                .values(
-                    state=LEASED,
-                    owner=owner,
-                    attempts=InboxRow.attempts + 1,
-                    lease_until=at + dt.timedelta(seconds=lease),
+        with _conn(store) as conn:
+            for cond in order:
+                candidate = (
+                    select(_C.id)
+                    .where(cond, _C.kind.in_(wanted))
+                    .order_by(_C.id)
+                    .limit(1)
+                    .scalar_subquery()
                 )
-                .returning(InboxRow.id)
-            ).scalar_one_or_none()
-            if got is not None:
-                row = s.get(InboxRow, int(got))
-                assert row is not None
-                return _item(row)
-            if (
-                s.scalars(select(InboxRow.id).where(InboxRow.kind.in_(wanted), free)).first()
-                is None
-            ):
+                got = conn.execute(
+                    update(_T)
+                    .where(_C.id == candidate, or_(_C.state == PENDING, expired))
+                    .values(
+                        state=LEASED,
+                        owner=owner,
+                        attempts=_C.attempts + 1,
+                        lease_until=at + dt.timedelta(seconds=lease),
+                    )
+                    .returning(_C.id, _C.kind, _C.payload, _C.attempts, _C.dedupe, _C.created)
+                ).first()
+                if got is not None:
+                    return _row_item(got)
+            waiting = select(_C.id).where(or_(_C.state == PENDING, expired), _C.kind.in_(wanted))
+            if conn.execute(waiting.limit(1)).first() is None:
                 return None
     return None
 
 
 def extend(store: Store, item_id: int, owner: str, lease: float = 30.0) -> bool:
     """Renew ``owner``'s lease; False when the item is no longer its own."""
-    with store.session() as s:
-        got = s.execute(
-            update(InboxRow)
-            .where(InboxRow.id == item_id, InboxRow.owner == owner, InboxRow.state == LEASED)
+    with _conn(store) as conn:
+        got = conn.execute(
+            update(_T)
+            .where(_C.id == item_id, _C.owner == owner, _C.state == LEASED)
             .values(lease_until=now() + dt.timedelta(seconds=lease))
         )
-        return bool(got.rowcount)  # type: ignore[attr-defined]
+        return bool(got.rowcount)
 
 
-def _finish(s: Session, item_id: int, owner: str, state: str, error: str) -> bool:
-    got = s.execute(
-        update(InboxRow)
-        .where(InboxRow.id == item_id, InboxRow.owner == owner, InboxRow.state == LEASED)
+def _finish(conn: Connection, item_id: int, owner: str, state: str, error: str) -> bool:
+    got = conn.execute(
+        update(_T)
+        .where(_C.id == item_id, _C.owner == owner, _C.state == LEASED)
         .values(state=state, finished=now(), error=error[:4000], lease_until=None)
     )
-    return bool(got.rowcount)  # type: ignore[attr-defined]
+    return bool(got.rowcount)
 
 
 def complete(store: Store, item_id: int, owner: str, error: str = "") -> bool:
     """End an item: ``done``, or ``failed`` with ``error`` (kept, not retried)."""
-    with store.session() as s:
-        return _finish(s, item_id, owner, FAILED if error else DONE, error)
+    with _conn(store) as conn:
+        return _finish(conn, item_id, owner, FAILED if error else DONE, error)
 
 
 def expand(store: Store, item_id: int, owner: str, items: Sequence[New]) -> list[int | None] | None:
@@ -177,10 +221,10 @@ def expand(store: Store, item_id: int, owner: str, items: Sequence[New]) -> list
     (another worker took the item meanwhile; nothing is written then).
     """
     at = now()
-    with store.session() as s:
-        if not _finish(s, item_id, owner, DONE, ""):
+    with _conn(store) as conn:
+        if not _finish(conn, item_id, owner, DONE, ""):
             return None
-        return [_insert(s, new, at) for new in items]
+        return [_insert(conn, new, at) for new in items]
 
 
 def retry(store: Store, item_id: int, owner: str, after: float, error: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipway.store.tables import Base
@@ -24,12 +24,13 @@ class InboxRow(Base):
     """
 
     __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_state_kind_id", "state", "kind", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
     dedupe: Mapped[str | None] = mapped_column(String(500), unique=True, nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | leased | done | failed
+    state: Mapped[str] = mapped_column(String(16))  # pending | leased | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     owner: Mapped[str] = mapped_column(String(300), default="")
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -151,8 +151,13 @@ def test_forge_signature_replay_and_forged_sha(
     assert first.status_code == 202, first.text
     again = _forge_post(ctl, body, "d-1")
     assert again.status_code == 200 and again.json()["duplicate"] is True
-    # a new delivery of the same push is accepted, but it is the same work: one run
-    assert _forge_post(ctl, body, "d-2").status_code == 202
+    # a new delivery of the same push is the same event
+    other = _forge_post(ctl, body, "d-2")
+    assert other.status_code == 200 and other.json()["duplicate"] is True
+    # a different push of the same sha (another before) is a new event, but the same work
+    assert (
+        _forge_post(ctl, _github_push(app_repo.url, sha, before="1" * 40), "d-4").status_code == 202
+    )
     (_run,) = ctl.wait_runs(sha, 1)
     ctl.wait_idle()
     assert len(ctl.runs_of(sha)) == 1 and len(ctl.releases_of(sha)) == 1

@@ -19,10 +19,10 @@ def upgrade() -> None:
     op.create_table(
         "inbox",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("kind", sa.String(32), nullable=False, index=True),
+        sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("dedupe", sa.String(500), nullable=True, unique=True),
         sa.Column("payload", sa.JSON, nullable=False),
-        sa.Column("state", sa.String(16), nullable=False, index=True),
+        sa.Column("state", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("owner", sa.String(300), nullable=False, server_default=""),
         sa.Column("lease_until", TZ, nullable=True),
@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("finished", TZ, nullable=True),
         sa.Column("error", sa.Text, nullable=False, server_default=""),
     )
+    op.create_index("ix_inbox_state_kind_id", "inbox", ["state", "kind", "id"])
     op.create_table(
         "hook_keys",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -40,4 +41,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("hook_keys")
+    op.drop_index("ix_inbox_state_kind_id", "inbox")
     op.drop_table("inbox")
