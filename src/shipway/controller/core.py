@@ -19,6 +19,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import re
 import shutil
 import sys
 import threading
@@ -251,6 +252,7 @@ class Controller:
             if tracker is not None:
                 tracker.ci_error(update.after, message)
             return
+        self._remove_checkouts(records)
         self.statuses.finished(pipe, update.after, "push", records)
         if tracker is None:
             return
@@ -258,6 +260,16 @@ class Controller:
             tracker.ci_error(update.after, "no workflow runs on this push")
         for record in records:
             tracker.ci_finished(update.after, record, _first_error(self.store, record))
+
+    def _remove_checkouts(self, records: list[dict[str, Any]]) -> None:
+        """The source checkout of finished runs (their jobs' workspaces are already gone)."""
+        for record in records:
+            found = runs.get_state(self.store, "ci", str(record.get("id", "")))
+            if found is None or found[0] != "done":
+                continue
+            base = Path(str((found[1].get("resume") or {}).get("base_dir") or ""))
+            if base.parent.name.startswith("event-"):
+                shutil.rmtree(base.parent / "source", ignore_errors=True)
 
     def _fail_unfinished(self, commit: str, since: dt.datetime, message: str) -> None:
         """Runs of ``commit`` that an I/O failure stopped: failed, engine state done, workspace
@@ -467,8 +479,12 @@ class Controller:
         self.lanes.stop(timeout)
 
 
+_ERRORISH = re.compile(r"error|fail|denied|no space|not found|cannot|timed out", re.I)
+
+
 def _first_error(store: Store, record: dict[str, Any]) -> str:
-    """The first error line of a failed run's log (``::error::`` or ``error:``), if any."""
+    """What failed a run, from its log: the first ``::error::`` and the step output that
+    explains it (e.g. ``dd: error writing 'big': No space left on device``)."""
     if record.get("conclusion") in ("success", None) or not record.get("id"):
         return ""
     if record.get("error"):
@@ -477,10 +493,17 @@ def _first_error(store: Store, record: dict[str, Any]) -> str:
         _record, text = runs.get_run(store, str(record["id"]))
     except ShipwayError:
         return ""
-    for line in text.splitlines():
-        for mark in ("::error::", "error: "):
-            if mark in line:
-                return line.split(mark, 1)[1].strip()[:500]
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        prefix, mark, annotation = line.partition("::error::")
+        if not mark:
+            continue
+        step = prefix.strip()
+        said = [x[len(step) :].strip() for x in lines[:n] if step and x.startswith(step)]
+        cause = next((x for x in reversed(said) if _ERRORISH.search(x)), "")
+        where = step.strip("[]")
+        return (f"{where}: {cause} ({annotation.strip()})" if cause
+                else f"{where}: {annotation.strip()}")[:500]  # fmt: skip
     return ""
 
 
