@@ -19,8 +19,6 @@ import datetime as dt
 import functools
 import logging
 import os
-import re
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.controller import accept, catchup, units, workers
+from shipway.controller import ci_outcome as outcome
 from shipway.controller import tips as tips_mod
 from shipway.controller.hooks import (
     GitPush,
@@ -241,55 +240,24 @@ class Controller:
             "repository": {"clone_url": source["repoURL"], "name": pipe.name},
         }
         self.statuses.started(pipe, update.after, "push")
-        started = now()
         try:
             records = self._run_event(pipe, "push", update.after, update.ref, payload)
         except (ShipwayError, OSError) as exc:  # OSError: a full disk, at the adapter boundary
             message = f"CI could not run: {exc}"
             log.error("CI for %s %s failed: %s", update.ref, update.after[:12], exc)
-            self._fail_unfinished(update.after, started, message)
+            outcome.fail_unfinished(self.store, update.after, message)
             self.statuses.failed(pipe, update.after, str(exc))
             if tracker is not None:
                 tracker.ci_error(update.after, message)
             return
-        self._remove_checkouts(records)
+        outcome.remove_checkouts(self.store, records)
         self.statuses.finished(pipe, update.after, "push", records)
         if tracker is None:
             return
         if not records:
             tracker.ci_error(update.after, "no workflow runs on this push")
         for record in records:
-            tracker.ci_finished(update.after, record, _first_error(self.store, record))
-
-    def _remove_checkouts(self, records: list[dict[str, Any]]) -> None:
-        """The source checkout of finished runs (their jobs' workspaces are already gone)."""
-        for record in records:
-            found = runs.get_state(self.store, "ci", str(record.get("id", "")))
-            if found is None or found[0] != "done":
-                continue
-            base = Path(str((found[1].get("resume") or {}).get("base_dir") or ""))
-            if base.parent.name.startswith("event-"):
-                shutil.rmtree(base.parent / "source", ignore_errors=True)
-
-    def _fail_unfinished(self, commit: str, since: dt.datetime, message: str) -> None:
-        """Runs of ``commit`` that an I/O failure stopped: failed, engine state done, workspace
-        removed (so nothing stays ``in_progress`` and no resume retries them)."""
-        for run_id in ci_service.unfinished_runs(self.store):
-            found = runs.get_state(self.store, "ci", run_id)
-            resume = dict((found[1] if found else {}).get("resume") or {})
-            if resume.get("commit") != commit:
-                continue
-            try:
-                record, log_text = runs.get_run(self.store, run_id)
-            except ShipwayError:
-                record, log_text = {"id": run_id, "commit": commit, "jobs": []}, ""
-            record = {**record, "conclusion": "failure", "error": message}
-            runs.save_run(self.store, record, log_text + f"\nerror: {message}", commit)
-            runs.put_state(self.store, "ci", run_id, "done", found[1] if found else {})
-            base = Path(str(resume.get("base_dir") or ""))
-            if base.name == run_id:
-                shutil.rmtree(base.parent if base.parent.name.startswith("event-") else base,
-                              ignore_errors=True)  # fmt: skip
+            tracker.ci_finished(update.after, record, outcome.first_error(self.store, record))
 
     def _run_pull_request_ci(self, pipe: Resource, event: GitEvent) -> None:
         """CI for a pull request, on the merge of its head into its base (no release)."""
@@ -477,34 +445,6 @@ class Controller:
     def shutdown(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.lanes.stop(timeout)
-
-
-_ERRORISH = re.compile(r"error|fail|denied|no space|not found|cannot|timed out", re.I)
-
-
-def _first_error(store: Store, record: dict[str, Any]) -> str:
-    """What failed a run, from its log: the first ``::error::`` and the step output that
-    explains it (e.g. ``dd: error writing 'big': No space left on device``)."""
-    if record.get("conclusion") in ("success", None) or not record.get("id"):
-        return ""
-    if record.get("error"):
-        return str(record["error"])
-    try:
-        _record, text = runs.get_run(store, str(record["id"]))
-    except ShipwayError:
-        return ""
-    lines = text.splitlines()
-    for n, line in enumerate(lines):
-        prefix, mark, annotation = line.partition("::error::")
-        if not mark:
-            continue
-        step = prefix.strip()
-        said = [x[len(step) :].strip() for x in lines[:n] if step and x.startswith(step)]
-        cause = next((x for x in reversed(said) if _ERRORISH.search(x)), "")
-        where = step.strip("[]")
-        return (f"{where}: {cause} ({annotation.strip()})" if cause
-                else f"{where}: {annotation.strip()}")[:500]  # fmt: skip
-    return ""
 
 
 def _watched(pipe: Resource) -> list[str]:
