@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "app": "shipway.cli.app:app",
     "controller": "shipway.cli.controller:controller",
     "demo": "shipway.cli.demo:demo",
+    "hook": "shipway.cli.hooks:hook",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {

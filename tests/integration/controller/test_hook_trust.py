@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +21,7 @@ from controller_proc import ControllerProc
 from updater_helpers import application, push_image, seed_config_repo
 
 from conftest import AppRepo
+from shipway.controller.hooks import install_post_receive
 from shipway.git.repo import Repo
 from shipway.images.registry import RegistryClient
 from shipway.model.resources import parse_text
@@ -221,3 +223,22 @@ def test_registry_hook_needs_its_token_and_its_digest_is_asked_of_the_registry(
         time.sleep(0.5)
     assert f"digest: {real}" in text, text
     assert lie not in text
+
+
+def test_the_hook_shipway_installs_sends_the_token(
+    controller: ControllerProc, app_repo: AppRepo, git_server: Any
+) -> None:
+    ctl = controller.start()
+    bare = git_server.base / app_repo.url.rsplit("/", 1)[1]
+    hook = install_post_receive(bare, ctl.url, app_repo.url, ctl.tokens.git(app_repo.url))
+    assert hook.stat().st_mode & 0o777 == 0o700  # it holds a secret
+    sha = app_repo.commit("told by the hook")
+    (run,) = ctl.wait_runs(sha, 1)
+    assert run["conclusion"] == "success"
+    # a hook with a stale token is refused, and the pusher is told why
+    install_post_receive(bare, ctl.url, app_repo.url, "stale")
+    (app_repo.work.path / "app.txt").write_text("refused")
+    app_repo.work.run("commit", "-qam", "refused")
+    pushed = subprocess.run(["git", "push", "origin", "HEAD:main"], cwd=app_repo.work.path,
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert "controller refused this push (401" in pushed.stderr
