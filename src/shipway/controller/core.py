@@ -7,10 +7,14 @@
 - a git push to an ``Application``'s config repo reconciles that application
   and waits for its health.
 
-Work runs on worker threads; each application reconciles serially, and a
-request that arrives while one runs coalesces into one rerun. Every stage
-reports to the ``ReleaseTracker``. May touch the store and call the engines;
-the engines own all other I/O.
+Hooks are accepted by ``controller.accept`` into the durable inbox; lanes of
+worker threads (``controller.workers``) take them: accepted events are
+expanded into keyed units of work (``controller.units``: the inbox keeps each
+key once, so the same push told fifty times runs once), which the CI, update
+and deploy lanes run; each application reconciles serially. Missed pushes
+are found by ``controller.catchup``. Every stage reports to the
+``ReleaseTracker``. May touch the store and call the engines; the engines own
+all other I/O.
 """
 
 from __future__ import annotations

@@ -231,7 +231,11 @@ def registry(
         lines += [
             "notifications:",
             "  endpoints:",
-            f"    - {{name: shipway, url: '{notify_url}', timeout: 2s, threshold: 3, backoff: 1s}}",
+            "    - name: shipway",
+            f"      url: '{notify_url}'",
+            "      timeout: 2s",
+            "      threshold: 3",
+            "      backoff: 1s",
         ]
         if notify_token:
             lines += [f"      headers: {{Authorization: ['Bearer {notify_token}']}}"]
