@@ -58,6 +58,7 @@ from shipway.updater import engine as update_engine
 from shipway.updater import webhooks as registry_webhooks
 
 log = logging.getLogger("shipway.controller")
+INBOX_RETENTION = dt.timedelta(days=30)  # ended items (and their dedupe keys) kept this long
 
 
 class Controller:
@@ -427,7 +428,8 @@ class Controller:
 
         def loop() -> None:
             while not self._stop.wait(interval):
-                for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images):
+                for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images,
+                           self._prune):  # fmt: skip
                     try:
                         fn(self.store)
                     except Exception:
@@ -438,6 +440,9 @@ class Controller:
 
     def _catch_up(self, store: Store) -> None:
         self.catch_up()
+
+    def _prune(self, store: Store) -> None:
+        inbox.prune(store, INBOX_RETENTION)
 
     def _poll_images(self, store: Store) -> None:
         update_engine.run_once(store, workdir=self.settings.work_dir / "updater")

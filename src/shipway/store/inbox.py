@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -259,6 +259,16 @@ def recover(store: Store) -> int:
                 row.state, row.lease_until = PENDING, None
                 freed += 1
         return freed
+
+
+def prune(store: Store, older_than: dt.timedelta) -> int:
+    """Delete items that ended longer ago than ``older_than``; return how many.
+
+    Their dedupe keys go with them: an event older than that, told again, is new."""
+    cutoff = now() - older_than
+    with _conn(store) as conn:
+        got = conn.execute(delete(_T).where(_C.state.in_([DONE, FAILED]), _C.finished < cutoff))
+        return int(got.rowcount)
 
 
 def counts(store: Store, kinds: Iterable[str] | None = None) -> dict[str, int]:

@@ -95,3 +95,20 @@ def test_hook_keys_are_made_once(store: Store) -> None:
     assert len(key) == 64 and inbox.hook_key(store, "hooks") == key
     inbox.rotate_hook_key(store, "hooks")
     assert inbox.hook_key(store, "hooks") != key
+
+
+def test_prune_deletes_only_items_that_ended_long_ago(store: Store) -> None:
+    old, recent, waiting = (inbox.put(store, "work", {"n": n}, f"k{n}") for n in range(3))
+    for item_id in (old, recent):
+        got = inbox.take(store, "o", ["work"])
+        assert got is not None and got.id == item_id
+        inbox.complete(store, item_id, "o")
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(InboxRow)
+            .where(InboxRow.id == old)
+            .values(finished=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+        )
+    assert inbox.prune(store, dt.timedelta(days=30)) == 1
+    assert not inbox.seen(store, "k0") and inbox.seen(store, "k1") and inbox.seen(store, "k2")
+    assert waiting is not None
