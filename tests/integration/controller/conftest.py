@@ -12,50 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "updater"))  # updater_helpers (images)
 
-from controller_proc import ControllerProc
+from controller_proc import WORKFLOW, AppRepo, ControllerProc, pipeline
 
 from shipway.git.repo import Repo
 from shipway.model.resources import parse_text
 from shipway.store import resources as resource_store
-
-WORKFLOW = """\
-on:
-  push:
-    branches: [main]
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - run: echo "built $GITHUB_SHA"
-"""
-
-
-def pipeline(name: str, url: str, apps: str = "[web]") -> str:
-    return f"""\
-apiVersion: shipway.dev/v1alpha1
-kind: Pipeline
-metadata: {{name: {name}}}
-spec:
-  source: {{repoURL: "{url}", branches: [main]}}
-  applications: {apps}
-"""
-
-
-class AppRepo:
-    def __init__(self, url: str, work: Repo) -> None:
-        self.url = url
-        self.work = work
-
-    def commit(self, text: str, push: bool = True) -> str:
-        (self.work.path / "app.txt").write_text(text)
-        self.work.run("add", "-A")
-        self.work.run("commit", "-q", "-m", text)
-        if push:
-            self.work.run("push", "-q", "origin", "HEAD:main")
-        return self.work.run("rev-parse", "HEAD").strip()
-
-    def update(self, after: str, before: str = "0" * 40) -> dict[str, str]:
-        return {"ref": "refs/heads/main", "before": before, "after": after}
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from shipway.controller.tokens import HookTokens
+from shipway.git.repo import Repo
 from shipway.runtime import ports
 from shipway.settings import Settings
 from shipway.store import inbox, releases, runs
@@ -140,3 +141,43 @@ class ControllerProc:
 
     def events(self, reason: str) -> list[dict[str, Any]]:
         return [e for e in runs.events(self.store, limit=5000) if e["reason"] == reason]
+
+
+WORKFLOW = """\
+on:
+  push:
+    branches: [main]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "built $GITHUB_SHA"
+"""
+
+
+def pipeline(name: str, url: str, apps: str = "[web]") -> str:
+    return f"""\
+apiVersion: shipway.dev/v1alpha1
+kind: Pipeline
+metadata: {{name: {name}}}
+spec:
+  source: {{repoURL: "{url}", branches: [main]}}
+  applications: {apps}
+"""
+
+
+class AppRepo:
+    def __init__(self, url: str, work: Repo) -> None:
+        self.url = url
+        self.work = work
+
+    def commit(self, text: str, push: bool = True) -> str:
+        (self.work.path / "app.txt").write_text(text)
+        self.work.run("add", "-A")
+        self.work.run("commit", "-q", "-m", text)
+        if push:
+            self.work.run("push", "-q", "origin", "HEAD:main")
+        return self.work.run("rev-parse", "HEAD").strip()
+
+    def update(self, after: str, before: str = "0" * 40) -> dict[str, str]:
+        return {"ref": "refs/heads/main", "before": before, "after": after}

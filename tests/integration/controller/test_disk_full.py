@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controller_proc import ControllerProc
+from controller_proc import AppRepo, ControllerProc
 
-from conftest import AppRepo
 from shipway.ci import service as ci_service
 from shipway.controller.core import Controller
 from shipway.controller.hooks import RefUpdate

@@ -17,10 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from controller_proc import ControllerProc
+from controller_proc import AppRepo, ControllerProc
 from updater_helpers import application, push_image, seed_config_repo
 
-from conftest import AppRepo
 from shipway.controller.hooks import install_post_receive
 from shipway.git.repo import Repo
 from shipway.images.registry import RegistryClient

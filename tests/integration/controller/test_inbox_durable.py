@@ -13,9 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from controller_proc import ControllerProc
+from controller_proc import AppRepo, ControllerProc
 
-from conftest import AppRepo
 from shipway.controller import catchup
 from shipway.store import inbox
 
