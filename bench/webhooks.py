@@ -266,7 +266,7 @@ def main() -> None:
         took = time.perf_counter() - t0
         print(
             f"controller drain: {args.drain} accepted events handled in {took:.2f} s "
-            f"({args.drain / took:.0f} events/s, events lane: 1 thread)"
+            f"({args.drain / took:.0f} events/s, events lane: 2 threads)"
         )
         proc.terminate()
         proc.wait(15)

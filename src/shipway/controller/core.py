@@ -84,7 +84,7 @@ class Controller:
         self._stop = threading.Event()
         self._periodic: threading.Thread | None = None
         self.lanes = workers.Lanes(store, [
-            workers.LaneSpec("events", ("git", "forge"), 1, self._handle_event),
+            workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
             workers.LaneSpec("update", ("registry",), 1, self._handle_registry),
             workers.LaneSpec("deploy", ("reconcile",), 2, self._handle_reconcile),
