@@ -39,7 +39,25 @@ class Settings:
     )
     """The secret forge webhooks are signed with (GitHub, Gitea) or carry (GitLab's token).
 
-    Empty means forge webhooks are accepted unsigned."""
+    Empty means the controller's own generated secret (``shipway hook token forge``):
+    unsigned forge webhooks are always refused."""
+
+    registry_webhook_secret: str = field(
+        default_factory=lambda: os.environ.get("SHIPWAY_REGISTRY_WEBHOOK_SECRET", "")
+    )
+    """The token registry notifications carry (``Authorization``, ``?token=``, or the HMAC key
+    of GHCR's signature). Empty means the controller's own (``shipway hook token registry``)."""
+
+    controller_workers: bool = field(
+        default_factory=lambda: os.environ.get("SHIPWAY_CONTROLLER_WORKERS", "1") != "0"
+    )
+    """Whether a controller takes work from the inbox; ``0`` makes it only accept events
+    (a receiver in front of other controllers that share the database)."""
+
+    net_timeout: float = field(
+        default_factory=lambda: float(os.environ.get("SHIPWAY_NET_TIMEOUT", "") or 60.0)
+    )
+    """Seconds a network call may wait for an answer (a read, a write, ``git ls-remote``)."""
 
     max_file_bytes: int = field(default_factory=bounded.max_file_bytes)
     """The largest YAML/JSON file read (``SHIPWAY_MAX_FILE_BYTES``, ``10MiB`` by default).

@@ -7,31 +7,43 @@
 - a git push to an ``Application``'s config repo reconciles that application
   and waits for its health.
 
-Work runs on worker threads; each application reconciles serially, and a
-request that arrives while one runs coalesces into one rerun. Every stage
-reports to the ``ReleaseTracker``. May touch the store and call the engines;
-the engines own all other I/O.
+Hooks are accepted by ``controller.accept`` into the durable inbox; lanes of
+worker threads (``controller.workers``) take them: accepted events are
+expanded into keyed units of work (``controller.units``: the inbox keeps each
+key once, so the same push told fifty times runs once), which the CI, update
+and deploy lanes run; each application reconciles serially. Missed pushes
+are found by ``controller.catchup``. Every stage reports to the
+``ReleaseTracker``. May touch the store and call the engines; the engines own
+all other I/O.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import logging
 import os
-import re
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.ci.runner import pull_request_runner
-from shipway.controller.hooks import GitPush, RefUpdate, pull_request_payload, same_repo
+from shipway.controller import accept, catchup, units, workers
+from shipway.controller import ci_outcome as outcome
+from shipway.controller import tips as tips_mod
+from shipway.controller.hooks import (
+    GitPush,
+    RefUpdate,
+    parse_git_push,
+    pull_request_payload,
+    same_repo,
+)
 from shipway.controller.statuses import StatusReporter
+from shipway.controller.tips import Tips
+from shipway.controller.tokens import HookTokens
 from shipway.controller.tracker import ReleaseTracker
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
@@ -40,48 +52,25 @@ from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.runtime import docker_api
 from shipway.settings import Settings
+from shipway.store import inbox, runs
 from shipway.store import resources as resource_store
-from shipway.store import runs
 from shipway.store.db import Store
 from shipway.updater import engine as update_engine
 from shipway.updater import webhooks as registry_webhooks
 
 log = logging.getLogger("shipway.controller")
-
-
-class _Serial:
-    """Runs ``fn(key)`` at most once at a time per key; requests during a run coalesce."""
-
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
-        self._pool = pool
-        self._lock = threading.Lock()
-        self._state: dict[str, str] = {}  # key -> "running" | "dirty"
-
-    def submit(self, key: str, fn: Any) -> None:
-        with self._lock:
-            state = self._state.get(key)
-            if state is not None:
-                self._state[key] = "dirty"
-                return
-            self._state[key] = "running"
-        self._pool.submit(self._loop, key, fn)
-
-    def _loop(self, key: str, fn: Any) -> None:
-        while True:
-            try:
-                fn(key)
-            except Exception:  # a worker must survive any one failure
-                log.exception("work on %s failed", key)
-            with self._lock:
-                if self._state.get(key) == "dirty":
-                    self._state[key] = "running"
-                    continue
-                self._state.pop(key, None)
-                return
+INBOX_RETENTION = dt.timedelta(days=30)  # ended items (and their dedupe keys) kept this long
 
 
 class Controller:
-    """Event handlers plus the workers they feed."""
+    """Inbox handlers plus the lanes that feed them.
+
+    Lanes: ``events`` expands accepted hooks into units of work; ``ci`` runs
+    workflows; ``update`` runs the image updater; ``deploy`` reconciles (one
+    application at a time). Each unit of work has a key (``ci|pipeline|event|
+    sha``, ``reconcile|app|sha``) that the inbox keeps unique, so the same push
+    told fifty times is run once.
+    """
 
     def __init__(self, settings: Settings, store: Store, *, health_timeout: float = 120.0) -> None:
         self.settings = settings
@@ -89,64 +78,86 @@ class Controller:
         self.tracker = ReleaseTracker(store)
         self.statuses = StatusReporter(settings, store)
         self.health_timeout = health_timeout
-        self._ci_pool = ThreadPoolExecutor(2, thread_name_prefix="ci")
-        self._update_pool = ThreadPoolExecutor(1, thread_name_prefix="update")
-        self._deploy_pool = ThreadPoolExecutor(2, thread_name_prefix="deploy")
-        self._deploys = _Serial(self._deploy_pool)
+        self.tokens = HookTokens(settings, store)
+        self.tips = Tips(timeout=settings.net_timeout)
+        self._app_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         self._stop = threading.Event()
         self._periodic: threading.Thread | None = None
+        self.lanes = workers.Lanes(store, [
+            workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
+            workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
+            workers.LaneSpec("update", ("registry",), 1, self._handle_registry),
+            workers.LaneSpec("deploy", ("reconcile",), 2, self._handle_reconcile),
+        ])  # fmt: skip
+        self.receiver = accept.Receiver(settings, store, self.tokens, self.tips, self.lanes.wake)
 
-    # -- events -------------------------------------------------------------------------------
+    # -- events: accepted hooks become units of work -----------------------------------------
 
-    def on_git_push(self, push: GitPush) -> dict[str, list[str]]:
-        """Start CI for pipelines and reconciles for applications that watch ``push.repo``.
+    def _handle_event(self, item: inbox.Item, owner: str) -> None:
+        if item.kind == "git":
+            push = parse_git_push(item.payload)
+            self._expand_push(item, owner, push)
+            return
+        event = _git_event(item.payload["event"])
+        repo = self._known_url(event.repo_urls)
+        if repo is None:
+            return
+        if event.kind == "push":
+            if not event.deleted:
+                refs = self.tips.refs(repo)
+                if not tips_mod.is_tip(refs, event.ref, event.after):
+                    msg = f"{event.ref} {event.after[:12]} is not the tip on the git server"
+                    runs.record_event(self.store, "controller", repo, "PushNotTip", msg)
+                    return
+            self._expand_push(item, owner, GitPush(repo, [RefUpdate(event.ref, event.before,
+                                                                    event.after)]))  # fmt: skip
+            return
+        if not event.head_sha or not event.base_ref:
+            return
+        news = [
+            units.pull_request_item(pipe.name, item.payload["event"])
+            for pipe in self._pipelines(repo)
+            if event.base_ref in _watched(pipe)
+        ]
+        runs.record_event(self.store, "controller", repo, "PullRequest",
+                          f"#{event.number} {event.action} {event.head_sha[:12]}")  # fmt: skip
+        inbox.expand(self.store, item.id, owner, news)
+        if news:
+            self.lanes.wake("pr-ci")
 
-        A branch push runs CI when the branch is one the ``Pipeline`` watches
-        and feeds releases; a tag push runs the workflows (their ``on.push.tags``
-        filters decide) without starting a release.
-        """
-        started: dict[str, list[str]] = {"ci": [], "reconcile": []}
+    def _expand_push(self, item: inbox.Item, owner: str, push: GitPush) -> None:
+        """One ``ci`` item per watching pipeline and ref, one ``reconcile`` per application."""
+        news, marks = self.push_work(push)
+        inbox.expand(self.store, item.id, owner, news)
+        if news:
+            self.lanes.wake(*{n.kind for n in news})
+        for pipe, branch, sha in marks:
+            catchup.mark(self.store, pipe, branch, sha)
+        runs.record_event(self.store, "controller", push.repo, "GitPush",
+                          ", ".join(f"{u.ref} {u.after[:12]}" for u in push.updates))  # fmt: skip
+
+    def push_work(self, push: GitPush) -> tuple[list[inbox.New], list[tuple[str, str, str]]]:
+        """The units of work a push means, and the (pipeline, branch, sha) it hands to CI."""
+        news: list[inbox.New] = []
+        marks: list[tuple[str, str, str]] = []
+        apps = [
+            a
+            for a in resource_store.list_kind(self.store, "Application")
+            if any(same_repo(s.get("repoURL", ""), push.repo) for s in _sources(a))
+        ]
         for update in push.updates:
             if update.deleted or not update.ref.startswith(("refs/heads/", "refs/tags/")):
                 continue
             for pipe in self._pipelines(push.repo):
-                watched = pipe.spec.get("source", {}).get("branches") or ["main"]
-                if update.branch is not None and update.branch not in watched:
+                if update.branch is not None and update.branch not in _watched(pipe):
                     continue
-                self._ci_pool.submit(self._run_ci, pipe, update)
-                started["ci"].append(pipe.name)
-        for app in resource_store.list_kind(self.store, "Application"):
-            if any(same_repo(s.get("repoURL", ""), push.repo) for s in _sources(app)):
-                self._deploys.submit(app.name, self._reconcile)
-                started["reconcile"].append(app.name)
-        runs.record_event(
-            self.store,
-            "controller",
-            push.repo,
-            "GitPush",
-            ", ".join(f"{u.ref} {u.after[:12]}" for u in push.updates),
-        )
-        return started
-
-    def on_forge_event(self, event: GitEvent) -> dict[str, list[str]]:
-        """A forge webhook: pushes go the way of git pushes; pull requests run CI on the merge."""
-        repo = self._known_url(event.repo_urls)
-        if repo is None:
-            return {"ci": [], "reconcile": []}
-        if event.kind == "push":
-            return self.on_git_push(
-                GitPush(repo, [RefUpdate(event.ref, event.before, event.after)])
-            )
-        started: dict[str, list[str]] = {"ci": [], "reconcile": []}
-        if event.kind != "pull_request" or not event.head_sha or not event.base_ref:
-            return started
-        for pipe in self._pipelines(repo):
-            if event.base_ref in (pipe.spec.get("source", {}).get("branches") or ["main"]):
-                self._ci_pool.submit(self._run_pull_request_ci, pipe, event)
-                started["ci"].append(pipe.name)
-        runs.record_event(self.store, "controller", repo, "PullRequest",
-                          f"#{event.number} {event.action} {event.head_sha[:12]}")  # fmt: skip
-        return started
+                news.append(units.ci_item(pipe.name, update))
+                if update.branch is not None:
+                    marks.append((pipe.name, update.branch, update.after))
+            for app in apps:
+                news.append(units.reconcile_item(app.name, update))
+        return news, marks
 
     def _pipelines(self, repo: str) -> list[Resource]:
         return [
@@ -163,15 +174,39 @@ class Controller:
             known += [str(s.get("repoURL", "")) for s in _sources(app)]
         return next((u for u in urls for k in known if k and same_repo(u, k)), None)
 
-    def on_registry_notification(self, body: bytes, headers: dict[str, str]) -> int:
-        """Hand the pushes in a registry notification to the updater; return how many."""
-        received = now()
-        events = registry_webhooks.parse(body, headers)
-        pushes = [e for e in events if e.tag]
-        if pushes:
-            pushed = _push_times(body)
-            self._update_pool.submit(self._run_update, pushes, received, pushed)
-        return len(pushes)
+    # -- units of work ------------------------------------------------------------------------
+
+    def _handle_ci(self, item: inbox.Item, owner: str) -> None:
+        pipe = resource_store.find(self.store, "Pipeline", str(item.payload["pipeline"]))
+        if pipe is None:
+            return
+        if item.kind == "pr-ci":
+            self._run_pull_request_ci(pipe, _git_event(item.payload["event"]))
+            return
+        update = RefUpdate(item.payload["ref"], item.payload["before"], item.payload["after"])
+        if item.attempts > 1 and self._started_before(item, update):
+            log.info("CI of %s %s was under way when its worker died: left to resume",
+                     update.ref, update.after[:12])  # fmt: skip
+            return
+        self._run_ci(pipe, update)
+
+    def _started_before(self, item: inbox.Item, update: RefUpdate) -> bool:
+        """Whether an earlier attempt at this item already stored runs (resume finishes them)."""
+        return runs.exist_since(self.store, update.after, "push", item.created)
+
+    def _handle_registry(self, item: inbox.Item, owner: str) -> None:
+        # The event's digests were never kept: the updater resolves each tag at the registry.
+        pushes = [registry_webhooks.PushEvent(digest=None, **e) for e in item.payload["events"]]
+        received = dt.datetime.fromisoformat(item.payload["received"])
+        pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
+        self._run_update(pushes, received, pushed)
+
+    def _handle_reconcile(self, item: inbox.Item, owner: str) -> None:
+        app = str(item.payload["app"])
+        with self._locks_lock:
+            lock = self._app_locks.setdefault(app, threading.Lock())
+        with lock:  # one reconcile of an application at a time
+            self._reconcile(app)
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -213,19 +248,22 @@ class Controller:
         self.statuses.started(pipe, update.after, "push")
         try:
             records = self._run_event(pipe, "push", update.after, update.ref, payload)
-        except ShipwayError as exc:
+        except (ShipwayError, OSError) as exc:  # OSError: a full disk, at the adapter boundary
+            message = f"CI could not run: {exc}"
             log.error("CI for %s %s failed: %s", update.ref, update.after[:12], exc)
+            outcome.fail_unfinished(self.store, update.after, message)
             self.statuses.failed(pipe, update.after, str(exc))
             if tracker is not None:
-                tracker.ci_error(update.after, str(exc))
+                tracker.ci_error(update.after, message)
             return
+        outcome.remove_checkouts(self.store, records)
         self.statuses.finished(pipe, update.after, "push", records)
         if tracker is None:
             return
         if not records:
             tracker.ci_error(update.after, "no workflow runs on this push")
         for record in records:
-            tracker.ci_finished(update.after, record)
+            tracker.ci_finished(update.after, record, outcome.first_error(self.store, record))
 
     def _run_pull_request_ci(self, pipe: Resource, event: GitEvent) -> None:
         """CI for a pull request, on the merge of its head into its base (no release)."""
@@ -338,7 +376,11 @@ class Controller:
     # -- start-up -----------------------------------------------------------------------------
 
     def resume_interrupted(self) -> None:
-        """Finish what a killed controller left running: syncs first, then CI runs."""
+        """Finish what a killed controller left: its inbox leases, syncs, then CI runs."""
+        freed = inbox.recover(self.store)
+        if freed:
+            log.info("took back %s inbox item(s) of a controller that is gone", freed)
+            self.lanes.wake()
         started = now()
         for result in deploy_engine.resume_interrupted(self.store):
             log.info("resumed sync of %s: %s", result.app, result.phase)
@@ -353,25 +395,48 @@ class Controller:
             if record.get("commit"):
                 self.tracker.ci_finished(str(record["commit"]), record)
 
+    def catch_up(self) -> int:
+        """Run what pushes made while nobody listened left undone (see ``catchup``)."""
+        news = catchup.missed(self.store, self.tips)
+        written = [i for i in inbox.put_many(self.store, news) if i is not None]
+        if written:
+            self.lanes.wake()
+        return len(written)
+
+    def start_workers(self) -> None:
+        """Start the lanes (unless ``settings.controller_workers`` is off)."""
+        if self.settings.controller_workers:
+            self.lanes.start()
+
     def start(self, resync: float) -> None:
-        """Resume interrupted work in the background, then run the periodic passes."""
-        threading.Thread(target=self._resume_safely, name="resume", daemon=True).start()
-        self.start_periodic(resync)
+        """Take back dead workers' items, start the lanes, resume interrupted work in the
+        background, catch up with missed pushes, then run the periodic passes."""
+        try:
+            inbox.recover(self.store)
+        except ShipwayError as exc:
+            log.error("cannot take back inbox items: %s", exc)
+        self.start_workers()
+        if self.settings.controller_workers:
+            threading.Thread(target=self._resume_safely, name="resume", daemon=True).start()
+            self.start_periodic(resync)
 
     def _resume_safely(self) -> None:
-        try:
-            self.resume_interrupted()
-        except Exception:
-            log.exception("resuming interrupted work failed")
+        for fn in (self.resume_interrupted, self.catch_up):
+            try:
+                fn()
+            except Exception:
+                log.exception("%s failed", fn.__name__)
 
     # -- periodic -----------------------------------------------------------------------------
 
     def start_periodic(self, interval: float = 60.0) -> None:
-        """Self-heal drifted applications and poll registries as a fallback to webhooks."""
+        """Self-heal drifted applications, catch up with missed pushes, and poll registries
+        as a fallback to webhooks."""
 
         def loop() -> None:
             while not self._stop.wait(interval):
-                for fn in (deploy_engine.self_heal_pass, self._poll_images):
+                for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images,
+                           self._prune):  # fmt: skip
                     try:
                         fn(self.store)
                     except Exception:
@@ -380,40 +445,33 @@ class Controller:
         self._periodic = threading.Thread(target=loop, name="periodic", daemon=True)
         self._periodic.start()
 
+    def _catch_up(self, store: Store) -> None:
+        self.catch_up()
+
+    def _prune(self, store: Store) -> None:
+        inbox.prune(store, INBOX_RETENTION)
+
     def _poll_images(self, store: Store) -> None:
         update_engine.run_once(store, workdir=self.settings.work_dir / "updater")
 
-    def shutdown(self) -> None:
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until the inbox holds no work and no lane is busy (tests, benchmarks)."""
+        return self.lanes.wait_idle(timeout)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        for pool in (self._ci_pool, self._update_pool, self._deploy_pool):
-            pool.shutdown(wait=False, cancel_futures=True)
+        self.lanes.stop(timeout)
 
 
-def _push_times(body: bytes) -> dict[tuple[str, str], dt.datetime]:
-    """When the registry says each tag was pushed (distribution envelopes carry it)."""
-    try:
-        events = json.loads(body).get("events") or []
-    except (ValueError, AttributeError):
-        return {}
-    out: dict[tuple[str, str], dt.datetime] = {}
-    for ev in events:
-        target, request = ev.get("target") or {}, ev.get("request") or {}
-        when = _rfc3339(str(ev.get("timestamp", "")))
-        if when is None:
-            continue
-        image = f"{request.get('host', '')}/{target.get('repository', '')}"
-        out[(image, str(target.get("tag", "")))] = when
-    return out
+def _watched(pipe: Resource) -> list[str]:
+    return list(pipe.spec.get("source", {}).get("branches") or ["main"])
 
 
-def _rfc3339(text: str) -> dt.datetime | None:
-    """Parse RFC 3339 with up to nanoseconds (Go's format), which ``fromisoformat`` refuses."""
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
-    if not m:
-        return None
-    frac = (m.group(2) or "0")[:6].ljust(6, "0")
-    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
-    return dt.datetime.fromisoformat(f"{m.group(1)}.{frac}{zone}")
+def _git_event(data: dict[str, Any]) -> GitEvent:
+    fields = dict(data)
+    for key in ("repo_urls", "commits"):
+        fields[key] = tuple(fields.get(key) or ())
+    return GitEvent(**fields)
 
 
 def _sources(app: Resource) -> list[dict[str, Any]]:

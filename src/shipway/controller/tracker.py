@@ -34,9 +34,16 @@ class ReleaseTracker:
         self._lock = threading.RLock()
 
     def ci_started(self, commit: str, source_repo: str, apps: list[str]) -> list[Release]:
+        """A release per application for CI of ``commit``; one already under way is kept, so a
+        push handled again (a worker died and the inbox handed it over) makes no second one."""
         with self._lock:
             out = []
             for app in apps:
+                current = [r for r in release_store.for_commit(self.store, commit, app)
+                           if r.status == RUNNING and r.stage("ci").status == RUNNING]  # fmt: skip
+                if current:
+                    out.append(current[-1])
+                    continue
                 rel = Release(
                     id=uuid.uuid4().hex[:12], app=app, commit=commit, source_repo=source_repo
                 )
@@ -45,7 +52,8 @@ class ReleaseTracker:
                 out.append(rel)
             return out
 
-    def ci_finished(self, commit: str, record: dict[str, Any]) -> None:
+    def ci_finished(self, commit: str, record: dict[str, Any], reason: str = "") -> None:
+        """CI of ``commit`` ended; ``reason`` (the run's first error) goes into a failure."""
         ok = record.get("conclusion") == "success"
         with self._lock:
             for rel in release_store.for_commit(self.store, commit):
@@ -55,6 +63,8 @@ class ReleaseTracker:
                 msg = (
                     "" if ok else f"CI run {record.get('id')} concluded {record.get('conclusion')}"
                 )
+                if reason and not ok:
+                    msg += f": {reason}"
                 rel.finish("ci", ok, msg)
                 release_store.save(self.store, rel)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from shipway.controller.hooks import install_post_receive
+from shipway.controller.tokens import HookTokens
 from shipway.demo import base_image, sample, stack
 from shipway.git.repo import Repo
 from shipway.model import resources as model
@@ -40,12 +41,12 @@ class Outcome:
     answer: dict[str, str] | None
 
 
-def _bare(stack_: stack.Stack, name: str, controller_url: str) -> str:
+def _bare(stack_: stack.Stack, name: str, controller_url: str, tokens: HookTokens) -> str:
     path = stack_.git_base / f"{name}.git"
     if not path.exists():
         Repo.init(path, bare=True).run("symbolic-ref", "HEAD", "refs/heads/main")
     url = stack_.git_url(name)
-    install_post_receive(path, controller_url, url)
+    install_post_receive(path, controller_url, url, tokens.git(url))
     return url
 
 
@@ -83,15 +84,16 @@ class Demo:
 
     def prepare(self) -> tuple[stack.Stack, Repo]:
         self._log("starting services (controller, registry, git daemon)")
-        st = stack.up(self.settings)
+        tokens = HookTokens(self.settings, self.store)
+        st = stack.up(self.settings, tokens.registry())
         self._log(
             f"  controller {st.controller.url}, registry {st.registry_host}, "
             f"git git://127.0.0.1:{st.git.port}/"
         )
         self._log("building the busybox base image locally")
         base_image.ensure(self.root / "base", st.registry_host)
-        src_url = _bare(st, "hello", st.controller.url)
-        cfg_url = _bare(st, "config", st.controller.url)
+        src_url = _bare(st, "hello", st.controller.url, tokens)
+        cfg_url = _bare(st, "config", st.controller.url, tokens)
         config = _clone(cfg_url, self.root / "src" / "config")
         _write(config.path, sample.config_files(st.registry_host, st.app_port))
         config.add_all()

@@ -89,8 +89,10 @@ def _start_controller(settings: Settings, port: int) -> services.Service:
     raise ServiceError("controller did not answer /healthz", subject="controller")
 
 
-def up(settings: Settings) -> Stack:
-    """Start (or reuse) every service the demo needs; return their addresses."""
+def up(settings: Settings, registry_token: str = "") -> Stack:
+    """Start (or reuse) every service the demo needs; return their addresses.
+
+    ``registry_token`` is what the registry's notifications carry to the controller."""
     chosen = _choose_ports(settings)
     ctl = _start_controller(settings, chosen["controller"])
     settings.controller_url_file.write_text(ctl.url)
@@ -99,6 +101,7 @@ def up(settings: Settings) -> Stack:
         settings.home / "demo" / "registry",
         chosen["registry"],
         notify_url=f"{ctl.url}/hooks/registry",
+        notify_token=registry_token or None,
     )
     git_base = settings.home / "demo" / "git"
     git = services.git_daemon(settings.run_dir, git_base, chosen["git-daemon"])

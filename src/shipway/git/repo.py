@@ -32,6 +32,7 @@ def git(
     subject: str = "",
     input: str | None = None,
     env: dict[str, str] | None = None,
+    timeout: float = 300,
 ) -> str:
     """Run git and return stdout; raise ``GitError`` with git's own message on failure."""
     full_env = {**os.environ, **_ENV, **(env or {})}
@@ -43,7 +44,7 @@ def git(
             text=True,
             input=input,
             env=full_env,
-            timeout=300,
+            timeout=timeout,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise GitError(f"git {args[0]} failed: {exc}", subject=subject or str(cwd)) from exc
@@ -64,6 +65,17 @@ def git(
             )
         raise GitError(f"git {' '.join(args[:2])}: {text}", subject=subject or str(cwd))
     return proc.stdout
+
+
+def ls_remote(url: str, *, timeout: float = 60.0) -> dict[str, str]:
+    """The refs a git server has now: ``ref -> sha`` (annotated tags also as ``ref^{}``)."""
+    out = git(["ls-remote", "--", url], subject=url, timeout=timeout)
+    refs: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if sha and ref:
+            refs[ref.strip()] = sha.strip()
+    return refs
 
 
 @dataclass

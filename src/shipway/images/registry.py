@@ -21,6 +21,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from shipway import settings
 from shipway.images import credentials as creds_mod
 from shipway.images import oci, upload
 from shipway.images.auth import Challenge, TokenAuth, basic_header, parse_challenge
@@ -65,7 +66,7 @@ class RegistryClient:
         credentials: creds_mod.Credentials | None = None,
         retries: int = 4,
         backoff: float = 0.2,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -77,6 +78,10 @@ class RegistryClient:
         self.api_host = api_host
         self._creds = credentials
         self.retries, self.backoff, self.sleep = retries, backoff, sleep
+        # every read and write has a deadline (``SHIPWAY_NET_TIMEOUT``, default 60 s): a
+        # registry that stops answering mid-upload fails the push instead of hanging it
+        timeout = settings.load().net_timeout if timeout is None else timeout
+        self.timeout = timeout
         self.http = httpx.Client(
             timeout=timeout, verify=not self.insecure, transport=transport, follow_redirects=True
         )
@@ -193,6 +198,12 @@ class RegistryClient:
             resp = self.http.request(
                 method, self._url(path), headers=headers, content=content, params=params
             )
+        except httpx.TimeoutException as exc:
+            raise RegistryError(
+                f"{self.base} did not answer {method} within {self.timeout:g} s "
+                f"({type(exc).__name__}); retryable: try again",
+                subject=subject,
+            ) from exc
         except httpx.TransportError as exc:
             if self.insecure and self.scheme == "https" and not path.startswith("http"):
                 self.scheme = "http"  # Docker's insecure registries: HTTPS, then plain HTTP

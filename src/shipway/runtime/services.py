@@ -201,11 +201,16 @@ def registry(
     port: int | None = None,
     *,
     notify_url: str | None = None,
+    notify_token: str | None = None,
     htpasswd: Path | None = None,
     token_auth: dict[str, str] | None = None,
     name: str = "registry",
 ) -> Service:
-    """A CNCF distribution registry on loopback; optional push notifications and auth."""
+    """A CNCF distribution registry on loopback; optional push notifications and auth.
+
+    ``notify_token`` goes with every notification as ``Authorization: Bearer …``
+    (the endpoint's ``headers:``); the config file is then readable by its owner only.
+    """
     existing = load(run_dir, name)
     if existing:
         return existing
@@ -226,13 +231,22 @@ def registry(
         lines += [
             "notifications:",
             "  endpoints:",
-            f"    - {{name: shipway, url: '{notify_url}', timeout: 2s, threshold: 3, backoff: 1s}}",
+            "    - name: shipway",
+            f"      url: '{notify_url}'",
+            "      timeout: 2s",
+            "      threshold: 3",
+            "      backoff: 1s",
         ]
+        if notify_token:
+            lines += [f"      headers: {{Authorization: ['Bearer {notify_token}']}}"]
     if htpasswd:
         lines += ["auth:", f"  htpasswd: {{realm: shipway, path: {htpasswd}}}"]
     elif token_auth:
         lines += ["auth:", "  token:"] + [f"    {k}: {v}" for k, v in token_auth.items()]
     d = run_dir / name
     d.mkdir(parents=True, exist_ok=True)
-    (d / "config.yml").write_text("\n".join(lines) + "\n")
-    return spawn(run_dir, name, [binary, "serve", str(d / "config.yml")], port)
+    config = d / "config.yml"
+    config.touch(mode=0o600)
+    config.chmod(0o600)
+    config.write_text("\n".join(lines) + "\n")
+    return spawn(run_dir, name, [binary, "serve", str(config)], port)

@@ -1,30 +1,35 @@
 """The controller's HTTP face: webhook receivers and a small read API.
 
 Routes:
-- ``POST /hooks/git``: a git server's post-receive hook (``shipway.controller.hooks``).
+- ``POST /hooks/git``: a git server's post-receive hook (``shipway.controller.hooks``),
+  with the repository's token; every pushed sha is checked at the git server (409).
 - ``POST /hooks/forge``: GitHub, GitLab and Gitea webhooks (push, pull/merge
-  request), checked against ``SHIPWAY_WEBHOOK_SECRET`` when it is set.
+  request), signed with ``SHIPWAY_WEBHOOK_SECRET`` (else the controller's own);
+  a delivery id seen before is acknowledged (200) and ignored.
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
-  the other shapes the updater parses).
+  the other shapes the updater parses), with the registry token.
 - ``GET /healthz``: open to all.
 - ``/api/...``: the read and review API (``shipway.server.api``), behind a bearer
   token of a local account and RBAC (``shipway.server.auth``, ``shipway.auth``).
-Hook handlers answer at once (202) and leave the work to the controller's workers.
-No other route is served (no OpenAPI pages): anything else needs a credential,
-then is 404.
+Hook handlers (``controller.accept``) answer 202 once the event is in the durable
+inbox and leave the work to the controller's workers; a malformed body is a 400
+with the reason, never a 500. No other route is served (no OpenAPI pages):
+anything else needs a credential, then is 404.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
+from shipway.controller import accept
 from shipway.controller.core import Controller
-from shipway.controller.hooks import parse_git_push
 from shipway.git import webhooks
-from shipway.model import bounded
-from shipway.model.errors import InputError
+from shipway.model.errors import ConflictError, InputError, ShipwayError
 from shipway.server import api, auth, bodylimit
 
 
@@ -33,40 +38,53 @@ def create_app(controller: Controller) -> FastAPI:
                   openapi_url=None)  # fmt: skip
     auth.install(app, controller.store)
     bodylimit.install(app)  # outermost: bodies over SHIPWAY_MAX_BODY_BYTES get 413 first
+    rx = controller.receiver
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/hooks/git", status_code=202)
-    async def git_hook(request: Request) -> dict[str, Any]:
+    def hook(fn: Callable[[], Any]) -> Any:
+        """Run an ``accept`` function: 401/400/409/503 with the reason, never a 500."""
         try:
-            push = parse_git_push(bounded.load_json(await request.body(), "/hooks/git"))
-        except (InputError, ValueError) as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return controller.on_git_push(push) | {"accepted": True}
-
-    @app.post("/hooks/forge", status_code=202)
-    async def forge_hook(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            event = webhooks.parse(
-                dict(request.headers), raw, secret=controller.settings.webhook_secret or None
-            )
+            return fn()
         except webhooks.WebhookAuthError as exc:
             raise HTTPException(status_code=401, detail=str(exc)) from exc
         except InputError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return controller.on_forge_event(event) | {"event": event.kind, "accepted": True}
+        except ConflictError as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        except ShipwayError as exc:  # the git server or the store did not answer
+            raise HTTPException(status_code=503, detail=str(exc)) from exc
+
+    def answer(got: tuple[int, dict[str, Any]]) -> JSONResponse:
+        return JSONResponse(got[1], status_code=got[0])
+
+    # A git hook's quick part (its token, one indexed read: WAL readers never wait) runs on
+    # the event loop, so a push told again costs no thread; whatever writes to the store or
+    # asks the git server runs on the thread pool, so a slow server holds one request only.
+    @app.post("/hooks/git", status_code=202)
+    async def git_hook(request: Request) -> JSONResponse:
+        raw = await request.body()
+        got = hook(lambda: accept.git_push_checked(rx, raw, request.headers))
+        if isinstance(got, accept.PendingPush):
+            pending = got
+            got = await run_in_threadpool(hook, lambda: accept.git_push_verified(rx, pending))
+        return answer(got)
+
+    @app.post("/hooks/forge", status_code=202)
+    async def forge_hook(request: Request) -> JSONResponse:
+        raw = await request.body()
+        return answer(await run_in_threadpool(hook, lambda: accept.forge(rx, raw, request.headers)))
 
     @app.post("/hooks/registry", status_code=202)
-    async def registry_hook(request: Request) -> dict[str, Any]:
+    async def registry_hook(request: Request) -> JSONResponse:
         raw = await request.body()
-        try:
-            count = controller.on_registry_notification(raw, dict(request.headers))
-        except InputError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        return {"accepted": count}
+        query = dict(request.query_params)
+        got = await run_in_threadpool(
+            hook, lambda: accept.registry(rx, raw, request.headers, query)
+        )
+        return answer(got)
 
     api.install(app, controller.store)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
@@ -94,3 +95,12 @@ def events(store: Store, limit: int = 200) -> list[dict[str, Any]]:
             }
             for r in rows
         ]
+
+
+def exist_since(store: Store, commit: str, event: str, since: dt.datetime) -> bool:
+    """Whether a CI run of ``commit`` for ``event`` was stored at or after ``since``."""
+    with store.session() as s:
+        q = select(CIRunRow.id).where(
+            CIRunRow.commit == commit, CIRunRow.event == event, CIRunRow.created >= since
+        )
+        return s.scalars(q.limit(1)).first() is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shipway.controller.core import _push_times
+from shipway.controller.accept import _push_times
 
 
 def test_registry_timestamps_with_nanoseconds() -> None:

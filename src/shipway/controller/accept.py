@@ -1,0 +1,224 @@
+"""Accepting hooks: check the credential, check the facts, write the event to the inbox.
+
+What the HTTP handlers call; each returns ``(status, body)`` once the event is
+committed to the durable inbox (or was seen before), and raises:
+
+- ``WebhookAuthError`` (401): a missing or wrong token, signature or secret;
+- ``InputError`` (400): a body that is not the hook's shape, with the reason;
+- ``NotTip`` (409): a git push whose sha is not the tip of its ref on the git
+  server (recorded as a ``PushNotTip`` event);
+- ``ExternalError`` (503): the git server could not be asked.
+
+An event told before is acknowledged (200) and ignored, before any look-up: a
+git push with the same (ref, before, after) updates, a forge delivery id seen
+before (``X-GitHub-Delivery``, ``X-Gitea-Delivery``, ``X-Gitlab-Event-UUID``:
+the same signed body) and a new delivery of the same push or pull request
+change. The work itself is
+left to the workers (``controller.workers``). Touches the store and, through
+``controller.tips``, the git server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shipway.controller.hooks import GitPush, parse_git_push
+from shipway.controller.tips import Tips, is_tip
+from shipway.controller.tokens import HookTokens, normalise_repo
+from shipway.git import webhooks as forge_webhooks
+from shipway.model import bounded
+from shipway.model.errors import ConflictError, InputError
+from shipway.model.release import iso, now
+from shipway.settings import Settings
+from shipway.store import inbox, runs
+from shipway.store.db import Store
+from shipway.updater import webhooks as registry_webhooks
+
+WebhookAuthError = forge_webhooks.WebhookAuthError
+DELIVERY_HEADERS = ("x-github-delivery", "x-gitea-delivery", "x-forgejo-delivery",
+                    "x-gitlab-event-uuid")  # fmt: skip
+FORGE_KINDS = ("push", "pull_request")
+
+
+class NotTip(ConflictError):
+    """A pushed sha that the git server does not have at the tip of the ref."""
+
+
+@dataclass
+class Receiver:
+    settings: Settings
+    store: Store
+    tokens: HookTokens
+    tips: Tips
+    wake: Callable[..., None]  # wake(kind): the lanes that take ``kind`` look at once
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def _malformed(what: str, exc: Exception) -> InputError:
+    return InputError(f"{what} webhook: malformed body: {type(exc).__name__}: {exc}", subject=what)
+
+
+def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+    """``POST /hooks/git``: the repository's token, then every pushed sha checked at the server."""
+    got = git_push_checked(rx, raw, headers)
+    return got if isinstance(got, tuple) else git_push_verified(rx, got)
+
+
+@dataclass(frozen=True)
+class PendingPush:
+    """A git push whose token holds and which is new: its shas are yet to be checked."""
+
+    push: GitPush
+    dedupe: str
+
+
+def git_push_checked(
+    rx: Receiver, raw: bytes, headers: Mapping[str, str]
+) -> tuple[int, dict[str, Any]] | PendingPush:
+    """The fast part (no git server): parse, token, seen before. A push told again is
+    answered here; a new one comes back to be verified (``git_push_verified``)."""
+    try:
+        push = parse_git_push(bounded.load_json(raw, "/hooks/git"))
+    except ValueError as exc:  # a payload of the wrong shape
+        raise InputError(f"git push payload: {exc}", subject="hooks/git") from None
+    if not rx.tokens.check_git(push.repo, _lower(headers).get("authorization", "")):
+        raise WebhookAuthError(
+            "git hook: missing or wrong token for this repository (Authorization: Bearer …)",
+            subject=push.repo,
+        )
+    dedupe = _key("git", push.repo, *[f"{u.ref} {u.before} {u.after}" for u in push.updates])
+    if inbox.seen(rx.store, dedupe):  # told before, and checked then: nothing new
+        return 200, {"accepted": False, "duplicate": True}
+    return PendingPush(push, dedupe)
+
+
+def git_push_verified(rx: Receiver, pending: PendingPush) -> tuple[int, dict[str, Any]]:
+    """Ask the git server whether each pushed sha is its ref's tip; then into the inbox."""
+    push = pending.push
+    live = [u for u in push.updates if not u.deleted]
+    if live:
+        refs = rx.tips.refs(push.repo)
+        for u in live:
+            if not is_tip(refs, u.ref, u.after):
+                tip = refs.get(u.ref, "")
+                now_at = tip[:12] or "no such ref"
+                msg = f"{u.ref} {u.after[:12]} is not the tip on the git server ({now_at})"
+                runs.record_event(rx.store, "controller", push.repo, "PushNotTip", msg)
+                raise NotTip(msg, subject=push.repo)
+    payload = {"repo": push.repo, "updates": [
+        {"ref": u.ref, "before": u.before, "after": u.after} for u in push.updates]}  # fmt: skip
+    item = inbox.put(rx.store, "git", payload, pending.dedupe)
+    if item is None:
+        return 200, {"accepted": False, "duplicate": True}
+    rx.wake("git")
+    return 202, {"accepted": True, "id": item}
+
+
+def _key(kind: str, repo: str, *parts: str) -> str:
+    """The dedupe key of an event: the same push (ref, before, after) told again is the same."""
+    text = "\n".join([normalise_repo(repo), *parts])
+    return f"{kind}|{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def forge(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+    """``POST /hooks/forge``: signature or token, then the delivery id against replays."""
+    try:
+        event = forge_webhooks.parse(headers, raw, secret=rx.tokens.forge())
+    except InputError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise _malformed("forge", exc) from None
+    if event.kind not in FORGE_KINDS:
+        return 202, {"accepted": True, "event": event.kind, "ignored": True}
+    h = _lower(headers)
+    delivery = next((h[k] for k in DELIVERY_HEADERS if h.get(k)), "")
+    repo = event.repo_urls[0] if event.repo_urls else ""
+    if event.kind == "push":
+        dedupe = _key("forge", repo, "push", event.ref, event.before, event.after)
+    else:
+        dedupe = _key("forge", repo, "pr", str(event.number), event.action, event.head_sha)
+    # A delivery seen before (same id, so the same signed body) is the same event; so is a new
+    # delivery of the same push or pull request change: either is acknowledged and ignored.
+    payload = {"event": event.to_dict(), "delivery": delivery[:200]}
+    item = inbox.put(rx.store, "forge", payload, dedupe)
+    if item is None:
+        return 200, {"accepted": False, "duplicate": True, "event": event.kind}
+    rx.wake("forge")
+    return 202, {"accepted": True, "event": event.kind, "id": item}
+
+
+def registry(
+    rx: Receiver, raw: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+) -> tuple[int, dict[str, Any]]:
+    """``POST /hooks/registry``: the registry's token, then the pushes into the inbox.
+
+    Digests in the body are not kept: the updater asks the registry itself.
+    """
+    received = now()
+    try:
+        events = registry_webhooks.parse(raw, headers, secret=rx.tokens.registry(), query=query)
+    except InputError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise _malformed("registry", exc) from None
+    pushes = [e for e in events if e.tag]
+    if not pushes:
+        return 202, {"accepted": 0}
+    pushed = [[image, tag, iso(when)] for (image, tag), when in _push_times(raw).items()]
+    payload = {"events": [{"repository": e.repository, "tag": e.tag, "host": e.host,
+                           "media_type": e.media_type, "source": e.source} for e in pushes],
+               "received": iso(received), "pushed": pushed}  # fmt: skip
+    item = inbox.put(rx.store, "registry", payload, _registry_dedupe(raw))
+    if item is None:
+        return 200, {"accepted": 0, "duplicate": True}
+    rx.wake("registry")
+    return 202, {"accepted": len(pushes), "id": item}
+
+
+def _envelope(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        events = bounded.load_json(raw, "/hooks/registry").get("events") or []
+    except (InputError, ValueError, AttributeError):
+        return []
+    return [ev for ev in events if isinstance(ev, dict)] if isinstance(events, list) else []
+
+
+def _registry_dedupe(raw: bytes) -> str | None:
+    """A distribution envelope is retried as is: its event ids name it."""
+    ids = [str(ev.get("id")) for ev in _envelope(raw) if ev.get("id")]
+    if not ids:
+        return None
+    return "registry|" + hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def _push_times(raw: bytes) -> dict[tuple[str, str], dt.datetime]:
+    """When the registry says each tag was pushed (distribution envelopes carry it)."""
+    out: dict[tuple[str, str], dt.datetime] = {}
+    for ev in _envelope(raw):
+        target, request = ev.get("target") or {}, ev.get("request") or {}
+        if not isinstance(target, dict) or not isinstance(request, dict):
+            continue
+        when = _rfc3339(str(ev.get("timestamp", "")))
+        if when is None:
+            continue
+        image = f"{request.get('host', '')}/{target.get('repository', '')}"
+        out[(image, str(target.get("tag", "")))] = when
+    return out
+
+
+def _rfc3339(text: str) -> dt.datetime | None:
+    """Parse RFC 3339 with up to nanoseconds (Go's format), which ``fromisoformat`` refuses."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if not m:
+        return None
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return dt.datetime.fromisoformat(f"{m.group(1)}.{frac}{zone}")

@@ -1,0 +1,328 @@
+"""The durable event inbox: accepted events and the work derived from them, taken under leases.
+
+A webhook handler ``put``s the event (committed before it answers 202); a
+worker ``take``s the oldest item of the kinds it handles, which leases it to
+that worker for ``lease`` seconds (``extend`` while it works), and ends it
+with ``complete``, or ``expand``s it into derived items in the same
+transaction. A worker that dies leaves its lease to run out (or, on this host,
+``recover`` hands back at once the items of processes that are gone), and
+another worker takes the item again: delivery is at least once, so handlers
+are idempotent. ``dedupe`` keys are unique: a second ``put`` of the same key
+(a replayed delivery id, an identical unit of work) is refused and reported
+as a duplicate, without an error and without a second item.
+
+Works the same on SQLite (the first write of a transaction takes the write
+lock) and PostgreSQL (a conditional ``UPDATE`` decides which worker wins an
+item). Touches only the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import socket
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from shipway.model.errors import ExternalError
+from shipway.model.release import now
+from shipway.store.db import Store
+from shipway.store.inbox_tables import HookKeyRow, InboxRow
+
+PENDING, LEASED, DONE, FAILED = "pending", "leased", "done", "failed"
+HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    dedupe: str | None
+    created: dt.datetime
+
+
+@dataclass(frozen=True)
+class New:
+    """An item to insert: ``dedupe`` set means at most one item with that key, ever."""
+
+    kind: str
+    payload: dict[str, Any]
+    dedupe: str | None = None
+
+
+_T: Any = InboxRow.__table__  # Core statements: no ORM bookkeeping on the hot path
+_C = _T.c
+
+
+def owner_id() -> str:
+    """A lease owner name for one worker of this process: ``host/pid/random``."""
+    return f"{HOST}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _item(row: InboxRow) -> Item:
+    return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, _aware(row.created))
+
+
+@contextmanager
+def _conn(store: Store) -> Iterator[Connection]:
+    """A Core connection in a transaction: the hot path (accept, take) skips the ORM session."""
+    try:
+        with store.engine.begin() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="inbox") from exc
+
+
+_SEEN = select(_C.id).where(_C.dedupe == bindparam("dedupe")).limit(1)
+
+
+_COLUMNS = ("kind", "dedupe", "payload", "state", "attempts", "owner", "created", "error")
+_INSERTS: dict[tuple[str, bool], Any] = {}
+
+
+def _insert_stmt(dialect: str, dedupe: bool) -> Any:
+    """The insert statement, built once per dialect (its cache key is then computed once)."""
+    stmt = _INSERTS.get((dialect, dedupe))
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(_T).values({c: bindparam(c) for c in _COLUMNS})
+        if dedupe:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe"])
+        stmt = _INSERTS[(dialect, dedupe)] = stmt.returning(_C.id)
+    return stmt
+
+
+def _insert(conn: Connection, new: New, at: dt.datetime) -> int | None:
+    """Insert one item; None when its dedupe key is taken."""
+    values = {"kind": new.kind, "dedupe": new.dedupe, "payload": new.payload, "state": PENDING,
+              "attempts": 0, "owner": "", "created": at, "error": ""}  # fmt: skip
+    stmt = _insert_stmt(conn.dialect.name, new.dedupe is not None)
+    got = conn.execute(stmt, values).scalar_one_or_none()
+    return int(got) if got is not None else None
+
+
+def put(store: Store, kind: str, payload: dict[str, Any], dedupe: str | None = None) -> int | None:
+    """Store an accepted event; return its id, or None when ``dedupe`` was seen before."""
+    with _conn(store) as conn:
+        return _insert(conn, New(kind, payload, dedupe), now())
+
+
+def seen(store: Store, dedupe: str) -> bool:
+    """Whether an item with this dedupe key was ever stored."""
+    with _conn(store) as conn:
+        return conn.execute(_SEEN, {"dedupe": dedupe}).first() is not None
+
+
+def put_many(store: Store, items: Sequence[New]) -> list[int | None]:
+    """Store several items in one transaction (None for each duplicate)."""
+    at = now()
+    with _conn(store) as conn:
+        return [_insert(conn, new, at) for new in items]
+
+
+def _row_item(row: Any) -> Item:
+    return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, _aware(row.created))
+
+
+_takes = 0
+
+
+def take(store: Store, owner: str, kinds: Iterable[str], lease: float = 30.0) -> Item | None:
+    """Lease the oldest pending (or lease-expired) item of ``kinds`` to ``owner``.
+
+    One conditional ``UPDATE`` per candidate (writing first, so SQLite takes its
+    write lock at once); on PostgreSQL a worker that lost the row to another
+    finds no row updated and tries again. Pending items are found through the
+    ``(state, kind, id)`` index; expired leases are looked at when nothing is
+    pending, and first on every eighth call (so a busy inbox cannot starve them).
+    """
+    wanted = list(kinds)
+    global _takes
+    _takes += 1
+    for _ in range(5):
+        at = now()
+        expired = (_C.state == LEASED) & (_C.lease_until < at)
+        order = (
+            [expired, _C.state == PENDING] if _takes % 8 == 0 else [_C.state == PENDING, expired]
+        )
+        with _conn(store) as conn:
+            for cond in order:
+                candidate = (
+                    select(_C.id)
+                    .where(cond, _C.kind.in_(wanted))
+                    .order_by(_C.id)
+                    .limit(1)
+                    .scalar_subquery()
+                )
+                got = conn.execute(
+                    update(_T)
+                    .where(_C.id == candidate, or_(_C.state == PENDING, expired))
+                    .values(
+                        state=LEASED,
+                        owner=owner,
+                        attempts=_C.attempts + 1,
+                        lease_until=at + dt.timedelta(seconds=lease),
+                    )
+                    .returning(_C.id, _C.kind, _C.payload, _C.attempts, _C.dedupe, _C.created)
+                ).first()
+                if got is not None:
+                    return _row_item(got)
+            waiting = select(_C.id).where(or_(_C.state == PENDING, expired), _C.kind.in_(wanted))
+            if conn.execute(waiting.limit(1)).first() is None:
+                return None
+    return None
+
+
+def extend(store: Store, item_id: int, owner: str, lease: float = 30.0) -> bool:
+    """Renew ``owner``'s lease; False when the item is no longer its own."""
+    with _conn(store) as conn:
+        got = conn.execute(
+            update(_T)
+            .where(_C.id == item_id, _C.owner == owner, _C.state == LEASED)
+            .values(lease_until=now() + dt.timedelta(seconds=lease))
+        )
+        return bool(got.rowcount)
+
+
+def _finish(conn: Connection, item_id: int, owner: str, state: str, error: str) -> bool:
+    got = conn.execute(
+        update(_T)
+        .where(_C.id == item_id, _C.owner == owner, _C.state == LEASED)
+        .values(state=state, finished=now(), error=error[:4000], lease_until=None)
+    )
+    return bool(got.rowcount)
+
+
+def complete(store: Store, item_id: int, owner: str, error: str = "") -> bool:
+    """End an item: ``done``, or ``failed`` with ``error`` (kept, not retried)."""
+    with _conn(store) as conn:
+        return _finish(conn, item_id, owner, FAILED if error else DONE, error)
+
+
+def expand(store: Store, item_id: int, owner: str, items: Sequence[New]) -> list[int | None] | None:
+    """Replace a leased item by the work it stands for, atomically.
+
+    Returns the new ids (None for duplicates), or None when the lease was lost
+    (another worker took the item meanwhile; nothing is written then).
+    """
+    at = now()
+    with _conn(store) as conn:
+        if not _finish(conn, item_id, owner, DONE, ""):
+            return None
+        return [_insert(conn, new, at) for new in items]
+
+
+def retry(store: Store, item_id: int, owner: str, after: float, error: str) -> None:
+    """Hand a leased item back, to be taken again after ``after`` seconds."""
+    with store.session() as s:
+        s.execute(
+            update(InboxRow)
+            .where(InboxRow.id == item_id, InboxRow.owner == owner, InboxRow.state == LEASED)
+            .values(lease_until=now() + dt.timedelta(seconds=after), error=error[:4000])
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(store: Store) -> int:
+    """Hand back at once the leases of processes on this host that are gone; return how many."""
+    with store.session() as s:
+        rows = list(s.scalars(select(InboxRow).where(InboxRow.state == LEASED)))
+        freed = 0
+        for row in rows:
+            host, _, rest = row.owner.partition("/")
+            pid = rest.partition("/")[0]
+            if host == HOST and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                row.state, row.lease_until = PENDING, None
+                freed += 1
+        return freed
+
+
+def prune(store: Store, older_than: dt.timedelta) -> int:
+    """Delete items that ended longer ago than ``older_than``; return how many.
+
+    Their dedupe keys go with them: an event older than that, told again, is new."""
+    cutoff = now() - older_than
+    with _conn(store) as conn:
+        got = conn.execute(delete(_T).where(_C.state.in_([DONE, FAILED]), _C.finished < cutoff))
+        return int(got.rowcount)
+
+
+def counts(store: Store, kinds: Iterable[str] | None = None) -> dict[str, int]:
+    """How many items are in each state (of ``kinds``, or all)."""
+    with store.session() as s:
+        q = select(InboxRow.state, func.count()).group_by(InboxRow.state)
+        if kinds is not None:
+            q = q.where(InboxRow.kind.in_(list(kinds)))
+        return {state: int(n) for state, n in s.execute(q)}
+
+
+def items(store: Store, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """Items newest first, as plain data (for the API and tests)."""
+    with store.session() as s:
+        q = select(InboxRow).order_by(InboxRow.id.desc()).limit(limit)
+        if kind is not None:
+            q = q.where(InboxRow.kind == kind)
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "dedupe": r.dedupe,
+                "state": r.state,
+                "attempts": r.attempts,
+                "error": r.error,
+                "payload": r.payload,
+            }
+            for r in s.scalars(q)
+        ]
+
+
+def hook_key(store: Store, name: str) -> str:
+    """The random key named ``name``, made on first use (all processes agree on one)."""
+    with store.session() as s:
+        found = s.get(HookKeyRow, name)
+        if found is not None:
+            return found.key
+    with store.session() as s:
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        s.execute(
+            insert(HookKeyRow)
+            .values(name=name, key=secrets.token_hex(32), created=now())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        row = s.get(HookKeyRow, name)
+        assert row is not None
+        return row.key
+
+
+def rotate_hook_key(store: Store, name: str) -> None:
+    """Replace the key: every token derived from the old one stops working."""
+    with store.session() as s:
+        row = s.get(HookKeyRow, name)
+        if row is None:
+            s.add(HookKeyRow(name=name, key=secrets.token_hex(32), created=now()))
+        else:
+            row.key, row.created = secrets.token_hex(32), now()
