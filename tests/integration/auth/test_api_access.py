@@ -21,7 +21,7 @@ from typing import cast
 
 import httpx
 import pytest
-from controller_proc import Controller, cli, running
+from auth_controller import Controller, cli, running
 from fastapi.routing import APIRoute
 
 from shipway.controller.core import Controller as CoreController
@@ -63,7 +63,7 @@ spec:
 
 def _routes() -> list[tuple[str, str]]:
     """Every (method, path) the app serves, path parameters filled in."""
-    fake = cast(CoreController, SimpleNamespace(store=None, settings=Settings()))
+    fake = cast(CoreController, SimpleNamespace(store=None, settings=Settings(), receiver=None))
     found = []
     for route in create_app(fake).routes:
         if isinstance(route, APIRoute):

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from controller_proc import cli, running
+from auth_controller import cli, running
 
 pytestmark = pytest.mark.integration
 

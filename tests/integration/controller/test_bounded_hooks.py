@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import subprocess
 import sys
@@ -16,10 +18,24 @@ from shipway.runtime.ports import free_port, wait_listening
 LIMIT = 64 * 1024
 
 
+HOME: dict[str, str] = {}
+
+
+def _token(kind: str) -> str:
+    """The controller's own forge or registry secret (``shipway hook token KIND``)."""
+    env = {**os.environ, "SHIPWAY_HOME": HOME["home"]}
+    out = subprocess.run(
+        [sys.executable, "-m", "shipway.cli.main", "hook", "token", kind],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One controller for the module (its own state directory)."""
     tmp_path = tmp_path_factory.mktemp("bounded-hooks")
+    HOME["home"] = str(tmp_path / "home")
     port = free_port()
     env = {**os.environ, "SHIPWAY_HOME": str(tmp_path / "home"), "SHIPWAY_MAX_BODY_BYTES": "64KiB"}
     env.pop("SHIPWAY_DATABASE_URL", None)
@@ -69,10 +85,17 @@ def test_a_body_over_the_limit_is_413(controller: str, route: str) -> None:
     ],
 )
 def test_hostile_json_is_400_never_500(controller: str, body: bytes) -> None:
+    """With valid credentials (the forge's signature, the registry's token), a hostile
+    body is still refused as malformed, never a 500."""
+    sig = hmac.new(_token("forge").encode(), body, hashlib.sha256).hexdigest()
+    forge = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d1",
+             "X-Hub-Signature-256": f"sha256={sig}"}  # fmt: skip
+    registry = {"Content-Type": "application/vnd.docker.distribution.events.v1+json",
+                "Authorization": f"Bearer {_token('registry')}"}  # fmt: skip
     for route, headers in (
         ("/hooks/git", {}),
-        ("/hooks/forge", {"X-GitHub-Event": "push", "X-GitHub-Delivery": "d1"}),
-        ("/hooks/registry", {"Content-Type": "application/vnd.docker.distribution.events.v1+json"}),
+        ("/hooks/forge", forge),
+        ("/hooks/registry", registry),
     ):
         resp = httpx.post(controller + route, content=body, headers=headers, timeout=10)
         assert resp.status_code == 400, (route, resp.status_code, resp.text)

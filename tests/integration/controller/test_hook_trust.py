@@ -76,7 +76,7 @@ def test_a_sha_that_is_not_the_tip_is_refused_and_recorded(
 
 
 MALFORMED = [
-    ("/hooks/git", b"\xff\xfe not utf-8", {}, "not JSON"),
+    ("/hooks/git", b"\xff\xfe not utf-8", {}, "not UTF-8"),
     ("/hooks/git", b"[1, 2]", {}, "'repo' string"),
     ("/hooks/git", b'{"repo": "x", "updates": {"a": 1}}', {}, "must be a list"),
     (
