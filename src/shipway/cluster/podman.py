@@ -7,7 +7,8 @@ storage, run root, tmp dir and network configs).
 Kinds (``podman_kinds``): Deployment, StatefulSet, DaemonSet, Job and Pod run
 as pods named from their namespace and name; ConfigMap (passed to every play
 of the app's workloads), Secret (a podman secret), PersistentVolumeClaim (a
-podman volume), Service, Namespace (kept as records). CronJob, Ingress and
+podman volume), Service, Namespace (kept as records), CronJob (recorded; its
+Jobs are started by the controller's tick, ``podman_cron``). Ingress and
 unknown kinds are refused for the whole application before anything of it
 is applied (``check``). The target keeps the last applied manifest of each
 object under ``$SHIPWAY_HOME/podman/objects/<app>.json`` (written before the
@@ -45,6 +46,7 @@ from typing import Any
 import yaml
 
 from shipway.cluster import INSTANCE_LABEL, Result
+from shipway.cluster import podman_cron as cron
 from shipway.cluster import podman_kinds as kinds
 from shipway.cluster import podman_live as live_mod
 from shipway.cluster import podman_ports as ports
@@ -159,6 +161,8 @@ class PodmanTarget:
         out: dict[str, Obj] = {}
         for key, rec in records.items():
             obj = live_mod.live_object(rec, pods, volumes, errors.get(key, ""))
+            if obj is not None and rec["kind"] == "CronJob":
+                obj["status"] = cron.status(self, app, key, rec, pods)
             if obj is not None:
                 out[key] = obj
         return out
@@ -168,7 +172,7 @@ class PodmanTarget:
     ) -> list[Result]:
         records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
-        self._remove_orphans(records, pods)
+        self._remove_orphans(app, records, pods)
         results: list[Result] = []
         changed: list[Obj] = []
         workloads: list[Obj] = []
@@ -221,6 +225,8 @@ class PodmanTarget:
                     self.podman("volume", "rm", "-f", obj["metadata"]["name"], subject=key)
                 elif kind == "Secret":
                     self.podman("secret", "rm", obj["metadata"]["name"], subject=key, check=False)
+                elif kind == "CronJob":
+                    cron.forget(self, app, key)
             except ClusterError as exc:
                 results.append(Result(key, "SyncFailed", "failed", exc.message))
                 continue
@@ -228,7 +234,7 @@ class PodmanTarget:
             errors.pop(key, None)
             results.append(Result(key, "Pruned", "deleted", "pruned"))
         self._save(app, records, errors)
-        self._remove_orphans(records, live_mod.pods(self, app))
+        self._remove_orphans(app, records, live_mod.pods(self, app))
         return results
 
     def clean(self, app: str | None = None) -> list[str]:
@@ -238,7 +244,8 @@ class PodmanTarget:
         ids = out.split()
         if ids:
             self.podman("pod", "rm", "-f", "-t", "0", *ids)
-        for pattern in (f"{app}.json", f"{app}.errors.json") if app else ("*.json",):
+        patterns = [f"{app}{s}.json" for s in ("", ".errors", ".cron")] if app else ["*.json"]
+        for pattern in patterns:
             for f in (self.base / "objects").glob(pattern):
                 f.unlink()
         return ids
@@ -312,9 +319,11 @@ class PodmanTarget:
         if pods:
             self.podman("pod", "rm", "-f", "-t", "0", "--ignore", *pods, subject=subject)
 
-    def _remove_orphans(self, records: dict[str, Obj], pods: live_mod.Pods) -> None:
-        """Remove the app's pods whose object is not recorded (left by an interrupted play)."""
+    def _remove_orphans(self, app: str, records: dict[str, Obj], pods: live_mod.Pods) -> None:
+        """Remove the app's pods whose object is not recorded (left by an interrupted play);
+        the Jobs the app's CronJobs started are not orphans."""
         owners = {kinds.owner(r) for r in records.values() if r["kind"] in WORKLOADS}
+        owners |= cron.owners(self, app)
         for owner, found in pods.items():
             if owner not in owners:
                 self._remove([p["name"] for p in found], "/".join(owner))

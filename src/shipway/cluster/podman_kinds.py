@@ -16,11 +16,13 @@ Pure (no I/O): the podman target calls ``pods`` before each play and
   is published, and always on 127.0.0.1. Every other ``containerPort`` is
   dropped from the played pod: podman 4 publishes a bare ``containerPort`` on
   0.0.0.0.
+- CronJob: recorded; the controller's tick runs its Jobs (``podman_cron``);
+  ``check`` refuses a bad schedule or ``concurrencyPolicy``.
 - Refused (``check``), naming the object and the kind: kinds podman cannot run
-  (CronJob: no scheduler here; Ingress: no ingress controller; anything not in
-  ``KINDS``), ``hostNetwork``, Jobs of more than one pod, several replicas of a
-  workload that publishes a host port (replicas share the host's ports), two
-  objects publishing one host port, two objects that would run as one pod.
+  (Ingress: no ingress controller; anything not in ``KINDS``), ``hostNetwork``,
+  Jobs of more than one pod, several replicas of a workload that publishes a
+  host port (replicas share the host's ports), two objects publishing one host
+  port, two objects that would run as one pod.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shipway.cluster import INSTANCE_LABEL, TRACKING_ANNOTATION
+from shipway.model import cron
 from shipway.model.errors import InputError
 
 __all__ = ["INSTANCE_LABEL", "TRACKING_ANNOTATION", "check", "pods"]
@@ -40,11 +43,11 @@ HOOK_ANNOTATIONS = ("argocd.argoproj.io/hook", "helm.sh/hook")
 
 REPLICATED = frozenset({"Deployment", "StatefulSet"})
 WORKLOADS = REPLICATED | {"DaemonSet", "Job", "Pod"}
-STORED = frozenset({"ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Namespace"})
+STORED = frozenset(
+    {"ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Namespace", "CronJob"}
+)
 KINDS = WORKLOADS | STORED
 REFUSED = {
-    "CronJob": "the podman host has no scheduler for CronJobs; run the work as a Job or a "
-    "hook, or deploy CronJobs to a Kubernetes cluster",
     "Ingress": "the podman host has no ingress controller; publish the backend with a "
     "Service of type NodePort or LoadBalancer (bound on 127.0.0.1)",
 }
@@ -218,6 +221,21 @@ def _workload_refusal(obj: Obj, others: list[Obj]) -> str | None:
     return None
 
 
+def _cronjob_refusal(obj: Obj) -> str | None:
+    spec = obj.get("spec") or {}
+    try:
+        cron.parse(str(spec.get("schedule") or ""), spec.get("timeZone"))
+    except InputError as exc:
+        return exc.message
+    policy = spec.get("concurrencyPolicy") or "Allow"
+    if policy not in ("Allow", "Forbid", "Replace"):
+        return f"concurrencyPolicy {policy!r} is not Allow, Forbid or Replace"
+    job = {"kind": "Job", "spec": ((spec.get("jobTemplate") or {}).get("spec") or {})}
+    if not pod_spec(job).get("containers"):
+        return "spec.jobTemplate.spec.template.spec.containers is missing"
+    return _workload_refusal(job, [])
+
+
 def check(pairs: Iterable[tuple[str, Obj]], known: frozenset[str] = KINDS) -> None:
     """Refuse an application the podman host cannot run, before any of it is applied.
 
@@ -232,6 +250,8 @@ def check(pairs: Iterable[tuple[str, Obj]], known: frozenset[str] = KINDS) -> No
     for file, obj in items:
         what = describe(obj)
         reason = _kind_refusal(obj, known)
+        if reason is None and obj["kind"] == "CronJob":
+            reason = _cronjob_refusal(obj)
         if reason is None and obj["kind"] in WORKLOADS:
             reason = _workload_refusal(obj, objs)
             for pod in pod_names(obj):

@@ -32,6 +32,7 @@ from shipway.ci import service as ci_service
 from shipway.controller.hooks import GitPush, RefUpdate, pull_request_payload, same_repo
 from shipway.controller.statuses import StatusReporter
 from shipway.controller.tracker import ReleaseTracker
+from shipway.deploy import cronjobs
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
 from shipway.model.errors import ShipwayError
@@ -373,6 +374,7 @@ class Controller:
 
         self._periodic = threading.Thread(target=loop, name="periodic", daemon=True)
         self._periodic.start()
+        cronjobs.start(self.store, self._stop)  # CronJobs of apps on a podman target
 
     def _poll_images(self, store: Store) -> None:
         update_engine.run_once(store, workdir=self.settings.work_dir / "updater")

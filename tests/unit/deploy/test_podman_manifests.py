@@ -97,8 +97,15 @@ def test_job_daemonset_statefulset_pods() -> None:
 @pytest.mark.parametrize(
     ("objs", "needle"),
     [
-        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"}}],
-         "CronJob/default/n: the podman target cannot run kind CronJob"),
+        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"},
+           "spec": {"schedule": "61 * * * *"}}],
+         "CronJob/default/n: minute '61' is out of range 0-59 in schedule '61 * * * *'"),
+        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"},
+           "spec": {"schedule": "@daily", "concurrencyPolicy": "Sometimes"}}],
+         "CronJob/default/n: concurrencyPolicy 'Sometimes' is not Allow, Forbid or Replace"),
+        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"},
+           "spec": {"schedule": "@daily", "jobTemplate": {}}}],
+         "CronJob/default/n: spec.jobTemplate.spec.template.spec.containers is missing"),
         ([{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"}}],
          "Ingress/default/i: the podman target cannot run kind Ingress"),
         ([{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}],
