@@ -173,7 +173,22 @@ def test_a_kind_podman_cannot_run_is_refused_naming_it_and_nothing_is_applied(
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": {"name": "web"},
-        "spec": {"rules": [{"host": "web.local"}]},
+        "spec": {
+            "rules": [
+                {
+                    "host": "web.local",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Regex",
+                                "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
     }
     write(work.path, "apps/r/web.yaml", [deployment(httpd_images["v1"]), service(port)])
     write(work.path, "apps/r/cron.yaml", [cron, ingress])
@@ -185,7 +200,7 @@ def test_a_kind_podman_cannot_run_is_refused_naming_it_and_nothing_is_applied(
     assert res.phase == "Error" and res.resources == []
     assert "apps/r/cron.yaml" in res.message
     assert "CronJob/default/nightly" in res.message and "has 6 fields" in res.message
-    assert "Ingress/default/web" in res.message and "kind Ingress" in res.message
+    assert "Ingress/default/web: rules[0].http.paths[0].pathType 'Regex'" in res.message
     assert deploy_env.target.live("refused") == {}
     assert _pods(deploy_env) == {}
 
