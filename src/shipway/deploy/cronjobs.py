@@ -22,6 +22,7 @@ from shipway.deploy import compare as cmp
 from shipway.deploy.engine import app_lock
 from shipway.model.errors import ShipwayError
 from shipway.settings import Settings
+from shipway.settings import load as load_settings
 from shipway.store import resources as store_resources
 from shipway.store import runs
 from shipway.store.db import Store
@@ -35,6 +36,7 @@ def tick(
 ) -> list[str]:
     """Start what is due for the CronJobs of every podman-hosted application."""
     now = now or dt.datetime.now(dt.UTC)
+    settings = settings or load_settings()
     loaded = cmp.Loaded.load(store)
     out: list[str] = []
     for app in store_resources.list_kind(store, "Application"):
@@ -42,10 +44,10 @@ def tick(
         if not lock.acquire(blocking=False):
             continue
         try:
-            ctx = cmp.context_for(store, app, settings, None, loaded, fetch=False)
-            if not isinstance(ctx.target, PodmanTarget):
+            target = cmp.target_for(settings, app, loaded)  # connected once per target
+            if not isinstance(target, PodmanTarget):
                 continue
-            messages = podman_cron.tick(ctx.target, app.name, now)
+            messages = podman_cron.tick(target, app.name, now)
         except ShipwayError as exc:
             log.error("CronJobs of %s: %s", app.name, exc)
             continue
