@@ -33,7 +33,7 @@ class Routes:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._seen: tuple[tuple[str, int, int], ...] = ()
+        self._seen: tuple[tuple[str, int, int, int], ...] = ()
         self.routes: list[dict[str, Any]] = []
 
     def current(self) -> list[dict[str, Any]]:
@@ -42,7 +42,7 @@ class Routes:
         for f in files:
             with contextlib.suppress(OSError):
                 st = f.stat()
-                seen.append((f.name, st.st_mtime_ns, st.st_size))
+                seen.append((f.name, st.st_ino, st.st_mtime_ns, st.st_size))  # replaced: new inode
         if tuple(seen) != self._seen:
             routes: list[dict[str, Any]] = []
             for f in files:

@@ -135,3 +135,50 @@ def test_suspended_cronjob_runs_nothing(deploy_env, config_repo, httpd_images) -
     assert _pods(deploy_env) == set()
     obj = deploy_env.target.live("cron")["batch/CronJob/default/paused"]
     assert health_mod.of(obj) == ("Healthy", "CronJob is suspended")
+
+
+def _wait_done(env, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while "active" in _status(env, name) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def test_replace_history_limit_and_starting_deadline(deploy_env, config_repo, httpd_images) -> None:
+    url, work = config_repo
+    image = httpd_images["v1"]
+    replace = _cronjob("swap", image, "sleep 600", "Replace")
+    keep_one = _cronjob("kept", image, "exit 0", "Allow")
+    keep_one["spec"]["successfulJobsHistoryLimit"] = 1
+    late = _cronjob("late", image, "exit 0", "Allow")
+    late["spec"]["schedule"] = "@hourly"
+    late["spec"]["startingDeadlineSeconds"] = 10
+    write(work.path, "apps/c/cron.yaml", [replace, keep_one, late])
+    commit(work, "cronjobs")
+    store_resources.apply(deploy_env.store, [application(url, "cron", "apps/c")])
+    assert engine.reconcile(deploy_env.store, "cron", settings=deploy_env.settings).phase == (
+        "Succeeded"
+    )
+    settings = deploy_env.settings
+    t0 = dt.datetime(2030, 1, 1, 11, 58, 30, tzinfo=dt.UTC)
+    m0 = int(t0.timestamp()) // 60  # 11:58
+
+    def tick(minutes: int) -> list[str]:
+        return cronjobs.tick(
+            deploy_env.store, settings=settings, now=t0 + dt.timedelta(minutes=minutes)
+        )
+
+    tick(0)
+    tick(1)  # 11:59:30: swap and kept start
+    assert {f"default.swap-{m0 + 1}", f"default.kept-{m0 + 1}"} <= _pods(deploy_env)
+    _wait_done(deploy_env, "kept")
+    tick(2)  # 12:00:30: Replace removes swap's running Job; 12:00 is 30 s late for "late"
+    pods = _pods(deploy_env)
+    assert f"default.swap-{m0 + 1}" not in pods and f"default.swap-{m0 + 2}" in pods
+    assert [j["name"] for j in _status(deploy_env, "swap")["active"]] == [f"swap-{m0 + 2}"]
+    assert not any(p.startswith("default.late-") for p in pods)
+    assert "lastScheduleTime" not in _status(deploy_env, "late")  # missed its deadline
+    assert f"default.kept-{m0 + 1}" in pods  # one succeeded Job is within the limit
+    _wait_done(deploy_env, "kept")
+    tick(3)  # two succeeded now: the older one is removed
+    pods = _pods(deploy_env)
+    assert f"default.kept-{m0 + 1}" not in pods and f"default.kept-{m0 + 2}" in pods
