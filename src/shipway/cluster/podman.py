@@ -7,7 +7,8 @@ storage, run root, tmp dir and network configs).
 Kinds (``podman_kinds``): Deployment, StatefulSet, DaemonSet, Job and Pod run
 as pods named from their namespace and name; ConfigMap (passed to every play
 of the app's workloads), Secret (a podman secret), PersistentVolumeClaim (a
-podman volume), Service, Namespace (kept as records). CronJob, Ingress and
+podman volume), Service, Namespace (kept as records), CronJob (recorded; its
+Jobs are started by the controller's tick, ``podman_cron``). Ingress and
 unknown kinds are refused for the whole application before anything of it
 is applied (``check``). The target keeps the last applied manifest of each
 object under ``$SHIPWAY_HOME/podman/objects/<app>.json`` (written before the
@@ -46,6 +47,8 @@ import yaml
 
 from shipway.cluster import INSTANCE_LABEL, Result
 from shipway.cluster import last_applied as last_mod
+from shipway.cluster import podman_cron as cron
+from shipway.cluster import podman_ingress as ingress
 from shipway.cluster import podman_kinds as kinds
 from shipway.cluster import podman_live as live_mod
 from shipway.cluster import podman_ports as ports
@@ -163,6 +166,10 @@ class PodmanTarget:
         out: dict[str, Obj] = {}
         for key, rec in records.items():
             obj = live_mod.live_object(rec, pods, volumes, errors.get(key, ""))
+            if obj is not None and rec["kind"] == "CronJob":
+                obj["status"] = cron.status(self, app, key, rec, pods)
+            if obj is not None and rec["kind"] == "Ingress":
+                obj["status"] = _ingress_status(ingress.proxy_port(self.base))
             if obj is not None:
                 out[key] = obj
         return out
@@ -172,7 +179,7 @@ class PodmanTarget:
     ) -> list[Result]:
         records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
-        self._remove_orphans(records, pods)
+        self._remove_orphans(app, records, pods)
         results: list[Result] = []
         changed: list[Obj] = []
         workloads: list[Obj] = []
@@ -198,6 +205,7 @@ class PodmanTarget:
                 changed.append(obj)
             results.append(Result(key, "Synced", action, f"{kind.lower()} {action}"))
         self._save(app, records, errors)
+        changed += self._route(app, records, results)
         for obj in workloads:
             force = _replays_for(obj, changed)
             results.append(self._apply_workload(app, obj, records, errors, pods, force=force))
@@ -226,6 +234,8 @@ class PodmanTarget:
                     self.podman("volume", "rm", "-f", obj["metadata"]["name"], subject=key)
                 elif kind == "Secret":
                     self.podman("secret", "rm", obj["metadata"]["name"], subject=key, check=False)
+                elif kind == "CronJob":
+                    cron.forget(self, app, key)
             except ClusterError as exc:
                 results.append(Result(key, "SyncFailed", "failed", exc.message))
                 continue
@@ -233,9 +243,42 @@ class PodmanTarget:
             errors.pop(key, None)
             results.append(Result(key, "Pruned", "deleted", "pruned"))
         self._save(app, records, errors)
-        self._remove_orphans(records, live_mod.pods(self, app))
+        moved = self._route(app, records, results, gone=objects)
+        pods = live_mod.pods(self, app)
+        for rec in list(records.values()):
+            if _replays_for(rec, moved):
+                replayed = self._apply_workload(app, rec, records, errors, pods, force=True)
+                if replayed.status != "Synced":
+                    results.append(replayed)
+        self._remove_orphans(app, records, live_mod.pods(self, app))
         last_mod.forget(self.base, app, results)
         return results
+
+    def _route(
+        self,
+        app: str,
+        records: dict[str, Obj],
+        results: list[Result],
+        gone: list[Obj] = (),  # type: ignore[assignment]
+    ) -> list[Obj]:
+        """Allocate Ingress backend ports, write the routing table, run the proxy if needed.
+
+        Returns the Services whose published ports changed (their pods are played again).
+        """
+        ports, moved = ingress.allocate(self.base, app, records.values())
+        services = {
+            f"{kinds.namespace(o)}/{o['metadata']['name']}": o
+            for o in [*gone, *records.values()]
+            if o.get("kind") == "Service"
+        }
+        if ingress.write_routes(self.base, app, records.values(), ports):
+            try:
+                ingress.ensure_proxy(self.base)
+            except ClusterError as exc:
+                for i, r in enumerate(results):
+                    if r.key.split("/")[1] == "Ingress":
+                        results[i] = Result(r.key, "SyncFailed", "failed", exc.message)
+        return [services[m] for m in sorted(moved) if m in services]
 
     def clean(self, app: str | None = None) -> list[str]:
         """Remove every pod shipway labelled (for ``app``, or all) and forget the records."""
@@ -244,10 +287,16 @@ class PodmanTarget:
         ids = out.split()
         if ids:
             self.podman("pod", "rm", "-f", "-t", "0", *ids)
-        for pattern in (f"{app}.json", f"{app}.errors.json") if app else ("*.json",):
+        suffixes = ("", ".errors", ".cron", ".ingress")
+        patterns = [f"{app}{s}.json" for s in suffixes] if app else ["*.json"]
+        for pattern in patterns:
             for f in (self.base / "objects").glob(pattern):
                 f.unlink()
         last_mod.clear(self.base, app)
+        if app:
+            ingress.write_routes(self.base, app, [], {})
+        else:
+            ingress.stop_proxy(self.base)
         return ids
 
     def reset(self) -> list[str]:
@@ -279,6 +328,7 @@ class PodmanTarget:
         if not force and before == obj and live_mod.is_current(obj, pods):
             return Result(key, "Synced", "unchanged", f"{obj['kind'].lower()} unchanged")
         others = [r for k, r in records.items() if k != key]
+        others += ingress.published(records.values(), ingress.load_ports(self.base, app))
         docs = kinds.pods(app, obj, [*others, obj])
         old = [p["name"] for p in pods.get(kinds.owner(before or obj), [])]
         try:
@@ -319,9 +369,11 @@ class PodmanTarget:
         if pods:
             self.podman("pod", "rm", "-f", "-t", "0", "--ignore", *pods, subject=subject)
 
-    def _remove_orphans(self, records: dict[str, Obj], pods: live_mod.Pods) -> None:
-        """Remove the app's pods whose object is not recorded (left by an interrupted play)."""
+    def _remove_orphans(self, app: str, records: dict[str, Obj], pods: live_mod.Pods) -> None:
+        """Remove the app's pods whose object is not recorded (left by an interrupted play);
+        the Jobs the app's CronJobs started are not orphans."""
         owners = {kinds.owner(r) for r in records.values() if r["kind"] in WORKLOADS}
+        owners |= cron.owners(self, app)
         for owner, found in pods.items():
             if owner not in owners:
                 self._remove([p["name"] for p in found], "/".join(owner))
@@ -355,6 +407,14 @@ def error_text(stderr: str, stdout: str) -> str:
     lines = [ln.rstrip() for ln in (stderr.strip() or stdout).splitlines()]
     kept = [ln for ln in lines if ln.strip() and not ln.startswith(_NOISE)]
     return "\n".join(kept) or "no error output"
+
+
+def _ingress_status(port: int | None) -> Obj:
+    """An Ingress served by the home's proxy: on 127.0.0.1, at its port."""
+    entry: Obj = {"ip": "127.0.0.1"}
+    if port:
+        entry["ports"] = [{"port": port, "protocol": "TCP"}]
+    return {"loadBalancer": {"ingress": [entry]}}
 
 
 def _secret_as_stored(obj: Obj) -> dict[str, str]:

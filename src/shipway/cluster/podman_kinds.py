@@ -16,11 +16,16 @@ Pure (no I/O): the podman target calls ``pods`` before each play and
   is published, and always on 127.0.0.1. Every other ``containerPort`` is
   dropped from the played pod: podman 4 publishes a bare ``containerPort`` on
   0.0.0.0.
+- CronJob: recorded; the controller's tick runs its Jobs (``podman_cron``);
+  ``check`` refuses a bad schedule or ``concurrencyPolicy``.
+- Ingress: recorded and served by the home's ingress proxy (``podman_ingress``);
+  ``check`` refuses a malformed one and several replicas behind a ClusterIP
+  backend (they would share its loopback port).
 - Refused (``check``), naming the object and the kind: kinds podman cannot run
-  (CronJob: no scheduler here; Ingress: no ingress controller; anything not in
-  ``KINDS``), ``hostNetwork``, Jobs of more than one pod, several replicas of a
-  workload that publishes a host port (replicas share the host's ports), two
-  objects publishing one host port, two objects that would run as one pod.
+  (anything not in ``KINDS``), ``hostNetwork``,
+  Jobs of more than one pod, several replicas of a workload that publishes a
+  host port (replicas share the host's ports), two objects publishing one host
+  port, two objects that would run as one pod.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from shipway.cluster import INSTANCE_LABEL, TRACKING_ANNOTATION
+from shipway.cluster import INSTANCE_LABEL, TRACKING_ANNOTATION, ingress_routes
+from shipway.model import cron
 from shipway.model.errors import InputError
 
 __all__ = ["INSTANCE_LABEL", "TRACKING_ANNOTATION", "check", "pods"]
@@ -40,14 +46,11 @@ HOOK_ANNOTATIONS = ("argocd.argoproj.io/hook", "helm.sh/hook")
 
 REPLICATED = frozenset({"Deployment", "StatefulSet"})
 WORKLOADS = REPLICATED | {"DaemonSet", "Job", "Pod"}
-STORED = frozenset({"ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Namespace"})
+STORED = frozenset(
+    {"ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Namespace", "CronJob", "Ingress"}
+)
 KINDS = WORKLOADS | STORED
-REFUSED = {
-    "CronJob": "the podman host has no scheduler for CronJobs; run the work as a Job or a "
-    "hook, or deploy CronJobs to a Kubernetes cluster",
-    "Ingress": "the podman host has no ingress controller; publish the backend with a "
-    "Service of type NodePort or LoadBalancer (bound on 127.0.0.1)",
-}
+REFUSED: dict[str, str] = {}  # kind → why the podman host cannot run it
 
 Obj = dict[str, Any]
 Owner = tuple[str, str, str]  # kind, namespace, name
@@ -218,6 +221,40 @@ def _workload_refusal(obj: Obj, others: list[Obj]) -> str | None:
     return None
 
 
+def _cronjob_refusal(obj: Obj) -> str | None:
+    spec = obj.get("spec") or {}
+    try:
+        cron.parse(str(spec.get("schedule") or ""), spec.get("timeZone"))
+    except InputError as exc:
+        return exc.message
+    policy = spec.get("concurrencyPolicy") or "Allow"
+    if policy not in ("Allow", "Forbid", "Replace"):
+        return f"concurrencyPolicy {policy!r} is not Allow, Forbid or Replace"
+    job = {"kind": "Job", "spec": ((spec.get("jobTemplate") or {}).get("spec") or {})}
+    if not pod_spec(job).get("containers"):
+        return "spec.jobTemplate.spec.template.spec.containers is missing"
+    return _workload_refusal(job, [])
+
+
+def _ingress_refusals(objs: list[Obj]) -> dict[int, str]:
+    """``id(object)`` → why: a bad Ingress, or replicas behind a ClusterIP Ingress backend."""
+    out: dict[int, str] = {}
+    for obj in objs:
+        if obj["kind"] == "Ingress" and ingress_routes.problems(obj):
+            out[id(obj)] = "; ".join(ingress_routes.problems(obj))
+    for svc, entry in ingress_routes.backends(objs):
+        if (svc.get("spec") or {}).get("type") in ("NodePort", "LoadBalancer"):
+            continue
+        for obj in objs:
+            if obj["kind"] in WORKLOADS and replicas(obj) > 1 and selects(svc, obj):
+                out.setdefault(
+                    id(obj),
+                    f"{replicas(obj)} replicas cannot share the loopback port an Ingress "
+                    f"reaches {describe(svc)} port {entry.get('port')} on; use one replica",
+                )
+    return out
+
+
 def check(pairs: Iterable[tuple[str, Obj]], known: frozenset[str] = KINDS) -> None:
     """Refuse an application the podman host cannot run, before any of it is applied.
 
@@ -229,9 +266,12 @@ def check(pairs: Iterable[tuple[str, Obj]], known: frozenset[str] = KINDS) -> No
     problems: list[tuple[str, str]] = []
     ports: dict[int, str] = {}
     names: dict[str, str] = {}
+    ingress = _ingress_refusals(objs)
     for file, obj in items:
         what = describe(obj)
-        reason = _kind_refusal(obj, known)
+        reason = _kind_refusal(obj, known) or ingress.get(id(obj))
+        if reason is None and obj["kind"] == "CronJob":
+            reason = _cronjob_refusal(obj)
         if reason is None and obj["kind"] in WORKLOADS:
             reason = _workload_refusal(obj, objs)
             for pod in pod_names(obj):

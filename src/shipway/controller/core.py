@@ -45,6 +45,7 @@ from shipway.controller.statuses import StatusReporter
 from shipway.controller.tips import Tips
 from shipway.controller.tokens import HookTokens
 from shipway.controller.tracker import ReleaseTracker
+from shipway.deploy import cronjobs
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
 from shipway.model.errors import ShipwayError
@@ -444,6 +445,7 @@ class Controller:
 
         self._periodic = threading.Thread(target=loop, name="periodic", daemon=True)
         self._periodic.start()
+        cronjobs.start(self.store, self._stop)  # CronJobs of apps on a podman target
 
     def _catch_up(self, store: Store) -> None:
         self.catch_up()

@@ -3,22 +3,23 @@
 ``rollback`` syncs to a history entry's revision; with automated sync on it
 pins the application there (``status.pin``) so automation does not undo it,
 and says so (``SyncResult.pinned``); ``shipway app sync NAME`` lifts the pin.
-``delete_app`` removes what the application deployed (except objects
-annotated ``Delete=false``), then the Application.
+``delete_app`` runs the PreDelete hooks, removes what the application
+deployed (except objects annotated ``Delete=false``), runs the PostDelete
+hooks, then removes the Application (``delete_hooks``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shipway.deploy import appspec
+from shipway.deploy import appspec, delete_hooks
 from shipway.deploy import compare as cmp
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
 from shipway.deploy.compare import EventSink
 from shipway.deploy.engine import ENGINE, reconcile
 from shipway.deploy.status import ResourceResult, SyncResult
-from shipway.model.errors import NotFoundError
+from shipway.model.errors import ClusterError, NotFoundError
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
 from shipway.store import runs
@@ -85,20 +86,59 @@ def rollback(
 def delete_app(
     store: Store, app_name: str, *, cascade: bool = True, settings: Settings | None = None
 ) -> list[ResourceResult]:
-    """Delete an application: its live objects first (``cascade``), then the resource."""
+    """Delete an application: its live objects first (``cascade``), then the resource.
+
+    With ``cascade``, the app's PreDelete hooks run first and PostDelete hooks
+    after its objects are gone (``delete_hooks``); a failed hook (or hooks that
+    cannot be rendered) stops the deletion with a ``ClusterError`` naming it.
+    """
     ctx = cmp.context(store, app_name, settings, None)
     out: list[ResourceResult] = []
+    hooks: list[dict[str, Any]] = []
     if cascade:
+        status, _ = cmp.compare(ctx, None)
+        hooks = delete_hooks.of_phase(status.hooks, "PreDelete", "PostDelete")
+        if status.conditions and not status.hooks:
+            raise ClusterError(
+                "cannot render the application to run its PreDelete/PostDelete hooks: "
+                f"{status.conditions[0]['message']}; nothing was deleted (--no-cascade deletes "
+                "only the Application)",
+                subject=f"Application/{app_name}",
+            )
+        out += _delete_hooks(ctx, hooks, "PreDelete", status.revision)
         live = ctx.target.live(ctx.name)
         objs = sorted(
             (o for o in live.values() if "Delete=false" not in syncmod.sync_options(o)),
             key=syncmod.sort_key,
             reverse=True,
         )
-        out = [
+        out += [
             ResourceResult(r.key, "", r.status, r.message, r.action)
             for r in ctx.target.delete(ctx.name, objs)
         ]
+        out += _delete_hooks(ctx, hooks, "PostDelete", status.revision)
     store_resources.delete(store, "Application", app_name)
     runs.put_state(store, ENGINE, app_name, "Deleted", {})
     return out
+
+
+def _delete_hooks(
+    ctx: cmp.Ctx, hooks: list[dict[str, Any]], phase: str, revision: str
+) -> list[ResourceResult]:
+    """Run ``phase``'s hooks; raise ``ClusterError`` naming a failed one (nothing more is done)."""
+    if not delete_hooks.of_phase(hooks, phase):
+        return []
+    results = delete_hooks.run(ctx, hooks, phase, revision)
+    failed = delete_hooks.failure(results)
+    if failed is not None:
+        kept = (
+            "the application and its resources are kept"
+            if phase == "PreDelete"
+            else ("the application's resources are deleted; the Application is kept")
+        )
+        raise ClusterError(
+            f"{phase} hook {failed.key} failed: {failed.message}; {kept}",
+            subject=f"Application/{ctx.name}",
+        )
+    delete_hooks.clean_up(ctx, hooks, results)
+    return results

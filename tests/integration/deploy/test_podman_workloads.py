@@ -164,13 +164,31 @@ def test_a_kind_podman_cannot_run_is_refused_naming_it_and_nothing_is_applied(
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": {"name": "nightly"},
-        "spec": {"schedule": "0 3 * * *", "jobTemplate": _job(httpd_images["v1"], "x", 0)["spec"]},
+        "spec": {
+            "schedule": "0 3 * * * *",
+            "jobTemplate": _job(httpd_images["v1"], "x", 0)["spec"],
+        },
     }
     ingress = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": {"name": "web"},
-        "spec": {"rules": [{"host": "web.local"}]},
+        "spec": {
+            "rules": [
+                {
+                    "host": "web.local",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Regex",
+                                "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
     }
     write(work.path, "apps/r/web.yaml", [deployment(httpd_images["v1"]), service(port)])
     write(work.path, "apps/r/cron.yaml", [cron, ingress])
@@ -181,8 +199,8 @@ def test_a_kind_podman_cannot_run_is_refused_naming_it_and_nothing_is_applied(
 
     assert res.phase == "Error" and res.resources == []
     assert "apps/r/cron.yaml" in res.message
-    assert "CronJob/default/nightly" in res.message and "kind CronJob" in res.message
-    assert "Ingress/default/web" in res.message and "kind Ingress" in res.message
+    assert "CronJob/default/nightly" in res.message and "has 6 fields" in res.message
+    assert "Ingress/default/web: rules[0].http.paths[0].pathType 'Regex'" in res.message
     assert deploy_env.target.live("refused") == {}
     assert _pods(deploy_env) == {}
 

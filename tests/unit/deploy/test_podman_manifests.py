@@ -48,6 +48,16 @@ def _svc(port: int, ns: str = "dev", kind: str = "NodePort", app: str = "web") -
     }
 
 
+def _ing(service: str, port: int = 80) -> dict[str, Any]:
+    backend = {"service": {"name": service, "port": {"number": port}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "ing"},
+        "spec": {"defaultBackend": backend},
+    }
+
+
 def test_pods_are_named_from_namespace_and_name_and_labelled_with_their_owner() -> None:
     docs = kinds.pods("shop", _dep(replicas=2), [])
     assert [d["metadata"]["name"] for d in docs] == ["dev.web-0", "dev.web-1"]
@@ -97,10 +107,20 @@ def test_job_daemonset_statefulset_pods() -> None:
 @pytest.mark.parametrize(
     ("objs", "needle"),
     [
-        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"}}],
-         "CronJob/default/n: the podman target cannot run kind CronJob"),
+        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"},
+           "spec": {"schedule": "61 * * * *"}}],
+         "CronJob/default/n: minute '61' is out of range 0-59 in schedule '61 * * * *'"),
+        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"},
+           "spec": {"schedule": "@daily", "concurrencyPolicy": "Sometimes"}}],
+         "CronJob/default/n: concurrencyPolicy 'Sometimes' is not Allow, Forbid or Replace"),
+        ([{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "n"},
+           "spec": {"schedule": "@daily", "jobTemplate": {}}}],
+         "CronJob/default/n: spec.jobTemplate.spec.template.spec.containers is missing"),
         ([{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"}}],
-         "Ingress/default/i: the podman target cannot run kind Ingress"),
+         "Ingress/default/i: it has neither rules nor a defaultBackend"),
+        ([_dep(replicas=2, ns="default"), _svc(80, ns="default", kind="ClusterIP"), _ing("web")],
+         "Deployment/default/web: 2 replicas cannot share the loopback port an Ingress reaches "
+         "Service/default/web port 80"),
         ([{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}],
          "Widget/default/w: kind Widget (example.com/v1) is not known to the destination"),
         ([_dep(replicas=2), _svc(30080)], "Deployment/dev/web: 2 replicas cannot share host port"),
