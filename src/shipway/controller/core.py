@@ -34,6 +34,7 @@ from shipway.controller.statuses import StatusReporter
 from shipway.controller.tracker import ReleaseTracker
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
+from shipway.model import namespaces
 from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
@@ -116,8 +117,9 @@ class Controller:
                 started["ci"].append(pipe.name)
         for app in resource_store.list_kind(self.store, "Application"):
             if any(same_repo(s.get("repoURL", ""), push.repo) for s in _sources(app)):
-                self._deploys.submit(app.name, self._reconcile)
-                started["reconcile"].append(app.name)
+                key = namespaces.instance(app.namespace, app.name)  # web; dev_web elsewhere
+                self._deploys.submit(key, self._reconcile)
+                started["reconcile"].append(key)
         runs.record_event(
             self.store,
             "controller",
@@ -200,9 +202,8 @@ class Controller:
         source = pipe.spec["source"]
         tracker = self.tracker if update.branch is not None else None
         if tracker is not None:
-            tracker.ci_started(
-                update.after, source["repoURL"], list(pipe.spec.get("applications") or [])
-            )
+            apps = [namespaces.app_key(a) for a in pipe.spec.get("applications") or []]
+            tracker.ci_started(update.after, source["repoURL"], apps)
         payload = {
             "ref": update.ref,
             "before": update.before,
@@ -291,7 +292,7 @@ class Controller:
             if not res.image:
                 continue
             self.tracker.image_updated(
-                res.app,
+                res.app_key,
                 res.source_commit,
                 res.image,
                 res.config_commit,
