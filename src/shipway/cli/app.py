@@ -111,8 +111,7 @@ def list_cmd(
     ns = None if all_namespaces else (namespace or namespaces.ARGOCD)
     t = remote.target(ctx, server)
     if t is not None:
-        query = f"?namespace={ns}" if ns else ""
-        apps: list[dict[str, Any]] = remote.get_json(t, f"/api/applications{query}")
+        apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications", namespace=ns)
     else:
         found = store_resources.list_kind(store_from(ctx), "Application", ns)
         apps = [r.to_dict() for r in found]

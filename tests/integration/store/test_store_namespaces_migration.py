@@ -65,8 +65,15 @@ def _seed_at_0004(engine: Engine) -> None:
                     " source, generation, created, updated) VALUES (:k, :ns, :n, :av, :b, :st,"
                     " '', 1, :t, :t)"
                 ),
-                {"k": kind, "ns": ns, "n": name, "av": api_version, "b": json.dumps(body),
-                 "st": json.dumps({"sync": {"status": "Synced"}}), "t": t},  # fmt: skip
+                {
+                    "k": kind,
+                    "ns": ns,
+                    "n": name,
+                    "av": api_version,
+                    "b": json.dumps(body),
+                    "st": json.dumps({"sync": {"status": "Synced"}}),
+                    "t": t,
+                },
             )
 
 
@@ -121,8 +128,8 @@ def pg_database(postgres_url: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
     try:
-        yield postgres_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) \
-            + f"/{name}"  # fmt: skip
+        base = postgres_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        yield f"{base}/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -163,3 +163,18 @@ def test_app_commands_take_a_namespace(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 2 and "not in namespace 'prod'" in err
     code, _, err = run(["app", "history", "web", "-n", "qa"], capsys)
     assert code == 3
+
+
+@pytest.mark.usefixtures("two_webs")
+def test_rbac_objects_of_apps_in_and_outside_argocd() -> None:
+    from shipway.server.api import app_object
+    from shipway.settings import load
+    from shipway.store.db import open_store
+
+    store = open_store(load())
+    try:
+        assert app_object(store, "web") == "default/web"  # Argo CD's project/app
+        assert app_object(store, "dev_web") == "default/dev/web"  # project/namespace/app
+        assert app_object(store, "prod/web") == "default/prod/web"
+    finally:
+        store.close()
