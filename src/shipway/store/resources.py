@@ -66,14 +66,16 @@ def apply(store: Store, resources: Iterable[Resource]) -> list[tuple[Resource, s
     out: list[tuple[Resource, str]] = []
     with store.session() as s:
         for res in resources:
-            row = _find(s, res.kind, res.name, res.namespace)
+            # a Resource built by hand with no namespace goes to its kind's default
+            ns = ns_mod.resolve(res.kind, res.name, res.namespace or None)
+            row = _find(s, res.kind, res.name, ns)
             t = now()
             if row is None:
                 s.add(
                     ResourceRow(
                         api_group=res.group,
                         kind=res.kind,
-                        namespace=res.namespace,
+                        namespace=ns,
                         name=res.name,
                         api_version=res.api_version,
                         body=res.body,
