@@ -84,7 +84,7 @@ def shipway_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SHIPWAY_HOME", str(home))
     # the CLI's login contexts: never the developer's own ~/.config/shipway
     monkeypatch.setenv("SHIPWAY_CONFIG", str(tmp_path / "cli-config.yaml"))
-    for name in ("SHIPWAY_SERVER", "SHIPWAY_AUTH_TOKEN", "SHIPWAY_CORE"):
+    for name in ("SHIPWAY_SERVER", "SHIPWAY_AUTH_TOKEN", "SHIPWAY_CORE", "SHIPWAY_NAMESPACE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SHIPWAY_DATABASE_URL", raising=False)
     return home

@@ -13,6 +13,7 @@ import threading
 
 from shipway.auth import rbac
 from shipway.auth.accounts import Identity
+from shipway.model import namespaces
 from shipway.model.errors import InputError, PermissionDeniedError
 from shipway.store import accounts as store_accounts
 from shipway.store import resources
@@ -20,8 +21,8 @@ from shipway.store.db import Store
 
 
 def stored_policy(store: Store) -> rbac.Policy:
-    """The stored ``argocd-rbac-cm`` (any namespace) parsed; no ConfigMap → empty policy."""
-    res = resources.find(store, "ConfigMap", rbac.CONFIGMAP)
+    """The stored ``argocd-rbac-cm`` (namespace ``argocd``) parsed; none → empty policy."""
+    res = resources.find(store, "ConfigMap", rbac.CONFIGMAP, namespaces.ARGOCD)
     if res is None:
         return rbac.Policy()
     data = res.body.get("data") or {}

@@ -7,11 +7,17 @@ prints one row per task (phase, wave, object, result, hook type and phase;
 ``--dry-run`` lists what would run, hooks included); ``sync``
 and ``rollback`` exit 1 when the operation failed or, with ``--wait``, when
 the application did not become Healthy.
+
+An application is named ``NAME`` with ``-n/--namespace NS`` (``-N/--app-namespace``
+as argocd has it), or ``NS/NAME``; Applications default to ``argocd``. ``app
+list`` lists ``argocd`` (or ``-n``), ``-A`` every namespace; names outside
+``argocd`` show as ``NS/NAME``, as argocd shows them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -21,16 +27,51 @@ from shipway.cli.app_health import health_cmd
 from shipway.cli.context import state_from, store_from
 from shipway.deploy import engine, history
 from shipway.deploy.status import SyncResult
+from shipway.model import namespaces
+from shipway.model.errors import InputError
 from shipway.store import resources as store_resources
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def app_namespace_option(func: F) -> F:
+    """``-n/--namespace`` (``-N/--app-namespace``): the Application's namespace."""
+    return click.option(
+        "-n",
+        "--namespace",
+        "-N",
+        "--app-namespace",
+        "namespace",
+        default=None,
+        help="The Application's namespace (default argocd; or name it NS/NAME).",
+    )(func)
+
+
+def app_key(name: str, namespace: str | None) -> str:
+    """The engines' key of ``name`` (``web``, ``dev/web``) with ``-n``: ``web``, ``dev_web``."""
+    if "/" in name and namespace:
+        ns = name.partition("/")[0]
+        if ns != namespace:
+            raise InputError(
+                f"application {name!r} is not in namespace {namespace!r}",
+                subject=f"application/{name}",
+            )
+    return namespaces.app_key(name, namespace or None)
+
+
+def shown(key: str) -> str:
+    """``web`` or ``dev/web``: how people name the app of an engine key."""
+    return namespaces.qualified(*namespaces.split_app(key))
 
 
 def _progress(event: dict[str, Any]) -> None:
-    subject = event.get("object") or f"application/{event['app']}"
+    subject = event.get("object") or f"application/{shown(event['app'])}"
     out.stderr.print(f"{subject}: {event.get('message') or event['reason']}", highlight=False)
 
 
-def _app_dict(store: Any, name: str) -> dict[str, Any]:
-    return store_resources.get(store, "Application", name).to_dict()
+def _app_dict(store: Any, key: str) -> dict[str, Any]:
+    ns, name = namespaces.split_app(key)
+    return store_resources.get(store, "Application", name, ns).to_dict()
 
 
 def _summary_row(app: dict[str, Any]) -> list[Any]:
@@ -40,8 +81,9 @@ def _summary_row(app: dict[str, Any]) -> list[Any]:
     auto = "Auto" if (spec.get("syncPolicy") or {}).get("automated") is not None else "Manual"
     if auto == "Auto" and (spec.get("syncPolicy") or {}).get("automated", {}).get("prune"):
         auto += "-Prune"
+    meta = app["metadata"]
     return [
-        app["metadata"]["name"],
+        namespaces.qualified(meta.get("namespace") or "", meta["name"]),
         dest.get("name") or dest.get("server"),
         dest.get("namespace", ""),
         spec.get("project", "default"),
@@ -64,20 +106,28 @@ app.add_command(health_cmd)
 
 @app.command("list")
 @remote.server_option
+@app_namespace_option
+@click.option("-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace.")
 @out.output_option
 @click.pass_context
-def list_cmd(ctx: click.Context, server: str | None, output: str) -> None:
+def list_cmd(
+    ctx: click.Context, server: str | None, namespace: str | None, all_namespaces: bool, output: str
+) -> None:
     """List applications with their sync and health status."""
+    ns = None if all_namespaces else (namespace or namespaces.ARGOCD)
     t = remote.target(ctx, server)
     if t is not None:
-        apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications")
+        apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications", namespace=ns)
     else:
-        apps = [r.to_dict() for r in store_resources.list_kind(store_from(ctx), "Application")]
+        found = store_resources.list_kind(store_from(ctx), "Application", ns)
+        apps = [r.to_dict() for r in found]
     if out.emit(apps, output):
         return
     if output == "name":
         for a in apps:
-            click.echo(f"application/{a['metadata']['name']}")
+            meta = a["metadata"]
+            qualified = namespaces.qualified(meta.get("namespace", ""), meta["name"])
+            click.echo(f"application/{qualified}")
         return
     out.table(
         [
@@ -104,14 +154,18 @@ def list_cmd(ctx: click.Context, server: str | None, output: str) -> None:
     show_default=True,
     help="Compare with git and the cluster first (as argocd app get does).",
 )
+@app_namespace_option
 @out.output_option
 @click.pass_context
-def get_cmd(ctx: click.Context, name: str, refresh: bool, output: str) -> None:
+def get_cmd(
+    ctx: click.Context, name: str, refresh: bool, namespace: str | None, output: str
+) -> None:
     """Show an application with its status filled as Argo CD fills it."""
     store = store_from(ctx)
+    key = app_key(name, namespace)
     if refresh:
-        engine.refresh(store, name, settings=state_from(ctx).settings)
-    data = _app_dict(store, name)
+        engine.refresh(store, key, settings=state_from(ctx).settings)
+    data = _app_dict(store, key)
     if out.emit(data, output):
         return
     row = _summary_row(data)
@@ -161,13 +215,17 @@ def get_cmd(ctx: click.Context, name: str, refresh: bool, output: str) -> None:
 
 @app.command("diff")
 @click.argument("name")
+@app_namespace_option
 @click.pass_context
-def diff_cmd(ctx: click.Context, name: str) -> None:
+def diff_cmd(ctx: click.Context, name: str, namespace: str | None) -> None:
     """Show desired against live per object; exit 1 when they differ."""
-    result = engine.refresh(store_from(ctx), name, settings=state_from(ctx).settings)
+    key = app_key(name, namespace)
+    result = engine.refresh(store_from(ctx), key, settings=state_from(ctx).settings)
     if result.conditions:
         for c in result.conditions:
-            out.stderr.print(f"application/{name}: {c['type']}: {c['message']}", highlight=False)
+            out.stderr.print(
+                f"application/{shown(key)}: {c['type']}: {c['message']}", highlight=False
+            )
         raise SystemExit(2 if result.conditions[0]["type"] == "ComparisonError" else 5)
     for d in result.out_of_sync:
         group, kind, ns, obj = d.key.split("/", 3)
@@ -191,7 +249,7 @@ def _report(res: SyncResult, output: str, wait_health: str | None) -> None:
         if res.pinned:
             click.echo(
                 f"{'Pinned:':<15}automated sync stays at {res.revision[:12]} until "
-                f"`shipway app sync {res.app}`"
+                f"`shipway app sync {shown(res.app)}`"
             )
     if not res.ok or (wait_health is not None and wait_health != "Healthy"):
         raise SystemExit(1)
@@ -215,7 +273,7 @@ def _tasks_table(res: SyncResult) -> None:
 def _wait(ctx: click.Context, name: str, res: SyncResult, wait: bool, timeout: float) -> str | None:
     if not wait or not res.ok or res.dry_run:
         return None
-    out.stderr.print(f"application/{name}: waiting up to {timeout:.0f}s for health")
+    out.stderr.print(f"application/{shown(name)}: waiting up to {timeout:.0f}s for health")
     return engine.wait_healthy(store_from(ctx), name, timeout, settings=state_from(ctx).settings)
 
 
@@ -226,6 +284,7 @@ def _wait(ctx: click.Context, name: str, res: SyncResult, wait: bool, timeout: f
 @click.option("--dry-run", is_flag=True, help="Show what would be applied; change nothing.")
 @click.option("--wait", is_flag=True, help="Wait until the application is Healthy.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds for --wait.")
+@app_namespace_option
 @out.output_option
 @click.pass_context
 def sync_cmd(
@@ -236,9 +295,11 @@ def sync_cmd(
     dry_run: bool,
     wait: bool,
     timeout: float,
+    namespace: str | None,
     output: str,
 ) -> None:
     """Sync an application (an explicit sync also lifts a rollback pin)."""
+    name = app_key(name, namespace)
     res = engine.reconcile(
         store_from(ctx),
         name,
@@ -255,22 +316,25 @@ def sync_cmd(
 @app.command("wait")
 @click.argument("name")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait.")
+@app_namespace_option
 @click.pass_context
-def wait_cmd(ctx: click.Context, name: str, timeout: float) -> None:
+def wait_cmd(ctx: click.Context, name: str, timeout: float, namespace: str | None) -> None:
     """Wait until the application is Healthy (exit 1 if Degraded or still not at timeout)."""
-    found = engine.wait_healthy(store_from(ctx), name, timeout, settings=state_from(ctx).settings)
-    click.echo(f"application/{name} {found}")
+    key = app_key(name, namespace)
+    found = engine.wait_healthy(store_from(ctx), key, timeout, settings=state_from(ctx).settings)
+    click.echo(f"application/{shown(key)} {found}")
     if found != "Healthy":
         raise SystemExit(1)
 
 
 @app.command("history")
 @click.argument("name")
+@app_namespace_option
 @out.output_option
 @click.pass_context
-def history_cmd(ctx: click.Context, name: str, output: str) -> None:
+def history_cmd(ctx: click.Context, name: str, namespace: str | None, output: str) -> None:
     """The revisions this application was synced to."""
-    entries = history.history(store_from(ctx), name)
+    entries = history.history(store_from(ctx), app_key(name, namespace))
     if out.emit(entries, output):
         return
     out.table(
@@ -285,6 +349,7 @@ def history_cmd(ctx: click.Context, name: str, output: str) -> None:
 @click.option("--prune", is_flag=True, help="Delete objects the older revision does not have.")
 @click.option("--wait", is_flag=True, help="Wait until the application is Healthy.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds for --wait.")
+@app_namespace_option
 @out.output_option
 @click.pass_context
 def rollback_cmd(
@@ -294,6 +359,7 @@ def rollback_cmd(
     prune: bool,
     wait: bool,
     timeout: float,
+    namespace: str | None,
     output: str,
 ) -> None:
     """Sync to an earlier history entry (default: the previous one).
@@ -301,6 +367,7 @@ def rollback_cmd(
     With automated sync on, the application is pinned to that revision (and
     this says so) until an explicit ``shipway app sync NAME``.
     """
+    name = app_key(name, namespace)
     res = history.rollback(
         store_from(ctx),
         name,
@@ -311,8 +378,8 @@ def rollback_cmd(
     )
     if res.pinned:
         out.stderr.print(
-            f"application/{name}: automated sync is on; pinned to "
-            f"{res.revision[:12]} until `shipway app sync {name}`"
+            f"application/{shown(name)}: automated sync is on; pinned to "
+            f"{res.revision[:12]} until `shipway app sync {shown(name)}`"
         )
     _report(res, output, _wait(ctx, name, res, wait, timeout))
 
@@ -325,11 +392,13 @@ def rollback_cmd(
     show_default=True,
     help="Also delete the application's live objects.",
 )
+@app_namespace_option
 @click.pass_context
-def delete_cmd(ctx: click.Context, name: str, cascade: bool) -> None:
+def delete_cmd(ctx: click.Context, name: str, cascade: bool, namespace: str | None) -> None:
     """Delete an application (and, by default, what it deployed)."""
+    key = app_key(name, namespace)
     for r in history.delete_app(
-        store_from(ctx), name, cascade=cascade, settings=state_from(ctx).settings
+        store_from(ctx), key, cascade=cascade, settings=state_from(ctx).settings
     ):
         out.stderr.print(f"{r.key}: {r.status} {r.message}", highlight=False)
-    click.echo(f"application/{name} deleted")
+    click.echo(f"application/{shown(key)} deleted")

@@ -3,7 +3,8 @@
 ``$SHIPWAY_CONFIG``, else ``$XDG_CONFIG_HOME/shipway/config.yaml`` (default
 ``~/.config/shipway/config.yaml``), shaped like Argo CD's CLI config:
 ``current-context`` and a list of ``contexts`` (``name``, ``server``,
-``user``, ``auth-token``, ``insecure``, ``server-crt``). It holds tokens, so
+``user``, ``auth-token``, ``insecure``, ``server-crt``, and as in kubectl's
+contexts an optional ``namespace``: the current namespace). It holds tokens, so
 it is written with mode 0600 (its directory 0700), replaced atomically.
 """
 
@@ -35,9 +36,13 @@ class Context:
     auth_token: str = ""
     insecure: bool = False
     server_crt: str = ""
+    namespace: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {k.replace("_", "-"): v for k, v in asdict(self).items()}
+        out = {k.replace("_", "-"): v for k, v in asdict(self).items()}
+        if not self.namespace:
+            del out["namespace"]
+        return out
 
 
 @dataclass
@@ -85,7 +90,8 @@ def load() -> Config:
                                 user=str(item.get("user") or ""),
                                 auth_token=str(item.get("auth-token") or ""),
                                 insecure=bool(item.get("insecure")),
-                                server_crt=str(item.get("server-crt") or "")))  # fmt: skip
+                                server_crt=str(item.get("server-crt") or ""),
+                                namespace=str(item.get("namespace") or "")))  # fmt: skip
     return Config(current=str(data.get("current-context") or ""), contexts=contexts)
 
 

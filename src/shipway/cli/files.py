@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from shipway.model import namespaces
 from shipway.model import resources as model
 from shipway.model.errors import InputError
 from shipway.runtime.textfiles import read_text
@@ -29,11 +30,19 @@ def yaml_files(paths: tuple[str, ...], recursive: bool) -> list[Path]:
     return found
 
 
-def load_paths(paths: tuple[str, ...], recursive: bool = False) -> list[model.Resource]:
-    """Parse every resource under ``paths``; any error refuses the whole set."""
+def load_paths(
+    paths: tuple[str, ...],
+    recursive: bool = False,
+    namespace: str | None = None,
+    current: str = namespaces.DEFAULT,
+) -> list[model.Resource]:
+    """Parse every resource under ``paths``; any error refuses the whole set.
+
+    ``namespace`` (``-n``) and ``current`` as ``shipway.model.resources.parse_text``.
+    """
     out: list[model.Resource] = []
     for f in yaml_files(paths, recursive):
         text = sys.stdin.read() if str(f) == "-" else read_text(f)
-        out += model.parse_text(text, str(f))
+        out += model.parse_text(text, str(f), namespace, current)
     model.check_unique(out)
     return out

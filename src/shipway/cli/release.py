@@ -7,6 +7,7 @@ import click
 from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import store_from
+from shipway.model import namespaces
 from shipway.model.release import Release
 from shipway.store import releases
 
@@ -33,7 +34,7 @@ def release() -> None:
 
 
 @release.command("list")
-@click.option("--app", help="Only releases of this application.")
+@click.option("--app", help="Only releases of this application (NAME or NS/NAME).")
 @click.option("--limit", default=50, show_default=True)
 @remote.server_option
 @out.output_option
@@ -42,6 +43,8 @@ def list_cmd(
     ctx: click.Context, app: str | None, limit: int, server: str | None, output: str
 ) -> None:
     """List releases, newest first."""
+    if app:
+        app = namespaces.app_key(app)  # releases name an app as the engines do: dev_web
     t = remote.target(ctx, server)
     if t is not None:
         data = remote.get_json(t, "/api/releases", app=app, limit=limit)

@@ -1,15 +1,29 @@
-"""``shipway apply -f``, ``get KIND [NAME]``, ``delete KIND NAME``: kubectl-style."""
+"""``shipway apply -f``, ``get KIND [NAME]``, ``delete KIND NAME``: kubectl-style.
+
+All three take ``-n/--namespace``; ``get`` also ``-A/--all-namespaces`` (a
+NAMESPACE column first). ``apply -n NS`` puts objects that name no namespace
+in NS and refuses one that names another, with kubectl's message. Without
+``-n`` an object goes where its kind's default says (``shipway.cli.scope``).
+``get namespaces`` lists the namespaces that exist (Kargo Projects among them).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from shipway.cli import output as out
+from shipway.cli import scope
 from shipway.cli.context import store_from
 from shipway.cli.files import load_paths
-from shipway.model import builtin
+from shipway.model import builtin, namespaces
 from shipway.model import resources as model
+from shipway.model.errors import NotFoundError
+from shipway.model.resources import Resource
 from shipway.store import resources as repo
+
+_NAMESPACE_WORDS = frozenset({"ns", "namespace", "namespaces"})
 
 
 @click.command()
@@ -23,43 +37,110 @@ from shipway.store import resources as repo
 )
 @click.option("-R", "--recursive", is_flag=True, help="Descend into directories.")
 @click.option("--dry-run", is_flag=True, help="Validate only; store nothing.")
+@scope.namespace_option
 @out.output_option
 @click.pass_context
 def apply(
-    ctx: click.Context, paths: tuple[str, ...], recursive: bool, dry_run: bool, output: str
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    recursive: bool,
+    dry_run: bool,
+    namespace: str | None,
+    output: str,
 ) -> None:
     """Validate resources and store them (created / configured / unchanged)."""
-    resources = load_paths(paths, recursive)
+    resources = load_paths(paths, recursive, namespace or None, scope.current())
     if dry_run:
         results = [(r, "valid (dry run)") for r in resources]
     else:
         results = repo.apply(store_from(ctx), resources)
     data = [
-        {"kind": r.kind, "name": r.name, "result": res, "source": r.source} for r, res in results
+        {
+            "kind": r.kind,
+            "namespace": r.namespace,
+            "name": r.name,
+            "result": res,
+            "source": r.source,
+        }
+        for r, res in results
     ]
     if not out.emit(data, output):
         for r, res in results:
             click.echo(f"{r.kind.lower()}/{r.name} {res}")
 
 
+def _namespace_dicts(names: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": n},
+            "status": {"phase": "Active"},
+        }
+        for n in names
+    ]
+
+
+def _get_namespaces(ctx: click.Context, name: str | None, output: str) -> None:
+    names = repo.namespaces(store_from(ctx))
+    if name:
+        if name not in names:
+            raise NotFoundError(f"namespace {name!r} not found", subject=f"Namespace/{name}")
+        names = [name]
+    items = _namespace_dicts(names)
+    data: Any = items
+    if name:
+        data = items[0]
+    elif output == "json":
+        data = {"apiVersion": "v1", "kind": "List", "items": items}
+    if out.emit(data, output):
+        return
+    if output == "name":
+        for n in names:
+            click.echo(f"namespace/{n}")
+        return
+    out.table(["name", "status"], [[n, "Active"] for n in names])
+
+
+def _listed(ctx: click.Context, kind: str, namespace: str | None, every: bool) -> list[Resource]:
+    store = store_from(ctx)
+    if every or not namespaces.namespaced(kind):
+        return builtin.with_builtins(kind, repo.list_kind(store, kind))
+    return repo.list_kind(store, kind, scope.for_kind(kind, "", namespace))
+
+
 @click.command()
 @click.argument("kind")
 @click.argument("name", required=False)
+@scope.namespace_option
+@scope.all_namespaces_option
 @out.output_option
 @click.pass_context
-def get(ctx: click.Context, kind: str, name: str | None, output: str) -> None:
+def get(
+    ctx: click.Context,
+    kind: str,
+    name: str | None,
+    namespace: str | None,
+    all_namespaces: bool,
+    output: str,
+) -> None:
     """Show stored resources of KIND, or the one named NAME."""
+    if kind.lower() in _NAMESPACE_WORDS:
+        _get_namespaces(ctx, name, output)
+        return
     canonical = model.canonical_kind(kind)
-    store = store_from(ctx)
+    namespace = namespace or None
     if name:
+        store = store_from(ctx)
+        ns = scope.for_kind(canonical, name, namespace)
         found = [r for r in builtin.with_builtins(canonical, []) if r.name == name]
-        res = repo.find(store, canonical, name) or (found[0] if found else None)
+        res = repo.find(store, canonical, name, ns) or (found[0] if found else None)
         if res is None:
-            res = repo.get(store, canonical, name)  # raises the not-found error
+            res = repo.get(store, canonical, name, ns)  # raises the not-found error
         if not out.emit(res.to_dict(), output):
             out.table(["name", "source"], [[res.name, res.source]])
         return
-    items = builtin.with_builtins(canonical, repo.list_kind(store, canonical))
+    items = _listed(ctx, canonical, namespace, all_namespaces)
     dicts = [r.to_dict() for r in items]
     listing = {"apiVersion": "v1", "kind": "List", "items": dicts} if output == "json" else dicts
     if out.emit(listing, output):
@@ -68,15 +149,19 @@ def get(ctx: click.Context, kind: str, name: str | None, output: str) -> None:
         for r in items:
             click.echo(f"{canonical.lower()}/{r.name}")
         return
+    if all_namespaces and namespaces.namespaced(canonical):
+        out.table(["namespace", "name", "source"], [[r.namespace, r.name, r.source] for r in items])
+        return
     out.table(["name", "source"], [[r.name, r.source] for r in items])
 
 
 @click.command()
 @click.argument("kind")
 @click.argument("name")
+@scope.namespace_option
 @click.pass_context
-def delete(ctx: click.Context, kind: str, name: str) -> None:
+def delete(ctx: click.Context, kind: str, name: str, namespace: str | None) -> None:
     """Remove a stored resource."""
     canonical = model.canonical_kind(kind)
-    repo.delete(store_from(ctx), canonical, name)
+    repo.delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
     click.echo(f"{canonical.lower()}/{name} deleted")

@@ -48,6 +48,7 @@ from shipway.controller.tracker import ReleaseTracker
 from shipway.deploy import cronjobs
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
+from shipway.model import namespaces
 from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
@@ -157,7 +158,9 @@ class Controller:
                 if update.branch is not None:
                     marks.append((pipe.name, update.branch, update.after))
             for app in apps:
-                news.append(units.reconcile_item(app.name, update))
+                news.append(
+                    units.reconcile_item(namespaces.instance(app.namespace, app.name), update)
+                )
         return news, marks
 
     def _pipelines(self, repo: str) -> list[Resource]:
@@ -237,9 +240,8 @@ class Controller:
         source = pipe.spec["source"]
         tracker = self.tracker if update.branch is not None else None
         if tracker is not None:
-            tracker.ci_started(
-                update.after, source["repoURL"], list(pipe.spec.get("applications") or [])
-            )
+            apps = [namespaces.app_key(a) for a in pipe.spec.get("applications") or []]
+            tracker.ci_started(update.after, source["repoURL"], apps)
         payload = {
             "ref": update.ref,
             "before": update.before,
@@ -336,7 +338,7 @@ class Controller:
             if not res.image:
                 continue
             self.tracker.image_updated(
-                res.app,
+                res.app_key,
                 res.source_commit,
                 res.image,
                 res.config_commit,

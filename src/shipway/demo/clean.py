@@ -47,7 +47,7 @@ def clean(settings: Settings) -> list[str]:
         for kind in ("Pipeline", "Application", "Cluster", "ImagePolicy", "ImageRepository"):
             for res in resource_store.list_kind(store, kind):
                 if (res.kind, res.name) in _DEMO_KEYS:
-                    resource_store.delete(store, res.kind, res.name)
+                    resource_store.delete(store, res.kind, res.name, res.namespace)
                     done.append(f"deleted {res.kind}/{res.name}")
                 else:
                     others = True

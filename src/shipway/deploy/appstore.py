@@ -4,8 +4,10 @@
 status)`` per row and the full row only for applications new or changed
 since the last load (a spec change bumps ``generation``), so a pass over
 10,000 applications does not rebuild 10,000 ORM objects. ``write_statuses``
-stores many statuses in one transaction. Uses the store's session and table
-(``shipway.store``); everything else goes through ``store.resources``.
+stores many statuses in one transaction. Applications are named by their
+instance name (``shipway.model.namespaces.instance``: ``web``, ``dev_web``).
+Uses the store's session and table (``shipway.store``); everything else goes
+through ``store.resources``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shipway.model import namespaces
 from shipway.model.resources import Resource
 from shipway.store.db import Store
 from shipway.store.tables import ResourceRow
@@ -35,7 +38,7 @@ class AppCache:
             light = s.execute(
                 select(ResourceRow.id, ResourceRow.generation, pin)
                 .where(ResourceRow.kind == KIND)
-                .order_by(ResourceRow.name)
+                .order_by(ResourceRow.namespace, ResourceRow.name)
             ).all()
             stale = [rid for rid, gen, _ in light if self._rows.get(rid, (-1,))[0] != gen]
             for chunk in _chunks(stale, 500):
@@ -51,16 +54,21 @@ class AppCache:
         return [(self._rows[rid][1], pinned or None) for rid, _, pinned in light]
 
     def statuses(self, store: Store, names: list[str]) -> dict[str, dict[str, Any]]:
-        """The current stored status of the named Applications."""
+        """The current stored status of the named Applications (by instance name)."""
         out: dict[str, dict[str, Any]] = {}
+        wanted = set(names)
         with store.session() as s:
             for chunk in _chunks(names, 500):
+                plain = [namespaces.split_app(n)[1] for n in chunk]
                 rows = s.execute(
-                    select(ResourceRow.name, ResourceRow.status).where(
-                        ResourceRow.kind == KIND, ResourceRow.name.in_(chunk)
+                    select(ResourceRow.namespace, ResourceRow.name, ResourceRow.status).where(
+                        ResourceRow.kind == KIND, ResourceRow.name.in_(plain)
                     )
                 )
-                out.update({name: dict(status or {}) for name, status in rows})
+                for ns, name, status in rows:
+                    key = namespaces.instance(ns, name)
+                    if key in wanted:
+                        out[key] = dict(status or {})
         return out
 
 
@@ -70,11 +78,14 @@ def write_statuses(store: Store, statuses: dict[str, dict[str, Any]]) -> None:
         return
     with store.session() as s:
         for chunk in _chunks(list(statuses), 500):
+            plain = [namespaces.split_app(n)[1] for n in chunk]
             rows = s.scalars(
-                select(ResourceRow).where(ResourceRow.kind == KIND, ResourceRow.name.in_(chunk))
+                select(ResourceRow).where(ResourceRow.kind == KIND, ResourceRow.name.in_(plain))
             )
             for row in rows:
-                row.status = statuses[row.name]
+                key = namespaces.instance(row.namespace, row.name)
+                if key in statuses:
+                    row.status = statuses[key]
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

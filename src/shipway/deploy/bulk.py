@@ -23,6 +23,7 @@ from shipway.deploy.appstore import AppCache, write_statuses
 from shipway.deploy.gitsource import norm_path
 from shipway.deploy.status import AppStatus
 from shipway.model.errors import ClusterError, GitError, InputError
+from shipway.model.namespaces import instance
 from shipway.model.resources import Resource
 from shipway.settings import Settings
 from shipway.settings import load as load_settings
@@ -35,7 +36,10 @@ _apps: dict[str, AppCache] = {}
 def refresh_all(
     store: Store, names: list[str] | None = None, *, settings: Settings | None = None
 ) -> dict[str, AppStatus]:
-    """Refresh every application (or those in ``names``); return each one's comparison."""
+    """Refresh every application (or those in ``names``); return each one's comparison.
+
+    Applications are named by instance name (``web``; ``dev_web`` outside ``argocd``).
+    """
     with cmp.RENDER_LOCK:
         return _refresh_all(store, names, settings)
 
@@ -54,25 +58,26 @@ def _refresh_all(
     pass_cache: dict[Any, Any] = {}
     cache = _apps.setdefault(home, AppCache())
     for app, pin in cache.load(store):
-        if wanted is not None and app.name not in wanted:
+        key = instance(app.namespace, app.name)
+        if wanted is not None and key not in wanted:
             continue
         try:
             target = loaded.targets.get(_target_key(app.spec)) or cmp.target_for(
                 settings, app, loaded
             )
         except (ClusterError, InputError) as exc:
-            out[app.name] = _unreachable(app, exc)
+            out[key] = _unreachable(app, exc)
             continue
         fp = _fingerprint(r, app, loaded, target, pin, pass_cache)
-        memo = _memo.get((home, app.name))
+        memo = _memo.get((home, key))
         if fp is not None and memo is not None and memo[:-1] == fp:
-            out[app.name] = memo[-1]
+            out[key] = memo[-1]
         else:
             todo.append((app, pin, fp))
-    fresh = cache.statuses(store, [app.name for app, _, _ in todo])
+    fresh = cache.statuses(store, [instance(app.namespace, app.name) for app, _, _ in todo])
     ctxs = []
     for app, pin, fp in todo:
-        app.status = fresh.get(app.name, {})
+        app.status = fresh.get(instance(app.namespace, app.name), {})
         ctxs.append((cmp.context_for(store, app, settings, None, loaded, fetch=False), pin, fp))
     if len(todo) > 1:
         r.prefetch([w for ctx, pin, _ in ctxs for w in _work(ctx, pin)])
@@ -95,7 +100,7 @@ def _refresh_all(
 def _unreachable(app: Resource, exc: Exception) -> AppStatus:
     """The comparison of an app whose cluster cannot be reached: Unknown, never Healthy."""
     return AppStatus(
-        app.name,
+        instance(app.namespace, app.name),
         st.UNKNOWN,
         "",
         "Unknown",
@@ -160,7 +165,7 @@ def _fingerprint(
     except (InputError, ClusterError, GitError):
         return None
     project = loaded.projects.get(str(spec.get("project") or "default"))
-    return (spec, project, tuple(parts), version(app.name))
+    return (spec, project, tuple(parts), version(instance(app.namespace, app.name)))
 
 
 _statics: dict[int, tuple[Any, ...]] = {}

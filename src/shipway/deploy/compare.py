@@ -24,6 +24,7 @@ from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
 from shipway.deploy.status import AppStatus
+from shipway.model import namespaces
 from shipway.model.errors import ClusterError, GitError, InputError
 from shipway.model.resources import Resource
 from shipway.runtime.podman_env import podman_env
@@ -143,7 +144,10 @@ class Loaded:
     def load(cls, store: Store) -> Loaded:
         return cls(
             {c.name: c.spec for c in store_resources.list_kind(store, "Cluster")},
-            {p.name: p.spec for p in store_resources.list_kind(store, "AppProject")},
+            {
+                p.name: p.spec
+                for p in store_resources.list_kind(store, "AppProject", namespaces.ARGOCD)
+            },
             {},
         )
 
@@ -174,8 +178,13 @@ def context(
     *,
     fetch: bool = True,
 ) -> Ctx:
-    """Load the Application, connect its target; ``fetch`` makes the next resolve fetch."""
-    app = store_resources.get(store, "Application", name)
+    """Load the Application, connect its target; ``fetch`` makes the next resolve fetch.
+
+    ``name`` is ``web``, ``dev/web`` or ``dev_web`` (``namespaces.split_app``); the
+    context's ``name`` is the instance name (``dev_web``) targets and state know it by.
+    """
+    ns, plain = namespaces.split_app(name)
+    app = store_resources.get(store, "Application", plain, ns)
     return context_for(store, app, settings, on_event, Loaded.load(store), fetch=fetch)
 
 
@@ -194,13 +203,12 @@ def context_for(
         target = target_for(settings, app, loaded)
     except ClusterError as exc:
         target = Unreachable(str(exc))
-    name = app.name
+    name = namespaces.instance(app.namespace, app.name)
+    subject = f"Application/{namespaces.qualified(app.namespace, app.name)}"
 
     def emit(event: dict[str, Any]) -> None:
         event = {"app": name, **event}
-        runs.record_event(
-            store, "deploy", f"Application/{name}", event["reason"], event.get("message", "")
-        )
+        runs.record_event(store, "deploy", subject, event["reason"], event.get("message", ""))
         if on_event is not None:
             on_event(event)
 
@@ -366,5 +374,6 @@ def condition(ctype: str, message: str) -> dict[str, str]:
 
 
 def write_status(ctx: Ctx, status: dict[str, Any]) -> None:
-    store_resources.set_status(ctx.store, "Application", ctx.name, status)
+    ns, name = namespaces.split_app(ctx.name)
+    store_resources.set_status(ctx.store, "Application", name, status, ns)
     ctx.old_status = status

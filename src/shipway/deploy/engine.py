@@ -44,6 +44,7 @@ from shipway.deploy.bulk import refresh_all
 from shipway.deploy.compare import EventSink, local_target
 from shipway.deploy.status import AppStatus, ResourceResult, SyncResult
 from shipway.model.errors import ClusterError, NotFoundError
+from shipway.model.namespaces import app_key, instance
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
 from shipway.store import runs
@@ -105,7 +106,7 @@ def reconcile(
     ``prune`` defaults to the automated policy's ``prune``. ``unpin`` drops a
     rollback pin first (an explicit ``shipway app sync``).
     """
-    with app_lock(app_name):
+    with app_lock(app_key(app_name)):  # "dev/web" and "dev_web" are one app
         return _reconcile(store, app_name, revision, prune, dry_run, on_event, unpin, settings)
 
 
@@ -372,14 +373,15 @@ def self_heal_pass(store: Store, *, settings: Settings | None = None) -> list[Sy
         for a in store_resources.list_kind(store, "Application")
         if appspec.policy(a.spec).automated
     ]
-    compared = refresh_all(store, [a.name for a in apps], settings=settings)
+    compared = refresh_all(store, [instance(a.namespace, a.name) for a in apps], settings=settings)
     for app in apps:
         pol = appspec.policy(app.spec)
-        cmp_result = compared.get(app.name)
-        if cmp_result is None or app_lock(app.name).locked():  # being synced right now
+        key = instance(app.namespace, app.name)  # web; dev_web outside argocd
+        cmp_result = compared.get(key)
+        if cmp_result is None or app_lock(key).locked():  # being synced right now
             continue
         if cmp_result.conditions:
-            out.append(SyncResult(app.name, "Error", cmp_result.revision, cmp_result.error))
+            out.append(SyncResult(key, "Error", cmp_result.revision, cmp_result.error))
             continue
         if cmp_result.sync_status != diffmod.OUT_OF_SYNC:
             continue
@@ -391,5 +393,5 @@ def self_heal_pass(store: Store, *, settings: Settings | None = None) -> list[Sy
         empty = all(d.desired is None for d in cmp_result.diffs)
         if empty and not pol.allow_empty:
             continue
-        out.append(reconcile(store, app.name, settings=settings))
+        out.append(reconcile(store, key, settings=settings))
     return out

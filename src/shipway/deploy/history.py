@@ -19,6 +19,7 @@ from shipway.deploy import sync as syncmod
 from shipway.deploy.compare import EventSink
 from shipway.deploy.engine import ENGINE, reconcile
 from shipway.deploy.status import ResourceResult, SyncResult
+from shipway.model import namespaces
 from shipway.model.errors import ClusterError, NotFoundError
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
@@ -27,7 +28,9 @@ from shipway.store.db import Store
 
 
 def history(store: Store, app_name: str) -> list[dict[str, Any]]:
-    app = store_resources.get(store, "Application", app_name)
+    """``app_name``: ``web``, ``dev/web`` or ``dev_web`` (``namespaces.split_app``)."""
+    ns, name = namespaces.split_app(app_name)
+    app = store_resources.get(store, "Application", name, ns)
     return list(app.status.get("history") or [])
 
 
@@ -60,7 +63,8 @@ def rollback(
                 f"history id {history_id} not found", subject=f"Application/{app_name}"
             )
         entry = found[0]
-    app = store_resources.get(store, "Application", app_name)
+    ns, name = namespaces.split_app(app_name)
+    app = store_resources.get(store, "Application", name, ns)
     pinned = appspec.policy(app.spec).automated
     if pinned:
         status = dict(app.status)
@@ -70,7 +74,7 @@ def rollback(
             "since": st.now(),
             "reason": "rollback while automated sync is enabled",
         }
-        store_resources.set_status(store, "Application", app_name, status)
+        store_resources.set_status(store, "Application", name, status, ns)
     res = reconcile(
         store,
         app_name,
@@ -117,8 +121,9 @@ def delete_app(
             for r in ctx.target.delete(ctx.name, objs)
         ]
         out += _delete_hooks(ctx, hooks, "PostDelete", status.revision)
-    store_resources.delete(store, "Application", app_name)
-    runs.put_state(store, ENGINE, app_name, "Deleted", {})
+    ns, name = namespaces.split_app(app_name)
+    store_resources.delete(store, "Application", name, ns)
+    runs.put_state(store, ENGINE, ctx.name, "Deleted", {})
     return out
 
 

@@ -5,6 +5,8 @@
   (``image.toolkit.fluxcd.io``): Flux image automation's shape.
 - ``Cluster`` (``shipway.dev/v1alpha1``): a podman host or a Kubernetes context.
 - ``Pipeline`` (``shipway.dev/v1alpha1``): a source repo bound to its workflows and apps.
+- ``Project`` (``kargo.akuity.io/v1alpha1``): Kargo's Project, a namespace (cluster-scoped).
+  Its spec is accepted as given for now; the promotion engine validates it.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -251,6 +253,10 @@ class ConfigMapData(_Strict):
         return value
 
 
+class KargoProjectSpec(_Open):
+    """A Kargo ``Project``'s spec (``promotionPolicies``...): open until promotion reads it."""
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "ConfigMap": ConfigMapData,
     "Pipeline": PipelineSpec,
@@ -260,6 +266,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "ImageRepository": ImageRepositorySpec,
     "ImagePolicy": ImagePolicySpec,
     "ImageUpdateAutomation": ImageUpdateAutomationSpec,
+    "Project": KargoProjectSpec,
 }
 
 _FLUX_IMAGE = ["image.toolkit.fluxcd.io/v1beta2", "image.toolkit.fluxcd.io/v1beta1"]
@@ -272,18 +279,20 @@ API_VERSIONS: dict[str, list[str]] = {
     "ImageRepository": _FLUX_IMAGE,
     "ImagePolicy": _FLUX_IMAGE,
     "ImageUpdateAutomation": [*_FLUX_IMAGE, "image.toolkit.fluxcd.io/v1"],
+    "Project": ["kargo.akuity.io/v1alpha1"],
 }
 
 ALIASES: dict[str, str] = {}
 for _kind, _extra in {
     "ConfigMap": ["cm", "configmaps"],
     "Application": ["app", "apps", "applications"],
-    "AppProject": ["appproj", "appprojects", "project", "projects"],
+    "AppProject": ["appproj", "appprojects"],
     "Cluster": ["clusters"],
     "Pipeline": ["pipelines"],
     "ImageRepository": ["imagerepo", "imagerepositories"],
     "ImagePolicy": ["imagepolicies"],
     "ImageUpdateAutomation": ["imageupdateautomations", "iua"],
+    "Project": ["projects"],
 }.items():
     for _word in [_kind.lower(), *_extra]:
         ALIASES[_word] = _kind

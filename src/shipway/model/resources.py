@@ -2,7 +2,10 @@
 
 A ``Resource`` is ``apiVersion``/``kind``/``metadata``/``spec`` as plain data.
 Known kinds are validated by pydantic schemas in ``shipway.model.kinds``;
-errors name the file, line and column of the offending field. Pure: no I/O.
+errors name the file, line and column of the offending field. A resource is
+identified by ``(group, kind, namespace, name)`` (``Resource.ref``); parsing
+gives every namespaced object its namespace (``shipway.model.namespaces``) and
+writes it into ``metadata.namespace``, as the API server does. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from typing import Any
 
 import pydantic
 
-from shipway.model import kinds, yamlsrc
+from shipway.model import kinds, namespaces, yamlsrc
 from shipway.model.errors import ResourceError
 
 SPEC_FIELD: dict[str, str] = {"ConfigMap": "data"}
 """Kinds whose payload is not ``spec`` (core kinds Argo CD reads its settings from)."""
 
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 @dataclass
@@ -36,7 +40,20 @@ class Resource:
     status: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def group(self) -> str:
+        """The API group (``argoproj.io``; ``""`` for the core group of ``v1``)."""
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def ref(self) -> tuple[str, str, str, str]:
+        """What identifies it: ``(group, kind, namespace, name)``."""
+        return (self.group, self.kind, self.namespace, self.name)
+
+    @property
     def key(self) -> str:
+        """``Kind/namespace/name`` (``Kind/name`` when cluster-scoped), for messages."""
+        if self.namespace:
+            return f"{self.kind}/{self.namespace}/{self.name}"
         return f"{self.kind}/{self.name}"
 
     @property
@@ -63,9 +80,18 @@ class Resource:
         return out
 
 
+def group_of(kind: str) -> str:
+    """The API group a known kind is served in (``""`` for core ``v1`` kinds)."""
+    return kinds.API_VERSIONS[kind][0].rpartition("/")[0]
+
+
 def canonical_kind(word: str) -> str:
-    """Map what a user types (``app``, ``applications``, ``Cluster``) to a kind name."""
-    found = kinds.ALIASES.get(word.lower())
+    """Map what a user types (``app``, ``applications``, ``projects.kargo.akuity.io``,
+    ``Cluster``) to a kind name."""
+    plain, _, group = word.partition(".")
+    found = kinds.ALIASES.get(plain.lower())
+    if found is not None and group and group_of(found) != group.lower():
+        found = None
     if found is None:
         known = ", ".join(sorted(kinds.SCHEMAS))
         raise ResourceError(f"unknown kind {word!r} (known: {known})", subject=word)
@@ -78,8 +104,36 @@ def _pydantic_message(err: Any) -> tuple[tuple[Any, ...], str]:
     return loc, msg
 
 
-def from_located(doc: yamlsrc.Located) -> Resource:
-    """Validate one loaded YAML document as a resource."""
+def _namespace(
+    doc: yamlsrc.Located, kind: str, name: str, namespace: str | None, current: str
+) -> str:
+    """The object's namespace: its own, else ``namespace`` (``-n``), else the kind's default."""
+    given = doc.data["metadata"].get("namespace")
+    if given not in (None, "") and (not isinstance(given, str) or not _LABEL_RE.match(given)):
+        raise ResourceError(
+            f"metadata.namespace {given!r} is not a DNS label",
+            subject=doc.where(("metadata", "namespace")),
+        )
+    if not namespaces.namespaced(kind):
+        return ""
+    if given and namespace and given != namespace:
+        raise ResourceError(
+            f'the namespace from the provided object "{given}" does not match the namespace '
+            f"\"{namespace}\". You must pass '--namespace={given}' to perform this operation.",
+            subject=doc.where(("metadata", "namespace")),
+        )
+    return str(given or namespace or namespaces.default_namespace(kind, name, current))
+
+
+def from_located(
+    doc: yamlsrc.Located, namespace: str | None = None, current: str = namespaces.DEFAULT
+) -> Resource:
+    """Validate one loaded YAML document as a resource.
+
+    ``namespace`` (``apply -n``) is given to objects that name none and refused
+    for those that name another; without it they get their kind's default
+    (``current`` for most kinds).
+    """
     data = doc.data
     if not isinstance(data, dict):
         raise ResourceError("a resource must be a mapping", subject=doc.where(()))
@@ -119,12 +173,16 @@ def from_located(doc: yamlsrc.Located) -> Resource:
             found.append(ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                        subject=doc.where(path)))  # fmt: skip
         raise combined(found) from None
+    ns = _namespace(doc, kind, name, namespace, current)
     body = {k: v for k, v in data.items() if k != "status"}
+    body["metadata"] = {k: v for k, v in meta.items() if k != "namespace"}
+    if ns:
+        body["metadata"]["namespace"] = ns
     return Resource(
         api_version=api_version,
         kind=kind,
         name=name,
-        namespace=str(meta.get("namespace") or ""),
+        namespace=ns,
         body=body,
         source=f"{doc.file}:{doc.line}",
     )
@@ -146,29 +204,32 @@ def combined(errors: list[ResourceError]) -> ResourceError:
     return first
 
 
-def parse_text(text: str, file: str) -> list[Resource]:
-    """Parse every resource in a YAML text; all or nothing (every problem reported at once)."""
+def parse_text(
+    text: str, file: str, namespace: str | None = None, current: str = namespaces.DEFAULT
+) -> list[Resource]:
+    """Parse every resource in a YAML text; all or nothing (every problem reported at once;
+    namespaces as ``from_located``)."""
     out: list[Resource] = []
     problems: list[ResourceError] = []
     for doc in yamlsrc.load_documents(text, file):
         try:
-            out.append(from_located(doc))
+            out.append(from_located(doc, namespace, current))
         except ResourceError as exc:
             problems.append(exc)
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for res in out:
-        if (res.kind, res.name) in seen:
+        if res.ref in seen:
             problems.append(ResourceError(f"{res.key} is defined twice", subject=res.source))
-        seen.add((res.kind, res.name))
+        seen.add(res.ref)
     if problems:
         raise combined(problems)
     return out
 
 
 def check_unique(resources: Iterable[Resource]) -> None:
-    """Refuse two definitions of the same kind and name across files."""
-    seen: dict[tuple[str, str], str] = {}
+    """Refuse two definitions of one group, kind, namespace and name across files."""
+    seen: dict[tuple[str, str, str, str], str] = {}
     for res in resources:
-        first = seen.setdefault((res.kind, res.name), res.source)
+        first = seen.setdefault(res.ref, res.source)
         if first != res.source:
             raise ResourceError(f"{res.key} is also defined at {first}", subject=res.source)

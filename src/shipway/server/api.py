@@ -32,7 +32,9 @@ from pydantic import BaseModel
 
 from shipway.auth import accounts
 from shipway.auth.policy import Authorizer
+from shipway.model import namespaces
 from shipway.model.errors import ConflictError, InputError, NotFoundError
+from shipway.model.resources import Resource
 from shipway.server.auth import identity
 from shipway.store import accounts as store_accounts
 from shipway.store import ci_coord, releases, runs
@@ -66,10 +68,19 @@ def _call(fn: Callable[[], T]) -> T:
 
 
 def app_object(store: Store, app: str) -> str:
-    """``<project>/<name>`` of an Application (project ``default`` when it names none)."""
-    res = store_resources.find(store, "Application", app)
+    """``<project>/<name>`` of an Application (project ``default`` when it names none).
+
+    ``app`` is ``web``, ``dev/web`` or ``dev_web``; an Application outside ``argocd`` is
+    ``<project>/<namespace>/<name>``, as Argo CD names apps in any namespace.
+    """
+    ns, name = namespaces.split_app(app)
+    res = store_resources.find(store, "Application", name, ns)
     project = str((res.spec.get("project") if res else "") or "default")
-    return f"{project}/{app}"
+    return f"{project}/{namespaces.qualified(ns, name)}"
+
+
+def _ref(res: Resource) -> tuple[str, str]:
+    return res.namespace, res.name
 
 
 def run_pipeline(record: dict[str, Any]) -> str:
@@ -103,10 +114,17 @@ def install(app: FastAPI, store: Store) -> Authorizer:
         return {"value": "yes" if ok else "no"}
 
     @app.get("/api/applications")
-    def list_apps(request: Request) -> list[dict[str, Any]]:
+    def list_apps(request: Request, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every Application the caller may get (``?namespace=``: in that namespace only)."""
         who = identity(request)
-        return [a.to_dict() for a in store_resources.list_kind(store, "Application")
-                if rbac.allowed(who, "applications", "get", app_object(store, a.name))]  # fmt: skip
+        apps = store_resources.list_kind(store, "Application", namespace or None)
+        return [
+            a.to_dict()
+            for a in apps
+            if rbac.allowed(
+                who, "applications", "get", app_object(store, namespaces.instance(*_ref(a)))
+            )
+        ]
 
     @app.get("/api/releases")
     def list_releases(

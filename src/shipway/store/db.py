@@ -80,8 +80,8 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest migration (no-op when already there).
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to the newest migration, or ``revision`` (no-op when already there).
 
     Processes that open a new database at once (the controller and a CLI run)
     take turns: PostgreSQL through a transaction-scoped advisory lock, SQLite
@@ -97,7 +97,7 @@ def migrate(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
 
 def open_store(settings: Settings, *, create: bool = True) -> Store:

@@ -1,4 +1,11 @@
-"""Stored declarative resources: apply (create or update), get, list, delete, status."""
+"""Stored declarative resources: apply (create or update), get, list, delete, status.
+
+A resource is stored under ``(group, kind, namespace, name)``. Lookups take
+the kind and name, and a ``namespace``: ``None`` means the kind's default
+namespace (``shipway.model.namespaces``: ``argocd`` for Argo CD's kinds,
+``default`` for most, none for cluster-scoped kinds); ``list_kind`` with
+``None`` lists every namespace. The group is the kind's (one group per kind).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shipway.model.errors import NotFoundError
+from shipway.model import namespaces as ns_mod
+from shipway.model.errors import ConflictError, NotFoundError
 from shipway.model.release import now
-from shipway.model.resources import Resource
+from shipway.model.resources import Resource, group_of
 from shipway.store.db import Store
 from shipway.store.tables import ResourceRow
 
@@ -27,10 +35,30 @@ def _to_resource(row: ResourceRow) -> Resource:
     )
 
 
-def _find(s: Session, kind: str, name: str) -> ResourceRow | None:
+def _group(kind: str) -> str:
+    try:
+        return group_of(kind)
+    except KeyError:
+        return ""
+
+
+def _find(s: Session, kind: str, name: str, namespace: str | None) -> ResourceRow | None:
+    ns = ns_mod.resolve(kind, name, namespace)
     return s.scalars(
-        select(ResourceRow).where(ResourceRow.kind == kind, ResourceRow.name == name)
+        select(ResourceRow).where(
+            ResourceRow.api_group == _group(kind),
+            ResourceRow.kind == kind,
+            ResourceRow.namespace == ns,
+            ResourceRow.name == name,
+        )
     ).first()
+
+
+def _missing(kind: str, name: str, namespace: str | None) -> NotFoundError:
+    ns = ns_mod.resolve(kind, name, namespace)
+    where = f" in namespace {ns!r}" if ns else ""
+    key = f"{kind}/{ns}/{name}" if ns else f"{kind}/{name}"
+    return NotFoundError(f"{kind} {name!r} not found{where}", subject=key)
 
 
 def apply(store: Store, resources: Iterable[Resource]) -> list[tuple[Resource, str]]:
@@ -38,13 +66,16 @@ def apply(store: Store, resources: Iterable[Resource]) -> list[tuple[Resource, s
     out: list[tuple[Resource, str]] = []
     with store.session() as s:
         for res in resources:
-            row = _find(s, res.kind, res.name)
+            # a Resource built by hand with no namespace goes to its kind's default
+            ns = ns_mod.resolve(res.kind, res.name, res.namespace or None)
+            row = _find(s, res.kind, res.name, ns)
             t = now()
             if row is None:
                 s.add(
                     ResourceRow(
+                        api_group=res.group,
                         kind=res.kind,
-                        namespace=res.namespace,
+                        namespace=ns,
                         name=res.name,
                         api_version=res.api_version,
                         body=res.body,
@@ -60,47 +91,80 @@ def apply(store: Store, resources: Iterable[Resource]) -> list[tuple[Resource, s
                 out.append((res, "unchanged"))
             else:
                 row.body, row.api_version, row.source = res.body, res.api_version, res.source
-                row.namespace = res.namespace
                 row.generation += 1
                 row.updated = t
                 out.append((res, "configured"))
     return out
 
 
-def get(store: Store, kind: str, name: str) -> Resource:
+def get(store: Store, kind: str, name: str, namespace: str | None = None) -> Resource:
     with store.session() as s:
-        row = _find(s, kind, name)
+        row = _find(s, kind, name, namespace)
         if row is None:
-            raise NotFoundError(f"{kind} {name!r} not found", subject=f"{kind}/{name}")
+            raise _missing(kind, name, namespace)
         return _to_resource(row)
 
 
-def find(store: Store, kind: str, name: str) -> Resource | None:
+def find(store: Store, kind: str, name: str, namespace: str | None = None) -> Resource | None:
     with store.session() as s:
-        row = _find(s, kind, name)
+        row = _find(s, kind, name, namespace)
         return _to_resource(row) if row else None
 
 
-def list_kind(store: Store, kind: str) -> list[Resource]:
+def list_kind(store: Store, kind: str, namespace: str | None = None) -> list[Resource]:
+    """Every ``kind`` resource in ``namespace`` (``None``: in all), by namespace and name."""
+    with store.session() as s:
+        q = select(ResourceRow).where(ResourceRow.kind == kind)
+        if namespace is not None and ns_mod.namespaced(kind):
+            q = q.where(ResourceRow.namespace == namespace)
+        rows = s.scalars(q.order_by(ResourceRow.namespace, ResourceRow.name))
+        return [_to_resource(r) for r in rows]
+
+
+def in_namespace(store: Store, namespace: str) -> list[Resource]:
+    """Every resource of any kind in ``namespace``."""
     with store.session() as s:
         rows = s.scalars(
-            select(ResourceRow).where(ResourceRow.kind == kind).order_by(ResourceRow.name)
+            select(ResourceRow)
+            .where(ResourceRow.namespace == namespace)
+            .order_by(ResourceRow.kind, ResourceRow.name)
         )
         return [_to_resource(r) for r in rows]
 
 
-def delete(store: Store, kind: str, name: str) -> None:
+def namespaces(store: Store) -> list[str]:
+    """The namespaces that exist: the built-in ones, each Kargo Project's, and those in use."""
     with store.session() as s:
-        row = _find(s, kind, name)
+        used = set(s.scalars(select(ResourceRow.namespace).distinct()))
+        projects = set(s.scalars(select(ResourceRow.name).where(ResourceRow.kind == "Project")))
+    return sorted((used | projects | set(ns_mod.BUILTIN)) - {""})
+
+
+def delete(store: Store, kind: str, name: str, namespace: str | None = None) -> None:
+    """Remove one resource; a Kargo Project only once its namespace holds nothing."""
+    with store.session() as s:
+        row = _find(s, kind, name, namespace)
         if row is None:
-            raise NotFoundError(f"{kind} {name!r} not found", subject=f"{kind}/{name}")
+            raise _missing(kind, name, namespace)
+        if kind == "Project":
+            held = s.scalars(select(ResourceRow).where(ResourceRow.namespace == name)).all()
+            if held:
+                names = ", ".join(f"{r.kind}/{r.name}" for r in held[:5])
+                more = f" and {len(held) - 5} more" if len(held) > 5 else ""
+                raise ConflictError(
+                    f"namespace {name!r} of this Project still holds {names}{more}; "
+                    "delete them first",
+                    subject=f"Project/{name}",
+                )
         s.delete(row)
 
 
-def set_status(store: Store, kind: str, name: str, status: dict[str, Any]) -> None:
+def set_status(
+    store: Store, kind: str, name: str, status: dict[str, Any], namespace: str | None = None
+) -> None:
     """Replace the status of a resource (engines own status; users own spec)."""
     with store.session() as s:
-        row = _find(s, kind, name)
+        row = _find(s, kind, name, namespace)
         if row is None:
-            raise NotFoundError(f"{kind} {name!r} not found", subject=f"{kind}/{name}")
+            raise _missing(kind, name, namespace)
         row.status = status

@@ -14,12 +14,19 @@ class Base(DeclarativeBase):
 
 
 class ResourceRow(Base):
-    """A declarative resource as applied, with the status engines write."""
+    """A declarative resource as applied, with the status engines write.
+
+    Identified by ``(api_group, kind, namespace, name)``; ``namespace`` is ``""``
+    for cluster-scoped kinds.
+    """
 
     __tablename__ = "resources"
-    __table_args__ = (UniqueConstraint("kind", "namespace", "name"),)
+    __table_args__ = (
+        UniqueConstraint("api_group", "kind", "namespace", "name", name="uq_resources_ref"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    api_group: Mapped[str] = mapped_column(String(253), default="")
     kind: Mapped[str] = mapped_column(String(100))
     namespace: Mapped[str] = mapped_column(String(253), default="")
     name: Mapped[str] = mapped_column(String(253))

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shipway.model import namespaces
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.resources import Resource
 from shipway.store import resources as store_resources
@@ -60,6 +61,20 @@ class UpdateResult:
     closed_pull_requests: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # resolve_ms, write_ms
     automation: str = ""  # Flux: the ImageUpdateAutomation ("namespace/name") that wrote it
+    namespace: str = ""  # the owner's namespace ("": its kind's default)
+
+    @property
+    def app_key(self) -> str:
+        """The owner as engines and release records name it (``web``, ``dev_web``)."""
+        if self.kind == "Application":
+            return namespaces.instance(self.namespace, self.app)
+        return self.app
+
+    @property
+    def owner(self) -> str:
+        """``name``, or ``namespace/name`` outside the kind's default namespace."""
+        default = namespaces.default_namespace(self.kind, self.app)
+        return self.app if self.namespace in ("", default) else f"{self.namespace}/{self.app}"
 
     @property
     def changed(self) -> bool:
@@ -95,6 +110,7 @@ def _error_result(w: Watch, exc: ShipwayError) -> UpdateResult:
     return UpdateResult(
         app=w.owner_name,
         kind=w.owner_kind,
+        namespace=w.owner_namespace,
         alias=w.alias,
         config_repo=w.target.repo_url,
         error=exc.message,
@@ -112,6 +128,7 @@ def _result(item: writeback.Item, commit: str | None) -> UpdateResult:
     return UpdateResult(
         app=w.owner_name,
         kind=w.owner_kind,
+        namespace=w.owner_namespace,
         alias=w.alias,
         image=r.pinned,
         tag=r.tag,
@@ -255,10 +272,16 @@ def _watches(
 def _config_errors(errors: list[InputError]) -> list[UpdateResult]:
     out = []
     for exc in errors:
-        kind, _, name = (exc.subject or "/").partition(" ")[0].partition("/")
+        kind, _, owner = (exc.subject or "/").partition(" ")[0].partition("/")
+        ns, _, name = owner.rpartition("/")  # Kind/name or Kind/namespace/name
         out.append(
             UpdateResult(
-                app=name, kind=kind, alias="", error=exc.message, error_subject=exc.subject
+                app=name,
+                kind=kind,
+                namespace=ns,
+                alias="",
+                error=exc.message,
+                error_subject=exc.subject,
             )
         )
     return out
@@ -323,14 +346,16 @@ def record_status(store: Store, results: list[UpdateResult], resources: Iterable
     """Merge each result into its resource's status (``imageUpdate``; Flux's ``latestRef``)."""
     for res in results:  # the last outcome per watch, as engine state (``runs.states``)
         phase = "failed" if res.error else "committed" if res.config_commit else "unchanged"
-        runs.put_state(store, "updater", f"{res.kind}/{res.app}/{res.alias}", phase, res.to_dict())
-    known = {(r.kind, r.name): r for r in resources}
-    by_owner: dict[tuple[str, str], list[UpdateResult]] = {}
+        key = f"{res.kind}/{res.owner}/{res.alias}"
+        runs.put_state(store, "updater", key, phase, res.to_dict())
+    known = {(r.kind, r.namespace, r.name): r for r in resources}
+    by_owner: dict[tuple[str, str, str], list[UpdateResult]] = {}
     for res in results:
-        by_owner.setdefault((res.kind, res.app), []).append(res)
-    for (kind, name), items in by_owner.items():
-        current = store_resources.find(store, kind, name)
-        if current is None or (kind, name) not in known:
+        ns = namespaces.resolve(res.kind, res.app, res.namespace or None)
+        by_owner.setdefault((res.kind, ns, res.app), []).append(res)
+    for (kind, ns, name), items in by_owner.items():
+        current = store_resources.find(store, kind, name, ns)
+        if current is None or (kind, ns, name) not in known:
             continue
         status = dict(current.status)
         prev = {e.get("alias"): e for e in (status.get("imageUpdate") or {}).get("images", [])}
@@ -352,21 +377,22 @@ def record_status(store: Store, results: list[UpdateResult], resources: Iterable
             }
         if kind == "ImagePolicy":
             status["conditions"] = [_condition(errors)]
-        store_resources.set_status(store, kind, name, status)
+        store_resources.set_status(store, kind, name, status, ns)
     _record_automations(store, results, known)
 
 
 def _record_automations(
-    store: Store, results: list[UpdateResult], known: Mapping[tuple[str, str], Resource]
+    store: Store, results: list[UpdateResult], known: Mapping[tuple[str, str, str], Resource]
 ) -> None:
     """Flux's ImageUpdateAutomation status: last run, last push commit and time, Ready."""
-    by_auto: dict[str, list[UpdateResult]] = {}
+    by_auto: dict[tuple[str, str], list[UpdateResult]] = {}
     for res in results:
         if res.automation:
-            by_auto.setdefault(res.automation.rpartition("/")[2], []).append(res)
-    for name, items in by_auto.items():
-        fresh = store_resources.find(store, "ImageUpdateAutomation", name)
-        if fresh is None or ("ImageUpdateAutomation", name) not in known:
+            ns, _, name = res.automation.rpartition("/")
+            by_auto.setdefault((ns or namespaces.FLUX, name), []).append(res)
+    for (ns, name), items in by_auto.items():
+        fresh = store_resources.find(store, "ImageUpdateAutomation", name, ns)
+        if fresh is None or ("ImageUpdateAutomation", ns, name) not in known:
             continue
         status = dict(fresh.status)
         status["lastAutomationRunTime"] = _now()
@@ -374,7 +400,7 @@ def _record_automations(
         if pushed:
             status["lastPushCommit"], status["lastPushTime"] = pushed, _now()
         status["conditions"] = [_condition([r for r in items if r.error])]
-        store_resources.set_status(store, "ImageUpdateAutomation", name, status)
+        store_resources.set_status(store, "ImageUpdateAutomation", name, status, ns)
 
 
 def _condition(errors: list[UpdateResult]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shipway.model import namespaces
 from shipway.model.errors import InputError
 from shipway.model.resources import Resource
 from shipway.updater.policy import Policy, strategy_name
@@ -75,10 +76,18 @@ class Watch:
     force: bool = False
     insecure: bool = False
     exclude: tuple[str, ...] = field(default_factory=tuple)
+    owner_namespace: str = ""
 
     @property
     def owner(self) -> str:
         return f"{self.owner_kind}/{self.owner_name}"
+
+
+def _subject(res: Resource) -> str:
+    """``Kind/name``, or ``Kind/namespace/name`` outside the kind's default namespace."""
+    if res.namespace in ("", namespaces.default_namespace(res.kind, res.name)):
+        return f"{res.kind}/{res.name}"
+    return f"{res.kind}/{res.namespace}/{res.name}"
 
 
 def split_image(entry: str) -> tuple[str, str | None]:
@@ -186,7 +195,7 @@ def _target_file(app: Resource, target: str, path: str, subject: str) -> tuple[T
 
 
 def _git_target(app: Resource, ann: Mapping[str, str]) -> GitTarget:
-    subject = f"Application/{app.name}"
+    subject = _subject(app)
     method = ann.get(PREFIX + "write-back-method", "argocd")
     kind, _, secret = method.partition(":")
     if kind != "git":
@@ -230,7 +239,7 @@ def from_application(app: Resource) -> list[Watch]:
     listing = ann.get(PREFIX + "image-list")
     if not listing:
         return []
-    subject = f"Application/{app.name}"
+    subject = _subject(app)
     target = _git_target(app, ann)
     out = []
     for alias, image, constraint in _image_list(listing, subject):
@@ -260,6 +269,7 @@ def from_application(app: Resource) -> list[Watch]:
             Watch(
                 owner_kind="Application",
                 owner_name=app.name,
+                owner_namespace=app.namespace,
                 alias=alias,
                 image=image,
                 policy=policy,
@@ -275,7 +285,7 @@ def from_application(app: Resource) -> list[Watch]:
 def _flux_policy(pol: Resource) -> Policy:
     spec = pol.spec
     choice = spec.get("policy") or {}
-    subject = f"ImagePolicy/{pol.name}"
+    subject = _subject(pol)
     ft = spec.get("filterTags") or {}
     pattern, extract = ft.get("pattern"), ft.get("extract")
     if choice.get("semver") is not None:
@@ -367,13 +377,14 @@ def _policy_watches(
     ref = str((pol.spec.get("imageRepositoryRef") or {}).get("name") or "")
     repo = repos.get((ns, ref))
     if repo is None:
-        raise InputError(f"ImageRepository {ref!r} not found", subject=f"ImagePolicy/{pol.name}")
+        raise InputError(f"ImageRepository {ref!r} not found", subject=_subject(pol))
     policy = _flux_policy(pol)
     reflect = str(pol.spec.get("digestReflectionPolicy") or "Never")
     return [
         Watch(
             owner_kind="ImagePolicy",
             owner_name=pol.name,
+            owner_namespace=pol.namespace,
             alias=pol.name,
             image=str(repo.spec["image"]),
             policy=policy,

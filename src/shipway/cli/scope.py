@@ -1,0 +1,49 @@
+"""``-n/--namespace`` and ``-A/--all-namespaces``, and the current namespace, as kubectl has them.
+
+The current namespace is ``$SHIPWAY_NAMESPACE``, else the ``namespace`` of the
+CLI config's current context (``shipway.cli.config``), else ``default``. It is
+what a namespaced kind without a fixed default (``shipway.model.namespaces``)
+gets; Argo CD's kinds stay in ``argocd`` unless ``-n`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from shipway.model import namespaces
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def namespace_option(func: F) -> F:
+    return click.option(
+        "-n", "--namespace", default=None, help="The namespace (default: the kind's, see docs)."
+    )(func)
+
+
+def all_namespaces_option(func: F) -> F:
+    return click.option(
+        "-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace."
+    )(func)
+
+
+def current() -> str:
+    """The current namespace: ``$SHIPWAY_NAMESPACE``, the context's, else ``default``."""
+    env = os.environ.get("SHIPWAY_NAMESPACE")
+    if env:
+        return env
+    from shipway.cli import config
+
+    found = config.load().current_context()
+    return (found.namespace if found else "") or namespaces.DEFAULT
+
+
+def for_kind(kind: str, name: str, namespace: str | None) -> str:
+    """The namespace ``get``/``delete`` look in: ``-n``, else the kind's default."""
+    if not namespaces.namespaced(kind):
+        return ""
+    return namespace or namespaces.default_namespace(kind, name, current())
