@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shipway.model import bounded
-from shipway.model.errors import InputError
+from shipway.model.errors import InputError, ShipwayError
 
 ZERO = "0" * 40
 
@@ -172,7 +172,9 @@ def parse(headers: Mapping[str, str], body: bytes, *, secret: str | None = None)
     """
     try:
         return _parse(headers, body, secret=secret)
-    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+    except ShipwayError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
         raise InputError(f"webhook: malformed payload ({type(exc).__name__}: {exc})",
                          subject="webhook") from None  # fmt: skip
 

@@ -412,7 +412,8 @@ def _step(c: _Checker, path: Path, index: int, data: Any) -> Step | None:
     c.allowed = saved
     uses = data.get("uses")
     run = data.get("run")
-    name = data.get("name") or (f"Run {str(run).strip().splitlines()[0]}" if run else f"Run {uses}")
+    first = next(iter(str(run).strip().splitlines()), "") if run else ""
+    name = data.get("name") or (f"Run {first}" if run else f"Run {uses}")
     return Step(
         index=index,
         id=str(data["id"]) if "id" in data else f"__{index}",
