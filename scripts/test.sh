@@ -9,4 +9,5 @@ echo "== ruff check" && ruff check src tests bench
 echo "== ruff format --check" && ruff format --check src tests bench
 echo "== mypy (strict)" && mypy
 echo "== import-linter" && lint-imports
-echo "== pytest" && pytest -q "$@"
+# Two workers (this machine's cores); a file's tests stay on one worker, in order.
+echo "== pytest" && pytest -q -n 2 --dist loadfile "$@"
