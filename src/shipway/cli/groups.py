@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "account": "shipway.cli.account:account",
     "login": "shipway.cli.login:login",
     "logout": "shipway.cli.login:logout",
+    "metrics": "shipway.cli.metrics:metrics",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {

@@ -42,7 +42,30 @@ def apply(
             click.echo(f"{r.kind.lower()}/{r.name} {res}")
 
 
-@click.command()
+EVENT_WORDS = frozenset({"events", "event", "ev"})
+
+
+class GetCommand(click.Command):
+    """``get``; ``get events ...`` hands its own options to ``shipway.cli.events``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].lower() in EVENT_WORDS:
+            from shipway.cli.events import events
+
+            sub = events.make_context("get events", list(args[1:]), parent=ctx)
+            ctx.meta["shipway.events"] = sub
+            return super().parse_args(ctx, [args[0]])
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        sub = ctx.meta.pop("shipway.events", None)
+        if isinstance(sub, click.Context):
+            with sub:
+                return sub.command.invoke(sub)
+        return super().invoke(ctx)
+
+
+@click.command(cls=GetCommand)
 @click.argument("kind")
 @click.argument("name", required=False)
 @out.output_option

@@ -35,10 +35,12 @@ from shipway.controller.tracker import ReleaseTracker
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
 from shipway.model.errors import ShipwayError
+from shipway.model.events import IMAGE_PUSHED, ObjectRef
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.runtime import docker_api
 from shipway.settings import Settings
+from shipway.store import events as store_events
 from shipway.store import resources as resource_store
 from shipway.store import runs
 from shipway.store.db import Store
@@ -167,6 +169,10 @@ class Controller:
         received = now()
         events = registry_webhooks.parse(body, headers)
         pushes = [e for e in events if e.tag]
+        for p in pushes:  # a registry's redelivery of the same push counts as a repeat
+            store_events.emit(self.store, ObjectRef("Image", p.image), IMAGE_PUSHED,
+                              f"{p.image}:{p.tag}" + (f"@{p.digest}" if p.digest else ""),
+                              source=p.source or "registry")  # fmt: skip
         if pushes:
             pushed = _push_times(body)
             self._update_pool.submit(self._run_update, pushes, received, pushed)

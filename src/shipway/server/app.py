@@ -7,6 +7,7 @@ Routes:
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
   the other shapes the updater parses).
 - ``GET /healthz``: open to all.
+- ``GET /metrics``: Prometheus metrics (``shipway.server.metrics``), with a token.
 - ``/api/...``: the read and review API (``shipway.server.api``), behind a bearer
   token of a local account and RBAC (``shipway.server.auth``, ``shipway.auth``).
 Hook handlers answer at once (202) and leave the work to the controller's workers.
@@ -25,7 +26,7 @@ from shipway.controller.hooks import parse_git_push
 from shipway.git import webhooks
 from shipway.model import bounded
 from shipway.model.errors import InputError
-from shipway.server import api, auth, bodylimit
+from shipway.server import api, auth, bodylimit, metrics
 
 
 def create_app(controller: Controller) -> FastAPI:
@@ -33,6 +34,7 @@ def create_app(controller: Controller) -> FastAPI:
                   openapi_url=None)  # fmt: skip
     auth.install(app, controller.store)
     bodylimit.install(app)  # outermost: bodies over SHIPWAY_MAX_BODY_BYTES get 413 first
+    metrics.install_webhook_counter(app, controller.store)  # outside that: counts the 413s too
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
