@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -197,9 +198,16 @@ def context_for(
         target = Unreachable(str(exc))
     name = app.name
 
+    began: list[float] = []  # when this process saw the operation start (its duration)
+
     def emit(event: dict[str, Any]) -> None:
         event = {"app": name, **event}
         record(store, app, event)
+        if event["reason"] == "OperationStarted":
+            began[:] = [time.monotonic()]
+        elif event["reason"] == "OperationCompleted" and event.get("phase"):
+            took = time.monotonic() - began.pop() if began else None
+            store_events.record_reconcile(store, app.namespace, name, str(event["phase"]), took)
         if on_event is not None:
             on_event(event)
 

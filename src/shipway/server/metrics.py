@@ -10,9 +10,9 @@ Argo CD's names where the meaning is the same:
 - ``argocd_app_info`` (gauge, 1): name, namespace, project, health_status,
   sync_status, dest_server, dest_namespace, repo, autosync_enabled, operation;
 - ``argocd_app_sync_total`` (counter): name, namespace, project, dest_server,
-  phase (from the ``Sync<phase>`` events);
-- ``argocd_app_reconcile`` (histogram, seconds; Argo CD's buckets): from each
-  ``OperationStarted`` to the ``Sync<phase>`` that ends it.
+  phase (every finished sync operation, ``app_reconciles``);
+- ``argocd_app_reconcile`` (histogram, seconds; Argo CD's buckets): those
+  operations' durations (a resumed one, whose start another process saw, has none).
 
 shipway's own: ``shipway_ci_runs_total{conclusion}``, ``shipway_ci_runs_running``,
 ``shipway_ci_queue_depth`` (entrants pending in a concurrency group plus jobs
@@ -49,7 +49,6 @@ from shipway.store.db import Store
 from shipway.store.tables import CIApprovalRow, CIHolderRow, CIRunRow
 
 RECONCILE_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # Argo CD's
-SYNC_PHASES = ("Succeeded", "Failed", "Error", "Terminated")
 DORA_WINDOW = dt.timedelta(days=30)
 WEBHOOK = "WebhookReceived"
 
@@ -99,11 +98,13 @@ class StoreCollector(Collector):
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._reconciles: list[tuple[str, str, str, float | None]] = []
 
     def collect(self) -> Iterator[Any]:
         apps = store_resources.list_kind(self.store, "Application")
         yield self._app_info(apps)
         by_app = {(a.namespace, a.name): a for a in apps}
+        self._reconciles = store_events.reconciles(self.store)
         yield self._sync_total(by_app)
         yield self._reconcile(by_app)
         yield from self._ci()
@@ -120,46 +121,37 @@ class StoreCollector(Collector):
             server, namespace = _dest(a.spec)
             sources = appspec.sources(a.spec)
             op = (status.get("operationState") or {}).get("phase") or ""
+            auto = (a.spec.get("syncPolicy") or {}).get("automated")
             g.add_metric([a.name, a.namespace, str(a.spec.get("project") or "default"),
                           str((status.get("health") or {}).get("status") or "Unknown"),
                           str((status.get("sync") or {}).get("status") or "Unknown"),
                           server, namespace, str(sources[0].get("repoURL", "") if sources else ""),
-                          str(bool((a.spec.get("syncPolicy") or {}).get("automated"))).lower(),
+                          str(auto is not None).lower(),
                           "sync" if op == "Running" else ""], 1.0)  # fmt: skip
         return g
 
     def _sync_total(self, by_app: dict[tuple[str, str], Any]) -> CounterMetricFamily:
         labels = ["name", "namespace", "project", "dest_server", "phase"]
         c = CounterMetricFamily("argocd_app_sync", "Number of application syncs.", labels=labels)
-        reasons = [f"Sync{p}" for p in SYNC_PHASES]
-        for (ns, name, reason), n in sorted(
-            store_events.by_object(self.store, "Application", reasons).items()
-        ):
+        counts: dict[tuple[str, str, str], int] = {}
+        for ns, name, phase, _s in self._reconciles:
+            counts[(ns, name, phase)] = counts.get((ns, name, phase), 0) + 1
+        for (ns, name, phase), n in sorted(counts.items()):
             app = by_app.get((ns, name))
             project = str(app.spec.get("project") or "default") if app else ""
             server = _dest(app.spec)[0] if app else ""
-            c.add_metric([name, ns, project, server, reason[4:]], float(n))
+            c.add_metric([name, ns, project, server, phase], float(n))
         return c
 
     def _reconcile(self, by_app: dict[tuple[str, str], Any]) -> HistogramMetricFamily:
-        reasons = [ev.SYNC_STARTED, *(f"Sync{p}" for p in SYNC_PHASES)]
-        started: dict[tuple[str, str], dt.datetime] = {}
-        durations: dict[tuple[str, str], list[float]] = {}
-        for e in store_events.query(self.store, kind="Application"):
-            if e.reason not in reasons:
-                continue
-            key = (e.involved.namespace, e.involved.name)
-            if e.reason == ev.SYNC_STARTED:
-                started[key] = e.last or e.first
-            elif key in started:
-                end = e.last or e.first
-                durations.setdefault(key, []).append((end - started.pop(key)).total_seconds())
         h = HistogramMetricFamily("argocd_app_reconcile", "Application reconciliation performance "
                                   "in seconds.", labels=["namespace", "dest_server"])  # fmt: skip
         grouped: dict[tuple[str, str], list[float]] = {}
-        for (ns, name), values in durations.items():
+        for ns, name, _phase, seconds in self._reconciles:
+            if seconds is None:
+                continue
             app = by_app.get((ns, name))
-            grouped.setdefault((ns, _dest(app.spec)[0] if app else ""), []).extend(values)
+            grouped.setdefault((ns, _dest(app.spec)[0] if app else ""), []).append(seconds)
         for (ns, server), values in sorted(grouped.items()):
             buckets = [(str(b), float(sum(1 for v in values if v <= b))) for b in RECONCILE_BUCKETS]
             buckets.append(("+Inf", float(len(values))))

@@ -9,7 +9,7 @@ so a racing writer (another process) retries with the next one and the
 positions are gapless in commit order: a reader that saw ``seq`` N has seen
 every event written before N (what ``Last-Event-ID`` and an outbox rely on).
 
-Touches only the ``events`` table.
+Touches only the ``events`` and ``app_reconciles`` tables.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from shipway.model.errors import ConflictError, ExternalError
 from shipway.model.events import NORMAL, Event, ObjectRef, repeats, utc
 from shipway.store.db import Store
-from shipway.store.tables import EventRow
+from shipway.store.tables import EventRow, ReconcileRow
 
 _RETRIES = 20
 
@@ -157,3 +157,20 @@ def by_message(store: Store, kind: str, reason: str) -> dict[tuple[str, str], in
     )
     with store.session() as s:
         return {(n, m): int(c or 0) for n, m, c in s.execute(q)}
+
+
+def record_reconcile(
+    store: Store, namespace: str, name: str, phase: str, seconds: float | None
+) -> None:
+    """One finished sync of an Application (``argocd_app_sync_total``, ``_reconcile``)."""
+    with store.session() as s:
+        s.add(ReconcileRow(time=dt.datetime.now(dt.UTC), namespace=namespace, name=name,
+                           phase=phase, seconds=seconds))  # fmt: skip
+
+
+def reconciles(store: Store) -> list[tuple[str, str, str, float | None]]:
+    """Every recorded sync as (namespace, name, phase, seconds)."""
+    with store.session() as s:
+        rows = s.execute(select(ReconcileRow.namespace, ReconcileRow.name, ReconcileRow.phase,
+                                ReconcileRow.seconds))  # fmt: skip
+        return [(ns, n, p, sec) for ns, n, p, sec in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -101,6 +101,19 @@ class EventRow(Base):
     release_id: Mapped[str] = mapped_column(String(64), default="", index=True)
     first_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReconcileRow(Base):
+    """One finished sync operation of an Application: its phase and how long it took."""
+
+    __tablename__ = "app_reconciles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    namespace: Mapped[str] = mapped_column(String(253), default="")
+    name: Mapped[str] = mapped_column(String(253), index=True)
+    phase: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class CIGroupRow(Base):

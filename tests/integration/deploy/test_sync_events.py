@@ -42,6 +42,9 @@ def test_podman_sync_events(deploy_env, config_repo, httpd_images) -> None:
     health = [e for e in found if e.reason == "HealthStatusChanged"]
     assert health and health[-1].message.endswith("-> Healthy")
     assert [e.seq for e in found] == sorted(e.seq for e in found)
+    synced = [r for r in store_events.reconciles(deploy_env.store) if r[1] == "evapp"]
+    assert [(ns, phase) for ns, _n, phase, _s in synced] == [("argocd", "Succeeded")]
+    assert synced[0][3] is not None and synced[0][3] > 0
 
     # the same health again is no change: no new health event
     before = sum(e.count for e in health)

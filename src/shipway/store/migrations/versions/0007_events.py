@@ -1,4 +1,4 @@
-"""Events as one model: involvedObject, type, release, aggregation count, stream seq.
+"""Events as one model (involvedObject, type, release, count, stream seq); app_reconciles.
 
 Revision ID: 0007
 Revises: 0004
@@ -38,9 +38,19 @@ def upgrade() -> None:
     op.create_index("ix_events_key", "events", ["key"])
     op.create_index("ix_events_release_id", "events", ["release_id"])
     op.create_index("ix_events_kind_name", "events", ["kind", "name"])
+    op.create_table(
+        "app_reconciles",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("time", TZ, nullable=False, index=True),
+        sa.Column("namespace", sa.String(253), nullable=False, server_default=""),
+        sa.Column("name", sa.String(253), nullable=False, index=True),
+        sa.Column("phase", sa.String(32), nullable=False),
+        sa.Column("seconds", sa.Float, nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("app_reconciles")
     for index in ("ix_events_kind_name", "ix_events_release_id", "ix_events_key", "ix_events_seq"):
         op.drop_index(index, table_name="events")
     for name in ("first_time", "seq", "count", *(c[0] for c in _COLUMNS)):
