@@ -32,8 +32,15 @@ def upgrade() -> None:
     op.add_column("events", sa.Column("count", sa.Integer, nullable=False, server_default="1"))
     op.add_column("events", sa.Column("seq", sa.Integer, nullable=True))
     op.add_column("events", sa.Column("first_time", TZ, nullable=True))
-    # Older rows: their id is their position, ``subject`` their object's name.
+    # Older rows: their id is their position; ``Kind/name`` subjects name their object.
     op.execute("UPDATE events SET seq = id, first_time = time, name = subject")
+    conn = op.get_bind()
+    rows = conn.execute(sa.text("SELECT id, subject FROM events WHERE subject LIKE '%/%'"))
+    for row_id, subject in list(rows):
+        kind, _, name = str(subject).partition("/")
+        if kind[:1].isupper() and ":" not in kind and "/" not in name:
+            conn.execute(sa.text("UPDATE events SET kind = :k, name = :n WHERE id = :i"),
+                         {"k": kind, "n": name, "i": row_id})  # fmt: skip
     op.create_index("ix_events_seq", "events", ["seq"], unique=True)
     op.create_index("ix_events_key", "events", ["key"])
     op.create_index("ix_events_release_id", "events", ["release_id"])
