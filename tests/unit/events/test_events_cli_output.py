@@ -18,17 +18,16 @@ from shipway.store import events as store_events
 from shipway.store import releases
 from shipway.store.db import open_store
 
-NOW = dt.datetime.now(dt.UTC)
-
 
 def _seed(home: Path) -> None:
+    now = dt.datetime.now(dt.UTC)  # (the tests read ages: seed just before)
     store = open_store(Settings(home=home))
     web = ObjectRef("Application", "web", "argocd")
     for minutes in (7, 6, 5):  # one event seen three times
         store_events.emit(store, web, "SyncFailed", "boom", type="Warning",
-                          at=NOW - dt.timedelta(minutes=minutes))  # fmt: skip
+                          at=now - dt.timedelta(minutes=minutes))  # fmt: skip
     store_events.emit(store, ObjectRef("CIRun", "r1", "ci"), "RunStarted", "go", source="ci",
-                      release_id="rel9", at=NOW - dt.timedelta(seconds=45))  # fmt: skip
+                      release_id="rel9", at=now - dt.timedelta(minutes=3, seconds=30))  # fmt: skip
     store.close()
 
 
@@ -58,7 +57,7 @@ def test_all_namespaces_and_wide(shipway_home: Path) -> None:
                                                         "RELEASE"][1:]  # fmt: skip
     rows = [line.split() for line in out.splitlines()[1:]]
     assert rows[0][0] == "argocd" and rows[1][0] == "ci"
-    assert rows[1][-4:] == ["ci", "45s", "1", "rel9"]
+    assert rows[1][-4:] == ["ci", "3m", "1", "rel9"]
 
 
 def test_filters(shipway_home: Path) -> None:
@@ -86,7 +85,7 @@ def test_bad_flags(shipway_home: Path) -> None:
 
 
 def _release(rid: str, hours_ago: float, ok: bool) -> Release:
-    created = NOW - dt.timedelta(hours=hours_ago)
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
     rel = Release(id=rid, app="web", commit=rid * 8, created=created)
     for name in STAGES:
         rel.finish(name, ok or name != "sync", at=created + dt.timedelta(minutes=10))
