@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from controller_proc import Controller, running
+from controller_proc import Controller, cli, running
 
 from shipway.model.events import ObjectRef
 from shipway.settings import Settings
@@ -178,3 +178,19 @@ def test_processes_write_gapless_positions(shipway_home: Path) -> None:
         mine = [int(e.message) for e in found if e.involved.name == f"p{i}"]
         assert mine == list(range(40))
     store.close()
+
+
+def test_get_events_through_the_controller(ctl: tuple[Controller, Store]) -> None:
+    c, store = ctl
+    store_events.emit(store, WEB, "SyncSucceeded", "via the api")
+    store_events.emit(store, API, "SyncFailed", "elsewhere", type="Warning")
+    env = {"SHIPWAY_SERVER": c.url, "SHIPWAY_AUTH_TOKEN": c.admin_token}
+    res = cli("get", "events", "-n", "argocd", "-o", "json", env=env)
+    assert res.returncode == 0, res.stderr
+    items = json.loads(res.stdout)["items"]
+    assert [(i["reason"], i["involvedObject"]["namespace"]) for i in items] == [
+        ("SyncSucceeded", "argocd")
+    ]
+    table = cli("get", "events", "--types", "Warning", env=env)
+    assert table.returncode == 0, table.stderr
+    assert "application/api" in table.stdout and "application/web" not in table.stdout
