@@ -14,9 +14,10 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from shipway.model.events import ObjectRef
+from shipway.model.release import STAGES, Release
 from shipway.settings import Settings
 from shipway.store import events as store_events
-from shipway.store import runs
+from shipway.store import releases, runs
 from shipway.store.db import _MIGRATIONS, Store, open_store
 
 pytestmark = pytest.mark.integration
@@ -98,3 +99,24 @@ def test_older_event_rows_carry_over(tmp_path: Path) -> None:
     assert new.seq == 2
     assert [e["reason"] for e in runs.events(store)] == ["SyncSucceeded", "SyncFailed"]
     store.close()
+
+
+def test_release_events_carry_the_release_id(store: Store) -> None:
+    rel = Release(id="rel42", app="web", commit="c" * 40)
+    releases.save(store, rel)
+    releases.save(store, rel)  # unchanged: no event
+    for name in STAGES:
+        rel.finish(name, True)
+    rel.revision = "d" * 40
+    releases.save(store, rel)
+    found = store_events.query(store, release_id="rel42")
+    assert [(e.reason, e.type) for e in found] == [("ReleaseCreated", "Normal"),
+                                                   ("ReleaseSucceeded", "Normal")]  # fmt: skip
+    assert found[1].message == f"{'c' * 12} live as {'d' * 12}"
+    bad = Release(id="rel43", app="web", commit="e" * 40)
+    bad.finish("ci", False, "tests failed")
+    releases.save(store, bad)
+    failed = store_events.query(store, release_id="rel43", types=["Warning"])
+    expected = [("ReleaseFailed", "stage ci failed: tests failed")]
+    assert [(e.reason, e.message) for e in failed] == expected
+    assert failed[0].to_dict()["releaseId"] == "rel43"
