@@ -142,13 +142,34 @@ def run_workflow(
                 save_run(store, engine.snapshot(), "\n".join(engine.rs.lines), info.commit)
 
         engine.on_state = hook
+        _run_event(store, info, workflow, None)
     record = engine.run()
     if store is not None:
         save_run(store, record, "\n".join(engine.rs.lines), info.commit)
+        _run_event(store, info, workflow, record)
     if not info.keep_workspace:  # the record and log are stored; artifacts stay
         for below in ("jobs", "called"):
             shutil.rmtree(info.base_dir / below, ignore_errors=True)
     return record
+
+
+def _run_event(
+    store: Store, info: RunInfo, workflow: Workflow, record: dict[str, Any] | None
+) -> None:
+    """``RunStarted``, then ``RunSucceeded`` or ``RunFailed`` (a Warning) with the conclusion."""
+    from shipway.model import events as ev
+    from shipway.store import events as store_events
+
+    what = f"workflow {workflow.name or workflow.file} on {info.commit[:12] or info.ref}"
+    obj = ev.ObjectRef("CIRun", info.run_id, namespace=info.pipeline or "")
+    if record is None:
+        store_events.emit(store, obj, ev.CI_RUN_STARTED, f"{what} started", source="ci")
+        return
+    conclusion = str(record.get("conclusion") or "unknown")
+    ok = conclusion in ("success", "skipped", "neutral")
+    store_events.emit(store, obj, ev.CI_RUN_SUCCEEDED if ok else ev.CI_RUN_FAILED,
+                      f"{what}: {conclusion}", type=ev.NORMAL if ok else ev.WARNING,
+                      source="ci")  # fmt: skip
 
 
 _INFO_FIELDS = ("run_id", "repo", "commit", "ref", "event", "payload", "vars", "env",

@@ -2,6 +2,9 @@
 
 It listens on 127.0.0.1 unless ``--host`` says otherwise; another address
 needs TLS (``--tls-cert`` and ``--tls-key``) or an explicit ``--insecure``.
+``--metrics-port PORT`` also serves ``/metrics`` on 127.0.0.1:PORT with no
+credential (as Argo CD serves metrics on a port of their own); on the main
+port ``/metrics`` needs a token (``shipway.server.metrics``).
 On a store with no accounts it first creates ``admin`` and writes its
 password and token to ``$SHIPWAY_HOME/initial-admin.json`` (mode 0600).
 """
@@ -55,6 +58,12 @@ def check_binding(host: str, cert: str | None, key: str | None, insecure: bool) 
     show_default=True,
     help="Seconds between self-heal and registry polling passes.",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Also serve /metrics without a credential on 127.0.0.1:PORT (loopback only).",
+)
 @click.pass_context
 def controller(
     ctx: click.Context,
@@ -64,6 +73,7 @@ def controller(
     tls_key: str | None,
     insecure: bool,
     resync: float,
+    metrics_port: int | None,
 ) -> None:
     """Receive git and registry events and drive CI, image updates and syncs."""
     check_binding(host, tls_cert, tls_key, insecure)
@@ -86,6 +96,13 @@ def controller(
         log.warning("serving plain HTTP on %s (--insecure): tokens cross the network in clear",
                     host)  # fmt: skip
     ctl = Controller(state.settings, state.store)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from shipway.server.metrics import registry_for
+
+        start_http_server(metrics_port, addr="127.0.0.1", registry=registry_for(state.store))
+        log.info("serving /metrics without a credential on 127.0.0.1:%d", metrics_port)
     ctl.start(resync)
     try:
         uvicorn.run(create_app(ctl), host=host, port=port, log_level="warning",

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "login": "shipway.cli.login:login",
     "logout": "shipway.cli.login:logout",
     "hook": "shipway.cli.hooks:hook",
+    "metrics": "shipway.cli.metrics:metrics",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {

@@ -109,7 +109,30 @@ def _listed(ctx: click.Context, kind: str, namespace: str | None, every: bool) -
     return repo.list_kind(store, kind, scope.for_kind(kind, "", namespace))
 
 
-@click.command()
+EVENT_WORDS = frozenset({"events", "event", "ev"})
+
+
+class GetCommand(click.Command):
+    """``get``; ``get events ...`` hands its own options to ``shipway.cli.events``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].lower() in EVENT_WORDS:
+            from shipway.cli.events import events
+
+            sub = events.make_context("get events", list(args[1:]), parent=ctx)
+            ctx.meta["shipway.events"] = sub
+            return super().parse_args(ctx, [args[0]])
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        sub = ctx.meta.pop("shipway.events", None)
+        if isinstance(sub, click.Context):
+            with sub:
+                return sub.command.invoke(sub)
+        return super().invoke(ctx)
+
+
+@click.command(cls=GetCommand)
 @click.argument("kind")
 @click.argument("name", required=False)
 @scope.namespace_option

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +25,15 @@ from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
 from shipway.deploy.status import AppStatus
+from shipway.model import events as ev
 from shipway.model import namespaces
 from shipway.model.errors import ClusterError, GitError, InputError
 from shipway.model.resources import Resource
 from shipway.runtime.podman_env import podman_env
 from shipway.settings import Settings
 from shipway.settings import load as load_settings
+from shipway.store import events as store_events
 from shipway.store import resources as store_resources
-from shipway.store import runs
 from shipway.store.db import Store
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -204,11 +206,17 @@ def context_for(
     except ClusterError as exc:
         target = Unreachable(str(exc))
     name = namespaces.instance(app.namespace, app.name)
-    subject = f"Application/{namespaces.qualified(app.namespace, app.name)}"
+
+    began: list[float] = []  # when this process saw the operation start (its duration)
 
     def emit(event: dict[str, Any]) -> None:
         event = {"app": name, **event}
-        runs.record_event(store, "deploy", subject, event["reason"], event.get("message", ""))
+        record(store, app, event)
+        if event["reason"] == "OperationStarted":
+            began[:] = [time.monotonic()]
+        elif event["reason"] == "OperationCompleted" and event.get("phase"):
+            took = time.monotonic() - began.pop() if began else None
+            store_events.record_reconcile(store, app.namespace, app.name, str(event["phase"]), took)
         if on_event is not None:
             on_event(event)
 
@@ -374,6 +382,31 @@ def condition(ctype: str, message: str) -> dict[str, str]:
 
 
 def write_status(ctx: Ctx, status: dict[str, Any]) -> None:
+    before = str((ctx.old_status.get("health") or {}).get("status") or "")
     ns, name = namespaces.split_app(ctx.name)
     store_resources.set_status(ctx.store, "Application", name, status, ns)
     ctx.old_status = status
+    after = (status.get("health") or {}).get("status")
+    if after and after != before:  # health changed: one event per change, none for repeats
+        message = f"health {before or 'Unknown'} -> {after}"
+        if (status.get("health") or {}).get("message"):
+            message += f": {status['health']['message']}"
+        bad = after in ("Degraded", "Missing")
+        store_events.emit(ctx.store, ev.ObjectRef("Application", name, ns),
+                          ev.HEALTH_CHANGED, message, type=ev.WARNING if bad else ev.NORMAL,
+                          source="reconciler")  # fmt: skip
+
+
+_WARNINGS = ("Failed", "Error", "SyncFailed", "Degraded")
+
+
+def record(store: Store, app: Resource, event: dict[str, Any]) -> None:
+    """Store an engine event about ``app``; a completed operation is ``Sync<phase>``."""
+    reason = str(event["reason"])
+    phase = str(event.get("phase") or "")
+    if reason == "OperationCompleted" and phase:
+        reason = f"Sync{phase}"
+    warning = any(w in reason for w in _WARNINGS) or phase in ("Failed", "Error")
+    store_events.emit(store, ev.ObjectRef("Application", app.name, app.namespace), reason,
+                      str(event.get("message", "")), type=ev.WARNING if warning else ev.NORMAL,
+                      source="reconciler")  # fmt: skip

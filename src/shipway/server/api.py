@@ -14,7 +14,11 @@ password exchange ``POST /api/session``):
   ``/api/ci/runs/{id}/log`` (``ci-runs, logs``), ``GET /api/ci/approvals``,
   ``POST /api/ci/runs/{id}/approve`` ``{environment, reject, comment}``
   (``ci-runs, approve, <pipeline>/<environment>``; the reviewer is the caller).
-- ``GET /api/events`` (``events, get, *``).
+- ``GET /api/events[?for=KIND/NAME&namespace=&types=Warning&limit=]`` and
+  ``GET /api/events/stream`` (server-sent events, ``shipway.server.sse``; same
+  filters, ``Last-Event-ID`` resumes): ``events, get, *``.
+- ``GET /metrics`` (Prometheus text, ``shipway.server.metrics``):
+  ``applications, get, */*`` (the metrics name every application).
 
 Lists leave out what the caller may not ``get`` (as Argo CD's do); a single
 object the caller may not read is 403. Touches the store through the engines'
@@ -26,18 +30,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from shipway.auth import accounts
 from shipway.auth.policy import Authorizer
 from shipway.model import namespaces
 from shipway.model.errors import ConflictError, InputError, NotFoundError
+from shipway.model.events import event_list, parse_for
 from shipway.model.resources import Resource
+from shipway.server import metrics, sse
 from shipway.server.auth import identity
 from shipway.store import accounts as store_accounts
 from shipway.store import ci_coord, releases, runs
+from shipway.store import events as store_events
 from shipway.store import resources as store_resources
 from shipway.store.db import Store
 
@@ -86,6 +94,15 @@ def _ref(res: Resource) -> tuple[str, str]:
 def run_pipeline(record: dict[str, Any]) -> str:
     """The Pipeline a run belongs to; ``-`` for runs started by hand (``shipway ci run``)."""
     return str(record.get("pipeline") or "-")
+
+
+def _event_filter(for_: str | None, namespace: str | None, types: str) -> sse.Filter:
+    kind, name = _call(lambda: parse_for(for_)) if for_ else (None, None)
+    wanted = [t.strip().capitalize() for t in types.split(",") if t.strip()]
+    bad = [t for t in wanted if t not in ("Normal", "Warning")]
+    if bad:
+        raise HTTPException(status_code=400, detail=f"types {bad[0]!r}: Normal or Warning")
+    return sse.Filter(namespace, kind, name, wanted)
 
 
 def install(app: FastAPI, store: Store) -> Authorizer:
@@ -184,8 +201,47 @@ def install(app: FastAPI, store: Store) -> Authorizer:
                                     not review.reject, who.name, review.comment))  # fmt: skip
 
     @app.get("/api/events")
-    def events(request: Request, limit: int = 200) -> list[dict[str, Any]]:
+    def events(
+        request: Request,
+        limit: int = 200,
+        namespace: str | None = None,
+        types: str = "",
+        for_: str | None = Query(None, alias="for"),
+    ) -> Any:
         rbac.require(identity(request), "events", "get", "*")
-        return runs.events(store, limit=limit)
+        if for_ is None and namespace is None and not types:
+            return runs.events(store, limit=limit)  # the older shape: newest first
+        flt = _event_filter(for_, namespace, types)
+        found = store_events.query(store, namespace=flt.namespace, kind=flt.kind, name=flt.name,
+                                   types=flt.types, limit=limit, newest=True)  # fmt: skip
+        return event_list(found)
+
+    @app.get("/api/events/stream")
+    def events_stream(
+        request: Request,
+        namespace: str | None = None,
+        types: str = "",
+        since: int | None = None,
+        heartbeat: float = Query(15.0, ge=0.05, le=300.0),
+        for_: str | None = Query(None, alias="for"),
+    ) -> StreamingResponse:
+        rbac.require(identity(request), "events", "get", "*")
+        flt = _event_filter(for_, namespace, types)
+        last = request.headers.get("last-event-id", "").strip()
+        if last and not last.isdigit():
+            raise HTTPException(status_code=400, detail=f"Last-Event-ID {last!r}: not a number")
+        after = int(last) if last else since
+        body = sse.stream(store, after, flt, disconnected=request.is_disconnected,
+                          heartbeat=heartbeat)  # fmt: skip
+        return StreamingResponse(body, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})  # fmt: skip
+
+    registry = metrics.registry_for(store)
+
+    @app.get("/metrics")
+    def prometheus_metrics(request: Request) -> Response:
+        rbac.require(identity(request), "applications", "get", "*/*")
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return rbac

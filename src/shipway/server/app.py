@@ -9,6 +9,7 @@ Routes:
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
   the other shapes the updater parses), with the registry token.
 - ``GET /healthz``: open to all.
+- ``GET /metrics``: Prometheus metrics (``shipway.server.metrics``), with a token.
 - ``/api/...``: the read and review API (``shipway.server.api``), behind a bearer
   token of a local account and RBAC (``shipway.server.auth``, ``shipway.auth``).
 Hook handlers (``controller.accept``) answer 202 once the event is in the durable
@@ -30,7 +31,7 @@ from shipway.controller import accept
 from shipway.controller.core import Controller
 from shipway.git import webhooks
 from shipway.model.errors import ConflictError, InputError, ShipwayError
-from shipway.server import api, auth, bodylimit
+from shipway.server import api, auth, bodylimit, metrics
 
 
 def create_app(controller: Controller) -> FastAPI:
@@ -39,6 +40,7 @@ def create_app(controller: Controller) -> FastAPI:
     auth.install(app, controller.store)
     bodylimit.install(app)  # outermost: bodies over SHIPWAY_MAX_BODY_BYTES get 413 first
     rx = controller.receiver
+    metrics.install_webhook_counter(app, controller.store)  # outside that: counts the 413s too
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

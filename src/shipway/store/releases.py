@@ -1,11 +1,11 @@
-"""Stored release records."""
+"""Stored release records; a release's creation and end are events (with its id)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from shipway.model.errors import NotFoundError
-from shipway.model.release import Release
+from shipway.model.release import FAILED, SUCCEEDED, Release
 from shipway.store.db import Store
 from shipway.store.tables import ReleaseRow
 
@@ -14,6 +14,7 @@ def save(store: Store, rel: Release) -> None:
     body = rel.to_dict()
     with store.session() as s:
         row = s.get(ReleaseRow, rel.id)
+        before = None if row is None else row.status
         if row is None:
             s.add(
                 ReleaseRow(
@@ -27,6 +28,28 @@ def save(store: Store, rel: Release) -> None:
             )
         else:
             row.status, row.body, row.app = rel.status, body, rel.app
+    _release_event(store, rel, before)
+
+
+def _release_event(store: Store, rel: Release, before: str | None) -> None:
+    """``ReleaseCreated``, then ``ReleaseSucceeded`` or ``ReleaseFailed`` when it ends."""
+    from shipway.model import events as ev
+    from shipway.store import events as store_events
+
+    if before == rel.status:
+        return
+    obj = ev.ObjectRef("Application", rel.app)
+    commit = rel.commit[:12] or "no commit"
+    if before is None:
+        store_events.emit(store, obj, "ReleaseCreated", f"release {rel.id} of {commit}",
+                          release_id=rel.id, source="releases")  # fmt: skip
+    if rel.status == SUCCEEDED:
+        store_events.emit(store, obj, "ReleaseSucceeded",
+                          f"{commit} live as {(rel.revision or '')[:12] or 'its revision'}",
+                          release_id=rel.id, source="releases")  # fmt: skip
+    elif rel.status == FAILED:
+        store_events.emit(store, obj, "ReleaseFailed", rel.message or "failed",
+                          type=ev.WARNING, release_id=rel.id, source="releases")  # fmt: skip
 
 
 def get(store: Store, release_id: str) -> Release:

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from shipway.model.errors import NotFoundError
+from shipway.model.events import Event
 from shipway.model.release import now
 from shipway.store.db import Store
-from shipway.store.tables import CIRunRow, EngineStateRow, EventRow
+from shipway.store.tables import CIRunRow, EngineStateRow
 
 
 def save_run(store: Store, record: dict[str, Any], log: str, commit: str = "") -> None:
@@ -78,23 +79,27 @@ def states(store: Store, engine: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def record_event(store: Store, source: str, subject: str, reason: str, message: str = "") -> None:
-    with store.session() as s:
-        s.add(EventRow(time=now(), source=source, subject=subject, reason=reason, message=message))
+    """An event about ``subject`` (``Kind/name``, a run id, a repo URL), via ``events.emit``."""
+    from shipway.model.events import WARNING, from_subject
+    from shipway.store import events as store_events
+
+    warning = any(w in reason for w in ("Fail", "Error", "Rejected", "Degraded"))
+    store_events.emit(store, from_subject(source, subject), reason, message,
+                      type=WARNING if warning else "Normal", source=source)  # fmt: skip
 
 
 def events(store: Store, limit: int = 200) -> list[dict[str, Any]]:
-    with store.session() as s:
-        rows = s.scalars(select(EventRow).order_by(EventRow.id.desc()).limit(limit))
-        return [
-            {
-                "time": r.time.isoformat(),
-                "source": r.source,
-                "subject": r.subject,
-                "reason": r.reason,
-                "message": r.message,
-            }
-            for r in rows
-        ]
+    """The newest events first, each a ``v1`` Event with the older ``subject`` and ``time``."""
+    from shipway.store import events as store_events
+
+    found = store_events.query(store, limit=limit, newest=True)
+    return [e.to_dict() | {"subject": _subject(e), "time": e.to_dict()["lastTimestamp"]}
+            for e in reversed(found)]  # fmt: skip
+
+
+def _subject(e: Event) -> str:
+    """The older ``subject``: ``Kind/name``, or the bare name of a run or repository."""
+    return e.involved.name if e.involved.kind in ("", "CIRun", "Repository") else e.involved.ref
 
 
 def exist_since(store: Store, commit: str, event: str, since: dt.datetime) -> bool:

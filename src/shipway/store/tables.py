@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -82,7 +82,12 @@ class EngineStateRow(Base):
 
 
 class EventRow(Base):
-    """An event log: every state change an engine publishes, naming its object."""
+    """One event (``shipway.model.events.Event``); a repeat bumps ``count`` and ``seq``.
+
+    ``time`` is the last time seen, ``first_time`` the first; ``seq`` is the
+    stream position (unique, taken anew by every write); ``key`` the
+    aggregation key of the stable fields; ``subject`` is ``Kind/name``.
+    """
 
     __tablename__ = "events"
 
@@ -92,6 +97,30 @@ class EventRow(Base):
     subject: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(100))
     message: Mapped[str] = mapped_column(Text, default="")
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    key: Mapped[str] = mapped_column(String(64), index=True, default="")
+    type: Mapped[str] = mapped_column(String(16), default="Normal")
+    api_version: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(100), default="")
+    namespace: Mapped[str] = mapped_column(String(253), default="")
+    name: Mapped[str] = mapped_column(String(253), default="")
+    uid: Mapped[str] = mapped_column(String(64), default="")
+    release_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    first_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReconcileRow(Base):
+    """One finished sync operation of an Application: its phase and how long it took."""
+
+    __tablename__ = "app_reconciles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    namespace: Mapped[str] = mapped_column(String(253), default="")
+    name: Mapped[str] = mapped_column(String(253), index=True)
+    phase: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class CIGroupRow(Base):

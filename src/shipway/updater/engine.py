@@ -342,12 +342,29 @@ def _image_status(r: UpdateResult) -> dict[str, Any]:
     return entry
 
 
+def _update_event(store: Store, res: UpdateResult) -> None:
+    """``UpdateCommitted`` for a config commit, ``UpdateFailed`` (Warning) for an error."""
+    from shipway.model import events as ev
+    from shipway.store import events as store_events
+
+    obj = ev.ObjectRef(res.kind, res.app)
+    if res.error:
+        store_events.emit(store, obj, "UpdateFailed", f"{res.alias or res.image}: {res.error}",
+                          type=ev.WARNING, source="image-updater")  # fmt: skip
+    elif res.changed:
+        where = f"pull request branch {res.branch}" if res.branch else res.config_repo
+        store_events.emit(store, obj, ev.UPDATE_COMMITTED,
+                          f"{res.image} ({res.tag}) committed to {where} as "
+                          f"{(res.config_commit or '')[:12]}", source="image-updater")  # fmt: skip
+
+
 def record_status(store: Store, results: list[UpdateResult], resources: Iterable[Resource]) -> None:
     """Merge each result into its resource's status (``imageUpdate``; Flux's ``latestRef``)."""
     for res in results:  # the last outcome per watch, as engine state (``runs.states``)
         phase = "failed" if res.error else "committed" if res.config_commit else "unchanged"
         key = f"{res.kind}/{res.owner}/{res.alias}"
         runs.put_state(store, "updater", key, phase, res.to_dict())
+        _update_event(store, res)
     known = {(r.kind, r.namespace, r.name): r for r in resources}
     by_owner: dict[tuple[str, str, str], list[UpdateResult]] = {}
     for res in results:

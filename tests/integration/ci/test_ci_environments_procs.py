@@ -173,7 +173,7 @@ def test_review_from_another_process(
         assert "Deployment to gated was approved by alice: looks fine" in log.read_text()
     store = shared.store()
     try:
-        reasons = [e["reason"] for e in runs.events(store) if e["subject"].startswith(run_id)]
+        reasons = [e["reason"] for e in runs.events(store) if e["subject"].startswith(f"{run_id}/")]
     finally:
         store.close()
     assert reasons == ["ReviewRejected" if reject else "ReviewApproved", "WaitingForReview"]

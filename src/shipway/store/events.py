@@ -1,0 +1,176 @@
+"""Stored events: ``emit`` (with kubectl-style aggregation of repeats) and queries.
+
+``emit`` is the one function every stage calls (CI, images, the updater, the
+reconciler, and later Freight, promotions, verification, rollbacks and
+previews). A repeat of a recent event (same stable fields, within
+``AGGREGATE_WINDOW``) bumps that row's ``count``, ``time`` and ``seq``;
+anything else is a new row. ``seq`` is ``max(seq) + 1`` under a unique index,
+so a racing writer (another process) retries with the next one and the
+positions are gapless in commit order: a reader that saw ``seq`` N has seen
+every event written before N (what ``Last-Event-ID`` and an outbox rely on).
+
+Touches only the ``events`` and ``app_reconciles`` tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from shipway.model.errors import ConflictError, ExternalError
+from shipway.model.events import NORMAL, Event, ObjectRef, repeats, utc
+from shipway.store.db import Store
+from shipway.store.tables import EventRow, ReconcileRow
+
+_RETRIES = 20
+
+
+def _to_event(r: EventRow) -> Event:
+    involved = ObjectRef(r.kind, r.name, r.namespace, r.api_version, r.uid)
+    return Event(involved, r.reason, r.message, r.type, r.release_id, r.source,
+                 first=r.first_time or r.time, last=r.time, count=r.count, seq=r.seq or r.id,
+                 id=r.id)  # fmt: skip
+
+
+def emit(
+    store: Store,
+    involved: ObjectRef,
+    reason: str,
+    message: str = "",
+    *,
+    type: str = NORMAL,
+    release_id: str = "",
+    source: str = "shipway",
+    at: dt.datetime | None = None,
+) -> Event:
+    """Record one event (or count a repeat of a recent one); returns it as stored."""
+    ev = Event(involved, reason, message, type, release_id or "", source,
+               first=at or dt.datetime.now(dt.UTC))  # fmt: skip
+    key = ev.key
+    for attempt in range(_RETRIES):
+        try:
+            with store.session() as s:
+                seq = int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0) + 1
+                row = s.scalars(
+                    select(EventRow).where(EventRow.key == key).order_by(EventRow.id.desc())
+                ).first()
+                if row is not None and repeats(_to_event(row), ev):
+                    row.count, row.time, row.seq = row.count + 1, ev.first, seq
+                else:
+                    row = EventRow(
+                        time=ev.first, first_time=ev.first, source=source, reason=reason,
+                        message=message, subject=involved.ref, seq=seq, key=key, type=type,
+                        api_version=involved.api_version, kind=involved.kind,
+                        namespace=involved.namespace, name=involved.name, uid=involved.uid,
+                        release_id=ev.release_id, count=1,
+                    )  # fmt: skip
+                    s.add(row)
+                s.flush()
+                return _to_event(row)
+        except ExternalError as exc:  # the seq taken by another writer, or its lock: again
+            if not isinstance(exc.__cause__, IntegrityError | OperationalError):
+                raise
+            time.sleep(0.005 * (attempt + 1))
+    raise ConflictError(f"event {reason}: the event stream stayed busy", subject=involved.ref)
+
+
+def query(
+    store: Store,
+    *,
+    namespace: str | None = None,
+    kind: str | None = None,
+    name: str | None = None,
+    types: Sequence[str] = (),
+    release_id: str | None = None,
+    after: int = 0,
+    upto: int | None = None,
+    limit: int | None = None,
+    newest: bool = False,
+) -> list[Event]:
+    """Events after ``after`` in stream order (``seq``); ``newest``: the last ``limit``."""
+    q = select(EventRow).where(EventRow.seq > after)
+    if upto is not None:
+        q = q.where(EventRow.seq <= upto)
+    if namespace is not None:
+        q = q.where(EventRow.namespace == namespace)
+    if kind:
+        q = q.where(func.lower(EventRow.kind) == kind.lower())
+    if name:
+        q = q.where(EventRow.name == name)
+    if types:
+        q = q.where(EventRow.type.in_(list(types)))
+    if release_id:
+        q = q.where(EventRow.release_id == release_id)
+    q = q.order_by(EventRow.seq.desc() if newest else EventRow.seq)
+    if limit is not None:
+        q = q.limit(limit)
+    with store.session() as s:
+        found = [_to_event(r) for r in s.scalars(q)]
+    return list(reversed(found)) if newest else found
+
+
+def last_seq(store: Store) -> int:
+    """The newest stream position (0 for none): a cheap poll for watchers."""
+    with store.session() as s:
+        return int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0)
+
+
+def totals(store: Store, reasons: Iterable[str]) -> dict[tuple[str, str, str], int]:
+    """Occurrences (``count`` summed) by (reason, type, kind) for the given reasons."""
+    q = (
+        select(EventRow.reason, EventRow.type, EventRow.kind, func.sum(EventRow.count))
+        .where(EventRow.reason.in_(list(reasons)))
+        .group_by(EventRow.reason, EventRow.type, EventRow.kind)
+    )
+    with store.session() as s:
+        return {(r, t, k): int(n or 0) for r, t, k, n in s.execute(q)}
+
+
+def by_object(store: Store, kind: str, reasons: Iterable[str]) -> dict[tuple[str, str, str], int]:
+    """Occurrences by (namespace, name, reason) of one kind's events with these reasons."""
+    q = (
+        select(EventRow.namespace, EventRow.name, EventRow.reason, func.sum(EventRow.count))
+        .where(EventRow.kind == kind, EventRow.reason.in_(list(reasons)))
+        .group_by(EventRow.namespace, EventRow.name, EventRow.reason)
+    )
+    with store.session() as s:
+        return {(ns, n, r): int(c or 0) for ns, n, r, c in s.execute(q)}
+
+
+def since(store: Store, at: dt.datetime) -> list[Event]:
+    """Events last seen at or after ``at`` (for reports over a period)."""
+    with store.session() as s:
+        rows = s.scalars(select(EventRow).where(EventRow.time >= utc(at)).order_by(EventRow.seq))
+        return [_to_event(r) for r in rows]
+
+
+def by_message(store: Store, kind: str, reason: str) -> dict[tuple[str, str], int]:
+    """Occurrences by (name, message) of one kind's events with one reason (webhook outcomes)."""
+    q = (
+        select(EventRow.name, EventRow.message, func.sum(EventRow.count))
+        .where(EventRow.kind == kind, EventRow.reason == reason)
+        .group_by(EventRow.name, EventRow.message)
+    )
+    with store.session() as s:
+        return {(n, m): int(c or 0) for n, m, c in s.execute(q)}
+
+
+def record_reconcile(
+    store: Store, namespace: str, name: str, phase: str, seconds: float | None
+) -> None:
+    """One finished sync of an Application (``argocd_app_sync_total``, ``_reconcile``)."""
+    with store.session() as s:
+        s.add(ReconcileRow(time=dt.datetime.now(dt.UTC), namespace=namespace, name=name,
+                           phase=phase, seconds=seconds))  # fmt: skip
+
+
+def reconciles(store: Store) -> list[tuple[str, str, str, float | None]]:
+    """Every recorded sync as (namespace, name, phase, seconds)."""
+    with store.session() as s:
+        rows = s.execute(select(ReconcileRow.namespace, ReconcileRow.name, ReconcileRow.phase,
+                                ReconcileRow.seconds))  # fmt: skip
+        return [(ns, n, p, sec) for ns, n, p, sec in rows]

@@ -1,0 +1,122 @@
+"""Stored events on SQLite and PostgreSQL: aggregation, gapless positions under concurrent
+writers, and migration 0007 carrying older event rows over."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+
+from shipway.model.events import ObjectRef
+from shipway.model.release import STAGES, Release
+from shipway.settings import Settings
+from shipway.store import events as store_events
+from shipway.store import releases, runs
+from shipway.store.db import _MIGRATIONS, Store, open_store
+
+pytestmark = pytest.mark.integration
+
+WEB = ObjectRef("Application", "web", "argocd")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        st = open_store(Settings(home=tmp_path / "home", database_url=""))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        st = open_store(Settings(home=tmp_path / "home", database_url=url))
+        with st.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM events")
+            conn.exec_driver_sql("DELETE FROM app_reconciles")
+    yield st
+    st.close()
+
+
+def test_repeats_aggregate(store: Store) -> None:
+    t0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    a = store_events.emit(store, WEB, "SyncFailed", "boom", type="Warning", at=t0)
+    b = store_events.emit(store, WEB, "SyncFailed", "boom", type="Warning",
+                          at=t0 + dt.timedelta(minutes=3))  # fmt: skip
+    assert (b.id, b.count, b.first, b.last) == (a.id, 2, t0, t0 + dt.timedelta(minutes=3))
+    assert b.seq == a.seq + 1
+    late = store_events.emit(store, WEB, "SyncFailed", "boom", type="Warning",
+                             at=t0 + dt.timedelta(minutes=30))  # fmt: skip
+    assert late.id != a.id and late.count == 1  # outside the window: a new event
+    other = store_events.emit(store, WEB, "SyncFailed", "other message", type="Warning",
+                              at=t0 + dt.timedelta(minutes=31))  # fmt: skip
+    assert other.id not in (a.id, late.id)
+    found = store_events.query(store)
+    assert [e.seq for e in found] == [2, 3, 4]
+    assert store_events.last_seq(store) == 4
+    assert [e.reason for e in store_events.query(store, types=["Normal"])] == []
+    assert store_events.query(store, after=3)[0].id == other.id
+
+
+def test_concurrent_writers_take_gapless_positions(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(25):
+                store_events.emit(store, ObjectRef("Application", f"a{n}"), "Tick", str(i))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    found = store_events.query(store)
+    assert [e.seq for e in found] == list(range(1, 151))
+
+
+def test_older_event_rows_carry_over(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{db}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.execute(text("INSERT INTO events (time, source, subject, reason, message) VALUES "
+                          "('2026-11-01 10:00:00', 'deploy', 'Application/web', 'SyncFailed', "
+                          "'x')"))  # fmt: skip
+    engine.dispose()
+    store = open_store(Settings(home=tmp_path / "h", database_url=f"sqlite:///{db}"))
+    [old] = store_events.query(store)
+    assert (old.seq, old.count, old.reason) == (1, 1, "SyncFailed")
+    assert (old.involved.kind, old.involved.name) == ("Application", "web")
+    new = store_events.emit(store, WEB, "SyncSucceeded")
+    assert new.seq == 2
+    assert [e["reason"] for e in runs.events(store)] == ["SyncSucceeded", "SyncFailed"]
+    store.close()
+
+
+def test_release_events_carry_the_release_id(store: Store) -> None:
+    rel = Release(id="rel42", app="web", commit="c" * 40)
+    releases.save(store, rel)
+    releases.save(store, rel)  # unchanged: no event
+    for name in STAGES:
+        rel.finish(name, True)
+    rel.revision = "d" * 40
+    releases.save(store, rel)
+    found = store_events.query(store, release_id="rel42")
+    assert [(e.reason, e.type) for e in found] == [("ReleaseCreated", "Normal"),
+                                                   ("ReleaseSucceeded", "Normal")]  # fmt: skip
+    assert found[1].message == f"{'c' * 12} live as {'d' * 12}"
+    bad = Release(id="rel43", app="web", commit="e" * 40)
+    bad.finish("ci", False, "tests failed")
+    releases.save(store, bad)
+    failed = store_events.query(store, release_id="rel43", types=["Warning"])
+    expected = [("ReleaseFailed", "stage ci failed: tests failed")]
+    assert [(e.reason, e.message) for e in failed] == expected
+    assert failed[0].to_dict()["releaseId"] == "rel43"

@@ -1,0 +1,114 @@
+"""``shipway get events`` and ``shipway metrics dora`` output, as kubectl's and as JSON/YAML."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from shipway.cli.main import cli
+from shipway.model.errors import InputError
+from shipway.model.events import ObjectRef
+from shipway.model.release import STAGES, Release
+from shipway.settings import Settings
+from shipway.store import events as store_events
+from shipway.store import releases
+from shipway.store.db import open_store
+
+
+def _seed(home: Path) -> None:
+    now = dt.datetime.now(dt.UTC)  # (the tests read ages: seed just before)
+    store = open_store(Settings(home=home))
+    web = ObjectRef("Application", "web", "argocd")
+    for minutes in (7, 6, 5):  # one event seen three times
+        store_events.emit(store, web, "SyncFailed", "boom", type="Warning",
+                          at=now - dt.timedelta(minutes=minutes))  # fmt: skip
+    store_events.emit(store, ObjectRef("CIRun", "r1", "ci"), "RunStarted", "go", source="ci",
+                      release_id="rel9", at=now - dt.timedelta(minutes=3, seconds=30))  # fmt: skip
+    store.close()
+
+
+def _run(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(cli, list(args))
+    return res.exit_code, res.output
+
+
+def test_table_as_kubectl_events(shipway_home: Path) -> None:
+    _seed(shipway_home)
+    code, out = _run("get", "events")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert lines[1].split() == ["5m", "(x3", "over", "7m)", "Warning", "SyncFailed",
+                                "application/web", "boom"]  # fmt: skip
+    assert lines[2].split()[1:] == ["Normal", "RunStarted", "cirun/r1", "go"]
+    assert len(lines) == 3
+
+
+def test_all_namespaces_and_wide(shipway_home: Path) -> None:
+    _seed(shipway_home)
+    code, out = _run("get", "events", "-A", "-o", "wide")
+    assert code == 0, out
+    header = out.splitlines()[0].split()
+    assert header[0] == "NAMESPACE" and header[-4:] == ["SOURCE", "FIRST", "SEEN", "COUNT",
+                                                        "RELEASE"][1:]  # fmt: skip
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert rows[0][0] == "argocd" and rows[1][0] == "ci"
+    assert rows[1][-4:] == ["ci", "3m", "1", "rel9"]
+
+
+def test_filters(shipway_home: Path) -> None:
+    _seed(shipway_home)
+    code, out = _run("get", "events", "--for", "app/web", "-o", "json")
+    assert code == 0, out
+    listing = json.loads(out)
+    assert listing["kind"] == "EventList"
+    assert [i["involvedObject"]["name"] for i in listing["items"]] == ["web"]
+    assert listing["items"][0]["count"] == 3
+    code, out = _run("get", "events", "-n", "ci", "-o", "yaml")
+    doc = yaml.safe_load(out)
+    assert [i["reason"] for i in doc["items"]] == ["RunStarted"]
+    code, out = _run("get", "events", "--types", "Warning", "-o", "name")
+    assert out.split() == ["event/web.1"]
+    code, out = _run("get", "events", "-n", "nowhere")
+    assert code == 0 and "No events found in nowhere namespace." in out
+
+
+def test_bad_flags(shipway_home: Path) -> None:
+    for args, message in ((["--for", "web"], "expected KIND/NAME"),
+                          (["--types", "Error"], "expected Normal or Warning")):  # fmt: skip
+        res = CliRunner().invoke(cli, ["get", "events", *args])
+        assert isinstance(res.exception, InputError) and message in str(res.exception)
+
+
+def _release(rid: str, hours_ago: float, ok: bool) -> Release:
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
+    rel = Release(id=rid, app="web", commit=rid * 8, created=created)
+    for name in STAGES:
+        rel.finish(name, ok or name != "sync", at=created + dt.timedelta(minutes=10))
+        if not ok and name == "sync":
+            break
+    return rel
+
+
+def test_metrics_dora(shipway_home: Path) -> None:
+    store = open_store(Settings(home=shipway_home))
+    for rel in (_release("a", 50, True), _release("b", 30, False), _release("c", 20, True),
+                _release("old", 24 * 40, True)):  # fmt: skip
+        releases.save(store, rel)
+    store.close()
+    code, out = _run("metrics", "dora", "--app", "web", "--since", "7d", "-o", "json")
+    assert code == 0, out
+    d = json.loads(out)
+    assert (d["releases"], d["deployments"], d["failures"]) == (3, 2, 1)
+    assert d["deploymentFrequencyPerDay"] == 2 / 7
+    assert d["leadTimeSeconds"]["median"] == 600
+    assert d["changeFailureRate"] == 1 / 3
+    assert d["timeToRestoreSeconds"]["median"] == 10 * 3600  # b failed at -29h50, c live -19h50
+    code, out = _run("metrics", "dora")
+    assert code == 0 and "change failure rate" in out and "33%" in out
+    res = CliRunner().invoke(cli, ["metrics", "dora", "--since", "soon"])
+    assert isinstance(res.exception, InputError) and "--since 'soon'" in str(res.exception)
