@@ -33,8 +33,10 @@ from shipway.controller.tokens import HookTokens, normalise_repo
 from shipway.git import webhooks as forge_webhooks
 from shipway.model import bounded
 from shipway.model.errors import ConflictError, InputError
+from shipway.model.events import IMAGE_PUSHED, ObjectRef
 from shipway.model.release import iso, now
 from shipway.settings import Settings
+from shipway.store import events as store_events
 from shipway.store import inbox, runs
 from shipway.store.db import Store
 from shipway.updater import webhooks as registry_webhooks
@@ -179,6 +181,9 @@ def registry(
     item = inbox.put(rx.store, "registry", payload, _registry_dedupe(raw))
     if item is None:
         return 200, {"accepted": 0, "duplicate": True}
+    for e in pushes:  # once per accepted notification (a redelivered envelope is not)
+        store_events.emit(rx.store, ObjectRef("Image", e.image), IMAGE_PUSHED,
+                          f"{e.image}:{e.tag}", source=e.source or "registry")  # fmt: skip
     rx.wake("registry")
     return 202, {"accepted": len(pushes), "id": item}
 

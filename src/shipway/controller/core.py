@@ -50,12 +50,10 @@ from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
 from shipway.model import namespaces
 from shipway.model.errors import ShipwayError
-from shipway.model.events import IMAGE_PUSHED, ObjectRef
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.runtime import docker_api
 from shipway.settings import Settings
-from shipway.store import events as store_events
 from shipway.store import inbox, runs
 from shipway.store import resources as resource_store
 from shipway.store.db import Store
@@ -205,9 +203,6 @@ class Controller:
         pushes = [registry_webhooks.PushEvent(digest=None, **e) for e in item.payload["events"]]
         received = dt.datetime.fromisoformat(item.payload["received"])
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
-        for p in pushes:  # once per accepted notification (a redelivery is dropped at accept)
-            store_events.emit(self.store, ObjectRef("Image", p.image), IMAGE_PUSHED,
-                              f"{p.image}:{p.tag}", source=p.source or "registry")  # fmt: skip
         self._run_update(pushes, received, pushed)
 
     def _handle_reconcile(self, item: inbox.Item, owner: str) -> None:

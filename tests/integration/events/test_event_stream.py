@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from controller_proc import Controller, cli, running
+from auth_controller import Controller, cli, running
 
 from shipway.model.events import ObjectRef
 from shipway.settings import Settings

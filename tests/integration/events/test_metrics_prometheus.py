@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from controller_proc import Controller, running
+from auth_controller import Controller, cli, running
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_proc import running as prometheus
 
@@ -99,7 +99,9 @@ def test_metrics_from_the_store(ctl: tuple[Controller, int], tmp_path: Path) -> 
     _seed(c.home)
     hdr = {"Authorization": f"Bearer {c.admin_token}"}
     registry_hook = c.url + "/hooks/registry"
-    ctype = {"Content-Type": "application/vnd.docker.distribution.events.v1+json"}
+    token = cli("hook", "token", "registry", env={"SHIPWAY_HOME": str(c.home)}).stdout.strip()
+    ctype = {"Content-Type": "application/vnd.docker.distribution.events.v1+json",
+             "Authorization": f"Bearer {token}"}  # fmt: skip
     assert httpx.post(registry_hook, content=json.dumps(PUSH), headers=ctype).status_code == 202
     assert httpx.post(registry_hook, content=json.dumps(PUSH), headers=ctype).status_code == 202
     assert httpx.post(c.url + "/hooks/git", content=b"{not json").status_code == 400

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from shipway.controller.core import Controller
 from shipway.controller.hooks import GitPush, RefUpdate
 from shipway.model.resources import parse_text
@@ -25,17 +23,15 @@ spec:
 """
 
 
-def test_push_reconciles_by_namespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_reconciles_by_namespace(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, database_url="")
     store = open_store(settings)
     ctl = Controller(settings, store)
     try:
         text = APP.format(ns="argocd", url=URL) + "---\n" + APP.format(ns="dev", url=URL)
         repo.apply(store, parse_text(text, "apps.yaml"))
-        submitted: list[str] = []
-        monkeypatch.setattr(ctl._deploys, "submit", lambda key, fn: submitted.append(key))
-        started = ctl.on_git_push(GitPush(URL, [RefUpdate("refs/heads/main", "0" * 40, "a" * 40)]))
-        assert started["reconcile"] == submitted == ["web", "dev_web"]
+        news, _ = ctl.push_work(GitPush(URL, [RefUpdate("refs/heads/main", "0" * 40, "a" * 40)]))
+        assert [n.payload["app"] for n in news if n.kind == "reconcile"] == ["web", "dev_web"]
     finally:
         ctl.shutdown()
         store.close()
