@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from shipway.templates import gotypes
 from shipway.templates.errors import ExprError
 from shipway.templates.exprlang.parser import Node
 from shipway.templates.gotime import GoDuration, GoTime, go_method
@@ -34,28 +35,8 @@ class Fail(Exception):
 
 
 def type_name(v: Any) -> str:
-    """The Go type expr-lang names in its messages."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, Mapping):
-        return "map[string]interface {}"
-    if isinstance(v, list | tuple):
-        return "[]interface {}"
-    if isinstance(v, GoTime):
-        return "time.Time"
-    if isinstance(v, GoDuration):
-        return "time.Duration"
-    if callable(v):
-        return "func"
-    return type(v).__name__
+    """The Go type expr-lang names in its messages (a callable is ``func``)."""
+    return gotypes.type_name(v, func="func")
 
 
 def is_number(v: Any) -> bool:

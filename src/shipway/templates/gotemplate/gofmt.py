@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from shipway.templates import gotypes
 from shipway.templates.gotime import GoDuration, GoTime
 
 MAX_WIDTH = 100_000
@@ -22,31 +23,7 @@ class FmtError(ValueError):
     """A format request fmt would honour but that exceeds shipway's bounds."""
 
 
-def type_name(v: Any) -> str:
-    """The Go type name fmt prints for a value (``%T`` and ``%!d(string=x)``)."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, bytes | bytearray):
-        return "[]uint8"
-    if isinstance(v, Mapping):
-        return "map[string]interface {}"
-    if isinstance(v, list | tuple):
-        return "[]interface {}"
-    if isinstance(v, GoTime):
-        return "time.Time"
-    if isinstance(v, GoDuration):
-        return "time.Duration"
-    if callable(v):
-        return "func(...) interface {}"
-    return type(v).__name__
+type_name = gotypes.type_name
 
 
 def _digits(f: float) -> tuple[str, int]:
