@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from shipway.model.errors import CIError
+from shipway.runtime import busybox
 
-BUSYBOX = "/bin/busybox"
+BUSYBOX = busybox.BUSYBOX
 NAME = "localhost/shipway-ci-runner"
 _CONTAINERFILE = (
     "FROM scratch\nCOPY rootfs/ /\n"
@@ -40,18 +41,8 @@ def tag() -> str:
 
 
 def _rootfs(root: Path) -> None:
-    for sub in ("bin", "tmp", "etc", "root", "usr/bin"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
+    busybox.populate(root, ("bin", "tmp", "etc", "root", "usr/bin"))
     (root / "tmp").chmod(0o1777)
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
-                             check=True).stdout.split()  # fmt: skip
-    for name in applets:
-        link = root / "bin" / name
-        if name != "busybox" and not link.exists():
-            os.symlink("busybox", link)
-    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (root / "etc" / "group").write_text("root:x:0:\n")
 
 
 def ensure(podman_env: Mapping[str, str], work: Path) -> str:

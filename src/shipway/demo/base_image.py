@@ -7,16 +7,14 @@ Touches ``<dir>`` and the registry.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from shipway.images import registry as registry_client
 from shipway.images.build import build
 from shipway.model.errors import ServiceError
+from shipway.runtime import busybox
 
-BUSYBOX = "/bin/busybox"
+BUSYBOX = busybox.BUSYBOX
 
 
 def rootfs(dir: Path) -> Path:
@@ -26,18 +24,7 @@ def rootfs(dir: Path) -> Path:
         return root
     if not Path(BUSYBOX).exists():
         raise ServiceError("busybox-static is not installed", subject=BUSYBOX)
-    for sub in ("bin", "tmp", "etc", "www"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    applets = subprocess.run(
-        [BUSYBOX, "--list"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in applets:
-        link = root / "bin" / name
-        if name != "busybox" and not link.exists():
-            os.symlink("busybox", link)
-    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (root / "etc" / "group").write_text("root:x:0:\n")
+    busybox.populate(root, ("bin", "tmp", "etc", "www"))
     (dir / "Containerfile").write_text(
         'FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["/bin/sh"]\n'
     )
