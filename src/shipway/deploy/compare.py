@@ -122,6 +122,7 @@ class Ctx:
     renderer: sources.Renderer
     emit: EventSink
     project: dict[str, Any] | None = None  # the AppProject spec (None: not found)
+    health_custom: health.Customizations | None = None  # argocd-cm's, read once per pass
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -141,6 +142,7 @@ class Loaded:
     clusters: dict[str, dict[str, Any]]
     projects: dict[str, dict[str, Any]]
     targets: dict[str, cluster.Target]
+    health: health.Customizations | None = None  # argocd-cm's Lua health customizations
 
     @classmethod
     def load(cls, store: Store) -> Loaded:
@@ -151,6 +153,7 @@ class Loaded:
                 for p in store_resources.list_kind(store, "AppProject", namespaces.ARGOCD)
             },
             {},
+            health_settings.load(store),
         )
 
 
@@ -224,6 +227,7 @@ def context_for(
     if fetch:
         r.forget_fetches()
     ctx = Ctx(store, settings, name, app.body, dict(app.status), target, r, emit)
+    ctx.health_custom = loaded.health
     proj_name = str(app.spec.get("project") or "default")
     if proj_name in loaded.projects:
         ctx.project = dict(loaded.projects[proj_name])
@@ -347,7 +351,7 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
         msg = f"Application {ctx.name!r}: {exc}"
         result.conditions = [condition("ComparisonError", msg)]
         return result, desired
-    custom = health_settings.load(ctx.store)  # argocd-cm's Lua health customizations
+    custom = ctx.health_custom  # argocd-cm's Lua health customizations (read with the pass)
     for d in result.diffs:
         result.health_by_key[d.key] = health.of(d.live, custom)
     result.health, result.health_message = health.application(
