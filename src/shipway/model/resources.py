@@ -171,9 +171,8 @@ def from_located(
             subject=doc.where(("metadata", "name")),
         )
     payload = SPEC_FIELD.get(kind, "spec")
-    value = (
-        {k: v for k, v in data.items() if k not in _ENVELOPE} if payload == "" else data.get(payload)
-    )
+    top = {k: v for k, v in data.items() if k not in _ENVELOPE}
+    value = top if payload == "" else data.get(payload)
     try:
         schema.model_validate(value or {})
     except pydantic.ValidationError as exc:
