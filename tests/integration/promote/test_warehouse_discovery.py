@@ -183,3 +183,41 @@ def test_registry_notification_makes_freight_without_polling(
     [f] = _freight(db)
     assert f.body["images"][0]["tag"] == "1.1.0" and f.body["images"][0]["digest"] == digest
     db.close()
+
+
+def test_git_push_hook_makes_freight_and_interval_polls(
+    git_server: Any, shipway_home: Path, tmp_path: Path
+) -> None:
+    url = git_server.bare(f"wh-hook-{uuid.uuid4().hex[:8]}")
+    work = Repo.clone(url, tmp_path / "work")
+    first = _commit(work, {"a.txt": "1\n"}, "one")
+    settings = Settings(home=shipway_home)
+    db = open_store(settings)
+    _project(db)
+    subs = f"  - git: {{repoURL: {url}, branch: main}}\n"
+    store.apply(db, parse_text(_warehouse("cfg", subs, "  interval: 1h\n"), "w.yaml"))
+    # the fallback: a Warehouse never discovered is due; one refreshed within its interval is not
+    [due] = warehouse.poll_due(db, workdir=settings.work_dir / "warehouses")
+    assert due.created and warehouse.poll_due(db, workdir=settings.work_dir / "warehouses") == []
+    controller = Controller(settings, db)
+    controller.start_workers()
+    try:
+        second = _commit(work, {"a.txt": "2\n"}, "two")
+        http = TestClient(create_app(controller))
+        body = {"repo": url, "updates": [{"ref": "refs/heads/main", "before": first,
+                                          "after": second}]}  # fmt: skip
+        auth = {"Authorization": f"Bearer {controller.tokens.git(url)}"}
+        resp = http.post("/hooks/git", json=body, headers=auth)
+        assert resp.status_code == 202, resp.text
+        assert controller.wait_idle()
+    finally:
+        controller.shutdown()
+    ids = {f.body["commits"][0]["id"] for f in _freight(db)}
+    assert ids == {first, second}
+    table = CliRunner().invoke(cli, ["get", "warehouses", "-n", "demo", "-o", "wide"])
+    assert table.exit_code == 0, table.output
+    assert "cfg" in table.output and "True" in table.output and "1h" in table.output
+    listing = CliRunner().invoke(cli, ["get", "freight", "-n", "demo"])
+    aliases = {str(f.body["alias"]) for f in _freight(db)}
+    assert all(a in listing.output for a in aliases), listing.output
+    db.close()
