@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "logout": "shipway.cli.login:logout",
     "hook": "shipway.cli.hooks:hook",
     "metrics": "shipway.cli.metrics:metrics",
+    "warehouse": "shipway.cli.warehouse:warehouse",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {

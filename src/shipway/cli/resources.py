@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
+from shipway.cli import kargo_columns, scope
 from shipway.cli import output as out
-from shipway.cli import scope
 from shipway.cli.context import store_from
 from shipway.cli.files import load_paths
 from shipway.model import builtin, namespaces
@@ -171,6 +171,13 @@ def get(
     if output == "name":
         for r in items:
             click.echo(f"{canonical.lower()}/{r.name}")
+        return
+    if (own := kargo_columns.table(canonical, items, output == "wide")) is not None:
+        heads, rows = own
+        if all_namespaces:
+            rows = [[r.namespace, *row] for r, row in zip(items, rows, strict=True)]
+            heads = ["namespace", *heads]
+        out.table(heads, rows)
         return
     if all_namespaces and namespaces.namespaced(canonical):
         out.table(["namespace", "name", "source"], [[r.namespace, r.name, r.source] for r in items])

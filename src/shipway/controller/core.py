@@ -5,7 +5,9 @@
   ``pull_request`` workflows on the merge of a pull request into its base;
 - a registry push runs the image updater, which commits to the config repo;
 - a git push to an ``Application``'s config repo reconciles that application
-  and waits for its health.
+  and waits for its health;
+- a registry or git push to a repository a Kargo ``Warehouse`` subscribes to
+  runs its discovery (``promote.warehouse``), which makes the new Freight.
 
 Hooks are accepted by ``controller.accept`` into the durable inbox; lanes of
 worker threads (``controller.workers``) take them: accepted events are
@@ -52,6 +54,7 @@ from shipway.model import namespaces
 from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
+from shipway.promote import warehouse
 from shipway.runtime import docker_api
 from shipway.settings import Settings
 from shipway.store import inbox, runs
@@ -138,6 +141,7 @@ class Controller:
             catchup.mark(self.store, pipe, branch, sha)
         runs.record_event(self.store, "controller", push.repo, "GitPush",
                           ", ".join(f"{u.ref} {u.after[:12]}" for u in push.updates))  # fmt: skip
+        warehouse.on_git_push(self.store, push.repo, workdir=self._warehouse_dir)
 
     def push_work(self, push: GitPush) -> tuple[list[inbox.New], list[tuple[str, str, str]]]:
         """The units of work a push means, and the (pipeline, branch, sha) it hands to CI."""
@@ -174,6 +178,7 @@ class Controller:
         """The URL, of those a forge gives for a repository, that our resources use."""
         known = [p.spec.get("source", {}).get("repoURL", "") for p in
                  resource_store.list_kind(self.store, "Pipeline")]  # fmt: skip
+        known += warehouse.git_urls(self.store)
         for app in resource_store.list_kind(self.store, "Application"):
             known += [str(s.get("repoURL", "")) for s in _sources(app)]
         return next((u for u in urls for k in known if k and same_repo(u, k)), None)
@@ -203,6 +208,7 @@ class Controller:
         pushes = [registry_webhooks.PushEvent(digest=None, **e) for e in item.payload["events"]]
         received = dt.datetime.fromisoformat(item.payload["received"])
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
+        warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
         self._run_update(pushes, received, pushed)
 
     def _handle_reconcile(self, item: inbox.Item, owner: str) -> None:
@@ -439,7 +445,7 @@ class Controller:
         def loop() -> None:
             while not self._stop.wait(interval):
                 for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images,
-                           self._prune):  # fmt: skip
+                           self._prune, self._poll_warehouses):  # fmt: skip
                     try:
                         fn(self.store)
                     except Exception:
@@ -454,6 +460,13 @@ class Controller:
 
     def _prune(self, store: Store) -> None:
         inbox.prune(store, INBOX_RETENTION)
+
+    def _poll_warehouses(self, store: Store) -> None:
+        warehouse.poll_due(store, workdir=self._warehouse_dir)
+
+    @property
+    def _warehouse_dir(self) -> Path:
+        return self.settings.work_dir / "warehouses"
 
     def _poll_images(self, store: Store) -> None:
         update_engine.run_once(store, workdir=self.settings.work_dir / "updater")

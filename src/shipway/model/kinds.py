@@ -7,6 +7,7 @@
 - ``Pipeline`` (``shipway.dev/v1alpha1``): a source repo bound to its workflows and apps.
 - ``Project`` (``kargo.akuity.io/v1alpha1``): Kargo's Project, a namespace (cluster-scoped).
   Its spec is accepted as given for now; the promotion engine validates it.
+- ``Warehouse`` and ``Freight`` (``kargo.akuity.io/v1alpha1``): ``shipway.model.kargo``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -17,6 +18,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shipway.model.kargo import FreightBody, WarehouseSpec
 
 
 class _Strict(BaseModel):
@@ -267,6 +270,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "ImagePolicy": ImagePolicySpec,
     "ImageUpdateAutomation": ImageUpdateAutomationSpec,
     "Project": KargoProjectSpec,
+    "Warehouse": WarehouseSpec,
+    "Freight": FreightBody,
 }
 
 _FLUX_IMAGE = ["image.toolkit.fluxcd.io/v1beta2", "image.toolkit.fluxcd.io/v1beta1"]
@@ -280,6 +285,8 @@ API_VERSIONS: dict[str, list[str]] = {
     "ImagePolicy": _FLUX_IMAGE,
     "ImageUpdateAutomation": [*_FLUX_IMAGE, "image.toolkit.fluxcd.io/v1"],
     "Project": ["kargo.akuity.io/v1alpha1"],
+    "Warehouse": ["kargo.akuity.io/v1alpha1"],
+    "Freight": ["kargo.akuity.io/v1alpha1"],
 }
 
 ALIASES: dict[str, str] = {}
@@ -293,6 +300,8 @@ for _kind, _extra in {
     "ImagePolicy": ["imagepolicies"],
     "ImageUpdateAutomation": ["imageupdateautomations", "iua"],
     "Project": ["projects"],
+    "Warehouse": ["warehouses"],
+    "Freight": ["freights"],
 }.items():
     for _word in [_kind.lower(), *_extra]:
         ALIASES[_word] = _kind

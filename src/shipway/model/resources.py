@@ -17,11 +17,13 @@ from typing import Any
 
 import pydantic
 
-from shipway.model import kinds, namespaces, yamlsrc
+from shipway.model import kargo, kinds, namespaces, yamlsrc
 from shipway.model.errors import ResourceError
 
-SPEC_FIELD: dict[str, str] = {"ConfigMap": "data"}
-"""Kinds whose payload is not ``spec`` (core kinds Argo CD reads its settings from)."""
+SPEC_FIELD: dict[str, str] = {"ConfigMap": "data", "Freight": ""}
+"""Kinds whose payload is not ``spec`` (core kinds Argo CD reads its settings from);
+``""``: the top-level fields themselves (Kargo's Freight has no spec)."""
+_ENVELOPE = ("apiVersion", "kind", "metadata", "status")
 
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -145,6 +147,12 @@ def from_located(
             raise ResourceError(f"{key} must be a string", subject=doc.where((key,)))
     kind, api_version = data["kind"], data["apiVersion"]
     schema = kinds.SCHEMAS.get(kind)
+    if schema is None and kind in kargo.NOT_SERVED:
+        raise ResourceError(
+            f"kind {kind!r} (kargo.akuity.io) is not served yet: shipway reads Project, "
+            "Warehouse and Freight so far",
+            subject=doc.where(("kind",)),
+        )
     if schema is None:
         raise ResourceError(f"unknown kind {kind!r}", subject=doc.where(("kind",)))
     allowed = kinds.API_VERSIONS[kind]
@@ -163,13 +171,15 @@ def from_located(
             subject=doc.where(("metadata", "name")),
         )
     payload = SPEC_FIELD.get(kind, "spec")
+    top = {k: v for k, v in data.items() if k not in _ENVELOPE}
+    value = top if payload == "" else data.get(payload)
     try:
-        schema.model_validate(data.get(payload) or {})
+        schema.model_validate(value or {})
     except pydantic.ValidationError as exc:
         found = []
         for err in exc.errors():  # every problem of the document, not only the first
             loc, msg = _pydantic_message(err)
-            path = (payload, *loc)
+            path = (payload, *loc) if payload else loc
             found.append(ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                        subject=doc.where(path)))  # fmt: skip
         raise combined(found) from None

@@ -1,4 +1,8 @@
-"""Promotion through stages and gates, previews, rollback on failure.
+"""Promotion through stages: Kargo's Warehouses and Freight so far.
 
-Not built yet: this package only reserves its place in the layers (pyproject.toml).
+- ``freight``: a Freight's content-hash name, alias and document (pure);
+- ``select``: what a Warehouse subscription selects (pure, on the updater's tag policies);
+- ``warehouse``: discovery against registries and git, Freight creation, push and poll triggers.
+
+Stages, promotion steps, gates and rollback are not built yet.
 """

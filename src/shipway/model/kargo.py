@@ -1,0 +1,200 @@
+"""Kargo's Warehouse and Freight (``kargo.akuity.io/v1alpha1``), read as Kargo defines them.
+
+A ``Warehouse`` subscribes to image repositories and git repositories; each
+discovery turns the newest selection of every subscription into one
+``Freight``. Field names, enums and defaults are Kargo's: ``discoveryLimit``
+20 (1..100), ``interval`` ``5m0s``, ``imageSelectionStrategy`` ``SemVer``,
+``commitSelectionStrategy`` ``NewestFromBranch``, ``strictSemvers`` true,
+``freightCreationPolicy`` ``Automatic``. Unknown fields are refused, as the
+API server refuses them for Kargo's CRDs. Chart subscriptions are refused as
+not served yet. The other Kargo kinds of issue 13 (``Stage``, ``Promotion``,
+``PromotionTask``...) are not served yet: ``NOT_SERVED`` names them so apply
+says so. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NOT_SERVED: frozenset[str] = frozenset(
+    {"ProjectConfig", "Stage", "Promotion", "PromotionTask", "ClusterPromotionTask"}
+)
+"""Kargo kinds shipway knows of but does not serve yet (apply refuses them, saying so)."""
+
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float:
+    """A Go ``time.Duration`` string (``5m0s``, ``1h30m``, ``90s``) in seconds."""
+    if text == "0":
+        return 0.0
+    if not _DURATION.match(text):
+        raise ValueError(f"{text!r} is not a duration (e.g. 5m0s, 30s, 1h)")
+    total = 0.0
+    for num, _frac, unit in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", text):
+        total += float(num) * _UNITS[unit]
+    return total
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _regex(value: str | None, what: str) -> str | None:
+    if value:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{what} {value!r} is not a regular expression: {exc}") from None
+    return value
+
+
+def _path_selector(value: str) -> str:
+    for prefix in ("regex:", "regexp:"):
+        if value.startswith(prefix):
+            _regex(value[len(prefix) :], "path selector")
+    return value
+
+
+class ImageSubscription(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    image_selection_strategy: Literal["SemVer", "NewestBuild", "Digest", "Lexical"] = Field(
+        "SemVer", alias="imageSelectionStrategy"
+    )
+    constraint: str | None = None
+    semver_constraint: str | None = Field(None, alias="semverConstraint")
+    """The older name of ``constraint`` (Kargo still reads it)."""
+    strict_semvers: bool = Field(True, alias="strictSemvers")
+    allow_tags: str | None = Field(None, alias="allowTags")
+    ignore_tags: list[str] = Field(default_factory=list, alias="ignoreTags")
+    platform: str | None = None
+    discovery_limit: int = Field(20, alias="discoveryLimit", ge=1, le=100)
+    insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
+    git_repo_url: str | None = Field(None, alias="gitRepoURL")
+
+    @field_validator("allow_tags")
+    @classmethod
+    def _allow(cls, value: str | None) -> str | None:
+        return _regex(value, "allowTags")
+
+    @property
+    def effective_constraint(self) -> str | None:
+        return self.constraint or self.semver_constraint
+
+    @model_validator(mode="after")
+    def _digest_needs_tag(self) -> ImageSubscription:
+        if self.image_selection_strategy == "Digest" and not self.effective_constraint:
+            raise ValueError("imageSelectionStrategy Digest needs 'constraint' (the tag to follow)")
+        if self.platform and not re.match(r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$", self.platform):
+            raise ValueError(f"platform {self.platform!r} is not os/arch[/variant]")
+        return self
+
+
+class GitSubscription(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    commit_selection_strategy: Literal["NewestFromBranch", "SemVer", "Lexical", "NewestTag"] = (
+        Field("NewestFromBranch", alias="commitSelectionStrategy")
+    )
+    branch: str | None = None
+    constraint: str | None = None
+    semver_constraint: str | None = Field(None, alias="semverConstraint")
+    strict_semvers: bool = Field(True, alias="strictSemvers")
+    allow_tags: str | None = Field(None, alias="allowTags")
+    ignore_tags: list[str] = Field(default_factory=list, alias="ignoreTags")
+    include_paths: list[str] = Field(default_factory=list, alias="includePaths")
+    exclude_paths: list[str] = Field(default_factory=list, alias="excludePaths")
+    discovery_limit: int = Field(20, alias="discoveryLimit", ge=1, le=100)
+    insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
+
+    @field_validator("allow_tags")
+    @classmethod
+    def _allow(cls, value: str | None) -> str | None:
+        return _regex(value, "allowTags")
+
+    @field_validator("include_paths", "exclude_paths")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        return [_path_selector(v) for v in value]
+
+    @property
+    def effective_constraint(self) -> str | None:
+        return self.constraint or self.semver_constraint
+
+    @model_validator(mode="after")
+    def _branch_only_for_branch(self) -> GitSubscription:
+        if self.branch and self.commit_selection_strategy != "NewestFromBranch":
+            raise ValueError("'branch' applies only to commitSelectionStrategy NewestFromBranch")
+        return self
+
+
+class Subscription(_Strict):
+    image: ImageSubscription | None = None
+    git: GitSubscription | None = None
+    chart: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Subscription:
+        if self.chart is not None:
+            raise ValueError("chart subscriptions are not served yet (use image or git)")
+        if (self.image is None) == (self.git is None):
+            raise ValueError("a subscription needs exactly one of 'image' or 'git'")
+        return self
+
+
+class WarehouseSpec(_Strict):
+    subscriptions: list[Subscription] = Field(min_length=1)
+    freight_creation_policy: Literal["Automatic", "Manual"] = Field(
+        "Automatic", alias="freightCreationPolicy"
+    )
+    interval: str = "5m0s"
+    shard: str | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
+
+
+class FreightOrigin(_Strict):
+    kind: Literal["Warehouse"]
+    name: str = Field(min_length=1)
+
+
+class FreightImage(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    tag: str | None = None
+    digest: str | None = None
+    annotations: dict[str, str] | None = None
+
+
+class FreightCommit(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    id: str | None = None
+    branch: str | None = None
+    tag: str | None = None
+    message: str | None = None
+    author: str | None = None
+    committer: str | None = None
+
+
+class FreightBody(_Strict):
+    """A Freight's top-level fields (Freight has no ``spec``)."""
+
+    origin: FreightOrigin
+    alias: str | None = None
+    images: list[FreightImage] = Field(default_factory=list)
+    commits: list[FreightCommit] = Field(default_factory=list)
+    charts: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_artifact(self) -> FreightBody:
+        if self.charts:
+            raise ValueError("charts in Freight are not served yet")
+        if not self.images and not self.commits:
+            raise ValueError("a Freight needs at least one image or commit")
+        return self
