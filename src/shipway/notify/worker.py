@@ -9,7 +9,8 @@ delivers. Delivery is at-least-once: a failure is retried with exponential
 backoff (``BACKOFF`` * 2^n, at most ``MAX_DELAY``) up to ``MAX_ATTEMPTS``
 times, then recorded as failed with a Warning ``NotificationFailed`` event on
 the Application carrying the service's answer (secrets masked). The app is
-never affected.
+never affected. An unknown trigger or service in an annotation is a Warning
+``NotificationConfigError`` event on the Application (once per process).
 
 Secrets (``argocd-notifications-secret``): shipway has no stored Secret kind
 yet, so ``$key`` references are read from the YAML Secret manifest at
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BACKOFF = 1.0
 MAX_DELAY = 300.0
+_REPORTED: set[tuple[str, str, str]] = set()
 _LOCK = threading.Lock()  # one pass at a time in this process (other processes: leases)
 
 
@@ -106,8 +108,13 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
             project = found.body if found is not None else None
         body = {**app.body, "metadata": {**app.metadata, "namespace": app.namespace}}
         p = plan(config, body, app.status, project)
-        for problem in p.problems:
-            log.warning("notifications for %s: %s", app.key, problem)
+        for problem in p.problems:  # on the Application, once per process
+            seen = (str(store.engine.url), app.key, problem)
+            if seen not in _REPORTED:
+                _REPORTED.add(seen)
+                log.warning("notifications for %s: %s", app.key, problem)
+                events.emit(store, _ref(app.namespace, app.name), "NotificationConfigError",
+                            problem, type=WARNING, source="notifier")  # fmt: skip
         outbox.rearm(store, p.rearm)
         if not p.deliveries:
             continue

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shipway.model.errors import ExternalError
@@ -174,3 +174,14 @@ def list_outbox(store: Store, *, app_name: str | None = None) -> list[Delivery]:
         q = q.where(OutboxRow.app_name == app_name)
     with store.session() as s:
         return [_to(r) for r in s.scalars(q)]
+
+
+def counts(store: Store) -> dict[tuple[str, str], int]:
+    """Rows by ``(service, state)``: what ``/metrics`` reports."""
+    with store.session() as s:
+        rows = s.execute(
+            select(OutboxRow.service, OutboxRow.state, func.count()).group_by(
+                OutboxRow.service, OutboxRow.state
+            )
+        )
+        return {(str(svc), str(state)): int(n) for svc, state, n in rows}

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from notify_receivers import Receiver, Smtp
+from prometheus_client import generate_latest
 from sqlalchemy import update
 
 from shipway.model.resources import Resource
 from shipway.notify import worker
+from shipway.server.metrics import registry_for
 from shipway.settings import Settings
 from shipway.store import events, outbox, resources
 from shipway.store.db import Store, open_store
@@ -93,6 +95,8 @@ def test_one_message_each_for_1000_evaluations_of_one_state(
     assert (got.method, got.path) == ("POST", "/deploys/guestbook")
     assert got.headers["X-Token"] == "s3cr3t-token"
     assert got.body == b'{"app": "guestbook", "revision": "c0ffee"}'
+    text = generate_latest(registry_for(store)).decode()
+    assert 'shipway_notifications{service="email",state="sent"} 1.0' in text
     # across a restart (a new store handle on the same database): still suppressed
     again = open_store(Settings(home=Path(str(store.engine.url.database)).parent))
     assert worker.run_pass(again, secrets=secrets).enqueued == 0
@@ -110,7 +114,7 @@ def test_a_failing_webhook_is_retried_then_an_event(store: Store, webhook: Recei
                                 "  password: $pw\n",
         "template.app-sync-succeeded": TEMPLATE,
     })  # fmt: skip
-    _app(store, {f"{ANN}on-sync-succeeded.hook": ""})
+    _app(store, {f"{ANN}on-sync-succeeded.hook": "", f"{ANN}on-nope.hook": ""})
     for _ in range(20):
         worker.run_pass(store, secrets={"pw": "hunter2-pw"}, backoff=0.0, max_attempts=3)
     assert len(webhook.requests) == 3  # three attempts, then given up
@@ -125,6 +129,10 @@ def test_a_failing_webhook_is_retried_then_an_event(store: Store, webhook: Recei
     assert failed[0].type == "Warning"
     assert "HTTP 503" in failed[0].message and "receiver says no" in failed[0].message
     assert "hunter2" not in failed[0].message and "hunter2" not in d.last_error
+    config_errors = [e for e in events.query(store) if e.reason == "NotificationConfigError"]
+    assert [e.message for e in config_errors] == [
+        f"annotation {ANN}on-nope.hook: unknown trigger 'on-nope'"
+    ]
     app = resources.get(store, "Application", "guestbook")
     assert app.status["operationState"]["phase"] == "Succeeded"  # the app is unaffected
 
