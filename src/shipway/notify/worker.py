@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BACKOFF = 1.0
 MAX_DELAY = 300.0
+_CONFIGS: dict[tuple[object, object], NotifyConfig] = {}  # the last parsed ConfigMap
 _REPORTED: set[tuple[str, str, str]] = set()
 _LOCK = threading.Lock()  # one pass at a time in this process (other processes: leases)
 
@@ -90,7 +91,14 @@ def load_config(store: Store, secrets: Mapping[str, str] | None = None) -> Notif
     if cm is None:
         return None
     data = cm.body.get("data") or {}
-    return parse_config(data, load_secrets() if secrets is None else secrets)
+    secrets = load_secrets() if secrets is None else secrets
+    key = (tuple(sorted(data.items())), tuple(sorted(secrets.items())))
+    cached = _CONFIGS.get(key)
+    if cached is None:
+        cached = parse_config(data, secrets)
+        _CONFIGS.clear()  # the last one only
+        _CONFIGS[key] = cached
+    return cached
 
 
 def _ref(namespace: str, name: str) -> ObjectRef:
