@@ -54,6 +54,7 @@ from shipway.model import namespaces
 from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
+from shipway.notify import worker as notify_worker
 from shipway.promote import warehouse
 from shipway.runtime import docker_api
 from shipway.settings import Settings
@@ -363,6 +364,7 @@ class Controller:
             runs.record_event(
                 self.store, "reconciler", f"Application/{app_name}", "SyncFailed", str(exc)
             )
+            _notify(self.store)
             return
         self._report_sync(app_name, started, result)
 
@@ -381,6 +383,7 @@ class Controller:
         if result.ok:
             health = deploy_engine.wait_healthy(self.store, app_name, timeout=self.health_timeout)
             report(health=health, health_finished=now())
+        _notify(self.store)
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -445,7 +448,7 @@ class Controller:
         def loop() -> None:
             while not self._stop.wait(interval):
                 for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images,
-                           self._prune, self._poll_warehouses):  # fmt: skip
+                           self._prune, self._poll_warehouses, _notify):  # fmt: skip
                     try:
                         fn(self.store)
                     except Exception:
@@ -478,6 +481,14 @@ class Controller:
     def shutdown(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.lanes.stop(timeout)
+
+
+def _notify(store: Store) -> None:
+    """A notification pass: changes made by any process, seen in the stored status."""
+    try:
+        notify_worker.run_pass(store)
+    except Exception:
+        log.exception("notification pass failed")
 
 
 def _watched(pipe: Resource) -> list[str]:

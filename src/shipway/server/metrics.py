@@ -18,7 +18,8 @@ shipway's own: ``shipway_ci_runs_total{conclusion}``, ``shipway_ci_runs_running`
 ``shipway_ci_queue_depth`` (entrants pending in a concurrency group plus jobs
 waiting for a review), ``shipway_image_pushes_total``,
 ``shipway_image_updates_total{result}``, ``shipway_webhooks_received_total{source,outcome}``,
-and the DORA gauges (``shipway_dora_*{app}``, over the last 30 days).
+``shipway_notifications{service,state}`` (the outbox), and the DORA gauges
+(``shipway_dora_*{app}``, over the last 30 days).
 
 Served two ways (``shipway controller``): on the API port, behind a bearer
 token whose account may ``get`` every application (``applications, get,
@@ -43,6 +44,7 @@ from shipway.deploy import appspec
 from shipway.model import dora
 from shipway.model import events as ev
 from shipway.store import events as store_events
+from shipway.store import outbox
 from shipway.store import releases as release_store
 from shipway.store import resources as store_resources
 from shipway.store.db import Store
@@ -110,6 +112,7 @@ class StoreCollector(Collector):
         yield from self._ci()
         yield from self._images()
         yield self._webhooks()
+        yield self._notifications()
         yield from self._dora()
 
     def _app_info(self, apps: list[Any]) -> GaugeMetricFamily:
@@ -190,6 +193,13 @@ class StoreCollector(Collector):
             updates.add_metric([result], float(sum(n for (r, _t, _k), n in counts.items()
                                                    if r == reason)))  # fmt: skip
         yield updates
+
+    def _notifications(self) -> GaugeMetricFamily:
+        help_ = "Notifications in the outbox, by service and state (pending, sent, failed)."
+        g = GaugeMetricFamily("shipway_notifications", help_, labels=["service", "state"])
+        for (service, state), n in sorted(outbox.counts(self.store).items()):
+            g.add_metric([service, state], float(n))
+        return g
 
     def _webhooks(self) -> CounterMetricFamily:
         c = CounterMetricFamily("shipway_webhooks_received", "Webhooks received, by source and "

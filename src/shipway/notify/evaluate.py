@@ -1,0 +1,203 @@
+"""Which notifications an Application calls for: subscriptions, triggers, templates.
+
+Pure: no I/O. ``plan(config, app, project)`` reads the subscriptions (the
+``notifications.argoproj.io/subscribe.<trigger>.<service>`` annotations of
+the Application and its AppProject, ``subscribe.<service>`` for the default
+triggers, and the ConfigMap's ``subscriptions``), runs each trigger's
+``when`` with expr-lang (``app`` and Argo CD's ``time``/``strings``/... helpers
+in scope), and renders the ``send`` templates with Go text/template
+(``.app``, ``.context``, ``.serviceType``, ``.recipient``). Each rendered
+notification gets a dedupe key from stable fields only: app, trigger,
+condition, template, the ``oncePer`` value, service and recipient, never the text.
+Without ``oncePer`` a condition fires once while it stays true; ``Plan.rearm``
+lists the conditions that are false, whose keys the caller frees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipway.model.errors import InputError
+from shipway.notify.catalog import TEMPLATES as BUILTIN_TEMPLATES
+from shipway.notify.catalog import TRIGGERS as BUILTIN_TRIGGERS
+from shipway.notify.config import NotifyConfig, Trigger
+from shipway.store.outbox import FAILED, PENDING, Delivery
+from shipway.templates import ExprError, TemplateError
+from shipway.templates.argocd import notification_vars
+from shipway.templates.exprlang import Program, compile_expr
+from shipway.templates.gotemplate import Template, sprig_funcs
+
+PREFIX = "notifications.argoproj.io/subscribe."
+DEFAULT_URL = "https://localhost:8080"
+
+
+@dataclass(slots=True)
+class Plan:
+    deliveries: list[Delivery] = field(default_factory=list)
+    rearm: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def app_dict(body: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
+    """The Application as Argo CD's templates see it: the object with its status."""
+    return {**body, "status": dict(status)}
+
+
+def _annotations(obj: Mapping[str, Any] | None) -> dict[str, str]:
+    meta = (obj or {}).get("metadata") or {}
+    return {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
+
+
+def subscriptions(
+    config: NotifyConfig, app: Mapping[str, Any], project: Mapping[str, Any] | None = None
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """``(trigger, service, recipient)`` triples, and problems (unknown trigger/service)."""
+    found: list[tuple[str, str, str]] = []
+    problems: list[str] = []
+    triggers = {**BUILTIN_TRIGGERS, **config.triggers}
+    for obj in (project, app):
+        for key, value in _annotations(obj).items():
+            if not key.startswith(PREFIX):
+                continue
+            rest = key[len(PREFIX) :]
+            trig, dot, svc = rest.partition(".")
+            names = [trig] if dot else list(config.default_triggers)
+            svc = svc if dot else trig
+            for name in names:
+                if name not in triggers:
+                    problems.append(f"annotation {key}: unknown trigger {name!r}")
+                    continue
+                if svc not in config.services:
+                    problems.append(f"annotation {key}: unknown service {svc!r}")
+                    continue
+                for r in [x.strip() for x in value.replace(",", ";").split(";")] or [""]:
+                    if r or config.services[svc].type == "webhook":
+                        found.append((name, svc, r))
+    labels = ((app.get("metadata") or {}).get("labels")) or {}
+    for sub in config.subscriptions:
+        if any(labels.get(k) != v for k, v in sub.selector.items()):
+            continue
+        for rec in sub.recipients:
+            svc, _, r = rec.partition(":")
+            if svc not in config.services:
+                problems.append(f"subscriptions: unknown service {svc!r}")
+                continue
+            for name in sub.triggers or config.default_triggers:
+                if name in triggers:
+                    found.append((name, svc, r.strip()))
+                else:
+                    problems.append(f"subscriptions: unknown trigger {name!r}")
+    return list(dict.fromkeys(found)), problems
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+_PROGRAMS: dict[str, Program] = {}
+
+
+def _run(source: str, env: Mapping[str, Any]) -> Any:
+    prog = _PROGRAMS.get(source)
+    if prog is None:
+        prog = _PROGRAMS.setdefault(source, compile_expr(source))
+    return prog.run(env)
+
+
+def _render_value(tname: str, field_name: str, value: Any, data: Mapping[str, Any]) -> Any:
+    if not isinstance(value, str):
+        return value
+    t = Template(f"{tname}.{field_name}", funcs=sprig_funcs())
+    return t.parse(value).execute(data)
+
+
+def render(
+    tname: str,
+    template: Mapping[str, Any],
+    service_type: str,
+    service: str,
+    data: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The fields of template ``tname`` the service uses, rendered; ``TemplateError`` names
+    the template and field."""
+    out: dict[str, Any] = {"template": tname}
+    out["message"] = _render_value(tname, "message", template.get("message", ""), data)
+    if service_type == "email":
+        subject = (template.get("email") or {}).get("subject", "")
+        out["email"] = {"subject": _render_value(tname, "email.subject", subject, data)}
+    elif service_type == "slack":
+        slack = template.get("slack") or {}
+        out["slack"] = {
+            k: _render_value(tname, f"slack.{k}", slack[k], data)
+            for k in ("attachments", "blocks", "groupingKey", "deliveryPolicy", "notifyBroadcast")
+            if k in slack
+        }
+    elif service_type == "webhook":
+        hook = ((template.get("webhook") or {}).get(service)) or {}
+        out["webhook"] = {
+            k: _render_value(tname, f"webhook.{service}.{k}", hook[k], data)
+            for k in ("method", "path", "body")
+            if k in hook
+        }
+    return out
+
+
+def plan(
+    config: NotifyConfig,
+    body: Mapping[str, Any],
+    status: Mapping[str, Any],
+    project: Mapping[str, Any] | None = None,
+) -> Plan:
+    """What to enqueue for one Application now (the caller drops keys already there)."""
+    app = app_dict(body, status)
+    meta = app.get("metadata") or {}
+    ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    subs, problems = subscriptions(config, app, project)
+    out = Plan(problems=problems)
+    triggers: dict[str, Trigger] = {**BUILTIN_TRIGGERS, **config.triggers}
+    templates = {**BUILTIN_TEMPLATES, **config.templates}
+    env = {"app": app, **notification_vars()}
+    results: dict[tuple[str, int], tuple[bool, str]] = {}
+    for trig_name, svc_name, recipient in subs:
+        svc = config.services[svc_name]
+        for i, cond in enumerate(triggers[trig_name].conditions):
+            if (trig_name, i) not in results:
+                try:
+                    fired = bool(_run(cond.when, env))
+                    once = str(_run(cond.once_per, env) or "") if fired and cond.once_per else ""
+                except ExprError as exc:
+                    out.problems.append(f"trigger.{trig_name} condition [{i}]: {exc}")
+                    results[(trig_name, i)] = (False, "")
+                    continue
+                results[(trig_name, i)] = (fired, once)
+            fired, once = results[(trig_name, i)]
+            for tname in cond.send:
+                cid = _hash(ns, name, trig_name, str(i), tname, svc_name, recipient)
+                if not fired:
+                    if not cond.once_per:
+                        out.rearm.append(cid)
+                    continue
+                key = _hash(cid, "once", once)
+                d = Delivery(key, cid, ns, name, trig_name, svc_name, recipient, {})
+                data = {
+                    **notification_vars(),
+                    "app": app,
+                    "context": {"argocdUrl": DEFAULT_URL, **config.context,
+                                "notificationType": svc.type},
+                    "serviceType": svc.type,
+                    "recipient": recipient,
+                }  # fmt: skip
+                try:
+                    if tname not in templates:
+                        raise InputError(f"template {tname!r} is not defined")
+                    d.payload = render(tname, templates[tname], svc.type, svc_name, data)
+                    d.group_key = str((d.payload.get("slack") or {}).get("groupingKey", ""))
+                    d.state = PENDING
+                except (TemplateError, InputError) as exc:
+                    d.payload, d.state = {"template": tname}, FAILED
+                    d.last_error = f"template {tname}: {exc}"
+                out.deliveries.append(d)
+    return out

@@ -1,0 +1,29 @@
+"""Notification services, one module each, behind one interface (``base.Service``).
+
+``service_for(config)`` returns the sender for a ``ServiceConfig``: webhook
+(any HTTP method, headers, basic auth), slack (``chat.postMessage`` and
+``chat.update`` for ``deliveryPolicy: PostAndUpdate``), email (SMTP).
+"""
+
+from __future__ import annotations
+
+from shipway.notify.config import ServiceConfig
+from shipway.notify.services.base import DeliveryError, Service
+from shipway.notify.services.email import EmailService
+from shipway.notify.services.slack import SlackService
+from shipway.notify.services.webhook import WebhookService
+
+__all__ = ["DeliveryError", "Service", "service_for"]
+
+_TYPES: dict[str, type[Service]] = {
+    "webhook": WebhookService,
+    "slack": SlackService,
+    "email": EmailService,
+}
+
+
+def service_for(config: ServiceConfig) -> Service:
+    cls = _TYPES.get(config.type)
+    if cls is None:
+        raise DeliveryError(f"service type {config.type!r} is not supported by shipway yet")
+    return cls(config)

@@ -1,0 +1,58 @@
+"""Slack: ``chat.postMessage`` to ``apiURL`` (default Slack's), and ``chat.update`` of the
+group's earlier message when the template says ``deliveryPolicy: PostAndUpdate`` (or
+``Update``) with a ``groupingKey``. Slack answers 200 with ``ok: false`` on refusal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shipway.notify.services.base import DeliveryError, Service, http
+
+DEFAULT_API = "https://slack.com/api/"
+
+
+def _json_field(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise DeliveryError(f"slack field is not JSON: {value[:200]}") from None
+    return value or None
+
+
+class SlackService(Service):
+    def send(
+        self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
+    ) -> dict[str, Any]:
+        opts = self.config.options
+        slack = payload.get("slack") or {}
+        msg: dict[str, Any] = {"channel": recipient, "text": payload.get("message", "")}
+        for name in ("attachments", "blocks"):
+            value = _json_field(slack.get(name))
+            if value:
+                msg[name] = value
+        for opt in ("username", "icon_emoji"):
+            if opts.get(opt.split("_")[0] if opt == "icon_emoji" else opt):
+                msg[opt] = opts.get("icon") if opt == "icon_emoji" else opts[opt]
+        policy = str(slack.get("deliveryPolicy") or "Post")
+        method = "chat.postMessage"
+        if policy in ("PostAndUpdate", "Update") and previous.get("ts"):
+            method = "chat.update"
+            msg["ts"], msg["channel"] = previous["ts"], previous.get("channel", recipient)
+        elif policy == "Update":
+            return {}  # nothing to update yet: Argo CD sends nothing either
+        api = str(opts.get("apiURL") or DEFAULT_API)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if opts.get("token"):
+            headers["Authorization"] = f"Bearer {opts['token']}"
+        url = api.rstrip("/") + "/" + method
+        _, raw = http(self, "POST", url, json.dumps(msg).encode(), headers)
+        try:
+            answer = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            answer = {"ok": False, "error": raw[:200].decode(errors="replace")}
+        if not answer.get("ok"):
+            raise DeliveryError(self.mask(f"slack {method}: {answer.get('error', answer)}"))
+        return {"ts": answer.get("ts", msg.get("ts", "")),
+                "channel": answer.get("channel", msg["channel"])}  # fmt: skip

@@ -1,0 +1,28 @@
+"""Argo CD's generic webhook service: ``url`` (+ the template's ``path``), any
+``method``, ``headers``, ``basicAuth``; the body is the template's ``body``."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from shipway.notify.services.base import Service, http
+
+
+class WebhookService(Service):
+    def send(
+        self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
+    ) -> dict[str, Any]:
+        opts = self.config.options
+        hook = payload.get("webhook") or {}
+        method = str(hook.get("method") or "GET").upper()
+        url = str(opts["url"]).rstrip("/") + str(hook.get("path") or "")
+        headers = {str(h["name"]): str(h.get("value", "")) for h in opts.get("headers") or []}
+        auth = opts.get("basicAuth")
+        if auth:
+            pair = f"{auth.get('username', '')}:{auth.get('password', '')}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        body = hook.get("body")
+        data = str(body).encode() if body is not None and method not in ("GET", "HEAD") else None
+        status, _ = http(self, method, url, data, headers)
+        return {"status": status}

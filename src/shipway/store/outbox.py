@@ -1,0 +1,187 @@
+"""The notification outbox: enqueue once per dedupe key, lease due rows, record outcomes.
+
+Durable: rows survive restarts, so a key once enqueued suppresses its repeats
+for good (until ``rearm`` frees it). A worker takes a row under a lease
+(``claim_due``); a worker that dies between sending and recording leaves the
+lease to expire, and the row is sent again: at most one duplicate per crash
+per row (at-least-once). Touches only the ``notify_outbox`` table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shipway.model.errors import ExternalError
+from shipway.store.db import Store
+from shipway.store.notify_tables import OutboxRow
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One outbox row as the notifier sees it."""
+
+    key: str
+    cond: str
+    app_namespace: str
+    app_name: str
+    trigger: str
+    service: str
+    recipient: str
+    payload: dict[str, Any]
+    group_key: str = ""
+    state: str = PENDING
+    attempts: int = 0
+    last_error: str = ""
+    external: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _to(r: OutboxRow) -> Delivery:
+    return Delivery(r.key, r.cond, r.app_namespace, r.app_name, r.trigger, r.service,
+                    r.recipient, dict(r.payload), r.group_key, r.state, r.attempts,
+                    r.last_error, dict(r.external or {}), r.id)  # fmt: skip
+
+
+def known_keys(store: Store, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are already in the outbox."""
+    wanted = list(set(keys))
+    found: set[str] = set()
+    with store.session() as s:
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            found.update(s.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(chunk))))
+    return found
+
+
+def enqueue(store: Store, d: Delivery, *, state: str = PENDING) -> bool:
+    """Insert ``d`` unless its key is there already; True when it was new."""
+    now = _now()
+    try:
+        with store.session() as s:
+            if s.scalar(select(OutboxRow.id).where(OutboxRow.key == d.key)) is not None:
+                return False
+            s.add(
+                OutboxRow(
+                    key=d.key, cond=d.cond, app_namespace=d.app_namespace, app_name=d.app_name,
+                    trigger=d.trigger, service=d.service, recipient=d.recipient,
+                    payload=d.payload, state=state, attempts=0, next_at=now,
+                    group_key=d.group_key, external={}, last_error=d.last_error, created=now,
+                )
+            )  # fmt: skip
+            s.flush()
+    except ExternalError as exc:
+        if isinstance(exc.__cause__, IntegrityError):  # another process enqueued it first
+            return False
+        raise
+    return True
+
+
+def rearm(store: Store, conds: Sequence[str]) -> int:
+    """Free the keys of conditions that are false again, so they can fire anew."""
+    if not conds:
+        return 0
+    with store.session() as s:
+        rows = s.scalars(
+            select(OutboxRow).where(OutboxRow.cond.in_(list(conds)), ~OutboxRow.key.contains("#"))
+        ).all()
+        for r in rows:
+            r.key = f"{r.key}#{r.id}"
+        return len(rows)
+
+
+def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Delivery]:
+    """Take pending rows whose time has come and whose lease (if any) expired."""
+    now = _now()
+    out = []
+    with store.session() as s:
+        ids = list(
+            s.scalars(
+                select(OutboxRow.id)
+                .where(OutboxRow.state == PENDING, OutboxRow.next_at <= now)
+                .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+        )
+    until = now + dt.timedelta(seconds=lease)
+    for row_id in ids:  # one conditional update each: two workers never take the same row
+        with store.session() as s:
+            res = s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row_id, OutboxRow.state == PENDING)
+                .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
+                .values(lease_until=until, attempts=OutboxRow.attempts + 1)
+            )
+            if getattr(res, "rowcount", 0) == 1:
+                row = s.get(OutboxRow, row_id)
+                if row is not None:
+                    out.append(_to(row))
+    return out
+
+
+def mark_sent(store: Store, row_id: int, external: dict[str, Any]) -> None:
+    with store.session() as s:
+        row = s.get(OutboxRow, row_id)
+        if row is not None:
+            row.state, row.external, row.sent_at, row.lease_until = SENT, external, _now(), None
+            row.last_error = ""
+
+
+def mark_retry(store: Store, row_id: int, error: str, delay: float) -> None:
+    with store.session() as s:
+        row = s.get(OutboxRow, row_id)
+        if row is not None:
+            row.last_error, row.lease_until = error, None
+            row.next_at = _now() + dt.timedelta(seconds=delay)
+
+
+def mark_failed(store: Store, row_id: int, error: str) -> None:
+    with store.session() as s:
+        row = s.get(OutboxRow, row_id)
+        if row is not None:
+            row.state, row.last_error, row.lease_until = FAILED, error, None
+
+
+def previous_in_group(store: Store, service: str, recipient: str, group: str) -> dict[str, Any]:
+    """The service's reference (e.g. Slack ``ts``) of the last sent row of this group."""
+    if not group:
+        return {}
+    with store.session() as s:
+        row = s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.service == service, OutboxRow.recipient == recipient)
+            .where(OutboxRow.group_key == group, OutboxRow.state == SENT)
+            .order_by(OutboxRow.sent_at.desc(), OutboxRow.id.desc())
+        ).first()
+        return dict(row.external or {}) if row is not None else {}
+
+
+def list_outbox(store: Store, *, app_name: str | None = None) -> list[Delivery]:
+    q = select(OutboxRow).order_by(OutboxRow.id)
+    if app_name is not None:
+        q = q.where(OutboxRow.app_name == app_name)
+    with store.session() as s:
+        return [_to(r) for r in s.scalars(q)]
+
+
+def counts(store: Store) -> dict[tuple[str, str], int]:
+    """Rows by ``(service, state)``: what ``/metrics`` reports."""
+    with store.session() as s:
+        rows = s.execute(
+            select(OutboxRow.service, OutboxRow.state, func.count()).group_by(
+                OutboxRow.service, OutboxRow.state
+            )
+        )
+        return {(str(svc), str(state)): int(n) for svc, state, n in rows}
