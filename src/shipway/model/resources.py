@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydantic
-
-from shipway.model import kinds, namespaces, yamlsrc
+from shipway.model import kindnames, namespaces
 from shipway.model.errors import ResourceError
+
+if TYPE_CHECKING:
+    from shipway.model import yamlsrc
 
 SPEC_FIELD: dict[str, str] = {"ConfigMap": "data"}
 """Kinds whose payload is not ``spec`` (core kinds Argo CD reads its settings from)."""
@@ -80,22 +81,8 @@ class Resource:
         return out
 
 
-def group_of(kind: str) -> str:
-    """The API group a known kind is served in (``""`` for core ``v1`` kinds)."""
-    return kinds.API_VERSIONS[kind][0].rpartition("/")[0]
-
-
-def canonical_kind(word: str) -> str:
-    """Map what a user types (``app``, ``applications``, ``projects.kargo.akuity.io``,
-    ``Cluster``) to a kind name."""
-    plain, _, group = word.partition(".")
-    found = kinds.ALIASES.get(plain.lower())
-    if found is not None and group and group_of(found) != group.lower():
-        found = None
-    if found is None:
-        known = ", ".join(sorted(kinds.SCHEMAS))
-        raise ResourceError(f"unknown kind {word!r} (known: {known})", subject=word)
-    return found
+group_of = kindnames.group_of
+canonical_kind = kindnames.canonical_kind
 
 
 def _pydantic_message(err: Any) -> tuple[tuple[Any, ...], str]:
@@ -134,6 +121,10 @@ def from_located(
     for those that name another; without it they get their kind's default
     (``current`` for most kinds).
     """
+    import pydantic  # schemas load only when a document is validated
+
+    from shipway.model import kinds
+
     data = doc.data
     if not isinstance(data, dict):
         raise ResourceError("a resource must be a mapping", subject=doc.where(()))
@@ -209,6 +200,8 @@ def parse_text(
 ) -> list[Resource]:
     """Parse every resource in a YAML text; all or nothing (every problem reported at once;
     namespaces as ``from_located``)."""
+    from shipway.model import yamlsrc
+
     out: list[Resource] = []
     problems: list[ResourceError] = []
     for doc in yamlsrc.load_documents(text, file):
