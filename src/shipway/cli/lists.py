@@ -18,7 +18,7 @@ import click
 from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import reader_from
-from shipway.model import namespaces
+from shipway.model import namespaces, selectors
 from shipway.store import reads
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -121,6 +121,7 @@ APP_COLUMNS = [
 @remote.server_option
 @app_namespace_option
 @click.option("-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace.")
+@out.selector_option
 @out.output_option
 @out.no_headers_option
 @click.pass_context
@@ -129,6 +130,7 @@ def app_list(
     server: str | None,
     namespace: str | None,
     all_namespaces: bool,
+    selector: str | None,
     output: str,
     no_headers: bool,
 ) -> None:
@@ -139,6 +141,8 @@ def app_list(
         apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications", namespace=ns)
     else:
         apps = [r.to_dict() for r in reads.list_kind(reader_from(ctx), "Application", ns)]
+    wanted = selectors.matcher(selector)
+    apps = [a for a in apps if wanted((a.get("metadata") or {}).get("labels") or {})]
     if out.emit_list(apps, output):
         return
     if output == "name":

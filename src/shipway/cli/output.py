@@ -64,6 +64,16 @@ def no_headers_option(func: F) -> F:
     )(func)
 
 
+def selector_option(func: F) -> F:
+    """``-l/--selector``: kubectl's label selector (equality and set-based)."""
+    return click.option(
+        "-l",
+        "--selector",
+        default=None,
+        help="Label selector: key=value, key!=value, key in (a,b), key notin (a,b), key, !key.",
+    )(func)
+
+
 def emit(data: Any, fmt: str) -> bool:
     """Print ``data`` as JSON or YAML; return False when the caller should draw a table."""
     if fmt == "json":

@@ -16,8 +16,9 @@ import click
 from shipway.cli import output as out
 from shipway.cli import scope
 from shipway.cli.context import reader_from, store_from
-from shipway.model import builtin, kindnames, namespaces
+from shipway.model import builtin, kindnames, namespaces, selectors
 from shipway.model.errors import NotFoundError
+from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.store import reads
 
@@ -143,7 +144,9 @@ class GetCommand(click.Command):
 @click.argument("name", required=False)
 @scope.namespace_option
 @scope.all_namespaces_option
+@out.selector_option
 @out.output_option
+@out.no_headers_option
 @click.pass_context
 def get(
     ctx: click.Context,
@@ -151,7 +154,9 @@ def get(
     name: str | None,
     namespace: str | None,
     all_namespaces: bool,
+    selector: str | None,
     output: str,
+    no_headers: bool,
 ) -> None:
     """Show stored resources of KIND, or the one named NAME."""
     if kind.lower() in _NAMESPACE_WORDS:
@@ -170,17 +175,24 @@ def get(
         if not out.emit(res.to_dict(), output):
             out.table(["name", "source"], [[res.name, res.source]])
         return
-    items = _listed(ctx, canonical, namespace, all_namespaces)
+    wanted = selectors.matcher(selector)
+    items = [r for r in _listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
     if out.emit_list([r.to_dict() for r in items], output):
         return
     if output == "name":
         for r in items:
             click.echo(f"{canonical.lower()}/{r.name}")
         return
+    t = now()
     if all_namespaces and namespaces.namespaced(canonical):
-        out.table(["namespace", "name", "source"], [[r.namespace, r.name, r.source] for r in items])
+        out.table(
+            ["namespace", "name", "source", "age"],
+            [[r.namespace, r.name, r.source, selectors.age(r.created, t)] for r in items],
+            no_headers,
+        )
         return
-    out.table(["name", "source"], [[r.name, r.source] for r in items])
+    rows = [[r.name, r.source, selectors.age(r.created, t)] for r in items]
+    out.table(["name", "source", "age"], rows, no_headers)
 
 
 @click.command()

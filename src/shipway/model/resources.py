@@ -10,6 +10,7 @@ writes it into ``metadata.namespace``, as the API server does. Pure: no I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ class Resource:
     body: dict[str, Any]
     source: str = ""
     status: dict[str, Any] = field(default_factory=dict)
+    created: dt.datetime | None = field(default=None, compare=False)
+    """When it was first stored (set by the store; ``None`` before)."""
 
     @property
     def group(self) -> str:
@@ -68,6 +71,11 @@ class Resource:
         meta = self.body.get("metadata") or {}
         assert isinstance(meta, dict)
         return meta
+
+    @property
+    def labels(self) -> dict[str, str]:
+        found = self.metadata.get("labels") or {}
+        return {str(k): str(v) for k, v in found.items()}
 
     @property
     def annotations(self) -> dict[str, str]:

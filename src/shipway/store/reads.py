@@ -15,6 +15,7 @@ May touch: the database, read only.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +52,15 @@ class Reader:
 def _json(value: Any) -> Any:
     """A JSON column's value: SQLite hands back its text, PostgreSQL the parsed value."""
     return json.loads(value) if isinstance(value, str) else value
+
+
+def _time(value: Any) -> dt.datetime | None:
+    """A DateTime column's value: SQLite hands back its text (UTC), PostgreSQL a datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return None
 
 
 def engine_reader(engine: Engine) -> Reader:
@@ -131,7 +141,7 @@ def open_reader(settings: Settings) -> Reader:
     return check_schema(engine_reader(engine_for(settings)), url.split("@")[-1])
 
 
-_RESOURCE_COLUMNS = "api_version, kind, name, namespace, body, source, status"
+_RESOURCE_COLUMNS = "api_version, kind, name, namespace, body, source, status, created"
 
 
 def list_kind(reader: Reader, kind: str, namespace: str | None = None) -> list[Resource]:
@@ -152,6 +162,7 @@ def list_kind(reader: Reader, kind: str, namespace: str | None = None) -> list[R
             body=_json(r[4]),
             source=r[5] or "",
             status=dict(_json(r[6]) or {}),
+            created=_time(r[7]),
         )
         for r in rows
     ]

@@ -123,3 +123,41 @@ def run_main_in_child(
     return subprocess.run(
         [sys.executable, "-c", code], input=stdin, capture_output=True, text=True, timeout=60
     )
+
+
+LABELLED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: {name}, labels: {labels}}}
+spec:
+  source: {{repoURL: "git://127.0.0.1/config.git", path: app}}
+  destination: {{name: local, namespace: web}}
+"""
+
+
+def test_selectors_filter_get_and_app_list(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = [
+        LABELLED.format(name="web", labels="{team: shop, env: prod}"),
+        LABELLED.format(name="api", labels="{team: shop, env: dev}"),
+        LABELLED.format(name="db", labels="{team: data}"),
+    ]
+    (tmp_path / "apps.yaml").write_text("---\n".join(docs))
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    cases = {
+        "team=shop": ["application/api", "application/web"],
+        "env!=prod": ["application/api", "application/db"],
+        "env in (prod,dev),team": ["application/api", "application/web"],
+        "!env": ["application/db"],
+    }
+    for selector, names in cases.items():
+        for args in (["get", "apps"], ["app", "list"]):
+            code, out, err = run([*args, "-l", selector, "-o", "name"], capsys)
+            assert (code, out.split()) == (0, names), (args, selector, err)
+    code, _, err = run(["get", "apps", "-l", "env in prod"], capsys)
+    assert code == 2 and "env in prod" in err
+    code, out, _ = run(["get", "apps", "--no-headers", "-l", "!env"], capsys)
+    assert code == 0 and out.split()[0] == "db" and out.split()[-1].endswith("s")
+    header = run(["get", "apps"], capsys)[1].splitlines()[0].split()
+    assert header == ["NAME", "SOURCE", "AGE"]
