@@ -16,35 +16,19 @@ list`` lists ``argocd`` (or ``-n``), ``-A`` every namespace; names outside
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from shipway.cli import output as out
-from shipway.cli import remote
 from shipway.cli.app_health import health_cmd
 from shipway.cli.context import state_from, store_from
+from shipway.cli.lists import app, app_namespace_option, summary_row
 from shipway.deploy import engine, history
 from shipway.deploy.status import SyncResult
 from shipway.model import namespaces
 from shipway.model.errors import InputError
 from shipway.store import resources as store_resources
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def app_namespace_option(func: F) -> F:
-    """``-n/--namespace`` (``-N/--app-namespace``): the Application's namespace."""
-    return click.option(
-        "-n",
-        "--namespace",
-        "-N",
-        "--app-namespace",
-        "namespace",
-        default=None,
-        help="The Application's namespace (default argocd; or name it NS/NAME).",
-    )(func)
 
 
 def app_key(name: str, namespace: str | None) -> str:
@@ -74,76 +58,7 @@ def _app_dict(store: Any, key: str) -> dict[str, Any]:
     return store_resources.get(store, "Application", name, ns).to_dict()
 
 
-def _summary_row(app: dict[str, Any]) -> list[Any]:
-    spec, status = app.get("spec") or {}, app.get("status") or {}
-    src = spec.get("source") or (spec.get("sources") or [{}])[0]
-    dest = spec.get("destination") or {}
-    auto = "Auto" if (spec.get("syncPolicy") or {}).get("automated") is not None else "Manual"
-    if auto == "Auto" and (spec.get("syncPolicy") or {}).get("automated", {}).get("prune"):
-        auto += "-Prune"
-    meta = app["metadata"]
-    return [
-        namespaces.qualified(meta.get("namespace") or "", meta["name"]),
-        dest.get("name") or dest.get("server"),
-        dest.get("namespace", ""),
-        spec.get("project", "default"),
-        (status.get("sync") or {}).get("status", "Unknown"),
-        (status.get("health") or {}).get("status", "Unknown"),
-        auto,
-        src.get("repoURL"),
-        src.get("path", ""),
-        (status.get("pin") or {}).get("revision", "")[:12] or src.get("targetRevision", "HEAD"),
-    ]
-
-
-@click.group()
-def app() -> None:
-    """Argo CD Applications: diff, sync, health, history and rollback."""
-
-
 app.add_command(health_cmd)
-
-
-@app.command("list")
-@remote.server_option
-@app_namespace_option
-@click.option("-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace.")
-@out.output_option
-@click.pass_context
-def list_cmd(
-    ctx: click.Context, server: str | None, namespace: str | None, all_namespaces: bool, output: str
-) -> None:
-    """List applications with their sync and health status."""
-    ns = None if all_namespaces else (namespace or namespaces.ARGOCD)
-    t = remote.target(ctx, server)
-    if t is not None:
-        apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications", namespace=ns)
-    else:
-        found = store_resources.list_kind(store_from(ctx), "Application", ns)
-        apps = [r.to_dict() for r in found]
-    if out.emit(apps, output):
-        return
-    if output == "name":
-        for a in apps:
-            meta = a["metadata"]
-            qualified = namespaces.qualified(meta.get("namespace", ""), meta["name"])
-            click.echo(f"application/{qualified}")
-        return
-    out.table(
-        [
-            "name",
-            "cluster",
-            "namespace",
-            "project",
-            "status",
-            "health",
-            "syncpolicy",
-            "repo",
-            "path",
-            "target",
-        ],
-        [_summary_row(a) for a in apps],
-    )
 
 
 @app.command("get")
@@ -168,7 +83,7 @@ def get_cmd(
     data = _app_dict(store, key)
     if out.emit(data, output):
         return
-    row = _summary_row(data)
+    row = summary_row(data)
     status = data.get("status") or {}
     for label, value in zip(
         [

@@ -26,6 +26,7 @@ from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.ci_kube import kube_options, kube_settings
 from shipway.cli.context import state_from, store_from
+from shipway.cli.lists import ci
 from shipway.git.repo import git
 from shipway.model import bounded
 from shipway.model.errors import GitError, InputError, NotFoundError
@@ -33,11 +34,6 @@ from shipway.runtime.host import Cancel, cancel_on_signals
 from shipway.runtime.textfiles import read_text
 from shipway.settings import Settings
 from shipway.store import runs
-
-
-@click.group()
-def ci() -> None:
-    """Run CI workflows (GitHub Actions syntax) and read stored runs."""
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -434,25 +430,3 @@ def logs_cmd(ctx: click.Context, run_id: str, server: str | None) -> None:
     else:
         _record, log = runs.get_run(store_from(ctx), run_id)
     click.echo(log)
-
-
-@ci.command("list")
-@click.option("--limit", default=50, show_default=True)
-@remote.server_option
-@out.output_option
-@click.pass_context
-def list_cmd(ctx: click.Context, limit: int, server: str | None, output: str) -> None:
-    """List stored runs, newest first."""
-    t = remote.target(ctx, server)
-    if t is not None:
-        records: list[dict[str, Any]] = remote.get_json(t, "/api/ci/runs", limit=limit)
-    else:
-        records = runs.list_runs(store_from(ctx), limit=limit)
-    if out.emit(records, output):
-        return
-    rows = [
-        [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
-         r.get("conclusion") or r.get("status"), len(r.get("jobs", []))]
-        for r in records
-    ]  # fmt: skip
-    out.table(["id", "workflow", "event", "commit", "conclusion", "jobs"], rows)

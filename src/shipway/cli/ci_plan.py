@@ -63,6 +63,6 @@ def _matrix(job: dict[str, Any]) -> str:
 
 def register() -> None:
     """Attach ``plan`` to ``shipway ci``."""
-    from shipway.cli.ci import ci
+    from shipway.cli.lists import ci
 
     ci.add_command(plan_cmd)

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shipway.model.errors import InputError
 
 
@@ -76,6 +74,8 @@ def load() -> Config:
     p = path()
     if not p.is_file():
         return Config()
+    import yaml  # loads only when there is a config file
+
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -97,6 +97,8 @@ def load() -> Config:
 
 def save(cfg: Config) -> Path:
     p = path()
+    import yaml
+
     p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = yaml.safe_dump(
         {"current-context": cfg.current, "contexts": [c.to_dict() for c in cfg.contexts]},

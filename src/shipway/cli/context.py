@@ -1,4 +1,8 @@
-"""Shared CLI state: settings and a lazily opened store.
+"""Shared CLI state: settings, a lazily opened store, and a reader for list commands.
+
+``store`` brings the schema to head (write paths); ``reader`` only checks the
+schema version and reads (``shipway.store.reads``), so listing loads neither
+Alembic nor, on SQLite, SQLAlchemy.
 
 While the CLI talks to a controller (``shipway login``, ``--server``), opening
 the local store is refused for every command but those that run on this
@@ -16,8 +20,9 @@ from shipway import settings as settings_mod
 
 if TYPE_CHECKING:
     from shipway.store.db import Store
+    from shipway.store.reads import Reader
 
-LOCAL_COMMANDS = frozenset({"controller", "demo", "login", "logout"})
+LOCAL_COMMANDS = frozenset({"controller", "demo", "login", "logout", "migrate"})
 
 
 class CLIState:
@@ -33,6 +38,16 @@ class CLIState:
 
             self._store = open_store(self.settings)
         return self._store
+
+    @property
+    def reader(self) -> Reader:
+        """For list commands: the store read as it is (schema checked, never migrated)."""
+        _refuse_when_remote()
+        from shipway.store import reads
+
+        if self._store is not None:
+            return reads.engine_reader(self._store.engine)
+        return reads.open_reader(self.settings)
 
 
 def _refuse_when_remote() -> None:
@@ -70,3 +85,7 @@ def state_from(ctx: click.Context) -> CLIState:
 
 def store_from(ctx: click.Context) -> Store:
     return state_from(ctx).store
+
+
+def reader_from(ctx: click.Context) -> Reader:
+    return state_from(ctx).reader

@@ -16,9 +16,9 @@ COMMANDS: dict[str, str] = {
     "get": "shipway.cli.resources:get",
     "delete": "shipway.cli.resources:delete",
     "release": "shipway.cli.release:release",
-    "ci": "shipway.cli.ci:ci",
+    "ci": "shipway.cli.lists:ci",
     "image": "shipway.cli.image:image",
-    "app": "shipway.cli.app:app",
+    "app": "shipway.cli.lists:app",
     "controller": "shipway.cli.controller:controller",
     "demo": "shipway.cli.demo:demo",
     "account": "shipway.cli.account:account",
@@ -27,11 +27,11 @@ COMMANDS: dict[str, str] = {
     "hook": "shipway.cli.hooks:hook",
     "metrics": "shipway.cli.metrics:metrics",
     "warehouse": "shipway.cli.warehouse:warehouse",
+    "migrate": "shipway.cli.migrate:migrate",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {
     "image": ("shipway.cli.image_update",),  # the updater's ``image update``
-    "ci": ("shipway.cli.ci_plan",),  # ``ci plan``
 }
 
 

@@ -6,10 +6,10 @@ import click
 
 from shipway.cli import output as out
 from shipway.cli import remote
-from shipway.cli.context import store_from
+from shipway.cli.context import reader_from, store_from
 from shipway.model import namespaces
 from shipway.model.release import Release
-from shipway.store import releases
+from shipway.store import reads
 
 
 def timeline(rel: Release) -> str:
@@ -38,9 +38,15 @@ def release() -> None:
 @click.option("--limit", default=50, show_default=True)
 @remote.server_option
 @out.output_option
+@out.no_headers_option
 @click.pass_context
 def list_cmd(
-    ctx: click.Context, app: str | None, limit: int, server: str | None, output: str
+    ctx: click.Context,
+    app: str | None,
+    limit: int,
+    server: str | None,
+    output: str,
+    no_headers: bool,
 ) -> None:
     """List releases, newest first."""
     if app:
@@ -50,8 +56,12 @@ def list_cmd(
         data = remote.get_json(t, "/api/releases", app=app, limit=limit)
         rels = [Release.from_dict(d) for d in data]
     else:
-        rels = releases.list_releases(store_from(ctx), app=app, limit=limit)
-    if out.emit([r.to_dict() for r in rels], output):
+        rels = reads.list_releases(reader_from(ctx), app=app, limit=limit)
+    if out.emit_list([r.to_dict() for r in rels], output):
+        return
+    if output == "name":
+        for r in rels:
+            click.echo(f"release/{r.id}")
         return
     out.table(
         ["id", "app", "commit", "status", "image", "duration"],
@@ -66,6 +76,7 @@ def list_cmd(
             ]
             for r in rels
         ],
+        no_headers,
     )
 
 
@@ -80,6 +91,8 @@ def get_cmd(ctx: click.Context, release_id: str, server: str | None, output: str
     if t is not None:
         rel = Release.from_dict(remote.get_json(t, f"/api/releases/{release_id}"))
     else:
+        from shipway.store import releases
+
         rel = releases.get(store_from(ctx), release_id)
     if not out.emit(rel.to_dict(), output):
         click.echo(timeline(rel))

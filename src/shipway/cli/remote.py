@@ -12,13 +12,11 @@ connection failures ``ExternalError``.
 from __future__ import annotations
 
 import os
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import httpx
 
 from shipway.cli import config
 from shipway.model.errors import (
@@ -30,6 +28,9 @@ from shipway.model.errors import (
     ShipwayError,
     UnauthenticatedError,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +61,10 @@ class Target:
     verify: bool | str = True
 
     def client(self, timeout: float = 30.0) -> httpx.Client:
+        import ssl
+
+        import httpx  # loads only when a command talks to a controller
+
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         verify: bool | ssl.SSLContext = self.verify if isinstance(self.verify, bool) else (
             ssl.create_default_context(cafile=self.verify))  # fmt: skip
@@ -116,6 +121,8 @@ def check(resp: httpx.Response, subject: str) -> httpx.Response:
 
 
 def call(t: Target, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    import httpx
+
     try:
         with t.client() as c:
             return check(c.request(method, path, **kwargs), t.server)

@@ -9,19 +9,29 @@ in NS and refuses one that names another, with kubectl's message. Without
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from shipway.cli import kargo_columns, scope
 from shipway.cli import output as out
-from shipway.cli.context import store_from
-from shipway.cli.files import load_paths
-from shipway.model import builtin, namespaces
-from shipway.model import resources as model
+from shipway.cli.context import reader_from, store_from
+from shipway.model import builtin, kindnames, namespaces, selectors
 from shipway.model.errors import NotFoundError
+from shipway.model.release import now
 from shipway.model.resources import Resource
-from shipway.store import resources as repo
+from shipway.store import reads
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _repo() -> ModuleType:
+    """``shipway.store.resources`` (SQLAlchemy): loaded by the commands that write or look up."""
+    from shipway.store import resources
+
+    return resources
+
 
 _NAMESPACE_WORDS = frozenset({"ns", "namespace", "namespaces"})
 
@@ -49,11 +59,13 @@ def apply(
     output: str,
 ) -> None:
     """Validate resources and store them (created / configured / unchanged)."""
+    from shipway.cli.files import load_paths
+
     resources = load_paths(paths, recursive, namespace or None, scope.current())
     if dry_run:
         results = [(r, "valid (dry run)") for r in resources]
     else:
-        results = repo.apply(store_from(ctx), resources)
+        results = _repo().apply(store_from(ctx), resources)
     data = [
         {
             "kind": r.kind,
@@ -82,18 +94,13 @@ def _namespace_dicts(names: list[str]) -> list[dict[str, Any]]:
 
 
 def _get_namespaces(ctx: click.Context, name: str | None, output: str) -> None:
-    names = repo.namespaces(store_from(ctx))
+    names = _repo().namespaces(store_from(ctx))
     if name:
         if name not in names:
             raise NotFoundError(f"namespace {name!r} not found", subject=f"Namespace/{name}")
         names = [name]
     items = _namespace_dicts(names)
-    data: Any = items
-    if name:
-        data = items[0]
-    elif output == "json":
-        data = {"apiVersion": "v1", "kind": "List", "items": items}
-    if out.emit(data, output):
+    if out.emit(items[0], output) if name else out.emit_list(items, output):
         return
     if output == "name":
         for n in names:
@@ -103,10 +110,10 @@ def _get_namespaces(ctx: click.Context, name: str | None, output: str) -> None:
 
 
 def _listed(ctx: click.Context, kind: str, namespace: str | None, every: bool) -> list[Resource]:
-    store = store_from(ctx)
+    reader = reader_from(ctx)
     if every or not namespaces.namespaced(kind):
-        return builtin.with_builtins(kind, repo.list_kind(store, kind))
-    return repo.list_kind(store, kind, scope.for_kind(kind, "", namespace))
+        return builtin.with_builtins(kind, reads.list_kind(reader, kind))
+    return reads.list_kind(reader, kind, scope.for_kind(kind, "", namespace))
 
 
 EVENT_WORDS = frozenset({"events", "event", "ev"})
@@ -137,7 +144,9 @@ class GetCommand(click.Command):
 @click.argument("name", required=False)
 @scope.namespace_option
 @scope.all_namespaces_option
+@out.selector_option
 @out.output_option
+@out.no_headers_option
 @click.pass_context
 def get(
     ctx: click.Context,
@@ -145,28 +154,30 @@ def get(
     name: str | None,
     namespace: str | None,
     all_namespaces: bool,
+    selector: str | None,
     output: str,
+    no_headers: bool,
 ) -> None:
     """Show stored resources of KIND, or the one named NAME."""
     if kind.lower() in _NAMESPACE_WORDS:
         _get_namespaces(ctx, name, output)
         return
-    canonical = model.canonical_kind(kind)
+    canonical = kindnames.canonical_kind(kind)
     namespace = namespace or None
     if name:
         store = store_from(ctx)
         ns = scope.for_kind(canonical, name, namespace)
         found = [r for r in builtin.with_builtins(canonical, []) if r.name == name]
+        repo = _repo()
         res = repo.find(store, canonical, name, ns) or (found[0] if found else None)
         if res is None:
             res = repo.get(store, canonical, name, ns)  # raises the not-found error
         if not out.emit(res.to_dict(), output):
             out.table(["name", "source"], [[res.name, res.source]])
         return
-    items = _listed(ctx, canonical, namespace, all_namespaces)
-    dicts = [r.to_dict() for r in items]
-    listing = {"apiVersion": "v1", "kind": "List", "items": dicts} if output == "json" else dicts
-    if out.emit(listing, output):
+    wanted = selectors.matcher(selector)
+    items = [r for r in _listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
+    if out.emit_list([r.to_dict() for r in items], output):
         return
     if output == "name":
         for r in items:
@@ -177,12 +188,18 @@ def get(
         if all_namespaces:
             rows = [[r.namespace, *row] for r, row in zip(items, rows, strict=True)]
             heads = ["namespace", *heads]
-        out.table(heads, rows)
+        out.table(heads, rows, no_headers)
         return
+    t = now()
     if all_namespaces and namespaces.namespaced(canonical):
-        out.table(["namespace", "name", "source"], [[r.namespace, r.name, r.source] for r in items])
+        out.table(
+            ["namespace", "name", "source", "age"],
+            [[r.namespace, r.name, r.source, selectors.age(r.created, t)] for r in items],
+            no_headers,
+        )
         return
-    out.table(["name", "source"], [[r.name, r.source] for r in items])
+    rows = [[r.name, r.source, selectors.age(r.created, t)] for r in items]
+    out.table(["name", "source", "age"], rows, no_headers)
 
 
 @click.command()
@@ -192,6 +209,6 @@ def get(
 @click.pass_context
 def delete(ctx: click.Context, kind: str, name: str, namespace: str | None) -> None:
     """Remove a stored resource."""
-    canonical = model.canonical_kind(kind)
-    repo.delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
+    canonical = kindnames.canonical_kind(kind)
+    _repo().delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
     click.echo(f"{canonical.lower()}/{name} deleted")

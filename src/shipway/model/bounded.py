@@ -29,8 +29,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from shipway.model.errors import InputError
 
 MiB = 1024 * 1024
@@ -130,7 +128,12 @@ def read_bytes_limited(data: bytes, file: str, limits: Limits | None = None) -> 
 
 # --- YAML ---------------------------------------------------------------------------------
 
-_CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _loader() -> Any:
+    """libyaml's safe loader (PyYAML's own when libyaml is missing); YAML loads on first use."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _refuse(message: str, file: str, event: Any) -> InputError:
@@ -216,9 +219,11 @@ def check_yaml(text: str, file: str, limits: Limits | None = None) -> None:
     reads them instead (YAML 1.2 allows a little more), and a syntax error is
     left for the caller's own loader to report.
     """
+    import yaml
+
     check_size(text, file, limits)
     try:
-        check_events(yaml.parse(text, Loader=_CLoader), file, limits)
+        check_events(yaml.parse(text, Loader=_loader()), file, limits)
     except yaml.YAMLError as exc:
         if "maximum nesting depth" in str(getattr(exc, "problem", "")):
             err = yaml_error(exc, file)  # libyaml's own bound (1000), past ours
@@ -243,10 +248,13 @@ def _check_ruamel(text: str, file: str, limits: Limits | None) -> None:
 
 def load_yaml_all(text: str, file: str, limits: Limits | None = None) -> list[Any]:
     """Every document of ``text`` loaded with libyaml (YAML 1.1, as PyYAML), after the checks."""
+    import yaml
+
     check_size(text, file, limits)
+    loader = _loader()
     try:
-        check_events(yaml.parse(text, Loader=_CLoader), file, limits)
-        return list(yaml.load_all(text, Loader=_CLoader))
+        check_events(yaml.parse(text, Loader=loader), file, limits)
+        return list(yaml.load_all(text, Loader=loader))
     except yaml.YAMLError as exc:
         raise yaml_error(exc, file) from None
     except RecursionError:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shipway.model import kindnames
 from shipway.model.kargo import FreightBody, WarehouseSpec
 
 
@@ -274,34 +275,5 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "Freight": FreightBody,
 }
 
-_FLUX_IMAGE = ["image.toolkit.fluxcd.io/v1beta2", "image.toolkit.fluxcd.io/v1beta1"]
-API_VERSIONS: dict[str, list[str]] = {
-    "ConfigMap": ["v1"],
-    "Application": ["argoproj.io/v1alpha1"],
-    "AppProject": ["argoproj.io/v1alpha1"],
-    "Cluster": ["shipway.dev/v1alpha1"],
-    "Pipeline": ["shipway.dev/v1alpha1"],
-    "ImageRepository": _FLUX_IMAGE,
-    "ImagePolicy": _FLUX_IMAGE,
-    "ImageUpdateAutomation": [*_FLUX_IMAGE, "image.toolkit.fluxcd.io/v1"],
-    "Project": ["kargo.akuity.io/v1alpha1"],
-    "Warehouse": ["kargo.akuity.io/v1alpha1"],
-    "Freight": ["kargo.akuity.io/v1alpha1"],
-}
-
-ALIASES: dict[str, str] = {}
-for _kind, _extra in {
-    "ConfigMap": ["cm", "configmaps"],
-    "Application": ["app", "apps", "applications"],
-    "AppProject": ["appproj", "appprojects"],
-    "Cluster": ["clusters"],
-    "Pipeline": ["pipelines"],
-    "ImageRepository": ["imagerepo", "imagerepositories"],
-    "ImagePolicy": ["imagepolicies"],
-    "ImageUpdateAutomation": ["imageupdateautomations", "iua"],
-    "Project": ["projects"],
-    "Warehouse": ["warehouses"],
-    "Freight": ["freights"],
-}.items():
-    for _word in [_kind.lower(), *_extra]:
-        ALIASES[_word] = _kind
+API_VERSIONS = kindnames.API_VERSIONS
+ALIASES = kindnames.ALIASES

@@ -10,15 +10,17 @@ writes it into ``metadata.namespace``, as the API server does. Pure: no I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydantic
-
-from shipway.model import kargo, kinds, namespaces, yamlsrc
+from shipway.model import kindnames, namespaces
 from shipway.model.errors import ResourceError
+
+if TYPE_CHECKING:
+    from shipway.model import yamlsrc
 
 SPEC_FIELD: dict[str, str] = {"ConfigMap": "data", "Freight": ""}
 """Kinds whose payload is not ``spec`` (core kinds Argo CD reads its settings from);
@@ -40,6 +42,8 @@ class Resource:
     body: dict[str, Any]
     source: str = ""
     status: dict[str, Any] = field(default_factory=dict)
+    created: dt.datetime | None = field(default=None, compare=False)
+    """When it was first stored (set by the store; ``None`` before)."""
 
     @property
     def group(self) -> str:
@@ -71,6 +75,11 @@ class Resource:
         return meta
 
     @property
+    def labels(self) -> dict[str, str]:
+        found = self.metadata.get("labels") or {}
+        return {str(k): str(v) for k, v in found.items()}
+
+    @property
     def annotations(self) -> dict[str, str]:
         ann = self.metadata.get("annotations") or {}
         return {str(k): str(v) for k, v in ann.items()}
@@ -82,22 +91,8 @@ class Resource:
         return out
 
 
-def group_of(kind: str) -> str:
-    """The API group a known kind is served in (``""`` for core ``v1`` kinds)."""
-    return kinds.API_VERSIONS[kind][0].rpartition("/")[0]
-
-
-def canonical_kind(word: str) -> str:
-    """Map what a user types (``app``, ``applications``, ``projects.kargo.akuity.io``,
-    ``Cluster``) to a kind name."""
-    plain, _, group = word.partition(".")
-    found = kinds.ALIASES.get(plain.lower())
-    if found is not None and group and group_of(found) != group.lower():
-        found = None
-    if found is None:
-        known = ", ".join(sorted(kinds.SCHEMAS))
-        raise ResourceError(f"unknown kind {word!r} (known: {known})", subject=word)
-    return found
+group_of = kindnames.group_of
+canonical_kind = kindnames.canonical_kind
 
 
 def _pydantic_message(err: Any) -> tuple[tuple[Any, ...], str]:
@@ -136,6 +131,10 @@ def from_located(
     for those that name another; without it they get their kind's default
     (``current`` for most kinds).
     """
+    import pydantic  # schemas load only when a document is validated
+
+    from shipway.model import kargo, kinds
+
     data = doc.data
     if not isinstance(data, dict):
         raise ResourceError("a resource must be a mapping", subject=doc.where(()))
@@ -219,6 +218,8 @@ def parse_text(
 ) -> list[Resource]:
     """Parse every resource in a YAML text; all or nothing (every problem reported at once;
     namespaces as ``from_located``)."""
+    from shipway.model import yamlsrc
+
     out: list[Resource] = []
     problems: list[ResourceError] = []
     for doc in yamlsrc.load_documents(text, file):

@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -88,6 +86,9 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     through a lock file beside the database; the later one finds the schema
     at head.
     """
+    from alembic import command  # Alembic loads only where the schema may change
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     database = engine.url.database or ""
@@ -100,14 +101,22 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def engine_for(settings: Settings) -> Engine:
+    """The engine of the configured database (nothing is created or migrated)."""
+    url = _normalise(settings.db_url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
 def open_store(settings: Settings, *, create: bool = True) -> Store:
+    """The store, its schema brought to head (migrating needs no ``shipway migrate``)."""
     url = _normalise(settings.db_url)
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
+    engine = engine_for(settings)
     try:
         if create or not inspect(engine).has_table("alembic_version"):
             migrate(engine)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from shipway.model.errors import NotFoundError
 from shipway.model.release import FAILED, SUCCEEDED, Release
+from shipway.store import reads
 from shipway.store.db import Store
 from shipway.store.tables import ReleaseRow
 
@@ -64,11 +65,7 @@ def get(store: Store, release_id: str) -> Release:
 
 
 def list_releases(store: Store, app: str | None = None, limit: int = 100) -> list[Release]:
-    with store.session() as s:
-        q = select(ReleaseRow).order_by(ReleaseRow.created.desc()).limit(limit)
-        if app:
-            q = q.where(ReleaseRow.app == app)
-        return [Release.from_dict(r.body) for r in s.scalars(q)]
+    return reads.list_releases(reads.engine_reader(store.engine), app, limit)
 
 
 def for_commit(store: Store, commit: str, app: str | None = None) -> list[Release]:

@@ -19,6 +19,7 @@ from shipway.model import namespaces as ns_mod
 from shipway.model.errors import ConflictError, NotFoundError
 from shipway.model.release import now
 from shipway.model.resources import Resource, group_of
+from shipway.store import reads
 from shipway.store.db import Store
 from shipway.store.tables import ResourceRow
 
@@ -113,12 +114,7 @@ def find(store: Store, kind: str, name: str, namespace: str | None = None) -> Re
 
 def list_kind(store: Store, kind: str, namespace: str | None = None) -> list[Resource]:
     """Every ``kind`` resource in ``namespace`` (``None``: in all), by namespace and name."""
-    with store.session() as s:
-        q = select(ResourceRow).where(ResourceRow.kind == kind)
-        if namespace is not None and ns_mod.namespaced(kind):
-            q = q.where(ResourceRow.namespace == namespace)
-        rows = s.scalars(q.order_by(ResourceRow.namespace, ResourceRow.name))
-        return [_to_resource(r) for r in rows]
+    return reads.list_kind(reads.engine_reader(store.engine), kind, namespace)
 
 
 def in_namespace(store: Store, namespace: str) -> list[Resource]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from shipway.model.errors import NotFoundError
 from shipway.model.events import Event
 from shipway.model.release import now
+from shipway.store import reads
 from shipway.store.db import Store
 from shipway.store.tables import CIRunRow, EngineStateRow
 
@@ -48,9 +49,7 @@ def get_run(store: Store, run_id: str) -> tuple[dict[str, Any], str]:
 
 
 def list_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    with store.session() as s:
-        rows = s.scalars(select(CIRunRow).order_by(CIRunRow.created.desc()).limit(limit))
-        return [r.record for r in rows]
+    return reads.list_runs(reads.engine_reader(store.engine), limit)
 
 
 def put_state(store: Store, engine: str, key: str, phase: str, state: dict[str, Any]) -> None:

@@ -1,0 +1,107 @@
+"""Wall time of the everyday read commands beside ``kubectl version --client``.
+
+Builds a store with some data (Applications, releases, CI runs) in a
+temporary ``SHIPWAY_HOME``, then runs each command ``--runs`` times through
+the installed ``shipway`` script, interleaved with ``kubectl version
+--client`` so both see the same machine load. Prints each command's median
+and best wall time. Targets: 100 ms for the lists, 50 ms for ``--version``.
+
+    .venv/bin/python bench/cli.py [--runs 15] [--apps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COMMANDS = [
+    ["--version"],
+    ["get", "applications"],
+    ["app", "list"],
+    ["release", "list"],
+    ["ci", "list"],
+]
+TARGETS = {"--version": 0.050}
+APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: app-{i}}}
+spec:
+  source: {{repoURL: "git://127.0.0.1/config.git", path: apps/app-{i}}}
+  destination: {{name: local, namespace: app-{i}}}
+"""
+
+
+def _fill(env: dict[str, str], apps: int) -> None:
+    """Applications through ``shipway apply``; releases and runs through the store."""
+    text = "---\n".join(APP.format(i=i) for i in range(apps))
+    shipway = str(Path(sys.executable).with_name("shipway"))
+    subprocess.run([shipway, "apply", "-f", "-"], input=text, env=env, check=True,
+                   capture_output=True, text=True)  # fmt: skip
+    code = (
+        "from shipway.model.release import Release\n"
+        "from shipway.settings import Settings\n"
+        "from shipway.store import releases, runs\n"
+        "from shipway.store.db import open_store\n"
+        "st = open_store(Settings())\n"
+        f"for i in range({apps} * 2):\n"
+        "    releases.save(st, Release(id=f'r{i:04d}', app=f'app-{i % 7}', commit=f'{i:040x}'))\n"
+        "    runs.save_run(st, {'id': f'run-{i}', 'workflow': 'ci.yml', 'event': 'push',\n"
+        "                       'conclusion': 'success', 'jobs': [{'name': 'build'}]}, 'log')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+def _time(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--apps", type=int, default=20)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="shipway-bench-cli-"))
+    env = {**os.environ, "SHIPWAY_HOME": str(home), "SHIPWAY_CONFIG": str(home / "cli.yaml")}
+    for name in ("SHIPWAY_SERVER", "SHIPWAY_DATABASE_URL", "SHIPWAY_CORE"):
+        env.pop(name, None)
+    shipway = str(Path(sys.executable).with_name("shipway"))
+    kubectl = shutil.which("kubectl")
+    try:
+        _fill(env, args.apps)
+        times: dict[str, list[float]] = {" ".join(c): [] for c in COMMANDS}
+        times["kubectl version --client"] = []
+        for argv in [[shipway, *c] for c in COMMANDS]:  # warm the page cache once
+            _time(argv, env)
+        for _ in range(args.runs):
+            if kubectl:
+                times["kubectl version --client"].append(
+                    _time([kubectl, "version", "--client"], env)
+                )
+            for c in COMMANDS:
+                times[" ".join(c)].append(_time([shipway, *c], env))
+        print(f"{args.runs} runs each; store: {args.apps} apps, {args.apps * 2} releases and runs")
+        print(f"{'command':<32} {'median':>8} {'best':>8} {'target':>8}")
+        for name, values in times.items():
+            label = name if name.startswith("kubectl") else f"shipway {name}"
+            if not values:
+                print(f"{label:<32} (not installed)")
+                continue
+            target = "" if name.startswith("kubectl") else f"{TARGETS.get(name, 0.100) * 1e3:.0f}ms"
+            med, best = statistics.median(values) * 1e3, min(values) * 1e3
+            print(f"{label:<32} {med:6.0f}ms {best:6.0f}ms {target:>8}")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

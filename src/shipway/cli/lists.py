@@ -1,0 +1,183 @@
+"""The ``app`` and ``ci`` groups, and their ``list`` commands, which load fast.
+
+``shipway app list`` and ``shipway ci list`` are run all day: they read the
+store through ``shipway.store.reads`` and import neither the engines nor
+SQLAlchemy. The groups' other commands live in ``shipway.cli.app`` and
+``shipway.cli.ci`` (and ``ci_plan``), imported only when one of them runs or
+help lists them (``LazySubGroup``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from shipway.cli import output as out
+from shipway.cli import remote
+from shipway.cli.context import reader_from
+from shipway.model import namespaces, selectors
+from shipway.store import reads
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LazySubGroup(click.Group):
+    """A group whose ``own`` commands are here and whose others load from ``rest`` modules.
+
+    A ``rest`` module adds its commands to this group when imported (with
+    ``@group.command``) or through its ``register()``.
+    """
+
+    def __init__(self, *args: Any, rest: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rest = rest
+        self._loaded = False
+
+    def _load_rest(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for name in self.rest:
+            register = getattr(importlib.import_module(name), "register", None)
+            if callable(register):
+                register()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:
+            self._load_rest()
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_rest()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=LazySubGroup, rest=("shipway.cli.app",))
+def app() -> None:
+    """Argo CD Applications: diff, sync, health, history and rollback."""
+
+
+@click.group(cls=LazySubGroup, rest=("shipway.cli.ci", "shipway.cli.ci_plan"))
+def ci() -> None:
+    """Run CI workflows (GitHub Actions syntax) and read stored runs."""
+
+
+def app_namespace_option(func: F) -> F:
+    """``-n/--namespace`` (``-N/--app-namespace``): the Application's namespace."""
+    return click.option(
+        "-n",
+        "--namespace",
+        "-N",
+        "--app-namespace",
+        "namespace",
+        default=None,
+        help="The Application's namespace (default argocd; or name it NS/NAME).",
+    )(func)
+
+
+def summary_row(app: dict[str, Any]) -> list[Any]:
+    """An Application's row in ``app list`` (argocd's columns)."""
+    spec, status = app.get("spec") or {}, app.get("status") or {}
+    src = spec.get("source") or (spec.get("sources") or [{}])[0]
+    dest = spec.get("destination") or {}
+    auto = "Auto" if (spec.get("syncPolicy") or {}).get("automated") is not None else "Manual"
+    if auto == "Auto" and (spec.get("syncPolicy") or {}).get("automated", {}).get("prune"):
+        auto += "-Prune"
+    meta = app["metadata"]
+    return [
+        namespaces.qualified(meta.get("namespace") or "", meta["name"]),
+        dest.get("name") or dest.get("server"),
+        dest.get("namespace", ""),
+        spec.get("project", "default"),
+        (status.get("sync") or {}).get("status", "Unknown"),
+        (status.get("health") or {}).get("status", "Unknown"),
+        auto,
+        src.get("repoURL"),
+        src.get("path", ""),
+        (status.get("pin") or {}).get("revision", "")[:12] or src.get("targetRevision", "HEAD"),
+    ]
+
+
+APP_COLUMNS = [
+    "name",
+    "cluster",
+    "namespace",
+    "project",
+    "status",
+    "health",
+    "syncpolicy",
+    "repo",
+    "path",
+    "target",
+]
+
+
+@app.command("list")
+@remote.server_option
+@app_namespace_option
+@click.option("-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace.")
+@out.selector_option
+@out.output_option
+@out.no_headers_option
+@click.pass_context
+def app_list(
+    ctx: click.Context,
+    server: str | None,
+    namespace: str | None,
+    all_namespaces: bool,
+    selector: str | None,
+    output: str,
+    no_headers: bool,
+) -> None:
+    """List applications with their sync and health status."""
+    ns = None if all_namespaces else (namespace or namespaces.ARGOCD)
+    t = remote.target(ctx, server)
+    if t is not None:
+        apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications", namespace=ns)
+    else:
+        apps = [r.to_dict() for r in reads.list_kind(reader_from(ctx), "Application", ns)]
+    wanted = selectors.matcher(selector)
+    apps = [a for a in apps if wanted((a.get("metadata") or {}).get("labels") or {})]
+    if out.emit_list(apps, output):
+        return
+    if output == "name":
+        for a in apps:
+            meta = a["metadata"]
+            qualified = namespaces.qualified(meta.get("namespace", ""), meta["name"])
+            click.echo(f"application/{qualified}")
+        return
+    out.table(APP_COLUMNS, [summary_row(a) for a in apps], no_headers)
+
+
+@ci.command("list")
+@click.option("--limit", default=50, show_default=True)
+@remote.server_option
+@out.output_option
+@out.no_headers_option
+@click.pass_context
+def ci_list(
+    ctx: click.Context, limit: int, server: str | None, output: str, no_headers: bool
+) -> None:
+    """List stored runs, newest first."""
+    t = remote.target(ctx, server)
+    if t is not None:
+        records: list[dict[str, Any]] = remote.get_json(t, "/api/ci/runs", limit=limit)
+    else:
+        records = reads.list_runs(reader_from(ctx), limit=limit)
+    if out.emit_list(records, output):
+        return
+    if output == "name":
+        for r in records:
+            click.echo(f"run/{r.get('id')}")
+        return
+    rows = [
+        [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
+         r.get("conclusion") or r.get("status"), len(r.get("jobs", []))]
+        for r in records
+    ]  # fmt: skip
+    out.table(["id", "workflow", "event", "commit", "conclusion", "jobs"], rows, no_headers)

@@ -1,0 +1,118 @@
+"""kubectl's label selectors (``-l/--selector``) and its short ages (``45s``, ``5m``, ``2d``).
+
+A selector is requirements joined by commas, all of which must hold:
+``key=value``, ``key==value``, ``key!=value`` (equality), ``key in (a,b)``,
+``key notin (a,b)``, ``key`` (exists) and ``!key`` (does not exist)
+(set-based). ``!=`` and ``notin`` match objects without the label, as in
+Kubernetes. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from shipway.model.errors import InputError
+
+_KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
+_VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
+_SET = re.compile(rf"^\s*(?P<key>{_KEY})\s+(?P<op>in|notin)\s+\((?P<values>[^()]*)\)\s*$")
+_EQ = re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>{_VALUE})\s*$")
+_EXISTS = re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$")
+_VALUE_RE = re.compile(rf"^{_VALUE}$")
+
+Labels = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    op: str  # "in" | "notin" | "exists" | "!"
+    values: frozenset[str] = frozenset()
+
+    def matches(self, labels: Labels) -> bool:
+        has = self.key in labels
+        if self.op == "exists":
+            return has
+        if self.op == "!":
+            return not has
+        if self.op == "in":
+            return has and labels[self.key] in self.values
+        return not has or labels[self.key] not in self.values
+
+
+def _split(text: str) -> list[str]:
+    """Split on commas outside parentheses."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return parts
+
+
+def parse(selector: str) -> list[Requirement]:
+    """The requirements of ``selector``; an ``InputError`` naming the bad part otherwise."""
+    reqs: list[Requirement] = []
+    if not selector.strip():
+        return reqs
+    for part in _split(selector):
+        if m := _SET.match(part):
+            values = [v.strip() for v in m["values"].split(",")]
+            if any(not _VALUE_RE.match(v) for v in values):
+                raise InputError(f"invalid value in {part.strip()!r}", subject=selector)
+            reqs.append(Requirement(m["key"], m["op"], frozenset(values)))
+        elif m := _EQ.match(part):
+            op = "notin" if m["op"] == "!=" else "in"
+            reqs.append(Requirement(m["key"], op, frozenset([m["value"]])))
+        elif m := _EXISTS.match(part):
+            reqs.append(Requirement(m["key"], "!" if m["neg"] else "exists"))
+        else:
+            raise InputError(f"unable to parse requirement {part.strip()!r}", subject=selector)
+    return reqs
+
+
+def matcher(selector: str | None) -> Callable[[Labels], bool]:
+    """A test of an object's labels against ``selector`` (everything matches ``None``)."""
+    reqs = parse(selector or "")
+    return lambda labels: all(r.matches(labels) for r in reqs)
+
+
+def age(since: dt.datetime | None, now: dt.datetime) -> str:
+    """kubectl's short age of something created at ``since``: ``45s``, ``5m3s``, ``3h``, ``2d``."""
+    if since is None:
+        return "<unknown>"
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    secs = int((now - since).total_seconds())
+    if secs < -1:
+        return "<invalid>"
+    secs = max(secs, 0)
+    mins, hours, days = secs // 60, secs // 3600, secs // 86400
+    years = days // 365
+    if secs < 120:
+        return f"{secs}s"
+    if mins < 10:
+        return f"{mins}m" + (f"{secs % 60}s" if secs % 60 else "")
+    if hours < 3:
+        return f"{mins}m"
+    if hours < 8:
+        return f"{hours}h" + (f"{mins % 60}m" if mins % 60 else "")
+    if hours < 48:
+        return f"{hours}h"
+    if days < 8:
+        return f"{days}d" + (f"{hours % 24}h" if hours % 24 else "")
+    if years < 2:
+        return f"{days}d"
+    if years < 8:
+        return f"{years}y" + (f"{days % 365}d" if days % 365 else "")
+    return f"{years}y"

@@ -1,0 +1,184 @@
+"""Read-only queries of the list commands, and a cheap way to run them.
+
+A ``Reader`` runs one SQL text with named (``:name``) parameters and returns
+rows. On SQLite it is the stdlib ``sqlite3`` module (no SQLAlchemy, no Alembic:
+``shipway get``, ``app list``, ``release list``, ``ci list`` start fast); on
+PostgreSQL, or over an open ``Store``, it is the SQLAlchemy engine. The
+queries are written once, here; ``shipway.store.resources``, ``releases`` and
+``runs`` run the same ones over their store.
+
+Opening a reader checks the schema version (one query of ``alembic_version``)
+and never migrates: a database at an older revision is an ``InputError``
+saying to run ``shipway migrate``; a database not created yet reads as empty.
+May touch: the database, read only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipway.model import namespaces as ns_mod
+from shipway.model.errors import ExternalError, InputError
+from shipway.model.release import Release
+from shipway.model.resources import Resource
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from shipway.settings import Settings
+
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+"""Every migration in order (``shipway.store.migrations``); the last is the head."""
+HEAD = REVISIONS[-1]
+
+Run = Callable[[str, Mapping[str, Any]], Sequence[Sequence[Any]]]
+
+
+class Reader:
+    """Runs read-only SQL; ``empty`` when there is no database yet (every query: no rows)."""
+
+    def __init__(self, run: Run | None) -> None:
+        self._run = run
+
+    def rows(self, sql: str, **params: Any) -> Sequence[Sequence[Any]]:
+        return [] if self._run is None else self._run(sql, params)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: SQLite hands back its text, PostgreSQL the parsed value."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _time(value: Any) -> dt.datetime | None:
+    """A DateTime column's value: SQLite hands back its text (UTC), PostgreSQL a datetime."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return None
+
+
+def engine_reader(engine: Engine) -> Reader:
+    """A reader over a SQLAlchemy engine (PostgreSQL, or a ``Store`` already open)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    def run(sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        try:
+            with engine.connect() as conn:
+                return [tuple(r) for r in conn.execute(text(sql), dict(params))]
+        except SQLAlchemyError as exc:
+            raise ExternalError(f"database error: {exc}", subject="store") from exc
+
+    return Reader(run)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL; None for an in-memory database."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    path = rest[1:] if rest.startswith("/") else rest
+    path = path.split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def _sqlite_reader(path: Path) -> Reader:
+    def run(sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        try:
+            conn = sqlite3.connect(path, timeout=30)
+        except sqlite3.Error as exc:
+            raise ExternalError(f"cannot open database: {exc}", subject=str(path)) from exc
+        try:
+            return conn.execute(sql, dict(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise ExternalError(f"database error: {exc}", subject=str(path)) from exc
+        finally:
+            conn.close()
+
+    return Reader(run)
+
+
+def check_schema(reader: Reader, where: str) -> Reader:
+    """``reader`` when the schema is at ``HEAD``; an empty reader when there is none yet."""
+    try:
+        found = reader.rows("SELECT version_num FROM alembic_version")
+    except ExternalError as exc:
+        if "alembic_version" in str(exc):  # no such table: nothing was ever stored
+            return Reader(None)
+        raise
+    version = str(found[0][0]) if found else ""
+    if version == HEAD:
+        return reader
+    if not version:
+        return Reader(None)
+    if version in REVISIONS:
+        raise InputError(
+            f"the database schema is at revision {version} and this shipway needs {HEAD}: "
+            "run shipway migrate",
+            subject=where,
+        )
+    raise InputError(
+        f"the database schema is at revision {version}, newer than this shipway knows "
+        f"({HEAD}): upgrade shipway",
+        subject=where,
+    )
+
+
+def open_reader(settings: Settings) -> Reader:
+    """A reader of the configured database, its schema checked; nothing is created."""
+    url = settings.db_url
+    if url.startswith("sqlite"):
+        path = _sqlite_path(url)
+        if path is None or not path.exists():
+            return Reader(None)
+        return check_schema(_sqlite_reader(path), str(path))
+    from shipway.store.db import engine_for
+
+    return check_schema(engine_reader(engine_for(settings)), url.split("@")[-1])
+
+
+_RESOURCE_COLUMNS = "api_version, kind, name, namespace, body, source, status, created"
+
+
+def list_kind(reader: Reader, kind: str, namespace: str | None = None) -> list[Resource]:
+    """Every ``kind`` resource in ``namespace`` (``None``: in all), by namespace and name."""
+    where, params = "kind = :kind", {"kind": kind}
+    if namespace is not None and ns_mod.namespaced(kind):
+        where, params = where + " AND namespace = :ns", {**params, "ns": namespace}
+    rows = reader.rows(
+        f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE {where} ORDER BY namespace, name",
+        **params,
+    )
+    return [
+        Resource(
+            api_version=r[0],
+            kind=r[1],
+            name=r[2],
+            namespace=r[3],
+            body=_json(r[4]),
+            source=r[5] or "",
+            status=dict(_json(r[6]) or {}),
+            created=_time(r[7]),
+        )
+        for r in rows
+    ]
+
+
+def list_releases(reader: Reader, app: str | None = None, limit: int = 100) -> list[Release]:
+    """Release records, newest first; only ``app``'s when given."""
+    where = "WHERE app = :app " if app else ""
+    params: dict[str, Any] = {"limit": limit, **({"app": app} if app else {})}
+    rows = reader.rows(
+        f"SELECT body FROM releases {where}ORDER BY created DESC LIMIT :limit", **params
+    )
+    return [Release.from_dict(_json(r[0])) for r in rows]
+
+
+def list_runs(reader: Reader, limit: int = 50) -> list[dict[str, Any]]:
+    """CI run records, newest first."""
+    rows = reader.rows("SELECT record FROM ci_runs ORDER BY created DESC LIMIT :limit", limit=limit)
+    return [_json(r[0]) for r in rows]
