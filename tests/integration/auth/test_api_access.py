@@ -210,13 +210,13 @@ def test_remote_commands_through_the_login(ctl: Controller, tmp_path: Path) -> N
     login = cli("login", ctl.url, "--token", ctl.admin_token)
     assert login.returncode == 0, login.stderr
     listed = cli("ci", "list", "-o", "json")
-    assert [r["id"] for r in json.loads(listed.stdout)] == ["run-web-1"], listed.stderr
+    assert [r["id"] for r in json.loads(listed.stdout)["items"]] == ["run-web-1"], listed.stderr
     assert cli("ci", "logs", "run-web").stdout == "hello from the log\n\n"
-    assert json.loads(cli("release", "list", "-o", "json").stdout)[0]["id"] == "rel-1"
+    assert json.loads(cli("release", "list", "-o", "json").stdout)["items"][0]["id"] == "rel-1"
     got = cli("release", "get", "rel-1")
     assert got.returncode == 0 and "release rel-1  app=web-dev" in got.stdout
     assert cli("release", "get", "nope").returncode == 3
-    apps = json.loads(cli("app", "list", "-o", "json").stdout)
+    apps = json.loads(cli("app", "list", "-o", "json").stdout)["items"]
     assert [a["metadata"]["name"] for a in apps] == ["web-dev"]
     waiting = cli("ci", "approvals", "-o", "json")
     assert waiting.returncode == 0 and json.loads(waiting.stdout) == []
@@ -231,6 +231,8 @@ def test_remote_commands_through_the_login(ctl: Controller, tmp_path: Path) -> N
     assert reviewer.returncode == 2 and "--reviewer is refused" in reviewer.stderr
 
     assert cli("logout").returncode == 0
-    assert json.loads(cli("ci", "list", "-o", "json").stdout)[0]["id"] == "run-web-1"  # local
+    assert (
+        json.loads(cli("ci", "list", "-o", "json").stdout)["items"][0]["id"] == "run-web-1"
+    )  # local
     via_flag = cli("ci", "list", "--server", ctl.url, env={"SHIPWAY_AUTH_TOKEN": "shw_x_y"})
     assert via_flag.returncode == 6 and "invalid token" in via_flag.stderr

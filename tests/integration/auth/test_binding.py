@@ -42,4 +42,4 @@ def test_tls_controller_and_login(shipway_home: Path, tmp_path: Path) -> None:
                     "--server-crt", str(cert))  # fmt: skip
         assert login.returncode == 0, login.stderr
         listed = cli("ci", "list", "-o", "json")
-        assert listed.returncode == 0 and json.loads(listed.stdout) == []
+        assert listed.returncode == 0 and json.loads(listed.stdout)["items"] == []

@@ -117,7 +117,11 @@ def test_a_called_job_waiting_for_review_shows_under_its_caller(
 
     def waiting_runs() -> list[dict[str, Any]]:
         done = shared.run(cwd, "list", "-o", "json")
-        return [r for r in json.loads(done.stdout or "[]") if r.get("status") == "waiting"]
+        return [
+            r
+            for r in (json.loads(done.stdout) if done.stdout else {"items": []})["items"]
+            if r.get("status") == "waiting"
+        ]
 
     run = wait_for("the run to show as waiting", waiting_runs)[0]
     assert [(j["name"], j["status"], j["environment"]["name"]) for j in run["jobs"]] == [

@@ -50,7 +50,8 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shared]:
 def _json(shared: Shared, cwd: Path, *args: str) -> Any:
     done = shared.run(cwd, *args, "-o", "json")
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    got = json.loads(done.stdout)
+    return got["items"] if isinstance(got, dict) and got.get("kind") == "List" else got
 
 
 def test_only_listed_reviewers_and_not_the_actor(shared: Shared, tmp_path: Path) -> None:

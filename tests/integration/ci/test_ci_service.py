@@ -140,7 +140,7 @@ def test_cli_run_logs_list(
     logs = runner.invoke(cli, ["ci", "logs", record["id"][:8]])
     assert logs.exit_code == 0 and "hello *** vv" in logs.stdout
     listed = runner.invoke(cli, ["ci", "list", "-o", "json"])
-    assert {r["id"] for r in json.loads(listed.stdout)} >= {record["id"]}
+    assert {r["id"] for r in json.loads(listed.stdout)["items"]} >= {record["id"]}
 
     (src / ".github/workflows/ci.yml").write_text("on: push\njobs:\n  a:\n    steps: []\n")
     broken = _cli(["ci", "run"], src, shipway_home)

@@ -71,7 +71,7 @@ def test_demo_ships_two_commits_then_reruns_then_cleans(home: Path) -> None:
 
     listed = shipway(home, "release", "list", "-o", "json")
     assert listed.returncode == 0
-    assert {r["id"] for r in json.loads(listed.stdout)} >= {r["id"] for r in rels}
+    assert {r["id"] for r in json.loads(listed.stdout)["items"]} >= {r["id"] for r in rels}
 
     again = shipway(home, "demo", "--changes", "1", "-o", "json")
     assert again.returncode == 0, again.stderr[-3000:]
