@@ -40,6 +40,7 @@ from typing import Any
 
 import pytest
 from images_difftree import flatten, read_dir_transport, read_oci_layout, tree_diff
+from test_image_build_stages import CONTAINERFILE as STAGES_CONTAINERFILE
 
 from shipway.images.build import build
 from shipway.images.store import Store
@@ -93,29 +94,7 @@ def _symlinked_dir(ctx: Path) -> None:
     os.symlink("conf", ctx / "viaconf")
 
 
-STAGES = """\
-ARG BASE
-FROM $BASE AS builder
-ARG VERSION=1.0
-RUN mkdir -p /out /etc && echo "built $VERSION" > /out/result \\
-    && echo "app:x:1234:55::/:/bin/sh" > /etc/passwd
-FROM builder AS middle
-RUN ["/bin/sh", "-c", "echo middle > /out/middle"]
-RUN <<EOF
-set -e
-echo heredoc > /out/heredoc
-EOF
-RUN cat <<NOTE > /out/note
-from a shell heredoc
-NOTE
-FROM $BASE
-COPY --from=builder /etc/passwd /etc/passwd
-COPY --from=middle --chown=app --chmod=600 /out/ /app/out/
-COPY src/ /app/src/
-ADD files.tgz /app/arch/
-CMD ["/bin/sh", "-c", "cat /app/out/result /app/out/middle /app/out/heredoc /app/out/note \\
-     /app/arch/d/f; ls /app/src"]
-"""
+STAGES = STAGES_CONTAINERFILE  # the multi-stage file of the stage tests, as they build it
 # The same without heredocs, so that buildah releases before 1.33 compare the rest of it.
 STAGES_PLAIN = STAGES.replace(
     "RUN <<EOF\nset -e\necho heredoc > /out/heredoc\nEOF\n", "RUN echo heredoc > /out/heredoc\n"
