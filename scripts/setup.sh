@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(git podman buildah skopeo umoci runc busybox-static docker-registry uidmap postgresql
-              kubectl openssl procps nodejs npm golang-go prometheus)
+              kubectl openssl procps nodejs npm golang-go prometheus chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
