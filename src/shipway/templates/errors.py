@@ -56,3 +56,26 @@ class ExprError(InputError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class JSONPathError(InputError):
+    """A kubectl JSONPath template failed to parse or to execute.
+
+    ``str()`` is kubectl's own wording: ``error parsing jsonpath TEMPLATE, REASON``
+    or ``error executing jsonpath "TEMPLATE": REASON``; ``reason`` is the bare
+    reason, ``template`` the text, ``phase`` "parse" or "exec".
+    """
+
+    def __init__(self, reason: str, *, template: str, phase: str) -> None:
+        if phase == "parse":
+            text = f"error parsing jsonpath {template}, {reason}"
+        else:
+            text = f'error executing jsonpath "{template}": {reason}'
+        super().__init__(text)
+        self.subject = None
+        self.reason = reason
+        self.template = template
+        self.phase = phase
+
+    def __str__(self) -> str:
+        return self.message
