@@ -1,1 +1,1 @@
-"""Supply-chain security: SBOMs, offline vulnerability scans, signatures and policy gates (issue 16)."""
+"""Supply-chain security: SBOMs, offline vulnerability scans, signatures, policy gates."""
