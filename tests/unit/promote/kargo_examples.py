@@ -22,6 +22,18 @@ spec:
       constraint: ^1.26.0
 """
 
+FREIGHT = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Freight
+metadata:
+  name: 4e2b5a1f3c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b
+  namespace: kargo-demo
+alias: brave-eagle
+origin: {kind: Warehouse, name: guestbook}
+images:
+- {repoURL: public.ecr.aws/nginx/nginx, tag: 1.27.0}
+"""
+
 PROJECT_CONFIG = """\
 apiVersion: kargo.akuity.io/v1alpha1
 kind: ProjectConfig
@@ -341,6 +353,7 @@ ALL = "---\n".join(
     [
         PROJECT,
         WAREHOUSE,
+        FREIGHT,
         PROJECT_CONFIG,
         PROMOTION_TASK,
         CLUSTER_PROMOTION_TASK,

@@ -36,7 +36,7 @@ def _error(text: str) -> ResourceError:
 
 def test_every_documented_kind_applies_with_its_scope() -> None:
     found = {r.kind: r for r in parse_text(ALL, "k.yaml")}
-    assert len(parse_text(ALL, "k.yaml")) == 11
+    assert len(parse_text(ALL, "k.yaml")) == 12
     for kind in ("Stage", "Promotion", "PromotionTask", "ProjectConfig", "AnalysisTemplate",
                  "AnalysisRun"):  # fmt: skip
         assert found[kind].namespace == "kargo-demo", kind
