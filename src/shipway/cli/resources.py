@@ -90,7 +90,13 @@ def _check_references(ctx: click.Context, resources: list[Resource]) -> None:
     if not any(r.kind in checks.CHECKED_KINDS for r in resources):
         return
     reader = reader_from(ctx)
-    stored = [r for kind in checks.REFERENCED_KINDS for r in reads.list_kind(reader, kind)]
+    projects = sorted({r.namespace for r in resources if r.kind in checks.CHECKED_KINDS})
+    stored: list[Resource] = []
+    for kind in checks.referenced_kinds(resources):
+        if not namespaces.namespaced(kind):
+            stored += reads.list_kind(reader, kind)
+        else:
+            stored += [r for ns in projects for r in reads.list_kind(reader, kind, ns)]
     problems = checks.check(resources, stored)
     if problems:
         raise combined(problems)

@@ -55,6 +55,15 @@ REFERENCED_KINDS: tuple[str, ...] = (
 """Kinds the checked ones may name: what the caller loads from the store."""
 
 
+def referenced_kinds(batch: Sequence[Resource]) -> list[str]:
+    """The kinds ``batch`` may refer to (Freight only for Promotions): what to load from the
+    store, in the batch's Projects (cluster-scoped kinds: all)."""
+    kinds = {r.kind for r in batch}
+    if not kinds & CHECKED_KINDS:
+        return []
+    return [k for k in REFERENCED_KINDS if k != "Freight" or "Promotion" in kinds]
+
+
 def _where(res: Resource, path: Path) -> str:
     located = res.located
     return located.where(path) if located is not None else res.source
@@ -284,4 +293,4 @@ def check(batch: Sequence[Resource], stored: Sequence[Resource]) -> list[Resourc
 
 
 __all__ = ["CHECKED_KINDS", "KARGO_FUNCTIONS", "REFERENCED_KINDS", "STEP_NAMES", "check",
-           "expression_problems"]  # fmt: skip
+           "expression_problems", "referenced_kinds"]  # fmt: skip
