@@ -14,7 +14,8 @@ Public names (stable; the steps and verify helpers build on them):
   spec (``vars``, ``steps``; steps there use ``uses`` and never ``task``).
 - ``RESERVED_ALIAS``: aliases Kargo keeps for itself (``step-N``, ``task-N``).
 - ``check_aliases(steps)``: Kargo's webhook rules on ``as`` (unique, not
-  reserved), as ``(index, message)`` pairs (apply runs it in ``shipway.promote.checks``).
+  reserved), as ``(index, message)`` pairs (apply runs it in ``shipway.promote.checks``);
+  ``check_alias_names(aliases)`` the same on the ``as`` strings.
 
 Field names, enums and defaults are Kargo's. Unknown fields are refused, as
 the API server refuses them for Kargo's CRDs. Pure: no I/O; ``${{ }}``
@@ -153,10 +154,15 @@ class PromotionStep(_Strict):
 
 def check_aliases(steps: list[PromotionStep]) -> list[tuple[int, str]]:
     """Kargo's rules on step aliases: ``(index, message)`` for each duplicate or reserved one."""
+    return check_alias_names([step.alias for step in steps])
+
+
+def check_alias_names(aliases: list[str | None]) -> list[tuple[int, str]]:
+    """``check_aliases`` on the ``as`` values themselves (``None``: a step without one)."""
     problems: list[tuple[int, str]] = []
     first: dict[str, int] = {}
-    for i, step in enumerate(steps):
-        alias = step.alias
+    for i, raw in enumerate(aliases):
+        alias = raw.strip() if raw else ""
         if not alias:
             continue
         if alias in first:

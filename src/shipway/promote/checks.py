@@ -30,8 +30,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from shipway.model.errors import ResourceError
-from shipway.model.kargo_steps import STEP_NAMES, check_aliases
-from shipway.model.kargo_steps import PromotionStep as _Step
+from shipway.model.kargo_steps import STEP_NAMES, check_alias_names
 from shipway.model.resources import Resource
 from shipway.templates.errors import ExprError
 from shipway.templates.exprlang import BUILTINS, compile_expr
@@ -167,8 +166,8 @@ def _aliases(res: Resource) -> Iterator[ResourceError]:
     raw = _get(res.body, root)
     if not isinstance(raw, list):
         return
-    steps = [_Step.model_construct(as_=s.get("as")) for s in raw if isinstance(s, dict)]
-    for i, why in check_aliases(steps):
+    aliases = [str(s.get("as") or "") if isinstance(s, dict) else None for s in raw]
+    for i, why in check_alias_names(aliases):
         yield _problem(res, (*root, i, "as"), why)
 
 
@@ -211,36 +210,85 @@ def _upstreams(res: Resource) -> list[tuple[str, Path]]:
     return out
 
 
-def _cycle_from(
-    start: tuple[str, str], edges: dict[tuple[str, str], list[tuple[str, Path]]]
-) -> list[tuple[str, str]] | None:
-    """A path start -> ... -> start along "takes Freight from" edges, or None."""
-    stack: list[list[tuple[str, str]]] = [[start]]
-    seen: set[tuple[str, str]] = set()
-    while stack:
-        trail = stack.pop()
-        for up, _path in edges.get(trail[-1], []):
+Key = tuple[str, str]
+
+
+def _components(edges: dict[Key, list[tuple[str, Path]]]) -> list[list[Key]]:
+    """Tarjan's strongly connected components of the "takes Freight from" graph (iterative)."""
+    index: dict[Key, int] = {}
+    low: dict[Key, int] = {}
+    on_stack: set[Key] = set()
+    stack: list[Key] = []
+    out: list[list[Key]] = []
+    for root in edges:
+        if root in index:
+            continue
+        work: list[tuple[Key, int]] = [(root, 0)]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, i = work.pop()
+            nexts = [(node[0], up) for up, _ in edges[node] if (node[0], up) in edges]
+            if i < len(nexts):
+                work.append((node, i + 1))
+                nxt = nexts[i]
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp: list[Key] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    comp.append(member)
+                    if member == node:
+                        break
+                out.append(comp)
+    return out
+
+
+def _cycle_in(start: Key, members: set[Key], edges: dict[Key, list[tuple[str, Path]]]) -> list[Key]:
+    """A path start -> ... -> start inside one component (breadth-first: a shortest one)."""
+    previous: dict[Key, Key] = {}
+    queue = [start]
+    for node in queue:
+        for up, _ in edges[node]:
             nxt = (start[0], up)
             if nxt == start:
-                return trail
-            if nxt not in seen and nxt in edges:
-                seen.add(nxt)
-                stack.append([*trail, nxt])
-    return None
+                trail = [node]
+                while trail[-1] != start:
+                    trail.append(previous[trail[-1]])
+                return trail[::-1]
+            if nxt in members and nxt not in previous:
+                previous[nxt] = node
+                queue.append(nxt)
+    return [start]  # not reached: a component with a cycle holds one through each member
 
 
 def _cycles(batch: Sequence[Resource], index: _Index) -> Iterator[ResourceError]:
-    """Each cycle of "takes Freight from" edges through a batch Stage, reported once."""
+    """Each cycle of "takes Freight from" edges through a batch Stage, reported once, on the
+    component's first Stage in the batch."""
     edges = {(r.namespace, r.name): _upstreams(r) for r in index.of_kind("Stage")}
-    reported: set[frozenset[tuple[str, str]]] = set()
-    for res in batch:
-        start = (res.namespace, res.name)
-        if res.kind != "Stage" or start in {m for c in reported for m in c}:
+    batch_stages = {(r.namespace, r.name): r for r in batch if r.kind == "Stage"}
+    order = {key: i for i, key in enumerate(batch_stages)}
+    for comp in _components(edges):
+        members = set(comp)
+        looped = len(comp) > 1 or any(up == comp[0][1] for up, _ in edges[comp[0]])
+        mine = sorted((k for k in comp if k in batch_stages), key=order.__getitem__)
+        if not looped or not mine:
             continue
-        trail = _cycle_from(start, edges)
-        if trail is None:
-            continue
-        reported.add(frozenset(trail))
+        start = mine[0]
+        res = batch_stages[start]
+        trail = _cycle_in(start, members, edges)
         nxt = trail[1][1] if len(trail) > 1 else res.name
         path = next(p for up, p in edges[start] if up == nxt)
         names = " -> ".join([n for _, n in trail] + [res.name])

@@ -161,3 +161,22 @@ def test_promotion_needs_its_stage_and_freight() -> None:
     assert [s for s, _ in found] == ["k.yaml:7:3", "k.yaml:8:3"]
     assert "Stage 'test' does not exist" in found[0][1]
     assert "Freight '4e2b5a1f3c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b' does not exist" in found[1][1]
+
+
+def test_two_cycles_are_two_problems_and_a_stored_cycle_is_not_the_batchs() -> None:
+    text = "---\n".join([WAREHOUSE, _stage("a", ["b"]), _stage("b", ["a"]), _stage("c", ["d"]),
+                         _stage("d", ["c", "a"])])  # fmt: skip
+    found = sorted(p.message.split(": ", 2)[2] for p in check(_parse(text), []))
+    assert found == ["a -> b -> a (each takes Freight from the next)",
+                     "c -> d -> c (each takes Freight from the next)"]  # fmt: skip
+    stored = _parse("---\n".join([WAREHOUSE, _stage("x", ["y"]), _stage("y", ["x"])]), "old.yaml")
+    assert check(_parse(_stage("z", ["x"])), stored) == []
+
+
+def test_a_stage_on_two_cycles_is_reported_once_with_a_shortest_cycle() -> None:
+    text = "---\n".join([WAREHOUSE, _stage("hub", ["long1", "short"]), _stage("short", ["hub"]),
+                         _stage("long1", ["long2"]), _stage("long2", ["hub"])])  # fmt: skip
+    [problem] = check(_parse(text), [])
+    assert "cycle: hub -> short -> hub" in problem.message
+    assert problem.subject == "k.yaml:18:31"  # 'short' in hub's sources.stages
+    assert text.splitlines()[17][30:35] == "short"
