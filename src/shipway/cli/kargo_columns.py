@@ -1,11 +1,24 @@
-"""Table columns of Kargo kinds in ``shipway get`` (as ``kargo get warehouses|freight`` shows
-them); ``-o wide`` adds what each holds. Other kinds keep the generic name/source table."""
+"""Table columns of Kargo and Argo Rollouts kinds in ``shipway get``, as their CLIs show them.
+
+``kargo get warehouses|freight|stages|promotions|projectconfigs``: Kargo's
+columns (stages: NAME SHARD CURRENT FREIGHT HEALTH READY STATUS AGE, with
+``status.freightSummary``, ``status.health.status`` and the Ready condition;
+promotions: NAME SHARD STAGE FREIGHT PHASE AGE). Kinds the Kargo CLI does not
+list (PromotionTask, ClusterPromotionTask) and Argo Rollouts' kinds get
+kubectl's columns for their CRDs (NAME AGE; AnalysisRun: NAME STATUS AGE).
+``-o wide`` adds what each holds. Other kinds keep the generic name/source table.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from shipway.model import selectors
+from shipway.model.release import now
 from shipway.model.resources import Resource
+
+Row = Callable[[Resource, bool], list[Any]]
 
 
 def _freight(r: Resource, wide: bool) -> list[Any]:
@@ -20,8 +33,12 @@ def _freight(r: Resource, wide: bool) -> list[Any]:
     return row
 
 
+def _conditions(r: Resource) -> list[dict[str, Any]]:
+    return [c for c in (r.status or {}).get("conditions") or [] if isinstance(c, dict)]
+
+
 def _warehouse(r: Resource, wide: bool) -> list[Any]:
-    conds = (r.status or {}).get("conditions") or [{}]
+    conds = _conditions(r) or [{}]
     row: list[Any] = [r.name, conds[0].get("status", "Unknown"),
                       (r.status or {}).get("lastFreightID", "")]  # fmt: skip
     if wide:
@@ -30,16 +47,115 @@ def _warehouse(r: Resource, wide: bool) -> list[Any]:
     return row
 
 
-HEADERS = {
-    "Freight": (["name", "alias", "origin (kind)", "origin (name)"], ["contents"]),
-    "Warehouse": (["name", "ready", "last freight"], ["freight creation", "interval", "message"]),
+def _sources(r: Resource) -> str:
+    out = []
+    for req in r.spec.get("requestedFreight") or []:
+        src = req.get("sources") or {}
+        froms = (["direct"] if src.get("direct") else []) + list(src.get("stages") or [])
+        out.append(f"{(req.get('origin') or {}).get('name', '')} <- {'|'.join(froms)}")
+    return ", ".join(out)
+
+
+def _stage(r: Resource, wide: bool) -> list[Any]:
+    status = r.status or {}
+    ready = next((c for c in _conditions(r) if c.get("type") == "Ready"), {})
+    row: list[Any] = [r.name, r.spec.get("shard", ""), status.get("freightSummary", ""),
+                      (status.get("health") or {}).get("status", ""),
+                      ready.get("status", "Unknown"), ready.get("message", "")]  # fmt: skip
+    if wide:
+        steps = ((r.spec.get("promotionTemplate") or {}).get("spec") or {}).get("steps") or []
+        templates = (r.spec.get("verification") or {}).get("analysisTemplates") or []
+        row += [_sources(r), len(steps), ", ".join(str(t.get("name")) for t in templates)]
+    return row
+
+
+def _promotion(r: Resource, wide: bool) -> list[Any]:
+    status = r.status or {}
+    row: list[Any] = [r.name, r.labels.get("kargo.akuity.io/shard", ""), r.spec.get("stage", ""),
+                      r.spec.get("freight", ""), status.get("phase", "")]  # fmt: skip
+    if wide:
+        steps = r.spec.get("steps") or []
+        current = status.get("currentStep", 0)
+        row += [f"{min(int(current) + 1, len(steps))}/{len(steps)}", status.get("message", "")]
+    return row
+
+
+def _task(r: Resource, wide: bool) -> list[Any]:
+    row: list[Any] = [r.name]
+    if wide:
+        steps = [str(s.get("uses", "")) for s in r.spec.get("steps") or []]
+        variables = [str(v.get("name", "")) for v in r.spec.get("vars") or []]
+        row += [", ".join(steps), ", ".join(variables)]
+    return row
+
+
+def _project_config(r: Resource, wide: bool) -> list[Any]:
+    row: list[Any] = [r.name]
+    if wide:
+        policies = r.spec.get("promotionPolicies") or []
+        auto = sum(1 for p in policies if p.get("autoPromotionEnabled"))
+        row += [len(policies), auto, len(r.spec.get("promotionWindows") or [])]
+    return row
+
+
+def _template(r: Resource, wide: bool) -> list[Any]:
+    row: list[Any] = [r.name]
+    if wide:
+        metrics = r.spec.get("metrics") or []
+        row += [", ".join(f"{m.get('name')} ({next(iter(m.get('provider') or {'?': 0}))})"
+                          for m in metrics)]  # fmt: skip
+    return row
+
+
+def _analysis_run(r: Resource, wide: bool) -> list[Any]:
+    status = r.status or {}
+    row: list[Any] = [r.name, status.get("phase", "")]
+    if wide:
+        row.append(status.get("message", ""))
+    return row
+
+
+_FREIGHT = ["name", "alias", "origin (kind)", "origin (name)"]
+_STAGE = ["name", "shard", "current freight", "health", "ready", "status"]
+_TABLES: dict[str, tuple[list[str], list[str], Row, bool]] = {
+    # kind: (columns, -o wide columns, row, whether it has an AGE column)
+    "Freight": (_FREIGHT, ["contents"], _freight, False),
+    "Warehouse": (
+        ["name", "ready", "last freight"],
+        ["freight creation", "interval", "message"],
+        _warehouse,
+        False,
+    ),
+    "Stage": (_STAGE, ["sources", "steps", "verification"], _stage, True),
+    "Promotion": (
+        ["name", "shard", "stage", "freight", "phase"],
+        ["step", "message"],
+        _promotion,
+        True,
+    ),
+    "PromotionTask": (["name"], ["steps", "vars"], _task, True),
+    "ClusterPromotionTask": (["name"], ["steps", "vars"], _task, True),
+    "ProjectConfig": (["name"], ["policies", "auto-promoted", "windows"], _project_config, True),
+    "AnalysisTemplate": (["name"], ["metrics"], _template, True),
+    "ClusterAnalysisTemplate": (["name"], ["metrics"], _template, True),
+    "AnalysisRun": (["name", "status"], ["message"], _analysis_run, True),
 }
+HEADERS = {kind: (base, extra) for kind, (base, extra, _row, _age) in _TABLES.items()}
+"""Each kind's columns and its ``-o wide`` columns (AGE, where there is one, not included)."""
 
 
 def table(kind: str, items: list[Resource], wide: bool) -> tuple[list[str], list[list[Any]]] | None:
-    """Headers and rows for a Kargo kind, or None for kinds without their own columns."""
-    if kind not in HEADERS:
+    """Headers and rows for a Kargo or Argo Rollouts kind, or None for kinds without their own."""
+    if kind not in _TABLES:
         return None
-    base, extra = HEADERS[kind]
-    row = _freight if kind == "Freight" else _warehouse
-    return base + (extra if wide else []), [row(r, wide) for r in items]
+    base, extra, row, with_age = _TABLES[kind]
+    t = now()
+    rows = []
+    for r in items:
+        cells = row(r, wide)
+        if with_age:
+            # AGE goes after the base columns, as kubectl puts it before the wide ones
+            cells = [*cells[: len(base)], selectors.age(r.created, t), *cells[len(base) :]]
+        rows.append(cells)
+    heads = [*base, *(["age"] if with_age else []), *(extra if wide else [])]
+    return heads, rows

@@ -2,7 +2,8 @@
 
 All three take ``-n/--namespace``; ``get`` also ``-A/--all-namespaces`` (a
 NAMESPACE column first). ``apply -n NS`` puts objects that name no namespace
-in NS and refuses one that names another, with kubectl's message. Without
+in NS and refuses one that names another, with kubectl's message. Kargo objects
+are checked against each other and the store first (``shipway.promote.checks``). Without
 ``-n`` an object goes where its kind's default says (``shipway.cli.scope``).
 ``get namespaces`` lists the namespaces that exist (Kargo Projects among them).
 """
@@ -19,7 +20,7 @@ from shipway.cli.context import reader_from, store_from
 from shipway.model import builtin, kindnames, namespaces, selectors
 from shipway.model.errors import NotFoundError
 from shipway.model.release import now
-from shipway.model.resources import Resource
+from shipway.model.resources import Resource, combined
 from shipway.store import reads
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def apply(
     from shipway.cli.files import load_paths
 
     resources = load_paths(paths, recursive, namespace or None, scope.current())
+    _check_references(ctx, resources)
     if dry_run:
         results = [(r, "valid (dry run)") for r in resources]
     else:
@@ -79,6 +81,25 @@ def apply(
     if not out.emit(data, output):
         for r, res in results:
             click.echo(f"{r.kind.lower()}/{r.name} {res}")
+
+
+def _check_references(ctx: click.Context, resources: list[Resource]) -> None:
+    """Kargo's cross-object checks (``shipway.promote.checks``) against the batch and the store."""
+    from shipway.promote import checks
+
+    if not any(r.kind in checks.CHECKED_KINDS for r in resources):
+        return
+    reader = reader_from(ctx)
+    projects = sorted({r.namespace for r in resources if r.kind in checks.CHECKED_KINDS})
+    stored: list[Resource] = []
+    for kind in checks.referenced_kinds(resources):
+        if not namespaces.namespaced(kind):
+            stored += reads.list_kind(reader, kind)
+        else:
+            stored += [r for ns in projects for r in reads.list_kind(reader, kind, ns)]
+    problems = checks.check(resources, stored)
+    if problems:
+        raise combined(problems)
 
 
 def _namespace_dicts(names: list[str]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""``-n/--namespace`` and ``-A/--all-namespaces``, and the current namespace, as kubectl has them.
+"""``-n/--namespace`` (``--project``, as Kargo's CLI says), ``-A``, and the current namespace.
 
 The current namespace is ``$SHIPWAY_NAMESPACE``, else the ``namespace`` of the
 CLI config's current context (``shipway.cli.config``), else ``default``. It is
@@ -21,7 +21,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def namespace_option(func: F) -> F:
     return click.option(
-        "-n", "--namespace", default=None, help="The namespace (default: the kind's, see docs)."
+        "-n",
+        "--namespace",
+        "--project",
+        "namespace",
+        default=None,
+        help="The namespace, a Kargo Project (default: the kind's, see docs).",
     )(func)
 
 

@@ -44,6 +44,9 @@ class Resource:
     status: dict[str, Any] = field(default_factory=dict)
     created: dt.datetime | None = field(default=None, compare=False)
     """When it was first stored (set by the store; ``None`` before)."""
+    located: yamlsrc.Located | None = field(default=None, compare=False, repr=False)
+    """The YAML it was parsed from, for ``file:line:col`` of its fields (``None`` when loaded
+    from the store)."""
 
     @property
     def group(self) -> str:
@@ -148,8 +151,7 @@ def from_located(
     schema = kinds.SCHEMAS.get(kind)
     if schema is None and kind in kargo.NOT_SERVED:
         raise ResourceError(
-            f"kind {kind!r} (kargo.akuity.io) is not served yet: shipway reads Project, "
-            "Warehouse and Freight so far",
+            f"kind {kind!r} (kargo.akuity.io) is not supported yet by shipway",
             subject=doc.where(("kind",)),
         )
     if schema is None:
@@ -194,6 +196,7 @@ def from_located(
         namespace=ns,
         body=body,
         source=f"{doc.file}:{doc.line}",
+        located=doc,
     )
 
 
