@@ -110,9 +110,16 @@ class Scope:
             if normalize_git_url(c.get("repoURL", "")) == want
         ]
         c = self._found("commit", repo_url, hits)
-        keys = ("repoURL", "id", "branch", "tag", "message", "author", "committer")
-        return {k[0].upper() + k[1:] if k != "repoURL" else "RepoURL": c.get(k) or ""
-                for k in keys}  # fmt: skip
+        names = {
+            "repoURL": "RepoURL",
+            "id": "ID",
+            "branch": "Branch",
+            "tag": "Tag",
+            "message": "Message",
+            "author": "Author",
+            "committer": "Committer",
+        }
+        return {go: c.get(k) or "" for k, go in names.items()}  # fmt: skip
 
 
 def _chart_from(*_args: Any) -> Any:

@@ -47,6 +47,8 @@ def git_clone(env: StepEnv, cfg: c.GitClone) -> StepResult:
             base.parent.mkdir(parents=True, exist_ok=True)
             git(["clone", "-q", "--no-checkout", cfg.repo_url, str(base)], subject=cfg.repo_url)
         repo = Repo(base)
+        if _has(repo, "HEAD"):  # detached: any branch may be checked out in a worktree
+            repo.run("update-ref", "--no-deref", "HEAD", "HEAD")
         repo.fetch("origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
         if cfg.author is not None:
             if cfg.author.name:
