@@ -23,11 +23,11 @@ def seed_config_repo(url: str, work: Path) -> str:
     """``base/`` (a Deployment) and ``stages/test/`` (a kustomization) on main; the commit."""
     repo = Repo.init(work)
     repo.run("remote", "add", "origin", url)
+    pod = {"containers": [{"name": "web", "image": f"{IMAGE}:0.0.1"}]}
     write(work, "base/deployment.yaml", {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": f"{IMAGE}:0.0.1"}]}}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": pod}},
     })  # fmt: skip
     write(work, "base/kustomization.yaml", {"resources": ["deployment.yaml"]})
     write(work, "stages/test/kustomization.yaml", {"resources": ["../../base"]})
