@@ -47,8 +47,8 @@ def test_copy_and_delete(env: base.StepEnv) -> None:
 
 def test_yaml_update_keeps_comments(env: base.StepEnv) -> None:
     (env.work / "values.yaml").write_text("# the image\nimage:\n  tag: 1.0.0  # pinned\n")
-    res = _run(env, "yaml-update", {"path": "values.yaml",
-                                    "updates": [{"key": "image.tag", "value": "2.0.0"}]})  # fmt: skip
+    updates = [{"key": "image.tag", "value": "2.0.0"}]
+    res = _run(env, "yaml-update", {"path": "values.yaml", "updates": updates})
     assert (env.work / "values.yaml").read_text() == "# the image\nimage:\n  tag: 2.0.0  # pinned\n"
     assert res.output["commitMessage"] == "Updated values.yaml\n\n- image.tag: 2.0.0"
     with pytest.raises(base.StepFailed, match="not found"):
