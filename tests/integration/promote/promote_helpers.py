@@ -23,7 +23,8 @@ def seed_config_repo(url: str, work: Path) -> str:
     """``base/`` (a Deployment) and ``stages/test/`` (a kustomization) on main; the commit."""
     repo = Repo.init(work)
     repo.run("remote", "add", "origin", url)
-    pod = {"containers": [{"name": "web", "image": f"{IMAGE}:0.0.1"}]}
+    pod = {"terminationGracePeriodSeconds": 1,
+           "containers": [{"name": "web", "image": f"{IMAGE}:0.0.1"}]}  # fmt: skip
     write(work, "base/deployment.yaml", {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
