@@ -139,3 +139,40 @@ def test_if_and_continue_on_error(env) -> None:
                    "skipped": "Skipped", "cleanup": "Succeeded", "always": "Succeeded"}  # fmt: skip
     assert status["state"]["cleanup"] == {"status": "Failed"}
     assert status["phase"] == "Failed" and status["message"].startswith("step hard (fail)")
+
+
+def test_task_steps_inlined_with_vars_and_task_outputs(env) -> None:
+    settings, store = env
+    task = {
+        "vars": [{"name": "greeting", "value": "hello"}, {"name": "who"}],
+        "steps": [
+            {"uses": "compose-output", "as": "say",
+             "config": {"text": "${{ vars.greeting + ' ' + vars.who }}"}},
+            {"uses": "compose-output", "as": "echo",
+             "config": {"again": "${{ task.outputs.say.text }}", "stage": "${{ ctx.stage }}"}},
+        ],
+    }  # fmt: skip
+    steps = [
+        {"as": "greet", "task": {"name": "greeter"},
+         "vars": [{"name": "who", "value": "${{ vars.n }}"}]},
+        {"uses": "compose-output", "as": "after",
+         "config": {"seen": "${{ outputs['greet::echo'].again }}"}},
+    ]  # fmt: skip
+    status = _run(settings, store, steps, vars=[{"name": "n", "value": "world"}],
+                  tasks={("PromotionTask", "greeter"): task})  # fmt: skip
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert [m["alias"] for m in status["stepExecutionMetadata"]] == [
+        "greet::say", "greet::echo", "after"
+    ]  # fmt: skip
+    assert status["state"]["greet::echo"] == {"again": "hello world", "stage": "test"}
+    assert status["state"]["after"] == {"seen": "hello world"}
+
+
+def test_bad_expression_errors_the_step(env) -> None:
+    settings, store = env
+    steps = [
+        {"uses": "compose-output", "as": "x", "config": {"v": "${{ outputs.nope.field + 1 }}"}}
+    ]
+    status = _run(settings, store, steps)
+    assert status["phase"] == "Errored"
+    assert status["message"].startswith("step x (compose-output) errored: config:")
