@@ -195,3 +195,25 @@ def test_http_errors_are_retried_up_to_the_threshold(env, gate) -> None:
     status = runner.run(store, settings, key, poll=0.01)
     assert status["phase"] == "Errored"
     assert status["message"].startswith("step probe (http) errored: GET http://127.0.0.1")
+
+
+def test_http_expressions_and_outputs(env, gate) -> None:
+    settings, store = env
+    fails = {"uses": "http", "as": "probe", "config": {
+        "url": gate.url, "queryParams": [{"name": "q", "value": "1"}],
+        "successExpression": "response.body.ready",
+        "failureExpression": "response.status == 200 && !response.body.ready"}}  # fmt: skip
+    key = runner.create(store, project="demo", name="e1", stage="test", freight=freight(),
+                        steps=[fails])  # fmt: skip
+    status = runner.run(store, settings, key, poll=0.01)
+    assert status["phase"] == "Failed"
+    assert "HTTP 200 judged a failure" in status["message"]
+
+    gate.ready = True
+    outs = {"uses": "http", "as": "probe", "config": {"url": gate.url, "outputs": [
+        {"name": "ready", "fromExpression": "response.body.ready"},
+        {"name": "type", "fromExpression": "response.headers['content-type']"}]}}  # fmt: skip
+    key = runner.create(store, project="demo", name="e2", stage="test", freight=freight(),
+                        steps=[outs])  # fmt: skip
+    status = runner.run(store, settings, key, poll=0.01)
+    assert status["state"]["probe"] == {"ready": True, "type": "application/json"}
