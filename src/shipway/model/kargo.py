@@ -7,9 +7,9 @@ discovery turns the newest selection of every subscription into one
 ``commitSelectionStrategy`` ``NewestFromBranch``, ``strictSemvers`` true,
 ``freightCreationPolicy`` ``Automatic``. Unknown fields are refused, as the
 API server refuses them for Kargo's CRDs. Chart subscriptions are refused as
-not served yet. The other Kargo kinds of issue 13 (``Stage``, ``Promotion``,
-``PromotionTask``...) are not served yet: ``NOT_SERVED`` names them so apply
-says so. Pure: no I/O.
+not served yet. The other Kargo kinds are in ``kargo_stage``, ``kargo_promotion``,
+``kargo_steps`` and ``kargo_project``; ``NOT_SERVED`` names Kargo kinds shipway
+knows of and does not serve (apply says so). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NOT_SERVED: frozenset[str] = frozenset(
-    {"ProjectConfig", "Stage", "Promotion", "PromotionTask", "ClusterPromotionTask"}
-)
+NOT_SERVED: frozenset[str] = frozenset({"PromotionRequest", "ClusterConfig", "Target"})
 """Kargo kinds shipway knows of but does not serve yet (apply refuses them, saying so)."""
 
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")

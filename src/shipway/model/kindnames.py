@@ -21,6 +21,14 @@ API_VERSIONS: dict[str, list[str]] = {
     "Project": ["kargo.akuity.io/v1alpha1"],
     "Warehouse": ["kargo.akuity.io/v1alpha1"],
     "Freight": ["kargo.akuity.io/v1alpha1"],
+    "Stage": ["kargo.akuity.io/v1alpha1"],
+    "Promotion": ["kargo.akuity.io/v1alpha1"],
+    "PromotionTask": ["kargo.akuity.io/v1alpha1"],
+    "ClusterPromotionTask": ["kargo.akuity.io/v1alpha1"],
+    "ProjectConfig": ["kargo.akuity.io/v1alpha1"],
+    "AnalysisTemplate": ["argoproj.io/v1alpha1"],
+    "ClusterAnalysisTemplate": ["argoproj.io/v1alpha1"],
+    "AnalysisRun": ["argoproj.io/v1alpha1"],
 }
 """Each kind's served ``apiVersion`` values, the preferred one first."""
 
@@ -38,6 +46,14 @@ for _kind, _extra in {
     "Project": ["projects"],
     "Warehouse": ["warehouses"],
     "Freight": ["freights"],
+    "Stage": ["stages"],
+    "Promotion": ["promotions", "promo", "promos"],
+    "PromotionTask": ["promotiontasks", "promotask", "promotasks"],
+    "ClusterPromotionTask": ["clusterpromotiontasks", "clusterpromotask", "clusterpromotasks"],
+    "ProjectConfig": ["projectconfigs"],
+    "AnalysisTemplate": ["analysistemplates", "at"],
+    "ClusterAnalysisTemplate": ["clusteranalysistemplates", "cat"],
+    "AnalysisRun": ["analysisruns", "ar"],
 }.items():
     for _word in [_kind.lower(), *_extra]:
         ALIASES[_word] = _kind

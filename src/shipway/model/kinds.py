@@ -5,9 +5,14 @@
   (``image.toolkit.fluxcd.io``): Flux image automation's shape.
 - ``Cluster`` (``shipway.dev/v1alpha1``): a podman host or a Kubernetes context.
 - ``Pipeline`` (``shipway.dev/v1alpha1``): a source repo bound to its workflows and apps.
-- ``Project`` (``kargo.akuity.io/v1alpha1``): Kargo's Project, a namespace (cluster-scoped).
-  Its spec is accepted as given for now; the promotion engine validates it.
+- ``Project`` (``kargo.akuity.io/v1alpha1``): Kargo's Project, a namespace (cluster-scoped);
+  its optional spec holds ``promotionPolicies`` (Kargo's older location).
 - ``Warehouse`` and ``Freight`` (``kargo.akuity.io/v1alpha1``): ``shipway.model.kargo``.
+- ``Stage``: ``shipway.model.kargo_stage``; ``Promotion``: ``shipway.model.kargo_promotion``;
+  ``PromotionTask`` and ``ClusterPromotionTask``: ``shipway.model.kargo_steps``;
+  ``ProjectConfig`` (and ``Project``'s spec): ``shipway.model.kargo_project``.
+- ``AnalysisTemplate``, ``ClusterAnalysisTemplate``, ``AnalysisRun``
+  (``argoproj.io/v1alpha1``, Argo Rollouts): ``shipway.model.rollouts``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -21,6 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shipway.model import kindnames
 from shipway.model.kargo import FreightBody, WarehouseSpec
+from shipway.model.kargo_project import KargoProjectSpec, ProjectConfigSpec
+from shipway.model.kargo_promotion import PromotionSpec
+from shipway.model.kargo_stage import StageSpec
+from shipway.model.kargo_steps import PromotionTaskSpec
+from shipway.model.rollouts import AnalysisRunSpec, AnalysisTemplateSpec
 
 
 class _Strict(BaseModel):
@@ -257,10 +267,6 @@ class ConfigMapData(_Strict):
         return value
 
 
-class KargoProjectSpec(_Open):
-    """A Kargo ``Project``'s spec (``promotionPolicies``...): open until promotion reads it."""
-
-
 SCHEMAS: dict[str, type[BaseModel]] = {
     "ConfigMap": ConfigMapData,
     "Pipeline": PipelineSpec,
@@ -273,6 +279,14 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "Project": KargoProjectSpec,
     "Warehouse": WarehouseSpec,
     "Freight": FreightBody,
+    "Stage": StageSpec,
+    "Promotion": PromotionSpec,
+    "PromotionTask": PromotionTaskSpec,
+    "ClusterPromotionTask": PromotionTaskSpec,
+    "ProjectConfig": ProjectConfigSpec,
+    "AnalysisTemplate": AnalysisTemplateSpec,
+    "ClusterAnalysisTemplate": AnalysisTemplateSpec,
+    "AnalysisRun": AnalysisRunSpec,
 }
 
 API_VERSIONS = kindnames.API_VERSIONS

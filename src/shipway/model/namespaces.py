@@ -5,10 +5,13 @@ Kubernetes. The rules (pure, no I/O; the CLI reads the current namespace from
 ``SHIPWAY_NAMESPACE`` or its context and passes it in as ``current``):
 
 - **Cluster-scoped** kinds have no namespace (``""``): Kargo's ``Project``
-  (which *is* a namespace) and shipway's ``Cluster``. A ``Cluster`` is global
-  as Argo CD's clusters are: an Application in any namespace names it in
-  ``destination.name``, and ``kubectl`` users know clusters and contexts as
-  cluster-wide things. A ``metadata.namespace`` on them is dropped.
+  (which *is* a namespace) and ``ClusterPromotionTask``, Argo Rollouts'
+  ``ClusterAnalysisTemplate``, and shipway's ``Cluster``. Kargo's Stage,
+  Promotion, PromotionTask and ProjectConfig live in their Project's
+  namespace. A ``Cluster`` is global as Argo CD's clusters are: an
+  Application in any namespace names it in ``destination.name``, and
+  ``kubectl`` users know clusters and contexts as cluster-wide things. A
+  ``metadata.namespace`` on them is dropped.
 - **Argo CD's** kinds (``Application``, ``AppProject``) and its settings
   ConfigMaps (``argocd-*``: ``argocd-cm``, ``argocd-rbac-cm``...) default to
   ``argocd``, where Argo CD reads them.
@@ -35,7 +38,9 @@ FLUX = "flux-system"
 DEFAULT = "default"
 """The current namespace when nothing configures one (``kubectl``'s default)."""
 
-CLUSTER_SCOPED: frozenset[str] = frozenset({"Cluster", "Project"})
+CLUSTER_SCOPED: frozenset[str] = frozenset(
+    {"Cluster", "Project", "ClusterPromotionTask", "ClusterAnalysisTemplate"}
+)
 _FIXED: dict[str, str] = {
     "Application": ARGOCD,
     "AppProject": ARGOCD,

@@ -148,8 +148,7 @@ def from_located(
     schema = kinds.SCHEMAS.get(kind)
     if schema is None and kind in kargo.NOT_SERVED:
         raise ResourceError(
-            f"kind {kind!r} (kargo.akuity.io) is not served yet: shipway reads Project, "
-            "Warehouse and Freight so far",
+            f"kind {kind!r} (kargo.akuity.io) is not supported yet by shipway",
             subject=doc.where(("kind",)),
         )
     if schema is None:

@@ -1,5 +1,5 @@
 """Kargo Warehouse and Freight schemas: Kargo's defaults, unknown fields refused with
-file:line:col, kinds not served yet named as such."""
+file:line:col, kinds not supported yet named as such."""
 
 from __future__ import annotations
 
@@ -106,8 +106,7 @@ def test_freight_errors() -> None:
     assert "origin.kind" in str(err)
 
 
-@pytest.mark.parametrize("kind", ["Stage", "Promotion", "PromotionTask", "ClusterPromotionTask",
-                                  "ProjectConfig"])  # fmt: skip
+@pytest.mark.parametrize("kind", ["PromotionRequest", "ClusterConfig", "Target"])
 def test_kargo_kinds_not_served_yet(kind: str) -> None:
     err = _error(f"apiVersion: kargo.akuity.io/v1alpha1\nkind: {kind}\nmetadata: {{name: x}}\n")
-    assert "not served yet" in str(err) and err.subject == "w.yaml:2:1"
+    assert "not supported yet" in str(err) and err.subject == "w.yaml:2:1"
