@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from shipway.model import kargo_step_configs as c
 from shipway.promote.steps import argocd, base
-from shipway.promote.steps import config as c
 
 
 def test_target_revision_kustomize_and_helm_images() -> None:

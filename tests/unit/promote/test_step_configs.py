@@ -103,3 +103,42 @@ def test_rules_between_fields() -> None:
     ]
     open_pr = {"repoURL": "u", "sourceBranch": "s", "createTargetBranch": True}
     assert "not supported yet" in validate_step_config("git-open-pr", open_pr)[0]
+
+
+STAGE = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: test, namespace: demo}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: web}
+    sources: {direct: true}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: git-clone
+        config:
+          repoURL: https://git.example/cfg.git
+          checkout:
+          - branch: main
+            path: ./src
+            depth: 1
+      - uses: git-commit
+        config:
+          path: ./src
+"""
+
+
+def test_apply_refuses_step_config_problems_with_positions() -> None:
+    from shipway.model.errors import ResourceError
+    from shipway.model.resources import parse_text
+
+    with pytest.raises(ResourceError) as err:
+        parse_text(STAGE, "stage.yaml")
+    lines = str(err.value).splitlines()
+    assert lines == [
+        "stage.yaml:17:13: spec.promotionTemplate.spec.steps.0.config.checkout.0.depth: "
+        "unknown field",
+        "stage.yaml:19:9: spec.promotionTemplate.spec.steps.1.config.message: "
+        "required field missing",
+    ]

@@ -18,10 +18,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from shipway.model import kargo_step_configs as c
 from shipway.model.errors import NotFoundError, ShipwayError
 from shipway.model.namespaces import instance
 from shipway.promote.freight import normalize_git_url
-from shipway.promote.steps import config as c
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
 
 AUTHORIZED = "kargo.akuity.io/authorized-stage"

@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from shipway.deploy.sources import _run_tool
+from shipway.model import kargo_step_configs as c
 from shipway.model.errors import InputError
-from shipway.promote.steps import config as c
 from shipway.promote.steps.base import StepEnv, StepFailed, StepResult
 from shipway.updater.edit import helm as helm_edit
 from shipway.updater.edit import kustomize as kustomize_edit

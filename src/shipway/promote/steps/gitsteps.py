@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from shipway.git.repo import Repo, git
+from shipway.model import kargo_step_configs as c
 from shipway.model.errors import ConflictError, GitError
-from shipway.promote.steps import config as c
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
+from shipway.model import kargo_step_configs as c
 from shipway.model.kargo import duration_seconds
 from shipway.promote.expressions import expression
-from shipway.promote.steps import config as c
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
 from shipway.templates.errors import ExprError
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipway.model import kargo_step_configs as c
 from shipway.model.errors import ExternalError, NotFoundError
-from shipway.promote.steps import config as c
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
 
 
