@@ -62,6 +62,7 @@ def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeo
     """Promote Freight to a Stage."""
     from shipway.controller import promotions as lane
     from shipway.model.resources import Resource
+    from shipway.promote import plan
     from shipway.promote import promotion as pm
     from shipway.promote import runner
     from shipway.store import resources as store_resources
@@ -75,7 +76,8 @@ def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeo
         raise NotFoundError(f"Freight {freight_ref!r} not found in project {ns!r} (name or alias)",
                             subject=f"Freight/{ns}/{freight_ref}")  # fmt: skip
     try:
-        steps, vars_ = pm.template(stage_res.body)
+        raw, vars_ = pm.template(stage_res.body)
+        steps = plan.expand(raw, _tasks(store, ns))  # a Promotion holds its tasks inlined
     except ValueError as exc:
         raise InputError(str(exc), subject=f"Stage/{ns}/{stage}") from None
     name = pm.promotion_name(stage, freight.name)
@@ -85,7 +87,6 @@ def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeo
                                            source="shipway promote")])  # fmt: skip
     key = runner.create(store, project=ns, name=name, stage=stage,
                         freight=pm.freight_data(freight), steps=steps, vars=vars_,
-                        tasks=_tasks(store, ns),
                         collection=pm.collection(stage_res.status))  # fmt: skip
     click.echo(f"promotion.kargo.akuity.io/{name} created")
     if _controller_up(state.settings.resolved_controller_url()):

@@ -1,16 +1,21 @@
 """A Promotion's steps as one flat list: tasks inlined, aliases given, retry read. Pure: no I/O.
 
-Kargo's rules: a step's alias is its ``as``, else ``step-<index>``; a step
-with ``task`` is replaced by the task's steps, each aliased
-``<task-step-alias>::<alias>`` and carrying the task's ``vars`` (the task's
+Kargo's rules: a step's alias is its ``as``, else ``step-<index>``
+(``task-<index>`` for a step with ``task``); a step with ``task`` is
+replaced by the task's steps, each aliased ``<task-step-alias>::<alias>``
+(an alias with ``::`` marks a task's step, for ``task.outputs``) and
+carrying the task's ``vars`` (the task's
 defaults, overridden by the calling step's ``vars``; a task var with no
 value and none given is an error). ``retry.errorThreshold`` defaults to 1;
 ``retry.timeout`` (a Go duration) to 5 minutes for steps that wait.
 ``problems`` lists what is wrong at once; ``flatten`` raises ``PlanError``.
+``expand`` gives the steps a Promotion stores (Kargo expands tasks when it
+creates a Promotion: no ``task`` left, task vars folded into each step's).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +23,7 @@ from typing import Any
 from shipway.model.kargo import duration_seconds
 
 DEFAULT_TIMEOUT = 300.0
+RESERVED = re.compile(r"^(step|task)-\d+$")
 
 
 class PlanError(ValueError):
@@ -38,6 +44,8 @@ class FlatStep:
     task: str | None = None
     """The alias of the step that called the task this step comes from."""
     task_vars: list[dict[str, Any]] = field(default_factory=list)
+    retry: dict[str, Any] = field(default_factory=dict)
+    """The ``retry`` as written."""
 
 
 TaskLookup = Mapping[tuple[str, str], Mapping[str, Any]]
@@ -73,7 +81,7 @@ def flatten(steps: Sequence[Mapping[str, Any]], tasks: TaskLookup | None = None)
     out: list[FlatStep] = []
     seen: set[str] = set()
     for i, step in enumerate(steps):
-        alias = str(step.get("as") or f"step-{i}")
+        alias = str(step.get("as") or f"{'task' if step.get('task') else 'step'}-{i}")
         where = f"steps[{i}] ({alias})"
         if alias in seen:
             raise PlanError(f"{where}: alias {alias!r} is used twice")
@@ -90,6 +98,8 @@ def flatten(steps: Sequence[Mapping[str, Any]], tasks: TaskLookup | None = None)
             config=dict(step.get("config") or {}), if_=step.get("if"),
             continue_on_error=bool(step.get("continueOnError")),
             error_threshold=threshold, timeout=timeout, vars=list(step.get("vars") or []),
+            task=alias.rsplit("::", 1)[0] if "::" in alias else None,
+            retry=dict(step.get("retry") or {}),
         ))  # fmt: skip
     return out
 
@@ -111,6 +121,29 @@ def _inline(step: Mapping[str, Any], task: Mapping[str, Any], alias: str, where:
         if step.get("if") and not s.if_:
             s.if_ = step.get("if")
     return inner
+
+
+def expand(
+    steps: Sequence[Mapping[str, Any]], tasks: TaskLookup | None = None
+) -> list[dict[str, Any]]:
+    """The steps with every task inlined, as a Promotion's ``spec.steps``."""
+    out: list[dict[str, Any]] = []
+    for s in flatten(steps, tasks):
+        step: dict[str, Any] = {"uses": s.uses}
+        if s.task or not RESERVED.match(s.alias):
+            step["as"] = s.alias
+        if s.if_:
+            step["if"] = s.if_
+        if s.continue_on_error:
+            step["continueOnError"] = True
+        if s.retry:
+            step["retry"] = dict(s.retry)
+        if s.task_vars or s.vars:
+            step["vars"] = [*s.task_vars, *s.vars]
+        if s.config:
+            step["config"] = s.config
+        out.append(step)
+    return out
 
 
 def problems(steps: Sequence[Mapping[str, Any]], tasks: TaskLookup | None = None) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipway.promote.plan import PlanError, flatten, problems
+from shipway.promote.plan import PlanError, expand, flatten, problems
 
 TASK = {
     "vars": [{"name": "repo"}, {"name": "branch", "value": "main"}],
@@ -53,3 +53,21 @@ def test_task_problems() -> None:
 def test_problems_name_the_step() -> None:
     got = problems([{"uses": "git-clear", "as": "wipe", "config": {"path": "a", "x": 1}}])
     assert got == ["step wipe (git-clear): config.x: unknown field"]
+
+
+def test_expand_gives_a_promotions_task_free_steps() -> None:
+    from shipway.model.kargo_promotion import PromotionSpec
+
+    steps = [
+        {"uses": "git-clear", "config": {"path": "a"}},
+        {"task": {"name": "publish"}, "vars": [{"name": "repo", "value": "u"}]},
+        {"uses": "http", "as": "probe", "retry": {"errorThreshold": 2}, "config": {"url": "x"}},
+    ]
+    got = expand(steps, {("PromotionTask", "publish"): TASK})
+    assert [s.get("as") for s in got] == [None, "task-1::clone", "task-1::step-1", "probe"]
+    assert got[1]["vars"] == [{"name": "branch", "value": "main"}, {"name": "repo", "value": "u"}]
+    assert got[3]["retry"] == {"errorThreshold": 2}
+    PromotionSpec.model_validate({"stage": "test", "freight": "f", "steps": got})
+    again = flatten(got)  # the stored Promotion runs as the Stage's template would
+    assert [s.alias for s in again] == ["step-0", "task-1::clone", "task-1::step-1", "probe"]
+    assert again[1].task == "task-1"
