@@ -176,3 +176,23 @@ def test_bad_expression_errors_the_step(env) -> None:
     status = _run(settings, store, steps)
     assert status["phase"] == "Errored"
     assert status["message"].startswith("step x (compose-output) errored: config:")
+
+
+def test_set_metadata_on_stage_and_freight(env) -> None:
+    settings, store = env
+    from shipway.model.resources import parse_text
+
+    stage = ("apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\n"
+             "metadata: {name: test, namespace: demo}\nspec:\n  requestedFreight:\n"
+             "  - origin: {kind: Warehouse, name: web}\n    sources: {direct: true}\n")  # fmt: skip
+    store_resources.apply(store, parse_text(stage, "stage.yaml"))
+    steps = [{"uses": "set-metadata", "config": {"updates": [
+        {"kind": "Stage", "name": "test", "values": {"deployedBy": "${{ ctx.promotion }}"}}]}},
+        {"uses": "set-metadata", "as": "missing", "config": {"updates": [
+            {"kind": "Freight", "name": "nope", "values": {"a": 1}}]}}]  # fmt: skip
+    status = _run(settings, store, steps)
+    assert store_resources.get(store, "Stage", "test", "demo").status["metadata"] == {
+        "deployedBy": "p1"
+    }
+    assert status["phase"] == "Failed"
+    assert "Freight 'nope' not found in project demo" in status["message"]
