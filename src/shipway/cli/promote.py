@@ -62,9 +62,8 @@ def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeo
     """Promote Freight to a Stage."""
     from shipway.controller import promotions as lane
     from shipway.model.resources import Resource
-    from shipway.promote import plan
+    from shipway.promote import plan, runner
     from shipway.promote import promotion as pm
-    from shipway.promote import runner
     from shipway.store import resources as store_resources
 
     state = state_from(click.get_current_context())

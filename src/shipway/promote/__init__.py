@@ -3,7 +3,8 @@
 - ``freight``: a Freight's content-hash name, alias and document (pure);
 - ``select``: what a Warehouse subscription selects (pure, on the updater's tag policies);
 - ``warehouse``: discovery against registries and git, Freight creation, push and poll triggers;
-- ``steps``: Kargo's promotion steps, one module per family (configs in ``model.kargo_step_configs``);
+- ``steps``: Kargo's promotion steps, one module per family
+  (configs in ``model.kargo_step_configs``);
 - ``plan``, ``expressions``, ``status``, ``promotion``: the pure parts of a promotion
   (steps flattened, ``${{ }}`` context, Kargo's status shapes, naming);
 - ``runner``: the resumable promotion state machine; ``credentials``: Secrets it reads.
