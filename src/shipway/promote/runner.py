@@ -146,7 +146,8 @@ def run(
 
 def _status(state: dict[str, Any], phase: str, message: str) -> dict[str, Any]:
     return st.promotion_status(phase, state["metas"], state["outputs"], state["freight"],
-                               current=state["current"], message=message)  # fmt: skip
+                               current=state["current"], message=message,
+                               started=state.get("startedAt", ""))  # fmt: skip
 
 
 def _mirror(store: Store, state: dict[str, Any], phase: str, message: str) -> None:
@@ -184,6 +185,7 @@ class _Run:
         if resumed and s["current"] > 0 and not self.work.exists():
             return self.finish("Errored", "resumed after a restart but its work directory is gone")
         if not resumed:
+            s["startedAt"] = st.now()
             shutil.rmtree(self.work, ignore_errors=True)
             _emit(
                 self.store,

@@ -47,6 +47,7 @@ def promotion_status(
     *,
     current: int,
     message: str = "",
+    started: str = "",
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "phase": phase,
@@ -57,6 +58,8 @@ def promotion_status(
     }
     if message:
         out["message"] = message
+    if started:
+        out["startedAt"] = started
     if phase in TERMINAL:
         out["finishedAt"] = now()
     return out

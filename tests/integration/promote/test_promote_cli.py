@@ -92,6 +92,7 @@ def test_promote_wait_succeeds_and_records(store, git_server, memory, tmp_path: 
     promo = store_resources.get(store, "Promotion", name, "demo")
     assert [s.get("as") for s in promo.body["spec"]["steps"]][-1] == "deploy::step-0"
     assert promo.status["phase"] == "Succeeded"
+    assert promo.status["startedAt"] <= promo.status["finishedAt"]
     assert promo.status["stepExecutionMetadata"][-1]["alias"] == "deploy::step-0"
     stage = store_resources.get(store, "Stage", "test", "demo").status
     assert stage["lastPromotion"]["name"] == name
