@@ -54,6 +54,19 @@ class State:
         out = Repo(bare).run("for-each-ref", "--format=%(refname)", f"refs/heads/{branch}")
         return bool(out.strip())
 
+    def merge(self, project: str, head: str, base: str, title: str) -> str | None:
+        """Merge ``head`` into ``base`` in the real bare repository (None on a conflict)."""
+        repo = Repo(self.repos[project])
+        try:
+            tree = repo.run("merge-tree", "--write-tree", base, head).split()[0]
+            sha = repo.run(
+                "commit-tree", tree, "-p", base, "-p", head, "-m", f"Merge: {title}"
+            ).strip()
+        except GitError:
+            return None
+        repo.run("update-ref", f"refs/heads/{base}", sha)
+        return sha
+
     def commit_exists(self, project: str, sha: str) -> bool:
         bare = self.repos.get(project)
         if bare is None or not re.fullmatch(r"[0-9a-f]{40}", sha):
@@ -239,6 +252,22 @@ def _github(
         pulls.append(pr)
         return 201, pr, {}
     m = re.match(r"^pulls/(\d+)$", rest)
+    if m and method == "GET":
+        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
+        return (200, pr, {}) if pr else (404, {"message": "Not Found"}, {})
+    m = re.match(r"^pulls/(\d+)/merge$", rest)
+    if m and method == "PUT":
+        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
+        if pr is None:
+            return 404, {"message": "Not Found"}, {}
+        if pr["state"] != "open":
+            return 405, {"message": "Pull Request is not mergeable"}, {}
+        sha = state.merge(project, pr["head"]["ref"], pr["base"]["ref"], pr["title"])
+        if sha is None:
+            return 405, {"message": "Pull Request is not mergeable"}, {}
+        pr.update(state="closed", merged_at="2026-01-01T00:00:00Z", merge_commit_sha=sha)
+        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}, {}
+    m = re.match(r"^pulls/(\d+)$", rest)
     if m and method == "PATCH":
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)
         if pr is None:
@@ -368,6 +397,22 @@ def _gitea(
         }
         pulls.append(pr)
         return 201, pr, {}
+    m = re.match(r"^pulls/(\d+)$", rest)
+    if m and method == "GET":
+        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
+        return (200, pr, {}) if pr else (404, {"message": "Not Found"}, {})
+    m = re.match(r"^pulls/(\d+)/merge$", rest)
+    if m and method == "PUT":
+        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
+        if pr is None:
+            return 404, {"message": "Not Found"}, {}
+        if pr["state"] != "open":
+            return 405, {"message": "Pull Request is not mergeable"}, {}
+        sha = state.merge(project, pr["head"]["ref"], pr["base"]["ref"], pr["title"])
+        if sha is None:
+            return 405, {"message": "Pull Request is not mergeable"}, {}
+        pr.update(state="closed", merged_at="2026-01-01T00:00:00Z", merge_commit_sha=sha)
+        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}, {}
     m = re.match(r"^pulls/(\d+)$", rest)
     if m and method == "PATCH":
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "hook": "shipway.cli.hooks:hook",
     "metrics": "shipway.cli.metrics:metrics",
     "warehouse": "shipway.cli.warehouse:warehouse",
+    "promote": "shipway.cli.promote:promote",
     "migrate": "shipway.cli.migrate:migrate",
 }
 

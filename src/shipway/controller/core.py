@@ -33,7 +33,7 @@ from typing import Any
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.ci.runner import pull_request_runner
-from shipway.controller import accept, catchup, units, workers
+from shipway.controller import accept, catchup, promotions, units, workers
 from shipway.controller import ci_outcome as outcome
 from shipway.controller import tips as tips_mod
 from shipway.controller.hooks import (
@@ -95,6 +95,8 @@ class Controller:
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
             workers.LaneSpec("update", ("registry",), 1, self._handle_registry),
             workers.LaneSpec("deploy", ("reconcile",), 2, self._handle_reconcile),
+            workers.LaneSpec("promote", (promotions.KIND,), 1,
+                             lambda item, _owner: promotions.handle(store, settings, item)),
         ])  # fmt: skip
         self.receiver = accept.Receiver(settings, store, self.tokens, self.tips, self.lanes.wake)
 
@@ -393,6 +395,8 @@ class Controller:
         if freed:
             log.info("took back %s inbox item(s) of a controller that is gone", freed)
             self.lanes.wake()
+        if promotions.enqueue_unfinished(self.store):
+            self.lanes.wake(promotions.KIND)
         started = now()
         for result in deploy_engine.resume_interrupted(self.store):
             log.info("resumed sync of %s: %s", result.app, result.phase)

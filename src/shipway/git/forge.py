@@ -34,6 +34,8 @@ class PullRequest:
     title: str
     body: str
     state: str  # "open", "closed" or "merged"
+    merge_commit: str = ""
+    """The commit a merge made (set once merged, where the forge says)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ class PullRequest:
             title=str(data.get("title") or ""),
             body=str(data.get("body") or ""),
             state=state,
+            merge_commit=str(data.get("merge_commit_sha") or "") if state == "merged" else "",
         )
 
 
@@ -133,6 +136,14 @@ class Forge:
         raise NotImplementedError
 
     def close(self, number: int, comment: str = "") -> None:
+        raise NotImplementedError
+
+    def get(self, number: int) -> PullRequest:
+        """One pull request by number (``NotFoundError`` when there is none)."""
+        raise NotImplementedError
+
+    def merge(self, number: int) -> PullRequest:
+        """Merge it now (``ConflictError`` when the forge says it cannot be merged)."""
         raise NotImplementedError
 
     def comment(self, number: int, body: str) -> None:

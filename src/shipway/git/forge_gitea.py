@@ -2,7 +2,8 @@
 
 Auth ``Authorization: token <token>``. Listing has no head filter, so open
 pulls are listed (``state=open``, ``limit``/``page``) and filtered here;
-closing is ``PATCH state=closed``; comments go to ``/issues/{index}/comments``.
+closing is ``PATCH state=closed``;
+merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ class Gitea(GitHub):
 
     # Gitea's listing has no head filter: find among the open pulls, as any forge can.
     find_open = Forge.find_open
+
+    def merge(self, number: int) -> PullRequest:
+        self.call("POST", f"{self._repo}/pulls/{number}/merge", json={"Do": "merge"})
+        return self.get(number)
 
     def list_open(self, base: str) -> list[PullRequest]:
         out: list[PullRequest] = []

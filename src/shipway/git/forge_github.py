@@ -2,6 +2,7 @@
 
 Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
 ``X-GitHub-Api-Version: 2022-11-28``. Closing is ``PATCH state=closed``;
+``get`` is ``GET /pulls/{n}``, merging ``PUT /pulls/{n}/merge``;
 comments go to the issue (``/issues/{number}/comments``); commit statuses are
 ``POST /statuses/{sha}`` (Gitea takes the same shape).
 """
@@ -52,6 +53,13 @@ class GitHub(Forge):
         if comment:
             self.comment(number, comment)
         self.call("PATCH", f"{self._repo}/pulls/{number}", json={"state": "closed"})
+
+    def get(self, number: int) -> PullRequest:
+        return self._pr(self.call("GET", f"{self._repo}/pulls/{number}").json())
+
+    def merge(self, number: int) -> PullRequest:
+        self.call("PUT", f"{self._repo}/pulls/{number}/merge", json={"merge_method": "merge"})
+        return self.get(number)
 
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})

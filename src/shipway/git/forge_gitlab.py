@@ -26,6 +26,7 @@ def _mr(data: dict[str, Any]) -> PullRequest:
         title=str(data.get("title") or ""),
         body=str(data.get("description") or ""),
         state=_STATES.get(str(data.get("state")), str(data.get("state"))),
+        merge_commit=str(data.get("merge_commit_sha") or ""),
     )
 
 
@@ -66,6 +67,12 @@ class GitLab(Forge):
         if comment:
             self.comment(number, comment)
         self.call("PUT", f"{self._mrs}/{number}", json={"state_event": "close"})
+
+    def get(self, number: int) -> PullRequest:
+        return _mr(self.call("GET", f"{self._mrs}/{number}").json())
+
+    def merge(self, number: int) -> PullRequest:
+        return _mr(self.call("PUT", f"{self._mrs}/{number}/merge").json())
 
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})

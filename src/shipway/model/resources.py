@@ -184,6 +184,12 @@ def from_located(
             found.append(ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                        subject=doc.where(path)))  # fmt: skip
         raise combined(found) from None
+    from shipway.model.kargo_step_configs import step_problems
+
+    steps = [((payload, *loc), msg) for loc, msg in step_problems(kind, value or {})]
+    if steps:
+        raise combined([ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
+                                      subject=doc.where(path)) for path, msg in steps])  # fmt: skip
     ns = _namespace(doc, kind, name, namespace, current)
     body = {k: v for k, v in data.items() if k != "status"}
     body["metadata"] = {k: v for k, v in meta.items() if k != "namespace"}

@@ -1,9 +1,14 @@
-"""Promotion through stages: Kargo's Warehouses and Freight so far.
+"""Promotion through stages: Kargo's Warehouses, Freight, promotion steps and the runner.
 
 - ``freight``: a Freight's content-hash name, alias and document (pure);
 - ``select``: what a Warehouse subscription selects (pure, on the updater's tag policies);
 - ``warehouse``: discovery against registries and git, Freight creation, push and poll triggers;
 - ``checks``: apply-time checks across Stages, tasks, Warehouses and analysis templates (pure).
+- ``steps``: Kargo's promotion steps, one module per family
+  (configs in ``model.kargo_step_configs``);
+- ``plan``, ``expressions``, ``status``, ``promotion``: the pure parts of a promotion
+  (steps flattened, ``${{ }}`` context, Kargo's status shapes, naming);
+- ``runner``: the resumable promotion state machine; ``credentials``: Secrets it reads.
 
-Stages, promotion steps, gates and rollback are not built yet.
+Verification, soak, approvals and rollback are not built here yet.
 """

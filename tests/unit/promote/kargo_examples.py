@@ -243,7 +243,7 @@ spec:
   - uses: git-clone
     as: task-1::clone
     config:
-      repoURL: https://github.com/example/kargo-demo.git
+      {repoURL: "https://github.com/example/kargo-demo.git", checkout: [{path: ./out}]}
   - uses: git-push
     config:
       path: ./out

@@ -1,0 +1,341 @@
+"""The promotion runner: a resumable state machine that runs a Promotion's steps in order.
+
+``create(store, settings, promotion, freight, ...)`` records a Promotion as
+Pending; ``run(store, key, ...)`` runs it: each step in the promotion's work
+directory (``<home>/promotions/<project>/<name>``) with Kargo's semantics
+(``if``, default ``success()``; ``continueOnError``; ``retry.errorThreshold``
+counting errors; ``retry.timeout`` for a step that is Running). After every
+step (and every poll of a waiting step) the state is persisted with
+``store.runs.put_state`` under the engine ``promote.run`` and the key
+``<project>/<name>``, and mirrored to the Promotion's status in the resource
+store when the Promotion is stored there. A runner killed mid-promotion leaves
+``Running`` with the step it was on; ``resume_all`` continues each such
+promotion at that step (its work directory still holds what the earlier
+steps made) or fails it cleanly when the work directory is gone. On success
+the Stage's ``lastPromotion``/``freightHistory`` and the Freight's
+``currentlyIn`` are updated (``promote.status``). Events PromotionStarted,
+PromotionSucceeded and PromotionFailed go to the event stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from shipway.model import events as ev
+from shipway.model.errors import InputError, NotFoundError, ShipwayError
+from shipway.promote import expressions as ex
+from shipway.promote import plan as plan_mod
+from shipway.promote import status as st
+from shipway.promote.credentials import default_forge, generic_secrets
+from shipway.promote.steps import base
+from shipway.promote.steps.config import parse_step_config
+from shipway.settings import Settings
+from shipway.store import events as store_events
+from shipway.store import resources as store_resources
+from shipway.store import runs
+from shipway.store.db import Store
+from shipway.templates.errors import ExprError
+
+ENGINE = "promote.run"
+KARGO_API = "kargo.akuity.io/v1alpha1"
+Progress = Callable[[dict[str, Any]], None]
+
+_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def _lock(key: str) -> threading.Lock:
+    with _guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def key_of(project: str, name: str) -> str:
+    return f"{project}/{name}"
+
+
+def create(
+    store: Store,
+    *,
+    project: str,
+    name: str,
+    stage: str,
+    freight: dict[str, Any],
+    steps: list[dict[str, Any]],
+    vars: list[dict[str, Any]] | None = None,
+    tasks: plan_mod.TaskLookup | None = None,
+    collection: list[dict[str, Any]] | None = None,
+) -> str:
+    """Record the promotion as Pending (``InputError`` when its steps cannot run); its key."""
+    try:
+        flat = plan_mod.flatten(steps, tasks)
+    except plan_mod.PlanError as exc:
+        raise InputError(str(exc), subject=f"Promotion/{project}/{name}") from None
+    bad = [p for p in plan_mod.problems(steps, tasks)]
+    if bad:
+        raise InputError("; ".join(bad), subject=f"Promotion/{project}/{name}")
+    state = {
+        "project": project, "name": name, "stage": stage, "freight": freight,
+        "collection": collection or [], "vars": vars or [],
+        "steps": [asdict(s) for s in flat], "current": 0, "metas": [], "outputs": {},
+        "stepState": {}, "failure": None,
+    }  # fmt: skip
+    key = key_of(project, name)
+    runs.put_state(store, ENGINE, key, "Pending", state)
+    _mirror(store, state, "Pending", "")
+    return key
+
+
+def phase_of(store: Store, key: str) -> tuple[str, dict[str, Any]] | None:
+    return runs.get_state(store, ENGINE, key)
+
+
+def pending(store: Store) -> list[str]:
+    """Keys of promotions waiting to run (oldest first as stored)."""
+    return [k for k, phase, _ in runs.states(store, ENGINE) if phase == "Pending"]
+
+
+def resume_all(store: Store, settings: Settings, **kw: Any) -> list[str]:
+    """Run every promotion a killed runner left Running, then every Pending one; their keys."""
+    done = []
+    for key, phase, _state in runs.states(store, ENGINE):
+        if phase in ("Running", "Pending"):
+            run(store, settings, key, resumed=phase == "Running", **kw)
+            done.append(key)
+    return done
+
+
+def _work(settings: Settings, state: dict[str, Any]) -> Path:
+    return Path(settings.home) / "promotions" / str(state["project"]) / str(state["name"])
+
+
+def run(
+    store: Store,
+    settings: Settings,
+    key: str,
+    *,
+    forge: Callable[[str, str | None], Any] | None = None,
+    poll: float = 0.5,
+    on_progress: Progress | None = None,
+    resumed: bool = False,
+) -> dict[str, Any]:
+    """Run (or continue) one promotion to its end; its final status."""
+    lock = _lock(key)
+    if not lock.acquire(blocking=False):
+        raise ShipwayError(f"promotion {key} is already running here", subject=key)
+    try:
+        found = runs.get_state(store, ENGINE, key)
+        if found is None:
+            raise NotFoundError(f"promotion {key} not found", subject=key)
+        phase, state = found
+        if phase in st.TERMINAL:
+            return _status(state, phase, state.get("message", ""))
+        return _Run(store, settings, state, forge, poll, on_progress).go(
+            resumed or phase == "Running"
+        )
+    finally:
+        lock.release()
+
+
+def _status(state: dict[str, Any], phase: str, message: str) -> dict[str, Any]:
+    return st.promotion_status(phase, state["metas"], state["outputs"], state["freight"],
+                               current=state["current"], message=message,
+                               started=state.get("startedAt", ""))  # fmt: skip
+
+
+def _mirror(store: Store, state: dict[str, Any], phase: str, message: str) -> None:
+    """The status onto the stored Promotion, when there is one."""
+    with contextlib.suppress(NotFoundError, KeyError, ValueError):
+        store_resources.set_status(
+            store, "Promotion", state["name"], _status(state, phase, message), state["project"]
+        )
+
+
+def _emit(store: Store, state: dict[str, Any], reason: str, message: str, warn: bool) -> None:
+    ref = ev.ObjectRef("Promotion", state["name"], state["project"], KARGO_API)
+    store_events.emit(store, ref, reason, message, type=ev.WARNING if warn else ev.NORMAL,
+                      source="promotion")  # fmt: skip
+
+
+class _Run:
+    def __init__(self, store: Store, settings: Settings, state: dict[str, Any],
+                 forge: Callable[[str, str | None], Any] | None, poll: float,
+                 on_progress: Progress | None) -> None:  # fmt: skip
+        self.store, self.settings, self.s = store, settings, state
+        self.key = key_of(state["project"], state["name"])
+        self.forge = forge or default_forge(store, state["project"])
+        self.poll, self.progress = poll, on_progress or (lambda _e: None)
+        self.secrets = generic_secrets(store, state["project"])
+        self.work = _work(settings, state)
+
+    def save(self, phase: str, message: str = "") -> None:
+        self.s["message"] = message
+        runs.put_state(self.store, ENGINE, self.key, phase, self.s)
+        _mirror(self.store, self.s, phase, message)
+
+    def go(self, resumed: bool) -> dict[str, Any]:
+        s = self.s
+        if resumed and s["current"] > 0 and not self.work.exists():
+            return self.finish("Errored", "resumed after a restart but its work directory is gone")
+        if not resumed:
+            s["startedAt"] = st.now()
+            shutil.rmtree(self.work, ignore_errors=True)
+            _emit(
+                self.store,
+                s,
+                ev.PROMOTION_STARTED,
+                f"promoting Freight {s['freight'].get('name', '')} to stage {s['stage']}",
+                False,
+            )
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.save("Running")
+        steps = [plan_mod.FlatStep(**d) for d in s["steps"]]
+        while s["current"] < len(steps):
+            step = steps[s["current"]]
+            self.one(step)
+            s["current"] += 1
+            self.save("Running")
+        failure = s.get("failure")
+        if failure:
+            msg = f"step {failure['alias']} ({failure['uses']}) {failure['status'].lower()}: " \
+                  f"{failure['message']}"  # fmt: skip
+            return self.finish("Errored" if failure["status"] == "Errored" else "Failed", msg)
+        return self.finish("Succeeded", "")
+
+    def scope(self, step: plan_mod.FlatStep) -> ex.Scope:
+        s = self.s
+        task_outputs = None
+        if step.task:
+            prefix = step.task + "::"
+            task_outputs = {k[len(prefix):]: v for k, v in s["outputs"].items()
+                            if k.startswith(prefix)}  # fmt: skip
+        scope = ex.Scope(
+            project=s["project"], stage=s["stage"], promotion=s["name"],
+            target={**s["freight"], "name": (s["freight"].get("metadata") or {}).get("name")
+                    or s["freight"].get("name", "")},
+            collection=s["collection"], outputs=s["outputs"], task_outputs=task_outputs,
+            secrets=self.secrets, failed=bool(s.get("failure")),
+        )  # fmt: skip
+        for var in [*s["vars"], *step.task_vars, *step.vars]:
+            scope.vars = {**scope.vars, var["name"]: ex.render(var.get("value"), scope)}
+        return scope
+
+    def one(self, step: plan_mod.FlatStep) -> None:
+        s = self.s
+        metas: list[dict[str, Any]] = s["metas"]
+        if len(metas) <= step.index:
+            metas.append(st.step_meta(step.alias))
+        meta = metas[step.index]
+        self.progress({"step": step.alias, "uses": step.uses, "status": "Running"})
+        try:
+            scope = self.scope(step)
+            run_it = ex.condition(step.if_, scope)
+        except ExprError as exc:
+            self.record(step, meta, "Errored", {}, f"expression: {exc}")
+            return
+        if not run_it:
+            self.record(step, meta, "Skipped", None, "")
+            return
+        status, output, message = self.attempt(step, meta, scope)
+        self.record(step, meta, status, output, message)
+
+    def attempt(self, step: plan_mod.FlatStep, meta: dict[str, Any],
+                scope: ex.Scope) -> tuple[str, dict[str, Any], str]:  # fmt: skip
+        timeout = step.timeout
+        if timeout is None and step.uses in base.LONG_RUNNING:
+            timeout = plan_mod.DEFAULT_TIMEOUT
+        started = dt.datetime.fromisoformat(meta["startedAt"].replace("Z", "+00:00"))
+        step_state = self.s["stepState"].setdefault(step.alias, {})
+        env = base.StepEnv(
+            work=self.work, project=self.s["project"], stage=self.s["stage"],
+            promotion=self.s["name"], freight=scope.target, store=self.store,
+            settings=self.settings, secrets=self.secrets, forge=self.forge,
+            state=step_state, poll=self.poll,
+        )  # fmt: skip
+        while True:
+            try:
+                config = parse_step_config(step.uses, ex.render(step.config, scope))
+                res = base.runner(step.uses)(env, config)
+            except (ValueError, ExprError) as exc:
+                return "Errored", {}, f"config: {exc}"
+            except base.StepFailed as exc:
+                return "Failed", {}, str(exc)
+            except (base.StepError, ShipwayError) as exc:
+                meta["errorCount"] = int(meta.get("errorCount", 0)) + 1
+                if meta["errorCount"] >= step.error_threshold:
+                    return "Errored", {}, str(exc)
+                meta["message"] = str(exc)
+                self.save("Running")
+                time.sleep(self.poll)
+                continue
+            if res.status != "Running":
+                return res.status, res.output, res.message
+            elapsed = (dt.datetime.now(dt.UTC) - started).total_seconds()
+            if timeout is not None and elapsed > timeout:
+                return "Errored", {}, f"timed out after {timeout:g}s: {res.message}"
+            meta["message"] = res.message
+            self.save("Running")
+            time.sleep(self.poll)
+
+    def record(self, step: plan_mod.FlatStep, meta: dict[str, Any], status: str,
+               output: dict[str, Any] | None, message: str) -> None:  # fmt: skip
+        meta["status"] = status
+        meta["finishedAt"] = st.now()
+        if message:
+            meta["message"] = message
+        else:
+            meta.pop("message", None)
+        if output is not None:
+            self.s["outputs"][step.alias] = output
+        failed = status in ("Failed", "Errored")
+        if failed and not step.continue_on_error and not self.s.get("failure"):
+            self.s["failure"] = {"alias": step.alias, "uses": step.uses, "status": status,
+                                 "message": message}  # fmt: skip
+        self.progress({"step": step.alias, "uses": step.uses, "status": status, "message": message})
+
+    def finish(self, phase: str, message: str) -> dict[str, Any]:
+        s = self.s
+        self.save(phase, message)
+        if phase == "Succeeded":
+            _promoted(self.store, s)
+            _emit(
+                self.store,
+                s,
+                ev.PROMOTION_SUCCEEDED,
+                f"Freight {s['freight'].get('name', '')} is in stage {s['stage']}",
+                False,
+            )
+        else:
+            _emit(self.store, s, ev.PROMOTION_FAILED, message, True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.progress({"phase": phase, "message": message})
+        return _status(s, phase, message)
+
+
+def _promoted(store: Store, s: dict[str, Any]) -> None:
+    """Stage lastPromotion/freightHistory and Freight currentlyIn, after a success."""
+    project, stage = s["project"], s["stage"]
+    stage_res = store_resources.find(store, "Stage", stage, project)
+    stage_status = stage_res.status if stage_res else {}
+    names = {st.freight_ref(s["freight"])["name"]}
+    for h in (stage_status.get("freightHistory") or [])[:1]:
+        names |= {i.get("name") for i in (h.get("items") or {}).values()}
+    statuses = {}
+    for n in names:
+        found = store_resources.find(store, "Freight", str(n), project)
+        if found is not None:
+            statuses[str(n)] = found.status
+    promotion = {"name": s["name"], "status": _status(s, "Succeeded", "")}
+    new_stage, changed = st.after_success(stage_status, promotion, s["freight"], statuses, stage)
+    if stage_res is not None:
+        store_resources.set_status(store, "Stage", stage, new_stage, project)
+    for name, status in changed.items():
+        if name in statuses:
+            store_resources.set_status(store, "Freight", name, status, project)

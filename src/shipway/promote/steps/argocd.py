@@ -1,0 +1,142 @@
+"""argocd-update: point Argo CD Applications at the promoted revision, sync, wait for Healthy.
+
+As Kargo does, an Application may be changed by a promotion only when its
+annotation ``kargo.akuity.io/authorized-stage`` is ``<project>:<stage>``
+(else the step fails naming the annotation). Per source (matched by
+``repoURL``): ``updateTargetRevision`` writes the desired revision into
+``targetRevision``; ``kustomize.images`` and ``helm.images`` set the
+source's ``kustomize.images`` and ``helm.parameters``. The desired revision
+is ``desiredRevision``, else the target Freight's commit of that repository.
+The app is then synced through shipway's reconciler at that revision, once
+(remembered in the step state, so a resumed promotion does not sync twice),
+and the step is Running until the app is Synced at it and Healthy, as Kargo
+waits. A failed sync is a retryable error.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from shipway.model import kargo_step_configs as c
+from shipway.model.errors import NotFoundError, ShipwayError
+from shipway.model.namespaces import instance
+from shipway.promote.freight import normalize_git_url
+from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
+
+AUTHORIZED = "kargo.akuity.io/authorized-stage"
+
+
+def _authorize(body: dict[str, Any], env: StepEnv, where: str) -> None:
+    want = f"{env.project}:{env.stage}"
+    have = ((body.get("metadata") or {}).get("annotations") or {}).get(AUTHORIZED)
+    if have != want:
+        said = f"it says {have!r}" if have else "it has none"
+        raise StepFailed(
+            f"Argo CD Application {where} does not permit mutation by Kargo Stage {want}: "
+            f"annotation {AUTHORIZED} must be {want!r} ({said})"
+        )
+
+
+def _sources(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    if isinstance(spec.get("sources"), list):
+        return [s for s in spec["sources"] if isinstance(s, dict)]
+    return [spec["source"]] if isinstance(spec.get("source"), dict) else []
+
+
+def _freight_commit(env: StepEnv, repo_url: str) -> str | None:
+    for commit in env.freight.get("commits") or []:
+        if normalize_git_url(commit.get("repoURL", "")) == normalize_git_url(repo_url):
+            return str(commit.get("id") or "") or None
+    return None
+
+
+def _set_image(images: list[str], repo: str, value: str) -> list[str]:
+    def name_of(spec: str) -> str:
+        head = spec.split("=", 1)[0]
+        return head.split("@", 1)[0].rsplit(":", 1)[0] if "/" in head or ":" in head else head
+
+    out = [i for i in images if name_of(i) != repo]
+    return [*out, value]
+
+
+def _update_source(src: dict[str, Any], upd: c.ArgoSource, desired: str | None) -> None:
+    if upd.update_target_revision and desired:
+        src["targetRevision"] = desired
+    if upd.kustomize is not None:
+        kz = src.setdefault("kustomize", {})
+        images = [str(i) for i in kz.get("images") or []]
+        for img in upd.kustomize.images:
+            ref = img.new_name or img.repo_url
+            value = f"{ref}@{img.digest}" if img.digest else f"{ref}:{img.tag}"
+            if img.new_name:
+                value = f"{img.repo_url}={value}"
+            images = _set_image(images, img.repo_url, value)
+        kz["images"] = images
+    if upd.helm is not None:
+        params = list((src.setdefault("helm", {})).get("parameters") or [])
+        for h in upd.helm.images:
+            params = [p for p in params if p.get("name") != h.key] + [
+                {"name": h.key, "value": h.value}
+            ]
+        src["helm"]["parameters"] = params
+
+
+def _prepare(env: StepEnv, app: c.ArgoApp) -> tuple[str, str | None]:
+    """Authorize and update one Application; return its engine key and desired revision."""
+    from shipway.store import resources as store_resources
+
+    where = f"{app.namespace}/{app.name}"
+    try:
+        res = store_resources.get(env.store, "Application", app.name, app.namespace)
+    except NotFoundError:
+        raise StepFailed(f"Argo CD Application {where} not found") from None
+    _authorize(res.body, env, where)
+    body = copy.deepcopy(res.body)
+    spec = body.setdefault("spec", {})
+    have = _sources(spec)
+    desired: str | None = None
+    for upd in app.sources:
+        src = next(
+            (s for s in have if normalize_git_url(str(s.get("repoURL", ""))) ==
+             normalize_git_url(upd.repo_url)), None,
+        )  # fmt: skip
+        if src is None:
+            raise StepFailed(f"Argo CD Application {where} has no source {upd.repo_url}")
+        rev = upd.desired_revision or _freight_commit(env, upd.repo_url)
+        desired = desired or rev
+        _update_source(src, upd, rev)
+    if not app.sources and have:
+        desired = _freight_commit(env, str(have[0].get("repoURL", "")))
+    if body != res.body:
+        res.body = body
+        store_resources.apply(env.store, [res])
+    return instance(app.namespace, app.name), desired
+
+
+def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
+    from shipway.deploy import engine, health
+
+    if env.store is None:
+        raise StepFailed("argocd-update needs the resource store")
+    synced: dict[str, str] = env.state.setdefault("synced", {})
+    waiting = []
+    for app in cfg.apps:
+        key, desired = _prepare(env, app)
+        try:
+            if key not in synced:
+                res = engine.reconcile(env.store, key, revision=desired, settings=env.settings)
+                if not res.ok:
+                    raise StepError(f"sync of Application {key} failed: {res.message}")
+                synced[key] = res.revision
+            state = engine.wait_healthy(env.store, key, 0, settings=env.settings)
+        except ShipwayError as exc:
+            raise StepError(f"Application {key}: {exc}") from None
+        if state != health.HEALTHY:
+            waiting.append(f"{key} is {state} at {synced[key][:12]}")
+    if waiting:
+        return StepResult("Running", message="waiting for " + ", ".join(waiting))
+    return StepResult()
+
+
+RUNNERS: dict[str, Any] = {"argocd-update": argocd_update}

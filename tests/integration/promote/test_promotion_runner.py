@@ -1,0 +1,198 @@
+"""The promotion runner against the real git daemon and an in-process cluster.
+
+Kargo's quickstart promotion end to end; a failure in the middle leaving the
+remote as it was; ``if``/``continueOnError``; error retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from promote_helpers import IMAGE, application, freight, quickstart_steps, remote_refs
+from promote_helpers import seed_config_repo as seed
+
+from shipway import cluster
+from shipway.cluster.memory import MemoryTarget
+from shipway.git.repo import Repo
+from shipway.promote import runner
+from shipway.settings import Settings
+from shipway.store import events as store_events
+from shipway.store import resources as store_resources
+from shipway.store.db import Store, open_store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(shipway_home: Path) -> Iterator[tuple[Settings, Store]]:
+    settings = Settings()
+    store = open_store(settings)
+    yield settings, store
+    store.close()
+
+
+@pytest.fixture
+def memory(request: pytest.FixtureRequest) -> Iterator[tuple[str, MemoryTarget]]:
+    name = "mem-" + request.node.name[:40]
+    target = MemoryTarget(name)
+    cluster.register(name, target)
+    yield name, target
+    cluster.register(name, None)
+
+
+def _run(settings: Settings, store: Store, steps: list[dict[str, Any]], name: str = "p1",
+         **kw: Any) -> dict[str, Any]:  # fmt: skip
+    key = runner.create(store, project="demo", name=name, stage="test", freight=freight(),
+                        steps=steps, **kw)  # fmt: skip
+    return runner.run(store, settings, key, poll=0.05)
+
+
+def test_quickstart_promotion(env, git_server, memory, tmp_path: Path) -> None:
+    settings, store = env
+    url = git_server.bare("cfg-quickstart")
+    seed(url, tmp_path / "seed")
+    target_name, target = memory
+    store_resources.apply(store, [application(url, target_name)])
+
+    status = _run(settings, store, quickstart_steps(url))
+
+    assert status["phase"] == "Succeeded", status.get("message")
+    metas = status["stepExecutionMetadata"]
+    assert [m["alias"] for m in metas] == [
+        "step-0", "step-1", "update-image", "step-3", "commit", "push", "step-6"
+    ]  # fmt: skip
+    assert {m["status"] for m in metas} == {"Succeeded"}
+    pushed = status["state"]["push"]
+    assert pushed["branch"] == "stage/test"
+    assert remote_refs(url)["refs/heads/stage/test"] == pushed["commit"]
+    check = Repo.clone(url, tmp_path / "check", branch="stage/test")
+    rendered = yaml.safe_load((check.path / "deployment-web.yaml").read_text())
+    assert rendered["spec"]["template"]["spec"]["containers"][0]["image"] == f"{IMAGE}:1.2.3"
+    assert "Updated ./src/stages/test" in check.run("log", "-1", "--format=%B")
+    live = target.live("web-test")
+    (dep,) = [o for k, o in live.items() if k.endswith("/Deployment/default/web")]
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == f"{IMAGE}:1.2.3"
+    app = store_resources.get(store, "Application", "web-test")
+    assert app.status["sync"]["revision"] == pushed["commit"]
+    reasons = [e.reason for e in store_events.query(store, kind="Promotion")]
+    assert "PromotionStarted" in reasons and "PromotionSucceeded" in reasons
+    assert not (settings.home / "promotions" / "demo" / "p1").exists()
+
+
+def test_failure_in_the_middle_pushes_nothing(env, git_server, memory, tmp_path: Path) -> None:
+    settings, store = env
+    url = git_server.bare("cfg-midfail")
+    seed(url, tmp_path / "seed")
+    before = remote_refs(url)
+    steps = quickstart_steps(url)
+    steps.insert(5, {"uses": "fail", "as": "gate", "config": {"message": "not today"}})
+
+    status = _run(settings, store, steps)
+
+    assert status["phase"] == "Failed"
+    assert status["message"] == "step gate (fail) failed: not today"
+    by_alias = {m["alias"]: m["status"] for m in status["stepExecutionMetadata"]}
+    assert by_alias["commit"] == "Succeeded" and by_alias["gate"] == "Failed"
+    assert by_alias["push"] == "Skipped" and by_alias["step-7"] == "Skipped"
+    assert remote_refs(url) == before
+    # a retry is a new promotion, and it goes through once the gate is gone
+    target_name, _ = memory
+    store_resources.apply(store, [application(url, target_name)])
+    again = _run(settings, store, quickstart_steps(url), name="p2")
+    assert again["phase"] == "Succeeded"
+
+
+def test_unauthorized_application_is_refused(env, git_server, memory, tmp_path: Path) -> None:
+    settings, store = env
+    url = git_server.bare("cfg-unauth")
+    seed(url, tmp_path / "seed")
+    target_name, target = memory
+    store_resources.apply(store, [application(url, target_name, authorized="demo:prod")])
+    steps = [{"uses": "argocd-update", "config": {"apps": [{"name": "web-test"}]}}]
+
+    status = _run(settings, store, steps)
+
+    assert status["phase"] == "Failed"
+    assert "kargo.akuity.io/authorized-stage must be 'demo:test'" in status["message"]
+    assert "it says 'demo:prod'" in status["message"]
+    assert target.live("web-test") == {}
+
+
+def test_if_and_continue_on_error(env) -> None:
+    settings, store = env
+    steps = [
+        {"uses": "fail", "as": "soft", "continueOnError": True, "config": {"message": "meh"}},
+        {"uses": "compose-output", "as": "after-soft", "config": {"ran": True}},
+        {"uses": "fail", "as": "hard", "config": {"message": "stop"}},
+        {"uses": "compose-output", "as": "skipped", "config": {"ran": True}},
+        {"uses": "compose-output", "as": "cleanup", "if": "${{ failure() }}",
+         "config": {"status": "${{ status() }}"}},
+        {"uses": "compose-output", "as": "always", "if": "${{ always() }}", "config": {"x": 1}},
+    ]  # fmt: skip
+    status = _run(settings, store, steps)
+    got = {m["alias"]: m["status"] for m in status["stepExecutionMetadata"]}
+    assert got == {"soft": "Failed", "after-soft": "Succeeded", "hard": "Failed",
+                   "skipped": "Skipped", "cleanup": "Succeeded", "always": "Succeeded"}  # fmt: skip
+    assert status["state"]["cleanup"] == {"status": "Failed"}
+    assert status["phase"] == "Failed" and status["message"].startswith("step hard (fail)")
+
+
+def test_task_steps_inlined_with_vars_and_task_outputs(env) -> None:
+    settings, store = env
+    task = {
+        "vars": [{"name": "greeting", "value": "hello"}, {"name": "who"}],
+        "steps": [
+            {"uses": "compose-output", "as": "say",
+             "config": {"text": "${{ vars.greeting + ' ' + vars.who }}"}},
+            {"uses": "compose-output", "as": "echo",
+             "config": {"again": "${{ task.outputs.say.text }}", "stage": "${{ ctx.stage }}"}},
+        ],
+    }  # fmt: skip
+    steps = [
+        {"as": "greet", "task": {"name": "greeter"},
+         "vars": [{"name": "who", "value": "${{ vars.n }}"}]},
+        {"uses": "compose-output", "as": "after",
+         "config": {"seen": "${{ outputs['greet::echo'].again }}"}},
+    ]  # fmt: skip
+    status = _run(settings, store, steps, vars=[{"name": "n", "value": "world"}],
+                  tasks={("PromotionTask", "greeter"): task})  # fmt: skip
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert [m["alias"] for m in status["stepExecutionMetadata"]] == [
+        "greet::say", "greet::echo", "after"
+    ]  # fmt: skip
+    assert status["state"]["greet::echo"] == {"again": "hello world", "stage": "test"}
+    assert status["state"]["after"] == {"seen": "hello world"}
+
+
+def test_bad_expression_errors_the_step(env) -> None:
+    settings, store = env
+    steps = [
+        {"uses": "compose-output", "as": "x", "config": {"v": "${{ outputs.nope.field + 1 }}"}}
+    ]
+    status = _run(settings, store, steps)
+    assert status["phase"] == "Errored"
+    assert status["message"].startswith("step x (compose-output) errored: config:")
+
+
+def test_set_metadata_on_stage_and_freight(env) -> None:
+    settings, store = env
+    from shipway.model.resources import parse_text
+
+    stage = ("apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\n"
+             "metadata: {name: test, namespace: demo}\nspec:\n  requestedFreight:\n"
+             "  - origin: {kind: Warehouse, name: web}\n    sources: {direct: true}\n")  # fmt: skip
+    store_resources.apply(store, parse_text(stage, "stage.yaml"))
+    steps = [{"uses": "set-metadata", "config": {"updates": [
+        {"kind": "Stage", "name": "test", "values": {"deployedBy": "${{ ctx.promotion }}"}}]}},
+        {"uses": "set-metadata", "as": "missing", "config": {"updates": [
+            {"kind": "Freight", "name": "nope", "values": {"a": 1}}]}}]  # fmt: skip
+    status = _run(settings, store, steps)
+    assert store_resources.get(store, "Stage", "test", "demo").status["metadata"] == {
+        "deployedBy": "p1"
+    }
+    assert status["phase"] == "Failed"
+    assert "Freight 'nope' not found in project demo" in status["message"]
