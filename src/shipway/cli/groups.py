@@ -32,7 +32,8 @@ COMMANDS: dict[str, str] = {
 }
 
 JOINS: dict[str, tuple[str, ...]] = {
-    "image": ("shipway.cli.image_update",),  # the updater's ``image update``
+    # the updater's ``image update``; signing's ``image sign|verify|attest|key``
+    "image": ("shipway.cli.image_update", "shipway.cli.image_sign"),
 }
 
 
