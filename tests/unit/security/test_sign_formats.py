@@ -134,7 +134,8 @@ def test_key_files_that_do_not_load_name_the_file(tmp_path: Path) -> None:
     assert info.value.subject == f"{junk}:1"
     cosign_key = tmp_path / "cosign.key"
     cosign_key.write_text(
-        "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nxx\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"
+        "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nxx\n"
+        "-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"
     )
     with pytest.raises(InputError, match="cosign's own encrypted key format"):
         keys.load_signer(cosign_key)
