@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "warehouse": "shipway.cli.warehouse:warehouse",
     "promote": "shipway.cli.promote:promote",
     "migrate": "shipway.cli.migrate:migrate",
+    "policy": "shipway.cli.policy:policy",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {
