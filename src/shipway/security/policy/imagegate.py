@@ -10,7 +10,7 @@ rule's words; under ``Audit`` it is only reported. shipway does not rewrite
 tags to digests (``mutateDigest``): it deploys what git says, so the digest is
 resolved at verification time (pin digests in git, as the image updater does).
 
-Results are cached by digest and rule content (``VerifyCache``: in memory and in
+Passing results are cached by digest and rule content (``VerifyCache``: in memory and in
 ``$SHIPWAY_HOME/cache/image-verify.sqlite``, one hour, as Kyverno's cache).
 Touches the registry and that cache file.
 """
@@ -187,7 +187,7 @@ def check_image(
         return ref.digest or "", False, exc.message
     ok = problem is None
     message = "verified" if ok else str(problem)
-    if cache is not None:
+    if cache is not None and ok:  # only passes: a failure is checked again next time
         cache.put(key, ok, message)
     return target.digest, ok, message
 

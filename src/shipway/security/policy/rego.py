@@ -182,7 +182,7 @@ def evaluate(
         if not everything.ok():
             raise InputError("; ".join(_errors(str(everything), policies)), subject="policy")
         tree = json.loads(everything.binding("x").json())
-        found = sorted(k for k, v in tree.items() if isinstance(v, dict) and k not in policies.data)
+        found = sorted(_namespaces({k: v for k, v in tree.items() if k not in policies.data}))
         wanted = found if namespaces is None else [n for n in namespaces if n in found]
         for file, doc in documents:
             rego.set_input(doc)
@@ -191,6 +191,23 @@ def evaluate(
                 if not result.ok():
                     raise InputError("; ".join(_errors(str(result), policies)), subject=file)
                 out.append(_outcome(file, ns, json.loads(result.binding("x").json())))
+    return out
+
+
+def _is_rule(key: str) -> bool:
+    return key.partition("_")[0] in _KINDS or key == "exception"
+
+
+def _namespaces(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    """Packages in the data tree that define conftest rules (``k8s.extra`` for nested ones)."""
+    out = []
+    for key, value in tree.items():
+        if not isinstance(value, dict) or _is_rule(key):
+            continue
+        name = f"{prefix}{key}"
+        if any(_is_rule(k) for k in value):
+            out.append(name)
+        out += _namespaces(value, f"{name}.")
     return out
 
 
