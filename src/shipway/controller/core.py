@@ -381,6 +381,7 @@ class Controller:
             sync_finished=now(),
             sync_ok=result.ok,
             sync_message=result.message,
+            policy=getattr(result, "policy", None) or {},
         )
         report()
         if result.ok:

@@ -160,6 +160,7 @@ def _sync(
         return _finish(ctx, res, cmp_result, "Error", cmp_result.error, prune)
     if resume is None:  # a resumed sync passed its gates when it started
         gate = _gate(ctx, cmp_result)
+        res.policy = gate.summary()
         if gate.refusal:
             return _finish(ctx, res, cmp_result, "Failed", f"refused by policy: {gate.refusal}",
                            prune)  # fmt: skip

@@ -53,6 +53,18 @@ class GateResult:
         ]
         return out
 
+    def summary(self) -> dict[str, Any]:
+        """What the release record keeps: images verified, findings by severity."""
+        images: dict[str, dict[str, Any]] = {}
+        for c in self.images:
+            entry = images.setdefault(c.image, {"digest": c.digest, "verified": True, "by": []})
+            entry["verified"] = entry["verified"] and c.passed
+            entry["by"].append(f"{c.policy}/{c.rule}: {c.message}")
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+        return {"images": images, "findings": counts, "refused": self.refusal or ""}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "images": [c.as_dict() for c in self.images],

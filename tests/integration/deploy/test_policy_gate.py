@@ -81,6 +81,8 @@ def test_unsigned_images_are_refused_signed_ones_deploy_and_audit_only_warns(
         signing.sign(client, signing.resolve(client, image), keys.load_signer(key))
     res = engine.reconcile(store, "pgapp", settings=deploy_env.settings)
     assert res.phase == "Succeeded", res.message
+    assert res.policy["images"][image]["verified"] is True  # what the release record keeps
+    assert res.policy["images"][image]["digest"].startswith("sha256:")
 
     # Audit: another unsigned image deploys, with a Warning event naming it
     v2 = copy_to(httpd_images["v2"], f"{registry.host}/policy-web:v2")

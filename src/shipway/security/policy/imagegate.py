@@ -175,6 +175,10 @@ def check_image(
 ) -> tuple[str, bool, str]:
     """``(digest, passed, message)`` for one image against one verifyImages entry."""
     ref = reference.parse(image)
+    if ref.digest and verify.use_cache and cache is not None:  # pinned: no registry call
+        hit = cache.get(_key(ref.digest, verify))
+        if hit is not None:
+            return ref.digest, hit[0], hit[1]
     try:
         with client_for(ref.registry) as client:
             target = service.resolve(client, image)

@@ -44,10 +44,10 @@ def resolve(client: RegistryClient, ref_text: str) -> Target:
     ref = reference.parse(ref_text)
     if ref.oci_dir is not None:
         raise InputError("signatures live in a registry; push the image first", subject=ref_text)
-    if client.head_manifest(ref.repository, ref.reference) is None:
+    found = client.head_manifest(ref.repository, ref.reference)
+    if found is None:
         raise NotFoundError("no such image in the registry", subject=ref_text)
-    digest = ref.digest or client.get_manifest(ref.repository, ref.reference)[0]
-    return Target(ref, digest)
+    return Target(ref, ref.digest or found)
 
 
 def sign(
