@@ -146,8 +146,27 @@ def diff_cmd(ctx: click.Context, name: str, namespace: str | None) -> None:
         group, kind, ns, obj = d.key.split("/", 3)
         click.echo(f"===== {group}/{kind} {ns}/{obj} ======")
         click.echo(d.text.rstrip("\n"))
+    _policy_lines(ctx, result)
     if result.out_of_sync:
         raise SystemExit(1)
+
+
+def _policy_lines(ctx: click.Context, result: Any) -> None:
+    """What the sync's policy gates would say about these desired objects."""
+    from shipway.deploy import appspec, policy_gate
+
+    objects = [d.desired for d in result.diffs if d.desired] + list(result.hooks)
+    spec = {"destination": result.destination}
+    gate = policy_gate.check(
+        store_from(ctx), state_from(ctx).settings, objects, appspec.namespace(spec)
+    )
+    if not (gate.refusal or gate.warnings):
+        return
+    click.echo("===== policy ======")
+    if gate.refusal:
+        click.echo(f"REFUSED: {gate.refusal}")
+    for w in gate.warnings:
+        click.echo(f"WARN: {w}")
 
 
 def _report(res: SyncResult, output: str, wait_health: str | None) -> None:

@@ -29,10 +29,12 @@ COMMANDS: dict[str, str] = {
     "warehouse": "shipway.cli.warehouse:warehouse",
     "promote": "shipway.cli.promote:promote",
     "migrate": "shipway.cli.migrate:migrate",
+    "policy": "shipway.cli.policy:policy",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {
-    "image": ("shipway.cli.image_update",),  # the updater's ``image update``
+    # the updater's ``image update``; signing's ``image sign|verify|attest|key``
+    "image": ("shipway.cli.image_update", "shipway.cli.image_sign"),
 }
 
 

@@ -23,9 +23,28 @@ def timeline(rel: Release) -> str:
         lines.append(f"  image          {rel.image}")
     if rel.config_commit:
         lines.append(f"  config commit  {rel.config_commit}")
+    lines += _security_lines(rel.security)
     if rel.finished:
         lines.append(f"  total          {(rel.finished - rel.created).total_seconds():.2f}s")
     return "\n".join(lines)
+
+
+def _security_lines(security: dict[str, object]) -> list[str]:
+    """The policy gates' verdicts on the release: images verified, findings by severity."""
+    policy = security.get("policy")
+    if not isinstance(policy, dict):
+        return []
+    out = []
+    for image, entry in sorted((policy.get("images") or {}).items()):
+        verdict = "verified" if entry.get("verified") else "NOT verified"
+        out.append(f"  signature      {image}: {verdict} ({'; '.join(entry.get('by') or [])})")
+    counts = policy.get("findings") or {}
+    if counts:
+        shown = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))
+        out.append(f"  policy         {shown}")
+    if policy.get("refused"):
+        out.append(f"  refused        {policy['refused']}")
+    return out
 
 
 @click.group()

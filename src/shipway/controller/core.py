@@ -33,7 +33,7 @@ from typing import Any
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.ci.runner import pull_request_runner
-from shipway.controller import accept, catchup, promotions, units, workers
+from shipway.controller import accept, catchup, promotions, signing, units, workers
 from shipway.controller import ci_outcome as outcome
 from shipway.controller import tips as tips_mod
 from shipway.controller.hooks import (
@@ -211,6 +211,7 @@ class Controller:
         pushes = [registry_webhooks.PushEvent(digest=None, **e) for e in item.payload["events"]]
         received = dt.datetime.fromisoformat(item.payload["received"])
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
+        signing.sign_pushed(self.settings, self.store, pushes)  # before anything deploys it
         warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
         self._run_update(pushes, received, pushed)
 
@@ -380,6 +381,7 @@ class Controller:
             sync_finished=now(),
             sync_ok=result.ok,
             sync_message=result.message,
+            policy=getattr(result, "policy", None) or {},
         )
         report()
         if result.ok:

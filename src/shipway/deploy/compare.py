@@ -401,7 +401,7 @@ def write_status(ctx: Ctx, status: dict[str, Any]) -> None:
                           source="reconciler")  # fmt: skip
 
 
-_WARNINGS = ("Failed", "Error", "SyncFailed", "Degraded")
+_WARNINGS = ("Failed", "Error", "SyncFailed", "Degraded", "Warning")
 
 
 def record(store: Store, app: Resource, event: dict[str, Any]) -> None:

@@ -29,6 +29,8 @@ API_VERSIONS: dict[str, list[str]] = {
     "AnalysisTemplate": ["argoproj.io/v1alpha1"],
     "ClusterAnalysisTemplate": ["argoproj.io/v1alpha1"],
     "AnalysisRun": ["argoproj.io/v1alpha1"],
+    "ClusterPolicy": ["kyverno.io/v1"],
+    "Policy": ["kyverno.io/v1"],
 }
 """Each kind's served ``apiVersion`` values, the preferred one first."""
 
@@ -54,6 +56,8 @@ for _kind, _extra in {
     "AnalysisTemplate": ["analysistemplates", "at"],
     "ClusterAnalysisTemplate": ["clusteranalysistemplates", "cat"],
     "AnalysisRun": ["analysisruns", "ar"],
+    "ClusterPolicy": ["clusterpolicies", "cpol"],
+    "Policy": ["policies", "pol"],
 }.items():
     for _word in [_kind.lower(), *_extra]:
         ALIASES[_word] = _kind

@@ -13,6 +13,8 @@
   ``ProjectConfig`` (and ``Project``'s spec): ``shipway.model.kargo_project``.
 - ``AnalysisTemplate``, ``ClusterAnalysisTemplate``, ``AnalysisRun``
   (``argoproj.io/v1alpha1``, Argo Rollouts): ``shipway.model.rollouts``.
+- ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``), their ``verifyImages`` rules:
+  ``shipway.model.kyverno``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -30,6 +32,7 @@ from shipway.model.kargo_project import KargoProjectSpec, ProjectConfigSpec
 from shipway.model.kargo_promotion import PromotionSpec
 from shipway.model.kargo_stage import StageSpec
 from shipway.model.kargo_steps import PromotionTaskSpec
+from shipway.model.kyverno import KyvernoPolicySpec
 from shipway.model.rollouts import AnalysisRunSpec, AnalysisTemplateSpec
 
 
@@ -287,6 +290,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "AnalysisTemplate": AnalysisTemplateSpec,
     "ClusterAnalysisTemplate": AnalysisTemplateSpec,
     "AnalysisRun": AnalysisRunSpec,
+    "ClusterPolicy": KyvernoPolicySpec,
+    "Policy": KyvernoPolicySpec,
 }
 
 API_VERSIONS = kindnames.API_VERSIONS

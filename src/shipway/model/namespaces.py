@@ -39,7 +39,7 @@ DEFAULT = "default"
 """The current namespace when nothing configures one (``kubectl``'s default)."""
 
 CLUSTER_SCOPED: frozenset[str] = frozenset(
-    {"Cluster", "Project", "ClusterPromotionTask", "ClusterAnalysisTemplate"}
+    {"Cluster", "Project", "ClusterPromotionTask", "ClusterAnalysisTemplate", "ClusterPolicy"}
 )
 _FIXED: dict[str, str] = {
     "Application": ARGOCD,

@@ -81,6 +81,7 @@ class Release:
     created: dt.datetime = field(default_factory=now)
     finished: dt.datetime | None = None
     stages: list[Stage] = field(default_factory=lambda: [Stage(n) for n in STAGES])
+    security: dict[str, Any] = field(default_factory=dict)  # policy gates, signatures, scans
 
     def stage(self, name: str) -> Stage:
         for st in self.stages:
@@ -155,4 +156,5 @@ class Release:
             created=created,
             finished=parse(data.get("finished")),
             stages=stages or [Stage(n) for n in STAGES],
+            security=dict(data.get("security") or {}),
         )
