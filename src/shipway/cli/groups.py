@@ -29,10 +29,11 @@ COMMANDS: dict[str, str] = {
     "warehouse": "shipway.cli.warehouse:warehouse",
     "promote": "shipway.cli.promote:promote",
     "migrate": "shipway.cli.migrate:migrate",
+    "vuln": "shipway.cli.security_scan:vuln",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {
-    "image": ("shipway.cli.image_update",),  # the updater's ``image update``
+    "image": ("shipway.cli.image_update", "shipway.cli.security_scan"),  # update; sbom, scan
 }
 
 

@@ -1,0 +1,77 @@
+"""CycloneDX 1.6 JSON of an SBOM, written with cyclonedx-python-lib.
+
+Pure. The image is ``metadata.component`` (type container, version its
+digest); each package a component with its purl, a ``bom-ref`` that is the
+purl plus its path (the same package can sit in two places), its licenses,
+and properties naming its file, layer and cataloguer (``shipway:location``,
+``shipway:layer``, ``shipway:cataloger``). OS packages depend on the
+operating-system component made from os-release.
+"""
+
+from __future__ import annotations
+
+from cyclonedx.factory.license import LicenseFactory
+from cyclonedx.model import Property
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.license import License
+from cyclonedx.output.json import JsonV1Dot6
+from packageurl import PackageURL
+
+from shipway.security.sbom.model import Package, Sbom
+
+
+def _licenses(pkg: Package) -> list[License]:
+    factory = LicenseFactory()
+    out: list[License] = []
+    for text in pkg.licenses:
+        try:
+            out.append(factory.make_from_string(text))
+        except ValueError:
+            continue
+    return out
+
+
+def _component(pkg: Package, index: int) -> Component:
+    return Component(
+        name=pkg.name,
+        version=pkg.version,
+        type=ComponentType.LIBRARY,
+        bom_ref=f"{pkg.purl}#{index}",
+        purl=PackageURL.from_string(pkg.purl),
+        licenses=_licenses(pkg),
+        properties=[
+            Property(name="shipway:cataloger", value=pkg.cataloger),
+            Property(name="shipway:layer", value=pkg.layer),
+            Property(name="shipway:location", value="/" + pkg.path),
+        ],
+    )
+
+
+def render(sbom: Sbom) -> str:
+    bom = Bom()
+    bom.metadata.component = root = Component(
+        name=sbom.image,
+        version=sbom.digest,
+        type=ComponentType.CONTAINER,
+        bom_ref=f"image:{sbom.digest}",
+    )
+    os_comp = None
+    if sbom.distro.id:
+        os_comp = Component(
+            name=sbom.distro.id,
+            version=sbom.distro.version_id or None,
+            type=ComponentType.OPERATING_SYSTEM,
+            bom_ref=f"os:{sbom.distro.id}-{sbom.distro.version_id}",
+            description=sbom.distro.pretty_name or None,
+        )
+        bom.components.add(os_comp)
+    comps = []
+    for i, pkg in enumerate(sbom.packages):
+        comp = _component(pkg, i)
+        comps.append(comp)
+        bom.components.add(comp)
+        if os_comp is not None and pkg.type in ("deb", "apk"):
+            bom.register_dependency(os_comp, [comp])
+    bom.register_dependency(root, [*([os_comp] if os_comp else []), *comps])
+    return JsonV1Dot6(bom).output_as_string(indent=2)
