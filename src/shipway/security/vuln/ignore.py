@@ -124,7 +124,7 @@ def _raise(problems: list[InputError]) -> None:
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise InputError("\n".join(str(p) for p in problems), subject=problems[0].file)
+        raise InputError("\n".join(str(p) for p in problems))
 
 
 def _str_list(

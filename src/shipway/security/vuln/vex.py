@@ -149,7 +149,7 @@ def parse(text: str, file: str) -> VexRules:
             )
         )  # fmt: skip
     if problems:
-        raise InputError("\n".join(problems), subject=file)
+        raise InputError("\n".join(problems))
     return VexRules(out)
 
 
