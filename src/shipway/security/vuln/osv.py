@@ -67,21 +67,34 @@ def line_of(text: str | None, needle: str, start: int = 0) -> int:
 
 
 class _Checker:
+    """Checks fields; ``cursor`` follows the entry being read through the text."""
+
     def __init__(self, file: str, text: str | None, base_line: int) -> None:
         self.file, self.text, self.base_line = file, text, base_line
+        self.cursor = 0
 
-    def fail(self, key: str, reason: str) -> OsvError:
-        return OsvError(reason, file=self.file, line=line_of(self.text, key) + self.base_line - 1)
+    def mark(self, key: str) -> None:
+        """Move to the next ``"key"`` in the text (the start of the next entry)."""
+        if self.text:
+            at = self.text.find(f'"{key}"', self.cursor + 1 if self.cursor else 0)
+            if at >= 0:
+                self.cursor = at
+
+    def line(self, key: str | None) -> int:
+        if not self.text:
+            return self.base_line
+        if key is None:
+            return self.text.count("\n", 0, self.cursor) + self.base_line
+        return line_of(self.text, key, self.cursor) + self.base_line - 1
+
+    def fail(self, key: str | None, reason: str) -> OsvError:
+        return OsvError(reason, file=self.file, line=self.line(key))
 
     def string(self, doc: dict[str, Any], key: str, required: bool = False) -> str:
         value = doc.get(key)
         if value is None:
             if required:
-                raise (
-                    self.fail(key, f"{key} is required")
-                    if self.text
-                    else OsvError(f"{key} is required", file=self.file, line=self.base_line)
-                )
+                raise self.fail(None, f"{key} is required")
             return ""
         if not isinstance(value, str):
             raise self.fail(key, f"{key} must be a string, not {type(value).__name__}")
@@ -113,6 +126,7 @@ def _severity_text(doc: Any) -> str:
 
 
 def _range(c: _Checker, doc: dict[str, Any]) -> Range:
+    c.mark("type")
     rtype = c.string(doc, "type", required=True)
     if rtype not in RANGE_TYPES:
         raise c.fail("type", f"range type must be one of {', '.join(RANGE_TYPES)}, not {rtype!r}")
@@ -134,6 +148,7 @@ def _range(c: _Checker, doc: dict[str, Any]) -> Range:
 
 
 def _affected(c: _Checker, doc: dict[str, Any]) -> Affected:
+    c.mark("package")
     pkg = doc.get("package")
     if not isinstance(pkg, dict):
         raise c.fail("affected", "affected[].package must be an object with ecosystem and name")
