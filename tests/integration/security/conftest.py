@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from security_records import RECORDS
 
-from security_images import alpine_files, go_binary, sample_files, write_layout
+from security_images import WHITEOUT, alpine_files, go_binary, sample_files, write_layout
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,7 @@ def app_layout(tmp_path: Path, go_app: bytes) -> Path:
         [
             sample_files(),
             {
-                "usr/lib/python3/dist-packages/urllib3-1.26.5.dist-info": b"\0whiteout",
+                "usr/lib/python3/dist-packages/urllib3-1.26.5.dist-info": WHITEOUT,
                 "usr/local/bin/app": go_app,
             },
         ],

@@ -220,3 +220,10 @@ def test_unknown_tag_is_not_found(tmp_path: Path) -> None:
     write_layout(tmp_path / "img", [sample_files()], "v1")
     with pytest.raises(NotFoundError):
         sbom_for(f"oci:{tmp_path / 'img'}:nope", store=Store(tmp_path / "store"))
+
+
+def test_a_file_where_a_directory_was(tmp_path: Path) -> None:
+    site = "usr/lib/python3/dist-packages"
+    lower = {f"{site}/a-1.0.dist-info/METADATA": dist_info("a", "1.0")}
+    upper = {f"{site}/a-1.0.dist-info": b"not a directory any more"}
+    assert make(tmp_path, [lower, upper]).packages == []

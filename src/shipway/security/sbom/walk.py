@@ -106,8 +106,22 @@ def _catalog(
     return [replace(p, layer=digest) for p in parser(path, data)]
 
 
-def _under(path: str, prefix: str) -> bool:
-    return not prefix or path == prefix or path.startswith(prefix + "/")
+def _prefixes(path: str) -> list[str]:
+    """``a/b/c`` → ``a``, ``a/b``, ``a/b/c``."""
+    parts = path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _hidden(path: str, layer: _Layer, gone: set[str], opaque: set[str]) -> bool:
+    """Whether ``layer`` deletes or replaces the lower ``path`` (or a directory above it)."""
+    if "" in opaque:
+        return True
+    for i, prefix in enumerate(above := _prefixes(path)):
+        if prefix in gone or prefix in layer.replaced:  # a file now where a directory was
+            return True
+        if prefix in opaque and i < len(above) - 1:
+            return True
+    return False
 
 
 def walk(layers: Iterable[tuple[str, Opener]]) -> WalkResult:
@@ -117,11 +131,9 @@ def walk(layers: Iterable[tuple[str, Opener]]) -> WalkResult:
     for digest, opener in layers:
         with opener() as fh:
             layer = _read_layer(fh, digest)
-        gone = [*layer.deleted, *layer.opaque]
+        gone, opaque = set(layer.deleted), set(layer.opaque)
         for store in (merged, os_release):
-            for key in [k for k in store if any(_under(k, g) for g in gone)]:
-                del store[key]
-            for key in layer.replaced & store.keys():
+            for key in [k for k in store if _hidden(k, layer, gone, opaque)]:
                 del store[key]
         merged.update(layer.files)
         os_release.update(layer.os_release)
