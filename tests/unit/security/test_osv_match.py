@@ -190,3 +190,25 @@ def test_severity(
     rec = record([aff], severity=sev, database_specific={"severity": db} if db else {})
     level, got_score, _ = severity.of(rec, rec.affected[0])
     assert (level, got_score) == (want, score)
+
+
+def test_pypi_names_compare_normalised() -> None:
+    rec = record(
+        [
+            {
+                "package": {"ecosystem": "PyPI", "name": "Foo_Bar"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+            }
+        ]
+    )
+    assert match.check(rec, ("PyPI",), ("foo-bar",), "1.0") is not None
+    assert match.check(rec, ("PyPI",), ("foo.bar",), "1.0") is not None
+    npm_rec = record(
+        [
+            {
+                "package": {"ecosystem": "npm", "name": "Foo"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}],
+            }
+        ]
+    )
+    assert match.check(npm_rec, ("npm",), ("foo",), "1.0.0") is None  # npm names are exact

@@ -23,6 +23,7 @@ from shipway.security.sbom.model import Distro, Package
 OS_RELEASE = ("etc/os-release", "usr/lib/os-release")
 GO_MIN_SIZE = 4096
 GO_MAX_SIZE = 512 << 20
+DB_MAX_SIZE = 128 << 20  # a package database larger than this is skipped
 Opener = Callable[[], IO[bytes]]
 
 
@@ -89,6 +90,8 @@ def _catalog(
     parser = catalogers.for_path(path)
     is_exec = member.mode & 0o111 and GO_MIN_SIZE <= member.size <= GO_MAX_SIZE
     if parser is None and not is_exec and path not in OS_RELEASE:
+        return None
+    if parser is not None and member.size > DB_MAX_SIZE:
         return None
     fh = tf.extractfile(member)
     if fh is None:

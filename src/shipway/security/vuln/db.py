@@ -12,7 +12,6 @@ normalised as PEP 503 says.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -24,6 +23,7 @@ from typing import Any
 from shipway import settings
 from shipway.model.errors import InputError, NotFoundError
 from shipway.security.vuln import osv
+from shipway.security.vuln.match import normalize_name
 from shipway.security.vuln.versions import base
 
 SCHEMA = """
@@ -33,7 +33,6 @@ CREATE INDEX IF NOT EXISTS affected_by_name ON affected (ecosystem, name);
 CREATE INDEX IF NOT EXISTS affected_by_id ON affected (id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-_PEP503 = re.compile(r"[-_.]+")
 
 
 def default_path() -> Path:
@@ -41,7 +40,7 @@ def default_path() -> Path:
 
 
 def name_key(ecosystem: str, name: str) -> str:
-    return _PEP503.sub("-", name).lower() if base(ecosystem) == "PyPI" else name
+    return normalize_name(ecosystem, name)
 
 
 @dataclass

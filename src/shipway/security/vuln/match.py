@@ -12,6 +12,7 @@ The fixed versions reported are the ``fixed`` events above the installed one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cmp_to_key
 
@@ -19,6 +20,12 @@ from shipway.security.vuln import versions
 from shipway.security.vuln.osv import Affected, Event, Range, Record
 
 _KIND_ORDER = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
+_PEP503 = re.compile(r"[-_.]+")
+
+
+def normalize_name(ecosystem: str, name: str) -> str:
+    """The name as the ecosystem compares it: PyPI's PEP 503 form, else as written."""
+    return _PEP503.sub("-", name).lower() if versions.base(ecosystem) == "PyPI" else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +118,10 @@ def check(
     if record.withdrawn:
         return None
     for aff in record.affected:
-        if aff.name not in names or not _eco_matches(aff.ecosystem, ecosystems):
+        if not _eco_matches(aff.ecosystem, ecosystems):
+            continue
+        wanted = {normalize_name(aff.ecosystem, n) for n in names}
+        if normalize_name(aff.ecosystem, aff.name) not in wanted:
             continue
         hit = affects(aff, version)
         if hit is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from shipway.security.sbom.model import Distro, Package, Sbom
 from shipway.security.vuln import match, severity
-from shipway.security.vuln.db import VulnDB, name_key
+from shipway.security.vuln.db import VulnDB
 from shipway.security.vuln.model import Finding, Ignored, ScanOptions, ScanReport
 
 LANGUAGE_ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm", "golang": "Go"}
@@ -42,7 +42,7 @@ def _findings(pkg: Package, eco: str, db: VulnDB) -> list[Finding]:
     for rec in db.lookup(eco, names):
         if rec.id in seen:
             continue
-        hit = match.check(rec, (eco,), _keys(eco, names), version)
+        hit = match.check(rec, (eco,), names, version)
         if hit is None:
             continue
         seen.add(rec.id)
@@ -66,13 +66,6 @@ def _findings(pkg: Package, eco: str, db: VulnDB) -> list[Finding]:
             )
         )
     return out
-
-
-def _keys(eco: str, names: tuple[str, ...]) -> tuple[str, ...]:
-    """Names as records spell them (PyPI compares normalised names)."""
-    if eco == "PyPI":
-        return tuple({*names, *(name_key(eco, n) for n in names)})
-    return names
 
 
 def scan(image: str | Sbom, db: VulnDB, options: ScanOptions | None = None) -> ScanReport:
