@@ -7,6 +7,7 @@ a table or ``-o json|yaml``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -89,13 +90,16 @@ def build_cmd(
         buildah_env=podman_env(settings.load().home / "images" / "buildah"),
         no_cache=no_cache,
     )
+    data = res.as_dict()
     if not no_sbom:
-        _record_sbom(res.digest, res.tags[0] if res.tags else res.digest)
-    if not out.emit(res.as_dict(), output):
+        kept = _record_sbom(res.digest, res.tags[0] if res.tags else res.digest)
+        if kept is not None:
+            data["sbom"] = kept
+    if not out.emit(data, output):
         click.echo(res.pushed[0] if res.pushed else res.digest)
 
 
-def _record_sbom(digest: str, name: str) -> None:
+def _record_sbom(digest: str, name: str) -> dict[str, object] | None:
     """Keep the SBOM of a built image next to it in the store (a failure only warns)."""
     from shipway.images.store import Store
     from shipway.model.errors import ShipwayError
@@ -105,8 +109,9 @@ def _record_sbom(digest: str, name: str) -> None:
         path = record_build(Store(), digest, name)
     except ShipwayError as exc:
         _progress(f"warning: no SBOM for {digest}: {exc}")
-        return
+        return None
     _progress(f"sbom {path}")
+    return {"path": str(path), "packages": len(json.loads(path.read_text())["packages"])}
 
 
 @image.command("inspect")

@@ -136,9 +136,11 @@ def test_the_builder_keeps_an_sbom(
     except SystemExit as exc:
         assert not exc.code
     out, err = capsys.readouterr()
-    digest = json.loads(out)["digest"]
+    built = json.loads(out)
+    digest = built["digest"]
     kept = shipway_home / "images" / "sbom" / (digest[7:] + ".json")
     assert f"sbom {kept}" in err
+    assert built["sbom"] == {"path": str(kept), "packages": 2}
     data = json.loads(kept.read_text())
     assert sorted(p["purl"] for p in data["packages"]) == [
         "pkg:npm/express@4.17.1",
@@ -150,6 +152,13 @@ def test_the_builder_keeps_an_sbom(
         assert not exc.code
     cdx = json.loads(capsys.readouterr().out)
     assert cdx["metadata"]["component"]["version"] == digest
+    try:
+        run(["image", "sbom", "example.test/sbom/app:v1"])
+    except SystemExit as exc:
+        assert not exc.code
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["NAME", "VERSION", "TYPE", "LAYER", "LOCATION"]
+    assert sorted(line.split()[0] for line in table[1:]) == ["Flask", "express"]
     assert sorted(c["purl"] for c in cdx["components"]) == [
         "pkg:npm/express@4.17.1",
         "pkg:pypi/flask@2.0.0",
