@@ -7,6 +7,8 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shipway.security.vuln import versions
 from shipway.security.vuln.versions import apk, dpkg
@@ -128,3 +130,34 @@ def test_unknown_ecosystem_and_bad_versions_raise() -> None:
         versions.compare("PyPI", "not a version", "1.0")
     with pytest.raises(versions.VersionError):
         versions.compare("Go", "(devel)", "1.0.0")
+
+
+def test_apk_beside_univers() -> None:
+    """univers (an independent implementation) agrees wherever it accepts both versions."""
+    from univers.versions import AlpineLinuxVersion
+
+    pool = [*APK_SORTED, "1.01", "1.001", "1.0.01", "0.9.12b_p1-r3", "1.0_rc10", "1.0_rc2-r1", "2"]
+    compared = 0
+    for a, b in itertools.combinations(pool, 2):
+        try:
+            ua, ub = AlpineLinuxVersion(a), AlpineLinuxVersion(b)
+        except Exception:  # univers does not know every apk suffix (_git)
+            continue
+        want = (ua > ub) - (ua < ub)
+        got = apk.compare(a, b)
+        assert (got > 0) - (got < 0) == want, (a, b)
+        compared += 1
+    assert compared > 150
+
+
+_dpkg_version = st.from_regex(r"\A([0-9]:)?[0-9][0-9a-z.+~]{0,6}(-[0-9a-z.+~]{1,4})?\Z")
+
+
+@pytest.mark.skipif(shutil.which("dpkg") is None, reason="dpkg is not installed")
+@settings(max_examples=60, deadline=None)
+@given(_dpkg_version, _dpkg_version)
+def test_dpkg_random_versions_beside_the_real_dpkg(a: str, b: str) -> None:
+    real_lt = subprocess.run(["dpkg", "--compare-versions", a, "lt", b]).returncode == 0
+    real_eq = subprocess.run(["dpkg", "--compare-versions", a, "eq", b]).returncode == 0
+    got = dpkg.compare(a, b)
+    assert (got < 0, got == 0) == (real_lt, real_eq), (a, b)
