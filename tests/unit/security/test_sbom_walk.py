@@ -227,3 +227,18 @@ def test_a_file_where_a_directory_was(tmp_path: Path) -> None:
     lower = {f"{site}/a-1.0.dist-info/METADATA": dist_info("a", "1.0")}
     upper = {f"{site}/a-1.0.dist-info": b"not a directory any more"}
     assert make(tmp_path, [lower, upper]).packages == []
+
+
+def test_a_corrupt_layer_is_bad_input(tmp_path: Path) -> None:
+    from shipway.model.errors import InputError
+
+    digest = write_layout(tmp_path / "img", [sample_files()], "v1")
+    manifest = json.loads((tmp_path / "img" / "blobs" / "sha256" / digest[7:]).read_text())
+    layer = tmp_path / "img" / "blobs" / "sha256" / manifest["layers"][0]["digest"][7:]
+    layer.write_bytes(b"\x1f\x8b\x08\x00garbage, not a gzip stream")
+    with pytest.raises(InputError, match="cannot read a layer") as err:
+        sbom_for(f"oci:{tmp_path / 'img'}:v1", store=Store(tmp_path / "store"))
+    assert err.value.subject == f"oci:{tmp_path / 'img'}:v1"
+    layer.write_bytes(b"\x28\xb5\x2f\xfd" + b"\0" * 16)
+    with pytest.raises(InputError, match="zstd"):
+        sbom_for(f"oci:{tmp_path / 'img'}:v1", store=Store(tmp_path / "store"))
