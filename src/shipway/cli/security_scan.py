@@ -163,8 +163,12 @@ def db_group() -> None:
 @out.output_option
 def import_cmd(paths: tuple[Path, ...], db_path: Path | None, output: str) -> None:
     """Load OSV records: JSON files, directories of them, or OSV's per-ecosystem zips."""
+    from shipway.model.errors import NotFoundError
     from shipway.security.vuln import VulnDB
 
+    for p in paths:
+        if not p.exists():
+            raise NotFoundError("no such file or directory", subject=str(p))
     files = imported = 0
     problems: list[dict[str, str | None]] = []
     with VulnDB(db_path, create=True) as db:
