@@ -180,15 +180,21 @@ def test_go_buildinfo_pointer_format() -> None:
 
 def test_formats(tmp_path: Path) -> None:
     sbom = make(tmp_path, [sample_files()])
-    cdx = json.loads(cyclonedx.render(sbom))
+    text = cyclonedx.render(sbom)
+    assert cyclonedx.render(sbom) == text  # deterministic
+    cdx = json.loads(text)
     assert cdx["bomFormat"] == "CycloneDX" and cdx["specVersion"] == "1.6"
+    assert cdx["metadata"]["timestamp"].startswith(sbom.created[:19])
+    assert cdx["metadata"]["tools"]["components"][0]["name"] == "shipway"
     assert cdx["metadata"]["component"]["type"] == "container"
     libs = [c for c in cdx["components"] if c["type"] == "library"]
     assert sorted(c["purl"] for c in libs) == sorted(p.purl for p in sbom.packages)
     props = {p["name"]: p["value"] for p in libs[0]["properties"]}
     assert props["shipway:layer"] == sbom.layers[0]
     assert any(c["type"] == "operating-system" and c["name"] == "debian" for c in cdx["components"])
-    doc = json.loads(spdx.render(sbom))
+    spdx_text = spdx.render(sbom)
+    assert spdx.render(sbom) == spdx_text
+    doc = json.loads(spdx_text)
     assert doc["spdxVersion"] == "SPDX-2.3"
     refs = [r["referenceLocator"] for p in doc["packages"] for r in p.get("externalRefs", [])]
     assert sorted(refs) == sorted(p.purl for p in sbom.packages)

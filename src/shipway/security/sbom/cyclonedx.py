@@ -5,20 +5,33 @@ digest); each package a component with its purl, a ``bom-ref`` that is the
 purl plus its path (the same package can sit in two places), its licenses,
 and properties naming its file, layer and cataloguer (``shipway:location``,
 ``shipway:layer``, ``shipway:cataloger``). OS packages depend on the
-operating-system component made from os-release.
+operating-system component made from os-release. The same SBOM renders to
+the same bytes: the serial number is derived from the image digest and the
+timestamp is the SBOM's own (kept with it), so its digest can be recorded.
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from cyclonedx.contrib.license.factories import LicenseFactory
 from cyclonedx.model import Property
-from cyclonedx.model.bom import Bom
+from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.license import License
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
+from shipway import __version__
 from shipway.security.sbom.model import Package, Sbom
+
+
+def _created(sbom: Sbom) -> datetime:
+    try:
+        return datetime.strptime(sbom.created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _licenses(pkg: Package) -> list[License]:
@@ -49,7 +62,13 @@ def _component(pkg: Package, index: int) -> Component:
 
 
 def render(sbom: Sbom) -> str:
-    bom = Bom()
+    bom = Bom(
+        serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"shipway:sbom:{sbom.digest}"),
+        metadata=BomMetaData(timestamp=_created(sbom)),
+    )
+    bom.metadata.tools.components.add(
+        Component(name="shipway", version=__version__, type=ComponentType.APPLICATION)
+    )
     bom.metadata.component = root = Component(
         name=sbom.image,
         version=sbom.digest,
