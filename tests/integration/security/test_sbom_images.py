@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from packageurl import PackageURL
 
-from security_images import dist_info, package_json
+from security_images import dist_info, package_json, write_layout
 from shipway.cli.root import run
 from shipway.images import transfer
 from shipway.images.store import Store
@@ -73,6 +73,36 @@ def test_beside_syft(app_layout: Path, tmp_path: Path) -> None:
         k = purl_key(a["purl"])
         if k in where:
             assert where[k] == (a["locations"][0]["layerID"], a["locations"][0]["path"]), a["purl"]
+
+
+@pytest.mark.skipif(not Path("/var/lib/dpkg/status").is_file(), reason="not a Debian host")
+def test_beside_syft_on_real_package_databases(tmp_path: Path) -> None:
+    """This host's own dpkg database and this venv's dist-infos (about a thousand packages)."""
+    files: dict[str, bytes | None] = {
+        "etc/os-release": Path("/etc/os-release").read_bytes(),
+        "var/lib/dpkg/status": Path("/var/lib/dpkg/status").read_bytes(),
+    }
+    site = Path(pytest.__file__).resolve().parents[1]
+    for meta in site.glob("*.dist-info/METADATA"):
+        files[str(meta.relative_to("/"))] = meta.read_bytes()
+    write_layout(tmp_path / "img", [files], "v1")
+    ours = sbom_for(f"oci:{tmp_path / 'img'}:v1", store=Store(tmp_path / "store"))
+    theirs = syft_json(f"oci-dir:{tmp_path / 'img'}")
+    installed = set()  # syft lists every entry; shipway only the installed ones
+    for para in (files["var/lib/dpkg/status"] or b"").decode().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in para.splitlines() if ": " in line[:40])
+        if fields.get("Status", "").endswith(" installed"):
+            installed.add(fields.get("Package"))
+    not_installed = {
+        purl_key(a["purl"])
+        for a in theirs["artifacts"]
+        if a["type"] == "deb" and a["name"] not in installed
+    }
+    assert {purl_key(p.purl) for p in ours.packages} == {
+        purl_key(a["purl"]) for a in theirs["artifacts"]
+    } - not_installed
+    assert len([p for p in ours.packages if p.type == "pypi"]) > 50
+    assert len([p for p in ours.packages if p.type == "deb"]) > 100
 
 
 def _manifest(layout: Path) -> dict[str, Any]:

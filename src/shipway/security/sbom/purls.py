@@ -2,17 +2,21 @@
 
 Pure. deb and apk packages take the OS id as namespace (``debian``,
 ``alpine`` when the image has no os-release) and ``arch``, ``upstream`` and
-``distro`` qualifiers as syft writes them; PyPI names are normalised as the
-purl spec says; npm scopes and Go module paths split into namespace and name.
+``distro`` qualifiers as syft writes them; PyPI names are normalised as
+PEP 503 says (``ruamel.yaml`` is ``ruamel-yaml``, as syft writes it); npm
+scopes and Go module paths split into namespace and name.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from packageurl import PackageURL
 
 from shipway.security.sbom.model import Distro, Package
+
+_PEP503 = re.compile(r"[-_.]+")
 
 
 def _qualifiers(pkg: Package, distro: Distro) -> dict[str, str]:
@@ -32,7 +36,7 @@ def purl_for(pkg: Package, distro: Distro) -> str:
         ns = distro.id or ("debian" if pkg.type == "deb" else "alpine")
         return PackageURL(pkg.type, ns, pkg.name, pkg.version, _qualifiers(pkg, distro)).to_string()
     if pkg.type == "pypi":
-        name = pkg.name.lower().replace("_", "-")
+        name = _PEP503.sub("-", pkg.name).lower()
         return PackageURL("pypi", None, name, pkg.version).to_string()
     if pkg.type == "npm":
         scope, _, name = pkg.name.rpartition("/")
