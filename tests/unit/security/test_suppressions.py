@@ -111,15 +111,23 @@ def test_grype_rules() -> None:
     assert suppressed(rules, replace(OPENSSL, fixed=("3.0.13-1~deb12u1",))) is None
     no_alias = ignore.load("ignore:\n  - vulnerability: CVE-2021-23337\n", ".grype.yaml")
     assert suppressed(no_alias, LODASH) is None  # aliases only with include-aliases
+    lang = ignore.load("ignore:\n  - package: {language: javascript}\n", ".grype.yaml")
+    assert suppressed(lang, LODASH) is not None
+    assert suppressed(lang, OPENSSL) is None
     loc = ignore.load('ignore:\n  - package: {location: "/app/**", type: npm}\n', ".grype.yaml")
     assert suppressed(loc, LODASH) is not None
     assert suppressed(loc, OPENSSL) is None
 
 
 def test_grype_problems() -> None:
+    text = (
+        "ignore:\n  - fix-state: maybe\n  - package: {colour: red}\n"
+        "  - vulnerability: CVE-1\n    namespace: nvd:cpe\n"
+    )
     with pytest.raises(InputError) as err:
-        ignore.load("ignore:\n  - fix-state: maybe\n  - package: {colour: red}\n", ".grype.yaml")
+        ignore.load(text, ".grype.yaml")
     msg = str(err.value)
+    assert ".grype.yaml:5:5: namespace is not supported by shipway" in msg
     assert ".grype.yaml:2:5: fix-state must be one of" in msg
     assert ".grype.yaml:3:15: unknown package field 'colour'" in msg
 

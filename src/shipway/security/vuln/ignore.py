@@ -8,8 +8,10 @@ no longer ignores. An id matches a finding's id or one of its aliases, as
 Trivy reports CVE ids. ``.grype.yaml``: ``ignore`` rules with
 ``vulnerability``, ``include-aliases``, ``fix-state`` (``fixed`` when the
 finding has a fixed version, ``not-fixed`` otherwise), and ``package``
-(``name``, ``version``, ``type`` in grype's words, ``location`` glob,
-``upstream-name``); every field given must match. Bad entries are
+(``name``, ``version``, ``type`` and ``language`` in grype's words,
+``location`` glob, ``upstream-name``); every field given must match.
+``namespace``, ``match-type`` and the VEX fields are refused (ignoring them
+would widen the rule). Bad entries are
 ``InputError`` at ``file:line:col``, all of them at once.
 """
 
@@ -190,6 +192,7 @@ class GrypeRule:
     type: str = ""
     location: str = ""
     upstream_name: str = ""
+    language: str = ""
     reason: str = ""
     source: str = ""
 
@@ -203,14 +206,18 @@ class GrypeRule:
             not self.type or self.type == GRYPE_TYPES.get(finding.type, finding.type),
             not self.location or glob_match(self.location, finding.path),
             not self.upstream_name or self.upstream_name == finding.source_name,
+            not self.language or self.language == GRYPE_LANGUAGES.get(finding.type, ""),
         ]
         if all(checks):
             return f"{self.source}: {self.reason or 'ignored'}"
         return None
 
 
-_GRYPE_PKG = ("name", "version", "type", "location", "upstream-name")
+_GRYPE_PKG = ("name", "version", "type", "location", "upstream-name", "language")
+_GRYPE_RULE = ("vulnerability", "fix-state", "package", "reason", "include-aliases")
+_GRYPE_UNSUPPORTED = ("namespace", "match-type", "vex-status", "vex-justification")
 FIX_STATES = ("fixed", "not-fixed", "wont-fix", "unknown")
+GRYPE_LANGUAGES = {"pypi": "python", "npm": "javascript", "golang": "go"}
 
 
 def parse_grype_yaml(text: str, file: str) -> list[Rule]:
@@ -239,6 +246,11 @@ def parse_grype_yaml(text: str, file: str) -> list[Rule]:
         for k in pkg:
             if k not in _GRYPE_PKG:
                 problems.append(err(["ignore", i, "package", k], f"unknown package field {k!r}"))
+        for k in e:
+            if k in _GRYPE_UNSUPPORTED:  # refused rather than ignored: it would widen the rule
+                problems.append(err(["ignore", i, k], f"{k} is not supported by shipway"))
+            elif k not in _GRYPE_RULE:
+                problems.append(err(["ignore", i, k], f"unknown rule field {k!r}"))
         state = str(e.get("fix-state") or "")
         if state and state not in FIX_STATES:
             problems.append(
@@ -257,6 +269,7 @@ def parse_grype_yaml(text: str, file: str) -> list[Rule]:
                 type=str(pkg.get("type") or ""),
                 location=str(pkg.get("location") or ""),
                 upstream_name=str(pkg.get("upstream-name") or ""),
+                language=str(pkg.get("language") or ""),
                 reason=str(e.get("reason") or ""),
                 source=f"{file}:{line}",
             )
