@@ -174,6 +174,10 @@ def test_openvex_statements() -> None:
     assert suppressed([rules], OPENSSL) == f"app.vex.json:{lines[1]}: VEX fixed"
     other_image = rules.suppresses(OPENSSL, "sha256:" + "cd" * 32)
     assert other_image is None
+    no_digest = _vex(
+        [{"vulnerability": "CVE-2023-5678", "products": ["pkg:oci/app"], "status": "fixed"}]
+    )
+    assert vex.parse(no_digest, "v.json").suppresses(OPENSSL, DIGEST) is None
 
 
 def test_openvex_latest_statement_wins_and_v001_strings() -> None:

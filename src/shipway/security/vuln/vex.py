@@ -55,7 +55,7 @@ def _is_image(purl: str, digest: str) -> bool:
         p = PackageURL.from_string(purl)
     except ValueError:
         return False
-    return p.type == "oci" and (not p.version or p.version == digest)
+    return p.type == "oci" and p.version == digest  # without a digest it names no image
 
 
 def _product_matches(p: Product, finding: Finding, digest: str) -> bool:
