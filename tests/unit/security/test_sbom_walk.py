@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -182,6 +183,7 @@ def test_formats(tmp_path: Path) -> None:
     sbom = make(tmp_path, [sample_files()])
     text = cyclonedx.render(sbom)
     assert cyclonedx.render(sbom) == text  # deterministic
+    assert cyclonedx.digest(sbom) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     cdx = json.loads(text)
     assert cdx["bomFormat"] == "CycloneDX" and cdx["specVersion"] == "1.6"
     assert cdx["metadata"]["timestamp"].startswith(sbom.created[:19])

@@ -12,6 +12,7 @@ timestamp is the SBOM's own (kept with it), so its digest can be recorded.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
@@ -94,3 +95,8 @@ def render(sbom: Sbom) -> str:
             bom.register_dependency(os_comp, [comp])
     bom.register_dependency(root, [*([os_comp] if os_comp else []), *comps])
     return JsonV1Dot6(bom).output_as_string(indent=2)
+
+
+def digest(sbom: Sbom) -> str:
+    """``sha256:…`` of the CycloneDX rendering (stable: what a release record names)."""
+    return "sha256:" + hashlib.sha256(render(sbom).encode()).hexdigest()
