@@ -214,3 +214,18 @@ def test_alpine_release_matching(
     assert [(f["id"], f["package"], f["fixed"]) for f in rep["findings"]] == [
         ("ALPINE-CVE-2023-5363", "libcrypto3", ["3.1.4-r0"])  # by its origin; musl's is for 3.17
     ]
+
+
+def test_python_api(shipway_home: Path, osv_dir: Path, app_layout: Path, tmp_path: Path) -> None:
+    """What the promotion gate and the policy helper call."""
+    from shipway.images.store import Store
+    from shipway.security.vuln import ScanOptions, VulnDB, scan
+
+    with VulnDB(tmp_path / "api.db", create=True) as db:
+        db.import_path(osv_dir)
+        report = scan(
+            f"oci:{app_layout}:v1", db, ScanOptions(fail_on="CRITICAL"), store=Store(tmp_path / "s")
+        )
+    assert report.failed
+    assert [f.id for f in report.at_or_above("CRITICAL")] == ["GHSA-xvch-5gv4-984h"]
+    assert report.counts()["HIGH"] == 2

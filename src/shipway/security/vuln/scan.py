@@ -12,6 +12,7 @@ the reason. No network, ever.
 
 from __future__ import annotations
 
+from shipway.images.store import Store
 from shipway.security.sbom.model import Distro, Package, Sbom
 from shipway.security.vuln import match, severity
 from shipway.security.vuln.db import VulnDB
@@ -68,7 +69,14 @@ def _findings(pkg: Package, eco: str, db: VulnDB) -> list[Finding]:
     return out
 
 
-def scan(image: str | Sbom, db: VulnDB, options: ScanOptions | None = None) -> ScanReport:
+def scan(
+    image: str | Sbom,
+    db: VulnDB,
+    options: ScanOptions | None = None,
+    *,
+    store: Store | None = None,
+    insecure: bool | None = None,
+) -> ScanReport:
     """Scan an image (a reference, or an SBOM already made) with ``db``."""
     opts = options or ScanOptions()
     if isinstance(image, Sbom):
@@ -76,7 +84,7 @@ def scan(image: str | Sbom, db: VulnDB, options: ScanOptions | None = None) -> S
     else:
         from shipway.security.sbom.image import sbom_for
 
-        sbom = sbom_for(image)
+        sbom = sbom_for(image, store=store, insecure=insecure)
     report = ScanReport(sbom.image, sbom.digest, packages=len(sbom.packages), fail_on=opts.fail_on)
     wanted = {s.upper() for s in opts.severities}
     for pkg in sbom.packages:
