@@ -40,17 +40,14 @@ _db_option = click.option(
 @_insecure
 def sbom_cmd(ref: str, output: str, no_cache: bool, insecure: bool | None) -> None:
     """List the packages in REF (a registry image, a built name or oci:DIR[:TAG])."""
+    from shipway.images.store import Store
     from shipway.security.sbom import sbom_for
+    from shipway.security.sbom.image import rendered
 
-    sbom = sbom_for(ref, insecure=insecure, cache=not no_cache)
-    if output == "cyclonedx-json":
-        from shipway.security.sbom import cyclonedx
-
-        click.echo(cyclonedx.render(sbom))
-    elif output == "spdx-json":
-        from shipway.security.sbom import spdx
-
-        click.echo(spdx.render(sbom))
+    store = Store()
+    sbom = sbom_for(ref, insecure=insecure, cache=not no_cache, store=store)
+    if output in ("cyclonedx-json", "spdx-json"):
+        click.echo(rendered(store, sbom, output))
     elif output == "json":
         click.echo(json.dumps(sbom.as_dict(), indent=2))
     else:

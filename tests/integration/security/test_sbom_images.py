@@ -180,8 +180,15 @@ def test_the_builder_keeps_an_sbom(
         run(["image", "sbom", "example.test/sbom/app:v1", "-o", "cyclonedx-json"])
     except SystemExit as exc:
         assert not exc.code
-    cdx = json.loads(capsys.readouterr().out)
+    first = capsys.readouterr().out
+    cdx = json.loads(first)
     assert cdx["metadata"]["component"]["version"] == digest
+    assert len(list((shipway_home / "images" / "sbom").glob(f"{digest[7:]}.*.cdx.json"))) == 1
+    try:
+        run(["image", "sbom", "example.test/sbom/app:v1", "-o", "cyclonedx-json"])
+    except SystemExit as exc:
+        assert not exc.code
+    assert capsys.readouterr().out == first  # the kept rendering
     try:
         run(["image", "sbom", "example.test/sbom/app:v1"])
     except SystemExit as exc:

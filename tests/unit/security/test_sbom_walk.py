@@ -8,6 +8,8 @@ import struct
 from pathlib import Path
 
 import pytest
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from security_images import (
     OPAQUE,
@@ -195,7 +197,8 @@ def test_formats(tmp_path: Path) -> None:
     assert props["shipway:layer"] == sbom.layers[0]
     assert any(c["type"] == "operating-system" and c["name"] == "debian" for c in cdx["components"])
     spdx_text = spdx.render(sbom)
-    assert spdx.render(sbom) == spdx_text
+    assert spdx.render(sbom, validate=True) == spdx_text  # spdx-tools' validator finds nothing
+    assert validate_full_spdx_document(parse_file(_write(tmp_path, spdx_text))) == []
     doc = json.loads(spdx_text)
     assert doc["spdxVersion"] == "SPDX-2.3"
     refs = [r["referenceLocator"] for p in doc["packages"] for r in p.get("externalRefs", [])]
@@ -207,6 +210,12 @@ def test_formats(tmp_path: Path) -> None:
     assert ("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-image") in rels
     contains = [r for r in rels if r[:2] == ("SPDXRef-image", "CONTAINS")]
     assert len(contains) == len(sbom.packages)
+
+
+def _write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "doc.spdx.json"
+    path.write_text(text)
+    return str(path)
 
 
 def test_cached_by_digest(tmp_path: Path) -> None:

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from cyclonedx.contrib.license.factories import LicenseFactory
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.license import License
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
@@ -62,11 +65,36 @@ def _component(pkg: Package, index: int) -> Component:
     )
 
 
+def _indexed_dependencies(bom: Bom) -> None:
+    """Make ``bom.register_dependency`` a dict lookup.
+
+    The library finds a target's entry by scanning every dependency, and its
+    output step registers every component again: quadratic, 10 s for a
+    thousand packages. This does the same registration with an index.
+    """
+    index: dict[str, Dependency] = {}
+
+    def register(target: Any, depends_on: Iterable[Any] | None = None) -> None:
+        ref = str(target.bom_ref)
+        found = index.get(ref)
+        deps = list(depends_on or ())
+        if found is None:
+            found = index[ref] = Dependency(ref=target.bom_ref)
+            bom.dependencies.add(found)
+        if deps:
+            found.dependencies.update(Dependency(ref=d.bom_ref) for d in deps)
+            for d in deps:
+                register(d)
+
+    bom.register_dependency = register  # type: ignore[method-assign]
+
+
 def render(sbom: Sbom) -> str:
     bom = Bom(
         serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"shipway:sbom:{sbom.digest}"),
         metadata=BomMetaData(timestamp=_created(sbom)),
     )
+    _indexed_dependencies(bom)
     bom.metadata.tools.components.add(
         Component(name="shipway", version=__version__, type=ComponentType.APPLICATION)
     )
@@ -86,13 +114,11 @@ def render(sbom: Sbom) -> str:
             description=sbom.distro.pretty_name or None,
         )
         bom.components.add(os_comp)
-    comps = []
-    for i, pkg in enumerate(sbom.packages):
-        comp = _component(pkg, i)
-        comps.append(comp)
-        bom.components.add(comp)
-        if os_comp is not None and pkg.type in ("deb", "apk"):
-            bom.register_dependency(os_comp, [comp])
+    comps = [_component(pkg, i) for i, pkg in enumerate(sbom.packages)]
+    bom.components.update(comps)
+    if os_comp is not None:  # one call each: register_dependency searches what is there
+        os_pkgs = [c for c, p in zip(comps, sbom.packages, strict=True) if p.type in ("deb", "apk")]
+        bom.register_dependency(os_comp, os_pkgs)
     bom.register_dependency(root, [*([os_comp] if os_comp else []), *comps])
     return JsonV1Dot6(bom).output_as_string(indent=2)
 

@@ -10,6 +10,7 @@ so asking again costs one file read. Touches the image store only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tarfile
@@ -121,6 +122,33 @@ def save(store: Store, sbom: Sbom) -> Path:
         json.dump(sbom.as_dict(), fh)
     os.replace(tmp, path)
     return path
+
+
+def rendered(store: Store, sbom: Sbom, fmt: str) -> str:
+    """``cyclonedx-json`` or ``spdx-json`` of ``sbom``, kept next to it (the same bytes).
+
+    Kept per format and per image name (the documents name the image).
+    """
+    suffix = {"cyclonedx-json": "cdx.json", "spdx-json": "spdx.json"}[fmt]
+    named = hashlib.sha256(sbom.image.encode()).hexdigest()[:12]
+    path = cache_path(store, sbom.digest).with_suffix(f".{named}.{suffix}")
+    with contextlib.suppress(OSError):
+        if path.stat().st_mtime >= cache_path(store, sbom.digest).stat().st_mtime:
+            return path.read_text()
+    if fmt == "cyclonedx-json":
+        from shipway.security.sbom import cyclonedx
+
+        text = cyclonedx.render(sbom)
+    else:
+        from shipway.security.sbom import spdx
+
+        text = spdx.render(sbom)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return text
 
 
 def sbom_for(
