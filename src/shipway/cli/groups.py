@@ -30,11 +30,12 @@ COMMANDS: dict[str, str] = {
     "promote": "shipway.cli.promote:promote",
     "migrate": "shipway.cli.migrate:migrate",
     "policy": "shipway.cli.policy:policy",
+    "vuln": "shipway.cli.security_scan:vuln",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {
-    # the updater's ``image update``; signing's ``image sign|verify|attest|key``
-    "image": ("shipway.cli.image_update", "shipway.cli.image_sign"),
+    # the updater's ``image update``; ``image sbom|scan``; ``image sign|verify|attest|key``
+    "image": ("shipway.cli.image_update", "shipway.cli.security_scan", "shipway.cli.image_sign"),
 }
 
 
