@@ -32,14 +32,15 @@ import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from shipway.deploy import history
+from shipway.deploy import compare, history
 from shipway.deploy.appset import plan as plan_mod
 from shipway.deploy.appset.inputs import ClusterInfo, PullInfo, Tree
 from shipway.deploy.gitsource import ConfigRepo
 from shipway.git import forge as forge_mod
 from shipway.model import builtin, namespaces
-from shipway.model.errors import InputError, ShipwayError
+from shipway.model.errors import ClusterError, InputError, ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.settings import Settings
@@ -104,6 +105,17 @@ def read_secret(settings: Settings, namespace: str, name: str, key: str) -> str:
         raise InputError(f"data.{key} is not base64", file=str(path)) from None
 
 
+def api_root(kind: str, api: str) -> str:
+    """The REST root of a provider's ``api`` as Argo CD's clients take it: GitLab's and
+    Gitea's base URL gains ``/api/v4`` and ``/api/v1``; a GitHub Enterprise host ``/api/v3``."""
+    api = (api or _DEFAULT_API.get(kind, "")).rstrip("/")
+    suffix = {"gitlab": "/api/v4", "gitea": "/api/v1", "github": "/api/v3"}[kind]
+    parts = urlsplit(api)
+    if kind == "github" and (parts.hostname == "api.github.com" or parts.path not in ("", "/")):
+        return api
+    return api if api.endswith(suffix) else api + suffix
+
+
 class StoreInputs:
     """``appset.inputs.Inputs`` over git mirrors, the store and forge clients."""
 
@@ -151,7 +163,7 @@ class StoreInputs:
         kind = next(k for k in ("github", "gitlab", "gitea") if generator.get(k))
         provider = generator[kind]
         project = str(provider.get("project") or f"{provider.get('owner')}/{provider.get('repo')}")
-        api = str(provider.get("api") or _DEFAULT_API.get(kind, "")).rstrip("/")
+        api = api_root(kind, str(provider.get("api") or ""))
         ref = provider.get("tokenRef")
         token = (
             read_secret(self.settings, namespace, str(ref["secretName"]), str(ref["key"]))
@@ -279,14 +291,32 @@ def _apply(
     result.held = plan.held
     result.conflicts = plan.conflicts
     for app in plan.delete:
-        cascade = app.annotations.get(plan_mod.PRESERVE) != "true"
-        key = namespaces.instance(app.namespace, app.name)
         try:
-            history.delete_app(store, key, cascade=cascade, settings=settings)
+            delete_app(store, settings, app)
         except ShipwayError as exc:
             result.conflicts.append(f"cannot delete Application {app.name!r}: {exc}")
             continue
         result.deleted.append(app.name)
+
+
+def delete_app(store: Store, settings: Settings, app: Resource) -> None:
+    """Delete a generated Application with its resources (unless its set preserves them).
+
+    An Application whose source is gone with it (the directory a git generator
+    found was removed) cannot be rendered for its delete hooks: its live
+    objects are deleted without hooks, as Argo CD's finalizer deletes them."""
+    key = namespaces.instance(app.namespace, app.name)
+    cascade = app.annotations.get(plan_mod.PRESERVE) != "true"
+    try:
+        history.delete_app(store, key, cascade=cascade, settings=settings)
+        return
+    except ClusterError as exc:
+        if not cascade or "cannot render" not in exc.message:
+            raise
+    ctx = compare.context(store, key, settings, None)
+    live = ctx.target.live(ctx.name)
+    ctx.target.delete(ctx.name, list(live.values()))
+    history.delete_app(store, key, cascade=False, settings=settings)
 
 
 def _condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, Any]:
