@@ -205,7 +205,9 @@ class ApplicationSetSpec(_Strict):
     generators: list[Generator] = Field(min_length=1)
     template: AppTemplate
     go_template: bool = Field(False, alias="goTemplate")
-    go_template_options: list[str] = Field(default_factory=list, alias="goTemplateOptions")
+    go_template_options: list[
+        Literal["missingkey=error", "missingkey=zero", "missingkey=default", "missingkey=invalid"]
+    ] = Field(default_factory=list, alias="goTemplateOptions")
     template_patch: str = Field("", alias="templatePatch")
     sync_policy: AppSetSyncPolicy | None = Field(None, alias="syncPolicy")
     preserved_fields: PreservedFields | None = Field(None, alias="preservedFields")
@@ -224,14 +226,6 @@ class ApplicationSetSpec(_Strict):
 
     @model_validator(mode="after")
     def _options(self) -> ApplicationSetSpec:
-        for opt in self.go_template_options:
-            if opt not in (
-                "missingkey=error",
-                "missingkey=zero",
-                "missingkey=default",
-                "missingkey=invalid",
-            ):
-                raise ValueError(f"goTemplateOptions: unknown option {opt!r}")
         if self.template_patch and not self.go_template:
             raise ValueError("templatePatch needs goTemplate: true")
         return self
