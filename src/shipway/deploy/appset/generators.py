@@ -74,7 +74,7 @@ def _list(body: dict[str, Any], ctx: Context, where: str) -> list[Params]:
         import yaml
 
         try:
-            more = yaml.safe_load(text)
+            more = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             raise fail(f"{where}.elementsYaml", f"not YAML: {exc}") from None
         if not isinstance(more, list):
@@ -220,7 +220,9 @@ def _file_sets(
 
     raw = ctx.inputs.read(url, tree.commit, path)
     try:
-        data = yaml.safe_load(raw.decode("utf-8", "replace"))
+        data = yaml.load(
+            raw.decode("utf-8", "replace"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
     except yaml.YAMLError as exc:
         raise fail(where, f"{path} is not JSON or YAML: {exc}") from None
     items = data if isinstance(data, list) else [data]

@@ -69,7 +69,6 @@ def desired(appset: Resource, inputs: Inputs) -> list[dict[str, Any]]:
             problems.append(exc.message)
             continue
         for n, item in enumerate(made):
-            label = f"{where} parameter set {n} ({_brief(item.params)})"
             template = render.generator_template(spec.get("template") or {}, item.template)
             try:
                 app = render.application(
@@ -80,13 +79,14 @@ def desired(appset: Resource, inputs: Inputs) -> list[dict[str, Any]]:
                     appset.namespace,
                 )
             except ShipwayError as exc:
-                problems.append(f"{label}: {render.describe(exc)}")
+                problems.append(f"{_label(where, n, item.params)}: {render.describe(exc)}")
                 continue
             bad = _check(app)
             if bad:
-                problems += [f"{label}: {b}" for b in bad]
+                problems += [f"{_label(where, n, item.params)}: {b}" for b in bad]
                 continue
             key = (app["metadata"]["namespace"], app["metadata"]["name"])
+            label = _label(where, n, item.params)
             if key in sources:
                 problems.append(
                     f"{label}: ApplicationSet {appset.name} has duplicate generated "
@@ -99,6 +99,10 @@ def desired(appset: Resource, inputs: Inputs) -> list[dict[str, Any]]:
     if problems:
         raise InputError("\n".join(problems), subject=appset.key)
     return apps
+
+
+def _label(where: str, n: int, params: dict[str, Any]) -> str:
+    return f"{where} parameter set {n} ({_brief(params)})"
 
 
 def _brief(params: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ parameter set (``RenderError.where``).
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,7 +81,14 @@ def string(text: str, params: Params, opts: Options, name: str = "template") -> 
         return fast(text, params)
     if "{{" not in text:
         return text
-    return gotemplate.render(text, params, name=name, funcs=opts.funcs, missingkey=opts.missingkey)
+    return _parsed(text, name, opts.missingkey).execute(params)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, name: str, missingkey: str) -> gotemplate.Template:
+    """A parsed Go template (each string of a set's template is parsed once, not per app)."""
+    t = gotemplate.Template(name, funcs=go_funcs()).option(f"missingkey={missingkey}")
+    return t.parse(text)
 
 
 def walk(value: Any, params: Params, opts: Options, skip: frozenset[str] = frozenset()) -> Any:
@@ -100,14 +108,18 @@ def walk(value: Any, params: Params, opts: Options, skip: frozenset[str] = froze
     return value
 
 
-def merge_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Deep merge: maps merged key by key, anything else in ``over`` replaces; ``None`` removes."""
-    out = copy.deepcopy(base)
+def merge_over(
+    base: dict[str, Any], over: dict[str, Any], *, fresh: bool = False
+) -> dict[str, Any]:
+    """Deep merge: maps merged key by key, anything else in ``over`` replaces; ``None`` removes.
+
+    ``fresh``: ``base`` is the caller's own new structure, merged into in place."""
+    out = base if fresh else copy.deepcopy(base)
     for k, v in over.items():
         if v is None:
             out.pop(k, None)
         elif isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge_over(out[k], v)
+            out[k] = merge_over(out[k], v, fresh=fresh)
         else:
             out[k] = copy.deepcopy(v)
     return out
@@ -116,7 +128,7 @@ def merge_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def generator_template(base: dict[str, Any], own: dict[str, Any] | None) -> dict[str, Any]:
     """A generator's ``template`` over the ApplicationSet's: its non-empty fields win."""
     if not own:
-        return copy.deepcopy(base)
+        return base  # rendering never changes the template it walks
     return merge_over(base, _non_empty(own))
 
 
@@ -142,12 +154,12 @@ def application(
 
         text = string(patch, params, opts, "templatePatch")
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             raise InputError(f"templatePatch did not render to YAML: {exc}") from None
         if data is not None and not isinstance(data, dict):
             raise InputError("templatePatch must render to a mapping")
-        rendered = merge_over(rendered, data or {})
+        rendered = merge_over(rendered, data or {}, fresh=True)
     meta = dict(rendered.get("metadata") or {})
     meta.setdefault("namespace", "")
     if not meta["namespace"]:
