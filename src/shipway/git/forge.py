@@ -108,11 +108,14 @@ class Forge:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        verify: bool = True,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.project = project.strip("/")
         self.token = token
-        self.http = httpx.Client(timeout=timeout, transport=transport, headers=self._headers())
+        self.http = httpx.Client(
+            timeout=timeout, transport=transport, headers=self._headers(), verify=verify
+        )
         self.requests = 0
         self._pages: dict[str, tuple[str, list[dict[str, Any]], str]] = {}
         """Conditional-request cache: request URL -> (ETag, items, next page URL)."""
@@ -272,8 +275,10 @@ def open_forge(
     token: str = "",
     *,
     transport: httpx.BaseTransport | None = None,
+    verify: bool = True,
 ) -> Forge:
-    """A client for ``kind`` (github, gitlab, gitea) at ``api_url`` for ``project``."""
+    """A client for ``kind`` (github, gitlab, gitea) at ``api_url`` for ``project``
+    (``verify=False``: accept any TLS certificate, ApplicationSet's ``insecure``)."""
     from shipway.git import forge_gitea, forge_github, forge_gitlab
 
     classes: dict[str, type[Forge]] = {
@@ -283,4 +288,4 @@ def open_forge(
     }
     if kind not in classes:
         raise InputError(f"unknown forge {kind!r} (use {', '.join(KINDS)})", subject=project)
-    return classes[kind](api_url, project, token, transport=transport)
+    return classes[kind](api_url, project, token, transport=transport, verify=verify)

@@ -104,7 +104,8 @@ class GitLabPulls(_Strict):
     api: str = ""
     token_ref: TokenRef | None = Field(None, alias="tokenRef")
     labels: list[str] = Field(default_factory=list)
-    pull_request_state: str = Field("opened", alias="pullRequestState")
+    pull_request_state: Literal["", "opened"] = Field("opened", alias="pullRequestState")
+    """Only open merge requests make previews here (other states are refused)."""
     insecure: bool = False
 
 

@@ -59,17 +59,21 @@ _DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.co
 class ForgeCache:
     """Forge clients kept between passes, so conditional requests can reuse their ETags."""
 
-    clients: dict[tuple[str, str, str, str], forge_mod.Forge] = field(default_factory=dict)
+    clients: dict[tuple[str, str, str, str, bool], forge_mod.Forge] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     transport: Any = None
     """An httpx transport for every client (tests)."""
 
-    def client(self, kind: str, api: str, project: str, token: str) -> forge_mod.Forge:
-        key = (kind, api, project, token)
+    def client(
+        self, kind: str, api: str, project: str, token: str, insecure: bool = False
+    ) -> forge_mod.Forge:
+        key = (kind, api, project, token, insecure)
         with self.lock:
             found = self.clients.get(key)
             if found is None:
-                found = forge_mod.open_forge(kind, api, project, token, transport=self.transport)
+                found = forge_mod.open_forge(
+                    kind, api, project, token, transport=self.transport, verify=not insecure
+                )
                 self.clients[key] = found
             return found
 
@@ -170,16 +174,14 @@ class StoreInputs:
             if ref
             else os.environ.get("SHIPWAY_FORGE_TOKEN", "")
         )
-        client = self.forges.client(kind, api, project, token)
+        client = self.forges.client(kind, api, project, token, bool(provider.get("insecure")))
         listed = client.list_pulls()
         self.pull_requests += listed.requests
         self.not_modified += listed.not_modified
-        state = "opened" if kind == "gitlab" else "open"
-        wanted = str(provider.get("pullRequestState") or state) if kind == "gitlab" else state
         return [
             PullInfo(p.number, p.title, p.head, p.base, p.head_sha, p.author, p.labels, p.url)
             for p in listed.pulls
-            if p.state == "open" or wanted == "all"
+            if p.state == "open"
         ]
 
     def close(self) -> None:
