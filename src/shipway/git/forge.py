@@ -139,8 +139,9 @@ class Forge:
         self.requests += 1
         subject = f"{self.kind}:{self.project}"
         try:
+            # params=None, not {}: httpx drops a URL's own query for an empty mapping
             resp = self.http.request(
-                method, self.api_url + path, json=json, params=params, headers=headers
+                method, self.api_url + path, json=json, params=params or None, headers=headers
             )
         except httpx.HTTPError as exc:
             raise ExternalError(f"cannot reach {self.api_url}: {exc}", subject=subject) from exc
@@ -167,14 +168,17 @@ class Forge:
         return out
 
     def cached_pages(
-        self, path: str, params: dict[str, str]
+        self, path: str, params: dict[str, str], page_size: int = 0
     ) -> tuple[list[dict[str, Any]], PullListStats]:
-        """Every item of a paginated list through conditional requests (see the module doc)."""
+        """Every item of a paginated list through conditional requests (see the module doc).
+
+        The next page is the ``Link: rel="next"`` URL; without one, with ``page_size``, a
+        full page is followed by ``page=N+1`` (Gitea's numbered pages)."""
         out: list[dict[str, Any]] = []
         stats = PullListStats()
-        url, query = path, dict(params)
+        url, query, number = path, dict(params), 1
         for _ in range(100):
-            key = str(httpx.URL(self.api_url + url, params=query))
+            key = str(httpx.URL(self.api_url + url, params=query)) if query else self.api_url + url
             cached = self._pages.get(key)
             headers = {"If-None-Match": cached[0]} if cached and cached[0] else None
             resp = self.call("GET", url, params=query, headers=headers)
@@ -186,11 +190,15 @@ class Forge:
                 stats.changed = True
                 items = list(resp.json())
                 nxt = resp.links.get("next", {}).get("url") or ""
+                if not nxt and page_size and len(items) >= page_size:
+                    nxt = str(
+                        httpx.URL(self.api_url + path, params={**params, "page": str(number + 1)})
+                    )
                 self._pages[key] = (resp.headers.get("ETag", ""), items, nxt)
             out += items
             if not nxt:
                 break
-            url, query = nxt.removeprefix(self.api_url), {}
+            url, query, number = nxt.removeprefix(self.api_url), {}, number + 1
         return out, stats
 
     def list_pulls(self) -> PullList:

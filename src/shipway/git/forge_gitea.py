@@ -30,7 +30,7 @@ class Gitea(GitHub):
 
     def list_pulls(self) -> PullList:
         params = {"state": "open", "limit": "50"}
-        items, stats = self.cached_pages(f"{self._repo}/pulls", params)
+        items, stats = self.cached_pages(f"{self._repo}/pulls", params, page_size=50)
         return self._listed([self._pr(d) for d in items], stats)
 
     def list_open(self, base: str) -> list[PullRequest]:
