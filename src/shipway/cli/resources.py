@@ -233,3 +233,12 @@ def delete(ctx: click.Context, kind: str, name: str, namespace: str | None) -> N
     canonical = kindnames.canonical_kind(kind)
     _repo().delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
     click.echo(f"{canonical.lower()}/{name} deleted")
+    if canonical == "ApplicationSet":  # its Applications go with it, as Kubernetes' GC does
+        from shipway.cli.context import state_from
+        from shipway.deploy.appset import engine
+
+        errors: list[str] = []
+        for app in engine.prune_orphans(store_from(ctx), state_from(ctx).settings, errors):
+            click.echo(f"application/{app} deleted")
+        for line in errors:  # left for the controller's next pass to try again
+            click.echo(line, err=True)

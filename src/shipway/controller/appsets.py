@@ -106,7 +106,7 @@ class Poller:
         self.store = store
         self.settings = settings
         self.interval = interval
-        self.last: dict[str, dt.datetime] = {}
+        self.last: dict[str, tuple[dt.datetime, str]] = {}
         self.lock = threading.Lock()
 
     def poll(self) -> int:
@@ -115,7 +115,7 @@ class Poller:
             due = engine.due(self.store, self.interval, self.last)
             news = [item(a, f"tick|{t.isoformat()}") for a in due]
             for a in due:
-                self.last[a.key] = t
+                self.last[a.key] = (t, engine.spec_hash(a))
         written = [i for i in inbox.put_many(self.store, news) if i is not None]
         try:
             engine.prune_orphans(self.store, self.settings)

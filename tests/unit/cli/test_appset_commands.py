@@ -120,6 +120,27 @@ def test_refresh_writes_owned_applications(
     assert "list" in row and "sync" in row
     code, out, _ = run(["appset", "refresh", "guestbook"], capsys)
     assert out == "applicationset/guestbook up to date (2 applications)\n"
+    # the clusters are not reachable: their resources cannot be deleted, so neither are they
+    code, out, err = run(["delete", "appset", "guestbook"], capsys)
+    assert (code, out) == (0, "applicationset/guestbook deleted\n")
+    assert err.count("not deleted: ") == 2 and "cluster 'https://1.2.3.4' is not known" in err
+
+
+def test_delete_prunes_applications_preserving_resources(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "set.yaml"
+    f.write_text(LIST_SET.replace("spec:\n  generators:",
+                                  "spec:\n  syncPolicy: {preserveResourcesOnDeletion: true}\n"
+                                  "  generators:", 1))  # fmt: skip
+    run(["apply", "-f", str(f)], capsys)
+    assert run(["appset", "refresh", "guestbook"], capsys)[0] == 0
+    code, out, err = run(["delete", "appset", "guestbook"], capsys)
+    assert code == 0, err
+    assert out.splitlines() == ["applicationset/guestbook deleted",
+                                "application/engineering-dev-guestbook deleted",
+                                "application/engineering-prod-guestbook deleted"]  # fmt: skip
+    assert run(["get", "apps", "-o", "name"], capsys)[1] == ""
 
 
 def test_duplicate_names_fail_refresh_and_generate(

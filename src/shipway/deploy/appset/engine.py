@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shipway.deploy import compare, history
+from shipway.deploy import engine as deploy_engine
 from shipway.deploy.appset import plan as plan_mod
 from shipway.deploy.appset.inputs import ClusterInfo, PullInfo, Tree
 from shipway.deploy.gitsource import ConfigRepo
@@ -308,12 +309,15 @@ def delete_app(store: Store, settings: Settings, app: Resource) -> None:
     found was removed) cannot be rendered for its delete hooks: its live
     objects are deleted without hooks, as Argo CD's finalizer deletes them."""
     key = namespaces.instance(app.namespace, app.name)
-    cascade = app.annotations.get(plan_mod.PRESERVE) != "true"
+    if app.annotations.get(plan_mod.PRESERVE) == "true":  # the resources stay: no target needed
+        store_resources.delete(store, "Application", app.name, app.namespace)
+        runs.put_state(store, deploy_engine.ENGINE, key, "Deleted", {})
+        return
     try:
-        history.delete_app(store, key, cascade=cascade, settings=settings)
+        history.delete_app(store, key, cascade=True, settings=settings)
         return
     except ClusterError as exc:
-        if not cascade or "cannot render" not in exc.message:
+        if "cannot render" not in exc.message:
             raise
     ctx = compare.context(store, key, settings, None)
     live = ctx.target.live(ctx.name)
@@ -391,8 +395,9 @@ def reconcile_all(store: Store, settings: Settings, *, pulls_only: bool = False)
     return out
 
 
-def prune_orphans(store: Store, settings: Settings) -> list[str]:
-    """Delete Applications whose owning ApplicationSet no longer exists."""
+def prune_orphans(store: Store, settings: Settings, errors: list[str] | None = None) -> list[str]:
+    """Delete Applications whose owning ApplicationSet no longer exists; the names deleted
+    (each one that could not be, with the reason, goes to ``errors``)."""
     sets = {(a.namespace, a.name) for a in store_resources.list_kind(store, KIND, None)}
     gone = []
     for app in store_resources.list_kind(store, "Application", None):
@@ -404,16 +409,12 @@ def prune_orphans(store: Store, settings: Settings) -> list[str]:
         ]
         if not owner or not refs or (app.namespace, str(refs[0].get("name"))) in sets:
             continue
-        cascade = app.annotations.get(plan_mod.PRESERVE) != "true"
         try:
-            history.delete_app(
-                store,
-                namespaces.instance(app.namespace, app.name),
-                cascade=cascade,
-                settings=settings,
-            )
+            delete_app(store, settings, app)
         except ShipwayError as exc:
             log.error("cannot prune Application %s of a deleted ApplicationSet: %s", app.key, exc)
+            if errors is not None:
+                errors.append(f"application/{app.name} not deleted: {exc}")
             continue
         runs.record_event(
             store, "appset", app.key, "ApplicationPruned", f"its ApplicationSet {owner} was deleted"
@@ -471,21 +472,17 @@ def requeue_seconds(appset: Resource, default: float) -> float:
     return min(found) if found else default
 
 
-def due(store: Store, default: float, last: dict[str, dt.datetime]) -> list[Resource]:
-    """The sets whose requeue interval has passed since ``last`` (keyed by ``Resource.key``)."""
+def due(store: Store, default: float, last: dict[str, tuple[dt.datetime, str]]) -> list[Resource]:
+    """The sets to refresh: those not refreshed yet (``last``: when each was queued, and its
+    spec's hash then), edited since, or whose requeue interval has passed."""
     t = now()
     out = []
     for appset in store_resources.list_kind(store, KIND, None):
         seen = last.get(appset.key)
         wait = dt.timedelta(seconds=requeue_seconds(appset, default))
-        if seen is None or t - seen >= wait or _changed_since(appset, seen):
+        if seen is None or seen[1] != spec_hash(appset) or t - seen[0] >= wait:
             out.append(appset)
     return out
-
-
-def _changed_since(appset: Resource, seen: dt.datetime) -> bool:
-    """A new or edited set (its spec is not the one its status was made from)."""
-    return (appset.status or {}).get("observedSpec") != spec_hash(appset)
 
 
 def spec_hash(appset: Resource) -> str:
