@@ -194,7 +194,11 @@ def get(
         if res is None:
             res = repo.get(store, canonical, name, ns)  # raises the not-found error
         if not out.emit(res.to_dict(), output):
-            out.table(["name", "source"], [[res.name, res.source]])
+            own = kargo_columns.table(canonical, [res], output == "wide")
+            if canonical == "ApplicationSet" and own is not None:
+                out.table(*own)
+            else:
+                out.table(["name", "source"], [[res.name, res.source]])
         return
     wanted = selectors.matcher(selector)
     items = [r for r in _listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]

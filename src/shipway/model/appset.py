@@ -87,8 +87,13 @@ class ClusterGenerator(_Strict):
 
 
 class TokenRef(_Strict):
-    secret_name: str = Field(alias="secretName", min_length=1)
-    key: str = Field(min_length=1)
+    secret_name: str = Field(
+        alias="secretName",
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+    )
+    key: str = Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
 
 
 class GitHubPulls(_Strict):

@@ -118,6 +118,8 @@ def test_refresh_writes_owned_applications(
     row = out.splitlines()[1].split()
     assert row[:3] == ["guestbook", "UpToDate", "2"]
     assert "list" in row and "sync" in row
+    code, out, _ = run(["get", "appset", "guestbook"], capsys)
+    assert out.splitlines()[1].split()[:3] == ["guestbook", "UpToDate", "2"]
     code, out, _ = run(["appset", "refresh", "guestbook"], capsys)
     assert out == "applicationset/guestbook up to date (2 applications)\n"
     # the clusters are not reachable: their resources cannot be deleted, so neither are they
