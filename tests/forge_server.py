@@ -7,11 +7,18 @@ status (GitHub 422, GitLab 409, Gitea 409), paginates lists the way each
 forge does, and — to stay honest about git — refuses a head branch that does
 not exist in the real bare repository behind the git daemon.
 
+Every ``GET`` answer carries an ``ETag`` (a hash of its body); a request whose
+``If-None-Match`` names it gets ``304 Not Modified`` with no body, as GitHub
+answers conditional requests. Pull requests carry their head commit (read from
+the bare repository at each answer, so a push shows), their author (``USER``)
+and labels (``ForgeServer.label``).
+
 Mounted at ``/github``, ``/gitlab/api/v4`` and ``/gitea/api/v1``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -25,6 +32,7 @@ from shipway.git.repo import Repo
 from shipway.model.errors import GitError
 
 TOKEN = "s3cret-token"
+USER = "octocat"
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,15 @@ class State:
         repo.run("update-ref", f"refs/heads/{base}", sha)
         return sha
 
+    def heads(self, project: str) -> dict[str, str]:
+        """Each branch of the bare repository and the commit it points at (one git call)."""
+        bare = self.repos.get(project)
+        if bare is None:
+            return {}
+        out = Repo(bare).run("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+        pairs = (line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return {ref.removeprefix("refs/heads/"): sha for sha, ref in pairs}
+
     def commit_exists(self, project: str, sha: str) -> bool:
         bare = self.repos.get(project)
         if bare is None or not re.fullmatch(r"[0-9a-f]{40}", sha):
@@ -88,6 +105,12 @@ class ForgeServer:
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
+                if status == 304:
+                    self.send_response(304)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -106,6 +129,12 @@ class ForgeServer:
                     status, out, headers = route(
                         state, method, parts.path, query, body, dict(self.headers), base
                     )
+                    if method == "GET" and status == 200:
+                        digest = hashlib.sha256(json.dumps(out, sort_keys=True).encode())
+                        etag = f'"{digest.hexdigest()[:32]}"'
+                        headers = {**headers, "ETag": etag}
+                        if self.headers.get("If-None-Match") == etag:
+                            status = 304
                     state.exchanges.append(
                         Exchange(
                             method, parts.path, query, body, status, json.loads(json.dumps(out))
@@ -140,6 +169,17 @@ class ForgeServer:
     def open_pulls(self, kind: str, project: str) -> list[dict[str, Any]]:
         open_word = "opened" if kind == "gitlab" else "open"
         return [p for p in self.state.pulls.get((kind, project), []) if p["state"] == open_word]
+
+    def label(self, kind: str, project: str, number: int, *labels: str) -> None:
+        """Put labels on a pull request (replacing its labels), as a person would."""
+        key = "iid" if kind == "gitlab" else "number"
+        with self.state.lock:
+            for pr in self.state.pulls.get((kind, project), []):
+                if pr[key] == number:
+                    if kind == "gitlab":
+                        pr["labels"] = list(labels)
+                    else:
+                        pr["labels"] = [{"id": i + 1, "name": n} for i, n in enumerate(labels)]
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -209,6 +249,7 @@ def _github(
     base: str,
 ) -> Result:
     pulls = state.pulls.setdefault(("github", project), [])
+    _head_shas(state, project, pulls)
     path = f"/github/repos/{project}/{rest}"
     if rest == "pulls" and method == "GET":
         owner = project.split("/")[0]
@@ -248,6 +289,8 @@ def _github(
             "head": {"ref": body["head"]},
             "base": {"ref": body["base"]},
             "merged_at": None,
+            "user": {"login": USER},
+            "labels": [],
         }
         pulls.append(pr)
         return 201, pr, {}
@@ -286,6 +329,14 @@ def _github(
     return 404, {"message": "Not Found"}, {}
 
 
+def _head_shas(state: State, project: str, pulls: list[dict[str, Any]]) -> None:
+    """An open pull request's head follows its branch in the real repository."""
+    heads = state.heads(project) if pulls else {}
+    for pr in pulls:
+        if pr["state"] == "open":
+            pr["head"]["sha"] = heads.get(pr["head"]["ref"]) or pr["head"].get("sha", "")
+
+
 def _gitlab(
     state: State,
     project: str,
@@ -296,6 +347,10 @@ def _gitlab(
     base: str,
 ) -> Result:
     mrs = state.pulls.setdefault(("gitlab", project), [])
+    heads = state.heads(project) if mrs else {}
+    for mr in mrs:  # an open merge request follows its source branch
+        if mr["state"] == "opened":
+            mr["sha"] = heads.get(mr["source_branch"]) or mr.get("sha", "")
     path = f"/gitlab/api/v4/projects/{project.replace('/', '%2F')}/{rest}"
     if rest == "merge_requests" and method == "GET":
         items = [p for p in mrs if q.get("state") in (None, "all", p["state"])]
@@ -332,6 +387,8 @@ def _gitlab(
             "description": body.get("description") or "",
             "source_branch": body["source_branch"],
             "target_branch": body["target_branch"],
+            "author": {"username": USER},
+            "labels": [],
         }
         mrs.append(mr)
         return 201, mr, {}
@@ -366,6 +423,7 @@ def _gitea(
     base: str,
 ) -> Result:
     pulls = state.pulls.setdefault(("gitea", project), [])
+    _head_shas(state, project, pulls)
     path = f"/gitea/api/v1/repos/{project}/{rest}"
     if rest == "pulls" and method == "GET":
         items = [p for p in pulls if q.get("state", "open") in ("all", p["state"])]
@@ -394,6 +452,8 @@ def _gitea(
             "head": {"ref": body["head"]},
             "base": {"ref": body["base"]},
             "merged": False,
+            "user": {"login": USER},
+            "labels": [],
         }
         pulls.append(pr)
         return 201, pr, {}

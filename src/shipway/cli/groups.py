@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "ci": "shipway.cli.lists:ci",
     "image": "shipway.cli.image:image",
     "app": "shipway.cli.lists:app",
+    "appset": "shipway.cli.appset:appset",
     "controller": "shipway.cli.controller:controller",
     "demo": "shipway.cli.demo:demo",
     "account": "shipway.cli.account:account",

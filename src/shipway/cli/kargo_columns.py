@@ -6,7 +6,10 @@ columns (stages: NAME SHARD CURRENT FREIGHT HEALTH READY STATUS AGE, with
 promotions: NAME SHARD STAGE FREIGHT PHASE AGE). Kinds the Kargo CLI does not
 list (PromotionTask, ClusterPromotionTask) and Argo Rollouts' kinds get
 kubectl's columns for their CRDs (NAME AGE; AnalysisRun: NAME STATUS AGE).
-``-o wide`` adds what each holds. Other kinds keep the generic name/source table.
+``-o wide`` adds what each holds. Argo CD's ApplicationSet: NAME STATUS (its
+ResourcesUpToDate condition) APPLICATIONS AGE; wide: the generators, the
+``applicationsSync`` policy and the condition's message. Other kinds keep the
+generic name/source table.
 """
 
 from __future__ import annotations
@@ -115,6 +118,19 @@ def _analysis_run(r: Resource, wide: bool) -> list[Any]:
     return row
 
 
+def _appset(r: Resource, wide: bool) -> list[Any]:
+    up = next((c for c in _conditions(r) if c.get("type") == "ResourcesUpToDate"), {})
+    state = {"True": "UpToDate", "False": "Error"}.get(str(up.get("status")), "Unknown")
+    row: list[Any] = [r.name, state, len((r.status or {}).get("resources") or [])]
+    if wide:
+        kinds = [
+            next((k for k in g if k != "selector"), "?") for g in r.spec.get("generators") or []
+        ]
+        policy = (r.spec.get("syncPolicy") or {}).get("applicationsSync", "sync")
+        row += [", ".join(kinds), policy, up.get("message", "")]
+    return row
+
+
 _FREIGHT = ["name", "alias", "origin (kind)", "origin (name)"]
 _STAGE = ["name", "shard", "current freight", "health", "ready", "status"]
 _TABLES: dict[str, tuple[list[str], list[str], Row, bool]] = {
@@ -139,6 +155,12 @@ _TABLES: dict[str, tuple[list[str], list[str], Row, bool]] = {
     "AnalysisTemplate": (["name"], ["metrics"], _template, True),
     "ClusterAnalysisTemplate": (["name"], ["metrics"], _template, True),
     "AnalysisRun": (["name", "status"], ["message"], _analysis_run, True),
+    "ApplicationSet": (
+        ["name", "status", "applications"],
+        ["generators", "sync policy", "message"],
+        _appset,
+        True,
+    ),
 }
 HEADERS = {kind: (base, extra) for kind, (base, extra, _row, _age) in _TABLES.items()}
 """Each kind's columns and its ``-o wide`` columns (AGE, where there is one, not included)."""

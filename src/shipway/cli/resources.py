@@ -194,7 +194,11 @@ def get(
         if res is None:
             res = repo.get(store, canonical, name, ns)  # raises the not-found error
         if not out.emit(res.to_dict(), output):
-            out.table(["name", "source"], [[res.name, res.source]])
+            own = kargo_columns.table(canonical, [res], output == "wide")
+            if canonical == "ApplicationSet" and own is not None:
+                out.table(*own)
+            else:
+                out.table(["name", "source"], [[res.name, res.source]])
         return
     wanted = selectors.matcher(selector)
     items = [r for r in _listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
@@ -233,3 +237,12 @@ def delete(ctx: click.Context, kind: str, name: str, namespace: str | None) -> N
     canonical = kindnames.canonical_kind(kind)
     _repo().delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
     click.echo(f"{canonical.lower()}/{name} deleted")
+    if canonical == "ApplicationSet":  # its Applications go with it, as Kubernetes' GC does
+        from shipway.cli.context import state_from
+        from shipway.deploy.appset import engine
+
+        errors: list[str] = []
+        for app in engine.prune_orphans(store_from(ctx), state_from(ctx).settings, errors):
+            click.echo(f"application/{app} deleted")
+        for line in errors:  # left for the controller's next pass to try again
+            click.echo(line, err=True)

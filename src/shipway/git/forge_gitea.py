@@ -8,7 +8,7 @@ merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments
 
 from __future__ import annotations
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Forge, PullList, PullRequest
 from shipway.git.forge_github import GitHub
 
 
@@ -27,6 +27,11 @@ class Gitea(GitHub):
     def merge(self, number: int) -> PullRequest:
         self.call("POST", f"{self._repo}/pulls/{number}/merge", json={"Do": "merge"})
         return self.get(number)
+
+    def list_pulls(self) -> PullList:
+        params = {"state": "open", "limit": "50"}
+        items, stats = self.cached_pages(f"{self._repo}/pulls", params, page_size=50)
+        return self._listed([self._pr(d) for d in items], stats)
 
     def list_open(self, base: str) -> list[PullRequest]:
         out: list[PullRequest] = []

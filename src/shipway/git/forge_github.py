@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Forge, PullList, PullRequest
 
 
 class GitHub(Forge):
@@ -40,6 +40,11 @@ class GitHub(Forge):
     def list_open(self, base: str) -> list[PullRequest]:
         params = {"state": "open", "base": base, "per_page": "100"}
         return [self._pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
+
+    def list_pulls(self) -> PullList:
+        params = {"state": "open", "per_page": "100"}
+        items, stats = self.cached_pages(f"{self._repo}/pulls", params)
+        return self._listed([self._pr(d) for d in items], stats)
 
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
         payload = {"title": title, "head": head, "base": base, "body": body}

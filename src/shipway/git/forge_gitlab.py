@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Forge, PullList, PullRequest
 
 _STATES = {"opened": "open", "closed": "closed", "merged": "merged", "locked": "closed"}
 
@@ -27,6 +27,12 @@ def _mr(data: dict[str, Any]) -> PullRequest:
         body=str(data.get("description") or ""),
         state=_STATES.get(str(data.get("state")), str(data.get("state"))),
         merge_commit=str(data.get("merge_commit_sha") or ""),
+        head_sha=str(data.get("sha") or ""),
+        author=str((data.get("author") or {}).get("username") or ""),
+        labels=tuple(
+            str(lb.get("name", "")) if isinstance(lb, dict) else str(lb)
+            for lb in data.get("labels") or []
+        ),
     )
 
 
@@ -48,6 +54,11 @@ class GitLab(Forge):
     def list_open(self, base: str) -> list[PullRequest]:
         params = {"state": "opened", "target_branch": base, "per_page": "100"}
         return [_mr(d) for d in self.pages(self._mrs, params)]
+
+    def list_pulls(self) -> PullList:
+        params = {"state": "opened", "per_page": "100"}
+        items, stats = self.cached_pages(self._mrs, params)
+        return self._listed([_mr(d) for d in items], stats)
 
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
         payload = {
