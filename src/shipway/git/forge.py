@@ -36,6 +36,10 @@ class PullRequest:
     state: str  # "open", "closed" or "merged"
     merge_commit: str = ""
     """The commit a merge made (set once merged, where the forge says)."""
+    head_sha: str = ""
+    """The head branch's commit, as the forge reports it."""
+    author: str = ""
+    labels: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +49,9 @@ class PullRequest:
             "base": self.base,
             "title": self.title,
             "state": self.state,
+            "head_sha": self.head_sha,
+            "author": self.author,
+            "labels": list(self.labels),
         }
 
     @classmethod
@@ -60,7 +67,25 @@ class PullRequest:
             body=str(data.get("body") or ""),
             state=state,
             merge_commit=str(data.get("merge_commit_sha") or "") if state == "merged" else "",
+            head_sha=str((data.get("head") or {}).get("sha") or ""),
+            author=str((data.get("user") or {}).get("login") or ""),
+            labels=tuple(str(x.get("name")) for x in data.get("labels") or [] if x.get("name")),
         )
+
+
+@dataclass(frozen=True)
+class OpenPulls:
+    """A conditional listing: ``changed`` False (304, ``pulls`` empty) when the ETag matched."""
+
+    changed: bool
+    pulls: list[PullRequest]
+    etag: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: str
+    body: str
 
 
 class Forge:
@@ -90,16 +115,24 @@ class Forge:
         self.http.close()
 
     def call(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request; map failures onto the shipway error tree."""
+        """Send one request; map failures onto the shipway error tree (a 304 is returned)."""
         self.requests += 1
         subject = f"{self.kind}:{self.project}"
         try:
-            resp = self.http.request(method, self.api_url + path, json=json, params=params)
+            resp = self.http.request(
+                method, self.api_url + path, json=json, params=params, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise ExternalError(f"cannot reach {self.api_url}: {exc}", subject=subject) from exc
-        if resp.status_code < 300:
+        if resp.status_code < 300 or resp.status_code == 304:
             return resp
         msg = _message(resp)
         if resp.status_code == 404:
@@ -113,7 +146,7 @@ class Forge:
         out: list[dict[str, Any]] = []
         url, query = path, dict(params)
         for _ in range(100):
-            resp = self.call("GET", url, params=query)
+            resp = self.call("GET", url, params=query or None)  # a next link carries its query
             out += list(resp.json())
             nxt = resp.links.get("next", {}).get("url")
             if not nxt:
@@ -121,7 +154,43 @@ class Forge:
             url, query = nxt.removeprefix(self.api_url), {}
         return out
 
+    def conditional_pages(
+        self, path: str, params: dict[str, str], etag: str
+    ) -> tuple[list[dict[str, Any]] | None, str]:
+        """A paginated list asked with ``If-None-Match``: ``(None, etag)`` on a 304.
+
+        Only the first page is conditional (a change anywhere changes it for the
+        forges' ordering by update time); GitHub does not count a 304 against
+        the rate limit.
+        """
+        resp = self.call(
+            "GET", path, params=params, headers={"If-None-Match": etag} if etag else None
+        )
+        if resp.status_code == 304:
+            return None, etag
+        out = list(resp.json())
+        new_etag = resp.headers.get("ETag", "")
+        nxt = resp.links.get("next", {}).get("url")
+        if nxt:
+            out += self.pages(nxt.removeprefix(self.api_url), {})
+        return out, new_etag
+
     # -- the interface ---------------------------------------------------------
+    def poll_open(self, etag: str = "") -> OpenPulls:
+        """Every open pull request (any base), asked conditionally with ``etag``."""
+        raise NotImplementedError
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        """Comment on a pull request; the comment's id edits it later."""
+        raise NotImplementedError
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        """Replace a comment's text (``NotFoundError`` when it was deleted)."""
+        raise NotImplementedError
+
+    def list_comments(self, number: int) -> list[Comment]:
+        raise NotImplementedError
+
     def find_open(self, head: str, base: str) -> PullRequest | None:
         found = [p for p in self.list_open(base) if p.head == head]
         return found[0] if found else None

@@ -3,12 +3,14 @@
 Auth ``Authorization: token <token>``. Listing has no head filter, so open
 pulls are listed (``state=open``, ``limit``/``page``) and filtered here;
 closing is ``PATCH state=closed``;
-merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``.
+merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``
+(edited at ``/issues/comments/{id}``, as GitHub); ``poll_open`` pages with
+``limit`` and sends ``If-None-Match``.
 """
 
 from __future__ import annotations
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Forge, OpenPulls, PullRequest
 from shipway.git.forge_github import GitHub
 
 
@@ -37,3 +39,10 @@ class Gitea(GitHub):
             if len(batch) < 50:
                 break
         return [p for p in out if p.base == base]
+
+    def poll_open(self, etag: str = "") -> OpenPulls:
+        params = {"state": "open", "limit": "50"}
+        items, new_etag = self.conditional_pages(f"{self._repo}/pulls", params, etag)
+        if items is None:
+            return OpenPulls(False, [], etag)
+        return OpenPulls(True, [self._pr(d) for d in items], new_etag)

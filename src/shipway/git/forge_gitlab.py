@@ -3,7 +3,8 @@
 The project is its full path, URL-encoded (``group%2Fsub%2Fproject``). Auth
 ``PRIVATE-TOKEN: <token>``. States are ``opened``/``closed``/``merged``
 (reported here as open/closed/merged); closing is ``PUT state_event=close``;
-comments are notes (``/merge_requests/{iid}/notes``); commit statuses are
+comments are notes (``/merge_requests/{iid}/notes``, edited with ``PUT
+…/notes/{id}``); ``poll_open`` sends ``If-None-Match``; commit statuses are
 ``POST /projects/{id}/statuses/{sha}`` with GitLab's state words.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Comment, Forge, OpenPulls, PullRequest
 
 _STATES = {"opened": "open", "closed": "closed", "merged": "merged", "locked": "closed"}
 
@@ -27,6 +28,9 @@ def _mr(data: dict[str, Any]) -> PullRequest:
         body=str(data.get("description") or ""),
         state=_STATES.get(str(data.get("state")), str(data.get("state"))),
         merge_commit=str(data.get("merge_commit_sha") or ""),
+        head_sha=str(data.get("sha") or ""),
+        author=str((data.get("author") or {}).get("username") or ""),
+        labels=tuple(str(x) for x in data.get("labels") or []),
     )
 
 
@@ -85,6 +89,24 @@ class GitLab(Forge):
         if target_url:
             payload["target_url"] = target_url
         self.call("POST", f"/projects/{quote(self.project, safe='')}/statuses/{sha}", json=payload)
+
+    def poll_open(self, etag: str = "") -> OpenPulls:
+        params = {"state": "opened", "per_page": "100"}
+        items, new_etag = self.conditional_pages(self._mrs, params, etag)
+        if items is None:
+            return OpenPulls(False, [], etag)
+        return OpenPulls(True, [_mr(d) for d in items], new_etag)
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        out = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
+        return Comment(str(out["id"]), str(out.get("body") or body))
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})
+
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self.pages(f"{self._mrs}/{number}/notes", {"per_page": "100"})
+        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items]
 
 
 _GITLAB_STATES = {"failure": "failed", "error": "failed"}  # GitLab's own words for those
