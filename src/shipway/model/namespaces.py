@@ -44,6 +44,7 @@ CLUSTER_SCOPED: frozenset[str] = frozenset(
 _FIXED: dict[str, str] = {
     "Application": ARGOCD,
     "AppProject": ARGOCD,
+    "ApplicationSet": ARGOCD,
     "ImageRepository": FLUX,
     "ImagePolicy": FLUX,
     "ImageUpdateAutomation": FLUX,

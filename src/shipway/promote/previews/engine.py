@@ -1,0 +1,405 @@
+"""The preview engine: one running copy of the app per open pull request.
+
+``Previews(store, settings)`` works on stored ApplicationSets that have a
+``pullRequest`` generator:
+
+- ``refresh(appset)`` lists the forge's open pull requests (conditionally:
+  ``If-None-Match`` with the last ETag, so polling 50 pull requests costs a
+  304) and returns the work it means: ``Action("deploy", …)`` for a pull
+  request the generator takes whose head is new, ``Action("teardown", …)``
+  for a stored preview whose pull request is gone (closed, merged, filtered
+  out). A webhook calls it with ``force`` (no ETag): the refresh is at once.
+- ``run(action)`` does one unit: a deploy waits for the pull request's CI when
+  a ``Pipeline`` builds that repository (phase ``Building``; ``ci_finished``
+  moves it on), then renders the Application (``render``), stores it with the
+  ``shipway.dev/preview`` annotation and its own namespace, syncs it, waits
+  for health and reports the URL (``report``); a failure is the preview's
+  own (phase ``Failed`` with the reason) and never stops other previews. A
+  teardown deletes the Applications (their objects pruned, the namespace's
+  pods gone), frees the ports and forgets the record.
+- ``expired(at)`` gives the teardowns TTL and idle expiry call for.
+
+State is the ``previews`` table (``store.previews``) and, per generator, the
+last ETag in ``engine_state`` (engine ``previews.poll``). May touch the store,
+the forge (through ``git.forge``) and the reconciler (``deploy.engine``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shipway.deploy import engine as deploy_engine
+from shipway.deploy import history
+from shipway.deploy.preview_ports import ANNOTATION
+from shipway.git import forge as forge_mod
+from shipway.model import events as ev
+from shipway.model import namespaces
+from shipway.model.errors import ClusterError, InputError, NotFoundError, ShipwayError
+from shipway.model.preview import Preview, preview_name
+from shipway.model.release import now
+from shipway.model.resources import Resource
+from shipway.promote.previews import render, report
+from shipway.promote.previews import source as source_mod
+from shipway.settings import Settings
+from shipway.store import events as store_events
+from shipway.store import previews as store_previews
+from shipway.store import resources as store_resources
+from shipway.store import runs
+from shipway.store.db import Store
+
+log = logging.getLogger("shipway.previews")
+POLL_ENGINE = "previews.poll"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One unit of preview work: ``deploy`` (a pull request at a head) or ``teardown``."""
+
+    verb: str
+    preview: str
+    appset: str = ""  # namespace/name
+    head_sha: str = ""
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"preview|{self.verb}|{self.preview}|{self.head_sha}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"verb": self.verb, "preview": self.preview, "appset": self.appset,
+                "head_sha": self.head_sha, "reason": self.reason}  # fmt: skip
+
+
+def _ref(app: Resource) -> str:
+    return f"{app.namespace}/{app.name}"
+
+
+def _pr(p: Preview) -> forge_mod.PullRequest:
+    return forge_mod.PullRequest(p.number, p.url, p.branch, p.target_branch, p.title, "",
+                                 "open", head_sha=p.head_sha, author=p.author)  # fmt: skip
+
+
+class Previews:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        factory: report.ForgeFactory = forge_mod.open_forge,
+        health_timeout: float = 60.0,
+    ) -> None:
+        self.store, self.settings, self.factory = store, settings, factory
+        self.health_timeout = health_timeout
+
+    # -- what exists ------------------------------------------------------------------------
+
+    def appsets(self) -> list[Resource]:
+        """Stored ApplicationSets that have a pullRequest generator."""
+        out = []
+        for a in store_resources.list_kind(self.store, "ApplicationSet"):
+            gens = a.spec.get("generators") or []
+            if any(isinstance(g, dict) and "pullRequest" in g for g in gens):
+                out.append(a)
+        return out
+
+    def appset(self, ref: str) -> Resource | None:
+        ns, _, name = ref.rpartition("/")
+        return store_resources.find(self.store, "ApplicationSet", name, ns or None)
+
+    def token(self, appset: Resource, src: source_mod.Source) -> str:
+        """``tokenRef``'s Secret key in the ApplicationSet's namespace, else
+        ``SHIPWAY_FORGE_TOKEN``."""
+        ref = src.token_ref
+        if not ref.get("secretName"):
+            return os.environ.get("SHIPWAY_FORGE_TOKEN", "")
+        secret = store_resources.find(self.store, "Secret", ref["secretName"], appset.namespace)
+        if secret is None:
+            where = f"tokenRef: Secret {ref['secretName']!r} not found in {appset.namespace!r}"
+            raise InputError(where, subject=f"ApplicationSet/{appset.name}")
+        key = ref.get("key") or "token"
+        body = secret.body
+        if key in (body.get("stringData") or {}):
+            return str(body["stringData"][key])
+        if key in (body.get("data") or {}):
+            return base64.b64decode(str(body["data"][key])).decode()
+        raise InputError(f"tokenRef: Secret {ref['secretName']!r} has no key {key!r}",
+                         subject=f"ApplicationSet/{appset.name}")  # fmt: skip
+
+    def for_repo(self, kind: str, project: str) -> list[Resource]:
+        """The preview ApplicationSets whose generator watches ``project`` on ``kind``."""
+        return [a for a in self.appsets()
+                if any(s.provider == kind and s.project == project
+                       for s in source_mod.sources(a.body))]  # fmt: skip
+
+    # -- refresh: the forge's open pull requests against the stored previews -----------------
+
+    def refresh(self, appset: Resource, *, force: bool = False) -> list[Action]:
+        actions: list[Action] = []
+        kept: set[str] = set()
+        seen_all = True
+        for src in source_mod.sources(appset.body):
+            key = f"{_ref(appset)}#{src.index}"
+            state = runs.get_state(self.store, POLL_ENGINE, key)
+            etag = "" if force or state is None else str(state[1].get("etag") or "")
+            client = self.factory(src.provider, src.api, src.project, self.token(appset, src))
+            try:
+                listed = client.poll_open(etag)
+            finally:
+                client.close_client()
+            if not listed.changed:
+                kept |= {str(n) for n in (state[1].get("previews") if state else []) or []}
+                seen_all = seen_all and state is not None
+                continue
+            wanted = [pr for pr in listed.pulls if src.wants(pr)]
+            names = [preview_name(appset.name, pr.number) for pr in wanted]
+            polled = {"etag": listed.etag, "previews": names, "at": now().isoformat()}
+            runs.put_state(self.store, POLL_ENGINE, key, "Polled", polled)
+            kept |= set(names)
+            for pr, name in zip(wanted, names, strict=True):
+                actions += self._changed(appset, src, pr, name)
+        if seen_all:
+            for p in store_previews.list_all(self.store, (appset.namespace, appset.name)):
+                if p.name not in kept:
+                    why = "the pull request was closed"
+                    actions.append(Action("teardown", p.name, _ref(appset), reason=why))
+        return actions
+
+    def _changed(self, appset: Resource, src: source_mod.Source, pr: forge_mod.PullRequest,
+                 name: str) -> list[Action]:  # fmt: skip
+        old = store_previews.get(self.store, name)
+        at = now()
+        if old is not None and old.head_sha == pr.head_sha and old.phase != "Deleting":
+            return []
+        base = old or Preview(name, appset.namespace, appset.name, pr.number, src.provider,
+                              src.project, src.api, pr.head, pr.base, pr.head_sha,
+                              created=at)  # fmt: skip
+        p = base.evolve(head_sha=pr.head_sha, branch=pr.head, target_branch=pr.base,
+                        title=pr.title, author=pr.author, url=pr.url, updated=at)  # fmt: skip
+        created = p.created or at
+        p = p.evolve(expires=source_mod.expiry(appset.body).deadline(created, at))
+        building = self._pipeline(src) is not None and self._ci(pr.head_sha) is None
+        p = p.evolve(phase="Building" if building else "Deploying", message="")
+        store_previews.put(self.store, p)
+        return [Action("deploy", name, _ref(appset), pr.head_sha)]
+
+    # -- CI: a Pipeline that builds the repository gates the deploy ------------------------
+
+    def _pipeline(self, src: source_mod.Source) -> Resource | None:
+        for pipe in store_resources.list_kind(self.store, "Pipeline"):
+            spec = pipe.spec.get("forge") or {}
+            repo = str((pipe.spec.get("source") or {}).get("repoURL") or "")
+            project = str(spec.get("project") or forge_mod.project_from_url(repo))
+            if spec.get("kind") == src.provider and project == src.project:
+                return pipe
+        return None
+
+    def _ci(self, sha: str) -> tuple[bool, str] | None:
+        """(succeeded, why) of the pull_request runs stored for ``sha``; None: none yet."""
+        found = store_previews.ci_conclusions(self.store, sha, "pull_request")
+        if not found or any(c in ("", "in_progress", "queued") for c, _ in found):
+            return None
+        bad = [w for c, w in found if c != "success"]
+        return (not bad, f"CI failed: {', '.join(bad)}" if bad else "")
+
+    def ci_finished(self, kind: str, project: str, sha: str) -> list[Action]:
+        """The deploys a finished pull request CI run for ``sha`` releases."""
+        out = []
+        for appset in self.for_repo(kind, project):
+            for p in store_previews.list_all(self.store, (appset.namespace, appset.name)):
+                if p.head_sha == sha and p.phase == "Building":
+                    out.append(Action("deploy", p.name, _ref(appset), sha))
+        return out
+
+    # -- units of work -------------------------------------------------------------------
+
+    def run(self, action: Action) -> Preview | None:
+        if action.verb == "teardown":
+            self.teardown(action.preview, action.reason)
+            return None
+        return self.deploy(action.preview, action.head_sha)
+
+    def deploy(self, name: str, head_sha: str = "") -> Preview | None:
+        p = store_previews.get(self.store, name)
+        if p is None or (head_sha and p.head_sha != head_sha):
+            return p  # torn down, or a newer push took over: that action will run
+        appset = self.appset(f"{p.appset_namespace}/{p.appset}")
+        if appset is None:
+            self.teardown(name, "its ApplicationSet was deleted")
+            return None
+        src = next((s for s in source_mod.sources(appset.body)
+                    if s.provider == p.forge and s.project == p.project), None)  # fmt: skip
+        if src is None:
+            self.teardown(name, "its generator no longer watches this repository")
+            return None
+        token = self.token(appset, src)
+        if self._pipeline(src) is not None:
+            ci = self._ci(p.head_sha)
+            if ci is None:
+                p = p.evolve(phase="Building", message="")
+                return self._save(p, token, "pending", f"building {p.head_sha[:7]}")
+            if not ci[0]:
+                p = p.evolve(phase="Failed", message=ci[1])
+                self._warn(p, "PreviewFailed", ci[1])
+                return self._save(p, token, "failure", ci[1])
+        p = self._save(p.evolve(phase="Deploying", message=""), token, "pending",
+                       f"deploying {p.head_sha[:7]}")  # fmt: skip
+        try:
+            p = self._deploy(appset, src, p)
+        except ShipwayError as exc:
+            log.warning("preview %s failed: %s", name, exc)
+            p = p.evolve(phase="Failed", message=str(exc))
+            self._warn(p, "PreviewFailed", str(exc))
+            return self._save(p, token, "failure", str(exc))
+        self._note(p, "PreviewReady", f"{p.head_sha[:12]} at {p.preview_url or '-'}")
+        return self._save(p, token, "success", f"preview ready for {p.head_sha[:7]}")
+
+    def _save(self, p: Preview, token: str, state: str, text: str) -> Preview:
+        p = report.report(self.store, p, token, state=state, description=text,
+                          factory=self.factory)  # fmt: skip
+        return store_previews.put(self.store, p)
+
+    def _deploy(self, appset: Resource, src: source_mod.Source, p: Preview) -> Preview:
+        body = render.application(appset.body, src, source_mod.params(_pr(p)))
+        meta = body["metadata"]
+        meta.setdefault("annotations", {})[ANNOTATION] = p.name
+        meta.setdefault("labels", {})["shipway.dev/preview"] = p.name
+        meta["ownerReferences"] = [{"apiVersion": "argoproj.io/v1alpha1",
+                                    "kind": "ApplicationSet", "name": appset.name}]  # fmt: skip
+        dest = body.setdefault("spec", {}).setdefault("destination", {})
+        dest["namespace"] = str(dest.get("namespace") or p.name)
+        self._check_namespace(p, str(dest["namespace"]))
+        app = Resource("argoproj.io/v1alpha1", "Application", str(meta["name"]),
+                       str(meta.get("namespace") or namespaces.ARGOCD), body,
+                       source=f"ApplicationSet/{appset.name}")  # fmt: skip
+        instance = namespaces.instance(app.namespace, app.name)
+        stale = [a for a in p.applications if a != instance]
+        store_resources.apply(self.store, [app])
+        p = p.evolve(applications=[instance], namespace=str(dest["namespace"]))
+        store_previews.put(self.store, p)
+        for old in stale:  # the template renamed it: the old one goes
+            self._delete_app(old)
+        result = deploy_engine.reconcile(self.store, instance, settings=self.settings)
+        if not result.ok:
+            raise ClusterError(f"sync failed: {result.message}", subject=f"Preview/{p.name}")
+        health = deploy_engine.wait_healthy(self.store, instance, self.health_timeout,
+                                            settings=self.settings)  # fmt: skip
+        if health != "Healthy":
+            raise ClusterError(f"not healthy after sync: {health}", subject=f"Preview/{p.name}")
+        stored = store_resources.get(self.store, "Application", app.name, app.namespace)
+        images = list((stored.status.get("summary") or {}).get("images") or [])
+        ports = store_previews.ports_of(self.store, p.name)
+        first = min(ports.items(), key=lambda kv: kv[1]) if ports else None
+        url = f"http://127.0.0.1:{first[1]}/" if first else ""
+        return p.evolve(phase="Ready", message="", preview_url=url, image=", ".join(images),
+                        deployed_sha=p.head_sha)  # fmt: skip
+
+    def _check_namespace(self, p: Preview, ns: str) -> None:
+        """A namespace per preview: refuse one another preview (or application) uses."""
+        for other in store_previews.list_all(self.store):
+            if other.name != p.name and other.namespace == ns:
+                raise InputError(f"namespace {ns!r} is preview {other.name}'s: the template's "
+                                 "destination.namespace must differ per pull request "
+                                 "(use {{number}} or {{branch_slug}})",
+                                 subject=f"Preview/{p.name}")  # fmt: skip
+        mine = set(p.applications)
+        for app in store_resources.list_kind(self.store, "Application"):
+            dest = (app.spec.get("destination") or {}).get("namespace")
+            inst = namespaces.instance(app.namespace, app.name)
+            if dest == ns and inst not in mine and ANNOTATION not in app.annotations:
+                raise InputError(f"namespace {ns!r} belongs to Application {inst}",
+                                 subject=f"Preview/{p.name}")  # fmt: skip
+
+    def _delete_app(self, instance: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            history.delete_app(self.store, instance, settings=self.settings)
+
+    def teardown(self, name: str, reason: str) -> None:
+        p = store_previews.get(self.store, name)
+        if p is None:
+            return
+        p = p.evolve(phase="Deleting", message=reason)
+        store_previews.put(self.store, p)
+        errors = []
+        for app in p.applications:
+            try:
+                self._delete_app(app)
+            except ShipwayError as exc:
+                errors.append(f"{app}: {exc}")
+        if errors:  # kept Deleting: the next pass tries again
+            self._warn(p, "PreviewTeardownFailed", "; ".join(errors))
+            return
+        store_previews.remove(self.store, name)
+        token = ""
+        appset = self.appset(f"{p.appset_namespace}/{p.appset}")
+        if appset is not None:
+            src = next((s for s in source_mod.sources(appset.body) if s.project == p.project),
+                       None)  # fmt: skip
+            token = self.token(appset, src) if src else ""
+        else:
+            token = os.environ.get("SHIPWAY_FORGE_TOKEN", "")
+        report.report(self.store, p, token, state="success", description=reason,
+                      factory=self.factory, status=False)  # fmt: skip
+        self._note(p, "PreviewDeleted", reason)
+
+    # -- expiry ------------------------------------------------------------------------------
+
+    def expired(self, at: dt.datetime | None = None) -> list[Action]:
+        at = at or now()
+        out = []
+        for appset in self.appsets():
+            rule = source_mod.expiry(appset.body)
+            for p in store_previews.list_all(self.store, (appset.namespace, appset.name)):
+                why = rule.why(p, at)
+                if why:
+                    out.append(Action("teardown", p.name, _ref(appset), reason=f"expired: {why}"))
+        known = {(a.namespace, a.name) for a in self.appsets()}
+        for p in store_previews.list_all(self.store):
+            if (p.appset_namespace, p.appset) not in known:
+                out.append(Action("teardown", p.name, reason="its ApplicationSet was deleted"))
+        return out
+
+    def due(self, at: float | None = None) -> list[Resource]:
+        """ApplicationSets whose ``requeueAfterSeconds`` has passed since their last poll."""
+        stamp = dt.datetime.fromtimestamp(at if at is not None else time.time(), dt.UTC)
+        out = []
+        for appset in self.appsets():
+            for src in source_mod.sources(appset.body):
+                state = runs.get_state(self.store, POLL_ENGINE, f"{_ref(appset)}#{src.index}")
+                last = dt.datetime.fromisoformat(str(state[1]["at"])) if state else None
+                if last is None or (stamp - last).total_seconds() >= src.requeue_seconds:
+                    out.append(appset)
+                    break
+        return out
+
+    def _note(self, p: Preview, reason: str, message: str) -> None:
+        store_events.emit(self.store, ev.ObjectRef("ApplicationSet", p.appset, p.appset_namespace),
+                          reason, f"{p.name}: {message}", source="previews")  # fmt: skip
+
+    def _warn(self, p: Preview, reason: str, message: str) -> None:
+        store_events.emit(self.store, ev.ObjectRef("ApplicationSet", p.appset, p.appset_namespace),
+                          reason, f"{p.name}: {message}", type=ev.WARNING,
+                          source="previews")  # fmt: skip
+
+
+def run_all(engine: Previews, actions: list[Action],
+            on_error: Callable[[Action, Exception], None] | None = None) -> None:  # fmt: skip
+    """Run actions one after another; one failing never stops the others."""
+    for a in actions:
+        try:
+            engine.run(a)
+        except ShipwayError as exc:
+            log.error("preview %s %s failed: %s", a.verb, a.preview, exc)
+            if on_error is not None:
+                on_error(a, exc)
+
+
+def describe(p: Preview) -> dict[str, Any]:
+    return p.to_dict()
