@@ -349,6 +349,18 @@ class Previews:
                       factory=self.factory, status=False)  # fmt: skip
         self._note(p, "PreviewDeleted", reason)
 
+    def resume(self) -> list[Action]:
+        """After a restart: finish interrupted deploys and teardowns (refreshing every
+        ApplicationSet with ``force`` then finds the pull requests closed meanwhile)."""
+        out = []
+        for p in store_previews.list_all(self.store):
+            ref = f"{p.appset_namespace}/{p.appset}"
+            if p.phase == "Deleting":
+                out.append(Action("teardown", p.name, ref, reason=p.message or "resumed"))
+            elif p.phase in ("Deploying", "Building"):
+                out.append(Action("deploy", p.name, ref, p.head_sha))
+        return out
+
     # -- expiry ------------------------------------------------------------------------------
 
     def expired(self, at: dt.datetime | None = None) -> list[Action]:

@@ -21,7 +21,7 @@ from typing import Any
 from shipway.git.forge import PullRequest
 from shipway.model.errors import InputError
 from shipway.model.preview import Expiry, parse_duration
-from shipway.templates.gotemplate.funcs_sprig_more import slugify
+from shipway.templates.gotemplate import funcs_sprig  # loads funcs_sprig_more after it
 
 PROVIDERS = ("github", "gitlab", "gitea")
 DEFAULT_API = {"github": "https://api.github.com", "gitlab": "https://gitlab.com/api/v4"}
@@ -71,9 +71,9 @@ def params(pr: PullRequest) -> dict[str, Any]:
         "author": pr.author,
         "labels": list(pr.labels),
         "branch": pr.head,
-        "branch_slug": slugify(pr.head, 50, False),
+        "branch_slug": funcs_sprig.SPRIG["slugify"](pr.head, 50, False),
         "target_branch": pr.base,
-        "target_branch_slug": slugify(pr.base, 50, False),
+        "target_branch_slug": funcs_sprig.SPRIG["slugify"](pr.base, 50, False),
         "head_sha": pr.head_sha,
         "head_short_sha": pr.head_sha[:8],
         "head_short_sha_7": pr.head_sha[:7],
