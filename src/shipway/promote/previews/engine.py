@@ -255,6 +255,7 @@ class Previews:
             p = self._deploy(appset, src, p)
         except ShipwayError as exc:
             log.warning("preview %s failed: %s", name, exc)
+            p = store_previews.get(self.store, name) or p  # with the Applications it made
             p = p.evolve(phase="Failed", message=str(exc))
             self._warn(p, "PreviewFailed", str(exc))
             return self._save(p, token, "failure", str(exc))
@@ -320,6 +321,9 @@ class Previews:
     def _delete_app(self, instance: str) -> None:
         with contextlib.suppress(NotFoundError):
             history.delete_app(self.store, instance, settings=self.settings)
+        # a play that failed (an image that never came) leaves a created pod the app's live
+        # state does not list: the preview's pods on this podman host go too
+        deploy_engine.local_target(self.settings).clean(instance)
 
     def teardown(self, name: str, reason: str) -> None:
         p = store_previews.get(self.store, name)
