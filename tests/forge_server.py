@@ -7,11 +7,13 @@ status (GitHub 422, GitLab 409, Gitea 409), paginates lists the way each
 forge does, and — to stay honest about git — refuses a head branch that does
 not exist in the real bare repository behind the git daemon.
 
-Pull requests report their head commit (``head.sha``, GitLab's ``sha``) as the
-bare repository's branch tip at the time of the request, an author and labels
-(``set_pull`` changes them). Comments have ids and can be listed and edited.
-Every ``GET`` answer carries an ``ETag``; a request whose ``If-None-Match``
-matches gets ``304 Not Modified`` and, as on GitHub, is not counted in
+Every ``GET`` answer carries an ``ETag`` (a hash of its body); a request whose
+``If-None-Match`` names it gets ``304 Not Modified`` with no body, as GitHub
+answers conditional requests. Pull requests carry their head commit (read from
+the bare repository at each answer, so a push shows), their author (``USER``)
+and labels (``ForgeServer.label``).
+``set_pull`` changes state, labels and author. Comments have ids and can be listed and edited.
+A 304, as on GitHub, is not counted in
 ``X-RateLimit-Remaining`` (``state.rate_used`` counts the others).
 ``state.refuse_statuses`` makes commit statuses fail with a 403.
 
@@ -34,6 +36,7 @@ from shipway.git.repo import Repo
 from shipway.model.errors import GitError
 
 TOKEN = "s3cret-token"
+USER = "octocat"
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,15 @@ class State:
         repo.run("update-ref", f"refs/heads/{base}", sha)
         return sha
 
+    def heads(self, project: str) -> dict[str, str]:
+        """Each branch of the bare repository and the commit it points at (one git call)."""
+        bare = self.repos.get(project)
+        if bare is None:
+            return {}
+        out = Repo(bare).run("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+        pairs = (line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return {ref.removeprefix("refs/heads/"): sha for sha, ref in pairs}
+
     def commit_exists(self, project: str, sha: str) -> bool:
         bare = self.repos.get(project)
         if bare is None or not re.fullmatch(r"[0-9a-f]{40}", sha):
@@ -109,7 +121,13 @@ class ForgeServer:
                 pass
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                data = b"" if status == 304 else json.dumps(body).encode()
+                data = json.dumps(body).encode()
+                if status == 304:
+                    self.send_response(304)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -128,9 +146,17 @@ class ForgeServer:
                     status, out, headers = route(
                         state, method, parts.path, query, body, dict(self.headers), base
                     )
-                    status, out, headers = _conditional(
-                        state, method, status, out, headers, self.headers.get("If-None-Match")
-                    )
+                    if method == "GET" and status == 200:
+                        digest = hashlib.sha256(json.dumps(out, sort_keys=True).encode())
+                        etag = f'"{digest.hexdigest()[:32]}"'
+                        headers = {**headers, "ETag": etag}
+                        if self.headers.get("If-None-Match") == etag:
+                            status = 304
+                    if status == 304:
+                        state.not_modified += 1
+                    else:  # what GitHub counts against the rate limit
+                        state.rate_used += 1
+                    headers = {**headers, "X-RateLimit-Remaining": str(5000 - state.rate_used)}
                     state.exchanges.append(
                         Exchange(
                             method, parts.path, query, body, status, json.loads(json.dumps(out))
@@ -195,6 +221,17 @@ class ForgeServer:
     def statuses_of(self, kind: str, project: str, sha: str) -> list[dict[str, Any]]:
         return [s[3] for s in self.state.statuses if s[:3] == (kind, project, sha)]
 
+    def label(self, kind: str, project: str, number: int, *labels: str) -> None:
+        """Put labels on a pull request (replacing its labels), as a person would."""
+        key = "iid" if kind == "gitlab" else "number"
+        with self.state.lock:
+            for pr in self.state.pulls.get((kind, project), []):
+                if pr[key] == number:
+                    if kind == "gitlab":
+                        pr["labels"] = list(labels)
+                    else:
+                        pr["labels"] = [{"id": i + 1, "name": n} for i, n in enumerate(labels)]
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -237,25 +274,6 @@ def route(
             handler = {"github": _github, "gitlab": _gitlab, "gitea": _gitea}[kind]
             return handler(state, project, method, m["rest"], query, body or {}, base)
     return 404, {"message": "Not Found"}, {}
-
-
-def _conditional(
-    state: State,
-    method: str,
-    status: int,
-    out: Any,
-    headers: dict[str, str],
-    if_none_match: str | None,
-) -> Result:
-    """ETag every successful GET; a matching ``If-None-Match`` gets a 304, not counted."""
-    if method == "GET" and status == 200:
-        etag = '"' + hashlib.sha1(json.dumps([out, headers]).encode()).hexdigest() + '"'
-        headers = {**headers, "ETag": etag}
-        if if_none_match == etag:
-            state.not_modified += 1
-            return 304, None, headers
-    state.rate_used += 1
-    return status, out, {**headers, "X-RateLimit-Remaining": str(max(0, 5000 - state.rate_used))}
 
 
 def _new_comment(state: State, kind: str, project: str, number: int, body: str) -> Result:
@@ -315,6 +333,7 @@ def _github(
     base: str,
 ) -> Result:
     pulls = state.pulls.setdefault(("github", project), [])
+    _head_shas(state, project, pulls)
     path = f"/github/repos/{project}/{rest}"
     if rest == "pulls" and method == "GET":
         owner = project.split("/")[0]
@@ -325,7 +344,6 @@ def _github(
             items = [p for p in items if f"{owner}:{p['head']['ref']}" == q["head"]]
         if "base" in q:
             items = [p for p in items if p["base"]["ref"] == q["base"]]
-        items = [_fill(state, "github", project, p) for p in items]
         return _page(items, q, "per_page", base, path)
     if rest == "pulls" and method == "POST":
         for key in ("title", "head", "base"):
@@ -355,7 +373,7 @@ def _github(
             "head": {"ref": body["head"], "sha": state.tip(project, body["head"])},
             "base": {"ref": body["base"]},
             "merged_at": None,
-            "user": {"login": "dev"},
+            "user": {"login": USER},
             "labels": [],
         }
         pulls.append(pr)
@@ -403,6 +421,14 @@ def _github(
     return 404, {"message": "Not Found"}, {}
 
 
+def _head_shas(state: State, project: str, pulls: list[dict[str, Any]]) -> None:
+    """An open pull request's head follows its branch in the real repository."""
+    heads = state.heads(project) if pulls else {}
+    for pr in pulls:
+        if pr["state"] == "open":
+            pr["head"]["sha"] = heads.get(pr["head"]["ref"]) or pr["head"].get("sha", "")
+
+
 def _gitlab(
     state: State,
     project: str,
@@ -413,13 +439,16 @@ def _gitlab(
     base: str,
 ) -> Result:
     mrs = state.pulls.setdefault(("gitlab", project), [])
+    heads = state.heads(project) if mrs else {}
+    for mr in mrs:  # an open merge request follows its source branch
+        if mr["state"] == "opened":
+            mr["sha"] = heads.get(mr["source_branch"]) or mr.get("sha", "")
     path = f"/gitlab/api/v4/projects/{project.replace('/', '%2F')}/{rest}"
     if rest == "merge_requests" and method == "GET":
         items = [p for p in mrs if q.get("state") in (None, "all", p["state"])]
         for key in ("source_branch", "target_branch"):
             if key in q:
                 items = [p for p in items if p[key] == q[key]]
-        items = [_fill(state, "gitlab", project, p) for p in items]
         return _page(items, q, "per_page", base, path)
     if rest == "merge_requests" and method == "POST":
         for key in ("source_branch", "target_branch", "title"):
@@ -451,7 +480,7 @@ def _gitlab(
             "source_branch": body["source_branch"],
             "target_branch": body["target_branch"],
             "sha": state.tip(project, body["source_branch"]),
-            "author": {"username": "dev"},
+            "author": {"username": USER},
             "labels": [],
         }
         mrs.append(mr)
@@ -498,10 +527,10 @@ def _gitea(
     base: str,
 ) -> Result:
     pulls = state.pulls.setdefault(("gitea", project), [])
+    _head_shas(state, project, pulls)
     path = f"/gitea/api/v1/repos/{project}/{rest}"
     if rest == "pulls" and method == "GET":
         items = [p for p in pulls if q.get("state", "open") in ("all", p["state"])]
-        items = [_fill(state, "gitea", project, p) for p in items]
         status, chunk, links = _page(items, q, "limit", base, path)
         links.pop("X-Next-Page", None)
         return status, chunk, {**links, "X-Total-Count": str(len(items))}
@@ -528,7 +557,7 @@ def _gitea(
             "head": {"ref": body["head"], "sha": state.tip(project, body["head"])},
             "base": {"ref": body["base"]},
             "merged": False,
-            "user": {"login": "dev"},
+            "user": {"login": USER},
             "labels": [],
         }
         pulls.append(pr)

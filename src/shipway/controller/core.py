@@ -7,7 +7,9 @@
 - a git push to an ``Application``'s config repo reconciles that application
   and waits for its health;
 - a registry or git push to a repository a Kargo ``Warehouse`` subscribes to
-  runs its discovery (``promote.warehouse``), which makes the new Freight.
+  runs its discovery (``promote.warehouse``), which makes the new Freight;
+- a push or pull request event refreshes the ApplicationSets that read that
+  repository (``controller.appsets``), as does the periodic pass.
 
 Hooks are accepted by ``controller.accept`` into the durable inbox; lanes of
 worker threads (``controller.workers``) take them: accepted events are
@@ -33,7 +35,7 @@ from typing import Any
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.ci.runner import pull_request_runner
-from shipway.controller import accept, catchup, promotions, units, workers
+from shipway.controller import accept, appsets, catchup, promotions, units, workers
 from shipway.controller import ci_outcome as outcome
 from shipway.controller import tips as tips_mod
 from shipway.controller.hooks import (
@@ -97,7 +99,10 @@ class Controller:
             workers.LaneSpec("deploy", ("reconcile",), 2, self._handle_reconcile),
             workers.LaneSpec("promote", (promotions.KIND,), 1,
                              lambda item, _owner: promotions.handle(store, settings, item)),
+            workers.LaneSpec("appset", (appsets.KIND,), 1,
+                             lambda item, _owner: appsets.handle(store, settings, item)),
         ])  # fmt: skip
+        self.appsets = appsets.Poller(store, settings, 60.0)
         self.receiver = accept.Receiver(settings, store, self.tokens, self.tips, self.lanes.wake)
 
     # -- events: accepted hooks become units of work -----------------------------------------
@@ -108,6 +113,7 @@ class Controller:
             self._expand_push(item, owner, push)
             return
         event = _git_event(item.payload["event"])
+        self._put(appsets.event_items(self.store, event))
         repo = self._known_url(event.repo_urls)
         if repo is None:
             return
@@ -168,7 +174,12 @@ class Controller:
                 news.append(
                     units.reconcile_item(namespaces.instance(app.namespace, app.name), update)
                 )
+            news += appsets.push_items(self.store, push.repo, update.after)
         return news, marks
+
+    def _put(self, news: list[inbox.New]) -> None:
+        if news and any(i is not None for i in inbox.put_many(self.store, news)):
+            self.lanes.wake(*{n.kind for n in news})
 
     def _pipelines(self, repo: str) -> list[Resource]:
         return [
@@ -452,12 +463,14 @@ class Controller:
         def loop() -> None:
             while not self._stop.wait(interval):
                 for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images,
-                           self._prune, self._poll_warehouses, _notify):  # fmt: skip
+                           self._prune, self._poll_warehouses, self._poll_appsets,
+                           _notify):  # fmt: skip
                     try:
                         fn(self.store)
                     except Exception:
                         log.exception("periodic %s failed", fn.__name__)
 
+        self.appsets.interval = interval
         self._periodic = threading.Thread(target=loop, name="periodic", daemon=True)
         self._periodic.start()
         cronjobs.start(self.store, self._stop)  # CronJobs of apps on a podman target
@@ -467,6 +480,10 @@ class Controller:
 
     def _prune(self, store: Store) -> None:
         inbox.prune(store, INBOX_RETENTION)
+
+    def _poll_appsets(self, store: Store) -> None:
+        if self.appsets.poll():
+            self.lanes.wake(appsets.KIND)
 
     def _poll_warehouses(self, store: Store) -> None:
         warehouse.poll_due(store, workdir=self._warehouse_dir)

@@ -2,16 +2,20 @@
 
 ``open_forge(kind, api_url, project, token)`` returns a ``Forge`` that can
 find, list, create, update and close pull requests (GitLab's merge
-requests) and comment on them. Each flavour speaks its documented REST API
-(``forge_github``, ``forge_gitlab``, ``forge_gitea``) over httpx; HTTP and
-transport failures become ``ExternalError`` (``ConflictError`` for 409/422
-"already exists"), ``NotFoundError`` for 404, with the project as subject.
+requests) and comment on them. ``list_pulls`` lists every open pull request
+with its head commit, author and labels through conditional requests: the
+client keeps each page's ``ETag`` and items, sends ``If-None-Match``, and a
+``304`` (which GitHub does not count against the rate limit) reuses the page.
+Each flavour speaks its documented REST API (``forge_github``, ``forge_gitlab``,
+``forge_gitea``) over httpx; HTTP and transport failures become ``ExternalError``
+(``ConflictError`` for 409/422 "already exists"), ``NotFoundError`` for 404, with the
+project as subject.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -36,10 +40,11 @@ class PullRequest:
     state: str  # "open", "closed" or "merged"
     merge_commit: str = ""
     """The commit a merge made (set once merged, where the forge says)."""
-    head_sha: str = ""
-    """The head branch's commit, as the forge reports it."""
-    author: str = ""
-    labels: tuple[str, ...] = ()
+    head_sha: str = field(default="", compare=False)
+    """The head commit (set by ``list_pulls`` and ``get``, where the forge says); this and
+    the fields below change under a pull request without making it another one."""
+    author: str = field(default="", compare=False)
+    labels: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,9 +54,6 @@ class PullRequest:
             "base": self.base,
             "title": self.title,
             "state": self.state,
-            "head_sha": self.head_sha,
-            "author": self.author,
-            "labels": list(self.labels),
         }
 
     @classmethod
@@ -69,23 +71,36 @@ class PullRequest:
             merge_commit=str(data.get("merge_commit_sha") or "") if state == "merged" else "",
             head_sha=str((data.get("head") or {}).get("sha") or ""),
             author=str((data.get("user") or {}).get("login") or ""),
-            labels=tuple(str(x.get("name")) for x in data.get("labels") or [] if x.get("name")),
+            labels=tuple(
+                str(lb.get("name", "")) for lb in data.get("labels") or [] if isinstance(lb, dict)
+            ),
         )
 
 
 @dataclass(frozen=True)
-class OpenPulls:
-    """A conditional listing: ``changed`` False (304, ``pulls`` empty) when the ETag matched."""
+class Comment:
+    """A pull request comment (GitLab: a note); ``id`` edits it later."""
 
-    changed: bool
-    pulls: list[PullRequest]
-    etag: str
+    id: str
+    body: str
 
 
 @dataclass(frozen=True)
-class Comment:
-    id: str
-    body: str
+class PullList:
+    """Every open pull request, and whether anything changed since the client's last list."""
+
+    pulls: list[PullRequest]
+    changed: bool
+    requests: int
+    """Requests this listing sent (``not_modified`` of them answered ``304``)."""
+    not_modified: int = 0
+
+
+@dataclass
+class PullListStats:
+    requests: int = 0
+    not_modified: int = 0
+    changed: bool = False
 
 
 class Forge:
@@ -107,6 +122,8 @@ class Forge:
         self.token = token
         self.http = httpx.Client(timeout=timeout, transport=transport, headers=self._headers())
         self.requests = 0
+        self._pages: dict[str, tuple[str, list[dict[str, Any]], str]] = {}
+        """Conditional-request cache: request URL -> (ETag, items, next page URL)."""
 
     def _headers(self) -> dict[str, str]:
         return {}
@@ -123,7 +140,7 @@ class Forge:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request; map failures onto the shipway error tree (a 304 is returned)."""
+        """Send one request; map failures onto the shipway error tree (``304`` is returned)."""
         self.requests += 1
         subject = f"{self.kind}:{self.project}"
         try:
@@ -146,7 +163,7 @@ class Forge:
         out: list[dict[str, Any]] = []
         url, query = path, dict(params)
         for _ in range(100):
-            resp = self.call("GET", url, params=query or None)  # a next link carries its query
+            resp = self.call("GET", url, params=query or None)  # a next link keeps its query
             out += list(resp.json())
             nxt = resp.links.get("next", {}).get("url")
             if not nxt:
@@ -154,43 +171,42 @@ class Forge:
             url, query = nxt.removeprefix(self.api_url), {}
         return out
 
-    def conditional_pages(
-        self, path: str, params: dict[str, str], etag: str
-    ) -> tuple[list[dict[str, Any]] | None, str]:
-        """A paginated list asked with ``If-None-Match``: ``(None, etag)`` on a 304.
+    def cached_pages(
+        self, path: str, params: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], PullListStats]:
+        """Every item of a paginated list through conditional requests (see the module doc)."""
+        out: list[dict[str, Any]] = []
+        stats = PullListStats()
+        url, query = path, dict(params)
+        for _ in range(100):
+            # a next link carries its own query (httpx would replace it with ``params``)
+            key = str(httpx.URL(self.api_url + url, params=query)) if query else self.api_url + url
+            cached = self._pages.get(key)
+            headers = {"If-None-Match": cached[0]} if cached and cached[0] else None
+            resp = self.call("GET", url, params=query or None, headers=headers)
+            stats.requests += 1
+            if resp.status_code == 304 and cached is not None:
+                stats.not_modified += 1
+                items, nxt = cached[1], cached[2]
+            else:
+                stats.changed = True
+                items = list(resp.json())
+                nxt = resp.links.get("next", {}).get("url") or ""
+                self._pages[key] = (resp.headers.get("ETag", ""), items, nxt)
+            out += items
+            if not nxt:
+                break
+            url, query = nxt.removeprefix(self.api_url), {}
+        return out, stats
 
-        Only the first page is conditional (a change anywhere changes it for the
-        forges' ordering by update time); GitHub does not count a 304 against
-        the rate limit.
-        """
-        resp = self.call(
-            "GET", path, params=params, headers={"If-None-Match": etag} if etag else None
-        )
-        if resp.status_code == 304:
-            return None, etag
-        out = list(resp.json())
-        new_etag = resp.headers.get("ETag", "")
-        nxt = resp.links.get("next", {}).get("url")
-        if nxt:
-            out += self.pages(nxt.removeprefix(self.api_url), {})
-        return out, new_etag
+    def list_pulls(self) -> PullList:
+        """Every open pull request of the project (any base), with head sha, author, labels."""
+        raise NotImplementedError
+
+    def _listed(self, items: list[PullRequest], stats: PullListStats) -> PullList:
+        return PullList(items, stats.changed, stats.requests, stats.not_modified)
 
     # -- the interface ---------------------------------------------------------
-    def poll_open(self, etag: str = "") -> OpenPulls:
-        """Every open pull request (any base), asked conditionally with ``etag``."""
-        raise NotImplementedError
-
-    def create_comment(self, number: int, body: str) -> Comment:
-        """Comment on a pull request; the comment's id edits it later."""
-        raise NotImplementedError
-
-    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
-        """Replace a comment's text (``NotFoundError`` when it was deleted)."""
-        raise NotImplementedError
-
-    def list_comments(self, number: int) -> list[Comment]:
-        raise NotImplementedError
-
     def find_open(self, head: str, base: str) -> PullRequest | None:
         found = [p for p in self.list_open(base) if p.head == head]
         return found[0] if found else None
@@ -216,6 +232,17 @@ class Forge:
         raise NotImplementedError
 
     def comment(self, number: int, body: str) -> None:
+        raise NotImplementedError
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        """Comment on a pull request; the comment's id edits it later."""
+        raise NotImplementedError
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        """Replace a comment's text in place (``NotFoundError`` when it was deleted)."""
+        raise NotImplementedError
+
+    def list_comments(self, number: int) -> list[Comment]:
         raise NotImplementedError
 
     def set_status(

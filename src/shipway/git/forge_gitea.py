@@ -4,13 +4,12 @@ Auth ``Authorization: token <token>``. Listing has no head filter, so open
 pulls are listed (``state=open``, ``limit``/``page``) and filtered here;
 closing is ``PATCH state=closed``;
 merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``
-(edited at ``/issues/comments/{id}``, as GitHub); ``poll_open`` pages with
-``limit`` and sends ``If-None-Match``.
+(edited at ``/issues/comments/{id}``, as GitHub).
 """
 
 from __future__ import annotations
 
-from shipway.git.forge import Forge, OpenPulls, PullRequest
+from shipway.git.forge import Forge, PullList, PullRequest
 from shipway.git.forge_github import GitHub
 
 
@@ -30,6 +29,11 @@ class Gitea(GitHub):
         self.call("POST", f"{self._repo}/pulls/{number}/merge", json={"Do": "merge"})
         return self.get(number)
 
+    def list_pulls(self) -> PullList:
+        params = {"state": "open", "limit": "50"}
+        items, stats = self.cached_pages(f"{self._repo}/pulls", params)
+        return self._listed([self._pr(d) for d in items], stats)
+
     def list_open(self, base: str) -> list[PullRequest]:
         out: list[PullRequest] = []
         for page in range(1, 100):
@@ -39,10 +43,3 @@ class Gitea(GitHub):
             if len(batch) < 50:
                 break
         return [p for p in out if p.base == base]
-
-    def poll_open(self, etag: str = "") -> OpenPulls:
-        params = {"state": "open", "limit": "50"}
-        items, new_etag = self.conditional_pages(f"{self._repo}/pulls", params, etag)
-        if items is None:
-            return OpenPulls(False, [], etag)
-        return OpenPulls(True, [self._pr(d) for d in items], new_etag)

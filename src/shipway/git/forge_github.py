@@ -4,8 +4,7 @@ Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
 ``X-GitHub-Api-Version: 2022-11-28``. Closing is ``PATCH state=closed``;
 ``get`` is ``GET /pulls/{n}``, merging ``PUT /pulls/{n}/merge``;
 comments go to the issue (``/issues/{number}/comments``, edited at
-``/issues/comments/{id}``); ``poll_open`` sends ``If-None-Match`` (a 304 is not
-counted against the rate limit); commit statuses are
+``/issues/comments/{id}``); commit statuses are
 ``POST /statuses/{sha}`` (Gitea takes the same shape).
 """
 
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.git.forge import Comment, Forge, OpenPulls, PullRequest
+from shipway.git.forge import Comment, Forge, PullList, PullRequest
 
 
 class GitHub(Forge):
@@ -42,6 +41,11 @@ class GitHub(Forge):
     def list_open(self, base: str) -> list[PullRequest]:
         params = {"state": "open", "base": base, "per_page": "100"}
         return [self._pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
+
+    def list_pulls(self) -> PullList:
+        params = {"state": "open", "per_page": "100"}
+        items, stats = self.cached_pages(f"{self._repo}/pulls", params)
+        return self._listed([self._pr(d) for d in items], stats)
 
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
         payload = {"title": title, "head": head, "base": base, "body": body}
@@ -74,17 +78,10 @@ class GitHub(Forge):
             payload["target_url"] = target_url
         self.call("POST", f"{self._repo}/statuses/{sha}", json=payload)
 
-    def poll_open(self, etag: str = "") -> OpenPulls:
-        params = {"state": "open", "per_page": "100"}
-        items, new_etag = self.conditional_pages(f"{self._repo}/pulls", params, etag)
-        if items is None:
-            return OpenPulls(False, [], etag)
-        return OpenPulls(True, [self._pr(d) for d in items], new_etag)
-
     def create_comment(self, number: int, body: str) -> Comment:
-        data = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
-        out = data.json()
-        return Comment(str(out["id"]), str(out.get("body") or body))
+        out = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+        data = out.json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
 
     def edit_comment(self, number: int, comment_id: str, body: str) -> None:
         self.call("PATCH", f"{self._repo}/issues/comments/{comment_id}", json={"body": body})

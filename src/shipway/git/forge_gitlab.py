@@ -4,7 +4,7 @@ The project is its full path, URL-encoded (``group%2Fsub%2Fproject``). Auth
 ``PRIVATE-TOKEN: <token>``. States are ``opened``/``closed``/``merged``
 (reported here as open/closed/merged); closing is ``PUT state_event=close``;
 comments are notes (``/merge_requests/{iid}/notes``, edited with ``PUT
-…/notes/{id}``); ``poll_open`` sends ``If-None-Match``; commit statuses are
+…/notes/{id}``); commit statuses are
 ``POST /projects/{id}/statuses/{sha}`` with GitLab's state words.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from shipway.git.forge import Comment, Forge, OpenPulls, PullRequest
+from shipway.git.forge import Comment, Forge, PullList, PullRequest
 
 _STATES = {"opened": "open", "closed": "closed", "merged": "merged", "locked": "closed"}
 
@@ -30,7 +30,10 @@ def _mr(data: dict[str, Any]) -> PullRequest:
         merge_commit=str(data.get("merge_commit_sha") or ""),
         head_sha=str(data.get("sha") or ""),
         author=str((data.get("author") or {}).get("username") or ""),
-        labels=tuple(str(x) for x in data.get("labels") or []),
+        labels=tuple(
+            str(lb.get("name", "")) if isinstance(lb, dict) else str(lb)
+            for lb in data.get("labels") or []
+        ),
     )
 
 
@@ -52,6 +55,11 @@ class GitLab(Forge):
     def list_open(self, base: str) -> list[PullRequest]:
         params = {"state": "opened", "target_branch": base, "per_page": "100"}
         return [_mr(d) for d in self.pages(self._mrs, params)]
+
+    def list_pulls(self) -> PullList:
+        params = {"state": "opened", "per_page": "100"}
+        items, stats = self.cached_pages(self._mrs, params)
+        return self._listed([_mr(d) for d in items], stats)
 
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
         payload = {
@@ -90,16 +98,9 @@ class GitLab(Forge):
             payload["target_url"] = target_url
         self.call("POST", f"/projects/{quote(self.project, safe='')}/statuses/{sha}", json=payload)
 
-    def poll_open(self, etag: str = "") -> OpenPulls:
-        params = {"state": "opened", "per_page": "100"}
-        items, new_etag = self.conditional_pages(self._mrs, params, etag)
-        if items is None:
-            return OpenPulls(False, [], etag)
-        return OpenPulls(True, [_mr(d) for d in items], new_etag)
-
     def create_comment(self, number: int, body: str) -> Comment:
-        out = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
-        return Comment(str(out["id"]), str(out.get("body") or body))
+        data = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
 
     def edit_comment(self, number: int, comment_id: str, body: str) -> None:
         self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})

@@ -39,7 +39,7 @@ for _kind, _extra in {
     "ConfigMap": ["cm", "configmaps"],
     "Application": ["app", "apps", "applications"],
     "AppProject": ["appproj", "appprojects"],
-    "ApplicationSet": ["appset", "appsets", "applicationsets"],
+    "ApplicationSet": ["applicationsets", "appset", "appsets"],
     "Cluster": ["clusters"],
     "Pipeline": ["pipelines"],
     "ImageRepository": ["imagerepo", "imagerepositories"],

@@ -11,6 +11,7 @@
 - ``Stage``: ``shipway.model.kargo_stage``; ``Promotion``: ``shipway.model.kargo_promotion``;
   ``PromotionTask`` and ``ClusterPromotionTask``: ``shipway.model.kargo_steps``;
   ``ProjectConfig`` (and ``Project``'s spec): ``shipway.model.kargo_project``.
+- ``ApplicationSet`` (``argoproj.io/v1alpha1``): ``shipway.model.appset``.
 - ``AnalysisTemplate``, ``ClusterAnalysisTemplate``, ``AnalysisRun``
   (``argoproj.io/v1alpha1``, Argo Rollouts): ``shipway.model.rollouts``.
 
@@ -25,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shipway.model import kindnames
+from shipway.model.appset import ApplicationSetSpec
 from shipway.model.kargo import FreightBody, WarehouseSpec
 from shipway.model.kargo_project import KargoProjectSpec, ProjectConfigSpec
 from shipway.model.kargo_promotion import PromotionSpec
@@ -272,6 +274,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "Pipeline": PipelineSpec,
     "Application": ApplicationSpec,
     "AppProject": ProjectSpec,
+    "ApplicationSet": ApplicationSetSpec,
     "Cluster": ClusterSpec,
     "ImageRepository": ImageRepositorySpec,
     "ImagePolicy": ImagePolicySpec,

@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 PHASES = ("Building", "Deploying", "Ready", "Failed", "Deleting")
+PREVIEWS_ANNOTATION = "shipway.dev/previews"
+"""On an ApplicationSet, ``"true"``: its pull requests get previews (the preview engine owns
+it; the ApplicationSet engine leaves it alone)."""
 LABEL_MAX = 63
 
 
@@ -32,6 +35,11 @@ def dns_label(text: str, max_size: int = LABEL_MAX) -> str:
         return slug or "x"
     digest = hashlib.sha256(text.encode()).hexdigest()[:6]
     return slug[: max_size - 7].rstrip("-") + "-" + digest
+
+
+def is_preview_set(body: dict[str, Any]) -> bool:
+    ann = (body.get("metadata") or {}).get("annotations") or {}
+    return str(ann.get(PREVIEWS_ANNOTATION, "")).lower() == "true"
 
 
 def preview_name(appset: str, number: int) -> str:
@@ -65,6 +73,8 @@ class Preview:
     image: str = ""
     deployed_sha: str = ""
     comment_id: str = ""
+    application: dict[str, Any] = field(default_factory=dict)
+    """The Application the template rendered for the head (deployed once CI built it)."""
     created: dt.datetime | None = None
     updated: dt.datetime | None = None  # the last push (what idle expiry counts from)
     expires: dt.datetime | None = None

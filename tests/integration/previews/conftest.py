@@ -112,7 +112,7 @@ class World:
             "metadata": {
                 "name": name,
                 "namespace": "argocd",
-                "annotations": extra.pop("annotations", {}),
+                "annotations": {"shipway.dev/previews": "true", **extra.pop("annotations", {})},
             },
             "spec": {
                 "generators": [
@@ -148,8 +148,10 @@ class World:
         secret = {"apiVersion": "v1", "kind": "Secret",
                   "metadata": {"name": "forge-token", "namespace": "argocd"},
                   "data": {"token": base64.b64encode(TOKEN.encode()).decode()}}  # fmt: skip
-        store_resources.apply(self.store, [
-            res, Resource("v1", "Secret", "forge-token", "argocd", secret)])  # fmt: skip
+        path = self.settings.home / "secrets" / "argocd" / "forge-token.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(secret))
+        store_resources.apply(self.store, [res])
         return store_resources.get(self.store, "ApplicationSet", name, "argocd")
 
 

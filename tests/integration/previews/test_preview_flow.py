@@ -64,7 +64,7 @@ def test_open_push_close(world_factory: Any) -> None:
     w.image(sha1)
     number = w.open_pull(branch)
     eng = Previews(w.store, w.settings)
-    actions = eng.refresh(appset, force=True)
+    actions = eng.refresh(appset)
     assert [(a.verb, a.head_sha) for a in actions] == [("deploy", sha1)]
     run_all(eng, actions)
     name = preview_name("web-previews", number)
@@ -125,7 +125,7 @@ def test_expiry_restart_failure_and_a_refusing_forge(world_factory: Any) -> None
     n_good, n_bad = w.open_pull("good"), w.open_pull("bad")
     w.forge.state.refuse_statuses = True
     eng = Previews(w.store, w.settings, health_timeout=15)
-    run_all(eng, eng.refresh(appset, force=True))
+    run_all(eng, eng.refresh(appset))
     pg = store_previews.get(w.store, preview_name("web-previews", n_good))
     pb = store_previews.get(w.store, preview_name("web-previews", n_bad))
     assert pg is not None and pg.phase == "Ready", pg and pg.message
@@ -141,7 +141,7 @@ def test_expiry_restart_failure_and_a_refusing_forge(world_factory: Any) -> None
     w.forge.set_pull(w.kind, w.project, n_bad, state="closed")
     fresh = Previews(w.store, w.settings)
     assert fresh.resume() == []  # nothing was left half done
-    run_all(fresh, fresh.refresh(appset, force=True))
+    run_all(fresh, fresh.refresh(appset))
     assert store_previews.get(w.store, pb.name) is None
     assert store_previews.get(w.store, pg.name) is not None
 

@@ -26,8 +26,8 @@ the forge (through ``git.forge``) and the reconciler (``deploy.engine``).
 
 from __future__ import annotations
 
-import base64
 import contextlib
+import copy
 import datetime as dt
 import logging
 import os
@@ -38,15 +38,19 @@ from typing import Any
 
 from shipway.deploy import engine as deploy_engine
 from shipway.deploy import history
+from shipway.deploy.appset import engine as appset_engine
+from shipway.deploy.appset import generators as gen
+from shipway.deploy.appset import plan as appset_plan
+from shipway.deploy.appset import render as appset_render
 from shipway.deploy.preview_ports import ANNOTATION
 from shipway.git import forge as forge_mod
 from shipway.model import events as ev
 from shipway.model import namespaces
 from shipway.model.errors import ClusterError, InputError, NotFoundError, ShipwayError
-from shipway.model.preview import Preview, preview_name
+from shipway.model.preview import Preview, is_preview_set, preview_name
 from shipway.model.release import now
 from shipway.model.resources import Resource
-from shipway.promote.previews import render, report
+from shipway.promote.previews import report
 from shipway.promote.previews import source as source_mod
 from shipway.settings import Settings
 from shipway.store import events as store_events
@@ -82,56 +86,41 @@ def _ref(app: Resource) -> str:
     return f"{app.namespace}/{app.name}"
 
 
-def _pr(p: Preview) -> forge_mod.PullRequest:
-    return forge_mod.PullRequest(p.number, p.url, p.branch, p.target_branch, p.title, "",
-                                 "open", head_sha=p.head_sha, author=p.author)  # fmt: skip
-
-
 class Previews:
     def __init__(
         self,
         store: Store,
         settings: Settings,
         *,
-        factory: report.ForgeFactory = forge_mod.open_forge,
+        forges: appset_engine.ForgeCache | None = None,
         health_timeout: float = 60.0,
     ) -> None:
-        self.store, self.settings, self.factory = store, settings, factory
+        self.store, self.settings = store, settings
+        self.forges = forges or appset_engine.FORGES  # clients keep their ETags between passes
         self.health_timeout = health_timeout
 
     # -- what exists ------------------------------------------------------------------------
 
     def appsets(self) -> list[Resource]:
-        """Stored ApplicationSets that have a pullRequest generator."""
-        out = []
-        for a in store_resources.list_kind(self.store, "ApplicationSet"):
-            gens = a.spec.get("generators") or []
-            if any(isinstance(g, dict) and "pullRequest" in g for g in gens):
-                out.append(a)
-        return out
+        """Stored preview ApplicationSets (``shipway.dev/previews: "true"``)."""
+        return [a for a in store_resources.list_kind(self.store, "ApplicationSet")
+                if is_preview_set(a.body)]  # fmt: skip
 
     def appset(self, ref: str) -> Resource | None:
         ns, _, name = ref.rpartition("/")
         return store_resources.find(self.store, "ApplicationSet", name, ns or None)
 
     def token(self, appset: Resource, src: source_mod.Source) -> str:
-        """``tokenRef``'s Secret key in the ApplicationSet's namespace, else
-        ``SHIPWAY_FORGE_TOKEN``."""
+        """``tokenRef``'s key (the Secret manifest under ``$SHIPWAY_HOME/secrets``, as the
+        ApplicationSet engine reads it), else ``SHIPWAY_FORGE_TOKEN``."""
         ref = src.token_ref
         if not ref.get("secretName"):
             return os.environ.get("SHIPWAY_FORGE_TOKEN", "")
-        secret = store_resources.find(self.store, "Secret", ref["secretName"], appset.namespace)
-        if secret is None:
-            where = f"tokenRef: Secret {ref['secretName']!r} not found in {appset.namespace!r}"
-            raise InputError(where, subject=f"ApplicationSet/{appset.name}")
-        key = ref.get("key") or "token"
-        body = secret.body
-        if key in (body.get("stringData") or {}):
-            return str(body["stringData"][key])
-        if key in (body.get("data") or {}):
-            return base64.b64decode(str(body["data"][key])).decode()
-        raise InputError(f"tokenRef: Secret {ref['secretName']!r} has no key {key!r}",
-                         subject=f"ApplicationSet/{appset.name}")  # fmt: skip
+        return appset_engine.read_secret(self.settings, appset.namespace, ref["secretName"],
+                                         ref.get("key") or "token")  # fmt: skip
+
+    def client(self, p: Preview, token: str) -> forge_mod.Forge:
+        return self.forges.client(p.forge, p.api, p.project, token)
 
     def for_repo(self, kind: str, project: str) -> list[Resource]:
         """The preview ApplicationSets whose generator watches ``project`` on ``kind``."""
@@ -141,54 +130,62 @@ class Previews:
 
     # -- refresh: the forge's open pull requests against the stored previews -----------------
 
-    def refresh(self, appset: Resource, *, force: bool = False) -> list[Action]:
+    def refresh(self, appset: Resource) -> list[Action]:
+        """The work the forge's open pull requests mean for ``appset`` now (the forge client
+        asks with the ETags of its last listing: an unchanged list costs 304s)."""
+        spec = appset.spec
+        opts = appset_render.Options.of(spec)
+        inputs = appset_engine.StoreInputs(self.store, self.settings, self.forges)
+        ctx = gen.Context(inputs, opts, appset.namespace)
         actions: list[Action] = []
         kept: set[str] = set()
-        seen_all = True
-        for src in source_mod.sources(appset.body):
-            key = f"{_ref(appset)}#{src.index}"
-            state = runs.get_state(self.store, POLL_ENGINE, key)
-            etag = "" if force or state is None else str(state[1].get("etag") or "")
-            client = self.factory(src.provider, src.api, src.project, self.token(appset, src))
-            try:
-                listed = client.poll_open(etag)
-            finally:
-                client.close_client()
-            if not listed.changed:
-                kept |= {str(n) for n in (state[1].get("previews") if state else []) or []}
-                seen_all = seen_all and state is not None
-                continue
-            wanted = [pr for pr in listed.pulls if src.wants(pr)]
-            names = [preview_name(appset.name, pr.number) for pr in wanted]
-            polled = {"etag": listed.etag, "previews": names, "at": now().isoformat()}
-            runs.put_state(self.store, POLL_ENGINE, key, "Polled", polled)
-            kept |= set(names)
-            for pr, name in zip(wanted, names, strict=True):
-                actions += self._changed(appset, src, pr, name)
-        if seen_all:
-            for p in store_previews.list_all(self.store, (appset.namespace, appset.name)):
-                if p.name not in kept:
-                    why = "the pull request was closed"
-                    actions.append(Action("teardown", p.name, _ref(appset), reason=why))
+        try:
+            for src in source_mod.sources(appset.body):
+                where = f"spec.generators[{src.index}]"
+                for item in gen.generate(src.body, ctx, where):
+                    number = int(item.params["number"])
+                    name = preview_name(appset.name, number)
+                    kept.add(name)
+                    template = appset_render.generator_template(spec.get("template") or {},
+                                                                item.template)  # fmt: skip
+                    try:
+                        app = appset_render.application(template, item.params, opts,
+                                                        str(spec.get("templatePatch") or ""),
+                                                        appset.namespace)  # fmt: skip
+                    except ShipwayError as exc:
+                        raise InputError(f"ApplicationSet/{appset.name}: {where} pull request "
+                                         f"#{number}: {appset_render.describe(exc)}",
+                                         subject=appset.key) from None  # fmt: skip
+                    actions += self._changed(appset, src, item.params, app, name)
+        finally:
+            inputs.close()
+        for p in store_previews.list_all(self.store, (appset.namespace, appset.name)):
+            if p.name not in kept:
+                why = "the pull request was closed"
+                actions.append(Action("teardown", p.name, _ref(appset), reason=why))
         return actions
 
-    def _changed(self, appset: Resource, src: source_mod.Source, pr: forge_mod.PullRequest,
-                 name: str) -> list[Action]:  # fmt: skip
+    def _changed(self, appset: Resource, src: source_mod.Source, params: dict[str, Any],
+                 app: dict[str, Any], name: str) -> list[Action]:  # fmt: skip
         old = store_previews.get(self.store, name)
         at = now()
-        if old is not None and old.head_sha == pr.head_sha and old.phase != "Deleting":
+        sha = str(params["head_sha"])
+        if old is not None and old.head_sha == sha and old.phase != "Deleting":
+            if old.application != app:  # the set's template changed: the same head again
+                store_previews.put(self.store, old.evolve(application=app, phase="Deploying"))
+                return [Action("deploy", name, _ref(appset), sha)]
             return []
-        base = old or Preview(name, appset.namespace, appset.name, pr.number, src.provider,
-                              src.project, src.api, pr.head, pr.base, pr.head_sha,
-                              created=at)  # fmt: skip
-        p = base.evolve(head_sha=pr.head_sha, branch=pr.head, target_branch=pr.base,
-                        title=pr.title, author=pr.author, url=pr.url, updated=at)  # fmt: skip
-        created = p.created or at
-        p = p.evolve(expires=source_mod.expiry(appset.body).deadline(created, at))
-        building = self._pipeline(src) is not None and self._ci(pr.head_sha) is None
+        base = old or Preview(name, appset.namespace, appset.name, int(params["number"]),
+                              src.provider, src.project, src.api, str(params["branch"]),
+                              str(params["target_branch"]), sha, created=at)  # fmt: skip
+        p = base.evolve(head_sha=sha, branch=str(params["branch"]), application=app,
+                        target_branch=str(params["target_branch"]), title=str(params["title"]),
+                        author=str(params.get("author") or ""), updated=at)  # fmt: skip
+        p = p.evolve(expires=source_mod.expiry(appset.body).deadline(p.created or at, at))
+        building = self._pipeline(src) is not None and self._ci(sha) is None
         p = p.evolve(phase="Building" if building else "Deploying", message="")
         store_previews.put(self.store, p)
-        return [Action("deploy", name, _ref(appset), pr.head_sha)]
+        return [Action("deploy", name, _ref(appset), sha)]
 
     # -- CI: a Pipeline that builds the repository gates the deploy ------------------------
 
@@ -263,17 +260,15 @@ class Previews:
         return self._save(p, token, "success", f"preview ready for {p.head_sha[:7]}")
 
     def _save(self, p: Preview, token: str, state: str, text: str) -> Preview:
-        p = report.report(self.store, p, token, state=state, description=text,
-                          factory=self.factory)  # fmt: skip
+        p = report.report(self.store, p, self.client(p, token), state=state, description=text)
         return store_previews.put(self.store, p)
 
     def _deploy(self, appset: Resource, src: source_mod.Source, p: Preview) -> Preview:
-        body = render.application(appset.body, src, source_mod.params(_pr(p)))
+        body = copy.deepcopy(p.application)
         meta = body["metadata"]
         meta.setdefault("annotations", {})[ANNOTATION] = p.name
-        meta.setdefault("labels", {})["shipway.dev/preview"] = p.name
-        meta["ownerReferences"] = [{"apiVersion": "argoproj.io/v1alpha1",
-                                    "kind": "ApplicationSet", "name": appset.name}]  # fmt: skip
+        meta.setdefault("labels", {})[appset_plan.OWNER_LABEL] = appset.name
+        meta["ownerReferences"] = [appset_plan.owner_ref(appset)]
         dest = body.setdefault("spec", {}).setdefault("destination", {})
         dest["namespace"] = str(dest.get("namespace") or p.name)
         self._check_namespace(p, str(dest["namespace"]))
@@ -341,16 +336,15 @@ class Previews:
             self._warn(p, "PreviewTeardownFailed", "; ".join(errors))
             return
         store_previews.remove(self.store, name)
-        token = ""
+        token = os.environ.get("SHIPWAY_FORGE_TOKEN", "")
         appset = self.appset(f"{p.appset_namespace}/{p.appset}")
-        if appset is not None:
-            src = next((s for s in source_mod.sources(appset.body) if s.project == p.project),
-                       None)  # fmt: skip
-            token = self.token(appset, src) if src else ""
-        else:
-            token = os.environ.get("SHIPWAY_FORGE_TOKEN", "")
-        report.report(self.store, p, token, state="success", description=reason,
-                      factory=self.factory, status=False)  # fmt: skip
+        src = next((s for s in source_mod.sources(appset.body) if s.project == p.project),
+                   None) if appset is not None else None  # fmt: skip
+        if appset is not None and src is not None:
+            with contextlib.suppress(ShipwayError):
+                token = self.token(appset, src)
+        report.report(self.store, p, self.client(p, token), state="success", description=reason,
+                      status=False)  # fmt: skip
         self._note(p, "PreviewDeleted", reason)
 
     def resume(self) -> list[Action]:

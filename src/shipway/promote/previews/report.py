@@ -12,7 +12,6 @@ failure of the preview. Touches the forge API and the event log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from shipway.git import forge as forge_mod
 from shipway.model import events as ev
@@ -23,7 +22,6 @@ from shipway.store.db import Store
 
 log = logging.getLogger("shipway.previews")
 CONTEXT = "shipway/preview"
-ForgeFactory = Callable[..., forge_mod.Forge]
 
 
 def marker(name: str) -> str:
@@ -61,35 +59,26 @@ def _event(store: Store, p: Preview, reason: str, message: str) -> None:
 def report(
     store: Store,
     p: Preview,
-    token: str,
+    client: forge_mod.Forge,
     *,
     state: str,
     description: str,
-    factory: ForgeFactory = forge_mod.open_forge,
     status: bool = True,
 ) -> Preview:
-    """Set the commit status (unless ``status`` is False) and the comment; return the
-    preview with its comment id."""
-    try:
-        client = factory(p.forge, p.api, p.project, token)
-    except ShipwayError as exc:
-        _event(store, p, "PreviewStatusRefused", str(exc))
-        return p
-    try:
-        if status:
-            try:
-                client.set_status(p.head_sha, state, CONTEXT, description, p.preview_url)
-            except ShipwayError as exc:
-                log.warning("preview status of %s not set: %s", p.name, exc)
-                _event(store, p, "PreviewStatusRefused", f"{state} {p.head_sha[:12]}: {exc}")
+    """Set the commit status (unless ``status`` is False) and the comment through
+    ``client`` (the caller's, kept open); return the preview with its comment id."""
+    if status:
         try:
-            return p.evolve(comment_id=_comment(client, p))
+            client.set_status(p.head_sha, state, CONTEXT, description, p.preview_url)
         except ShipwayError as exc:
-            log.warning("preview comment of %s not written: %s", p.name, exc)
-            _event(store, p, "PreviewCommentRefused", str(exc))
-            return p
-    finally:
-        client.close_client()
+            log.warning("preview status of %s not set: %s", p.name, exc)
+            _event(store, p, "PreviewStatusRefused", f"{state} {p.head_sha[:12]}: {exc}")
+    try:
+        return p.evolve(comment_id=_comment(client, p))
+    except ShipwayError as exc:
+        log.warning("preview comment of %s not written: %s", p.name, exc)
+        _event(store, p, "PreviewCommentRefused", str(exc))
+        return p
 
 
 def _comment(client: forge_mod.Forge, p: Preview) -> str:
