@@ -154,12 +154,3 @@ def allocate(
                 subject=f"Preview/{preview}",
             )
     return out
-
-
-def ci_conclusions(store: Store, commit: str, event: str) -> list[tuple[str, str]]:
-    """(conclusion, workflow) of the stored CI runs of ``commit`` for ``event``."""
-    from shipway.store.tables import CIRunRow
-
-    with store.session() as s:
-        rows = s.scalars(select(CIRunRow).where(CIRunRow.commit == commit, CIRunRow.event == event))
-        return [(r.conclusion or "", r.workflow) for r in rows]

@@ -31,7 +31,6 @@ import copy
 import datetime as dt
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +59,7 @@ from shipway.store import runs
 from shipway.store.db import Store
 
 log = logging.getLogger("shipway.previews")
-POLL_ENGINE = "previews.poll"
+CI_ENGINE = "previews.ci"  # engine_state: how the pull request CI of a head commit ended
 
 
 @dataclass(frozen=True)
@@ -199,15 +198,18 @@ class Previews:
         return None
 
     def _ci(self, sha: str) -> tuple[bool, str] | None:
-        """(succeeded, why) of the pull_request runs stored for ``sha``; None: none yet."""
-        found = store_previews.ci_conclusions(self.store, sha, "pull_request")
-        if not found or any(c in ("", "in_progress", "queued") for c, _ in found):
+        """(succeeded, why) of the pull request CI of ``sha``; None while it runs."""
+        state = runs.get_state(self.store, CI_ENGINE, sha)
+        if state is None:
             return None
-        bad = [w for c, w in found if c != "success"]
-        return (not bad, f"CI failed: {', '.join(bad)}" if bad else "")
+        return state[0] == "Succeeded", str(state[1].get("why") or "")
 
-    def ci_finished(self, kind: str, project: str, sha: str) -> list[Action]:
-        """The deploys a finished pull request CI run for ``sha`` releases."""
+    def ci_finished(
+        self, kind: str, project: str, sha: str, ok: bool, why: str = ""
+    ) -> list[Action]:
+        """Record how the pull request CI of ``sha`` ended; the deploys it releases."""
+        runs.put_state(self.store, CI_ENGINE, sha, "Succeeded" if ok else "Failed",
+                       {"why": why or ("" if ok else "CI failed")})  # fmt: skip
         out = []
         for appset in self.for_repo(kind, project):
             for p in store_previews.list_all(self.store, (appset.namespace, appset.name)):
@@ -376,17 +378,16 @@ class Previews:
                 out.append(Action("teardown", p.name, reason="its ApplicationSet was deleted"))
         return out
 
-    def due(self, at: float | None = None) -> list[Resource]:
-        """ApplicationSets whose ``requeueAfterSeconds`` has passed since their last poll."""
-        stamp = dt.datetime.fromtimestamp(at if at is not None else time.time(), dt.UTC)
+    def due(self, last: dict[str, float], at: float) -> list[Resource]:
+        """Preview sets whose ``requeueAfterSeconds`` (Argo CD's default: 30 minutes) has
+        passed since ``last[namespace/name]`` (monotonic seconds); never polled: due."""
         out = []
         for appset in self.appsets():
-            for src in source_mod.sources(appset.body):
-                state = runs.get_state(self.store, POLL_ENGINE, f"{_ref(appset)}#{src.index}")
-                last = dt.datetime.fromisoformat(str(state[1]["at"])) if state else None
-                if last is None or (stamp - last).total_seconds() >= src.requeue_seconds:
-                    out.append(appset)
-                    break
+            wait = min((s.requeue_seconds for s in source_mod.sources(appset.body)),
+                       default=source_mod.REQUEUE_DEFAULT)  # fmt: skip
+            seen = last.get(_ref(appset))
+            if seen is None or at - seen >= wait:
+                out.append(appset)
         return out
 
     def _note(self, p: Preview, reason: str, message: str) -> None:
