@@ -59,6 +59,7 @@ from shipway.store import runs
 from shipway.store.db import Store
 
 log = logging.getLogger("shipway.previews")
+DELETED_ENGINE = "previews.deleted"  # engine_state: a preview deleted by hand, at its head
 CI_ENGINE = "previews.ci"  # engine_state: how the pull request CI of a head commit ended
 
 
@@ -129,9 +130,10 @@ class Previews:
 
     # -- refresh: the forge's open pull requests against the stored previews -----------------
 
-    def refresh(self, appset: Resource) -> list[Action]:
+    def refresh(self, appset: Resource, *, teardowns_only: bool = False) -> list[Action]:
         """The work the forge's open pull requests mean for ``appset`` now (the forge client
-        asks with the ETags of its last listing: an unchanged list costs 304s)."""
+        asks with the ETags of its last listing: an unchanged list costs 304s).
+        ``teardowns_only``: only the previews whose pull request is gone; nothing stored."""
         spec = appset.spec
         opts = appset_render.Options.of(spec)
         inputs = appset_engine.StoreInputs(self.store, self.settings, self.forges)
@@ -145,6 +147,8 @@ class Previews:
                     number = int(item.params["number"])
                     name = preview_name(appset.name, number)
                     kept.add(name)
+                    if teardowns_only:
+                        continue
                     template = appset_render.generator_template(spec.get("template") or {},
                                                                 item.template)  # fmt: skip
                     try:
@@ -169,6 +173,9 @@ class Previews:
         old = store_previews.get(self.store, name)
         at = now()
         sha = str(params["head_sha"])
+        gone = runs.get_state(self.store, DELETED_ENGINE, name)
+        if old is None and gone is not None and gone[1].get("head_sha") == sha:
+            return []  # deleted by hand: back on the next push, as Jenkins X's previews
         if old is not None and old.head_sha == sha and old.phase != "Deleting":
             if old.application != app:  # the set's template changed: the same head again
                 store_previews.put(self.store, old.evolve(application=app, phase="Deploying"))
@@ -321,6 +328,15 @@ class Previews:
         # a play that failed (an image that never came) leaves a created pod the app's live
         # state does not list: the preview's pods on this podman host go too
         deploy_engine.local_target(self.settings).clean(instance)
+
+    def delete(self, name: str) -> Preview:
+        """Tear a preview down now (``shipway preview delete``); a push brings it back."""
+        p = store_previews.get(self.store, name)
+        if p is None:
+            raise NotFoundError(f"preview {name!r} not found", subject=f"Preview/{name}")
+        runs.put_state(self.store, DELETED_ENGINE, name, "Deleted", {"head_sha": p.head_sha})
+        self.teardown(name, "deleted with shipway preview delete")
+        return p
 
     def teardown(self, name: str, reason: str) -> None:
         p = store_previews.get(self.store, name)
