@@ -3,7 +3,8 @@
 A preview's Applications carry the annotation ``shipway.dev/preview: <name>``.
 On the podman host every ``NodePort``/``LoadBalancer`` Service port of such an
 application is published on a loopback port allocated from
-``SHIPWAY_PREVIEW_PORTS`` (``43000-43999`` by default) and recorded in the
+``SHIPWAY_PREVIEW_PORTS`` (``29000-29999`` by default: below Linux's ephemeral
+range, which starts at 32768, and Kubernetes' NodePort range) and recorded in the
 store (``store.previews.allocate``), so previews never collide with each other
 or with other applications (a port something else listens on is skipped). The
 rendered ``nodePort`` is replaced by the allocated port; the preview keeps its
@@ -22,7 +23,7 @@ from shipway.store import previews as store_previews
 from shipway.store.db import Store
 
 ANNOTATION = "shipway.dev/preview"
-DEFAULT_RANGE = "43000-43999"
+DEFAULT_RANGE = "29000-29999"
 PUBLISHED = ("NodePort", "LoadBalancer")
 
 
@@ -31,7 +32,7 @@ def port_range() -> range:
     try:
         low, high = (int(x) for x in raw.split("-", 1))
     except ValueError:
-        raise InputError(f"SHIPWAY_PREVIEW_PORTS={raw!r} is not a range like 43000-43999",
+        raise InputError(f"SHIPWAY_PREVIEW_PORTS={raw!r} is not a range like 29000-29999",
                          subject="SHIPWAY_PREVIEW_PORTS") from None  # fmt: skip
     if not 1024 <= low <= high <= 65535:
         raise InputError(f"SHIPWAY_PREVIEW_PORTS={raw!r}: ports must be 1024-65535, low-high",

@@ -102,6 +102,13 @@ def remove(store: Store, name: str) -> None:
         s.execute(delete(PreviewRow).where(PreviewRow.name == name))
 
 
+def release(store: Store, preview: str, ports: Iterable[int]) -> None:
+    """Free some of a preview's ports (something else took them: the next sync allocates anew)."""
+    mine = PreviewPortRow.preview == preview
+    with store.session() as s:
+        s.execute(delete(PreviewPortRow).where(mine, PreviewPortRow.host_port.in_(list(ports))))
+
+
 def ports_of(store: Store, preview: str) -> dict[str, int]:
     """Object (``Service/<ns>/<name>:<port>``) → the host port it holds."""
     with store.session() as s:

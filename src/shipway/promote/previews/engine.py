@@ -292,6 +292,8 @@ class Previews:
         for old in stale:  # the template renamed it: the old one goes
             self._delete_app(old)
         result = deploy_engine.reconcile(self.store, instance, settings=self.settings)
+        if not result.ok and self._lost_ports(p, result.message):  # once, on new ports
+            result = deploy_engine.reconcile(self.store, instance, settings=self.settings)
         if not result.ok:
             raise ClusterError(f"sync failed: {result.message}", subject=f"Preview/{p.name}")
         health = deploy_engine.wait_healthy(self.store, instance, self.health_timeout,
@@ -305,6 +307,18 @@ class Previews:
         url = f"http://127.0.0.1:{first[1]}/" if first else ""
         return p.evolve(phase="Ready", message="", preview_url=url, image=", ".join(images),
                         deployed_sha=p.head_sha)  # fmt: skip
+
+    def _lost_ports(self, p: Preview, message: str) -> bool:
+        """Free the preview's ports another process bound between allocation and play."""
+        if "address already in use" not in message:
+            return False
+        lost = [port for port in store_previews.ports_of(self.store, p.name).values()
+                if f":{port}:" in message or f":{port} " in message]  # fmt: skip
+        if not lost:
+            return False
+        log.info("preview %s: port(s) %s taken meanwhile, allocating anew", p.name, lost)
+        store_previews.release(self.store, p.name, lost)
+        return True
 
     def _check_namespace(self, p: Preview, ns: str) -> None:
         """A namespace per preview: refuse one another preview (or application) uses."""
