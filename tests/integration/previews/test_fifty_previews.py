@@ -29,6 +29,7 @@ def _get(url: str, timeout: float = 30.0) -> str:
             time.sleep(0.3)
 
 
+@pytest.mark.timeout(1200)
 def test_fifty_previews_each_on_its_own_port(world_factory: Any) -> None:
     w = world_factory("github")
     appset = w.appset()
