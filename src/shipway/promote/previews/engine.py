@@ -188,15 +188,18 @@ class Previews:
                         target_branch=str(params["target_branch"]), title=str(params["title"]),
                         author=str(params.get("author") or ""), updated=at)  # fmt: skip
         p = p.evolve(expires=source_mod.expiry(appset.body).deadline(p.created or at, at))
-        building = self._pipeline(src) is not None and self._ci(sha) is None
+        building = self._pipeline(src, p.target_branch) is not None and self._ci(sha) is None
         p = p.evolve(phase="Building" if building else "Deploying", message="")
         store_previews.put(self.store, p)
         return [Action("deploy", name, _ref(appset), sha)]
 
     # -- CI: a Pipeline that builds the repository gates the deploy ------------------------
 
-    def _pipeline(self, src: source_mod.Source) -> Resource | None:
+    def _pipeline(self, src: source_mod.Source, base: str) -> Resource | None:
+        """The Pipeline that runs pull request CI for the repository into ``base``."""
         for pipe in store_resources.list_kind(self.store, "Pipeline"):
+            if base not in ((pipe.spec.get("source") or {}).get("branches") or ["main"]):
+                continue
             spec = pipe.spec.get("forge") or {}
             repo = str((pipe.spec.get("source") or {}).get("repoURL") or "")
             project = str(spec.get("project") or forge_mod.project_from_url(repo))
@@ -246,7 +249,7 @@ class Previews:
             self.teardown(name, "its generator no longer watches this repository")
             return None
         token = self.token(appset, src)
-        if self._pipeline(src) is not None:
+        if self._pipeline(src, p.target_branch) is not None:
             ci = self._ci(p.head_sha)
             if ci is None:
                 p = p.evolve(phase="Building", message="")
