@@ -1,27 +1,31 @@
 """The preview engine: one running copy of the app per open pull request.
 
-``Previews(store, settings)`` works on stored ApplicationSets that have a
-``pullRequest`` generator:
+``Previews(store, settings)`` works on stored preview sets (ApplicationSets
+with ``shipway.dev/previews: "true"``), through the ApplicationSet pieces of
+``deploy.appset`` (the pullRequest generator, its parameters and filters, the
+template rendering, the forge clients that keep their ETags):
 
-- ``refresh(appset)`` lists the forge's open pull requests (conditionally:
-  ``If-None-Match`` with the last ETag, so polling 50 pull requests costs a
-  304) and returns the work it means: ``Action("deploy", …)`` for a pull
-  request the generator takes whose head is new, ``Action("teardown", …)``
-  for a stored preview whose pull request is gone (closed, merged, filtered
-  out). A webhook calls it with ``force`` (no ETag): the refresh is at once.
+- ``refresh(appset)`` lists the forge's open pull requests (conditional
+  requests: an unchanged list costs 304s) and returns the work it means:
+  ``Action("deploy", …)`` for a pull request whose head (or rendered
+  Application) is new, ``Action("teardown", …)`` for a stored preview whose
+  pull request is gone (closed, merged, filtered out). A forge that cannot be
+  listed raises: nothing is torn down on a failed listing.
 - ``run(action)`` does one unit: a deploy waits for the pull request's CI when
-  a ``Pipeline`` builds that repository (phase ``Building``; ``ci_finished``
-  moves it on), then renders the Application (``render``), stores it with the
-  ``shipway.dev/preview`` annotation and its own namespace, syncs it, waits
-  for health and reports the URL (``report``); a failure is the preview's
-  own (phase ``Failed`` with the reason) and never stops other previews. A
-  teardown deletes the Applications (their objects pruned, the namespace's
-  pods gone), frees the ports and forgets the record.
-- ``expired(at)`` gives the teardowns TTL and idle expiry call for.
+  a ``Pipeline`` runs it (phase ``Building``; ``ci_finished`` moves it on),
+  stores the rendered Application with the ``shipway.dev/preview`` annotation,
+  its owner and its own namespace, syncs it, waits for health and reports the
+  URL (``report``); a failure is the preview's own (phase ``Failed`` with the
+  reason) and never stops other previews. A teardown deletes the Applications
+  (their objects pruned, their pods gone), frees the ports and forgets the
+  record; ``delete`` does it by hand until the next push.
+- ``expired(at)`` gives the teardowns TTL and idle expiry call for;
+  ``resume()`` the interrupted work after a restart; ``due`` the sets to poll.
 
-State is the ``previews`` table (``store.previews``) and, per generator, the
-last ETag in ``engine_state`` (engine ``previews.poll``). May touch the store,
-the forge (through ``git.forge``) and the reconciler (``deploy.engine``).
+State: the ``previews`` table (``store.previews``); in ``engine_state`` how
+each head's CI ended (``previews.ci``) and hand deletions
+(``previews.deleted``). May touch the store, the forge (through ``git.forge``)
+and the reconciler (``deploy.engine``, ``deploy.history``).
 """
 
 from __future__ import annotations
