@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "shipway.cli.metrics:metrics",
     "warehouse": "shipway.cli.warehouse:warehouse",
     "promote": "shipway.cli.promote:promote",
+    "preview": "shipway.cli.preview:preview",
     "migrate": "shipway.cli.migrate:migrate",
     "policy": "shipway.cli.policy:policy",
     "vuln": "shipway.cli.security_scan:vuln",

@@ -9,7 +9,9 @@
 - a registry or git push to a repository a Kargo ``Warehouse`` subscribes to
   runs its discovery (``promote.warehouse``), which makes the new Freight;
 - a push or pull request event refreshes the ApplicationSets that read that
-  repository (``controller.appsets``), as does the periodic pass.
+  repository (``controller.appsets``), as does the periodic pass;
+- a pull request event refreshes the preview sets of its repository, and the
+  end of its CI releases its preview's deploy (``controller.previews``).
 
 Hooks are accepted by ``controller.accept`` into the durable inbox; lanes of
 worker threads (``controller.workers``) take them: accepted events are
@@ -37,6 +39,7 @@ from shipway.ci import service as ci_service
 from shipway.ci.runner import pull_request_runner
 from shipway.controller import accept, appsets, catchup, promotions, signing, units, workers
 from shipway.controller import ci_outcome as outcome
+from shipway.controller import previews as previews_lane
 from shipway.controller import tips as tips_mod
 from shipway.controller.hooks import (
     GitPush,
@@ -92,6 +95,7 @@ class Controller:
         self._locks_lock = threading.Lock()
         self._stop = threading.Event()
         self._periodic: threading.Thread | None = None
+        self.previews = previews_lane.Lane(store, settings, health_timeout=health_timeout)
         self.lanes = workers.Lanes(store, [
             workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
@@ -101,6 +105,8 @@ class Controller:
                              lambda item, _owner: promotions.handle(store, settings, item)),
             workers.LaneSpec("appset", (appsets.KIND,), 1,
                              lambda item, _owner: appsets.handle(store, settings, item)),
+            workers.LaneSpec("previews", previews_lane.KINDS, 2,
+                             lambda item, _owner: self._put(self.previews.handle(item))),
         ])  # fmt: skip
         self.appsets = appsets.Poller(store, settings, 60.0)
         self.receiver = accept.Receiver(settings, store, self.tokens, self.tips, self.lanes.wake)
@@ -114,6 +120,7 @@ class Controller:
             return
         event = _git_event(item.payload["event"])
         self._put(appsets.event_items(self.store, event))
+        self._put(self.previews.event_items(event))
         repo = self._known_url(event.repo_urls)
         if repo is None:
             return
@@ -302,8 +309,12 @@ class Controller:
             runs.record_event(self.store, "controller", f"Pipeline/{pipe.name}",
                               "PullRequestCIFailed", f"#{event.number}: {exc}")  # fmt: skip
             self.statuses.failed(pipe, event.head_sha, str(exc))
+            self._put(
+                self.previews.ci_items(pipe, event.head_sha, None, f"CI could not run: {exc}")
+            )
             return
         self.statuses.finished(pipe, event.head_sha, "pull_request", records)
+        self._put(self.previews.ci_items(pipe, event.head_sha, records))
         for record in records:
             log.info("pull request #%s: run %s %s", event.number, record.get("id"),
                      record.get("conclusion"))  # fmt: skip
@@ -410,6 +421,7 @@ class Controller:
             self.lanes.wake()
         if promotions.enqueue_unfinished(self.store):
             self.lanes.wake(promotions.KIND)
+        self._put(self.previews.resume())
         started = now()
         for result in deploy_engine.resume_interrupted(self.store):
             log.info("resumed sync of %s: %s", result.app, result.phase)
@@ -466,7 +478,7 @@ class Controller:
             while not self._stop.wait(interval):
                 for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images,
                            self._prune, self._poll_warehouses, self._poll_appsets,
-                           _notify):  # fmt: skip
+                           self._poll_previews, _notify):  # fmt: skip
                     try:
                         fn(self.store)
                     except Exception:
@@ -486,6 +498,9 @@ class Controller:
     def _poll_appsets(self, store: Store) -> None:
         if self.appsets.poll():
             self.lanes.wake(appsets.KIND)
+
+    def _poll_previews(self, store: Store) -> None:
+        self._put(self.previews.poll())
 
     def _poll_warehouses(self, store: Store) -> None:
         warehouse.poll_due(store, workdir=self._warehouse_dir)

@@ -78,6 +78,14 @@ class PullRequest:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A pull request comment (GitLab: a note); ``id`` edits it later."""
+
+    id: str
+    body: str
+
+
+@dataclass(frozen=True)
 class PullList:
     """Every open pull request, and whether anything changed since the client's last list."""
 
@@ -159,7 +167,7 @@ class Forge:
         out: list[dict[str, Any]] = []
         url, query = path, dict(params)
         for _ in range(100):
-            resp = self.call("GET", url, params=query)
+            resp = self.call("GET", url, params=query or None)  # a next link keeps its query
             out += list(resp.json())
             nxt = resp.links.get("next", {}).get("url")
             if not nxt:
@@ -178,10 +186,11 @@ class Forge:
         stats = PullListStats()
         url, query, number = path, dict(params), 1
         for _ in range(100):
+            # a next link carries its own query (httpx would replace it with ``params``)
             key = str(httpx.URL(self.api_url + url, params=query)) if query else self.api_url + url
             cached = self._pages.get(key)
             headers = {"If-None-Match": cached[0]} if cached and cached[0] else None
-            resp = self.call("GET", url, params=query, headers=headers)
+            resp = self.call("GET", url, params=query or None, headers=headers)
             stats.requests += 1
             if resp.status_code == 304 and cached is not None:
                 stats.not_modified += 1
@@ -234,6 +243,17 @@ class Forge:
         raise NotImplementedError
 
     def comment(self, number: int, body: str) -> None:
+        raise NotImplementedError
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        """Comment on a pull request; the comment's id edits it later."""
+        raise NotImplementedError
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        """Replace a comment's text in place (``NotFoundError`` when it was deleted)."""
+        raise NotImplementedError
+
+    def list_comments(self, number: int) -> list[Comment]:
         raise NotImplementedError
 
     def set_status(

@@ -3,7 +3,8 @@
 Auth ``Authorization: token <token>``. Listing has no head filter, so open
 pulls are listed (``state=open``, ``limit``/``page``) and filtered here;
 closing is ``PATCH state=closed``;
-merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``.
+merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``
+(edited at ``/issues/comments/{id}``, as GitHub).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
 ``X-GitHub-Api-Version: 2022-11-28``. Closing is ``PATCH state=closed``;
 ``get`` is ``GET /pulls/{n}``, merging ``PUT /pulls/{n}/merge``;
-comments go to the issue (``/issues/{number}/comments``); commit statuses are
+comments go to the issue (``/issues/{number}/comments``, edited at
+``/issues/comments/{id}``); commit statuses are
 ``POST /statuses/{sha}`` (Gitea takes the same shape).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.git.forge import Forge, PullList, PullRequest
+from shipway.git.forge import Comment, Forge, PullList, PullRequest
 
 
 class GitHub(Forge):
@@ -76,3 +77,15 @@ class GitHub(Forge):
         if target_url:
             payload["target_url"] = target_url
         self.call("POST", f"{self._repo}/statuses/{sha}", json=payload)
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        out = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+        data = out.json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PATCH", f"{self._repo}/issues/comments/{comment_id}", json={"body": body})
+
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self.pages(f"{self._repo}/issues/{number}/comments", {"per_page": "100"})
+        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items]

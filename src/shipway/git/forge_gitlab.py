@@ -3,7 +3,8 @@
 The project is its full path, URL-encoded (``group%2Fsub%2Fproject``). Auth
 ``PRIVATE-TOKEN: <token>``. States are ``opened``/``closed``/``merged``
 (reported here as open/closed/merged); closing is ``PUT state_event=close``;
-comments are notes (``/merge_requests/{iid}/notes``); commit statuses are
+comments are notes (``/merge_requests/{iid}/notes``, edited with ``PUT
+…/notes/{id}``); commit statuses are
 ``POST /projects/{id}/statuses/{sha}`` with GitLab's state words.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from shipway.git.forge import Forge, PullList, PullRequest
+from shipway.git.forge import Comment, Forge, PullList, PullRequest
 
 _STATES = {"opened": "open", "closed": "closed", "merged": "merged", "locked": "closed"}
 
@@ -96,6 +97,17 @@ class GitLab(Forge):
         if target_url:
             payload["target_url"] = target_url
         self.call("POST", f"/projects/{quote(self.project, safe='')}/statuses/{sha}", json=payload)
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        data = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})
+
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self.pages(f"{self._mrs}/{number}/notes", {"per_page": "100"})
+        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items]
 
 
 _GITLAB_STATES = {"failure": "failed", "error": "failed"}  # GitLab's own words for those

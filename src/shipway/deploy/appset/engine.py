@@ -42,6 +42,7 @@ from shipway.deploy.gitsource import ConfigRepo
 from shipway.git import forge as forge_mod
 from shipway.model import builtin, namespaces
 from shipway.model.errors import ClusterError, InputError, ShipwayError
+from shipway.model.preview import is_preview_set
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.settings import Settings
@@ -238,6 +239,8 @@ def reconcile(
 ) -> Result:
     """Bring the Applications of one ApplicationSet in line with what it generates."""
     appset = store_resources.get(store, KIND, name, namespace)
+    if is_preview_set(appset.body):  # the preview engine owns it (shipway.promote.previews)
+        return Result(appset.name, appset.namespace)
     own_inputs = inputs is None
     src = StoreInputs(store, settings) if own_inputs else inputs
     result = Result(appset.name, appset.namespace)
