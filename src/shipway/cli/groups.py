@@ -28,6 +28,9 @@ COMMANDS: dict[str, str] = {
     "metrics": "shipway.cli.metrics:metrics",
     "warehouse": "shipway.cli.warehouse:warehouse",
     "promote": "shipway.cli.promote:promote",
+    "approve": "shipway.cli.gates:approve",
+    "stage": "shipway.cli.gates:stage",
+    "promotion": "shipway.cli.gates:promotion",
     "migrate": "shipway.cli.migrate:migrate",
 }
 
