@@ -163,7 +163,8 @@ def abort_stage(store: Store, project: str, stage: str, why: str) -> list[str]:
         if phase not in FINAL and s.get("project") == project and s.get("stage") == stage
     ]
     for k in keys:
-        runs.put_state(store, ABORT, k, "Requested", {"why": why})
+        if runs.get_state(store, ABORT, k) is None:  # the first reason given stands
+            runs.put_state(store, ABORT, k, "Requested", {"why": why})
     return keys
 
 
