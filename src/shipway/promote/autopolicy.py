@@ -7,8 +7,9 @@ the newest Freight of the origin (by creation) that is available to the stage
 under OneOf/All); with MatchUpstream the one the single upstream stage holds
 now. An ``autoPromotionHolds`` entry for the origin (a rollback's hold on the
 Freight that failed, or the pin a person's manual promotion leaves) holds
-back every Freight made before the hold: only newer Freight is promoted, and
-promoting it lifts the hold. Nothing is chosen when the stage already holds
+back every Freight made before the hold (``heldBefore``, a precise time;
+``createdAt`` otherwise): only newer Freight is promoted, and promoting it
+lifts the hold. Nothing is chosen when the stage already holds
 the candidate.
 """
 
@@ -69,7 +70,7 @@ def choose(
         pool = sorted((f for f in freights if f.origin == origin),
                       key=lambda f: _aware(f.created), reverse=True)  # fmt: skip
         hold: dict[str, Any] = held.get(origin) or {}
-        hold_at = gates.parse_time(hold.get("createdAt"))
+        hold_at = gates.parse_time(hold.get("heldBefore") or hold.get("createdAt"))
         if req.sources.selection_policy == "MatchUpstream":
             up = req.sources.stages[0]
             pool = [f for f in pool if up in (f.status.get("currentlyIn") or {})]

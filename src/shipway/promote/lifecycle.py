@@ -86,8 +86,19 @@ def after_promotion(store: Store, key: str) -> None:
             rollback(store, project, stage, freight, f"promotion {name} {phase.lower()}")
 
 
-def after_verification(store: Store, project: str, stage: str, freight: str, phase: str) -> None:
+def after_verification(store: Store, project: str, stage: str, freight: str, phase: str,
+                       promotion: str = "") -> None:  # fmt: skip
     if phase not in ("Failed", "Error"):
+        return
+    done = runs.get_state(store, runner.ENGINE, runner.key_of(project, promotion))
+    if done is not None and done[1].get("rollbackOf"):
+        records.record(store, project, freight,
+                       {"stage": stage, "kind": "rollback", "phase": "NotRepeated",
+                        "message": f"verification {phase.lower()} after a rollback"},
+                       reason="RollbackNotRepeated",
+                       message=f"stage {stage}: the Freight a rollback restored failed "
+                               "verification too; a person must decide", warn=True,
+                       about=("Stage", stage))  # fmt: skip
         return
     policy = _policy(store, project, stage)
     if policy is None or policy.auto_rollback is None:

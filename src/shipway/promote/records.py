@@ -126,7 +126,8 @@ def set_hold(store: Store, project: str, stage: str, origin: dict[str, Any], fre
     def fn(status: dict[str, Any]) -> dict[str, Any]:
         holds = dict(status.get("autoPromotionHolds") or {})
         holds[key] = {"freightName": freight, "origin": origin, "promotionName": promotion,
-                      "actor": actor, "createdAt": iso(), "reason": reason}  # fmt: skip
+                      "actor": actor, "createdAt": iso(), "reason": reason,
+                      "heldBefore": now().isoformat()}  # fmt: skip
         status["autoPromotionHolds"] = holds
         return status
 

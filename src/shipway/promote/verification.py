@@ -352,11 +352,12 @@ def _complete(store: Store, key: str, state: dict[str, Any], phase: str, message
                    reason=reason, message=f"stage {stage}, AnalysisRun {state['run']}: {text}",
                    warn=warn, about=("Stage", stage))  # fmt: skip
     if phase != "Aborted":
-        _after(store, project, stage, freight, phase)
+        _after(store, project, stage, freight, phase, str(state.get("promotion") or ""))
     return phase
 
 
-def _after(store: Store, project: str, stage: str, freight: str, phase: str) -> None:
+def _after(store: Store, project: str, stage: str, freight: str, phase: str,
+           promotion: str = "") -> None:  # fmt: skip
     from shipway.promote import lifecycle
 
-    lifecycle.after_verification(store, project, stage, freight, phase)
+    lifecycle.after_verification(store, project, stage, freight, phase, promotion)
