@@ -65,7 +65,8 @@ def health_server() -> Iterator[Health]:
 
 def docs(url: str, *, policies: list[dict[str, Any]] | None = None,
          windows: list[dict[str, Any]] | None = None, metric: dict[str, Any] | None = None,
-         soak: str = "1h", uat_notes: dict[str, str] | None = None) -> str:  # fmt: skip
+         soak: str = "1h", uat_notes: dict[str, str] | None = None,
+         args: dict[str, str] | None = None) -> str:  # fmt: skip
     """Project demo: Warehouse web, Stages test (direct, verified by the template) and uat."""
     steps = [
         {
@@ -88,14 +89,16 @@ def docs(url: str, *, policies: list[dict[str, Any]] | None = None,
          "spec": {"subscriptions": [{"image": {"repoURL": "registry.example/web"}}]}},
         {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
          "metadata": {"name": "health", "namespace": "demo"},
-         "spec": {"args": [{"name": "base"}], "metrics": [metric]}},
+         "spec": {"args": [{"name": n} for n in ["base", *(args or {})]], "metrics": [metric]}},
         {"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Stage",
          "metadata": {"name": "test", "namespace": "demo"},
          "spec": {"requestedFreight": [{"origin": {"kind": "Warehouse", "name": "web"},
                                         "sources": {"direct": True}}],
                   "promotionTemplate": {"spec": {"steps": steps}},
                   "verification": {"analysisTemplates": [{"name": "health"}],
-                                   "args": [{"name": "base", "value": url}]}}},
+                                   "args": [{"name": "base", "value": url},
+                                            *({"name": k, "value": v}
+                                              for k, v in (args or {}).items())]}}},
         {"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Stage",
          "metadata": {"name": "uat", "namespace": "demo",
                       "annotations": uat_notes or {}},

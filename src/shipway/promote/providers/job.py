@@ -3,7 +3,8 @@
 The Job (the metric's ``metadata`` and ``spec``) is applied to the target of
 the first of the stage's Applications (a Kubernetes cluster, or the podman
 host, which runs a Job as one pod to completion), under a tracking name of
-its own (``analysis.<run>``, so no Application prunes it). ``start`` applies
+its own (the instance label ``analysis-<project>-<hash of the run>``, so no
+Application prunes it). ``start`` applies
 it and returns running with the Job's name; each ``resume`` reads its live
 status: a ``Complete`` condition is Successful, ``Failed`` is Failed, as
 Argo Rollouts reads a Job; the Job is deleted once it ended. A Job that
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import re
 from typing import Any
 
@@ -44,26 +46,22 @@ def _target(ctx: Context) -> tuple[cluster.Target, str]:
 
 
 def _app(ctx: Context) -> str:
-    return f"analysis.{ctx.project}.{_dns(ctx.run)}"
+    """The tracking name of the run's Jobs (a label value: at most 63 characters)."""
+    digest = hashlib.sha1(f"{ctx.project}/{ctx.run}".encode()).hexdigest()[:12]
+    return f"analysis-{_dns(ctx.project)[:30]}-{digest}"
 
 
 def job_object(metric: Metric, ctx: Context, namespace: str, attempt: str) -> dict[str, Any]:
     job = metric.provider.job
     assert job is not None
     meta = copy.deepcopy(job.metadata)
-    meta["name"] = _dns(f"{ctx.run[-20:]}-{metric.name}-{attempt}")
+    meta["name"] = _dns(f"{_dns(metric.name)[:40]}-{attempt}")
     meta.setdefault("namespace", namespace)
     labels = meta.setdefault("labels", {})
     labels[cluster.INSTANCE_LABEL] = _app(ctx)
     labels["analysisrun.argoproj.io/metric-name"] = _dns(metric.name)
-    obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta,
-           "spec": copy.deepcopy(job.spec)}  # fmt: skip
-    key = key_of(obj)
-    group, kind, ns, name = key.split("/")
-    meta.setdefault("annotations", {})[cluster.TRACKING_ANNOTATION] = (
-        f"{_app(ctx)}:{group}/{kind}:{ns}/{name}"
-    )
-    return obj
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta,
+            "spec": copy.deepcopy(job.spec)}  # fmt: skip
 
 
 class JobProvider:
