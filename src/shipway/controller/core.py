@@ -468,9 +468,11 @@ class Controller:
 
     def _promotion_tick(self) -> None:
         """Verification and auto-promotion, every ``PROMOTE_TICK`` seconds."""
+        n = 0
         while not self._stop.wait(PROMOTE_TICK):
+            n += 1
             try:
-                if lifecycle.tick(self.store, self.settings):
+                if lifecycle.tick(self.store, self.settings, soak=n % 10 == 0):
                     self.lanes.wake(promotions.KIND)
             except Exception:
                 log.exception("promotion tick failed")

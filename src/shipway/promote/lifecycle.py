@@ -16,21 +16,24 @@
   (``stageSelector``: name, glob, regex, labels), the Freight
   ``autopolicy.choose`` picks is promoted, through the same gates as a person's
   promotion (``promote.start``: windows, soak, one promotion at a time).
-- ``tick``: one pass of the verification engine and of auto-promotion (the
-  controller runs it every half second).
+- ``soak_pass``: each soaking stage's ``status.soak`` (which Freight, until when),
+  for ``get stages -o wide``;
+- ``tick``: one pass of the verification engine, auto-promotion and the soak
+  display (the controller runs it every half second, the soak display every 10th).
 
 Touches the store only (the providers, through ``verification.tick``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
 from shipway.model import events as ev
 from shipway.model import kargo_stage
 from shipway.model.errors import ShipwayError
-from shipway.promote import autopolicy, records, runner, verification
+from shipway.promote import autopolicy, gates, records, runner, verification
 from shipway.promote import start as start_mod
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
@@ -227,10 +230,52 @@ def _auto_one(store: Store, project: str, stage: Any, pool: list[autopolicy.Frei
     return None
 
 
-def tick(store: Store, settings: Settings) -> bool:
-    """One pass of verification and auto-promotion; whether promotions were queued."""
+def soak_pass(store: Store) -> int:
+    """Write each soaking stage's ``status.soak`` (the Freight, the upstream stage, ``until``):
+    the newest Freight verified upstream that has not soaked ``requiredSoakTime`` yet, so
+    ``get stages -o wide`` shows the time left. Written only when it changes; the count."""
+    now = records.now()
+    written = 0
+    for stage in store_resources.list_kind(store, "Stage"):
+        reqs = [r for r in (stage.spec.get("requestedFreight") or [])
+                if (r.get("sources") or {}).get("requiredSoakTime")]  # fmt: skip
+        want: dict[str, Any] = {}
+        if reqs:
+            want = _soaking(store, stage, reqs, now)
+        if (stage.status or {}).get("soak", {}) != want:
+
+            def put(st: dict[str, Any], w: dict[str, Any] = want) -> dict[str, Any]:
+                return {**st, "soak": w}
+
+            records.update(store, "Stage", stage.name, stage.namespace, put)
+            written += 1
+    return written
+
+
+def _soaking(store: Store, stage: Any, reqs: list[dict[str, Any]], now: Any) -> dict[str, Any]:
+    freights = sorted(_freights(store, stage.namespace), key=lambda f: f.created, reverse=True)
+    for req in reqs:
+        spec = kargo_stage.FreightRequest.model_validate(req)
+        origin = f"{spec.origin.kind}/{spec.origin.name}"
+        for f in (f for f in freights if f.origin == origin):
+            avail = gates.availability(spec, stage.name, f.status, now)
+            if avail.ok:
+                break
+            if avail.soak_remaining > 0:
+                until = now + dt.timedelta(seconds=avail.soak_remaining)
+                return {"freight": f.name, "origin": origin, "until": records.iso(until),
+                        "requiredSoakTime": spec.sources.required_soak_time}  # fmt: skip
+    return {}
+
+
+def tick(store: Store, settings: Settings, *, soak: bool = True) -> bool:
+    """One pass of verification and auto-promotion (and of the soak display unless
+    ``soak`` is false); whether promotions were queued."""
     verification.tick(store, settings)
-    return bool(auto_promote(store))
+    queued = bool(auto_promote(store))
+    if soak:
+        soak_pass(store)
+    return queued
 
 
 def resume(store: Store) -> int:

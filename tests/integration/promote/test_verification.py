@@ -216,3 +216,24 @@ def test_a_promotion_aborts_the_running_verification(store: Store, health: Healt
     phase, state = runs.get_state(store, verification.ENGINE, first) or ("", {})
     assert phase == "Aborted" and "replaced by promotion" in state["message"]
     assert len(verification.unfinished(store)) == 1
+
+
+def test_soak_time_left_shown_in_wide_listings(store: Store, health: Health) -> None:
+    from click.testing import CliRunner
+
+    from shipway.cli.main import cli
+
+    setup(store, docs(health.url))
+    f1 = add_freight(store, "1.0.0")
+    promote(store, "test", f1)
+    settle(store)
+    assert lifecycle.soak_pass(store) == 0  # the ticks wrote it; a pass writes no change
+    soak = status(store, "Stage", "uat")["soak"]
+    assert soak["freight"] == f1 and soak["requiredSoakTime"] == "1h"
+    res = CliRunner().invoke(cli, ["get", "stages", "-n", "demo", "-o", "wide"])
+    assert res.exit_code == 0, res.output
+    (uat,) = [line for line in res.output.splitlines() if line.startswith("uat")]
+    assert f"{f1[:7]}: 59m" in uat and "s left" in uat
+    res = CliRunner().invoke(cli, ["get", "freight", "-n", "demo", "-o", "wide"])
+    assert res.exit_code == 0, res.output
+    assert "VERIFIED IN" in res.output and "test (in " in res.output
