@@ -5,7 +5,10 @@ Makes a Promotion from the Stage's ``promotionTemplate`` (named
 when no controller is running (as ``shipway app sync`` syncs locally), else
 the controller's promotion lane runs it. ``--wait`` waits for the end: exit 0
 when it Succeeded, 1 when it Failed or Errored (naming the step and its
-message). In this process the promotion always runs to its end.
+message). In this process the promotion always runs to its end, and then
+the stage's verification (to its end with ``--wait``). The gates
+(``promote.start``: one promotion per stage, promotion windows, soak and
+availability) refuse with exit 4 and the reason.
 """
 
 from __future__ import annotations
