@@ -211,3 +211,21 @@ def test_abort_pending_and_running(store: Store, health: Health) -> None:
     final = runner.run(store, Settings(), again.key)
     assert final["phase"] == "Aborted" and final["message"] == "aborted by bob"
     assert "currentlyIn" not in status(store, "Freight", f1)
+
+
+def test_release_get_shows_the_freight_journey(store: Store, health: Health) -> None:
+    setup(store, docs(health.url, policies=AUTO))
+    f1 = add_freight(store, "1.0.0")
+    cycle(store)
+    res = CliRunner().invoke(cli, ["release", "get", "v1-0-0", "--project", "demo"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith(f"freight {f1}  alias=v1-0-0  registry.example/web:1.0.0@sha256:")
+    kinds = [line.split()[2:4] for line in lines[1:]]
+    assert kinds == [["promotion", "Pending"], ["promotion", "Succeeded"],
+                     ["verification", "Successful"]]  # fmt: skip
+    res = CliRunner().invoke(cli, ["release", "get", f1, "-n", "demo", "-o", "json"])
+    import json
+
+    doc = json.loads(res.output)
+    assert doc["journey"][0]["actor"] == lifecycle.AUTO_ACTOR
