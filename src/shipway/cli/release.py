@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from shipway.cli import output as out
@@ -99,13 +101,51 @@ def list_cmd(
     )
 
 
+def freight_timeline(doc: dict[str, Any]) -> str:
+    """A Freight's journey across stages, one line per promotion, verification, approval
+    or rollback, for people."""
+    f = doc["freight"]
+    images = ", ".join(f"{i.get('repoURL')}:{i.get('tag')}@{str(i.get('digest', ''))[:19]}"
+                       for i in f.get("images") or [])  # fmt: skip
+    lines = [f"freight {f['name']}  alias={f.get('alias', '')}  {images}"]
+    for c in f.get("commits") or []:
+        lines.append(f"  commit         {c.get('repoURL')}@{str(c.get('id', ''))[:12]}")
+    for e in doc["journey"]:
+        what = e.get("name") or e.get("to") or e.get("actor") or ""
+        msg = f"  {e['message']}" if e.get("message") else ""
+        lines.append(f"  {e['at']}  {e.get('stage', ''):<10} {e.get('kind', ''):<12} "
+                     f"{e.get('phase', ''):<12} {what}{msg}")  # fmt: skip
+    return "\n".join(lines)
+
+
 @release.command("get")
 @click.argument("release_id")
+@click.option("--project", "-n", "project", default=None,
+              help="RELEASE_ID is a Freight (name or alias) of this Kargo Project: show its "
+                   "journey across stages.")  # fmt: skip
 @remote.server_option
 @out.output_option
 @click.pass_context
-def get_cmd(ctx: click.Context, release_id: str, server: str | None, output: str) -> None:
-    """Show one release (an id or a unique prefix) as a timeline."""
+def get_cmd(ctx: click.Context, release_id: str, project: str | None, server: str | None,
+            output: str) -> None:  # fmt: skip
+    """Show one release (an id or a unique prefix) as a timeline; with ``--project``, a
+    Freight's promotions, verifications, approvals and rollbacks per stage."""
+    if project is not None:
+        from shipway.model.errors import NotFoundError
+        from shipway.promote import promotion as pm
+        from shipway.promote import records
+        from shipway.store import resources as store_resources
+
+        store = store_from(ctx)
+        found = pm.find_freight(store_resources.list_kind(store, "Freight", project), release_id)
+        if found is None:
+            raise NotFoundError(f"Freight {release_id!r} not found in project {project!r}",
+                                subject=f"Freight/{project}/{release_id}")  # fmt: skip
+        doc = {"freight": {**found.body, "name": found.name}, "status": found.status,
+               "journey": records.journey(store, project, found.name)}  # fmt: skip
+        if not out.emit(doc, output):
+            click.echo(freight_timeline(doc))
+        return
     t = remote.target(ctx, server)
     if t is not None:
         rel = Release.from_dict(remote.get_json(t, f"/api/releases/{release_id}"))

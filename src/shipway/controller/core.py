@@ -60,7 +60,7 @@ from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.notify import worker as notify_worker
-from shipway.promote import warehouse
+from shipway.promote import lifecycle, warehouse
 from shipway.runtime import docker_api
 from shipway.settings import Settings
 from shipway.store import inbox, runs
@@ -70,6 +70,7 @@ from shipway.updater import engine as update_engine
 from shipway.updater import webhooks as registry_webhooks
 
 log = logging.getLogger("shipway.controller")
+PROMOTE_TICK = 0.5  # seconds between passes of verification and auto-promotion
 INBOX_RETENTION = dt.timedelta(days=30)  # ended items (and their dedupe keys) kept this long
 
 
@@ -422,6 +423,8 @@ class Controller:
         if promotions.enqueue_unfinished(self.store):
             self.lanes.wake(promotions.KIND)
         self._put(self.previews.resume())
+        if lifecycle.resume(self.store):
+            self.lanes.wake(promotions.KIND)
         started = now()
         for result in deploy_engine.resume_interrupted(self.store):
             log.info("resumed sync of %s: %s", result.app, result.phase)
@@ -487,7 +490,19 @@ class Controller:
         self.appsets.interval = interval
         self._periodic = threading.Thread(target=loop, name="periodic", daemon=True)
         self._periodic.start()
+        threading.Thread(target=self._promotion_tick, name="promote-tick", daemon=True).start()
         cronjobs.start(self.store, self._stop)  # CronJobs of apps on a podman target
+
+    def _promotion_tick(self) -> None:
+        """Verification and auto-promotion, every ``PROMOTE_TICK`` seconds."""
+        n = 0
+        while not self._stop.wait(PROMOTE_TICK):
+            n += 1
+            try:
+                if lifecycle.tick(self.store, self.settings, soak=n % 10 == 0):
+                    self.lanes.wake(promotions.KIND)
+            except Exception:
+                log.exception("promotion tick failed")
 
     def _catch_up(self, store: Store) -> None:
         self.catch_up()
