@@ -44,6 +44,7 @@ class State:
     comments: list[tuple[str, str, int, str]] = field(default_factory=list)
     statuses: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    edits: int = 0  # comments edited in place
     exchanges: list[Exchange] = field(default_factory=list)  # every request with its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,6 +67,13 @@ class State:
             return None
         repo.run("update-ref", f"refs/heads/{base}", sha)
         return sha
+
+    def head_sha(self, project: str, branch: str) -> str:
+        """The commit at the tip of ``branch`` in the bare repository ("" when none)."""
+        try:
+            return Repo(self.repos[project]).run("rev-parse", f"refs/heads/{branch}").strip()
+        except (GitError, KeyError):
+            return ""
 
     def commit_exists(self, project: str, sha: str) -> bool:
         bare = self.repos.get(project)
@@ -280,6 +288,12 @@ def _github(
     if m and method == "POST":
         state.comments.append(("github", project, int(m[1]), body.get("body", "")))
         return 201, {"id": len(state.comments), "body": body.get("body", "")}, {}
+    m = re.match(r"^issues/comments/(\d+)$", rest)
+    if m and method == "PATCH":
+        return _edit_comment(state, "github", project, int(m[1]), body)
+    m = re.match(r"^commits/([0-9a-f]{40})/pulls$", rest)
+    if m and method == "GET":
+        return 200, [p for p in pulls if state.head_sha(project, p["head"]["ref"]) == m[1]], {}
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("github", state, project, m[1], body, _GITHUB_STATES, "state")
@@ -435,6 +449,16 @@ def _gitea(
 _GITHUB_STATES = {"error", "failure", "pending", "success"}
 _GITEA_STATES = {"error", "failure", "pending", "success", "warning"}
 _GITLAB_STATES = {"pending", "running", "success", "failed", "canceled", "skipped"}
+
+
+def _edit_comment(state: State, kind: str, project: str, cid: int, body: dict[str, Any]) -> Result:
+    """Edit comment ``cid`` (its 1-based place in ``state.comments``) of this forge and project."""
+    if not 1 <= cid <= len(state.comments) or state.comments[cid - 1][:2] != (kind, project):
+        return 404, {"message": "Not Found"}, {}
+    k, proj, number, _ = state.comments[cid - 1]
+    state.comments[cid - 1] = (k, proj, number, str(body.get("body", "")))
+    state.edits += 1
+    return 200, {"id": cid, "body": body.get("body", "")}, {}
 
 
 def _status(

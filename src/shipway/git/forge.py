@@ -149,6 +149,18 @@ class Forge:
     def comment(self, number: int, body: str) -> None:
         raise NotImplementedError
 
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        """The numbers of the pull requests whose head is (or contains) commit ``sha``."""
+        raise NotImplementedError
+
+    def add_comment(self, number: int, body: str) -> str:
+        """Comment on a pull request; returns the comment's id (to edit it later)."""
+        raise NotImplementedError
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        """Replace the text of comment ``comment_id`` (``NotFoundError`` when it is gone)."""
+        raise NotImplementedError
+
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
     ) -> None:

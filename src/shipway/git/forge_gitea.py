@@ -3,13 +3,15 @@
 Auth ``Authorization: token <token>``. Listing has no head filter, so open
 pulls are listed (``state=open``, ``limit``/``page``) and filtered here;
 closing is ``PATCH state=closed``;
-merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``.
+merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``
+(edited as GitHub's); a commit's pull is ``/commits/{sha}/pull``.
 """
 
 from __future__ import annotations
 
 from shipway.git.forge import Forge, PullRequest
 from shipway.git.forge_github import GitHub
+from shipway.model.errors import NotFoundError
 
 
 class Gitea(GitHub):
@@ -27,6 +29,12 @@ class Gitea(GitHub):
     def merge(self, number: int) -> PullRequest:
         self.call("POST", f"{self._repo}/pulls/{number}/merge", json={"Do": "merge"})
         return self.get(number)
+
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        try:
+            return [int(self.call("GET", f"{self._repo}/commits/{sha}/pull").json()["number"])]
+        except NotFoundError:
+            return []
 
     def list_open(self, base: str) -> list[PullRequest]:
         out: list[PullRequest] = []

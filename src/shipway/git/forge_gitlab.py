@@ -77,6 +77,17 @@ class GitLab(Forge):
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
 
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        path = f"/projects/{quote(self.project, safe='')}/repository/commits/{sha}/merge_requests"
+        return [int(d["iid"]) for d in self.call("GET", path).json()]
+
+    def add_comment(self, number: int, body: str) -> str:
+        got = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
+        return str(got.json()["id"])
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})
+
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
     ) -> None:

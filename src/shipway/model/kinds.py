@@ -13,6 +13,8 @@
   ``ProjectConfig`` (and ``Project``'s spec): ``shipway.model.kargo_project``.
 - ``AnalysisTemplate``, ``ClusterAnalysisTemplate``, ``AnalysisRun``
   (``argoproj.io/v1alpha1``, Argo Rollouts): ``shipway.model.rollouts``.
+- ``Provider``, ``Alert``, ``Receiver`` (``notification.toolkit.fluxcd.io``, Flux's
+  notification-controller): ``shipway.model.flux_notify``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -25,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shipway.model import kindnames
+from shipway.model.flux_notify import AlertSpec, ProviderSpec, ReceiverSpec
 from shipway.model.kargo import FreightBody, WarehouseSpec
 from shipway.model.kargo_project import KargoProjectSpec, ProjectConfigSpec
 from shipway.model.kargo_promotion import PromotionSpec
@@ -287,6 +290,9 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "AnalysisTemplate": AnalysisTemplateSpec,
     "ClusterAnalysisTemplate": AnalysisTemplateSpec,
     "AnalysisRun": AnalysisRunSpec,
+    "Provider": ProviderSpec,
+    "Alert": AlertSpec,
+    "Receiver": ReceiverSpec,
 }
 
 API_VERSIONS = kindnames.API_VERSIONS

@@ -114,6 +114,15 @@ def _render_value(tname: str, field_name: str, value: Any, data: Mapping[str, An
     return t.parse(value).execute(data)
 
 
+def _render_tree(tname: str, path: str, value: Any, data: Mapping[str, Any]) -> Any:
+    """Every string inside ``value`` rendered; the field path names where it failed."""
+    if isinstance(value, Mapping):
+        return {k: _render_tree(tname, f"{path}.{k}", v, data) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_tree(tname, f"{path}[{i}]", v, data) for i, v in enumerate(value)]
+    return _render_value(tname, path, value, data)
+
+
 def render(
     tname: str,
     template: Mapping[str, Any],
@@ -135,6 +144,20 @@ def render(
             for k in ("attachments", "blocks", "groupingKey", "deliveryPolicy", "notifyBroadcast")
             if k in slack
         }
+    elif service_type == "teams":
+        teams = template.get("teams") or {}
+        out["teams"] = {
+            k: _render_value(tname, f"teams.{k}", teams[k], data)
+            for k in ("title", "summary", "text", "themeColor", "facts", "sections",
+                      "potentialAction", "template")
+            if k in teams
+        }  # fmt: skip
+    elif service_type == "github":
+        gh = dict(template.get("github") or {})
+        gh.setdefault("repoURLPath", "{{.app.spec.source.repoURL}}")
+        gh.setdefault("revisionPath", "{{.app.status.operationState.syncResult.revision}}")
+        out["github"] = _render_tree(tname, "github", gh, data)
+        out["app"] = str((data.get("app") or {}).get("metadata", {}).get("name", ""))
     elif service_type == "webhook":
         hook = ((template.get("webhook") or {}).get(service)) or {}
         out["webhook"] = {

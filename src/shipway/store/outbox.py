@@ -21,7 +21,8 @@ from shipway.model.errors import ExternalError
 from shipway.store.db import Store
 from shipway.store.notify_tables import OutboxRow
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
+CURSOR = "cursor"  # a bookkeeping row (``cursor:<name>``): a reader's position, not a message
 
 
 @dataclass(slots=True)
@@ -65,8 +66,11 @@ def known_keys(store: Store, keys: Iterable[str]) -> set[str]:
     return found
 
 
-def enqueue(store: Store, d: Delivery, *, state: str = PENDING) -> bool:
-    """Insert ``d`` unless its key is there already; True when it was new."""
+def enqueue(
+    store: Store, d: Delivery, *, state: str = PENDING, at: dt.datetime | None = None
+) -> bool:
+    """Insert ``d`` (due at ``at``, default now) unless its key is there already; True when
+    it was new."""
     now = _now()
     try:
         with store.session() as s:
@@ -76,8 +80,9 @@ def enqueue(store: Store, d: Delivery, *, state: str = PENDING) -> bool:
                 OutboxRow(
                     key=d.key, cond=d.cond, app_namespace=d.app_namespace, app_name=d.app_name,
                     trigger=d.trigger, service=d.service, recipient=d.recipient,
-                    payload=d.payload, state=state, attempts=0, next_at=now,
-                    group_key=d.group_key, external={}, last_error=d.last_error, created=now,
+                    payload=d.payload, state=state, attempts=0, next_at=at or now,
+                    group_key=d.group_key, external=dict(d.external), last_error=d.last_error,
+                    created=now,
                 )
             )  # fmt: skip
             s.flush()
@@ -180,8 +185,121 @@ def counts(store: Store) -> dict[tuple[str, str], int]:
     """Rows by ``(service, state)``: what ``/metrics`` reports."""
     with store.session() as s:
         rows = s.execute(
-            select(OutboxRow.service, OutboxRow.state, func.count()).group_by(
-                OutboxRow.service, OutboxRow.state
-            )
+            select(OutboxRow.service, OutboxRow.state, func.count())
+            .where(OutboxRow.state != CURSOR)
+            .group_by(OutboxRow.service, OutboxRow.state)
         )
         return {(str(svc), str(state)): int(n) for svc, state, n in rows}
+
+
+# -- rate limits: hold, then one message for the held ones ("and 21 more") -----------------
+
+
+def sent_since(store: Store, service: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """How many rows of ``service`` were sent at or after ``since``, and the oldest's time."""
+    with store.session() as s:
+        n, oldest = s.execute(
+            select(func.count(), func.min(OutboxRow.sent_at)).where(
+                OutboxRow.service == service, OutboxRow.state == SENT, OutboxRow.sent_at >= since
+            )
+        ).one()
+    return int(n or 0), (oldest.replace(tzinfo=dt.UTC) if oldest and not oldest.tzinfo else oldest)
+
+
+def hold(store: Store, row_id: int, until: dt.datetime) -> None:
+    """Keep a row for later (a rate limit): not an attempt, marked ``held``."""
+    with store.session() as s:
+        row = s.get(OutboxRow, row_id)
+        if row is not None:
+            row.lease_until, row.next_at = None, until
+            row.attempts = max(0, row.attempts - 1)
+            row.external = {**(row.external or {}), "held": True}
+
+
+def held(store: Store, service: str, recipient: str, *, exclude: int) -> list[int]:
+    """The ids of pending rows of (service, recipient) a rate limit holds, but ``exclude``."""
+    with store.session() as s:
+        rows = s.execute(
+            select(OutboxRow.id, OutboxRow.external).where(
+                OutboxRow.service == service, OutboxRow.recipient == recipient,
+                OutboxRow.state == PENDING, OutboxRow.id != exclude,
+            )
+        ).all()  # fmt: skip
+    return [int(i) for i, ext in rows if (ext or {}).get("held")]
+
+
+def mark_suppressed(store: Store, ids: Sequence[int], note: str) -> int:
+    """Rows summarised by another message: never sent, counted as suppressed."""
+    if not ids:
+        return 0
+    with store.session() as s:
+        res = s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(list(ids)), OutboxRow.state == PENDING)
+            .values(state=SUPPRESSED, last_error=note, lease_until=None)
+        )
+        return int(getattr(res, "rowcount", 0) or 0)
+
+
+# -- aggregation: a pending group row takes the later events of its operation --------------
+
+
+def open_group(store: Store, group: str) -> Delivery | None:
+    """The pending, unleased row that aggregates ``group`` (None when there is none)."""
+    with store.session() as s:
+        rows = s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.group_key == group, OutboxRow.state == PENDING)
+            .where(OutboxRow.lease_until.is_(None))
+            .order_by(OutboxRow.id.desc())
+        ).all()
+        for r in rows:
+            if (r.external or {}).get("aggregating"):
+                return _to(r)
+    return None
+
+
+def fold_into(
+    store: Store, d: Delivery, payload: dict[str, Any], event_key: str, *, due: bool
+) -> bool:
+    """Merge one more event into the group row ``d``; False when a sender took it meanwhile."""
+    now = _now()
+    seen = list((d.external or {}).get("events") or [])
+    if event_key in seen:
+        return True
+    external = {**(d.external or {}), "events": [*seen, event_key]}
+    if due:
+        external["aggregating"] = False
+    values: dict[str, Any] = {"payload": payload, "external": external}
+    if due:
+        values["next_at"] = now
+    with store.session() as s:
+        res = s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == d.id, OutboxRow.state == PENDING)
+            .where(OutboxRow.lease_until.is_(None))
+            .values(**values)
+        )
+        return int(getattr(res, "rowcount", 0) or 0) == 1
+
+
+# -- a reader's position (the Flux router's last event), kept in the outbox ---------------
+
+
+def cursor(store: Store, name: str) -> int:
+    with store.session() as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.key == f"cursor:{name}")).first()
+        return int((row.payload or {}).get("seq", 0)) if row is not None else 0
+
+
+def set_cursor(store: Store, name: str, seq: int) -> None:
+    now = _now()
+    with store.session() as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.key == f"cursor:{name}")).first()
+        if row is None:
+            s.add(OutboxRow(key=f"cursor:{name}", cond="", app_namespace="", app_name="",
+                            trigger="", service=f"cursor:{name}", recipient="",
+                            payload={"seq": seq}, state=CURSOR, attempts=0, next_at=now,
+                            group_key="", external={}, last_error="", created=now))  # fmt: skip
+        else:
+            row.payload = {"seq": seq}
