@@ -244,13 +244,14 @@ def mark_suppressed(store: Store, ids: Sequence[int], note: str) -> int:
 # -- aggregation: a pending group row takes the later events of its operation --------------
 
 
-def open_group(store: Store, group: str) -> Delivery | None:
-    """The pending, unleased row that aggregates ``group`` (None when there is none)."""
+def open_group(store: Store, group: str, now: dt.datetime) -> Delivery | None:
+    """The pending, unleased row that aggregates ``group`` and is not due yet (None when
+    there is none)."""
     with store.session() as s:
         rows = s.scalars(
             select(OutboxRow)
             .where(OutboxRow.group_key == group, OutboxRow.state == PENDING)
-            .where(OutboxRow.lease_until.is_(None))
+            .where(OutboxRow.lease_until.is_(None), OutboxRow.next_at > now)
             .order_by(OutboxRow.id.desc())
         ).all()
         for r in rows:
