@@ -218,6 +218,8 @@ def plan(
                         raise InputError(f"template {tname!r} is not defined")
                     d.payload = render(tname, templates[tname], svc.type, svc_name, data)
                     d.group_key = str((d.payload.get("slack") or {}).get("groupingKey", ""))
+                    if svc.type == "github":  # one PR comment per app, edited in place
+                        d.group_key = f"github-pr:{ns}/{name}"
                     d.state = PENDING
                 except (TemplateError, InputError) as exc:
                     d.payload, d.state = {"template": tname}, FAILED
