@@ -182,7 +182,9 @@ def deliver_due(
         return _argo_target(store, config, d)
 
     def give_up(d: outbox.Delivery, error: str) -> None:
-        if not worker_flux.is_flux(d):
+        if worker_flux.is_flux(d):
+            worker_flux.failed_event(store, d, error)
+        else:
             _failed_event(store, d, error)
 
     return deliver.deliver_due(store, resolve, max_attempts=max_attempts, backoff=backoff,

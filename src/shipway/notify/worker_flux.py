@@ -266,13 +266,15 @@ def target(store: Store, config: FluxConfig, d: outbox.Delivery) -> Target:
     if provider is None:
         raise DeliveryError(f"Provider {ns}/{name} no longer exists")
     conf, limit = service_config(provider)
+    return Target(service_for(conf), limit, lambda row, error: failed_event(store, row, error))
 
-    def failed(row: outbox.Delivery, error: str) -> None:
-        events.emit(store, ev.ObjectRef("Alert", row.app_name, row.app_namespace, _API),
-                    "NotificationFailed", f"Provider {ns}/{name}: {error}", type=ev.WARNING,
-                    source="notifier")  # fmt: skip
 
-    return Target(service_for(conf), limit, failed)
+def failed_event(store: Store, d: outbox.Delivery, error: str) -> None:
+    """A row given up: a Warning ``NotificationFailed`` event on its Alert."""
+    ns, _, name = d.service.removeprefix(PREFIX).partition("/")
+    events.emit(store, ev.ObjectRef("Alert", d.app_name, d.app_namespace, _API),
+                "NotificationFailed", f"Provider {ns}/{name}: {error}", type=ev.WARNING,
+                source="notifier")  # fmt: skip
 
 
 def is_flux(d: outbox.Delivery) -> bool:

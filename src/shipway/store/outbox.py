@@ -174,7 +174,7 @@ def previous_in_group(store: Store, service: str, recipient: str, group: str) ->
 
 
 def list_outbox(store: Store, *, app_name: str | None = None) -> list[Delivery]:
-    q = select(OutboxRow).order_by(OutboxRow.id)
+    q = select(OutboxRow).where(OutboxRow.state != CURSOR).order_by(OutboxRow.id)
     if app_name is not None:
         q = q.where(OutboxRow.app_name == app_name)
     with store.session() as s:
