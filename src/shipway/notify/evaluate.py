@@ -74,7 +74,7 @@ def subscriptions(
                     problems.append(f"annotation {key}: unknown service {svc!r}")
                     continue
                 for r in [x.strip() for x in value.replace(",", ";").split(";")] or [""]:
-                    if r or config.services[svc].type == "webhook":
+                    if r or config.services[svc].type in ("webhook", "github"):
                         found.append((name, svc, r))
     labels = ((app.get("metadata") or {}).get("labels")) or {}
     for sub in config.subscriptions:
