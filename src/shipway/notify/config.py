@@ -68,6 +68,15 @@ class Trigger:
     conditions: tuple[Condition, ...]
 
 
+_EVENT = re.compile(r"\bevent\b")
+_APP = re.compile(r"\bapp\b")
+
+
+def is_event_trigger(trigger: Trigger) -> bool:
+    """A trigger on shipway's events (its ``when`` names ``event``, not ``app``)."""
+    return any(_EVENT.search(c.when) and not _APP.search(c.when) for c in trigger.conditions)
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A ``subscriptions`` entry: recipients (``service:recipient``), triggers, selector."""

@@ -23,7 +23,7 @@ from typing import Any
 from shipway.model.errors import InputError
 from shipway.notify.catalog import TEMPLATES as BUILTIN_TEMPLATES
 from shipway.notify.catalog import TRIGGERS as BUILTIN_TRIGGERS
-from shipway.notify.config import NotifyConfig, Trigger
+from shipway.notify.config import NotifyConfig, Trigger, is_event_trigger
 from shipway.store.outbox import FAILED, PENDING, Delivery
 from shipway.templates import ExprError, TemplateError
 from shipway.templates.argocd import notification_vars
@@ -186,6 +186,8 @@ def plan(
     results: dict[tuple[str, int], tuple[bool, str]] = {}
     for trig_name, svc_name, recipient in subs:
         svc = config.services[svc_name]
+        if is_event_trigger(triggers[trig_name]):  # tested per event (``event_triggers``)
+            continue
         for i, cond in enumerate(triggers[trig_name].conditions):
             if (trig_name, i) not in results:
                 try:

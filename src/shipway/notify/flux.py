@@ -28,6 +28,7 @@ annotation of an Alert sends an event only once it has been seen N times
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class AlertView:
     name: str
     spec: AlertSpec
     annotations: Mapping[str, str] = field(default_factory=dict)
+    created: dt.datetime | None = None
 
     @property
     def ref(self) -> str:

@@ -39,6 +39,7 @@ from shipway.notify import deliver, worker_flux
 from shipway.notify.config import CM_NAME, SECRET_NAME, NotifyConfig, parse_config
 from shipway.notify.deliver import BACKOFF, MAX_ATTEMPTS, PassResult, Target
 from shipway.notify.evaluate import plan
+from shipway.notify.event_triggers import plan_event
 from shipway.notify.policy import parse_rate
 from shipway.notify.services import DeliveryError, service_for
 from shipway.store import events, outbox, resources
@@ -135,8 +136,55 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
 def _failed_event(store: Store, d: outbox.Delivery, error: str) -> None:
     who = f"{d.service}:{d.recipient}" if d.recipient else d.service
     msg = f"trigger {d.trigger} to {who}: {error}"
-    events.emit(store, _ref(d.app_namespace, d.app_name), "NotificationFailed", msg,
-                type=WARNING, source="notifier")  # fmt: skip
+    ref = _ref(d.app_namespace, d.app_name)
+    if d.cond.startswith("event:"):  # an event trigger's: on the event's object
+        ref = ObjectRef(d.cond.removeprefix("event:"), d.app_name, d.app_namespace)
+    events.emit(store, ref, "NotificationFailed", msg, type=WARNING, source="notifier")
+
+
+def route_events(store: Store, config: NotifyConfig, *, batch: int = 2000) -> int:
+    """Event triggers: the events after the ``argocd-events`` cursor into the outbox."""
+    after = outbox.cursor(store, "argocd-events")
+    if after is None:  # the first pass: from when the ConfigMap was stored
+        cm = resources.find(store, "ConfigMap", CM_NAME)
+        since = cm.created if cm is not None and cm.created else dt.datetime.now(dt.UTC)
+        after = events.seq_before(store, since - dt.timedelta(seconds=1))
+        outbox.set_cursor(store, "argocd-events", after)
+    found = events.query(store, after=after, limit=batch)
+    if not found:
+        return 0
+    new = 0
+    objects: dict[tuple[str, str, str], dict[str, object] | None] = {}
+    for e in found:
+        if e.source == "notifier":
+            continue
+        k = (e.involved.kind, e.involved.namespace, e.involved.name)
+        if k not in objects:
+            try:
+                res = resources.find(store, k[0], k[2], k[1] or None)
+            except ShipwayError:
+                res = None
+            objects[k] = (
+                {**res.body, "metadata": {**res.metadata, "namespace": res.namespace},
+                 "status": res.status} if res is not None else None
+            )  # fmt: skip
+        p = plan_event(config, e, objects[k])
+        for problem in p.problems:
+            seen = (str(store.engine.url), e.involved.ref, problem)
+            if seen not in _REPORTED and "annotation" in problem:
+                _REPORTED.add(seen)
+                events.emit(store, e.involved, "NotificationConfigError", problem, type=WARNING,
+                            source="notifier")  # fmt: skip
+        if not p.deliveries:
+            continue
+        known = outbox.known_keys(store, [d.key for d in p.deliveries])
+        for d in p.deliveries:
+            if d.key not in known and outbox.enqueue(store, d, state=d.state):
+                new += 1
+                if d.state == outbox.FAILED:
+                    _failed_event(store, d, d.last_error)
+    outbox.set_cursor(store, "argocd-events", max(e.seq for e in found))
+    return new
 
 
 def _condition(store: Store, app: Resource, problems: list[str]) -> None:
@@ -203,7 +251,9 @@ def run_pass(
             config = load_config(store, secrets)
         except ShipwayError as exc:
             log.error("notifications: %s", exc)
-        enqueued = evaluate_all(store, config) if config is not None else 0
+        enqueued = 0
+        if config is not None:
+            enqueued = evaluate_all(store, config) + route_events(store, config)
         fluxc = worker_flux.load(store)
         enqueued += worker_flux.route(store, fluxc)
         result = deliver_due(store, config, flux_config=fluxc, backoff=backoff,

@@ -2,7 +2,7 @@
 senders for Flux Providers.
 
 ``route(store, flux)`` reads the events after its cursor (kept in the outbox,
-``cursor:flux``), matches each against every stored Alert
+``cursor:flux``; it starts at the first Alert's creation), matches each against every stored Alert
 (``shipway.notify.flux.matches``) and enqueues Flux's event body for the
 Alert's Provider: one row per (Alert, event), so a repeat of an event (its
 ``count`` bumped) is not sent again; with ``shipway.dev/alert-after-repeats:
@@ -70,7 +70,7 @@ def load(store: Store) -> FluxConfig:
             log.warning("Alert %s: %s", res.key, exc)
             continue
         ann = {str(k): str(v) for k, v in (res.metadata.get("annotations") or {}).items()}
-        out.alerts.append(flux.AlertView(res.namespace, res.name, spec, ann))
+        out.alerts.append(flux.AlertView(res.namespace, res.name, spec, ann, res.created))
     for res in resources.list_kind(store, "Provider"):
         out.providers[(res.namespace, res.name)] = res
     return out
@@ -132,6 +132,11 @@ def route(store: Store, config: FluxConfig, *, batch: int = BATCH) -> int:
     if not config.alerts:
         return 0
     after = outbox.cursor(store, "flux")
+    if after is None:  # the first pass: from when the first Alert was stored
+        times = [a.created for a in config.alerts if a.created is not None]
+        since = min(times) if times else dt.datetime.now(dt.UTC)
+        after = events.seq_before(store, since - dt.timedelta(seconds=1))
+        outbox.set_cursor(store, "flux", after)
     found = events.query(store, after=after, limit=batch)
     if not found:
         return 0

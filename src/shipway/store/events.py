@@ -119,6 +119,16 @@ def last_seq(store: Store) -> int:
         return int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0)
 
 
+def seq_before(store: Store, at: dt.datetime) -> int:
+    """The stream position just before the first event last seen at or after ``at`` (a new
+    reader's starting point: what happened before it was configured is not its business)."""
+    with store.session() as s:
+        first = s.scalar(select(func.min(EventRow.seq)).where(EventRow.time >= utc(at)))
+        if first is None:
+            return int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0)
+        return int(first) - 1
+
+
 def totals(store: Store, reasons: Iterable[str]) -> dict[tuple[str, str, str], int]:
     """Occurrences (``count`` summed) by (reason, type, kind) for the given reasons."""
     q = (

@@ -287,10 +287,11 @@ def fold_into(
 # -- a reader's position (the Flux router's last event), kept in the outbox ---------------
 
 
-def cursor(store: Store, name: str) -> int:
+def cursor(store: Store, name: str) -> int | None:
+    """A reader's last position (None before its first pass)."""
     with store.session() as s:
         row = s.scalars(select(OutboxRow).where(OutboxRow.key == f"cursor:{name}")).first()
-        return int((row.payload or {}).get("seq", 0)) if row is not None else 0
+        return int((row.payload or {}).get("seq", 0)) if row is not None else None
 
 
 def set_cursor(store: Store, name: str, seq: int) -> None:
