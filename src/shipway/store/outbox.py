@@ -136,6 +136,13 @@ def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Del
     return out
 
 
+def next_due(store: Store) -> dt.datetime | None:
+    """When the next pending row is due (None when none is pending)."""
+    with store.session() as s:
+        at = s.scalar(select(func.min(OutboxRow.next_at)).where(OutboxRow.state == PENDING))
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
+
+
 def mark_sent(store: Store, row_id: int, external: dict[str, Any]) -> None:
     with store.session() as s:
         row = s.get(OutboxRow, row_id)
