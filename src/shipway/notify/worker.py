@@ -224,10 +224,17 @@ def deliver_due(
     """Send every due row once (Argo CD services and Flux Providers alike)."""
     fluxc = flux_config or worker_flux.FluxConfig()
 
+    targets: dict[str, Target] = {}  # one per service in a pass (a Provider's Secret read once)
+
     def resolve(d: outbox.Delivery) -> Target:
-        if worker_flux.is_flux(d):
-            return worker_flux.target(store, fluxc, d)
-        return _argo_target(store, config, d)
+        found = targets.get(d.service)
+        if found is None:
+            if worker_flux.is_flux(d):
+                found = worker_flux.target(store, fluxc, d)
+            else:
+                found = _argo_target(store, config, d)
+            targets[d.service] = found
+        return found
 
     def give_up(d: outbox.Delivery, error: str) -> None:
         if worker_flux.is_flux(d):

@@ -127,6 +127,42 @@ class _Lookups:
         return {"revision": str(op.get("revision") or sync.get("revision") or "")}
 
 
+@dataclass
+class _Batch:
+    """One routing pass: new rows, and the group rows (stored or new) events fold into."""
+
+    groups: dict[str, outbox.Delivery]  # open groups: stored ones and ones made in this pass
+    new: dict[str, tuple[outbox.Delivery, dt.datetime | None]] = field(default_factory=dict)
+    folded: dict[str, list[str]] = field(default_factory=dict)  # stored group -> event keys
+    closed: dict[str, outbox.Delivery] = field(default_factory=dict)  # stored groups now due
+
+    def fold(self, group: str, payload: dict[str, Any], key: str, *, due: bool) -> None:
+        row = self.groups[group]
+        if key in ((row.external or {}).get("events") or []) or key in self.folded.get(group, []):
+            return  # told before (a pass that died before its cursor moved)
+        row.payload = flux.fold(row.payload, payload)
+        if row.key in self.new:  # made in this pass: not stored yet
+            row.external = {**row.external, "events": [*row.external["events"], key]}
+        else:
+            self.folded.setdefault(group, []).append(key)
+        if due:
+            self.close(group)
+
+    def close(self, group: str) -> None:
+        row = self.groups.pop(group)
+        if row.key in self.new:
+            row.external = {**row.external, "aggregating": False}
+            self.new[row.key] = (row, None)
+        else:
+            self.closed[group] = row
+
+    def stored_changes(self) -> list[tuple[outbox.Delivery, list[str], bool]]:
+        out = [(row, self.folded.get(g, []), True) for g, row in self.closed.items()]
+        out += [(row, keys, False) for g, keys in self.folded.items()
+                if g in self.groups and (row := self.groups[g]).key not in self.new]  # fmt: skip
+        return out
+
+
 def route(store: Store, config: FluxConfig, *, batch: int = BATCH) -> int:
     """Route the events after the cursor; returns how many rows were made or folded into."""
     if not config.alerts:
@@ -141,13 +177,19 @@ def route(store: Store, config: FluxConfig, *, batch: int = BATCH) -> int:
     if not found:
         return 0
     look = _Lookups(store)
-    made = 0
+    b = _Batch(outbox.open_groups(store, "flux:", dt.datetime.now(dt.UTC)))
     for e in found:
         if e.source == "notifier":
             continue
         for alert in config.alerts:
             if flux.matches(alert, e, look.labels(e.involved) if _wants_labels(alert) else {}):
-                made += _take(store, config, alert, e, look)
+                _take(store, config, alert, e, look, b)
+    keys = [k for k in b.new]
+    known = outbox.known_keys(store, keys) if keys else set()
+    made = outbox.enqueue_many(store, [v for k, v in b.new.items() if k not in known])
+    for row, folded, due in b.stored_changes():
+        outbox.fold_into(store, row, row.payload, folded, due=due)
+        made += 1
     outbox.set_cursor(store, "flux", max(e.seq for e in found))
     return made
 
@@ -157,42 +199,39 @@ def _wants_labels(alert: flux.AlertView) -> bool:
 
 
 def _take(
-    store: Store, config: FluxConfig, alert: flux.AlertView, e: ev.Event, look: _Lookups
-) -> int:
+    store: Store, config: FluxConfig, alert: flux.AlertView, e: ev.Event, look: _Lookups,
+    b: _Batch,
+) -> None:  # fmt: skip
     if e.count < alert.after_repeats:
-        return 0
+        return
     pref = (alert.namespace, alert.spec.provider_ref.name)
     provider = config.providers.get(pref)
     if provider is None:
         _once(store, alert, f"providerRef {pref[1]!r}: no Provider {pref[0]}/{pref[1]}")
-        return 0
+        return
     if provider.spec.get("suspend"):
-        return 0
+        return
     payload = flux.flux_event(e, flux.metadata(alert, e, look.extra(e.involved)))
-    service = f"{PREFIX}{pref[0]}/{pref[1]}"
     key = _key("flux", alert.ref, str(e.id), str(alert.after_repeats))
     obj = e.involved
     group = f"flux:{alert.ref}:{obj.kind}/{obj.namespace}/{obj.name}"
-    now = ev.utc(e.last or e.first)
-    current = dt.datetime.now(dt.UTC)
     if e.reason not in flux.OPENERS:
-        open_row = outbox.open_group(store, group, current)
-        if open_row is not None and outbox.fold_into(
-            store, open_row, flux.fold(open_row.payload, payload), key,
-            due=e.reason in flux.CLOSERS,
-        ):  # fmt: skip
-            return 1
-    elif (open_row := outbox.open_group(store, group, current)) is not None:
-        outbox.fold_into(store, open_row, open_row.payload, key + "#closed", due=True)
-    d = outbox.Delivery(key, "", alert.namespace, alert.name, alert.ref, service, "", payload)
+        if group in b.groups:
+            b.fold(group, payload, key, due=e.reason in flux.CLOSERS)
+            return
+    elif group in b.groups:  # a new operation: the open one goes now
+        b.close(group)
+    d = outbox.Delivery(key, "", alert.namespace, alert.name, alert.ref,
+                        f"{PREFIX}{pref[0]}/{pref[1]}", "", payload)  # fmt: skip
     at = None
     if e.reason in flux.OPENERS:
         d.group_key = group
         d.external = {"aggregating": True, "events": [key]}
         wait = flux.parse_seconds(alert.annotations.get(flux.AGGREGATE_TIMEOUT, ""),
                                   flux.DEFAULT_AGGREGATE)  # fmt: skip
-        at = now + dt.timedelta(seconds=wait)
-    return 1 if outbox.enqueue(store, d, at=at) else 0
+        at = ev.utc(e.last or e.first) + dt.timedelta(seconds=wait)
+        b.groups[group] = d
+    b.new.setdefault(key, (d, at))
 
 
 # -- senders ------------------------------------------------------------------------------

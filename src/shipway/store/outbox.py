@@ -10,12 +10,15 @@ per row (at-least-once). Touches only the ``notify_outbox`` table.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from shipway.model.errors import ExternalError
 from shipway.store.db import Store
@@ -93,6 +96,34 @@ def enqueue(
     return True
 
 
+def enqueue_many(store: Store, rows: Sequence[tuple[Delivery, dt.datetime | None]]) -> int:
+    """Insert many rows in one transaction (``(delivery, due at)``; None: now), skipping keys
+    already there; returns how many were new."""
+    if not rows:
+        return 0
+    now = _now()
+    values = [
+        {"key": d.key, "cond": d.cond, "app_namespace": d.app_namespace, "app_name": d.app_name,
+         "trigger": d.trigger, "service": d.service, "recipient": d.recipient,
+         "payload": d.payload, "state": d.state, "attempts": 0, "next_at": at or now,
+         "group_key": d.group_key, "external": dict(d.external), "last_error": d.last_error,
+         "created": now}
+        for d, at in rows
+    ]  # fmt: skip
+    dialect = store.engine.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["key"])
+    try:
+        with store.engine.begin() as conn:
+            n = 0
+            for i in range(0, len(values), 500):
+                res = conn.execute(stmt, values[i : i + 500])
+                n += int(getattr(res, "rowcount", 0) or 0)
+            return n
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
+
+
 def rearm(store: Store, conds: Sequence[str]) -> int:
     """Free the keys of conditions that are false again, so they can fire anew."""
     if not conds:
@@ -107,33 +138,37 @@ def rearm(store: Store, conds: Sequence[str]) -> int:
 
 
 def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Delivery]:
-    """Take pending rows whose time has come and whose lease (if any) expired."""
+    """Take pending rows whose time has come and whose lease (if any) expired.
+
+    One conditional update for the batch: each claim writes a lease time of its own (the
+    microseconds carry a random tag), and reads back the rows holding exactly that one, so
+    two workers never take the same row."""
     now = _now()
-    out = []
+    until = now + dt.timedelta(seconds=lease, microseconds=secrets.randbelow(1_000_000))
+    due = (
+        select(OutboxRow.id)
+        .where(OutboxRow.state == PENDING, OutboxRow.next_at <= now)
+        .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
+        .order_by(OutboxRow.id)
+        .limit(limit)
+    )
     with store.session() as s:
-        ids = list(
-            s.scalars(
-                select(OutboxRow.id)
-                .where(OutboxRow.state == PENDING, OutboxRow.next_at <= now)
-                .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
-                .order_by(OutboxRow.id)
-                .limit(limit)
-            )
+        ids = list(s.scalars(due))
+        if not ids:
+            return []
+        s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.state == PENDING)
+            .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
+            .values(lease_until=until, attempts=OutboxRow.attempts + 1)
         )
-    until = now + dt.timedelta(seconds=lease)
-    for row_id in ids:  # one conditional update each: two workers never take the same row
-        with store.session() as s:
-            res = s.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == row_id, OutboxRow.state == PENDING)
-                .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
-                .values(lease_until=until, attempts=OutboxRow.attempts + 1)
-            )
-            if getattr(res, "rowcount", 0) == 1:
-                row = s.get(OutboxRow, row_id)
-                if row is not None:
-                    out.append(_to(row))
-    return out
+    with store.session() as s:
+        rows = s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.lease_until == until)
+            .order_by(OutboxRow.id)
+        )
+        return [_to(r) for r in rows]
 
 
 def next_due(store: Store) -> dt.datetime | None:
@@ -251,36 +286,28 @@ def mark_suppressed(store: Store, ids: Sequence[int], note: str) -> int:
 # -- aggregation: a pending group row takes the later events of its operation --------------
 
 
-def open_group(store: Store, group: str, now: dt.datetime) -> Delivery | None:
-    """The pending, unleased row that aggregates ``group`` and is not due yet (None when
-    there is none)."""
+def open_groups(store: Store, prefix: str, now: dt.datetime) -> dict[str, Delivery]:
+    """Every pending, unleased group row not due yet whose group starts with ``prefix``."""
     with store.session() as s:
         rows = s.scalars(
             select(OutboxRow)
-            .where(OutboxRow.group_key == group, OutboxRow.state == PENDING)
+            .where(OutboxRow.state == PENDING, OutboxRow.group_key.startswith(prefix))
             .where(OutboxRow.lease_until.is_(None), OutboxRow.next_at > now)
-            .order_by(OutboxRow.id.desc())
         ).all()
-        for r in rows:
-            if (r.external or {}).get("aggregating"):
-                return _to(r)
-    return None
+        return {r.group_key: _to(r) for r in rows if (r.external or {}).get("aggregating")}
 
 
 def fold_into(
-    store: Store, d: Delivery, payload: dict[str, Any], event_key: str, *, due: bool
+    store: Store, d: Delivery, payload: dict[str, Any], event_keys: Sequence[str], *, due: bool
 ) -> bool:
-    """Merge one more event into the group row ``d``; False when a sender took it meanwhile."""
-    now = _now()
+    """Store the group row ``d`` with more events folded in (``payload``, their keys); due
+    now when ``due``. False when a sender took it meanwhile."""
     seen = list((d.external or {}).get("events") or [])
-    if event_key in seen:
-        return True
-    external = {**(d.external or {}), "events": [*seen, event_key]}
-    if due:
-        external["aggregating"] = False
+    external = {**(d.external or {}), "events": [*seen, *[k for k in event_keys if k not in seen]]}
     values: dict[str, Any] = {"payload": payload, "external": external}
     if due:
-        values["next_at"] = now
+        external["aggregating"] = False
+        values["next_at"] = _now()
     with store.session() as s:
         res = s.execute(
             update(OutboxRow)

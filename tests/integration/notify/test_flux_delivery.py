@@ -135,7 +135,7 @@ def test_a_wrong_hmac_key_is_refused_by_the_receiver_and_recorded(
 
 def test_one_message_per_sync_and_the_group_timeout(store: Store, webhook: Receiver) -> None:
     _provider(store, "generic", webhook.url)
-    _alert(store, annotations="{shipway.dev/aggregate-timeout: 400ms}")
+    _alert(store, annotations="{shipway.dev/aggregate-timeout: 3s}")
     _emit(store, ev.SYNC_STARTED, "sync to c0ffee")
     _pass(store)
     _emit(store, "SyncWave", "wave 0: 3 resources")
@@ -158,7 +158,7 @@ def test_one_message_per_sync_and_the_group_timeout(store: Store, webhook: Recei
     _emit(store, ev.SYNC_STARTED, "sync to d00d")
     _pass(store)
     assert len(webhook.requests) == 1
-    time.sleep(0.5)
+    time.sleep(3.2)
     _pass(store)
     assert len(webhook.requests) == 2
     assert json.loads(webhook.requests[1].body)["message"] == "sync to d00d"
@@ -182,7 +182,7 @@ def test_alert_after_n_repeats_and_repeats_never_resend(store: Store, webhook: R
 
 
 def test_a_rate_limit_holds_then_summarises(store: Store, webhook: Receiver) -> None:
-    _provider(store, "generic", webhook.url, annotations="{shipway.dev/rate-limit: 3/1s}")
+    _provider(store, "generic", webhook.url, annotations="{shipway.dev/rate-limit: 3/4s}")
     _alert(store)
     for i in range(10):
         _emit(store, ev.HEALTH_CHANGED, f"change {i}", ref=ev.ObjectRef("Application", f"a{i}",
@@ -190,13 +190,13 @@ def test_a_rate_limit_holds_then_summarises(store: Store, webhook: Receiver) -> 
     result = _pass(store)
     assert (result.sent, result.held) == (3, 7)
     assert len(webhook.requests) == 3
-    time.sleep(1.1)
+    time.sleep(4.1)
     result = _pass(store)
     assert (result.sent, result.suppressed) == (1, 6)
     last = json.loads(webhook.requests[3].body)
-    assert last["message"].startswith("change 3\n(and 6 more, held by the rate limit of 3 per 1s)")
+    assert last["message"].startswith("change 3\n(and 6 more, held by the rate limit of 3 per 4s)")
     assert len(webhook.requests) == 4
-    time.sleep(1.1)
+    time.sleep(4.1)
     assert _pass(store).sent == 0
     text = generate_latest(registry_for(store)).decode()
     assert 'shipway_notifications{service="flux:apps/p",state="suppressed"} 6.0' in text
