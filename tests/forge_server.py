@@ -56,6 +56,7 @@ class State:
     comments: list[tuple[str, str, int, str]] = field(default_factory=list)
     statuses: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    edits: int = 0  # comments edited in place
     exchanges: list[Exchange] = field(default_factory=list)  # every request with its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
     rate_used: int = 0  # requests counted against the rate limit (a 304 is not)
@@ -100,6 +101,13 @@ class State:
         out = Repo(bare).run("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
         pairs = (line.split(" ", 1) for line in out.splitlines() if " " in line)
         return {ref.removeprefix("refs/heads/"): sha for sha, ref in pairs}
+
+    def head_sha(self, project: str, branch: str) -> str:
+        """The commit at the tip of ``branch`` in the bare repository ("" when none)."""
+        try:
+            return Repo(self.repos[project]).run("rev-parse", f"refs/heads/{branch}").strip()
+        except (GitError, KeyError):
+            return ""
 
     def commit_exists(self, project: str, sha: str) -> bool:
         bare = self.repos.get(project)
@@ -415,6 +423,9 @@ def _github(
     m = re.match(r"^issues/comments/(\d+)$", rest)
     if m and method == "PATCH":
         return _edit_comment(state, "github", project, int(m[1]), body.get("body", ""))
+    m = re.match(r"^commits/([0-9a-f]{40})/pulls$", rest)
+    if m and method == "GET":
+        return 200, [p for p in pulls if state.head_sha(project, p["head"]["ref"]) == m[1]], {}
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("github", state, project, m[1], body, _GITHUB_STATES, "state")
@@ -608,6 +619,16 @@ def _gitea(
 _GITHUB_STATES = {"error", "failure", "pending", "success"}
 _GITEA_STATES = {"error", "failure", "pending", "success", "warning"}
 _GITLAB_STATES = {"pending", "running", "success", "failed", "canceled", "skipped"}
+
+
+def _edit_comment(state: State, kind: str, project: str, cid: int, body: dict[str, Any]) -> Result:
+    """Edit comment ``cid`` (its 1-based place in ``state.comments``) of this forge and project."""
+    if not 1 <= cid <= len(state.comments) or state.comments[cid - 1][:2] != (kind, project):
+        return 404, {"message": "Not Found"}, {}
+    k, proj, number, _ = state.comments[cid - 1]
+    state.comments[cid - 1] = (k, proj, number, str(body.get("body", "")))
+    state.edits += 1
+    return 200, {"id": cid, "body": body.get("body", "")}, {}
 
 
 def _status(

@@ -37,7 +37,16 @@ from typing import Any
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.ci.runner import pull_request_runner
-from shipway.controller import accept, appsets, catchup, promotions, signing, units, workers
+from shipway.controller import (
+    accept,
+    appsets,
+    catchup,
+    notifier,
+    promotions,
+    signing,
+    units,
+    workers,
+)
 from shipway.controller import ci_outcome as outcome
 from shipway.controller import previews as previews_lane
 from shipway.controller import tips as tips_mod
@@ -476,6 +485,8 @@ class Controller:
     def start_periodic(self, interval: float = 60.0) -> None:
         """Self-heal drifted applications, catch up with missed pushes, and poll registries
         as a fallback to webhooks."""
+
+        notifier.start(self.store, self._stop)  # notifications soon after any event
 
         def loop() -> None:
             while not self._stop.wait(interval):

@@ -253,6 +253,14 @@ class Forge:
         """Replace a comment's text in place (``NotFoundError`` when it was deleted)."""
         raise NotImplementedError
 
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        """The numbers of the pull requests whose head is (or contains) commit ``sha``."""
+        raise NotImplementedError
+
+    def add_comment(self, number: int, body: str) -> str:
+        """Comment on a pull request; returns the comment's id (to edit it later)."""
+        raise NotImplementedError
+
     def list_comments(self, number: int) -> list[Comment]:
         raise NotImplementedError
 

@@ -5,6 +5,7 @@ Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
 ``get`` is ``GET /pulls/{n}``, merging ``PUT /pulls/{n}/merge``;
 comments go to the issue (``/issues/{number}/comments``, edited at
 ``/issues/comments/{id}``); commit statuses are
+``/issues/comments/{id}``); a commit's pulls are ``/commits/{sha}/pulls``; commit statuses are
 ``POST /statuses/{sha}`` (Gitea takes the same shape).
 """
 
@@ -70,6 +71,17 @@ class GitHub(Forge):
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
 
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        found = self.call("GET", f"{self._repo}/commits/{sha}/pulls").json()
+        return [int(d["number"]) for d in found]
+
+    def add_comment(self, number: int, body: str) -> str:
+        got = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+        return str(got.json()["id"])
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PATCH", f"{self._repo}/issues/comments/{comment_id}", json={"body": body})
+
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
     ) -> None:
@@ -82,9 +94,6 @@ class GitHub(Forge):
         out = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
         data = out.json()
         return Comment(str(data["id"]), str(data.get("body") or body))
-
-    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
-        self.call("PATCH", f"{self._repo}/issues/comments/{comment_id}", json={"body": body})
 
     def list_comments(self, number: int) -> list[Comment]:
         items = self.pages(f"{self._repo}/issues/{number}/comments", {"per_page": "100"})

@@ -89,6 +89,17 @@ class GitLab(Forge):
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
 
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        path = f"/projects/{quote(self.project, safe='')}/repository/commits/{sha}/merge_requests"
+        return [int(d["iid"]) for d in self.call("GET", path).json()]
+
+    def add_comment(self, number: int, body: str) -> str:
+        got = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
+        return str(got.json()["id"])
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})
+
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
     ) -> None:
@@ -101,9 +112,6 @@ class GitLab(Forge):
     def create_comment(self, number: int, body: str) -> Comment:
         data = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
         return Comment(str(data["id"]), str(data.get("body") or body))
-
-    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
-        self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})
 
     def list_comments(self, number: int) -> list[Comment]:
         items = self.pages(f"{self._mrs}/{number}/notes", {"per_page": "100"})

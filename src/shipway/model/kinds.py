@@ -16,6 +16,8 @@
   (``argoproj.io/v1alpha1``, Argo Rollouts): ``shipway.model.rollouts``.
 - ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``), their ``verifyImages`` rules:
   ``shipway.model.kyverno``.
+- ``Provider``, ``Alert``, ``Receiver`` (``notification.toolkit.fluxcd.io``, Flux's
+  notification-controller): ``shipway.model.flux_notify``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -29,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shipway.model import kindnames
 from shipway.model.appset import ApplicationSetSpec
+from shipway.model.flux_notify import AlertSpec, ProviderSpec, ReceiverSpec
 from shipway.model.kargo import FreightBody, WarehouseSpec
 from shipway.model.kargo_project import KargoProjectSpec, ProjectConfigSpec
 from shipway.model.kargo_promotion import PromotionSpec
@@ -295,6 +298,9 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "AnalysisRun": AnalysisRunSpec,
     "ClusterPolicy": KyvernoPolicySpec,
     "Policy": KyvernoPolicySpec,
+    "Provider": ProviderSpec,
+    "Alert": AlertSpec,
+    "Receiver": ReceiverSpec,
 }
 
 API_VERSIONS = kindnames.API_VERSIONS

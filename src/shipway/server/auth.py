@@ -1,9 +1,10 @@
 """Who is calling: every route but ``/healthz`` and the hooks needs a bearer token.
 
 ``install`` adds a middleware that runs before any route: ``/healthz``
-passes; ``/hooks/...`` pass to their own receivers, which check their own
-per-source tokens and signatures; ``POST /api/session`` (a username and
-password for a session token) passes to its route; every other path,
+passes; ``/hooks/...`` and Flux Receivers' ``/hook/<sha256 hex>`` pass to
+their own receivers, which check their own per-source tokens and signatures;
+``POST /api/session`` (a username and password for a session token) passes
+to its route; every other path,
 including ones no route serves, needs ``Authorization: Bearer <token>`` of a
 local account, else 401 with the reason. The identity is left in
 ``request.state.identity`` for the routes' RBAC checks.
@@ -11,6 +12,7 @@ local account, else 401 with the reason. The identity is left in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -28,6 +30,8 @@ OPEN = frozenset({("GET", "/healthz"), ("HEAD", "/healthz"), ("POST", "/api/sess
 def _hook(path: str) -> bool:
     """A webhook receiver's path (they authenticate by source); no ``..`` tricks."""
     parts = path.split("/")
+    if path.startswith("/hook/"):  # a Flux Receiver: /hook/<64 hex>, the path is its credential
+        return len(parts) == 3 and re.fullmatch(r"[0-9a-f]{64}", parts[2]) is not None
     return path.startswith("/hooks/") and ".." not in parts and "." not in parts
 
 

@@ -82,10 +82,12 @@ def install_webhook_counter(app: FastAPI, store: Store) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         path = str(request.url.path)
-        if not path.startswith("/hooks/") or request.method != "POST":
+        if not path.startswith(("/hooks/", "/hook/")) or request.method != "POST":
             return await call_next(request)
         response = await call_next(request)
         source = path.removeprefix("/hooks/").strip("/").split("/")[0][:50] or "unknown"
+        if path.startswith("/hook/"):
+            source = "flux-receiver"
         await run_in_threadpool(record_webhook, store, source, outcome(response.status_code))
         return response
 
