@@ -17,6 +17,7 @@ import click
 from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import store_from
+from shipway.cli.groups import SuggestingGroup
 from shipway.model.errors import InputError
 
 
@@ -29,7 +30,7 @@ def read_password(stdin: bool, confirm: bool = True) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def account() -> None:
     """Local accounts, API tokens and permission checks (argocd account)."""
 

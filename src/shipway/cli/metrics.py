@@ -11,6 +11,7 @@ import datetime as dt
 
 import click
 
+from shipway.cli.groups import SuggestingGroup
 from shipway.model import dora
 
 
@@ -26,7 +27,7 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
-@click.group("metrics")
+@click.group("metrics", cls=SuggestingGroup)
 def metrics() -> None:
     """Delivery metrics computed from the release records."""
 

@@ -4,7 +4,13 @@ A selector is requirements joined by commas, all of which must hold:
 ``key=value``, ``key==value``, ``key!=value`` (equality), ``key in (a,b)``,
 ``key notin (a,b)``, ``key`` (exists) and ``!key`` (does not exist)
 (set-based). ``!=`` and ``notin`` match objects without the label, as in
-Kubernetes. Pure: no I/O.
+Kubernetes.
+
+A field selector (``--field-selector``) is ``path=value``, ``path==value`` or
+``path!=value`` joined by commas; a path is dotted into the object as ``-o
+json`` prints it (``status.sync.status``, ``metadata.name``, ``spec.project``);
+a missing field reads as the empty string, numbers and booleans as JSON writes
+them (``true``, ``3``). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shipway.model.errors import InputError
 
@@ -85,6 +92,45 @@ def matcher(selector: str | None) -> Callable[[Labels], bool]:
     """A test of an object's labels against ``selector`` (everything matches ``None``)."""
     reqs = parse(selector or "")
     return lambda labels: all(r.matches(labels) for r in reqs)
+
+
+_FIELD = re.compile(
+    r"^\s*(?P<path>\.?[A-Za-z0-9_][-A-Za-z0-9_./]*)\s*(?P<op>==|=|!=)\s*(?P<value>[^,]*?)\s*$"
+)
+
+
+def _field(obj: Any, path: str) -> str:
+    """The text of ``path`` (dotted) in ``obj``; ``""`` when it is not there."""
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, Mapping) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return ""
+    if cur is None:
+        return ""
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return cur if isinstance(cur, str) else str(cur)
+
+
+def field_matcher(selector: str | None) -> Callable[[Any], bool]:
+    """A test of an object (as ``-o json`` prints it) against a field selector."""
+    reqs: list[tuple[str, bool, str]] = []  # (path, equal?, value)
+    for part in (selector or "").split(","):
+        if not part.strip():
+            continue
+        m = _FIELD.match(part)
+        if m is None:
+            raise InputError(
+                f"invalid field selector {part.strip()!r}: expected path=value or path!=value",
+                subject="--field-selector",
+            )
+        path = m["path"].removeprefix(".")
+        reqs.append((path, m["op"] != "!=", m["value"]))
+    return lambda obj: all((_field(obj, p) == v) == eq for p, eq, v in reqs)
 
 
 def age(since: dt.datetime | None, now: dt.datetime) -> str:

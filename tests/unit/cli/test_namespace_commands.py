@@ -135,7 +135,7 @@ def test_kargo_project_makes_its_namespace_exist(
     assert "namespace/shop" in run(["get", "namespaces", "-o", "name"], capsys)[1].split()
     assert run(["get", "ns", "shop", "-o", "json"], capsys)[0] == 0
     code, out, _ = run(["get", "projects", "-A", "-o", "json"], capsys)
-    assert [i["metadata"] for i in json.loads(out)["items"]] == [{"name": "shop"}]
+    assert [i["metadata"]["name"] for i in json.loads(out)["items"]] == ["shop"]
     # a Project holding resources is not deleted out from under them
     assert run(["apply", "-f", _write(tmp_path, "b.yaml", PIPELINE), "-n", "shop"], capsys)[0] == 0
     code, _, err = run(["delete", "project", "shop"], capsys)
