@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "warehouse": "shipway.cli.warehouse:warehouse",
     "promote": "shipway.cli.promote:promote",
     "migrate": "shipway.cli.migrate:migrate",
+    "describe": "shipway.cli.describe:describe",
     "completion": "shipway.cli.complete:completion",
 }
 

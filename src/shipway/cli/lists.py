@@ -58,7 +58,7 @@ class LazySubGroup(SuggestingGroup):
         return super().list_commands(ctx)
 
 
-@click.group(cls=LazySubGroup, rest=("shipway.cli.app",))
+@click.group(cls=LazySubGroup, rest=("shipway.cli.app", "shipway.cli.app_tree"))
 def app() -> None:
     """Argo CD Applications: diff, sync, health, history and rollback."""
 

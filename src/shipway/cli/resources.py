@@ -132,7 +132,7 @@ def _namespace_row(d: dict[str, Any]) -> list[Any]:
     return [d["metadata"]["name"], d["status"]["phase"]]
 
 
-def _listed(ctx: click.Context, kind: str, namespace: str | None, every: bool) -> list[Resource]:
+def listed(ctx: click.Context, kind: str, namespace: str | None, every: bool) -> list[Resource]:
     reader = reader_from(ctx)
     if every or not namespaces.namespaced(kind):
         return builtin.with_builtins(kind, reads.list_kind(reader, kind))
@@ -212,14 +212,14 @@ def get(
     word = canonical.lower()
     table = resource_table(canonical, all_namespaces)
     if name:
-        res = _one(ctx, canonical, name, namespace)
+        res = find_one(ctx, canonical, name, namespace)
         if not out.emit(res.to_object(), opts.output, opts.no_headers):
             out.report([res], opts, table=table, name=word, data=Resource.to_object)
         return
     wanted = selectors.matcher(selector)
 
     def fetch() -> list[Resource]:
-        return [r for r in _listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
+        return [r for r in listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
 
     if watch:
         out.watch(fetch, opts, table=table, name=word, data=Resource.to_object)
@@ -227,15 +227,14 @@ def get(
     out.report(fetch(), opts, table=table, name=word, data=Resource.to_object)
 
 
-def _one(ctx: click.Context, kind: str, name: str, namespace: str | None) -> Resource:
+def find_one(ctx: click.Context, kind: str, name: str, namespace: str | None) -> Resource:
     """The stored ``kind`` named ``name`` (or a built-in one); a NotFoundError otherwise."""
-    store = store_from(ctx)
     ns = scope.for_kind(kind, name, namespace)
-    found = [r for r in builtin.with_builtins(kind, []) if r.name == name]
-    repo = _repo()
-    res = repo.find(store, kind, name, ns) or (found[0] if found else None)
-    if res is None:
-        res = repo.get(store, kind, name, ns)  # raises the not-found error
+    stored = reads.list_kind(reader_from(ctx), kind, ns if namespaces.namespaced(kind) else None)
+    found = [r for r in builtin.with_builtins(kind, stored) if r.name == name]
+    if found:
+        return found[0]
+    res = _repo().get(store_from(ctx), kind, name, ns)  # raises the not-found error
     assert isinstance(res, Resource)
     return res
 

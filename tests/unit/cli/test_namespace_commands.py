@@ -73,6 +73,7 @@ def test_get_by_namespace_and_across_all(capsys: pytest.CaptureFixture[str]) -> 
     assert rows == [["NAMESPACE", "NAME"], ["argocd", "web"], ["dev", "web"], ["prod", "web"]]
     code, out, _ = run(["get", "app", "web", "-n", "prod", "-o", "yaml"], capsys)
     got = yaml.safe_load(out)
+    got["metadata"].pop("creationTimestamp")
     assert (code, got["metadata"], got["spec"]["destination"]["namespace"]) == (
         0,
         {"name": "web", "namespace": "prod"},
