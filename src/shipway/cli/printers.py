@@ -10,8 +10,9 @@ Data in, text out; no I/O but reading a ``-file=`` template (``read_template``).
   ``column_value`` prints a cell as kubectl does: values joined by ``,``,
   ``<none>`` when the path finds nothing, Go's ``%v`` of each value.
 - ``sort_order(objects, expr)``: the order ``--sort-by`` gives (kubectl's
-  ``RuntimeSort``: the first value of the path; numbers by value, strings in
-  natural order, objects without the field first; stable).
+  ``RuntimeSort``: the first value of the path; numbers by value, strings
+  byte-wise, as kubectl 1.32 sorts them (``web-10`` before ``web-9``), objects
+  without the field first; stable).
 - ``fit(widths, headers, limit)``: column widths shortened, least important
   first (from the right), never NAME or NAMESPACE, so a table fits ``limit``.
 - ``colour(header, cell)``: the ANSI colour of a status cell, or ``None``.
@@ -130,45 +131,13 @@ def column_value(path: jsonpath.JSONPath, obj: Any) -> str:
 # -- --sort-by ------------------------------------------------------------------------------
 
 
-def natural_less(a: str, b: str) -> bool:
-    """Natural order (kubectl's ``sortorder.NaturalLess``): digit runs compare as numbers."""
-    i = j = 0
-    while i < len(a) and j < len(b):
-        da, db = a[i].isdigit(), b[j].isdigit()
-        if da != db:
-            return da  # digits sort before other characters
-        if not da:
-            if a[i] != b[j]:
-                return a[i] < b[j]
-            i, j = i + 1, j + 1
-            continue
-        zi, zj = i, j
-        while i < len(a) and a[i] == "0":
-            i += 1
-        while j < len(b) and b[j] == "0":
-            j += 1
-        si, sj = i, j
-        while i < len(a) and a[i].isdigit():
-            i += 1
-        while j < len(b) and b[j].isdigit():
-            j += 1
-        na, nb = a[si:i], b[sj:j]
-        if len(na) != len(nb):
-            return len(na) < len(nb)
-        if na != nb:
-            return na < nb
-        if si - zi != sj - zj:
-            return si - zi < sj - zj  # fewer leading zeros first
-    return len(a) - i < len(b) - j
-
-
 def _less(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return (not a) and bool(b)
     if isinstance(a, int | float) and isinstance(b, int | float):
         return a < b
     if isinstance(a, str) and isinstance(b, str):
-        return natural_less(a, b)
+        return a < b  # byte order of UTF-8 is code point order: Go's string comparison
     if isinstance(a, list) and isinstance(b, list):
         for x, y in zip(a, b, strict=False):
             if _less(x, y):
