@@ -11,7 +11,6 @@ command as kubectl does: ``error: unknown command "gett" for "shipway"`` and
 
 from __future__ import annotations
 
-import difflib
 import importlib
 
 import click
@@ -59,6 +58,8 @@ def load(name: str) -> click.Command | None:
 
 def suggestions(word: str, known: list[str]) -> list[str]:
     """The commands ``word`` may be a typo of, closest first (kubectl suggests within 2 edits)."""
+    import difflib  # only on a typo
+
     close = difflib.get_close_matches(word, known, n=3, cutoff=0.6)
     prefixed = [k for k in known if k.startswith(word) and k not in close] if word else []
     return close + prefixed[:3]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -296,7 +295,10 @@ def rows_table(
 def _width() -> int | None:
     """The terminal's width on a terminal, ``$COLUMNS`` when set, else none (piped: kubectl's)."""
     if sys.stdout.isatty():
-        return shutil.get_terminal_size().columns
+        try:
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+        except (OSError, ValueError):
+            return 80
     env = os.environ.get("COLUMNS", "")
     return int(env) if env.isdigit() and int(env) > 0 else None
 

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shipway.model.errors import InputError
-from shipway.templates import jsonpath
-from shipway.templates.gotemplate.gofmt import sprint_value
+
+if TYPE_CHECKING:  # JSONPath (and Go's fmt) load only when a template or --sort-by is used
+    from shipway.templates.jsonpath import JSONPath
 
 TEMPLATE_FORMATS = ("jsonpath", "jsonpath-file", "jsonpath-as-json", "custom-columns",
                     "custom-columns-file")  # fmt: skip
@@ -46,8 +45,7 @@ PINNED = frozenset({"NAME", "NAMESPACE", "ID"})
 """Columns never shortened to fit the terminal."""
 
 
-@dataclass(frozen=True)
-class Format:
+class Format(NamedTuple):
     """``-o``, parsed: ``kind`` (``json``, ``custom-columns``...) and its ``template``."""
 
     kind: str
@@ -79,6 +77,8 @@ def read_template(fmt: Format) -> Format:
     """A ``-file`` format with its file's text in place of the path."""
     if not fmt.kind.endswith("-file"):
         return fmt
+    from pathlib import Path
+
     try:
         text = Path(fmt.template).expanduser().read_text()
     except OSError as exc:
@@ -89,7 +89,13 @@ def read_template(fmt: Format) -> Format:
 # -- custom columns ------------------------------------------------------------------------
 
 
-Columns = list[tuple[str, jsonpath.JSONPath]]
+Columns = list[tuple[str, "JSONPath"]]
+
+
+def _path(expression: str) -> JSONPath:
+    from shipway.templates import jsonpath
+
+    return jsonpath.compile(jsonpath.relaxed(expression))
 
 
 def custom_columns(spec: str) -> Columns:
@@ -103,7 +109,7 @@ def custom_columns(spec: str) -> Columns:
             raise InputError(
                 f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>"
             )
-        columns.append((header, jsonpath.compile(jsonpath.relaxed(path))))
+        columns.append((header, _path(path)))
     return columns
 
 
@@ -117,11 +123,13 @@ def custom_columns_file(text: str) -> Columns:
         raise InputError(
             f"expected {len(headers)} json path expressions, found {len(paths)}: {lines[1]}"
         )
-    return [(h, jsonpath.compile(jsonpath.relaxed(p))) for h, p in zip(headers, paths, strict=True)]
+    return [(h, _path(p)) for h, p in zip(headers, paths, strict=True)]
 
 
-def column_value(path: jsonpath.JSONPath, obj: Any) -> str:
+def column_value(path: JSONPath, obj: Any) -> str:
     """One custom-columns cell: every value found, Go's ``%v``, joined by commas."""
+    from shipway.templates.gotemplate.gofmt import sprint_value
+
     found = [v for values in path.find(obj) for v in values]
     if not found:
         return NONE
@@ -153,7 +161,7 @@ _ABSENT = object()
 
 def sort_order(objects: Sequence[Any], expression: str) -> list[int]:
     """The indices of ``objects`` in ``--sort-by EXPRESSION`` order (stable)."""
-    path = jsonpath.compile(jsonpath.relaxed(expression))
+    path = _path(expression)
     keys: list[Any] = []
     for obj in objects:
         found = path.find(obj)
