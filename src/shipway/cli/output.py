@@ -199,6 +199,12 @@ def emit(data: Any, fmt: str, no_headers: bool = False) -> bool:
 
         click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
         return True
+    if fmt == "name":
+        word = _object_name(data)
+        if word is None:
+            return False
+        click.echo(word)
+        return True
     template = _template(fmt)
     if template is None:
         return False
@@ -207,6 +213,14 @@ def emit(data: Any, fmt: str, no_headers: bool = False) -> bool:
     else:
         _print_template(template, data)
     return True
+
+
+def _object_name(data: Any) -> str | None:
+    """``kind/name`` of an API object (``application/web``); None for other data."""
+    if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict):
+        return None
+    kind, name = data.get("kind"), data["metadata"].get("name")
+    return f"{str(kind).lower()}/{name}" if kind and name else None
 
 
 def listing(items: list[Any]) -> dict[str, Any]:
