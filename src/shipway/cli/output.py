@@ -345,14 +345,18 @@ def table_lines(
     own = printers.widths([heads, *body]) if heads else []
     if cols is not None:  # later rows of a watch: as wide as the first table, or wider
         own = [max(a, b) for a, b in zip(own, cols, strict=False)]
-    cols = printers.fit(own, heads, _width()) if fit else own
+    fitted = printers.fit(own, heads, _width()) if fit else list(own)
+    keep = [i for i, w in enumerate(fitted) if w is not None]
+    widths = [w for w in fitted if w is not None]
+    heads = [heads[i] for i in keep]
     mark = _ellipsis()
-    body = [[printers.shorten(c, w, mark) for c, w in zip(r, cols, strict=False)] for r in body]
+    body = [[printers.shorten(r[i] if i < len(r) else "", w, mark)
+             for i, w in zip(keep, widths, strict=True)] for r in body]  # fmt: skip
     lines = ([] if no_headers else [heads]) + body
-    text = printers.render(lines, cols)
+    text = printers.render(lines, widths)
     if use_colour():
-        text = printers.coloured(text, heads, body, cols, skip_first=not no_headers)
-    return text, list(cols)
+        text = printers.coloured(text, heads, body, widths, skip_first=not no_headers)
+    return text, [w if w is not None else 0 for w in fitted]
 
 
 def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], no_headers: bool = False,

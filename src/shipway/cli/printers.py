@@ -14,7 +14,8 @@ Data in, text out; no I/O but reading a ``-file=`` template (``read_template``).
   byte-wise, as kubectl 1.32 sorts them (``web-10`` before ``web-9``), objects
   without the field first; stable).
 - ``fit(widths, headers, limit)``: column widths shortened, least important
-  first (from the right), never NAME or NAMESPACE, so a table fits ``limit``.
+  first (from the right, status columns last, never NAME or NAMESPACE), and
+  left out when shortening is not enough, so a table fits ``limit``.
 - ``colour(header, cell)``: the ANSI colour of a status cell, or ``None``.
 """
 
@@ -193,24 +194,33 @@ def widths(lines: Sequence[Sequence[str]]) -> list[int]:
     return [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
 
 
-def fit(wanted: Sequence[int], headers: Sequence[str], limit: int | None) -> list[int]:
-    """Widths shortened, rightmost unpinned columns first, so the line fits ``limit``."""
-    out = list(wanted)
+def fit(wanted: Sequence[int], headers: Sequence[str], limit: int | None) -> list[int | None]:
+    """Widths that fit ``limit``: the least important columns (the rightmost; never NAME
+    or NAMESPACE) are shortened down to their header's width, then left out (``None``),
+    then status columns are shortened; a status column is never left out."""
+    out: list[int | None] = list(wanted)
     if limit is None or not out:
         return out
 
     def total() -> int:
-        cells = [max(w + PADDING, MIN_WIDTH) for w in out[:-1]]
-        return sum(cells) + out[-1]
+        kept = [w for w in out if w is not None]
+        return sum(max(w + PADDING, MIN_WIDTH) for w in kept[:-1]) + (kept[-1] if kept else 0)
 
-    for i in reversed(range(len(out))):
-        excess = total() - limit
-        if excess <= 0:
+    movable = [i for i in reversed(range(len(out))) if i and headers[i].upper() not in PINNED]
+    plain = [i for i in movable if headers[i].upper() not in STATUS_HEADERS]
+
+    def shrink(columns: list[int]) -> None:
+        for i in columns:
+            width, excess = out[i], total() - limit
+            if excess > 0 and width is not None:
+                out[i] = max(min(len(headers[i]), width), 4, width - excess)
+
+    shrink(plain)
+    for i in plain:  # then leave out plain columns; status columns never
+        if total() <= limit:
             break
-        if i == 0 or headers[i].upper() in PINNED:
-            continue
-        floor = max(min(len(headers[i]), out[i]), 4)
-        out[i] = max(floor, out[i] - excess)
+        out[i] = None
+    shrink([i for i in movable if i not in plain])
     return out
 
 

@@ -217,3 +217,26 @@ def test_jsonpath_errors_are_bad_input() -> None:
     with pytest.raises(JSONPathError) as info:
         printers.custom_columns("A:{.x")
     assert info.value.exit_code == 2
+
+
+def test_columns_are_left_out_when_shortening_is_not_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shipway.cli.lists import APP_COLUMNS
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("SHIPWAY_COLOR", "never")
+    row = ["web", "local", "web", "default", "OutOfSync", "Progressing", "Auto-Prune",
+           "git://127.0.0.1/config.git", "apps/web", "HEAD"]  # fmt: skip
+    text, _ = out.table_lines(APP_COLUMNS, [row])
+    assert all(len(line) <= 80 for line in text), text
+    assert text[0].split() == ["NAME", "CLUSTER", "NAMESPACE", "PROJECT", "STATUS", "HEALTH",
+                               "SYNCPOLICY"]  # fmt: skip
+    assert text[1].split()[4:] == ["OutOfSync", "Progressing", "Auto-Prune"]  # status whole
+    monkeypatch.setenv("COLUMNS", "90")  # room for REPO, shortened
+    text, _ = out.table_lines(APP_COLUMNS, [row])
+    assert all(len(line) <= 90 for line in text), text
+    assert text[0].split()[-2:] == ["REPO", "PATH"]  # TARGET, the rightmost, left out
+    assert text[1].split()[-2] in ("git…", "git~")
+    monkeypatch.setenv("COLUMNS", "200")
+    assert out.table_lines(APP_COLUMNS, [row])[0][1].endswith("apps/web   HEAD")
