@@ -159,7 +159,8 @@ def test_app_commands_take_a_namespace(capsys: pytest.CaptureFixture[str]) -> No
         assert (code, json.loads(out)["metadata"]["namespace"]) == (0, "dev")
     code, out, _ = run(["app", "get", "web", "--no-refresh"], capsys)
     assert "Namespace:     web" in out  # the argocd one deploys into namespace web
-    assert run(["app", "history", "web", "-n", "prod", "-o", "json"], capsys)[:2] == (0, "[]\n")
+    code, out, _ = run(["app", "history", "web", "-n", "prod", "-o", "json"], capsys)
+    assert (code, json.loads(out)) == (0, {"apiVersion": "v1", "kind": "List", "items": []})
     code, _, err = run(["app", "get", "dev/web", "-n", "prod", "--no-refresh"], capsys)
     assert code == 2 and "not in namespace 'prod'" in err
     code, _, err = run(["app", "history", "web", "-n", "qa"], capsys)
