@@ -27,8 +27,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
@@ -85,7 +84,7 @@ class OutputType(click.ParamType):  # type: ignore[type-arg]
         return [CompletionItem(f) for f in FORMATS if f.startswith(incomplete)]
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "[table|wide|json|yaml|name|jsonpath=...|custom-columns=...]"
+        return "FORMAT"
 
 
 def output_option(func: F) -> F:
@@ -147,8 +146,7 @@ def list_options(func: F) -> F:
     return output_option(no_headers_option(sort_by_option(field_selector_option(func))))
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """What the output options of a command asked for."""
 
     output: str = "table"

@@ -16,6 +16,7 @@ them (``true``, ``3``). Pure: no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,10 +26,18 @@ from shipway.model.errors import InputError
 
 _KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
 _VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
-_SET = re.compile(rf"^\s*(?P<key>{_KEY})\s+(?P<op>in|notin)\s+\((?P<values>[^()]*)\)\s*$")
-_EQ = re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>{_VALUE})\s*$")
-_EXISTS = re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$")
-_VALUE_RE = re.compile(rf"^{_VALUE}$")
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The selector grammar, compiled on first use (a listing without ``-l`` never pays)."""
+    return (
+        re.compile(rf"^\s*(?P<key>{_KEY})\s+(?P<op>in|notin)\s+\((?P<values>[^()]*)\)\s*$"),
+        re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>{_VALUE})\s*$"),
+        re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$"),
+        re.compile(rf"^{_VALUE}$"),
+    )
+
 
 Labels = Mapping[str, str]
 
@@ -72,6 +81,7 @@ def parse(selector: str) -> list[Requirement]:
     reqs: list[Requirement] = []
     if not selector.strip():
         return reqs
+    _SET, _EQ, _EXISTS, _VALUE_RE = _patterns()
     for part in _split(selector):
         if m := _SET.match(part):
             values = [v.strip() for v in m["values"].split(",")]
@@ -94,9 +104,7 @@ def matcher(selector: str | None) -> Callable[[Labels], bool]:
     return lambda labels: all(r.matches(labels) for r in reqs)
 
 
-_FIELD = re.compile(
-    r"^\s*(?P<path>\.?[A-Za-z0-9_][-A-Za-z0-9_./]*)\s*(?P<op>==|=|!=)\s*(?P<value>[^,]*?)\s*$"
-)
+_FIELD = r"^\s*(?P<path>\.?[A-Za-z0-9_][-A-Za-z0-9_./]*)\s*(?P<op>==|=|!=)\s*(?P<value>[^,]*?)\s*$"
 
 
 def _field(obj: Any, path: str) -> str:
@@ -122,7 +130,7 @@ def field_matcher(selector: str | None) -> Callable[[Any], bool]:
     for part in (selector or "").split(","):
         if not part.strip():
             continue
-        m = _FIELD.match(part)
+        m = re.match(_FIELD, part)
         if m is None:
             raise InputError(
                 f"invalid field selector {part.strip()!r}: expected path=value or path!=value",
