@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from shipway.cli import output as out
+from shipway.cli.groups import SuggestingGroup
 from shipway.model.errors import InputError
 
 
@@ -42,7 +43,7 @@ _insecure = click.option(
 )
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def image() -> None:
     """Build, push, copy and inspect OCI images; list tags; log in to registries."""
 
