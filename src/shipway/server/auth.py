@@ -13,7 +13,7 @@ local account, else 401 with the reason. The identity is left in
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -53,22 +53,36 @@ def identity(request: Request) -> Identity:
     return who
 
 
-def install(app: FastAPI, store: Store) -> None:
-    @app.middleware("http")
-    async def require_credential(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if (request.method, path) in OPEN or _hook(path):
-            return await call_next(request)
-        token = bearer(request)
+class RequireCredential:
+    """A plain ASGI middleware (no per-request task group, as ``@app.middleware`` makes)."""
+
+    def __init__(self, app: Any, store: Store) -> None:
+        self.app, self.store = app, store
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if (scope["method"], path) in OPEN or _hook(path):
+            await self.app(scope, receive, send)
+            return
+        token = bearer(Request(scope))
         if not token:
-            return unauthorized("credential required: Authorization: Bearer <token>")
+            response = unauthorized("credential required: Authorization: Bearer <token>")
+            await response(scope, receive, send)
+            return
         try:
-            request.state.identity = await run_in_threadpool(accounts.authenticate, store, token)
+            who = await run_in_threadpool(accounts.authenticate, self.store, token)
         except UnauthenticatedError as exc:
-            return unauthorized(str(exc))
-        return await call_next(request)
+            await unauthorized(str(exc))(scope, receive, send)
+            return
+        scope.setdefault("state", {})["identity"] = who  # request.state.identity
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI, store: Store) -> None:
+    app.add_middleware(RequireCredential, store=store)
 
     @app.exception_handler(AccessError)
     async def access_error(_request: Request, exc: Exception) -> Response:

@@ -50,20 +50,24 @@ def emit(
     release_id: str = "",
     source: str = "shipway",
     at: dt.datetime | None = None,
+    count: int = 1,
 ) -> Event:
-    """Record one event (or count a repeat of a recent one); returns it as stored."""
+    """Record one event (or count a repeat of a recent one); returns it as stored.
+
+    ``count`` records that many occurrences at once (a batch of repeats).
+    """
     ev = Event(involved, reason, message, type, release_id or "", source,
                first=at or dt.datetime.now(dt.UTC))  # fmt: skip
     key = ev.key
     if store.engine.dialect.name == "sqlite":  # this process's writers queue, not collide
         with _SQLITE_WRITERS:
-            return _write(store, ev, key, involved, reason, message, type, source)
-    return _write(store, ev, key, involved, reason, message, type, source)
+            return _write(store, ev, key, involved, reason, message, type, source, count)
+    return _write(store, ev, key, involved, reason, message, type, source, count)
 
 
 def _write(
     store: Store, ev: Event, key: str, involved: ObjectRef, reason: str, message: str,
-    type: str, source: str,
+    type: str, source: str, count: int = 1,
 ) -> Event:  # fmt: skip
     for attempt in range(_RETRIES):
         try:
@@ -73,14 +77,14 @@ def _write(
                     select(EventRow).where(EventRow.key == key).order_by(EventRow.id.desc())
                 ).first()
                 if row is not None and repeats(_to_event(row), ev):
-                    row.count, row.time, row.seq = row.count + 1, ev.first, seq
+                    row.count, row.time, row.seq = row.count + count, ev.first, seq
                 else:
                     row = EventRow(
                         time=ev.first, first_time=ev.first, source=source, reason=reason,
                         message=message, subject=involved.ref, seq=seq, key=key, type=type,
                         api_version=involved.api_version, kind=involved.kind,
                         namespace=involved.namespace, name=involved.name, uid=involved.uid,
-                        release_id=ev.release_id, count=1,
+                        release_id=ev.release_id, count=count,
                     )  # fmt: skip
                     s.add(row)
                 s.flush()
