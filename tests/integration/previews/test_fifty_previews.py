@@ -13,7 +13,7 @@ import pytest
 from shipway.promote.previews.engine import Previews
 from shipway.store import previews as store_previews
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 COUNT = 50
 
 
