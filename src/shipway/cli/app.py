@@ -264,17 +264,17 @@ def wait_cmd(ctx: click.Context, name: str, timeout: float, namespace: str | Non
 @app.command("history")
 @click.argument("name")
 @app_namespace_option
-@out.output_option
+@out.list_options
 @click.pass_context
-def history_cmd(ctx: click.Context, name: str, namespace: str | None, output: str) -> None:
+def history_cmd(ctx: click.Context, /, name: str, namespace: str | None, **_: Any) -> None:
     """The revisions this application was synced to."""
     entries = history.history(store_from(ctx), app_key(name, namespace))
-    if out.emit(entries, output):
-        return
-    out.table(
-        ["id", "date", "revision"],
-        [[h["id"], h.get("deployedAt"), h.get("revision")] for h in entries],
-    )
+    out.report(entries, out.Options.of(ctx), name=lambda h: f"revision/{h['id']}",
+               table=out.rows_table(["id", "date", "revision"], _history_row))  # fmt: skip
+
+
+def _history_row(h: dict[str, Any]) -> list[Any]:
+    return [h["id"], h.get("deployedAt"), h.get("revision")]
 
 
 @app.command("rollback")

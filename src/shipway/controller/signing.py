@@ -30,8 +30,8 @@ from shipway.updater.webhooks import PushEvent
 log = logging.getLogger("shipway.controller.signing")
 
 
-def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any]] | None:
-    """The newest shipway CI run of ``commit``: its id and stored resume facts."""
+def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any], float] | None:
+    """The newest shipway CI run of ``commit``: its id, stored resume facts and start time."""
     found = [
         (key, dict(state.get("resume") or {}), state.get("started") or 0)
         for key, _, state in runs.states(store, "ci")
@@ -39,13 +39,8 @@ def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any]] | None:
     ]
     if not found:
         return None
-    key, resume, _ = max(found, key=lambda f: float(f[2] or 0))
-    return key, resume
-
-
-def _iso(seconds: float) -> str:
-    when = dt.datetime.fromtimestamp(seconds, dt.UTC)
-    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+    key, resume, started = max(found, key=lambda f: float(f[2] or 0))
+    return key, resume, float(started or 0)
 
 
 def facts_for(
@@ -64,7 +59,7 @@ def facts_for(
         run_id=run_id,
         run_url=f"{server.rstrip('/')}/api/ci/runs/{run_id}" if server else "",
         inputs=dict((resume.get("payload") or {}).get("inputs") or {}) or None,
-        started_on=_iso(started) if started else "",
+        started_on=ev.rfc3339(dt.datetime.fromtimestamp(started, dt.UTC)) or "" if started else "",
     )
 
 
@@ -92,14 +87,14 @@ def sign_pushed(settings: Settings, store: Store, pushes: list[PushEvent]) -> li
                 if run is None:
                     log.info("%s: no shipway CI run built it; not signed", ref)
                     continue
-                run_id, resume = run
+                run_id, resume, started = run
                 service.sign(client, target, signer, {"ci-run": run_id})
                 service.attest(
                     client,
                     target,
                     signer,
                     envelope.SLSA_PROVENANCE_V1,
-                    envelope.slsa_provenance(facts_for(run_id, resume)),
+                    envelope.slsa_provenance(facts_for(run_id, resume, started)),
                 )
         except ShipwayError as exc:
             log.error("signing %s failed: %s", ref, exc)

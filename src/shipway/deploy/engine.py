@@ -237,7 +237,10 @@ def _sync(
 def _gate(ctx: cmp.Ctx, cmp_result: Any) -> policy_gate.GateResult:
     """Image and manifest policies over what this sync would apply; warnings as events."""
     objects = [d.desired for d in cmp_result.diffs if d.desired] + list(cmp_result.hooks)
-    gate = policy_gate.check(ctx.store, ctx.settings, objects, appspec.namespace(ctx.spec))
+    annotations = dict((ctx.body.get("metadata") or {}).get("annotations") or {})
+    gate = policy_gate.check(
+        ctx.store, ctx.settings, objects, appspec.namespace(ctx.spec), annotations
+    )
     for warning in gate.warnings:
         ctx.emit({"reason": "PolicyWarning", "message": warning, "type": "Warning"})
     return gate

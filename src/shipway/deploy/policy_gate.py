@@ -5,6 +5,11 @@
   (``shipway.security.policy.imagegate``; verdicts cached by digest under
   ``$SHIPWAY_HOME/cache``). An ``Enforce`` failure refuses the sync with the
   rule's words; ``Audit`` failures are reported as Warning events.
+- **Vulnerability gate**: an Application annotated
+  ``shipway.dev/vulnerability-gate: HIGH`` (or any of LOW, MEDIUM, HIGH, CRITICAL)
+  refuses images with findings at or above that severity in the offline database
+  (``shipway vuln db import``), naming them; ``shipway.dev/vulnerability-ignore-unfixed:
+  "true"`` skips findings with no fixed version. No database fails closed.
 - **Manifest policy**: the ``shipway-policies`` ConfigMap (a documented shipway
   extension, in the ``argocd`` namespace): each ``*.rego`` key is a conftest
   module (package ``main``); ``deny``/``violation`` results refuse the sync,
@@ -40,6 +45,7 @@ class GateResult:
     images: list[imagegate.ImageCheck] = field(default_factory=list)
     findings: list[lint.Finding] = field(default_factory=list)
     refusal: str | None = None
+    vulnerabilities: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -63,7 +69,12 @@ class GateResult:
         counts: dict[str, int] = {}
         for f in self.findings:
             counts[f.severity] = counts.get(f.severity, 0) + 1
-        return {"images": images, "findings": counts, "refused": self.refusal or ""}
+        return {
+            "images": images,
+            "findings": counts,
+            "refused": self.refusal or "",
+            "vulnerabilities": self.vulnerabilities,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,12 +97,64 @@ def _objects(objs: list[dict[str, Any]], default_ns: str) -> list[tuple[dict[str
     return [(o, str((o.get("metadata") or {}).get("namespace") or default_ns)) for o in objs]
 
 
+VULN_GATE = "shipway.dev/vulnerability-gate"
+VULN_UNFIXED = "shipway.dev/vulnerability-ignore-unfixed"
+
+
+def vulnerability_gate(
+    images: list[str], level: str, ignore_unfixed: bool = False
+) -> tuple[dict[str, dict[str, int]], str | None]:
+    """Scan each image; ``(counts by image, refusal)`` for findings at or above ``level``."""
+    from shipway.model.errors import ShipwayError
+    from shipway.security import vuln
+
+    level = level.strip().upper()
+    if level not in ("LOW", "MEDIUM", "HIGH", "CRITICAL"):
+        return {}, f"{VULN_GATE}: {level!r} is not LOW, MEDIUM, HIGH or CRITICAL"
+    counts: dict[str, dict[str, int]] = {}
+    problems = []
+    try:
+        db = vuln.VulnDB()
+    except ShipwayError as exc:
+        return {}, f"vulnerability gate {level}: {exc}"
+    with db:
+        for image in sorted(set(images)):
+            try:
+                report = vuln.scan(image, db, vuln.ScanOptions(ignore_unfixed=ignore_unfixed))
+            except ShipwayError as exc:
+                problems.append(f"image {image} could not be scanned: {exc}")
+                continue
+            counts[image] = report.counts()
+            bad = report.at_or_above(level)
+            if bad:
+                ids = ", ".join(
+                    sorted({f"{f.id} ({f.package} {f.installed}, {f.severity})" for f in bad})[:10]
+                )
+                problems.append(
+                    f"image {image} has {len(bad)} finding(s) at or above {level}: {ids}"
+                )
+    return counts, "; ".join(problems) or None
+
+
 def check(
-    store: Store, settings: Settings, objects: list[dict[str, Any]], default_namespace: str
+    store: Store,
+    settings: Settings,
+    objects: list[dict[str, Any]],
+    default_namespace: str,
+    annotations: dict[str, str] | None = None,
 ) -> GateResult:
-    """Run every gate over the objects a sync would apply."""
+    """Run every gate over the objects a sync would apply (``annotations``: the app's)."""
     result = GateResult()
     problems: list[str] = []
+    level = (annotations or {}).get(VULN_GATE)
+    if level:
+        from shipway.security.policy import workloads
+
+        images = [i for o in objects for i in workloads.images(o)]
+        unfixed = (annotations or {}).get(VULN_UNFIXED, "").lower() == "true"
+        result.vulnerabilities, refused = vulnerability_gate(images, level, unfixed)
+        if refused:
+            problems.append(refused)
     policies = _kyverno_policies(store)
     if policies:
         cache = imagegate.VerifyCache(settings.home / "cache" / "image-verify.sqlite")

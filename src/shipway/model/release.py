@@ -36,7 +36,12 @@ def now() -> dt.datetime:
 
 
 def iso(t: dt.datetime | None) -> str | None:
-    return t.isoformat(timespec="milliseconds") if t else None
+    """RFC 3339 in UTC ending in ``Z`` (``2026-12-03T08:00:00.123Z``); a naive time is UTC."""
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass

@@ -136,7 +136,7 @@ def install(app: FastAPI, store: Store) -> Authorizer:
         who = identity(request)
         apps = store_resources.list_kind(store, "Application", namespace or None)
         return [
-            a.to_dict()
+            a.to_object()
             for a in apps
             if rbac.allowed(
                 who, "applications", "get", app_object(store, namespaces.instance(*_ref(a)))

@@ -1,9 +1,10 @@
 """Who is calling: every route but ``/healthz`` and the hooks needs a bearer token.
 
 ``install`` adds a middleware that runs before any route: ``/healthz``
-passes; ``/hooks/...`` pass to their own receivers, which check their own
-per-source tokens and signatures; ``POST /api/session`` (a username and
-password for a session token) passes to its route; every other path,
+passes; ``/hooks/...`` and Flux Receivers' ``/hook/<sha256 hex>`` pass to
+their own receivers, which check their own per-source tokens and signatures;
+``POST /api/session`` (a username and password for a session token) passes
+to its route; every other path,
 including ones no route serves, needs ``Authorization: Bearer <token>`` of a
 local account, else 401 with the reason. The identity is left in
 ``request.state.identity`` for the routes' RBAC checks.
@@ -11,7 +12,8 @@ local account, else 401 with the reason. The identity is left in
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -28,6 +30,8 @@ OPEN = frozenset({("GET", "/healthz"), ("HEAD", "/healthz"), ("POST", "/api/sess
 def _hook(path: str) -> bool:
     """A webhook receiver's path (they authenticate by source); no ``..`` tricks."""
     parts = path.split("/")
+    if path.startswith("/hook/"):  # a Flux Receiver: /hook/<64 hex>, the path is its credential
+        return len(parts) == 3 and re.fullmatch(r"[0-9a-f]{64}", parts[2]) is not None
     return path.startswith("/hooks/") and ".." not in parts and "." not in parts
 
 
@@ -49,22 +53,36 @@ def identity(request: Request) -> Identity:
     return who
 
 
-def install(app: FastAPI, store: Store) -> None:
-    @app.middleware("http")
-    async def require_credential(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if (request.method, path) in OPEN or _hook(path):
-            return await call_next(request)
-        token = bearer(request)
+class RequireCredential:
+    """A plain ASGI middleware (no per-request task group, as ``@app.middleware`` makes)."""
+
+    def __init__(self, app: Any, store: Store) -> None:
+        self.app, self.store = app, store
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if (scope["method"], path) in OPEN or _hook(path):
+            await self.app(scope, receive, send)
+            return
+        token = bearer(Request(scope))
         if not token:
-            return unauthorized("credential required: Authorization: Bearer <token>")
+            response = unauthorized("credential required: Authorization: Bearer <token>")
+            await response(scope, receive, send)
+            return
         try:
-            request.state.identity = await run_in_threadpool(accounts.authenticate, store, token)
+            who = await run_in_threadpool(accounts.authenticate, self.store, token)
         except UnauthenticatedError as exc:
-            return unauthorized(str(exc))
-        return await call_next(request)
+            await unauthorized(str(exc))(scope, receive, send)
+            return
+        scope.setdefault("state", {})["identity"] = who  # request.state.identity
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI, store: Store) -> None:
+    app.add_middleware(RequireCredential, store=store)
 
     @app.exception_handler(AccessError)
     async def access_error(_request: Request, exc: Exception) -> Response:
