@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from shipway.cli import output as out
 from shipway.cli.context import state_from
 from shipway.cli.release import timeline
+
+if TYPE_CHECKING:
+    from shipway.demo.run import Outcome
+
+
+def _echo_stages(o: Outcome) -> None:
+    """The release's Freight in test, uat and prod, each stage as a timeline."""
+    from shipway.demo import flow
+
+    if o.stages is not None:
+        click.echo(flow.timeline(o.stages))
 
 
 @click.command("demo")
@@ -34,6 +47,7 @@ def demo(ctx: click.Context, clean: bool, changes: int, timeout: float, output: 
             "release": o.release.to_dict(),
             "answer": o.answer,
             "commit_to_healthy_seconds": (o.healthy_at - o.pushed_at) if o.healthy_at else None,
+            "promotion": o.stages.to_dict() if o.stages else None,
         }
         for o in outcomes
     ]
@@ -44,6 +58,7 @@ def demo(ctx: click.Context, clean: bool, changes: int, timeout: float, output: 
                 click.echo(f"  commit to healthy  {o.healthy_at - o.pushed_at:.2f}s")
             if o.answer:
                 click.echo(f"  app answers        {o.answer}")
+            _echo_stages(o)
             click.echo("")
         click.echo(f"the app answers at {result.app_url}")
     failed = run_mod.failed_stage(outcomes)

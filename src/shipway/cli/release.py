@@ -26,6 +26,11 @@ def timeline(rel: Release) -> str:
         lines.append(f"  image          {rel.image}")
     if rel.config_commit:
         lines.append(f"  config commit  {rel.config_commit}")
+    if rel.freight:
+        f = rel.freight
+        lines.append(f"  freight        {f.get('name', '')} ({f.get('alias', '')}) of Warehouse "
+                     f"{f.get('project', '')}/{f.get('warehouse', '')}: shipway release get "
+                     f"{f.get('alias', '')} --project {f.get('project', '')}")  # fmt: skip
     lines += _security_lines(rel.security)
     if rel.finished:
         lines.append(f"  total          {(rel.finished - rel.created).total_seconds():.2f}s")

@@ -240,8 +240,14 @@ class Controller:
         received = dt.datetime.fromisoformat(item.payload["received"])
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
         signing.sign_pushed(self.settings, self.store, pushes)  # before anything deploys it
-        warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
+        found = warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
+        self._link_freight(found)
         self._run_update(pushes, received, pushed)
+
+    def _link_freight(self, found: list[warehouse.Result]) -> None:
+        for r in found:
+            if r.created and r.freight:
+                self.tracker.freight_created(r.namespace, r.freight)
 
     def _handle_reconcile(self, item: inbox.Item, owner: str) -> None:
         app = str(item.payload["app"])
@@ -529,7 +535,7 @@ class Controller:
         self._put(self.previews.poll())
 
     def _poll_warehouses(self, store: Store) -> None:
-        warehouse.poll_due(store, workdir=self._warehouse_dir)
+        self._link_freight(warehouse.poll_due(store, workdir=self._warehouse_dir))
 
     @property
     def _warehouse_dir(self) -> Path:

@@ -4,7 +4,9 @@ Facts arrive in any order (a registry push can be heard before the CI run that
 made it has finished; a config-repo push reaches the reconciler before the
 updater has returned). Each fact is stored as engine state keyed by what it is
 about, and every report re-links the releases it can: so a release record is
-complete once all facts are in, whatever their order. Touches only the store.
+complete once all facts are in, whatever their order. A release whose image a
+Kargo Warehouse made Freight of links that Freight, whichever of the two was
+recorded first. Touches only the store.
 """
 
 from __future__ import annotations
@@ -15,11 +17,25 @@ import uuid
 from typing import Any
 
 from shipway.model.release import FAILED, RUNNING, Release, iso, now
+from shipway.model.resources import Resource
 from shipway.store import releases as release_store
+from shipway.store import resources as store_resources
 from shipway.store import runs
 from shipway.store.db import Store
 
 _DEPLOY = "deploy-facts"
+
+
+def freight_images(body: dict[str, Any]) -> set[str]:
+    """A Freight's images as release records name them: ``repoURL@digest``."""
+    return {f"{i.get('repoURL')}@{i.get('digest')}" for i in body.get("images") or []
+            if i.get("digest")}  # fmt: skip
+
+
+def freight_link(res: Resource) -> dict[str, Any]:
+    origin = res.body.get("origin") or {}
+    return {"project": res.namespace, "name": res.name, "alias": res.body.get("alias", ""),
+            "warehouse": origin.get("name", "")}  # fmt: skip
 
 
 def _t(value: str | None) -> dt.datetime | None:
@@ -90,6 +106,7 @@ class ReleaseTracker:
         with self._lock:
             rel = self._release_for_image(app, source_commit, image)
             rel.image = image
+            rel.freight = rel.freight or self._freight_of(image)
             rel.start("image", pushed_at)
             rel.finish("image", True, at=max(pushed_at, update_started))
             rel.start("update", update_started)
@@ -108,6 +125,25 @@ class ReleaseTracker:
             if config_commit:
                 self._apply_deploy_facts(rel)
             return rel
+
+    def _freight_of(self, image: str) -> dict[str, Any]:
+        """The Freight (any project) holding ``image`` (``repo@sha256:…``), as a link."""
+        for res in store_resources.list_kind(self.store, "Freight", None):
+            if image in freight_images(res.body):
+                return freight_link(res)
+        return {}
+
+    def freight_created(self, project: str, name: str) -> None:
+        """A Warehouse made Freight ``name``: link the releases whose image it holds."""
+        res = store_resources.find(self.store, "Freight", name, project)
+        if res is None:
+            return
+        images = freight_images(res.body)
+        with self._lock:
+            for rel in release_store.list_releases(self.store, limit=50):
+                if rel.image in images and not rel.freight:
+                    rel.freight = freight_link(res)
+                    release_store.save(self.store, rel)
 
     def _release_for_image(self, app: str, commit: str | None, image: str) -> Release:
         if commit:

@@ -3,7 +3,8 @@
 Stops the supervised services, removes every pod and container this home's
 podman started (its own store: nothing of another home or of the host's
 default podman is listed), resets that store when its tmp dir is its own,
-and deletes the demo's resources, releases and directories (the podman
+and deletes the demo's resources (the Kargo project ``hello`` with all it
+holds, the ApplicationSet and its Applications), releases and directories (the podman
 storage under the state directory holds its images; the run root below
 ``/run/shipway`` its runtime state). State that is not the demo's (other
 resources in the store) is kept.
@@ -13,14 +14,22 @@ from __future__ import annotations
 
 import shutil
 
-from shipway.demo import sample, stack
+from shipway.demo import sample, stack, stages
 from shipway.deploy import engine as deploy_engine
 from shipway.runtime import podman_env
 from shipway.settings import Settings
 from shipway.store import resources as resource_store
-from shipway.store.db import open_store
+from shipway.store.db import Store, open_store
 
-_DEMO_KEYS = {("Pipeline", sample.APP), ("Application", sample.APP_NAME)}
+_DEMO_KEYS = {
+    ("Pipeline", sample.APP),
+    ("Application", sample.APP_NAME),
+    ("ApplicationSet", stages.PROJECT),
+    ("Project", stages.PROJECT),
+    *(("Application", stages.app_name(s)) for s in stages.STAGES),
+}
+_KINDS = ("Pipeline", "Application", "ApplicationSet", "Project", "Cluster", "ImagePolicy",
+          "ImageRepository")  # fmt: skip
 
 
 def _remove_pods(settings: Settings) -> list[str]:
@@ -37,6 +46,14 @@ def _remove_pods(settings: Settings) -> list[str]:
     return removed
 
 
+def _remove_project(store: Store) -> list[str]:
+    """Everything in the demo's Kargo project (Stages, Freight, Promotions, AnalysisRuns…)."""
+    held = resource_store.in_namespace(store, stages.PROJECT)
+    for res in held:
+        resource_store.delete(store, res.kind, res.name, res.namespace)
+    return [f"deleted {len(held)} object(s) of Kargo project {stages.PROJECT}"] if held else []
+
+
 def clean(settings: Settings) -> list[str]:
     """Remove the demo's processes, workloads and state; return what was removed."""
     done = [f"stopped {name}" for name in stack.down(settings)]
@@ -44,7 +61,8 @@ def clean(settings: Settings) -> list[str]:
     others = False
     if settings.home.exists():
         store = open_store(settings)
-        for kind in ("Pipeline", "Application", "Cluster", "ImagePolicy", "ImageRepository"):
+        done += _remove_project(store)
+        for kind in _KINDS:
             for res in resource_store.list_kind(store, kind):
                 if (res.kind, res.name) in _DEMO_KEYS:
                     resource_store.delete(store, res.kind, res.name, res.namespace)
@@ -52,7 +70,7 @@ def clean(settings: Settings) -> list[str]:
                 else:
                     others = True
         store.close()
-    for sub in ("demo", "podman", "work", "run", "logs"):
+    for sub in ("demo", "podman", "work", "run", "logs", "promotions"):
         path = settings.home / sub
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)

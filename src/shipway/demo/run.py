@@ -4,9 +4,14 @@
 2. build the busybox base image locally; create the app repo (with its CI
    workflow) and the config repo (kustomize base + dev overlay); apply the
    ``Pipeline`` and Argo CD ``Application`` that bind them;
+   with the stage overlays; apply an ApplicationSet (hello-test, hello-uat,
+   hello-prod) and a Kargo project (Warehouse, Stages, AnalysisTemplate);
 3. push commits to the app repo and watch each release travel: git hook →
-   CI → registry notification → updater commit → config hook → sync → health;
-4. print each release as a timeline and the URL where the app answers.
+   CI → registry notification → updater commit → config hook → sync → health,
+   and its Freight through test, uat and prod (``demo.flow``); the second
+   change's health check fails, so test rolls back and uat refuses it;
+4. print each release and each stage as a timeline, the URL where the app
+   answers and the command that promotes to prod.
 The demo itself only pushes and observes; the controller does the work.
 """
 
@@ -22,7 +27,7 @@ import httpx
 
 from shipway.controller.hooks import install_post_receive
 from shipway.controller.tokens import HookTokens
-from shipway.demo import base_image, sample, stack
+from shipway.demo import base_image, flow, sample, stack, stages
 from shipway.git.repo import Repo
 from shipway.model import resources as model
 from shipway.model.errors import CIError, ServiceError
@@ -39,6 +44,7 @@ class Outcome:
     pushed_at: float
     healthy_at: float | None
     answer: dict[str, str] | None
+    stages: flow.Flow | None = None  # test, uat and prod taking up the release's Freight
 
 
 def _bare(stack_: stack.Stack, name: str, controller_url: str, tokens: HookTokens) -> str:
@@ -55,7 +61,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
         target = root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
-        if rel.endswith((".sh", "cgi-bin/version")):
+        if rel.endswith(".sh") or "/cgi-bin/" in rel:
             target.chmod(0o755)
 
 
@@ -96,6 +102,7 @@ class Demo:
         cfg_url = _bare(st, "config", st.controller.url, tokens)
         config = _clone(cfg_url, self.root / "src" / "config")
         _write(config.path, sample.config_files(st.registry_host, st.app_port))
+        _write(config.path, flow.config_files(st.registry_host, st.stage_ports))
         config.add_all()
         if config.has_changes():
             config.commit("Config for the hello app: kustomize base and dev overlay")
@@ -103,23 +110,42 @@ class Demo:
         text = sample.resources_yaml(src_url, cfg_url, st.registry_host)
         (self.root / "resources.yaml").write_text(text)
         resource_store.apply(self.store, model.parse_text(text, str(self.root / "resources.yaml")))
+        self._apply_stages(st, cfg_url)
         app = _clone(src_url, self.root / "src" / "hello")
         return st, app
 
-    def change(self, st: stack.Stack, app: Repo, timeout: float) -> Outcome:
+    def _apply_stages(self, st: stack.Stack, cfg_url: str) -> None:
+        """The ApplicationSet and Kargo objects for test, uat and prod, applied as a user would."""
+        text = stages.kargo_yaml(cfg_url, st.registry_host, st.stage_ports)
+        names = ", ".join(stages.app_name(s) for s in stages.STAGES)
+        self._log(f"applying {self.root / 'kargo.yaml'}: ApplicationSet {stages.PROJECT} "
+                  f"({names}) and Kargo project {stages.PROJECT}")  # fmt: skip
+        for line in flow.apply_content(self.store, self.settings, self.root / "kargo.yaml", text):
+            self._log(f"  {line}")
+
+    def change(self, st: stack.Stack, app: Repo, timeout: float, healthy: bool = True) -> Outcome:
         """Commit a new version of the app, push it, and follow its release to the end."""
         current = app.path / "www" / "VERSION"
         version = sample.bump(current.read_text().strip()) if current.exists() else "1.0.0"
-        _write(app.path, sample.app_files(version))
+        _write(app.path, sample.app_files(version, healthy))
         app.add_all()
-        commit = app.commit(f"hello {version}")
+        commit = app.commit(f"hello {version}" + ("" if healthy else " (its health check fails)"))
         self._log(f"pushing hello {version} (commit {commit[:12]})")
         pushed = time.monotonic()
         app.push("origin", "HEAD:refs/heads/main")
         rel = self._follow(commit, timeout)
         healthy_at = time.monotonic() if rel.status == "Succeeded" else None
         answer = self._answer(st.app_port, version) if rel.status == "Succeeded" else None
-        return Outcome(release=rel, pushed_at=pushed, healthy_at=healthy_at, answer=answer)
+        out = Outcome(release=rel, pushed_at=pushed, healthy_at=healthy_at, answer=answer)
+        if rel.status == "Succeeded":
+            self._follow_stages(out, timeout)
+        return out
+
+    def _follow_stages(self, out: Outcome, timeout: float) -> None:
+        """Follow the release's Freight through test, uat and prod; keep the linked record."""
+        self._log("  promotion: test, uat, prod")
+        out.stages = flow.follow(self.store, out.release, self._log, timeout)
+        out.release = releases.get(self.store, out.release.id)  # now naming its Freight
 
     def _follow(self, commit: str, timeout: float) -> Release:
         deadline = time.monotonic() + timeout
@@ -181,8 +207,8 @@ def run(
     demo = Demo(settings, store, say)
     st, app = demo.prepare()
     outcomes = []
-    for _ in range(changes):
-        out = demo.change(st, app, timeout)
+    for i in range(changes):
+        out = demo.change(st, app, timeout, healthy=healthy_change(i))
         outcomes.append(out)
         if out.release.status != "Succeeded":
             break
@@ -212,6 +238,11 @@ def _check_api(settings: Settings, url: str, ids: list[str], say: Callable[[str]
         raise ServiceError(f"controller API does not list releases {missing}", subject="api")
     say(f"controller API at {url}: {len(ids)} release(s) read as admin "
         f"(token in {settings.home / INITIAL_SECRET}; shipway login {url} --token …)")  # fmt: skip
+
+
+def healthy_change(index: int) -> bool:
+    """A run's second change ships a health check that fails: uat is kept from it."""
+    return index != 1
 
 
 def failed_stage(outcomes: list[Outcome]) -> str | None:

@@ -6,6 +6,8 @@ addresses; the demo runner writes and commits them.
 
 from __future__ import annotations
 
+from shipway.demo import stages
+
 APP = "hello"
 APP_NAME = "hello-dev"
 
@@ -25,6 +27,7 @@ version=$(cat www/VERSION)
 echo "$version" | grep -Eq '^[0-9]+\\.[0-9]+\\.[0-9]+$' || { echo "bad VERSION: $version"; exit 1; }
 grep -q "version $version" www/index.html || { echo "index.html does not show $version"; exit 1; }
 [ -x www/cgi-bin/version ] || { echo "cgi-bin/version is not executable"; exit 1; }
+[ -x www/cgi-bin/health ] || { echo "cgi-bin/health is not executable"; exit 1; }
 echo "ok: version $version"
 """
 
@@ -72,15 +75,18 @@ def index_html(version: str) -> str:
     )
 
 
-def app_files(version: str) -> dict[str, str]:
+def app_files(version: str, healthy: bool = True) -> dict[str, str]:
+    """The app at ``version``; ``healthy=False`` ships a health check that answers false."""
     return {
         "www/VERSION": version + "\n",
         "www/index.html": index_html(version),
         "www/cgi-bin/version": _CGI,
+        stages.HEALTH_PATH: stages.health_cgi(healthy),
         "test.sh": _TEST,
         "Dockerfile": _DOCKERFILE,
         ".github/workflows/ci.yml": _WORKFLOW,
-        "README.md": "# hello\n\nThe shipway demo app: `GET /cgi-bin/version` reports it.\n",
+        "README.md": "# hello\n\nThe shipway demo app: `GET /cgi-bin/version` reports it, "
+        "`GET /cgi-bin/health` says whether it is healthy.\n",
     }
 
 

@@ -1,7 +1,8 @@
 """The demo's supervised services: controller, registry (notifying the controller), git daemon.
 
 Ports are remembered in ``<home>/demo/ports.json`` so a second run finds the
-same addresses; a remembered port that another program has taken is replaced
+same addresses (the services', dev's NodePort and one NodePort per promotion
+stage: test, uat, prod); a remembered port that another program has taken is replaced
 by a free one, and the demo says so. Touches ``<home>/run`` and ``<home>/demo``.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from shipway.demo.stages import STAGES
 from shipway.model.errors import ServiceError
 from shipway.runtime import docker_api, ports, services
 from shipway.settings import Settings
@@ -27,6 +29,7 @@ class Stack:
     git: services.Service
     git_base: Path
     app_port: int
+    stage_ports: dict[str, int]
 
     @property
     def registry_host(self) -> str:
@@ -55,16 +58,17 @@ def _choose_ports(settings: Settings) -> dict[str, int]:
             chosen[name] = ports.free_port()
             if port:
                 print(f"port {port} for {name} is taken; using {chosen[name]}", file=sys.stderr)
-    app = saved.get("app")
-    chosen["app"] = app if app else _free_node_port()
+    for name in ("app", *STAGES):  # dev's NodePort, then one per promotion stage
+        port = saved.get(name)
+        chosen[name] = port if port else _free_node_port(set(chosen.values()))
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text(json.dumps(chosen))
     return chosen
 
 
-def _free_node_port() -> int:
+def _free_node_port(taken: set[int]) -> int:
     for candidate in range(30080, 32767):
-        if ports.is_free(candidate):
+        if candidate not in taken and ports.is_free(candidate):
             return candidate
     raise ServiceError("no free port in the NodePort range 30080-32767", subject="demo")
 
@@ -105,7 +109,14 @@ def up(settings: Settings, registry_token: str = "") -> Stack:
     )
     git_base = settings.home / "demo" / "git"
     git = services.git_daemon(settings.run_dir, git_base, chosen["git-daemon"])
-    return Stack(controller=ctl, registry=reg, git=git, git_base=git_base, app_port=chosen["app"])
+    return Stack(
+        controller=ctl,
+        registry=reg,
+        git=git,
+        git_base=git_base,
+        app_port=chosen["app"],
+        stage_ports={s: chosen[s] for s in STAGES},
+    )
 
 
 def down(settings: Settings) -> list[str]:

@@ -8,7 +8,7 @@ addresses; the demo runner writes, commits and applies them.
   ``hello-prod``, each following its stage branch ``stage/<stage>`` (rendered
   manifests, as Kargo's quickstart does) into its own namespace;
 - a Kargo ``Project`` with a ``ProjectConfig`` (automatic promotion into test and
-  uat; automatic rollback on a failed verification, Kargo's default), a
+  uat, each rolled back automatically when its verification fails), a
   ``Warehouse`` on the local registry's ``demo/hello``, an Argo Rollouts
   ``AnalysisTemplate`` asking the stage's ``/cgi-bin/health`` (web provider), and
   three ``Stage``s: test from the Warehouse, uat from test after a soak, prod from
@@ -21,16 +21,19 @@ STAGES = ("test", "uat", "prod")
 PROJECT = "hello"
 SOAK = "10s"
 
-HEALTH_CGI = """\
+HEALTH_PATH = "www/cgi-bin/health"
+
+_HEALTH_CGI = """\
 #!/bin/sh
-# The app's own health check: what the stages' verification asks.
+# The app's own health check: what the stages' verification asks (GET /cgi-bin/health).
 printf 'Content-Type: application/json\\r\\n\\r\\n'
-printf '{"healthy": %s, "version": "%s"}\\n' "%s" "$(cat /www/VERSION)"
+printf '{"healthy": @HEALTHY@, "version": "%s"}\\n' "$(cat /www/VERSION)"
 """
 
 
 def health_cgi(healthy: bool) -> str:
-    return HEALTH_CGI.replace('"%s" "$(cat', f'"{"true" if healthy else "false"}" "$(cat', 1)
+    """The health CGI: it answers ``{"healthy": true}`` (or ``false``, the demo's bad build)."""
+    return _HEALTH_CGI.replace("@HEALTHY@", "true" if healthy else "false")
 
 
 def app_name(stage: str) -> str:
@@ -196,9 +199,13 @@ spec:
     - stageSelector:
         name: test
       autoPromotionEnabled: true
+      autoRollback:
+        onVerification: [Failed]
     - stageSelector:
         name: uat
       autoPromotionEnabled: true
+      autoRollback:
+        onVerification: [Failed]
 ---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Warehouse

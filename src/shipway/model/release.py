@@ -9,6 +9,10 @@ A release moves through ordered stages; each stage has a status and times:
 - ``sync``: the reconciler applying that config revision to the target;
 - ``health``: from the sync until the application reports Healthy.
 
+A release whose image a Kargo Warehouse took up names that Freight
+(``freight``); the Freight's promotions, verifications and rollbacks are its
+journey, kept by ``shipway.promote.records``.
+
 The record is data; engines advance it with the pure functions here and the
 store persists it. Pure: no I/O.
 """
@@ -87,6 +91,9 @@ class Release:
     finished: dt.datetime | None = None
     stages: list[Stage] = field(default_factory=lambda: [Stage(n) for n in STAGES])
     security: dict[str, Any] = field(default_factory=dict)  # policy gates, signatures, scans
+    # the Kargo Freight the image became ({project, name, alias, warehouse}): its promotions
+    # across stages are the Freight's journey (``shipway release get NAME --project P``)
+    freight: dict[str, Any] = field(default_factory=dict)
 
     def stage(self, name: str) -> Stage:
         for st in self.stages:
@@ -162,4 +169,5 @@ class Release:
             finished=parse(data.get("finished")),
             stages=stages or [Stage(n) for n in STAGES],
             security=dict(data.get("security") or {}),
+            freight=dict(data.get("freight") or {}),
         )
