@@ -69,20 +69,24 @@ class StageView:
     """One stage's timeline while it took (or refused) the followed Freight."""
 
     name: str
+    since: str = ""  # the Freight's creation: what the stage did before is not shown
     lines: list[str] = field(default_factory=list)
     outcome: str = ""
     result: str = ""  # verified | rolled-back | refused | failed | waiting | inconclusive
     holds: str = ""  # the Freight the stage holds at the end
+    holds_alias: str = ""
     seen: set[str] = field(default_factory=set)
 
     def add(self, key: str, at: str, text: str) -> None:
-        if key not in self.seen:
+        at = at or records.iso()
+        if key not in self.seen and at >= self.since:  # RFC 3339 UTC strings sort by time
             self.seen.add(key)
-            self.lines.append(f"{at or records.iso()}  {text}")
+            self.lines.append(f"{at}  {text}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "result": self.result, "outcome": self.outcome,
-                "holds": self.holds, "timeline": self.lines}  # fmt: skip
+                "holds": self.holds, "holdsAlias": self.holds_alias,
+                "timeline": self.lines}  # fmt: skip
 
 
 @dataclass
@@ -121,7 +125,7 @@ def _observe(store: Store, view: StageView, status: dict[str, Any]) -> None:
     if history:
         current = history[0]
         held = str(((current.get("items") or {}).get(ORIGIN) or {}).get("name", ""))
-        view.holds = held
+        view.holds, view.holds_alias = held, _alias(store, held) if held else ""
         last = status.get("lastPromotion") or {}
         if held and last.get("name") == current.get("id"):
             promo = resource_store.find(store, "Promotion", str(last["name"]), PROJECT)
@@ -203,7 +207,9 @@ def follow(store: Store, rel: Release, say: Callable[[str], None], timeout: floa
     name, alias = str(link["name"]), str(link.get("alias") or "")
     say(f"  Freight {alias} ({name[:12]}) of {rel.image}")
     config = start_mod.project_config(store, PROJECT)
-    views = {s: StageView(s) for s in stages.STAGES}
+    made = resource_store.get(store, "Freight", name, PROJECT).created
+    since = records.iso(made) if made else ""
+    views = {s: StageView(s, since) for s in stages.STAGES}
     command = f"shipway promote --project {PROJECT} --freight {alias} --stage prod --wait"
     upstream = {"test": "", "uat": "test", "prod": "uat"}
     while True:
@@ -251,7 +257,8 @@ def timeline(flow: Flow) -> str:
     f = flow.freight
     lines = [f"freight {f.get('alias')} ({f.get('name')}) of project {f.get('project')}"]
     for view in flow.stages:
-        lines.append(f"  stage {view.name}: {view.outcome}")
+        held = f"holds {view.holds_alias}" if view.holds else "holds nothing"
+        lines.append(f"  stage {view.name} ({held}): {view.outcome}")
         lines += [f"    {line}" for line in view.lines]
     if flow.prod_command:
         lines.append(f"  promote it to prod:  {flow.prod_command}")
