@@ -101,10 +101,19 @@ def _sources(r: Resource) -> str:
     return ", ".join(out)
 
 
+def _freight_summary(status: dict[str, Any]) -> str:
+    """Kargo's ``freightSummary``, else what the newest ``freightHistory`` entry holds."""
+    if status.get("freightSummary"):
+        return str(status["freightSummary"])
+    history = status.get("freightHistory") or [{}]
+    items = (history[0] or {}).get("items") or {}
+    return ", ".join(str((v or {}).get("name", "")) for v in items.values())
+
+
 def _stage(r: Resource, wide: bool) -> list[Any]:
     status = r.status or {}
     ready = next((c for c in _conditions(r) if c.get("type") == "Ready"), {})
-    row: list[Any] = [r.name, r.spec.get("shard", ""), status.get("freightSummary", ""),
+    row: list[Any] = [r.name, r.spec.get("shard", ""), _freight_summary(status),
                       (status.get("health") or {}).get("status", ""),
                       ready.get("status", "Unknown"), ready.get("message", "")]  # fmt: skip
     if wide:

@@ -111,3 +111,38 @@ def test_image_pushed_by_hand_makes_its_own_release(store: Store) -> None:
     )
     assert rel.stage("ci").status == "Skipped"
     assert releases.get(store, rel.id).image == IMAGE
+
+
+def _freight(store: Store, name: str, digest: str) -> None:
+    from shipway.model.resources import Resource
+    from shipway.store import resources as store_resources
+
+    repo, _, _ = IMAGE.partition("@")
+    body = {"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Freight",
+            "metadata": {"name": name, "namespace": "shop"}, "alias": f"{name}-alias",
+            "origin": {"kind": "Warehouse", "name": "web"},
+            "images": [{"repoURL": repo, "tag": "c1", "digest": digest}]}  # fmt: skip
+    store_resources.apply(store, [Resource(api_version=body["apiVersion"], kind="Freight",
+                                           name=name, namespace="shop", body=body)])  # fmt: skip
+
+
+def test_the_freight_of_the_image_is_linked_whichever_comes_first(store: Store) -> None:
+    tr = ReleaseTracker(store)
+    link = {"project": "shop", "name": "f1", "alias": "f1-alias", "warehouse": "web"}
+    _freight(store, "f0", "sha256:" + "0" * 64)  # another image's Freight
+    _freight(store, "f1", IMAGE.partition("@")[2])  # the Freight first, then the updater
+    (early,) = tr.ci_started("c1", "git://h/app.git", ["hello-dev"])
+    tr.image_updated("hello-dev", "c1", IMAGE, "cfg1", pushed_at=t(1), update_started=t(1),
+                     update_finished=t(2))  # fmt: skip
+    assert releases.get(store, early.id).freight == link
+
+    other = IMAGE.replace("1" * 64, "2" * 64)
+    (late,) = tr.ci_started("c2", "git://h/app.git", ["hello-dev"])
+    tr.image_updated("hello-dev", "c2", other, "cfg2", pushed_at=t(3), update_started=t(3),
+                     update_finished=t(4))  # fmt: skip
+    assert releases.get(store, late.id).freight == {}
+    _freight(store, "f2", other.partition("@")[2])  # a Warehouse poll made it later
+    tr.freight_created("shop", "f2")
+    assert releases.get(store, late.id).freight["name"] == "f2"
+    assert releases.get(store, early.id).freight == link  # untouched
+    tr.freight_created("shop", "gone")  # deleted since: nothing to link
