@@ -36,3 +36,27 @@ def test_inconclusive_waits_for_a_person_and_a_failed_promotion_ends_it() -> Non
     assert _settled([e("uat", "promotion", "Errored")], "uat", True) == "failed"
     # a rollback promotion recorded on the Freight it restores is not this Freight failing
     assert _settled([e("uat", "promotion", "Failed", rollbackOf="bad")], "uat", True) == ""
+
+
+def test_the_timeline_names_each_stage_what_it_holds_and_the_prod_command() -> None:
+    from shipway.demo.flow import Flow, StageView, timeline
+
+    test = StageView("test", lines=["2026-12-03T10:00:01Z  promoted   keen-ocelot"],
+                     result="verified", outcome="Freight keen-ocelot verified",
+                     holds="ee8e", holds_alias="keen-ocelot")  # fmt: skip
+    prod = StageView("prod", result="waiting", outcome="waits for a person")
+    flow = Flow(
+        {"name": "ee8e", "alias": "keen-ocelot", "project": "hello"},
+        [test, prod],
+        [],
+        "shipway promote --project hello --freight keen-ocelot --stage prod --wait",
+    )
+    assert timeline(flow).splitlines() == [
+        "freight keen-ocelot (ee8e) of project hello",
+        "  stage test (holds keen-ocelot): Freight keen-ocelot verified",
+        "    2026-12-03T10:00:01Z  promoted   keen-ocelot",
+        "  stage prod (holds nothing): waits for a person",
+        "  promote it to prod:  shipway promote --project hello --freight keen-ocelot --stage "
+        "prod --wait",
+    ]
+    assert flow.to_dict()["stages"][0]["holdsAlias"] == "keen-ocelot"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shipway.demo import stack
+from shipway.runtime import ports
 from shipway.settings import Settings
 
 
@@ -27,3 +28,17 @@ def test_taken_port_is_replaced_and_named(tmp_path: Path, capsys: pytest.Capture
     assert f"port {first['registry']} for registry is taken; using {again['registry']}" in err
     saved = json.loads((settings.home / "demo" / "ports.json").read_text())
     assert saved["registry"] == again["registry"]
+
+
+def test_dev_and_each_stage_get_their_own_node_port(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", database_url="")
+    lowest = next(p for p in range(30080, 32767) if ports.is_free(p))
+    with socket.socket() as busy:  # a NodePort another program holds is skipped
+        busy.bind(("127.0.0.1", lowest))
+        busy.listen()
+        first = stack._choose_ports(settings)
+    nodes = [first[n] for n in ("app", "test", "uat", "prod")]
+    assert lowest not in nodes
+    assert len(set(nodes)) == 4
+    assert all(30080 <= p <= 32767 for p in nodes)
+    assert stack._choose_ports(settings) == first  # remembered, even while in use by the pods
