@@ -2,10 +2,10 @@
 
 1. start (or reuse) the controller, a registry that notifies it, a git daemon;
 2. build the busybox base image locally; create the app repo (with its CI
-   workflow) and the config repo (kustomize base + dev overlay); apply the
-   ``Pipeline`` and Argo CD ``Application`` that bind them;
-   with the stage overlays; apply an ApplicationSet (hello-test, hello-uat,
-   hello-prod) and a Kargo project (Warehouse, Stages, AnalysisTemplate);
+   workflow) and the config repo (kustomize base, dev overlay, test/uat/prod
+   overlays); apply the ``Pipeline`` and Argo CD ``Application`` that bind
+   them, then an ApplicationSet (hello-test, hello-uat, hello-prod) and a Kargo
+   project (Warehouse, Stages, AnalysisTemplate) as ``shipway apply`` would;
 3. push commits to the app repo and watch each release travel: git hook →
    CI → registry notification → updater commit → config hook → sync → health,
    and its Freight through test, uat and prod (``demo.flow``); the second
@@ -105,7 +105,7 @@ class Demo:
         _write(config.path, flow.config_files(st.registry_host, st.stage_ports))
         config.add_all()
         if config.has_changes():
-            config.commit("Config for the hello app: kustomize base and dev overlay")
+            config.commit("Config for the hello app: kustomize base, dev and stage overlays")
             config.push("origin", "HEAD:refs/heads/main")
         text = sample.resources_yaml(src_url, cfg_url, st.registry_host)
         (self.root / "resources.yaml").write_text(text)
