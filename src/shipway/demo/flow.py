@@ -26,7 +26,7 @@ from typing import Any
 from shipway.controller.tracker import freight_images, freight_link
 from shipway.demo import stages
 from shipway.deploy.appset import engine as appset_engine
-from shipway.model import namespaces
+from shipway.model import kargo_project, namespaces
 from shipway.model import resources as model
 from shipway.model.errors import CIError
 from shipway.model.release import Release
@@ -193,46 +193,66 @@ def _outcome(view: StageView, result: str, alias: str, why: str, project_cmd: st
     }[result]
 
 
+def _wait_freight(store: Store, rel: Release, deadline: float, timeout: float) -> dict[str, Any]:
+    while True:
+        link = _find_freight(store, rel)
+        if link:
+            return link
+        if time.monotonic() > deadline:
+            raise CIError(f"no Freight of image {rel.image} within {timeout:.0f}s",
+                          subject=f"Warehouse/{PROJECT}/{PROJECT}")  # fmt: skip
+        time.sleep(0.2)
+
+
+_UPSTREAM = {"test": "", "uat": "test", "prod": "uat"}
+
+
+@dataclass
+class _Watch:
+    """What one pass over the stages needs: the Freight, its journey, the project's policies."""
+
+    store: Store
+    freight: model.Resource
+    alias: str
+    config: kargo_project.ProjectConfigSpec
+    command: str
+    views: dict[str, StageView]
+
+    def judge(self, view: StageView, entries: list[dict[str, Any]]) -> str:
+        """Observe one stage; what became of the Freight there ("" while under way)."""
+        stage = resource_store.get(self.store, "Stage", view.name, PROJECT)
+        _observe(self.store, view, stage.status or {})
+        policy = self.config.policy_for(view.name, start_mod.labels(stage))
+        done = _settled(entries, view.name, bool(policy and policy.auto_rollback))
+        up = self.views.get(_UPSTREAM[view.name] or "")
+        why = start_mod.gate(self.store, PROJECT, stage, self.freight, records.now()) or ""
+        if not done and up is not None and up.result:
+            if up.result != "verified":
+                done = "refused"  # never verified upstream: never available here
+            elif not (policy and policy.auto_promotion_enabled) and not why:
+                done = "waiting"  # available (soaked) and nobody promotes it but a person
+        if done:
+            _outcome(view, done, self.alias, why, self.command)
+        return done
+
+
 def follow(store: Store, rel: Release, say: Callable[[str], None], timeout: float) -> Flow:
     """Watch test, uat and prod take up (or refuse) the Freight of ``rel``'s image."""
     deadline = time.monotonic() + timeout
-    link: dict[str, Any] = {}
-    while not link:
-        link = _find_freight(store, rel)
-        if not link and time.monotonic() > deadline:
-            raise CIError(f"no Freight of image {rel.image} within {timeout:.0f}s",
-                          subject=f"Warehouse/{PROJECT}/{PROJECT}")  # fmt: skip
-        if not link:
-            time.sleep(0.2)
+    link = _wait_freight(store, rel, deadline, timeout)
     name, alias = str(link["name"]), str(link.get("alias") or "")
     say(f"  Freight {alias} ({name[:12]}) of {rel.image}")
-    config = start_mod.project_config(store, PROJECT)
     made = resource_store.get(store, "Freight", name, PROJECT).created
     since = records.iso(made) if made else ""
     views = {s: StageView(s, since) for s in stages.STAGES}
     command = f"shipway promote --project {PROJECT} --freight {alias} --stage prod --wait"
-    upstream = {"test": "", "uat": "test", "prod": "uat"}
+    config = start_mod.project_config(store, PROJECT)
     while True:
         entries = records.journey(store, PROJECT, name)
         freight = resource_store.get(store, "Freight", name, PROJECT)
+        watch = _Watch(store, freight, alias, config, command, views)
         for s, view in views.items():
-            if view.result:
-                continue
-            stage_res = resource_store.get(store, "Stage", s, PROJECT)
-            _observe(store, view, stage_res.status or {})
-            policy = config.policy_for(s, start_mod.labels(stage_res))
-            auto = bool(policy and policy.auto_promotion_enabled)
-            done = _settled(entries, s, bool(policy and policy.auto_rollback))
-            up = upstream[s]
-            up_view = views.get(up) if up else None
-            why = start_mod.gate(store, PROJECT, stage_res, freight, records.now()) or ""
-            if not done and up_view is not None and up_view.result:
-                if up_view.result != "verified":
-                    done = "refused"
-                elif not auto and not why:
-                    done = "waiting"
-            if done:
-                _outcome(view, done, alias, why, command)
+            if not view.result and watch.judge(view, entries):
                 say(f"  {s:<5} {view.outcome}")
         if all(v.result for v in views.values()):
             break
@@ -241,15 +261,11 @@ def follow(store: Store, rel: Release, say: Callable[[str], None], timeout: floa
             raise CIError(f"stage {stuck} did not settle on Freight {alias} within "
                           f"{timeout:.0f}s", subject=f"Stage/{PROJECT}/{stuck}")  # fmt: skip
         time.sleep(0.2)
-    for s, view in views.items():  # the last changes (a rollback's promotion) and what is held
-        _observe(store, view, resource_store.get(store, "Stage", s, PROJECT).status or {})
-    flow = Flow(
-        link,
-        list(views.values()),
-        records.journey(store, PROJECT, name),
-        command if views["prod"].result == "waiting" else "",
-    )
-    return flow
+    for view in views.values():  # the last changes (a rollback's promotion) and what is held
+        _observe(store, view, resource_store.get(store, "Stage", view.name, PROJECT).status or {})
+    waiting = views["prod"].result == "waiting"
+    return Flow(link, list(views.values()), records.journey(store, PROJECT, name),
+                command if waiting else "")  # fmt: skip
 
 
 def timeline(flow: Flow) -> str:
