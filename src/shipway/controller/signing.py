@@ -4,21 +4,28 @@ When a registry notification names a pushed tag, the controller (not the CI
 step, which never sees the key) resolves the tag at the registry, reads the
 image's ``org.opencontainers.image.revision`` label, and looks for the shipway
 CI run of that commit. If there is one, it signs the digest (cosign's simple
-signing) and attaches a signed SLSA v1 provenance Statement built from the
-run: workflow file, ref, commit, event, inputs and run id. Images no shipway CI
-run built are left unsigned (a policy can refuse them). Each outcome is an
-event on the image. Touches the registry, the store's CI run states and events.
+signing) and attaches two signed in-toto Statements: SLSA v1 provenance built
+from the run (workflow file, ref, commit, event, inputs and run id) and the
+image's CycloneDX SBOM (predicate type ``https://cyclonedx.org/bom``, what
+``cosign attest --type cyclonedx`` writes; the SBOM the build kept, or one made
+now from the pushed layers). Images no shipway CI run built are left unsigned
+(a policy can refuse them). An SBOM that cannot be made does not stop the
+signature or the provenance: it is a ``SigningFailed`` Warning of its own.
+Each outcome is an event on the image. Touches the registry, the image store
+(SBOMs), the store's CI run states and events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
 from shipway.images.registry import RegistryClient
 from shipway.model import events as ev
 from shipway.model.errors import ShipwayError
+from shipway.security.sbom import cyclonedx, sbom_for
 from shipway.security.sign import envelope, keys, service
 from shipway.settings import Settings
 from shipway.store import events as store_events
@@ -96,14 +103,33 @@ def sign_pushed(settings: Settings, store: Store, pushes: list[PushEvent]) -> li
                     envelope.SLSA_PROVENANCE_V1,
                     envelope.slsa_provenance(facts_for(run_id, resume, started)),
                 )
+                with_sbom = attest_sbom(client, target, signer, store)
         except ShipwayError as exc:
             log.error("signing %s failed: %s", ref, exc)
             _event(store, ref, ev.WARNING, ev.SIGNING_FAILED, str(exc))
             continue
+        what = "provenance and SBOM" if with_sbom else "provenance"
         _event(store, target.pinned, ev.NORMAL, ev.IMAGE_SIGNED,
-               f"signed with provenance of CI run {run_id}")  # fmt: skip
+               f"signed with {what} of CI run {run_id}")  # fmt: skip
         signed.append(target.pinned)
     return signed
+
+
+def attest_sbom(
+    client: RegistryClient, target: service.Target, signer: keys.Signer, store: Store
+) -> bool:
+    """Attach the image's CycloneDX SBOM as a signed Statement; False (and an event) if the
+    SBOM cannot be made. A registry failure while storing it is raised as any other."""
+    try:
+        sbom = sbom_for(target.pinned)
+        predicate = json.loads(cyclonedx.render(sbom))
+    except ShipwayError as exc:
+        log.error("SBOM of %s: %s", target.pinned, exc)
+        _event(store, target.pinned, ev.WARNING, ev.SIGNING_FAILED,
+               f"signed, but no SBOM attestation: {exc}")  # fmt: skip
+        return False
+    service.attest(client, target, signer, envelope.CYCLONEDX_PREDICATE, predicate)
+    return True
 
 
 def _event(store: Store, image: str, type_: str, reason: str, message: str) -> None:

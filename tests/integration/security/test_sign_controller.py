@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from independent_verifier import independent_verify_attestations
 
+from security_images import push_image, sample_files
+from shipway.cli.main import main
 from shipway.controller import signing
 from shipway.images.registry import RegistryClient
 from shipway.security.sign import envelope as env
@@ -23,45 +25,16 @@ from shipway.updater.webhooks import PushEvent
 
 
 def push_labelled(host: str, repo: str, tag: str, revision: str) -> str:
-    with RegistryClient(host) as client:
-        layer = f"layer of {revision}".encode()
-        ldig = "sha256:" + hashlib.sha256(layer).hexdigest()
-        client.upload_blob(repo, ldig, layer)
-        cfg = json.dumps(
-            {
-                "architecture": "amd64",
-                "os": "linux",
-                "config": {"Labels": {"org.opencontainers.image.revision": revision}},
-                "rootfs": {"type": "layers", "diff_ids": [ldig]},
-            }
-        ).encode()
-        cdig = "sha256:" + hashlib.sha256(cfg).hexdigest()
-        client.upload_blob(repo, cdig, cfg)
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": cdig,
-                    "size": len(cfg),
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": ldig,
-                        "size": len(layer),
-                    }
-                ],
-            }
-        ).encode()
-        return client.put_manifest(
-            repo, tag, manifest, "application/vnd.oci.image.manifest.v1+json"
-        )
+    files = {**sample_files(), "etc/built-from": revision.encode()}
+    return push_image(host, repo, tag, files, {"org.opencontainers.image.revision": revision})
 
 
-def test_built_by_ci_is_signed_with_provenance_and_others_are_not(
-    registry: Any, shipway_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_built_by_ci_is_signed_with_provenance_and_sbom_and_others_are_not(
+    registry: Any,
+    shipway_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
     key, pub = keys.generate(tmp_path / "ctl")
@@ -108,8 +81,28 @@ def test_built_by_ci_is_signed_with_provenance_and_others_are_not(
         other = service.resolve(client, f"{registry.host}/ctl/web@{stranger}")
         with pytest.raises(Exception, match="no signatures found"):
             service.verify(client, other, verifier)
-    reasons = [e.reason for e in store_events.query(store)]
-    assert reasons.count("ImageSigned") == 1
+    # the SBOM attestation, as `image attestations` lists it and as a verifier from the specs
+    capsys.readouterr()
+    main(
+        ["image", "attestations", f"{registry.host}/ctl/web:1.0.0", "--key", str(pub), "-o", "json"]
+    )  # fmt: skip (exits only when one does not verify)
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(a["payload"]["predicateType"] for a in listed if a["verified"]) == [
+        env.CYCLONEDX_PREDICATE,
+        env.SLSA_PROVENANCE_V1,
+    ]
+    statements = independent_verify_attestations(registry.url, "ctl/web", built, pub)
+    (bom,) = [
+        s["predicate"] for s in statements if s["predicateType"] == "https://cyclonedx.org/bom"
+    ]
+    assert bom["bomFormat"] == "CycloneDX" and bom["metadata"]["component"]["version"] == built
+    purls = {c["purl"] for c in bom["components"] if "purl" in c}  # the OS has none
+    assert {"pkg:pypi/requests@2.31.0", "pkg:npm/lodash@4.17.20"} <= purls
+    assert any(p.startswith("pkg:deb/debian/openssl@3.0.11-1~deb12u2") for p in purls)
+    events = store_events.query(store)
+    assert [e.message for e in events if e.reason == "ImageSigned"] == [
+        "signed with provenance and SBOM of CI run run-123"
+    ]
 
 
 def test_a_key_that_does_not_load_is_an_event_not_a_crash(
