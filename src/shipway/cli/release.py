@@ -45,6 +45,9 @@ def _security_lines(security: dict[str, object]) -> list[str]:
     if counts:
         shown = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))
         out.append(f"  policy         {shown}")
+    for image, by_sev in sorted((policy.get("vulnerabilities") or {}).items()):
+        shown = ", ".join(f"{n} {sev}" for sev, n in sorted(by_sev.items())) or "none"
+        out.append(f"  vulnerabilities {image}: {shown}")
     if policy.get("refused"):
         out.append(f"  refused        {policy['refused']}")
     return out
@@ -106,6 +109,7 @@ def freight_timeline(doc: dict[str, Any]) -> str:
         msg = f"  {e['message']}" if e.get("message") else ""
         lines.append(f"  {e['at']}  {e.get('stage', ''):<10} {e.get('kind', ''):<12} "
                      f"{e.get('phase', ''):<12} {what}{msg}")  # fmt: skip
+        lines += [f"  {line}" for line in _security_lines(e.get("security") or {})]
     return "\n".join(lines)
 
 
