@@ -4,7 +4,8 @@
   catches up on any a killed process missed): a success starts the stage's
   verification; a failure rolls the stage back when the project's
   ``autoRollback.onPromotion`` names its phase (Failed, Errored), unless the
-  supply-chain gates refused it (nothing ran, nothing to roll back); a finished
+  supply-chain gates refused it (nothing ran, nothing to roll back; a refused
+  auto-promotion holds the stage's auto-promotion to newer Freight); a finished
   rollback is told as a ``RolledBack`` event. Each is done once (``followed``).
 - ``after_verification``: a verification whose phase ``autoRollback.onVerification``
   names (default ``[Failed]``, only when ``autoRollback`` is set) rolls back.
@@ -84,7 +85,14 @@ def after_promotion(store: Store, key: str) -> None:
         except ShipwayError as exc:
             log.error("verification of %s in %s: %s", freight, stage, exc)
         return
-    if phase in ("Failed", "Errored") and not failed_from and not state.get("refused"):
+    if state.get("refused"):
+        if state.get("auto"):  # the same Freight would be refused again on every pass
+            bad = store_resources.find(store, "Freight", freight, project)
+            origin = dict((bad.body.get("origin") or {}) if bad else {})
+            records.set_hold(store, project, stage, origin, freight, "PolicyRefused", name,
+                             AUTO_ACTOR)  # fmt: skip
+        return
+    if phase in ("Failed", "Errored") and not failed_from:
         policy = _policy(store, project, stage)
         if policy is not None and policy.auto_rollback is not None \
                 and phase in policy.auto_rollback.on_promotion:  # fmt: skip

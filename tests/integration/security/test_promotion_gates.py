@@ -20,7 +20,7 @@ from security_images import push_image, sample_files
 from shipway.cli.release import freight_timeline
 from shipway.images.registry import RegistryClient
 from shipway.model.resources import Resource, parse_text
-from shipway.promote import records, runner
+from shipway.promote import lifecycle, records, runner
 from shipway.promote import start as start_mod
 from shipway.security import vuln
 from shipway.security.sign import keys, service
@@ -172,3 +172,25 @@ def refused_name(store: Store, freight: str) -> str:
     (found,) = [p for p in store_resources.list_kind(store, "Promotion", "demo")
                 if (p.body.get("spec") or {}).get("freight") == freight]  # fmt: skip
     return found.name
+
+
+def test_a_refused_auto_promotion_is_not_tried_again_with_the_same_freight(
+    store: Store, registry: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
+    _, pub = keys.generate(tmp_path / "team")
+    unsigned = push_image(registry.host, "promo-web", "3.0.0", b"auto, unsigned")
+    config = {"apiVersion": KARGO, "kind": "ProjectConfig",
+              "metadata": {"name": "demo", "namespace": "demo"},
+              "spec": {"promotionPolicies": [{"stageSelector": {"name": "test"},
+                                              "autoPromotionEnabled": True}]}}  # fmt: skip
+    store_resources.apply(
+        store, [*kargo_docs(registry.host, pub), *parse_text(yaml.safe_dump(config), "pc.yaml")]
+    )
+    add_freight(store, registry.host, unsigned, "autobad")
+    (key,) = lifecycle.auto_promote(store)
+    assert runner.run(store, Settings(), key, poll=0.05)["phase"] == "Failed"
+    holds = store_resources.get(store, "Stage", "test", "demo").status["autoPromotionHolds"]
+    assert holds["Warehouse/web"]["freightName"] == "autobad"
+    assert holds["Warehouse/web"]["reason"] == "PolicyRefused"
+    assert lifecycle.auto_promote(store) == []
