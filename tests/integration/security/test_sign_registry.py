@@ -224,3 +224,32 @@ def test_referrers_support_is_asked_once_per_client(
         fresh_before = fresh.requests
         storage.supports_referrers(fresh, "sign/probe", digest)
         assert fresh.requests > fresh_before, "a new client asks again"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("image", "sign", "REG/app:1"), "no --key given, and keyless signing"),
+        (("image", "attest", "REG/app:1", "--predicate", "PRED"), "no --key given"),
+        (
+            ("image", "verify", "REG/app:1", "--certificate-identity", "me@example.com",
+             "--certificate-oidc-issuer", "https://accounts.example"),
+            "--certificate-identity, --certificate-oidc-issuer: keyless signing",
+        ),
+        (("image", "attestations", "REG/app:1", "--identity-token", "t"), "--identity-token: "),
+        (("image", "sign", "REG/app:1", "--key", "awskms:///alias/team"), "awskms keys"),
+        (("image", "verify", "REG/app:1", "--key", "k8s://ns/cosign"), "k8s keys"),
+        (("image", "sign", "REG/app:1", "--key", "pkcs11:token=x"), "pkcs11 keys"),
+    ],
+)  # fmt: skip
+def test_keyless_and_kms_are_refused_saying_so(
+    args: tuple[str, ...], said: str, registry: Any, tmp_path: Path
+) -> None:
+    pred = tmp_path / "pred.json"
+    pred.write_text("{}")
+    argv = [a.replace("REG", registry.host).replace("PRED", str(pred)) for a in args]
+    res = run(*argv)
+    assert res.exit_code == 2, res.output
+    assert said in res.output
+    assert "not supported" in res.output
+    assert "Traceback" not in res.output
