@@ -50,12 +50,26 @@ def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any], float] | No
     return key, resume, float(started or 0)
 
 
+def source_url(resume: dict[str, Any]) -> str:
+    """The source repository as a policy names it: the URL the controller cloned (the push
+    payload's ``repository.clone_url``, the Pipeline's ``repoURL``), else ``gitURL`` plus
+    owner/name, else the run's repository if it is a URL (never a local checkout path)."""
+    payload = resume.get("payload") or {}
+    clone = str((payload.get("repository") or {}).get("clone_url") or "")
+    if clone:
+        return clone
+    name = str(resume.get("repository") or "")
+    git_url = str(resume.get("git_url") or "")
+    if git_url and name and "://" not in name:
+        return f"{git_url.rstrip('/')}/{name}"
+    repo = str(resume.get("repo") or "")
+    return repo if "://" in repo else name
+
+
 def facts_for(
     run_id: str, resume: dict[str, Any], started: float | None = None
 ) -> envelope.BuildFacts:
-    repo = str(resume.get("repository") or resume.get("repo") or "")
-    git_url = str(resume.get("git_url") or "")
-    url = f"{git_url.rstrip('/')}/{repo}" if git_url and repo and "://" not in repo else repo
+    url = source_url(resume)
     server = str(resume.get("server_url") or "")
     return envelope.BuildFacts(
         repository=url,
