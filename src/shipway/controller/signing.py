@@ -18,10 +18,12 @@ Each outcome is an event on the image. Touches the registry, the image store
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from typing import Any
 
+from shipway.controller.tracker import ReleaseTracker
 from shipway.images.registry import RegistryClient
 from shipway.model import events as ev
 from shipway.model.errors import ShipwayError
@@ -84,8 +86,16 @@ def facts_for(
     )
 
 
-def sign_pushed(settings: Settings, store: Store, pushes: list[PushEvent]) -> list[str]:
-    """Sign every pushed tag a shipway CI run built; returns the pinned references signed."""
+def sign_pushed(
+    settings: Settings,
+    store: Store,
+    pushes: list[PushEvent],
+    tracker: ReleaseTracker | None = None,
+) -> list[str]:
+    """Sign every pushed tag a shipway CI run built; returns the pinned references signed.
+
+    With ``tracker``, what was attached (and the SBOM's digest) goes on the commit's release
+    records (``security.signing``)."""
     if not settings.signing_key:
         return []
     try:
@@ -117,33 +127,43 @@ def sign_pushed(settings: Settings, store: Store, pushes: list[PushEvent]) -> li
                     envelope.SLSA_PROVENANCE_V1,
                     envelope.slsa_provenance(facts_for(run_id, resume, started)),
                 )
-                with_sbom = attest_sbom(client, target, signer, store)
+                bom = attest_sbom(client, target, signer, store)
         except ShipwayError as exc:
             log.error("signing %s failed: %s", ref, exc)
             _event(store, ref, ev.WARNING, ev.SIGNING_FAILED, str(exc))
             continue
-        what = "provenance and SBOM" if with_sbom else "provenance"
+        what = "provenance and SBOM" if bom else "provenance"
         _event(store, target.pinned, ev.NORMAL, ev.IMAGE_SIGNED,
                f"signed with {what} of CI run {run_id}")  # fmt: skip
+        if tracker is not None:
+            attested = [
+                envelope.SLSA_PROVENANCE_V1,
+                *([envelope.CYCLONEDX_PREDICATE] if bom else []),
+            ]
+            tracker.image_signed(commit, {"image": target.pinned, "ciRun": run_id,
+                                          "keyId": signer.keyid, "attestations": attested,
+                                          **(bom or {})})  # fmt: skip
         signed.append(target.pinned)
     return signed
 
 
 def attest_sbom(
     client: RegistryClient, target: service.Target, signer: keys.Signer, store: Store
-) -> bool:
-    """Attach the image's CycloneDX SBOM as a signed Statement; False (and an event) if the
+) -> dict[str, Any] | None:
+    """Attach the image's CycloneDX SBOM as a signed Statement; its ``sbomDigest`` (of the
+    CycloneDX document attested) and ``sbomComponents``, or None (and an event) if the
     SBOM cannot be made. A registry failure while storing it is raised as any other."""
     try:
         sbom = sbom_for(target.pinned)
-        predicate = json.loads(cyclonedx.render(sbom))
+        text = cyclonedx.render(sbom)
     except ShipwayError as exc:
         log.error("SBOM of %s: %s", target.pinned, exc)
         _event(store, target.pinned, ev.WARNING, ev.SIGNING_FAILED,
                f"signed, but no SBOM attestation: {exc}")  # fmt: skip
-        return False
-    service.attest(client, target, signer, envelope.CYCLONEDX_PREDICATE, predicate)
-    return True
+        return None
+    service.attest(client, target, signer, envelope.CYCLONEDX_PREDICATE, json.loads(text))
+    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return {"sbomDigest": digest, "sbomComponents": len(sbom.packages)}
 
 
 def _event(store: Store, image: str, type_: str, reason: str, message: str) -> None:

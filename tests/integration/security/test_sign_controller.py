@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from independent_verifier import independent_verify_attestations
+from independent_verifier import independent_verify_attestations, sig_layers
 
 from security_images import push_image, sample_files
 from shipway.cli.main import main
+from shipway.cli.release import timeline
 from shipway.controller import signing
+from shipway.controller.tracker import ReleaseTracker
 from shipway.images.registry import RegistryClient
 from shipway.security.sign import envelope as env
 from shipway.security.sign import keys, service
 from shipway.settings import Settings
 from shipway.store import events as store_events
-from shipway.store import runs
+from shipway.store import releases, runs
 from shipway.store.db import open_store
 from shipway.updater.webhooks import PushEvent
 
@@ -65,7 +69,9 @@ def test_built_by_ci_is_signed_with_provenance_and_sbom_and_others_are_not(
         PushEvent(repository="ctl/web", tag="1.0.0", host=registry.host),
         PushEvent(repository="ctl/web", tag="9.9.9", host=registry.host),
     ]
-    signed = signing.sign_pushed(settings, store, pushes)
+    tracker = ReleaseTracker(store)
+    (release,) = tracker.ci_started(commit, "git://127.0.0.1:9418/acme/web", ["web"])
+    signed = signing.sign_pushed(settings, store, pushes, tracker)
     assert signed == [f"{registry.host}/ctl/web@{built}"]
     verifier = keys.load_verifier(pub)
     with RegistryClient(registry.host) as client:
@@ -99,6 +105,23 @@ def test_built_by_ci_is_signed_with_provenance_and_sbom_and_others_are_not(
     purls = {c["purl"] for c in bom["components"] if "purl" in c}  # the OS has none
     assert {"pkg:pypi/requests@2.31.0", "pkg:npm/lodash@4.17.20"} <= purls
     assert any(p.startswith("pkg:deb/debian/openssl@3.0.11-1~deb12u2") for p in purls)
+    # the release record of the commit: what was attached, the SBOM's digest
+    rel = releases.get(store, release.id)
+    facts = rel.security["signing"]
+    assert facts["image"] == f"{registry.host}/ctl/web@{built}" and facts["ciRun"] == "run-123"
+    assert facts["attestations"] == [env.SLSA_PROVENANCE_V1, env.CYCLONEDX_PREDICATE]
+    (layer,) = [s for s in sig_layers(registry.url, "ctl/web", built, "att")
+                if s["annotations"]["predicateType"] == env.CYCLONEDX_PREDICATE]  # fmt: skip
+    envelope = httpx.get(f"{registry.url}/v2/ctl/web/blobs/{layer['digest']}", timeout=10).json()
+    attested = json.loads(base64.b64decode(envelope["payload"]))["predicate"]
+    assert attested["components"] and facts["sbomComponents"] == len(
+        [c for c in attested["components"] if "purl" in c]
+    )
+    assert facts["sbomDigest"].startswith("sha256:")
+    text = timeline(rel)
+    assert f"signed         {registry.host}/ctl/web@{built} (CI run run-123; SLSA provenance, " \
+           "CycloneDX SBOM)" in text  # fmt: skip
+    assert f"sbom           {facts['sbomDigest']} ({facts['sbomComponents']} components)" in text
     events = store_events.query(store)
     assert [e.message for e in events if e.reason == "ImageSigned"] == [
         "signed with provenance and SBOM of CI run run-123"
