@@ -17,10 +17,9 @@ registry round trips (manifest, .sig tag, blob) plus Rekor unless told otherwise
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,38 +31,10 @@ from shipway.runtime import services
 from shipway.security.policy import imagegate
 from shipway.security.sign import envelope, keys, service
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from security_images import push_image  # the tests' one-layer image helper
+
 SOURCE_KEY = "{{ buildDefinition.externalParameters.workflow.repository }}"
-
-
-def push_image(client: RegistryClient, repo: str, tag: str, n: int) -> str:
-    layer = f"layer {n}".encode()
-    ld = "sha256:" + hashlib.sha256(layer).hexdigest()
-    client.upload_blob(repo, ld, layer)
-    cfg = json.dumps(
-        {"os": "linux", "architecture": "amd64", "rootfs": {"type": "layers", "diff_ids": [ld]}}
-    ).encode()
-    cd = "sha256:" + hashlib.sha256(cfg).hexdigest()
-    client.upload_blob(repo, cd, cfg)
-    mt = "application/vnd.oci.image.manifest.v1+json"
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": mt,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": cd,
-                "size": len(cfg),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": ld,
-                    "size": len(layer),
-                }
-            ],
-        }
-    ).encode()
-    return client.put_manifest(repo, tag, manifest, mt)
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -88,7 +59,10 @@ def main() -> None:
         signer, verifier = keys.load_signer(key), keys.load_verifier(pub)
         rows: list[tuple[str, float, float]] = []
         with RegistryClient(host) as client:
-            digests = [push_image(client, "bench/app", f"v{i}", i) for i in range(args.repeat)]
+            digests = [
+                push_image(host, "bench/app", f"v{i}", f"layer {i}".encode())
+                for i in range(args.repeat)
+            ]
             targets = [
                 service.Target(service.resolve(client, f"{host}/bench/app@{d}").ref, d)
                 for d in digests

@@ -1,4 +1,4 @@
-"""Test images for the SBOM and scan tests, written as OCI layouts directly.
+"""Test images for the SBOM, scan and signing tests: OCI layouts, or pushed to a registry.
 
 ``write_layout(dir, [layer, ...], tag)`` stores gzip tar layers (each a dict
 path → bytes, ``None`` for a directory, or the ``WHITEOUT``/``OPAQUE`` marks)
@@ -6,6 +6,8 @@ with a config and a manifest, and tags it. ``sample_files()`` is a small
 Debian-ish root with a dpkg status, Python dist-infos and node_modules;
 ``alpine_files()`` an apk database; ``go_binary(dir)`` builds a tiny Go
 program (with one dependency through a local ``replace``) with the real go.
+``push_image(host, repo, tag, files)`` pushes a one-layer image to a registry
+(the one helper the signing tests and ``bench/signing.py`` use).
 """
 
 from __future__ import annotations
@@ -212,3 +214,58 @@ def go_binary(work: Path) -> bytes:
         cwd=app, env=env, check=True, capture_output=True,
     )  # fmt: skip
     return (work / "app.bin").read_bytes()
+
+
+def push_image(
+    host: str,
+    repo: str,
+    tag: str,
+    files: Files | bytes,
+    labels: dict[str, str] | None = None,
+) -> str:
+    """Push a one-layer OCI image to the registry at ``host``; returns its manifest digest.
+
+    ``files`` is the layer (path → bytes, as ``layer_tar`` takes), or bytes stored as the one
+    file ``content``; ``labels`` go in the config (``org.opencontainers.image.revision``...).
+    """
+    from shipway.images.registry import RegistryClient
+
+    layer = layer_tar({"content": files} if isinstance(files, bytes) else files)
+    ldig = _digest(layer)
+    cfg = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": labels} if labels else {},
+            "rootfs": {"type": "layers", "diff_ids": [ldig]},
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": _digest(cfg),
+                "size": len(cfg),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": ldig,
+                    "size": len(layer),
+                }
+            ],
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
+    with RegistryClient(host) as client:
+        for data in (layer, cfg):
+            if not client.blob_exists(repo, _digest(data)):
+                client.upload_blob(repo, _digest(data), data)
+        return client.put_manifest(
+            repo, tag, manifest, "application/vnd.oci.image.manifest.v1+json"
+        )

@@ -3,6 +3,9 @@
 Signatures and attestations are stored in the registry in cosign's layout
 (``shipway.security.sign``). Exit codes: 0 verified, 1 verification failed,
 2 bad input (a key that does not load), 3 no such image, 5 registry failure.
+Keyless signing is not served: no ``--key``, cosign's keyless flags
+(``--certificate-identity``, ``--identity-token``...) or a KMS key reference
+exit 2 saying so.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +28,42 @@ _insecure = click.option(
     default=None,
     help="Skip TLS verification (plain HTTP if TLS fails).",
 )
+
+
+# cosign's keyless flags: accepted only to say that keyless signing is not served
+_KEYLESS_FLAGS = (
+    "--certificate-identity",
+    "--certificate-identity-regexp",
+    "--certificate-oidc-issuer",
+    "--certificate-oidc-issuer-regexp",
+    "--certificate",
+    "--certificate-chain",
+    "--identity-token",
+    "--oidc-issuer",
+    "--fulcio-url",
+    "--rekor-url",
+)
+
+
+def _keyless(fn: Any) -> Any:
+    for flag in reversed(_KEYLESS_FLAGS):
+        dest = "keyless_" + flag.lstrip("-").replace("-", "_")
+        fn = click.option(flag, dest, hidden=True, default=None)(fn)
+    return fn
+
+
+def _key(key: str | None, options: dict[str, Any], required: bool = True) -> str | None:
+    """The --key given, or the refusal of keyless signing (no --key, or a keyless flag)."""
+    from shipway.model.errors import InputError
+    from shipway.security.sign import keys
+
+    cmd = click.get_current_context().command_path
+    used = [f for f in _KEYLESS_FLAGS if options.get("keyless_" + f[2:].replace("-", "_"))]
+    if used:
+        raise InputError(f"{', '.join(used)}: {keys.KEYLESS}", subject=cmd)
+    if key is None and required:
+        raise InputError(f"no --key given, and {keys.KEYLESS}", subject=cmd)
+    return key
 
 
 @click.group("key")
@@ -49,16 +88,22 @@ def _client(ref_text: str, insecure: bool | None) -> RegistryClient:
     return transfer.client_for(reference.parse(ref_text), insecure)
 
 
+_KEY_HELP = "PEM key file (keyless signing is not supported)."
+
+
 @click.command("sign")
 @click.argument("ref")
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@click.option("--key", "key_path", help="Private " + _KEY_HELP)
 @click.option("-a", "--annotation", "annotations", multiple=True, help="K=V in the payload.")
 @_insecure
-def sign_cmd(ref: str, key_path: Path, annotations: tuple[str, ...], insecure: bool | None) -> None:
+@_keyless
+def sign_cmd(
+    ref: str, key_path: str | None, annotations: tuple[str, ...], insecure: bool | None, **kw: Any
+) -> None:
     """Sign REF (a tag is resolved to its digest) and store the signature in the registry."""
     from shipway.security.sign import keys, service
 
-    signer = keys.load_signer(key_path)
+    signer = keys.load_signer(str(_key(key_path, kw)))
     pairs = dict(a.partition("=")[::2] for a in annotations)
     with _client(ref, insecure) as client:
         target = service.resolve(client, ref)
@@ -68,14 +113,17 @@ def sign_cmd(ref: str, key_path: Path, annotations: tuple[str, ...], insecure: b
 
 @click.command("verify")
 @click.argument("ref")
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@click.option("--key", "key_path", help="Public " + _KEY_HELP)
 @_insecure
 @out.output_option
-def verify_cmd(ref: str, key_path: Path, insecure: bool | None, output: str) -> None:
+@_keyless
+def verify_cmd(
+    ref: str, key_path: str | None, insecure: bool | None, output: str, **kw: Any
+) -> None:
     """Verify REF's signatures with a public key; prints the verified payloads."""
     from shipway.security.sign import keys, service
 
-    verifier = keys.load_verifier(key_path)
+    verifier = keys.load_verifier(str(_key(key_path, kw)))
     with _client(ref, insecure) as client:
         target = service.resolve(client, ref)
         checked = service.verify(client, target, verifier)
@@ -89,7 +137,7 @@ def verify_cmd(ref: str, key_path: Path, insecure: bool | None, output: str) -> 
 
 @click.command("attest")
 @click.argument("ref")
-@click.option("--key", "key_path", required=True, type=click.Path(path_type=Path))
+@click.option("--key", "key_path", help="Private " + _KEY_HELP)
 @click.option(
     "--predicate", "predicate_path", required=True, type=click.Path(path_type=Path, exists=True)
 )
@@ -100,8 +148,14 @@ def verify_cmd(ref: str, key_path: Path, insecure: bool | None, output: str) -> 
     help="Predicate type URI (slsaprovenance1, cyclonedx, spdxjson or a URI).",
 )
 @_insecure
+@_keyless
 def attest_cmd(
-    ref: str, key_path: Path, predicate_path: Path, predicate_type: str, insecure: bool | None
+    ref: str,
+    key_path: str | None,
+    predicate_path: Path,
+    predicate_type: str,
+    insecure: bool | None,
+    **kw: Any,
 ) -> None:
     """Attach a signed in-toto attestation (DSSE) with PREDICATE to REF."""
     from shipway.model.errors import InputError
@@ -119,7 +173,7 @@ def attest_cmd(
         raise InputError(f"predicate is not JSON ({exc})", subject=str(predicate_path)) from None
     if not isinstance(predicate, dict):
         raise InputError("predicate must be a JSON object", subject=str(predicate_path))
-    signer = keys.load_signer(key_path)
+    signer = keys.load_signer(str(_key(key_path, kw)))
     with _client(ref, insecure) as client:
         target = service.resolve(client, ref)
         tag = service.attest(client, target, signer, ptype, predicate)
@@ -128,16 +182,23 @@ def attest_cmd(
 
 @click.command("attestations")
 @click.argument("ref")
-@click.option("--key", "key_path", type=click.Path(path_type=Path), help="Verify with this key.")
+@click.option("--key", "key_path", help="Verify with this public " + _KEY_HELP)
 @click.option("--type", "predicate_type", help="Only this predicate type.")
 @_insecure
 @out.output_option
+@_keyless
 def attestations_cmd(
-    ref: str, key_path: Path | None, predicate_type: str | None, insecure: bool | None, output: str
+    ref: str,
+    key_path: str | None,
+    predicate_type: str | None,
+    insecure: bool | None,
+    output: str,
+    **kw: Any,
 ) -> None:
     """List REF's attestations (verified with --key when given)."""
     from shipway.security.sign import keys, service
 
+    key_path = _key(key_path, kw, required=False)
     verifier = keys.load_verifier(key_path) if key_path else None
     with _client(ref, insecure) as client:
         target = service.resolve(client, ref)

@@ -37,12 +37,28 @@ def timeline(rel: Release) -> str:
     return "\n".join(lines)
 
 
+def _signing_lines(security: dict[str, object]) -> list[str]:
+    """What the controller attached to the image CI built: signature, attestations, SBOM."""
+    signed = security.get("signing")
+    if not isinstance(signed, dict):
+        return []
+    kinds = {"https://slsa.dev/provenance/v1": "SLSA provenance",
+             "https://cyclonedx.org/bom": "CycloneDX SBOM"}  # fmt: skip
+    atts = ", ".join(kinds.get(str(a), str(a)) for a in signed.get("attestations") or [])
+    out = [f"  signed         {signed.get('image')} (CI run {signed.get('ciRun')}; {atts})"]
+    if signed.get("sbomDigest"):
+        out.append(f"  sbom           {signed['sbomDigest']} "
+                   f"({signed.get('sbomComponents', 0)} components)")  # fmt: skip
+    return out
+
+
 def _security_lines(security: dict[str, object]) -> list[str]:
-    """The policy gates' verdicts on the release: images verified, findings by severity."""
+    """The release's security facts: what was signed and attested, the policy gates' verdicts
+    (images verified, findings by severity, vulnerabilities per image)."""
+    out = _signing_lines(security)
     policy = security.get("policy")
     if not isinstance(policy, dict):
-        return []
-    out = []
+        return out
     for image, entry in sorted((policy.get("images") or {}).items()):
         verdict = "verified" if entry.get("verified") else "NOT verified"
         out.append(f"  signature      {image}: {verdict} ({'; '.join(entry.get('by') or [])})")
@@ -50,6 +66,9 @@ def _security_lines(security: dict[str, object]) -> list[str]:
     if counts:
         shown = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))
         out.append(f"  policy         {shown}")
+    for image, by_sev in sorted((policy.get("vulnerabilities") or {}).items()):
+        shown = ", ".join(f"{n} {sev}" for sev, n in sorted(by_sev.items())) or "none"
+        out.append(f"  vulnerabilities {image}: {shown}")
     if policy.get("refused"):
         out.append(f"  refused        {policy['refused']}")
     return out
@@ -111,6 +130,7 @@ def freight_timeline(doc: dict[str, Any]) -> str:
         msg = f"  {e['message']}" if e.get("message") else ""
         lines.append(f"  {e['at']}  {e.get('stage', ''):<10} {e.get('kind', ''):<12} "
                      f"{e.get('phase', ''):<12} {what}{msg}")  # fmt: skip
+        lines += [f"  {line}" for line in _security_lines(e.get("security") or {})]
     return "\n".join(lines)
 
 

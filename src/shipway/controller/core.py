@@ -239,7 +239,7 @@ class Controller:
         pushes = [registry_webhooks.PushEvent(digest=None, **e) for e in item.payload["events"]]
         received = dt.datetime.fromisoformat(item.payload["received"])
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
-        signing.sign_pushed(self.settings, self.store, pushes)  # before anything deploys it
+        signing.sign_pushed(self.settings, self.store, pushes, self.tracker)  # before any deploy
         found = warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
         self._link_freight(found)
         self._run_update(pushes, received, pushed)

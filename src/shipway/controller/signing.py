@@ -4,21 +4,30 @@ When a registry notification names a pushed tag, the controller (not the CI
 step, which never sees the key) resolves the tag at the registry, reads the
 image's ``org.opencontainers.image.revision`` label, and looks for the shipway
 CI run of that commit. If there is one, it signs the digest (cosign's simple
-signing) and attaches a signed SLSA v1 provenance Statement built from the
-run: workflow file, ref, commit, event, inputs and run id. Images no shipway CI
-run built are left unsigned (a policy can refuse them). Each outcome is an
-event on the image. Touches the registry, the store's CI run states and events.
+signing) and attaches two signed in-toto Statements: SLSA v1 provenance built
+from the run (workflow file, ref, commit, event, inputs and run id) and the
+image's CycloneDX SBOM (predicate type ``https://cyclonedx.org/bom``, what
+``cosign attest --type cyclonedx`` writes; the SBOM the build kept, or one made
+now from the pushed layers). Images no shipway CI run built are left unsigned
+(a policy can refuse them). An SBOM that cannot be made does not stop the
+signature or the provenance: it is a ``SigningFailed`` Warning of its own.
+Each outcome is an event on the image. Touches the registry, the image store
+(SBOMs), the store's CI run states and events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from typing import Any
 
+from shipway.controller.tracker import ReleaseTracker
 from shipway.images.registry import RegistryClient
 from shipway.model import events as ev
 from shipway.model.errors import ShipwayError
+from shipway.security.sbom import cyclonedx, sbom_for
 from shipway.security.sign import envelope, keys, service
 from shipway.settings import Settings
 from shipway.store import events as store_events
@@ -43,12 +52,26 @@ def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any], float] | No
     return key, resume, float(started or 0)
 
 
+def source_url(resume: dict[str, Any]) -> str:
+    """The source repository as a policy names it: the URL the controller cloned (the push
+    payload's ``repository.clone_url``, the Pipeline's ``repoURL``), else ``gitURL`` plus
+    owner/name, else the run's repository if it is a URL (never a local checkout path)."""
+    payload = resume.get("payload") or {}
+    clone = str((payload.get("repository") or {}).get("clone_url") or "")
+    if clone:
+        return clone
+    name = str(resume.get("repository") or "")
+    git_url = str(resume.get("git_url") or "")
+    if git_url and name and "://" not in name:
+        return f"{git_url.rstrip('/')}/{name}"
+    repo = str(resume.get("repo") or "")
+    return repo if "://" in repo else name
+
+
 def facts_for(
     run_id: str, resume: dict[str, Any], started: float | None = None
 ) -> envelope.BuildFacts:
-    repo = str(resume.get("repository") or resume.get("repo") or "")
-    git_url = str(resume.get("git_url") or "")
-    url = f"{git_url.rstrip('/')}/{repo}" if git_url and repo and "://" not in repo else repo
+    url = source_url(resume)
     server = str(resume.get("server_url") or "")
     return envelope.BuildFacts(
         repository=url,
@@ -63,8 +86,16 @@ def facts_for(
     )
 
 
-def sign_pushed(settings: Settings, store: Store, pushes: list[PushEvent]) -> list[str]:
-    """Sign every pushed tag a shipway CI run built; returns the pinned references signed."""
+def sign_pushed(
+    settings: Settings,
+    store: Store,
+    pushes: list[PushEvent],
+    tracker: ReleaseTracker | None = None,
+) -> list[str]:
+    """Sign every pushed tag a shipway CI run built; returns the pinned references signed.
+
+    With ``tracker``, what was attached (and the SBOM's digest) goes on the commit's release
+    records (``security.signing``)."""
     if not settings.signing_key:
         return []
     try:
@@ -96,14 +127,43 @@ def sign_pushed(settings: Settings, store: Store, pushes: list[PushEvent]) -> li
                     envelope.SLSA_PROVENANCE_V1,
                     envelope.slsa_provenance(facts_for(run_id, resume, started)),
                 )
+                bom = attest_sbom(client, target, signer, store)
         except ShipwayError as exc:
             log.error("signing %s failed: %s", ref, exc)
             _event(store, ref, ev.WARNING, ev.SIGNING_FAILED, str(exc))
             continue
+        what = "provenance and SBOM" if bom else "provenance"
         _event(store, target.pinned, ev.NORMAL, ev.IMAGE_SIGNED,
-               f"signed with provenance of CI run {run_id}")  # fmt: skip
+               f"signed with {what} of CI run {run_id}")  # fmt: skip
+        if tracker is not None:
+            attested = [
+                envelope.SLSA_PROVENANCE_V1,
+                *([envelope.CYCLONEDX_PREDICATE] if bom else []),
+            ]
+            tracker.image_signed(commit, {"image": target.pinned, "ciRun": run_id,
+                                          "keyId": signer.keyid, "attestations": attested,
+                                          **(bom or {})})  # fmt: skip
         signed.append(target.pinned)
     return signed
+
+
+def attest_sbom(
+    client: RegistryClient, target: service.Target, signer: keys.Signer, store: Store
+) -> dict[str, Any] | None:
+    """Attach the image's CycloneDX SBOM as a signed Statement; its ``sbomDigest`` (of the
+    CycloneDX document attested) and ``sbomComponents``, or None (and an event) if the
+    SBOM cannot be made. A registry failure while storing it is raised as any other."""
+    try:
+        sbom = sbom_for(target.pinned)
+        text = cyclonedx.render(sbom)
+    except ShipwayError as exc:
+        log.error("SBOM of %s: %s", target.pinned, exc)
+        _event(store, target.pinned, ev.WARNING, ev.SIGNING_FAILED,
+               f"signed, but no SBOM attestation: {exc}")  # fmt: skip
+        return None
+    service.attest(client, target, signer, envelope.CYCLONEDX_PREDICATE, json.loads(text))
+    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return {"sbomDigest": digest, "sbomComponents": len(sbom.packages)}
 
 
 def _event(store: Store, image: str, type_: str, reason: str, message: str) -> None:

@@ -91,6 +91,15 @@ class ReleaseTracker:
                     rel.finish("ci", False, message)
                     release_store.save(self.store, rel)
 
+    def image_signed(self, commit: str, facts: dict[str, Any]) -> None:
+        """The controller signed the image CI built of ``commit`` (``facts``: the image,
+        the CI run, the attestations' predicate types and the SBOM's digest), onto every
+        release of that commit, under ``security.signing``."""
+        with self._lock:
+            for rel in release_store.for_commit(self.store, commit):
+                rel.security["signing"] = dict(facts)
+                release_store.save(self.store, rel)
+
     def image_updated(
         self,
         app: str,

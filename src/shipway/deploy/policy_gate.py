@@ -84,7 +84,7 @@ class GateResult:
         }
 
 
-def _kyverno_policies(store: Store) -> list[imagegate.Policy]:
+def kyverno_policies(store: Store) -> list[imagegate.Policy]:
     out = []
     for kind in ("ClusterPolicy", "Policy"):
         for res in store_resources.list_kind(store, kind):
@@ -155,7 +155,7 @@ def check(
         result.vulnerabilities, refused = vulnerability_gate(images, level, unfixed)
         if refused:
             problems.append(refused)
-    policies = _kyverno_policies(store)
+    policies = kyverno_policies(store)
     if policies:
         cache = imagegate.VerifyCache(settings.home / "cache" / "image-verify.sqlite")
         result.images = imagegate.check(policies, _objects(objects, default_namespace), cache=cache)

@@ -3,7 +3,9 @@
 - ``after_promotion(key)`` (the runner calls it when a promotion ends; ``resume``
   catches up on any a killed process missed): a success starts the stage's
   verification; a failure rolls the stage back when the project's
-  ``autoRollback.onPromotion`` names its phase (Failed, Errored); a finished
+  ``autoRollback.onPromotion`` names its phase (Failed, Errored), unless the
+  supply-chain gates refused it (nothing ran, nothing to roll back; a refused
+  auto-promotion holds the stage's auto-promotion to newer Freight); a finished
   rollback is told as a ``RolledBack`` event. Each is done once (``followed``).
 - ``after_verification``: a verification whose phase ``autoRollback.onVerification``
   names (default ``[Failed]``, only when ``autoRollback`` is set) rolls back.
@@ -61,7 +63,8 @@ def after_promotion(store: Store, key: str) -> None:
     records.record(store, project, freight,
                    {"stage": stage, "kind": "promotion", "name": name, "phase": phase,
                     "message": state.get("message", ""),
-                    "rollbackOf": state.get("rollbackOf", "")},
+                    "rollbackOf": state.get("rollbackOf", ""),
+                    **({"security": state["security"]} if state.get("security") else {})},
                    reason=f"Promotion{phase}",
                    message=f"promotion {name} to stage {stage}: {phase}"
                            + (f": {state['message']}" if state.get("message") else ""),
@@ -81,6 +84,13 @@ def after_promotion(store: Store, key: str) -> None:
                                promotion=name)  # fmt: skip
         except ShipwayError as exc:
             log.error("verification of %s in %s: %s", freight, stage, exc)
+        return
+    if state.get("refused"):
+        if state.get("auto"):  # the same Freight would be refused again on every pass
+            bad = store_resources.find(store, "Freight", freight, project)
+            origin = dict((bad.body.get("origin") or {}) if bad else {})
+            records.set_hold(store, project, stage, origin, freight, "PolicyRefused", name,
+                             AUTO_ACTOR)  # fmt: skip
         return
     if phase in ("Failed", "Errored") and not failed_from:
         policy = _policy(store, project, stage)

@@ -13,8 +13,11 @@ store when the Promotion is stored there. A runner killed mid-promotion leaves
 promotion at that step (its work directory still holds what the earlier
 steps made) or fails it cleanly when the work directory is gone. On success
 the Stage's ``lastPromotion``/``freightHistory`` and the Freight's
-``currentlyIn`` are updated (``promote.status``). Events PromotionStarted,
-PromotionSucceeded and PromotionFailed go to the event stream.
+``currentlyIn`` are updated (``promote.status``). Before the first step the
+Freight's images pass the supply-chain gates (``promote.image_gates``: signature
+policy, the Stage's vulnerability gate); a refusal fails the promotion with
+no step run. Events PromotionStarted, PromotionSucceeded, PromotionFailed and
+PolicyWarning go to the event stream.
 """
 
 from __future__ import annotations
@@ -238,6 +241,9 @@ class _Run:
                 f"promoting Freight {s['freight'].get('name', '')} to stage {s['stage']}",
                 False,
             )
+            refused = self.gates()
+            if refused:
+                return self.finish("Failed", refused)
         self.work.mkdir(parents=True, exist_ok=True)
         self.save("Running")
         steps = [plan_mod.FlatStep(**d) for d in s["steps"]]
@@ -252,6 +258,23 @@ class _Run:
                   f"{failure['message']}"  # fmt: skip
             return self.finish("Errored" if failure["status"] == "Errored" else "Failed", msg)
         return self.finish("Succeeded", "")
+
+    def gates(self) -> str | None:
+        """The Freight's images through the signature and vulnerability gates (before any
+        step); the refusal, if any. The verdicts stay on the state for the journey."""
+        from shipway.promote import image_gates
+
+        s = self.s
+        gate = image_gates.check(self.store, self.settings, s["project"], s["stage"],
+                                 s["freight"])  # fmt: skip
+        if gate.images or gate.vulnerabilities or gate.refusal:
+            s["security"] = {"policy": gate.summary()}
+        for warning in gate.warnings:
+            _emit(self.store, s, "PolicyWarning", warning, True)
+        if not gate.refusal:
+            return None
+        s["refused"] = True
+        return f"refused by policy: {gate.refusal}"
 
     def scope(self, step: plan_mod.FlatStep) -> ex.Scope:
         s = self.s

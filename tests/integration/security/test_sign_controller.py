@@ -2,66 +2,43 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from independent_verifier import independent_verify_attestations, sig_layers
 
+from security_images import push_image, sample_files
+from shipway.cli.main import main
+from shipway.cli.release import timeline
 from shipway.controller import signing
+from shipway.controller.tracker import ReleaseTracker
 from shipway.images.registry import RegistryClient
 from shipway.security.sign import envelope as env
 from shipway.security.sign import keys, service
 from shipway.settings import Settings
 from shipway.store import events as store_events
-from shipway.store import runs
+from shipway.store import releases, runs
 from shipway.store.db import open_store
 from shipway.updater.webhooks import PushEvent
 
 
 def push_labelled(host: str, repo: str, tag: str, revision: str) -> str:
-    with RegistryClient(host) as client:
-        layer = f"layer of {revision}".encode()
-        ldig = "sha256:" + hashlib.sha256(layer).hexdigest()
-        client.upload_blob(repo, ldig, layer)
-        cfg = json.dumps(
-            {
-                "architecture": "amd64",
-                "os": "linux",
-                "config": {"Labels": {"org.opencontainers.image.revision": revision}},
-                "rootfs": {"type": "layers", "diff_ids": [ldig]},
-            }
-        ).encode()
-        cdig = "sha256:" + hashlib.sha256(cfg).hexdigest()
-        client.upload_blob(repo, cdig, cfg)
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": cdig,
-                    "size": len(cfg),
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": ldig,
-                        "size": len(layer),
-                    }
-                ],
-            }
-        ).encode()
-        return client.put_manifest(
-            repo, tag, manifest, "application/vnd.oci.image.manifest.v1+json"
-        )
+    files = {**sample_files(), "etc/built-from": revision.encode()}
+    return push_image(host, repo, tag, files, {"org.opencontainers.image.revision": revision})
 
 
-def test_built_by_ci_is_signed_with_provenance_and_others_are_not(
-    registry: Any, shipway_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_built_by_ci_is_signed_with_provenance_and_sbom_and_others_are_not(
+    registry: Any,
+    shipway_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
     key, pub = keys.generate(tmp_path / "ctl")
@@ -92,7 +69,9 @@ def test_built_by_ci_is_signed_with_provenance_and_others_are_not(
         PushEvent(repository="ctl/web", tag="1.0.0", host=registry.host),
         PushEvent(repository="ctl/web", tag="9.9.9", host=registry.host),
     ]
-    signed = signing.sign_pushed(settings, store, pushes)
+    tracker = ReleaseTracker(store)
+    (release,) = tracker.ci_started(commit, "git://127.0.0.1:9418/acme/web", ["web"])
+    signed = signing.sign_pushed(settings, store, pushes, tracker)
     assert signed == [f"{registry.host}/ctl/web@{built}"]
     verifier = keys.load_verifier(pub)
     with RegistryClient(registry.host) as client:
@@ -108,8 +87,45 @@ def test_built_by_ci_is_signed_with_provenance_and_others_are_not(
         other = service.resolve(client, f"{registry.host}/ctl/web@{stranger}")
         with pytest.raises(Exception, match="no signatures found"):
             service.verify(client, other, verifier)
-    reasons = [e.reason for e in store_events.query(store)]
-    assert reasons.count("ImageSigned") == 1
+    # the SBOM attestation, as `image attestations` lists it and as a verifier from the specs
+    capsys.readouterr()
+    main(
+        ["image", "attestations", f"{registry.host}/ctl/web:1.0.0", "--key", str(pub), "-o", "json"]
+    )  # fmt: skip (exits only when one does not verify)
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(a["payload"]["predicateType"] for a in listed if a["verified"]) == [
+        env.CYCLONEDX_PREDICATE,
+        env.SLSA_PROVENANCE_V1,
+    ]
+    statements = independent_verify_attestations(registry.url, "ctl/web", built, pub)
+    (bom,) = [
+        s["predicate"] for s in statements if s["predicateType"] == "https://cyclonedx.org/bom"
+    ]
+    assert bom["bomFormat"] == "CycloneDX" and bom["metadata"]["component"]["version"] == built
+    purls = {c["purl"] for c in bom["components"] if "purl" in c}  # the OS has none
+    assert {"pkg:pypi/requests@2.31.0", "pkg:npm/lodash@4.17.20"} <= purls
+    assert any(p.startswith("pkg:deb/debian/openssl@3.0.11-1~deb12u2") for p in purls)
+    # the release record of the commit: what was attached, the SBOM's digest
+    rel = releases.get(store, release.id)
+    facts = rel.security["signing"]
+    assert facts["image"] == f"{registry.host}/ctl/web@{built}" and facts["ciRun"] == "run-123"
+    assert facts["attestations"] == [env.SLSA_PROVENANCE_V1, env.CYCLONEDX_PREDICATE]
+    (layer,) = [s for s in sig_layers(registry.url, "ctl/web", built, "att")
+                if s["annotations"]["predicateType"] == env.CYCLONEDX_PREDICATE]  # fmt: skip
+    envelope = httpx.get(f"{registry.url}/v2/ctl/web/blobs/{layer['digest']}", timeout=10).json()
+    attested = json.loads(base64.b64decode(envelope["payload"]))["predicate"]
+    assert attested["components"] and facts["sbomComponents"] == len(
+        [c for c in attested["components"] if "purl" in c]
+    )
+    assert facts["sbomDigest"].startswith("sha256:")
+    text = timeline(rel)
+    assert f"signed         {registry.host}/ctl/web@{built} (CI run run-123; SLSA provenance, " \
+           "CycloneDX SBOM)" in text  # fmt: skip
+    assert f"sbom           {facts['sbomDigest']} ({facts['sbomComponents']} components)" in text
+    events = store_events.query(store)
+    assert [e.message for e in events if e.reason == "ImageSigned"] == [
+        "signed with provenance and SBOM of CI run run-123"
+    ]
 
 
 def test_a_key_that_does_not_load_is_an_event_not_a_crash(

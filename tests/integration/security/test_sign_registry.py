@@ -1,10 +1,8 @@
 """Signing and attestations against a real registry, checked by an independent verifier.
 
-The verifier at the bottom of this file reads the registry with plain HTTP and
-checks signatures with ``cryptography`` directly, following cosign's published
-layout (``sha256-<hex>.sig``/``.att`` tags; simple-signing layers with the
-``dev.cosignproject.cosign/signature`` annotation; DSSE envelopes) and the DSSE
-specification (PAE). It imports nothing from ``shipway.security``.
+The verifier (``independent_verifier``) reads the registry with plain HTTP and
+checks signatures with ``cryptography`` directly, from cosign's and DSSE's
+published specifications; it imports nothing from ``shipway``.
 """
 
 from __future__ import annotations
@@ -19,52 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from independent_verifier import (
+    canonical,
+    independent_verify_attestations,
+    independent_verify_signature,
+    sig_layers,
+)
 
+from security_images import push_image
 from shipway.cli.main import main
 from shipway.images.registry import RegistryClient
 from shipway.security.sign import envelope as env
-from shipway.security.sign import keys, service
-
-
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
-
-
-def push_image(host: str, repo: str, tag: str, content: bytes) -> str:
-    """Push a one-layer OCI image; returns its manifest digest."""
-    with RegistryClient(host) as client:
-        layer = content
-        ldig = "sha256:" + hashlib.sha256(layer).hexdigest()
-        client.upload_blob(repo, ldig, layer)
-        cfg = _canonical(
-            {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
-        )
-        cdig = "sha256:" + hashlib.sha256(cfg).hexdigest()
-        client.upload_blob(repo, cdig, cfg)
-        manifest = _canonical(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": cdig,
-                    "size": len(cfg),
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": ldig,
-                        "size": len(layer),
-                    }
-                ],
-            }
-        )
-        return client.put_manifest(
-            repo, tag, manifest, "application/vnd.oci.image.manifest.v1+json"
-        )
+from shipway.security.sign import keys, service, storage
 
 
 @pytest.fixture
@@ -123,7 +87,7 @@ def test_sign_verify_and_the_layout_an_independent_verifier_reads(
     other_key, other_pub = keys.generate(tmp_path / "other")
     assert run("image", "sign", ref, "--key", str(other_key)).exit_code == 0
     assert independent_verify_signature(registry.url, "sign/app", digest, other_pub) == 1
-    assert len(_sig_layers(registry.url, "sign/app", digest)) == 2
+    assert len(sig_layers(registry.url, "sign/app", digest)) == 2
 
 
 def test_unsigned_wrong_key_and_tampered_signatures_fail_naming_what_differs(
@@ -144,14 +108,14 @@ def test_unsigned_wrong_key_and_tampered_signatures_fail_naming_what_differs(
     signer = keys.load_signer(key)
     forged = env.simple_signing_payload(f"{registry.host}/sign/tamper", other_digest)
     sig = base64.b64encode(signer.sign(forged)).decode()
-    _replace_sig_layers(registry.host, "sign/tamper", digest, forged, sig)
+    _replacesig_layers(registry.host, "sign/tamper", digest, forged, sig)
     res = run("image", "verify", ref, "--key", str(pub))
     assert res.exit_code == 1
     assert f"names {other_digest}, not the image's {digest}" in res.output
     # a payload changed after signing
     good = env.simple_signing_payload(f"{registry.host}/sign/tamper", digest)
     good_sig = base64.b64encode(signer.sign(good)).decode()
-    _replace_sig_layers(registry.host, "sign/tamper", digest, good + b" ", good_sig)
+    _replacesig_layers(registry.host, "sign/tamper", digest, good + b" ", good_sig)
     res = run("image", "verify", ref, "--key", str(pub))
     assert res.exit_code == 1 and "does not verify" in res.output
     assert run("image", "verify", f"{registry.host}/sign/none:v9", "--key", str(pub)).exit_code == 3
@@ -204,72 +168,7 @@ def test_service_api_verifies_by_digest(registry: Any, keypair: tuple[Path, Path
     assert [c.verified for c in checked] == [True]
 
 
-# --- an independent verifier, from cosign's storage spec and DSSE's protocol ---
-
-
-def _get(url: str, accept: str | None = None) -> httpx.Response:
-    headers = {"Accept": accept} if accept else {}
-    resp = httpx.get(url, headers=headers, timeout=10)
-    resp.raise_for_status()
-    return resp
-
-
-def _sig_layers(base: str, repo: str, digest: str, suffix: str = "sig") -> list[dict[str, Any]]:
-    tag = digest.replace(":", "-") + "." + suffix
-    manifest = _get(
-        f"{base}/v2/{repo}/manifests/{tag}", "application/vnd.oci.image.manifest.v1+json"
-    ).json()
-    layers: list[dict[str, Any]] = manifest["layers"]
-    return layers
-
-
-def _pub(path: Path) -> ec.EllipticCurvePublicKey:
-    key = serialization.load_pem_public_key(path.read_bytes())
-    assert isinstance(key, ec.EllipticCurvePublicKey)
-    return key
-
-
-def independent_verify_signature(base: str, repo: str, digest: str, pub: Path) -> int:
-    """How many simple-signing layers verify with ``pub`` and name ``digest``."""
-    key = _pub(pub)
-    good = 0
-    for layer in _sig_layers(base, repo, digest):
-        assert layer["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
-        blob = _get(f"{base}/v2/{repo}/blobs/{layer['digest']}").content
-        assert "sha256:" + hashlib.sha256(blob).hexdigest() == layer["digest"]
-        sig = base64.b64decode(layer["annotations"]["dev.cosignproject.cosign/signature"])
-        try:
-            key.verify(sig, blob, ec.ECDSA(hashes.SHA256()))
-        except InvalidSignature:
-            continue
-        doc = json.loads(blob)
-        if doc["critical"]["image"]["docker-manifest-digest"] == digest:
-            good += 1
-    return good
-
-
-def independent_verify_attestations(
-    base: str, repo: str, digest: str, pub: Path
-) -> list[dict[str, Any]]:
-    key = _pub(pub)
-    out = []
-    for layer in _sig_layers(base, repo, digest, "att"):
-        assert layer["mediaType"] == "application/vnd.dsse.envelope.v1+json"
-        envelope = _get(f"{base}/v2/{repo}/blobs/{layer['digest']}").json()
-        body = base64.b64decode(envelope["payload"])
-        ptype = envelope["payloadType"].encode()
-        signed = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(body), body)
-        sig = base64.b64decode(envelope["signatures"][0]["sig"])
-        key.verify(sig, signed, ec.ECDSA(hashes.SHA256()))
-        statement = json.loads(body)
-        assert statement["_type"] == "https://in-toto.io/Statement/v1"
-        assert {"sha256": digest.split(":")[1]} in [s["digest"] for s in statement["subject"]]
-        assert layer["annotations"]["predicateType"] == statement["predicateType"]
-        out.append(statement)
-    return out
-
-
-def _replace_sig_layers(host: str, repo: str, digest: str, payload: bytes, sig: str) -> None:
+def _replacesig_layers(host: str, repo: str, digest: str, payload: bytes, sig: str) -> None:
     """Overwrite the .sig tag with one layer (what an attacker with push access could do)."""
     with RegistryClient(host) as client:
         pdig = "sha256:" + hashlib.sha256(payload).hexdigest()
@@ -277,7 +176,7 @@ def _replace_sig_layers(host: str, repo: str, digest: str, payload: bytes, sig: 
         cfg = b"{}"
         cdig = "sha256:" + hashlib.sha256(cfg).hexdigest()
         client.upload_blob(repo, cdig, cfg)
-        manifest = _canonical(
+        manifest = canonical(
             {
                 "schemaVersion": 2,
                 "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -302,3 +201,55 @@ def _replace_sig_layers(host: str, repo: str, digest: str, payload: bytes, sig: 
             manifest,
             "application/vnd.oci.image.manifest.v1+json",
         )
+
+
+def test_referrers_support_is_asked_once_per_client(
+    registry: Any, keypair: tuple[Path, Path]
+) -> None:
+    key, pub = keypair
+    digest = push_image(registry.host, "sign/probe", "v1", b"probe")
+    probed = httpx.get(f"{registry.url}/v2/sign/probe/referrers/{digest}", timeout=10)
+    with RegistryClient(registry.host) as client:
+        target = service.resolve(client, f"{registry.host}/sign/probe@{digest}")
+        before = client.requests
+        answer = storage.supports_referrers(client, "sign/probe", digest)
+        assert answer is (probed.status_code == 200)
+        assert client.requests == before + 1
+        service.sign(client, target, keys.load_signer(key))
+        signed = client.requests
+        service.verify(client, target, keys.load_verifier(pub))
+        # verify reads the .sig tag's manifest (HEAD, GET) and its one blob: no probe
+        assert client.requests - signed == 3
+    with RegistryClient(registry.host) as fresh:
+        fresh_before = fresh.requests
+        storage.supports_referrers(fresh, "sign/probe", digest)
+        assert fresh.requests > fresh_before, "a new client asks again"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("image", "sign", "REG/app:1"), "no --key given, and keyless signing"),
+        (("image", "attest", "REG/app:1", "--predicate", "PRED"), "no --key given"),
+        (
+            ("image", "verify", "REG/app:1", "--certificate-identity", "me@example.com",
+             "--certificate-oidc-issuer", "https://accounts.example"),
+            "--certificate-identity, --certificate-oidc-issuer: keyless signing",
+        ),
+        (("image", "attestations", "REG/app:1", "--identity-token", "t"), "--identity-token: "),
+        (("image", "sign", "REG/app:1", "--key", "awskms:///alias/team"), "awskms keys"),
+        (("image", "verify", "REG/app:1", "--key", "k8s://ns/cosign"), "k8s keys"),
+        (("image", "sign", "REG/app:1", "--key", "pkcs11:token=x"), "pkcs11 keys"),
+    ],
+)  # fmt: skip
+def test_keyless_and_kms_are_refused_saying_so(
+    args: tuple[str, ...], said: str, registry: Any, tmp_path: Path
+) -> None:
+    pred = tmp_path / "pred.json"
+    pred.write_text("{}")
+    argv = [a.replace("REG", registry.host).replace("PRED", str(pred)) for a in args]
+    res = run(*argv)
+    assert res.exit_code == 2, res.output
+    assert said in res.output
+    assert "not supported" in res.output
+    assert "Traceback" not in res.output

@@ -84,12 +84,22 @@ def holds(cond: kyverno.Condition, data: dict[str, Any]) -> bool:
     }[op]
 
 
+def _found(cond: kyverno.Condition, data: dict[str, Any]) -> str:
+    """What the key came to, when it was an expression: the value that did not match."""
+    if not isinstance(cond.key, str) or not _VAR.search(cond.key):
+        return ""
+    return f" (the predicate has {substitute(cond.key, data)!r})"
+
+
 def failed(blocks: list[kyverno.ConditionBlock], data: dict[str, Any]) -> str | None:
-    """None when every block holds, else a message naming the first failing condition."""
+    """None when every block holds, else a message naming the first failing condition and,
+    for an expression key, the value the predicate holds there."""
     for block in blocks:
         for cond in block.all:
             if not holds(cond, data):
-                return cond.message or f"condition failed: {cond.key} {cond.operator} {cond.value}"
+                return cond.message or (
+                    f"condition failed: {cond.key} {cond.operator} {cond.value}{_found(cond, data)}"
+                )
         if block.any and not any(holds(c, data) for c in block.any):
             first = block.any[0]
             return first.message or (

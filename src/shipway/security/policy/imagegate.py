@@ -1,4 +1,4 @@
-"""Kyverno ``verifyImages`` before a sync: each matched image's signatures and attestations.
+"""Kyverno ``verifyImages`` before a sync or a promotion: images' signatures and attestations.
 
 For every rendered workload object a policy rule matches, each container image
 matching ``imageReferences`` (and no ``skipImageReferences``) is resolved to its
@@ -9,6 +9,8 @@ the ``conditions``. A failure under ``Enforce`` refuses the deploy with the
 rule's words; under ``Audit`` it is only reported. shipway does not rewrite
 tags to digests (``mutateDigest``): it deploys what git says, so the digest is
 resolved at verification time (pin digests in git, as the image updater does).
+``check_images`` checks images no manifest holds yet (a Freight's, before a
+promotion) by ``imageReferences`` alone.
 
 Passing results are cached by digest and rule content (``VerifyCache``: in memory and in
 ``$SHIPWAY_HOME/cache/image-verify.sqlite``, one hour, as Kyverno's cache).
@@ -216,6 +218,22 @@ def _targets(
                             yield pol, rule, i, verify, name, image
 
 
+def _checked(
+    targets: Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]],
+    cache: VerifyCache | None,
+    client_for: ClientFactory,
+) -> list[ImageCheck]:
+    out: list[ImageCheck] = []
+    for pol, rule, i, verify, name, image in targets:
+        what = f"policy {pol.name}/{rule.name} verifyImages[{i}]"
+        digest, ok, msg = check_image(image, verify, what=what, cache=cache, client_for=client_for)
+        if not ok and not verify.required:
+            ok, msg = True, f"not required: {msg}"
+        action = pol.spec.action_of(verify)
+        out.append(ImageCheck(pol.name, rule.name, name, image, digest, action, ok, msg))
+    return out
+
+
 def check(
     policies: Iterable[Policy],
     objects: Iterable[tuple[dict[str, Any], str]],
@@ -224,15 +242,40 @@ def check(
     client_for: ClientFactory = _default_client,
 ) -> list[ImageCheck]:
     """Every (policy rule, object, image) that applies, checked. ``objects``: (obj, namespace)."""
-    out: list[ImageCheck] = []
-    for pol, rule, i, verify, name, image in _targets(policies, list(objects)):
-        what = f"policy {pol.name}/{rule.name} verifyImages[{i}]"
-        digest, ok, msg = check_image(image, verify, what=what, cache=cache, client_for=client_for)
-        if not ok and not verify.required:
-            ok, msg = True, f"not required: {msg}"
-        action = pol.spec.action_of(verify)
-        out.append(ImageCheck(pol.name, rule.name, name, image, digest, action, ok, msg))
-    return out
+    return _checked(_targets(policies, list(objects)), cache, client_for)
+
+
+def check_images(
+    policies: Iterable[Policy],
+    images: Iterable[str],
+    *,
+    holder: str,
+    namespace: str,
+    cache: VerifyCache | None = None,
+    client_for: ClientFactory = _default_client,
+) -> list[ImageCheck]:
+    """Images not yet in any manifest (a Freight's, before a promotion), checked.
+
+    There is no object for a rule's ``match``/``exclude`` to select, so every rule with
+    ``verifyImages`` applies by its ``imageReferences`` alone (ClusterPolicies, and
+    Policies in ``namespace``); ``holder`` names what carries the images in the results.
+    The sync that deploys them checks them again with ``match`` and ``exclude``.
+    """
+    wanted = sorted(set(images))
+
+    def targets() -> Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]]:
+        for pol in policies:
+            if pol.namespace and pol.namespace != namespace:
+                continue
+            for rule in pol.spec.rules:
+                for i, verify in enumerate(rule.verify_images):
+                    for image in wanted:
+                        if workloads.image_matches(
+                            image, verify.image_references
+                        ) and not workloads.image_matches(image, verify.skip_image_references):
+                            yield pol, rule, i, verify, holder, image
+
+    return _checked(targets(), cache, client_for)
 
 
 def refusal(checks: list[ImageCheck]) -> str | None:

@@ -5,7 +5,9 @@
 password is empty) and ``PREFIX.pub`` (PKIX ``PUBLIC KEY`` PEM, the form
 ``cosign.pub`` has, so cosign's public keys verify here too). Signatures are
 ECDSA with SHA-256, DER-encoded, as cosign makes them. Verification also
-accepts RSA (PKCS#1 v1.5, SHA-256) and Ed25519 public keys.
+accepts RSA (PKCS#1 v1.5, SHA-256) and Ed25519 public keys. Keyless signing
+(Fulcio, Rekor) and KMS, Kubernetes Secret or PKCS#11 key references are
+refused with a message saying so (``KEYLESS``, ``refuse_unsupported``).
 
 Touches only the key files it is given.
 """
@@ -104,6 +106,29 @@ def generate(prefix: str | Path, password: bytes | None = None) -> tuple[Path, P
     return key_path, pub_path
 
 
+_KMS_SCHEMES = ("awskms://", "gcpkms://", "azurekms://", "hashivault://", "k8s://", "gitlab://")
+KEYLESS = (
+    "keyless signing (Fulcio certificates, the Rekor transparency log) is not supported: "
+    "sign and verify with a key pair (`shipway image key generate PREFIX`, then --key)"
+)
+
+
+def refuse_unsupported(key_ref: str) -> None:
+    """Refuse key references shipway does not serve (KMS, Kubernetes Secrets, PKCS#11).
+
+    ``Path`` turns ``awskms:///x`` into ``awskms:/x``, so both spellings are caught.
+    """
+    text = key_ref.strip()
+    scheme = next((s for s in _KMS_SCHEMES if text.startswith((s, s[:-1]))), None)
+    if scheme or text.startswith("pkcs11:"):
+        what = scheme[:-3] if scheme else "pkcs11"
+        raise InputError(
+            f"{what} keys (KMS, Kubernetes Secrets, hardware tokens) are not supported: "
+            "use a PEM key file (`shipway image key generate PREFIX`)",
+            subject=text,
+        )
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -115,6 +140,7 @@ def _read(path: Path) -> bytes:
 
 def load_signer(path: str | Path, password: bytes | None = None) -> Signer:
     """Load an ECDSA private key (PKCS#8 or SEC1 PEM, encrypted or not)."""
+    refuse_unsupported(str(path))
     p = Path(path)
     data = _read(p)
     if any(marker in data for marker in _COSIGN_PRIVATE):
@@ -142,6 +168,7 @@ def load_signer(path: str | Path, password: bytes | None = None) -> Signer:
 
 def load_verifier(path: str | Path) -> Verifier:
     """Load a PEM public key (ECDSA, RSA or Ed25519)."""
+    refuse_unsupported(str(path))
     p = Path(path)
     data = _read(p)
     try:

@@ -17,12 +17,14 @@ For an image ``repo@sha256:H``:
   (artifact types ``application/vnd.dev.cosign.artifact.sig.v1+json`` and
   ``application/vnd.dev.cosign.artifact.att.v1+json``).
 
+Whether a registry serves the referrers API is asked once per ``RegistryClient``.
 Touches only the registry, through ``RegistryClient``.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +52,19 @@ def tag_for(digest: str, suffix: str) -> str:
     return digest.replace(":", "-") + "." + suffix
 
 
+_REFERRERS: weakref.WeakKeyDictionary[RegistryClient, bool] = weakref.WeakKeyDictionary()
+
+
 def supports_referrers(client: RegistryClient, repository: str, digest: str) -> bool:
+    """Whether the registry serves the OCI 1.1 referrers API.
+
+    Asked once per client: it is a property of the registry (a registry that serves the
+    API answers 200 with an empty index for any digest), so a store and a load through the
+    same client make one probe between them, not one each.
+    """
+    known = _REFERRERS.get(client)
+    if known is not None:
+        return known
     resp = client.request(
         "GET",
         f"/v2/{repository}/referrers/{digest}",
@@ -58,7 +72,8 @@ def supports_referrers(client: RegistryClient, repository: str, digest: str) -> 
         subject=client.subject_for(repository, digest),
         allow=(404, 400, 405),
     )
-    return resp.status_code == 200
+    _REFERRERS[client] = answer = resp.status_code == 200
+    return answer
 
 
 def _config(layer_digests: list[str]) -> bytes:
