@@ -40,7 +40,7 @@ from __future__ import annotations
 import csv
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -266,6 +266,42 @@ class Enforcer:
     def _one(self, subject: str, resource: str, action: str, obj: str) -> bool:
         with self._lock:
             return bool(self._casbin.enforce(subject, resource, action, obj))
+
+    def object_filter(
+        self, subject: str, claims: Mapping[str, Sequence[str] | str], resource: str,
+        action: str,
+    ) -> Callable[[str], bool]:  # fmt: skip
+        """``obj → allowed(subject, claims, resource, action, obj)``, fast for many objects.
+
+        The rules that can apply (their subject a role the caller holds, their resource
+        and action matching) are picked once; each object is then matched against their
+        object patterns only, in ``allowed``'s order (a list of 10,000 applications).
+        """
+        match = _regex_match if self.policy.match_mode == "regex" else _glob_match
+        chain = [self.policy.default_role, subject]
+        for scope in self.policy.scopes:
+            values = claims.get(scope, ())
+            chain += [values] if isinstance(values, str) else list(values)
+        with self._lock:
+            rules = [list(r) for r in self._casbin.get_policy()]
+            held = [
+                {s, *self._casbin.get_implicit_roles_for_user(s)} if s else set() for s in chain
+            ]
+        picked = [(r[0], r[3], r[4]) for r in rules
+                  if match(resource, r[1]) and match(action, r[2])]  # fmt: skip
+        subjects = [
+            ([o for s, o, e in picked if s in h and e == "allow"],
+             [o for s, o, e in picked if s in h and e == "deny"])
+            for h in held
+        ]  # fmt: skip
+
+        def check(obj: str) -> bool:
+            for allows, denies in subjects:
+                if any(match(obj, p) for p in allows) and not any(match(obj, p) for p in denies):
+                    return True
+            return False
+
+        return check
 
     def allowed(
         self, subject: str, claims: Mapping[str, Sequence[str] | str], resource: str,

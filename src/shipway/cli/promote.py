@@ -18,7 +18,6 @@ import httpx
 
 from shipway.cli import scope
 from shipway.cli.context import state_from
-from shipway.model.errors import InputError, NotFoundError
 
 
 def _controller_up(url: str) -> bool:
@@ -29,20 +28,6 @@ def _controller_up(url: str) -> bool:
     except httpx.HTTPError:
         return False
     return True
-
-
-def _tasks(store: Any, project: str) -> dict[tuple[str, str], dict[str, Any]]:
-    from shipway.store import resources as store_resources
-
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for kind, ns in (("PromotionTask", project), ("ClusterPromotionTask", None)):
-        try:
-            found = store_resources.list_kind(store, kind, ns)
-        except (KeyError, ValueError, InputError):
-            continue
-        for res in found:
-            out[(kind, res.name)] = res.body.get("spec") or {}
-    return out
 
 
 def _progress(event: dict[str, Any]) -> None:
@@ -61,32 +46,14 @@ def _progress(event: dict[str, Any]) -> None:
 def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeout: float) -> None:
     """Promote Freight to a Stage."""
     from shipway.controller import promotions as lane
-    from shipway.model.resources import Resource
-    from shipway.promote import plan, runner
-    from shipway.promote import promotion as pm
-    from shipway.store import resources as store_resources
+    from shipway.promote import runner
+    from shipway.promote.start import start
 
     state = state_from(click.get_current_context())
     store = state.store
     ns = project or scope.current()
-    stage_res = store_resources.get(store, "Stage", stage, ns)
-    freight = pm.find_freight(store_resources.list_kind(store, "Freight", ns), freight_ref)
-    if freight is None:
-        raise NotFoundError(f"Freight {freight_ref!r} not found in project {ns!r} (name or alias)",
-                            subject=f"Freight/{ns}/{freight_ref}")  # fmt: skip
-    try:
-        raw, vars_ = pm.template(stage_res.body)
-        steps = plan.expand(raw, _tasks(store, ns))  # a Promotion holds its tasks inlined
-    except ValueError as exc:
-        raise InputError(str(exc), subject=f"Stage/{ns}/{stage}") from None
-    name = pm.promotion_name(stage, freight.name)
-    doc = pm.promotion_document(name, ns, stage, freight.name, steps, vars_)
-    store_resources.apply(store, [Resource(api_version=pm.API_VERSION, kind="Promotion",
-                                           name=name, namespace=ns, body=doc,
-                                           source="shipway promote")])  # fmt: skip
-    key = runner.create(store, project=ns, name=name, stage=stage,
-                        freight=pm.freight_data(freight), steps=steps, vars=vars_,
-                        collection=pm.collection(stage_res.status))  # fmt: skip
+    started = start(store, ns, stage, freight_ref)
+    name, key = started.name, started.key
     click.echo(f"promotion.kargo.akuity.io/{name} created")
     if _controller_up(state.settings.resolved_controller_url()):
         lane.enqueue(store, key)
