@@ -165,6 +165,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
     def app_events(request: Request, namespace: str, name: str) -> HTMLResponse:
         load(request, namespace, name)
         found = store_events.query(store, kind="Application", name=name, limit=100, newest=True)
+        found.sort(key=lambda e: e.seq, reverse=True)  # newest first
         return page(request, rbac, "_events.html", events=[e.to_dict() for e in found])
 
     @app.get(base + "/history/diff", response_class=HTMLResponse)

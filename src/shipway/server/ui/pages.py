@@ -44,7 +44,12 @@ previews_source: PreviewSource = no_previews
 
 
 def _login_page(
-    request: Request, rbac: Authorizer, error: str = "", status: int = 200, username: str = ""
+    request: Request,
+    rbac: Authorizer,
+    error: str = "",
+    status: int = 200,
+    username: str = "",
+    next_: str | None = None,
 ) -> HTMLResponse:
     token = session.new_login_csrf()
     resp = page(
@@ -54,7 +59,7 @@ def _login_page(
         status_code=status,
         error=error,
         login_csrf=token,
-        next=session.safe_next(request.query_params.get("next")),
+        next=session.safe_next(next_ or request.query_params.get("next")),
         username=username,
     )
     resp.set_cookie(
@@ -82,8 +87,9 @@ def install_login(app: FastAPI, store: Store, rbac: Authorizer) -> None:
         user = form.get("username", "").strip()
         address = request.client.host if request.client else "?"
         cookie = request.cookies.get(session.LOGIN_CSRF, "")
+        back = form.get("next")
         if not cookie or form.get("csrf") != cookie:
-            return _login_page(request, rbac, "the form expired: sign in again", 403, user)
+            return _login_page(request, rbac, "the form expired: sign in again", 403, user, back)
         wait = throttle.wait(user, address)
         if wait > 0:
             refused = _login_page(
@@ -92,6 +98,7 @@ def install_login(app: FastAPI, store: Store, rbac: Authorizer) -> None:
                 f"too many failed sign-ins: try again in {int(wait) + 1} s",
                 429,
                 user,
+                back,
             )
             refused.headers["Retry-After"] = str(int(wait) + 1)
             return refused
@@ -101,7 +108,7 @@ def install_login(app: FastAPI, store: Store, rbac: Authorizer) -> None:
             )
         except UnauthenticatedError as exc:
             throttle.failed(user, address)
-            return _login_page(request, rbac, str(exc), 401, user)
+            return _login_page(request, rbac, str(exc), 401, user, back)
         throttle.succeeded(user, address)
         target = session.safe_next(form.get("next"))
         resp = RedirectResponse(target, status_code=303)
