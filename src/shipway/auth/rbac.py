@@ -243,6 +243,17 @@ def _regex_match(value: str, pattern: str) -> bool:
     return re.search(pattern, value) is not None
 
 
+def _any_of(patterns: Sequence[str], mode: str) -> Callable[[str], bool]:
+    """``value → any pattern matches it``, as one compiled expression (glob mode)."""
+    if not patterns:
+        return lambda _value: False
+    if mode == "regex":
+        return lambda value: any(_regex_match(value, p) for p in patterns)
+    literal = frozenset(patterns)
+    rx = re.compile("(?s:" + "|".join(f"(?:{_translate(p)})" for p in patterns) + r")\Z")
+    return lambda value: value in literal or rx.match(value) is not None
+
+
 class Enforcer:
     """A casbin enforcer over the built-in policy and one ``Policy``; ``allowed`` is the check."""
 
@@ -289,17 +300,16 @@ class Enforcer:
             ]
         picked = [(r[0], r[3], r[4]) for r in rules
                   if match(resource, r[1]) and match(action, r[2])]  # fmt: skip
-        subjects = [
-            ([o for s, o, e in picked if s in h and e == "allow"],
-             [o for s, o, e in picked if s in h and e == "deny"])
-            for h in held
-        ]  # fmt: skip
+        mode = self.policy.match_mode
+        subjects = []
+        for h in held:
+            allows = [o for s, o, e in picked if s in h and e == "allow"]
+            if allows:
+                denies = [o for s, o, e in picked if s in h and e == "deny"]
+                subjects.append((_any_of(allows, mode), _any_of(denies, mode)))
 
         def check(obj: str) -> bool:
-            for allows, denies in subjects:
-                if any(match(obj, p) for p in allows) and not any(match(obj, p) for p in denies):
-                    return True
-            return False
+            return any(a(obj) and not d(obj) for a, d in subjects)
 
         return check
 

@@ -89,16 +89,18 @@ def test_select_filters_counts_and_pages() -> None:
     apps = [_summary(f"app-{i:03d}", sync="OutOfSync" if i % 3 == 0 else "Synced",
                      project="p1" if i < 50 else "p2", team="red" if i % 2 else "blue")
             for i in range(120)]  # fmt: skip
-    sel = appindex.select(apps, appindex.Query(per_page=25, page=2), lambda _o: True)
+    sel = appindex.select(apps, appindex.Query(per_page=25, page=2))
     assert sel.total == 120 and sel.pages == 5 and sel.items[0].name == "app-025"
     assert sel.counts["sync"] == {"OutOfSync": 40, "Synced": 80}
     q = appindex.Query(project="p1", sync="OutOfSync", labels=appindex.parse_labels("team=red"))
-    sel = appindex.select(apps, q, lambda _o: True)
+    sel = appindex.select(apps, q)
     assert [s.name for s in sel.items] == [f"app-{i:03d}" for i in (3, 9, 15, 21, 27, 33, 39, 45)]
-    sel = appindex.select(apps, appindex.Query(q="app-11"), lambda o: o.endswith("5"))
+    sel = appindex.select(
+        [a for a in apps if a.rbac_object.endswith("5")], appindex.Query(q="app-11")
+    )
     assert [s.name for s in sel.items] == ["app-115"] and sel.visible == 12
     assert appindex.parse_labels("a=b, c") == (("a", "b"), ("c", "*"))
-    sel = appindex.select(apps, appindex.Query(page=99, per_page=50), lambda _o: True)
+    sel = appindex.select(apps, appindex.Query(page=99, per_page=50))
     assert sel.page == 3 and len(sel.items) == 20
 
 

@@ -1,19 +1,21 @@
 """The applications page's index: one small summary per Application, kept in memory.
 
-Each request asks the store only ``id, updated`` of every Application (one narrow
-query) and loads the full rows of those that are new or whose time moved (a spec
-applied or a status written; ``store.resources`` bumps ``updated`` for both), so
-10,000 applications cost one index scan, not 10,000 JSON documents. ``select``
-filters, searches, counts and pages the summaries (pure). Touches the store,
-read only.
+Each request asks the store ``count(*), max(updated)`` of the Applications (one
+aggregate); when that moved it asks ``id, updated`` of every one and loads the full
+rows of those that are new or whose time moved (a spec applied or a status
+written; ``store.resources`` bumps ``updated`` for both), so 10,000 applications
+are not 10,000 JSON documents per page. ``visible`` keeps what each caller may see
+until something changes; ``select`` filters, searches, counts and pages them
+(pure). Touches the store, read only.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,14 +42,13 @@ class Summary:
     path: str
     revision: str
     auto: bool
+    qualified: str = ""  # ``name`` in argocd, else ``namespace/name``
+    rbac_object: str = ""  # ``project/qualified``: what RBAC checks
 
-    @property
-    def qualified(self) -> str:
-        return namespaces.qualified(self.namespace, self.name)
-
-    @property
-    def rbac_object(self) -> str:
-        return f"{self.project}/{namespaces.qualified(self.namespace, self.name)}"
+    def __post_init__(self) -> None:
+        qualified = namespaces.qualified(self.namespace, self.name)
+        object.__setattr__(self, "qualified", qualified)
+        object.__setattr__(self, "rbac_object", f"{self.project}/{qualified}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,39 +93,81 @@ def _json(value: Any) -> Any:
 
 
 class AppIndex:
-    """The summaries of every stored Application, refreshed incrementally per call."""
+    """The summaries of every stored Application, refreshed incrementally per call.
+
+    A call first asks ``count(*), max(updated)`` of the Applications: unchanged, the
+    summaries are reused as they are; changed (or every ``RESCAN`` seconds, for a
+    clock that went backwards on another host), ``id, updated`` of every row tells
+    which rows to load again.
+    """
+
+    RESCAN = 30.0
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._lock = threading.Lock()
         self._stamp: dict[int, Any] = {}
         self._rows: dict[int, Summary] = {}
+        self._sorted: list[Summary] = []
+        self._mark: tuple[Any, ...] = ()
+        self._scanned = 0.0
+        self.version = 0  # moves whenever the summaries changed
+        self._visible: dict[Any, list[Summary]] = {}
 
     def summaries(self) -> list[Summary]:
         reader = reads.engine_reader(self.store.engine)
+        mark = tuple(
+            reader.rows("SELECT count(*), max(updated) FROM resources WHERE kind = 'Application'")[
+                0
+            ]
+        )
+        with self._lock:
+            if mark == self._mark and time.monotonic() - self._scanned < self.RESCAN:
+                return self._sorted
+            self._load(reader)
+            self._mark, self._scanned = mark, time.monotonic()
+            return self._sorted
+
+    def _load(self, reader: reads.Reader) -> None:
         stamps = {
             int(r[0]): r[1]
             for r in reader.rows("SELECT id, updated FROM resources WHERE kind = 'Application'")
         }
+        changed = [i for i, t in stamps.items() if self._stamp.get(i) != t]
+        gone = set(self._stamp) - set(stamps)
+        for i in gone:
+            self._stamp.pop(i, None)
+            self._rows.pop(i, None)
+        for start in range(0, len(changed), _CHUNK):
+            ids = changed[start : start + _CHUNK]
+            marks = ", ".join(f":i{n}" for n in range(len(ids)))
+            got = reader.rows(
+                "SELECT id, namespace, name, body, status, updated FROM resources "
+                f"WHERE id IN ({marks})",
+                **{f"i{n}": v for n, v in enumerate(ids)},
+            )
+            for r in got:
+                self._rows[int(r[0])] = summarize(r[1], r[2], _json(r[3]), _json(r[4]))
+                self._stamp[int(r[0])] = r[5]
+        if changed or gone or not self._sorted:
+            self._sorted = sorted(self._rows.values(), key=lambda s: (s.namespace, s.name))
+            self.version += 1
+            self._visible.clear()
+
+    def visible(self, who: Any, allowed: Callable[[str], bool]) -> list[Summary]:
+        """The summaries ``allowed`` lets through, kept per ``who`` (an identity and the
+        policy it was checked against) until the summaries change."""
+        found = self.summaries()
+        key = (self.version, who)
         with self._lock:
-            changed = [i for i, t in stamps.items() if self._stamp.get(i) != t]
-            for gone in set(self._stamp) - set(stamps):
-                self._stamp.pop(gone, None)
-                self._rows.pop(gone, None)
-            for start in range(0, len(changed), _CHUNK):
-                ids = changed[start : start + _CHUNK]
-                marks = ", ".join(f":i{n}" for n in range(len(ids)))
-                got = reader.rows(
-                    "SELECT id, namespace, name, body, status, updated FROM resources "
-                    f"WHERE id IN ({marks})",
-                    **{f"i{n}": v for n, v in enumerate(ids)},
-                )
-                for r in got:
-                    self._rows[int(r[0])] = summarize(r[1], r[2], _json(r[3]), _json(r[4]))
-                    self._stamp[int(r[0])] = r[5]
-            found = list(self._rows.values())
-        found.sort(key=lambda s: (s.namespace, s.name))
-        return found
+            hit = self._visible.get(key)
+        if hit is None:
+            hit = [s for s in found if allowed(s.rbac_object)]
+            with self._lock:
+                if len(self._visible) > 64:
+                    self._visible.clear()
+                self._visible[key] = hit
+        return hit
 
 
 @dataclass(frozen=True)
@@ -185,15 +228,15 @@ def _matches(s: Summary, q: Query) -> bool:
     return True
 
 
-def select(summaries: Iterable[Summary], q: Query, allowed: Callable[[str], bool]) -> Selection:
-    """The page of apps the caller may get that match ``q``, with counts by status."""
-    visible = [s for s in summaries if allowed(s.rbac_object)]
+def select(visible: list[Summary], q: Query) -> Selection:
+    """The page of ``visible`` apps (those the caller may get) that match ``q``, with counts."""
     choices = {
         "project": sorted({s.project for s in visible}),
         "cluster": sorted({s.cluster for s in visible}),
         "namespace": sorted({s.dest_namespace for s in visible}),
     }
-    hits = [s for s in visible if _matches(s, q)]
+    unfiltered = q == Query(page=q.page, per_page=q.per_page)
+    hits = visible if unfiltered else [s for s in visible if _matches(s, q)]
     counts = {"sync": Counter(s.sync for s in hits), "health": Counter(s.health for s in hits)}
     per = max(1, min(q.per_page, 1000))
     pages = max(1, -(-len(hits) // per))

@@ -159,8 +159,11 @@ def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
     index = appindex.AppIndex(store)
 
     def selection(request: Request) -> appindex.Selection:
-        allowed = rbac.object_filter(identity(request), "applications", "get")
-        return appindex.select(index.summaries(), _query(request), allowed)
+        who = identity(request)
+        enforcer = rbac.enforcer()
+        allowed = enforcer.object_filter(who.name, who.claims, "applications", "get")
+        key = (enforcer.policy, who.name, repr(sorted(who.claims.items())))
+        return appindex.select(index.visible(key, allowed), _query(request))
 
     def apps_context(request: Request) -> dict[str, Any]:
         view = request.query_params.get("view", "tiles")

@@ -10,7 +10,6 @@ package's files.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -19,10 +18,10 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from shipway.auth.accounts import Identity
 from shipway.auth.policy import Authorizer
 from shipway.model import namespaces
 from shipway.server import session
-from shipway.server.auth import identity
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -97,11 +96,13 @@ def page(
 ) -> HTMLResponse:
     who = getattr(request.state, "identity", None)
     token = str(getattr(request.state, "session_token", "") or "")
-    can: Callable[[str, str, str], bool] = (
-        (lambda res, act, obj: rbac.allowed(identity(request), res, act, obj))
-        if who is not None
-        else (lambda res, act, obj: False)
-    )
+    enforcer = rbac.enforcer() if isinstance(who, Identity) else None  # once per page
+
+    def can(res: str, act: str, obj: str) -> bool:
+        if enforcer is None or not isinstance(who, Identity):
+            return False
+        return enforcer.allowed(who.name, who.claims, res, act, obj)
+
     html = env.get_template(template).render(
         request=request,
         user=who,
