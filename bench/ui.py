@@ -6,7 +6,8 @@ client over the real app: middleware, session check, RBAC, rendering; no network
 as ``admin`` with a bearer token, and as ``viewer`` whose policy lets it see one
 project of ten (the RBAC filter runs over every app). Printed per page: the first
 request after start (``cold``: the index loads every row once) and the median of 10
-(``min`` and ``median``: the machine may be shared, min is the least disturbed). The issue's target: the applications page under 300 ms at 10,000 apps.
+(``min`` and ``median``: on a shared machine min is the least disturbed).
+The issue's target: the applications page under 300 ms at 10,000 apps.
 An application with 1,500 resources: the ``/tree`` fragment's server time (render
 from git, compare with an in-process cluster, build and render the tree).
 
@@ -70,7 +71,8 @@ def seed(store: Store, n: int) -> None:
                 "spec": {"project": f"p{i % 10}",
                          "source": {"repoURL": "git://example/config.git",
                                     "path": f"apps/app-{i:05d}", "targetRevision": "main"},
-                         "destination": {"name": f"c{i % 3}", "namespace": f"ns-{i % 50}"}}}  # fmt: skip
+                         "destination": {"name": f"c{i % 3}", "namespace": f"ns-{i % 50}"}},
+                }  # fmt: skip
         apps.append(
             Resource(
                 body["apiVersion"], "Application", body["metadata"]["name"], "argocd", body, "bench"
