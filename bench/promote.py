@@ -12,6 +12,18 @@ median time of each step. Target: < 3 s for the whole promotion warm.
 Kargo's anchor: its default Warehouse interval is 5 minutes, and users
 report auto-promotion lagging by about 10 minutes.
 
+Then, with the controller running in this process (its lanes, its
+promotion tick and its HTTP hooks on loopback): ``gates`` measures a failed
+verification to a finished automatic rollback (the Stage verifies with a
+``web`` AnalysisTemplate against the app's own port; Freight with tag v2
+fails it; ``autoRollback`` promotes v1 back through the same podman
+promotion): time from the failing measurement's end (seen when its
+AnalysisRun turns Failed) to the rollback promotion's success. Target < 5 s.
+And registry push to Freight: a new tag pushed (skopeo) to a repository a
+Warehouse subscribes to, the registry's notification to the controller's
+``/hooks/registry``, the Warehouse's discovery, the stored Freight. Target
+< 1 s. Kargo's anchor: polling every 5 minutes by default.
+
 Run: ``.venv/bin/python bench/promote.py [--repeat 5]``.
 """
 
@@ -85,6 +97,7 @@ def main() -> None:
 
 def _bench(tmp: Path, image: str, repeat: int) -> Any:
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "integration" / "promote"))
+    sys.path.insert(0, str(Path(__file__).parent))
     import promote_helpers as ph
 
     from shipway.deploy import engine
@@ -147,6 +160,9 @@ def _bench(tmp: Path, image: str, repeat: int) -> Any:
           f"best {min(times):.2f} s (target < 3 s)")  # fmt: skip
     for name, values in per_step.items():
         print(f"  {name:40s} median {statistics.median(values) * 1000:7.0f} ms")
+    import bench_gates
+
+    bench_gates.run(tmp, store, settings, url, port, image, max(1, repeat // 2))
     store.close()
     return target
 

@@ -1,7 +1,10 @@
 """Benchmark the controller's webhook intake: accept latency with the durable inbox, inbox speed.
 
 1. Accept latency: a real ``shipway controller`` process (SQLite store) and a
-   real ``git daemon``, C requests at a time on loopback: N ``POST /hooks/git``
+   real ``git daemon``; the client is its own process (asyncio + httpx), C
+   requests at a time on loopback, ``--runs`` floods of each kind (median
+   and best of each figure, the server's and the client's CPU time per
+   request beside the latencies, as the machine is shared): N ``POST /hooks/git``
    of one push (the first checked at the git daemon, the rest duplicates); N
    new events (the same sha with N different ``before``s, each checked with
    ``ls-remote`` and written to the inbox); N signed GitHub push deliveries,
@@ -24,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,8 +35,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,36 +57,119 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def flood(
-    send: Callable[[httpx.Client, int], int], n: int, concurrency: int
-) -> tuple[float, list[float], Counter[int]]:
-    lat: list[float] = []
-    codes: Counter[int] = Counter()
-    lock = threading.Lock()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    with httpx.Client(limits=limits, timeout=60) as client:
+def client_main(spec: dict[str, Any]) -> None:
+    """The load generator, in its own process: asyncio + httpx, ``concurrency`` at a time."""
+    import asyncio
+    import resource
 
-        def one(i: int) -> None:
+    kind, url, n, conc = spec["kind"], spec["url"], spec["n"], spec["concurrency"]
+    headers = spec.get("headers") or {}
+
+    def request(i: int) -> tuple[str, str, bytes | None, dict[str, str]]:
+        if kind == "healthz":
+            return "GET", f"{url}/healthz", None, {}
+        if kind == "git-dup":
+            return "POST", f"{url}/hooks/git", json.dumps(spec["body"]).encode(), headers
+        if kind == "git-new":
+            body = {
+                "repo": spec["repo"],
+                "updates": [
+                    {
+                        "ref": "refs/heads/main",
+                        "before": f"{spec['run'] * n + i + 1:040x}",
+                        "after": spec["sha"],
+                    }
+                ],
+            }
+            return "POST", f"{url}/hooks/git", json.dumps(body).encode(), headers
+        raw = json.dumps(
+            {
+                "ref": "refs/heads/main",
+                "before": f"{spec['run'] * n + i + 1:040x}",
+                "after": spec["sha"],
+                "repository": {"clone_url": spec["repo"]},
+            }
+        ).encode()
+        sig = hmac.new(spec["secret"].encode(), raw, hashlib.sha256).hexdigest()
+        return (
+            "POST",
+            f"{url}/hooks/forge",
+            raw,
+            {
+                "X-GitHub-Event": "push",
+                "X-GitHub-Delivery": f"bench-{spec['run']}-{i}",
+                "X-Hub-Signature-256": f"sha256={sig}",
+                "Content-Type": "application/json",
+            },
+        )
+
+    async def go() -> tuple[float, list[float], dict[int, int]]:
+        lat: list[float] = []
+        codes: Counter[int] = Counter()
+        todo = iter(range(n))
+        limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+            async def worker() -> None:
+                for i in todo:
+                    method, where, content, hdrs = request(i)
+                    t0 = time.perf_counter()
+                    try:
+                        resp = await client.request(method, where, content=content, headers=hdrs)
+                        code = resp.status_code
+                    except httpx.HTTPError as exc:  # counted as status 0, named once
+                        print(f"client: {type(exc).__name__}: {exc}", file=sys.stderr)
+                        code = 0
+                    lat.append(time.perf_counter() - t0)
+                    codes[code] += 1
+
             t0 = time.perf_counter()
-            code = send(client, i)
-            dt = time.perf_counter() - t0
-            with lock:
-                lat.append(dt)
-                codes[code] += 1
+            await asyncio.gather(*(worker() for _ in range(conc)))
+            return time.perf_counter() - t0, lat, dict(codes)
 
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(one, range(n)))
-        return time.perf_counter() - t0, lat, codes
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    wall, lat, codes = asyncio.run(go())
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+    print(json.dumps({"wall": wall, "lat": lat, "codes": codes, "cpu": cpu}))
 
 
-def report(name: str, wall: float, lat: list[float], codes: Counter[int]) -> None:
-    ms = [x * 1000 for x in lat]
-    print(
-        f"{name}: {len(lat)} requests in {wall:.2f} s ({len(lat) / wall:.0f}/s); "
-        f"p50 {pct(ms, 50):.1f} ms, p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, "
-        f"max {max(ms):.1f} ms; status {dict(codes)}"
-    )
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its waited-for children (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def flood(spec: dict[str, Any], server_pid: int) -> dict[str, Any]:
+    """Run one flood from a separate client process; the server's CPU time over it too."""
+    before = proc_cpu(server_pid)
+    out = subprocess.run([sys.executable, __file__, "--client", json.dumps(spec)],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout  # fmt: skip
+    result: dict[str, Any] = json.loads(out)
+    result["server_cpu"] = proc_cpu(server_pid) - before
+    return result
+
+
+def report(name: str, runs: list[dict[str, Any]]) -> None:
+    """Median and best over the runs of each figure."""
+
+    def fig(f: Callable[[dict[str, Any]], float]) -> str:
+        values = [f(r) for r in runs]
+        return f"{statistics.median(values):.1f}/{min(values):.1f}"
+
+    n = len(runs[0]["lat"])
+    codes: Counter[str] = Counter()
+    for r in runs:
+        codes.update({str(k): v for k, v in r["codes"].items()})
+    rate = statistics.median(n / r["wall"] for r in runs)
+    print(f"{name}\n  {n} requests x {len(runs)} runs, median/best ms: "
+          f"p50 {fig(lambda r: pct([x * 1000 for x in r['lat']], 50))}, "
+          f"p95 {fig(lambda r: pct([x * 1000 for x in r['lat']], 95))}, "
+          f"p99 {fig(lambda r: pct([x * 1000 for x in r['lat']], 99))}, "
+          f"max {fig(lambda r: max(r['lat']) * 1000)}; {rate:.0f} req/s; "
+          f"server cpu {fig(lambda r: r['server_cpu'] * 1000 / n)} ms/req, "
+          f"client cpu {fig(lambda r: r['cpu'] * 1000 / n)} ms/req; "
+          f"status {dict(codes)}")  # fmt: skip
 
 
 def drained(store: Store, timeout: float = 300.0) -> None:
@@ -141,7 +228,12 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--inbox", type=int, default=4000)
     ap.add_argument("--drain", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=3, help="floods of each kind (median, best)")
+    ap.add_argument("--client", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.client:
+        client_main(json.loads(args.client))
+        return
     home = Path(tempfile.mkdtemp(prefix="shipway-bench-hooks-"))
     settings = Settings(home=home, database_url="")
     store = open_store(settings)
@@ -202,59 +294,24 @@ def main() -> None:
         }
         httpx.post(f"{ctl}/hooks/git", json=body, headers=auth, timeout=30)  # warm up
 
-        def git_hook(client: httpx.Client, i: int) -> int:
-            return client.post(f"{ctl}/hooks/git", json=body, headers=auth).status_code
-
-        def git_new(client: httpx.Client, i: int) -> int:
-            moved = {
-                "repo": url,
-                "updates": [{"ref": "refs/heads/main", "before": f"{i + 1:040x}", "after": sha}],
-            }
-            return client.post(f"{ctl}/hooks/git", json=moved, headers=auth).status_code
-
-        def healthz(client: httpx.Client, i: int) -> int:
-            return client.get(f"{ctl}/healthz").status_code
-
-        report(
-            "GET /healthz (the HTTP stack alone, for scale)",
-            *flood(healthz, args.requests, args.concurrency),
-        )
-        report(
-            "POST /hooks/git, one push told N times (token, then a duplicate)",
-            *flood(git_hook, args.requests, args.concurrency),
-        )
-        report(
-            "POST /hooks/git, N new events (token + ls-remote + inbox write)",
-            *flood(git_new, args.requests, args.concurrency),
-        )
-        drained(store)
-
-        def forge(client: httpx.Client, i: int) -> int:
-            forge_body = json.dumps(
-                {
-                    "ref": "refs/heads/main",
-                    "before": f"{i + 1:040x}",
-                    "after": sha,
-                    "repository": {"clone_url": url},
-                }
-            ).encode()
-            sig = hmac.new(tokens.forge().encode(), forge_body, hashlib.sha256).hexdigest()
-            headers = {
-                "X-GitHub-Event": "push",
-                "X-GitHub-Delivery": f"bench-{i}",
-                "X-Hub-Signature-256": f"sha256={sig}",
-            }
-            return client.post(
-                f"{ctl}/hooks/forge", content=forge_body, headers=headers
-            ).status_code
-
-        report(
-            "POST /hooks/forge, N new deliveries (HMAC + inbox write)",
-            *flood(forge, args.requests, args.concurrency),
-        )
-        drained(store)
+        base = {"url": ctl, "n": args.requests, "concurrency": args.concurrency,
+                "repo": url, "sha": sha, "headers": auth}  # fmt: skip
+        floods = [
+            ("GET /healthz (the HTTP stack alone, for scale)", "healthz"),
+            ("POST /hooks/git, one push told N times (token, then a duplicate)", "git-dup"),
+            ("POST /hooks/git, N new events (token + ls-remote + inbox write)", "git-new"),
+            ("POST /hooks/forge, N new deliveries (HMAC + inbox write)", "forge"),
+        ]
+        for label, kind in floods:
+            results = []
+            for run in range(args.runs):
+                spec = {**base, "kind": kind, "run": run, "body": body, "secret": tokens.forge()}
+                results.append(flood(spec, proc.pid))
+                drained(store)
+            report(label, results)
         made = [r for r in runs.list_runs(store, limit=5000) if r.get("commit") == sha]
-        print(f"CI runs made by {3 * args.requests + 1} hooks of one sha: {len(made)}")
+        hooks = (3 * args.requests * args.runs) + 1
+        print(f"CI runs made by {hooks} hooks of one sha: {len(made)}")
 
         drain = [inbox.New("git", {"repo": "git://nowhere/x.git", "updates": []})] * args.drain
         t0 = time.perf_counter()

@@ -31,6 +31,8 @@ if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check "uv==0.13.9"
 fi
 uv sync --frozen --quiet --compile-bytecode
+# the editable install (src/) is not in site-packages: compile it too, for PYTHONDONTWRITEBYTECODE machines
+.venv/bin/python -m compileall -q src >/dev/null
 
 if [ -f package.json ] && [ ! -d node_modules ] || { [ -f package-lock.json ] && [ package-lock.json -nt node_modules ]; }; then
   npm ci --silent --no-audit --no-fund

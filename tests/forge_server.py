@@ -7,11 +7,22 @@ status (GitHub 422, GitLab 409, Gitea 409), paginates lists the way each
 forge does, and — to stay honest about git — refuses a head branch that does
 not exist in the real bare repository behind the git daemon.
 
+Every ``GET`` answer carries an ``ETag`` (a hash of its body); a request whose
+``If-None-Match`` names it gets ``304 Not Modified`` with no body, as GitHub
+answers conditional requests. Pull requests carry their head commit (read from
+the bare repository at each answer, so a push shows), their author (``USER``)
+and labels (``ForgeServer.label``).
+``set_pull`` changes state, labels and author. Comments have ids and can be listed and edited.
+A 304, as on GitHub, is not counted in
+``X-RateLimit-Remaining`` (``state.rate_used`` counts the others).
+``state.refuse_statuses`` makes commit statuses fail with a 403.
+
 Mounted at ``/github``, ``/gitlab/api/v4`` and ``/gitea/api/v1``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -25,6 +36,7 @@ from shipway.git.repo import Repo
 from shipway.model.errors import GitError
 
 TOKEN = "s3cret-token"
+USER = "octocat"
 
 
 @dataclass(frozen=True)
@@ -44,8 +56,22 @@ class State:
     comments: list[tuple[str, str, int, str]] = field(default_factory=list)
     statuses: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    edits: int = 0  # comments edited in place
     exchanges: list[Exchange] = field(default_factory=list)  # every request with its answer
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rate_used: int = 0  # requests counted against the rate limit (a 304 is not)
+    not_modified: int = 0  # 304 answers
+    refuse_statuses: bool = False
+    comment_edits: int = 0
+
+    def tip(self, project: str, branch: str) -> str:
+        bare = self.repos.get(project)
+        if bare is None:
+            return ""
+        try:
+            return Repo(bare).run("rev-parse", "--verify", "-q", f"refs/heads/{branch}").strip()
+        except GitError:
+            return ""
 
     def branch_exists(self, project: str, branch: str) -> bool:
         bare = self.repos.get(project)
@@ -66,6 +92,22 @@ class State:
             return None
         repo.run("update-ref", f"refs/heads/{base}", sha)
         return sha
+
+    def heads(self, project: str) -> dict[str, str]:
+        """Each branch of the bare repository and the commit it points at (one git call)."""
+        bare = self.repos.get(project)
+        if bare is None:
+            return {}
+        out = Repo(bare).run("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+        pairs = (line.split(" ", 1) for line in out.splitlines() if " " in line)
+        return {ref.removeprefix("refs/heads/"): sha for sha, ref in pairs}
+
+    def head_sha(self, project: str, branch: str) -> str:
+        """The commit at the tip of ``branch`` in the bare repository ("" when none)."""
+        try:
+            return Repo(self.repos[project]).run("rev-parse", f"refs/heads/{branch}").strip()
+        except (GitError, KeyError):
+            return ""
 
     def commit_exists(self, project: str, sha: str) -> bool:
         bare = self.repos.get(project)
@@ -88,6 +130,12 @@ class ForgeServer:
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
+                if status == 304:
+                    self.send_response(304)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -106,6 +154,17 @@ class ForgeServer:
                     status, out, headers = route(
                         state, method, parts.path, query, body, dict(self.headers), base
                     )
+                    if method == "GET" and status == 200:
+                        digest = hashlib.sha256(json.dumps(out, sort_keys=True).encode())
+                        etag = f'"{digest.hexdigest()[:32]}"'
+                        headers = {**headers, "ETag": etag}
+                        if self.headers.get("If-None-Match") == etag:
+                            status = 304
+                    if status == 304:
+                        state.not_modified += 1
+                    else:  # what GitHub counts against the rate limit
+                        state.rate_used += 1
+                    headers = {**headers, "X-RateLimit-Remaining": str(5000 - state.rate_used)}
                     state.exchanges.append(
                         Exchange(
                             method, parts.path, query, body, status, json.loads(json.dumps(out))
@@ -140,6 +199,46 @@ class ForgeServer:
     def open_pulls(self, kind: str, project: str) -> list[dict[str, Any]]:
         open_word = "opened" if kind == "gitlab" else "open"
         return [p for p in self.state.pulls.get((kind, project), []) if p["state"] == open_word]
+
+    def set_pull(self, kind: str, project: str, number: int, **fields: Any) -> None:
+        """Change a pull request as a person would on the forge: ``state``, ``labels``,
+        ``author`` (each flavour's own shape is written)."""
+        key = "iid" if kind == "gitlab" else "number"
+        with self.state.lock:
+            pr = next(p for p in self.state.pulls[(kind, project)] if p[key] == number)
+            for name, value in fields.items():
+                if name == "labels":
+                    pr["labels"] = list(value) if kind == "gitlab" else [{"name": v} for v in value]
+                elif name == "author":
+                    pr["author" if kind == "gitlab" else "user"] = (
+                        {"username": value} if kind == "gitlab" else {"login": value}
+                    )
+                elif name == "state" and value == "merged":
+                    pr["state"] = "merged" if kind == "gitlab" else "closed"
+                    pr["merged_at" if kind == "github" else "merged"] = (
+                        "2026-01-01T00:00:00Z" if kind == "github" else True
+                    )
+                elif name == "state" and value == "closed":
+                    pr["state"] = "closed"
+                else:
+                    pr[name] = value
+
+    def comments_on(self, kind: str, project: str, number: int) -> list[str]:
+        return [c[3] for c in self.state.comments if c[:3] == (kind, project, number)]
+
+    def statuses_of(self, kind: str, project: str, sha: str) -> list[dict[str, Any]]:
+        return [s[3] for s in self.state.statuses if s[:3] == (kind, project, sha)]
+
+    def label(self, kind: str, project: str, number: int, *labels: str) -> None:
+        """Put labels on a pull request (replacing its labels), as a person would."""
+        key = "iid" if kind == "gitlab" else "number"
+        with self.state.lock:
+            for pr in self.state.pulls.get((kind, project), []):
+                if pr[key] == number:
+                    if kind == "gitlab":
+                        pr["labels"] = list(labels)
+                    else:
+                        pr["labels"] = [{"id": i + 1, "name": n} for i, n in enumerate(labels)]
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -185,6 +284,39 @@ def route(
     return 404, {"message": "Not Found"}, {}
 
 
+def _new_comment(state: State, kind: str, project: str, number: int, body: str) -> Result:
+    state.comments.append((kind, project, number, body))
+    return 201, {"id": len(state.comments), "body": body}, {}
+
+
+def _edit_comment(state: State, kind: str, project: str, cid: int, body: str) -> Result:
+    if not 0 < cid <= len(state.comments) or state.comments[cid - 1][:2] != (kind, project):
+        return 404, {"message": "Not Found"}, {}
+    old = state.comments[cid - 1]
+    state.comments[cid - 1] = (old[0], old[1], old[2], body)
+    state.comment_edits += 1
+    return 200, {"id": cid, "body": body}, {}
+
+
+def _list_comments(state: State, kind: str, project: str, number: int) -> Result:
+    items = [
+        {"id": i + 1, "body": c[3]}
+        for i, c in enumerate(state.comments)
+        if c[:3] == (kind, project, number)
+    ]
+    return 200, items, {}
+
+
+def _fill(state: State, kind: str, project: str, pr: dict[str, Any]) -> dict[str, Any]:
+    """The head commit as the branch tip now (a push moves it, as on a forge)."""
+    if kind == "gitlab":
+        if pr["state"] == "opened":
+            pr["sha"] = state.tip(project, pr["source_branch"]) or pr.get("sha", "")
+    elif pr["state"] == "open":
+        pr["head"]["sha"] = state.tip(project, pr["head"]["ref"]) or pr["head"].get("sha", "")
+    return pr
+
+
 def _page(
     items: list[dict[str, Any]], query: dict[str, str], size_key: str, base: str, path: str
 ) -> Result:
@@ -209,6 +341,7 @@ def _github(
     base: str,
 ) -> Result:
     pulls = state.pulls.setdefault(("github", project), [])
+    _head_shas(state, project, pulls)
     path = f"/github/repos/{project}/{rest}"
     if rest == "pulls" and method == "GET":
         owner = project.split("/")[0]
@@ -245,16 +378,22 @@ def _github(
             "state": "open",
             "title": body["title"],
             "body": body.get("body") or "",
-            "head": {"ref": body["head"]},
+            "head": {"ref": body["head"], "sha": state.tip(project, body["head"])},
             "base": {"ref": body["base"]},
             "merged_at": None,
+            "user": {"login": USER},
+            "labels": [],
         }
         pulls.append(pr)
         return 201, pr, {}
     m = re.match(r"^pulls/(\d+)$", rest)
     if m and method == "GET":
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        return (200, pr, {}) if pr else (404, {"message": "Not Found"}, {})
+        return (
+            (200, _fill(state, "github", project, pr), {})
+            if pr
+            else (404, {"message": "Not Found"}, {})
+        )
     m = re.match(r"^pulls/(\d+)/merge$", rest)
     if m and method == "PUT":
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)
@@ -278,12 +417,27 @@ def _github(
         return 200, pr, {}
     m = re.match(r"^issues/(\d+)/comments$", rest)
     if m and method == "POST":
-        state.comments.append(("github", project, int(m[1]), body.get("body", "")))
-        return 201, {"id": len(state.comments), "body": body.get("body", "")}, {}
+        return _new_comment(state, "github", project, int(m[1]), body.get("body", ""))
+    if m and method == "GET":
+        return _list_comments(state, "github", project, int(m[1]))
+    m = re.match(r"^issues/comments/(\d+)$", rest)
+    if m and method == "PATCH":
+        return _edit_comment(state, "github", project, int(m[1]), body.get("body", ""))
+    m = re.match(r"^commits/([0-9a-f]{40})/pulls$", rest)
+    if m and method == "GET":
+        return 200, [p for p in pulls if state.head_sha(project, p["head"]["ref"]) == m[1]], {}
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("github", state, project, m[1], body, _GITHUB_STATES, "state")
     return 404, {"message": "Not Found"}, {}
+
+
+def _head_shas(state: State, project: str, pulls: list[dict[str, Any]]) -> None:
+    """An open pull request's head follows its branch in the real repository."""
+    heads = state.heads(project) if pulls else {}
+    for pr in pulls:
+        if pr["state"] == "open":
+            pr["head"]["sha"] = heads.get(pr["head"]["ref"]) or pr["head"].get("sha", "")
 
 
 def _gitlab(
@@ -296,6 +450,10 @@ def _gitlab(
     base: str,
 ) -> Result:
     mrs = state.pulls.setdefault(("gitlab", project), [])
+    heads = state.heads(project) if mrs else {}
+    for mr in mrs:  # an open merge request follows its source branch
+        if mr["state"] == "opened":
+            mr["sha"] = heads.get(mr["source_branch"]) or mr.get("sha", "")
     path = f"/gitlab/api/v4/projects/{project.replace('/', '%2F')}/{rest}"
     if rest == "merge_requests" and method == "GET":
         items = [p for p in mrs if q.get("state") in (None, "all", p["state"])]
@@ -332,10 +490,20 @@ def _gitlab(
             "description": body.get("description") or "",
             "source_branch": body["source_branch"],
             "target_branch": body["target_branch"],
+            "sha": state.tip(project, body["source_branch"]),
+            "author": {"username": USER},
+            "labels": [],
         }
         mrs.append(mr)
         return 201, mr, {}
     m = re.match(r"^merge_requests/(\d+)$", rest)
+    if m and method == "GET":
+        mr = next((p for p in mrs if p["iid"] == int(m[1])), None)
+        return (
+            (200, _fill(state, "gitlab", project, mr), {})
+            if mr
+            else (404, {"message": "404 Not found"}, {})
+        )
     if m and method == "PUT":
         mr = next((p for p in mrs if p["iid"] == int(m[1])), None)
         if mr is None:
@@ -348,8 +516,12 @@ def _gitlab(
         return 200, mr, {}
     m = re.match(r"^merge_requests/(\d+)/notes$", rest)
     if m and method == "POST":
-        state.comments.append(("gitlab", project, int(m[1]), body.get("body", "")))
-        return 201, {"id": len(state.comments), "body": body.get("body", "")}, {}
+        return _new_comment(state, "gitlab", project, int(m[1]), body.get("body", ""))
+    if m and method == "GET":
+        return _list_comments(state, "gitlab", project, int(m[1]))
+    m = re.match(r"^merge_requests/(\d+)/notes/(\d+)$", rest)
+    if m and method == "PUT":
+        return _edit_comment(state, "gitlab", project, int(m[2]), body.get("body", ""))
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("gitlab", state, project, m[1], body, _GITLAB_STATES, "state")
@@ -366,11 +538,13 @@ def _gitea(
     base: str,
 ) -> Result:
     pulls = state.pulls.setdefault(("gitea", project), [])
+    _head_shas(state, project, pulls)
     path = f"/gitea/api/v1/repos/{project}/{rest}"
     if rest == "pulls" and method == "GET":
         items = [p for p in pulls if q.get("state", "open") in ("all", p["state"])]
-        status, chunk, _ = _page(items, q, "limit", base, path)
-        return status, chunk, {"X-Total-Count": str(len(items))}
+        status, chunk, links = _page(items, q, "limit", base, path)
+        links.pop("X-Next-Page", None)
+        return status, chunk, {**links, "X-Total-Count": str(len(items))}
     if rest == "pulls" and method == "POST":
         for key in ("title", "head", "base"):
             if not body.get(key):
@@ -391,16 +565,22 @@ def _gitea(
             "state": "open",
             "title": body["title"],
             "body": body.get("body") or "",
-            "head": {"ref": body["head"]},
+            "head": {"ref": body["head"], "sha": state.tip(project, body["head"])},
             "base": {"ref": body["base"]},
             "merged": False,
+            "user": {"login": USER},
+            "labels": [],
         }
         pulls.append(pr)
         return 201, pr, {}
     m = re.match(r"^pulls/(\d+)$", rest)
     if m and method == "GET":
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        return (200, pr, {}) if pr else (404, {"message": "Not Found"}, {})
+        return (
+            (200, _fill(state, "gitea", project, pr), {})
+            if pr
+            else (404, {"message": "Not Found"}, {})
+        )
     m = re.match(r"^pulls/(\d+)/merge$", rest)
     if m and method == "PUT":
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)
@@ -424,8 +604,12 @@ def _gitea(
         return 201, pr, {}
     m = re.match(r"^issues/(\d+)/comments$", rest)
     if m and method == "POST":
-        state.comments.append(("gitea", project, int(m[1]), body.get("body", "")))
-        return 201, {"id": len(state.comments), "body": body.get("body", "")}, {}
+        return _new_comment(state, "gitea", project, int(m[1]), body.get("body", ""))
+    if m and method == "GET":
+        return _list_comments(state, "gitea", project, int(m[1]))
+    m = re.match(r"^issues/comments/(\d+)$", rest)
+    if m and method == "PATCH":
+        return _edit_comment(state, "gitea", project, int(m[1]), body.get("body", ""))
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("gitea", state, project, m[1], body, _GITEA_STATES, "state")
@@ -435,6 +619,16 @@ def _gitea(
 _GITHUB_STATES = {"error", "failure", "pending", "success"}
 _GITEA_STATES = {"error", "failure", "pending", "success", "warning"}
 _GITLAB_STATES = {"pending", "running", "success", "failed", "canceled", "skipped"}
+
+
+def _edit_comment(state: State, kind: str, project: str, cid: int, body: dict[str, Any]) -> Result:
+    """Edit comment ``cid`` (its 1-based place in ``state.comments``) of this forge and project."""
+    if not 1 <= cid <= len(state.comments) or state.comments[cid - 1][:2] != (kind, project):
+        return 404, {"message": "Not Found"}, {}
+    k, proj, number, _ = state.comments[cid - 1]
+    state.comments[cid - 1] = (k, proj, number, str(body.get("body", "")))
+    state.edits += 1
+    return 200, {"id": cid, "body": body.get("body", "")}, {}
 
 
 def _status(
@@ -447,6 +641,8 @@ def _status(
     key: str,
 ) -> Result:
     """A commit status: the state must be one the forge knows, the commit must exist."""
+    if state.refuse_statuses:
+        return 403, {"message": "Resource not accessible by integration"}, {}
     if body.get(key) not in allowed:
         code = 400 if kind == "gitlab" else 422
         return code, {"message": f"state must be one of {sorted(allowed)}"}, {}

@@ -59,6 +59,11 @@ class Settings:
     )
     """Seconds a network call may wait for an answer (a read, a write, ``git ls-remote``)."""
 
+    signing_key: str = field(default_factory=lambda: os.environ.get("SHIPWAY_SIGNING_KEY", ""))
+    """The private key (``shipway image key generate``) the controller signs the images of
+    shipway's CI runs with, attaching SLSA provenance; empty means images are not signed.
+    Its password is read from ``SHIPWAY_SIGNING_PASSWORD``. CI steps never see the key."""
+
     max_file_bytes: int = field(default_factory=bounded.max_file_bytes)
     """The largest YAML/JSON file read (``SHIPWAY_MAX_FILE_BYTES``, ``10MiB`` by default).
 

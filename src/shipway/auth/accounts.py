@@ -23,6 +23,7 @@ from typing import Any
 from shipway.auth import passwords, tokens
 from shipway.auth.rbac import role_name
 from shipway.model.errors import ConflictError, InputError, UnauthenticatedError
+from shipway.model.events import rfc3339
 from shipway.model.release import now
 from shipway.store import accounts as store_accounts
 from shipway.store.db import Store
@@ -105,9 +106,9 @@ def authenticate(store: Store, token: str, *, at: dt.datetime | None = None) -> 
     rec, acct = found
     subject = f"account/{acct.name}/token/{rec.id}"
     if rec.revoked is not None:
-        raise UnauthenticatedError(f"token revoked at {rec.revoked.isoformat()}", subject=subject)
+        raise UnauthenticatedError(f"token revoked at {rfc3339(rec.revoked)}", subject=subject)
     if rec.expires is not None and (at or now()) >= rec.expires:
-        raise UnauthenticatedError(f"token expired at {rec.expires.isoformat()}", subject=subject)
+        raise UnauthenticatedError(f"token expired at {rfc3339(rec.expires)}", subject=subject)
     if not acct.enabled:
         raise UnauthenticatedError("account disabled", subject=subject)
     claims: dict[str, Any] = {"groups": list(acct.groups)}

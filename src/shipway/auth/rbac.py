@@ -27,7 +27,7 @@ projects, clusters,       get create update delete            ``<name>`` (reposi
 repositories, pipelines
 ci-runs                   get logs create delete              ``<pipeline>/<run id>``
                           approve                             ``<pipeline>/<environment>``
-promotions                get promote approve                 ``<project>/<stage>``
+promotions                get promote approve abort verify    ``<project>/<stage>``
 accounts                  get update                          ``<account>``
 events                    get                                 ``*``
 ========================  ==================================  =============================
@@ -84,7 +84,7 @@ _WRITE = {
     "pipelines": ("create", "update", "delete"),
     "accounts": ("update",),
     "exec": ("create",),
-    "promotions": ("promote", "approve", "create", "delete"),
+    "promotions": ("promote", "approve", "abort", "verify", "create", "delete"),
 }  # fmt: skip
 
 

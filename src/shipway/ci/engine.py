@@ -16,6 +16,7 @@ protection rules before it starts (``ci.environments``). Progress goes to
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
 from shipway.model.errors import NotFoundError
+from shipway.model.events import rfc3339
 from shipway.runtime.host import Cancel
 from shipway.store import ci_coord
 from shipway.store.db import Store
@@ -84,7 +86,7 @@ class Engine:
             self.results.update(prior.get("results") or {})
             self.outputs.update(prior.get("outputs") or {})
             self.job_records.update(prior.get("records") or {})
-            self.started = float(prior.get("started") or self.started)
+            self.started = _epoch(prior.get("started")) or self.started
 
     # -- the run ----------------------------------------------------------------
     def selected(self) -> list[str]:
@@ -143,7 +145,7 @@ class Engine:
             **({"pipeline": self.info.pipeline} if self.info.pipeline else {}),
             "status": "completed" if done else self._live_status(records),
             "conclusion": self._conclusion() if done else "",
-            "started": self.started,
+            "started": rfc3339(dt.datetime.fromtimestamp(self.started, dt.UTC)),
             "seconds": round(time.time() - self.started, 3),
             "jobs": [
                 {k: v for k, v in r.items() if k != "index"}
@@ -515,3 +517,12 @@ class Engine:
 
     def _log(self, job: str, line: str) -> None:
         self.rs.emit(job, "", line)
+
+
+def _epoch(value: Any) -> float | None:
+    """A run's start from its state: epoch seconds, or RFC 3339 (a record's form)."""
+    if isinstance(value, int | float) and value:
+        return float(value)
+    if isinstance(value, str) and value:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None

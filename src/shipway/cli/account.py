@@ -11,12 +11,14 @@ or, with ``--as ACCOUNT``, evaluates the stored policy here.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import store_from
+from shipway.cli.groups import SuggestingGroup
 from shipway.model.errors import InputError
 
 
@@ -29,7 +31,7 @@ def read_password(stdin: bool, confirm: bool = True) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=confirm))
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def account() -> None:
     """Local accounts, API tokens and permission checks (argocd account)."""
 
@@ -58,18 +60,21 @@ def create_cmd(
 
 
 @account.command("list")
-@out.output_option
+@out.list_options
 @click.pass_context
-def list_cmd(ctx: click.Context, output: str) -> None:
+def list_cmd(ctx: click.Context, /, **_: Any) -> None:
     """List local accounts."""
     from shipway.store import accounts as store_accounts
 
     found = [a.to_dict() for a in store_accounts.list_accounts(store_from(ctx))]
-    if out.emit(found, output):
-        return
-    out.table(["name", "enabled", "role", "groups", "tokens", "created"],
-              [[a["name"], str(a["enabled"]).lower(), a["role"], ",".join(a["groups"]),
-                a["tokens"], a["created"][:19]] for a in found])  # fmt: skip
+    out.report(found, out.Options.of(ctx), name=lambda a: f"account/{a['name']}",
+               table=out.rows_table(["name", "enabled", "role", "groups", "tokens", "created"],
+                                    _account_row))  # fmt: skip
+
+
+def _account_row(a: dict[str, Any]) -> list[Any]:
+    return [a["name"], str(a["enabled"]).lower(), a["role"], ",".join(a["groups"]), a["tokens"],
+            a["created"]]  # fmt: skip
 
 
 @account.command("delete")
@@ -126,18 +131,21 @@ def token_create_cmd(
 
 @token.command("list")
 @click.argument("name")
-@out.output_option
+@out.list_options
 @click.pass_context
-def token_list_cmd(ctx: click.Context, name: str, output: str) -> None:
+def token_list_cmd(ctx: click.Context, /, name: str, **_: Any) -> None:
     """List the tokens of NAME (ids and lifetimes, never the tokens)."""
     from shipway.store import accounts as store_accounts
 
     found = [t.to_dict() for t in store_accounts.list_tokens(store_from(ctx), name)]
-    if out.emit(found, output):
-        return
-    out.table(["id", "kind", "issued at", "expires at", "revoked at", "description"],
-              [[t["id"], t["kind"], t["issuedAt"][:19], (t["expiresAt"] or "never")[:19],
-                (t["revokedAt"] or "")[:19], t["description"]] for t in found])  # fmt: skip
+    headers = ["id", "kind", "issued at", "expires at", "revoked at", "description"]
+    out.report(found, out.Options.of(ctx), name=lambda t: f"token/{t['id']}",
+               table=out.rows_table(headers, _token_row))  # fmt: skip
+
+
+def _token_row(t: dict[str, Any]) -> list[Any]:
+    return [t["id"], t["kind"], t["issuedAt"], t["expiresAt"] or "never", t["revokedAt"] or "",
+            t["description"]]  # fmt: skip
 
 
 @token.command("revoke")

@@ -146,8 +146,27 @@ def diff_cmd(ctx: click.Context, name: str, namespace: str | None) -> None:
         group, kind, ns, obj = d.key.split("/", 3)
         click.echo(f"===== {group}/{kind} {ns}/{obj} ======")
         click.echo(d.text.rstrip("\n"))
+    _policy_lines(ctx, result)
     if result.out_of_sync:
         raise SystemExit(1)
+
+
+def _policy_lines(ctx: click.Context, result: Any) -> None:
+    """What the sync's policy gates would say about these desired objects."""
+    from shipway.deploy import appspec, policy_gate
+
+    objects = [d.desired for d in result.diffs if d.desired] + list(result.hooks)
+    spec = {"destination": result.destination}
+    gate = policy_gate.check(
+        store_from(ctx), state_from(ctx).settings, objects, appspec.namespace(spec)
+    )
+    if not (gate.refusal or gate.warnings):
+        return
+    click.echo("===== policy ======")
+    if gate.refusal:
+        click.echo(f"REFUSED: {gate.refusal}")
+    for w in gate.warnings:
+        click.echo(f"WARN: {w}")
 
 
 def _report(res: SyncResult, output: str, wait_health: str | None) -> None:
@@ -245,17 +264,17 @@ def wait_cmd(ctx: click.Context, name: str, timeout: float, namespace: str | Non
 @app.command("history")
 @click.argument("name")
 @app_namespace_option
-@out.output_option
+@out.list_options
 @click.pass_context
-def history_cmd(ctx: click.Context, name: str, namespace: str | None, output: str) -> None:
+def history_cmd(ctx: click.Context, /, name: str, namespace: str | None, **_: Any) -> None:
     """The revisions this application was synced to."""
     entries = history.history(store_from(ctx), app_key(name, namespace))
-    if out.emit(entries, output):
-        return
-    out.table(
-        ["id", "date", "revision"],
-        [[h["id"], h.get("deployedAt"), h.get("revision")] for h in entries],
-    )
+    out.report(entries, out.Options.of(ctx), name=lambda h: f"revision/{h['id']}",
+               table=out.rows_table(["id", "date", "revision"], _history_row))  # fmt: skip
+
+
+def _history_row(h: dict[str, Any]) -> list[Any]:
+    return [h["id"], h.get("deployedAt"), h.get("revision")]
 
 
 @app.command("rollback")

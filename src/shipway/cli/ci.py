@@ -399,9 +399,9 @@ def approve_cmd(
 @ci.command("approvals")
 @click.argument("run_id", required=False)
 @remote.server_option
-@out.output_option
+@out.list_options
 @click.pass_context
-def approvals_cmd(ctx: click.Context, run_id: str | None, server: str | None, output: str) -> None:
+def approvals_cmd(ctx: click.Context, /, run_id: str | None, server: str | None, **_: Any) -> None:
     """List the jobs waiting for a review (of RUN, or of every run)."""
     from shipway.store import ci_coord
 
@@ -411,11 +411,13 @@ def approvals_cmd(ctx: click.Context, run_id: str | None, server: str | None, ou
     found = [{k: w[k] for k in ("run", "job", "environment", "since", "reviewers",
                                 "preventSelfReview", "actor")}
              for w in waiting]  # fmt: skip
-    if out.emit(found, output):
-        return
-    rows = [[w["run"], w["job"], w["environment"], w["since"], ", ".join(w["reviewers"])]
-            for w in found]  # fmt: skip
-    out.table(["run", "job", "environment", "since", "reviewers"], rows)
+    headers = ["run", "job", "environment", "since", "reviewers"]
+    out.report(found, out.Options.of(ctx), name=lambda w: f"approval/{w['run']}/{w['job']}",
+               table=out.rows_table(headers, _approval_row))  # fmt: skip
+
+
+def _approval_row(w: dict[str, Any]) -> list[Any]:
+    return [w["run"], w["job"], w["environment"], w["since"], ", ".join(w["reviewers"])]
 
 
 @ci.command("logs")

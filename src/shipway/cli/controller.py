@@ -106,6 +106,9 @@ def controller(
     ctl.start(resync)
     try:
         uvicorn.run(create_app(ctl), host=host, port=port, log_level="warning",
-                    ssl_certfile=tls_cert, ssl_keyfile=tls_key)  # fmt: skip
+                    access_log=False, ssl_certfile=tls_cert, ssl_keyfile=tls_key)  # fmt: skip
     finally:
         ctl.shutdown()
+        from shipway.server import hookcount
+
+        hookcount.flush_all()  # webhook counts not yet stored

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from shipway.cli.output import no_headers_option, output_option
 from shipway.model import events as ev
 
 
@@ -44,22 +45,27 @@ def _headers(wide: bool, all_ns: bool) -> list[str]:
     return h
 
 
-def _print(found: list[ev.Event], output: str, all_ns: bool, header: bool) -> None:
+def _print(found: list[ev.Event], output: str, all_ns: bool, header: bool,
+           no_headers: bool = False) -> None:  # fmt: skip
     from shipway.cli import output as out
 
     if output == "json":
         click.echo(json.dumps(ev.event_list(found), indent=2))
         return
-    if output == "yaml":
-        out.emit(ev.event_list(found), "yaml")
-        return
     if output == "name":
         for e in found:
             click.echo(f"event/{e.name}")
         return
+    if output not in ("table", "wide"):
+        data = ev.event_list(found)
+        if output.startswith("custom-columns"):
+            out.emit_list(data["items"], output, no_headers or not header)
+        else:
+            out.emit(data, output)
+        return
     rows = _rows(found, output == "wide", all_ns, dt.datetime.now(dt.UTC))
     if header:
-        out.table(_headers(output == "wide", all_ns), rows)
+        out.table(_headers(output == "wide", all_ns), rows, no_headers)
     else:  # watch: one line per event, columns as wide as the header's
         for row in rows:
             click.echo("   ".join(row))
@@ -79,6 +85,7 @@ def show(
     output: str,
     limit: int = 1000,
     poll: float = 0.5,
+    no_headers: bool = False,
 ) -> None:
     """Print events (and with ``watch`` keep printing new ones)."""
     from shipway.model.errors import InputError
@@ -92,19 +99,22 @@ def show(
     fetch = _source(ctx, ns, kind, name, wanted)
     found = fetch(0, limit)
     if found or not watch:
-        _print(_sort(found), output, all_namespaces, header=True)
+        _print(_sort(found), output, all_namespaces, header=True, no_headers=no_headers)
     if not found and not watch and output in ("table", "wide"):
         where = f"in {ns} namespace" if ns else "in any namespace"
         click.echo(f"No events found {where}.", err=True)
     if not watch:
         return
     cursor = max((e.seq for e in found), default=0) or _newest(ctx)
-    while True:
-        time.sleep(poll)
-        new = fetch(cursor, limit)
-        if new:
-            _print(new, output, all_namespaces, header=False)
-            cursor = max(e.seq for e in new)
+    try:
+        while True:
+            time.sleep(poll)
+            new = fetch(cursor, limit)
+            if new:
+                _print(new, output, all_namespaces, header=False)
+                cursor = max(e.seq for e in new)
+    except KeyboardInterrupt:  # Ctrl-C ends a watch: exit 0, as kubectl
+        return
 
 
 def _newest(ctx: click.Context) -> int:
@@ -172,8 +182,8 @@ def _from_dict(d: dict[str, Any]) -> ev.Event:
 @click.option("--for", "for_", default=None, metavar="KIND/NAME", help="Only events about it.")
 @click.option("--types", multiple=True, help="Normal, Warning (repeat or comma-separate).")
 @click.option("-w", "--watch", is_flag=True, help="Keep printing new events.")
-@click.option("-o", "--output", type=click.Choice(["table", "wide", "json", "yaml", "name"]),
-              default="table", show_default=True)  # fmt: skip
+@output_option
+@no_headers_option
 @click.option("--limit", default=1000, show_default=True, help="At most this many (the newest).")
 @click.pass_context
 def events(
@@ -184,7 +194,8 @@ def events(
     types: tuple[str, ...],
     watch: bool,
     output: str,
+    no_headers: bool,
     limit: int,
 ) -> None:
     """Show events (as kubectl events)."""
-    show(ctx, namespace, all_namespaces, for_, types, watch, output, limit)
+    show(ctx, namespace, all_namespaces, for_, types, watch, output, limit, no_headers=no_headers)

@@ -3,6 +3,10 @@
 A command's module (and what it imports: the store, the engines) loads only
 when that command runs, so ``shipway image build`` does not pay for SQLAlchemy
 and Alembic. Each stage's CLI lives in its own module; add a line here.
+
+``SuggestingGroup`` (the base of every shipway group) answers a mistyped
+command as kubectl does: ``error: unknown command "gett" for "shipway"`` and
+``Did you mean this?`` with the closest commands (difflib), exit 2.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import importlib
 
 import click
+
+from shipway.model.errors import InputError
 
 COMMANDS: dict[str, str] = {
     "apply": "shipway.cli.resources:apply",
@@ -19,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "ci": "shipway.cli.lists:ci",
     "image": "shipway.cli.image:image",
     "app": "shipway.cli.lists:app",
+    "appset": "shipway.cli.appset:appset",
     "controller": "shipway.cli.controller:controller",
     "demo": "shipway.cli.demo:demo",
     "account": "shipway.cli.account:account",
@@ -28,11 +35,20 @@ COMMANDS: dict[str, str] = {
     "metrics": "shipway.cli.metrics:metrics",
     "warehouse": "shipway.cli.warehouse:warehouse",
     "promote": "shipway.cli.promote:promote",
+    "preview": "shipway.cli.preview:preview",
+    "approve": "shipway.cli.gates:approve",
+    "stage": "shipway.cli.gates:stage",
+    "promotion": "shipway.cli.gates:promotion",
     "migrate": "shipway.cli.migrate:migrate",
+    "policy": "shipway.cli.policy:policy",
+    "vuln": "shipway.cli.security_scan:vuln",
+    "describe": "shipway.cli.describe:describe",
+    "completion": "shipway.cli.complete:completion",
 }
 
 JOINS: dict[str, tuple[str, ...]] = {
-    "image": ("shipway.cli.image_update",),  # the updater's ``image update``
+    # the updater's ``image update``; ``image sbom|scan``; ``image sign|verify|attest|key``
+    "image": ("shipway.cli.image_update", "shipway.cli.security_scan", "shipway.cli.image_sign"),
 }
 
 
@@ -48,7 +64,39 @@ def load(name: str) -> click.Command | None:
     return command
 
 
-class LazyGroup(click.Group):
+def suggestions(word: str, known: list[str]) -> list[str]:
+    """The commands ``word`` may be a typo of, closest first (kubectl suggests within 2 edits)."""
+    import difflib  # only on a typo
+
+    close = difflib.get_close_matches(word, known, n=3, cutoff=0.6)
+    prefixed = [k for k in known if k.startswith(word) and k not in close] if word else []
+    return close + prefixed[:3]
+
+
+class SuggestingGroup(click.Group):
+    """A group that answers an unknown command with the ones it may be a typo of."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0])
+        missing = self.get_command(ctx, name) is None and not ctx.resilient_parsing
+        if missing and not name.startswith("-"):
+            raise unknown_command(name, ctx.command_path, self.list_commands(ctx))
+        return super().resolve_command(ctx, args)
+
+
+def unknown_command(name: str, path: str, known: list[str]) -> InputError:
+    """kubectl's message for a mistyped command, with what it may be a typo of."""
+    text = f'unknown command "{name}" for "{path}"'
+    close = suggestions(name, known)
+    if close:
+        text += "\n\nDid you mean this?\n" + "".join(f"\t{c}\n" for c in close)
+    text += f"\nRun '{path} --help' for usage."
+    return InputError(text)
+
+
+class LazyGroup(SuggestingGroup):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

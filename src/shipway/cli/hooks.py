@@ -17,12 +17,13 @@ from pathlib import Path
 import click
 
 from shipway.cli.context import state_from
+from shipway.cli.groups import SuggestingGroup
 from shipway.controller.hooks import install_post_receive
 from shipway.controller.tokens import HookTokens
 from shipway.model.errors import InputError
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def hook() -> None:
     """Hook credentials and the git post-receive hook."""
 

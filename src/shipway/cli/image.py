@@ -7,6 +7,7 @@ a table or ``-o json|yaml``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import click
 
 from shipway.cli import output as out
+from shipway.cli.groups import SuggestingGroup
 from shipway.model.errors import InputError
 
 
@@ -41,7 +43,7 @@ _insecure = click.option(
 )
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def image() -> None:
     """Build, push, copy and inspect OCI images; list tags; log in to registries."""
 
@@ -55,6 +57,7 @@ def image() -> None:
 @click.option("--target", help="Build this stage.")
 @click.option("--push", is_flag=True, help="Push every -t reference after the build.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer (the cache is refreshed).")
+@click.option("--no-sbom", is_flag=True, help="Do not make the image's SBOM.")
 @_insecure
 @out.output_option
 def build_cmd(
@@ -66,10 +69,11 @@ def build_cmd(
     target: str | None,
     push: bool,
     no_cache: bool,
+    no_sbom: bool,
     insecure: bool | None,
     output: str,
 ) -> None:
-    """Build CONTEXT without a daemon (Containerfile or Dockerfile)."""
+    """Build CONTEXT without a daemon (Containerfile or Dockerfile); keep its SBOM."""
     from shipway import settings
     from shipway.images.build import build
     from shipway.runtime.podman_env import podman_env
@@ -87,8 +91,28 @@ def build_cmd(
         buildah_env=podman_env(settings.load().home / "images" / "buildah"),
         no_cache=no_cache,
     )
-    if not out.emit(res.as_dict(), output):
+    data = res.as_dict()
+    if not no_sbom:
+        kept = _record_sbom(res.digest, res.tags[0] if res.tags else res.digest)
+        if kept is not None:
+            data["sbom"] = kept
+    if not out.emit(data, output):
         click.echo(res.pushed[0] if res.pushed else res.digest)
+
+
+def _record_sbom(digest: str, name: str) -> dict[str, object] | None:
+    """Keep the SBOM of a built image next to it in the store (a failure only warns)."""
+    from shipway.images.store import Store
+    from shipway.model.errors import ShipwayError
+    from shipway.security.sbom import record_build
+
+    try:
+        path = record_build(Store(), digest, name)
+    except ShipwayError as exc:
+        _progress(f"warning: no SBOM for {digest}: {exc}")
+        return None
+    _progress(f"sbom {path}")
+    return {"path": str(path), "packages": len(json.loads(path.read_text())["packages"])}
 
 
 @image.command("inspect")

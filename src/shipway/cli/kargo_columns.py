@@ -6,11 +6,17 @@ columns (stages: NAME SHARD CURRENT FREIGHT HEALTH READY STATUS AGE, with
 promotions: NAME SHARD STAGE FREIGHT PHASE AGE). Kinds the Kargo CLI does not
 list (PromotionTask, ClusterPromotionTask) and Argo Rollouts' kinds get
 kubectl's columns for their CRDs (NAME AGE; AnalysisRun: NAME STATUS AGE).
-``-o wide`` adds what each holds. Other kinds keep the generic name/source table.
+``-o wide`` adds what each holds (Freight: where it is verified and for how long
+it has soaked there, where it is approved; Stages: the soak time left for the
+next Freight, from ``status.soak``, and the auto-promotion holds). Argo CD's
+ApplicationSet: NAME STATUS (its ResourcesUpToDate condition) APPLICATIONS AGE;
+wide: the generators, the ``applicationsSync`` policy and the condition's
+message. Other kinds keep the generic name/source table.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +25,34 @@ from shipway.model.release import now
 from shipway.model.resources import Resource
 
 Row = Callable[[Resource, bool], list[Any]]
+
+
+def _since(text: Any) -> float | None:
+    if not text:
+        return None
+    when = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return (now() - when).total_seconds()
+
+
+def _go(seconds: float) -> str:
+    total = max(0, int(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m}m{s}s" if h else (f"{m}m{s}s" if m else f"{s}s")
+
+
+def _verified(r: Resource) -> str:
+    """``test (in 5m0s), uat``: where the Freight is verified, and how long it has soaked."""
+    status = r.status or {}
+    current = status.get("currentlyIn") or {}
+    out = []
+    for stage, info in sorted((status.get("verifiedIn") or {}).items()):
+        soaked = _since((current.get(stage) or {}).get("since"))
+        longest = (info or {}).get("longestSoak")
+        extra = f" (in {_go(soaked)})" if soaked is not None else (
+            f" (soaked {longest})" if longest else "")  # fmt: skip
+        out.append(f"{stage}{extra}")
+    return ", ".join(out)
 
 
 def _freight(r: Resource, wide: bool) -> list[Any]:
@@ -30,7 +64,18 @@ def _freight(r: Resource, wide: bool) -> list[Any]:
         commits = [f"{c.get('repoURL')}@{str(c.get('id', ''))[:7]}"
                    for c in r.body.get("commits") or []]  # fmt: skip
         row.append(", ".join(images + commits))
+        row.append(_verified(r))
+        row.append(", ".join(sorted((r.status or {}).get("approvedFor") or {})))
     return row
+
+
+def _soak(r: Resource) -> str:
+    """``abc1234: 14m2s left`` for a stage whose next Freight is still soaking upstream."""
+    soak = (r.status or {}).get("soak") or {}
+    left = _since(soak.get("until"))
+    if not soak or left is None or left >= 0:
+        return ""
+    return f"{str(soak.get('freight', ''))[:7]}: {_go(-left)} left"
 
 
 def _conditions(r: Resource) -> list[dict[str, Any]]:
@@ -65,7 +110,12 @@ def _stage(r: Resource, wide: bool) -> list[Any]:
     if wide:
         steps = ((r.spec.get("promotionTemplate") or {}).get("spec") or {}).get("steps") or []
         templates = (r.spec.get("verification") or {}).get("analysisTemplates") or []
-        row += [_sources(r), len(steps), ", ".join(str(t.get("name")) for t in templates)]
+        holds = ", ".join(
+            f"{k} ({v.get('reason', 'hold')} {str(v.get('freightName', ''))[:7]})"
+            for k, v in (status.get("autoPromotionHolds") or {}).items()
+        )
+        row += [_sources(r), len(steps), ", ".join(str(t.get("name")) for t in templates),
+                _soak(r), holds]  # fmt: skip
     return row
 
 
@@ -115,18 +165,31 @@ def _analysis_run(r: Resource, wide: bool) -> list[Any]:
     return row
 
 
+def _appset(r: Resource, wide: bool) -> list[Any]:
+    up = next((c for c in _conditions(r) if c.get("type") == "ResourcesUpToDate"), {})
+    state = {"True": "UpToDate", "False": "Error"}.get(str(up.get("status")), "Unknown")
+    row: list[Any] = [r.name, state, len((r.status or {}).get("resources") or [])]
+    if wide:
+        kinds = [
+            next((k for k in g if k != "selector"), "?") for g in r.spec.get("generators") or []
+        ]
+        policy = (r.spec.get("syncPolicy") or {}).get("applicationsSync", "sync")
+        row += [", ".join(kinds), policy, up.get("message", "")]
+    return row
+
+
 _FREIGHT = ["name", "alias", "origin (kind)", "origin (name)"]
 _STAGE = ["name", "shard", "current freight", "health", "ready", "status"]
 _TABLES: dict[str, tuple[list[str], list[str], Row, bool]] = {
     # kind: (columns, -o wide columns, row, whether it has an AGE column)
-    "Freight": (_FREIGHT, ["contents"], _freight, False),
+    "Freight": (_FREIGHT, ["contents", "verified in", "approved for"], _freight, False),
     "Warehouse": (
         ["name", "ready", "last freight"],
         ["freight creation", "interval", "message"],
         _warehouse,
         False,
     ),
-    "Stage": (_STAGE, ["sources", "steps", "verification"], _stage, True),
+    "Stage": (_STAGE, ["sources", "steps", "verification", "soak", "holds"], _stage, True),
     "Promotion": (
         ["name", "shard", "stage", "freight", "phase"],
         ["step", "message"],
@@ -139,6 +202,12 @@ _TABLES: dict[str, tuple[list[str], list[str], Row, bool]] = {
     "AnalysisTemplate": (["name"], ["metrics"], _template, True),
     "ClusterAnalysisTemplate": (["name"], ["metrics"], _template, True),
     "AnalysisRun": (["name", "status"], ["message"], _analysis_run, True),
+    "ApplicationSet": (
+        ["name", "status", "applications"],
+        ["generators", "sync policy", "message"],
+        _appset,
+        True,
+    ),
 }
 HEADERS = {kind: (base, extra) for kind, (base, extra, _row, _age) in _TABLES.items()}
 """Each kind's columns and its ``-o wide`` columns (AGE, where there is one, not included)."""

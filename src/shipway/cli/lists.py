@@ -10,7 +10,7 @@ help lists them (``LazySubGroup``).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -18,13 +18,14 @@ import click
 from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import reader_from
+from shipway.cli.groups import SuggestingGroup
 from shipway.model import namespaces, selectors
 from shipway.store import reads
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LazySubGroup(click.Group):
+class LazySubGroup(SuggestingGroup):
     """A group whose ``own`` commands are here and whose others load from ``rest`` modules.
 
     A ``rest`` module adds its commands to this group when imported (with
@@ -57,7 +58,7 @@ class LazySubGroup(click.Group):
         return super().list_commands(ctx)
 
 
-@click.group(cls=LazySubGroup, rest=("shipway.cli.app",))
+@click.group(cls=LazySubGroup, rest=("shipway.cli.app", "shipway.cli.app_tree"))
 def app() -> None:
     """Argo CD Applications: diff, sync, health, history and rollback."""
 
@@ -117,67 +118,78 @@ APP_COLUMNS = [
 ]
 
 
+def _app_name(a: dict[str, Any]) -> str:
+    meta = a.get("metadata") or {}
+    return f"application/{namespaces.qualified(meta.get('namespace', ''), meta.get('name', ''))}"
+
+
+def app_table(apps: Sequence[dict[str, Any]], wide: bool) -> tuple[list[str], list[list[Any]]]:
+    """``app list``'s columns (argocd's)."""
+    return APP_COLUMNS, [summary_row(a) for a in apps]
+
+
 @app.command("list")
 @remote.server_option
 @app_namespace_option
 @click.option("-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace.")
 @out.selector_option
-@out.output_option
-@out.no_headers_option
+@out.list_options
+@out.watch_option
 @click.pass_context
 def app_list(
     ctx: click.Context,
+    /,
     server: str | None,
     namespace: str | None,
     all_namespaces: bool,
     selector: str | None,
-    output: str,
-    no_headers: bool,
+    watch: bool,
+    **_: Any,
 ) -> None:
     """List applications with their sync and health status."""
     ns = None if all_namespaces else (namespace or namespaces.ARGOCD)
     t = remote.target(ctx, server)
-    if t is not None:
-        apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications", namespace=ns)
-    else:
-        apps = [r.to_dict() for r in reads.list_kind(reader_from(ctx), "Application", ns)]
     wanted = selectors.matcher(selector)
-    apps = [a for a in apps if wanted((a.get("metadata") or {}).get("labels") or {})]
-    if out.emit_list(apps, output):
+
+    def fetch() -> list[dict[str, Any]]:
+        if t is not None:
+            apps: list[dict[str, Any]] = remote.get_json(t, "/api/applications", namespace=ns)
+        else:
+            apps = [r.to_object() for r in reads.list_kind(reader_from(ctx), "Application", ns)]
+        return [a for a in apps if wanted((a.get("metadata") or {}).get("labels") or {})]
+
+    opts = out.Options.of(ctx)
+    if watch:
+        out.watch(fetch, opts, table=app_table, name=_app_name)
         return
-    if output == "name":
-        for a in apps:
-            meta = a["metadata"]
-            qualified = namespaces.qualified(meta.get("namespace", ""), meta["name"])
-            click.echo(f"application/{qualified}")
-        return
-    out.table(APP_COLUMNS, [summary_row(a) for a in apps], no_headers)
+    out.report(fetch(), opts, table=app_table, name=_app_name)
+
+
+def run_row(r: dict[str, Any]) -> list[Any]:
+    """A stored CI run's row in ``ci list``."""
+    return [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
+            r.get("conclusion") or r.get("status"), len(r.get("jobs", []))]  # fmt: skip
 
 
 @ci.command("list")
 @click.option("--limit", default=50, show_default=True)
 @remote.server_option
-@out.output_option
-@out.no_headers_option
+@out.list_options
+@out.watch_option
 @click.pass_context
-def ci_list(
-    ctx: click.Context, limit: int, server: str | None, output: str, no_headers: bool
-) -> None:
+def ci_list(ctx: click.Context, /, limit: int, server: str | None, watch: bool, **_: Any) -> None:
     """List stored runs, newest first."""
     t = remote.target(ctx, server)
-    if t is not None:
-        records: list[dict[str, Any]] = remote.get_json(t, "/api/ci/runs", limit=limit)
-    else:
-        records = reads.list_runs(reader_from(ctx), limit=limit)
-    if out.emit_list(records, output):
+
+    def fetch() -> list[dict[str, Any]]:
+        if t is not None:
+            records: list[dict[str, Any]] = remote.get_json(t, "/api/ci/runs", limit=limit)
+            return records
+        return reads.list_runs(reader_from(ctx), limit=limit)
+
+    table = out.rows_table(["id", "workflow", "event", "commit", "conclusion", "jobs"], run_row)
+    opts = out.Options.of(ctx)
+    if watch:
+        out.watch(fetch, opts, table=table, name="run")
         return
-    if output == "name":
-        for r in records:
-            click.echo(f"run/{r.get('id')}")
-        return
-    rows = [
-        [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
-         r.get("conclusion") or r.get("status"), len(r.get("jobs", []))]
-        for r in records
-    ]  # fmt: skip
-    out.table(["id", "workflow", "event", "commit", "conclusion", "jobs"], rows, no_headers)
+    out.report(fetch(), opts, table=table, name="run")

@@ -1,17 +1,13 @@
 """Entry point of the ``shipway`` command.
 
-``shipway --version`` answers before anything else loads (not even click);
-every other command runs ``shipway.cli.root``. ``cli`` (the click group) is
-importable from here, loaded on first use.
+``shipway --version`` answers before anything else loads (not even click or
+``typing``); every other command runs ``shipway.cli.root``. ``cli`` (the click
+group) is importable from here, loaded on first use.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import click
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,12 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     run(args)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "cli":
         from shipway.cli.root import cli
 
-        group: click.Group = cli
-        return group
+        return cli
     raise AttributeError(name)
 
 

@@ -11,6 +11,8 @@ import datetime as dt
 
 import click
 
+from shipway.cli.groups import SuggestingGroup
+from shipway.cli.output import output_option
 from shipway.model import dora
 
 
@@ -26,7 +28,7 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 86400:.1f}d"
 
 
-@click.group("metrics")
+@click.group("metrics", cls=SuggestingGroup)
 def metrics() -> None:
     """Delivery metrics computed from the release records."""
 
@@ -34,8 +36,7 @@ def metrics() -> None:
 @metrics.command("dora")
 @click.option("--app", default=None, help="Only this application's releases.")
 @click.option("--since", "window", default="30d", show_default=True, help="Window: 30d, 12h, 2w.")
-@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table",
-              show_default=True)  # fmt: skip
+@output_option
 @click.pass_context
 def dora_cmd(ctx: click.Context, app: str | None, window: str, output: str) -> None:
     """Deployment frequency, lead time, change failure rate and time to restore."""

@@ -1,31 +1,53 @@
-"""Render results: ``-o json``, ``-o yaml``, ``-o name``, or a table for people.
+"""Render results the way kubectl does: one module, commands hand it data.
 
-Tables are kubectl's: upper-case headers, columns three spaces apart, plain
-text (so user text is never read as markup); ``--no-headers`` drops the
-header line. ``-o json`` of a list is a ``List`` object
-(``{"apiVersion": "v1", "kind": "List", "items": [...]}``), as kubectl prints.
-Rich (for stderr messages) and YAML load only when used, so a listing starts
-fast. User text in messages is never read as rich markup: the console has
-markup off and ``error_line`` builds a ``Text``.
+``-o table|wide|json|yaml|name|jsonpath=T|jsonpath-file=F|jsonpath-as-json=T|
+custom-columns=SPEC|custom-columns-file=F`` (``output_option``; a bad format or
+template is kubectl's message, exit 2 as all bad input), ``--no-headers``,
+``--sort-by`` (a JSONPath), ``--field-selector`` and ``-w/--watch``.
+
+A command that lists calls ``report(items, output, table=..., name=..., data=...)``
+(or ``watch(fetch, ...)``); one that shows one object calls ``emit(obj, output)``
+and draws its own view when it returns False. ``-o json`` and ``-o yaml`` of a
+list are a ``List`` object (``{"apiVersion": "v1", "kind": "List", "items": [...]}``),
+as kubectl prints them.
+
+Tables are kubectl's: upper-case headers, columns three spaces apart (at least
+six wide with the gap), plain text. On a terminal (or with ``$COLUMNS`` set)
+they fit its width by shortening the least important columns (from the right;
+never NAME or NAMESPACE; ``-o wide`` is never shortened), and status cells are
+coloured unless ``NO_COLOR`` is set (``SHIPWAY_COLOR=always|never`` overrides).
+User text is never read as markup: stderr's rich console has markup off and
+``error_line`` builds a ``Text``. Rich and YAML load only when used.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
+from shipway.cli import printers
 from shipway.model.errors import ShipwayError
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
     from rich.console import Console
     from rich.text import Text
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
-FORMATS = ["table", "json", "yaml", "wide", "name"]
+FORMATS = ["table", "json", "yaml", "wide", "name", "jsonpath=", "jsonpath-file=",
+           "jsonpath-as-json=", "custom-columns=", "custom-columns-file="]  # fmt: skip
+"""What ``-o`` takes (those ending in ``=`` take a template or a file)."""
+
+TableFn = Callable[[Sequence[T], bool], tuple[Sequence[str], Sequence[Sequence[Any]]]]
+"""``table(items, wide) -> (headers, rows)``."""
 
 
 class _Stderr:
@@ -45,15 +67,37 @@ class _Stderr:
 stderr = _Stderr()
 
 
+class OutputType(click.ParamType):  # type: ignore[type-arg]
+    """``-o``: checked as kubectl checks it (its error message), kept as the text given."""
+
+    name = "format"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        printers.parse_format(str(value))  # raises InputError with kubectl's text
+        return str(value)
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(f) for f in FORMATS if f.startswith(incomplete)]
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "FORMAT"
+
+
 def output_option(func: F) -> F:
     """The ``-o/--output`` option shared by every command that reports."""
     return click.option(
         "-o",
         "--output",
-        type=click.Choice(FORMATS),
+        type=OutputType(),
         default="table",
         show_default=True,
-        help="Output format.",
+        help="Output format: table, wide, json, yaml, name, jsonpath=TEMPLATE, "
+        "jsonpath-file=FILE, jsonpath-as-json=TEMPLATE, custom-columns=SPEC, "
+        "custom-columns-file=FILE.",
     )(func)
 
 
@@ -74,40 +118,328 @@ def selector_option(func: F) -> F:
     )(func)
 
 
-def emit(data: Any, fmt: str) -> bool:
-    """Print ``data`` as JSON or YAML; return False when the caller should draw a table."""
+def sort_by_option(func: F) -> F:
+    """``--sort-by``: a JSONPath into each object (``.metadata.name``, ``{.status.phase}``)."""
+    return click.option(
+        "--sort-by", "sort_by", default=None, metavar="JSONPATH",
+        help="Sort by this field (a JSONPath, e.g. .metadata.creationTimestamp).",
+    )(func)  # fmt: skip
+
+
+def field_selector_option(func: F) -> F:
+    """``--field-selector``: ``path=value``, ``path!=value``, comma-joined (all must hold)."""
+    return click.option(
+        "--field-selector", "field_selector", default=None, metavar="SELECTOR",
+        help="Field selector, e.g. status.sync.status=OutOfSync,metadata.name!=web.",
+    )(func)  # fmt: skip
+
+
+def watch_option(func: F) -> F:
+    """``-w/--watch``: after the list, print objects as they change (Ctrl-C ends, exit 0)."""
+    return click.option(
+        "-w", "--watch", is_flag=True, help="After listing, print changed objects as they change."
+    )(func)
+
+
+def list_options(func: F) -> F:
+    """``-o``, ``--no-headers``, ``--sort-by`` and ``--field-selector`` at once."""
+    return output_option(no_headers_option(sort_by_option(field_selector_option(func))))
+
+
+class Options(NamedTuple):
+    """What the output options of a command asked for."""
+
+    output: str = "table"
+    no_headers: bool = False
+    sort_by: str | None = None
+    field_selector: str | None = None
+
+    @classmethod
+    def of(cls, ctx: click.Context) -> Options:
+        p = ctx.params
+        return cls(str(p.get("output") or "table"), bool(p.get("no_headers")),
+                   p.get("sort_by") or None, p.get("field_selector") or None)  # fmt: skip
+
+
+# -- machine formats -------------------------------------------------------------------------
+
+
+def _template(output: str) -> printers.Format | None:
+    fmt = printers.parse_format(output)
+    return printers.read_template(fmt) if fmt.kind in printers.TEMPLATE_FORMATS else None
+
+
+def _custom_columns(fmt: printers.Format, objects: Sequence[Any], no_headers: bool) -> None:
+    if fmt.kind == "custom-columns-file" or (fmt.kind == "custom-columns" and "\n" in fmt.template):
+        columns = printers.custom_columns_file(fmt.template)
+    else:
+        columns = printers.custom_columns(fmt.template)
+    lines = [] if no_headers else [[h for h, _ in columns]]
+    lines += [[printers.column_value(p, obj) for _, p in columns] for obj in objects]
+    for line in printers.render(lines, printers.widths(lines)):
+        click.echo(line)
+
+
+def _print_template(fmt: printers.Format, data: Any) -> None:
+    from shipway.templates import jsonpath
+
+    text = jsonpath.compile(fmt.template).execute(data, as_json=fmt.kind == "jsonpath-as-json")
+    click.echo(text, nl=False)
+
+
+def emit(data: Any, fmt: str, no_headers: bool = False) -> bool:
+    """Print one object in a machine format; False when the caller should draw its view."""
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, default=str))
         return True
     if fmt == "yaml":
         import yaml
 
-        docs = data if isinstance(data, list) else [data]
-        click.echo(yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False).rstrip())
+        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
         return True
-    return False
+    if fmt == "name":
+        word = _object_name(data)
+        if word is None:
+            return False
+        click.echo(word)
+        return True
+    template = _template(fmt)
+    if template is None:
+        return False
+    if template.kind.startswith("custom-columns"):
+        _custom_columns(template, [data], no_headers)
+    else:
+        _print_template(template, data)
+    return True
+
+
+def _object_name(data: Any) -> str | None:
+    """``kind/name`` of an API object (``application/web``); None for other data."""
+    if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict):
+        return None
+    kind, name = data.get("kind"), data["metadata"].get("name")
+    return f"{str(kind).lower()}/{name}" if kind and name else None
 
 
 def listing(items: list[Any]) -> dict[str, Any]:
     """kubectl's ``List`` of ``items``."""
-    return {"apiVersion": "v1", "kind": "List", "items": items}
+    return printers.data_of(items)
 
 
-def emit_list(items: list[Any], fmt: str) -> bool:
-    """``emit`` for a list: ``-o json`` prints it as a ``List`` object."""
-    return emit(listing(items) if fmt == "json" else items, fmt)
+def emit_list(items: list[Any], fmt: str, no_headers: bool = False) -> bool:
+    """``emit`` for a list: ``-o json|yaml`` print a ``List``, templates run on it."""
+    template = _template(fmt) if fmt not in ("json", "yaml") else None
+    if template is not None and template.kind.startswith("custom-columns"):
+        _custom_columns(template, items, no_headers)
+        return True
+    return emit(listing(items), fmt, no_headers)
+
+
+# -- reporting lists -------------------------------------------------------------------------
+
+
+def _name_of(kind: str | Callable[[Any], str], obj: Any) -> str:
+    if callable(kind):
+        return kind(obj)
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    name = (meta or {}).get("name") if isinstance(meta, dict) else None
+    return f"{kind}/{name if name is not None else obj.get('id', '')}"
+
+
+def select(items: Sequence[T], opts: Options, data: Callable[[T], Any]) -> list[T]:
+    """``items`` kept by ``--field-selector`` and ordered by ``--sort-by``."""
+    from shipway.model import selectors
+
+    kept = list(items)
+    if opts.field_selector:
+        wanted = selectors.field_matcher(opts.field_selector)
+        kept = [i for i in kept if wanted(data(i))]
+    if opts.sort_by:
+        order = printers.sort_order([data(i) for i in kept], opts.sort_by)
+        kept = [kept[n] for n in order]
+    return kept
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def report(
+    items: Sequence[T],
+    opts: Options | str,
+    *,
+    table: TableFn[T],
+    name: str | Callable[[Any], str],
+    data: Callable[[T], Any] = _identity,
+) -> None:
+    """Print a list in ``opts.output``'s format, filtered and sorted as ``opts`` say.
+
+    ``table(items, wide)`` gives headers and rows; ``name`` is the kind word of
+    ``-o name`` (``application`` → ``application/NAME``, the name from the
+    object's ``metadata.name`` or ``id``) or a function of the object; ``data``
+    turns an item into the object that ``-o json`` prints and paths look into.
+    """
+    if isinstance(opts, str):
+        opts = Options(opts)
+    kept = select(items, opts, data)
+    if opts.output in ("table", "wide"):
+        heads, rows = table(kept, opts.output == "wide")
+        emit_table(heads, rows, opts.no_headers, fit=opts.output == "table")
+        return
+    objects = [data(i) for i in kept]
+    if opts.output == "name":
+        for obj in objects:
+            click.echo(_name_of(name, obj))
+        return
+    emit_list(objects, opts.output, opts.no_headers)
+
+
+def rows_table(
+    headers: Sequence[str], row: Callable[[T], Sequence[Any]]
+) -> Callable[[Sequence[T], bool], tuple[Sequence[str], list[Sequence[Any]]]]:
+    """A ``table`` for ``report`` from fixed headers and a row function (wide = the same)."""
+    return lambda items, _wide: (headers, [row(i) for i in items])
+
+
+# -- tables for people -----------------------------------------------------------------------
+
+
+def _width() -> int | None:
+    """The terminal's width on a terminal, ``$COLUMNS`` when set, else none (piped: kubectl's)."""
+    if sys.stdout.isatty():
+        try:
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+        except (OSError, ValueError):
+            return 80
+    env = os.environ.get("COLUMNS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
+def use_colour() -> bool:
+    """Colours on a terminal unless ``NO_COLOR``; ``SHIPWAY_COLOR=always|never`` decides first."""
+    forced = os.environ.get("SHIPWAY_COLOR", "").lower()
+    if forced in ("always", "never"):
+        return forced == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()
+
+
+def _ellipsis() -> str:
+    enc = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return "…" if enc.startswith("utf") else "~"
+
+
+def table_lines(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    no_headers: bool = False,
+    fit: bool = True,
+    cols: Sequence[int] | None = None,
+) -> tuple[list[str], list[int]]:
+    """The lines of a table and the column widths used (``cols`` given: those)."""
+    heads = [h.upper() for h in headers]
+    body = [["" if c is None else str(c) for c in row] for row in rows]
+    own = printers.widths([heads, *body]) if heads else []
+    if cols is not None:  # later rows of a watch: as wide as the first table, or wider
+        own = [max(a, b) for a, b in zip(own, cols, strict=False)]
+    fitted = printers.fit(own, heads, _width()) if fit else list(own)
+    keep = [i for i, w in enumerate(fitted) if w is not None]
+    widths = [w for w in fitted if w is not None]
+    heads = [heads[i] for i in keep]
+    mark = _ellipsis()
+    body = [[printers.shorten(r[i] if i < len(r) else "", w, mark)
+             for i, w in zip(keep, widths, strict=True)] for r in body]  # fmt: skip
+    lines = ([] if no_headers else [heads]) + body
+    text = printers.render(lines, widths)
+    if use_colour():
+        text = printers.coloured(text, heads, body, widths, skip_first=not no_headers)
+    return text, [w if w is not None else 0 for w in fitted]
+
+
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], no_headers: bool = False,
+               fit: bool = True) -> list[int]:  # fmt: skip
+    """Print a table; return its column widths (``watch`` prints later rows to them)."""
+    text, cols = table_lines(headers, rows, no_headers, fit)
+    for line in text:
+        click.echo(line)
+    return cols
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], no_headers: bool = False) -> None:
-    """Aligned columns, three spaces apart, the last not padded (as kubectl's tabwriter)."""
-    lines = [[h.upper() for h in headers]] if not no_headers else []
-    lines += [["" if c is None else str(c) for c in row] for row in rows]
-    if not lines:
+    """Aligned columns as kubectl's tabwriter, fitted to the terminal (see module doc)."""
+    emit_table(headers, rows, no_headers)
+
+
+# -- watching --------------------------------------------------------------------------------
+
+
+def watch(
+    fetch: Callable[[], Sequence[T]],
+    opts: Options | str,
+    *,
+    table: TableFn[T],
+    name: str | Callable[[Any], str],
+    data: Callable[[T], Any] = _identity,
+    interval: float = 1.0,
+    rounds: int | None = None,
+) -> None:
+    """``report`` the list, then poll ``fetch`` and print each object that changed, as
+    ``kubectl get -w`` does (rows without a header; JSON/YAML objects; names), until
+    interrupted (Ctrl-C: return, so the command exits 0) or after ``rounds`` polls."""
+    if isinstance(opts, str):
+        opts = Options(opts)
+
+    def state(items: Sequence[T]) -> dict[str, tuple[T, str]]:
+        out = {}
+        for i in select(items, opts, data):
+            obj = data(i)
+            out[_name_of(name, obj)] = (i, json.dumps(obj, sort_keys=True, default=str))
+        return out
+
+    try:
+        first = fetch()
+        seen = state(first)
+        kept = [i for i, _ in seen.values()]
+        cols: list[int] | None = None
+        if opts.output in ("table", "wide"):
+            heads, rows = table(kept, opts.output == "wide")
+            if rows or not opts.no_headers:
+                cols = emit_table(heads, rows, opts.no_headers, fit=opts.output == "table")
+        else:
+            report(kept, opts, table=table, name=name, data=data)
+        n = 0
+        while rounds is None or n < rounds:
+            n += 1
+            time.sleep(interval)
+            now = state(fetch())
+            changed = [i for key, (i, text) in now.items() if seen.get(key, (None, ""))[1] != text]
+            seen = now
+            if changed:
+                cols = _print_changed(changed, opts, table, name, data, cols)
+    except KeyboardInterrupt:
         return
-    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
-    for line in lines:
-        cells = [c.ljust(w) for c, w in zip(line[:-1], widths, strict=False)] + line[-1:]
-        click.echo("   ".join(cells).rstrip())
+
+
+def _print_changed(changed: list[T], opts: Options, table: TableFn[T],
+                   name: str | Callable[[Any], str], data: Callable[[T], Any],
+                   cols: list[int] | None) -> list[int] | None:  # fmt: skip
+    if opts.output in ("table", "wide"):
+        heads, rows = table(changed, opts.output == "wide")
+        text, cols = table_lines(heads, rows, no_headers=True, fit=opts.output == "table",
+                                 cols=cols)  # fmt: skip
+        for line in text:
+            click.echo(line)
+        return cols
+    for obj in (data(i) for i in changed):
+        if opts.output == "name":
+            click.echo(_name_of(name, obj))
+        elif not emit(obj, opts.output, no_headers=True):
+            click.echo(json.dumps(obj, default=str))
+    return cols
+
+
+# -- errors ----------------------------------------------------------------------------------
 
 
 def error_line(text: str) -> Text:

@@ -5,7 +5,10 @@ Makes a Promotion from the Stage's ``promotionTemplate`` (named
 when no controller is running (as ``shipway app sync`` syncs locally), else
 the controller's promotion lane runs it. ``--wait`` waits for the end: exit 0
 when it Succeeded, 1 when it Failed or Errored (naming the step and its
-message). In this process the promotion always runs to its end.
+message). In this process the promotion always runs to its end, and then
+the stage's verification (to its end with ``--wait``). The gates
+(``promote.start``: one promotion per stage, promotion windows, soak and
+availability) refuse with exit 4 and the reason.
 """
 
 from __future__ import annotations
@@ -44,25 +47,63 @@ def _progress(event: dict[str, Any]) -> None:
 @click.option("--wait", is_flag=True, help="Wait for the promotion to finish; exit 1 if it fails.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds for --wait.")
 def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeout: float) -> None:
-    """Promote Freight to a Stage."""
-    from shipway.controller import promotions as lane
+    """Promote Freight to a Stage.
+
+    Refused (exit 4, saying why) while the stage has a promotion under way,
+    while a promotion window closes it, or while the Freight is not available
+    to it (not approved, or not verified and soaked upstream: the time left
+    is shown).
+    """
     from shipway.promote import runner
-    from shipway.promote.start import start
+    from shipway.promote import start as start_mod
 
     state = state_from(click.get_current_context())
     store = state.store
     ns = project or scope.current()
-    started = start(store, ns, stage, freight_ref)
+    started = start_mod.start(store, project=ns, stage=stage, freight=freight_ref,
+                              actor=actor())  # fmt: skip
     name, key = started.name, started.key
     click.echo(f"promotion.kargo.akuity.io/{name} created")
     if _controller_up(state.settings.resolved_controller_url()):
-        lane.enqueue(store, key)
+        start_mod.queue(store, key)
         if not wait:
             return
         status = _poll(store, key, timeout)
     else:
         status = runner.run(store, state.settings, key, on_progress=_progress)
+        if status["phase"] == "Succeeded":
+            _verify_here(store, state.settings, ns, stage, timeout if wait else 0.0)
     _report(name, status)
+
+
+def actor() -> str:
+    """Who acts: the OS user, as shipway trusts it on the local store."""
+    import getpass
+
+    return getpass.getuser()
+
+
+def _verify_here(store: Any, settings: Any, project: str, stage: str, timeout: float) -> None:
+    """No controller: run the stage's verification here (to its end with --wait)."""
+    from shipway.promote import lifecycle, verification
+
+    keys = [k for k in verification.unfinished(store) if k.startswith(f"{project}/{stage}.")]
+    if not keys:
+        return
+    if timeout <= 0:
+        click.echo(f"verification analysisrun/{keys[0].split('/', 1)[1]} started (the controller "
+                   "runs it; or: shipway stage verify --wait)", err=True)  # fmt: skip
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lifecycle.tick(store, settings)
+        found = verification.phase_of(store, keys[0])
+        if found and found[0] in verification.FINAL:
+            msg = found[1].get("message", "")
+            click.echo(f"verification analysisrun/{keys[0].split('/', 1)[1]} {found[0]}"
+                       + (f": {msg}" if msg else ""), err=True)  # fmt: skip
+            return
+        time.sleep(0.2)
 
 
 def _poll(store: Any, key: str, timeout: float) -> dict[str, Any]:

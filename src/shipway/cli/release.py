@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import reader_from, store_from
+from shipway.cli.groups import SuggestingGroup
 from shipway.model import namespaces
 from shipway.model.release import Release
 from shipway.store import reads
@@ -23,70 +26,117 @@ def timeline(rel: Release) -> str:
         lines.append(f"  image          {rel.image}")
     if rel.config_commit:
         lines.append(f"  config commit  {rel.config_commit}")
+    lines += _security_lines(rel.security)
     if rel.finished:
         lines.append(f"  total          {(rel.finished - rel.created).total_seconds():.2f}s")
     return "\n".join(lines)
 
 
-@click.group()
+def _security_lines(security: dict[str, object]) -> list[str]:
+    """The policy gates' verdicts on the release: images verified, findings by severity."""
+    policy = security.get("policy")
+    if not isinstance(policy, dict):
+        return []
+    out = []
+    for image, entry in sorted((policy.get("images") or {}).items()):
+        verdict = "verified" if entry.get("verified") else "NOT verified"
+        out.append(f"  signature      {image}: {verdict} ({'; '.join(entry.get('by') or [])})")
+    counts = policy.get("findings") or {}
+    if counts:
+        shown = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))
+        out.append(f"  policy         {shown}")
+    if policy.get("refused"):
+        out.append(f"  refused        {policy['refused']}")
+    return out
+
+
+@click.group(cls=SuggestingGroup)
 def release() -> None:
     """Release records: commit → CI run → image → config commit → live revision."""
+
+
+def release_row(r: dict[str, Any]) -> list[Any]:
+    """A release record's row in ``release list``."""
+    secs = r.get("seconds")
+    duration = f"{secs:.1f}s" if isinstance(secs, int | float) else ""
+    return [r.get("id"), r.get("app"), str(r.get("commit") or "")[:12], r.get("status"),
+            str(r.get("image") or "")[-24:], duration]  # fmt: skip
 
 
 @release.command("list")
 @click.option("--app", help="Only releases of this application (NAME or NS/NAME).")
 @click.option("--limit", default=50, show_default=True)
 @remote.server_option
-@out.output_option
-@out.no_headers_option
+@out.list_options
+@out.watch_option
 @click.pass_context
 def list_cmd(
-    ctx: click.Context,
-    app: str | None,
-    limit: int,
-    server: str | None,
-    output: str,
-    no_headers: bool,
+    ctx: click.Context, /, app: str | None, limit: int, server: str | None, watch: bool, **_: Any
 ) -> None:
     """List releases, newest first."""
     if app:
         app = namespaces.app_key(app)  # releases name an app as the engines do: dev_web
     t = remote.target(ctx, server)
-    if t is not None:
-        data = remote.get_json(t, "/api/releases", app=app, limit=limit)
-        rels = [Release.from_dict(d) for d in data]
-    else:
-        rels = reads.list_releases(reader_from(ctx), app=app, limit=limit)
-    if out.emit_list([r.to_dict() for r in rels], output):
+
+    def fetch() -> list[dict[str, Any]]:
+        if t is not None:
+            data: list[dict[str, Any]] = remote.get_json(t, "/api/releases", app=app, limit=limit)
+            return [Release.from_dict(d).to_dict() for d in data]
+        return [r.to_dict() for r in reads.list_releases(reader_from(ctx), app=app, limit=limit)]
+
+    headers = ["id", "app", "commit", "status", "image", "duration"]
+    table = out.rows_table(headers, release_row)
+    if watch:
+        out.watch(fetch, out.Options.of(ctx), table=table, name="release")
         return
-    if output == "name":
-        for r in rels:
-            click.echo(f"release/{r.id}")
-        return
-    out.table(
-        ["id", "app", "commit", "status", "image", "duration"],
-        [
-            [
-                r.id,
-                r.app,
-                r.commit[:12],
-                r.status,
-                (r.image or "")[-24:],
-                f"{(r.finished - r.created).total_seconds():.1f}s" if r.finished else "",
-            ]
-            for r in rels
-        ],
-        no_headers,
-    )
+    out.report(fetch(), out.Options.of(ctx), table=table, name="release")
+
+
+def freight_timeline(doc: dict[str, Any]) -> str:
+    """A Freight's journey across stages, one line per promotion, verification, approval
+    or rollback, for people."""
+    f = doc["freight"]
+    images = ", ".join(f"{i.get('repoURL')}:{i.get('tag')}@{str(i.get('digest', ''))[:19]}"
+                       for i in f.get("images") or [])  # fmt: skip
+    lines = [f"freight {f['name']}  alias={f.get('alias', '')}  {images}"]
+    for c in f.get("commits") or []:
+        lines.append(f"  commit         {c.get('repoURL')}@{str(c.get('id', ''))[:12]}")
+    for e in doc["journey"]:
+        what = e.get("name") or e.get("to") or e.get("actor") or ""
+        msg = f"  {e['message']}" if e.get("message") else ""
+        lines.append(f"  {e['at']}  {e.get('stage', ''):<10} {e.get('kind', ''):<12} "
+                     f"{e.get('phase', ''):<12} {what}{msg}")  # fmt: skip
+    return "\n".join(lines)
 
 
 @release.command("get")
 @click.argument("release_id")
+@click.option("--project", "-n", "project", default=None,
+              help="RELEASE_ID is a Freight (name or alias) of this Kargo Project: show its "
+                   "journey across stages.")  # fmt: skip
 @remote.server_option
 @out.output_option
 @click.pass_context
-def get_cmd(ctx: click.Context, release_id: str, server: str | None, output: str) -> None:
-    """Show one release (an id or a unique prefix) as a timeline."""
+def get_cmd(ctx: click.Context, release_id: str, project: str | None, server: str | None,
+            output: str) -> None:  # fmt: skip
+    """Show one release (an id or a unique prefix) as a timeline; with ``--project``, a
+    Freight's promotions, verifications, approvals and rollbacks per stage."""
+    if project is not None:
+        from shipway.model.errors import NotFoundError
+        from shipway.promote import promotion as pm
+        from shipway.promote import records
+        from shipway.store import resources as store_resources
+
+        store = store_from(ctx)
+        found = pm.find_freight(store_resources.list_kind(store, "Freight", project), release_id)
+        if found is None:
+            raise NotFoundError(f"Freight {release_id!r} not found in project {project!r}",
+                                subject=f"Freight/{project}/{release_id}")  # fmt: skip
+        doc = {"freight": {**found.body, "name": found.name}, "status": found.status,
+               "journey": records.journey(store, project, found.name)}  # fmt: skip
+        if not out.emit(doc, output):
+            click.echo(freight_timeline(doc))
+        return
     t = remote.target(ctx, server)
     if t is not None:
         rel = Release.from_dict(remote.get_json(t, f"/api/releases/{release_id}"))

@@ -10,11 +10,12 @@ are checked against each other and the store first (``shipway.promote.checks``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from shipway.cli import kargo_columns, scope
+from shipway.cli import complete, kargo_columns, scope
 from shipway.cli import output as out
 from shipway.cli.context import reader_from, store_from
 from shipway.model import builtin, kindnames, namespaces, selectors
@@ -114,23 +115,24 @@ def _namespace_dicts(names: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _get_namespaces(ctx: click.Context, name: str | None, output: str) -> None:
+def _get_namespaces(ctx: click.Context, name: str | None, opts: out.Options) -> None:
     names = _repo().namespaces(store_from(ctx))
     if name:
         if name not in names:
             raise NotFoundError(f"namespace {name!r} not found", subject=f"Namespace/{name}")
         names = [name]
     items = _namespace_dicts(names)
-    if out.emit(items[0], output) if name else out.emit_list(items, output):
+    if name and out.emit(items[0], opts.output, opts.no_headers):
         return
-    if output == "name":
-        for n in names:
-            click.echo(f"namespace/{n}")
-        return
-    out.table(["name", "status"], [[n, "Active"] for n in names])
+    out.report(items, opts, table=out.rows_table(["name", "status"], _namespace_row),
+               name="namespace")  # fmt: skip
 
 
-def _listed(ctx: click.Context, kind: str, namespace: str | None, every: bool) -> list[Resource]:
+def _namespace_row(d: dict[str, Any]) -> list[Any]:
+    return [d["metadata"]["name"], d["status"]["phase"]]
+
+
+def listed(ctx: click.Context, kind: str, namespace: str | None, every: bool) -> list[Resource]:
     reader = reader_from(ctx)
     if every or not namespaces.namespaced(kind):
         return builtin.with_builtins(kind, reads.list_kind(reader, kind))
@@ -160,67 +162,81 @@ class GetCommand(click.Command):
         return super().invoke(ctx)
 
 
+def resource_table(kind: str, every: bool) -> out.TableFn[Resource]:
+    """``get KIND``'s table: the kind's own columns (Kargo's...) or NAME SOURCE AGE."""
+
+    def table(items: Sequence[Resource], wide: bool) -> tuple[list[str], list[list[Any]]]:
+        with_ns = every and namespaces.namespaced(kind)
+        own = kargo_columns.table(kind, list(items), wide)
+        if own is not None:
+            heads, rows = own
+        else:
+            t = now()
+            heads = ["name", "source", "age"]
+            rows = [[r.name, r.source, selectors.age(r.created, t)] for r in items]
+        if with_ns:
+            rows = [[r.namespace, *row] for r, row in zip(items, rows, strict=True)]
+            heads = ["namespace", *heads]
+        return heads, rows
+
+    return table
+
+
 @click.command(cls=GetCommand)
-@click.argument("kind")
-@click.argument("name", required=False)
+@click.argument("kind", shell_complete=complete.kinds)
+@click.argument("name", required=False, shell_complete=complete.names)
 @scope.namespace_option
 @scope.all_namespaces_option
 @out.selector_option
-@out.output_option
-@out.no_headers_option
+@out.list_options
+@out.watch_option
 @click.pass_context
 def get(
     ctx: click.Context,
+    /,
     kind: str,
     name: str | None,
     namespace: str | None,
     all_namespaces: bool,
     selector: str | None,
-    output: str,
-    no_headers: bool,
+    watch: bool,
+    **_: Any,
 ) -> None:
     """Show stored resources of KIND, or the one named NAME."""
+    opts = out.Options.of(ctx)
     if kind.lower() in _NAMESPACE_WORDS:
-        _get_namespaces(ctx, name, output)
+        _get_namespaces(ctx, name, opts)
         return
     canonical = kindnames.canonical_kind(kind)
     namespace = namespace or None
+    word = canonical.lower()
+    table = resource_table(canonical, all_namespaces)
     if name:
-        store = store_from(ctx)
-        ns = scope.for_kind(canonical, name, namespace)
-        found = [r for r in builtin.with_builtins(canonical, []) if r.name == name]
-        repo = _repo()
-        res = repo.find(store, canonical, name, ns) or (found[0] if found else None)
-        if res is None:
-            res = repo.get(store, canonical, name, ns)  # raises the not-found error
-        if not out.emit(res.to_dict(), output):
-            out.table(["name", "source"], [[res.name, res.source]])
+        res = find_one(ctx, canonical, name, namespace)
+        if not out.emit(res.to_object(), opts.output, opts.no_headers):
+            out.report([res], opts, table=table, name=word, data=Resource.to_object)
         return
     wanted = selectors.matcher(selector)
-    items = [r for r in _listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
-    if out.emit_list([r.to_dict() for r in items], output):
+
+    def fetch() -> list[Resource]:
+        return [r for r in listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
+
+    if watch:
+        out.watch(fetch, opts, table=table, name=word, data=Resource.to_object)
         return
-    if output == "name":
-        for r in items:
-            click.echo(f"{canonical.lower()}/{r.name}")
-        return
-    if (own := kargo_columns.table(canonical, items, output == "wide")) is not None:
-        heads, rows = own
-        if all_namespaces:
-            rows = [[r.namespace, *row] for r, row in zip(items, rows, strict=True)]
-            heads = ["namespace", *heads]
-        out.table(heads, rows, no_headers)
-        return
-    t = now()
-    if all_namespaces and namespaces.namespaced(canonical):
-        out.table(
-            ["namespace", "name", "source", "age"],
-            [[r.namespace, r.name, r.source, selectors.age(r.created, t)] for r in items],
-            no_headers,
-        )
-        return
-    rows = [[r.name, r.source, selectors.age(r.created, t)] for r in items]
-    out.table(["name", "source", "age"], rows, no_headers)
+    out.report(fetch(), opts, table=table, name=word, data=Resource.to_object)
+
+
+def find_one(ctx: click.Context, kind: str, name: str, namespace: str | None) -> Resource:
+    """The stored ``kind`` named ``name`` (or a built-in one); a NotFoundError otherwise."""
+    ns = scope.for_kind(kind, name, namespace)
+    stored = reads.list_kind(reader_from(ctx), kind, ns if namespaces.namespaced(kind) else None)
+    found = [r for r in builtin.with_builtins(kind, stored) if r.name == name]
+    if found:
+        return found[0]
+    res = _repo().get(store_from(ctx), kind, name, ns)  # raises the not-found error
+    assert isinstance(res, Resource)
+    return res
 
 
 @click.command()
@@ -233,3 +249,12 @@ def delete(ctx: click.Context, kind: str, name: str, namespace: str | None) -> N
     canonical = kindnames.canonical_kind(kind)
     _repo().delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
     click.echo(f"{canonical.lower()}/{name} deleted")
+    if canonical == "ApplicationSet":  # its Applications go with it, as Kubernetes' GC does
+        from shipway.cli.context import state_from
+        from shipway.deploy.appset import engine
+
+        errors: list[str] = []
+        for app in engine.prune_orphans(store_from(ctx), state_from(ctx).settings, errors):
+            click.echo(f"application/{app} deleted")
+        for line in errors:  # left for the controller's next pass to try again
+            click.echo(line, err=True)

@@ -10,9 +10,10 @@ import click
 
 from shipway.cli import scope
 from shipway.cli.context import state_from
+from shipway.cli.groups import SuggestingGroup
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def warehouse() -> None:
     """Kargo Warehouses: discovery of images and commits into Freight."""
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from shipway.cluster import INSTANCE_LABEL
+from shipway.cluster.changelog import ChangeLog
 
 Obj = dict[str, Any]
 Lister = Callable[[str], tuple[list[Obj], str]]  # kind → (items, resourceVersion)
@@ -37,6 +38,7 @@ class LiveCache:
         self._lock = threading.Lock()
         self._by_app: dict[str, dict[str, Obj]] = {}
         self._versions: dict[str, int] = {}
+        self._changes = ChangeLog()
         self._kinds: set[str] = set()
         self._threads: list[threading.Thread] = []
         self.stopped = threading.Event()
@@ -83,12 +85,14 @@ class LiveCache:
         else:
             mine[key_of(obj)] = obj
         self._versions[app] = self._versions.get(app, 0) + 1
+        self._changes.note(app)
 
     def _replace_kind(self, kind: str, items: list[Obj]) -> None:
         for app, objs in self._by_app.items():
             for k in [k for k, o in objs.items() if o.get("kind") == kind]:
                 del objs[k]
             self._versions[app] = self._versions.get(app, 0) + 1
+            self._changes.note(app)
         for obj in items:
             self._store("ADDED", obj)
 
@@ -114,6 +118,11 @@ class LiveCache:
     def version(self, app: str) -> str:
         with self._lock:
             return str(self._versions.get(app, 0))
+
+    def changes(self, token: int | None) -> tuple[int, set[str] | None]:
+        """The apps whose objects changed since ``token`` (``ChangeLog.since``)."""
+        with self._lock:
+            return self._changes.since(token)
 
     def stop(self) -> None:
         self.stopped.set()

@@ -200,6 +200,10 @@ class KubernetesTarget:
     def live_version(self, app: str) -> str:
         return self.cache.version(app)
 
+    def live_changes(self, token: int | None) -> tuple[int, set[str] | None]:
+        """The apps whose live objects changed since ``token`` (the watch cache's log)."""
+        return self.cache.changes(token)
+
     # -- changes ----------------------------------------------------------------
 
     def apply(

@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from shipway.cluster import Result
+from shipway.cluster.changelog import ChangeLog
 
 Obj = dict[str, Any]
 
@@ -49,6 +50,7 @@ class MemoryTarget:
         self.objects: dict[str, dict[str, Obj]] = {}
         self.versions: dict[str, int] = {}
         self.last_applied_by_app: dict[str, dict[str, Obj]] = {}
+        self._changes = ChangeLog()
 
     def last_applied(self, app: str) -> dict[str, Obj]:
         """What was applied last per object (the third side of the comparison)."""
@@ -63,6 +65,10 @@ class MemoryTarget:
     def live_version(self, app: str) -> str:
         return str(self.versions.get(app, 0))
 
+    def live_changes(self, token: int | None) -> tuple[int, set[str] | None]:
+        """The apps whose objects changed since ``token`` (``ChangeLog.since``)."""
+        return self._changes.since(token)
+
     def apply(
         self, app: str, objects: list[Obj], *, options: frozenset[str] = frozenset()
     ) -> list[Result]:
@@ -75,6 +81,7 @@ class MemoryTarget:
             self.last_applied_by_app.setdefault(app, {})[key] = copy.deepcopy(obj)
             out.append(Result(key, "Synced", action, f"{obj['kind'].lower()} {action}"))
         self.versions[app] = self.versions.get(app, 0) + 1
+        self._changes.note(app)
         return out
 
     def delete(self, app: str, objects: list[Obj]) -> list[Result]:
@@ -85,4 +92,5 @@ class MemoryTarget:
             self.last_applied_by_app.get(app, {}).pop(_key(obj), None)
             out.append(Result(_key(obj), "Pruned", "deleted", "pruned"))
         self.versions[app] = self.versions.get(app, 0) + 1
+        self._changes.note(app)
         return out

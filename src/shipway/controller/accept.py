@@ -130,10 +130,16 @@ def _key(kind: str, repo: str, *parts: str) -> str:
     return f"{kind}|{hashlib.sha256(text.encode()).hexdigest()}"
 
 
-def forge(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
-    """``POST /hooks/forge``: signature or token, then the delivery id against replays."""
+def forge(
+    rx: Receiver, raw: bytes, headers: Mapping[str, str], *, secret: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """``POST /hooks/forge``: signature or token, then the delivery id against replays.
+
+    ``secret``: another one than the controller's forge secret (a Flux Receiver's token)."""
     try:
-        event = forge_webhooks.parse(headers, raw, secret=rx.tokens.forge())
+        event = forge_webhooks.parse(
+            headers, raw, secret=rx.tokens.forge() if secret is None else secret
+        )
     except InputError:
         raise
     except (AttributeError, TypeError, ValueError, KeyError) as exc:

@@ -7,7 +7,11 @@
 - a git push to an ``Application``'s config repo reconciles that application
   and waits for its health;
 - a registry or git push to a repository a Kargo ``Warehouse`` subscribes to
-  runs its discovery (``promote.warehouse``), which makes the new Freight.
+  runs its discovery (``promote.warehouse``), which makes the new Freight;
+- a push or pull request event refreshes the ApplicationSets that read that
+  repository (``controller.appsets``), as does the periodic pass;
+- a pull request event refreshes the preview sets of its repository, and the
+  end of its CI releases its preview's deploy (``controller.previews``).
 
 Hooks are accepted by ``controller.accept`` into the durable inbox; lanes of
 worker threads (``controller.workers``) take them: accepted events are
@@ -33,8 +37,18 @@ from typing import Any
 from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
 from shipway.ci.runner import pull_request_runner
-from shipway.controller import accept, catchup, promotions, units, workers
+from shipway.controller import (
+    accept,
+    appsets,
+    catchup,
+    notifier,
+    promotions,
+    signing,
+    units,
+    workers,
+)
 from shipway.controller import ci_outcome as outcome
+from shipway.controller import previews as previews_lane
 from shipway.controller import tips as tips_mod
 from shipway.controller.hooks import (
     GitPush,
@@ -55,7 +69,7 @@ from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.notify import worker as notify_worker
-from shipway.promote import warehouse
+from shipway.promote import lifecycle, warehouse
 from shipway.runtime import docker_api
 from shipway.settings import Settings
 from shipway.store import inbox, runs
@@ -65,6 +79,7 @@ from shipway.updater import engine as update_engine
 from shipway.updater import webhooks as registry_webhooks
 
 log = logging.getLogger("shipway.controller")
+PROMOTE_TICK = 0.5  # seconds between passes of verification and auto-promotion
 INBOX_RETENTION = dt.timedelta(days=30)  # ended items (and their dedupe keys) kept this long
 
 
@@ -90,6 +105,7 @@ class Controller:
         self._locks_lock = threading.Lock()
         self._stop = threading.Event()
         self._periodic: threading.Thread | None = None
+        self.previews = previews_lane.Lane(store, settings, health_timeout=health_timeout)
         self.lanes = workers.Lanes(store, [
             workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
@@ -97,7 +113,12 @@ class Controller:
             workers.LaneSpec("deploy", ("reconcile",), 2, self._handle_reconcile),
             workers.LaneSpec("promote", (promotions.KIND,), 1,
                              lambda item, _owner: promotions.handle(store, settings, item)),
+            workers.LaneSpec("appset", (appsets.KIND,), 1,
+                             lambda item, _owner: appsets.handle(store, settings, item)),
+            workers.LaneSpec("previews", previews_lane.KINDS, 2,
+                             lambda item, _owner: self._put(self.previews.handle(item))),
         ])  # fmt: skip
+        self.appsets = appsets.Poller(store, settings, 60.0)
         self.receiver = accept.Receiver(settings, store, self.tokens, self.tips, self.lanes.wake)
 
     # -- events: accepted hooks become units of work -----------------------------------------
@@ -108,6 +129,8 @@ class Controller:
             self._expand_push(item, owner, push)
             return
         event = _git_event(item.payload["event"])
+        self._put(appsets.event_items(self.store, event))
+        self._put(self.previews.event_items(event))
         repo = self._known_url(event.repo_urls)
         if repo is None:
             return
@@ -168,7 +191,12 @@ class Controller:
                 news.append(
                     units.reconcile_item(namespaces.instance(app.namespace, app.name), update)
                 )
+            news += appsets.push_items(self.store, push.repo, update.after)
         return news, marks
+
+    def _put(self, news: list[inbox.New]) -> None:
+        if news and any(i is not None for i in inbox.put_many(self.store, news)):
+            self.lanes.wake(*{n.kind for n in news})
 
     def _pipelines(self, repo: str) -> list[Resource]:
         return [
@@ -211,6 +239,7 @@ class Controller:
         pushes = [registry_webhooks.PushEvent(digest=None, **e) for e in item.payload["events"]]
         received = dt.datetime.fromisoformat(item.payload["received"])
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
+        signing.sign_pushed(self.settings, self.store, pushes)  # before anything deploys it
         warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
         self._run_update(pushes, received, pushed)
 
@@ -290,8 +319,12 @@ class Controller:
             runs.record_event(self.store, "controller", f"Pipeline/{pipe.name}",
                               "PullRequestCIFailed", f"#{event.number}: {exc}")  # fmt: skip
             self.statuses.failed(pipe, event.head_sha, str(exc))
+            self._put(
+                self.previews.ci_items(pipe, event.head_sha, None, f"CI could not run: {exc}")
+            )
             return
         self.statuses.finished(pipe, event.head_sha, "pull_request", records)
+        self._put(self.previews.ci_items(pipe, event.head_sha, records))
         for record in records:
             log.info("pull request #%s: run %s %s", event.number, record.get("id"),
                      record.get("conclusion"))  # fmt: skip
@@ -380,6 +413,7 @@ class Controller:
             sync_finished=now(),
             sync_ok=result.ok,
             sync_message=result.message,
+            policy=getattr(result, "policy", None) or {},
         )
         report()
         if result.ok:
@@ -396,6 +430,9 @@ class Controller:
             log.info("took back %s inbox item(s) of a controller that is gone", freed)
             self.lanes.wake()
         if promotions.enqueue_unfinished(self.store):
+            self.lanes.wake(promotions.KIND)
+        self._put(self.previews.resume())
+        if lifecycle.resume(self.store):
             self.lanes.wake(promotions.KIND)
         started = now()
         for result in deploy_engine.resume_interrupted(self.store):
@@ -449,24 +486,47 @@ class Controller:
         """Self-heal drifted applications, catch up with missed pushes, and poll registries
         as a fallback to webhooks."""
 
+        notifier.start(self.store, self._stop)  # notifications soon after any event
+
         def loop() -> None:
             while not self._stop.wait(interval):
                 for fn in (deploy_engine.self_heal_pass, self._catch_up, self._poll_images,
-                           self._prune, self._poll_warehouses, _notify):  # fmt: skip
+                           self._prune, self._poll_warehouses, self._poll_appsets,
+                           self._poll_previews, _notify):  # fmt: skip
                     try:
                         fn(self.store)
                     except Exception:
                         log.exception("periodic %s failed", fn.__name__)
 
+        self.appsets.interval = interval
         self._periodic = threading.Thread(target=loop, name="periodic", daemon=True)
         self._periodic.start()
+        threading.Thread(target=self._promotion_tick, name="promote-tick", daemon=True).start()
         cronjobs.start(self.store, self._stop)  # CronJobs of apps on a podman target
+
+    def _promotion_tick(self) -> None:
+        """Verification and auto-promotion, every ``PROMOTE_TICK`` seconds."""
+        n = 0
+        while not self._stop.wait(PROMOTE_TICK):
+            n += 1
+            try:
+                if lifecycle.tick(self.store, self.settings, soak=n % 10 == 0):
+                    self.lanes.wake(promotions.KIND)
+            except Exception:
+                log.exception("promotion tick failed")
 
     def _catch_up(self, store: Store) -> None:
         self.catch_up()
 
     def _prune(self, store: Store) -> None:
         inbox.prune(store, INBOX_RETENTION)
+
+    def _poll_appsets(self, store: Store) -> None:
+        if self.appsets.poll():
+            self.lanes.wake(appsets.KIND)
+
+    def _poll_previews(self, store: Store) -> None:
+        self._put(self.previews.poll())
 
     def _poll_warehouses(self, store: Store) -> None:
         warehouse.poll_due(store, workdir=self._warehouse_dir)

@@ -130,6 +130,7 @@ class ReleaseTracker:
         sync_message: str = "",
         health: str | None = None,
         health_finished: dt.datetime | None = None,
+        policy: dict[str, Any] | None = None,
     ) -> None:
         """The reconciler synced ``revision`` of ``app`` (and, when known, its health)."""
         with self._lock:
@@ -146,6 +147,8 @@ class ReleaseTracker:
             )
             if health is not None:
                 facts.update({"health": health, "health_finished": iso(health_finished or now())})
+            if policy:
+                facts["policy"] = policy
             runs.put_state(self.store, _DEPLOY, key, "known", facts)
             for rel in release_store.list_releases(self.store, app=app, limit=20):
                 if rel.config_commit == revision and rel.status == RUNNING:
@@ -156,6 +159,8 @@ class ReleaseTracker:
         if not found or rel.status != RUNNING:
             return
         facts = found[1]
+        if facts.get("policy"):
+            rel.security["policy"] = facts["policy"]
         sync = rel.stage("sync")
         started, finished = _t(facts.get("sync_started")), _t(facts.get("sync_finished"))
         if sync.status in ("Pending", RUNNING) and finished:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from shipway.model import namespaces
 from shipway.model.resources import Resource
@@ -23,6 +23,7 @@ from shipway.store.db import Store
 from shipway.store.tables import ResourceRow
 
 KIND = "Application"
+GROUP = "argoproj.io"
 
 
 class AppCache:
@@ -30,28 +31,40 @@ class AppCache:
 
     def __init__(self) -> None:
         self._rows: dict[int, tuple[int, Resource]] = {}
+        self.ids: dict[str, int] = {}  # instance name -> row id (for ``write_statuses``)
 
     def load(self, store: Store) -> list[tuple[Resource, str | None]]:
-        """Every Application with its rollback pin; ``status`` may be stale (see ``statuses``)."""
+        """Every Application with its rollback pin; ``status`` may be stale (see ``statuses``).
+
+        The light listing is a Core query (no ORM rows for 10,000 applications).
+        """
         pin = ResourceRow.status["pin"]["revision"].as_string()
         with store.session() as s:
-            light = s.execute(
-                select(ResourceRow.id, ResourceRow.generation, pin)
-                .where(ResourceRow.kind == KIND)
-                .order_by(ResourceRow.namespace, ResourceRow.name)
-            ).all()
-            stale = [rid for rid, gen, _ in light if self._rows.get(rid, (-1,))[0] != gen]
+            light = (
+                s.connection()
+                .execute(
+                    select(ResourceRow.id, ResourceRow.generation, pin)
+                    .where(ResourceRow.api_group == GROUP, ResourceRow.kind == KIND)
+                    .order_by(ResourceRow.namespace, ResourceRow.name)
+                )
+                .all()
+            )
+            rows = self._rows
+            stale = [rid for rid, gen, _ in light if rows.get(rid, (-1,))[0] != gen]
             for chunk in _chunks(stale, 500):
                 for row in s.scalars(select(ResourceRow).where(ResourceRow.id.in_(chunk))):
                     res = Resource(
                         row.api_version, row.kind, row.name, row.namespace, row.body, row.source
                     )
                     res.status = dict(row.status or {})
-                    self._rows[row.id] = (row.generation, res)
-        live_ids = {rid for rid, _, _ in light}
-        for rid in [r for r in self._rows if r not in live_ids]:
-            del self._rows[rid]
-        return [(self._rows[rid][1], pinned or None) for rid, _, pinned in light]
+                    rows[row.id] = (row.generation, res)
+                    self.ids[namespaces.instance(row.namespace, row.name)] = row.id
+        if len(light) != len(rows):
+            live_ids = {rid for rid, _, _ in light}
+            for rid in [r for r in rows if r not in live_ids]:
+                res = rows.pop(rid)[1]
+                self.ids.pop(namespaces.instance(res.namespace, res.name), None)
+        return [(rows[rid][1], pinned or None) for rid, _, pinned in light]
 
     def statuses(self, store: Store, names: list[str]) -> dict[str, dict[str, Any]]:
         """The current stored status of the named Applications (by instance name)."""
@@ -72,10 +85,28 @@ class AppCache:
         return out
 
 
-def write_statuses(store: Store, statuses: dict[str, dict[str, Any]]) -> None:
-    """Replace the status of many Applications in one transaction."""
+def write_statuses(
+    store: Store, statuses: dict[str, dict[str, Any]], ids: dict[str, int] | None = None
+) -> None:
+    """Replace the status of many Applications in one transaction.
+
+    With ``ids`` (instance name → row id, ``AppCache.ids``) one Core ``UPDATE``
+    per row by id, without loading the rows; names it lacks are found by name.
+    """
     if not statuses:
         return
+    by_id = {ids[k]: v for k, v in statuses.items() if k in ids} if ids else {}
+    if by_id:
+        stmt = (
+            update(ResourceRow.__table__)  # type: ignore[arg-type]
+            .where(ResourceRow.__table__.c.id == bindparam("row_id"))
+            .values(status=bindparam("new_status"))
+        )
+        with store.session() as s:
+            s.connection().execute(stmt, [{"row_id": i, "new_status": v} for i, v in by_id.items()])
+        statuses = {k: v for k, v in statuses.items() if not ids or k not in ids}
+        if not statuses:
+            return
     with store.session() as s:
         for chunk in _chunks(list(statuses), 500):
             plain = [namespaces.split_app(n)[1] for n in chunk]

@@ -20,6 +20,7 @@ from shipway.deploy import appspec, sources
 from shipway.deploy import compare as cmp
 from shipway.deploy import status as st
 from shipway.deploy.appstore import AppCache, write_statuses
+from shipway.deploy.changes import Tracker
 from shipway.deploy.gitsource import norm_path
 from shipway.deploy.status import AppStatus
 from shipway.model.errors import ClusterError, GitError, InputError
@@ -31,6 +32,7 @@ from shipway.store.db import Store
 
 _memo: dict[tuple[str, str], tuple[Any, ...]] = {}
 _apps: dict[str, AppCache] = {}
+_trackers: dict[str, Tracker] = {}
 
 
 def refresh_all(
@@ -57,31 +59,47 @@ def _refresh_all(
     todo: list[tuple[Resource, str | None, tuple[Any, ...] | None]] = []
     pass_cache: dict[Any, Any] = {}
     cache = _apps.setdefault(home, AppCache())
-    for app, pin in cache.load(store):
-        key = instance(app.namespace, app.name)
+    tracker = _trackers.setdefault(home, Tracker())
+    listed = cache.load(store)
+
+    def target_of(app: Resource) -> cluster.Target:
+        tkey = _target_key(app.spec)
+        return loaded.targets.get(tkey) or cmp.target_for(settings, app, loaded)
+
+    dirty = tracker.dirty(r, listed, loaded.projects, target_of)
+    looked: set[str] = set()
+    volatile: set[str] = set()
+    for app, pin in listed:
+        key = tracker.key(app)
         if wanted is not None and key not in wanted:
             continue
+        memo = _memo.get((home, key))
+        if dirty is not None and key not in dirty and memo is not None:
+            out[key] = memo[-1]  # nothing it reads changed since its last comparison
+            continue
+        looked.add(key)
         try:
-            target = loaded.targets.get(_target_key(app.spec)) or cmp.target_for(
-                settings, app, loaded
-            )
+            target = target_of(app)
         except (ClusterError, InputError) as exc:
             out[key] = _unreachable(app, exc)
+            volatile.add(key)
             continue
-        fp = _fingerprint(r, app, loaded, target, pin, pass_cache)
-        memo = _memo.get((home, key))
+        fp = _fingerprint(r, app, loaded, target, pin, pass_cache, tracker)
+        if fp is None:
+            volatile.add(key)
         if fp is not None and memo is not None and memo[:-1] == fp:
             out[key] = memo[-1]
         else:
             todo.append((app, pin, fp))
-    fresh = cache.statuses(store, [instance(app.namespace, app.name) for app, _, _ in todo])
+    fresh = cache.statuses(store, [tracker.key(app) for app, _, _ in todo])
     ctxs = []
     for app, pin, fp in todo:
-        app.status = fresh.get(instance(app.namespace, app.name), {})
+        app.status = fresh.get(tracker.key(app), {})
         ctxs.append((cmp.context_for(store, app, settings, None, loaded, fetch=False), pin, fp))
     if len(todo) > 1:
         r.prefetch([w for ctx, pin, _ in ctxs for w in _work(ctx, pin)])
     statuses: dict[str, dict[str, Any]] = {}
+    unfinished = {ctx.name for ctx, _, _ in ctxs}
     try:
         for ctx, pin, fp in ctxs:
             result, _ = cmp.compare(ctx, pin)
@@ -91,9 +109,13 @@ def _refresh_all(
             if fp is not None:
                 _memo[(home, ctx.name)] = (*fp, result)
             out[ctx.name] = result
+            unfinished.discard(ctx.name)
     finally:
         r.drop_blobs()
-        write_statuses(store, statuses)
+        write_statuses(store, statuses, cache.ids)
+        everyone = dirty if dirty is not None else set(tracker.entries)
+        tracker.pending = (tracker.pending | everyone) - (looked - unfinished)
+        tracker.volatile = (tracker.volatile - looked) | volatile | unfinished
     return out
 
 
@@ -134,6 +156,7 @@ def _fingerprint(
     target: cluster.Target,
     pin: str | None,
     cache: dict[Any, Any],
+    tracker: Tracker,
 ) -> tuple[Any, ...] | None:
     """What ``app``'s comparison depends on; None when it cannot be known cheaply.
 
@@ -151,7 +174,8 @@ def _fingerprint(
             got = cache.get(key)
             if got is None:
                 repo = r.repo(url)
-                got = cache[key] = repo.listing(repo.resolve(rev))
+                commit = tracker.commit((url, str(rev or ""))) or repo.resolve(rev)
+                got = cache[key] = repo.listing(commit)
             tree = got.trees.get(path)
             if tree is None:
                 return None

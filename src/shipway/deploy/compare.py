@@ -20,7 +20,7 @@ from typing import Any
 
 from shipway import cluster
 from shipway.cluster.podman import PodmanTarget
-from shipway.deploy import appspec, health, health_settings, project, render, sources
+from shipway.deploy import appspec, health, health_settings, preview_ports, project, render, sources
 from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
@@ -271,6 +271,9 @@ def _desired(ctx: Ctx, commits: list[str]) -> tuple[list[dict[str, Any]], str]:
     if refuse is not None:  # before anything of it is applied (validate defaulted namespaces)
         refuse(pairs)
     project.check_kinds(str(ctx.spec.get("project") or "default"), ctx.project or {}, manifests)
+    preview = preview_ports.preview_of(ctx.body)
+    if preview and isinstance(ctx.target, PodmanTarget):  # its own loopback ports
+        manifests = preview_ports.remap(ctx.store, preview, manifests)
     return [_track(ctx.name, m) for m in manifests], kind
 
 
@@ -411,7 +414,7 @@ def write_status(ctx: Ctx, status: dict[str, Any]) -> None:
                           source="reconciler")  # fmt: skip
 
 
-_WARNINGS = ("Failed", "Error", "SyncFailed", "Degraded")
+_WARNINGS = ("Failed", "Error", "SyncFailed", "Degraded", "Warning")
 
 
 def record(store: Store, app: Resource, event: dict[str, Any]) -> None:

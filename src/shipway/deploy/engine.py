@@ -34,7 +34,7 @@ import time
 import uuid
 from typing import Any
 
-from shipway.deploy import appspec, health, health_settings, render, steps
+from shipway.deploy import appspec, health, health_settings, policy_gate, render, steps
 from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
 from shipway.deploy import hooks as hookmod
@@ -158,6 +158,12 @@ def _sync(
     res.dry_run = dry_run
     if cmp_result.conditions:
         return _finish(ctx, res, cmp_result, "Error", cmp_result.error, prune)
+    if resume is None:  # a resumed sync passed its gates when it started
+        gate = _gate(ctx, cmp_result)
+        res.policy = gate.summary()
+        if gate.refusal:
+            return _finish(ctx, res, cmp_result, "Failed", f"refused by policy: {gate.refusal}",
+                           prune)  # fmt: skip
     plan = syncmod.plan(
         cmp_result.diffs,
         cmp_result.hooks,
@@ -226,6 +232,18 @@ def _sync(
     after, _ = cmp.compare(ctx, res.revision)
     phase = "Failed" if failed else "Succeeded"
     return _finish(ctx, res, after, phase, _summary(res.resources, failed), prune, state)
+
+
+def _gate(ctx: cmp.Ctx, cmp_result: Any) -> policy_gate.GateResult:
+    """Image and manifest policies over what this sync would apply; warnings as events."""
+    objects = [d.desired for d in cmp_result.diffs if d.desired] + list(cmp_result.hooks)
+    annotations = dict((ctx.body.get("metadata") or {}).get("annotations") or {})
+    gate = policy_gate.check(
+        ctx.store, ctx.settings, objects, appspec.namespace(ctx.spec), annotations
+    )
+    for warning in gate.warnings:
+        ctx.emit({"reason": "PolicyWarning", "message": warning, "type": "Warning"})
+    return gate
 
 
 def _epoch(started: str) -> int:

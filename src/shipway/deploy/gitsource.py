@@ -80,6 +80,65 @@ def _parent(path: str) -> str:
     return path.rpartition("/")[0]
 
 
+_KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _type(mode: str) -> str:
+    """``t`` (tree), ``b`` (blob or symlink), ``c`` (a submodule's commit), ``""`` (none)."""
+    if mode == "000000":
+        return ""
+    return "t" if mode == "040000" else "c" if mode == "160000" else "b"
+
+
+def _derive(
+    prev: Listing, root: str, rows: list[tuple[str, str, str, str, str]]
+) -> tuple[Listing, set[str]]:
+    """The listing ``rows`` (``ConfigRepo._diff_tree``) make of ``prev``; and the changed paths.
+
+    The dicts are copied (a C-speed copy), then only the changed entries are
+    touched; the child indexes and kustomized set are carried over the same way.
+    """
+    lst = Listing(dict(prev.trees), dict(prev.blobs))
+    lst.trees[""] = root
+    index = prev._indexed
+    if index:
+        lst.files_in, lst.dirs_in, lst._indexed = dict(prev.files_in), dict(prev.dirs_in), True
+    owned: set[tuple[str, str]] = set()  # child lists already copied for this listing
+
+    def children(table: dict[str, list[str]], name: str, parent: str) -> list[str]:
+        if (name, parent) not in owned:
+            table[parent] = list(table.get(parent, []))
+            owned.add((name, parent))
+        return table[parent]
+
+    kust = set(prev._kustomized) if prev._kustomized is not None else None
+    changed = {""}
+    for old_mode, new_mode, new_id, status, path in rows:
+        changed.add(path)
+        was, now = _type(old_mode), ("" if status == "D" else _type(new_mode))
+        table = {"t": lst.trees, "b": lst.blobs}
+        if was in table and was != now:
+            table[was].pop(path, None)
+            if index:
+                name = "dirs" if was == "t" else "files"
+                kids = children(lst.dirs_in if was == "t" else lst.files_in, name, _parent(path))
+                if path in kids:
+                    kids.remove(path)
+        if now in table:
+            if now != was and index:
+                name = "dirs" if now == "t" else "files"
+                children(lst.dirs_in if now == "t" else lst.files_in, name, _parent(path)).append(
+                    path
+                )
+            table[now][path] = new_id
+        if kust is not None and path.rpartition("/")[2] in _KUSTOMIZATIONS:
+            d = _parent(path)
+            has = any((f"{d}/{n}" if d else n) in lst.blobs for n in _KUSTOMIZATIONS)
+            (kust.add if has else kust.discard)(d)
+    lst._kustomized = kust
+    return lst, changed
+
+
 class ConfigRepo:
     """A persistent bare mirror of one config repository."""
 
@@ -94,6 +153,7 @@ class ConfigRepo:
         self._resolved: dict[str, str] = {}
         self._batch: subprocess.Popen[bytes] | None = None
         self._blobs: dict[str, bytes] = {}
+        self._changes: dict[tuple[str, str], set[str]] = {}
 
     def ensure(self) -> None:
         if not self.fetched and not (self.path / "HEAD").exists():
@@ -126,13 +186,30 @@ class ConfigRepo:
             return found
         raise GitError(f"revision {rev!r} not found", subject=self.url)
 
-    def listing(self, commit: str) -> Listing:
-        """The tree of ``commit`` (one ``git ls-tree`` per commit, the last 8 kept)."""
+    def listing(self, commit: str, base: str | None = None) -> Listing:
+        """The tree of ``commit`` (the last 8 kept).
+
+        With ``base`` (an earlier commit whose listing is kept) it is derived from
+        that one and ``git diff-tree`` (what changed between them), else read whole
+        with ``git ls-tree``.
+        """
         found = self._listings.get(commit)
         if found is not None:
             self._listings.move_to_end(commit)
             return found
         root = self.repo.run("rev-parse", f"{commit}^{{tree}}").strip()
+        prev = self._listings.get(base) if base is not None and base != commit else None
+        if prev is not None and base is not None:
+            lst, changed = _derive(prev, root, self._diff_tree(base, commit))
+            self._changes[(base, commit)] = changed
+        else:
+            lst = self._read_listing(commit, root)
+        self._listings[commit] = lst
+        while len(self._listings) > 8:
+            self._listings.popitem(last=False)
+        return lst
+
+    def _read_listing(self, commit: str, root: str) -> Listing:
         lst = Listing({"": root}, {})
         out = self.repo.run(
             "ls-tree",
@@ -149,10 +226,28 @@ class ConfigRepo:
                 trees[path] = meta[5:]
             elif meta[0] == "b":
                 blobs[path] = meta[5:]
-        self._listings[commit] = lst
-        while len(self._listings) > 8:
-            self._listings.popitem(last=False)
         return lst
+
+    def _diff_tree(self, old: str, new: str) -> list[tuple[str, str, str, str, str]]:
+        """``(old mode, new mode, new id, status, path)`` of every tree and file that changed."""
+        out = self.repo.run("diff-tree", "-r", "-t", "-z", "--no-renames", "--no-commit-id",
+                            old, new)  # fmt: skip
+        parts = out.split("\0")
+        rows = []
+        for i in range(0, len(parts) - 1, 2):
+            meta = parts[i].lstrip(":").split()
+            if len(meta) >= 5:
+                rows.append((meta[0], meta[1], meta[3], meta[4][:1], parts[i + 1]))
+        return rows
+
+    def changed(self, old: str, new: str) -> set[str] | None:
+        """The paths (directories and files) that differ between two commits; None: unknown.
+
+        Known when ``new``'s listing was derived from ``old``'s (``listing(new, old)``).
+        """
+        if old == new:
+            return set()
+        return self._changes.get((old, new))
 
     def tree(self, commit: str, path: str) -> str:
         """The tree id of ``path`` at ``commit`` (what a directory render depends on)."""

@@ -22,8 +22,8 @@ from shipway.deploy.status import ResourceResult, SyncResult
 from shipway.model import namespaces
 from shipway.model.errors import ClusterError, NotFoundError
 from shipway.settings import Settings
+from shipway.store import emitters, runs
 from shipway.store import resources as store_resources
-from shipway.store import runs
 from shipway.store.db import Store
 
 
@@ -84,6 +84,10 @@ def rollback(
         settings=settings,
     )
     res.pinned = pinned
+    if not res.dry_run:
+        ok = res.phase == "Succeeded"
+        emitters.rollback(store, name, ns, f"rolled back to {entry['revision']} (history "
+                          f"{entry['id']}): {res.phase}: {res.message}", ok=ok)  # fmt: skip
     return res
 
 

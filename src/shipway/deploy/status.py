@@ -89,6 +89,7 @@ class SyncResult:
     finished_at: str = ""
     pinned: bool = False  # the app is now pinned to ``revision`` (rollback under automation)
     retries: int = 0  # how many times ``syncPolicy.retry`` retried it
+    policy: dict[str, Any] = field(default_factory=dict)  # the policy gates' summary
 
     @property
     def ok(self) -> bool:

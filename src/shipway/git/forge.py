@@ -2,16 +2,20 @@
 
 ``open_forge(kind, api_url, project, token)`` returns a ``Forge`` that can
 find, list, create, update and close pull requests (GitLab's merge
-requests) and comment on them. Each flavour speaks its documented REST API
-(``forge_github``, ``forge_gitlab``, ``forge_gitea``) over httpx; HTTP and
-transport failures become ``ExternalError`` (``ConflictError`` for 409/422
-"already exists"), ``NotFoundError`` for 404, with the project as subject.
+requests) and comment on them. ``list_pulls`` lists every open pull request
+with its head commit, author and labels through conditional requests: the
+client keeps each page's ``ETag`` and items, sends ``If-None-Match``, and a
+``304`` (which GitHub does not count against the rate limit) reuses the page.
+Each flavour speaks its documented REST API (``forge_github``, ``forge_gitlab``,
+``forge_gitea``) over httpx; HTTP and transport failures become ``ExternalError``
+(``ConflictError`` for 409/422 "already exists"), ``NotFoundError`` for 404, with the
+project as subject.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -36,6 +40,11 @@ class PullRequest:
     state: str  # "open", "closed" or "merged"
     merge_commit: str = ""
     """The commit a merge made (set once merged, where the forge says)."""
+    head_sha: str = field(default="", compare=False)
+    """The head commit (set by ``list_pulls`` and ``get``, where the forge says); this and
+    the fields below change under a pull request without making it another one."""
+    author: str = field(default="", compare=False)
+    labels: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,7 +69,38 @@ class PullRequest:
             body=str(data.get("body") or ""),
             state=state,
             merge_commit=str(data.get("merge_commit_sha") or "") if state == "merged" else "",
+            head_sha=str((data.get("head") or {}).get("sha") or ""),
+            author=str((data.get("user") or {}).get("login") or ""),
+            labels=tuple(
+                str(lb.get("name", "")) for lb in data.get("labels") or [] if isinstance(lb, dict)
+            ),
         )
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A pull request comment (GitLab: a note); ``id`` edits it later."""
+
+    id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class PullList:
+    """Every open pull request, and whether anything changed since the client's last list."""
+
+    pulls: list[PullRequest]
+    changed: bool
+    requests: int
+    """Requests this listing sent (``not_modified`` of them answered ``304``)."""
+    not_modified: int = 0
+
+
+@dataclass
+class PullListStats:
+    requests: int = 0
+    not_modified: int = 0
+    changed: bool = False
 
 
 class Forge:
@@ -76,12 +116,17 @@ class Forge:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        verify: bool = True,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.project = project.strip("/")
         self.token = token
-        self.http = httpx.Client(timeout=timeout, transport=transport, headers=self._headers())
+        self.http = httpx.Client(
+            timeout=timeout, transport=transport, headers=self._headers(), verify=verify
+        )
         self.requests = 0
+        self._pages: dict[str, tuple[str, list[dict[str, Any]], str]] = {}
+        """Conditional-request cache: request URL -> (ETag, items, next page URL)."""
 
     def _headers(self) -> dict[str, str]:
         return {}
@@ -90,16 +135,25 @@ class Forge:
         self.http.close()
 
     def call(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request; map failures onto the shipway error tree."""
+        """Send one request; map failures onto the shipway error tree (``304`` is returned)."""
         self.requests += 1
         subject = f"{self.kind}:{self.project}"
         try:
-            resp = self.http.request(method, self.api_url + path, json=json, params=params)
+            # params=None, not {}: httpx drops a URL's own query for an empty mapping
+            resp = self.http.request(
+                method, self.api_url + path, json=json, params=params or None, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise ExternalError(f"cannot reach {self.api_url}: {exc}", subject=subject) from exc
-        if resp.status_code < 300:
+        if resp.status_code < 300 or resp.status_code == 304:
             return resp
         msg = _message(resp)
         if resp.status_code == 404:
@@ -113,13 +167,55 @@ class Forge:
         out: list[dict[str, Any]] = []
         url, query = path, dict(params)
         for _ in range(100):
-            resp = self.call("GET", url, params=query)
+            resp = self.call("GET", url, params=query or None)  # a next link keeps its query
             out += list(resp.json())
             nxt = resp.links.get("next", {}).get("url")
             if not nxt:
                 break
             url, query = nxt.removeprefix(self.api_url), {}
         return out
+
+    def cached_pages(
+        self, path: str, params: dict[str, str], page_size: int = 0
+    ) -> tuple[list[dict[str, Any]], PullListStats]:
+        """Every item of a paginated list through conditional requests (see the module doc).
+
+        The next page is the ``Link: rel="next"`` URL; without one, with ``page_size``, a
+        full page is followed by ``page=N+1`` (Gitea's numbered pages)."""
+        out: list[dict[str, Any]] = []
+        stats = PullListStats()
+        url, query, number = path, dict(params), 1
+        for _ in range(100):
+            # a next link carries its own query (httpx would replace it with ``params``)
+            key = str(httpx.URL(self.api_url + url, params=query)) if query else self.api_url + url
+            cached = self._pages.get(key)
+            headers = {"If-None-Match": cached[0]} if cached and cached[0] else None
+            resp = self.call("GET", url, params=query or None, headers=headers)
+            stats.requests += 1
+            if resp.status_code == 304 and cached is not None:
+                stats.not_modified += 1
+                items, nxt = cached[1], cached[2]
+            else:
+                stats.changed = True
+                items = list(resp.json())
+                nxt = resp.links.get("next", {}).get("url") or ""
+                if not nxt and page_size and len(items) >= page_size:
+                    nxt = str(
+                        httpx.URL(self.api_url + path, params={**params, "page": str(number + 1)})
+                    )
+                self._pages[key] = (resp.headers.get("ETag", ""), items, nxt)
+            out += items
+            if not nxt:
+                break
+            url, query, number = nxt.removeprefix(self.api_url), {}, number + 1
+        return out, stats
+
+    def list_pulls(self) -> PullList:
+        """Every open pull request of the project (any base), with head sha, author, labels."""
+        raise NotImplementedError
+
+    def _listed(self, items: list[PullRequest], stats: PullListStats) -> PullList:
+        return PullList(items, stats.changed, stats.requests, stats.not_modified)
 
     # -- the interface ---------------------------------------------------------
     def find_open(self, head: str, base: str) -> PullRequest | None:
@@ -147,6 +243,25 @@ class Forge:
         raise NotImplementedError
 
     def comment(self, number: int, body: str) -> None:
+        raise NotImplementedError
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        """Comment on a pull request; the comment's id edits it later."""
+        raise NotImplementedError
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        """Replace a comment's text in place (``NotFoundError`` when it was deleted)."""
+        raise NotImplementedError
+
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        """The numbers of the pull requests whose head is (or contains) commit ``sha``."""
+        raise NotImplementedError
+
+    def add_comment(self, number: int, body: str) -> str:
+        """Comment on a pull request; returns the comment's id (to edit it later)."""
+        raise NotImplementedError
+
+    def list_comments(self, number: int) -> list[Comment]:
         raise NotImplementedError
 
     def set_status(
@@ -196,8 +311,10 @@ def open_forge(
     token: str = "",
     *,
     transport: httpx.BaseTransport | None = None,
+    verify: bool = True,
 ) -> Forge:
-    """A client for ``kind`` (github, gitlab, gitea) at ``api_url`` for ``project``."""
+    """A client for ``kind`` (github, gitlab, gitea) at ``api_url`` for ``project``
+    (``verify=False``: accept any TLS certificate, ApplicationSet's ``insecure``)."""
     from shipway.git import forge_gitea, forge_github, forge_gitlab
 
     classes: dict[str, type[Forge]] = {
@@ -207,4 +324,4 @@ def open_forge(
     }
     if kind not in classes:
         raise InputError(f"unknown forge {kind!r} (use {', '.join(KINDS)})", subject=project)
-    return classes[kind](api_url, project, token, transport=transport)
+    return classes[kind](api_url, project, token, transport=transport, verify=verify)

@@ -3,13 +3,16 @@
 Auth ``Authorization: token <token>``. Listing has no head filter, so open
 pulls are listed (``state=open``, ``limit``/``page``) and filtered here;
 closing is ``PATCH state=closed``;
-merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``.
+merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``
+(edited at ``/issues/comments/{id}``, as GitHub); a commit's pull is
+``/commits/{sha}/pull``.
 """
 
 from __future__ import annotations
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Forge, PullList, PullRequest
 from shipway.git.forge_github import GitHub
+from shipway.model.errors import NotFoundError
 
 
 class Gitea(GitHub):
@@ -27,6 +30,17 @@ class Gitea(GitHub):
     def merge(self, number: int) -> PullRequest:
         self.call("POST", f"{self._repo}/pulls/{number}/merge", json={"Do": "merge"})
         return self.get(number)
+
+    def list_pulls(self) -> PullList:
+        params = {"state": "open", "limit": "50"}
+        items, stats = self.cached_pages(f"{self._repo}/pulls", params, page_size=50)
+        return self._listed([self._pr(d) for d in items], stats)
+
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        try:
+            return [int(self.call("GET", f"{self._repo}/commits/{sha}/pull").json()["number"])]
+        except NotFoundError:
+            return []
 
     def list_open(self, base: str) -> list[PullRequest]:
         out: list[PullRequest] = []

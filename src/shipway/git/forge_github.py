@@ -3,7 +3,9 @@
 Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
 ``X-GitHub-Api-Version: 2022-11-28``. Closing is ``PATCH state=closed``;
 ``get`` is ``GET /pulls/{n}``, merging ``PUT /pulls/{n}/merge``;
-comments go to the issue (``/issues/{number}/comments``); commit statuses are
+comments go to the issue (``/issues/{number}/comments``, edited at
+``/issues/comments/{id}``); commit statuses are
+``/issues/comments/{id}``); a commit's pulls are ``/commits/{sha}/pulls``; commit statuses are
 ``POST /statuses/{sha}`` (Gitea takes the same shape).
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Comment, Forge, PullList, PullRequest
 
 
 class GitHub(Forge):
@@ -41,6 +43,11 @@ class GitHub(Forge):
         params = {"state": "open", "base": base, "per_page": "100"}
         return [self._pr(d) for d in self.pages(f"{self._repo}/pulls", params)]
 
+    def list_pulls(self) -> PullList:
+        params = {"state": "open", "per_page": "100"}
+        items, stats = self.cached_pages(f"{self._repo}/pulls", params)
+        return self._listed([self._pr(d) for d in items], stats)
+
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
         payload = {"title": title, "head": head, "base": base, "body": body}
         return self._pr(self.call("POST", f"{self._repo}/pulls", json=payload).json())
@@ -64,6 +71,17 @@ class GitHub(Forge):
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
 
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        found = self.call("GET", f"{self._repo}/commits/{sha}/pulls").json()
+        return [int(d["number"]) for d in found]
+
+    def add_comment(self, number: int, body: str) -> str:
+        got = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+        return str(got.json()["id"])
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PATCH", f"{self._repo}/issues/comments/{comment_id}", json={"body": body})
+
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
     ) -> None:
@@ -71,3 +89,12 @@ class GitHub(Forge):
         if target_url:
             payload["target_url"] = target_url
         self.call("POST", f"{self._repo}/statuses/{sha}", json=payload)
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        out = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+        data = out.json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
+
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self.pages(f"{self._repo}/issues/{number}/comments", {"per_page": "100"})
+        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items]

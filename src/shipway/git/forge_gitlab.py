@@ -3,7 +3,8 @@
 The project is its full path, URL-encoded (``group%2Fsub%2Fproject``). Auth
 ``PRIVATE-TOKEN: <token>``. States are ``opened``/``closed``/``merged``
 (reported here as open/closed/merged); closing is ``PUT state_event=close``;
-comments are notes (``/merge_requests/{iid}/notes``); commit statuses are
+comments are notes (``/merge_requests/{iid}/notes``, edited with ``PUT
+…/notes/{id}``); commit statuses are
 ``POST /projects/{id}/statuses/{sha}`` with GitLab's state words.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from shipway.git.forge import Forge, PullRequest
+from shipway.git.forge import Comment, Forge, PullList, PullRequest
 
 _STATES = {"opened": "open", "closed": "closed", "merged": "merged", "locked": "closed"}
 
@@ -27,6 +28,12 @@ def _mr(data: dict[str, Any]) -> PullRequest:
         body=str(data.get("description") or ""),
         state=_STATES.get(str(data.get("state")), str(data.get("state"))),
         merge_commit=str(data.get("merge_commit_sha") or ""),
+        head_sha=str(data.get("sha") or ""),
+        author=str((data.get("author") or {}).get("username") or ""),
+        labels=tuple(
+            str(lb.get("name", "")) if isinstance(lb, dict) else str(lb)
+            for lb in data.get("labels") or []
+        ),
     )
 
 
@@ -48,6 +55,11 @@ class GitLab(Forge):
     def list_open(self, base: str) -> list[PullRequest]:
         params = {"state": "opened", "target_branch": base, "per_page": "100"}
         return [_mr(d) for d in self.pages(self._mrs, params)]
+
+    def list_pulls(self) -> PullList:
+        params = {"state": "opened", "per_page": "100"}
+        items, stats = self.cached_pages(self._mrs, params)
+        return self._listed([_mr(d) for d in items], stats)
 
     def create(self, head: str, base: str, title: str, body: str) -> PullRequest:
         payload = {
@@ -77,6 +89,17 @@ class GitLab(Forge):
     def comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
 
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        path = f"/projects/{quote(self.project, safe='')}/repository/commits/{sha}/merge_requests"
+        return [int(d["iid"]) for d in self.call("GET", path).json()]
+
+    def add_comment(self, number: int, body: str) -> str:
+        got = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
+        return str(got.json()["id"])
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+        self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})
+
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
     ) -> None:
@@ -85,6 +108,14 @@ class GitLab(Forge):
         if target_url:
             payload["target_url"] = target_url
         self.call("POST", f"/projects/{quote(self.project, safe='')}/statuses/{sha}", json=payload)
+
+    def create_comment(self, number: int, body: str) -> Comment:
+        data = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
+
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self.pages(f"{self._mrs}/{number}/notes", {"per_page": "100"})
+        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items]
 
 
 _GITLAB_STATES = {"failure": "failed", "error": "failed"}  # GitLab's own words for those

@@ -68,7 +68,16 @@ def git(
 
 
 def ls_remote(url: str, *, timeout: float = 60.0) -> dict[str, str]:
-    """The refs a git server has now: ``ref -> sha`` (annotated tags also as ``ref^{}``)."""
+    """The refs a git server has now: ``ref -> sha`` (annotated tags also as ``ref^{}``).
+
+    ``git://`` URLs are read over the git protocol in process (``lsremote``);
+    others through ``git ls-remote``.
+    """
+    from shipway.git import lsremote
+
+    direct = lsremote.refs(url, timeout)
+    if direct is not None:
+        return direct
     out = git(["ls-remote", "--", url], subject=url, timeout=timeout)
     refs: dict[str, str] = {}
     for line in out.splitlines():

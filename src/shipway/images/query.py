@@ -29,10 +29,12 @@ def inspect(
     with RegistryClient(ref.registry, insecure=insecure) as client:
         try:
             index_digest, mt, body = client.get_manifest(ref.repository, ref.reference)
-        except RegistryError:
+        except RegistryError as exc:
             if store is not None:
                 with contextlib.suppress(NotFoundError):
                     return _inspect_layout(store.layout, str(ref), str(ref))
+            if exc.status == 404:  # a missing tag or repository: not found (exit 3)
+                raise NotFoundError(exc.message, subject=exc.subject) from exc
             raise
         doc = json.loads(body)
         out: dict[str, Any] = {"name": str(ref), "digest": index_digest, "mediaType": mt}

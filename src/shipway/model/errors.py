@@ -12,6 +12,7 @@ and front ends only ever see ``ShipwayError`` subclasses::
     ├── AccessError               who is asking is unknown or not allowed (HTTP 401/403)
     │   ├── UnauthenticatedError  no credential, a wrong one, an expired or revoked token
     │   └── PermissionDeniedError an RBAC policy does not allow the action
+    ├── VerificationError         a signature, attestation or policy check failed
     └── ExternalError             an external system failed or refused
         ├── GitError              git command or server
         ├── RegistryError         an OCI registry (carries the HTTP status)
@@ -97,6 +98,10 @@ class UnauthenticatedError(AccessError):
 
 class PermissionDeniedError(AccessError):
     """An authenticated caller whose roles do not allow the action (HTTP 403)."""
+
+
+class VerificationError(ShipwayError):
+    """A signature, attestation or policy check did not pass; the message names what differs."""
 
 
 class ExternalError(ShipwayError):

@@ -43,6 +43,7 @@ PROMOTION_STARTED, PROMOTION_SUCCEEDED, PROMOTION_FAILED = (
 VERIFICATION_SUCCEEDED, VERIFICATION_FAILED = "VerificationSucceeded", "VerificationFailed"
 ROLLBACK = "RolledBack"
 PREVIEW_CREATED, PREVIEW_DELETED = "PreviewCreated", "PreviewDeleted"
+IMAGE_SIGNED, SIGNING_FAILED = "ImageSigned", "SigningFailed"
 
 _GROUPS = {
     "Application": "argoproj.io/v1alpha1",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from shipway.model.errors import ResourceError
 
+_FLUX_NOTE = ["notification.toolkit.fluxcd.io/v1beta3", "notification.toolkit.fluxcd.io/v1beta2"]
 _FLUX_IMAGE = ["image.toolkit.fluxcd.io/v1beta2", "image.toolkit.fluxcd.io/v1beta1"]
 API_VERSIONS: dict[str, list[str]] = {
     "ConfigMap": ["v1"],
     "Application": ["argoproj.io/v1alpha1"],
     "AppProject": ["argoproj.io/v1alpha1"],
+    "ApplicationSet": ["argoproj.io/v1alpha1"],
     "Cluster": ["shipway.dev/v1alpha1"],
     "Pipeline": ["shipway.dev/v1alpha1"],
     "ImageRepository": _FLUX_IMAGE,
@@ -29,6 +31,11 @@ API_VERSIONS: dict[str, list[str]] = {
     "AnalysisTemplate": ["argoproj.io/v1alpha1"],
     "ClusterAnalysisTemplate": ["argoproj.io/v1alpha1"],
     "AnalysisRun": ["argoproj.io/v1alpha1"],
+    "ClusterPolicy": ["kyverno.io/v1"],
+    "Policy": ["kyverno.io/v1"],
+    "Provider": _FLUX_NOTE,
+    "Alert": _FLUX_NOTE,
+    "Receiver": ["notification.toolkit.fluxcd.io/v1", "notification.toolkit.fluxcd.io/v1beta2"],
 }
 """Each kind's served ``apiVersion`` values, the preferred one first."""
 
@@ -38,6 +45,7 @@ for _kind, _extra in {
     "ConfigMap": ["cm", "configmaps"],
     "Application": ["app", "apps", "applications"],
     "AppProject": ["appproj", "appprojects"],
+    "ApplicationSet": ["applicationsets", "appset", "appsets"],
     "Cluster": ["clusters"],
     "Pipeline": ["pipelines"],
     "ImageRepository": ["imagerepo", "imagerepositories"],
@@ -54,6 +62,11 @@ for _kind, _extra in {
     "AnalysisTemplate": ["analysistemplates", "at"],
     "ClusterAnalysisTemplate": ["clusteranalysistemplates", "cat"],
     "AnalysisRun": ["analysisruns", "ar"],
+    "ClusterPolicy": ["clusterpolicies", "cpol"],
+    "Policy": ["policies", "pol"],
+    "Provider": ["providers"],
+    "Alert": ["alerts"],
+    "Receiver": ["receivers"],
 }.items():
     for _word in [_kind.lower(), *_extra]:
         ALIASES[_word] = _kind

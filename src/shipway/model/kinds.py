@@ -11,8 +11,13 @@
 - ``Stage``: ``shipway.model.kargo_stage``; ``Promotion``: ``shipway.model.kargo_promotion``;
   ``PromotionTask`` and ``ClusterPromotionTask``: ``shipway.model.kargo_steps``;
   ``ProjectConfig`` (and ``Project``'s spec): ``shipway.model.kargo_project``.
+- ``ApplicationSet`` (``argoproj.io/v1alpha1``): ``shipway.model.appset``.
 - ``AnalysisTemplate``, ``ClusterAnalysisTemplate``, ``AnalysisRun``
   (``argoproj.io/v1alpha1``, Argo Rollouts): ``shipway.model.rollouts``.
+- ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``), their ``verifyImages`` rules:
+  ``shipway.model.kyverno``.
+- ``Provider``, ``Alert``, ``Receiver`` (``notification.toolkit.fluxcd.io``, Flux's
+  notification-controller): ``shipway.model.flux_notify``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -25,11 +30,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shipway.model import kindnames
+from shipway.model.appset import ApplicationSetSpec
+from shipway.model.flux_notify import AlertSpec, ProviderSpec, ReceiverSpec
 from shipway.model.kargo import FreightBody, WarehouseSpec
 from shipway.model.kargo_project import KargoProjectSpec, ProjectConfigSpec
 from shipway.model.kargo_promotion import PromotionSpec
 from shipway.model.kargo_stage import StageSpec
 from shipway.model.kargo_steps import PromotionTaskSpec
+from shipway.model.kyverno import KyvernoPolicySpec
 from shipway.model.rollouts import AnalysisRunSpec, AnalysisTemplateSpec
 
 
@@ -272,6 +280,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "Pipeline": PipelineSpec,
     "Application": ApplicationSpec,
     "AppProject": ProjectSpec,
+    "ApplicationSet": ApplicationSetSpec,
     "Cluster": ClusterSpec,
     "ImageRepository": ImageRepositorySpec,
     "ImagePolicy": ImagePolicySpec,
@@ -287,6 +296,11 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "AnalysisTemplate": AnalysisTemplateSpec,
     "ClusterAnalysisTemplate": AnalysisTemplateSpec,
     "AnalysisRun": AnalysisRunSpec,
+    "ClusterPolicy": KyvernoPolicySpec,
+    "Policy": KyvernoPolicySpec,
+    "Provider": ProviderSpec,
+    "Alert": AlertSpec,
+    "Receiver": ReceiverSpec,
 }
 
 API_VERSIONS = kindnames.API_VERSIONS

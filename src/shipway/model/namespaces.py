@@ -12,7 +12,7 @@ Kubernetes. The rules (pure, no I/O; the CLI reads the current namespace from
   Application in any namespace names it in ``destination.name``, and
   ``kubectl`` users know clusters and contexts as cluster-wide things. A
   ``metadata.namespace`` on them is dropped.
-- **Argo CD's** kinds (``Application``, ``AppProject``) and its settings
+- **Argo CD's** kinds (``Application``, ``AppProject``, ``ApplicationSet``) and its settings
   ConfigMaps (``argocd-*``: ``argocd-cm``, ``argocd-rbac-cm``...) default to
   ``argocd``, where Argo CD reads them.
 - **Flux's** image kinds default to ``flux-system``, where Flux runs and where
@@ -39,11 +39,12 @@ DEFAULT = "default"
 """The current namespace when nothing configures one (``kubectl``'s default)."""
 
 CLUSTER_SCOPED: frozenset[str] = frozenset(
-    {"Cluster", "Project", "ClusterPromotionTask", "ClusterAnalysisTemplate"}
+    {"Cluster", "Project", "ClusterPromotionTask", "ClusterAnalysisTemplate", "ClusterPolicy"}
 )
 _FIXED: dict[str, str] = {
     "Application": ARGOCD,
     "AppProject": ARGOCD,
+    "ApplicationSet": ARGOCD,
     "ImageRepository": FLUX,
     "ImagePolicy": FLUX,
     "ImageUpdateAutomation": FLUX,

@@ -36,7 +36,12 @@ def now() -> dt.datetime:
 
 
 def iso(t: dt.datetime | None) -> str | None:
-    return t.isoformat(timespec="milliseconds") if t else None
+    """RFC 3339 in UTC ending in ``Z`` (``2026-12-03T08:00:00.123Z``); a naive time is UTC."""
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -81,6 +86,7 @@ class Release:
     created: dt.datetime = field(default_factory=now)
     finished: dt.datetime | None = None
     stages: list[Stage] = field(default_factory=lambda: [Stage(n) for n in STAGES])
+    security: dict[str, Any] = field(default_factory=dict)  # policy gates, signatures, scans
 
     def stage(self, name: str) -> Stage:
         for st in self.stages:
@@ -155,4 +161,5 @@ class Release:
             created=created,
             finished=parse(data.get("finished")),
             stages=stages or [Stage(n) for n in STAGES],
+            security=dict(data.get("security") or {}),
         )

@@ -93,6 +93,15 @@ class Resource:
             out["status"] = self.status
         return out
 
+    def to_object(self) -> dict[str, Any]:
+        """``to_dict`` with ``metadata.creationTimestamp`` (RFC 3339, ``Z``) as kubectl shows."""
+        out = self.to_dict()
+        if self.created is not None and "creationTimestamp" not in self.metadata:
+            t = self.created if self.created.tzinfo else self.created.replace(tzinfo=dt.UTC)
+            stamp = t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            out["metadata"] = {**self.metadata, "creationTimestamp": stamp}
+        return out
+
 
 group_of = kindnames.group_of
 canonical_kind = kindnames.canonical_kind

@@ -4,24 +4,40 @@ A selector is requirements joined by commas, all of which must hold:
 ``key=value``, ``key==value``, ``key!=value`` (equality), ``key in (a,b)``,
 ``key notin (a,b)``, ``key`` (exists) and ``!key`` (does not exist)
 (set-based). ``!=`` and ``notin`` match objects without the label, as in
-Kubernetes. Pure: no I/O.
+Kubernetes.
+
+A field selector (``--field-selector``) is ``path=value``, ``path==value`` or
+``path!=value`` joined by commas; a path is dotted into the object as ``-o
+json`` prints it (``status.sync.status``, ``metadata.name``, ``spec.project``);
+a missing field reads as the empty string, numbers and booleans as JSON writes
+them (``true``, ``3``). Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from shipway.model.errors import InputError
 
 _KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
 _VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?"
-_SET = re.compile(rf"^\s*(?P<key>{_KEY})\s+(?P<op>in|notin)\s+\((?P<values>[^()]*)\)\s*$")
-_EQ = re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>{_VALUE})\s*$")
-_EXISTS = re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$")
-_VALUE_RE = re.compile(rf"^{_VALUE}$")
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The selector grammar, compiled on first use (a listing without ``-l`` never pays)."""
+    return (
+        re.compile(rf"^\s*(?P<key>{_KEY})\s+(?P<op>in|notin)\s+\((?P<values>[^()]*)\)\s*$"),
+        re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>{_VALUE})\s*$"),
+        re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$"),
+        re.compile(rf"^{_VALUE}$"),
+    )
+
 
 Labels = Mapping[str, str]
 
@@ -65,6 +81,7 @@ def parse(selector: str) -> list[Requirement]:
     reqs: list[Requirement] = []
     if not selector.strip():
         return reqs
+    _SET, _EQ, _EXISTS, _VALUE_RE = _patterns()
     for part in _split(selector):
         if m := _SET.match(part):
             values = [v.strip() for v in m["values"].split(",")]
@@ -85,6 +102,43 @@ def matcher(selector: str | None) -> Callable[[Labels], bool]:
     """A test of an object's labels against ``selector`` (everything matches ``None``)."""
     reqs = parse(selector or "")
     return lambda labels: all(r.matches(labels) for r in reqs)
+
+
+_FIELD = r"^\s*(?P<path>\.?[A-Za-z0-9_][-A-Za-z0-9_./]*)\s*(?P<op>==|=|!=)\s*(?P<value>[^,]*?)\s*$"
+
+
+def _field(obj: Any, path: str) -> str:
+    """The text of ``path`` (dotted) in ``obj``; ``""`` when it is not there."""
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, Mapping) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return ""
+    if cur is None:
+        return ""
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return cur if isinstance(cur, str) else str(cur)
+
+
+def field_matcher(selector: str | None) -> Callable[[Any], bool]:
+    """A test of an object (as ``-o json`` prints it) against a field selector."""
+    reqs: list[tuple[str, bool, str]] = []  # (path, equal?, value)
+    for part in (selector or "").split(","):
+        if not part.strip():
+            continue
+        m = re.match(_FIELD, part)
+        if m is None:
+            raise InputError(
+                f"invalid field selector {part.strip()!r}: expected path=value or path!=value",
+                subject="--field-selector",
+            )
+        path = m["path"].removeprefix(".")
+        reqs.append((path, m["op"] != "!=", m["value"]))
+    return lambda obj: all((_field(obj, p) == v) == eq for p, eq, v in reqs)
 
 
 def age(since: dt.datetime | None, now: dt.datetime) -> str:

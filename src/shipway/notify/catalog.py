@@ -6,6 +6,12 @@ replaces the built-in one. The sync triggers fire once per sync operation
 (``oncePer`` its start time), on-deployed once per revision that became
 healthy and synced, on-created once per object, on-health-degraded once per
 degradation episode (it re-arms when the condition is false again).
+
+The event triggers (shipway's; ``EVENT_TRIGGERS``: on-promotion-succeeded,
+on-promotion-failed, on-verification-failed, on-rollback, on-ci-run-failed,
+on-ci-run-succeeded, on-image-pushed, on-update-committed, on-freight-created,
+on-preview-created, on-preview-deleted) test ``event`` instead of ``app`` and
+send the ``shipway-event`` template; see ``notify.event_triggers``.
 """
 
 from __future__ import annotations
@@ -72,6 +78,30 @@ TRIGGERS: dict[str, Trigger] = {
     )
 }
 
+
+def _on(reasons: str, name: str) -> Trigger:
+    """A shipway event trigger (``notify.event_triggers``): fires once per matching event."""
+    return Trigger(name, (Condition(f"event.reason in [{reasons}]", ("shipway-event",)),))
+
+
+EVENT_TRIGGERS: dict[str, Trigger] = {
+    t.name: t
+    for t in (
+        _on("'PromotionSucceeded'", "on-promotion-succeeded"),
+        _on("'PromotionFailed', 'PromotionErrored'", "on-promotion-failed"),
+        _on("'VerificationFailed'", "on-verification-failed"),
+        _on("'RolledBack'", "on-rollback"),
+        _on("'RunFailed'", "on-ci-run-failed"),
+        _on("'RunSucceeded'", "on-ci-run-succeeded"),
+        _on("'ImagePushed'", "on-image-pushed"),
+        _on("'UpdateCommitted'", "on-update-committed"),
+        _on("'FreightCreated'", "on-freight-created"),
+        _on("'PreviewCreated'", "on-preview-created"),
+        _on("'PreviewDeleted'", "on-preview-deleted"),
+    )
+}
+TRIGGERS.update(EVENT_TRIGGERS)
+
 _LINK = "{{.context.argocdUrl}}/applications/{{.app.metadata.name}}"
 
 
@@ -108,6 +138,11 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "{{.app.metadata.name}} sync status unknown",
         "Sync status of {{.app.metadata.name}} is Unknown.",
     ),
+    "shipway-event": {
+        "message": "{{.event.involvedObject.kind}} {{.event.involvedObject.name}}: "
+        "{{.event.reason}}: {{.event.message}}",
+        "email": {"subject": "{{.event.reason}}: {{.event.involvedObject.name}}"},
+    },
     "app-sync-succeeded": _tmpl(
         "{{.app.metadata.name}} synced",
         "Sync of {{.app.metadata.name}} succeeded at {{.app.status.operationState.finishedAt}} "

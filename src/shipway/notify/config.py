@@ -4,8 +4,10 @@ Pure: no I/O. ``parse_config(data, secrets)`` turns the ConfigMap's ``data``
 (string keys to YAML strings) into a ``NotifyConfig``:
 
 - ``service.webhook.<name>``, ``service.slack``, ``service.email`` and
-  ``service.email.<name>`` (others, such as ``service.teams``, are kept as
-  ``ServiceConfig`` of their type and refused at delivery);
+  ``service.email.<name>``, ``service.teams`` (``recipientUrls``) and
+  ``service.github`` (others are kept as ``ServiceConfig`` of their type and
+  refused at delivery); a service's ``rateLimit`` (shipway: ``N/DURATION``)
+  is checked here (``shipway.notify.policy``);
 - ``template.<name>``: ``message`` and the per-service fields, kept as raw
   mappings for ``render``;
 - ``trigger.<name>``: a list of ``{when, send, oncePer}`` conditions;
@@ -27,6 +29,7 @@ from typing import Any
 import yaml
 
 from shipway.model.errors import InputError
+from shipway.notify.policy import parse_rate
 
 CM_NAME = "argocd-notifications-cm"
 SECRET_NAME = "argocd-notifications-secret"
@@ -63,6 +66,15 @@ class Condition:
 class Trigger:
     name: str
     conditions: tuple[Condition, ...]
+
+
+_EVENT = re.compile(r"\bevent\b")
+_APP = re.compile(r"\bapp\b")
+
+
+def is_event_trigger(trigger: Trigger) -> bool:
+    """A trigger on shipway's events (its ``when`` names ``event``, not ``app``)."""
+    return any(_EVENT.search(c.when) and not _APP.search(c.when) for c in trigger.conditions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +163,19 @@ def _service(key: str, text: str, secrets: Mapping[str, str]) -> ServiceConfig:
             raise _err(key, "an email service needs from")
     elif stype == "slack" and not opts.get("token") and not opts.get("apiURL"):
         raise _err(key, "a slack service needs token (and may set apiURL)")
+    elif stype == "teams":
+        urls = opts.get("recipientUrls")
+        if (
+            not isinstance(urls, dict)
+            or not urls
+            or not all(isinstance(u, str) for u in urls.values())
+        ):
+            raise _err(key, "a teams service needs recipientUrls (recipient name: webhook URL)")
+    if "rateLimit" in opts:
+        try:
+            parse_rate(str(opts["rateLimit"]), subject=key)
+        except InputError as exc:
+            raise _err(key, exc.message) from None
     return ServiceConfig(stype, name, opts, tuple(v for v in used if v))
 
 

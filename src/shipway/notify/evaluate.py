@@ -23,7 +23,7 @@ from typing import Any
 from shipway.model.errors import InputError
 from shipway.notify.catalog import TEMPLATES as BUILTIN_TEMPLATES
 from shipway.notify.catalog import TRIGGERS as BUILTIN_TRIGGERS
-from shipway.notify.config import NotifyConfig, Trigger
+from shipway.notify.config import NotifyConfig, Trigger, is_event_trigger
 from shipway.store.outbox import FAILED, PENDING, Delivery
 from shipway.templates import ExprError, TemplateError
 from shipway.templates.argocd import notification_vars
@@ -74,7 +74,7 @@ def subscriptions(
                     problems.append(f"annotation {key}: unknown service {svc!r}")
                     continue
                 for r in [x.strip() for x in value.replace(",", ";").split(";")] or [""]:
-                    if r or config.services[svc].type == "webhook":
+                    if r or config.services[svc].type in ("webhook", "github"):
                         found.append((name, svc, r))
     labels = ((app.get("metadata") or {}).get("labels")) or {}
     for sub in config.subscriptions:
@@ -114,6 +114,15 @@ def _render_value(tname: str, field_name: str, value: Any, data: Mapping[str, An
     return t.parse(value).execute(data)
 
 
+def _render_tree(tname: str, path: str, value: Any, data: Mapping[str, Any]) -> Any:
+    """Every string inside ``value`` rendered; the field path names where it failed."""
+    if isinstance(value, Mapping):
+        return {k: _render_tree(tname, f"{path}.{k}", v, data) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_tree(tname, f"{path}[{i}]", v, data) for i, v in enumerate(value)]
+    return _render_value(tname, path, value, data)
+
+
 def render(
     tname: str,
     template: Mapping[str, Any],
@@ -135,6 +144,20 @@ def render(
             for k in ("attachments", "blocks", "groupingKey", "deliveryPolicy", "notifyBroadcast")
             if k in slack
         }
+    elif service_type == "teams":
+        teams = template.get("teams") or {}
+        out["teams"] = {
+            k: _render_value(tname, f"teams.{k}", teams[k], data)
+            for k in ("title", "summary", "text", "themeColor", "facts", "sections",
+                      "potentialAction", "template")
+            if k in teams
+        }  # fmt: skip
+    elif service_type == "github":
+        gh = dict(template.get("github") or {})
+        gh.setdefault("repoURLPath", "{{.app.spec.source.repoURL}}")
+        gh.setdefault("revisionPath", "{{.app.status.operationState.syncResult.revision}}")
+        out["github"] = _render_tree(tname, "github", gh, data)
+        out["app"] = str((data.get("app") or {}).get("metadata", {}).get("name", ""))
     elif service_type == "webhook":
         hook = ((template.get("webhook") or {}).get(service)) or {}
         out["webhook"] = {
@@ -163,6 +186,8 @@ def plan(
     results: dict[tuple[str, int], tuple[bool, str]] = {}
     for trig_name, svc_name, recipient in subs:
         svc = config.services[svc_name]
+        if is_event_trigger(triggers[trig_name]):  # tested per event (``event_triggers``)
+            continue
         for i, cond in enumerate(triggers[trig_name].conditions):
             if (trig_name, i) not in results:
                 try:
@@ -195,6 +220,8 @@ def plan(
                         raise InputError(f"template {tname!r} is not defined")
                     d.payload = render(tname, templates[tname], svc.type, svc_name, data)
                     d.group_key = str((d.payload.get("slack") or {}).get("groupingKey", ""))
+                    if svc.type == "github":  # one PR comment per app, edited in place
+                        d.group_key = f"github-pr:{ns}/{name}"
                     d.state = PENDING
                 except (TemplateError, InputError) as exc:
                     d.payload, d.state = {"template": tname}, FAILED

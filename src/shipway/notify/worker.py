@@ -1,16 +1,17 @@
 """The notifier: evaluate every Application into the outbox, then deliver what is due.
 
 ``run_pass(store)`` is what the controller calls after each reconcile and on
-its periodic tick. It reads the stored Application (so a sync run by any
+its periodic tick. It reads the stored Applications (so a sync run by any
 process, e.g. ``shipway app sync`` from the CLI, is seen on the next pass),
 enqueues the notifications whose dedupe keys are new (the outbox keeps keys
-across restarts), frees the keys of conditions that are false again, and
-delivers. Delivery is at-least-once: a failure is retried with exponential
-backoff (``BACKOFF`` * 2^n, at most ``MAX_DELAY``) up to ``MAX_ATTEMPTS``
-times, then recorded as failed with a Warning ``NotificationFailed`` event on
-the Application carrying the service's answer (secrets masked). The app is
-never affected. An unknown trigger or service in an annotation is a Warning
-``NotificationConfigError`` event on the Application (once per process).
+across restarts), frees the keys of conditions that are false again, routes
+new events to Flux Alerts (``worker_flux``) and delivers (``deliver``:
+at-least-once, retries with backoff, rate limits; a row given up is a
+Warning ``NotificationFailed`` event on the Application with the service's
+answer, secrets masked). The app is never affected. An unknown trigger or
+service in an annotation is a ``NotificationConfigError`` condition on the
+Application's status (cleared when fixed) and a Warning event of that reason
+(once per process).
 
 Secrets (``argocd-notifications-secret``): shipway has no stored Secret kind
 yet, so ``$key`` references are read from the YAML Secret manifest at
@@ -22,39 +23,34 @@ events) and the services' network endpoints.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import logging
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from shipway.model.errors import InputError, ShipwayError
-from shipway.model.events import WARNING, ObjectRef
+from shipway.model.events import WARNING, ObjectRef, rfc3339
+from shipway.model.resources import Resource
+from shipway.notify import deliver, worker_flux
 from shipway.notify.config import CM_NAME, SECRET_NAME, NotifyConfig, parse_config
+from shipway.notify.deliver import BACKOFF, MAX_ATTEMPTS, PassResult, Target
 from shipway.notify.evaluate import plan
+from shipway.notify.event_triggers import plan_event
+from shipway.notify.policy import parse_rate
 from shipway.notify.services import DeliveryError, service_for
 from shipway.store import events, outbox, resources
 from shipway.store.db import Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-BACKOFF = 1.0
-MAX_DELAY = 300.0
+CONDITION = "NotificationConfigError"
 _CONFIGS: dict[tuple[object, object], NotifyConfig] = {}  # the last parsed ConfigMap
 _REPORTED: set[tuple[str, str, str]] = set()
 _LOCK = threading.Lock()  # one pass at a time in this process (other processes: leases)
-
-
-@dataclass(slots=True)
-class PassResult:
-    enqueued: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
 
 
 def load_secrets(path: Path | None = None) -> dict[str, str]:
@@ -116,7 +112,8 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
             project = found.body if found is not None else None
         body = {**app.body, "metadata": {**app.metadata, "namespace": app.namespace}}
         p = plan(config, body, app.status, project)
-        for problem in p.problems:  # on the Application, once per process
+        _condition(store, app, p.problems)
+        for problem in p.problems:  # an event too, once per process
             seen = (str(store.engine.url), app.key, problem)
             if seen not in _REPORTED:
                 _REPORTED.add(seen)
@@ -139,59 +136,134 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
 def _failed_event(store: Store, d: outbox.Delivery, error: str) -> None:
     who = f"{d.service}:{d.recipient}" if d.recipient else d.service
     msg = f"trigger {d.trigger} to {who}: {error}"
-    events.emit(store, _ref(d.app_namespace, d.app_name), "NotificationFailed", msg,
-                type=WARNING, source="notifier")  # fmt: skip
+    ref = _ref(d.app_namespace, d.app_name)
+    if d.cond.startswith("event:"):  # an event trigger's: on the event's object
+        ref = ObjectRef(d.cond.removeprefix("event:"), d.app_name, d.app_namespace)
+    events.emit(store, ref, "NotificationFailed", msg, type=WARNING, source="notifier")
+
+
+def route_events(store: Store, config: NotifyConfig, *, batch: int = 2000) -> int:
+    """Event triggers: the events after the ``argocd-events`` cursor into the outbox."""
+    after = outbox.cursor(store, "argocd-events")
+    if after is None:  # the first pass: from when the ConfigMap was stored
+        cm = resources.find(store, "ConfigMap", CM_NAME)
+        since = cm.created if cm is not None and cm.created else dt.datetime.now(dt.UTC)
+        after = events.seq_before(store, since - dt.timedelta(seconds=1))
+        outbox.set_cursor(store, "argocd-events", after)
+    found = events.query(store, after=after, limit=batch)
+    if not found:
+        return 0
+    new = 0
+    objects: dict[tuple[str, str, str], dict[str, object] | None] = {}
+    for e in found:
+        if e.source == "notifier":
+            continue
+        k = (e.involved.kind, e.involved.namespace, e.involved.name)
+        if k not in objects:
+            try:
+                res = resources.find(store, k[0], k[2], k[1] or None)
+            except ShipwayError:
+                res = None
+            objects[k] = (
+                {**res.body, "metadata": {**res.metadata, "namespace": res.namespace},
+                 "status": res.status} if res is not None else None
+            )  # fmt: skip
+        p = plan_event(config, e, objects[k])
+        for problem in p.problems:
+            seen = (str(store.engine.url), e.involved.ref, problem)
+            if seen not in _REPORTED and "annotation" in problem:
+                _REPORTED.add(seen)
+                events.emit(store, e.involved, "NotificationConfigError", problem, type=WARNING,
+                            source="notifier")  # fmt: skip
+        if not p.deliveries:
+            continue
+        known = outbox.known_keys(store, [d.key for d in p.deliveries])
+        for d in p.deliveries:
+            if d.key not in known and outbox.enqueue(store, d, state=d.state):
+                new += 1
+                if d.state == outbox.FAILED:
+                    _failed_event(store, d, d.last_error)
+    outbox.set_cursor(store, "argocd-events", max(e.seq for e in found))
+    return new
+
+
+def _condition(store: Store, app: Resource, problems: list[str]) -> None:
+    """The Application's ``NotificationConfigError`` condition: set while there are problems."""
+    current = list(app.status.get("conditions") or [])
+    mine = [c for c in current if c.get("type") == CONDITION]
+    others = [c for c in current if c.get("type") != CONDITION]
+    message = "; ".join(dict.fromkeys(problems))
+    if [c.get("message") for c in mine] == ([message] if problems else []):
+        return
+    conds = others
+    if problems:
+        conds = [*others, {"type": CONDITION, "message": message,
+                           "lastTransitionTime": rfc3339(dt.datetime.now(dt.UTC))}]  # fmt: skip
+    resources.set_status(store, "Application", app.name, {**app.status, "conditions": conds},
+                         app.namespace)  # fmt: skip
+
+
+def _argo_target(store: Store, config: NotifyConfig | None, d: outbox.Delivery) -> Target:
+    svc_conf = config.services.get(d.service) if config is not None else None
+    if svc_conf is None:
+        raise DeliveryError(f"service {d.service!r} is no longer configured")
+    limit = None
+    if "rateLimit" in svc_conf.options:
+        limit = parse_rate(str(svc_conf.options["rateLimit"]), subject=d.service)
+    return Target(service_for(svc_conf), limit, lambda row, err: _failed_event(store, row, err))
 
 
 def deliver_due(
     store: Store,
-    config: NotifyConfig,
+    config: NotifyConfig | None,
     *,
+    flux_config: worker_flux.FluxConfig | None = None,
     max_attempts: int = MAX_ATTEMPTS,
     backoff: float = BACKOFF,
 ) -> PassResult:
-    """Send every due row once; failures are retried later or given up with an event."""
-    result = PassResult()
-    for d in outbox.claim_due(store):
-        svc_conf = config.services.get(d.service)
-        try:
-            if svc_conf is None:
-                raise DeliveryError(f"service {d.service!r} is no longer configured")
-            svc = service_for(svc_conf)
-            previous = outbox.previous_in_group(store, d.service, d.recipient, d.group_key)
-            answer = svc.send(d.payload, d.recipient, previous)
-        except DeliveryError as exc:
-            error = exc.message
-            if d.attempts >= max_attempts:
-                outbox.mark_failed(store, d.id, error)
-                _failed_event(store, d, f"gave up after {d.attempts} attempts: {error}")
-                log.warning("notification %s gave up: %s", d.id, error)
-                result.failed += 1
+    """Send every due row once (Argo CD services and Flux Providers alike)."""
+    fluxc = flux_config or worker_flux.FluxConfig()
+
+    targets: dict[str, Target] = {}  # one per service in a pass (a Provider's Secret read once)
+
+    def resolve(d: outbox.Delivery) -> Target:
+        found = targets.get(d.service)
+        if found is None:
+            if worker_flux.is_flux(d):
+                found = worker_flux.target(store, fluxc, d)
             else:
-                delay = min(MAX_DELAY, backoff * 2 ** (d.attempts - 1))
-                outbox.mark_retry(store, d.id, error, delay)
-                log.info("notification %s failed (attempt %s): %s", d.id, d.attempts, error)
-                result.retried += 1
-            continue
-        outbox.mark_sent(store, d.id, answer)
-        result.sent += 1
-    return result
+                found = _argo_target(store, config, d)
+            targets[d.service] = found
+        return found
+
+    def give_up(d: outbox.Delivery, error: str) -> None:
+        if worker_flux.is_flux(d):
+            worker_flux.failed_event(store, d, error)
+        else:
+            _failed_event(store, d, error)
+
+    return deliver.deliver_due(store, resolve, max_attempts=max_attempts, backoff=backoff,
+                               give_up=give_up)  # fmt: skip
 
 
 def run_pass(
     store: Store, *, secrets: Mapping[str, str] | None = None, backoff: float = BACKOFF,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> PassResult:  # fmt: skip
-    """One notification pass (evaluate, then deliver); bad configuration is logged."""
+    """One notification pass (evaluate, route Flux events, deliver); bad configuration is
+    logged."""
     with _LOCK:
+        config: NotifyConfig | None = None
         try:
             config = load_config(store, secrets)
         except ShipwayError as exc:
             log.error("notifications: %s", exc)
-            return PassResult()
-        if config is None:
-            return PassResult()
-        enqueued = evaluate_all(store, config)
-        result = deliver_due(store, config, backoff=backoff, max_attempts=max_attempts)
+        enqueued = 0
+        if config is not None:
+            enqueued = evaluate_all(store, config) + route_events(store, config)
+        fluxc = worker_flux.load(store)
+        enqueued += worker_flux.route(store, fluxc)
+        result = deliver_due(store, config, flux_config=fluxc, backoff=backoff,
+                             max_attempts=max_attempts)  # fmt: skip
         result.enqueued = enqueued
         return result

@@ -9,6 +9,11 @@
 - ``plan``, ``expressions``, ``status``, ``promotion``: the pure parts of a promotion
   (steps flattened, ``${{ }}`` context, Kargo's status shapes, naming);
 - ``runner``: the resumable promotion state machine; ``credentials``: Secrets it reads.
-
-Verification, soak, approvals and rollback are not built here yet.
+- gates: ``analysis`` (Argo Rollouts' measurement rules), ``gates`` (soak,
+  availability, promotion windows, approval policies) and ``autopolicy`` (which
+  Freight auto-promotion takes) are pure; ``providers`` (web, prometheus, job),
+  ``verification`` (the AnalysisRun state machine), ``start`` (the gates every
+  promotion passes), ``approvals``, ``records`` (Stage/Freight status writers,
+  the Freight's journey) and ``lifecycle`` (what follows a promotion or a
+  verification: rollback, auto-promotion; the controller's tick).
 """

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.model import events as ev
-from shipway.model.errors import InputError, NotFoundError, ShipwayError
+from shipway.model.errors import ConflictError, InputError, NotFoundError, ShipwayError
 from shipway.promote import expressions as ex
 from shipway.promote import plan as plan_mod
 from shipway.promote import status as st
@@ -45,6 +45,7 @@ from shipway.store.db import Store
 from shipway.templates.errors import ExprError
 
 ENGINE = "promote.run"
+ABORT = "promote.abort"
 KARGO_API = "kargo.akuity.io/v1alpha1"
 Progress = Callable[[dict[str, Any]], None]
 
@@ -72,6 +73,7 @@ def create(
     vars: list[dict[str, Any]] | None = None,
     tasks: plan_mod.TaskLookup | None = None,
     collection: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     """Record the promotion as Pending (``InputError`` when its steps cannot run); its key."""
     try:
@@ -85,7 +87,7 @@ def create(
         "project": project, "name": name, "stage": stage, "freight": freight,
         "collection": collection or [], "vars": vars or [],
         "steps": [asdict(s) for s in flat], "current": 0, "metas": [], "outputs": {},
-        "stepState": {}, "failure": None,
+        "stepState": {}, "failure": None, **(extra or {}),
     }  # fmt: skip
     key = key_of(project, name)
     runs.put_state(store, ENGINE, key, "Pending", state)
@@ -110,6 +112,35 @@ def resume_all(store: Store, settings: Settings, **kw: Any) -> list[str]:
             run(store, settings, key, resumed=phase == "Running", **kw)
             done.append(key)
     return done
+
+
+class _Aborted(Exception):
+    pass
+
+
+def request_abort(store: Store, key: str, who: str) -> str:
+    """Abort a promotion (Kargo's ``Aborted``): at once when Pending, else at its next step
+    or poll. Returns its phase after the request; ``ConflictError`` when it already ended."""
+    found = runs.get_state(store, ENGINE, key)
+    if found is None:
+        raise NotFoundError(f"promotion {key} not found", subject=key)
+    phase, state = found
+    if phase in st.TERMINAL:
+        raise ConflictError(f"promotion {key} already ended: {phase}", subject=key)
+    message = f"aborted by {who}"
+    if phase == "Pending":
+        state["message"] = message
+        runs.put_state(store, ENGINE, key, "Aborted", state)
+        _mirror(store, state, "Aborted", message)
+        _emit(store, state, ev.PROMOTION_FAILED, message, True)
+        return "Aborted"
+    runs.put_state(store, ABORT, key, "Requested", {"by": who})
+    return phase
+
+
+def _abort_requested(store: Store, key: str) -> str | None:
+    found = runs.get_state(store, ABORT, key)
+    return str(found[1].get("by", "")) if found else None
 
 
 def _work(settings: Settings, state: dict[str, Any]) -> Path:
@@ -176,11 +207,24 @@ class _Run:
         self.work = _work(settings, state)
 
     def save(self, phase: str, message: str = "") -> None:
+        if phase == "Running":
+            who = _abort_requested(self.store, self.key)
+            if who is not None:
+                raise _Aborted(f"aborted by {who}")
         self.s["message"] = message
         runs.put_state(self.store, ENGINE, self.key, phase, self.s)
         _mirror(self.store, self.s, phase, message)
 
     def go(self, resumed: bool) -> dict[str, Any]:
+        try:
+            return self._go(resumed)
+        except _Aborted as exc:
+            meta = self.s["metas"][-1] if self.s["metas"] else None
+            if meta is not None and meta.get("status") == "Running":
+                meta["status"], meta["finishedAt"] = "Aborted", st.now()
+            return self.finish("Aborted", str(exc))
+
+    def _go(self, resumed: bool) -> dict[str, Any]:
         s = self.s
         if resumed and s["current"] > 0 and not self.work.exists():
             return self.finish("Errored", "resumed after a restart but its work directory is gone")
@@ -316,26 +360,30 @@ class _Run:
             _emit(self.store, s, ev.PROMOTION_FAILED, message, True)
         shutil.rmtree(self.work, ignore_errors=True)
         self.progress({"phase": phase, "message": message})
+        from shipway.promote import lifecycle
+
+        lifecycle.after_promotion(self.store, self.key)
         return _status(s, phase, message)
 
 
 def _promoted(store: Store, s: dict[str, Any]) -> None:
-    """Stage lastPromotion/freightHistory and Freight currentlyIn, after a success."""
+    """Stage lastPromotion/freightHistory and Freight currentlyIn (since), after a success;
+    the Freight it replaced leaves the stage (its soak there is kept as longestSoak)."""
+    from shipway.promote import records
+
     project, stage = s["project"], s["stage"]
-    stage_res = store_resources.find(store, "Stage", stage, project)
-    stage_status = stage_res.status if stage_res else {}
-    names = {st.freight_ref(s["freight"])["name"]}
-    for h in (stage_status.get("freightHistory") or [])[:1]:
-        names |= {i.get("name") for i in (h.get("items") or {}).values()}
-    statuses = {}
-    for n in names:
-        found = store_resources.find(store, "Freight", str(n), project)
-        if found is not None:
-            statuses[str(n)] = found.status
-    promotion = {"name": s["name"], "status": _status(s, "Succeeded", "")}
-    new_stage, changed = st.after_success(stage_status, promotion, s["freight"], statuses, stage)
-    if stage_res is not None:
-        store_resources.set_status(store, "Stage", stage, new_stage, project)
-    for name, status in changed.items():
-        if name in statuses:
-            store_resources.set_status(store, "Freight", name, status, project)
+    target = st.freight_ref(s["freight"])["name"]
+    replaced: list[str] = []
+
+    def stage_fn(stage_status: dict[str, Any]) -> dict[str, Any]:
+        promotion = {"name": s["name"], "status": _status(s, "Succeeded", "")}
+        new_stage, changed = st.after_success(stage_status, promotion, s["freight"], {}, stage)
+        replaced.extend(n for n in changed if n != target)
+        return new_stage
+
+    records.update(store, "Stage", stage, project, stage_fn)
+    at = records.now()
+    for old in replaced:
+        records.update(store, "Freight", old, project, lambda f: records.left(f, stage, at))
+    records.update(store, "Freight", target, project,
+                   lambda f: records.entered(f, stage, records.iso(at)))  # fmt: skip

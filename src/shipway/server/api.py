@@ -135,7 +135,7 @@ def install(app: FastAPI, store: Store) -> Authorizer:
         """Every Application the caller may get (``?namespace=``: in that namespace only)."""
         allowed = rbac.object_filter(identity(request), "applications", "get")
         apps = store_resources.list_kind(store, "Application", namespace or None)
-        return [a.to_dict() for a in apps
+        return [a.to_object() for a in apps
                 if allowed(f"{a.spec.get('project') or 'default'}/"
                            f"{namespaces.qualified(*_ref(a))}")]  # fmt: skip
 

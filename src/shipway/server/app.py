@@ -8,6 +8,8 @@ Routes:
   a delivery id seen before is acknowledged (200) and ignored.
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
   the other shapes the updater parses), with the registry token.
+- ``POST /hook/<digest>``: Flux ``Receiver`` webhooks at Flux's path
+  (``shipway.controller.flux_receiver``): 200 when accepted, 404 for no such Receiver.
 - ``GET /healthz``: open to all.
 - ``GET /metrics``: Prometheus metrics (``shipway.server.metrics``), with a token.
 - ``/api/v1/...``: the read, review and action API (``shipway.server.api``,
@@ -31,10 +33,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from shipway.controller import accept
+from shipway.controller import accept, flux_receiver
 from shipway.controller.core import Controller
 from shipway.git import webhooks
-from shipway.model.errors import ConflictError, InputError, ShipwayError
+from shipway.model.errors import ConflictError, InputError, NotFoundError, ShipwayError
 from shipway.server import api, auth, bodylimit, metrics, ui, v1
 
 
@@ -91,6 +93,19 @@ def create_app(controller: Controller) -> FastAPI:
             hook, lambda: accept.registry(rx, raw, request.headers, query)
         )
         return answer(got)
+
+    @app.post("/hook/{digest}")
+    async def flux_receiver_hook(digest: str, request: Request) -> JSONResponse:
+        """A Flux ``Receiver`` (``notification.toolkit.fluxcd.io/v1``) at Flux's own path."""
+        raw = await request.body()
+
+        def run() -> tuple[int, dict[str, Any]]:
+            try:
+                return flux_receiver.receive(rx, digest, raw, request.headers)
+            except NotFoundError as exc:
+                raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+        return answer(await run_in_threadpool(hook, run))
 
     rbac = api.install(app, controller.store)
     v1.version(app)  # every /api/X route also as /api/v1/X (before v1's own routes)

@@ -1,22 +1,26 @@
 """Who is calling: every route but ``/healthz``, the hooks and the login page needs a token.
 
 ``install`` adds a middleware that runs before any route: ``/healthz``
-passes; ``/hooks/...`` pass to their own receivers, which check their own
-per-source tokens and signatures; ``POST /api/session`` and ``/api/v1/session``
-(a username and password for a session token), the login form and the UI's
-static files pass to their routes; every other path, including ones no route
-serves, needs ``Authorization: Bearer <token>`` of a local account or the UI's
-session cookie (``shipway.server.ui.session``), else 401 with the reason; a UI
-page (any path outside ``/api``, ``/hooks`` and ``/metrics``) sends the browser
-to the login page instead, which brings it back. A cookie-authenticated request
-that changes something needs the session's CSRF token (``X-CSRF-Token``, or
-the ``csrf`` field of a UI form, which the UI's form routes check). The
-identity is left in ``request.state.identity`` for the routes' RBAC checks.
+passes; ``/hooks/...`` and Flux Receivers' ``/hook/<sha256 hex>`` pass to
+their own receivers, which check their own per-source tokens and signatures;
+``POST /api/session`` and ``/api/v1/session`` (a username and password for a
+session token), the login form and the UI's static files pass to their
+routes; every other path, including ones no route serves, needs
+``Authorization: Bearer <token>`` of a local account or the UI's session
+cookie (``shipway.server.ui.session``), else 401 with the reason; a UI page
+(any path outside ``/api``, ``/hooks``, ``/hook`` and ``/metrics``) sends the
+browser to the login page instead, which brings it back. A
+cookie-authenticated request that changes something needs the session's CSRF
+token (``X-CSRF-Token``, or the ``csrf`` field of a UI form, which the UI's
+form routes check). The identity is left in ``request.state.identity`` for
+the routes' RBAC checks. The check is a plain ASGI middleware
+(``RequireCredential``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -35,7 +39,8 @@ OPEN = frozenset({("GET", "/healthz"), ("HEAD", "/healthz"), ("POST", "/api/sess
 
 def ui_page(path: str) -> bool:
     """A path of the web UI (pages and their form posts), not of the API or the hooks."""
-    return not any(path == p or path.startswith(p + "/") for p in ("/api", "/hooks", "/metrics"))
+    return not any(path == p or path.startswith(p + "/")
+                   for p in ("/api", "/hooks", "/hook", "/metrics"))  # fmt: skip
 
 
 def _static(path: str) -> bool:
@@ -45,6 +50,8 @@ def _static(path: str) -> bool:
 def _hook(path: str) -> bool:
     """A webhook receiver's path (they authenticate by source); no ``..`` tricks."""
     parts = path.split("/")
+    if path.startswith("/hook/"):  # a Flux Receiver: /hook/<64 hex>, the path is its credential
+        return len(parts) == 3 and re.fullmatch(r"[0-9a-f]{64}", parts[2]) is not None
     return path.startswith("/hooks/") and ".." not in parts and "." not in parts
 
 
@@ -66,14 +73,29 @@ def identity(request: Request) -> Identity:
     return who
 
 
-def install(app: FastAPI, store: Store) -> None:
-    @app.middleware("http")
-    async def require_credential(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if (request.method, path) in OPEN or _hook(path) or _static(path):
-            return await call_next(request)
+class RequireCredential:
+    """A plain ASGI middleware (no per-request task group, as ``@app.middleware`` makes)."""
+
+    def __init__(self, app: Any, store: Store) -> None:
+        self.app, self.store = app, store
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if (scope["method"], path) in OPEN or _hook(path) or _static(path):
+            await self.app(scope, receive, send)
+            return
+        response = await self.check(Request(scope), scope)
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def check(self, request: Request, scope: Any) -> Response | None:
+        """The response refusing the request, or None (its identity is then in the scope)."""
+        path = scope["path"]
         token = bearer(request)
         cookie = "" if token else request.cookies.get(session.COOKIE, "")
         page = ui_page(path)
@@ -82,16 +104,17 @@ def install(app: FastAPI, store: Store) -> None:
                 return RedirectResponse(session.login_url(request), status_code=303)
             return unauthorized("credential required: Authorization: Bearer <token>")
         try:
-            who = await run_in_threadpool(accounts.authenticate, store, token or cookie)
+            who = await run_in_threadpool(accounts.authenticate, self.store, token or cookie)
         except UnauthenticatedError as exc:
             if page and cookie:  # an expired session: sign in again, then come back
                 gone = RedirectResponse(session.login_url(request), status_code=303)
                 gone.delete_cookie(session.COOKIE, path="/")
                 return gone
             return unauthorized(str(exc))
-        request.state.identity = who
-        request.state.session_token = cookie
-        if cookie and request.method not in session.SAFE:
+        state = scope.setdefault("state", {})
+        state["identity"] = who  # request.state.identity
+        state["session_token"] = cookie
+        if cookie and scope["method"] not in session.SAFE:
             given = request.headers.get(session.HEADER, "")
             form = request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data"))  # fmt: skip
@@ -99,7 +122,11 @@ def install(app: FastAPI, store: Store) -> None:
             if not session.csrf_ok(cookie, given) and not (page and form and not given):
                 return JSONResponse({"error": "CSRF token missing or wrong", "code": 403},
                                     status_code=403)  # fmt: skip
-        return await call_next(request)
+        return None
+
+
+def install(app: FastAPI, store: Store) -> None:
+    app.add_middleware(RequireCredential, store=store)
 
     @app.exception_handler(AccessError)
     async def access_error(_request: Request, exc: Exception) -> Response:

@@ -25,16 +25,17 @@ Served two ways (``shipway controller``): on the API port, behind a bearer
 token whose account may ``get`` every application (``applications, get,
 */*``: the metrics name them all); and, with ``--metrics-port``, unauthenticated
 on a separate loopback-only port, as Argo CD serves metrics on its own port.
-Touches the store read-only, except ``record_webhook`` (one aggregated event).
+Touches the store read-only, except the webhook counts (``hookcount``: one aggregated
+event per source and outcome, written in batches).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -43,6 +44,7 @@ from sqlalchemy import func, select
 from shipway.deploy import appspec
 from shipway.model import dora
 from shipway.model import events as ev
+from shipway.server import hookcount
 from shipway.store import events as store_events
 from shipway.store import outbox
 from shipway.store import releases as release_store
@@ -52,42 +54,14 @@ from shipway.store.tables import CIApprovalRow, CIHolderRow, CIRunRow
 
 RECONCILE_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # Argo CD's
 DORA_WINDOW = dt.timedelta(days=30)
-WEBHOOK = "WebhookReceived"
-
-
-def record_webhook(store: Store, source: str, outcome: str) -> None:
-    """Count one webhook (``source``: git, forge, registry; ``outcome``: accepted, ...)."""
-    store_events.emit(store, ev.ObjectRef("Receiver", source), WEBHOOK, outcome,
-                      type=ev.NORMAL if outcome == "accepted" else ev.WARNING,
-                      source="controller")  # fmt: skip
-
-
-def outcome(status: int) -> str:
-    """A webhook's outcome label from its HTTP status."""
-    if status < 300:
-        return "accepted"
-    if status in (401, 403):
-        return "unauthorized"
-    if status == 413:
-        return "too-large"
-    return "invalid" if status < 500 else "error"
+WEBHOOK = hookcount.WEBHOOK
+record_webhook = hookcount.record_webhook
+outcome = hookcount.outcome
 
 
 def install_webhook_counter(app: FastAPI, store: Store) -> None:
     """Count every ``/hooks/<source>`` request by outcome (register it outermost)."""
-    from starlette.concurrency import run_in_threadpool
-
-    @app.middleware("http")
-    async def count_webhooks(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = str(request.url.path)
-        if not path.startswith("/hooks/") or request.method != "POST":
-            return await call_next(request)
-        response = await call_next(request)
-        source = path.removeprefix("/hooks/").strip("/").split("/")[0][:50] or "unknown"
-        await run_in_threadpool(record_webhook, store, source, outcome(response.status_code))
-        return response
+    app.add_middleware(hookcount.CountWebhooks, store=store)
 
 
 def _dest(spec: dict[str, Any]) -> tuple[str, str]:
@@ -103,6 +77,7 @@ class StoreCollector(Collector):
         self._reconciles: list[tuple[str, str, str, float | None]] = []
 
     def collect(self) -> Iterator[Any]:
+        hookcount.flush_all()  # webhooks counted in this process but not yet stored
         apps = store_resources.list_kind(self.store, "Application")
         yield self._app_info(apps)
         by_app = {(a.namespace, a.name): a for a in apps}

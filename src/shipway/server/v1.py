@@ -3,7 +3,8 @@
 ``version`` adds each ``/api/X`` route again as ``/api/v1/X`` (the same handler,
 the same RBAC), keeping ``/api/X`` as an alias for older clients (the CLI's remote
 mode), out of the document. ``install`` adds what only v1 has: an application's
-status, sync and rollback, and starting or approving a promotion, as JSON; and
+status, sync and rollback; promoting, approving, aborting and re-verifying
+(``shipway.server.promoting``, the CLI's code paths) and a Stage's gates, as JSON; and
 ``/api/v1/openapi.json`` with ``/api/v1/docs``, a plain page listing every
 operation (served by shipway: no CDN). Calls the engines.
 """
@@ -19,12 +20,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from shipway.auth.policy import Authorizer
-from shipway.controller import promotions as lane
 from shipway.deploy import engine, history
 from shipway.model import namespaces
 from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource
-from shipway.promote import start as starter
+from shipway.server import promoting
 from shipway.server.auth import identity
 from shipway.server.ui import render
 from shipway.server.ui.app_page import rbac_object
@@ -46,7 +46,7 @@ class RollbackRequest(BaseModel):
     prune: bool = False
 
 
-class PromoteRequest(BaseModel):
+class FreightRequest(BaseModel):
     freight: str
 
 
@@ -81,7 +81,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
 
     @app.get(PREFIX + "/applications/{namespace}/{name}")
     def get_app(request: Request, namespace: str, name: str) -> dict[str, Any]:
-        return load(request, namespace, name, "get").to_dict()
+        return load(request, namespace, name, "get").to_object()
 
     @app.post(PREFIX + "/applications/{namespace}/{name}/sync")
     async def sync_app(
@@ -117,25 +117,42 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
 
     @app.post(PREFIX + "/promotions/{project}/{stage}/promote", status_code=201)
     async def promote(
-        request: Request, project: str, stage: str, body: PromoteRequest
+        request: Request, project: str, stage: str, body: FreightRequest
     ) -> dict[str, Any]:
-        rbac.require(identity(request), "promotions", "promote", f"{project}/{stage}")
-        started = await run_in_threadpool(
-            starter.start, store, project, stage, body.freight, source="shipway api"
+        """Promote Freight to the Stage (``shipway promote``): refused (409) with the reason
+        while a window closes it, it is busy, or the Freight is not available to it."""
+        who = identity(request)
+        return await run_in_threadpool(
+            promoting.promote, store, rbac, who, project, stage, body.freight
         )
-        lane.enqueue(store, started.key)
-        return {"name": started.name, "project": project, "stage": stage}
 
     @app.post(PREFIX + "/promotions/{project}/{stage}/approve")
     async def approve(
-        request: Request, project: str, stage: str, body: PromoteRequest
+        request: Request, project: str, stage: str, body: FreightRequest
     ) -> dict[str, Any]:
+        """Approve Freight for the Stage (``shipway approve``), under the signed-in user."""
         who = identity(request)
-        rbac.require(who, "promotions", "approve", f"{project}/{stage}")
-        res = await run_in_threadpool(
-            starter.approve, store, project, stage, body.freight, who.name
+        return await run_in_threadpool(
+            promoting.approve, store, rbac, who, project, stage, body.freight
         )
-        return res.to_dict()
+
+    @app.post(PREFIX + "/promotions/{project}/{stage}/verify", status_code=201)
+    async def verify(request: Request, project: str, stage: str) -> dict[str, Any]:
+        """Re-run the Stage's verification of the Freight it holds (``shipway stage verify``)."""
+        who = identity(request)
+        return await run_in_threadpool(promoting.verify, store, rbac, who, project, stage)
+
+    @app.get(PREFIX + "/promotions/{project}/{stage}/gates")
+    def stage_gates(request: Request, project: str, stage: str) -> dict[str, Any]:
+        """The Stage's promotion window (open, reason, next opening) and promotion under way."""
+        rbac.require(identity(request), "promotions", "get", f"{project}/{stage}")
+        return promoting.gates(store, project, stage)
+
+    @app.post(PREFIX + "/projects/{project}/promotions/{name}/abort")
+    async def abort(request: Request, project: str, name: str) -> dict[str, Any]:
+        """Abort a Pending or Running Promotion (``shipway promotion abort``); 409 once ended."""
+        who = identity(request)
+        return await run_in_threadpool(promoting.abort, store, rbac, who, project, name)
 
     @app.get(PREFIX + "/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

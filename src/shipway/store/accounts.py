@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipway.model.errors import ConflictError, NotFoundError
+from shipway.model.events import rfc3339
 from shipway.model.release import now
 from shipway.store.db import Store
 from shipway.store.tables import Base
@@ -68,7 +69,7 @@ class Account:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "role": self.role, "groups": list(self.groups),
                 "email": self.email, "enabled": self.enabled,
-                "created": self.created.isoformat(), "tokens": self.tokens,
+                "created": rfc3339(self.created), "tokens": self.tokens,
                 "password": bool(self.password_hash)}  # fmt: skip
 
 
@@ -84,9 +85,7 @@ class Token:
     last_used: dt.datetime | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:
-        def iso(t: dt.datetime | None) -> str | None:
-            return t.isoformat() if t else None
-
+        iso = rfc3339
         return {"id": self.id, "account": self.account, "kind": self.kind,
                 "description": self.description, "issuedAt": iso(self.created),
                 "expiresAt": iso(self.expires), "revokedAt": iso(self.revoked),

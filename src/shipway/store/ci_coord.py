@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shipway.model.errors import ConflictError, NotFoundError
+from shipway.model.events import rfc3339
 from shipway.model.release import now
 from shipway.store.db import Store
 from shipway.store.tables import CIApprovalRow, CIGroupRow, CIHolderRow, CITokenRow
@@ -178,7 +179,7 @@ def approval(store: Store, run_id: str, job: str, environment: str) -> dict[str,
 def _approval_dict(row: CIApprovalRow) -> dict[str, Any]:
     return {"run": row.run_id, "job": row.job, "environment": row.environment,
             "state": row.state, "reviewer": row.reviewer, "comment": row.comment,
-            "since": _aware(row.created).isoformat(), "reviewers": list(row.reviewers or []),
+            "since": rfc3339(_aware(row.created)), "reviewers": list(row.reviewers or []),
             "preventSelfReview": bool(row.prevent_self), "actor": row.actor or ""}  # fmt: skip
 
 
@@ -313,8 +314,8 @@ def token_info(store: Store, token: str, *, digest: str = "") -> dict[str, Any] 
     ended = max((_aware(r.ended) for r in rows if r.ended is not None), default=None)
     return {"run": last.run_id, "jobs": [r.job for r in rows],
             "state": "active" if live else "expired",
-            "ended": ended.isoformat() if ended else "",
-            "expires": _aware(last.expires).isoformat() if last.expires else ""}  # fmt: skip
+            "ended": rfc3339(ended) or "",
+            "expires": rfc3339(_aware(last.expires)) if last.expires else ""}  # fmt: skip
 
 
 def token_scopes(

@@ -6,7 +6,9 @@ previews). A repeat of a recent event (same stable fields, within
 ``AGGREGATE_WINDOW``) bumps that row's ``count``, ``time`` and ``seq``;
 anything else is a new row. ``seq`` is ``max(seq) + 1`` under a unique index,
 so a racing writer (another process) retries with the next one and the
-positions are gapless in commit order: a reader that saw ``seq`` N has seen
+positions are gapless in commit order (on SQLite the writers of one process
+take turns under a lock: SQLite has one writer at a time anyway, and turns
+beat collisions and retries): a reader that saw ``seq`` N has seen
 every event written before N (what ``Last-Event-ID`` and an outbox rely on).
 
 Touches only the ``events`` and ``app_reconciles`` tables.
@@ -15,6 +17,7 @@ Touches only the ``events`` and ``app_reconciles`` tables.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterable, Sequence
 
@@ -27,6 +30,7 @@ from shipway.store.db import Store
 from shipway.store.tables import EventRow, ReconcileRow
 
 _RETRIES = 20
+_SQLITE_WRITERS = threading.Lock()
 
 
 def _to_event(r: EventRow) -> Event:
@@ -46,11 +50,25 @@ def emit(
     release_id: str = "",
     source: str = "shipway",
     at: dt.datetime | None = None,
+    count: int = 1,
 ) -> Event:
-    """Record one event (or count a repeat of a recent one); returns it as stored."""
+    """Record one event (or count a repeat of a recent one); returns it as stored.
+
+    ``count`` records that many occurrences at once (a batch of repeats).
+    """
     ev = Event(involved, reason, message, type, release_id or "", source,
                first=at or dt.datetime.now(dt.UTC))  # fmt: skip
     key = ev.key
+    if store.engine.dialect.name == "sqlite":  # this process's writers queue, not collide
+        with _SQLITE_WRITERS:
+            return _write(store, ev, key, involved, reason, message, type, source, count)
+    return _write(store, ev, key, involved, reason, message, type, source, count)
+
+
+def _write(
+    store: Store, ev: Event, key: str, involved: ObjectRef, reason: str, message: str,
+    type: str, source: str, count: int = 1,
+) -> Event:  # fmt: skip
     for attempt in range(_RETRIES):
         try:
             with store.session() as s:
@@ -59,14 +77,14 @@ def emit(
                     select(EventRow).where(EventRow.key == key).order_by(EventRow.id.desc())
                 ).first()
                 if row is not None and repeats(_to_event(row), ev):
-                    row.count, row.time, row.seq = row.count + 1, ev.first, seq
+                    row.count, row.time, row.seq = row.count + count, ev.first, seq
                 else:
                     row = EventRow(
                         time=ev.first, first_time=ev.first, source=source, reason=reason,
                         message=message, subject=involved.ref, seq=seq, key=key, type=type,
                         api_version=involved.api_version, kind=involved.kind,
                         namespace=involved.namespace, name=involved.name, uid=involved.uid,
-                        release_id=ev.release_id, count=1,
+                        release_id=ev.release_id, count=count,
                     )  # fmt: skip
                     s.add(row)
                 s.flush()
@@ -117,6 +135,16 @@ def last_seq(store: Store) -> int:
     """The newest stream position (0 for none): a cheap poll for watchers."""
     with store.session() as s:
         return int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0)
+
+
+def seq_before(store: Store, at: dt.datetime) -> int:
+    """The stream position just before the first event last seen at or after ``at`` (a new
+    reader's starting point: what happened before it was configured is not its business)."""
+    with store.session() as s:
+        first = s.scalar(select(func.min(EventRow.seq)).where(EventRow.time >= utc(at)))
+        if first is None:
+            return int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0)
+        return int(first) - 1
 
 
 def totals(store: Store, reasons: Iterable[str]) -> dict[tuple[str, str, str], int]:

@@ -10,18 +10,22 @@ per row (at-least-once). Touches only the ``notify_outbox`` table.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from shipway.model.errors import ExternalError
 from shipway.store.db import Store
 from shipway.store.notify_tables import OutboxRow
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
+CURSOR = "cursor"  # a bookkeeping row (``cursor:<name>``): a reader's position, not a message
 
 
 @dataclass(slots=True)
@@ -65,8 +69,11 @@ def known_keys(store: Store, keys: Iterable[str]) -> set[str]:
     return found
 
 
-def enqueue(store: Store, d: Delivery, *, state: str = PENDING) -> bool:
-    """Insert ``d`` unless its key is there already; True when it was new."""
+def enqueue(
+    store: Store, d: Delivery, *, state: str = PENDING, at: dt.datetime | None = None
+) -> bool:
+    """Insert ``d`` (due at ``at``, default now) unless its key is there already; True when
+    it was new."""
     now = _now()
     try:
         with store.session() as s:
@@ -76,8 +83,9 @@ def enqueue(store: Store, d: Delivery, *, state: str = PENDING) -> bool:
                 OutboxRow(
                     key=d.key, cond=d.cond, app_namespace=d.app_namespace, app_name=d.app_name,
                     trigger=d.trigger, service=d.service, recipient=d.recipient,
-                    payload=d.payload, state=state, attempts=0, next_at=now,
-                    group_key=d.group_key, external={}, last_error=d.last_error, created=now,
+                    payload=d.payload, state=state, attempts=0, next_at=at or now,
+                    group_key=d.group_key, external=dict(d.external), last_error=d.last_error,
+                    created=now,
                 )
             )  # fmt: skip
             s.flush()
@@ -86,6 +94,34 @@ def enqueue(store: Store, d: Delivery, *, state: str = PENDING) -> bool:
             return False
         raise
     return True
+
+
+def enqueue_many(store: Store, rows: Sequence[tuple[Delivery, dt.datetime | None]]) -> int:
+    """Insert many rows in one transaction (``(delivery, due at)``; None: now), skipping keys
+    already there; returns how many were new."""
+    if not rows:
+        return 0
+    now = _now()
+    values = [
+        {"key": d.key, "cond": d.cond, "app_namespace": d.app_namespace, "app_name": d.app_name,
+         "trigger": d.trigger, "service": d.service, "recipient": d.recipient,
+         "payload": d.payload, "state": d.state, "attempts": 0, "next_at": at or now,
+         "group_key": d.group_key, "external": dict(d.external), "last_error": d.last_error,
+         "created": now}
+        for d, at in rows
+    ]  # fmt: skip
+    dialect = store.engine.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["key"])
+    try:
+        with store.engine.begin() as conn:
+            n = 0
+            for i in range(0, len(values), 500):
+                res = conn.execute(stmt, values[i : i + 500])
+                n += int(getattr(res, "rowcount", 0) or 0)
+            return n
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
 
 
 def rearm(store: Store, conds: Sequence[str]) -> int:
@@ -102,33 +138,44 @@ def rearm(store: Store, conds: Sequence[str]) -> int:
 
 
 def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Delivery]:
-    """Take pending rows whose time has come and whose lease (if any) expired."""
+    """Take pending rows whose time has come and whose lease (if any) expired.
+
+    One conditional update for the batch: each claim writes a lease time of its own (the
+    microseconds carry a random tag), and reads back the rows holding exactly that one, so
+    two workers never take the same row."""
     now = _now()
-    out = []
+    until = now + dt.timedelta(seconds=lease, microseconds=secrets.randbelow(1_000_000))
+    due = (
+        select(OutboxRow.id)
+        .where(OutboxRow.state == PENDING, OutboxRow.next_at <= now)
+        .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
+        .order_by(OutboxRow.id)
+        .limit(limit)
+    )
     with store.session() as s:
-        ids = list(
-            s.scalars(
-                select(OutboxRow.id)
-                .where(OutboxRow.state == PENDING, OutboxRow.next_at <= now)
-                .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
-                .order_by(OutboxRow.id)
-                .limit(limit)
-            )
+        ids = list(s.scalars(due))
+        if not ids:
+            return []
+        s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.state == PENDING)
+            .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
+            .values(lease_until=until, attempts=OutboxRow.attempts + 1)
         )
-    until = now + dt.timedelta(seconds=lease)
-    for row_id in ids:  # one conditional update each: two workers never take the same row
-        with store.session() as s:
-            res = s.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == row_id, OutboxRow.state == PENDING)
-                .where(or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now))
-                .values(lease_until=until, attempts=OutboxRow.attempts + 1)
-            )
-            if getattr(res, "rowcount", 0) == 1:
-                row = s.get(OutboxRow, row_id)
-                if row is not None:
-                    out.append(_to(row))
-    return out
+    with store.session() as s:
+        rows = s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.lease_until == until)
+            .order_by(OutboxRow.id)
+        )
+        return [_to(r) for r in rows]
+
+
+def next_due(store: Store) -> dt.datetime | None:
+    """When the next pending row is due (None when none is pending)."""
+    with store.session() as s:
+        at = s.scalar(select(func.min(OutboxRow.next_at)).where(OutboxRow.state == PENDING))
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
 
 
 def mark_sent(store: Store, row_id: int, external: dict[str, Any]) -> None:
@@ -169,7 +216,7 @@ def previous_in_group(store: Store, service: str, recipient: str, group: str) ->
 
 
 def list_outbox(store: Store, *, app_name: str | None = None) -> list[Delivery]:
-    q = select(OutboxRow).order_by(OutboxRow.id)
+    q = select(OutboxRow).where(OutboxRow.state != CURSOR).order_by(OutboxRow.id)
     if app_name is not None:
         q = q.where(OutboxRow.app_name == app_name)
     with store.session() as s:
@@ -180,8 +227,115 @@ def counts(store: Store) -> dict[tuple[str, str], int]:
     """Rows by ``(service, state)``: what ``/metrics`` reports."""
     with store.session() as s:
         rows = s.execute(
-            select(OutboxRow.service, OutboxRow.state, func.count()).group_by(
-                OutboxRow.service, OutboxRow.state
-            )
+            select(OutboxRow.service, OutboxRow.state, func.count())
+            .where(OutboxRow.state != CURSOR)
+            .group_by(OutboxRow.service, OutboxRow.state)
         )
         return {(str(svc), str(state)): int(n) for svc, state, n in rows}
+
+
+# -- rate limits: hold, then one message for the held ones ("and 21 more") -----------------
+
+
+def sent_since(store: Store, service: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """How many rows of ``service`` were sent at or after ``since``, and the oldest's time."""
+    with store.session() as s:
+        n, oldest = s.execute(
+            select(func.count(), func.min(OutboxRow.sent_at)).where(
+                OutboxRow.service == service, OutboxRow.state == SENT, OutboxRow.sent_at >= since
+            )
+        ).one()
+    return int(n or 0), (oldest.replace(tzinfo=dt.UTC) if oldest and not oldest.tzinfo else oldest)
+
+
+def hold(store: Store, row_id: int, until: dt.datetime) -> None:
+    """Keep a row for later (a rate limit): not an attempt, marked ``held``."""
+    with store.session() as s:
+        row = s.get(OutboxRow, row_id)
+        if row is not None:
+            row.lease_until, row.next_at = None, until
+            row.attempts = max(0, row.attempts - 1)
+            row.external = {**(row.external or {}), "held": True}
+
+
+def held(store: Store, service: str, recipient: str, *, exclude: int) -> list[int]:
+    """The ids of pending rows of (service, recipient) a rate limit holds, but ``exclude``."""
+    with store.session() as s:
+        rows = s.execute(
+            select(OutboxRow.id, OutboxRow.external).where(
+                OutboxRow.service == service, OutboxRow.recipient == recipient,
+                OutboxRow.state == PENDING, OutboxRow.id != exclude,
+            )
+        ).all()  # fmt: skip
+    return [int(i) for i, ext in rows if (ext or {}).get("held")]
+
+
+def mark_suppressed(store: Store, ids: Sequence[int], note: str) -> int:
+    """Rows summarised by another message: never sent, counted as suppressed."""
+    if not ids:
+        return 0
+    with store.session() as s:
+        res = s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(list(ids)), OutboxRow.state == PENDING)
+            .values(state=SUPPRESSED, last_error=note, lease_until=None)
+        )
+        return int(getattr(res, "rowcount", 0) or 0)
+
+
+# -- aggregation: a pending group row takes the later events of its operation --------------
+
+
+def open_groups(store: Store, prefix: str, now: dt.datetime) -> dict[str, Delivery]:
+    """Every pending, unleased group row not due yet whose group starts with ``prefix``."""
+    with store.session() as s:
+        rows = s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.state == PENDING, OutboxRow.group_key.startswith(prefix))
+            .where(OutboxRow.lease_until.is_(None), OutboxRow.next_at > now)
+        ).all()
+        return {r.group_key: _to(r) for r in rows if (r.external or {}).get("aggregating")}
+
+
+def fold_into(
+    store: Store, d: Delivery, payload: dict[str, Any], event_keys: Sequence[str], *, due: bool
+) -> bool:
+    """Store the group row ``d`` with more events folded in (``payload``, their keys); due
+    now when ``due``. False when a sender took it meanwhile."""
+    seen = list((d.external or {}).get("events") or [])
+    external = {**(d.external or {}), "events": [*seen, *[k for k in event_keys if k not in seen]]}
+    values: dict[str, Any] = {"payload": payload, "external": external}
+    if due:
+        external["aggregating"] = False
+        values["next_at"] = _now()
+    with store.session() as s:
+        res = s.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == d.id, OutboxRow.state == PENDING)
+            .where(OutboxRow.lease_until.is_(None))
+            .values(**values)
+        )
+        return int(getattr(res, "rowcount", 0) or 0) == 1
+
+
+# -- a reader's position (the Flux router's last event), kept in the outbox ---------------
+
+
+def cursor(store: Store, name: str) -> int | None:
+    """A reader's last position (None before its first pass)."""
+    with store.session() as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.key == f"cursor:{name}")).first()
+        return int((row.payload or {}).get("seq", 0)) if row is not None else None
+
+
+def set_cursor(store: Store, name: str, seq: int) -> None:
+    now = _now()
+    with store.session() as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.key == f"cursor:{name}")).first()
+        if row is None:
+            s.add(OutboxRow(key=f"cursor:{name}", cond="", app_namespace="", app_name="",
+                            trigger="", service=f"cursor:{name}", recipient="",
+                            payload={"seq": seq}, state=CURSOR, attempts=0, next_at=now,
+                            group_key="", external={}, last_error="", created=now))  # fmt: skip
+        else:
+            row.payload = {"seq": seq}

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from shipway.settings import Settings
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0011")
 """Every migration in order (``shipway.store.migrations``); the last is the head."""
 HEAD = REVISIONS[-1]
 
@@ -182,3 +182,14 @@ def list_runs(reader: Reader, limit: int = 50) -> list[dict[str, Any]]:
     """CI run records, newest first."""
     rows = reader.rows("SELECT record FROM ci_runs ORDER BY created DESC LIMIT :limit", limit=limit)
     return [_json(r[0]) for r in rows]
+
+
+def names(reader: Reader, kind: str, namespace: str | None = None) -> list[tuple[str, str]]:
+    """``(namespace, name)`` of every stored ``kind`` (in ``namespace``), for completion."""
+    where, params = "kind = :kind", {"kind": kind}
+    if namespace is not None and ns_mod.namespaced(kind):
+        where, params = where + " AND namespace = :ns", {**params, "ns": namespace}
+    rows = reader.rows(
+        f"SELECT namespace, name FROM resources WHERE {where} ORDER BY namespace, name", **params
+    )
+    return [(str(r[0] or ""), str(r[1])) for r in rows]

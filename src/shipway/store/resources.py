@@ -33,6 +33,7 @@ def _to_resource(row: ResourceRow) -> Resource:
         body=row.body,
         source=row.source,
         status=dict(row.status or {}),
+        created=row.created,
     )
 
 

@@ -141,7 +141,7 @@ def test_initial_admin_secret(ctl: Controller) -> None:
     wrong = httpx.post(ctl.url + "/api/session", json={"username": "admin", "password": "x" * 9})
     assert wrong.status_code == 401 and "invalid username or password" in wrong.text
     listed = cli("account", "list", "-o", "json")
-    assert [a["name"] for a in json.loads(listed.stdout)] == ["admin"]
+    assert [a["name"] for a in json.loads(listed.stdout)["items"]] == ["admin"]
 
 
 def test_wrong_role_is_forbidden(ctl: Controller) -> None:
@@ -179,7 +179,7 @@ def test_expired_and_revoked_tokens(ctl: Controller) -> None:
     assert revoked.returncode == 0, revoked.stderr
     resp = _get(ctl, "/api/events", lasting["token"])
     assert resp.status_code == 401 and "revoked" in resp.json()["error"]
-    listed = json.loads(cli("account", "token", "list", "carol", "-o", "json").stdout)
+    listed = json.loads(cli("account", "token", "list", "carol", "-o", "json").stdout)["items"]
     assert [(t["id"], bool(t["revokedAt"])) for t in listed] == [
         (expired["id"], False), (lasting["id"], True)]  # fmt: skip
     assert all("token" not in t for t in listed)
@@ -230,7 +230,7 @@ def test_remote_commands_through_the_login(ctl: Controller, tmp_path: Path) -> N
     apps = json.loads(cli("app", "list", "-o", "json").stdout)["items"]
     assert [a["metadata"]["name"] for a in apps] == ["web-dev"]
     waiting = cli("ci", "approvals", "-o", "json")
-    assert waiting.returncode == 0 and json.loads(waiting.stdout) == []
+    assert waiting.returncode == 0 and json.loads(waiting.stdout)["items"] == []
 
     (tmp_path / "app.yaml").write_text(APP)
     refused = cli("apply", "-f", str(tmp_path / "app.yaml"))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ci_procs import Shared, make_checkout, record, wait_for
+from ci_procs import Shared, log_has, make_checkout, record, wait_for
 
 from shipway.store import ci_coord, runs
 
@@ -156,7 +156,8 @@ def test_review_from_another_process(
     found = wait_for("the deploy job to wait for a review", lambda: _waiting(shared))
     run_id = str(found[0]["run"])
     assert found[0]["environment"] == "gated"
-    assert "Waiting for review: gated needs approval" in log.read_text()
+    # the store says waiting before the log line is flushed: wait for both
+    wait_for("the review line in the log", log_has(log, "Waiting for review: gated needs approval"))
     assert proc.poll() is None and "deploy sees" not in log.read_text()
     decision = ["--reject"] if reject else []
     approve = shared.run(checkout, "approve", run_id[:8], "--environment", "GATED",

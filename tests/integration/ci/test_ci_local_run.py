@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ def test_working_tree_by_default_head_with_commit(
     assert results[("mac", "mac (macos-14)")] == "skipped"
     assert results[("mac", "mac (ubuntu-22.04)")] == "success"
     assert code == 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["started"])  # RFC 3339, UTC
+    listed = CliRunner().invoke(cli, ["ci", "list", "-o", "json"])
+    assert json.loads(listed.output)["items"][0]["started"] == record["started"]
 
     code, text = _run(["--commit", "--job", "show"])
     assert code == 0, text

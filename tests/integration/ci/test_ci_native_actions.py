@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 from shipway.ci.actions.setup import matches
+from shipway.store import events as store_events
+from shipway.store.db import Store
 
 Runner = Callable[..., tuple[dict[str, Any], list[str]]]
 
@@ -113,7 +115,7 @@ def test_version_specs() -> None:
 
 
 def test_docker_metadata_login_build_push(
-    run_wf: Runner, registry: Any, new_repo: Any, tmp_path: Path
+    run_wf: Runner, registry: Any, new_repo: Any, tmp_path: Path, store: Store
 ) -> None:
     image = "ghcr.io/demo/app"  # sent to the local registry by the alias
     record, lines = run_wf(
@@ -164,3 +166,6 @@ def test_docker_metadata_login_build_push(
     assert digest.startswith("sha256:") and f"digest={digest}" in text
     labels = json.loads(steps["Run docker/metadata-action@v5"]["outputs"]["json"])["labels"]
     assert labels["org.opencontainers.image.revision"] == record["commit"]
+    pushed = sorted(e.message for e in store_events.query(store) if e.reason == "ImagePushed")
+    host = registry.host
+    assert pushed == sorted(f"{host}/demo/app:{t}" for t in ("main", f"sha-{sha}", "extra"))

@@ -26,8 +26,7 @@ HEALTHY = ("--health-cmd 'wget -qO- http://127.0.0.1:8080/index.html' --health-i
 NEVER = "--health-cmd 'test -f /never' --health-interval 1s --health-timeout 2s --health-retries 2"
 
 
-@pytest.fixture(scope="session")
-def slow_image(podman: dict[str, str], busybox_image: str) -> str:
+def _slow_image(podman: dict[str, str], busybox_image: str, delay: int, name: str) -> str:
     buildah = partial(run_buildah, podman)
 
     ctr = buildah("from", busybox_image)
@@ -41,9 +40,21 @@ def slow_image(podman: dict[str, str], busybox_image: str) -> str:
         "-c",
         "printf '#!/bin/sh\\nexec sleep 1000\\n' > /bin/idle && chmod +x /bin/idle",
     )
-    buildah("config", "--cmd", f'["sh", "-c", "{SLOW}"]', ctr)
-    buildah("commit", "-q", "--rm", ctr, "localhost/ci-slow-httpd:1")
-    return "localhost/ci-slow-httpd:1"
+    script = SLOW.replace("sleep 2;", f"sleep {delay};")
+    buildah("config", "--cmd", f'["sh", "-c", "{script}"]', ctr)
+    buildah("commit", "-q", "--rm", ctr, name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def slow_image(podman: dict[str, str], busybox_image: str) -> str:
+    return _slow_image(podman, busybox_image, 2, "localhost/ci-slow-httpd:1")
+
+
+@pytest.fixture(scope="session")
+def slower_image(podman: dict[str, str], busybox_image: str) -> str:
+    """Ready only after 60 s: a step that does not wait fails however loaded the machine is."""
+    return _slow_image(podman, busybox_image, 60, "localhost/ci-slower-httpd:1")
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +124,7 @@ def test_podman_waits_for_the_image_healthcheck(
 
 
 def test_podman_without_the_wait_the_first_step_would_fail(
-    run_wf: Runner, podman: dict[str, str], busybox_image: str, slow_image: str
+    run_wf: Runner, podman: dict[str, str], busybox_image: str, slower_image: str
 ) -> None:  # fmt: skip
     """The same service without a health check: not waited for, so the step fails (this is
     what makes the test above mean something)."""

@@ -79,7 +79,7 @@ def test_app_commands(deploy_env, config_repo, httpd_images, tmp_path: Path) -> 
     got = json.loads(_cli("app", "get", "web", "-o", "json").stdout)
     assert got["status"]["pin"]["revision"] == first
     assert got["status"]["sync"] == {**got["status"]["sync"], "status": "Synced", "revision": first}
-    hist = json.loads(_cli("app", "history", "web", "-o", "json").stdout)
+    hist = json.loads(_cli("app", "history", "web", "-o", "json").stdout)["items"]
     assert [h["revision"] for h in hist] == [first, second, first]
 
     s = _cli("app", "sync", "web", "--wait", "--timeout", "60")

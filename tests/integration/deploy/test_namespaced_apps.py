@@ -98,12 +98,10 @@ def test_two_webs_side_by_side(deploy_env, config_repo, httpd_images, tmp_path: 
     healed = engine.self_heal_pass(deploy_env.store, settings=deploy_env.settings)
     assert [(r.app, r.phase) for r in healed] == [("prod_web", "Succeeded")]
     assert http_get(ports["prod"], "/index.html") == "v1"
-    hist = json.loads(_cli("app", "history", "prod/web", "-o", "json").stdout)
+    hist = json.loads(_cli("app", "history", "prod/web", "-o", "json").stdout)["items"]
     assert [h["revision"] for h in hist] == [rev, rev]
-    assert [
-        h["revision"]
-        for h in json.loads(_cli("app", "history", "web", "-n", "dev", "-o", "json").stdout)
-    ] == [rev]
+    dev = json.loads(_cli("app", "history", "web", "-n", "dev", "-o", "json").stdout)["items"]
+    assert [h["revision"] for h in dev] == [rev]
 
     # Deleting dev's web leaves prod's running.
     gone = _cli("app", "delete", "web", "-n", "dev")

@@ -11,6 +11,7 @@ from deploy_helpers import commit, http_get
 from shipway.deploy import engine, history
 from shipway.model import resources as model
 from shipway.runtime.ports import free_port
+from shipway.store import events as store_events
 from shipway.store import resources as store_resources
 
 pytestmark = pytest.mark.integration
@@ -186,5 +187,9 @@ def test_kustomize_app_runs_rolls_forward_prunes_and_rolls_back(
 
     back = history.rollback(store, "web-dev", settings=deploy_env.settings)
     assert back.phase == "Succeeded" and back.revision == first and not back.pinned
+    (rolled,) = [
+        e for e in store_events.query(store, kind="Application") if e.reason == "RolledBack"
+    ]
+    assert rolled.type == "Normal" and f"rolled back to {first}" in rolled.message
     assert engine.wait_healthy(store, "web-dev", 60, settings=deploy_env.settings) == "Healthy"
     assert http_get(port, "/index.html") == "v1"

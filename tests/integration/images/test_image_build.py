@@ -136,7 +136,15 @@ def test_cli_build_json_inspect_tags_and_copy(
     )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert set(data) == {"digest", "config_digest", "tags", "pushed", "bytes_uploaded", "image_id"}
+    assert set(data) == {
+        "digest",
+        "config_digest",
+        "tags",
+        "pushed",
+        "bytes_uploaded",
+        "image_id",
+        "sbom",
+    }
     assert data["image_id"] == data["config_digest"]
     assert data["pushed"] == [f"{registry.host}/images-test/cli@{data['digest']}"]
     res = runner.invoke(cli, ["image", "inspect", ref, "-o", "json"])

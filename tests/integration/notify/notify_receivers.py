@@ -1,8 +1,11 @@
-"""Real receivers on loopback: an SMTP server (aiosmtpd), an HTTP webhook receiver and a
+"""Real receivers on loopback: an SMTP server (aiosmtpd), an HTTP webhook receiver (that
+can check Flux's ``X-Signature`` HMAC and refuse what is not signed) and a
 Slack-compatible API (``chat.postMessage``/``chat.update`` answering as Slack documents)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -35,9 +38,21 @@ class Receiver:
     answers: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
     slack: bool = False
+    hmac_key: str = ""  # when set: X-Signature must be sha256=<HMAC of the body>, else 401
+    reply: bytes | None = None  # the body to answer (Teams answers "1")
+    echo: bool = False  # a refusal that repeats the request's headers (secrets included)
+    on_request: Any = None  # called with each request before the answer (a test's hook)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def signed(self, got: Received) -> bool:
+        want = "sha256=" + hmac.new(self.hmac_key.encode(), got.body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(want, got.headers.get("X-Signature", ""))
+
     def answer(self, got: Received) -> bytes:
+        if self.reply is not None:
+            return self.reply
+        if self.echo and self.status >= 400:
+            return f"receiver says no to {json.dumps(got.headers)}".encode()
         if not self.slack:
             return b"ok" if self.status < 400 else b"receiver says no"
         msg = json.loads(got.body)
@@ -53,10 +68,16 @@ def _serve(rec: Receiver) -> Iterator[Receiver]:
         def _any(self) -> None:
             n = int(self.headers.get("Content-Length") or 0)
             got = Received(self.command, self.path, dict(self.headers), self.rfile.read(n))
-            with rec.lock:
-                rec.requests.append(got)
-            body = rec.answer(got)
-            self.send_response(rec.status)
+            status = rec.status
+            if rec.hmac_key and not rec.signed(got):
+                status = 401
+            else:
+                with rec.lock:
+                    rec.requests.append(got)
+            if rec.on_request is not None:
+                rec.on_request(got)
+            body = rec.answer(got) if status != 401 else b"bad signature"
+            self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

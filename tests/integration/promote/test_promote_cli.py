@@ -98,7 +98,7 @@ def test_promote_wait_succeeds_and_records(store, git_server, memory, tmp_path: 
     assert stage["lastPromotion"]["name"] == name
     assert stage["freightHistory"][0]["items"]["Warehouse/web"]["name"] == "f00dfeed1234"
     fr = store_resources.get(store, "Freight", "f00dfeed1234", "demo").status
-    assert fr["currentlyIn"] == {"test": {}}
+    assert list(fr["currentlyIn"]) == ["test"] and fr["currentlyIn"]["test"]["since"]
     assert remote_refs(url)["refs/heads/stage/test"] == promo.status["state"]["push"]["commit"]
 
 

@@ -59,6 +59,9 @@ class Watched:
         self.refusals_expected = False  # a test that asks for a 4xx sets this
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # which request failed (the console says only "status of 401")
+        page.on("response", lambda r: self.errors.append(f"HTTP {r.status} {r.url}")
+                if r.status >= 400 else None)  # fmt: skip
 
     def shot(self, label: str) -> Path:
         path = self.artifacts / f"{self.name}-{label}.png"
@@ -102,5 +105,9 @@ def as_user(browser: Browser, world: World, artifacts: Path,
     for w in opened:
         w.page.context.close()
     for w in opened:
-        ok = [e for e in w.errors if not (w.refusals_expected and "status of 4" in e)]
+        ok = [
+            e
+            for e in w.errors
+            if not (w.refusals_expected and ("status of 4" in e or e.startswith("HTTP 4")))
+        ]
         assert not ok, f"console errors: {ok}"

@@ -4,10 +4,11 @@ folded unchanged runs, Secret values masked, and the applications index's select
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
+from shipway.model.resources import Resource
 from shipway.server import session
-from shipway.server.ui import appindex, views
-from shipway.server.ui.promotions import go_duration
+from shipway.server.ui import appindex, promotions, views
 
 
 def _obj(kind: str, name: str, uid: str, owner: tuple[str, str, str] | None = None) -> dict:
@@ -128,6 +129,27 @@ def test_throttle_per_account_and_address() -> None:
     assert t.wait("admin", "1.2.3.4", now=162) == 0
 
 
-def test_go_durations() -> None:
-    assert go_duration("1h30m") == 5400 and go_duration("90s") == 90 and go_duration("") is None
-    assert go_duration("1x") is None and go_duration("500ms") == 0.5
+def _freight(name: str, status: dict) -> Resource:
+    return Resource(api_version="kargo.akuity.io/v1alpha1", kind="Freight", name=name,
+                    namespace="p", body={"origin": {"kind": "Warehouse", "name": "wh"}},
+                    status=status)  # fmt: skip
+
+
+def test_candidates_soak_and_approval_from_the_gates() -> None:
+    now = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
+    stage = Resource(api_version="kargo.akuity.io/v1alpha1", kind="Stage", name="uat",
+                     namespace="p", body={"spec": {"requestedFreight": [{
+                         "origin": {"kind": "Warehouse", "name": "wh"},
+                         "sources": {"stages": ["test"], "requiredSoakTime": "1h"}}]}})  # fmt: skip
+    inside = {"test": {"since": "2026-12-03T11:30:00Z"}}
+    soaking = _freight("a", {"verifiedIn": {"test": {}}, "currentlyIn": inside})
+    soaked = _freight("b", {"verifiedIn": {"test": {"longestSoak": "2h0m0s"}}})
+    approved = _freight("c", {"approvedFor": {"uat": {}}})
+    elsewhere = _freight("d", {})  # neither upstream nor approved: not offered
+    got = {c["freight"].name: c for c in promotions.candidates(
+        stage, [soaking, soaked, approved, elsewhere], now)}  # fmt: skip
+    assert sorted(got) == ["a", "b", "c"]
+    assert not got["a"]["available"] and got["a"]["remaining"] == 1800
+    assert "30m0s" in got["a"]["reason"]
+    assert got["b"]["available"] and got["b"]["remaining"] == 0
+    assert got["c"]["available"] and got["c"]["approved"]

@@ -29,7 +29,7 @@ from typing import Any
 
 from shipway.ci.actions import ActionContext, ActionFailed, bool_input, list_input
 from shipway.ci.plan.permissions import allows
-from shipway.store import ci_coord
+from shipway.store import ci_coord, emitters
 
 DOCKER_HUB = "https://index.docker.io/v1/"
 
@@ -320,3 +320,10 @@ def build_push(ctx: ActionContext) -> None:
     ctx.outputs.update({"digest": digest, "imageid": str(data.get("image_id", digest)),
                         "metadata": json.dumps(data)})  # fmt: skip
     ctx.log(f"Built {digest or 'image'}" + (" and pushed" if bool_input(ctx.input("push")) else ""))
+    store = getattr(job, "store", None)
+    if bool_input(ctx.input("push")) and store is not None:  # the stage's event: ImagePushed
+        for tag in [b for a, b in itertools.pairwise(argv) if a == "-t"]:
+            name, sep, version = tag.rpartition(":")
+            if not sep or "/" in version:
+                name, version = tag, "latest"
+            emitters.image_pushed(store, name, version, source="ci")

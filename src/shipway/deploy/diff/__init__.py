@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from shipway.deploy.diff import ignore, keys, lastapplied, mask, normalize, threeway
+from shipway.deploy.diff import ignore, keys, lastapplied, mask, normalize, threeway, twoway
 from shipway.deploy.diff.ignore import JqError
 from shipway.deploy.render import key_of
 from shipway.model.errors import InputError
@@ -44,6 +44,7 @@ __all__ = [
     "compare_all",
     "normalize_object",
     "remove_pointer",
+    "set_three_way",
     "to_yaml",
 ]
 
@@ -111,6 +112,14 @@ class ObjectDiff:
     @property
     def kind(self) -> str:
         return self.key.split("/")[1]
+
+
+_THREE_WAY = [True]
+
+
+def set_three_way(on: bool) -> None:
+    """Switch the comparison (``False``: the pre-three-way ``twoway`` path, for benchmarks only)."""
+    _THREE_WAY[0] = on
 
 
 def normalize_object(obj: Mapping[str, Any], *, cluster_scoped: bool = False) -> dict[str, Any]:
@@ -211,6 +220,11 @@ def compare(
     some = desired if desired is not None else live
     assert some is not None
     key = key_of(some)
+    if not _THREE_WAY[0]:
+        same, text, n_live = twoway.compare(
+            desired, live, lambda o: apply_ignores(o, rules, live), to_yaml
+        )
+        return ObjectDiff(key, desired, live, SYNCED if same else OUT_OF_SYNC, text, n_live)
     d = _canon(desired, rules, live, cluster_scoped)
     n_live = _canon(live, rules, live, cluster_scoped)
     if d is None or n_live is None:

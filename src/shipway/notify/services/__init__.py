@@ -2,15 +2,20 @@
 
 ``service_for(config)`` returns the sender for a ``ServiceConfig``: webhook
 (any HTTP method, headers, basic auth), slack (``chat.postMessage`` and
-``chat.update`` for ``deliveryPolicy: PostAndUpdate``), email (SMTP).
+``chat.update`` for ``deliveryPolicy: PostAndUpdate``), email (SMTP), teams
+(MessageCard), github (commit status, pull request comment edited in place);
+Flux's provider types are ``flux_providers`` (``flux:<type>``).
 """
 
 from __future__ import annotations
 
 from shipway.notify.config import ServiceConfig
+from shipway.notify.services import flux_providers
 from shipway.notify.services.base import DeliveryError, Service
 from shipway.notify.services.email import EmailService
+from shipway.notify.services.github import GitHubService
 from shipway.notify.services.slack import SlackService
+from shipway.notify.services.teams import TeamsService
 from shipway.notify.services.webhook import WebhookService
 
 __all__ = ["DeliveryError", "Service", "service_for"]
@@ -19,11 +24,15 @@ _TYPES: dict[str, type[Service]] = {
     "webhook": WebhookService,
     "slack": SlackService,
     "email": EmailService,
+    "teams": TeamsService,
+    "github": GitHubService,
+    **flux_providers.TYPES,
 }
 
 
 def service_for(config: ServiceConfig) -> Service:
     cls = _TYPES.get(config.type)
     if cls is None:
-        raise DeliveryError(f"service type {config.type!r} is not supported by shipway yet")
+        what = config.type.removeprefix("flux:")
+        raise DeliveryError(f"service type {what!r} is not supported by shipway yet")
     return cls(config)

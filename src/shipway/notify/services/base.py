@@ -40,16 +40,22 @@ class Service:
 
 
 def http(
-    svc: Service, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    svc: Service,
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    *,
+    timeout: float = TIMEOUT,
 ) -> tuple[int, bytes]:
     """One HTTP request; a status of 400 or more or no answer is a ``DeliveryError``."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return int(resp.status), resp.read()
     except urllib.error.HTTPError as exc:
         answer = exc.read()[:2000].decode(errors="replace")
         raise DeliveryError(svc.mask(f"{method} {url}: HTTP {exc.code}: {answer}")) from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryError(svc.mask(f"{method} {url}: {reason}")) from None

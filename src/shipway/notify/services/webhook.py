@@ -22,6 +22,8 @@ class WebhookService(Service):
         if auth:
             pair = f"{auth.get('username', '')}:{auth.get('password', '')}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        if payload.get("suppressed"):  # a rate limit held others: this one stands for them
+            headers["X-Shipway-Suppressed"] = str(payload["suppressed"])
         body = hook.get("body")
         data = str(body).encode() if body is not None and method not in ("GET", "HEAD") else None
         status, _ = http(self, method, url, data, headers)

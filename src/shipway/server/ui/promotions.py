@@ -1,19 +1,19 @@
-"""The Promotions page: Warehouses and Stages as a graph, Freight, promote and approve.
+"""The Promotions page: Warehouses and Stages as a graph, Freight, and the promotion actions.
 
 ``/promotions`` (every Kargo Project the caller may see) and
 ``/promotions/{project}``: Warehouses in the first column, each Stage in the
-column after its furthest upstream; what Freight each Stage holds, its
-verification, the soak time still to run for Freight coming from upstream
-Stages, the recent Promotions; ``POST /promotions/{project}/{stage}/promote``
-(``promotions, promote``) starts one through ``shipway.promote.start`` and hands
-it to the controller's promotion lane; ``.../approve`` (``promotions, approve``)
-approves Freight for the Stage. Touches the store.
+column after its furthest upstream; what Freight each Stage holds, its newest
+verification, its promotion window, the Freight it may take (available or
+why not, with the soak time left, from ``promote.gates``), the recent
+Promotions. The form posts ``/promotions/{project}/{stage}/promote``,
+``.../approve``, ``.../verify`` and ``/promotions/{project}/-/abort/{name}``
+run ``shipway.server.promoting`` (the REST API's and the CLI's code paths,
+RBAC-checked there). Touches the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,32 +21,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from shipway.auth.policy import Authorizer
-from shipway.controller import promotions as lane
+from shipway.model import kargo_stage
+from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource
-from shipway.promote import start as starter
+from shipway.promote import gates, records
+from shipway.server import promoting
 from shipway.server.auth import identity
 from shipway.server.ui import forms
 from shipway.server.ui.render import page
 from shipway.store import resources as store_resources
 from shipway.store.db import Store
-
-_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-
-
-def go_duration(text: str) -> float | None:
-    """Seconds of a Go duration (``1h30m``, ``90s``); None when it is not one."""
-    text = (text or "").strip()
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
-    if not parts or "".join(a + b for a, b in parts) != text:
-        return None
-    return sum(float(n) * _UNIT[u] for n, u in parts)
-
-
-def _time(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def held(stage: Resource) -> list[dict[str, Any]]:
@@ -90,41 +74,40 @@ def origins(stage: Resource) -> list[str]:
     ]
 
 
-def candidates(
-    stage: Resource, freights: list[Resource], stages: dict[str, Resource], now: dt.datetime
-) -> list[dict[str, Any]]:
-    """Freight the Stage may take: from its Warehouse directly, or held by an upstream Stage
-    (with the soak time that remains there)."""
+def candidates(stage: Resource, freights: list[Resource], now: dt.datetime) -> list[dict[str, Any]]:
+    """Freight the Stage may take or is waiting for: from its Warehouse directly, verified or
+    held upstream, or approved for it; whether it is available now (``promote.gates``, as
+    ``shipway promote`` decides), why not, and the soak time that remains."""
+    try:
+        spec = kargo_stage.StageSpec.model_validate(stage.spec)
+    except ValueError:
+        return []
     out = []
-    for req in stage.spec.get("requestedFreight") or []:
-        origin = str((req.get("origin") or {}).get("name", ""))
-        src = req.get("sources") or {}
-        soak = go_duration(str(src.get("requiredSoakTime") or ""))
+    for req in spec.requested_freight:
+        src = req.sources
         for f in freights:
-            if str((f.body.get("origin") or {}).get("name", "")) != origin:
+            origin = f.body.get("origin") or {}
+            if (origin.get("kind"), origin.get("name")) != (req.origin.kind, req.origin.name):
                 continue
-            via = [u for u in src.get("stages") or [] if u in (f.status.get("currentlyIn") or {})]
-            if not src.get("direct") and not via:
+            st = f.status or {}
+            seen = {**(st.get("currentlyIn") or {}), **(st.get("verifiedIn") or {})}
+            via = [u for u in src.stages if u in seen]
+            approved = stage.name in (st.get("approvedFor") or {})
+            if not src.direct and not via and not approved:
                 continue
-            remaining = None
-            if soak and via:
-                up = stages.get(via[0])
-                since = _time(
-                    ((up.status.get("lastPromotion") or {}).get("finishedAt") if up else "") or ""
-                )
-                if since is not None:
-                    remaining = max(0.0, soak - (now - since).total_seconds())
-            out.append(
-                {
-                    "freight": f,
-                    "via": via,
-                    "soak": soak,
-                    "remaining": remaining,
-                    "approved": stage.name in (f.status.get("approvedFor") or {}),
-                    "verified": list(f.status.get("verifiedIn") or {}),
-                }
-            )
+            avail = gates.availability(req, stage.name, st, now)
+            out.append({"freight": f, "via": via, "soak": src.required_soak_time or "",
+                        "available": avail.ok, "reason": avail.reason,
+                        "remaining": avail.soak_remaining, "approved": approved,
+                        "verified": list(st.get("verifiedIn") or {})})  # fmt: skip
     return out
+
+
+def verification(stage: Resource) -> dict[str, Any]:
+    """The newest verification of the Freight the Stage holds (``verificationHistory``)."""
+    hist = stage.status.get("freightHistory") or []
+    runs = (hist[0] if hist else {}).get("verificationHistory") or []
+    return dict(runs[0]) if runs else {}
 
 
 def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
@@ -158,13 +141,11 @@ def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
             and not warehouses
             and store_resources.find(store, "Project", project) is None
         ):
-            from shipway.model.errors import NotFoundError
-
             raise NotFoundError(f"Project {project!r} not found", subject=f"Project/{project}")
         freights = store_resources.list_kind(store, "Freight", project)
-        by_name = {s.name: s for s in stages}
-        now = dt.datetime.now(dt.UTC)
-        cands = {s.name: candidates(s, freights, by_name, now) for s in stages}
+        now = records.now()
+        cands = {s.name: candidates(s, freights, now) for s in stages}
+        gate = {s.name: promoting.gates(store, project, s.name, now) for s in stages}
         promos = sorted(
             store_resources.list_kind(store, "Promotion", project),
             key=lambda r: r.name,
@@ -180,36 +161,44 @@ def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
             upstreams=upstreams,
             origins=origins,
             cands=cands,
+            gate=gate,
+            verification=verification,
             freights=freights,
             promotions=promos,
         )
 
+    async def act(request: Request, fn: Any, *args: str) -> dict[str, Any]:
+        """Run a ``server.promoting`` action (it checks RBAC) as the signed-in user."""
+        return dict(await run_in_threadpool(fn, store, rbac, identity(request), *args))
+
+    def done(request: Request, message: str) -> HTMLResponse:
+        return page(request, rbac, "_done.html", message=message)
+
     @app.post("/promotions/{project}/{stage}/promote", response_class=HTMLResponse)
     async def promote(request: Request, project: str, stage: str) -> HTMLResponse:
-        form = await forms.checked(request)
-        rbac.require(identity(request), "promotions", "promote", f"{project}/{stage}")
-        freight = forms.required(form, "freight")
-        started = await run_in_threadpool(
-            starter.start, store, project, stage, freight, source="shipway ui"
-        )
-        lane.enqueue(store, started.key)
-        return page(
-            request,
-            rbac,
-            "_done.html",
-            message=f"promotion {started.name} created; the controller runs it",
-        )
+        freight = forms.required(await forms.checked(request), "freight")
+        got = await act(request, promoting.promote, project, stage, freight)
+        return done(request, f"promotion {got['name']} created; the controller runs it")
 
     @app.post("/promotions/{project}/{stage}/approve", response_class=HTMLResponse)
     async def approve(request: Request, project: str, stage: str) -> HTMLResponse:
-        form = await forms.checked(request)
-        who = identity(request)
-        rbac.require(who, "promotions", "approve", f"{project}/{stage}")
-        freight = forms.required(form, "freight")
-        await run_in_threadpool(starter.approve, store, project, stage, freight, who.name)
-        return page(
-            request,
-            rbac,
-            "_done.html",
-            message=f"Freight {freight} approved for {stage} by {who.name}",
-        )
+        freight = forms.required(await forms.checked(request), "freight")
+        got = await act(request, promoting.approve, project, stage, freight)
+        more = "" if got["approved"] else f" ({got['approvals']} of {got['required']} approvals)"
+        return done(request, f"Freight {got['freight']} approved for {stage} by "
+                             f"{got['approver']}{more}")  # fmt: skip
+
+    @app.post("/promotions/{project}/{stage}/verify", response_class=HTMLResponse)
+    async def verify(request: Request, project: str, stage: str) -> HTMLResponse:
+        await forms.checked(request)
+        got = await act(request, promoting.verify, project, stage)
+        if not got["started"]:
+            return done(request, f"stage {stage} has no verification: its Freight is verified")
+        return done(request, f"verification {got['analysisRun']} of stage {stage} started")
+
+    @app.post("/promotions/{project}/-/abort/{name}", response_class=HTMLResponse)
+    async def abort(request: Request, project: str, name: str) -> HTMLResponse:
+        await forms.checked(request)
+        got = await act(request, promoting.abort, project, name)
+        verb = "aborted" if got["aborted"] else f"abort requested (it is {got['phase']})"
+        return done(request, f"promotion {name} {verb}")

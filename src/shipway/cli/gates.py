@@ -1,0 +1,115 @@
+"""``shipway approve``, ``shipway stage verify|unhold`` and ``shipway promotion abort``.
+
+In the Kargo CLI's shapes: ``approve --project P --freight F --stage S``
+(``kargo approve``), ``stage verify --project P S`` (re-run the stage's
+verification of the Freight it holds; ``--wait`` runs it here to its end
+when no controller does), ``promotion abort --project P NAME`` (Kargo's
+``Aborted`` phase). The acting person is the OS user on the local store.
+"""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from shipway.cli import scope
+from shipway.cli.context import state_from
+from shipway.cli.promote import _controller_up, actor
+
+_PROJECT = click.option("--project", "-n", "--namespace", "project", default=None,
+                        help="The Kargo Project (namespace).")  # fmt: skip
+
+
+@click.command()
+@_PROJECT
+@click.option("--freight", "freight_ref", required=True, help="The Freight's name or alias.")
+@click.option("--stage", required=True, help="The Stage to approve it for.")
+def approve(project: str | None, freight_ref: str, stage: str) -> None:
+    """Approve Freight for a Stage (it may then be promoted there without verification
+    upstream). A Stage's approval policy may ask for several approvers, roles, and no
+    self-approval (exit 6 when refused)."""
+    from shipway.promote import approvals
+
+    store = state_from(click.get_current_context()).store
+    got = approvals.approve(store, project or scope.current(), freight_ref, stage, actor())
+    if got.done:
+        click.echo(f"freight.kargo.akuity.io/{got.freight} approved for stage {stage}")
+    else:
+        click.echo(f"freight.kargo.akuity.io/{got.freight}: approval {got.given} of "
+                   f"{got.required} for stage {stage}")  # fmt: skip
+
+
+@click.group()
+def stage() -> None:
+    """Act on Kargo Stages."""
+
+
+@stage.command("verify")
+@_PROJECT
+@click.argument("name")
+@click.option("--wait", is_flag=True, help="Wait for the verification's end (exit 1 unless "
+              "Successful).")  # fmt: skip
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds for --wait.")
+def verify(project: str | None, name: str, wait: bool, timeout: float) -> None:
+    """Re-run the stage's verification of the Freight it holds."""
+    from shipway.promote import lifecycle, verification
+
+    state = state_from(click.get_current_context())
+    store = state.store
+    key = verification.verify_stage(store, project or scope.current(), name, actor=actor())
+    if key is None:
+        click.echo(f"stage {name} has no verification: its Freight is verified")
+        return
+    run = key.split("/", 1)[1]
+    click.echo(f"analysisrun.argoproj.io/{run} created")
+    if not wait:
+        return
+    here = not _controller_up(state.settings.resolved_controller_url())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if here:
+            lifecycle.tick(store, state.settings)
+        found = verification.phase_of(store, key)
+        if found and found[0] in verification.FINAL:
+            msg = found[1].get("message", "")
+            click.echo(f"analysisrun.argoproj.io/{run} {found[0]}" + (f": {msg}" if msg else ""))
+            raise SystemExit(0 if found[0] == "Successful" else 1)
+        time.sleep(0.2)
+    click.echo(f"analysisrun.argoproj.io/{run}: not finished after {timeout:g}s", err=True)
+    raise SystemExit(1)
+
+
+@stage.command("unhold")
+@_PROJECT
+@click.argument("name")
+@click.option("--origin", default=None, help="Only this origin (Warehouse/NAME); default all.")
+def unhold(project: str | None, name: str, origin: str | None) -> None:
+    """Lift the stage's auto-promotion holds (a rollback's, or a manual promotion's pin)."""
+    from shipway.promote import records
+    from shipway.store import resources as store_resources
+
+    store = state_from(click.get_current_context()).store
+    ns = project or scope.current()
+    res = store_resources.get(store, "Stage", name, ns)
+    holds = list((res.status or {}).get("autoPromotionHolds") or {})
+    lifted = [o for o in holds if origin in (None, o) and records.lift_hold(store, ns, name, o)]
+    click.echo(f"stage {name}: lifted {', '.join(lifted) or 'no hold'}")
+
+
+@click.group()
+def promotion() -> None:
+    """Act on Kargo Promotions."""
+
+
+@promotion.command("abort")
+@_PROJECT
+@click.argument("name")
+def abort(project: str | None, name: str) -> None:
+    """Abort a Pending or Running promotion (it ends Aborted)."""
+    from shipway.promote import runner
+
+    store = state_from(click.get_current_context()).store
+    phase = runner.request_abort(store, runner.key_of(project or scope.current(), name), actor())
+    verb = "aborted" if phase == "Aborted" else f"abort requested (it is {phase})"
+    click.echo(f"promotion.kargo.akuity.io/{name} {verb}")

@@ -1,0 +1,141 @@
+"""Flux ``Receiver`` webhooks (``POST /hook/<digest>``) mapped onto shipway's receivers.
+
+The path is Flux's: ``/hook/`` + hex sha256(token + name + namespace), the
+token being the ``token`` key of the Receiver's ``secretRef`` Secret (read as
+``worker_flux.read_secret`` reads a Provider's). A request whose digest
+names no Receiver is 404; a suspended Receiver answers 503. Then by ``type``:
+
+- ``generic``: the URL is the credential;
+- ``generic-hmac``: ``X-Signature: sha1=|sha256=|sha512=<hex HMAC of the body>``
+  with the token;
+- ``github``, ``gitlab``, ``gitea``: the forge's own signature or token
+  (``shipway.git.webhooks.parse`` with the Receiver's token as the secret);
+  ``events``, when set, lists the forge events taken (others answer 200,
+  ignored; GitHub's ``ping`` is always answered). A push or a pull request
+  goes on into the forge inbox as ``POST /hooks/forge`` would (CI, updates,
+  previews), deduplicated the same way.
+
+Accepted, the Receiver's ``resources`` are refreshed: each Application named
+(``*`` with ``matchLabels``: every one in that namespace with those labels) gets
+a reconcile in the inbox; other kinds are answered as not refreshed by shipway.
+A ``ReceiverTriggered`` event on the Receiver records it. Touches the store
+and the Receiver's Secret file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from shipway.controller import accept
+from shipway.git import webhooks as forge_webhooks
+from shipway.model import events as ev
+from shipway.model import namespaces
+from shipway.model.errors import InputError, NotFoundError, ServiceError, ShipwayError
+from shipway.model.flux_notify import ACCEPTED_RECEIVERS, ReceiverSpec, name_matches, webhook_path
+from shipway.model.resources import Resource
+from shipway.notify.services import DeliveryError
+from shipway.notify.worker_flux import read_secret
+from shipway.store import events as store_events
+from shipway.store import inbox, resources
+
+API = "notification.toolkit.fluxcd.io/v1"
+_ALGOS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_EVENT_HEADERS = ("x-github-event", "x-gitlab-event", "x-gitea-event", "x-forgejo-event")
+
+
+class Suspended(ServiceError):
+    """The Receiver is suspended (503)."""
+
+
+def _token(res: Resource) -> str:
+    ref = (res.spec.get("secretRef") or {}).get("name", "")
+    try:
+        return read_secret(res.namespace, str(ref)).get("token", "")
+    except DeliveryError:
+        return ""
+
+
+def find(store: Any, digest: str) -> tuple[Resource, str]:
+    """The Receiver whose Flux path is ``/hook/<digest>``, and its token."""
+    for res in resources.list_kind(store, "Receiver"):
+        token = _token(res)
+        if token and hmac.compare_digest(
+            webhook_path(token, res.name, res.namespace), f"/hook/{digest}"
+        ):
+            return res, token
+    raise NotFoundError("no Receiver has this path", subject=f"/hook/{digest[:12]}…")
+
+
+def _check_hmac(raw: bytes, header: str, token: str, subject: str) -> None:
+    algo, _, got = header.partition("=")
+    fn = _ALGOS.get(algo.lower())
+    if fn is None or not got:
+        raise accept.WebhookAuthError("X-Signature must be sha1=, sha256= or sha512=<hex>",
+                                      subject=subject)  # fmt: skip
+    want = hmac.new(token.encode(), raw, fn).hexdigest()
+    if not hmac.compare_digest(want, got.lower()):
+        raise accept.WebhookAuthError("X-Signature does not match the body", subject=subject)
+
+
+def _apps(store: Any, res: Resource) -> tuple[list[str], list[str]]:
+    """Applications to refresh (their engine keys) and what is not refreshed, as messages."""
+    spec = ReceiverSpec.model_validate(res.spec)
+    apps: list[str] = []
+    skipped: list[str] = []
+    for ref in spec.resources:
+        ns = ref.namespace or res.namespace
+        if ref.kind != "Application":
+            skipped.append(f"{ref.kind}/{ref.name}: not refreshed by a Receiver in shipway yet")
+            continue
+        for app in resources.list_kind(store, "Application", ns):
+            labels = app.metadata.get("labels") or {}
+            if name_matches(ref.name, app.name) and all(
+                labels.get(k) == v for k, v in ref.match_labels.items()
+            ):
+                apps.append(namespaces.instance(app.namespace, app.name))
+    return list(dict.fromkeys(apps)), skipped
+
+
+def receive(
+    rx: accept.Receiver, digest: str, raw: bytes, headers: Mapping[str, str]
+) -> tuple[int, dict[str, Any]]:
+    """``POST /hook/<digest>``: the Receiver's check, then the forge inbox and refreshes."""
+    res, token = find(rx.store, digest)
+    subject = f"Receiver/{res.namespace}/{res.name}"
+    spec = res.spec
+    if spec.get("suspend"):
+        raise Suspended("the Receiver is suspended", subject=subject)
+    rtype = str(spec.get("type") or "")
+    if rtype not in ACCEPTED_RECEIVERS:
+        raise InputError(f"Receiver type {rtype!r} is not supported by shipway yet",
+                         subject=subject)  # fmt: skip
+    h = {k.lower(): v for k, v in headers.items()}
+    body: dict[str, Any] = {}
+    if rtype == "generic-hmac":
+        _check_hmac(raw, h.get("x-signature", ""), token, subject)
+    elif rtype != "generic":
+        event = next((h[k] for k in _EVENT_HEADERS if h.get(k)), "")
+        if event == "ping":
+            return 200, {"accepted": False, "event": "ping"}
+        wanted = [str(e) for e in spec.get("events") or []]
+        if wanted and event not in wanted:
+            forge_webhooks.parse(headers, raw, secret=token)  # still only for its owner
+            return 200, {"accepted": False, "event": event, "ignored": True}
+        _, body = accept.forge(rx, raw, headers, secret=token)
+    apps, skipped = _apps(rx.store, res)
+    for app in apps:
+        inbox.put(rx.store, "reconcile", {"app": app})
+    if apps:
+        rx.wake("reconcile")
+    message = f"refreshed {', '.join(apps) or 'nothing'}"
+    if skipped:
+        message += "; " + "; ".join(skipped)
+    with contextlib.suppress(ShipwayError):  # the refreshes are in; their record: no 503
+        store_events.emit(rx.store, ev.ObjectRef("Receiver", res.name, res.namespace, API),
+                          "ReceiverTriggered", message, source="controller")  # fmt: skip
+    return 200, {**body, "accepted": True, "receiver": f"{res.namespace}/{res.name}",
+                 "refreshed": apps, "notRefreshed": skipped}  # fmt: skip

@@ -1,0 +1,160 @@
+"""Flux notification-controller kinds as Flux documents them (``notification.toolkit.fluxcd.io``).
+
+- ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
+  ``generic-hmac``, ``slack``, ``msteams``, ``github``, ``gitlab``, ``gitea``;
+  the other Flux types are accepted at apply and refused at delivery with a
+  Warning event), ``address``, ``channel``, ``username``, ``secretRef``,
+  ``timeout``, ``suspend``; ``proxy`` and ``certSecretRef`` are refused (no
+  proxies or private CAs for notifications yet).
+- ``AlertSpec`` (v1beta3, v1beta2): ``providerRef``, ``eventSources`` (kind,
+  name with ``*``, namespace, matchLabels), ``eventSeverity`` info|error,
+  ``inclusionList``/``exclusionList`` (regular expressions on the message,
+  checked at apply), ``eventMetadata``, ``summary``, ``suspend``.
+- ``ReceiverSpec`` (v1, v1beta2): ``type``, ``events``, ``resources``
+  (kind, name with ``*``, namespace, matchLabels), ``secretRef`` (required),
+  ``suspend``; ``webhook_path(token, name, namespace)`` is Flux's
+  ``/hook/<sha256(token+name+namespace)>``.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+GROUP = "notification.toolkit.fluxcd.io"
+PROVIDER_TYPES = (
+    "generic", "generic-hmac", "slack", "msteams", "github", "gitlab", "gitea", "discord",
+    "rocket", "googlechat", "webex", "sentry", "azuredevops", "bitbucket", "bitbucketserver",
+    "opsgenie", "alertmanager", "grafana", "githubdispatch", "lark", "matrix", "pagerduty",
+    "datadog", "nats", "telegram", "googlepubsub", "azureeventhub", "otel",
+)  # fmt: skip
+SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "github", "gitlab", "gitea")
+RECEIVER_TYPES = ("generic", "generic-hmac", "github", "gitlab", "gitea", "bitbucket",
+                  "harbor", "dockerhub", "quay", "gcr", "nexus", "acr", "cdevents")  # fmt: skip
+ACCEPTED_RECEIVERS = ("generic", "generic-hmac", "github", "gitlab", "gitea")
+_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class LocalRef(_Strict):
+    name: str = Field(min_length=1)
+
+
+def _one_of(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"type {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+class ProviderSpec(_Strict):
+    type: str
+    address: str = ""
+    channel: str = ""
+    username: str = ""
+    secret_ref: LocalRef | None = Field(None, alias="secretRef")
+    timeout: str = ""
+    suspend: bool = False
+    interval: str = ""  # deprecated in Flux, accepted and ignored
+    proxy: str = ""
+    cert_secret_ref: LocalRef | None = Field(None, alias="certSecretRef")
+    commit_status_expr: str = Field("", alias="commitStatusExpr")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        return _one_of(value, PROVIDER_TYPES)
+
+    @field_validator("timeout", "interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value and not _DURATION.match(value):
+            raise ValueError(f"{value!r} is not a duration (e.g. 20s, 1m30s)")
+        return value
+
+    @model_validator(mode="after")
+    def _refused(self) -> ProviderSpec:
+        if self.proxy:
+            raise ValueError("proxy is not supported by shipway yet (notifications go direct)")
+        if self.cert_secret_ref is not None:
+            raise ValueError("certSecretRef is not supported by shipway yet")
+        if self.commit_status_expr:
+            raise ValueError("commitStatusExpr is not supported by shipway yet")
+        return self
+
+
+class CrossRef(_Strict):
+    kind: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    namespace: str = ""
+    api_version: str = Field("", alias="apiVersion")
+    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
+
+    @model_validator(mode="after")
+    def _labels_need_star(self) -> CrossRef:
+        if self.match_labels and self.name != "*":
+            raise ValueError("matchLabels is only used with name: '*'")
+        return self
+
+
+def _regexes(values: list[str]) -> list[str]:
+    for i, value in enumerate(values):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"[{i}] {value!r} is not a regular expression: {exc}") from None
+    return values
+
+
+class AlertSpec(_Strict):
+    provider_ref: LocalRef = Field(alias="providerRef")
+    event_sources: list[CrossRef] = Field(alias="eventSources", min_length=1)
+    event_severity: Literal["info", "error"] = Field("info", alias="eventSeverity")
+    inclusion_list: list[str] = Field(default_factory=list, alias="inclusionList")
+    exclusion_list: list[str] = Field(default_factory=list, alias="exclusionList")
+    event_metadata: dict[str, str] = Field(default_factory=dict, alias="eventMetadata")
+    summary: str = ""
+    suspend: bool = False
+
+    @field_validator("inclusion_list", "exclusion_list")
+    @classmethod
+    def _lists(cls, value: list[str]) -> list[str]:
+        return _regexes(value)
+
+
+class ReceiverSpec(_Strict):
+    type: str
+    events: list[str] = Field(default_factory=list)
+    resources: list[CrossRef] = Field(min_length=1)
+    secret_ref: LocalRef = Field(alias="secretRef")
+    interval: str = ""
+    suspend: bool = False
+    resource_filter: str = Field("", alias="resourceFilter")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        return _one_of(value, RECEIVER_TYPES)
+
+    @model_validator(mode="after")
+    def _refused(self) -> ReceiverSpec:
+        if self.resource_filter:
+            raise ValueError("resourceFilter is not supported by shipway yet")
+        return self
+
+
+def webhook_path(token: str, name: str, namespace: str) -> str:
+    """Flux's receiver URL path: ``/hook/`` + sha256(token + name + namespace) in hex."""
+    return "/hook/" + hashlib.sha256(f"{token}{name}{namespace}".encode()).hexdigest()
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """An event source or receiver resource ``name``: exact, or ``*`` for any."""
+    return pattern == "*" or pattern == name

@@ -1,0 +1,85 @@
+"""GitHub (Argo CD's ``service.github``): a commit status and a pull request comment,
+through shipway's forge client (``shipway.git.forge``).
+
+The template's ``github`` fields, as Argo CD documents them: ``repoURLPath``
+(default ``{{.app.spec.source.repoURL}}``) and ``revisionPath`` (default
+``{{.app.status.operationState.syncResult.revision}}``) name the commit;
+``status`` (``state`` pending|success|error|failure, ``label``, default
+``continuous-delivery/<app>``, ``targetURL``) sets its commit status, with the
+message as description; ``pullRequestComment.content`` comments on each pull
+request whose head is that commit. shipway edits its earlier comment on that
+pull request (the group ``github-pr:<app>`` keeps the comment ids) instead of
+adding one per notification. The service's options: ``apiURL`` (shipway: used
+as is) or ``enterpriseBaseURL`` (``/api/v3`` appended, as Argo CD's client
+does), ``token`` (shipway; e.g. ``$github-token``). GitHub App credentials
+(``appID``, ``installationID``, ``privateKey``) without a token are refused:
+shipway does not mint installation tokens yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipway.git.forge import Forge, open_forge, project_from_url
+from shipway.model.errors import ExternalError, NotFoundError
+from shipway.notify.services.base import DeliveryError, Service
+
+
+def _api(opts: dict[str, Any]) -> str:
+    if opts.get("apiURL"):
+        return str(opts["apiURL"]).rstrip("/")
+    base = str(opts.get("enterpriseBaseURL") or "").rstrip("/")
+    if not base:
+        return "https://api.github.com"
+    return base if base.endswith("/api/v3") else base + "/api/v3"
+
+
+class GitHubService(Service):
+    forge_kind = "github"
+
+    def _forge(self, repo_url: str) -> Forge:
+        opts = dict(self.config.options)
+        token = str(opts.get("token") or "")
+        if not token:
+            raise DeliveryError(
+                "github: GitHub App credentials (appID, installationID, privateKey) are not "
+                "supported by shipway yet; set token (e.g. token: $github-token)"
+            )
+        return open_forge(self.forge_kind, _api(opts), project_from_url(repo_url), token)
+
+    def send(
+        self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
+    ) -> dict[str, Any]:
+        gh = payload.get("github") or {}
+        repo, sha = str(gh.get("repoURLPath") or ""), str(gh.get("revisionPath") or "")
+        if not repo or not sha:
+            raise DeliveryError(f"github: no repository ({repo!r}) or revision ({sha!r})")
+        comments = dict(previous.get("comments") or {})
+        forge = self._forge(repo)
+        try:
+            status = gh.get("status") or {}
+            if status.get("state"):
+                label = str(status.get("label") or f"continuous-delivery/{payload.get('app', '')}")
+                forge.set_status(sha, str(status["state"]), label,
+                                 str(payload.get("message", ""))[:140],
+                                 str(status.get("targetURL") or ""))  # fmt: skip
+            content = str((gh.get("pullRequestComment") or {}).get("content") or "")
+            if content:
+                for number in forge.pulls_for_commit(sha):
+                    comments[str(number)] = self._comment(forge, number, content, comments)
+        except ExternalError as exc:
+            raise DeliveryError(self.mask(f"github {forge.project}: {exc.message}")) from None
+        finally:
+            forge.close_client()
+        return {"comments": comments, "revision": sha}
+
+    @staticmethod
+    def _comment(forge: Forge, number: int, body: str, known: dict[str, str]) -> str:
+        cid = known.get(str(number))
+        if cid:
+            try:
+                forge.edit_comment(number, cid, body)
+                return cid
+            except NotFoundError:  # deleted by someone: a new one
+                pass
+        return forge.add_comment(number, body)

@@ -1,0 +1,247 @@
+"""Kyverno ``verifyImages`` before a sync: each matched image's signatures and attestations.
+
+For every rendered workload object a policy rule matches, each container image
+matching ``imageReferences`` (and no ``skipImageReferences``) is resolved to its
+digest at the registry and checked: every ``attestors[]`` set needs ``count``
+(default: all) of its entries' public keys to verify a signature; every
+``attestations[]`` needs a signed Statement of its type whose predicate meets
+the ``conditions``. A failure under ``Enforce`` refuses the deploy with the
+rule's words; under ``Audit`` it is only reported. shipway does not rewrite
+tags to digests (``mutateDigest``): it deploys what git says, so the digest is
+resolved at verification time (pin digests in git, as the image updater does).
+
+Passing results are cached by digest and rule content (``VerifyCache``: in memory and in
+``$SHIPWAY_HOME/cache/image-verify.sqlite``, one hour, as Kyverno's cache).
+Touches the registry and that cache file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from shipway.images import reference
+from shipway.images.registry import RegistryClient
+from shipway.model import kyverno
+from shipway.model.errors import ShipwayError
+from shipway.security.policy import conditions, workloads
+from shipway.security.sign import keys, service
+
+CACHE_TTL = 3600.0
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """One image checked against one verifyImages entry of one rule."""
+
+    policy: str
+    rule: str
+    object: str  # Kind/namespace/name
+    image: str
+    digest: str
+    action: str  # Enforce | Audit
+    passed: bool
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class VerifyCache:
+    """Verification verdicts by (digest, rule content), in memory and in a sqlite file."""
+
+    def __init__(self, path: Path | None, ttl: float = CACHE_TTL) -> None:
+        self.ttl, self._lock = ttl, threading.Lock()
+        self._mem: dict[str, tuple[float, bool, str]] = {}
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, timeout=5)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, at REAL, ok INTEGER,"
+                " message TEXT)"
+            )
+
+    def get(self, key: str) -> tuple[bool, str] | None:
+        now = time.time()
+        with self._lock:
+            hit = self._mem.get(key)
+            if hit is None and self._db is not None:
+                row = self._db.execute(
+                    "SELECT at, ok, message FROM verdicts WHERE key = ?", (key,)
+                ).fetchone()
+                if row is not None:
+                    hit = (float(row[0]), bool(row[1]), str(row[2]))
+                    self._mem[key] = hit
+        if hit is None or now - hit[0] > self.ttl:
+            return None
+        return hit[1], hit[2]
+
+    def put(self, key: str, ok: bool, message: str) -> None:
+        entry = (time.time(), ok, message)
+        with self._lock:
+            self._mem[key] = entry
+            if self._db is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)", (key, *entry)
+                )
+                self._db.commit()
+
+
+ClientFactory = Callable[[str], RegistryClient]
+
+
+def _default_client(host: str) -> RegistryClient:
+    return RegistryClient(host)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A stored ClusterPolicy or Policy: its name, namespace ('' for cluster) and spec."""
+
+    name: str
+    namespace: str
+    spec: kyverno.KyvernoPolicySpec
+
+
+def _verify_attestors(
+    client: RegistryClient, target: service.Target, attestors: list[kyverno.Attestor], what: str
+) -> str | None:
+    for i, att in enumerate(attestors):
+        good = 0
+        reasons: list[str] = []
+        for j, entry in enumerate(att.entries):
+            assert entry.keys is not None
+            verifier = keys.verifier_from_pem(entry.keys.public_keys, f"{what}.attestors[{i}]")
+            try:
+                service.verify(client, target, verifier)
+                good += 1
+            except ShipwayError as exc:
+                reasons.append(f"entry {j}: {exc.message}")
+        need = att.count or len(att.entries)
+        if good < need:
+            return f"{good} of {need} required signatures verified ({'; '.join(reasons)})"
+    return None
+
+
+def _verify_attestations(
+    client: RegistryClient, target: service.Target, verify: kyverno.VerifyImages, what: str
+) -> str | None:
+    for att in verify.attestations:
+        attestors = att.attestors or verify.attestors
+        entries = [e for a in attestors for e in a.entries if e.keys is not None]
+        found: list[service.Checked] = []
+        for e in entries:
+            assert e.keys is not None
+            verifier = keys.verifier_from_pem(e.keys.public_keys, what)
+            found += [
+                c for c in service.attestations(client, target, verifier, att.kind) if c.verified
+            ]
+        if not found:
+            return f"no verified attestation of type {att.kind}"
+        problems = []
+        for c in found:
+            try:
+                problem = conditions.failed(att.conditions, c.payload.get("predicate") or {})
+            except conditions.ConditionError as exc:
+                return f"attestation {att.kind}: {exc}"
+            if problem is None:
+                break
+            problems.append(problem)
+        else:
+            return f"attestation {att.kind}: {problems[0]}"
+    return None
+
+
+def _key(digest: str, verify: kyverno.VerifyImages) -> str:
+    body = json.dumps(verify.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(f"{digest}\0{body}".encode()).hexdigest()
+
+
+def check_image(
+    image: str,
+    verify: kyverno.VerifyImages,
+    *,
+    what: str,
+    cache: VerifyCache | None,
+    client_for: ClientFactory = _default_client,
+) -> tuple[str, bool, str]:
+    """``(digest, passed, message)`` for one image against one verifyImages entry."""
+    ref = reference.parse(image)
+    if ref.digest and verify.use_cache and cache is not None:  # pinned: no registry call
+        hit = cache.get(_key(ref.digest, verify))
+        if hit is not None:
+            return ref.digest, hit[0], hit[1]
+    try:
+        with client_for(ref.registry) as client:
+            target = service.resolve(client, image)
+            key = _key(target.digest, verify)
+            if verify.use_cache and cache is not None and (hit := cache.get(key)) is not None:
+                return target.digest, hit[0], hit[1]
+            problem = _verify_attestors(client, target, verify.attestors, what)
+            problem = problem or _verify_attestations(client, target, verify, what)
+    except ShipwayError as exc:
+        return ref.digest or "", False, exc.message
+    ok = problem is None
+    message = "verified" if ok else str(problem)
+    if cache is not None and ok:  # only passes: a failure is checked again next time
+        cache.put(key, ok, message)
+    return target.digest, ok, message
+
+
+def _targets(
+    policies: Iterable[Policy], objects: list[tuple[dict[str, Any], str]]
+) -> Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]]:
+    """``(policy, rule, index, verifyImages, object name, image)`` for each image to check."""
+    for pol in policies:
+        for rule in pol.spec.rules:
+            for obj, ns in objects:
+                if pol.namespace and ns != pol.namespace:
+                    continue  # a namespaced Policy applies in its namespace only
+                if not workloads.rule_matches(rule, obj, ns):
+                    continue
+                name = f"{obj.get('kind')}/{ns + '/' if ns else ''}{obj['metadata']['name']}"
+                for i, verify in enumerate(rule.verify_images):
+                    for image in workloads.images(obj):
+                        if workloads.image_matches(
+                            image, verify.image_references
+                        ) and not workloads.image_matches(image, verify.skip_image_references):
+                            yield pol, rule, i, verify, name, image
+
+
+def check(
+    policies: Iterable[Policy],
+    objects: Iterable[tuple[dict[str, Any], str]],
+    *,
+    cache: VerifyCache | None = None,
+    client_for: ClientFactory = _default_client,
+) -> list[ImageCheck]:
+    """Every (policy rule, object, image) that applies, checked. ``objects``: (obj, namespace)."""
+    out: list[ImageCheck] = []
+    for pol, rule, i, verify, name, image in _targets(policies, list(objects)):
+        what = f"policy {pol.name}/{rule.name} verifyImages[{i}]"
+        digest, ok, msg = check_image(image, verify, what=what, cache=cache, client_for=client_for)
+        if not ok and not verify.required:
+            ok, msg = True, f"not required: {msg}"
+        action = pol.spec.action_of(verify)
+        out.append(ImageCheck(pol.name, rule.name, name, image, digest, action, ok, msg))
+    return out
+
+
+def refusal(checks: list[ImageCheck]) -> str | None:
+    """The message that refuses a deploy (Enforce failures), or None."""
+    bad = [c for c in checks if not c.passed and c.action == "Enforce"]
+    if not bad:
+        return None
+    return "; ".join(
+        f"policy {c.policy}/{c.rule}: image {c.image} in {c.object} failed verification: "
+        f"{c.message}"
+        for c in bad
+    )

@@ -1,0 +1,288 @@
+"""Ignore files read as-is: ``.trivyignore``, ``.trivyignore.yaml`` and ``.grype.yaml``.
+
+Pure (text in, rules out). ``.trivyignore``: one id a line, ``#`` comments,
+an optional ``exp:YYYY-MM-DD``. ``.trivyignore.yaml``: ``vulnerabilities``
+entries with ``id``, ``paths`` (globs), ``purls`` (a purl without a version
+matches every version), ``statement`` and ``expired_at``; an expired entry
+no longer ignores. An id matches a finding's id or one of its aliases, as
+Trivy reports CVE ids. ``.grype.yaml``: ``ignore`` rules with
+``vulnerability``, ``include-aliases``, ``fix-state`` (``fixed`` when the
+finding has a fixed version, ``not-fixed`` otherwise), and ``package``
+(``name``, ``version``, ``type`` and ``language`` in grype's words,
+``location`` glob, ``upstream-name``); every field given must match.
+``namespace``, ``match-type`` and the VEX fields are refused (ignoring them
+would widen the rule). Bad entries are
+``InputError`` at ``file:line:col``, all of them at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from packageurl import PackageURL
+
+from shipway.model import yamlsrc
+from shipway.model.errors import InputError
+from shipway.security.vuln.model import Finding, Rule
+
+GRYPE_TYPES = {"deb": "deb", "apk": "apk", "pypi": "python", "npm": "npm", "golang": "go-module"}
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """``*`` within a path component, ``**`` across them, ``?`` one character."""
+    rx, i, p = [], 0, pattern.lstrip("/")
+    while i < len(p):
+        if p.startswith("**/", i):
+            rx.append("(?:.*/)?")
+            i += 3
+        elif p.startswith("**", i):
+            rx.append(".*")
+            i += 2
+        elif p[i] == "*":
+            rx.append("[^/]*")
+            i += 1
+        elif p[i] == "?":
+            rx.append("[^/]")
+            i += 1
+        else:
+            rx.append(re.escape(p[i]))
+            i += 1
+    return re.fullmatch("".join(rx), path.lstrip("/")) is not None
+
+
+def purl_matches(pattern: str, purl: str) -> bool:
+    try:
+        want, have = PackageURL.from_string(pattern), PackageURL.from_string(purl)
+    except ValueError:
+        return False
+    if (want.type, want.namespace, want.name) != (have.type, have.namespace, have.name):
+        return False
+    if want.version and want.version != have.version:
+        return False
+    wq = want.qualifiers if isinstance(want.qualifiers, dict) else {}
+    hq = have.qualifiers if isinstance(have.qualifiers, dict) else {}
+    return all(hq.get(k) == v for k, v in wq.items())
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class TrivyRule:
+    id: str
+    paths: tuple[str, ...] = ()
+    purls: tuple[str, ...] = ()
+    statement: str = ""
+    expired_at: dt.date | None = None
+    source: str = ""
+
+    def suppresses(self, finding: Finding, image_digest: str) -> str | None:
+        if self.expired_at is not None and self.expired_at < dt.datetime.now(dt.UTC).date():
+            return None
+        if self.id not in finding.ids:
+            return None
+        if self.paths and not any(glob_match(p, finding.path) for p in self.paths):
+            return None
+        if self.purls and not any(purl_matches(p, finding.purl) for p in self.purls):
+            return None
+        return f"{self.source}: {self.statement or 'ignored'}"
+
+
+def parse_trivyignore(text: str, file: str) -> list[Rule]:
+    rules: list[Rule] = []
+    problems: list[InputError] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = line.split()
+        exp = None
+        for extra in fields[1:]:
+            if extra.startswith("exp:") and _date(extra[4:]) is not None:
+                exp = _date(extra[4:])
+            else:
+                problems.append(
+                    InputError(f"unexpected {extra!r} (expected exp:YYYY-MM-DD)", file=file, line=n)
+                )
+        rules.append(TrivyRule(fields[0], expired_at=exp, source=f"{file}:{n}"))
+    _raise(problems)
+    return rules
+
+
+def _raise(problems: list[InputError]) -> None:
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InputError("\n".join(str(p) for p in problems))
+
+
+def _str_list(
+    doc: Any, key: str, where: str, problems: list[InputError], loc: Any
+) -> tuple[str, ...]:
+    value = doc.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        problems.append(loc(f"{key} must be a list of strings"))
+        return ()
+    return tuple(value)
+
+
+def parse_trivy_yaml(text: str, file: str) -> list[Rule]:
+    doc = yamlsrc.load_one(text, file)
+    data = doc.data or {}
+    problems: list[InputError] = []
+
+    def at(path: list[str | int]) -> Any:
+        def make(reason: str) -> InputError:
+            line, col = doc.locate(path)
+            return InputError(reason, file=file, line=line, column=col)
+
+        return make
+
+    if not isinstance(data, dict):
+        raise at([])("a .trivyignore.yaml is a mapping with a vulnerabilities list")
+    rules: list[Rule] = []
+    entries = data.get("vulnerabilities") or []
+    if not isinstance(entries, list):
+        raise at(["vulnerabilities"])("vulnerabilities must be a list")
+    for i, e in enumerate(entries):
+        loc = at(["vulnerabilities", i])
+        if not isinstance(e, dict) or not isinstance(e.get("id"), str) or not e["id"]:
+            problems.append(loc("each entry needs an id"))
+            continue
+        exp = e.get("expired_at")
+        if exp is not None and _date(exp) is None:
+            problems.append(
+                at(["vulnerabilities", i, "expired_at"])("expired_at must be a date (YYYY-MM-DD)")
+            )
+        line, _ = doc.locate(["vulnerabilities", i])
+        rules.append(
+            TrivyRule(
+                e["id"],
+                paths=_str_list(e, "paths", file, problems, at(["vulnerabilities", i, "paths"])),
+                purls=_str_list(e, "purls", file, problems, at(["vulnerabilities", i, "purls"])),
+                statement=str(e.get("statement") or ""),
+                expired_at=_date(exp),
+                source=f"{file}:{line}",
+            )
+        )
+    _raise(problems)
+    return rules
+
+
+@dataclass(frozen=True)
+class GrypeRule:
+    vulnerability: str = ""
+    include_aliases: bool = False
+    fix_state: str = ""
+    name: str = ""
+    version: str = ""
+    type: str = ""
+    location: str = ""
+    upstream_name: str = ""
+    language: str = ""
+    reason: str = ""
+    source: str = ""
+
+    def suppresses(self, finding: Finding, image_digest: str) -> str | None:
+        ids = finding.ids if self.include_aliases else (finding.id,)
+        checks = [
+            not self.vulnerability or self.vulnerability in ids,
+            not self.fix_state or self.fix_state == ("fixed" if finding.fixed else "not-fixed"),
+            not self.name or self.name == finding.package,
+            not self.version or self.version == finding.installed,
+            not self.type or self.type == GRYPE_TYPES.get(finding.type, finding.type),
+            not self.location or glob_match(self.location, finding.path),
+            not self.upstream_name or self.upstream_name == finding.source_name,
+            not self.language or self.language == GRYPE_LANGUAGES.get(finding.type, ""),
+        ]
+        if all(checks):
+            return f"{self.source}: {self.reason or 'ignored'}"
+        return None
+
+
+_GRYPE_PKG = ("name", "version", "type", "location", "upstream-name", "language")
+_GRYPE_RULE = ("vulnerability", "fix-state", "package", "reason", "include-aliases")
+_GRYPE_UNSUPPORTED = ("namespace", "match-type", "vex-status", "vex-justification")
+FIX_STATES = ("fixed", "not-fixed", "wont-fix", "unknown")
+GRYPE_LANGUAGES = {"pypi": "python", "npm": "javascript", "golang": "go"}
+
+
+def parse_grype_yaml(text: str, file: str) -> list[Rule]:
+    doc = yamlsrc.load_one(text, file)
+    data = doc.data or {}
+    problems: list[InputError] = []
+
+    def err(path: list[str | int], reason: str) -> InputError:
+        line, col = doc.locate(path)
+        return InputError(reason, file=file, line=line, column=col)
+
+    entries = data.get("ignore") if isinstance(data, dict) else None
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise err(["ignore"], "ignore must be a list of rules")
+    rules: list[Rule] = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            problems.append(err(["ignore", i], "a rule must be a mapping"))
+            continue
+        pkg = e.get("package") or {}
+        if not isinstance(pkg, dict):
+            problems.append(err(["ignore", i, "package"], "package must be a mapping"))
+            pkg = {}
+        for k in pkg:
+            if k not in _GRYPE_PKG:
+                problems.append(err(["ignore", i, "package", k], f"unknown package field {k!r}"))
+        for k in e:
+            if k in _GRYPE_UNSUPPORTED:  # refused rather than ignored: it would widen the rule
+                problems.append(err(["ignore", i, k], f"{k} is not supported by shipway"))
+            elif k not in _GRYPE_RULE:
+                problems.append(err(["ignore", i, k], f"unknown rule field {k!r}"))
+        state = str(e.get("fix-state") or "")
+        if state and state not in FIX_STATES:
+            problems.append(
+                err(["ignore", i, "fix-state"], f"fix-state must be one of {', '.join(FIX_STATES)}")
+            )
+        if not e.get("vulnerability") and not pkg and not state:
+            problems.append(err(["ignore", i], "a rule needs vulnerability, fix-state or package"))
+        line, _ = doc.locate(["ignore", i])
+        rules.append(
+            GrypeRule(
+                vulnerability=str(e.get("vulnerability") or ""),
+                include_aliases=bool(e.get("include-aliases")),
+                fix_state=state,
+                name=str(pkg.get("name") or ""),
+                version=str(pkg.get("version") or ""),
+                type=str(pkg.get("type") or ""),
+                location=str(pkg.get("location") or ""),
+                upstream_name=str(pkg.get("upstream-name") or ""),
+                language=str(pkg.get("language") or ""),
+                reason=str(e.get("reason") or ""),
+                source=f"{file}:{line}",
+            )
+        )
+    _raise(problems)
+    return rules
+
+
+def load(text: str, file: str) -> list[Rule]:
+    """Rules of one ignore file, its kind told by its name (``.yaml``: by content)."""
+    name = file.rpartition("/")[2]
+    if name.endswith((".yaml", ".yml")):
+        if "grype" in name:
+            return parse_grype_yaml(text, file)
+        return parse_trivy_yaml(text, file)
+    return parse_trivyignore(text, file)

@@ -1,0 +1,291 @@
+"""Flux Alerts and Providers end to end: stored kinds, shipway's events, real receivers on
+loopback (one checks the generic-hmac signature), the forge fake for commit statuses."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from notify_receivers import Receiver
+from prometheus_client import generate_latest
+
+from forge_server import TOKEN, ForgeServer
+from shipway.git.repo import Repo
+from shipway.model import events as ev
+from shipway.model.resources import Resource, parse_text
+from shipway.notify import worker
+from shipway.server.metrics import registry_for
+from shipway.settings import Settings
+from shipway.store import events, outbox, resources
+from shipway.store.db import Store, open_store
+
+API = "notification.toolkit.fluxcd.io/v1beta3"
+APP = ev.ObjectRef("Application", "web", "apps")
+
+
+@pytest.fixture
+def store(shipway_home: Path) -> Store:
+    return open_store(Settings(home=shipway_home))
+
+
+def _secret(home: Path, ns: str, name: str, data: dict[str, str]) -> None:
+    path = home / "secrets" / ns / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
+    path.write_text(json.dumps(doc))
+
+
+def _apply(store: Store, text: str) -> None:
+    resources.apply(store, parse_text(text, "flux.yaml"))
+
+
+def _provider(store: Store, ptype: str, address: str, *, secret: str = "",
+              annotations: str = "{}", extra: str = "") -> None:  # fmt: skip
+    ref = f"\n  secretRef: {{name: {secret}}}" if secret else ""
+    _apply(
+        store,
+        f"""\
+apiVersion: {API}
+kind: Provider
+metadata: {{name: p, namespace: apps, annotations: {annotations}}}
+spec:
+  type: {ptype}
+  address: "{address}"{ref}{extra}
+""",
+    )
+
+
+def _alert(store: Store, *, severity: str = "info", annotations: str = "{}",
+           extra: str = "") -> None:  # fmt: skip
+    _apply(
+        store,
+        f"""\
+apiVersion: {API}
+kind: Alert
+metadata: {{name: deploys, namespace: apps, annotations: {annotations}}}
+spec:
+  providerRef: {{name: p}}
+  eventSeverity: {severity}
+  eventSources: [{{kind: Application, name: '*'}}]
+  eventMetadata: {{cluster: prod-eu}}{extra}
+""",
+    )
+
+
+def _emit(store: Store, reason: str, message: str, warn: bool = False,
+          ref: ev.ObjectRef = APP) -> None:  # fmt: skip
+    events.emit(store, ref, reason, message, type=ev.WARNING if warn else ev.NORMAL,
+                release_id="rel-7", source="reconciler")  # fmt: skip
+
+
+def _pass(store: Store, **kw: Any) -> worker.PassResult:
+    return worker.run_pass(store, secrets={}, **kw)
+
+
+def test_generic_hmac_is_signed_and_shaped_as_flux_sends_it(
+    store: Store, shipway_home: Path, webhook: Receiver
+) -> None:
+    webhook.hmac_key = "hmac-key-1"
+    _secret(shipway_home, "apps", "hook", {"token": "hmac-key-1",
+                                           "headers": "X-Team: payments\n"})  # fmt: skip
+    _provider(store, "generic-hmac", f"{webhook.url}/flux", secret="hook")
+    _alert(store, severity="error", extra="\n  summary: web in prod")
+    _emit(store, ev.SYNC_SUCCEEDED, "all good")  # info: the Alert takes errors only
+    _emit(store, ev.SYNC_FAILED, "sync failed: ImagePullBackOff", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    headers = {k.lower(): v for k, v in got.headers.items()}
+    assert got.path == "/flux" and headers["x-team"] == "payments"
+    assert headers["gotk-component"] == "shipway-reconciler"
+    body = json.loads(got.body)
+    assert set(body) == {"involvedObject", "severity", "timestamp", "message", "reason",
+                         "metadata", "reportingController", "reportingInstance"}  # fmt: skip
+    assert body["involvedObject"] == {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "name": "web",
+        "namespace": "apps",
+    }
+    assert (body["severity"], body["reason"]) == ("error", ev.SYNC_FAILED)
+    assert body["message"] == "sync failed: ImagePullBackOff"
+    assert body["metadata"] == {"releaseId": "rel-7", "cluster": "prod-eu",
+                                "summary": "web in prod"}  # fmt: skip
+    assert _pass(store).sent == 0  # the cursor moved on: nothing twice
+
+
+def test_a_wrong_hmac_key_is_refused_by_the_receiver_and_recorded(
+    store: Store, shipway_home: Path, webhook: Receiver
+) -> None:
+    webhook.hmac_key = "the-right-key"
+    _secret(shipway_home, "apps", "hook", {"token": "a-wrong-key-xyz"})
+    _provider(store, "generic-hmac", webhook.url, secret="hook")
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "boom", warn=True)
+    for _ in range(4):
+        _pass(store, backoff=0.0, max_attempts=2)
+    assert webhook.requests == []  # never accepted
+    (failed,) = [e for e in events.query(store, kind="Alert") if e.reason == "NotificationFailed"]
+    assert failed.type == ev.WARNING and "HTTP 401" in failed.message
+    assert "gave up after 2 attempts" in failed.message
+    assert "a-wrong-key-xyz" not in failed.message
+
+
+def test_one_message_per_sync_and_the_group_timeout(store: Store, webhook: Receiver) -> None:
+    _provider(store, "generic", webhook.url)
+    _alert(store, annotations="{shipway.dev/aggregate-timeout: 3s}")
+    _emit(store, ev.SYNC_STARTED, "sync to c0ffee")
+    _pass(store)
+    _emit(store, "SyncWave", "wave 0: 3 resources")
+    _pass(store)
+    _emit(store, ev.HEALTH_CHANGED, "health Healthy -> Progressing")
+    _pass(store)
+    assert webhook.requests == []  # the sync is not over
+    _emit(store, ev.SYNC_SUCCEEDED, "Succeeded: synced to c0ffee")
+    _pass(store)
+    (got,) = webhook.requests
+    body = json.loads(got.body)
+    assert body["message"].splitlines() == [
+        "OperationStarted: sync to c0ffee",
+        "SyncWave: wave 0: 3 resources",
+        "HealthStatusChanged: health Healthy -> Progressing",
+        "SyncSucceeded: Succeeded: synced to c0ffee",
+    ]
+    assert body["reason"] == ev.SYNC_SUCCEEDED
+    # a sync that never says it ended is sent when its group times out
+    _emit(store, ev.SYNC_STARTED, "sync to d00d")
+    _pass(store)
+    assert len(webhook.requests) == 1
+    time.sleep(3.2)
+    _pass(store)
+    assert len(webhook.requests) == 2
+    assert json.loads(webhook.requests[1].body)["message"] == "sync to d00d"
+
+
+def test_alert_after_n_repeats_and_repeats_never_resend(store: Store, webhook: Receiver) -> None:
+    _provider(store, "generic", webhook.url)
+    _alert(store, annotations="{shipway.dev/alert-after-repeats: '3'}")
+    _emit(store, ev.SYNC_FAILED, "flaky: timeout", warn=True)
+    _pass(store)
+    _emit(store, ev.SYNC_FAILED, "flaky: timeout", warn=True)
+    _pass(store)
+    assert webhook.requests == []  # seen twice: not yet
+    for _ in range(1000):  # the third and 997 more: one message
+        _emit(store, ev.SYNC_FAILED, "flaky: timeout", warn=True)
+    _pass(store)
+    _pass(store)
+    assert len(webhook.requests) == 1
+    (row,) = [e for e in events.query(store, kind="Application")]
+    assert row.count == 1002
+
+
+def test_a_rate_limit_holds_then_summarises(store: Store, webhook: Receiver) -> None:
+    _provider(store, "generic", webhook.url, annotations="{shipway.dev/rate-limit: 3/4s}")
+    _alert(store)
+    for i in range(10):
+        _emit(store, ev.HEALTH_CHANGED, f"change {i}", ref=ev.ObjectRef("Application", f"a{i}",
+                                                                          "apps"))  # fmt: skip
+    result = _pass(store)
+    assert (result.sent, result.held) == (3, 7)
+    assert len(webhook.requests) == 3
+    time.sleep(4.1)
+    result = _pass(store)
+    assert (result.sent, result.suppressed) == (1, 6)
+    last = json.loads(webhook.requests[3].body)
+    assert last["message"].startswith("change 3\n(and 6 more, held by the rate limit of 3 per 4s)")
+    assert len(webhook.requests) == 4
+    time.sleep(4.1)
+    assert _pass(store).sent == 0
+    text = generate_latest(registry_for(store)).decode()
+    assert 'shipway_notifications{service="flux:apps/p",state="suppressed"} 6.0' in text
+    assert 'shipway_notifications{service="flux:apps/p",state="sent"} 4.0' in text
+
+
+def test_slack_bot_and_msteams_providers(
+    store: Store, shipway_home: Path, slack_api: Receiver, webhook: Receiver
+) -> None:
+    _secret(shipway_home, "apps", "slack-bot-token", {"token": "xoxb-flux-1"})
+    _provider(store, "slack", f"{slack_api.url}/api/chat.postMessage", secret="slack-bot-token",
+              extra="\n  channel: deploys\n  username: flux")  # fmt: skip
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = slack_api.requests
+    assert got.path == "/api/chat.postMessage"
+    assert got.headers["Authorization"] == "Bearer xoxb-flux-1"
+    msg = json.loads(got.body)
+    assert (msg["channel"], msg["username"]) == ("deploys", "flux")
+    (att,) = msg["attachments"]
+    assert att["color"] == "danger" and att["author_name"] == "Application/web.apps"
+    assert att["text"] == "sync failed: boom"
+    assert {"title": "cluster", "value": "prod-eu", "short": False} in att["fields"]
+    _provider(store, "msteams", f"{webhook.url}/teams")
+    _emit(store, ev.HEALTH_CHANGED, "health Progressing -> Healthy")
+    assert _pass(store).sent == 1
+    card = json.loads(webhook.requests[0].body)
+    assert card["@type"] == "MessageCard" and card["themeColor"] == "0076D7"
+    (section,) = card["sections"]
+    assert section["activityTitle"] == "health Progressing -> Healthy"
+    assert section["activitySubtitle"] == "Application/web.apps"
+
+
+def test_github_commit_status_through_the_forge_fake(
+    store: Store, shipway_home: Path, tmp_path: Path
+) -> None:
+    repo = Repo.init(tmp_path / "app")
+    (repo.path / "a.txt").write_text("a\n")
+    repo.run("add", "-A")
+    repo.run("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "-m", "a")
+    sha = repo.run("rev-parse", "HEAD").strip()
+    forge = ForgeServer()
+    forge.add_repo("team/app", repo.path)
+    try:
+        _secret(shipway_home, "apps", "gh", {"token": TOKEN})
+        _provider(store, "github", "https://github.com/team/app", secret="gh",
+                  annotations=f"{{shipway.dev/api-url: '{forge.api('github')}'}}")  # fmt: skip
+        _alert(store)
+        body = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"project": "default", "source": {"repoURL": "https://x/team/app"}},
+        }
+        resources.apply(store, [Resource("argoproj.io/v1alpha1", "Application", "web", "apps",
+                                         body)])  # fmt: skip
+        resources.set_status(store, "Application", "web", {"sync": {"revision": sha}}, "apps")
+        _emit(store, ev.SYNC_STARTED, "sync to a")
+        _emit(store, ev.SYNC_FAILED, "sync failed: quota", warn=True)
+        _emit(
+            store,
+            ev.HEALTH_CHANGED,
+            "health -> Healthy",
+            ref=ev.ObjectRef("Application", "other", "apps"),
+        )  # no revision known: skipped
+        _pass(store)
+        (status,) = forge.state.statuses
+        kind, project, at, posted = status
+        assert (kind, project, at) == ("github", "team/app", sha)
+        assert posted["state"] == "failure"
+        assert posted["context"].startswith("application/web/")
+        assert posted["description"] == "OperationStarted: sync to a"
+        rows = outbox.list_outbox(store)
+        assert sorted(r.state for r in rows) == ["sent", "sent"]
+    finally:
+        forge.stop()
+
+
+def test_missing_provider_and_missing_secret_are_named(store: Store, webhook: Receiver) -> None:
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "x", warn=True)
+    _pass(store)
+    (cfg,) = [e for e in events.query(store, kind="Alert") if e.reason == "NotificationConfigError"]
+    assert "providerRef 'p': no Provider apps/p" in cfg.message
+    _provider(store, "generic-hmac", webhook.url, secret="nowhere")
+    _emit(store, ev.SYNC_FAILED, "y", warn=True)
+    for _ in range(3):
+        _pass(store, backoff=0.0, max_attempts=2)
+    failed = [e for e in events.query(store, kind="Alert") if e.reason == "NotificationFailed"]
+    assert len(failed) == 1 and "Secret apps/nowhere not found" in failed[0].message
+    assert webhook.requests == []

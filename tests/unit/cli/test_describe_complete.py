@@ -1,0 +1,176 @@
+"""``describe`` (kubectl's sections, events last), shell completion, typo suggestions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipway.cli import describe, groups
+from shipway.cli.main import main
+from shipway.model import events as ev
+
+APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, labels: {tier: front, team: blue}}
+spec:
+  project: default
+  source: {repoURL: "git://127.0.0.1/config.git", path: app, targetRevision: HEAD}
+  destination: {name: local, namespace: web}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: api}
+spec:
+  source: {repoURL: "git://127.0.0.1/config.git", path: api}
+  destination: {name: local, namespace: api}
+"""
+SHIPWAY = str(Path(sys.executable).with_name("shipway"))
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_labels_as_kubectl_makes_them() -> None:
+    assert describe.label("repoURL") == "Repo URL"
+    assert describe.label("apiVersion") == "API Version"
+    assert describe.label("targetRevision") == "Target Revision"
+    assert describe.label("creationTimestamp") == "Creation Timestamp"
+    assert describe.label("uid") == "UID"
+    assert describe.label("CreateNamespace=true") == "CreateNamespace=true"
+    assert describe.label("x_y") == "x_y"
+
+
+def test_render_sections_and_events() -> None:
+    at = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
+    meta = {"name": "a", "namespace": "ns", "creationTimestamp": "2026-12-03T07:00:00Z"}
+    obj = {"apiVersion": "v1", "kind": "Thing", "metadata": meta,
+           "spec": {"replicas": 2, "longerName": "x", "items": [{"name": "p"}, "plain"]},
+           "status": {"phase": "Ready"}}  # fmt: skip
+    events = [ev.Event(ev.ObjectRef("Thing", "a", "ns"), "Synced", "all good", source="deploy",
+                       first=at - dt.timedelta(minutes=10), last=at - dt.timedelta(minutes=5),
+                       count=3)]  # fmt: skip
+    assert describe.render(obj, events, at).splitlines() == [
+        "Name:         a",
+        "Namespace:    ns",
+        "Labels:       <none>",
+        "Annotations:  <none>",
+        "API Version:  v1",
+        "Kind:         Thing",
+        "Metadata:",
+        "  Creation Timestamp:  2026-12-03T07:00:00Z",
+        "Spec:",
+        "  Replicas:     2",
+        "  Longer Name:  x",
+        "  Items:",
+        "    Name:  p",
+        "    plain",
+        "Status:",
+        "  Phase:  Ready",
+        "Events:",
+        "  Type    Reason  Age               From    Message",
+        "  ----    ------  ----              ----    -------",
+        "  Normal  Synced  5m (x3 over 10m)  deploy  all good",
+    ]
+    assert describe.render(obj, [], at).splitlines()[-1] == "Events:       <none>"
+
+
+def test_describe_command(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    code, out, _ = run(["describe", "application", "web"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[:4] == ["Name:         web", "Namespace:    argocd", "Labels:       team=blue",
+                         "              tier=front"]  # fmt: skip
+    assert "    Repo URL:         git://127.0.0.1/config.git" in lines
+    assert lines[-1] == "Events:       <none>"
+    assert run(["describe", "app/web"], capsys)[1] == out
+    code, out, _ = run(["describe", "apps", "-l", "tier=front"], capsys)
+    assert [ln for ln in out.splitlines() if ln.startswith("Name:")] == ["Name:         web"]
+    code, out, _ = run(["describe", "apps"], capsys)
+    assert out.count("\nEvents:") + out.startswith("Events:") == 2
+    code, _, err = run(["describe", "app", "nope"], capsys)
+    assert code == 3 and "not found" in err
+
+
+def test_suggestions() -> None:
+    known = sorted(groups.COMMANDS)
+    assert groups.suggestions("gett", known)[0] == "get"
+    assert groups.suggestions("delet", known)[0] == "delete"
+    assert groups.suggestions("xyzzy", known) == []
+    err = groups.unknown_command("aply", "shipway", known)
+    assert err.exit_code == 2
+    assert str(err).startswith(
+        'unknown command "aply" for "shipway"\n\nDid you mean this?\n\tapply\n'
+    )
+
+
+def _complete(words: str, env: dict[str, str]) -> list[str]:
+    parts = words.split(" ")
+    proc = subprocess.run(
+        [SHIPWAY], capture_output=True, text=True, check=False, timeout=60,
+        env={**env, "_SHIPWAY_COMPLETE": "bash_complete", "COMP_WORDS": words,
+             "COMP_CWORD": str(len(parts) - 1)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return [ln.split(",", 1)[1] for ln in proc.stdout.splitlines()]
+
+
+def test_completion_of_commands_flags_kinds_and_names(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    env = dict(os.environ)
+    assert _complete("shipway ge", env) == ["get"]
+    assert "describe" in _complete("shipway de", env)
+    assert _complete("shipway get applica", env) == ["applications"]
+    assert "stages" in _complete("shipway get st", env)
+    assert _complete("shipway get applications ", env) == ["api", "web"]
+    assert _complete("shipway get applications w", env) == ["web"]
+    assert _complete("shipway describe app a", env) == ["api"]
+    assert _complete("shipway app logs ", env) == ["api", "web"]
+    assert "--sort-by" in _complete("shipway get applications --so", env)
+    assert "custom-columns=" in _complete("shipway get apps -o cu", env)
+    fish = "complete --no-files --command shipway"
+    for shell, marker in (("bash", "complete -o"), ("zsh", "compdef"), ("fish", fish)):
+        code, out, _ = run(["completion", shell], capsys)
+        assert code == 0 and marker in out and "_SHIPWAY_COMPLETE" in out
+
+
+def test_get_of_one_object_uses_the_list_columns_and_jsonpath(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    code, out, _ = run(["get", "app", "web"], capsys)
+    assert out.splitlines()[0].split() == ["NAME", "SOURCE", "AGE"]
+    assert out.splitlines()[1].split()[0] == "web"
+    assert run(["get", "app", "web", "-o", "jsonpath={.spec.source.path}"], capsys)[1] == "app"
+    data = json.loads(run(["get", "app", "web", "-o", "json"], capsys)[1])
+    assert data["metadata"]["creationTimestamp"].endswith("Z")
+    code, out, _ = run(["get", "apps", "--sort-by", ".metadata.name", "-o", "name"], capsys)
+    assert out.split() == ["application/api", "application/web"]
+    code, out, _ = run(["app", "list", "--field-selector", "spec.source.path=api", "-o", "name"],
+                       capsys)  # fmt: skip
+    assert code == 0 and out.split() == ["application/api"]
+    columns = "custom-columns=NAME:.metadata.name,PATH:.spec.source.path"
+    _, out, _ = run(["get", "apps", "-o", columns, "--sort-by", "{.spec.source.path}"], capsys)
+    assert out.splitlines() == ["NAME   PATH", "api    api", "web    app"]

@@ -1,0 +1,216 @@
+"""Pure policy parts: Kyverno's model, matching and conditions; kube-linter's checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shipway.model import kyverno
+from shipway.security.policy import conditions, lint, workloads
+
+PEM = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"
+
+
+def policy(**rule: Any) -> kyverno.KyvernoPolicySpec:
+    body = {
+        "name": "check-image",
+        "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+        "verifyImages": [
+            {
+                "imageReferences": ["ghcr.io/acme/*"],
+                "attestors": [{"entries": [{"keys": {"publicKeys": PEM}}]}],
+            }
+        ],
+        **rule,
+    }
+    return kyverno.KyvernoPolicySpec.model_validate({"rules": [body]})
+
+
+def deployment(image: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "labels": {"app": "web"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}], **spec},
+            },
+        },
+    }
+
+
+def test_defaults_follow_kyverno() -> None:
+    spec = policy()
+    verify = spec.rules[0].verify_images[0]
+    assert spec.validation_failure_action == "Audit"
+    assert (verify.required, verify.mutate_digest, verify.verify_digest) == (True, True, True)
+    assert spec.action_of(verify) == "Audit"
+    enforced = kyverno.KyvernoPolicySpec.model_validate(
+        {**spec.model_dump(by_alias=True), "validationFailureAction": "enforce"}
+    )
+    assert enforced.validation_failure_action == "Enforce"
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"validate": {"message": "x"}}, "validate rules are not served"),
+        (
+            {
+                "verifyImages": [
+                    {"imageReferences": ["*"], "attestors": [{"entries": [{"keyless": {}}]}]}
+                ]
+            },
+            "keyless attestors are not served",
+        ),
+        ({"verifyImages": [{"imageReferences": ["*"], "type": "Notary"}]}, "Notary is not served"),
+        (
+            {
+                "verifyImages": [
+                    {"imageReferences": ["*"], "attestors": [{"entries": [{"keys": {"kms": "x"}}]}]}
+                ]
+            },
+            "keys.kms is not served",
+        ),
+        ({"verifyImages": [{"attestors": []}]}, "needs imageReferences"),
+        (
+            {"verifyImages": [{"imageReferences": ["*"], "attestations": [{"conditions": []}]}]},
+            "needs type",
+        ),
+    ],
+)
+def test_what_shipway_does_not_do_is_refused_naming_it(change: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        policy(**change)
+
+
+def test_legacy_image_field_and_predicate_type_are_read() -> None:
+    spec = policy(
+        verifyImages=[
+            {
+                "image": "ghcr.io/acme/*",
+                "attestations": [{"predicateType": "https://slsa.dev/provenance/v1"}],
+            }
+        ]
+    )
+    verify = spec.rules[0].verify_images[0]
+    assert verify.image_references == ["ghcr.io/acme/*"]
+    assert verify.attestations[0].kind == "https://slsa.dev/provenance/v1"
+
+
+def test_image_normalisation_and_globs() -> None:
+    assert workloads.normalize("nginx") == "docker.io/library/nginx:latest"
+    assert workloads.normalize("acme/web:1") == "docker.io/acme/web:1"
+    assert workloads.normalize("127.0.0.1:5000/web@sha256:ab") == "127.0.0.1:5000/web@sha256:ab"
+    assert workloads.image_matches("ghcr.io/acme/web:1", ["ghcr.io/acme/*"])
+    assert workloads.image_matches("nginx", ["docker.io/library/nginx*"])
+    assert not workloads.image_matches("ghcr.io/other/web:1", ["ghcr.io/acme/*"])
+
+
+def test_pod_rules_apply_to_pod_controllers_and_filters_narrow() -> None:
+    rule = policy().rules[0]
+    assert workloads.rule_matches(rule, deployment("x"), "default")
+    svc = {"kind": "Service", "metadata": {"name": "s"}}
+    assert not workloads.rule_matches(rule, svc, "default")
+    rule = policy(
+        match={"any": [{"resources": {"kinds": ["Deployment"], "namespaces": ["prod-*"]}}]},
+        exclude={"any": [{"resources": {"names": ["legacy*"]}}]},
+    ).rules[0]
+    assert workloads.rule_matches(rule, deployment("x"), "prod-eu")
+    assert not workloads.rule_matches(rule, deployment("x"), "dev")
+    legacy = deployment("x")
+    legacy["metadata"]["name"] = "legacy-web"
+    assert not workloads.rule_matches(rule, legacy, "prod-eu")
+    cron = {
+        "kind": "CronJob",
+        "metadata": {"name": "c"},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+            "initContainers": [{"name": "i", "image": "busybox"}],
+            "containers": [{"name": "c", "image": "alpine:3"}]}}}}},
+    }  # fmt: skip
+    assert workloads.images(cron) == ["busybox", "alpine:3"]
+
+
+def cond(key: Any, op: str, value: Any) -> kyverno.Condition:
+    return kyverno.Condition.model_validate({"key": key, "operator": op, "value": value})
+
+
+PRED = {
+    "buildDefinition": {"externalParameters": {"workflow": {"repository": "https://git/acme/web"}}},
+    "runDetails": {"builder": {"id": "https://shipway.dev/builders/ci@v1"}},
+    "count": 3,
+    "tags": ["a", "b"],
+}
+
+
+@pytest.mark.parametrize(
+    "c, expected",
+    [
+        (cond("{{ buildDefinition.externalParameters.workflow.repository }}", "Equals",
+              "https://git/acme/web"), True),
+        (cond("{{ buildDefinition.externalParameters.workflow.repository }}", "Equals",
+              "https://git/acme/*"), True),
+        (cond("{{ buildDefinition.externalParameters.workflow.repository }}", "Equals",
+              "https://git/other/web"), False),
+        (cond("{{ runDetails.builder.id }}", "NotEquals", "x"), True),
+        (cond("{{ tags }}", "AllIn", ["a", "b", "c"]), True),
+        (cond("{{ tags }}", "AllIn", ["a"]), False),
+        (cond("{{ tags }}", "AnyIn", ["b", "z"]), True),
+        (cond("{{ tags }}", "AnyNotIn", ["a"]), True),
+        (cond("{{ tags }}", "NotIn", ["z"]), True),
+        (cond("{{ count }}", "GreaterThan", 2), True),
+        (cond("{{ count }}", "LessThanOrEquals", 2), False),
+        (cond("builder {{ runDetails.builder.id }}", "Equals", "builder https://*"), True),
+    ],
+)  # fmt: skip
+def test_conditions(c: kyverno.Condition, expected: bool) -> None:
+    assert conditions.holds(c, PRED) is expected
+
+
+def test_condition_blocks_and_bad_expressions() -> None:
+    ok = cond("{{ count }}", "Equals", 3)
+    bad = cond("{{ count }}", "Equals", 4)
+    blocks = [kyverno.ConditionBlock(all=[ok], any=[bad, ok])]
+    assert conditions.failed(blocks, PRED) is None
+    msg = conditions.failed([kyverno.ConditionBlock(all=[bad])], PRED)
+    assert msg is not None and "condition failed" in msg
+    with pytest.raises(conditions.ConditionError, match="bad expression"):
+        conditions.holds(cond("{{ count[ }}", "Equals", 1), PRED)
+
+
+def checks_of(objs: list[dict[str, Any]]) -> set[str]:
+    return {f.check for f in lint.run(objs)}
+
+
+def test_lint_flags_each_default_check() -> None:
+    bad = deployment(
+        "nginx",
+        hostNetwork=True,
+        hostPID=True,
+        hostIPC=True,
+        volumes=[{"name": "d", "hostPath": {"path": "/var/run/docker.sock"}}],
+    )
+    c = bad["spec"]["template"]["spec"]["containers"][0]
+    c["securityContext"] = {"privileged": True}
+    c["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "MODE", "value": "x"}]
+    bad["spec"]["selector"]["matchLabels"] = {"app": "other"}
+    svc = {"kind": "Service", "metadata": {"name": "s"}, "spec": {"selector": {"app": "nope"}}}
+    assert checks_of([bad, svc]) == set(lint.CHECKS)
+
+
+def test_lint_passes_a_hardened_workload_and_honours_ignore_annotations() -> None:
+    good = deployment("ghcr.io/acme/web:1.2.3")
+    c = good["spec"]["template"]["spec"]["containers"][0]
+    c["securityContext"] = {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False}
+    good["spec"]["template"]["spec"]["securityContext"] = {"runAsNonRoot": True}
+    svc = {"kind": "Service", "metadata": {"name": "s"}, "spec": {"selector": {"app": "web"}}}
+    assert lint.run([good, svc]) == []
+    latest = deployment("nginx:latest")
+    latest["metadata"]["annotations"] = {"ignore-check.kube-linter.io/latest-tag": "demo"}
+    assert "latest-tag" not in checks_of([latest])
+    assert "latest-tag" in checks_of([deployment("nginx:latest")])
+    assert "latest-tag" not in checks_of([deployment("nginx@sha256:" + "a" * 64)])
