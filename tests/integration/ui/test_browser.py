@@ -111,6 +111,8 @@ def test_object_diff_masks_secrets_and_logs_say_unavailable(as_user: Any, world:
         unfold.first.click()
     expect(panel).to_contain_text("message: v2")
     w.shot("object")
+    # the in-memory cluster has no pods: the page says why instead of failing
+    expect(w.page.locator("#pods-unavailable")).to_contain_text("cannot list pods")
 
 
 def test_sync_dry_run_then_sync(as_user: Any, world: World) -> None:

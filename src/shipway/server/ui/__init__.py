@@ -1,7 +1,7 @@
 """The web UI: server-rendered pages (Jinja2), a small script of our own, live over SSE.
 
 ``install`` adds the login form and session cookie (``session``), the pages
-(``pages``, ``app_page``, ``promotions``), ``/static`` (package files only:
+(``pages``, ``app_page``, ``promotions``, ``previews``), ``/static`` (package files only:
 nothing from a CDN), and error pages: on a UI path a missing object is a 404
 page, a refusal a 403 page, bad input a 400 page, each naming the reason, never
 a traceback; a request from the page's script (``X-Requested-With``) gets the
@@ -27,7 +27,7 @@ from shipway.model.errors import (
     ShipwayError,
 )
 from shipway.server import auth
-from shipway.server.ui import app_page, pages, promotions, render
+from shipway.server.ui import app_page, pages, previews, promotions, render
 from shipway.settings import Settings
 from shipway.store.db import Store
 
@@ -52,6 +52,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
     pages.install(app, store, rbac)
     app_page.install(app, store, rbac, settings)
     promotions.install(app, store, rbac)
+    previews.install(app, store, rbac)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

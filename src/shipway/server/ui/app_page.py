@@ -3,15 +3,18 @@
 Routes (``/applications/{namespace}/{name}...``): the page (stored status, fast);
 ``/tree`` (a refresh: render and compare with the cluster, then the objects by
 ownership, collapsed); ``/object?key=`` (one object's live manifest beside git's,
-Secret values masked, unchanged runs folded); ``/logs?key=`` (a Pod's logs when
-the cluster adapter gives logs); ``/events``; ``/history/diff?a=&b=`` (manifests at
-two history entries); ``/rollback/preview?id=`` then ``POST /rollback``; ``POST
-/sync`` (prune, dry run). Every route checks RBAC (``applications get|sync|
-rollback``, ``logs get``). Calls ``shipway.deploy`` (engine, history, compare).
+Secret values masked, unchanged runs folded); ``/pods`` (the app's pods by workload)
+and ``/logs?pod=NAMESPACE/NAME`` or ``?key=`` (a pod's newest log lines), both from
+``cluster.app_pods`` as ``shipway app logs`` reads them (podman or Kubernetes);
+``/events``; ``/history/diff?a=&b=`` (manifests at two history entries);
+``/rollback/preview?id=`` then ``POST /rollback``; ``POST /sync`` (prune, dry run).
+Every route checks RBAC (``applications get|sync|rollback``, ``logs get``). Calls
+``shipway.deploy`` (engine, history, compare) and ``cluster.app_pods``.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from typing import Any
@@ -21,11 +24,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from shipway.auth.policy import Authorizer
+from shipway.cluster import app_pods
 from shipway.deploy import compare as cmp
 from shipway.deploy import engine, history
 from shipway.deploy.status import AppStatus, split_key
 from shipway.model import namespaces
-from shipway.model.errors import NotFoundError, ShipwayError
+from shipway.model.errors import InputError, NotFoundError, ShipwayError
 from shipway.model.resources import Resource
 from shipway.server.auth import identity
 from shipway.server.ui import forms, views
@@ -154,12 +158,36 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
             base=f"/applications/{namespace}/{name}",
         )
 
+    @app.get(base + "/pods", response_class=HTMLResponse)
+    async def app_pods_list(request: Request, namespace: str, name: str) -> HTMLResponse:
+        res = load(request, namespace, name)
+        can_logs = rbac.allowed(identity(request), "logs", "get", rbac_object(res))
+
+        def listed() -> tuple[list[dict[str, Any]], str]:
+            try:
+                return _pods(store, settings, res)[1], ""
+            except ShipwayError as exc:
+                return [], str(exc)
+
+        found, reason = await run_in_threadpool(listed)
+        return page(request, rbac, "_pods.html", pods=found, reason=reason, can_logs=can_logs,
+                    base=f"/applications/{namespace}/{name}")  # fmt: skip
+
     @app.get(base + "/logs", response_class=HTMLResponse)
-    async def app_logs(request: Request, namespace: str, name: str, key: str) -> HTMLResponse:
+    async def app_logs(request: Request, namespace: str, name: str, key: str = "",
+                       pod: str = "", container: str = "") -> HTMLResponse:  # fmt: skip
         res = load(request, namespace, name)
         rbac.require(identity(request), "logs", "get", rbac_object(res))
-        text, reason = await run_in_threadpool(_logs, store, settings, res, key)
-        return page(request, rbac, "_logs.html", text=text, reason=reason, key=key)
+        if key:  # a Pod of the resource tree
+            _group, kind, ns, pod_name = split_key(key)
+            if kind != "Pod":
+                return page(request, rbac, "_logs.html", text="", key=key,
+                            reason=f"{kind} has no logs: logs are read from Pods")  # fmt: skip
+            pod = f"{ns}/{pod_name}"
+        if not pod:
+            raise InputError("pod or key is required", subject="pod")
+        text, reason = await run_in_threadpool(_logs, store, settings, res, pod, container)
+        return page(request, rbac, "_logs.html", text=text, reason=reason, key=key or pod)
 
     @app.get(base + "/events", response_class=HTMLResponse)
     def app_events(request: Request, namespace: str, name: str) -> HTMLResponse:
@@ -262,16 +290,34 @@ def _revisions(
     return out[0], out[1]
 
 
-def _logs(store: Store, settings: Settings, app: Resource, key: str) -> tuple[str, str]:
-    """A Pod's logs and ``""``, or ``""`` and why they are not available."""
-    _group, kind, ns, name = split_key(key)
-    if kind != "Pod":
-        return "", f"{kind} has no logs: logs are read from Pods"
-    ctx = cmp.context_for(store, app, settings, None, cmp.Loaded.load(store), fetch=False)
-    reader: Any = getattr(ctx.target, "pod_logs", None)
-    if reader is None:
-        return "", f"logs are not available from this cluster ({type(ctx.target).__name__})"
+LOG_LINES = 2000
+"""The most lines of a pod's log a page shows (the newest)."""
+
+
+def _pods(store: Store, settings: Settings, app: Resource) -> tuple[Any, list[dict[str, Any]]]:
+    """The app's target and its pods (each with its workload), as ``shipway app logs`` finds
+    them (``cluster.app_pods``: podman or Kubernetes); ``ClusterError`` when the target
+    cannot list pods."""
+    target = cmp.target_for(settings, app, cmp.Loaded.load(store))
+    key = namespaces.instance(app.namespace, app.name)
+    found = []
+    for (kind, ns, name), listed in sorted(app_pods.pods(target, key).items()):
+        found += [{**p, "workload": f"{kind}/{name}", "workloadNamespace": ns} for p in listed]
+    return target, found
+
+
+def _logs(store: Store, settings: Settings, app: Resource, pod: str,
+          container: str | None) -> tuple[str, str]:  # fmt: skip
+    """The newest ``LOG_LINES`` of a pod's containers (``pod`` is ``namespace/name``) and
+    ``""``, or ``""`` and why they are not available."""
+    ns, _, name = pod.rpartition("/")
     try:
-        return str(reader(ns, name)), ""
+        target, found = _pods(store, settings, app)
+        chosen = [p for p in found if p["name"] == name and ns in ("", p["namespace"])][:1]
+        if not chosen:
+            return "", f"pod {pod} is not one of this application's pods"
+        lines: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
+        app_pods.logs(target, chosen, container or None, False, lines.append)
     except ShipwayError as exc:
         return "", str(exc)
+    return "\n".join(lines), ""

@@ -4,14 +4,13 @@
 ``/`` and ``/applications`` (tiles or table, filters, search, counts, pages;
 ``/applications/list`` is the live part the page's script reloads), ``/releases``
 and ``/releases/{id}`` (the timeline), ``/ci/runs`` and ``/ci/runs/{id}`` (jobs by
-``needs``, step log, approvals with approve and reject), ``/previews``. Lists
+``needs``, step log, approvals with approve and reject); ``/previews`` is ``ui.previews``. Lists
 leave out what the caller may not ``get``. Touches the store through the engines'
 store modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,17 +29,6 @@ from shipway.server.ui.render import page
 from shipway.store import accounts as store_accounts
 from shipway.store import ci_coord, releases, runs
 from shipway.store.db import Store
-
-PreviewSource = Callable[[Store], list[dict[str, Any]]]
-
-
-def no_previews(_store: Store) -> list[dict[str, Any]]:
-    """Until the previews store exists: none (the page says so)."""
-    return []
-
-
-previews_source: PreviewSource = no_previews
-"""Where the previews page reads open pull requests' previews (url, age, expiry) from."""
 
 
 def _login_page(
@@ -262,10 +250,6 @@ def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
             decide, store, str(record["id"]), env, approve, who.name, form.get("comment", "")
         )
         return page(request, rbac, "_reviewed.html", done=done, approve=approve, who=who.name)
-
-    @app.get("/previews", response_class=HTMLResponse)
-    def previews(request: Request) -> HTMLResponse:
-        return page(request, rbac, "previews.html", previews=previews_source(store))
 
 
 def _log_job(line: str) -> str:

@@ -64,11 +64,40 @@ def duration(seconds: Any) -> str:
 def status_class(value: Any) -> str:
     """A CSS class for a status word (the colour is never the only cue: the word is shown)."""
     v = str(value or "").lower()
-    if v in ("healthy", "synced", "succeeded", "success", "approved", "completed", "verified"):
+    if v in (
+        "healthy",
+        "synced",
+        "succeeded",
+        "success",
+        "approved",
+        "completed",
+        "verified",
+        "ready",
+        "successful",
+    ):
         return "ok"
-    if v in ("degraded", "failed", "failure", "outofsync", "rejected", "error", "missing"):
+    if v in (
+        "degraded",
+        "failed",
+        "failure",
+        "outofsync",
+        "rejected",
+        "error",
+        "missing",
+        "errored",
+        "aborted",
+    ):
         return "bad"
-    if v in ("progressing", "running", "in_progress", "waiting", "pending", "suspended"):
+    if v in (
+        "progressing",
+        "running",
+        "in_progress",
+        "waiting",
+        "pending",
+        "suspended",
+        "building",
+        "deploying",
+    ):
         return "busy"
     return "unknown"
 
