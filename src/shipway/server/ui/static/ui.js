@@ -113,7 +113,8 @@
   }
 
   function listen() {
-    if (!document.querySelector("[data-live]") || !window.EventSource) return;
+    // no stream for a user who may not read events (the server would refuse it)
+    if (!document.querySelector("[data-live]") || !window.EventSource || !document.body.dataset.events) return;
     const es = new EventSource("/api/v1/events/stream?heartbeat=20");
     es.onmessage = refreshLive;
     window.addEventListener("pagehide", () => es.close());
