@@ -129,5 +129,6 @@ def ui_login(settings: Settings, controller_url: str) -> str:
     if secret is None or not secret.get("password"):
         return (f"  web UI {controller_url}/ (no {INITIAL_SECRET}: sign in with an account "
                 "made by shipway account create)")  # fmt: skip
-    return (f"  web UI {controller_url}/ : sign in as {secret.get('username') or 'admin'} "
-            f"with password {secret['password']} (from {settings.home / INITIAL_SECRET})")  # fmt: skip
+    user = secret.get("username") or "admin"
+    return (f"  web UI {controller_url}/ : sign in as {user} with password "
+            f"{secret['password']} (from {settings.home / INITIAL_SECRET})")  # fmt: skip
