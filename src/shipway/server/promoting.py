@@ -76,15 +76,17 @@ def verify(
 
 
 def gates(store: Store, project: str, stage: str, at: dt.datetime | None = None) -> dict[str, Any]:
-    """The Stage's promotion window (open or why not, and when it opens) and its promotion
-    under way, if any."""
+    """The Stage's promotion window (open or why not, and when it opens), its promotion
+    under way, if any, and the Freight it waits on to soak upstream (``status.soak``, as
+    the verification engine's soak pass writes it: which Freight, until when)."""
     res = store_resources.get(store, "Stage", stage, project)
     at = at or records.now()
     try:
         state = starter.window(store, project, res, at)
     except ValueError as exc:  # a ProjectConfig that no longer validates
         return {"window": {"open": False, "reason": str(exc), "nextOpen": "", "windows": []},
-                "promotion": starter.busy(store, project, stage) or ""}  # fmt: skip
+                "promotion": starter.busy(store, project, stage) or "",
+                "soak": dict(res.status.get("soak") or {})}  # fmt: skip
     return {
         "window": {
             "open": state.open,
@@ -93,4 +95,5 @@ def gates(store: Store, project: str, stage: str, at: dt.datetime | None = None)
             "windows": list(state.windows),
         },
         "promotion": starter.busy(store, project, stage) or "",
+        "soak": dict(res.status.get("soak") or {}),
     }

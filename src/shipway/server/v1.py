@@ -46,7 +46,7 @@ class RollbackRequest(BaseModel):
     prune: bool = False
 
 
-class FreightRequest(BaseModel):
+class FreightBody(BaseModel):
     freight: str
 
 
@@ -117,7 +117,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
 
     @app.post(PREFIX + "/promotions/{project}/{stage}/promote", status_code=201)
     async def promote(
-        request: Request, project: str, stage: str, body: FreightRequest
+        request: Request, project: str, stage: str, body: FreightBody
     ) -> dict[str, Any]:
         """Promote Freight to the Stage (``shipway promote``): refused (409) with the reason
         while a window closes it, it is busy, or the Freight is not available to it."""
@@ -128,7 +128,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
 
     @app.post(PREFIX + "/promotions/{project}/{stage}/approve")
     async def approve(
-        request: Request, project: str, stage: str, body: FreightRequest
+        request: Request, project: str, stage: str, body: FreightBody
     ) -> dict[str, Any]:
         """Approve Freight for the Stage (``shipway approve``), under the signed-in user."""
         who = identity(request)

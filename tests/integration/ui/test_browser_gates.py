@@ -37,7 +37,8 @@ def _ical(t: dt.datetime) -> str:
 @pytest.fixture(scope="module")
 def gated(world: World) -> World:
     """The world plus: a freeze on prod, a Stage qa with a verification holding Freight
-    ``first``, and two previews (one open, one being torn down)."""
+    ``first``, prod waiting on ``first`` to soak in dev, and two previews (one open, one
+    being torn down)."""
     now = dt.datetime.now(dt.UTC)
     apply_text(world.store, f"""\
 apiVersion: kargo.akuity.io/v1alpha1
@@ -79,6 +80,14 @@ spec:
     item = {"name": "aaaa1111bbbb2222", "origin": {"kind": "Warehouse", "name": "images"}}
     store_resources.set_status(world.store, "Stage", "qa", {"freightHistory": [
         {"id": "h1", "items": {"Warehouse/images": item}}]}, "shop")  # fmt: skip
+    until = (now + dt.timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soak = {
+        "freight": "aaaa1111bbbb2222",
+        "origin": "Warehouse/images",
+        "until": until,
+        "requiredSoakTime": "1h",
+    }  # as lifecycle.soak_pass writes it
+    store_resources.set_status(world.store, "Stage", "prod", {"soak": soak}, "shop")
     base = {"appset_namespace": "argocd", "appset": "shop-previews", "forge": "gitea",
             "project": "team/shop", "api": "http://127.0.0.1:1/api/v1", "target_branch": "main",
             "author": "bob"}  # fmt: skip
@@ -121,6 +130,7 @@ def test_window_verify_and_abort_in_the_page(as_user: Any, gated: World) -> None
     expect(prod.locator(".window")).to_contain_text("closed")
     expect(prod.locator(".window")).to_contain_text("deny window freeze")
     expect(w.page.locator("li[data-stage=dev] .window")).to_contain_text("open")
+    expect(prod.locator(".soak-wait")).to_contain_text("aaaa1111bbbb (1h) until")
     w.page.wait_for_load_state("networkidle")
     w.shot("gates")
     assert not w.axe(), w.axe()
@@ -165,6 +175,7 @@ def test_promotion_actions_on_the_api(gated: World) -> None:
     code, got = _call(gated, admin, "GET", "/api/v1/promotions/shop/prod/gates")
     assert code == 200 and got["window"]["open"] is False
     assert "freeze" in got["window"]["reason"] and got["window"]["nextOpen"].endswith("Z")
+    assert got["soak"]["freight"] == "aaaa1111bbbb2222" and got["promotion"] == ""
     code, got = _call(gated, admin, "POST", "/api/v1/promotions/shop/prod/promote",
                       {"freight": "first"})  # fmt: skip
     assert code == 409 and "promotion window" in got["error"]
