@@ -10,6 +10,7 @@ logs it. Touches the store only.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from shipway.auth import rbac
 from shipway.auth.accounts import Identity
@@ -55,6 +56,10 @@ class Authorizer:
 
     def allowed(self, who: Identity, resource: str, action: str, obj: str) -> bool:
         return self.enforcer().allowed(who.name, who.claims, resource, action, obj)
+
+    def object_filter(self, who: Identity, resource: str, action: str) -> Callable[[str], bool]:
+        """``obj → allowed(who, resource, action, obj)`` for many objects (the policy read once)."""
+        return self.enforcer().object_filter(who.name, who.claims, resource, action)
 
     def require(self, who: Identity, resource: str, action: str, obj: str) -> None:
         """``PermissionDeniedError`` naming what was refused, unless allowed."""

@@ -27,7 +27,7 @@ projects, clusters,       get create update delete            ``<name>`` (reposi
 repositories, pipelines
 ci-runs                   get logs create delete              ``<pipeline>/<run id>``
                           approve                             ``<pipeline>/<environment>``
-promotions                get promote approve                 ``<project>/<stage>``
+promotions                get promote approve abort verify    ``<project>/<stage>``
 accounts                  get update                          ``<account>``
 events                    get                                 ``*``
 ========================  ==================================  =============================
@@ -40,7 +40,7 @@ from __future__ import annotations
 import csv
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -84,7 +84,7 @@ _WRITE = {
     "pipelines": ("create", "update", "delete"),
     "accounts": ("update",),
     "exec": ("create",),
-    "promotions": ("promote", "approve", "create", "delete"),
+    "promotions": ("promote", "approve", "abort", "verify", "create", "delete"),
 }  # fmt: skip
 
 
@@ -243,6 +243,17 @@ def _regex_match(value: str, pattern: str) -> bool:
     return re.search(pattern, value) is not None
 
 
+def _any_of(patterns: Sequence[str], mode: str) -> Callable[[str], bool]:
+    """``value → any pattern matches it``, as one compiled expression (glob mode)."""
+    if not patterns:
+        return lambda _value: False
+    if mode == "regex":
+        return lambda value: any(_regex_match(value, p) for p in patterns)
+    literal = frozenset(patterns)
+    rx = re.compile("(?s:" + "|".join(f"(?:{_translate(p)})" for p in patterns) + r")\Z")
+    return lambda value: value in literal or rx.match(value) is not None
+
+
 class Enforcer:
     """A casbin enforcer over the built-in policy and one ``Policy``; ``allowed`` is the check."""
 
@@ -266,6 +277,41 @@ class Enforcer:
     def _one(self, subject: str, resource: str, action: str, obj: str) -> bool:
         with self._lock:
             return bool(self._casbin.enforce(subject, resource, action, obj))
+
+    def object_filter(
+        self, subject: str, claims: Mapping[str, Sequence[str] | str], resource: str,
+        action: str,
+    ) -> Callable[[str], bool]:  # fmt: skip
+        """``obj → allowed(subject, claims, resource, action, obj)``, fast for many objects.
+
+        The rules that can apply (their subject a role the caller holds, their resource
+        and action matching) are picked once; each object is then matched against their
+        object patterns only, in ``allowed``'s order (a list of 10,000 applications).
+        """
+        match = _regex_match if self.policy.match_mode == "regex" else _glob_match
+        chain = [self.policy.default_role, subject]
+        for scope in self.policy.scopes:
+            values = claims.get(scope, ())
+            chain += [values] if isinstance(values, str) else list(values)
+        with self._lock:
+            rules = [list(r) for r in self._casbin.get_policy()]
+            held = [
+                {s, *self._casbin.get_implicit_roles_for_user(s)} if s else set() for s in chain
+            ]
+        picked = [(r[0], r[3], r[4]) for r in rules
+                  if match(resource, r[1]) and match(action, r[2])]  # fmt: skip
+        mode = self.policy.match_mode
+        subjects = []
+        for h in held:
+            allows = [o for s, o, e in picked if s in h and e == "allow"]
+            if allows:
+                denies = [o for s, o, e in picked if s in h and e == "deny"]
+                subjects.append((_any_of(allows, mode), _any_of(denies, mode)))
+
+        def check(obj: str) -> bool:
+            return any(a(obj) and not d(obj) for a, d in subjects)
+
+        return check
 
     def allowed(
         self, subject: str, claims: Mapping[str, Sequence[str] | str], resource: str,

@@ -306,6 +306,8 @@ class Engine:
                "result": result, "outputs": outputs, "steps": steps, "index": index}  # fmt: skip
         if summary:
             rec["summary"] = summary
+        if job.needs:
+            rec["needs"] = list(job.needs)  # the UI draws the run's jobs as a graph by needs
         if not job.uses:
             rec["permissions"] = self.permissions_for(job)
         if extra:

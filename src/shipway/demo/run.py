@@ -96,6 +96,7 @@ class Demo:
             f"  controller {st.controller.url}, registry {st.registry_host}, "
             f"git git://127.0.0.1:{st.git.port}/"
         )
+        self._log(stack.ui_login(self.settings, st.controller.url))
         self._log("building the busybox base image locally")
         base_image.ensure(self.root / "base", st.registry_host)
         src_url = _bare(st, "hello", st.controller.url, tokens)

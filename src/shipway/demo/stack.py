@@ -129,3 +129,17 @@ def down(settings: Settings) -> list[str]:
     if url.exists():
         url.unlink()
     return stopped
+
+
+def ui_login(settings: Settings, controller_url: str) -> str:
+    """The line the demo prints for the web UI: its URL and the initial admin login
+    (``$SHIPWAY_HOME/initial-admin.json``, written by the controller's first start)."""
+    from shipway.auth.accounts import INITIAL_SECRET, initial_admin
+
+    secret = initial_admin(settings.home)
+    if secret is None or not secret.get("password"):
+        return (f"  web UI {controller_url}/ (no {INITIAL_SECRET}: sign in with an account "
+                "made by shipway account create)")  # fmt: skip
+    user = secret.get("username") or "admin"
+    return (f"  web UI {controller_url}/ : sign in as {user} with password "
+            f"{secret['password']} (from {settings.home / INITIAL_SECRET})")  # fmt: skip

@@ -300,6 +300,16 @@ RENDER_LOCK = threading.RLock()
 """Held while rendering: a renderer's mirrors and ``git cat-file`` process are not thread-safe."""
 
 
+def desired_at(ctx: Ctx, revision: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """The commit(s) ``revision`` resolves to and the manifests rendered there (hooks too).
+
+    What the UI diffs between two history entries, and shows before a rollback.
+    """
+    with RENDER_LOCK:
+        commits = resolve(ctx, revision)
+        return ",".join(commits), _desired(ctx, commits)[0]
+
+
 def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
     with RENDER_LOCK:
         return _compare(ctx, revision)

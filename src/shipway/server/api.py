@@ -133,15 +133,11 @@ def install(app: FastAPI, store: Store) -> Authorizer:
     @app.get("/api/applications")
     def list_apps(request: Request, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every Application the caller may get (``?namespace=``: in that namespace only)."""
-        who = identity(request)
+        allowed = rbac.object_filter(identity(request), "applications", "get")
         apps = store_resources.list_kind(store, "Application", namespace or None)
-        return [
-            a.to_object()
-            for a in apps
-            if rbac.allowed(
-                who, "applications", "get", app_object(store, namespaces.instance(*_ref(a)))
-            )
-        ]
+        return [a.to_object() for a in apps
+                if allowed(f"{a.spec.get('project') or 'default'}/"
+                           f"{namespaces.qualified(*_ref(a))}")]  # fmt: skip
 
     @app.get("/api/releases")
     def list_releases(

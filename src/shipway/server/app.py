@@ -12,12 +12,16 @@ Routes:
   (``shipway.controller.flux_receiver``): 200 when accepted, 404 for no such Receiver.
 - ``GET /healthz``: open to all.
 - ``GET /metrics``: Prometheus metrics (``shipway.server.metrics``), with a token.
-- ``/api/...``: the read and review API (``shipway.server.api``), behind a bearer
-  token of a local account and RBAC (``shipway.server.auth``, ``shipway.auth``).
+- ``/api/v1/...``: the read, review and action API (``shipway.server.api``,
+  ``shipway.server.v1``; every ``/api/X`` route is also ``/api/v1/X``, ``/api/X``
+  kept as an alias), behind a bearer token of a local account or the UI's session
+  cookie, and RBAC (``shipway.server.auth``, ``shipway.auth``); its OpenAPI
+  document at ``/api/v1/openapi.json`` and a plain page of it at ``/api/v1/docs``.
+- ``/``, ``/login``, ``/applications``...: the web UI (``shipway.server.ui``).
 Hook handlers (``controller.accept``) answer 202 once the event is in the durable
 inbox and leave the work to the controller's workers; a malformed body is a 400
-with the reason, never a 500. No other route is served (no OpenAPI pages):
-anything else needs a credential, then is 404.
+with the reason, never a 500. Anything else needs a credential, then is 404
+(a page of the UI sends the browser to the login page first).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from shipway.controller import accept, flux_receiver
 from shipway.controller.core import Controller
 from shipway.git import webhooks
 from shipway.model.errors import ConflictError, InputError, NotFoundError, ShipwayError
-from shipway.server import api, auth, bodylimit, metrics
+from shipway.server import api, auth, bodylimit, metrics, ui, v1
 
 
 def create_app(controller: Controller) -> FastAPI:
@@ -103,5 +107,8 @@ def create_app(controller: Controller) -> FastAPI:
 
         return answer(await run_in_threadpool(hook, run))
 
-    api.install(app, controller.store)
+    rbac = api.install(app, controller.store)
+    v1.version(app)  # every /api/X route also as /api/v1/X (before v1's own routes)
+    v1.install(app, controller.store, rbac, controller.settings)
+    ui.install(app, controller.store, rbac, controller.settings)
     return app

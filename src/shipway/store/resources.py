@@ -165,3 +165,4 @@ def set_status(
         if row is None:
             raise _missing(kind, name, namespace)
         row.status = status
+        row.updated = now()  # the UI's application index reloads rows whose time moved

@@ -1,7 +1,8 @@
 """The controller's API against a real controller process on loopback.
 
 Every route but /healthz (and the hooks, which check their own per-source
-credentials) answers 401 without a token; a role without the permission
+credentials, and the login form) answers 401 without a token, or, for a page of
+the web UI, sends the browser to the login form; a role without the permission
 gets 403; expired and revoked tokens are refused; argocd-rbac-cm stored
 with ``shipway apply`` decides; ``shipway login``, ``account can-i`` and the
 remote commands go through the API; local-only commands refuse while
@@ -28,6 +29,7 @@ from shipway.controller.core import Controller as CoreController
 from shipway.model.release import Release
 from shipway.model.resources import parse_text
 from shipway.server.app import create_app
+from shipway.server.auth import OPEN, ui_page
 from shipway.settings import Settings
 from shipway.store import releases, runs
 from shipway.store import resources as resource_store
@@ -103,21 +105,30 @@ def _get(c: Controller, path: str, token: str) -> httpx.Response:
 def test_every_route_needs_a_credential(ctl: Controller) -> None:
     routes = _routes()
     assert ("GET", "/api/ci/runs/x/log") in routes and ("POST", "/api/session") in routes
+    assert ("GET", "/api/v1/ci/runs/x/log") in routes and ("POST", "/api/v1/session") in routes
     checked = 0
     for method, path in routes:
-        if path == "/healthz" or path.startswith("/hooks/"):
+        if path == "/healthz" or path.startswith("/hooks/") or (method, path) in OPEN:
             continue  # /hooks/* check their own per-source tokens (not this module's)
         for headers in ({}, {"Authorization": "Bearer shw_nope_nope"},
                         {"Authorization": "Basic YWRtaW46eA=="}):  # fmt: skip
-            resp = httpx.request(method, ctl.url + path, headers=headers)
+            resp = httpx.request(method, ctl.url + path, headers=headers, follow_redirects=False)
+            if ui_page(path) and "Bearer" not in headers.get("Authorization", ""):
+                # a browser without a session goes to the login form, and comes back
+                assert resp.status_code == 303, (method, path, headers, resp.text)
+                assert resp.headers["location"].startswith("/login?next=%2F")
+                continue
             assert resp.status_code == 401, (method, path, headers, resp.text)
             assert resp.headers["www-authenticate"].startswith("Bearer")
         checked += 1
     assert checked >= 10
-    for path in ("/docs", "/openapi.json", "/api/nope", "/"):
+    for path in ("/api/nope", "/api/v1/openapi.json"):
         assert httpx.get(ctl.url + path).status_code == 401
+    for path in ("/docs", "/openapi.json", "/"):
+        assert httpx.get(ctl.url + path).status_code == 303
     assert httpx.get(ctl.url + "/healthz").status_code == 200
     assert _get(ctl, "/api/events", ctl.admin_token).status_code == 200
+    assert _get(ctl, "/api/v1/events", ctl.admin_token).status_code == 200
 
 
 def test_initial_admin_secret(ctl: Controller) -> None:
