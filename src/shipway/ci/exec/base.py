@@ -162,6 +162,7 @@ class SessionSpec:
     services: Sequence[Service] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # Kubernetes labels (data only)
     timeout: float = 6 * 3600.0  # the session's bound (a Pod's activeDeadlineSeconds)
+    where: str = ""  # file:line:col of the job: the subject of errors about this spec
     log: Callable[[str], None] = lambda _line: None  # what the executor says it does
     cancel: Cancel = field(default_factory=Cancel)
 
@@ -229,6 +230,11 @@ class Session(Protocol):
 
     def capture(self, argv: Sequence[str], timeout: float = 60.0) -> tuple[int, str]:
         """Run a short probe in the job container (or on the host); (exit code, output)."""
+        ...
+
+    def build(self, context: str, tag: str) -> None:
+        """Build an image from the Dockerfile in ``context`` for the session's steps
+        (GitHub Docker actions); ``CIError`` when the build fails."""
         ...
 
 

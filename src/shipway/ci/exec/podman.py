@@ -88,7 +88,8 @@ class PodmanSession:
 
     def _service(self, svc: Service) -> None:
         if not svc.image:
-            raise InputError(f"service {svc.name!r} has no image", subject=f"service {svc.name}")
+            raise InputError(f"service {svc.name!r} has no image",
+                             subject=self.spec.where or f"service {svc.name}")  # fmt: skip
         creds = svc.credentials
         self.podman.pull(svc.image, {"username": creds.username, "password": creds.password}
                          if creds else None)  # fmt: skip
@@ -129,6 +130,9 @@ class PodmanSession:
 
     def close(self) -> None:
         self.podman.close()
+
+    def build(self, context: str, tag: str) -> None:
+        self.podman.build(context, tag)
 
     # -- steps ------------------------------------------------------------------
     def which(self, program: str) -> bool:
