@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 _PASS = ("GITHUB_", "RUNNER_", "INPUT_", "STATE_", "CI", "ACTIONS_")
 
 
+def input_env(inputs: dict[str, Any]) -> dict[str, str]:
+    """An action's inputs as its ``INPUT_*`` environment."""
+    return {"INPUT_" + k.replace(" ", "_").upper(): to_str(v) for k, v in inputs.items()}
+
+
 def run_docker_action(job: JobRun, action: ActionDef, path: Path, inputs: dict[str, Any],
                       proc_env: dict[str, str], timeout: float) -> str:  # fmt: skip
-    from shipway.ci.uses import input_env
-
     box = job.box
     image = str(action.runs.get("image", ""))
     if image.startswith("docker://"):

@@ -14,9 +14,8 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from shipway.ci.expr.template import render_deep
 from shipway.model.errors import CIError
 
 if TYPE_CHECKING:
@@ -79,12 +78,6 @@ def _runs(job: JobRun, cid: str, node: str) -> bool:
 
 
 def image_of(job: JobRun) -> str:
-    spec: Any = job.job.container
-    if spec:
-        spec = render_deep(spec, job.scope())
-        image = spec if isinstance(spec, str) else (spec or {}).get("image", "")
-        if image:
-            return str(image)
-    from shipway.ci.container import runner_image
-
-    return runner_image(job) or "(unknown)"
+    """The job container's image, as the job's session was opened with it."""
+    box = job.box
+    return (box.spec.image if box is not None else None) or "(unknown)"
