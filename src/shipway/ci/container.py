@@ -15,7 +15,7 @@ Under ``--executor kubernetes`` the job is a Pod (``ci.exec.kubernetes``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -183,10 +183,32 @@ def session(job: JobRun) -> Iterator[Session]:
         labels={"shipway.dev/ci-job": job.job.id}, timeout=job.remaining(),
         where=job.job.where, log=job.log, cancel=job.cancel,
     )  # fmt: skip
-    config = ExecutorConfig(podman_env=podman_environment(job), kube=_kube(info.kube))
+    config = ExecutorConfig(podman_env=_LazyEnv(job), kube=_kube(info.kube))
     with open_session(name, sspec, config) as opened:
         yield opened
 
 
 def _kube(kube: dict[str, Any]) -> dict[str, Any]:
     return dict(kube or {})
+
+
+class _LazyEnv(Mapping[str, str]):
+    """The podman environment, written only when a session first calls podman."""
+
+    def __init__(self, job: JobRun) -> None:
+        self.job = job
+        self.env: dict[str, str] | None = None
+
+    def _get(self) -> dict[str, str]:
+        if self.env is None:
+            self.env = podman_environment(self.job)
+        return self.env
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())

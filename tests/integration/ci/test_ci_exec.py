@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,23 @@ def test_host_timeout_and_cancel_kill_the_step(tmp_path: Path) -> None:
         out = s.run(StepSpec(argv=["sh", "-c", "echo up; sleep 30"], env={"PATH": os.defpath},
                              on_line=lambda _l: started.set(), cancel=cancel))  # fmt: skip
         assert out.cancelled and not out.timed_out and not out.ok
+
+
+class _Untouchable(Mapping[str, str]):
+    def __getitem__(self, key: str) -> str:
+        raise AssertionError("podman's environment was read")
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("podman's environment was read")
+
+    def __len__(self) -> int:
+        raise AssertionError("podman's environment was read")
+
+
+def test_a_host_session_without_containers_never_calls_podman(tmp_path: Path) -> None:
+    spec = SessionSpec(run_id="h3", job="a")
+    with open_session("host", spec, ExecutorConfig(podman_env=_Untouchable())) as s:
+        assert s.run(StepSpec(argv=["true"], env={"PATH": os.defpath})).ok
 
 
 def test_unknown_executor_and_script_without_scratch() -> None:
