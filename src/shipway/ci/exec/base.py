@@ -31,7 +31,7 @@ The session (``open_session(name, spec, config)``, a context manager)::
   one (Tekton's sidecars and steps); otherwise services publish their ports on
   localhost (``Session.services[name].ports``: container port -> host port).
   On Kubernetes the Pod is the network (``localhost`` and the aliases).
-  Services with a health check are waited for before ``open_session`` returns.
+  Services with a health check are waited for before the session is entered.
 - a step with ``StepSpec.image`` runs in a fresh container of that image that
   shares the session's mounts and network (Tekton steps, GitHub Docker actions,
   GitLab jobs under the podman executor if the caller wishes);
