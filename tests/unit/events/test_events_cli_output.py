@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -48,13 +49,14 @@ def test_table_as_kubectl_events(shipway_home: Path) -> None:
     assert len(lines) == 3
 
 
-def test_all_namespaces_and_wide(shipway_home: Path) -> None:
+def test_all_namespaces_and_wide(shipway_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(shipway_home)
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal: -o wide is never shortened
     code, out = _run("get", "events", "-A", "-o", "wide")
     assert code == 0, out
     header = out.splitlines()[0].split()
-    assert header[0] == "NAMESPACE" and header[-4:] == ["SOURCE", "FIRST", "SEEN", "COUNT",
-                                                        "RELEASE"][1:]  # fmt: skip
+    assert header[0] == "NAMESPACE" and header[-5:] == ["SOURCE", "FIRST", "SEEN", "COUNT",
+                                                        "RELEASE"]  # fmt: skip
     rows = [line.split() for line in out.splitlines()[1:]]
     assert rows[0][0] == "argocd" and rows[1][0] == "ci"
     assert rows[1][-4:] == ["ci", "3m", "1", "rel9"]
