@@ -108,8 +108,6 @@ def shipway_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # entry once its test passes again (strict=False keeps a fixed one from failing the run).
 KNOWN_BROKEN = {
     "tests/integration/previews/test_forge_comments.py::test_one_comment_edited_in_place",
-    "tests/integration/promote/test_warehouse_discovery.py::"
-    "test_git_push_hook_makes_freight_and_interval_polls",
     "tests/integration/notify/test_argocd_services.py::"
     "test_github_status_and_one_pr_comment_edited_in_place",
     "tests/integration/previews/test_preview_flow.py::test_open_push_close",
