@@ -107,9 +107,6 @@ def shipway_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # expected-to-fail here, in one visible place, until the next session fixes it. Remove an
 # entry once its test passes again (strict=False keeps a fixed one from failing the run).
 KNOWN_BROKEN = {
-    "tests/integration/previews/test_forge_comments.py::test_one_comment_edited_in_place",
-    "tests/integration/notify/test_argocd_services.py::"
-    "test_github_status_and_one_pr_comment_edited_in_place",
     "tests/integration/previews/test_preview_flow.py::test_open_push_close",
     "tests/integration/previews/test_preview_flow.py::"
     "test_expiry_restart_failure_and_a_refusing_forge",
