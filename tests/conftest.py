@@ -78,6 +78,18 @@ def podman(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> dict
     return podman_env.podman_env(tmp_path_factory.mktemp("podman"), [registry.host])
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables as a pipe gets them (kubectl's: never fitted) unless a test sets ``COLUMNS``.
+
+    An xdist worker imports GNU readline, which exports ``COLUMNS=80`` and ``LINES=24``
+    into the environment; the CLI fits tables to ``$COLUMNS`` (and its subprocesses would
+    inherit it), so without this a test's output would depend on how pytest was started.
+    """
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def shipway_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
@@ -88,35 +100,3 @@ def shipway_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("SHIPWAY_DATABASE_URL", raising=False)
     return home
-
-
-# Known failures after the 2026-12-03 merges of parallel branches (cli's output changes,
-# the forge comment APIs of previews and notify, appset's `get` listing): each is marked
-# expected-to-fail here, in one visible place, until the next session fixes it. Remove an
-# entry once its test passes again (strict=False keeps a fixed one from failing the run).
-KNOWN_BROKEN = {
-    "tests/integration/promote/test_kargo_cli.py::test_get_promotions_and_the_list_shape",
-    "tests/integration/deploy/test_sync_tasks.py::test_dry_run_lists_hooks_with_phase_and_wave",
-    "tests/integration/previews/test_forge_comments.py::test_one_comment_edited_in_place",
-    "tests/unit/cli/test_describe_complete.py::test_completion_of_commands_flags_kinds_and_names",
-    "tests/integration/images/test_image_build.py::test_cli_errors_exit_with_the_documented_codes",
-    "tests/integration/promote/test_warehouse_discovery.py::"
-    "test_git_push_hook_makes_freight_and_interval_polls",
-    "tests/unit/cli/test_appset_commands.py::test_apply_get_and_generate",
-    "tests/unit/events/test_events_cli_output.py::test_all_namespaces_and_wide",
-    "tests/integration/notify/test_argocd_services.py::"
-    "test_github_status_and_one_pr_comment_edited_in_place",
-    "tests/integration/previews/test_preview_flow.py::test_open_push_close",
-    "tests/integration/previews/test_preview_flow.py::"
-    "test_expiry_restart_failure_and_a_refusing_forge",
-    "tests/integration/previews/test_preview_controller.py::test_webhook_ci_build_deploy_and_close",
-    "tests/integration/previews/test_preview_cli.py::test_list_get_delete_gc",
-}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid.split("[")[0] in KNOWN_BROKEN:
-            item.add_marker(
-                pytest.mark.xfail(reason="broken by the 2026-12-03 merges; see KNOWN_BROKEN")
-            )

@@ -12,7 +12,18 @@ Every ``GET`` answer carries an ``ETag`` (a hash of its body); a request whose
 answers conditional requests. Pull requests carry their head commit (read from
 the bare repository at each answer, so a push shows), their author (``USER``)
 and labels (``ForgeServer.label``).
-``set_pull`` changes state, labels and author. Comments have ids and can be listed and edited.
+``set_pull`` changes state, labels and author.
+
+Comments (GitLab: notes) are one store with global ids, as the forges number
+them: created, listed (GitHub and GitLab in pages, GitLab newest first unless
+``sort=asc``, with its system notes, which it writes when a merge request is
+edited or closed; Gitea whole), edited in place (404 for a comment of another
+project or merge request, or one deleted) and deleted (the REST ``DELETE``, or
+``ForgeServer.delete_comment`` as a person would), each answer in the forge's
+documented shape. A commit's pull requests: GitHub's ``/commits/{sha}/pulls``
+and GitLab's ``/repository/commits/{sha}/merge_requests`` answer those whose
+head contains it (GitHub: only merged ones once it is on the default branch),
+Gitea's ``/commits/{sha}/pull`` the one whose merge made it (404 when none).
 A 304, as on GitHub, is not counted in
 ``X-RateLimit-Remaining`` (``state.rate_used`` counts the others).
 ``state.refuse_statuses`` makes commit statuses fail with a 403.
@@ -32,11 +43,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from forge_notes import (
+    USER,
+    Note,
+    Result,
+    _comment_by_id,
+    _list_comments,
+    _new_comment,
+    _page,
+    _pulls_of_commit,
+)
 from shipway.git.repo import Repo
 from shipway.model.errors import GitError
 
 TOKEN = "s3cret-token"
-USER = "octocat"
 
 
 @dataclass(frozen=True)
@@ -53,7 +73,7 @@ class Exchange:
 class State:
     repos: dict[str, Path] = field(default_factory=dict)  # project -> bare repository
     pulls: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
-    comments: list[tuple[str, str, int, str]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)  # note ``id`` is its place + 1
     statuses: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     edits: int = 0  # comments edited in place
@@ -62,7 +82,24 @@ class State:
     rate_used: int = 0  # requests counted against the rate limit (a 304 is not)
     not_modified: int = 0  # 304 answers
     refuse_statuses: bool = False
-    comment_edits: int = 0
+    bases_at_merge: dict[str, str] = field(default_factory=dict)  # merge commit -> base before
+
+    @property
+    def comments(self) -> list[tuple[str, str, int, str]]:
+        """Every comment people (and shipway) wrote and did not delete, oldest first:
+        ``(kind, project, number, body)``."""
+        return [(n.kind, n.project, n.number, n.body) for n in self.notes
+                if not n.system and not n.deleted]  # fmt: skip
+
+    def ancestor(self, project: str, sha: str, tip: str) -> bool:
+        """Whether commit ``sha`` is ``tip`` or one of its ancestors."""
+        if not tip or not self.commit_exists(project, sha):
+            return False
+        try:
+            Repo(self.repos[project]).run("merge-base", "--is-ancestor", sha, tip)
+        except GitError:
+            return False
+        return True
 
     def tip(self, project: str, branch: str) -> str:
         bare = self.repos.get(project)
@@ -83,6 +120,7 @@ class State:
     def merge(self, project: str, head: str, base: str, title: str) -> str | None:
         """Merge ``head`` into ``base`` in the real bare repository (None on a conflict)."""
         repo = Repo(self.repos[project])
+        before = self.tip(project, base)
         try:
             tree = repo.run("merge-tree", "--write-tree", base, head).split()[0]
             sha = repo.run(
@@ -91,6 +129,7 @@ class State:
         except GitError:
             return None
         repo.run("update-ref", f"refs/heads/{base}", sha)
+        self.bases_at_merge[sha] = before
         return sha
 
     def heads(self, project: str) -> dict[str, str]:
@@ -129,9 +168,9 @@ class ForgeServer:
                 pass
 
             def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                if status == 304:
-                    self.send_response(304)
+                data = b"" if body is None else json.dumps(body).encode()
+                if status in (204, 304):  # no body, as HTTP says
+                    self.send_response(status)
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)
                     self.end_headers()
@@ -184,6 +223,9 @@ class ForgeServer:
             def do_PUT(self) -> None:
                 self._handle("PUT")
 
+            def do_DELETE(self) -> None:
+                self._handle("DELETE")
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -226,6 +268,13 @@ class ForgeServer:
     def comments_on(self, kind: str, project: str, number: int) -> list[str]:
         return [c[3] for c in self.state.comments if c[:3] == (kind, project, number)]
 
+    def delete_comment(self, kind: str, project: str, number: int, body_part: str) -> None:
+        """Delete the comments on a pull request containing ``body_part``, as a person would."""
+        with self.state.lock:
+            for n in self.state.notes:
+                if (n.kind, n.project, n.number) == (kind, project, number) and not n.system:
+                    n.deleted = n.deleted or body_part in n.body
+
     def statuses_of(self, kind: str, project: str, sha: str) -> list[dict[str, Any]]:
         return [s[3] for s in self.state.statuses if s[:3] == (kind, project, sha)]
 
@@ -243,9 +292,6 @@ class ForgeServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-Result = tuple[int, Any, dict[str, str]]
 
 
 def _authorized(kind: str, headers: dict[str, str]) -> bool:
@@ -284,29 +330,6 @@ def route(
     return 404, {"message": "Not Found"}, {}
 
 
-def _new_comment(state: State, kind: str, project: str, number: int, body: str) -> Result:
-    state.comments.append((kind, project, number, body))
-    return 201, {"id": len(state.comments), "body": body}, {}
-
-
-def _edit_comment(state: State, kind: str, project: str, cid: int, body: str) -> Result:
-    if not 0 < cid <= len(state.comments) or state.comments[cid - 1][:2] != (kind, project):
-        return 404, {"message": "Not Found"}, {}
-    old = state.comments[cid - 1]
-    state.comments[cid - 1] = (old[0], old[1], old[2], body)
-    state.comment_edits += 1
-    return 200, {"id": cid, "body": body}, {}
-
-
-def _list_comments(state: State, kind: str, project: str, number: int) -> Result:
-    items = [
-        {"id": i + 1, "body": c[3]}
-        for i, c in enumerate(state.comments)
-        if c[:3] == (kind, project, number)
-    ]
-    return 200, items, {}
-
-
 def _fill(state: State, kind: str, project: str, pr: dict[str, Any]) -> dict[str, Any]:
     """The head commit as the branch tip now (a push moves it, as on a forge)."""
     if kind == "gitlab":
@@ -315,20 +338,6 @@ def _fill(state: State, kind: str, project: str, pr: dict[str, Any]) -> dict[str
     elif pr["state"] == "open":
         pr["head"]["sha"] = state.tip(project, pr["head"]["ref"]) or pr["head"].get("sha", "")
     return pr
-
-
-def _page(
-    items: list[dict[str, Any]], query: dict[str, str], size_key: str, base: str, path: str
-) -> Result:
-    size = int(query.get(size_key) or 30)
-    page = int(query.get("page") or 1)
-    chunk = items[(page - 1) * size : page * size]
-    headers = {}
-    if page * size < len(items):
-        q = "&".join(f"{k}={v}" for k, v in {**query, "page": str(page + 1)}.items())
-        headers["Link"] = f'<{base}{path}?{q}>; rel="next"'
-        headers["X-Next-Page"] = str(page + 1)
-    return 200, chunk, headers
 
 
 def _github(
@@ -416,16 +425,21 @@ def _github(
                 pr[key] = body[key]
         return 200, pr, {}
     m = re.match(r"^issues/(\d+)/comments$", rest)
+    if m and not any(p["number"] == int(m[1]) for p in pulls):
+        return 404, {"message": "Not Found"}, {}
     if m and method == "POST":
-        return _new_comment(state, "github", project, int(m[1]), body.get("body", ""))
+        return _new_comment(state, "github", project, int(m[1]), body.get("body"), base)
     if m and method == "GET":
-        return _list_comments(state, "github", project, int(m[1]))
+        return _list_comments(state, "github", project, int(m[1]), q, base, path)
     m = re.match(r"^issues/comments/(\d+)$", rest)
-    if m and method == "PATCH":
-        return _edit_comment(state, "github", project, int(m[1]), body.get("body", ""))
+    if m and method in ("PATCH", "DELETE"):
+        return _comment_by_id(state, "github", project, method, int(m[1]), None, body, base)
     m = re.match(r"^commits/([0-9a-f]{40})/pulls$", rest)
     if m and method == "GET":
-        return 200, [p for p in pulls if state.head_sha(project, p["head"]["ref"]) == m[1]], {}
+        if not state.commit_exists(project, m[1]):
+            return 422, {"message": f"No commit found for SHA: {m[1]}"}, {}
+        return _page(_pulls_of_commit(state, "github", project, m[1], pulls), q, "per_page",
+                     base, path)  # fmt: skip
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("github", state, project, m[1], body, _GITHUB_STATES, "state")
@@ -508,20 +522,35 @@ def _gitlab(
         mr = next((p for p in mrs if p["iid"] == int(m[1])), None)
         if mr is None:
             return 404, {"message": "404 Not found"}, {}
+        system = []  # GitLab writes its own notes for what changed, as on gitlab.com
+        if "title" in body and body["title"] != mr["title"]:
+            system.append(f"changed title from **{mr['title']}** to **{body['title']}**")
+        if "description" in body and body["description"] != mr["description"]:
+            system.append("changed the description")
         for key in ("title", "description"):
             if key in body:
                 mr[key] = body[key]
-        if body.get("state_event") == "close":
+        if body.get("state_event") == "close" and mr["state"] != "closed":
             mr["state"] = "closed"
+            system.append("closed")
+        for text in system:
+            _new_comment(state, "gitlab", project, mr["iid"], text, base, system=True)
         return 200, mr, {}
-    m = re.match(r"^merge_requests/(\d+)/notes$", rest)
-    if m and method == "POST":
-        return _new_comment(state, "gitlab", project, int(m[1]), body.get("body", ""))
+    m = re.match(r"^merge_requests/(\d+)/notes(?:/(\d+))?$", rest)
+    if m and not any(p["iid"] == int(m[1]) for p in mrs):
+        return 404, {"message": "404 Not found"}, {}
+    if m and not m[2] and method == "POST":
+        return _new_comment(state, "gitlab", project, int(m[1]), body.get("body"), base)
+    if m and not m[2] and method == "GET":
+        return _list_comments(state, "gitlab", project, int(m[1]), q, base, path)
+    if m and m[2] and method in ("PUT", "DELETE"):
+        return _comment_by_id(state, "gitlab", project, method, int(m[2]), int(m[1]), body, base)
+    m = re.match(r"^repository/commits/([0-9a-f]{40})/merge_requests$", rest)
     if m and method == "GET":
-        return _list_comments(state, "gitlab", project, int(m[1]))
-    m = re.match(r"^merge_requests/(\d+)/notes/(\d+)$", rest)
-    if m and method == "PUT":
-        return _edit_comment(state, "gitlab", project, int(m[2]), body.get("body", ""))
+        if not state.commit_exists(project, m[1]):
+            return 404, {"message": "404 Commit Not Found"}, {}
+        return _page(_pulls_of_commit(state, "gitlab", project, m[1], mrs), q, "per_page",
+                     base, path)  # fmt: skip
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("gitlab", state, project, m[1], body, _GITLAB_STATES, "state")
@@ -582,7 +611,7 @@ def _gitea(
             else (404, {"message": "Not Found"}, {})
         )
     m = re.match(r"^pulls/(\d+)/merge$", rest)
-    if m and method == "PUT":
+    if m and method == "POST":  # Gitea merges with POST (GitHub with PUT)
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)
         if pr is None:
             return 404, {"message": "Not Found"}, {}
@@ -591,8 +620,9 @@ def _gitea(
         sha = state.merge(project, pr["head"]["ref"], pr["base"]["ref"], pr["title"])
         if sha is None:
             return 405, {"message": "Pull Request is not mergeable"}, {}
-        pr.update(state="closed", merged_at="2026-01-01T00:00:00Z", merge_commit_sha=sha)
-        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}, {}
+        pr.update(state="closed", merged=True, merged_at="2026-01-01T00:00:00Z",
+                  merge_commit_sha=sha)  # fmt: skip
+        return 200, None, {}  # Gitea answers a merge with an empty body
     m = re.match(r"^pulls/(\d+)$", rest)
     if m and method == "PATCH":
         pr = next((p for p in pulls if p["number"] == int(m[1])), None)
@@ -603,13 +633,19 @@ def _gitea(
                 pr[key] = body[key]
         return 201, pr, {}
     m = re.match(r"^issues/(\d+)/comments$", rest)
+    if m and not any(p["number"] == int(m[1]) for p in pulls):
+        return 404, {"message": "Not Found"}, {}
     if m and method == "POST":
-        return _new_comment(state, "gitea", project, int(m[1]), body.get("body", ""))
+        return _new_comment(state, "gitea", project, int(m[1]), body.get("body"), base)
     if m and method == "GET":
-        return _list_comments(state, "gitea", project, int(m[1]))
+        return _list_comments(state, "gitea", project, int(m[1]), q, base, path)
     m = re.match(r"^issues/comments/(\d+)$", rest)
-    if m and method == "PATCH":
-        return _edit_comment(state, "gitea", project, int(m[1]), body.get("body", ""))
+    if m and method in ("PATCH", "DELETE"):
+        return _comment_by_id(state, "gitea", project, method, int(m[1]), None, body, base)
+    m = re.match(r"^commits/([0-9a-f]{40})/pull$", rest)
+    if m and method == "GET":  # the pull request whose merge made this commit
+        merged = next((p for p in pulls if p.get("merge_commit_sha") == m[1]), None)
+        return (200, merged, {}) if merged else (404, {"message": "Not Found"}, {})
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
         return _status("gitea", state, project, m[1], body, _GITEA_STATES, "state")
@@ -619,16 +655,6 @@ def _gitea(
 _GITHUB_STATES = {"error", "failure", "pending", "success"}
 _GITEA_STATES = {"error", "failure", "pending", "success", "warning"}
 _GITLAB_STATES = {"pending", "running", "success", "failed", "canceled", "skipped"}
-
-
-def _edit_comment(state: State, kind: str, project: str, cid: int, body: dict[str, Any]) -> Result:
-    """Edit comment ``cid`` (its 1-based place in ``state.comments``) of this forge and project."""
-    if not 1 <= cid <= len(state.comments) or state.comments[cid - 1][:2] != (kind, project):
-        return 404, {"message": "Not Found"}, {}
-    k, proj, number, _ = state.comments[cid - 1]
-    state.comments[cid - 1] = (k, proj, number, str(body.get("body", "")))
-    state.edits += 1
-    return 200, {"id": cid, "body": body.get("body", "")}, {}
 
 
 def _status(

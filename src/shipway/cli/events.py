@@ -64,8 +64,9 @@ def _print(found: list[ev.Event], output: str, all_ns: bool, header: bool,
             out.emit(data, output)
         return
     rows = _rows(found, output == "wide", all_ns, dt.datetime.now(dt.UTC))
-    if header:
-        out.table(_headers(output == "wide", all_ns), rows, no_headers)
+    if header:  # fitted to the terminal, except ``-o wide`` (never shortened, as elsewhere)
+        out.emit_table(_headers(output == "wide", all_ns), rows, no_headers,
+                       fit=output == "table")  # fmt: skip
     else:  # watch: one line per event, columns as wide as the header's
         for row in rows:
             click.echo("   ".join(row))

@@ -2,10 +2,13 @@
 
 ``open_forge(kind, api_url, project, token)`` returns a ``Forge`` that can
 find, list, create, update and close pull requests (GitLab's merge
-requests) and comment on them. ``list_pulls`` lists every open pull request
-with its head commit, author and labels through conditional requests: the
-client keeps each page's ``ETag`` and items, sends ``If-None-Match``, and a
-``304`` (which GitHub does not count against the rate limit) reuses the page.
+requests), keep one comment on each (``create_comment``, ``list_comments``,
+``edit_comment``, and ``put_comment`` on top of them: edit in place, find by a
+hidden marker, or create), and name a commit's pull requests
+(``pulls_for_commit``). ``list_pulls`` lists every open pull request with its
+head commit, author and labels through conditional requests: the client keeps
+each page's ``ETag`` and items, sends ``If-None-Match``, and a ``304`` (which
+GitHub does not count against the rate limit) reuses the page.
 Each flavour speaks its documented REST API (``forge_github``, ``forge_gitlab``,
 ``forge_gitea``) over httpx; HTTP and transport failures become ``ExternalError``
 (``ConflictError`` for 409/422 "already exists"), ``NotFoundError`` for 404, with the
@@ -242,27 +245,40 @@ class Forge:
         """Merge it now (``ConflictError`` when the forge says it cannot be merged)."""
         raise NotImplementedError
 
-    def comment(self, number: int, body: str) -> None:
-        raise NotImplementedError
-
+    # -- the one comment API (notify's PR comment, a preview's comment) -------
     def create_comment(self, number: int, body: str) -> Comment:
-        """Comment on a pull request; the comment's id edits it later."""
+        """Comment on a pull request; the comment's ``id`` edits it later."""
         raise NotImplementedError
 
-    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
+    def list_comments(self, number: int) -> list[Comment]:
+        """The pull request's comments, oldest first (GitLab's system notes left out)."""
+        raise NotImplementedError
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> Comment:
         """Replace a comment's text in place (``NotFoundError`` when it was deleted)."""
         raise NotImplementedError
 
     def pulls_for_commit(self, sha: str) -> list[int]:
-        """The numbers of the pull requests whose head is (or contains) commit ``sha``."""
+        """The numbers of the pull requests associated with commit ``sha`` (its head, or
+        the merge that brought it in), as the forge answers."""
         raise NotImplementedError
 
-    def add_comment(self, number: int, body: str) -> str:
-        """Comment on a pull request; returns the comment's id (to edit it later)."""
-        raise NotImplementedError
-
-    def list_comments(self, number: int) -> list[Comment]:
-        raise NotImplementedError
+    def put_comment(
+        self, number: int, body: str, *, comment_id: str = "", marker: str = ""
+    ) -> Comment:
+        """The one comment on a pull request, edited in place: ``comment_id`` when it is
+        still there, else the first comment containing ``marker`` (a hidden tag in
+        ``body``, found again after a lost id or a restart), else a new comment."""
+        if comment_id:
+            try:
+                return self.edit_comment(number, comment_id, body)
+            except NotFoundError:  # deleted by someone: look for it, or make a new one
+                pass
+        if marker:
+            found = next((c for c in self.list_comments(number) if marker in c.body), None)
+            if found is not None:
+                return self.edit_comment(number, found.id, body)
+        return self.create_comment(number, body)
 
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""

@@ -4,14 +4,15 @@ Auth ``Authorization: token <token>``. Listing has no head filter, so open
 pulls are listed (``state=open``, ``limit``/``page``) and filtered here;
 closing is ``PATCH state=closed``;
 merging ``POST /pulls/{index}/merge``; comments go to ``/issues/{index}/comments``
-(edited at ``/issues/comments/{id}``, as GitHub); a commit's pull is
-``/commits/{sha}/pull``.
+(edited at ``/issues/comments/{id}``, as GitHub; listed whole, Gitea's listing
+has no pages); a commit's pull requests are the open ones whose head it is and
+the one that merged it (``GET /commits/{sha}/pull``, 404 when none did).
 """
 
 from __future__ import annotations
 
-from shipway.git.forge import Forge, PullList, PullRequest
-from shipway.git.forge_github import GitHub
+from shipway.git.forge import Comment, Forge, PullList, PullRequest
+from shipway.git.forge_github import GitHub, _comment
 from shipway.model.errors import NotFoundError
 
 
@@ -36,11 +37,17 @@ class Gitea(GitHub):
         items, stats = self.cached_pages(f"{self._repo}/pulls", params, page_size=50)
         return self._listed([self._pr(d) for d in items], stats)
 
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self.call("GET", f"{self._repo}/issues/{number}/comments").json()
+        return [_comment(d) for d in items]
+
     def pulls_for_commit(self, sha: str) -> list[int]:
+        heads = [p.number for p in self.list_pulls().pulls if p.head_sha == sha]
         try:
-            return [int(self.call("GET", f"{self._repo}/commits/{sha}/pull").json()["number"])]
+            merged = int(self.call("GET", f"{self._repo}/commits/{sha}/pull").json()["number"])
         except NotFoundError:
-            return []
+            return heads
+        return heads if merged in heads else [*heads, merged]
 
     def list_open(self, base: str) -> list[PullRequest]:
         out: list[PullRequest] = []

@@ -3,10 +3,10 @@
 Auth ``Authorization: Bearer <token>``; ``Accept: application/vnd.github+json``;
 ``X-GitHub-Api-Version: 2022-11-28``. Closing is ``PATCH state=closed``;
 ``get`` is ``GET /pulls/{n}``, merging ``PUT /pulls/{n}/merge``;
-comments go to the issue (``/issues/{number}/comments``, edited at
-``/issues/comments/{id}``); commit statuses are
-``/issues/comments/{id}``); a commit's pulls are ``/commits/{sha}/pulls``; commit statuses are
-``POST /statuses/{sha}`` (Gitea takes the same shape).
+comments go to the issue (``POST``/``GET /issues/{number}/comments``, listed
+100 a page, edited with ``PATCH /issues/comments/{id}``); a commit's pulls are
+``GET /commits/{sha}/pulls``; commit statuses are ``POST /statuses/{sha}``
+(Gitea takes the same shapes, except where ``forge_gitea`` says).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class GitHub(Forge):
 
     def close(self, number: int, comment: str = "") -> None:
         if comment:
-            self.comment(number, comment)
+            self.create_comment(number, comment)
         self.call("PATCH", f"{self._repo}/pulls/{number}", json={"state": "closed"})
 
     def get(self, number: int) -> PullRequest:
@@ -68,19 +68,21 @@ class GitHub(Forge):
         self.call("PUT", f"{self._repo}/pulls/{number}/merge", json={"merge_method": "merge"})
         return self.get(number)
 
-    def comment(self, number: int, body: str) -> None:
-        self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+    def create_comment(self, number: int, body: str) -> Comment:
+        got = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
+        return _comment(got.json(), body)
+
+    def list_comments(self, number: int) -> list[Comment]:
+        items = self.pages(f"{self._repo}/issues/{number}/comments", {"per_page": "100"})
+        return [_comment(d) for d in items]
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> Comment:
+        got = self.call("PATCH", f"{self._repo}/issues/comments/{comment_id}", json={"body": body})
+        return _comment(got.json(), body)
 
     def pulls_for_commit(self, sha: str) -> list[int]:
-        found = self.call("GET", f"{self._repo}/commits/{sha}/pulls").json()
+        found = self.pages(f"{self._repo}/commits/{sha}/pulls", {"per_page": "100"})
         return [int(d["number"]) for d in found]
-
-    def add_comment(self, number: int, body: str) -> str:
-        got = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
-        return str(got.json()["id"])
-
-    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
-        self.call("PATCH", f"{self._repo}/issues/comments/{comment_id}", json={"body": body})
 
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
@@ -90,11 +92,7 @@ class GitHub(Forge):
             payload["target_url"] = target_url
         self.call("POST", f"{self._repo}/statuses/{sha}", json=payload)
 
-    def create_comment(self, number: int, body: str) -> Comment:
-        out = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})
-        data = out.json()
-        return Comment(str(data["id"]), str(data.get("body") or body))
 
-    def list_comments(self, number: int) -> list[Comment]:
-        items = self.pages(f"{self._repo}/issues/{number}/comments", {"per_page": "100"})
-        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items]
+def _comment(data: dict[str, Any], sent: str = "") -> Comment:
+    """A comment as GitHub and Gitea answer it (an answer without a body: what was sent)."""
+    return Comment(str(data["id"]), str(data.get("body") or sent))

@@ -3,8 +3,10 @@
 The project is its full path, URL-encoded (``group%2Fsub%2Fproject``). Auth
 ``PRIVATE-TOKEN: <token>``. States are ``opened``/``closed``/``merged``
 (reported here as open/closed/merged); closing is ``PUT state_event=close``;
-comments are notes (``/merge_requests/{iid}/notes``, edited with ``PUT
-…/notes/{id}``); commit statuses are
+comments are notes (``/merge_requests/{iid}/notes``, listed oldest first with
+``sort=asc``, system notes left out, edited with ``PUT …/notes/{id}``); a
+commit's merge requests are ``/repository/commits/{sha}/merge_requests``;
+commit statuses are
 ``POST /projects/{id}/statuses/{sha}`` with GitLab's state words.
 """
 
@@ -77,7 +79,7 @@ class GitLab(Forge):
 
     def close(self, number: int, comment: str = "") -> None:
         if comment:
-            self.comment(number, comment)
+            self.create_comment(number, comment)
         self.call("PUT", f"{self._mrs}/{number}", json={"state_event": "close"})
 
     def get(self, number: int) -> PullRequest:
@@ -86,19 +88,24 @@ class GitLab(Forge):
     def merge(self, number: int) -> PullRequest:
         return _mr(self.call("PUT", f"{self._mrs}/{number}/merge").json())
 
-    def comment(self, number: int, body: str) -> None:
-        self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
+    def create_comment(self, number: int, body: str) -> Comment:
+        data = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
+
+    def list_comments(self, number: int) -> list[Comment]:
+        params = {"sort": "asc", "order_by": "created_at", "per_page": "100"}
+        items = self.pages(f"{self._mrs}/{number}/notes", params)
+        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items
+                if not d.get("system")]  # fmt: skip
+
+    def edit_comment(self, number: int, comment_id: str, body: str) -> Comment:
+        path = f"{self._mrs}/{number}/notes/{comment_id}"
+        data = self.call("PUT", path, json={"body": body}).json()
+        return Comment(str(data["id"]), str(data.get("body") or body))
 
     def pulls_for_commit(self, sha: str) -> list[int]:
         path = f"/projects/{quote(self.project, safe='')}/repository/commits/{sha}/merge_requests"
-        return [int(d["iid"]) for d in self.call("GET", path).json()]
-
-    def add_comment(self, number: int, body: str) -> str:
-        got = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body})
-        return str(got.json()["id"])
-
-    def edit_comment(self, number: int, comment_id: str, body: str) -> None:
-        self.call("PUT", f"{self._mrs}/{number}/notes/{comment_id}", json={"body": body})
+        return [int(d["iid"]) for d in self.pages(path, {"per_page": "100"})]
 
     def set_status(
         self, sha: str, state: str, context: str, description: str = "", target_url: str = ""
@@ -108,14 +115,6 @@ class GitLab(Forge):
         if target_url:
             payload["target_url"] = target_url
         self.call("POST", f"/projects/{quote(self.project, safe='')}/statuses/{sha}", json=payload)
-
-    def create_comment(self, number: int, body: str) -> Comment:
-        data = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()
-        return Comment(str(data["id"]), str(data.get("body") or body))
-
-    def list_comments(self, number: int) -> list[Comment]:
-        items = self.pages(f"{self._mrs}/{number}/notes", {"per_page": "100"})
-        return [Comment(str(d["id"]), str(d.get("body") or "")) for d in items]
 
 
 _GITLAB_STATES = {"failure": "failed", "error": "failed"}  # GitLab's own words for those

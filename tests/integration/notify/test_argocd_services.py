@@ -106,6 +106,48 @@ def test_github_status_and_one_pr_comment_edited_in_place(store: Store, tmp_path
         forge.stop()
 
 
+def test_github_comment_tag_finds_the_comment_again(tmp_path: Path) -> None:
+    """With Argo CD's ``commentTag`` the comment carries its hidden tag and is found by it when
+    the delivery record (the comment id) is lost; without it a lost id means a new comment."""
+    from shipway.notify.config import ServiceConfig
+    from shipway.notify.services.github import GitHubService
+
+    repo = Repo.init(tmp_path / "tag")
+    repo.run("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+             "-m", "a")  # fmt: skip
+    repo.run("branch", "-M", "main")
+    repo.run("checkout", "-q", "-b", "feature")
+    repo.run("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+             "-m", "b")  # fmt: skip
+    sha = repo.run("rev-parse", "HEAD").strip()
+    forge = ForgeServer()
+    forge.add_repo("acme/tag", repo.path)
+    try:
+        pr = open_forge("github", forge.api("github"), "acme/tag", TOKEN).create(
+            "feature", "main", "feature", ""
+        )
+        options = {"apiURL": forge.api("github"), "token": TOKEN}
+        svc = GitHubService(ServiceConfig("github", "github", options))
+
+        def send(content: str, tag: str) -> dict[str, object]:
+            comment = {"content": content, **({"commentTag": tag} if tag else {})}
+            payload = {"app": "web", "github": {"repoURLPath": "https://github.com/acme/tag",
+                                                "revisionPath": sha,
+                                                "pullRequestComment": comment}}  # fmt: skip
+            return svc.send(payload, "", {})  # no delivery record: the id is lost
+
+        first = send("deploying", "web")
+        assert send("deployed", "web") == first
+        assert forge.comments_on("github", "acme/tag", pr.number) == [
+            "deployed\n<!-- argocd-notifications web -->"
+        ]
+        send("untagged", "")
+        send("untagged", "")
+        assert len(forge.comments_on("github", "acme/tag", pr.number)) == 3
+    finally:
+        forge.stop()
+
+
 def _set_revision(store: Store, sha: str) -> None:
     app = resources.get(store, "Application", "guestbook")
     status = dict(app.status)

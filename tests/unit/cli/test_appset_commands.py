@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -73,10 +74,14 @@ def test_apply_get_and_generate(
 ) -> None:
     f = tmp_path / "set.yaml"
     f.write_text(LIST_SET)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     code, out, err = run(["apply", "-f", str(f)], capsys)
     assert (code, out) == (0, "applicationset/guestbook created\n"), err
     code, out, _ = run(["get", "appsets", "-o", "json"], capsys)
     (item,) = json.loads(out)["items"]
+    # RFC 3339 UTC to the second, as kubectl shows it: the time of the apply
+    created = dt.datetime.strptime(item["metadata"].pop("creationTimestamp"), "%Y-%m-%dT%H:%M:%SZ")
+    assert before <= created.replace(tzinfo=dt.UTC) <= dt.datetime.now(dt.UTC)
     assert item["metadata"] == {"name": "guestbook", "namespace": "argocd"}
     code, out, _ = run(["get", "applicationsets"], capsys)
     assert out.split()[:4] == ["NAME", "STATUS", "APPLICATIONS", "AGE"]
@@ -84,7 +89,9 @@ def test_apply_get_and_generate(
 
     code, out, _ = run(["appset", "generate", "guestbook", "-o", "yaml"], capsys)
     assert code == 0
-    apps = list(yaml.safe_load_all(out))
+    listing = yaml.safe_load(out)  # a list's -o yaml is one List, as everywhere
+    assert (listing["apiVersion"], listing["kind"]) == ("v1", "List")
+    apps = listing["items"]
     assert [a["metadata"]["name"] for a in apps] == [
         "engineering-dev-guestbook",
         "engineering-prod-guestbook",

@@ -141,7 +141,9 @@ def test_completion_of_commands_flags_kinds_and_names(
     env = dict(os.environ)
     assert _complete("shipway ge", env) == ["get"]
     assert "describe" in _complete("shipway de", env)
-    assert _complete("shipway get applica", env) == ["applications"]
+    # every kind that starts so, as kubectl completes resource types
+    assert _complete("shipway get applica", env) == ["applications", "applicationsets"]
+    assert _complete("shipway get applicationse", env) == ["applicationsets"]
     assert "stages" in _complete("shipway get st", env)
     assert _complete("shipway get applications ", env) == ["api", "web"]
     assert _complete("shipway get applications w", env) == ["web"]

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -48,13 +49,14 @@ def test_table_as_kubectl_events(shipway_home: Path) -> None:
     assert len(lines) == 3
 
 
-def test_all_namespaces_and_wide(shipway_home: Path) -> None:
+def test_all_namespaces_and_wide(shipway_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(shipway_home)
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal: -o wide is never shortened
     code, out = _run("get", "events", "-A", "-o", "wide")
     assert code == 0, out
     header = out.splitlines()[0].split()
-    assert header[0] == "NAMESPACE" and header[-4:] == ["SOURCE", "FIRST", "SEEN", "COUNT",
-                                                        "RELEASE"][1:]  # fmt: skip
+    assert header[0] == "NAMESPACE" and header[-5:] == ["SOURCE", "FIRST", "SEEN", "COUNT",
+                                                        "RELEASE"]  # fmt: skip
     rows = [line.split() for line in out.splitlines()[1:]]
     assert rows[0][0] == "argocd" and rows[1][0] == "ci"
     assert rows[1][-4:] == ["ci", "3m", "1", "rel9"]
@@ -84,8 +86,8 @@ def test_bad_flags(shipway_home: Path) -> None:
         assert isinstance(res.exception, InputError) and message in str(res.exception)
 
 
-def _release(rid: str, hours_ago: float, ok: bool) -> Release:
-    created = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
+def _release(rid: str, hours_ago: float, ok: bool, now: dt.datetime) -> Release:
+    created = now - dt.timedelta(hours=hours_ago)
     rel = Release(id=rid, app="web", commit=rid * 8, created=created)
     for name in STAGES:
         rel.finish(name, ok or name != "sync", at=created + dt.timedelta(minutes=10))
@@ -96,8 +98,9 @@ def _release(rid: str, hours_ago: float, ok: bool) -> Release:
 
 def test_metrics_dora(shipway_home: Path) -> None:
     store = open_store(Settings(home=shipway_home))
-    for rel in (_release("a", 50, True), _release("b", 30, False), _release("c", 20, True),
-                _release("old", 24 * 40, True)):  # fmt: skip
+    now = dt.datetime.now(dt.UTC)  # one clock for all: the durations are exact
+    for rel in (_release("a", 50, True, now), _release("b", 30, False, now),
+                _release("c", 20, True, now), _release("old", 24 * 40, True, now)):  # fmt: skip
         releases.save(store, rel)
     store.close()
     code, out = _run("metrics", "dora", "--app", "web", "--since", "7d", "-o", "json")

@@ -7,9 +7,12 @@ The template's ``github`` fields, as Argo CD documents them: ``repoURLPath``
 ``status`` (``state`` pending|success|error|failure, ``label``, default
 ``continuous-delivery/<app>``, ``targetURL``) sets its commit status, with the
 message as description; ``pullRequestComment.content`` comments on each pull
-request whose head is that commit. shipway edits its earlier comment on that
-pull request (the group ``github-pr:<app>`` keeps the comment ids) instead of
-adding one per notification. The service's options: ``apiURL`` (shipway: used
+request associated with that commit (``Forge.pulls_for_commit``). shipway keeps
+one comment per pull request and edits it in place (``Forge.put_comment``: the
+delivery record keeps the comment ids) instead of adding one per notification;
+``pullRequestComment.commentTag`` appends Argo CD's hidden tag
+(``<!-- argocd-notifications TAG -->``), by which the comment is found again when
+its id is lost, as Argo CD finds it. The service's options: ``apiURL`` (shipway: used
 as is) or ``enterpriseBaseURL`` (``/api/v3`` appended, as Argo CD's client
 does), ``token`` (shipway; e.g. ``$github-token``). GitHub App credentials
 (``appID``, ``installationID``, ``privateKey``) without a token are refused:
@@ -21,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.git.forge import Forge, open_forge, project_from_url
-from shipway.model.errors import ExternalError, NotFoundError
+from shipway.model.errors import ExternalError
 from shipway.notify.services.base import DeliveryError, Service
 
 
@@ -63,23 +66,18 @@ class GitHubService(Service):
                 forge.set_status(sha, str(status["state"]), label,
                                  str(payload.get("message", ""))[:140],
                                  str(status.get("targetURL") or ""))  # fmt: skip
-            content = str((gh.get("pullRequestComment") or {}).get("content") or "")
+            pr_comment = gh.get("pullRequestComment") or {}
+            content = str(pr_comment.get("content") or "")
+            tag = str(pr_comment.get("commentTag") or "")
+            marker = f"<!-- argocd-notifications {tag} -->" if tag else ""
             if content:
+                body = f"{content}\n{marker}" if marker else content
                 for number in forge.pulls_for_commit(sha):
-                    comments[str(number)] = self._comment(forge, number, content, comments)
+                    known = str(comments.get(str(number)) or "")
+                    put = forge.put_comment(number, body, comment_id=known, marker=marker)
+                    comments[str(number)] = put.id
         except ExternalError as exc:
             raise DeliveryError(self.mask(f"github {forge.project}: {exc.message}")) from None
         finally:
             forge.close_client()
         return {"comments": comments, "revision": sha}
-
-    @staticmethod
-    def _comment(forge: Forge, number: int, body: str, known: dict[str, str]) -> str:
-        cid = known.get(str(number))
-        if cid:
-            try:
-                forge.edit_comment(number, cid, body)
-                return cid
-            except NotFoundError:  # deleted by someone: a new one
-                pass
-        return forge.add_comment(number, body)

@@ -15,7 +15,7 @@ import logging
 
 from shipway.git import forge as forge_mod
 from shipway.model import events as ev
-from shipway.model.errors import NotFoundError, ShipwayError
+from shipway.model.errors import ShipwayError
 from shipway.model.preview import Preview
 from shipway.store import events as store_events
 from shipway.store.db import Store
@@ -82,15 +82,6 @@ def report(
 
 
 def _comment(client: forge_mod.Forge, p: Preview) -> str:
-    body = comment_body(p)
-    if p.comment_id:
-        try:
-            client.edit_comment(p.number, p.comment_id, body)
-            return p.comment_id
-        except NotFoundError:
-            pass
-    for c in client.list_comments(p.number):  # one made before a lost record, or a restart
-        if marker(p.name) in c.body:
-            client.edit_comment(p.number, c.id, body)
-            return c.id
-    return client.create_comment(p.number, body).id
+    put = client.put_comment(p.number, comment_body(p), comment_id=p.comment_id,
+                             marker=marker(p.name))  # fmt: skip
+    return put.id
