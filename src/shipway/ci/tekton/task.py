@@ -55,21 +55,26 @@ def task_vars(
     params: dict[str, Any],
     bound: dict[str, str],
     context: dict[str, str],
+    paths: tuple[str, str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Variables of a Task's steps; ``bound``: workspace name -> volume name, when bound."""
+    """Variables of a Task's steps; ``bound``: workspace name -> volume name, when bound;
+    ``paths``: the results and steps directories and workspace paths the steps see, when
+    they are not Tekton's (the host executor's)."""
+    results_dir, steps_dir, ws_paths = paths or (RESULTS_DIR, STEPS_DIR, {})
     out: dict[str, Any] = param_vars(params)
     for r in spec.get("results") or []:
-        out[f"results.{r['name']}.path"] = f"{RESULTS_DIR}/{r['name']}"
+        out[f"results.{r['name']}.path"] = f"{results_dir}/{r['name']}"
     for w in spec.get("workspaces") or []:
         name = str(w["name"])
         is_bound = name in bound
-        out[f"workspaces.{name}.path"] = workspace_path(w) if is_bound else ""
+        path = ws_paths.get(name) or workspace_path(w)
+        out[f"workspaces.{name}.path"] = path if is_bound else ""
         out[f"workspaces.{name}.bound"] = "true" if is_bound else "false"
         out[f"workspaces.{name}.claim"] = ""
         out[f"workspaces.{name}.volume"] = bound.get(name, "")
     for i, step in enumerate(spec.get("steps") or []):
         sname = step_name(step, i)
-        out[f"steps.step-{sname}.exitCode.path"] = f"{STEPS_DIR}/step-{sname}/exitCode"
+        out[f"steps.step-{sname}.exitCode.path"] = f"{steps_dir}/step-{sname}/exitCode"
     out["credentials.path"] = "/tekton/creds"
     out.update({f"context.{k}": v for k, v in context.items()})
     return out
