@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipway.ci.exec.base import ExecutorConfig
 from shipway.ci.tekton.load import Bundle, Doc, load
 from shipway.ci.tekton.params import given_map, resolve
 from shipway.ci.tekton.schema import parse_duration
 from shipway.ci.tekton_run.pipelinerun import PipelineRequest, run_pipeline
-from shipway.ci.tekton_run.steps import Executor, HostExecutor, StepExecutor
+from shipway.ci.tekton_run.steps import Executor, StepExecutor
 from shipway.ci.tekton_run.taskrun import TaskRequest, run_task
 from shipway.model.errors import InputError
 from shipway.model.events import rfc3339
@@ -45,6 +46,7 @@ class RunOptions:
     base_dir: Path = Path(".")  # $SHIPWAY_HOME/work/ci
     pvc_dir: Path = Path(".")
     podman_home: Path = Path(".")
+    podman_env: dict[str, str] | None = None  # default: podman under podman_home
     commit: str = ""
     ref: str = ""
     event: str = "manual"
@@ -139,12 +141,12 @@ def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
 
 
 def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
-    if opts.executor == "host":
-        return lambda name: HostExecutor(f"shipway-ci-{run_id}-{name}")
     aliases = docker_api.parse_aliases(os.environ.get("SHIPWAY_REGISTRY_ALIASES", ""))
     insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-    env = podman_env.podman_env(opts.podman_home, [*insecure, *aliases.values()])
-    return lambda name: StepExecutor(f"shipway-ci-{run_id}-{name}", env, aliases)
+    env = opts.podman_env or podman_env.podman_env(opts.podman_home,
+                                                   [*insecure, *aliases.values()])  # fmt: skip
+    config = ExecutorConfig(podman_env=env)
+    return lambda name: StepExecutor(opts.executor, run_id, name, config, aliases)
 
 
 def _run(store: Store | None, doc: Doc, bundle: Bundle, opts: RunOptions, cancel: Cancel,

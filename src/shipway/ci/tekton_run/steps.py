@@ -1,30 +1,36 @@
-"""Run one Tekton step: a host process, or a container of the step's own image.
+"""Run one Tekton step through the CI executor interface (``shipway.ci.exec.base``).
 
-A TaskRun's steps share its volumes (``Volumes``): ``/tekton/results``,
-``/tekton/steps``, the scripts, ``/workspace`` and each bound workspace. On
-podman every step is ``podman run --rm`` of its image with those mounts, on
-the host network (the local registry and git server are on loopback); with
-sidecars, steps and sidecars share one podman pod. On the host the step's
-script or command runs as a process (its image is not used), and the
-variables point at the host directories. Names are
-``shipway-ci-<run>-<taskrun>-...``; ``close()`` removes what was made.
+A TaskRun is one executor session; its steps share its volumes
+(``Volumes``): ``/tekton/results``, ``/tekton/steps``, the scripts,
+``/workspace`` and each bound workspace. On podman every step is a fresh
+container of its own image with those mounts, on the host network (the local
+registry and git server are on loopback; Tekton's steps share a Pod's
+network); sidecars are the session's services. On the host the step's script
+or command runs as a process (its image is not used) and the variables point
+at the host directories. The session names and removes what it makes
+(``shipway-ci-<run>-<taskrun>-...``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipway.ci.exec.base import (
+    Cancel,
+    ExecutorConfig,
+    Mount,
+    Service,
+    Session,
+    SessionSpec,
+    StepSpec,
+    open_session,
+)
 from shipway.ci.tekton.task import RESULTS_DIR, STEPS_DIR, StepPlan
 from shipway.model.errors import CIError
-from shipway.runtime import host as hostrun
-from shipway.runtime.host import Cancel
-from shipway.runtime.podman_exec import Podman
 
 Line = Callable[[str], None]
 
@@ -76,97 +82,101 @@ def alias_image(ref: str, aliases: Mapping[str, str]) -> str:
 
 
 class StepExecutor:
-    """The podman executor; ``HostExecutor`` runs the same steps as host processes."""
+    """A TaskRun's steps through one ``ci.exec`` session (``host`` or ``podman``).
 
-    host = False
+    ``ci.exec`` runs image steps on the session's network; Tekton's steps and
+    sidecars share the Pod's network (localhost), and the local registry and git
+    server listen on loopback, so the session's network is set to ``host``
+    before the first step, and sidecars are started with ``--network host``
+    (what the interface lacks, done here). A script runs through its shebang:
+    the file under ``/tekton/scripts`` is the container's entrypoint.
+    """
 
-    def __init__(self, name: str, podman_env: dict[str, str], aliases: Mapping[str, str]) -> None:
-        self.podman = Podman(podman_env, name)
+    def __init__(self, kind: str, run_id: str, name: str, config: ExecutorConfig,
+                 aliases: Mapping[str, str]) -> None:  # fmt: skip
+        self.kind = kind
+        self.host = kind == "host"
+        self.run_id = run_id
         self.name = name
+        self.config = config
         self.aliases = dict(aliases)
-        self.pod = ""
+        self.stack = contextlib.ExitStack()
+        self.session: Session | None = None
 
     def paths(self, vols: Volumes) -> tuple[str, str, dict[str, str]]:
-        """The results dir, steps dir and workspace paths the steps see."""
+        """The results dir, steps dir and workspace paths the steps see (host paths for
+        the image-less steps of the host executor)."""
+        if self.host:
+            return str(vols.results), str(vols.steps), {
+                n: str(h) for n, (h, _, _) in vols.workspaces.items()}  # fmt: skip
         return RESULTS_DIR, STEPS_DIR, {n: m for n, (_, m, _) in vols.workspaces.items()}
 
-    def _mounts(self, vols: Volumes) -> list[str]:
-        args = ["-v", f"{vols.results}:{RESULTS_DIR}", "-v", f"{vols.steps}:{STEPS_DIR}",
-                "-v", f"{vols.scripts}:/tekton/scripts:ro",
-                "-v", f"{vols.home}:/workspace"]  # fmt: skip
-        for hostdir, mount, ro in vols.workspaces.values():
-            args += ["-v", f"{hostdir}:{mount}" + (":ro" if ro else "")]
-        return args
+    def _mounts(self, vols: Volumes) -> list[Mount]:
+        mounts = [Mount(str(vols.results), RESULTS_DIR), Mount(str(vols.steps), STEPS_DIR),
+                  Mount(str(vols.scripts), "/tekton/scripts", True),
+                  Mount(str(vols.home), "/workspace")]  # fmt: skip
+        mounts += [Mount(str(h), m, ro) for h, m, ro in vols.workspaces.values()]
+        return mounts
 
-    def _argv(self, step: StepPlan, vols: Volumes, name: str, detach: bool = False) -> list[str]:
+    def _image(self, step: StepPlan) -> str:
         image = alias_image(step.image, self.aliases)
         if not image:
             raise CIError(f"step {step.name!r} has no image (podman runs each step in its "
-                          "image)", subject=step.container)  # fmt: skip
-        self.podman.pull(image)
-        args = ["podman", "run", "-d" if detach else "--rm", "--name", name]
-        args += ["--pod", self.pod] if self.pod else ["--network", "host"]
-        args += self._mounts(vols)
-        for k, v in step.env.items():
-            args += ["-e", f"{k}={v}"]
-        args += ["-w", step.working_dir or "/workspace"]
-        if step.script is not None:
-            args += ["--entrypoint", f"/tekton/scripts/{step.container}"]
-        elif step.command is not None:
-            args += ["--entrypoint", json.dumps(step.command)]
-        return [*args, image, *step.args]
+                          "image; --executor host runs it on the host)",
+                          subject=step.container)  # fmt: skip
+        return image
 
     def open(self, vols: Volumes, sidecars: list[StepPlan], on_line: Line) -> None:
-        if not sidecars:
-            return
-        self.pod = f"{self.name}-pod"
-        self.podman._run(["pod", "create", "--network", "host", "--name", self.pod], self.pod)
+        services = []
         for sc in sidecars:
             write_script(vols, sc)
-            name = f"{self.name}-sidecar-{sc.name}"
-            self.podman.containers.append(name)
-            on_line(f"[sidecar {sc.name}] starting {sc.image}")
-            self.podman._run(self._argv(sc, vols, name, detach=True)[1:], name)
+            entry = (f"/tekton/scripts/{sc.container}",) if sc.script is not None else (
+                tuple(sc.command) if sc.command else None)  # fmt: skip
+            services.append(Service(
+                name=f"sidecar-{sc.name}", image=self._image(sc), env=sc.env,
+                options="--network host", entrypoint=entry, command=tuple(sc.args),
+                volumes=tuple(f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
+                              for m in self._mounts(vols))))  # fmt: skip
+        spec = SessionSpec(run_id=self.run_id, job=self.name, mounts=self._mounts(vols),
+                           scratch=str(vols.scripts), services=services, log=on_line)  # fmt: skip
+        self.session = self.stack.enter_context(open_session(
+            "podman" if sidecars and self.host else self.kind, spec, self.config))  # fmt: skip
+        if not self.host:
+            self.session.network = "host"
 
     def run(self, step: StepPlan, vols: Volumes, on_line: Line, timeout: float | None,
             cancel: Cancel) -> Outcome:  # fmt: skip
-        write_script(vols, step)
-        name = f"{self.name}-{step.container}"
-        argv = self._argv(step, vols, name)
+        assert self.session is not None
+        script = write_script(vols, step) if step.script is not None else None
+        limit = 10 * 365 * 86400.0 if timeout is None else timeout
+        if self.host:
+            argv = self._host_argv(step, script)
+            cwd = self._cwd(step, vols)
+            spec = StepSpec(argv=argv, env={**os.environ, **step.env}, cwd=str(cwd),
+                            timeout=limit, on_line=on_line, cancel=cancel)  # fmt: skip
+        else:
+            image = self._image(step)
+            entry: str | None = None
+            argv = list(step.args)
+            if script is not None:
+                entry = f"/tekton/scripts/{step.container}"
+            elif step.command:
+                entry, argv = step.command[0], [*step.command[1:], *step.args]
+            spec = StepSpec(argv=argv, env=step.env, cwd=step.working_dir or "/workspace",
+                            timeout=limit, on_line=on_line, cancel=cancel, image=image,
+                            entrypoint=entry)  # fmt: skip
         try:
-            res = hostrun.run(argv, cwd=vols.base, env=self.podman.host_env, on_line=on_line,
-                           timeout=timeout, cancel=cancel)  # fmt: skip
+            out = self.session.run(spec)
         except OSError as exc:
-            raise CIError(f"podman run failed: {exc}", subject=name) from None
-        if res.timed_out or res.cancelled:
-            subprocess.run(["podman", "rm", "-f", "-t", "0", name], env=self.podman.host_env,
-                           capture_output=True, timeout=120)  # fmt: skip
-        image = alias_image(step.image, self.aliases)
-        return Outcome(res.status, res.timed_out, res.cancelled, image)
+            on_line(f"cannot start {spec.argv[0] if spec.argv else step.image}: "
+                    f"{exc.strerror or exc}")  # fmt: skip
+            return Outcome(127, image=step.image)
+        code = out.exit_code if out.exit_code >= 0 else 1
+        return Outcome(code, out.timed_out, out.cancelled, alias_image(step.image, self.aliases))
 
-    def close(self) -> None:
-        self.podman.close()
-        if self.pod:
-            subprocess.run(["podman", "pod", "rm", "-f", "-t", "0", self.pod],
-                           env=self.podman.host_env, capture_output=True, timeout=120)  # fmt: skip
-
-
-class HostExecutor:
-    """Steps as host processes: a script runs by its shebang, a command as given."""
-
-    host = True
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.sidecars: list[subprocess.Popen[bytes]] = []
-
-    def paths(self, vols: Volumes) -> tuple[str, str, dict[str, str]]:
-        return str(vols.results), str(vols.steps), {
-            n: str(h) for n, (h, _, _) in vols.workspaces.items()}  # fmt: skip
-
-    def _argv(self, step: StepPlan, vols: Volumes) -> list[str]:
-        if step.script is not None:
-            return [str(write_script(vols, step)), *step.args]
+    def _host_argv(self, step: StepPlan, script: Path | None) -> list[str]:
+        if script is not None:
+            return [str(script), *step.args]
         if step.command:
             return [*step.command, *step.args]
         raise CIError(f"step {step.name!r} has neither script nor command: on the host its "
@@ -182,39 +192,14 @@ class HostExecutor:
                 return hostdir / path.relative_to(mount)
         with contextlib.suppress(ValueError):
             return vols.home / path.relative_to("/workspace")
-        path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def open(self, vols: Volumes, sidecars: list[StepPlan], on_line: Line) -> None:
-        for sc in sidecars:
-            on_line(f"[sidecar {sc.name}] starting on the host")
-            self.sidecars.append(subprocess.Popen(
-                self._argv(sc, vols), cwd=self._cwd(sc, vols), env={**os.environ, **sc.env},
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True))  # fmt: skip
-
-    def run(self, step: StepPlan, vols: Volumes, on_line: Line, timeout: float | None,
-            cancel: Cancel) -> Outcome:  # fmt: skip
-        argv = self._argv(step, vols)
-        cwd = self._cwd(step, vols)
-        cwd.mkdir(parents=True, exist_ok=True)
-        try:
-            res = hostrun.run(argv, cwd=cwd, env={**os.environ, **step.env}, on_line=on_line,
-                           timeout=timeout, cancel=cancel)  # fmt: skip
-        except OSError as exc:
-            on_line(f"cannot start {argv[0]}: {exc.strerror or exc}")
-            return Outcome(127)
-        return Outcome(res.status, res.timed_out, res.cancelled, step.image)
-
     def close(self) -> None:
-        for proc in self.sidecars:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, 9)
-            proc.wait()
-        self.sidecars.clear()
+        self.stack.close()
+        self.session = None
 
 
-Executor = StepExecutor | HostExecutor
+Executor = StepExecutor
 
 
 def write_script(vols: Volumes, step: StepPlan) -> Path:
