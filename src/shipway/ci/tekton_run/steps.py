@@ -72,6 +72,8 @@ class Outcome:
 def alias_image(ref: str, aliases: Mapping[str, str]) -> str:
     """``ref`` with a public registry named in ``aliases`` replaced (Docker Hub when the
     reference names no registry, ``library/`` for its one-word names)."""
+    if not ref:
+        return ref
     first = ref.split("/", 1)[0]
     explicit = "/" in ref and ("." in first or ":" in first or first == "localhost")
     full = ref if explicit else "docker.io/" + (ref if "/" in ref else "library/" + ref)
@@ -103,10 +105,14 @@ class StepExecutor:
         self.stack = contextlib.ExitStack()
         self.session: Session | None = None
 
-    def paths(self, vols: Volumes) -> tuple[str, str, dict[str, str]]:
-        """The results dir, steps dir and workspace paths the steps see (host paths for
-        the image-less steps of the host executor)."""
-        if self.host:
+    def on_host(self, step: StepPlan) -> bool:
+        """Whether ``step`` runs as a host process (the host executor; an image-less step)."""
+        return self.host or not step.image
+
+    def paths(self, vols: Volumes, on_host: bool) -> tuple[str, str, dict[str, str]]:
+        """The results dir, steps dir and workspace paths a step sees (host paths for a
+        step that runs on the host)."""
+        if on_host:
             return str(vols.results), str(vols.steps), {
                 n: str(h) for n, (h, _, _) in vols.workspaces.items()}  # fmt: skip
         return RESULTS_DIR, STEPS_DIR, {n: m for n, (_, m, _) in vols.workspaces.items()}
@@ -149,7 +155,7 @@ class StepExecutor:
         assert self.session is not None
         script = write_script(vols, step) if step.script is not None else None
         limit = 10 * 365 * 86400.0 if timeout is None else timeout
-        if self.host:
+        if self.on_host(step):  # an image-less step runs on the host on podman too
             argv = self._host_argv(step, script)
             cwd = self._cwd(step, vols)
             spec = StepSpec(argv=argv, env={**os.environ, **step.env}, cwd=str(cwd),

@@ -75,7 +75,8 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
     for hostdir, _, _ in vols.workspaces.values():
         hostdir.mkdir(parents=True, exist_ok=True)
     bound = {n: f"ws-{n}" for n in vols.workspaces}
-    values = task_vars(spec, params, bound, req.context, executor.paths(vols))
+    values = task_vars(spec, params, bound, req.context, executor.paths(vols, False))
+    host_values = task_vars(spec, params, bound, req.context, executor.paths(vols, True))
     try:
         plans = plan_steps(spec, values, req.actions)
         sidecars = plan_steps({"steps": spec.get("sidecars") or []}, values, {})
@@ -91,6 +92,8 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
         executor.open(vols, sidecars, on_line)
         for i, _ in enumerate(plans):
             step = plan_steps(spec, values, req.actions)[i]  # earlier steps' results known now
+            if executor.on_host(step):
+                step = plan_steps(spec, host_values, req.actions)[i]
             if failed is not None or timed_out is not None or cancel.event.is_set():
                 states.append(tstatus.step_skipped(step.name, step.image))
                 records.append(_step_record(step, "skipped"))
@@ -104,6 +107,7 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
             states.append(tstatus.step_state(step.name, out.image, out.code, s0, now(),
                                              out.timed_out))  # fmt: skip
             _step_results(step, vols, values)
+            _step_results(step, vols, host_values)
             task_timeout = out.timed_out and deadline is not None and time.monotonic() >= deadline
             if task_timeout:
                 timed_out = req.timeout
