@@ -1,6 +1,7 @@
 """The seed's pipeline end to end as a Tekton PipelineRun.
 
-git-clone, buildah and git-update-deployment; real services: the git daemon (source and config repositories), the registry
+Tasks shaped like the catalog's git-clone, buildah and git-update-deployment.
+Real services: the git daemon (source and config repositories), the registry
 (base image, git image, the built image) and podman (the git steps run in a
 git image built here, named ``ghcr.io/shipway/git:1`` and resolved through the
 registry aliases). The build step runs shipway's own builder on the host. The
