@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +150,7 @@ class StepExecutor:
             "podman" if sidecars and self.host else self.kind, spec, self.config))  # fmt: skip
         if not self.host:
             self.session.network = "host"
+        _pull_once(self.session, self.config)
 
     def run(self, step: StepPlan, vols: Volumes, on_line: Line, timeout: float | None,
             cancel: Cancel) -> Outcome:  # fmt: skip
@@ -206,6 +208,30 @@ class StepExecutor:
 
 
 Executor = StepExecutor
+
+
+_PRESENT: set[tuple[str, str]] = set()  # (podman store, image) found present in this process
+_PRESENT_LOCK = threading.Lock()
+
+
+def _pull_once(session: Session, config: ExecutorConfig) -> None:
+    """The podman session checks an image is present before every step (``podman image
+    exists``, ~0.15 s); Tekton's steps name theirs again and again, so a present image is
+    remembered for the process (the interface has no such cache; done here)."""
+    podman = getattr(session, "podman", None)
+    pull = getattr(podman, "pull", None)
+    if pull is None:
+        return
+    store = str(config.podman_env.get("CONTAINERS_STORAGE_CONF", ""))
+
+    def once(image: str, credentials: Mapping[str, str] | None = None) -> None:
+        key = (store, image)
+        if credentials or key not in _PRESENT:
+            pull(image, credentials)
+            with _PRESENT_LOCK:
+                _PRESENT.add(key)
+
+    setattr(podman, "pull", once)  # noqa: B010
 
 
 def write_script(vols: Volumes, step: StepPlan) -> Path:
