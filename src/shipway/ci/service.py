@@ -9,6 +9,7 @@ run directories under ``workdir`` and the store.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Mapping
@@ -110,6 +111,9 @@ def changed_files(root: Path, event: str, payload: dict[str, Any], commit: str) 
     except GitError:
         return None
     return [line for line in out.splitlines() if line]
+
+
+TEKTON_API = re.compile(r"^apiVersion:\s*['\"]?tekton\.dev/", re.MULTILINE)
 
 
 def shared_dirs() -> tuple[Path, Path]:
@@ -292,11 +296,19 @@ def run_event(
             pr["base"].setdefault("sha", base)
     changed = changed_files(source, event, payload, commit)
     records: list[dict[str, Any]] = []
+    if (source / ".tekton").is_dir() and on_line is not None:
+        on_line("note: .tekton/ is not run by the controller (Tekton runs are not triggered "
+                "yet): run its files with 'shipway ci run -f'")  # fmt: skip
     for path in workflow_files(source, workflows):
         rel = str(path.relative_to(source))
         run_id = new_run_id()
         try:
-            wf = parse_workflow(read_text(path, rel), rel)
+            text = read_text(path, rel)
+            if TEKTON_API.search(text):
+                raise InputError("a Tekton file: the controller does not trigger Tekton "
+                                 f"runs yet (run it with 'shipway ci run -f {rel}')",
+                                 subject=rel)  # fmt: skip
+            wf = parse_workflow(text, rel)
         except InputError as exc:
             if on_line is not None:
                 on_line(f"error: {exc}")

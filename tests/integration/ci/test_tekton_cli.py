@@ -1,0 +1,97 @@
+"""``shipway ci run -f RUN.yaml`` from the command line: the record, exit codes, bad input,
+and the controller's refusal of Tekton resources."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipway.model import resources
+from shipway.model.errors import ResourceError
+from shipway.model.yamlsrc import load_one
+
+pytestmark = pytest.mark.integration
+SHIPWAY = str(Path(sys.executable).parent / "shipway")
+
+RUN = """\
+apiVersion: tekton.dev/v1beta1
+kind: PipelineRun
+metadata:
+  name: hello
+spec:
+  timeout: 10m
+  params:
+    - {name: who, value: file}
+  workspaces:
+    - {name: data, emptyDir: {}}
+  pipelineSpec:
+    params: [{name: who}]
+    workspaces: [{name: data}]
+    results:
+      - {name: said, value: $(tasks.say.results.said)}
+    tasks:
+      - name: say
+        workspaces: [{name: d, workspace: data}]
+        taskSpec:
+          workspaces: [{name: d}]
+          results: [{name: said}]
+          steps:
+            - name: say
+              script: |
+                printf 'hi %s' "$(params.who)" | tee $(results.said.path)
+                ls $(workspaces.d.path)
+"""
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SHIPWAY, "ci", "run", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+def test_run_param_workspace_and_json_record(tmp_path: Path, shipway_home: Path) -> None:
+    (tmp_path / "run.yaml").write_text(RUN)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "marker.txt").write_text("x")
+    done = _cli(["-f", "run.yaml", "--param", "who=cli", "--workspace", f"data={data}",
+                 "-o", "json"], tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["kind"] == "PipelineRun" and record["conclusion"] == "success"
+    assert record["results"] == {"said": "hi cli"}
+    assert record["status"]["results"] == [{"name": "said", "value": "hi cli"}]
+    assert record["jobs"][0]["steps"][0]["conclusion"] == "success"
+    assert "marker.txt" in done.stderr  # the step saw the bound directory
+    listed = subprocess.run([SHIPWAY, "ci", "list", "-o", "json"], cwd=tmp_path,
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert record["id"] in {r["id"] for r in json.loads(listed.stdout)["items"]}
+
+
+def test_a_failed_run_exits_1_and_bad_input_exits_2(tmp_path: Path, shipway_home: Path) -> None:
+    (tmp_path / "fail.yaml").write_text(RUN.replace("ls $(workspaces.d.path)", "exit 4"))
+    done = _cli(["-f", "fail.yaml"], tmp_path)
+    assert done.returncode == 1
+    assert "PipelineRun/hello  Failed  Tasks Completed: 1 (Failed: 1, Cancelled 0)" in done.stdout
+    bad = RUN.replace(
+        "    tasks:\n", "    tasks:\n      - name: Bad_Name\n        taskRef: {name: x}\n"
+    )
+    bad = bad.replace("  timeout: 10m", "  timeout: 10 minutes\n  timeot: 1")
+    (tmp_path / "bad.yaml").write_text(bad)
+    done = _cli(["-f", "bad.yaml"], tmp_path)
+    assert done.returncode == 2
+    assert "bad.yaml:6:3: invalid value: 10 minutes: spec.timeout" in done.stderr
+    assert 'bad.yaml:7:3: unknown field "spec.timeot"' in done.stderr
+    assert "spec.pipelineSpec.tasks[0].name (a DNS-1123 label)" in done.stderr
+    assert "Task 'x' is not defined in the files given" in done.stderr
+
+
+def test_apply_refuses_tekton_resources_clearly() -> None:
+    doc = load_one("apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec: {}\n",
+                   "p.yaml")  # fmt: skip
+    with pytest.raises(ResourceError, match="shipway ci run -f FILE") as exc:
+        resources.from_located(doc)
+    assert str(exc.value).startswith("p.yaml:1:1: tekton.dev/v1 Pipeline is not stored")
