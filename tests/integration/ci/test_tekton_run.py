@@ -238,3 +238,120 @@ def test_bad_runs_are_refused_before_anything_runs(tmp_path: Path) -> None:
         _run(None, text, tmp_path, params={"nope": "1"})
     with pytest.raises(InputError, match="not served yet"):
         _run(None, PIPELINE, tmp_path, executor="kubernetes")
+
+
+STEP_ACTION = """\
+apiVersion: tekton.dev/v1beta1
+kind: StepAction
+metadata: {name: greet}
+spec:
+  params:
+    - {name: who, default: world}
+  results:
+    - name: line
+  script: |
+    echo "hello $(params.who)"
+    printf "said $(params.who)" > $(step.results.line.path)
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: sa}
+spec:
+  taskSpec:
+    steps:
+      - name: use
+        ref: {name: greet}
+        params: [{name: who, value: action}]
+      - name: after
+        script: echo "got $(steps.use.results.line)"
+"""
+
+
+def test_a_step_action_and_its_step_results(tmp_path: Path) -> None:
+    record, lines = _run(None, STEP_ACTION, tmp_path)
+    assert record["conclusion"] == "success", lines
+    assert "[step-use] hello action" in lines and "[step-after] got said action" in lines
+
+
+TIMEOUTS = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: to}
+spec:
+  timeouts: {pipeline: PIPELINE, tasks: TASKS}
+  pipelineSpec:
+    tasks:
+      - name: slow
+        taskSpec:
+          steps: [{name: s, script: sleep 30}]
+      - name: later
+        runAfter: [slow]
+        taskSpec:
+          steps: [{name: s, script: echo later}]
+    finally:
+      - name: fin
+        params: [{name: st, value: $(tasks.slow.status)}]
+        taskSpec:
+          params: [{name: st}]
+          steps: [{name: s, script: echo "final $(params.st)"}]
+"""
+
+
+def test_tasks_timeout_cancels_then_finally_runs_pipeline_timeout_skips_it(
+    tmp_path: Path,
+) -> None:
+    text = TIMEOUTS.replace("PIPELINE", "1m").replace("TASKS", "1s")
+    record, lines = _run(None, text, tmp_path)
+    cond = record["status"]["conditions"][0]
+    assert (cond["reason"], cond["message"]) == (
+        "Failed", "Tasks Completed: 2 (Failed: 0, Cancelled 1), Skipped: 1")  # fmt: skip
+    assert record["status"]["skippedTasks"] == [
+        {"name": "later", "reason": "PipelineRun Tasks timeout has been reached"}]  # fmt: skip
+    assert "[fin] [step-s] final Failed" in lines
+    text = TIMEOUTS.replace("PIPELINE", "1s").replace("TASKS", "1m")
+    record, lines = _run(None, text, tmp_path)
+    cond = record["status"]["conditions"][0]
+    assert (cond["reason"], cond["message"]) == (
+        "PipelineRunTimeout", 'PipelineRun "to" failed to finish within "1s"')  # fmt: skip
+    skipped = {t["name"]: t["reason"] for t in record["status"]["skippedTasks"]}
+    assert skipped == {"later": "PipelineRun timeout has been reached",
+                       "fin": "PipelineRun timeout has been reached"}  # fmt: skip
+
+
+SIDECAR = """\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: side}
+spec:
+  taskSpec:
+    sidecars:
+      - name: web
+        image: busybox
+        script: |
+          mkdir -p /tmp/www && echo from-sidecar > /tmp/www/index.html
+          exec httpd -f -p 127.0.0.1:PORT -h /tmp/www
+    steps:
+      - name: get
+        image: busybox
+        script: |
+          for i in 1 2 3 4 5 6 7 8 9 10; do
+            wget -qO- http://127.0.0.1:PORT/ && exit 0
+            sleep 0.5
+          done
+          exit 1
+"""
+
+
+def test_a_sidecar_answers_on_localhost_on_podman(
+    tmp_path: Path, podman: dict[str, str], hub_busybox: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("SHIPWAY_REGISTRY_ALIASES", f"docker.io={hub_busybox}")
+    text = SIDECAR.replace("PORT", str(port))
+    record, lines = _run(None, text, tmp_path, executor="podman", podman_env=podman)
+    assert record["conclusion"] == "success", lines
+    assert "[step-get] from-sidecar" in lines

@@ -119,8 +119,8 @@ class Scheduler:
             if st.combos:
                 out[f"tasks.{name}.matrix.length"] = str(st.combos)
             if not st.final:
-                out[f"tasks.{name}.status"] = (st.status if st.status in ("Succeeded", "Failed")
-                                               else "None")  # fmt: skip
+                word = {"Succeeded": "Succeeded", "Failed": "Failed", "Cancelled": "Failed"}
+                out[f"tasks.{name}.status"] = word.get(st.status, "None")
                 out[f"tasks.{name}.reason"] = st.reason or out[f"tasks.{name}.status"]
         out["tasks.status"] = self.aggregate()
         return out

@@ -98,7 +98,7 @@ def pipelinerun_status(
     failed = sum(1 for t in states if t.status == "Failed")
     cancelled = sum(1 for t in states if t.status == "Cancelled")
     skipped = [t for t in states if t.status == "Skipped"]
-    done = sum(1 for t in states if t.status in ("Succeeded", "Failed"))
+    done = sum(1 for t in states if t.status in ("Succeeded", "Failed", "Cancelled"))
     message = (f"Tasks Completed: {done} (Failed: {failed}, Cancelled {cancelled}), "
                f"Skipped: {len(skipped)}")  # fmt: skip
     if timed_out is not None:

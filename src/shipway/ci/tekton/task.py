@@ -76,6 +76,7 @@ def task_vars(
         sname = step_name(step, i)
         out[f"steps.step-{sname}.exitCode.path"] = f"{steps_dir}/step-{sname}/exitCode"
     out["credentials.path"] = "/tekton/creds"
+    out["__steps_dir"] = steps_dir  # not a variable (no dot): where StepAction results go
     out.update({f"context.{k}": v for k, v in context.items()})
     return out
 
@@ -99,7 +100,8 @@ def merge_template(template: dict[str, Any] | None, step: dict[str, Any]) -> dic
     return merged
 
 
-def from_action(step: dict[str, Any], action: dict[str, Any], values: subst.Vars) -> dict[str, Any]:
+def from_action(step: dict[str, Any], action: dict[str, Any], values: subst.Vars,
+                steps_dir: str = STEPS_DIR) -> dict[str, Any]:  # fmt: skip
     """A step that refers to a StepAction: the action's fields with the step's params."""
     given = {k: subst.render_value(v, values) for k, v in given_map(step.get("params")).items()}
     params, problems = resolve(list(action.get("params") or []), given, "StepAction")
@@ -107,7 +109,7 @@ def from_action(step: dict[str, Any], action: dict[str, Any], values: subst.Vars
         raise ValueError("; ".join(problems))
     results = [str(r["name"]) for r in action.get("results") or []]
     own = {**param_vars(params),
-           **{f"step.results.{r}.path": f"{STEPS_DIR}/{step.get('name')}/results/{r}"
+           **{f"step.results.{r}.path": f"{steps_dir}/{step.get('name')}/results/{r}"
               for r in results}}  # fmt: skip
     fields = {k: action[k] for k in ("image", "command", "args", "env", "script", "workingDir")
               if k in action}  # fmt: skip
@@ -131,7 +133,8 @@ def plan_steps(
         step = dict(raw)
         ref = step.get("ref")
         if isinstance(ref, dict):
-            step = from_action(step, actions[str(ref["name"])], values)
+            steps_dir = str(values.get("__steps_dir", STEPS_DIR))
+            step = from_action(step, actions[str(ref["name"])], values, steps_dir)
         step = merge_template(template, step)
         script = step.get("script")
         timeout = parse_duration(str(step["timeout"])) if step.get("timeout") else None

@@ -115,9 +115,8 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
             reason = _timeout(limits, elapsed, sched, finally_t0)
             if reason and sched.stopping != reason:
                 sched.stop(reason)
-                which = {dag.PIPELINE_TIMEOUT: "pipeline", dag.TASKS_TIMEOUT: "tasks",
-                         dag.FINALLY_TIMEOUT: "finally"}[reason]  # fmt: skip
-                timed_out = timed_out if timed_out is not None else limits.get(which)
+                if reason == dag.PIPELINE_TIMEOUT:  # tasks/finally: cancelled, reason Failed
+                    timed_out = limits.get("pipeline")
                 for name in running.values():
                     st = sched.tasks[name]
                     if reason == dag.PIPELINE_TIMEOUT or st.final == (

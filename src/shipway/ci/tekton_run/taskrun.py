@@ -82,6 +82,9 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
         sidecars = plan_steps({"steps": spec.get("sidecars") or []}, values, {})
     except (ValueError, KeyError) as exc:
         return _failed(req, started, str(exc), t0)
+    for plan in plans:  # Tekton makes each step's directory before the steps start
+        (vols.steps / plan.container).mkdir(parents=True, exist_ok=True)
+        (vols.steps / plan.name / "results").mkdir(parents=True, exist_ok=True)
     deadline = None if req.timeout is None else t0 + req.timeout
     states: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
