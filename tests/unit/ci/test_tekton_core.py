@@ -311,3 +311,21 @@ def test_reference_spellings() -> None:
     assert subst.render('$(params["dotted.name"]) $(params.o.k) $(params.a[1])', values) == "d v y"
     assert subst.render_list(["$(params.a[*])", "z"], values) == ["x", "y", "z"]
     assert subst.render_value("$(params.o[*])", values) == {"k": "v"}
+
+
+def test_what_is_not_served_is_refused_with_positions() -> None:
+    text = PIPELINE.replace(
+        "      when:\n        - input: $(params.env)\n          operator: in\n"
+        "          values: [prod]\n",
+        "      when:\n        - cel: \"'$(params.env)' == 'prod'\"\n",
+    ).replace("    - name: notify\n      runAfter: [deploy-prod]\n      taskRef: {name: echo}\n",
+              "    - name: notify\n      runAfter: [deploy-prod]\n"
+              "      taskRef: {apiVersion: example.dev/v1, kind: Wait, name: echo}\n")  # fmt: skip
+    with pytest.raises(InputError) as exc:
+        _load(TASK + "---\n" + text, "p.yaml")
+    message = str(exc.value)
+    assert "CEL when expressions are not served" in message
+    assert "custom task example.dev/v1 Wait: custom tasks are not served" in message
+    with pytest.raises(InputError, match="remote resolution is not served"):
+        _load(PIPELINE.replace("taskRef: {name: echo}\n  finally",
+                               "taskRef: {resolver: git}\n  finally"))  # fmt: skip

@@ -302,8 +302,20 @@ def check_pipeline_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bund
                     p.add(doc.located, (*at, "workspaces", j), f"pipeline task "
                           f"{task.get('name')!r} binds workspace {bound!r}, which the "
                           "pipeline does not declare")  # fmt: skip
+            for key in ("pipelineRef", "pipelineSpec"):
+                if key in task:
+                    p.add(doc.located, (*at, key), f"{dotted((*at, key))}: pipelines in "
+                          "pipelines are not served here")  # fmt: skip
+            tref = task.get("taskRef")
+            if isinstance(tref, dict) and tref.get("apiVersion") and not str(
+                    tref["apiVersion"]).startswith(GROUP + "/"):  # fmt: skip
+                p.add(doc.located, (*at, "taskRef"), f"custom task {tref['apiVersion']} "
+                      f"{tref.get('kind')}: custom tasks are not served here")  # fmt: skip
             for j, when in enumerate(task.get("when") or []):
-                if isinstance(when, dict) and "cel" not in when:
+                if isinstance(when, dict) and "cel" in when:
+                    p.add(doc.located, (*at, "when", j, "cel"), "CEL when expressions are not "
+                          "served here (use input, operator and values)")  # fmt: skip
+                elif isinstance(when, dict):
                     for key in ("input", "operator", "values"):
                         if key not in when:
                             p.add(doc.located, (*at, "when", j), "missing field(s): "
