@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,21 @@ def test_apply_refuses_tekton_resources_clearly() -> None:
     with pytest.raises(ResourceError, match="shipway ci run -f FILE") as exc:
         resources.from_located(doc)
     assert str(exc.value).startswith("p.yaml:1:1: tekton.dev/v1 Pipeline is not stored")
+
+
+def test_the_controller_refuses_a_tekton_file_among_the_workflows(
+    store: Any, tmp_path: Path, new_repo: Any
+) -> None:
+    from shipway.ci.service import run_event
+
+    repo, commit = new_repo(tmp_path / "src", {".github/workflows/tekton.yaml": RUN,
+                                               ".tekton/run.yaml": RUN})  # fmt: skip
+    lines: list[str] = []
+    records = run_event(store, repo=str(repo.path), commit=commit, ref="refs/heads/main",
+                        event="push", payload={"ref": "refs/heads/main"},
+                        workdir=tmp_path / "work", vars={}, secrets={},
+                        on_line=lines.append)  # fmt: skip
+    assert [r["conclusion"] for r in records] == ["failure"]
+    assert "does not trigger Tekton runs yet" in records[0]["error"]
+    assert "shipway ci run -f .github/workflows/tekton.yaml" in records[0]["error"]
+    assert any(".tekton/ is not run by the controller" in line for line in lines)
