@@ -296,17 +296,15 @@ def run_event(
             pr["base"].setdefault("sha", base)
     changed = changed_files(source, event, payload, commit)
     records: list[dict[str, Any]] = []
-    if (source / ".tekton").is_dir() and on_line is not None:
-        on_line("note: .tekton/ is not run by the controller (Tekton runs are not triggered "
-                "yet): run its files with 'shipway ci run -f'")  # fmt: skip
     for path in workflow_files(source, workflows):
         rel = str(path.relative_to(source))
         run_id = new_run_id()
         try:
             text = read_text(path, rel)
             if TEKTON_API.search(text):
-                raise InputError("a Tekton file: the controller does not trigger Tekton "
-                                 f"runs yet (run it with 'shipway ci run -f {rel}')",
+                raise InputError("a Tekton file among the GitHub workflows: the controller "
+                                 "runs Tekton PipelineRuns from .tekton/ (Pipelines-as-Code "
+                                 f"annotations); run this one with 'shipway ci run -f {rel}'",
                                  subject=rel)  # fmt: skip
             wf = parse_workflow(text, rel)
         except InputError as exc:
@@ -324,7 +322,42 @@ def run_event(
                        environments=dict(environments or {}), pipeline=pipeline,
                        **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
+    records += _tekton_runs(store, source, repo, commit, ref, event, merge_into, batch,
+                            where, on_line, pipeline)  # fmt: skip
     return records
+
+
+def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, event: str,
+                 merge_into: str | None, batch: Path, where: dict[str, Any],
+                 on_line: Callable[[str], None] | None,
+                 pipeline: str) -> list[dict[str, Any]]:  # fmt: skip
+    """The checkout's ``.tekton/`` PipelineRuns this event selects (``ci.tekton_run.trigger``)."""
+    from shipway.ci.tekton_run import trigger
+    from shipway.ci.tekton_run.service import RunOptions
+
+    if not trigger.tekton_files(source):
+        return []
+    executor = str(where.get("executor") or "host")
+    if executor == "kubernetes":
+        if on_line is not None:
+            on_line("note: .tekton/ is not run on the kubernetes executor yet")
+        return []
+    branch = merge_into or ref.removeprefix("refs/heads/")
+    home = settings.load().home
+    opts = RunOptions(executor=executor, base_dir=batch, pvc_dir=home / "work" / "tekton" / "pvc",
+                      podman_home=home / "podman", commit=commit, ref=ref, event=event,
+                      on_line=on_line or (lambda _line: None), pipeline=pipeline)  # fmt: skip
+    return trigger.run_checkout(
+        store,
+        source,
+        event=event,
+        branch=branch,
+        commit=commit,
+        repo_url=repo,
+        values={},
+        opts=opts,
+        pipeline=pipeline,
+    )
 
 
 def origin_repository(root: Path) -> str:

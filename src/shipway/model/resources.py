@@ -159,8 +159,8 @@ def from_located(
     kind, api_version = data["kind"], data["apiVersion"]
     if api_version.startswith("tekton.dev/"):
         raise ResourceError(
-            f"{api_version} {kind} is not stored or triggered by the controller yet: run "
-            "Tekton resources with 'shipway ci run -f FILE'",
+            f"{api_version} {kind} is not stored: run Tekton resources with 'shipway ci "
+            "run -f FILE', or put PipelineRuns in the repository's .tekton/ for the controller",
             subject=doc.where(("apiVersion",)),
         )
     schema = kinds.SCHEMAS.get(kind)

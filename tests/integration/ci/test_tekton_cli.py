@@ -98,19 +98,59 @@ def test_apply_refuses_tekton_resources_clearly() -> None:
     assert str(exc.value).startswith("p.yaml:1:1: tekton.dev/v1 Pipeline is not stored")
 
 
-def test_the_controller_refuses_a_tekton_file_among_the_workflows(
+PAC = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: on-push
+  annotations:
+    pipelinesascode.tekton.dev/on-event: "[push]"
+    pipelinesascode.tekton.dev/on-target-branch: "[main]"
+spec:
+  pipelineRef: {name: show}
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: on-pr
+  annotations:
+    pipelinesascode.tekton.dev/on-event: "[pull_request]"
+    pipelinesascode.tekton.dev/on-target-branch: "[main]"
+spec:
+  pipelineRef: {name: show}
+"""
+SHOW = """\
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: show}
+spec:
+  tasks:
+    - name: show
+      taskSpec:
+        steps:
+          - name: s
+            script: echo "revision {{ revision }} of {{ repo_name }} on {{ target_branch }}"
+"""
+
+
+def test_the_controller_runs_tekton_pipelineruns_as_pipelines_as_code(
     store: Any, tmp_path: Path, new_repo: Any
 ) -> None:
     from shipway.ci.service import run_event
+    from shipway.store.runs import get_run
 
     repo, commit = new_repo(tmp_path / "src", {".github/workflows/tekton.yaml": RUN,
-                                               ".tekton/run.yaml": RUN})  # fmt: skip
+                                               ".tekton/runs.yaml": PAC,
+                                               ".tekton/show.yaml": SHOW})  # fmt: skip
     lines: list[str] = []
     records = run_event(store, repo=str(repo.path), commit=commit, ref="refs/heads/main",
                         event="push", payload={"ref": "refs/heads/main"},
-                        workdir=tmp_path / "work", vars={}, secrets={},
-                        on_line=lines.append)  # fmt: skip
-    assert [r["conclusion"] for r in records] == ["failure"]
-    assert "does not trigger Tekton runs yet" in records[0]["error"]
+                        workdir=tmp_path / "work", vars={}, secrets={}, on_line=lines.append,
+                        pipeline="web")  # fmt: skip
+    assert [r["conclusion"] for r in records] == ["failure", "success"]
+    assert "runs Tekton PipelineRuns from .tekton/" in records[0]["error"]
     assert "shipway ci run -f .github/workflows/tekton.yaml" in records[0]["error"]
-    assert any(".tekton/ is not run by the controller" in line for line in lines)
+    run = records[1]
+    assert (run["kind"], run["name"], run["pipeline"]) == ("PipelineRun", "on-push", "web")
+    assert f"[show] [step-s] revision {commit} of src on main" in lines
+    assert get_run(store, run["id"])[0]["status"]["conditions"][0]["reason"] == "Succeeded"

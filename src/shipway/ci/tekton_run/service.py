@@ -52,17 +52,26 @@ class RunOptions:
     event: str = "manual"
     keep: bool = False
     on_line: Callable[[str], None] = print
+    pipeline: str = ""  # the shipway Pipeline a controller run is for
 
 
 def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOptions,
-              cancel: Cancel) -> list[dict[str, Any]]:  # fmt: skip
-    """Run every TaskRun and PipelineRun of ``files``; ``InputError`` before anything runs."""
+              cancel: Cancel,
+              select: Callable[[Doc], bool] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Run every TaskRun and PipelineRun of ``files`` (those ``select`` picks, when given);
+    ``InputError`` before anything runs."""
     if opts.executor == "kubernetes":
         raise InputError("Tekton runs on the kubernetes executor are not served yet: use "
                          "--executor host or podman (or apply them to Tekton itself)",
                          subject="--executor")  # fmt: skip
     bundle = load(files)
-    runs = bundle.runs() or [d for d in bundle.docs if d.kind in ("Task", "Pipeline")][-1:]
+    if select is not None:
+        runs = [d for d in bundle.runs() if select(d)]
+        if not runs:
+            return []
+    else:
+        lone = [d for d in bundle.docs if d.kind in ("Task", "Pipeline")][-1:]
+        runs = bundle.runs() or lone
     if not runs:
         raise InputError("no TaskRun, PipelineRun, Task or Pipeline in the files given",
                          subject=files[0][1] if files else "-f")  # fmt: skip
@@ -188,7 +197,8 @@ def _run(store: Store | None, doc: Doc, bundle: Bundle, opts: RunOptions, cancel
               "workflow": name, "file": doc.located.file, "event": opts.event, "ref": opts.ref,
               "commit": opts.commit, "conclusion": "success" if ok else "failure",
               "started": started, "seconds": round(time.monotonic() - t0, 3), "jobs": jobs,
-              "annotations": [], "results": results, "status": status}  # fmt: skip
+              "annotations": [], "results": results, "status": status,
+              **({"pipeline": opts.pipeline} if opts.pipeline else {})}  # fmt: skip
     if store is not None:
         save_run(store, record, "\n".join(lines), opts.commit)
     if not opts.keep:
