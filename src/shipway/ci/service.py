@@ -323,14 +323,14 @@ def run_event(
                        **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     records += _tekton_runs(store, source, repo, commit, ref, event, merge_into, batch,
-                            where, on_line, pipeline)  # fmt: skip
+                            where, on_line, pipeline, env or {})  # fmt: skip
     return records
 
 
 def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, event: str,
                  merge_into: str | None, batch: Path, where: dict[str, Any],
-                 on_line: Callable[[str], None] | None,
-                 pipeline: str) -> list[dict[str, Any]]:  # fmt: skip
+                 on_line: Callable[[str], None] | None, pipeline: str,
+                 env: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
     """The checkout's ``.tekton/`` PipelineRuns this event selects (``ci.tekton_run.trigger``)."""
     from shipway.ci.tekton_run import trigger
     from shipway.ci.tekton_run.service import RunOptions
@@ -346,7 +346,8 @@ def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, e
     home = settings.load().home
     opts = RunOptions(executor=executor, base_dir=batch, pvc_dir=home / "work" / "tekton" / "pvc",
                       podman_home=home / "podman", commit=commit, ref=ref, event=event,
-                      on_line=on_line or (lambda _line: None), pipeline=pipeline)  # fmt: skip
+                      on_line=on_line or (lambda _line: None), pipeline=pipeline,
+                      env=dict(env))  # fmt: skip
     return trigger.run_checkout(
         store,
         source,

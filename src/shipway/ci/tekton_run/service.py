@@ -53,6 +53,7 @@ class RunOptions:
     keep: bool = False
     on_line: Callable[[str], None] = print
     pipeline: str = ""  # the shipway Pipeline a controller run is for
+    env: dict[str, str] = field(default_factory=dict)  # under host steps' own (PATH, DOCKER_HOST)
 
 
 def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOptions,
@@ -155,7 +156,7 @@ def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
     env = opts.podman_env or podman_env.podman_env(opts.podman_home,
                                                    [*insecure, *aliases.values()])  # fmt: skip
     config = ExecutorConfig(podman_env=env)
-    return lambda name: StepExecutor(opts.executor, run_id, name, config, aliases)
+    return lambda name: StepExecutor(opts.executor, run_id, name, config, aliases, opts.env)
 
 
 def _run(store: Store | None, doc: Doc, bundle: Bundle, opts: RunOptions, cancel: Cancel,

@@ -96,13 +96,15 @@ class StepExecutor:
     """
 
     def __init__(self, kind: str, run_id: str, name: str, config: ExecutorConfig,
-                 aliases: Mapping[str, str]) -> None:  # fmt: skip
+                 aliases: Mapping[str, str],
+                 host_env: Mapping[str, str] | None = None) -> None:  # fmt: skip
         self.kind = kind
         self.host = kind == "host"
         self.run_id = run_id
         self.name = name
         self.config = config
         self.aliases = dict(aliases)
+        self.host_env = {**os.environ, **(host_env or {})}
         self.stack = contextlib.ExitStack()
         self.session: Session | None = None
 
@@ -160,7 +162,7 @@ class StepExecutor:
         if self.on_host(step):  # an image-less step runs on the host on podman too
             argv = self._host_argv(step, script)
             cwd = self._cwd(step, vols)
-            spec = StepSpec(argv=argv, env={**os.environ, **step.env}, cwd=str(cwd),
+            spec = StepSpec(argv=argv, env={**self.host_env, **step.env}, cwd=str(cwd),
                             timeout=limit, on_line=on_line, cancel=cancel)  # fmt: skip
         else:
             image = self._image(step)
