@@ -283,9 +283,9 @@ def check_pipeline_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bund
                 if ref.parts[0] != "tasks" or len(ref.parts) < 3:
                     continue
                 target = ref.parts[1]
-                if section == "tasks" and target in final_names:
-                    p.add(doc.located, at, f"invalid value: {ref.text}: a task cannot use "
-                          "the results of a finally task")  # fmt: skip
+                if target in final_names:
+                    p.add(doc.located, at, f"invalid value: {ref.text}: no task, finally or "
+                          "not, can use the results of a finally task")  # fmt: skip
                 elif target not in names and target not in final_names:
                     p.add(doc.located, at, f"invalid value: {ref.text}: no pipeline task "
                           f"{target!r}")  # fmt: skip

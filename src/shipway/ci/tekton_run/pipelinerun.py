@@ -129,8 +129,11 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
         sched.decide()
     values = sched.vars()
     results: dict[str, Any] = {}
-    for r in req.spec.get("results") or []:
-        if all(subst.found(ref, values) for ref in subst.refs_deep(r.get("value"))):
+    for r in req.spec.get("results") or []:  # results of a task that did not succeed: none
+        refs = list(subst.refs_deep(r.get("value")))
+        ok = all(sched.tasks[ref.parts[1]].status == "Succeeded" for ref in refs
+                 if ref.parts[0] == "tasks" and ref.parts[1] in sched.tasks)  # fmt: skip
+        if ok and all(subst.found(ref, values) for ref in refs):
             results[str(r["name"])] = subst.render_value(r.get("value"), values)
     final = tstatus.pipelinerun_status(
         req.name, sched, children,
