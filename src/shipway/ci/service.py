@@ -323,15 +323,16 @@ def run_event(
                        **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     records += _tekton_runs(store, source, repo, commit, ref, event, merge_into, batch,
-                            where, on_line, pipeline, env or {})  # fmt: skip
+                            where, on_line, pipeline, env or {}, dict(vars))  # fmt: skip
     return records
 
 
 def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, event: str,
                  merge_into: str | None, batch: Path, where: dict[str, Any],
-                 on_line: Callable[[str], None] | None, pipeline: str,
-                 env: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
-    """The checkout's ``.tekton/`` PipelineRuns this event selects (``ci.tekton_run.trigger``)."""
+                 on_line: Callable[[str], None] | None, pipeline: str, env: dict[str, str],
+                 values: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+    """The checkout's ``.tekton/`` PipelineRuns this event selects (``ci.tekton_run.trigger``);
+    the Pipeline's ``vars`` are Pipelines-as-Code's custom params (``{{ NAME }}``)."""
     from shipway.ci.tekton_run import trigger
     from shipway.ci.tekton_run.service import RunOptions
 
@@ -355,7 +356,7 @@ def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, e
         branch=branch,
         commit=commit,
         repo_url=repo,
-        values={},
+        values=values,
         opts=opts,
         pipeline=pipeline,
     )

@@ -29,7 +29,7 @@ from shipway.store.runs import save_run
 
 ON_EVENT = "pipelinesascode.tekton.dev/on-event"
 ON_BRANCH = "pipelinesascode.tekton.dev/on-target-branch"
-_VAR = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+_VAR = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 
 
 def _list(text: str) -> list[str]:
