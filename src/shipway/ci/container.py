@@ -1,80 +1,42 @@
-"""``container:`` and ``services:`` of a job, and the job sandboxes: podman and Kubernetes.
+"""GitHub Actions' ``container:``, ``services:`` and ``runs-on`` as a ``ci.exec`` session.
 
-A ``Sandbox`` is where a job's steps run when not on the host: ``Box`` (a
-podman job container, through runtime.podman_exec) or ``KubePod``
-(``ci.kube_executor``, a job as a Pod under ``--executor kubernetes``).
-
-A job with a container (or any job under ``--executor podman``, using the
-runner image) gets a private network, its services on it (reachable by their
-ids), and a long-running job container in which every ``run`` step is
-``podman exec``-ed. The run directory is mounted at the same path, so
-``GITHUB_WORKSPACE``, ``GITHUB_OUTPUT`` and friends mean the same inside and
-out. A host job with services reaches them on published localhost ports.
-Services with a health check (``--health-cmd`` in ``options``, or the image's
-HEALTHCHECK) are waited for before the first step (``ci.services``).
+Translates a job into a ``ci.exec.base.SessionSpec`` and opens it on the
+executor the run asks for (``ci.exec``: host, podman, kubernetes); this module
+imports ``ci.exec.base`` only. A job with a container (or any job under
+``--executor podman``, using the runner image) gets a private network, its
+services on it (reachable by their ids), and a long-running job container in
+which every ``run`` step is exec-ed. The run directory is mounted at the same
+path, so ``GITHUB_WORKSPACE``, ``GITHUB_OUTPUT`` and friends mean the same
+inside and out. A host job with services reaches them on published localhost
+ports. Services with a health check are waited for before the first step.
+Under ``--executor kubernetes`` the job is a Pod (``ci.exec.kubernetes``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from shipway.ci.exec.health import wait_podman
+from shipway.ci.exec.base import (
+    Credentials,
+    ExecutorConfig,
+    Mount,
+    Service,
+    Session,
+    SessionSpec,
+    open_session,
+)
 from shipway.ci.expr.template import render_deep
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
-from shipway.model.errors import CIError, InputError
-from shipway.runtime import host, podman_env
-from shipway.runtime.podman_exec import KEEPALIVE, Podman
+from shipway.model.errors import InputError
+from shipway.runtime import podman_env
 from shipway.settings import load as load_settings
 
 if TYPE_CHECKING:
     from shipway.ci.job import JobRun
-
-
-class Sandbox(Protocol):
-    """Where a job's steps run: ``cid`` names it (``None``: steps run on the host; only
-    services live in it), ``path`` is its PATH, ``exec`` runs one step process streamed."""
-
-    cid: str | None
-    network: str | None
-    services: dict[str, Any]
-    path: str
-
-    def which(self, program: str) -> bool: ...
-
-    def exec(self, argv: list[str], cwd: str, env: dict[str, str],
-             on_line: Callable[[str], None], timeout: float,
-             cancel: host.Cancel) -> host.Result: ...  # fmt: skip
-
-
-@dataclass
-class Box:
-    """The podman sandbox: a network, services, a job container steps are exec-ed in."""
-
-    podman: Podman
-    cid: str | None = None  # the job container
-    path: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    has_bash: bool = False
-    network: str | None = None
-    services: dict[str, Any] = field(default_factory=dict)
-    host_cwd: Path = field(default_factory=Path.cwd)  # where the podman client runs
-
-    def which(self, program: str) -> bool:
-        return program == "sh" or (program == "bash" and self.has_bash)
-
-    def exec(self, argv: list[str], cwd: str, env: dict[str, str],
-             on_line: Callable[[str], None], timeout: float,
-             cancel: host.Cancel) -> host.Result:  # fmt: skip
-        """``podman exec`` as a host process (raises ``OSError`` when it cannot start)."""
-        assert self.cid is not None
-        full = self.podman.exec_argv(self.cid, argv, env, cwd)
-        return host.run(full, cwd=self.host_cwd, env=self.podman.host_env, on_line=on_line,
-                        timeout=timeout, cancel=cancel)  # fmt: skip
 
 
 def podman_environment(job: JobRun) -> dict[str, str]:
@@ -97,21 +59,6 @@ def _list(value: Any) -> list[str]:
     if isinstance(value, list):
         return [to_str(from_json_value(v)) for v in value]
     return [to_str(from_json_value(value))]
-
-
-def _volume(text: str) -> tuple[str, str, str]:
-    parts = text.split(":")
-    return (
-        parts[0],
-        parts[1] if len(parts) > 1 else parts[0],
-        parts[2] if len(parts) > 2 else "rw",
-    )
-
-
-def _options(value: Any) -> list[str]:
-    import shlex
-
-    return shlex.split(to_str(value)) if value else []
 
 
 SELF_HOSTED = "-self-hosted"  # a platform that runs on the host, as in act's -P
@@ -172,79 +119,96 @@ def parse_platforms(text: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs if k.strip() and v.strip()}
 
 
+def _creds(value: Any) -> Credentials | None:
+    if not isinstance(value, dict) or not value.get("username"):
+        return None
+    return Credentials(to_str(from_json_value(value.get("username", ""))),
+                       to_str(from_json_value(value.get("password", ""))))  # fmt: skip
+
+
+def _env(value: Any) -> dict[str, str]:
+    return {str(k): to_str(from_json_value(v)) for k, v in (value or {}).items()}
+
+
+def _service(sid: str, spec: dict[str, Any]) -> Service:
+    return Service(name=sid, image=str(spec.get("image") or ""), aliases=(sid,),
+                   env=_env(spec.get("env")), ports=tuple(_list(spec.get("ports"))),
+                   volumes=tuple(_list(spec.get("volumes"))),
+                   options=to_str(from_json_value(spec.get("options") or "")),
+                   credentials=_creds(spec.get("credentials")))  # fmt: skip
+
+
+def _mounts(job: JobRun, executor: str, image: str) -> list[Mount]:
+    """The run directory at the same path (and the action cache, artifacts, and the host's
+    node for JavaScript actions when there is a job container)."""
+    info = job.rs.info
+    same = str(info.base_dir.resolve()) if executor != "kubernetes" else None
+    base = info.base_dir.resolve()
+    mounts = [Mount(str(base), same or os.path.abspath(info.base_dir))]
+    for extra in (info.action_cache, info.artifacts):
+        if extra is not None and extra.is_dir() and not extra.resolve().is_relative_to(base):
+            target = str(extra.resolve()) if same else os.path.abspath(extra)
+            mounts.append(Mount(str(extra.resolve()), target))
+    node = host_node_dir() if image else None  # for JavaScript actions (ci.nodejs)
+    if node:
+        mounts.append(Mount(node, NODE_MOUNT, read_only=True))
+    return mounts
+
+
+def executor_of(job: JobRun, image: str) -> str:
+    """The executor a job's session opens on: Kubernetes needs an image, podman runs one."""
+    if job.rs.info.executor == "kubernetes" and image:
+        return "kubernetes"
+    return "podman" if image else "host"
+
+
 @contextmanager
-def session(job: JobRun) -> Iterator[Sandbox | None]:
-    """Start what the job needs (network, services, job container, or its Pod); remove it
-    all after."""
+def session(job: JobRun) -> Iterator[Session]:
+    """Open the job's session (network, services, job container, or its Pod) through
+    ``ci.exec``; everything it made is removed after."""
     scope = job.scope()
     spec = _spec(render_deep(job.job.container, scope)) if job.job.container else {}
     services = {k: _spec(v) for k, v in render_deep(job.job.services, scope).items()}
     info = job.rs.info
     image = str(spec.get("image") or "") or runner_image(job)
-    if info.executor == "kubernetes" and image:
-        from shipway.ci.kube_executor import pod_session
-
-        with pod_session(job, image, spec, services) as pod:
-            yield pod
-        return
-    if not image and not services:
-        yield None
-        return
-    box = Box(Podman(podman_environment(job), f"shipway-ci-{info.run_id}-{job.key}"),
-              host_cwd=job.workspace)  # fmt: skip
-    try:
-        if image:
-            box.network = box.podman.network()
-        for sid, sspec in services.items():
-            _service(job, box, sid, sspec)
-        if image:
-            _job_container(job, box, image, spec)
-        wait_podman(job, box.podman, {sid: s["id"] for sid, s in box.services.items()})
-        yield box
-    finally:
-        box.podman.close()
+    name = executor_of(job, image)
+    sspec = SessionSpec(
+        run_id=info.run_id, job=job.key, mounts=_mounts(job, name, image),
+        scratch=str(job.files), workdir=os.path.abspath(job.workspace), image=image or None,
+        image_env=_env(spec.get("env")), image_ports=tuple(_list(spec.get("ports"))),
+        image_volumes=tuple(_list(spec.get("volumes"))),
+        image_options=to_str(from_json_value(spec.get("options") or "")),
+        image_credentials=_creds(spec.get("credentials")),
+        services=[_service(sid, s) for sid, s in services.items()],
+        labels={"shipway.dev/ci-job": job.job.id}, timeout=job.remaining(),
+        where=job.job.where, log=job.log, cancel=job.cancel,
+    )  # fmt: skip
+    config = ExecutorConfig(podman_env=_LazyEnv(job), kube=_kube(info.kube))
+    with open_session(name, sspec, config) as opened:
+        yield opened
 
 
-def _service(job: JobRun, box: Box, sid: str, spec: dict[str, Any]) -> None:
-    image = str(spec.get("image") or "")
-    if not image:
-        raise InputError(f"service {sid!r} has no image", subject=job.job.where)
-    box.podman.pull(image, spec.get("credentials"))
-    ports = _list(spec.get("ports"))
-    env = {str(k): to_str(from_json_value(v)) for k, v in (spec.get("env") or {}).items()}
-    volumes = [_volume(v) for v in _list(spec.get("volumes"))]
-    job.log(f"Starting service {sid} ({image})")
-    name = f"svc-{sid}"
-    cid = box.podman.start(name, image, env=env, network=box.network, alias=sid,
-                           ports=[] if box.network else ports, mounts=volumes,
-                           options=_options(spec.get("options")))  # fmt: skip
-    mapped: dict[str, str] = {}
-    if not box.network:
-        for port in ports:
-            inner = port.split(":")[-1]
-            mapped[inner.split("/")[0]] = box.podman.port(f"{box.podman.prefix}-{name}", inner)
-    box.services[sid] = {"id": cid, "network": box.network or "", "ports": mapped}
+def _kube(kube: dict[str, Any]) -> dict[str, Any]:
+    return dict(kube or {})
 
 
-def _job_container(job: JobRun, box: Box, image: str, spec: dict[str, Any]) -> None:
-    info = job.rs.info
-    box.podman.pull(image, spec.get("credentials"))
-    base = str(info.base_dir.resolve())
-    mounts: list[tuple[str, str, str]] = [(base, base, "rw")]
-    for extra in (info.action_cache, info.artifacts):
-        if extra is not None and extra.is_dir() and not str(extra.resolve()).startswith(base):
-            mounts.append((str(extra.resolve()), str(extra.resolve()), "rw"))
-    node = host_node_dir()  # for JavaScript actions when the image has no node (ci.nodejs)
-    if node:
-        mounts.append((node, NODE_MOUNT, "ro"))
-    mounts += [_volume(v) for v in _list(spec.get("volumes"))]
-    env = {str(k): to_str(from_json_value(v)) for k, v in (spec.get("env") or {}).items()}
-    job.log(f"Starting job container ({image})")
-    box.cid = box.podman.start("job", image, command=KEEPALIVE[1:], entrypoint=KEEPALIVE[0],
-                               env=env, mounts=mounts, network=box.network,
-                               ports=_list(spec.get("ports")), workdir=str(job.workspace),
-                               options=_options(spec.get("options")))  # fmt: skip
-    box.path = box.podman.printenv(box.cid, "PATH") or box.path
-    box.has_bash = box.podman.has(box.cid, "bash")
-    if not box.podman.has(box.cid, "tail"):
-        raise CIError(f"image {image} has no 'tail' to keep the job container running")
+class _LazyEnv(Mapping[str, str]):
+    """The podman environment, written only when a session first calls podman."""
+
+    def __init__(self, job: JobRun) -> None:
+        self.job = job
+        self.env: dict[str, str] | None = None
+
+    def _get(self) -> dict[str, str]:
+        if self.env is None:
+            self.env = podman_environment(self.job)
+        return self.env
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())

@@ -20,7 +20,8 @@ from typing import Any
 
 from shipway.ci import shells
 from shipway.ci.commands import FileFormatError, parse_command, parse_env_file
-from shipway.ci.container import Sandbox, session
+from shipway.ci.container import session
+from shipway.ci.exec.base import Session, SessionSpec, StepSpec, open_session
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render_deep, render_str
@@ -30,7 +31,6 @@ from shipway.ci.runinfo import default_env, github_context, runner_context
 from shipway.ci.runstate import RunState
 from shipway.ci.uses import run_pre_steps, run_uses
 from shipway.model.errors import InputError, ShipwayError
-from shipway.runtime import host
 from shipway.runtime.host import Cancel
 from shipway.store.db import Store
 
@@ -70,7 +70,7 @@ class JobRun:
         cancel: Cancel | None = None,
     ) -> None:
         self.rs, self.job, self.display, self.key = rs, job, display, key
-        self.box: Sandbox | None = None
+        self.box: Session | None = None  # the job's session (ci.exec) while it runs
         self.cancel = cancel or rs.cancel
         self.step_cancel = self.cancel  # a step that starts after a cancel gets its own
         base = rs.info.base_dir / "jobs" / key
@@ -125,9 +125,11 @@ class JobRun:
 
     def _job_ctx(self) -> dict[str, Any]:
         box = self.box
-        container = {"id": box.cid or "", "network": box.network or ""} if box else {}
-        return {"status": self.status(), "container": container,
-                "services": box.services if box else {}}  # fmt: skip
+        boxed = box is not None and (box.cid is not None or bool(box.services))
+        container = {"id": box.cid or "", "network": box.network or ""} if box and boxed else {}
+        services = {name: {"id": s.id, "network": s.network, "ports": dict(s.ports)}
+                    for name, s in (box.services if box else {}).items()}  # fmt: skip
+        return {"status": self.status(), "container": container, "services": services}
 
     def status(self) -> str:
         if self.cancel.event.is_set():
@@ -374,20 +376,27 @@ class JobRun:
         env: dict[str, str],
         timeout: float,
         host_only: bool = False,
+        image: str | None = None,
+        entrypoint: str | None = None,
     ) -> str:
-        """Run one process of a step; its output goes through workflow-command handling."""
+        """Run one process of a step in the job's session (``ci.exec``): in the job container
+        when there is one (unless ``host_only``), or in a container of ``image``; its output
+        goes through workflow-command handling."""
         unsecure = env.get("ACTIONS_ALLOW_UNSECURE_COMMANDS", "").strip().lower() == "true"
         parser = OutputParser(self, unsecure)
-        box = self.box if self.box is not None and self.box.cid is not None else None
         cancel = self.step_cancel
         if cancel is not self.cancel:  # cleanup after a cancel: bounded, as GitHub bounds it
             timeout = min(timeout, AFTER_CANCEL_SECONDS)
+        step = StepSpec(argv=argv, env=env, cwd=str(cwd), timeout=max(timeout, 0.001),
+                        on_line=parser.line, cancel=cancel, image=image, entrypoint=entrypoint,
+                        on_host=host_only)  # fmt: skip
         try:
-            if box is not None and not host_only:  # in the job's sandbox (container, Pod)
-                res = box.exec(argv, str(cwd), env, parser.line, max(timeout, 0.001), cancel)
-            else:
-                res = host.run(argv, cwd=cwd, env=env, on_line=parser.line,
-                               timeout=max(timeout, 0.001), cancel=cancel)  # fmt: skip
+            if self.box is not None:
+                res = self.box.run(step)
+            else:  # outside a job's session: a host process
+                spec = SessionSpec(run_id=self.rs.info.run_id, job=self.key, log=self.log)
+                with open_session("host", spec) as box:
+                    res = box.run(step)
         except OSError as exc:
             self.log(f"::error::cannot start {argv[0]}: {exc.strerror or exc}")
             return "failure"
@@ -396,8 +405,8 @@ class JobRun:
             return "failure"
         if res.cancelled:
             return "cancelled"
-        if res.status != 0:
-            self.log(f"::error::Process completed with exit code {res.status}.")
+        if res.exit_code != 0:
+            self.log(f"::error::Process completed with exit code {res.exit_code}.")
             return "failure"
         return "success"
 

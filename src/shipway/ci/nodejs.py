@@ -5,7 +5,7 @@ With no job container, the host's ``node`` (on the step's PATH). In a job with
 one, else the host's node directory, mounted read-only at ``NODE_MOUNT`` by
 ``ci.container``, when that binary runs in the image (a glibc node cannot run
 in a musl or libc-less image: then a clear error names the action and image).
-Runs only short probes (``podman exec``) through ``runtime.host``.
+Runs only short probes, through the job's ``ci.exec`` session.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from shipway.ci.expr.template import render_deep
 from shipway.model.errors import CIError
-from shipway.runtime import host
 
 if TYPE_CHECKING:
     from shipway.ci.job import JobRun
@@ -72,20 +70,14 @@ def node_for(job: JobRun, action: str, path: str | None) -> str:
 def _runs(job: JobRun, cid: str, node: str) -> bool:
     box = job.box
     assert box is not None and box.cid == cid
-    try:  # in the job's sandbox (container.Sandbox: a podman container or a Pod)
-        res = box.exec([node, "--version"], "/", {}, lambda _: None, 60, host.Cancel())
+    try:  # in the job's session (ci.exec: a podman container or a Pod)
+        status, _out = box.capture([node, "--version"])
     except (OSError, CIError):
         return False
-    return res.status == 0
+    return status == 0
 
 
 def image_of(job: JobRun) -> str:
-    spec: Any = job.job.container
-    if spec:
-        spec = render_deep(spec, job.scope())
-        image = spec if isinstance(spec, str) else (spec or {}).get("image", "")
-        if image:
-            return str(image)
-    from shipway.ci.container import runner_image
-
-    return runner_image(job) or "(unknown)"
+    """The job container's image, as the job's session was opened with it."""
+    box = job.box
+    return (box.spec.image if box is not None else None) or "(unknown)"

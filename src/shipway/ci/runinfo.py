@@ -49,7 +49,7 @@ class RunInfo:
     keep_workspace: bool = False  # keep jobs' workspaces after the run (for debugging)
     cancel: Cancel | None = None  # set by whoever may cancel the run (a signal, a user)
     kube: dict[str, Any] = field(default_factory=dict)  # kubernetes executor: kubeconfig,
-    # context, server, namespace, pvc, pvc_path, pod_timeout (ci.kube_executor)
+    # context, server, namespace, pvc, pvc_path, pod_timeout (ci.exec.kubernetes)
     environments: dict[str, Any] = field(default_factory=dict)  # name -> plan Environment
     worktree: Path | None = None  # a local run of this working tree (uncommitted changes too)
     note: str = ""  # said first in the run's log (what a local run runs)

@@ -23,6 +23,7 @@ from shipway.ci.actions import (
     native_inputs,
     unexpected_inputs,
 )
+from shipway.ci.executors import input_env, run_docker_action
 from shipway.ci.expr.template import render_deep, render_str
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.plan.model import Step
@@ -134,8 +135,6 @@ def run_uses(
         return _run_composite(job, action, visible(job, path), inputs, outputs, env_ctx)
     if action.using.startswith("node"):
         return _run_node(job, action, path, inputs, proc_env, timeout)
-    from shipway.ci.executors import run_docker_action
-
     return run_docker_action(job, action, path, inputs, proc_env, timeout)
 
 
@@ -144,10 +143,6 @@ def _warn_inputs(job: JobRun, warning: str | None) -> None:
     if warning:
         job.log(f"::warning::{warning}")
         job.rs.annotate("warning", warning, {}, job.display)
-
-
-def input_env(inputs: dict[str, Any]) -> dict[str, str]:
-    return {"INPUT_" + k.replace(" ", "_").upper(): to_str(v) for k, v in inputs.items()}
 
 
 def _run_native(job: JobRun, impl: Any, inputs: dict[str, str], proc_env: dict[str, str],

@@ -3,7 +3,7 @@
 ``--kubeconfig``/``--kube-context``/``--namespace``, or ``--cluster NAME`` (a
 stored ``Cluster`` resource of type kubernetes), ``--kube-pvc`` for the
 shared work volume and ``--kube-pod-template`` for a Pod template merged into
-the job Pods; read by ``ci.kube_executor`` as ``RunInfo.kube``.
+the job Pods; read by ``ci.exec.kubernetes`` as ``RunInfo.kube``.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def kube_settings(store: Store, executor: str, kubeconfig: str | None,
     if given.get("kube_pvc"):
         kube["pvc"] = given["kube_pvc"]
     if given.get("kube_pod_template"):
-        from shipway.ci.kube_executor import pod_template  # the kubernetes client: only now
+        from shipway.ci.exec.kubernetes import pod_template  # the kubernetes client: only now
 
         kube["pod_template"] = os.path.abspath(given["kube_pod_template"])
         pod_template(kube)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,9 +73,26 @@ def test_host_timeout_and_cancel_kill_the_step(tmp_path: Path) -> None:
         assert out.cancelled and not out.timed_out and not out.ok
 
 
+class _Untouchable(Mapping[str, str]):
+    def __getitem__(self, key: str) -> str:
+        raise AssertionError("podman's environment was read")
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("podman's environment was read")
+
+    def __len__(self) -> int:
+        raise AssertionError("podman's environment was read")
+
+
+def test_a_host_session_without_containers_never_calls_podman(tmp_path: Path) -> None:
+    spec = SessionSpec(run_id="h3", job="a")
+    with open_session("host", spec, ExecutorConfig(podman_env=_Untouchable())) as s:
+        assert s.run(StepSpec(argv=["true"], env={"PATH": os.defpath})).ok
+
+
 def test_unknown_executor_and_script_without_scratch() -> None:
     with pytest.raises(InputError, match="unknown executor 'docker'"):
-        open_session("docker", SessionSpec(run_id="x", job="a"))
+        open_session("docker", SessionSpec(run_id="x", job="a"))  # at once, before entering
     with open_session("host", SessionSpec(run_id="x", job="a")) as s, pytest.raises(InputError):
         s.run(StepSpec(script="true"))
 
@@ -153,3 +172,47 @@ def test_an_image_that_cannot_be_pulled_is_a_ci_error_and_leaves_nothing(
         pass
     assert "localhost:1/none/such:tag" in err.value.subject
     assert _names(podman, "shipway-ci-p3-a") == []
+
+
+def test_kubernetes_session_pod_execs_and_a_step_pod_of_its_own(
+    tmp_path: Path, podman: dict[str, str], busybox_image: str, kube_fake: Any
+) -> None:
+    ws, scratch = tmp_path / "ws", tmp_path / "scratch"
+    for d in (ws, scratch):
+        d.mkdir()
+    said: list[str] = []
+    spec = SessionSpec(run_id="k1", job="t", mounts=[Mount(str(ws), "/workspace/src")],
+                       scratch=str(scratch), workdir="/workspace/src", image=busybox_image,
+                       image_env={"IN_POD": "yes"}, labels={"team": "a b"},
+                       log=said.append)  # fmt: skip
+    cfg = ExecutorConfig(podman_env=podman, kube={"server": kube_fake.url, "pod_timeout": 30})
+    with open_session("kubernetes", spec, cfg) as s:
+        assert s.cid == "shipway-ci-k1-t" and s.which("sh")
+        pod = kube_fake.store.objects[("Pod", "default", "shipway-ci-k1-t")]
+        assert pod["metadata"]["labels"]["team"] == "a-b"
+        mounts = {m["mountPath"] for m in pod["spec"]["containers"][0]["volumeMounts"]}
+        assert mounts == {"/workspace/src", str(scratch)}
+        lines: list[str] = []
+        out = s.run(StepSpec(script='echo "v=$V pwd=$(pwd)"\necho made > out.txt\nexit 3',
+                             env={"PATH": s.path, "V": "it's"}, cwd="/workspace/src",
+                             on_line=lines.append))  # fmt: skip
+        assert out.exit_code == 3 and lines == ["v=it's pwd=/workspace/src"]
+        assert (ws / "out.txt").read_text() == "made\n"
+        assert s.run(StepSpec(argv=["sleep", "30"], env={"PATH": s.path}, timeout=1)).timed_out
+        lines.clear()
+        out = s.run(StepSpec(argv=["-c", "cat out.txt; echo w=$W"], entrypoint="sh",
+                             image=busybox_image, env={"W": "x"}, cwd="/workspace/src",
+                             on_line=lines.append))  # fmt: skip
+        assert out.ok and lines == ["made", "w=x"]
+    assert f"Starting pod default/shipway-ci-k1-t-step-1 ({busybox_image})" in said
+    with kube_fake.store.lock:
+        left = [k for k in kube_fake.store.objects if k[0] in ("Pod", "Secret")]
+    assert left == []
+
+
+def test_kubernetes_needs_a_job_image(kube_fake: Any) -> None:
+    spec = SessionSpec(run_id="k2", job="t", where="ci.yml:3:5")
+    cfg = ExecutorConfig(kube={"server": kube_fake.url})
+    with pytest.raises(InputError) as err, open_session("kubernetes", spec, cfg):
+        pass
+    assert err.value.subject == "ci.yml:3:5"

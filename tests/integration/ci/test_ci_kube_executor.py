@@ -107,7 +107,7 @@ def test_steps_outputs_env_and_failures(run_kube: Runner, kube_fake: Any,
                                              "success"]  # fmt: skip
     assert steps[0]["outputs"] == {"v": "from-pod"}
     assert steps[2]["conclusion"] == "success"
-    assert "host=shipway-r0-a-0 wf=wf-level" in text and "to stderr" in text
+    assert "host=shipway-ci-r0-a-0 wf=wf-level" in text and "to stderr" in text
     ws = next(ln.split("] ", 1)[1] for ln in lines if "] host=" in ln)
     assert ws.split("ws=")[1].split(" pwd=")[0] == ws.split(" pwd=")[1]
     assert "got from-pod carry=carried value path=/usr/local/bin:/usr/bin:/bin" in text
@@ -183,7 +183,7 @@ def test_container_image_that_cannot_be_pulled(run_kube: Runner) -> None:
     )
     text = "\n".join(lines)
     assert record["conclusion"] == "failure"
-    assert "Pod/default/shipway-r0-a" in text, text
+    assert "Pod/default/shipway-ci-r0-a" in text, text
     assert "ImagePullBackOff" in text or "ErrImagePull" in text
 
 
@@ -335,7 +335,7 @@ def test_checkout_and_javascript_action_in_the_pod(run_wf: Runner, kube_fake: An
     text = "\n".join(lines)
     assert record["conclusion"] == "success", text
     assert "] hello" in text and "loud=HELLO" in text
-    assert "node on shipway-r0-a-0 says hello" in text  # node ran in the job container
+    assert "node on shipway-ci-r0-a-0 says hello" in text  # node ran in the job container
 
 
 SAY_ACTION = """\
@@ -376,7 +376,7 @@ def test_docker_action_runs_as_its_own_pod(run_kube: Runner, kube_fake: Any,
     text = "\n".join(lines)
     assert [s["outcome"] for s in _steps(record)] == ["success", "success", "success",
                                                       "failure"], text  # fmt: skip
-    assert "said *** on shipway-r0-a-0-action-1" in text and "s3cr3t-word" not in text
+    assert "said *** on shipway-ci-r0-a-0-step-1" in text and "s3cr3t-word" not in text
     assert "Process completed with exit code 5." in text
     with kube_fake.store.lock:
         left = [k for k in kube_fake.store.objects if k[0] in ("Secret", "Pod")]
@@ -390,7 +390,7 @@ def test_a_pod_left_by_an_earlier_try_is_replaced(run_kube: Runner, kube_fake: A
     cfg = kclient.Configuration()
     cfg.host = kube_fake.url
     core = kclient.CoreV1Api(kclient.ApiClient(cfg))
-    stale = {"metadata": {"name": "shipway-r0-a-0", "labels": {"stale": "yes"}},
+    stale = {"metadata": {"name": "shipway-ci-r0-a-0", "labels": {"stale": "yes"}},
              "spec": {"containers": [{"name": "job", "image": busybox_image,
                                       "command": ["sleep", "600"]}]}}  # fmt: skip
     core.create_namespaced_pod("default", stale)
@@ -455,7 +455,7 @@ def test_container_credentials_become_an_image_pull_secret(run_kube: Runner, kub
         events = [(k, t, o) for _, k, t, o in kube_fake.store.events]
         left = [k for k in kube_fake.store.objects if k[0] == "Secret"]
     pod = [o for k, t, o in events if k == "Pod" and t == "ADDED"][-1]
-    assert pod["spec"]["imagePullSecrets"] == [{"name": "shipway-r0-a-0-pull"}]
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "shipway-ci-r0-a-0-pull"}]
     secret = [o for k, t, o in events if k == "Secret" and t == "ADDED"][-1]
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
     config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))

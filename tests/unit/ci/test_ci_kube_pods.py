@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shipway.ci.kube_executor import dns_name, env_script
+from shipway.ci.exec.kubernetes import dns_name, env_script
 from shipway.cluster.kube_pods import _exit_status, _lines, _progress
 from shipway.model.errors import CIError
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.actions import ActionContext, ActionFailed, bool_input, pythons
+from shipway.ci.exec.base import StepSpec
 
 
 def _version_of(exe: str, args: list[str]) -> str | None:
@@ -155,8 +156,9 @@ def _python_in_container(ctx: ActionContext, spec: str) -> None:
 
 
 def _box_run(job: Any, argv: list[str], env: dict[str, str], on_line: Any) -> int:
-    res = job.box.exec(argv, str(job.workspace), env, on_line, 300.0, job.step_cancel)
-    return int(res.status)
+    step = StepSpec(argv=argv, cwd=str(job.workspace), env=env, on_line=on_line, timeout=300.0,
+                    cancel=job.step_cancel)  # fmt: skip
+    return int(job.box.run(step).exit_code)
 
 
 def node(ctx: ActionContext) -> None:

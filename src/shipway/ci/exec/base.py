@@ -22,8 +22,8 @@ The session (``open_session(name, spec, config)``, a context manager)::
   same path. Steps on the host see the host paths.
 - ``image``: the job container (GitHub ``container:``, GitLab ``image:``), kept
   running for the session; every step without an image of its own is run inside
-  it. With no job image, such steps run as host processes (host executor) or are
-  refused with ``CIError`` (Kubernetes has no host).
+  it. With no job image, such steps run as host processes (host and podman);
+  the kubernetes executor needs a job image (``InputError`` on opening).
 - ``services``: containers started before the first step and kept for the
   session (GitHub/GitLab ``services:``, Tekton ``sidecars``), reachable from the
   job container and step containers by ``Service.aliases`` on the session's
@@ -38,6 +38,18 @@ The session (``open_session(name, spec, config)``, a context manager)::
 - ``close`` (the context manager's exit) removes everything the session made,
   bounded in time; a failure to remove is logged through ``SessionSpec.log``,
   never raised.
+
+Opening: ``open_session`` raises ``InputError`` at once for an unknown executor
+name; everything else (pulls, the Pod, service health) happens on entering the
+``with``, and what was made by then is removed when entering fails. Errors about
+the spec name ``SessionSpec.where`` (the job's ``file:line:col``) when given.
+``Session.build`` builds a Dockerfile directory into an image the session's steps
+may use (podman here, also for the single-node Kubernetes clusters).
+
+Which executor a syntax asks for is the syntax's choice (GitHub: ``kubernetes``
+when ``--executor kubernetes`` and the job has an image, else ``podman`` with an
+image, else ``host``); the implementations differ in where the job image and
+services live, not in the step contract.
 
 Everything an executor creates is named ``shipway-ci-<run>-<job>-...``
 (``resource_prefix``) and labelled with the run and job on Kubernetes, so a
@@ -162,6 +174,7 @@ class SessionSpec:
     services: Sequence[Service] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # Kubernetes labels (data only)
     timeout: float = 6 * 3600.0  # the session's bound (a Pod's activeDeadlineSeconds)
+    where: str = ""  # file:line:col of the job: the subject of errors about this spec
     log: Callable[[str], None] = lambda _line: None  # what the executor says it does
     cancel: Cancel = field(default_factory=Cancel)
 
@@ -229,6 +242,11 @@ class Session(Protocol):
 
     def capture(self, argv: Sequence[str], timeout: float = 60.0) -> tuple[int, str]:
         """Run a short probe in the job container (or on the host); (exit code, output)."""
+        ...
+
+    def build(self, context: str, tag: str) -> None:
+        """Build an image from the Dockerfile in ``context`` for the session's steps
+        (GitHub Docker actions); ``CIError`` when the build fails."""
         ...
 
 

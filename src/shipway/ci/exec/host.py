@@ -35,8 +35,7 @@ def run_argv(argv: Sequence[str], cwd: str, env: Mapping[str, str], step: StepSp
     res = host.run(argv, cwd=Path(cwd), env=env, on_line=step.on_line,
                    timeout=max(step.timeout, 0.001), cancel=cancel)  # fmt: skip
     if res.timed_out or res.cancelled:
-        return StepOutcome(-1, timed_out=res.timed_out and not res.cancelled,
-                           cancelled=res.cancelled)  # fmt: skip
+        return StepOutcome(-1, timed_out=res.timed_out, cancelled=res.cancelled)
     return StepOutcome(res.status)
 
 

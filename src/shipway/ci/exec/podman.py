@@ -57,14 +57,21 @@ class PodmanSession:
     """One job's containers (see the module docstring)."""
 
     def __init__(self, spec: SessionSpec, config: ExecutorConfig) -> None:
-        self.spec = spec
-        self.podman = Podman(dict(config.podman_env), resource_prefix(spec.run_id, spec.job))
+        self.spec, self.config = spec, config
+        self._podman: Podman | None = None  # made at the first podman call (host steps: none)
         self.cid: str | None = None
         self.network: str | None = None
         self.services: dict[str, ServiceInfo] = {}
         self.path = os.environ.get("PATH", DEFAULT_PATH)
         self.has_bash = False
         self.host_cwd = Path(spec.scratch or spec.workdir or os.getcwd())
+
+    @property
+    def podman(self) -> Podman:
+        if self._podman is None:
+            prefix = resource_prefix(self.spec.run_id, self.spec.job)
+            self._podman = Podman(dict(self.config.podman_env), prefix)
+        return self._podman
 
     # -- opening ----------------------------------------------------------------
     def mounts(self) -> list[Vol]:
@@ -84,11 +91,13 @@ class PodmanSession:
             self._service(svc)
         if spec.image:
             self._job_container(spec.image)
-        wait_podman(spec, self.podman, {n: s.id for n, s in self.services.items()})
+        if self.services:
+            wait_podman(spec, self.podman, {n: s.id for n, s in self.services.items()})
 
     def _service(self, svc: Service) -> None:
         if not svc.image:
-            raise InputError(f"service {svc.name!r} has no image", subject=f"service {svc.name}")
+            raise InputError(f"service {svc.name!r} has no image",
+                             subject=self.spec.where or f"service {svc.name}")  # fmt: skip
         creds = svc.credentials
         self.podman.pull(svc.image, {"username": creds.username, "password": creds.password}
                          if creds else None)  # fmt: skip
@@ -128,7 +137,11 @@ class PodmanSession:
                           subject=f"image {image}")  # fmt: skip
 
     def close(self) -> None:
-        self.podman.close()
+        if self._podman is not None:
+            self._podman.close()
+
+    def build(self, context: str, tag: str) -> None:
+        self.podman.build(context, tag)
 
     # -- steps ------------------------------------------------------------------
     def which(self, program: str) -> bool:
