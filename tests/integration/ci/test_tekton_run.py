@@ -198,11 +198,12 @@ spec:
         - {name: all, value: $(tasks.status)}
         - {name: flaky, value: $(tasks.flaky.status)}
         - {name: tries, value: $(tasks.flaky.results.tries)}
+        - {name: n, value: $(tasks.matrix.matrix.length)}
       taskSpec:
-        params: [{name: all}, {name: flaky}, {name: tries}]
+        params: [{name: all}, {name: flaky}, {name: tries}, {name: n}]
         steps:
           - name: s
-            script: echo "report $(params.all) $(params.flaky) $(params.tries)"
+            script: echo "report $(params.all) $(params.flaky) $(params.tries) $(params.n)"
 ---
 apiVersion: tekton.dev/v1
 kind: PipelineRun
@@ -228,7 +229,7 @@ def test_a_pipelinerun_retries_matrix_stopping_and_finally(tmp_path: Path) -> No
     flaky = next(j for j in record["jobs"] if j["id"] == "flaky")
     assert len(flaky["status"]["retriesStatus"]) == 2
     assert "[broken] [step-s] oses linux mac" in lines
-    assert "[report] [step-s] report Failed Succeeded 3" in lines
+    assert "[report] [step-s] report Failed Succeeded 3 2" in lines
     assert status["finallyStartTime"]
 
 
