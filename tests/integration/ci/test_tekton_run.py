@@ -356,3 +356,35 @@ def test_a_sidecar_answers_on_localhost_on_podman(
     record, lines = _run(None, text, tmp_path, executor="podman", podman_env=podman)
     assert record["conclusion"] == "success", lines
     assert "[step-get] from-sidecar" in lines
+
+
+def test_cancelling_a_pipelinerun_stops_it_and_skips_finally(tmp_path: Path) -> None:
+    import threading
+
+    text = TIMEOUTS.replace("PIPELINE", "1m").replace("TASKS", "1m")
+    cancel = Cancel()
+    lines: list[str] = []
+    opts = RunOptions(base_dir=tmp_path / "ci", pvc_dir=tmp_path / "pvc",
+                      podman_home=tmp_path / "podman-home", on_line=lines.append)  # fmt: skip
+    started = threading.Event()
+
+    def watch(line: str) -> None:
+        lines.append(line)
+        if "[slow] [step-s]" in line:
+            started.set()
+
+    opts.on_line = watch
+    out: list[dict[str, Any]] = []
+    runner = threading.Thread(target=lambda: out.extend(
+        run_files(None, [(textwrap.dedent(text), "run.yaml")], opts, cancel)))  # fmt: skip
+    runner.start()
+    assert started.wait(60)
+    cancel.cancel()
+    runner.join(60)
+    (record,) = out
+    cond = record["status"]["conditions"][0]
+    assert (cond["reason"], cond["message"]) == ("Cancelled", 'PipelineRun "to" was cancelled')
+    skipped = {t["name"]: t["reason"] for t in record["status"]["skippedTasks"]}
+    assert skipped == {"later": "PipelineRun was cancelled", "fin": "PipelineRun was cancelled"}
+    slow = next(j for j in record["jobs"] if j["id"] == "slow")
+    assert slow["status"]["conditions"][0]["reason"] == "TaskRunCancelled"

@@ -28,6 +28,7 @@ EMPTY_MATRIX = "Matrix Parameters have an empty array"
 PIPELINE_TIMEOUT = "PipelineRun timeout has been reached"
 TASKS_TIMEOUT = "PipelineRun Tasks timeout has been reached"
 FINALLY_TIMEOUT = "PipelineRun Finally timeout has been reached"
+CANCELLED = "PipelineRun was cancelled"  # Ctrl-C: nothing more starts, finally neither
 _ORDERING = ("results", "matrix")
 DONE = ("Succeeded", "Failed", "Skipped", "Cancelled")
 
@@ -165,7 +166,9 @@ class Scheduler:
         return start
 
     def _skip_reason(self, st: TaskState) -> str:
-        if self.stopping and (not st.final or self.stopping in (PIPELINE_TIMEOUT, FINALLY_TIMEOUT)):
+        if self.stopping and (
+            not st.final or self.stopping in (PIPELINE_TIMEOUT, FINALLY_TIMEOUT, CANCELLED)
+        ):
             return self.stopping
         if not st.final:
             for d in sorted(st.deps):

@@ -92,6 +92,7 @@ def pipelinerun_status(
     spec: dict[str, Any],
     timed_out: float | None = None,
     finally_started: str = "",
+    cancelled_run: bool = False,
 ) -> dict[str, Any]:
     """A finished PipelineRun's status from its tasks' states."""
     states = list(sched.tasks.values())
@@ -101,7 +102,9 @@ def pipelinerun_status(
     done = sum(1 for t in states if t.status in ("Succeeded", "Failed", "Cancelled"))
     message = (f"Tasks Completed: {done} (Failed: {failed}, Cancelled {cancelled}), "
                f"Skipped: {len(skipped)}")  # fmt: skip
-    if timed_out is not None:
+    if cancelled_run:
+        cond = condition(False, "Cancelled", f'PipelineRun "{name}" was cancelled', finished)
+    elif timed_out is not None:
         cond = condition(False, "PipelineRunTimeout", f'PipelineRun "{name}" failed to finish '
                          f'within "{format_duration(timed_out)}"', finished)  # fmt: skip
     elif failed or cancelled:

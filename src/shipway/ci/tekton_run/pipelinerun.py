@@ -88,6 +88,8 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
     with ThreadPoolExecutor(max_workers=8) as pool:
         running: dict[Future[tuple[str, list[TaskOutcome], int]], str] = {}
         while True:
+            if cancel.event.is_set() and sched.stopping != dag.CANCELLED:
+                sched.stop(dag.CANCELLED)
             for st in sched.decide():
                 if st.final and not finally_started:
                     finally_started, finally_t0 = now(), time.monotonic()
@@ -125,7 +127,7 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
                         on_line(f"[{name}] cancelled: {reason}")
                         cancels[name].cancel()
     if cancel.event.is_set():
-        sched.stop("PipelineRun was cancelled")
+        sched.stop(dag.CANCELLED)
         sched.decide()
     values = sched.vars()
     results: dict[str, Any] = {}
@@ -139,7 +141,7 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
         req.name, sched, children,
         [{"name": k, "value": v} for k, v in results.items()],
         started=started, finished=now(), spec=req.spec, timed_out=timed_out,
-        finally_started=finally_started)  # fmt: skip
+        finally_started=finally_started, cancelled_run=cancel.event.is_set())  # fmt: skip
     order = list(sched.tasks)
     return PipelineOutcome(final, [j for n in order for j in jobs.get(n, [])], results)
 

@@ -114,6 +114,8 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
             task_timeout = out.timed_out and deadline is not None and time.monotonic() >= deadline
             if task_timeout:
                 timed_out = req.timeout
+            elif out.cancelled:
+                failure = f'TaskRun "{req.name}" was cancelled'
             elif out.code != 0 or out.timed_out:
                 if out.timed_out:
                     on_line(f"[{step.container}] timed out after {step.timeout}s")
@@ -138,6 +140,8 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
                                 failed_code=failed[1] if failed else 0, timed_out=timed_out,
                                 failure=failure, steps=states, results=results,
                                 started=started, finished=now(), spec=spec)  # fmt: skip
+    if cancel.event.is_set() and failure.endswith("was cancelled"):
+        st["conditions"][0]["reason"] = "TaskRunCancelled"
     return TaskOutcome(req.name, st, {r["name"]: r["value"] for r in results}, records,
                        round(time.monotonic() - t0, 3))  # fmt: skip
 
