@@ -151,7 +151,9 @@ def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
 
 
 def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
-    aliases = docker_api.parse_aliases(os.environ.get("SHIPWAY_REGISTRY_ALIASES", ""))
+    named = opts.env.get("SHIPWAY_REGISTRY_ALIASES") or os.environ.get(
+        "SHIPWAY_REGISTRY_ALIASES", "")  # the controller's Pipeline passes its own  # fmt: skip
+    aliases = docker_api.parse_aliases(named)
     insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
     env = opts.podman_env or podman_env.podman_env(opts.podman_home,
                                                    [*insecure, *aliases.values()])  # fmt: skip
