@@ -329,3 +329,13 @@ def test_what_is_not_served_is_refused_with_positions() -> None:
     with pytest.raises(InputError, match="remote resolution is not served"):
         _load(PIPELINE.replace("taskRef: {name: echo}\n  finally",
                                "taskRef: {resolver: git}\n  finally"))  # fmt: skip
+
+
+def test_an_array_param_used_as_a_string_is_refused() -> None:
+    text = TASK.replace('echo -n "$(params.greeting)"', 'echo -n "$(params.flags)"')
+    with pytest.raises(InputError) as exc:
+        _load(text, "t.yaml")
+    assert "variable type invalid in $(params.flags): the array param 'flags'" in str(exc.value)
+    inside = TASK.replace('"$(params.flags[0])"', '"x$(params.flags[*])"')
+    with pytest.raises(InputError, match=r"variable type invalid in \$\(params\.flags\[\*\]\)"):
+        _load(inside)

@@ -16,6 +16,7 @@ from typing import Any
 
 from shipway.ci.plan.dag import find_cycle
 from shipway.ci.tekton import schema
+from shipway.ci.tekton.params import declared_type
 from shipway.ci.tekton.schema import Path, dotted
 from shipway.ci.tekton.subst import refs_deep
 from shipway.model.errors import InputError
@@ -243,8 +244,35 @@ def check_task_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
     _params_used(doc, {k: v for k, v in spec.items() if k in ("steps", "sidecars",
                  "stepTemplate")}, path, [*(spec.get("params") or []), *outer], p)  # fmt: skip
     used = {k: v for k, v in spec.items() if k in ("steps", "sidecars", "stepTemplate")}
+    _array_usage(doc, spec, path, p)
     _vars_used(doc, used, path, "workspaces", set(workspaces), p)
     _vars_used(doc, used, path, "results", set(results), p)
+
+
+def _array_usage(doc: Doc, spec: dict[str, Any], path: Path, p: Problems) -> None:
+    """Array and object params whole only where Tekton allows them: ``$(params.a[*])`` as an
+    element of ``command``/``args``; inside a string an element (``[i]``) or key (``.k``)."""
+    kinds = {str(s.get("name")): declared_type(s) for s in spec.get("params") or []
+             if isinstance(s, dict)}  # fmt: skip
+    for i, step in enumerate(spec.get("steps") or []):
+        if not isinstance(step, dict):
+            continue
+        for key, value in step.items():
+            items = value if key in ("command", "args") and isinstance(value, list) else [value]
+            for j, item in enumerate(items):
+                for ref in refs_deep(item):
+                    kind = kinds.get(ref.parts[1]) if ref.parts[0] == "params" else None
+                    if kind not in ("array", "object") or len(ref.parts) > 2:
+                        continue
+                    whole = isinstance(item, str) and item.strip() == ref.text and key in (
+                        "command", "args") and ref.index == "*"  # fmt: skip
+                    if not whole and not (ref.index and ref.index != "*"):
+                        at = (*path, "steps", i, key, *((j,) if len(items) > 1 or key in (
+                            "command", "args") else ()))  # fmt: skip
+                        p.add(doc.located, at, f"variable type invalid in {ref.text}: the "
+                              f"{kind} param {ref.parts[1]!r} is used as a string (use "
+                              f"$(params.{ref.parts[1]}[*]) as a whole element of command "
+                              "or args, or one element or key)")  # fmt: skip
 
 
 def check_pipeline_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
