@@ -289,6 +289,7 @@ def run_event(
         where["token_cap"] = permissions.expand("read-all")
     batch = workdir / f"event-{new_run_id()}"
     source = checkout(repo, commit, batch / "source")
+    head = commit  # a pull request's head: what a Tekton run fetches as {{ revision }}
     if merge_into:
         commit, base = merge_for_pull_request(source, merge_into, commit)
         pr = payload.get("pull_request")
@@ -322,7 +323,7 @@ def run_event(
                        environments=dict(environments or {}), pipeline=pipeline,
                        **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
-    records += _tekton_runs(store, source, repo, commit, ref, event, merge_into, batch,
+    records += _tekton_runs(store, source, repo, head, ref, event, merge_into, batch,
                             where, on_line, pipeline, env or {}, dict(vars))  # fmt: skip
     return records
 
