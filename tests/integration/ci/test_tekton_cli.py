@@ -154,3 +154,23 @@ def test_the_controller_runs_tekton_pipelineruns_as_pipelines_as_code(
     assert (run["kind"], run["name"], run["pipeline"]) == ("PipelineRun", "on-push", "web")
     assert f"[show] [step-s] revision {commit} of src on main" in lines
     assert get_run(store, run["id"])[0]["status"]["conditions"][0]["reason"] == "Succeeded"
+
+
+def test_a_pull_request_runs_the_pull_request_pipelinerun_on_its_head(
+    store: Any, tmp_path: Path, new_repo: Any
+) -> None:
+    from shipway.ci.service import run_event
+
+    repo, _ = new_repo(tmp_path / "src", {".tekton/runs.yaml": PAC, ".tekton/show.yaml": SHOW})
+    repo.run("checkout", "-q", "-b", "feature")
+    (repo.path / "NEW").write_text("x\n")
+    repo.add_all()
+    head = repo.commit("feature")
+    repo.run("checkout", "-q", "main")
+    lines: list[str] = []
+    records = run_event(store, repo=str(repo.path), commit=head, ref="refs/pull/1/merge",
+                        event="pull_request", payload={"pull_request": {"number": 1}},
+                        workdir=tmp_path / "work", vars={}, secrets={}, on_line=lines.append,
+                        merge_into="main")  # fmt: skip
+    assert [(r["name"], r["conclusion"]) for r in records] == [("on-pr", "success")]
+    assert f"[show] [step-s] revision {head} of src on main" in lines
