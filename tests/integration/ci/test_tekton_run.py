@@ -388,3 +388,20 @@ def test_cancelling_a_pipelinerun_stops_it_and_skips_finally(tmp_path: Path) -> 
     assert skipped == {"later": "PipelineRun was cancelled", "fin": "PipelineRun was cancelled"}
     slow = next(j for j in record["jobs"] if j["id"] == "slow")
     assert slow["status"]["conditions"][0]["reason"] == "TaskRunCancelled"
+
+
+def test_task_run_specs_timeout_overrides_the_pipeline_tasks(tmp_path: Path) -> None:
+    text = (
+        TIMEOUTS.replace("PIPELINE", "1m")
+        .replace("TASKS", "1m")
+        .replace(
+            "  timeouts:",
+            "  taskRunSpecs:\n    - {pipelineTaskName: slow, timeout: 1s}\n  timeouts:",
+        )
+    )
+    record, lines = _run(None, text, tmp_path)
+    slow = next(j for j in record["jobs"] if j["id"] == "slow")
+    cond = slow["status"]["conditions"][0]
+    assert (cond["reason"], cond["message"]) == (
+        "TaskRunTimeout", 'TaskRun "to-slow" failed to finish within "1s"'), lines  # fmt: skip
+    assert "[fin] [step-s] final Failed" in lines

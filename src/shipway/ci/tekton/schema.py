@@ -113,6 +113,10 @@ WORKSPACE_BINDING = {"name!": STR, "subPath": STR, "volumeClaimTemplate": ANY,
 PIPELINE_REF = {"name": STR, "resolver": STR, "params": ListOf(PARAM), "apiVersion": STR,
                 "bundle": STR}  # fmt: skip
 TIMEOUTS = {"pipeline": DURATION, "tasks": DURATION, "finally": DURATION}
+TASK_RUN_SPECS = ListOf({"pipelineTaskName!": STR, "serviceAccountName": STR, "podTemplate": ANY,
+                         "stepSpecs": ANY, "sidecarSpecs": ANY, "metadata": EMBEDDED_META,
+                         "computeResources": ANY, "timeout": DURATION,
+                         "taskServiceAccountName": STR, "taskPodTemplate": ANY})  # fmt: skip
 _RUN_STATUS = Enum("Cancelled", "CancelledRunFinally", "StoppedRunFinally", "PipelineRunPending",
                    "TaskRunCancelled")  # fmt: skip
 TASK_RUN_SPEC = {"debug": ANY, "params": ListOf(PARAM), "serviceAccountName": STR,
@@ -126,7 +130,7 @@ TASK_RUN_SPEC_V1BETA1 = {**{k: v for k, v in TASK_RUN_SPEC.items() if k != "step
 PIPELINE_RUN_SPEC = {"pipelineRef": PIPELINE_REF, "pipelineSpec": PIPELINE_SPEC,
                      "params": ListOf(PARAM), "status": _RUN_STATUS, "timeouts": TIMEOUTS,
                      "taskRunTemplate": {"serviceAccountName": STR, "podTemplate": ANY},
-                     "workspaces": ListOf(WORKSPACE_BINDING), "taskRunSpecs": ANY,
+                     "workspaces": ListOf(WORKSPACE_BINDING), "taskRunSpecs": TASK_RUN_SPECS,
                      "managedBy": STR}  # fmt: skip
 PIPELINE_RUN_SPEC_V1BETA1 = {**{k: v for k, v in PIPELINE_RUN_SPEC.items()
                                 if k not in ("taskRunTemplate", "managedBy")},

@@ -41,6 +41,7 @@ class PipelineRequest:
     base: Path
     bundle: Bundle
     context: dict[str, str] = field(default_factory=dict)  # pipelineRun.* / pipeline.*
+    task_timeouts: dict[str, float] = field(default_factory=dict)  # taskRunSpecs[].timeout
 
 
 @dataclass
@@ -172,6 +173,7 @@ def _run_pt(st: dag.TaskState, req: PipelineRequest, values: dict[str, Any],
         if bound is not None:
             ws[str(w["name"])] = bound / str(w["subPath"]) if w.get("subPath") else bound
     timeout = parse_duration(str(pt["timeout"])) if pt.get("timeout") else DEFAULT_TASK_TIMEOUT
+    timeout = req.task_timeouts.get(st.name, timeout)  # the PipelineRun's taskRunSpecs win
     retries = int(pt.get("retries") or 0)
     outcomes: list[TaskOutcome] = []
     for i, combo in enumerate(combos or [{}]):

@@ -190,8 +190,11 @@ def _run(store: Store | None, doc: Doc, bundle: Bundle, opts: RunOptions, cancel
     else:
         context = {"pipelineRun.name": name, "pipelineRun.namespace": "default",
                    "pipelineRun.uid": run_id, "pipeline.name": target or name}  # fmt: skip
-        pout = run_pipeline(PipelineRequest(name, target, spec, values, ws, timeouts, run_dir,
-                                            bundle, context), make, log, cancel)  # fmt: skip
+        specs = [s for s in doc.spec.get("taskRunSpecs") or [] if s.get("timeout")]
+        per_task = {str(s["pipelineTaskName"]): parse_duration(str(s["timeout"])) for s in specs}
+        request = PipelineRequest(name, target, spec, values, ws, timeouts, run_dir, bundle,
+                                  context, per_task)  # fmt: skip
+        pout = run_pipeline(request, make, log, cancel)
         status, ok, results, jobs = pout.status, pout.ok, pout.results, pout.jobs
     cond = status["conditions"][0]
     log(f"{doc.kind} {name}: {cond['reason']}: {cond['message']}")
