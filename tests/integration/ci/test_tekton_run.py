@@ -237,6 +237,10 @@ def test_bad_runs_are_refused_before_anything_runs(tmp_path: Path) -> None:
     text = PIPELINE.replace("workspaces: [{name: state, emptyDir: {}}]", "workspaces: []")
     with pytest.raises(InputError, match='requires workspace with name "state"'):
         _run(None, text, tmp_path, params={"nope": "1"})
+    pending = PIPELINE.replace("  pipelineRef: {name: flaky}", "  pipelineRef: {name: flaky}\n"
+                               "  status: PipelineRunPending")  # fmt: skip
+    with pytest.raises(InputError, match=r"spec\.status is PipelineRunPending"):
+        _run(None, pending, tmp_path)
     with pytest.raises(InputError, match="not served yet"):
         _run(None, PIPELINE, tmp_path, executor="kubernetes")
 

@@ -129,6 +129,10 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
     extra = sorted(set(opts.workspaces) - {w["name"] for w in spec.get("workspaces") or []})
     problems += [f"{doc.kind} {name!r}: --workspace {w}: the {kind} declares no such workspace"
                  for w in extra]  # fmt: skip
+    if doc.spec.get("status"):  # a run created pending or cancelled does not start
+        problems.append(f"{doc.where(('spec', 'status'))}: spec.status is "
+                        f"{doc.spec['status']}: the {doc.kind} does not start (remove "
+                        "spec.status to run it)")  # fmt: skip
     if problems:
         raise InputError("\n".join(problems), subject=doc.where(()))
     return kind, spec, target, values, ws, name
