@@ -58,10 +58,11 @@ def run_checkout(store: Store, source: Path, *, event: str, branch: str, commit:
     if not files:
         return []
     tail = [t for t in repo_url.rstrip("/").removesuffix(".git").split("/") if t]
-    pac = {"revision": commit, "repo_url": repo_url, "event_type": event,
+    pac = {**values,  # custom params; the standard ones win, as in Pipelines-as-Code
+           "revision": commit, "repo_url": repo_url, "event_type": event,
            "source_branch": branch, "target_branch": branch,
-           "repo_owner": tail[-2] if len(tail) > 1 else "", "repo_name": tail[-1] if tail else "",
-           **values}  # fmt: skip
+           "repo_owner": tail[-2] if len(tail) > 1 else "",
+           "repo_name": tail[-1] if tail else ""}  # fmt: skip
 
     def fill(text: str) -> str:
         return _VAR.sub(lambda m: pac.get(m.group(1), m.group(0)), text)
