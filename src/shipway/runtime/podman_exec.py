@@ -145,7 +145,7 @@ class Podman:
         network: str | None = None,
     ) -> list[str]:
         """The command line of a one-off ``podman run --rm`` (Docker actions)."""
-        args = ["podman", "run", "--rm", "-w", workdir]
+        args = ["podman", "run", "--rm", *(["-w", workdir] if workdir else [])]
         if network:
             args += ["--network", network]
         for src, dst, mode in mounts:

@@ -164,6 +164,30 @@ def test_host_session_with_a_service_publishes_its_port(
     assert _names(podman, "shipway-ci-p2-a") == []
 
 
+def test_steps_of_their_own_images_reach_sidecars_on_a_network_of_their_own(
+    tmp_path: Path, podman: dict[str, str], busybox_image: str
+) -> None:
+    www, scratch = tmp_path / "www", tmp_path / "scratch"
+    for d in (www, scratch):
+        d.mkdir()
+    (www / "index.html").write_text("sidecar\n")
+    side = Service(name="side", image=busybox_image, aliases=("side", "helper"),
+                   entrypoint=("httpd",), command=("-f", "-p", "80", "-h", "/www"),
+                   volumes=(f"{www}:/www:ro",))  # fmt: skip
+    spec = SessionSpec(run_id="p4", job="task", scratch=str(scratch), network=True,
+                       services=[side])  # fmt: skip
+    with open_session("podman", spec, ExecutorConfig(podman)) as s:
+        assert s.cid is None and s.network == "shipway-ci-p4-task-net"
+        assert s.services["side"].ports == {}
+        lines: list[str] = []
+        script = "for i in 1 2 3 4 5 6 7 8; do wget -qO- http://helper/ && exit; sleep 0.3; done"
+        out = s.run(StepSpec(script=script + "\nexit 1", shell=("sh", "{0}"), cwd="",
+                             image=busybox_image, env={"PATH": "/bin"},
+                             on_line=lines.append))  # fmt: skip
+        assert out.ok and lines == ["sidecar"], lines
+    assert _names(podman, "shipway-ci-p4-task-") == []
+
+
 def test_an_image_that_cannot_be_pulled_is_a_ci_error_and_leaves_nothing(
     tmp_path: Path, podman: dict[str, str]
 ) -> None:

@@ -27,9 +27,11 @@ The session (``open_session(name, spec, config)``, a context manager)::
 - ``services``: containers started before the first step and kept for the
   session (GitHub/GitLab ``services:``, Tekton ``sidecars``), reachable from the
   job container and step containers by ``Service.aliases`` on the session's
-  network. On the host executor without a job image they publish their ports on
+  network. Without a job image there is a network only when ``network`` asks for
+  one (Tekton's sidecars and steps); otherwise services publish their ports on
   localhost (``Session.services[name].ports``: container port -> host port).
-  Services with a health check are waited for before ``open_session`` returns.
+  On Kubernetes the Pod is the network (``localhost`` and the aliases).
+  Services with a health check are waited for before the session is entered.
 - a step with ``StepSpec.image`` runs in a fresh container of that image that
   shares the session's mounts and network (Tekton steps, GitHub Docker actions,
   GitLab jobs under the podman executor if the caller wishes);
@@ -166,6 +168,7 @@ class SessionSpec:
     scratch: str | None = None  # a host directory for the executor's files (scripts, env)
     workdir: str | None = None  # the job container's working directory
     image: str | None = None  # the job container
+    network: bool = False  # a network even without a job image (Tekton: steps reach sidecars)
     image_env: Mapping[str, str] = field(default_factory=dict)
     image_options: str = ""  # Docker create flags of the job container
     image_ports: tuple[str, ...] = ()
@@ -194,7 +197,7 @@ class StepSpec:
     shell: Sequence[str] = ("sh", "-e", "{0}")
     script_ext: str = ".sh"
     env: Mapping[str, str] = field(default_factory=dict)
-    cwd: str = "/"
+    cwd: str = "/"  # with ``image``, "" keeps the image's working directory
     timeout: float = 3600.0
     on_line: Callable[[str], None] = lambda _line: None
     cancel: Cancel | None = None  # default: the session's

@@ -378,8 +378,10 @@ class KubeSession:
         name = dns_name(f"{self.name}-step-{self.step_pods}")
         volumes, mounts = self.volumes()
         ctr: dict[str, Any] = {"name": "step", "image": step.image, "args": argv,
-                               "volumeMounts": mounts, "workingDir": step.cwd,
+                               "volumeMounts": mounts,
                                "envFrom": [{"secretRef": {"name": f"{name}-env"}}]}  # fmt: skip
+        if step.cwd:
+            ctr["workingDir"] = step.cwd
         if step.entrypoint:
             ctr["command"] = [step.entrypoint]
         pod_spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,

@@ -2,9 +2,9 @@
 
 Implements ``ci.exec.base.Session`` with podman (through ``runtime.podman_exec``):
 
-- a network ``shipway-ci-<run>-<job>-net`` when the session has a job image
-  (services then answer to their aliases on it); without one, services publish
-  their ports on localhost (``ServiceInfo.ports``);
+- a network ``shipway-ci-<run>-<job>-net`` when the session has a job image or
+  asks for one (services then answer to their aliases on it); without one,
+  services publish their ports on localhost (``ServiceInfo.ports``);
 - services ``...-svc-<name>``, waited for when they have a health check
   (``ci.exec.health``); the job container ``...-job`` kept alive with
   ``tail -f /dev/null``, every mount (and the scratch directory) at its target;
@@ -85,7 +85,7 @@ class PodmanSession:
 
     def open(self) -> None:
         spec = self.spec
-        if spec.image:
+        if spec.image or spec.network:
             self.network = self.podman.network()
         for svc in spec.services:
             self._service(svc)
