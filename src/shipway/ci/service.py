@@ -9,6 +9,7 @@ run directories under ``workdir`` and the store.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Mapping
@@ -110,6 +111,9 @@ def changed_files(root: Path, event: str, payload: dict[str, Any], commit: str) 
     except GitError:
         return None
     return [line for line in out.splitlines() if line]
+
+
+TEKTON_API = re.compile(r"^apiVersion:\s*['\"]?tekton\.dev/", re.MULTILINE)
 
 
 def shared_dirs() -> tuple[Path, Path]:
@@ -285,6 +289,7 @@ def run_event(
         where["token_cap"] = permissions.expand("read-all")
     batch = workdir / f"event-{new_run_id()}"
     source = checkout(repo, commit, batch / "source")
+    head = commit  # a pull request's head: what a Tekton run fetches as {{ revision }}
     if merge_into:
         commit, base = merge_for_pull_request(source, merge_into, commit)
         pr = payload.get("pull_request")
@@ -296,7 +301,13 @@ def run_event(
         rel = str(path.relative_to(source))
         run_id = new_run_id()
         try:
-            wf = parse_workflow(read_text(path, rel), rel)
+            text = read_text(path, rel)
+            if TEKTON_API.search(text):
+                raise InputError("a Tekton file among the GitHub workflows: the controller "
+                                 "runs Tekton PipelineRuns from .tekton/ (Pipelines-as-Code "
+                                 f"annotations); run this one with 'shipway ci run -f {rel}'",
+                                 subject=rel)  # fmt: skip
+            wf = parse_workflow(text, rel)
         except InputError as exc:
             if on_line is not None:
                 on_line(f"error: {exc}")
@@ -312,7 +323,44 @@ def run_event(
                        environments=dict(environments or {}), pipeline=pipeline,
                        **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
+    records += _tekton_runs(store, source, repo, head, ref, event, merge_into, batch,
+                            where, on_line, pipeline, env or {}, dict(vars))  # fmt: skip
     return records
+
+
+def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, event: str,
+                 merge_into: str | None, batch: Path, where: dict[str, Any],
+                 on_line: Callable[[str], None] | None, pipeline: str, env: dict[str, str],
+                 values: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+    """The checkout's ``.tekton/`` PipelineRuns this event selects (``ci.tekton_run.trigger``);
+    the Pipeline's ``vars`` are Pipelines-as-Code's custom params (``{{ NAME }}``)."""
+    from shipway.ci.tekton_run import trigger
+    from shipway.ci.tekton_run.service import RunOptions
+
+    if not trigger.tekton_files(source):
+        return []
+    executor = str(where.get("executor") or "host")
+    if executor == "kubernetes":
+        if on_line is not None:
+            on_line("note: .tekton/ is not run on the kubernetes executor yet")
+        return []
+    branch = merge_into or ref.removeprefix("refs/heads/")
+    home = settings.load().home
+    opts = RunOptions(executor=executor, base_dir=batch, pvc_dir=home / "work" / "tekton" / "pvc",
+                      podman_home=home / "podman", commit=commit, ref=ref, event=event,
+                      on_line=on_line or (lambda _line: None), pipeline=pipeline,
+                      env=dict(env))  # fmt: skip
+    return trigger.run_checkout(
+        store,
+        source,
+        event=event,
+        branch=branch,
+        commit=commit,
+        repo_url=repo,
+        values=values,
+        opts=opts,
+        pipeline=pipeline,
+    )
 
 
 def origin_repository(root: Path) -> str:

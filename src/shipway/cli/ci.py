@@ -135,6 +135,16 @@ def _docker_env(settings: Settings) -> dict[str, str]:
 @click.option(
     "--workflow", "workflow_file", help="Run this workflow file (default: all that match)."
 )
+@click.option(
+    "-f", "--filename", "filenames", multiple=True,
+    help="Tekton resources (TaskRun, PipelineRun and the Tasks, Pipelines, StepActions they "
+    "name) to run instead of workflows; repeatable, - for stdin.",
+)  # fmt: skip
+@click.option("--param", "tekton_params", multiple=True, help="NAME=VALUE for a Tekton param.")
+@click.option(
+    "--workspace", "tekton_workspaces", multiple=True,
+    help="NAME=DIR: bind a Tekton workspace to a host directory.",
+)  # fmt: skip
 @click.option("--event", default="push", show_default=True, help="The event name.")
 @click.option("--event-payload", type=click.Path(exists=True, dir_okay=False), help="Event JSON.")
 @click.option("--job", "job_id", help="Run only this job (and the jobs it needs).")
@@ -204,6 +214,9 @@ def _docker_env(settings: Settings) -> dict[str, str]:
 def run_cmd(
     ctx: click.Context,
     workflow_file: str | None,
+    filenames: tuple[str, ...],
+    tekton_params: tuple[str, ...],
+    tekton_workspaces: tuple[str, ...],
     event: str,
     event_payload: str | None,
     job_id: str | None,
@@ -228,7 +241,16 @@ def run_cmd(
     kube_pvc: str | None,
     kube_pod_template: str | None,
 ) -> None:
-    """Run workflows of the current git checkout; logs stream to stderr."""
+    """Run workflows of the current git checkout (or Tekton runs, -f); logs stream to stderr."""
+    if filenames:
+        from shipway.cli.ci_tekton import run_tekton
+
+        run_tekton(ctx, filenames, tekton_params, tekton_workspaces, executor, keep_workspace,
+                   output)  # fmt: skip
+        return
+    if tekton_params or tekton_workspaces:
+        raise InputError("--param and --workspace are for Tekton runs (-f RUN.yaml)",
+                         subject="--param" if tekton_params else "--workspace")  # fmt: skip
     environments = _environments(environments_file)
     root, commit, ref, branch = _git_facts(Path.cwd())
     secrets = _secret_file(secret_file) if secret_file else {}

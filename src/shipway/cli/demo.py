@@ -26,9 +26,14 @@ def _echo_stages(o: Outcome) -> None:
 @click.option("--clean", is_flag=True, help="Remove everything the demo made and exit.")
 @click.option("--changes", default=2, show_default=True, help="How many app commits to ship.")
 @click.option("--timeout", default=240.0, show_default=True, help="Seconds per release.")
+@click.option(
+    "--ci", "ci", type=click.Choice(["github", "tekton"]), default="github", show_default=True,
+    help="The app's CI: a GitHub Actions workflow, or a Tekton PipelineRun in .tekton/.",
+)  # fmt: skip
 @out.output_option
 @click.pass_context
-def demo(ctx: click.Context, clean: bool, changes: int, timeout: float, output: str) -> None:
+def demo(ctx: click.Context, clean: bool, changes: int, timeout: float, ci: str,
+         output: str) -> None:  # fmt: skip
     """Ship commits of a sample app through CI, registry, config repo and podman, for real."""
     from shipway.demo import clean as clean_mod
     from shipway.demo import run as run_mod
@@ -39,7 +44,12 @@ def demo(ctx: click.Context, clean: bool, changes: int, timeout: float, output: 
             click.echo(line)
         return
     result = run_mod.run(
-        state.settings, state.store, lambda s: out.stderr.print(s), changes=changes, timeout=timeout
+        state.settings,
+        state.store,
+        lambda s: out.stderr.print(s),
+        changes=changes,
+        timeout=timeout,
+        ci=ci,
     )
     outcomes = result.outcomes
     data = [

@@ -276,8 +276,10 @@ class Controller:
             docker, path = {}, []
         path += [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
         git_url = {"SHIPWAY_GIT_URL": str(pipe.spec["gitURL"])} if pipe.spec.get("gitURL") else {}
+        joined = ",".join(f"{k}={v}" for k, v in aliases.items())
+        named = {"SHIPWAY_REGISTRY_ALIASES": joined} if joined else {}  # Tekton steps' images
         return {"PATH": os.pathsep.join(path), "SHIPWAY_HOME": str(self.settings.home), **docker,
-                **git_url}  # fmt: skip
+                **git_url, **named}  # fmt: skip
 
     def _run_ci(self, pipe: Resource, update: RefUpdate) -> None:
         """CI for a push; a branch push feeds releases of the pipeline's applications."""

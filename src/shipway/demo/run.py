@@ -84,6 +84,7 @@ class Demo:
         self.store = store
         self.say = say
         self.root = settings.home / "demo"
+        self.ci = "github"  # or "tekton": the app's CI as a .tekton/ PipelineRun
 
     def _log(self, text: str) -> None:
         self.say(text)
@@ -128,7 +129,7 @@ class Demo:
         """Commit a new version of the app, push it, and follow its release to the end."""
         current = app.path / "www" / "VERSION"
         version = sample.bump(current.read_text().strip()) if current.exists() else "1.0.0"
-        _write(app.path, sample.app_files(version, healthy))
+        _write(app.path, sample.app_files(version, healthy, self.ci))
         app.add_all()
         commit = app.commit(f"hello {version}" + ("" if healthy else " (its health check fails)"))
         self._log(f"pushing hello {version} (commit {commit[:12]})")
@@ -204,8 +205,10 @@ def run(
     say: Callable[[str], None],
     changes: int = 2,
     timeout: float = 240.0,
+    ci: str = "github",
 ) -> DemoResult:
     demo = Demo(settings, store, say)
+    demo.ci = ci
     st, app = demo.prepare()
     outcomes = []
     for i in range(changes):

@@ -68,6 +68,82 @@ jobs:
 """
 
 
+# The same CI as a Tekton PipelineRun the controller picks as Pipelines-as-Code does
+# (``shipway demo --ci tekton``): fetch, test, build and push; {{ REGISTRY }} is the
+# Pipeline's var, {{ repo_url }} and {{ revision }} the push's.
+_TEKTON = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: hello-ci
+  annotations:
+    pipelinesascode.tekton.dev/on-event: "[push]"
+    pipelinesascode.tekton.dev/on-target-branch: "[main]"
+spec:
+  params:
+    - {name: repo-url, value: "{{ repo_url }}"}
+    - {name: revision, value: "{{ revision }}"}
+    - {name: registry, value: "{{ REGISTRY }}"}
+  workspaces:
+    - {name: source, emptyDir: {}}
+  pipelineSpec:
+    params: [{name: repo-url}, {name: revision}, {name: registry}]
+    workspaces: [{name: source}]
+    results:
+      - {name: IMAGE_DIGEST, value: $(tasks.build.results.IMAGE_DIGEST)}
+    tasks:
+      - name: fetch-source
+        params:
+          - {name: url, value: $(params.repo-url)}
+          - {name: revision, value: $(params.revision)}
+        workspaces: [{name: output, workspace: source}]
+        taskSpec:
+          params: [{name: url}, {name: revision}]
+          workspaces: [{name: output}]
+          results: [{name: commit}]
+          steps:
+            - name: clone
+              image: ghcr.io/shipway/git:1
+              workingDir: $(workspaces.output.path)
+              script: |
+                git init -q .
+                git fetch -q "$(params.url)" "+refs/heads/*:refs/remotes/origin/*"
+                git checkout -q "$(params.revision)"
+                printf '%s' "$(git rev-parse HEAD)" > $(results.commit.path)
+      - name: test
+        runAfter: [fetch-source]
+        workspaces: [{name: source, workspace: source}]
+        taskSpec:
+          workspaces: [{name: source}]
+          steps:
+            - name: test
+              image: busybox
+              workingDir: $(workspaces.source.path)
+              script: sh ./test.sh
+      - name: build
+        runAfter: [test]
+        params:
+          - name: IMAGE
+            value: "$(params.registry)/demo/hello:$(tasks.fetch-source.results.commit)"
+        workspaces: [{name: source, workspace: source}]
+        taskSpec:
+          params: [{name: IMAGE}]
+          workspaces: [{name: source}]
+          results: [{name: IMAGE_DIGEST}, {name: IMAGE_URL}]
+          steps:
+            - name: build-and-push
+              workingDir: $(workspaces.source.path)
+              script: |
+                # Reproducible: the image's created time is the commit's time.
+                export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)
+                shipway image build . -t "$(params.IMAGE)" --no-sbom \\
+                  --build-arg REGISTRY=$(params.registry) \\
+                  --label org.opencontainers.image.revision=$(git rev-parse HEAD) \\
+                  --push -o 'jsonpath={.digest}' > $(results.IMAGE_DIGEST.path)
+                printf '%s' "$(params.IMAGE)" > $(results.IMAGE_URL.path)
+"""
+
+
 def index_html(version: str) -> str:
     return (
         "<!doctype html>\n<title>hello</title>\n"
@@ -75,9 +151,12 @@ def index_html(version: str) -> str:
     )
 
 
-def app_files(version: str, healthy: bool = True) -> dict[str, str]:
-    """The app at ``version``; ``healthy=False`` ships a health check that answers false."""
-    return {
+def app_files(version: str, healthy: bool = True, ci: str = "github") -> dict[str, str]:
+    """The app at ``version``; ``healthy=False`` ships a health check that answers false.
+
+    Its CI is a GitHub Actions workflow, or (``ci="tekton"``) a Tekton PipelineRun in ``.tekton/``.
+    """
+    files = {
         "www/VERSION": version + "\n",
         "www/index.html": index_html(version),
         "www/cgi-bin/version": _CGI,
@@ -88,6 +167,10 @@ def app_files(version: str, healthy: bool = True) -> dict[str, str]:
         "README.md": "# hello\n\nThe shipway demo app: `GET /cgi-bin/version` reports it, "
         "`GET /cgi-bin/health` says whether it is healthy.\n",
     }
+    if ci == "tekton":
+        del files[".github/workflows/ci.yml"]
+        files[".tekton/push.yaml"] = _TEKTON
+    return files
 
 
 def bump(version: str) -> str:

@@ -157,6 +157,12 @@ def from_located(
         if not isinstance(data[key], str):
             raise ResourceError(f"{key} must be a string", subject=doc.where((key,)))
     kind, api_version = data["kind"], data["apiVersion"]
+    if api_version.startswith("tekton.dev/"):
+        raise ResourceError(
+            f"{api_version} {kind} is not stored: run Tekton resources with 'shipway ci "
+            "run -f FILE', or put PipelineRuns in the repository's .tekton/ for the controller",
+            subject=doc.where(("apiVersion",)),
+        )
     schema = kinds.SCHEMAS.get(kind)
     if schema is None and kind in kargo.NOT_SERVED:
         raise ResourceError(

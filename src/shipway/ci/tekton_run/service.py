@@ -1,0 +1,229 @@
+"""A Tekton run from files to a stored CI run record.
+
+``run_files`` reads the files (``tekton.load``), picks the TaskRuns and
+PipelineRuns in them (a lone Task or Pipeline runs as if a run named it),
+binds workspaces (``--workspace name=DIR``, else the run's ``emptyDir`` /
+``volumeClaimTemplate`` as a fresh directory, ``persistentVolumeClaim`` as a
+directory kept per claim under ``$SHIPWAY_HOME/work/tekton/pvc``), applies
+``--param`` overrides, runs it on the host or podman and returns the record:
+the common fields (``conclusion``, ``jobs`` with ``steps``) plus ``status``
+shaped as the run's Tekton status. Reads and writes the store (the record),
+the run's directories, and podman.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipway.ci.exec.base import ExecutorConfig
+from shipway.ci.tekton.load import Bundle, Doc, load
+from shipway.ci.tekton.params import given_map, resolve
+from shipway.ci.tekton.schema import parse_duration
+from shipway.ci.tekton_run.pipelinerun import PipelineRequest, run_pipeline
+from shipway.ci.tekton_run.steps import Executor, StepExecutor
+from shipway.ci.tekton_run.taskrun import TaskRequest, run_task
+from shipway.model.errors import InputError
+from shipway.model.events import rfc3339
+from shipway.runtime import docker_api, podman_env
+from shipway.runtime.host import Cancel
+from shipway.store.db import Store
+from shipway.store.runs import save_run
+
+
+@dataclass
+class RunOptions:
+    params: dict[str, str] = field(default_factory=dict)
+    workspaces: dict[str, Path] = field(default_factory=dict)
+    executor: str = "host"
+    base_dir: Path = Path(".")  # $SHIPWAY_HOME/work/ci
+    pvc_dir: Path = Path(".")
+    podman_home: Path = Path(".")
+    podman_env: dict[str, str] | None = None  # default: podman under podman_home
+    commit: str = ""
+    ref: str = ""
+    event: str = "manual"
+    keep: bool = False
+    on_line: Callable[[str], None] = print
+    pipeline: str = ""  # the shipway Pipeline a controller run is for
+    env: dict[str, str] = field(default_factory=dict)  # under host steps' own (PATH, DOCKER_HOST)
+
+
+def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOptions,
+              cancel: Cancel,
+              select: Callable[[Doc], bool] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Run every TaskRun and PipelineRun of ``files`` (those ``select`` picks, when given);
+    ``InputError`` before anything runs."""
+    if opts.executor == "kubernetes":
+        raise InputError("Tekton runs on the kubernetes executor are not served yet: use "
+                         "--executor host or podman (or apply them to Tekton itself)",
+                         subject="--executor")  # fmt: skip
+    bundle = load(files)
+    if select is not None:
+        runs = [d for d in bundle.runs() if select(d)]
+        if not runs:
+            return []
+    else:
+        lone = [d for d in bundle.docs if d.kind in ("Task", "Pipeline")][-1:]
+        runs = bundle.runs() or lone
+    if not runs:
+        raise InputError("no TaskRun, PipelineRun, Task or Pipeline in the files given",
+                         subject=files[0][1] if files else "-f")  # fmt: skip
+    prepared = [_prepare(doc, bundle, opts) for doc in runs]  # every problem before any run
+    return [_run(store, doc, bundle, opts, cancel, *p) for doc, p in zip(runs, prepared,
+                                                                          strict=True)]  # fmt: skip
+
+
+def _name(doc: Doc) -> str:
+    meta = doc.body.get("metadata") or {}
+    if doc.kind in ("Task", "Pipeline"):
+        return f"{doc.name}-run-{secrets.token_hex(3)[:5]}"
+    return str(meta.get("name") or f"{meta.get('generateName', 'run-')}{secrets.token_hex(3)[:5]}")
+
+
+def _target(doc: Doc, bundle: Bundle) -> tuple[str, dict[str, Any], str]:
+    """What ``doc`` runs: ("Task"|"Pipeline", spec, name of the referenced resource)."""
+    if doc.kind in ("Task", "Pipeline"):
+        return doc.kind, doc.spec, doc.name
+    key = "task" if doc.kind == "TaskRun" else "pipeline"
+    kind = "Task" if key == "task" else "Pipeline"
+    if isinstance(doc.spec.get(f"{key}Spec"), dict):
+        return kind, doc.spec[f"{key}Spec"], ""
+    ref = doc.spec.get(f"{key}Ref") or {}
+    found = bundle.find(str(ref.get("kind") or kind), str(ref.get("name")))
+    assert found is not None  # load() checked it
+    return kind, found.spec, found.name
+
+
+Prepared = tuple[str, dict[str, Any], str, dict[str, Any], dict[str, Path], str]
+
+
+def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
+    kind, spec, target = _target(doc, bundle)
+    name = _name(doc)
+    run_dir = opts.base_dir / f"tekton-{name}"
+    given = {**given_map(doc.spec.get("params")), **opts.params}
+    values, problems = resolve(list(spec.get("params") or []), given, f"{doc.kind} {name!r}")
+    declared = {p.get("name") for p in spec.get("params") or []}
+    problems += [f"{doc.kind} {name!r}: --param {k}: the {kind} has no such param"
+                 for k in opts.params if k not in declared]  # fmt: skip
+    ws: dict[str, Path] = {}
+    for i, b in enumerate(doc.spec.get("workspaces") or []):
+        try:
+            ws[str(b["name"])] = _bind(b, run_dir, opts)
+        except ValueError as exc:
+            problems.append(f"{doc.where(('spec', 'workspaces', i))}: {exc}")
+    ws.update(opts.workspaces)
+    for w in spec.get("workspaces") or []:
+        if w["name"] not in ws and not w.get("optional"):
+            problems.append(f'{doc.kind} {name!r}: {kind.lower()} requires workspace with name '
+                            f'"{w["name"]}" be provided (bind it with --workspace '
+                            f'{w["name"]}=DIR)')  # fmt: skip
+    extra = sorted(set(opts.workspaces) - {w["name"] for w in spec.get("workspaces") or []})
+    problems += [f"{doc.kind} {name!r}: --workspace {w}: the {kind} declares no such workspace"
+                 for w in extra]  # fmt: skip
+    if doc.spec.get("status"):  # a run created pending or cancelled does not start
+        problems.append(f"{doc.where(('spec', 'status'))}: spec.status is "
+                        f"{doc.spec['status']}: the {doc.kind} does not start (remove "
+                        "spec.status to run it)")  # fmt: skip
+    if problems:
+        raise InputError("\n".join(problems), subject=doc.where(()))
+    return kind, spec, target, values, ws, name
+
+
+def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
+    if "persistentVolumeClaim" in binding:
+        claim = str((binding["persistentVolumeClaim"] or {}).get("claimName") or "")
+        if not claim or "/" in claim or claim.startswith("."):
+            raise ValueError("persistentVolumeClaim needs a claimName")
+        path = opts.pvc_dir / claim
+    elif "emptyDir" in binding or "volumeClaimTemplate" in binding:
+        path = run_dir / "ws" / str(binding["name"])
+    else:
+        kinds = sorted(set(binding) - {"name", "subPath"})
+        raise ValueError(f"workspace {binding['name']!r}: {', '.join(kinds) or 'no volume'} is "
+                         "not served here (use emptyDir, volumeClaimTemplate, "
+                         "persistentVolumeClaim or --workspace NAME=DIR)")  # fmt: skip
+    return path / str(binding["subPath"]) if binding.get("subPath") else path
+
+
+def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
+    named = opts.env.get("SHIPWAY_REGISTRY_ALIASES") or os.environ.get(
+        "SHIPWAY_REGISTRY_ALIASES", "")  # the controller's Pipeline passes its own  # fmt: skip
+    aliases = docker_api.parse_aliases(named)
+    insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
+    env = opts.podman_env or podman_env.podman_env(opts.podman_home,
+                                                   [*insecure, *aliases.values()])  # fmt: skip
+    config = ExecutorConfig(podman_env=env)
+    return lambda name: StepExecutor(opts.executor, run_id, name, config, aliases, opts.env)
+
+
+def _run(store: Store | None, doc: Doc, bundle: Bundle, opts: RunOptions, cancel: Cancel,
+         kind: str, spec: dict[str, Any], target: str, values: dict[str, Any],
+         ws: dict[str, Path], name: str) -> dict[str, Any]:  # fmt: skip
+    run_id = secrets.token_hex(8)
+    run_dir = opts.base_dir / f"tekton-{name}"
+    lines: list[str] = []
+
+    def log(line: str) -> None:
+        lines.append(line)
+        opts.on_line(line)
+
+    t0, started = time.monotonic(), rfc3339(dt.datetime.now(dt.UTC)) or ""
+    make = _executor(opts, run_id)
+    timeouts = _timeouts(doc)
+    log(f"{doc.kind} {name}: {kind} {target or '(embedded)'} on {opts.executor}")
+    if kind == "Task":
+        outcome = run_task(TaskRequest(name, spec, values, ws, {
+            "taskRun.name": name, "taskRun.namespace": "default", "taskRun.uid": run_id,
+            "task.name": target or name, "task.retry-count": "0"},
+            timeouts.get("pipeline"), run_dir, {d.name: d.spec for d in bundle.docs
+                                                if d.kind == "StepAction"}),
+            make(name), log, cancel)  # fmt: skip
+        status, ok, results = outcome.status, outcome.ok, outcome.results
+        jobs = [{"id": target or name, "name": name, "matrix": {},
+                 "result": "success" if ok else "failure", "outputs": results,
+                 "steps": outcome.steps, "seconds": outcome.seconds, "status": status}]  # fmt: skip
+    else:
+        context = {"pipelineRun.name": name, "pipelineRun.namespace": "default",
+                   "pipelineRun.uid": run_id, "pipeline.name": target or name}  # fmt: skip
+        specs = [s for s in doc.spec.get("taskRunSpecs") or [] if s.get("timeout")]
+        per_task = {str(s["pipelineTaskName"]): parse_duration(str(s["timeout"])) for s in specs}
+        request = PipelineRequest(name, target, spec, values, ws, timeouts, run_dir, bundle,
+                                  context, per_task)  # fmt: skip
+        pout = run_pipeline(request, make, log, cancel)
+        status, ok, results, jobs = pout.status, pout.ok, pout.results, pout.jobs
+    cond = status["conditions"][0]
+    log(f"{doc.kind} {name}: {cond['reason']}: {cond['message']}")
+    record = {"id": run_id, "apiVersion": "tekton.dev/v1", "kind": doc.kind if doc.kind in (
+              "TaskRun", "PipelineRun") else f"{doc.kind}Run", "name": name,
+              "workflow": name, "file": doc.located.file, "event": opts.event, "ref": opts.ref,
+              "commit": opts.commit, "conclusion": "success" if ok else "failure",
+              "started": started, "seconds": round(time.monotonic() - t0, 3), "jobs": jobs,
+              "annotations": [], "results": results, "status": status,
+              **({"pipeline": opts.pipeline} if opts.pipeline else {})}  # fmt: skip
+    if store is not None:
+        save_run(store, record, "\n".join(lines), opts.commit)
+    if not opts.keep:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return record
+
+
+def _timeouts(doc: Doc) -> dict[str, float | None]:
+    """Seconds per ``timeouts`` key (``0`` means none); TaskRuns' ``timeout`` is ``pipeline``."""
+    spec = doc.spec
+    given = dict(spec.get("timeouts") or {})
+    if spec.get("timeout"):  # TaskRun, v1beta1 PipelineRun
+        given["pipeline"] = spec["timeout"]
+    out: dict[str, float | None] = {"pipeline": 3600.0, "tasks": None, "finally": None}
+    for k, v in given.items():
+        seconds = parse_duration(str(v))
+        out[k] = seconds or None
+    return out
