@@ -31,9 +31,10 @@ def test_the_demo_apps_tekton_ci_builds_and_pushes(
     files = sample.app_files("1.0.0", ci="tekton")
     assert ".github/workflows/ci.yml" not in files
     repo, _ = new_repo(tmp_path / "hello", files)
-    (repo.path / "www/cgi-bin/version").chmod(0o755)  # as the demo writes it
+    for cgi in (repo.path / "www/cgi-bin").iterdir():
+        cgi.chmod(0o755)  # as the demo writes them
     repo.add_all()
-    commit = repo.commit("executable cgi")
+    commit = repo.commit("executable cgi scripts")
     lines: list[str] = []
     records = run_event(store, repo=str(repo.path), commit=commit, ref="refs/heads/main",
                         event="push", payload={"ref": "refs/heads/main", "after": commit},
