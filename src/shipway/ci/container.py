@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shipway.ci.exec.health import wait_podman
 from shipway.ci.expr.template import render_deep
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
-from shipway.ci.services import wait_podman
 from shipway.model.errors import CIError, InputError
 from shipway.runtime import host, podman_env
 from shipway.runtime.podman_exec import KEEPALIVE, Podman

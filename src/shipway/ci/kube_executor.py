@@ -44,11 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipway.ci.exec.health import wait_kube
 from shipway.ci.expr.values import from_json_value, to_str
 from shipway.ci.nodejs import NODE_MOUNT, host_node_dir
 from shipway.ci.plan.podtemplate import check_template, load_template, merge_template
 from shipway.ci.plan.svcopts import HealthCheck, OptionsError, kube_container, parse_options
-from shipway.ci.services import wait_kube
 from shipway.cluster.kube_pods import KubePods
 from shipway.model.errors import CIError, InputError
 from shipway.runtime.host import Cancel, Result

@@ -69,7 +69,7 @@ class Podman:
         env: Mapping[str, str] | None = None,
         mounts: Sequence[tuple[str, str, str]] = (),
         network: str | None = None,
-        alias: str | None = None,
+        alias: str | Sequence[str] | None = None,
         ports: Sequence[str] = (),
         options: Sequence[str] = (),
         workdir: str | None = None,
@@ -79,8 +79,8 @@ class Podman:
         args = ["run", "-d", "--name", full]
         if network:
             args += ["--network", network]
-            if alias:
-                args += ["--network-alias", alias]
+            for name_ in [alias] if isinstance(alias, str) else alias or ():
+                args += ["--network-alias", name_]
         for src, dst, mode in mounts:
             args += ["-v", f"{src}:{dst}:{mode}"]
         for key, value in (env or {}).items():

@@ -1,4 +1,4 @@
-"""Waiting for a Pod's service containers to be ready (``ci.services.wait_kube``), on
+"""Waiting for a Pod's service containers to be ready (``ci.exec.health.wait_kube``), on
 stubbed Pod reads: what is logged, and a service that exits fails the job naming it."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from shipway.ci.exec.health import wait_kube
 from shipway.ci.plan.svcopts import HealthCheck
-from shipway.ci.services import wait_kube
 from shipway.model.errors import CIError
 
 

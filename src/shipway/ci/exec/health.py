@@ -14,6 +14,8 @@ failing streak. On Kubernetes (``wait_kube``) the checks are readinessProbes
 run by the kubelet; shipway waits for the containers' ``ready`` and gives up
 once a probe could have failed ``retries`` times after the start period.
 Touches only the containers it is given (through ``Podman`` and ``KubePods``).
+Part of the executors (``ci.exec``): it knows no CI syntax; ``who`` is anything with
+``log(line)`` and ``cancel.event`` (a ``SessionSpec``).
 """
 
 from __future__ import annotations
@@ -21,17 +23,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipway.ci.plan.svcopts import HealthCheck
 from shipway.model.errors import CIError
+from shipway.runtime.host import Cancel
 
 if TYPE_CHECKING:
-    from shipway.ci.job import JobRun
     from shipway.cluster.kube_pods import KubePods
     from shipway.runtime.podman_exec import Podman
 
 NS = 1e-9
+
+
+class Waiter(Protocol):
+    """Who waits: says what it does, and may be cancelled (a ``SessionSpec``)."""
+
+    @property
+    def cancel(self) -> Cancel: ...
+
+    def log(self, line: str) -> None: ...
 
 
 def _podman_check(podman: Podman, container: str) -> HealthCheck | None:
@@ -51,7 +62,7 @@ def _podman_check(podman: Podman, container: str) -> HealthCheck | None:
                        start_period=(cfg.get("StartPeriod") or 0) * NS)  # fmt: skip
 
 
-def wait_podman(job: JobRun, podman: Podman, containers: Mapping[str, str]) -> None:
+def wait_podman(job: Waiter, podman: Podman, containers: Mapping[str, str]) -> None:
     """Wait until every service (id -> container name) with a health check is healthy."""
     checks = {sid: c for sid, name in containers.items() if (c := _podman_check(podman, name))}
     if not checks:
@@ -90,7 +101,7 @@ def _statuses(pod: Mapping[str, Any]) -> dict[str, Any]:
     return {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
 
 
-def wait_kube(job: JobRun, pods: KubePods, name: str,
+def wait_kube(job: Waiter, pods: KubePods, name: str,
               checks: Mapping[str, tuple[str, HealthCheck]]) -> None:  # fmt: skip
     """Wait until the Pod's containers with a readinessProbe are ready (``checks``: service
     id -> (container name, its check)); fail once one cannot have become healthy in time."""
