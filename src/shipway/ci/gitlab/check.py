@@ -17,24 +17,96 @@ from shipway.ci.gitlab.model import JOB_WHENS, WHENS, duration
 from shipway.ci.gitlab.source import Problems, Ref, Source
 
 GLOBAL_KEYS = frozenset(
-    "default include stages variables workflow image services cache before_script "
-    "after_script spec".split()
+    [
+        "default",
+        "include",
+        "stages",
+        "variables",
+        "workflow",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+        "spec",
+    ]
 )
 JOB_KEYS = frozenset(
-    """after_script allow_failure artifacts before_script cache coverage dast_configuration
-    dependencies environment except extends hooks id_tokens identity image inherit
-    interruptible manual_confirmation needs only pages parallel release resource_group retry
-    rules run script secrets services stage start_in tags timeout trigger variables when""".split()
+    [
+        "after_script",
+        "allow_failure",
+        "artifacts",
+        "before_script",
+        "cache",
+        "coverage",
+        "dast_configuration",
+        "dependencies",
+        "environment",
+        "except",
+        "extends",
+        "hooks",
+        "id_tokens",
+        "identity",
+        "image",
+        "inherit",
+        "interruptible",
+        "manual_confirmation",
+        "needs",
+        "only",
+        "pages",
+        "parallel",
+        "release",
+        "resource_group",
+        "retry",
+        "rules",
+        "run",
+        "script",
+        "secrets",
+        "services",
+        "stage",
+        "start_in",
+        "tags",
+        "timeout",
+        "trigger",
+        "variables",
+        "when",
+    ]
 )
 DEFAULT_KEYS = frozenset(
-    "after_script artifacts before_script cache hooks id_tokens image interruptible retry "
-    "services tags timeout".split()
+    [
+        "after_script",
+        "artifacts",
+        "before_script",
+        "cache",
+        "hooks",
+        "id_tokens",
+        "image",
+        "interruptible",
+        "retry",
+        "services",
+        "tags",
+        "timeout",
+    ]
 )
-RULE_KEYS = frozenset("if changes exists when allow_failure variables needs interruptible".split())
+RULE_KEYS = frozenset(
+    ["if", "changes", "exists", "when", "allow_failure", "variables", "needs", "interruptible"]
+)
 RETRY_WHENS = frozenset(
-    """always unknown_failure script_failure api_failure stuck_or_timeout_failure
-    runner_system_failure runner_unsupported stale_schedule job_execution_timeout
-    archived_failure unmet_prerequisites scheduler_failure data_integrity_failure""".split()
+    [
+        "always",
+        "unknown_failure",
+        "script_failure",
+        "api_failure",
+        "stuck_or_timeout_failure",
+        "runner_system_failure",
+        "runner_unsupported",
+        "stale_schedule",
+        "job_execution_timeout",
+        "archived_failure",
+        "unmet_prerequisites",
+        "scheduler_failure",
+        "data_integrity_failure",
+    ]
 )
 
 Checker = Callable[[Any], str | None]
@@ -253,8 +325,8 @@ def check_job(src: Source, name: str, problems: Problems) -> None:
             problems.add(at, f"jobs:{name}:{key} config {msg}")
     if "rules" in job:
         if "only" in job or "except" in job:
-            problems.add(src.where(name, "rules"),
-                         f"jobs:{name} config key may not be used with `rules`: only, except")  # fmt: skip
+            msg = f"jobs:{name} config key may not be used with `rules`: only, except"
+            problems.add(src.where(name, "rules"), msg)
         _check_rules(src, name, job["rules"], problems, (name, "rules"))
     for key in ("only", "except"):
         value = job.get(key)
@@ -285,8 +357,8 @@ def _check_rules(src: Source, owner: str, rules: Any, problems: Problems,
                 problems.add(src.where(*path, i, key),
                              f"{owner}:rules:rule config contains unknown keys: {key}")  # fmt: skip
         if "when" in rule and rule["when"] not in WHENS:
-            problems.add(src.where(*path, i, "when"),
-                         f"{owner}:rules:rule when should be one of: {', '.join(WHENS)}")  # fmt: skip
+            msg = f"{owner}:rules:rule when should be one of: {', '.join(WHENS)}"
+            problems.add(src.where(*path, i, "when"), msg)
         if "if" in rule:
             _check_expr(src, rule["if"], problems, (*path, i, "if"))
 

@@ -15,8 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from shipway.ci.gitlab import check
-from shipway.ci.gitlab.expand import apply_default, inherit_variables, resolve_extends
-from shipway.ci.gitlab.expand import resolve_references
+from shipway.ci.gitlab.expand import (
+    apply_default,
+    inherit_variables,
+    resolve_extends,
+    resolve_references,
+)
 from shipway.ci.gitlab.model import DEFAULT_STAGES, Job, Need, Pipeline, Retry, duration
 from shipway.ci.gitlab.source import Problems, Reader, Source, load
 from shipway.ci.plan.dag import find_cycle
@@ -137,9 +141,10 @@ def _retry(v: Any) -> Retry:
     if isinstance(v, dict):
         whens = v.get("when", ["always"])
         codes = v.get("exit_codes", [])
-        return Retry(max=int(v.get("max", 0) or 0),
-                     when=[str(w) for w in (whens if isinstance(whens, list) else [whens])],
-                     exit_codes=[int(c) for c in (codes if isinstance(codes, list) else [codes])])  # fmt: skip
+        whens = whens if isinstance(whens, list) else [whens]
+        codes = codes if isinstance(codes, list) else [codes]
+        return Retry(max=int(v.get("max", 0) or 0), when=[str(w) for w in whens],
+                     exit_codes=[int(c) for c in codes])  # fmt: skip
     return Retry()
 
 
@@ -174,8 +179,9 @@ def _base_job(key: str, where: str, d: dict[str, Any], top_vars: dict[str, str])
         cache=_cache(d.get("cache")), retry=_retry(d.get("retry")),
         timeout=duration(d["timeout"]) if "timeout" in d else None,
         interruptible=d.get("interruptible") is True,
-        resource_group=d.get("resource_group") if isinstance(d.get("resource_group"), str) else None,
-        environment={"name": env} if isinstance(env, str) else env if isinstance(env, dict) else None,
+        resource_group=rg if isinstance(rg := d.get("resource_group"), str) else None,
+        environment={"name": env} if isinstance(env, str) else env if isinstance(env, dict)
+        else None,
     )  # fmt: skip
 
 

@@ -90,9 +90,12 @@ def _any_match(patterns: list[str], files: Sequence[str], env: Mapping[str, str]
 def _rule_matches(rule: Mapping[str, Any], env: Mapping[str, str], ctx: Context) -> bool:
     if "if" in rule and not expr.evaluate(expr.parse(str(rule["if"])), env):
         return False
-    if "changes" in rule and ctx.changed is not None:
-        if not _any_match(_globs(rule["changes"]), ctx.changed, env):
-            return False
+    if (
+        "changes" in rule
+        and ctx.changed is not None
+        and not _any_match(_globs(rule["changes"]), ctx.changed, env)
+    ):
+        return False
     return not ("exists" in rule and not _any_match(_globs(rule["exists"]), ctx.files, env))
 
 
@@ -104,7 +107,7 @@ def _first_rule(rules: list[Any], env: Mapping[str, str], ctx: Context) -> Mappi
 
 
 _KEYWORD_REFS = {"branches", "tags", "merge_requests", "pushes", "web", "schedules", "api",
-                 "triggers", "pipelines", "external", "chat", "external_pull_request_events"}  # fmt: skip
+                 "triggers", "pipelines", "external", "chat"}  # fmt: skip
 
 
 def _ref_matches(ref: str, facts: Facts) -> bool:

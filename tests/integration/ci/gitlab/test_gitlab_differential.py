@@ -30,15 +30,30 @@ from shipway.ci.gitlab.variables import Facts
 # (pipeline, job, field) -> (GitLab's value, gitlab-ci-local's value, why).
 KNOWN_DIFFERENCES: dict[tuple[str, str, str], tuple[Any, Any, str]] = {
     ("27-only-except", "except-main", "when"): (
-        "never", "on_success", "gitlab-ci-local's list ignores except: refs"),
+        "never",
+        "on_success",
+        "gitlab-ci-local's list ignores except: refs",
+    ),
     ("27-only-except", "only-main", "when"): (
-        "on_success", "on_success", "only: [main] on main (same in both)"),
+        "on_success",
+        "on_success",
+        "only: [main] on main (same in both)",
+    ),
     ("27-only-except", "only-tags", "when"): (
-        "never", "on_success", "gitlab-ci-local's list ignores only: refs"),
+        "never",
+        "on_success",
+        "gitlab-ci-local's list ignores only: refs",
+    ),
     ("28-only-regex", "rel", "when"): (
-        "never", "on_success", "gitlab-ci-local's list ignores only: /regex/"),
+        "never",
+        "on_success",
+        "gitlab-ci-local's list ignores only: /regex/",
+    ),
     ("34-when-variants", "m", "allow_failure"): (
-        True, False, "GitLab: a manual job outside rules defaults to allow_failure: true"),
+        True,
+        False,
+        "GitLab: a manual job outside rules defaults to allow_failure: true",
+    ),
 }
 
 NAMES = sorted(p.name for p in PIPELINES.iterdir() if (p / ".gitlab-ci.yml").is_file())
