@@ -117,10 +117,19 @@ class PipelineRun:
         self.lines: list[str] = []
         self.started = time.time()
         self.tries: dict[str, int] = {}
+        self.output: dict[str, list[str]] = {}  # each job's script output (without `$ cmd`)
 
     def log(self, line: str) -> None:
         self.lines.append(line)
         self.spec.on_line(line)
+
+    def _step_line(self, job: str) -> Callable[[str], None]:
+        def say(line: str) -> None:
+            if not line.startswith("$ "):
+                self.output.setdefault(job, []).append(line)
+            self.log(f"[{job}] {line}")
+
+        return say
 
     def run(self) -> dict[str, Any]:
         jobs, prereq = order(self.plan, self.pipe)
@@ -217,7 +226,7 @@ class PipelineRun:
                     out = s.run(StepSpec(script=_script([*job.before_script, *job.script]),
                                          shell=_shell(in_container), env=step_env, cwd=target,
                                          timeout=float(job.timeout or 3600),
-                                         on_line=lambda line: self.log(f"[{job.name}] {line}"),
+                                         on_line=self._step_line(job.name),
                                          ))  # fmt: skip
                     code = out.exit_code
                     status = "success" if out.ok else "canceled" if out.cancelled else "failed"
@@ -228,7 +237,7 @@ class PipelineRun:
                         break
                     self.log(f"[{job.name}] retrying ({tries}/{job.retry.max})")
                 if job.after_script:
-                    say = lambda line: self.log(f"[{job.name}] {line}")  # noqa: E731
+                    say = self._step_line(job.name)
                     s.run(StepSpec(script=_script(job.after_script), shell=_shell(in_container),
                                    env={**env, "PATH": s.path, "CI_JOB_STATUS": status},
                                    cwd=target, timeout=AFTER_SCRIPT_TIMEOUT,
