@@ -145,19 +145,16 @@ class PipelineRun:
     def _blocked(self, prereq: list[str]) -> tuple[bool, bool]:
         """(a prerequisite failed, a prerequisite blocks: canceled or a blocking manual job)"""
         failed = blocked = False
+        allowed = {r["name"]: r for r in self.records}
         for name in prereq:
-            d = self.done.get(name)
-            if d is None:
+            d, rec = self.done.get(name), allowed.get(name)
+            if d is None or rec is None:
                 continue
-            if d.status == "failed" and not self._allowed(name, d):
+            if d.status == "failed" and not rec["allow_failure_applied"]:
                 failed = True
-            if d.status == "canceled" or (d.status == "manual" and not self._allowed(name, d)):
+            if d.status == "canceled" or (d.status == "manual" and not rec["allow_failure"]):
                 blocked = True
         return failed, blocked
-
-    def _allowed(self, name: str, d: Done) -> bool:
-        rec = next((r for r in self.records if r["name"] == name), None)
-        return bool(rec and rec["allow_failure_applied"])
 
     def _one(self, p: Planned, prereq: list[str], job_id: int) -> Done:
         if self.spec.cancel.event.is_set():
