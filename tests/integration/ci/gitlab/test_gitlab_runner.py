@@ -13,9 +13,11 @@ from shipway.ci.gitlab.plan import Context, plan_pipeline
 from shipway.ci.gitlab.variables import Facts
 from shipway.ci.gitlab_run import PipelineRun, RunSpec
 
+Result = tuple[dict[str, Any], PipelineRun]
+
 
 def _run(tmp_path: Path, text: str, executor: str = "host",
-         podman: dict[str, str] | None = None, **variables: str) -> tuple[dict[str, Any], PipelineRun]:  # fmt: skip
+         podman: dict[str, str] | None = None, **variables: str) -> Result:  # fmt: skip
     src = tmp_path / "src"
     src.mkdir(parents=True, exist_ok=True)
     (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
@@ -23,10 +25,10 @@ def _run(tmp_path: Path, text: str, executor: str = "host",
     pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
     facts = Facts(sha="1" * 40, ref="main")
     plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=variables))
+    config = ExecutorConfig(podman_env=podman or {})
     run = PipelineRun(pipe, plan, RunSpec(run_id="g1", source=src, base_dir=tmp_path / "run",
                                           cache_root=tmp_path / "cache", facts=facts,
-                                          executor=executor,
-                                          config=ExecutorConfig(podman_env=podman or {})))  # fmt: skip
+                                          executor=executor, config=config))  # fmt: skip
     return run.run(), run
 
 
