@@ -9,9 +9,9 @@ the cache directory by key and are restored before and saved after a job.
 from __future__ import annotations
 
 import glob
-import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,12 +19,31 @@ _DOTENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 DOTENV_LIMIT = 20  # GitLab's default maximum variables per dotenv report
 
 
-def fresh_project(source: Path, target: Path) -> Path:
-    """A copy of the checkout for one job (``.git`` included: jobs may run git)."""
+def shared_git(source: Path, target: Path) -> Path | None:
+    """One repository for the run's jobs: a ``--shared`` clone of the checkout's (objects
+    borrowed, not copied) with its index at HEAD; None when the source has no git."""
+    if not (source / ".git").exists():
+        return None
+    if not target.exists():
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+        run("git", "clone", "-q", "--bare", "--shared", str(source), str(target))
+        run("git", "--git-dir", str(target), "config", "core.bare", "false")
+        head = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip()  # fmt: skip
+        run("git", "--git-dir", str(target), "update-ref", "--no-deref", "HEAD", head)
+        run("git", "--git-dir", str(target), "read-tree", "HEAD")
+    return target
+
+
+def fresh_project(source: Path, target: Path, gitdir: Path | None) -> Path:
+    """A copy of the checkout's files for one job (as GitLab clones one per job); its
+    ``.git`` points at the run's shared repository (jobs may run git)."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target, symlinks=True,
-                    ignore=shutil.ignore_patterns(".gitlab-ci-local"))  # fmt: skip
+                    ignore=shutil.ignore_patterns(".git", ".gitlab-ci-local"))  # fmt: skip
+    if gitdir is not None:
+        (target / ".git").write_text(f"gitdir: {gitdir}\n")
     return target
 
 
@@ -100,12 +119,3 @@ def cache_dir(root: Path, key: str) -> Path:
 def remove(path: Path) -> None:
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
-
-
-def writable(path: Path) -> None:
-    """Make a job's project writable by any container user (images run as non-root too)."""
-    for dirpath, dirs, files in os.walk(path):
-        for name in [*dirs, *files]:
-            p = os.path.join(dirpath, name)
-            if not os.path.islink(p):
-                os.chmod(p, os.stat(p).st_mode | 0o666 | (0o111 if name in dirs else 0))

@@ -191,7 +191,8 @@ class PipelineRun:
     def _execute(self, p: Planned, job_id: int, failed_before: bool) -> Done:
         job = p.job
         jdir = self.spec.base_dir / "jobs" / f"{job_id}-{files.safe(job.name)}"
-        project = files.fresh_project(self.spec.source, jdir / "project")
+        gitdir = files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")
+        project = files.fresh_project(self.spec.source, jdir / "project", gitdir)
         scratch = jdir / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
         in_container = job.image is not None
@@ -208,7 +209,9 @@ class PipelineRun:
                 self.log(f"[{job.name}] Restored cache {path.name}")
         image = expand(str(job.image["name"]), env) if job.image else None
         spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
-                           mounts=[Mount(str(project), target)] if in_container else [],
+                           mounts=[Mount(str(project), target),
+                                   *([Mount(str(gitdir), str(gitdir))] if gitdir else [])]
+                           if in_container else [],
                            scratch=str(scratch), workdir=target, image=image,
                            services=[_service(s, env) for s in job.services],
                            log=lambda line: self.log(f"[{job.name}] {line}"),

@@ -22,6 +22,9 @@ def _run(tmp_path: Path, text: str, executor: str = "host",
     src.mkdir(parents=True, exist_ok=True)
     (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
     subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
     pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
     facts = Facts(sha="1" * 40, ref="main")
     plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=variables))
@@ -130,7 +133,8 @@ def test_cache_and_artifacts_between_jobs(tmp_path: Path) -> None:
           artifacts: {paths: [out/g]}
         use:
           stage: b
-          script: [cat .cache/f, cat out/g]
+          script: [cat .cache/f, cat out/g, git status --porcelain --untracked-files=no,
+                   'git log -1 --format=%s']
           cache: {key: k-$CI_COMMIT_REF_SLUG, paths: [.cache/], policy: pull}
         no-art:
           stage: b
@@ -139,7 +143,7 @@ def test_cache_and_artifacts_between_jobs(tmp_path: Path) -> None:
     """,
     )
     assert record["gitlab_status"] == "success"
-    assert run.output["use"] == ["cached", "art"] and run.output["no-art"] == ["none"]
+    assert run.output["use"] == ["cached", "art", "x"] and run.output["no-art"] == ["none"]
     assert (tmp_path / "cache" / "k-main" / ".cache" / "f").read_text() == "cached\n"
 
 
