@@ -25,7 +25,10 @@ def shared_git(source: Path, target: Path) -> Path | None:
     if not (source / ".git").exists():
         return None
     if not target.exists():
-        run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+
+        def run(*argv: str) -> None:
+            subprocess.run(argv, check=True, capture_output=True)
+
         run("git", "clone", "-q", "--bare", "--shared", str(source), str(target))
         run("git", "--git-dir", str(target), "config", "core.bare", "false")
         head = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], check=True,
