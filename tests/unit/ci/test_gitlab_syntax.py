@@ -197,3 +197,24 @@ def test_matrix_names_as_gitlab_names_them() -> None:
     assert list(pipe.jobs) == ["t: [1, x]", "t: [2, x]", "p 1/2", "p 2/2"]
     assert pipe.jobs["t: [2, x]"].variables == {"A": "2", "B": "x"}
     assert (pipe.jobs["p 2/2"].node_index, pipe.jobs["p 2/2"].node_total) == (2, 2)
+
+
+def test_variable_expansion_and_expand_false() -> None:
+    from shipway.ci.gitlab.variables import job_env
+
+    pipe = _parse(
+        {
+            ".gitlab-ci.yml": """\
+        variables:
+          BASE: /opt
+          RAW: {value: $BASE/raw, expand: false}
+        j:
+          variables: {FULL: "${BASE}/app", KEEP: {value: $$HOME-$BASE, expand: false}}
+          script: [x]
+    """
+        }
+    )
+    env = job_env({"CI": "true"}, pipe.jobs["j"], {}, {"DOT": "d"}, {"BASE": "/cli"})
+    assert (env["FULL"], env["RAW"], env["KEEP"], env["DOT"]) == (
+        "/cli/app", "$BASE/raw", "$$HOME-$BASE", "d")  # fmt: skip
+    assert env["BASE"] == "/cli"  # pipeline variables win

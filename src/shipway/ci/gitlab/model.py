@@ -43,6 +43,7 @@ class Job:
     services: list[dict[str, Any]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)  # job level (matrix values too)
     global_variables: dict[str, str] = field(default_factory=dict)  # inherited top level
+    raw_variables: frozenset[str] = frozenset()  # ``expand: false``: $ kept as written
     rules: list[dict[str, Any]] | None = None
     only: dict[str, Any] | None = None
     except_: dict[str, Any] | None = None

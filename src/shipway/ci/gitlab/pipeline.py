@@ -42,6 +42,7 @@ def parse_pipeline(file: str, read: Reader, files: Sequence[str] = ()) -> Pipeli
     stages = _stages(src)
     default = _default(src)
     top_vars = variables_of(src.data.get("variables"))
+    top_raw = raw_names(src.data.get("variables"))
     pipe = Pipeline(file=file, stages=stages, variables=top_vars, jobs={},
                     workflow=src.data.get("workflow") if isinstance(src.data.get("workflow"),
                                                                     dict) else None)  # fmt: skip
@@ -62,6 +63,7 @@ def parse_pipeline(file: str, read: Reader, files: Sequence[str] = ()) -> Pipeli
         names = []
         for job in _instances(key, where, merged, inherit_variables(merged, top_vars),
                               problems):  # fmt: skip
+            job.raw_variables |= top_raw
             pipe.jobs[job.name] = job
             names.append(job.name)
         pipe.instances[key] = names
@@ -102,6 +104,13 @@ def variables_of(value: Any) -> dict[str, str]:
     for k, v in value.items():
         out[str(k)] = _text(v.get("value")) if isinstance(v, dict) else _text(v)
     return out
+
+
+def raw_names(*values: Any) -> frozenset[str]:
+    """Variables declared with ``expand: false``."""
+    return frozenset(str(k) for value in values if isinstance(value, dict)
+                     for k, v in value.items()
+                     if isinstance(v, dict) and v.get("expand") is False)  # fmt: skip
 
 
 def _flatten(script: Any) -> list[str]:
@@ -169,6 +178,7 @@ def _base_job(key: str, where: str, d: dict[str, Any], top_vars: dict[str, str])
         after_script=_flatten(d.get("after_script")), image=_image(d.get("image")),
         services=[s for s in map(_image, d.get("services") or []) if s is not None],
         variables=variables_of(d.get("variables")), global_variables=top_vars,
+        raw_variables=raw_names(d.get("variables")),
         rules=d["rules"] if isinstance(d.get("rules"), list) else None,
         only=_filter(d.get("only")), except_=_filter(d.get("except")),
         when=_text(d.get("when", "on_success")), start_in=d.get("start_in"),

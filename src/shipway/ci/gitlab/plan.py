@@ -155,7 +155,9 @@ def plan_pipeline(pipe: Pipeline, ctx: Context) -> Plan:
             env = resolve({**base, **_vars(rule.get("variables")), **ctx.variables})
     jobs: list[Planned] = []
     for job in pipe.jobs.values():
-        job_env = resolve({**env, **job.global_variables, **job.variables, **ctx.variables})
+        job_env = resolve(
+            {**env, **job.global_variables, **job.variables, **ctx.variables}, job.raw_variables
+        )
         jobs.append(_plan_job(job, job_env, ctx))
     order = {s: i for i, s in enumerate(pipe.stages)}
     jobs.sort(key=lambda p: order.get(p.job.stage, 0))  # stable: file order within a stage

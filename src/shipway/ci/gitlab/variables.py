@@ -1,11 +1,12 @@
 """GitLab's predefined ``CI_*`` variables and its variable precedence.
 
-Pure. ``predefined(facts, job)`` gives the variables GitLab sets for a job in a
-pipeline of one commit; ``job_env`` merges the layers in GitLab's order, lowest
+Pure. ``pipeline_vars(facts)`` and ``job_vars(job, id)`` give the variables GitLab
+sets for a job in a pipeline of one commit; ``job_env`` merges the layers in GitLab's order, lowest
 first: predefined, top-level ``variables``, job ``variables`` (matrix values
 included), rule ``variables``, ``dotenv`` reports of the jobs it depends on,
-then pipeline variables (``--variable``), and expands ``$VAR`` references in
-values (not in values marked ``expand: false``).
+then pipeline variables (``shipway ci run --var``), and expands ``$VAR`` references in
+values (not in values marked ``expand: false``, nor in dotenv and pipeline values, which
+GitLab passes as given).
 """
 
 from __future__ import annotations
@@ -115,6 +116,6 @@ def resolve(env: Mapping[str, str], raw: frozenset[str] = frozenset()) -> dict[s
 def job_env(predefined: Mapping[str, str], job: Job, rule_vars: Mapping[str, str],
             dotenv: Mapping[str, str], pipeline: Mapping[str, str]) -> dict[str, str]:  # fmt: skip
     """The job's variables, every layer in GitLab's precedence, references expanded."""
-    merged = {**predefined, **job.global_variables, **job.variables, **rule_vars}
-    merged = resolve(merged)
-    return {**merged, **dotenv, **pipeline}
+    merged = {**predefined, **job.global_variables, **job.variables, **rule_vars, **dotenv,
+              **pipeline}  # fmt: skip
+    return resolve(merged, job.raw_variables | frozenset(dotenv) | frozenset(pipeline))
