@@ -12,6 +12,7 @@ from shipway.ci.gitlab.pipeline import parse_pipeline
 from shipway.ci.gitlab.plan import Context, plan_pipeline
 from shipway.ci.gitlab.variables import Facts
 from shipway.ci.gitlab_run import PipelineRun, RunSpec
+from shipway.runtime.host import Cancel
 
 Result = tuple[dict[str, Any], PipelineRun]
 
@@ -173,3 +174,44 @@ def test_podman_image_and_service(tmp_path: Path, podman: dict[str, str],
     assert run.output["build"][0] == "dir=/builds/shipway/project pwd=/builds/shipway/project"
     assert "hello-svc" in run.output["build"]
     assert run.output["check"] == ["made"]
+
+
+def test_timeout_fails_the_job_and_cancel_gives_canceled(tmp_path: Path) -> None:
+    record, run = _run(
+        tmp_path,
+        """\
+        slow:
+          script: [sleep 30]
+          timeout: 1s
+    """,
+    )
+    assert (record["jobs"][0]["status"], record["jobs"][0]["exit_code"]) == ("failed", -1)
+    assert any("execution took longer than 1s" in line for line in run.lines)
+
+    src = tmp_path / "c"
+    src.mkdir()
+    (src / ".gitlab-ci.yml").write_text(
+        textwrap.dedent("""\
+        stages: [a, b]
+        long:
+          stage: a
+          script: [echo go, sleep 30]
+        later:
+          stage: b
+          script: [echo never]
+    """)
+    )
+    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
+    facts = Facts(sha="1" * 40, ref="main")
+    cancel = Cancel()
+
+    def on_line(line: str) -> None:
+        if line.endswith("] go"):  # the job has started: cancel the run
+            cancel.cancel()
+
+    spec = RunSpec(run_id="c1", source=src, base_dir=tmp_path / "crun",
+                   cache_root=tmp_path / "cache", facts=facts, cancel=cancel,
+                   on_line=on_line)  # fmt: skip
+    record = PipelineRun(pipe, plan_pipeline(pipe, Context(facts)), spec).run()
+    assert [j["status"] for j in record["jobs"]] == ["canceled", "canceled"]
+    assert (record["gitlab_status"], record["conclusion"]) == ("canceled", "cancelled")
