@@ -4,6 +4,8 @@ shell executor, on the pipelines of ``pipelines/`` whose jobs need no image.
 gitlab-ci-local prints a job's output as ``NAME > line`` and ends with ``PASS``,
 ``WARN`` (allowed failure) or ``FAIL`` per job; shipway runs the same checkout on
 its host executor and must print the same lines per job and reach the same status.
+(gitlab-ci-local sets ``GITLAB_CI=false``, saying it is not GitLab; shipway sets ``true``
+as GitLab does, so no pipeline here prints it.)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ RUN = [
     "26-rules-variables", "29-needs-dag", "32-parallel", "33-matrix",
     "35-allow-failure-exit-codes", "38-artifacts-dotenv", "45-script-string-and-multiline",
     "46-nested-script-arrays", "49-inherit-variables", "50-variable-expansion",
+    "51-predefined-variables",
 ]  # fmt: skip
 _SUMMARY = re.compile(r"^\s*(PASS|WARN|FAIL)\s+(.+?)(?:\s{2,}\S.*)?\s*$")  # WARN: then the part
 STATUS = {"PASS": ("success", False), "WARN": ("failed", True), "FAIL": ("failed", False)}
