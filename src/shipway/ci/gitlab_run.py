@@ -39,7 +39,7 @@ from shipway.ci.gitlab.expr import expand
 from shipway.ci.gitlab.model import Job, Pipeline, duration
 from shipway.ci.gitlab.plan import Plan, Planned
 from shipway.ci.gitlab.variables import Facts, job_env, job_vars, pipeline_vars
-from shipway.model.errors import ShipwayError
+from shipway.model.errors import InputError, ShipwayError
 from shipway.model.events import rfc3339
 from shipway.runtime.host import Cancel
 
@@ -375,7 +375,12 @@ def _service(s: dict[str, Any], env: Mapping[str, str]) -> Service:
 
 
 def run_pipeline(pipe: Pipeline, plan: Plan, spec: RunSpec) -> tuple[dict[str, Any], str]:
-    """Run the plan; return the run record and its log."""
+    """Run the plan; return the run record and its log. A plan GitLab would refuse
+    (``Plan.errors``) raises ``InputError`` naming every problem, before anything runs."""
+    if plan.errors:
+        first, *rest = plan.errors
+        where, _, message = first.partition(": ")
+        raise InputError("\n".join([message, *rest]), subject=where)
     spec.base_dir.mkdir(parents=True, exist_ok=True)
     run = PipelineRun(pipe, plan, spec)
     record = run.run()

@@ -218,3 +218,18 @@ def test_variable_expansion_and_expand_false() -> None:
     assert (env["FULL"], env["RAW"], env["KEEP"], env["DOT"]) == (
         "/cli/app", "$BASE/raw", "$$HOME-$BASE", "d")  # fmt: skip
     assert env["BASE"] == "/cli"  # pipeline variables win
+
+
+def test_a_need_left_out_by_rules_is_refused() -> None:
+    text = """\
+        stages: [a, b]
+        gen: {stage: a, script: [x], rules: [{if: $MAKE}]}
+        use: {stage: b, script: [y], needs: [gen]}
+        opt: {stage: b, script: [y], needs: [{job: gen, optional: true}]}
+    """
+    pipe = _parse({".gitlab-ci.yml": text})
+    plan = plan_pipeline(pipe, Context(Facts(sha="a" * 40, ref="main")))
+    assert plan.errors == [".gitlab-ci.yml:3:1: 'use' job needs 'gen' job, but 'gen' is not in "
+                           "any previous stage"]  # fmt: skip
+    plan = plan_pipeline(pipe, Context(Facts(sha="a" * 40, ref="main"), variables={"MAKE": "1"}))
+    assert plan.errors == []

@@ -43,6 +43,7 @@ class Plan:
     created: bool  # workflow:rules let the pipeline be created
     jobs: list[Planned]
     variables: dict[str, str]  # what rules:if saw
+    errors: list[str] = field(default_factory=list)  # "file:line:col: reason", GitLab refuses
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -161,7 +162,23 @@ def plan_pipeline(pipe: Pipeline, ctx: Context) -> Plan:
         jobs.append(_plan_job(job, job_env, ctx))
     order = {s: i for i, s in enumerate(pipe.stages)}
     jobs.sort(key=lambda p: order.get(p.job.stage, 0))  # stable: file order within a stage
-    return Plan(created=created, jobs=jobs if created else [], variables=env)
+    return Plan(created=created, jobs=jobs if created else [], variables=env,
+                errors=_missing_needs(pipe, jobs) if created else [])  # fmt: skip
+
+
+def _missing_needs(pipe: Pipeline, jobs: list[Planned]) -> list[str]:
+    """GitLab refuses a pipeline where an added job needs a job the rules left out."""
+    added = {p.job.name for p in jobs if p.when != "never"}
+    out = []
+    for p in jobs:
+        if p.when == "never" or p.needs is None:
+            continue
+        for need in p.needs:
+            names = pipe.instances.get(need.job, [])
+            if not need.optional and not any(n in added for n in names):
+                out.append(f"{p.job.where}: '{p.job.name}' job needs '{need.job}' job, but "
+                           f"'{need.job}' is not in any previous stage")  # fmt: skip
+    return list(dict.fromkeys(out))
 
 
 def _default_allow(when: str) -> bool:
