@@ -79,8 +79,8 @@ def order(plan: Plan, pipe: Pipeline) -> tuple[list[Planned], dict[str, list[str
     prereq: dict[str, list[str]] = {}
     for p in active:
         if p.needs is not None:
-            prereq[p.job.name] = [n for need in p.needs if need.job in pipe.instances
-                                  for n in pipe.instances[need.job] if n in names]  # fmt: skip
+            prereq[p.job.name] = [n for need in p.needs for n in need.names(pipe.instances)
+                                  if n in names]  # fmt: skip
         else:
             mine = stage_of.get(p.job.stage, 0)
             prereq[p.job.name] = [q.job.name for q in active
@@ -105,7 +105,7 @@ def _artifact_sources(p: Planned, pipe: Pipeline, prereq: list[str]) -> list[str
     if p.job.dependencies is not None:
         return [n for d in p.job.dependencies for n in pipe.instances.get(d, [])]
     if p.needs is not None:
-        return [n for need in p.needs if need.artifacts for n in pipe.instances.get(need.job, [])]
+        return [n for need in p.needs if need.artifacts for n in need.names(pipe.instances)]
     return prereq
 
 

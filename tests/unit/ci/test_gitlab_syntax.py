@@ -233,3 +233,37 @@ def test_a_need_left_out_by_rules_is_refused() -> None:
                            "any previous stage"]  # fmt: skip
     plan = plan_pipeline(pipe, Context(Facts(sha="a" * 40, ref="main"), variables={"MAKE": "1"}))
     assert plan.errors == []
+
+
+def test_needs_on_some_instances_of_a_matrix() -> None:
+    from shipway.ci.gitlab_run import order
+
+    pipe = _parse(
+        {
+            ".gitlab-ci.yml": """\
+        stages: [build, test]
+        build:
+          stage: build
+          script: [x]
+          parallel:
+            matrix:
+              - OS: [linux, bsd]
+        test:
+          stage: test
+          script: [y]
+          needs:
+            - job: build
+              parallel:
+                matrix:
+                  - OS: linux
+        all: {stage: test, script: [z], needs: [build]}
+    """
+        }
+    )
+    plan = plan_pipeline(pipe, Context(Facts(sha="a" * 40, ref="main")))
+    _jobs, prereq = order(plan, pipe)
+    assert prereq["test"] == ["build: [linux]"]
+    assert prereq["all"] == ["build: [linux]", "build: [bsd]"]
+    bad = "a: {script: [x], parallel: {matrix: [{V: [1]}]}}\nb: {script: [y], needs: " \
+          "[{job: a, parallel: {matrix: [{V: '2'}]}}]}\n"  # fmt: skip
+    assert any("names no instance" in line for line in _errors({".gitlab-ci.yml": bad}))

@@ -7,6 +7,7 @@ Job names are GitLab's: ``build``, ``test 1/3`` (``parallel: 3``),
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,30 @@ class Need:
     job: str
     artifacts: bool = True
     optional: bool = False
+    matrix: tuple[str, ...] | None = None  # ``parallel: matrix``: the instances it names
+
+    def names(self, instances: dict[str, list[str]]) -> list[str]:
+        """The job instances this need waits for (all of a parallel job, or the named ones)."""
+        found = instances.get(self.job, [])
+        return [n for n in found if self.matrix is None or n in self.matrix]
+
+
+def matrix_names(job: str, matrix: Any) -> list[str]:
+    """GitLab's names of a ``parallel: matrix``'s instances: ``job: [v1, v2]``."""
+    names: list[str] = []
+    for entry in matrix if isinstance(matrix, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        axes = [[text(x) for x in (v if isinstance(v, list) else [v])] for v in entry.values()]
+        for values in itertools.product(*axes):
+            names.append(f"{job}: [{', '.join(values)}]")
+    return names
+
+
+def text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "" if v is None else str(v)
 
 
 @dataclass

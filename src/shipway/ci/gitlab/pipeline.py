@@ -21,7 +21,15 @@ from shipway.ci.gitlab.expand import (
     resolve_extends,
     resolve_references,
 )
-from shipway.ci.gitlab.model import DEFAULT_STAGES, Job, Need, Pipeline, Retry, duration
+from shipway.ci.gitlab.model import (
+    DEFAULT_STAGES,
+    Job,
+    Need,
+    Pipeline,
+    Retry,
+    duration,
+    matrix_names,
+)
 from shipway.ci.gitlab.source import Problems, Reader, Source, load
 from shipway.ci.plan.dag import find_cycle
 
@@ -132,6 +140,13 @@ def _image(v: Any) -> dict[str, Any] | None:
     return None
 
 
+def need_of(n: dict[str, Any]) -> Need:
+    par = n.get("parallel")
+    matrix = par.get("matrix") if isinstance(par, dict) else None
+    names = tuple(matrix_names(str(n["job"]), matrix)) if matrix is not None else None
+    return Need(str(n["job"]), bool(n.get("artifacts", True)), bool(n.get("optional")), names)
+
+
 def _needs(v: Any) -> list[Need] | None:
     if not isinstance(v, list):
         return None
@@ -140,7 +155,7 @@ def _needs(v: Any) -> list[Need] | None:
         if isinstance(n, str):
             out.append(Need(n))
         elif isinstance(n, dict) and isinstance(n.get("job"), str):
-            out.append(Need(n["job"], bool(n.get("artifacts", True)), bool(n.get("optional"))))
+            out.append(need_of(n))
     return out
 
 
@@ -259,6 +274,9 @@ def _check_needs(src: Source, pipe: Pipeline, problems: Problems) -> None:
                 if not need.optional:
                     problems.add(at, f"{key} job: undefined need: {need.job}")
                 continue
+            if need.matrix is not None and not need.names(pipe.instances):
+                problems.add(at, f"{key} job: need {need.job} names no instance of its "
+                                 "parallel: matrix")  # fmt: skip
             edges.setdefault(key, []).append(need.job)
             mine = pipe.stages.index(job.stage) if job.stage in pipe.stages else 0
             other = pipe.jobs[pipe.instances[need.job][0]].stage

@@ -18,6 +18,7 @@ from typing import Any
 
 from shipway.ci.gitlab import expr
 from shipway.ci.gitlab.model import Job, Need, Pipeline
+from shipway.ci.gitlab.pipeline import need_of
 from shipway.ci.gitlab.variables import Facts, pipeline_vars, resolve
 
 
@@ -174,7 +175,7 @@ def _missing_needs(pipe: Pipeline, jobs: list[Planned]) -> list[str]:
         if p.when == "never" or p.needs is None:
             continue
         for need in p.needs:
-            names = pipe.instances.get(need.job, [])
+            names = need.names(pipe.instances)
             if not need.optional and not any(n in added for n in names):
                 out.append(f"{p.job.where}: '{p.job.name}' job needs '{need.job}' job, but "
                            f"'{need.job}' is not in any previous stage")  # fmt: skip
@@ -195,9 +196,9 @@ def _plan_job(job: Job, env: Mapping[str, str], ctx: Context) -> Planned:
         allow = bool(af) if af is not None else (_default_allow(when) and "when" not in rule)
         needs = job.needs
         if isinstance(rule.get("needs"), list):
-            needs = [Need(n) if isinstance(n, str) else Need(str(n.get("job")),
-                     bool(n.get("artifacts", True)), bool(n.get("optional")))
-                     for n in rule["needs"]]  # fmt: skip
+            needs = [Need(n) if isinstance(n, str) else need_of(n)
+                     for n in rule["needs"] if isinstance(n, str) or (isinstance(n, dict)
+                     and isinstance(n.get("job"), str))]  # fmt: skip
         return Planned(job, when, allow, _vars(rule.get("variables")), needs)
     only = job.only if job.only is not None else {"refs": ["branches", "tags"]}
     added = _filter_matches(only, env, ctx)
