@@ -236,12 +236,13 @@ class PipelineRun:
                     if status != "failed" or not _retry(job, tries, out.timed_out, code):
                         break
                     self.log(f"[{job.name}] retrying ({tries}/{job.retry.max})")
-                if job.after_script:
+                if job.after_script:  # also after a cancel (its own flag), as GitLab runs it
                     say = self._step_line(job.name)
+                    own = Cancel() if status == "canceled" else None
                     s.run(StepSpec(script=_script(job.after_script), shell=_shell(in_container),
                                    env={**env, "PATH": s.path, "CI_JOB_STATUS": status},
-                                   cwd=target, timeout=AFTER_SCRIPT_TIMEOUT,
-                                   on_line=say))  # fmt: skip
+                                   cwd=target, timeout=AFTER_SCRIPT_TIMEOUT, on_line=say,
+                                   cancel=own))  # fmt: skip
         except (ShipwayError, OSError) as exc:
             self.log(f"[{job.name}] ERROR: {exc}")
             status = "failed"

@@ -196,6 +196,7 @@ def test_timeout_fails_the_job_and_cancel_gives_canceled(tmp_path: Path) -> None
         long:
           stage: a
           script: [echo go, sleep 30]
+          after_script: ['echo "after=$CI_JOB_STATUS"']
         later:
           stage: b
           script: [echo never]
@@ -212,6 +213,8 @@ def test_timeout_fails_the_job_and_cancel_gives_canceled(tmp_path: Path) -> None
     spec = RunSpec(run_id="c1", source=src, base_dir=tmp_path / "crun",
                    cache_root=tmp_path / "cache", facts=facts, cancel=cancel,
                    on_line=on_line)  # fmt: skip
-    record = PipelineRun(pipe, plan_pipeline(pipe, Context(facts)), spec).run()
+    run = PipelineRun(pipe, plan_pipeline(pipe, Context(facts)), spec)
+    record = run.run()
     assert [j["status"] for j in record["jobs"]] == ["canceled", "canceled"]
+    assert run.output["long"] == ["go", "after=canceled"]
     assert (record["gitlab_status"], record["conclusion"]) == ("canceled", "cancelled")
