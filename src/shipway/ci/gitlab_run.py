@@ -161,10 +161,9 @@ class PipelineRun:
             return Done("canceled")
         failed, blocked = self._blocked(prereq)
         when = p.when
-        if when == "manual":
+        if when == "manual" and self.spec.only_job is None:
             self.log(f"[{p.job.name}] manual job: not started (run it with --job)")
-            if self.spec.only_job is None:
-                return Done("manual")
+            return Done("manual")
         if blocked or (when in ("on_success", "delayed", "manual") and failed):
             return Done("skipped")
         if when == "on_failure" and not failed:
