@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine for shipway: apt packages, uv, the .venv
-# (from uv.lock, so installs are reproducible), and npm packages for tests.
+# (from uv.lock, so installs are reproducible), and npm packages for tests
+# (rsync: gitlab-ci-local copies the checkout with it).
 # Safe to run again: every step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(git podman buildah skopeo umoci runc busybox-static docker-registry uidmap postgresql
-              kubectl openssl procps nodejs npm golang-go prometheus chromium)
+              kubectl openssl procps nodejs npm golang-go prometheus chromium rsync)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

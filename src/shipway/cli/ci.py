@@ -24,6 +24,7 @@ from shipway.ci.service import (
 from shipway.ci.syntax.github import EVENTS, parse_workflow
 from shipway.cli import output as out
 from shipway.cli import remote
+from shipway.cli.ci_gitlab import run_gitlab, wants_gitlab
 from shipway.cli.ci_kube import kube_options, kube_settings
 from shipway.cli.context import state_from, store_from
 from shipway.cli.lists import ci
@@ -209,6 +210,10 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     help="Base URL of other owner/name repositories (checkout, remote actions, called "
     "workflows), e.g. git://host or https://forge [env: SHIPWAY_GIT_URL].",
 )
+@click.option(
+    "--gitlab", "as_gitlab", is_flag=True,
+    help="Run the checkout's .gitlab-ci.yml (the default when the checkout has one).",
+)  # fmt: skip
 @out.output_option
 @click.pass_context
 def run_cmd(
@@ -240,8 +245,10 @@ def run_cmd(
     cluster: str | None,
     kube_pvc: str | None,
     kube_pod_template: str | None,
+    as_gitlab: bool = False,
 ) -> None:
-    """Run workflows of the current git checkout (or Tekton runs, -f); logs stream to stderr."""
+    """Run workflows of the current git checkout (GitHub Actions, or the GitLab CI pipeline
+    of .gitlab-ci.yml), or Tekton runs (-f); logs stream to stderr."""
     if filenames:
         from shipway.cli.ci_tekton import run_tekton
 
@@ -282,6 +289,10 @@ def run_cmd(
         note = f"Running the working tree of {root} at {commit[:12]}, " + (
             "uncommitted changes included" if dirty else "no uncommitted changes"
         )
+    if wants_gitlab(root, workflow_file, as_gitlab):
+        _gitlab(root, commit, branch, workflow_file, _pairs(var, "var"), job_id, executor,
+                state, output, as_committed and not keep_workspace)  # fmt: skip
+        return
     files = selected_workflows(root, workflow_file)
     store = state.store
     records: list[dict[str, Any]] = []
@@ -322,6 +333,26 @@ def run_cmd(
     if cancel.signal is not None:
         raise SystemExit(128 + cancel.signal)
     if any(r["conclusion"] != "success" for r in records):
+        raise SystemExit(1)
+
+
+def _gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
+            variables: dict[str, str], job_id: str | None, executor: str, state: Any,
+            output: str, drop_checkout: bool) -> None:  # fmt: skip
+    cancel = Cancel()
+    with cancel_on_signals(cancel, _say):
+        record = run_gitlab(root, commit, branch, workflow_file, variables, job_id, executor,
+                            state.settings, state.store, new_run_id(), _say,
+                            cancel.child())  # fmt: skip
+    if drop_checkout:
+        shutil.rmtree(root, ignore_errors=True)
+    if out.emit(record, output) is False:
+        click.echo(f"{record['id']}  {record['workflow']}  {record['conclusion']}")
+        for j in record["jobs"]:
+            click.echo(f"  {j['name']}  {j['status']}")
+    if cancel.signal is not None:
+        raise SystemExit(128 + cancel.signal)
+    if record["conclusion"] not in ("success", "skipped"):
         raise SystemExit(1)
 
 

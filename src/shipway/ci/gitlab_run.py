@@ -1,0 +1,387 @@
+"""Run a planned GitLab pipeline through the executor interface (``ci.exec.base``).
+
+Jobs run one at a time in an order that keeps stages and ``needs`` (a job runs
+after its needs, or after every job of the earlier stages when it has none),
+each in a fresh copy of the checkout: ``image:`` and ``services:`` on podman,
+image-less jobs as shell jobs on the host. ``before_script`` and ``script`` run
+in one shell, ``after_script`` in its own (with ``CI_JOB_STATUS``; its failure
+does not fail the job). Artifacts and ``reports: dotenv`` pass to later jobs
+(``needs: artifacts``, ``dependencies``), caches by key; ``retry`` reruns,
+``allow_failure`` (with ``exit_codes``) lets the pipeline pass, ``when: manual``
+jobs are reported as manual and not run, ``when: delayed`` waits ``start_in``.
+Job records carry GitLab's status word (``status``: success, failed, skipped,
+manual, canceled) beside shipway's ``result``. Touches the run directory under
+``base_dir``, the cache directory, and what the executors start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipway.ci import gitlab_files as files
+from shipway.ci.exec.base import (
+    ExecutorConfig,
+    Mount,
+    Service,
+    SessionSpec,
+    StepSpec,
+    dns_name,
+    open_session,
+)
+from shipway.ci.gitlab.expr import expand
+from shipway.ci.gitlab.model import Job, Pipeline, duration
+from shipway.ci.gitlab.plan import Plan, Planned
+from shipway.ci.gitlab.variables import Facts, job_env, job_vars, pipeline_vars
+from shipway.model.errors import InputError, ShipwayError
+from shipway.model.events import rfc3339
+from shipway.runtime.host import Cancel
+
+AFTER_SCRIPT_TIMEOUT = 300.0
+RESULT = {"success": "success", "failed": "failure", "skipped": "skipped",
+          "manual": "skipped", "canceled": "cancelled"}  # fmt: skip
+
+
+@dataclass
+class RunSpec:
+    run_id: str
+    source: Path  # the checkout
+    base_dir: Path  # this run's directory
+    cache_root: Path
+    facts: Facts
+    executor: str = "host"
+    variables: Mapping[str, str] = field(default_factory=dict)  # pipeline variables
+    config: ExecutorConfig = field(default_factory=ExecutorConfig)
+    on_line: Callable[[str], None] = lambda _line: None
+    cancel: Cancel = field(default_factory=Cancel)
+    only_job: str | None = None
+    max_delay: float = 3600.0
+
+
+@dataclass
+class Done:
+    status: str
+    dotenv: dict[str, str] = field(default_factory=dict)
+    exit_code: int | None = None
+
+
+def order(plan: Plan, pipe: Pipeline) -> tuple[list[Planned], dict[str, list[str]]]:
+    """Jobs in run order and each job's prerequisites (needs, or the earlier stages' jobs)."""
+    active = [p for p in plan.jobs if p.when != "never"]
+    names = {p.job.name for p in active}
+    stage_of = {s: i for i, s in enumerate(pipe.stages)}
+    prereq: dict[str, list[str]] = {}
+    for p in active:
+        if p.needs is not None:
+            prereq[p.job.name] = [n for need in p.needs for n in need.names(pipe.instances)
+                                  if n in names]  # fmt: skip
+        else:
+            mine = stage_of.get(p.job.stage, 0)
+            prereq[p.job.name] = [q.job.name for q in active
+                                  if stage_of.get(q.job.stage, 0) < mine]  # fmt: skip
+    done: set[str] = set()
+    out: list[Planned] = []
+    pending = list(active)
+    while pending:
+        for p in pending:
+            if all(n in done for n in prereq[p.job.name]):
+                out.append(p)
+                done.add(p.job.name)
+                pending.remove(p)
+                break
+        else:  # a cycle was refused by the parser; keep the rest in file order
+            out.extend(pending)
+            break
+    return out, prereq
+
+
+def _artifact_sources(p: Planned, pipe: Pipeline, prereq: list[str]) -> list[str]:
+    if p.job.dependencies is not None:
+        return [n for d in p.job.dependencies for n in pipe.instances.get(d, [])]
+    if p.needs is not None:
+        return [n for need in p.needs if need.artifacts for n in need.names(pipe.instances)]
+    return prereq
+
+
+class PipelineRun:
+    def __init__(self, pipe: Pipeline, plan: Plan, spec: RunSpec) -> None:
+        self.pipe, self.plan, self.spec = pipe, plan, spec
+        self.done: dict[str, Done] = {}
+        self.records: list[dict[str, Any]] = []
+        self.lines: list[str] = []
+        self.started = time.time()
+        self.tries: dict[str, int] = {}
+        self.output: dict[str, list[str]] = {}  # each job's script output (without `$ cmd`)
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)
+        self.spec.on_line(line)
+
+    def _step_line(self, job: str) -> Callable[[str], None]:
+        def say(line: str) -> None:
+            if not line.startswith("$ "):
+                self.output.setdefault(job, []).append(line)
+            self.log(f"[{job}] {line}")
+
+        return say
+
+    def run(self) -> dict[str, Any]:
+        jobs, prereq = order(self.plan, self.pipe)
+        if self.spec.only_job:
+            jobs = [p for p in jobs if self.spec.only_job in (p.job.name, p.job.key)]
+        for job_id, p in enumerate(jobs, 1):
+            t0 = time.time()
+            done = self._one(p, prereq.get(p.job.name, []), job_id)
+            self.done[p.job.name] = done
+            self.records.append(self._record(p, done, time.time() - t0))
+        return self.record()
+
+    def _blocked(self, prereq: list[str]) -> tuple[bool, bool]:
+        """(a prerequisite failed, a prerequisite blocks: canceled or a blocking manual job)"""
+        failed = blocked = False
+        allowed = {r["name"]: r for r in self.records}
+        for name in prereq:
+            d, rec = self.done.get(name), allowed.get(name)
+            if d is None or rec is None:
+                continue
+            if d.status == "failed" and not rec["allow_failure_applied"]:
+                failed = True
+            if d.status == "canceled" or (d.status == "manual" and not rec["allow_failure"]):
+                blocked = True
+        return failed, blocked
+
+    def _one(self, p: Planned, prereq: list[str], job_id: int) -> Done:
+        if self.spec.cancel.event.is_set():
+            return Done("canceled")
+        failed, blocked = self._blocked(prereq)
+        when = p.when
+        if when == "manual" and self.spec.only_job is None:
+            self.log(f"[{p.job.name}] manual job: not started (run it with --job)")
+            return Done("manual")
+        if blocked or (when in ("on_success", "delayed", "manual") and failed):
+            return Done("skipped")
+        if when == "on_failure" and not failed:
+            return Done("skipped")
+        if when == "delayed":
+            wait = min(float(duration(p.job.start_in) or 0), self.spec.max_delay)
+            self.log(f"[{p.job.name}] delayed: starting in {wait:g}s")
+            if self.spec.cancel.event.wait(wait):
+                return Done("canceled")
+        return self._execute(p, job_id, failed)
+
+    def _env(
+        self, p: Planned, job_id: int, project_dir: str, prereq_sources: list[str]
+    ) -> dict[str, str]:
+        facts = Facts(**{**self.spec.facts.__dict__, "project_dir": project_dir})
+        dotenv: dict[str, str] = {}
+        for name in prereq_sources:
+            d = self.done.get(name)
+            if d is not None:
+                dotenv.update(d.dotenv)
+        predefined = {**pipeline_vars(facts), **job_vars(p.job, job_id)}
+        return job_env(predefined, p.job, p.rule_variables, dotenv, self.spec.variables)
+
+    def _execute(self, p: Planned, job_id: int, failed_before: bool) -> Done:
+        job = p.job
+        jdir = self.spec.base_dir / "jobs" / f"{job_id}-{files.safe(job.name)}"
+        gitdir = files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")
+        project = files.fresh_project(self.spec.source, jdir / "project", gitdir)
+        scratch = jdir / "scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        in_container = job.image is not None
+        target = f"/builds/{self.spec.facts.project_path}" if in_container else str(project)
+        sources = _artifact_sources(p, self.pipe, self._prereq_of(p))
+        for name in sources:
+            if files.restore(self.spec.base_dir / "artifacts" / files.safe(name), project):
+                self.log(f"[{job.name}] Downloading artifacts from {name}")
+        env = self._env(p, job_id, target, sources)
+        caches = [(files.cache_dir(self.spec.cache_root, expand(str(c["key"]), env)), c)
+                  for c in job.cache if isinstance(c.get("key"), str)]  # fmt: skip
+        for path, c in caches:
+            if c["policy"] in ("pull", "pull-push") and files.restore(path, project):
+                self.log(f"[{job.name}] Restored cache {path.name}")
+        image = expand(str(job.image["name"]), env) if job.image else None
+        spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
+                           mounts=[Mount(str(project), target),
+                                   *([Mount(str(gitdir), str(gitdir))] if gitdir else [])]
+                           if in_container else [],
+                           scratch=str(scratch), workdir=target, image=image,
+                           services=[_service(s, env) for s in job.services],
+                           log=lambda line: self.log(f"[{job.name}] {line}"),
+                           cancel=self.spec.cancel)  # fmt: skip
+        status, code, tries = "failed", None, 0
+        self.log(f"[{job.name}] Running {'in ' + image if image else 'on the host (shell)'}")
+        try:
+            with open_session(self.spec.executor, spec, self.spec.config) as s:
+                while True:
+                    tries += 1
+                    step_env = {**env, "PATH": s.path}
+                    out = s.run(StepSpec(script=_script([*job.before_script, *job.script]),
+                                         shell=_shell(in_container), env=step_env, cwd=target,
+                                         timeout=float(job.timeout or 3600),
+                                         on_line=self._step_line(job.name),
+                                         ))  # fmt: skip
+                    code = out.exit_code
+                    status = "success" if out.ok else "canceled" if out.cancelled else "failed"
+                    if out.timed_out:
+                        self.log(f"[{job.name}] ERROR: Job failed: execution took longer than "
+                                 f"{job.timeout or 3600}s")  # fmt: skip
+                    if status != "failed" or not _retry(job, tries, out.timed_out, code):
+                        break
+                    self.log(f"[{job.name}] retrying ({tries}/{job.retry.max})")
+                if job.after_script:  # also after a cancel (its own flag), as GitLab runs it
+                    say = self._step_line(job.name)
+                    own = Cancel() if status == "canceled" else None
+                    s.run(StepSpec(script=_script(job.after_script), shell=_shell(in_container),
+                                   env={**env, "PATH": s.path, "CI_JOB_STATUS": status},
+                                   cwd=target, timeout=AFTER_SCRIPT_TIMEOUT, on_line=say,
+                                   cancel=own))  # fmt: skip
+        except (ShipwayError, OSError) as exc:
+            self.log(f"[{job.name}] ERROR: {exc}")
+            status = "failed"
+        dotenv = self._save(p, project, status)
+        for path, c in caches:
+            ok = c["when"] == "always" or (c["when"] == "on_success") == (status == "success")
+            if c["policy"] in ("push", "pull-push") and ok:
+                files.remove(path)
+                files.save_paths(project, [str(x) for x in c.get("paths") or []], path)
+        self.log(f"[{job.name}] Job {'succeeded' if status == 'success' else status}")
+        shutil.rmtree(project, ignore_errors=True)
+        self.tries[job.name] = tries
+        return Done(status, dotenv, code)
+
+    def _prereq_of(self, p: Planned) -> list[str]:
+        return order(self.plan, self.pipe)[1].get(p.job.name, [])
+
+    def _save(self, p: Planned, project: Path, status: str) -> dict[str, str]:
+        art = p.job.artifacts or {}
+        when = art.get("when", "on_success")
+        if not (when == "always" or (when == "on_success") == (status == "success")):
+            return {}
+        target = self.spec.base_dir / "artifacts" / files.safe(p.job.name)
+        files.remove(target)
+        paths = [str(x) for x in art.get("paths") or []]
+        reports = art.get("reports") if isinstance(art.get("reports"), dict) else {}
+        dotenv_files = reports.get("dotenv") if reports else None
+        dotenv_list = [dotenv_files] if isinstance(dotenv_files, str) else dotenv_files or []
+        n = files.save_paths(project, paths, target) if paths else 0
+        if paths:
+            self.log(f"[{p.job.name}] Uploading artifacts: {n} matching path(s)")
+        found: dict[str, str] = {}
+        for name in dotenv_list:
+            got, problems = files.read_dotenv(project / str(name))
+            for problem in problems:
+                self.log(f"[{p.job.name}] WARNING: {problem}")
+            found.update(got)
+        return found
+
+    def _record(self, p: Planned, done: Done, seconds: float) -> dict[str, Any]:
+        job = p.job
+        allowed = done.status == "failed" and p.allow_failure and (
+            not job.allow_exit_codes or done.exit_code in job.allow_exit_codes)  # fmt: skip
+        ran = done.status in ("success", "failed") or done.exit_code is not None
+        steps = [{"id": "script", "name": "script", "outcome": RESULT[done.status],
+                  "conclusion": RESULT[done.status], "outputs": {}}] if ran else []  # fmt: skip
+        return {
+            "id": job.key, "name": job.name, "stage": job.stage, "when": p.when,
+            "status": done.status, "result": RESULT[done.status],
+            "allow_failure": p.allow_failure, "allow_failure_applied": allowed,
+            "exit_code": done.exit_code, "retried": max(self.tries.get(job.name, 1) - 1, 0),
+            "matrix": job.matrix, "outputs": done.dotenv, "steps": steps,
+            "image": job.image["name"] if job.image else None,
+            "environment": (job.environment or {}).get("name"),
+            "resource_group": job.resource_group, "interruptible": job.interruptible,
+            "seconds": round(seconds, 3),
+        }  # fmt: skip
+
+    def record(self) -> dict[str, Any]:
+        statuses = self.records
+        if any(r["status"] == "canceled" for r in statuses) or self.spec.cancel.event.is_set():
+            status = "canceled"
+        elif any(r["status"] == "failed" and not r["allow_failure_applied"] for r in statuses):
+            status = "failed"
+        elif statuses and all(r["status"] in ("manual", "skipped") for r in statuses):
+            status = "manual" if any(r["status"] == "manual" for r in statuses) else "skipped"
+        else:
+            status = "success"
+        conclusion = {"success": "success", "failed": "failure", "canceled": "cancelled",
+                      "manual": "success", "skipped": "skipped"}[status]  # fmt: skip
+        if not self.plan.created:
+            status, conclusion = "skipped", "skipped"
+        return {
+            "id": self.spec.run_id, "syntax": "gitlab", "workflow": self.pipe.file,
+            "file": self.pipe.file, "event": self.spec.facts.source,
+            "ref": ("refs/tags/" if self.spec.facts.tag else "refs/heads/") + self.spec.facts.ref,
+            "commit": self.spec.facts.sha, "status": "completed", "conclusion": conclusion,
+            "gitlab_status": status,
+            "started": rfc3339(dt.datetime.fromtimestamp(self.started, dt.UTC)),
+            "seconds": round(time.time() - self.started, 3), "jobs": self.records,
+            "annotations": [],
+        }  # fmt: skip
+
+
+def _retry(job: Job, tries: int, timed_out: bool, code: int | None) -> bool:
+    r = job.retry
+    if tries > r.max:
+        return False
+    if r.exit_codes and code not in r.exit_codes:
+        return False
+    whens = set(r.when)
+    if "always" in whens:
+        return True
+    if timed_out:
+        return bool(whens & {"stuck_or_timeout_failure", "job_execution_timeout"})
+    return "script_failure" in whens or "unknown_failure" in whens
+
+
+def _shell(in_container: bool) -> tuple[str, ...]:
+    if not in_container and shutil.which("bash"):
+        return ("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "{0}")
+    return ("sh", "-e", "{0}")
+
+
+def _script(lines: list[str]) -> str:
+    """GitLab's shell script: each command echoed as ``$ command``, the first failure ends it."""
+    out = []
+    for line in lines:
+        shown = line.splitlines()[0] if line.strip() else line
+        if "\n" in line.strip():
+            shown += " # collapsed multi-line command"
+        out.append(f"printf '%s\\n' {shlex.quote('$ ' + shown)}")
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _service(s: dict[str, Any], env: Mapping[str, str]) -> Service:
+    image = expand(str(s["name"]), env)
+    bare = image.split("@")[0].rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    bare = bare.split("@")[0]
+    aliases = [str(s["alias"])] if s.get("alias") else []
+    aliases += [bare.replace("/", "__"), bare.replace("/", "-")]
+    entry = s.get("entrypoint")
+    cmd = s.get("command")
+    variables = s.get("variables") if isinstance(s.get("variables"), dict) else {}
+    return Service(name=dns_name(aliases[0], 30), image=image,
+                   aliases=tuple(dict.fromkeys(a for a in aliases if a)),
+                   env={**env, **{str(k): str(v) for k, v in (variables or {}).items()}},
+                   entrypoint=tuple(map(str, entry)) if isinstance(entry, list) else None,
+                   command=tuple(map(str, cmd)) if isinstance(cmd, list) else ())  # fmt: skip
+
+
+def run_pipeline(pipe: Pipeline, plan: Plan, spec: RunSpec) -> tuple[dict[str, Any], str]:
+    """Run the plan; return the run record and its log. A plan GitLab would refuse
+    (``Plan.errors``) raises ``InputError`` naming every problem, before anything runs."""
+    if plan.errors:
+        first, *rest = plan.errors
+        where, _, message = first.partition(": ")
+        raise InputError("\n".join([message, *rest]), subject=where)
+    spec.base_dir.mkdir(parents=True, exist_ok=True)
+    run = PipelineRun(pipe, plan, spec)
+    record = run.run()
+    return record, "\n".join(run.lines)

@@ -1,0 +1,220 @@
+"""The GitLab runner on real executors: host shell jobs and podman image/services jobs."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from shipway.ci.exec.base import ExecutorConfig
+from shipway.ci.gitlab.pipeline import parse_pipeline
+from shipway.ci.gitlab.plan import Context, plan_pipeline
+from shipway.ci.gitlab.variables import Facts
+from shipway.ci.gitlab_run import PipelineRun, RunSpec
+from shipway.runtime.host import Cancel
+
+Result = tuple[dict[str, Any], PipelineRun]
+
+
+def _run(tmp_path: Path, text: str, executor: str = "host",
+         podman: dict[str, str] | None = None, **variables: str) -> Result:  # fmt: skip
+    src = tmp_path / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
+    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
+    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
+    facts = Facts(sha="1" * 40, ref="main")
+    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=variables))
+    config = ExecutorConfig(podman_env=podman or {})
+    run = PipelineRun(pipe, plan, RunSpec(run_id="g1", source=src, base_dir=tmp_path / "run",
+                                          cache_root=tmp_path / "cache", facts=facts,
+                                          executor=executor, config=config))  # fmt: skip
+    return run.run(), run
+
+
+def _jobs(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {j["name"]: j for j in record["jobs"]}
+
+
+def test_retry_until_it_passes_and_only_for_listed_exit_codes(tmp_path: Path) -> None:
+    counter = tmp_path / "tries"
+    record, _ = _run(
+        tmp_path,
+        f"""\
+        flaky:
+          script:
+            - echo x >> {counter}
+            - test "$(wc -l < {counter})" -ge 2
+          retry: 2
+        strict:
+          script: [exit 7]
+          retry: {{max: 2, exit_codes: [3]}}
+    """,
+    )
+    jobs = _jobs(record)
+    assert (jobs["flaky"]["status"], jobs["flaky"]["retried"]) == ("success", 1)
+    assert (jobs["strict"]["status"], jobs["strict"]["retried"], jobs["strict"]["exit_code"]) \
+        == ("failed", 0, 7)  # fmt: skip
+    assert record["gitlab_status"] == "failed" and record["conclusion"] == "failure"
+
+
+def test_after_script_runs_in_its_own_shell_and_failure_paths(tmp_path: Path) -> None:
+    record, run = _run(
+        tmp_path,
+        """\
+        stages: [build, test]
+        broken:
+          stage: build
+          script: [export MINE=set, exit 4]
+          after_script: ['echo "status=$CI_JOB_STATUS mine=${MINE:-unset}"', exit 9]
+        cleanup:
+          stage: test
+          when: on_failure
+          script: [echo cleaning]
+        next:
+          stage: test
+          script: [echo never]
+    """,
+    )
+    jobs = _jobs(record)
+    assert run.output["broken"] == ["status=failed mine=unset"]
+    assert [jobs[n]["status"] for n in ("broken", "cleanup", "next")] == ["failed", "success",
+                                                                          "skipped"]  # fmt: skip
+    assert jobs["broken"]["exit_code"] == 4 and jobs["next"]["result"] == "skipped"
+
+
+def test_manual_jobs_are_reported_not_run_and_block_only_when_not_allowed_to_fail(
+    tmp_path: Path,
+) -> None:
+    record, run = _run(tmp_path, """\
+        stages: [one, two]
+        optional:
+          stage: one
+          when: manual
+          script: [echo ran-optional]
+        gate:
+          stage: one
+          script: [echo ran-gate]
+          rules:
+            - if: $GATE
+              when: manual
+            - when: on_success
+        after:
+          stage: two
+          script: [echo ran-after]
+    """, GATE="yes")  # fmt: skip
+    jobs = _jobs(record)
+    assert [jobs[n]["status"] for n in ("optional", "gate", "after")] == ["manual", "manual",
+                                                                         "skipped"]  # fmt: skip
+    assert "optional" not in run.output and "gate" not in run.output
+    record, _ = _run(
+        tmp_path / "again",
+        """\
+        stages: [one, two]
+        optional: {stage: one, when: manual, script: [echo x]}
+        after: {stage: two, script: [echo ran-after]}
+    """,
+    )
+    assert [j["status"] for j in record["jobs"]] == ["manual", "success"]
+
+
+def test_cache_and_artifacts_between_jobs(tmp_path: Path) -> None:
+    record, run = _run(
+        tmp_path,
+        """\
+        stages: [a, b]
+        fill:
+          stage: a
+          script: [mkdir -p .cache out, echo cached > .cache/f, echo art > out/g]
+          cache: {key: k-$CI_COMMIT_REF_SLUG, paths: [.cache/]}
+          artifacts: {paths: [out/g]}
+        use:
+          stage: b
+          script: [cat .cache/f, cat out/g, git status --porcelain --untracked-files=no,
+                   'git log -1 --format=%s']
+          cache: {key: k-$CI_COMMIT_REF_SLUG, paths: [.cache/], policy: pull}
+        no-art:
+          stage: b
+          dependencies: []
+          script: ['test -e out/g && echo has || echo none']
+    """,
+    )
+    assert record["gitlab_status"] == "success"
+    assert run.output["use"] == ["cached", "art", "x"] and run.output["no-art"] == ["none"]
+    assert (tmp_path / "cache" / "k-main" / ".cache" / "f").read_text() == "cached\n"
+
+
+def test_podman_image_and_service(tmp_path: Path, podman: dict[str, str],
+                                  busybox_image: str) -> None:  # fmt: skip
+    record, run = _run(tmp_path, f"""\
+        stages: [build, check]
+        build:
+          stage: build
+          image: {busybox_image}
+          services:
+            - name: {busybox_image}
+              alias: web
+              entrypoint: [sh, -c]
+              command: ['mkdir -p /w && echo hello-svc > /w/index.html && httpd -f -p 80 -h /w']
+          script:
+            - echo "dir=$CI_PROJECT_DIR pwd=$(pwd)"
+            - for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://web/ && break; sleep 1; done
+            - echo made > made.txt
+          artifacts: {{paths: [made.txt]}}
+        check:
+          stage: check
+          script: [cat made.txt]
+    """, executor="podman", podman=podman)  # fmt: skip
+    jobs = _jobs(record)
+    assert jobs["build"]["status"] == "success", run.lines
+    assert run.output["build"][0] == "dir=/builds/shipway/project pwd=/builds/shipway/project"
+    assert "hello-svc" in run.output["build"]
+    assert run.output["check"] == ["made"]
+
+
+def test_timeout_fails_the_job_and_cancel_gives_canceled(tmp_path: Path) -> None:
+    record, run = _run(
+        tmp_path,
+        """\
+        slow:
+          script: [sleep 30]
+          timeout: 1s
+    """,
+    )
+    assert (record["jobs"][0]["status"], record["jobs"][0]["exit_code"]) == ("failed", -1)
+    assert any("execution took longer than 1s" in line for line in run.lines)
+
+    src = tmp_path / "c"
+    src.mkdir()
+    (src / ".gitlab-ci.yml").write_text(
+        textwrap.dedent("""\
+        stages: [a, b]
+        long:
+          stage: a
+          script: [echo go, sleep 30]
+          after_script: ['echo "after=$CI_JOB_STATUS"']
+        later:
+          stage: b
+          script: [echo never]
+    """)
+    )
+    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
+    facts = Facts(sha="1" * 40, ref="main")
+    cancel = Cancel()
+
+    def on_line(line: str) -> None:
+        if line.endswith("] go"):  # the job has started: cancel the run
+            cancel.cancel()
+
+    spec = RunSpec(run_id="c1", source=src, base_dir=tmp_path / "crun",
+                   cache_root=tmp_path / "cache", facts=facts, cancel=cancel,
+                   on_line=on_line)  # fmt: skip
+    run = PipelineRun(pipe, plan_pipeline(pipe, Context(facts)), spec)
+    record = run.run()
+    assert [j["status"] for j in record["jobs"]] == ["canceled", "canceled"]
+    assert run.output["long"] == ["go", "after=canceled"]
+    assert (record["gitlab_status"], record["conclusion"]) == ("canceled", "cancelled")
