@@ -25,15 +25,16 @@ Touches only the ``events`` table.
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses as dc
 import threading
 import time
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from shipway.model.errors import ConflictError, ExternalError
 from shipway.model.events import Event, ObjectRef, repeats
@@ -69,8 +70,8 @@ _queues: weakref.WeakKeyDictionary[Store, _Queue] = weakref.WeakKeyDictionary()
 _queues_lock = threading.Lock()
 
 
-def to_event(r: EventRow) -> Event:
-    """The stored row as an ``Event``."""
+def to_event(r: Any) -> Event:
+    """The stored row (an ``EventRow``, or a Core row of its table) as an ``Event``."""
     involved = ObjectRef(r.kind, r.name, r.namespace, r.api_version, r.uid)
     return Event(involved, r.reason, r.message, r.type, r.release_id, r.source,
                  first=r.first_time or r.time, last=r.time, count=r.count, seq=r.seq or r.id,
@@ -109,6 +110,7 @@ def _lead(store: Store, q: _Queue, me: Pending) -> None:
     """Write batches until ``me``'s is written, then hand the lead on (or give it up)."""
     try:
         while me.stored is None and me.error is None:
+            time.sleep(0)  # let the writers just told theirs queue their next: a fuller batch
             with q.lock:
                 batch = [q.waiting.popleft() for _ in range(min(MAX_BATCH, len(q.waiting)))]
             _write_batch(store, batch)
@@ -158,38 +160,72 @@ def _commit(store: Store, batch: list[Pending]) -> list[Event]:
     )
 
 
+_T: Table = EventRow.__table__  # type: ignore[assignment]
+_MAX_SEQ = select(func.coalesce(func.max(_T.c.seq), 0))
+_NEWEST = select(_T).where(
+    _T.c.id.in_(
+        select(func.max(_T.c.id))
+        .where(_T.c.key.in_(bindparam("keys", expanding=True)))
+        .group_by(_T.c.key)
+    )
+)
+_INSERT = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
+_BUMP = (
+    update(_T)
+    .where(_T.c.id == bindparam("row_id"))
+    .values(count=bindparam("new_count"), time=bindparam("new_time"), seq=bindparam("new_seq"))
+)
+
+
 def _transaction(store: Store, batch: list[Pending]) -> list[Event]:
-    with store.session() as s:
-        seq = int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0)
-        keys = sorted({p.event.key for p in batch})
-        last_ids = select(func.max(EventRow.id)).where(EventRow.key.in_(keys))
-        newest = {
-            row.key: row
-            for row in s.scalars(
-                select(EventRow).where(EventRow.id.in_(last_ids.group_by(EventRow.key)))
-            )
-        }
-        taken: list[tuple[EventRow, int, dt.datetime, int]] = []
-        for p in batch:
-            ev, key, seq = p.event, p.event.key, seq + 1
-            row = newest.get(key)
-            if row is not None and repeats(to_event(row), ev):
-                row.count, row.time, row.seq = row.count + p.count, ev.first, seq
-            else:
-                inv = ev.involved
-                row = EventRow(
-                    time=ev.first, first_time=ev.first, source=ev.source, reason=ev.reason,
-                    message=ev.message, subject=inv.ref, seq=seq, key=key, type=ev.type,
-                    api_version=inv.api_version, kind=inv.kind, namespace=inv.namespace,
-                    name=inv.name, uid=inv.uid, release_id=ev.release_id, count=p.count,
-                )  # fmt: skip
-                s.add(row)
-                newest[key] = row
-            taken.append((row, row.count, row.time, row.seq))  # as this writer left it
-        s.flush()  # every position is new (above the max): no order among the rows matters
-        out = []
-        for row, count, last, at in taken:
-            ev = to_event(row)
-            ev.count, ev.last, ev.seq = count, last, at
-            out.append(ev)
-        return out
+    """Core statements built once, on a plain connection (an ORM session and its unit of
+    work cost more than the writes)."""
+    try:
+        with store.engine.begin() as conn:
+            return _statements(conn, batch)
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="store") from exc
+
+
+def _statements(conn: Connection, batch: list[Pending]) -> list[Event]:
+    seq = int(conn.execute(_MAX_SEQ).scalar() or 0)
+    keys = sorted({p.event.key for p in batch})
+    newest: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(_NEWEST, {"keys": keys}):
+        newest[r.key] = {"id": r.id, "event": to_event(r), "new": False}
+    out: list[Event] = []
+    for p in batch:
+        ev, key, seq = p.event, p.event.key, seq + 1
+        hit = newest.get(key)
+        if hit is not None and repeats(hit["event"], ev):
+            prev: Event = hit["event"]
+            stored = dc.replace(prev, last=ev.first, count=prev.count + p.count, seq=seq)
+            hit["event"], hit["dirty"] = stored, True
+        else:
+            stored = dc.replace(ev, last=ev.first, count=p.count, seq=seq)
+            hit = newest[key] = {"id": 0, "event": stored, "new": True}
+        hit.setdefault("mine", []).append(len(out))
+        out.append(stored)
+    inserts = [h for h in newest.values() if h["new"]]
+    if inserts:
+        ids = conn.execute(_INSERT, [_values(h["event"]) for h in inserts]).scalars().all()
+        for h, rid in zip(inserts, ids, strict=True):
+            h["id"] = rid
+    bumps = [h for h in newest.values() if not h["new"] and h.get("dirty")]
+    if bumps:
+        conn.execute(_BUMP, [{"row_id": h["id"], "new_count": h["event"].count,
+                              "new_time": h["event"].last, "new_seq": h["event"].seq}
+                             for h in bumps])  # fmt: skip
+    for h in newest.values():
+        for i in h.get("mine", ()):
+            out[i].id = h["id"]
+    return out
+
+
+def _values(ev: Event) -> dict[str, Any]:
+    inv = ev.involved
+    return {"time": ev.last, "first_time": ev.first, "source": ev.source, "reason": ev.reason,
+            "message": ev.message, "subject": inv.ref, "seq": ev.seq, "key": ev.key,
+            "type": ev.type, "api_version": inv.api_version, "kind": inv.kind,
+            "namespace": inv.namespace, "name": inv.name, "uid": inv.uid,
+            "release_id": ev.release_id, "count": ev.count}  # fmt: skip
