@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from shipway.deploy.appstore import AppCache
 from shipway.model.resources import Resource
@@ -18,6 +18,7 @@ from shipway.settings import Settings
 from shipway.store import pins
 from shipway.store import resources as repo
 from shipway.store.db import _MIGRATIONS, Store, open_store
+from shipway.store.tables import ResourceRow
 
 pytestmark = pytest.mark.integration
 
@@ -86,6 +87,20 @@ def test_the_plan_reads_the_index(store: Store) -> None:
             conn.exec_driver_sql("SET enable_seqscan = off")  # five rows: make the choice plain
             plan = " ".join(str(r[0]) for r in conn.execute(text("EXPLAIN " + sql), params))
             assert "ix_resources_pin" in plan, plan
+        listing = str(
+            select(ResourceRow.id, ResourceRow.generation)
+            .where(ResourceRow.api_group == "argoproj.io", ResourceRow.kind == "Application")
+            .order_by(ResourceRow.namespace, ResourceRow.name)
+            .compile(store.engine, compile_kwargs={"literal_binds": True})
+        )
+        if dialect == "sqlite":
+            plan = " ".join(
+                str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + listing)
+            )
+            assert "COVERING INDEX ix_resources_listing" in plan, plan
+        else:
+            plan = " ".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + listing))
+            assert "ix_resources_listing" in plan, plan
 
 
 def test_migration_0012_indexes_existing_pins(tmp_path: Path) -> None:
@@ -110,5 +125,5 @@ def test_migration_0012_indexes_existing_pins(tmp_path: Path) -> None:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0011")
         names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}
-    assert "ix_resources_pin" not in names
+    assert "ix_resources_pin" not in names and "ix_resources_listing" not in names
     store.close()

@@ -1,4 +1,4 @@
-"""An index of rollback pins, so a pass over every Application reads only the pinned ones.
+"""Indexes for the reconciler's pass over every Application: its listing, and rollback pins.
 
 A rollback under automated sync pins an Application (``status.pin.revision``,
 ``shipway.deploy.history``). The reconciler's pass used to read that value out
@@ -6,6 +6,8 @@ of every Application's status (10,000 JSON documents parsed a pass); this
 partial index on the expression holds only the rows that have a pin, and
 ``shipway.store.pins`` asks it with the same expression text (SQLite and
 PostgreSQL match an index on an expression only to the same expression).
+``ix_resources_listing`` covers the pass's listing of ``(id, generation)`` in
+name order, so it reads the index alone, never the rows with their bodies.
 Only the ``resources`` table's indexes are touched.
 
 Revision ID: 0012
@@ -32,7 +34,13 @@ def upgrade() -> None:
         f"CREATE INDEX ix_resources_pin ON resources (api_group, kind, {pin}) "
         f"WHERE {pin} IS NOT NULL"
     )
+    op.create_index(
+        "ix_resources_listing",
+        "resources",
+        ["api_group", "kind", "namespace", "name", "generation"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_resources_listing", "resources")
     op.execute("DROP INDEX ix_resources_pin")
