@@ -108,6 +108,7 @@ def write(store: Store, event: Event, count: int = 1) -> Event:
 
 def _lead(store: Store, q: _Queue, me: Pending) -> None:
     """Write batches until ``me``'s is written, then hand the lead on (or give it up)."""
+    batch: list[Pending] = []
     try:
         while me.stored is None and me.error is None:
             time.sleep(0)  # let the writers just told theirs queue their next: a fuller batch
@@ -117,7 +118,16 @@ def _lead(store: Store, q: _Queue, me: Pending) -> None:
             for p in batch:
                 if p is not me:
                     p.done.set()
+            batch = []
     finally:
+        for p in batch:  # the leader interrupted (KeyboardInterrupt) amid a batch
+            if p is not me:
+                if p.stored is None and p.error is None:
+                    p.error = ExternalError(
+                        "the writer of this event's batch was interrupted; it may not be stored",
+                        subject=p.event.involved.ref,
+                    )
+                p.done.set()
         with q.lock:
             if q.waiting:
                 nxt = q.waiting[0]
@@ -130,10 +140,9 @@ def _lead(store: Store, q: _Queue, me: Pending) -> None:
 def _write_batch(store: Store, batch: list[Pending]) -> None:
     try:
         stored = _commit(store, batch)
-    except BaseException as exc:
-        if len(batch) == 1 or not isinstance(exc, Exception):
-            for p in batch:
-                p.error = exc
+    except Exception as exc:
+        if len(batch) == 1:
+            batch[0].error = exc
             return
         for p in batch:  # one bad event fails only its own writer
             _write_batch(store, [p])

@@ -133,11 +133,12 @@ def _queued_behind_a_held_transaction(
 
     from shipway.store import event_writer
 
-    release = threading.Event()
+    release, held = threading.Event(), threading.Event()
     commits = [0]
 
     def hold(_conn: object, _cur: object, statement: str, *_: object) -> None:
         if statement.startswith(hold_on) and not release.is_set():
+            held.set()
             release.wait(30)
 
     def count(_conn: object) -> None:
@@ -157,13 +158,15 @@ def _queued_behind_a_held_transaction(
     first = threading.Thread(target=writer, args=(0,))
     first.start()
     queue = event_writer._queue(store)
-    while not queue.leading:
-        threading.Event().wait(0.01)
+    assert held.wait(30)  # the first event's transaction is under way, alone
     rest = [threading.Thread(target=writer, args=(i,)) for i in range(1, len(events))]
     for t in rest:
         t.start()
-    while len(queue.waiting) < len(events) - 1:  # the first is being written, out of the queue
+    for _ in range(3000):  # the first is being written, out of the queue
+        if len(queue.waiting) == len(events) - 1:
+            break
         threading.Event().wait(0.01)
+    assert len(queue.waiting) == len(events) - 1, len(queue.waiting)
     release.set()
     for t in [first, *rest]:
         t.join()
