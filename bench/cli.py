@@ -1,11 +1,14 @@
-"""Wall time of the everyday read commands beside ``kubectl version --client``.
+"""Wall time of the everyday read commands beside ``kubectl version --client`` and ``kubectl get``.
 
 Builds a store with some data (Applications, releases, CI runs) in a
 temporary ``SHIPWAY_HOME``, then runs each command ``--runs`` times through
 the installed ``shipway`` script, interleaved with ``kubectl version
---client`` so both see the same machine load. Prints each command's median
-and best wall time, and its median CPU time (user + system of the child, from
-``getrusage``: what the command costs, whatever else loads the machine).
+--client`` and ``kubectl get configmaps`` (as many ConfigMaps as apps) against
+the fake API server of the tests (``tests/fake_kube``, on loopback; kubectl's
+discovery cache warm, as in daily use) so all see the same machine load.
+Prints each command's median and best wall time, and its median CPU time
+(user + system of the child, from ``getrusage``: what the command costs,
+whatever else loads the machine).
 Targets: 100 ms for the lists, 50 ms for ``--version``. The source tree is
 byte-compiled first (``compileall``), as an install compiles it
 (``scripts/setup.sh``): where ``PYTHONDONTWRITEBYTECODE`` is set, an
@@ -17,6 +20,7 @@ uncompiled tree is compiled again on every run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -25,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 COMMANDS = [
     ["--version"],
@@ -65,6 +71,28 @@ def _fill(env: dict[str, str], apps: int) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 
 
+def _fake_api(apps: int, home: Path) -> tuple[Any, list[str]] | None:
+    """The tests' fake API server with ``apps`` ConfigMaps, and the kubectl options to read it."""
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    sys.path.insert(0, str(tests))
+    try:
+        from fake_kube.server import FakeKube
+    except ImportError:
+        return None
+    fake = FakeKube()
+    config = home / "kubeconfig.json"
+    config.write_text(json.dumps(fake.kubeconfig()))
+    for i in range(apps):
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"},
+                "metadata": {"name": f"app-{i}", "namespace": "default"}}  # fmt: skip
+        req = urllib.request.Request(f"{fake.url}/api/v1/namespaces/default/configmaps",
+                                     data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+        urllib.request.urlopen(req, timeout=10).close()
+    opts = ["--kubeconfig", str(config), "--cache-dir", str(home / "kube-cache")]
+    return fake, opts
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -91,34 +119,45 @@ def main() -> None:
     import compileall
 
     compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "src"), quiet=1)
+    fake = _fake_api(args.apps, home) if kubectl else None
     try:
         _fill(env, args.apps)
         times: dict[str, list[tuple[float, float]]] = {" ".join(c): [] for c in COMMANDS}
         times["kubectl version --client"] = []
+        get = "kubectl get configmaps (fake API)"
+        times[get] = []
+        kget = [kubectl or "kubectl", *(fake[1] if fake else []), "get", "configmaps", "-n",
+                "default"]  # fmt: skip
         for argv in [[shipway, *c] for c in COMMANDS]:  # warm the page cache once
             _time(argv, env)
+        if fake:
+            _time(kget, env)  # and kubectl's discovery cache
         for _ in range(args.runs):
             if kubectl:
                 times["kubectl version --client"].append(
                     _time([kubectl, "version", "--client"], env)
                 )
+            if fake:
+                times[get].append(_time(kget, env))
             for c in COMMANDS:
                 times[" ".join(c)].append(_time([shipway, *c], env))
         print(f"{args.runs} runs each; store: {args.apps} apps, {args.apps * 2} releases and runs")
         print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
               f"{os.cpu_count()} cores")  # fmt: skip
-        print(f"{'command':<32} {'median':>8} {'best':>8} {'cpu med':>8} {'target':>8}")
+        print(f"{'command':<36} {'median':>8} {'best':>8} {'cpu med':>8} {'target':>8}")
         for name, values in times.items():
             label = name if name.startswith("kubectl") else f"shipway {name}"
             if not values:
-                print(f"{label:<32} (not installed)")
+                print(f"{label:<36} (not installed)")
                 continue
             target = "" if name.startswith("kubectl") else f"{TARGETS.get(name, 0.100) * 1e3:.0f}ms"
             walls, cpus = [w for w, _ in values], [c for _, c in values]
             med, best = statistics.median(walls) * 1e3, min(walls) * 1e3
             cpu = statistics.median(cpus) * 1e3
-            print(f"{label:<32} {med:6.0f}ms {best:6.0f}ms {cpu:6.0f}ms {target:>8}")
+            print(f"{label:<36} {med:6.0f}ms {best:6.0f}ms {cpu:6.0f}ms {target:>8}")
     finally:
+        if fake:
+            fake[0].close()
         shutil.rmtree(home, ignore_errors=True)
 
 

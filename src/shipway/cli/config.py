@@ -28,6 +28,8 @@ def path() -> Path:
 
 @dataclass
 class Context:
+    """One ``shipway login`` context: a controller, its user and token."""
+
     name: str
     server: str
     user: str = ""
@@ -45,6 +47,8 @@ class Context:
 
 @dataclass
 class Config:
+    """The CLI config file: its contexts and the current one."""
+
     current: str = ""
     contexts: list[Context] = field(default_factory=list)
 

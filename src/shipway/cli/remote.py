@@ -55,6 +55,8 @@ def normalise(url: str, plaintext: bool = False) -> str:
 
 @dataclass(frozen=True)
 class Target:
+    """The controller a remote command talks to, and how."""
+
     server: str
     token: str
     user: str = ""

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select, update
 from shipway.model import namespaces
 from shipway.model.resources import Resource
 from shipway.store.db import Store
+from shipway.store.pins import pinned
 from shipway.store.tables import ResourceRow
 
 KIND = "Application"
@@ -36,21 +37,19 @@ class AppCache:
     def load(self, store: Store) -> list[tuple[Resource, str | None]]:
         """Every Application with its rollback pin; ``status`` may be stale (see ``statuses``).
 
-        The light listing is a Core query (no ORM rows for 10,000 applications).
+        The light listing is a Core query (no ORM rows for 10,000 applications) that
+        reads no status; the pins come from their index (``shipway.store.pins``).
         """
-        pin = ResourceRow.status["pin"]["revision"].as_string()
         with store.session() as s:
-            light = (
-                s.connection()
-                .execute(
-                    select(ResourceRow.id, ResourceRow.generation, pin)
-                    .where(ResourceRow.api_group == GROUP, ResourceRow.kind == KIND)
-                    .order_by(ResourceRow.namespace, ResourceRow.name)
-                )
-                .all()
-            )
+            conn = s.connection()
+            light = conn.execute(
+                select(ResourceRow.id, ResourceRow.generation)
+                .where(ResourceRow.api_group == GROUP, ResourceRow.kind == KIND)
+                .order_by(ResourceRow.namespace, ResourceRow.name)
+            ).all()
+            pins = pinned(conn, GROUP, KIND)  # the index of pins: only the pinned rows
             rows = self._rows
-            stale = [rid for rid, gen, _ in light if rows.get(rid, (-1,))[0] != gen]
+            stale = [rid for rid, gen in light if rows.get(rid, (-1,))[0] != gen]
             for chunk in _chunks(stale, 500):
                 for row in s.scalars(select(ResourceRow).where(ResourceRow.id.in_(chunk))):
                     res = Resource(
@@ -60,11 +59,11 @@ class AppCache:
                     rows[row.id] = (row.generation, res)
                     self.ids[namespaces.instance(row.namespace, row.name)] = row.id
         if len(light) != len(rows):
-            live_ids = {rid for rid, _, _ in light}
+            live_ids = {rid for rid, _ in light}
             for rid in [r for r in rows if r not in live_ids]:
                 res = rows.pop(rid)[1]
                 self.ids.pop(namespaces.instance(res.namespace, res.name), None)
-        return [(rows[rid][1], pinned or None) for rid, _, pinned in light]
+        return [(rows[rid][1], pins.get(rid)) for rid, _ in light]
 
     def statuses(self, store: Store, names: list[str]) -> dict[str, dict[str, Any]]:
         """The current stored status of the named Applications (by instance name)."""

@@ -44,6 +44,8 @@ Labels = Mapping[str, str]
 
 @dataclass(frozen=True)
 class Requirement:
+    """One requirement of a label selector (``key in (a,b)``, ``!key``, ``key=v``)."""
+
     key: str
     op: str  # "in" | "notin" | "exists" | "!"
     values: frozenset[str] = frozenset()

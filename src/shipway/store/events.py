@@ -6,10 +6,10 @@ previews). A repeat of a recent event (same stable fields, within
 ``AGGREGATE_WINDOW``) bumps that row's ``count``, ``time`` and ``seq``;
 anything else is a new row. ``seq`` is ``max(seq) + 1`` under a unique index,
 so a racing writer (another process) retries with the next one and the
-positions are gapless in commit order (on SQLite the writers of one process
-take turns under a lock: SQLite has one writer at a time anyway, and turns
-beat collisions and retries): a reader that saw ``seq`` N has seen
+positions are gapless in commit order: a reader that saw ``seq`` N has seen
 every event written before N (what ``Last-Event-ID`` and an outbox rely on).
+The writers of one process share transactions (group commit,
+``shipway.store.event_writer``); ``emit`` returns once its event is committed.
 
 Touches only the ``events`` and ``app_reconciles`` tables.
 """
@@ -17,27 +17,16 @@ Touches only the ``events`` and ``app_reconciles`` tables.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from shipway.model.errors import ConflictError, ExternalError
-from shipway.model.events import NORMAL, Event, ObjectRef, repeats, utc
+from shipway.model.events import NORMAL, Event, ObjectRef, utc
+from shipway.store import event_writer
 from shipway.store.db import Store
 from shipway.store.tables import EventRow, ReconcileRow
 
-_RETRIES = 20
-_SQLITE_WRITERS = threading.Lock()
-
-
-def _to_event(r: EventRow) -> Event:
-    involved = ObjectRef(r.kind, r.name, r.namespace, r.api_version, r.uid)
-    return Event(involved, r.reason, r.message, r.type, r.release_id, r.source,
-                 first=r.first_time or r.time, last=r.time, count=r.count, seq=r.seq or r.id,
-                 id=r.id)  # fmt: skip
+_to_event = event_writer.to_event
 
 
 def emit(
@@ -54,46 +43,13 @@ def emit(
 ) -> Event:
     """Record one event (or count a repeat of a recent one); returns it as stored.
 
-    ``count`` records that many occurrences at once (a batch of repeats).
+    ``count`` records that many occurrences at once (a batch of repeats). The
+    event is committed when this returns; concurrent writers of this process
+    share transactions (``shipway.store.event_writer``).
     """
     ev = Event(involved, reason, message, type, release_id or "", source,
                first=at or dt.datetime.now(dt.UTC))  # fmt: skip
-    key = ev.key
-    if store.engine.dialect.name == "sqlite":  # this process's writers queue, not collide
-        with _SQLITE_WRITERS:
-            return _write(store, ev, key, involved, reason, message, type, source, count)
-    return _write(store, ev, key, involved, reason, message, type, source, count)
-
-
-def _write(
-    store: Store, ev: Event, key: str, involved: ObjectRef, reason: str, message: str,
-    type: str, source: str, count: int = 1,
-) -> Event:  # fmt: skip
-    for attempt in range(_RETRIES):
-        try:
-            with store.session() as s:
-                seq = int(s.scalar(select(func.coalesce(func.max(EventRow.seq), 0))) or 0) + 1
-                row = s.scalars(
-                    select(EventRow).where(EventRow.key == key).order_by(EventRow.id.desc())
-                ).first()
-                if row is not None and repeats(_to_event(row), ev):
-                    row.count, row.time, row.seq = row.count + count, ev.first, seq
-                else:
-                    row = EventRow(
-                        time=ev.first, first_time=ev.first, source=source, reason=reason,
-                        message=message, subject=involved.ref, seq=seq, key=key, type=type,
-                        api_version=involved.api_version, kind=involved.kind,
-                        namespace=involved.namespace, name=involved.name, uid=involved.uid,
-                        release_id=ev.release_id, count=count,
-                    )  # fmt: skip
-                    s.add(row)
-                s.flush()
-                return _to_event(row)
-        except ExternalError as exc:  # the seq taken by another writer, or its lock: again
-            if not isinstance(exc.__cause__, IntegrityError | OperationalError):
-                raise
-            time.sleep(0.005 * (attempt + 1))
-    raise ConflictError(f"event {reason}: the event stream stayed busy", subject=involved.ref)
+    return event_writer.write(store, ev, count)
 
 
 def query(

@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
 
-from shipway.model.events import ObjectRef
+from shipway.model.errors import ExternalError
+from shipway.model.events import Event, ObjectRef
 from shipway.model.release import STAGES, Release
 from shipway.settings import Settings
 from shipway.store import events as store_events
@@ -120,3 +121,80 @@ def test_release_events_carry_the_release_id(store: Store) -> None:
     expected = [("ReleaseFailed", "stage ci failed: tests failed")]
     assert [(e.reason, e.message) for e in failed] == expected
     assert failed[0].to_dict()["releaseId"] == "rel43"
+
+
+def _queued_behind_a_held_transaction(
+    store: Store, events: list[tuple[str, str]], hold_on: str = "INSERT INTO events"
+) -> tuple[list[object], int]:
+    """Emit ``events`` (name, message) from one thread each while the first one's transaction
+    is held at its first INSERT until every other writer has queued; returns each writer's
+    result (an Event or its error) and the transactions committed."""
+    from sqlalchemy import event as sa_event
+
+    from shipway.store import event_writer
+
+    release, held = threading.Event(), threading.Event()
+    commits = [0]
+
+    def hold(_conn: object, _cur: object, statement: str, *_: object) -> None:
+        if statement.startswith(hold_on) and not release.is_set():
+            held.set()
+            release.wait(30)
+
+    def count(_conn: object) -> None:
+        commits[0] += 1
+
+    sa_event.listen(store.engine, "before_cursor_execute", hold)
+    sa_event.listen(store.engine, "commit", count)
+    results: list[object] = [None] * len(events)
+
+    def writer(i: int) -> None:
+        name, message = events[i]
+        try:
+            results[i] = store_events.emit(store, ObjectRef("Application", name), "Tick", message)
+        except Exception as exc:
+            results[i] = exc
+
+    first = threading.Thread(target=writer, args=(0,))
+    first.start()
+    queue = event_writer._queue(store)
+    assert held.wait(30)  # the first event's transaction is under way, alone
+    rest = [threading.Thread(target=writer, args=(i,)) for i in range(1, len(events))]
+    for t in rest:
+        t.start()
+    for _ in range(3000):  # the first is being written, out of the queue
+        if len(queue.waiting) == len(events) - 1:
+            break
+        threading.Event().wait(0.01)
+    assert len(queue.waiting) == len(events) - 1, len(queue.waiting)
+    release.set()
+    for t in [first, *rest]:
+        t.join()
+    sa_event.remove(store.engine, "before_cursor_execute", hold)
+    sa_event.remove(store.engine, "commit", count)
+    return results, commits[0]
+
+
+def test_queued_writers_share_one_transaction(store: Store) -> None:
+    events = [(f"a{i}", "m") for i in range(8)] + [("a1", "m")]  # the last repeats a1's
+    results, commits = _queued_behind_a_held_transaction(store, events)
+    assert all(not isinstance(r, BaseException) for r in results), results
+    assert commits == 2  # the first event alone, then the 8 queued behind it in one
+    found = store_events.query(store)
+    assert [e.seq for e in found] == [1, *range(3, 10)]  # a1's row moved to the last one
+    a1 = [e for e in found if e.involved.name == "a1"]
+    assert len(a1) == 1 and a1[0].count == 2
+    stored_seqs = sorted(r.seq for r in results if isinstance(r, Event))
+    assert stored_seqs == list(range(1, 10))  # each writer told its own position
+
+
+def test_a_bad_event_fails_only_its_writer(store: Store) -> None:
+    if store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite stores any length: PostgreSQL refuses a name over 253 characters")
+    events = [("first", "m"), ("ok1", "m"), ("x" * 300, "m"), ("ok2", "m")]
+    results, _ = _queued_behind_a_held_transaction(store, events)
+    assert isinstance(results[2], ExternalError), results[2]
+    assert [isinstance(r, Event) for r in results] == [True, True, False, True]
+    found = store_events.query(store)
+    assert sorted(e.involved.name for e in found) == ["first", "ok1", "ok2"]
+    assert [e.seq for e in found] == [1, 2, 3]  # gapless: the failed one took no position
