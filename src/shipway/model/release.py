@@ -150,6 +150,7 @@ class Release:
             "finished": iso(self.finished),
             "stages": [s.to_dict() for s in self.stages],
             "security": copy.deepcopy(self.security) if self.security else {},
+            "freight": dict(self.freight),
             "seconds": total,
         }
 

@@ -37,3 +37,16 @@ def test_round_trip_through_dict() -> None:
     rel.start("ci", _t(1))
     again = Release.from_dict(rel.to_dict())
     assert again.to_dict() == rel.to_dict()
+
+
+def test_to_dict_keeps_every_field_and_round_trips() -> None:
+    """A field added to Release must reach its record (to_dict lists the fields by hand)."""
+    import dataclasses
+
+    freight = {"project": "p", "name": "f", "alias": "a", "warehouse": "w"}
+    rel = Release(id="r1", app="web", commit="c" * 40, security={"policy": {"ok": True}},
+                  freight=freight)  # fmt: skip
+    data = rel.to_dict()
+    assert {f.name for f in dataclasses.fields(Release)} <= set(data)
+    again = Release.from_dict(data)
+    assert again.to_dict() == data
