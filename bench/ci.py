@@ -12,7 +12,7 @@ Prints:
 - a one-step Tekton TaskRun on podman, from the file to its status (target < 1 s;
   Tekton on a cluster takes about 5-6 s for a minimal TaskRun), and on the host.
 
-    .venv/bin/python bench/ci.py [--steps 200] [--repeat 3] [--skip-act] [--only tekton]
+    .venv/bin/python bench/ci.py [--steps 200] [--repeat 3] [--skip-act] [--only tekton|gitlab]
 """
 
 from __future__ import annotations
@@ -289,6 +289,13 @@ def tekton(args: argparse.Namespace, work: Path) -> None:
         )
 
 
+def gitlab(args: argparse.Namespace, work: Path) -> None:
+    """GitLab CI job overhead beside gitlab-ci-local's shell executor (bench/ci_gitlab.py)."""
+    from ci_gitlab import report  # the script beside this one
+
+    report(20, args.repeat)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -296,7 +303,7 @@ def main() -> None:
     parser.add_argument("--skip-act", action="store_true")
     parser.add_argument(
         "--only",
-        choices=["overhead", "matrix", "python", "compat", "tekton"],
+        choices=["overhead", "matrix", "python", "compat", "tekton", "gitlab"],
         help="Run one part of the benchmark.",
     )
     args = parser.parse_args()
@@ -305,7 +312,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shipway-bench-ci-") as tmp:
         work = Path(tmp)
         parts = {"overhead": overhead, "matrix": lambda a, _w: matrix_plan(a),
-                 "python": python_env, "compat": compatibility, "tekton": tekton}  # fmt: skip
+                 "python": python_env, "compat": compatibility, "tekton": tekton,
+                 "gitlab": gitlab}  # fmt: skip
         for name, part in parts.items():
             if args.only in (None, name):
                 part(args, work)

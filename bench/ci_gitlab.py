@@ -73,18 +73,15 @@ def gcl_once(work: Path, base: Path) -> float:
     return took
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--jobs", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
+def report(jobs: int, repeat: int) -> None:
+    """Time ``jobs`` jobs of ``true`` with shipway and with gitlab-ci-local; print both."""
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        work = make_checkout(base, args.jobs)
-        mine = [shipway_once(work, base) for _ in range(args.repeat)]
-        theirs = [gcl_once(work, base) for _ in range(args.repeat)] if GCL.is_file() else []
-    n = args.jobs
-    print(f"GitLab CI, {n} jobs of `true` (shell, host), median of {args.repeat}:")
+        work = make_checkout(base, jobs)
+        mine = [shipway_once(work, base) for _ in range(repeat)]
+        theirs = [gcl_once(work, base) for _ in range(repeat)] if GCL.is_file() else []
+    n = jobs
+    print(f"GitLab CI, {n} jobs of `true` (shell, host), median of {repeat}:")
     print(f"  shipway runner       {statistics.median(mine) * 1000 / n:8.1f} ms/job   "
           f"({statistics.median(mine):.2f} s total)")  # fmt: skip
     if theirs:
@@ -93,6 +90,14 @@ def main() -> None:
         print(f"  ratio                {statistics.median(theirs) / statistics.median(mine):8.1f}x")
     else:
         print("  gitlab-ci-local: not installed (npm ci)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=20)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    report(args.jobs, args.repeat)
 
 
 if __name__ == "__main__":
