@@ -281,9 +281,10 @@ def _soaking(store: Store, stage: Any, reqs: list[dict[str, Any]], now: Any) -> 
 
 def tick(store: Store, settings: Settings, *, soak: bool = True) -> bool:
     """One pass of verification and auto-promotion (and of the soak display unless
-    ``soak`` is false); whether promotions were queued."""
-    verification.tick(store, settings)
-    queued = bool(auto_promote(store))
+    ``soak`` is false); whether promotions may have been queued (auto-promotions, or a
+    verification ended: its rollback), so the controller wakes the promotion lane."""
+    ended = verification.tick(store, settings)  # a failed one may have queued a rollback
+    queued = bool(auto_promote(store)) or bool(ended)
     if soak:
         soak_pass(store)
     stage_refresh.refresh(store)

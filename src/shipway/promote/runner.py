@@ -156,7 +156,7 @@ def run(
     key: str,
     *,
     forge: Callable[[str, str | None], Any] | None = None,
-    poll: float = 0.5,
+    poll: float = 0.25,
     on_progress: Progress | None = None,
     resumed: bool = False,
 ) -> dict[str, Any]:

@@ -131,12 +131,16 @@ def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
                 if not res.ok:
                     raise StepError(f"sync of Application {key} failed: {res.message}")
                 synced[key] = res.revision
+                fresh = res.health  # what the sync saw right after applying
                 checks = env.state.setdefault("healthCheck", {}).setdefault("apps", [])
                 checks[:] = [a for a in checks if (a["namespace"], a["name"]) !=
                              (app.namespace, app.name)] + [
                     {"name": app.name, "namespace": app.namespace,
                      "desiredRevisions": [res.revision]}]  # fmt: skip
-            state = engine.wait_healthy(env.store, key, 0, settings=env.settings)
+            else:
+                fresh = ""
+            state = (fresh if fresh == health.HEALTHY else
+                     engine.wait_healthy(env.store, key, 0, settings=env.settings))  # fmt: skip
         except ShipwayError as exc:
             raise StepError(f"Application {key}: {exc}") from None
         if state != health.HEALTHY:
