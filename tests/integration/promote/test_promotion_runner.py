@@ -107,6 +107,9 @@ def test_quickstart_promotion(env, git_server, memory, tmp_path: Path) -> None:
     assert _cond(store, "Healthy")["status"] == "True"
     ready = _cond(store, "Ready")  # no verification ran yet (the runner alone starts none)
     assert (ready["status"], ready["reason"]) == ("False", "WaitingForVerification")
+    from shipway.promote import stage_refresh
+
+    assert stage_refresh.refresh(store) == 0  # nothing changed: nothing written again
 
 
 def test_failure_in_the_middle_pushes_nothing(env, git_server, memory, tmp_path: Path) -> None:
