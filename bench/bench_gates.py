@@ -25,6 +25,12 @@ def _wait(what: str, cond: Any, timeout: float = 60.0, step: float = 0.01) -> fl
         time.sleep(step)
 
 
+def promote_bench_cpu() -> float:
+    from promote import cpu
+
+    return float(cpu())
+
+
 def _kargo(url: str, port: int, image: str) -> str:
     import promote_helpers as ph
 
@@ -112,7 +118,8 @@ def run(tmp: Path, store: Any, settings: Any, url: str, port: int, image: str,
         promote(good)
         _wait("v1 verified", lambda: verified(good), 120)
         _wait("idle", idle, 60)
-        took = []
+        took: list[float] = []
+        cpus: list[float] = []
         for i in range(repeat):
             bad = freight("v2", f"b{i:010d}bad")
             promote(bad)
@@ -124,6 +131,7 @@ def run(tmp: Path, store: Any, settings: Any, url: str, port: int, image: str,
                 )
 
             t_fail = _wait("the failed verification", failed, 120)
+            c_fail = promote_bench_cpu()
 
             def rolled_back(bad: str = bad) -> bool:
                 return any(
@@ -133,10 +141,12 @@ def run(tmp: Path, store: Any, settings: Any, url: str, port: int, image: str,
 
             t_done = _wait("the rollback", rolled_back, 120)
             took.append(t_done - t_fail)
+            cpus.append(promote_bench_cpu() - c_fail)
             _wait("idle", idle, 120)
         print(f"failed verification to finished rollback, {repeat} runs: median "
               f"{statistics.median(took):.2f} s, best {min(took):.2f} s (target < 5 s; the "
-              "rollback is a whole podman promotion)")  # fmt: skip
+              f"rollback is a whole podman promotion); CPU median {statistics.median(cpus):.2f} s"
+              " (the whole controller in this process and its children)")  # fmt: skip
         _push_to_freight(tmp, store, settings, ctl, ctl_port, image, repeat, services)
     finally:
         server.should_exit = True

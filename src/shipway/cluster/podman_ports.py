@@ -84,20 +84,42 @@ def held_by_pods(target: _Runs) -> dict[int, str]:
     return out
 
 
+def _infra_ports(target: _Runs) -> dict[int, str]:
+    """Host port → the name of the pod (of this home) whose infra container publishes it."""
+    raw = target.podman("ps", "-a", "--pod", "--format", "json", check=False)
+    out: dict[int, str] = {}
+    for c in json.loads(raw or "[]") or []:
+        if not (c.get("IsInfra") and c.get("Ports")):
+            continue
+        for p in c["Ports"]:
+            for port in range(int(p["host_port"]), int(p["host_port"]) + int(p.get("range", 1))):
+                out[port] = str(c.get("PodName") or c.get("Pod") or "?")
+    return out
+
+
 def check_free(target: _Runs, obj: Obj, wanted: dict[int, str], own: set[str]) -> None:
     """Raise ``ClusterError`` naming the port and its holder if one of ``wanted`` is taken.
 
     ``wanted``: host port → what publishes it; ``own``: the pods being replaced
-    (the ports they hold are the object's own).
+    (the ports they hold are the object's own). One ``podman ps`` answers the usual
+    case (free, or held by the pods being replaced); the holder is described (its
+    object and application) only when there is a conflict.
     """
     if not wanted:
         return
-    pods = held_by_pods(target)
+    pods = _infra_ports(target)
+    described: dict[int, str] | None = None
     for port, source in sorted(wanted.items()):
-        held = pods.get(port)
-        if held is not None and held.split()[1] in own:
+        pod = pods.get(port)
+        if pod is not None and pod in own:
             continue
-        held = held or holder(port)
+        if pod is not None:
+            described = held_by_pods(target) if described is None else described
+            held: str | None = described.get(port) or f"pod {pod}"
+            if held is not None and held.split()[1] in own:
+                continue
+        else:
+            held = holder(port)
         if held is not None:
             raise ClusterError(
                 f"host port 127.0.0.1:{port} (published by {source}) is already held by {held}",

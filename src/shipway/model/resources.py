@@ -44,6 +44,9 @@ class Resource:
     status: dict[str, Any] = field(default_factory=dict)
     created: dt.datetime | None = field(default=None, compare=False)
     """When it was first stored (set by the store; ``None`` before)."""
+    generation: int = field(default=0, compare=False)
+    """``metadata.generation``: 1 when stored, one more each time its body changed (set by the
+    store; 0 before)."""
     located: yamlsrc.Located | None = field(default=None, compare=False, repr=False)
     """The YAML it was parsed from, for ``file:line:col`` of its fields (``None`` when loaded
     from the store)."""

@@ -20,8 +20,9 @@
   promotion (``promote.start``: windows, soak, one promotion at a time).
 - ``soak_pass``: each soaking stage's ``status.soak`` (which Freight, until when),
   for ``get stages -o wide``;
-- ``tick``: one pass of the verification engine, auto-promotion and the soak
-  display (the controller runs it every half second, the soak display every 10th).
+- ``tick``: one pass of the verification engine, auto-promotion, the soak
+  display (the controller runs it every half second, the soak display every 10th)
+  and the Stages' health and conditions (``stage_refresh``).
 
 Touches the store only (the providers, through ``verification.tick``).
 """
@@ -35,7 +36,7 @@ from typing import Any
 from shipway.model import events as ev
 from shipway.model import kargo_stage
 from shipway.model.errors import ShipwayError
-from shipway.promote import autopolicy, gates, records, runner, verification
+from shipway.promote import autopolicy, gates, records, runner, stage_refresh, verification
 from shipway.promote import start as start_mod
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
@@ -280,11 +281,13 @@ def _soaking(store: Store, stage: Any, reqs: list[dict[str, Any]], now: Any) -> 
 
 def tick(store: Store, settings: Settings, *, soak: bool = True) -> bool:
     """One pass of verification and auto-promotion (and of the soak display unless
-    ``soak`` is false); whether promotions were queued."""
-    verification.tick(store, settings)
-    queued = bool(auto_promote(store))
+    ``soak`` is false); whether promotions may have been queued (auto-promotions, or a
+    verification ended: its rollback), so the controller wakes the promotion lane."""
+    ended = verification.tick(store, settings)  # a failed one may have queued a rollback
+    queued = bool(auto_promote(store)) or bool(ended)
     if soak:
         soak_pass(store)
+    stage_refresh.refresh(store)
     return queued
 
 

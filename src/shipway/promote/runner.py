@@ -156,7 +156,7 @@ def run(
     key: str,
     *,
     forge: Callable[[str, str | None], Any] | None = None,
-    poll: float = 0.5,
+    poll: float = 0.25,
     on_progress: Progress | None = None,
     resumed: bool = False,
 ) -> dict[str, Any]:
@@ -179,9 +179,26 @@ def run(
 
 
 def _status(state: dict[str, Any], phase: str, message: str) -> dict[str, Any]:
-    return st.promotion_status(phase, state["metas"], state["outputs"], state["freight"],
-                               current=state["current"], message=message,
-                               started=state.get("startedAt", ""))  # fmt: skip
+    out = st.promotion_status(phase, state["metas"], state["outputs"], state["freight"],
+                              current=state["current"], message=message,
+                              started=state.get("startedAt", ""))  # fmt: skip
+    if phase == "Succeeded":
+        checks = health_checks(state)
+        if checks:
+            out["healthChecks"] = checks
+    return out
+
+
+def health_checks(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Kargo's ``healthChecks``: what each ``argocd-update`` step synced, for the stage's health."""
+    out = []
+    for step in state.get("steps") or []:
+        if step.get("uses") != "argocd-update":
+            continue
+        check = (state.get("stepState") or {}).get(step.get("alias"), {}).get("healthCheck")
+        if check:
+            out.append({"uses": "argocd-update", "config": check})
+    return out
 
 
 def _mirror(store: Store, state: dict[str, Any], phase: str, message: str) -> None:
@@ -380,10 +397,13 @@ class _Run:
                 False,
             )
         else:
+            _ended(self.store, s, phase, message)
             _emit(self.store, s, ev.PROMOTION_FAILED, message, True)
         shutil.rmtree(self.work, ignore_errors=True)
         self.progress({"phase": phase, "message": message})
-        from shipway.promote import lifecycle
+        from shipway.promote import lifecycle, stage_refresh
+
+        stage_refresh.refresh(self.store, s["project"], s["stage"])
 
         lifecycle.after_promotion(self.store, self.key)
         return _status(s, phase, message)
@@ -410,3 +430,17 @@ def _promoted(store: Store, s: dict[str, Any]) -> None:
         records.update(store, "Freight", old, project, lambda f: records.left(f, stage, at))
     records.update(store, "Freight", target, project,
                    lambda f: records.entered(f, stage, records.iso(at)))  # fmt: skip
+
+
+def _ended(store: Store, s: dict[str, Any], phase: str, message: str) -> None:
+    """A promotion that did not succeed is still the stage's ``lastPromotion``, as in Kargo
+    (its ``freightHistory`` is left as it was)."""
+    from shipway.promote import records
+
+    def fn(stage_status: dict[str, Any]) -> dict[str, Any]:
+        status = _status(s, phase, message)
+        return {**stage_status, "lastPromotion": {
+            "name": s["name"], "freight": st.freight_ref(s["freight"]), "status": status,
+            "finishedAt": status.get("finishedAt") or st.now()}}  # fmt: skip
+
+    records.update(store, "Stage", s["stage"], s["project"], fn)

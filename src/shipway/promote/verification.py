@@ -40,7 +40,7 @@ from shipway.model.resources import Resource
 from shipway.model.rollouts import COMPLETED_PHASES, Metric
 from shipway.promote import analysis as an
 from shipway.promote import promotion as pm
-from shipway.promote import providers, records
+from shipway.promote import providers, records, stage_refresh
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
 from shipway.store import runs
@@ -109,6 +109,7 @@ def start(
                        reason=ev.VERIFICATION_SUCCEEDED,
                        message=f"Freight {freight} verified in stage {stage} (no verification "
                                "configured)", about=("Stage", stage))  # fmt: skip
+        stage_refresh.refresh(store, project, stage)
         _after(store, project, stage, freight, "Successful")
         return None
     name = pm.promotion_name(stage, freight)
@@ -138,8 +139,7 @@ def start(
     key = f"{project}/{name}"
     runs.put_state(store, ENGINE, key, phase, state)
     records.verification_entry(store, project, stage, _info(state, phase))
-    records.set_condition(store, project, stage, "Verified", None, "Pending",
-                          f"verifying Freight {freight}: AnalysisRun {name}")  # fmt: skip
+    stage_refresh.refresh(store, project, stage)
     _write_run(store, state, phase)
     if phase == "Error":
         _complete(store, key, state, "Error", state["message"])
@@ -318,39 +318,19 @@ def _complete(store: Store, key: str, state: dict[str, Any], phase: str, message
     records.verification_entry(store, project, stage, _info(state, phase))
     if phase == "Successful":
         records.set_verified(store, project, freight, stage)
-        records.set_condition(
-            store,
-            project,
-            stage,
-            "Verified",
-            True,
-            "Verified",
-            f"Freight {freight} verified by AnalysisRun {state['run']}",
-        )
         reason, text, warn = ev.VERIFICATION_SUCCEEDED, f"Freight {freight} verified", False
     elif phase == "Inconclusive":
-        records.set_condition(store, project, stage, "Verified", None, "Inconclusive",
-                              f"verification of Freight {freight} is inconclusive and waits for "
-                              f"a person: {message}")  # fmt: skip
         reason, text, warn = "VerificationInconclusive", f"inconclusive: {message}", True
     elif phase == "Aborted":
         reason, text, warn = "VerificationAborted", f"aborted: {message}", False
     else:
-        records.set_condition(
-            store,
-            project,
-            stage,
-            "Verified",
-            False,
-            phase,
-            f"verification of Freight {freight}: {phase}: {message}",
-        )
         reason, text, warn = ev.VERIFICATION_FAILED, f"{phase}: {message}", True
     records.record(store, project, freight,
                    {"stage": stage, "kind": "verification", "name": state["run"], "phase": phase,
                     "message": message},
                    reason=reason, message=f"stage {stage}, AnalysisRun {state['run']}: {text}",
                    warn=warn, about=("Stage", stage))  # fmt: skip
+    stage_refresh.refresh(store, project, stage)
     if phase != "Aborted":
         _after(store, project, stage, freight, phase, str(state.get("promotion") or ""))
     return phase

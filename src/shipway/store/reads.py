@@ -141,7 +141,7 @@ def open_reader(settings: Settings) -> Reader:
     return check_schema(engine_reader(engine_for(settings)), url.split("@")[-1])
 
 
-_RESOURCE_COLUMNS = "api_version, kind, name, namespace, body, source, status, created"
+_RESOURCE_COLUMNS = "api_version, kind, name, namespace, body, source, status, created, generation"
 
 
 def list_kind(reader: Reader, kind: str, namespace: str | None = None) -> list[Resource]:
@@ -163,6 +163,7 @@ def list_kind(reader: Reader, kind: str, namespace: str | None = None) -> list[R
             source=r[5] or "",
             status=dict(_json(r[6]) or {}),
             created=_time(r[7]),
+            generation=int(r[8] or 1),
         )
         for r in rows
     ]

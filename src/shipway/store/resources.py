@@ -34,6 +34,7 @@ def _to_resource(row: ResourceRow) -> Resource:
         source=row.source,
         status=dict(row.status or {}),
         created=row.created,
+        generation=row.generation or 1,
     )
 
 

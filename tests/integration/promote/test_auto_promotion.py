@@ -229,3 +229,41 @@ def test_release_get_shows_the_freight_journey(store: Store, health: Health) -> 
 
     doc = json.loads(res.output)
     assert doc["journey"][0]["actor"] == lifecycle.AUTO_ACTOR
+
+
+def test_twenty_freight_arriving_while_promotions_run(store: Store, health: Health) -> None:
+    """Every stage ends on the newest Freight and no promotion is run twice."""
+    import threading
+
+    setup(store, docs(health.url, policies=AUTO, soak="0s"))
+    stop = threading.Event()
+
+    def controller() -> None:  # the tick and the promotion lane, as the controller runs them
+        own = open_store(Settings())
+        try:
+            while not stop.is_set():
+                lifecycle.tick(own, Settings())
+                for key in runner.pending(own):
+                    runner.run(own, Settings(), key)
+                time.sleep(0.02)
+        finally:
+            own.close()
+
+    worker = threading.Thread(target=controller)
+    worker.start()
+    try:
+        names = []
+        for i in range(20):
+            names.append(add_freight(store, f"2.0.{i}"))
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(120)
+    cycle(store)
+    assert holding(store, "test") == names[-1]
+    assert holding(store, "uat") == names[-1]
+    promoted = [
+        (s["stage"], s["freight"]["name"]) for _k, _p, s in runs.states(store, runner.ENGINE)
+    ]
+    assert len(promoted) == len(set(promoted)), "a Freight was promoted to a stage twice"
+    assert {p for _k, p, _s in runs.states(store, runner.ENGINE)} == {"Succeeded"}

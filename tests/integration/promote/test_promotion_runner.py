@@ -51,12 +51,29 @@ def _run(settings: Settings, store: Store, steps: list[dict[str, Any]], name: st
     return runner.run(store, settings, key, poll=0.05)
 
 
+def _stage(store: Store) -> None:
+    from shipway.model.resources import Resource
+
+    body = {"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Stage",
+            "metadata": {"name": "test", "namespace": "demo"},
+            "spec": {"requestedFreight": [{"origin": {"kind": "Warehouse", "name": "w"},
+                                           "sources": {"direct": True}}]}}  # fmt: skip
+    store_resources.apply(store, [Resource("kargo.akuity.io/v1alpha1", "Stage", "test", "demo",
+                                           body)])  # fmt: skip
+
+
+def _cond(store: Store, ctype: str) -> dict[str, Any]:
+    st = store_resources.get(store, "Stage", "test", "demo").status
+    return next(c for c in st["conditions"] if c["type"] == ctype)
+
+
 def test_quickstart_promotion(env, git_server, memory, tmp_path: Path) -> None:
     settings, store = env
     url = git_server.bare("cfg-quickstart")
     seed(url, tmp_path / "seed")
     target_name, target = memory
     store_resources.apply(store, [application(url, target_name)])
+    _stage(store)
 
     status = _run(settings, store, quickstart_steps(url))
 
@@ -81,6 +98,18 @@ def test_quickstart_promotion(env, git_server, memory, tmp_path: Path) -> None:
     reasons = [e.reason for e in store_events.query(store, kind="Promotion")]
     assert "PromotionStarted" in reasons and "PromotionSucceeded" in reasons
     assert not (settings.home / "promotions" / "demo" / "p1").exists()
+    # the stage's health is judged by what argocd-update synced, as Kargo does
+    stage = store_resources.get(store, "Stage", "test", "demo").status
+    assert stage["freightSummary"] == freight()["metadata"]["name"]
+    assert stage["health"]["status"] == "Healthy", stage["health"]
+    (check,) = stage["lastPromotion"]["status"]["healthChecks"]
+    assert check["config"]["apps"][0]["desiredRevisions"] == [pushed["commit"]]
+    assert _cond(store, "Healthy")["status"] == "True"
+    ready = _cond(store, "Ready")  # no verification ran yet (the runner alone starts none)
+    assert (ready["status"], ready["reason"]) == ("False", "WaitingForVerification")
+    from shipway.promote import stage_refresh
+
+    assert stage_refresh.refresh(store) == 0  # nothing changed: nothing written again
 
 
 def test_failure_in_the_middle_pushes_nothing(env, git_server, memory, tmp_path: Path) -> None:
@@ -91,10 +120,15 @@ def test_failure_in_the_middle_pushes_nothing(env, git_server, memory, tmp_path:
     steps = quickstart_steps(url)
     steps.insert(5, {"uses": "fail", "as": "gate", "config": {"message": "not today"}})
 
+    _stage(store)
     status = _run(settings, store, steps)
 
     assert status["phase"] == "Failed"
     assert status["message"] == "step gate (fail) failed: not today"
+    ready = _cond(store, "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "LastPromotionFailed")
+    last = store_resources.get(store, "Stage", "test", "demo").status["lastPromotion"]
+    assert (last["name"], last["status"]["phase"]) == ("p1", "Failed")
     by_alias = {m["alias"]: m["status"] for m in status["stepExecutionMetadata"]}
     assert by_alias["commit"] == "Succeeded" and by_alias["gate"] == "Failed"
     assert by_alias["push"] == "Skipped" and by_alias["step-7"] == "Skipped"

@@ -10,7 +10,9 @@ is ``desiredRevision``, else the target Freight's commit of that repository.
 The app is then synced through shipway's reconciler at that revision, once
 (remembered in the step state, so a resumed promotion does not sync twice),
 and the step is Running until the app is Synced at it and Healthy, as Kargo
-waits. A failed sync is a retryable error.
+waits. A failed sync is a retryable error. What the stage's health is judged
+by afterwards (Kargo's ``healthCheck``: each app and the revision it was synced
+to) stays in the step state as ``healthCheck``.
 """
 
 from __future__ import annotations
@@ -129,7 +131,16 @@ def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
                 if not res.ok:
                     raise StepError(f"sync of Application {key} failed: {res.message}")
                 synced[key] = res.revision
-            state = engine.wait_healthy(env.store, key, 0, settings=env.settings)
+                fresh = res.health  # what the sync saw right after applying
+                checks = env.state.setdefault("healthCheck", {}).setdefault("apps", [])
+                checks[:] = [a for a in checks if (a["namespace"], a["name"]) !=
+                             (app.namespace, app.name)] + [
+                    {"name": app.name, "namespace": app.namespace,
+                     "desiredRevisions": [res.revision]}]  # fmt: skip
+            else:
+                fresh = ""
+            state = (fresh if fresh == health.HEALTHY else
+                     engine.wait_healthy(env.store, key, 0, settings=env.settings))  # fmt: skip
         except ShipwayError as exc:
             raise StepError(f"Application {key}: {exc}") from None
         if state != health.HEALTHY:
