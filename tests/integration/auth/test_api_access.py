@@ -278,3 +278,41 @@ def test_promotion_routes_check_rbac(ctl: Controller) -> None:
     for path, content, _action in acts:  # admin gets past RBAC to the request itself
         resp = post(path, content, ctl.admin_token)
         assert resp.status_code not in (401, 403), (path, resp.text)
+
+
+KARGO = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {name: shop}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: prod, namespace: shop}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: images}
+    sources: {direct: true}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Promotion
+metadata: {name: prod.promo-of-prod, namespace: shop}
+spec:
+  stage: prod
+  freight: f1
+  steps:
+  - uses: git-clone
+    config: {repoURL: "git://127.0.0.1:1/x.git", checkout: [{path: ./out}]}
+"""
+
+
+def test_the_project_page_shows_only_stages_one_may_get(ctl: Controller) -> None:
+    """A role that may not get a Stage sees neither it nor its Promotions on the UI page."""
+    store = open_store(Settings(home=ctl.home))
+    resource_store.apply(store, parse_text(KARGO, "kargo.yaml"))
+    store.close()
+    nobody, reader = _token("nobody"), _token("reader", "--role", "readonly")
+    seen = _get(ctl, "/promotions/shop", reader)
+    assert seen.status_code == 200 and "prod.promo-of-prod" in seen.text, seen.text
+    hidden = _get(ctl, "/promotions/shop", nobody)
+    assert hidden.status_code in (200, 404), hidden.text
+    assert "prod.promo-of-prod" not in hidden.text
