@@ -17,6 +17,9 @@
    written while the controller runs; the time until its lanes have handled
    them all.
 
+``--accept-only`` runs the controller without workers, so the server's CPU time
+per request is the accept path's alone (nothing drains the inbox meanwhile).
+
 Run: ``.venv/bin/python bench/webhooks.py [--requests 500] [--concurrency 50]``
 """
 
@@ -252,6 +255,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="floods of each kind (median, best)")
     ap.add_argument("--floods", default="healthz,git-dup,git-new,forge",
                     help="which floods, comma-separated")  # fmt: skip
+    ap.add_argument("--accept-only", action="store_true",
+                    help="a controller with no workers (SHIPWAY_CONTROLLER_WORKERS=0): the "
+                         "server's CPU time is the accept path's alone")  # fmt: skip
     ap.add_argument("--client", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.client:
@@ -287,6 +293,8 @@ def main() -> None:
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         }
         env.pop("SHIPWAY_DATABASE_URL", None)
+        if args.accept_only:
+            env["SHIPWAY_CONTROLLER_WORKERS"] = "0"
         log = open(home / "controller.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [
@@ -333,8 +341,11 @@ def main() -> None:
             for run in range(args.runs):
                 spec = {**base, "kind": kind, "run": run, "body": body, "secret": tokens.forge()}
                 results.append(flood(spec, proc.pid))
-                drained(store)
+                if not args.accept_only:
+                    drained(store)
             report(label, results, args.concurrency, target=kind != "healthz")
+        if args.accept_only:
+            return
         made = [r for r in runs.list_runs(store, limit=5000) if r.get("commit") == sha]
         hooks = sum(k in chosen for k in ("git-dup", "git-new", "forge")) * args.requests
         hooks = hooks * args.runs + 1
