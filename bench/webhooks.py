@@ -17,6 +17,9 @@
    written while the controller runs; the time until its lanes have handled
    them all.
 
+``--accept-only`` runs the controller without workers, so the server's CPU time
+per request is the accept path's alone (nothing drains the inbox meanwhile).
+
 Run: ``.venv/bin/python bench/webhooks.py [--requests 500] [--concurrency 50]``
 """
 
@@ -150,8 +153,19 @@ def flood(spec: dict[str, Any], server_pid: int) -> dict[str, Any]:
     return result
 
 
-def report(name: str, runs: list[dict[str, Any]]) -> None:
-    """Median and best over the runs of each figure."""
+TARGET_P99_MS = 50.0  # issue 11: webhook accept latency p99 under 50 ms on loopback
+BEFORE = "before issue 11: 500 requests at 50 concurrent took 3.3 s in all, p99 556 ms"
+
+
+def report(name: str, runs: list[dict[str, Any]], concurrency: int, target: bool) -> None:
+    """Median and best over the runs of each figure, with the issue's target beside them.
+
+    The machine is shared, so wall-clock latencies carry other processes' load; the
+    server's CPU time per request does not. With ``concurrency`` requests in flight on
+    one event loop (one core, the GIL), a request waits for the others' CPU time, so
+    ``concurrency x server CPU per request`` is what the p99 would be on a free core
+    (an upper bound: that CPU time includes the workers handling the accepted events).
+    """
 
     def fig(f: Callable[[dict[str, Any]], float]) -> str:
         values = [f(r) for r in runs]
@@ -170,6 +184,16 @@ def report(name: str, runs: list[dict[str, Any]]) -> None:
           f"server cpu {fig(lambda r: r['server_cpu'] * 1000 / n)} ms/req, "
           f"client cpu {fig(lambda r: r['cpu'] * 1000 / n)} ms/req; "
           f"status {dict(codes)}")  # fmt: skip
+    if target:
+        p99 = statistics.median(pct([x * 1000 for x in r["lat"]], 99) for r in runs)
+        cpu = min(r["server_cpu"] * 1000 / n for r in runs)
+        walls = statistics.median(r["wall"] for r in runs)
+        free = concurrency * cpu
+        print(f"  target p99 < {TARGET_P99_MS:.0f} ms: measured p99 {p99:.0f} ms (wall, shared "
+              f"machine, {'met' if p99 < TARGET_P99_MS else 'missed'}); on a free core "
+              f"{concurrency} x {cpu:.2f} ms CPU = {free:.0f} ms "
+              f"({'met' if free < TARGET_P99_MS else 'missed'}); {n} requests in {walls:.1f} s; "
+              f"{BEFORE}")  # fmt: skip
 
 
 def drained(store: Store, timeout: float = 300.0) -> None:
@@ -229,6 +253,11 @@ def main() -> None:
     ap.add_argument("--inbox", type=int, default=4000)
     ap.add_argument("--drain", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3, help="floods of each kind (median, best)")
+    ap.add_argument("--floods", default="healthz,git-dup,git-new,forge",
+                    help="which floods, comma-separated")  # fmt: skip
+    ap.add_argument("--accept-only", action="store_true",
+                    help="a controller with no workers (SHIPWAY_CONTROLLER_WORKERS=0): the "
+                         "server's CPU time is the accept path's alone")  # fmt: skip
     ap.add_argument("--client", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.client:
@@ -264,6 +293,8 @@ def main() -> None:
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         }
         env.pop("SHIPWAY_DATABASE_URL", None)
+        if args.accept_only:
+            env["SHIPWAY_CONTROLLER_WORKERS"] = "0"
         log = open(home / "controller.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [
@@ -302,16 +333,23 @@ def main() -> None:
             ("POST /hooks/git, N new events (token + ls-remote + inbox write)", "git-new"),
             ("POST /hooks/forge, N new deliveries (HMAC + inbox write)", "forge"),
         ]
+        chosen = args.floods.split(",")
         for label, kind in floods:
+            if kind not in chosen:
+                continue
             results = []
             for run in range(args.runs):
                 spec = {**base, "kind": kind, "run": run, "body": body, "secret": tokens.forge()}
                 results.append(flood(spec, proc.pid))
-                drained(store)
-            report(label, results)
+                if not args.accept_only:
+                    drained(store)
+            report(label, results, args.concurrency, target=kind != "healthz")
+        if args.accept_only:
+            return
         made = [r for r in runs.list_runs(store, limit=5000) if r.get("commit") == sha]
-        hooks = (3 * args.requests * args.runs) + 1
-        print(f"CI runs made by {hooks} hooks of one sha: {len(made)}")
+        hooks = sum(k in chosen for k in ("git-dup", "git-new", "forge")) * args.requests
+        hooks = hooks * args.runs + 1
+        print(f"CI runs made by {hooks} hooks of one sha: {len(made)} (target: 1)")
 
         drain = [inbox.New("git", {"repo": "git://nowhere/x.git", "updates": []})] * args.drain
         t0 = time.perf_counter()

@@ -247,3 +247,72 @@ def test_remote_commands_through_the_login(ctl: Controller, tmp_path: Path) -> N
     )  # local
     via_flag = cli("ci", "list", "--server", ctl.url, env={"SHIPWAY_AUTH_TOKEN": "shw_x_y"})
     assert via_flag.returncode == 6 and "invalid token" in via_flag.stderr
+
+
+def test_promotion_routes_check_rbac(ctl: Controller) -> None:
+    """The promotion actions of the API and of the UI's forms answer 403 to a role without
+    the permission, before they look at what is asked; readonly may read a stage's gates."""
+    nobody, reader = _token("nobody"), _token("reader", "--role", "readonly")
+    body = {"freight": "f1"}
+    acts = [("/api/v1/promotions/shop/prod/promote", body, "promote"),
+            ("/api/v1/promotions/shop/prod/approve", body, "approve"),
+            ("/api/v1/promotions/shop/prod/verify", None, "verify"),
+            ("/promotions/shop/prod/promote", body, "promote"),  # the UI's forms
+            ("/promotions/shop/prod/approve", body, "approve"),
+            ("/promotions/shop/prod/verify", {}, "verify")]  # fmt: skip
+
+    def post(path: str, content: dict[str, str] | None, token: str) -> httpx.Response:
+        auth = {"Authorization": f"Bearer {token}"}
+        if path.startswith("/api/"):
+            return httpx.post(ctl.url + path, json=content, headers=auth)
+        return httpx.post(ctl.url + path, data=content, headers=auth)
+
+    for token in (nobody, reader):
+        for path, content, action in acts:
+            resp = post(path, content, token)
+            assert resp.status_code == 403, (path, resp.text)
+            assert f"promotions, {action}, shop/prod" in resp.text, resp.text
+    gates = "/api/v1/promotions/shop/prod/gates"
+    assert _get(ctl, gates, nobody).status_code == 403
+    assert _get(ctl, gates, reader).status_code != 403
+    for path, content, _action in acts:  # admin gets past RBAC to the request itself
+        resp = post(path, content, ctl.admin_token)
+        assert resp.status_code not in (401, 403), (path, resp.text)
+
+
+KARGO = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {name: shop}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: prod, namespace: shop}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: images}
+    sources: {direct: true}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Promotion
+metadata: {name: prod.promo-of-prod, namespace: shop}
+spec:
+  stage: prod
+  freight: f1
+  steps:
+  - uses: git-clone
+    config: {repoURL: "git://127.0.0.1:1/x.git", checkout: [{path: ./out}]}
+"""
+
+
+def test_the_project_page_shows_only_stages_one_may_get(ctl: Controller) -> None:
+    """A role that may not get a Stage sees neither it nor its Promotions on the UI page."""
+    store = open_store(Settings(home=ctl.home))
+    resource_store.apply(store, parse_text(KARGO, "kargo.yaml"))
+    store.close()
+    nobody, reader = _token("nobody"), _token("reader", "--role", "readonly")
+    seen = _get(ctl, "/promotions/shop", reader)
+    assert seen.status_code == 200 and "prod.promo-of-prod" in seen.text, seen.text
+    hidden = _get(ctl, "/promotions/shop", nobody)
+    assert hidden.status_code in (200, 404), hidden.text
+    assert "prod.promo-of-prod" not in hidden.text

@@ -146,8 +146,13 @@ def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
         now = records.now()
         cands = {s.name: candidates(s, freights, now) for s in stages}
         gate = {s.name: promoting.gates(store, project, s.name, now) for s in stages}
+        shown = {s.name for s in stages}  # a Promotion shows to who may get its Stage
         promos = sorted(
-            store_resources.list_kind(store, "Promotion", project),
+            (
+                p
+                for p in store_resources.list_kind(store, "Promotion", project)
+                if str(p.spec.get("stage") or "") in shown
+            ),
             key=lambda r: r.name,
             reverse=True,
         )[:30]
