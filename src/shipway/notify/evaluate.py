@@ -11,6 +11,12 @@ notification gets a dedupe key from stable fields only: app, trigger,
 condition, template, the ``oncePer`` value, service and recipient, never the text.
 Without ``oncePer`` a condition fires once while it stays true; ``Plan.rearm``
 lists the conditions that are false, whose keys the caller frees.
+
+A condition with ``afterRepeats: N`` (shipway) lists its deliveries in
+``Plan.repeats`` (key: its run counter and N): the caller counts the
+occurrences (new keys) and sends only the Nth of a run, recording the others
+``suppressed``; ``Plan.reset`` lists the counters whose ``resetWhen``
+(default ``RESET_WHEN``: the app deployed) holds now, which end the run.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ from shipway.templates.gotemplate import Template, sprig_funcs
 
 PREFIX = "notifications.argoproj.io/subscribe."
 DEFAULT_URL = "https://localhost:8080"
+RESET_WHEN = (
+    "app.status?.operationState?.phase == 'Succeeded' and app.status?.health?.status =="
+    " 'Healthy' and app.status?.sync?.status == 'Synced'"
+)
 
 
 @dataclass(slots=True)
@@ -39,6 +49,8 @@ class Plan:
     deliveries: list[Delivery] = field(default_factory=list)
     rearm: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    repeats: dict[str, tuple[str, int]] = field(default_factory=dict)
+    reset: list[str] = field(default_factory=list)
 
 
 def app_dict(body: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,7 +195,7 @@ def plan(
     triggers: dict[str, Trigger] = {**BUILTIN_TRIGGERS, **config.triggers}
     templates = {**BUILTIN_TEMPLATES, **config.templates}
     env = {"app": app, **notification_vars()}
-    results: dict[tuple[str, int], tuple[bool, str]] = {}
+    results: dict[tuple[str, int], tuple[bool, str, bool]] = {}
     for trig_name, svc_name, recipient in subs:
         svc = config.services[svc_name]
         if is_event_trigger(triggers[trig_name]):  # tested per event (``event_triggers``)
@@ -193,20 +205,27 @@ def plan(
                 try:
                     fired = bool(_run(cond.when, env))
                     once = str(_run(cond.once_per, env) or "") if fired and cond.once_per else ""
+                    reset = cond.after_repeats > 1 and bool(
+                        _run(cond.reset_when or RESET_WHEN, env)
+                    )
                 except ExprError as exc:
                     out.problems.append(f"trigger.{trig_name} condition [{i}]: {exc}")
-                    results[(trig_name, i)] = (False, "")
+                    results[(trig_name, i)] = (False, "", False)
                     continue
-                results[(trig_name, i)] = (fired, once)
-            fired, once = results[(trig_name, i)]
+                results[(trig_name, i)] = (fired, once, reset)
+            fired, once, reset = results[(trig_name, i)]
             for tname in cond.send:
                 cid = _hash(ns, name, trig_name, str(i), tname, svc_name, recipient)
+                if reset:
+                    out.reset.append(cid)
                 if not fired:
                     if not cond.once_per:
                         out.rearm.append(cid)
                     continue
                 key = _hash(cid, "once", once)
                 d = Delivery(key, cid, ns, name, trig_name, svc_name, recipient, {})
+                if cond.after_repeats > 1:
+                    out.repeats[key] = (cid, cond.after_repeats)
                 data = {
                     **notification_vars(),
                     "app": app,
