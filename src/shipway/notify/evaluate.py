@@ -185,8 +185,11 @@ def plan(
     body: Mapping[str, Any],
     status: Mapping[str, Any],
     project: Mapping[str, Any] | None = None,
+    repo_funcs: Mapping[str, Any] | None = None,
 ) -> Plan:
-    """What to enqueue for one Application now (the caller drops keys already there)."""
+    """What to enqueue for one Application now (the caller drops keys already there);
+    ``repo_funcs`` adds to the ``repo`` namespace (``repo.GetCommitMetadata``, which reads
+    git, is the caller's)."""
     app = app_dict(body, status)
     meta = app.get("metadata") or {}
     ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
@@ -194,7 +197,9 @@ def plan(
     out = Plan(problems=problems)
     triggers: dict[str, Trigger] = {**BUILTIN_TRIGGERS, **config.triggers}
     templates = {**BUILTIN_TEMPLATES, **config.templates}
-    env = {"app": app, **notification_vars()}
+    nv = notification_vars()
+    nv["repo"] = {**nv["repo"], **(repo_funcs or {})}
+    env = {"app": app, **nv}
     results: dict[tuple[str, int], tuple[bool, str, bool]] = {}
     for trig_name, svc_name, recipient in subs:
         svc = config.services[svc_name]
@@ -227,7 +232,7 @@ def plan(
                 if cond.after_repeats > 1:
                     out.repeats[key] = (cid, cond.after_repeats)
                 data = {
-                    **notification_vars(),
+                    **nv,
                     "app": app,
                     "context": {"argocdUrl": DEFAULT_URL, **config.context,
                                 "notificationType": svc.type},

@@ -40,7 +40,7 @@ import yaml
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.events import WARNING, ObjectRef, rfc3339
 from shipway.model.resources import Resource
-from shipway.notify import deliver, worker_flux
+from shipway.notify import deliver, repofuncs, worker_flux
 from shipway.notify.config import CM_NAME, SECRET_NAME, NotifyConfig, parse_config
 from shipway.notify.deliver import BACKOFF, MAX_ATTEMPTS, PassResult, Target
 from shipway.notify.evaluate import plan
@@ -116,7 +116,7 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
             found = resources.find(store, "AppProject", proj_name)
             project = found.body if found is not None else None
         body = {**app.body, "metadata": {**app.metadata, "namespace": app.namespace}}
-        p = plan(config, body, app.status, project)
+        p = plan(config, body, app.status, project, repofuncs.commit_funcs(body))
         _condition(store, app, p.problems)
         for problem in p.problems:  # an event too, once per process
             seen = (str(store.engine.url), app.key, problem)
