@@ -399,7 +399,15 @@ def condition(ctype: str, message: str) -> dict[str, str]:
 
 
 def write_status(ctx: Ctx, status: dict[str, Any]) -> None:
-    before = str((ctx.old_status.get("health") or {}).get("status") or "")
+    old_health = ctx.old_status.get("health") or {}
+    before = str(old_health.get("status") or "")
+    if isinstance(status.get("health"), dict) and status["health"].get("status"):
+        # Argo CD's health.lastTransitionTime (its catalog's on-deployed compares it with the
+        # sync's finishedAt): kept while the health status stays, now when it changes
+        since = old_health.get("lastTransitionTime")
+        changed = status["health"]["status"] != before or not since
+        at = st.now() if changed else since
+        status = {**status, "health": {**status["health"], "lastTransitionTime": at}}
     ns, name = namespaces.split_app(ctx.name)
     store_resources.set_status(ctx.store, "Application", name, status, ns)
     ctx.old_status = status

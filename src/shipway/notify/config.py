@@ -10,7 +10,11 @@ Pure: no I/O. ``parse_config(data, secrets)`` turns the ConfigMap's ``data``
   is checked here (``shipway.notify.policy``);
 - ``template.<name>``: ``message`` and the per-service fields, kept as raw
   mappings for ``render``;
-- ``trigger.<name>``: a list of ``{when, send, oncePer}`` conditions;
+- ``trigger.<name>``: a list of ``{when, send, oncePer}`` conditions, with
+  shipway's ``afterRepeats: N`` (alert only from the Nth occurrence of the
+  condition on) and ``resetWhen`` (the expression that ends a run of
+  occurrences; by default the app is deployed: last sync Succeeded, Healthy,
+  Synced), ignored by Argo CD;
 - ``defaultTriggers``, ``subscriptions`` and ``context``.
 
 Values that are ``$key`` (or ``$key`` inside a string, as in
@@ -60,6 +64,8 @@ class Condition:
     send: tuple[str, ...]
     once_per: str = ""
     description: str = ""
+    after_repeats: int = 1
+    reset_when: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +216,14 @@ def _trigger(key: str, text: str) -> Trigger:
         once = item.get("oncePer", "")
         if not isinstance(once, str):
             raise _err(key, f"condition [{i}] oncePer is an expression string")
-        conds.append(Condition(when, tuple(send), once, str(item.get("description", ""))))
+        after = item.get("afterRepeats", 1)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 1:
+            raise _err(key, f"condition [{i}] afterRepeats is a whole number from 1, not {after!r}")
+        reset = item.get("resetWhen", "")
+        if not isinstance(reset, str):
+            raise _err(key, f"condition [{i}] resetWhen is an expression string")
+        conds.append(Condition(when, tuple(send), once, str(item.get("description", "")),
+                               after, reset))  # fmt: skip
     return Trigger(name, tuple(conds))
 
 

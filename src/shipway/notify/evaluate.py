@@ -11,6 +11,12 @@ notification gets a dedupe key from stable fields only: app, trigger,
 condition, template, the ``oncePer`` value, service and recipient, never the text.
 Without ``oncePer`` a condition fires once while it stays true; ``Plan.rearm``
 lists the conditions that are false, whose keys the caller frees.
+
+A condition with ``afterRepeats: N`` (shipway) lists its deliveries in
+``Plan.repeats`` (key: its run counter and N): the caller counts the
+occurrences (new keys) and sends only the Nth of a run, recording the others
+``suppressed``; ``Plan.reset`` lists the counters whose ``resetWhen``
+(default ``RESET_WHEN``: the app deployed) holds now, which end the run.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ from shipway.templates.gotemplate import Template, sprig_funcs
 
 PREFIX = "notifications.argoproj.io/subscribe."
 DEFAULT_URL = "https://localhost:8080"
+RESET_WHEN = (
+    "app.status?.operationState?.phase == 'Succeeded' and app.status?.health?.status =="
+    " 'Healthy' and app.status?.sync?.status == 'Synced'"
+)
 
 
 @dataclass(slots=True)
@@ -39,6 +49,8 @@ class Plan:
     deliveries: list[Delivery] = field(default_factory=list)
     rearm: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    repeats: dict[str, tuple[str, int]] = field(default_factory=dict)
+    reset: list[str] = field(default_factory=list)
 
 
 def app_dict(body: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,8 +185,11 @@ def plan(
     body: Mapping[str, Any],
     status: Mapping[str, Any],
     project: Mapping[str, Any] | None = None,
+    repo_funcs: Mapping[str, Any] | None = None,
 ) -> Plan:
-    """What to enqueue for one Application now (the caller drops keys already there)."""
+    """What to enqueue for one Application now (the caller drops keys already there);
+    ``repo_funcs`` adds to the ``repo`` namespace (``repo.GetCommitMetadata``, which reads
+    git, is the caller's)."""
     app = app_dict(body, status)
     meta = app.get("metadata") or {}
     ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
@@ -182,8 +197,10 @@ def plan(
     out = Plan(problems=problems)
     triggers: dict[str, Trigger] = {**BUILTIN_TRIGGERS, **config.triggers}
     templates = {**BUILTIN_TEMPLATES, **config.templates}
-    env = {"app": app, **notification_vars()}
-    results: dict[tuple[str, int], tuple[bool, str]] = {}
+    nv = notification_vars()
+    nv["repo"] = {**nv["repo"], **(repo_funcs or {})}
+    env = {"app": app, **nv}
+    results: dict[tuple[str, int], tuple[bool, str, bool]] = {}
     for trig_name, svc_name, recipient in subs:
         svc = config.services[svc_name]
         if is_event_trigger(triggers[trig_name]):  # tested per event (``event_triggers``)
@@ -193,22 +210,29 @@ def plan(
                 try:
                     fired = bool(_run(cond.when, env))
                     once = str(_run(cond.once_per, env) or "") if fired and cond.once_per else ""
+                    reset = cond.after_repeats > 1 and bool(
+                        _run(cond.reset_when or RESET_WHEN, env)
+                    )
                 except ExprError as exc:
                     out.problems.append(f"trigger.{trig_name} condition [{i}]: {exc}")
-                    results[(trig_name, i)] = (False, "")
+                    results[(trig_name, i)] = (False, "", False)
                     continue
-                results[(trig_name, i)] = (fired, once)
-            fired, once = results[(trig_name, i)]
+                results[(trig_name, i)] = (fired, once, reset)
+            fired, once, reset = results[(trig_name, i)]
             for tname in cond.send:
                 cid = _hash(ns, name, trig_name, str(i), tname, svc_name, recipient)
+                if reset:
+                    out.reset.append(cid)
                 if not fired:
                     if not cond.once_per:
                         out.rearm.append(cid)
                     continue
                 key = _hash(cid, "once", once)
                 d = Delivery(key, cid, ns, name, trig_name, svc_name, recipient, {})
+                if cond.after_repeats > 1:
+                    out.repeats[key] = (cid, cond.after_repeats)
                 data = {
-                    **notification_vars(),
+                    **nv,
                     "app": app,
                     "context": {"argocdUrl": DEFAULT_URL, **config.context,
                                 "notificationType": svc.type},

@@ -14,7 +14,8 @@ event's object (a Stage, a Pipeline, an Application...) and the ConfigMap's
 is one), ``.app`` (the same, for an Application), ``.context``,
 ``.serviceType`` and ``.recipient``. The dedupe key is the event, trigger,
 condition, template, service and recipient: a repeat of the event (its count
-bumped) is not sent again.
+bumped) is not sent again. With ``afterRepeats: N`` on the condition, an event
+is sent once its ``count`` (kubectl's aggregation of repeats) reaches N.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def plan_event(config: NotifyConfig, event: Event, obj: Mapping[str, Any] | None
             except ExprError as exc:
                 out.problems.append(f"trigger.{trig_name} condition [{i}]: {exc}")
                 continue
-            if not fired:
+            if not fired or event.count < cond.after_repeats:
                 continue
             for tname in cond.send:
                 key = _hash("event", str(event.id), trig_name, str(i), tname, svc_name, recipient)

@@ -11,7 +11,12 @@ Warning ``NotificationFailed`` event on the Application with the service's
 answer, secrets masked). The app is never affected. An unknown trigger or
 service in an annotation is a ``NotificationConfigError`` condition on the
 Application's status (cleared when fixed) and a Warning event of that reason
-(once per process).
+(once per process). A condition's ``afterRepeats: N`` keeps a run counter in
+the outbox (a bookkeeping row ``repeats:<condition>``): the occurrences before
+the Nth and after it are recorded ``suppressed``, the Nth is sent, and
+``resetWhen`` ends the run. A crash between recording an occurrence and
+counting it undercounts that run by one (the alert comes one occurrence late),
+never sends twice.
 
 Secrets (``argocd-notifications-secret``): shipway has no stored Secret kind
 yet, so ``$key`` references are read from the YAML Secret manifest at
@@ -35,7 +40,7 @@ import yaml
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.events import WARNING, ObjectRef, rfc3339
 from shipway.model.resources import Resource
-from shipway.notify import deliver, worker_flux
+from shipway.notify import deliver, repofuncs, worker_flux
 from shipway.notify.config import CM_NAME, SECRET_NAME, NotifyConfig, parse_config
 from shipway.notify.deliver import BACKOFF, MAX_ATTEMPTS, PassResult, Target
 from shipway.notify.evaluate import plan
@@ -111,7 +116,7 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
             found = resources.find(store, "AppProject", proj_name)
             project = found.body if found is not None else None
         body = {**app.body, "metadata": {**app.metadata, "namespace": app.namespace}}
-        p = plan(config, body, app.status, project)
+        p = plan(config, body, app.status, project, repofuncs.commit_funcs(body))
         _condition(store, app, p.problems)
         for problem in p.problems:  # an event too, once per process
             seen = (str(store.engine.url), app.key, problem)
@@ -121,16 +126,41 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
                 events.emit(store, _ref(app.namespace, app.name), "NotificationConfigError",
                             problem, type=WARNING, source="notifier")  # fmt: skip
         outbox.rearm(store, p.rearm)
+        for cid in dict.fromkeys(p.reset):
+            if outbox.cursor(store, f"repeats:{cid}"):
+                outbox.set_cursor(store, f"repeats:{cid}", 0)
         if not p.deliveries:
             continue
         known = outbox.known_keys(store, [d.key for d in p.deliveries])
         for d in p.deliveries:
-            if d.key in known or not outbox.enqueue(store, d, state=d.state):
+            if d.key in known:
                 continue
+            counted = _count_repeat(store, d, p.repeats.get(d.key))
+            if not outbox.enqueue(store, d, state=d.state):
+                continue
+            if counted:
+                outbox.set_cursor(store, f"repeats:{counted[0]}", counted[1])
             new += 1
             if d.state == outbox.FAILED:
                 _failed_event(store, d, d.last_error)
     return new
+
+
+def _count_repeat(
+    store: Store, d: outbox.Delivery, repeats: tuple[str, int] | None
+) -> tuple[str, int] | None:
+    """An ``afterRepeats`` occurrence: ``d`` suppressed unless it is the run's Nth; the counter
+    to record once ``d`` is in the outbox."""
+    if repeats is None or d.state != outbox.PENDING:
+        return None
+    cid, after = repeats
+    n = (outbox.cursor(store, f"repeats:{cid}") or 0) + 1
+    if n != after:
+        d.state = outbox.SUPPRESSED
+        d.last_error = f"occurrence {n} of {after} (afterRepeats)"
+        if n > after:
+            d.last_error = f"occurrence {n}: already alerted at {after} (afterRepeats)"
+    return cid, n
 
 
 def _failed_event(store: Store, d: outbox.Delivery, error: str) -> None:

@@ -58,6 +58,7 @@ def test_lua_customization_from_the_stored_argocd_cm(deploy_env, config_repo, me
     res = engine.reconcile(deploy_env.store, "tls", settings=deploy_env.settings)
     assert res.phase == "Succeeded"
     status = store_resources.get(deploy_env.store, "Application", "tls").status
+    assert status["health"].pop("lastTransitionTime").endswith("Z")
     assert status["health"] == {"status": "Degraded", "message": "order failed"}  # built-in
 
     script = 'return {status = "Healthy", message = "lua: " .. obj.metadata.name}'

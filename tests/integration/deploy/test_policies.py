@@ -124,6 +124,7 @@ def test_health_plugin_and_multi_source(
         ]
         assert res.health == "Degraded"
         status = store_resources.get(deploy_env.store, "Application", "multi").status
+        assert status["health"].pop("lastTransitionTime").endswith("Z")
         assert status["health"] == {"status": "Degraded", "message": "state is broken"}
         assert "," in status["sync"]["revision"]  # one commit per source
     finally:

@@ -231,8 +231,9 @@ def test_slack_bot_and_msteams_providers(
     assert section["activitySubtitle"] == "Application/web.apps"
 
 
-def test_github_commit_status_through_the_forge_fake(
-    store: Store, shipway_home: Path, tmp_path: Path
+@pytest.mark.parametrize("kind", ["github", "gitlab", "gitea"])
+def test_commit_status_through_the_forge_fake(
+    kind: str, store: Store, shipway_home: Path, tmp_path: Path
 ) -> None:
     repo = Repo.init(tmp_path / "app")
     (repo.path / "a.txt").write_text("a\n")
@@ -243,8 +244,8 @@ def test_github_commit_status_through_the_forge_fake(
     forge.add_repo("team/app", repo.path)
     try:
         _secret(shipway_home, "apps", "gh", {"token": TOKEN})
-        _provider(store, "github", "https://github.com/team/app", secret="gh",
-                  annotations=f"{{shipway.dev/api-url: '{forge.api('github')}'}}")  # fmt: skip
+        _provider(store, kind, f"https://{kind}.example/team/app", secret="gh",
+                  annotations=f"{{shipway.dev/api-url: '{forge.api(kind)}'}}")  # fmt: skip
         _alert(store)
         body = {
             "apiVersion": "argoproj.io/v1alpha1",
@@ -265,10 +266,10 @@ def test_github_commit_status_through_the_forge_fake(
         )  # no revision known: skipped
         _pass(store)
         (status,) = forge.state.statuses
-        kind, project, at, posted = status
-        assert (kind, project, at) == ("github", "team/app", sha)
-        assert posted["state"] == "failure"
-        assert posted["context"].startswith("application/web/")
+        _, project, at, posted = status
+        assert (status[0], project, at) == (kind, "team/app", sha)
+        assert posted["state"] == ("failed" if kind == "gitlab" else "failure")
+        assert posted["name" if kind == "gitlab" else "context"].startswith("application/web/")
         assert posted["description"] == "OperationStarted: sync to a"
         rows = outbox.list_outbox(store)
         assert sorted(r.state for r in rows) == ["sent", "sent"]

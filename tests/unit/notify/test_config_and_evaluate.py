@@ -197,3 +197,14 @@ def test_a_template_that_fails_to_render_is_a_failed_delivery_naming_it() -> Non
     assert d.state == FAILED
     assert "template app-sync-succeeded" in d.last_error
     assert "app-sync-succeeded.message:1" in d.last_error
+
+
+def test_after_repeats_must_be_a_whole_number_from_one() -> None:
+    good = parse_config({"trigger.t": "- when: 'true'\n  send: [app-created]\n  afterRepeats: 3\n"
+                         "  resetWhen: 'false'\n"})  # fmt: skip
+    assert good.triggers["t"].conditions[0].after_repeats == 3
+    assert good.triggers["t"].conditions[0].reset_when == "false"
+    for bad in ("0", "two", "true"):
+        with pytest.raises(InputError, match="afterRepeats is a whole number"):
+            parse_config({"trigger.t": f"- when: 'true'\n  send: [app-created]\n"
+                          f"  afterRepeats: {bad}\n"})  # fmt: skip
