@@ -3,14 +3,22 @@
 Ports are remembered in ``<home>/demo/ports.json`` so a second run finds the
 same addresses (the services', dev's NodePort and one NodePort per promotion
 stage: test, uat, prod); a remembered port that another program has taken is replaced
-by a free one, and the demo says so. Touches ``<home>/run`` and ``<home>/demo``.
+by a free one, and the demo says so. NodePorts are only bound once the pods start, so
+demos of several homes on one machine record their NodePorts in a claims file under the
+system temp directory (``shipway-demo-nodeports.json``, read and written under ``flock``)
+and never pick one another live home holds. Touches ``<home>/run``, ``<home>/demo`` and
+that claims file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,12 +66,50 @@ def _choose_ports(settings: Settings) -> dict[str, int]:
             chosen[name] = ports.free_port()
             if port:
                 print(f"port {port} for {name} is taken; using {chosen[name]}", file=sys.stderr)
-    for name in ("app", *STAGES):  # dev's NodePort, then one per promotion stage
-        port = saved.get(name)
-        chosen[name] = port if port else _free_node_port(set(chosen.values()))
     f.parent.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps(chosen))
+    with _node_port_claims(settings.home) as claims:
+        others = {int(p) for p, home in claims.items() if home != str(settings.home)}
+        for name in ("app", *STAGES):  # dev's NodePort, then one per promotion stage
+            port = saved.get(name)
+            if not port or port in others:
+                port = _free_node_port(set(chosen.values()) | others)
+            chosen[name] = port
+            claims[str(port)] = str(settings.home)
+        f.write_text(json.dumps(chosen))
     return chosen
+
+
+def _claims_path() -> Path:
+    return Path(tempfile.gettempdir()) / "shipway-demo-nodeports.json"
+
+
+@contextmanager
+def _node_port_claims(home: Path) -> Iterator[dict[str, str]]:
+    """The machine's NodePort claims (port → home), locked; stale claims dropped; saved on exit.
+
+    A claim is stale when its home's ``demo/ports.json`` is gone or no longer names the port.
+    """
+    path = _claims_path()
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            raw = json.loads(path.read_text()) if path.exists() else {}
+        except (OSError, ValueError):
+            raw = {}
+        claims: dict[str, str] = {}
+        for port, owner in raw.items() if isinstance(raw, dict) else ():
+            if str(owner) != str(home) and _still_claimed(Path(str(owner)), str(port)):
+                claims[str(port)] = str(owner)
+        yield claims
+        path.write_text(json.dumps(claims))
+
+
+def _still_claimed(home: Path, port: str) -> bool:
+    try:
+        saved = json.loads((home / "demo" / "ports.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and port in {str(v) for v in saved.values()}
 
 
 def _free_node_port(taken: set[int]) -> int:

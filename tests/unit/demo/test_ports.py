@@ -42,3 +42,22 @@ def test_dev_and_each_stage_get_their_own_node_port(tmp_path: Path) -> None:
     assert len(set(nodes)) == 4
     assert all(30080 <= p <= 32767 for p in nodes)
     assert stack._choose_ports(settings) == first  # remembered, even while in use by the pods
+
+
+def test_two_homes_never_pick_the_same_node_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NodePorts are bound only when the pods start: a second demo must not pick the first's."""
+    monkeypatch.setattr(stack, "_claims_path", lambda: tmp_path / "claims.json")
+    one = Settings(home=tmp_path / "one", database_url="")
+    two = Settings(home=tmp_path / "two", database_url="")
+    names = ("app", "test", "uat", "prod")
+    first = stack._choose_ports(one)
+    second = stack._choose_ports(two)
+    assert not {first[n] for n in names} & {second[n] for n in names}
+    assert stack._choose_ports(one) == first  # its own claims stay its own
+    claims = json.loads((tmp_path / "claims.json").read_text())
+    assert {claims[str(first[n])] for n in names} == {str(one.home)}
+    (one.home / "demo" / "ports.json").unlink()  # `demo --clean` of the first home
+    third = stack._choose_ports(Settings(home=tmp_path / "three", database_url=""))
+    assert {third[n] for n in names} & {first[n] for n in names}  # its ports are free again
