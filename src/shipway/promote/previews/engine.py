@@ -87,6 +87,12 @@ class Action:
                 "head_sha": self.head_sha, "reason": self.reason}  # fmt: skip
 
 
+def _source(appset: Resource, p: Preview) -> source_mod.Source | None:
+    """The generator of ``appset`` that lists ``p``'s repository."""
+    return next((s for s in source_mod.sources(appset.body)
+                 if s.provider == p.forge and s.project == p.project), None)  # fmt: skip
+
+
 def _ref(app: Resource) -> str:
     return f"{app.namespace}/{app.name}"
 
@@ -232,6 +238,19 @@ class Previews:
                     out.append(Action("deploy", p.name, _ref(appset), sha))
         return out
 
+    def ci_wanted(self, action: Action) -> tuple[Resource, Preview] | None:
+        """The Pipeline whose pull request CI a deploy waits for (phase ``Building``, no
+        result for its head yet), with the preview; None when it waits for nothing."""
+        p = store_previews.get(self.store, action.preview)
+        if action.verb != "deploy" or p is None or p.phase != "Building":
+            return None
+        appset = self.appset(f"{p.appset_namespace}/{p.appset}")
+        src = _source(appset, p) if appset is not None else None
+        if p.head_sha != action.head_sha or src is None or self._ci(p.head_sha) is not None:
+            return None
+        pipe = self._pipeline(src, p.target_branch)
+        return (pipe, p) if pipe is not None else None
+
     # -- units of work -------------------------------------------------------------------
 
     def run(self, action: Action) -> Preview | None:
@@ -248,8 +267,7 @@ class Previews:
         if appset is None:
             self.teardown(name, "its ApplicationSet was deleted")
             return None
-        src = next((s for s in source_mod.sources(appset.body)
-                    if s.provider == p.forge and s.project == p.project), None)  # fmt: skip
+        src = _source(appset, p)
         if src is None:
             self.teardown(name, "its generator no longer watches this repository")
             return None
