@@ -51,7 +51,7 @@ from shipway.git import forge as forge_mod
 from shipway.model import events as ev
 from shipway.model import namespaces
 from shipway.model.errors import ClusterError, InputError, NotFoundError, ShipwayError
-from shipway.model.preview import Preview, is_preview_set, preview_name
+from shipway.model.preview import Preview, dns_label, is_preview_set, preview_name
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.promote.previews import report, urls
@@ -367,7 +367,13 @@ class Previews:
         return True
 
     def _check_namespace(self, p: Preview, ns: str) -> None:
-        """A namespace per preview: refuse one another preview (or application) uses."""
+        """A namespace per preview: refuse one that is no DNS label (a raw branch name) or that
+        another preview (or application) uses."""
+        if dns_label(ns) != ns:
+            raise InputError(f"destination.namespace {ns!r} is not a DNS label (RFC 1123: "
+                             "lower case letters, digits and '-', at most 63): the template "
+                             "should use {{branch_slug}} or {{number}}, not {{branch}}",
+                             subject=f"Preview/{p.name}")  # fmt: skip
         for other in store_previews.list_all(self.store):
             if other.name != p.name and other.namespace == ns:
                 raise InputError(f"namespace {ns!r} is preview {other.name}'s: the template's "

@@ -1,0 +1,44 @@
+"""Bad input in a preview set: a template whose namespace is the raw branch name (no DNS label)
+fails that preview with the reason, on the forge and in the events, and deploys nothing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from shipway.model.preview import preview_name
+from shipway.model.resources import Resource
+from shipway.promote.previews.engine import Previews, run_all
+from shipway.store import events as store_events
+from shipway.store import previews as store_previews
+from shipway.store import resources as store_resources
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_namespace_from_a_raw_branch_name_fails_with_the_reason(world_factory: Any) -> None:
+    w = world_factory("github")
+    appset = w.appset()
+    body = copy.deepcopy(appset.body)
+    body["spec"]["template"]["spec"]["destination"]["namespace"] = "web-{{branch}}"
+    store_resources.apply(w.store, [Resource(appset.api_version, appset.kind, appset.name,
+                                             appset.namespace, body)])  # fmt: skip
+    appset = store_resources.get(w.store, "ApplicationSet", appset.name, appset.namespace)
+    sha = w.push_branch("Feature/Login_Page", "one")
+    number = w.open_pull("Feature/Login_Page")
+    eng = Previews(w.store, w.settings, health_timeout=5)
+    run_all(eng, eng.refresh(appset))
+    p = store_previews.get(w.store, preview_name("web-previews", number))
+    assert p is not None and p.phase == "Failed"
+    assert "'web-Feature/Login_Page' is not a DNS label" in p.message
+    assert "{{branch_slug}}" in p.message
+    assert p.applications == [] and store_resources.list_kind(w.store, "Application") == []
+    [status] = [s for s in w.forge.statuses_of("github", w.project, sha)
+                if s.get("context") == "shipway/preview" and s["state"] == "failure"]  # fmt: skip
+    assert "not a DNS label" in status["description"]
+    [comment] = w.forge.comments_on("github", w.project, number)
+    assert "Failed" in comment and "not a DNS label" in comment
+    failed = [e for e in store_events.query(w.store, limit=100) if e.reason == "PreviewFailed"]
+    assert failed and "not a DNS label" in failed[0].message
