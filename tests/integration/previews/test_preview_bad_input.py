@@ -1,5 +1,6 @@
-"""Bad input in a preview set: a template whose namespace is the raw branch name (no DNS label)
-fails that preview with the reason, on the forge and in the events, and deploys nothing."""
+"""A preview set's input: a template whose namespace is the raw branch name (no DNS label)
+fails that preview with the reason, on the forge and in the events, and deploys nothing; the
+provider's ``insecure`` holds for the statuses and comments too."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from forge_server import TOKEN
 from shipway.model.preview import preview_name
 from shipway.model.resources import Resource
 from shipway.promote.previews.engine import Previews, run_all
@@ -42,3 +44,25 @@ def test_a_namespace_from_a_raw_branch_name_fails_with_the_reason(world_factory:
     assert "Failed" in comment and "not a DNS label" in comment
     failed = [e for e in store_events.query(w.store, limit=100) if e.reason == "PreviewFailed"]
     assert failed and "not a DNS label" in failed[0].message
+
+
+def test_an_insecure_generator_reports_through_its_own_client(world_factory: Any) -> None:
+    """``insecure: true`` (a forge of its own CA): the status and the comment go through the
+    client the listing used, the one that does not verify TLS."""
+    w = world_factory("gitea")
+    appset = w.appset()
+    body = copy.deepcopy(appset.body)
+    body["spec"]["generators"][0]["pullRequest"]["gitea"]["insecure"] = True
+    store_resources.apply(w.store, [Resource(appset.api_version, appset.kind, appset.name,
+                                             appset.namespace, body)])  # fmt: skip
+    appset = store_resources.get(w.store, "ApplicationSet", appset.name, appset.namespace)
+    w.push_branch("feature", "one")
+    number = w.open_pull("feature")
+    eng = Previews(w.store, w.settings)
+    assert [a.verb for a in eng.refresh(appset)] == ["deploy"]
+    p = store_previews.get(w.store, preview_name("web-previews", number))
+    assert p is not None
+    api = w.forge.api("gitea")
+    listing = eng.forges.client("gitea", api, w.project, TOKEN, True)
+    assert eng.client(p, TOKEN) is listing
+    assert eng.client(p, TOKEN) is not eng.forges.client("gitea", api, w.project, TOKEN, False)

@@ -131,7 +131,12 @@ class Previews:
                                          ref.get("key") or "token")  # fmt: skip
 
     def client(self, p: Preview, token: str) -> forge_mod.Forge:
-        return self.forges.client(p.forge, p.api, p.project, token)
+        """The forge client of ``p``'s generator (the one its listing used: ``insecure``
+        as the generator says, so statuses and comments reach a forge of its own CA)."""
+        appset = self.appset(f"{p.appset_namespace}/{p.appset}")
+        src = _source(appset, p) if appset is not None else None
+        insecure = src.insecure if src is not None else False
+        return self.forges.client(p.forge, p.api, p.project, token, insecure)
 
     def for_repo(self, kind: str, project: str) -> list[Resource]:
         """The preview ApplicationSets whose generator watches ``project`` on ``kind``."""
