@@ -12,6 +12,8 @@
   head (an ``opened``/``synchronize``/``reopened`` webhook's CI item for it
   counts), and as a fork's (no secrets) unless the head is a branch of the
   base repository at that commit on the git server;
+- a forge that refuses the listing (bad token, rate limit, down) is a
+  ``PreviewRefreshFailed`` event on the set, and no preview is torn down;
 - at start-up, interrupted deploys and teardowns are finished and every set
   is refreshed, so a preview whose pull request closed meanwhile goes.
 
@@ -32,12 +34,14 @@ from typing import Any
 from shipway.controller import units
 from shipway.git.forge import project_from_url
 from shipway.git.webhooks import GitEvent
+from shipway.model import events as ev
 from shipway.model.errors import ShipwayError
 from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.promote.previews import source as source_mod
 from shipway.promote.previews.engine import Action, Previews
 from shipway.settings import Settings
+from shipway.store import events as store_events
 from shipway.store import inbox
 from shipway.store.db import Store
 
@@ -130,8 +134,12 @@ class Lane:
             self.last[f"{appset.namespace}/{appset.name}"] = time.monotonic()
             try:
                 actions = self.engine.refresh(appset)
-            except ShipwayError as exc:
+            except ShipwayError as exc:  # nothing is torn down on a listing that failed
                 log.warning("preview set %s: %s", appset.key, exc)
+                store_events.emit(self.store, ev.ObjectRef("ApplicationSet", appset.name,
+                                                           appset.namespace),
+                                  "PreviewRefreshFailed", str(exc), type=ev.WARNING,
+                                  source="previews")  # fmt: skip
                 return []
             why = str(p.get("why") or "")
             return [work_item(a, why) for a in actions] + self.polled_ci(actions, why)

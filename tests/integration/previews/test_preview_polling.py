@@ -134,3 +134,26 @@ def test_no_webhook_the_poll_builds_and_deploys_and_start_up_removes_closed(
     finally:
         again.wait_idle(60)
         again.shutdown()
+
+
+def test_a_forge_refusing_the_listing_is_an_event_and_tears_nothing_down(world_factory: Any
+                                                                          ) -> None:  # fmt: skip
+    from shipway.promote.previews.engine import Previews
+    from shipway.store import events as store_events
+
+    w = world_factory("gitea")
+    appset = w.appset()
+    w.push_branch("feature", "one")
+    number = w.open_pull("feature")
+    Previews(w.store, w.settings).refresh(appset)
+    name = preview_name("web-previews", number)
+    assert store_previews.get(w.store, name) is not None
+    secret = w.settings.home / "secrets" / "argocd" / "forge-token.yaml"
+    secret.write_text(secret.read_text().replace("data:", "stringData: {token: wrong}\nx:"))
+    lane = Lane(w.store, w.settings)
+    ref = {"namespace": appset.namespace, "name": appset.name, "why": "tick|1"}
+    assert lane.handle(_item(ref)) == []
+    assert store_previews.get(w.store, name) is not None  # kept: the listing failed
+    [event] = [e for e in store_events.query(w.store, limit=100)
+               if e.reason == "PreviewRefreshFailed"]  # fmt: skip
+    assert event.type == "Warning" and "Bad credentials" in event.message, event.message
