@@ -14,6 +14,7 @@ from fake_kube.server import FakeKube
 from shipway import cluster
 from shipway.model.preview import preview_name
 from shipway.model.resources import Resource
+from shipway.promote.previews import place
 from shipway.promote.previews.engine import Previews, run_all
 from shipway.store import previews as store_previews
 from shipway.store import resources as store_resources
@@ -80,9 +81,9 @@ def test_previews_on_kubernetes_get_a_namespace_and_a_url(world_factory: Any, fa
         svc["spec"]["type"] = "LoadBalancer"
         svc["status"] = {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}
         fake.store.objects[key] = svc
-    eng._url(first, first.applications[0])  # the live cache sees it on its next list
-    cluster.close_all()
-    assert eng._url(first, first.applications[0]) == "http://203.0.113.7:80/"
+    cluster.close_all()  # the live cache sees it on its next list
+    assert place.url(w.store, w.settings, first.name, first.applications[0]) \
+        == "http://203.0.113.7:80/"  # fmt: skip
 
     # closed: its objects go; the other preview stays
     w.forge.set_pull("gitea", w.project, numbers[0], state="closed")

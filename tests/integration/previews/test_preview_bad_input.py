@@ -5,6 +5,7 @@ provider's ``insecure`` holds for the statuses and comments too."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -66,3 +67,38 @@ def test_an_insecure_generator_reports_through_its_own_client(world_factory: Any
     listing = eng.forges.client("gitea", api, w.project, TOKEN, True)
     assert eng.client(p, TOKEN) is listing
     assert eng.client(p, TOKEN) is not eng.forges.client("gitea", api, w.project, TOKEN, False)
+
+
+def test_a_port_taken_between_allocation_and_play_is_allocated_anew(world_factory: Any) -> None:
+    """Another shipway home (or anything) binds the preview's recorded port before its pod
+    starts: the target names the holder, the port is released and the sync runs once more
+    on a new one."""
+    import socket
+    import urllib.request
+
+    w = world_factory("github")
+    appset = w.appset()
+    sha = w.push_branch("feature", "one")
+    w.image(sha)
+    number = w.open_pull("feature")
+    name = preview_name("web-previews", number)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        taken = sock.getsockname()[1]
+        # recorded for the preview while free; taken since
+        from shipway.store.previews import PreviewPortRow
+
+        with w.store.session() as s:
+            s.add(PreviewPortRow(host_port=taken, preview=name,
+                                 object=f"Service/web-pr-{number}/web:80",
+                                 created=dt.datetime.now(dt.UTC)))  # fmt: skip
+        eng = Previews(w.store, w.settings, health_timeout=30)
+        run_all(eng, eng.refresh(appset))
+        p = store_previews.get(w.store, name)
+        assert p is not None and p.phase == "Ready", p and p.message
+        port = int(p.preview_url.rsplit(":", 1)[1].strip("/"))
+        assert port != taken and store_previews.ports_of(w.store, name) == {
+            f"Service/web-pr-{number}/web:80": port}  # fmt: skip
+        with urllib.request.urlopen(p.preview_url, timeout=10) as resp:
+            assert resp.read().decode().strip() == sha

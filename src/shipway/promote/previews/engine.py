@@ -39,9 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipway.cluster.podman import PodmanTarget
-from shipway.deploy import compare, history
 from shipway.deploy import engine as deploy_engine
+from shipway.deploy import history
 from shipway.deploy.appset import engine as appset_engine
 from shipway.deploy.appset import generators as gen
 from shipway.deploy.appset import plan as appset_plan
@@ -54,7 +53,7 @@ from shipway.model.errors import ClusterError, InputError, NotFoundError, Shipwa
 from shipway.model.preview import Preview, dns_label, is_preview_set, preview_name
 from shipway.model.release import now
 from shipway.model.resources import Resource
-from shipway.promote.previews import report, urls
+from shipway.promote.previews import place, report
 from shipway.promote.previews import source as source_mod
 from shipway.settings import Settings
 from shipway.store import events as store_events
@@ -337,32 +336,14 @@ class Previews:
             raise ClusterError(f"not healthy after sync: {health}", subject=f"Preview/{p.name}")
         stored = store_resources.get(self.store, "Application", app.name, app.namespace)
         images = list((stored.status.get("summary") or {}).get("images") or [])
-        url = self._url(p, instance)
+        url = place.url(self.store, self.settings, p.name, instance)
         return p.evolve(phase="Ready", message="", preview_url=url, image=", ".join(images),
                         deployed_sha=p.head_sha)  # fmt: skip
 
-    def _url(self, p: Preview, instance: str) -> str:
-        """The first published Service port: the loopback port allocated on the podman host;
-        on a cluster, from the live objects (``urls.preview_url``)."""
-        ports = store_previews.ports_of(self.store, p.name)
-        if ports:
-            return f"http://127.0.0.1:{min(ports.values())}/"
-        ctx = compare.context(self.store, instance, self.settings, None, fetch=False)
-        if isinstance(ctx.target, PodmanTarget):
-            return ""
-        try:
-            live = ctx.target.live(instance)
-        except ClusterError as exc:
-            log.warning("preview %s: no live objects for its URL: %s", p.name, exc)
-            return ""
-        client = getattr(getattr(ctx.target, "dyn", None), "client", None)
-        server = str(getattr(getattr(client, "configuration", None), "host", "") or "")
-        return urls.preview_url(live.values(), urls.node_host(server))
-
     def _lost_ports(self, p: Preview, message: str) -> bool:
         """Free the preview's ports another process bound between allocation and play."""
-        if "address already in use" not in message:
-            return False
+        if "address already in use" not in message and "is already held by" not in message:
+            return False  # podman's own words, or the target's check naming the holder
         lost = [port for port in store_previews.ports_of(self.store, p.name).values()
                 if f":{port}:" in message or f":{port} " in message]  # fmt: skip
         if not lost:
@@ -394,19 +375,10 @@ class Previews:
                                  subject=f"Preview/{p.name}")  # fmt: skip
 
     def _delete_app(self, instance: str, namespace: str = "") -> None:
-        target = None
-        with contextlib.suppress(NotFoundError):
-            target = compare.context(self.store, instance, self.settings, None,
-                                     fetch=False).target  # fmt: skip
+        where = place.target(self.store, self.settings, instance)
         with contextlib.suppress(NotFoundError):
             history.delete_app(self.store, instance, settings=self.settings)
-        if namespace and target is not None and not isinstance(target, PodmanTarget):
-            # a cluster keeps a namespace CreateNamespace made (as Argo CD): the preview's goes
-            ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-            failed = [r.message for r in target.delete(instance, [ns]) if r.status == "SyncFailed"]
-            if failed:
-                raise ClusterError(f"namespace {namespace}: {'; '.join(failed)}",
-                                   subject=f"Namespace/{namespace}")  # fmt: skip
+        place.delete_namespace(where, instance, namespace)
         # a play that failed (an image that never came) leaves a created pod the app's live
         # state does not list: the preview's pods on this podman host go too
         deploy_engine.local_target(self.settings).clean(instance)
