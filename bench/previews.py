@@ -9,9 +9,12 @@ deploy on podman → ``shipway/preview`` success status with the URL; then the
 ``closed`` webhook → Applications, pods and ports gone. One warm-up round (base
 layers, first pod), then ``--repeat`` rounds, each a new pull request with a new
 head (so a new image is built). Targets: opened → URL < 15 s warm; closed →
-torn down < 5 s. Anchor: Argo CD's pull-request generator polls every 30 minutes
-by default (``requeueAfterSeconds: 1800``), so without a webhook a preview can
-wait half an hour to be noticed.
+torn down < 5 s. Each round prints wall and CPU time (this process and the
+children it waited for: git, buildah, podman clients; not conmon or the
+containers) and when the preview reached each phase (Building, Deploying,
+Ready), since the machine is shared. Anchor: Argo CD's pull-request generator
+polls every 30 minutes by default (``requeueAfterSeconds: 1800``), so without a
+webhook a preview can wait half an hour to be noticed.
 
 Run: ``.venv/bin/python bench/previews.py [--repeat 3]``.
 """
