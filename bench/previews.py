@@ -9,9 +9,12 @@ deploy on podman → ``shipway/preview`` success status with the URL; then the
 ``closed`` webhook → Applications, pods and ports gone. One warm-up round (base
 layers, first pod), then ``--repeat`` rounds, each a new pull request with a new
 head (so a new image is built). Targets: opened → URL < 15 s warm; closed →
-torn down < 5 s. Anchor: Argo CD's pull-request generator polls every 30 minutes
-by default (``requeueAfterSeconds: 1800``), so without a webhook a preview can
-wait half an hour to be noticed.
+torn down < 5 s. Each round prints wall and CPU time (this process and the
+children it waited for: git, buildah, podman clients; not conmon or the
+containers) and when the preview reached each phase (Building, Deploying,
+Ready), since the machine is shared. Anchor: Argo CD's pull-request generator
+polls every 30 minutes by default (``requeueAfterSeconds: 1800``), so without a
+webhook a preview can wait half an hour to be noticed.
 
 Run: ``.venv/bin/python bench/previews.py [--repeat 3]``.
 """
@@ -24,6 +27,7 @@ import hmac
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -45,14 +49,27 @@ def _load(name: str, path: Path) -> Any:
     return mod
 
 
-def _wait(fn: Any, timeout: float) -> Any:
+def _wait(fn: Any, timeout: float, seen: Any = None) -> Any:
+    """Poll ``fn`` until it gives something; ``seen()`` is called on each turn (phases)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if seen is not None:
+            seen()
         got = fn()
         if got:
             return got
         time.sleep(0.05)
     sys.exit("timed out")
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and the children it has waited for (git, buildah,
+    podman clients); conmon and the containers themselves are not counted."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -150,29 +167,41 @@ spec:
 
     opened: list[float] = []
     closed: list[float] = []
+    cpus: list[tuple[float, float]] = []
     try:
         for i in range(repeat + 1):
             branch = f"feature-{i}"
             sha = w.push_branch(branch, f"round {i}")
             number = w.open_pull(branch)
-            t0 = time.monotonic()
+            name = preview_name("web-previews", number)
+            phases: dict[str, float] = {}
+
+            def seen(name: str = name, phases: dict[str, float] = phases) -> None:
+                p = store_previews.get(w.store, name)
+                if p is not None and p.phase not in phases:
+                    phases[p.phase] = time.monotonic()
+
+            t0, c0 = time.monotonic(), _cpu()
             post(flow._pr(url, "opened", number, branch, sha))
-            state = _wait(lambda sha=sha: posted(sha), 120)
-            took = time.monotonic() - t0
+            state = _wait(lambda sha=sha: posted(sha), 120, seen)
+            took, cpu_open = time.monotonic() - t0, _cpu() - c0
             if state != "success":
                 p = store_previews.get(w.store, preview_name("web-previews", number))
                 sys.exit(f"preview failed: {p.message if p else '?'}")
             forge.set_pull("github", w.project, number, state="closed")
-            t1 = time.monotonic()
+            t1, c1 = time.monotonic(), _cpu()
             post(flow._pr(url, "closed", number, branch, sha))
-            name = preview_name("web-previews", number)
             _wait(lambda name=name: store_previews.get(w.store, name) is None, 60)
-            down = time.monotonic() - t1
+            down, cpu_down = time.monotonic() - t1, _cpu() - c1
             label = "warm-up" if i == 0 else f"round {i}"
-            print(f"{label}: opened -> URL posted {took:.2f} s; closed -> torn down {down:.2f} s")
+            marks = " ".join(f"{k} +{v - t0:.2f}" for k, v in phases.items())
+            print(f"{label}: opened -> URL posted {took:.2f} s wall, {cpu_open:.2f} s CPU "
+                  f"[{marks}]; closed -> torn down {down:.2f} s wall, "
+                  f"{cpu_down:.2f} s CPU")  # fmt: skip
             if i:
                 opened.append(took)
                 closed.append(down)
+                cpus.append((cpu_open, cpu_down))
     finally:
         controller.wait_idle(60)
         controller.shutdown()
@@ -182,6 +211,9 @@ spec:
           f"{med(opened):.2f} s (best {min(opened):.2f} s; target < 15 s)")  # fmt: skip
     print(f"closed -> torn down, median of {repeat}: {med(closed):.2f} s "
           f"(best {min(closed):.2f} s; target < 5 s)")  # fmt: skip
+    print(f"CPU (this process and its waited children), median: opened "
+          f"{med(c for c, _ in cpus):.2f} s, closed {med(d for _, d in cpus):.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
     print("anchor: Argo CD's pull-request generator polls every 1800 s by default")
     return w
 

@@ -186,7 +186,28 @@ class Store:
             obj["status"] = {"phase": "Pending"}
         else:
             simulate(obj)
+        self._node_ports(obj, None)
         return copy.deepcopy(self._write_new(kind.kind, ns, name, obj))
+
+    def _node_ports(self, obj: Obj, cur: Obj | None) -> None:
+        """A NodePort/LoadBalancer Service port without a ``nodePort`` gets one, as the API
+        server allocates it (30000-32767, never one another Service holds); an update keeps
+        the one it had."""
+        spec = obj.get("spec") or {}
+        if obj.get("kind") != "Service" or spec.get("type") not in ("NodePort", "LoadBalancer"):
+            return
+        had = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+               for p in ((cur or {}).get("spec") or {}).get("ports") or []}  # fmt: skip
+        used = {p.get("nodePort") for (k, _, _), o in self.objects.items() if k == "Service"
+                for p in (o.get("spec") or {}).get("ports") or []}  # fmt: skip
+        for entry in spec.get("ports") or []:
+            if entry.get("nodePort"):
+                continue
+            port = had.get((entry.get("port"), entry.get("protocol", "TCP")))
+            if not port:
+                port = next(n for n in range(30000, 32768) if n not in used)
+            used.add(port)
+            entry["nodePort"] = port
 
     def replace(self, kind: Kind, ns: str, name: str, obj: Obj, *, check_rv: bool = True) -> Obj:
         cur = self.objects.get((kind.kind, ns, name))
@@ -213,6 +234,7 @@ class Store:
         meta["name"] = name
         if "status" not in obj and "status" in cur:
             obj["status"] = cur["status"]
+        self._node_ports(obj, cur)
         spec_changed = {k: v for k, v in obj.items() if k not in ("metadata", "status")} != {
             k: v for k, v in cur.items() if k not in ("metadata", "status")
         }

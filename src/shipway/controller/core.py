@@ -105,7 +105,8 @@ class Controller:
         self._locks_lock = threading.Lock()
         self._stop = threading.Event()
         self._periodic: threading.Thread | None = None
-        self.previews = previews_lane.Lane(store, settings, health_timeout=health_timeout)
+        self.previews = previews_lane.Lane(store, settings, health_timeout=health_timeout,
+                                           refs=self.tips.refs)  # fmt: skip
         self.lanes = workers.Lanes(store, [
             workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),

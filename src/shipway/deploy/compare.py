@@ -274,6 +274,8 @@ def _desired(ctx: Ctx, commits: list[str]) -> tuple[list[dict[str, Any]], str]:
     preview = preview_ports.preview_of(ctx.body)
     if preview and isinstance(ctx.target, PodmanTarget):  # its own loopback ports
         manifests = preview_ports.remap(ctx.store, preview, manifests)
+    elif preview:  # on a cluster, the cluster allocates each preview its own node ports
+        manifests = preview_ports.unpin(manifests)
     return [_track(ctx.name, m) for m in manifests], kind
 
 

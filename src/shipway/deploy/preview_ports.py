@@ -8,7 +8,9 @@ range, which starts at 32768, and Kubernetes' NodePort range) and recorded in th
 store (``store.previews.allocate``), so previews never collide with each other
 or with other applications (a port something else listens on is skipped). The
 rendered ``nodePort`` is replaced by the allocated port; the preview keeps its
-ports across pushes until it is torn down. Touches the ``preview_ports`` table
+ports across pushes until it is torn down. On a Kubernetes cluster the rendered
+``nodePort`` is dropped instead (``unpin``): the cluster allocates one per preview,
+where a fixed one would make the second preview's Service fail. Touches the ``preview_ports`` table
 and reads ``/proc`` (through ``podman_ports.holder``).
 """
 
@@ -70,4 +72,11 @@ def remap(store: Store, preview: str, manifests: list[dict[str, Any]]) -> list[d
     )  # fmt: skip
     for entry, key in entries:
         entry["nodePort"] = ports[key]
+    return manifests
+
+
+def unpin(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop the fixed ``nodePort`` of every published Service port (the cluster picks one)."""
+    for entry, _key in published(manifests):
+        entry.pop("nodePort", None)
     return manifests

@@ -94,7 +94,7 @@ def test_preview_sets_and_their_generators() -> None:
             {"pullRequest": {"github": {"owner": "org", "repo": "web", "api": "https://ghe.corp",
                                         "tokenRef": {"secretName": "t", "key": "k"}},
                              "requeueAfterSeconds": 60}},
-            {"pullRequest": {"gitlab": {"project": "grp/sub/web"}}},
+            {"pullRequest": {"gitlab": {"project": "grp/sub/web", "insecure": True}}},
         ]},
     }  # fmt: skip
     assert is_preview_set(body) and not is_preview_set({"metadata": {"name": "x"}})
@@ -105,6 +105,7 @@ def test_preview_sets_and_their_generators() -> None:
     assert (gl.provider, gl.project, gl.api) == ("gitlab", "grp/sub/web",
                                                  "https://gitlab.com/api/v4")  # fmt: skip
     assert gl.requeue_seconds == 1800  # Argo CD's default
+    assert gl.insecure and not gh.insecure
     with pytest.raises(InputError, match=r"generators\[0\].pullRequest: give one of"):
         source.sources({"metadata": {"name": "b"},
                         "spec": {"generators": [{"pullRequest": {"bitbucket": {}}}]}})  # fmt: skip

@@ -50,10 +50,10 @@ from shipway.git import forge as forge_mod
 from shipway.model import events as ev
 from shipway.model import namespaces
 from shipway.model.errors import ClusterError, InputError, NotFoundError, ShipwayError
-from shipway.model.preview import Preview, is_preview_set, preview_name
+from shipway.model.preview import Preview, dns_label, is_preview_set, preview_name
 from shipway.model.release import now
 from shipway.model.resources import Resource
-from shipway.promote.previews import report
+from shipway.promote.previews import place, report
 from shipway.promote.previews import source as source_mod
 from shipway.settings import Settings
 from shipway.store import events as store_events
@@ -84,6 +84,12 @@ class Action:
     def to_dict(self) -> dict[str, str]:
         return {"verb": self.verb, "preview": self.preview, "appset": self.appset,
                 "head_sha": self.head_sha, "reason": self.reason}  # fmt: skip
+
+
+def _source(appset: Resource, p: Preview) -> source_mod.Source | None:
+    """The generator of ``appset`` that lists ``p``'s repository."""
+    return next((s for s in source_mod.sources(appset.body)
+                 if s.provider == p.forge and s.project == p.project), None)  # fmt: skip
 
 
 def _ref(app: Resource) -> str:
@@ -124,7 +130,12 @@ class Previews:
                                          ref.get("key") or "token")  # fmt: skip
 
     def client(self, p: Preview, token: str) -> forge_mod.Forge:
-        return self.forges.client(p.forge, p.api, p.project, token)
+        """The forge client of ``p``'s generator (the one its listing used: ``insecure``
+        as the generator says, so statuses and comments reach a forge of its own CA)."""
+        appset = self.appset(f"{p.appset_namespace}/{p.appset}")
+        src = _source(appset, p) if appset is not None else None
+        insecure = src.insecure if src is not None else False
+        return self.forges.client(p.forge, p.api, p.project, token, insecure)
 
     def for_repo(self, kind: str, project: str) -> list[Resource]:
         """The preview ApplicationSets whose generator watches ``project`` on ``kind``."""
@@ -231,6 +242,19 @@ class Previews:
                     out.append(Action("deploy", p.name, _ref(appset), sha))
         return out
 
+    def ci_wanted(self, action: Action) -> tuple[Resource, Preview] | None:
+        """The Pipeline whose pull request CI a deploy waits for (phase ``Building``, no
+        result for its head yet), with the preview; None when it waits for nothing."""
+        p = store_previews.get(self.store, action.preview)
+        if action.verb != "deploy" or p is None or p.phase != "Building":
+            return None
+        appset = self.appset(f"{p.appset_namespace}/{p.appset}")
+        src = _source(appset, p) if appset is not None else None
+        if p.head_sha != action.head_sha or src is None or self._ci(p.head_sha) is not None:
+            return None
+        pipe = self._pipeline(src, p.target_branch)
+        return (pipe, p) if pipe is not None else None
+
     # -- units of work -------------------------------------------------------------------
 
     def run(self, action: Action) -> Preview | None:
@@ -247,8 +271,7 @@ class Previews:
         if appset is None:
             self.teardown(name, "its ApplicationSet was deleted")
             return None
-        src = next((s for s in source_mod.sources(appset.body)
-                    if s.provider == p.forge and s.project == p.project), None)  # fmt: skip
+        src = _source(appset, p)
         if src is None:
             self.teardown(name, "its generator no longer watches this repository")
             return None
@@ -287,6 +310,10 @@ class Previews:
         meta["ownerReferences"] = [appset_plan.owner_ref(appset)]
         dest = body.setdefault("spec", {}).setdefault("destination", {})
         dest["namespace"] = str(dest.get("namespace") or p.name)
+        sync = body["spec"].setdefault("syncPolicy", {})  # a namespace of its own, made for it
+        options = sync.setdefault("syncOptions", [])
+        if not any(str(o).startswith("CreateNamespace=") for o in options):
+            options.append("CreateNamespace=true")
         self._check_namespace(p, str(dest["namespace"]))
         app = Resource("argoproj.io/v1alpha1", "Application", str(meta["name"]),
                        str(meta.get("namespace") or namespaces.ARGOCD), body,
@@ -309,16 +336,14 @@ class Previews:
             raise ClusterError(f"not healthy after sync: {health}", subject=f"Preview/{p.name}")
         stored = store_resources.get(self.store, "Application", app.name, app.namespace)
         images = list((stored.status.get("summary") or {}).get("images") or [])
-        ports = store_previews.ports_of(self.store, p.name)
-        first = min(ports.items(), key=lambda kv: kv[1]) if ports else None
-        url = f"http://127.0.0.1:{first[1]}/" if first else ""
+        url = place.url(self.store, self.settings, p.name, instance)
         return p.evolve(phase="Ready", message="", preview_url=url, image=", ".join(images),
                         deployed_sha=p.head_sha)  # fmt: skip
 
     def _lost_ports(self, p: Preview, message: str) -> bool:
         """Free the preview's ports another process bound between allocation and play."""
-        if "address already in use" not in message:
-            return False
+        if "address already in use" not in message and "is already held by" not in message:
+            return False  # podman's own words, or the target's check naming the holder
         lost = [port for port in store_previews.ports_of(self.store, p.name).values()
                 if f":{port}:" in message or f":{port} " in message]  # fmt: skip
         if not lost:
@@ -328,7 +353,13 @@ class Previews:
         return True
 
     def _check_namespace(self, p: Preview, ns: str) -> None:
-        """A namespace per preview: refuse one another preview (or application) uses."""
+        """A namespace per preview: refuse one that is no DNS label (a raw branch name) or that
+        another preview (or application) uses."""
+        if dns_label(ns) != ns:
+            raise InputError(f"destination.namespace {ns!r} is not a DNS label (RFC 1123: "
+                             "lower case letters, digits and '-', at most 63): the template "
+                             "should use {{branch_slug}} or {{number}}, not {{branch}}",
+                             subject=f"Preview/{p.name}")  # fmt: skip
         for other in store_previews.list_all(self.store):
             if other.name != p.name and other.namespace == ns:
                 raise InputError(f"namespace {ns!r} is preview {other.name}'s: the template's "
@@ -343,9 +374,11 @@ class Previews:
                 raise InputError(f"namespace {ns!r} belongs to Application {inst}",
                                  subject=f"Preview/{p.name}")  # fmt: skip
 
-    def _delete_app(self, instance: str) -> None:
+    def _delete_app(self, instance: str, namespace: str = "") -> None:
+        where = place.target(self.store, self.settings, instance)
         with contextlib.suppress(NotFoundError):
             history.delete_app(self.store, instance, settings=self.settings)
+        place.delete_namespace(where, instance, namespace)
         # a play that failed (an image that never came) leaves a created pod the app's live
         # state does not list: the preview's pods on this podman host go too
         deploy_engine.local_target(self.settings).clean(instance)
@@ -368,7 +401,7 @@ class Previews:
         errors = []
         for app in p.applications:
             try:
-                self._delete_app(app)
+                self._delete_app(app, p.namespace)
             except ShipwayError as exc:
                 errors.append(f"{app}: {exc}")
         if errors:  # kept Deleting: the next pass tries again

@@ -35,6 +35,7 @@ class Source:
     api: str  # the REST root the client calls
     token_ref: dict[str, str]
     requeue_seconds: int
+    insecure: bool = False  # the provider's ``insecure``: TLS not verified
 
 
 def sources(appset: dict[str, Any]) -> list[Source]:
@@ -52,7 +53,8 @@ def sources(appset: dict[str, Any]) -> list[Source]:
         project = str(p.get("project") or f"{p.get('owner')}/{p.get('repo')}")
         out.append(Source(i, g, kind, project, api_root(kind, str(p.get("api") or "")),
                           {k: str(v) for k, v in (p.get("tokenRef") or {}).items()},
-                          int(body.get("requeueAfterSeconds") or REQUEUE_DEFAULT)))  # fmt: skip
+                          int(body.get("requeueAfterSeconds") or REQUEUE_DEFAULT),
+                          bool(p.get("insecure"))))  # fmt: skip
     return out
 
 
