@@ -62,6 +62,7 @@ class RunSpec:
     cancel: Cancel = field(default_factory=Cancel)
     only_job: str | None = None
     max_delay: float = 3600.0
+    env: Mapping[str, str] = field(default_factory=dict)  # the controller's step environment
 
 
 @dataclass
@@ -185,7 +186,8 @@ class PipelineRun:
             if d is not None:
                 dotenv.update(d.dotenv)
         predefined = {**pipeline_vars(facts), **job_vars(p.job, job_id)}
-        return job_env(predefined, p.job, p.rule_variables, dotenv, self.spec.variables)
+        mine = job_env(predefined, p.job, p.rule_variables, dotenv, self.spec.variables)
+        return {**self.spec.env, **mine}
 
     def _execute(self, p: Planned, job_id: int, failed_before: bool) -> Done:
         job = p.job
@@ -221,7 +223,7 @@ class PipelineRun:
             with open_session(self.spec.executor, spec, self.spec.config) as s:
                 while True:
                     tries += 1
-                    step_env = {**env, "PATH": s.path}
+                    step_env = {**env, "PATH": _path(s.path, self.spec.env, in_container)}
                     out = s.run(StepSpec(script=_script([*job.before_script, *job.script]),
                                          shell=_shell(in_container), env=step_env, cwd=target,
                                          timeout=float(job.timeout or 3600),
@@ -239,7 +241,8 @@ class PipelineRun:
                     say = self._step_line(job.name)
                     own = Cancel() if status == "canceled" else None
                     s.run(StepSpec(script=_script(job.after_script), shell=_shell(in_container),
-                                   env={**env, "PATH": s.path, "CI_JOB_STATUS": status},
+                                   env={**env, "PATH": _path(s.path, self.spec.env, in_container),
+                                        "CI_JOB_STATUS": status},
                                    cwd=target, timeout=AFTER_SCRIPT_TIMEOUT, on_line=say,
                                    cancel=own))  # fmt: skip
         except (ShipwayError, OSError) as exc:
@@ -338,6 +341,11 @@ def _retry(job: Job, tries: int, timed_out: bool, code: int | None) -> bool:
     if timed_out:
         return bool(whens & {"stuck_or_timeout_failure", "job_execution_timeout"})
     return "script_failure" in whens or "unknown_failure" in whens
+
+
+def _path(session: str, base: Mapping[str, str], in_container: bool) -> str:
+    """The job's PATH: the container's, or on the host the controller's step PATH if given."""
+    return session if in_container or not base.get("PATH") else base["PATH"]
 
 
 def _shell(in_container: bool) -> tuple[str, ...]:
