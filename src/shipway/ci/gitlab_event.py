@@ -7,7 +7,10 @@ results pipeline (``merge_request_event``, on the merge of the head into the
 target branch, with the ``CI_MERGE_REQUEST_*`` variables), so ``rules`` and
 ``workflow:rules`` see which it is. A pipeline GitLab would refuse is stored as a
 failed run naming every problem; one that ``workflow:rules`` does not create
-gives no run. The ``Pipeline``'s ``vars`` are the project's CI/CD variables.
+gives no run. The ``Pipeline``'s ``vars`` are the project's CI/CD variables. On the
+podman executor (a pull request's default) jobs without ``image:`` run in the
+runner image (``spec.runner.image``, ``SHIPWAY_CI_IMAGE`` or the busybox one built
+here), as a GitLab runner's default image, never on the host.
 Touches the checkout (read), the run directory under the batch, the GitLab cache
 under ``$SHIPWAY_HOME``, the store, and what the executors start.
 """
@@ -115,6 +118,7 @@ def run_checkout(
     env: Mapping[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
     pipeline: str = "",
+    runner_image: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``source``'s ``.gitlab-ci.yml`` for a ``push`` or ``pull_request`` event at
     ``commit`` (a pull request's merge commit); return the stored run records."""
@@ -153,11 +157,19 @@ def run_checkout(
         from shipway.runtime import podman_env
 
         insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-        config = ExecutorConfig(podman_env=podman_env.podman_env(home / "podman", insecure))
+        podman = podman_env.podman_env(home / "podman", insecure)
+        config = ExecutorConfig(podman_env=podman)
+        default_image = None
+        if executor == "podman":  # untrusted code stays in a container, as on a docker runner
+            default_image = runner_image or os.environ.get("SHIPWAY_CI_IMAGE") or None
+            if default_image is None:
+                from shipway.ci import runner_image as built
+
+                default_image = built.ensure(podman, batch)
         spec = RunSpec(run_id=run_id, source=source, base_dir=batch / run_id,
                        cache_root=home / "ci-cache" / "gitlab", facts=facts, executor=executor,
                        variables=values, config=config, on_line=say,
-                       env=dict(env or {}))  # fmt: skip
+                       env=dict(env or {}), default_image=default_image)  # fmt: skip
         record, log = run_pipeline(pipe, plan, spec)
     except InputError as exc:
         say(f"error: {exc}")

@@ -3,15 +3,17 @@
 Jobs run one at a time in an order that keeps stages and ``needs`` (a job runs
 after its needs, or after every job of the earlier stages when it has none),
 each in a fresh copy of the checkout: ``image:`` and ``services:`` on podman,
-image-less jobs as shell jobs on the host. ``before_script`` and ``script`` run
-in one shell, ``after_script`` in its own (with ``CI_JOB_STATUS``; its failure
-does not fail the job). Artifacts and ``reports: dotenv`` pass to later jobs
-(``needs: artifacts``, ``dependencies``), caches by key; ``retry`` reruns,
-``allow_failure`` (with ``exit_codes``) lets the pipeline pass, ``when: manual``
-jobs are reported as manual and not run, ``when: delayed`` waits ``start_in``.
-Job records carry GitLab's status word (``status``: success, failed, skipped,
-manual, canceled) beside shipway's ``result``. Touches the run directory under
-``base_dir``, the cache directory, and what the executors start.
+image-less jobs in ``RunSpec.default_image`` (the controller's podman runner
+image, as a GitLab runner's default image) or else as shell jobs on the host.
+``before_script`` and ``script`` run in one shell, ``after_script`` in its own
+(with ``CI_JOB_STATUS``; its failure does not fail the job). Artifacts and
+``reports: dotenv`` pass to later jobs (``needs: artifacts``, ``dependencies``),
+caches by key; ``retry`` reruns, ``allow_failure`` (with ``exit_codes``) lets the
+pipeline pass, ``when: manual`` jobs are reported as manual and not run,
+``when: delayed`` waits ``start_in``. Job records carry GitLab's status word
+(``status``: success, failed, skipped, manual, canceled) beside shipway's
+``result``. Touches the run directory under ``base_dir``, the cache directory,
+and what the executors start.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class RunSpec:
     only_job: str | None = None
     max_delay: float = 3600.0
     env: Mapping[str, str] = field(default_factory=dict)  # the controller's step environment
+    default_image: str | None = None  # the image of jobs without image: (None: the host)
 
 
 @dataclass
@@ -196,7 +199,7 @@ class PipelineRun:
         project = files.fresh_project(self.spec.source, jdir / "project", gitdir)
         scratch = jdir / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
-        in_container = job.image is not None
+        in_container = job.image is not None or self.spec.default_image is not None
         target = f"/builds/{self.spec.facts.project_path}" if in_container else str(project)
         sources = _artifact_sources(p, self.pipe, self._prereq_of(p))
         for name in sources:
@@ -208,7 +211,7 @@ class PipelineRun:
         for path, c in caches:
             if c["policy"] in ("pull", "pull-push") and files.restore(path, project):
                 self.log(f"[{job.name}] Restored cache {path.name}")
-        image = expand(str(job.image["name"]), env) if job.image else None
+        image = expand(str(job.image["name"]), env) if job.image else self.spec.default_image
         spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
                            mounts=[Mount(str(project), target),
                                    *([Mount(str(gitdir), str(gitdir))] if gitdir else [])]

@@ -333,7 +333,8 @@ def run_event(
         records += gitlab_event.run_checkout(
             store, source, repo=repo, commit=commit, ref=ref, event=event, payload=payload,
             batch=batch, changed=changed, executor=str(where.get("executor") or "host"),
-            variables=vars, env=env, on_line=on_line, pipeline=pipeline)  # fmt: skip
+            variables=vars, env=env, on_line=on_line, pipeline=pipeline,
+            runner_image=where.get("runner_image"))  # fmt: skip
     return records
 
 

@@ -208,3 +208,28 @@ def test_a_broken_pipeline_file_is_a_failed_run_naming_where(
     assert ".gitlab-ci.yml:" in run["error"] and "scripts" in run["error"]
     stored, _log = runs.get_run(store, run["id"])
     assert stored["error"] == run["error"]
+
+
+def test_a_pull_request_on_podman_runs_image_less_jobs_in_the_runner_image(
+    repo: tuple[Repo, str], store: Store, tmp_path: Path
+) -> None:
+    work, url = repo
+    work.run("checkout", "-q", "-b", "untrusted")
+    (work.path / ".gitlab-ci.yml").write_text(
+        "where:\n  script:\n    - test -f /run/.containerenv && echo in-a-container\n"
+        "    - echo dir=$CI_PROJECT_DIR; test -f feature.txt\n"
+    )
+    head = _commit(work, "feature.txt", "new\n", "untrusted")
+    payload = {"number": 8, "pull_request": {"number": 8, "head": {"ref": "untrusted",
+               "sha": head}, "base": {"ref": "main"}}}  # fmt: skip
+    lines: list[str] = []
+
+    records = run_event(store, repo=url, commit=head, ref="refs/pull/8/merge",
+                        event="pull_request", payload=payload, workdir=tmp_path / "w",
+                        vars={}, secrets={}, merge_into="main", on_line=lines.append,
+                        runner={"executor": "podman"})  # fmt: skip
+
+    (run,) = records
+    assert run["conclusion"] == "success", "\n".join(lines)
+    assert "[where] in-a-container" in lines
+    assert any(line.startswith("[where] dir=/builds/") for line in lines)  # not the host's
