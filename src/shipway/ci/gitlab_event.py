@@ -10,7 +10,8 @@ failed run naming every problem; one that ``workflow:rules`` does not create
 gives no run. The ``Pipeline``'s ``vars`` are the project's CI/CD variables. On the
 podman executor (a pull request's default) jobs without ``image:`` run in the
 runner image (``spec.runner.image``, ``SHIPWAY_CI_IMAGE`` or the busybox one built
-here), as a GitLab runner's default image, never on the host.
+here), as a GitLab runner's default image, never on the host. ``spec.runner.concurrent``
+runs that many jobs at once.
 Touches the checkout (read), the run directory under the batch, the GitLab cache
 under ``$SHIPWAY_HOME``, the store, and what the executors start.
 """
@@ -119,6 +120,7 @@ def run_checkout(
     on_line: Callable[[str], None] | None = None,
     pipeline: str = "",
     runner_image: str | None = None,
+    concurrency: int = 1,
 ) -> list[dict[str, Any]]:
     """Run ``source``'s ``.gitlab-ci.yml`` for a ``push`` or ``pull_request`` event at
     ``commit`` (a pull request's merge commit); return the stored run records."""
@@ -169,7 +171,8 @@ def run_checkout(
         spec = RunSpec(run_id=run_id, source=source, base_dir=batch / run_id,
                        cache_root=home / "ci-cache" / "gitlab", facts=facts, executor=executor,
                        variables=values, config=config, on_line=say,
-                       env=dict(env or {}), default_image=default_image)  # fmt: skip
+                       env=dict(env or {}), default_image=default_image,
+                       concurrency=concurrency)  # fmt: skip
         record, log = run_pipeline(pipe, plan, spec)
     except InputError as exc:
         say(f"error: {exc}")

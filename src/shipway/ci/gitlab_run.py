@@ -1,7 +1,9 @@
 """Run a planned GitLab pipeline through the executor interface (``ci.exec.base``).
 
-Jobs run one at a time in an order that keeps stages and ``needs`` (a job runs
-after its needs, or after every job of the earlier stages when it has none),
+Jobs run in an order that keeps stages and ``needs`` (a job runs after its
+needs, or after every job of the earlier stages when it has none): one at a
+time, or ``RunSpec.concurrency`` at once as a GitLab runner's ``concurrent``
+(one job of a ``resource_group`` at a time),
 each in a fresh copy of the checkout: ``image:`` and ``services:`` on podman,
 image-less jobs in ``RunSpec.default_image`` (the controller's podman runner
 image, as a GitLab runner's default image) or else as shell jobs on the host.
@@ -21,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +70,7 @@ class RunSpec:
     max_delay: float = 3600.0
     env: Mapping[str, str] = field(default_factory=dict)  # the controller's step environment
     default_image: str | None = None  # the image of jobs without image: (None: the host)
+    concurrency: int = 1  # jobs running at once (a GitLab runner's ``concurrent``)
 
 
 @dataclass
@@ -122,6 +127,7 @@ class PipelineRun:
         self.started = time.time()
         self.tries: dict[str, int] = {}
         self.output: dict[str, list[str]] = {}  # each job's script output (without `$ cmd`)
+        self._cache_lock = threading.Lock()
 
     def log(self, line: str) -> None:
         self.lines.append(line)
@@ -139,17 +145,60 @@ class PipelineRun:
         jobs, prereq = order(self.plan, self.pipe)
         if self.spec.only_job:
             jobs = [p for p in jobs if self.spec.only_job in (p.job.name, p.job.key)]
+        if self.spec.concurrency > 1 and len(jobs) > 1:
+            self._parallel(jobs, prereq)
+            return self.record()
         for job_id, p in enumerate(jobs, 1):
-            t0 = time.time()
-            done = self._one(p, prereq.get(p.job.name, []), job_id)
+            done, rec = self._timed(p, prereq.get(p.job.name, []), job_id)
             self.done[p.job.name] = done
-            self.records.append(self._record(p, done, time.time() - t0))
+            self.records.append(rec)
         return self.record()
+
+    def _timed(self, p: Planned, prereq: list[str], job_id: int) -> tuple[Done, dict[str, Any]]:
+        t0 = time.time()
+        done = self._one(p, prereq, job_id)
+        return done, self._record(p, done, time.time() - t0)
+
+    def _parallel(self, jobs: list[Planned], prereq: dict[str, list[str]]) -> None:
+        """Run jobs as soon as their prerequisites ended, ``concurrency`` at once, one job of a
+        ``resource_group`` at a time; records stay in run order."""
+        files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")  # made once, here
+        ids = {p.job.name: i for i, p in enumerate(jobs, 1)}
+        scheduled = set(ids)
+        pending = list(jobs)
+        running: dict[Future[tuple[Done, dict[str, Any]]], Planned] = {}
+        groups: set[str] = set()
+        with ThreadPoolExecutor(max_workers=self.spec.concurrency) as pool:
+            while pending or running:
+                for p in list(pending):
+                    if len(running) >= self.spec.concurrency:
+                        break
+                    mine = [n for n in prereq.get(p.job.name, []) if n in scheduled]
+                    group = p.job.resource_group
+                    if any(n not in self.done for n in mine) or (group and group in groups):
+                        continue
+                    pending.remove(p)
+                    if group:
+                        groups.add(group)
+                    running[pool.submit(self._timed, p, mine, ids[p.job.name])] = p
+                if not running:  # nothing can start (a cycle the parser let by): file order
+                    for p in pending:
+                        self.done[p.job.name], rec = self._timed(p, [], ids[p.job.name])
+                        self.records.append(rec)
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    p = running.pop(fut)
+                    done, rec = fut.result()
+                    self.done[p.job.name] = done
+                    self.records.append(rec)
+                    groups.discard(p.job.resource_group or "")
+        self.records.sort(key=lambda r: ids[r["name"]])
 
     def _blocked(self, prereq: list[str]) -> tuple[bool, bool]:
         """(a prerequisite failed, a prerequisite blocks: canceled or a blocking manual job)"""
         failed = blocked = False
-        allowed = {r["name"]: r for r in self.records}
+        allowed = {r["name"]: r for r in list(self.records)}
         for name in prereq:
             d, rec = self.done.get(name), allowed.get(name)
             if d is None or rec is None:
@@ -209,7 +258,9 @@ class PipelineRun:
         caches = [(files.cache_dir(self.spec.cache_root, expand(str(c["key"]), env)), c)
                   for c in job.cache if isinstance(c.get("key"), str)]  # fmt: skip
         for path, c in caches:
-            if c["policy"] in ("pull", "pull-push") and files.restore(path, project):
+            with self._cache_lock:
+                restored = c["policy"] in ("pull", "pull-push") and files.restore(path, project)
+            if restored:
                 self.log(f"[{job.name}] Restored cache {path.name}")
         image = expand(str(job.image["name"]), env) if job.image else self.spec.default_image
         spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
@@ -255,8 +306,9 @@ class PipelineRun:
         for path, c in caches:
             ok = c["when"] == "always" or (c["when"] == "on_success") == (status == "success")
             if c["policy"] in ("push", "pull-push") and ok:
-                files.remove(path)
-                files.save_paths(project, [str(x) for x in c.get("paths") or []], path)
+                with self._cache_lock:
+                    files.remove(path)
+                    files.save_paths(project, [str(x) for x in c.get("paths") or []], path)
         self.log(f"[{job.name}] Job {'succeeded' if status == 'success' else status}")
         shutil.rmtree(project, ignore_errors=True)
         self.tries[job.name] = tries

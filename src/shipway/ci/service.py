@@ -334,7 +334,8 @@ def run_event(
             store, source, repo=repo, commit=commit, ref=ref, event=event, payload=payload,
             batch=batch, changed=changed, executor=str(where.get("executor") or "host"),
             variables=vars, env=env, on_line=on_line, pipeline=pipeline,
-            runner_image=where.get("runner_image"))  # fmt: skip
+            runner_image=where.get("runner_image"),
+            concurrency=int((runner or {}).get("concurrent") or 1))  # fmt: skip
     return records
 
 
