@@ -47,7 +47,7 @@ def _changed(root: Path, commit: str) -> list[str] | None:
 def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
                variables: dict[str, str], job: str | None, executor: str, settings: Settings,
                store: Store | None, run_id: str, on_line: Callable[[str], None],
-               cancel: Cancel) -> dict[str, Any]:  # fmt: skip
+               cancel: Cancel, concurrency: int = 1) -> dict[str, Any]:  # fmt: skip
     """Run the GitLab pipeline of ``root`` at ``commit``; return the stored record."""
     if executor not in ("host", "podman"):
         raise InputError(f"GitLab pipelines run on host or podman here, not {executor!r}",
@@ -78,7 +78,7 @@ def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
     spec = RunSpec(run_id=run_id, source=root, base_dir=settings.work_dir / "ci" / run_id,
                    cache_root=settings.home / "ci-cache" / "gitlab", facts=facts,
                    executor=executor, variables=variables, config=config, on_line=on_line,
-                   cancel=cancel, only_job=job)  # fmt: skip
+                   cancel=cancel, only_job=job, concurrency=concurrency)  # fmt: skip
     record, log = run_pipeline(pipe, plan, spec)
     if store is not None:
         save_run(store, record, log, commit)
