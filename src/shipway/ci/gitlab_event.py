@@ -10,15 +10,16 @@ failed run naming every problem; one that ``workflow:rules`` does not create
 gives no run. The ``Pipeline``'s ``vars`` are the project's CI/CD variables. On the
 podman executor (a pull request's default) jobs without ``image:`` run in the
 runner image (``spec.runner.image``, ``SHIPWAY_CI_IMAGE`` or the busybox one built
-here), as a GitLab runner's default image, never on the host. ``spec.runner.concurrent``
-runs that many jobs at once.
-Touches the checkout (read), the run directory under the batch, the GitLab cache
-under ``$SHIPWAY_HOME``, the store, and what the executors start.
+here), as a GitLab runner's default image, never on the host.
+``spec.runner.concurrent`` runs that many jobs at once. Touches the checkout
+(read), the run directory under the batch (removed after the run), the GitLab
+cache under ``$SHIPWAY_HOME``, the store, and what the executors start.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,7 +35,7 @@ from shipway.git.repo import git
 from shipway.model.errors import GitError, InputError
 from shipway.runtime.textfiles import read_text
 from shipway.store.db import Store
-from shipway.store.runs import save_run
+from shipway.store.runs import put_state, save_run
 
 GITLAB_FILE = ".gitlab-ci.yml"
 EXECUTORS = ("host", "podman")
@@ -177,8 +178,12 @@ def run_checkout(
     except InputError as exc:
         say(f"error: {exc}")
         return [_invalid(store, GITLAB_FILE, gl_source, commit, exc, pipeline)]
+    finally:
+        shutil.rmtree(batch / run_id, ignore_errors=True)  # the log and record are stored
     record["pipeline"] = pipeline
     save_run(store, record, log, commit)
+    # done: nothing to resume; the controller removes the event's checkout after it
+    put_state(store, "ci", run_id, "done", {"resume": {"base_dir": str(batch / run_id)}})
     return [record]
 
 

@@ -137,6 +137,9 @@ def test_a_push_runs_the_gitlab_pipeline_with_statuses_and_release(
         (release,) = releases.for_commit(store, sha)
         assert release.ci_run == run["id"]
         assert release.stage("ci").status == "Succeeded"
+        work_ci = shipway_home / "work" / "ci"
+        assert not list(work_ci.glob("event-*/source"))  # the checkout went, as for Actions
+        assert not list(work_ci.glob(f"event-*/{run['id']}"))
     finally:
         forge.stop()
         store.close()
