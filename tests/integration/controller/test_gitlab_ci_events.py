@@ -20,6 +20,7 @@ from shipway.ci.service import run_event
 from shipway.controller.core import Controller
 from shipway.controller.hooks import RefUpdate
 from shipway.git.repo import Repo
+from shipway.model.errors import InputError
 from shipway.model.resources import parse_text
 from shipway.settings import Settings
 from shipway.store import releases, runs
@@ -236,3 +237,37 @@ def test_a_pull_request_on_podman_runs_image_less_jobs_in_the_runner_image(
     assert run["conclusion"] == "success", "\n".join(lines)
     assert "[where] in-a-container" in lines
     assert any(line.startswith("[where] dir=/builds/") for line in lines)  # not the host's
+
+
+def test_the_pipelines_runner_concurrent_runs_jobs_at_once(
+    repo: tuple[Repo, str], store: Store, tmp_path: Path
+) -> None:
+    work, url = repo
+    flag = tmp_path / "b-ran"
+    wait = f"i=0; until test -f {flag}; do i=$((i+1)); test $i -lt 300 || break; sleep 0.1; done"
+    sha = _commit(work, ".gitlab-ci.yml", f"a:\n  script: ['{wait}', 'test -f {flag}']\n"
+                                          f"b:\n  script: ['touch {flag}']\n", "main")  # fmt: skip
+    with pytest.raises(InputError, match="concurrent"):  # the Pipeline's schema bounds it
+        resource_store.apply(
+            store,
+            parse_text(
+                _pipeline(url).replace("executor: host}", "executor: host, concurrent: 0}"),
+                "p.yaml",
+            ),
+        )
+
+    records = run_event(
+        store,
+        repo=url,
+        commit=sha,
+        ref="refs/heads/main",
+        event="push",
+        payload={"ref": "refs/heads/main", "after": sha},
+        workdir=tmp_path / "w",
+        vars={},
+        secrets={},
+        runner={"executor": "host", "concurrent": 2},
+    )
+
+    (run,) = records
+    assert [(j["name"], j["status"]) for j in run["jobs"]] == [("a", "success"), ("b", "success")]
