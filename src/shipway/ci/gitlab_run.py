@@ -1,17 +1,21 @@
 """Run a planned GitLab pipeline through the executor interface (``ci.exec.base``).
 
-Jobs run one at a time in an order that keeps stages and ``needs`` (a job runs
-after its needs, or after every job of the earlier stages when it has none),
+Jobs run in an order that keeps stages and ``needs`` (a job runs after its
+needs, or after every job of the earlier stages when it has none): one at a
+time, or ``RunSpec.concurrency`` at once as a GitLab runner's ``concurrent``
+(one job of a ``resource_group`` at a time),
 each in a fresh copy of the checkout: ``image:`` and ``services:`` on podman,
-image-less jobs as shell jobs on the host. ``before_script`` and ``script`` run
-in one shell, ``after_script`` in its own (with ``CI_JOB_STATUS``; its failure
-does not fail the job). Artifacts and ``reports: dotenv`` pass to later jobs
-(``needs: artifacts``, ``dependencies``), caches by key; ``retry`` reruns,
-``allow_failure`` (with ``exit_codes``) lets the pipeline pass, ``when: manual``
-jobs are reported as manual and not run, ``when: delayed`` waits ``start_in``.
-Job records carry GitLab's status word (``status``: success, failed, skipped,
-manual, canceled) beside shipway's ``result``. Touches the run directory under
-``base_dir``, the cache directory, and what the executors start.
+image-less jobs in ``RunSpec.default_image`` (the controller's podman runner
+image, as a GitLab runner's default image) or else as shell jobs on the host.
+``before_script`` and ``script`` run in one shell, ``after_script`` in its own
+(with ``CI_JOB_STATUS``; its failure does not fail the job). Artifacts and
+``reports: dotenv`` pass to later jobs (``needs: artifacts``, ``dependencies``),
+caches by key; ``retry`` reruns, ``allow_failure`` (with ``exit_codes``) lets the
+pipeline pass, ``when: manual`` jobs are reported as manual and not run,
+``when: delayed`` waits ``start_in``. Job records carry GitLab's status word
+(``status``: success, failed, skipped, manual, canceled) beside shipway's
+``result``. Touches the run directory under ``base_dir``, the cache directory,
+and what the executors start.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +68,9 @@ class RunSpec:
     cancel: Cancel = field(default_factory=Cancel)
     only_job: str | None = None
     max_delay: float = 3600.0
+    env: Mapping[str, str] = field(default_factory=dict)  # the controller's step environment
+    default_image: str | None = None  # the image of jobs without image: (None: the host)
+    concurrency: int = 1  # jobs running at once (a GitLab runner's ``concurrent``)
 
 
 @dataclass
@@ -118,6 +127,7 @@ class PipelineRun:
         self.started = time.time()
         self.tries: dict[str, int] = {}
         self.output: dict[str, list[str]] = {}  # each job's script output (without `$ cmd`)
+        self._cache_lock = threading.Lock()
 
     def log(self, line: str) -> None:
         self.lines.append(line)
@@ -135,17 +145,60 @@ class PipelineRun:
         jobs, prereq = order(self.plan, self.pipe)
         if self.spec.only_job:
             jobs = [p for p in jobs if self.spec.only_job in (p.job.name, p.job.key)]
+        if self.spec.concurrency > 1 and len(jobs) > 1:
+            self._parallel(jobs, prereq)
+            return self.record()
         for job_id, p in enumerate(jobs, 1):
-            t0 = time.time()
-            done = self._one(p, prereq.get(p.job.name, []), job_id)
+            done, rec = self._timed(p, prereq.get(p.job.name, []), job_id)
             self.done[p.job.name] = done
-            self.records.append(self._record(p, done, time.time() - t0))
+            self.records.append(rec)
         return self.record()
+
+    def _timed(self, p: Planned, prereq: list[str], job_id: int) -> tuple[Done, dict[str, Any]]:
+        t0 = time.time()
+        done = self._one(p, prereq, job_id)
+        return done, self._record(p, done, time.time() - t0)
+
+    def _parallel(self, jobs: list[Planned], prereq: dict[str, list[str]]) -> None:
+        """Run jobs as soon as their prerequisites ended, ``concurrency`` at once, one job of a
+        ``resource_group`` at a time; records stay in run order."""
+        files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")  # made once, here
+        ids = {p.job.name: i for i, p in enumerate(jobs, 1)}
+        scheduled = set(ids)
+        pending = list(jobs)
+        running: dict[Future[tuple[Done, dict[str, Any]]], Planned] = {}
+        groups: set[str] = set()
+        with ThreadPoolExecutor(max_workers=self.spec.concurrency) as pool:
+            while pending or running:
+                for p in list(pending):
+                    if len(running) >= self.spec.concurrency:
+                        break
+                    mine = [n for n in prereq.get(p.job.name, []) if n in scheduled]
+                    group = p.job.resource_group
+                    if any(n not in self.done for n in mine) or (group and group in groups):
+                        continue
+                    pending.remove(p)
+                    if group:
+                        groups.add(group)
+                    running[pool.submit(self._timed, p, mine, ids[p.job.name])] = p
+                if not running:  # nothing can start (a cycle the parser let by): file order
+                    for p in pending:
+                        self.done[p.job.name], rec = self._timed(p, [], ids[p.job.name])
+                        self.records.append(rec)
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    p = running.pop(fut)
+                    done, rec = fut.result()
+                    self.done[p.job.name] = done
+                    self.records.append(rec)
+                    groups.discard(p.job.resource_group or "")
+        self.records.sort(key=lambda r: ids[r["name"]])
 
     def _blocked(self, prereq: list[str]) -> tuple[bool, bool]:
         """(a prerequisite failed, a prerequisite blocks: canceled or a blocking manual job)"""
         failed = blocked = False
-        allowed = {r["name"]: r for r in self.records}
+        allowed = {r["name"]: r for r in list(self.records)}
         for name in prereq:
             d, rec = self.done.get(name), allowed.get(name)
             if d is None or rec is None:
@@ -185,7 +238,8 @@ class PipelineRun:
             if d is not None:
                 dotenv.update(d.dotenv)
         predefined = {**pipeline_vars(facts), **job_vars(p.job, job_id)}
-        return job_env(predefined, p.job, p.rule_variables, dotenv, self.spec.variables)
+        mine = job_env(predefined, p.job, p.rule_variables, dotenv, self.spec.variables)
+        return {**self.spec.env, **mine}
 
     def _execute(self, p: Planned, job_id: int, failed_before: bool) -> Done:
         job = p.job
@@ -194,7 +248,7 @@ class PipelineRun:
         project = files.fresh_project(self.spec.source, jdir / "project", gitdir)
         scratch = jdir / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
-        in_container = job.image is not None
+        in_container = job.image is not None or self.spec.default_image is not None
         target = f"/builds/{self.spec.facts.project_path}" if in_container else str(project)
         sources = _artifact_sources(p, self.pipe, self._prereq_of(p))
         for name in sources:
@@ -204,9 +258,11 @@ class PipelineRun:
         caches = [(files.cache_dir(self.spec.cache_root, expand(str(c["key"]), env)), c)
                   for c in job.cache if isinstance(c.get("key"), str)]  # fmt: skip
         for path, c in caches:
-            if c["policy"] in ("pull", "pull-push") and files.restore(path, project):
+            with self._cache_lock:
+                restored = c["policy"] in ("pull", "pull-push") and files.restore(path, project)
+            if restored:
                 self.log(f"[{job.name}] Restored cache {path.name}")
-        image = expand(str(job.image["name"]), env) if job.image else None
+        image = expand(str(job.image["name"]), env) if job.image else self.spec.default_image
         spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
                            mounts=[Mount(str(project), target),
                                    *([Mount(str(gitdir), str(gitdir))] if gitdir else [])]
@@ -221,7 +277,7 @@ class PipelineRun:
             with open_session(self.spec.executor, spec, self.spec.config) as s:
                 while True:
                     tries += 1
-                    step_env = {**env, "PATH": s.path}
+                    step_env = {**env, "PATH": _path(s.path, self.spec.env, in_container)}
                     out = s.run(StepSpec(script=_script([*job.before_script, *job.script]),
                                          shell=_shell(in_container), env=step_env, cwd=target,
                                          timeout=float(job.timeout or 3600),
@@ -239,7 +295,8 @@ class PipelineRun:
                     say = self._step_line(job.name)
                     own = Cancel() if status == "canceled" else None
                     s.run(StepSpec(script=_script(job.after_script), shell=_shell(in_container),
-                                   env={**env, "PATH": s.path, "CI_JOB_STATUS": status},
+                                   env={**env, "PATH": _path(s.path, self.spec.env, in_container),
+                                        "CI_JOB_STATUS": status},
                                    cwd=target, timeout=AFTER_SCRIPT_TIMEOUT, on_line=say,
                                    cancel=own))  # fmt: skip
         except (ShipwayError, OSError) as exc:
@@ -249,8 +306,9 @@ class PipelineRun:
         for path, c in caches:
             ok = c["when"] == "always" or (c["when"] == "on_success") == (status == "success")
             if c["policy"] in ("push", "pull-push") and ok:
-                files.remove(path)
-                files.save_paths(project, [str(x) for x in c.get("paths") or []], path)
+                with self._cache_lock:
+                    files.remove(path)
+                    files.save_paths(project, [str(x) for x in c.get("paths") or []], path)
         self.log(f"[{job.name}] Job {'succeeded' if status == 'success' else status}")
         shutil.rmtree(project, ignore_errors=True)
         self.tries[job.name] = tries
@@ -338,6 +396,11 @@ def _retry(job: Job, tries: int, timed_out: bool, code: int | None) -> bool:
     if timed_out:
         return bool(whens & {"stuck_or_timeout_failure", "job_execution_timeout"})
     return "script_failure" in whens or "unknown_failure" in whens
+
+
+def _path(session: str, base: Mapping[str, str], in_container: bool) -> str:
+    """The job's PATH: the container's, or on the host the controller's step PATH if given."""
+    return session if in_container or not base.get("PATH") else base["PATH"]
 
 
 def _shell(in_container: bool) -> tuple[str, ...]:

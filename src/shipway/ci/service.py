@@ -1,7 +1,9 @@
 """The CI service: the API the controller and the CLI call to run workflows.
 
 ``run_event`` checks out a commit, finds the workflows that trigger on an
-event, runs each and stores each run (record plus masked log) in the store.
+event, runs each and stores each run (record plus masked log) in the store;
+the checkout's ``.tekton/`` PipelineRuns (``ci.tekton_run.trigger``) and its
+``.gitlab-ci.yml`` (``ci.gitlab_event``) run for the same event.
 ``run_workflow`` runs one parsed workflow and stores it. Touches only the
 run directories under ``workdir`` and the store.
 """
@@ -325,6 +327,15 @@ def run_event(
         records.append(run_workflow(store, wf, info))
     records += _tekton_runs(store, source, repo, head, ref, event, merge_into, batch,
                             where, on_line, pipeline, env or {}, dict(vars))  # fmt: skip
+    if workflows is None or ".gitlab-ci.yml" in workflows:
+        from shipway.ci import gitlab_event
+
+        records += gitlab_event.run_checkout(
+            store, source, repo=repo, commit=commit, ref=ref, event=event, payload=payload,
+            batch=batch, changed=changed, executor=str(where.get("executor") or "host"),
+            variables=vars, env=env, on_line=on_line, pipeline=pipeline,
+            runner_image=where.get("runner_image"),
+            concurrency=int((runner or {}).get("concurrent") or 1))  # fmt: skip
     return records
 
 

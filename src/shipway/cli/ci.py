@@ -214,6 +214,10 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     "--gitlab", "as_gitlab", is_flag=True,
     help="Run the checkout's .gitlab-ci.yml (the default when the checkout has one).",
 )  # fmt: skip
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=1, show_default=True,
+    help="GitLab CI: how many jobs run at once (needs and resource_group order them).",
+)  # fmt: skip
 @out.output_option
 @click.pass_context
 def run_cmd(
@@ -246,6 +250,7 @@ def run_cmd(
     kube_pvc: str | None,
     kube_pod_template: str | None,
     as_gitlab: bool = False,
+    concurrency: int = 1,
 ) -> None:
     """Run workflows of the current git checkout (GitHub Actions, or the GitLab CI pipeline
     of .gitlab-ci.yml), or Tekton runs (-f); logs stream to stderr."""
@@ -291,7 +296,7 @@ def run_cmd(
         )
     if wants_gitlab(root, workflow_file, as_gitlab):
         _gitlab(root, commit, branch, workflow_file, _pairs(var, "var"), job_id, executor,
-                state, output, as_committed and not keep_workspace)  # fmt: skip
+                state, output, as_committed and not keep_workspace, concurrency)  # fmt: skip
         return
     files = selected_workflows(root, workflow_file)
     store = state.store
@@ -338,12 +343,12 @@ def run_cmd(
 
 def _gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
             variables: dict[str, str], job_id: str | None, executor: str, state: Any,
-            output: str, drop_checkout: bool) -> None:  # fmt: skip
+            output: str, drop_checkout: bool, concurrency: int = 1) -> None:  # fmt: skip
     cancel = Cancel()
     with cancel_on_signals(cancel, _say):
         record = run_gitlab(root, commit, branch, workflow_file, variables, job_id, executor,
                             state.settings, state.store, new_run_id(), _say,
-                            cancel.child())  # fmt: skip
+                            cancel.child(), concurrency)  # fmt: skip
     if drop_checkout:
         shutil.rmtree(root, ignore_errors=True)
     if out.emit(record, output) is False:

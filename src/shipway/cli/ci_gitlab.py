@@ -18,17 +18,14 @@ from shipway.ci.exec.base import ExecutorConfig
 from shipway.ci.gitlab.pipeline import parse_pipeline
 from shipway.ci.gitlab.plan import Context, plan_pipeline
 from shipway.ci.gitlab.variables import Facts
+from shipway.ci.gitlab_event import GITLAB_FILE, default_branch, git_or, reader, repo_files
 from shipway.ci.gitlab_run import RunSpec, run_pipeline
 from shipway.ci.service import origin_repository
-from shipway.git.repo import git
-from shipway.model.errors import GitError, InputError
+from shipway.model.errors import InputError
 from shipway.runtime.host import Cancel
-from shipway.runtime.textfiles import read_text
 from shipway.settings import Settings
 from shipway.store.db import Store
 from shipway.store.runs import save_run
-
-GITLAB_FILE = ".gitlab-ci.yml"
 
 
 def wants_gitlab(root: Path, workflow_file: str | None, forced: bool) -> bool:
@@ -39,30 +36,18 @@ def wants_gitlab(root: Path, workflow_file: str | None, forced: bool) -> bool:
     return (root / GITLAB_FILE).is_file()
 
 
-def _git_or(root: Path, args: list[str], default: str) -> str:
-    try:
-        return git(args, root, subject=str(root)).strip()
-    except GitError:
-        return default
-
-
-def _files(root: Path) -> list[str]:
-    out = _git_or(root, ["ls-files", "--cached", "--others", "--exclude-standard"], "")
-    return [f for f in out.splitlines() if f]
-
-
 def _changed(root: Path, commit: str) -> list[str] | None:
-    before = _git_or(root, ["rev-parse", "--verify", "-q", f"{commit}~1"], "")
+    before = git_or(root, ["rev-parse", "--verify", "-q", f"{commit}~1"], "")
     if not before:
         return None  # a first commit: GitLab treats changes: as true
-    out = _git_or(root, ["diff", "--name-only", before, commit], "")
+    out = git_or(root, ["diff", "--name-only", before, commit], "")
     return [f for f in out.splitlines() if f]
 
 
 def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
                variables: dict[str, str], job: str | None, executor: str, settings: Settings,
                store: Store | None, run_id: str, on_line: Callable[[str], None],
-               cancel: Cancel) -> dict[str, Any]:  # fmt: skip
+               cancel: Cancel, concurrency: int = 1) -> dict[str, Any]:  # fmt: skip
     """Run the GitLab pipeline of ``root`` at ``commit``; return the stored record."""
     if executor not in ("host", "podman"):
         raise InputError(f"GitLab pipelines run on host or podman here, not {executor!r}",
@@ -72,20 +57,15 @@ def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
         path = Path(workflow_file).resolve()
         shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
-    def read(name: str) -> str | None:
-        path = (root / name).resolve()
-        if not path.is_relative_to(root.resolve()) or not path.is_file():
-            return None
-        return read_text(path, name)
-
-    files = _files(root)
+    read = reader(root)
+    files = repo_files(root)
     pipe = parse_pipeline(shown, read, files)
-    tag = _git_or(root, ["describe", "--tags", "--exact-match", commit], "")
+    tag = git_or(root, ["describe", "--tags", "--exact-match", commit], "")
     facts = Facts(sha=commit, ref=tag or branch, tag=bool(tag),
-                  default_branch=_default_branch(root),
-                  message=_git_or(root, ["log", "-1", "--format=%B", commit], "").strip(),
+                  default_branch=default_branch(root),
+                  message=git_or(root, ["log", "-1", "--format=%B", commit], "").strip(),
                   project_path=origin_repository(root) or f"local/{root.name}",
-                  before_sha=_git_or(root, ["rev-parse", "-q", "--verify", f"{commit}~1"],
+                  before_sha=git_or(root, ["rev-parse", "-q", "--verify", f"{commit}~1"],
                                      "0" * 40))  # fmt: skip
     plan = plan_pipeline(pipe, Context(facts, files=files, changed=_changed(root, commit),
                                        variables=variables))  # fmt: skip
@@ -98,13 +78,8 @@ def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
     spec = RunSpec(run_id=run_id, source=root, base_dir=settings.work_dir / "ci" / run_id,
                    cache_root=settings.home / "ci-cache" / "gitlab", facts=facts,
                    executor=executor, variables=variables, config=config, on_line=on_line,
-                   cancel=cancel, only_job=job)  # fmt: skip
+                   cancel=cancel, only_job=job, concurrency=concurrency)  # fmt: skip
     record, log = run_pipeline(pipe, plan, spec)
     if store is not None:
         save_run(store, record, log, commit)
     return record
-
-
-def _default_branch(root: Path) -> str:
-    head = _git_or(root, ["symbolic-ref", "--short", "refs/remotes/origin/HEAD"], "")
-    return head.removeprefix("origin/") or "main"

@@ -230,6 +230,8 @@ class PipelineRunner(_Strict):
     namespace: str = ""
     pvc: str = ""
     """A PersistentVolumeClaim shared with the job Pods (else hostPath)."""
+    concurrent: int = Field(1, ge=1, le=64)
+    """How many jobs of a GitLab CI pipeline run at once (a GitLab runner's ``concurrent``)."""
     pod_template: dict[str, Any] | None = Field(None, alias="podTemplate")
     """A Pod merged into the job Pods (labels, nodeSelector, tolerations, a ``job`` container's
     resources...), as ``ci run --kube-pod-template``."""

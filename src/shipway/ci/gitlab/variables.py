@@ -68,7 +68,7 @@ def pipeline_vars(f: Facts) -> dict[str, str]:
     }  # fmt: skip
     if f.tag:
         out["CI_COMMIT_TAG"] = f.ref
-    else:
+    elif f.source != "merge_request_event":  # GitLab sets no branch in merge request pipelines
         out["CI_COMMIT_BRANCH"] = f.ref
     return {**out, **f.extra}
 

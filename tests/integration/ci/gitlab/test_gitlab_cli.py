@@ -79,3 +79,20 @@ def test_gitlab_errors_exit_2_with_every_problem(
         ".gitlab-ci.yml:4:11: job job: undefined need: nope",
         "ci/x.yml:3:3: jobs:other:retry config should be an integer between 0 and 2",
     ]
+
+
+def test_concurrency_runs_a_stages_jobs_at_once(
+    tmp_path: Path, shipway_home: Path, new_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "par"
+    flag = tmp_path / "b-ran"
+    wait = f"i=0; until test -f {flag}; do i=$((i+1)); test $i -lt 300 || break; sleep 0.1; done"
+    new_repo(src, {".gitlab-ci.yml": f"a:\n  script:\n    - '{wait}'\n    - test -f {flag}\n"
+                                     f"b:\n  script: ['touch {flag}']\n"})  # fmt: skip
+    res = _invoke(["ci", "run", "--concurrency", "2", "-o", "json"], src, monkeypatch)
+    assert res.exit_code == 0, res.output
+    record = json.loads(res.stdout)
+    assert [(j["name"], j["status"]) for j in record["jobs"]] == [("a", "success"),
+                                                                   ("b", "success")]  # fmt: skip
+    bad = _invoke(["ci", "run", "--concurrency", "0"], src, monkeypatch)
+    assert bad.exit_code == 2 and "--concurrency" in bad.output

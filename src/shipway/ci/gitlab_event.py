@@ -1,0 +1,192 @@
+"""The controller's GitLab CI: a push or merge request runs the checkout's ``.gitlab-ci.yml``.
+
+``run_checkout`` is called by ``ci.service.run_event`` beside the GitHub Actions
+workflows and the ``.tekton/`` PipelineRuns. A push runs the pipeline with
+``CI_PIPELINE_SOURCE=push``; a pull (merge) request runs it as GitLab's merged
+results pipeline (``merge_request_event``, on the merge of the head into the
+target branch, with the ``CI_MERGE_REQUEST_*`` variables), so ``rules`` and
+``workflow:rules`` see which it is. A pipeline GitLab would refuse is stored as a
+failed run naming every problem; one that ``workflow:rules`` does not create
+gives no run. The ``Pipeline``'s ``vars`` are the project's CI/CD variables. On the
+podman executor (a pull request's default) jobs without ``image:`` run in the
+runner image (``spec.runner.image``, ``SHIPWAY_CI_IMAGE`` or the busybox one built
+here), as a GitLab runner's default image, never on the host.
+``spec.runner.concurrent`` runs that many jobs at once. Touches the checkout
+(read), the run directory under the batch (removed after the run), the GitLab
+cache under ``$SHIPWAY_HOME``, the store, and what the executors start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from shipway import settings
+from shipway.ci.exec.base import ExecutorConfig
+from shipway.ci.gitlab.pipeline import parse_pipeline
+from shipway.ci.gitlab.plan import Context, plan_pipeline
+from shipway.ci.gitlab.variables import Facts
+from shipway.ci.gitlab_run import RunSpec, run_pipeline
+from shipway.git.repo import git
+from shipway.model.errors import GitError, InputError
+from shipway.runtime.textfiles import read_text
+from shipway.store.db import Store
+from shipway.store.runs import put_state, save_run
+
+GITLAB_FILE = ".gitlab-ci.yml"
+EXECUTORS = ("host", "podman")
+
+
+def git_or(root: Path, args: list[str], default: str) -> str:
+    try:
+        return git(args, root, subject=str(root)).strip()
+    except GitError:
+        return default
+
+
+def repo_files(root: Path) -> list[str]:
+    """The checkout's files (tracked and untracked, not ignored), for ``rules: exists``."""
+    out = git_or(root, ["ls-files", "--cached", "--others", "--exclude-standard"], "")
+    return [f for f in out.splitlines() if f]
+
+
+def reader(root: Path) -> Callable[[str], str | None]:
+    """Read a file of the checkout by its path (``include: local``); ``None`` outside it."""
+
+    def read(name: str) -> str | None:
+        path = (root / name).resolve()
+        if not path.is_relative_to(root.resolve()) or not path.is_file():
+            return None
+        return read_text(path, name)
+
+    return read
+
+
+def _project_path(repo: str) -> str:
+    tail = [t for t in repo.rstrip("/").removesuffix(".git").replace(":", "/").split("/") if t]
+    return "/".join(tail[-2:]) if len(tail) >= 2 else f"local/{tail[-1] if tail else 'repo'}"
+
+
+def merge_request_vars(payload: Mapping[str, Any], repo: str, commit: str) -> dict[str, str]:
+    """GitLab's ``CI_MERGE_REQUEST_*`` variables of a merged results pipeline."""
+    pr = payload.get("pull_request") if isinstance(payload.get("pull_request"), dict) else {}
+    pr = pr or {}
+    head = pr.get("head") if isinstance(pr.get("head"), dict) else {}
+    base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
+    number = str(pr.get("number") or payload.get("number") or "")
+    path = _project_path(repo)
+    return {
+        "CI_MERGE_REQUEST_ID": number, "CI_MERGE_REQUEST_IID": number,
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": str((head or {}).get("ref") or ""),
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": str((head or {}).get("sha") or ""),
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": str((base or {}).get("ref") or ""),
+        "CI_MERGE_REQUEST_TARGET_BRANCH_SHA": str((base or {}).get("sha") or ""),
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA": str((base or {}).get("sha") or ""),
+        "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result",
+        "CI_MERGE_REQUEST_PROJECT_PATH": path,
+        "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH": path,
+        "CI_MERGE_REQUEST_TITLE": str(pr.get("title") or ""),
+        "CI_OPEN_MERGE_REQUESTS": f"{path}!{number}" if number else "",
+        "CI_COMMIT_SHA": commit,
+    }  # fmt: skip
+
+
+def _invalid(store: Store, file: str, event: str, commit: str, exc: InputError,
+             pipeline: str) -> dict[str, Any]:  # fmt: skip
+    record = {"id": uuid.uuid4().hex[:16], "syntax": "gitlab", "workflow": file, "file": file,
+              "event": event, "commit": commit, "conclusion": "failure", "error": str(exc),
+              "jobs": [], "pipeline": pipeline}  # fmt: skip
+    save_run(store, record, f"error: {exc}", commit)
+    return record
+
+
+def run_checkout(
+    store: Store,
+    source: Path,
+    *,
+    repo: str,
+    commit: str,
+    ref: str,
+    event: str,
+    payload: Mapping[str, Any],
+    batch: Path,
+    changed: list[str] | None,
+    executor: str = "host",
+    variables: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    pipeline: str = "",
+    runner_image: str | None = None,
+    concurrency: int = 1,
+) -> list[dict[str, Any]]:
+    """Run ``source``'s ``.gitlab-ci.yml`` for a ``push`` or ``pull_request`` event at
+    ``commit`` (a pull request's merge commit); return the stored run records."""
+    say = on_line or (lambda _line: None)
+    if not (source / GITLAB_FILE).is_file():
+        return []
+    if event == "push":
+        gl_source, extra = "push", {}
+    elif event.startswith("pull_request"):
+        gl_source, extra = "merge_request_event", merge_request_vars(payload, repo, commit)
+    else:
+        return []
+    if executor not in EXECUTORS:
+        say(f"note: {GITLAB_FILE} is not run on the {executor} executor yet")
+        return []
+    is_tag = ref.startswith("refs/tags/")
+    name = ref.removeprefix("refs/tags/").removeprefix("refs/heads/")
+    if gl_source == "merge_request_event":
+        name = str(extra["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"] or name)
+    before = str(payload.get("before") or "0" * 40) if gl_source == "push" else (
+        extra["CI_MERGE_REQUEST_DIFF_BASE_SHA"] or "0" * 40)  # fmt: skip
+    run_id = uuid.uuid4().hex[:16]
+    facts = Facts(sha=commit, ref=name, tag=is_tag, default_branch=default_branch(source),
+                  message=git_or(source, ["log", "-1", "--format=%B", commit], "").strip(),
+                  project_path=_project_path(repo), pipeline_id=run_id, source=gl_source,
+                  before_sha=before, extra=extra)  # fmt: skip
+    files = repo_files(source)
+    values = dict(variables or {})
+    try:
+        pipe = parse_pipeline(GITLAB_FILE, reader(source), files)
+        plan = plan_pipeline(pipe, Context(facts, files=files, changed=changed, variables=values))
+        if not plan.created:
+            say(f"{GITLAB_FILE}: workflow:rules create no pipeline for this {gl_source}")
+            return []
+        home = settings.load().home
+        from shipway.runtime import podman_env
+
+        insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
+        podman = podman_env.podman_env(home / "podman", insecure)
+        config = ExecutorConfig(podman_env=podman)
+        default_image = None
+        if executor == "podman":  # untrusted code stays in a container, as on a docker runner
+            default_image = runner_image or os.environ.get("SHIPWAY_CI_IMAGE") or None
+            if default_image is None:
+                from shipway.ci import runner_image as built
+
+                default_image = built.ensure(podman, batch)
+        spec = RunSpec(run_id=run_id, source=source, base_dir=batch / run_id,
+                       cache_root=home / "ci-cache" / "gitlab", facts=facts, executor=executor,
+                       variables=values, config=config, on_line=say,
+                       env=dict(env or {}), default_image=default_image,
+                       concurrency=concurrency)  # fmt: skip
+        record, log = run_pipeline(pipe, plan, spec)
+    except InputError as exc:
+        say(f"error: {exc}")
+        return [_invalid(store, GITLAB_FILE, gl_source, commit, exc, pipeline)]
+    finally:
+        shutil.rmtree(batch / run_id, ignore_errors=True)  # the log and record are stored
+    record["pipeline"] = pipeline
+    save_run(store, record, log, commit)
+    # done: nothing to resume; the controller removes the event's checkout after it
+    put_state(store, "ci", run_id, "done", {"resume": {"base_dir": str(batch / run_id)}})
+    return [record]
+
+
+def default_branch(root: Path) -> str:
+    head = git_or(root, ["symbolic-ref", "--short", "refs/remotes/origin/HEAD"], "")
+    return head.removeprefix("origin/") or "main"

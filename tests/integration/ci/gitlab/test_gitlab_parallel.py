@@ -1,0 +1,110 @@
+"""GitLab jobs run at once as a runner with ``concurrent`` runs them: ``needs`` and
+``resource_group`` decide the order (host shell jobs that wait on each other's files)."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from shipway.ci.gitlab.pipeline import parse_pipeline
+from shipway.ci.gitlab.plan import Context, plan_pipeline
+from shipway.ci.gitlab.variables import Facts
+from shipway.ci.gitlab_run import PipelineRun, RunSpec
+
+WAIT = 'i=0; until test -f "$D/{0}"; do i=$((i+1)); test $i -lt 300 || break; sleep 0.1; done'
+
+
+def _run(tmp_path: Path, text: str, concurrency: int) -> tuple[dict[str, Any], list[str]]:
+    src = tmp_path / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
+    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
+    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
+    facts = Facts(sha="1" * 40, ref="main")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    values = {"D": str(shared)}
+    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=values))
+    lines: list[str] = []
+    spec = RunSpec(run_id="p1", source=src, base_dir=tmp_path / "run", facts=facts,
+                   cache_root=tmp_path / "cache", variables=values, on_line=lines.append,
+                   concurrency=concurrency)  # fmt: skip
+    return PipelineRun(pipe, plan, spec).run(), lines
+
+
+def test_a_stage_runs_at_once_and_needs_start_before_the_stage_ends(tmp_path: Path) -> None:
+    record, lines = _run(
+        tmp_path,
+        f"""\
+        stages: [build, test]
+        waits:
+          stage: build
+          script:
+            - {WAIT.format("after-ran")}
+            - test -f "$D/after-ran" && echo saw-after
+        quick:
+          stage: build
+          script: [echo quick]
+        after:
+          stage: test
+          needs: [quick]
+          script: ['touch "$D/after-ran"']
+        plain:
+          stage: test
+          script: [echo plain]
+        """,
+        concurrency=3,
+    )
+    assert record["conclusion"] == "success", "\n".join(lines)
+    assert [(j["name"], j["status"]) for j in record["jobs"]] == [
+        ("waits", "success"), ("quick", "success"), ("after", "success"), ("plain", "success"),
+    ]  # fmt: skip
+    # plain has no needs: it waits for the whole build stage, so it comes after `waits`
+    assert lines.index("[waits] saw-after") < lines.index("[plain] plain")
+
+
+def test_one_job_of_a_resource_group_at_a_time(tmp_path: Path) -> None:
+    record, lines = _run(
+        tmp_path,
+        f"""\
+        deploy-a:
+          resource_group: production
+          script:
+            - touch "$D/a-started"
+            - {WAIT.format("other-ran")}
+            - test -f "$D/other-ran" && test ! -f "$D/b-started" && echo alone
+        deploy-b:
+          resource_group: production
+          script: ['touch "$D/b-started"', 'test -f "$D/a-started"']
+        other:
+          script: ['{WAIT.format("a-started")}', 'touch "$D/other-ran"']
+        """,
+        concurrency=2,
+    )
+    assert record["conclusion"] == "success", "\n".join(lines)
+    assert "[deploy-a] alone" in lines
+    assert [j["name"] for j in record["jobs"]] == ["deploy-a", "deploy-b", "other"]
+
+
+def test_a_failed_need_skips_its_dependents_and_not_its_neighbours(tmp_path: Path) -> None:
+    record, lines = _run(
+        tmp_path,
+        """\
+        stages: [build, test]
+        broken: {stage: build, script: [exit 3]}
+        fine: {stage: build, script: [echo fine]}
+        uses-broken: {stage: test, needs: [broken], script: [echo never]}
+        uses-fine: {stage: test, needs: [fine], script: [echo ran]}
+        """,
+        concurrency=2,
+    )
+    statuses = {j["name"]: j["status"] for j in record["jobs"]}
+    assert statuses == {"broken": "failed", "fine": "success", "uses-broken": "skipped",
+                        "uses-fine": "success"}  # fmt: skip
+    assert record["conclusion"] == "failure"
+    assert "[uses-fine] ran" in lines and "[uses-broken] never" not in lines
