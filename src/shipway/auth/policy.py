@@ -9,6 +9,7 @@ logs it. Touches the store only.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 
@@ -28,7 +29,15 @@ def stored_policy(store: Store) -> rbac.Policy:
         return rbac.Policy()
     data = res.body.get("data") or {}
     name = f"{res.source}: ConfigMap/{rbac.CONFIGMAP}" if res.source else None
-    return rbac.parse_configmap(data, name or f"ConfigMap/{rbac.CONFIGMAP}")
+    key = tuple(sorted((str(k), str(v)) for k, v in data.items()))
+    return _parsed(key, name or f"ConfigMap/{rbac.CONFIGMAP}")
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(data: tuple[tuple[str, str], ...], name: str) -> rbac.Policy:
+    """The ConfigMap parsed once per content (every request reads it; it seldom changes).
+    An ``InputError`` is not cached: a broken ConfigMap is parsed again, and named again."""
+    return rbac.parse_configmap(dict(data), name)
 
 
 class Authorizer:

@@ -9,7 +9,11 @@ the engine turns them into the application's ``ComparisonError`` condition.
 
 from __future__ import annotations
 
+import collections
 import fnmatch
+import hashlib
+import pickle
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -93,12 +97,42 @@ def _match(path: str, glob: str) -> bool:
     return fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(name, glob)
 
 
+_PARSED: collections.OrderedDict[tuple[str, bytes], bytes] = collections.OrderedDict()
+_PARSED_BYTES = 64 * 1024 * 1024  # of pickles kept, the oldest dropped first
+_PARSED_LOCK = threading.Lock()
+
+
+def _load_cached(text: str, file: str) -> list[Any]:
+    key = (file, hashlib.sha256(text.encode()).digest())
+    with _PARSED_LOCK:
+        hit = _PARSED.get(key)
+        if hit is not None:
+            _PARSED.move_to_end(key)
+    if hit is not None:
+        loaded: list[Any] = pickle.loads(hit)
+        return loaded
+    docs = bounded.load_yaml_all(text, file)
+    try:
+        blob = pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, RecursionError):
+        return docs
+    with _PARSED_LOCK:
+        _PARSED[key] = blob
+        total = sum(len(b) for b in _PARSED.values())
+        while total > _PARSED_BYTES and len(_PARSED) > 1:
+            total -= len(_PARSED.popitem(last=False)[1])
+    return docs
+
+
 def parse(text: str, file: str) -> list[Manifest]:
     """Parse every YAML document in ``text`` (C loader); ``List`` kinds are flattened.
 
-    The text is bounded first (size, depth, aliases: ``shipway.model.bounded``).
+    The text is bounded first (size, depth, aliases: ``shipway.model.bounded``). The
+    documents of a text seen before come from ``_PARSED`` (pickled: each caller gets
+    its own copy), so the UI's tree refresh and the reconciler do not load the same
+    1,500 manifests again while git has not moved.
     """
-    docs = bounded.load_yaml_all(text, file)
+    docs = _load_cached(text, file)
     out: list[Manifest] = []
     for i, doc in enumerate(docs):
         if doc is None:

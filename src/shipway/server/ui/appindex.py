@@ -1,12 +1,13 @@
 """The applications page's index: one small summary per Application, kept in memory.
 
 Each request asks the store ``count(*), max(updated)`` of the Applications (one
-aggregate); when that moved it asks ``id, updated`` of every one and loads the full
-rows of those that are new or whose time moved (a spec applied or a status
-written; ``store.resources`` bumps ``updated`` for both), so 10,000 applications
-are not 10,000 JSON documents per page. ``visible`` keeps what each caller may see
-until something changes; ``select`` filters, searches, counts and pages them
-(pure). Touches the store, read only.
+aggregate, read from migration 0013's index); when that moved it asks ``id, updated``
+of every one and loads the full rows of those that are new or whose time moved (a
+spec applied or a status written; ``store.resources`` bumps ``updated`` for both),
+so 10,000 applications are not 10,000 JSON documents per page. ``visible`` keeps
+what each caller may see until something changes; ``select`` filters, searches,
+counts and pages them (pure; the filters' choices kept per visible list). Touches
+the store, read only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from shipway.store import reads
 from shipway.store.db import Store
 
 _CHUNK = 500
+# Both read migration 0013's index (kind, updated, id) alone, never the rows.
+_APPS = "kind = 'Application'"
+_MARK_SQL = f"SELECT count(*), max(updated) FROM resources WHERE {_APPS}"
+_STAMPS_SQL = f"SELECT id, updated FROM resources WHERE {_APPS}"
 
 
 @dataclass(frozen=True)
@@ -116,11 +121,7 @@ class AppIndex:
 
     def summaries(self) -> list[Summary]:
         reader = reads.engine_reader(self.store.engine)
-        mark = tuple(
-            reader.rows("SELECT count(*), max(updated) FROM resources WHERE kind = 'Application'")[
-                0
-            ]
-        )
+        mark = tuple(reader.rows(_MARK_SQL)[0])
         with self._lock:
             if mark == self._mark and time.monotonic() - self._scanned < self.RESCAN:
                 return self._sorted
@@ -129,10 +130,7 @@ class AppIndex:
             return self._sorted
 
     def _load(self, reader: reads.Reader) -> None:
-        stamps = {
-            int(r[0]): r[1]
-            for r in reader.rows("SELECT id, updated FROM resources WHERE kind = 'Application'")
-        }
+        stamps = {int(r[0]): r[1] for r in reader.rows(_STAMPS_SQL)}
         changed = [i for i, t in stamps.items() if self._stamp.get(i) != t]
         gone = set(self._stamp) - set(stamps)
         for i in gone:
@@ -228,13 +226,29 @@ def _matches(s: Summary, q: Query) -> bool:
     return True
 
 
-def select(visible: list[Summary], q: Query) -> Selection:
-    """The page of ``visible`` apps (those the caller may get) that match ``q``, with counts."""
-    choices = {
+_CHOICES: dict[int, tuple[list[Summary], dict[str, list[str]]]] = {}
+
+
+def _choices(visible: list[Summary]) -> dict[str, list[str]]:
+    """The filters' values over ``visible``, kept while that same list is what ``visible``
+    answers (``AppIndex.visible`` hands back one list per caller until anything changes)."""
+    hit = _CHOICES.get(id(visible))
+    if hit is not None and hit[0] is visible:
+        return hit[1]
+    found = {
         "project": sorted({s.project for s in visible}),
         "cluster": sorted({s.cluster for s in visible}),
         "namespace": sorted({s.dest_namespace for s in visible}),
     }
+    if len(_CHOICES) > 64:
+        _CHOICES.clear()
+    _CHOICES[id(visible)] = (visible, found)
+    return found
+
+
+def select(visible: list[Summary], q: Query) -> Selection:
+    """The page of ``visible`` apps (those the caller may get) that match ``q``, with counts."""
+    choices = _choices(visible)
     unfiltered = q == Query(page=q.page, per_page=q.per_page)
     hits = visible if unfiltered else [s for s in visible if _matches(s, q)]
     counts = {"sync": Counter(s.sync for s in hits), "health": Counter(s.health for s in hits)}

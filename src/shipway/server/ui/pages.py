@@ -25,7 +25,7 @@ from shipway.server import session
 from shipway.server.api import app_object, run_pipeline
 from shipway.server.auth import identity
 from shipway.server.ui import appindex, forms
-from shipway.server.ui.render import page
+from shipway.server.ui.render import enforcer_of, page
 from shipway.store import accounts as store_accounts
 from shipway.store import ci_coord, releases, runs
 from shipway.store.db import Store
@@ -148,7 +148,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
 
     def selection(request: Request) -> appindex.Selection:
         who = identity(request)
-        enforcer = rbac.enforcer()
+        enforcer = enforcer_of(request, rbac)
         allowed = enforcer.object_filter(who.name, who.claims, "applications", "get")
         key = (enforcer.policy, who.name, repr(sorted(who.claims.items())))
         return appindex.select(index.visible(key, allowed), _query(request))

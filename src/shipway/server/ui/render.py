@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 
 from shipway.auth.accounts import Identity
 from shipway.auth.policy import Authorizer
+from shipway.auth.rbac import Enforcer
 from shipway.model import namespaces
 from shipway.server import session
 
@@ -120,12 +121,21 @@ env.filters["duration"] = duration
 env.filters["status_class"] = status_class
 
 
+def enforcer_of(request: Request, rbac: Authorizer) -> Enforcer:
+    """The policy's enforcer, read once per request (the page's list and its buttons share it)."""
+    found = getattr(request.state, "enforcer", None)
+    if not isinstance(found, Enforcer):
+        found = rbac.enforcer()
+        request.state.enforcer = found
+    return found
+
+
 def page(
     request: Request, rbac: Authorizer, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     who = getattr(request.state, "identity", None)
     token = str(getattr(request.state, "session_token", "") or "")
-    enforcer = rbac.enforcer() if isinstance(who, Identity) else None  # once per page
+    enforcer = enforcer_of(request, rbac) if isinstance(who, Identity) else None
 
     def can(res: str, act: str, obj: str) -> bool:
         if enforcer is None or not isinstance(who, Identity):
