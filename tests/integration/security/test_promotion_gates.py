@@ -118,7 +118,11 @@ def test_unsigned_and_vulnerable_freight_is_refused_before_any_step(
     stored = store_resources.get(store, "Promotion", refused_name(store, "unsigned"), "demo")
     assert stored.status["phase"] == "Failed" and stored.status["message"] == msg
     stage = store_resources.get(store, "Stage", "test", "demo")
-    assert stage.status["lastPromotion"]["freight"]["name"] == "good"
+    # the refused promotion is the Stage's lastPromotion (as in Kargo); it still holds "good"
+    assert stage.status["lastPromotion"]["freight"]["name"] == "unsigned"
+    assert stage.status["lastPromotion"]["status"]["phase"] == "Failed"
+    held = stage.status["freightHistory"][0]["items"]
+    assert [ref["name"] for ref in held.values()] == ["good"]
 
     # signed, but the prod Stage's gate refuses its HIGH finding; test takes it
     assert promote(store, "test", "vulnerable")["phase"] == "Succeeded"
