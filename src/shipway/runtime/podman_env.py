@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -68,6 +69,19 @@ def private_tmp(base: Path) -> bool:
     return (base / _PRIVATE_TMP).exists()
 
 
+def _write_config(path: Path, text: str) -> None:
+    """Write ``path`` only when its text changes, and atomically (a temporary file renamed
+    over it): podman processes of this home read these files while another call runs."""
+    try:
+        if path.read_text() == text:
+            return
+    except OSError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def podman_env(
     base: Path, insecure_registries: Iterable[str] = (), driver: str | None = None
 ) -> dict[str, str]:
@@ -82,14 +96,15 @@ def podman_env(
         (base / _PRIVATE_TMP).write_text(str(run / "libpod") + "\n")
         tmp = f'tmp_dir = "{run / "libpod"}"\n'
     (base / "networks").mkdir(exist_ok=True)
-    (base / "containers.conf").write_text(
-        _CONTAINERS_CONF.format(run=run, tmp=tmp, networks=base / "networks")
+    _write_config(
+        base / "containers.conf",
+        _CONTAINERS_CONF.format(run=run, tmp=tmp, networks=base / "networks"),
     )
-    (base / "storage.conf").write_text(_STORAGE_CONF.format(driver=driver, graph=graph, run=run))
+    _write_config(base / "storage.conf", _STORAGE_CONF.format(driver=driver, graph=graph, run=run))
     regs = ["unqualified-search-registries = []", ""]
     for loc in sorted(set(insecure_registries)):
         regs += ["[[registry]]", f'location = "{loc}"', "insecure = true", ""]
-    (base / "registries.conf").write_text("\n".join(regs))
+    _write_config(base / "registries.conf", "\n".join(regs))
     return {
         "CONTAINERS_CONF": str(base / "containers.conf"),
         "CONTAINERS_STORAGE_CONF": str(base / "storage.conf"),
