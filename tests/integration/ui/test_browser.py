@@ -243,6 +243,7 @@ def test_not_found_pages_and_errors_in_page(as_user: Any, world: World) -> None:
 
 def test_expired_session_goes_to_login_and_back(as_user: Any, world: World) -> None:
     w = as_user("viewer")
+    w.refusals_expected = True  # the revoked session's event stream is answered 401, by design
     with w.page.expect_response(lambda r: "/events/stream" in r.url):  # the stream is open
         w.page.goto(world.url + "/releases")
     for t in store_accounts.list_tokens(world.store, "viewer"):  # as if they had expired
