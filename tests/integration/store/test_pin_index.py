@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select, text
+from index_plans import app, open_backend, query_plan
+from sqlalchemy import select
 
 from shipway.deploy.appstore import AppCache
 from shipway.model.resources import Resource
@@ -25,24 +26,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        st = open_store(Settings(home=tmp_path / "home", database_url=""))
-    else:
-        url = request.getfixturevalue("postgres_url")
-        st = open_store(Settings(home=tmp_path / "home", database_url=url))
-        with st.engine.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM resources")
+    st = open_backend(request, tmp_path)
     yield st
     st.close()
-
-
-def _app(name: str) -> Resource:
-    body: dict[str, Any] = {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": name, "namespace": "argocd"},
-        "spec": {"source": {"repoURL": "git://h/c.git", "path": name}},
-    }  # fmt: skip
-    return Resource("argoproj.io/v1alpha1", "Application", name, "argocd", body)
 
 
 def _pin(store: Store, name: str, revision: str | None) -> None:
@@ -53,7 +39,7 @@ def _pin(store: Store, name: str, revision: str | None) -> None:
 
 
 def test_pins_follow_the_statuses(store: Store) -> None:
-    repo.apply(store, [_app(f"a{i}") for i in range(30)])
+    repo.apply(store, [app(f"a{i}", project=None) for i in range(30)])
     _pin(store, "a3", "c" * 40)
     _pin(store, "a7", "d" * 40)
     _pin(store, "a8", None)  # a status without a pin
@@ -73,34 +59,27 @@ def test_pins_follow_the_statuses(store: Store) -> None:
 
 
 def test_the_plan_reads_the_index(store: Store) -> None:
-    repo.apply(store, [_app(f"a{i}") for i in range(5)])
+    repo.apply(store, [app(f"a{i}", project=None) for i in range(5)])
     _pin(store, "a1", "c" * 40)
     dialect = store.engine.dialect.name
     sql = pins.query(dialect)
     params = {"group": "argoproj.io", "kind": "Application"}
-    with store.engine.connect() as conn:
-        if dialect == "sqlite":
-            plan = " ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql),
-                                                             params))  # fmt: skip
-            assert "INDEX ix_resources_pin" in plan and "SCAN" not in plan, plan
-        else:
-            conn.exec_driver_sql("SET enable_seqscan = off")  # five rows: make the choice plain
-            plan = " ".join(str(r[0]) for r in conn.execute(text("EXPLAIN " + sql), params))
-            assert "ix_resources_pin" in plan, plan
-        listing = str(
-            select(ResourceRow.id, ResourceRow.generation)
-            .where(ResourceRow.api_group == "argoproj.io", ResourceRow.kind == "Application")
-            .order_by(ResourceRow.namespace, ResourceRow.name)
-            .compile(store.engine, compile_kwargs={"literal_binds": True})
-        )
-        if dialect == "sqlite":
-            plan = " ".join(
-                str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + listing)
-            )
-            assert "COVERING INDEX ix_resources_listing" in plan, plan
-        else:
-            plan = " ".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + listing))
-            assert "ix_resources_listing" in plan, plan
+    plan = query_plan(store, sql, params)
+    if dialect == "sqlite":
+        assert "INDEX ix_resources_pin" in plan and "SCAN" not in plan, plan
+    else:
+        assert "ix_resources_pin" in plan, plan
+    listing = str(
+        select(ResourceRow.id, ResourceRow.generation)
+        .where(ResourceRow.api_group == "argoproj.io", ResourceRow.kind == "Application")
+        .order_by(ResourceRow.namespace, ResourceRow.name)
+        .compile(store.engine, compile_kwargs={"literal_binds": True})
+    )
+    plan = query_plan(store, listing)
+    if dialect == "sqlite":
+        assert "COVERING INDEX ix_resources_listing" in plan, plan
+    else:
+        assert "ix_resources_listing" in plan, plan
 
 
 def test_migration_0012_indexes_existing_pins(tmp_path: Path) -> None:
@@ -115,7 +94,7 @@ def test_migration_0012_indexes_existing_pins(tmp_path: Path) -> None:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0011")
     old = Store(engine)
-    repo.apply(old, [_app("web"), _app("api")])
+    repo.apply(old, [app("web", project=None), app("api", project=None)])
     _pin(old, "web", "f" * 40)
     old.close()
     store = open_store(settings)  # brought to head: 0012
