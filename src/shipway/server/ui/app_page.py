@@ -85,6 +85,15 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
             compared.put(key, found)
         return found
 
+    async def revision_diff(request: Request, key: str, a: int, b: int,
+                            **extra: Any) -> HTMLResponse:  # fmt: skip
+        """Revisions ``a`` and ``b`` of ``key`` side by side (``extra``: the rollback form)."""
+        left, right = await run_in_threadpool(_revisions, store, settings, key, a, b)
+        blocks = views.side_by_side(left[1], right[1])
+        return page(request, rbac, "_revdiff.html", blocks=blocks, left=left[0],
+                    right=right[0], changed=views.changed(blocks),
+                    **{"rollback": None, **extra})  # fmt: skip
+
     @app.get(base, response_class=HTMLResponse)
     def app_page(request: Request, namespace: str, name: str, fragment: str = "") -> HTMLResponse:
         res = load(request, namespace, name)
@@ -202,18 +211,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
     ) -> HTMLResponse:
         load(request, namespace, name)
         key = namespaces.instance(namespace, name)
-        left, right = await run_in_threadpool(_revisions, store, settings, key, a, b)
-        blocks = views.side_by_side(left[1], right[1])
-        return page(
-            request,
-            rbac,
-            "_revdiff.html",
-            blocks=blocks,
-            left=left[0],
-            right=right[0],
-            changed=views.changed(blocks),
-            rollback=None,
-        )
+        return await revision_diff(request, key, a, b)
 
     @app.get(base + "/rollback/preview", response_class=HTMLResponse)
     async def rollback_preview(
@@ -225,18 +223,8 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
         if not entries:
             raise NotFoundError("no history to roll back to", subject=f"Application/{key}")
         newest = int(entries[-1]["id"])
-        left, right = await run_in_threadpool(_revisions, store, settings, key, newest, id)
-        blocks = views.side_by_side(left[1], right[1])
-        return page(
-            request,
-            rbac,
-            "_revdiff.html",
-            blocks=blocks,
-            left=left[0],
-            right=right[0],
-            changed=views.changed(blocks),
-            rollback=id,
-            base=f"/applications/{namespace}/{name}",
+        return await revision_diff(
+            request, key, newest, id, rollback=id, base=f"/applications/{namespace}/{name}"
         )
 
     @app.post(base + "/rollback", response_class=HTMLResponse)
