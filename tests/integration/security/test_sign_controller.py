@@ -177,5 +177,9 @@ def test_without_a_key_ci_images_still_get_an_unsigned_sbom(
     assert facts["where"] == f"{registry.host}/nokey/web:{tag}"
     assert facts["sbomComponents"] == len([c for c in doc["components"] if "purl" in c])
     assert facts["sbomDigest"].startswith("sha256:")
+    assert (
+        f"sbom           {facts['sbomDigest']} ({facts['sbomComponents']} components, "
+        f"unsigned, {facts['where']})"
+    ) in timeline(releases.get(store, release.id))
     reasons = [e.reason for e in store_events.query(store)]
     assert reasons.count("SbomAttached") == 1 and "ImageSigned" not in reasons
