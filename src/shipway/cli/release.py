@@ -41,7 +41,11 @@ def _signing_lines(security: dict[str, object]) -> list[str]:
     """What the controller attached to the image CI built: signature, attestations, SBOM."""
     signed = security.get("signing")
     if not isinstance(signed, dict):
-        return []
+        bom = security.get("sbom")  # no signing key: the unsigned SBOM alone
+        if not isinstance(bom, dict):
+            return []
+        return [f"  sbom           {bom.get('sbomDigest')} ({bom.get('sbomComponents', 0)} "
+                f"components, unsigned, {bom.get('where')})"]  # fmt: skip
     kinds = {"https://slsa.dev/provenance/v1": "SLSA provenance",
              "https://cyclonedx.org/bom": "CycloneDX SBOM"}  # fmt: skip
     atts = ", ".join(kinds.get(str(a), str(a)) for a in signed.get("attestations") or [])

@@ -11,8 +11,10 @@ image's CycloneDX SBOM (predicate type ``https://cyclonedx.org/bom``, what
 now from the pushed layers). Images no shipway CI run built are left unsigned
 (a policy can refuse them). An SBOM that cannot be made does not stop the
 signature or the provenance: it is a ``SigningFailed`` Warning of its own.
-Each outcome is an event on the image. Touches the registry, the image store
-(SBOMs), the store's CI run states and events.
+Without a signing key, every image a shipway CI run built still gets its SBOM:
+unsigned, in cosign's ``attach sbom`` layout (``sha256-<hex>.sbom``), its digest on
+the release record (``security.sbom``). Each outcome is an event on the image.
+Touches the registry, the image store (SBOMs), the store's CI run states and events.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from shipway.images.registry import RegistryClient
 from shipway.model import events as ev
 from shipway.model.errors import ShipwayError
 from shipway.security.sbom import cyclonedx, sbom_for
-from shipway.security.sign import envelope, keys, service
+from shipway.security.sign import envelope, keys, service, storage
 from shipway.settings import Settings
 from shipway.store import events as store_events
 from shipway.store import runs
@@ -36,6 +38,7 @@ from shipway.store.db import Store
 from shipway.updater.resolve import REVISION_LABEL
 from shipway.updater.webhooks import PushEvent
 
+CYCLONEDX_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 log = logging.getLogger("shipway.controller.signing")
 
 
@@ -97,6 +100,7 @@ def sign_pushed(
     With ``tracker``, what was attached (and the SBOM's digest) goes on the commit's release
     records (``security.signing``)."""
     if not settings.signing_key:
+        sbom_pushed(settings, store, pushes, tracker)
         return []
     try:
         signer = keys.load_signer(settings.signing_key)
@@ -145,6 +149,48 @@ def sign_pushed(
                                           **(bom or {})})  # fmt: skip
         signed.append(target.pinned)
     return signed
+
+
+def sbom_pushed(
+    settings: Settings,
+    store: Store,
+    pushes: list[PushEvent],
+    tracker: ReleaseTracker | None = None,
+) -> list[str]:
+    """Without a signing key: attach an unsigned CycloneDX SBOM (cosign's ``attach sbom``
+    layout, ``sha256-<hex>.sbom``) to every pushed tag a shipway CI run built, and put its
+    digest on the commit's release records (``security.sbom``); returns the references."""
+    attached: list[str] = []
+    for push in pushes:
+        if not push.tag or not push.host:
+            continue
+        ref = f"{push.host}/{push.repository}:{push.tag}"
+        try:
+            with RegistryClient(push.host, timeout=settings.net_timeout) as client:
+                target = service.resolve(client, ref)
+                labels = client.get_config(push.repository, target.digest).get("config") or {}
+                commit = str((labels.get("Labels") or {}).get(REVISION_LABEL) or "")
+                if not commit or _run_of(store, commit) is None:
+                    continue
+                sbom = sbom_for(target.pinned)
+                text = cyclonedx.render(sbom)
+                tag = storage.store(client, push.repository, target.digest, kind="sbom",
+                                    data=text.encode(), media_type=CYCLONEDX_MEDIA_TYPE,
+                                    annotations={})  # fmt: skip
+        except ShipwayError as exc:
+            log.error("SBOM of %s failed: %s", ref, exc)
+            _event(store, ref, ev.WARNING, ev.SBOM_FAILED, str(exc))
+            continue
+        digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        count = len(sbom.packages)
+        _event(store, target.pinned, ev.NORMAL, ev.SBOM_ATTACHED,
+               f"SBOM attached ({count} components, unsigned: no signing key)")  # fmt: skip
+        if tracker is not None:
+            where = f"{push.host}/{push.repository}:{tag}"
+            tracker.image_sbom(commit, {"image": target.pinned, "sbomDigest": digest,
+                                        "sbomComponents": count, "where": where})  # fmt: skip
+        attached.append(target.pinned)
+    return attached
 
 
 def attest_sbom(

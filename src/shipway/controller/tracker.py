@@ -100,6 +100,14 @@ class ReleaseTracker:
                 rel.security["signing"] = dict(facts)
                 release_store.save(self.store, rel)
 
+    def image_sbom(self, commit: str, facts: dict[str, Any]) -> None:
+        """An unsigned SBOM was attached to the image CI built of ``commit`` (no signing
+        key), onto every release of that commit, under ``security.sbom``."""
+        with self._lock:
+            for rel in release_store.for_commit(self.store, commit):
+                rel.security["sbom"] = dict(facts)
+                release_store.save(self.store, rel)
+
     def image_updated(
         self,
         app: str,

@@ -44,6 +44,7 @@ VERIFICATION_SUCCEEDED, VERIFICATION_FAILED = "VerificationSucceeded", "Verifica
 ROLLBACK = "RolledBack"
 PREVIEW_CREATED, PREVIEW_DELETED = "PreviewCreated", "PreviewDeleted"
 IMAGE_SIGNED, SIGNING_FAILED = "ImageSigned", "SigningFailed"
+SBOM_ATTACHED, SBOM_FAILED = "SbomAttached", "SbomFailed"
 
 _GROUPS = {
     "Application": "argoproj.io/v1alpha1",

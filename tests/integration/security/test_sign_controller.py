@@ -139,3 +139,47 @@ def test_a_key_that_does_not_load_is_an_event_not_a_crash(
     assert signing.sign_pushed(settings, store, pushes) == []
     failed = [e for e in store_events.query(store) if e.reason == "SigningFailed"]
     assert failed and "not a PEM private key" in failed[0].message
+
+
+def test_without_a_key_ci_images_still_get_an_unsigned_sbom(
+    registry: Any, shipway_home: Path
+) -> None:
+    """Every image shipway's CI builds gets an SBOM: with no key, cosign's `attach sbom` layout."""
+    settings = dataclasses.replace(Settings(), signing_key="")
+    store = open_store(settings)
+    commit = "c" * 40
+    runs.put_state(store, "ci", "run-9", "running",
+                   {"started": time.time(), "resume": {"commit": commit}})  # fmt: skip
+    built = push_labelled(registry.host, "nokey/web", "1.0.0", commit)
+    stranger = push_labelled(registry.host, "nokey/web", "9.9.9", "d" * 40)
+    tracker = ReleaseTracker(store)
+    (release,) = tracker.ci_started(commit, "git://127.0.0.1:9418/acme/web", ["web"])
+    pushes = [PushEvent(repository="nokey/web", tag=t, host=registry.host)
+              for t in ("1.0.0", "9.9.9")]  # fmt: skip
+    assert signing.sign_pushed(settings, store, pushes, tracker) == []  # nothing signed
+    tag = built.replace(":", "-") + ".sbom"
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    manifest = httpx.get(f"{registry.url}/v2/nokey/web/manifests/{tag}", timeout=10,
+                         headers=accept)  # fmt: skip
+    assert manifest.status_code == 200
+    (layer,) = manifest.json()["layers"]
+    assert layer["mediaType"] == "application/vnd.cyclonedx+json"
+    doc = httpx.get(f"{registry.url}/v2/nokey/web/blobs/{layer['digest']}", timeout=10).json()
+    assert doc["bomFormat"] == "CycloneDX" and doc["metadata"]["component"]["version"] == built
+    purls = {c["purl"] for c in doc["components"] if "purl" in c}
+    assert "pkg:pypi/requests@2.31.0" in purls
+    other = stranger.replace(":", "-") + ".sbom"  # not built by shipway's CI: left alone
+    assert (
+        httpx.get(f"{registry.url}/v2/nokey/web/manifests/{other}", timeout=10).status_code == 404
+    )
+    facts = releases.get(store, release.id).security["sbom"]
+    assert facts["image"] == f"{registry.host}/nokey/web@{built}"
+    assert facts["where"] == f"{registry.host}/nokey/web:{tag}"
+    assert facts["sbomComponents"] == len([c for c in doc["components"] if "purl" in c])
+    assert facts["sbomDigest"].startswith("sha256:")
+    assert (
+        f"sbom           {facts['sbomDigest']} ({facts['sbomComponents']} components, "
+        f"unsigned, {facts['where']})"
+    ) in timeline(releases.get(store, release.id))
+    reasons = [e.reason for e in store_events.query(store)]
+    assert reasons.count("SbomAttached") == 1 and "ImageSigned" not in reasons

@@ -16,6 +16,9 @@ For an image ``repo@sha256:H``:
   attestation is also pushed as an artifact manifest whose ``subject`` is the image
   (artifact types ``application/vnd.dev.cosign.artifact.sig.v1+json`` and
   ``application/vnd.dev.cosign.artifact.att.v1+json``).
+- **Unsigned SBOMs** (cosign's ``attach sbom``): ``repo:sha256-H.sbom`` holds the SBOM
+  document itself as a layer (``application/vnd.cyclonedx+json``); its referrer's
+  artifact type is that media type.
 
 Whether a registry serves the referrers API is asked once per ``RegistryClient``.
 Touches only the registry, through ``RegistryClient``.
@@ -114,7 +117,8 @@ def store(
     media_type: str,
     annotations: dict[str, str],
 ) -> str:
-    """Store one signature (``kind='sig'``) or attestation (``'att'``); returns the tag."""
+    """Store one signature (``kind='sig'``), attestation (``'att'``) or unsigned SBOM
+    (``'sbom'``); returns the tag."""
     tag = tag_for(image_digest, kind)
     digest = _blob(client, repository, data)
     desc = {
@@ -142,7 +146,7 @@ def store(
             client,
             repository,
             image_digest,
-            artifact_type=SIG_ARTIFACT if kind == "sig" else ATT_ARTIFACT,
+            artifact_type={"sig": SIG_ARTIFACT, "att": ATT_ARTIFACT}.get(kind, media_type),
             data=data,
             media_type=media_type,
             annotations=annotations,
