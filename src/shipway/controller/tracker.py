@@ -122,6 +122,16 @@ class ReleaseTracker:
         """The updater wrote (or failed to write) ``image`` for ``app`` into the config repo."""
         with self._lock:
             rel = self._release_for_image(app, source_commit, image)
+            if (
+                not config_commit
+                and rel.image == image
+                and rel.config_commit
+                and rel.stage("update").status == "Succeeded"
+            ):
+                # The same image heard again (another registry event of that repository,
+                # such as its SBOM or signature being pushed): the config already holds it
+                # since this release's own commit, so the release keeps its progress.
+                return rel
             rel.image = image
             rel.freight = rel.freight or self._freight_of(image)
             rel.start("image", pushed_at)

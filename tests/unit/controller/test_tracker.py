@@ -146,3 +146,31 @@ def test_the_freight_of_the_image_is_linked_whichever_comes_first(store: Store) 
     assert releases.get(store, late.id).freight["name"] == "f2"
     assert releases.get(store, early.id).freight == link  # untouched
     tr.freight_created("shop", "gone")  # deleted since: nothing to link
+
+
+def test_the_same_image_heard_again_keeps_the_release_progress(store: Store) -> None:
+    """A later registry event of the image's repository (its SBOM pushed as a tag) runs the
+    updater again, which finds the config current: the release keeps its config commit and
+    still completes when the sync of that commit is reported."""
+    tr = ReleaseTracker(store)
+    (rel,) = tr.ci_started("c9", "git://h/app.git", ["hello-dev"])
+    tr.ci_finished("c9", {"id": "run9", "conclusion": "success"})
+    tr.image_updated(
+        "hello-dev", "c9", IMAGE, "cfg9", pushed_at=t(1), update_started=t(1), update_finished=t(2)
+    )
+    tr.image_updated(
+        "hello-dev", "c9", IMAGE, None, pushed_at=t(3), update_started=t(3), update_finished=t(4)
+    )
+    mid = releases.get(store, rel.id)
+    assert (mid.config_commit, mid.stage("update").message) == ("cfg9", "")
+    tr.deployed(
+        "hello-dev",
+        "cfg9",
+        sync_started=t(2),
+        sync_finished=t(3),
+        sync_ok=True,
+        health="Healthy",
+        health_finished=t(5),
+    )
+    got = releases.get(store, rel.id)
+    assert got.status == "Succeeded", got.to_dict()
