@@ -55,6 +55,21 @@ def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any], float] | No
     return key, resume, float(started or 0)
 
 
+def _built_by_ci(
+    client: RegistryClient, store: Store, push: PushEvent, ref: str
+) -> tuple[service.Target, str, tuple[str, dict[str, Any], float]] | None:
+    """The pushed image, the commit its revision label names and the shipway CI run that
+    built it; None (logged) for an image no shipway CI run built."""
+    target = service.resolve(client, ref)
+    labels = client.get_config(push.repository, target.digest).get("config") or {}
+    commit = str((labels.get("Labels") or {}).get(REVISION_LABEL) or "")
+    run = _run_of(store, commit) if commit else None
+    if run is None:
+        log.info("%s: no shipway CI run built it; left as it is", ref)
+        return None
+    return target, commit, run
+
+
 def source_url(resume: dict[str, Any]) -> str:
     """The source repository as a policy names it: the URL the controller cloned (the push
     payload's ``repository.clone_url``, the Pipeline's ``repoURL``), else ``gitURL`` plus
@@ -115,14 +130,10 @@ def sign_pushed(
         ref = f"{push.host}/{push.repository}:{push.tag}"
         try:
             with RegistryClient(push.host, timeout=settings.net_timeout) as client:
-                target = service.resolve(client, ref)
-                labels = client.get_config(push.repository, target.digest).get("config") or {}
-                commit = str((labels.get("Labels") or {}).get(REVISION_LABEL) or "")
-                run = _run_of(store, commit) if commit else None
-                if run is None:
-                    log.info("%s: no shipway CI run built it; not signed", ref)
+                built = _built_by_ci(client, store, push, ref)
+                if built is None:
                     continue
-                run_id, resume, started = run
+                target, commit, (run_id, resume, started) = built
                 service.sign(client, target, signer, {"ci-run": run_id})
                 service.attest(
                     client,
@@ -167,11 +178,10 @@ def sbom_pushed(
         ref = f"{push.host}/{push.repository}:{push.tag}"
         try:
             with RegistryClient(push.host, timeout=settings.net_timeout) as client:
-                target = service.resolve(client, ref)
-                labels = client.get_config(push.repository, target.digest).get("config") or {}
-                commit = str((labels.get("Labels") or {}).get(REVISION_LABEL) or "")
-                if not commit or _run_of(store, commit) is None:
+                built = _built_by_ci(client, store, push, ref)
+                if built is None:
                     continue
+                target, commit, _ = built
                 sbom = sbom_for(target.pinned)
                 text = cyclonedx.render(sbom)
                 tag = storage.store(client, push.repository, target.digest, kind="sbom",
