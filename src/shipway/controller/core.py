@@ -244,6 +244,8 @@ class Controller:
         found = warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
         self._link_freight(found)
         self._run_update(pushes, received, pushed)
+        if not self.settings.signing_key:  # nothing gates on an unsigned SBOM: after the update
+            signing.sbom_pushed(self.settings, self.store, pushes, self.tracker)
 
     def _link_freight(self, found: list[warehouse.Result]) -> None:
         for r in found:

@@ -115,8 +115,7 @@ def sign_pushed(
     With ``tracker``, what was attached (and the SBOM's digest) goes on the commit's release
     records (``security.signing``)."""
     if not settings.signing_key:
-        sbom_pushed(settings, store, pushes, tracker)
-        return []
+        return []  # the unsigned SBOM (``sbom_pushed``) waits until after the update
     try:
         signer = keys.load_signer(settings.signing_key)
     except ShipwayError as exc:

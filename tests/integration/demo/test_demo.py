@@ -76,6 +76,9 @@ def test_demo_ships_two_commits_then_reruns_then_cleans(home: Path) -> None:
     again = shipway(home, "demo", "--changes", "1", "-o", "json")
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads(again.stdout)["releases"][0]["answer"]["version"] == "1.0.2"
+    for rel in rels:  # no signing key in the demo: each CI image still got its SBOM, unsigned
+        got = json.loads(shipway(home, "release", "get", rel["id"], "-o", "json").stdout)
+        assert got["security"]["sbom"]["sbomDigest"].startswith("sha256:"), got["security"]
 
     cleaned = shipway(home, "demo", "--clean")
     assert cleaned.returncode == 0, cleaned.stderr

@@ -157,6 +157,8 @@ def test_without_a_key_ci_images_still_get_an_unsigned_sbom(
     pushes = [PushEvent(repository="nokey/web", tag=t, host=registry.host)
               for t in ("1.0.0", "9.9.9")]  # fmt: skip
     assert signing.sign_pushed(settings, store, pushes, tracker) == []  # nothing signed
+    attached = signing.sbom_pushed(settings, store, pushes, tracker)
+    assert attached == [f"{registry.host}/nokey/web@{built}"]
     tag = built.replace(":", "-") + ".sbom"
     accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
     manifest = httpx.get(f"{registry.url}/v2/nokey/web/manifests/{tag}", timeout=10,
