@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from shipway.controller.tracker import ReleaseTracker
@@ -53,6 +54,20 @@ def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any], float] | No
         return None
     key, resume, started = max(found, key=lambda f: float(f[2] or 0))
     return key, resume, float(started or 0)
+
+
+def _tagged(pushes: list[PushEvent]) -> Iterator[tuple[PushEvent, str]]:
+    """The pushes of a tag at a known registry, each with its ``host/repository:tag``."""
+    for push in pushes:
+        if push.tag and push.host:
+            yield push, f"{push.host}/{push.repository}:{push.tag}"
+
+
+def _built_from(client: RegistryClient, push: PushEvent, ref: str) -> tuple[service.Target, str]:
+    """The pushed image resolved at the registry, and the commit its revision label names."""
+    target = service.resolve(client, ref)
+    labels = client.get_config(push.repository, target.digest).get("config") or {}
+    return target, str((labels.get("Labels") or {}).get(REVISION_LABEL) or "")
 
 
 def source_url(resume: dict[str, Any]) -> str:
@@ -109,15 +124,10 @@ def sign_pushed(
         _event(store, "signing-key", ev.WARNING, ev.SIGNING_FAILED, str(exc))
         return []
     signed: list[str] = []
-    for push in pushes:
-        if not push.tag or not push.host:
-            continue
-        ref = f"{push.host}/{push.repository}:{push.tag}"
+    for push, ref in _tagged(pushes):
         try:
             with RegistryClient(push.host, timeout=settings.net_timeout) as client:
-                target = service.resolve(client, ref)
-                labels = client.get_config(push.repository, target.digest).get("config") or {}
-                commit = str((labels.get("Labels") or {}).get(REVISION_LABEL) or "")
+                target, commit = _built_from(client, push, ref)
                 run = _run_of(store, commit) if commit else None
                 if run is None:
                     log.info("%s: no shipway CI run built it; not signed", ref)
@@ -161,15 +171,10 @@ def sbom_pushed(
     layout, ``sha256-<hex>.sbom``) to every pushed tag a shipway CI run built, and put its
     digest on the commit's release records (``security.sbom``); returns the references."""
     attached: list[str] = []
-    for push in pushes:
-        if not push.tag or not push.host:
-            continue
-        ref = f"{push.host}/{push.repository}:{push.tag}"
+    for push, ref in _tagged(pushes):
         try:
             with RegistryClient(push.host, timeout=settings.net_timeout) as client:
-                target = service.resolve(client, ref)
-                labels = client.get_config(push.repository, target.digest).get("config") or {}
-                commit = str((labels.get("Labels") or {}).get(REVISION_LABEL) or "")
+                target, commit = _built_from(client, push, ref)
                 if not commit or _run_of(store, commit) is None:
                     continue
                 sbom = sbom_for(target.pinned)
