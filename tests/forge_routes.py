@@ -69,78 +69,28 @@ def github(
                 {"message": "Validation Failed", "errors": [{"field": "head", "code": "invalid"}]},
                 {},
             )
-        if any(
-            p["head"]["ref"] == body["head"]
-            and p["base"]["ref"] == body["base"]
-            and p["state"] == "open"
-            for p in pulls
-        ):
+        if _open_pull_for(pulls, body):
             msg = f"A pull request already exists for {project.split('/')[0]}:{body['head']}."
             return 422, {"message": "Validation Failed", "errors": [{"message": msg}]}, {}
-        n = len(pulls) + 1
-        pr = {
-            "number": n,
-            "html_url": f"https://github.example/{project}/pull/{n}",
-            "state": "open",
-            "title": body["title"],
-            "body": body.get("body") or "",
-            "head": {"ref": body["head"], "sha": state.tip(project, body["head"])},
-            "base": {"ref": body["base"]},
-            "merged_at": None,
-            "user": {"login": USER},
-            "labels": [],
-        }
-        pulls.append(pr)
-        return 201, pr, {}
-    m = re.match(r"^pulls/(\d+)$", rest)
-    if m and method == "GET":
-        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        return (
-            (200, _fill(state, "github", project, pr), {})
-            if pr
-            else (404, {"message": "Not Found"}, {})
-        )
+        url = f"https://github.example/{project}/pull/{len(pulls) + 1}"
+        return 201, _new_pull(state, project, pulls, body, url, merged_at=None), {}
     m = re.match(r"^pulls/(\d+)/merge$", rest)
     if m and method == "PUT":
-        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        if pr is None:
-            return 404, {"message": "Not Found"}, {}
-        if pr["state"] != "open":
-            return 405, {"message": "Pull Request is not mergeable"}, {}
-        sha = state.merge(project, pr["head"]["ref"], pr["base"]["ref"], pr["title"])
-        if sha is None:
-            return 405, {"message": "Pull Request is not mergeable"}, {}
-        pr.update(state="closed", merged_at="2026-01-01T00:00:00Z", merge_commit_sha=sha)
-        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}, {}
-    m = re.match(r"^pulls/(\d+)$", rest)
-    if m and method == "PATCH":
-        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        if pr is None:
-            return 404, {"message": "Not Found"}, {}
-        for key in ("title", "body", "state"):
-            if key in body:
-                pr[key] = body[key]
-        return 200, pr, {}
-    m = re.match(r"^issues/(\d+)/comments$", rest)
-    if m and not any(p["number"] == int(m[1]) for p in pulls):
-        return 404, {"message": "Not Found"}, {}
-    if m and method == "POST":
-        return _new_comment(state, "github", project, int(m[1]), body.get("body"), base)
-    if m and method == "GET":
-        return _list_comments(state, "github", project, int(m[1]), q, base, path)
-    m = re.match(r"^issues/comments/(\d+)$", rest)
-    if m and method in ("PATCH", "DELETE"):
-        return _comment_by_id(state, "github", project, method, int(m[1]), None, body, base)
+        merged = _merge(state, project, pulls, int(m[1]), merged_at=_MERGED_AT)
+        if isinstance(merged, tuple):
+            return merged
+        return (
+            200,
+            {"sha": merged, "merged": True, "message": "Pull Request successfully merged"},
+            {},
+        )
     m = re.match(r"^commits/([0-9a-f]{40})/pulls$", rest)
     if m and method == "GET":
         if not state.commit_exists(project, m[1]):
             return 422, {"message": f"No commit found for SHA: {m[1]}"}, {}
         return _page(_pulls_of_commit(state, "github", project, m[1], pulls), q, "per_page",
                      base, path)  # fmt: skip
-    m = re.match(r"^statuses/([^/]+)$", rest)
-    if m and method == "POST":
-        return _status("github", state, project, m[1], body, _GITHUB_STATES, "state")
-    return 404, {"message": "Not Found"}, {}
+    return _pull_routes(state, "github", project, method, rest, q, body, base, path, pulls)
 
 
 def _head_shas(state: State, project: str, pulls: list[dict[str, Any]]) -> None:
@@ -277,80 +227,103 @@ def gitea(
                 return 422, {"message": f"[{key}]: Required"}, {}
         if not state.branch_exists(project, body["head"]):
             return 404, {"message": "The target couldn't be found."}, {}
-        if any(
-            p["head"]["ref"] == body["head"]
-            and p["base"]["ref"] == body["base"]
-            and p["state"] == "open"
-            for p in pulls
-        ):
+        if _open_pull_for(pulls, body):
             return 409, {"message": "pull request already exists for these targets"}, {}
-        n = len(pulls) + 1
-        pr = {
-            "number": n,
-            "html_url": f"https://gitea.example/{project}/pulls/{n}",
-            "state": "open",
-            "title": body["title"],
-            "body": body.get("body") or "",
-            "head": {"ref": body["head"], "sha": state.tip(project, body["head"])},
-            "base": {"ref": body["base"]},
-            "merged": False,
-            "user": {"login": USER},
-            "labels": [],
-        }
-        pulls.append(pr)
-        return 201, pr, {}
-    m = re.match(r"^pulls/(\d+)$", rest)
-    if m and method == "GET":
-        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        return (
-            (200, _fill(state, "gitea", project, pr), {})
-            if pr
-            else (404, {"message": "Not Found"}, {})
-        )
+        url = f"https://gitea.example/{project}/pulls/{len(pulls) + 1}"
+        return 201, _new_pull(state, project, pulls, body, url, merged=False), {}
     m = re.match(r"^pulls/(\d+)/merge$", rest)
     if m and method == "POST":  # Gitea merges with POST (GitHub with PUT)
-        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        if pr is None:
-            return 404, {"message": "Not Found"}, {}
-        if pr["state"] != "open":
-            return 405, {"message": "Pull Request is not mergeable"}, {}
-        sha = state.merge(project, pr["head"]["ref"], pr["base"]["ref"], pr["title"])
-        if sha is None:
-            return 405, {"message": "Pull Request is not mergeable"}, {}
-        pr.update(state="closed", merged=True, merged_at="2026-01-01T00:00:00Z",
-                  merge_commit_sha=sha)  # fmt: skip
+        merged = _merge(state, project, pulls, int(m[1]), merged=True, merged_at=_MERGED_AT)
+        if isinstance(merged, tuple):
+            return merged
         return 200, None, {}  # Gitea answers a merge with an empty body
+    m = re.match(r"^commits/([0-9a-f]{40})/pull$", rest)
+    if m and method == "GET":  # the pull request whose merge made this commit
+        found = next((p for p in pulls if p.get("merge_commit_sha") == m[1]), None)
+        return (200, found, {}) if found else (404, {"message": "Not Found"}, {})
+    return _pull_routes(state, "gitea", project, method, rest, q, body, base, path, pulls)
+
+
+_MERGED_AT = "2026-01-01T00:00:00Z"
+_PATCHED = {"github": 200, "gitea": 201}  # what each answers an edited pull request with
+_STATES = {"github": {"error", "failure", "pending", "success"},
+           "gitea": {"error", "failure", "pending", "success", "warning"}}  # fmt: skip
+
+
+def _open_pull_for(pulls: list[dict[str, Any]], body: dict[str, Any]) -> bool:
+    """Whether an open pull request already goes from ``body``'s head to its base."""
+    return any(
+        p["head"]["ref"] == body["head"]
+        and p["base"]["ref"] == body["base"]
+        and p["state"] == "open"
+        for p in pulls
+    )
+
+
+def _new_pull(
+    state: State, project: str, pulls: list[dict[str, Any]], body: dict[str, Any], url: str,
+    **merge_fields: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """A new open pull request (GitHub's and Gitea's shape, ``merge_fields`` their own)."""
+    pr = {"number": len(pulls) + 1, "html_url": url, "state": "open", "title": body["title"],
+          "body": body.get("body") or "",
+          "head": {"ref": body["head"], "sha": state.tip(project, body["head"])},
+          "base": {"ref": body["base"]}, **merge_fields, "user": {"login": USER},
+          "labels": []}  # fmt: skip
+    pulls.append(pr)
+    return pr
+
+
+def _merge(
+    state: State, project: str, pulls: list[dict[str, Any]], number: int, **merged: Any
+) -> str | Result:
+    """Merge pull request ``number`` in the real repository: its merge commit, or the answer
+    (404 none, 405 not open or not mergeable); a merged one is closed with ``merged``."""
+    pr = next((p for p in pulls if p["number"] == number), None)
+    if pr is None:
+        return 404, {"message": "Not Found"}, {}
+    if pr["state"] != "open":
+        return 405, {"message": "Pull Request is not mergeable"}, {}
+    sha = state.merge(project, pr["head"]["ref"], pr["base"]["ref"], pr["title"])
+    if sha is None:
+        return 405, {"message": "Pull Request is not mergeable"}, {}
+    pr.update(state="closed", **merged, merge_commit_sha=sha)
+    return sha
+
+
+def _pull_routes(
+    state: State, kind: str, project: str, method: str, rest: str, q: dict[str, str],
+    body: dict[str, Any], base: str, path: str, pulls: list[dict[str, Any]],
+) -> Result:  # fmt: skip
+    """The routes GitHub and Gitea answer alike: a pull request (get, edit), its comments,
+    a comment by id, commit statuses; 404 for any other."""
     m = re.match(r"^pulls/(\d+)$", rest)
-    if m and method == "PATCH":
-        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
-        if pr is None:
-            return 404, {"message": "Not Found"}, {}
+    pr = next((p for p in pulls if p["number"] == int(m[1])), None) if m else None
+    if m and method in ("GET", "PATCH") and pr is None:
+        return 404, {"message": "Not Found"}, {}
+    if pr is not None and method == "GET":
+        return 200, _fill(state, kind, project, pr), {}
+    if pr is not None and method == "PATCH":
         for key in ("title", "body", "state"):
             if key in body:
                 pr[key] = body[key]
-        return 201, pr, {}
+        return _PATCHED[kind], pr, {}
     m = re.match(r"^issues/(\d+)/comments$", rest)
     if m and not any(p["number"] == int(m[1]) for p in pulls):
         return 404, {"message": "Not Found"}, {}
     if m and method == "POST":
-        return _new_comment(state, "gitea", project, int(m[1]), body.get("body"), base)
+        return _new_comment(state, kind, project, int(m[1]), body.get("body"), base)
     if m and method == "GET":
-        return _list_comments(state, "gitea", project, int(m[1]), q, base, path)
+        return _list_comments(state, kind, project, int(m[1]), q, base, path)
     m = re.match(r"^issues/comments/(\d+)$", rest)
     if m and method in ("PATCH", "DELETE"):
-        return _comment_by_id(state, "gitea", project, method, int(m[1]), None, body, base)
-    m = re.match(r"^commits/([0-9a-f]{40})/pull$", rest)
-    if m and method == "GET":  # the pull request whose merge made this commit
-        merged = next((p for p in pulls if p.get("merge_commit_sha") == m[1]), None)
-        return (200, merged, {}) if merged else (404, {"message": "Not Found"}, {})
+        return _comment_by_id(state, kind, project, method, int(m[1]), None, body, base)
     m = re.match(r"^statuses/([^/]+)$", rest)
     if m and method == "POST":
-        return _status("gitea", state, project, m[1], body, _GITEA_STATES, "state")
+        return _status(kind, state, project, m[1], body, _STATES[kind], "state")
     return 404, {"message": "Not Found"}, {}
 
 
-_GITHUB_STATES = {"error", "failure", "pending", "success"}
-_GITEA_STATES = {"error", "failure", "pending", "success", "warning"}
 _GITLAB_STATES = {"pending", "running", "success", "failed", "canceled", "skipped"}
 
 
