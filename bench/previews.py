@@ -146,7 +146,7 @@ spec:
                         controller_url="http://controller.bench")  # fmt: skip
     controller = Controller(settings, w.store, health_timeout=60)
     env = {"PATH": "/usr/bin:/bin", **podman}
-    controller._step_env = lambda pipe: env  # type: ignore[method-assign]
+    controller.ci.step_env = lambda pipe: env  # type: ignore[method-assign]
     controller.start_workers()
     _rec, token = accounts.issue_token(
         w.store, accounts.create(w.store, "bench", None, role="readonly").name

@@ -10,8 +10,9 @@ level) hold across every process on the store's database (within this process
 when there is no store). Each job instance gets its own ``GITHUB_TOKEN`` (unless
 the run was given one), masked, with its effective scopes (``permissions``,
 logged and recorded in the store), expired when the job ends; and passes its ``environment``'s
-protection rules before it starts (``ci.environments``). Progress goes to
-``on_state`` so a caller can persist it.
+protection rules before it starts (``ci.environments``); one instance of a job
+(a matrix combination) is ``ci.instance``'s. Progress goes to ``on_state`` so a
+caller can persist it.
 """
 
 from __future__ import annotations
@@ -24,16 +25,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from typing import Any
 
-from shipway.ci import concurrency, environments, tokens
-from shipway.ci.container import runs_on_labels, unsupported_label
+from shipway.ci import concurrency, instance
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render_deep, render_str
 from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
-from shipway.ci.job import JobRun
 from shipway.ci.plan import permissions
 from shipway.ci.plan.dag import topo_order
-from shipway.ci.plan.environments import Environment, lookup
 from shipway.ci.plan.matrix import MatrixError, expand, rendered_matrix
 from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.runinfo import RunInfo, github_context
@@ -424,84 +422,7 @@ class Engine:
 
     def _instance(self, job: Job, index: int, display: str, combo: dict[str, Any],
                   strategy: dict[str, Any], jscope: Scope, cancel: Cancel) -> str:  # fmt: skip
-        matrix = jscope.contexts["matrix"]
-        needs = jscope.contexts["needs"]
-        key = f"{self.prefix.replace(' / ', '-').replace(' ', '')}{job.id}-{index}"
-        shown = self.prefix + display
-        env, extra = None, {}
-        try:  # as act: this machine runs Linux jobs only
-            other = unsupported_label(runs_on_labels(render_deep(job.runs_on, jscope)),
-                                      self.info.platforms)  # fmt: skip
-        except ExprError as exc:
-            self._log(shown, f"::error::{job.where}: {exc.message}")
-            self._record(job, display, combo, "failure", {}, [], index)
-            return "failure"
-        if other is not None:
-            self._log(shown, f"Skipping unsupported platform -- Try running with -P {other}=...")
-            self._record(job, display, combo, "skipped", {}, [], index)
-            return "skipped"
-        if job.environment is not None:
-            try:
-                env = self._environment(job, jscope)
-            except ExprError as exc:
-                self._log(shown, f"::error::{job.where}: {exc.message}")
-                self._record(job, display, combo, "failure", {}, [], index)
-                return "failure"
-            extra["environment"] = {"name": env.name, "url": ""}
-            wait = {"id": job.id, "name": shown, "matrix": combo, "result": "", "status": "waiting",
-                    "outputs": {}, "steps": [], "index": index,
-                    "environment": dict(extra["environment"])}  # fmt: skip
-            gated = environments.gate(self.store, env, ref=self.info.ref, run_id=self.info.run_id,
-                                      job_key=key, cancel=cancel, actor=self.info.actor,
-                                      log=lambda line: self._log(shown, line),
-                                      on_wait=lambda on: self._waiting(job, wait, on))  # fmt: skip
-            if gated is not None:
-                self._record(job, display, combo, gated, {}, [], index, extra=extra)
-                return gated
-        rs = self.rs if env is None else environments.job_state(self.rs, env)
-        token = tokens.job_token(rs)
-        run = JobRun(rs.for_job(token), job, key, shown, matrix, strategy, needs, cancel)
-        self._log(shown, f"started ({self.wf.file})")
-        run.permissions, run.store = self._token(job, shown), self.store
-        with tokens.issued(self.store, token, self.info.run_id, key, run.permissions):
-            result = run.execute()  # the token expires with the job, as on GitHub
-        outputs = run.outputs()
-        if env is not None:
-            extra["environment"]["url"] = self._environment_url(job, run.scope(), shown)
-        if result == "failure" and truthy(render_deep(job.continue_on_error, jscope)):
-            result = "success"
-        self._log(self.prefix + display, result)
-        with self.lock:
-            self.outputs.setdefault(job.id, {}).update(outputs)
-        steps = [r.record() for r in run.results]
-        summary = "".join(run.summary)
-        self._record(job, display, combo, result, outputs, steps, index, summary, extra)
-        return result
-
-    def _environment(self, job: Job, scope: Scope) -> Environment:
-        spec = job.environment
-        name = spec.get("name", "") if isinstance(spec, dict) else spec
-        rendered = render_str(str(name), scope)
-        if not rendered:
-            raise ExprError("the environment name is empty")
-        return lookup(self.info.environments, rendered)
-
-    def _environment_url(self, job: Job, scope: Scope, shown: str) -> str:
-        spec = job.environment
-        if not isinstance(spec, dict) or spec.get("url") is None:
-            return ""
-        try:
-            return render_str(str(spec["url"]), scope)
-        except ExprError as exc:
-            self._log(shown, f"::warning::environment url: {exc.message}")
-            return ""
-
-    def _token(self, job: Job, shown: str) -> dict[str, str]:
-        """Log the job's token scopes as GitHub does; return them."""
-        perms = self.permissions_for(job)
-        for line in permissions.log_lines(perms, verbose=self.info.verbose):
-            self._log(shown, line)
-        return perms
+        return instance.run(self, job, index, display, combo, strategy, jscope, cancel)
 
     def _display(self, job: Job, matrix: dict[str, Any], scope: Scope, show: bool) -> str:
         if job.name is not None:

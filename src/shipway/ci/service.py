@@ -319,7 +319,7 @@ def run_event(
             continue
         info = RunInfo(run_id=run_id, repo=str(source), commit=commit, ref=ref, event=event,
                        payload=payload, base_dir=batch / run_id, vars=dict(vars),
-                       secrets=dict(secrets), env=dict(env or {}), repository=_repo_name(repo),
+                       secrets=dict(secrets), env=dict(env or {}), repository=repository_name(repo),
                        on_line=on_line, workflow_ref=f"{rel}@{ref}", source_dir=source,
                        action_cache=shared_dirs()[0], cache_dir=shared_dirs()[1],
                        environments=dict(environments or {}), pipeline=pipeline,
@@ -380,12 +380,13 @@ def origin_repository(root: Path) -> str:
         url = git(["remote", "get-url", "origin"], root, subject=str(root)).strip()
     except GitError:
         return ""
+    return repository_name(url, local=False)
+
+
+def repository_name(url: str, *, local: bool = True) -> str:
+    """``owner/name`` of a repository URL or path (its last two parts, ``.git`` dropped);
+    one with fewer parts is ``local/<name>`` (``local/repo``), or '' unless ``local``."""
     tail = [t for t in url.rstrip("/").removesuffix(".git").replace(":", "/").split("/") if t]
-    return "/".join(tail[-2:]) if len(tail) >= 2 else ""
-
-
-def _repo_name(repo: str) -> str:
-    tail = [t for t in repo.rstrip("/").removesuffix(".git").replace(":", "/").split("/") if t]
     if len(tail) >= 2:
         return "/".join(tail[-2:])
-    return f"local/{tail[-1] if tail else 'repo'}"
+    return f"local/{tail[-1] if tail else 'repo'}" if local else ""

@@ -19,6 +19,16 @@ import click
 
 from shipway.cli import output as out
 
+files_option = click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Manifest file or directory.",
+)
+
 
 def _documents(paths: tuple[Path, ...]) -> list[tuple[str, dict[str, Any]]]:
     from shipway.model import bounded
@@ -61,15 +71,7 @@ def policy() -> None:
     show_default=True,
     help="Rego policy file or directory.",
 )
-@click.option(
-    "-f",
-    "--file",
-    "files",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Manifest file or directory.",
-)
+@files_option
 @click.option(
     "-d",
     "--data",
@@ -144,15 +146,7 @@ def _as_json(o: Any) -> dict[str, Any]:
 
 
 @policy.command("lint")
-@click.option(
-    "-f",
-    "--file",
-    "files",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Manifest file or directory.",
-)
+@files_option
 @click.option("--exclude", "excluded", multiple=True, help="A check to skip (repeatable).")
 @out.output_option
 def lint_cmd(files: tuple[Path, ...], excluded: tuple[str, ...], output: str) -> None:

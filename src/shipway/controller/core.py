@@ -16,8 +16,9 @@
 Hooks are accepted by ``controller.accept`` into the durable inbox; lanes of
 worker threads (``controller.workers``) take them: accepted events are
 expanded into keyed units of work (``controller.units``: the inbox keeps each
-key once, so the same push told fifty times runs once), which the CI, update
-and deploy lanes run; each application reconciles serially. Missed pushes
+key once, so the same push told fifty times runs once), which the CI
+(``controller.ci_runs``), update and deploy lanes run; each application
+reconciles serially. Missed pushes
 are found by ``controller.catchup``. Every stage reports to the
 ``ReleaseTracker``. May touch the store and call the engines; the engines own
 all other I/O.
@@ -28,33 +29,28 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import os
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from shipway.ci import environments as ci_environments
 from shipway.ci import service as ci_service
-from shipway.ci.runner import pull_request_runner
 from shipway.controller import (
     accept,
     appsets,
     catchup,
+    ci_runs,
     notifier,
     promotions,
     signing,
     units,
     workers,
 )
-from shipway.controller import ci_outcome as outcome
 from shipway.controller import previews as previews_lane
 from shipway.controller import tips as tips_mod
 from shipway.controller.hooks import (
     GitPush,
     RefUpdate,
     parse_git_push,
-    pull_request_payload,
     same_repo,
 )
 from shipway.controller.statuses import StatusReporter
@@ -70,7 +66,6 @@ from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.notify import worker as notify_worker
 from shipway.promote import lifecycle, warehouse
-from shipway.runtime import docker_api
 from shipway.settings import Settings
 from shipway.store import inbox, runs
 from shipway.store import resources as resource_store
@@ -107,6 +102,8 @@ class Controller:
         self._periodic: threading.Thread | None = None
         self.previews = previews_lane.Lane(store, settings, health_timeout=health_timeout,
                                            refs=self.tips.refs)  # fmt: skip
+        self.ci = ci_runs.CiRuns(settings, store, self.tracker, self.statuses, self.previews,
+                                 self._put)  # fmt: skip
         self.lanes = workers.Lanes(store, [
             workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
@@ -222,14 +219,14 @@ class Controller:
         if pipe is None:
             return
         if item.kind == "pr-ci":
-            self._run_pull_request_ci(pipe, _git_event(item.payload["event"]))
+            self.ci.run_pull_request(pipe, _git_event(item.payload["event"]))
             return
         update = RefUpdate(item.payload["ref"], item.payload["before"], item.payload["after"])
         if item.attempts > 1 and self._started_before(item, update):
             log.info("CI of %s %s was under way when its worker died: left to resume",
                      update.ref, update.after[:12])  # fmt: skip
             return
-        self._run_ci(pipe, update)
+        self.ci.run_push(pipe, update)
 
     def _started_before(self, item: inbox.Item, update: RefUpdate) -> bool:
         """Whether an earlier attempt at this item already stored runs (resume finishes them)."""
@@ -260,119 +257,6 @@ class Controller:
             self._reconcile(app)
 
     # -- workers ------------------------------------------------------------------------------
-
-    def _step_env(self, pipe: Resource) -> dict[str, str]:
-        """PATH with ``shipway`` on it, the Docker API (podman) with registry aliases, and
-        the git source of other repositories (``spec.gitURL``, read by ``ci.remote``)."""
-        aliases = dict(pipe.spec.get("registryAliases") or {}) or docker_api.parse_aliases(
-            os.environ.get("SHIPWAY_REGISTRY_ALIASES", "")
-        )
-        loopback = [
-            str(v)
-            for v in (pipe.spec.get("vars") or {}).values()
-            if str(v).startswith(("127.0.0.1:", "localhost:"))
-        ]
-        try:
-            docker, path = docker_api.step_env(self.settings, aliases, loopback)
-        except ShipwayError as exc:  # steps that use docker will say so; others run
-            log.warning("no Docker API for CI steps: %s", exc)
-            docker, path = {}, []
-        path += [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-        git_url = {"SHIPWAY_GIT_URL": str(pipe.spec["gitURL"])} if pipe.spec.get("gitURL") else {}
-        joined = ",".join(f"{k}={v}" for k, v in aliases.items())
-        named = {"SHIPWAY_REGISTRY_ALIASES": joined} if joined else {}  # Tekton steps' images
-        return {"PATH": os.pathsep.join(path), "SHIPWAY_HOME": str(self.settings.home), **docker,
-                **git_url, **named}  # fmt: skip
-
-    def _run_ci(self, pipe: Resource, update: RefUpdate) -> None:
-        """CI for a push; a branch push feeds releases of the pipeline's applications."""
-        source = pipe.spec["source"]
-        tracker = self.tracker if update.branch is not None else None
-        if tracker is not None:
-            apps = [namespaces.app_key(a) for a in pipe.spec.get("applications") or []]
-            tracker.ci_started(update.after, source["repoURL"], apps)
-        payload = {
-            "ref": update.ref,
-            "before": update.before,
-            "after": update.after,
-            "repository": {"clone_url": source["repoURL"], "name": pipe.name},
-        }
-        self.statuses.started(pipe, update.after, "push")
-        try:
-            records = self._run_event(pipe, "push", update.after, update.ref, payload)
-        except (ShipwayError, OSError) as exc:  # OSError: a full disk, at the adapter boundary
-            message = f"CI could not run: {exc}"
-            log.error("CI for %s %s failed: %s", update.ref, update.after[:12], exc)
-            outcome.fail_unfinished(self.store, update.after, message)
-            self.statuses.failed(pipe, update.after, str(exc))
-            if tracker is not None:
-                tracker.ci_error(update.after, message)
-            return
-        outcome.remove_checkouts(self.store, records)
-        self.statuses.finished(pipe, update.after, "push", records)
-        if tracker is None:
-            return
-        if not records:
-            tracker.ci_error(update.after, "no workflow runs on this push")
-        for record in records:
-            tracker.ci_finished(update.after, record, outcome.first_error(self.store, record))
-
-    def _run_pull_request_ci(self, pipe: Resource, event: GitEvent) -> None:
-        """CI for a pull request, on the merge of its head into its base (no release)."""
-        payload = pull_request_payload(event, pipe.spec["source"]["repoURL"], pipe.name)
-        ref = f"refs/pull/{event.number}/merge"
-        self.statuses.started(pipe, event.head_sha, "pull_request")
-        try:
-            records = self._run_event(pipe, "pull_request", event.head_sha, ref, payload,
-                                      merge_into=event.base_ref, fork=event.fork)  # fmt: skip
-        except ShipwayError as exc:
-            log.error("CI for pull request #%s failed: %s", event.number, exc)
-            runs.record_event(self.store, "controller", f"Pipeline/{pipe.name}",
-                              "PullRequestCIFailed", f"#{event.number}: {exc}")  # fmt: skip
-            self.statuses.failed(pipe, event.head_sha, str(exc))
-            self._put(
-                self.previews.ci_items(pipe, event.head_sha, None, f"CI could not run: {exc}")
-            )
-            return
-        self.statuses.finished(pipe, event.head_sha, "pull_request", records)
-        self._put(self.previews.ci_items(pipe, event.head_sha, records))
-        for record in records:
-            log.info("pull request #%s: run %s %s", event.number, record.get("id"),
-                     record.get("conclusion"))  # fmt: skip
-
-    def _run_event(
-        self,
-        pipe: Resource,
-        event: str,
-        commit: str,
-        ref: str,
-        payload: dict[str, Any],
-        merge_into: str | None = None,
-        fork: bool = False,
-    ) -> list[dict[str, Any]]:
-        runner = pipe.spec.get("runner")
-        if event == "pull_request":  # untrusted code: podman unless the Pipeline says host
-            runner = pull_request_runner(runner)
-        return ci_service.run_event(
-            self.store,
-            repo=pipe.spec["source"]["repoURL"],
-            commit=commit,
-            ref=ref,
-            event=event,
-            payload=payload,
-            workdir=self.settings.work_dir / "ci",
-            vars=dict(pipe.spec.get("vars") or {}),
-            secrets={},  # the engine issues every job its own GITHUB_TOKEN, as GitHub does
-            env=self._step_env(pipe),
-            workflows=list(pipe.spec.get("workflows") or []) or None,
-            merge_into=merge_into,
-            runner=runner,
-            pipeline=pipe.name,
-            from_fork=fork,
-            environments=ci_environments.from_data(
-                pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"
-            ),
-        )
 
     def _run_update(
         self, pushes: list[Any], received: dt.datetime, pushed: dict[tuple[str, str], dt.datetime]

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from shipway.controller.tracker import ReleaseTracker
@@ -53,6 +54,13 @@ def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any], float] | No
         return None
     key, resume, started = max(found, key=lambda f: float(f[2] or 0))
     return key, resume, float(started or 0)
+
+
+def _tagged(pushes: list[PushEvent]) -> Iterator[tuple[PushEvent, str]]:
+    """The pushes of a tag at a known registry, each with its ``host/repository:tag``."""
+    for push in pushes:
+        if push.tag and push.host:
+            yield push, f"{push.host}/{push.repository}:{push.tag}"
 
 
 def _built_by_ci(
@@ -123,10 +131,7 @@ def sign_pushed(
         _event(store, "signing-key", ev.WARNING, ev.SIGNING_FAILED, str(exc))
         return []
     signed: list[str] = []
-    for push in pushes:
-        if not push.tag or not push.host:
-            continue
-        ref = f"{push.host}/{push.repository}:{push.tag}"
+    for push, ref in _tagged(pushes):
         try:
             with RegistryClient(push.host, timeout=settings.net_timeout) as client:
                 built = _built_by_ci(client, store, push, ref)
@@ -171,10 +176,7 @@ def sbom_pushed(
     layout, ``sha256-<hex>.sbom``) to every pushed tag a shipway CI run built, and put its
     digest on the commit's release records (``security.sbom``); returns the references."""
     attached: list[str] = []
-    for push in pushes:
-        if not push.tag or not push.host:
-            continue
-        ref = f"{push.host}/{push.repository}:{push.tag}"
+    for push, ref in _tagged(pushes):
         try:
             with RegistryClient(push.host, timeout=settings.net_timeout) as client:
                 built = _built_by_ci(client, store, push, ref)

@@ -1,6 +1,7 @@
 """A git repository on disk, driven through the ``git`` command line.
 
-The only module that runs ``git`` for shipway's engines. Errors become
+The only module that runs ``git`` for shipway's engines (and the one that empties a
+working tree but its ``.git``). Errors become
 ``GitError`` with the repository path or URL as subject; a rejected
 non-fast-forward push becomes ``ConflictError`` so callers can rebase and retry.
 """
@@ -8,6 +9,7 @@ non-fast-forward push becomes ``ConflictError`` so callers can rebase and retry.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,3 +153,14 @@ class Repo:
 
     def show(self, rev: str, path: str) -> str:
         return self.run("show", f"{rev}:{path}")
+
+
+def clear_worktree(root: Path) -> None:
+    """Remove everything in the working tree ``root`` but its ``.git`` (links, not targets)."""
+    for child in root.iterdir():
+        if child.name == ".git":
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()

@@ -22,14 +22,12 @@ from pydantic import BaseModel
 from shipway.auth.policy import Authorizer
 from shipway.deploy import engine, history
 from shipway.model import namespaces
-from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource
 from shipway.server import promoting
 from shipway.server.auth import identity
 from shipway.server.ui import render
-from shipway.server.ui.app_page import rbac_object
+from shipway.server.ui.app_page import load_app
 from shipway.settings import Settings
-from shipway.store import resources as store_resources
 from shipway.store.db import Store
 
 PREFIX = "/api/v1"
@@ -70,14 +68,7 @@ def version(app: FastAPI) -> None:
 
 def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) -> None:
     def load(request: Request, namespace: str, name: str, action: str) -> Resource:
-        res = store_resources.find(store, "Application", name, namespace)
-        if res is None:
-            raise NotFoundError(
-                f"Application {name!r} not found in namespace {namespace!r}",
-                subject=f"Application/{namespace}/{name}",
-            )
-        rbac.require(identity(request), "applications", action, rbac_object(res))
-        return res
+        return load_app(store, rbac, request, namespace, name, action)
 
     @app.get(PREFIX + "/applications/{namespace}/{name}")
     def get_app(request: Request, namespace: str, name: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from shipway.model.errors import ConflictError, NotFoundError
 from shipway.model.events import rfc3339
 from shipway.model.release import now
 from shipway.store.db import Store
+from shipway.store.recorded import aware
 from shipway.store.tables import Base
 
 
@@ -92,21 +93,14 @@ class Token:
                 "lastUsed": iso(self.last_used)}  # fmt: skip
 
 
-def _aware(t: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    if t is not None and t.tzinfo is None:
-        return t.replace(tzinfo=dt.UTC)
-    return t
-
-
 def _account(row: AccountRow, tokens: int = 0) -> Account:
     return Account(row.name, row.password_hash, row.role, tuple(row.groups or ()), row.email,
-                   row.enabled, _aware(row.created) or now(), tokens)  # fmt: skip
+                   row.enabled, aware(row.created) or now(), tokens)  # fmt: skip
 
 
 def _token(row: TokenRow) -> Token:
-    return Token(row.id, row.account, row.kind, row.description, _aware(row.created) or now(),
-                 _aware(row.expires), _aware(row.revoked), _aware(row.last_used))  # fmt: skip
+    return Token(row.id, row.account, row.kind, row.description, aware(row.created) or now(),
+                 aware(row.expires), aware(row.revoked), aware(row.last_used))  # fmt: skip
 
 
 def create_account(

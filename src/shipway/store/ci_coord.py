@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -26,30 +25,16 @@ from shipway.model.errors import ConflictError, NotFoundError
 from shipway.model.events import rfc3339
 from shipway.model.release import now
 from shipway.store.db import Store
+from shipway.store.recorded import HOST, aware, pid_alive
 from shipway.store.tables import CIApprovalRow, CIGroupRow, CIHolderRow, CITokenRow
 
 STALE_SECONDS = 15.0  # a holder whose heartbeat is older than this is gone
-HOST = socket.gethostname()
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _stale(row: CIHolderRow, at: dt.datetime) -> bool:
-    if row.host == HOST and row.pid != os.getpid() and not _pid_alive(row.pid):
+    if row.host == HOST and row.pid != os.getpid() and not pid_alive(row.pid):
         return True
-    return (at - _aware(row.heartbeat)).total_seconds() > STALE_SECONDS
+    return (at - aware(row.heartbeat)).total_seconds() > STALE_SECONDS
 
 
 def _lock(s: Session, group: str) -> list[CIHolderRow]:
@@ -179,7 +164,7 @@ def approval(store: Store, run_id: str, job: str, environment: str) -> dict[str,
 def _approval_dict(row: CIApprovalRow) -> dict[str, Any]:
     return {"run": row.run_id, "job": row.job, "environment": row.environment,
             "state": row.state, "reviewer": row.reviewer, "comment": row.comment,
-            "since": rfc3339(_aware(row.created)), "reviewers": list(row.reviewers or []),
+            "since": rfc3339(aware(row.created)), "reviewers": list(row.reviewers or []),
             "preventSelfReview": bool(row.prevent_self), "actor": row.actor or ""}  # fmt: skip
 
 
@@ -286,7 +271,7 @@ def expire_run_tokens(store: Store, run_id: str) -> None:
 
 
 def _active(row: CITokenRow, at: dt.datetime) -> bool:
-    return row.ended is None and (row.expires is None or _aware(row.expires) > at)
+    return row.ended is None and (row.expires is None or aware(row.expires) > at)
 
 
 def _token_rows(store: Store, digest: str, job: str | None) -> list[CITokenRow]:
@@ -311,11 +296,11 @@ def token_info(store: Store, token: str, *, digest: str = "") -> dict[str, Any] 
     at = now()
     live = [r for r in rows if _active(r, at)]
     last = rows[-1]
-    ended = max((_aware(r.ended) for r in rows if r.ended is not None), default=None)
+    ended = max((aware(r.ended) for r in rows if r.ended is not None), default=None)
     return {"run": last.run_id, "jobs": [r.job for r in rows],
             "state": "active" if live else "expired",
             "ended": rfc3339(ended) or "",
-            "expires": rfc3339(_aware(last.expires)) if last.expires else ""}  # fmt: skip
+            "expires": rfc3339(aware(last.expires)) if last.expires else ""}  # fmt: skip
 
 
 def token_scopes(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import socket
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,9 +36,9 @@ from shipway.model.errors import ExternalError
 from shipway.model.release import now
 from shipway.store.db import Store
 from shipway.store.inbox_tables import HookKeyRow, InboxRow
+from shipway.store.recorded import HOST, aware, pid_alive
 
 PENDING, LEASED, DONE, FAILED = "pending", "leased", "done", "failed"
-HOST = socket.gethostname()
 
 
 @dataclass(frozen=True)
@@ -70,12 +69,8 @@ def owner_id() -> str:
     return f"{HOST}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
 
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
-
 def _item(row: InboxRow) -> Item:
-    return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, _aware(row.created))
+    return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, aware(row.created))
 
 
 @contextmanager
@@ -136,7 +131,7 @@ def put_many(store: Store, items: Sequence[New]) -> list[int | None]:
 
 
 def _row_item(row: Any) -> Item:
-    return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, _aware(row.created))
+    return Item(row.id, row.kind, dict(row.payload), row.attempts, row.dedupe, aware(row.created))
 
 
 _takes = 0
@@ -237,16 +232,6 @@ def retry(store: Store, item_id: int, owner: str, after: float, error: str) -> N
         )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover(store: Store) -> int:
     """Hand back at once the leases of processes on this host that are gone; return how many."""
     with store.session() as s:
@@ -255,7 +240,12 @@ def recover(store: Store) -> int:
         for row in rows:
             host, _, rest = row.owner.partition("/")
             pid = rest.partition("/")[0]
-            if host == HOST and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if (
+                host == HOST
+                and pid.isdigit()
+                and int(pid) != os.getpid()
+                and not pid_alive(int(pid))
+            ):
                 row.state, row.lease_until = PENDING, None
                 freed += 1
         return freed

@@ -23,6 +23,7 @@ from shipway.model.errors import ClusterError
 from shipway.model.preview import Preview
 from shipway.model.release import now
 from shipway.store.db import Store
+from shipway.store.recorded import aware
 from shipway.store.tables import Base
 
 
@@ -49,16 +50,12 @@ class PreviewPortRow(Base):
     created: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-def _aware(t: dt.datetime | None) -> dt.datetime | None:
-    return t.replace(tzinfo=dt.UTC) if t is not None and t.tzinfo is None else t
-
-
 def _record(row: PreviewRow) -> Preview:
     body = dict(row.body)
     for key in ("created", "updated", "expires"):
         body.pop(key, None)
-    return Preview(**body, created=_aware(row.created), updated=_aware(row.updated),
-                   expires=_aware(row.expires))  # fmt: skip
+    return Preview(**body, created=aware(row.created), updated=aware(row.updated),
+                   expires=aware(row.expires))  # fmt: skip
 
 
 def put(store: Store, preview: Preview) -> Preview:

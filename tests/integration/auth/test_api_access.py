@@ -25,6 +25,7 @@ import pytest
 from auth_controller import Controller, cli, running
 from fastapi.routing import APIRoute
 
+from kargo_shop import KARGO
 from shipway.controller.core import Controller as CoreController
 from shipway.model.release import Release
 from shipway.model.resources import parse_text
@@ -280,19 +281,7 @@ def test_promotion_routes_check_rbac(ctl: Controller) -> None:
         assert resp.status_code not in (401, 403), (path, resp.text)
 
 
-KARGO = """\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {name: shop}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {name: prod, namespace: shop}
-spec:
-  requestedFreight:
-  - origin: {kind: Warehouse, name: images}
-    sources: {direct: true}
----
+PROMOTION = """\
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Promotion
 metadata: {name: prod.promo-of-prod, namespace: shop}
@@ -308,7 +297,7 @@ spec:
 def test_the_project_page_shows_only_stages_one_may_get(ctl: Controller) -> None:
     """A role that may not get a Stage sees neither it nor its Promotions on the UI page."""
     store = open_store(Settings(home=ctl.home))
-    resource_store.apply(store, parse_text(KARGO, "kargo.yaml"))
+    resource_store.apply(store, parse_text(KARGO + "---\n" + PROMOTION, "kargo.yaml"))
     store.close()
     nobody, reader = _token("nobody"), _token("reader", "--role", "readonly")
     seen = _get(ctl, "/promotions/shop", reader)

@@ -86,9 +86,9 @@ def test_enospc_at_the_adapter_boundary_ends_the_release_not_a_stuck_run(
 
     monkeypatch.setattr(ci_service, "run_workflow", full_disk)
     ctl = Controller(Settings(home=shipway_home), store)
-    monkeypatch.setattr(ctl, "_step_env", lambda pipe: {"PATH": "/usr/bin:/bin"})
+    monkeypatch.setattr(ctl.ci, "step_env", lambda pipe: {"PATH": "/usr/bin:/bin"})
     pipe = resource_store.get(store, "Pipeline", "app")
-    ctl._run_ci(pipe, RefUpdate("refs/heads/main", "0" * 40, sha))
+    ctl.ci.run_push(pipe, RefUpdate("refs/heads/main", "0" * 40, sha))
     monkeypatch.setattr(ci_service, "run_workflow", real)
 
     (record,) = [r for r in runs.list_runs(store) if r.get("commit") == sha]

@@ -91,7 +91,7 @@ def setup(
     resource_store.apply(store, parse_text(_pipeline(url), "pipeline.yaml"))
     controller = Controller(settings, store)
     # CI steps here need no Docker API; keep the test from starting podman's service.
-    monkeypatch.setattr(controller, "_step_env", lambda pipe: {"PATH": "/usr/bin:/bin"})
+    monkeypatch.setattr(controller.ci, "step_env", lambda pipe: {"PATH": "/usr/bin:/bin"})
     controller.start_workers()
     try:
         _rec, token = accounts.issue_token(

@@ -94,7 +94,7 @@ def _commit(work: Repo, file: str, text: str, push_to: str) -> str:
 
 def _controller(store: Store, home: Path, monkeypatch: pytest.MonkeyPatch) -> Controller:
     ctl = Controller(Settings(home=home, controller_url="http://controller.test"), store)
-    monkeypatch.setattr(ctl, "_step_env", lambda pipe: {"PATH": "/usr/bin:/bin"})
+    monkeypatch.setattr(ctl.ci, "step_env", lambda pipe: {"PATH": "/usr/bin:/bin"})
     return ctl
 
 
@@ -116,7 +116,7 @@ def test_a_push_runs_the_gitlab_pipeline_with_statuses_and_release(
         ctl = _controller(store, shipway_home, monkeypatch)
         pipe = resource_store.get(store, "Pipeline", "app")
 
-        ctl._run_ci(pipe, RefUpdate("refs/heads/main", before, sha))
+        ctl.ci.run_push(pipe, RefUpdate("refs/heads/main", before, sha))
 
         (run,) = [r for r in runs.list_runs(store) if r.get("commit") == sha]
         assert run["conclusion"] == "success", run
@@ -157,7 +157,7 @@ def test_a_failing_job_fails_the_release_and_names_the_run(
     sha = _commit(work, "other.txt", "x\n", "main")
     ctl = _controller(store, shipway_home, monkeypatch)
 
-    ctl._run_ci(resource_store.get(store, "Pipeline", "app"), RefUpdate("refs/heads/main",
+    ctl.ci.run_push(resource_store.get(store, "Pipeline", "app"), RefUpdate("refs/heads/main",
                                                                         before, sha))  # fmt: skip
 
     (run,) = [r for r in runs.list_runs(store) if r.get("commit") == sha]

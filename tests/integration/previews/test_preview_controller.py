@@ -106,7 +106,7 @@ spec:
                         controller_url="http://controller.test")  # fmt: skip
     controller = Controller(settings, w.store, health_timeout=60)
     env = {"PATH": "/usr/bin:/bin", **w.podman}
-    monkeypatch.setattr(controller, "_step_env", lambda pipe: env)
+    monkeypatch.setattr(controller.ci, "step_env", lambda pipe: env)
     controller.start_workers()
     try:
         _rec, token = accounts.issue_token(

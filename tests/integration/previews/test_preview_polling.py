@@ -101,7 +101,7 @@ def test_no_webhook_the_poll_builds_and_deploys_and_start_up_removes_closed(
     settings = Settings(home=w.settings.home, controller_url="http://controller.test")
     controller = Controller(settings, w.store, health_timeout=60)
     env = {"PATH": "/usr/bin:/bin", **w.podman}
-    monkeypatch.setattr(controller, "_step_env", lambda pipe: env)
+    monkeypatch.setattr(controller.ci, "step_env", lambda pipe: env)
     controller.start_workers()
     sha = w.push_branch("feature", "one")
     number = w.open_pull("feature")

@@ -25,6 +25,7 @@ from typing import Any
 import uvicorn
 import yaml
 
+from kargo_shop import KARGO, freight
 from shipway import cluster
 from shipway.auth import accounts
 from shipway.cluster.memory import MemoryTarget
@@ -80,56 +81,6 @@ spec:
   source: {{repoURL: "{repo}", path: {path}, targetRevision: main}}
   destination: {{name: mem, namespace: {name}}}
 """
-
-
-KARGO = """\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {name: shop}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {name: images, namespace: shop}
-spec:
-  subscriptions:
-    - image: {repoURL: "127.0.0.1:5000/shop"}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {name: dev, namespace: shop}
-spec:
-  requestedFreight:
-    - origin: {kind: Warehouse, name: images}
-      sources: {direct: true}
-  promotionTemplate:
-    spec:
-      steps:
-        - uses: compose-output
-          as: out
-          config: {stage: dev}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {name: prod, namespace: shop}
-spec:
-  requestedFreight:
-    - origin: {kind: Warehouse, name: images}
-      sources: {stages: [dev], requiredSoakTime: 1h}
-  promotionTemplate:
-    spec:
-      steps:
-        - uses: compose-output
-          as: out
-          config: {stage: prod}
-"""
-
-
-def freight(name: str, alias: str, tag: str) -> dict[str, Any]:
-    return {"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Freight",
-            "metadata": {"name": name, "namespace": "shop"}, "alias": alias,
-            "origin": {"kind": "Warehouse", "name": "images"},
-            "images": [{"repoURL": "127.0.0.1:5000/shop", "tag": tag,
-                        "digest": "sha256:" + name[:8] * 8}]}  # fmt: skip
 
 
 @dataclass

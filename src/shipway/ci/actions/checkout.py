@@ -22,7 +22,7 @@ from shipway.ci import remote
 from shipway.ci.actions import ActionContext, ActionFailed, bool_input, list_input
 from shipway.ci.plan.refs import Resolved, auth_header, is_http, is_sha, short_name
 from shipway.ci.remote import RemoteError
-from shipway.git.repo import git
+from shipway.git.repo import clear_worktree, git
 from shipway.model.errors import GitError
 
 
@@ -126,7 +126,7 @@ def _prepare(target: Path, url: str, clean: bool) -> None:
         if not same:  # another repository was here: start again, as the real action does
             shutil.rmtree(target)
     if target.exists() and clean:
-        _clear(target)
+        clear_worktree(target)
     if not (target / ".git").exists():
         target.mkdir(parents=True, exist_ok=True)
         git(["init", "-q", str(target)], subject=str(target))
@@ -238,13 +238,3 @@ def _same(a: Path, b: Path) -> bool:
     if sa.st_size != sb.st_size or sa.st_mode != sb.st_mode:
         return False
     return a.read_bytes() == b.read_bytes()
-
-
-def _clear(target: Path) -> None:
-    for child in target.iterdir():
-        if child.name == ".git":
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()

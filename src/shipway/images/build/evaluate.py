@@ -6,7 +6,7 @@ the ``LayerCache``; RUN goes to buildah (``run``), cached by the stack and the
 command. Stages are evaluated on demand, so ``FROM <stage>`` and ``COPY
 --from`` build only what they need; a base image's ONBUILD triggers run after
 its FROM. Touches the context (read), the store, the registry (FROM images)
-and buildah (RUN).
+and buildah (RUN). Whose files they are (USER, ``--chown``) is ``owners``'.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from shipway.images import oci
 from shipway.images.build import ignore as ignore_mod
 from shipway.images.build import layers as L
-from shipway.images.build import rootfs
+from shipway.images.build import owners, rootfs
 from shipway.images.build.cache import LayerCache
 from shipway.images.build.dockerfile import (
     Dockerfile,
@@ -389,23 +389,8 @@ class Evaluator:
         user = str(st.config.get("User") or "")
         if not user:
             return 0, 0
-        u, _, g = user.partition(":")
-        uid = int(u) if u.isdigit() else self._lookup_id(st, "etc/passwd", u, where, "USER")
-        if g:
-            gid = int(g) if g.isdigit() else self._lookup_id(st, "etc/group", g, where, "USER")
-        elif u.isdigit():
-            gid = self._gid_of_uid(st, uid, where)
-        else:
-            gid = self._lookup_id(st, "etc/passwd", u, where, "USER", field=3)
-        return uid, gid
-
-    def _gid_of_uid(self, st: ImageState, uid: int, where: str) -> int:
-        path = rootfs.scoped(self._rootfs(st, where), "etc/passwd", where)
-        for line in path.read_text().splitlines() if path.is_file() else []:
-            parts = line.split(":")
-            if len(parts) > 3 and parts[2] == str(uid) and parts[3].isdigit():
-                return int(parts[3])
-        return 0
+        return owners.resolve(user, lambda: self._rootfs(st, where), where, "USER",
+                              gid_of_uid=True)  # fmt: skip
 
     def _rootfs(self, st: ImageState, where: str) -> Path:
         return rootfs.unpack_stack(
@@ -463,15 +448,8 @@ class Evaluator:
         uid = gid = 0
         chown = expand(ins.flags.get("chown", ""), st.env())
         if chown:
-            u, _, g = chown.partition(":")
-            uid = int(u) if u.isdigit() else self._lookup_id(st, "etc/passwd", u, where)
-            gid = (
-                uid
-                if not g
-                else (int(g) if g.isdigit() else self._lookup_id(st, "etc/group", g, where))
-            )
-            if not g and not u.isdigit():
-                gid = self._lookup_id(st, "etc/passwd", u, where, field=3)
+            uid, gid = owners.resolve(chown, lambda: self._rootfs(st, where), where, "--chown",
+                                      gid_of_uid=False)  # fmt: skip
         mode = None
         chmod = ins.flags.get("chmod")
         if chmod:
@@ -480,18 +458,6 @@ class Evaluator:
             except ValueError:
                 raise InputError(f"--chmod {chmod!r} is not octal", subject=where) from None
         return L.Owner(uid, gid, mode, self.epoch)
-
-    def _lookup_id(
-        self, st: ImageState, file: str, name: str, where: str, what: str = "--chown",
-        field: int = 2,
-    ) -> int:  # fmt: skip
-        path = rootfs.scoped(self._rootfs(st, where), file, where)
-        lines = path.read_text().splitlines() if path.is_file() else []
-        for line in lines:
-            parts = line.split(":")
-            if len(parts) > field and parts[0] == name and parts[field].isdigit():
-                return int(parts[field])
-        raise InputError(f"{what}: no {name!r} in /{file} of the image", subject=where)
 
     def _layer(self, entries: list[L.Entry], owner: L.Owner, content_key: bool = False) -> L.Layer:
         """The layer of ``entries``: by stat fingerprint, else by diff_id, else written.

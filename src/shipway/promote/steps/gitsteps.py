@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from shipway.git.repo import Repo, git
+from shipway.git.repo import Repo, clear_worktree, git
 from shipway.model import kargo_step_configs as c
 from shipway.model.errors import ConflictError, GitError
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
@@ -102,13 +102,7 @@ def git_clear(env: StepEnv, cfg: c.GitClear) -> StepResult:
     root = env.path(cfg.path)
     if not (root / ".git").exists():
         raise StepFailed(f"{cfg.path!r} is not a git working tree (clone it first)")
-    for child in root.iterdir():
-        if child.name == ".git":
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+    clear_worktree(root)
     return StepResult()
 
 

@@ -47,6 +47,20 @@ def rbac_object(app: Resource) -> str:
     return f"{project}/{namespaces.qualified(app.namespace, app.name)}"
 
 
+def load_app(
+    store: Store, rbac: Authorizer, request: Request, namespace: str, name: str, action: str
+) -> Resource:
+    """The Application, if the caller may ``action`` it (``NotFoundError`` if there is none)."""
+    res = store_resources.find(store, "Application", name, namespace)
+    if res is None:
+        raise NotFoundError(
+            f"Application {name!r} not found in namespace {namespace!r}",
+            subject=f"Application/{namespace}/{name}",
+        )
+    rbac.require(identity(request), "applications", action, rbac_object(res))
+    return res
+
+
 class Compared:
     """The last comparison of each application (the tree's), reused by its object views."""
 
@@ -69,14 +83,7 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
     base = "/applications/{namespace}/{name}"
 
     def load(request: Request, namespace: str, name: str, action: str = "get") -> Resource:
-        res = store_resources.find(store, "Application", name, namespace)
-        if res is None:
-            raise NotFoundError(
-                f"Application {name!r} not found in namespace {namespace!r}",
-                subject=f"Application/{namespace}/{name}",
-            )
-        rbac.require(identity(request), "applications", action, rbac_object(res))
-        return res
+        return load_app(store, rbac, request, namespace, name, action)
 
     def refreshed(key: str) -> AppStatus:
         found = compared.get(key)

@@ -198,35 +198,25 @@ def install(app: FastAPI, store: Store, rbac: Authorizer) -> None:
         found = [r for r in runs.list_runs(store, limit=100) if allowed(run_obj(r))]
         return page(request, rbac, "runs.html", runs=found)
 
-    @app.get("/ci/runs/{run_id}", response_class=HTMLResponse)
-    def run_page(request: Request, run_id: str) -> HTMLResponse:
+    def run_context(request: Request, run_id: str) -> dict[str, Any]:
+        """What the run page and its live fragment show (the caller may ``get`` the run)."""
         record, _log = runs.get_run(store, run_id)
         rbac.require(identity(request), "ci-runs", "get", run_obj(record))
-        return page(
-            request,
-            rbac,
-            "run.html",
-            run=record,
-            columns=job_columns(record),
-            waiting=ci_coord.waiting(store, str(record["id"])),
-            pipeline=run_pipeline(record),
-            obj=run_obj(record),
-        )
+        return {
+            "run": record,
+            "columns": job_columns(record),
+            "waiting": ci_coord.waiting(store, str(record["id"])),
+            "pipeline": run_pipeline(record),
+            "obj": run_obj(record),
+        }
+
+    @app.get("/ci/runs/{run_id}", response_class=HTMLResponse)
+    def run_page(request: Request, run_id: str) -> HTMLResponse:
+        return page(request, rbac, "run.html", **run_context(request, run_id))
 
     @app.get("/ci/runs/{run_id}/live", response_class=HTMLResponse)
     def run_live(request: Request, run_id: str) -> HTMLResponse:
-        record, _log = runs.get_run(store, run_id)
-        rbac.require(identity(request), "ci-runs", "get", run_obj(record))
-        return page(
-            request,
-            rbac,
-            "_run_live.html",
-            run=record,
-            columns=job_columns(record),
-            waiting=ci_coord.waiting(store, str(record["id"])),
-            pipeline=run_pipeline(record),
-            obj=run_obj(record),
-        )
+        return page(request, rbac, "_run_live.html", **run_context(request, run_id))
 
     @app.get("/ci/runs/{run_id}/log", response_class=PlainTextResponse)
     def run_log(request: Request, run_id: str, job: str = "") -> str:

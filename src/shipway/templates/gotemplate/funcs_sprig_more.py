@@ -18,7 +18,7 @@ import yaml
 
 from shipway.templates.gojson import to_int
 from shipway.templates.gotemplate.exec import FuncError
-from shipway.templates.gotemplate.funcs_sprig import strval
+from shipway.templates.gotemplate.funcs_values import strval
 from shipway.templates.gotime import (
     GoDuration,
     GoTime,

@@ -127,6 +127,17 @@ class _Lexer:
         self.emit("error", msg, pos)
         return self.items
 
+    def word_end(self, p: int) -> int:
+        """Where the word (letters, digits, ``_``) from ``p`` ends; -1 (and the error) when
+        what follows it cannot end an operand."""
+        q = p
+        while q < self.n and is_alnum(self.text[q]):
+            q += 1
+        if not self.at_terminator(q):
+            self.fail(f"bad character {_rune(self.text[q])}", q)
+            return -1
+        return q
+
     def at_terminator(self, p: int) -> bool:
         if p >= self.n:
             return True
@@ -198,11 +209,8 @@ class _Lexer:
                 if self.at_terminator(p):
                     self.emit("var" if c == "$" else "dot", c, start)
                     continue
-                q = p
-                while q < self.n and is_alnum(t[q]):
-                    q += 1
-                if not self.at_terminator(q):
-                    self.fail(f"bad character {_rune(t[q])}", q)
+                q = self.word_end(p)
+                if q < 0:
                     return -1
                 p = q
                 self.emit("var" if c == "$" else "field", t[start:p], start)
@@ -213,11 +221,8 @@ class _Lexer:
                 p = q
                 self.emit("number", t[start:p], start)
             elif is_alnum(c):
-                q = p
-                while q < self.n and is_alnum(t[q]):
-                    q += 1
-                if not self.at_terminator(q):
-                    self.fail(f"bad character {_rune(t[q])}", q)
+                q = self.word_end(p)
+                if q < 0:
                     return -1
                 word = t[start:q]
                 p = q

@@ -198,11 +198,13 @@ class Parser:
 
     def parse_definition(self, pos: int) -> None:
         context = "define clause"
-        it = self.next_non_space()
-        if it.kind not in ("string", "rawstring"):
-            raise self.unexpected(it, context)
-        name = self.unquote(it)
+        name = self.template_name(self.next_non_space(), context)
         self.expect("rdelim", context)
+        self.define(name, context)
+
+    def define(self, name: str, context: str) -> None:
+        """The body of ``define`` or ``block`` up to its ``end``, in a scope of its own (only
+        ``$``, outside any ``range``), added as template ``name``."""
         saved_vars, saved_range = self.vars, self.range_depth
         self.vars, self.range_depth = ["$"], 0
         body, end = self.item_list()
@@ -304,13 +306,7 @@ class Parser:
         context = "block clause"
         name = self.template_name(self.next_non_space(), context)
         pipe = self.pipeline(context, "rdelim")
-        saved_vars, saved_range = self.vars, self.range_depth
-        self.vars, self.range_depth = ["$"], 0
-        body, end = self.item_list()
-        if not isinstance(end, n.EndNode):
-            raise self.error(f"unexpected {end} in {context}", end.pos)
-        self.vars, self.range_depth = saved_vars, saved_range
-        self.add(name, body)
+        self.define(name, context)
         return n.TemplateNode(it.pos, name, pipe)
 
     # -- pipelines
