@@ -74,9 +74,9 @@ import importlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shipway.model.errors import InputError
 from shipway.runtime.host import Cancel
@@ -95,6 +95,7 @@ __all__ = [
     "StepSpec",
     "dns_name",
     "open_session",
+    "opened",
     "resource_prefix",
     "step_argv",
 ]
@@ -307,6 +308,26 @@ def open_session(
     module = importlib.import_module(_MODULES[name])
     opened: AbstractContextManager[Session] = module.session(spec, config or ExecutorConfig())
     return opened
+
+
+class _Box(Protocol):
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+BoxT = TypeVar("BoxT", bound=_Box)
+
+
+@contextmanager
+def opened(box: BoxT) -> Iterator[BoxT]:
+    """``box.open()``, yield it, ``box.close()`` at the end even when opening failed
+    half-way (what each implementation's ``session(spec, config)`` returns)."""
+    try:
+        box.open()
+        yield box
+    finally:
+        box.close()
 
 
 def iter_lines(text: str) -> Iterator[str]:

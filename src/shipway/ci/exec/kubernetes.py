@@ -40,8 +40,8 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ from shipway.ci.exec.base import (
     StepOutcome,
     StepSpec,
     dns_name,
+    opened,
     resource_prefix,
     step_argv,
 )
@@ -423,12 +424,6 @@ def _with_options(container: dict[str, Any], fields: dict[str, Any]) -> dict[str
     return {**container, **fields, "env": list(env.values())}
 
 
-@contextmanager
-def session(spec: SessionSpec, config: ExecutorConfig) -> Iterator[KubeSession]:
+def session(spec: SessionSpec, config: ExecutorConfig) -> AbstractContextManager[KubeSession]:
     """Create the job's Pod, wait until it runs, yield it; delete it at the end."""
-    pod = KubeSession(spec, config)
-    try:
-        pod.open()
-        yield pod
-    finally:
-        pod.close()
+    return opened(KubeSession(spec, config))
