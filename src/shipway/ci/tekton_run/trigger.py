@@ -25,12 +25,11 @@ the checkout and the store; runs through ``service``.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import secrets
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from shipway.ci.tekton import trigger_eval
 from shipway.ci.tekton.load import Doc
@@ -100,7 +99,8 @@ def listener_runs(store: Store, namespace: str, event: str, payload: dict[str, A
             if fired.error:
                 failed.append((where, fired.error))
             for run in fired.runs:
-                texts.append((yaml.safe_dump(run, sort_keys=False), where))
+                # JSON (YAML too): every string stays a string (an event id of 12e45 would not)
+                texts.append((json.dumps(run, indent=2), where))
     return texts, failed
 
 
