@@ -337,7 +337,7 @@ def run_event(
             store, source, repo=repo, commit=commit, ref=ref, event=event, payload=payload,
             batch=batch, changed=changed, executor=str(where.get("executor") or "host"),
             variables=vars, env=env, on_line=on_line, pipeline=pipeline,
-            runner_image=where.get("runner_image"),
+            runner_image=where.get("runner_image"), kube=where.get("kube"),
             concurrency=int((runner or {}).get("concurrent") or 1))  # fmt: skip
     return records
 
@@ -358,16 +358,12 @@ def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, e
     if not trigger.tekton_files(source) and not listens:
         return []
     executor = str(where.get("executor") or "host")
-    if executor == "kubernetes":
-        if on_line is not None:
-            on_line("note: .tekton/ is not run on the kubernetes executor yet")
-        return []
     branch = merge_into or ref.removeprefix("refs/heads/")
     home = settings.load().home
     opts = RunOptions(executor=executor, base_dir=batch, pvc_dir=home / "work" / "tekton" / "pvc",
                       podman_home=home / "podman", commit=commit, ref=ref, event=event,
                       on_line=on_line or (lambda _line: None), pipeline=pipeline,
-                      env=dict(env))  # fmt: skip
+                      env=dict(env), kube=dict(where.get("kube") or {}))  # fmt: skip
     return trigger.run_checkout(
         store,
         source,
