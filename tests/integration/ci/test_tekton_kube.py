@@ -124,3 +124,33 @@ def test_a_sidecar_answers_on_the_pods_localhost(
     assert record["conclusion"] == "success", lines
     assert "[step-get] from-sidecar" in lines
     _no_pods(kube_fake)
+
+
+def test_the_controller_runs_a_listeners_pipelinerun_on_the_pipelines_cluster(
+    store: Any, tmp_path: Path, new_repo: Any, kube_fake: Any, podman: dict[str, str],
+    busybox_image: str,
+) -> None:  # fmt: skip
+    from test_tekton_triggers import SHOW, TRIGGERS
+
+    from shipway.ci.service import run_event
+    from shipway.model.resources import parse_text
+    from shipway.store import resources as stored
+
+    cluster = ("apiVersion: shipway.dev/v1alpha1\nkind: Cluster\nmetadata: {name: fake}\n"
+               f"spec: {{type: kubernetes, server: '{kube_fake.url}'}}\n")  # fmt: skip
+    stored.apply(store, parse_text(cluster + "---\n" + TRIGGERS, "t.yaml"))
+    show = SHOW.replace(
+        "          - name: s\n", f"          - name: s\n            image: {busybox_image}\n"
+    )
+    repo, commit = new_repo(tmp_path / "src", {".tekton/show.yaml": show})
+    lines: list[str] = []
+    payload = {"ref": "refs/heads/main", "after": commit}
+    records = run_event(store, repo=str(repo.path), commit=commit, ref="refs/heads/main",
+                        event="push", payload=payload, workdir=tmp_path / "work", vars={},
+                        secrets={}, on_line=lines.append, namespace="default",
+                        runner={"executor": "kubernetes", "cluster": "fake"})  # fmt: skip
+    run = next(r for r in records if r["conclusion"] == "success")
+    assert f"[show] [step-s] said hello push {commit} {commit[:7]}" in lines
+    assert any("Starting pod" in line and "step-s" in line for line in lines), lines
+    assert run["name"].startswith("build-")
+    _no_pods(kube_fake)
