@@ -154,3 +154,32 @@ def test_the_controller_runs_a_listeners_pipelinerun_on_the_pipelines_cluster(
     assert any("Starting pod" in line and "step-s" in line for line in lines), lines
     assert run["name"].startswith("build-")
     _no_pods(kube_fake)
+
+
+def test_a_step_timeout_kills_the_step_in_its_container(
+    tmp_path: Path, kube_fake: Any, podman: dict[str, str], busybox_image: str
+) -> None:
+    text = """\
+    apiVersion: tekton.dev/v1
+    kind: TaskRun
+    metadata: {name: slow}
+    spec:
+      taskSpec:
+        steps:
+          - name: nap
+            image: busybox
+            timeout: 2s
+            script: |
+              echo napping
+              sleep 120
+              echo woke
+          - {name: after, image: busybox, script: echo after}
+    """
+    record, lines = _run(text, tmp_path, kube_fake, podman, busybox_image)
+    assert record["conclusion"] == "failure", lines
+    assert "[step-nap] napping" in lines and "[step-nap] woke" not in lines
+    assert "[step-nap] timed out after 2.0s" in lines
+    steps = record["status"]["steps"]
+    assert steps[0]["terminated"]["reason"] == "TimeoutExceeded"
+    assert "[step-after] after" not in lines
+    _no_pods(kube_fake)
