@@ -164,6 +164,7 @@ class CiRuns:
             merge_into=merge_into,
             runner=runner,
             pipeline=pipe.name,
+            namespace=pipe.namespace,
             from_fork=fork,
             environments=ci_environments.from_data(
                 pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"
