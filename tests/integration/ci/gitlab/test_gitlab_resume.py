@@ -1,0 +1,112 @@
+"""A GitLab pipeline whose controller dies resumes from its stored scheduler state.
+
+The run is started by a separate process (as the controller starts it) that is
+killed with SIGKILL while the second job runs; ``resume_run`` then finishes it:
+the first job is not run again, its dotenv and artifacts reach the second job,
+the step process the dead run left is stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shipway.ci.service import resume_run, unfinished_runs
+from shipway.git.repo import Repo
+from shipway.settings import Settings
+from shipway.store.db import Store, open_store
+from shipway.store.runs import get_state
+
+pytestmark = pytest.mark.integration
+
+MakeRepo = Callable[[Path, dict[str, str]], tuple[Repo, str]]
+
+PIPELINE = """\
+stages: [build, test, report]
+build:
+  stage: build
+  script:
+    - echo a >> "$MARKS/build-runs"
+    - echo "V=from-build" > build.env
+    - echo built > out.txt
+  artifacts:
+    paths: [out.txt]
+    reports: {dotenv: build.env}
+test:
+  stage: test
+  script:
+    - |
+      if [ -f "$MARKS/test-started" ]; then echo "test resumed with $V and $(cat out.txt)"
+      else echo $$ > "$MARKS/test-pid"; touch "$MARKS/test-started"; sleep 60; fi
+report:
+  stage: report
+  when: on_failure
+  script: [echo never]
+"""
+
+DRIVER = """
+import sys
+from pathlib import Path
+from shipway.ci import gitlab_event
+from shipway.settings import Settings
+from shipway.store.db import open_store
+
+src, commit, batch, home, marks = sys.argv[1:6]
+store = open_store(Settings(home=Path(home), database_url=""))
+gitlab_event.run_checkout(store, Path(src), repo=src, commit=commit, ref="refs/heads/main",
+                          event="push", payload={}, batch=Path(batch), changed=None,
+                          env={"MARKS": marks, "PATH": "/usr/bin:/bin"})
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_killed_gitlab_run_resumes(tmp_path: Path, shipway_home: Path,
+                                   new_repo: MakeRepo) -> None:  # fmt: skip
+    src = tmp_path / "src"
+    _repo, commit = new_repo(src, {".gitlab-ci.yml": PIPELINE})
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    args = [str(src), commit, str(tmp_path / "event-1"), str(shipway_home), str(marks)]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
+    try:
+        for _ in range(1200):
+            if (marks / "test-started").exists():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("job test never started")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the step, in a session of its own, lives on
+        proc.wait()
+    orphan = int((marks / "test-pid").read_text())
+    store: Store = open_store(Settings(home=shipway_home, database_url=""))
+    [run_id] = unfinished_runs(store)
+    found = get_state(store, "ci", run_id)
+    assert found is not None and found[0] == "running"
+    nodes = found[1]["scheduler"]["nodes"]
+    assert nodes["build"]["status"] == "success" and nodes["test"]["status"] == "pending"
+    lines: list[str] = []
+    record = resume_run(store, run_id, secrets={}, on_line=lines.append)
+    assert record["conclusion"] == "success", lines
+    assert [(j["name"], j["status"]) for j in record["jobs"]] == [
+        ("build", "success"), ("test", "success"), ("report", "skipped")]  # fmt: skip
+    assert (marks / "build-runs").read_text() == "a\n"  # build did not run again
+    assert any("test resumed with from-build and built" in ln for ln in lines), lines
+    assert any("stopped 1 step process(es) the interrupted run left" in ln for ln in lines)
+    assert not _alive(orphan)
+    assert unfinished_runs(store) == []
+    assert get_state(store, "ci", run_id) is not None
