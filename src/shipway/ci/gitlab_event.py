@@ -153,7 +153,8 @@ def run_checkout(
               "repo": repo, "commit": commit, "ref": ref, "event": gl_source,
               "changed": changed, "executor": executor, "variables": dict(variables or {}),
               "env": dict(env or {}), "pipeline": pipeline, "runner_image": runner_image,
-              "concurrency": concurrency, "facts": {**facts.__dict__, "extra": dict(extra)}}  # fmt: skip
+              "concurrency": concurrency,
+              "facts": {**facts.__dict__, "extra": dict(extra)}}  # fmt: skip
     return _run(store, source, run_id, facts, resume, say, None)
 
 
