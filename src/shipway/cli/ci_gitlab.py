@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.exec.base import ExecutorConfig
+from shipway.ci.gitlab.model import Pipeline
 from shipway.ci.gitlab.pipeline import parse_pipeline
-from shipway.ci.gitlab.plan import Context, plan_pipeline
+from shipway.ci.gitlab.plan import Context, Plan, plan_pipeline
 from shipway.ci.gitlab.variables import Facts
 from shipway.ci.gitlab_event import GITLAB_FILE, default_branch, git_or, reader, repo_files
 from shipway.ci.gitlab_run import RunSpec, run_pipeline
@@ -44,14 +45,9 @@ def _changed(root: Path, commit: str) -> list[str] | None:
     return [f for f in out.splitlines() if f]
 
 
-def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
-               variables: dict[str, str], job: str | None, executor: str, settings: Settings,
-               store: Store | None, run_id: str, on_line: Callable[[str], None],
-               cancel: Cancel, concurrency: int = 1) -> dict[str, Any]:  # fmt: skip
-    """Run the GitLab pipeline of ``root`` at ``commit``; return the stored record."""
-    if executor not in ("host", "podman"):
-        raise InputError(f"GitLab pipelines run on host or podman here, not {executor!r}",
-                         subject="--executor")  # fmt: skip
+def plan_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
+                variables: dict[str, str]) -> tuple[Pipeline, Plan, Facts]:  # fmt: skip
+    """Parse ``root``'s pipeline and plan it for ``commit`` on ``branch`` (or its tag)."""
     shown = GITLAB_FILE
     if workflow_file:
         path = Path(workflow_file).resolve()
@@ -69,6 +65,18 @@ def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
                                      "0" * 40))  # fmt: skip
     plan = plan_pipeline(pipe, Context(facts, files=files, changed=_changed(root, commit),
                                        variables=variables))  # fmt: skip
+    return pipe, plan, facts
+
+
+def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
+               variables: dict[str, str], job: str | None, executor: str, settings: Settings,
+               store: Store | None, run_id: str, on_line: Callable[[str], None],
+               cancel: Cancel, concurrency: int = 1) -> dict[str, Any]:  # fmt: skip
+    """Run the GitLab pipeline of ``root`` at ``commit``; return the stored record."""
+    if executor not in ("host", "podman"):
+        raise InputError(f"GitLab pipelines run on host or podman here, not {executor!r}",
+                         subject="--executor")  # fmt: skip
+    pipe, plan, facts = plan_gitlab(root, commit, branch, workflow_file, variables)
     if not plan.created:
         on_line("workflow:rules: no pipeline is created for this commit")
     from shipway.runtime import podman_env

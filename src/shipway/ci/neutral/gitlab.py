@@ -89,7 +89,7 @@ def compile_pipeline(pipe: Pipeline, plan: GitLabPlan, only_job: str | None = No
             steps=steps, image=str(job.image["name"]) if job.image else None,
             stage=job.stage, resource_group=job.resource_group, source=p)  # fmt: skip
     return Plan("gitlab", pipe.file, pipe.file, nodes, stages=list(pipe.stages),
-                params=dict(plan.variables))  # fmt: skip
+                params=dict(pipe.variables))  # fmt: skip
 
 
 def failed_before(plan: Plan, state: sch.State, node: Node) -> bool:

@@ -4,7 +4,8 @@ and Tekton's skip rules.
 Pure. ``compile_pipeline`` turns a Pipeline spec into a ``Plan`` (a node per
 pipeline task, ``finally`` tasks as ``finally`` nodes; edges from ``runAfter``
 and from ``$(tasks.t.results.r)`` references, which also order the tasks);
-``compile_task`` turns a Task (or a TaskRun's) spec into a one-node plan.
+``compile_task`` turns a Task (or a TaskRun's) spec into a one-node plan;
+``compile_bundle`` plans every run of loaded files.
 ``TektonRules`` decides as Tekton does: a task whose ``when`` is false is skipped
 alone (its dependents still run, unless they read its results); a task whose
 parent was skipped for another reason is skipped too; once a task fails nothing
@@ -21,6 +22,7 @@ from typing import Any
 from shipway.ci.neutral import scheduler as sch
 from shipway.ci.neutral.model import Condition, Edge, Node, Plan, Step
 from shipway.ci.tekton import subst
+from shipway.ci.tekton.load import Bundle
 from shipway.ci.tekton.params import given_map
 from shipway.ci.tekton.schema import parse_duration
 
@@ -268,3 +270,39 @@ class TektonRules:
         if matrix and not matrix.get("include") and not matrix_combos(matrix, values):
             return EMPTY_MATRIX
         return ""
+
+
+def compile_bundle(bundle: Bundle) -> list[Plan]:
+    """A plan for each TaskRun and PipelineRun of ``bundle`` (or, without any, for each
+    Pipeline and Task), named after the run or the resource."""
+    docs = bundle.runs() or [d for d in bundle.docs if d.kind in ("Task", "Pipeline")]
+
+    def find(kind: str, name: str) -> dict[str, Any] | None:
+        doc = bundle.find(kind, name)
+        return doc.spec if doc is not None else None
+
+    plans = []
+    for doc in docs:
+        kind = "Task" if doc.kind in ("Task", "TaskRun") else "Pipeline"
+        where: Where = doc.where
+        path: tuple[str | int, ...] = ("spec",)
+        spec: dict[str, Any] | None = doc.spec
+        file = doc.located.file
+        if doc.kind in ("TaskRun", "PipelineRun"):
+            key = "taskSpec" if kind == "Task" else "pipelineSpec"
+            ref = doc.spec.get("taskRef" if kind == "Task" else "pipelineRef")
+            if isinstance(doc.spec.get(key), dict):
+                spec, path = doc.spec[key], ("spec", key)
+            elif isinstance(ref, dict):
+                target = bundle.find(str(ref.get("kind") or kind), str(ref.get("name")))
+                spec = target.spec if target is not None else None
+                if target is not None:
+                    where, file = target.where, target.located.file
+        if spec is None:
+            continue
+        if kind == "Task":
+            plans.append(compile_task(spec, file=file, name=doc.name, where=where, path=path))
+        else:
+            plans.append(compile_pipeline(spec, file=file, name=doc.name, where=where,
+                                          find=find, path=path))  # fmt: skip
+    return plans
