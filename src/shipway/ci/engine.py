@@ -31,6 +31,8 @@ from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render_deep, render_str
 from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
 from shipway.ci.job import JobRun
+from shipway.ci.neutral import github as neutral_github
+from shipway.ci.neutral import scheduler as sch
 from shipway.ci.plan import permissions
 from shipway.ci.plan.dag import topo_order
 from shipway.ci.plan.environments import Environment, lookup
@@ -182,24 +184,50 @@ class Engine:
             self._state("running")
 
     def run_jobs(self) -> None:
-        """Run the selected jobs, each as soon as its needs are done."""
-        order = self.selected()
-        pending = [j for j in order if j not in self.results]
+        """Run the selected jobs, each as soon as the neutral scheduler says its turn came
+        (its needs are done); a job GitHub skips (a need that did not succeed, no status
+        function in its ``if``) or cancels is recorded without starting."""
+        plan = neutral_github.compile_workflow(self.wf, self.selected())
+        state = sch.State.new(plan)
+        for jid, result in self.results.items():  # a resumed run: jobs that ended
+            if jid in state.nodes and result in sch.TERMINAL:
+                state.finish(jid, result)
+        rules = neutral_github.GitHubRules()
         running: dict[Future[str], str] = {}
-        with ThreadPoolExecutor(max_workers=max(1, min(len(order), 32))) as pool:
-            while pending or running:
-                for jid in list(pending):
-                    if all(n in self.results for n in self.wf.jobs[jid].needs):
-                        pending.remove(jid)
-                        running[pool.submit(self._run_job, self.wf.jobs[jid])] = jid
+        with ThreadPoolExecutor(max_workers=max(1, min(len(plan.nodes), 32))) as pool:
+            while True:
+                state.cancelled = self.rs.cancel.event.is_set()
+                found = sch.decide(plan, state, rules)
+                for v in found:
+                    if v.action == "run":
+                        state.start(v.node)
+                        running[pool.submit(self._run_job, self.wf.jobs[v.node])] = v.node
+                    else:
+                        self._ended(state, v.node, self._decided(self.wf.jobs[v.node], v))
                 if not running:
+                    if found:
+                        continue
                     break
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in done:
                     jid = running.pop(fut)
-                    with self.lock:
-                        self.results[jid] = fut.result()
-                    self._state("running")
+                    self._ended(state, jid, fut.result())
+
+    def _ended(self, state: sch.State, jid: str, result: str) -> None:
+        with self.lock:
+            self.results[jid] = result
+        state.finish(jid, result if result in sch.TERMINAL else sch.FAILURE)
+        self._state("running")
+
+    def _decided(self, job: Job, v: sch.Verdict) -> str:
+        """A job the scheduler skipped or cancelled, recorded as the job itself would be."""
+        name = job.name or job.id
+        if v.action == "cancel":
+            self._record(job, name, {}, "cancelled", {}, [])
+            return "cancelled"
+        self._record(job, name, {}, "skipped", {}, [])
+        self._log(self.prefix + name, "skipped (its 'if' condition is false)")
+        return "skipped"
 
     def _conclusion(self) -> str:
         values = set(self.results.values())

@@ -91,16 +91,17 @@ def _node(job: Job) -> Node:
     return Node(
         id=job.id, name=job.name or job.id, where=job.where, kind="job",
         edges=[Edge(n, "needs") for n in job.needs],
-        condition=Condition("github", job.if_, job.where) if job.if_ not in (None, "") else None,
+        condition=Condition("github", job.if_, job.where) if job.if_ is not None else None,
         matrix=_matrix(job), timeout=_minutes(job.timeout_minutes),
         results=list(job.outputs), outputs=dict(job.outputs), services=sorted(job.services),
         steps=steps, image=str(image) if isinstance(image, str) else None,
         allow_failure=job.continue_on_error is True, source=job)  # fmt: skip
 
 
-def compile_workflow(wf: Workflow) -> Plan:
-    """The workflow's jobs as a plan, in the file's order."""
-    return Plan("github", wf.file, wf.name, {j.id: _node(j) for j in wf.jobs.values()},
+def compile_workflow(wf: Workflow, only: list[str] | None = None) -> Plan:
+    """The workflow's jobs as a plan, in the file's order (``only``: those, in that order)."""
+    jobs = [wf.jobs[j] for j in only] if only is not None else list(wf.jobs.values())
+    return Plan("github", wf.file, wf.name, {j.id: _node(j) for j in jobs},
                 params={k: v for k, v in (wf.call_spec or {}).get("inputs", {}).items()}
                 if wf.call_spec else {})  # fmt: skip
 
