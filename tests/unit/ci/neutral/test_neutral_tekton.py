@@ -159,3 +159,22 @@ def test_the_evaluator_substitutes_params_and_reads_when_lists() -> None:
     assert ev.render("$(params.a)-$(params['b'])", {"params.a": "x", "params.b": "y"}) == "x-y"
     cond = Condition("tekton", [{"input": "$(params.env)", "operator": "notin", "values": ["a"]}])
     assert ev.holds(cond, {"params.env": "b"}) and not ev.holds(cond, {"params.env": "a"})
+
+
+def test_the_pipeline_scheduler_state_is_data_and_resumes() -> None:
+    import json
+
+    from shipway.ci.tekton import dag
+
+    bundle = load([(textwrap.dedent(PIPELINE), "p.yaml")])
+    spec = bundle.find("Pipeline", "p").spec  # type: ignore[union-attr]
+    sched = dag.Scheduler(spec, {"params.env": "prod"})
+    assert [t.name for t in sched.decide()] == ["fetch", "inline"]
+    sched.finish("fetch", "Succeeded", {"out": "f"})
+    data = json.loads(json.dumps(sched.state.to_data()))
+    again = dag.Scheduler(spec, {"params.env": "prod"}, state=data)
+    assert again.tasks["fetch"].status == "Succeeded" and again.tasks["fetch"].results == {
+        "out": "f"
+    }
+    assert again.tasks["inline"].status == "Pending"  # it was running: it runs again
+    assert [t.name for t in again.decide()] == ["build", "inline"]
