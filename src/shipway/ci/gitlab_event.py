@@ -10,7 +10,8 @@ failed run naming every problem; one that ``workflow:rules`` does not create
 gives no run. The ``Pipeline``'s ``vars`` are the project's CI/CD variables. On the
 podman executor (a pull request's default) jobs without ``image:`` run in the
 runner image (``spec.runner.image``, ``SHIPWAY_CI_IMAGE`` or the busybox one built
-here), as a GitLab runner's default image, never on the host.
+here), as a GitLab runner's default image, never on the host; on the kubernetes
+executor every job is a Pod of its image (``spec.runner.cluster`` and friends).
 ``spec.runner.concurrent`` runs that many jobs at once. Touches the checkout
 (read), the run directory under the batch (removed after the run), the GitLab
 cache under ``$SHIPWAY_HOME``, the store, and what the executors start.
@@ -39,7 +40,7 @@ from shipway.store.db import Store
 from shipway.store.runs import put_state, save_run
 
 GITLAB_FILE = ".gitlab-ci.yml"
-EXECUTORS = ("host", "podman")
+EXECUTORS = ("host", "podman", "kubernetes")
 
 
 def git_or(root: Path, args: list[str], default: str) -> str:
@@ -123,6 +124,7 @@ def run_checkout(
     pipeline: str = "",
     runner_image: str | None = None,
     concurrency: int = 1,
+    kube: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``source``'s ``.gitlab-ci.yml`` for a ``push`` or ``pull_request`` event at
     ``commit`` (a pull request's merge commit); return the stored run records."""
@@ -153,7 +155,7 @@ def run_checkout(
               "repo": repo, "commit": commit, "ref": ref, "event": gl_source,
               "changed": changed, "executor": executor, "variables": dict(variables or {}),
               "env": dict(env or {}), "pipeline": pipeline, "runner_image": runner_image,
-              "concurrency": concurrency,
+              "concurrency": concurrency, "kube": dict(kube or {}),
               "facts": {**facts.__dict__, "extra": dict(extra)}}  # fmt: skip
     return _run(store, source, run_id, facts, resume, say, None)
 
@@ -181,9 +183,9 @@ def _run(store: Store, source: Path, run_id: str, facts: Facts, resume: dict[str
 
         insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
         podman = podman_env.podman_env(home / "podman", insecure)
-        config = ExecutorConfig(podman_env=podman)
+        config = ExecutorConfig(podman_env=podman, kube=dict(resume.get("kube") or {}))
         default_image = None
-        if executor == "podman":  # untrusted code stays in a container, as on a docker runner
+        if executor in ("podman", "kubernetes"):  # untrusted code stays in a container
             default_image = resume.get("runner_image") or os.environ.get("SHIPWAY_CI_IMAGE")
             if not default_image:
                 from shipway.ci import runner_image as built

@@ -1,7 +1,9 @@
 """Files between GitLab jobs: the project copy, artifacts, ``reports: dotenv`` and caches.
 
 Touches only the run's directories (``base_dir``): each job gets a fresh copy
-of the checkout (as GitLab clones one per job), artifacts are kept per job under
+of the checkout (as GitLab clones one per job) with a git directory of its own
+(``job_git``: its own HEAD, refs, config and index over the run's shared
+objects), so jobs running at once never share an index; artifacts are kept per job under
 ``artifacts/`` and copied into the jobs that depend on them, caches live under
 the cache directory by key and are restored before and saved after a job.
 """
@@ -38,9 +40,27 @@ def shared_git(source: Path, target: Path) -> Path | None:
     return target
 
 
+def job_git(shared: Path | None, target: Path) -> Path | None:
+    """One job's git directory over the run's ``shared`` repository, as a clone of its own
+    would be (GitLab clones per job): a copy of its HEAD, refs, config and index (at HEAD),
+    its objects borrowed through ``objects/info/alternates``. Jobs that run at once each
+    stage, commit, configure and check out in their own repository; nothing is copied but
+    those few small files."""
+    if shared is None:
+        return None
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(shared, target, symlinks=True,
+                    ignore=shutil.ignore_patterns("objects", "hooks", "logs"))  # fmt: skip
+    (target / "objects" / "info").mkdir(parents=True)
+    (target / "objects" / "pack").mkdir()
+    (target / "objects" / "info" / "alternates").write_text(f"{(shared / 'objects').resolve()}\n")
+    return target
+
+
 def fresh_project(source: Path, target: Path, gitdir: Path | None) -> Path:
     """A copy of the checkout's files for one job (as GitLab clones one per job); its
-    ``.git`` points at the run's shared repository (jobs may run git)."""
+    ``.git`` points at the job's own git directory (``job_git``: jobs may run git)."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target, symlinks=True,

@@ -239,7 +239,8 @@ class PipelineRun:
     def _execute(self, p: Planned, job_id: int) -> Done:
         job = p.job
         jdir = self.spec.base_dir / "jobs" / f"{job_id}-{files.safe(job.name)}"
-        gitdir = files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")
+        shared = files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")
+        gitdir = files.job_git(shared, jdir / "git")  # an index of its own per job
         project = files.fresh_project(self.spec.source, jdir / "project", gitdir)
         scratch = jdir / "scratch"
         scratch.mkdir(parents=True, exist_ok=True)
@@ -260,7 +261,8 @@ class PipelineRun:
         image = expand(str(job.image["name"]), env) if job.image else self.spec.default_image
         spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
                            mounts=[Mount(str(project), target),
-                                   *([Mount(str(gitdir), str(gitdir))] if gitdir else [])]
+                                   *(Mount(str(g.resolve()), str(g.resolve()))
+                                     for g in (shared, gitdir) if g)]
                            if in_container else [],
                            scratch=str(scratch), workdir=target, image=image,
                            services=[_service(s, env) for s in job.services],
@@ -306,6 +308,8 @@ class PipelineRun:
                     files.save_paths(project, [str(x) for x in c.get("paths") or []], path)
         self.log(f"[{job.name}] Job {'succeeded' if status == 'success' else status}")
         shutil.rmtree(project, ignore_errors=True)
+        if gitdir is not None:
+            shutil.rmtree(gitdir, ignore_errors=True)
         self.tries[job.name] = tries
         return Done(status, dotenv, code)
 

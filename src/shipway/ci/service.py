@@ -281,6 +281,7 @@ def run_event(
     runner: Mapping[str, Any] | None = None,
     pipeline: str = "",
     from_fork: bool = False,
+    namespace: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run every workflow of ``commit`` that triggers on ``event``; return the stored records.
 
@@ -288,7 +289,8 @@ def run_event(
     commit of ``commit`` into that branch, as GitHub's ``pull_request`` runs do.
     ``runner`` (a ``Pipeline``'s ``spec.runner``) picks the executor, images and
     cluster. A pull request ``from_fork`` gets no secrets (its environments' neither) and a
-    read-only ``GITHUB_TOKEN``, as on GitHub.
+    read-only ``GITHUB_TOKEN``, as on GitHub. The Tekton EventListeners of ``namespace``
+    (the Pipeline's) see the event too.
     """
     where = runner_settings(store, runner)
     if from_fork:
@@ -331,7 +333,8 @@ def run_event(
                        **where)  # fmt: skip
         records.append(run_workflow(store, wf, info))
     records += _tekton_runs(store, source, repo, head, ref, event, merge_into, batch,
-                            where, on_line, pipeline, env or {}, dict(vars))  # fmt: skip
+                            where, on_line, pipeline, env or {}, dict(vars),
+                            namespace, payload)  # fmt: skip
     if workflows is None or ".gitlab-ci.yml" in workflows:
         from shipway.ci import gitlab_event
 
@@ -339,7 +342,7 @@ def run_event(
             store, source, repo=repo, commit=commit, ref=ref, event=event, payload=payload,
             batch=batch, changed=changed, executor=str(where.get("executor") or "host"),
             variables=vars, env=env, on_line=on_line, pipeline=pipeline,
-            runner_image=where.get("runner_image"),
+            runner_image=where.get("runner_image"), kube=where.get("kube"),
             concurrency=int((runner or {}).get("concurrent") or 1))  # fmt: skip
     return records
 
@@ -347,25 +350,25 @@ def run_event(
 def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, event: str,
                  merge_into: str | None, batch: Path, where: dict[str, Any],
                  on_line: Callable[[str], None] | None, pipeline: str, env: dict[str, str],
-                 values: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
-    """The checkout's ``.tekton/`` PipelineRuns this event selects (``ci.tekton_run.trigger``);
-    the Pipeline's ``vars`` are Pipelines-as-Code's custom params (``{{ NAME }}``)."""
+                 values: dict[str, str], namespace: str | None,
+                 payload: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """The checkout's ``.tekton/`` PipelineRuns this event selects and the runs of the
+    EventListeners in the Pipeline's ``namespace`` (``ci.tekton_run.trigger``); the
+    Pipeline's ``vars`` are Pipelines-as-Code's custom params (``{{ NAME }}``)."""
     from shipway.ci.tekton_run import trigger
     from shipway.ci.tekton_run.service import RunOptions
+    from shipway.store import resources as stored
 
-    if not trigger.tekton_files(source):
+    listens = namespace is not None and bool(stored.list_kind(store, "EventListener", namespace))
+    if not trigger.tekton_files(source) and not listens:
         return []
     executor = str(where.get("executor") or "host")
-    if executor == "kubernetes":
-        if on_line is not None:
-            on_line("note: .tekton/ is not run on the kubernetes executor yet")
-        return []
     branch = merge_into or ref.removeprefix("refs/heads/")
     home = settings.load().home
     opts = RunOptions(executor=executor, base_dir=batch, pvc_dir=home / "work" / "tekton" / "pvc",
                       podman_home=home / "podman", commit=commit, ref=ref, event=event,
                       on_line=on_line or (lambda _line: None), pipeline=pipeline,
-                      env=dict(env))  # fmt: skip
+                      env=dict(env), kube=dict(where.get("kube") or {}))  # fmt: skip
     return trigger.run_checkout(
         store,
         source,
@@ -376,6 +379,8 @@ def _tekton_runs(store: Store, source: Path, repo: str, commit: str, ref: str, e
         values=values,
         opts=opts,
         pipeline=pipeline,
+        namespace=namespace if listens else None,
+        payload=payload,
     )
 
 

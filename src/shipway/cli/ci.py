@@ -257,8 +257,10 @@ def run_cmd(
     if filenames:
         from shipway.cli.ci_tekton import run_tekton
 
+        kube = kube_settings(state_from(ctx).store, executor, kubeconfig, kube_context,
+                             namespace, cluster, kube_pvc, kube_pod_template)  # fmt: skip
         run_tekton(ctx, filenames, tekton_params, tekton_workspaces, executor, keep_workspace,
-                   output)  # fmt: skip
+                   output, kube)  # fmt: skip
         return
     if tekton_params or tekton_workspaces:
         raise InputError("--param and --workspace are for Tekton runs (-f RUN.yaml)",
@@ -295,8 +297,11 @@ def run_cmd(
             "uncommitted changes included" if dirty else "no uncommitted changes"
         )
     if wants_gitlab(root, workflow_file, as_gitlab):
+        kube = kube_settings(state.store, executor, kubeconfig, kube_context, namespace,
+                             cluster, kube_pvc, kube_pod_template)  # fmt: skip
         _gitlab(root, commit, branch, workflow_file, _pairs(var, "var"), job_id, executor,
-                state, output, as_committed and not keep_workspace, concurrency)  # fmt: skip
+                state, output, as_committed and not keep_workspace, concurrency,
+                kube)  # fmt: skip
         return
     files = selected_workflows(root, workflow_file)
     store = state.store
@@ -343,12 +348,13 @@ def run_cmd(
 
 def _gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
             variables: dict[str, str], job_id: str | None, executor: str, state: Any,
-            output: str, drop_checkout: bool, concurrency: int = 1) -> None:  # fmt: skip
+            output: str, drop_checkout: bool, concurrency: int = 1,
+            kube: dict[str, Any] | None = None) -> None:  # fmt: skip
     cancel = Cancel()
     with cancel_on_signals(cancel, _say):
         record = run_gitlab(root, commit, branch, workflow_file, variables, job_id, executor,
                             state.settings, state.store, new_run_id(), _say,
-                            cancel.child(), concurrency)  # fmt: skip
+                            cancel.child(), concurrency, kube)  # fmt: skip
     if drop_checkout:
         shutil.rmtree(root, ignore_errors=True)
     if out.emit(record, output) is False:

@@ -22,7 +22,6 @@ from shipway.ci.gitlab.variables import Facts
 from shipway.ci.gitlab_event import GITLAB_FILE, default_branch, git_or, reader, repo_files
 from shipway.ci.gitlab_run import RunSpec, run_pipeline
 from shipway.ci.service import origin_repository
-from shipway.model.errors import InputError
 from shipway.runtime.host import Cancel
 from shipway.settings import Settings
 from shipway.store.db import Store
@@ -71,22 +70,26 @@ def plan_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
 def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
                variables: dict[str, str], job: str | None, executor: str, settings: Settings,
                store: Store | None, run_id: str, on_line: Callable[[str], None],
-               cancel: Cancel, concurrency: int = 1) -> dict[str, Any]:  # fmt: skip
-    """Run the GitLab pipeline of ``root`` at ``commit``; return the stored record."""
-    if executor not in ("host", "podman"):
-        raise InputError(f"GitLab pipelines run on host or podman here, not {executor!r}",
-                         subject="--executor")  # fmt: skip
+               cancel: Cancel, concurrency: int = 1,
+               kube: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run the GitLab pipeline of ``root`` at ``commit``; return the stored record. On the
+    kubernetes executor each job is a Pod of its image (``kube``: the cluster settings),
+    as GitLab's Kubernetes executor runs it; a job without ``image:`` then needs
+    ``$SHIPWAY_CI_IMAGE``, the default image."""
     pipe, plan, facts = plan_gitlab(root, commit, branch, workflow_file, variables)
     if not plan.created:
         on_line("workflow:rules: no pipeline is created for this commit")
     from shipway.runtime import podman_env
 
     insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-    config = ExecutorConfig(podman_env=podman_env.podman_env(settings.home / "podman", insecure))
+    config = ExecutorConfig(podman_env=podman_env.podman_env(settings.home / "podman", insecure),
+                            kube=dict(kube or {}))  # fmt: skip
     spec = RunSpec(run_id=run_id, source=root, base_dir=settings.work_dir / "ci" / run_id,
                    cache_root=settings.home / "ci-cache" / "gitlab", facts=facts,
                    executor=executor, variables=variables, config=config, on_line=on_line,
-                   cancel=cancel, only_job=job, concurrency=concurrency)  # fmt: skip
+                   cancel=cancel, only_job=job, concurrency=concurrency,
+                   default_image=os.environ.get("SHIPWAY_CI_IMAGE") or None
+                   if executor == "kubernetes" else None)  # fmt: skip
     record, log = run_pipeline(pipe, plan, spec)
     if store is not None:
         save_run(store, record, log, commit)

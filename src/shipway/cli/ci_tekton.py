@@ -45,7 +45,7 @@ def _git(cwd: Path) -> tuple[str, str]:
 
 def run_tekton(ctx: click.Context, filenames: tuple[str, ...], params: tuple[str, ...],
                workspaces: tuple[str, ...], executor: str, keep: bool,
-               output: str) -> None:  # fmt: skip
+               output: str, kube: dict[str, Any] | None = None) -> None:  # fmt: skip
     from shipway.cli.context import state_from
 
     files = [(sys.stdin.read() if f == "-" else read_text(f, f), f) for f in filenames]
@@ -56,7 +56,8 @@ def run_tekton(ctx: click.Context, filenames: tuple[str, ...], params: tuple[str
     opts = RunOptions(params=_pairs(params, "param"), workspaces=ws, executor=executor,
                       base_dir=state.settings.work_dir / "ci", pvc_dir=home / "work" / "tekton"
                       / "pvc", podman_home=home / "podman", commit=commit, ref=ref, keep=keep,
-                      on_line=lambda line: print(line, file=sys.stderr, flush=True))  # fmt: skip
+                      on_line=lambda line: print(line, file=sys.stderr, flush=True),
+                      kube=dict(kube or {}))  # fmt: skip
     cancel = Cancel()
     with cancel_on_signals(cancel, lambda t: print(t, file=sys.stderr, flush=True)):
         records: list[dict[str, Any]] = run_files(state.store, files, opts, cancel)

@@ -366,6 +366,7 @@ class Controller:
             merge_into=merge_into,
             runner=runner,
             pipeline=pipe.name,
+            namespace=pipe.namespace,
             from_fork=fork,
             environments=ci_environments.from_data(
                 pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"

@@ -36,6 +36,10 @@ API_VERSIONS: dict[str, list[str]] = {
     "Provider": _FLUX_NOTE,
     "Alert": _FLUX_NOTE,
     "Receiver": ["notification.toolkit.fluxcd.io/v1", "notification.toolkit.fluxcd.io/v1beta2"],
+    "TriggerTemplate": ["triggers.tekton.dev/v1beta1"],
+    "TriggerBinding": ["triggers.tekton.dev/v1beta1"],
+    "ClusterTriggerBinding": ["triggers.tekton.dev/v1beta1"],
+    "EventListener": ["triggers.tekton.dev/v1beta1"],
 }
 """Each kind's served ``apiVersion`` values, the preferred one first."""
 
@@ -67,6 +71,10 @@ for _kind, _extra in {
     "Provider": ["providers"],
     "Alert": ["alerts"],
     "Receiver": ["receivers"],
+    "TriggerTemplate": ["triggertemplates", "tt"],
+    "TriggerBinding": ["triggerbindings", "tb"],
+    "ClusterTriggerBinding": ["clustertriggerbindings", "ctb"],
+    "EventListener": ["eventlisteners", "el"],
 }.items():
     for _word in [_kind.lower(), *_extra]:
         ALIASES[_word] = _kind

@@ -18,6 +18,8 @@
   ``shipway.model.kyverno``.
 - ``Provider``, ``Alert``, ``Receiver`` (``notification.toolkit.fluxcd.io``, Flux's
   notification-controller): ``shipway.model.flux_notify``.
+- ``TriggerTemplate``, ``TriggerBinding``, ``ClusterTriggerBinding``, ``EventListener``
+  (``triggers.tekton.dev/v1beta1``): checked by ``shipway.model.tekton_triggers``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -277,6 +279,13 @@ class ConfigMapData(_Strict):
         return value
 
 
+class TektonTriggersSpec(BaseModel):
+    """Tekton Triggers' kinds: any mapping here; their fields are checked strictly by
+    ``shipway.model.tekton_triggers`` (Tekton's own field tables, every problem at once)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 SCHEMAS: dict[str, type[BaseModel]] = {
     "ConfigMap": ConfigMapData,
     "Pipeline": PipelineSpec,
@@ -303,6 +312,10 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "Provider": ProviderSpec,
     "Alert": AlertSpec,
     "Receiver": ReceiverSpec,
+    "TriggerTemplate": TektonTriggersSpec,
+    "TriggerBinding": TektonTriggersSpec,
+    "ClusterTriggerBinding": TektonTriggersSpec,
+    "EventListener": TektonTriggersSpec,
 }
 
 API_VERSIONS = kindnames.API_VERSIONS

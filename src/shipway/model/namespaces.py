@@ -39,7 +39,14 @@ DEFAULT = "default"
 """The current namespace when nothing configures one (``kubectl``'s default)."""
 
 CLUSTER_SCOPED: frozenset[str] = frozenset(
-    {"Cluster", "Project", "ClusterPromotionTask", "ClusterAnalysisTemplate", "ClusterPolicy"}
+    {
+        "Cluster",
+        "Project",
+        "ClusterPromotionTask",
+        "ClusterAnalysisTemplate",
+        "ClusterPolicy",
+        "ClusterTriggerBinding",
+    }
 )
 _FIXED: dict[str, str] = {
     "Application": ARGOCD,

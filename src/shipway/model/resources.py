@@ -202,6 +202,13 @@ def from_located(
             found.append(ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                        subject=doc.where(path)))  # fmt: skip
         raise combined(found) from None
+    if api_version.startswith("triggers.tekton.dev/"):
+        from shipway.model.tekton_triggers import problems as trigger_problems
+
+        found = [ResourceError(msg, subject=doc.where(path))
+                 for path, msg in trigger_problems(kind, value or {})]  # fmt: skip
+        if found:
+            raise combined(found)
     from shipway.model.kargo_step_configs import step_problems
 
     steps = [((payload, *loc), msg) for loc, msg in step_problems(kind, value or {})]

@@ -241,8 +241,6 @@ def test_bad_runs_are_refused_before_anything_runs(tmp_path: Path) -> None:
                                "  status: PipelineRunPending")  # fmt: skip
     with pytest.raises(InputError, match=r"spec\.status is PipelineRunPending"):
         _run(None, pending, tmp_path)
-    with pytest.raises(InputError, match="not served yet"):
-        _run(None, PIPELINE, tmp_path, executor="kubernetes")
 
 
 STEP_ACTION = """\

@@ -37,6 +37,13 @@ The session (``open_session(name, spec, config)``, a context manager)::
   GitLab jobs under the podman executor if the caller wishes);
   ``StepSpec.on_host`` runs a step as a host process even in a container
   session (what shipway itself runs: image builds, podman for Docker actions).
+- ``containers`` (name -> image): step containers that live for the session,
+  Tekton's way on Kubernetes (each step a container of the TaskRun's Pod): the
+  kubernetes executor starts each in the session's Pod (kept running, the
+  session's mounts) and a step with ``StepSpec.container`` and an
+  ``entrypoint`` is an exec in it (its image needs ``sh`` and ``tail``, as the
+  job image does); such a session needs no job image. The host and podman
+  executors ignore them (the step's image runs afresh).
 - ``close`` (the context manager's exit) removes everything the session made,
   bounded in time; a failure to remove is logged through ``SessionSpec.log``,
   never raised.
@@ -74,9 +81,9 @@ import importlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shipway.model.errors import InputError
 from shipway.runtime.host import Cancel
@@ -95,6 +102,7 @@ __all__ = [
     "StepSpec",
     "dns_name",
     "open_session",
+    "opened",
     "resource_prefix",
     "step_argv",
 ]
@@ -168,6 +176,7 @@ class SessionSpec:
     scratch: str | None = None  # a host directory for the executor's files (scripts, env)
     workdir: str | None = None  # the job container's working directory
     image: str | None = None  # the job container
+    containers: Mapping[str, str] = field(default_factory=dict)  # name -> image (see below)
     network: bool = False  # a network even without a job image (Tekton: steps reach sidecars)
     image_env: Mapping[str, str] = field(default_factory=dict)
     image_options: str = ""  # Docker create flags of the job container
@@ -204,6 +213,7 @@ class StepSpec:
     image: str | None = None  # a fresh container of its own, sharing mounts and network
     entrypoint: str | None = None
     on_host: bool = False  # a host process even in a container session
+    container: str = ""  # with ``image``: the session's step container (``SessionSpec.containers``)
 
 
 @dataclass(frozen=True)
@@ -307,6 +317,26 @@ def open_session(
     module = importlib.import_module(_MODULES[name])
     opened: AbstractContextManager[Session] = module.session(spec, config or ExecutorConfig())
     return opened
+
+
+class _Box(Protocol):
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+BoxT = TypeVar("BoxT", bound=_Box)
+
+
+@contextmanager
+def opened(box: BoxT) -> Iterator[BoxT]:
+    """``box.open()``, yield it, ``box.close()`` at the end even when opening failed
+    half-way (what each implementation's ``session(spec, config)`` returns)."""
+    try:
+        box.open()
+        yield box
+    finally:
+        box.close()
 
 
 def iter_lines(text: str) -> Iterator[str]:

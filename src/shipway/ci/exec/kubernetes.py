@@ -29,6 +29,10 @@ changes directory and ``exec``s the step's argv. A timeout or cancel closes the
 stream and kills the step's process tree through a second exec. A step with
 an image of its own runs as a Pod of its own (``...-step-<n>``, environment
 from a Secret, the same volumes); its log reaches ``on_line`` when it ends.
+Step containers (``SessionSpec.containers``, Tekton's steps) are containers of
+the same Pod kept alive like the job container; a step naming one (with an
+entrypoint: the image's own is not known here) is exec-ed in it the same way,
+and without a job image the first of them answers ``capture``.
 Touches only the Pods and Secrets it creates. Knows no CI syntax.
 """
 
@@ -40,8 +44,8 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,7 @@ from shipway.ci.exec.base import (
     StepOutcome,
     StepSpec,
     dns_name,
+    opened,
     resource_prefix,
     step_argv,
 )
@@ -129,10 +134,14 @@ class KubeSession:
     """The job's Pod (see the module docstring)."""
 
     def __init__(self, spec: SessionSpec, config: ExecutorConfig) -> None:
-        if not spec.image:
+        if not spec.image and not spec.containers:
             raise InputError("the kubernetes executor needs a job image to run steps in",
                              subject=spec.where or f"job {spec.job}")  # fmt: skip
         self.spec, self.config = spec, config
+        # where execs without a step container of their own run: the job container, else
+        # the first step container (a Tekton TaskRun's Pod has no job container)
+        self.steps = {n: dns_name(n) for n in spec.containers}
+        self.main = JOB if spec.image else self.steps[next(iter(spec.containers))]
         self.settings = settings_of(config)
         self.pods = KubePods(self.settings)
         self.name = dns_name(resource_prefix(spec.run_id, spec.job))
@@ -252,12 +261,18 @@ class KubeSession:
         """The Pod, and its services' health checks (name -> (container, check))."""
         spec = self.spec
         volumes, mounts = self.volumes()
-        main = {"name": JOB, "image": spec.image, "command": list(KEEPALIVE),
-                "env": _env_list(spec.image_env), "workingDir": spec.workdir or "/",
-                "volumeMounts": mounts}  # fmt: skip
-        main = _with_options(main, self._options("Job container", spec.image_options,
-                                                 is_job=True)[0])  # fmt: skip
-        containers, checks = [main], {}
+        containers: list[Any] = []
+        if spec.image:
+            main = {"name": JOB, "image": spec.image, "command": list(KEEPALIVE),
+                    "env": _env_list(spec.image_env), "workingDir": spec.workdir or "/",
+                    "volumeMounts": mounts}  # fmt: skip
+            containers.append(_with_options(main, self._options(
+                "Job container", spec.image_options, is_job=True)[0]))  # fmt: skip
+        for name, image in spec.containers.items():  # Tekton's steps: containers of the Pod
+            containers.append({"name": self.steps[name], "image": image,
+                               "command": list(KEEPALIVE), "workingDir": spec.workdir or "/",
+                               "volumeMounts": mounts})  # fmt: skip
+        checks = {}
         for svc in spec.services:
             container, extra, health = self._service(svc)
             containers.append(container)
@@ -283,14 +298,15 @@ class KubeSession:
         if hostnames:
             body["spec"]["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": hostnames}]
         template = pod_template(self.settings)
-        return (merge_template(body, template) if template else body), checks
+        return (merge_template(body, template, main=self.main) if template else body), checks
 
     def open(self) -> None:
         spec = self.spec
         body, checks = self.body()
         timeout = float(self.settings.get("pod_timeout")
                         or os.environ.get("SHIPWAY_CI_KUBE_TIMEOUT") or 300)  # fmt: skip
-        spec.log(f"Starting pod {self.pods.namespace}/{self.name} ({spec.image}"
+        shown = [spec.image] if spec.image else list(self.steps.values())
+        spec.log(f"Starting pod {self.pods.namespace}/{self.name} ({', '.join(shown)}"
                  + "".join(f", {s.name}" for s in spec.services) + ")")  # fmt: skip
         auths = self.pull_auths()
         if auths:  # registry credentials as an image pull Secret, deleted with the Pod
@@ -327,9 +343,12 @@ class KubeSession:
     def run(self, step: StepSpec) -> StepOutcome:
         argv = step_argv(step, self.spec.scratch)
         cancel = step.cancel or self.spec.cancel
-        if step.image:
+        container = self.main
+        if step.image and step.container in self.steps and step.entrypoint is not None:
+            container, argv = self.steps[step.container], [step.entrypoint, *argv]
+        elif step.image:  # the image's own entrypoint is known to its Pod only
             return self._step_pod(step, argv, cancel)
-        if step.on_host:
+        elif step.on_host:
             return host.run_argv(argv, step.cwd, step.env, step, cancel)
         self.execs += 1
         envfile = self.files / f"kube-env-{self.execs}.sh"
@@ -338,28 +357,30 @@ class KubeSession:
         with os.fdopen(fd, "w") as fh:
             fh.write(env_script(dict(step.env)))
         try:
-            status = self.pods.exec(self.name, JOB, ["sh", "-c", _WRAP, "sh", str(pidfile),
-                                                     str(envfile), step.cwd, *argv],
+            status = self.pods.exec(self.name, container,
+                                    ["sh", "-c", _WRAP, "sh", str(pidfile), str(envfile),
+                                     step.cwd or ".", *argv],
                                     step.on_line, max(step.timeout, 0.001),
                                     cancel.event)  # fmt: skip
         finally:
             envfile.unlink(missing_ok=True)
         if status is None:
-            self._kill(pidfile)
+            self._kill(pidfile, container)
             cancelled = cancel.event.is_set()
             return StepOutcome(-1, timed_out=not cancelled, cancelled=cancelled)
         pidfile.unlink(missing_ok=True)
         return StepOutcome(status)
 
-    def _kill(self, pidfile: Path) -> None:
+    def _kill(self, pidfile: Path, container: str) -> None:
         """Stop a step's process tree (closing an exec stream does not)."""
         with contextlib.suppress(CIError):
-            self.pods.exec(self.name, JOB, ["sh", "-c", _KILL, "sh", str(pidfile)],
+            self.pods.exec(self.name, container, ["sh", "-c", _KILL, "sh", str(pidfile)],
                            lambda _line: None, 30, Cancel().event)  # fmt: skip
 
     def _exec_capture(self, argv: Sequence[str], timeout: float = 60) -> tuple[int, str]:
         lines: list[str] = []
-        status = self.pods.exec(self.name, JOB, list(argv), lines.append, timeout, Cancel().event)
+        status = self.pods.exec(self.name, self.main, list(argv), lines.append, timeout,
+                                Cancel().event)  # fmt: skip
         return (-1 if status is None else status), "\n".join(lines).strip()
 
     def capture(self, argv: Sequence[str], timeout: float = 60.0) -> tuple[int, str]:
@@ -423,12 +444,6 @@ def _with_options(container: dict[str, Any], fields: dict[str, Any]) -> dict[str
     return {**container, **fields, "env": list(env.values())}
 
 
-@contextmanager
-def session(spec: SessionSpec, config: ExecutorConfig) -> Iterator[KubeSession]:
+def session(spec: SessionSpec, config: ExecutorConfig) -> AbstractContextManager[KubeSession]:
     """Create the job's Pod, wait until it runs, yield it; delete it at the end."""
-    pod = KubeSession(spec, config)
-    try:
-        pod.open()
-        yield pod
-    finally:
-        pod.close()
+    return opened(KubeSession(spec, config))

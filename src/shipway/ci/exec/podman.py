@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from shipway.ci.exec import host
@@ -36,6 +36,7 @@ from shipway.ci.exec.base import (
     SessionSpec,
     StepOutcome,
     StepSpec,
+    opened,
     resource_prefix,
     step_argv,
 )
@@ -179,12 +180,6 @@ def _entrypoint(entry: tuple[str, ...] | None) -> str | None:
     return entry[0] if len(entry) == 1 else json.dumps(list(entry))
 
 
-@contextmanager
-def session(spec: SessionSpec, config: ExecutorConfig) -> Iterator[PodmanSession]:
+def session(spec: SessionSpec, config: ExecutorConfig) -> AbstractContextManager[PodmanSession]:
     """Open the session's containers; remove them all at the end."""
-    box = PodmanSession(spec, config)
-    try:
-        box.open()
-        yield box
-    finally:
-        box.close()
+    return opened(PodmanSession(spec, config))

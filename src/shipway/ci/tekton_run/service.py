@@ -5,7 +5,8 @@ PipelineRuns in them (a lone Task or Pipeline runs as if a run named it),
 binds workspaces (``--workspace name=DIR``, else the run's ``emptyDir`` /
 ``volumeClaimTemplate`` as a fresh directory, ``persistentVolumeClaim`` as a
 directory kept per claim under ``$SHIPWAY_HOME/work/tekton/pvc``), applies
-``--param`` overrides, runs it on the host or podman and returns the record:
+``--param`` overrides, runs it on the host, podman or Kubernetes (a TaskRun as
+one Pod, ``tekton_run.steps``) and returns the record:
 the common fields (``conclusion``, ``jobs`` with ``steps``) plus ``status``
 shaped as the run's Tekton status. Reads and writes the store (the record),
 the run's directories, and podman.
@@ -54,6 +55,7 @@ class RunOptions:
     on_line: Callable[[str], None] = print
     pipeline: str = ""  # the shipway Pipeline a controller run is for
     env: dict[str, str] = field(default_factory=dict)  # under host steps' own (PATH, DOCKER_HOST)
+    kube: dict[str, Any] = field(default_factory=dict)  # the kubernetes executor's settings
 
 
 def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOptions,
@@ -61,10 +63,6 @@ def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOption
               select: Callable[[Doc], bool] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """Run every TaskRun and PipelineRun of ``files`` (those ``select`` picks, when given);
     ``InputError`` before anything runs."""
-    if opts.executor == "kubernetes":
-        raise InputError("Tekton runs on the kubernetes executor are not served yet: use "
-                         "--executor host or podman (or apply them to Tekton itself)",
-                         subject="--executor")  # fmt: skip
     bundle = load(files)
     if select is not None:
         runs = [d for d in bundle.runs() if select(d)]
@@ -161,7 +159,7 @@ def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
     insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
     env = opts.podman_env or podman_env.podman_env(opts.podman_home,
                                                    [*insecure, *aliases.values()])  # fmt: skip
-    config = ExecutorConfig(podman_env=env)
+    config = ExecutorConfig(podman_env=env, kube=dict(opts.kube))
     return lambda name: StepExecutor(opts.executor, run_id, name, config, aliases, opts.env)
 
 

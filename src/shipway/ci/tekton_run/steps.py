@@ -5,7 +5,14 @@ A TaskRun is one executor session; its steps share its volumes
 ``/workspace`` and each bound workspace. On podman every step is a fresh
 container of its own image with those mounts, on the host network (the local
 registry and git server are on loopback; Tekton's steps share a Pod's
-network); sidecars are the session's services. On the host the step's script
+network); sidecars are the session's services. On Kubernetes the TaskRun is one Pod,
+Tekton's way: each step is a container of it (``SessionSpec.containers``,
+started with the Pod and kept running), a step runs as an exec of its command
+or script in its container, the workspaces, ``/tekton/results`` and
+``/tekton/steps`` are the Pod's volumes (host paths on the node, read back
+after the steps), and sidecars are containers of the Pod on its localhost; a
+step with neither command nor script runs as a Pod of its own (its image's
+entrypoint is known only there). On the host the step's script
 or command runs as a process (its image is not used) and the variables point
 at the host directories. The session names and removes what it makes
 (``shipway-ci-<run>-<taskrun>-...``).
@@ -16,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +142,11 @@ class StepExecutor:
                           subject=step.container)  # fmt: skip
         return image
 
-    def open(self, vols: Volumes, sidecars: list[StepPlan], on_line: Line) -> None:
+    def open(self, vols: Volumes, sidecars: list[StepPlan], on_line: Line,
+             steps: Sequence[StepPlan] = ()) -> None:  # fmt: skip
+        """Start the TaskRun's session: its sidecars, and on Kubernetes every step's container
+        (``steps``: the plans as known before the first step runs)."""
+        kube = self.kind == "kubernetes"
         services = []
         for sc in sidecars:
             write_script(vols, sc)
@@ -143,14 +154,17 @@ class StepExecutor:
                 tuple(sc.command) if sc.command else None)  # fmt: skip
             services.append(Service(
                 name=f"sidecar-{sc.name}", image=self._image(sc), env=sc.env,
-                options="--network host", entrypoint=entry, command=tuple(sc.args),
+                options="" if kube else "--network host", entrypoint=entry,
+                command=tuple(sc.args),
                 volumes=tuple(f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
                               for m in self._mounts(vols))))  # fmt: skip
+        containers = {st.container: self._image(st) for st in steps if st.image} if kube else {}
         spec = SessionSpec(run_id=self.run_id, job=self.name, mounts=self._mounts(vols),
-                           scratch=str(vols.scripts), services=services, log=on_line)  # fmt: skip
+                           scratch=str(vols.scripts), services=services, log=on_line,
+                           containers=containers, workdir="/workspace")  # fmt: skip
         self.session = self.stack.enter_context(open_session(
             "podman" if sidecars and self.host else self.kind, spec, self.config))  # fmt: skip
-        if not self.host:
+        if self.kind == "podman":
             self.session.network = "host"
         _pull_once(self.session, self.config)
 
@@ -163,7 +177,8 @@ class StepExecutor:
             argv = self._host_argv(step, script)
             cwd = self._cwd(step, vols)
             spec = StepSpec(argv=argv, env={**self.host_env, **step.env}, cwd=str(cwd),
-                            timeout=limit, on_line=on_line, cancel=cancel)  # fmt: skip
+                            timeout=limit, on_line=on_line, cancel=cancel,
+                            on_host=True)  # fmt: skip
         else:
             image = self._image(step)
             entry: str | None = None
@@ -174,7 +189,7 @@ class StepExecutor:
                 entry, argv = step.command[0], [*step.command[1:], *step.args]
             spec = StepSpec(argv=argv, env=step.env, cwd=step.working_dir or "/workspace",
                             timeout=limit, on_line=on_line, cancel=cancel, image=image,
-                            entrypoint=entry)  # fmt: skip
+                            entrypoint=entry, container=step.container)  # fmt: skip
         try:
             out = self.session.run(spec)
         except OSError as exc:

@@ -92,7 +92,7 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
     timed_out: float | None = None
     failure = ""
     try:
-        executor.open(vols, sidecars, on_line)
+        executor.open(vols, sidecars, on_line, plans)
         for i, _ in enumerate(plans):
             step = plan_steps(spec, values, req.actions)[i]  # earlier steps' results known now
             if executor.on_host(step):

@@ -1,4 +1,4 @@
-"""The controller's Tekton runs: a checkout's `.tekton/` PipelineRuns, as Pipelines-as-Code.
+"""The controller's Tekton runs: `.tekton/` PipelineRuns (Pipelines-as-Code) and Triggers.
 
 For a push or pull request the controller calls ``run_checkout``: every
 ``.tekton/*.yaml`` file is read (together, so ``taskRef`` and
@@ -9,21 +9,34 @@ For a push or pull request the controller calls ``run_checkout``: every
 PipelineRun runs when its ``pipelinesascode.tekton.dev/on-event`` names the
 event and its ``on-target-branch`` the branch (``[main, release-*]``, globs
 as Pipelines-as-Code matches them). A file that does not check is one failed
-record naming every problem. Reads the checkout; runs through ``service``.
+record naming every problem.
+
+The EventListeners stored (``shipway apply``) in the Pipeline's namespace see
+the same event as Tekton Triggers' sink would (``listener_runs``): the body is
+the forge's payload in GitHub's shape (``ref``, ``before``, ``after``,
+``head_commit.id``, ``repository``; ``pull_request`` for pull requests), the
+headers ``X-GitHub-Event`` (``push``/``pull_request``) and ``X-Gitlab-Event``
+(``Push Hook``/``Merge Request Hook``); the PipelineRuns and TaskRuns their
+TriggerTemplates make run beside the ``.tekton/`` ones, resolving their
+``pipelineRef``/``taskRef`` against the checkout's ``.tekton/`` files. Reads
+the checkout and the store; runs through ``service``.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import secrets
 from pathlib import Path
 from typing import Any
 
+from shipway.ci.tekton import trigger_eval
 from shipway.ci.tekton.load import Doc
 from shipway.ci.tekton_run.service import RunOptions, run_files
 from shipway.model.errors import InputError
 from shipway.runtime.host import Cancel
+from shipway.store import resources as stored
 from shipway.store.db import Store
 from shipway.store.runs import save_run
 
@@ -50,13 +63,62 @@ def wanted(annotations: dict[str, Any], event: str, branch: str) -> bool:
                                        b == f"refs/heads/{branch}" for b in branches)  # fmt: skip
 
 
+EVENT_ID = "triggers.tekton.dev/eventid"
+_GITLAB_EVENT = {"push": "Push Hook", "pull_request": "Merge Request Hook"}
+
+
+def event_of(event: str, payload: dict[str, Any]) -> trigger_eval.Event:
+    """What an EventListener receives for the controller's ``event``."""
+    body = dict(payload)
+    if event == "push" and body.get("after"):
+        body.setdefault("head_commit", {"id": body["after"]})
+    kind = "pull_request" if event.startswith("pull_request") else event
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": kind,
+               "X-Gitlab-Event": _GITLAB_EVENT.get(kind, kind)}  # fmt: skip
+    return trigger_eval.Event(body, headers)
+
+
+def listener_runs(store: Store, namespace: str, event: str, payload: dict[str, Any],
+                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:  # fmt: skip
+    """(runs as (YAML text, file name), failed triggers as (name, error)) of the
+    EventListeners in ``namespace`` for this event."""
+    listeners = stored.list_kind(store, "EventListener", namespace)
+    if not listeners:
+        return [], []
+    got = event_of(event, payload)
+
+    def lookup(kind: str, name: str) -> dict[str, Any] | None:
+        ns = None if kind == "ClusterTriggerBinding" else namespace
+        found = stored.find(store, kind, name, ns)
+        return found.spec if found is not None else None
+
+    texts, failed = [], []
+    for el in listeners:
+        for fired in trigger_eval.fire(el.name, el.spec, got, lookup):
+            where = f"EventListener/{el.namespace}/{el.name}:{fired.trigger}"
+            if fired.error:
+                failed.append((where, fired.error))
+            for run in fired.runs:
+                # JSON (YAML too): every string stays a string (an event id of 12e45 would not)
+                texts.append((json.dumps(run, indent=2), where))
+    return texts, failed
+
+
 def run_checkout(store: Store, source: Path, *, event: str, branch: str, commit: str,
                  repo_url: str, values: dict[str, str], opts: RunOptions,
-                 pipeline: str = "") -> list[dict[str, Any]]:  # fmt: skip
-    """Run the ``.tekton/`` PipelineRuns of ``source`` that this event selects."""
+                 pipeline: str = "", namespace: str | None = None,
+                 payload: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Run the ``.tekton/`` PipelineRuns of ``source`` that this event selects, and the runs
+    the EventListeners of ``namespace`` make for it (none when ``namespace`` is None)."""
     files = tekton_files(source)
-    if not files:
-        return []
+    triggered: list[tuple[str, str]] = []
+    failed: list[tuple[str, str]] = []
+    if namespace is not None and store is not None:
+        triggered, failed = listener_runs(store, namespace, event, payload or {})
+    records = [_invalid(store, where, event, commit, InputError(error, subject=where), pipeline)
+               for where, error in failed]  # fmt: skip
+    if not files and not triggered:
+        return records
     tail = [t for t in repo_url.rstrip("/").removesuffix(".git").split("/") if t]
     pac = {**values,  # custom params; the standard ones win, as in Pipelines-as-Code
            "revision": commit, "repo_url": repo_url, "event_type": event,
@@ -67,16 +129,18 @@ def run_checkout(store: Store, source: Path, *, event: str, branch: str, commit:
     def fill(text: str) -> str:
         return _VAR.sub(lambda m: pac.get(m.group(1), m.group(0)), text)
 
-    texts = [(fill(p.read_text()), str(p.relative_to(source))) for p in files]
+    texts = [(fill(p.read_text()), str(p.relative_to(source))) for p in files] + triggered
 
     def select(doc: Doc) -> bool:
         meta = doc.body.get("metadata") or {}
+        if EVENT_ID in (meta.get("labels") or {}):
+            return True
         return doc.kind == "PipelineRun" and wanted(meta.get("annotations") or {}, event, branch)
 
     try:
-        return run_files(store, texts, opts, Cancel(), select)
+        return records + run_files(store, texts, opts, Cancel(), select)
     except InputError as exc:
-        return [_invalid(store, texts[0][1], event, commit, exc, pipeline)]
+        return [*records, _invalid(store, texts[0][1], event, commit, exc, pipeline)]
 
 
 def _invalid(store: Store, file: str, event: str, commit: str, exc: InputError,

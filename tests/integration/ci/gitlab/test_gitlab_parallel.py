@@ -108,3 +108,31 @@ def test_a_failed_need_skips_its_dependents_and_not_its_neighbours(tmp_path: Pat
                         "uses-fine": "success"}  # fmt: skip
     assert record["conclusion"] == "failure"
     assert "[uses-fine] ran" in lines and "[uses-broken] never" not in lines
+
+
+def test_jobs_at_once_each_have_their_own_git_index_and_head(tmp_path: Path) -> None:
+    # four jobs stage and commit different files at the same time (each waits until all
+    # four have staged, so their indexes are live together); with one shared index a job
+    # would see the others' files staged, commit them, or die on index.lock
+    job = """\
+        j{0}:
+          script:
+            - git config user.name t && git config user.email t@t
+            - echo {0} > only-{0}.txt && git add only-{0}.txt && touch "$D/staged-{0}"
+            - for n in 1 2 3 4; do {wait}; done
+            - git status --porcelain > "$D/status-{0}"
+            - git commit -qm "job {0}" && git rev-parse HEAD > "$D/head-{0}"
+            - git show --name-only --format= HEAD > "$D/files-{0}"
+            - git status --porcelain | grep . && exit 9 || true
+        """
+    wait = WAIT.format("staged-$n")
+    text = "".join(textwrap.dedent(job.format(i, wait=wait)) for i in range(1, 5))
+    record, lines = _run(tmp_path, text, concurrency=4)
+    assert record["conclusion"] == "success", "\n".join(lines)
+    shared = tmp_path / "shared"
+    heads = set()
+    for i in range(1, 5):
+        assert (shared / f"status-{i}").read_text() == f"A  only-{i}.txt\n"
+        assert (shared / f"files-{i}").read_text() == f"only-{i}.txt\n"
+        heads.add((shared / f"head-{i}").read_text())
+    assert len(heads) == 4

@@ -1,0 +1,87 @@
+"""GitLab jobs on ``--executor kubernetes``: each job a Pod of its image on the Kubernetes
+API fake (its podman kubelet really runs it), services in the Pod, artifacts between jobs."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipway.ci.exec.base import ExecutorConfig
+from shipway.ci.gitlab.pipeline import parse_pipeline
+from shipway.ci.gitlab.plan import Context, plan_pipeline
+from shipway.ci.gitlab.variables import Facts
+from shipway.ci.gitlab_run import PipelineRun, RunSpec
+
+pytestmark = pytest.mark.integration
+
+
+def _run(tmp_path: Path, text: str, kube_fake: Any, podman: dict[str, str],
+         default_image: str | None = None) -> tuple[dict[str, Any], PipelineRun]:  # fmt: skip
+    src = tmp_path / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
+    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
+    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
+    facts = Facts(sha="1" * 40, ref="main")
+    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"]))
+    config = ExecutorConfig(podman_env=podman, kube={"server": kube_fake.url, "pod_timeout": 60})
+    run = PipelineRun(pipe, plan, RunSpec(run_id="k1", source=src, base_dir=tmp_path / "run",
+                                          cache_root=tmp_path / "cache", facts=facts,
+                                          executor="kubernetes", config=config,
+                                          default_image=default_image))  # fmt: skip
+    return run.run(), run
+
+
+def test_jobs_run_as_pods_with_services_and_artifacts(
+    tmp_path: Path, kube_fake: Any, podman: dict[str, str], busybox_image: str
+) -> None:
+    record, run = _run(tmp_path, f"""\
+        stages: [build, check]
+        build:
+          stage: build
+          image: {busybox_image}
+          services:
+            - name: {busybox_image}
+              alias: web
+              entrypoint: [sh, -c]
+              command: ['mkdir -p /w && echo hello-svc > /w/index.html && httpd -f -p 80 -h /w']
+          script:
+            - echo "dir=$CI_PROJECT_DIR pwd=$(pwd) job=$CI_JOB_NAME"
+            - for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://web/ && break; sleep 1; done
+            - echo made > made.txt
+          artifacts: {{paths: [made.txt]}}
+        check:
+          stage: check
+          image: {busybox_image}
+          script: [cat made.txt, exit 3]
+          allow_failure: {{exit_codes: [3]}}
+    """, kube_fake, podman)  # fmt: skip
+    jobs = {j["name"]: j for j in record["jobs"]}
+    assert jobs["build"]["status"] == "success", run.lines
+    assert run.output["build"][0] == (
+        "dir=/builds/shipway/project pwd=/builds/shipway/project job=build"
+    )
+    assert "hello-svc" in run.output["build"]
+    assert run.output["check"] == ["made"]
+    assert (jobs["check"]["status"], jobs["check"]["exit_code"]) == ("failed", 3)
+    assert record["gitlab_status"] == "success"  # allowed to fail with that code
+    assert any("Starting pod" in line for line in run.lines)
+
+
+def test_a_job_without_image_uses_the_default_image_or_fails_clearly(
+    tmp_path: Path, kube_fake: Any, podman: dict[str, str], busybox_image: str
+) -> None:
+    text = "plain:\n  script: [echo in-the-default-image]\n"
+    record, run = _run(tmp_path / "a", text, kube_fake, podman)
+    assert record["jobs"][0]["status"] == "failed"
+    assert any("needs a job image" in line for line in run.lines), run.lines
+    record, run = _run(tmp_path / "b", text, kube_fake, podman, default_image=busybox_image)
+    assert record["jobs"][0]["status"] == "success", run.lines
+    assert run.output["plain"] == ["in-the-default-image"]
