@@ -76,9 +76,14 @@ class Node:
     resource_group: str | None = None
     source: Any = None  # the syntax's own object (Job, pipeline task dict, Planned); not shown
 
+    _parents: tuple[int, list[str]] | None = field(default=None, repr=False, compare=False)
+
     @property
     def parents(self) -> list[str]:
-        return list(dict.fromkeys(e.source for e in self.edges))
+        """The nodes this one waits for, each once (kept while ``edges`` keeps its length)."""
+        if self._parents is None or self._parents[0] != len(self.edges):
+            self._parents = (len(self.edges), list(dict.fromkeys(e.source for e in self.edges)))
+        return self._parents[1]
 
     @property
     def final(self) -> bool:
@@ -94,22 +99,31 @@ class Plan:
     stages: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)  # inputs / params / variables
 
+    _order: list[str] | None = field(default=None, repr=False, compare=False)
+
     def order(self) -> list[str]:
-        """Node ids so every node comes after its parents; ties keep file order."""
-        done: set[str] = set()
-        out: list[str] = []
-        pending = list(self.nodes)
-        while pending:
-            for nid in pending:
-                if all(p in done or p not in self.nodes for p in self.nodes[nid].parents):
-                    out.append(nid)
-                    done.add(nid)
-                    pending.remove(nid)
-                    break
-            else:  # a cycle the parser let by: the rest in file order
-                out.extend(pending)
+        """Node ids so every node comes after its parents; ties keep file order (the first
+        node whose parents are placed goes next). Computed once: a plan does not change."""
+        if self._order is None or len(self._order) != len(self.nodes):
+            self._order = _order(self.nodes)
+        return list(self._order)
+
+
+def _order(nodes: dict[str, Node]) -> list[str]:
+    done: set[str] = set()
+    out: list[str] = []
+    pending = list(nodes)
+    while pending:
+        for i, nid in enumerate(pending):
+            if all(p in done or p not in nodes for p in nodes[nid].parents):
+                out.append(nid)
+                done.add(nid)
+                del pending[i]
                 break
-        return out
+        else:  # a cycle the parser let by: the rest in file order
+            out.extend(pending)
+            break
+    return out
 
 
 def _condition(c: Condition | None) -> dict[str, Any] | None:
