@@ -1,7 +1,8 @@
 """The CI engine: run a planned workflow's jobs in ``needs`` order with GitHub's semantics.
 
 Jobs whose needs are done run in parallel (threads; each step is its own
-process). Results (success, failure, cancelled, skipped) propagate as GitHub
+process); the neutral scheduler (``ci.neutral``, GitHub's rules) says whose turn
+came. Results (success, failure, cancelled, skipped) propagate as GitHub
 does: a job whose needs did not all succeed is skipped unless its ``if`` uses
 a status function; ``success()`` and ``failure()`` look at every ancestor. Matrix jobs run
 once per combination, at most ``max-parallel`` at a time; ``fail-fast``

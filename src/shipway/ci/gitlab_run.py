@@ -1,9 +1,10 @@
 """Run a planned GitLab pipeline through the executor interface (``ci.exec.base``).
 
 Jobs run in an order that keeps stages and ``needs`` (a job runs after its
-needs, or after every job of the earlier stages when it has none): one at a
-time, or ``RunSpec.concurrency`` at once as a GitLab runner's ``concurrent``
-(one job of a ``resource_group`` at a time),
+needs, or after every job of the earlier stages when it has none), as the
+neutral scheduler decides it (``ci.neutral.scheduler`` with GitLab's rules,
+``ci.neutral.gitlab``): one at a time, or ``RunSpec.concurrency`` at once as a
+GitLab runner's ``concurrent`` (one job of a ``resource_group`` at a time),
 each in a fresh copy of the checkout: ``image:`` and ``services:`` on podman,
 image-less jobs in ``RunSpec.default_image`` (the controller's podman runner
 image, as a GitLab runner's default image) or else as shell jobs on the host.
@@ -14,8 +15,10 @@ caches by key; ``retry`` reruns, ``allow_failure`` (with ``exit_codes``) lets th
 pipeline pass, ``when: manual`` jobs are reported as manual and not run,
 ``when: delayed`` waits ``start_in``. Job records carry GitLab's status word
 (``status``: success, failed, skipped, manual, canceled) beside shipway's
-``result``. Touches the run directory under ``base_dir``, the cache directory,
-and what the executors start.
+``result``. After every job the run's state (the scheduler's, with each ended
+job's record and dotenv) goes to ``RunSpec.on_state``; given back as ``prior``
+it resumes the run. Touches the run directory under ``base_dir``, the cache
+directory, and what the executors start.
 """
 
 from __future__ import annotations
