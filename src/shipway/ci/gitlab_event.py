@@ -169,8 +169,9 @@ def _run(store: Store, source: Path, run_id: str, facts: Facts, resume: dict[str
     values = {str(k): str(v) for k, v in (resume.get("variables") or {}).items()}
     base_dir = Path(str(resume["base_dir"]))
     executor, pipeline = str(resume["executor"]), str(resume.get("pipeline") or "")
+    file = str(resume.get("file") or GITLAB_FILE)
     try:
-        pipe = parse_pipeline(GITLAB_FILE, reader(source), files)
+        pipe = parse_pipeline(file, reader(source), files)
         plan = plan_pipeline(pipe, Context(facts, files=files, changed=resume.get("changed"),
                                            variables=values))  # fmt: skip
         if not plan.created:
@@ -201,16 +202,17 @@ def _run(store: Store, source: Path, run_id: str, facts: Facts, resume: dict[str
                        variables=values, config=config, on_line=say,
                        env=dict(resume.get("env") or {}), default_image=default_image,
                        concurrency=int(resume.get("concurrency") or 1), on_state=stored,
-                       cancel=cancel or Cancel())  # fmt: skip
+                       cancel=cancel or Cancel(), only_job=resume.get("only_job"))  # fmt: skip
         stored({})
         record, log = run_pipeline(pipe, plan, spec, prior)
     except InputError as exc:
         say(f"error: {exc}")
         shutil.rmtree(base_dir, ignore_errors=True)
-        record = _invalid(store, GITLAB_FILE, facts.source, facts.sha, exc, pipeline, run_id)
+        record = _invalid(store, file, facts.source, facts.sha, exc, pipeline, run_id)
         put_state(store, "ci", run_id, "done", {"resume": resume})
         return [record]
-    shutil.rmtree(base_dir, ignore_errors=True)  # the log and record are stored
+    if not resume.get("keep"):  # a controller's run; the CLI's stays with its work dir
+        shutil.rmtree(base_dir, ignore_errors=True)  # the log and record are stored
     record["pipeline"] = pipeline
     save_run(store, record, log, facts.sha)
     # done: nothing to resume; the controller removes the event's checkout after it
@@ -225,7 +227,7 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
     records, artifacts and dotenv; the others run (a job that was running runs again)."""
     data = dict(state.get("resume") or {})
     source = Path(str(data.get("source") or ""))
-    if not (source / GITLAB_FILE).is_file():
+    if not (source / str(data.get("file") or GITLAB_FILE)).is_file():
         raise NotFoundError(f"the checkout {source} of GitLab run {run_id} is gone",
                             subject=run_id)  # fmt: skip
     base = Path(str(data.get("base_dir") or ""))

@@ -25,7 +25,7 @@ from shipway.ci.service import origin_repository
 from shipway.runtime.host import Cancel
 from shipway.settings import Settings
 from shipway.store.db import Store
-from shipway.store.runs import save_run
+from shipway.store.runs import put_state, save_run
 
 
 def wants_gitlab(root: Path, workflow_file: str | None, forced: bool) -> bool:
@@ -84,13 +84,31 @@ def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
     insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
     config = ExecutorConfig(podman_env=podman_env.podman_env(settings.home / "podman", insecure),
                             kube=dict(kube or {}))  # fmt: skip
-    spec = RunSpec(run_id=run_id, source=root, base_dir=settings.work_dir / "ci" / run_id,
+    base_dir = settings.work_dir / "ci" / run_id
+    default_image = os.environ.get("SHIPWAY_CI_IMAGE") or None if executor == "kubernetes" \
+        else None  # fmt: skip
+    resume = {"syntax": "gitlab", "source": str(root), "base_dir": str(base_dir),
+              "file": pipe.file, "only_job": job, "keep": True, "repo": str(root),
+              "commit": commit, "ref": f"refs/heads/{branch}", "event": facts.source,
+              "changed": _changed(root, commit), "executor": executor,
+              "variables": dict(variables), "env": {}, "pipeline": "",
+              "runner_image": default_image, "concurrency": concurrency,
+              "kube": dict(kube or {}), "facts": {**facts.__dict__,
+                                                  "extra": dict(facts.extra)}}  # fmt: skip
+
+    def stored(state: dict[str, Any]) -> None:  # `shipway ci resume RUN` finishes it
+        if store is not None:
+            put_state(store, "ci", run_id, "running", {**state, "resume": resume})
+
+    spec = RunSpec(run_id=run_id, source=root, base_dir=base_dir,
                    cache_root=settings.home / "ci-cache" / "gitlab", facts=facts,
                    executor=executor, variables=variables, config=config, on_line=on_line,
                    cancel=cancel, only_job=job, concurrency=concurrency,
-                   default_image=os.environ.get("SHIPWAY_CI_IMAGE") or None
-                   if executor == "kubernetes" else None)  # fmt: skip
+                   default_image=default_image, on_state=stored)  # fmt: skip
+    if plan.created and not plan.errors:
+        stored({})
     record, log = run_pipeline(pipe, plan, spec)
     if store is not None:
         save_run(store, record, log, commit)
+        put_state(store, "ci", run_id, "done", {"resume": resume})
     return record

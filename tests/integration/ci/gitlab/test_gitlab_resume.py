@@ -110,3 +110,35 @@ def test_killed_gitlab_run_resumes(tmp_path: Path, shipway_home: Path,
     assert not _alive(orphan)
     assert unfinished_runs(store) == []
     assert get_state(store, "ci", run_id) is not None
+
+
+def test_a_killed_shipway_ci_run_resumes_with_ci_resume(tmp_path: Path, shipway_home: Path,
+                                                         new_repo: MakeRepo) -> None:  # fmt: skip
+    src = tmp_path / "src"
+    new_repo(src, {".gitlab-ci.yml": PIPELINE})
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    shipway = str(Path(sys.executable).parent / "shipway")
+    env = dict(os.environ)
+    proc = subprocess.Popen([shipway, "ci", "run", "--gitlab", "--var", f"MARKS={marks}"],
+                            cwd=src, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        for _ in range(1200):
+            if (marks / "test-started").exists():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("job test never started")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    store: Store = open_store(Settings(home=shipway_home, database_url=""))
+    [run_id] = unfinished_runs(store)
+    done = subprocess.run([shipway, "ci", "resume", run_id, "-o", "json"], cwd=src, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "test resumed with from-build and built" in done.stderr
+    assert (marks / "build-runs").read_text() == "a\n"
+    assert unfinished_runs(store) == []
