@@ -67,6 +67,7 @@ class Engine:
         store: Store | None = None,
     ) -> None:
         self.wf = workflow
+        self.plan = neutral_github.compile_workflow(workflow)  # for the status functions
         self.store = store
         self.token_cap: dict[str, str] | None = info.token_cap  # a calling job's (reusable)
         self.held_groups: tuple[str, ...] = ()  # concurrency groups the run holds around us
@@ -274,38 +275,20 @@ class Engine:
         )
 
     # -- jobs -------------------------------------------------------------------
-    def _ancestors(self, job: Job) -> set[str]:
-        seen: set[str] = set()
-        stack = list(job.needs)
-        while stack:
-            j = stack.pop()
-            if j not in seen:
-                seen.add(j)
-                stack.extend(self.wf.jobs[j].needs)
-        return seen
-
     def _job_scope(self, job: Job | None, matrix: dict[str, Any] | None = None) -> Scope:
         with self.lock:
             needs = {
                 n: {"result": self.results.get(n, "skipped"), "outputs": self.outputs.get(n, {})}
                 for n in (job.needs if job else [])
             }
-            failed = {j for j, r in self.results.items() if r == "failure"}
-            stopped = {j for j, r in self.results.items() if r in ("failure", "cancelled")}
-        ancestors = self._ancestors(job) if job else set()
-        cancelled = self.rs.cancel.event.is_set()
-
-        def status(name: str) -> bool:
-            # as on GitHub, both look at every job up the needs chain, not only direct needs
-            if name == "always":
-                return True
-            if name == "cancelled":
-                return cancelled
-            if name == "failure":
-                return not cancelled and bool(ancestors & failed)
-            direct = all(n["result"] == "success" for n in needs.values())
-            return not cancelled and direct and not (ancestors & stopped)
-
+            state = sch.State.new(self.plan)
+            for jid_, result in self.results.items():
+                if jid_ in state.nodes and result in sch.TERMINAL:
+                    state.finish(jid_, result)
+        state.cancelled = self.rs.cancel.event.is_set()
+        # as on GitHub, success() and failure() look at every job up the needs chain
+        node = self.plan.nodes[job.id] if job else None
+        status = neutral_github.status_function(self.plan, state, node)
         jid = job.id if job else ""
         ctx = {
             "github": github_context(self.info, self.wf.name, jid, self.info.base_dir),

@@ -15,7 +15,7 @@ the ``if`` to the engine (``run``); with them (``contexts``) they decide it all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shipway.ci.expr.evaluate import Scope
@@ -106,13 +106,14 @@ def compile_workflow(wf: Workflow, only: list[str] | None = None) -> Plan:
                 if wf.call_spec else {})  # fmt: skip
 
 
-def status_function(plan: Plan, state: sch.State, node: Node) -> Any:
-    """``success()``, ``failure()``, ``cancelled()``, ``always()`` for ``node``, as GitHub
-    computes them from every job up its needs chain."""
-    up = sch.ancestors(plan, node.id)
+def status_function(plan: Plan, state: sch.State, node: Node | None) -> Callable[[str], bool]:
+    """``success()``, ``failure()``, ``cancelled()``, ``always()`` for ``node`` (None: the
+    workflow level), as GitHub computes them from every job up its needs chain."""
+    up = sch.ancestors(plan, node.id) if node is not None else set()
     failed = {n for n in up if state.nodes[n].status == sch.FAILURE}
     stopped = {n for n in up if state.nodes[n].status in (sch.FAILURE, sch.CANCELLED)}
-    direct = all(state.nodes[n].status == sch.SUCCESS for n in node.parents if n in state.nodes)
+    direct = node is None or all(state.nodes[n].status == sch.SUCCESS for n in node.parents
+                                 if n in state.nodes)  # fmt: skip
 
     def status(name: str) -> bool:
         if name == "always":
