@@ -124,3 +124,62 @@ def test_a_sidecar_answers_on_the_pods_localhost(
     assert record["conclusion"] == "success", lines
     assert "[step-get] from-sidecar" in lines
     _no_pods(kube_fake)
+
+
+def test_the_controller_runs_a_listeners_pipelinerun_on_the_pipelines_cluster(
+    store: Any, tmp_path: Path, new_repo: Any, kube_fake: Any, podman: dict[str, str],
+    busybox_image: str,
+) -> None:  # fmt: skip
+    from test_tekton_triggers import SHOW, TRIGGERS
+
+    from shipway.ci.service import run_event
+    from shipway.model.resources import parse_text
+    from shipway.store import resources as stored
+
+    cluster = ("apiVersion: shipway.dev/v1alpha1\nkind: Cluster\nmetadata: {name: fake}\n"
+               f"spec: {{type: kubernetes, server: '{kube_fake.url}'}}\n")  # fmt: skip
+    stored.apply(store, parse_text(cluster + "---\n" + TRIGGERS, "t.yaml"))
+    show = SHOW.replace(
+        "          - name: s\n", f"          - name: s\n            image: {busybox_image}\n"
+    )
+    repo, commit = new_repo(tmp_path / "src", {".tekton/show.yaml": show})
+    lines: list[str] = []
+    payload = {"ref": "refs/heads/main", "after": commit}
+    records = run_event(store, repo=str(repo.path), commit=commit, ref="refs/heads/main",
+                        event="push", payload=payload, workdir=tmp_path / "work", vars={},
+                        secrets={}, on_line=lines.append, namespace="default",
+                        runner={"executor": "kubernetes", "cluster": "fake"})  # fmt: skip
+    run = next(r for r in records if r["conclusion"] == "success")
+    assert f"[show] [step-s] said hello push {commit} {commit[:7]}" in lines
+    assert any("Starting pod" in line and "step-s" in line for line in lines), lines
+    assert run["name"].startswith("build-")
+    _no_pods(kube_fake)
+
+
+def test_a_step_timeout_kills_the_step_in_its_container(
+    tmp_path: Path, kube_fake: Any, podman: dict[str, str], busybox_image: str
+) -> None:
+    text = """\
+    apiVersion: tekton.dev/v1
+    kind: TaskRun
+    metadata: {name: slow}
+    spec:
+      taskSpec:
+        steps:
+          - name: nap
+            image: busybox
+            timeout: 2s
+            script: |
+              echo napping
+              sleep 120
+              echo woke
+          - {name: after, image: busybox, script: echo after}
+    """
+    record, lines = _run(text, tmp_path, kube_fake, podman, busybox_image)
+    assert record["conclusion"] == "failure", lines
+    assert "[step-nap] napping" in lines and "[step-nap] woke" not in lines
+    assert "[step-nap] timed out after 2.0s" in lines
+    steps = record["status"]["steps"]
+    assert steps[0]["terminated"]["reason"] == "TimeoutExceeded"
+    assert "[step-after] after" not in lines
+    _no_pods(kube_fake)

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from shipway.ci.tekton import trigger_eval
-from shipway.model.errors import ResourceError
 from shipway.model.resources import parse_text
 from shipway.store import resources as stored
 
@@ -114,74 +112,6 @@ spec:
 
 def _apply(store: Any, text: str) -> None:
     stored.apply(store, parse_text(text, "triggers.yaml"))
-
-
-def test_apply_checks_every_problem_with_file_line_col() -> None:
-    bad = """\
-apiVersion: triggers.tekton.dev/v1beta1
-kind: TriggerTemplate
-metadata: {name: t}
-spec:
-  params: [{name: a}]
-  resourcetemplates:
-    - apiVersion: v1
-      kind: ConfigMap
-      metadata: {name: $(tt.params.b)}
----
-apiVersion: triggers.tekton.dev/v1beta1
-kind: EventListener
-metadata: {name: el}
-spec:
-  triggers:
-    - name: x
-      bindings:
-        - {name: a, value: $(params.a)}
-      interceptors:
-        - ref: {name: cel}
-          params:
-            - {name: filter, value: "body.ref =="}
-        - ref: {name: slack}
-      template: {ref: t}
-      extra: 1
-"""
-    with pytest.raises(ResourceError) as exc:
-        parse_text(bad, "bad.yaml")
-    text = str(exc.value)
-    for where, what in [
-        ("bad.yaml:7:7:", "v1 ConfigMap is not served"),
-        ("bad.yaml:7:7:", "$(tt.params.b) names no param of the template"),
-        ("bad.yaml:25:7:", 'unknown field "spec.triggers[0].extra"'),
-    ]:
-        assert any(line.startswith(where) and what in line for line in text.splitlines()), text
-    with pytest.raises(ResourceError) as exc:
-        parse_text(bad.split("---\n")[1].replace("      extra: 1\n", ""), "el.yaml")
-    lines = str(exc.value).splitlines()
-    assert lines[0].startswith("el.yaml:8:21: ") and "$(params.a) is not a binding" in lines[0]
-    assert lines[1].startswith("el.yaml:12:30: ") and "CEL: syntax error" in lines[1]
-    assert lines[2].startswith("el.yaml:13:11: ") and "interceptor 'slack' not served" in lines[2]
-    good = parse_text(TRIGGERS, "t.yaml")
-    assert [(r.kind, r.namespace) for r in good] == [
-        ("TriggerTemplate", "default"), ("TriggerBinding", "default"),
-        ("ClusterTriggerBinding", ""), ("EventListener", "default"),
-    ]  # fmt: skip
-
-
-def test_bindings_read_body_header_and_extensions_as_tekton_does() -> None:
-    event = trigger_eval.Event({"a": {"b": [{"c": 1}, {"c": "two"}]}, "o": {"k": True}},
-                               {"X-Thing": "v"})  # fmt: skip
-    ext = {"e": {"f": "g"}}
-    got = trigger_eval.resolve_value(
-        "$(body.a.b[1].c)-$(body.a.b[0].c)-$(body.o)-$(header.x-thing)-$(extensions.e.f)",
-        event, ext)  # fmt: skip
-    assert got == 'two-1-{"k":true}-v-g'
-    with pytest.raises(ValueError, match="nope is not found"):
-        trigger_eval.resolve_value("$(body.a.nope)", event, ext)
-    ok, found, _ = trigger_eval.intercept(
-        [{"cel": {"overlays": [{"key": "n.m", "expression": "size(body.a.b) + 1"}]}}], event
-    )
-    assert ok and found == {"n": {"m": 3}}
-    ok, _, why = trigger_eval.intercept([{"cel": {"filter": "body.o.k == false"}}], event)
-    assert not ok and "did not return true" in why
 
 
 def test_the_controller_runs_the_listeners_template_for_a_push(

@@ -162,8 +162,10 @@ class StepExecutor:
         spec = SessionSpec(run_id=self.run_id, job=self.name, mounts=self._mounts(vols),
                            scratch=str(vols.scripts), services=services, log=on_line,
                            containers=containers, workdir="/workspace")  # fmt: skip
-        self.session = self.stack.enter_context(open_session(
-            "podman" if sidecars and self.host else self.kind, spec, self.config))  # fmt: skip
+        kind = "podman" if sidecars and self.host else self.kind
+        if kube and not containers and not services:
+            kind = "host"  # only image-less steps: they run on the host, as on podman
+        self.session = self.stack.enter_context(open_session(kind, spec, self.config))
         if self.kind == "podman":
             self.session.network = "host"
         _pull_once(self.session, self.config)

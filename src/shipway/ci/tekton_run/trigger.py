@@ -80,7 +80,7 @@ def event_of(event: str, payload: dict[str, Any]) -> trigger_eval.Event:
 
 def listener_runs(store: Store, namespace: str, event: str, payload: dict[str, Any],
                   ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:  # fmt: skip
-    """(runs as (YAML text, file name), failed triggers as (name, error)) of the
+    """(runs as (JSON text, file name), failed triggers as (name, error)) of the
     EventListeners in ``namespace`` for this event."""
     listeners = stored.list_kind(store, "EventListener", namespace)
     if not listeners:
