@@ -206,9 +206,9 @@ class Engine:
                         running[pool.submit(self._run_job, self.wf.jobs[v.node])] = v.node
                     else:
                         self._ended(state, v.node, self._decided(self.wf.jobs[v.node], v))
+                if any(v.action != "run" for v in found):  # more jobs' turn may have come
+                    continue
                 if not running:
-                    if found:
-                        continue
                     break
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in done:

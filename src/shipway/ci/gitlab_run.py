@@ -201,9 +201,9 @@ class PipelineRun:
                     self.sched.start(v.node)
                     running[pool.submit(self._timed, v)] = v.node
                     moved = True
+                if moved:  # a skip may have let more jobs' turn come: decide again
+                    continue
                 if not running:
-                    if moved:
-                        continue
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
