@@ -101,9 +101,10 @@ def _node(job: Job) -> Node:
 def compile_workflow(wf: Workflow, only: list[str] | None = None) -> Plan:
     """The workflow's jobs as a plan, in the file's order (``only``: those, in that order)."""
     jobs = [wf.jobs[j] for j in only] if only is not None else list(wf.jobs.values())
-    return Plan("github", wf.file, wf.name, {j.id: _node(j) for j in jobs},
-                params={k: v for k, v in (wf.call_spec or {}).get("inputs", {}).items()}
-                if wf.call_spec else {})  # fmt: skip
+    inputs = [(wf.on.get(e) or {}).get("inputs") for e in ("workflow_call", "workflow_dispatch")
+              if isinstance(wf.on.get(e), dict)]  # fmt: skip
+    params = {str(k): v for spec in inputs if isinstance(spec, dict) for k, v in spec.items()}
+    return Plan("github", wf.file, wf.name, {j.id: _node(j) for j in jobs}, params=params)
 
 
 def status_function(plan: Plan, state: sch.State, node: Node | None) -> Callable[[str], bool]:

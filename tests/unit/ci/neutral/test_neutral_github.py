@@ -131,3 +131,17 @@ def test_the_evaluator_renders_expressions_and_reads_if_conditions() -> None:
     assert ev.render("py${{ matrix.py }}", values) == "py3.12"
     assert ev.holds(Condition("github", "${{ github.ref == 'refs/heads/main' }}"), values)
     assert not ev.holds(Condition("github", "startsWith(github.ref, 'refs/tags/')"), values)
+
+
+def test_the_plan_params_are_the_workflow_inputs() -> None:
+    text = """\
+    on:
+      workflow_dispatch:
+        inputs: {level: {default: info}}
+      workflow_call:
+      push:
+    jobs:
+      a: {runs-on: x, steps: [{run: "true"}]}
+    """
+    plan = github.compile_workflow(parse_workflow(textwrap.dedent(text), "w.yml"))
+    assert plan.params == {"level": {"default": "info"}}
