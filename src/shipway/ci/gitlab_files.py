@@ -58,6 +58,24 @@ def job_git(shared: Path | None, target: Path) -> Path | None:
     return target
 
 
+def object_stores(gitdir: Path | None) -> list[Path]:
+    """The object directories ``gitdir`` borrows from (its ``alternates``, followed): what a
+    job container must see at the same paths for git to work in it."""
+    found: list[Path] = []
+    todo = [gitdir / "objects"] if gitdir is not None else []
+    while todo:
+        info = todo.pop() / "info" / "alternates"
+        if not info.is_file():
+            continue
+        for line in info.read_text().splitlines():
+            path = Path(line.strip())
+            if line.strip() and not line.startswith("#") and path.is_absolute() \
+                    and path not in found:  # fmt: skip
+                found.append(path)
+                todo.append(path)
+    return found
+
+
 def fresh_project(source: Path, target: Path, gitdir: Path | None) -> Path:
     """A copy of the checkout's files for one job (as GitLab clones one per job); its
     ``.git`` points at the job's own git directory (``job_git``: jobs may run git)."""

@@ -265,7 +265,9 @@ class PipelineRun:
         spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
                            mounts=[Mount(str(project), target),
                                    *(Mount(str(g.resolve()), str(g.resolve()))
-                                     for g in (shared, gitdir) if g)]
+                                     for g in (shared, gitdir) if g),
+                                   *(Mount(str(o), str(o), read_only=True)
+                                     for o in files.object_stores(shared))]
                            if in_container else [],
                            scratch=str(scratch), workdir=target, image=image,
                            services=[_service(s, env) for s in job.services],

@@ -19,8 +19,16 @@ from shipway.ci.gitlab_run import PipelineRun, RunSpec
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module")
+def git_image(podman: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tekton_images import build_git_image
+
+    return build_git_image(podman, tmp_path_factory.mktemp("git-image"), "localhost/gl-git:1")
+
+
 def _run(tmp_path: Path, text: str, kube_fake: Any, podman: dict[str, str],
-         default_image: str | None = None) -> tuple[dict[str, Any], PipelineRun]:  # fmt: skip
+         default_image: str | None = None,
+         concurrency: int = 1) -> tuple[dict[str, Any], PipelineRun]:  # fmt: skip
     src = tmp_path / "src"
     src.mkdir(parents=True, exist_ok=True)
     (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
@@ -35,7 +43,8 @@ def _run(tmp_path: Path, text: str, kube_fake: Any, podman: dict[str, str],
     run = PipelineRun(pipe, plan, RunSpec(run_id="k1", source=src, base_dir=tmp_path / "run",
                                           cache_root=tmp_path / "cache", facts=facts,
                                           executor="kubernetes", config=config,
-                                          default_image=default_image))  # fmt: skip
+                                          default_image=default_image,
+                                          concurrency=concurrency))  # fmt: skip
     return run.run(), run
 
 
@@ -85,3 +94,23 @@ def test_a_job_without_image_uses_the_default_image_or_fails_clearly(
     record, run = _run(tmp_path / "b", text, kube_fake, podman, default_image=busybox_image)
     assert record["jobs"][0]["status"] == "success", run.lines
     assert run.output["plain"] == ["in-the-default-image"]
+
+
+def test_jobs_at_once_commit_in_their_own_git_directories_in_their_pods(
+    tmp_path: Path, kube_fake: Any, podman: dict[str, str], git_image: str
+) -> None:
+    job = """\
+        j{0}:
+          image: {image}
+          script:
+            - git config user.name t && git config user.email t@t
+            - echo {0} > only-{0}.txt && git add only-{0}.txt
+            - git commit -qm "job {0}"
+            - git show --name-only --format=%s HEAD
+            - git status --porcelain
+        """
+    text = "".join(textwrap.dedent(job.format(i, image=git_image)) for i in (1, 2))
+    record, run = _run(tmp_path, text, kube_fake, podman, concurrency=2)
+    assert record["conclusion"] == "success", run.lines
+    for i in (1, 2):
+        assert [line for line in run.output[f"j{i}"] if line] == [f"job {i}", f"only-{i}.txt"]
