@@ -136,6 +136,11 @@ def _steps(spec: Mapping[str, Any] | None, where: Where, base: tuple[str | int, 
     return out  # fmt: skip
 
 
+def _sidecars(spec: Mapping[str, Any] | None) -> list[str]:
+    return [str(c.get("name") or c.get("image")) for c in (spec or {}).get("sidecars") or []
+            if isinstance(c, dict)]  # fmt: skip
+
+
 def _task_node(pt: dict[str, Any], kind: str, path: tuple[str | int, ...], where: Where,
                find: FindTask | None) -> Node:  # fmt: skip
     name = str(pt.get("name"))
@@ -166,7 +171,7 @@ def _task_node(pt: dict[str, Any], kind: str, path: tuple[str | int, ...], where
                  if isinstance(r, dict)],
         workspaces=[str(w.get("workspace", w.get("name"))) for w in pt.get("workspaces") or []
                     if isinstance(w, dict)],
-        steps=_steps(spec, step_where, base), source=pt)  # fmt: skip
+        services=_sidecars(spec), steps=_steps(spec, step_where, base), source=pt)  # fmt: skip
 
 
 def compile_pipeline(spec: Mapping[str, Any], *, file: str = "", name: str = "",
@@ -195,7 +200,8 @@ def compile_task(spec: Mapping[str, Any], *, file: str = "", name: str = "",
                          if isinstance(r, dict)],
                 workspaces=[str(w.get("name")) for w in spec.get("workspaces") or []
                             if isinstance(w, dict)],
-                steps=_steps(spec, at, path), source=dict(spec))  # fmt: skip
+                services=_sidecars(spec), steps=_steps(spec, at, path),
+                source=dict(spec))  # fmt: skip
     params = {str(p.get("name")): p.get("default") for p in spec.get("params") or []
               if isinstance(p, dict)}  # fmt: skip
     return Plan("tekton", file, name, {node.id: node}, params=params)

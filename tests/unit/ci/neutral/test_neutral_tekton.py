@@ -49,6 +49,7 @@ spec:
     - name: inline
       taskSpec:
         steps: [{name: one, image: busybox, script: "true", onError: continue}]
+        sidecars: [{name: db, image: postgres}]
   finally:
     - name: cleanup
       params: [{name: m, value: $(tasks.status)}]
@@ -103,6 +104,7 @@ def test_run_after_and_result_references_are_edges_and_steps_keep_where() -> Non
     assert say.where == "p.yaml:17:7"  # the Task is another document: its taskRef
     [one] = plan.nodes["inline"].steps
     assert one.on_error == "continue" and one.where == "p.yaml:36:17"
+    assert plan.nodes["inline"].services == ["db"]
 
 
 def test_a_false_when_skips_only_its_task_and_result_readers() -> None:
