@@ -145,3 +145,21 @@ def test_the_plan_params_are_the_workflow_inputs() -> None:
     """
     plan = github.compile_workflow(parse_workflow(textwrap.dedent(text), "w.yml"))
     assert plan.params == {"level": {"default": "info"}}
+
+
+def test_ifs_of_mixed_text_are_left_to_the_engine() -> None:
+    text = """\
+    on: push
+    jobs:
+      a: {runs-on: x, steps: [{run: "true"}]}
+      text: {needs: a, if: "ref ${{ github.ref }}", runs-on: x, steps: [{run: "true"}]}
+      plain: {needs: a, if: "${{ github.ref != '' }}", runs-on: x, steps: [{run: "true"}]}
+    """
+    wf = parse_workflow(textwrap.dedent(text), "w.yml")
+    plan = github.compile_workflow(wf)
+    state = scheduler.State.new(plan)
+    state.finish("a", scheduler.FAILURE)
+    got = {v.node: v.action for v in scheduler.decide(plan, state, github.GitHubRules())}
+    # mixed text is a string (truthy, no implicit success()), as GitHub reads it: the engine
+    # decides it; a plain expression means success() && (...)
+    assert got == {"text": "run", "plain": "skip"}
