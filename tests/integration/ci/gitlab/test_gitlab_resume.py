@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +55,7 @@ report:
 DRIVER = """
 import sys
 from pathlib import Path
+from typing import Any
 from shipway.ci import gitlab_event
 from shipway.settings import Settings
 from shipway.store.db import open_store
@@ -142,3 +144,57 @@ def test_a_killed_shipway_ci_run_resumes_with_ci_resume(tmp_path: Path, shipway_
     assert "test resumed with from-build and built" in done.stderr
     assert (marks / "build-runs").read_text() == "a\n"
     assert unfinished_runs(store) == []
+
+
+def test_a_stored_state_resumes_a_run_of_jobs_at_once(tmp_path: Path) -> None:
+    """The state after the first job, given back to a runner with ``concurrency: 2``: the
+    ended job keeps its record and dotenv, the others run at once (``needs`` still hold)."""
+    import textwrap
+
+    from shipway.ci.gitlab.pipeline import parse_pipeline
+    from shipway.ci.gitlab.plan import Context, plan_pipeline
+    from shipway.ci.gitlab.variables import Facts
+    from shipway.ci.gitlab_run import PipelineRun, RunSpec
+
+    text = textwrap.dedent("""\
+        stages: [build, test]
+        build:
+          stage: build
+          script: ['echo x >> "$MARKS/build-runs"', 'echo V=one > b.env']
+          artifacts: {reports: {dotenv: b.env}}
+        left: {stage: test, script: ['echo "left $V"']}
+        right: {stage: test, needs: [build], script: ['echo "right $V"']}
+        """)  # fmt: skip
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / ".gitlab-ci.yml").write_text(text)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
+    facts = Facts(sha="1" * 40, ref="main")
+    values = {"MARKS": str(marks)}
+    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=values))
+    states: list[dict[str, Any]] = []
+
+    def spec(concurrency: int, lines: list[str]) -> RunSpec:
+        return RunSpec(run_id="r1", source=src, base_dir=tmp_path / "run", facts=facts,
+                       cache_root=tmp_path / "cache", variables=values, on_line=lines.append,
+                       concurrency=concurrency, on_state=states.append)  # fmt: skip
+
+    first: list[str] = []
+    PipelineRun(pipe, plan, spec(1, first)).run()
+    after_build = states[0]
+    assert after_build["scheduler"]["nodes"]["build"]["results"] == {"V": "one"}
+    states.clear()
+    lines: list[str] = []
+    record = PipelineRun(pipe, plan, spec(2, lines), prior=after_build).run()
+    assert [(j["name"], j["status"]) for j in record["jobs"]] == [
+        ("build", "success"), ("left", "success"), ("right", "success")]  # fmt: skip
+    assert (marks / "build-runs").read_text() == "x\n"  # the first run only: not resumed
+    assert "[right] right one" in lines and "[left] left one" in lines
+    assert any(line.startswith("resumed: 1 job(s) had ended, 2 to go") for line in lines)
+    assert [s["scheduler"]["nodes"]["build"]["status"] for s in states] == ["success"] * 2
