@@ -7,6 +7,9 @@ Pure cores (no I/O, enforced by import-linter):
 - ``expr``: the expression language (lexer, parser, evaluator, ``${{ }}`` templates),
   checked against npm ``@actions/expressions`` by a differential test.
 - ``plan``: the model, the ``needs`` DAG, matrix expansion, ``on:`` trigger filters.
+- ``neutral``: the format-neutral plan GitHub Actions, Tekton and GitLab compile into,
+  and the one scheduler (with each syntax's skip rules) the three engines ask what to
+  run next; its state is data (a GitLab run stores it after every job and resumes from it).
 
 Engine and adapters:
 

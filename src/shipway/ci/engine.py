@@ -1,7 +1,8 @@
 """The CI engine: run a planned workflow's jobs in ``needs`` order with GitHub's semantics.
 
 Jobs whose needs are done run in parallel (threads; each step is its own
-process). Results (success, failure, cancelled, skipped) propagate as GitHub
+process); the neutral scheduler (``ci.neutral``, GitHub's rules) says whose turn
+came. Results (success, failure, cancelled, skipped) propagate as GitHub
 does: a job whose needs did not all succeed is skipped unless its ``if`` uses
 a status function; ``success()`` and ``failure()`` look at every ancestor. Matrix jobs run
 once per combination, at most ``max-parallel`` at a time; ``fail-fast``
@@ -30,6 +31,8 @@ from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
 from shipway.ci.expr.template import condition, render_deep, render_str
 from shipway.ci.expr.values import from_json_value, integral, to_num, to_str, truthy
+from shipway.ci.neutral import github as neutral_github
+from shipway.ci.neutral import scheduler as sch
 from shipway.ci.plan import permissions
 from shipway.ci.plan.dag import topo_order
 from shipway.ci.plan.matrix import MatrixError, expand, rendered_matrix
@@ -62,6 +65,7 @@ class Engine:
         store: Store | None = None,
     ) -> None:
         self.wf = workflow
+        self.plan = neutral_github.compile_workflow(workflow)  # for the status functions
         self.store = store
         self.token_cap: dict[str, str] | None = info.token_cap  # a calling job's (reusable)
         self.held_groups: tuple[str, ...] = ()  # concurrency groups the run holds around us
@@ -180,24 +184,50 @@ class Engine:
             self._state("running")
 
     def run_jobs(self) -> None:
-        """Run the selected jobs, each as soon as its needs are done."""
-        order = self.selected()
-        pending = [j for j in order if j not in self.results]
+        """Run the selected jobs, each as soon as the neutral scheduler says its turn came
+        (its needs are done); a job GitHub skips (a need that did not succeed, no status
+        function in its ``if``) or cancels is recorded without starting."""
+        plan = neutral_github.compile_workflow(self.wf, self.selected())
+        state = sch.State.new(plan)
+        for jid, result in self.results.items():  # a resumed run: jobs that ended
+            if jid in state.nodes and result in sch.TERMINAL:
+                state.finish(jid, result)
+        rules = neutral_github.GitHubRules()
         running: dict[Future[str], str] = {}
-        with ThreadPoolExecutor(max_workers=max(1, min(len(order), 32))) as pool:
-            while pending or running:
-                for jid in list(pending):
-                    if all(n in self.results for n in self.wf.jobs[jid].needs):
-                        pending.remove(jid)
-                        running[pool.submit(self._run_job, self.wf.jobs[jid])] = jid
+        with ThreadPoolExecutor(max_workers=max(1, min(len(plan.nodes), 32))) as pool:
+            while True:
+                state.cancelled = self.rs.cancel.event.is_set()
+                found = sch.decide(plan, state, rules)
+                for v in found:
+                    if v.action == "run":
+                        state.start(v.node)
+                        running[pool.submit(self._run_job, self.wf.jobs[v.node])] = v.node
+                    else:
+                        self._ended(state, v.node, self._decided(self.wf.jobs[v.node], v))
+                if any(v.action != "run" for v in found):  # more jobs' turn may have come
+                    continue
                 if not running:
                     break
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in done:
                     jid = running.pop(fut)
-                    with self.lock:
-                        self.results[jid] = fut.result()
-                    self._state("running")
+                    self._ended(state, jid, fut.result())
+
+    def _ended(self, state: sch.State, jid: str, result: str) -> None:
+        with self.lock:
+            self.results[jid] = result
+        state.finish(jid, result if result in sch.TERMINAL else sch.FAILURE)
+        self._state("running")
+
+    def _decided(self, job: Job, v: sch.Verdict) -> str:
+        """A job the scheduler skipped or cancelled, recorded as the job itself would be."""
+        name = job.name or job.id
+        if v.action == "cancel":
+            self._record(job, name, {}, "cancelled", {}, [])
+            return "cancelled"
+        self._record(job, name, {}, "skipped", {}, [])
+        self._log(self.prefix + name, "skipped (its 'if' condition is false)")
+        return "skipped"
 
     def _conclusion(self) -> str:
         values = set(self.results.values())
@@ -243,38 +273,20 @@ class Engine:
         )
 
     # -- jobs -------------------------------------------------------------------
-    def _ancestors(self, job: Job) -> set[str]:
-        seen: set[str] = set()
-        stack = list(job.needs)
-        while stack:
-            j = stack.pop()
-            if j not in seen:
-                seen.add(j)
-                stack.extend(self.wf.jobs[j].needs)
-        return seen
-
     def _job_scope(self, job: Job | None, matrix: dict[str, Any] | None = None) -> Scope:
         with self.lock:
             needs = {
                 n: {"result": self.results.get(n, "skipped"), "outputs": self.outputs.get(n, {})}
                 for n in (job.needs if job else [])
             }
-            failed = {j for j, r in self.results.items() if r == "failure"}
-            stopped = {j for j, r in self.results.items() if r in ("failure", "cancelled")}
-        ancestors = self._ancestors(job) if job else set()
-        cancelled = self.rs.cancel.event.is_set()
-
-        def status(name: str) -> bool:
-            # as on GitHub, both look at every job up the needs chain, not only direct needs
-            if name == "always":
-                return True
-            if name == "cancelled":
-                return cancelled
-            if name == "failure":
-                return not cancelled and bool(ancestors & failed)
-            direct = all(n["result"] == "success" for n in needs.values())
-            return not cancelled and direct and not (ancestors & stopped)
-
+            state = sch.State.new(self.plan)
+            for jid_, result in self.results.items():
+                if jid_ in state.nodes and result in sch.TERMINAL:
+                    state.finish(jid_, result)
+        state.cancelled = self.rs.cancel.event.is_set()
+        # as on GitHub, success() and failure() look at every job up the needs chain
+        node = self.plan.nodes[job.id] if job else None
+        status = neutral_github.status_function(self.plan, state, node)
         jid = job.id if job else ""
         ctx = {
             "github": github_context(self.info, self.wf.name, jid, self.info.base_dir),

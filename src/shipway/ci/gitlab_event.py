@@ -33,7 +33,8 @@ from shipway.ci.gitlab.plan import Context, plan_pipeline
 from shipway.ci.gitlab.variables import Facts
 from shipway.ci.gitlab_run import RunSpec, run_pipeline
 from shipway.git.repo import git
-from shipway.model.errors import GitError, InputError
+from shipway.model.errors import GitError, InputError, NotFoundError
+from shipway.runtime.host import Cancel, kill_leftovers
 from shipway.runtime.textfiles import read_text
 from shipway.store.db import Store
 from shipway.store.runs import put_state, save_run
@@ -97,8 +98,8 @@ def merge_request_vars(payload: Mapping[str, Any], repo: str, commit: str) -> di
 
 
 def _invalid(store: Store, file: str, event: str, commit: str, exc: InputError,
-             pipeline: str) -> dict[str, Any]:  # fmt: skip
-    record = {"id": uuid.uuid4().hex[:16], "syntax": "gitlab", "workflow": file, "file": file,
+             pipeline: str, run_id: str) -> dict[str, Any]:  # fmt: skip
+    record = {"id": run_id, "syntax": "gitlab", "workflow": file, "file": file,
               "event": event, "commit": commit, "conclusion": "failure", "error": str(exc),
               "jobs": [], "pipeline": pipeline}  # fmt: skip
     save_run(store, record, f"error: {exc}", commit)
@@ -150,43 +151,95 @@ def run_checkout(
                   message=git_or(source, ["log", "-1", "--format=%B", commit], "").strip(),
                   project_path=_project_path(repo), pipeline_id=run_id, source=gl_source,
                   before_sha=before, extra=extra)  # fmt: skip
+    resume = {"syntax": "gitlab", "source": str(source), "base_dir": str(batch / run_id),
+              "repo": repo, "commit": commit, "ref": ref, "event": gl_source,
+              "changed": changed, "executor": executor, "variables": dict(variables or {}),
+              "env": dict(env or {}), "pipeline": pipeline, "runner_image": runner_image,
+              "concurrency": concurrency, "kube": dict(kube or {}),
+              "facts": {**facts.__dict__, "extra": dict(extra)}}  # fmt: skip
+    return _run(store, source, run_id, facts, resume, say, None)
+
+
+def _run(store: Store, source: Path, run_id: str, facts: Facts, resume: dict[str, Any],
+         say: Callable[[str], None], prior: dict[str, Any] | None,
+         cancel: Cancel | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Plan and run the pipeline; after each job the run's state is stored (phase
+    ``running``, with ``resume``) so ``resume`` can finish it after a restart."""
     files = repo_files(source)
-    values = dict(variables or {})
+    values = {str(k): str(v) for k, v in (resume.get("variables") or {}).items()}
+    base_dir = Path(str(resume["base_dir"]))
+    executor, pipeline = str(resume["executor"]), str(resume.get("pipeline") or "")
+    file = str(resume.get("file") or GITLAB_FILE)
     try:
-        pipe = parse_pipeline(GITLAB_FILE, reader(source), files)
-        plan = plan_pipeline(pipe, Context(facts, files=files, changed=changed, variables=values))
+        pipe = parse_pipeline(file, reader(source), files)
+        plan = plan_pipeline(pipe, Context(facts, files=files, changed=resume.get("changed"),
+                                           variables=values))  # fmt: skip
         if not plan.created:
-            say(f"{GITLAB_FILE}: workflow:rules create no pipeline for this {gl_source}")
+            say(f"{GITLAB_FILE}: workflow:rules create no pipeline for this {facts.source}")
+            if prior is not None:
+                put_state(store, "ci", run_id, "done", {"resume": resume})
             return []
         home = settings.load().home
         from shipway.runtime import podman_env
 
         insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
         podman = podman_env.podman_env(home / "podman", insecure)
-        config = ExecutorConfig(podman_env=podman, kube=dict(kube or {}))
+        config = ExecutorConfig(podman_env=podman, kube=dict(resume.get("kube") or {}))
         default_image = None
         if executor in ("podman", "kubernetes"):  # untrusted code stays in a container
-            default_image = runner_image or os.environ.get("SHIPWAY_CI_IMAGE") or None
-            if default_image is None:
+            default_image = resume.get("runner_image") or os.environ.get("SHIPWAY_CI_IMAGE")
+            if not default_image:
                 from shipway.ci import runner_image as built
 
-                default_image = built.ensure(podman, batch)
-        spec = RunSpec(run_id=run_id, source=source, base_dir=batch / run_id,
+                default_image = built.ensure(podman, base_dir.parent)
+            resume["runner_image"] = default_image
+
+        def stored(state: dict[str, Any]) -> None:
+            put_state(store, "ci", run_id, "running", {**state, "resume": resume})
+
+        spec = RunSpec(run_id=run_id, source=source, base_dir=base_dir,
                        cache_root=home / "ci-cache" / "gitlab", facts=facts, executor=executor,
                        variables=values, config=config, on_line=say,
-                       env=dict(env or {}), default_image=default_image,
-                       concurrency=concurrency)  # fmt: skip
-        record, log = run_pipeline(pipe, plan, spec)
+                       env=dict(resume.get("env") or {}), default_image=default_image,
+                       concurrency=int(resume.get("concurrency") or 1), on_state=stored,
+                       cancel=cancel or Cancel(), only_job=resume.get("only_job"))  # fmt: skip
+        stored({})
+        record, log = run_pipeline(pipe, plan, spec, prior)
     except InputError as exc:
         say(f"error: {exc}")
-        return [_invalid(store, GITLAB_FILE, gl_source, commit, exc, pipeline)]
-    finally:
-        shutil.rmtree(batch / run_id, ignore_errors=True)  # the log and record are stored
+        shutil.rmtree(base_dir, ignore_errors=True)
+        record = _invalid(store, file, facts.source, facts.sha, exc, pipeline, run_id)
+        put_state(store, "ci", run_id, "done", {"resume": resume})
+        return [record]
+    if not resume.get("keep"):  # a controller's run; the CLI's stays with its work dir
+        shutil.rmtree(base_dir, ignore_errors=True)  # the log and record are stored
     record["pipeline"] = pipeline
-    save_run(store, record, log, commit)
+    save_run(store, record, log, facts.sha)
     # done: nothing to resume; the controller removes the event's checkout after it
-    put_state(store, "ci", run_id, "done", {"resume": {"base_dir": str(batch / run_id)}})
+    put_state(store, "ci", run_id, "done", {"resume": resume})
     return [record]
+
+
+def resume(store: Store, run_id: str, state: dict[str, Any], *,
+           on_line: Callable[[str], None] | None = None,
+           cancel: Cancel | None = None) -> dict[str, Any]:  # fmt: skip
+    """Finish a GitLab run a stopped controller left: jobs that ended keep their status,
+    records, artifacts and dotenv; the others run (a job that was running runs again)."""
+    data = dict(state.get("resume") or {})
+    source = Path(str(data.get("source") or ""))
+    if not (source / str(data.get("file") or GITLAB_FILE)).is_file():
+        raise NotFoundError(f"the checkout {source} of GitLab run {run_id} is gone",
+                            subject=run_id)  # fmt: skip
+    base = Path(str(data.get("base_dir") or ""))
+    say = on_line or (lambda _line: None)
+    leftovers = kill_leftovers(str(base / "jobs") + "/")
+    if leftovers:
+        say(f"[{run_id}] stopped {len(leftovers)} step process(es) the interrupted run left")
+    facts = Facts(**{**data["facts"], "extra": dict(data["facts"].get("extra") or {})})
+    records = _run(store, source, run_id, facts, data, say, state, cancel)
+    if not records:
+        return {"id": run_id, "syntax": "gitlab", "conclusion": "skipped", "jobs": []}
+    return records[0]
 
 
 def default_branch(root: Path) -> str:

@@ -1,9 +1,10 @@
 """Run a planned GitLab pipeline through the executor interface (``ci.exec.base``).
 
 Jobs run in an order that keeps stages and ``needs`` (a job runs after its
-needs, or after every job of the earlier stages when it has none): one at a
-time, or ``RunSpec.concurrency`` at once as a GitLab runner's ``concurrent``
-(one job of a ``resource_group`` at a time),
+needs, or after every job of the earlier stages when it has none), as the
+neutral scheduler decides it (``ci.neutral.scheduler`` with GitLab's rules,
+``ci.neutral.gitlab``): one at a time, or ``RunSpec.concurrency`` at once as a
+GitLab runner's ``concurrent`` (one job of a ``resource_group`` at a time),
 each in a fresh copy of the checkout: ``image:`` and ``services:`` on podman,
 image-less jobs in ``RunSpec.default_image`` (the controller's podman runner
 image, as a GitLab runner's default image) or else as shell jobs on the host.
@@ -14,8 +15,10 @@ caches by key; ``retry`` reruns, ``allow_failure`` (with ``exit_codes``) lets th
 pipeline pass, ``when: manual`` jobs are reported as manual and not run,
 ``when: delayed`` waits ``start_in``. Job records carry GitLab's status word
 (``status``: success, failed, skipped, manual, canceled) beside shipway's
-``result``. Touches the run directory under ``base_dir``, the cache directory,
-and what the executors start.
+``result``. After every job the run's state (the scheduler's, with each ended
+job's record and dotenv) goes to ``RunSpec.on_state``; given back as ``prior``
+it resumes the run. Touches the run directory under ``base_dir``, the cache
+directory, and what the executors start.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from shipway.ci.gitlab.expr import expand
 from shipway.ci.gitlab.model import Job, Pipeline, duration
 from shipway.ci.gitlab.plan import Plan, Planned
 from shipway.ci.gitlab.variables import Facts, job_env, job_vars, pipeline_vars
+from shipway.ci.neutral import gitlab as neutral
+from shipway.ci.neutral import scheduler as sch
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.events import rfc3339
 from shipway.runtime.host import Cancel
@@ -71,6 +76,7 @@ class RunSpec:
     env: Mapping[str, str] = field(default_factory=dict)  # the controller's step environment
     default_image: str | None = None  # the image of jobs without image: (None: the host)
     concurrency: int = 1  # jobs running at once (a GitLab runner's ``concurrent``)
+    on_state: Callable[[dict[str, Any]], None] | None = None  # after each job: the run's state
 
 
 @dataclass
@@ -78,36 +84,6 @@ class Done:
     status: str
     dotenv: dict[str, str] = field(default_factory=dict)
     exit_code: int | None = None
-
-
-def order(plan: Plan, pipe: Pipeline) -> tuple[list[Planned], dict[str, list[str]]]:
-    """Jobs in run order and each job's prerequisites (needs, or the earlier stages' jobs)."""
-    active = [p for p in plan.jobs if p.when != "never"]
-    names = {p.job.name for p in active}
-    stage_of = {s: i for i, s in enumerate(pipe.stages)}
-    prereq: dict[str, list[str]] = {}
-    for p in active:
-        if p.needs is not None:
-            prereq[p.job.name] = [n for need in p.needs for n in need.names(pipe.instances)
-                                  if n in names]  # fmt: skip
-        else:
-            mine = stage_of.get(p.job.stage, 0)
-            prereq[p.job.name] = [q.job.name for q in active
-                                  if stage_of.get(q.job.stage, 0) < mine]  # fmt: skip
-    done: set[str] = set()
-    out: list[Planned] = []
-    pending = list(active)
-    while pending:
-        for p in pending:
-            if all(n in done for n in prereq[p.job.name]):
-                out.append(p)
-                done.add(p.job.name)
-                pending.remove(p)
-                break
-        else:  # a cycle was refused by the parser; keep the rest in file order
-            out.extend(pending)
-            break
-    return out, prereq
 
 
 def _artifact_sources(p: Planned, pipe: Pipeline, prereq: list[str]) -> list[str]:
@@ -119,8 +95,15 @@ def _artifact_sources(p: Planned, pipe: Pipeline, prereq: list[str]) -> list[str
 
 
 class PipelineRun:
-    def __init__(self, pipe: Pipeline, plan: Plan, spec: RunSpec) -> None:
+    """One pipeline's run; ``prior`` (a stored ``state()``) resumes it: jobs that ended keep
+    their status, records and dotenv, the others run."""
+
+    def __init__(self, pipe: Pipeline, plan: Plan, spec: RunSpec,
+                 prior: dict[str, Any] | None = None) -> None:  # fmt: skip
         self.pipe, self.plan, self.spec = pipe, plan, spec
+        self.nplan = neutral.compile_pipeline(pipe, plan, spec.only_job)
+        self.rules = neutral.GitLabRules(run_manual=spec.only_job is not None)
+        self.ids = {nid: i for i, nid in enumerate(self.nplan.order(), 1)}
         self.done: dict[str, Done] = {}
         self.records: list[dict[str, Any]] = []
         self.lines: list[str] = []
@@ -128,6 +111,30 @@ class PipelineRun:
         self.tries: dict[str, int] = {}
         self.output: dict[str, list[str]] = {}  # each job's script output (without `$ cmd`)
         self._cache_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self.sched = sch.State.new(self.nplan)
+        if prior is not None:
+            self._resume(prior)
+
+    def _resume(self, prior: dict[str, Any]) -> None:
+        self.sched = sch.State.from_data(self.nplan, dict(prior.get("scheduler") or {}))
+        self.sched.cancelled = False
+        self.started = float(prior.get("started") or self.started)
+        self.lines.extend(str(x) for x in prior.get("lines") or [])
+        for nid, ns in self.sched.nodes.items():
+            if ns.done and isinstance(ns.data.get("record"), dict):
+                self.done[nid] = Done(neutral.WORD[ns.status], dict(ns.results),
+                                      ns.data.get("exit_code"))  # fmt: skip
+                self.records.append(ns.data["record"])
+        if self.done:
+            self.log(f"resumed: {len(self.done)} job(s) had ended, "
+                     f"{len(self.nplan.nodes) - len(self.done)} to go")  # fmt: skip
+
+    def state(self) -> dict[str, Any]:
+        """What a resume needs, as data: the scheduler's state, the start time and the log."""
+        with self._lock:
+            return {"scheduler": self.sched.to_data(), "started": self.started,
+                    "lines": list(self.lines)}  # fmt: skip
 
     def log(self, line: str) -> None:
         self.lines.append(line)
@@ -142,91 +149,82 @@ class PipelineRun:
         return say
 
     def run(self) -> dict[str, Any]:
-        jobs, prereq = order(self.plan, self.pipe)
-        if self.spec.only_job:
-            jobs = [p for p in jobs if self.spec.only_job in (p.job.name, p.job.key)]
-        if self.spec.concurrency > 1 and len(jobs) > 1:
-            self._parallel(jobs, prereq)
-            return self.record()
-        for job_id, p in enumerate(jobs, 1):
-            done, rec = self._timed(p, prereq.get(p.job.name, []), job_id)
-            self.done[p.job.name] = done
-            self.records.append(rec)
+        """Run the jobs the scheduler gives, in run order: one at a time, or as soon as their
+        prerequisites ended, ``concurrency`` at once, one job of a ``resource_group`` at a
+        time; records stay in run order."""
+        if self.spec.concurrency > 1 and len(self.nplan.nodes) > 1:
+            files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")  # made once, here
+            self._parallel()
+        else:
+            while True:
+                self.sched.cancelled = self.spec.cancel.event.is_set()
+                found = sch.decide(self.nplan, self.sched, self.rules)
+                if not found:
+                    break
+                self._finish(found[0].node, *self._timed(found[0]))
+        self.records.sort(key=lambda r: self.ids.get(r["name"], 0))
         return self.record()
 
-    def _timed(self, p: Planned, prereq: list[str], job_id: int) -> tuple[Done, dict[str, Any]]:
+    def _finish(self, nid: str, done: Done, rec: dict[str, Any]) -> None:
+        with self._lock:
+            self.done[nid] = done
+            self.records.append(rec)
+            self.sched.finish(nid, neutral.STATUS[done.status], done.dotenv,
+                              allowed=bool(rec["allow_failure_applied"]), record=rec,
+                              exit_code=done.exit_code)  # fmt: skip
+        if self.spec.on_state is not None:
+            self.spec.on_state(self.state())
+
+    def _timed(self, v: sch.Verdict) -> tuple[Done, dict[str, Any]]:
+        p = self.nplan.nodes[v.node].source
         t0 = time.time()
-        done = self._one(p, prereq, job_id)
+        done = self._one(p, v, self.ids[v.node])
         return done, self._record(p, done, time.time() - t0)
 
-    def _parallel(self, jobs: list[Planned], prereq: dict[str, list[str]]) -> None:
-        """Run jobs as soon as their prerequisites ended, ``concurrency`` at once, one job of a
-        ``resource_group`` at a time; records stay in run order."""
-        files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")  # made once, here
-        ids = {p.job.name: i for i, p in enumerate(jobs, 1)}
-        scheduled = set(ids)
-        pending = list(jobs)
-        running: dict[Future[tuple[Done, dict[str, Any]]], Planned] = {}
+    def _parallel(self) -> None:
+        running: dict[Future[tuple[Done, dict[str, Any]]], str] = {}
         groups: set[str] = set()
         with ThreadPoolExecutor(max_workers=self.spec.concurrency) as pool:
-            while pending or running:
-                for p in list(pending):
-                    if len(running) >= self.spec.concurrency:
-                        break
-                    mine = [n for n in prereq.get(p.job.name, []) if n in scheduled]
-                    group = p.job.resource_group
-                    if any(n not in self.done for n in mine) or (group and group in groups):
+            while True:
+                self.sched.cancelled = self.spec.cancel.event.is_set()
+                moved = False
+                for v in sch.decide(self.nplan, self.sched, self.rules):
+                    group = self.nplan.nodes[v.node].resource_group
+                    if v.action != "run":
+                        self._finish(v.node, *self._timed(v))
+                        moved = True
                         continue
-                    pending.remove(p)
+                    if len(running) >= self.spec.concurrency or (group and group in groups):
+                        continue
                     if group:
                         groups.add(group)
-                    running[pool.submit(self._timed, p, mine, ids[p.job.name])] = p
-                if not running:  # nothing can start (a cycle the parser let by): file order
-                    for p in pending:
-                        self.done[p.job.name], rec = self._timed(p, [], ids[p.job.name])
-                        self.records.append(rec)
+                    self.sched.start(v.node)
+                    running[pool.submit(self._timed, v)] = v.node
+                    moved = True
+                if moved:  # a skip may have let more jobs' turn come: decide again
+                    continue
+                if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    p = running.pop(fut)
-                    done, rec = fut.result()
-                    self.done[p.job.name] = done
-                    self.records.append(rec)
-                    groups.discard(p.job.resource_group or "")
-        self.records.sort(key=lambda r: ids[r["name"]])
+                    nid = running.pop(fut)
+                    self._finish(nid, *fut.result())
+                    groups.discard(self.nplan.nodes[nid].resource_group or "")
 
-    def _blocked(self, prereq: list[str]) -> tuple[bool, bool]:
-        """(a prerequisite failed, a prerequisite blocks: canceled or a blocking manual job)"""
-        failed = blocked = False
-        allowed = {r["name"]: r for r in list(self.records)}
-        for name in prereq:
-            d, rec = self.done.get(name), allowed.get(name)
-            if d is None or rec is None:
-                continue
-            if d.status == "failed" and not rec["allow_failure_applied"]:
-                failed = True
-            if d.status == "canceled" or (d.status == "manual" and not rec["allow_failure"]):
-                blocked = True
-        return failed, blocked
-
-    def _one(self, p: Planned, prereq: list[str], job_id: int) -> Done:
-        if self.spec.cancel.event.is_set():
+    def _one(self, p: Planned, v: sch.Verdict, job_id: int) -> Done:
+        if v.action == "cancel":
             return Done("canceled")
-        failed, blocked = self._blocked(prereq)
-        when = p.when
-        if when == "manual" and self.spec.only_job is None:
+        if v.action == "manual":
             self.log(f"[{p.job.name}] manual job: not started (run it with --job)")
             return Done("manual")
-        if blocked or (when in ("on_success", "delayed", "manual") and failed):
+        if v.action == "skip":
             return Done("skipped")
-        if when == "on_failure" and not failed:
-            return Done("skipped")
-        if when == "delayed":
+        if p.when == "delayed":
             wait = min(float(duration(p.job.start_in) or 0), self.spec.max_delay)
             self.log(f"[{p.job.name}] delayed: starting in {wait:g}s")
             if self.spec.cancel.event.wait(wait):
                 return Done("canceled")
-        return self._execute(p, job_id, failed)
+        return self._execute(p, job_id)
 
     def _env(
         self, p: Planned, job_id: int, project_dir: str, prereq_sources: list[str]
@@ -241,7 +239,7 @@ class PipelineRun:
         mine = job_env(predefined, p.job, p.rule_variables, dotenv, self.spec.variables)
         return {**self.spec.env, **mine}
 
-    def _execute(self, p: Planned, job_id: int, failed_before: bool) -> Done:
+    def _execute(self, p: Planned, job_id: int) -> Done:
         job = p.job
         jdir = self.spec.base_dir / "jobs" / f"{job_id}-{files.safe(job.name)}"
         shared = files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")
@@ -321,7 +319,8 @@ class PipelineRun:
         return Done(status, dotenv, code)
 
     def _prereq_of(self, p: Planned) -> list[str]:
-        return order(self.plan, self.pipe)[1].get(p.job.name, [])
+        node = self.nplan.nodes.get(p.job.name)
+        return node.parents if node is not None else []
 
     def _save(self, p: Planned, project: Path, status: str) -> dict[str, str]:
         art = p.job.artifacts or {}
@@ -443,7 +442,8 @@ def _service(s: dict[str, Any], env: Mapping[str, str]) -> Service:
                    command=tuple(map(str, cmd)) if isinstance(cmd, list) else ())  # fmt: skip
 
 
-def run_pipeline(pipe: Pipeline, plan: Plan, spec: RunSpec) -> tuple[dict[str, Any], str]:
+def run_pipeline(pipe: Pipeline, plan: Plan, spec: RunSpec,
+                 prior: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:  # fmt: skip
     """Run the plan; return the run record and its log. A plan GitLab would refuse
     (``Plan.errors``) raises ``InputError`` naming every problem, before anything runs."""
     if plan.errors:
@@ -451,6 +451,6 @@ def run_pipeline(pipe: Pipeline, plan: Plan, spec: RunSpec) -> tuple[dict[str, A
         where, _, message = first.partition(": ")
         raise InputError("\n".join([message, *rest]), subject=where)
     spec.base_dir.mkdir(parents=True, exist_ok=True)
-    run = PipelineRun(pipe, plan, spec)
+    run = PipelineRun(pipe, plan, spec, prior)
     record = run.run()
     return record, "\n".join(run.lines)

@@ -213,7 +213,8 @@ def resume_run(
     environments: dict[str, Any] | None = None,
     cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Finish a run from its stored state: jobs that completed keep their results.
+    """Finish a run from its stored state: jobs that completed keep their results
+    (GitHub Actions workflows and GitLab pipelines).
 
     ``environments`` (name -> ``plan.environments.Environment``) may be given
     again like ``secrets``; without them the run's stored definitions apply
@@ -226,6 +227,10 @@ def resume_run(
     if phase == "done":
         return get_run(store, run_id)[0]
     data = dict(state.get("resume") or {})
+    if data.get("syntax") == "gitlab":  # a .gitlab-ci.yml pipeline: its scheduler state
+        from shipway.ci import gitlab_event
+
+        return gitlab_event.resume(store, run_id, state, on_line=on_line, cancel=cancel)
     path = Path(str(data.get("workflow_path", "")))
     if not path.is_file():
         raise NotFoundError(f"workflow file {path} of run {run_id} is gone", subject=run_id)

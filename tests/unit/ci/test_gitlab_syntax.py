@@ -236,7 +236,7 @@ def test_a_need_left_out_by_rules_is_refused() -> None:
 
 
 def test_needs_on_some_instances_of_a_matrix() -> None:
-    from shipway.ci.gitlab_run import order
+    from shipway.ci.neutral.gitlab import compile_pipeline
 
     pipe = _parse(
         {
@@ -261,9 +261,9 @@ def test_needs_on_some_instances_of_a_matrix() -> None:
         }
     )
     plan = plan_pipeline(pipe, Context(Facts(sha="a" * 40, ref="main")))
-    _jobs, prereq = order(plan, pipe)
-    assert prereq["test"] == ["build: [linux]"]
-    assert prereq["all"] == ["build: [linux]", "build: [bsd]"]
+    nodes = compile_pipeline(pipe, plan).nodes
+    assert nodes["test"].parents == ["build: [linux]"]
+    assert nodes["all"].parents == ["build: [linux]", "build: [bsd]"]
     bad = "a: {script: [x], parallel: {matrix: [{V: [1]}]}}\nb: {script: [y], needs: " \
           "[{job: a, parallel: {matrix: [{V: '2'}]}}]}\n"  # fmt: skip
     assert any("names no instance" in line for line in _errors({".gitlab-ci.yml": bad}))
