@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,8 +141,11 @@ def rearm(store: Store, conds: Sequence[str]) -> int:
         return len(rows)
 
 
-def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Delivery]:
-    """Take pending rows whose time has come and whose lease (if any) expired.
+def claim_due(
+    store: Store, *, lease: float = 60.0, limit: int = 50, exclude: Collection[int] = ()
+) -> list[Delivery]:
+    """Take pending rows whose time has come and whose lease (if any) expired, but the rows
+    ``exclude`` names (this process's senders still have them queued).
 
     One conditional update for the batch: each claim writes a lease time of its own (the
     microseconds carry a random tag), and reads back the rows holding exactly that one, so
@@ -156,6 +159,8 @@ def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Del
         .order_by(OutboxRow.id)
         .limit(limit)
     )
+    if exclude:
+        due = due.where(OutboxRow.id.not_in(list(exclude)))
     with store.session() as s:
         ids = list(s.scalars(due))
         if not ids:
