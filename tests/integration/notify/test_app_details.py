@@ -22,7 +22,8 @@ from shipway.store.db import Store, open_store
 
 pytestmark = pytest.mark.integration
 
-ANN = "notifications.argoproj.io/subscribe.on-sync-succeeded.hook"
+PREFIX = "notifications.argoproj.io/subscribe."
+ANN = f"{PREFIX}on-sync-succeeded.hook"
 TEMPLATE = """\
 message: details
 webhook:
@@ -151,6 +152,29 @@ def test_a_missing_value_file_fails_the_notification_naming_it(
     assert row.state == outbox.FAILED
     assert "values-nope.yaml" in row.last_error and "app-sync-succeeded" in row.last_error
     assert webhook.requests == []
+
+
+def test_app_details_in_a_trigger(
+    store: Store, webhook: Receiver, git_server: Any, tmp_path: Path
+) -> None:
+    url = git_server.bare(f"notify-details-{uuid.uuid4().hex[:6]}")
+    work = tmp_path / "work"
+    Repo.init(work)
+    Repo(work).run("remote", "add", "origin", url)
+    commit = _repo(work, url)
+    trigger = ("- when: repo.GetAppDetails().Helm.GetParameterValueByName('image.tag') == '1.1'\n"
+               "  send: [app-sync-succeeded]\n")  # fmt: skip
+    _cm(store, {"service.webhook.hook": f"url: {webhook.url}\n",
+                "template.app-sync-succeeded": TEMPLATE, "trigger.on-tag": trigger})  # fmt: skip
+    for name, files in (("prod", ["values-prod.yaml"]), ("dev", [])):
+        _app(store, name, url, commit, {"path": "charts/web", "helm": {"valueFiles": files}})
+        app = resources.find(store, "Application", name, "argocd")
+        assert app is not None
+        body = {**app.body, "metadata": {**app.metadata,
+                                         "annotations": {f"{PREFIX}on-tag.hook": ""}}}  # fmt: skip
+        resources.apply(store, [Resource(app.api_version, "Application", name, "argocd", body)])
+    worker.run_pass(store, secrets={})
+    assert sorted(r.path for r in webhook.requests) == ["/prod"]  # dev's tag is 1.0
 
 
 def test_flatten_as_argo_cd_names_parameters() -> None:
