@@ -12,7 +12,8 @@ own lane (and one thread, until the service's timeout).
 Each row is queued once: ``submit`` refuses a row id already queued or
 running in this process (a row claimed again after its lease ran out while
 its lane was busy). ``busy()`` gives those ids, for the claim to leave out.
-The threads are daemons started on first use; a job interrupted by
+The threads are daemons started when lanes need them, ending after ``IDLE``
+seconds without work; a job interrupted by
 ``SystemExit`` or ``KeyboardInterrupt`` leaves it in ``Job.interrupted`` for
 its waiter to raise (the thread goes on). Pure threading: touches
 nothing but the jobs it is given.
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SIZE = 8
 """Sender threads a store's pool runs at most."""
+IDLE = 30.0
+"""Seconds a sender thread waits for work before it ends."""
 
 
 @dataclass(eq=False)
@@ -76,7 +79,14 @@ class Lanes:
 
     def _work(self) -> None:
         while True:
-            lane = self._ready.get()
+            try:
+                lane = self._ready.get(timeout=IDLE)
+            except queue.Empty:
+                with self._lock:  # submit starts a thread again when lanes need one
+                    if self._ready.empty():
+                        self._threads.remove(threading.current_thread())
+                        return
+                continue
             with self._lock:
                 job = self._lanes[lane].popleft()
             try:
