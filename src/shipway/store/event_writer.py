@@ -41,7 +41,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from shipway.model.errors import ConflictError, ExternalError
-from shipway.model.events import Event, ObjectRef, repeats
+from shipway.model.events import AGGREGATE_WINDOW, Event, ObjectRef
 from shipway.store import event_sql
 from shipway.store.db import Store
 
@@ -57,6 +57,7 @@ class Pending:
 
     event: Event
     count: int
+    key: str = ""  # the aggregation key, hashed by the writer's own thread, not the leader
     done: threading.Event = field(default_factory=threading.Event)
     lead: bool = False  # handed the lead: write the queue's next batch
     stored: Event | None = None
@@ -92,7 +93,7 @@ def _queue(store: Store) -> _Queue:
 
 def write(store: Store, event: Event, count: int = 1) -> Event:
     """Queue ``event`` (``count`` occurrences) and return it as stored, once committed."""
-    me = Pending(event, count)
+    me = Pending(event, count, event.key)
     q = _queue(store)
     with q.lock:
         q.waiting.append(me)
@@ -199,23 +200,23 @@ def _statements(conn: Connection, batch: list[Pending]) -> list[Event]:
 def _on_cursor(cur: Any, p: event_sql.Plan, batch: list[Pending]) -> list[Event]:
     seq = event_sql.max_seq(cur, p)
     newest: dict[str, dict[str, Any]] = {}
-    for r in event_sql.newest(cur, p, sorted({p_.event.key for p_ in batch})):
+    for r in event_sql.newest(cur, p, sorted({p_.key for p_ in batch})):
         newest[r["key"]] = {"id": r["id"], "event": to_event(_Row(r)), "new": False}
     out: list[Event] = []
     for pend in batch:
-        ev, key, seq = pend.event, pend.event.key, seq + 1
+        ev, key, seq = pend.event, pend.key, seq + 1
         hit = newest.get(key)
-        if hit is not None and repeats(hit["event"], ev):
-            prev: Event = hit["event"]
+        prev: Event | None = hit["event"] if hit is not None else None
+        if hit is not None and prev is not None and _repeats(prev, ev):
             stored = dc.replace(prev, last=ev.first, count=prev.count + pend.count, seq=seq)
             hit["event"], hit["dirty"] = stored, True
         else:
             stored = dc.replace(ev, last=ev.first, count=pend.count, seq=seq)
-            hit = newest[key] = {"id": 0, "event": stored, "new": True}
+            hit = newest[key] = {"id": 0, "event": stored, "new": True, "key": key}
         hit.setdefault("mine", []).append(len(out))
         out.append(stored)
     inserts = [h for h in newest.values() if h["new"]]
-    ids = event_sql.insert(cur, p, [_values(h["event"]) for h in inserts])
+    ids = event_sql.insert(cur, p, [_values(h["event"], h["key"]) for h in inserts])
     for h in inserts:
         h["id"] = ids[h["event"].seq]
     bumps = [h for h in newest.values() if not h["new"] and h.get("dirty")]
@@ -234,9 +235,14 @@ class _Row:
         self.__dict__.update(values)
 
 
-def _values(ev: Event) -> tuple[Any, ...]:
-    """The row of ``ev`` in ``event_sql.COLUMNS`` order."""
+def _repeats(prev: Event, new: Event) -> bool:
+    """``events.repeats`` for two events of one key (the key compared by the lookup)."""
+    return prev.last is not None and new.first - prev.last <= AGGREGATE_WINDOW
+
+
+def _values(ev: Event, key: str) -> tuple[Any, ...]:
+    """The row of ``ev`` (aggregation key ``key``) in ``event_sql.COLUMNS`` order."""
     inv = ev.involved
-    return (ev.last, ev.first, ev.source, ev.reason, ev.message, inv.ref, ev.seq, ev.key,
+    return (ev.last, ev.first, ev.source, ev.reason, ev.message, inv.ref, ev.seq, key,
             ev.type, inv.api_version, inv.kind, inv.namespace, inv.name, inv.uid,
             ev.release_id, ev.count)  # fmt: skip
