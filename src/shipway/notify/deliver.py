@@ -22,8 +22,9 @@ only its own lane. Then, for each row in its lane:
 The bound on duplicates: the service's acceptance and ``mark_sent`` are two
 systems; a sender killed between them leaves the row leased, and after the
 lease (60 s) the row is sent once more. So a crash costs at most one extra
-message per row that was in flight (at most ``claim_due``'s batch, 50); rows
-already recorded are never sent again. Touches the outbox through
+message per row that was in flight: one per sender thread (``lanes.SIZE``, 8),
+since a row claimed but still queued in its lane was never sent; rows already
+recorded are never sent again. Touches the outbox through
 ``shipway.store.outbox`` and the services' endpoints.
 """
 
@@ -109,7 +110,7 @@ def deliver_due(
     service cannot even be resolved."""
     result = PassResult()
     pool = lanes.for_store(store)
-    skip: set[int] = set()  # summarised by another message of the same lane
+    skip = pool.summarised  # rows another message of their lane stood for (any pass's)
     counts = threading.Lock()
     jobs: list[lanes.Job] = []
     for d in outbox.claim_due(store, exclude=pool.busy()):
@@ -151,6 +152,7 @@ def _one(
 ) -> dict[str, int]:
     """Send one row (in its lane); what it counted (``PassResult``'s field names)."""
     if d.id in skip:
+        skip.discard(d.id)
         return {}
     counted: dict[str, int] = {}
     resolved: Target | None = None

@@ -53,6 +53,7 @@ class Lanes:
         self._ready: queue.SimpleQueue[Hashable] = queue.SimpleQueue()
         self._queued: set[int] = set()
         self._threads: list[threading.Thread] = []
+        self.summarised: set[int] = set()  # rows a rate limit's summary stood for (deliver)
 
     def submit(self, lane: Hashable, job: Job) -> bool:
         """Queue ``job`` behind its lane's; False (not queued) when its row is queued already."""

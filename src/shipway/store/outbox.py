@@ -188,11 +188,15 @@ def next_due(store: Store) -> dt.datetime | None:
 
 
 def mark_sent(store: Store, row_id: int, external: dict[str, Any]) -> None:
-    with store.session() as s:
-        row = s.get(OutboxRow, row_id)
-        if row is not None:
-            row.state, row.external, row.sent_at, row.lease_until = SENT, external, _now(), None
-            row.last_error = ""
+    """Record a row sent, with the service's answer (one statement: the senders' hot path)."""
+    stmt = update(_T).where(_T.c.id == row_id).values(
+        state=SENT, external=external, sent_at=_now(), lease_until=None, last_error=""
+    )
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(stmt)
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
 
 
 def mark_retry(store: Store, row_id: int, error: str, delay: float) -> None:
