@@ -189,8 +189,10 @@ def next_due(store: Store) -> dt.datetime | None:
 
 def mark_sent(store: Store, row_id: int, external: dict[str, Any]) -> None:
     """Record a row sent, with the service's answer (one statement: the senders' hot path)."""
-    stmt = update(_T).where(_T.c.id == row_id).values(
-        state=SENT, external=external, sent_at=_now(), lease_until=None, last_error=""
+    stmt = (
+        update(_T)
+        .where(_T.c.id == row_id)
+        .values(state=SENT, external=external, sent_at=_now(), lease_until=None, last_error="")
     )
     try:
         with store.engine.begin() as conn:
