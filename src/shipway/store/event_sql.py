@@ -14,7 +14,9 @@ byte what the ORM stores and reads back.
 - ``insert(cur, rows)``: one multi-row ``INSERT ... RETURNING id, seq`` (the
   ids are matched by ``seq``, unique within the batch, so the order rows come
   back in does not matter);
-- ``bump(cur, rows)``: ``executemany`` of the repeats' count/time/seq.
+- ``bump(cur, rows)``: ``executemany`` of the repeats' count/time/seq;
+- ``after(cur, seq, limit)``: the rows after a stream position, in order (the
+  routers' and the stream's read).
 
 Touches only the ``events`` table, through the cursor it is handed.
 """
@@ -56,6 +58,7 @@ class Plan:
     row_marks: str
     bump: str
     key_col: str
+    after: str
 
 
 _PLANS: dict[str, Plan] = {}
@@ -100,6 +103,7 @@ def _build(dialect: Dialect) -> Plan:
         bump=f"UPDATE events SET {q('count')} = {mark}, {q('time')} = {mark}, seq = {mark} "
         f"WHERE id = {mark}",
         key_col=q("key"),
+        after=f"SELECT {read} FROM events WHERE seq > {mark} ORDER BY seq LIMIT {mark}",
     )
 
 
@@ -138,3 +142,9 @@ def bump(cur: Any, p: Plan, rows: Sequence[tuple[int, Any, int, int]]) -> None:
     """Set ``(count, time, seq)`` of row ``id`` for each ``(count, time, seq, id)``."""
     if rows:
         cur.executemany(p.bump, [_convert(r, p.bump_binds) for r in rows])
+
+
+def after(cur: Any, p: Plan, seq: int, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows after position ``seq``, in stream order, as ``newest`` gives them."""
+    cur.execute(p.after, [seq, limit])
+    return [dict(zip(READ, _convert(r, p.results), strict=True)) for r in cur.fetchall()]

@@ -201,7 +201,7 @@ def _on_cursor(cur: Any, p: event_sql.Plan, batch: list[Pending]) -> list[Event]
     seq = event_sql.max_seq(cur, p)
     newest: dict[str, dict[str, Any]] = {}
     for r in event_sql.newest(cur, p, sorted({p_.key for p_ in batch})):
-        newest[r["key"]] = {"id": r["id"], "event": to_event(_Row(r)), "new": False}
+        newest[r["key"]] = {"id": r["id"], "event": to_event(Row(r)), "new": False}
     out: list[Event] = []
     for pend in batch:
         ev, key, seq = pend.event, pend.key, seq + 1
@@ -228,7 +228,7 @@ def _on_cursor(cur: Any, p: event_sql.Plan, batch: list[Pending]) -> list[Event]
     return out
 
 
-class _Row:
+class Row:
     """A ``{column: value}`` read by ``event_sql`` with the attribute access ``to_event`` uses."""
 
     def __init__(self, values: dict[str, Any]) -> None:

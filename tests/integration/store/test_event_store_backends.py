@@ -59,6 +59,13 @@ def test_repeats_aggregate(store: Store) -> None:
     assert store_events.last_seq(store) == 4
     assert [e.reason for e in store_events.query(store, types=["Normal"])] == []
     assert store_events.query(store, after=3)[0].id == other.id
+    # the routers' read (after and limit only) runs on the DBAPI cursor: the same events
+    fast = store_events.query(store, after=2, limit=2)
+    assert fast == store_events.query(store, after=2, upto=4)[:2]
+    assert [(e.seq, e.count, e.first, e.last) for e in fast] == [
+        (3, 1, late.first, late.last),
+        (4, 1, other.first, other.last),
+    ]
 
 
 def test_concurrent_writers_take_gapless_positions(store: Store) -> None:
