@@ -11,7 +11,8 @@
    routed by passes running meanwhile: events/s in, rows/s routed, rows == events
    (none lost), then all delivered. Beside the wall time: the CPU time of the process
    and of the writers' threads, and the commits (machine load from others does not
-   change those).
+   change those). Then delivery across lanes (``notify.lanes``): 4 services' rows while
+   a fifth service's receiver stalls 2 s a request.
 3. Repeats: 1,000 evaluations of one Application state (on-sync-succeeded to a webhook)
    and 1,000 repeats of one event to a Flux Alert: messages at the receiver (target 1 each).
 
@@ -73,6 +74,55 @@ class Sink:
                         return t
             time.sleep(0.002)
         return None
+
+
+def _lanes(store: Any, sink: Sink, per: int = 250, services: int = 4, stalled: int = 5) -> None:
+    """2c. Delivery across lanes: ``services`` webhook services of ``per`` rows each, and one
+    service whose receiver takes 2 s a request; the fast ones' rows are all delivered while
+    the stalled one is still on its first few (sequential sending would wait 2 s a row)."""
+    from shipway.notify import deliver
+    from shipway.notify.config import ServiceConfig
+    from shipway.notify.services import service_for
+    from shipway.store import outbox
+
+    slow = Sink()
+    slow_handler = slow.server.RequestHandlerClass
+    real = slow_handler._any  # type: ignore[attr-defined]
+
+    def stall(self: Any) -> None:
+        time.sleep(2.0)
+        real(self)
+
+    slow_handler.do_POST = stall  # type: ignore[attr-defined]
+    rows: list[tuple[Any, None]] = []
+    for i in range(stalled):
+        rows.append((outbox.Delivery(f"lane-slow-{i}", "", "bench", "b", "t", "webhook:slow", "",
+                                     {"webhook": {"method": "POST", "path": "/s",
+                                                  "body": f"slow-{i}"}}), None))  # fmt: skip
+    for k in range(services):
+        for i in range(per):
+            hook = {"method": "POST", "path": f"/l{k}", "body": f"lane-{k}-{i}"}
+            rows.append((outbox.Delivery(f"lane-{k}-{i}", "", "bench", "b", "t", f"webhook:{k}",
+                                         "", {"webhook": hook}), None))  # fmt: skip
+    outbox.enqueue_many(store, rows)
+
+    def resolve(d: Any) -> deliver.Target:
+        url = slow.url if d.service == "webhook:slow" else sink.url
+        return deliver.Target(service_for(ServiceConfig("webhook", d.service, {"url": url})),
+                              None, lambda _r, _e: None)  # fmt: skip
+
+    total = per * services
+    t0, c0 = time.perf_counter(), time.process_time()
+    while sink.count(b"lane-") < total and time.perf_counter() - t0 < 300:
+        deliver.deliver_due(store, resolve, wait=0.5)
+    took, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"lanes: {sink.count(b'lane-')} of {total} rows to {services} services delivered in "
+        f"{took:.1f} s ({total / took:.0f}/s, {cpu / total * 1e6:.0f} us CPU a row) while a "
+        f"stalled service (2 s a request) had taken {slow.count(b'slow-')} of its {stalled}"
+    )
+    while slow.count(b"slow-") < stalled and time.perf_counter() - t0 < 300:
+        deliver.deliver_due(store, resolve, wait=0.5)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -236,9 +286,10 @@ spec:
     delivered = sink.count(b"burst-") - before_sink
     took = time.perf_counter() - t1
     print(
-        f"delivered: {delivered} of {total} in {took:.1f} s ({delivered / took:.0f}/s, one "
-        f"sender, sequential HTTP)"
+        f"delivered: {delivered} of {total} in {took:.1f} s ({delivered / took:.0f}/s; one "
+        f"Provider is one lane: its messages go in order, one at a time)"
     )
+    _lanes(store, sink)
 
     # 3. repeats
     body: dict[str, Any] = {

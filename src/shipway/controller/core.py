@@ -445,7 +445,7 @@ class Controller:
 def _notify(store: Store) -> None:
     """A notification pass: changes made by any process, seen in the stored status."""
     try:
-        notify_worker.run_pass(store)
+        notify_worker.run_pass(store, wait=1.0)  # a stalled service finishes in its lane
     except Exception:
         log.exception("notification pass failed")
 

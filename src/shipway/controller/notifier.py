@@ -21,6 +21,9 @@ from shipway.store.db import Store
 log = logging.getLogger(__name__)
 
 POLL = 0.2
+WAIT = 1.0
+"""How long a pass waits for its deliveries: a stalled service's rows finish in their lane
+(``shipway.notify.lanes``) while the loop goes on."""
 
 
 def loop(store: Store, stop: threading.Event, poll: float = POLL) -> None:
@@ -32,7 +35,7 @@ def loop(store: Store, stop: threading.Event, poll: float = POLL) -> None:
             now = dt.datetime.now(dt.UTC)
             if seq != seen or (due is not None and due <= now):
                 seen = seq
-                worker.run_pass(store)
+                worker.run_pass(store, wait=WAIT)
         except Exception:
             log.exception("notification pass failed")
 

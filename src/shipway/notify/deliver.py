@@ -3,7 +3,11 @@
 ``deliver_due(store, resolve)`` claims due rows (``outbox.claim_due``: a lease,
 one attempt counted) and, for each, asks ``resolve(row)`` for its ``Target``:
 the sender (a ``services.Service``), its rate limit and what to record when it
-is given up. Then:
+is given up. Rows are sent concurrently in lanes (``shipway.notify.lanes``: a
+bounded pool; one lane per service and recipient, in order, so a message and
+its update in place never race; one lane per service when it has a rate
+limit, so the window's count is exact); a slow or unreachable service holds
+only its own lane. Then, for each row in its lane:
 
 - over the rate limit (sent in the last window >= N): the row is held until
   the window has room, with no attempt counted;
@@ -18,8 +22,9 @@ is given up. Then:
 The bound on duplicates: the service's acceptance and ``mark_sent`` are two
 systems; a sender killed between them leaves the row leased, and after the
 lease (60 s) the row is sent once more. So a crash costs at most one extra
-message per row that was in flight (at most ``claim_due``'s batch, 50); rows
-already recorded are never sent again. Touches the outbox through
+message per row that was in flight: one per sender thread (``lanes.SIZE``, 8),
+since a row claimed but still queued in its lane was never sent; rows already
+recorded are never sent again. Touches the outbox through
 ``shipway.store.outbox`` and the services' endpoints.
 """
 
@@ -27,10 +32,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shipway.notify import lanes
 from shipway.notify.policy import RateLimit, summary_line
 from shipway.notify.services import DeliveryError, Service
 from shipway.store import outbox
@@ -90,47 +98,96 @@ def deliver_due(
     max_attempts: int = MAX_ATTEMPTS,
     backoff: float = BACKOFF,
     give_up: Callable[[outbox.Delivery, str], None] | None = None,
+    wait: float | None = None,
 ) -> PassResult:
-    """Send every due row once; failures are retried later or given up with an event.
+    """Send every due row once, concurrently across lanes (``lanes``: one lane per service
+    and recipient, or per service when it has a rate limit, so its count stays exact);
+    failures are retried later or given up with an event.
 
-    ``give_up(row, error)`` records a row whose service cannot even be resolved."""
+    Waits for the rows it claimed, or ``wait`` seconds at most: rows of a stalled service
+    are then still in their lane and finish in the background (their outcome is recorded
+    in the outbox, not in the result returned). ``give_up(row, error)`` records a row whose
+    service cannot even be resolved."""
     result = PassResult()
-    skip: set[int] = set()
-    for d in outbox.claim_due(store):
-        if d.id in skip:
-            continue
-        target: Target | None = None
+    pool = lanes.for_store(store)
+    skip = pool.summarised  # rows another message of their lane stood for (any pass's)
+    counts = threading.Lock()
+    jobs: list[lanes.Job] = []
+    for d in outbox.claim_due(store, exclude=pool.busy()):
+        target: Target | DeliveryError
         try:
             target = resolve(d)
-            payload = d.payload
-            if target.limit is not None:
-                if _limited(store, d, target.limit):
-                    result.held += 1
-                    continue
-                others = outbox.held(store, d.service, d.recipient, exclude=d.id)
-                if others:
-                    n = outbox.mark_suppressed(store, others, f"summarised in notification {d.id}")
-                    skip.update(others)
-                    result.suppressed += n
-                    payload = with_summary(payload, n, target.limit)
-            previous = outbox.previous_in_group(store, d.service, d.recipient, d.group_key)
-            answer = target.service.send(payload, d.recipient, previous)
         except DeliveryError as exc:
-            error = exc.message
-            if d.attempts >= max_attempts:
-                outbox.mark_failed(store, d.id, error)
-                why = f"gave up after {d.attempts} attempts: {error}"
-                record = target.failed if target is not None else give_up
-                if record is not None:
-                    record(d, why)
-                log.warning("notification %s gave up: %s", d.id, error)
-                result.failed += 1
-            else:
-                delay = min(MAX_DELAY, backoff * 2 ** (d.attempts - 1))
-                outbox.mark_retry(store, d.id, error, delay)
-                log.info("notification %s failed (attempt %s): %s", d.id, d.attempts, error)
-                result.retried += 1
-            continue
-        outbox.mark_sent(store, d.id, answer)
-        result.sent += 1
+            target = exc
+        limited = isinstance(target, Target) and target.limit is not None
+        lane = (d.service,) if limited else (d.service, d.recipient)
+
+        def run(d: outbox.Delivery = d, target: Target | DeliveryError = target) -> None:
+            outcome = _one(store, d, target, skip, max_attempts, backoff, give_up)
+            with counts:
+                for name, n in outcome.items():
+                    setattr(result, name, getattr(result, name) + n)
+
+        job = lanes.Job(d.id, run)
+        if pool.submit(lane, job):
+            jobs.append(job)
+    deadline = None if wait is None else time.monotonic() + wait
+    for job in jobs:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not job.done.wait(left):
+            break
+        if job.interrupted is not None:  # the process is going down (a sender's SystemExit)
+            raise job.interrupted
     return result
+
+
+def _one(
+    store: Store,
+    d: outbox.Delivery,
+    target: Target | DeliveryError,
+    skip: set[int],
+    max_attempts: int,
+    backoff: float,
+    give_up: Callable[[outbox.Delivery, str], None] | None,
+) -> dict[str, int]:
+    """Send one row (in its lane); what it counted (``PassResult``'s field names)."""
+    if d.id in skip:
+        skip.discard(d.id)
+        return {}
+    counted: dict[str, int] = {}
+    resolved: Target | None = None
+    try:
+        if isinstance(target, DeliveryError):
+            raise target
+        resolved = target
+        payload = d.payload
+        if target.limit is not None:
+            if _limited(store, d, target.limit):
+                return {"held": 1}
+            others = outbox.held(store, d.service, d.recipient, exclude=d.id)
+            if others:
+                n = outbox.mark_suppressed(store, others, f"summarised in notification {d.id}")
+                skip.update(others)
+                counted["suppressed"] = n
+                payload = with_summary(payload, n, target.limit)
+        previous = outbox.previous_in_group(store, d.service, d.recipient, d.group_key)
+        answer = target.service.send(payload, d.recipient, previous)
+    except DeliveryError as exc:
+        error = exc.message
+        if d.attempts >= max_attempts:
+            outbox.mark_failed(store, d.id, error)
+            why = f"gave up after {d.attempts} attempts: {error}"
+            record = resolved.failed if resolved is not None else give_up
+            if record is not None:
+                record(d, why)
+            log.warning("notification %s gave up: %s", d.id, error)
+            counted["failed"] = 1
+        else:
+            delay = min(MAX_DELAY, backoff * 2 ** (d.attempts - 1))
+            outbox.mark_retry(store, d.id, error, delay)
+            log.info("notification %s failed (attempt %s): %s", d.id, d.attempts, error)
+            counted["retried"] = 1
+        return counted
+    outbox.mark_sent(store, d.id, answer)
+    counted["sent"] = 1
+    return counted

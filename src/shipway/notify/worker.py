@@ -250,8 +250,10 @@ def deliver_due(
     flux_config: worker_flux.FluxConfig | None = None,
     max_attempts: int = MAX_ATTEMPTS,
     backoff: float = BACKOFF,
+    wait: float | None = None,
 ) -> PassResult:
-    """Send every due row once (Argo CD services and Flux Providers alike)."""
+    """Send every due row once (Argo CD services and Flux Providers alike), concurrently
+    in lanes; ``wait``: at most that long for them (``deliver.deliver_due``)."""
     fluxc = flux_config or worker_flux.FluxConfig()
 
     targets: dict[str, Target] = {}  # one per service in a pass (a Provider's Secret read once)
@@ -273,15 +275,16 @@ def deliver_due(
             _failed_event(store, d, error)
 
     return deliver.deliver_due(store, resolve, max_attempts=max_attempts, backoff=backoff,
-                               give_up=give_up)  # fmt: skip
+                               give_up=give_up, wait=wait)  # fmt: skip
 
 
 def run_pass(
     store: Store, *, secrets: Mapping[str, str] | None = None, backoff: float = BACKOFF,
-    max_attempts: int = MAX_ATTEMPTS,
+    max_attempts: int = MAX_ATTEMPTS, wait: float | None = None,
 ) -> PassResult:  # fmt: skip
     """One notification pass (evaluate, route Flux events, deliver); bad configuration is
-    logged."""
+    logged. ``wait``: how long the pass waits for its deliveries at most (None: until all
+    are recorded); the controller bounds it, so a stalled service cannot hold its loop."""
     with _LOCK:
         config: NotifyConfig | None = None
         try:
@@ -294,6 +297,6 @@ def run_pass(
         fluxc = worker_flux.load(store)
         enqueued += worker_flux.route(store, fluxc)
         result = deliver_due(store, config, flux_config=fluxc, backoff=backoff,
-                             max_attempts=max_attempts)  # fmt: skip
+                             max_attempts=max_attempts, wait=wait)  # fmt: skip
         result.enqueued = enqueued
         return result

@@ -184,14 +184,9 @@ def route(store: Store, config: FluxConfig, *, batch: int = BATCH) -> int:
         for alert in config.alerts:
             if flux.matches(alert, e, look.labels(e.involved) if _wants_labels(alert) else {}):
                 _take(store, config, alert, e, look, b)
-    keys = [k for k in b.new]
-    known = outbox.known_keys(store, keys) if keys else set()
-    made = outbox.enqueue_many(store, [v for k, v in b.new.items() if k not in known])
-    for row, folded, due in b.stored_changes():
-        outbox.fold_into(store, row, row.payload, folded, due=due)
-        made += 1
-    outbox.set_cursor(store, "flux", max(e.seq for e in found))
-    return made
+    folds = [(row, row.payload, keys, due) for row, keys, due in b.stored_changes()]
+    return outbox.commit_route(store, list(b.new.values()), folds, "flux",
+                               max(e.seq for e in found))  # fmt: skip
 
 
 def _wants_labels(alert: flux.AlertView) -> bool:

@@ -20,9 +20,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from shipway.model.errors import ExternalError
 from shipway.model.events import NORMAL, Event, ObjectRef, utc
-from shipway.store import event_writer
+from shipway.store import event_sql, event_writer
 from shipway.store.db import Store
 from shipway.store.tables import EventRow, ReconcileRow
 
@@ -66,25 +68,46 @@ def query(
     newest: bool = False,
 ) -> list[Event]:
     """Events after ``after`` in stream order (``seq``); ``newest``: the last ``limit``."""
-    q = select(EventRow).where(EventRow.seq > after)
+    filters = (namespace, kind, name, release_id, upto)
+    if limit is not None and not newest and not types and filters == (None,) * 5:
+        return _after(store, after, limit)  # the routers' read: on the DBAPI cursor
+    t = EventRow.__table__.c
+    q = select(EventRow.__table__).where(t.seq > after)
     if upto is not None:
-        q = q.where(EventRow.seq <= upto)
+        q = q.where(t.seq <= upto)
     if namespace is not None:
-        q = q.where(EventRow.namespace == namespace)
+        q = q.where(t.namespace == namespace)
     if kind:
-        q = q.where(func.lower(EventRow.kind) == kind.lower())
+        q = q.where(func.lower(t.kind) == kind.lower())
     if name:
-        q = q.where(EventRow.name == name)
+        q = q.where(t.name == name)
     if types:
-        q = q.where(EventRow.type.in_(list(types)))
+        q = q.where(t.type.in_(list(types)))
     if release_id:
-        q = q.where(EventRow.release_id == release_id)
-    q = q.order_by(EventRow.seq.desc() if newest else EventRow.seq)
+        q = q.where(t.release_id == release_id)
+    q = q.order_by(t.seq.desc() if newest else t.seq)
     if limit is not None:
         q = q.limit(limit)
-    with store.session() as s:
-        found = [_to_event(r) for r in s.scalars(q)]
+    try:  # Core rows: the ORM's identity map and instances cost more than the reading
+        with store.engine.connect() as conn:
+            found = [_to_event(r) for r in conn.execute(q)]
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="store") from exc
     return list(reversed(found)) if newest else found
+
+
+def _after(store: Store, after: int, limit: int) -> list[Event]:
+    try:
+        with store.engine.connect() as conn:
+            p = event_sql.plan(conn.dialect)
+            cur = conn.connection.cursor()
+            try:
+                rows = event_sql.after(cur, p, after, limit)
+            finally:
+                cur.close()
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="store") from exc
+    return [_to_event(event_writer.Row(r)) for r in rows]
 
 
 def last_seq(store: Store) -> int:

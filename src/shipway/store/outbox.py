@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, Table, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -24,6 +24,7 @@ from shipway.model.errors import ExternalError
 from shipway.store.db import Store
 from shipway.store.notify_tables import OutboxRow
 
+_T: Table = OutboxRow.__table__  # type: ignore[assignment]
 PENDING, SENT, FAILED, SUPPRESSED = "pending", "sent", "failed", "suppressed"
 CURSOR = "cursor"  # a bookkeeping row (``cursor:<name>``): a reader's position, not a message
 
@@ -52,7 +53,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _to(r: OutboxRow) -> Delivery:
+def _to(r: Any) -> Delivery:
     return Delivery(r.key, r.cond, r.app_namespace, r.app_name, r.trigger, r.service,
                     r.recipient, dict(r.payload), r.group_key, r.state, r.attempts,
                     r.last_error, dict(r.external or {}), r.id)  # fmt: skip
@@ -101,6 +102,14 @@ def enqueue_many(store: Store, rows: Sequence[tuple[Delivery, dt.datetime | None
     already there; returns how many were new."""
     if not rows:
         return 0
+    try:
+        with store.engine.begin() as conn:
+            return _insert_many(conn, rows)
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
+
+
+def _insert_many(conn: Connection, rows: Sequence[tuple[Delivery, dt.datetime | None]]) -> int:
     now = _now()
     values = [
         {"key": d.key, "cond": d.cond, "app_namespace": d.app_namespace, "app_name": d.app_name,
@@ -110,18 +119,13 @@ def enqueue_many(store: Store, rows: Sequence[tuple[Delivery, dt.datetime | None
          "created": now}
         for d, at in rows
     ]  # fmt: skip
-    dialect = store.engine.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(OutboxRow).on_conflict_do_nothing(index_elements=["key"])
-    try:
-        with store.engine.begin() as conn:
-            n = 0
-            for i in range(0, len(values), 500):
-                res = conn.execute(stmt, values[i : i + 500])
-                n += int(getattr(res, "rowcount", 0) or 0)
-            return n
-    except SQLAlchemyError as exc:
-        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = ins(OutboxRow).on_conflict_do_nothing(index_elements=["key"])
+    n = 0
+    for i in range(0, len(values), 500):
+        res = conn.execute(stmt, values[i : i + 500])
+        n += int(getattr(res, "rowcount", 0) or 0)
+    return n
 
 
 def rearm(store: Store, conds: Sequence[str]) -> int:
@@ -137,8 +141,11 @@ def rearm(store: Store, conds: Sequence[str]) -> int:
         return len(rows)
 
 
-def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Delivery]:
-    """Take pending rows whose time has come and whose lease (if any) expired.
+def claim_due(
+    store: Store, *, lease: float = 60.0, limit: int = 50, exclude: Collection[int] = ()
+) -> list[Delivery]:
+    """Take pending rows whose time has come and whose lease (if any) expired, but the rows
+    ``exclude`` names (this process's senders still have them queued).
 
     One conditional update for the batch: each claim writes a lease time of its own (the
     microseconds carry a random tag), and reads back the rows holding exactly that one, so
@@ -152,6 +159,8 @@ def claim_due(store: Store, *, lease: float = 60.0, limit: int = 50) -> list[Del
         .order_by(OutboxRow.id)
         .limit(limit)
     )
+    if exclude:
+        due = due.where(OutboxRow.id.not_in(list(exclude)))
     with store.session() as s:
         ids = list(s.scalars(due))
         if not ids:
@@ -179,11 +188,17 @@ def next_due(store: Store) -> dt.datetime | None:
 
 
 def mark_sent(store: Store, row_id: int, external: dict[str, Any]) -> None:
-    with store.session() as s:
-        row = s.get(OutboxRow, row_id)
-        if row is not None:
-            row.state, row.external, row.sent_at, row.lease_until = SENT, external, _now(), None
-            row.last_error = ""
+    """Record a row sent, with the service's answer (one statement: the senders' hot path)."""
+    stmt = (
+        update(_T)
+        .where(_T.c.id == row_id)
+        .values(state=SENT, external=external, sent_at=_now(), lease_until=None, last_error="")
+    )
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(stmt)
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
 
 
 def mark_retry(store: Store, row_id: int, error: str, delay: float) -> None:
@@ -288,13 +303,17 @@ def mark_suppressed(store: Store, ids: Sequence[int], note: str) -> int:
 
 def open_groups(store: Store, prefix: str, now: dt.datetime) -> dict[str, Delivery]:
     """Every pending, unleased group row not due yet whose group starts with ``prefix``."""
-    with store.session() as s:
-        rows = s.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.state == PENDING, OutboxRow.group_key.startswith(prefix))
-            .where(OutboxRow.lease_until.is_(None), OutboxRow.next_at > now)
-        ).all()
-        return {r.group_key: _to(r) for r in rows if (r.external or {}).get("aggregating")}
+    # by ``next_at`` alone (its index: the few rows not due yet), not by ``state`` (every
+    # pending row, thousands in a burst); the state is checked here
+    q = (
+        select(_T)
+        .where(_T.c.next_at > now, _T.c.group_key.startswith(prefix))
+        .where(_T.c.lease_until.is_(None))
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return {r.group_key: _to(r) for r in rows
+            if r.state == PENDING and (r.external or {}).get("aggregating")}  # fmt: skip
 
 
 def fold_into(
@@ -302,20 +321,47 @@ def fold_into(
 ) -> bool:
     """Store the group row ``d`` with more events folded in (``payload``, their keys); due
     now when ``due``. False when a sender took it meanwhile."""
+    with store.session() as s:
+        res = s.execute(_fold(d, payload, event_keys, due=due))
+        return int(getattr(res, "rowcount", 0) or 0) == 1
+
+
+def _fold(d: Delivery, payload: dict[str, Any], event_keys: Sequence[str], *, due: bool) -> Any:
     seen = list((d.external or {}).get("events") or [])
     external = {**(d.external or {}), "events": [*seen, *[k for k in event_keys if k not in seen]]}
     values: dict[str, Any] = {"payload": payload, "external": external}
     if due:
         external["aggregating"] = False
         values["next_at"] = _now()
-    with store.session() as s:
-        res = s.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == d.id, OutboxRow.state == PENDING)
-            .where(OutboxRow.lease_until.is_(None))
-            .values(**values)
-        )
-        return int(getattr(res, "rowcount", 0) or 0) == 1
+    return (
+        update(_T)
+        .where(_T.c.id == d.id, _T.c.state == PENDING)
+        .where(_T.c.lease_until.is_(None))
+        .values(**values)
+    )
+
+
+Fold = tuple[Delivery, dict[str, Any], Sequence[str], bool]
+"""A group row, its payload with more events folded in, their keys, and whether it is due."""
+
+
+def commit_route(
+    store: Store, rows: Sequence[tuple[Delivery, dt.datetime | None]], folds: Sequence[Fold],
+    cursor_name: str, seq: int,
+) -> int:  # fmt: skip
+    """A router's pass in one transaction: insert ``rows`` (keys already there skipped), fold
+    into group rows (one a sender took meanwhile is left), and move the cursor to ``seq``;
+    returns how many rows were new or folded into."""
+    try:
+        with store.engine.begin() as conn:
+            n = _insert_many(conn, rows) if rows else 0
+            for d, payload, keys, due in folds:
+                n += int(getattr(conn.execute(_fold(d, payload, keys, due=due)), "rowcount", 0)
+                         or 0)  # fmt: skip
+            _set_cursor(conn, cursor_name, seq)
+            return n
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
 
 
 # -- a reader's position (the Flux router's last event), kept in the outbox ---------------
@@ -323,19 +369,26 @@ def fold_into(
 
 def cursor(store: Store, name: str) -> int | None:
     """A reader's last position (None before its first pass)."""
-    with store.session() as s:
-        row = s.scalars(select(OutboxRow).where(OutboxRow.key == f"cursor:{name}")).first()
-        return int((row.payload or {}).get("seq", 0)) if row is not None else None
+    with store.engine.connect() as conn:
+        payload = conn.execute(select(_T.c.payload).where(_T.c.key == f"cursor:{name}")).first()
+    return int((payload[0] or {}).get("seq", 0)) if payload is not None else None
 
 
 def set_cursor(store: Store, name: str, seq: int) -> None:
-    now = _now()
-    with store.session() as s:
-        row = s.scalars(select(OutboxRow).where(OutboxRow.key == f"cursor:{name}")).first()
-        if row is None:
-            s.add(OutboxRow(key=f"cursor:{name}", cond="", app_namespace="", app_name="",
-                            trigger="", service=f"cursor:{name}", recipient="",
-                            payload={"seq": seq}, state=CURSOR, attempts=0, next_at=now,
-                            group_key="", external={}, last_error="", created=now))  # fmt: skip
-        else:
-            row.payload = {"seq": seq}
+    try:
+        with store.engine.begin() as conn:
+            _set_cursor(conn, name, seq)
+    except SQLAlchemyError as exc:
+        raise ExternalError(f"database error: {exc}", subject="outbox") from exc
+
+
+def _set_cursor(conn: Connection, name: str, seq: int) -> None:
+    key = f"cursor:{name}"
+    res = conn.execute(update(_T).where(_T.c.key == key).values(payload={"seq": seq}))
+    if int(getattr(res, "rowcount", 0) or 0) == 0:
+        now = _now()
+        conn.execute(insert(_T).values(key=key, cond="", app_namespace="", app_name="",
+                                       trigger="", service=key, recipient="",
+                                       payload={"seq": seq}, state=CURSOR, attempts=0,
+                                       next_at=now, group_key="", external={},
+                                       last_error="", created=now))  # fmt: skip

@@ -193,10 +193,14 @@ _METHODS = {
 
 
 def go_method(value: Any, name: str) -> Callable[..., Any] | None:
-    """The Go method ``name`` of a time value, bound; None when it has none."""
+    """The Go method ``name`` of a time value, or of a value whose class lists its Go methods
+    in ``GO_METHODS`` (a mapping with methods, as Argo CD's ``AppDetail.Helm``), bound; None
+    when it has none."""
     for cls, names in _METHODS.items():
         if isinstance(value, cls) and name in names:
             return getattr(value, name)  # type: ignore[no-any-return]
+    if name in getattr(type(value), "GO_METHODS", ()):
+        return getattr(value, name)  # type: ignore[no-any-return]
     return None
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -58,6 +59,13 @@ def test_repeats_aggregate(store: Store) -> None:
     assert store_events.last_seq(store) == 4
     assert [e.reason for e in store_events.query(store, types=["Normal"])] == []
     assert store_events.query(store, after=3)[0].id == other.id
+    # the routers' read (after and limit only) runs on the DBAPI cursor: the same events
+    fast = store_events.query(store, after=2, limit=2)
+    assert fast == store_events.query(store, after=2, upto=4)[:2]
+    assert [(e.seq, e.count, e.first, e.last) for e in fast] == [
+        (3, 1, late.first, late.last),
+        (4, 1, other.first, other.last),
+    ]
 
 
 def test_concurrent_writers_take_gapless_positions(store: Store) -> None:
@@ -124,27 +132,29 @@ def test_release_events_carry_the_release_id(store: Store) -> None:
 
 
 def _queued_behind_a_held_transaction(
-    store: Store, events: list[tuple[str, str]], hold_on: str = "INSERT INTO events"
+    store: Store, events: list[tuple[str, str]]
 ) -> tuple[list[object], int]:
     """Emit ``events`` (name, message) from one thread each while the first one's transaction
-    is held at its first INSERT until every other writer has queued; returns each writer's
+    is held at its INSERT until every other writer has queued; returns each writer's
     result (an Event or its error) and the transactions committed."""
     from sqlalchemy import event as sa_event
 
-    from shipway.store import event_writer
+    from shipway.store import event_sql, event_writer
 
     release, held = threading.Event(), threading.Event()
     commits = [0]
+    real_insert = event_sql.insert
 
-    def hold(_conn: object, _cur: object, statement: str, *_: object) -> None:
-        if statement.startswith(hold_on) and not release.is_set():
+    def hold(*args: Any) -> dict[int, int]:  # the writer's statements run on the DBAPI cursor
+        if not release.is_set():
             held.set()
             release.wait(30)
+        return real_insert(*args)
 
     def count(_conn: object) -> None:
         commits[0] += 1
 
-    sa_event.listen(store.engine, "before_cursor_execute", hold)
+    event_sql.insert = hold  # type: ignore[assignment]
     sa_event.listen(store.engine, "commit", count)
     results: list[object] = [None] * len(events)
 
@@ -155,22 +165,24 @@ def _queued_behind_a_held_transaction(
         except Exception as exc:
             results[i] = exc
 
-    first = threading.Thread(target=writer, args=(0,))
-    first.start()
-    queue = event_writer._queue(store)
-    assert held.wait(30)  # the first event's transaction is under way, alone
-    rest = [threading.Thread(target=writer, args=(i,)) for i in range(1, len(events))]
-    for t in rest:
-        t.start()
-    for _ in range(3000):  # the first is being written, out of the queue
-        if len(queue.waiting) == len(events) - 1:
-            break
-        threading.Event().wait(0.01)
-    assert len(queue.waiting) == len(events) - 1, len(queue.waiting)
-    release.set()
+    try:
+        first = threading.Thread(target=writer, args=(0,))
+        first.start()
+        queue = event_writer._queue(store)
+        assert held.wait(30)  # the first event's transaction is under way, alone
+        rest = [threading.Thread(target=writer, args=(i,)) for i in range(1, len(events))]
+        for t in rest:
+            t.start()
+        for _ in range(3000):  # the first is being written, out of the queue
+            if len(queue.waiting) == len(events) - 1:
+                break
+            threading.Event().wait(0.01)
+        assert len(queue.waiting) == len(events) - 1, len(queue.waiting)
+    finally:
+        release.set()
+        event_sql.insert = real_insert
     for t in [first, *rest]:
         t.join()
-    sa_event.remove(store.engine, "before_cursor_execute", hold)
     sa_event.remove(store.engine, "commit", count)
     return results, commits[0]
 

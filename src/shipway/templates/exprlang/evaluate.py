@@ -146,6 +146,10 @@ class Evaluator:
 
     def fetch(self, obj: Any, key: Any, node: Node) -> Any:
         if isinstance(obj, Mapping):
+            if key not in obj and isinstance(key, str):  # a mapping with Go methods
+                m = go_method(obj, key)
+                if m is not None:
+                    return m
             return obj.get(key)
         if isinstance(obj, list | tuple | str):
             if not is_number(key) or (isinstance(key, float) and not key.is_integer()):
