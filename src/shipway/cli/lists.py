@@ -160,7 +160,9 @@ def app_list(
 
     opts = out.Options.of(ctx)
     if watch:
-        out.watch(fetch, opts, table=app_table, name=_app_name)
+        from shipway.cli import changes
+
+        out.watch(fetch, opts, table=app_table, name=_app_name, feed=changes.feed_for(ctx, server))
         return
     out.report(fetch(), opts, table=app_table, name=_app_name)
 
@@ -190,6 +192,8 @@ def ci_list(ctx: click.Context, /, limit: int, server: str | None, watch: bool, 
     table = out.rows_table(["id", "workflow", "event", "commit", "conclusion", "jobs"], run_row)
     opts = out.Options.of(ctx)
     if watch:
-        out.watch(fetch, opts, table=table, name="run")
+        from shipway.cli import changes
+
+        out.watch(fetch, opts, table=table, name="run", feed=changes.feed_for(ctx, server))
         return
     out.report(fetch(), opts, table=table, name="run")

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+    from shipway.cli.changes import Feed
+
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
@@ -383,10 +385,14 @@ def watch(
     data: Callable[[T], Any] = _identity,
     interval: float = 1.0,
     rounds: int | None = None,
+    feed: Feed | None = None,
 ) -> None:
-    """``report`` the list, then poll ``fetch`` and print each object that changed, as
-    ``kubectl get -w`` does (rows without a header; JSON/YAML objects; names), until
-    interrupted (Ctrl-C: return, so the command exits 0) or after ``rounds`` polls."""
+    """``report`` the list, then print each object that changes, as ``kubectl get -w``
+    does (rows without a header; JSON/YAML objects; names; an object deleted prints its
+    last state), until interrupted (Ctrl-C: return, so the command exits 0) or after
+    ``rounds`` fetches. With a ``feed`` (``shipway.cli.changes``, built before this is
+    called) the list is fetched again when the feed says something changed, and at least
+    every ``changes.fallback()`` seconds; without one, every ``interval`` seconds."""
     if isinstance(opts, str):
         opts = Options(opts)
 
@@ -411,14 +417,23 @@ def watch(
         n = 0
         while rounds is None or n < rounds:
             n += 1
-            time.sleep(interval)
+            if feed is None:
+                time.sleep(interval)
+            else:
+                from shipway.cli.changes import fallback
+
+                feed.wait(fallback())
             now = state(fetch())
             changed = [i for key, (i, text) in now.items() if seen.get(key, (None, ""))[1] != text]
+            changed += [i for key, (i, _) in seen.items() if key not in now]  # deleted
             seen = now
             if changed:
                 cols = _print_changed(changed, opts, table, name, data, cols)
     except KeyboardInterrupt:
         return
+    finally:
+        if feed is not None:
+            feed.close()
 
 
 def _print_changed(changed: list[T], opts: Options, table: TableFn[T],

@@ -115,7 +115,10 @@ def list_cmd(
     headers = ["id", "app", "commit", "status", "image", "duration"]
     table = out.rows_table(headers, release_row)
     if watch:
-        out.watch(fetch, out.Options.of(ctx), table=table, name="release")
+        from shipway.cli import changes
+
+        out.watch(fetch, out.Options.of(ctx), table=table, name="release",
+                  feed=changes.feed_for(ctx, server))  # fmt: skip
         return
     out.report(fetch(), out.Options.of(ctx), table=table, name="release")
 

@@ -222,7 +222,10 @@ def get(
         return [r for r in listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
 
     if watch:
-        out.watch(fetch, opts, table=table, name=word, data=Resource.to_object)
+        from shipway.cli import changes
+
+        out.watch(fetch, opts, table=table, name=word, data=Resource.to_object,
+                  feed=changes.feed_for(ctx))  # fmt: skip
         return
     out.report(fetch(), opts, table=table, name=word, data=Resource.to_object)
 

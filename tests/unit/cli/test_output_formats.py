@@ -207,10 +207,11 @@ def test_watch_prints_changed_objects_and_ends_on_ctrl_c(
         "api      OutOfSync",
         "web-9    Synced      Degraded",
     ]
-    rounds[:] = [first, [changed]]
+    rounds[:] = [first, [changed]]  # api changes; web-10 is deleted: its last state prints
     out.watch(fetch, "name", table=table, name="application", interval=0)
-    assert capsys.readouterr().out.split() == [
-        "application/web-10", "application/api", "application/api"]  # fmt: skip
+    printed = capsys.readouterr().out.split()
+    assert printed == ["application/web-10", "application/api", "application/api",
+                       "application/web-10"]  # fmt: skip
 
 
 def test_jsonpath_errors_are_bad_input() -> None:
