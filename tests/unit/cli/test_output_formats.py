@@ -223,7 +223,7 @@ def test_jsonpath_errors_are_bad_input() -> None:
 def test_columns_are_left_out_when_shortening_is_not_enough(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shipway.cli.lists import APP_COLUMNS
+    from shipway.cli.list_views import APP_COLUMNS
 
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("SHIPWAY_COLOR", "never")
