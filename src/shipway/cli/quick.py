@@ -17,6 +17,7 @@ May touch: the store (read only), stdout and stderr.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +128,10 @@ def run(args: list[str]) -> bool:
         output.fail(exc)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except BrokenPipeError:  # the reader went away (``| head``): exit 1, silent, as click
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+        raise SystemExit(1) from None
     except Exception as exc:  # a bug: one line, as ``shipway.cli.root.run`` says it
         if os.environ.get("SHIPWAY_TRACEBACK"):
             raise

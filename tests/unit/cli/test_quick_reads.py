@@ -137,3 +137,16 @@ def test_the_script_answers_without_click(stored: None) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stderr) == []
     assert len(json.loads(done.stdout)["items"]) == 2
+
+
+def test_a_reader_gone_is_exit_1_and_silent_on_both_paths(stored: None) -> None:
+    shipway = str(Path(sys.executable).with_name("shipway"))
+    click_path = [sys.executable, "-c", "import sys\nfrom shipway.cli.main import main\n"
+                  "main(sys.argv[1:])"]  # fmt: skip
+    for argv in ([shipway], click_path):  # the script answers it quickly; main(argv) via click
+        proc = subprocess.Popen([*argv, "app", "list", "-A", "-o", "json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # before the command writes a byte
+        assert (proc.wait(timeout=60), proc.stderr.read()) == (1, b""), argv
+        proc.stderr.close()
