@@ -67,11 +67,12 @@ class Interval:
         pass
 
 
-def feed_for(ctx: click.Context, server: str | None = None) -> Feed:
-    """The feed of what the command reads: the controller it is logged in to, or the store."""
+def feed_for(ctx: click.Context, server: str | None = None, *, local: bool = False) -> Feed:
+    """The feed of what the command reads: the controller it is logged in to, or the store
+    (only the store with ``local``: a command that never goes to a controller)."""
     from shipway.cli import remote
 
-    target = remote.target(ctx, server)
+    target = None if local else remote.target(ctx, server)
     if target is not None:
         from shipway.cli.changes_sse import SseFeed
 
