@@ -148,9 +148,13 @@ def watch_option(func: F) -> F:
     """``-w/--watch``: after the list, print objects as they change (Ctrl-C ends, exit 0)."""
     import click
 
+    events = click.option(
+        "--output-watch-events", "output_watch_events", is_flag=True,
+        help="With --watch: each object as a watch event (ADDED, MODIFIED, DELETED).",
+    )  # fmt: skip
     return click.option(
         "-w", "--watch", is_flag=True, help="After listing, print changed objects as they change."
-    )(func)
+    )(events(func))
 
 
 def list_options(func: F) -> F:
@@ -165,12 +169,14 @@ class Options(NamedTuple):
     no_headers: bool = False
     sort_by: str | None = None
     field_selector: str | None = None
+    watch_events: bool = False
 
     @classmethod
     def of(cls, ctx: click.Context) -> Options:
         p = ctx.params
         return cls(str(p.get("output") or "table"), bool(p.get("no_headers")),
-                   p.get("sort_by") or None, p.get("field_selector") or None)  # fmt: skip
+                   p.get("sort_by") or None, p.get("field_selector") or None,
+                   bool(p.get("output_watch_events")))  # fmt: skip
 
 
 # -- machine formats -------------------------------------------------------------------------
@@ -399,10 +405,12 @@ def watch(
 ) -> None:
     """``report`` the list, then print each object that changes, as ``kubectl get -w``
     does (rows without a header; JSON/YAML objects; names; an object deleted prints its
-    last state), until interrupted (Ctrl-C: return, so the command exits 0) or after
-    ``rounds`` fetches. With a ``feed`` (``shipway.cli.changes``, built before this is
-    called) the list is fetched again when the feed says something changed, and at least
-    every ``changes.fallback()`` seconds; without one, every ``interval`` seconds."""
+    last state; with ``opts.watch_events`` each as kubectl's ``--output-watch-events``
+    prints it: an EVENT column, or ``{"type": ..., "object": ...}``), until interrupted
+    (Ctrl-C: return, so the command exits 0) or after ``rounds`` fetches. With a
+    ``feed`` (``shipway.cli.changes``, built before this is called) the list is fetched
+    again when the feed says something changed, and at least every
+    ``changes.fallback()`` seconds; without one, every ``interval`` seconds."""
     if isinstance(opts, str):
         opts = Options(opts)
 
@@ -418,7 +426,10 @@ def watch(
         seen = state(first)
         kept = [i for i, _ in seen.values()]
         cols: list[int] | None = None
-        if opts.output in ("table", "wide"):
+        if opts.watch_events:
+            cols = _print_changed([("ADDED", i) for i in kept], opts, table, name, data, None,
+                                  header=not opts.no_headers)  # fmt: skip
+        elif opts.output in ("table", "wide"):
             heads, rows = table(kept, opts.output == "wide")
             if rows or not opts.no_headers:
                 cols = emit_table(heads, rows, opts.no_headers, fit=opts.output == "table")
@@ -434,8 +445,12 @@ def watch(
 
                 feed.wait(fallback())
             now = state(fetch())
-            changed = [i for key, (i, text) in now.items() if seen.get(key, (None, ""))[1] != text]
-            changed += [i for key, (i, _) in seen.items() if key not in now]  # deleted
+            changed = [
+                ("MODIFIED" if key in seen else "ADDED", i)
+                for key, (i, text) in now.items()
+                if seen.get(key, (None, ""))[1] != text
+            ]
+            changed += [("DELETED", i) for key, (i, _) in seen.items() if key not in now]
             seen = now
             if changed:
                 cols = _print_changed(changed, opts, table, name, data, cols)
@@ -446,20 +461,27 @@ def watch(
             feed.close()
 
 
-def _print_changed(changed: list[T], opts: Options, table: TableFn[T],
+def _print_changed(changed: list[tuple[str, T]], opts: Options, table: TableFn[T],
                    name: str | Callable[[Any], str], data: Callable[[T], Any],
-                   cols: list[int] | None) -> list[int] | None:  # fmt: skip
+                   cols: list[int] | None, header: bool = False) -> list[int] | None:  # fmt: skip
+    items = [i for _, i in changed]
     if opts.output in ("table", "wide"):
-        heads, rows = table(changed, opts.output == "wide")
-        text, cols = table_lines(heads, rows, no_headers=True, fit=opts.output == "table",
-                                 cols=cols)  # fmt: skip
+        heads, rows = table(items, opts.output == "wide")
+        if opts.watch_events:  # as wide as MODIFIED from the first row on
+            heads = ["event", *heads]
+            rows = [[t.ljust(8), *row] for (t, _), row in zip(changed, rows, strict=True)]
+        text, cols = table_lines(heads, rows, no_headers=not header,
+                                 fit=opts.output == "table", cols=cols)  # fmt: skip
         for line in text:
             echo(line)
         return cols
-    for obj in (data(i) for i in changed):
+    for t, obj in ((t, data(i)) for t, i in changed):
         if opts.output == "name":
             echo(_name_of(name, obj))
-        elif not emit(obj, opts.output, no_headers=True):
+            continue
+        if opts.watch_events:
+            obj = {"type": t, "object": obj}
+        if not emit(obj, opts.output, no_headers=True):
             echo(json.dumps(obj, default=str))
     return cols
 

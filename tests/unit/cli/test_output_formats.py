@@ -214,6 +214,42 @@ def test_watch_prints_changed_objects_and_ends_on_ctrl_c(
                        "application/web-10"]  # fmt: skip
 
 
+def test_watch_events_as_kubectl_output_watch_events(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("SHIPWAY_COLOR", "never")
+    changed = {**APPS[2], "status": {"sync": {"status": "OutOfSync"}}}
+    rounds: list[list[dict[str, Any]]] = [[APPS[0], APPS[2]], [changed, APPS[1]]]
+
+    def fetch() -> list[dict[str, Any]]:
+        if not rounds:
+            raise KeyboardInterrupt
+        return rounds.pop(0)
+
+    table = out.rows_table(["name", "sync", "health"], _row)
+    events = out.Options("table", watch_events=True)
+    out.watch(fetch, events, table=table, name="application", interval=0)
+    assert capsys.readouterr().out.splitlines() == [
+        "EVENT      NAME     SYNC        HEALTH",
+        "ADDED      web-10   OutOfSync   Healthy",
+        "ADDED      api      Synced",
+        "MODIFIED   api      OutOfSync",
+        "ADDED      web-9    Synced      Degraded",
+        "DELETED    web-10   OutOfSync   Healthy",
+    ]
+    rounds[:] = [[APPS[2]], []]
+    out.watch(fetch, out.Options("json", watch_events=True), table=table, name="application",
+              interval=0)  # fmt: skip
+    text = capsys.readouterr().out
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(text.rstrip()):
+        obj, at = decoder.raw_decode(text, at)
+        found.append((obj["type"], obj["object"]["metadata"]["name"]))
+        at += len(text[at:]) - len(text[at:].lstrip())
+    assert found == [("ADDED", "api"), ("DELETED", "api")]
+
+
 def test_jsonpath_errors_are_bad_input() -> None:
     with pytest.raises(JSONPathError) as info:
         printers.custom_columns("A:{.x")
