@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from fake_kube.pod_logs import pick_container
 from fake_kube.store import ApiError, Store
 
 Obj = dict[str, Any]
@@ -62,17 +63,8 @@ class Kubelet:
     def container(self, ns: str, name: str, container: str | None) -> str:
         """The podman container of ``container`` in Pod ns/name (ApiError when not running)."""
         pod = self.store.objects.get(("Pod", ns, name))
-        if pod is None:
-            raise ApiError(404, "NotFound", f'pods "{name}" not found', name=name, kind="pods")
-        names = [c["name"] for c in pod["spec"].get("containers") or []]
-        if not container:
-            if len(names) != 1:
-                raise ApiError(400, "BadRequest", f"a container name must be specified for pod "
-                               f"{name}, choose one of: [{' '.join(names)}]")  # fmt: skip
-            container = names[0]
-        if container not in names:
-            raise ApiError(400, "BadRequest",
-                           f"container {container} is not valid for pod {name}")  # fmt: skip
+        container = pick_container(pod, name, container)
+        assert pod is not None
         statuses = {s["name"]: s for s in (pod.get("status") or {}).get("containerStatuses") or []}
         state = (statuses.get(container) or {}).get("state") or {}
         if "waiting" in state or not state:

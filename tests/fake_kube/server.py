@@ -17,6 +17,7 @@ import yaml
 
 from fake_kube import pod_io, resources, ssa
 from fake_kube.kubelet import Kubelet
+from fake_kube.pod_logs import PodLogs
 from fake_kube.store import ApiError, Store, matches, parse_selector
 
 _PATH = re.compile(
@@ -33,12 +34,15 @@ class FakeKube:
 
     With ``podman_env``, a fake kubelet runs Pods with podman (see ``kubelet``);
     ``claims`` maps PersistentVolumeClaim names to host directories for it.
+    Without one, ``logs`` holds each container's output, as a test writes it,
+    and serves the Pods' ``log`` subresource from it (see ``pod_logs``).
     """
 
     def __init__(
         self, podman_env: dict[str, str] | None = None, claims: dict[str, str] | None = None
     ) -> None:
         self.store = Store()
+        self.logs = PodLogs(self.store)
         self.kubelet: Kubelet | None = None
         if podman_env is not None:
             self.kubelet = Kubelet(self.store, podman_env, claims)
@@ -71,6 +75,7 @@ class FakeKube:
 
     def close(self) -> None:
         self.closing = True
+        self.logs.close()
         if self.kubelet is not None:
             self.kubelet.close()
         with self.store.lock:
@@ -206,6 +211,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _pod_io(self, ns: str, name: str, sub: str, q: dict[str, list[str]]) -> None:
         kubelet = self.fake.kubelet
+        if kubelet is None and sub == "log":
+            self.fake.logs.serve(self, ns, name, q)
+            self.close_connection = True
+            return
         if kubelet is None:
             raise ApiError(400, "BadRequest", "this fake runs no kubelet (no podman_env)")
         with self.fake.store.lock:

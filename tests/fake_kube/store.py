@@ -295,6 +295,15 @@ def simulate(obj: Obj) -> None:
         obj["status"] = {
             "phase": "Running",
             "containerStatuses": [
-                {"name": c.get("name"), "ready": True} for c in spec.get("containers") or []
+                {
+                    "name": c.get("name"),
+                    "ready": True,
+                    "started": True,
+                    "restartCount": 0,
+                    "image": c.get("image", ""),
+                    "imageID": "",
+                    "state": {"running": {"startedAt": obj["metadata"].get("creationTimestamp")}},
+                }
+                for c in spec.get("containers") or []
             ],
         }

@@ -23,7 +23,8 @@ import click
 from shipway.cli import output as out
 from shipway.cli.app_health import health_cmd
 from shipway.cli.context import state_from, store_from
-from shipway.cli.lists import app, app_namespace_option, summary_row
+from shipway.cli.list_views import summary_row
+from shipway.cli.lists import app, app_namespace_option
 from shipway.deploy import engine, history
 from shipway.deploy.status import SyncResult
 from shipway.model import namespaces

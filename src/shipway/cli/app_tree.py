@@ -21,12 +21,13 @@ from shipway.cli import complete
 from shipway.cli import output as out
 from shipway.cli.context import reader_from, state_from, store_from
 from shipway.cli.lists import app, app_namespace_option
+from shipway.cli.output_type import OutputType
 from shipway.model import namespaces
 from shipway.model.errors import NotFoundError
 from shipway.store import reads
 
 
-class TreeOutput(out.OutputType):
+class TreeOutput(OutputType):
     """``-o`` of ``app resources``: the usual formats and ``tree``."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:

@@ -5,8 +5,10 @@ The table has LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (NAMESPACE first with
 ``-A``; ``wide`` adds SOURCE, FIRST SEEN, COUNT and RELEASE), oldest first as
 kubectl sorts them; ``-o json`` is an ``EventList``. Without ``-n`` or ``-A``
 every namespace is shown (shipway's namespaces are optional). ``--watch``
-prints the rows, then polls the store's newest ``seq`` (one cheap query) and
-prints each new or repeated event as it lands, until interrupted. Reads the
+prints the rows, then each new or repeated event as it lands, woken by the
+source's change signal (``shipway.cli.changes``: the controller's event
+stream, the SQLite store's ``data_version``, the newest ``seq``), at most
+``changes.fallback()`` seconds apart, until interrupted. Reads the
 local store, or the controller's ``/api/events`` when logged in.
 """
 
@@ -14,13 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from shipway.cli.output import no_headers_option, output_option
 from shipway.model import events as ev
+
+if TYPE_CHECKING:
+    from shipway.cli.changes import Feed
 
 
 def _rows(found: list[ev.Event], wide: bool, all_ns: bool, at: dt.datetime) -> list[list[str]]:
@@ -85,7 +89,7 @@ def show(
     watch: bool,
     output: str,
     limit: int = 1000,
-    poll: float = 0.5,
+    fallback: float | None = None,
     no_headers: bool = False,
 ) -> None:
     """Print events (and with ``watch`` keep printing new ones)."""
@@ -98,24 +102,37 @@ def show(
             raise InputError(f"--types {t!r}: expected Normal or Warning", subject="--types")
     ns = None if all_namespaces else namespace
     fetch = _source(ctx, ns, kind, name, wanted)
+    feed = _feed(ctx) if watch else None  # before the first fetch: nothing slips between
     found = fetch(0, limit)
     if found or not watch:
         _print(_sort(found), output, all_namespaces, header=True, no_headers=no_headers)
     if not found and not watch and output in ("table", "wide"):
         where = f"in {ns} namespace" if ns else "in any namespace"
         click.echo(f"No events found {where}.", err=True)
-    if not watch:
+    if feed is None:
         return
     cursor = max((e.seq for e in found), default=0) or _newest(ctx)
+    if fallback is None:
+        from shipway.cli.changes import fallback as bound
+
+        fallback = bound()
     try:
         while True:
-            time.sleep(poll)
+            feed.wait(fallback)
             new = fetch(cursor, limit)
             if new:
                 _print(new, output, all_namespaces, header=False)
                 cursor = max(e.seq for e in new)
     except KeyboardInterrupt:  # Ctrl-C ends a watch: exit 0, as kubectl
         return
+    finally:
+        feed.close()
+
+
+def _feed(ctx: click.Context) -> Feed:
+    from shipway.cli import changes
+
+    return changes.feed_for(ctx)
 
 
 def _newest(ctx: click.Context) -> int:

@@ -10,7 +10,7 @@ help lists them (``LazySubGroup``).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +19,7 @@ from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import reader_from
 from shipway.cli.groups import SuggestingGroup
+from shipway.cli.list_views import RUN_HEADERS, app_name, app_table, run_row
 from shipway.model import namespaces, selectors
 from shipway.store import reads
 
@@ -81,53 +82,6 @@ def app_namespace_option(func: F) -> F:
     )(func)
 
 
-def summary_row(app: dict[str, Any]) -> list[Any]:
-    """An Application's row in ``app list`` (argocd's columns)."""
-    spec, status = app.get("spec") or {}, app.get("status") or {}
-    src = spec.get("source") or (spec.get("sources") or [{}])[0]
-    dest = spec.get("destination") or {}
-    auto = "Auto" if (spec.get("syncPolicy") or {}).get("automated") is not None else "Manual"
-    if auto == "Auto" and (spec.get("syncPolicy") or {}).get("automated", {}).get("prune"):
-        auto += "-Prune"
-    meta = app["metadata"]
-    return [
-        namespaces.qualified(meta.get("namespace") or "", meta["name"]),
-        dest.get("name") or dest.get("server"),
-        dest.get("namespace", ""),
-        spec.get("project", "default"),
-        (status.get("sync") or {}).get("status", "Unknown"),
-        (status.get("health") or {}).get("status", "Unknown"),
-        auto,
-        src.get("repoURL"),
-        src.get("path", ""),
-        (status.get("pin") or {}).get("revision", "")[:12] or src.get("targetRevision", "HEAD"),
-    ]
-
-
-APP_COLUMNS = [
-    "name",
-    "cluster",
-    "namespace",
-    "project",
-    "status",
-    "health",
-    "syncpolicy",
-    "repo",
-    "path",
-    "target",
-]
-
-
-def _app_name(a: dict[str, Any]) -> str:
-    meta = a.get("metadata") or {}
-    return f"application/{namespaces.qualified(meta.get('namespace', ''), meta.get('name', ''))}"
-
-
-def app_table(apps: Sequence[dict[str, Any]], wide: bool) -> tuple[list[str], list[list[Any]]]:
-    """``app list``'s columns (argocd's)."""
-    return APP_COLUMNS, [summary_row(a) for a in apps]
-
-
 @app.command("list")
 @remote.server_option
 @app_namespace_option
@@ -160,15 +114,11 @@ def app_list(
 
     opts = out.Options.of(ctx)
     if watch:
-        out.watch(fetch, opts, table=app_table, name=_app_name)
+        from shipway.cli import changes
+
+        out.watch(fetch, opts, table=app_table, name=app_name, feed=changes.feed_for(ctx, server))
         return
-    out.report(fetch(), opts, table=app_table, name=_app_name)
-
-
-def run_row(r: dict[str, Any]) -> list[Any]:
-    """A stored CI run's row in ``ci list``."""
-    return [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
-            r.get("conclusion") or r.get("status"), len(r.get("jobs", []))]  # fmt: skip
+    out.report(fetch(), opts, table=app_table, name=app_name)
 
 
 @ci.command("list")
@@ -187,9 +137,11 @@ def ci_list(ctx: click.Context, /, limit: int, server: str | None, watch: bool, 
             return records
         return reads.list_runs(reader_from(ctx), limit=limit)
 
-    table = out.rows_table(["id", "workflow", "event", "commit", "conclusion", "jobs"], run_row)
+    table = out.rows_table(RUN_HEADERS, run_row)
     opts = out.Options.of(ctx)
     if watch:
-        out.watch(fetch, opts, table=table, name="run")
+        from shipway.cli import changes
+
+        out.watch(fetch, opts, table=table, name="run", feed=changes.feed_for(ctx, server))
         return
     out.report(fetch(), opts, table=table, name="run")

@@ -17,7 +17,9 @@ they fit its width by shortening the least important columns (from the right;
 never NAME or NAMESPACE; ``-o wide`` is never shortened), and status cells are
 coloured unless ``NO_COLOR`` is set (``SHIPWAY_COLOR=always|never`` overrides).
 User text is never read as markup: stderr's rich console has markup off and
-``error_line`` builds a ``Text``. Rich and YAML load only when used.
+``error_line`` builds a ``Text``. Rich and YAML load only when used, click
+(the option decorators, ``echo``) only once a command loaded it: the quick
+reads (``shipway.cli.quick``) print through here without it.
 """
 
 from __future__ import annotations
@@ -29,15 +31,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-import click
-
 from shipway.cli import printers
 from shipway.model.errors import ShipwayError
 
 if TYPE_CHECKING:
-    from click.shell_completion import CompletionItem
+    import click
     from rich.console import Console
     from rich.text import Text
+
+    from shipway.cli.changes import Feed
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -67,28 +69,28 @@ class _Stderr:
 stderr = _Stderr()
 
 
-class OutputType(click.ParamType):  # type: ignore[type-arg]
-    """``-o``: checked as kubectl checks it (its error message), kept as the text given."""
+def echo(text: str, nl: bool = True) -> None:
+    """A line on stdout: ``click.echo`` once click is loaded (its test runner's streams, its
+    ANSI stripping); before that, as it would (the quick reads never load click)."""
+    if "click" in sys.modules:
+        import click
 
-    name = "format"
+        click.echo(text, nl=nl)
+        return
+    if "\x1b" in text and not sys.stdout.isatty():
+        import re
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        printers.parse_format(str(value))  # raises InputError with kubectl's text
-        return str(value)
-
-    def shell_complete(
-        self, ctx: click.Context, param: click.Parameter, incomplete: str
-    ) -> list[CompletionItem]:
-        from click.shell_completion import CompletionItem
-
-        return [CompletionItem(f) for f in FORMATS if f.startswith(incomplete)]
-
-    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
-        return "FORMAT"
+        text = re.sub(r"\033\[[;?0-9]*[a-zA-Z]", "", text)
+    sys.stdout.write(text + "\n" if nl else text)
+    sys.stdout.flush()
 
 
 def output_option(func: F) -> F:
     """The ``-o/--output`` option shared by every command that reports."""
+    import click
+
+    from shipway.cli.output_type import OutputType
+
     return click.option(
         "-o",
         "--output",
@@ -103,6 +105,8 @@ def output_option(func: F) -> F:
 
 def no_headers_option(func: F) -> F:
     """``--no-headers``: tables without their header line (kubectl's)."""
+    import click
+
     return click.option(
         "--no-headers", "no_headers", is_flag=True, help="Print tables without headers."
     )(func)
@@ -110,6 +114,8 @@ def no_headers_option(func: F) -> F:
 
 def selector_option(func: F) -> F:
     """``-l/--selector``: kubectl's label selector (equality and set-based)."""
+    import click
+
     return click.option(
         "-l",
         "--selector",
@@ -120,6 +126,8 @@ def selector_option(func: F) -> F:
 
 def sort_by_option(func: F) -> F:
     """``--sort-by``: a JSONPath into each object (``.metadata.name``, ``{.status.phase}``)."""
+    import click
+
     return click.option(
         "--sort-by", "sort_by", default=None, metavar="JSONPATH",
         help="Sort by this field (a JSONPath, e.g. .metadata.creationTimestamp).",
@@ -128,6 +136,8 @@ def sort_by_option(func: F) -> F:
 
 def field_selector_option(func: F) -> F:
     """``--field-selector``: ``path=value``, ``path!=value``, comma-joined (all must hold)."""
+    import click
+
     return click.option(
         "--field-selector", "field_selector", default=None, metavar="SELECTOR",
         help="Field selector, e.g. status.sync.status=OutOfSync,metadata.name!=web.",
@@ -136,9 +146,15 @@ def field_selector_option(func: F) -> F:
 
 def watch_option(func: F) -> F:
     """``-w/--watch``: after the list, print objects as they change (Ctrl-C ends, exit 0)."""
+    import click
+
+    events = click.option(
+        "--output-watch-events", "output_watch_events", is_flag=True,
+        help="With --watch: each object as a watch event (ADDED, MODIFIED, DELETED).",
+    )  # fmt: skip
     return click.option(
         "-w", "--watch", is_flag=True, help="After listing, print changed objects as they change."
-    )(func)
+    )(events(func))
 
 
 def list_options(func: F) -> F:
@@ -153,12 +169,14 @@ class Options(NamedTuple):
     no_headers: bool = False
     sort_by: str | None = None
     field_selector: str | None = None
+    watch_events: bool = False
 
     @classmethod
     def of(cls, ctx: click.Context) -> Options:
         p = ctx.params
         return cls(str(p.get("output") or "table"), bool(p.get("no_headers")),
-                   p.get("sort_by") or None, p.get("field_selector") or None)  # fmt: skip
+                   p.get("sort_by") or None, p.get("field_selector") or None,
+                   bool(p.get("output_watch_events")))  # fmt: skip
 
 
 # -- machine formats -------------------------------------------------------------------------
@@ -177,31 +195,31 @@ def _custom_columns(fmt: printers.Format, objects: Sequence[Any], no_headers: bo
     lines = [] if no_headers else [[h for h, _ in columns]]
     lines += [[printers.column_value(p, obj) for _, p in columns] for obj in objects]
     for line in printers.render(lines, printers.widths(lines)):
-        click.echo(line)
+        echo(line)
 
 
 def _print_template(fmt: printers.Format, data: Any) -> None:
     from shipway.templates import jsonpath
 
     text = jsonpath.compile(fmt.template).execute(data, as_json=fmt.kind == "jsonpath-as-json")
-    click.echo(text, nl=False)
+    echo(text, nl=False)
 
 
 def emit(data: Any, fmt: str, no_headers: bool = False) -> bool:
     """Print one object in a machine format; False when the caller should draw its view."""
     if fmt == "json":
-        click.echo(json.dumps(data, indent=2, default=str))
+        echo(json.dumps(data, indent=2, default=str))
         return True
     if fmt == "yaml":
         import yaml
 
-        click.echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
+        echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
         return True
     if fmt == "name":
         word = _object_name(data)
         if word is None:
             return False
-        click.echo(word)
+        echo(word)
         return True
     template = _template(fmt)
     if template is None:
@@ -289,7 +307,7 @@ def report(
     objects = [data(i) for i in kept]
     if opts.output == "name":
         for obj in objects:
-            click.echo(_name_of(name, obj))
+            echo(_name_of(name, obj))
         return
     emit_list(objects, opts.output, opts.no_headers)
 
@@ -362,7 +380,7 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], no_headers
     """Print a table; return its column widths (``watch`` prints later rows to them)."""
     text, cols = table_lines(headers, rows, no_headers, fit)
     for line in text:
-        click.echo(line)
+        echo(line)
     return cols
 
 
@@ -383,10 +401,16 @@ def watch(
     data: Callable[[T], Any] = _identity,
     interval: float = 1.0,
     rounds: int | None = None,
+    feed: Feed | None = None,
 ) -> None:
-    """``report`` the list, then poll ``fetch`` and print each object that changed, as
-    ``kubectl get -w`` does (rows without a header; JSON/YAML objects; names), until
-    interrupted (Ctrl-C: return, so the command exits 0) or after ``rounds`` polls."""
+    """``report`` the list, then print each object that changes, as ``kubectl get -w``
+    does (rows without a header; JSON/YAML objects; names; an object deleted prints its
+    last state; with ``opts.watch_events`` each as kubectl's ``--output-watch-events``
+    prints it: an EVENT column, or ``{"type": ..., "object": ...}``), until interrupted
+    (Ctrl-C: return, so the command exits 0) or after ``rounds`` fetches. With a
+    ``feed`` (``shipway.cli.changes``, built before this is called) the list is fetched
+    again when the feed says something changed, and at least every
+    ``changes.fallback()`` seconds; without one, every ``interval`` seconds."""
     if isinstance(opts, str):
         opts = Options(opts)
 
@@ -402,7 +426,10 @@ def watch(
         seen = state(first)
         kept = [i for i, _ in seen.values()]
         cols: list[int] | None = None
-        if opts.output in ("table", "wide"):
+        if opts.watch_events:
+            cols = _print_changed([("ADDED", i) for i in kept], opts, table, name, data, None,
+                                  header=not opts.no_headers)  # fmt: skip
+        elif opts.output in ("table", "wide"):
             heads, rows = table(kept, opts.output == "wide")
             if rows or not opts.no_headers:
                 cols = emit_table(heads, rows, opts.no_headers, fit=opts.output == "table")
@@ -411,31 +438,51 @@ def watch(
         n = 0
         while rounds is None or n < rounds:
             n += 1
-            time.sleep(interval)
+            if feed is None:
+                time.sleep(interval)
+            else:
+                from shipway.cli.changes import fallback
+
+                feed.wait(fallback())
             now = state(fetch())
-            changed = [i for key, (i, text) in now.items() if seen.get(key, (None, ""))[1] != text]
+            changed = [
+                ("MODIFIED" if key in seen else "ADDED", i)
+                for key, (i, text) in now.items()
+                if seen.get(key, (None, ""))[1] != text
+            ]
+            changed += [("DELETED", i) for key, (i, _) in seen.items() if key not in now]
             seen = now
             if changed:
                 cols = _print_changed(changed, opts, table, name, data, cols)
     except KeyboardInterrupt:
         return
+    finally:
+        if feed is not None:
+            feed.close()
 
 
-def _print_changed(changed: list[T], opts: Options, table: TableFn[T],
+def _print_changed(changed: list[tuple[str, T]], opts: Options, table: TableFn[T],
                    name: str | Callable[[Any], str], data: Callable[[T], Any],
-                   cols: list[int] | None) -> list[int] | None:  # fmt: skip
+                   cols: list[int] | None, header: bool = False) -> list[int] | None:  # fmt: skip
+    items = [i for _, i in changed]
     if opts.output in ("table", "wide"):
-        heads, rows = table(changed, opts.output == "wide")
-        text, cols = table_lines(heads, rows, no_headers=True, fit=opts.output == "table",
-                                 cols=cols)  # fmt: skip
+        heads, rows = table(items, opts.output == "wide")
+        if opts.watch_events:  # as wide as MODIFIED from the first row on
+            heads = ["event", *heads]
+            rows = [[t.ljust(8), *row] for (t, _), row in zip(changed, rows, strict=True)]
+        text, cols = table_lines(heads, rows, no_headers=not header,
+                                 fit=opts.output == "table", cols=cols)  # fmt: skip
         for line in text:
-            click.echo(line)
+            echo(line)
         return cols
-    for obj in (data(i) for i in changed):
+    for t, obj in ((t, data(i)) for t, i in changed):
         if opts.output == "name":
-            click.echo(_name_of(name, obj))
-        elif not emit(obj, opts.output, no_headers=True):
-            click.echo(json.dumps(obj, default=str))
+            echo(_name_of(name, obj))
+            continue
+        if opts.watch_events:
+            obj = {"type": t, "object": obj}
+        if not emit(obj, opts.output, no_headers=True):
+            echo(json.dumps(obj, default=str))
     return cols
 
 

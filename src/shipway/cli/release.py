@@ -10,6 +10,7 @@ from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import reader_from, store_from
 from shipway.cli.groups import SuggestingGroup
+from shipway.cli.list_views import RELEASE_HEADERS, release_row
 from shipway.model import namespaces
 from shipway.model.release import Release
 from shipway.store import reads
@@ -83,14 +84,6 @@ def release() -> None:
     """Release records: commit → CI run → image → config commit → live revision."""
 
 
-def release_row(r: dict[str, Any]) -> list[Any]:
-    """A release record's row in ``release list``."""
-    secs = r.get("seconds")
-    duration = f"{secs:.1f}s" if isinstance(secs, int | float) else ""
-    return [r.get("id"), r.get("app"), str(r.get("commit") or "")[:12], r.get("status"),
-            str(r.get("image") or "")[-24:], duration]  # fmt: skip
-
-
 @release.command("list")
 @click.option("--app", help="Only releases of this application (NAME or NS/NAME).")
 @click.option("--limit", default=50, show_default=True)
@@ -112,10 +105,12 @@ def list_cmd(
             return [Release.from_dict(d).to_dict() for d in data]
         return [r.to_dict() for r in reads.list_releases(reader_from(ctx), app=app, limit=limit)]
 
-    headers = ["id", "app", "commit", "status", "image", "duration"]
-    table = out.rows_table(headers, release_row)
+    table = out.rows_table(RELEASE_HEADERS, release_row)
     if watch:
-        out.watch(fetch, out.Options.of(ctx), table=table, name="release")
+        from shipway.cli import changes
+
+        out.watch(fetch, out.Options.of(ctx), table=table, name="release",
+                  feed=changes.feed_for(ctx, server))  # fmt: skip
         return
     out.report(fetch(), out.Options.of(ctx), table=table, name="release")
 

@@ -10,17 +10,16 @@ are checked against each other and the store first (``shipway.promote.checks``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from shipway.cli import complete, kargo_columns, scope
+from shipway.cli import complete, scope
 from shipway.cli import output as out
 from shipway.cli.context import reader_from, store_from
+from shipway.cli.list_views import resource_table
 from shipway.model import builtin, kindnames, namespaces, selectors
 from shipway.model.errors import NotFoundError
-from shipway.model.release import now
 from shipway.model.resources import Resource, combined
 from shipway.store import reads
 
@@ -162,26 +161,6 @@ class GetCommand(click.Command):
         return super().invoke(ctx)
 
 
-def resource_table(kind: str, every: bool) -> out.TableFn[Resource]:
-    """``get KIND``'s table: the kind's own columns (Kargo's...) or NAME SOURCE AGE."""
-
-    def table(items: Sequence[Resource], wide: bool) -> tuple[list[str], list[list[Any]]]:
-        with_ns = every and namespaces.namespaced(kind)
-        own = kargo_columns.table(kind, list(items), wide)
-        if own is not None:
-            heads, rows = own
-        else:
-            t = now()
-            heads = ["name", "source", "age"]
-            rows = [[r.name, r.source, selectors.age(r.created, t)] for r in items]
-        if with_ns:
-            rows = [[r.namespace, *row] for r, row in zip(items, rows, strict=True)]
-            heads = ["namespace", *heads]
-        return heads, rows
-
-    return table
-
-
 @click.command(cls=GetCommand)
 @click.argument("kind", shell_complete=complete.kinds)
 @click.argument("name", required=False, shell_complete=complete.names)
@@ -222,7 +201,10 @@ def get(
         return [r for r in listed(ctx, canonical, namespace, all_namespaces) if wanted(r.labels)]
 
     if watch:
-        out.watch(fetch, opts, table=table, name=word, data=Resource.to_object)
+        from shipway.cli import changes
+
+        out.watch(fetch, opts, table=table, name=word, data=Resource.to_object,
+                  feed=changes.feed_for(ctx, local=True))  # fmt: skip
         return
     out.report(fetch(), opts, table=table, name=word, data=Resource.to_object)
 

@@ -12,14 +12,14 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import click
-
 from shipway.model import namespaces
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def namespace_option(func: F) -> F:
+    import click
+
     return click.option(
         "-n",
         "--namespace",
@@ -31,6 +31,8 @@ def namespace_option(func: F) -> F:
 
 
 def all_namespaces_option(func: F) -> F:
+    import click
+
     return click.option(
         "-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace."
     )(func)

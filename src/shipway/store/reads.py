@@ -86,6 +86,12 @@ def _sqlite_path(url: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite ``url`` (it may not exist yet); None for another database
+    or one in memory."""
+    return _sqlite_path(url) if url.startswith("sqlite") else None
+
+
 def _sqlite_reader(path: Path) -> Reader:
     def run(sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         try:

@@ -271,3 +271,76 @@ def test_server_side_apply_owns_keyed_list_entries(api) -> None:
     assert sorted(names) == ["c", "side"]
     web = next(x for x in after["spec"]["template"]["spec"]["containers"] if x["name"] == "c")
     assert [e["name"] for e in web["env"]] == ["A"]  # the entry shipway dropped is gone
+
+
+def _talker(ns: str) -> dict[str, Any]:
+    """A Pod whose ``main`` prints three lines (the last after a pause) and exits; ``side``."""
+    script = "echo one; echo two; sleep 3; echo three"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "talker", "namespace": ns},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {"name": "main", "image": "busybox:1.36", "command": ["sh", "-c", script]},
+                {
+                    "name": "side",
+                    "image": "busybox:1.36",
+                    "command": ["sh", "-c", "echo side; sleep 600"],
+                },
+            ],
+        },
+    }
+
+
+def _api_error(call: Any) -> tuple[int, str]:
+    from kubernetes.client.exceptions import ApiException
+
+    with pytest.raises(ApiException) as err:
+        call()
+    return err.value.status, str(err.value.body)
+
+
+def test_pod_log_subresource(api, request: pytest.FixtureRequest) -> None:
+    """``pods/NAME/log``: the container's text, tailLines, follow to the container's end, and
+    the API's answers for an unnamed container of a two-container Pod, a wrong name, no Pod."""
+    import time
+
+    dyn, ns = api
+    core = kclient.CoreV1Api(dyn.client)
+    core.create_namespaced_pod(ns, _talker(ns))
+    fake: FakeKube | None = None
+    if request.node.callspec.params["api"] == "fake":
+        fake = request.getfixturevalue("fake_kube")
+        fake.logs.write(ns, "talker", "one\ntwo\n", container="main")
+        fake.logs.write(ns, "talker", "side\n", container="side")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # a real kubelet pulls and starts it first
+        phase = core.read_namespaced_pod(name="talker", namespace=ns).status.phase
+        if phase in ("Running", "Succeeded"):
+            break
+        time.sleep(0.5)
+    assert core.read_namespaced_pod_log("talker", ns, container="side").startswith("side\n")
+
+    def later() -> None:  # the pause in ``main``, then its last line, then its exit
+        assert fake is not None
+        time.sleep(0.5)
+        fake.logs.write(ns, "talker", "three\n", container="main")
+        fake.logs.end(ns, "talker", container="main")
+
+    if fake is not None:
+        threading.Thread(target=later, daemon=True).start()
+    resp = core.read_namespaced_pod_log("talker", ns, container="main", follow=True,
+                                        _preload_content=False)  # fmt: skip
+    assert b"".join(resp.stream(64)).decode() == "one\ntwo\nthree\n"  # ends with the container
+    tail = core.read_namespaced_pod_log("talker", ns, container="main", tail_lines=2)
+    assert tail == "two\nthree\n"
+
+    code, body = _api_error(lambda: core.read_namespaced_pod_log("talker", ns))
+    assert code == 400
+    assert "a container name must be specified for pod talker, choose one of: [main side]" in body
+    code, body = _api_error(lambda: core.read_namespaced_pod_log("talker", ns, container="x"))
+    assert code == 400 and "container x is not valid for pod talker" in body
+    code, body = _api_error(lambda: core.read_namespaced_pod_log("nosuch", ns))
+    assert code == 404 and "nosuch" in body and "NotFound" in body

@@ -207,10 +207,47 @@ def test_watch_prints_changed_objects_and_ends_on_ctrl_c(
         "api      OutOfSync",
         "web-9    Synced      Degraded",
     ]
-    rounds[:] = [first, [changed]]
+    rounds[:] = [first, [changed]]  # api changes; web-10 is deleted: its last state prints
     out.watch(fetch, "name", table=table, name="application", interval=0)
-    assert capsys.readouterr().out.split() == [
-        "application/web-10", "application/api", "application/api"]  # fmt: skip
+    printed = capsys.readouterr().out.split()
+    assert printed == ["application/web-10", "application/api", "application/api",
+                       "application/web-10"]  # fmt: skip
+
+
+def test_watch_events_as_kubectl_output_watch_events(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("SHIPWAY_COLOR", "never")
+    changed = {**APPS[2], "status": {"sync": {"status": "OutOfSync"}}}
+    rounds: list[list[dict[str, Any]]] = [[APPS[0], APPS[2]], [changed, APPS[1]]]
+
+    def fetch() -> list[dict[str, Any]]:
+        if not rounds:
+            raise KeyboardInterrupt
+        return rounds.pop(0)
+
+    table = out.rows_table(["name", "sync", "health"], _row)
+    events = out.Options("table", watch_events=True)
+    out.watch(fetch, events, table=table, name="application", interval=0)
+    assert capsys.readouterr().out.splitlines() == [
+        "EVENT      NAME     SYNC        HEALTH",
+        "ADDED      web-10   OutOfSync   Healthy",
+        "ADDED      api      Synced",
+        "MODIFIED   api      OutOfSync",
+        "ADDED      web-9    Synced      Degraded",
+        "DELETED    web-10   OutOfSync   Healthy",
+    ]
+    rounds[:] = [[APPS[2]], []]
+    out.watch(fetch, out.Options("json", watch_events=True), table=table, name="application",
+              interval=0)  # fmt: skip
+    text = capsys.readouterr().out
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(text.rstrip()):
+        obj, at = decoder.raw_decode(text, at)
+        found.append((obj["type"], obj["object"]["metadata"]["name"]))
+        at += len(text[at:]) - len(text[at:].lstrip())
+    assert found == [("ADDED", "api"), ("DELETED", "api")]
 
 
 def test_jsonpath_errors_are_bad_input() -> None:
@@ -222,7 +259,7 @@ def test_jsonpath_errors_are_bad_input() -> None:
 def test_columns_are_left_out_when_shortening_is_not_enough(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from shipway.cli.lists import APP_COLUMNS
+    from shipway.cli.list_views import APP_COLUMNS
 
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("SHIPWAY_COLOR", "never")

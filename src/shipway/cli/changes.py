@@ -1,0 +1,93 @@
+"""What wakes a ``--watch``: the source's own signal that something changed, bounded.
+
+A ``Feed`` answers ``wait(timeout)``: True as soon as the source says it
+changed, False when ``timeout`` passed without a word. The watcher fetches its
+list again after either, so a change no signal reports still shows within
+``FALLBACK`` seconds. ``feed_for(ctx)`` picks the feed of where the command
+reads:
+
+- logged in to a controller: its event stream (``GET /api/events/stream``,
+  server-sent events, ``shipway.cli.changes_sse``): every event wakes the
+  watcher at once; if the stream cannot be had, the fixed ``FALLBACK`` poll;
+- the local SQLite store: ``PRAGMA data_version`` (``changes_sqlite``), which
+  moves when any other connection commits, so any write (apply, sync, a
+  release, a CI run, an event) wakes it; no table is read until it moves;
+- another database (PostgreSQL): the event stream's newest position
+  (``changes_seq``: ``max(seq)``, one indexed query).
+
+The feeds are built before the first fetch, so a change between that fetch
+and the first ``wait`` is not missed. May touch: nothing itself (see the feeds).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import click
+
+FALLBACK = 5.0
+"""Seconds a watcher waits at most for a signal before it fetches again anyway
+(``SHIPWAY_WATCH_FALLBACK`` sets another bound)."""
+TICK = 0.1
+"""Seconds between two checks of a cheap local signal (a pragma, one indexed query)."""
+
+
+def fallback() -> float:
+    """``FALLBACK``, or the seconds ``SHIPWAY_WATCH_FALLBACK`` says (a bad value: the default)."""
+    import os
+
+    try:
+        value = float(os.environ.get("SHIPWAY_WATCH_FALLBACK", "") or FALLBACK)
+    except ValueError:
+        return FALLBACK
+    return value if value > 0 else FALLBACK
+
+
+class Feed(Protocol):
+    """A source's change signal."""
+
+    def wait(self, timeout: float) -> bool:
+        """True once something changed since the last call (or since built), else after
+        ``timeout`` seconds False."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Interval:
+    """No signal: every wait lasts its whole timeout (the bounded fallback)."""
+
+    def wait(self, timeout: float) -> bool:
+        time.sleep(timeout)
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def feed_for(ctx: click.Context, server: str | None = None, *, local: bool = False) -> Feed:
+    """The feed of what the command reads: the controller it is logged in to, or the store
+    (only the store with ``local``: a command that never goes to a controller)."""
+    from shipway.cli import remote
+
+    target = None if local else remote.target(ctx, server)
+    if target is not None:
+        from shipway.cli.changes_sse import SseFeed
+
+        return SseFeed(target)
+    from shipway.cli.context import state_from
+    from shipway.store import reads
+
+    settings = state_from(ctx).settings
+    path = reads.sqlite_file(settings.db_url)
+    if path is not None:
+        from shipway.cli.changes_sqlite import DataVersionFeed
+
+        return DataVersionFeed(path)
+    if settings.db_url.startswith("sqlite"):  # in memory: nobody else writes it
+        return Interval()
+    from shipway.cli.changes_seq import EventSeqFeed
+
+    return EventSeqFeed(state_from(ctx).reader)
