@@ -1,7 +1,9 @@
 """Benchmark the controller's webhook intake: accept latency with the durable inbox, inbox speed.
 
 1. Accept latency: a real ``shipway controller`` process (SQLite store) and a
-   real ``git daemon``; the client is its own process (asyncio + httpx), C
+   real ``git daemon``; the client is its own process (asyncio streams speaking
+   HTTP/1.1 with keep-alive, one connection per worker: lean, so its CPU does not
+   crowd the server's on a 2-core machine; its CPU per request is printed), C
    requests at a time on loopback, ``--runs`` floods of each kind (median
    and best of each figure, the server's and the client's CPU time per
    request beside the latencies, as the machine is shared): N ``POST /hooks/git``
@@ -61,7 +63,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 def client_main(spec: dict[str, Any]) -> None:
-    """The load generator, in its own process: asyncio + httpx, ``concurrency`` at a time."""
+    """The load generator, in its own process: raw HTTP/1.1 on asyncio streams, ``concurrency``
+    kept-alive connections (a lean client: its CPU shares the machine with the server)."""
     import asyncio
     import resource
 
@@ -106,29 +109,70 @@ def client_main(spec: dict[str, Any]) -> None:
             },
         )
 
+    host, _, port = url.removeprefix("http://").partition(":")
+
+    def encode(method: str, where: str, content: bytes | None, hdrs: dict[str, str]) -> bytes:
+        path = where.removeprefix(url) or "/"
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "User-Agent: shipway-bench"]
+        lines += [f"{k}: {v}" for k, v in hdrs.items()]
+        if content is not None:
+            lines.append(f"Content-Length: {len(content)}")
+            if not any(k.lower() == "content-type" for k in hdrs):
+                lines.append("Content-Type: application/json")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (content or b"")
+
+    async def exchange(conn: list[Any], data: bytes) -> int:
+        """One request on a kept-alive connection (opened again when the server closed it)."""
+        if not conn:
+            conn.extend(await asyncio.open_connection(host, int(port)))
+        reader, writer = conn
+        writer.write(data)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *fields = head.decode("latin-1").split("\r\n")
+        code = int(status_line.split(" ", 2)[1])
+        length, close = 0, False
+        for f in fields:
+            name, _, value = f.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+            elif name == "transfer-encoding":
+                raise RuntimeError("chunked responses are not read by this client")
+        if length:
+            await reader.readexactly(length)
+        if close:
+            writer.close()
+            conn.clear()
+        return code
+
     async def go() -> tuple[float, list[float], dict[int, int]]:
         lat: list[float] = []
         codes: Counter[int] = Counter()
         todo = iter(range(n))
-        limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
 
-            async def worker() -> None:
-                for i in todo:
-                    method, where, content, hdrs = request(i)
-                    t0 = time.perf_counter()
-                    try:
-                        resp = await client.request(method, where, content=content, headers=hdrs)
-                        code = resp.status_code
-                    except httpx.HTTPError as exc:  # counted as status 0, named once
-                        print(f"client: {type(exc).__name__}: {exc}", file=sys.stderr)
-                        code = 0
-                    lat.append(time.perf_counter() - t0)
-                    codes[code] += 1
+        async def worker() -> None:
+            conn: list[Any] = []
+            for i in todo:
+                data = encode(*request(i))
+                t0 = time.perf_counter()
+                try:
+                    code = await exchange(conn, data)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    print(f"client: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    code = 0  # counted as status 0, named once
+                    if conn:
+                        conn[1].close()
+                        conn.clear()
+                lat.append(time.perf_counter() - t0)
+                codes[code] += 1
+            if conn:
+                conn[1].close()
 
-            t0 = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(conc)))
-            return time.perf_counter() - t0, lat, dict(codes)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(conc)))
+        return time.perf_counter() - t0, lat, dict(codes)
 
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     wall, lat, codes = asyncio.run(go())
