@@ -11,6 +11,13 @@ are idempotent. ``dedupe`` keys are unique: a second ``put`` of the same key
 (a replayed delivery id, an identical unit of work) is refused and reported
 as a duplicate, without an error and without a second item.
 
+Accepted events are written in groups (``store.group_commit``): ``put``
+queues its item on the store's inbox writer and returns once the batch that
+holds it committed; ``put_future`` hands back the future itself, for an async
+handler that must not hold a thread while it waits. Other writes (take,
+complete, expand...) are their own transactions, under the store's
+in-process write lock on SQLite.
+
 Works the same on SQLite (the first write of a transaction takes the write
 lock) and PostgreSQL (a conditional ``UPDATE`` decides which worker wins an
 item). Touches only the store.
@@ -22,9 +29,12 @@ import datetime as dt
 import os
 import secrets
 import socket
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shipway.model.errors import ExternalError
 from shipway.model.release import now
 from shipway.store.db import Store
+from shipway.store.group_commit import GroupWriter
 from shipway.store.inbox_tables import HookKeyRow, InboxRow
 
 PENDING, LEASED, DONE, FAILED = "pending", "leased", "done", "failed"
@@ -79,10 +90,12 @@ def _item(row: InboxRow) -> Item:
 
 
 @contextmanager
-def _conn(store: Store) -> Iterator[Connection]:
-    """A Core connection in a transaction: the hot path (accept, take) skips the ORM session."""
+def _conn(store: Store, *, write: bool = True) -> Iterator[Connection]:
+    """A Core connection in a transaction: the hot path (accept, take) skips the ORM session.
+
+    ``write``: the transaction writes, so it is taken under the store's write lock."""
     try:
-        with store.engine.begin() as conn:
+        with store.write_lock() if write else nullcontext(), store.engine.begin() as conn:
             yield conn
     except SQLAlchemyError as exc:
         raise ExternalError(f"database error: {exc}", subject="inbox") from exc
@@ -116,23 +129,47 @@ def _insert(conn: Connection, new: New, at: dt.datetime) -> int | None:
     return int(got) if got is not None else None
 
 
+def _insert_batch(conn: Connection, items: Sequence[New]) -> list[int | None]:
+    at = now()
+    return [_insert(conn, new, at) for new in items]
+
+
+_writers: weakref.WeakKeyDictionary[Store, GroupWriter[New, int | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_writers_lock = threading.Lock()
+
+
+def _writer(store: Store) -> GroupWriter[New, int | None]:
+    with _writers_lock:
+        w = _writers.get(store)
+        if w is None:
+            w = _writers[store] = GroupWriter(store, _insert_batch, "inbox")
+        return w
+
+
+def put_future(
+    store: Store, kind: str, payload: dict[str, Any], dedupe: str | None = None
+) -> Future[int | None]:
+    """Queue an accepted event; the future gives its id once committed (None: seen before)."""
+    return _writer(store).submit(New(kind, payload, dedupe))
+
+
 def put(store: Store, kind: str, payload: dict[str, Any], dedupe: str | None = None) -> int | None:
     """Store an accepted event; return its id, or None when ``dedupe`` was seen before."""
-    with _conn(store) as conn:
-        return _insert(conn, New(kind, payload, dedupe), now())
+    return put_future(store, kind, payload, dedupe).result()
 
 
 def seen(store: Store, dedupe: str) -> bool:
     """Whether an item with this dedupe key was ever stored."""
-    with _conn(store) as conn:
+    with _conn(store, write=False) as conn:
         return conn.execute(_SEEN, {"dedupe": dedupe}).first() is not None
 
 
 def put_many(store: Store, items: Sequence[New]) -> list[int | None]:
     """Store several items in one transaction (None for each duplicate)."""
-    at = now()
     with _conn(store) as conn:
-        return [_insert(conn, new, at) for new in items]
+        return _insert_batch(conn, items)
 
 
 def _row_item(row: Any) -> Item:
