@@ -9,7 +9,9 @@ One writer thread per ``GroupWriter`` takes what is queued (up to
 item's future: a future's result means the item is durable, never before.
 The writer thread starts on the first item and ends after ``IDLE`` seconds
 with nothing queued (a process with many stores, a test run, keeps no idle
-threads).
+threads). ``call`` is the synchronous form: a caller that finds nothing being
+written or queued writes its item on its own thread (a lone writer pays no
+hand-off); otherwise it queues and waits like the others.
 
 A batch that SQLite's lock or another process's transaction refused
 (``OperationalError``) is written again whole, a few times, after a short
@@ -59,7 +61,8 @@ class GroupWriter(Generic[I, R]):
         self.store, self.write, self.name, self.max_batch = store, write, name, max_batch
         self._cond = threading.Condition()
         self._queue: deque[tuple[I, Future[R]]] = deque()
-        self._running = False
+        self._running = False  # the writer thread is alive
+        self._busy = False  # a batch is being written (by the thread or a caller's own)
         self.batches = 0  # transactions committed (for benches and tests)
 
     def submit(self, item: I) -> Future[R]:
@@ -76,6 +79,26 @@ class GroupWriter(Generic[I, R]):
                 self._cond.notify()
         return fut
 
+    def call(self, item: I) -> R:
+        """Write ``item`` and return its result, on this thread when nothing else is being
+        written (no hand-off to the writer thread), else in the writer's next batch."""
+        with self._cond:
+            inline = not self._busy and not self._queue
+            if inline:
+                self._busy = True
+        if not inline:
+            return self.submit(item).result()
+        fut: Future[R] = Future()
+        fut.set_running_or_notify_cancel()
+        try:
+            self._write_batch([(item, fut)])
+        finally:
+            with self._cond:
+                self._busy = False
+                if self._queue:  # queued meanwhile: the thread (alive, see submit) takes it
+                    self._cond.notify()
+        return fut.result()
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -86,7 +109,12 @@ class GroupWriter(Generic[I, R]):
                     return
                 n = min(self.max_batch, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(n)]
-            self._write_batch(batch)
+                self._busy = True
+            try:
+                self._write_batch(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
 
     def _write_batch(self, batch: list[tuple[I, Future[R]]]) -> None:
         try:

@@ -13,7 +13,8 @@ as a duplicate, without an error and without a second item.
 
 Accepted events are written in groups (``store.group_commit``): ``put``
 queues its item on the store's inbox writer and returns once the batch that
-holds it committed; ``put_future`` hands back the future itself, for an async
+holds it committed (or, when nothing else is being written, writes it on its
+own thread: no hand-off); ``put_future`` hands back the future itself, for an async
 handler that must not hold a thread while it waits. Other writes (take,
 complete, expand...) are their own transactions, under the store's
 in-process write lock on SQLite.
@@ -105,33 +106,67 @@ _SEEN = select(_C.id).where(_C.dedupe == bindparam("dedupe")).limit(1)
 
 
 _COLUMNS = ("kind", "dedupe", "payload", "state", "attempts", "owner", "created", "error")
-_INSERTS: dict[tuple[str, bool], Any] = {}
+_INSERTS: dict[tuple[str, bool, bool], Any] = {}
 
 
-def _insert_stmt(dialect: str, dedupe: bool) -> Any:
-    """The insert statement, built once per dialect (its cache key is then computed once)."""
-    stmt = _INSERTS.get((dialect, dedupe))
+def _insert_stmt(dialect: str, dedupe: bool, many: bool = False) -> Any:
+    """The insert statement, built once per dialect (its cache key is then computed once).
+
+    ``many``: for several rows at once (one statement: ``insertmanyvalues``), returning
+    the dedupe key beside the id of each row inserted."""
+    stmt = _INSERTS.get((dialect, dedupe, many))
     if stmt is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = insert(_T).values({c: bindparam(c) for c in _COLUMNS})
         if dedupe:
             stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe"])
-        stmt = _INSERTS[(dialect, dedupe)] = stmt.returning(_C.id)
+        if many and dedupe:
+            stmt = stmt.returning(_C.id, _C.dedupe)
+        elif many:
+            stmt = stmt.returning(_C.id, sort_by_parameter_order=True)
+        else:
+            stmt = stmt.returning(_C.id)
+        _INSERTS[(dialect, dedupe, many)] = stmt
     return stmt
+
+
+def _values(new: New, at: dt.datetime) -> dict[str, Any]:
+    return {"kind": new.kind, "dedupe": new.dedupe, "payload": new.payload, "state": PENDING,
+            "attempts": 0, "owner": "", "created": at, "error": ""}  # fmt: skip
 
 
 def _insert(conn: Connection, new: New, at: dt.datetime) -> int | None:
     """Insert one item; None when its dedupe key is taken."""
-    values = {"kind": new.kind, "dedupe": new.dedupe, "payload": new.payload, "state": PENDING,
-              "attempts": 0, "owner": "", "created": at, "error": ""}  # fmt: skip
     stmt = _insert_stmt(conn.dialect.name, new.dedupe is not None)
-    got = conn.execute(stmt, values).scalar_one_or_none()
+    got = conn.execute(stmt, _values(new, at)).scalar_one_or_none()
     return int(got) if got is not None else None
 
 
 def _insert_batch(conn: Connection, items: Sequence[New]) -> list[int | None]:
+    """Insert items in one statement per kind of row (keyed, unkeyed); None for each
+    duplicate: a key stored before, or given twice in ``items`` (the first one wins)."""
     at = now()
-    return [_insert(conn, new, at) for new in items]
+    if len(items) == 1:
+        return [_insert(conn, items[0], at)]
+    out: list[int | None] = [None] * len(items)
+    first: dict[str, int] = {}  # dedupe key -> the index of its first item
+    plain: list[int] = []
+    for n, new in enumerate(items):
+        if new.dedupe is None:
+            plain.append(n)
+        else:
+            first.setdefault(new.dedupe, n)
+    dialect = conn.dialect.name
+    if first:
+        rows = [_values(items[n], at) for n in first.values()]
+        for rid, key in conn.execute(_insert_stmt(dialect, True, many=True), rows):
+            out[first[key]] = int(rid)
+    if plain:
+        rows = [_values(items[n], at) for n in plain]
+        ids = conn.execute(_insert_stmt(dialect, False, many=True), rows).scalars().all()
+        for n, rid in zip(plain, ids, strict=True):
+            out[n] = int(rid)
+    return out
 
 
 _writers: weakref.WeakKeyDictionary[Store, GroupWriter[New, int | None]] = (
@@ -157,7 +192,7 @@ def put_future(
 
 def put(store: Store, kind: str, payload: dict[str, Any], dedupe: str | None = None) -> int | None:
     """Store an accepted event; return its id, or None when ``dedupe`` was seen before."""
-    return put_future(store, kind, payload, dedupe).result()
+    return _writer(store).call(New(kind, payload, dedupe))
 
 
 def seen(store: Store, dedupe: str) -> bool:
@@ -167,7 +202,8 @@ def seen(store: Store, dedupe: str) -> bool:
 
 
 def put_many(store: Store, items: Sequence[New]) -> list[int | None]:
-    """Store several items in one transaction (None for each duplicate)."""
+    """Store several items in one transaction (None for each duplicate, also a key given
+    twice in ``items``)."""
     with _conn(store) as conn:
         return _insert_batch(conn, items)
 
@@ -257,11 +293,10 @@ def expand(store: Store, item_id: int, owner: str, items: Sequence[New]) -> list
     Returns the new ids (None for duplicates), or None when the lease was lost
     (another worker took the item meanwhile; nothing is written then).
     """
-    at = now()
     with _conn(store) as conn:
         if not _finish(conn, item_id, owner, DONE, ""):
             return None
-        return [_insert(conn, new, at) for new in items]
+        return _insert_batch(conn, items)
 
 
 def retry(store: Store, item_id: int, owner: str, after: float, error: str) -> None:
