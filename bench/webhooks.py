@@ -22,16 +22,19 @@
 ``--accept-only`` runs the controller without workers, so the server's CPU time
 per request is the accept path's alone (nothing drains the inbox meanwhile).
 
-Run: ``.venv/bin/python bench/webhooks.py [--requests 500] [--concurrency 50]``
+Run: ``.venv/bin/python bench/webhooks.py [--requests 500] [--concurrency 50]
+[--backend postgresql] [--accept-only]``
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import hmac
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,7 +42,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -302,13 +306,51 @@ def main() -> None:
     ap.add_argument("--accept-only", action="store_true",
                     help="a controller with no workers (SHIPWAY_CONTROLLER_WORKERS=0): the "
                          "server's CPU time is the accept path's alone")  # fmt: skip
+    ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
+                    help="the store: SQLite (default), or a PostgreSQL server this bench "
+                         "starts (initdb, as the tests do)")  # fmt: skip
     ap.add_argument("--client", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.client:
         client_main(json.loads(args.client))
         return
     home = Path(tempfile.mkdtemp(prefix="shipway-bench-hooks-"))
-    settings = Settings(home=home, database_url="")
+    with postgres() if args.backend == "postgresql" else nullcontext("") as db_url:
+        print(f"store: {args.backend}; load: {os.getloadavg()[0]:.1f} (1 min), "
+              f"{os.cpu_count()} cores")  # fmt: skip
+        bench(args, home, db_url)
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server (fsync off, as in the tests); its URL."""
+    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
+    data = Path(tempfile.mkdtemp(prefix="shipway-bench-pg-"))
+    as_pg: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    port = ports.free_port()
+
+    def run(*argv: str) -> None:
+        subprocess.run([*as_pg, *argv], check=True, capture_output=True)
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "shipway", "--auth=trust", "-E", "UTF8")
+    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l", str(data / "log"), "start")
+    try:
+        run(
+            str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "shipway", "shipway"
+        )
+        yield f"postgresql://shipway@127.0.0.1:{port}/shipway"
+    finally:
+        subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def bench(args: argparse.Namespace, home: Path, db_url: str) -> None:
+    settings = Settings(home=home, database_url=db_url)
     store = open_store(settings)
     base = home / "git"
     git = services.git_daemon(home / "run", base)
@@ -337,6 +379,8 @@ def main() -> None:
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         }
         env.pop("SHIPWAY_DATABASE_URL", None)
+        if db_url:
+            env["SHIPWAY_DATABASE_URL"] = db_url
         if args.accept_only:
             env["SHIPWAY_CONTROLLER_WORKERS"] = "0"
         log = open(home / "controller.log", "ab")  # noqa: SIM115

@@ -19,8 +19,8 @@ left to the workers (``controller.workers``). Touches the store and, through
 
 Each hook comes in steps, so an async server can run the checks inline and
 wait on the inbox and the git server without holding a thread
-(``server.intake``): ``git_push_checked`` (parse, token, told before: one
-indexed read) → the refs of the repository, from a look-up that started after
+(``server.intake``): ``git_push_parsed`` (parse, token) → told before (one
+indexed read, ``inbox.seen``) → the refs of the repository, from a look-up that started after
 the push came (``Tips.future``) → ``git_push_verified`` (every sha its ref's
 tip, else 409) → a ``Ready`` event, committed with ``inbox.put_future`` and
 answered by ``answered``; ``forge_checked`` (signature, shape, dedupe key) →
@@ -121,9 +121,20 @@ class PendingPush:
     dedupe: str
 
 
+DUPLICATE_PUSH: Answer = (200, {"accepted": False, "duplicate": True})
+
+
 def git_push_checked(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer | PendingPush:
     """The fast part (no git server): parse, token, seen before. A push told again is
     answered here; a new one comes back to be verified (``git_push_verified``)."""
+    pending = git_push_parsed(rx, raw, headers)
+    if inbox.seen(rx.store, pending.dedupe):  # told before, and checked then: nothing new
+        return DUPLICATE_PUSH
+    return pending
+
+
+def git_push_parsed(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> PendingPush:
+    """Parse, check the token, name the push (its dedupe key): no I/O."""
     try:
         push = parse_git_push(bounded.load_json(raw, "/hooks/git"))
     except ValueError as exc:  # a payload of the wrong shape
@@ -134,8 +145,6 @@ def git_push_checked(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> An
             subject=push.repo,
         )
     dedupe = _key("git", push.repo, *[f"{u.ref} {u.before} {u.after}" for u in push.updates])
-    if inbox.seen(rx.store, dedupe):  # told before, and checked then: nothing new
-        return 200, {"accepted": False, "duplicate": True}
     return PendingPush(push, dedupe)
 
 

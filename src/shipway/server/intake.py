@@ -1,10 +1,12 @@
 """The async accept path of ``/hooks/git`` and ``/hooks/forge``: no thread held per request.
 
-A hook's checks (parse, token or signature, told before) are CPU work of
-microseconds and one indexed read, so they run on the event loop (a body over
-``INLINE_BYTES`` is checked on the thread pool instead, not to stall the
-loop). What waits then waits on a future, not on a thread: the git server's
-refs (``Tips.future``: a look-up that started after the push came) and the
+A hook's checks (parse, token or signature) are CPU work of microseconds, so
+they run on the event loop (a body over ``INLINE_BYTES`` is checked on the
+thread pool instead, not to stall the loop). What waits then waits on a
+future, not on a thread: whether the push was told before
+(``inbox.seen_future``: one query for every hook that asked meanwhile, so a
+database across the network never stalls the loop), the git server's refs
+(``Tips.future``: a look-up that started after the push came) and the
 commit of the event to the durable inbox (``inbox.put_future``: the inbox's
 group-commit writer, one transaction for every event that came meanwhile).
 The 202 is sent once that commit returned. Recording a refused push
@@ -54,11 +56,11 @@ async def commit(rx: Receiver, ready: Ready) -> Answer:
 
 async def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer:
     """``POST /hooks/git``, as ``accept.git_push`` (401, 400, 409, 503 as errors)."""
-    got = await _checked(raw, lambda: accept.git_push_checked(rx, raw, headers))
-    if isinstance(got, tuple):
-        return got
-    pending = got
-    refs = await asyncio.wrap_future(rx.tips.future(pending.push.repo)) if accept.live(got) else {}
+    pending = await _checked(raw, lambda: accept.git_push_parsed(rx, raw, headers))
+    if await asyncio.wrap_future(inbox.seen_future(rx.store, pending.dedupe)):
+        return accept.DUPLICATE_PUSH  # told before, and checked then: nothing new
+    live = accept.live(pending)
+    refs = await asyncio.wrap_future(rx.tips.future(pending.push.repo)) if live else {}
     reason = accept.not_tip(pending, refs)
     if reason is not None:
         raise await run_in_threadpool(accept.refuse, rx, pending, reason)

@@ -22,7 +22,9 @@ writers of this process take turns instead of SQLite's busy-wait sleeps.
 
 The same shape as ``event_writer`` (queue, batch, commit, then tell each
 writer), with a thread of its own instead of a leading caller, so async
-callers can wait without a thread. Touches only what ``write`` writes.
+callers can wait without a thread. With ``writes=False`` the same machinery
+groups reads (one ``SELECT ... IN`` for every caller that came meanwhile),
+without the write lock. Touches only what ``write`` writes (or reads).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import nullcontext
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection
@@ -57,8 +60,11 @@ class GroupWriter(Generic[I, R]):
         write: Callable[[Connection, Sequence[I]], list[R]],
         name: str,
         max_batch: int = 256,
+        *,
+        writes: bool = True,
     ) -> None:
         self.store, self.write, self.name, self.max_batch = store, write, name, max_batch
+        self.writes = writes  # False: a group of reads (no write lock taken)
         self._cond = threading.Condition()
         self._queue: deque[tuple[I, Future[R]]] = deque()
         self._running = False  # the writer thread is alive
@@ -135,7 +141,8 @@ class GroupWriter(Generic[I, R]):
     def _commit(self, items: list[I]) -> list[R]:
         for attempt in range(_RETRIES):
             try:
-                with self.store.write_lock(), self.store.engine.begin() as conn:
+                lock = self.store.write_lock() if self.writes else nullcontext()
+                with lock, self.store.engine.begin() as conn:
                     results = self.write(conn, items)
                 self.batches += 1
                 return results

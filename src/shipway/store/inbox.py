@@ -201,6 +201,26 @@ def seen(store: Store, dedupe: str) -> bool:
         return conn.execute(_SEEN, {"dedupe": dedupe}).first() is not None
 
 
+_SEEN_MANY = select(_C.dedupe).where(_C.dedupe.in_(bindparam("keys", expanding=True)))
+
+
+def _seen_batch(conn: Connection, keys: Sequence[str]) -> list[bool]:
+    found = set(conn.execute(_SEEN_MANY, {"keys": sorted(set(keys))}).scalars())
+    return [k in found for k in keys]
+
+
+_readers: weakref.WeakKeyDictionary[Store, GroupWriter[str, bool]] = weakref.WeakKeyDictionary()
+
+
+def seen_future(store: Store, dedupe: str) -> Future[bool]:
+    """``seen``, for an async caller: the look-ups that came meanwhile share one query."""
+    with _writers_lock:
+        r = _readers.get(store)
+        if r is None:
+            r = _readers[store] = GroupWriter(store, _seen_batch, "inbox-seen", writes=False)
+    return r.submit(dedupe)
+
+
 def put_many(store: Store, items: Sequence[New]) -> list[int | None]:
     """Store several items in one transaction (None for each duplicate, also a key given
     twice in ``items``)."""
