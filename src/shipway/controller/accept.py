@@ -32,8 +32,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.controller.hooks import GitPush, parse_git_push
@@ -67,6 +68,23 @@ class Receiver:
     tokens: HookTokens
     tips: Tips
     wake: Callable[..., None]  # wake(kind): the lanes that take ``kind`` look at once
+    quiet: threading.Event = field(default_factory=threading.Event)  # set: no hook in flight
+    inflight: int = 0  # hooks being accepted now (counted on the server's event loop)
+
+    def __post_init__(self) -> None:
+        if self.inflight == 0:
+            self.quiet.set()
+
+    def began(self) -> None:
+        """A hook came in (call on the event loop): the lanes let it go first."""
+        self.inflight += 1
+        if self.inflight == 1:
+            self.quiet.clear()
+
+    def ended(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self.quiet.set()
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:

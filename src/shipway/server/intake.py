@@ -19,7 +19,10 @@ ASGI app, before the framework's routing, dependency solving and exception
 layers (which cost more CPU than the hook itself): it sits inside the body
 limit (413) and the webhook counter, and outside the credential middleware,
 which lets hooks through to authenticate themselves (as here: the repository
-token, the signature). Another method on those paths is a 405. Touches what
+token, the signature). Another method on those paths is a 405. While hooks
+are in flight ``Receiver.quiet`` is clear: the controller's lanes wait (a
+little) before taking their next item, so a burst of hooks is accepted first
+and drained after (``controller.workers``). Touches what
 ``controller.accept`` touches.
 """
 
@@ -121,11 +124,14 @@ class FastHooks:
                     break
             headers = {k.decode("latin-1"): v.decode("latin-1")  # ASGI names are lower case
                        for k, v in scope.get("headers") or []}  # fmt: skip
+            self.receiver.began()
             try:
                 status, answer = await handler(self.receiver, b"".join(chunks), headers)
             except ShipwayError as exc:
                 status, reason = refused(exc)
                 answer = {"detail": reason}
+            finally:
+                self.receiver.ended()
             start, body = _json(status, answer)
         await send(start)
         await send(body)

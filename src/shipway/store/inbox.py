@@ -176,11 +176,13 @@ _writers_lock = threading.Lock()
 
 
 def _writer(store: Store) -> GroupWriter[New, int | None]:
-    with _writers_lock:
-        w = _writers.get(store)
-        if w is None:
-            w = _writers[store] = GroupWriter(store, _insert_batch, "inbox")
-        return w
+    w = _writers.get(store)  # the hot path takes no lock (a lock the GIL may convoy)
+    if w is None:
+        with _writers_lock:
+            w = _writers.get(store)
+            if w is None:
+                w = _writers[store] = GroupWriter(store, _insert_batch, "inbox")
+    return w
 
 
 def put_future(
@@ -214,10 +216,12 @@ _readers: weakref.WeakKeyDictionary[Store, GroupWriter[str, bool]] = weakref.Wea
 
 def seen_future(store: Store, dedupe: str) -> Future[bool]:
     """``seen``, for an async caller: the look-ups that came meanwhile share one query."""
-    with _writers_lock:
-        r = _readers.get(store)
-        if r is None:
-            r = _readers[store] = GroupWriter(store, _seen_batch, "inbox-seen", writes=False)
+    r = _readers.get(store)
+    if r is None:
+        with _writers_lock:
+            r = _readers.get(store)
+            if r is None:
+                r = _readers[store] = GroupWriter(store, _seen_batch, "inbox-seen", writes=False)
     return r.submit(dedupe)
 
 
