@@ -6,7 +6,8 @@
    crowd the server's on a 2-core machine; its CPU per request is printed), C
    requests at a time on loopback, ``--runs`` floods of each kind (median
    and best of each figure, the server's and the client's CPU time per
-   request beside the latencies, as the machine is shared): N ``POST /hooks/git``
+   request beside the latencies, as the machine is shared, and how often the
+   server was preempted by other processes during the flood): N ``POST /hooks/git``
    of one push (the first checked at the git daemon, the rest duplicates); N
    new events (the same sha with N different ``before``s, each checked with
    ``ls-remote`` and written to the inbox); N signed GitHub push deliveries,
@@ -191,13 +192,30 @@ def proc_cpu(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def preempted(pid: int) -> int:
+    """How often the process's threads were taken off a core against their will (other
+    processes wanted it): ``nonvoluntary_ctxt_switches`` summed over ``/proc/PID/task``."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        for line in status.splitlines():
+            if line.startswith("nonvoluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
 def flood(spec: dict[str, Any], server_pid: int) -> dict[str, Any]:
     """Run one flood from a separate client process; the server's CPU time over it too."""
-    before = proc_cpu(server_pid)
+    before, kicked = proc_cpu(server_pid), preempted(server_pid)
     out = subprocess.run([sys.executable, __file__, "--client", json.dumps(spec)],
                          check=True, stdout=subprocess.PIPE, text=True).stdout  # fmt: skip
     result: dict[str, Any] = json.loads(out)
     result["server_cpu"] = proc_cpu(server_pid) - before
+    result["preempted"] = preempted(server_pid) - kicked
+    result["load"] = os.getloadavg()[0]
     return result
 
 
@@ -231,6 +249,8 @@ def report(name: str, runs: list[dict[str, Any]], concurrency: int, target: bool
           f"max {fig(lambda r: max(r['lat']) * 1000)}; {rate:.0f} req/s; "
           f"server cpu {fig(lambda r: r['server_cpu'] * 1000 / n)} ms/req, "
           f"client cpu {fig(lambda r: r['cpu'] * 1000 / n)} ms/req; "
+          f"server preempted {fig(lambda r: r['preempted'])} times, "
+          f"load {fig(lambda r: r['load'])}; "
           f"status {dict(codes)}")  # fmt: skip
     if target:
         p99 = statistics.median(pct([x * 1000 for x in r["lat"]], 99) for r in runs)
