@@ -1,10 +1,13 @@
 """Benchmark the controller's webhook intake: accept latency with the durable inbox, inbox speed.
 
 1. Accept latency: a real ``shipway controller`` process (SQLite store) and a
-   real ``git daemon``; the client is its own process (asyncio + httpx), C
+   real ``git daemon``; the client is its own process (asyncio streams speaking
+   HTTP/1.1 with keep-alive, one connection per worker: lean, so its CPU does not
+   crowd the server's on a 2-core machine; its CPU per request is printed), C
    requests at a time on loopback, ``--runs`` floods of each kind (median
    and best of each figure, the server's and the client's CPU time per
-   request beside the latencies, as the machine is shared): N ``POST /hooks/git``
+   request beside the latencies, as the machine is shared, and how often the
+   server was preempted by other processes during the flood): N ``POST /hooks/git``
    of one push (the first checked at the git daemon, the rest duplicates); N
    new events (the same sha with N different ``before``s, each checked with
    ``ls-remote`` and written to the inbox); N signed GitHub push deliveries,
@@ -20,16 +23,19 @@
 ``--accept-only`` runs the controller without workers, so the server's CPU time
 per request is the accept path's alone (nothing drains the inbox meanwhile).
 
-Run: ``.venv/bin/python bench/webhooks.py [--requests 500] [--concurrency 50]``
+Run: ``.venv/bin/python bench/webhooks.py [--requests 500] [--concurrency 50]
+[--backend postgresql] [--accept-only]``
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import hmac
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +43,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +68,8 @@ def pct(values: list[float], p: float) -> float:
 
 
 def client_main(spec: dict[str, Any]) -> None:
-    """The load generator, in its own process: asyncio + httpx, ``concurrency`` at a time."""
+    """The load generator, in its own process: raw HTTP/1.1 on asyncio streams, ``concurrency``
+    kept-alive connections (a lean client: its CPU shares the machine with the server)."""
     import asyncio
     import resource
 
@@ -106,29 +114,70 @@ def client_main(spec: dict[str, Any]) -> None:
             },
         )
 
+    host, _, port = url.removeprefix("http://").partition(":")
+
+    def encode(method: str, where: str, content: bytes | None, hdrs: dict[str, str]) -> bytes:
+        path = where.removeprefix(url) or "/"
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "User-Agent: shipway-bench"]
+        lines += [f"{k}: {v}" for k, v in hdrs.items()]
+        if content is not None:
+            lines.append(f"Content-Length: {len(content)}")
+            if not any(k.lower() == "content-type" for k in hdrs):
+                lines.append("Content-Type: application/json")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (content or b"")
+
+    async def exchange(conn: list[Any], data: bytes) -> int:
+        """One request on a kept-alive connection (opened again when the server closed it)."""
+        if not conn:
+            conn.extend(await asyncio.open_connection(host, int(port)))
+        reader, writer = conn
+        writer.write(data)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *fields = head.decode("latin-1").split("\r\n")
+        code = int(status_line.split(" ", 2)[1])
+        length, close = 0, False
+        for f in fields:
+            name, _, value = f.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+            elif name == "transfer-encoding":
+                raise RuntimeError("chunked responses are not read by this client")
+        if length:
+            await reader.readexactly(length)
+        if close:
+            writer.close()
+            conn.clear()
+        return code
+
     async def go() -> tuple[float, list[float], dict[int, int]]:
         lat: list[float] = []
         codes: Counter[int] = Counter()
         todo = iter(range(n))
-        limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
 
-            async def worker() -> None:
-                for i in todo:
-                    method, where, content, hdrs = request(i)
-                    t0 = time.perf_counter()
-                    try:
-                        resp = await client.request(method, where, content=content, headers=hdrs)
-                        code = resp.status_code
-                    except httpx.HTTPError as exc:  # counted as status 0, named once
-                        print(f"client: {type(exc).__name__}: {exc}", file=sys.stderr)
-                        code = 0
-                    lat.append(time.perf_counter() - t0)
-                    codes[code] += 1
+        async def worker() -> None:
+            conn: list[Any] = []
+            for i in todo:
+                data = encode(*request(i))
+                t0 = time.perf_counter()
+                try:
+                    code = await exchange(conn, data)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    print(f"client: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    code = 0  # counted as status 0, named once
+                    if conn:
+                        conn[1].close()
+                        conn.clear()
+                lat.append(time.perf_counter() - t0)
+                codes[code] += 1
+            if conn:
+                conn[1].close()
 
-            t0 = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(conc)))
-            return time.perf_counter() - t0, lat, dict(codes)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(conc)))
+        return time.perf_counter() - t0, lat, dict(codes)
 
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     wall, lat, codes = asyncio.run(go())
@@ -143,13 +192,30 @@ def proc_cpu(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def preempted(pid: int) -> int:
+    """How often the process's threads were taken off a core against their will (other
+    processes wanted it): ``nonvoluntary_ctxt_switches`` summed over ``/proc/PID/task``."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        for line in status.splitlines():
+            if line.startswith("nonvoluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
 def flood(spec: dict[str, Any], server_pid: int) -> dict[str, Any]:
     """Run one flood from a separate client process; the server's CPU time over it too."""
-    before = proc_cpu(server_pid)
+    before, kicked = proc_cpu(server_pid), preempted(server_pid)
     out = subprocess.run([sys.executable, __file__, "--client", json.dumps(spec)],
                          check=True, stdout=subprocess.PIPE, text=True).stdout  # fmt: skip
     result: dict[str, Any] = json.loads(out)
     result["server_cpu"] = proc_cpu(server_pid) - before
+    result["preempted"] = preempted(server_pid) - kicked
+    result["load"] = os.getloadavg()[0]
     return result
 
 
@@ -183,6 +249,8 @@ def report(name: str, runs: list[dict[str, Any]], concurrency: int, target: bool
           f"max {fig(lambda r: max(r['lat']) * 1000)}; {rate:.0f} req/s; "
           f"server cpu {fig(lambda r: r['server_cpu'] * 1000 / n)} ms/req, "
           f"client cpu {fig(lambda r: r['cpu'] * 1000 / n)} ms/req; "
+          f"server preempted {fig(lambda r: r['preempted'])} times, "
+          f"load {fig(lambda r: r['load'])}; "
           f"status {dict(codes)}")  # fmt: skip
     if target:
         p99 = statistics.median(pct([x * 1000 for x in r["lat"]], 99) for r in runs)
@@ -258,13 +326,51 @@ def main() -> None:
     ap.add_argument("--accept-only", action="store_true",
                     help="a controller with no workers (SHIPWAY_CONTROLLER_WORKERS=0): the "
                          "server's CPU time is the accept path's alone")  # fmt: skip
+    ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
+                    help="the store: SQLite (default), or a PostgreSQL server this bench "
+                         "starts (initdb, as the tests do)")  # fmt: skip
     ap.add_argument("--client", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.client:
         client_main(json.loads(args.client))
         return
     home = Path(tempfile.mkdtemp(prefix="shipway-bench-hooks-"))
-    settings = Settings(home=home, database_url="")
+    with postgres() if args.backend == "postgresql" else nullcontext("") as db_url:
+        print(f"store: {args.backend}; load: {os.getloadavg()[0]:.1f} (1 min), "
+              f"{os.cpu_count()} cores")  # fmt: skip
+        bench(args, home, db_url)
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server (fsync off, as in the tests); its URL."""
+    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1]).parent
+    data = Path(tempfile.mkdtemp(prefix="shipway-bench-pg-"))
+    as_pg: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    port = ports.free_port()
+
+    def run(*argv: str) -> None:
+        subprocess.run([*as_pg, *argv], check=True, capture_output=True)
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "shipway", "--auth=trust", "-E", "UTF8")
+    opts = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l", str(data / "log"), "start")
+    try:
+        run(
+            str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "shipway", "shipway"
+        )
+        yield f"postgresql://shipway@127.0.0.1:{port}/shipway"
+    finally:
+        subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def bench(args: argparse.Namespace, home: Path, db_url: str) -> None:
+    settings = Settings(home=home, database_url=db_url)
     store = open_store(settings)
     base = home / "git"
     git = services.git_daemon(home / "run", base)
@@ -293,6 +399,8 @@ def main() -> None:
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         }
         env.pop("SHIPWAY_DATABASE_URL", None)
+        if db_url:
+            env["SHIPWAY_DATABASE_URL"] = db_url
         if args.accept_only:
             env["SHIPWAY_CONTROLLER_WORKERS"] = "0"
         log = open(home / "controller.log", "ab")  # noqa: SIM115

@@ -16,6 +16,15 @@ the same signed body) and a new delivery of the same push or pull request
 change. The work itself is
 left to the workers (``controller.workers``). Touches the store and, through
 ``controller.tips``, the git server.
+
+Each hook comes in steps, so an async server can run the checks inline and
+wait on the inbox and the git server without holding a thread
+(``server.intake``): ``git_push_parsed`` (parse, token) → told before (one
+indexed read, ``inbox.seen``) → the refs of the repository, from a look-up that started after
+the push came (``Tips.future``) → ``git_push_verified`` (every sha its ref's
+tip, else 409) → a ``Ready`` event, committed with ``inbox.put_future`` and
+answered by ``answered``; ``forge_checked`` (signature, shape, dedupe key) →
+``Ready``. ``git_push`` and ``forge`` do the same steps on one thread.
 """
 
 from __future__ import annotations
@@ -23,8 +32,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.controller.hooks import GitPush, parse_git_push
@@ -58,6 +68,23 @@ class Receiver:
     tokens: HookTokens
     tips: Tips
     wake: Callable[..., None]  # wake(kind): the lanes that take ``kind`` look at once
+    quiet: threading.Event = field(default_factory=threading.Event)  # set: no hook in flight
+    inflight: int = 0  # hooks being accepted now (counted on the server's event loop)
+
+    def __post_init__(self) -> None:
+        if self.inflight == 0:
+            self.quiet.set()
+
+    def began(self) -> None:
+        """A hook came in (call on the event loop): the lanes let it go first."""
+        self.inflight += 1
+        if self.inflight == 1:
+            self.quiet.clear()
+
+    def ended(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self.quiet.set()
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -68,10 +95,40 @@ def _malformed(what: str, exc: Exception) -> InputError:
     return InputError(f"{what} webhook: malformed body: {type(exc).__name__}: {exc}", subject=what)
 
 
-def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+@dataclass(frozen=True)
+class Ready:
+    """An event whose checks all held: what goes into the inbox, and the answers after."""
+
+    kind: str
+    payload: dict[str, Any]
+    dedupe: str | None
+    new: dict[str, Any]  # the 202's body (the item's id is added)
+    duplicate: dict[str, Any]  # the 200's body when the dedupe key was seen before
+
+
+Answer = tuple[int, dict[str, Any]]
+
+
+def answered(rx: Receiver, ready: Ready, item: int | None) -> Answer:
+    """The answer once ``ready`` is committed as ``item`` (None: it was a duplicate)."""
+    if item is None:
+        return 200, ready.duplicate
+    rx.wake(ready.kind)
+    return 202, {**ready.new, "id": item}
+
+
+def commit(rx: Receiver, ready: Ready) -> Answer:
+    """Into the inbox (this thread waits for the commit), then the answer."""
+    return answered(rx, ready, inbox.put(rx.store, ready.kind, ready.payload, ready.dedupe))
+
+
+def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer:
     """``POST /hooks/git``: the repository's token, then every pushed sha checked at the server."""
     got = git_push_checked(rx, raw, headers)
-    return got if isinstance(got, tuple) else git_push_verified(rx, got)
+    if isinstance(got, tuple):
+        return got
+    refs = rx.tips.refs(got.push.repo) if live(got) else {}
+    return commit(rx, git_push_verified(rx, got, refs))
 
 
 @dataclass(frozen=True)
@@ -82,11 +139,20 @@ class PendingPush:
     dedupe: str
 
 
-def git_push_checked(
-    rx: Receiver, raw: bytes, headers: Mapping[str, str]
-) -> tuple[int, dict[str, Any]] | PendingPush:
+DUPLICATE_PUSH: Answer = (200, {"accepted": False, "duplicate": True})
+
+
+def git_push_checked(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer | PendingPush:
     """The fast part (no git server): parse, token, seen before. A push told again is
     answered here; a new one comes back to be verified (``git_push_verified``)."""
+    pending = git_push_parsed(rx, raw, headers)
+    if inbox.seen(rx.store, pending.dedupe):  # told before, and checked then: nothing new
+        return DUPLICATE_PUSH
+    return pending
+
+
+def git_push_parsed(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> PendingPush:
+    """Parse, check the token, name the push (its dedupe key): no I/O."""
     try:
         push = parse_git_push(bounded.load_json(raw, "/hooks/git"))
     except ValueError as exc:  # a payload of the wrong shape
@@ -97,31 +163,45 @@ def git_push_checked(
             subject=push.repo,
         )
     dedupe = _key("git", push.repo, *[f"{u.ref} {u.before} {u.after}" for u in push.updates])
-    if inbox.seen(rx.store, dedupe):  # told before, and checked then: nothing new
-        return 200, {"accepted": False, "duplicate": True}
     return PendingPush(push, dedupe)
 
 
-def git_push_verified(rx: Receiver, pending: PendingPush) -> tuple[int, dict[str, Any]]:
-    """Ask the git server whether each pushed sha is its ref's tip; then into the inbox."""
+def live(pending: PendingPush) -> bool:
+    """Whether the push updates a ref (so its shas are asked of the git server)."""
+    return any(not u.deleted for u in pending.push.updates)
+
+
+def not_tip(pending: PendingPush, refs: dict[str, str]) -> str | None:
+    """Why the push is refused, given the server's ``refs`` (asked after the push came); None
+    when every pushed sha is its ref's tip."""
+    for u in pending.push.updates:
+        if not u.deleted and not is_tip(refs, u.ref, u.after):
+            now_at = refs.get(u.ref, "")[:12] or "no such ref"
+            return f"{u.ref} {u.after[:12]} is not the tip on the git server ({now_at})"
+    return None
+
+
+def refuse(rx: Receiver, pending: PendingPush, reason: str) -> NotTip:
+    """Record the refusal (a ``PushNotTip`` event) and return the error to raise."""
+    runs.record_event(rx.store, "controller", pending.push.repo, "PushNotTip", reason)
+    return NotTip(reason, subject=pending.push.repo)
+
+
+def git_push_verified(rx: Receiver, pending: PendingPush, refs: dict[str, str]) -> Ready:
+    """Each pushed sha checked against the server's ``refs``: what goes into the inbox."""
+    reason = not_tip(pending, refs)
+    if reason is not None:
+        raise refuse(rx, pending, reason)
+    return push_ready(pending)
+
+
+def push_ready(pending: PendingPush) -> Ready:
+    """The inbox item of a push whose shas were found to be their refs' tips."""
     push = pending.push
-    live = [u for u in push.updates if not u.deleted]
-    if live:
-        refs = rx.tips.refs(push.repo)
-        for u in live:
-            if not is_tip(refs, u.ref, u.after):
-                tip = refs.get(u.ref, "")
-                now_at = tip[:12] or "no such ref"
-                msg = f"{u.ref} {u.after[:12]} is not the tip on the git server ({now_at})"
-                runs.record_event(rx.store, "controller", push.repo, "PushNotTip", msg)
-                raise NotTip(msg, subject=push.repo)
     payload = {"repo": push.repo, "updates": [
         {"ref": u.ref, "before": u.before, "after": u.after} for u in push.updates]}  # fmt: skip
-    item = inbox.put(rx.store, "git", payload, pending.dedupe)
-    if item is None:
-        return 200, {"accepted": False, "duplicate": True}
-    rx.wake("git")
-    return 202, {"accepted": True, "id": item}
+    return Ready("git", payload, pending.dedupe, {"accepted": True},
+                 {"accepted": False, "duplicate": True})  # fmt: skip
 
 
 def _key(kind: str, repo: str, *parts: str) -> str:
@@ -132,10 +212,18 @@ def _key(kind: str, repo: str, *parts: str) -> str:
 
 def forge(
     rx: Receiver, raw: bytes, headers: Mapping[str, str], *, secret: str | None = None
-) -> tuple[int, dict[str, Any]]:
+) -> Answer:
     """``POST /hooks/forge``: signature or token, then the delivery id against replays.
 
     ``secret``: another one than the controller's forge secret (a Flux Receiver's token)."""
+    got = forge_checked(rx, raw, headers, secret=secret)
+    return got if isinstance(got, tuple) else commit(rx, got)
+
+
+def forge_checked(
+    rx: Receiver, raw: bytes, headers: Mapping[str, str], *, secret: str | None = None
+) -> Answer | Ready:
+    """Everything ``forge`` does before the inbox (no I/O): an answer, or the event to store."""
     try:
         event = forge_webhooks.parse(
             headers, raw, secret=rx.tokens.forge() if secret is None else secret
@@ -156,11 +244,8 @@ def forge(
     # A delivery seen before (same id, so the same signed body) is the same event; so is a new
     # delivery of the same push or pull request change: either is acknowledged and ignored.
     payload = {"event": event.to_dict(), "delivery": delivery[:200]}
-    item = inbox.put(rx.store, "forge", payload, dedupe)
-    if item is None:
-        return 200, {"accepted": False, "duplicate": True, "event": event.kind}
-    rx.wake("forge")
-    return 202, {"accepted": True, "event": event.kind, "id": item}
+    return Ready("forge", payload, dedupe, {"accepted": True, "event": event.kind},
+                 {"accepted": False, "duplicate": True, "event": event.kind})  # fmt: skip
 
 
 def registry(

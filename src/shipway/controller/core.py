@@ -104,6 +104,7 @@ class Controller:
                                            refs=self.tips.refs)  # fmt: skip
         self.ci = ci_runs.CiRuns(settings, store, self.tracker, self.statuses, self.previews,
                                  self._put)  # fmt: skip
+        quiet = threading.Event()  # set while no hook is in flight (accept.Receiver)
         self.lanes = workers.Lanes(store, [
             workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
@@ -115,9 +116,10 @@ class Controller:
                              lambda item, _owner: appsets.handle(store, settings, item)),
             workers.LaneSpec("previews", previews_lane.KINDS, 2,
                              lambda item, _owner: self._put(self.previews.handle(item))),
-        ])  # fmt: skip
+        ], quiet=quiet)  # fmt: skip
         self.appsets = appsets.Poller(store, settings, 60.0)
-        self.receiver = accept.Receiver(settings, store, self.tokens, self.tips, self.lanes.wake)
+        self.receiver = accept.Receiver(settings, store, self.tokens, self.tips, self.lanes.wake,
+                                        quiet)  # fmt: skip
 
     # -- events: accepted hooks become units of work -----------------------------------------
 

@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 from shipway.git import repo as git_repo
 from shipway.model.errors import GitError, ShipwayError
 
-
-@dataclass
-class _Flight:
-    done: threading.Event = field(default_factory=threading.Event)
-    refs: dict[str, str] | None = None
-    error: ShipwayError | None = None
+Flight = Future[dict[str, str]]
 
 
 @dataclass
 class _Repo:
-    running: _Flight | None = None
-    next: _Flight | None = None
+    running: Flight | None = None
+    next: Flight | None = None
 
 
 def is_tip(refs: dict[str, str], ref: str, sha: str) -> bool:
@@ -37,7 +33,11 @@ def is_tip(refs: dict[str, str], ref: str, sha: str) -> bool:
 
 
 class Tips:
-    """Shared ``ls-remote`` look-ups, one at a time per repository."""
+    """Shared ``ls-remote`` look-ups, one at a time per repository, each on a thread of its own.
+
+    ``future(url)`` is the look-up a caller joins (an async handler waits on it
+    with ``asyncio.wrap_future``, holding no thread); ``refs(url)`` waits for it.
+    """
 
     def __init__(
         self, timeout: float = 60.0, lookup: Callable[[str], dict[str, str]] | None = None
@@ -49,38 +49,41 @@ class Tips:
 
     def refs(self, url: str) -> dict[str, str]:
         """The server's refs of ``url``, from a look-up that started after this call."""
+        return self.future(url).result()
+
+    def future(self, url: str) -> Flight:
+        """The next look-up of ``url`` to start (started now when none is under way)."""
         with self._lock:
             state = self._repos.setdefault(url, _Repo())
             if state.next is None:
-                state.next = _Flight()
+                state.next = Future()
+                state.next.set_running_or_notify_cancel()  # shared: no waiter may cancel it
             mine = state.next
-        while True:
-            with self._lock:
-                if mine.done.is_set():
-                    break
-                run = state.running is None
-                if run:
-                    state.running, state.next = mine, None
-                wait_for = state.running
-            if run:
-                self._fly(url, state, mine)
-                break
-            assert wait_for is not None
-            wait_for.done.wait()
-        if mine.error is not None:
-            raise mine.error
-        assert mine.refs is not None
-        return mine.refs
+            start = state.running is None
+            if start:
+                state.running, state.next = mine, None
+        if start:
+            threading.Thread(target=self._fly, args=(url, state, mine), daemon=True,
+                             name="shipway-ls-remote").start()  # fmt: skip
+        return mine
 
-    def _fly(self, url: str, state: _Repo, flight: _Flight) -> None:
-        try:
-            self.lookups += 1
-            flight.refs = self._lookup(url)
-        except ShipwayError as exc:
-            flight.error = exc
-        except Exception as exc:  # a lookup that breaks must not leave waiters hanging
-            flight.error = GitError(f"ls-remote failed: {exc}", subject=url)
-        finally:
+    def _fly(self, url: str, state: _Repo, flight: Flight | None) -> None:
+        """Run ``flight``, then the look-up callers joined meanwhile, until none is waiting."""
+        while flight is not None:
+            refs: dict[str, str] | None = None
+            error: ShipwayError | None = None
+            try:
+                self.lookups += 1
+                refs = self._lookup(url)
+            except ShipwayError as exc:
+                error = exc
+            except Exception as exc:  # a lookup that breaks must not leave waiters hanging
+                error = GitError(f"ls-remote failed: {exc}", subject=url)
             with self._lock:
-                state.running = None
-            flight.done.set()
+                done, flight = flight, state.next
+                state.running, state.next = flight, None
+            if error is not None:
+                done.set_exception(error)
+            else:
+                assert refs is not None
+                done.set_result(refs)

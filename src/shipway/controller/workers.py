@@ -7,7 +7,11 @@ returns and the lane marks it done. A handler that raises ``ExternalError``
 (a git server or registry that did not answer) is retried with backoff up to
 ``RETRIES`` attempts; any other failure ends the item as failed, with the
 error kept. ``wake()`` makes idle lanes look at once; they also look every
-``POLL`` seconds, for items other processes wrote. Touches only the store;
+``POLL`` seconds, for items other processes wrote. Given ``quiet`` (an event
+the hook receivers clear while hooks are in flight), a lane waits for it up to
+``DEFER`` seconds before taking each item: a burst of webhooks is accepted
+first (its latency is what the sender sees) and drained right after, the
+workers never starved for longer than that per item. Touches only the store;
 handlers do the rest.
 """
 
@@ -28,6 +32,7 @@ log = logging.getLogger("shipway.controller")
 LEASE = 30.0
 POLL = 1.0
 RETRIES = 5
+DEFER = 0.05
 
 Handler = Callable[[inbox.Item, str], None]
 
@@ -43,10 +48,17 @@ class LaneSpec:
 class Lanes:
     """All lanes of one controller; ``start`` once, ``stop`` to finish after current items."""
 
-    def __init__(self, store: Store, specs: list[LaneSpec], lease: float = LEASE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        specs: list[LaneSpec],
+        lease: float = LEASE,
+        quiet: threading.Event | None = None,
+    ) -> None:
         self.store = store
         self.specs = specs
         self.lease = lease
+        self.quiet = quiet
         self._stop = threading.Event()
         self._wake = {spec.name: threading.Condition() for spec in specs}
         self._gen = dict.fromkeys(self._wake, 0)
@@ -107,6 +119,8 @@ class Lanes:
         while not self._stop.is_set():
             with cond:
                 seen = self._gen[spec.name]
+            if self.quiet is not None:
+                self.quiet.wait(DEFER)  # hooks in flight go first
             try:
                 item = inbox.take(self.store, owner, spec.kinds, self.lease)
             except ShipwayError as exc:

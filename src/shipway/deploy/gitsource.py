@@ -7,6 +7,8 @@ ls-tree -r -t`` gives every directory's tree id and every file's blob id
 lookup; file contents come from one long-lived ``git cat-file --batch``
 process; a whole tree is extracted (``git archive``) only for tools that need
 files on disk (kustomize, Helm), once per commit. Errors are ``GitError``.
+Threads of one process that fetch one mirror take turns (two ``git fetch``
+runs into one repository fail on each other's ref locks).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -81,6 +84,13 @@ def _parent(path: str) -> str:
 
 
 _KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_FETCHING: dict[Path, threading.Lock] = {}  # one per mirror: its fetches take turns
+_FETCHING_GUARD = threading.Lock()
+
+
+def _fetch_lock(path: Path) -> threading.Lock:
+    with _FETCHING_GUARD:
+        return _FETCHING.setdefault(path, threading.Lock())
 
 
 def _type(mode: str) -> str:
@@ -165,11 +175,12 @@ class ConfigRepo:
             self.fetched = True
 
     def fetch(self) -> None:
-        self.ensure()
-        if not self.fetched:
-            self.repo.run("fetch", "-q", "--prune", "origin", "+refs/*:refs/*")
-            self.fetched = True
-            self._resolved.clear()
+        with _fetch_lock(self.path):
+            self.ensure()
+            if not self.fetched:
+                self.repo.run("fetch", "-q", "--prune", "origin", "+refs/*:refs/*")
+                self.fetched = True
+                self._resolved.clear()
 
     def resolve(self, revision: str | None) -> str:
         """A branch, tag, ``HEAD`` or commit id → the commit id (after a fetch)."""

@@ -18,9 +18,11 @@ Routes:
   cookie, and RBAC (``shipway.server.auth``, ``shipway.auth``); its OpenAPI
   document at ``/api/v1/openapi.json`` and a plain page of it at ``/api/v1/docs``.
 - ``/``, ``/login``, ``/applications``...: the web UI (``shipway.server.ui``).
-Hook handlers (``controller.accept``) answer 202 once the event is in the durable
-inbox and leave the work to the controller's workers; a malformed body is a 400
-with the reason, never a 500. Anything else needs a credential, then is 404
+``POST /hooks/git`` and ``/hooks/forge`` are served as plain ASGI ahead of the
+framework's routing (``server.intake.FastHooks``). Hook handlers
+(``controller.accept``) answer 202 once the event is in the durable inbox and
+leave the work to the controller's workers; a malformed body is a 400 with the
+reason, never a 500. Anything else needs a credential, then is 404
 (a page of the UI sends the browser to the login page first).
 """
 
@@ -35,17 +37,24 @@ from fastapi.responses import JSONResponse
 
 from shipway.controller import accept, flux_receiver
 from shipway.controller.core import Controller
-from shipway.git import webhooks
-from shipway.model.errors import ConflictError, InputError, NotFoundError, ShipwayError
-from shipway.server import api, auth, bodylimit, metrics, ui, v1
+from shipway.model.errors import NotFoundError, ShipwayError
+from shipway.server import api, auth, bodylimit, intake, metrics, ui, v1
+
+
+def refused(exc: ShipwayError) -> HTTPException:
+    """A hook's error as its status: 401/400/409/503 with the reason, never a 500."""
+    status, reason = intake.refused(exc)
+    return HTTPException(status_code=status, detail=reason)
 
 
 def create_app(controller: Controller) -> FastAPI:
     app = FastAPI(title="shipway controller", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url=None)  # fmt: skip
     auth.install(app, controller.store)
-    bodylimit.install(app)  # outermost: bodies over SHIPWAY_MAX_BODY_BYTES get 413 first
     rx = controller.receiver
+    # /hooks/git and /hooks/forge: plain ASGI, inside the body limit and the counter
+    app.add_middleware(intake.FastHooks, receiver=rx)
+    bodylimit.install(app)  # outermost: bodies over SHIPWAY_MAX_BODY_BYTES get 413 first
     metrics.install_webhook_counter(app, controller.store)  # outside that: counts the 413s too
 
     @app.get("/healthz")
@@ -56,34 +65,11 @@ def create_app(controller: Controller) -> FastAPI:
         """Run an ``accept`` function: 401/400/409/503 with the reason, never a 500."""
         try:
             return fn()
-        except webhooks.WebhookAuthError as exc:
-            raise HTTPException(status_code=401, detail=str(exc)) from exc
-        except InputError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        except ConflictError as exc:
-            raise HTTPException(status_code=409, detail=str(exc)) from exc
-        except ShipwayError as exc:  # the git server or the store did not answer
-            raise HTTPException(status_code=503, detail=str(exc)) from exc
+        except ShipwayError as exc:
+            raise refused(exc) from exc
 
     def answer(got: tuple[int, dict[str, Any]]) -> JSONResponse:
         return JSONResponse(got[1], status_code=got[0])
-
-    # A git hook's quick part (its token, one indexed read: WAL readers never wait) runs on
-    # the event loop, so a push told again costs no thread; whatever writes to the store or
-    # asks the git server runs on the thread pool, so a slow server holds one request only.
-    @app.post("/hooks/git", status_code=202)
-    async def git_hook(request: Request) -> JSONResponse:
-        raw = await request.body()
-        got = hook(lambda: accept.git_push_checked(rx, raw, request.headers))
-        if isinstance(got, accept.PendingPush):
-            pending = got
-            got = await run_in_threadpool(hook, lambda: accept.git_push_verified(rx, pending))
-        return answer(got)
-
-    @app.post("/hooks/forge", status_code=202)
-    async def forge_hook(request: Request) -> JSONResponse:
-        raw = await request.body()
-        return answer(await run_in_threadpool(hook, lambda: accept.forge(rx, raw, request.headers)))
 
     @app.post("/hooks/registry", status_code=202)
     async def registry_hook(request: Request) -> JSONResponse:

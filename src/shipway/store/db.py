@@ -1,10 +1,17 @@
-"""Open a store: create the engine, bring the schema to head, hand out sessions."""
+"""Open a store: create the engine, bring the schema to head, hand out sessions.
+
+``Store.write_lock()`` is what this process's hot writers (the inbox, the event
+stream) take around a write transaction: on SQLite, which has one writer at a
+time, an in-process lock, so they take turns instead of sleeping in SQLite's
+busy handler (whose back-off of up to 100 ms is what a waiting writer would
+see); on PostgreSQL nothing.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -39,6 +46,12 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        sqlite = engine.dialect.name == "sqlite"
+        self._write_lock: threading.Lock | None = threading.Lock() if sqlite else None
+
+    def write_lock(self) -> AbstractContextManager[object]:
+        """Held around a write transaction by this process's hot writers (see the module)."""
+        return self._write_lock if self._write_lock is not None else nullcontext()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -105,7 +118,12 @@ def engine_for(settings: Settings) -> Engine:
     """The engine of the configured database (nothing is created or migrated)."""
     url = _normalise(settings.db_url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Connections are cheap on SQLite, and a request that finds the pool empty waits:
+        # room for the server's thread pool (40) and the workers beside it.
+        memory = url.rstrip("/") in ("sqlite:", "sqlite:/", "sqlite://") or ":memory:" in url
+        pool = {} if memory else {"pool_size": 8, "max_overflow": 56}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **pool)  # fmt: skip
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

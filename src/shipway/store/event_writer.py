@@ -48,7 +48,6 @@ from shipway.store.db import Store
 MAX_BATCH = 256
 """Events written in one transaction at most."""
 _RETRIES = 20
-_SQLITE_WRITERS = threading.Lock()  # SQLite has one writer at a time: this process's take turns
 
 
 @dataclass(eq=False)
@@ -160,10 +159,8 @@ def _commit(store: Store, batch: list[Pending]) -> list[Event]:
     """One transaction for the batch (again, whole, when another writer took its positions)."""
     for attempt in range(_RETRIES):
         try:
-            if store.engine.dialect.name == "sqlite":
-                with _SQLITE_WRITERS:
-                    return _transaction(store, batch)
-            return _transaction(store, batch)
+            with store.write_lock():  # SQLite: this process's writers take turns
+                return _transaction(store, batch)
         except ExternalError as exc:  # the seq taken by another process, or its lock: again
             if not isinstance(exc.__cause__, IntegrityError | OperationalError):
                 raise

@@ -11,6 +11,14 @@ are idempotent. ``dedupe`` keys are unique: a second ``put`` of the same key
 (a replayed delivery id, an identical unit of work) is refused and reported
 as a duplicate, without an error and without a second item.
 
+Accepted events are written in groups (``store.group_commit``): ``put``
+queues its item on the store's inbox writer and returns once the batch that
+holds it committed (or, when nothing else is being written, writes it on its
+own thread: no hand-off); ``put_future`` hands back the future itself, for an async
+handler that must not hold a thread while it waits. Other writes (take,
+complete, expand...) are their own transactions, under the store's
+in-process write lock on SQLite.
+
 Works the same on SQLite (the first write of a transaction takes the write
 lock) and PostgreSQL (a conditional ``UPDATE`` decides which worker wins an
 item). Touches only the store.
@@ -21,9 +29,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shipway.model.errors import ExternalError
 from shipway.model.release import now
 from shipway.store.db import Store
+from shipway.store.group_commit import GroupWriter
 from shipway.store.inbox_tables import HookKeyRow, InboxRow
 from shipway.store.recorded import HOST, aware, pid_alive
 
@@ -74,10 +86,12 @@ def _item(row: InboxRow) -> Item:
 
 
 @contextmanager
-def _conn(store: Store) -> Iterator[Connection]:
-    """A Core connection in a transaction: the hot path (accept, take) skips the ORM session."""
+def _conn(store: Store, *, write: bool = True) -> Iterator[Connection]:
+    """A Core connection in a transaction: the hot path (accept, take) skips the ORM session.
+
+    ``write``: the transaction writes, so it is taken under the store's write lock."""
     try:
-        with store.engine.begin() as conn:
+        with store.write_lock() if write else nullcontext(), store.engine.begin() as conn:
             yield conn
     except SQLAlchemyError as exc:
         raise ExternalError(f"database error: {exc}", subject="inbox") from exc
@@ -87,47 +101,130 @@ _SEEN = select(_C.id).where(_C.dedupe == bindparam("dedupe")).limit(1)
 
 
 _COLUMNS = ("kind", "dedupe", "payload", "state", "attempts", "owner", "created", "error")
-_INSERTS: dict[tuple[str, bool], Any] = {}
+_INSERTS: dict[tuple[str, bool, bool], Any] = {}
 
 
-def _insert_stmt(dialect: str, dedupe: bool) -> Any:
-    """The insert statement, built once per dialect (its cache key is then computed once)."""
-    stmt = _INSERTS.get((dialect, dedupe))
+def _insert_stmt(dialect: str, dedupe: bool, many: bool = False) -> Any:
+    """The insert statement, built once per dialect (its cache key is then computed once).
+
+    ``many``: for several rows at once (one statement: ``insertmanyvalues``), returning
+    the dedupe key beside the id of each row inserted."""
+    stmt = _INSERTS.get((dialect, dedupe, many))
     if stmt is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = insert(_T).values({c: bindparam(c) for c in _COLUMNS})
         if dedupe:
             stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe"])
-        stmt = _INSERTS[(dialect, dedupe)] = stmt.returning(_C.id)
+        if many and dedupe:
+            stmt = stmt.returning(_C.id, _C.dedupe)
+        elif many:
+            stmt = stmt.returning(_C.id, sort_by_parameter_order=True)
+        else:
+            stmt = stmt.returning(_C.id)
+        _INSERTS[(dialect, dedupe, many)] = stmt
     return stmt
+
+
+def _values(new: New, at: dt.datetime) -> dict[str, Any]:
+    return {"kind": new.kind, "dedupe": new.dedupe, "payload": new.payload, "state": PENDING,
+            "attempts": 0, "owner": "", "created": at, "error": ""}  # fmt: skip
 
 
 def _insert(conn: Connection, new: New, at: dt.datetime) -> int | None:
     """Insert one item; None when its dedupe key is taken."""
-    values = {"kind": new.kind, "dedupe": new.dedupe, "payload": new.payload, "state": PENDING,
-              "attempts": 0, "owner": "", "created": at, "error": ""}  # fmt: skip
     stmt = _insert_stmt(conn.dialect.name, new.dedupe is not None)
-    got = conn.execute(stmt, values).scalar_one_or_none()
+    got = conn.execute(stmt, _values(new, at)).scalar_one_or_none()
     return int(got) if got is not None else None
+
+
+def _insert_batch(conn: Connection, items: Sequence[New]) -> list[int | None]:
+    """Insert items in one statement per kind of row (keyed, unkeyed); None for each
+    duplicate: a key stored before, or given twice in ``items`` (the first one wins)."""
+    at = now()
+    if len(items) == 1:
+        return [_insert(conn, items[0], at)]
+    out: list[int | None] = [None] * len(items)
+    first: dict[str, int] = {}  # dedupe key -> the index of its first item
+    plain: list[int] = []
+    for n, new in enumerate(items):
+        if new.dedupe is None:
+            plain.append(n)
+        else:
+            first.setdefault(new.dedupe, n)
+    dialect = conn.dialect.name
+    if first:
+        rows = [_values(items[n], at) for n in first.values()]
+        for rid, key in conn.execute(_insert_stmt(dialect, True, many=True), rows):
+            out[first[key]] = int(rid)
+    if plain:
+        rows = [_values(items[n], at) for n in plain]
+        ids = conn.execute(_insert_stmt(dialect, False, many=True), rows).scalars().all()
+        for n, rid in zip(plain, ids, strict=True):
+            out[n] = int(rid)
+    return out
+
+
+_writers: weakref.WeakKeyDictionary[Store, GroupWriter[New, int | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_writers_lock = threading.Lock()
+
+
+def _writer(store: Store) -> GroupWriter[New, int | None]:
+    w = _writers.get(store)  # the hot path takes no lock (a lock the GIL may convoy)
+    if w is None:
+        with _writers_lock:
+            w = _writers.get(store)
+            if w is None:
+                w = _writers[store] = GroupWriter(store, _insert_batch, "inbox")
+    return w
+
+
+def put_future(
+    store: Store, kind: str, payload: dict[str, Any], dedupe: str | None = None
+) -> Future[int | None]:
+    """Queue an accepted event; the future gives its id once committed (None: seen before)."""
+    return _writer(store).submit(New(kind, payload, dedupe))
 
 
 def put(store: Store, kind: str, payload: dict[str, Any], dedupe: str | None = None) -> int | None:
     """Store an accepted event; return its id, or None when ``dedupe`` was seen before."""
-    with _conn(store) as conn:
-        return _insert(conn, New(kind, payload, dedupe), now())
+    return _writer(store).call(New(kind, payload, dedupe))
 
 
 def seen(store: Store, dedupe: str) -> bool:
     """Whether an item with this dedupe key was ever stored."""
-    with _conn(store) as conn:
+    with _conn(store, write=False) as conn:
         return conn.execute(_SEEN, {"dedupe": dedupe}).first() is not None
 
 
+_SEEN_MANY = select(_C.dedupe).where(_C.dedupe.in_(bindparam("keys", expanding=True)))
+
+
+def _seen_batch(conn: Connection, keys: Sequence[str]) -> list[bool]:
+    found = set(conn.execute(_SEEN_MANY, {"keys": sorted(set(keys))}).scalars())
+    return [k in found for k in keys]
+
+
+_readers: weakref.WeakKeyDictionary[Store, GroupWriter[str, bool]] = weakref.WeakKeyDictionary()
+
+
+def seen_future(store: Store, dedupe: str) -> Future[bool]:
+    """``seen``, for an async caller: the look-ups that came meanwhile share one query."""
+    r = _readers.get(store)
+    if r is None:
+        with _writers_lock:
+            r = _readers.get(store)
+            if r is None:
+                r = _readers[store] = GroupWriter(store, _seen_batch, "inbox-seen", writes=False)
+    return r.submit(dedupe)
+
+
 def put_many(store: Store, items: Sequence[New]) -> list[int | None]:
-    """Store several items in one transaction (None for each duplicate)."""
-    at = now()
+    """Store several items in one transaction (None for each duplicate, also a key given
+    twice in ``items``)."""
     with _conn(store) as conn:
-        return [_insert(conn, new, at) for new in items]
+        return _insert_batch(conn, items)
 
 
 def _row_item(row: Any) -> Item:
@@ -215,11 +312,10 @@ def expand(store: Store, item_id: int, owner: str, items: Sequence[New]) -> list
     Returns the new ids (None for duplicates), or None when the lease was lost
     (another worker took the item meanwhile; nothing is written then).
     """
-    at = now()
     with _conn(store) as conn:
         if not _finish(conn, item_id, owner, DONE, ""):
             return None
-        return [_insert(conn, new, at) for new in items]
+        return _insert_batch(conn, items)
 
 
 def retry(store: Store, item_id: int, owner: str, after: float, error: str) -> None:
