@@ -359,6 +359,7 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
         record = digest_pins.recorded(ctx.old_status)
         if record:  # images a mutateDigest rule pinned: compare with the tag's digest now
             pins = digest_pins.current(record, digest_pins.images_of(desired + result.hooks))
+            result.pins = pins
             desired = digest_pins.apply(desired, pins)
             result.hooks = digest_pins.apply(result.hooks, pins)
     except (InputError, GitError) as exc:

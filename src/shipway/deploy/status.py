@@ -120,6 +120,7 @@ class AppStatus:
     # the manifests as git renders them, before mutateDigest pins (``digest_pins``)
     written: list[dict[str, Any]] = field(default_factory=list)
     written_hooks: list[dict[str, Any]] = field(default_factory=list)
+    pins: dict[str, str] = field(default_factory=dict)  # image as written -> as compared
 
     @property
     def out_of_sync(self) -> list[ObjectDiff]:

@@ -132,10 +132,13 @@ def test_verified_tag_runs_as_its_digest_and_a_moved_tag_is_synced_again(
     assert res.sync_status == "Synced"  # its own mutation is not drift
     status = engine.refresh(store, "mapp", settings=settings)
     assert status.sync_status == "Synced", [d.text for d in status.out_of_sync]
+    for _ in range(2):  # the controller's pass; the second would reuse the first
+        assert engine.refresh_all(store, settings=settings)["mapp"].sync_status == "Synced"
 
     # the tag moves to an unsigned image: OutOfSync naming the new digest, refused at sync
     d2 = push_image(registry.host, "mut-web", "v1", b"two")
     assert d2 != d1
+    assert engine.refresh_all(store, settings=settings)["mapp"].sync_status == "OutOfSync"
     status = engine.refresh(store, "mapp", settings=settings)
     assert status.sync_status == "OutOfSync"
     assert d1 in status.out_of_sync[0].text and d2 in status.out_of_sync[0].text
