@@ -6,6 +6,9 @@ Real registry and signatures; the Kubernetes API fake as the target (and podman 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +85,13 @@ def _app(url: str, server: str) -> list[model.Resource]:
     return model.parse_text(yaml.safe_dump_all(docs), "k.yaml")
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    shipway = str(Path(sys.executable).with_name("shipway"))
+    return subprocess.run(
+        [shipway, *args], capture_output=True, text=True, env=dict(os.environ), check=False
+    )
+
+
 def _sign(host: str, image: str, key: Path) -> None:
     with RegistryClient(host) as client:
         signing.sign(client, signing.resolve(client, image), keys.load_signer(key))
@@ -142,6 +152,13 @@ def test_verified_tag_runs_as_its_digest_and_a_moved_tag_is_synced_again(
     status = engine.refresh(store, "mapp", settings=settings)
     assert status.sync_status == "OutOfSync"
     assert d1 in status.out_of_sync[0].text and d2 in status.out_of_sync[0].text
+    got = _cli("app", "get", "mapp", "--no-refresh")
+    assert f"Image digest:  {image} -> {d1} (mutateDigest)" in got.stdout, got.stdout + got.stderr
+    diff = _cli("app", "diff", "mapp")
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    assert f"+        image: {image}@{d2}" in diff.stdout
+    assert f"DIGEST: {image} -> {image}@{d2}" in diff.stdout
+    assert "REFUSED: policy signed/sig" in diff.stdout
     res = engine.reconcile(store, "mapp", settings=settings)
     assert res.phase == "Failed" and "no signatures found" in res.message
     assert _live_image(fake) == f"{image}@{d1}", "still the verified digest"
