@@ -263,8 +263,10 @@ def _pin(ctx: cmp.Ctx, cmp_result: AppStatus, pins: dict[str, str], *, record: b
         if pinned is not d.desired:
             d.status, d.desired = diffmod.OUT_OF_SYNC, pinned
     cmp_result.hooks = digest_pins.apply(cmp_result.written_hooks, pins)
-    if record:
+    if record and pins:
         ctx.old_status[digest_pins.RECORD] = digest_pins.record_of(pins)
+    elif record:
+        ctx.old_status.pop(digest_pins.RECORD, None)
 
 
 def _epoch(started: str) -> int:
