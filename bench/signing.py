@@ -6,7 +6,9 @@ Prints medians (and best) of:
 - ``verify (registry)``: find and check the signatures of one image;
 - ``gate, uncached``: one Kyverno verifyImages check (signature + provenance condition);
 - ``gate, cached digest``: the same check answered from the verdict cache (target < 10 ms),
-  in-process and through a fresh cache object reading the sqlite file.
+  in-process and through a fresh cache object reading the sqlite file;
+- ``compare, re-resolve a pinned tag``: what a comparison adds per image a ``mutateDigest``
+  rule pinned (the tag's digest at the registry, to see a moved tag).
 
 No cosign program runs here, so there is no peer figure; cosign's verify makes the same
 registry round trips (manifest, .sig tag, blob) plus Rekor unless told otherwise.
@@ -25,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from shipway.deploy import digest_pins
 from shipway.images.registry import RegistryClient
 from shipway.model import kyverno
 from shipway.runtime import services
@@ -147,6 +150,12 @@ def main() -> None:
             assert imagegate.check_image(image, verify, what="bench", cache=fresh)[1]
 
         rows.append(("gate, cached (new cache object, tag)", *timed(cached_fresh, args.repeat)))
+        record = {image: digests[0]}
+
+        def repin() -> None:  # what a comparison adds per image a mutateDigest rule pinned
+            assert digest_pins.current(record, [image])[image].endswith(digests[0])
+
+        rows.append(("compare, re-resolve a pinned tag", *timed(repin, args.repeat)))
         print(f"{'measure':<38}{'median ms':>10}{'best ms':>10}")
         for name, med, best in rows:
             print(f"{name:<38}{med:>10.2f}{best:>10.2f}")

@@ -106,6 +106,8 @@ def get_cmd(
     click.echo(f"{'Revision:':<15}{(status.get('sync') or {}).get('revision', '')}")
     if status.get("pin"):
         click.echo(f"{'Pinned:':<15}{status['pin']['revision']} ({status['pin']['reason']})")
+    for image, digest in sorted((status.get("imageDigests") or {}).items()):
+        click.echo(f"{'Image digest:':<15}{image} -> {digest} (mutateDigest)")
     for cond in status.get("conditions") or []:
         click.echo(f"{'Condition:':<15}{cond['type']}: {cond['message']}")
     op = status.get("operationState") or {}
@@ -156,18 +158,21 @@ def _policy_lines(ctx: click.Context, result: Any) -> None:
     """What the sync's policy gates would say about these desired objects."""
     from shipway.deploy import appspec, policy_gate
 
-    objects = [d.desired for d in result.diffs if d.desired] + list(result.hooks)
+    objects = list(result.written) + list(result.written_hooks)  # images as git says
     spec = {"destination": result.destination}
     gate = policy_gate.check(
         store_from(ctx), state_from(ctx).settings, objects, appspec.namespace(spec)
     )
-    if not (gate.refusal or gate.warnings):
+    pins = sorted({(c.image, c.deployed) for c in gate.images if c.deployed})
+    if not (gate.refusal or gate.warnings or pins):
         return
     click.echo("===== policy ======")
     if gate.refusal:
         click.echo(f"REFUSED: {gate.refusal}")
     for w in gate.warnings:
         click.echo(f"WARN: {w}")
+    for image, deployed in pins:  # what a sync applies (Kyverno's mutateDigest)
+        click.echo(f"DIGEST: {image} -> {deployed}")
 
 
 def _report(res: SyncResult, output: str, wait_health: str | None) -> None:

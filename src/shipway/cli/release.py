@@ -67,6 +67,8 @@ def _security_lines(security: dict[str, object]) -> list[str]:
     for image, entry in sorted((policy.get("images") or {}).items()):
         verdict = "verified" if entry.get("verified") else "NOT verified"
         out.append(f"  signature      {image}: {verdict} ({'; '.join(entry.get('by') or [])})")
+        if entry.get("deployed"):  # mutateDigest: the reference the sync applied
+            out.append(f"  deployed       {entry['deployed']}")
     counts = policy.get("findings") or {}
     if counts:
         shown = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))

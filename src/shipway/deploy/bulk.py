@@ -5,8 +5,10 @@ incrementally (``appstore.AppCache``), and compares an application again
 only when what it renders from changed (its source path's git tree, or the
 whole tree for kustomize/Helm), its spec or project changed, or its live
 objects changed (targets that offer ``live_version``; others are always
-read). Unchanged applications keep their last comparison and stored status
-(whose ``sync.revision`` stays the newest commit that changed them). Files of
+read), or it runs images a ``mutateDigest`` rule pinned (their tags are
+resolved again: ``shipway.deploy.digest_pins``). Unchanged applications
+keep their last comparison and stored status (whose ``sync.revision`` stays
+the newest commit that changed them). Files of
 all directory sources to render are read in one git call; statuses are
 written in one transaction.
 """
@@ -74,6 +76,8 @@ def _refresh_all(
         if wanted is not None and key not in wanted:
             continue
         memo = _memo.get((home, key))
+        if memo is not None and memo[-1].pins:
+            memo = None  # mutateDigest pins: a tag may have moved at the registry
         if dirty is not None and key not in dirty and memo is not None:
             out[key] = memo[-1]  # nothing it reads changed since its last comparison
             continue

@@ -3,7 +3,9 @@
 The first half of the reconciler (``shipway.deploy.engine`` is the second):
 ``context`` loads the Application, its target and the renderer; ``compare``
 renders every source (labelling each object with the app instance label and
-the tracking annotation), reads live state and diffs; ``write_status`` stores
+the tracking annotation), puts the digests a ``mutateDigest`` rule pinned at
+the last sync in the images (``shipway.deploy.digest_pins``), reads live state
+and diffs; ``write_status`` stores
 the Application status. Render and git errors become a ``ComparisonError``
 condition (nothing is applied); a target failure an ``UnknownError`` one.
 """
@@ -20,7 +22,16 @@ from typing import Any
 
 from shipway import cluster
 from shipway.cluster.podman import PodmanTarget
-from shipway.deploy import appspec, health, health_settings, preview_ports, project, render, sources
+from shipway.deploy import (
+    appspec,
+    digest_pins,
+    health,
+    health_settings,
+    preview_ports,
+    project,
+    render,
+    sources,
+)
 from shipway.deploy import diff as diffmod
 from shipway.deploy import status as st
 from shipway.deploy import sync as syncmod
@@ -344,6 +355,13 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
             if syncmod.hook_of(m) not in (None, "Skip") and syncmod.hook_of(m) != ""
         ]
         desired = [m for m in desired if syncmod.hook_of(m) is None]
+        result.written, result.written_hooks = desired, result.hooks
+        record = digest_pins.recorded(ctx.old_status)
+        if record:  # images a mutateDigest rule pinned: compare with the tag's digest now
+            pins = digest_pins.current(record, digest_pins.images_of(desired + result.hooks))
+            result.pins = pins
+            desired = digest_pins.apply(desired, pins)
+            result.hooks = digest_pins.apply(result.hooks, pins)
     except (InputError, GitError) as exc:
         result.conditions = [condition("ComparisonError", str(exc))]
         result.health = str((ctx.old_status.get("health") or {}).get("status", health.UNKNOWN))

@@ -34,7 +34,7 @@ import time
 import uuid
 from typing import Any
 
-from shipway.deploy import appspec, health, health_settings, policy_gate, render, steps
+from shipway.deploy import appspec, digest_pins, health, health_settings, policy_gate, render, steps
 from shipway.deploy import compare as cmp
 from shipway.deploy import diff as diffmod
 from shipway.deploy import hooks as hookmod
@@ -164,6 +164,7 @@ def _sync(
         if gate.refusal:
             return _finish(ctx, res, cmp_result, "Failed", f"refused by policy: {gate.refusal}",
                            prune)  # fmt: skip
+        _pin(ctx, cmp_result, digest_pins.from_gate(gate.images), record=not dry_run)
     plan = syncmod.plan(
         cmp_result.diffs,
         cmp_result.hooks,
@@ -236,7 +237,7 @@ def _sync(
 
 def _gate(ctx: cmp.Ctx, cmp_result: Any) -> policy_gate.GateResult:
     """Image and manifest policies over what this sync would apply; warnings as events."""
-    objects = [d.desired for d in cmp_result.diffs if d.desired] + list(cmp_result.hooks)
+    objects = list(cmp_result.written) + list(cmp_result.written_hooks)  # as git says
     annotations = dict((ctx.body.get("metadata") or {}).get("annotations") or {})
     gate = policy_gate.check(
         ctx.store, ctx.settings, objects, appspec.namespace(ctx.spec), annotations
@@ -244,6 +245,28 @@ def _gate(ctx: cmp.Ctx, cmp_result: Any) -> policy_gate.GateResult:
     for warning in gate.warnings:
         ctx.emit({"reason": "PolicyWarning", "message": warning, "type": "Warning"})
     return gate
+
+
+def _pin(ctx: cmp.Ctx, cmp_result: AppStatus, pins: dict[str, str], *, record: bool) -> None:
+    """What the sync applies: git's objects with the gate's ``mutateDigest`` pins.
+
+    An object the pins change is OutOfSync whatever the comparison said (its live
+    image is the tag, or an older digest). ``record`` keeps the pins in the status,
+    so the comparisons after the sync recognise them.
+    """
+    written = {render.key_of(o): o for o in cmp_result.written}
+    for d in cmp_result.diffs:
+        raw = written.get(d.key)
+        if d.desired is None or raw is None:
+            continue
+        pinned = digest_pins.repin(d.desired, raw, pins)
+        if pinned is not d.desired:
+            d.status, d.desired = diffmod.OUT_OF_SYNC, pinned
+    cmp_result.hooks = digest_pins.apply(cmp_result.written_hooks, pins)
+    if record and pins:
+        ctx.old_status[digest_pins.RECORD] = digest_pins.record_of(pins)
+    elif record:
+        ctx.old_status.pop(digest_pins.RECORD, None)
 
 
 def _epoch(started: str) -> int:

@@ -3,7 +3,9 @@
 - **Image policy**: the stored Kyverno ``ClusterPolicy``/``Policy`` objects'
   ``verifyImages`` rules, on every workload the sync would apply
   (``shipway.security.policy.imagegate``; verdicts cached by digest under
-  ``$SHIPWAY_HOME/cache``). An ``Enforce`` failure refuses the sync with the
+  ``$SHIPWAY_HOME/cache``). With ``mutateDigest`` (the default) the sync applies
+  each matching tag as ``registry/repo:tag@sha256:…`` (``shipway.deploy.digest_pins``);
+  the summary names that form as ``deployed``. An ``Enforce`` failure refuses the sync with the
   rule's words; ``Audit`` failures are reported as Warning events.
 - **Vulnerability gate**: an Application annotated
   ``shipway.dev/vulnerability-gate: HIGH`` (or any of LOW, MEDIUM, HIGH, CRITICAL)
@@ -66,6 +68,8 @@ class GateResult:
             entry = images.setdefault(c.image, {"digest": c.digest, "verified": True, "by": []})
             entry["verified"] = entry["verified"] and c.passed
             entry["by"].append(f"{c.policy}/{c.rule}: {c.message}")
+            if c.deployed:  # mutateDigest: the form the sync applied
+                entry["deployed"] = c.deployed
         counts: dict[str, int] = {}
         for f in self.findings:
             counts[f.severity] = counts.get(f.severity, 0) + 1

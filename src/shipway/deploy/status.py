@@ -117,6 +117,10 @@ class AppStatus:
     destination: dict[str, Any] = field(default_factory=dict)
     health_message: str = ""
     hooks: list[dict[str, Any]] = field(default_factory=list)  # hook manifests, not compared
+    # the manifests as git renders them, before mutateDigest pins (``digest_pins``)
+    written: list[dict[str, Any]] = field(default_factory=list)
+    written_hooks: list[dict[str, Any]] = field(default_factory=list)
+    pins: dict[str, str] = field(default_factory=dict)  # image as written -> as compared
 
     @property
     def out_of_sync(self) -> list[ObjectDiff]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_helpers import application, commit, deployment, service, write
+from deploy_helpers import application, commit, deployment, http_get, service, write
 
 from shipway.deploy import engine
 from shipway.images import transfer
@@ -82,7 +82,12 @@ def test_unsigned_images_are_refused_signed_ones_deploy_and_audit_only_warns(
     res = engine.reconcile(store, "pgapp", settings=deploy_env.settings)
     assert res.phase == "Succeeded", res.message
     assert res.policy["images"][image]["verified"] is True  # what the release record keeps
-    assert res.policy["images"][image]["digest"].startswith("sha256:")
+    digest = res.policy["images"][image]["digest"]
+    assert digest.startswith("sha256:")
+    assert res.policy["images"][image]["deployed"] == f"{image}@{digest}"  # mutateDigest
+    (obj,) = [o for k, o in deploy_env.target.live("pgapp").items() if "/Deployment/" in k]
+    assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == f"{image}@{digest}"
+    assert engine.refresh(store, "pgapp", settings=deploy_env.settings).sync_status == "Synced"
 
     # Audit: another unsigned image deploys, with a Warning event naming it
     v2 = copy_to(httpd_images["v2"], f"{registry.host}/policy-web:v2")
@@ -93,6 +98,46 @@ def test_unsigned_images_are_refused_signed_ones_deploy_and_audit_only_warns(
     assert res.phase == "Succeeded", res.message
     warned = store_events.query(store, kind="Application", name="pgapp", types=["Warning"])
     assert any(e.reason == "PolicyWarning" and "policy-web:v2" in e.message for e in warned)
+
+
+def test_a_moved_tag_runs_the_new_digest_once_verified_on_podman(
+    deploy_env: Any,
+    config_repo: Any,
+    httpd_images: dict[str, str],
+    registry: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
+    key, pub = keys.generate(tmp_path / "team")
+    image = copy_to(httpd_images["v1"], f"{registry.host}/policy-moving:live")
+    with RegistryClient(registry.host) as client:
+        signing.sign(client, signing.resolve(client, image), keys.load_signer(key))
+    url, work = config_repo
+    port = free_port()
+    write(work.path, "apps/mv/all.yaml", [deployment(image), service(port)])
+    commit(work, "web")
+    store, settings = deploy_env.store, deploy_env.settings
+    store_resources.apply(
+        store, [cluster_policy(registry.host, pub, "Enforce"), application(url, "mvapp", "apps/mv")]
+    )
+    res = engine.reconcile(store, "mvapp", settings=settings)
+    assert res.phase == "Succeeded", res.message
+    assert http_get(port, "/index.html") == "v1"
+    assert engine.refresh(store, "mvapp", settings=settings).sync_status == "Synced"
+
+    copy_to(httpd_images["v2"], image)  # the tag moves; git does not change
+    with RegistryClient(registry.host) as client:
+        moved = signing.resolve(client, image)
+        signing.sign(client, moved, keys.load_signer(key))
+    status = engine.refresh(store, "mvapp", settings=settings)
+    assert status.sync_status == "OutOfSync"
+    assert moved.digest in status.out_of_sync[0].text
+    res = engine.reconcile(store, "mvapp", settings=settings)
+    assert res.phase == "Succeeded", res.message
+    assert res.policy["images"][image]["deployed"] == f"{image}@{moved.digest}"
+    assert http_get(port, "/index.html") == "v2"
+    assert engine.refresh(store, "mvapp", settings=settings).sync_status == "Synced"
 
 
 def test_rego_deny_refuses_the_sync_and_lint_warns(

@@ -203,4 +203,5 @@ def test_ci_built_images_are_signed_and_attested_and_only_they_deploy(
     assert res.phase == "Succeeded", res.message
     assert res.policy["images"][built]["verified"] is True
     (dep,) = [o for k, o in mem.live("chain-web").items() if k.endswith("/Deployment/default/web")]
-    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == built
+    digest = res.policy["images"][built]["digest"]  # mutateDigest: runs what was verified
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == f"{built}@{digest}"

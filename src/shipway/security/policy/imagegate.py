@@ -6,9 +6,12 @@ digest at the registry and checked: every ``attestors[]`` set needs ``count``
 (default: all) of its entries' public keys to verify a signature; every
 ``attestations[]`` needs a signed Statement of its type whose predicate meets
 the ``conditions``. A failure under ``Enforce`` refuses the deploy with the
-rule's words; under ``Audit`` it is only reported. shipway does not rewrite
-tags to digests (``mutateDigest``): it deploys what git says, so the digest is
-resolved at verification time (pin digests in git, as the image updater does).
+rule's words; under ``Audit`` it is only reported. ``mutateDigest`` (true by
+default) is honoured as Kyverno does: an image written without a digest that a
+matching entry resolved gets ``deployed`` = ``registry/repo:tag@sha256:…``
+(``workloads.digest_form``), whatever the verdict (Kyverno patches under Audit
+and with ``required: false`` too; an Enforce failure refuses the sync anyway);
+the sync applies that form (``shipway.deploy.digest_pins``).
 ``check_images`` checks images no manifest holds yet (a Freight's, before a
 promotion) by ``imageReferences`` alone.
 
@@ -51,6 +54,7 @@ class ImageCheck:
     action: str  # Enforce | Audit
     passed: bool
     message: str
+    deployed: str = ""  # the image as mutateDigest rewrites it ("": deployed as written)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -230,7 +234,10 @@ def _checked(
         if not ok and not verify.required:
             ok, msg = True, f"not required: {msg}"
         action = pol.spec.action_of(verify)
-        out.append(ImageCheck(pol.name, rule.name, name, image, digest, action, ok, msg))
+        deployed = ""
+        if verify.mutate_digest and digest and not reference.parse(image).digest:
+            deployed = workloads.digest_form(image, digest)
+        out.append(ImageCheck(pol.name, rule.name, name, image, digest, action, ok, msg, deployed))
     return out
 
 

@@ -1,13 +1,15 @@
 """The images rendered manifests run, and which objects a Kyverno rule matches.
 
-Pure. A Pod rule applies to Pod controllers too (Kyverno's auto-generated rules):
+Pure. ``pin_images`` rewrites container images (``mutateDigest``'s tag → digest).
+A Pod rule applies to Pod controllers too (Kyverno's auto-generated rules):
 Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs.
 """
 
 from __future__ import annotations
 
+import copy
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from shipway.model import kyverno
@@ -43,6 +45,35 @@ def containers(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def images(obj: dict[str, Any]) -> list[str]:
     return [str(c["image"]) for _, c in containers(obj) if c.get("image")]
+
+
+def digest_form(image: str, digest: str) -> str:
+    """``image`` as Kyverno's ``mutateDigest`` rewrites it: ``registry/repo:tag@digest``."""
+    return f"{normalize(image)}@{digest}"
+
+
+def pin_images(obj: dict[str, Any], pins: Mapping[str, str]) -> dict[str, Any]:
+    """``obj`` with each container image found in ``pins`` replaced (a copy when any is)."""
+    if not pins or not any(i in pins for i in images(obj)):
+        return obj
+    out = copy.deepcopy(obj)
+    for _, c in containers(out):
+        image = c.get("image")
+        if isinstance(image, str) and image in pins:
+            c["image"] = pins[image]
+    return out
+
+
+def with_images(obj: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """``obj`` (a copy) running ``wanted``, in the order ``images`` lists them."""
+    if images(obj) == wanted:
+        return obj
+    out = copy.deepcopy(obj)
+    at = iter(wanted)
+    for _, c in containers(out):
+        if c.get("image"):
+            c["image"] = next(at)
+    return out
 
 
 def normalize(image: str) -> str:
