@@ -61,6 +61,7 @@ from shipway.settings import Settings
 WORKLOADS = kinds.WORKLOADS
 KINDS = kinds.KINDS
 TIMEOUT = 180.0
+GRACE = 30  # Kubernetes' default terminationGracePeriodSeconds
 FRESH = 2.0  # seconds a listing of an app's pods taken by ``live`` serves the next ``apply``
 _NOISE = ("failed to connect to syslog",)
 
@@ -414,10 +415,13 @@ class PodmanTarget:
             os.unlink(path)
 
     def _stop(self, obj: Obj, pods: live_mod.Pods) -> None:
-        """Stop a workload's pods within its ``terminationGracePeriodSeconds`` (podman: 10)."""
+        """Stop a workload's pods: SIGTERM, then SIGKILL after its
+        ``terminationGracePeriodSeconds`` (Kubernetes' default ``GRACE``, not podman's 10 s).
+        A process that exits on SIGTERM stops at once; one that ignores it (a container's
+        PID 1 without a handler) is waited for the whole period, as on Kubernetes."""
         found = pods.get(kinds.owner(obj))
         if found:
-            grace = kinds.pod_spec(obj).get("terminationGracePeriodSeconds", 10)
+            grace = kinds.pod_spec(obj).get("terminationGracePeriodSeconds", GRACE)
             names = [p["name"] for p in found]
             self.podman("pod", "stop", "-t", str(int(grace)), *names, check=False)
 
