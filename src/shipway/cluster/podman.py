@@ -41,6 +41,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -86,7 +87,7 @@ class PodmanTarget:
         self.url = url
         self._podman_env = podman_env
         self._env: dict[str, str] | None = None
-        self._seen: dict[str, tuple[float, live_mod.Pods]] = {}
+        self._seen: dict[tuple[str, int], tuple[float, live_mod.Pods]] = {}
 
     # -- plumbing ---------------------------------------------------------
 
@@ -164,7 +165,7 @@ class PodmanTarget:
     def live(self, app: str) -> dict[str, Obj]:
         records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
-        self._seen[app] = (time.monotonic(), pods)
+        self._seen[(app, threading.get_ident())] = (time.monotonic(), pods)
         volumes = (
             live_mod.volumes(self)
             if any(r.get("kind") == "PersistentVolumeClaim" for r in records.values())
@@ -229,14 +230,24 @@ class PodmanTarget:
     def _pods_for_apply(self, app: str) -> live_mod.Pods:
         """The app's pods: the listing the sync's comparison just took (``live``, at most
         ``FRESH`` seconds ago, used once: an apply changes them), else a new one. A sync
-        compares then applies, so this saves a ``pod ps`` and a ``container inspect``."""
-        seen = self._seen.pop(app, None)
+        compares then applies in one thread, so this saves a ``pod ps`` and a ``container
+        inspect``; another thread's listing (a health poll) is not used."""
+        self._forget(app)
+        seen = self._seen.pop((app, threading.get_ident()), None)
         if seen is not None and time.monotonic() - seen[0] <= FRESH:
             return seen[1]
         return live_mod.pods(self, app)
 
+    def _forget(self, app: str | None) -> None:
+        """Drop other threads' listings of ``app`` (every app for None): it is changing."""
+        me = threading.get_ident()
+        for key in list(self._seen):
+            if (app is None or key[0] == app) and key[1] != me:
+                self._seen.pop(key, None)
+
     def delete(self, app: str, objects: list[Obj]) -> list[Result]:
-        self._seen.pop(app, None)
+        self._forget(app)
+        self._seen.pop((app, threading.get_ident()), None)
         records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
         results = []
@@ -299,10 +310,7 @@ class PodmanTarget:
 
     def clean(self, app: str | None = None) -> list[str]:
         """Remove every pod shipway labelled (for ``app``, or all) and forget the records."""
-        if app:
-            self._seen.pop(app, None)
-        else:
-            self._seen.clear()
+        self._seen = {k: v for k, v in self._seen.items() if app and k[0] != app}
         label = f"{INSTANCE_LABEL}={app}" if app else INSTANCE_LABEL
         out = self.podman("pod", "ps", "-q", "--filter", f"label={label}", "--no-trunc")
         ids = out.split()

@@ -5,6 +5,7 @@ the old pod within the workload's grace period, Kubernetes' 30 s when it sets no
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,15 @@ def test_the_comparisons_listing_serves_the_next_apply_once(target: Recording) -
     assert target.verbs() == ["pod ps", "container inspect"]  # only live's listing
     target.calls.clear()
     target.apply("web", [deployment(target.image, 1)])  # no comparison before: lists again
+    assert target.verbs() == ["pod ps", "container inspect"]
+
+
+def test_another_threads_listing_is_not_used(target: Recording) -> None:
+    seen = threading.Thread(target=target.live, args=("web",))  # a health poll elsewhere
+    seen.start()
+    seen.join()
+    target.calls.clear()
+    target.apply("web", [deployment(target.image, 1)])
     assert target.verbs() == ["pod ps", "container inspect"]
 
 
