@@ -41,7 +41,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-_CMD = "exec httpd -f -p 8080 -h /www"
+# The app exits on SIGTERM, as a server should: the shell (PID 1) traps it. An untrapped
+# SIGTERM is ignored by a container's PID 1 (``exec httpd`` as PID 1), and then every
+# rollout waits out the pod's whole terminationGracePeriodSeconds before the new pod can
+# take the port, on podman as on Kubernetes.
+_CMD = 'trap "exit 0" TERM; httpd -f -p 8080 -h /www & wait'
 
 
 def _buildah(env: dict[str, str], *args: str) -> str:

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "hook": "shipway.cli.hooks:hook",
     "metrics": "shipway.cli.metrics:metrics",
     "warehouse": "shipway.cli.warehouse:warehouse",
+    "refresh": "shipway.cli.warehouse:refresh_group",
     "promote": "shipway.cli.promote:promote",
     "preview": "shipway.cli.preview:preview",
     "approve": "shipway.cli.gates:approve",

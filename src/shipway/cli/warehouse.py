@@ -1,7 +1,12 @@
-"""``shipway warehouse refresh NAME -n PROJECT``: one discovery now, as ``kargo refresh warehouse``.
+"""``shipway refresh warehouse|stage --project P NAME`` (as ``kargo refresh``) and
+``shipway warehouse refresh NAME -n PROJECT``.
 
-Prints the Freight the discovery selected and whether it is new; exits 1 when
-the discovery failed (the Warehouse's ``Ready`` condition says why).
+Each writes Kargo's refresh request (the ``kargo.akuity.io/refresh`` annotation,
+``promote.refreshes``) and handles it at once: a Warehouse's discovery runs
+(prints the Freight it selected and whether it is new; exits 1 when the
+discovery failed, the Warehouse's ``Ready`` condition says why), a Stage's
+status is written again. Either way the object's ``status.lastHandledRefresh``
+then holds the token, as Kargo's controller writes it.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ def warehouse() -> None:
               help="The Kargo Project (namespace) of the Warehouse.")  # fmt: skip
 def refresh(name: str, namespace: str | None) -> None:
     """Run the discovery of Warehouse NAME once."""
+    from shipway.promote import refreshes
     from shipway.promote import warehouse as engine
 
     state = state_from(click.get_current_context())
     ns = namespace or scope.current()
+    refreshes.request(state.store, "Warehouse", name, ns)
     result = engine.refresh_named(state.store, name, ns, workdir=state.settings.work_dir /
                                   "warehouses")  # fmt: skip
     if result.error:
@@ -41,3 +48,35 @@ def refresh(name: str, namespace: str | None) -> None:
         click.echo(f"warehouse/{name} refreshed: freight/{result.freight} ({result.alias}) exists")
     else:
         click.echo(f"warehouse/{name} refreshed: selected {result.freight} (Manual: not created)")
+
+
+@click.group("refresh", cls=SuggestingGroup)
+def refresh_group() -> None:
+    """Ask for a refresh of a Kargo Warehouse or Stage, as ``kargo refresh``."""
+
+
+_PROJECT = click.option("--project", "-n", "--namespace", "namespace", default=None,
+                        help="The Kargo Project (namespace).")  # fmt: skip
+
+
+@refresh_group.command("warehouse")
+@click.argument("name")
+@_PROJECT
+@click.pass_context
+def refresh_warehouse(ctx: click.Context, name: str, namespace: str | None) -> None:
+    """Discover Warehouse NAME's artifacts now."""
+    ctx.invoke(refresh, name=name, namespace=namespace)
+
+
+@refresh_group.command("stage")
+@click.argument("name")
+@_PROJECT
+def refresh_stage(name: str, namespace: str | None) -> None:
+    """Write Stage NAME's status again (health, conditions, promotion window)."""
+    from shipway.promote import refreshes, stage_refresh
+
+    state = state_from(click.get_current_context())
+    ns = namespace or scope.current()
+    token = refreshes.request(state.store, "Stage", name, ns)
+    stage_refresh.refresh(state.store, ns, name)
+    click.echo(f"stage/{name} refreshed ({refreshes.FIELD} {token})")

@@ -27,9 +27,11 @@ change to a ConfigMap, Secret or Service replays only the long-running
 workloads that use it, never a Job or a hook, so a hook runs once per sync.
 Pods labelled with the app whose object is not recorded (an interrupted or
 lost play) are removed by the next ``apply`` or ``delete``; a play that times
-out removes the pods it started. Only this module runs ``podman`` for the
-reconciler; it touches ``$SHIPWAY_HOME/podman`` and the pods, volumes and
-secrets it labels or names.
+out removes the pods it started. The listing of an app's pods its comparison
+(``live``) took serves the sync's next ``apply`` if it is under ``FRESH`` seconds
+old, so a sync lists pods twice (before and after), not three times. Only this
+module runs ``podman`` for the reconciler; it touches ``$SHIPWAY_HOME/podman``
+and the pods, volumes and secrets it labels or names.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -58,6 +62,8 @@ from shipway.settings import Settings
 WORKLOADS = kinds.WORKLOADS
 KINDS = kinds.KINDS
 TIMEOUT = 180.0
+GRACE = 30  # Kubernetes' default terminationGracePeriodSeconds
+FRESH = 2.0  # seconds a listing of an app's pods taken by ``live`` serves the next ``apply``
 _NOISE = ("failed to connect to syslog",)
 
 Obj = dict[str, Any]
@@ -81,6 +87,7 @@ class PodmanTarget:
         self.url = url
         self._podman_env = podman_env
         self._env: dict[str, str] | None = None
+        self._seen: dict[tuple[str, int], tuple[float, live_mod.Pods]] = {}
 
     # -- plumbing ---------------------------------------------------------
 
@@ -158,6 +165,7 @@ class PodmanTarget:
     def live(self, app: str) -> dict[str, Obj]:
         records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
+        self._seen[(app, threading.get_ident())] = (time.monotonic(), pods)
         volumes = (
             live_mod.volumes(self)
             if any(r.get("kind") == "PersistentVolumeClaim" for r in records.values())
@@ -178,7 +186,7 @@ class PodmanTarget:
         self, app: str, objects: list[Obj], *, options: frozenset[str] = frozenset()
     ) -> list[Result]:
         records, errors = self.records(app), self.errors(app)
-        pods = live_mod.pods(self, app)
+        pods = self._pods_for_apply(app)
         self._remove_orphans(app, records, pods)
         results: list[Result] = []
         changed: list[Obj] = []
@@ -219,7 +227,27 @@ class PodmanTarget:
         last_mod.record(self.base, app, objects, results)
         return results
 
+    def _pods_for_apply(self, app: str) -> live_mod.Pods:
+        """The app's pods: the listing the sync's comparison just took (``live``, at most
+        ``FRESH`` seconds ago, used once: an apply changes them), else a new one. A sync
+        compares then applies in one thread, so this saves a ``pod ps`` and a ``container
+        inspect``; another thread's listing (a health poll) is not used."""
+        self._forget(app)
+        seen = self._seen.pop((app, threading.get_ident()), None)
+        if seen is not None and time.monotonic() - seen[0] <= FRESH:
+            return seen[1]
+        return live_mod.pods(self, app)
+
+    def _forget(self, app: str | None) -> None:
+        """Drop other threads' listings of ``app`` (every app for None): it is changing."""
+        me = threading.get_ident()
+        for key in list(self._seen):
+            if (app is None or key[0] == app) and key[1] != me:
+                self._seen.pop(key, None)
+
     def delete(self, app: str, objects: list[Obj]) -> list[Result]:
+        self._forget(app)
+        self._seen.pop((app, threading.get_ident()), None)
         records, errors = self.records(app), self.errors(app)
         pods = live_mod.pods(self, app)
         results = []
@@ -282,6 +310,7 @@ class PodmanTarget:
 
     def clean(self, app: str | None = None) -> list[str]:
         """Remove every pod shipway labelled (for ``app``, or all) and forget the records."""
+        self._seen = {k: v for k, v in self._seen.items() if app and k[0] != app}
         label = f"{INSTANCE_LABEL}={app}" if app else INSTANCE_LABEL
         out = self.podman("pod", "ps", "-q", "--filter", f"label={label}", "--no-trunc")
         ids = out.split()
@@ -394,10 +423,13 @@ class PodmanTarget:
             os.unlink(path)
 
     def _stop(self, obj: Obj, pods: live_mod.Pods) -> None:
-        """Stop a workload's pods within its ``terminationGracePeriodSeconds`` (podman: 10)."""
+        """Stop a workload's pods: SIGTERM, then SIGKILL after its
+        ``terminationGracePeriodSeconds`` (Kubernetes' default ``GRACE``, not podman's 10 s).
+        A process that exits on SIGTERM stops at once; one that ignores it (a container's
+        PID 1 without a handler) is waited for the whole period, as on Kubernetes."""
         found = pods.get(kinds.owner(obj))
         if found:
-            grace = kinds.pod_spec(obj).get("terminationGracePeriodSeconds", 10)
+            grace = kinds.pod_spec(obj).get("terminationGracePeriodSeconds", GRACE)
             names = [p["name"] for p in found]
             self.podman("pod", "stop", "-t", str(int(grace)), *names, check=False)
 

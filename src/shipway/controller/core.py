@@ -402,9 +402,14 @@ class Controller:
         cronjobs.start(self.store, self._stop)  # CronJobs of apps on a podman target
 
     def _promotion_tick(self) -> None:
-        """Verification and auto-promotion, every ``PROMOTE_TICK`` seconds."""
+        """Verification and auto-promotion, every ``PROMOTE_TICK`` seconds, or at once when
+        ``lifecycle.WAKE`` is set (a promotion ended and its verification started)."""
         n = 0
-        while not self._stop.wait(PROMOTE_TICK):
+        while not self._stop.is_set():
+            lifecycle.WAKE.wait(PROMOTE_TICK)  # a started verification wakes it early
+            lifecycle.WAKE.clear()
+            if self._stop.is_set():
+                break
             n += 1
             try:
                 if lifecycle.tick(self.store, self.settings, soak=n % 10 == 0):

@@ -14,6 +14,10 @@
   windows): a Deny window that is open closes promotion; when Allow windows
   select the stage, promotion is open only inside one of them. The answer
   names the window and the next time promotion opens.
+- ``window_status(windows, stage, labels, now)``: the same schedule as Kargo
+  shapes a Stage's ``status.promotionWindowStatus`` (``closed``, ``reason``,
+  ``nextOpen``; while open ``nextClose`` and ``nextCloseReason``), or None when
+  no window selects the stage.
 - ``ApprovalPolicy`` (the shipway extension, read from Stage annotations
   ``shipway.dev/approvals-required``, ``shipway.dev/approver-roles`` and
   ``shipway.dev/allow-self-approval``) and ``approval_problems``.
@@ -186,6 +190,46 @@ def window_state(
     tail = f"; next opens at {_iso(when)}" if when else "; none opens again"
     return WindowState(False, f"outside the allow window(s) {names}{tail}", when,
                        [w.name for w in allows])  # fmt: skip
+
+
+def _ends(w: PromotionWindow, now: dt.datetime) -> dt.datetime | None:
+    occ = occurrence_at(w, now)
+    return occ[1] if occ is not None else None
+
+
+def window_status(
+    windows: list[PromotionWindow], stage: str, labels: dict[str, str], now: dt.datetime
+) -> dict[str, Any] | None:
+    """Kargo's ``PromotionWindowStatus`` of ``stage`` at ``now``; None when no window selects
+    it. ``reason`` is the refusal a promotion would get; ``nextOpen`` (closed) and
+    ``nextClose`` (open) are left out when no such time is known."""
+    mine = [
+        w for w in windows if w.stage_selector is None or w.stage_selector.matches(stage, labels)
+    ]
+    if not mine:
+        return None
+    state = window_state(mine, stage, labels, now)
+    if not state.open:
+        out: dict[str, Any] = {"closed": True, "reason": state.reason}
+        if state.next_open is not None:
+            out["nextOpen"] = _iso(state.next_open)
+        return out
+    closes: list[tuple[dt.datetime, str]] = []
+    for w in mine:
+        start = next_start(w, now) if w.kind == "Deny" else None
+        if start is not None:
+            closes.append((start, f"deny window {w.name} opens"))
+    allows = [w for w in mine if w.kind == "Allow"]
+    if allows:  # open inside an Allow window: it closes when the last open one ends
+        ending = [(end, w.name) for w in allows if (end := _ends(w, now)) is not None]
+        if ending:
+            end, name = max(ending)
+            closes.append((end, f"allow window {name} ends"))
+    out = {"closed": False}
+    if closes:
+        when, why = min(closes)
+        out |= {"nextClose": _iso(when), "nextCloseReason": why}
+    return out
 
 
 # --- approval policies (shipway extension) --------------------------------------------------

@@ -22,7 +22,9 @@
   for ``get stages -o wide``;
 - ``tick``: one pass of the verification engine, auto-promotion, the soak
   display (the controller runs it every half second, the soak display every 10th)
-  and the Stages' health and conditions (``stage_refresh``).
+  and the Stages' health and conditions (``stage_refresh``). ``WAKE`` is set when a
+  verification starts, so the controller's next pass runs at once instead of up to
+  half a second later (its first measurement is due at once unless ``initialDelay``).
 
 Touches the store only (the providers, through ``verification.tick``).
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from shipway.model import events as ev
@@ -46,6 +49,9 @@ from shipway.store.db import Store
 log = logging.getLogger("shipway.promote")
 AUTO_ACTOR = "shipway:auto-promotion"
 ROLLBACK_ACTOR = "shipway:auto-rollback"
+WAKE = threading.Event()
+"""Set when there is work for the next ``tick`` (a verification started): the
+controller's tick loop waits on it, with its half-second interval as the fallback."""
 
 
 def after_promotion(store: Store, key: str) -> None:
@@ -85,6 +91,7 @@ def after_promotion(store: Store, key: str) -> None:
                                promotion=name)  # fmt: skip
         except ShipwayError as exc:
             log.error("verification of %s in %s: %s", freight, stage, exc)
+        WAKE.set()
         return
     if state.get("refused"):
         if state.get("auto"):  # the same Freight would be refused again on every pass

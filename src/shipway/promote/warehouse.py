@@ -10,9 +10,11 @@ touches the included paths, or a tag. The selection (first candidate of every
 subscription) becomes a Freight named by its contents (``promote.freight``):
 the same contents again make nothing new. ``freightCreationPolicy: Manual``
 discovers but creates none. The Warehouse's status gets Kargo's
-``discoveredArtifacts``, ``lastFreightID`` and a ``Ready`` condition; a new
-Freight is told as a ``FreightCreated`` event. Touches the registry, git and
-the store.
+``discoveredArtifacts``, ``lastFreightID`` and a ``Ready`` condition, and
+``lastHandledRefresh`` (the ``kargo.akuity.io/refresh`` token the discovery
+handled, ``promote.refreshes``); a Warehouse with a token not yet handled is
+due at once. A new Freight is told as a ``FreightCreated`` event. Touches the
+registry, git and the store.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from shipway.model.errors import ShipwayError
 from shipway.model.events import WARNING, ObjectRef
 from shipway.model.resources import Resource
 from shipway.promote import freight as freight_mod
+from shipway.promote import refreshes
 from shipway.promote import select as sel
 from shipway.store import events as store_events
 from shipway.store import resources as store
@@ -241,6 +244,7 @@ def refresh(
         spec = kargo.WarehouseSpec.model_validate(warehouse.spec)
         current = store.find(db, "Warehouse", name, ns)
         status = dict(current.status if current else warehouse.status)
+        status = refreshes.handled(status, (current or warehouse).body)
         found: dict[str, list[dict[str, Any]]] = {"images": [], "git": []}
         try:
             for sub in spec.subscriptions:
@@ -362,7 +366,8 @@ def poll_due(
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     factory: resolve.ClientFactory | None = None,
 ) -> list[Result]:
-    """The fallback: refresh every Warehouse whose ``interval`` has passed since its last try."""
+    """The fallback: refresh every Warehouse whose ``interval`` has passed since its last try,
+    or that carries a refresh request not handled yet."""
     due = []
     for w in store.list_kind(db, "Warehouse"):
         try:
@@ -370,7 +375,7 @@ def poll_due(
         except ValueError:
             continue
         last = (w.status or {}).get("lastDiscoveryAttempt")
-        if last:
+        if last and not refreshes.pending(w):
             when = dt.datetime.fromisoformat(str(last).replace("Z", "+00:00"))
             if (now() - when).total_seconds() < interval:
                 continue

@@ -167,3 +167,21 @@ def set_status(
             raise _missing(kind, name, namespace)
         row.status = status
         row.updated = now()  # the UI's application index reloads rows whose time moved
+
+
+def annotate(
+    store: Store, kind: str, name: str, key: str, value: str, namespace: str | None = None
+) -> Resource:
+    """Set one annotation of a stored resource without a new generation (a metadata change,
+    as Kubernetes does not count one), e.g. Kargo's refresh request; the resource after."""
+    with store.session() as s:
+        row = _find(s, kind, name, namespace)
+        if row is None:
+            raise _missing(kind, name, namespace)
+        body = dict(row.body)
+        meta = dict(body.get("metadata") or {})
+        meta["annotations"] = {**(meta.get("annotations") or {}), key: value}
+        body["metadata"] = meta
+        row.body = body
+        row.updated = now()
+        return _to_resource(row)

@@ -92,6 +92,39 @@ def test_window_in_a_time_zone() -> None:
     assert gates.window_state([deny], "x", {}, NOW.replace(hour=9, minute=1)).open
 
 
+def test_window_status_is_kargos_promotion_window_status() -> None:
+    deny = window(name="freeze", kind="Deny", rrule="FREQ=WEEKLY;BYDAY=TH",
+                  dtstart="20260101T080000Z", dtend="20260101T100000Z")  # fmt: skip
+    allow = window(name="office", kind="Allow", rrule="FREQ=DAILY", dtstart="20260101T070000Z",
+                   dtend="20260101T170000Z", stageSelector={"name": "prod"})  # fmt: skip
+    # Thursday 08:00: the deny window is open; the refusal's reason, when it reopens
+    assert gates.window_status([deny, allow], "prod", {}, NOW) == {
+        "closed": True, "reason": "deny window freeze is open until 2026-12-03T10:00:00Z",
+        "nextOpen": "2026-12-03T10:00:00Z"}  # fmt: skip
+    # 11:00: open inside the allow window, which ends at 17:00; the freeze is a week away
+    at11 = NOW.replace(hour=11)
+    assert gates.window_status([deny, allow], "prod", {}, at11) == {
+        "closed": False, "nextClose": "2026-12-03T17:00:00Z",
+        "nextCloseReason": "allow window office ends"}  # fmt: skip
+    # a stage only the deny window selects: open, closing when the next freeze starts
+    assert gates.window_status([deny, allow], "test", {}, at11) == {
+        "closed": False, "nextClose": "2026-12-10T08:00:00Z",
+        "nextCloseReason": "deny window freeze opens"}  # fmt: skip
+    # 18:00: outside the only allow window (the deny one selects no other stage here)
+    closed = gates.window_status([allow], "prod", {}, NOW.replace(hour=18))
+    assert closed == {"closed": True, "nextOpen": "2026-12-04T07:00:00Z",
+                      "reason": "outside the allow window(s) office; next opens at "
+                                "2026-12-04T07:00:00Z"}  # fmt: skip
+    # no window selects the stage: no status (Kargo writes none either)
+    assert gates.window_status([allow], "test", {}, NOW) is None
+    # a one-shot allow window that has passed: closed with no known reopening
+    once = window(kind="Allow", dtstart="20260101T000000Z", dtend="20260102T000000Z")
+    assert gates.window_status([once], "x", {}, NOW) == {
+        "closed": True,
+        "reason": "outside the allow window(s) w; none opens again",
+    }
+
+
 def test_approval_policy_roles_self_and_twice() -> None:
     pol = gates.ApprovalPolicy.from_annotations(
         {gates.APPROVALS_REQUIRED: "2", gates.APPROVER_ROLES: "role:release"}
