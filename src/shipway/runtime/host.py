@@ -190,3 +190,12 @@ def kill_leftovers(marker: str) -> list[int]:
                 os.kill(pid, signal.SIGKILL)
             killed.append(pid)
     return killed
+
+
+def stop_leftovers(run_dir: Path, run_id: str, say: Callable[[str], None]) -> int:
+    """Before a run is resumed: kill the step processes its killed process left under
+    ``run_dir`` (their scripts are there) and say so; how many there were."""
+    killed = kill_leftovers(str(run_dir) + "/")
+    if killed:
+        say(f"[{run_id}] stopped {len(killed)} step process(es) the interrupted run left")
+    return len(killed)

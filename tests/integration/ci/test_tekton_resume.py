@@ -1,0 +1,178 @@
+"""A Tekton PipelineRun whose controller dies resumes from its stored scheduler state.
+
+A separate process (as the controller runs it) is killed with SIGKILL while
+the second task runs; ``resume_run`` finishes the run: the tasks that ended
+are not run again and their results reach the task that runs again, the
+emptyDir workspace is kept, the step process the dead run left is stopped,
+the status lists every TaskRun once. The same through ``shipway ci run -f``
+killed and ``shipway ci resume RUN``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from shipway.ci.service import resume_run, unfinished_runs
+from shipway.settings import Settings
+from shipway.store.db import Store, open_store
+from shipway.store.runs import get_state
+
+pytestmark = pytest.mark.integration
+SHIPWAY = str(Path(sys.executable).parent / "shipway")
+
+RUN = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: resumable
+spec:
+  params:
+    - {name: marks, value: MARKS}
+  workspaces:
+    - {name: data, emptyDir: {}}
+  pipelineSpec:
+    params: [{name: marks}]
+    workspaces: [{name: data}]
+    results:
+      - {name: said, value: $(tasks.second.results.said)}
+    tasks:
+      - name: first
+        workspaces: [{name: d, workspace: data}]
+        taskSpec:
+          workspaces: [{name: d}]
+          results: [{name: v}]
+          steps:
+            - name: make
+              script: |
+                echo a >> $(params.marks)/first-runs
+                echo built > $(workspaces.d.path)/out.txt
+                printf from-first > $(results.v.path)
+      - name: side
+        taskSpec:
+          steps:
+            - {name: s, script: "echo s >> $(params.marks)/side-runs"}
+      - name: second
+        runAfter: [first, side]
+        params: [{name: v, value: $(tasks.first.results.v)}]
+        workspaces: [{name: d, workspace: data}]
+        taskSpec:
+          params: [{name: v}]
+          workspaces: [{name: d}]
+          results: [{name: said}]
+          steps:
+            - name: wait
+              script: |
+                if [ -f $(params.marks)/second-started ]; then
+                  echo "second resumed with $(params.v) and $(cat $(workspaces.d.path)/out.txt)"
+                  printf ok > $(results.said.path)
+                else
+                  echo $$ > $(params.marks)/second-pid; touch $(params.marks)/second-started
+                  sleep 60
+                fi
+    finally:
+      - name: report
+        params: [{name: s, value: $(tasks.status)}]
+        taskSpec:
+          params: [{name: s}]
+          steps:
+            - {name: r, script: "echo report $(params.s)"}
+"""
+
+DRIVER = """
+import sys
+from pathlib import Path
+from shipway.ci.tekton_run.service import RunOptions, run_files
+from shipway.runtime.host import Cancel
+from shipway.settings import Settings
+from shipway.store.db import open_store
+
+text, home, work = sys.argv[1:4]
+store = open_store(Settings(home=Path(home), database_url=""))
+opts = RunOptions(base_dir=Path(work), pvc_dir=Path(work) / "pvc",
+                  podman_home=Path(home) / "podman", env={"PATH": "/usr/bin:/bin"})
+run_files(store, [(text, "run.yaml")], opts, Cancel())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _kill_when_started(proc: subprocess.Popen[bytes], marks: Path) -> None:
+    try:
+        for _ in range(2400):
+            if (marks / "second-pid").exists():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("task second never started")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the step, in a session of its own, lives on
+        proc.wait()
+
+
+def test_a_killed_pipelinerun_resumes(tmp_path: Path, shipway_home: Path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    text = RUN.replace("MARKS", str(marks))
+    args = [text, str(shipway_home), str(tmp_path / "work")]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
+    _kill_when_started(proc, marks)
+    orphan = int((marks / "second-pid").read_text())
+    assert _alive(orphan)  # until the resume stops it
+    store: Store = open_store(Settings(home=shipway_home, database_url=""))
+    [run_id] = unfinished_runs(store)
+    found = get_state(store, "ci", run_id)
+    assert found is not None and found[0] == "running"
+    nodes = found[1]["pipelinerun"]["scheduler"]["nodes"]
+    assert nodes["first"]["status"] == "success" and nodes["second"]["status"] == "running"
+    lines: list[str] = []
+    record = resume_run(store, run_id, secrets={}, on_line=lines.append)
+    assert record["conclusion"] == "success", lines
+    assert any("stopped 1 step process(es) the interrupted run left" in ln for ln in lines)
+    assert not _alive(orphan)
+    assert any("second resumed with from-first and built" in ln for ln in lines), lines
+    assert any("report Succeeded" in ln for ln in lines), lines
+    assert (marks / "first-runs").read_text() == "a\n"  # first did not run again
+    assert (marks / "side-runs").read_text() == "s\n"
+    status = record["status"]
+    assert status["conditions"][0]["reason"] == "Succeeded"
+    assert sorted(c["pipelineTaskName"] for c in status["childReferences"]) == [
+        "first", "report", "second", "side"]  # fmt: skip
+    assert record["results"] == {"said": "ok"}
+    assert [j["id"] for j in record["jobs"]] == ["first", "side", "second", "report"]
+    assert unfinished_runs(store) == []
+    assert not (tmp_path / "work" / "tekton-resumable").exists()  # removed once done
+
+
+def test_a_killed_ci_run_resumes_with_ci_resume(tmp_path: Path, shipway_home: Path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "run.yaml").write_text(RUN.replace("MARKS", str(marks)))
+    proc = subprocess.Popen([SHIPWAY, "ci", "run", "-f", "run.yaml"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    _kill_when_started(proc, marks)
+    store: Store = open_store(Settings(home=shipway_home, database_url=""))
+    [run_id] = unfinished_runs(store)
+    done = subprocess.run([SHIPWAY, "ci", "resume", run_id, "-o", "json"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "second resumed with from-first and built" in done.stderr
+    record = json.loads(done.stdout)
+    assert record["kind"] == "PipelineRun" and record["id"] == run_id
+    assert record["status"]["conditions"][0]["reason"] == "Succeeded"
+    assert (marks / "first-runs").read_text() == "a\n"
+    assert unfinished_runs(store) == []
