@@ -23,7 +23,7 @@ import pytest
 from shipway.ci.service import resume_run, unfinished_runs
 from shipway.settings import Settings
 from shipway.store.db import Store, open_store
-from shipway.store.runs import get_state
+from shipway.store.runs import get_run, get_state
 
 pytestmark = pytest.mark.integration
 SHIPWAY = str(Path(sys.executable).parent / "shipway")
@@ -138,6 +138,10 @@ def test_a_killed_pipelinerun_resumes(tmp_path: Path, shipway_home: Path) -> Non
     assert found is not None and found[0] == "running"
     nodes = found[1]["pipelinerun"]["scheduler"]["nodes"]
     assert nodes["first"]["status"] == "success" and nodes["second"]["status"] == "running"
+    partial, _ = get_run(store, run_id)  # the record so far: the controller sees it under way
+    assert partial["conclusion"] == "" and partial["status"]["conditions"][0]["reason"] == (
+        "Running")  # fmt: skip
+    assert sorted(j["id"] for j in partial["jobs"]) == ["first", "side"]
     lines: list[str] = []
     record = resume_run(store, run_id, secrets={}, on_line=lines.append)
     assert record["conclusion"] == "success", lines

@@ -8,8 +8,11 @@ directory kept per claim under ``$SHIPWAY_HOME/work/tekton/pvc``), applies
 ``--param`` overrides, runs it on the host, podman or Kubernetes (a TaskRun as
 one Pod, ``tekton_run.steps``) and returns the record:
 the common fields (``conclusion``, ``jobs`` with ``steps``) plus ``status``
-shaped as the run's Tekton status. Reads and writes the store (the record),
-the run's directories, and podman.
+shaped as the run's Tekton status. With a store, the run's state and its
+record so far are stored before and after every TaskRun (phase ``running``:
+the files' text, the options, the pipeline's scheduler state); ``resume``
+finishes such a run after its process died. Reads and writes the store (the
+record, the state), the run's directories, and podman.
 """
 
 from __future__ import annotations
@@ -190,12 +193,30 @@ def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
         lines.append(line)
         opts.on_line(line)
 
+    def record(conclusion: str, jobs: list[dict[str, Any]], status: dict[str, Any],
+               results: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        return {"id": run_id, "apiVersion": "tekton.dev/v1", "kind": doc.kind if doc.kind in (
+                "TaskRun", "PipelineRun") else f"{doc.kind}Run", "name": name,
+                "workflow": name, "file": doc.located.file, "event": opts.event,
+                "ref": opts.ref, "commit": opts.commit, "conclusion": conclusion,
+                "started": started, "seconds": round(time.monotonic() - t0, 3), "jobs": jobs,
+                "annotations": [], "results": results, "status": status,
+                **({"pipeline": opts.pipeline} if opts.pipeline else {})}  # fmt: skip
+
     def stored(state: dict[str, Any]) -> None:
-        if store is not None:
-            put_state(store, "ci", run_id, "running", {"resume": resume_data, "lines": lines,
-                                                       "started": started,
-                                                       "elapsed": time.monotonic() - t0,
-                                                       "pipelinerun": state})  # fmt: skip
+        """The state, and the record so far (no conclusion yet: the run is under way)."""
+        if store is None:
+            return
+        put_state(store, "ci", run_id, "running", {"resume": resume_data, "lines": lines,
+                                                   "started": started,
+                                                   "elapsed": time.monotonic() - t0,
+                                                   "pipelinerun": state})  # fmt: skip
+        so_far = [j for js in (state.get("jobs") or {}).values() for j in js]
+        running = {"conditions": [{"type": "Succeeded", "status": "Unknown",
+                                   "reason": "Running", "message": "the run is under way"}],
+                   "startTime": started,
+                   "childReferences": list(state.get("children") or [])}  # fmt: skip
+        save_run(store, record("", so_far, running, {}), "\n".join(lines), opts.commit)
 
     t0 = time.monotonic() - float(prior.get("elapsed") or 0.0)
     started = str(prior.get("started") or rfc3339(dt.datetime.now(dt.UTC)) or "")
@@ -227,19 +248,13 @@ def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
         status, ok, results, jobs = pout.status, pout.ok, pout.results, pout.jobs
     cond = status["conditions"][0]
     log(f"{doc.kind} {name}: {cond['reason']}: {cond['message']}")
-    record = {"id": run_id, "apiVersion": "tekton.dev/v1", "kind": doc.kind if doc.kind in (
-              "TaskRun", "PipelineRun") else f"{doc.kind}Run", "name": name,
-              "workflow": name, "file": doc.located.file, "event": opts.event, "ref": opts.ref,
-              "commit": opts.commit, "conclusion": "success" if ok else "failure",
-              "started": started, "seconds": round(time.monotonic() - t0, 3), "jobs": jobs,
-              "annotations": [], "results": results, "status": status,
-              **({"pipeline": opts.pipeline} if opts.pipeline else {})}  # fmt: skip
+    final = record("success" if ok else "failure", jobs, status, results)
     if store is not None:
-        save_run(store, record, "\n".join(lines), opts.commit)
+        save_run(store, final, "\n".join(lines), opts.commit)
         put_state(store, "ci", run_id, "done", {"resume": resume_data})
     if not opts.keep:
         shutil.rmtree(run_dir, ignore_errors=True)
-    return record
+    return final
 
 
 def _timeouts(doc: Doc) -> dict[str, float | None]:
