@@ -180,3 +180,27 @@ def test_a_killed_ci_run_resumes_with_ci_resume(tmp_path: Path, shipway_home: Pa
     assert record["status"]["conditions"][0]["reason"] == "Succeeded"
     assert (marks / "first-runs").read_text() == "a\n"
     assert unfinished_runs(store) == []
+
+
+def test_a_restarted_controller_finishes_the_run(tmp_path: Path, shipway_home: Path) -> None:
+    from shipway.controller.core import Controller
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    args = [RUN.replace("MARKS", str(marks)), str(shipway_home), str(tmp_path / "work")]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
+    _kill_when_started(proc, marks)
+    settings = Settings(home=shipway_home, database_url="")
+    store: Store = open_store(settings)
+    [run_id] = unfinished_runs(store)
+    controller = Controller(settings, store)
+    try:
+        controller.resume_interrupted()
+    finally:
+        controller.shutdown()
+    record, log = get_run(store, run_id)
+    assert record["conclusion"] == "success", log
+    assert "second resumed with from-first and built" in log
+    assert "stopped 1 step process(es) the interrupted run left" in log
+    assert (marks / "first-runs").read_text() == "a\n"
+    assert unfinished_runs(store) == []

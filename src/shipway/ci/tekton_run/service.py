@@ -297,8 +297,15 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
     files = [(str(t), str(f)) for t, f in data.get("files") or []]
     bundle = load(files)  # the texts are stored: the files may be gone
     name = str(data["name"])
-    stop_leftovers(opts.base_dir / f"tekton-{name}", run_id, opts.on_line)
-    start = Started(files, int(data["index"]), run_id, state)
+    said: list[str] = []
+
+    def say(line: str) -> None:  # into the run's log too
+        said.append(line)
+        opts.on_line(line)
+
+    stop_leftovers(opts.base_dir / f"tekton-{name}", run_id, say)
+    prior = {**state, "lines": [*(state.get("lines") or []), *said]}
+    start = Started(files, int(data["index"]), run_id, prior)
     kind, target = str(data["kind"]), str(data.get("target") or "")
     spec = _target(bundle.docs[start.index], bundle)[1]
     ws = {k: Path(v) for k, v in (data.get("workspaces") or {}).items()}
