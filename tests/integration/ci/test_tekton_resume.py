@@ -204,3 +204,64 @@ def test_a_restarted_controller_finishes_the_run(tmp_path: Path, shipway_home: P
     assert "stopped 1 step process(es) the interrupted run left" in log
     assert (marks / "first-runs").read_text() == "a\n"
     assert unfinished_runs(store) == []
+
+
+STOPPING = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: stopping
+spec:
+  pipelineSpec:
+    tasks:
+      - name: long
+        taskSpec:
+          steps:
+            - name: w
+              script: |
+                if [ -f MARKS/long-started ]; then echo "long ran again"
+                else touch MARKS/long-started; sleep 60; fi
+      - name: fails
+        taskSpec:
+          steps:
+            - name: f
+              script: |
+                while [ ! -f MARKS/long-started ]; do sleep 0.05; done
+                exit 3
+      - name: after
+        runAfter: [long]
+        taskSpec:
+          steps: [{name: a, script: echo never}]
+"""
+
+
+def test_a_task_running_as_the_run_stopped_runs_again(tmp_path: Path,
+                                                     shipway_home: Path) -> None:  # fmt: skip
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    args = [STOPPING.replace("MARKS", str(marks)), str(shipway_home), str(tmp_path / "work")]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
+    store: Store = open_store(Settings(home=shipway_home, database_url=""))
+    try:
+        for _ in range(2400):
+            ids = unfinished_runs(store)
+            found = get_state(store, "ci", ids[0]) if ids else None
+            nodes = (found[1].get("pipelinerun") or {}).get("scheduler", {}).get(
+                "nodes", {}) if found else {}  # fmt: skip
+            if nodes.get("fails", {}).get("status") == "failure":
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("task fails never failed")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    [run_id] = unfinished_runs(store)
+    lines: list[str] = []
+    record = resume_run(store, run_id, secrets={}, on_line=lines.append)
+    assert record["conclusion"] == "failure"
+    assert any("long ran again" in ln for ln in lines), lines
+    assert any("running again: long" in ln for ln in lines), lines
+    status = record["status"]
+    assert status["skippedTasks"] == [{"name": "after", "reason": "PipelineRun was stopping"}]
+    assert sorted(c["pipelineTaskName"] for c in status["childReferences"]) == ["fails", "long"]
