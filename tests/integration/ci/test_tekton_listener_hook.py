@@ -14,6 +14,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from shipway.store.runs import get_run
 
 pytestmark = pytest.mark.integration
 SECRET = "interceptor-secret-1"
+SHIPWAY = str(Path(sys.executable).parent / "shipway")
 
 LISTENER = """\
 apiVersion: triggers.tekton.dev/v1beta1
@@ -104,6 +107,9 @@ def test_the_hook_checks_its_credential(setup: tuple[TestClient, Store, Controll
         Authorization=f"Bearer {other_listener}")).status_code == 401  # fmt: skip
     assert inbox.items(store, "tekton") == []
     token = controller.tokens.tekton("team", "pushes")
+    printed = subprocess.run([SHIPWAY, "hook", "token", "tekton", "team/pushes"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    assert printed.stdout.strip() == token
     by_token = client.post(url, content=BODY, headers=_headers(Authorization=f"Bearer {token}"))
     assert by_token.status_code == 202, by_token.text
     forge = controller.tokens.forge()
