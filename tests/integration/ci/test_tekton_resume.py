@@ -265,3 +265,46 @@ def test_a_task_running_as_the_run_stopped_runs_again(tmp_path: Path,
     status = record["status"]
     assert status["skippedTasks"] == [{"name": "after", "reason": "PipelineRun was stopping"}]
     assert sorted(c["pipelineTaskName"] for c in status["childReferences"]) == ["fails", "long"]
+
+
+TASKRUN = """\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: lone
+spec:
+  workspaces:
+    - {name: w, emptyDir: {}}
+  taskSpec:
+    workspaces: [{name: w}]
+    results: [{name: r}]
+    steps:
+      - name: once
+        script: |
+          ls $(workspaces.w.path) > MARKS/seen-$(ls MARKS | wc -l)
+          touch $(workspaces.w.path)/left
+          echo x >> MARKS/once-runs
+      - name: wait
+        script: |
+          if [ -f MARKS/wait-started ]; then printf done > $(results.r.path)
+          else echo $$ > MARKS/second-pid; touch MARKS/wait-started; sleep 60; fi
+"""
+
+
+def test_a_killed_lone_taskrun_runs_again_from_the_start(tmp_path: Path,
+                                                        shipway_home: Path) -> None:  # fmt: skip
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    args = [TASKRUN.replace("MARKS", str(marks)), str(shipway_home), str(tmp_path / "work")]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
+    _kill_when_started(proc, marks)
+    store: Store = open_store(Settings(home=shipway_home, database_url=""))
+    [run_id] = unfinished_runs(store)
+    lines: list[str] = []
+    record = resume_run(store, run_id, secrets={}, on_line=lines.append)
+    assert record["conclusion"] == "success", lines
+    assert record["kind"] == "TaskRun" and record["results"] == {"r": "done"}
+    assert (marks / "once-runs").read_text() == "x\nx\n"  # every step again
+    seen = sorted(p.read_text() for p in marks.glob("seen-*"))
+    assert seen == ["", ""]  # a fresh emptyDir each time
+    assert unfinished_runs(store) == []

@@ -303,7 +303,10 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
         said.append(line)
         opts.on_line(line)
 
-    stop_leftovers(opts.base_dir / f"tekton-{name}", run_id, say)
+    run_dir = opts.base_dir / f"tekton-{name}"
+    stop_leftovers(run_dir, run_id, say)
+    if str(data["kind"]) == "Task":  # the TaskRun runs again from the start, in a fresh dir
+        shutil.rmtree(run_dir, ignore_errors=True)
     prior = {**state, "lines": [*(state.get("lines") or []), *said]}
     start = Started(files, int(data["index"]), run_id, prior)
     kind, target = str(data["kind"]), str(data.get("target") or "")
