@@ -113,7 +113,7 @@ def _alive(pid: int) -> bool:
 def _kill_when_started(proc: subprocess.Popen[bytes], marks: Path) -> None:
     try:
         for _ in range(2400):
-            if (marks / "second-pid").exists():
+            if (marks / "wait-started").exists() or (marks / "second-started").exists():
                 break
             time.sleep(0.05)
         else:
@@ -200,8 +200,8 @@ def test_a_restarted_controller_finishes_the_run(tmp_path: Path, shipway_home: P
         controller.shutdown()
     record, log = get_run(store, run_id)
     assert record["conclusion"] == "success", log
-    assert "second resumed with from-first and built" in log
-    assert "stopped 1 step process(es) the interrupted run left" in log
+    assert "second resumed with from-first and built" in log, log
+    assert "stopped 1 step process(es) the interrupted run left" in log, log
     assert (marks / "first-runs").read_text() == "a\n"
     assert unfinished_runs(store) == []
 

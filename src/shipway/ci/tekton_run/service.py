@@ -207,7 +207,7 @@ def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
         """The state, and the record so far (no conclusion yet: the run is under way)."""
         if store is None:
             return
-        put_state(store, "ci", run_id, "running", {"resume": resume_data, "lines": lines,
+        put_state(store, "ci", run_id, "running", {"resume": resume_data, "lines": list(lines),
                                                    "started": started,
                                                    "elapsed": time.monotonic() - t0,
                                                    "pipelinerun": state})  # fmt: skip
