@@ -34,7 +34,7 @@ from shipway.ci.gitlab.variables import Facts
 from shipway.ci.gitlab_run import RunSpec, run_pipeline
 from shipway.git.repo import git
 from shipway.model.errors import GitError, InputError, NotFoundError
-from shipway.runtime.host import Cancel, kill_leftovers
+from shipway.runtime.host import Cancel, stop_leftovers
 from shipway.runtime.textfiles import read_text
 from shipway.store.db import Store
 from shipway.store.runs import put_state, save_run
@@ -232,9 +232,7 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
                             subject=run_id)  # fmt: skip
     base = Path(str(data.get("base_dir") or ""))
     say = on_line or (lambda _line: None)
-    leftovers = kill_leftovers(str(base / "jobs") + "/")
-    if leftovers:
-        say(f"[{run_id}] stopped {len(leftovers)} step process(es) the interrupted run left")
+    stop_leftovers(base / "jobs", run_id, say)
     facts = Facts(**{**data["facts"], "extra": dict(data["facts"].get("extra") or {})})
     records = _run(store, source, run_id, facts, data, say, state, cancel)
     if not records:

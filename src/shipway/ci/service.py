@@ -29,7 +29,7 @@ from shipway.ci.runner import fork_safe, runner_settings
 from shipway.ci.syntax.github import parse_workflow
 from shipway.git.repo import git
 from shipway.model.errors import ConflictError, GitError, InputError, NotFoundError
-from shipway.runtime.host import Cancel, kill_leftovers
+from shipway.runtime.host import Cancel, stop_leftovers
 from shipway.runtime.textfiles import read_text
 from shipway.store.db import Store
 from shipway.store.runs import get_run, get_state, put_state, save_run, states
@@ -214,7 +214,7 @@ def resume_run(
     cancel: Cancel | None = None,
 ) -> dict[str, Any]:
     """Finish a run from its stored state: jobs that completed keep their results
-    (GitHub Actions workflows and GitLab pipelines).
+    (GitHub Actions workflows, GitLab pipelines, Tekton TaskRuns and PipelineRuns).
 
     ``environments`` (name -> ``plan.environments.Environment``) may be given
     again like ``secrets``; without them the run's stored definitions apply
@@ -231,6 +231,10 @@ def resume_run(
         from shipway.ci import gitlab_event
 
         return gitlab_event.resume(store, run_id, state, on_line=on_line, cancel=cancel)
+    if data.get("syntax") == "tekton":  # a TaskRun or PipelineRun: its scheduler state
+        from shipway.ci.tekton_run import service as tekton_service
+
+        return tekton_service.resume(store, run_id, state, on_line=on_line, cancel=cancel)
     path = Path(str(data.get("workflow_path", "")))
     if not path.is_file():
         raise NotFoundError(f"workflow file {path} of run {run_id} is gone", subject=run_id)
@@ -243,9 +247,7 @@ def resume_run(
     if environments is None:  # the stored rules still hold; secretsFile values are read again
         subject = f"CI run {run_id}"
         environments = ci_environments.from_data(data.get("environments") or {}, Path("/"), subject)
-    leftovers = kill_leftovers(str(Path(fields["base_dir"]) / "jobs") + "/")
-    if leftovers and on_line is not None:
-        on_line(f"[{run_id}] stopped {len(leftovers)} step process(es) the interrupted run left")
+    stop_leftovers(Path(fields["base_dir"]) / "jobs", run_id, on_line or (lambda _line: None))
     info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line, cancel=cancel,
                    environments=dict(environments))  # fmt: skip
     return run_workflow(store, workflow, info, prior=state)

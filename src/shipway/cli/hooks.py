@@ -5,6 +5,8 @@
 - ``shipway hook token registry`` / ``forge``: the secret to configure on a
   registry's notification endpoint (``headers: {Authorization: [Bearer …]}``,
   Docker Hub/Quay ``?token=``, GHCR/Harbor's secret) or a forge's webhook;
+- ``shipway hook token tekton NAMESPACE/LISTENER``: the bearer token of a Tekton
+  EventListener's hook (``/hooks/tekton/NAMESPACE/LISTENER``);
 - ``shipway hook install BARE_REPO --repo-url URL``: write the post-receive
   hook (with its token) into a bare repository on this machine;
 - ``shipway hook rotate``: a new key; every derived token stops working.
@@ -34,12 +36,20 @@ def _tokens(ctx: click.Context) -> HookTokens:
 
 
 @hook.command("token")
-@click.argument("kind", type=click.Choice(["git", "registry", "forge"]))
+@click.argument("kind", type=click.Choice(["git", "registry", "forge", "tekton"]))
 @click.argument("repo_url", required=False)
 @click.pass_context
 def token_cmd(ctx: click.Context, kind: str, repo_url: str | None) -> None:
-    """Print the token a hook of KIND sends (git: of the repository REPO_URL)."""
+    """Print the token a hook of KIND sends (git: of the repository REPO_URL; tekton: of
+    the EventListener NAMESPACE/NAME)."""
     tokens = _tokens(ctx)
+    if kind == "tekton":
+        namespace, _, name = (repo_url or "").partition("/")
+        if not namespace or not name:
+            raise InputError("a tekton hook token is per EventListener: give NAMESPACE/NAME",
+                             subject="hook")  # fmt: skip
+        click.echo(tokens.tekton(namespace, name))
+        return
     if kind == "git":
         if not repo_url:
             raise InputError("a git hook token is per repository: give its URL", subject="hook")

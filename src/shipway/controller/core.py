@@ -42,6 +42,7 @@ from shipway.controller import (
     notifier,
     promotions,
     signing,
+    tekton_hook,
     units,
     workers,
 )
@@ -109,6 +110,8 @@ class Controller:
             workers.LaneSpec("events", ("git", "forge"), 2, self._handle_event),
             workers.LaneSpec("ci", ("ci", "pr-ci"), 2, self._handle_ci),
             workers.LaneSpec("update", ("registry",), 1, self._handle_registry),
+            workers.LaneSpec("tekton", (tekton_hook.KIND,), 1,
+                             lambda item, _owner: self._handle_tekton(item)),
             workers.LaneSpec("deploy", ("reconcile",), 2, self._handle_reconcile),
             workers.LaneSpec("promote", (promotions.KIND,), 1,
                              lambda item, _owner: promotions.handle(store, settings, item)),
@@ -122,6 +125,13 @@ class Controller:
                                         quiet)  # fmt: skip
 
     # -- events: accepted hooks become units of work -----------------------------------------
+
+    def _handle_tekton(self, item: inbox.Item) -> None:
+        """An EventListener's event (``tekton_hook``): its triggers' runs."""
+        for record in tekton_hook.handle(self.store, self.settings, item):
+            log.info("EventListener %s/%s: run %s %s", item.payload.get("namespace"),
+                     item.payload.get("listener"), record.get("id"),
+                     record.get("conclusion"))  # fmt: skip
 
     def _handle_event(self, item: inbox.Item, owner: str) -> None:
         if item.kind == "git":

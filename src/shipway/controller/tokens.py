@@ -9,7 +9,9 @@ made on first use, shared by every controller on the database):
 - registry notifications carry ``SHIPWAY_REGISTRY_WEBHOOK_SECRET``, else the
   derived ``registry`` token;
 - forge webhooks are signed with ``SHIPWAY_WEBHOOK_SECRET``, else the derived
-  ``forge`` secret.
+  ``forge`` secret;
+- a Tekton EventListener's hook (``/hooks/tekton/<namespace>/<name>``) takes
+  ``Authorization: Bearer <token>``, the HMAC of ``<namespace>/<name>``.
 
 ``rotate`` replaces the key: every derived token stops working (configured
 secrets do not change). Touches only the store (the key is read once and kept).
@@ -59,6 +61,10 @@ class HookTokens:
 
     def forge(self) -> str:
         return self.settings.webhook_secret or self._derive("forge")
+
+    def tekton(self, namespace: str, listener: str) -> str:
+        """The bearer token of the EventListener ``namespace/listener``'s hook."""
+        return self._derive(f"tekton\n{namespace}/{listener}")
 
     def check_git(self, repo_url: str, authorization: str) -> bool:
         """Whether an ``Authorization`` header (``Bearer <token>``) is the token of ``repo_url``."""

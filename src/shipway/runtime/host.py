@@ -9,6 +9,7 @@ Touches only the processes it starts.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
 import signal
@@ -91,6 +92,26 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+BUSY_RETRY_SECONDS = 5.0  # how long a script another thread's fork still holds may be tried
+
+
+def _start(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``argv``; exec'ing a script just written fails with ETXTBSY ("Text file busy")
+    while a process another thread forked meanwhile still holds the file's write descriptor
+    (until that child execs or exits: moments), so that start is tried again."""
+    waited, pause = 0.0, 0.005
+    while True:
+        try:
+            return subprocess.Popen(list(argv), cwd=cwd, env=dict(env),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        except OSError as exc:
+            if exc.errno != errno.ETXTBSY or waited >= BUSY_RETRY_SECONDS:
+                raise
+        time.sleep(pause)
+        waited, pause = waited + pause, min(pause * 2, 0.2)
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -105,15 +126,7 @@ def run(
     No thread per process: the output pipe is polled with the deadline as the
     select timeout, so a step costs one fork/exec and nothing more.
     """
-    proc = subprocess.Popen(
-        list(argv),
-        cwd=cwd,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = _start(argv, cwd, env)
     if cancel is not None:
         cancel.track(proc, True)
         if cancel.event.is_set():
@@ -190,3 +203,12 @@ def kill_leftovers(marker: str) -> list[int]:
                 os.kill(pid, signal.SIGKILL)
             killed.append(pid)
     return killed
+
+
+def stop_leftovers(run_dir: Path, run_id: str, say: Callable[[str], None]) -> int:
+    """Before a run is resumed: kill the step processes its killed process left under
+    ``run_dir`` (their scripts are there) and say so; how many there were."""
+    killed = kill_leftovers(str(run_dir) + "/")
+    if killed:
+        say(f"[{run_id}] stopped {len(killed)} step process(es) the interrupted run left")
+    return len(killed)

@@ -8,6 +8,9 @@ Routes:
   a delivery id seen before is acknowledged (200) and ignored.
 - ``POST /hooks/registry``: registry notifications (CNCF distribution envelopes and
   the other shapes the updater parses), with the registry token.
+- ``POST /hooks/tekton/<namespace>/<listener>``: a Tekton EventListener's URL
+  (``shipway.controller.tekton_hook``): its token, the forge's signature, or its
+  github/gitlab interceptor's ``secretRef``; 404 for no such EventListener.
 - ``POST /hook/<digest>``: Flux ``Receiver`` webhooks at Flux's path
   (``shipway.controller.flux_receiver``): 200 when accepted, 404 for no such Receiver.
 - ``GET /healthz``: open to all.
@@ -36,6 +39,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from shipway.controller import accept, flux_receiver
+from shipway.controller import tekton_hook as tekton_listener
 from shipway.controller.core import Controller
 from shipway.model.errors import NotFoundError, ShipwayError
 from shipway.server import api, auth, bodylimit, intake, metrics, ui, v1
@@ -79,6 +83,19 @@ def create_app(controller: Controller) -> FastAPI:
             hook, lambda: accept.registry(rx, raw, request.headers, query)
         )
         return answer(got)
+
+    @app.post("/hooks/tekton/{namespace}/{listener}", status_code=202)
+    async def tekton_hook(namespace: str, listener: str, request: Request) -> JSONResponse:
+        """A Tekton EventListener's sink: its triggers run on the controller's workers."""
+        raw = await request.body()
+
+        def run() -> tuple[int, dict[str, Any]]:
+            try:
+                return tekton_listener.receive(rx, namespace, listener, raw, request.headers)
+            except NotFoundError as exc:
+                raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+        return answer(await run_in_threadpool(hook, run))
 
     @app.post("/hook/{digest}")
     async def flux_receiver_hook(digest: str, request: Request) -> JSONResponse:

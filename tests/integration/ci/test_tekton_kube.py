@@ -101,6 +101,7 @@ def test_a_failing_step_and_a_pipeline_result_on_kubernetes(
                   command: [sh, -c]
                   args: ["printf '%s-ok' $(params.got) > $(results.echoed.path)"]
           - name: broken
+            runAfter: [second]  # in parallel, its failure could stop the run before second
             taskSpec:
               steps:
                 - {name: b, image: busybox, script: "echo failing; exit 4"}

@@ -5,12 +5,19 @@ as a TaskRun (``taskrun.run_task``; a matrix task once per combination,
 ``<run>-<task>-<i>``; a failed one again up to ``retries`` times), applies
 ``timeouts`` (pipeline, tasks, finally: running TaskRuns are cancelled and
 no new one starts) and returns the PipelineRun's status with its
-``childReferences``, its results, and a job record per TaskRun. Touches the
-run's directory and what the executors make.
+``childReferences``, its results, and a job record per TaskRun. After every
+TaskRun ends ``PipelineRequest.on_state`` gets the run's state as data (the
+scheduler's state, the childReferences and job records so far, the start
+times and the time run); given back as ``prior`` it resumes the run: tasks
+that ended keep their results, a task that was running runs again (as Tekton
+retries a TaskRun whose pod is gone). Touches the run's directory and what
+the executors make.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -18,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipway.ci.neutral import scheduler as sch
 from shipway.ci.tekton import dag, subst
 from shipway.ci.tekton import status as tstatus
 from shipway.ci.tekton.load import Bundle
@@ -42,6 +50,8 @@ class PipelineRequest:
     bundle: Bundle
     context: dict[str, str] = field(default_factory=dict)  # pipelineRun.* / pipeline.*
     task_timeouts: dict[str, float] = field(default_factory=dict)  # taskRunSpecs[].timeout
+    on_state: Callable[[dict[str, Any]], None] | None = None  # after each TaskRun: the state
+    prior: dict[str, Any] | None = None  # a stored state: resume from it
 
 
 @dataclass
@@ -72,31 +82,55 @@ def task_spec(pt: dict[str, Any], req: PipelineRequest) -> dict[str, Any]:
 
 def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
                  on_line: Callable[[str], None], cancel: Cancel) -> PipelineOutcome:  # fmt: skip
-    started, t0 = now(), time.monotonic()
+    prior = req.prior or {}
+    started = str(prior.get("started") or now())
+    t0 = time.monotonic() - float(prior.get("elapsed") or 0.0)  # timeouts count time run
     base_vars: dict[str, Any] = {f"params.{k}": v for k, v in req.params.items()}
     base_vars.update({f"context.{k}": v for k, v in req.context.items()})
     for w in req.spec.get("workspaces") or []:
         base_vars[f"workspaces.{w['name']}.bound"] = "true" if w["name"] in req.workspaces \
             else "false"  # fmt: skip
-    sched = dag.Scheduler(req.spec, base_vars)
-    children: list[dict[str, Any]] = []
-    jobs: dict[str, list[dict[str, Any]]] = {}
+    stored = prior.get("scheduler") if isinstance(prior.get("scheduler"), dict) else None
+    sched = dag.Scheduler(req.spec, base_vars, state=stored)
+    children: list[dict[str, Any]] = list(prior.get("children") or [])
+    jobs: dict[str, list[dict[str, Any]]] = {k: list(v) for k, v in
+                                             (prior.get("jobs") or {}).items()}  # fmt: skip
     cancels: dict[str, Cancel] = {}
-    finally_started = ""
+    finally_started = str(prior.get("finally_started") or "")
     timed_out: float | None = None
     limits = req.timeouts
     finally_t0: float | None = None
+    if prior.get("finally_elapsed") is not None:
+        finally_t0 = time.monotonic() - float(prior["finally_elapsed"])
+    rerun = _was_running(stored, sched, req)
+    if rerun:
+        on_line(f"resumed: {sum(t.status in dag.DONE for t in sched.tasks.values())} task(s) "
+                f"had ended; running again: {', '.join(t.name for t in rerun)}")  # fmt: skip
+
+    def save() -> None:
+        if req.on_state is None:
+            return
+        req.on_state({"scheduler": sched.state.to_data(), "children": list(children),
+                      "jobs": {k: list(v) for k, v in jobs.items()}, "started": started,
+                      "finally_started": finally_started,
+                      "elapsed": round(time.monotonic() - t0, 3),
+                      "finally_elapsed": None if finally_t0 is None else round(
+                          time.monotonic() - finally_t0, 3)})  # fmt: skip
+
     with ThreadPoolExecutor(max_workers=8) as pool:
         running: dict[Future[tuple[str, list[TaskOutcome], int]], str] = {}
         while True:
             if cancel.event.is_set() and sched.stopping != dag.CANCELLED:
                 sched.stop(dag.CANCELLED)
-            for st in sched.decide():
+            starting, rerun = [*rerun, *sched.decide()], []
+            for st in starting:
                 if st.final and not finally_started:
                     finally_started, finally_t0 = now(), time.monotonic()
                 cancels[st.name] = cancel.child()
                 running[pool.submit(_run_pt, st, req, sched.vars(), make, on_line,
                                     cancels[st.name])] = st.name  # fmt: skip
+            if starting:
+                save()  # which tasks are running: a resume runs them again
             for st in sched.tasks.values():
                 if st.status == "Skipped" and st.name not in jobs:
                     jobs[st.name] = [_skipped_job(st)]
@@ -114,6 +148,7 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
                 for o in outcomes:
                     children.append(tstatus.child_ref(o.name, pt_name, st.when))
                 jobs[pt_name] = [_job(pt_name, o) for o in outcomes]
+                save()
             elapsed = time.monotonic() - t0
             reason = _timeout(limits, elapsed, sched, finally_t0)
             if reason and sched.stopping != reason:
@@ -145,6 +180,23 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
         finally_started=finally_started, cancelled_run=cancel.event.is_set())  # fmt: skip
     order = list(sched.tasks)
     return PipelineOutcome(final, [j for n in order for j in jobs.get(n, [])], results)
+
+
+def _was_running(stored: dict[str, Any] | None, sched: dag.Scheduler,
+                 req: PipelineRequest) -> list[dag.TaskState]:  # fmt: skip
+    """The tasks a stopped run was running: marked Running again, to start before the others
+    (a PipelineRun that was stopping still lets its running tasks finish); what their
+    TaskRuns left in the run's directory (results, scripts) is removed first."""
+    nodes = (stored or {}).get("nodes") or {}
+    names = [n for n, raw in nodes.items() if isinstance(raw, dict)
+             and raw.get("status") == sch.RUNNING and n in sched.tasks]  # fmt: skip
+    for n in names:
+        sched.state.start(n)
+        own = re.compile(re.escape(f"{req.name}-{n}") + r"(-\d+)?")
+        for d in req.base.glob(f"{req.name}-{n}*") if req.base.is_dir() else []:
+            if own.fullmatch(d.name):
+                shutil.rmtree(d, ignore_errors=True)
+    return [sched.tasks[n] for n in names]
 
 
 def _timeout(limits: dict[str, float | None], elapsed: float, sched: dag.Scheduler,

@@ -8,8 +8,11 @@ directory kept per claim under ``$SHIPWAY_HOME/work/tekton/pvc``), applies
 ``--param`` overrides, runs it on the host, podman or Kubernetes (a TaskRun as
 one Pod, ``tekton_run.steps``) and returns the record:
 the common fields (``conclusion``, ``jobs`` with ``steps``) plus ``status``
-shaped as the run's Tekton status. Reads and writes the store (the record),
-the run's directories, and podman.
+shaped as the run's Tekton status. With a store, the run's state and its
+record so far are stored before and after every TaskRun (phase ``running``:
+the files' text, the options, the pipeline's scheduler state); ``resume``
+finishes such a run after its process died. Reads and writes the store (the
+record, the state), the run's directories, and podman.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from shipway.ci.tekton_run.taskrun import TaskRequest, run_task
 from shipway.model.errors import InputError
 from shipway.model.events import rfc3339
 from shipway.runtime import docker_api, podman_env
-from shipway.runtime.host import Cancel
+from shipway.runtime.host import Cancel, stop_leftovers
 from shipway.store.db import Store
-from shipway.store.runs import save_run
+from shipway.store.runs import put_state, save_run
 
 
 @dataclass
@@ -75,8 +78,18 @@ def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOption
         raise InputError("no TaskRun, PipelineRun, Task or Pipeline in the files given",
                          subject=files[0][1] if files else "-f")  # fmt: skip
     prepared = [_prepare(doc, bundle, opts) for doc in runs]  # every problem before any run
-    return [_run(store, doc, bundle, opts, cancel, *p) for doc, p in zip(runs, prepared,
-                                                                          strict=True)]  # fmt: skip
+    return [_run(store, Started(files, bundle.docs.index(doc), secrets.token_hex(8)), bundle,
+                 opts, cancel, *p) for doc, p in zip(runs, prepared, strict=True)]  # fmt: skip
+
+
+@dataclass
+class Started:
+    """Which run of which files, and where a resumed one was (``prior``: its stored state)."""
+
+    files: list[tuple[str, str]]
+    index: int  # the run's document in ``load(files).docs``
+    run_id: str
+    prior: dict[str, Any] | None = None
 
 
 def _name(doc: Doc) -> str:
@@ -163,21 +176,55 @@ def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
     return lambda name: StepExecutor(opts.executor, run_id, name, config, aliases, opts.env)
 
 
-def _run(store: Store | None, doc: Doc, bundle: Bundle, opts: RunOptions, cancel: Cancel,
-         kind: str, spec: dict[str, Any], target: str, values: dict[str, Any],
-         ws: dict[str, Path], name: str) -> dict[str, Any]:  # fmt: skip
-    run_id = secrets.token_hex(8)
+def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
+         cancel: Cancel, kind: str, spec: dict[str, Any], target: str,
+         values: dict[str, Any], ws: dict[str, Path], name: str) -> dict[str, Any]:  # fmt: skip
+    """Run one TaskRun or PipelineRun; with a store its state is stored before and after
+    every TaskRun (phase ``running``) so ``resume`` finishes it after a restart."""
+    doc, run_id, prior = bundle.docs[start.index], start.run_id, start.prior or {}
     run_dir = opts.base_dir / f"tekton-{name}"
-    lines: list[str] = []
+    lines: list[str] = list(prior.get("lines") or [])
+    resume_data = {"syntax": "tekton", "files": [list(f) for f in start.files],
+                   "index": start.index, "name": name, "kind": kind, "target": target,
+                   "values": values, "workspaces": {k: str(v) for k, v in ws.items()},
+                   "opts": _opts_data(opts)}  # fmt: skip
 
     def log(line: str) -> None:
         lines.append(line)
         opts.on_line(line)
 
-    t0, started = time.monotonic(), rfc3339(dt.datetime.now(dt.UTC)) or ""
+    def record(conclusion: str, jobs: list[dict[str, Any]], status: dict[str, Any],
+               results: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        return {"id": run_id, "apiVersion": "tekton.dev/v1", "kind": doc.kind if doc.kind in (
+                "TaskRun", "PipelineRun") else f"{doc.kind}Run", "name": name,
+                "workflow": name, "file": doc.located.file, "event": opts.event,
+                "ref": opts.ref, "commit": opts.commit, "conclusion": conclusion,
+                "started": started, "seconds": round(time.monotonic() - t0, 3), "jobs": jobs,
+                "annotations": [], "results": results, "status": status,
+                **({"pipeline": opts.pipeline} if opts.pipeline else {})}  # fmt: skip
+
+    def stored(state: dict[str, Any]) -> None:
+        """The state, and the record so far (no conclusion yet: the run is under way)."""
+        if store is None:
+            return
+        put_state(store, "ci", run_id, "running", {"resume": resume_data, "lines": list(lines),
+                                                   "started": started,
+                                                   "elapsed": time.monotonic() - t0,
+                                                   "pipelinerun": state})  # fmt: skip
+        so_far = [j for js in (state.get("jobs") or {}).values() for j in js]
+        running = {"conditions": [{"type": "Succeeded", "status": "Unknown",
+                                   "reason": "Running", "message": "the run is under way"}],
+                   "startTime": started,
+                   "childReferences": list(state.get("children") or [])}  # fmt: skip
+        save_run(store, record("", so_far, running, {}), "\n".join(lines), opts.commit)
+
+    t0 = time.monotonic() - float(prior.get("elapsed") or 0.0)
+    started = str(prior.get("started") or rfc3339(dt.datetime.now(dt.UTC)) or "")
     make = _executor(opts, run_id)
     timeouts = _timeouts(doc)
-    log(f"{doc.kind} {name}: {kind} {target or '(embedded)'} on {opts.executor}")
+    if not prior:
+        log(f"{doc.kind} {name}: {kind} {target or '(embedded)'} on {opts.executor}")
+    stored(dict(prior.get("pipelinerun") or {}))
     if kind == "Task":
         outcome = run_task(TaskRequest(name, spec, values, ws, {
             "taskRun.name": name, "taskRun.namespace": "default", "taskRun.uid": run_id,
@@ -195,23 +242,19 @@ def _run(store: Store | None, doc: Doc, bundle: Bundle, opts: RunOptions, cancel
         specs = [s for s in doc.spec.get("taskRunSpecs") or [] if s.get("timeout")]
         per_task = {str(s["pipelineTaskName"]): parse_duration(str(s["timeout"])) for s in specs}
         request = PipelineRequest(name, target, spec, values, ws, timeouts, run_dir, bundle,
-                                  context, per_task)  # fmt: skip
+                                  context, per_task, on_state=stored,
+                                  prior=prior.get("pipelinerun") or None)  # fmt: skip
         pout = run_pipeline(request, make, log, cancel)
         status, ok, results, jobs = pout.status, pout.ok, pout.results, pout.jobs
     cond = status["conditions"][0]
     log(f"{doc.kind} {name}: {cond['reason']}: {cond['message']}")
-    record = {"id": run_id, "apiVersion": "tekton.dev/v1", "kind": doc.kind if doc.kind in (
-              "TaskRun", "PipelineRun") else f"{doc.kind}Run", "name": name,
-              "workflow": name, "file": doc.located.file, "event": opts.event, "ref": opts.ref,
-              "commit": opts.commit, "conclusion": "success" if ok else "failure",
-              "started": started, "seconds": round(time.monotonic() - t0, 3), "jobs": jobs,
-              "annotations": [], "results": results, "status": status,
-              **({"pipeline": opts.pipeline} if opts.pipeline else {})}  # fmt: skip
+    final = record("success" if ok else "failure", jobs, status, results)
     if store is not None:
-        save_run(store, record, "\n".join(lines), opts.commit)
+        save_run(store, final, "\n".join(lines), opts.commit)
+        put_state(store, "ci", run_id, "done", {"resume": resume_data})
     if not opts.keep:
         shutil.rmtree(run_dir, ignore_errors=True)
-    return record
+    return final
 
 
 def _timeouts(doc: Doc) -> dict[str, float | None]:
@@ -225,3 +268,49 @@ def _timeouts(doc: Doc) -> dict[str, float | None]:
         seconds = parse_duration(str(v))
         out[k] = seconds or None
     return out
+
+
+_OPT_PATHS = ("base_dir", "pvc_dir", "podman_home")
+_OPT_DATA = ("params", "executor", "podman_env", "commit", "ref", "event", "keep", "pipeline",
+             "env", "kube")  # fmt: skip
+
+
+def _opts_data(opts: RunOptions) -> dict[str, Any]:
+    data: dict[str, Any] = {k: getattr(opts, k) for k in _OPT_DATA}
+    data.update({k: str(getattr(opts, k)) for k in _OPT_PATHS})
+    data["workspaces"] = {k: str(v) for k, v in opts.workspaces.items()}
+    return data
+
+
+def resume(store: Store, run_id: str, state: dict[str, Any], *,
+           on_line: Callable[[str], None] | None = None,
+           cancel: Cancel | None = None) -> dict[str, Any]:  # fmt: skip
+    """Finish a TaskRun or PipelineRun a stopped controller (or a killed ``shipway ci run``)
+    left: its step processes are stopped first; TaskRuns that ended keep their results and
+    status, one that was running runs again (a lone TaskRun runs again)."""
+    data = dict(state.get("resume") or {})
+    raw = dict(data.get("opts") or {})
+    fields: dict[str, Any] = {k: raw[k] for k in _OPT_DATA if k in raw}
+    fields.update({k: Path(str(raw[k])) for k in _OPT_PATHS if raw.get(k)})
+    fields["workspaces"] = {k: Path(v) for k, v in (raw.get("workspaces") or {}).items()}
+    opts = RunOptions(**fields, on_line=on_line or (lambda _line: None))
+    files = [(str(t), str(f)) for t, f in data.get("files") or []]
+    bundle = load(files)  # the texts are stored: the files may be gone
+    name = str(data["name"])
+    said: list[str] = []
+
+    def say(line: str) -> None:  # into the run's log too
+        said.append(line)
+        opts.on_line(line)
+
+    run_dir = opts.base_dir / f"tekton-{name}"
+    stop_leftovers(run_dir, run_id, say)
+    if str(data["kind"]) == "Task":  # the TaskRun runs again from the start, in a fresh dir
+        shutil.rmtree(run_dir, ignore_errors=True)
+    prior = {**state, "lines": [*(state.get("lines") or []), *said]}
+    start = Started(files, int(data["index"]), run_id, prior)
+    kind, target = str(data["kind"]), str(data.get("target") or "")
+    spec = _target(bundle.docs[start.index], bundle)[1]
+    ws = {k: Path(v) for k, v in (data.get("workspaces") or {}).items()}
+    return _run(store, start, bundle, opts, cancel or Cancel(), kind, spec, target,
+                dict(data.get("values") or {}), ws, name)  # fmt: skip

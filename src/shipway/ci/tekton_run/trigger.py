@@ -18,8 +18,11 @@ the forge's payload in GitHub's shape (``ref``, ``before``, ``after``,
 headers ``X-GitHub-Event`` (``push``/``pull_request``) and ``X-Gitlab-Event``
 (``Push Hook``/``Merge Request Hook``); the PipelineRuns and TaskRuns their
 TriggerTemplates make run beside the ``.tekton/`` ones, resolving their
-``pipelineRef``/``taskRef`` against the checkout's ``.tekton/`` files. Reads
-the checkout and the store; runs through ``service``.
+``pipelineRef``/``taskRef`` against the checkout's ``.tekton/`` files.
+``listener_hook_runs`` is the same for one EventListener's own hook
+(``/hooks/tekton/<namespace>/<name>``): the body and headers as received, no
+checkout (runs embed their specs). Reads the checkout and the store; runs
+through ``service``.
 """
 
 from __future__ import annotations
@@ -102,6 +105,38 @@ def listener_runs(store: Store, namespace: str, event: str, payload: dict[str, A
                 # JSON (YAML too): every string stays a string (an event id of 12e45 would not)
                 texts.append((json.dumps(run, indent=2), where))
     return texts, failed
+
+
+def listener_hook_runs(store: Store, namespace: str, listener: str, body: dict[str, Any],
+                       headers: dict[str, str],
+                       opts: RunOptions) -> list[dict[str, Any]]:  # fmt: skip
+    """The runs of the EventListener ``namespace/listener``'s triggers for an event it was
+    sent; a trigger that fails, or runs that do not check, are failed records."""
+    el = stored.find(store, "EventListener", listener, namespace)
+    if el is None:
+        return []
+
+    def lookup(kind: str, name: str) -> dict[str, Any] | None:
+        found = stored.find(store, kind, name, None if kind == "ClusterTriggerBinding"
+                            else namespace)  # fmt: skip
+        return found.spec if found is not None else None
+
+    got = trigger_eval.Event(body, headers, f"/hooks/tekton/{namespace}/{listener}")
+    records: list[dict[str, Any]] = []
+    for fired in trigger_eval.fire(el.name, el.spec, got, lookup):
+        where = f"EventListener/{namespace}/{listener}:{fired.trigger}"
+        if fired.error:
+            records.append(_invalid(store, where, "tekton", "", InputError(
+                fired.error, subject=where), opts.pipeline))  # fmt: skip
+            continue
+        texts = [(json.dumps(run, indent=2), where) for run in fired.runs]
+        if not texts:
+            continue
+        try:
+            records += run_files(store, texts, opts, Cancel(), lambda _doc: True)
+        except InputError as exc:
+            records.append(_invalid(store, where, "tekton", "", exc, opts.pipeline))
+    return records
 
 
 def run_checkout(store: Store, source: Path, *, event: str, branch: str, commit: str,
