@@ -48,6 +48,17 @@ def has_expr(value: Any) -> bool:
     return isinstance(value, str) and "${{" in value
 
 
+def has_expr_within(value: Any) -> bool:
+    """Whether a string, or any key or value of nested mappings and lists, holds ``${{``."""
+    if isinstance(value, str):
+        return "${{" in value
+    if isinstance(value, dict):
+        return any(has_expr_within(k) or has_expr_within(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_expr_within(v) for v in value)
+    return False
+
+
 def render(text: str, scope: Scope) -> Any:
     """Evaluate a string with ``${{ }}``: a lone expression keeps its type, else a string."""
     if "${{" not in text:

@@ -20,7 +20,7 @@ from typing import Any
 
 from shipway.ci.expr.evaluate import Scope
 from shipway.ci.expr.lexer import ExprError
-from shipway.ci.expr.template import condition, condition_text, render
+from shipway.ci.expr.template import condition, condition_text, has_expr_within, render
 from shipway.ci.neutral import scheduler as sch
 from shipway.ci.neutral.model import Condition, Edge, Node, Plan, Step
 from shipway.ci.plan.matrix import MatrixError, expand
@@ -52,21 +52,11 @@ def _scope(values: Mapping[str, Any]) -> Scope:
     return Scope(contexts)
 
 
-def _has_expr(value: Any) -> bool:
-    if isinstance(value, str):
-        return "${{" in value
-    if isinstance(value, dict):
-        return any(_has_expr(k) or _has_expr(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_expr(v) for v in value)
-    return False
-
-
 def _matrix(job: Job) -> Any:
     spec = job.strategy.matrix if job.strategy is not None else None
     if spec is None:
         return None
-    if _has_expr(spec) or not isinstance(spec, dict):
+    if has_expr_within(spec) or not isinstance(spec, dict):
         return spec  # computed when the job starts
     try:
         return expand(spec)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipway.ci.expr.template import has_expr_within
 from shipway.ci.plan.matrix import MatrixError, expand
 from shipway.ci.plan.model import Job, Workflow
 
@@ -32,21 +33,11 @@ def stages(workflow: Workflow) -> dict[str, int]:
     return out
 
 
-def _has_expr(value: Any) -> bool:
-    if isinstance(value, str):
-        return "${{" in value
-    if isinstance(value, dict):
-        return any(_has_expr(k) or _has_expr(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_expr(v) for v in value)
-    return False
-
-
 def _matrix(job: Job) -> dict[str, Any]:
     spec = job.strategy.matrix if job.strategy is not None else None
     if spec is None:
         return {"combinations": None}
-    if _has_expr(spec) or not isinstance(spec, dict):
+    if has_expr_within(spec) or not isinstance(spec, dict):
         return {"combinations": None, "matrix": "computed when the job starts"}
     try:
         combos = expand(spec)
