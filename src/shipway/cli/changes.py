@@ -56,6 +56,32 @@ class Feed(Protocol):
     def close(self) -> None: ...
 
 
+class Polled:
+    """A feed that reads a cheap token every ``tick`` seconds: a changed token is a change.
+    Subclasses set ``tick`` and ``last`` (the token when built) and read it in ``token()``."""
+
+    tick: float
+    last: object
+
+    def token(self) -> object:
+        raise NotImplementedError
+
+    def wait(self, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while True:
+            now = self.token()
+            if now != self.last:
+                self.last = now
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(self.tick, left))
+
+    def close(self) -> None:
+        pass
+
+
 class Interval:
     """No signal: every wait lasts its whole timeout (the bounded fallback)."""
 

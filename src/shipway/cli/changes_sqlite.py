@@ -11,19 +11,18 @@ change). May touch: the database file, read only.
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
-from shipway.cli.changes import TICK
+from shipway.cli.changes import TICK, Polled
 
 
-class DataVersionFeed:
+class DataVersionFeed(Polled):
     def __init__(self, path: Path, tick: float = TICK) -> None:
         self.path, self.tick = path, tick
         self.conn: sqlite3.Connection | None = None
-        self.version = self._version()
+        self.last: object = self.token()
 
-    def _version(self) -> int | None:
+    def token(self) -> int | None:
         if self.conn is None:
             if not self.path.exists():
                 return None
@@ -38,18 +37,6 @@ class DataVersionFeed:
         except sqlite3.Error:
             self.close()
             return None
-
-    def wait(self, timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while True:
-            was, now = self.version, self._version()
-            if now != was:
-                self.version = now
-                return True
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(self.tick, left))
 
     def close(self) -> None:
         if self.conn is not None:

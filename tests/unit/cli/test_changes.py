@@ -77,7 +77,7 @@ def test_event_seq_wakes_when_an_event_is_stored(tmp_path: Path) -> None:
     feed = EventSeqFeed(Reader(run), tick=0.02)
     assert feed.wait(0.1) is False
     _commit_later(db, "INSERT INTO events VALUES (1)", delay=0).join()
-    assert feed.wait(30) is True and feed.seq == 1
+    assert feed.wait(30) is True and feed.last == 1
     assert feed.wait(0.1) is False
     conn.close()
 
