@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,10 @@ def test_an_awaited_put_is_committed_when_it_returns(store: Store) -> None:
     async def main() -> list[int | None]:
         return await asyncio.gather(*(one(n) for n in range(100)))
 
-    ids = asyncio.run(main())
+    # A loop of its own on a thread of its own: a session-scoped browser fixture (Playwright's
+    # sync API) may have left this worker's main thread inside a running event loop.
+    with ThreadPoolExecutor(1) as pool:
+        ids = pool.submit(asyncio.run, main()).result(timeout=120)
     assert None not in ids and len(set(ids)) == 100
 
 
