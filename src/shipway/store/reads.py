@@ -73,9 +73,23 @@ def engine_reader(engine: Engine) -> Reader:
             with engine.connect() as conn:
                 return [tuple(r) for r in conn.execute(text(sql), dict(params))]
         except SQLAlchemyError as exc:
+            if _interrupted(exc):  # Ctrl-C mid-query, and closing the cancelled query failed
+                raise KeyboardInterrupt from None
             raise ExternalError(f"database error: {exc}", subject="store") from exc
 
     return Reader(run)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a ``KeyboardInterrupt`` was being handled."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        seen = seen.__context__ if seen is not None else None
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+    return False
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -153,3 +153,25 @@ def test_sse_feed_refused_leaves_the_fallback(stream) -> None:
         assert handler.seen == [""]  # asked once, not again
     finally:
         feed.close()
+
+
+def test_a_query_interrupted_by_ctrl_c_reads_as_the_interrupt() -> None:
+    """A database error raised while Ctrl-C was handled (closing the cancelled query failed)
+    ends a watch as the interrupt (exit 0), not as a database error (exit 5)."""
+    from sqlalchemy import create_engine, event
+
+    from shipway.store.reads import engine_reader
+
+    engine = create_engine("sqlite://")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def interrupt(*_: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            from sqlalchemy.exc import OperationalError
+
+            raise OperationalError("SELECT 1", {}, Exception("connection lost")) from None
+
+    with pytest.raises(KeyboardInterrupt):
+        engine_reader(engine).rows("SELECT 1")
