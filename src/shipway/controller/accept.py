@@ -21,10 +21,11 @@ Each hook comes in steps, so an async server can run the checks inline and
 wait on the inbox and the git server without holding a thread
 (``server.intake``): ``git_push_parsed`` (parse, token) → told before (one
 indexed read, ``inbox.seen``) → the refs of the repository, from a look-up that started after
-the push came (``Tips.future``) → ``git_push_verified`` (every sha its ref's
-tip, else 409) → a ``Ready`` event, committed with ``inbox.put_future`` and
-answered by ``answered``; ``forge_checked`` (signature, shape, dedupe key) →
-``Ready``. ``git_push`` and ``forge`` do the same steps on one thread.
+the push came (``Tips.future``) → ``not_tip`` (every sha its ref's tip, else
+``refuse``: 409) → ``push_ready``, a ``Ready`` event, committed with
+``inbox.put_future`` and answered by ``answered``; ``forge_checked`` (signature,
+shape, dedupe key) → ``Ready``. ``forge`` does the same steps on one thread (a
+Flux Receiver's deliveries).
 """
 
 from __future__ import annotations
@@ -122,15 +123,6 @@ def commit(rx: Receiver, ready: Ready) -> Answer:
     return answered(rx, ready, inbox.put(rx.store, ready.kind, ready.payload, ready.dedupe))
 
 
-def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer:
-    """``POST /hooks/git``: the repository's token, then every pushed sha checked at the server."""
-    got = git_push_checked(rx, raw, headers)
-    if isinstance(got, tuple):
-        return got
-    refs = rx.tips.refs(got.push.repo) if live(got) else {}
-    return commit(rx, git_push_verified(rx, got, refs))
-
-
 @dataclass(frozen=True)
 class PendingPush:
     """A git push whose token holds and which is new: its shas are yet to be checked."""
@@ -140,15 +132,6 @@ class PendingPush:
 
 
 DUPLICATE_PUSH: Answer = (200, {"accepted": False, "duplicate": True})
-
-
-def git_push_checked(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer | PendingPush:
-    """The fast part (no git server): parse, token, seen before. A push told again is
-    answered here; a new one comes back to be verified (``git_push_verified``)."""
-    pending = git_push_parsed(rx, raw, headers)
-    if inbox.seen(rx.store, pending.dedupe):  # told before, and checked then: nothing new
-        return DUPLICATE_PUSH
-    return pending
 
 
 def git_push_parsed(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> PendingPush:
@@ -185,14 +168,6 @@ def refuse(rx: Receiver, pending: PendingPush, reason: str) -> NotTip:
     """Record the refusal (a ``PushNotTip`` event) and return the error to raise."""
     runs.record_event(rx.store, "controller", pending.push.repo, "PushNotTip", reason)
     return NotTip(reason, subject=pending.push.repo)
-
-
-def git_push_verified(rx: Receiver, pending: PendingPush, refs: dict[str, str]) -> Ready:
-    """Each pushed sha checked against the server's ``refs``: what goes into the inbox."""
-    reason = not_tip(pending, refs)
-    if reason is not None:
-        raise refuse(rx, pending, reason)
-    return push_ready(pending)
 
 
 def push_ready(pending: PendingPush) -> Ready:

@@ -58,7 +58,8 @@ async def commit(rx: Receiver, ready: Ready) -> Answer:
 
 
 async def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer:
-    """``POST /hooks/git``, as ``accept.git_push`` (401, 400, 409, 503 as errors)."""
+    """``POST /hooks/git``: parse and token, told before?, every pushed sha checked at the git
+    server (401, 400, 409, 503 as errors), then the inbox."""
     pending = await _checked(raw, lambda: accept.git_push_parsed(rx, raw, headers))
     if await asyncio.wrap_future(inbox.seen_future(rx.store, pending.dedupe)):
         return accept.DUPLICATE_PUSH  # told before, and checked then: nothing new
