@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from killed_runs import kill_group_once
 from shipway.ci.service import resume_run, unfinished_runs
 from shipway.git.repo import Repo
+from shipway.runtime.services import pid_alive
 from shipway.settings import Settings
 from shipway.store.db import Store, open_store
 from shipway.store.runs import get_run
@@ -56,15 +55,6 @@ run_workflow(store, wf, info)
 """
 
 
-def _alive(pid: int) -> bool:
-    """Running (a killed process whose parent is gone may linger as a zombie: dead)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_killed_run_resumes(tmp_path: Path, shipway_home: Path, new_repo: MakeRepo) -> None:
     src = tmp_path / "src"
     _repo, commit = new_repo(src, {".github/workflows/ci.yml": WORKFLOW})
@@ -72,18 +62,9 @@ def test_killed_run_resumes(tmp_path: Path, shipway_home: Path, new_repo: MakeRe
     marks.mkdir()
     args = [str(src), commit, str(tmp_path / "run"), str(shipway_home), str(marks)]
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
-    try:
-        for _ in range(600):
-            if (marks / "b-started").exists():
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("job b never started")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the step, in a session of its own, lives on
-        proc.wait()
+    kill_group_once(proc, (marks / "b-started").exists, "job b never started", 600)
     orphan = int((marks / "b-pid").read_text())
-    assert _alive(orphan)  # still there until the resume stops it
+    assert pid_alive(orphan)  # still there until the resume stops it
     store: Store = open_store(Settings(home=shipway_home, database_url=""))
     assert unfinished_runs(store) == ["resume1"]
     partial, _ = get_run(store, "resume1")
@@ -95,5 +76,5 @@ def test_killed_run_resumes(tmp_path: Path, shipway_home: Path, new_repo: MakeRe
     assert (marks / "a-runs").read_text() == "a\n"  # job a did not run again
     assert any("b resumed with from-a" in ln for ln in lines)
     assert any("stopped 1 step process(es) the interrupted run left" in ln for ln in lines)
-    assert not _alive(orphan)
+    assert not pid_alive(orphan)
     assert unfinished_runs(store) == []

@@ -11,16 +11,15 @@ killed and ``shipway ci resume RUN``.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from killed_runs import kill_group_once
 from shipway.ci.service import resume_run, unfinished_runs
+from shipway.runtime.services import pid_alive
 from shipway.settings import Settings
 from shipway.store.db import Store, open_store
 from shipway.store.runs import get_run, get_state
@@ -102,25 +101,10 @@ run_files(store, [(text, "run.yaml")], opts, Cancel())
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _kill_when_started(proc: subprocess.Popen[bytes], marks: Path) -> None:
-    try:
-        for _ in range(2400):
-            if (marks / "wait-started").exists() or (marks / "second-started").exists():
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("task second never started")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the step, in a session of its own, lives on
-        proc.wait()
+    started = [marks / "wait-started", marks / "second-started"]
+    kill_group_once(proc, lambda: any(m.exists() for m in started),
+                    "task second never started", 2400)  # fmt: skip
 
 
 def test_a_killed_pipelinerun_resumes(tmp_path: Path, shipway_home: Path) -> None:
@@ -131,7 +115,7 @@ def test_a_killed_pipelinerun_resumes(tmp_path: Path, shipway_home: Path) -> Non
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
     _kill_when_started(proc, marks)
     orphan = int((marks / "second-pid").read_text())
-    assert _alive(orphan)  # until the resume stops it
+    assert pid_alive(orphan)  # until the resume stops it
     store: Store = open_store(Settings(home=shipway_home, database_url=""))
     [run_id] = unfinished_runs(store)
     found = get_state(store, "ci", run_id)
@@ -146,7 +130,7 @@ def test_a_killed_pipelinerun_resumes(tmp_path: Path, shipway_home: Path) -> Non
     record = resume_run(store, run_id, secrets={}, on_line=lines.append)
     assert record["conclusion"] == "success", lines
     assert any("stopped 1 step process(es) the interrupted run left" in ln for ln in lines)
-    assert not _alive(orphan)
+    assert not pid_alive(orphan)
     assert any("second resumed with from-first and built" in ln for ln in lines), lines
     assert any("report Succeeded" in ln for ln in lines), lines
     assert (marks / "first-runs").read_text() == "a\n"  # first did not run again
@@ -242,20 +226,15 @@ def test_a_task_running_as_the_run_stopped_runs_again(tmp_path: Path,
     args = [STOPPING.replace("MARKS", str(marks)), str(shipway_home), str(tmp_path / "work")]
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
     store: Store = open_store(Settings(home=shipway_home, database_url=""))
-    try:
-        for _ in range(2400):
-            ids = unfinished_runs(store)
-            found = get_state(store, "ci", ids[0]) if ids else None
-            nodes = (found[1].get("pipelinerun") or {}).get("scheduler", {}).get(
-                "nodes", {}) if found else {}  # fmt: skip
-            if nodes.get("fails", {}).get("status") == "failure":
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("task fails never failed")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+
+    def failed() -> bool:
+        ids = unfinished_runs(store)
+        found = get_state(store, "ci", ids[0]) if ids else None
+        nodes = (found[1].get("pipelinerun") or {}).get("scheduler", {}).get(
+            "nodes", {}) if found else {}  # fmt: skip
+        return bool(nodes.get("fails", {}).get("status") == "failure")
+
+    kill_group_once(proc, failed, "task fails never failed", 2400)
     [run_id] = unfinished_runs(store)
     lines: list[str] = []
     record = resume_run(store, run_id, secrets={}, on_line=lines.append)

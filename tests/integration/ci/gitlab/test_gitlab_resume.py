@@ -9,18 +9,18 @@ the step process the dead run left is stopped.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from killed_runs import kill_group_once
 from shipway.ci.service import resume_run, unfinished_runs
 from shipway.git.repo import Repo
+from shipway.runtime.services import pid_alive
 from shipway.settings import Settings
 from shipway.store.db import Store, open_store
 from shipway.store.runs import get_state
@@ -68,14 +68,6 @@ gitlab_event.run_checkout(store, Path(src), repo=src, commit=commit, ref="refs/h
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_killed_gitlab_run_resumes(tmp_path: Path, shipway_home: Path,
                                    new_repo: MakeRepo) -> None:  # fmt: skip
     src = tmp_path / "src"
@@ -84,16 +76,7 @@ def test_killed_gitlab_run_resumes(tmp_path: Path, shipway_home: Path,
     marks.mkdir()
     args = [str(src), commit, str(tmp_path / "event-1"), str(shipway_home), str(marks)]
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
-    try:
-        for _ in range(1200):
-            if (marks / "test-started").exists():
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("job test never started")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the step, in a session of its own, lives on
-        proc.wait()
+    kill_group_once(proc, (marks / "test-started").exists, "job test never started", 1200)
     orphan = int((marks / "test-pid").read_text())
     store: Store = open_store(Settings(home=shipway_home, database_url=""))
     [run_id] = unfinished_runs(store)
@@ -109,7 +92,7 @@ def test_killed_gitlab_run_resumes(tmp_path: Path, shipway_home: Path,
     assert (marks / "build-runs").read_text() == "a\n"  # build did not run again
     assert any("test resumed with from-build and built" in ln for ln in lines), lines
     assert any("stopped 1 step process(es) the interrupted run left" in ln for ln in lines)
-    assert not _alive(orphan)
+    assert not pid_alive(orphan)
     assert unfinished_runs(store) == []
     assert get_state(store, "ci", run_id) is not None
 
@@ -126,16 +109,7 @@ def test_a_killed_shipway_ci_run_resumes_with_ci_resume(tmp_path: Path, shipway_
                             cwd=src, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)  # fmt: skip
-    try:
-        for _ in range(1200):
-            if (marks / "test-started").exists():
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("job test never started")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_group_once(proc, (marks / "test-started").exists, "job test never started", 1200)
     store: Store = open_store(Settings(home=shipway_home, database_url=""))
     [run_id] = unfinished_runs(store)
     done = subprocess.run([shipway, "ci", "resume", run_id, "-o", "json"], cwd=src, env=env,
