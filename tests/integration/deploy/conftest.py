@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from fake_kube.server import FakeKube
+from shipway import cluster
 from shipway.cluster.podman import PodmanTarget
 from shipway.deploy import engine
 from shipway.git.repo import Repo
@@ -93,3 +95,12 @@ def config_repo(git_server, tmp_path: Path, request: pytest.FixtureRequest) -> t
     work = Repo.init(tmp_path / "config-work")
     work.run("remote", "add", "origin", url)
     return url, work
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeKube]:
+    """The Kubernetes API fake on loopback; shipway's cluster clients are closed after."""
+    server = FakeKube()
+    yield server
+    cluster.close_all()
+    server.close()

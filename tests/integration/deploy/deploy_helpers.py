@@ -98,3 +98,26 @@ def application(
         "spec": spec,
     }
     return model.parse_text(yaml.safe_dump(doc), f"{name}.yaml")[0]
+
+
+def kube_app(
+    url: str,
+    server: str,
+    app: str,
+    path: str,
+    sync_policy: dict[str, Any] | None = None,
+    **spec: Any,
+) -> list[model.Resource]:
+    """A Cluster ``k`` of the Kubernetes API at ``server`` and an Application ``app`` of
+    ``url``'s ``path`` at ``main`` onto it, namespace ``team``; ``sync_policy`` (default:
+    ``CreateNamespace=true`` alone) and other ``spec`` fields as given."""
+    docs = [
+        {"apiVersion": "shipway.dev/v1alpha1", "kind": "Cluster", "metadata": {"name": "k"},
+         "spec": {"type": "kubernetes", "server": server}},
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": app},
+         "spec": {"source": {"repoURL": url, "path": path, "targetRevision": "main"},
+                  "destination": {"name": "k", "namespace": "team"},
+                  "syncPolicy": sync_policy or {"syncOptions": ["CreateNamespace=true"]},
+                  **spec}},
+    ]  # fmt: skip
+    return model.parse_text(yaml.safe_dump_all(docs), "k.yaml")

@@ -8,18 +8,13 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from deploy_helpers import commit, deployment, write
+from deploy_helpers import commit, deployment, kube_app, write
 
 from fake_kube.server import FakeKube
-from shipway import cluster
 from shipway.deploy import engine
-from shipway.model import resources as model
 from shipway.store import resources as store_resources
 
 pytestmark = pytest.mark.integration
@@ -27,30 +22,10 @@ pytestmark = pytest.mark.integration
 SHIPWAY = str(Path(sys.executable).with_name("shipway"))
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeKube]:
-    server = FakeKube()
-    yield server
-    cluster.close_all()
-    server.close()
-
-
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SHIPWAY_COLOR": "never"}
     return subprocess.run([SHIPWAY, *args], capture_output=True, text=True, env=env,
                           check=False, timeout=60)  # fmt: skip
-
-
-def _docs(url: str, server: str) -> list[Any]:
-    docs = [
-        {"apiVersion": "shipway.dev/v1alpha1", "kind": "Cluster", "metadata": {"name": "k"},
-         "spec": {"type": "kubernetes", "server": server}},
-        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "kapp"},
-         "spec": {"source": {"repoURL": url, "path": "apps/k", "targetRevision": "main"},
-                  "destination": {"name": "k", "namespace": "team"},
-                  "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}}},
-    ]  # fmt: skip
-    return model.parse_text(yaml.safe_dump_all(docs), "k.yaml")
 
 
 def _pod(fake: FakeKube, name: str) -> None:
@@ -71,7 +46,7 @@ def test_app_logs_on_kubernetes(deploy_env, config_repo, fake: FakeKube) -> None
     web["spec"]["template"]["spec"]["containers"].append({"name": "side", "image": "side:1"})
     write(work.path, "apps/k/web.yaml", [web])
     commit(work, "k")
-    store_resources.apply(deploy_env.store, _docs(url, fake.url))
+    store_resources.apply(deploy_env.store, kube_app(url, fake.url, "kapp", "apps/k"))
     res = engine.reconcile(deploy_env.store, "kapp", settings=deploy_env.settings)
     assert res.phase == "Succeeded", res.message
     _pod(fake, "web-7d9f-abcde")

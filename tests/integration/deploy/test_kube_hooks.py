@@ -3,50 +3,15 @@ mapped), a ``generateName`` hook, each object created once and in phase/wave ord
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
-from deploy_helpers import commit, deployment, write
+from deploy_helpers import commit, deployment, kube_app, write
 
-from fake_kube.server import FakeKube
-from shipway import cluster
 from shipway.deploy import engine
-from shipway.model import resources as model
 from shipway.store import resources as store_resources
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeKube]:
-    server = FakeKube()
-    yield server
-    cluster.close_all()
-    server.close()
-
-
-def _resources(url: str, server: str) -> list[model.Resource]:
-    docs = [
-        {
-            "apiVersion": "shipway.dev/v1alpha1",
-            "kind": "Cluster",
-            "metadata": {"name": "k"},
-            "spec": {"type": "kubernetes", "server": server},
-        },
-        {
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Application",
-            "metadata": {"name": "khooks"},
-            "spec": {
-                "source": {"repoURL": url, "path": "apps/k", "targetRevision": "main"},
-                "destination": {"name": "k", "namespace": "team"},
-                "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
-            },
-        },
-    ]
-    return model.parse_text(yaml.safe_dump_all(docs), "k.yaml")
 
 
 def _job(annotations: dict[str, str], name: str | None = None) -> dict[str, Any]:
@@ -89,7 +54,7 @@ def test_hooks_and_waves_on_kubernetes(deploy_env, config_repo, fake) -> None:
     ]
     write(work.path, "apps/k/all.yaml", docs)
     sha = commit(work, "hooks and waves")
-    store_resources.apply(deploy_env.store, _resources(url, fake.url))
+    store_resources.apply(deploy_env.store, kube_app(url, fake.url, "khooks", "apps/k"))
 
     res = engine.reconcile(deploy_env.store, "khooks", settings=deploy_env.settings)
 

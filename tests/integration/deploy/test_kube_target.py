@@ -4,14 +4,10 @@ drift and self-heal, ignoreDifferences, CreateNamespace, Replace, prune, unknown
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-import yaml
-from deploy_helpers import commit, deployment, write
+from deploy_helpers import commit, deployment, kube_app, write
 
-from fake_kube.server import FakeKube
-from shipway import cluster
 from shipway.deploy import engine
 from shipway.model import resources as model
 from shipway.store import resources as store_resources
@@ -20,38 +16,9 @@ pytestmark = pytest.mark.integration
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeKube]:
-    server = FakeKube()
-    yield server
-    cluster.close_all()
-    server.close()
-
-
-def _resources(url: str, server: str, options: list[str], extra: dict | None = None) -> list:
-    docs = [
-        {
-            "apiVersion": "shipway.dev/v1alpha1",
-            "kind": "Cluster",
-            "metadata": {"name": "k"},
-            "spec": {"type": "kubernetes", "server": server},
-        },
-        {
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Application",
-            "metadata": {"name": "kapp"},
-            "spec": {
-                "source": {"repoURL": url, "path": "apps/k", "targetRevision": "main"},
-                "destination": {"name": "k", "namespace": "team"},
-                "syncPolicy": {
-                    "automated": {"prune": True, "selfHeal": True},
-                    "syncOptions": options,
-                },
-                **(extra or {}),
-            },
-        },
-    ]
-    return model.parse_text(yaml.safe_dump_all(docs), "k.yaml")
+def _resources(url: str, server: str, options: list[str]) -> list[model.Resource]:
+    policy = {"automated": {"prune": True, "selfHeal": True}, "syncOptions": options}
+    return kube_app(url, server, "kapp", "apps/k", policy)
 
 
 def test_sync_drift_selfheal_and_prune_on_kubernetes(deploy_env, config_repo, fake) -> None:

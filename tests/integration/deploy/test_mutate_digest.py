@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from deploy_helpers import commit, deployment, write
+from deploy_helpers import commit, deployment, kube_app, write
 
 from fake_kube.server import FakeKube
 from security_images import push_image
-from shipway import cluster
 from shipway.deploy import engine
 from shipway.images.registry import RegistryClient
 from shipway.model import resources as model
@@ -28,14 +26,6 @@ from shipway.security.sign import service as signing
 from shipway.store import resources as store_resources
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeKube]:
-    server = FakeKube()
-    yield server
-    cluster.close_all()
-    server.close()
 
 
 def _policy(host: str, pub: Path, action: str, **verify: Any) -> model.Resource:
@@ -61,28 +51,6 @@ def _policy(host: str, pub: Path, action: str, **verify: Any) -> model.Resource:
         },
     }
     return model.parse_text(yaml.safe_dump(doc), "policy.yaml")[0]
-
-
-def _app(url: str, server: str) -> list[model.Resource]:
-    docs = [
-        {
-            "apiVersion": "shipway.dev/v1alpha1",
-            "kind": "Cluster",
-            "metadata": {"name": "k"},
-            "spec": {"type": "kubernetes", "server": server},
-        },
-        {
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Application",
-            "metadata": {"name": "mapp"},
-            "spec": {
-                "source": {"repoURL": url, "path": "apps/m", "targetRevision": "main"},
-                "destination": {"name": "k", "namespace": "team"},
-                "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
-            },
-        },
-    ]
-    return model.parse_text(yaml.safe_dump_all(docs), "k.yaml")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -117,7 +85,7 @@ def setup(
     url, work = config_repo
     write(work.path, "apps/m/all.yaml", [deployment(image)])
     commit(work, "web")
-    store_resources.apply(deploy_env.store, _app(url, fake.url))
+    store_resources.apply(deploy_env.store, kube_app(url, fake.url, "mapp", "apps/m"))
     return deploy_env, key, pub, image
 
 
