@@ -17,7 +17,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,31 @@ def _choose_ports(settings: Settings) -> dict[str, int]:
             claims[str(port)] = str(settings.home)
         f.write_text(json.dumps(chosen))
     return chosen
+
+
+_PORT_LOST = ("is already taken", "address already in use")
+
+
+def _on_a_free_port(
+    settings: Settings,
+    chosen: dict[str, int],
+    name: str,
+    start: Callable[[int], services.Service],
+    attempts: int = 3,
+) -> services.Service:
+    """Start ``name`` on its chosen port; when another process took that port between the
+    choice and the start, choose a fresh one (saved in ``demo/ports.json``) and try again."""
+    for attempt in range(attempts):
+        try:
+            return start(chosen[name])
+        except ServiceError as exc:
+            lost = any(m in str(exc).lower() for m in _PORT_LOST)
+            if not lost or attempt == attempts - 1:
+                raise
+            taken, chosen[name] = chosen[name], ports.free_port()
+            print(f"port {taken} for {name} was taken; using {chosen[name]}", file=sys.stderr)
+            _ports_file(settings).write_text(json.dumps(chosen))
+    raise AssertionError("unreachable")
 
 
 def _claims_path() -> Path:
@@ -144,17 +169,24 @@ def up(settings: Settings, registry_token: str = "") -> Stack:
 
     ``registry_token`` is what the registry's notifications carry to the controller."""
     chosen = _choose_ports(settings)
-    ctl = _start_controller(settings, chosen["controller"])
+    ctl = _on_a_free_port(settings, chosen, "controller", lambda p: _start_controller(settings, p))
     settings.controller_url_file.write_text(ctl.url)
-    reg = services.registry(
-        settings.run_dir,
-        settings.home / "demo" / "registry",
-        chosen["registry"],
-        notify_url=f"{ctl.url}/hooks/registry",
-        notify_token=registry_token or None,
+    reg = _on_a_free_port(
+        settings,
+        chosen,
+        "registry",
+        lambda p: services.registry(
+            settings.run_dir,
+            settings.home / "demo" / "registry",
+            p,
+            notify_url=f"{ctl.url}/hooks/registry",
+            notify_token=registry_token or None,
+        ),
     )
     git_base = settings.home / "demo" / "git"
-    git = services.git_daemon(settings.run_dir, git_base, chosen["git-daemon"])
+    git = _on_a_free_port(
+        settings, chosen, "git-daemon", lambda p: services.git_daemon(settings.run_dir, git_base, p)
+    )
     return Stack(
         controller=ctl,
         registry=reg,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from shipway.demo import stack
-from shipway.runtime import ports
+from shipway.model.errors import ServiceError
+from shipway.runtime import ports, services
 from shipway.settings import Settings
 
 
@@ -61,3 +62,45 @@ def test_two_homes_never_pick_the_same_node_ports(
     (one.home / "demo" / "ports.json").unlink()  # `demo --clean` of the first home
     third = stack._choose_ports(Settings(home=tmp_path / "three", database_url=""))
     assert {third[n] for n in names} & {first[n] for n in names}  # its ports are free again
+
+
+def test_free_port_lies_outside_the_kernels_ephemeral_range() -> None:
+    """Outgoing connections take ephemeral ports: a chosen port must not be one of them."""
+    ephemeral = ports._ephemeral_range()
+    chosen = {ports.free_port() for _ in range(20)}
+    assert not chosen & set(ephemeral)
+    assert all(ports.is_free(p) for p in chosen)
+
+
+def test_a_port_taken_before_the_start_is_replaced_and_saved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(home=tmp_path / "home", database_url="")
+    chosen = stack._choose_ports(settings)
+    tried: list[int] = []
+
+    def start(port: int) -> services.Service:
+        tried.append(port)
+        if len(tried) == 1:  # what services.spawn says when the port went meanwhile
+            raise ServiceError(f"port {port} is already taken", subject="registry")
+        return services.Service(name="registry", pid=1, port=port, dir=tmp_path)
+
+    svc = stack._on_a_free_port(settings, chosen, "registry", start)
+    assert len(tried) == 2 and tried[0] != tried[1] and svc.port == tried[1]
+    saved = json.loads((settings.home / "demo" / "ports.json").read_text())
+    assert saved["registry"] == tried[1]
+    assert f"port {tried[0]} for registry was taken; using {tried[1]}" in capsys.readouterr().err
+
+
+def test_other_start_failures_are_not_retried(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", database_url="")
+    chosen = stack._choose_ports(settings)
+    calls: list[int] = []
+
+    def start(port: int) -> services.Service:
+        calls.append(port)
+        raise ServiceError("exited with status 1: bad config", subject="registry")
+
+    with pytest.raises(ServiceError, match="bad config"):
+        stack._on_a_free_port(settings, chosen, "registry", start)
+    assert len(calls) == 1
