@@ -13,8 +13,9 @@ import time
 
 from shipway.model.errors import ServiceError
 
-# Below the NodePort range (30000-32767) and below Linux's default ephemeral range.
-_CHOSEN_RANGE = range(20000, 30000)
+# Below the previews' host ports (29000-29999 by default), the NodePort range (30000-32767)
+# and Linux's default ephemeral range.
+_CHOSEN_RANGE = range(20000, 29000)
 
 
 def _ephemeral_range() -> range:
