@@ -227,3 +227,31 @@ def test_the_event_stream_is_woken_by_the_notification(
         assert len(got) == 1 and '"live"' in got[0]
     finally:
         writer.close()
+
+
+def _triggers(db: Db) -> set[str]:
+    with db.store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'shipway_%'"))
+        return {str(r[0]) for r in rows}
+
+
+def test_0014_goes_down_and_up_again(db: Db) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from shipway.store import db as store_db
+
+    tables = ("events", "resources", "releases", "ci_runs")
+    assert _triggers(db) == {f"shipway_notify_{t}" for t in tables}
+    cfg = Config()
+    cfg.set_main_option("script_location", str(store_db._MIGRATIONS))
+    with db.store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0013")
+    assert _triggers(db) == set()
+    with db.store.engine.connect() as conn:
+        left = conn.execute(text("SELECT count(*) FROM pg_proc "
+                                 "WHERE proname = 'shipway_notify_change'")).scalar()  # fmt: skip
+    assert left == 0
+    store_db.migrate(db.store.engine)
+    assert _triggers(db) == {f"shipway_notify_{t}" for t in tables}
