@@ -23,7 +23,10 @@ with its fallback fetch put off (``SHIPWAY_WATCH_FALLBACK=600``), and N events
 written by this process (another connection) 0.2-0.6 s apart; each latency is
 from the write's commit returning to the watch printing its line. Prints the
 median, p95 and max, and the watcher's CPU time per second of watching (an
-idle watch's cost: what it spends asking the database).
+idle watch's cost: what it spends asking the database). Then what the
+notifying trigger costs the writers: events written per second (1 and 8
+threads, one ``emit`` each) with migration 0014's trigger on ``events`` and
+with it dropped, rounds interleaved, median of three.
 
     .venv/bin/python bench/cli.py --watch 100
 """
@@ -122,6 +125,44 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _write_rates(store: Any, n: int = 1200) -> dict[tuple[bool, int], list[float]]:
+    """Events written per second with 0014's trigger on ``events`` and without it."""
+    import threading
+
+    from sqlalchemy import text
+
+    from shipway.model.events import ObjectRef
+    from shipway.store import events as store_events
+
+    def rate(threads: int) -> float:
+        def write(k: int) -> None:
+            for i in range(n // threads):
+                store_events.emit(store, ObjectRef("Application", f"a{k}", "argocd"),
+                                  f"Write{i}", f"write {i}")  # fmt: skip
+
+        pool = [threading.Thread(target=write, args=(k,)) for k in range(threads)]
+        start = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return n / (time.perf_counter() - start)
+
+    create = ("CREATE TRIGGER shipway_notify_events AFTER INSERT OR UPDATE OR DELETE ON events "
+              "FOR EACH STATEMENT EXECUTE FUNCTION shipway_notify_change()")  # fmt: skip
+    rates: dict[tuple[bool, int], list[float]] = {}
+    rate(4)  # warm up
+    for _ in range(3):
+        for trigger in (True, False):
+            with store.engine.begin() as conn:
+                conn.execute(text("DROP TRIGGER IF EXISTS shipway_notify_events ON events"))
+                if trigger:
+                    conn.execute(text(create))
+            for threads in (1, 8):
+                rates.setdefault((trigger, threads), []).append(rate(threads))
+    return rates
+
+
 def watch_latency(writes: int) -> None:
     """Write -> watch sees it, on PostgreSQL (see the module)."""
     import queue
@@ -170,6 +211,9 @@ def watch_latency(writes: int) -> None:
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
+        try:
+            rates = _write_rates(store)
+        finally:
             store.close()
             shutil.rmtree(home, ignore_errors=True)
     lat.sort()
@@ -179,6 +223,12 @@ def watch_latency(writes: int) -> None:
           f"{os.cpu_count()} cores")  # fmt: skip
     print(f"median {statistics.median(lat) * 1e3:.1f}ms  p95 {p95 * 1e3:.1f}ms  "
           f"max {lat[-1] * 1e3:.1f}ms  watcher CPU {cpu * 1e3:.1f}ms/s")  # fmt: skip
+    for (trigger, threads), values in rates.items():
+        label = "with the trigger" if trigger else "trigger dropped"
+        print(
+            f"event writes, {threads} thread(s), {label}: "
+            f"{statistics.median(values):.0f}/s (runs: {', '.join(f'{v:.0f}' for v in values)})"
+        )
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ RETRY = 2.0
 """Seconds between two attempts to open a lost listening connection."""
 FALLBACK_POLL = 2.0
 """Seconds between a listening caller's own checks of the store, in case a notification is lost."""
-_SLICE = 1.0  # the reading thread looks up from ``notifies()`` this often, to see it should stop
+_SLICE = 0.5  # the reading thread looks up from ``notifies()`` this often, to see it should stop
 
 
 def channel(table: str) -> str:
@@ -100,7 +100,7 @@ class Listener:
         return unsubscribe
 
     def close(self, wait: float = 0.0) -> None:
-        """Stop listening; the thread closes the connection within about a second."""
+        """Stop listening; the thread closes the connection within half a second."""
         self._stopping.set()
         if wait > 0:
             self._thread.join(wait)
