@@ -15,6 +15,20 @@ byte-compiled first (``compileall``), as an install compiles it
 uncompiled tree is compiled again on every run.
 
     .venv/bin/python bench/cli.py [--runs 15] [--apps 20]
+
+``--watch N`` measures instead how soon a ``--watch`` on PostgreSQL sees a
+write ("write -> watch sees it"): a throwaway PostgreSQL server (as
+``bench/webhooks.py`` starts one), ``shipway get events -w -o name`` running
+with its fallback fetch put off (``SHIPWAY_WATCH_FALLBACK=600``), and N events
+written by this process (another connection) 0.2-0.6 s apart; each latency is
+from the write's commit returning to the watch printing its line. Prints the
+median, p95 and max, and the watcher's CPU time per second of watching (an
+idle watch's cost: what it spends asking the database). Then what the
+notifying trigger costs the writers: events written per second (1 and 8
+threads, one ``emit`` each) with migration 0014's trigger on ``events`` and
+with it dropped, rounds interleaved, median of three.
+
+    .venv/bin/python bench/cli.py --watch 100
 """
 
 from __future__ import annotations
@@ -105,11 +119,133 @@ def _time(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return time.perf_counter() - start, _cpu() - cpu
 
 
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _write_rates(store: Any, n: int = 1200) -> dict[tuple[bool, int], list[float]]:
+    """Events written per second with 0014's trigger on ``events`` and without it."""
+    import threading
+
+    from sqlalchemy import text
+
+    from shipway.model.events import ObjectRef
+    from shipway.store import events as store_events
+
+    def rate(threads: int) -> float:
+        def write(k: int) -> None:
+            for i in range(n // threads):
+                store_events.emit(store, ObjectRef("Application", f"a{k}", "argocd"),
+                                  f"Write{i}", f"write {i}")  # fmt: skip
+
+        pool = [threading.Thread(target=write, args=(k,)) for k in range(threads)]
+        start = time.perf_counter()
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        return n / (time.perf_counter() - start)
+
+    create = ("CREATE TRIGGER shipway_notify_events AFTER INSERT OR UPDATE OR DELETE ON events "
+              "FOR EACH STATEMENT EXECUTE FUNCTION shipway_notify_change()")  # fmt: skip
+    rates: dict[tuple[bool, int], list[float]] = {}
+    rate(4)  # warm up
+    for _ in range(3):
+        for trigger in (True, False):
+            with store.engine.begin() as conn:
+                conn.execute(text("DROP TRIGGER IF EXISTS shipway_notify_events ON events"))
+                if trigger:
+                    conn.execute(text(create))
+            for threads in (1, 8):
+                rates.setdefault((trigger, threads), []).append(rate(threads))
+    return rates
+
+
+def watch_latency(writes: int) -> None:
+    """Write -> watch sees it, on PostgreSQL (see the module)."""
+    import queue
+    import random
+    import signal
+    import threading
+
+    from webhooks import postgres
+
+    from shipway.model.events import ObjectRef
+    from shipway.settings import Settings
+    from shipway.store import events as store_events
+    from shipway.store.db import open_store
+
+    shipway = str(Path(sys.executable).with_name("shipway"))
+    home = Path(tempfile.mkdtemp(prefix="shipway-bench-watch-"))
+    with postgres() as url:
+        env = {**os.environ, "SHIPWAY_HOME": str(home), "SHIPWAY_CONFIG": str(home / "cli.yaml"),
+               "SHIPWAY_DATABASE_URL": url, "SHIPWAY_WATCH_FALLBACK": "600",
+               "SHIPWAY_COLOR": "never"}  # fmt: skip
+        env.pop("SHIPWAY_SERVER", None)
+        os.environ["SHIPWAY_DATABASE_URL"] = url
+        store = open_store(Settings())
+        ref = ObjectRef("Application", "web", "argocd")
+        store_events.emit(store, ref, "Started")
+        proc = subprocess.Popen([shipway, "get", "events", "-w", "-o", "name"], env=env,
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        seen: queue.Queue[float] = queue.Queue()
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for _ in proc.stdout:
+                seen.put(time.perf_counter())
+
+        threading.Thread(target=pump, daemon=True).start()
+        try:
+            seen.get(timeout=60)  # the listing: the watch is up
+            lat: list[float] = []
+            cpu0, wall0 = _proc_cpu(proc.pid), time.perf_counter()
+            for i in range(writes):
+                time.sleep(random.uniform(0.2, 0.6))
+                store_events.emit(store, ref, f"Step{i}", f"write {i}")
+                wrote = time.perf_counter()
+                lat.append(seen.get(timeout=60) - wrote)
+            cpu = (_proc_cpu(proc.pid) - cpu0) / (time.perf_counter() - wall0)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+        try:
+            rates = _write_rates(store)
+        finally:
+            store.close()
+            shutil.rmtree(home, ignore_errors=True)
+    lat.sort()
+    p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
+    print(f"write -> watch sees it (PostgreSQL, get events -w): {writes} writes 0.2-0.6 s apart")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    print(f"median {statistics.median(lat) * 1e3:.1f}ms  p95 {p95 * 1e3:.1f}ms  "
+          f"max {lat[-1] * 1e3:.1f}ms  watcher CPU {cpu * 1e3:.1f}ms/s")  # fmt: skip
+    for (trigger, threads), values in rates.items():
+        label = "with the trigger" if trigger else "trigger dropped"
+        print(
+            f"event writes, {threads} thread(s), {label}: "
+            f"{statistics.median(values):.0f}/s (runs: {', '.join(f'{v:.0f}' for v in values)})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--apps", type=int, default=20)
+    parser.add_argument(
+        "--watch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="measure write -> watch latency on PostgreSQL over N writes instead",
+    )
     args = parser.parse_args()
+    if args.watch:
+        watch_latency(args.watch)
+        return
     home = Path(tempfile.mkdtemp(prefix="shipway-bench-cli-"))
     env = {**os.environ, "SHIPWAY_HOME": str(home), "SHIPWAY_CONFIG": str(home / "cli.yaml")}
     for name in ("SHIPWAY_SERVER", "SHIPWAY_DATABASE_URL", "SHIPWAY_CORE"):

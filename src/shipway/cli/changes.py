@@ -12,8 +12,12 @@ reads:
 - the local SQLite store: ``PRAGMA data_version`` (``changes_sqlite``), which
   moves when any other connection commits, so any write (apply, sync, a
   release, a CI run, an event) wakes it; no table is read until it moves;
-- another database (PostgreSQL): the event stream's newest position
-  (``changes_seq``: ``max(seq)``, one indexed query).
+- another database (PostgreSQL): the database's own notifications
+  (``changes_listen``: migration 0014's triggers ``pg_notify`` on every write
+  of a watched table; the feed LISTENs on the ``tables`` the command reads),
+  with the event stream's newest position (``changes_seq``: ``max(seq)``, one
+  indexed query) read every ``shipway.store.listen.FALLBACK_POLL`` seconds in
+  case a notification is lost.
 
 The feeds are built before the first fetch, so a change between that fetch
 and the first ``wait`` is not missed. May touch: nothing itself (see the feeds).
@@ -22,6 +26,7 @@ and the first ``wait`` is not missed. May touch: nothing itself (see the feeds).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -93,9 +98,11 @@ class Interval:
         pass
 
 
-def feed_for(ctx: click.Context, server: str | None = None, *, local: bool = False) -> Feed:
+def feed_for(ctx: click.Context, server: str | None = None, *, local: bool = False,
+             tables: Sequence[str] = ("events",)) -> Feed:  # fmt: skip
     """The feed of what the command reads: the controller it is logged in to, or the store
-    (only the store with ``local``: a command that never goes to a controller)."""
+    (only the store with ``local``: a command that never goes to a controller); ``tables``:
+    the store's tables the command lists (PostgreSQL wakes it on their changes)."""
     from shipway.cli import remote
 
     target = None if local else remote.target(ctx, server)
@@ -114,6 +121,6 @@ def feed_for(ctx: click.Context, server: str | None = None, *, local: bool = Fal
         return DataVersionFeed(path)
     if settings.db_url.startswith("sqlite"):  # in memory: nobody else writes it
         return Interval()
-    from shipway.cli.changes_seq import EventSeqFeed
+    from shipway.cli.changes_listen import ListenFeed
 
-    return EventSeqFeed(state_from(ctx).reader)
+    return ListenFeed(state_from(ctx).reader, settings.db_url, tables)

@@ -1,10 +1,12 @@
-"""A watch's feed on a server database (PostgreSQL): the event stream's newest position.
+"""The event stream's newest position as a change signal: the PostgreSQL watch's fallback poll.
 
 Every stage records what it does as an event (``shipway.store.events``),
 whose ``seq`` is gapless in commit order: ``max(seq)`` moving (one indexed
-query every ``TICK`` seconds) says something happened. Writes that record no
-event show at the watcher's fallback fetch (``shipway.cli.changes``). May
-touch: the database, read only.
+query) says something happened. ``changes_listen`` reads it every
+``shipway.store.listen.FALLBACK_POLL`` seconds beside the database's
+notifications, in case one is lost; writes that record no event and whose
+notification is lost show at the watcher's fallback fetch
+(``shipway.cli.changes``). May touch: the database, read only.
 """
 
 from __future__ import annotations

@@ -116,7 +116,8 @@ def app_list(
     if watch:
         from shipway.cli import changes
 
-        out.watch(fetch, opts, table=app_table, name=app_name, feed=changes.feed_for(ctx, server))
+        out.watch(fetch, opts, table=app_table, name=app_name,
+                  feed=changes.feed_for(ctx, server, tables=("resources",)))  # fmt: skip
         return
     out.report(fetch(), opts, table=app_table, name=app_name)
 
@@ -142,6 +143,7 @@ def ci_list(ctx: click.Context, /, limit: int, server: str | None, watch: bool, 
     if watch:
         from shipway.cli import changes
 
-        out.watch(fetch, opts, table=table, name="run", feed=changes.feed_for(ctx, server))
+        out.watch(fetch, opts, table=table, name="run",
+                  feed=changes.feed_for(ctx, server, tables=("ci_runs",)))  # fmt: skip
         return
     out.report(fetch(), opts, table=table, name="run")

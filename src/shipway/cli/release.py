@@ -112,7 +112,7 @@ def list_cmd(
         from shipway.cli import changes
 
         out.watch(fetch, out.Options.of(ctx), table=table, name="release",
-                  feed=changes.feed_for(ctx, server))  # fmt: skip
+                  feed=changes.feed_for(ctx, server, tables=("releases",)))  # fmt: skip
         return
     out.report(fetch(), out.Options.of(ctx), table=table, name="release")
 

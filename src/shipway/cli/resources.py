@@ -204,7 +204,7 @@ def get(
         from shipway.cli import changes
 
         out.watch(fetch, opts, table=table, name=word, data=Resource.to_object,
-                  feed=changes.feed_for(ctx, local=True))  # fmt: skip
+                  feed=changes.feed_for(ctx, local=True, tables=("resources",)))  # fmt: skip
         return
     out.report(fetch(), opts, table=table, name=word, data=Resource.to_object)
 

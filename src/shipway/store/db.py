@@ -5,6 +5,10 @@ stream) take around a write transaction: on SQLite, which has one writer at a
 time, an in-process lock, so they take turns instead of sleeping in SQLite's
 busy handler (whose back-off of up to 100 ms is what a waiting writer would
 see); on PostgreSQL nothing.
+
+``Store.listener()`` is the process's one connection LISTENing for the
+database's change notifications (PostgreSQL, ``shipway.store.listen``), opened
+on first use and closed with the store; None on SQLite.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shipway.model.errors import ConflictError, ExternalError
 from shipway.settings import Settings
+
+if TYPE_CHECKING:
+    from shipway.store.listen import Listener
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _lock = threading.Lock()
@@ -48,6 +56,8 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         sqlite = engine.dialect.name == "sqlite"
         self._write_lock: threading.Lock | None = threading.Lock() if sqlite else None
+        self._listener: Listener | None = None
+        self._listener_lock = threading.Lock()
 
     def write_lock(self) -> AbstractContextManager[object]:
         """Held around a write transaction by this process's hot writers (see the module)."""
@@ -71,7 +81,23 @@ class Store:
         finally:
             s.close()
 
+    def listener(self) -> Listener | None:
+        """The one listener of this store's change notifications (see the module)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        with self._listener_lock:
+            if self._listener is None:
+                from shipway.store.listen import Listener
+
+                url = self.engine.url.render_as_string(hide_password=False)
+                self._listener = Listener(url)
+            return self._listener
+
     def close(self) -> None:
+        with self._listener_lock:
+            if self._listener is not None:
+                self._listener.close(wait=2.0)
+                self._listener = None
         self.engine.dispose()
 
 

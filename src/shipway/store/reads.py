@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
     from shipway.settings import Settings
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0011", "0012", "0013")
+REVISIONS = (
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0011", "0012", "0013",
+    "0014",
+)  # fmt: skip
 """Every migration in order (``shipway.store.migrations``); the last is the head."""
 HEAD = REVISIONS[-1]
 

@@ -175,3 +175,17 @@ def test_a_query_interrupted_by_ctrl_c_reads_as_the_interrupt() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         engine_reader(engine).rows("SELECT 1")
+
+
+@pytest.mark.parametrize(
+    ("url", "conninfo"),
+    [
+        ("postgresql+psycopg://u:p%40ss@db:5433/ship", "postgresql://u:p%40ss@db:5433/ship"),
+        ("postgresql://u@127.0.0.1/ship?sslmode=disable",
+         "postgresql://u@127.0.0.1/ship?sslmode=disable"),
+    ],
+)  # fmt: skip
+def test_the_listener_connects_where_the_store_does(url: str, conninfo: str) -> None:
+    from shipway.store.listen import conninfo as to_conninfo
+
+    assert to_conninfo(url) == conninfo
