@@ -12,30 +12,20 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from shipway.cli import optspec
 from shipway.model import namespaces
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def namespace_option(func: F) -> F:
-    import click
-
-    return click.option(
-        "-n",
-        "--namespace",
-        "--project",
-        "namespace",
-        default=None,
-        help="The namespace, a Kargo Project (default: the kind's, see docs).",
-    )(func)
+    """``-n/--namespace/--project``."""
+    return optspec.click_option(optspec.NAMESPACE)(func)
 
 
 def all_namespaces_option(func: F) -> F:
-    import click
-
-    return click.option(
-        "-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace."
-    )(func)
+    """``-A/--all-namespaces``."""
+    return optspec.click_option(optspec.ALL_NAMESPACES)(func)
 
 
 def current() -> str:
