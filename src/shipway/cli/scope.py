@@ -28,6 +28,19 @@ def all_namespaces_option(func: F) -> F:
     return optspec.click_option(optspec.ALL_NAMESPACES)(func)
 
 
+def kind_form(func: F) -> F:
+    """``KIND [NAME] -n NS -A -l SELECTOR``, as ``get`` and ``describe`` (kubectl's) take them,
+    KIND and NAME completed from the store."""
+    import click
+
+    from shipway.cli import complete
+    from shipway.cli.output import selector_option
+
+    func = namespace_option(all_namespaces_option(selector_option(func)))
+    func = click.argument("name", required=False, shell_complete=complete.names)(func)
+    return click.argument("kind", shell_complete=complete.kinds)(func)
+
+
 def current() -> str:
     """The current namespace: ``$SHIPWAY_NAMESPACE``, the context's, else ``default``."""
     env = os.environ.get("SHIPWAY_NAMESPACE")
