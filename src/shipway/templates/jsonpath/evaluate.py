@@ -221,17 +221,12 @@ def _recursive(values: list[Any]) -> Iterator[Any]:
 
 
 def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "bool"
     if isinstance(v, Byte):
         return "uint"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "string"
-    raise ExecError("invalid type for comparison")
+    kind = scalar_kind(v)
+    if kind is None or kind == "nil":
+        raise ExecError("invalid type for comparison")
+    return kind
 
 
 def _equal(a: Any, b: Any) -> bool:
