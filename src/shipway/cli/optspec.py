@@ -11,21 +11,29 @@ Touches nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Opt(NamedTuple):
-    """One option: ``names`` as typed (``-o``, ``--output``), ``dest`` the parameter."""
+class Opt:
+    """One option: ``names`` as typed (``-o``, ``--output``), ``dest`` the parameter.
 
-    names: tuple[str, ...]
-    dest: str
-    help: str | None = None
-    flag: bool = False
-    default: Any = None
-    show_default: bool = False
-    metavar: str | None = None
+    A plain class, not a NamedTuple or dataclass: this module is on the quick reads' path,
+    and making those classes costs a millisecond there."""
+
+    __slots__ = ("default", "dest", "flag", "help", "metavar", "names", "show_default")
+
+    def __init__(self, names: tuple[str, ...], dest: str, help: str | None = None, *,
+                 flag: bool = False, default: Any = None, show_default: bool = False,
+                 metavar: str | None = None) -> None:  # fmt: skip
+        self.names = names
+        self.dest = dest
+        self.help = help
+        self.flag = flag
+        self.default = default
+        self.show_default = show_default
+        self.metavar = metavar
 
 
 def click_option(spec: Opt, **extra: Any) -> Callable[[F], F]:
