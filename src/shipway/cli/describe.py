@@ -21,8 +21,7 @@ from typing import Any
 
 import click
 
-from shipway.cli import complete, scope
-from shipway.cli import output as out
+from shipway.cli import scope
 from shipway.model import events as ev
 from shipway.model import kindnames, selectors
 from shipway.model.resources import Resource
@@ -145,11 +144,7 @@ def _events_of(ctx: click.Context, res: Resource) -> list[ev.Event]:
 
 
 @click.command()
-@click.argument("kind", shell_complete=complete.kinds)
-@click.argument("name", required=False, shell_complete=complete.names)
-@scope.namespace_option
-@scope.all_namespaces_option
-@out.selector_option
+@scope.kind_form
 @click.pass_context
 def describe(
     ctx: click.Context,

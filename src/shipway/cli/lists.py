@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from shipway.cli import optspec, remote
 from shipway.cli import output as out
-from shipway.cli import remote
 from shipway.cli.context import reader_from
 from shipway.cli.groups import SuggestingGroup
 from shipway.cli.list_views import RUN_HEADERS, app_name, app_table, run_row
@@ -71,21 +71,13 @@ def ci() -> None:
 
 def app_namespace_option(func: F) -> F:
     """``-n/--namespace`` (``-N/--app-namespace``): the Application's namespace."""
-    return click.option(
-        "-n",
-        "--namespace",
-        "-N",
-        "--app-namespace",
-        "namespace",
-        default=None,
-        help="The Application's namespace (default argocd; or name it NS/NAME).",
-    )(func)
+    return optspec.click_option(optspec.APP_NAMESPACE)(func)
 
 
 @app.command("list")
 @remote.server_option
 @app_namespace_option
-@click.option("-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace.")
+@optspec.click_option(optspec.ALL_NAMESPACES)
 @out.selector_option
 @out.list_options
 @out.watch_option
@@ -123,7 +115,7 @@ def app_list(
 
 
 @ci.command("list")
-@click.option("--limit", default=50, show_default=True)
+@optspec.click_option(optspec.LIMIT)
 @remote.server_option
 @out.list_options
 @out.watch_option

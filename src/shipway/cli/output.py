@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from shipway.cli import printers
+from shipway.cli import optspec, printers
 from shipway.model.errors import ShipwayError
 
 if TYPE_CHECKING:
@@ -87,61 +87,29 @@ def echo(text: str, nl: bool = True) -> None:
 
 def output_option(func: F) -> F:
     """The ``-o/--output`` option shared by every command that reports."""
-    import click
-
     from shipway.cli.output_type import OutputType
 
-    return click.option(
-        "-o",
-        "--output",
-        type=OutputType(),
-        default="table",
-        show_default=True,
-        help="Output format: table, wide, json, yaml, name, jsonpath=TEMPLATE, "
-        "jsonpath-file=FILE, jsonpath-as-json=TEMPLATE, custom-columns=SPEC, "
-        "custom-columns-file=FILE.",
-    )(func)
+    return optspec.click_option(optspec.OUTPUT, type=OutputType())(func)
 
 
 def no_headers_option(func: F) -> F:
     """``--no-headers``: tables without their header line (kubectl's)."""
-    import click
-
-    return click.option(
-        "--no-headers", "no_headers", is_flag=True, help="Print tables without headers."
-    )(func)
+    return optspec.click_option(optspec.NO_HEADERS)(func)
 
 
 def selector_option(func: F) -> F:
     """``-l/--selector``: kubectl's label selector (equality and set-based)."""
-    import click
-
-    return click.option(
-        "-l",
-        "--selector",
-        default=None,
-        help="Label selector: key=value, key!=value, key in (a,b), key notin (a,b), key, !key.",
-    )(func)
+    return optspec.click_option(optspec.SELECTOR)(func)
 
 
 def sort_by_option(func: F) -> F:
     """``--sort-by``: a JSONPath into each object (``.metadata.name``, ``{.status.phase}``)."""
-    import click
-
-    return click.option(
-        "--sort-by", "sort_by", default=None, metavar="JSONPATH",
-        help="Sort by this field (a JSONPath, e.g. .metadata.creationTimestamp).",
-    )(func)  # fmt: skip
+    return optspec.click_option(optspec.SORT_BY)(func)
 
 
 def field_selector_option(func: F) -> F:
     """``--field-selector``: ``path=value``, ``path!=value``, comma-joined (all must hold)."""
-    import click
-
-    return click.option(
-        "--field-selector", "field_selector", default=None, metavar="SELECTOR",
-        help="Field selector, e.g. status.sync.status=OutOfSync,metadata.name!=web.",
-    )(func)  # fmt: skip
+    return optspec.click_option(optspec.FIELD_SELECTOR)(func)
 
 
 def watch_option(func: F) -> F:

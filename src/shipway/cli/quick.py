@@ -21,29 +21,21 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from shipway.cli import optspec
+
 if TYPE_CHECKING:
     from shipway.cli.output import Options
     from shipway.store.reads import Reader
 
-COMMON = {"-o": "output", "--output": "output", "--sort-by": "sort_by",
-          "--field-selector": "field_selector"}  # fmt: skip
-"""Value options of every list (``shipway.cli.output.list_options``)."""
-FLAGS = {"--no-headers": "no_headers"}
-COMMANDS: dict[tuple[str, ...], tuple[dict[str, str], dict[str, str]]] = {
-    ("get",): (
-        {"-n": "namespace", "--namespace": "namespace", "--project": "namespace",
-         "-l": "selector", "--selector": "selector"},
-        {"-A": "all_namespaces", "--all-namespaces": "all_namespaces"},
-    ),
+COMMANDS: dict[tuple[str, ...], tuple[optspec.Opt, ...]] = {
+    ("get",): (optspec.NAMESPACE, optspec.ALL_NAMESPACES, optspec.SELECTOR, *optspec.LIST),
     ("app", "list"): (
-        {"-n": "namespace", "--namespace": "namespace", "-N": "namespace",
-         "--app-namespace": "namespace", "-l": "selector", "--selector": "selector"},
-        {"-A": "all_namespaces", "--all-namespaces": "all_namespaces"},
-    ),
-    ("release", "list"): ({"--app": "app", "--limit": "limit"}, {}),
-    ("ci", "list"): ({"--limit": "limit"}, {}),
+        optspec.APP_NAMESPACE, optspec.ALL_NAMESPACES, optspec.SELECTOR, *optspec.LIST),
+    ("release", "list"): (optspec.RELEASE_APP, optspec.LIMIT, *optspec.LIST),
+    ("ci", "list"): (optspec.LIMIT, *optspec.LIST),
 }  # fmt: skip
-"""Each command's own value options and flags (as its click command declares them)."""
+"""Each command's options this parser knows: the very declarations its click command uses
+(``-w``, ``--server`` and the rest are left to click)."""
 WORDS_ELSEWHERE = frozenset({"events", "event", "ev", "ns", "namespace", "namespaces"})
 """``get`` kinds with commands of their own."""
 
@@ -57,8 +49,8 @@ def parse(args: list[str]) -> tuple[tuple[str, ...], dict[str, Any], list[str]] 
     command = next((c for c in COMMANDS if tuple(rest[: len(c)]) == c), None)
     if command is None:
         return None
-    own_values, own_flags = COMMANDS[command]
-    values, flags = {**COMMON, **own_values}, {**FLAGS, **own_flags}
+    values = {name: o.dest for o in COMMANDS[command] if not o.flag for name in o.names}
+    flags = {name: o.dest for o in COMMANDS[command] if o.flag for name in o.names}
     opts: dict[str, Any] = {"core": core}
     positional: list[str] = []
     words = rest[len(command) :]
@@ -114,7 +106,7 @@ def run(args: list[str]) -> bool:
         return False
     if command != ("get",) and positional:
         return False
-    limit = opts.get("limit", "50")
+    limit = opts.get("limit", str(optspec.LIMIT.default))
     if not str(limit).lstrip("-").isdigit():
         return False
     if not _local(bool(opts.get("core"))):

@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
+from shipway.cli import optspec, remote
 from shipway.cli import output as out
-from shipway.cli import remote
 from shipway.cli.context import reader_from, store_from
 from shipway.cli.groups import SuggestingGroup
 from shipway.cli.list_views import RELEASE_HEADERS, release_row
@@ -87,8 +87,8 @@ def release() -> None:
 
 
 @release.command("list")
-@click.option("--app", help="Only releases of this application (NAME or NS/NAME).")
-@click.option("--limit", default=50, show_default=True)
+@optspec.click_option(optspec.RELEASE_APP)
+@optspec.click_option(optspec.LIMIT)
 @remote.server_option
 @out.list_options
 @out.watch_option

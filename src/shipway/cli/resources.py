@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from shipway.cli import complete, scope
 from shipway.cli import output as out
+from shipway.cli import scope
 from shipway.cli.context import reader_from, store_from
 from shipway.cli.list_views import resource_table
 from shipway.model import builtin, kindnames, namespaces, selectors
@@ -162,11 +162,7 @@ class GetCommand(click.Command):
 
 
 @click.command(cls=GetCommand)
-@click.argument("kind", shell_complete=complete.kinds)
-@click.argument("name", required=False, shell_complete=complete.names)
-@scope.namespace_option
-@scope.all_namespaces_option
-@out.selector_option
+@scope.kind_form
 @out.list_options
 @out.watch_option
 @click.pass_context

@@ -12,30 +12,33 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from shipway.cli import optspec
 from shipway.model import namespaces
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def namespace_option(func: F) -> F:
-    import click
-
-    return click.option(
-        "-n",
-        "--namespace",
-        "--project",
-        "namespace",
-        default=None,
-        help="The namespace, a Kargo Project (default: the kind's, see docs).",
-    )(func)
+    """``-n/--namespace/--project``."""
+    return optspec.click_option(optspec.NAMESPACE)(func)
 
 
 def all_namespaces_option(func: F) -> F:
+    """``-A/--all-namespaces``."""
+    return optspec.click_option(optspec.ALL_NAMESPACES)(func)
+
+
+def kind_form(func: F) -> F:
+    """``KIND [NAME] -n NS -A -l SELECTOR``, as ``get`` and ``describe`` (kubectl's) take them,
+    KIND and NAME completed from the store."""
     import click
 
-    return click.option(
-        "-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace."
-    )(func)
+    from shipway.cli import complete
+    from shipway.cli.output import selector_option
+
+    func = namespace_option(all_namespaces_option(selector_option(func)))
+    func = click.argument("name", required=False, shell_complete=complete.names)(func)
+    return click.argument("kind", shell_complete=complete.kinds)(func)
 
 
 def current() -> str:

@@ -23,14 +23,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from shipway.controller.tracker import ReleaseTracker
 from shipway.images.registry import RegistryClient
 from shipway.model import events as ev
 from shipway.model.errors import ShipwayError
-from shipway.security.sbom import cyclonedx, sbom_for
+from shipway.security.sbom import Sbom, cyclonedx, sbom_for
 from shipway.security.sign import envelope, keys, service, storage
 from shipway.settings import Settings
 from shipway.store import events as store_events
@@ -63,9 +63,7 @@ def _tagged(pushes: list[PushEvent]) -> Iterator[tuple[PushEvent, str]]:
             yield push, f"{push.host}/{push.repository}:{push.tag}"
 
 
-def _built_by_ci(
-    client: RegistryClient, store: Store, push: PushEvent, ref: str
-) -> tuple[service.Target, str, tuple[str, dict[str, Any], float]] | None:
+def _built_by_ci(client: RegistryClient, store: Store, push: PushEvent, ref: str) -> Built | None:
     """The pushed image, the commit its revision label names and the shipway CI run that
     built it; None (logged) for an image no shipway CI run built."""
     target = service.resolve(client, ref)
@@ -76,6 +74,36 @@ def _built_by_ci(
         log.info("%s: no shipway CI run built it; left as it is", ref)
         return None
     return target, commit, run
+
+
+Built = tuple[service.Target, str, tuple[str, dict[str, Any], float]]
+"""An image a shipway CI run built: its target, commit and run (``_built_by_ci``)."""
+T = TypeVar("T")
+
+
+def _each_built(
+    settings: Settings,
+    store: Store,
+    pushes: list[PushEvent],
+    failed: tuple[str, str],
+    work: Callable[[RegistryClient, PushEvent, Built], T],
+) -> Iterator[tuple[PushEvent, Built, T]]:
+    """``work`` on each pushed tag a shipway CI run built, the registry open; yields what it
+    made. A ``ShipwayError`` skips that push: logged (``failed``: the log line's format) and
+    a Warning event of ``failed``'s reason on the reference."""
+    message, reason = failed
+    for push, ref in _tagged(pushes):
+        try:
+            with RegistryClient(push.host, timeout=settings.net_timeout) as client:
+                built = _built_by_ci(client, store, push, ref)
+                if built is None:
+                    continue
+                made = work(client, push, built)
+        except ShipwayError as exc:
+            log.error(message, ref, exc)
+            _event(store, ref, ev.WARNING, reason, str(exc))
+            continue
+        yield push, built, made
 
 
 def source_url(resume: dict[str, Any]) -> str:
@@ -131,26 +159,22 @@ def sign_pushed(
         _event(store, "signing-key", ev.WARNING, ev.SIGNING_FAILED, str(exc))
         return []
     signed: list[str] = []
-    for push, ref in _tagged(pushes):
-        try:
-            with RegistryClient(push.host, timeout=settings.net_timeout) as client:
-                built = _built_by_ci(client, store, push, ref)
-                if built is None:
-                    continue
-                target, commit, (run_id, resume, started) = built
-                service.sign(client, target, signer, {"ci-run": run_id})
-                service.attest(
-                    client,
-                    target,
-                    signer,
-                    envelope.SLSA_PROVENANCE_V1,
-                    envelope.slsa_provenance(facts_for(run_id, resume, started)),
-                )
-                bom = attest_sbom(client, target, signer, store)
-        except ShipwayError as exc:
-            log.error("signing %s failed: %s", ref, exc)
-            _event(store, ref, ev.WARNING, ev.SIGNING_FAILED, str(exc))
-            continue
+
+    def sign(client: RegistryClient, _push: PushEvent, built: Built) -> dict[str, Any] | None:
+        target, _, (run_id, resume, started) = built
+        service.sign(client, target, signer, {"ci-run": run_id})
+        service.attest(
+            client,
+            target,
+            signer,
+            envelope.SLSA_PROVENANCE_V1,
+            envelope.slsa_provenance(facts_for(run_id, resume, started)),
+        )
+        return attest_sbom(client, target, signer, store)
+
+    failed = ("signing %s failed: %s", ev.SIGNING_FAILED)
+    for _, (target, commit, (run_id, _, _)), bom in _each_built(settings, store, pushes,
+                                                                failed, sign):  # fmt: skip
         what = "provenance and SBOM" if bom else "provenance"
         _event(store, target.pinned, ev.NORMAL, ev.IMAGE_SIGNED,
                f"signed with {what} of CI run {run_id}")  # fmt: skip
@@ -176,22 +200,19 @@ def sbom_pushed(
     layout, ``sha256-<hex>.sbom``) to every pushed tag a shipway CI run built, and put its
     digest on the commit's release records (``security.sbom``); returns the references."""
     attached: list[str] = []
-    for push, ref in _tagged(pushes):
-        try:
-            with RegistryClient(push.host, timeout=settings.net_timeout) as client:
-                built = _built_by_ci(client, store, push, ref)
-                if built is None:
-                    continue
-                target, commit, _ = built
-                sbom = sbom_for(target.pinned)
-                text = cyclonedx.render(sbom)
-                tag = storage.store(client, push.repository, target.digest, kind="sbom",
-                                    data=text.encode(), media_type=CYCLONEDX_MEDIA_TYPE,
-                                    annotations={})  # fmt: skip
-        except ShipwayError as exc:
-            log.error("SBOM of %s failed: %s", ref, exc)
-            _event(store, ref, ev.WARNING, ev.SBOM_FAILED, str(exc))
-            continue
+
+    def attach(client: RegistryClient, push: PushEvent, built: Built) -> tuple[Sbom, str, str]:
+        target = built[0]
+        sbom = sbom_for(target.pinned)
+        text = cyclonedx.render(sbom)
+        tag = storage.store(client, push.repository, target.digest, kind="sbom",
+                            data=text.encode(), media_type=CYCLONEDX_MEDIA_TYPE,
+                            annotations={})  # fmt: skip
+        return sbom, text, tag
+
+    failed = ("SBOM of %s failed: %s", ev.SBOM_FAILED)
+    for push, (target, commit, _), (sbom, text, tag) in _each_built(settings, store, pushes,
+                                                                     failed, attach):  # fmt: skip
         digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
         count = len(sbom.packages)
         _event(store, target.pinned, ev.NORMAL, ev.SBOM_ATTACHED,

@@ -421,18 +421,16 @@ class RegistryClient:
 
     def delete(self, repository: str, digest: str) -> None:
         """Delete a manifest by digest."""
-        self.request(
-            "DELETE",
-            f"/v2/{repository}/manifests/{digest}",
-            scopes=[f"repository:{repository}:delete", push_scope(repository)],
-            subject=self.subject_for(repository, digest),
-            ok=(202, 200),
-        )
+        self._delete(repository, "manifests", digest)
 
     def delete_blob(self, repository: str, digest: str) -> None:
+        """Delete a blob by digest."""
+        self._delete(repository, "blobs", digest)
+
+    def _delete(self, repository: str, what: str, digest: str) -> None:
         self.request(
             "DELETE",
-            f"/v2/{repository}/blobs/{digest}",
+            f"/v2/{repository}/{what}/{digest}",
             scopes=[f"repository:{repository}:delete", push_scope(repository)],
             subject=self.subject_for(repository, digest),
             ok=(202, 200),

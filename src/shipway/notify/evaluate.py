@@ -105,14 +105,16 @@ def subscriptions(
     return list(dict.fromkeys(found)), problems
 
 
-def _hash(*parts: str) -> str:
+def hashed(*parts: str) -> str:
+    """A dedupe key from stable fields (joined with the unit separator)."""
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 _PROGRAMS: dict[str, Program] = {}
 
 
-def _run(source: str, env: Mapping[str, Any]) -> Any:
+def run_expr(source: str, env: Mapping[str, Any]) -> Any:
+    """Run a trigger's expr-lang ``source`` over ``env``, compiling each source once."""
     prog = _PROGRAMS.get(source)
     if prog is None:
         prog = _PROGRAMS.setdefault(source, compile_expr(source))
@@ -180,6 +182,34 @@ def render(
     return out
 
 
+def fill(
+    d: Delivery,
+    tname: str,
+    templates: Mapping[str, Mapping[str, Any]],
+    config: NotifyConfig,
+    service_type: str,
+    data: Mapping[str, Any],
+) -> None:
+    """Render template ``tname`` for ``d`` over ``data`` plus ``.context``, ``.serviceType``
+    and ``.recipient``: ``d`` becomes PENDING with its payload and group key, or FAILED with
+    the reason."""
+    full = {
+        **data,
+        "context": {"argocdUrl": DEFAULT_URL, **config.context, "notificationType": service_type},
+        "serviceType": service_type,
+        "recipient": d.recipient,
+    }
+    try:
+        if tname not in templates:
+            raise InputError(f"template {tname!r} is not defined")
+        d.payload = render(tname, templates[tname], service_type, d.service, full)
+        d.group_key = str((d.payload.get("slack") or {}).get("groupingKey", ""))
+        d.state = PENDING
+    except (TemplateError, InputError) as exc:
+        d.payload, d.state = {"template": tname}, FAILED
+        d.last_error = f"template {tname}: {exc}"
+
+
 def plan(
     config: NotifyConfig,
     body: Mapping[str, Any],
@@ -208,10 +238,12 @@ def plan(
         for i, cond in enumerate(triggers[trig_name].conditions):
             if (trig_name, i) not in results:
                 try:
-                    fired = bool(_run(cond.when, env))
-                    once = str(_run(cond.once_per, env) or "") if fired and cond.once_per else ""
+                    fired = bool(run_expr(cond.when, env))
+                    once = (
+                        str(run_expr(cond.once_per, env) or "") if fired and cond.once_per else ""
+                    )
                     reset = cond.after_repeats > 1 and bool(
-                        _run(cond.reset_when or RESET_WHEN, env)
+                        run_expr(cond.reset_when or RESET_WHEN, env)
                     )
                 except ExprError as exc:
                     out.problems.append(f"trigger.{trig_name} condition [{i}]: {exc}")
@@ -220,35 +252,19 @@ def plan(
                 results[(trig_name, i)] = (fired, once, reset)
             fired, once, reset = results[(trig_name, i)]
             for tname in cond.send:
-                cid = _hash(ns, name, trig_name, str(i), tname, svc_name, recipient)
+                cid = hashed(ns, name, trig_name, str(i), tname, svc_name, recipient)
                 if reset:
                     out.reset.append(cid)
                 if not fired:
                     if not cond.once_per:
                         out.rearm.append(cid)
                     continue
-                key = _hash(cid, "once", once)
+                key = hashed(cid, "once", once)
                 d = Delivery(key, cid, ns, name, trig_name, svc_name, recipient, {})
                 if cond.after_repeats > 1:
                     out.repeats[key] = (cid, cond.after_repeats)
-                data = {
-                    **nv,
-                    "app": app,
-                    "context": {"argocdUrl": DEFAULT_URL, **config.context,
-                                "notificationType": svc.type},
-                    "serviceType": svc.type,
-                    "recipient": recipient,
-                }  # fmt: skip
-                try:
-                    if tname not in templates:
-                        raise InputError(f"template {tname!r} is not defined")
-                    d.payload = render(tname, templates[tname], svc.type, svc_name, data)
-                    d.group_key = str((d.payload.get("slack") or {}).get("groupingKey", ""))
-                    if svc.type == "github":  # one PR comment per app, edited in place
-                        d.group_key = f"github-pr:{ns}/{name}"
-                    d.state = PENDING
-                except (TemplateError, InputError) as exc:
-                    d.payload, d.state = {"template": tname}, FAILED
-                    d.last_error = f"template {tname}: {exc}"
+                fill(d, tname, templates, config, svc.type, {**nv, "app": app})
+                if d.state == PENDING and svc.type == "github":  # one PR comment per app, edited
+                    d.group_key = f"github-pr:{ns}/{name}"  # in place
                 out.deliveries.append(d)
     return out

@@ -20,33 +20,17 @@ is sent once its ``count`` (kubectl's aggregation of repeats) reaches N.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from shipway.model.errors import InputError
 from shipway.model.events import Event
 from shipway.notify.catalog import TEMPLATES as BUILTIN_TEMPLATES
 from shipway.notify.catalog import TRIGGERS as BUILTIN_TRIGGERS
 from shipway.notify.config import NotifyConfig, is_event_trigger
-from shipway.notify.evaluate import DEFAULT_URL, Plan, render, subscriptions
-from shipway.store.outbox import FAILED, PENDING, Delivery
-from shipway.templates import ExprError, TemplateError
+from shipway.notify.evaluate import Plan, fill, hashed, run_expr, subscriptions
+from shipway.store.outbox import Delivery
+from shipway.templates import ExprError
 from shipway.templates.argocd import notification_vars
-from shipway.templates.exprlang import Program, compile_expr
-
-_PROGRAMS: dict[str, Program] = {}
-
-
-def _run(source: str, env: Mapping[str, Any]) -> Any:
-    prog = _PROGRAMS.get(source)
-    if prog is None:
-        prog = _PROGRAMS.setdefault(source, compile_expr(source))
-    return prog.run(env)
-
-
-def _hash(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def plan_event(config: NotifyConfig, event: Event, obj: Mapping[str, Any] | None) -> Plan:
@@ -68,14 +52,14 @@ def plan_event(config: NotifyConfig, event: Event, obj: Mapping[str, Any] | None
         svc = config.services[svc_name]
         for i, cond in enumerate(triggers[trig_name].conditions):
             try:
-                fired = bool(_run(cond.when, env))
+                fired = bool(run_expr(cond.when, env))
             except ExprError as exc:
                 out.problems.append(f"trigger.{trig_name} condition [{i}]: {exc}")
                 continue
             if not fired or event.count < cond.after_repeats:
                 continue
             for tname in cond.send:
-                key = _hash("event", str(event.id), trig_name, str(i), tname, svc_name, recipient)
+                key = hashed("event", str(event.id), trig_name, str(i), tname, svc_name, recipient)
                 d = Delivery(key, f"event:{ref.kind}"[:64], ref.namespace, ref.name, trig_name,
                              svc_name, recipient, {})  # fmt: skip
                 data = {
@@ -83,19 +67,7 @@ def plan_event(config: NotifyConfig, event: Event, obj: Mapping[str, Any] | None
                     "event": evd,
                     "obj": dict(obj or {}),
                     "app": dict(obj or {}) if ref.kind == "Application" else {},
-                    "context": {"argocdUrl": DEFAULT_URL, **config.context,
-                                "notificationType": svc.type},
-                    "serviceType": svc.type,
-                    "recipient": recipient,
-                }  # fmt: skip
-                try:
-                    if tname not in templates:
-                        raise InputError(f"template {tname!r} is not defined")
-                    d.payload = render(tname, templates[tname], svc.type, svc_name, data)
-                    d.group_key = str((d.payload.get("slack") or {}).get("groupingKey", ""))
-                    d.state = PENDING
-                except (TemplateError, InputError) as exc:
-                    d.payload, d.state = {"template": tname}, FAILED
-                    d.last_error = f"template {tname}: {exc}"
+                }
+                fill(d, tname, templates, config, svc.type, data)
                 out.deliveries.append(d)
     return out

@@ -11,6 +11,7 @@ operation (served by shipway: no CDN). Calls the engines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -70,6 +71,14 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
     def load(request: Request, namespace: str, name: str, action: str) -> Resource:
         return load_app(store, rbac, request, namespace, name, action)
 
+    async def act(
+        request: Request, namespace: str, name: str, action: str, fn: Callable[[str], Any]
+    ) -> dict[str, Any]:
+        """Check ``action`` on the application, then run ``fn(key)`` off the event loop."""
+        load(request, namespace, name, action)
+        res = await run_in_threadpool(fn, namespaces.instance(namespace, name))
+        return dict(res.to_dict())
+
     @app.get(PREFIX + "/applications/{namespace}/{name}")
     def get_app(request: Request, namespace: str, name: str) -> dict[str, Any]:
         return load(request, namespace, name, "get").to_object()
@@ -79,10 +88,12 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
         request: Request, namespace: str, name: str, body: SyncRequest | None = None
     ) -> dict[str, Any]:
         body = body or SyncRequest()
-        load(request, namespace, name, "sync")
-        key = namespaces.instance(namespace, name)
-        res = await run_in_threadpool(
-            lambda: engine.reconcile(
+        return await act(
+            request,
+            namespace,
+            name,
+            "sync",
+            lambda key: engine.reconcile(
                 store,
                 key,
                 revision=body.revision,
@@ -90,21 +101,21 @@ def install(app: FastAPI, store: Store, rbac: Authorizer, settings: Settings) ->
                 dry_run=body.dryRun,
                 unpin=body.revision is None,
                 settings=settings,
-            )
+            ),
         )
-        return res.to_dict()
 
     @app.post(PREFIX + "/applications/{namespace}/{name}/rollback")
     async def rollback_app(
         request: Request, namespace: str, name: str, body: RollbackRequest | None = None
     ) -> dict[str, Any]:
         body = body or RollbackRequest()
-        load(request, namespace, name, "rollback")
-        key = namespaces.instance(namespace, name)
-        res = await run_in_threadpool(
-            lambda: history.rollback(store, key, body.id, prune=body.prune, settings=settings)
+        return await act(
+            request,
+            namespace,
+            name,
+            "rollback",
+            lambda key: history.rollback(store, key, body.id, prune=body.prune, settings=settings),
         )
-        return res.to_dict()
 
     @app.post(PREFIX + "/promotions/{project}/{stage}/promote", status_code=201)
     async def promote(

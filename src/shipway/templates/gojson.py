@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shipway.templates.gotime import GoDuration, GoTime
+from shipway.templates.kinds import plain_number
 
 
 class JSONError(ValueError):
@@ -125,12 +126,9 @@ def to_int(v: Any) -> int:
 
 def to_float(v: Any) -> float:
     """spf13/cast ToFloat64: 0 for what it cannot convert."""
-    if v is None:
-        return 0.0
-    if isinstance(v, bool):
-        return 1.0 if v else 0.0
-    if isinstance(v, int | float):
-        return float(v)
+    n = plain_number(v)
+    if n is not None:
+        return n
     if isinstance(v, str):
         try:
             return float(v)

@@ -6,20 +6,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from shipway.templates.gotime import GoDuration, GoTime
+from shipway.templates.kinds import Scalar, scalar_kind
+
+_SCALAR_NAMES: dict[Scalar, str] = {
+    "nil": "<nil>",
+    "bool": "bool",
+    "int": "int",
+    "float": "float64",
+    "string": "string",
+}
 
 
 def type_name(v: Any, func: str = "func(...) interface {}") -> str:
     """The Go type of a value (``%T``, ``%!d(string=x)``); ``func`` names a callable."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
+    kind = scalar_kind(v)
+    if kind is not None:
+        return _SCALAR_NAMES[kind]
     if isinstance(v, bytes | bytearray):
         return "[]uint8"
     if isinstance(v, Mapping):

@@ -305,3 +305,24 @@ def test_the_project_page_shows_only_stages_one_may_get(ctl: Controller) -> None
     hidden = _get(ctl, "/promotions/shop", nobody)
     assert hidden.status_code in (200, 404), hidden.text
     assert "prod.promo-of-prod" not in hidden.text
+
+
+def test_sync_and_rollback_routes_check_rbac_then_run_the_engine(ctl: Controller) -> None:
+    """``POST /api/v1/applications/NS/NAME/sync|rollback``: a readonly role gets 403 naming the
+    action; admin gets past RBAC to the engine (web-dev's repository is unreachable: the sync
+    ends in phase Error with git's reason; there is no history entry 99 to roll back to)."""
+    reader = _token("sync-reader", "--role", "readonly")
+    base = ctl.url + "/api/v1/applications/argocd/web-dev"
+    for action, body in (("sync", {"dryRun": True}), ("rollback", {"id": 99})):
+        resp = httpx.post(f"{base}/{action}", json=body,
+                          headers={"Authorization": f"Bearer {reader}"})  # fmt: skip
+        assert resp.status_code == 403, resp.text
+        assert f"applications, {action}, default/web-dev" in resp.text, resp.text
+    admin = {"Authorization": f"Bearer {ctl.admin_token}"}
+    synced = httpx.post(f"{base}/sync", json={"dryRun": True}, headers=admin, timeout=60)
+    rolled = httpx.post(f"{base}/rollback", json={"id": 99}, headers=admin, timeout=60)
+    assert synced.status_code == 200, synced.text
+    got = synced.json()
+    assert (got["app"], got["phase"], got["dry_run"]) == ("web-dev", "Error", True)
+    assert "git://127.0.0.1:1/config.git" in got["message"]
+    assert rolled.status_code == 404 and "history id 99 not found" in rolled.text, rolled.text

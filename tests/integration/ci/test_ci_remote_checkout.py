@@ -234,17 +234,21 @@ def http_git(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
         thread.join()
 
 
+def _served(root: Path, name: str, work: Path) -> Upstream:
+    """Repository ``name`` (``owner/repo``) served by ``http_git`` from ``root``, its default
+    branch ``main``; commits are made in ``work`` and pushed to it."""
+    bare = Repo.init(root / f"{name}.git", bare=True)
+    bare.run("symbolic-ref", "HEAD", "refs/heads/main")
+    return Upstream(work, str(bare.path))
+
+
 def test_checkout_private_http_repo_with_token(
     run_wf: Runner, tmp_path: Path, http_git: tuple[str, Path, list[str]]
 ) -> None:
     base, root, seen = http_git
-    bare = Repo.init(root / "private" / "secret-lib.git", bare=True)
-    bare.run("symbolic-ref", "HEAD", "refs/heads/main")
-    work = Repo.init(tmp_path / "secret-work")
-    (work.path / "data.txt").write_text("private data\n")
-    work.add_all()
-    work.commit("c")
-    work.run("push", "-q", str(bare.path), "HEAD:refs/heads/main")
+    _served(root, "private/secret-lib", tmp_path / "secret-work").commit(
+        {"data.txt": "private data\n"}
+    )
     workflow = """
         on: push
         jobs:
@@ -271,9 +275,7 @@ def test_checkout_private_http_repo_with_token(
     text = "\n".join(lines)
     assert persisted["conclusion"] == "success", text
     assert f"http.{base}/.extraheader AUTHORIZATION: basic ***" in text
-    public = Repo.init(root / "acme" / "open-lib.git", bare=True)
-    public.run("symbolic-ref", "HEAD", "refs/heads/main")
-    work.run("push", "-q", str(public.path), "HEAD:refs/heads/main")
+    _served(root, "acme/open-lib", tmp_path / "open-work").commit({"data.txt": "open data\n"})
     anonymous, lines = run_wf(
         workflow.replace("private/secret-lib", "acme/open-lib").replace("TOKEN", "bogus"),
         git_url=base,
@@ -383,17 +385,9 @@ def test_private_remote_action_over_http_with_github_token(
     run_wf: Runner, tmp_path: Path, http_git: tuple[str, Path, list[str]]
 ) -> None:
     base, root, _seen = http_git
-    bare = Repo.init(root / "private" / "tool.git", bare=True)
-    bare.run("symbolic-ref", "HEAD", "refs/heads/main")
-    work = Repo.init(tmp_path / "tool-work")
-    (work.path / "action.yml").write_text(
-        "name: Tool\nruns:\n  using: composite\n  steps:\n"
-        "    - {shell: sh, run: echo private-tool-ran}\n"
-    )
-    work.add_all()
-    work.commit("c")
-    work.run("tag", "v1")
-    work.run("push", "-q", "--tags", str(bare.path), "HEAD:refs/heads/main")
+    action = "name: Tool\nruns:\n  using: composite\n  steps:\n"
+    action += "    - {shell: sh, run: echo private-tool-ran}\n"
+    _served(root, "private/tool", tmp_path / "tool-work").commit({"action.yml": action}, tag="v1")
     workflow = "on: push\njobs:\n  a:\n    runs-on: x\n    steps: [{uses: private/tool@v1}]\n"
     record, lines = run_wf(
         workflow,

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from shipway.ci.service import run_event
 from shipway.cli.main import cli
+from shipway.demo.sample import app_files
 from shipway.git.repo import Repo
 from shipway.store.db import Store
 from shipway.store.runs import get_run, list_runs
@@ -151,21 +152,8 @@ def test_cli_run_logs_list(
     assert missing.returncode == 3 and "error:" in missing.stderr
 
 
-DEMO_EXACT = """\
-name: CI
-on:
-  push: {branches: [main]}
-  pull_request: {branches: [main]}
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - name: Run tests
-        run: sh ./test.sh
-      - name: Build and push image
-        run: shipway image build . -t "${{ vars.REGISTRY }}/demo/hello:${{ github.sha }}" --label org.opencontainers.image.revision=${{ github.sha }} --push
-"""  # noqa: E501
+DEMO_EXACT = app_files("1.0.0")[".github/workflows/ci.yml"]
+"""The demo app's workflow, as ``shipway demo`` commits it."""
 
 
 def test_demo_workflow_builds_and_pushes(

@@ -64,7 +64,12 @@ def store(shipway_home: Path) -> Store:
     return open_store(Settings(home=shipway_home))
 
 
-def _repo(work: Path, url: str) -> str:
+def _published(git_server: Any, work: Path) -> tuple[str, str]:
+    """The charts, kustomization and plain directory committed in ``work`` and pushed to a new
+    repository of the git daemon: its URL and the commit."""
+    url = git_server.bare(f"notify-details-{uuid.uuid4().hex[:6]}")
+    Repo.init(work)
+    Repo(work).run("remote", "add", "origin", url)
     files = {
         "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
         "charts/web/values.yaml": VALUES,
@@ -81,7 +86,7 @@ def _repo(work: Path, url: str) -> str:
     r.run("add", "-A")
     r.run("commit", "-q", "-m", "apps")
     r.run("push", "-q", "origin", "HEAD:main")
-    return r.head()
+    return url, r.head()
 
 
 def _app(store: Store, name: str, url: str, commit: str, source: dict[str, Any]) -> None:
@@ -102,11 +107,7 @@ def _app(store: Store, name: str, url: str, commit: str, source: dict[str, Any])
 def test_app_details_of_helm_kustomize_and_directory_sources(
     store: Store, webhook: Receiver, git_server: Any, tmp_path: Path
 ) -> None:
-    url = git_server.bare(f"notify-details-{uuid.uuid4().hex[:6]}")
-    work = tmp_path / "work"
-    Repo.init(work)
-    Repo(work).run("remote", "add", "origin", url)
-    commit = _repo(work, url)
+    url, commit = _published(git_server, tmp_path / "work")
     _cm(store, {"service.webhook.hook": f"url: {webhook.url}\n",
                 "template.app-sync-succeeded": TEMPLATE})  # fmt: skip
     helm = {"valueFiles": ["values-prod.yaml"],
@@ -138,11 +139,7 @@ def test_app_details_of_helm_kustomize_and_directory_sources(
 def test_a_missing_value_file_fails_the_notification_naming_it(
     store: Store, webhook: Receiver, git_server: Any, tmp_path: Path
 ) -> None:
-    url = git_server.bare(f"notify-details-{uuid.uuid4().hex[:6]}")
-    work = tmp_path / "work"
-    Repo.init(work)
-    Repo(work).run("remote", "add", "origin", url)
-    commit = _repo(work, url)
+    url, commit = _published(git_server, tmp_path / "work")
     _cm(store, {"service.webhook.hook": f"url: {webhook.url}\n",
                 "template.app-sync-succeeded": TEMPLATE})  # fmt: skip
     _app(store, "web-helm", url, commit,
@@ -157,11 +154,7 @@ def test_a_missing_value_file_fails_the_notification_naming_it(
 def test_app_details_in_a_trigger(
     store: Store, webhook: Receiver, git_server: Any, tmp_path: Path
 ) -> None:
-    url = git_server.bare(f"notify-details-{uuid.uuid4().hex[:6]}")
-    work = tmp_path / "work"
-    Repo.init(work)
-    Repo(work).run("remote", "add", "origin", url)
-    commit = _repo(work, url)
+    url, commit = _published(git_server, tmp_path / "work")
     trigger = ("- when: repo.GetAppDetails().Helm.GetParameterValueByName('image.tag') == '1.1'\n"
                "  send: [app-sync-succeeded]\n")  # fmt: skip
     _cm(store, {"service.webhook.hook": f"url: {webhook.url}\n",

@@ -185,3 +185,29 @@ def test_without_a_key_ci_images_still_get_an_unsigned_sbom(
     ) in timeline(releases.get(store, release.id))
     reasons = [e.reason for e in store_events.query(store)]
     assert reasons.count("SbomAttached") == 1 and "ImageSigned" not in reasons
+
+
+def test_a_tag_the_registry_does_not_have_is_an_event_and_the_next_push_still_goes(
+    registry: Any, shipway_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry failure on one push (here: the tag is gone) is a Warning on that reference,
+    for signing and for the unsigned SBOM alike; the other pushes are still handled."""
+    monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
+    key, _ = keys.generate(tmp_path / "ctl")
+    signed = dataclasses.replace(Settings(), signing_key=str(key))
+    store = open_store(signed)
+    commit = "e" * 40
+    runs.put_state(store, "ci", "run-9", "running",
+                   {"started": time.time(), "resume": {"commit": commit}})  # fmt: skip
+    push_labelled(registry.host, "ctl/gone", "2", commit)
+    pushes = [PushEvent(repository="ctl/gone", tag="1", host=registry.host),
+              PushEvent(repository="ctl/gone", tag="2", host=registry.host)]  # fmt: skip
+    assert [r.rpartition("@")[0] for r in signing.sign_pushed(signed, store, pushes)] == [
+        f"{registry.host}/ctl/gone"
+    ]
+    unsigned = dataclasses.replace(signed, signing_key="")
+    assert len(signing.sbom_pushed(unsigned, store, pushes)) == 1
+    warned = [(e.reason, e.involved.name) for e in store_events.query(store)
+              if e.type == "Warning"]  # fmt: skip
+    gone = f"{registry.host}/ctl/gone:1"
+    assert warned == [("SigningFailed", gone), ("SbomFailed", gone)]

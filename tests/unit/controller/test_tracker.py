@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipway.controller.tracker import ReleaseTracker
+from shipway.model.release import Release
 from shipway.settings import Settings
 from shipway.store import releases
 from shipway.store.db import Store, open_store
@@ -25,24 +26,27 @@ def store(tmp_path: Path) -> Store:
     return open_store(Settings(home=tmp_path, database_url=""))
 
 
+def updated(tr: ReleaseTracker, commit: str | None, config: str | None, at: float = 1,
+            image: str = IMAGE) -> Release:  # fmt: skip
+    """The updater pushed ``image`` (built from ``commit``) as ``config`` at ``at`` (1 s)."""
+    return tr.image_updated("hello-dev", commit, image, config, pushed_at=t(at),
+                            update_started=t(at), update_finished=t(at + 1))  # fmt: skip
+
+
+def deployed(tr: ReleaseTracker, config: str, health: str | None = None, at: float = 4) -> None:
+    """``config`` synced (2 s to 3 s), and with ``health`` judged so at ``at``."""
+    more = {} if health is None else {"health": health, "health_finished": t(at)}
+    tr.deployed("hello-dev", config, sync_started=t(2), sync_finished=t(3), sync_ok=True, **more)
+
+
 def test_in_order_facts_complete_the_release(store: Store) -> None:
     tr = ReleaseTracker(store)
     (rel,) = tr.ci_started("c1", "git://h/app.git", ["hello-dev"])
     tr.ci_finished("c1", {"id": "run1", "conclusion": "success"})
-    tr.image_updated(
-        "hello-dev", "c1", IMAGE, "cfg1", pushed_at=t(1), update_started=t(1), update_finished=t(2)
-    )
-    tr.deployed("hello-dev", "cfg1", sync_started=t(2), sync_finished=t(3), sync_ok=True)
+    updated(tr, "c1", "cfg1")
+    deployed(tr, "cfg1")
     assert releases.get(store, rel.id).status == "Running"
-    tr.deployed(
-        "hello-dev",
-        "cfg1",
-        sync_started=t(2),
-        sync_finished=t(3),
-        sync_ok=True,
-        health="Healthy",
-        health_finished=t(4),
-    )
+    deployed(tr, "cfg1", "Healthy")
     got = releases.get(store, rel.id)
     assert got.status == "Succeeded"
     assert (got.ci_run, got.image, got.config_commit, got.revision) == (
@@ -57,18 +61,8 @@ def test_in_order_facts_complete_the_release(store: Store) -> None:
 def test_deploy_heard_before_the_updater_returned(store: Store) -> None:
     tr = ReleaseTracker(store)
     (rel,) = tr.ci_started("c2", "git://h/app.git", ["hello-dev"])
-    tr.deployed(
-        "hello-dev",
-        "cfg2",
-        sync_started=t(2),
-        sync_finished=t(3),
-        sync_ok=True,
-        health="Healthy",
-        health_finished=t(4),
-    )
-    tr.image_updated(
-        "hello-dev", "c2", IMAGE, "cfg2", pushed_at=t(1), update_started=t(1), update_finished=t(2)
-    )
+    deployed(tr, "cfg2", "Healthy")
+    updated(tr, "c2", "cfg2")
     tr.ci_finished("c2", {"id": "run2", "conclusion": "success"})
     got = releases.get(store, rel.id)
     assert got.status == "Succeeded", got.to_dict()
@@ -78,18 +72,8 @@ def test_unhealthy_fails_the_health_stage(store: Store) -> None:
     tr = ReleaseTracker(store)
     (rel,) = tr.ci_started("c3", "git://h/app.git", ["hello-dev"])
     tr.ci_finished("c3", {"id": "run3", "conclusion": "success"})
-    tr.image_updated(
-        "hello-dev", "c3", IMAGE, "cfg3", pushed_at=t(1), update_started=t(1), update_finished=t(2)
-    )
-    tr.deployed(
-        "hello-dev",
-        "cfg3",
-        sync_started=t(2),
-        sync_finished=t(3),
-        sync_ok=True,
-        health="Degraded",
-        health_finished=t(9),
-    )
+    updated(tr, "c3", "cfg3")
+    deployed(tr, "cfg3", "Degraded", at=9)
     got = releases.get(store, rel.id)
     assert got.status == "Failed"
     assert got.failed_stage == "health"
@@ -106,9 +90,7 @@ def test_failed_ci_fails_the_release(store: Store) -> None:
 
 def test_image_pushed_by_hand_makes_its_own_release(store: Store) -> None:
     tr = ReleaseTracker(store)
-    rel = tr.image_updated(
-        "hello-dev", None, IMAGE, "cfg5", pushed_at=t(1), update_started=t(1), update_finished=t(2)
-    )
+    rel = updated(tr, None, "cfg5")
     assert rel.stage("ci").status == "Skipped"
     assert releases.get(store, rel.id).image == IMAGE
 
@@ -132,14 +114,12 @@ def test_the_freight_of_the_image_is_linked_whichever_comes_first(store: Store) 
     _freight(store, "f0", "sha256:" + "0" * 64)  # another image's Freight
     _freight(store, "f1", IMAGE.partition("@")[2])  # the Freight first, then the updater
     (early,) = tr.ci_started("c1", "git://h/app.git", ["hello-dev"])
-    tr.image_updated("hello-dev", "c1", IMAGE, "cfg1", pushed_at=t(1), update_started=t(1),
-                     update_finished=t(2))  # fmt: skip
+    updated(tr, "c1", "cfg1")
     assert releases.get(store, early.id).freight == link
 
     other = IMAGE.replace("1" * 64, "2" * 64)
     (late,) = tr.ci_started("c2", "git://h/app.git", ["hello-dev"])
-    tr.image_updated("hello-dev", "c2", other, "cfg2", pushed_at=t(3), update_started=t(3),
-                     update_finished=t(4))  # fmt: skip
+    updated(tr, "c2", "cfg2", at=3, image=other)
     assert releases.get(store, late.id).freight == {}
     _freight(store, "f2", other.partition("@")[2])  # a Warehouse poll made it later
     tr.freight_created("shop", "f2")
@@ -155,22 +135,10 @@ def test_the_same_image_heard_again_keeps_the_release_progress(store: Store) -> 
     tr = ReleaseTracker(store)
     (rel,) = tr.ci_started("c9", "git://h/app.git", ["hello-dev"])
     tr.ci_finished("c9", {"id": "run9", "conclusion": "success"})
-    tr.image_updated(
-        "hello-dev", "c9", IMAGE, "cfg9", pushed_at=t(1), update_started=t(1), update_finished=t(2)
-    )
-    tr.image_updated(
-        "hello-dev", "c9", IMAGE, None, pushed_at=t(3), update_started=t(3), update_finished=t(4)
-    )
+    updated(tr, "c9", "cfg9")
+    updated(tr, "c9", None, at=3)
     mid = releases.get(store, rel.id)
     assert (mid.config_commit, mid.stage("update").message) == ("cfg9", "")
-    tr.deployed(
-        "hello-dev",
-        "cfg9",
-        sync_started=t(2),
-        sync_finished=t(3),
-        sync_ok=True,
-        health="Healthy",
-        health_finished=t(5),
-    )
+    deployed(tr, "cfg9", "Healthy", at=5)
     got = releases.get(store, rel.id)
     assert got.status == "Succeeded", got.to_dict()

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from shipway.ci.expr.lexer import js_to_number
+from shipway.templates.kinds import Scalar, plain_number, scalar_kind
 
 
 class Filtered(list[Any]):
@@ -83,27 +84,26 @@ def number_str(n: float) -> str:
 
 
 def to_num(v: Any) -> float:
-    if v is None:
-        return 0.0
-    if isinstance(v, bool):
-        return 1.0 if v else 0.0
-    if isinstance(v, float | int):
-        return float(v)
+    n = plain_number(v)
+    if n is not None:
+        return n
     if isinstance(v, str):
         return js_to_number(v)
     return float("nan")
 
 
+_KINDS: dict[Scalar, str] = {
+    "nil": "null",
+    "bool": "bool",
+    "int": "num",
+    "float": "num",
+    "string": "str",
+}
+
+
 def _kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, float | int):
-        return "num"
-    if isinstance(v, str):
-        return "str"
-    return "obj"
+    kind = scalar_kind(v)
+    return "obj" if kind is None else _KINDS[kind]
 
 
 def _upper(s: str) -> str:

@@ -27,6 +27,7 @@ from shipway.templates.gotime import (
     parse_duration,
     parse_time,
 )
+from shipway.templates.kinds import Scalar, scalar_kind
 
 
 def _arr(v: Any, fn: str) -> list[Any]:
@@ -347,17 +348,19 @@ def _median(*args: Any) -> float:
     return float(statistics.median(vals)) if vals else 0.0
 
 
+_SCALAR_TYPES: dict[Scalar, str] = {
+    "nil": "nil",
+    "bool": "bool",
+    "int": "int",
+    "float": "float",
+    "string": "string",
+}
+
+
 def _type(v: Any) -> str:
-    if v is None:
-        return "nil"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "string"
+    kind = scalar_kind(v)
+    if kind is not None:
+        return _SCALAR_TYPES[kind]
     if isinstance(v, list | tuple):
         return "array"
     if isinstance(v, Mapping):

@@ -18,6 +18,7 @@ from typing import Any
 from shipway.templates.gotemplate import gofmt
 from shipway.templates.gotemplate.exec import FuncError
 from shipway.templates.gotime import GoDuration, GoTime
+from shipway.templates.kinds import scalar_kind
 
 
 def _and(*thunks: Callable[[], Any]) -> Any:
@@ -114,14 +115,11 @@ def _slice(item: Any, *indexes: Any) -> Any:
 
 
 def _kind(v: Any) -> str:
-    if v is None:
-        return "nil"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int | float):
+    kind = scalar_kind(v)
+    if kind in ("int", "float"):
         return "number"
-    if isinstance(v, str):
-        return "string"
+    if kind is not None:
+        return kind
     if isinstance(v, GoTime | GoDuration):
         return "struct"
     return "other"

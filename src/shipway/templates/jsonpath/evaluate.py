@@ -18,6 +18,7 @@ from typing import Any
 from shipway.templates.gojson import go_json
 from shipway.templates.gotemplate.gofmt import format_float, sprint_value
 from shipway.templates.jsonpath import parser as p
+from shipway.templates.kinds import Scalar, scalar_kind
 
 
 class ExecError(ValueError):
@@ -29,6 +30,13 @@ class Byte(int):
 
 
 _MISSING = object()
+_SCALAR_NAMES: dict[Scalar, str] = {
+    "nil": "interface {}",
+    "bool": "bool",
+    "int": "int64",
+    "float": "float64",
+    "string": "string",
+}
 
 
 def type_name(v: Any) -> str:
@@ -37,17 +45,10 @@ def type_name(v: Any) -> str:
         return "map[string]interface {}"
     if isinstance(v, list):
         return "[]interface {}"
-    if isinstance(v, bool):
-        return "bool"
     if isinstance(v, Byte):
         return "uint8"
-    if isinstance(v, int):
-        return "int64"
-    if isinstance(v, float):
-        return "float64"
-    if isinstance(v, str):
-        return "string"
-    return "interface {}"
+    kind = scalar_kind(v)
+    return "interface {}" if kind is None else _SCALAR_NAMES[kind]
 
 
 def _children(v: Any) -> list[Any]:
@@ -220,17 +221,12 @@ def _recursive(values: list[Any]) -> Iterator[Any]:
 
 
 def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "bool"
     if isinstance(v, Byte):
         return "uint"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "string"
-    raise ExecError("invalid type for comparison")
+    kind = scalar_kind(v)
+    if kind is None or kind == "nil":
+        raise ExecError("invalid type for comparison")
+    return kind
 
 
 def _equal(a: Any, b: Any) -> bool:

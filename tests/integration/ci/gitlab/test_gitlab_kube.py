@@ -3,18 +3,15 @@ API fake (its podman kubelet really runs it), services in the Pod, artifacts bet
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gitlab_pipelines import run_pipeline
 
 from shipway.ci.exec.base import ExecutorConfig
-from shipway.ci.gitlab.pipeline import parse_pipeline
-from shipway.ci.gitlab.plan import Context, plan_pipeline
-from shipway.ci.gitlab.variables import Facts
-from shipway.ci.gitlab_run import PipelineRun, RunSpec
+from shipway.ci.gitlab_run import PipelineRun
 
 pytestmark = pytest.mark.integration
 
@@ -29,23 +26,9 @@ def git_image(podman: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
 def _run(tmp_path: Path, text: str, kube_fake: Any, podman: dict[str, str],
          default_image: str | None = None,
          concurrency: int = 1) -> tuple[dict[str, Any], PipelineRun]:  # fmt: skip
-    src = tmp_path / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
-    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
-    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
-    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
-    facts = Facts(sha="1" * 40, ref="main")
-    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"]))
     config = ExecutorConfig(podman_env=podman, kube={"server": kube_fake.url, "pod_timeout": 60})
-    run = PipelineRun(pipe, plan, RunSpec(run_id="k1", source=src, base_dir=tmp_path / "run",
-                                          cache_root=tmp_path / "cache", facts=facts,
-                                          executor="kubernetes", config=config,
-                                          default_image=default_image,
-                                          concurrency=concurrency))  # fmt: skip
-    return run.run(), run
+    return run_pipeline(tmp_path, text, "k1", executor="kubernetes", config=config,
+                        default_image=default_image, concurrency=concurrency)  # fmt: skip
 
 
 def test_jobs_run_as_pods_with_services_and_artifacts(

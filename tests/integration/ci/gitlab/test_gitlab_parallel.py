@@ -3,38 +3,23 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from shipway.ci.gitlab.pipeline import parse_pipeline
-from shipway.ci.gitlab.plan import Context, plan_pipeline
-from shipway.ci.gitlab.variables import Facts
-from shipway.ci.gitlab_run import PipelineRun, RunSpec
+from gitlab_pipelines import run_pipeline
 
 WAIT = 'i=0; until test -f "$D/{0}"; do i=$((i+1)); test $i -lt 300 || break; sleep 0.1; done'
 
 
 def _run(tmp_path: Path, text: str, concurrency: int) -> tuple[dict[str, Any], list[str]]:
-    src = tmp_path / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
-    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
-    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
-    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
-    facts = Facts(sha="1" * 40, ref="main")
     shared = tmp_path / "shared"
     shared.mkdir()
     values = {"D": str(shared)}
-    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=values))
     lines: list[str] = []
-    spec = RunSpec(run_id="p1", source=src, base_dir=tmp_path / "run", facts=facts,
-                   cache_root=tmp_path / "cache", variables=values, on_line=lines.append,
-                   concurrency=concurrency)  # fmt: skip
-    return PipelineRun(pipe, plan, spec).run(), lines
+    record, _ = run_pipeline(tmp_path, text, "p1", values, variables=values,
+                             on_line=lines.append, concurrency=concurrency)  # fmt: skip
+    return record, lines
 
 
 def test_a_stage_runs_at_once_and_needs_start_before_the_stage_ends(tmp_path: Path) -> None:

@@ -123,14 +123,12 @@ def test_a_killed_shipway_ci_run_resumes_with_ci_resume(tmp_path: Path, shipway_
 def test_a_stored_state_resumes_a_run_of_jobs_at_once(tmp_path: Path) -> None:
     """The state after the first job, given back to a runner with ``concurrency: 2``: the
     ended job keeps its record and dotenv, the others run at once (``needs`` still hold)."""
-    import textwrap
+    from gitlab_pipelines import committed, facts
 
-    from shipway.ci.gitlab.pipeline import parse_pipeline
     from shipway.ci.gitlab.plan import Context, plan_pipeline
-    from shipway.ci.gitlab.variables import Facts
     from shipway.ci.gitlab_run import PipelineRun, RunSpec
 
-    text = textwrap.dedent("""\
+    text = """\
         stages: [build, test]
         build:
           stage: build
@@ -138,24 +136,18 @@ def test_a_stored_state_resumes_a_run_of_jobs_at_once(tmp_path: Path) -> None:
           artifacts: {reports: {dotenv: b.env}}
         left: {stage: test, script: ['echo "left $V"']}
         right: {stage: test, needs: [build], script: ['echo "right $V"']}
-        """)  # fmt: skip
+        """  # fmt: skip
     src = tmp_path / "src"
-    src.mkdir()
-    (src / ".gitlab-ci.yml").write_text(text)
-    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
-    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
+    pipe = committed(src, text)
     marks = tmp_path / "marks"
     marks.mkdir()
-    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
-    facts = Facts(sha="1" * 40, ref="main")
+    found = facts()
     values = {"MARKS": str(marks)}
-    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=values))
+    plan = plan_pipeline(pipe, Context(found, files=[".gitlab-ci.yml"], variables=values))
     states: list[dict[str, Any]] = []
 
     def spec(concurrency: int, lines: list[str]) -> RunSpec:
-        return RunSpec(run_id="r1", source=src, base_dir=tmp_path / "run", facts=facts,
+        return RunSpec(run_id="r1", source=src, base_dir=tmp_path / "run", facts=found,
                        cache_root=tmp_path / "cache", variables=values, on_line=lines.append,
                        concurrency=concurrency, on_state=states.append)  # fmt: skip
 

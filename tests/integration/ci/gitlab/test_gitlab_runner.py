@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
+
+from gitlab_pipelines import run_pipeline
 
 from shipway.ci.exec.base import ExecutorConfig
 from shipway.ci.gitlab.pipeline import parse_pipeline
@@ -19,21 +20,8 @@ Result = tuple[dict[str, Any], PipelineRun]
 
 def _run(tmp_path: Path, text: str, executor: str = "host",
          podman: dict[str, str] | None = None, **variables: str) -> Result:  # fmt: skip
-    src = tmp_path / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    (src / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
-    subprocess.run(["git", "init", "-q", "-b", "main", str(src)], check=True)
-    ident = ["-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "-C", str(src), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(src), *ident, "commit", "-qm", "x"], check=True)
-    pipe = parse_pipeline(".gitlab-ci.yml", lambda p: (src / p).read_text(), [".gitlab-ci.yml"])
-    facts = Facts(sha="1" * 40, ref="main")
-    plan = plan_pipeline(pipe, Context(facts, files=[".gitlab-ci.yml"], variables=variables))
     config = ExecutorConfig(podman_env=podman or {})
-    run = PipelineRun(pipe, plan, RunSpec(run_id="g1", source=src, base_dir=tmp_path / "run",
-                                          cache_root=tmp_path / "cache", facts=facts,
-                                          executor=executor, config=config))  # fmt: skip
-    return run.run(), run
+    return run_pipeline(tmp_path, text, "g1", variables, executor=executor, config=config)
 
 
 def _jobs(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
