@@ -1,0 +1,205 @@
+"""Tekton Triggers' Trigger objects and remote interceptors through the controller's hook.
+
+A loopback HTTP server stands for the webhook interceptor's Service and a
+ClusterInterceptor: the event posted to ``/hooks/tekton/team/grouped`` goes
+through the trigger group's ``webhook`` (which rewrites the body and adds a
+header) and ``cel``, then through the selected Trigger's ClusterInterceptor
+(sent Tekton's InterceptorRequest, answering extensions), and the TaskRun its
+template makes runs with what each added. A Trigger selected by the
+listener's ``labelSelector`` carries the github ``secretRef``: its signature
+is a credential of the hook, and is checked again by the interceptor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shipway.controller import tekton_hook
+from shipway.controller.core import Controller
+from shipway.model.resources import parse_text
+from shipway.server.app import create_app
+from shipway.settings import Settings
+from shipway.store import inbox, resources
+from shipway.store.db import Store, open_store
+from shipway.store.runs import get_run
+
+pytestmark = pytest.mark.integration
+SECRET = "trigger-secret-7"
+
+OBJECTS = """\
+apiVersion: triggers.tekton.dev/v1beta1
+kind: TriggerTemplate
+metadata: {name: say, namespace: team}
+spec:
+  params: [{name: what}]
+  resourcetemplates:
+    - apiVersion: tekton.dev/v1
+      kind: TaskRun
+      metadata: {generateName: say-}
+      spec:
+        taskSpec:
+          steps: [{name: s, script: "echo said: $(tt.params.what)"}]
+---
+apiVersion: triggers.tekton.dev/v1alpha1
+kind: ClusterInterceptor
+metadata: {name: checker}
+spec:
+  clientConfig: {url: "BASE/ask"}
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: Trigger
+metadata: {name: checked, namespace: team, labels: {stage: checked}}
+spec:
+  interceptors:
+    - ref: {name: checker, kind: ClusterInterceptor}
+      params: [{name: want, value: ok}]
+  bindings:
+    - name: what
+      value: "$(body.rewritten) $(header.X-Rewritten) $(extensions.short) $(extensions.verdict)"
+  template: {ref: say}
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: Trigger
+metadata: {name: signed, namespace: team, labels: {stage: signed}}
+spec:
+  interceptors:
+    - ref: {name: github}
+      params:
+        - {name: secretRef, value: {secretName: hook-secret, secretKey: token}}
+        - {name: eventTypes, value: [push]}
+  bindings: [{name: what, value: "signed $(body.ref)"}]
+  template: {ref: say}
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: grouped, namespace: team}
+spec:
+  triggerGroups:
+    - name: rewrite
+      interceptors:
+        - webhook:
+            url: "BASE/hook"
+            header: [{name: X-Asked-By, value: shipway}]
+        - ref: {name: cel}
+          params:
+            - {name: overlays, value: [{key: short, expression: "body.after.truncate(5)"}]}
+      triggerSelector:
+        labelSelector: {matchLabels: {stage: checked}}
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: labelled, namespace: team}
+spec:
+  labelSelector: {matchLabels: {stage: signed}}
+"""
+
+BODY = json.dumps({"ref": "refs/heads/main", "after": "abcdef123"}).encode()
+
+
+class Interceptors(BaseHTTPRequestHandler):
+    seen: ClassVar[list[tuple[str, dict[str, str], Any]]] = []
+
+    def do_POST(self) -> None:
+        data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.seen.append((self.path, dict(self.headers.items()), data))
+        if self.path == "/hook":  # a webhook interceptor: answers the new body and headers
+            reply = {**data, "rewritten": f"hooked-{data['ref'].rsplit('/', 1)[-1]}"}
+            headers = {"X-Rewritten": self.headers.get("X-Asked-By", "")}
+        else:  # a ClusterInterceptor: an InterceptorResponse
+            ok = data["interceptor_params"] == {"want": "ok"} and "short" in data["extensions"]
+            reply = {"continue": ok, "extensions": {"verdict": "approved"},
+                     "status": {} if ok else {"code": 9, "message": "bad request"}}  # fmt: skip
+            headers = {}
+        out = json.dumps(reply).encode()
+        self.send_response(200)
+        for k, v in {**headers, "Content-Type": "application/json"}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def setup(shipway_home: Path) -> Iterator[tuple[TestClient, Store, Controller]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Interceptors)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = Settings(home=shipway_home)
+    store = open_store(settings)
+    secret = shipway_home / "secrets" / "team" / "hook-secret.yaml"
+    secret.parent.mkdir(parents=True)
+    secret.write_text(json.dumps({"kind": "Secret", "stringData": {"token": SECRET}}))
+    resources.apply(store, parse_text(OBJECTS.replace("BASE", base), "triggers.yaml"))
+    controller = Controller(settings, store)
+    Interceptors.seen = []
+    yield TestClient(create_app(controller)), store, controller
+    controller.shutdown()
+    server.shutdown()
+    server.server_close()
+
+
+def _run_lane(store: Store, controller: Controller) -> list[dict[str, Any]]:
+    [raw] = inbox.items(store, "tekton")
+    item = inbox.Item(int(raw["id"]), "tekton", raw["payload"], 0, None, dt.datetime.now(dt.UTC))
+    return tekton_hook.handle(store, controller.settings, item)
+
+
+def test_a_trigger_group_and_a_cluster_interceptor_shape_the_run(
+        setup: tuple[TestClient, Store, Controller]) -> None:  # fmt: skip
+    client, store, controller = setup
+    token = controller.tokens.tekton("team", "grouped")
+    got = client.post("/hooks/tekton/team/grouped", content=BODY, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+        "X-GitHub-Event": "push"})  # fmt: skip
+    assert got.status_code == 202, got.text
+    [record] = _run_lane(store, controller)
+    assert record["kind"] == "TaskRun" and record["conclusion"] == "success", record
+    _, log = get_run(store, record["id"])
+    assert "said: hooked-main shipway abcde approved" in log, log
+    [(hook_path, hook_headers, hook_body), (ask_path, _, request)] = Interceptors.seen
+    assert hook_path == "/hook" and hook_body == json.loads(BODY)  # no extensions yet
+    assert hook_headers["X-Asked-By"] == "shipway" and "Authorization" not in hook_headers
+    assert hook_headers["Eventlistener-Request-Url"] == "/hooks/tekton/team/grouped"
+    assert ask_path == "/ask"
+    assert json.loads(request["body"])["rewritten"] == "hooked-main"
+    assert request["extensions"] == {"short": "abcde"}
+    assert request["header"]["X-Rewritten"] == ["shipway"]
+    assert request["context"]["trigger_id"] == "namespaces/team/triggers/checked"
+
+
+def test_a_selected_triggers_secret_signs_the_hook_and_is_checked_again(
+        setup: tuple[TestClient, Store, Controller]) -> None:  # fmt: skip
+    client, store, controller = setup
+    url = "/hooks/tekton/team/labelled"
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    assert client.post(url, content=BODY, headers=headers).status_code == 401
+    sig = "sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+    got = client.post(url, content=BODY, headers={**headers, "X-Hub-Signature-256": sig})
+    assert got.status_code == 202, got.text
+    [record] = _run_lane(store, controller)
+    assert record["conclusion"] == "success", record
+    _, log = get_run(store, record["id"])
+    assert "said: signed refs/heads/main" in log, log
+    # with the listener's own token but no signature, the github interceptor stops it
+    token = controller.tokens.tekton("team", "labelled")
+    got = client.post(url, content=BODY, headers={**headers, "Authorization": f"Bearer {token}",
+                                                  "X-GitHub-Delivery": "d-9"})  # fmt: skip
+    assert got.status_code == 202, got.text
+    latest = max(inbox.items(store, "tekton"), key=lambda i: int(i["id"]))
+    item = inbox.Item(int(latest["id"]), "tekton", latest["payload"], 0, None,
+                      dt.datetime.now(dt.UTC))  # fmt: skip
+    assert tekton_hook.handle(store, controller.settings, item) == []
