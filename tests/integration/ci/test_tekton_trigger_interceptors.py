@@ -16,6 +16,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +37,7 @@ from shipway.store.db import Store, open_store
 from shipway.store.runs import get_run
 
 pytestmark = pytest.mark.integration
+SHIPWAY = str(Path(sys.executable).parent / "shipway")
 SECRET = "trigger-secret-7"
 
 OBJECTS = """\
@@ -203,3 +206,44 @@ def test_a_selected_triggers_secret_signs_the_hook_and_is_checked_again(
     item = inbox.Item(int(latest["id"]), "tekton", latest["payload"], 0, None,
                       dt.datetime.now(dt.UTC))  # fmt: skip
     assert tekton_hook.handle(store, controller.settings, item) == []
+
+
+BAD = """\
+apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: el}
+spec:
+  triggers:
+    - triggerRef: t
+      bindings: []
+  triggerGroups:
+    - interceptors: [{ref: {name: gihub}}]
+      triggerSelector: {labelSelector: {matchLabels: {a: b}}}
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: Trigger
+metadata: {name: t}
+spec:
+  interceptors: [{webhook: {url: "http://127.0.0.1:9/x", header: [{name: X-A, value: ""}]}}]
+  template: {ref: tt, spec: {resourcetemplates: []}}
+"""
+
+
+def test_apply_names_every_problem_and_stores_nothing(tmp_path: Path,
+                                                      shipway_home: Path) -> None:  # fmt: skip
+    (tmp_path / "bad.yaml").write_text(BAD)
+    done = subprocess.run([SHIPWAY, "apply", "-f", "bad.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.removeprefix("error: ").splitlines()
+    assert [ln.split(" ", 1)[0] for ln in lines] == [
+        "bad.yaml:6:7:",
+        "bad.yaml:9:29:",
+        "bad.yaml:16:79:",
+        "bad.yaml:17:3:",
+    ], lines
+    assert "interceptor 'gihub' is not served" in lines[1]
+    assert "got both: triggerRef, bindings" in lines[0]
+    store = open_store(Settings(home=shipway_home))
+    assert resources.list_kind(store, "EventListener") == []
