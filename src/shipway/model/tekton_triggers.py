@@ -342,15 +342,14 @@ def _interceptor(icpt: dict[str, Any], at: Path) -> Iterator[tuple[Path, str | t
         where = _param_path(icpt, "secretRef", at)
         yield where, (f"{dotted(where)}: secretRef needs secretName and secretKey",)
     changed = params.get("addChangedFiles")
-    if name == "github" and isinstance(changed, dict) and changed.get("enabled") is True:
+    if changed is not None and not (
+        isinstance(changed, dict)
+        and set(changed) <= {"enabled", "personalAccessToken"}
+        and isinstance(changed.get("enabled", False), bool)
+    ):
         where = _param_path(icpt, "addChangedFiles", at)
-        yield (
-            where,
-            (
-                f"{dotted(where)}: addChangedFiles is not served (it asks GitHub's API "
-                "for a pull request's files); bind $(body...) fields instead",
-            ),
-        )
+        yield where, (f"{dotted(where)}: addChangedFiles is enabled (a boolean) and "
+                      "personalAccessToken (secretName and secretKey)",)  # fmt: skip
 
 
 def cel_ast(text: str) -> Any:

@@ -247,3 +247,99 @@ def test_apply_names_every_problem_and_stores_nothing(tmp_path: Path,
     assert "got both: triggerRef, bindings" in lines[0]
     store = open_store(Settings(home=shipway_home))
     assert resources.list_kind(store, "EventListener") == []
+
+
+CHANGED = """\
+apiVersion: triggers.tekton.dev/v1beta1
+kind: TriggerTemplate
+metadata: {name: files, namespace: team}
+spec:
+  params: [{name: files}]
+  resourcetemplates:
+    - apiVersion: tekton.dev/v1
+      kind: TaskRun
+      metadata: {generateName: files-}
+      spec:
+        taskSpec:
+          steps: [{name: s, script: "echo $(tt.params.files)"}]
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: changes, namespace: team}
+spec:
+  triggers:
+    - name: changed
+      interceptors:
+        - ref: {name: github}
+          params:
+            - name: addChangedFiles
+              value:
+                enabled: true
+                personalAccessToken: {secretName: gh-token, secretKey: token}
+      bindings: [{name: files, value: $(extensions.changed_files)}]
+      template: {ref: files}
+"""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          cwd=cwd, capture_output=True, text=True, check=True).stdout  # fmt: skip
+
+
+def test_add_changed_files_asks_the_forge_for_a_pull_requests_files(
+        tmp_path: Path, shipway_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from forge_server import TOKEN, ForgeServer
+    from shipway.ci.tekton import trigger_eval
+    from shipway.ci.tekton_run.trigger_ports import store_ports
+
+    work = tmp_path / "work"
+    work.mkdir()
+    _git(work, "init", "-q", "-b", "main")
+    (work / "keep.txt").write_text("k\n")
+    (work / "gone.txt").write_text("g\n")
+    _git(work, "add", ".")
+    _git(work, "commit", "-q", "-m", "base")
+    _git(work, "checkout", "-q", "-b", "feature")
+    (work / "keep.txt").write_text("changed\n")
+    (work / "gone.txt").unlink()
+    (work / "new").mkdir()
+    (work / "new" / "file.txt").write_text("n\n")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", "feature")
+    _git(tmp_path, "clone", "-q", "--bare", str(work), str(tmp_path / "bare.git"))
+    forge = ForgeServer()
+    try:
+        forge.add_repo("org/app", tmp_path / "bare.git")
+        import httpx
+
+        made = httpx.post(f"{forge.api('github')}/repos/org/app/pulls",
+                          headers={"Authorization": f"Bearer {TOKEN}"},
+                          json={"title": "f", "head": "feature", "base": "main"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        number = made.json()["number"]
+        monkeypatch.setenv("SHIPWAY_GITHUB_API_URL", forge.api("github"))
+        store = open_store(Settings(home=shipway_home))
+        resources.apply(store, parse_text(CHANGED, "changed.yaml"))
+        listener = resources.find(store, "EventListener", "changes", "team")
+        assert listener is not None
+        keys = {("team", "gh-token", "token"): TOKEN}
+        ports = store_ports(store, lambda *key: keys.get(key))
+        body = {"number": number, "repository": {"full_name": "org/app"}}
+        pr = trigger_eval.Event(body, {"X-GitHub-Event": "pull_request"})
+        [fired] = trigger_eval.fire("changes", "team", listener.spec, pr, ports)
+        assert not fired.error, fired.error
+        script = fired.runs[0]["spec"]["taskSpec"]["steps"][0]["script"]
+        assert sorted(script.removeprefix("echo ").split(",")) == [
+            "gone.txt", "keep.txt", "new/file.txt"]  # fmt: skip
+        push = trigger_eval.Event({"repository": {"full_name": "org/app"}, "commits": [
+            {"added": ["a"], "modified": ["b"], "removed": []},
+            {"added": [], "modified": [], "removed": ["c"]}]},
+            {"X-GitHub-Event": "push"})  # fmt: skip
+        [fired] = trigger_eval.fire("changes", "team", listener.spec, push, ports)
+        assert fired.runs[0]["spec"]["taskSpec"]["steps"][0]["script"] == "echo a,b,c"
+        wrong = store_ports(store, lambda *_key: "not-the-token")
+        [fired] = trigger_eval.fire("changes", "team", listener.spec, pr, wrong)
+        assert fired.error.startswith("github: error getting changed files: ") and (
+            " 401 " in fired.error), fired.error  # fmt: skip
+    finally:
+        forge.stop()

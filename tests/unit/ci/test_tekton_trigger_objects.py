@@ -93,7 +93,7 @@ spec:
         - webhook: {header: [{name: x-lower, value: v}]}
         - ref: {name: github}
           params:
-            - {name: addChangedFiles, value: {enabled: true}}
+            - {name: addChangedFiles, value: {enabled: "yes"}}
             - {name: secretRef, value: {secretName: s}}
       template: {ref: t}
   triggerGroups:
@@ -123,7 +123,7 @@ spec:
         ("bad.yaml:11:33:", "objectRef.kind (expected Service)"),
         ("bad.yaml:12:11:", "missing field(s): spec.triggers[1].interceptors[2].webhook.objectRef"),
         ("bad.yaml:12:31:", "a canonical header name"),
-        ("bad.yaml:15:39:", "addChangedFiles is not served"),
+        ("bad.yaml:15:39:", "addChangedFiles is enabled (a boolean)"),
         ("bad.yaml:16:33:", "secretRef needs secretName and secretKey"),
         ("bad.yaml:20:7:", "missing field(s): spec.triggerGroups[0].interceptors"),
         ("bad.yaml:21:7:", "got neither: spec.triggerGroups[0].triggerSelector.labelSelector"),

@@ -8,6 +8,8 @@ there) fails it (``Outcome.failed``). The interceptors:
 
 - ``github``: ``eventTypes`` against ``X-GitHub-Event``; ``secretRef``: the
   ``X-Hub-Signature-256`` HMAC of the body with the Secret's key;
+  ``addChangedFiles``: ``extensions.changed_files``, the files (comma-separated)
+  of a push's commits, or of a pull request as GitHub's API lists them;
 - ``gitlab``: ``eventTypes`` against ``X-Gitlab-Event``; ``secretRef``: the
   ``X-Gitlab-Token`` header equal to the Secret's key;
 - ``bitbucket``: ``eventTypes`` against ``X-Event-Key``; ``secretRef``: the
@@ -59,7 +61,15 @@ Find = Callable[[str, str, str], dict[str, Any] | None]
 """(kind, name, namespace) -> the stored object's spec (cluster kinds ignore namespace)."""
 
 
+Get = Callable[[str, Headers], Reply]
+"""GET a URL with ``headers``; ``OSError`` when it cannot be reached."""
+
+
 def _no_post(url: str, body: bytes, headers: Headers) -> Reply:
+    raise OSError(f"no HTTP client to reach {url}")
+
+
+def _no_get(url: str, headers: Headers) -> Reply:
     raise OSError(f"no HTTP client to reach {url}")
 
 
@@ -68,6 +78,9 @@ class Ports:
     find: Find
     secret: Secret = lambda _ns, _name, _key: None
     post: Post = _no_post
+    get: Get = _no_get
+    github_api: str = "https://api.github.com"
+    """GitHub's REST API, for ``addChangedFiles`` (``X-Github-Enterprise-Host`` wins)."""
 
 
 @dataclass
@@ -171,8 +184,77 @@ def _signed(name: str, sig_header: str, params: dict[str, Any], chain: Chain, ct
 
 
 def _github(params: dict[str, Any], chain: Chain, ctx: Context, ports: Ports) -> None:
-    _types("github", params, header(chain.header, "X-GitHub-Event"))
+    event = header(chain.header, "X-GitHub-Event")
+    _types("github", params, event)
     _signed("github", "X-Hub-Signature-256", params, chain, ctx, ports)
+    changed = params.get("addChangedFiles")
+    if isinstance(changed, dict) and changed.get("enabled") is True and event in (
+            "push", "pull_request"):  # fmt: skip
+        chain.extensions["changed_files"] = ",".join(_changed(changed, event, chain, ctx, ports))
+
+
+def _changed(changed: dict[str, Any], event: str, chain: Chain, ctx: Context,
+             ports: Ports) -> list[str]:  # fmt: skip
+    """``addChangedFiles``: a push's files from its commits, a pull request's from GitHub's
+    ``pulls/N/files`` (with ``personalAccessToken``, when given)."""
+    body = _json_body(chain, "github")
+    repo = (body.get("repository") or {}).get("full_name") if isinstance(body, dict) else None
+    if not isinstance(repo, str) or "/" not in repo:
+        raise _Stop("github: error parsing body: payload body missing 'repository.full_name' "
+                    "field", failed=True)  # fmt: skip
+    if event == "push":
+        files: list[str] = []
+        for commit in body.get("commits") or []:
+            for key in ("added", "modified", "removed"):
+                names = commit.get(key) if isinstance(commit, dict) else None
+                if not isinstance(names, list):
+                    raise _Stop(f"github: error parsing body: payload body missing "
+                                f"'commits.*.{key}' field", failed=True)  # fmt: skip
+                files += [str(n) for n in names]
+        return files
+    number = body.get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise _Stop("github: error parsing body: pull_request body missing 'number' field",
+                    failed=True)  # fmt: skip
+    asked: Headers = {"Accept": ["application/vnd.github+json"]}
+    if changed.get("personalAccessToken"):
+        token = _secret("github", {"secretRef": changed["personalAccessToken"]}, ctx, ports)
+        asked["Authorization"] = [f"Bearer {token}"]
+    host = header(chain.header, "X-Github-Enterprise-Host")
+    api = f"https://{host}/api/v3" if host else ports.github_api.rstrip("/")
+    url: str | None = f"{api}/repos/{repo}/pulls/{number}/files?per_page=100"
+    files = []
+    for _page in range(30):  # GitHub lists at most 3,000 files
+        if url is None:
+            break
+        reply = _get(url, asked, ports)
+        if reply.status != 200:
+            text = reply.body.decode("utf-8", "replace")[:300]
+            raise _Stop(f"github: error getting changed files: {url}: {reply.status} {text}",
+                        failed=True)  # fmt: skip
+        try:
+            page = json.loads(reply.body)
+        except ValueError as exc:
+            raise _Stop(f"github: error getting changed files: {exc}", failed=True) from None
+        files += [str(f.get("filename")) for f in page if isinstance(f, dict)]
+        url = _next_link(header(reply.headers, "Link"))
+    return files
+
+
+def _next_link(link: str) -> str | None:
+    for part in link.split(","):
+        target, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return target.strip().strip("<>")
+    return None
+
+
+def _get(url: str, headers: Headers, ports: Ports) -> Reply:
+    try:
+        return ports.get(url, headers)
+    except OSError as exc:
+        raise _Stop(f"github: error getting changed files: cannot reach {url}: {exc}",
+                    failed=True) from None  # fmt: skip
 
 
 def _bitbucket(params: dict[str, Any], chain: Chain, ctx: Context, ports: Ports) -> None:

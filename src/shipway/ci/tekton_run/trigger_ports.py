@@ -5,14 +5,18 @@ controller: stored objects by kind (ClusterTriggerBinding and
 ClusterInterceptor are cluster-wide), the Trigger objects of a namespace
 with their labels, Secret keys by the caller's reader (the controller's reads
 them as Flux Receivers' are), and HTTP POSTs to webhook interceptors
-and ClusterInterceptors with Tekton's 5-second timeout. Touches the store,
+and ClusterInterceptors and GETs to GitHub's API (``addChangedFiles``;
+``SHIPWAY_GITHUB_API_URL``, default ``https://api.github.com``) with Tekton's
+5-second timeout. Touches the store,
 Secret files and the network.
 """
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from typing import Any
 
 from shipway.ci.tekton.interceptors import Headers, Reply, Secret
@@ -26,7 +30,10 @@ _CLUSTER = ("ClusterTriggerBinding", "ClusterInterceptor")
 
 def post(url: str, body: bytes, headers: Headers) -> Reply:
     """POST ``body``; the reply whatever its status; ``OSError`` when there is none."""
-    req = urllib.request.Request(url, data=body, method="POST")
+    return _call(urllib.request.Request(url, data=body, method="POST"), headers)
+
+
+def _call(req: urllib.request.Request, headers: Headers) -> Reply:
     for name, values in headers.items():
         if name.lower() not in ("content-length", "host", "connection", "transfer-encoding"):
             req.add_header(name, ", ".join(values))
@@ -43,6 +50,11 @@ def post(url: str, body: bytes, headers: Headers) -> Reply:
     return Reply(status, out, data)
 
 
+def get(url: str, headers: Headers) -> Reply:
+    """GET ``url``; the reply whatever its status; ``OSError`` when there is none."""
+    return _call(urllib.request.Request(url, method="GET"), headers)
+
+
 def store_ports(store: Store, secret: Secret | None = None) -> Ports:
     """The ports on ``store``; ``secret`` reads Secret keys (none: every key is missing)."""
 
@@ -54,9 +66,6 @@ def store_ports(store: Store, secret: Secret | None = None) -> Ports:
         return [StoredTrigger(r.namespace, r.name, r.labels, r.spec)
                 for r in stored.list_kind(store, "Trigger", namespace)]  # fmt: skip
 
-    return Ports(
-        find=find,
-        post=post,
-        triggers=triggers,
-        **({"secret": secret} if secret is not None else {}),
-    )
+    api = os.environ.get("SHIPWAY_GITHUB_API_URL") or "https://api.github.com"
+    ports = Ports(find=find, post=post, get=get, github_api=api, triggers=triggers)
+    return replace(ports, secret=secret) if secret is not None else ports
