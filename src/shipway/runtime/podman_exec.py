@@ -10,6 +10,7 @@ was killed, ``remove_leftovers`` by that prefix).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,8 +151,8 @@ class Podman:
         image); ``name``: the container is ``<prefix>-<name>``, so a run killed while it runs
         finds it again (``remove_leftovers``)."""
         args = ["podman", "run", "--rm", *(["-w", workdir] if workdir else [])]
-        if name:
-            args += ["--name", f"{self.prefix}-{name}"]
+        if name:  # podman's name characters; the run's prefix stays as it is
+            args += ["--name", re.sub(r"[^a-zA-Z0-9_.-]", "-", f"{self.prefix}-{name}")]
         if network:
             args += ["--network", network]
         for src, dst, mode in mounts:
