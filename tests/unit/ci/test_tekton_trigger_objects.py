@@ -371,3 +371,28 @@ spec:
     assert out.failed and "Interceptor 'gone' is not found" in out.why
     out = icpts.run_chain(chain_icpts[1:2], icpts.Chain("{}", {}), ctx, base)
     assert out.failed and "cannot reach http://hook.test/" in out.why
+
+
+def test_cel_has_tekton_functions_and_reads_secrets() -> None:
+    from shipway.ci.tekton.trigger_cel import cel, to_json
+
+    keys = {("ns", "tok", "k"): "sekrit", ("other", "tok", "k"): "else"}
+
+    def run(expr: str) -> Any:
+        body = {"parts": ["a", "b"], "b64": "aGVsbG8", "url": "https://u:p@ex.com/x/y?q=1&q=2#f",
+                "doc": "k: v\nn: [1, 2]\n"}  # fmt: skip
+        headers = {"X-Token": ["sekrit"]}
+        return to_json(cel(expr, body, headers, {}, "/", lambda *key: keys.get(key), "ns"))
+
+    assert run("body.parts.join('/')") == "a/b"
+    assert run("body.b64.decodeb64()") == "hello"
+    assert run("body.parts.first() + body.parts.last()") == "ab"
+    assert run("'This is $an Invalid5String '.translate('[^a-z0-9]+', '')") == "hisisannvalid5tring"
+    assert run("'TacoCÆt'.lowerAscii() + 'x'.upperAscii()") == "tacocÆtX"
+    assert run("body.doc.parseYAML().n[1]") == 2
+    url = run("body.url.parseURL()")
+    assert url["host"] == "ex.com" and url["path"] == "/x/y" and url["query"] == {"q": "1,2"}
+    assert url["queryStrings"] == {"q": ["1", "2"]} and url["auth"]["password"] == "p"
+    assert run("header.canonical('X-Token').compareSecret('k', 'tok')") is True
+    assert run("header.canonical('X-Token').compareSecret('k', 'tok', 'other')") is False
+    assert run("header.canonical('X-Token').compareSecret('k', 'missing')") is False

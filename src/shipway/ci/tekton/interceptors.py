@@ -288,16 +288,17 @@ def _json_body(chain: Chain, who: str) -> Any:
         raise _Stop(f"{who}: the body is not JSON ({exc})", failed=True) from None
 
 
-def _cel(params: dict[str, Any], chain: Chain, ctx: Context, _ports: Ports) -> None:
+def _cel(params: dict[str, Any], chain: Chain, ctx: Context, ports: Ports) -> None:
     body = _json_body(chain, "cel")
     try:
         if params.get("filter"):
-            kept = cel(str(params["filter"]), body, chain.header, chain.extensions, ctx.event_url)
+            kept = cel(str(params["filter"]), body, chain.header, chain.extensions,
+                       ctx.event_url, ports.secret, ctx.namespace)  # fmt: skip
             if not isinstance(kept, int) or not bool(kept):
                 raise _Stop(f"cel: expression {params['filter']} did not return true")
         for o in params.get("overlays") or []:
             value = cel(str(o["expression"]), body, chain.header, chain.extensions,
-                        ctx.event_url)  # fmt: skip
+                        ctx.event_url, ports.secret, ctx.namespace)  # fmt: skip
             _set(chain.extensions, str(o["key"]), to_json(value))
     except ValueError as exc:
         raise _Stop(f"cel: {exc}") from None
