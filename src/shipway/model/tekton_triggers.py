@@ -21,6 +21,7 @@ out as ``(path, message)``; evaluating a trigger is ``ci.tekton.trigger_eval``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -85,11 +86,23 @@ _ROOTS = ("body", "header", "extensions")
 
 
 def problems(kind: str, spec: Any) -> Iterator[tuple[Path, str]]:
-    """Every problem of ``spec`` (the object's ``spec``, path from ``spec``)."""
+    """Every problem of ``spec`` (the object's ``spec``, path from ``spec``): its fields',
+    then the deeper checks' of the parts whose fields are right."""
     found = list(check(spec, SPECS[kind], ("spec",)))
     yield from found
-    if found or not isinstance(spec, dict):
+    if not isinstance(spec, dict):
         return
+    bad = [path for path, _ in found]
+    deeper: list[tuple[Path, str]] = []
+    # a part whose fields are wrong may stop these; its problems are said above
+    with contextlib.suppress(KeyError, TypeError, AttributeError, IndexError):
+        deeper += _deeper(kind, spec)
+    for path, msg in deeper:
+        if not any(path[: len(b)] == b for b in bad):
+            yield path, msg
+
+
+def _deeper(kind: str, spec: dict[str, Any]) -> Iterator[tuple[Path, str]]:
     if kind == "TriggerTemplate":
         yield from template_problems(spec, ("spec",))
     elif kind == "EventListener":

@@ -87,6 +87,7 @@ spec:
         ("bad.yaml:7:7:", "v1 ConfigMap is not served"),
         ("bad.yaml:7:7:", "$(tt.params.b) names no param of the template"),
         ("bad.yaml:25:7:", 'unknown field "spec.triggers[0].extra"'),
+        ("bad.yaml:22:30:", "CEL: syntax error"),  # beside the unknown field, at once
     ]:
         assert any(line.startswith(where) and what in line for line in text.splitlines()), text
     with pytest.raises(ResourceError) as exc:
