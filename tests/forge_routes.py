@@ -90,6 +90,14 @@ def github(
             return 422, {"message": f"No commit found for SHA: {m[1]}"}, {}
         return _page(_pulls_of_commit(state, "github", project, m[1], pulls), q, "per_page",
                      base, path)  # fmt: skip
+    m = re.match(r"^pulls/(\d+)/files$", rest)
+    if m and method == "GET":
+        pr = next((p for p in pulls if p["number"] == int(m[1])), None)
+        if pr is None:
+            return 404, {"message": "Not Found"}, {}
+        files = state.changed_files(project, pr["base"]["ref"], pr["head"]["ref"])
+        return _page([{"filename": name, "status": st} for st, name in files], q, "per_page",
+                     base, path)  # fmt: skip
     return _pull_routes(state, "github", project, method, rest, q, body, base, path, pulls)
 
 

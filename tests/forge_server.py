@@ -24,6 +24,8 @@ documented shape. A commit's pull requests: GitHub's ``/commits/{sha}/pulls``
 and GitLab's ``/repository/commits/{sha}/merge_requests`` answer those whose
 head contains it (GitHub: only merged ones once it is on the default branch),
 Gitea's ``/commits/{sha}/pull`` the one whose merge made it (404 when none).
+GitHub's ``/pulls/{n}/files`` lists what the head changed since it left the base
+(``git diff base...head`` in the bare repository), in pages.
 A 304, as on GitHub, is not counted in
 ``X-RateLimit-Remaining`` (``state.rate_used`` counts the others).
 ``state.refuse_statuses`` makes commit statuses fail with a 403.
@@ -142,6 +144,14 @@ class State:
             return Repo(self.repos[project]).run("rev-parse", f"refs/heads/{branch}").strip()
         except (GitError, KeyError):
             return ""
+
+    def changed_files(self, project: str, base: str, head: str) -> list[tuple[str, str]]:
+        """(GitHub's status word, file name) of each file ``head`` changed since it left
+        ``base`` (``git diff base...head``) in the bare repository."""
+        words = {"A": "added", "M": "modified", "D": "removed"}
+        out = Repo(self.repos[project]).run("diff", "--name-status", f"{base}...{head}")
+        pairs = (line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+        return [(words.get(st[:1], "modified"), name) for st, name in pairs]
 
     def commit_exists(self, project: str, sha: str) -> bool:
         bare = self.repos.get(project)

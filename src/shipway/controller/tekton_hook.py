@@ -12,9 +12,11 @@ controller's ``tekton`` lane (``handle``) fires the listener's triggers
   (``shipway hook token tekton NAMESPACE/NAME``);
 - the forge's signature with the controller's forge secret
   (``X-Hub-Signature-256``, or GitLab's ``X-Gitlab-Token``), as ``/hooks/forge``;
-- the signature with a ``github`` (``gitlab``) interceptor's ``secretRef``
-  Secret of one of its triggers, as Tekton's interceptor checks it (Secrets are
-  read as Flux Receivers' are).
+- the signature with a ``github`` (``gitlab``, ``bitbucket``) interceptor's
+  ``secretRef`` Secret of a trigger the event may meet (its own, the Triggers
+  it refers to or selects, its trigger groups'), as Tekton's interceptor checks
+  it (Secrets are read as Flux Receivers' are). The body as received is kept
+  with the event: the interceptors check their signatures on it again.
 
 A delivery id seen before (``X-GitHub-Delivery``, ``X-Gitlab-Event-UUID``) is
 acknowledged (200) and ignored. The body limit is the server's. Touches the
@@ -49,26 +51,41 @@ def _same(a: str, b: str) -> bool:
 def _signed(raw: bytes, h: Mapping[str, str], secret: str) -> bool:
     if not secret:
         return False
-    want = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return _same(h.get("x-hub-signature-256", ""), want) or _same(h.get("x-gitlab-token", ""),
-                                                                   secret)  # fmt: skip
+    sha256 = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    sha1 = "sha1=" + hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest()
+    return (_same(h.get("x-hub-signature-256", ""), sha256)
+            or _same(h.get("x-hub-signature", ""), sha256)
+            or _same(h.get("x-hub-signature", ""), sha1)
+            or _same(h.get("x-gitlab-token", ""), secret))  # fmt: skip
 
 
-def _interceptor_secrets(namespace: str, spec: dict[str, Any]) -> Iterator[str]:
-    """The secrets of the ``github``/``gitlab`` interceptors' ``secretRef``s."""
+def secret(namespace: str, name: str, key: str) -> str | None:
+    """A Secret's key, read as Flux Receivers' Secrets are (``None``: no such key)."""
     from shipway.notify.worker_flux import read_secret
 
-    for trig in spec.get("triggers") or []:
-        for icpt in trig.get("interceptors") or []:
-            name, params = interceptor_of(icpt)
-            ref = params.get("secretRef") if name in ("github", "gitlab") else None
-            if not isinstance(ref, dict) or not ref.get("secretName"):
-                continue
-            try:
-                data = read_secret(namespace, str(ref["secretName"]))
-            except ShipwayError:
-                continue
-            yield str(data.get(str(ref.get("secretKey") or ""), ""))
+    try:
+        data = read_secret(namespace, name)
+    except ShipwayError:
+        return None
+    value = data.get(key)
+    return None if value is None else str(value)
+
+
+def _interceptor_secrets(store: Store, namespace: str, spec: dict[str, Any]) -> Iterator[str]:
+    """The secrets of the ``github``/``gitlab``/``bitbucket`` interceptors' ``secretRef``s
+    of every trigger an event to the listener may meet (its own, the Triggers it refers to
+    or selects, its trigger groups')."""
+    from shipway.ci.tekton.trigger_eval import listener_interceptors
+    from shipway.ci.tekton_run.trigger_ports import store_ports
+
+    for ns, icpt in listener_interceptors(namespace, spec, store_ports(store)):
+        name, params = interceptor_of(icpt)
+        ref = params.get("secretRef") if name in ("github", "gitlab", "bitbucket") else None
+        if not isinstance(ref, dict) or not ref.get("secretName"):
+            continue
+        value = secret(ns, str(ref["secretName"]), str(ref.get("secretKey") or ""))
+        if value:
+            yield value
 
 
 def receive(rx: Receiver, namespace: str, listener: str, raw: bytes,
@@ -83,7 +100,7 @@ def receive(rx: Receiver, namespace: str, listener: str, raw: bytes,
     ok = scheme.lower() == "bearer" and _same(token.strip(), rx.tokens.tekton(namespace,
                                                                              listener))  # fmt: skip
     ok = ok or _signed(raw, h, rx.tokens.forge())
-    ok = ok or any(_signed(raw, h, s) for s in _interceptor_secrets(namespace, res.spec))
+    ok = ok or any(_signed(raw, h, s) for s in _interceptor_secrets(rx.store, namespace, res.spec))
     if not ok:
         raise WebhookAuthError(f"EventListener {namespace}/{listener}: no valid token or "
                                "signature",
@@ -98,7 +115,13 @@ def receive(rx: Receiver, namespace: str, listener: str, raw: bytes,
                          subject=f"EventListener/{namespace}/{listener}")  # fmt: skip
     delivery = next((h[k] for k in DELIVERY if h.get(k)), "")
     kept = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
-    payload = {"namespace": namespace, "listener": listener, "body": body, "headers": kept}
+    payload = {
+        "namespace": namespace,
+        "listener": listener,
+        "body": body,
+        "headers": kept,
+        "raw": raw.decode("utf-8", "replace"),
+    }  # signatures are checked on it
     dedupe = f"tekton\n{namespace}/{listener}\n{delivery[:200]}" if delivery else None
     item = inbox.put(rx.store, KIND, payload, dedupe)
     if item is None:
@@ -120,4 +143,4 @@ def handle(store: Store, settings: Settings, item: inbox.Item) -> list[dict[str,
     return listener_hook_runs(store, str(p["namespace"]), str(p["listener"]),
                               dict(p.get("body") or {}),
                               {str(k): str(v) for k, v in (p.get("headers") or {}).items()},
-                              opts)  # fmt: skip
+                              opts, p.get("raw"), secret)  # fmt: skip

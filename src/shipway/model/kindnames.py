@@ -40,6 +40,9 @@ API_VERSIONS: dict[str, list[str]] = {
     "TriggerBinding": ["triggers.tekton.dev/v1beta1"],
     "ClusterTriggerBinding": ["triggers.tekton.dev/v1beta1"],
     "EventListener": ["triggers.tekton.dev/v1beta1"],
+    "Trigger": ["triggers.tekton.dev/v1beta1"],
+    "ClusterInterceptor": ["triggers.tekton.dev/v1alpha1"],
+    "Interceptor": ["triggers.tekton.dev/v1alpha1"],
 }
 """Each kind's served ``apiVersion`` values, the preferred one first."""
 
@@ -75,6 +78,9 @@ for _kind, _extra in {
     "TriggerBinding": ["triggerbindings", "tb"],
     "ClusterTriggerBinding": ["clustertriggerbindings", "ctb"],
     "EventListener": ["eventlisteners", "el"],
+    "Trigger": ["triggers"],
+    "ClusterInterceptor": ["clusterinterceptors"],
+    "Interceptor": ["interceptors"],
 }.items():
     for _word in [_kind.lower(), *_extra]:
         ALIASES[_word] = _kind

@@ -18,8 +18,9 @@
   ``shipway.model.kyverno``.
 - ``Provider``, ``Alert``, ``Receiver`` (``notification.toolkit.fluxcd.io``, Flux's
   notification-controller): ``shipway.model.flux_notify``.
-- ``TriggerTemplate``, ``TriggerBinding``, ``ClusterTriggerBinding``, ``EventListener``
-  (``triggers.tekton.dev/v1beta1``): checked by ``shipway.model.tekton_triggers``.
+- ``TriggerTemplate``, ``TriggerBinding``, ``ClusterTriggerBinding``, ``EventListener``,
+  ``Trigger`` (``triggers.tekton.dev/v1beta1``), ``ClusterInterceptor``, ``Interceptor``
+  (``v1alpha1``): checked by ``shipway.model.tekton_triggers``.
 
 Unknown keys in a spec are refused (a typo should not silently do nothing),
 except inside tool option blocks that those tools extend often. Pure: no I/O.
@@ -316,6 +317,9 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "TriggerBinding": TektonTriggersSpec,
     "ClusterTriggerBinding": TektonTriggersSpec,
     "EventListener": TektonTriggersSpec,
+    "Trigger": TektonTriggersSpec,
+    "ClusterInterceptor": TektonTriggersSpec,
+    "Interceptor": TektonTriggersSpec,
 }
 
 API_VERSIONS = kindnames.API_VERSIONS

@@ -46,6 +46,7 @@ CLUSTER_SCOPED: frozenset[str] = frozenset(
         "ClusterAnalysisTemplate",
         "ClusterPolicy",
         "ClusterTriggerBinding",
+        "ClusterInterceptor",
     }
 )
 _FIXED: dict[str, str] = {

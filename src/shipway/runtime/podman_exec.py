@@ -3,12 +3,14 @@
 An adapter: every ``podman`` call goes through here with the environment
 from ``runtime.podman_env``; failures become ``CIError`` naming the image or
 container. Touches only the containers and networks it creates (all named
-``shipway-ci-<run>-...``), and removes them in ``close()``.
+``shipway-ci-<run>-...``), and removes them in ``close()`` (or, for a run that
+was killed, ``remove_leftovers`` by that prefix).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -143,9 +145,14 @@ class Podman:
         workdir: str,
         entrypoint: str | None = None,
         network: str | None = None,
+        name: str | None = None,
     ) -> list[str]:
-        """The command line of a one-off ``podman run --rm`` (Docker actions)."""
+        """The command line of a one-off ``podman run --rm`` (Docker actions, steps with an
+        image); ``name``: the container is ``<prefix>-<name>``, so a run killed while it runs
+        finds it again (``remove_leftovers``)."""
         args = ["podman", "run", "--rm", *(["-w", workdir] if workdir else [])]
+        if name:  # podman's name characters; the run's prefix stays as it is
+            args += ["--name", re.sub(r"[^a-zA-Z0-9_.-]", "-", f"{self.prefix}-{name}")]
         if network:
             args += ["--network", network]
         for src, dst, mode in mounts:
@@ -169,3 +176,19 @@ class Podman:
                            capture_output=True, timeout=120)  # fmt: skip
         self.containers.clear()
         self.networks.clear()
+
+
+def remove_leftovers(env: Mapping[str, str], prefix: str) -> list[str]:
+    """Remove (``rm -f``) every container whose name starts with ``prefix``: what a run that
+    was killed outright left running; their names. Errors (no podman) leave none removed."""
+    host_env = {**os.environ, **env}
+    try:
+        out = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], env=host_env,
+                             capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    names = [n for n in out.stdout.split() if n.startswith(prefix)] if out.returncode == 0 else []
+    for name in names:
+        subprocess.run(["podman", "rm", "-f", "-t", "0", name], env=host_env,
+                       capture_output=True, timeout=120, check=False)  # fmt: skip
+    return names

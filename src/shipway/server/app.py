@@ -10,7 +10,8 @@ Routes:
   the other shapes the updater parses), with the registry token.
 - ``POST /hooks/tekton/<namespace>/<listener>``: a Tekton EventListener's URL
   (``shipway.controller.tekton_hook``): its token, the forge's signature, or its
-  github/gitlab interceptor's ``secretRef``; 404 for no such EventListener.
+  github/gitlab/bitbucket interceptors' ``secretRef`` (of any trigger it serves); 404 for
+  no such EventListener.
 - ``POST /hook/<digest>``: Flux ``Receiver`` webhooks at Flux's path
   (``shipway.controller.flux_receiver``): 200 when accepted, 404 for no such Receiver.
 - ``GET /healthz``: open to all.

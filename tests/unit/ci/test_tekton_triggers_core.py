@@ -4,8 +4,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
+from shipway.ci.tekton import interceptors as icpts
 from shipway.ci.tekton import trigger_eval
 from shipway.model.errors import ResourceError
 from shipway.model.resources import parse_text
@@ -83,6 +87,7 @@ spec:
         ("bad.yaml:7:7:", "v1 ConfigMap is not served"),
         ("bad.yaml:7:7:", "$(tt.params.b) names no param of the template"),
         ("bad.yaml:25:7:", 'unknown field "spec.triggers[0].extra"'),
+        ("bad.yaml:22:30:", "CEL: syntax error"),  # beside the unknown field, at once
     ]:
         assert any(line.startswith(where) and what in line for line in text.splitlines()), text
     with pytest.raises(ResourceError) as exc:
@@ -90,7 +95,8 @@ spec:
     lines = str(exc.value).splitlines()
     assert lines[0].startswith("el.yaml:8:21: ") and "$(params.a) is not a binding" in lines[0]
     assert lines[1].startswith("el.yaml:12:30: ") and "CEL: syntax error" in lines[1]
-    assert lines[2].startswith("el.yaml:13:11: ") and "interceptor 'slack' not served" in lines[2]
+    assert lines[2].startswith("el.yaml:13:17: ") and "interceptor 'slack' is not served" in lines[
+        2]  # fmt: skip
     good = parse_text(TRIGGERS, "t.yaml")
     assert [(r.kind, r.namespace) for r in good] == [
         ("TriggerTemplate", "default"), ("TriggerBinding", "default"),
@@ -98,38 +104,46 @@ spec:
     ]  # fmt: skip
 
 
+def _ports(docs: dict[tuple[str, str], dict[str, Any]]) -> trigger_eval.Ports:
+    return trigger_eval.Ports(find=lambda kind, name, _ns: docs.get((kind, name)))
+
+
+def _chain(event: trigger_eval.Event) -> icpts.Chain:
+    return icpts.Chain(json.dumps(dict(event.body)), {k: [v] for k, v in event.headers.items()})
+
+
 def test_bindings_read_body_header_and_extensions_as_tekton_does() -> None:
-    event = trigger_eval.Event({"a": {"b": [{"c": 1}, {"c": "two"}]}, "o": {"k": True}},
-                               {"X-Thing": "v"})  # fmt: skip
+    body = {"a": {"b": [{"c": 1}, {"c": "two"}]}, "o": {"k": True}}
+    event = trigger_eval.Event(body, {"X-Thing": "v"})
     ext = {"e": {"f": "g"}}
     got = trigger_eval.resolve_value(
         "$(body.a.b[1].c)-$(body.a.b[0].c)-$(body.o)-$(header.x-thing)-$(extensions.e.f)",
-        event, ext)  # fmt: skip
+        body, {"X-Thing": ["v"]}, ext)  # fmt: skip
     assert got == 'two-1-{"k":true}-v-g'
     with pytest.raises(ValueError, match="nope is not found"):
-        trigger_eval.resolve_value("$(body.a.nope)", event, ext)
-    ok, found, _ = trigger_eval.intercept(
-        [{"cel": {"overlays": [{"key": "n.m", "expression": "size(body.a.b) + 1"}]}}], event
-    )
-    assert ok and found == {"n": {"m": 3}}
-    ok, _, why = trigger_eval.intercept([{"cel": {"filter": "body.o.k == false"}}], event)
-    assert not ok and "did not return true" in why
+        trigger_eval.resolve_value("$(body.a.nope)", body, {}, ext)
+    ctx = icpts.Context("/", "e1", "namespaces/default/triggers/t", "default")
+    out = icpts.run_chain(
+        [{"cel": {"overlays": [{"key": "n.m", "expression": "size(body.a.b) + 1"}]}}],
+        _chain(event), ctx, _ports({}))  # fmt: skip
+    assert out.go and out.chain.extensions == {"n": {"m": 3}}
+    out = icpts.run_chain([{"cel": {"filter": "body.o.k == false"}}], _chain(event), ctx,
+                          _ports({}))  # fmt: skip
+    assert not out.go and not out.failed and "did not return true" in out.why
 
 
 def test_a_listener_renders_its_template_from_the_event() -> None:
     docs = {(r.kind, r.name): r.spec for r in parse_text(TRIGGERS, "t.yaml")}
-
-    def lookup(kind: str, name: str) -> dict[str, object] | None:
-        return docs.get((kind, name))
-
+    ports = _ports(docs)
     push = trigger_eval.Event({"head_commit": {"id": "abc"}}, {"X-GitHub-Event": "push"})
-    [fired] = trigger_eval.fire("listener", docs[("EventListener", "listener")], push, lookup)
+    listener = docs[("EventListener", "listener")]
+    [fired] = trigger_eval.fire("listener", "default", listener, push, ports)
     [run] = fired.runs
     assert run["metadata"]["name"].startswith("build-") and "generateName" not in run["metadata"]
     assert run["metadata"]["labels"]["triggers.tekton.dev/trigger"] == "on-push"
     assert run["spec"]["params"] == [{"name": "line", "value": "hello abc"}]
     pr = trigger_eval.Event({}, {"X-GitHub-Event": "pull_request"})
-    assert trigger_eval.fire("listener", docs[("EventListener", "listener")], pr, lookup) == []
+    assert trigger_eval.fire("listener", "default", listener, pr, ports) == []
     no_template = {"triggers": [{"name": "t", "template": {"ref": "gone"}}]}
-    [fired] = trigger_eval.fire("l", no_template, push, lookup)
+    [fired] = trigger_eval.fire("l", "default", no_template, push, ports)
     assert fired.error == "TriggerTemplate 'gone' is not found"

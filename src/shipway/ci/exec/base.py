@@ -15,6 +15,10 @@ The session (``open_session(name, spec, config)``, a context manager)::
         out = s.run(StepSpec(script="make", shell=("sh", "-e", "{0}"), cwd="/workspace/src",
                              env={"PATH": s.path}, timeout=600, on_line=print))
 
+A run killed outright (its driver SIGKILLed) may leave what its executor
+started running; before it resumes, ``remove_leftovers(name, run_id, config)``
+removes it (podman: the containers named ``shipway-ci-<run>-…``).
+
 - ``mounts``: host directories each container of the session sees at
   ``Mount.target`` (GitHub: the run directory at the same path; Tekton: the
   workspaces; GitLab: the project directory). ``scratch`` is a host directory
@@ -317,6 +321,17 @@ def open_session(
     module = importlib.import_module(_MODULES[name])
     opened: AbstractContextManager[Session] = module.session(spec, config or ExecutorConfig())
     return opened
+
+
+def remove_leftovers(name: str, run_id: str, config: ExecutorConfig) -> list[str]:
+    """Before a run killed outright resumes: remove what the executor ``name`` still runs
+    for it (an implementation's ``leftovers(run_id, config)``, when it has one); their
+    names."""
+    if name not in _MODULES:
+        return []
+    module = importlib.import_module(_MODULES[name])
+    found = getattr(module, "leftovers", None)
+    return list(found(run_id, config)) if found is not None else []
 
 
 class _Box(Protocol):

@@ -10,7 +10,8 @@ Implements ``ci.exec.base.Session`` with podman (through ``runtime.podman_exec``
   ``tail -f /dev/null``, every mount (and the scratch directory) at its target;
 - a step without an image is ``podman exec``-ed in the job container (with no
   job container: a host process, ``ci.exec.host``); a step with an image is a
-  ``podman run --rm`` with the session's mounts, network and the step's env.
+  ``podman run --rm`` with the session's mounts, network and the step's env, named
+  ``...-step-<random>`` (a killed run's are found by the prefix when it resumes).
 
 ``session(spec, config)`` is the entry point ``ci.exec.base.open_session``
 calls. Touches only what it creates, and removes it all when the session ends.
@@ -20,6 +21,7 @@ Knows no CI syntax.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 from collections.abc import Sequence
@@ -42,7 +44,7 @@ from shipway.ci.exec.base import (
 )
 from shipway.ci.exec.health import wait_podman
 from shipway.model.errors import CIError, InputError
-from shipway.runtime.podman_exec import KEEPALIVE, Podman
+from shipway.runtime.podman_exec import KEEPALIVE, Podman, remove_leftovers
 
 Vol = tuple[str, str, str]
 
@@ -156,8 +158,8 @@ class PodmanSession:
         if step.image:
             self.podman.pull(step.image)
             full = self.podman.run_argv(step.image, argv, step.env, self.mounts(), step.cwd,
-                                        entrypoint=step.entrypoint,
-                                        network=self.network)  # fmt: skip
+                                        entrypoint=step.entrypoint, network=self.network,
+                                        name=f"step-{secrets.token_hex(4)}")  # fmt: skip
             return host.run_argv(full, str(self.host_cwd), self.podman.host_env, step, cancel)
         if self.cid is None or step.on_host:
             return host.run_argv(argv, step.cwd, step.env, step, cancel)
@@ -183,3 +185,8 @@ def _entrypoint(entry: tuple[str, ...] | None) -> str | None:
 def session(spec: SessionSpec, config: ExecutorConfig) -> AbstractContextManager[PodmanSession]:
     """Open the session's containers; remove them all at the end."""
     return opened(PodmanSession(spec, config))
+
+
+def leftovers(run_id: str, config: ExecutorConfig) -> list[str]:
+    """Remove the containers a killed run left (all named ``shipway-ci-<run>-…``)."""
+    return remove_leftovers(dict(config.podman_env), resource_prefix(run_id, ""))

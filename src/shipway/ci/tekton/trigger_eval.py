@@ -1,19 +1,25 @@
-"""Evaluate an EventListener's triggers for one event, as Tekton Triggers' sink does.
+"""Evaluate an EventListener for one event, as Tekton Triggers' sink does.
 
-For each trigger: its interceptors in order (``github``/``gitlab``: the
-event's ``X-GitHub-Event``/``X-Gitlab-Event`` header in ``eventTypes``;
-``cel``: ``filter`` must be true, each ``overlays`` entry adds
-``extensions.<key>``); then its bindings' params (TriggerBindings and
+The triggers an EventListener serves (``fire``): the Trigger objects its
+``namespaceSelector``/``labelSelector`` select (``matchNames: ["*"]`` is every
+namespace; a ``labelSelector`` alone, its own namespace), then its
+``triggers`` (written in place, or ``triggerRef`` to a Trigger of its
+namespace); each runs with no extensions. Then each of its ``triggerGroups``:
+the group's interceptors run once, and the Triggers its ``triggerSelector``
+selects run on what they made (body, headers and extensions).
+
+One trigger: its interceptors in order (``ci.tekton.interceptors``), then its
+bindings' params (TriggerBindings of the trigger's namespace and
 ClusterTriggerBindings by ``ref``, or ``name``/``value`` in place; later ones
 win) with ``$(body.a.b[0])``, ``$(header.X-Name)``, ``$(extensions.k)``
-replaced (objects and lists as JSON, as Tekton does); then its TriggerTemplate's
-params (a binding's value, else the default) replaced in every resource
-template as ``$(tt.params.x)``, ``generateName`` given its random suffix and
-Tekton's ``triggers.tekton.dev/*`` labels set. CEL is Google's (``celpy``)
-with Tekton's ``header.match``, ``header.canonical``, ``truncate``, ``split``,
-``parseJSON``, ``marshalJSON`` and ``last``. A trigger that fails (a missing
-field, an unknown binding or template) is a ``Fired`` with ``error`` set. Pure:
-data in, data out.
+replaced from the interceptors' final body and headers (objects and lists as
+JSON, as Tekton does); then its TriggerTemplate's params (a binding's value,
+else the default) replaced in every resource template as ``$(tt.params.x)``,
+``generateName`` given its random suffix and Tekton's ``triggers.tekton.dev/*``
+labels set. A trigger that fails (a missing field, an unknown binding,
+template, Trigger or interceptor) is a ``Fired`` with ``error`` set; one its
+interceptors stop is not returned. Pure: data in, data out; the store,
+Secrets and HTTP calls are the caller's ``Ports``.
 """
 
 from __future__ import annotations
@@ -23,12 +29,11 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from shipway.model.tekton_triggers import EXPR, TT_PARAM, cel_ast, interceptor_of
-
-Lookup = Callable[[str, str], dict[str, Any] | None]  # (kind, name) -> spec
+from shipway.ci.tekton import interceptors as icpts
+from shipway.ci.tekton.interceptors import Chain, Context, Headers
+from shipway.model.tekton_triggers import EXPR, TT_PARAM
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,23 @@ class Event:
     body: Mapping[str, Any]
     headers: Mapping[str, str]  # one value per header (Tekton joins repeated ones)
     url: str = "/"
+    raw: str | None = None
+    """The body as the sender sent it (signatures are checked on it); ``None``: an event the
+    controller made from a forge hook whose signature it checked."""
+
+
+@dataclass(frozen=True)
+class StoredTrigger:
+    namespace: str
+    name: str
+    labels: Mapping[str, str]
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Ports(icpts.Ports):
+    triggers: Callable[[str | None], list[StoredTrigger]] = lambda _ns: []
+    """The Trigger objects of a namespace (``None``: of every namespace)."""
 
 
 @dataclass
@@ -45,120 +67,6 @@ class Fired:
     trigger: str
     runs: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
-
-
-@lru_cache(maxsize=256)
-def compile_cel(text: str) -> Any:
-    """The CEL program of ``text`` with Tekton's functions; ``ValueError`` for bad syntax."""
-    import celpy
-
-    return celpy.Environment().program(cel_ast(text), functions=_functions())
-
-
-def _functions() -> dict[str, Any]:
-    from celpy import celtypes
-    from celpy.adapter import json_to_cel
-
-    def header_get(h: Any, name: Any) -> str:
-        wanted = str(name).lower()
-        for k, v in h.items():
-            if str(k).lower() == wanted:
-                return ",".join(str(x) for x in v) if isinstance(v, list) else str(v)
-        return ""
-
-    def match(h: Any, name: Any, value: Any) -> Any:
-        return celtypes.BoolType(header_get(h, name) == str(value))
-
-    def canonical(h: Any, name: Any) -> Any:
-        return celtypes.StringType(header_get(h, name))
-
-    def truncate(s: Any, n: Any) -> Any:
-        return celtypes.StringType(str(s)[: int(n)])
-
-    def split(s: Any, sep: Any) -> Any:
-        return celtypes.ListType([celtypes.StringType(p) for p in str(s).split(str(sep))])
-
-    def parse_json(s: Any) -> Any:
-        return json_to_cel(json.loads(str(s)))
-
-    def marshal_json(v: Any) -> Any:
-        return celtypes.StringType(json.dumps(to_json(v), separators=(",", ":")))
-
-    def last(v: Any) -> Any:
-        return v[-1]
-
-    return {"match": match, "canonical": canonical, "truncate": truncate, "split": split,
-            "parseJSON": parse_json, "marshalJSON": marshal_json, "last": last}  # fmt: skip
-
-
-def to_json(value: Any) -> Any:
-    """A CEL value as plain JSON data."""
-    from celpy import celtypes
-
-    if isinstance(value, celtypes.BoolType):
-        return bool(value)
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return None if value is None else str(value)
-
-
-def cel(text: str, event: Event, extensions: Mapping[str, Any]) -> Any:
-    """Evaluate ``text`` on the event; ``ValueError`` when it cannot (a missing field)."""
-    from celpy.adapter import json_to_cel
-    from celpy.evaluation import CELEvalError
-
-    headers = {k: [v] for k, v in event.headers.items()}
-    activation = {"body": json_to_cel(dict(event.body)), "header": json_to_cel(headers),
-                  "extensions": json_to_cel(dict(extensions)),
-                  "requestURL": json_to_cel(event.url)}  # fmt: skip
-    try:
-        out = compile_cel(text).evaluate(activation)
-    except CELEvalError as exc:
-        raise ValueError(f"{text}: {exc.args[0] if exc.args else exc}") from None
-    if isinstance(out, CELEvalError):
-        raise ValueError(f"{text}: {out.args[0] if out.args else out}")
-    return out
-
-
-def _set(target: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    for p in parts[:-1]:
-        target = target.setdefault(p, {})
-    target[parts[-1]] = value
-
-
-def intercept(interceptors: list[dict[str, Any]], event: Event) -> tuple[bool, dict[str, Any], str]:
-    """(passes, extensions, why not) after the trigger's interceptors."""
-    ext: dict[str, Any] = {}
-    for icpt in interceptors:
-        name, params = interceptor_of(icpt)
-        if name in ("github", "gitlab"):
-            header = "X-GitHub-Event" if name == "github" else "X-Gitlab-Event"
-            got = _header(event, header)
-            types = params.get("eventTypes")
-            if types is not None and got not in types:
-                return False, ext, f"{name}: event type {got!r} is not allowed"
-            continue
-        try:
-            if params.get("filter"):
-                kept = cel(str(params["filter"]), event, ext)
-                if not isinstance(kept, int) or not bool(kept):
-                    return False, ext, f"cel: expression {params['filter']} did not return true"
-            for o in params.get("overlays") or []:
-                _set(ext, str(o["key"]), to_json(cel(str(o["expression"]), event, ext)))
-        except ValueError as exc:
-            return False, ext, f"cel: {exc}"
-    return True, ext, ""
-
-
-def _header(event: Event, name: str) -> str:
-    return next((v for k, v in event.headers.items() if k.lower() == name.lower()), "")
 
 
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
@@ -186,7 +94,7 @@ def path_value(root: Any, path: str, expr: str) -> Any:
     return value
 
 
-def resolve_value(text: str, event: Event, extensions: Mapping[str, Any]) -> str:
+def resolve_value(text: str, body: Any, headers: Headers, extensions: Mapping[str, Any]) -> str:
     """A binding's value with its ``$(body…)``/``$(header…)``/``$(extensions…)`` replaced."""
 
     def one(m: re.Match[str]) -> str:
@@ -196,23 +104,24 @@ def resolve_value(text: str, event: Event, extensions: Mapping[str, Any]) -> str
             root, rest = root[: root.index("[")], expr[root.index("[") :]
         if root == "header":
             if not rest:
-                return json.dumps({k: [v] for k, v in event.headers.items()})
-            return _header(event, rest)
-        base: Any = event.body if root == "body" else extensions
+                return json.dumps(headers)
+            wanted = rest.lower()
+            return next((",".join(v) for k, v in headers.items() if k.lower() == wanted), "")
+        base: Any = body if root == "body" else extensions
         value = path_value(base, rest, expr) if rest else base
         return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
     return EXPR.sub(one, text)
 
 
-def bind(trigger: dict[str, Any], lookup: Lookup, event: Event,
+def bind(trigger: dict[str, Any], namespace: str, ports: Ports, body: Any, headers: Headers,
          extensions: Mapping[str, Any]) -> dict[str, str]:  # fmt: skip
     """The trigger's binding params (``ValueError`` for a missing binding or field)."""
     out: dict[str, str] = {}
     for b in trigger.get("bindings") or []:
         if b.get("ref"):
             kind = str(b.get("kind") or "TriggerBinding")
-            spec = lookup(kind, str(b["ref"]))
+            spec = ports.find(kind, str(b["ref"]), namespace)
             if spec is None:
                 raise ValueError(f"{kind} {b['ref']!r} is not found")
             pairs = [(str(p["name"]), str(p["value"])) for p in spec.get("params") or []]
@@ -220,7 +129,7 @@ def bind(trigger: dict[str, Any], lookup: Lookup, event: Event,
             pairs = [(str(b["name"]), str(b["value"]))]
         for name, value in pairs:
             try:
-                out[name] = resolve_value(value, event, extensions)
+                out[name] = resolve_value(value, body, headers, extensions)
             except ValueError as exc:
                 raise ValueError(f"failed to replace JSONPath value for param {name}: "
                                  f"{exc}") from None  # fmt: skip
@@ -262,26 +171,138 @@ def render(template: dict[str, Any], given: Mapping[str, str], labels: Mapping[s
     return out
 
 
-def fire(listener: str, spec: dict[str, Any], event: Event, lookup: Lookup) -> list[Fired]:
-    """Every trigger of the EventListener ``spec`` that this event passes, with its runs."""
-    event_id = secrets.token_hex(4)
-    fired = []
-    for i, trig in enumerate(spec.get("triggers") or []):
-        name = str(trig.get("name") or f"trigger-{i}")
-        ok, ext, _why = intercept(list(trig.get("interceptors") or []), event)
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Kubernetes' label selector (``matchLabels`` and ``matchExpressions``) on ``labels``."""
+    if not selector:
+        return True
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != str(v):
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = str(e["key"]), e["operator"], [str(v) for v in e.get("values") or []]
+        there = key in labels
+        ok = {"In": there and labels.get(key) in values,
+              "NotIn": not there or labels.get(key) not in values,
+              "Exists": there, "DoesNotExist": not there}.get(op, False)  # fmt: skip
         if not ok:
+            return False
+    return True
+
+
+def select(namespaces: Mapping[str, Any] | None, labels: Mapping[str, Any] | None,
+           own: str, ports: Ports) -> list[StoredTrigger]:  # fmt: skip
+    """The Trigger objects a namespace selector and label selector pick, as Tekton's sink
+    picks them (no namespaces and no labels: none)."""
+    names = [str(n) for n in (namespaces or {}).get("matchNames") or []]
+    if names == ["*"]:
+        found = ports.triggers(None)
+    elif names:
+        found = [t for ns in names for t in ports.triggers(ns)]
+    elif labels is not None:
+        found = ports.triggers(own)
+    else:
+        return []
+    return [t for t in found if selector_matches(labels, t.labels)]
+
+
+def _in_place(trig: dict[str, Any], i: int, namespace: str) -> StoredTrigger:
+    """An EventListener's trigger written in place, as the Trigger it stands for."""
+    tmpl = dict(trig.get("template") or {})
+    if tmpl.get("name") and not tmpl.get("ref"):  # v1alpha1's template.name
+        tmpl["ref"] = tmpl.pop("name")
+    spec = {"bindings": trig.get("bindings") or [], "template": tmpl,
+            "interceptors": trig.get("interceptors") or []}  # fmt: skip
+    return StoredTrigger(namespace, str(trig.get("name") or f"trigger-{i}"), {}, spec)
+
+
+def _run(t: StoredTrigger, chain: Chain, listener: str, event: Event, event_id: str,
+         ports: Ports) -> Fired | None:  # fmt: skip
+    ctx = Context(event.url, event_id, f"namespaces/{t.namespace}/triggers/{t.name}",
+                  t.namespace)  # fmt: skip
+    out = icpts.run_chain(list(t.spec.get("interceptors") or []), chain, ctx, ports)
+    if out.failed:
+        return Fired(t.name, error=out.why)
+    if not out.go:
+        return None
+    tmpl = t.spec.get("template") or {}
+    ref = str(tmpl.get("ref") or "")
+    template = tmpl.get("spec") or (ports.find("TriggerTemplate", ref, t.namespace)
+                                    if ref else None)  # fmt: skip
+    if template is None:
+        return Fired(t.name, error=f"TriggerTemplate {ref!r} is not found")
+    labels = {"triggers.tekton.dev/eventlistener": listener,
+              "triggers.tekton.dev/trigger": t.name,
+              "triggers.tekton.dev/eventid": event_id}  # fmt: skip
+    try:
+        body = json.loads(out.chain.body or "{}")
+        given = bind(t.spec, t.namespace, ports, body, out.chain.header, out.chain.extensions)
+        return Fired(t.name, render(template, given, labels))
+    except ValueError as exc:
+        return Fired(t.name, error=str(exc))
+
+
+def _chain(body: str, header: Headers, ext: Mapping[str, Any], raw: bool) -> Chain:
+    return Chain(body, {k: list(v) for k, v in header.items()}, json.loads(json.dumps(ext)), raw)
+
+
+def fire(listener: str, namespace: str, spec: dict[str, Any], event: Event,
+         ports: Ports) -> list[Fired]:  # fmt: skip
+    """Every trigger of the EventListener ``namespace/listener`` that this event passes,
+    with its runs."""
+    event_id = secrets.token_hex(4)
+    body = event.raw if event.raw is not None else json.dumps(dict(event.body))
+    header: Headers = {k: [v] for k, v in event.headers.items()}
+    raw = event.raw is not None
+    todo = select(spec.get("namespaceSelector"), spec.get("labelSelector"), namespace, ports)
+    fired: list[Fired] = []
+    for i, trig in enumerate(spec.get("triggers") or []):
+        if trig.get("template"):
+            todo.append(_in_place(trig, i, namespace))
+        elif trig.get("triggerRef"):
+            ref = str(trig["triggerRef"])
+            found = ports.find("Trigger", ref, namespace)
+            if found is None:
+                fired.append(Fired(ref, error=f"Trigger {namespace}/{ref} is not found"))
+            else:
+                todo.append(StoredTrigger(namespace, ref, {}, found))
+    for t in todo:
+        got = _run(t, _chain(body, header, {}, raw), listener, event, event_id, ports)
+        fired += [got] if got is not None else []
+    for g, group in enumerate(spec.get("triggerGroups") or []):
+        name = str(group.get("name") or f"group-{g}")
+        ctx = Context(event.url, event_id, f"namespaces/{namespace}/triggerGroups/{name}",
+                      namespace)  # fmt: skip
+        out = icpts.run_chain(list(group.get("interceptors") or []),
+                              _chain(body, header, {}, raw), ctx, ports)  # fmt: skip
+        if out.failed:
+            fired.append(Fired(name, error=out.why))
+        if not out.go:
             continue
-        tmpl = trig.get("template") or {}
-        ref = str(tmpl.get("ref") or tmpl.get("name") or "")
-        template = tmpl.get("spec") or (lookup("TriggerTemplate", ref) if ref else None)
-        if template is None:
-            fired.append(Fired(name, error=f"TriggerTemplate {ref!r} is not found"))
-            continue
-        labels = {"triggers.tekton.dev/eventlistener": listener,
-                  "triggers.tekton.dev/trigger": name,
-                  "triggers.tekton.dev/eventid": event_id}  # fmt: skip
-        try:
-            fired.append(Fired(name, render(template, bind(trig, lookup, event, ext), labels)))
-        except ValueError as exc:
-            fired.append(Fired(name, error=str(exc)))
+        chosen = group.get("triggerSelector") or {}
+        for t in select(chosen.get("namespaceSelector"), chosen.get("labelSelector"),
+                        namespace, ports):  # fmt: skip
+            c = out.chain
+            got = _run(t, _chain(c.body, c.header, c.extensions, c.raw), listener, event,
+                       event_id, ports)  # fmt: skip
+            fired += [got] if got is not None else []
     return fired
+
+
+def listener_interceptors(namespace: str, spec: dict[str, Any],
+                          ports: Ports) -> list[tuple[str, dict[str, Any]]]:  # fmt: skip
+    """(namespace, interceptor) of every interceptor an event to this EventListener may
+    meet: its triggers', the Triggers it refers to or selects, its groups'."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    triggers = select(spec.get("namespaceSelector"), spec.get("labelSelector"), namespace, ports)
+    for trig in spec.get("triggers") or []:
+        found = ports.find("Trigger", str(trig["triggerRef"]), namespace) if trig.get(
+            "triggerRef") else None  # fmt: skip
+        out += [(namespace, i) for i in (found or trig).get("interceptors") or []]
+    for group in spec.get("triggerGroups") or []:
+        out += [(namespace, i) for i in group.get("interceptors") or []]
+        chosen = group.get("triggerSelector") or {}
+        triggers += select(chosen.get("namespaceSelector"), chosen.get("labelSelector"),
+                           namespace, ports)  # fmt: skip
+    for t in triggers:
+        out += [(t.namespace, i) for i in t.spec.get("interceptors") or []]
+    return out

@@ -11,7 +11,8 @@ the common fields (``conclusion``, ``jobs`` with ``steps``) plus ``status``
 shaped as the run's Tekton status. With a store, the run's state and its
 record so far are stored before and after every TaskRun (phase ``running``:
 the files' text, the options, the pipeline's scheduler state); ``resume``
-finishes such a run after its process died. Reads and writes the store (the
+finishes such a run after its process died (its step processes, and on podman
+its step containers, ``shipway-ci-<run>-…``, are removed first). Reads and writes the store (the
 record, the state), the run's directories, and podman.
 """
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipway.ci.exec.base import ExecutorConfig
+from shipway.ci.exec.base import ExecutorConfig, remove_leftovers
 from shipway.ci.tekton.load import Bundle, Doc, load
 from shipway.ci.tekton.params import given_map, resolve
 from shipway.ci.tekton.schema import parse_duration
@@ -165,14 +166,22 @@ def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
     return path / str(binding["subPath"]) if binding.get("subPath") else path
 
 
-def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
+def _aliases(opts: RunOptions) -> dict[str, str]:
     named = opts.env.get("SHIPWAY_REGISTRY_ALIASES") or os.environ.get(
         "SHIPWAY_REGISTRY_ALIASES", "")  # the controller's Pipeline passes its own  # fmt: skip
-    aliases = docker_api.parse_aliases(named)
+    return docker_api.parse_aliases(named)
+
+
+def _podman_env(opts: RunOptions) -> dict[str, str]:
     insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-    env = opts.podman_env or podman_env.podman_env(opts.podman_home,
-                                                   [*insecure, *aliases.values()])  # fmt: skip
-    config = ExecutorConfig(podman_env=env, kube=dict(opts.kube))
+    return opts.podman_env or podman_env.podman_env(
+        opts.podman_home, [*insecure, *_aliases(opts).values()]
+    )
+
+
+def _executor(opts: RunOptions, run_id: str) -> Callable[[str], Executor]:
+    aliases = _aliases(opts)
+    config = ExecutorConfig(podman_env=_podman_env(opts), kube=dict(opts.kube))
     return lambda name: StepExecutor(opts.executor, run_id, name, config, aliases, opts.env)
 
 
@@ -305,6 +314,11 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
 
     run_dir = opts.base_dir / f"tekton-{name}"
     stop_leftovers(run_dir, run_id, say)
+    config = ExecutorConfig(podman_env=_podman_env(opts), kube=dict(opts.kube))
+    gone = remove_leftovers(opts.executor, run_id, config)  # podman's step containers
+    if gone:
+        say(f"[{run_id}] removed {len(gone)} container(s) the interrupted run left: "
+            f"{', '.join(gone)}")  # fmt: skip
     if str(data["kind"]) == "Task":  # the TaskRun runs again from the start, in a fresh dir
         shutil.rmtree(run_dir, ignore_errors=True)
     prior = {**state, "lines": [*(state.get("lines") or []), *said]}

@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.tekton import trigger_eval
+from shipway.ci.tekton.interceptors import Secret
 from shipway.ci.tekton.load import Doc
 from shipway.ci.tekton_run.service import RunOptions, run_files
+from shipway.ci.tekton_run.trigger_ports import store_ports
 from shipway.model.errors import InputError
 from shipway.runtime.host import Cancel
 from shipway.store import resources as stored
@@ -89,15 +91,10 @@ def listener_runs(store: Store, namespace: str, event: str, payload: dict[str, A
     if not listeners:
         return [], []
     got = event_of(event, payload)
-
-    def lookup(kind: str, name: str) -> dict[str, Any] | None:
-        ns = None if kind == "ClusterTriggerBinding" else namespace
-        found = stored.find(store, kind, name, ns)
-        return found.spec if found is not None else None
-
+    ports = store_ports(store)
     texts, failed = [], []
     for el in listeners:
-        for fired in trigger_eval.fire(el.name, el.spec, got, lookup):
+        for fired in trigger_eval.fire(el.name, el.namespace, el.spec, got, ports):
             where = f"EventListener/{el.namespace}/{el.name}:{fired.trigger}"
             if fired.error:
                 failed.append((where, fired.error))
@@ -108,22 +105,18 @@ def listener_runs(store: Store, namespace: str, event: str, payload: dict[str, A
 
 
 def listener_hook_runs(store: Store, namespace: str, listener: str, body: dict[str, Any],
-                       headers: dict[str, str],
-                       opts: RunOptions) -> list[dict[str, Any]]:  # fmt: skip
+                       headers: dict[str, str], opts: RunOptions,
+                       raw: str | None = None,
+                       secret: Secret | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """The runs of the EventListener ``namespace/listener``'s triggers for an event it was
     sent; a trigger that fails, or runs that do not check, are failed records."""
     el = stored.find(store, "EventListener", listener, namespace)
     if el is None:
         return []
-
-    def lookup(kind: str, name: str) -> dict[str, Any] | None:
-        found = stored.find(store, kind, name, None if kind == "ClusterTriggerBinding"
-                            else namespace)  # fmt: skip
-        return found.spec if found is not None else None
-
-    got = trigger_eval.Event(body, headers, f"/hooks/tekton/{namespace}/{listener}")
+    got = trigger_eval.Event(body, headers, f"/hooks/tekton/{namespace}/{listener}", raw)
+    ports = store_ports(store, secret)
     records: list[dict[str, Any]] = []
-    for fired in trigger_eval.fire(el.name, el.spec, got, lookup):
+    for fired in trigger_eval.fire(el.name, namespace, el.spec, got, ports):
         where = f"EventListener/{namespace}/{listener}:{fired.trigger}"
         if fired.error:
             records.append(_invalid(store, where, "tekton", "", InputError(
