@@ -22,6 +22,7 @@ out as ``(path, message)``; evaluating a trigger is ``ci.tekton.trigger_eval``.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import re
 from collections.abc import Iterator
@@ -252,6 +253,7 @@ def _param_path(icpt: dict[str, Any], name: str, at: Path) -> Path:
     return at
 
 
+_NOT_SERVED = ("slack",)  # Tekton's core interceptors shipway does not run
 _SERVED = (
     "cel, github, gitlab, bitbucket, webhook; an interceptor of your own is a "
     "ref with kind: ClusterInterceptor or NamespacedInterceptor"
@@ -308,9 +310,14 @@ def _interceptor(icpt: dict[str, Any], at: Path) -> Iterator[tuple[Path, str | t
         yield at, (f"missing field(s): {dotted((*at, 'ref', 'name'))} (or {dotted(at)}.webhook)",)
         return
     if name not in BUILTIN or (ref.get("kind") or "ClusterInterceptor") != "ClusterInterceptor":
-        if not ref.get("kind"):
+        # As in Tekton, a ref without kind names a ClusterInterceptor (looked up when an
+        # event comes); Tekton's own slack interceptor and near-misses of the built-in
+        # names are refused here, so a typo such as `gihub` shows at apply time.
+        near = difflib.get_close_matches(name, BUILTIN, n=1, cutoff=0.75)
+        if not ref.get("kind") and (name in _NOT_SERVED or near):
             where = (*at, "ref", "name") if ref else at
-            yield where, (f"{dotted(where)}: interceptor {name!r} is not served (one of: "
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            yield where, (f"{dotted(where)}: interceptor {name!r} is not served ({hint}one of: "
                           f"{_SERVED})",)  # fmt: skip
         return
     if name == "cel":

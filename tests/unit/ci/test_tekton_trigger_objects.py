@@ -396,3 +396,24 @@ def test_cel_has_tekton_functions_and_reads_secrets() -> None:
     assert run("header.canonical('X-Token').compareSecret('k', 'tok')") is True
     assert run("header.canonical('X-Token').compareSecret('k', 'tok', 'other')") is False
     assert run("header.canonical('X-Token').compareSecret('k', 'missing')") is False
+
+
+def test_a_ref_without_kind_to_an_interceptor_of_ones_own_is_a_cluster_interceptor() -> None:
+    """Tekton's default ref kind is ClusterInterceptor: such a file applies unchanged, while
+    a near-miss of a built-in name is still refused with the name it probably meant."""
+    listener = """\
+apiVersion: triggers.tekton.dev/v1beta1
+kind: EventListener
+metadata: {name: el}
+spec:
+  triggers:
+    - name: t
+      interceptors: [{ref: {name: %s}}]
+      template: {ref: say}
+"""
+    (mine,) = parse_text(listener % "my-own-check", "el.yaml")
+    assert mine.spec["triggers"][0]["interceptors"][0]["ref"]["name"] == "my-own-check"
+    with pytest.raises(
+        ResourceError, match=r"el\.yaml:7:.*'gitlub' is not served \(did you mean 'gitlab'\?"
+    ):
+        parse_text(listener % "gitlub", "el.yaml")
