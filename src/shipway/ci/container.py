@@ -43,8 +43,7 @@ def podman_environment(job: JobRun) -> dict[str, str]:
     info = job.rs.info
     if info.podman_env is not None:
         return dict(info.podman_env)
-    insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-    return podman_env.podman_env(load_settings().home / "podman", insecure)
+    return podman_env.for_home(load_settings().home)
 
 
 def _spec(value: Any) -> dict[str, Any]:

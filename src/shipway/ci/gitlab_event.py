@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway import settings
-from shipway.ci.exec.base import ExecutorConfig
+from shipway.ci.exec.base import ExecutorConfig, clear_leftovers
 from shipway.ci.gitlab.pipeline import parse_pipeline
 from shipway.ci.gitlab.plan import Context, plan_pipeline
 from shipway.ci.gitlab.variables import Facts
@@ -179,12 +179,13 @@ def _run(store: Store, source: Path, run_id: str, facts: Facts, resume: dict[str
             if prior is not None:
                 put_state(store, "ci", run_id, "done", {"resume": resume})
             return []
-        home = settings.load().home
         from shipway.runtime import podman_env
 
-        insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-        podman = podman_env.podman_env(home / "podman", insecure)
+        home = settings.load().home
+        podman = podman_env.for_home(home)
         config = ExecutorConfig(podman_env=podman, kube=dict(resume.get("kube") or {}))
+        if prior is not None:  # resuming: the containers the killed run left go first
+            clear_leftovers(executor, run_id, config, say)
         default_image = None
         if executor in ("podman", "kubernetes"):  # untrusted code stays in a container
             default_image = resume.get("runner_image") or os.environ.get("SHIPWAY_CI_IMAGE")

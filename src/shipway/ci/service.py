@@ -247,10 +247,22 @@ def resume_run(
     if environments is None:  # the stored rules still hold; secretsFile values are read again
         subject = f"CI run {run_id}"
         environments = ci_environments.from_data(data.get("environments") or {}, Path("/"), subject)
-    stop_leftovers(Path(fields["base_dir"]) / "jobs", run_id, on_line or (lambda _line: None))
+    say = on_line or (lambda _line: None)
+    stop_leftovers(Path(fields["base_dir"]) / "jobs", run_id, say)
+    _clear_containers(run_id, str(fields.get("executor") or "host"), fields.get("kube"), say)
     info = RunInfo(**fields, secrets=dict(secrets), on_line=on_line, cancel=cancel,
                    environments=dict(environments))  # fmt: skip
     return run_workflow(store, workflow, info, prior=state)
+
+
+def _clear_containers(run_id: str, executor: str, kube: Any, say: Callable[[str], None]) -> None:
+    """What the executors still run for a run killed outright (job and service containers)."""
+    from shipway.ci.exec.base import ExecutorConfig, clear_leftovers
+    from shipway.runtime import podman_env
+
+    home = settings.load().home
+    config = ExecutorConfig(podman_env=podman_env.for_home(home), kube=dict(kube or {}))
+    clear_leftovers(executor, run_id, config, say)
 
 
 def invalid_run(

@@ -125,8 +125,9 @@ def _docker_env(settings: Settings) -> dict[str, str]:
     from shipway.runtime import docker_api
 
     aliases = docker_api.parse_aliases(os.environ.get("SHIPWAY_REGISTRY_ALIASES", ""))
-    insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-    env, dirs = docker_api.step_env(settings, aliases, insecure)
+    from shipway.runtime.podman_env import insecure_registries
+
+    env, dirs = docker_api.step_env(settings, aliases, insecure_registries())
     if dirs:
         env["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", os.defpath)])
     return env

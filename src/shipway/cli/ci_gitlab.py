@@ -81,9 +81,7 @@ def run_gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
         on_line("workflow:rules: no pipeline is created for this commit")
     from shipway.runtime import podman_env
 
-    insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
-    config = ExecutorConfig(podman_env=podman_env.podman_env(settings.home / "podman", insecure),
-                            kube=dict(kube or {}))  # fmt: skip
+    config = ExecutorConfig(podman_env=podman_env.for_home(settings.home), kube=dict(kube or {}))
     base_dir = settings.work_dir / "ci" / run_id
     default_image = os.environ.get("SHIPWAY_CI_IMAGE") or None if executor == "kubernetes" \
         else None  # fmt: skip

@@ -110,3 +110,15 @@ def podman_env(
         "CONTAINERS_STORAGE_CONF": str(base / "storage.conf"),
         "CONTAINERS_REGISTRIES_CONF": str(base / "registries.conf"),
     }
+
+
+def insecure_registries() -> list[str]:
+    """The registries ``SHIPWAY_INSECURE_REGISTRIES`` names (comma-separated), spoken to over
+    plain HTTP."""
+    return [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
+
+
+def for_home(home: Path, extra_insecure: Iterable[str] = ()) -> dict[str, str]:
+    """The podman environment of the installation at ``home`` (``<home>/podman``), with the
+    insecure registries of ``SHIPWAY_INSECURE_REGISTRIES`` and ``extra_insecure``."""
+    return podman_env(home / "podman", [*insecure_registries(), *extra_insecure])

@@ -334,6 +334,18 @@ def remove_leftovers(name: str, run_id: str, config: ExecutorConfig) -> list[str
     return list(found(run_id, config)) if found is not None else []
 
 
+def clear_leftovers(name: str, run_id: str, config: ExecutorConfig,
+                    say: Callable[[str], None]) -> None:  # fmt: skip
+    """``remove_leftovers`` of the executor ``name`` and of podman (the containers of jobs
+    with an image run there on any executor), said in the run's log."""
+    gone = remove_leftovers(name, run_id, config)
+    if name != "podman":
+        gone += remove_leftovers("podman", run_id, config)
+    if gone:
+        say(f"[{run_id}] removed {len(gone)} container(s) the interrupted run left: "
+            f"{', '.join(gone)}")  # fmt: skip
+
+
 class _Box(Protocol):
     def open(self) -> None: ...
 

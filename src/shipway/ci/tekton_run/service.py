@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipway.ci.exec.base import ExecutorConfig, remove_leftovers
+from shipway.ci.exec.base import ExecutorConfig, clear_leftovers
 from shipway.ci.tekton.load import Bundle, Doc, load
 from shipway.ci.tekton.params import given_map, resolve
 from shipway.ci.tekton.schema import parse_duration
@@ -173,9 +173,8 @@ def _aliases(opts: RunOptions) -> dict[str, str]:
 
 
 def _podman_env(opts: RunOptions) -> dict[str, str]:
-    insecure = [r for r in os.environ.get("SHIPWAY_INSECURE_REGISTRIES", "").split(",") if r]
     return opts.podman_env or podman_env.podman_env(
-        opts.podman_home, [*insecure, *_aliases(opts).values()]
+        opts.podman_home, [*podman_env.insecure_registries(), *_aliases(opts).values()]
     )
 
 
@@ -315,10 +314,7 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
     run_dir = opts.base_dir / f"tekton-{name}"
     stop_leftovers(run_dir, run_id, say)
     config = ExecutorConfig(podman_env=_podman_env(opts), kube=dict(opts.kube))
-    gone = remove_leftovers(opts.executor, run_id, config)  # podman's step containers
-    if gone:
-        say(f"[{run_id}] removed {len(gone)} container(s) the interrupted run left: "
-            f"{', '.join(gone)}")  # fmt: skip
+    clear_leftovers(opts.executor, run_id, config, say)  # podman's step containers
     if str(data["kind"]) == "Task":  # the TaskRun runs again from the start, in a fresh dir
         shutil.rmtree(run_dir, ignore_errors=True)
     prior = {**state, "lines": [*(state.get("lines") or []), *said]}
