@@ -18,7 +18,7 @@ from deploy_helpers import commit, deployment, kube_app, write
 
 from fake_kube.server import FakeKube
 from security_images import push_image
-from shipway.deploy import engine
+from shipway.deploy import digest_lookup, engine
 from shipway.images.registry import RegistryClient
 from shipway.model import resources as model
 from shipway.security.sign import keys
@@ -80,6 +80,8 @@ def setup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[Any, Path, Path, str]:
     monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
+    monkeypatch.setenv("SHIPWAY_DIGEST_TTL", "0")  # every pass asks (the TTL has its own test)
+    digest_lookup.forget()
     key, pub = keys.generate(tmp_path / "team")
     image = f"{registry.host}/mut-web:v1"
     url, work = config_repo
