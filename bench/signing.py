@@ -129,7 +129,8 @@ def pinned_passes(host: str, tmp: Path, n: int, passes: int, stop: Callable[[], 
         with mock.patch.object(RegistryClient, "_send", counted):
             got = engine.refresh_all(store, settings=settings)
         wall, cpu = time.perf_counter() - w, time.process_time() - c
-        states = sorted({s.sync_status for s in got.values()})
+        states = sorted({" ".join([s.sync_status, *(c["type"] for c in s.conditions)])
+                         for s in got.values()})  # fmt: skip
         return wall, cpu, sent[0], renderer.renders - renders, states
 
     try:

@@ -30,7 +30,10 @@ from shipway.store import resources as store_resources
 pytestmark = pytest.mark.integration
 
 
-def _policy(host: str, pub: Path, action: str, **verify: Any) -> model.Resource:
+def _policy(host: str, pub: Path | None, action: str, **verify: Any) -> model.Resource:
+    """A ClusterPolicy verifying ``host/mut-*`` with ``pub`` (None: an entry with no attestors)."""
+    if pub is not None:
+        verify = {"attestors": [{"entries": [{"keys": {"publicKeys": pub.read_text()}}]}], **verify}
     doc = {
         "apiVersion": "kyverno.io/v1",
         "kind": "ClusterPolicy",
@@ -44,7 +47,6 @@ def _policy(host: str, pub: Path, action: str, **verify: Any) -> model.Resource:
                     "verifyImages": [
                         {
                             "imageReferences": [f"{host}/mut-*"],
-                            "attestors": [{"entries": [{"keys": {"publicKeys": pub.read_text()}}]}],
                             **verify,
                         }
                     ],
@@ -142,8 +144,14 @@ def test_verified_tag_runs_as_its_digest_and_a_moved_tag_is_synced_again(
     assert _live_image(fake) == f"{image}@{d2}"
     assert engine.refresh(store, "mapp", settings=settings).sync_status == "Synced"
 
-    # mutateDigest: false deploys what git says
+    # mutateDigest: false leaves the tag, which verifyDigest (true by default) refuses
     store_resources.apply(store, [_policy(registry.host, pub, "Enforce", mutateDigest=False)])
+    res = engine.reconcile(store, "mapp", settings=settings)
+    assert res.phase == "Failed" and f"missing digest for {image}" in res.message, res.message
+    assert _live_image(fake) == f"{image}@{d2}"
+    # with verifyDigest: false as well, what git says deploys
+    loose = _policy(registry.host, pub, "Enforce", mutateDigest=False, verifyDigest=False)
+    store_resources.apply(store, [loose])
     res = engine.reconcile(store, "mapp", settings=settings)
     assert res.phase == "Succeeded", res.message
     assert _live_image(fake) == image
@@ -151,27 +159,61 @@ def test_verified_tag_runs_as_its_digest_and_a_moved_tag_is_synced_again(
     assert engine.refresh(store, "mapp", settings=settings).sync_status == "Synced"
 
 
-@pytest.mark.parametrize(
-    ("action", "verify"),
-    [("Audit", {}), ("Enforce", {"required": False})],
-    ids=["audit", "optional"],
-)
-def test_unverified_image_admitted_by_audit_or_required_false_is_pinned_as_kyverno_does(
-    setup: tuple[Any, Path, Path, str],
-    fake: FakeKube,
-    registry: Any,
-    action: str,
-    verify: dict[str, Any],
+def test_unverified_image_admitted_by_audit_is_pinned_as_kyverno_does(
+    setup: tuple[Any, Path, Path, str], fake: FakeKube, registry: Any
 ) -> None:
     # Kyverno adds the digest patch whatever the verdict; only an Enforce failure blocks
     env, _key, pub, image = setup
     digest = push_image(registry.host, "mut-web", "v1", b"unsigned")
-    store_resources.apply(env.store, [_policy(registry.host, pub, action, **verify)])
+    store_resources.apply(env.store, [_policy(registry.host, pub, "Audit")])
     res = engine.reconcile(env.store, "mapp", settings=env.settings)
     assert res.phase == "Succeeded", res.message
     assert _live_image(fake) == f"{image}@{digest}"
     assert res.policy["images"][image]["deployed"] == f"{image}@{digest}"
     assert engine.refresh(env.store, "mapp", settings=env.settings).sync_status == "Synced"
+
+
+def test_required_false_skips_only_the_verified_check_not_a_failed_signature(
+    setup: tuple[Any, Path, Path, str], fake: FakeKube, registry: Any
+) -> None:
+    # Kyverno's mutating webhook blocks a failed verification under Enforce whatever
+    # required says; required is the validating webhook's "was it verified" check
+    env, _key, pub, image = setup
+    digest = push_image(registry.host, "mut-web", "v1", b"unsigned too")
+    store_resources.apply(env.store, [_policy(registry.host, pub, "Enforce", required=False)])
+    res = engine.reconcile(env.store, "mapp", settings=env.settings)
+    assert res.phase == "Failed" and "no signatures found" in res.message, res.message
+    assert ("Deployment", "team", "web") not in fake.store.objects
+
+    # an entry without attestors verifies nothing: required (the default) fails it ...
+    store_resources.apply(env.store, [_policy(registry.host, None, "Enforce")])
+    res = engine.reconcile(env.store, "mapp", settings=env.settings)
+    assert res.phase == "Failed" and f"unverified image {image}" in res.message, res.message
+    # ... and with required: false it only pins the digest (mutateDigest alone)
+    store_resources.apply(env.store, [_policy(registry.host, None, "Enforce", required=False)])
+    res = engine.reconcile(env.store, "mapp", settings=env.settings)
+    assert res.phase == "Succeeded", res.message
+    assert _live_image(fake) == f"{image}@{digest}"
+    assert engine.refresh(env.store, "mapp", settings=env.settings).sync_status == "Synced"
+
+
+def test_an_image_written_with_a_digest_is_deployed_as_written(
+    setup: tuple[Any, Path, Path, str], fake: FakeKube, registry: Any, config_repo: Any
+) -> None:
+    env, key, pub, image = setup
+    digest = push_image(registry.host, "mut-web", "v1", b"by digest")
+    _sign(registry.host, image, key)
+    _url, work = config_repo
+    for written in (f"{registry.host}/mut-web@{digest}", f"{image}@{digest}"):
+        write(work.path, "apps/m/all.yaml", [deployment(written)])
+        commit(work, f"run {written}")
+        store_resources.apply(env.store, [_policy(registry.host, pub, "Enforce")])
+        res = engine.reconcile(env.store, "mapp", settings=env.settings)
+        assert res.phase == "Succeeded", res.message
+        assert _live_image(fake) == written, "no second digest, no tag added"
+        assert "deployed" not in res.policy["images"][written]
+        status = store_resources.get(env.store, "Application", "mapp").status
+        assert "imageDigests" not in status, "nothing to re-resolve"
 
 
 def _pass(env: Any) -> tuple[dict[str, Any], int, int]:
