@@ -71,12 +71,16 @@ def requests_sent() -> int:
 
 
 def forget(repository: str | None = None) -> None:
-    """Drop the kept answers of ``registry/repository`` (every answer when None)."""
+    """Drop the kept answers of a repository (``host/repo``, any spelling a reference parses
+    to; every answer when None): a push to it was notified, so the next pass asks."""
+    wanted = _repo_of(repository) if repository is not None else None
+    if wanted == "":
+        return  # not a reference: nothing kept is about it
     with _known_lock:
-        if repository is None:
+        if wanted is None:
             _known.clear()
             return
-        for image in [i for i in _known if _repo_of(i) == repository]:
+        for image in [i for i in _known if _repo_of(i) == wanted]:
             del _known[image]
 
 
