@@ -144,9 +144,8 @@ def _pass(
 
 def _pins_hold(memo: AppStatus, lookups: digest_lookup.Lookups) -> bool:
     """Whether ``memo`` (a comparison with mutateDigest pins) still stands for its tags."""
-    if any(c["type"] == cmp.DIGEST_WARNING for c in memo.conditions):
-        return False  # a registry that did not answer then: compare again, it may now
-    return digest_pins.hold(memo.pins, lookups.digest)
+    warned = [c["message"] for c in memo.conditions if c["type"] == cmp.DIGEST_WARNING]
+    return digest_pins.unchanged(memo.pins, warned, lookups.digest)
 
 
 def _unreachable(app: Resource, exc: Exception) -> AppStatus:

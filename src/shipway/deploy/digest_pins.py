@@ -85,20 +85,19 @@ def current(
     return out
 
 
-def hold(pins: Mapping[str, str], resolve: Callable[[str], str | None]) -> bool:
-    """Whether every tag in ``pins`` still resolves to the digest it was compared with.
+def unchanged(
+    pins: Mapping[str, str], warned: Iterable[str], resolve: Callable[[str], str | None]
+) -> bool:
+    """Whether comparing again would pin ``pins`` again and warn ``warned`` again.
 
-    What lets an unchanged application keep its last comparison (``bulk``): a tag
-    that moved, is gone, or cannot be resolved now means comparing again.
+    What lets an unchanged application keep its last comparison (``bulk``): each tag
+    resolves to the digest it was compared with, and the images whose recorded digest
+    was kept (a registry down) are still those, for the same reason. A tag that moved,
+    went, failed or came back means comparing again.
     """
-    for image, compared in pins.items():
-        try:
-            digest = resolve(image)
-        except ShipwayError:
-            return False
-        if digest is None or workloads.digest_form(image, digest) != compared:
-            return False
-    return True
+    record = record_of(pins)  # a kept image was compared with its recorded digest
+    now = current(record, pins, resolve)
+    return now.pins == dict(pins) and sorted(warnings(now, record)) == sorted(warned)
 
 
 def warnings(current: Current, record: Mapping[str, str]) -> list[str]:
