@@ -7,7 +7,10 @@ the tracking annotation), puts the digests a ``mutateDigest`` rule pinned at
 the last sync in the images (``shipway.deploy.digest_pins``), reads live state
 and diffs; ``write_status`` stores
 the Application status. Render and git errors become a ``ComparisonError``
-condition (nothing is applied); a target failure an ``UnknownError`` one.
+condition (nothing is applied); a target failure an ``UnknownError`` one; a
+pinned tag its registry could not resolve an ``ImageDigestWarning`` (the
+recorded digest is compared; it stops no sync). A pass's tag lookups come in
+``Ctx.digests`` (``shipway.deploy.digest_lookup``); a lone refresh or sync makes its own.
 """
 
 from __future__ import annotations
