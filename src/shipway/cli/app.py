@@ -139,12 +139,10 @@ def diff_cmd(ctx: click.Context, name: str, namespace: str | None) -> None:
     """Show desired against live per object; exit 1 when they differ."""
     key = app_key(name, namespace)
     result = engine.refresh(store_from(ctx), key, settings=state_from(ctx).settings)
-    if result.conditions:
-        for c in result.conditions:
-            out.stderr.print(
-                f"application/{shown(key)}: {c['type']}: {c['message']}", highlight=False
-            )
-        raise SystemExit(2 if result.conditions[0]["type"] == "ComparisonError" else 5)
+    for c in result.conditions:
+        out.stderr.print(f"application/{shown(key)}: {c['type']}: {c['message']}", highlight=False)
+    if result.errors:  # a …Warning condition (a pinned tag not resolved) still diffs
+        raise SystemExit(2 if result.errors[0]["type"] == "ComparisonError" else 5)
     for d in result.out_of_sync:
         group, kind, ns, obj = d.key.split("/", 3)
         click.echo(f"===== {group}/{kind} {ns}/{obj} ======")

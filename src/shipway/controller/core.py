@@ -58,7 +58,7 @@ from shipway.controller.statuses import StatusReporter
 from shipway.controller.tips import Tips
 from shipway.controller.tokens import HookTokens
 from shipway.controller.tracker import ReleaseTracker
-from shipway.deploy import cronjobs
+from shipway.deploy import cronjobs, digest_lookup
 from shipway.deploy import engine as deploy_engine
 from shipway.git.webhooks import GitEvent
 from shipway.model import namespaces
@@ -247,6 +247,8 @@ class Controller:
     def _handle_registry(self, item: inbox.Item, owner: str) -> None:
         # The event's digests were never kept: the updater resolves each tag at the registry.
         pushes = [registry_webhooks.PushEvent(digest=None, **e) for e in item.payload["events"]]
+        for push in pushes:  # a pinned tag that moved is seen by the next pass, not after a TTL
+            digest_lookup.forget(push.image)
         received = dt.datetime.fromisoformat(item.payload["received"])
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
         signing.sign_pushed(self.settings, self.store, pushes, self.tracker)  # before any deploy

@@ -5,8 +5,9 @@ incrementally (``appstore.AppCache``), and compares an application again
 only when what it renders from changed (its source path's git tree, or the
 whole tree for kustomize/Helm), its spec or project changed, or its live
 objects changed (targets that offer ``live_version``; others are always
-read), or it runs images a ``mutateDigest`` rule pinned (their tags are
-resolved again: ``shipway.deploy.digest_pins``). Unchanged applications
+read), or a tag a ``mutateDigest`` rule pinned now resolves to another digest
+(``shipway.deploy.digest_pins``; each tag is asked once per pass and kept a
+short TTL, ``shipway.deploy.digest_lookup``). Unchanged applications
 keep their last comparison and stored status (whose ``sync.revision`` stays
 the newest commit that changed them). Files of
 all directory sources to render are read in one git call; statuses are
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipway import cluster
-from shipway.deploy import appspec, sources
+from shipway.deploy import appspec, digest_lookup, digest_pins, sources
 from shipway.deploy import compare as cmp
 from shipway.deploy import status as st
 from shipway.deploy.appstore import AppCache, write_statuses
@@ -52,14 +53,30 @@ def _refresh_all(
     store: Store, names: list[str] | None, settings: Settings | None
 ) -> dict[str, AppStatus]:
     settings = settings or load_settings()
-    home = str(settings.home)
     r = cmp.renderer(settings)
     r.forget_fetches()
     loaded = cmp.Loaded.load(store)
     wanted = set(names) if names is not None else None
+    pass_cache: dict[Any, Any] = {}
+    lookups = digest_lookup.Lookups(digest_lookup.ttl_from_env())  # one per tag this pass
+    try:
+        return _pass(store, settings, r, loaded, wanted, pass_cache, lookups)
+    finally:
+        lookups.close()
+
+
+def _pass(
+    store: Store,
+    settings: Settings,
+    r: sources.Renderer,
+    loaded: cmp.Loaded,
+    wanted: set[str] | None,
+    pass_cache: dict[Any, Any],
+    lookups: digest_lookup.Lookups,
+) -> dict[str, AppStatus]:
+    home = str(settings.home)
     out: dict[str, AppStatus] = {}
     todo: list[tuple[Resource, str | None, tuple[Any, ...] | None]] = []
-    pass_cache: dict[Any, Any] = {}
     cache = _apps.setdefault(home, AppCache())
     tracker = _trackers.setdefault(home, Tracker())
     listed = cache.load(store)
@@ -76,8 +93,8 @@ def _refresh_all(
         if wanted is not None and key not in wanted:
             continue
         memo = _memo.get((home, key))
-        if memo is not None and memo[-1].pins:
-            memo = None  # mutateDigest pins: a tag may have moved at the registry
+        if memo is not None and memo[-1].pins and not _pins_hold(memo[-1], lookups):
+            memo = None  # a tag a mutateDigest rule pinned moved (or cannot be resolved now)
         if dirty is not None and key not in dirty and memo is not None:
             out[key] = memo[-1]  # nothing it reads changed since its last comparison
             continue
@@ -99,7 +116,9 @@ def _refresh_all(
     ctxs = []
     for app, pin, fp in todo:
         app.status = fresh.get(tracker.key(app), {})
-        ctxs.append((cmp.context_for(store, app, settings, None, loaded, fetch=False), pin, fp))
+        ctx = cmp.context_for(store, app, settings, None, loaded, fetch=False)
+        ctx.digests = lookups
+        ctxs.append((ctx, pin, fp))
     if len(todo) > 1:
         r.prefetch([w for ctx, pin, _ in ctxs for w in _work(ctx, pin)])
     statuses: dict[str, dict[str, Any]] = {}
@@ -121,6 +140,12 @@ def _refresh_all(
         tracker.pending = (tracker.pending | everyone) - (looked - unfinished)
         tracker.volatile = (tracker.volatile - looked) | volatile | unfinished
     return out
+
+
+def _pins_hold(memo: AppStatus, lookups: digest_lookup.Lookups) -> bool:
+    """Whether ``memo`` (a comparison with mutateDigest pins) still stands for its tags."""
+    warned = [c["message"] for c in memo.conditions if c["type"] == cmp.DIGEST_WARNING]
+    return digest_pins.unchanged(memo.pins, warned, lookups.digest)
 
 
 def _unreachable(app: Resource, exc: Exception) -> AppStatus:

@@ -7,7 +7,10 @@ the tracking annotation), puts the digests a ``mutateDigest`` rule pinned at
 the last sync in the images (``shipway.deploy.digest_pins``), reads live state
 and diffs; ``write_status`` stores
 the Application status. Render and git errors become a ``ComparisonError``
-condition (nothing is applied); a target failure an ``UnknownError`` one.
+condition (nothing is applied); a target failure an ``UnknownError`` one; a
+pinned tag its registry could not resolve an ``ImageDigestWarning`` (the
+recorded digest is compared; it stops no sync). A pass's tag lookups come in
+``Ctx.digests`` (``shipway.deploy.digest_lookup``); a lone refresh or sync makes its own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from shipway import cluster
 from shipway.cluster.podman import PodmanTarget
 from shipway.deploy import (
     appspec,
+    digest_lookup,
     digest_pins,
     health,
     health_settings,
@@ -134,6 +138,8 @@ class Ctx:
     emit: EventSink
     project: dict[str, Any] | None = None  # the AppProject spec (None: not found)
     health_custom: health.Customizations | None = None  # argocd-cm's, read once per pass
+    digests: digest_lookup.Lookups | None = None  # the pass's tag lookups (None: this call's)
+    owns_digests: bool = False  # ``digests`` was made for this context (closed after compare)
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -325,7 +331,18 @@ def desired_at(ctx: Ctx, revision: str | None) -> tuple[str, list[dict[str, Any]
 
 def compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
     with RENDER_LOCK:
-        return _compare(ctx, revision)
+        try:
+            return _compare(ctx, revision)
+        finally:
+            if ctx.owns_digests and ctx.digests is not None:
+                ctx.digests.close()  # its connections; the answers stay for ctx's next compare
+
+
+def _lookups(ctx: Ctx) -> digest_lookup.Lookups:
+    """The pass's lookups, else this context's own (a refresh, or a sync and its re-compare)."""
+    if ctx.digests is None:
+        ctx.digests, ctx.owns_digests = digest_lookup.Lookups(), True
+    return ctx.digests
 
 
 def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, Any]]]:
@@ -358,8 +375,13 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
         result.written, result.written_hooks = desired, result.hooks
         record = digest_pins.recorded(ctx.old_status)
         if record:  # images a mutateDigest rule pinned: compare with the tag's digest now
-            pins = digest_pins.current(record, digest_pins.images_of(desired + result.hooks))
-            result.pins = pins
+            images = digest_pins.images_of(desired + result.hooks)
+            now = digest_pins.current(record, images, _lookups(ctx).digest)
+            result.pins = pins = now.pins
+            result.conditions = _kept_since(
+                ctx.old_status,
+                [condition(DIGEST_WARNING, m) for m in digest_pins.warnings(now, record)],
+            )
             desired = digest_pins.apply(desired, pins)
             result.hooks = digest_pins.apply(result.hooks, pins)
     except (InputError, GitError) as exc:
@@ -369,7 +391,7 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
     try:
         live = {k: o for k, o in ctx.target.live(ctx.name).items() if syncmod.hook_of(o) is None}
     except ClusterError as exc:
-        result.conditions = [condition("UnknownError", str(exc))]
+        result.conditions = [condition("UnknownError", str(exc)), *result.conditions]
         result.health_message = str(exc)
         return result, desired
     try:
@@ -382,7 +404,7 @@ def _compare(ctx: Ctx, revision: str | None) -> tuple[AppStatus, list[dict[str, 
         )
     except diffmod.RuleError as exc:  # an ignoreDifferences rule it cannot apply
         msg = f"Application {ctx.name!r}: {exc}"
-        result.conditions = [condition("ComparisonError", msg)]
+        result.conditions = [condition("ComparisonError", msg), *result.conditions]
         return result, desired
     custom = ctx.health_custom  # argocd-cm's Lua health customizations (read with the pass)
     for d in result.diffs:
@@ -416,6 +438,22 @@ def _scope(target: cluster.Target) -> diffmod.Scope:
 
 def condition(ctype: str, message: str) -> dict[str, str]:
     return {"type": ctype, "message": message, "lastTransitionTime": st.now()}
+
+
+DIGEST_WARNING = "ImageDigestWarning"
+"""A pinned image's tag could not be resolved: the recorded digest is compared (no sync stops)."""
+
+
+def _kept_since(old: dict[str, Any], conds: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``conds`` with the ``lastTransitionTime`` of the same condition in ``old``, as Argo CD keeps
+    it (a condition that stays does not rewrite the status every pass)."""
+    before = {(c.get("type"), c.get("message")): c for c in old.get("conditions") or []}
+    out = []
+    for c in conds:
+        seen = before.get((c["type"], c["message"]))
+        since = seen.get("lastTransitionTime") if seen else None
+        out.append({**c, "lastTransitionTime": since} if since else c)
+    return out
 
 
 def write_status(ctx: Ctx, status: dict[str, Any]) -> None:

@@ -156,7 +156,7 @@ def _sync(
     cmp_result, _ = cmp.compare(ctx, revision)
     res = SyncResult(ctx.name, "Running", cmp_result.revision, "", started_at=started)
     res.dry_run = dry_run
-    if cmp_result.conditions:
+    if cmp_result.errors:  # an ImageDigestWarning (a registry down) does not stop a sync
         return _finish(ctx, res, cmp_result, "Error", cmp_result.error, prune)
     if resume is None:  # a resumed sync passed its gates when it started
         gate = _gate(ctx, cmp_result)
@@ -265,6 +265,8 @@ def _pin(ctx: cmp.Ctx, cmp_result: AppStatus, pins: dict[str, str], *, record: b
     cmp_result.hooks = digest_pins.apply(cmp_result.written_hooks, pins)
     if record and pins:
         ctx.old_status[digest_pins.RECORD] = digest_pins.record_of(pins)
+        if ctx.digests is not None:  # the comparison after the sync asks no registry again
+            ctx.digests.learn(pins)
     elif record:
         ctx.old_status.pop(digest_pins.RECORD, None)
 
@@ -421,7 +423,7 @@ def self_heal_pass(store: Store, *, settings: Settings | None = None) -> list[Sy
         cmp_result = compared.get(key)
         if cmp_result is None or app_lock(key).locked():  # being synced right now
             continue
-        if cmp_result.conditions:
+        if cmp_result.errors:
             out.append(SyncResult(key, "Error", cmp_result.revision, cmp_result.error))
             continue
         if cmp_result.sync_status != diffmod.OUT_OF_SYNC:

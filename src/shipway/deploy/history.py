@@ -106,10 +106,10 @@ def delete_app(
     if cascade:
         status, _ = cmp.compare(ctx, None)
         hooks = delete_hooks.of_phase(status.hooks, "PreDelete", "PostDelete")
-        if status.conditions and not status.hooks:
+        if status.errors and not status.hooks:
             raise ClusterError(
                 "cannot render the application to run its PreDelete/PostDelete hooks: "
-                f"{status.conditions[0]['message']}; nothing was deleted (--no-cascade deletes "
+                f"{status.errors[0]['message']}; nothing was deleted (--no-cascade deletes "
                 "only the Application)",
                 subject=f"Application/{app_name}",
             )

@@ -131,6 +131,11 @@ class AppStatus:
         errs = [c["message"] for c in self.conditions if c["type"].endswith("Error")]
         return "; ".join(errs)
 
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        """The conditions that stop a sync (``…Error`` types, not Argo CD's ``…Warning`` ones)."""
+        return [c for c in self.conditions if not c["type"].endswith("Warning")]
+
     def resources(self) -> list[dict[str, Any]]:
         out = []
         for d in self.diffs:

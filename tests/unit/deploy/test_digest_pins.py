@@ -67,11 +67,26 @@ def test_current_resolves_recorded_tags_and_keeps_the_record_when_unreachable() 
     def down(image: str) -> str:
         raise RegistryError("connection refused", subject=image)
 
+    def gone(image: str) -> None:
+        return None
+
     images = {"reg.local/app:2", "reg.local/other:1"}
-    assert digest_pins.current(record, images, moved) == {
-        "reg.local/app:2": f"reg.local/app:2@{D2}"
-    }
-    assert digest_pins.current(record, images, down) == {"reg.local/app:2": f"reg.local/app:2@{D1}"}
+    now = digest_pins.current(record, images, moved)
+    assert now.pins == {"reg.local/app:2": f"reg.local/app:2@{D2}"}
+    assert now.kept == {}
+    assert digest_pins.unchanged(now.pins, [], moved)
+    assert not digest_pins.unchanged(now.pins, [], lambda image: D1), "the tag moved back"
+
+    for resolve, why in ((down, "connection refused"), (gone, "the tag is not in the registry")):
+        kept = digest_pins.current(record, images, resolve)
+        assert kept.pins == {"reg.local/app:2": f"reg.local/app:2@{D1}"}, "what was deployed"
+        assert kept.kept == {"reg.local/app:2": why}
+        (message,) = digest_pins.warnings(kept, record)
+        assert "reg.local/app:2" in message and why in message and D1 in message
+        assert not digest_pins.unchanged(now.pins, [], resolve), "it failed: compare again"
+        assert digest_pins.unchanged(kept.pins, [message], resolve), "failing the same way"
+        assert not digest_pins.unchanged(kept.pins, [message], lambda image: D1), "it is back"
+        assert not digest_pins.unchanged(kept.pins, [message], moved)
 
 
 def test_gate_checks_become_pins_and_the_status_record() -> None:

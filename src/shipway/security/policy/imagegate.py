@@ -10,8 +10,15 @@ rule's words; under ``Audit`` it is only reported. ``mutateDigest`` (true by
 default) is honoured as Kyverno does: an image written without a digest that a
 matching entry resolved gets ``deployed`` = ``registry/repo:tag@sha256:…``
 (``workloads.digest_form``), whatever the verdict (Kyverno patches under Audit
-and with ``required: false`` too; an Enforce failure refuses the sync anyway);
-the sync applies that form (``shipway.deploy.digest_pins``).
+too; an Enforce failure refuses the sync anyway); an image written with a
+digest is left as it is. The sync applies that form (``shipway.deploy.digest_pins``).
+Then, as Kyverno's validation webhook does after its mutation: ``verifyDigest``
+(true by default) fails an image still without a digest (``missing digest for
+IMAGE``: a tag with ``mutateDigest: false``), and ``required`` (true by default)
+fails an image nothing verified (``unverified image IMAGE``: an entry with
+neither attestors nor attestations). ``required: false`` only skips that check: a
+signature that does not verify fails the entry whatever ``required`` says, as in
+Kyverno's mutating webhook.
 ``check_images`` checks images no manifest holds yet (a Freight's, before a
 promotion) by ``imageReferences`` alone.
 
@@ -231,14 +238,26 @@ def _checked(
     for pol, rule, i, verify, name, image in targets:
         what = f"policy {pol.name}/{rule.name} verifyImages[{i}]"
         digest, ok, msg = check_image(image, verify, what=what, cache=cache, client_for=client_for)
-        if not ok and not verify.required:
-            ok, msg = True, f"not required: {msg}"
         action = pol.spec.action_of(verify)
+        written = reference.parse(image).digest
         deployed = ""
-        if verify.mutate_digest and digest and not reference.parse(image).digest:
+        if verify.mutate_digest and digest and not written:
             deployed = workloads.digest_form(image, digest)
+        if ok:
+            ok, msg = _validated(verify, image, bool(written or deployed), msg)
         out.append(ImageCheck(pol.name, rule.name, name, image, digest, action, ok, msg, deployed))
     return out
+
+
+def _validated(
+    verify: kyverno.VerifyImages, image: str, has_digest: bool, msg: str
+) -> tuple[bool, str]:
+    """Kyverno's validation of a mutated image: ``verifyDigest``, then ``required``."""
+    if verify.verify_digest and not has_digest:
+        return False, f"missing digest for {image}"
+    if verify.required and not (verify.attestors or verify.attestations):
+        return False, f"unverified image {image}"  # nothing verified it
+    return True, msg
 
 
 def check(
