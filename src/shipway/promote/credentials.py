@@ -1,7 +1,9 @@
 """Credentials a promotion reads, as Kargo keeps them: Secrets in the project's namespace.
 
 ``generic_secrets``: Secrets labelled ``kargo.akuity.io/cred-type: generic``,
-as ``secrets`` in expressions (``secrets['name']['key']``). ``default_forge``:
+as ``secrets`` in expressions (``secrets['name']['key']``, Kargo's
+``secret('name').key``); ``config_maps``: the Project's ConfigMaps for
+``configMap('name')``. ``default_forge``:
 the forge client for a PR step: the provider given (else github.com and
 gitlab.com are known), the token from a Secret labelled
 ``kargo.akuity.io/cred-type: git`` whose ``repoURL`` matches (its
@@ -46,6 +48,12 @@ def _secrets(store: Store, project: str, cred_type: str) -> list[tuple[str, dict
 
 def generic_secrets(store: Store, project: str) -> dict[str, dict[str, str]]:
     return dict(_secrets(store, project, "generic"))
+
+
+def config_maps(store: Store, project: str) -> dict[str, dict[str, str]]:
+    """The Project's ConfigMaps' ``data``, by name (``configMap(name)`` in expressions)."""
+    return {res.name: {k: str(v) for k, v in (res.body.get("data") or {}).items()}
+            for res in store_resources.list_kind(store, "ConfigMap", project)}  # fmt: skip
 
 
 def _provider(repo_url: str) -> str | None:

@@ -6,8 +6,15 @@ evaluates a step's ``if`` (default ``success()``). The functions are
 Kargo's: ``imageFrom(repoURL[, origin])`` and ``commitFrom(repoURL[, origin])``
 look in the promotion's Freight collection (an origin is ``warehouse(name)``;
 without one, the artifact must come from exactly one origin), ``chartFrom``
-is refused (charts are not served yet), ``quote``/``unsafeQuote``, and
-``success()``, ``failure()``, ``always()``, ``status()`` for ``if``.
+is refused (charts are not served yet), ``quote``/``unsafeQuote``,
+``secret(name)`` (a generic-credentials Secret's data, ``{}`` when there is
+none) and ``configMap(name)`` (a ConfigMap's data in the Project, ``{}`` when
+none), and ``success()``, ``failure()``, ``always()``, ``status(alias)`` (a
+step's status: Succeeded, Failed, Errored, Skipped, Running; ``""`` for a
+step not run yet; without an alias, the promotion's so far). ``ctx`` is
+Kargo's: ``project``, ``stage``, ``promotion``, ``targetFreight`` (``name``,
+``alias``, ``origin``) and ``meta`` (``promotion.actor``,
+``promotion.rollback``, ``step.alias``).
 """
 
 from __future__ import annotations
@@ -37,8 +44,16 @@ class Scope:
     outputs: dict[str, Any] = field(default_factory=dict)
     task_outputs: dict[str, Any] | None = None
     secrets: dict[str, Any] = field(default_factory=dict)
+    config_maps: dict[str, Any] = field(default_factory=dict)
     failed: bool = False
     """An earlier step failed (``failure()``, ``status()``)."""
+    statuses: dict[str, str] = field(default_factory=dict)
+    """Each step run so far by alias (a task's steps as ``<task>::<alias>``)."""
+    task_prefix: str = ""
+    """``<task>::`` inside a task: ``status(alias)`` looks there first."""
+    actor: str = ""
+    rollback: bool = False
+    step_alias: str = ""
 
     def env(self) -> dict[str, Any]:
         origin = self.target.get("origin") or {}
@@ -48,7 +63,15 @@ class Scope:
                 "project": self.project,
                 "stage": self.stage,
                 "promotion": self.promotion,
-                "targetFreight": {"name": self.target.get("name", ""), "origin": origin},
+                "targetFreight": {
+                    "name": self.target.get("name", ""),
+                    "alias": self.target.get("alias", ""),
+                    "origin": origin,
+                },
+                "meta": {
+                    "promotion": {"actor": self.actor, "rollback": self.rollback},
+                    "step": {"alias": self.step_alias},
+                },
             },
             "outputs": self.outputs,
             "secrets": self.secrets,
@@ -67,8 +90,17 @@ class Scope:
             "success": lambda: not self.failed,
             "failure": lambda: self.failed,
             "always": lambda: True,
-            "status": lambda: "Failed" if self.failed else "Succeeded",
+            "status": self._status,
+            "secret": lambda name: dict(self.secrets.get(str(name)) or {}),
+            "configMap": lambda name: dict(self.config_maps.get(str(name)) or {}),
         }
+
+    def _status(self, alias: Any = None) -> str:
+        if alias is None:
+            return "Failed" if self.failed else "Succeeded"
+        name = str(alias)
+        found = self.statuses.get(self.task_prefix + name) if self.task_prefix else None
+        return found or self.statuses.get(name, "")
 
     def _freights(self, origin: Any) -> list[dict[str, Any]]:
         pool = [self.target] + [

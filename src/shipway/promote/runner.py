@@ -37,7 +37,7 @@ from shipway.model.errors import ConflictError, InputError, NotFoundError, Shipw
 from shipway.promote import expressions as ex
 from shipway.promote import plan as plan_mod
 from shipway.promote import status as st
-from shipway.promote.credentials import default_forge, generic_secrets
+from shipway.promote.credentials import config_maps, default_forge, generic_secrets
 from shipway.promote.steps import base
 from shipway.promote.steps.config import parse_step_config
 from shipway.settings import Settings
@@ -224,6 +224,7 @@ class _Run:
         self.forge = forge or default_forge(store, state["project"])
         self.poll, self.progress = poll, on_progress or (lambda _e: None)
         self.secrets = generic_secrets(store, state["project"])
+        self.config_maps = config_maps(store, state["project"])
         self.work = _work(settings, state)
 
     def save(self, phase: str, message: str = "") -> None:
@@ -305,7 +306,10 @@ class _Run:
             target={**s["freight"], "name": (s["freight"].get("metadata") or {}).get("name")
                     or s["freight"].get("name", "")},
             collection=s["collection"], outputs=s["outputs"], task_outputs=task_outputs,
-            secrets=self.secrets, failed=bool(s.get("failure")),
+            secrets=self.secrets, config_maps=self.config_maps, failed=bool(s.get("failure")),
+            statuses={m["alias"]: m.get("status", "") for m in s["metas"] if m.get("alias")},
+            task_prefix=f"{step.task}::" if step.task else "", actor=str(s.get("actor", "")),
+            rollback=bool(s.get("rollbackOf")), step_alias=step.alias,
         )  # fmt: skip
         for var in [*s["vars"], *step.task_vars, *step.vars]:
             scope.vars = {**scope.vars, var["name"]: ex.render(var.get("value"), scope)}

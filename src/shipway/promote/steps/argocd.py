@@ -12,7 +12,10 @@ The app is then synced through shipway's reconciler at that revision, once
 and the step is Running until the app is Synced at it and Healthy, as Kargo
 waits. A failed sync is a retryable error. What the stage's health is judged
 by afterwards (Kargo's ``healthCheck``: each app and the revision it was synced
-to) stays in the step state as ``healthCheck``.
+to) stays in the step state as ``healthCheck``. An app given by ``selector``
+(``matchLabels``, ``matchExpressions``) stands for every Application of its
+namespace whose labels match (none matching fails the step); the output
+``apps`` lists each Application updated (``name``, ``namespace``).
 """
 
 from __future__ import annotations
@@ -88,9 +91,10 @@ def _prepare(env: StepEnv, app: c.ArgoApp) -> tuple[str, str | None]:
     """Authorize and update one Application; return its engine key and desired revision."""
     from shipway.store import resources as store_resources
 
-    where = f"{app.namespace}/{app.name}"
+    name = str(app.name)
+    where = f"{app.namespace}/{name}"
     try:
-        res = store_resources.get(env.store, "Application", app.name, app.namespace)
+        res = store_resources.get(env.store, "Application", name, app.namespace)
     except NotFoundError:
         raise StepFailed(f"Argo CD Application {where} not found") from None
     _authorize(res.body, env, where)
@@ -113,7 +117,27 @@ def _prepare(env: StepEnv, app: c.ArgoApp) -> tuple[str, str | None]:
     if body != res.body:
         res.body = body
         store_resources.apply(env.store, [res])
-    return instance(app.namespace, app.name), desired
+    return instance(app.namespace, name), desired
+
+
+def _expand(env: StepEnv, apps: list[c.ArgoApp]) -> list[c.ArgoApp]:
+    """Each app by name, a selector replaced by the Applications it matches (by name)."""
+    from shipway.store import resources as store_resources
+
+    out: list[c.ArgoApp] = []
+    for app in apps:
+        if app.selector is None:
+            out.append(app)
+            continue
+        found = sorted(
+            r.name for r in store_resources.list_kind(env.store, "Application", app.namespace)
+            if app.selector.matches(dict((r.body.get("metadata") or {}).get("labels") or {}))
+        )  # fmt: skip
+        if not found:
+            raise StepFailed(f"no Argo CD Application in namespace {app.namespace} matches "
+                             "the selector")  # fmt: skip
+        out += [app.model_copy(update={"name": n, "selector": None}) for n in found]
+    return out
 
 
 def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
@@ -123,7 +147,8 @@ def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
         raise StepFailed("argocd-update needs the resource store")
     synced: dict[str, str] = env.state.setdefault("synced", {})
     waiting = []
-    for app in cfg.apps:
+    apps = _expand(env, cfg.apps)
+    for app in apps:
         key, desired = _prepare(env, app)
         try:
             if key not in synced:
@@ -147,7 +172,7 @@ def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
             waiting.append(f"{key} is {state} at {synced[key][:12]}")
     if waiting:
         return StepResult("Running", message="waiting for " + ", ".join(waiting))
-    return StepResult()
+    return StepResult(output={"apps": [{"name": a.name, "namespace": a.namespace} for a in apps]})
 
 
 RUNNERS: dict[str, Any] = {"argocd-update": argocd_update}
