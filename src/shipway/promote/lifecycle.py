@@ -13,7 +13,13 @@
   (``shipway.dev/rollback-of`` names the one that failed), queued for the
   promotion lane; the failed Freight gets an ``autoPromotionHolds`` entry so
   auto-promotion does not take it there again; the Freight's journey and the
-  event stream show it.
+  event stream show it. As in Kargo, a rollback passes the same promotion
+  windows as any promotion and waits for the stage to settle (no promotion
+  under way): refused for either, it is kept waiting (engine
+  ``promote.rollback``, phase Waiting, ``RollbackWaiting``) and tried again on
+  every ``tick`` until it starts, or until the failure is older than
+  ``MAX_FAILURE_AGE`` (Kargo's 20 minutes: ``RollbackExpired``, a person
+  decides).
 - ``auto_promote``: for every stage a ``promotionPolicies`` entry enables
   (``stageSelector``: name, glob, regex, labels), the Freight
   ``autopolicy.choose`` picks is promoted, through the same gates as a person's
@@ -38,7 +44,7 @@ from typing import Any
 
 from shipway.model import events as ev
 from shipway.model import kargo_stage
-from shipway.model.errors import ShipwayError
+from shipway.model.errors import ConflictError, ShipwayError
 from shipway.promote import autopolicy, gates, records, runner, stage_refresh, verification
 from shipway.promote import start as start_mod
 from shipway.settings import Settings
@@ -49,6 +55,10 @@ from shipway.store.db import Store
 log = logging.getLogger("shipway.promote")
 AUTO_ACTOR = "shipway:auto-promotion"
 ROLLBACK_ACTOR = "shipway:auto-rollback"
+PENDING = "promote.rollback"
+"""The engine whose Waiting states are rollbacks a window or a busy stage held back."""
+MAX_FAILURE_AGE = dt.timedelta(minutes=20)
+"""Kargo's rollback horizon: a failure older than this is not rolled back automatically."""
 WAKE = threading.Event()
 """Set when there is work for the next ``tick`` (a verification started): the
 controller's tick loop waits on it, with its half-second interval as the fallback."""
@@ -156,8 +166,10 @@ def last_verified(store: Store, project: str, stage: str, failed: str) -> str | 
     return None
 
 
-def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> str | None:
-    """Promote ``stage`` back to its last verified Freight; the rollback's promotion name."""
+def rollback(store: Store, project: str, stage: str, failed: str, why: str,
+             failed_at: str | None = None) -> str | None:  # fmt: skip
+    """Promote ``stage`` back to its last verified Freight; the rollback's promotion name
+    (None when there is nothing to roll back to, or it waits for a window or the stage)."""
     target = last_verified(store, project, stage, failed)
     if target is None:
         records.record(store, project, failed,
@@ -173,6 +185,23 @@ def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> s
     try:
         started = start_mod.start(store, project=project, stage=stage, freight=target,
                                   actor=ROLLBACK_ACTOR, rollback_of=failed)  # fmt: skip
+    except ConflictError as exc:  # a window is closed or a promotion is under way: wait
+        key = f"{project}/{stage}"
+        before = runs.get_state(store, PENDING, key)
+        first = before is None or before[0] != "Waiting"
+        runs.put_state(store, PENDING, key, "Waiting",
+                       {"project": project, "stage": stage, "failed": failed, "why": why,
+                        "failedAt": failed_at or records.iso(records.now()),
+                        "reason": exc.message})  # fmt: skip
+        if first:
+            records.record(store, project, failed,
+                           {"stage": stage, "kind": "rollback", "phase": "Waiting",
+                            "to": target, "message": exc.message},
+                           reason="RollbackWaiting",
+                           message=f"stage {stage}: {why}: rollback to {target} waits: "
+                                   f"{exc.message}", warn=True,
+                           about=("Stage", stage))  # fmt: skip
+        return None
     except ShipwayError as exc:
         records.record(store, project, failed,
                        {"stage": stage, "kind": "rollback", "phase": "Refused",
@@ -180,6 +209,7 @@ def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> s
                        reason="RollbackRefused", message=f"stage {stage}: rollback to {target}: "
                        f"{exc}", warn=True, about=("Stage", stage))  # fmt: skip
         return None
+    _settle(store, project, stage, "Started")
     start_mod.queue(store, started.key)
     records.record(store, project, failed,
                    {"stage": stage, "kind": "rollback", "name": started.name,
@@ -189,6 +219,38 @@ def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> s
                            f"{target} (promotion {started.name})",
                    warn=True, about=("Stage", stage))  # fmt: skip
     return started.name
+
+
+def _settle(store: Store, project: str, stage: str, phase: str) -> None:
+    key = f"{project}/{stage}"
+    found = runs.get_state(store, PENDING, key)
+    if found is not None and found[0] == "Waiting":
+        runs.put_state(store, PENDING, key, phase, found[1])
+
+
+def retry_rollbacks(store: Store, now: dt.datetime | None = None) -> int:
+    """Try again each rollback a window or a busy stage held back; the number started."""
+    now = now or records.now()
+    started = 0
+    for key, phase, st in runs.states(store, PENDING):
+        if phase != "Waiting":
+            continue
+        failed_at = gates.parse_time(st.get("failedAt")) or now
+        if now - failed_at > MAX_FAILURE_AGE:
+            runs.put_state(store, PENDING, key, "Expired", st)
+            records.record(store, st["project"], st["failed"],
+                           {"stage": st["stage"], "kind": "rollback", "phase": "Expired",
+                            "message": st.get("reason", "")},
+                           reason="RollbackExpired",
+                           message=f"stage {st['stage']}: the rollback waited past "
+                                   f"{int(MAX_FAILURE_AGE.total_seconds() // 60)} minutes "
+                                   f"({st.get('reason', '')}); a person must decide",
+                           warn=True, about=("Stage", st["stage"]))  # fmt: skip
+            continue
+        if rollback(store, st["project"], st["stage"], st["failed"], st["why"],
+                    failed_at=st.get("failedAt")):  # fmt: skip
+            started += 1
+    return started
 
 
 def _freights(store: Store, project: str) -> list[autopolicy.FreightInfo]:
@@ -291,7 +353,8 @@ def tick(store: Store, settings: Settings, *, soak: bool = True) -> bool:
     ``soak`` is false); whether promotions may have been queued (auto-promotions, or a
     verification ended: its rollback), so the controller wakes the promotion lane."""
     ended = verification.tick(store, settings)  # a failed one may have queued a rollback
-    queued = bool(auto_promote(store)) or bool(ended)
+    retried = retry_rollbacks(store)
+    queued = bool(auto_promote(store)) or bool(ended) or bool(retried)
     if soak:
         soak_pass(store)
     stage_refresh.refresh(store)

@@ -11,8 +11,10 @@ with the reason and what remains) when:
   ``requestedFreight`` asks; the refusal says how much soak time is left.
 
 A rollback (``rollback_of``: the Freight that failed) is a promotion of
-Freight the stage has already verified: it skips the availability and window
-gates, since it restores what was running before. The Promotion is stored
+Freight the stage has already verified: it skips the availability gate, since
+it restores what was running before, but not the promotion windows: Kargo
+gates every kind of promotion by them, rollbacks included (``lifecycle``
+keeps a refused rollback waiting for the window to open). The Promotion is stored
 with Kargo's ``kargo.akuity.io/create-actor`` annotation, and shipway's
 ``shipway.dev/rollback-of`` / ``shipway.dev/auto-promotion`` when it is one;
 the runner's record (``promote.runner``) carries the same. A manual
@@ -143,8 +145,11 @@ def start(
                             subject=subject)  # fmt: skip
     if rollback_of is None:
         why = gate(store, project, stage_res, found, at)
-        if why:
-            raise ConflictError(f"refused: {why}", subject=subject)
+    else:
+        state = window(store, project, stage_res, at)
+        why = None if state.open else f"promotion window: {state.reason}"
+    if why:
+        raise ConflictError(f"refused: {why}", subject=subject)
     try:
         raw, vars_ = pm.template(stage_res.body)
         steps = plan.expand(raw, tasks(store, project))
