@@ -294,8 +294,9 @@ def test_a_closed_window_holds_the_rollback_until_it_opens(store: Store, health:
     assert [p for _k, p, _s in runs.states(store, lifecycle.PENDING)] == ["Started"]
 
 
-def test_a_rollback_held_past_twenty_minutes_is_left_to_a_person(store: Store,
-                                                                 health: Health) -> None:  # fmt: skip
+def test_a_rollback_held_past_twenty_minutes_is_left_to_a_person(
+    store: Store, health: Health
+) -> None:
     setup(store, docs(health.url, policies=[{"stageSelector": {"name": "test"},
                                              "autoRollback": {}}]))  # fmt: skip
     good = add_freight(store, "1.0.0")
