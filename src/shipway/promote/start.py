@@ -15,7 +15,8 @@ Freight the stage has already verified: it skips the availability gate, since
 it restores what was running before, but not the promotion windows: Kargo
 gates every kind of promotion by them, rollbacks included (``lifecycle``
 keeps a refused rollback waiting for the window to open). The Promotion is stored
-with Kargo's ``kargo.akuity.io/create-actor`` annotation, and shipway's
+with Kargo's ``kargo.akuity.io/create-actor`` annotation (and, for a rollback,
+``kargo.akuity.io/rollback: "true"``), and shipway's
 ``shipway.dev/rollback-of`` / ``shipway.dev/auto-promotion`` when it is one;
 the runner's record (``promote.runner``) carries the same. A manual
 promotion to a stage with auto-promotion pins the origin (an
@@ -45,6 +46,8 @@ LANE = "promotion"
 ACTOR = "kargo.akuity.io/create-actor"
 ROLLBACK_OF = "shipway.dev/rollback-of"
 AUTO = "shipway.dev/auto-promotion"
+KARGO_ROLLBACK = "kargo.akuity.io/rollback"
+"""Kargo marks a rollback Promotion ``kargo.akuity.io/rollback: "true"``; shipway does too."""
 
 
 @dataclass
@@ -160,6 +163,7 @@ def start(
     notes = {ACTOR: actor}
     if rollback_of:
         notes[ROLLBACK_OF] = rollback_of
+        notes[KARGO_ROLLBACK] = "true"
     if auto:
         notes[AUTO] = "true"
     doc["metadata"]["annotations"] = notes

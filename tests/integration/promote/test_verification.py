@@ -127,6 +127,7 @@ def test_failed_verification_rolls_back_to_last_verified(store: Store, health: H
     notes = promo.body["metadata"]["annotations"]
     assert notes[start_mod.ROLLBACK_OF] == bad and promo.spec["freight"] == good
     assert notes[start_mod.ACTOR] == lifecycle.ROLLBACK_ACTOR
+    assert notes[start_mod.KARGO_ROLLBACK] == "true"  # Kargo's own mark of a rollback
     health.body = {"status": "ok"}
     (done,) = run_pending(store)
     assert done["phase"] == "Succeeded"
