@@ -221,9 +221,9 @@ class _Run:
                  on_progress: Progress | None) -> None:  # fmt: skip
         self.store, self.settings, self.s = store, settings, state
         self.key = key_of(state["project"], state["name"])
-        self.forge = forge or default_forge(store, state["project"])
+        self.forge = forge or default_forge(store, state["project"], settings.home)
         self.poll, self.progress = poll, on_progress or (lambda _e: None)
-        self.secrets = generic_secrets(store, state["project"])
+        self.secrets = generic_secrets(store, state["project"], settings.home)
         self.config_maps = config_maps(store, state["project"])
         self.work = _work(settings, state)
 

@@ -28,7 +28,6 @@ Touches the store and, through the providers, what they measure.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import threading
@@ -76,14 +75,16 @@ def _templates(store: Store, project: str, refs: list[dict[str, Any]]) -> list[d
 
 
 def _secret(store: Store, project: str) -> an.SecretLookup:
+    """``secretKeyRef`` lookups: the project's Secrets in the store or as manifests under
+    ``$SHIPWAY_HOME/secrets/<project>/`` (``promote.credentials``)."""
+    from shipway.promote.credentials import secret_data
+    from shipway.settings import load as load_settings
+
+    home = load_settings().home
+
     def look(name: str, key: str) -> str | None:
-        res = store_resources.find(store, "Secret", name, project)
-        if res is None:
-            return None
-        if key in (res.body.get("stringData") or {}):
-            return str(res.body["stringData"][key])
-        raw = (res.body.get("data") or {}).get(key)
-        return base64.b64decode(raw).decode() if raw is not None else None
+        data = secret_data(store, project, name, home)
+        return None if data is None else data.get(key)
 
     return look
 

@@ -225,3 +225,52 @@ def test_documented_pull_request_flow_with_labels(env, git_server, tmp_path: Pat
         assert _by_alias(done)["wait-for-pr"] == "Succeeded"
     finally:
         srv.stop()
+
+
+def test_documented_http_step_with_a_secret_and_a_quoted_json_body(env, shipway_home: Path,
+                                                                   git_server) -> None:  # fmt: skip
+    # http's Slack example: secret('slack').token from a generic-credentials Secret kept as
+    # shipway keeps Secret manifests, a JSON body built by quote(); a real loopback server
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen: list[tuple[str, Any]] = []
+
+    class Chat(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.headers["Authorization"], json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}')
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    srv = HTTPServer(("127.0.0.1", 0), Chat)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        settings, store = env
+        secret = shipway_home / "secrets" / PROJECT / "slack.yaml"
+        secret.parent.mkdir(parents=True)
+        secret.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "slack", "namespace": PROJECT,
+                         "labels": {"kargo.akuity.io/cred-type": "generic"}},
+            "stringData": {"token": "xoxb-docs"}}))  # fmt: skip
+        url = git_server.bare("docs-http")
+        text = (DOCS / "62-steps-misc.yaml").read_text().replace(
+            "https://chat.example.com", f"http://127.0.0.1:{srv.server_address[1]}")  # fmt: skip
+        (stage,) = [r for r in parse_text(text, "62.yaml") if r.name == "http-slack"]
+        freight = _world(store, url, "0" * 40, "none", [stage])
+
+        status = _promote(settings, store, "http-slack", freight)
+
+        assert status["phase"] == "Succeeded", status.get("message")
+        ((auth, body),) = seen
+        assert auth == "Bearer xoxb-docs"
+        assert body["channel"] == "C123456" and body["blocks"][0]["type"] == "section"
+    finally:
+        srv.shutdown()
