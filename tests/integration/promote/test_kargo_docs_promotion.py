@@ -210,8 +210,9 @@ def test_documented_pull_request_flow_with_labels(env, git_server, tmp_path: Pat
         worker = threading.Thread(target=lambda: done.update(
             runner.run(store, settings, key, forge=forge, poll=0.02)))  # fmt: skip
         worker.start()
-        for _ in range(500):
-            if srv.open_pulls("github", project) or not worker.is_alive():
+        for _ in range(500):  # the PR is opened, then labelled: wait for both
+            pulls = srv.open_pulls("github", project)
+            if (pulls and pulls[0].get("labels")) or not worker.is_alive():
                 break
             worker.join(0.02)
         (pr,) = srv.open_pulls("github", project)
