@@ -34,6 +34,7 @@ import threading
 from typing import Any
 
 from shipway.model import events as ev
+from shipway.model import kargo_stage
 from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource
 from shipway.model.rollouts import COMPLETED_PHASES, Metric
@@ -54,11 +55,10 @@ _lock = threading.Lock()
 
 
 def stage_apps(store: Store, project: str, stage: str) -> list[Resource]:
-    want = f"{project}:{stage}"
     return [
         a
         for a in store_resources.list_kind(store, "Application")
-        if ((a.body.get("metadata") or {}).get("annotations") or {}).get(AUTHORIZED) == want
+        if kargo_stage.authorizes((a.body.get("metadata") or {}).get("annotations"), project, stage)
     ]
 
 

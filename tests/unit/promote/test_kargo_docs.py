@@ -286,3 +286,17 @@ def test_a_disabled_window_does_not_gate() -> None:
     in_jan = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)  # no TZID: UTC, as Kargo reads it
     state = gates.window_state(cfg.promotion_windows, "prod", {}, in_jan)
     assert not state.open and "jan" in state.reason
+
+
+def test_authorized_stage_lists_as_kargo_reads_them() -> None:
+    from shipway.model.kargo_stage import authorized_stages, authorizes
+
+    key = "kargo.akuity.io/authorized-stage"
+    both = {key: "kargo-demo:test-frontend, kargo-demo : test-backend"}
+    assert authorizes(both, "kargo-demo", "test-backend")
+    assert authorizes(both, "kargo-demo", "test-frontend")
+    assert not authorizes(both, "kargo-demo", "test")
+    assert not authorizes({key: "kargo-demo:*"}, "kargo-demo", "test")  # globs are gone
+    assert not authorizes({}, "kargo-demo", "test")
+    with pytest.raises(ValueError, match="expected format"):
+        authorized_stages("kargo-demo")

@@ -1,7 +1,8 @@
 """argocd-update: point Argo CD Applications at the promoted revision, sync, wait for Healthy.
 
 As Kargo does, an Application may be changed by a promotion only when its
-annotation ``kargo.akuity.io/authorized-stage`` is ``<project>:<stage>``
+annotation ``kargo.akuity.io/authorized-stage`` names ``<project>:<stage>`` (one, or a
+comma-separated list as Kargo reads it)
 (else the step fails naming the annotation). Per source (matched by
 ``repoURL``): ``updateTargetRevision`` writes the desired revision into
 ``targetRevision``; ``kustomize.images`` and ``helm.images`` set the
@@ -25,6 +26,7 @@ from typing import Any
 
 from shipway.model import kargo_step_configs as c
 from shipway.model.errors import NotFoundError, ShipwayError
+from shipway.model.kargo_stage import authorizes
 from shipway.model.namespaces import instance
 from shipway.promote.freight import normalize_git_url
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
@@ -34,12 +36,13 @@ AUTHORIZED = "kargo.akuity.io/authorized-stage"
 
 def _authorize(body: dict[str, Any], env: StepEnv, where: str) -> None:
     want = f"{env.project}:{env.stage}"
-    have = ((body.get("metadata") or {}).get("annotations") or {}).get(AUTHORIZED)
-    if have != want:
+    notes = (body.get("metadata") or {}).get("annotations") or {}
+    if not authorizes(notes, env.project, env.stage):
+        have = notes.get(AUTHORIZED)
         said = f"it says {have!r}" if have else "it has none"
         raise StepFailed(
             f"Argo CD Application {where} does not permit mutation by Kargo Stage {want}: "
-            f"annotation {AUTHORIZED} must be {want!r} ({said})"
+            f"annotation {AUTHORIZED} must name {want!r} ({said})"
         )
 
 
