@@ -12,7 +12,7 @@ none) and ``configMap(name)`` (a ConfigMap's data in the Project, ``{}`` when
 none), and ``success()``, ``failure()``, ``always()``, ``status(alias)`` (a
 step's status: Succeeded, Failed, Errored, Skipped, Running; ``""`` for a
 step not run yet; without an alias, the promotion's so far). ``ctx`` is
-Kargo's: ``project``, ``stage``, ``promotion``, ``targetFreight`` (``name``,
+Kargo's: ``uiBaseUrl``, ``project``, ``stage``, ``promotion``, ``targetFreight`` (``name``,
 ``alias``, ``origin``) and ``meta`` (``promotion.actor``,
 ``promotion.rollback``, ``step.alias``).
 """
@@ -54,12 +54,15 @@ class Scope:
     actor: str = ""
     rollback: bool = False
     step_alias: str = ""
+    ui_base_url: str = ""
+    """``ctx.uiBaseUrl``: where shipway's UI is served (the controller's URL), or ""."""
 
     def env(self) -> dict[str, Any]:
         origin = self.target.get("origin") or {}
         env: dict[str, Any] = {
             "vars": self.vars,
             "ctx": {
+                "uiBaseUrl": self.ui_base_url,
                 "project": self.project,
                 "stage": self.stage,
                 "promotion": self.promotion,

@@ -215,6 +215,16 @@ def _emit(store: Store, state: dict[str, Any], reason: str, message: str, warn: 
                       source="promotion")  # fmt: skip
 
 
+def _ui_url(settings: Settings) -> str:
+    """The controller's URL (it serves the UI), as ``ctx.uiBaseUrl``; "" when none runs."""
+    if settings.controller_url:
+        return settings.controller_url.rstrip("/")
+    try:
+        return settings.controller_url_file.read_text().strip().rstrip("/")
+    except OSError:
+        return ""
+
+
 class _Run:
     def __init__(self, store: Store, settings: Settings, state: dict[str, Any],
                  forge: Callable[[str, str | None], Any] | None, poll: float,
@@ -225,6 +235,7 @@ class _Run:
         self.poll, self.progress = poll, on_progress or (lambda _e: None)
         self.secrets = generic_secrets(store, state["project"], settings.home)
         self.config_maps = config_maps(store, state["project"])
+        self.ui_url = _ui_url(settings)
         self.work = _work(settings, state)
 
     def save(self, phase: str, message: str = "") -> None:
@@ -309,7 +320,7 @@ class _Run:
             secrets=self.secrets, config_maps=self.config_maps, failed=bool(s.get("failure")),
             statuses={m["alias"]: m.get("status", "") for m in s["metas"] if m.get("alias")},
             task_prefix=f"{step.task}::" if step.task else "", actor=str(s.get("actor", "")),
-            rollback=bool(s.get("rollbackOf")), step_alias=step.alias,
+            rollback=bool(s.get("rollbackOf")), step_alias=step.alias, ui_base_url=self.ui_url,
         )  # fmt: skip
         for var in [*s["vars"], *step.task_vars, *step.vars]:
             scope.vars = {**scope.vars, var["name"]: ex.render(var.get("value"), scope)}

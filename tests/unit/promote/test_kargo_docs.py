@@ -101,6 +101,10 @@ def test_secret_config_map_and_ctx_meta() -> None:
     out = render("${{ ctx.meta.promotion.actor }} ${{ ctx.meta.step.alias }} "
                  "${{ ctx.targetFreight.alias }}", s)  # fmt: skip
     assert out == "shipway:auto-rollback notify brave-otter"
+    ui = _scope(ui_base_url="http://127.0.0.1:8080")
+    assert render("${{ ctx.uiBaseUrl }}/project/${{ ctx.project }}", ui) == (
+        "http://127.0.0.1:8080/project/docs"
+    )
 
 
 def test_status_of_a_step_by_alias() -> None:
