@@ -58,6 +58,7 @@ ENV = {
         ("${{ '1.27' }}", 1.27),
         ("${{ quote('1.27') }}", "1.27"),
         ("${{ 't' }}", True),
+        ("${{ '12e4567' }}", "12e4567"),  # overflows ParseFloat: stays a string
         ("${{ quote('say \"hi\"') }}", 'say \\"hi\\"'),
         ("${{ warehouse('my-wh').name }}", "my-wh"),
         ("${{ ctx.project + '/' + ctx.stage }}", "demo/test"),

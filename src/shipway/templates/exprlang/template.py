@@ -14,6 +14,7 @@ two Kargo functions that need no state: callers add them to ``funcs``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -114,8 +115,8 @@ def _coerce(result: str) -> Any:
         result = result[:-1]
     if len(result) > 1 and result.startswith('"') and result.endswith('"'):
         return result[1:-1] + ("\n" if newline else "")
-    if _FLOAT.match(result):
-        number = float(result)
+    number = float(result) if _FLOAT.match(result) else math.inf
+    if not math.isinf(number):  # Go's ParseFloat refuses what overflows
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if result in _BOOLS:
         return _BOOLS[result]
