@@ -121,9 +121,22 @@ def _coerce(result: str) -> Any:
     if result in _BOOLS:
         return _BOOLS[result]
     try:
-        return json.loads(result, parse_constant=_no_constant)
+        return json.loads(result, parse_constant=_no_constant, parse_float=_finite,
+                          parse_int=_finite_int)  # fmt: skip
     except ValueError:
         return result + ("\n" if newline else "")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} overflows a float64")
+    return number
+
+
+def _finite_int(text: str) -> int | float:
+    number = int(text)
+    return number if abs(number) < 2**63 else _finite(text)
 
 
 def _no_constant(name: str) -> Any:
