@@ -14,7 +14,10 @@ step's status: Succeeded, Failed, Errored, Skipped, Running; ``""`` for a
 step not run yet; without an alias, the promotion's so far). ``ctx`` is
 Kargo's: ``uiBaseUrl``, ``project``, ``stage``, ``promotion``, ``targetFreight`` (``name``,
 ``alias``, ``origin``) and ``meta`` (``promotion.actor``,
-``promotion.rollback``, ``step.alias``).
+``promotion.rollback``, ``step.alias``). ``asYAML``, ``asJSON``, ``semverParse`` and
+``semverDiff`` are ``templates.kargo_funcs``; ``freightMetadata(name)``,
+``freightStatus(name)`` and ``stageMetadata(name)`` read the project's objects through
+``lookup`` (``{}`` for one that does not exist).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.promote.freight import normalize_git_url
+from shipway.templates import kargo_funcs
 from shipway.templates.errors import ExprError
 from shipway.templates.exprlang import Fail, evaluate, render_template
 from shipway.templates.exprlang.template import KARGO_PURE_FUNCS
@@ -55,6 +59,9 @@ class Scope:
     rollback: bool = False
     step_alias: str = ""
     ui_base_url: str = ""
+    lookup: Callable[[str, str], dict[str, Any]] = field(default=lambda _kind, _name: {})
+    """``(kind, name)`` -> that Freight's or Stage's status in the project ({} if none):
+    ``freightMetadata``, ``freightStatus``, ``stageMetadata``."""
     """``ctx.uiBaseUrl``: where shipway's UI is served (the controller's URL), or ""."""
 
     def env(self) -> dict[str, Any]:
@@ -86,6 +93,14 @@ class Scope:
     def funcs(self) -> dict[str, Callable[..., Any]]:
         return {
             **KARGO_PURE_FUNCS,
+            **kargo_funcs.FUNCS,
+            "freightMetadata": lambda name: dict(
+                (self.lookup("Freight", str(name)).get("metadata")) or {}
+            ),
+            "freightStatus": lambda name: self.lookup("Freight", str(name)),
+            "stageMetadata": lambda name: dict(
+                (self.lookup("Stage", str(name)).get("metadata")) or {}
+            ),
             "imageFrom": self._image_from,
             "commitFrom": self._commit_from,
             "chartFrom": _chart_from,
@@ -197,4 +212,4 @@ def condition(text: str | None, scope: Scope) -> bool:
 
 def expression(text: str, env: Mapping[str, Any], funcs: Mapping[str, Callable[..., Any]]) -> Any:
     """One bare expression (``successExpression``, ``fromExpression``) against ``env``."""
-    return evaluate(text, env, funcs={**KARGO_PURE_FUNCS, **funcs})
+    return evaluate(text, env, funcs={**KARGO_PURE_FUNCS, **kargo_funcs.FUNCS, **funcs})

@@ -238,6 +238,13 @@ class _Run:
         self.ui_url = _ui_url(settings)
         self.work = _work(settings, state)
 
+    def lookup(self, kind: str, name: str) -> dict[str, Any]:
+        """A Freight's or Stage's status in the project ({} when there is none)."""
+        from shipway.store import resources as store_resources
+
+        found = store_resources.find(self.store, kind, name, self.s["project"])
+        return dict(found.status or {}) if found is not None else {}
+
     def save(self, phase: str, message: str = "") -> None:
         if phase == "Running":
             who = _abort_requested(self.store, self.key)
@@ -321,6 +328,7 @@ class _Run:
             statuses={m["alias"]: m.get("status", "") for m in s["metas"] if m.get("alias")},
             task_prefix=f"{step.task}::" if step.task else "", actor=str(s.get("actor", "")),
             rollback=bool(s.get("rollbackOf")), step_alias=step.alias, ui_base_url=self.ui_url,
+            lookup=self.lookup,
         )  # fmt: skip
         for var in [*s["vars"], *step.task_vars, *step.vars]:
             scope.vars = {**scope.vars, var["name"]: ex.render(var.get("value"), scope)}

@@ -5,6 +5,7 @@ pointed at the local git server; the rest of each Stage is the corpus' text."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -275,3 +276,47 @@ def test_documented_http_step_with_a_secret_and_a_quoted_json_body(env, shipway_
         assert body["channel"] == "C123456" and body["blocks"][0]["type"] == "section"
     finally:
         srv.shutdown()
+
+
+def test_documented_metadata_status_and_semver_functions(env, git_server, memory) -> None:
+    # expressions: freightStatus() (the approval-bypass gate), freightMetadata(),
+    # stageMetadata() with ?? and ?., asYAML/asJSON, semverParse()/semverDiff()
+    from shipway.promote import records
+
+    settings, store = env
+    url = git_server.bare("docs-functions")
+    stages = [_docs_stage("62-steps-misc.yaml", n, url)
+              for n in ("freight-status", "metadata-functions", "semver-functions")]  # fmt: skip
+    freight = _world(store, url, "0" * 40, memory, stages)
+
+    plain = _promote(settings, store, "freight-status", freight)
+    assert plain["phase"] == "Succeeded", plain.get("message")
+    assert plain["state"]["freight-status"]["wasBypassed"] is False
+    assert _by_alias(plain)["step-1"] == "Skipped"
+
+    def approve(st: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **st,
+            "approvedFor": {"prod": {"approvedAt": "2026-01-02T03:04:05Z"}},
+            "metadata": {"category": "web", "config": {"settings": {"timeoutSeconds": 30}}},
+        }
+
+    records.update(store, "Freight", freight, PROJECT, approve)
+    bypassed = _promote(settings, store, "freight-status", freight)
+    assert bypassed["phase"] == "Failed"
+    assert "approvedFor.prod.approvedAt = 2026-01-02T03:04:05Z" in bypassed["message"]
+
+    records.update(store, "Stage", "metadata-functions", PROJECT,
+                   lambda st: {**st, "metadata": {"aws-region": "eu-west-1"}})  # fmt: skip
+    meta = _promote(settings, store, "metadata-functions", freight)
+    assert meta["phase"] == "Succeeded", meta.get("message")
+    read = meta["state"]["read"]
+    assert read == {"category": "web", "settings": "default-settings", "nested": 30,
+                    "region": "eu-west-1", "tier": "default-tier"}  # fmt: skip
+    assert yaml.safe_load(meta["state"]["render"]["yaml"]) == read
+    assert json.loads(meta["state"]["render"]["json"]) == read
+
+    ver = _promote(settings, store, "semver-functions", freight)
+    assert ver["phase"] == "Succeeded", ver.get("message")
+    assert ver["state"]["versions"] == {"next": "1.27.0", "major": 1, "diff": "Minor"}
+    assert ver["state"]["direct-push"] == {"message": f"Minor update of {IMAGE}"}

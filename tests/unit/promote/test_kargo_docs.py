@@ -304,3 +304,20 @@ def test_authorized_stage_lists_as_kargo_reads_them() -> None:
     assert not authorizes({}, "kargo-demo", "test")
     with pytest.raises(ValueError, match="expected format"):
         authorized_stages("kargo-demo")
+
+
+def test_semver_and_serialising_functions_as_kargo_defines_them() -> None:
+    s = _scope(vars={"v": "v1.2.3-rc.1+build.5"})
+    assert render("${{ semverParse(vars.v).IncPatch().String() }}", s) == "1.2.3"
+    assert render("${{ semverParse(vars.v).IncMajor() }}", s) == "2.0.0"  # a Stringer's JSON
+    assert render("${{ semverParse(vars.v).Prerelease() }}", s) == "rc.1"
+    assert render("${{ semverParse('1.2.3').IncPatch().String() }}", s) == "1.2.4"
+    assert render("${{ semverDiff('1.2.3+a', '1.2.3+b') }}", s) == "Metadata"
+    assert render("${{ semverDiff('1.2.3', 'v1.2.3') }}", s) == "None"
+    assert render("${{ semverDiff('1.2.3', 'latest') }}", s) == "Incomparable"
+    assert render("${{ asJSON({'b': 1, 'a': [true]}) }}", s) == (
+        '{\n  "a": [\n    true\n  ],\n  "b": 1\n}'
+    )
+    assert render("${{ asYAML({'a': 1}) }}", s) == "a: 1\n"
+    with pytest.raises(Exception, match="semverParse"):
+        render("${{ semverParse('nope') }}", s)

@@ -103,6 +103,8 @@ def _marshal(value: Any) -> str:
     try:
         return go_json(value)
     except (TypeError, ValueError):
+        if "String" in getattr(type(value), "GO_METHODS", ()):  # a Go Stringer's JSON
+            return go_json(value.String())
         return sprint_value(value)
 
 
