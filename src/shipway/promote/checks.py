@@ -40,7 +40,8 @@ from shipway.templates.exprlang.template import segments
 KARGO_FUNCTIONS: frozenset[str] = frozenset(
     {"imageFrom", "commitFrom", "chartFrom", "warehouse", "quote", "unsafeQuote",
      "success", "failure", "always", "status", "secret", "configMap", "asYAML", "asJSON",
-     "semverParse", "semverDiff", "freightMetadata", "freightStatus", "stageMetadata"}
+     "semverParse", "semverDiff", "freightMetadata", "freightStatus", "stageMetadata",
+     "sharedSecret", "sharedConfigMap"}
 )  # fmt: skip
 """Kargo's expression functions shipway provides (issue 13); calls to others are refused."""
 

@@ -17,7 +17,8 @@ Kargo's: ``uiBaseUrl``, ``project``, ``stage``, ``promotion``, ``targetFreight``
 ``promotion.rollback``, ``step.alias``). ``asYAML``, ``asJSON``, ``semverParse`` and
 ``semverDiff`` are ``templates.kargo_funcs``; ``freightMetadata(name)``,
 ``freightStatus(name)`` and ``stageMetadata(name)`` read the project's objects through
-``lookup`` (``{}`` for one that does not exist).
+``lookup`` (``{}`` for one that does not exist); ``sharedSecret``/``sharedConfigMap``
+read Kargo's shared resources namespace (``SHARED_NAMESPACE``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from shipway.templates import kargo_funcs
 from shipway.templates.errors import ExprError
 from shipway.templates.exprlang import Fail, evaluate, render_template
 from shipway.templates.exprlang.template import KARGO_PURE_FUNCS
+
+SHARED_NAMESPACE = "kargo-shared-resources"
+"""Kargo's default shared resources namespace (``sharedSecret``, ``sharedConfigMap``)."""
 
 
 @dataclass
@@ -49,6 +53,9 @@ class Scope:
     task_outputs: dict[str, Any] | None = None
     secrets: dict[str, Any] = field(default_factory=dict)
     config_maps: dict[str, Any] = field(default_factory=dict)
+    shared_secrets: dict[str, Any] = field(default_factory=dict)
+    """Generic-credentials Secrets of Kargo's shared resources namespace."""
+    shared_config_maps: dict[str, Any] = field(default_factory=dict)
     failed: bool = False
     """An earlier step failed (``failure()``, ``status()``)."""
     statuses: dict[str, str] = field(default_factory=dict)
@@ -111,6 +118,8 @@ class Scope:
             "status": self._status,
             "secret": lambda name: dict(self.secrets.get(str(name)) or {}),
             "configMap": lambda name: dict(self.config_maps.get(str(name)) or {}),
+            "sharedSecret": lambda name: dict(self.shared_secrets.get(str(name)) or {}),
+            "sharedConfigMap": lambda name: dict(self.shared_config_maps.get(str(name)) or {}),
         }
 
     def _status(self, alias: Any = None) -> str:

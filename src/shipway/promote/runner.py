@@ -235,6 +235,8 @@ class _Run:
         self.poll, self.progress = poll, on_progress or (lambda _e: None)
         self.secrets = generic_secrets(store, state["project"], settings.home)
         self.config_maps = config_maps(store, state["project"])
+        self.shared_secrets = generic_secrets(store, ex.SHARED_NAMESPACE, settings.home)
+        self.shared_config_maps = config_maps(store, ex.SHARED_NAMESPACE)
         self.ui_url = _ui_url(settings)
         self.work = _work(settings, state)
 
@@ -328,7 +330,8 @@ class _Run:
             statuses={m["alias"]: m.get("status", "") for m in s["metas"] if m.get("alias")},
             task_prefix=f"{step.task}::" if step.task else "", actor=str(s.get("actor", "")),
             rollback=bool(s.get("rollbackOf")), step_alias=step.alias, ui_base_url=self.ui_url,
-            lookup=self.lookup,
+            lookup=self.lookup, shared_secrets=self.shared_secrets,
+            shared_config_maps=self.shared_config_maps,
         )  # fmt: skip
         for var in [*s["vars"], *step.task_vars, *step.vars]:
             scope.vars = {**scope.vars, var["name"]: ex.render(var.get("value"), scope)}

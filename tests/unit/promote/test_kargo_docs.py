@@ -96,6 +96,10 @@ def test_secret_config_map_and_ctx_meta() -> None:
     assert render("Bearer ${{ secret('slack').token }}", s) == "Bearer xoxb"
     assert render("${{ configMap('settings').repo }}", s) == "r"
     assert render("${{ secret('none') }}", s) == {}  # Kargo: an empty map when there is none
+    shared = _scope(shared_secrets={"jira": {"token": "t"}}, shared_config_maps={"c": {"k": "v"}})
+    assert render("${{ sharedSecret('jira').token }}/${{ sharedConfigMap('c').k }}", shared) == (
+        "t/v"
+    )
     assert condition("${{ ctx.meta.promotion.rollback }}", s) is True
     assert condition("${{ ctx.meta.promotion.rollback }}", _scope()) is False
     out = render("${{ ctx.meta.promotion.actor }} ${{ ctx.meta.step.alias }} "
