@@ -17,7 +17,9 @@
   windows as any promotion and waits for the stage to settle (no promotion
   under way): refused for either, it is kept waiting (engine
   ``promote.rollback``, phase Waiting, ``RollbackWaiting``) and tried again on
-  every ``tick`` until it starts, or until the failure is older than
+  every ``tick`` until it starts, until a promotion that ran meanwhile has
+  replaced the failed Freight (``RollbackSuperseded``: the queued promotion
+  resolved it, as Kargo lets it), or until the failure is older than
   ``MAX_FAILURE_AGE`` (Kargo's 20 minutes: ``RollbackExpired``, a person
   decides).
 - ``auto_promote``: for every stage a ``promotionPolicies`` entry enables
@@ -247,10 +249,33 @@ def retry_rollbacks(store: Store, now: dt.datetime | None = None) -> int:
                                    f"({st.get('reason', '')}); a person must decide",
                            warn=True, about=("Stage", st["stage"]))  # fmt: skip
             continue
+        if _current(store, st["project"], st["stage"], st["failed"]) != st["failed"]:
+            # a promotion that ran meanwhile replaced the failed Freight: nothing to undo
+            runs.put_state(store, PENDING, key, "Superseded", st)
+            records.record(store, st["project"], st["failed"],
+                           {"stage": st["stage"], "kind": "rollback", "phase": "Superseded"},
+                           reason="RollbackSuperseded",
+                           message=f"stage {st['stage']} no longer runs Freight {st['failed']}: "
+                                   "the waiting rollback is dropped",
+                           about=("Stage", st["stage"]))  # fmt: skip
+            continue
         if rollback(store, st["project"], st["stage"], st["failed"], st["why"],
                     failed_at=st.get("failedAt")):  # fmt: skip
             started += 1
     return started
+
+
+def _current(store: Store, project: str, stage: str, failed: str) -> str:
+    """The Freight the stage holds now for the failed Freight's origin ("" if none)."""
+    res = store_resources.find(store, "Stage", stage, project)
+    bad = store_resources.find(store, "Freight", failed, project)
+    if res is None or bad is None:
+        return ""
+    origin = bad.body.get("origin") or {}
+    key = f"{origin.get('kind', 'Warehouse')}/{origin.get('name', '')}"
+    history = (res.status or {}).get("freightHistory") or []
+    item = ((history[0].get("items") or {}).get(key) or {}) if history else {}
+    return str(item.get("name") or "")
 
 
 def _freights(store: Store, project: str) -> list[autopolicy.FreightInfo]:

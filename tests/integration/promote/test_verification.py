@@ -328,3 +328,42 @@ def test_a_rollback_held_past_twenty_minutes_is_left_to_a_person(
     assert runner.pending(store) == []  # expired: not started even once the window opens
     reasons = [e.reason for e in store_events.query(store)]
     assert "RollbackWaiting" in reasons and "RollbackExpired" in reasons
+
+
+def test_a_waiting_rollback_is_dropped_once_newer_freight_replaced_the_failed(
+    store: Store, health: Health
+) -> None:
+    # Kargo waits for the stage to settle so a queued promotion may resolve the failure:
+    # once other Freight runs there, the waiting rollback has nothing left to undo
+    setup(store, docs(health.url, policies=[{"stageSelector": {"name": "test"},
+                                             "autoRollback": {}}]))  # fmt: skip
+    good = add_freight(store, "1.0.0")
+    promote(store, "test", good)
+    settle(store)
+    health.body = {"status": "broken"}
+    bad = add_freight(store, "1.1.0")
+    promote(store, "test", bad)
+    today = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).strftime("%Y%m%d")
+    _project_config(
+        store,
+        [
+            {
+                "name": "freeze",
+                "kind": "Deny",
+                "dtstart": f"{today}T000000Z",
+                "dtend": f"{until}T000000Z",
+            }
+        ],
+    )
+    settle(store)
+    assert [p for _k, p, _s in runs.states(store, lifecycle.PENDING)] == ["Waiting"]
+    _project_config(store, [])
+    health.body = {"status": "ok"}
+    fixed = add_freight(store, "1.1.1")
+    promote(store, "test", fixed)  # a person ships the fix first
+    lifecycle.tick(store, Settings())
+    assert [p for _k, p, _s in runs.states(store, lifecycle.PENDING)] == ["Superseded"]
+    assert runner.pending(store) == []
+    reasons = [e.reason for e in store_events.query(store)]
+    assert "RollbackSuperseded" in reasons
