@@ -303,7 +303,8 @@ def _pull_routes(
     state: State, kind: str, project: str, method: str, rest: str, q: dict[str, str],
     body: dict[str, Any], base: str, path: str, pulls: list[dict[str, Any]],
 ) -> Result:  # fmt: skip
-    """The routes GitHub and Gitea answer alike: a pull request (get, edit), its comments,
+    """The routes GitHub and Gitea answer alike: a pull request (get, edit), its labels
+    (added by name), its comments,
     a comment by id, commit statuses; 404 for any other."""
     m = re.match(r"^pulls/(\d+)$", rest)
     pr = next((p for p in pulls if p["number"] == int(m[1])), None) if m else None
@@ -323,6 +324,12 @@ def _pull_routes(
         return _new_comment(state, kind, project, int(m[1]), body.get("body"), base)
     if m and method == "GET":
         return _list_comments(state, kind, project, int(m[1]), q, base, path)
+    m = re.match(r"^issues/(\d+)/labels$", rest)
+    labelled = next((p for p in pulls if p["number"] == int(m[1])), None) if m else None
+    if labelled is not None and method == "POST":
+        have = labelled.setdefault("labels", [])
+        have += [{"name": n} for n in body.get("labels") or [] if {"name": n} not in have]
+        return 200, have, {}
     m = re.match(r"^issues/comments/(\d+)$", rest)
     if m and method in ("PATCH", "DELETE"):
         return _comment_by_id(state, kind, project, method, int(m[1]), None, body, base)

@@ -241,8 +241,13 @@ class Forge:
         """One pull request by number (``NotFoundError`` when there is none)."""
         raise NotImplementedError
 
-    def merge(self, number: int) -> PullRequest:
-        """Merge it now (``ConflictError`` when the forge says it cannot be merged)."""
+    def merge(self, number: int, method: str | None = None) -> PullRequest:
+        """Merge it now (``ConflictError`` when the forge says it cannot be merged);
+        ``method`` as the forge names it (``merge``, ``squash``, ``rebase``)."""
+        raise NotImplementedError
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        """Add labels (by name) to a pull request."""
         raise NotImplementedError
 
     # -- the one comment API (notify's PR comment, a preview's comment) -------

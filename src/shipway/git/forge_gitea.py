@@ -28,8 +28,8 @@ class Gitea(GitHub):
     # Gitea's listing has no head filter: find among the open pulls, as any forge can.
     find_open = Forge.find_open
 
-    def merge(self, number: int) -> PullRequest:
-        self.call("POST", f"{self._repo}/pulls/{number}/merge", json={"Do": "merge"})
+    def merge(self, number: int, method: str | None = None) -> PullRequest:
+        self.call("POST", f"{self._repo}/pulls/{number}/merge", json={"Do": method or "merge"})
         return self.get(number)
 
     def list_pulls(self) -> PullList:

@@ -64,9 +64,13 @@ class GitHub(Forge):
     def get(self, number: int) -> PullRequest:
         return self._pr(self.call("GET", f"{self._repo}/pulls/{number}").json())
 
-    def merge(self, number: int) -> PullRequest:
-        self.call("PUT", f"{self._repo}/pulls/{number}/merge", json={"merge_method": "merge"})
+    def merge(self, number: int, method: str | None = None) -> PullRequest:
+        self.call("PUT", f"{self._repo}/pulls/{number}/merge",
+                  json={"merge_method": method or "merge"})  # fmt: skip
         return self.get(number)
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        self.call("POST", f"{self._repo}/issues/{number}/labels", json={"labels": labels})
 
     def create_comment(self, number: int, body: str) -> Comment:
         got = self.call("POST", f"{self._repo}/issues/{number}/comments", json={"body": body})

@@ -85,8 +85,12 @@ class GitLab(Forge):
     def get(self, number: int) -> PullRequest:
         return _mr(self.call("GET", f"{self._mrs}/{number}").json())
 
-    def merge(self, number: int) -> PullRequest:
-        return _mr(self.call("PUT", f"{self._mrs}/{number}/merge").json())
+    def merge(self, number: int, method: str | None = None) -> PullRequest:
+        body = {"squash": True} if method == "squash" else None
+        return _mr(self.call("PUT", f"{self._mrs}/{number}/merge", json=body).json())
+
+    def add_labels(self, number: int, labels: list[str]) -> None:
+        self.call("PUT", f"{self._mrs}/{number}", json={"add_labels": ",".join(labels)})
 
     def create_comment(self, number: int, body: str) -> Comment:
         data = self.call("POST", f"{self._mrs}/{number}/notes", json={"body": body}).json()

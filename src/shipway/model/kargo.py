@@ -5,7 +5,12 @@ discovery turns the newest selection of every subscription into one
 ``Freight``. Field names, enums and defaults are Kargo's: ``discoveryLimit``
 20 (1..100), ``interval`` ``5m0s``, ``imageSelectionStrategy`` ``SemVer``,
 ``commitSelectionStrategy`` ``NewestFromBranch``, ``strictSemvers`` true,
-``freightCreationPolicy`` ``Automatic``. Unknown fields are refused, as the
+``freightCreationPolicy`` ``Automatic``. The tag filters are Kargo's current
+``allowTagsRegexes``/``ignoreTagsRegexes`` (any may match / none may) and the
+deprecated ``allowTags``/``ignoreTags``; git subscriptions take
+``expressionFilter``, ``since`` and ``blobless``; a subscription may be named;
+``freightCreationCriteria.expression`` gates a new Freight (both expressions
+are parsed at apply by ``promote.checks``). Unknown fields are refused, as the
 API server refuses them for Kargo's CRDs. Chart subscriptions are refused as
 not served yet. The other Kargo kinds are in ``kargo_stage``, ``kargo_promotion``,
 ``kargo_steps`` and ``kargo_project``; ``NOT_SERVED`` names Kargo kinds shipway
@@ -68,16 +73,29 @@ class ImageSubscription(_Strict):
     """The older name of ``constraint`` (Kargo still reads it)."""
     strict_semvers: bool = Field(True, alias="strictSemvers")
     allow_tags: str | None = Field(None, alias="allowTags")
+    """Deprecated in Kargo for ``allowTagsRegexes``; still read."""
     ignore_tags: list[str] = Field(default_factory=list, alias="ignoreTags")
+    """Deprecated in Kargo for ``ignoreTagsRegexes``; still read (exact tags)."""
+    allow_tags_regexes: list[str] = Field(default_factory=list, alias="allowTagsRegexes")
+    ignore_tags_regexes: list[str] = Field(default_factory=list, alias="ignoreTagsRegexes")
     platform: str | None = None
     discovery_limit: int = Field(20, alias="discoveryLimit", ge=1, le=100)
     insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
     git_repo_url: str | None = Field(None, alias="gitRepoURL")
+    cache_by_tag: bool = Field(False, alias="cacheByTag")
+    """A metadata cache hint: shipway asks the registry each discovery (always fresh)."""
 
     @field_validator("allow_tags")
     @classmethod
     def _allow(cls, value: str | None) -> str | None:
         return _regex(value, "allowTags")
+
+    @field_validator("allow_tags_regexes", "ignore_tags_regexes")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for v in value:
+            _regex(v, "tag pattern")
+        return value
 
     @property
     def effective_constraint(self) -> str | None:
@@ -102,16 +120,38 @@ class GitSubscription(_Strict):
     semver_constraint: str | None = Field(None, alias="semverConstraint")
     strict_semvers: bool = Field(True, alias="strictSemvers")
     allow_tags: str | None = Field(None, alias="allowTags")
+    """Deprecated in Kargo for ``allowTagsRegexes``; still read."""
     ignore_tags: list[str] = Field(default_factory=list, alias="ignoreTags")
+    """Deprecated in Kargo for ``ignoreTagsRegexes``; still read (exact tags)."""
+    allow_tags_regexes: list[str] = Field(default_factory=list, alias="allowTagsRegexes")
+    ignore_tags_regexes: list[str] = Field(default_factory=list, alias="ignoreTagsRegexes")
     include_paths: list[str] = Field(default_factory=list, alias="includePaths")
     exclude_paths: list[str] = Field(default_factory=list, alias="excludePaths")
     discovery_limit: int = Field(20, alias="discoveryLimit", ge=1, le=100)
     insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
+    expression_filter: str | None = Field(None, alias="expressionFilter", min_length=1)
+    since: str | None = None
+    blobless: bool = False
+
+    @field_validator("since")
+    @classmethod
+    def _since(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(
+                r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$", value):  # fmt: skip
+            raise ValueError(f"since {value!r} is not an RFC 3339 time")
+        return value
 
     @field_validator("allow_tags")
     @classmethod
     def _allow(cls, value: str | None) -> str | None:
         return _regex(value, "allowTags")
+
+    @field_validator("allow_tags_regexes", "ignore_tags_regexes")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for v in value:
+            _regex(v, "tag pattern")
+        return value
 
     @field_validator("include_paths", "exclude_paths")
     @classmethod
@@ -130,6 +170,7 @@ class GitSubscription(_Strict):
 
 
 class Subscription(_Strict):
+    name: str | None = Field(None, min_length=1)
     image: ImageSubscription | None = None
     git: GitSubscription | None = None
     chart: dict[str, Any] | None = None
@@ -143,6 +184,11 @@ class Subscription(_Strict):
         return self
 
 
+class FreightCreationCriteria(_Strict):
+    expression: str = Field(min_length=1)
+    """An expr-lang condition over ``imageFrom``/``commitFrom`` of the new Freight."""
+
+
 class WarehouseSpec(_Strict):
     subscriptions: list[Subscription] = Field(min_length=1)
     freight_creation_policy: Literal["Automatic", "Manual"] = Field(
@@ -150,6 +196,9 @@ class WarehouseSpec(_Strict):
     )
     interval: str = "5m0s"
     shard: str | None = None
+    freight_creation_criteria: FreightCreationCriteria | None = Field(
+        None, alias="freightCreationCriteria"
+    )
 
     @field_validator("interval")
     @classmethod

@@ -11,6 +11,7 @@ Public names (stable; the steps and verify helpers build on them):
   ``[Failed]`` when absent or empty, of ``Failed``/``Error``; ``onPromotion``,
   default ``[]``, of ``Failed``/``Errored``).
 - ``PromotionWindow``: ``name``, ``stageSelector``, ``kind`` ``Allow``/``Deny``,
+  ``description``, ``disabled`` (skipped when true),
   ``rrule`` (RFC 5545, checked with ``dateutil.rrule``), ``dtstart`` and
   ``dtend`` (iCal date-times, optionally ``TZID=Zone:``-prefixed). A window
   without ``rrule`` is one-shot, from ``dtstart`` to ``dtend``; with one,
@@ -179,6 +180,9 @@ class PromotionWindow(_Strict):
     stage_selector: PromotionPolicySelector | None = Field(None, alias="stageSelector")
     project_selector: dict[str, Any] | None = Field(None, alias="projectSelector")
     kind: Literal["Allow", "Deny"]
+    description: str = ""
+    disabled: bool = False
+    """A disabled window is skipped when the window status is worked out (Kargo's rule)."""
     rrule: str = ""
     dtstart: str = ""
     dtend: str = ""

@@ -13,6 +13,8 @@ Public names (stable; the steps and verify helpers build on them):
   (``PromotionReference``), ``autoPromotionHolds`` (``AutoPromotionHold``),
   ``autoPromotionEnabled``, ``promotionWindowStatus``, ``metadata``.
 - ``FreightReference``, ``VerificationInfo``, ``AnalysisRunReference``, ``Condition``.
+- ``authorized_stages``/``authorizes``: Kargo's ``kargo.akuity.io/authorized-stage``
+  annotation, one ``<project>:<stage>`` or a comma-separated list of them.
 
 Kargo's defaults: ``availabilityStrategy`` ``""`` reads as ``OneOf``;
 ``selectionPolicy`` ``NewestFreight``; ``analysisTemplates[].kind``
@@ -268,3 +270,40 @@ class StageStatus(_Status):
 
     def condition(self, kind: str) -> Condition | None:
         return next((c for c in self.conditions if c.type == kind), None)
+
+
+AUTHORIZED_STAGE = "kargo.akuity.io/authorized-stage"
+
+
+def authorized_stages(value: str) -> list[tuple[str, str]]:
+    """Kargo's ``kargo.akuity.io/authorized-stage`` value: a comma-separated list of
+    ``<project>:<stage>`` (spaces around parts ignored); ValueError for a malformed or empty
+    entry list, or a glob (``*``, no longer supported by Kargo)."""
+    out: list[tuple[str, str]] = []
+    for entry in value.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        project, sep, stage = entry.partition(":")
+        project, stage = project.strip(), stage.strip()
+        if not sep or not project or not stage:
+            raise ValueError(f"invalid authorized Stage {entry!r}: expected format "
+                             "'<project>:<stage>'")  # fmt: skip
+        if "*" in project or "*" in stage:
+            raise ValueError(f"invalid authorized Stage {entry!r}: glob expressions are no "
+                             "longer supported")  # fmt: skip
+        out.append((project, stage))
+    if not out:
+        raise ValueError(f"no authorized Stages found in {value!r}")
+    return out
+
+
+def authorizes(annotations: dict[str, Any] | None, project: str, stage: str) -> bool:
+    """Whether an object's annotations let ``project:stage`` change it (False if malformed)."""
+    value = (annotations or {}).get(AUTHORIZED_STAGE)
+    if not isinstance(value, str):
+        return False
+    try:
+        return (project, stage) in authorized_stages(value)
+    except ValueError:
+        return False

@@ -33,6 +33,8 @@ class Checkout(_Strict):
     tag: str | None = None
     create: bool = False
     path: str = Field(min_length=1)
+    as_: str | None = Field(None, alias="as", min_length=1)
+    sparse: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_ref(self) -> Checkout:
@@ -52,6 +54,8 @@ class Author(_Strict):
 class GitClone(_Strict):
     repo_url: str = Field(alias="repoURL", min_length=1)
     insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
+    blobless: bool = False
+    recurse_submodules: bool = Field(False, alias="recurseSubmodules")
     author: Author | None = None
     checkout: list[Checkout] = Field(min_length=1)
 
@@ -70,14 +74,20 @@ class GitPush(_Strict):
     path: str = Field(min_length=1)
     target_branch: str | None = Field(None, alias="targetBranch")
     generate_target_branch: bool = Field(False, alias="generateTargetBranch")
-    max_attempts: int = Field(50, alias="maxAttempts", ge=1)
+    max_attempts: int = Field(10, alias="maxAttempts", ge=1)
     provider: str | None = None
     force: bool = False
+    tag: str | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def _branch(self) -> GitPush:
-        if self.target_branch and self.generate_target_branch:
-            raise ValueError("targetBranch and generateTargetBranch are mutually exclusive")
+        chosen = [n for n, v in (("targetBranch", self.target_branch),
+                                 ("generateTargetBranch", self.generate_target_branch),
+                                 ("tag", self.tag)) if v]  # fmt: skip
+        if len(chosen) > 1:
+            raise ValueError(f"{' and '.join(chosen)} are mutually exclusive")
+        if self.tag and self.force:
+            raise ValueError("force does not apply to a tag push")
         return self
 
 
@@ -94,14 +104,7 @@ class GitOpenPR(_Strict):
     title: str | None = None
     description: str | None = None
     labels: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _no_create(self) -> GitOpenPR:
-        if self.create_target_branch is True:
-            raise ValueError("createTargetBranch is not supported yet (push the branch first)")
-        if self.labels:
-            raise ValueError("labels are not supported yet")
-        return self
+    """Kargo deprecated ``createTargetBranch``: accepted and ignored, as Kargo does."""
 
 
 class GitWaitForPR(_Strict):
@@ -109,6 +112,7 @@ class GitWaitForPR(_Strict):
     insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
     provider: Provider | None = None
     pr_number: int = Field(alias="prNumber", ge=1)
+    poll_interval: str = Field("30s", alias="pollInterval")
 
 
 class GitMergePR(_Strict):
@@ -116,7 +120,9 @@ class GitMergePR(_Strict):
     insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
     provider: Provider | None = None
     pr_number: int = Field(alias="prNumber", ge=1)
+    merge_method: str | None = Field(None, alias="mergeMethod", min_length=1)
     wait: bool = False
+    poll_interval: str = Field("10s", alias="pollInterval")
 
 
 # -- files -------------------------------------------------------------------
@@ -124,14 +130,22 @@ class GitMergePR(_Strict):
 
 class KustomizeImage(_Strict):
     image: str = Field(min_length=1)
+    name: str | None = None
     tag: str | None = None
     digest: str | None = None
     new_name: str | None = Field(None, alias="newName")
 
+    @model_validator(mode="after")
+    def _one(self) -> KustomizeImage:
+        if self.tag and self.digest:
+            raise ValueError("tag and digest are mutually exclusive")
+        return self
+
 
 class KustomizeSetImage(_Strict):
-    path: str = "."
-    images: list[KustomizeImage] = Field(min_length=1)
+    path: str = Field(min_length=1)
+    images: list[KustomizeImage] = Field(default_factory=list)
+    """Empty: every image of the promotion's Freight, as Kargo does."""
 
 
 class KustomizeBuild(_Strict):
@@ -169,8 +183,20 @@ class Copy(_Strict):
 
 
 class Delete(_Strict):
-    path: str = Field(min_length=1)
+    path: str | None = Field(None, min_length=1)
+    paths: list[str] = Field(default_factory=list)
+    paths_are_globs: bool = Field(False, alias="pathsAreGlobs")
     strict: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> Delete:
+        if (self.path is None) == (not self.paths):
+            raise ValueError("exactly one of path or paths is required")
+        return self
+
+    @property
+    def targets(self) -> list[str]:
+        return [self.path] if self.path is not None else list(self.paths)
 
 
 # -- http, outputs, metadata, fail --------------------------------------------
@@ -192,11 +218,26 @@ class HTTP(_Strict):
     headers: list[NameValue] = Field(default_factory=list)
     query_params: list[NameValue] = Field(default_factory=list, alias="queryParams")
     body: str | None = None
+    body_from_file: str | None = Field(None, alias="bodyFromFile", min_length=1)
     insecure_skip_tls_verify: bool = Field(False, alias="insecureSkipTLSVerify")
+    proxy: str | None = Field(None, min_length=1)
     timeout: str = "10s"
+    poll_interval: str = Field("10s", alias="pollInterval")
+    response_content_type: Literal["application/json", "application/yaml", "text/plain"] | None = (
+        Field(None, alias="responseContentType")
+    )
     success_expression: str | None = Field(None, alias="successExpression")
     failure_expression: str | None = Field(None, alias="failureExpression")
+    error_expression: str | None = Field(None, alias="errorExpression")
     outputs: list[HTTPOutput] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_body(self) -> HTTP:
+        if self.body is not None and self.body_from_file is not None:
+            raise ValueError("body and bodyFromFile are mutually exclusive")
+        if self.proxy is not None and "://" not in self.proxy:
+            raise ValueError("proxy must be a URL with a scheme")
+        return self
 
 
 class MetadataUpdate(_Strict):
@@ -245,10 +286,58 @@ class ArgoSource(_Strict):
     helm: ArgoHelm | None = None
 
 
+class LabelRequirement(_Strict):
+    key: str = Field(min_length=1)
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _values(self) -> LabelRequirement:
+        if self.operator in ("In", "NotIn") and not self.values:
+            raise ValueError(f"operator {self.operator} needs values")
+        if self.operator in ("Exists", "DoesNotExist") and self.values:
+            raise ValueError(f"operator {self.operator} takes no values")
+        return self
+
+
+class AppSelector(_Strict):
+    match_labels: dict[str, str] = Field(default_factory=dict, alias="matchLabels")
+    match_expressions: list[LabelRequirement] = Field(default_factory=list,
+                                                      alias="matchExpressions")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _some(self) -> AppSelector:
+        if not self.match_labels and not self.match_expressions:
+            raise ValueError("a selector needs matchLabels or matchExpressions")
+        return self
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+            return False
+        for req in self.match_expressions:
+            has = req.key in labels
+            ok = {
+                "In": has and labels.get(req.key) in req.values,
+                "NotIn": not has or labels.get(req.key) not in req.values,
+                "Exists": has,
+                "DoesNotExist": not has,
+            }[req.operator]
+            if not ok:
+                return False
+        return True
+
+
 class ArgoApp(_Strict):
-    name: str = Field(min_length=1)
+    name: str | None = Field(None, min_length=1)
     namespace: str = "argocd"
+    selector: AppSelector | None = None
     sources: list[ArgoSource] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one(self) -> ArgoApp:
+        if (self.name is None) == (self.selector is None):
+            raise ValueError("an app takes exactly one of name or selector")
+        return self
 
 
 class ArgoCDUpdate(_Strict):

@@ -39,13 +39,15 @@ from shipway.templates.exprlang.template import segments
 
 KARGO_FUNCTIONS: frozenset[str] = frozenset(
     {"imageFrom", "commitFrom", "chartFrom", "warehouse", "quote", "unsafeQuote",
-     "success", "failure", "always", "status"}
+     "success", "failure", "always", "status", "secret", "configMap", "asYAML", "asJSON",
+     "semverParse", "semverDiff", "freightMetadata", "freightStatus", "stageMetadata",
+     "sharedSecret", "sharedConfigMap"}
 )  # fmt: skip
 """Kargo's expression functions shipway provides (issue 13); calls to others are refused."""
 
 Path = tuple[str | int, ...]
 _STEP_KINDS = ("Stage", "Promotion", "PromotionTask", "ClusterPromotionTask")
-CHECKED_KINDS: frozenset[str] = frozenset({*_STEP_KINDS, "ProjectConfig"})
+CHECKED_KINDS: frozenset[str] = frozenset({*_STEP_KINDS, "ProjectConfig", "Warehouse"})
 """Kinds ``check`` looks at; a batch without them needs no stored objects."""
 REFERENCED_KINDS: tuple[str, ...] = (
     "Stage", "Warehouse", "Freight", "PromotionTask", "ClusterPromotionTask", "AnalysisTemplate",
@@ -321,6 +323,30 @@ def _project_config(res: Resource) -> Iterator[ResourceError]:
             first[stage] = i
 
 
+def _bare(text: str) -> str | None:
+    """Why a bare expr-lang expression (no ``${{ }}``) does not parse, or None."""
+    try:
+        compile_expr(text)
+    except ExprError as exc:
+        return str(exc)
+    return None
+
+
+def _warehouse(res: Resource) -> Iterator[ResourceError]:
+    """A Warehouse's ``expressionFilter``s and ``freightCreationCriteria.expression`` parse."""
+    for i, sub in enumerate(res.spec.get("subscriptions") or []):
+        text = ((sub or {}).get("git") or {}).get("expressionFilter")
+        why = _bare(text) if isinstance(text, str) and text.strip() else None
+        if why:
+            yield _problem(res, ("spec", "subscriptions", i, "git", "expressionFilter"),
+                           f"expressionFilter: {why}")  # fmt: skip
+    text = (res.spec.get("freightCreationCriteria") or {}).get("expression")
+    why = _bare(text) if isinstance(text, str) and text.strip() else None
+    if why:
+        yield _problem(res, ("spec", "freightCreationCriteria", "expression"),
+                       f"freightCreationCriteria: {why}")  # fmt: skip
+
+
 def check(batch: Sequence[Resource], stored: Sequence[Resource]) -> list[ResourceError]:
     """Every cross-object problem of ``batch`` (see the module docstring), in no set order."""
     index = _Index(batch, stored)
@@ -336,6 +362,8 @@ def check(batch: Sequence[Resource], stored: Sequence[Resource]) -> list[Resourc
             found += _promotion_refs(res, index)
         elif res.kind == "ProjectConfig":
             found += _project_config(res)
+        elif res.kind == "Warehouse":
+            found += _warehouse(res)
     found += _cycles(batch, index)
     return found
 

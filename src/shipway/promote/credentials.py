@@ -1,7 +1,12 @@
 """Credentials a promotion reads, as Kargo keeps them: Secrets in the project's namespace.
 
 ``generic_secrets``: Secrets labelled ``kargo.akuity.io/cred-type: generic``,
-as ``secrets`` in expressions (``secrets['name']['key']``). ``default_forge``:
+as ``secrets`` in expressions (``secrets['name']['key']``, Kargo's
+``secret('name').key``); ``config_maps``: the Project's ConfigMaps for
+``configMap('name')``. A Secret is found in the store or, as shipway keeps
+Secret manifests elsewhere (Flux Receivers, ApplicationSet tokens), in
+``$SHIPWAY_HOME/secrets/<project>/<name>.yaml`` (``project_secrets``; the
+store's wins for one name). ``default_forge``:
 the forge client for a PR step: the provider given (else github.com and
 gitlab.com are known), the token from a Secret labelled
 ``kargo.akuity.io/cred-type: git`` whose ``repoURL`` matches (its
@@ -12,8 +17,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import yaml
 
 from shipway.git import forge as forge_mod
 from shipway.promote.freight import normalize_git_url
@@ -35,17 +43,57 @@ def _data(body: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _secrets(store: Store, project: str, cred_type: str) -> list[tuple[str, dict[str, str]]]:
-    out = []
-    for res in store_resources.list_kind(store, "Secret", project):
-        labels = (res.body.get("metadata") or {}).get("labels") or {}
-        if labels.get(CRED_TYPE) == cred_type:
-            out.append((res.name, _data(res.body)))
+def _manifests(home: Path | None, project: str) -> list[tuple[str, dict[str, Any]]]:
+    root = home / "secrets" / project if home is not None else None
+    if root is None or not root.is_dir():
+        return []
+    out: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted(root.glob("*.yaml")):
+        try:
+            doc = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(doc, dict) and doc.get("kind", "Secret") == "Secret":
+            out.append((str((doc.get("metadata") or {}).get("name") or path.stem), doc))
     return out
 
 
-def generic_secrets(store: Store, project: str) -> dict[str, dict[str, str]]:
-    return dict(_secrets(store, project, "generic"))
+def project_secrets(store: Store, project: str,
+                    home: Path | None = None) -> list[tuple[str, dict[str, Any]]]:  # fmt: skip
+    """Every Secret of the project, ``(name, manifest)``: the store's, then the files'."""
+    found = [(res.name, res.body) for res in store_resources.list_kind(store, "Secret", project)]
+    names = {n for n, _ in found}
+    return found + [(n, d) for n, d in _manifests(home, project) if n not in names]
+
+
+def secret_data(store: Store, project: str, name: str,
+                home: Path | None = None) -> dict[str, str] | None:  # fmt: skip
+    """One Secret's decoded data (``data`` and ``stringData``), None when there is none."""
+    for found, body in project_secrets(store, project, home):
+        if found == name:
+            return _data(body)
+    return None
+
+
+def _secrets(store: Store, project: str, cred_type: str,
+             home: Path | None = None) -> list[tuple[str, dict[str, str]]]:  # fmt: skip
+    out = []
+    for name, body in project_secrets(store, project, home):
+        labels = (body.get("metadata") or {}).get("labels") or {}
+        if labels.get(CRED_TYPE) == cred_type:
+            out.append((name, _data(body)))
+    return out
+
+
+def generic_secrets(store: Store, project: str,
+                    home: Path | None = None) -> dict[str, dict[str, str]]:  # fmt: skip
+    return dict(_secrets(store, project, "generic", home))
+
+
+def config_maps(store: Store, project: str) -> dict[str, dict[str, str]]:
+    """The Project's ConfigMaps' ``data``, by name (``configMap(name)`` in expressions)."""
+    return {res.name: {k: str(v) for k, v in (res.body.get("data") or {}).items()}
+            for res in store_resources.list_kind(store, "ConfigMap", project)}  # fmt: skip
 
 
 def _provider(repo_url: str) -> str | None:
@@ -53,13 +101,14 @@ def _provider(repo_url: str) -> str | None:
     return {"github.com": "github", "gitlab.com": "gitlab"}.get(host)
 
 
-def default_forge(store: Store, project: str) -> Callable[[str, str | None], Any]:
+def default_forge(store: Store, project: str,
+                  home: Path | None = None) -> Callable[[str, str | None], Any]:  # fmt: skip
     def make(repo_url: str, provider: str | None) -> Any:
         kind = provider or _provider(repo_url)
         if kind is None:
             raise StepFailed(f"cannot tell which forge serves {repo_url}: set provider")
         token = next(
-            (d.get("password", "") for _n, d in _secrets(store, project, "git")
+            (d.get("password", "") for _n, d in _secrets(store, project, "git", home)
              if normalize_git_url(d.get("repoURL", "")) == normalize_git_url(repo_url)),
             "",
         )  # fmt: skip

@@ -6,8 +6,19 @@ evaluates a step's ``if`` (default ``success()``). The functions are
 Kargo's: ``imageFrom(repoURL[, origin])`` and ``commitFrom(repoURL[, origin])``
 look in the promotion's Freight collection (an origin is ``warehouse(name)``;
 without one, the artifact must come from exactly one origin), ``chartFrom``
-is refused (charts are not served yet), ``quote``/``unsafeQuote``, and
-``success()``, ``failure()``, ``always()``, ``status()`` for ``if``.
+is refused (charts are not served yet), ``quote``/``unsafeQuote``,
+``secret(name)`` (a generic-credentials Secret's data, ``{}`` when there is
+none) and ``configMap(name)`` (a ConfigMap's data in the Project, ``{}`` when
+none), and ``success()``, ``failure()``, ``always()``, ``status(alias)`` (a
+step's status: Succeeded, Failed, Errored, Skipped, Running; ``""`` for a
+step not run yet; without an alias, the promotion's so far). ``ctx`` is
+Kargo's: ``uiBaseUrl``, ``project``, ``stage``, ``promotion``, ``targetFreight`` (``name``,
+``alias``, ``origin``) and ``meta`` (``promotion.actor``,
+``promotion.rollback``, ``step.alias``). ``asYAML``, ``asJSON``, ``semverParse`` and
+``semverDiff`` are ``templates.kargo_funcs``; ``freightMetadata(name)``,
+``freightStatus(name)`` and ``stageMetadata(name)`` read the project's objects through
+``lookup`` (``{}`` for one that does not exist); ``sharedSecret``/``sharedConfigMap``
+read Kargo's shared resources namespace (``SHARED_NAMESPACE``).
 """
 
 from __future__ import annotations
@@ -17,9 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.promote.freight import normalize_git_url
+from shipway.templates import kargo_funcs
 from shipway.templates.errors import ExprError
 from shipway.templates.exprlang import Fail, evaluate, render_template
 from shipway.templates.exprlang.template import KARGO_PURE_FUNCS
+
+SHARED_NAMESPACE = "kargo-shared-resources"
+"""Kargo's default shared resources namespace (``sharedSecret``, ``sharedConfigMap``)."""
 
 
 @dataclass
@@ -37,18 +52,43 @@ class Scope:
     outputs: dict[str, Any] = field(default_factory=dict)
     task_outputs: dict[str, Any] | None = None
     secrets: dict[str, Any] = field(default_factory=dict)
+    config_maps: dict[str, Any] = field(default_factory=dict)
+    shared_secrets: dict[str, Any] = field(default_factory=dict)
+    """Generic-credentials Secrets of Kargo's shared resources namespace."""
+    shared_config_maps: dict[str, Any] = field(default_factory=dict)
     failed: bool = False
     """An earlier step failed (``failure()``, ``status()``)."""
+    statuses: dict[str, str] = field(default_factory=dict)
+    """Each step run so far by alias (a task's steps as ``<task>::<alias>``)."""
+    task_prefix: str = ""
+    """``<task>::`` inside a task: ``status(alias)`` looks there first."""
+    actor: str = ""
+    rollback: bool = False
+    step_alias: str = ""
+    ui_base_url: str = ""
+    lookup: Callable[[str, str], dict[str, Any]] = field(default=lambda _kind, _name: {})
+    """``(kind, name)`` -> that Freight's or Stage's status in the project ({} if none):
+    ``freightMetadata``, ``freightStatus``, ``stageMetadata``."""
+    """``ctx.uiBaseUrl``: where shipway's UI is served (the controller's URL), or ""."""
 
     def env(self) -> dict[str, Any]:
         origin = self.target.get("origin") or {}
         env: dict[str, Any] = {
             "vars": self.vars,
             "ctx": {
+                "uiBaseUrl": self.ui_base_url,
                 "project": self.project,
                 "stage": self.stage,
                 "promotion": self.promotion,
-                "targetFreight": {"name": self.target.get("name", ""), "origin": origin},
+                "targetFreight": {
+                    "name": self.target.get("name", ""),
+                    "alias": self.target.get("alias", ""),
+                    "origin": origin,
+                },
+                "meta": {
+                    "promotion": {"actor": self.actor, "rollback": self.rollback},
+                    "step": {"alias": self.step_alias},
+                },
             },
             "outputs": self.outputs,
             "secrets": self.secrets,
@@ -60,6 +100,14 @@ class Scope:
     def funcs(self) -> dict[str, Callable[..., Any]]:
         return {
             **KARGO_PURE_FUNCS,
+            **kargo_funcs.FUNCS,
+            "freightMetadata": lambda name: dict(
+                (self.lookup("Freight", str(name)).get("metadata")) or {}
+            ),
+            "freightStatus": lambda name: self.lookup("Freight", str(name)),
+            "stageMetadata": lambda name: dict(
+                (self.lookup("Stage", str(name)).get("metadata")) or {}
+            ),
             "imageFrom": self._image_from,
             "commitFrom": self._commit_from,
             "chartFrom": _chart_from,
@@ -67,8 +115,19 @@ class Scope:
             "success": lambda: not self.failed,
             "failure": lambda: self.failed,
             "always": lambda: True,
-            "status": lambda: "Failed" if self.failed else "Succeeded",
+            "status": self._status,
+            "secret": lambda name: dict(self.secrets.get(str(name)) or {}),
+            "configMap": lambda name: dict(self.config_maps.get(str(name)) or {}),
+            "sharedSecret": lambda name: dict(self.shared_secrets.get(str(name)) or {}),
+            "sharedConfigMap": lambda name: dict(self.shared_config_maps.get(str(name)) or {}),
         }
+
+    def _status(self, alias: Any = None) -> str:
+        if alias is None:
+            return "Failed" if self.failed else "Succeeded"
+        name = str(alias)
+        found = self.statuses.get(self.task_prefix + name) if self.task_prefix else None
+        return found or self.statuses.get(name, "")
 
     def _freights(self, origin: Any) -> list[dict[str, Any]]:
         pool = [self.target] + [
@@ -162,4 +221,4 @@ def condition(text: str | None, scope: Scope) -> bool:
 
 def expression(text: str, env: Mapping[str, Any], funcs: Mapping[str, Callable[..., Any]]) -> Any:
     """One bare expression (``successExpression``, ``fromExpression``) against ``env``."""
-    return evaluate(text, env, funcs={**KARGO_PURE_FUNCS, **funcs})
+    return evaluate(text, env, funcs={**KARGO_PURE_FUNCS, **kargo_funcs.FUNCS, **funcs})

@@ -169,8 +169,9 @@ def window_state(
 ) -> WindowState:
     """Whether promotion to ``stage`` is open at ``now`` under ``windows``."""
     mine = [
-        w for w in windows if w.stage_selector is None or w.stage_selector.matches(stage, labels)
-    ]
+        w for w in windows if not w.disabled
+        and (w.stage_selector is None or w.stage_selector.matches(stage, labels))
+    ]  # fmt: skip
     for w in mine:
         if w.kind != "Deny":
             continue
@@ -204,8 +205,9 @@ def window_status(
     it. ``reason`` is the refusal a promotion would get; ``nextOpen`` (closed) and
     ``nextClose`` (open) are left out when no such time is known."""
     mine = [
-        w for w in windows if w.stage_selector is None or w.stage_selector.matches(stage, labels)
-    ]
+        w for w in windows if not w.disabled
+        and (w.stage_selector is None or w.stage_selector.matches(stage, labels))
+    ]  # fmt: skip
     if not mine:
         return None
     state = window_state(mine, stage, labels, now)

@@ -13,7 +13,15 @@
   (``shipway.dev/rollback-of`` names the one that failed), queued for the
   promotion lane; the failed Freight gets an ``autoPromotionHolds`` entry so
   auto-promotion does not take it there again; the Freight's journey and the
-  event stream show it.
+  event stream show it. As in Kargo, a rollback passes the same promotion
+  windows as any promotion and waits for the stage to settle (no promotion
+  under way): refused for either, it is kept waiting (engine
+  ``promote.rollback``, phase Waiting, ``RollbackWaiting``) and tried again on
+  every ``tick`` until it starts, until a promotion that ran meanwhile has
+  replaced the failed Freight (``RollbackSuperseded``: the queued promotion
+  resolved it, as Kargo lets it), or until the failure is older than
+  ``MAX_FAILURE_AGE`` (Kargo's 20 minutes: ``RollbackExpired``, a person
+  decides).
 - ``auto_promote``: for every stage a ``promotionPolicies`` entry enables
   (``stageSelector``: name, glob, regex, labels), the Freight
   ``autopolicy.choose`` picks is promoted, through the same gates as a person's
@@ -38,7 +46,7 @@ from typing import Any
 
 from shipway.model import events as ev
 from shipway.model import kargo_stage
-from shipway.model.errors import ShipwayError
+from shipway.model.errors import ConflictError, ShipwayError
 from shipway.promote import autopolicy, gates, records, runner, stage_refresh, verification
 from shipway.promote import start as start_mod
 from shipway.settings import Settings
@@ -49,6 +57,10 @@ from shipway.store.db import Store
 log = logging.getLogger("shipway.promote")
 AUTO_ACTOR = "shipway:auto-promotion"
 ROLLBACK_ACTOR = "shipway:auto-rollback"
+PENDING = "promote.rollback"
+"""The engine whose Waiting states are rollbacks a window or a busy stage held back."""
+MAX_FAILURE_AGE = dt.timedelta(minutes=20)
+"""Kargo's rollback horizon: a failure older than this is not rolled back automatically."""
 WAKE = threading.Event()
 """Set when there is work for the next ``tick`` (a verification started): the
 controller's tick loop waits on it, with its half-second interval as the fallback."""
@@ -156,8 +168,10 @@ def last_verified(store: Store, project: str, stage: str, failed: str) -> str | 
     return None
 
 
-def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> str | None:
-    """Promote ``stage`` back to its last verified Freight; the rollback's promotion name."""
+def rollback(store: Store, project: str, stage: str, failed: str, why: str,
+             failed_at: str | None = None) -> str | None:  # fmt: skip
+    """Promote ``stage`` back to its last verified Freight; the rollback's promotion name
+    (None when there is nothing to roll back to, or it waits for a window or the stage)."""
     target = last_verified(store, project, stage, failed)
     if target is None:
         records.record(store, project, failed,
@@ -173,6 +187,23 @@ def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> s
     try:
         started = start_mod.start(store, project=project, stage=stage, freight=target,
                                   actor=ROLLBACK_ACTOR, rollback_of=failed)  # fmt: skip
+    except ConflictError as exc:  # a window is closed or a promotion is under way: wait
+        key = f"{project}/{stage}"
+        before = runs.get_state(store, PENDING, key)
+        first = before is None or before[0] != "Waiting"
+        runs.put_state(store, PENDING, key, "Waiting",
+                       {"project": project, "stage": stage, "failed": failed, "why": why,
+                        "failedAt": failed_at or records.iso(records.now()),
+                        "reason": exc.message})  # fmt: skip
+        if first:
+            records.record(store, project, failed,
+                           {"stage": stage, "kind": "rollback", "phase": "Waiting",
+                            "to": target, "message": exc.message},
+                           reason="RollbackWaiting",
+                           message=f"stage {stage}: {why}: rollback to {target} waits: "
+                                   f"{exc.message}", warn=True,
+                           about=("Stage", stage))  # fmt: skip
+        return None
     except ShipwayError as exc:
         records.record(store, project, failed,
                        {"stage": stage, "kind": "rollback", "phase": "Refused",
@@ -180,6 +211,7 @@ def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> s
                        reason="RollbackRefused", message=f"stage {stage}: rollback to {target}: "
                        f"{exc}", warn=True, about=("Stage", stage))  # fmt: skip
         return None
+    _settle(store, project, stage, "Started")
     start_mod.queue(store, started.key)
     records.record(store, project, failed,
                    {"stage": stage, "kind": "rollback", "name": started.name,
@@ -189,6 +221,61 @@ def rollback(store: Store, project: str, stage: str, failed: str, why: str) -> s
                            f"{target} (promotion {started.name})",
                    warn=True, about=("Stage", stage))  # fmt: skip
     return started.name
+
+
+def _settle(store: Store, project: str, stage: str, phase: str) -> None:
+    key = f"{project}/{stage}"
+    found = runs.get_state(store, PENDING, key)
+    if found is not None and found[0] == "Waiting":
+        runs.put_state(store, PENDING, key, phase, found[1])
+
+
+def retry_rollbacks(store: Store, now: dt.datetime | None = None) -> int:
+    """Try again each rollback a window or a busy stage held back; the number started."""
+    now = now or records.now()
+    started = 0
+    for key, phase, st in runs.states(store, PENDING):
+        if phase != "Waiting":
+            continue
+        failed_at = gates.parse_time(st.get("failedAt")) or now
+        if now - failed_at > MAX_FAILURE_AGE:
+            runs.put_state(store, PENDING, key, "Expired", st)
+            records.record(store, st["project"], st["failed"],
+                           {"stage": st["stage"], "kind": "rollback", "phase": "Expired",
+                            "message": st.get("reason", "")},
+                           reason="RollbackExpired",
+                           message=f"stage {st['stage']}: the rollback waited past "
+                                   f"{int(MAX_FAILURE_AGE.total_seconds() // 60)} minutes "
+                                   f"({st.get('reason', '')}); a person must decide",
+                           warn=True, about=("Stage", st["stage"]))  # fmt: skip
+            continue
+        if _current(store, st["project"], st["stage"], st["failed"]) != st["failed"]:
+            # a promotion that ran meanwhile replaced the failed Freight: nothing to undo
+            runs.put_state(store, PENDING, key, "Superseded", st)
+            records.record(store, st["project"], st["failed"],
+                           {"stage": st["stage"], "kind": "rollback", "phase": "Superseded"},
+                           reason="RollbackSuperseded",
+                           message=f"stage {st['stage']} no longer runs Freight {st['failed']}: "
+                                   "the waiting rollback is dropped",
+                           about=("Stage", st["stage"]))  # fmt: skip
+            continue
+        if rollback(store, st["project"], st["stage"], st["failed"], st["why"],
+                    failed_at=st.get("failedAt")):  # fmt: skip
+            started += 1
+    return started
+
+
+def _current(store: Store, project: str, stage: str, failed: str) -> str:
+    """The Freight the stage holds now for the failed Freight's origin ("" if none)."""
+    res = store_resources.find(store, "Stage", stage, project)
+    bad = store_resources.find(store, "Freight", failed, project)
+    if res is None or bad is None:
+        return ""
+    origin = bad.body.get("origin") or {}
+    key = f"{origin.get('kind', 'Warehouse')}/{origin.get('name', '')}"
+    history = (res.status or {}).get("freightHistory") or []
+    item = ((history[0].get("items") or {}).get(key) or {}) if history else {}
+    return str(item.get("name") or "")
 
 
 def _freights(store: Store, project: str) -> list[autopolicy.FreightInfo]:
@@ -291,7 +378,8 @@ def tick(store: Store, settings: Settings, *, soak: bool = True) -> bool:
     ``soak`` is false); whether promotions may have been queued (auto-promotions, or a
     verification ended: its rollback), so the controller wakes the promotion lane."""
     ended = verification.tick(store, settings)  # a failed one may have queued a rollback
-    queued = bool(auto_promote(store)) or bool(ended)
+    retried = retry_rollbacks(store)
+    queued = bool(auto_promote(store)) or bool(ended) or bool(retried)
     if soak:
         soak_pass(store)
     stage_refresh.refresh(store)

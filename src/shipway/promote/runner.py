@@ -37,7 +37,7 @@ from shipway.model.errors import ConflictError, InputError, NotFoundError, Shipw
 from shipway.promote import expressions as ex
 from shipway.promote import plan as plan_mod
 from shipway.promote import status as st
-from shipway.promote.credentials import default_forge, generic_secrets
+from shipway.promote.credentials import config_maps, default_forge, generic_secrets
 from shipway.promote.steps import base
 from shipway.promote.steps.config import parse_step_config
 from shipway.settings import Settings
@@ -215,16 +215,37 @@ def _emit(store: Store, state: dict[str, Any], reason: str, message: str, warn: 
                       source="promotion")  # fmt: skip
 
 
+def _ui_url(settings: Settings) -> str:
+    """The controller's URL (it serves the UI), as ``ctx.uiBaseUrl``; "" when none runs."""
+    if settings.controller_url:
+        return settings.controller_url.rstrip("/")
+    try:
+        return settings.controller_url_file.read_text().strip().rstrip("/")
+    except OSError:
+        return ""
+
+
 class _Run:
     def __init__(self, store: Store, settings: Settings, state: dict[str, Any],
                  forge: Callable[[str, str | None], Any] | None, poll: float,
                  on_progress: Progress | None) -> None:  # fmt: skip
         self.store, self.settings, self.s = store, settings, state
         self.key = key_of(state["project"], state["name"])
-        self.forge = forge or default_forge(store, state["project"])
+        self.forge = forge or default_forge(store, state["project"], settings.home)
         self.poll, self.progress = poll, on_progress or (lambda _e: None)
-        self.secrets = generic_secrets(store, state["project"])
+        self.secrets = generic_secrets(store, state["project"], settings.home)
+        self.config_maps = config_maps(store, state["project"])
+        self.shared_secrets = generic_secrets(store, ex.SHARED_NAMESPACE, settings.home)
+        self.shared_config_maps = config_maps(store, ex.SHARED_NAMESPACE)
+        self.ui_url = _ui_url(settings)
         self.work = _work(settings, state)
+
+    def lookup(self, kind: str, name: str) -> dict[str, Any]:
+        """A Freight's or Stage's status in the project ({} when there is none)."""
+        from shipway.store import resources as store_resources
+
+        found = store_resources.find(self.store, kind, name, self.s["project"])
+        return dict(found.status or {}) if found is not None else {}
 
     def save(self, phase: str, message: str = "") -> None:
         if phase == "Running":
@@ -305,7 +326,12 @@ class _Run:
             target={**s["freight"], "name": (s["freight"].get("metadata") or {}).get("name")
                     or s["freight"].get("name", "")},
             collection=s["collection"], outputs=s["outputs"], task_outputs=task_outputs,
-            secrets=self.secrets, failed=bool(s.get("failure")),
+            secrets=self.secrets, config_maps=self.config_maps, failed=bool(s.get("failure")),
+            statuses={m["alias"]: m.get("status", "") for m in s["metas"] if m.get("alias")},
+            task_prefix=f"{step.task}::" if step.task else "", actor=str(s.get("actor", "")),
+            rollback=bool(s.get("rollbackOf")), step_alias=step.alias, ui_base_url=self.ui_url,
+            lookup=self.lookup, shared_secrets=self.shared_secrets,
+            shared_config_maps=self.shared_config_maps,
         )  # fmt: skip
         for var in [*s["vars"], *step.task_vars, *step.vars]:
             scope.vars = {**scope.vars, var["name"]: ex.render(var.get("value"), scope)}

@@ -11,9 +11,12 @@ with the reason and what remains) when:
   ``requestedFreight`` asks; the refusal says how much soak time is left.
 
 A rollback (``rollback_of``: the Freight that failed) is a promotion of
-Freight the stage has already verified: it skips the availability and window
-gates, since it restores what was running before. The Promotion is stored
-with Kargo's ``kargo.akuity.io/create-actor`` annotation, and shipway's
+Freight the stage has already verified: it skips the availability gate, since
+it restores what was running before, but not the promotion windows: Kargo
+gates every kind of promotion by them, rollbacks included (``lifecycle``
+keeps a refused rollback waiting for the window to open). The Promotion is stored
+with Kargo's ``kargo.akuity.io/create-actor`` annotation (and, for a rollback,
+``kargo.akuity.io/rollback: "true"``), and shipway's
 ``shipway.dev/rollback-of`` / ``shipway.dev/auto-promotion`` when it is one;
 the runner's record (``promote.runner``) carries the same. A manual
 promotion to a stage with auto-promotion pins the origin (an
@@ -43,6 +46,8 @@ LANE = "promotion"
 ACTOR = "kargo.akuity.io/create-actor"
 ROLLBACK_OF = "shipway.dev/rollback-of"
 AUTO = "shipway.dev/auto-promotion"
+KARGO_ROLLBACK = "kargo.akuity.io/rollback"
+"""Kargo marks a rollback Promotion ``kargo.akuity.io/rollback: "true"``; shipway does too."""
 
 
 @dataclass
@@ -143,8 +148,11 @@ def start(
                             subject=subject)  # fmt: skip
     if rollback_of is None:
         why = gate(store, project, stage_res, found, at)
-        if why:
-            raise ConflictError(f"refused: {why}", subject=subject)
+    else:
+        state = window(store, project, stage_res, at)
+        why = None if state.open else f"promotion window: {state.reason}"
+    if why:
+        raise ConflictError(f"refused: {why}", subject=subject)
     try:
         raw, vars_ = pm.template(stage_res.body)
         steps = plan.expand(raw, tasks(store, project))
@@ -155,6 +163,7 @@ def start(
     notes = {ACTOR: actor}
     if rollback_of:
         notes[ROLLBACK_OF] = rollback_of
+        notes[KARGO_ROLLBACK] = "true"
     if auto:
         notes[AUTO] = "true"
     doc["metadata"]["annotations"] = notes

@@ -28,13 +28,13 @@ Touches the store and, through the providers, what they measure.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import threading
 from typing import Any
 
 from shipway.model import events as ev
+from shipway.model import kargo_stage
 from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource
 from shipway.model.rollouts import COMPLETED_PHASES, Metric
@@ -55,11 +55,10 @@ _lock = threading.Lock()
 
 
 def stage_apps(store: Store, project: str, stage: str) -> list[Resource]:
-    want = f"{project}:{stage}"
     return [
         a
         for a in store_resources.list_kind(store, "Application")
-        if ((a.body.get("metadata") or {}).get("annotations") or {}).get(AUTHORIZED) == want
+        if kargo_stage.authorizes((a.body.get("metadata") or {}).get("annotations"), project, stage)
     ]
 
 
@@ -76,14 +75,16 @@ def _templates(store: Store, project: str, refs: list[dict[str, Any]]) -> list[d
 
 
 def _secret(store: Store, project: str) -> an.SecretLookup:
+    """``secretKeyRef`` lookups: the project's Secrets in the store or as manifests under
+    ``$SHIPWAY_HOME/secrets/<project>/`` (``promote.credentials``)."""
+    from shipway.promote.credentials import secret_data
+    from shipway.settings import load as load_settings
+
+    home = load_settings().home
+
     def look(name: str, key: str) -> str | None:
-        res = store_resources.find(store, "Secret", name, project)
-        if res is None:
-            return None
-        if key in (res.body.get("stringData") or {}):
-            return str(res.body["stringData"][key])
-        raw = (res.body.get("data") or {}).get(key)
-        return base64.b64decode(raw).decode() if raw is not None else None
+        data = secret_data(store, project, name, home)
+        return None if data is None else data.get(key)
 
     return look
 

@@ -11,6 +11,7 @@ subscription) becomes a Freight named by its contents (``promote.freight``):
 the same contents again make nothing new. ``freightCreationPolicy: Manual``
 discovers but creates none. The Warehouse's status gets Kargo's
 ``discoveredArtifacts``, ``lastFreightID`` and a ``Ready`` condition, and
+(``freightCreationCriteria``: no Freight while its expression is not true)
 ``lastHandledRefresh`` (the ``kargo.akuity.io/refresh`` token the discovery
 handled, ``promote.refreshes``); a Warehouse with a token not yet handled is
 due at once. A new Freight is told as a ``FreightCreated`` event. Touches the
@@ -82,7 +83,8 @@ def discover_image(
     client = (factory or resolve.default_client)(ref.registry, sub.insecure_skip_tls_verify)
     policy = sel.image_policy(sub)
     semver = sub.image_selection_strategy == "SemVer"
-    tags = sel.usable_tags(client.list_tags(ref.repository), sub.strict_semvers, semver)
+    tags = sel.usable_tags(sel.regex_filter(sub, client.list_tags(ref.repository)),
+                           sub.strict_semvers, semver)  # fmt: skip
     digests: dict[str, str] = {}
     created: dict[str, dt.datetime] = {}
 
@@ -143,29 +145,39 @@ def _default_branch(url: str) -> str:
 
 def _branch_commits(repo: Repo, sub: kargo.GitSubscription, branch: str) -> list[dict[str, Any]]:
     scan = sub.discovery_limit if not (sub.include_paths or sub.exclude_paths) else 1000
-    out = repo.run("log", f"-n{scan}", "--format=%x1e%H%x1f%an <%ae>%x1f%cI%x1f%s",
+    if sub.expression_filter:
+        scan = 1000
+    since = [f"--since={sub.since}"] if sub.since else []
+    out = repo.run("log", f"-n{scan}", *since,
+                   "--format=%x1e%H%x1f%an <%ae>%x1f%cI%x1f%s%x1f%cn <%ce>",
                    "--name-only", f"refs/heads/{branch}", "--")  # fmt: skip
     commits: list[dict[str, Any]] = []
     for block in out.split("\x1e")[1:]:
         head, _, names = block.partition("\n")
-        sha, author, date, subject = [*head.split("\x1f"), "", "", ""][:4]
+        sha, author, date, subject, committer = [*head.split("\x1f"), "", "", "", ""][:5]
         files = [n for n in names.splitlines() if n.strip()]
-        if not sel.touches(sub, files):
+        row = {"id": sha, "branch": branch, "subject": subject, "author": author,
+               "committer": committer, "creatorDate": date}  # fmt: skip
+        if not sel.touches(sub, files) or not sel.passes_filter(sub, row):
             continue
-        commits.append({"id": sha, "branch": branch, "subject": subject, "author": author,
-                        "creatorDate": date})  # fmt: skip
+        commits.append(row)
         if len(commits) >= sub.discovery_limit:
             break
     return commits
 
 
 def _tag_commits(repo: Repo, sub: kargo.GitSubscription) -> list[dict[str, Any]]:
-    fmt = "%(refname:strip=2)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:iso-strict)%1f%(contents:subject)"  # noqa: E501
+    fmt = "%(refname:strip=2)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:iso-strict)%1f%(contents:subject)%1f%(taggername) %(taggeremail)%1f%(*authorname) %(*authoremail)%1f%(authorname) %(authoremail)"  # noqa: E501
     rows: dict[str, dict[str, Any]] = {}
     for line in repo.run("for-each-ref", f"--format={fmt}", "refs/tags").splitlines():
-        tag, obj, peeled, date, subject = (line.split("\x1f") + [""] * 4)[:5]
-        rows[tag] = {"id": peeled or obj, "tag": tag, "subject": subject, "creatorDate": date}
-    tags = sel.filter_git_tags(sub, list(rows))
+        tag, obj, peeled, date, subject, tagger, pauthor, author = (line.split("\x1f")
+                                                                   + [""] * 7)[:8]  # fmt: skip
+        annotated = bool(peeled)
+        rows[tag] = {"id": peeled or obj, "tag": tag, "subject": subject, "creatorDate": date,
+                     "author": (pauthor if annotated else author).strip(),
+                     "tagger": tagger.strip() if annotated else "",
+                     "annotation": subject if annotated else ""}  # fmt: skip
+    tags = [t for t in sel.filter_git_tags(sub, list(rows)) if sel.passes_filter(sub, rows[t])]
     if sub.commit_selection_strategy == "NewestTag":
         ordered = sorted(tags, key=lambda t: (rows[t]["creatorDate"], t), reverse=True)
     elif tags:
@@ -225,6 +237,25 @@ def _selection(
     return images, commits
 
 
+def _criteria_unmet(spec: kargo.WarehouseSpec, name: str, images: list[dict[str, Any]],
+                    commits: list[dict[str, Any]]) -> str:  # fmt: skip
+    """Why ``freightCreationCriteria`` keeps this selection from becoming Freight ("" if not)."""
+    crit = spec.freight_creation_criteria
+    if crit is None:
+        return ""
+    from shipway.promote import expressions as ex
+    from shipway.templates.errors import ExprError
+
+    target = {"origin": {"kind": "Warehouse", "name": name}, "images": images,
+              "commits": commits}  # fmt: skip
+    scope = ex.Scope(project="", stage="", promotion="", target=target)
+    try:
+        ok = ex.expression(crit.expression.strip(), {}, scope.funcs())
+    except ExprError as exc:
+        raise ShipwayError(f"freightCreationCriteria: {exc}", subject=f"Warehouse/{name}") from None
+    return "" if ok is True else "freightCreationCriteria not met: no Freight created"
+
+
 def _lock(namespace: str, name: str) -> threading.Lock:
     with _LOCKS_LOCK:
         return _LOCKS.setdefault((namespace, name), threading.Lock())
@@ -253,6 +284,7 @@ def refresh(
                 elif sub.git is not None:
                     found["git"].append(discover_git(sub.git, workdir))
             images, commits = _selection(spec, found)
+            unmet = _criteria_unmet(spec, name, images, commits)
         except ShipwayError as exc:
             result.error = str(exc)
             status["conditions"] = [_condition(False, "DiscoveryFailed", str(exc))]
@@ -267,7 +299,9 @@ def refresh(
         status["conditions"] = [_condition(True, "ArtifactsDiscovered", "")]
         fname = freight_mod.freight_name(name, images, commits)
         result.freight = fname
-        if spec.freight_creation_policy == "Automatic":
+        if unmet:
+            status["conditions"] = [_condition(True, "ArtifactsDiscovered", unmet)]
+        if spec.freight_creation_policy == "Automatic" and not unmet:
             existing = store.find(db, "Freight", fname, ns)
             if existing is None:
                 taken = {str(f.body.get("alias", "")) for f in store.list_kind(db, "Freight", ns)}

@@ -151,7 +151,7 @@ def test_unauthorized_application_is_refused(env, git_server, memory, tmp_path: 
     status = _run(settings, store, steps)
 
     assert status["phase"] == "Failed"
-    assert "kargo.akuity.io/authorized-stage must be 'demo:test'" in status["message"]
+    assert "kargo.akuity.io/authorized-stage must name 'demo:test'" in status["message"]
     assert "it says 'demo:prod'" in status["message"]
     assert target.live("web-test") == {}
 

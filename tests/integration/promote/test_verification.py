@@ -7,12 +7,14 @@ controller's tick does; measurements go over loopback HTTP to a real server.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from verify_helpers import Health, add_freight, docs, health_server, setup
 
 from shipway.model.errors import ConflictError
@@ -125,6 +127,7 @@ def test_failed_verification_rolls_back_to_last_verified(store: Store, health: H
     notes = promo.body["metadata"]["annotations"]
     assert notes[start_mod.ROLLBACK_OF] == bad and promo.spec["freight"] == good
     assert notes[start_mod.ACTOR] == lifecycle.ROLLBACK_ACTOR
+    assert notes[start_mod.KARGO_ROLLBACK] == "true"  # Kargo's own mark of a rollback
     health.body = {"status": "ok"}
     (done,) = run_pending(store)
     assert done["phase"] == "Succeeded"
@@ -237,3 +240,130 @@ def test_soak_time_left_shown_in_wide_listings(store: Store, health: Health) -> 
     res = CliRunner().invoke(cli, ["get", "freight", "-n", "demo", "-o", "wide"])
     assert res.exit_code == 0, res.output
     assert "VERIFIED IN" in res.output and "test (in " in res.output
+
+
+def _project_config(store: Store, windows: list[dict[str, Any]]) -> None:
+    from shipway.model.resources import parse_text
+
+    doc = {"apiVersion": "kargo.akuity.io/v1alpha1", "kind": "ProjectConfig",
+           "metadata": {"name": "demo", "namespace": "demo"},
+           "spec": {"promotionPolicies": [{"stageSelector": {"name": "test"},
+                                           "autoRollback": {}}],
+                    "promotionWindows": windows}}  # fmt: skip
+    store_resources.apply(store, parse_text(yaml.safe_dump(doc), "pc.yaml"))
+
+
+def test_a_closed_window_holds_the_rollback_until_it_opens(store: Store, health: Health) -> None:
+    # Kargo: windows gate every promotion, rollbacks included; a short freeze resumes the
+    # pending rollback when it reopens, a long one outlasts the 20-minute horizon.
+    setup(store, docs(health.url, policies=[{"stageSelector": {"name": "test"},
+                                             "autoRollback": {}}]))  # fmt: skip
+    good = add_freight(store, "1.0.0")
+    promote(store, "test", good)
+    settle(store)
+    health.body = {"status": "broken"}
+    bad = add_freight(store, "1.1.0")
+    promote(store, "test", bad)
+    today = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).strftime("%Y%m%d")
+    _project_config(
+        store,
+        [
+            {
+                "name": "freeze",
+                "kind": "Deny",
+                "dtstart": f"{today}T000000Z",
+                "dtend": f"{until}T000000Z",
+            }
+        ],
+    )
+    settle(store)
+    assert runner.pending(store) == []  # held back by the freeze
+    kinds = [(e["kind"], e["phase"]) for e in records.journey(store, "demo", bad)]
+    assert ("verification", "Failed") in kinds and ("rollback", "Waiting") in kinds
+    waiting = [e for e in records.journey(store, "demo", bad) if e["phase"] == "Waiting"]
+    assert "deny window freeze is open until" in waiting[0]["message"]
+    lifecycle.tick(store, Settings())
+    assert runner.pending(store) == []  # still frozen: still waiting, told once
+    assert [e["phase"] for e in records.journey(store, "demo", bad)].count("Waiting") == 1
+    _project_config(store, [])  # the freeze is lifted
+    lifecycle.tick(store, Settings())
+    (pending,) = runner.pending(store)
+    promo = store_resources.get(store, "Promotion", pending.split("/", 1)[1], "demo")
+    assert promo.spec["freight"] == good
+    assert promo.body["metadata"]["annotations"][start_mod.ROLLBACK_OF] == bad
+    assert [p for _k, p, _s in runs.states(store, lifecycle.PENDING)] == ["Started"]
+
+
+def test_a_rollback_held_past_twenty_minutes_is_left_to_a_person(
+    store: Store, health: Health
+) -> None:
+    setup(store, docs(health.url, policies=[{"stageSelector": {"name": "test"},
+                                             "autoRollback": {}}]))  # fmt: skip
+    good = add_freight(store, "1.0.0")
+    promote(store, "test", good)
+    settle(store)
+    health.body = {"status": "broken"}
+    bad = add_freight(store, "1.1.0")
+    promote(store, "test", bad)
+    today = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).strftime("%Y%m%d")
+    _project_config(
+        store,
+        [
+            {
+                "name": "freeze",
+                "kind": "Deny",
+                "dtstart": f"{today}T000000Z",
+                "dtend": f"{until}T000000Z",
+            }
+        ],
+    )
+    settle(store)
+    later = records.now() + lifecycle.MAX_FAILURE_AGE + dt.timedelta(minutes=1)
+    assert lifecycle.retry_rollbacks(store, now=later) == 0
+    assert [p for _k, p, _s in runs.states(store, lifecycle.PENDING)] == ["Expired"]
+    _project_config(store, [])
+    lifecycle.tick(store, Settings())
+    assert runner.pending(store) == []  # expired: not started even once the window opens
+    reasons = [e.reason for e in store_events.query(store)]
+    assert "RollbackWaiting" in reasons and "RollbackExpired" in reasons
+
+
+def test_a_waiting_rollback_is_dropped_once_newer_freight_replaced_the_failed(
+    store: Store, health: Health
+) -> None:
+    # Kargo waits for the stage to settle so a queued promotion may resolve the failure:
+    # once other Freight runs there, the waiting rollback has nothing left to undo
+    setup(store, docs(health.url, policies=[{"stageSelector": {"name": "test"},
+                                             "autoRollback": {}}]))  # fmt: skip
+    good = add_freight(store, "1.0.0")
+    promote(store, "test", good)
+    settle(store)
+    health.body = {"status": "broken"}
+    bad = add_freight(store, "1.1.0")
+    promote(store, "test", bad)
+    today = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).strftime("%Y%m%d")
+    _project_config(
+        store,
+        [
+            {
+                "name": "freeze",
+                "kind": "Deny",
+                "dtstart": f"{today}T000000Z",
+                "dtend": f"{until}T000000Z",
+            }
+        ],
+    )
+    settle(store)
+    assert [p for _k, p, _s in runs.states(store, lifecycle.PENDING)] == ["Waiting"]
+    _project_config(store, [])
+    health.body = {"status": "ok"}
+    fixed = add_freight(store, "1.1.1")
+    promote(store, "test", fixed)  # a person ships the fix first
+    lifecycle.tick(store, Settings())
+    assert [p for _k, p, _s in runs.states(store, lifecycle.PENDING)] == ["Superseded"]
+    assert runner.pending(store) == []
+    reasons = [e.reason for e in store_events.query(store)]
+    assert "RollbackSuperseded" in reasons

@@ -101,8 +101,28 @@ def test_rules_between_fields() -> None:
     assert validate_step_config("git-clone", two_refs) == [
         "config.checkout[0]: a checkout takes at most one of branch, commit or tag"
     ]
+    # Kargo deprecated createTargetBranch as a no-op: accepted, as Kargo accepts it
     open_pr = {"repoURL": "u", "sourceBranch": "s", "createTargetBranch": True}
-    assert "not supported yet" in validate_step_config("git-open-pr", open_pr)[0]
+    assert validate_step_config("git-open-pr", open_pr) == []
+    tag_and_branch = {"path": "p", "tag": "v1", "targetBranch": "main"}
+    assert validate_step_config("git-push", tag_and_branch) == [
+        "config: targetBranch and tag are mutually exclusive"
+    ]
+    assert validate_step_config("delete", {}) == [
+        "config: exactly one of path or paths is required"
+    ]
+    both_paths = {"path": "a", "paths": ["b"]}
+    assert validate_step_config("delete", both_paths) == [
+        "config: exactly one of path or paths is required"
+    ]
+    app = {"apps": [{"name": "a", "selector": {"matchLabels": {"x": "y"}}}]}
+    assert validate_step_config("argocd-update", app) == [
+        "config.apps[0]: an app takes exactly one of name or selector"
+    ]
+    body = {"url": "u", "body": "x", "bodyFromFile": "f"}
+    assert validate_step_config("http", body) == [
+        "config: body and bodyFromFile are mutually exclusive"
+    ]
 
 
 STAGE = """\

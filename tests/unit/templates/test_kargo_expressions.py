@@ -48,8 +48,18 @@ ENV = {
         ("${{ vars.imageRepo }}:${{ imageFrom(vars.imageRepo).Tag }}", "registry.local/app:1.2.3"),
         ("no expressions here", "no expressions here"),
         ("${{ '}}' }}", "}}"),
-        ("a ${{ 1 }} b ${{ true }} c ${{ nil }}", "a 1 b true c <nil>"),
-        ("${{ unsafeQuote('x\"y') }}", '"x"y"'),
+        # Kargo writes a non-string value as its JSON (nil is null) and keeps unsafeQuote's
+        # escapes (pkg/expressions EvaluateTemplate)
+        ("a ${{ 1 }} b ${{ true }} c ${{ nil }}", "a 1 b true c null"),
+        ("${{ unsafeQuote('x\"y') }}", '"x\\"y"'),
+        ("${{ quote({'channel': 'C1', 'n': 2}) }}\n", '{"channel":"C1","n":2}\n'),
+        ("body: ${{ {'a': [1, nil]} }}", 'body: {"a":[1,null]}'),
+        ("${{ quote(40 + 2) }}", "42"),
+        ("${{ '1.27' }}", 1.27),
+        ("${{ quote('1.27') }}", "1.27"),
+        ("${{ 't' }}", True),
+        ("${{ '12e4567' }}", "12e4567"),  # overflows ParseFloat: stays a string
+        ("${{ quote('say \"hi\"') }}", 'say \\"hi\\"'),
         ("${{ warehouse('my-wh').name }}", "my-wh"),
         ("${{ ctx.project + '/' + ctx.stage }}", "demo/test"),
         ("${{ secrets.creds.token }}", "s3cret"),

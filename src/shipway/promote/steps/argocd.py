@@ -1,7 +1,8 @@
 """argocd-update: point Argo CD Applications at the promoted revision, sync, wait for Healthy.
 
 As Kargo does, an Application may be changed by a promotion only when its
-annotation ``kargo.akuity.io/authorized-stage`` is ``<project>:<stage>``
+annotation ``kargo.akuity.io/authorized-stage`` names ``<project>:<stage>`` (one, or a
+comma-separated list as Kargo reads it)
 (else the step fails naming the annotation). Per source (matched by
 ``repoURL``): ``updateTargetRevision`` writes the desired revision into
 ``targetRevision``; ``kustomize.images`` and ``helm.images`` set the
@@ -12,7 +13,10 @@ The app is then synced through shipway's reconciler at that revision, once
 and the step is Running until the app is Synced at it and Healthy, as Kargo
 waits. A failed sync is a retryable error. What the stage's health is judged
 by afterwards (Kargo's ``healthCheck``: each app and the revision it was synced
-to) stays in the step state as ``healthCheck``.
+to) stays in the step state as ``healthCheck``. An app given by ``selector``
+(``matchLabels``, ``matchExpressions``) stands for every Application of its
+namespace whose labels match (none matching fails the step); the output
+``apps`` lists each Application updated (``name``, ``namespace``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from shipway.model import kargo_step_configs as c
 from shipway.model.errors import NotFoundError, ShipwayError
+from shipway.model.kargo_stage import authorizes
 from shipway.model.namespaces import instance
 from shipway.promote.freight import normalize_git_url
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
@@ -31,12 +36,13 @@ AUTHORIZED = "kargo.akuity.io/authorized-stage"
 
 def _authorize(body: dict[str, Any], env: StepEnv, where: str) -> None:
     want = f"{env.project}:{env.stage}"
-    have = ((body.get("metadata") or {}).get("annotations") or {}).get(AUTHORIZED)
-    if have != want:
+    notes = (body.get("metadata") or {}).get("annotations") or {}
+    if not authorizes(notes, env.project, env.stage):
+        have = notes.get(AUTHORIZED)
         said = f"it says {have!r}" if have else "it has none"
         raise StepFailed(
             f"Argo CD Application {where} does not permit mutation by Kargo Stage {want}: "
-            f"annotation {AUTHORIZED} must be {want!r} ({said})"
+            f"annotation {AUTHORIZED} must name {want!r} ({said})"
         )
 
 
@@ -88,9 +94,10 @@ def _prepare(env: StepEnv, app: c.ArgoApp) -> tuple[str, str | None]:
     """Authorize and update one Application; return its engine key and desired revision."""
     from shipway.store import resources as store_resources
 
-    where = f"{app.namespace}/{app.name}"
+    name = str(app.name)
+    where = f"{app.namespace}/{name}"
     try:
-        res = store_resources.get(env.store, "Application", app.name, app.namespace)
+        res = store_resources.get(env.store, "Application", name, app.namespace)
     except NotFoundError:
         raise StepFailed(f"Argo CD Application {where} not found") from None
     _authorize(res.body, env, where)
@@ -113,7 +120,27 @@ def _prepare(env: StepEnv, app: c.ArgoApp) -> tuple[str, str | None]:
     if body != res.body:
         res.body = body
         store_resources.apply(env.store, [res])
-    return instance(app.namespace, app.name), desired
+    return instance(app.namespace, name), desired
+
+
+def _expand(env: StepEnv, apps: list[c.ArgoApp]) -> list[c.ArgoApp]:
+    """Each app by name, a selector replaced by the Applications it matches (by name)."""
+    from shipway.store import resources as store_resources
+
+    out: list[c.ArgoApp] = []
+    for app in apps:
+        if app.selector is None:
+            out.append(app)
+            continue
+        found = sorted(
+            r.name for r in store_resources.list_kind(env.store, "Application", app.namespace)
+            if app.selector.matches(dict((r.body.get("metadata") or {}).get("labels") or {}))
+        )  # fmt: skip
+        if not found:
+            raise StepFailed(f"no Argo CD Application in namespace {app.namespace} matches "
+                             "the selector")  # fmt: skip
+        out += [app.model_copy(update={"name": n, "selector": None}) for n in found]
+    return out
 
 
 def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
@@ -123,7 +150,8 @@ def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
         raise StepFailed("argocd-update needs the resource store")
     synced: dict[str, str] = env.state.setdefault("synced", {})
     waiting = []
-    for app in cfg.apps:
+    apps = _expand(env, cfg.apps)
+    for app in apps:
         key, desired = _prepare(env, app)
         try:
             if key not in synced:
@@ -147,7 +175,7 @@ def argocd_update(env: StepEnv, cfg: c.ArgoCDUpdate) -> StepResult:
             waiting.append(f"{key} is {state} at {synced[key][:12]}")
     if waiting:
         return StepResult("Running", message="waiting for " + ", ".join(waiting))
-    return StepResult()
+    return StepResult(output={"apps": [{"name": a.name, "namespace": a.namespace} for a in apps]})
 
 
 RUNNERS: dict[str, Any] = {"argocd-update": argocd_update}

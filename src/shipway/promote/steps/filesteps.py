@@ -6,7 +6,10 @@ missing key is an error naming the file and line); json-update walks dotted
 keys (a number indexes a list, a missing map key is created, as sjson does)
 and keeps the file's indentation. kustomize-set-image edits the
 ``images:`` of ``path``'s kustomization (``updater.edit.kustomize``); an
-image with neither ``tag`` nor ``digest`` takes the target Freight's tag.
+image with neither ``tag`` nor ``digest`` takes the target Freight's tag, and
+no ``images`` at all sets every image of the target Freight. delete takes
+``path`` or ``paths``, as globs with ``pathsAreGlobs`` (``**`` any depth);
+``strict`` fails on a path that is missing or a pattern that matches nothing.
 kustomize-build runs ``kubectl kustomize`` and writes one file (``outPath``
 ending ``.yaml``/``.yml``) or one file per object: ``<kind>-<name>.yaml``
 (``outputFormat: kargo``) or ``<group>_<version>_<kind>_<name>.yaml``
@@ -51,18 +54,30 @@ def copy(env: StepEnv, cfg: c.Copy) -> StepResult:
 
 
 def delete(env: StepEnv, cfg: c.Delete) -> StepResult:
-    target = env.path(cfg.path)
-    if target == env.work.resolve():
-        raise StepFailed("delete: refusing to delete the work directory itself")
-    if not target.exists():
-        if cfg.strict:
-            raise StepFailed(f"path {cfg.path!r} does not exist")
-        return StepResult()
-    if target.is_dir() and not target.is_symlink():
-        shutil.rmtree(target)
-    else:
-        target.unlink()
+    for rel in cfg.targets:
+        targets = _globbed(env, rel) if cfg.paths_are_globs else [env.path(rel)]
+        targets = [t for t in targets if t.exists() or t.is_symlink()]
+        if not targets and cfg.strict:
+            raise StepFailed(
+                f"{'pattern' if cfg.paths_are_globs else 'path'} {rel!r} "
+                f"{'matches nothing' if cfg.paths_are_globs else 'does not exist'}"
+            )
+        for target in targets:
+            if target == env.work.resolve():
+                raise StepFailed("delete: refusing to delete the work directory itself")
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
     return StepResult()
+
+
+def _globbed(env: StepEnv, pattern: str) -> list[Path]:
+    """The paths ``pattern`` (``**`` for any depth) matches under the work directory."""
+    root = env.work.resolve()
+    rel = pattern.removeprefix("./").rstrip("/")
+    found = sorted(root.glob(rel), key=lambda p: len(p.parts), reverse=True)
+    return [env.path(str(p.relative_to(root))) for p in found]
 
 
 def _read(env: StepEnv, rel: str) -> tuple[Path, str]:
@@ -138,7 +153,11 @@ def kustomize_set_image(env: StepEnv, cfg: c.KustomizeSetImage) -> StepResult:
         raise StepFailed(f"no kustomization file in {cfg.path!r}")
     text = file.read_text()
     lines = []
-    for img in cfg.images:
+    images = cfg.images or [c.KustomizeImage.model_validate({"image": str(i["repoURL"])})
+                            for i in _freight_images(env)]  # fmt: skip
+    if not images:
+        raise StepFailed("no images given and none in the promotion's Freight")
+    for img in images:
         tag, digest = img.tag, img.digest
         if tag is None and digest is None:
             tag = _freight_tag(env, img.image)
@@ -153,6 +172,10 @@ def kustomize_set_image(env: StepEnv, cfg: c.KustomizeSetImage) -> StepResult:
     file.write_text(text)
     msg = "Updated " + cfg.path + " to use new image" + ("s" if len(lines) > 1 else "")
     return StepResult(output={"commitMessage": msg + "\n\n" + "\n".join(lines)})
+
+
+def _freight_images(env: StepEnv) -> list[dict[str, Any]]:
+    return [i for i in env.freight.get("images") or [] if i.get("repoURL")]
 
 
 def _freight_tag(env: StepEnv, repo_url: str) -> str:

@@ -11,7 +11,11 @@ pushes to ``targetBranch`` (default: the checked-out branch) or, with
 ``generateTargetBranch``, to ``kargo/promotion/<promotion>`` (forced, as
 Kargo does), pulling with rebase and trying again on a non-fast-forward
 rejection up to ``maxAttempts``. Outputs: git-commit ``commit``; git-push
-``branch`` and ``commit``.
+``branch`` and ``commit``. git-clone's ``blobless`` clones with ``--filter=blob:none``,
+``sparse`` narrows a checkout to directories (cone mode), ``recurseSubmodules``
+updates submodules in every checkout; its output ``commits`` maps each
+checkout's ``as`` (else its ``path``) to the commit checked out. git-push's
+``tag`` pushes that tag (made by the user's own git, e.g. a previous step).
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ def git_clone(env: StepEnv, cfg: c.GitClone) -> StepResult:
         if not (base / "HEAD").exists() and not (base / ".git").exists():
             shutil.rmtree(base, ignore_errors=True)
             base.parent.mkdir(parents=True, exist_ok=True)
-            git(["clone", "-q", "--no-checkout", cfg.repo_url, str(base)], subject=cfg.repo_url)
+            blobless = ["--filter=blob:none"] if cfg.blobless else []
+            git(["clone", "-q", "--no-checkout", *blobless, cfg.repo_url, str(base)],
+                subject=cfg.repo_url)  # fmt: skip
         repo = Repo(base)
         if _has(repo, "HEAD"):  # detached: any branch may be checked out in a worktree
             repo.run("update-ref", "--no-deref", "HEAD", "HEAD")
@@ -55,11 +61,19 @@ def git_clone(env: StepEnv, cfg: c.GitClone) -> StepResult:
                 repo.run("config", "shipway.authorName", cfg.author.name)
             if cfg.author.email:
                 repo.run("config", "shipway.authorEmail", cfg.author.email)
+        commits: dict[str, str] = {}
         for co in cfg.checkout:
             _checkout(env, repo, co, cfg.repo_url)
+            wt = Repo(env.path(co.path))
+            if co.sparse:
+                wt.run("sparse-checkout", "set", *co.sparse)
+            if cfg.recurse_submodules:
+                wt.run("submodule", "update", "-q", "--init", "--recursive")
+            if _has(wt, "HEAD"):
+                commits[co.as_ or co.path] = wt.head()
     except GitError as exc:
         raise StepError(f"{cfg.repo_url}: {exc.message}") from None
-    return StepResult()
+    return StepResult(output={"commits": commits})
 
 
 def _checkout(env: StepEnv, repo: Repo, co: c.Checkout, url: str) -> None:
@@ -141,6 +155,12 @@ def _worktree(env: StepEnv, rel: str) -> Repo:
 
 def git_push(env: StepEnv, cfg: c.GitPush) -> StepResult:
     wt = _worktree(env, cfg.path)
+    if cfg.tag:
+        try:
+            wt.push("origin", f"refs/tags/{cfg.tag}:refs/tags/{cfg.tag}")
+        except (ConflictError, GitError) as exc:
+            raise StepError(f"push of tag {cfg.tag}: {exc.message}") from None
+        return StepResult(output={"tag": cfg.tag, "commit": wt.head()})
     if cfg.generate_target_branch:
         branch = f"kargo/promotion/{env.promotion}"
     elif cfg.target_branch:

@@ -2,12 +2,18 @@
 
 The expressions and each output's ``fromExpression`` see ``response``:
 ``status`` (int), ``headers`` (name -> first value, lower-case names),
-``header(name)`` and ``body`` (the parsed JSON, else the text). With no
+``header(name)`` and ``body``: parsed as ``responseContentType`` says, else
+as the answer's ``Content-Type`` (JSON, YAML for ``application/yaml``,
+``text/yaml`` and ``application/x-yaml``, text for ``text/plain``), falling
+back to JSON and then the text, as Kargo does. With no
 expressions a 2xx answer succeeds and anything else fails.
 ``failureExpression`` true fails it for good; ``successExpression`` true
 succeeds; when a success expression is given and neither is true the step
 is Running and is asked again (until its retry timeout), as Kargo does.
-A transport error is a retryable error.
+A transport error is a retryable error. ``errorExpression``, evaluated only
+when ``failureExpression`` holds, gives the failure's message when it yields a
+non-empty string. ``bodyFromFile`` sends a work-directory file; ``proxy``
+sends the request through that proxy.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 from typing import Any
 
 import httpx
+import yaml
 
 from shipway.model import kargo_step_configs as c
 from shipway.model.kargo import duration_seconds
@@ -23,12 +30,27 @@ from shipway.promote.expressions import expression
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
 from shipway.templates.errors import ExprError
 
+_YAML = ("application/yaml", "text/yaml", "application/x-yaml")
 
-def _response(resp: httpx.Response) -> tuple[dict[str, Any], dict[str, Any]]:
+
+def _body(resp: httpx.Response, forced: str | None) -> Any:
+    kind = forced or resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "text/plain":
+        return resp.text
+    if kind in _YAML:
+        try:
+            return yaml.safe_load(resp.text)
+        except yaml.YAMLError:
+            return resp.text
     try:
-        body: Any = resp.json()
+        return resp.json()
     except (ValueError, json.JSONDecodeError):
-        body = resp.text
+        return resp.text
+
+
+def _response(resp: httpx.Response, forced: str | None = None
+              ) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    body = _body(resp, forced)
     headers = {k.lower(): v for k, v in resp.headers.items()}
     env = {"response": {"status": resp.status_code, "headers": headers, "body": body}}
     funcs = {"header": lambda name: headers.get(str(name).lower(), "")}
@@ -61,23 +83,30 @@ def http(env: StepEnv, cfg: c.HTTP) -> StepResult:
         timeout = duration_seconds(cfg.timeout)
     except ValueError as exc:
         raise StepFailed(f"timeout: {exc}") from None
+    content = cfg.body.encode() if cfg.body is not None else None
+    if cfg.body_from_file is not None:
+        try:
+            content = env.path(cfg.body_from_file).read_bytes()
+        except OSError as exc:
+            raise StepFailed(f"bodyFromFile {cfg.body_from_file!r}: {exc.strerror}") from None
     try:
-        with httpx.Client(verify=not cfg.insecure_skip_tls_verify, timeout=timeout) as client:
+        with httpx.Client(verify=not cfg.insecure_skip_tls_verify, timeout=timeout,
+                          proxy=cfg.proxy) as client:  # fmt: skip
             resp = client.request(
                 cfg.method.upper(),
                 cfg.url,
                 headers=[(h.name, h.value) for h in cfg.headers],
                 params=[(q.name, q.value) for q in cfg.query_params],
-                content=cfg.body.encode() if cfg.body is not None else None,
+                content=content,
             )
     except httpx.HTTPError as exc:
         raise StepError(f"{cfg.method.upper()} {cfg.url}: {exc}") from None
-    renv, funcs = _response(resp)
+    renv, funcs = _response(resp, cfg.response_content_type)
     verdict = _judge(cfg, renv, funcs, resp.status_code)
     if verdict == "Failed":
-        raise StepFailed(
-            f"{cfg.method.upper()} {cfg.url}: HTTP {resp.status_code} judged a failure"
-        )
+        detail = _error_message(cfg, renv, funcs) if cfg.failure_expression else ""
+        raise StepFailed(f"{cfg.method.upper()} {cfg.url}: HTTP {resp.status_code} judged a "
+                         f"failure{': ' + detail if detail else ''}")  # fmt: skip
     if verdict == "Running":
         return StepResult("Running", message=f"HTTP {resp.status_code}: success not met yet")
     outputs: dict[str, Any] = {}
@@ -87,6 +116,17 @@ def http(env: StepEnv, cfg: c.HTTP) -> StepResult:
         except ExprError as exc:
             raise StepFailed(f"output {out.name}: {exc}") from None
     return StepResult(output=outputs)
+
+
+def _error_message(cfg: c.HTTP, env: dict[str, Any], funcs: dict[str, Any]) -> str:
+    """``errorExpression``'s message, "" when unset, empty, not a string or failing."""
+    if not cfg.error_expression:
+        return ""
+    try:
+        out = expression(cfg.error_expression, env, funcs)
+    except ExprError:
+        return ""
+    return out if isinstance(out, str) else ""
 
 
 RUNNERS: dict[str, Any] = {"http": http}

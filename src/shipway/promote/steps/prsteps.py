@@ -6,7 +6,10 @@ reuses an open pull request for the same branches (as Kargo does) and gives
 Running while the pull request is open, Succeeded with ``commit`` (the merge
 commit) once merged, Failed when it was closed unmerged. git-merge-pr merges
 now; if the forge refuses, it is Running with ``wait: true`` and Failed
-without. ``createTargetBranch`` and ``labels`` are refused as not supported yet.
+without. ``createTargetBranch`` is accepted and ignored (Kargo deprecated it
+as a no-op); ``labels`` are set on a new pull request where the forge client
+``mergeMethod`` is passed to the
+forge (``merge``, ``squash``, ``rebase``, as the forge names them).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ def git_open_pr(env: StepEnv, cfg: c.GitOpenPR) -> StepResult:
     try:
         found = forge.find_open(cfg.source_branch, cfg.target_branch)
         pr = found or forge.create(cfg.source_branch, cfg.target_branch, title, body)
+        if cfg.labels and found is None:
+            forge.add_labels(pr.number, list(cfg.labels))
     except ExternalError as exc:
         raise StepError(str(exc)) from None
     return StepResult(output=_pr_output(pr))
@@ -62,7 +67,7 @@ def git_merge_pr(env: StepEnv, cfg: c.GitMergePR) -> StepResult:
         if pr.state == "closed":
             raise StepFailed(f"pull request {cfg.pr_number} is closed")
         if pr.state != "merged":
-            pr = forge.merge(cfg.pr_number)
+            pr = forge.merge(cfg.pr_number, cfg.merge_method)
     except NotFoundError:
         raise StepFailed(f"pull request {cfg.pr_number} not found in {cfg.repo_url}") from None
     except ExternalError as exc:

@@ -1,16 +1,21 @@
 """Strings with ``${{ expr }}`` segments, rendered as Kargo renders promotion step config.
 
-Pure. A string that is exactly one ``${{ expr }}`` keeps the expression's type
-(a number, a bool, a map); a result that is a string is then read as JSON
-when it is valid JSON, as Kargo does, which is why ``quote()`` exists (it
-turns ``1`` into the string ``"1"``). Mixed text and segments give a string,
-each value printed with Go's ``%v``. ``quote`` and ``unsafe_quote`` are the
+Pure. As Kargo's ``EvaluateTemplate``: each segment's value is written as is
+when it is a string, else as its JSON (Go's ``json.Marshal``: ``nil`` is
+``null``, a map ``{"a":1}``); the whole result, one trailing newline set
+aside, is then read back: surrounding double quotes are removed (a string),
+else it is a number, a bool (Go's ``ParseBool``: ``true``, ``t``, ``1``...),
+any JSON value, or the string. That is why ``quote()`` exists: ``quote(1)``
+renders ``"1"`` and so stays the string ``1``; ``quote(map)`` is the map's
+JSON as a string (a request body). ``quote`` and ``unsafe_quote`` are the
 two Kargo functions that need no state: callers add them to ``funcs``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -64,22 +69,80 @@ def render_template(
     from shipway.templates.exprlang import compile_expr
 
     parts = segments(text)
-    if len(parts) == 1 and parts[0][0] and text.startswith(OPEN) and text.endswith(CLOSE):
-        value = _run(compile_expr, parts[0], text, env, funcs, strict)
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError:
-                return value
-        return value
+    if not any(is_expr for is_expr, _b, _o in parts):
+        return text
     out = []
     for is_expr, body, offset in parts:
         if not is_expr:
             out.append(body)
             continue
         value = _run(compile_expr, (is_expr, body, offset), text, env, funcs, strict)
-        out.append(sprint_value(value))
-    return "".join(out)
+        out.append(value if isinstance(value, str) else _marshal(value))
+    return _coerce("".join(out))
+
+
+_FLOAT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_BOOLS = {
+    "1": True,
+    "t": True,
+    "T": True,
+    "TRUE": True,
+    "true": True,
+    "True": True,
+    "0": False,
+    "f": False,
+    "F": False,
+    "FALSE": False,
+    "false": False,
+    "False": False,
+}
+
+
+def _marshal(value: Any) -> str:
+    """Go's ``json.Marshal`` of an expression's non-string value (``%v`` if it has none)."""
+    try:
+        return go_json(value)
+    except (TypeError, ValueError):
+        if "String" in getattr(type(value), "GO_METHODS", ()):  # a Go Stringer's JSON
+            return go_json(value.String())
+        return sprint_value(value)
+
+
+def _coerce(result: str) -> Any:
+    """Kargo's reading of a rendered template: one trailing newline set aside, surrounding
+    double quotes removed (a string, as ``quote()`` asks), else a number (Go's
+    ``ParseFloat``), a bool (``ParseBool``), any JSON value, or the string itself."""
+    newline = result.endswith("\n")
+    if newline:
+        result = result[:-1]
+    if len(result) > 1 and result.startswith('"') and result.endswith('"'):
+        return result[1:-1] + ("\n" if newline else "")
+    number = float(result) if _FLOAT.match(result) else math.inf
+    if not math.isinf(number):  # Go's ParseFloat refuses what overflows
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if result in _BOOLS:
+        return _BOOLS[result]
+    try:
+        return json.loads(result, parse_constant=_no_constant, parse_float=_finite,
+                          parse_int=_finite_int)  # fmt: skip
+    except ValueError:
+        return result + ("\n" if newline else "")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} overflows a float64")
+    return number
+
+
+def _finite_int(text: str) -> int | float:
+    number = int(text)
+    return number if abs(number) < 2**63 else _finite(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _run(
@@ -99,13 +162,46 @@ def _run(
 
 
 def quote(value: Any) -> str:
-    """Kargo's ``quote()``: the value as a JSON string literal (so it stays a string)."""
-    return go_json(value if isinstance(value, str) else sprint_value(value), escape_html=False)
+    """Kargo's ``quote()``: a string in Go's ``%q``; any other value as unsafeQuote does.
+
+    Rendering removes the surrounding quotes again, so the value stays a string."""
+    if isinstance(value, str):
+        return go_quote(value)
+    return unsafe_quote(value)
 
 
 def unsafe_quote(value: Any) -> str:
-    """Kargo's ``unsafeQuote()``: double quotes around the value, nothing escaped."""
-    return '"' + (value if isinstance(value, str) else sprint_value(value)) + '"'
+    """Kargo's ``unsafeQuote()``: the value's JSON (Go's ``json.Marshal``) in double quotes,
+    escapes kept (a string comes out with visible quotation marks)."""
+    return '"' + _marshal(value) + '"'
+
+
+_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
+
+
+def go_quote(text: str) -> str:
+    """Go's ``strconv.Quote`` (``%q``) of a string."""
+    out = ['"']
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        elif not ch.isprintable() and ch != " ":
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
 
 
 KARGO_PURE_FUNCS: dict[str, Callable[..., Any]] = {"quote": quote, "unsafeQuote": unsafe_quote}
