@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from own_loop import run_on_own_loop
 from shipway.settings import Settings
 from shipway.store import inbox
 from shipway.store.db import Store, open_store
@@ -80,10 +80,7 @@ def test_an_awaited_put_is_committed_when_it_returns(store: Store) -> None:
     async def main() -> list[int | None]:
         return await asyncio.gather(*(one(n) for n in range(100)))
 
-    # A loop of its own on a thread of its own: a session-scoped browser fixture (Playwright's
-    # sync API) may have left this worker's main thread inside a running event loop.
-    with ThreadPoolExecutor(1) as pool:
-        ids = pool.submit(asyncio.run, main()).result(timeout=120)
+    ids = run_on_own_loop(main())
     assert None not in ids and len(set(ids)) == 100
 
 

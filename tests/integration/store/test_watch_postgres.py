@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from own_loop import run_on_own_loop
 from shipway.model.events import ObjectRef
 from shipway.model.release import Release
 from shipway.model.resources import parse_text
@@ -223,7 +224,7 @@ def test_the_event_stream_is_woken_by_the_notification(
         return got
 
     try:
-        got = asyncio.run(asyncio.wait_for(read(), timeout=60))
+        got = run_on_own_loop(asyncio.wait_for(read(), timeout=60))
         assert len(got) == 1 and '"live"' in got[0]
     finally:
         writer.close()
