@@ -192,6 +192,8 @@ class GroupWriter(Generic[I, R]):
             with self._lock:
                 if me is None:
                     self._thread_leads = False
+                elif not me.finished and me in self._queue:  # interrupted before its batch:
+                    self._queue.remove(me)  # out, or the lead would be handed to it
                 self._hand_on()
 
     def _hand_on(self) -> None:
@@ -218,14 +220,21 @@ class GroupWriter(Generic[I, R]):
                          daemon=True).start()  # fmt: skip
 
     def _run(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._lock:
+                    if not self._thread_leads:
+                        self._wake.wait(IDLE)
+                    if not self._thread_leads:
+                        self._thread_alive = False
+                        return
+                self._lead(None)
+        except BaseException:  # the batch's callers were told; the lead to a new thread
             with self._lock:
-                if not self._thread_leads:
-                    self._wake.wait(IDLE)
-                if not self._thread_leads:
-                    self._thread_alive = False
-                    return
-            self._lead(None)
+                self._thread_alive = False
+                if self._thread_leads:
+                    self._to_thread()
+            raise
 
     def _write_batch(self, batch: list[_Pending[I, R]]) -> None:
         try:
