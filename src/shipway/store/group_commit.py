@@ -72,7 +72,7 @@ class _Pending(Generic[I, R]):
 
     def __init__(self, item: I, future: Future[R] | None) -> None:
         self.item, self.future = item, future  # a future: submitted, told through it
-        self.done = threading.Event() if future is None else None  # a waiting caller's
+        self.done: threading.Event | None = None  # a caller's, made when it must wait
         self.lead = False  # handed the lead: write the queue's next batches
         self.finished = False
         self.result: R | None = None
@@ -87,8 +87,8 @@ class _Pending(Generic[I, R]):
                 self.future.set_exception(error)
             return
         self.result, self.error = result, error
-        assert self.done is not None
-        self.done.set()
+        if self.done is not None:
+            self.done.set()
 
 
 class GroupWriter(Generic[I, R]):
@@ -140,9 +140,11 @@ class GroupWriter(Generic[I, R]):
         leads (or when handed the lead), else in the batch of the caller leading."""
         me: _Pending[I, R] = _Pending(item, None)
         with self._lock:
-            self._queue.append(me)
             lead = not self._leading
             self._leading = True
+            if not lead:  # made before it is queued: who tells it finds it
+                me.done = threading.Event()
+            self._queue.append(me)
         if not lead:
             self._wait(me)
             lead = me.lead
@@ -165,7 +167,7 @@ class GroupWriter(Generic[I, R]):
                     self._queue.remove(me)
             raise
         if me.lead:
-            me.done = threading.Event()  # told again when its batch is written
+            me.done = None  # it leads: it writes its own batch, nobody tells it
 
     def _lead(self, me: _Pending[I, R] | None) -> None:
         """Write batches until ``me``'s is written (the thread, ``me`` None: until the queue
@@ -203,7 +205,8 @@ class GroupWriter(Generic[I, R]):
             self._leading = False
             return
         for p in self._queue:
-            if p.done is not None:
+            if p.future is None:  # a caller waiting
+                assert p.done is not None
                 p.lead = True
                 p.done.set()
                 return
