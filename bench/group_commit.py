@@ -11,7 +11,7 @@ machine changes the wall figures, much less the CPU ones), and the transactions
 committed per item (the grouping). The load average is printed first.
 
     .venv/bin/python bench/group_commit.py [-n 4000] [--concurrency 50] [--repeat 3]
-        [--backend postgresql]
+        [--backend postgresql] [--only inbox|events]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def awaited(store: Store, n: int, concurrency: int, tag: str) -> str:
     return f"{statistics.median(lat) * 1e3:.2f} {pct(lat, 99) * 1e3:.2f}"
 
 
-def rounds(store: Store, n: int, concurrency: int, r: int) -> list[dict[str, Any]]:
+def rounds(store: Store, n: int, concurrency: int, r: int, only: str) -> list[dict[str, Any]]:
     commits = Commits(store)
     out = []
 
@@ -110,11 +110,12 @@ def rounds(store: Store, n: int, concurrency: int, r: int) -> list[dict[str, Any
 
         return run
 
-    for writers in (1, 8):
+    for writers in (1, 8) if only != "events" else ():
         out.append(measured(f"inbox put, {writers} writer(s)", n, commits, writing(writers, put)))
-    out.append(measured(f"inbox put_future, {concurrency} awaited at a time", n, commits,
-                        lambda: awaited(store, n, concurrency, f"r{r}")))  # fmt: skip
-    for writers in (1, 4, 8):
+    if only != "events":
+        out.append(measured(f"inbox put_future, {concurrency} awaited at a time", n, commits,
+                            lambda: awaited(store, n, concurrency, f"r{r}")))  # fmt: skip
+    for writers in (1, 4, 8) if only != "inbox" else ():
         out.append(measured(f"event emit, {writers} writer(s)", n, commits, writing(writers, emit)))
     return out
 
@@ -133,6 +134,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--only", choices=["inbox", "events", ""], default="")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="shipway-bench-gc-"))
     if args.backend == "postgresql":
@@ -146,7 +148,9 @@ def main() -> None:
         store = open_store(Settings(home=home, database_url=url))
         print(f"store: {args.backend}; load {os.getloadavg()[0]:.1f} (1 min), "
               f"{os.cpu_count()} cores; n={args.n}, best and median of {args.repeat}")  # fmt: skip
-        results = [rounds(store, args.n, args.concurrency, r) for r in range(args.repeat)]
+        results = [
+            rounds(store, args.n, args.concurrency, r, args.only) for r in range(args.repeat)
+        ]
         for i, first in enumerate(results[0]):
             rows = [res[i] for res in results]
             rate = [x["rate"] for x in rows]

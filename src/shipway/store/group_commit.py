@@ -63,6 +63,8 @@ R = TypeVar("R")  # what ``write`` returns for each item
 
 IDLE = 2.0
 """Seconds the writer thread waits to be handed the lead before it ends."""
+_YIELDING = 16
+"""After a batch of several items, the next this many batches yield the GIL first."""
 
 
 class _Pending(Generic[I, R]):
@@ -117,7 +119,7 @@ class GroupWriter(Generic[I, R]):
         self._leading = False  # a caller or the thread leads (writes the next batches)
         self._thread_alive = False
         self._thread_leads = False  # the lead is the thread's
-        self._grouped = False  # the last batch held more than one item
+        self._grouped = 0  # batches to come that yield first (a recent one was shared)
         self.batches = 0  # transactions committed (for benches and tests)
 
     def queued(self) -> int:
@@ -139,10 +141,12 @@ class GroupWriter(Generic[I, R]):
         """Write ``item`` and return its result once committed: on this thread when nobody
         leads (or when handed the lead), else in the batch of the caller leading."""
         me: _Pending[I, R] = _Pending(item, None)
+        if self._leading:  # likely to wait: its wake-up made before the lock is taken
+            me.done = threading.Event()
         with self._lock:
             lead = not self._leading
             self._leading = True
-            if not lead:  # made before it is queued: who tells it finds it
+            if not lead and me.done is None:  # made before it is queued: who tells it finds it
                 me.done = threading.Event()
             self._queue.append(me)
         if not lead:
@@ -176,13 +180,13 @@ class GroupWriter(Generic[I, R]):
         try:
             while me is None or not me.finished:
                 if self._grouped:  # let the callers just told queue their next: a fuller
-                    time.sleep(0)  # batch (a lone caller's yield would cost it the core)
+                    time.sleep(0)  # batch (a lone caller's yield would only cost it)
                 with self._lock:
                     n = min(self.max_batch, len(self._queue))
                     if n == 0:
                         break  # the thread's queue is empty (a caller's own is always in it)
                     batch = [self._queue.popleft() for _ in range(n)]
-                self._grouped = n > 1
+                self._grouped = _YIELDING if n > 1 else max(0, self._grouped - 1)
                 self._write_batch(batch)
                 batch = []
         finally:
