@@ -179,8 +179,10 @@ class GroupWriter(Generic[I, R]):
         batch: list[_Pending[I, R]] = []
         try:
             while me is None or not me.finished:
-                if self._grouped:  # let the callers just told queue their next: a fuller
-                    time.sleep(0)  # batch (a lone caller's yield would only cost it)
+                if self._grouped and me is not None:  # let the callers just told queue
+                    time.sleep(0)  # their next: a fuller batch (a lone caller's yield would
+                    # only cost it; the thread's would hand the GIL to an event loop for up
+                    # to a switch interval, while the batch's awaiting handlers wait)
                 with self._lock:
                     n = min(self.max_batch, len(self._queue))
                     if n == 0:
