@@ -2,7 +2,8 @@
 
 1. Inbox ``put`` (a thread waits): N items from 1 writer thread, then from 8.
 2. Inbox ``put_future`` awaited from one event loop, ``--concurrency`` at a time (as the
-   async ``/hooks`` handlers do): per-put latency p50/p99 beside the rate.
+   async ``/hooks`` handlers do): per-put latency p50/p99 beside the rate; then the same
+   while 2 threads work as the controller's lanes (take, emit an event, complete).
 3. Event ``emit``: N events from 1 writer thread, then from 4 and 8 (distinct objects, so
    every event is a new row).
 
@@ -93,6 +94,31 @@ def awaited(store: Store, n: int, concurrency: int, tag: str) -> str:
     return f"{statistics.median(lat) * 1e3:.2f} {pct(lat, 99) * 1e3:.2f}"
 
 
+def beside_lanes(store: Store, n: int, concurrency: int, tag: str) -> str:
+    """``awaited`` while 2 threads work as the controller's lanes do: take an item, emit an
+    event, complete it (the store's write lock shared with the inbox's writer)."""
+    stop = threading.Event()
+
+    def lane(k: int) -> None:
+        owner, i = inbox.owner_id(), 0
+        while not stop.is_set():
+            item = inbox.take(store, owner, ["bench"])
+            events.emit(store, ObjectRef("Freight", f"{tag}-lane{k}-{i}", "bench"), "Bench", "m")
+            if item is not None:
+                inbox.complete(store, item.id, owner)
+            i += 1
+
+    lanes = [threading.Thread(target=lane, args=(k,)) for k in range(2)]
+    for t in lanes:
+        t.start()
+    try:
+        return awaited(store, n, concurrency, tag)
+    finally:
+        stop.set()
+        for t in lanes:
+            t.join()
+
+
 def rounds(store: Store, n: int, concurrency: int, r: int, only: str) -> list[dict[str, Any]]:
     commits = Commits(store)
     out = []
@@ -115,6 +141,9 @@ def rounds(store: Store, n: int, concurrency: int, r: int, only: str) -> list[di
     if only != "events":
         out.append(measured(f"inbox put_future, {concurrency} awaited at a time", n, commits,
                             lambda: awaited(store, n, concurrency, f"r{r}")))  # fmt: skip
+        out.append(measured(f"inbox put_future, {concurrency} awaited at a time, while 2 "
+                            "threads emit events and take + complete inbox items", n, commits,
+                            lambda: beside_lanes(store, n, concurrency, f"l{r}")))  # fmt: skip
     for writers in (1, 4, 8) if only != "inbox" else ():
         out.append(measured(f"event emit, {writers} writer(s)", n, commits, writing(writers, emit)))
     return out
