@@ -63,8 +63,8 @@ R = TypeVar("R")  # what ``write`` returns for each item
 
 IDLE = 2.0
 """Seconds the writer thread waits to be handed the lead before it ends."""
-_YIELDING = 16
-"""After a batch of several items, the next this many batches yield the GIL first."""
+SHARED_FOR = 0.1
+"""Seconds after a batch of several items during which a caller leading yields the GIL first."""
 
 
 class _Pending(Generic[I, R]):
@@ -119,7 +119,7 @@ class GroupWriter(Generic[I, R]):
         self._leading = False  # a caller or the thread leads (writes the next batches)
         self._thread_alive = False
         self._thread_leads = False  # the lead is the thread's
-        self._grouped = 0  # batches to come that yield first (a recent one was shared)
+        self._shared = -SHARED_FOR  # when a batch last held several items (monotonic)
         self.batches = 0  # transactions committed (for benches and tests)
 
     def queued(self) -> int:
@@ -179,16 +179,19 @@ class GroupWriter(Generic[I, R]):
         batch: list[_Pending[I, R]] = []
         try:
             while me is None or not me.finished:
-                if self._grouped and me is not None:  # let the callers just told queue
-                    time.sleep(0)  # their next: a fuller batch (a lone caller's yield would
-                    # only cost it; the thread's would hand the GIL to an event loop for up
-                    # to a switch interval, while the batch's awaiting handlers wait)
+                # While batches are shared, let the callers just told queue their next: a
+                # fuller batch. A lone caller's yield would only cost it; the thread's would
+                # hand the GIL to an event loop for up to a switch interval, while the
+                # batch's awaiting handlers wait.
+                if me is not None and time.monotonic() - self._shared < SHARED_FOR:
+                    time.sleep(0)
                 with self._lock:
                     n = min(self.max_batch, len(self._queue))
                     if n == 0:
                         break  # the thread's queue is empty (a caller's own is always in it)
                     batch = [self._queue.popleft() for _ in range(n)]
-                self._grouped = _YIELDING if n > 1 else max(0, self._grouped - 1)
+                if n > 1:
+                    self._shared = time.monotonic()
                 self._write_batch(batch)
                 batch = []
         finally:
