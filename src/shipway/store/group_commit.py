@@ -15,7 +15,10 @@ Two kinds of callers, one queue:
   until its own item's is written, then hands the lead to the oldest caller
   still waiting, who does the same; so a caller waits behind at most one batch
   ahead of its own's, and the queue holds at most one item per waiting thread
-  (plus the submitted ones).
+  (plus the submitted ones). While batches are shared (``SHARED_FOR`` after
+  one held several items) a caller leading yields the GIL before each batch,
+  so the callers just told queue their next into it; a lone caller does not
+  (the yield would only cost it).
 - ``submit(item)`` gives a ``concurrent.futures.Future`` (an event loop awaits
   it through ``asyncio.wrap_future``: no thread held while it waits). When
   nobody leads, or only submitted items are left when a caller hands the lead
