@@ -7,7 +7,7 @@
    The same for an argocd-notifications-cm event trigger (on-rollback to a webhook).
 2. Intake: a backlog of ``--burst`` distinct events routed into the outbox (events/s
    into the outbox); then ``--burst`` events emitted by 4 threads as fast as the event
-   store takes them (concurrent writers share transactions: ``store.event_writer``),
+   store takes them (concurrent writers share transactions: ``store.group_commit``),
    routed by passes running meanwhile: events/s in, rows/s routed, rows == events
    (none lost), then all delivered. Beside the wall time: the CPU time of the process
    and of the writers' threads, and the commits (machine load from others does not

@@ -1,6 +1,6 @@
 """The event writer's statements as DBAPI SQL, built once per dialect.
 
-The group commit (``shipway.store.event_writer``) runs three to four
+The events' batch write (``shipway.store.event_writer``) runs three to four
 statements a batch. Through SQLAlchemy's execution layer each costs about as
 much CPU as SQLite takes to run it (parameter construction, result-proxy
 setup, type processing per cell), so the writer runs them on the

@@ -13,9 +13,10 @@ as a duplicate, without an error and without a second item.
 
 Accepted events are written in groups (``store.group_commit``): ``put``
 queues its item on the store's inbox writer and returns once the batch that
-holds it committed (or, when nothing else is being written, writes it on its
-own thread: no hand-off); ``put_future`` hands back the future itself, for an async
-handler that must not hold a thread while it waits. Other writes (take,
+holds it committed (when nothing else is being written, or when handed the
+lead, it writes the batch on its own thread: no hand-off); ``put_future`` hands
+back the future itself, for an async handler that must not hold a thread while
+it waits (the writer's thread writes those). Other writes (take,
 complete, expand...) are their own transactions, under the store's
 in-process write lock on SQLite.
 
@@ -29,9 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import threading
 import uuid
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
@@ -46,7 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shipway.model.errors import ExternalError
 from shipway.model.release import now
 from shipway.store.db import Store
-from shipway.store.group_commit import GroupWriter
+from shipway.store.group_commit import GroupWriter, per_store
 from shipway.store.inbox_tables import HookKeyRow, InboxRow
 from shipway.store.recorded import HOST, aware, pid_alive
 
@@ -164,20 +163,8 @@ def _insert_batch(conn: Connection, items: Sequence[New]) -> list[int | None]:
     return out
 
 
-_writers: weakref.WeakKeyDictionary[Store, GroupWriter[New, int | None]] = (
-    weakref.WeakKeyDictionary()
-)
-_writers_lock = threading.Lock()
-
-
-def _writer(store: Store) -> GroupWriter[New, int | None]:
-    w = _writers.get(store)  # the hot path takes no lock (a lock the GIL may convoy)
-    if w is None:
-        with _writers_lock:
-            w = _writers.get(store)
-            if w is None:
-                w = _writers[store] = GroupWriter(store, _insert_batch, "inbox")
-    return w
+_writer = per_store(lambda store: GroupWriter(store, _insert_batch, "inbox"))
+"""The store's inbox writer: ``put``'s group commit."""
 
 
 def put_future(
@@ -206,18 +193,12 @@ def _seen_batch(conn: Connection, keys: Sequence[str]) -> list[bool]:
     return [k in found for k in keys]
 
 
-_readers: weakref.WeakKeyDictionary[Store, GroupWriter[str, bool]] = weakref.WeakKeyDictionary()
+_reader = per_store(lambda store: GroupWriter(store, _seen_batch, "inbox-seen", writes=False))
 
 
 def seen_future(store: Store, dedupe: str) -> Future[bool]:
     """``seen``, for an async caller: the look-ups that came meanwhile share one query."""
-    r = _readers.get(store)
-    if r is None:
-        with _writers_lock:
-            r = _readers.get(store)
-            if r is None:
-                r = _readers[store] = GroupWriter(store, _seen_batch, "inbox-seen", writes=False)
-    return r.submit(dedupe)
+    return _reader(store).submit(dedupe)
 
 
 def put_many(store: Store, items: Sequence[New]) -> list[int | None]:

@@ -168,16 +168,16 @@ def _queued_behind_a_held_transaction(
     try:
         first = threading.Thread(target=writer, args=(0,))
         first.start()
-        queue = event_writer._queue(store)
+        queue = event_writer.writer(store)
         assert held.wait(30)  # the first event's transaction is under way, alone
         rest = [threading.Thread(target=writer, args=(i,)) for i in range(1, len(events))]
         for t in rest:
             t.start()
         for _ in range(3000):  # the first is being written, out of the queue
-            if len(queue.waiting) == len(events) - 1:
+            if queue.queued() == len(events) - 1:
                 break
             threading.Event().wait(0.01)
-        assert len(queue.waiting) == len(events) - 1, len(queue.waiting)
+        assert queue.queued() == len(events) - 1, queue.queued()
     finally:
         release.set()
         event_sql.insert = real_insert
