@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import forge_checks
 from forge_notes import (
     USER,
     Result,
@@ -46,6 +47,9 @@ def github(
     body: dict[str, Any],
     base: str,
 ) -> Result:
+    checks = forge_checks.github(state, project, method, rest, q, body)
+    if checks is not None:
+        return checks
     pulls = state.pulls.setdefault(("github", project), [])
     _head_shas(state, project, pulls)
     path = f"/github/repos/{project}/{rest}"

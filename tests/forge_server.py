@@ -26,6 +26,8 @@ head contains it (GitHub: only merged ones once it is on the default branch),
 Gitea's ``/commits/{sha}/pull`` the one whose merge made it (404 when none).
 GitHub's ``/pulls/{n}/files`` lists what the head changed since it left the base
 (``git diff base...head`` in the bare repository), in pages.
+GitHub Apps mint installation tokens (``forge_apps``), taken as credentials after;
+GitHub deployments, their statuses and check runs are ``forge_checks``.
 A 304, as on GitHub, is not counted in
 ``X-RateLimit-Remaining`` (``state.rate_used`` counts the others).
 ``state.refuse_statuses`` makes commit statuses fail with a 403.
@@ -47,6 +49,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import forge_apps
 from forge_notes import USER as USER  # re-exported: tests name the pull requests' author
 from forge_notes import Note, Result
 from forge_routes import gitea, github, gitlab
@@ -80,6 +83,11 @@ class State:
     not_modified: int = 0  # 304 answers
     refuse_statuses: bool = False
     bases_at_merge: dict[str, str] = field(default_factory=dict)  # merge commit -> base before
+    apps: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (app, installation) -> key
+    app_tokens: set[str] = field(default_factory=set)  # installation tokens minted
+    deployments: list[dict[str, Any]] = field(default_factory=list)  # GitHub's (forge_checks)
+    deployment_statuses: list[dict[str, Any]] = field(default_factory=list)
+    check_runs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def comments(self) -> list[tuple[str, str, int, str]]:
@@ -299,10 +307,12 @@ class ForgeServer:
         self.server.server_close()
 
 
-def _authorized(kind: str, headers: dict[str, str]) -> bool:
+def _authorized(kind: str, headers: dict[str, str], state: State | None = None) -> bool:
     h = {k.lower(): v for k, v in headers.items()}
     if kind == "github":
-        return h.get("authorization") == f"Bearer {TOKEN}"
+        auth = h.get("authorization", "")
+        minted = state is not None and auth.removeprefix("Bearer ") in state.app_tokens
+        return auth == f"Bearer {TOKEN}" or minted
     if kind == "gitlab":
         return h.get("private-token") == TOKEN or h.get("authorization") == f"Bearer {TOKEN}"
     return h.get("authorization") == f"token {TOKEN}"
@@ -318,6 +328,9 @@ def route(
     base: str,
 ) -> Result:
     state.requests.append((method, path, json.dumps(body)))
+    app = re.match(r"^/github/app/installations/([^/]+)/access_tokens$", path)
+    if app and method == "POST":
+        return forge_apps.access_tokens(state, app[1], headers)
     for kind, pattern in (
         ("github", r"^/github/repos/(?P<p>[^/]+/[^/]+)/(?P<rest>.*)$"),
         ("gitlab", r"^/gitlab/api/v4/projects/(?P<p>[^/]+)/(?P<rest>.*)$"),
@@ -325,7 +338,7 @@ def route(
     ):
         m = re.match(pattern, path)
         if m:
-            if not _authorized(kind, headers):
+            if not _authorized(kind, headers, state):
                 return 401, {"message": "Bad credentials"}, {}
             project = unquote(m["p"])
             if project not in state.repos:

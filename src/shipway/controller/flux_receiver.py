@@ -3,9 +3,14 @@
 The path is Flux's: ``/hook/`` + hex sha256(token + name + namespace), the
 token being the ``token`` key of the Receiver's ``secretRef`` Secret (read as
 ``worker_flux.read_secret`` reads a Provider's). A request whose digest
-names no Receiver is 404; a suspended Receiver answers 503. Then by ``type``:
+names no Receiver is 404; a suspended Receiver answers 503; a type shipway does not take
+(the image registries', ``cdevents``, bitbucket) is refused (400) naming
+it. Then by ``type``:
 
 - ``generic``: the URL is the credential;
+- ``generic-oidc``: an OIDC ID token from one of its ``oidcProviders``, its
+  validations holding (``flux_oidc``); its path is the name and namespace's alone,
+  and ``claims`` joins ``res``/``req`` in the CEL filters;
 - ``generic-hmac``: ``X-Signature: sha1=|sha256=|sha512=<hex HMAC of the body>``
   with the token;
 - ``github``, ``gitlab``, ``gitea``: the forge's own signature or token
@@ -16,7 +21,9 @@ names no Receiver is 404; a suspended Receiver answers 503. Then by ``type``:
   previews), deduplicated the same way.
 
 Accepted, the Receiver's ``resources`` are refreshed: each Application named
-(``*`` with ``matchLabels``: every one in that namespace with those labels) gets
+(``*`` with ``matchLabels``: every one in that namespace with those labels; and
+for which the ``resourceFilter`` and the entry's ``filter``, CEL on ``res`` the
+Application and ``req`` the JSON body, hold: ``shipway.model.flux_cel``) gets
 a reconcile in the inbox; other kinds are answered as not refreshed by shipway.
 A ``ReceiverTriggered`` event on the Receiver records it. Touches the store
 and the Receiver's Secret file.
@@ -27,13 +34,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from shipway.controller import accept
+from shipway.controller import accept, flux_oidc
 from shipway.git import webhooks as forge_webhooks
 from shipway.model import events as ev
-from shipway.model import namespaces
+from shipway.model import flux_cel, namespaces
 from shipway.model.errors import InputError, NotFoundError, ServiceError, ShipwayError
 from shipway.model.flux_notify import ACCEPTED_RECEIVERS, ReceiverSpec, name_matches, webhook_path
 from shipway.model.resources import Resource
@@ -62,8 +70,9 @@ def _token(res: Resource) -> str:
 def find(store: Any, digest: str) -> tuple[Resource, str]:
     """The Receiver whose Flux path is ``/hook/<digest>``, and its token."""
     for res in resources.list_kind(store, "Receiver"):
-        token = _token(res)
-        if token and hmac.compare_digest(
+        oidc = res.spec.get("type") == "generic-oidc"  # its path: name and namespace alone
+        token = "" if oidc else _token(res)
+        if (token or oidc) and hmac.compare_digest(
             webhook_path(token, res.name, res.namespace), f"/hook/{digest}"
         ):
             return res, token
@@ -81,9 +90,36 @@ def _check_hmac(raw: bytes, header: str, token: str, subject: str) -> None:
         raise accept.WebhookAuthError("X-Signature does not match the body", subject=subject)
 
 
-def _apps(store: Any, res: Resource) -> tuple[list[str], list[str]]:
+def _req(raw: bytes) -> Any:
+    """The request body as CEL's ``req`` (JSON; {} when it is not)."""
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+
+
+def _kept(spec: ReceiverSpec, ref: Any, app: Resource, req: Any, subject: str,
+          claims: dict[str, Any] | None = None) -> bool:  # fmt: skip
+    """Whether ``app`` passes the Receiver's ``resourceFilter`` and the entry's ``filter``."""
+    filters = [(f, w) for f, w in ((spec.resource_filter, "resourceFilter"),
+                                   (ref.filter, "resources[].filter")) if f]  # fmt: skip
+    if not filters:
+        return True
+    obj = {"apiVersion": app.api_version, "kind": app.kind, "spec": dict(app.spec),
+           "metadata": {"labels": {}, "annotations": {}, **dict(app.metadata),
+                        "name": app.name, "namespace": app.namespace}}  # fmt: skip
+    try:
+        env = {"res": obj, "req": req, **({"claims": claims} if claims is not None else {})}
+        return all(flux_cel.truth(f, env, w) for f, w in filters)
+    except ValueError as exc:
+        raise InputError(str(exc), subject=subject) from None
+
+
+def _apps(store: Any, res: Resource, raw: bytes = b"",
+          claims: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:  # fmt: skip
     """Applications to refresh (their engine keys) and what is not refreshed, as messages."""
     spec = ReceiverSpec.model_validate(res.spec)
+    req = _req(raw)
     apps: list[str] = []
     skipped: list[str] = []
     for ref in spec.resources:
@@ -93,8 +129,10 @@ def _apps(store: Any, res: Resource) -> tuple[list[str], list[str]]:
             continue
         for app in resources.list_kind(store, "Application", ns):
             labels = app.metadata.get("labels") or {}
-            if name_matches(ref.name, app.name) and all(
-                labels.get(k) == v for k, v in ref.match_labels.items()
+            if (
+                name_matches(ref.name, app.name)
+                and all(labels.get(k) == v for k, v in ref.match_labels.items())
+                and _kept(spec, ref, app, req, f"Receiver/{res.namespace}/{res.name}", claims)
             ):
                 apps.append(namespaces.instance(app.namespace, app.name))
     return list(dict.fromkeys(apps)), skipped
@@ -115,7 +153,13 @@ def receive(
                          subject=subject)  # fmt: skip
     h = {k.lower(): v for k, v in headers.items()}
     body: dict[str, Any] = {}
-    if rtype == "generic-hmac":
+    claims: dict[str, Any] | None = None
+    if rtype == "generic-oidc":
+        try:
+            claims = flux_oidc.verify(ReceiverSpec.model_validate(spec).oidc_providers, headers)
+        except accept.WebhookAuthError as exc:
+            raise accept.WebhookAuthError(exc.message, subject=subject) from None
+    elif rtype == "generic-hmac":
         _check_hmac(raw, h.get("x-signature", ""), token, subject)
     elif rtype != "generic":
         event = next((h[k] for k in _EVENT_HEADERS if h.get(k)), "")
@@ -126,7 +170,7 @@ def receive(
             forge_webhooks.parse(headers, raw, secret=token)  # still only for its owner
             return 200, {"accepted": False, "event": event, "ignored": True}
         _, body = accept.forge(rx, raw, headers, secret=token)
-    apps, skipped = _apps(rx.store, res)
+    apps, skipped = _apps(rx.store, res, raw, claims)
     for app in apps:
         inbox.put(rx.store, "reconcile", {"app": app})
     if apps:

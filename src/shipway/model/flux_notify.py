@@ -1,18 +1,28 @@
 """Flux notification-controller kinds as Flux documents them (``notification.toolkit.fluxcd.io``).
 
 - ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
-  ``generic-hmac``, ``slack``, ``msteams``, ``github``, ``gitlab``, ``gitea``;
+  ``generic-hmac``, ``slack``, ``msteams``, ``rocket``, ``discord``, ``github``,
+  ``gitlab``, ``gitea`` and
+  the three change request comment types;
   the other Flux types are accepted at apply and refused at delivery with a
   Warning event), ``address``, ``channel``, ``username``, ``secretRef``,
-  ``timeout``, ``suspend``; ``proxy`` and ``certSecretRef`` are refused (no
-  proxies or private CAs for notifications yet).
+  ``timeout``, ``suspend``, ``serviceAccountName`` (workload identity, for types
+  shipway does not send), ``certSecretRef`` (``ca.crt``, ``tls.crt``/``tls.key``)
+  and ``proxy``/``proxySecretRef`` on the HTTP types (``TLS_TYPES``; on the
+  commit-status types they are accepted and refused at delivery, naming the
+  field, by ``notify.worker_flux``), ``commitStatusExpr`` (CEL, ``flux_cel``:
+  its syntax checked at apply).
 - ``AlertSpec`` (v1beta3, v1beta2): ``providerRef``, ``eventSources`` (kind,
   name with ``*``, namespace, matchLabels), ``eventSeverity`` info|error,
   ``inclusionList``/``exclusionList`` (regular expressions on the message,
   checked at apply), ``eventMetadata``, ``summary``, ``suspend``.
 - ``ReceiverSpec`` (v1, v1beta2): ``type``, ``events``, ``resources``
-  (kind, name with ``*``, namespace, matchLabels), ``secretRef`` (required),
-  ``suspend``; ``webhook_path(token, name, namespace)`` is Flux's
+  (kind, name with ``*``, namespace, matchLabels, ``filter``), ``secretRef``
+  (required but for ``generic-oidc``), ``suspend``, ``oidcProviders``,
+  ``resourceFilter`` (the CEL filters on ``res`` and ``req``, their syntax
+  checked at apply), ``oidcProviders`` for ``generic-oidc``
+  (``controller.flux_oidc``);
+  ``webhook_path(token, name, namespace)`` is Flux's
   ``/hook/<sha256(token+name+namespace)>``.
 
 Pure: no I/O.
@@ -26,17 +36,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shipway.model import flux_cel
+
 GROUP = "notification.toolkit.fluxcd.io"
 PROVIDER_TYPES = (
     "generic", "generic-hmac", "slack", "msteams", "github", "gitlab", "gitea", "discord",
     "rocket", "googlechat", "webex", "sentry", "azuredevops", "bitbucket", "bitbucketserver",
     "opsgenie", "alertmanager", "grafana", "githubdispatch", "lark", "matrix", "pagerduty",
-    "datadog", "nats", "telegram", "googlepubsub", "azureeventhub", "otel",
+    "datadog", "nats", "telegram", "googlepubsub", "azureeventhub", "otel", "zulip", "zoom",
+    "incident.io", "githubpullrequestcomment", "gitlabmergerequestcomment",
+    "giteapullrequestcomment",
 )  # fmt: skip
-SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "github", "gitlab", "gitea")
-RECEIVER_TYPES = ("generic", "generic-hmac", "github", "gitlab", "gitea", "bitbucket",
-                  "harbor", "dockerhub", "quay", "gcr", "nexus", "acr", "cdevents")  # fmt: skip
-ACCEPTED_RECEIVERS = ("generic", "generic-hmac", "github", "gitlab", "gitea")
+SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord", "github",
+              "gitlab", "gitea",
+              "githubpullrequestcomment", "gitlabmergerequestcomment",
+              "giteapullrequestcomment")  # fmt: skip
+TLS_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord")  # TLS, proxy
+RECEIVER_TYPES = ("generic", "generic-hmac", "generic-oidc", "github", "gitlab", "gitea",
+                  "bitbucket", "harbor", "dockerhub", "quay", "gcr", "nexus", "acr",
+                  "cdevents")  # fmt: skip
+ACCEPTED_RECEIVERS = ("generic", "generic-hmac", "generic-oidc", "github", "gitlab", "gitea")
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 
 
@@ -64,13 +83,20 @@ class ProviderSpec(_Strict):
     suspend: bool = False
     interval: str = ""  # deprecated in Flux, accepted and ignored
     proxy: str = ""
+    proxy_secret_ref: LocalRef | None = Field(None, alias="proxySecretRef")
     cert_secret_ref: LocalRef | None = Field(None, alias="certSecretRef")
     commit_status_expr: str = Field("", alias="commitStatusExpr")
+    service_account_name: str = Field("", alias="serviceAccountName")
 
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
         return _one_of(value, PROVIDER_TYPES)
+
+    @field_validator("commit_status_expr")
+    @classmethod
+    def _cel(cls, value: str) -> str:
+        return flux_cel.check(value) if value else value
 
     @field_validator("timeout", "interval")
     @classmethod
@@ -79,15 +105,15 @@ class ProviderSpec(_Strict):
             raise ValueError(f"{value!r} is not a duration (e.g. 20s, 1m30s)")
         return value
 
-    @model_validator(mode="after")
-    def _refused(self) -> ProviderSpec:
-        if self.proxy:
-            raise ValueError("proxy is not supported by shipway yet (notifications go direct)")
-        if self.cert_secret_ref is not None:
-            raise ValueError("certSecretRef is not supported by shipway yet")
-        if self.commit_status_expr:
-            raise ValueError("commitStatusExpr is not supported by shipway yet")
-        return self
+    def unsupported(self) -> list[str]:
+        """The fields set that shipway cannot honour yet (delivery refuses them, naming each)."""
+        out = []
+        where = f"on a {self.type} Provider (shipway takes it on {', '.join(TLS_TYPES)})"
+        if (self.proxy or self.proxy_secret_ref is not None) and self.type not in TLS_TYPES:
+            out.append(f"proxy/proxySecretRef {where}")
+        if self.cert_secret_ref is not None and self.type not in TLS_TYPES:
+            out.append(f"certSecretRef {where}")
+        return out
 
 
 class CrossRef(_Strict):
@@ -129,14 +155,41 @@ class AlertSpec(_Strict):
         return _regexes(value)
 
 
+class ReceiverResource(CrossRef):
+    filter: str = ""  # CEL on ``res`` and ``req``
+
+    @field_validator("filter")
+    @classmethod
+    def _cel(cls, value: str) -> str:
+        return flux_cel.check(value) if value else value
+
+
+class OIDCVariable(_Strict):
+    name: str = Field(min_length=1)
+    expression: str = Field(min_length=1)
+
+
+class OIDCValidation(_Strict):
+    expression: str = Field(min_length=1)
+    message: str = ""
+
+
+class OIDCProvider(_Strict):
+    issuer_url: str = Field(alias="issuerURL", min_length=1)
+    audience: str = ""
+    variables: list[OIDCVariable] = Field(default_factory=list)
+    validations: list[OIDCValidation] = Field(default_factory=list)
+
+
 class ReceiverSpec(_Strict):
     type: str
     events: list[str] = Field(default_factory=list)
-    resources: list[CrossRef] = Field(min_length=1)
-    secret_ref: LocalRef = Field(alias="secretRef")
+    resources: list[ReceiverResource] = Field(min_length=1)
+    secret_ref: LocalRef | None = Field(None, alias="secretRef")
     interval: str = ""
     suspend: bool = False
     resource_filter: str = Field("", alias="resourceFilter")
+    oidc_providers: list[OIDCProvider] = Field(default_factory=list, alias="oidcProviders")
 
     @field_validator("type")
     @classmethod
@@ -144,10 +197,20 @@ class ReceiverSpec(_Strict):
         return _one_of(value, RECEIVER_TYPES)
 
     @model_validator(mode="after")
-    def _refused(self) -> ReceiverSpec:
-        if self.resource_filter:
-            raise ValueError("resourceFilter is not supported by shipway yet")
+    def _secret(self) -> ReceiverSpec:
+        if self.secret_ref is None and self.type != "generic-oidc":
+            raise ValueError(f"secretRef is required for a {self.type} Receiver")
+        if self.type == "generic-oidc" and not self.oidc_providers:
+            raise ValueError("a generic-oidc Receiver needs oidcProviders")
+        if self.type == "generic-oidc" and self.secret_ref is not None:
+            raise ValueError("a generic-oidc Receiver takes no secretRef (the token is its "
+                             "credential), as Flux rejects it")  # fmt: skip
         return self
+
+    @field_validator("resource_filter")
+    @classmethod
+    def _cel(cls, value: str) -> str:
+        return flux_cel.check(value) if value else value
 
 
 def webhook_path(token: str, name: str, namespace: str) -> str:

@@ -4,7 +4,8 @@ Pure: no I/O. ``parse_config(data, secrets)`` turns the ConfigMap's ``data``
 (string keys to YAML strings) into a ``NotifyConfig``:
 
 - ``service.webhook.<name>``, ``service.slack``, ``service.email`` and
-  ``service.email.<name>``, ``service.teams`` (``recipientUrls``) and
+  ``service.email.<name>``, ``service.teams`` and ``service.teams-workflows``
+  (``recipientUrls``) and
   ``service.github`` (others are kept as ``ServiceConfig`` of their type and
   refused at delivery); a service's ``rateLimit`` (shipway: ``N/DURATION``)
   is checked here (``shipway.notify.policy``);
@@ -15,7 +16,12 @@ Pure: no I/O. ``parse_config(data, secrets)`` turns the ConfigMap's ``data``
   condition on) and ``resetWhen`` (the expression that ends a run of
   occurrences; by default the app is deployed: last sync Succeeded, Healthy,
   Synced), ignored by Argo CD;
-- ``defaultTriggers``, ``subscriptions`` and ``context``.
+- ``defaultTriggers`` and ``defaultTriggers.<service>`` (that service's own
+  defaults, over ``defaultTriggers``), ``subscriptions`` and ``context``.
+
+Templates see the secret's values as ``.secrets`` (``NotifyConfig.secrets``);
+the values a template names (``.secrets.<key>``, ``index .secrets "<key>"``)
+are masked like the services' own wherever a delivery is logged.
 
 Values that are ``$key`` (or ``$key`` inside a string, as in
 ``Bearer $token``) are looked up in ``secrets`` (the
@@ -27,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -100,10 +106,16 @@ class NotifyConfig:
     default_triggers: tuple[str, ...] = ()
     subscriptions: tuple[Subscription, ...] = ()
     context: Mapping[str, str] = field(default_factory=dict)
+    service_default_triggers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def secret_values(self) -> tuple[str, ...]:
         return tuple(v for s in self.services.values() for v in s.secret_values)
+
+    def defaults_for(self, service: str) -> tuple[str, ...]:
+        """The triggers a subscription without any uses for ``service``."""
+        return self.service_default_triggers.get(service) or self.default_triggers
 
 
 def _yaml(key: str, text: str) -> Any:
@@ -169,14 +181,14 @@ def _service(key: str, text: str, secrets: Mapping[str, str]) -> ServiceConfig:
             raise _err(key, "an email service needs from")
     elif stype == "slack" and not opts.get("token") and not opts.get("apiURL"):
         raise _err(key, "a slack service needs token (and may set apiURL)")
-    elif stype == "teams":
+    elif stype in ("teams", "teams-workflows"):
         urls = opts.get("recipientUrls")
         if (
             not isinstance(urls, dict)
             or not urls
             or not all(isinstance(u, str) for u in urls.values())
         ):
-            raise _err(key, "a teams service needs recipientUrls (recipient name: webhook URL)")
+            raise _err(key, f"a {stype} service needs recipientUrls (recipient name: URL)")
     if "rateLimit" in opts:
         try:
             parse_rate(str(opts["rateLimit"]), subject=key)
@@ -202,6 +214,9 @@ def _template(key: str, text: str) -> dict[str, Any]:
 def _trigger(key: str, text: str) -> Trigger:
     name = key.split(".", 1)[1]
     raw = _yaml(key, text)
+    if isinstance(raw, dict) and "when" in raw:  # examples.md writes it so; Argo CD refuses it
+        raise _err(key, "a trigger is a list of conditions: write this one condition as a "
+                   "list item ('- when: ...'), as Argo CD requires")  # fmt: skip
     if not isinstance(raw, list) or not raw:
         raise _err(key, "a trigger is a list of conditions ({when, send, oncePer})")
     conds = []
@@ -269,6 +284,7 @@ def parse_config(data: Mapping[str, str], secrets: Mapping[str, str] | None = No
     defaults: tuple[str, ...] = ()
     subs: tuple[Subscription, ...] = ()
     context: dict[str, str] = {}
+    svc_defaults: dict[str, tuple[str, ...]] = {}
     for key in sorted(data):
         text = data[key]
         if not isinstance(text, str):
@@ -283,6 +299,8 @@ def parse_config(data: Mapping[str, str], secrets: Mapping[str, str] | None = No
             triggers[trig.name] = trig
         elif key == "defaultTriggers":
             defaults = _str_list(key, _yaml(key, text))
+        elif key.startswith("defaultTriggers."):
+            svc_defaults[key.split(".", 1)[1]] = _str_list(key, _yaml(key, text))
         elif key == "subscriptions":
             subs = _subscriptions(key, text)
         elif key == "context":
@@ -295,7 +313,31 @@ def parse_config(data: Mapping[str, str], secrets: Mapping[str, str] | None = No
             for tmpl in cond.send:
                 if tmpl not in templates and tmpl not in _builtin_templates():
                     raise _err(f"trigger.{name}", f"sends template {tmpl!r}, which is not defined")
-    return NotifyConfig(services, templates, triggers, defaults, subs, context)
+    named = _template_secrets(templates, secrets)
+    if named:
+        services = {k: replace(v, secret_values=(*v.secret_values, *named))
+                    for k, v in services.items()}  # fmt: skip
+    return NotifyConfig(services, templates, triggers, defaults, subs, context, svc_defaults,
+                        dict(secrets))  # fmt: skip
+
+
+_TEMPLATE_SECRET = re.compile(r"\.secrets\.([A-Za-z0-9_]+)|index\s+\.secrets\s+\"([^\"]+)\"")
+
+
+def _template_secrets(templates: Mapping[str, Any], secrets: Mapping[str, str]) -> tuple[str, ...]:
+    """The secret values the templates name, to mask."""
+
+    def strings(v: Any) -> list[str]:
+        if isinstance(v, str):
+            return [v]
+        if isinstance(v, Mapping):
+            return [s for x in v.values() for s in strings(x)]
+        if isinstance(v, list):
+            return [s for x in v for s in strings(x)]
+        return []
+
+    keys = {a or b for t in strings(dict(templates)) for a, b in _TEMPLATE_SECRET.findall(t)}
+    return tuple(sorted(secrets[k] for k in keys if secrets.get(k)))
 
 
 def _builtin_templates() -> Mapping[str, Any]:

@@ -3,10 +3,12 @@
 Pure: no I/O. ``plan(config, app, project)`` reads the subscriptions (the
 ``notifications.argoproj.io/subscribe.<trigger>.<service>`` annotations of
 the Application and its AppProject, ``subscribe.<service>`` for the default
-triggers, and the ConfigMap's ``subscriptions``), runs each trigger's
+triggers (the service's ``defaultTriggers.<service>`` first), the YAML list of
+``notifications.argoproj.io/subscriptions``, and the ConfigMap's
+``subscriptions``), runs each trigger's
 ``when`` with expr-lang (``app`` and Argo CD's ``time``/``strings``/... helpers
 in scope), and renders the ``send`` templates with Go text/template
-(``.app``, ``.context``, ``.serviceType``, ``.recipient``). Each rendered
+(``.app``, ``.context``, ``.serviceType``, ``.recipient``, ``.secrets``). Each rendered
 notification gets a dedupe key from stable fields only: app, trigger,
 condition, template, the ``oncePer`` value, service and recipient, never the text.
 Without ``oncePer`` a condition fires once while it stays true; ``Plan.rearm``
@@ -26,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from shipway.model.errors import InputError
 from shipway.notify.catalog import TEMPLATES as BUILTIN_TEMPLATES
 from shipway.notify.catalog import TRIGGERS as BUILTIN_TRIGGERS
@@ -37,6 +41,7 @@ from shipway.templates.exprlang import Program, compile_expr
 from shipway.templates.gotemplate import Template, sprig_funcs
 
 PREFIX = "notifications.argoproj.io/subscribe."
+SUBSCRIPTIONS = "notifications.argoproj.io/subscriptions"
 DEFAULT_URL = "https://localhost:8080"
 RESET_WHEN = (
     "app.status?.operationState?.phase == 'Succeeded' and app.status?.health?.status =="
@@ -76,8 +81,8 @@ def subscriptions(
                 continue
             rest = key[len(PREFIX) :]
             trig, dot, svc = rest.partition(".")
-            names = [trig] if dot else list(config.default_triggers)
             svc = svc if dot else trig
+            names = [trig] if dot else list(config.defaults_for(svc))
             for name in names:
                 if name not in triggers:
                     problems.append(f"annotation {key}: unknown trigger {name!r}")
@@ -88,6 +93,11 @@ def subscriptions(
                 for r in [x.strip() for x in value.replace(",", ";").split(";")] or [""]:
                     if r or config.services[svc].type in ("webhook", "github"):
                         found.append((name, svc, r))
+        for name, svc, r, problem in _annotation_list(obj, triggers, config):
+            if problem:
+                problems.append(problem)
+            else:
+                found.append((name, svc, r))
     labels = ((app.get("metadata") or {}).get("labels")) or {}
     for sub in config.subscriptions:
         if any(labels.get(k) != v for k, v in sub.selector.items()):
@@ -97,12 +107,50 @@ def subscriptions(
             if svc not in config.services:
                 problems.append(f"subscriptions: unknown service {svc!r}")
                 continue
-            for name in sub.triggers or config.default_triggers:
+            for name in sub.triggers or config.defaults_for(svc):
                 if name in triggers:
                     found.append((name, svc, r.strip()))
                 else:
                     problems.append(f"subscriptions: unknown trigger {name!r}")
     return list(dict.fromkeys(found)), problems
+
+
+def _annotation_list(
+    obj: Mapping[str, Any] | None, triggers: Mapping[str, Trigger], config: NotifyConfig
+) -> list[tuple[str, str, str, str]]:
+    """The ``notifications.argoproj.io/subscriptions`` annotation (a YAML list of
+    ``{trigger: [..], destinations: [{service, recipients: [..]}]}``) as
+    ``(trigger, service, recipient, problem)``."""
+    text = _annotations(obj).get(SUBSCRIPTIONS)
+    if not text:
+        return []
+    where = f"annotation {SUBSCRIPTIONS}"
+    try:
+        raw = yaml.safe_load(text) or []
+    except yaml.YAMLError as exc:
+        return [("", "", "", f"{where}: not valid YAML: {exc}")]
+    if not isinstance(raw, list):
+        return [("", "", "", f"{where}: a list of {{trigger, destinations}}")]
+    out: list[tuple[str, str, str, str]] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            out.append(("", "", "", f"{where}[{i}]: not a mapping"))
+            continue
+        trig = item.get("trigger") or []
+        trig = [trig] if isinstance(trig, str) else [str(t) for t in trig]
+        for dest in item.get("destinations") or []:
+            svc = str((dest or {}).get("service") or "")
+            if svc not in config.services:
+                out.append(("", "", "", f"{where}[{i}]: unknown service {svc!r}"))
+                continue
+            recips = (dest or {}).get("recipients") or [""]
+            recips = [recips] if isinstance(recips, str) else recips
+            for name in trig or config.defaults_for(svc):
+                if name not in triggers:
+                    out.append(("", "", "", f"{where}[{i}]: unknown trigger {name!r}"))
+                    continue
+                out += [(name, svc, str(r).strip(), "") for r in recips]
+    return out
 
 
 def hashed(*parts: str) -> str:
@@ -155,7 +203,15 @@ def render(
         slack = template.get("slack") or {}
         out["slack"] = {
             k: _render_value(tname, f"slack.{k}", slack[k], data)
-            for k in ("attachments", "blocks", "groupingKey", "deliveryPolicy", "notifyBroadcast")
+            for k in (
+                "attachments",
+                "blocks",
+                "groupingKey",
+                "deliveryPolicy",
+                "notifyBroadcast",
+                "username",
+                "icon",
+            )
             if k in slack
         }
     elif service_type == "teams":
@@ -165,6 +221,14 @@ def render(
             for k in ("title", "summary", "text", "themeColor", "facts", "sections",
                       "potentialAction", "template")
             if k in teams
+        }  # fmt: skip
+    elif service_type == "teams-workflows":
+        tw = template.get("teams-workflows") or {}
+        out["teams-workflows"] = {
+            k: _render_value(tname, f"teams-workflows.{k}", tw[k], data)
+            for k in ("title", "summary", "text", "themeColor", "facts", "sections",
+                      "potentialAction", "adaptiveCard", "template")
+            if k in tw
         }  # fmt: skip
     elif service_type == "github":
         gh = dict(template.get("github") or {})
@@ -190,14 +254,15 @@ def fill(
     service_type: str,
     data: Mapping[str, Any],
 ) -> None:
-    """Render template ``tname`` for ``d`` over ``data`` plus ``.context``, ``.serviceType``
-    and ``.recipient``: ``d`` becomes PENDING with its payload and group key, or FAILED with
-    the reason."""
+    """Render template ``tname`` for ``d`` over ``data`` plus ``.context``, ``.serviceType``,
+    ``.recipient`` and ``.secrets``: ``d`` becomes PENDING with its payload and group key,
+    or FAILED with the reason."""
     full = {
         **data,
         "context": {"argocdUrl": DEFAULT_URL, **config.context, "notificationType": service_type},
         "serviceType": service_type,
         "recipient": d.recipient,
+        "secrets": config.secrets,
     }
     try:
         if tname not in templates:

@@ -11,8 +11,9 @@ takes nothing.
 
 ``flux_event(event, metadata)`` is the body Flux's generic providers POST:
 ``involvedObject``, ``severity``, ``timestamp``, ``message``, ``reason``,
-``metadata`` (the Alert's ``eventMetadata`` and ``summary``, shipway's
-``releaseId`` and ``revision``, where known), ``reportingController``,
+``metadata`` (the involved object's ``event.toolkit.fluxcd.io/`` annotations, the
+Alert's ``eventMetadata`` and ``summary``, shipway's ``releaseId`` and
+``revision``, where known; that order of precedence), ``reportingController``,
 ``reportingInstance``.
 
 Aggregation (one message per sync or promotion): an event whose reason opens
@@ -105,16 +106,29 @@ def matches(alert: AlertView, event: ev.Event, labels: Mapping[str, str] | None 
     return not any(re.search(p, event.message) for p in spec.exclusion_list)
 
 
-def metadata(alert: AlertView, event: ev.Event, extra: Mapping[str, str]) -> dict[str, str]:
-    """The event's metadata: shipway's (``releaseId``, ``revision``...), then the Alert's
-    ``eventMetadata`` for keys the event does not set, and its ``summary``."""
+ANNOTATION_PREFIX = "event.toolkit.fluxcd.io/"
+
+
+def annotated(annotations: Mapping[str, str]) -> dict[str, str]:
+    """The involved object's ``event.toolkit.fluxcd.io/<key>`` annotations as ``{key: value}``."""
+    return {k.removeprefix(ANNOTATION_PREFIX): str(v) for k, v in annotations.items()
+            if k.startswith(ANNOTATION_PREFIX) and len(k) > len(ANNOTATION_PREFIX)}  # fmt: skip
+
+
+def metadata(alert: AlertView, event: ev.Event, extra: Mapping[str, str],
+             from_object: Mapping[str, str] | None = None) -> dict[str, str]:  # fmt: skip
+    """The event's metadata, by Flux's precedence, highest first: shipway's (``releaseId``,
+    ``revision``...), the Alert's ``summary``, its ``eventMetadata``, then the involved
+    object's ``event.toolkit.fluxcd.io/`` annotations (``from_object``, see ``annotated``)."""
     out = {k: v for k, v in extra.items() if v}
     if event.release_id:
         out["releaseId"] = event.release_id
-    for key, value in alert.spec.event_metadata.items():
-        out.setdefault(key, value)
     if alert.spec.summary:
         out.setdefault("summary", alert.spec.summary)
+    for key, value in alert.spec.event_metadata.items():
+        out.setdefault(key, value)
+    for key, value in (from_object or {}).items():
+        out.setdefault(key, value)
     return out
 
 

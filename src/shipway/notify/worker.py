@@ -5,7 +5,8 @@ its periodic tick. It reads the stored Applications (so a sync run by any
 process, e.g. ``shipway app sync`` from the CLI, is seen on the next pass),
 enqueues the notifications whose dedupe keys are new (the outbox keeps keys
 across restarts), frees the keys of conditions that are false again, routes
-new events to Flux Alerts (``worker_flux``) and delivers (``deliver``:
+new events to Flux Alerts (``worker_flux``), writes each Flux Receiver's
+``status.webhookPath`` (``flux_receiver_status``) and delivers (``deliver``:
 at-least-once, retries with backoff, rate limits; a row given up is a
 Warning ``NotificationFailed`` event on the Application with the service's
 answer, secrets masked). The app is never affected. An unknown trigger or
@@ -40,7 +41,7 @@ import yaml
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.events import WARNING, ObjectRef, rfc3339
 from shipway.model.resources import Resource
-from shipway.notify import deliver, repofuncs, worker_flux
+from shipway.notify import deliver, flux_receiver_status, repofuncs, worker_flux
 from shipway.notify.config import CM_NAME, SECRET_NAME, NotifyConfig, parse_config
 from shipway.notify.deliver import BACKOFF, MAX_ATTEMPTS, PassResult, Target
 from shipway.notify.evaluate import plan
@@ -294,6 +295,10 @@ def run_pass(
         enqueued = 0
         if config is not None:
             enqueued = evaluate_all(store, config) + route_events(store, config)
+        try:
+            flux_receiver_status.publish(store)
+        except ShipwayError as exc:
+            log.error("Receiver status: %s", exc)
         fluxc = worker_flux.load(store)
         enqueued += worker_flux.route(store, fluxc)
         result = deliver_due(store, config, flux_config=fluxc, backoff=backoff,

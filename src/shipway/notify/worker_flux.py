@@ -17,8 +17,10 @@ per process).
 the stored Provider and its ``secretRef`` Secret: shipway stores no Secrets,
 so the manifest is read from ``$SHIPWAY_SECRETS_DIR`` (default
 ``<home>/secrets``) as ``<namespace>/<name>.yaml`` or ``<name>.yaml``; its keys
-``address``, ``token``, ``username``, ``headers`` (YAML) are Flux's, ``proxy``
-is refused. Touches the store (resources, events, outbox) and secret files.
+``address``, ``token``, ``username``, ``headers`` (YAML) and ``proxy`` are Flux's;
+``proxySecretRef`` (``address``, ``username``, ``password``) over that ``proxy``
+key over ``spec.proxy``; ``certSecretRef`` (``ca.crt``, ``tls.crt``, ``tls.key``).
+Touches the store (resources, events, outbox) and secret files.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import hashlib
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+import urllib.parse
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +118,10 @@ class _Lookups:
         res = self.obj(ref)
         labels = (res.metadata.get("labels") if res else None) or {}
         return {str(k): str(v) for k, v in labels.items()}
+
+    def annotated(self, ref: ev.ObjectRef) -> dict[str, str]:
+        res = self.obj(ref)
+        return flux.annotated((res.metadata.get("annotations") if res else None) or {})
 
     def extra(self, ref: ev.ObjectRef) -> dict[str, str]:
         if ref.kind != "Application":
@@ -206,7 +213,8 @@ def _take(
         return
     if provider.spec.get("suspend"):
         return
-    payload = flux.flux_event(e, flux.metadata(alert, e, look.extra(e.involved)))
+    meta = flux.metadata(alert, e, look.extra(e.involved), look.annotated(e.involved))
+    payload = flux.flux_event(e, meta)
     key = _key("flux", alert.ref, str(e.id), str(alert.after_repeats))
     obj = e.involved
     group = f"flux:{alert.ref}:{obj.kind}/{obj.namespace}/{obj.name}"
@@ -257,6 +265,22 @@ def read_secret(namespace: str, name: str) -> dict[str, str]:
                         f"{name}.yaml and {base}/{name}.yaml)")  # fmt: skip
 
 
+def _proxy_url(namespace: str, name: str) -> str:
+    """A ``proxySecretRef`` Secret (``address``, optional ``username``/``password``) as one
+    proxy URL with its credentials."""
+    data = read_secret(namespace, name)
+    address = data.get("address", "")
+    parts = urllib.parse.urlsplit(address)
+    if not parts.scheme or not parts.hostname:
+        raise DeliveryError(f"Secret {namespace}/{name}: address is not a proxy URL")
+    if not data.get("username"):
+        return address
+    auth = urllib.parse.quote(data["username"], safe="")
+    if data.get("password"):
+        auth += ":" + urllib.parse.quote(data["password"], safe="")
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{auth}@{parts.netloc}"))
+
+
 def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]:
     """The sender's configuration for a stored Provider (its Secret read now)."""
     spec = ProviderSpec.model_validate(provider.spec)
@@ -264,10 +288,14 @@ def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]
     opts: dict[str, Any] = {"address": spec.address, "channel": spec.channel,
                             "username": spec.username}  # fmt: skip
     secret_values: list[str] = []
+    missing = spec.unsupported()
+    if missing:
+        raise DeliveryError(f"Provider {ref}: not supported by shipway yet: {', '.join(missing)}")
     if spec.secret_ref is not None:
         data = read_secret(provider.namespace, spec.secret_ref.name)
-        if data.get("proxy"):
-            raise DeliveryError(f"Provider {ref}: the Secret's proxy key is not supported")
+        if data.get("proxy"):  # deprecated in Flux, under proxySecretRef
+            opts["proxy"] = data["proxy"]
+            secret_values.append(data["proxy"])
         for key in ("address", "token", "username"):
             if data.get(key):
                 opts[key] = data[key]
@@ -285,6 +313,16 @@ def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]
                                     "YAML mapping of header names to values")  # fmt: skip
             opts["headers"] = {str(k): str(v) for k, v in headers.items()}
             secret_values += [str(v) for v in headers.values() if str(v)]
+    if spec.proxy and not opts.get("proxy"):
+        opts["proxy"] = spec.proxy
+    if spec.proxy_secret_ref is not None:
+        opts["proxy"] = _proxy_url(provider.namespace, spec.proxy_secret_ref.name)
+        secret_values.append(opts["proxy"])
+    if spec.cert_secret_ref is not None:
+        certs = read_secret(provider.namespace, spec.cert_secret_ref.name)
+        opts["tls"] = {"ca": certs.get("ca.crt", ""), "cert": certs.get("tls.crt", ""),
+                       "key": certs.get("tls.key", "")}  # fmt: skip
+        secret_values += [certs["tls.key"]] if certs.get("tls.key") else []
     if spec.timeout:
         opts["timeout"] = flux.parse_seconds(spec.timeout, 10.0)
     ann = provider.metadata.get("annotations") or {}
@@ -296,7 +334,20 @@ def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]
             limit = parse_rate(str(ann[flux.RATE_LIMIT]), subject=f"Provider/{ref}")
         except InputError as exc:
             raise DeliveryError(f"Provider {ref}: {exc.message}") from None
+    if spec.commit_status_expr:
+        opts["commitStatusExpr"] = spec.commit_status_expr
+        opts["provider"] = {"apiVersion": _API, "kind": "Provider", "metadata": {
+            "name": provider.name, "namespace": provider.namespace, "uid": provider_uid(ref),
+            "labels": provider.metadata.get("labels") or {},
+            "annotations": ann}, "spec": dict(provider.spec)}  # fmt: skip
     return ServiceConfig(f"flux:{spec.type}", ref, opts, tuple(secret_values)), limit
+
+
+def provider_uid(ref: str) -> str:
+    """A Provider's stable id in UUID form (shipway stores no uid): its first part is the
+    8 hex of the default commit status context."""
+    h = hashlib.sha256(ref.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 def target(store: Store, config: FluxConfig, d: outbox.Delivery) -> Target:
@@ -305,6 +356,14 @@ def target(store: Store, config: FluxConfig, d: outbox.Delivery) -> Target:
     if provider is None:
         raise DeliveryError(f"Provider {ns}/{name} no longer exists")
     conf, limit = service_config(provider)
+    if "commitStatusExpr" in conf.options:  # the Alert too, for its ``alert`` variable
+        alert = next((a for a in config.alerts
+                      if (a.namespace, a.name) == (d.app_namespace, d.app_name)), None)  # fmt: skip
+        spec = alert.spec.model_dump(by_alias=True, exclude_defaults=True) if alert else {}
+        view = {"apiVersion": _API, "kind": "Alert", "spec": spec, "metadata": {
+            "name": d.app_name, "namespace": d.app_namespace,
+            "annotations": dict(alert.annotations) if alert else {}}}  # fmt: skip
+        conf = replace(conf, options={**conf.options, "alert": view})
     return Target(service_for(conf), limit, lambda row, error: failed_event(store, row, error))
 
 

@@ -1,6 +1,11 @@
 """The helper namespaces Argo CD notification templates and triggers see (``time``,
 ``strings``, ``sync``, ``repo``), as its notifications "Functions" page lists them.
 
+``time`` also holds the constants that page documents: the durations
+``Nanosecond`` to ``Hour`` (``time.Parse(x).Add(1 * time.Minute)``, as the
+catalog's on-deployed trigger writes it) and Go's layouts (``time.RFC3339``,
+``time.Kitchen``...).
+
 Pure. ``notification_vars()`` returns values to merge into a template's data
 or a trigger's environment: templates call them with ``call``
 (``{{ call .repo.RepoURLToHTTPS .app.spec.source.repoURL }}``), conditions
@@ -12,11 +17,12 @@ to add.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from shipway.templates.goduration import GoDuration
 from shipway.templates.gotemplate.funcs_builtin import query_escape
-from shipway.templates.gotime import RFC3339, GoTime, parse_time
+from shipway.templates.gotime import LAYOUTS, RFC3339, GoTime, parse_time
 
 _SSH = re.compile(r"^(?:ssh://)?(?:[^@/]+@)?([^:/]+)[:/](.+?)(?:\.git)?/?$")
 
@@ -49,10 +55,23 @@ def get_info_item(app: Mapping[str, Any], name: str) -> str:
     raise ValueError(f"application '{app_name}' has no info item with name '{name}'")
 
 
-def notification_vars() -> dict[str, dict[str, Callable[..., Any]]]:
-    """The namespaces, as data values holding functions."""
+_NS = 1
+DURATIONS = {"Nanosecond": _NS, "Microsecond": 1000 * _NS, "Millisecond": 1000**2 * _NS,
+             "Second": 1000**3 * _NS, "Minute": 60 * 1000**3 * _NS,
+             "Hour": 3600 * 1000**3 * _NS}  # fmt: skip
+
+
+def _time_namespace() -> dict[str, Any]:
+    out: dict[str, Any] = {"Now": GoTime.now, "Parse": lambda s: parse_time(RFC3339, s)}
+    out.update({k: GoDuration(v) for k, v in DURATIONS.items()})
+    out.update(LAYOUTS)
+    return out
+
+
+def notification_vars() -> dict[str, dict[str, Any]]:
+    """The namespaces, as data values holding functions (and ``time``'s constants)."""
     return {
-        "time": {"Now": GoTime.now, "Parse": lambda s: parse_time(RFC3339, s)},
+        "time": _time_namespace(),
         "strings": {
             "ReplaceAll": lambda s, old, new: s.replace(old, new),
             "ToUpper": lambda s: s.upper(),

@@ -224,11 +224,17 @@ def test_slack_bot_and_msteams_providers(
     _provider(store, "msteams", f"{webhook.url}/teams")
     _emit(store, ev.HEALTH_CHANGED, "health Progressing -> Healthy")
     assert _pass(store).sent == 1
-    card = json.loads(webhook.requests[0].body)
-    assert card["@type"] == "MessageCard" and card["themeColor"] == "0076D7"
-    (section,) = card["sections"]
-    assert section["activityTitle"] == "health Progressing -> Healthy"
-    assert section["activitySubtitle"] == "Application/web.apps"
+    # a Teams workflow address (not *.webhook.office.com): an Adaptive Card, as Flux sends
+    msg = json.loads(webhook.requests[0].body)
+    (att,) = msg["attachments"]
+    assert msg["type"] == "message"
+    assert att["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert (att["content"]["type"], att["content"]["version"]) == ("AdaptiveCard", "1.4")
+    (container,) = att["content"]["body"]
+    title, text, facts = container["items"]
+    assert title["text"] == "Application/web.apps"
+    assert text["text"] == "health Progressing -> Healthy" and "color" not in text
+    assert {"title": "cluster", "value": "prod-eu"} in facts["facts"]
 
 
 @pytest.mark.parametrize("kind", ["github", "gitlab", "gitea"])

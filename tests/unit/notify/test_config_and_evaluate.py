@@ -84,6 +84,7 @@ def test_services_resolve_secret_references_and_keep_them_for_masking() -> None:
         ("trigger.t", "- send: [x]\n  when: 'true'\n", "template 'x'"),
         ("template.t", "message: [1\n", "not valid YAML (line 2, column 1)"),
         ("subscriptions", "- recipients: slack:x\n", "list of strings"),
+        ("trigger.t", "when: 'true'\nsend: [x]\n", "write this one condition as a list item"),
     ],
 )
 def test_bad_config_names_the_key(key: str, text: str, needle: str) -> None:

@@ -69,7 +69,8 @@ def test_the_documented_examples_are_read_as_is() -> None:
 @pytest.mark.parametrize(
     ("doc", "where", "reason"),
     [
-        ("kind: Provider\nspec: {type: generic, proxy: 'http://p:3128'}", "spec", "proxy"),
+        ("kind: Receiver\nspec: {type: generic-oidc, resources: [{kind: A, name: a}]}",
+         "spec", "needs oidcProviders"),
         ("kind: Provider\nspec: {type: carrier-pigeon}", "spec.type", "carrier-pigeon"),
         ("kind: Provider\nspec: {type: generic, timeout: soon}", "spec.timeout", "duration"),
         ("kind: Alert\nspec: {providerRef: {name: p}, eventSources: [{kind: X, name: '*'}],"
@@ -79,7 +80,7 @@ def test_the_documented_examples_are_read_as_is() -> None:
         ("kind: Alert\nspec: {providerRef: {name: p}, eventSources: [{kind: X, name: a}],"
          " eventSeverity: warn}", "spec.eventSeverity", "info"),
         ("kind: Receiver\nspec: {type: generic, resources: [{kind: Application, name: a}]}",
-         "spec.secretRef", "Field required"),
+         "spec", "secretRef is required for a generic Receiver"),
     ],
 )  # fmt: skip
 def test_bad_kinds_name_the_field(doc: str, where: str, reason: str) -> None:
@@ -246,3 +247,44 @@ def test_parse_seconds() -> None:
     assert flux.parse_seconds("1m30s", 1) == 90
     assert flux.parse_seconds("250ms", 1) == 0.25
     assert flux.parse_seconds("soon", 7) == 7
+
+
+def test_documented_fields_shipway_cannot_honour_are_named_at_delivery() -> None:
+    """Accepted at apply as Flux documents them; ``unsupported`` names each one for the
+    delivery's refusal (certSecretRef only where shipway has no TLS client for it)."""
+    from shipway.model.flux_notify import ProviderSpec, ReceiverSpec
+
+    ref = {"name": "s"}
+    assert (
+        ProviderSpec.model_validate({"type": "generic", "certSecretRef": ref}).unsupported() == []
+    )
+    gh = ProviderSpec.model_validate(
+        {"type": "github", "certSecretRef": ref, "proxySecretRef": ref, "commitStatusExpr": "x"}
+    )
+    assert [u.split(" ")[0] for u in gh.unsupported()] == ["proxy/proxySecretRef", "certSecretRef"]
+    with pytest.raises(ValueError, match="not a CEL expression"):
+        ProviderSpec.model_validate({"type": "github", "commitStatusExpr": "event.(("})
+    rx = {
+        "type": "gcr",
+        "secretRef": ref,
+        "resources": [
+            {"kind": "ImageRepository", "name": "*", "filter": "res.metadata.name == 'web'"}
+        ],
+    }
+    assert ReceiverSpec.model_validate(rx).resources[0].filter
+    rx["resources"][0]["filter"] = "res.("
+    with pytest.raises(ValueError, match="not a CEL expression"):
+        ReceiverSpec.model_validate(rx)
+
+
+def test_msteams_connector_or_workflow_by_address() -> None:
+    from shipway.notify.services.flux_providers import _office_connector, adaptive_card
+
+    assert _office_connector("https://acme.webhook.office.com/webhookb2/x")
+    assert not _office_connector("https://prod-12.westeurope.logic.azure.com:443/workflows/x")
+    card = adaptive_card({"message": "boom", "severity": "error",
+                          "involvedObject": {"kind": "Application", "name": "web"},
+                          "metadata": {"b": "2", "a": "1"}})  # fmt: skip
+    title, text, facts = card["attachments"][0]["content"]["body"][0]["items"]
+    assert title["text"] == "Application/web" and text["color"] == "attention"
+    assert [f["title"] for f in facts["facts"]] == ["a", "b"]

@@ -3,19 +3,22 @@
 ``service_for(config)`` returns the sender for a ``ServiceConfig``: webhook
 (any HTTP method, headers, basic auth), slack (``chat.postMessage`` and
 ``chat.update`` for ``deliveryPolicy: PostAndUpdate``), email (SMTP), teams
-(MessageCard), github (commit status, pull request comment edited in place);
-Flux's provider types are ``flux_providers`` (``flux:<type>``).
+(MessageCard), teams-workflows (Adaptive Card), github (commit status, pull request
+comment edited in place, deployment, check run);
+Flux's provider types are ``flux_providers`` (``flux:<type>``), its change request
+comment types ``flux_comments``.
 """
 
 from __future__ import annotations
 
 from shipway.notify.config import ServiceConfig
-from shipway.notify.services import flux_providers
+from shipway.notify.services import flux_comments, flux_providers
 from shipway.notify.services.base import DeliveryError, Service
 from shipway.notify.services.email import EmailService
 from shipway.notify.services.github import GitHubService
 from shipway.notify.services.slack import SlackService
 from shipway.notify.services.teams import TeamsService
+from shipway.notify.services.teams_workflows import TeamsWorkflowsService
 from shipway.notify.services.webhook import WebhookService
 
 __all__ = ["DeliveryError", "Service", "service_for"]
@@ -25,8 +28,10 @@ _TYPES: dict[str, type[Service]] = {
     "slack": SlackService,
     "email": EmailService,
     "teams": TeamsService,
+    "teams-workflows": TeamsWorkflowsService,
     "github": GitHubService,
     **flux_providers.TYPES,
+    **flux_comments.TYPES,
 }
 
 

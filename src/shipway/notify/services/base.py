@@ -10,6 +10,7 @@ service's secret values masked.
 
 from __future__ import annotations
 
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -39,6 +40,17 @@ class Service:
         return text
 
 
+def insecure_context(opts: Any) -> ssl.SSLContext | None:
+    """A context that accepts any certificate when the service says ``insecureSkipVerify``
+    (Argo CD's webhook and slack option), else None (the system's trust)."""
+    flag = opts.get("insecureSkipVerify") if hasattr(opts, "get") else None
+    if not (flag is True or str(flag).lower() == "true"):
+        return None
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    return ctx
+
+
 def http(
     svc: Service,
     method: str,
@@ -47,11 +59,19 @@ def http(
     headers: dict[str, str],
     *,
     timeout: float = TIMEOUT,
+    context: ssl.SSLContext | None = None,
+    proxy: str = "",
 ) -> tuple[int, bytes]:
-    """One HTTP request; a status of 400 or more or no answer is a ``DeliveryError``."""
+    """One HTTP request (``context``: the TLS client context, default the system's;
+    ``proxy``: an HTTP proxy URL, credentials in it, else the environment's, as Go's client);
+    a status of 400 or more or no answer is a ``DeliveryError``."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers)
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy else None),
+        urllib.request.HTTPSHandler(context=context),
+    )
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             return int(resp.status), resp.read()
     except urllib.error.HTTPError as exc:
         answer = exc.read()[:2000].decode(errors="replace")

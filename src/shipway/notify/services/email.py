@@ -1,6 +1,7 @@
 """Email over SMTP (``smtplib``): ``host``, ``port``, ``from``, ``username``/``password``
-(login when set), ``html``; STARTTLS when the server offers it, unless ``insecure_skip_verify``
-is false and the host is loopback. The subject is the template's ``email.subject``."""
+(login when set), ``html``; on port 465 TLS from the start (SMTPS, Gmail's form in Argo CD's
+email page), elsewhere STARTTLS when the server offers it; ``insecure_skip_verify`` accepts
+any certificate. The subject is the template's ``email.subject``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from email.message import EmailMessage
 from typing import Any
 
 from shipway.notify.services.base import TIMEOUT, DeliveryError, Service
+
+SMTPS_PORT = 465
+
+
+def _connect(host: str, port: int, ctx: ssl.SSLContext) -> smtplib.SMTP:
+    """Port 465 is TLS from the first byte (SMTPS), as Argo CD's mail dialer takes it."""
+    if port == SMTPS_PORT:
+        return smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=ctx)
+    return smtplib.SMTP(host, port, timeout=TIMEOUT)
 
 
 class EmailService(Service):
@@ -27,13 +37,13 @@ class EmailService(Service):
         else:
             msg.set_content(body)
         host, port = str(opts["host"]), int(opts.get("port", 25))
+        ctx = ssl.create_default_context()
+        if opts.get("insecure_skip_verify"):
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
         try:
-            with smtplib.SMTP(host, port, timeout=TIMEOUT) as smtp:
+            with _connect(host, port, ctx) as smtp:
                 smtp.ehlo()
-                if smtp.has_extn("starttls"):
-                    ctx = ssl.create_default_context()
-                    if opts.get("insecure_skip_verify"):
-                        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                if port != SMTPS_PORT and smtp.has_extn("starttls"):
                     smtp.starttls(context=ctx)
                     smtp.ehlo()
                 if opts.get("username"):

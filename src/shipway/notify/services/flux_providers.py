@@ -8,19 +8,30 @@ is not the address's host's). The payload is Flux's event
 (``shipway.notify.flux.flux_event``), as Flux's notification-controller sends it:
 
 - ``generic``: POST the event as JSON, with the Secret's ``headers``;
+- with ``certSecretRef`` (the HTTP types: generic, generic-hmac, slack, msteams):
+  its Secret's ``ca.crt`` verifies the server, ``tls.crt``/``tls.key`` are the
+  client certificate (``services.tls``); a ``proxy`` option (from
+  ``proxySecretRef``, ``spec.proxy`` or the Secret's ``proxy`` key) sends through
+  that HTTP proxy;
 - ``generic-hmac``: the same, signed: ``X-Signature: sha256=<hex HMAC-SHA256 of the
   body with the Secret's token>``;
 - ``slack``: an attachment (``color`` good/danger, ``author_name``
   ``kind/name.namespace``, ``text``, metadata as ``fields``); with a token,
   ``chat.postMessage`` (``address`` default Slack's) and ``ok`` checked, else the
   address is an incoming webhook;
-- ``msteams``: a MessageCard (``activityTitle`` the message, facts the metadata);
+- ``rocket`` and ``discord``: Slack's attachment payload to the incoming webhook
+  (Discord's address with ``/slack`` appended, its Slack-compatible endpoint);
+- ``msteams``: to a Teams workflow an Adaptive Card (the object, the message, the
+  metadata as facts); to the deprecated Office 365 Connector (a
+  ``*.webhook.office.com`` address) a MessageCard (``activityTitle`` the message,
+  facts the metadata), as Flux tells them apart;
 - ``github``, ``gitlab``, ``gitea``: a commit status on the repository at
   ``address`` for the event's ``revision`` metadata (``main@sha1:<sha>`` or a
   sha; an event without one is skipped, as Flux does): error is ``failure``,
   an operation that started is ``pending``, else ``success``; the context is
   ``<kind>/<name>/<8 hex of the Provider>`` so two Providers do not overwrite
-  each other's.
+  each other's, or what the Provider's ``commitStatusExpr`` makes of ``event``,
+  ``provider`` and ``alert`` (``shipway.model.flux_cel``).
 """
 
 from __future__ import annotations
@@ -29,12 +40,16 @@ import hashlib
 import hmac
 import json
 import re
+import ssl
+import urllib.parse
 from typing import Any
 
 from shipway.git.forge import default_api, open_forge, project_from_url
-from shipway.model.errors import ExternalError
+from shipway.model import flux_cel
+from shipway.model.errors import ShipwayError
 from shipway.notify.flux import OPENERS, wire
 from shipway.notify.services.base import TIMEOUT, DeliveryError, Service, http
+from shipway.notify.services.tls import client_context
 
 
 def _subject(event: dict[str, Any]) -> str:
@@ -58,7 +73,22 @@ class _Flux(Service):
     def post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
         data = json.dumps(body).encode()
         return http(self, "POST", url, data, {"Content-Type": "application/json", **headers},
-                    timeout=self.timeout)  # fmt: skip
+                    timeout=self.timeout, context=self.tls, proxy=self.proxy)  # fmt: skip
+
+    @property
+    def proxy(self) -> str:
+        """The Provider's proxy URL (``proxySecretRef``, ``spec.proxy`` or the Secret's)."""
+        return str(self.config.options.get("proxy") or "")
+
+    @property
+    def tls(self) -> ssl.SSLContext | None:
+        """The ``certSecretRef`` client context (``services.tls``), or the system's."""
+        found = self.config.options.get("tls")
+        if not found:
+            return None
+        return client_context(str(found.get("ca") or ""), str(found.get("cert") or ""),
+                              str(found.get("key") or ""), subject=f"provider "
+                              f"{self.config.name}")  # fmt: skip
 
 
 class Generic(_Flux):
@@ -79,7 +109,8 @@ class Generic(_Flux):
                                     "secret's token key")  # fmt: skip
             mac = hmac.new(token.encode(), data, hashlib.sha256).hexdigest()
             headers["X-Signature"] = f"sha256={mac}"
-        status, _ = http(self, "POST", self.address, data, headers, timeout=self.timeout)
+        status, _ = http(self, "POST", self.address, data, headers, timeout=self.timeout,
+                         context=self.tls, proxy=self.proxy)  # fmt: skip
         return {"status": status}
 
 
@@ -120,6 +151,44 @@ class Slack(_Flux):
         return {"ts": answer.get("ts", ""), "channel": answer.get("channel", "")}
 
 
+class Rocket(_Flux):
+    """Rocket.Chat's incoming webhook: Slack's attachment payload to the address (the
+    username default the reporting controller, as Flux's)."""
+
+    def url(self) -> str:
+        return self.address
+
+    def send(
+        self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
+    ) -> dict[str, Any]:
+        opts = self.config.options
+        meta = payload.get("metadata") or {}
+        msg: dict[str, Any] = {
+            "username": str(opts.get("username") or payload.get("reportingController", "")),
+            "attachments": [{
+                "color": "danger" if payload.get("severity") == "error" else "good",
+                "author_name": _subject(payload), "text": payload.get("message", ""),
+                "mrkdwn_in": ["text"],
+                "fields": [{"title": k, "value": v, "short": False} for k, v in meta.items()],
+            }],
+        }  # fmt: skip
+        if opts.get("channel"):
+            msg["channel"] = opts["channel"]
+        status, _ = self.post(self.url(), msg, {})
+        return {"status": status}
+
+
+class Discord(Rocket):
+    """Discord's Slack-compatible webhook: the address with ``/slack`` appended."""
+
+    def url(self) -> str:
+        addr = self.address
+        if addr.rstrip("/").endswith("/slack"):
+            return addr
+        parts = urllib.parse.urlsplit(addr)
+        return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/slack"))
+
+
 class MSTeams(_Flux):
     def send(
         self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
@@ -136,8 +205,44 @@ class MSTeams(_Flux):
                 "facts": [{"name": k, "value": v} for k, v in meta.items()],
             }],
         }  # fmt: skip
+        if not _office_connector(self.address):
+            card = adaptive_card(payload)
         status, _ = self.post(self.address, card, {})
         return {"status": status}
+
+
+def _office_connector(address: str) -> bool:
+    """The deprecated Office 365 Connector (a ``*.webhook.office.com`` host) takes a
+    MessageCard; a Teams workflow (any other address) an Adaptive Card, as Flux decides."""
+    host = urllib.parse.urlsplit(address).hostname or ""
+    return host.endswith(".webhook.office.com")
+
+
+def adaptive_card(payload: dict[str, Any]) -> dict[str, Any]:
+    """A Teams workflow message: an Adaptive Card (1.4) with the object, the message
+    (``attention`` for an error) and the metadata as facts, sorted by name."""
+    meta = payload.get("metadata") or {}
+    text: dict[str, Any] = {"type": "TextBlock", "text": payload.get("message", ""),
+                            "wrap": True}  # fmt: skip
+    if payload.get("severity") == "error":
+        text["color"] = "attention"
+    facts = [{"title": k, "value": str(meta[k])} for k in sorted(meta)]
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": _subject(payload), "weight": "bolder", "size": "medium",
+         "wrap": True},
+        text,
+    ]  # fmt: skip
+    if facts:
+        body.append({"type": "FactSet", "facts": facts})
+    content = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+               "type": "AdaptiveCard", "version": "1.4", "msteams": {"width": "Full"},
+               "body": [{"type": "Container", "items": body}]}  # fmt: skip
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": content}
+        ],
+    }
 
 
 _SHA = re.compile(r"([0-9a-f]{40}|[0-9a-f]{64})$")
@@ -163,6 +268,13 @@ class CommitStatus(_Flux):
         obj = payload.get("involvedObject") or {}
         uid = hashlib.sha256(self.config.name.encode()).hexdigest()[:8]
         context = f"{str(obj.get('kind', '')).lower()}/{obj.get('name', '')}/{uid}"
+        if opts.get("commitStatusExpr"):  # Flux's CEL over event, provider and alert
+            activation = {"event": wire(payload), "provider": opts.get("provider") or {},
+                          "alert": opts.get("alert") or {}}  # fmt: skip
+            try:
+                context = flux_cel.evaluate(str(opts["commitStatusExpr"]), activation)
+            except ValueError as exc:
+                raise DeliveryError(f"provider {self.config.name}: {exc}") from None
         if payload.get("severity") == "error":
             state = "failure"
         elif payload.get("reason") in OPENERS:
@@ -174,7 +286,7 @@ class CommitStatus(_Flux):
         forge = open_forge(self.forge_kind, api, project_from_url(repo), str(opts.get("token", "")))
         try:
             forge.set_status(sha, state, context, text[0] if text else "")
-        except ExternalError as exc:
+        except ShipwayError as exc:  # a 404 or 422 (NotFound/Conflict) is an answer too
             msg = f"{self.forge_kind} {forge.project}: {exc.message}"
             raise DeliveryError(self.mask(msg)) from None
         finally:
@@ -199,6 +311,8 @@ TYPES: dict[str, type[Service]] = {
     "flux:generic-hmac": GenericHMAC,
     "flux:slack": Slack,
     "flux:msteams": MSTeams,
+    "flux:rocket": Rocket,
+    "flux:discord": Discord,
     "flux:github": GitHubStatus,
     "flux:gitlab": GitLabStatus,
     "flux:gitea": GiteaStatus,

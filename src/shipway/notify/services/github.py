@@ -7,16 +7,18 @@ The template's ``github`` fields, as Argo CD documents them: ``repoURLPath``
 ``status`` (``state`` pending|success|error|failure, ``label``, default
 ``continuous-delivery/<app>``, ``targetURL``) sets its commit status, with the
 message as description; ``pullRequestComment.content`` comments on each pull
-request associated with that commit (``Forge.pulls_for_commit``). shipway keeps
+request associated with that commit (``Forge.pulls_for_commit``); ``deployment``
+and ``checkRun`` make a GitHub deployment with its status and a check run
+(``services.github_checks``). shipway keeps
 one comment per pull request and edits it in place (``Forge.put_comment``: the
 delivery record keeps the comment ids) instead of adding one per notification;
 ``pullRequestComment.commentTag`` appends Argo CD's hidden tag
 (``<!-- argocd-notifications TAG -->``), by which the comment is found again when
 its id is lost, as Argo CD finds it. The service's options: ``apiURL`` (shipway: used
 as is) or ``enterpriseBaseURL`` (``/api/v3`` appended, as Argo CD's client
-does), ``token`` (shipway; e.g. ``$github-token``). GitHub App credentials
-(``appID``, ``installationID``, ``privateKey``) without a token are refused:
-shipway does not mint installation tokens yet.
+does), and either a GitHub App's ``appID``, ``installationID`` and
+``privateKey`` (Argo CD's form: an installation token is minted,
+``services.github_app``) or ``token`` (shipway; e.g. ``$github-token``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from shipway.git.forge import Forge, open_forge, project_from_url
-from shipway.model.errors import ExternalError
+from shipway.model.errors import ShipwayError
+from shipway.notify.services import github_app, github_checks
 from shipway.notify.services.base import DeliveryError, Service
 
 
@@ -43,11 +46,12 @@ class GitHubService(Service):
     def _forge(self, repo_url: str) -> Forge:
         opts = dict(self.config.options)
         token = str(opts.get("token") or "")
+        app = [str(opts.get(k) or "") for k in ("appID", "installationID", "privateKey")]
+        if not token and all(app):
+            token = github_app.installation_token(_api(opts), *app)
         if not token:
-            raise DeliveryError(
-                "github: GitHub App credentials (appID, installationID, privateKey) are not "
-                "supported by shipway yet; set token (e.g. token: $github-token)"
-            )
+            raise DeliveryError("github: set token (e.g. token: $github-token), or appID, "
+                                "installationID and privateKey of a GitHub App")  # fmt: skip
         return open_forge(self.forge_kind, _api(opts), project_from_url(repo_url), token)
 
     def send(
@@ -66,6 +70,12 @@ class GitHubService(Service):
                 forge.set_status(sha, str(status["state"]), label,
                                  str(payload.get("message", ""))[:140],
                                  str(status.get("targetURL") or ""))  # fmt: skip
+            deployment = gh.get("deployment") or {}
+            if deployment.get("state"):
+                github_checks.deploy(forge, sha, deployment)
+            check = gh.get("checkRun") or {}
+            if check:
+                github_checks.check_run(forge, sha, check, str(payload.get("app", "")))
             pr_comment = gh.get("pullRequestComment") or {}
             content = str(pr_comment.get("content") or "")
             tag = str(pr_comment.get("commentTag") or "")
@@ -76,7 +86,7 @@ class GitHubService(Service):
                     known = str(comments.get(str(number)) or "")
                     put = forge.put_comment(number, body, comment_id=known, marker=marker)
                     comments[str(number)] = put.id
-        except ExternalError as exc:
+        except ShipwayError as exc:  # a 404 or 422 (NotFound/Conflict) is an answer too
             raise DeliveryError(self.mask(f"github {forge.project}: {exc.message}")) from None
         finally:
             forge.close_client()

@@ -1,13 +1,16 @@
 """Slack: ``chat.postMessage`` to ``apiURL`` (default Slack's), and ``chat.update`` of the
 group's earlier message when the template says ``deliveryPolicy: PostAndUpdate`` (or
-``Update``) with a ``groupingKey``. Slack answers 200 with ``ok: false`` on refusal."""
+``Update``) with a ``groupingKey``. Slack answers 200 with ``ok: false`` on refusal.
+``username`` and ``icon`` (an emoji, or an image URL) come from the template's
+``slack`` fields, else the service's; ``disableUnfurl`` turns link previews off;
+``insecureSkipVerify`` accepts any certificate."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from shipway.notify.services.base import DeliveryError, Service, http
+from shipway.notify.services.base import DeliveryError, Service, http, insecure_context
 
 DEFAULT_API = "https://slack.com/api/"
 
@@ -32,9 +35,14 @@ class SlackService(Service):
             value = _json_field(slack.get(name))
             if value:
                 msg[name] = value
-        for opt in ("username", "icon_emoji"):
-            if opts.get(opt.split("_")[0] if opt == "icon_emoji" else opt):
-                msg[opt] = opts.get("icon") if opt == "icon_emoji" else opts[opt]
+        username = slack.get("username") or opts.get("username")
+        if username:
+            msg["username"] = str(username)
+        icon = str(slack.get("icon") or opts.get("icon") or "")
+        if icon:  # an emoji name or an image URL, as Argo CD tells them apart
+            msg["icon_url" if icon.startswith(("http://", "https://")) else "icon_emoji"] = icon
+        if opts.get("disableUnfurl"):
+            msg["unfurl_links"] = msg["unfurl_media"] = False
         policy = str(slack.get("deliveryPolicy") or "Post")
         method = "chat.postMessage"
         if policy in ("PostAndUpdate", "Update") and previous.get("ts"):
@@ -47,7 +55,9 @@ class SlackService(Service):
         if opts.get("token"):
             headers["Authorization"] = f"Bearer {opts['token']}"
         url = api.rstrip("/") + "/" + method
-        _, raw = http(self, "POST", url, json.dumps(msg).encode(), headers)
+        _, raw = http(
+            self, "POST", url, json.dumps(msg).encode(), headers, context=insecure_context(opts)
+        )
         try:
             answer = json.loads(raw or b"{}")
         except json.JSONDecodeError:

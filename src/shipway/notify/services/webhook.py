@@ -1,12 +1,13 @@
-"""Argo CD's generic webhook service: ``url`` (+ the template's ``path``), any
-``method``, ``headers``, ``basicAuth``; the body is the template's ``body``."""
+"""Argo CD's generic webhook service: ``url`` (+ ``/`` + the template's ``path``), any
+``method``, ``headers``, ``basicAuth``, ``insecureSkipVerify``; the body is the template's
+``body``."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from shipway.notify.services.base import Service, http
+from shipway.notify.services.base import Service, http, insecure_context
 
 
 class WebhookService(Service):
@@ -16,7 +17,10 @@ class WebhookService(Service):
         opts = self.config.options
         hook = payload.get("webhook") or {}
         method = str(hook.get("method") or "GET").upper()
-        url = str(opts["url"]).rstrip("/") + str(hook.get("path") or "")
+        path = str(hook.get("path") or "")
+        url = str(opts["url"])
+        if path:  # one slash between them, as Argo CD joins them (``webhook/x`` or ``/x``)
+            url = url.rstrip("/") + "/" + path.lstrip("/")
         headers = {str(h["name"]): str(h.get("value", "")) for h in opts.get("headers") or []}
         auth = opts.get("basicAuth")
         if auth:
@@ -26,5 +30,5 @@ class WebhookService(Service):
             headers["X-Shipway-Suppressed"] = str(payload["suppressed"])
         body = hook.get("body")
         data = str(body).encode() if body is not None and method not in ("GET", "HEAD") else None
-        status, _ = http(self, method, url, data, headers)
+        status, _ = http(self, method, url, data, headers, context=insecure_context(opts))
         return {"status": status}

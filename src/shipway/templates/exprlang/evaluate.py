@@ -347,6 +347,8 @@ def arith(op: str, a: Any, b: Any, mismatch: Callable[[], ExprError], node: Node
             return b.Add(a)
         if op == "*" and isinstance(a, GoDuration) and is_number(b):
             return GoDuration(int(a.ns * b))
+        if op == "*" and is_number(a) and isinstance(b, GoDuration):  # ``1 * time.Minute``
+            return GoDuration(int(a * b.ns))
         raise mismatch()
     if op == "+" and isinstance(a, str) and isinstance(b, str):
         return a + b

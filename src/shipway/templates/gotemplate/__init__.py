@@ -95,8 +95,9 @@ class Template:
 def sprig_funcs() -> dict[str, Callable[..., Any]]:
     """The sprig functions Argo CD documents (``env`` and ``expandenv`` left out)."""
     from shipway.templates.gotemplate.funcs_sprig import SPRIG
+    from shipway.templates.gotemplate.funcs_sprig_extra import EXTRA
 
-    return dict(SPRIG)
+    return {**EXTRA, **SPRIG}
 
 
 def render(
