@@ -256,3 +256,28 @@ def test_0014_goes_down_and_up_again(db: Db) -> None:
     assert left == 0
     store_db.migrate(db.store.engine)
     assert _triggers(db) == {f"shipway_notify_{t}" for t in tables}
+
+
+def test_the_notifier_loop_is_woken_by_the_notification(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With its poll and fallback put off for ten minutes, only the notification of an event
+    written by another connection pool can start the controller's notification pass."""
+    from shipway.controller import notifier
+    from shipway.notify import worker
+
+    passes: queue.Queue[int] = queue.Queue()
+    monkeypatch.setattr(worker, "run_pass", lambda store, wait: passes.put(1))
+    writer = open_store(Settings())
+    stop = threading.Event()
+    thread = notifier.start(db.store, stop, poll=600.0, fallback=600.0)
+    try:
+        assert passes.get(timeout=60) == 1  # the first look, at start
+        store_events.emit(writer, WEB, "SyncSucceeded", "live")
+        assert passes.get(timeout=60) == 1  # woken by the event's notification
+    finally:
+        stop.set()
+        store_events.emit(writer, WEB, "SyncSucceeded", "wake up to stop")
+        thread.join(60)
+        writer.close()
+    assert not thread.is_alive()
