@@ -75,7 +75,7 @@ class _Repo:
         want = "Basic " + base64.b64encode(":".join(auth).encode()).decode() if auth else None
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 repo.requests += 1
                 if want and self.headers.get("Authorization") != want:
                     self.send_response(401)
