@@ -359,3 +359,52 @@ def test_chart_lock_and_helm_template_refused_without_helm(
     status = _promote(db, "helm3", steps, _freight(oci_reg + "/web", classic_url))
     assert status["phase"] == "Failed"
     assert "helm-template needs the helm binary" in status["message"]
+
+
+DOCS = Path(__file__).parents[2] / "kargo_docs"
+DOC_REPO = "https://git.example.com/acme/guestbook-config.git"
+
+
+def test_the_documented_helm_update_chart_stage_promotes(
+    git_server: Any, db: Store, tmp_path: Path
+) -> None:
+    # helm-update-chart's classic example from the corpus, run as `shipway promote` runs it
+    # (promote.start then the runner): chartFrom(vars.chartRepo, name) reads the Freight
+    from shipway.promote import start as start_mod
+
+    url = git_server.bare(f"docs-chart-{uuid.uuid4().hex[:6]}")
+    classic_url = "https://charts.example.com/acme"
+    work = tmp_path / "seed"
+    repo = Repo.init(work)
+    repo.run("remote", "add", "origin", url)
+    (work / "charts/umbrella").mkdir(parents=True)  # cloned to ./src
+    chart_text = ("apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n"
+                  f"- repository: {classic_url}  # ours\n  name: guestbook-chart\n"
+                  "  version: 2.0.0\n")  # fmt: skip
+    (work / "charts/umbrella/Chart.yaml").write_text(chart_text)
+    repo.add_all()
+    repo.commit("seed")
+    repo.push("origin", "HEAD:refs/heads/main")
+
+    text = (DOCS / "25-warehouse-charts.yaml").read_text().replace(DOC_REPO, url)
+    docs = parse_text(text, "25-warehouse-charts.yaml")
+    stage = next(r for r in docs if r.kind == "Stage" and r.name == "update-chart-classic")
+    wh = next(r for r in docs if r.kind == "Warehouse" and r.name == "classic-chart")
+    project = parse_text("apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\n"
+                         "metadata: {name: kargo-docs}\n", "p.yaml")  # fmt: skip
+    freight = {
+        "apiVersion": "kargo.akuity.io/v1alpha1", "kind": "Freight",
+        "metadata": {"name": "d0c5c4a27000", "namespace": "kargo-docs"}, "alias": "tidy-yak",
+        "origin": {"kind": "Warehouse", "name": "classic-chart"},
+        "charts": [{"repoURL": classic_url, "name": "guestbook-chart", "version": "2.3.1"}],
+    }  # fmt: skip
+    store.apply(db, [*project, wh, stage, *parse_text(yaml.safe_dump(freight), "f.yaml")])
+
+    started = start_mod.start(db, project="kargo-docs", stage="update-chart-classic",
+                              freight="tidy-yak", actor="alice")  # fmt: skip
+    status = runner.run(db, Settings(), started.key, poll=0.05)
+
+    assert status["phase"] == "Succeeded", status.get("message")
+    assert status["freight"]["charts"] == freight["charts"]
+    msg = status["state"]["step-2"]["commitMessage"]
+    assert "- guestbook-chart: 2.0.0 -> 2.3.1" in msg
