@@ -4,8 +4,9 @@ A subscription's ``repoURL`` is either an ``oci://host/path/chart`` repository
 in a registry, listed through shipway's registry client (its tag list: Helm
 writes a version's ``+`` as ``_`` in a tag, read back here), or a classic
 chart repository, whose ``index.yaml`` is fetched over HTTP(S) (at most
-``INDEX_LIMIT`` bytes, parsed with the safe YAML loader) and whose
-``entries[name][].version`` are the versions. Either way the versions that
+``INDEX_LIMIT`` bytes, parsed with the safe YAML loader: only the subscribed
+chart's block when the index is laid out as Helm writes it, the whole file
+otherwise) and whose ``entries[name][].version`` are the versions. Either way the versions that
 parse as semantic versions (``v`` prefix and missing minor/patch allowed, as
 Masterminds' semver reads them) and satisfy ``semverConstraint`` (when set)
 are kept, newest first, up to ``discoveryLimit``: Kargo's
@@ -22,6 +23,7 @@ registry, HTTP chart repositories and (for credentials) the store.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -125,12 +127,42 @@ def _fetch_index(repo_url: str, creds: Creds | None, timeout: float) -> bytes:
         raise ShipwayError(f"{url}: {exc}", subject=repo_url) from None
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _entry_block(text: str, name: str) -> list[Any] | None:
+    """``entries[name]`` read from its own block of an index written as Helm writes one
+    (block style, one key per chart), without parsing the other charts; None when the
+    index is not laid out so (the whole file is parsed then)."""
+    top = re.search(r"^entries:[ \t]*\r?\n", text, re.M)
+    if top is None:
+        return None
+    child = re.compile(r"^( +)\S", re.M).match(text, top.end())
+    if child is None:
+        return None
+    ind = child[1]  # the charts' keys are at the first child's indentation, and only there
+    key = "(?:" + "|".join(re.escape(k) for k in (name, f'"{name}"', f"'{name}'")) + ")"
+    head = re.compile(rf"^{ind}{key}:[ \t]*\r?$", re.M).search(text, top.end())
+    if head is None:
+        return None
+    end = re.compile(rf"^(?:{ind}[^\s-]|\S)", re.M).search(text, head.end())
+    block = text[head.start() : end.start() if end else len(text)]
+    try:
+        doc = yaml.load(textwrap.dedent(block), Loader=_LOADER)
+    except yaml.YAMLError:
+        return None
+    found = doc.get(name) if isinstance(doc, dict) else None
+    return found if isinstance(found, list) else None
+
+
 def _classic_versions(repo_url: str, name: str, creds: Creds | None,
                       timeout: float) -> list[str]:  # fmt: skip
     body = _fetch_index(repo_url, creds, timeout)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    fast = _entry_block(body.decode("utf-8", "replace"), name)
+    if fast is not None:
+        return [str(e["version"]) for e in fast if isinstance(e, dict) and e.get("version")]
     try:
-        doc = yaml.load(body, Loader=loader)  # the safe loader (C when built)
+        doc = yaml.load(body, Loader=_LOADER)  # the safe loader (C when built)
     except yaml.YAMLError as exc:
         raise ShipwayError(f"{repo_url}/index.yaml: not YAML: {exc}", subject=repo_url) from None
     entries = doc.get("entries") if isinstance(doc, dict) else None
