@@ -178,21 +178,50 @@ def test_oci_and_classic_discovery_make_freight_with_charts(
     assert newer.body["charts"][0]["version"] == "1.7.0"
 
 
-def test_registry_push_of_a_chart_refreshes_its_warehouse(
-    registry: Any, db: Store, tmp_path: Path
+def test_registry_notification_of_a_chart_push_makes_freight(
+    registry: Any, shipway_home: Path
 ) -> None:
-    from shipway.updater.webhooks import PushEvent
+    # the registry's notification to the controller's /hooks/registry, no poll (interval 24h)
+    from fastapi.testclient import TestClient
+
+    from shipway.controller.core import Controller
+    from shipway.server.app import create_app
 
     path = f"charts-{uuid.uuid4().hex[:8]}/push"
     client = RegistryClient(registry.host)
     push_chart(client, path, "push", "0.1.0")
-    _warehouse(db, "pushed", f"  - chart: {{repoURL: 'oci://{registry.host}/{path}'}}\n")
-    push_chart(client, path, "push", "0.2.0")
-    event = PushEvent(repository=path, tag="0.2.0", host=registry.host)
-    [res] = warehouse.on_registry_push(db, [event], workdir=tmp_path)
-    assert res.created
-    f = store.get(db, "Freight", res.freight or "", "demo")
-    assert f.body["charts"] == [{"repoURL": f"oci://{registry.host}/{path}", "version": "0.2.0"}]
+    settings = Settings(home=shipway_home)
+    db = open_store(settings)
+    store.apply(db, parse_text("apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\n"
+                               "metadata: {name: demo}\n", "p.yaml"))  # fmt: skip
+    text = (
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\n"
+        "metadata: {name: pushed, namespace: demo}\nspec:\n  interval: 24h\n"
+        f"  subscriptions:\n  - chart: {{repoURL: 'oci://{registry.host}/{path}'}}\n"
+    )
+    store.apply(db, parse_text(text, "w.yaml"))  # fmt: skip
+    controller = Controller(settings, db)
+    controller.start_workers()
+    try:
+        digest = push_chart(client, path, "push", "0.2.0+meta")
+        envelope = {"events": [{
+            "id": uuid.uuid4().hex, "action": "push", "timestamp": "2026-01-02T00:00:01Z",
+            "target": {"mediaType": OCI_MANIFEST, "repository": path, "tag": "0.2.0_meta",
+                       "digest": digest},
+            "request": {"host": registry.host}}]}  # fmt: skip
+        resp = TestClient(create_app(controller)).post(
+            "/hooks/registry", content=json.dumps(envelope).encode(),
+            headers={"Content-Type": "application/vnd.docker.distribution.events.v1+json",
+                     "Authorization": f"Bearer {controller.tokens.registry()}"},
+        )  # fmt: skip
+        assert resp.status_code == 202, resp.text
+        assert controller.wait_idle()
+    finally:
+        controller.shutdown()
+    [f] = store.list_kind(db, "Freight", "demo")
+    assert f.body["charts"] == [{"repoURL": f"oci://{registry.host}/{path}",
+                                 "version": "0.2.0+meta"}]  # fmt: skip
+    db.close()
 
 
 def test_classic_repository_credentials_errors_and_size_bound(
