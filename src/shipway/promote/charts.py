@@ -102,9 +102,9 @@ def _oci_versions(repo_url: str, creds: Creds | None,
     if creds is not None:
         from shipway.images.registry import RegistryClient
 
-        client: Any = RegistryClient(host, credentials=creds_mod.Credentials(*creds))
-    else:
-        client = (factory or resolve.default_client)(host, False)
+        with RegistryClient(host, credentials=creds_mod.Credentials(*creds)) as own:
+            return [t.replace("_", "+") for t in own.list_tags(path)]
+    client = (factory or resolve.default_client)(host, False)
     return [t.replace("_", "+") for t in client.list_tags(path)]
 
 

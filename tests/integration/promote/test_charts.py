@@ -141,7 +141,7 @@ def _warehouse(db: Store, name: str, subs: str) -> None:
 
 
 def test_oci_and_classic_discovery_make_freight_with_charts(
-    registry: Any, classic: _Repo, db: Store, tmp_path: Path
+    registry: Any, classic: _Repo, db: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = f"charts-{uuid.uuid4().hex[:8]}/web"
     client = RegistryClient(registry.host)
@@ -176,6 +176,40 @@ def test_oci_and_classic_discovery_make_freight_with_charts(
     assert again.created and again.freight != f.name
     newer = store.get(db, "Freight", again.freight or "", "demo")
     assert newer.body["charts"][0]["version"] == "1.7.0"
+
+    # with a cred-type helm Secret for the registry (a regular expression), the chart is
+    # listed through a client holding those credentials (this registry asks for none)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "reg", "labels": {"kargo.akuity.io/cred-type": "helm"}},
+        "stringData": {
+            "repoURL": r"^oci://127\.0\.0\.1:\d+/charts-",
+            "repoURLIsRegex": "true",
+            "username": "u",
+            "password": "p",
+        },
+    }
+    where = Settings().home / "secrets" / "demo"
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "reg.yaml").write_text(yaml.safe_dump(secret))
+    push_chart(client, path, "web", "1.8.0")
+    seen: list[Any] = []
+    real_init = RegistryClient.__init__
+
+    def spy(self: RegistryClient, host: str, **kw: Any) -> None:
+        seen.append(kw.get("credentials"))
+        real_init(self, host, **kw)
+
+    monkeypatch.setattr(RegistryClient, "__init__", spy)
+    third = warehouse.refresh_named(db, "charts", "demo", workdir=tmp_path)
+    monkeypatch.undo()
+    assert [(c.username, c.password) for c in seen if c is not None] == [("u", "p")]
+    assert third.error is None and third.created
+    assert store.get(db, "Freight", third.freight or "", "demo").body["charts"][0] == {
+        "repoURL": oci,
+        "version": "1.8.0",
+    }
 
 
 def test_registry_notification_of_a_chart_push_makes_freight(

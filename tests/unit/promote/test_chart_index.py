@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import yaml
 
-from shipway.promote.charts import _entry_block
+from shipway.promote.charts import _entry_block, helm_credentials
 
 INDEX = """\
 apiVersion: v1
@@ -51,3 +51,18 @@ def test_other_layouts_fall_back_to_the_whole_file() -> None:
     got = _entry_block(indented, "web")
     assert got is None or got == _full(INDEX, "web")
     assert _entry_block("entries: {}\n", "web") is None
+
+
+def test_helm_credentials_match_as_kargo_reads_them() -> None:
+    find = helm_credentials([
+        ("exact", {"repoURL": "https://Charts.example/acme/", "username": "a", "password": "1"}),
+        ("oci", {"repoURL": "reg.example/charts/web", "username": "b", "password": "2"}),
+        ("re", {"repoURL": r"^oci://mirror\.example/", "repoURLIsRegex": "true",
+                "username": "c", "password": "3"}),
+        ("bad", {"repoURL": "([", "repoURLIsRegex": "true", "username": "d", "password": "4"}),
+        ("none", {"username": "e"}),
+    ])  # fmt: skip
+    assert find("https://charts.example/acme") == ("a", "1")
+    assert find("oci://reg.example/charts/web") == ("b", "2")  # written without oci://
+    assert find("oci://mirror.example/x/y") == ("c", "3")
+    assert find("https://charts.example/other") is None
