@@ -40,7 +40,7 @@ def _origin(o: c.Origin | None) -> dict[str, Any] | None:
     return {"kind": o.kind, "name": o.name} if o is not None else None
 
 
-def _one(env: StepEnv, what: str, origin: c.Origin | None,
+def _one(what: str, origin: c.Origin | None,
          hits: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:  # fmt: skip
     if not hits:
         raise StepFailed(f"{what} is not in the Freight of this promotion")
@@ -56,7 +56,7 @@ def _image_value(env: StepEnv, img: c.HelmImage) -> str:
         return img.value
     hits = [(f, i) for f in env.freights(_origin(img.from_origin))
             for i in f.get("images") or [] if i.get("repoURL") == img.image]  # fmt: skip
-    found = _one(env, f"image {img.image!r}", img.from_origin, hits)
+    found = _one(f"image {img.image!r}", img.from_origin, hits)
     tag, digest = str(found.get("tag") or ""), str(found.get("digest") or "")
     if img.value in ("Tag", "ImageAndTag") and not tag:
         raise StepFailed(f"image {img.image!r} has no tag in the Freight")
@@ -93,7 +93,7 @@ def _chart_version(env: StepEnv, dep: c.HelmChartDep) -> str:
             for ch in f.get("charts") or []
             if normalize_chart_url(str(ch.get("repoURL", ""))) == want
             and (ch.get("name") or "") == name]  # fmt: skip
-    found = _one(env, f"chart {dep.repository} {dep.name}", dep.from_origin, hits)
+    found = _one(f"chart {dep.repository} {dep.name}", dep.from_origin, hits)
     return str(found.get("version") or "")
 
 
@@ -130,8 +130,8 @@ def helm_update_chart(env: StepEnv, cfg: c.HelmUpdateChart) -> StepResult:
             text, changes = chart_edit.set_dependency_versions(file.read_text(), rel, deps)
         except InputError as exc:
             raise StepFailed(str(exc)) from None
-        lines = [f"- {ch.key.split('[')[1].split(']')[0]}: {ch.old} -> {ch.new}"
-                 for ch in changes]  # fmt: skip
+        lines = [f"- {ch.key.removeprefix('dependencies[').removesuffix('].version')}: "
+                 f"{ch.old} -> {ch.new}" for ch in changes]  # fmt: skip
         lock = root / "Chart.lock"
         if lock.exists() and _helm() is None:
             raise StepFailed(
