@@ -66,3 +66,20 @@ def test_helm_credentials_match_as_kargo_reads_them() -> None:
     assert find("oci://reg.example/charts/web") == ("b", "2")  # written without oci://
     assert find("oci://mirror.example/x/y") == ("c", "3")
     assert find("https://charts.example/other") is None
+
+
+def test_freight_creation_criteria_see_the_charts() -> None:
+    from shipway.model.kargo import WarehouseSpec
+    from shipway.promote.warehouse import _criteria_unmet
+
+    spec = WarehouseSpec.model_validate({
+        "subscriptions": [{"chart": {"repoURL": "oci://reg.example/charts/web"}},
+                          {"image": {"repoURL": "reg.example/web"}}],
+        "freightCreationCriteria": {"expression": "chartFrom('oci://reg.example/charts/web')"
+                                    ".Version == imageFrom('reg.example/web').Tag"},
+    })  # fmt: skip
+    images = [{"repoURL": "reg.example/web", "tag": "1.2.0", "digest": "sha256:aa"}]
+    same = [{"repoURL": "oci://reg.example/charts/web", "version": "1.2.0"}]
+    assert _criteria_unmet(spec, "w", images, [], same) == ""
+    behind = [{"repoURL": "oci://reg.example/charts/web", "version": "1.1.0"}]
+    assert "not met" in _criteria_unmet(spec, "w", images, [], behind)
