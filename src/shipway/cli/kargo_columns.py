@@ -63,7 +63,9 @@ def _freight(r: Resource, wide: bool) -> list[Any]:
         images = [f"{i.get('repoURL')}:{i.get('tag')}" for i in r.body.get("images") or []]
         commits = [f"{c.get('repoURL')}@{str(c.get('id', ''))[:7]}"
                    for c in r.body.get("commits") or []]  # fmt: skip
-        row.append(", ".join(images + commits))
+        charts = [f"{c.get('repoURL')}{'/' + c['name'] if c.get('name') else ''}:"
+                  f"{c.get('version')}" for c in r.body.get("charts") or []]  # fmt: skip
+        row.append(", ".join(images + commits + charts))
         row.append(_verified(r))
         row.append(", ".join(sorted((r.status or {}).get("approvedFor") or {})))
     return row

@@ -126,6 +126,9 @@ def freight_timeline(doc: dict[str, Any]) -> str:
     lines = [f"freight {f['name']}  alias={f.get('alias', '')}  {images}"]
     for c in f.get("commits") or []:
         lines.append(f"  commit         {c.get('repoURL')}@{str(c.get('id', ''))[:12]}")
+    for c in f.get("charts") or []:
+        name = f" {c['name']}" if c.get("name") else ""
+        lines.append(f"  chart          {c.get('repoURL')}{name} {c.get('version', '')}")
     for e in doc["journey"]:
         what = e.get("name") or e.get("to") or e.get("actor") or ""
         msg = f"  {e['message']}" if e.get("message") else ""

@@ -11,8 +11,10 @@ deprecated ``allowTags``/``ignoreTags``; git subscriptions take
 ``expressionFilter``, ``since`` and ``blobless``; a subscription may be named;
 ``freightCreationCriteria.expression`` gates a new Freight (both expressions
 are parsed at apply by ``promote.checks``). Unknown fields are refused, as the
-API server refuses them for Kargo's CRDs. Chart subscriptions are refused as
-not served yet. The other Kargo kinds are in ``kargo_stage``, ``kargo_promotion``,
+API server refuses them for Kargo's CRDs. A chart subscription's ``repoURL``
+is an ``oci://`` repository (no ``name``: the repository is the chart) or a
+classic ``http(s)://`` chart repository (``name`` required), as Kargo's CRD
+validation has it. The other Kargo kinds are in ``kargo_stage``, ``kargo_promotion``,
 ``kargo_steps`` and ``kargo_project``; ``NOT_SERVED`` names Kargo kinds shipway
 knows of and does not serve (apply says so). Pure: no I/O.
 """
@@ -20,7 +22,7 @@ knows of and does not serve (apply says so). Pure: no I/O.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -169,18 +171,40 @@ class GitSubscription(_Strict):
         return self
 
 
+_CHART_REPO = re.compile(r"^(https?|oci)://[\w.\-]+(:\d+)?(/.*)*$")
+
+
+class ChartSubscription(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    name: str | None = Field(None, min_length=1)
+    semver_constraint: str | None = Field(None, alias="semverConstraint")
+    discovery_limit: int = Field(20, alias="discoveryLimit", ge=1, le=100)
+
+    @property
+    def oci(self) -> bool:
+        return self.repo_url.startswith("oci://")
+
+    @model_validator(mode="after")
+    def _name_for_classic(self) -> ChartSubscription:
+        if not _CHART_REPO.match(self.repo_url):
+            raise ValueError(f"repoURL {self.repo_url!r} is not an oci:// or http(s):// URL")
+        if self.oci and self.name:
+            raise ValueError("'name' must not be set for an oci:// repository (it is the chart)")
+        if not self.oci and not self.name:
+            raise ValueError("'name' is required for an http(s):// chart repository")
+        return self
+
+
 class Subscription(_Strict):
     name: str | None = Field(None, min_length=1)
     image: ImageSubscription | None = None
     git: GitSubscription | None = None
-    chart: dict[str, Any] | None = None
+    chart: ChartSubscription | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Subscription:
-        if self.chart is not None:
-            raise ValueError("chart subscriptions are not served yet (use image or git)")
-        if (self.image is None) == (self.git is None):
-            raise ValueError("a subscription needs exactly one of 'image' or 'git'")
+        if sum(x is not None for x in (self.image, self.git, self.chart)) != 1:
+            raise ValueError("a subscription needs exactly one of 'image', 'git' or 'chart'")
         return self
 
 
@@ -229,6 +253,12 @@ class FreightCommit(_Strict):
     committer: str | None = None
 
 
+class FreightChart(_Strict):
+    repo_url: str = Field(alias="repoURL", min_length=1)
+    name: str | None = None
+    version: str | None = None
+
+
 class FreightBody(_Strict):
     """A Freight's top-level fields (Freight has no ``spec``)."""
 
@@ -236,12 +266,10 @@ class FreightBody(_Strict):
     alias: str | None = None
     images: list[FreightImage] = Field(default_factory=list)
     commits: list[FreightCommit] = Field(default_factory=list)
-    charts: list[dict[str, Any]] = Field(default_factory=list)
+    charts: list[FreightChart] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _some_artifact(self) -> FreightBody:
-        if self.charts:
-            raise ValueError("charts in Freight are not served yet")
-        if not self.images and not self.commits:
-            raise ValueError("a Freight needs at least one image or commit")
+        if not self.images and not self.commits and not self.charts:
+            raise ValueError("a Freight needs at least one image, commit or chart")
         return self

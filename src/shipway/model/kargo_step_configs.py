@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shipway.model import kargo_helm_configs as helm
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -363,6 +365,9 @@ CONFIGS: dict[str, type[BaseModel] | None] = {
     "set-metadata": SetMetadata,
     "fail": Fail,
     "argocd-update": ArgoCDUpdate,
+    "helm-update-image": helm.HelmUpdateImage,
+    "helm-update-chart": helm.HelmUpdateChart,
+    "helm-template": helm.HelmTemplate,
 }
 """Every step shipway runs, with its config model (``None``: a free mapping)."""
 

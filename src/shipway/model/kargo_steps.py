@@ -50,6 +50,9 @@ STEP_NAMES: tuple[str, ...] = (
     "set-metadata",
     "fail",
     "argocd-update",
+    "helm-update-image",
+    "helm-update-chart",
+    "helm-template",
 )
 """The promotion steps shipway has (Kargo's names)."""
 

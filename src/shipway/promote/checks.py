@@ -19,7 +19,8 @@ webhooks make them or as issue 13 asks:
   and the functions it calls must be expr-lang builtins or ``KARGO_FUNCTIONS``;
 - step aliases duplicated or reserved (``step-N``, ``task-N``), per step list;
 - a ProjectConfig not named after its Project, and promotion policies naming
-  one Stage twice.
+  one Stage twice;
+- a Warehouse chart subscription's ``semverConstraint`` that is not a semver range.
 
 Pure: no I/O (no store, no network); it imports the model and the expression language.
 """
@@ -333,8 +334,19 @@ def _bare(text: str) -> str | None:
 
 
 def _warehouse(res: Resource) -> Iterator[ResourceError]:
-    """A Warehouse's ``expressionFilter``s and ``freightCreationCriteria.expression`` parse."""
+    """A Warehouse's ``expressionFilter``s and ``freightCreationCriteria.expression`` parse,
+    and its chart subscriptions' ``semverConstraint``s are ranges."""
+    from shipway.model.errors import InputError
+    from shipway.updater.policy.semver import parse_range
+
     for i, sub in enumerate(res.spec.get("subscriptions") or []):
+        constraint = ((sub or {}).get("chart") or {}).get("semverConstraint")
+        if isinstance(constraint, str) and constraint.strip():
+            try:
+                parse_range(constraint)
+            except InputError as exc:
+                yield _problem(res, ("spec", "subscriptions", i, "chart", "semverConstraint"),
+                               f"semverConstraint: {exc}")  # fmt: skip
         text = ((sub or {}).get("git") or {}).get("expressionFilter")
         why = _bare(text) if isinstance(text, str) and text.strip() else None
         if why:

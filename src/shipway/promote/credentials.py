@@ -2,7 +2,8 @@
 
 ``generic_secrets``: Secrets labelled ``kargo.akuity.io/cred-type: generic``,
 as ``secrets`` in expressions (``secrets['name']['key']``, Kargo's
-``secret('name').key``); ``config_maps``: the Project's ConfigMaps for
+``secret('name').key``); ``helm_secrets``: those labelled ``helm`` (chart
+repository credentials, ``promote.charts``); ``config_maps``: the Project's ConfigMaps for
 ``configMap('name')``. A Secret is found in the store or, as shipway keeps
 Secret manifests elsewhere (Flux Receivers, ApplicationSet tokens), in
 ``$SHIPWAY_HOME/secrets/<project>/<name>.yaml`` (``project_secrets``; the
@@ -88,6 +89,12 @@ def _secrets(store: Store, project: str, cred_type: str,
 def generic_secrets(store: Store, project: str,
                     home: Path | None = None) -> dict[str, dict[str, str]]:  # fmt: skip
     return dict(_secrets(store, project, "generic", home))
+
+
+def helm_secrets(store: Store, project: str,
+                 home: Path | None = None) -> list[tuple[str, dict[str, str]]]:  # fmt: skip
+    """The project's Secrets labelled ``kargo.akuity.io/cred-type: helm``, decoded."""
+    return _secrets(store, project, "helm", home)
 
 
 def config_maps(store: Store, project: str) -> dict[str, dict[str, str]]:

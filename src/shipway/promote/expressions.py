@@ -5,8 +5,10 @@ Pure: no I/O. ``Scope`` holds what one step sees; ``render`` evaluates every
 evaluates a step's ``if`` (default ``success()``). The functions are
 Kargo's: ``imageFrom(repoURL[, origin])`` and ``commitFrom(repoURL[, origin])``
 look in the promotion's Freight collection (an origin is ``warehouse(name)``;
-without one, the artifact must come from exactly one origin), ``chartFrom``
-is refused (charts are not served yet), ``quote``/``unsafeQuote``,
+without one, the artifact must come from exactly one origin),
+``chartFrom(repoURL[, name][, origin])`` (an OCI chart by its repository
+alone, a classic one by repository and name; ``RepoURL``, ``Name``,
+``Version``), ``quote``/``unsafeQuote``,
 ``secret(name)`` (a generic-credentials Secret's data, ``{}`` when there is
 none) and ``configMap(name)`` (a ConfigMap's data in the Project, ``{}`` when
 none), and ``success()``, ``failure()``, ``always()``, ``status(alias)`` (a
@@ -27,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.promote.freight import normalize_git_url
+from shipway.promote.freight import normalize_chart_url, normalize_git_url
 from shipway.templates import kargo_funcs
 from shipway.templates.errors import ExprError
 from shipway.templates.exprlang import Fail, evaluate, render_template
@@ -45,7 +47,7 @@ class Scope:
     stage: str
     promotion: str
     target: dict[str, Any]
-    """The target Freight (``name``, ``origin``, ``images``, ``commits``)."""
+    """The target Freight (``name``, ``origin``, ``images``, ``commits``, ``charts``)."""
     collection: list[dict[str, Any]] = field(default_factory=list)
     """Every Freight the stage will hold (the target replaces its origin's)."""
     vars: dict[str, Any] = field(default_factory=dict)
@@ -110,7 +112,7 @@ class Scope:
             ),
             "imageFrom": self._image_from,
             "commitFrom": self._commit_from,
-            "chartFrom": _chart_from,
+            "chartFrom": self._chart_from,
             "warehouse": _warehouse,
             "success": lambda: not self.failed,
             "failure": lambda: self.failed,
@@ -180,9 +182,30 @@ class Scope:
         }
         return {go: c.get(k) or "" for k, go in names.items()}  # fmt: skip
 
-
-def _chart_from(*_args: Any) -> Any:
-    raise Fail("chartFrom: charts are not supported yet (Freight holds images and commits)")
+    def _chart_from(self, repo_url: Any, *rest: Any) -> dict[str, Any]:
+        if len(rest) > 2:
+            raise Fail("chartFrom takes repoURL, an optional chart name and an optional origin")
+        name, origin = "", None
+        for arg in rest:
+            if isinstance(arg, str) and not name and origin is None:
+                name = arg
+            elif isinstance(arg, Mapping) and origin is None:
+                origin = arg
+            else:
+                raise Fail("chartFrom(repoURL[, name][, warehouse(name)]): bad argument "
+                           f"{arg!r}")  # fmt: skip
+        want = normalize_chart_url(str(repo_url))
+        hits = [
+            (f, ch)
+            for f in self._freights(origin)
+            for ch in f.get("charts") or []
+            if normalize_chart_url(str(ch.get("repoURL", ""))) == want
+            and (ch.get("name") or "") == name
+        ]
+        label = f"{repo_url} {name}".strip()
+        ch = self._found("chart", label, hits)
+        return {"RepoURL": ch["repoURL"], "Name": ch.get("name") or "",
+                "Version": ch.get("version") or ""}  # fmt: skip
 
 
 def _warehouse(name: str) -> dict[str, str]:

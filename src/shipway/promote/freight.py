@@ -4,7 +4,9 @@ Kargo names a Freight by the SHA-1 of its contents, so the same images and
 commits from the same Warehouse always make the same name (and discovering
 them again makes nothing new): the origin (``Warehouse/NAME``) and the sorted
 identities of its artifacts, an image as ``repoURL@digest`` (its tag when no
-digest is known) and a commit as ``repoURL:id`` (the URL normalised).
+digest is known), a commit as ``repoURL:id`` (the URL normalised) and a chart
+as ``repoURL/name:version`` (``repoURL:version`` for an OCI chart, which has
+no name; the URL lower-cased, without a trailing ``/``).
 The alias is an adjective and a noun drawn from the name, so it is stable
 too; ``alias_for`` steps to the next pair when a project already uses one.
 """
@@ -40,12 +42,29 @@ def normalize_git_url(url: str) -> str:
     return out.lower()
 
 
+def normalize_chart_url(url: str) -> str:
+    """A chart repository URL in one spelling: lower-case, no trailing ``/``."""
+    return url.strip().rstrip("/").lower()
+
+
+def chart_key(chart: Mapping[str, Any]) -> str:
+    """A chart's identity in a Freight name: ``repoURL[/name]:version``."""
+    where = normalize_chart_url(str(chart["repoURL"]))
+    if chart.get("name"):
+        where += "/" + str(chart["name"])
+    return f"{where}:{chart.get('version') or ''}"
+
+
 def freight_name(
-    warehouse: str, images: Sequence[Mapping[str, Any]], commits: Sequence[Mapping[str, Any]]
+    warehouse: str,
+    images: Sequence[Mapping[str, Any]],
+    commits: Sequence[Mapping[str, Any]],
+    charts: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The SHA-1 name of a Freight of ``warehouse`` holding these images and commits."""
+    """The SHA-1 name of a Freight of ``warehouse`` holding these images, commits and charts."""
     parts = [f"{i['repoURL']}@{i.get('digest') or i.get('tag') or ''}" for i in images]
     parts += [f"{normalize_git_url(c['repoURL'])}:{c.get('id') or ''}" for c in commits]
+    parts += [chart_key(c) for c in charts]
     text = f"Warehouse/{warehouse}:" + "|".join(sorted(parts))
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -68,9 +87,10 @@ def document(
     images: Sequence[Mapping[str, Any]],
     commits: Sequence[Mapping[str, Any]],
     taken_aliases: Container[str] = (),
+    charts: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The Freight resource (as Kargo stores it) for one discovery of ``warehouse``."""
-    name = freight_name(warehouse, images, commits)
+    name = freight_name(warehouse, images, commits, charts)
     alias = alias_for(name, taken_aliases)
     body: dict[str, Any] = {
         "apiVersion": API_VERSION,
@@ -83,4 +103,6 @@ def document(
         body["images"] = [dict(i) for i in images]
     if commits:
         body["commits"] = [dict(c) for c in commits]
+    if charts:
+        body["charts"] = [dict(c) for c in charts]
     return body

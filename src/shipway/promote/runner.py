@@ -367,7 +367,7 @@ class _Run:
             work=self.work, project=self.s["project"], stage=self.s["stage"],
             promotion=self.s["name"], freight=scope.target, store=self.store,
             settings=self.settings, secrets=self.secrets, forge=self.forge,
-            state=step_state, poll=self.poll,
+            state=step_state, poll=self.poll, collection=scope.collection,
         )  # fmt: skip
         while True:
             try:

@@ -33,7 +33,7 @@ def freight_ref(freight: dict[str, Any]) -> dict[str, Any]:
     """How a Promotion's and a Stage's status name a Freight (Kargo's ``FreightReference``)."""
     meta = freight.get("metadata") or {}
     out: dict[str, Any] = {"name": meta.get("name") or freight.get("name", "")}
-    for key in ("origin", "images", "commits"):
+    for key in ("origin", "images", "commits", "charts"):
         if freight.get(key):
             out[key] = freight[key]
     return out

@@ -6,7 +6,9 @@ coming due): image subscriptions list tags through the registry client
 (``shipway.updater.resolve.default_client``: the updater's shared per-host
 budget) and order them with the updater's tag policies; git subscriptions keep
 a bare mirror under ``workdir`` and pick the newest commit of the branch that
-touches the included paths, or a tag. The selection (first candidate of every
+touches the included paths, or a tag; chart subscriptions list an OCI
+repository's tags or a classic repository's ``index.yaml`` (``promote.charts``,
+credentials from the project's cred-type helm Secrets). The selection (first candidate of every
 subscription) becomes a Freight named by its contents (``promote.freight``):
 the same contents again make nothing new. ``freightCreationPolicy: Manual``
 discovers but creates none. The Warehouse's status gets Kargo's
@@ -15,7 +17,7 @@ discovers but creates none. The Warehouse's status gets Kargo's
 ``lastHandledRefresh`` (the ``kargo.akuity.io/refresh`` token the discovery
 handled, ``promote.refreshes``); a Warehouse with a token not yet handled is
 due at once. A new Freight is told as a ``FreightCreated`` event. Touches the
-registry, git and the store.
+registry, chart repositories, git and the store.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from shipway.model import kargo
 from shipway.model.errors import ShipwayError
 from shipway.model.events import WARNING, ObjectRef
 from shipway.model.resources import Resource
+from shipway.promote import charts as charts_mod
+from shipway.promote import credentials as creds_mod
 from shipway.promote import freight as freight_mod
 from shipway.promote import refreshes
 from shipway.promote import select as sel
@@ -238,7 +242,8 @@ def _selection(
 
 
 def _criteria_unmet(spec: kargo.WarehouseSpec, name: str, images: list[dict[str, Any]],
-                    commits: list[dict[str, Any]]) -> str:  # fmt: skip
+                    commits: list[dict[str, Any]],
+                    charts: list[dict[str, Any]]) -> str:  # fmt: skip
     """Why ``freightCreationCriteria`` keeps this selection from becoming Freight ("" if not)."""
     crit = spec.freight_creation_criteria
     if crit is None:
@@ -247,7 +252,7 @@ def _criteria_unmet(spec: kargo.WarehouseSpec, name: str, images: list[dict[str,
     from shipway.templates.errors import ExprError
 
     target = {"origin": {"kind": "Warehouse", "name": name}, "images": images,
-              "commits": commits}  # fmt: skip
+              "commits": commits, "charts": charts}  # fmt: skip
     scope = ex.Scope(project="", stage="", promotion="", target=target)
     try:
         ok = ex.expression(crit.expression.strip(), {}, scope.funcs())
@@ -283,8 +288,12 @@ def refresh(
                     found["images"].append(discover_image(sub.image, factory))
                 elif sub.git is not None:
                     found["git"].append(discover_git(sub.git, workdir))
+                elif sub.chart is not None:
+                    found.setdefault("charts", []).append(charts_mod.discover(
+                        sub.chart, creds=_helm_creds(db, ns), factory=factory))  # fmt: skip
             images, commits = _selection(spec, found)
-            unmet = _criteria_unmet(spec, name, images, commits)
+            charts = [charts_mod.selection(e) for e in found.get("charts", [])]
+            unmet = _criteria_unmet(spec, name, images, commits, charts)
         except ShipwayError as exc:
             result.error = str(exc)
             status["conditions"] = [_condition(False, "DiscoveryFailed", str(exc))]
@@ -297,7 +306,7 @@ def refresh(
         status["discoveredArtifacts"] = {"discoveredAt": _now(), **found}
         status["lastDiscoveryAttempt"] = status["discoveredArtifacts"]["discoveredAt"]
         status["conditions"] = [_condition(True, "ArtifactsDiscovered", "")]
-        fname = freight_mod.freight_name(name, images, commits)
+        fname = freight_mod.freight_name(name, images, commits, charts)
         result.freight = fname
         if unmet:
             status["conditions"] = [_condition(True, "ArtifactsDiscovered", unmet)]
@@ -305,14 +314,15 @@ def refresh(
             existing = store.find(db, "Freight", fname, ns)
             if existing is None:
                 taken = {str(f.body.get("alias", "")) for f in store.list_kind(db, "Freight", ns)}
-                doc = freight_mod.document(name, ns, images, commits, taken)
+                doc = freight_mod.document(name, ns, images, commits, taken, charts)
                 res = Resource(api_version=freight_mod.API_VERSION, kind="Freight", name=fname,
                                namespace=ns, body=doc, source=f"Warehouse/{name}")  # fmt: skip
                 store.apply(db, [res])
                 result.created, result.alias = True, str(doc["alias"])
                 status["lastFreightID"] = fname
                 what = ", ".join([f"{i['repoURL']}:{i['tag']}" for i in images]
-                                 + [f"{c['repoURL']}@{c['id'][:12]}" for c in commits])  # fmt: skip
+                                 + [f"{c['repoURL']}@{c['id'][:12]}" for c in commits]
+                                 + [freight_mod.chart_key(c) for c in charts])  # fmt: skip
                 store_events.emit(db, ObjectRef("Freight", fname, ns, kargo_api()),
                                   FREIGHT_CREATED, f"{result.alias} from Warehouse {name}: {what}",
                                   source="warehouse")  # fmt: skip
@@ -320,6 +330,13 @@ def refresh(
                 result.alias = str(existing.body.get("alias", ""))
         store.set_status(db, "Warehouse", name, status, ns)
     return result
+
+
+def _helm_creds(db: Store, namespace: str) -> charts_mod.CredLookup:
+    from shipway.settings import load
+
+    return charts_mod.helm_credentials(
+        list(creds_mod.helm_secrets(db, namespace, load().home)))  # fmt: skip
 
 
 def kargo_api() -> str:
@@ -365,14 +382,25 @@ def on_registry_push(
     workdir: Path,
     factory: resolve.ClientFactory | None = None,
 ) -> list[Result]:
-    """Refresh every Warehouse with an image subscription to a pushed repository."""
+    """Refresh every Warehouse with an image or OCI chart subscription to a pushed repository."""
     evs = list(events)
     hit = [
         w
         for w in store.list_kind(db, "Warehouse")
-        if any(s.image and any(_same_image(s.image.repo_url, e) for e in evs) for s in _subs(w))
+        if any(any(_same_image(url, e) for e in evs) for url in _registry_urls(w))
     ]
     return _run(db, hit, workdir, factory)
+
+
+def _registry_urls(res: Resource) -> list[str]:
+    """The registry repositories a Warehouse watches: images and OCI charts."""
+    out = []
+    for s in _subs(res):
+        if s.image:
+            out.append(s.image.repo_url)
+        elif s.chart and s.chart.oci:
+            out.append(s.chart.repo_url.removeprefix("oci://"))
+    return out
 
 
 def _same_image(repo_url: str, event: PushEvent) -> bool:

@@ -28,6 +28,22 @@ def test_name_is_sha1_of_sorted_contents() -> None:
     )  # the digest is the identity, not the tag
 
 
+def test_charts_are_part_of_the_name_as_kargo_writes_them() -> None:
+    oci = {"repoURL": "oci://reg.local/charts/shop", "version": "1.2.0"}
+    classic = {"repoURL": "https://Charts.local/", "name": "shop", "version": "0.3.0"}
+    name = freight.freight_name("shop", [IMG], [], [oci, classic])
+    text = ("Warehouse/shop:https://charts.local/shop:0.3.0|oci://reg.local/charts/shop:1.2.0"
+            "|reg/shop@sha256:aa")  # fmt: skip
+    assert name == hashlib.sha1(text.encode()).hexdigest()
+    assert name != freight.freight_name("shop", [IMG], [], [{**oci, "version": "1.2.1"}, classic])
+    # a chart-only Freight is a Freight, its charts as given
+    doc = freight.document("shop", "demo", [], [], charts=[oci])
+    assert doc["charts"] == [oci] and "images" not in doc
+    from shipway.model.kargo import FreightBody
+
+    FreightBody.model_validate({k: v for k, v in doc.items() if k in ("origin", "charts")})
+
+
 def test_alias_is_stable_and_unique() -> None:
     name = freight.freight_name("shop", [IMG], [])
     first = freight.alias_for(name)

@@ -180,3 +180,18 @@ def test_a_stage_on_two_cycles_is_reported_once_with_a_shortest_cycle() -> None:
     assert "cycle: hub -> short -> hub" in problem.message
     assert problem.subject == "k.yaml:18:31"  # 'short' in hub's sources.stages
     assert text.splitlines()[17][30:35] == "short"
+
+
+def test_chart_subscription_problems_at_apply_all_at_once() -> None:
+    text = (
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\n"
+        "metadata: {name: charts, namespace: kargo-demo}\n"
+        "spec:\n  subscriptions:\n"
+        "  - chart: {repoURL: 'oci://reg.example/c', semverConstraint: '^^1'}\n"
+        "  - chart:\n      repoURL: https://charts.example\n      name: web\n"
+        "      semverConstraint: '>= 1.0 <'\n"
+        "  - chart: {repoURL: 'oci://reg.example/ok', semverConstraint: '~1.2'}\n"
+    )
+    found = _found(check(_parse(text), []))
+    assert [s for s, _ in found] == ["k.yaml:10:7", "k.yaml:6:45"]
+    assert all("semverConstraint:" in m for _, m in found)

@@ -43,8 +43,43 @@ def test_image_and_commit_from() -> None:
     assert render("${{ imageFrom('reg/web', warehouse('web')).Tag }}", s) == "1.2.0"
     with pytest.raises(ExprError, match="no image 'reg/none'"):
         render("${{ imageFrom('reg/none').Tag }}", s)
-    with pytest.raises(ExprError, match="charts are not supported yet"):
+    with pytest.raises(ExprError, match="no chart 'oci://charts/x'"):
         render("${{ chartFrom('oci://charts/x') }}", s)
+
+
+CHARTED = {
+    **FREIGHT,
+    "charts": [
+        {"repoURL": "oci://reg.example/charts/web", "version": "1.4.0"},
+        {"repoURL": "https://charts.example/", "name": "web", "version": "2.0.1"},
+    ],
+}
+API_CHARTS = {
+    **OTHER,
+    "charts": [{"repoURL": "https://charts.example", "name": "web", "version": "1.9.0"}],
+}
+
+
+def test_chart_from_oci_classic_and_origins() -> None:
+    s = Scope(project="demo", stage="test", promotion="p", target=CHARTED,
+              collection=[API_CHARTS])  # fmt: skip
+    got = render("${{ chartFrom('oci://reg.example/charts/web') }}", s)
+    assert got == {"RepoURL": "oci://reg.example/charts/web", "Name": "", "Version": "1.4.0"}
+    # a classic repository is named by URL and chart name; the URL's spelling does not matter
+    with pytest.raises(ExprError, match="several origins"):
+        render("${{ chartFrom('https://charts.example', 'web').Version }}", s)
+    assert render("${{ chartFrom('HTTPS://charts.example/', 'web', warehouse('web')).Version }}",
+                  s) == "2.0.1"  # fmt: skip
+    assert render("${{ chartFrom('https://charts.example', 'web', warehouse('api')).Version }}",
+                  s) == "1.9.0"  # fmt: skip
+    # without the name, a classic chart is not found (Kargo's rule: name it)
+    with pytest.raises(ExprError, match=r"no chart 'https://charts\.example'"):
+        render("${{ chartFrom('https://charts.example').Version }}", s)
+    # an OCI chart with an origin and no name
+    assert render("${{ chartFrom('oci://reg.example/charts/web', warehouse('web')).Version }}",
+                  s) == "1.4.0"  # fmt: skip
+    with pytest.raises(ExprError, match="bad argument"):
+        render("${{ chartFrom('oci://reg.example/charts/web', 3) }}", s)
 
 
 def test_if_functions() -> None:

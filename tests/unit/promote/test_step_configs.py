@@ -61,6 +61,15 @@ def test_kargo_examples_validate() -> None:
                 }
             ]
         },
+        "helm-update-image": {
+            "path": "./src/values.yaml",
+            "images": [{"image": "my/image", "key": "image.tag", "value": "Tag"}],
+        },
+        "helm-update-chart": {
+            "path": "./src/charts/umbrella",
+            "charts": [{"repository": "oci://reg", "name": "web", "version": "1.2.3"}],
+        },
+        "helm-template": {"path": "./src/chart", "outPath": "./out", "releaseName": "web"},
     }
     assert set(examples) == set(CONFIGS)
     for uses, cfg in examples.items():
@@ -79,9 +88,21 @@ def test_unknown_field_and_missing_field_named() -> None:
 
 
 def test_unknown_step_lists_the_known_ones() -> None:
-    (problem,) = validate_step_config("helm-template", {})
-    assert problem.startswith("unknown step 'helm-template'")
+    (problem,) = validate_step_config("git-tag", {})
+    assert problem.startswith("unknown step 'git-tag'")
     assert "git-clone" in problem
+
+
+def test_helm_step_fields_refused_naming_them() -> None:
+    got = validate_step_config("helm-update-image", {"path": "v.yaml", "images": [
+        {"image": "i", "key": "k"}], "valuesFilePath": "x"})  # fmt: skip
+    assert got == ["config.images[0].value: required field missing",
+                   "config.valuesFilePath: unknown field"]  # fmt: skip
+    assert validate_step_config("helm-template", {"path": "c", "outPath": "o",
+                                                  "outLayout": "tree"}) != []  # fmt: skip
+    assert validate_step_config("helm-update-chart", {"path": "c", "charts": [{"name": "x"}]}) == [
+        "config.charts[0].repository: required field missing"
+    ]
 
 
 def test_an_expression_is_checked_when_it_is_evaluated() -> None:

@@ -60,7 +60,22 @@ def test_unknown_field_named_with_position() -> None:
         ("semverConstraint: ^1.0.0", "imageSelectionStrategy: Digest", "constraint"),
         ("semverConstraint: ^1.0.0", "allowTags: '(['", "allowTags"),
         ('"glob:src/*"', '"regex:(["', "path selector"),
-        ("  - image:", "  - chart: {repoURL: x}\n  - image:", "not served yet"),
+        ("  - image:", "  - chart: {repoURL: x}\n  - image:", "not an oci:// or http(s)://"),
+        (
+            "  - image:",
+            "  - chart: {repoURL: 'https://c.example'}\n  - image:",
+            "'name' is required",
+        ),
+        (
+            "  - image:",
+            "  - chart: {repoURL: 'oci://r.example/c', name: c}\n  - image:",
+            "must not be set for an oci://",
+        ),
+        (
+            "  - image:",
+            "  - chart: {repoURL: 'oci://r/c', discoveryLimit: 0}\n  - image:",
+            "discoveryLimit",
+        ),
     ],
 )
 def test_bad_fields(old: str, new: str, words: str) -> None:
@@ -70,7 +85,23 @@ def test_bad_fields(old: str, new: str, words: str) -> None:
 
 def test_subscription_needs_exactly_one_source() -> None:
     text = WAREHOUSE.replace("  - git:", "    git:")
-    assert "exactly one of 'image' or 'git'" in str(_error(text))
+    assert "exactly one of 'image', 'git' or 'chart'" in str(_error(text))
+
+
+def test_every_bad_chart_subscription_at_once() -> None:
+    text = WAREHOUSE.replace("  - image:", "  - chart: {repoURL: 'https://c.example'}\n"
+                             "  - chart: {repoURL: 'oci://r/c', bogus: 1}\n  - image:")  # fmt: skip
+    msg = str(_error(text))
+    assert "w.yaml:8:" in msg and "'name' is required" in msg
+    assert "w.yaml:9:" in msg and "spec.subscriptions.1.chart.bogus" in msg
+
+
+def test_chart_subscription_defaults() -> None:
+    text = WAREHOUSE.replace("  - image:", "  - chart: {repoURL: 'oci://r.example/c'}\n  - image:")
+    [res] = parse_text(text, "w.yaml")
+    chart = WarehouseSpec.model_validate(res.spec).subscriptions[0].chart
+    assert chart is not None and chart.oci and chart.discovery_limit == 20
+    assert chart.name is None and chart.semver_constraint is None
 
 
 def test_interval_is_a_go_duration() -> None:

@@ -5,6 +5,7 @@
 - ``gitsteps``: git-clone, git-clear, git-commit, git-push (the git command line);
 - ``prsteps``: git-open-pr, git-wait-for-pr, git-merge-pr (shipway's forge clients);
 - ``filesteps``: copy, delete, yaml-update, json-update, kustomize-set-image, kustomize-build;
+- ``helmsteps``: helm-update-image, helm-update-chart, helm-template (``helm`` for the last);
 - ``httpstep``: http; ``outputsteps``: compose-output, set-metadata, fail;
 - ``argocd``: argocd-update (through shipway's reconciler).
 

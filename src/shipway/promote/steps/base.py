@@ -44,6 +44,7 @@ class StepEnv:
     stage: str
     promotion: str
     freight: dict[str, Any]
+    """The target Freight."""
     store: Any = None
     """A ``shipway.store.db.Store`` (argocd-update, set-metadata)."""
     settings: Any = None
@@ -54,6 +55,17 @@ class StepEnv:
     """The step's own persisted memory between polls (e.g. the revision it asked for)."""
     poll: float = 0.5
     """Seconds between two polls of a Running step."""
+    collection: list[dict[str, Any]] = field(default_factory=list)
+    """Every Freight the stage will hold (the target replaces its origin's)."""
+
+    def freights(self, origin: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The target, then the collection's other origins; only ``origin``'s when given."""
+        mine = self.freight.get("origin")
+        pool = [self.freight] + [f for f in self.collection if f.get("origin") != mine]
+        if origin is None:
+            return pool
+        want = {"kind": origin.get("kind", "Warehouse"), "name": origin.get("name")}
+        return [f for f in pool if (f.get("origin") or {}) == want]
 
     def path(self, rel: str) -> Path:
         """``rel`` inside the work directory (``StepFailed`` if it would leave it)."""
@@ -87,6 +99,9 @@ _MODULES = {
     "set-metadata": "outputsteps",
     "fail": "outputsteps",
     "argocd-update": "argocd",
+    "helm-update-image": "helmsteps",
+    "helm-update-chart": "helmsteps",
+    "helm-template": "helmsteps",
 }
 
 LONG_RUNNING = frozenset({"http", "git-wait-for-pr", "git-merge-pr", "argocd-update"})
