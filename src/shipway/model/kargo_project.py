@@ -38,6 +38,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shipway.model.kargo_steps import dns_name
+from shipway.model.selectors import expressions_match
 
 _ICAL = re.compile(r"^(?:TZID=(?P<tz>[^:]+):)?(?P<d>\d{8})(?:T(?P<t>\d{6})(?P<z>Z)?)?$")
 
@@ -98,19 +99,11 @@ class PromotionPolicySelector(_Strict):
         """Name (when given) AND labels, as Kargo matches a Stage."""
         if self.name and not name_matcher(self.name)(name):
             return False
-        if any(labels.get(k) != v for k, v in self.match_labels.items()):
-            return False
-        for req in self.match_expressions:
-            has = req.key in labels
-            ok = {
-                "In": has and labels.get(req.key) in req.values,
-                "NotIn": not has or labels.get(req.key) not in req.values,
-                "Exists": has,
-                "DoesNotExist": not has,
-            }[req.operator]
-            if not ok:
-                return False
-        return True
+        return expressions_match(
+            self.match_labels,
+            ((r.key, r.operator, r.values) for r in self.match_expressions),
+            labels,
+        )
 
 
 class AutoRollbackConfig(_Strict):

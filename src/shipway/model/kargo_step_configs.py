@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shipway.model import kargo_helm_configs as helm
+from shipway.model.selectors import expressions_match
 
 
 class _Strict(BaseModel):
@@ -314,19 +315,11 @@ class AppSelector(_Strict):
         return self
 
     def matches(self, labels: dict[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.match_labels.items()):
-            return False
-        for req in self.match_expressions:
-            has = req.key in labels
-            ok = {
-                "In": has and labels.get(req.key) in req.values,
-                "NotIn": not has or labels.get(req.key) not in req.values,
-                "Exists": has,
-                "DoesNotExist": not has,
-            }[req.operator]
-            if not ok:
-                return False
-        return True
+        return expressions_match(
+            self.match_labels,
+            ((r.key, r.operator, r.values) for r in self.match_expressions),
+            labels,
+        )
 
 
 class ArgoApp(_Strict):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +104,38 @@ def matcher(selector: str | None) -> Callable[[Labels], bool]:
     """A test of an object's labels against ``selector`` (everything matches ``None``)."""
     reqs = parse(selector or "")
     return lambda labels: all(r.matches(labels) for r in reqs)
+
+
+_OBJECT_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+
+
+def expressions_match(
+    match_labels: Mapping[str, Any],
+    expressions: Iterable[tuple[Any, Any, Iterable[Any]]],
+    labels: Labels,
+) -> bool:
+    """Kubernetes' ``LabelSelector`` object on ``labels``: every ``matchLabels`` pair and every
+    ``(key, operator, values)`` of ``matchExpressions`` must hold; an unknown operator holds
+    for nothing."""
+    if any(labels.get(k) != str(v) for k, v in match_labels.items()):
+        return False
+    for key, operator, values in expressions:
+        op = _OBJECT_OPS.get(str(operator))
+        if op is None or not Requirement(str(key), op, frozenset(map(str, values))).matches(labels):
+            return False
+    return True
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Labels) -> bool:
+    """A ``LabelSelector`` as plain data (``{"matchLabels": …, "matchExpressions": […]}``) on
+    ``labels``; no selector, or an empty one, matches everything, as in Kubernetes."""
+    if not selector:
+        return True
+    exprs = [
+        (e.get("key"), e.get("operator"), e.get("values") or [])
+        for e in selector.get("matchExpressions") or []
+    ]
+    return expressions_match(selector.get("matchLabels") or {}, exprs, labels)
 
 
 _FIELD = r"^\s*(?P<path>\.?[A-Za-z0-9_][-A-Za-z0-9_./]*)\s*(?P<op>==|=|!=)\s*(?P<value>[^,]*?)\s*$"

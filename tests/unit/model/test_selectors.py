@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,44 @@ def test_ages_are_kubectl_short_durations(seconds: int, shown: str) -> None:
 
 def test_a_naive_time_is_utc() -> None:
     assert selectors.age(dt.datetime(2026, 1, 10, 11, 0, 0), NOW) == "60m"
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "expected"),
+    [
+        (None, {"a": "1"}, True),
+        ({}, {}, True),
+        ({"matchLabels": {"tier": "web"}}, {"tier": "web", "x": "y"}, True),
+        ({"matchLabels": {"tier": "web"}}, {"tier": "db"}, False),
+        ({"matchLabels": {"replicas": 3}}, {"replicas": "3"}, True),
+        (
+            {"matchExpressions": [{"key": "env", "operator": "In", "values": ["a", "b"]}]},
+            {"env": "b"},
+            True,
+        ),
+        ({"matchExpressions": [{"key": "env", "operator": "In", "values": ["a"]}]}, {}, False),
+        ({"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["a"]}]}, {}, True),
+        (
+            {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["a"]}]},
+            {"env": "a"},
+            False,
+        ),
+        ({"matchExpressions": [{"key": "env", "operator": "Exists"}]}, {"env": ""}, True),
+        ({"matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]}, {"env": ""}, False),
+        (
+            {"matchExpressions": [{"key": "env", "operator": "Gt", "values": ["1"]}]},
+            {"env": "2"},
+            False,
+        ),
+        (
+            {"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "Exists"}]},
+            {"a": "1"},
+            False,
+        ),
+    ],
+)
+def test_label_selector_objects(
+    selector: dict[str, Any] | None, labels: dict[str, str], expected: bool
+) -> None:
+    """Kubernetes' LabelSelector object, as ApplicationSets, Kargo and Tekton Triggers use it."""
+    assert selectors.selector_matches(selector, labels) is expected

@@ -33,6 +33,7 @@ from typing import Any
 
 from shipway.ci.tekton import interceptors as icpts
 from shipway.ci.tekton.interceptors import Chain, Context, Headers
+from shipway.model.selectors import selector_matches
 from shipway.model.tekton_triggers import EXPR, TT_PARAM
 
 
@@ -169,24 +170,6 @@ def render(template: dict[str, Any], given: Mapping[str, str], labels: Mapping[s
         made["metadata"] = meta
         out.append(made)
     return out
-
-
-def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes' label selector (``matchLabels`` and ``matchExpressions``) on ``labels``."""
-    if not selector:
-        return True
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != str(v):
-            return False
-    for e in selector.get("matchExpressions") or []:
-        key, op, values = str(e["key"]), e["operator"], [str(v) for v in e.get("values") or []]
-        there = key in labels
-        ok = {"In": there and labels.get(key) in values,
-              "NotIn": not there or labels.get(key) not in values,
-              "Exists": there, "DoesNotExist": not there}.get(op, False)  # fmt: skip
-        if not ok:
-            return False
-    return True
 
 
 def select(namespaces: Mapping[str, Any] | None, labels: Mapping[str, Any] | None,

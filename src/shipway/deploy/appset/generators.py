@@ -23,6 +23,7 @@ from typing import Any
 from shipway.deploy.appset import pullrequest, render
 from shipway.deploy.appset.inputs import Inputs, Tree
 from shipway.model.errors import InputError, ShipwayError
+from shipway.model.selectors import selector_matches as matches
 
 Params = dict[str, Any]
 
@@ -382,25 +383,6 @@ def _merge(body: dict[str, Any], ctx: Context, where: str) -> list[Params]:
 def flat_labels(params: Params) -> dict[str, str]:
     """The parameters as labels for a ``selector`` (nested ones dotted)."""
     return {k: v for k, v in flatten(params).items()}
-
-
-def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    """A Kubernetes label selector (``matchLabels``, ``matchExpressions``)."""
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != str(v):
-            return False
-    for req in selector.get("matchExpressions") or []:
-        key, op, values = req.get("key"), req.get("operator"), set(req.get("values") or [])
-        has = key in labels
-        ok = {
-            "In": has and labels.get(key) in values,
-            "NotIn": not has or labels.get(key) not in values,
-            "Exists": has,
-            "DoesNotExist": not has,
-        }.get(str(op), False)
-        if not ok:
-            return False
-    return True
 
 
 _KINDS = {
