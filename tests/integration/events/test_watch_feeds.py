@@ -9,12 +9,8 @@ controller its event stream (``/api/events/stream``) wakes ``release list -w`` a
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +23,7 @@ from shipway.settings import Settings
 from shipway.store import events as store_events
 from shipway.store import releases
 from shipway.store.db import open_store
+from watch_process import Watch
 
 pytestmark = pytest.mark.integration
 
@@ -39,41 +36,6 @@ spec:
   source: {{repoURL: "git://127.0.0.1/config.git", path: {name}}}
   destination: {{name: local, namespace: {name}}}
 """
-LONG = {"SHIPWAY_WATCH_FALLBACK": "600", "SHIPWAY_COLOR": "never"}
-
-
-class Watch:
-    """``shipway ARGS`` running, its output lines in a queue; Ctrl-C at the end."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        full = {**os.environ, **LONG, **(env or {})}
-        full.pop("COLUMNS", None)
-        self.proc = subprocess.Popen([SHIPWAY, *args], env=full, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)  # fmt: skip
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def line(self) -> str:
-        try:
-            return self.lines.get(timeout=60)
-        except queue.Empty:
-            err = (
-                self.proc.stderr.read() if self.proc.poll() is not None and self.proc.stderr else ""
-            )
-            raise AssertionError(f"no line from the watch {err}") from None
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
 
 
 def _shipway(*args: str, stdin: str | None = None) -> None:

@@ -13,10 +13,7 @@ stream (``shipway.server.sse``) is woken by the notification too.
 from __future__ import annotations
 
 import asyncio
-import os
 import queue
-import signal
-import subprocess
 import sys
 import threading
 import uuid
@@ -37,6 +34,7 @@ from shipway.store import releases, runs
 from shipway.store import resources as resource_store
 from shipway.store.db import Store, open_store
 from shipway.store.listen import Listener
+from watch_process import Watch
 
 pytestmark = pytest.mark.integration
 
@@ -83,39 +81,6 @@ def db(shipway_home: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
-
-
-class Watch:
-    """``shipway ARGS`` running in its own process, its output lines in a queue."""
-
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "SHIPWAY_WATCH_FALLBACK": "600", "SHIPWAY_COLOR": "never"}
-        self.proc = subprocess.Popen([SHIPWAY, *args], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)  # fmt: skip
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def line(self) -> str:
-        try:
-            return self.lines.get(timeout=60)
-        except queue.Empty:
-            done = self.proc.poll() is not None and self.proc.stderr is not None
-            err = self.proc.stderr.read() if done and self.proc.stderr else ""
-            raise AssertionError(f"no line from the watch {err}") from None
-
-    def stop(self) -> int:
-        """Ctrl-C; the exit code."""
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
 
 
 def _run(store: Store) -> None:
