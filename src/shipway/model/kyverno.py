@@ -1,4 +1,4 @@
-"""Kyverno ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``), the ``verifyImages`` subset.
+"""Kyverno ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``, ``v2beta1``): ``verifyImages``.
 
 What shipway enforces of a Kyverno policy: rules with ``verifyImages`` (image
 signatures and attestations checked with public keys, before a sync, a
@@ -18,7 +18,12 @@ promotion or a preview deploys the image). Read as Kyverno defines them:
 What shipway does not do is refused at apply, naming it: keyless attestors
 (``keyless``, ``certificates``), KMS and Secret key references, Notary, and
 rules that ``validate``, ``mutate`` or ``generate`` (write those as conftest
-policies). Pure: no I/O.
+policies). What Kyverno's own policy webhook refuses is refused too
+(``admission_problems``): a ``verifyImages`` entry whose failure action is
+``Audit`` with ``mutateDigest`` true (its default), since Kyverno 1.10. Spec
+fields that only steer Kyverno's webhooks and background scans
+(``emitWarning``, ``schemaValidation``, ``applyRules``, ``generateExisting``...)
+are read and have no effect here. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -222,6 +227,17 @@ class KyvernoPolicySpec(_Strict):
     webhook_timeout_seconds: int | None = Field(default=None, alias="webhookTimeoutSeconds")
     webhook_configuration: dict[str, Any] | None = Field(default=None, alias="webhookConfiguration")
     use_server_side_apply: bool | None = Field(default=None, alias="useServerSideApply")
+    # Kyverno's other spec fields: about its webhooks, reports and background work
+    apply_rules: Literal["All", "One"] = Field(default="All", alias="applyRules")
+    emit_warning: bool = Field(default=False, alias="emitWarning")
+    schema_validation: bool | None = Field(default=None, alias="schemaValidation")
+    generate_existing: bool | None = Field(default=None, alias="generateExisting")
+    generate_existing_on_policy_update: bool | None = Field(
+        default=None, alias="generateExistingOnPolicyUpdate"
+    )
+    mutate_existing_on_policy_update: bool | None = Field(
+        default=None, alias="mutateExistingOnPolicyUpdate"
+    )
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -235,3 +251,34 @@ class KyvernoPolicySpec(_Strict):
 
     def action_of(self, verify: VerifyImages) -> str:
         return verify.failure_action or self.validation_failure_action
+
+
+AUDIT_DIGEST = "mutateDigest must be set to false for 'Audit' failure action"
+
+
+def admission_problems(spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """What Kyverno's policy webhook refuses in a spec the schema accepted, each with its
+    path from ``spec``: an ``Audit`` entry with ``mutateDigest`` true (written or default).
+
+    The path is the ``mutateDigest`` field where it is written, else its entry."""
+    try:
+        parsed = KyvernoPolicySpec.model_validate(spec)
+    except ValueError:
+        return []  # the schema's own errors are reported instead
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for i, rule in enumerate(parsed.rules):
+        for j, verify in enumerate(rule.verify_images):
+            if not verify.mutate_digest or parsed.action_of(verify) != "Audit":
+                continue
+            raw = spec["rules"][i]["verifyImages"][j]
+            if "mutateDigest" in raw:
+                out.append((("rules", i, "verifyImages", j, "mutateDigest"), AUDIT_DIGEST))
+            else:
+                out.append(
+                    (
+                        ("rules", i, "verifyImages", j),
+                        f"{AUDIT_DIGEST} (mutateDigest is true by default: write "
+                        "mutateDigest: false, or failureAction: Enforce)",
+                    )
+                )
+    return out

@@ -62,6 +62,7 @@ def kargo_docs(host: str, pub: Path, action: str = "Enforce") -> list[Resource]:
              "verifyImages": [{
                  "imageReferences": [f"{host}/promo-*"],
                  "attestors": [{"entries": [{"keys": {"publicKeys": pub.read_text()}}]}],
+                 **({"mutateDigest": False} if action == "Audit" else {}),
              }]}]}},
     ]  # fmt: skip
     return parse_text(yaml.safe_dump_all(docs), "kargo.yaml")

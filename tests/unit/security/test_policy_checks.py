@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shipway.model import kyverno
+from shipway.model import kyverno, resources
+from shipway.model.errors import ResourceError
 from shipway.security.policy import conditions, lint, workloads
 
 PEM = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"
@@ -100,6 +101,87 @@ def test_legacy_image_field_and_predicate_type_are_read() -> None:
     verify = spec.rules[0].verify_images[0]
     assert verify.image_references == ["ghcr.io/acme/*"]
     assert verify.attestations[0].kind == "https://slsa.dev/provenance/v1"
+
+
+KYVERNO_DOC = """\
+apiVersion: kyverno.io/{version}
+kind: ClusterPolicy
+metadata:
+  name: signed-web
+spec:
+  {action}
+  background: false
+  emitWarning: true
+  applyRules: One
+  schemaValidation: false
+  webhookConfiguration:
+    failurePolicy: Fail
+    timeoutSeconds: 30
+  rules:
+    - name: signed
+      match:
+        any:
+        - resources:
+            kinds: [Pod]
+      verifyImages:
+      - imageReferences: ["ghcr.io/acme/web*"]
+        {entry}
+        attestors:
+        - count: 1
+          entries:
+          - keys:
+              publicKeys: |-
+                -----BEGIN PUBLIC KEY-----
+                MFkw
+                -----END PUBLIC KEY-----
+              rekor:
+                ignoreTlog: true
+                url: https://rekor.sigstore.dev
+"""
+
+
+def kyverno_doc(action: str = "", entry: str = "", version: str = "v1") -> list[Any]:
+    text = KYVERNO_DOC.format(action=action or "admission: true", entry=entry or "type: Cosign",
+                              version=version)  # fmt: skip
+    return resources.parse_text(text, "pol.yaml")
+
+
+def test_kyverno_spec_fields_and_v2beta1_are_read() -> None:
+    for version in ("v1", "v2beta1"):
+        (res,) = kyverno_doc(entry="failureAction: Enforce", version=version)
+        spec = kyverno.KyvernoPolicySpec.model_validate(res.body["spec"])
+        assert spec.action_of(spec.rules[0].verify_images[0]) == "Enforce"
+        assert spec.rules[0].verify_images[0].mutate_digest is True
+
+
+@pytest.mark.parametrize(
+    "action, entry, where",
+    [
+        ("", "", "pol.yaml:21:9"),  # Audit and mutateDigest true: both Kyverno's defaults
+        ("validationFailureAction: Audit", "mutateDigest: true", "pol.yaml:22:9"),
+        ("validationFailureAction: Enforce", "failureAction: Audit", "pol.yaml:21:9"),
+    ],
+)
+def test_audit_with_mutate_digest_is_refused_as_kyverno_does(
+    action: str, entry: str, where: str
+) -> None:
+    with pytest.raises(ResourceError) as err:
+        kyverno_doc(action, entry)
+    assert err.value.subject == where
+    assert "mutateDigest must be set to false for 'Audit' failure action" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "action, entry",
+    [
+        ("validationFailureAction: Audit", "mutateDigest: false"),
+        ("validationFailureAction: Audit", "failureAction: Enforce"),
+        ("validationFailureAction: Enforce", "failureAction: Audit\n        mutateDigest: false"),
+    ],
+)
+def test_audit_without_mutate_digest_and_enforce_are_admitted(action: str, entry: str) -> None:
+    (res,) = kyverno_doc(action, entry)
+    assert res.kind == "ClusterPolicy"
 
 
 def test_image_normalisation_and_globs() -> None:

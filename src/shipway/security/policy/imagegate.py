@@ -7,11 +7,13 @@ digest at the registry and checked: every ``attestors[]`` set needs ``count``
 ``attestations[]`` needs a signed Statement of its type whose predicate meets
 the ``conditions``. A failure under ``Enforce`` refuses the deploy with the
 rule's words; under ``Audit`` it is only reported. ``mutateDigest`` (true by
-default) is honoured as Kyverno does: an image written without a digest that a
-matching entry resolved gets ``deployed`` = ``registry/repo:tag@sha256:…``
-(``workloads.digest_form``), whatever the verdict (Kyverno patches under Audit
-too; an Enforce failure refuses the sync anyway); an image written with a
+default) is honoured as Kyverno does for an ``Enforce`` entry: an image written
+without a digest that the entry resolved gets ``deployed`` =
+``registry/repo:tag@sha256:…`` (``workloads.digest_form``); an image written with a
 digest is left as it is. The sync applies that form (``shipway.deploy.digest_pins``).
+An ``Audit`` entry never rewrites: Kyverno refuses new ``Audit`` policies with
+``mutateDigest`` true (``kyverno.admission_problems``, at apply) and ignores it in
+policies stored before.
 Then, as Kyverno's validation webhook does after its mutation: ``verifyDigest``
 (true by default) fails an image still without a digest (``missing digest for
 IMAGE``: a tag with ``mutateDigest: false``), and ``required`` (true by default)
@@ -241,7 +243,7 @@ def _checked(
         action = pol.spec.action_of(verify)
         written = reference.parse(image).digest
         deployed = ""
-        if verify.mutate_digest and digest and not written:
+        if verify.mutate_digest and action == "Enforce" and digest and not written:
             deployed = workloads.digest_form(image, digest)
         if ok:
             ok, msg = _validated(verify, image, bool(written or deployed), msg)
