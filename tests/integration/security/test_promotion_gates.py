@@ -152,6 +152,15 @@ def test_unsigned_and_vulnerable_freight_is_refused_before_any_step(
     assert any(e.reason == "PromotionFailed" and "GHSA-35jh-r3h4-6jhm" in e.message
                for e in failed)  # fmt: skip
 
+    # the shipway-policies ConfigMap's Grype rules ignore both: the next promotion goes
+    grype = ("ignore:\n  - vulnerability: CVE-2021-23337\n    include-aliases: true\n"
+             "  - package: {name: minimist, version: 1.2.5}\n    reason: dev only\n")  # fmt: skip
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "shipway-policies", "namespace": "argocd"},
+          "data": {".grype.yaml": grype}}  # fmt: skip
+    store_resources.apply(store, parse_text(yaml.safe_dump(cm), "cm.yaml"))
+    assert promote(store, "prod", "vulnerable")["phase"] == "Succeeded"
+
 
 def test_audit_only_warns_and_the_promotion_goes_on(
     store: Store, registry: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
