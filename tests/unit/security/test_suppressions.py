@@ -195,3 +195,40 @@ def test_openvex_latest_statement_wins_and_v001_strings() -> None:
         vex.parse(
             _vex([{"vulnerability": "X", "products": ["pkg:npm/a"], "status": "fine"}]), "v.json"
         )
+
+
+@pytest.mark.parametrize(
+    "product, image, matches",
+    [
+        # Trivy's documented form: the repository, every digest of it
+        ("pkg:oci/trivy?repository_url=ghcr.io/aquasecurity/trivy",
+         "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/trivy?repository_url=ghcr.io%2Faquasecurity%2Ftrivy",
+         "ghcr.io/aquasecurity/trivy@" + DIGEST, True),
+        ("pkg:oci/trivy", "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/trivy?repository_url=ghcr.io/aquasecurity/trivy&tag=0.52.0",
+         "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/alpine?repository_url=index.docker.io/library/alpine", "alpine:3.18", True),
+        # another repository, another tag, a qualifier the scan cannot check, no name known
+        ("pkg:oci/trivy?repository_url=ghcr.io/someone/trivy",
+         "ghcr.io/aquasecurity/trivy:0.52.0", False),
+        ("pkg:oci/trivy", "ghcr.io/aquasecurity/scanner:1", False),
+        ("pkg:oci/trivy?repository_url=ghcr.io/aquasecurity/trivy&tag=0.51.0",
+         "ghcr.io/aquasecurity/trivy:0.52.0", False),
+        ("pkg:oci/trivy?arch=amd64", "ghcr.io/aquasecurity/trivy:0.52.0", False),
+        ("pkg:oci/trivy", "", False),
+        ("pkg:oci/trivy", "oci:/tmp/layout:trivy", False),
+        # with a digest: that digest, whatever the name
+        ("pkg:oci/other@" + DIGEST, "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/trivy@sha256:" + "cd" * 32, "ghcr.io/aquasecurity/trivy:0.52.0", False),
+    ],
+)  # fmt: skip
+def test_openvex_image_products_without_a_digest_name_the_repository(
+    product: str, image: str, matches: bool
+) -> None:
+    doc = _vex([{"vulnerability": {"name": "CVE-2021-23337"},
+                 "products": [{"@id": product, "subcomponents": [{"@id": "pkg:npm/lodash"}]}],
+                 "status": "not_affected", "justification": "component_not_present"}])  # fmt: skip
+    rules = vex.parse(doc, "trivy.openvex.json")
+    assert (rules.suppresses(LODASH, DIGEST, image) is not None) is matches
+    assert rules.suppresses(OPENSSL, DIGEST, image) is None, "not a subcomponent"

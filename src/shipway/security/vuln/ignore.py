@@ -89,7 +89,7 @@ class TrivyRule:
     expired_at: dt.date | None = None
     source: str = ""
 
-    def suppresses(self, finding: Finding, image_digest: str) -> str | None:
+    def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None:
         if self.expired_at is not None and self.expired_at < dt.datetime.now(dt.UTC).date():
             return None
         if self.id not in finding.ids:
@@ -196,7 +196,7 @@ class GrypeRule:
     reason: str = ""
     source: str = ""
 
-    def suppresses(self, finding: Finding, image_digest: str) -> str | None:
+    def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None:
         ids = finding.ids if self.include_aliases else (finding.id,)
         checks = [
             not self.vulnerability or self.vulnerability in ids,

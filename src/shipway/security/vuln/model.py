@@ -41,9 +41,10 @@ class Finding:
 
 
 class Rule(Protocol):
-    """An ignore rule or a VEX statement: the reason it suppresses a finding, or None."""
+    """An ignore rule or a VEX statement: the reason it suppresses a finding, or None
+    (``image``: the reference scanned, ``""`` when unknown)."""
 
-    def suppresses(self, finding: Finding, image_digest: str) -> str | None: ...
+    def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None: ...
 
 
 @dataclass

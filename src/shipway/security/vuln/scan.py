@@ -95,7 +95,12 @@ def scan(
             if f.severity not in wanted or (opts.ignore_unfixed and not f.fixed):
                 continue
             reason = next(
-                (r for r in (rule.suppresses(f, sbom.digest) for rule in opts.rules) if r), None
+                (
+                    r
+                    for r in (rule.suppresses(f, sbom.digest, sbom.image) for rule in opts.rules)
+                    if r
+                ),
+                None,
             )
             if reason:
                 report.ignored.append(Ignored(f, reason))
