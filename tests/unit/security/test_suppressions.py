@@ -119,6 +119,44 @@ def test_grype_rules() -> None:
     assert suppressed(loc, OPENSSL) is None
 
 
+def test_grype_match_type_and_vex_fields() -> None:
+    # every rule field grype documents, in one rule: it loads, and being about VEX data
+    # it ignores nothing by itself (the VEX documents do that)
+    text = """ignore:
+  - vulnerability: CVE-2021-23337
+    fix-state: fixed
+    vex-status: not_affected
+    vex-justification: vulnerable_code_not_present
+    match-type: exact-direct-match
+    package:
+      name: lodash
+      version: 4.17.20
+      type: npm
+      location: "/app/node_modules/**"
+  - match-type: exact-indirect-match
+    package: {upstream-name: openssl}
+    reason: advisories for the source package
+"""
+    rules = ignore.load(text, ".grype.yaml")
+    assert suppressed(rules, LODASH) is None
+    indirect = replace(OPENSSL, match_type="exact-indirect-match")
+    assert suppressed(rules, indirect) == ".grype.yaml:12: advisories for the source package"
+    assert suppressed(rules, OPENSSL) is None, "matched by its own name: a direct match"
+    cpe = ignore.load("ignore:\n  - match-type: cpe-match\n", ".grype.yaml")
+    assert suppressed(cpe, LODASH) is None and suppressed(cpe, indirect) is None
+    bad = (
+        "ignore:\n  - vex-status: affected\n  - match-type: fuzzy\n"
+        "  - vulnerability: CVE-1\n    vex-justification: component_not_present\n"
+    )
+    with pytest.raises(InputError) as err:
+        ignore.load(bad, ".grype.yaml")
+    msg = str(err.value)
+    assert ".grype.yaml:2:5: vex-status affected (grype's rules that put ignored findings " \
+           "back) is not supported by shipway" in msg  # fmt: skip
+    assert ".grype.yaml:3:5: match-type must be one of exact-direct-match" in msg
+    assert ".grype.yaml:5:5: vex-justification needs vex-status" in msg
+
+
 def test_grype_problems() -> None:
     text = (
         "ignore:\n  - fix-state: maybe\n  - package: {colour: red}\n"

@@ -9,9 +9,16 @@ Trivy reports CVE ids. ``.grype.yaml``: ``ignore`` rules with
 ``vulnerability``, ``include-aliases``, ``fix-state`` (``fixed`` when the
 finding has a fixed version, ``not-fixed`` otherwise), and ``package``
 (``name``, ``version``, ``type`` and ``language`` in grype's words,
-``location`` glob, ``upstream-name``); every field given must match.
-``namespace``, ``match-type`` and the VEX fields are refused (ignoring them
-would widen the rule). Bad entries are
+``location`` glob, ``upstream-name``) and ``match-type``
+(``exact-direct-match``: the package's own name; ``exact-indirect-match``: its
+source package's, as Debian advisories name them; ``cpe-match``: nothing here,
+no CPE matching); every field given must match. ``vex-status`` (``not_affected``
+or ``fixed``) with an optional ``vex-justification`` makes a rule about VEX
+data, as grype reads it: it ignores nothing itself (the VEX documents given are
+honoured on their own, as Trivy does), so it is read and changes nothing.
+grype's augmenting statuses (``affected``, ``under_investigation``: putting
+ignored findings back) and ``namespace`` (grype's database namespaces) are
+refused, since ignoring them would widen the rule. Bad entries are
 ``InputError`` at ``file:line:col``, all of them at once.
 """
 
@@ -193,12 +200,17 @@ class GrypeRule:
     location: str = ""
     upstream_name: str = ""
     language: str = ""
+    match_type: str = ""
+    vex_status: str = ""
     reason: str = ""
     source: str = ""
 
     def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None:
+        if self.vex_status:
+            return None  # about VEX data, which the VEX documents apply themselves
         ids = finding.ids if self.include_aliases else (finding.id,)
         checks = [
+            not self.match_type or self.match_type == finding.match_type,
             not self.vulnerability or self.vulnerability in ids,
             not self.fix_state or self.fix_state == ("fixed" if finding.fixed else "not-fixed"),
             not self.name or self.name == finding.package,
@@ -214,9 +226,13 @@ class GrypeRule:
 
 
 _GRYPE_PKG = ("name", "version", "type", "location", "upstream-name", "language")
-_GRYPE_RULE = ("vulnerability", "fix-state", "package", "reason", "include-aliases")
-_GRYPE_UNSUPPORTED = ("namespace", "match-type", "vex-status", "vex-justification")
+_GRYPE_RULE = ("vulnerability", "fix-state", "package", "reason", "include-aliases",
+               "match-type", "vex-status", "vex-justification")  # fmt: skip
+_GRYPE_UNSUPPORTED = ("namespace",)
 FIX_STATES = ("fixed", "not-fixed", "wont-fix", "unknown")
+MATCH_TYPES = ("exact-direct-match", "exact-indirect-match", "cpe-match")
+VEX_FILTERS = ("not_affected", "fixed")
+VEX_AUGMENT = ("affected", "under_investigation")
 GRYPE_LANGUAGES = {"pypi": "python", "npm": "javascript", "golang": "go"}
 
 
@@ -256,7 +272,26 @@ def parse_grype_yaml(text: str, file: str) -> list[Rule]:
             problems.append(
                 err(["ignore", i, "fix-state"], f"fix-state must be one of {', '.join(FIX_STATES)}")
             )
-        if not e.get("vulnerability") and not pkg and not state:
+        mtype = str(e.get("match-type") or "")
+        if mtype and mtype not in MATCH_TYPES:
+            problems.append(
+                err(
+                    ["ignore", i, "match-type"],
+                    f"match-type must be one of {', '.join(MATCH_TYPES)}",
+                )
+            )
+        vex_status = str(e.get("vex-status") or "")
+        if vex_status in VEX_AUGMENT:
+            problems.append(err(["ignore", i, "vex-status"],
+                                f"vex-status {vex_status} (grype's rules that put ignored findings "
+                                "back) is not supported by shipway"))  # fmt: skip
+        elif vex_status and vex_status not in VEX_FILTERS:
+            problems.append(err(["ignore", i, "vex-status"],
+                                "vex-status must be not_affected or fixed"))  # fmt: skip
+        if e.get("vex-justification") and not vex_status:
+            problems.append(err(["ignore", i, "vex-justification"],
+                                "vex-justification needs vex-status"))  # fmt: skip
+        if not (e.get("vulnerability") or pkg or state or mtype or vex_status):
             problems.append(err(["ignore", i], "a rule needs vulnerability, fix-state or package"))
         line, _ = doc.locate(["ignore", i])
         rules.append(
@@ -270,6 +305,8 @@ def parse_grype_yaml(text: str, file: str) -> list[Rule]:
                 location=str(pkg.get("location") or ""),
                 upstream_name=str(pkg.get("upstream-name") or ""),
                 language=str(pkg.get("language") or ""),
+                match_type=mtype,
+                vex_status=vex_status,
                 reason=str(e.get("reason") or ""),
                 source=f"{file}:{line}",
             )

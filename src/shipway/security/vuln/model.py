@@ -29,6 +29,7 @@ class Finding:
     ecosystem: str
     summary: str = ""
     source_name: str = ""
+    match_type: str = "exact-direct-match"  # grype's words; by the source package: indirect
 
     @property
     def ids(self) -> tuple[str, ...]:
