@@ -278,10 +278,84 @@ def test_lint_flags_each_default_check() -> None:
     )
     c = bad["spec"]["template"]["spec"]["containers"][0]
     c["securityContext"] = {"privileged": True}
-    c["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "MODE", "value": "x"}]
+    c["env"] = [{"name": "DB_SECRET", "value": "hunter2"}, {"name": "MODE", "value": "x"}]
     bad["spec"]["selector"]["matchLabels"] = {"app": "other"}
     svc = {"kind": "Service", "metadata": {"name": "s"}, "spec": {"selector": {"app": "nope"}}}
     assert checks_of([bad, svc]) == set(lint.CHECKS)
+
+
+def hardened() -> dict[str, Any]:
+    good = deployment("ghcr.io/acme/web:1.2.3")
+    c = good["spec"]["template"]["spec"]["containers"][0]
+    c["securityContext"] = {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False}
+    good["spec"]["template"]["spec"]["securityContext"] = {"runAsNonRoot": True}
+    return good
+
+
+def _container(obj: dict[str, Any]) -> dict[str, Any]:
+    c: dict[str, Any] = obj["spec"]["template"]["spec"]["containers"][0]
+    return c
+
+
+def host_path(path: str) -> dict[str, Any]:
+    return {"name": "d", "hostPath": {"path": path}}
+
+
+def _pod(obj: dict[str, Any]) -> dict[str, Any]:
+    p: dict[str, Any] = obj["spec"]["template"]["spec"]
+    return p
+
+
+@pytest.mark.parametrize(
+    "change, flagged",
+    [
+        (lambda o: _container(o).update(image="nginx"), {"latest-tag"}),
+        (lambda o: _container(o).update(image="localhost:5000/web"), {"latest-tag"}),
+        (lambda o: _container(o).update(image="ghcr.io/acme/web:latest"), {"latest-tag"}),
+        (lambda o: _container(o).update(image="ghcr.io/acme/web@sha256:" + "a" * 64), set()),
+        (lambda o: _pod(o).pop("securityContext"), {"run-as-non-root"}),
+        (lambda o: _pod(o).update(securityContext={"runAsUser": 1000}), set()),
+        (lambda o: _pod(o).update(securityContext={"runAsNonRoot": True, "runAsUser": 0}),
+         {"run-as-non-root"}),  # kube-linter: fails at run time
+        (lambda o: _container(o)["securityContext"].update(runAsNonRoot=False),
+         {"run-as-non-root"}),  # the container's word wins over the pod's
+        (lambda o: _container(o)["securityContext"].update(privileged=True),
+         {"privileged-container", "privilege-escalation-container"}),
+        (lambda o: _container(o)["securityContext"].update(allowPrivilegeEscalation=True),
+         {"privilege-escalation-container"}),
+        (lambda o: _container(o)["securityContext"].update(capabilities={"add": ["SYS_ADMIN"]}),
+         {"privilege-escalation-container"}),
+        (lambda o: _container(o)["securityContext"].update(
+            capabilities={"add": ["NET_BIND_SERVICE"]}), set()),
+        (lambda o: _pod(o).update(hostNetwork=True), {"host-network"}),
+        (lambda o: _pod(o).update(hostPID=True), {"host-pid"}),
+        (lambda o: _pod(o).update(hostIPC=True), {"host-ipc"}),
+        (lambda o: _pod(o).update(volumes=[host_path("/run/docker.sock")]), {"docker-sock"}),
+        (lambda o: _pod(o).update(volumes=[host_path("/var/log")]), set()),
+        (lambda o: _container(o)["securityContext"].pop("readOnlyRootFilesystem"),
+         {"no-read-only-root-fs"}),
+        (lambda o: _container(o).update(env=[{"name": "api_secret", "value": "s3cr3t"}]),
+         {"env-var-secret"}),
+        (lambda o: _container(o).update(env=[{"name": "DB_PASSWORD", "value": "x"},
+                                             {"name": "SECRET_KEY", "value": ""},
+                                             {"name": "MY_SECRET", "valueFrom": {}}]),
+         set()),  # kube-linter's default: names with "secret", a literal non-empty value
+        (lambda o: o["spec"]["selector"].update(matchLabels={"app": "other"}),
+         {"mismatching-selector"}),
+        (lambda o: o["spec"]["selector"].update(
+            matchExpressions=[{"key": "tier", "operator": "In", "values": ["web"]}]),
+         {"mismatching-selector"}),
+        (lambda o: o["spec"]["selector"].update(
+            matchExpressions=[{"key": "app", "operator": "In", "values": ["web", "api"]},
+                              {"key": "legacy", "operator": "DoesNotExist"}]),
+         set()),
+    ],
+)  # fmt: skip
+def test_each_check_alone_as_kube_linter_flags_it(change: Any, flagged: set[str]) -> None:
+    obj = hardened()
+    change(obj)
+    svc = {"kind": "Service", "metadata": {"name": "s"}, "spec": {"selector": {"app": "web"}}}
+    assert checks_of([obj, svc]) == flagged
 
 
 def test_lint_passes_a_hardened_workload_and_honours_ignore_annotations() -> None:
