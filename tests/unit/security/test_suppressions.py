@@ -270,3 +270,33 @@ def test_openvex_image_products_without_a_digest_name_the_repository(
     rules = vex.parse(doc, "trivy.openvex.json")
     assert (rules.suppresses(LODASH, DIGEST, image) is not None) is matches
     assert rules.suppresses(OPENSSL, DIGEST, image) is None, "not a subcomponent"
+
+
+@pytest.mark.parametrize(
+    "pattern, matches",
+    [
+        # purls copied from a Trivy report: Trivy's distro qualifier is the point release
+        ("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12.1", True),
+        ("pkg:deb/debian/libssl3@3.0.11-1%7Edeb12u2?arch=amd64&distro=debian-12.1", True),
+        ("pkg:deb/debian/libssl3?distro=debian-12", True),
+        ("pkg:deb/debian/libssl3?distro=debian-11.7", False),
+        ("pkg:deb/debian/libssl3?distro=ubuntu-12.04", False),
+        ("pkg:deb/debian/libssl3?arch=arm64&distro=debian-12.1", False),
+        ("pkg:deb/debian/libssl3?distro=debian-12&upstream=openssl", True),
+        ("pkg:deb/debian/libssl3?distro=debian-12&upstream=other", False),
+    ],
+)
+def test_trivyignore_purls_as_trivy_writes_them(pattern: str, matches: bool) -> None:
+    text = f'vulnerabilities:\n  - id: CVE-2023-5678\n    purls: ["{pattern}"]\n'
+    rules = ignore.load(text, ".trivyignore.yaml")
+    assert (suppressed(rules, OPENSSL) is not None) is matches
+
+
+def test_alpine_distro_in_trivy_and_syft_words() -> None:
+    musl = replace(OPENSSL, package="musl", type="apk", purl="pkg:apk/alpine/musl@1.2.4-r2"
+                   "?arch=x86_64&distro=alpine-3.18.4")  # fmt: skip
+    for pattern, matches in (("distro=3.18.4", True), ("distro=3.18", True),
+                             ("distro=3.19.0", False), ("distro=alpine-3.18.4", True)):  # fmt: skip
+        purl = f"pkg:apk/alpine/musl?{pattern}"
+        text = f'vulnerabilities:\n  - id: CVE-2023-5678\n    purls: ["{purl}"]\n'
+        assert (suppressed(ignore.load(text, ".trivyignore.yaml"), musl) is not None) is matches

@@ -3,7 +3,9 @@
 Pure (text in, rules out). ``.trivyignore``: one id a line, ``#`` comments,
 an optional ``exp:YYYY-MM-DD``. ``.trivyignore.yaml``: ``vulnerabilities``
 entries with ``id``, ``paths`` (globs), ``purls`` (a purl without a version
-matches every version), ``statement`` and ``expired_at``; an expired entry
+matches every version; its qualifiers must be the package's, a ``distro`` written
+as Trivy does, ``debian-12.1`` or ``3.18.4``, naming the same release as syft's
+``debian-12`` or ``alpine-3.18.4``), ``statement`` and ``expired_at``; an expired entry
 no longer ignores. An id matches a finding's id or one of its aliases, as
 Trivy reports CVE ids. ``.grype.yaml``: ``ignore`` rules with
 ``vulnerability``, ``include-aliases``, ``fix-state`` (``fixed`` when the
@@ -71,7 +73,30 @@ def purl_matches(pattern: str, purl: str) -> bool:
         return False
     wq = want.qualifiers if isinstance(want.qualifiers, dict) else {}
     hq = have.qualifiers if isinstance(have.qualifiers, dict) else {}
-    return all(hq.get(k) == v for k, v in wq.items())
+    return all(
+        _same_distro(v, hq.get(k)) if k == "distro" else hq.get(k) == v for k, v in wq.items()
+    )
+
+
+def _distro_version(value: str) -> str:
+    """``debian-12`` (syft's words) and ``3.18.4`` (Trivy's, for Alpine) → the version."""
+    m = re.fullmatch(r"(?:[a-z][a-z0-9._]*-)?(\d[\w.+~-]*)", value)
+    return m.group(1) if m else value
+
+
+def _same_distro(want: str, have: str | None) -> bool:
+    """A ``distro`` qualifier as Trivy (``debian-12.1``, ``3.18.4``) or syft (``debian-12``,
+    ``alpine-3.18.4``) writes it: the same release, at the precision both give."""
+    if have is None:
+        return False
+    if want == have:
+        return True
+    w, h = _distro_version(want), _distro_version(have)
+    if w == want and h == have:
+        return False  # neither has a version: different names
+    if "-" in want and "-" in have and want.split("-", 1)[0] != have.split("-", 1)[0]:
+        return False  # debian-12 is not ubuntu-12
+    return w == h or w.startswith(h + ".") or h.startswith(w + ".")
 
 
 def _date(value: Any) -> dt.date | None:
