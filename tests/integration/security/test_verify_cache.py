@@ -60,16 +60,16 @@ def test_passing_verdicts_are_cached_by_digest_and_rule(
     path = tmp_path / "cache" / "image-verify.sqlite"
     cache = imagegate.VerifyCache(path)
 
-    assert check(tag, verify, None)[:3] == (digest, True, "verified")
+    assert check(tag, verify, None)[:3] == (digest, True, "verified: signature")
     _, _, _, uncached = check(tag, verify, None)
-    assert check(tag, verify, cache)[:3] == (digest, True, "verified")
+    assert check(tag, verify, cache)[:3] == (digest, True, "verified: signature")
     _, ok, _, cached = check(tag, verify, cache)
     assert ok and cached is not None and uncached is not None
     assert cached < uncached, "a cached pass only resolves the tag"
     # pinned, from the cache file another process wrote: the registry is not asked at all
     other_process = imagegate.VerifyCache(path)
     assert check(f"{registry.host}/cache/web@{digest}", verify, other_process) == (
-        digest, True, "verified", None)  # fmt: skip
+        digest, True, "verified: signature", None)  # fmt: skip
     # another rule (another key) is not that verdict
     _, ok, msg, _ = check(tag, rule(registry.host, other_pub), other_process)
     assert not ok and "signature" in msg
@@ -84,4 +84,4 @@ def test_passing_verdicts_are_cached_by_digest_and_rule(
     assert not ok and "no signatures found" in msg
     with RegistryClient(registry.host) as client:
         service.sign(client, service.resolve(client, fresh), keys.load_signer(key))
-    assert check(fresh, verify, cache)[1:3] == (True, "verified")
+    assert check(fresh, verify, cache)[1:3] == (True, "verified: signature")

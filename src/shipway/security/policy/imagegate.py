@@ -175,6 +175,13 @@ def _verify_attestations(
     return None
 
 
+def _verified(verify: kyverno.VerifyImages) -> str:
+    """What a pass verified: ``verified: signature, attestation TYPE, ...``."""
+    what = ["signature"] if verify.attestors else []
+    what += [f"attestation {a.kind}" for a in verify.attestations]
+    return f"verified: {', '.join(what)}" if what else "verified"
+
+
 def _key(digest: str, verify: kyverno.VerifyImages) -> str:
     body = json.dumps(verify.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(f"{digest}\0{body}".encode()).hexdigest()
@@ -205,7 +212,7 @@ def check_image(
     except ShipwayError as exc:
         return ref.digest or "", False, exc.message
     ok = problem is None
-    message = "verified" if ok else str(problem)
+    message = _verified(verify) if ok else str(problem)
     if cache is not None and ok:  # only passes: a failure is checked again next time
         cache.put(key, ok, message)
     return target.digest, ok, message
