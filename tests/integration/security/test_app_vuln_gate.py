@@ -162,14 +162,29 @@ def test_an_app_refuses_unignored_findings_and_the_release_keeps_the_counts(
     assert mem.live("gated") == {}, "nothing was applied"
     assert res.policy["vulnerabilities"][image]["CRITICAL"] == 1
     assert res.policy["vulnerabilities"][image]["HIGH"] == 1
+    # app diff says what the gates would say, this app's vulnerability gate included
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["app", "diff", "gated"])
+    assert exited.value.code == 1  # out of sync: nothing was applied
+    shown = capsys.readouterr().out
+    assert f"REFUSED: image {image} has 2 finding(s) at or above HIGH: " in shown, shown
 
     # the Trivy file ignores lodash; minimist's finding still refuses
     trivy = "vulnerabilities:\n  - id: CVE-2021-23337\n    statement: lodash template unused\n"
-    store_resources.apply(store, parse_text(policies_configmap({".trivyignore.yaml": trivy}), "c"))
+    warn = ('package main\nimport rego.v1\n'
+            'warn contains "no team label" if not input.metadata.labels.team\n')  # fmt: skip
+    cm = policies_configmap({".trivyignore.yaml": trivy, "labels.rego": warn})
+    store_resources.apply(store, parse_text(cm, "c"))
     res = engine.reconcile(store, "gated", settings=Settings())
     assert res.phase == "Failed"
     assert f"has 1 finding(s) at or above HIGH: {MINIMIST}" in res.message, res.message
     assert res.policy["vulnerabilities"][image]["ignored"] == 1
+    with pytest.raises(SystemExit):
+        main(["app", "diff", "gated"])
+    shown = capsys.readouterr().out
+    assert f"REFUSED: image {image} has 1 finding(s) at or above HIGH: {MINIMIST}" in shown
+    assert "WARN: Deployment/" in shown and "no team label" in shown, shown
 
     # a grype rule that does not load refuses, naming the key, line and column
     grype = "ignore:\n  - vulnerability: GHSA-xvch-5gv4-984h\n    namespace: npm\n"
