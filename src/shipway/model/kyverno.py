@@ -13,10 +13,13 @@ promotion or a preview deploys the image). Read as Kyverno defines them:
   ``type: Cosign``, ``attestors[]`` (``count``; ``entries[].keys.publicKeys``),
   ``attestations[]`` (``type`` or the older ``predicateType``, their own
   ``attestors``, ``conditions`` with ``all``/``any`` of ``key``/``operator``/
-  ``value``), ``required``, ``verifyDigest``, ``mutateDigest``, ``useCache``.
+  ``value``), ``required``, ``verifyDigest``, ``mutateDigest``, ``useCache``;
+``entries[].annotations`` must be in a verified signature's ``optional`` fields
+(``cosign sign -a key=value``).
 
 What shipway does not do is refused at apply, naming it: keyless attestors
-(``keyless``, ``certificates``), KMS and Secret key references, Notary, and
+(``keyless``, ``certificates``), KMS and Secret key references, Notary,
+``repository`` (signatures in another repository), and
 rules that ``validate``, ``mutate`` or ``generate`` (write those as conftest
 policies). What Kyverno's own policy webhook refuses is refused too
 (``admission_problems``): a ``verifyImages`` entry whose failure action is
@@ -91,7 +94,15 @@ class Entry(_Strict):
             raise ValueError("an attestor entry needs keys.publicKeys")
         if self.attestor is not None:
             raise ValueError("nested attestors are not served")
+        if self.repository:
+            raise ValueError(_NO_REPOSITORY)
         return self
+
+
+_NO_REPOSITORY = (
+    "repository (signatures kept in another repository) is not served: shipway reads them "
+    "beside the image, as cosign writes them without COSIGN_REPOSITORY"
+)
 
 
 class Attestor(_Strict):
@@ -159,6 +170,8 @@ class VerifyImages(_Strict):
     def _refs(self) -> VerifyImages:
         if not self.image_references:
             raise ValueError("verifyImages needs imageReferences")
+        if self.repository:
+            raise ValueError(_NO_REPOSITORY)
         return self
 
 

@@ -85,3 +85,29 @@ def test_passing_verdicts_are_cached_by_digest_and_rule(
     with RegistryClient(registry.host) as client:
         service.sign(client, service.resolve(client, fresh), keys.load_signer(key))
     assert check(fresh, verify, cache)[1:3] == (True, "verified: signature")
+
+
+def test_attestor_annotations_must_be_in_a_verified_signature(
+    registry: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
+    key, pub = keys.generate(tmp_path / "team")
+    image = f"{registry.host}/cache/annotated:v1"
+    push_image(registry.host, "cache/annotated", "v1", b"annotated")
+    with RegistryClient(registry.host) as client:  # cosign sign -a env=prod
+        target = service.resolve(client, image)
+        service.sign(client, target, keys.load_signer(key), {"env": "prod"})
+
+    def entry_with(annotations: dict[str, str]) -> kyverno.VerifyImages:
+        return kyverno.VerifyImages.model_validate({
+            "imageReferences": [f"{registry.host}/cache/*"],
+            "attestors": [{"entries": [{"keys": {"publicKeys": pub.read_text()},
+                                        "annotations": annotations}]}],
+        })  # fmt: skip
+
+    for wanted, passes in (({"env": "prod"}, True), ({}, True), ({"env": "dev"}, False),
+                           ({"env": "prod", "team": "web"}, False)):  # fmt: skip
+        _, ok, msg = imagegate.check_image(image, entry_with(wanted), what="t", cache=None)
+        assert ok is passes, (wanted, msg)
+        if not passes:
+            assert f"no verified signature has the annotations {wanted}" in msg

@@ -79,6 +79,23 @@ def test_defaults_follow_kyverno() -> None:
         ),
         ({"verifyImages": [{"attestors": []}]}, "needs imageReferences"),
         (
+            {"verifyImages": [{"imageReferences": ["*"], "repository": "ghcr.io/acme/sigs"}]},
+            "repository .signatures kept in another repository. is not served",
+        ),
+        (
+            {
+                "verifyImages": [
+                    {
+                        "imageReferences": ["*"],
+                        "attestors": [
+                            {"entries": [{"keys": {"publicKeys": PEM}, "repository": "x/sigs"}]}
+                        ],
+                    }
+                ]
+            },
+            "repository .signatures kept in another repository. is not served",
+        ),
+        (
             {"verifyImages": [{"imageReferences": ["*"], "attestations": [{"conditions": []}]}]},
             "needs type",
         ),

@@ -136,14 +136,29 @@ def _verify_attestors(
             assert entry.keys is not None
             verifier = keys.verifier_from_pem(entry.keys.public_keys, f"{what}.attestors[{i}]")
             try:
-                service.verify(client, target, verifier)
-                good += 1
+                checked = service.verify(client, target, verifier)
             except ShipwayError as exc:
                 reasons.append(f"entry {j}: {exc.message}")
+                continue
+            if _annotated(checked, entry.annotations or {}):
+                good += 1
+            else:  # cosign sign -a k=v: the signed payload's optional fields must match
+                reasons.append(f"entry {j}: no verified signature has the annotations "
+                               f"{entry.annotations}")  # fmt: skip
         need = att.count or len(att.entries)
         if good < need:
             return f"{good} of {need} required signatures verified ({'; '.join(reasons)})"
     return None
+
+
+def _annotated(checked: list[service.Checked], wanted: dict[str, str]) -> bool:
+    """Whether a verified signature's payload has ``optional`` ⊇ ``wanted`` (Kyverno's
+    ``entries[].annotations``)."""
+    for c in checked:
+        optional = (c.payload or {}).get("optional") or {}
+        if c.verified and all(str(optional.get(k)) == str(v) for k, v in wanted.items()):
+            return True
+    return False
 
 
 def _verify_attestations(
