@@ -5,8 +5,9 @@ signatures and attestations checked with public keys, before a sync, a
 promotion or a preview deploys the image). Read as Kyverno defines them:
 
 - ``spec.validationFailureAction`` (``Enforce`` or ``Audit``; Kyverno's default
-  ``Audit``; the old lower-case spellings too) and per-rule
-  ``verifyImages[].failureAction`` which overrides it;
+  ``Audit``; the old lower-case spellings too), ``validationFailureActionOverrides``
+  (``action`` in the listed ``namespaces``, globs, by the workload's namespace) and
+  per-rule ``verifyImages[].failureAction`` which overrides both;
 - ``rules[].match`` / ``exclude`` (``any``/``all`` of ``resources.kinds``,
   ``names``, ``namespaces``, or the older bare ``resources``);
 - ``verifyImages[]``: ``imageReferences`` and ``skipImageReferences`` (globs),
@@ -31,6 +32,7 @@ are read and have no effect here. Pure: no I/O.
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -227,12 +229,33 @@ class Rule(_Strict):
         return self
 
 
+class ActionOverride(_Strict):
+    """``validationFailureActionOverrides[]``: another action in some namespaces."""
+
+    action: str
+    namespaces: list[str] = Field(default_factory=list)
+    namespace_selector: dict[str, Any] | None = Field(default=None, alias="namespaceSelector")
+
+    @model_validator(mode="after")
+    def _valid(self) -> ActionOverride:
+        fixed = {"enforce": "Enforce", "audit": "Audit"}.get(self.action.lower())
+        if fixed is None:
+            raise ValueError(f"action must be Enforce or Audit, not {self.action!r}")
+        if self.namespace_selector is not None:
+            raise ValueError(
+                "namespaceSelector is not served (shipway's namespaces carry no labels): "
+                "list the namespaces"
+            )
+        self.action = fixed
+        return self
+
+
 class KyvernoPolicySpec(_Strict):
     """``spec`` of a Kyverno ClusterPolicy or Policy."""
 
     validation_failure_action: str = Field(default="Audit", alias="validationFailureAction")
-    validation_failure_action_overrides: list[dict[str, Any]] | None = Field(
-        default=None, alias="validationFailureActionOverrides"
+    validation_failure_action_overrides: list[ActionOverride] = Field(
+        default_factory=list, alias="validationFailureActionOverrides"
     )
     background: bool = True
     admission: bool = True
@@ -262,8 +285,16 @@ class KyvernoPolicySpec(_Strict):
         self.validation_failure_action = fixed
         return self
 
-    def action_of(self, verify: VerifyImages) -> str:
-        return verify.failure_action or self.validation_failure_action
+    def action_of(self, verify: VerifyImages, namespace: str | None = None) -> str:
+        """The entry's ``failureAction``, else the first override whose ``namespaces``
+        (globs) hold ``namespace``, else ``validationFailureAction``."""
+        if verify.failure_action:
+            return verify.failure_action
+        if namespace is not None:
+            for o in self.validation_failure_action_overrides:
+                if any(fnmatch.fnmatchcase(namespace, n) for n in o.namespaces):
+                    return o.action
+        return self.validation_failure_action
 
 
 AUDIT_DIGEST = "mutateDigest must be set to false for 'Audit' failure action"

@@ -233,10 +233,14 @@ def check_image(
     return target.digest, ok, message
 
 
+_Target = tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str, str | None]
+"""``(policy, rule, index, verifyImages, object name, image, namespace or None)``."""
+
+
 def _targets(
     policies: Iterable[Policy], objects: list[tuple[dict[str, Any], str]]
-) -> Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]]:
-    """``(policy, rule, index, verifyImages, object name, image)`` for each image to check."""
+) -> Iterable[_Target]:
+    """What to check: each matching image of each object, with its namespace."""
     for pol in policies:
         for rule in pol.spec.rules:
             for obj, ns in objects:
@@ -250,19 +254,19 @@ def _targets(
                         if workloads.image_matches(
                             image, verify.image_references
                         ) and not workloads.image_matches(image, verify.skip_image_references):
-                            yield pol, rule, i, verify, name, image
+                            yield pol, rule, i, verify, name, image, ns
 
 
 def _checked(
-    targets: Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]],
+    targets: Iterable[_Target],
     cache: VerifyCache | None,
     client_for: ClientFactory,
 ) -> list[ImageCheck]:
     out: list[ImageCheck] = []
-    for pol, rule, i, verify, name, image in targets:
+    for pol, rule, i, verify, name, image, ns in targets:
         what = f"policy {pol.name}/{rule.name} verifyImages[{i}]"
         digest, ok, msg = check_image(image, verify, what=what, cache=cache, client_for=client_for)
-        action = pol.spec.action_of(verify)
+        action = pol.spec.action_of(verify, ns)
         written = reference.parse(image).digest
         deployed = ""
         if verify.mutate_digest and action == "Enforce" and digest and not written:
@@ -313,7 +317,7 @@ def check_images(
     """
     wanted = sorted(set(images))
 
-    def targets() -> Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]]:
+    def targets() -> Iterable[_Target]:
         for pol in policies:
             if pol.namespace and pol.namespace != namespace:
                 continue
@@ -323,7 +327,7 @@ def check_images(
                         if workloads.image_matches(
                             image, verify.image_references
                         ) and not workloads.image_matches(image, verify.skip_image_references):
-                            yield pol, rule, i, verify, holder, image
+                            yield pol, rule, i, verify, holder, image, None
 
     return _checked(targets(), cache, client_for)
 
