@@ -22,16 +22,18 @@ from shipway.security.sign import keys
 pytestmark = pytest.mark.integration
 
 
-def policy(host: str, pub: Path, **entry: Any) -> imagegate.Policy:
+PROD = [{"action": "Enforce", "namespaces": ["prod-*", "payments"]}]
+
+
+def policy(host: str, pub: Path, action: str = "Audit", overrides: list[dict[str, Any]] = PROD,
+           **entry: Any) -> imagegate.Policy:  # fmt: skip
     doc = {
         "apiVersion": "kyverno.io/v1",
         "kind": "ClusterPolicy",
         "metadata": {"name": "signed"},
         "spec": {
-            "validationFailureAction": "Audit",
-            "validationFailureActionOverrides": [
-                {"action": "Enforce", "namespaces": ["prod-*", "payments"]}
-            ],
+            "validationFailureAction": action,
+            "validationFailureActionOverrides": overrides,
             "rules": [{
                 "name": "sig",
                 "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
@@ -78,3 +80,17 @@ def test_a_namespace_selector_is_refused_naming_it() -> None:
         kyverno.ActionOverride.model_validate(
             {"action": "Enforce", "namespaceSelector": {"matchLabels": {"env": "prod"}}}
         )
+
+
+def test_an_audit_override_still_pins_as_an_enforce_policy_does(
+    registry: Any, tmp_path: Path
+) -> None:
+    # mutateDigest is ignored in Audit *policies*; an Enforce policy pins in every namespace
+    _, pub = keys.generate(tmp_path / "team", password=b"pw")
+    image = f"{registry.host}/override/pinned:1"
+    digest = push_image(registry.host, "override/pinned", "1", b"pinned")
+    pol = policy(registry.host, pub, "Enforce", [{"action": "Audit", "namespaces": ["dev"]}],
+                 mutateDigest=True, verifyDigest=True)  # fmt: skip
+    checks = imagegate.check([pol], [pod("b", "dev", image)])
+    ((check,),) = [checks]
+    assert (check.action, check.passed, check.deployed) == ("Audit", False, f"{image}@{digest}")

@@ -269,7 +269,10 @@ def _checked(
         action = pol.spec.action_of(verify, ns)
         written = reference.parse(image).digest
         deployed = ""
-        if verify.mutate_digest and action == "Enforce" and digest and not written:
+        # mutateDigest is ignored in Audit policies (Kyverno judges by the policy's and
+        # the entry's action, not the namespace overrides)
+        pins = verify.mutate_digest and pol.spec.action_of(verify) == "Enforce"
+        if pins and digest and not written:
             deployed = workloads.digest_form(image, digest)
         if ok:
             ok, msg = _validated(verify, image, bool(written or deployed), msg)
