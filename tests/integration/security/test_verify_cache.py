@@ -111,3 +111,29 @@ def test_attestor_annotations_must_be_in_a_verified_signature(
         assert ok is passes, (wanted, msg)
         if not passes:
             assert f"no verified signature has the annotations {wanted}" in msg
+
+
+def test_several_keys_in_one_public_keys_are_separate_entries_count_across_them(
+    registry: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHIPWAY_SIGNING_PASSWORD", "pw")
+    team_key, team_pub = keys.generate(tmp_path / "team")
+    _, ops_pub = keys.generate(tmp_path / "ops")
+    image = f"{registry.host}/cache/two-keys:v1"
+    push_image(registry.host, "cache/two-keys", "v1", b"two keys")
+    with RegistryClient(registry.host) as client:
+        service.sign(client, service.resolve(client, image), keys.load_signer(team_key))
+    both = ops_pub.read_text() + team_pub.read_text()  # the signing key second
+
+    def with_count(count: int | None) -> kyverno.VerifyImages:
+        attestor: dict[str, Any] = {"entries": [{"keys": {"publicKeys": both}}]}
+        if count is not None:
+            attestor["count"] = count
+        return kyverno.VerifyImages.model_validate(
+            {"imageReferences": [f"{registry.host}/cache/*"], "attestors": [attestor]}
+        )
+
+    _, ok, _ = imagegate.check_image(image, with_count(1), what="t", cache=None)
+    assert ok, "one of the two keys signed it"
+    _, ok, msg = imagegate.check_image(image, with_count(None), what="t", cache=None)
+    assert not ok and "1 of 2 required signatures verified" in msg and "entry 0 key 0" in msg

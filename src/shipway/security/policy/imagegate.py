@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -130,25 +131,38 @@ def _verify_attestors(
     client: RegistryClient, target: service.Target, attestors: list[kyverno.Attestor], what: str
 ) -> str | None:
     for i, att in enumerate(attestors):
-        good = 0
+        good = total = 0
         reasons: list[str] = []
         for j, entry in enumerate(att.entries):
             assert entry.keys is not None
-            verifier = keys.verifier_from_pem(entry.keys.public_keys, f"{what}.attestors[{i}]")
-            try:
-                checked = service.verify(client, target, verifier)
-            except ShipwayError as exc:
-                reasons.append(f"entry {j}: {exc.message}")
-                continue
-            if _annotated(checked, entry.annotations or {}):
-                good += 1
-            else:  # cosign sign -a k=v: the signed payload's optional fields must match
-                reasons.append(f"entry {j}: no verified signature has the annotations "
-                               f"{entry.annotations}")  # fmt: skip
-        need = att.count or len(att.entries)
+            found = _verifiers(entry.keys.public_keys, f"{what}.attestors[{i}]")
+            for k, verifier in enumerate(found):
+                total += 1
+                name = f"entry {j}" + (f" key {k}" if len(found) > 1 else "")
+                try:
+                    checked = service.verify(client, target, verifier)
+                except ShipwayError as exc:
+                    reasons.append(f"{name}: {exc.message}")
+                    continue
+                if _annotated(checked, entry.annotations or {}):
+                    good += 1
+                else:  # cosign sign -a k=v: the signed payload's optional fields must match
+                    reasons.append(f"{name}: no verified signature has the annotations "
+                                   f"{entry.annotations}")  # fmt: skip
+        need = att.count or total
         if good < need:
             return f"{good} of {need} required signatures verified ({'; '.join(reasons)})"
     return None
+
+
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+
+
+def _verifiers(public_keys: str, source: str) -> list[keys.Verifier]:
+    """One verifier per PEM block: Kyverno takes several keys in one ``publicKeys`` as
+    separate entries, ``count`` applying across them."""
+    blocks = [m.group(0) for m in _PEM.finditer(public_keys)] or [public_keys]
+    return [keys.verifier_from_pem(b, source) for b in blocks]
 
 
 def _annotated(checked: list[service.Checked], wanted: dict[str, str]) -> bool:
@@ -170,10 +184,12 @@ def _verify_attestations(
         found: list[service.Checked] = []
         for e in entries:
             assert e.keys is not None
-            verifier = keys.verifier_from_pem(e.keys.public_keys, what)
-            found += [
-                c for c in service.attestations(client, target, verifier, att.kind) if c.verified
-            ]
+            for verifier in _verifiers(e.keys.public_keys, what):
+                found += [
+                    c
+                    for c in service.attestations(client, target, verifier, att.kind)
+                    if c.verified
+                ]
         if not found:
             return f"no verified attestation of type {att.kind}"
         problems = []
