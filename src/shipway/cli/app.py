@@ -147,20 +147,23 @@ def diff_cmd(ctx: click.Context, name: str, namespace: str | None) -> None:
         group, kind, ns, obj = d.key.split("/", 3)
         click.echo(f"===== {group}/{kind} {ns}/{obj} ======")
         click.echo(d.text.rstrip("\n"))
-    _policy_lines(ctx, result)
+    _policy_lines(ctx, key, result)
     if result.out_of_sync:
         raise SystemExit(1)
 
 
-def _policy_lines(ctx: click.Context, result: Any) -> None:
-    """What the sync's policy gates would say about these desired objects."""
+def _policy_lines(ctx: click.Context, key: str, result: Any) -> None:
+    """What the sync's policy gates would say about these desired objects (the app's
+    annotations choose its vulnerability gate, as at a sync)."""
     from shipway.deploy import appspec, policy_gate
 
     objects = list(result.written) + list(result.written_hooks)  # images as git says
     spec = {"destination": result.destination}
+    meta = _app_dict(store_from(ctx), key).get("metadata") or {}
     gate = policy_gate.check(
-        store_from(ctx), state_from(ctx).settings, objects, appspec.namespace(spec)
-    )
+        store_from(ctx), state_from(ctx).settings, objects, appspec.namespace(spec),
+        dict(meta.get("annotations") or {}),
+    )  # fmt: skip
     pins = sorted({(c.image, c.deployed) for c in gate.images if c.deployed})
     if not (gate.refusal or gate.warnings or pins):
         return

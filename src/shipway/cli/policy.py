@@ -12,6 +12,7 @@ kube-linter's default set; exit 1 when anything is found.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,17 @@ files_option = click.option(
     "--file",
     "files",
     multiple=True,
-    required=True,
     type=click.Path(path_type=Path),
-    help="Manifest file or directory.",
+    help="Manifest file or directory (or give them as arguments, as conftest; - is stdin).",
 )
+file_args = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+
+
+def _inputs(files: tuple[Path, ...], paths: tuple[Path, ...]) -> tuple[Path, ...]:
+    given = (*files, *paths)
+    if not given:
+        raise click.UsageError("give the manifests: FILE... or -f FILE")
+    return given
 
 
 def _documents(paths: tuple[Path, ...]) -> list[tuple[str, dict[str, Any]]]:
@@ -36,6 +44,10 @@ def _documents(paths: tuple[Path, ...]) -> list[tuple[str, dict[str, Any]]]:
 
     docs: list[tuple[str, dict[str, Any]]] = []
     for base in paths:
+        if str(base) == "-":  # conftest test -: the documents on stdin
+            text = bounded.read_bytes_limited(sys.stdin.buffer.read(), "-")
+            docs += [("-", d) for d in bounded.load_yaml_all(text, "-") if isinstance(d, dict)]
+            continue
         if not base.exists():
             raise InputError("no such file or directory", subject=str(base))
         files = (
@@ -72,6 +84,7 @@ def policy() -> None:
     help="Rego policy file or directory.",
 )
 @files_option
+@file_args
 @click.option(
     "-d",
     "--data",
@@ -87,6 +100,7 @@ def policy() -> None:
 def test_cmd(
     policy_paths: tuple[Path, ...],
     files: tuple[Path, ...],
+    paths: tuple[Path, ...],
     data: tuple[Path, ...],
     namespaces: tuple[str, ...],
     all_namespaces: bool,
@@ -98,7 +112,7 @@ def test_cmd(
 
     policies = rego.load(list(policy_paths), list(data))
     wanted = None if all_namespaces else list(namespaces or ("main",))
-    outcomes = rego.evaluate(policies, _documents(files), wanted)
+    outcomes = rego.evaluate(policies, _documents(_inputs(files, paths)), wanted)
     fails = sum(len(o.failures) for o in outcomes)
     warns = sum(len(o.warnings) for o in outcomes)
     excs = sum(len(o.exceptions) for o in outcomes)
@@ -113,13 +127,11 @@ def test_cmd(
         ]
         out.table(["RESULT", "FILE", "NAMESPACE", "MESSAGE"], rows)
     else:
-        for o in outcomes:
-            for f in o.failures:
-                click.echo(f"FAIL - {o.file} - {o.namespace} - {f.message}")
-            for f in o.warnings:
-                click.echo(f"WARN - {o.file} - {o.namespace} - {f.message}")
-            for f in o.exceptions:
-                click.echo(f"EXCP - {o.file} - {o.namespace} - {f.message}")
+        for o in outcomes:  # conftest's order: warnings, failures, exceptions
+            where = "-" if o.file == "-" else f"- {o.file}"  # stdin, as conftest prints it
+            for word, found in (("WARN", o.warnings), ("FAIL", o.failures), ("EXCP", o.exceptions)):
+                for f in found:
+                    click.echo(f"{word} {where} - {o.namespace} - {f.message}")
         total = passed + fails + warns + excs
         click.echo("")
         click.echo(
@@ -147,9 +159,12 @@ def _as_json(o: Any) -> dict[str, Any]:
 
 @policy.command("lint")
 @files_option
+@file_args
 @click.option("--exclude", "excluded", multiple=True, help="A check to skip (repeatable).")
 @out.output_option
-def lint_cmd(files: tuple[Path, ...], excluded: tuple[str, ...], output: str) -> None:
+def lint_cmd(
+    files: tuple[Path, ...], paths: tuple[Path, ...], excluded: tuple[str, ...], output: str
+) -> None:
     """Run kube-linter's default checks (shipway's own implementation) on MANIFESTS."""
     from shipway.model.errors import InputError
     from shipway.security.policy import lint
@@ -157,7 +172,7 @@ def lint_cmd(files: tuple[Path, ...], excluded: tuple[str, ...], output: str) ->
     unknown = sorted(set(excluded) - set(lint.CHECKS))
     if unknown:
         raise InputError(f"unknown check(s) {', '.join(unknown)}; checks: {', '.join(lint.CHECKS)}")
-    docs = _documents(files)
+    docs = _documents(_inputs(files, paths))
     where = {id(d): f for f, d in docs}
     findings = lint.run([d for _, d in docs], frozenset(excluded))
     objects = {lint.object_name(d): where[id(d)] for _, d in docs}

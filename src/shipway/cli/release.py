@@ -73,8 +73,11 @@ def _security_lines(security: dict[str, object]) -> list[str]:
     if counts:
         shown = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items()))
         out.append(f"  policy         {shown}")
+    order = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN", "ignored")
     for image, by_sev in sorted((policy.get("vulnerabilities") or {}).items()):
-        shown = ", ".join(f"{n} {sev}" for sev, n in sorted(by_sev.items())) or "none"
+        ranked = sorted(by_sev.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order
+                                                        else len(order), kv[0]))  # fmt: skip
+        shown = ", ".join(f"{n} {sev}" for sev, n in ranked if n) or "none"
         out.append(f"  vulnerabilities {image}: {shown}")
     if policy.get("refused"):
         out.append(f"  refused        {policy['refused']}")

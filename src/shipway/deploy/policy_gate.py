@@ -11,7 +11,11 @@
   ``shipway.dev/vulnerability-gate: HIGH`` (or any of LOW, MEDIUM, HIGH, CRITICAL)
   refuses images with findings at or above that severity in the offline database
   (``shipway vuln db import``), naming them; ``shipway.dev/vulnerability-ignore-unfixed:
-  "true"`` skips findings with no fixed version. No database fails closed.
+  "true"`` skips findings with no fixed version. No database fails closed. The
+  ``shipway-policies`` ConfigMap's ``.trivyignore``, ``.trivyignore.yaml`` and
+  ``.grype.yaml`` keys, and every ``*.openvex.json`` / ``*.vex.json`` key, are read
+  as-is (``shipway.security.vuln.ignore``, ``vex``): a finding they ignore does not
+  count; one that does not load refuses, naming ``shipway-policies/KEY:line:col``.
 - **Manifest policy**: the ``shipway-policies`` ConfigMap (a documented shipway
   extension, in the ``argocd`` namespace): each ``*.rego`` key is a conftest
   module (package ``main``); ``deny``/``violation`` results refuse the sync,
@@ -105,10 +109,41 @@ VULN_GATE = "shipway.dev/vulnerability-gate"
 VULN_UNFIXED = "shipway.dev/vulnerability-ignore-unfixed"
 
 
+IGNORE_KEYS = (".trivyignore", ".trivyignore.yaml", ".grype.yaml")
+VEX_SUFFIXES = (".openvex.json", ".vex.json")
+
+
+def vulnerability_rules(store: Store) -> tuple[list[Any], str | None]:
+    """``(rules, problem)``: the ignore files and OpenVEX documents of the
+    ``shipway-policies`` ConfigMap, each key read as the file of that name."""
+    from shipway.security.vuln import ignore, vex
+
+    cm = store_resources.find(store, "ConfigMap", CONFIGMAP, ns_mod.ARGOCD)
+    data: dict[str, str] = dict(cm.body.get("data") or {}) if cm is not None else {}
+    rules: list[Any] = []
+    problems: list[str] = []
+    for key, text in sorted(data.items()):
+        where = f"{CONFIGMAP}/{key}"
+        try:
+            if key in IGNORE_KEYS:
+                rules += ignore.load(str(text), where)
+            elif key.endswith(VEX_SUFFIXES):
+                rules.append(vex.parse(str(text), where))
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        return rules, "vulnerability ignore rules do not load: " + "; ".join(problems)
+    return rules, None
+
+
 def vulnerability_gate(
-    images: list[str], level: str, ignore_unfixed: bool = False
+    images: list[str],
+    level: str,
+    ignore_unfixed: bool = False,
+    rules: list[Any] | None = None,
 ) -> tuple[dict[str, dict[str, int]], str | None]:
-    """Scan each image; ``(counts by image, refusal)`` for findings at or above ``level``."""
+    """Scan each image; ``(counts by image, refusal)`` for findings at or above ``level``
+    that ``rules`` do not ignore (counts: unignored findings by severity, and ``ignored``)."""
     from shipway.model.errors import ShipwayError
     from shipway.security import vuln
 
@@ -117,6 +152,7 @@ def vulnerability_gate(
         return {}, f"{VULN_GATE}: {level!r} is not LOW, MEDIUM, HIGH or CRITICAL"
     counts: dict[str, dict[str, int]] = {}
     problems = []
+    options = vuln.ScanOptions(ignore_unfixed=ignore_unfixed, rules=list(rules or []))
     try:
         db = vuln.VulnDB()
     except ShipwayError as exc:
@@ -124,11 +160,13 @@ def vulnerability_gate(
     with db:
         for image in sorted(set(images)):
             try:
-                report = vuln.scan(image, db, vuln.ScanOptions(ignore_unfixed=ignore_unfixed))
+                report = vuln.scan(image, db, options)
             except ShipwayError as exc:
                 problems.append(f"image {image} could not be scanned: {exc}")
                 continue
-            counts[image] = report.counts()
+            counts[image] = {k: n for k, n in report.counts().items() if n}
+            if report.ignored:
+                counts[image]["ignored"] = len(report.ignored)
             bad = report.at_or_above(level)
             if bad:
                 ids = ", ".join(
@@ -156,9 +194,10 @@ def check(
 
         images = [i for o in objects for i in workloads.images(o)]
         unfixed = (annotations or {}).get(VULN_UNFIXED, "").lower() == "true"
-        result.vulnerabilities, refused = vulnerability_gate(images, level, unfixed)
-        if refused:
-            problems.append(refused)
+        rules, broken = vulnerability_rules(store)
+        result.vulnerabilities, refused = vulnerability_gate(images, level, unfixed, rules)
+        if broken or refused:
+            problems.append(broken or str(refused))
     policies = kyverno_policies(store)
     if policies:
         cache = imagegate.VerifyCache(settings.home / "cache" / "image-verify.sqlite")

@@ -145,6 +145,25 @@ class Layout:
             return {"mediaType": oci.media_type_of(body, None), "digest": name, "size": len(body)}
         raise NotFoundError("no such image in the layout", subject=f"oci:{self.root}:{name}")
 
+    def only(self) -> str:
+        """The digest of the layout's one image, for ``oci:DIR`` without a tag (as
+        containers-transports(5) reads it: the directory must hold exactly one image;
+        shipway's own ``latest`` tag is taken when there are more)."""
+        found = self.index().get("manifests", [])
+        digests = sorted({str(m.get("digest")) for m in found})
+        if len(digests) == 1:
+            return digests[0]
+        for m in found:
+            if (m.get("annotations") or {}).get(REF_NAME) == "latest":
+                return str(m["digest"])
+        if not digests:
+            raise NotFoundError("the layout holds no image", subject=f"oci:{self.root}")
+        names = ", ".join(self.tags()) or "none tagged"
+        raise InputError(
+            f"the layout holds {len(digests)} images ({names}): name one as oci:DIR:TAG",
+            subject=f"oci:{self.root}",
+        )
+
     def tags(self) -> list[str]:
         out = []
         for m in self.index().get("manifests", []):

@@ -25,7 +25,8 @@ def inspect(
     """Digest, media type, manifest and config of an image (linux/amd64 of an index)."""
     ref = parse(ref_text)
     if ref.oci_dir is not None:
-        return _inspect_layout(Layout(Path(ref.oci_dir)), ref.tag or "latest", str(ref))
+        lay = Layout(Path(ref.oci_dir))
+        return _inspect_layout(lay, ref.tag or lay.only(), str(ref))
     with RegistryClient(ref.registry, insecure=insecure) as client:
         try:
             index_digest, mt, body = client.get_manifest(ref.repository, ref.reference)

@@ -208,7 +208,9 @@ def resolve_local(store: Store, ref: Reference) -> str:
     """The manifest digest a local name (``oci:DIR:TAG`` or a built tag) points at."""
     if ref.digest and store.layout.has(ref.digest):
         return ref.digest
-    name = (ref.tag or "latest") if ref.oci_dir else str(ref)
+    if ref.oci_dir and not ref.tag:
+        return store.layout.only()  # oci:DIR: the layout's one image
+    name = str(ref.tag) if ref.oci_dir else str(ref)
     return str(store.layout.resolve(name)["digest"])
 
 

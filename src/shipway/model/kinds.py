@@ -14,7 +14,7 @@
 - ``ApplicationSet`` (``argoproj.io/v1alpha1``): ``shipway.model.appset``.
 - ``AnalysisTemplate``, ``ClusterAnalysisTemplate``, ``AnalysisRun``
   (``argoproj.io/v1alpha1``, Argo Rollouts): ``shipway.model.rollouts``.
-- ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``), their ``verifyImages`` rules:
+- ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``, ``v2beta1``), their ``verifyImages`` rules:
   ``shipway.model.kyverno``.
 - ``Provider``, ``Alert``, ``Receiver`` (``notification.toolkit.fluxcd.io``, Flux's
   notification-controller): ``shipway.model.flux_notify``.

@@ -1,28 +1,38 @@
-"""Kyverno ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``), the ``verifyImages`` subset.
+"""Kyverno ``ClusterPolicy`` and ``Policy`` (``kyverno.io/v1``, ``v2beta1``): ``verifyImages``.
 
 What shipway enforces of a Kyverno policy: rules with ``verifyImages`` (image
 signatures and attestations checked with public keys, before a sync, a
 promotion or a preview deploys the image). Read as Kyverno defines them:
 
 - ``spec.validationFailureAction`` (``Enforce`` or ``Audit``; Kyverno's default
-  ``Audit``; the old lower-case spellings too) and per-rule
-  ``verifyImages[].failureAction`` which overrides it;
+  ``Audit``; the old lower-case spellings too), ``validationFailureActionOverrides``
+  (``action`` in the listed ``namespaces``, globs, by the workload's namespace) and
+  per-rule ``verifyImages[].failureAction`` which overrides both;
 - ``rules[].match`` / ``exclude`` (``any``/``all`` of ``resources.kinds``,
   ``names``, ``namespaces``, or the older bare ``resources``);
 - ``verifyImages[]``: ``imageReferences`` and ``skipImageReferences`` (globs),
   ``type: Cosign``, ``attestors[]`` (``count``; ``entries[].keys.publicKeys``),
   ``attestations[]`` (``type`` or the older ``predicateType``, their own
   ``attestors``, ``conditions`` with ``all``/``any`` of ``key``/``operator``/
-  ``value``), ``required``, ``verifyDigest``, ``mutateDigest``, ``useCache``.
+  ``value``), ``required``, ``verifyDigest``, ``mutateDigest``, ``useCache``;
+``entries[].annotations`` must be in a verified signature's ``optional`` fields
+(``cosign sign -a key=value``).
 
 What shipway does not do is refused at apply, naming it: keyless attestors
-(``keyless``, ``certificates``), KMS and Secret key references, Notary, and
+(``keyless``, ``certificates``), KMS and Secret key references, Notary,
+``repository`` (signatures in another repository), and
 rules that ``validate``, ``mutate`` or ``generate`` (write those as conftest
-policies). Pure: no I/O.
+policies). What Kyverno's own policy webhook refuses is refused too
+(``admission_problems``): a ``verifyImages`` entry whose failure action is
+``Audit`` with ``mutateDigest`` true (its default), since Kyverno 1.10. Spec
+fields that only steer Kyverno's webhooks and background scans
+(``emitWarning``, ``schemaValidation``, ``applyRules``, ``generateExisting``...)
+are read and have no effect here. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -86,7 +96,15 @@ class Entry(_Strict):
             raise ValueError("an attestor entry needs keys.publicKeys")
         if self.attestor is not None:
             raise ValueError("nested attestors are not served")
+        if self.repository:
+            raise ValueError(_NO_REPOSITORY)
         return self
+
+
+_NO_REPOSITORY = (
+    "repository (signatures kept in another repository) is not served: shipway reads them "
+    "beside the image, as cosign writes them without COSIGN_REPOSITORY"
+)
 
 
 class Attestor(_Strict):
@@ -154,6 +172,8 @@ class VerifyImages(_Strict):
     def _refs(self) -> VerifyImages:
         if not self.image_references:
             raise ValueError("verifyImages needs imageReferences")
+        if self.repository:
+            raise ValueError(_NO_REPOSITORY)
         return self
 
 
@@ -209,12 +229,33 @@ class Rule(_Strict):
         return self
 
 
+class ActionOverride(_Strict):
+    """``validationFailureActionOverrides[]``: another action in some namespaces."""
+
+    action: str
+    namespaces: list[str] = Field(default_factory=list)
+    namespace_selector: dict[str, Any] | None = Field(default=None, alias="namespaceSelector")
+
+    @model_validator(mode="after")
+    def _valid(self) -> ActionOverride:
+        fixed = {"enforce": "Enforce", "audit": "Audit"}.get(self.action.lower())
+        if fixed is None:
+            raise ValueError(f"action must be Enforce or Audit, not {self.action!r}")
+        if self.namespace_selector is not None:
+            raise ValueError(
+                "namespaceSelector is not served (shipway's namespaces carry no labels): "
+                "list the namespaces"
+            )
+        self.action = fixed
+        return self
+
+
 class KyvernoPolicySpec(_Strict):
     """``spec`` of a Kyverno ClusterPolicy or Policy."""
 
     validation_failure_action: str = Field(default="Audit", alias="validationFailureAction")
-    validation_failure_action_overrides: list[dict[str, Any]] | None = Field(
-        default=None, alias="validationFailureActionOverrides"
+    validation_failure_action_overrides: list[ActionOverride] = Field(
+        default_factory=list, alias="validationFailureActionOverrides"
     )
     background: bool = True
     admission: bool = True
@@ -222,6 +263,17 @@ class KyvernoPolicySpec(_Strict):
     webhook_timeout_seconds: int | None = Field(default=None, alias="webhookTimeoutSeconds")
     webhook_configuration: dict[str, Any] | None = Field(default=None, alias="webhookConfiguration")
     use_server_side_apply: bool | None = Field(default=None, alias="useServerSideApply")
+    # Kyverno's other spec fields: about its webhooks, reports and background work
+    apply_rules: Literal["All", "One"] = Field(default="All", alias="applyRules")
+    emit_warning: bool = Field(default=False, alias="emitWarning")
+    schema_validation: bool | None = Field(default=None, alias="schemaValidation")
+    generate_existing: bool | None = Field(default=None, alias="generateExisting")
+    generate_existing_on_policy_update: bool | None = Field(
+        default=None, alias="generateExistingOnPolicyUpdate"
+    )
+    mutate_existing_on_policy_update: bool | None = Field(
+        default=None, alias="mutateExistingOnPolicyUpdate"
+    )
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -233,5 +285,44 @@ class KyvernoPolicySpec(_Strict):
         self.validation_failure_action = fixed
         return self
 
-    def action_of(self, verify: VerifyImages) -> str:
-        return verify.failure_action or self.validation_failure_action
+    def action_of(self, verify: VerifyImages, namespace: str | None = None) -> str:
+        """The entry's ``failureAction``, else the first override whose ``namespaces``
+        (globs) hold ``namespace``, else ``validationFailureAction``."""
+        if verify.failure_action:
+            return verify.failure_action
+        if namespace is not None:
+            for o in self.validation_failure_action_overrides:
+                if any(fnmatch.fnmatchcase(namespace, n) for n in o.namespaces):
+                    return o.action
+        return self.validation_failure_action
+
+
+AUDIT_DIGEST = "mutateDigest must be set to false for 'Audit' failure action"
+
+
+def admission_problems(spec: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """What Kyverno's policy webhook refuses in a spec the schema accepted, each with its
+    path from ``spec``: an ``Audit`` entry with ``mutateDigest`` true (written or default).
+
+    The path is the ``mutateDigest`` field where it is written, else its entry."""
+    try:
+        parsed = KyvernoPolicySpec.model_validate(spec)
+    except ValueError:
+        return []  # the schema's own errors are reported instead
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for i, rule in enumerate(parsed.rules):
+        for j, verify in enumerate(rule.verify_images):
+            if not verify.mutate_digest or parsed.action_of(verify) != "Audit":
+                continue
+            raw = spec["rules"][i]["verifyImages"][j]
+            if "mutateDigest" in raw:
+                out.append((("rules", i, "verifyImages", j, "mutateDigest"), AUDIT_DIGEST))
+            else:
+                out.append(
+                    (
+                        ("rules", i, "verifyImages", j),
+                        f"{AUDIT_DIGEST} (mutateDigest is true by default: write "
+                        "mutateDigest: false, or failureAction: Enforce)",
+                    )
+                )
+    return out

@@ -212,6 +212,10 @@ def from_located(
     from shipway.model.kargo_step_configs import step_problems
 
     steps = [((payload, *loc), msg) for loc, msg in step_problems(kind, value or {})]
+    if kind in ("ClusterPolicy", "Policy"):  # what Kyverno's own policy webhook refuses
+        from shipway.model.kyverno import admission_problems
+
+        steps += [((payload, *loc), msg) for loc, msg in admission_problems(value or {})]
     if steps:
         raise combined([ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                       subject=doc.where(path)) for path, msg in steps])  # fmt: skip

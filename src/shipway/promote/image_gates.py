@@ -12,7 +12,9 @@ refused promotion changes nothing: no step runs, no git push, no sync.
 - **Vulnerability gate**: a Stage annotated ``shipway.dev/vulnerability-gate:
   HIGH`` (LOW, MEDIUM, HIGH or CRITICAL; ``shipway.dev/vulnerability-ignore-unfixed:
   "true"`` skips findings with no fix) refuses Freight whose images have findings
-  at or above it in the offline database, naming the image and the findings.
+  at or above it in the offline database, naming the image and the findings; the
+  ignore files and OpenVEX documents of the ``shipway-policies`` ConfigMap apply
+  (``policy_gate.vulnerability_rules``), as at a sync.
 
 The verdicts (``policy_gate.GateResult.summary``: images with digest and
 verification, findings by severity per image, the refusal) go on the
@@ -57,9 +59,14 @@ def check(
     level = notes.get(policy_gate.VULN_GATE)
     if level:
         unfixed = notes.get(policy_gate.VULN_UNFIXED, "").lower() == "true"
-        result.vulnerabilities, refused = policy_gate.vulnerability_gate(images, level, unfixed)
-        if refused:
-            problems.append(f"stage {stage} {policy_gate.VULN_GATE}={level.strip()}: {refused}")
+        rules, broken = policy_gate.vulnerability_rules(store)
+        result.vulnerabilities, refused = policy_gate.vulnerability_gate(
+            images, level, unfixed, rules
+        )
+        if broken or refused:
+            problems.append(
+                f"stage {stage} {policy_gate.VULN_GATE}={level.strip()}: {broken or refused}"
+            )
     policies = policy_gate.kyverno_policies(store)
     if policies:
         cache = imagegate.VerifyCache(settings.home / "cache" / "image-verify.sqlite")

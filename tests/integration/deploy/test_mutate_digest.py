@@ -6,6 +6,8 @@ Real registry and signatures; the Kubernetes API fake as the target (and podman 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from security_images import push_image
 from shipway.deploy import compare, digest_lookup, engine
 from shipway.images.registry import RegistryClient
 from shipway.model import resources as model
+from shipway.model.errors import ResourceError
 from shipway.runtime import services
 from shipway.security.sign import keys
 from shipway.security.sign import service as signing
@@ -159,18 +162,34 @@ def test_verified_tag_runs_as_its_digest_and_a_moved_tag_is_synced_again(
     assert engine.refresh(store, "mapp", settings=settings).sync_status == "Synced"
 
 
-def test_unverified_image_admitted_by_audit_is_pinned_as_kyverno_does(
+def test_audit_with_mutate_digest_is_refused_at_apply_and_ignored_in_a_stored_policy(
     setup: tuple[Any, Path, Path, str], fake: FakeKube, registry: Any
 ) -> None:
-    # Kyverno adds the digest patch whatever the verdict; only an Enforce failure blocks
+    # Kyverno (1.10+) refuses a new Audit policy with mutateDigest true, its default, and
+    # ignores mutateDigest in an Audit policy stored before: the image deploys as written
     env, _key, pub, image = setup
-    digest = push_image(registry.host, "mut-web", "v1", b"unsigned")
-    store_resources.apply(env.store, [_policy(registry.host, pub, "Audit")])
-    res = engine.reconcile(env.store, "mapp", settings=env.settings)
-    assert res.phase == "Succeeded", res.message
-    assert _live_image(fake) == f"{image}@{digest}"
-    assert res.policy["images"][image]["deployed"] == f"{image}@{digest}"
-    assert engine.refresh(env.store, "mapp", settings=env.settings).sync_status == "Synced"
+    push_image(registry.host, "mut-web", "v1", b"unsigned")
+    with pytest.raises(ResourceError) as err:
+        _policy(registry.host, pub, "Audit")
+    assert err.value.subject == "policy.yaml:14:7"  # the verifyImages entry
+    assert "mutateDigest must be set to false for 'Audit' failure action" in err.value.message
+    with pytest.raises(ResourceError) as err:
+        _policy(registry.host, pub, "Enforce", failureAction="Audit", mutateDigest=True)
+    assert err.value.subject.startswith("policy.yaml:") and "spec.rules.0.verifyImages.0" \
+        ".mutateDigest: mutateDigest must be set to false" in err.value.message  # fmt: skip
+
+    allowed = _policy(registry.host, pub, "Audit", mutateDigest=False)
+    body = copy.deepcopy(allowed.body)
+    del body["spec"]["rules"][0]["verifyImages"][0]["mutateDigest"]  # as stored before
+    stored = dataclasses.replace(allowed, body=body, located=None)
+    for pol in (stored, allowed):
+        store_resources.apply(env.store, [pol])
+        res = engine.reconcile(env.store, "mapp", settings=env.settings)
+        assert res.phase == "Succeeded", res.message
+        assert _live_image(fake) == image, "Audit never rewrites the image"
+        assert "deployed" not in res.policy["images"][image]
+        assert res.policy["images"][image]["verified"] is False
+        assert engine.refresh(env.store, "mapp", settings=env.settings).sync_status == "Synced"
 
 
 def test_required_false_skips_only_the_verified_check_not_a_failed_signature(

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 def cluster_policy(host: str, pub: Path, action: str) -> model.Resource:
+    """Kyverno refuses ``Audit`` with ``mutateDigest`` true (its default): Audit turns it off."""
     doc = {
         "apiVersion": "kyverno.io/v1",
         "kind": "ClusterPolicy",
@@ -38,6 +39,7 @@ def cluster_policy(host: str, pub: Path, action: str) -> model.Resource:
                         {
                             "imageReferences": [f"{host}/policy-*"],
                             "attestors": [{"entries": [{"keys": {"publicKeys": pub.read_text()}}]}],
+                            **({"mutateDigest": False} if action == "Audit" else {}),
                         }
                     ],
                 }
@@ -98,6 +100,8 @@ def test_unsigned_images_are_refused_signed_ones_deploy_and_audit_only_warns(
     assert res.phase == "Succeeded", res.message
     warned = store_events.query(store, kind="Application", name="pgapp", types=["Warning"])
     assert any(e.reason == "PolicyWarning" and "policy-web:v2" in e.message for e in warned)
+    (obj,) = [o for k, o in deploy_env.target.live("pgapp").items() if "/Deployment/" in k]
+    assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == v2, "Audit: as written"
 
 
 def test_a_moved_tag_runs_the_new_digest_once_verified_on_podman(

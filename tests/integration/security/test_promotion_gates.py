@@ -62,6 +62,7 @@ def kargo_docs(host: str, pub: Path, action: str = "Enforce") -> list[Resource]:
              "verifyImages": [{
                  "imageReferences": [f"{host}/promo-*"],
                  "attestors": [{"entries": [{"keys": {"publicKeys": pub.read_text()}}]}],
+                 **({"mutateDigest": False} if action == "Audit" else {}),
              }]}]}},
     ]  # fmt: skip
     return parse_text(yaml.safe_dump_all(docs), "kargo.yaml")
@@ -150,6 +151,15 @@ def test_unsigned_and_vulnerable_freight_is_refused_before_any_step(
     failed = store_events.query(store, kind="Promotion", types=["Warning"])
     assert any(e.reason == "PromotionFailed" and "GHSA-35jh-r3h4-6jhm" in e.message
                for e in failed)  # fmt: skip
+
+    # the shipway-policies ConfigMap's Grype rules ignore both: the next promotion goes
+    grype = ("ignore:\n  - vulnerability: CVE-2021-23337\n    include-aliases: true\n"
+             "  - package: {name: minimist, version: 1.2.5}\n    reason: dev only\n")  # fmt: skip
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": {"name": "shipway-policies", "namespace": "argocd"},
+          "data": {".grype.yaml": grype}}  # fmt: skip
+    store_resources.apply(store, parse_text(yaml.safe_dump(cm), "cm.yaml"))
+    assert promote(store, "prod", "vulnerable")["phase"] == "Succeeded"
 
 
 def test_audit_only_warns_and_the_promotion_goes_on(

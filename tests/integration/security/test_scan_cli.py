@@ -93,6 +93,8 @@ def test_scan_findings(
         "MEDIUM",
     )
     assert libssl["path"] == "/var/lib/dpkg/status"
+    assert libssl["match_type"] == "exact-indirect-match"  # by its source package, openssl
+    assert by[("DSA-5532-1", "openssl")]["match_type"] == "exact-direct-match"
     go = by[("GO-2023-1840", "stdlib")]
     assert (go["installed"], go["fixed"], go["severity"], go["path"]) == (
         "1.19.8",

@@ -55,7 +55,8 @@ def test_built_by_ci_is_signed_with_provenance_and_sbom_and_others_are_not(
             "resume": {
                 "commit": commit,
                 "ref": "refs/heads/main",
-                "event": "push",
+                "event": "workflow_dispatch",
+                "payload": {"ref": "refs/heads/main", "inputs": {"environment": "prod"}},
                 "repository": "acme/web",
                 "git_url": "git://127.0.0.1:9418",
                 "workflow_file": ".github/workflows/ci.yml",
@@ -84,6 +85,12 @@ def test_built_by_ci_is_signed_with_provenance_and_sbom_and_others_are_not(
         assert env.provenance_source(pred) == "git://127.0.0.1:9418/acme/web"
         assert pred["buildDefinition"]["resolvedDependencies"][0]["digest"] == {"gitCommit": commit}
         assert pred["runDetails"]["metadata"]["invocationId"].endswith("/api/ci/runs/run-123")
+        external = pred["buildDefinition"]["externalParameters"]
+        assert external["inputs"] == {"environment": "prod"}  # the dispatch's inputs
+        assert external["workflow"] == {"repository": "git://127.0.0.1:9418/acme/web",
+                                        "ref": "refs/heads/main",
+                                        "path": ".github/workflows/ci.yml"}  # fmt: skip
+        assert pred["runDetails"]["builder"]["id"] == "https://shipway.dev/builders/ci@v1"
         other = service.resolve(client, f"{registry.host}/ctl/web@{stranger}")
         with pytest.raises(Exception, match="no signatures found"):
             service.verify(client, other, verifier)

@@ -202,6 +202,10 @@ def test_ci_built_images_are_signed_and_attested_and_only_they_deploy(
     res = engine.reconcile(store, "chain-web", settings=settings)
     assert res.phase == "Succeeded", res.message
     assert res.policy["images"][built]["verified"] is True
+    assert res.policy["images"][built]["by"] == [  # what the release record says was verified
+        "built-here/signed-with-provenance: verified: signature, "
+        f"attestation {env.SLSA_PROVENANCE_V1}, attestation {env.CYCLONEDX_PREDICATE}"
+    ]
     (dep,) = [o for k, o in mem.live("chain-web").items() if k.endswith("/Deployment/default/web")]
     digest = res.policy["images"][built]["digest"]  # mutateDigest: runs what was verified
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == f"{built}@{digest}"

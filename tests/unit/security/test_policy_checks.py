@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shipway.model import kyverno
+from shipway.model import kyverno, resources
+from shipway.model.errors import ResourceError
 from shipway.security.policy import conditions, lint, workloads
 
 PEM = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"
@@ -78,6 +79,23 @@ def test_defaults_follow_kyverno() -> None:
         ),
         ({"verifyImages": [{"attestors": []}]}, "needs imageReferences"),
         (
+            {"verifyImages": [{"imageReferences": ["*"], "repository": "ghcr.io/acme/sigs"}]},
+            "repository .signatures kept in another repository. is not served",
+        ),
+        (
+            {
+                "verifyImages": [
+                    {
+                        "imageReferences": ["*"],
+                        "attestors": [
+                            {"entries": [{"keys": {"publicKeys": PEM}, "repository": "x/sigs"}]}
+                        ],
+                    }
+                ]
+            },
+            "repository .signatures kept in another repository. is not served",
+        ),
+        (
             {"verifyImages": [{"imageReferences": ["*"], "attestations": [{"conditions": []}]}]},
             "needs type",
         ),
@@ -100,6 +118,87 @@ def test_legacy_image_field_and_predicate_type_are_read() -> None:
     verify = spec.rules[0].verify_images[0]
     assert verify.image_references == ["ghcr.io/acme/*"]
     assert verify.attestations[0].kind == "https://slsa.dev/provenance/v1"
+
+
+KYVERNO_DOC = """\
+apiVersion: kyverno.io/{version}
+kind: ClusterPolicy
+metadata:
+  name: signed-web
+spec:
+  {action}
+  background: false
+  emitWarning: true
+  applyRules: One
+  schemaValidation: false
+  webhookConfiguration:
+    failurePolicy: Fail
+    timeoutSeconds: 30
+  rules:
+    - name: signed
+      match:
+        any:
+        - resources:
+            kinds: [Pod]
+      verifyImages:
+      - imageReferences: ["ghcr.io/acme/web*"]
+        {entry}
+        attestors:
+        - count: 1
+          entries:
+          - keys:
+              publicKeys: |-
+                -----BEGIN PUBLIC KEY-----
+                MFkw
+                -----END PUBLIC KEY-----
+              rekor:
+                ignoreTlog: true
+                url: https://rekor.sigstore.dev
+"""
+
+
+def kyverno_doc(action: str = "", entry: str = "", version: str = "v1") -> list[Any]:
+    text = KYVERNO_DOC.format(action=action or "admission: true", entry=entry or "type: Cosign",
+                              version=version)  # fmt: skip
+    return resources.parse_text(text, "pol.yaml")
+
+
+def test_kyverno_spec_fields_and_v2beta1_are_read() -> None:
+    for version in ("v1", "v2beta1"):
+        (res,) = kyverno_doc(entry="failureAction: Enforce", version=version)
+        spec = kyverno.KyvernoPolicySpec.model_validate(res.body["spec"])
+        assert spec.action_of(spec.rules[0].verify_images[0]) == "Enforce"
+        assert spec.rules[0].verify_images[0].mutate_digest is True
+
+
+@pytest.mark.parametrize(
+    "action, entry, where",
+    [
+        ("", "", "pol.yaml:21:9"),  # Audit and mutateDigest true: both Kyverno's defaults
+        ("validationFailureAction: Audit", "mutateDigest: true", "pol.yaml:22:9"),
+        ("validationFailureAction: Enforce", "failureAction: Audit", "pol.yaml:21:9"),
+    ],
+)
+def test_audit_with_mutate_digest_is_refused_as_kyverno_does(
+    action: str, entry: str, where: str
+) -> None:
+    with pytest.raises(ResourceError) as err:
+        kyverno_doc(action, entry)
+    assert err.value.subject == where
+    assert "mutateDigest must be set to false for 'Audit' failure action" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "action, entry",
+    [
+        ("validationFailureAction: Audit", "mutateDigest: false"),
+        ("validationFailureAction: Audit", "failureAction: Enforce"),
+        ("validationFailureAction: Enforce", "failureAction: Audit\n        mutateDigest: false"),
+    ],
+)
+def test_audit_without_mutate_digest_and_enforce_are_admitted(action: str, entry: str) -> None:
+    (res,) = kyverno_doc(action, entry)
+    assert res.kind == "ClusterPolicy"
 
 
 def test_image_normalisation_and_globs() -> None:
@@ -196,10 +295,84 @@ def test_lint_flags_each_default_check() -> None:
     )
     c = bad["spec"]["template"]["spec"]["containers"][0]
     c["securityContext"] = {"privileged": True}
-    c["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "MODE", "value": "x"}]
+    c["env"] = [{"name": "DB_SECRET", "value": "hunter2"}, {"name": "MODE", "value": "x"}]
     bad["spec"]["selector"]["matchLabels"] = {"app": "other"}
     svc = {"kind": "Service", "metadata": {"name": "s"}, "spec": {"selector": {"app": "nope"}}}
     assert checks_of([bad, svc]) == set(lint.CHECKS)
+
+
+def hardened() -> dict[str, Any]:
+    good = deployment("ghcr.io/acme/web:1.2.3")
+    c = good["spec"]["template"]["spec"]["containers"][0]
+    c["securityContext"] = {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False}
+    good["spec"]["template"]["spec"]["securityContext"] = {"runAsNonRoot": True}
+    return good
+
+
+def _container(obj: dict[str, Any]) -> dict[str, Any]:
+    c: dict[str, Any] = obj["spec"]["template"]["spec"]["containers"][0]
+    return c
+
+
+def host_path(path: str) -> dict[str, Any]:
+    return {"name": "d", "hostPath": {"path": path}}
+
+
+def _pod(obj: dict[str, Any]) -> dict[str, Any]:
+    p: dict[str, Any] = obj["spec"]["template"]["spec"]
+    return p
+
+
+@pytest.mark.parametrize(
+    "change, flagged",
+    [
+        (lambda o: _container(o).update(image="nginx"), {"latest-tag"}),
+        (lambda o: _container(o).update(image="localhost:5000/web"), {"latest-tag"}),
+        (lambda o: _container(o).update(image="ghcr.io/acme/web:latest"), {"latest-tag"}),
+        (lambda o: _container(o).update(image="ghcr.io/acme/web@sha256:" + "a" * 64), set()),
+        (lambda o: _pod(o).pop("securityContext"), {"run-as-non-root"}),
+        (lambda o: _pod(o).update(securityContext={"runAsUser": 1000}), set()),
+        (lambda o: _pod(o).update(securityContext={"runAsNonRoot": True, "runAsUser": 0}),
+         {"run-as-non-root"}),  # kube-linter: fails at run time
+        (lambda o: _container(o)["securityContext"].update(runAsNonRoot=False),
+         {"run-as-non-root"}),  # the container's word wins over the pod's
+        (lambda o: _container(o)["securityContext"].update(privileged=True),
+         {"privileged-container", "privilege-escalation-container"}),
+        (lambda o: _container(o)["securityContext"].update(allowPrivilegeEscalation=True),
+         {"privilege-escalation-container"}),
+        (lambda o: _container(o)["securityContext"].update(capabilities={"add": ["SYS_ADMIN"]}),
+         {"privilege-escalation-container"}),
+        (lambda o: _container(o)["securityContext"].update(
+            capabilities={"add": ["NET_BIND_SERVICE"]}), set()),
+        (lambda o: _pod(o).update(hostNetwork=True), {"host-network"}),
+        (lambda o: _pod(o).update(hostPID=True), {"host-pid"}),
+        (lambda o: _pod(o).update(hostIPC=True), {"host-ipc"}),
+        (lambda o: _pod(o).update(volumes=[host_path("/run/docker.sock")]), {"docker-sock"}),
+        (lambda o: _pod(o).update(volumes=[host_path("/var/log")]), set()),
+        (lambda o: _container(o)["securityContext"].pop("readOnlyRootFilesystem"),
+         {"no-read-only-root-fs"}),
+        (lambda o: _container(o).update(env=[{"name": "api_secret", "value": "s3cr3t"}]),
+         {"env-var-secret"}),
+        (lambda o: _container(o).update(env=[{"name": "DB_PASSWORD", "value": "x"},
+                                             {"name": "SECRET_KEY", "value": ""},
+                                             {"name": "MY_SECRET", "valueFrom": {}}]),
+         set()),  # kube-linter's default: names with "secret", a literal non-empty value
+        (lambda o: o["spec"]["selector"].update(matchLabels={"app": "other"}),
+         {"mismatching-selector"}),
+        (lambda o: o["spec"]["selector"].update(
+            matchExpressions=[{"key": "tier", "operator": "In", "values": ["web"]}]),
+         {"mismatching-selector"}),
+        (lambda o: o["spec"]["selector"].update(
+            matchExpressions=[{"key": "app", "operator": "In", "values": ["web", "api"]},
+                              {"key": "legacy", "operator": "DoesNotExist"}]),
+         set()),
+    ],
+)  # fmt: skip
+def test_each_check_alone_as_kube_linter_flags_it(change: Any, flagged: set[str]) -> None:
+    obj = hardened()
+    change(obj)
+    svc = {"kind": "Service", "metadata": {"name": "s"}, "spec": {"selector": {"app": "web"}}}
+    assert checks_of([obj, svc]) == flagged
 
 
 def test_lint_passes_a_hardened_workload_and_honours_ignore_annotations() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -187,3 +188,25 @@ def test_policy_lint_exits_1_and_names_file_object_and_check(
     assert {f["check"] for f in json.loads(out)} >= {"latest-tag", "run-as-non-root"}
     code, _, err = run(["policy", "lint", "-f", str(tree / "m.yaml"), "--exclude", "nope"], capsys)
     assert code == 2 and "unknown check" in err
+
+
+def test_conftest_invocations_files_as_arguments_stdin_and_line_order(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = str(tree / "m.yaml")
+    both = tree / "both.rego"
+    both.write_text('package main\nimport rego.v1\ndeny contains "no" if input.kind == "Service"\n'
+                    'warn contains "hm" if input.kind == "Service"\n')  # fmt: skip
+    code, out, _ = run(["policy", "test", "-p", str(both), m], capsys)
+    assert code == 1
+    lines = [line for line in out.splitlines() if " - " in line]
+    assert lines == [f"WARN - {m} - main - hm", f"FAIL - {m} - main - no"], "conftest's order"
+    monkeypatch.chdir(tree)  # conftest's default policy directory: ./policy
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((tree / "m.yaml").read_bytes())))
+    code, out, err = run(["policy", "test", "-"], capsys)
+    assert code == 1, err
+    assert "FAIL - - main - Containers must not run as root" in out  # stdin: "-"
+    code, _, err = run(["policy", "test"], capsys)
+    assert code == 2 and "give the manifests" in err
+    code, out, _ = run(["policy", "lint", m], capsys)
+    assert code == 1 and "(check: latest-tag)" in out

@@ -239,6 +239,20 @@ def test_unknown_tag_is_not_found(tmp_path: Path) -> None:
         sbom_for(f"oci:{tmp_path / 'img'}:nope", store=Store(tmp_path / "store"))
 
 
+def test_oci_dir_without_a_tag_is_its_one_image(tmp_path: Path) -> None:
+    from shipway.model.errors import InputError
+
+    store = Store(tmp_path / "store")
+    digest = write_layout(tmp_path / "img", [sample_files()], "v1")
+    bom = sbom_for(f"oci:{tmp_path / 'img'}", store=store)  # as skopeo's and syft's oci-dir
+    assert bom.digest == digest and bom.packages
+    write_layout(tmp_path / "img", [{"etc/other": b"x"}], "v2")
+    with pytest.raises(InputError) as err:
+        sbom_for(f"oci:{tmp_path / 'img'}", store=store, cache=False)
+    assert "the layout holds 2 images (v1, v2): name one as oci:DIR:TAG" in err.value.message
+    assert sbom_for(f"oci:{tmp_path / 'img'}:v1", store=store).digest == digest
+
+
 def test_a_file_where_a_directory_was(tmp_path: Path) -> None:
     site = "usr/lib/python3/dist-packages"
     lower = {f"{site}/a-1.0.dist-info/METADATA": dist_info("a", "1.0")}

@@ -119,6 +119,44 @@ def test_grype_rules() -> None:
     assert suppressed(loc, OPENSSL) is None
 
 
+def test_grype_match_type_and_vex_fields() -> None:
+    # every rule field grype documents, in one rule: it loads, and being about VEX data
+    # it ignores nothing by itself (the VEX documents do that)
+    text = """ignore:
+  - vulnerability: CVE-2021-23337
+    fix-state: fixed
+    vex-status: not_affected
+    vex-justification: vulnerable_code_not_present
+    match-type: exact-direct-match
+    package:
+      name: lodash
+      version: 4.17.20
+      type: npm
+      location: "/app/node_modules/**"
+  - match-type: exact-indirect-match
+    package: {upstream-name: openssl}
+    reason: advisories for the source package
+"""
+    rules = ignore.load(text, ".grype.yaml")
+    assert suppressed(rules, LODASH) is None
+    indirect = replace(OPENSSL, match_type="exact-indirect-match")
+    assert suppressed(rules, indirect) == ".grype.yaml:12: advisories for the source package"
+    assert suppressed(rules, OPENSSL) is None, "matched by its own name: a direct match"
+    cpe = ignore.load("ignore:\n  - match-type: cpe-match\n", ".grype.yaml")
+    assert suppressed(cpe, LODASH) is None and suppressed(cpe, indirect) is None
+    bad = (
+        "ignore:\n  - vex-status: affected\n  - match-type: fuzzy\n"
+        "  - vulnerability: CVE-1\n    vex-justification: component_not_present\n"
+    )
+    with pytest.raises(InputError) as err:
+        ignore.load(bad, ".grype.yaml")
+    msg = str(err.value)
+    assert ".grype.yaml:2:5: vex-status affected (grype's rules that put ignored findings " \
+           "back) is not supported by shipway" in msg  # fmt: skip
+    assert ".grype.yaml:3:5: match-type must be one of exact-direct-match" in msg
+    assert ".grype.yaml:5:5: vex-justification needs vex-status" in msg
+
+
 def test_grype_problems() -> None:
     text = (
         "ignore:\n  - fix-state: maybe\n  - package: {colour: red}\n"
@@ -195,3 +233,70 @@ def test_openvex_latest_statement_wins_and_v001_strings() -> None:
         vex.parse(
             _vex([{"vulnerability": "X", "products": ["pkg:npm/a"], "status": "fine"}]), "v.json"
         )
+
+
+@pytest.mark.parametrize(
+    "product, image, matches",
+    [
+        # Trivy's documented form: the repository, every digest of it
+        ("pkg:oci/trivy?repository_url=ghcr.io/aquasecurity/trivy",
+         "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/trivy?repository_url=ghcr.io%2Faquasecurity%2Ftrivy",
+         "ghcr.io/aquasecurity/trivy@" + DIGEST, True),
+        ("pkg:oci/trivy", "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/trivy?repository_url=ghcr.io/aquasecurity/trivy&tag=0.52.0",
+         "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/alpine?repository_url=index.docker.io/library/alpine", "alpine:3.18", True),
+        # another repository, another tag, a qualifier the scan cannot check, no name known
+        ("pkg:oci/trivy?repository_url=ghcr.io/someone/trivy",
+         "ghcr.io/aquasecurity/trivy:0.52.0", False),
+        ("pkg:oci/trivy", "ghcr.io/aquasecurity/scanner:1", False),
+        ("pkg:oci/trivy?repository_url=ghcr.io/aquasecurity/trivy&tag=0.51.0",
+         "ghcr.io/aquasecurity/trivy:0.52.0", False),
+        ("pkg:oci/trivy?arch=amd64", "ghcr.io/aquasecurity/trivy:0.52.0", False),
+        ("pkg:oci/trivy", "", False),
+        ("pkg:oci/trivy", "oci:/tmp/layout:trivy", False),
+        # with a digest: that digest, whatever the name
+        ("pkg:oci/other@" + DIGEST, "ghcr.io/aquasecurity/trivy:0.52.0", True),
+        ("pkg:oci/trivy@sha256:" + "cd" * 32, "ghcr.io/aquasecurity/trivy:0.52.0", False),
+    ],
+)  # fmt: skip
+def test_openvex_image_products_without_a_digest_name_the_repository(
+    product: str, image: str, matches: bool
+) -> None:
+    doc = _vex([{"vulnerability": {"name": "CVE-2021-23337"},
+                 "products": [{"@id": product, "subcomponents": [{"@id": "pkg:npm/lodash"}]}],
+                 "status": "not_affected", "justification": "component_not_present"}])  # fmt: skip
+    rules = vex.parse(doc, "trivy.openvex.json")
+    assert (rules.suppresses(LODASH, DIGEST, image) is not None) is matches
+    assert rules.suppresses(OPENSSL, DIGEST, image) is None, "not a subcomponent"
+
+
+@pytest.mark.parametrize(
+    "pattern, matches",
+    [
+        # purls copied from a Trivy report: Trivy's distro qualifier is the point release
+        ("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12.1", True),
+        ("pkg:deb/debian/libssl3@3.0.11-1%7Edeb12u2?arch=amd64&distro=debian-12.1", True),
+        ("pkg:deb/debian/libssl3?distro=debian-12", True),
+        ("pkg:deb/debian/libssl3?distro=debian-11.7", False),
+        ("pkg:deb/debian/libssl3?distro=ubuntu-12.04", False),
+        ("pkg:deb/debian/libssl3?arch=arm64&distro=debian-12.1", False),
+        ("pkg:deb/debian/libssl3?distro=debian-12&upstream=openssl", True),
+        ("pkg:deb/debian/libssl3?distro=debian-12&upstream=other", False),
+    ],
+)
+def test_trivyignore_purls_as_trivy_writes_them(pattern: str, matches: bool) -> None:
+    text = f'vulnerabilities:\n  - id: CVE-2023-5678\n    purls: ["{pattern}"]\n'
+    rules = ignore.load(text, ".trivyignore.yaml")
+    assert (suppressed(rules, OPENSSL) is not None) is matches
+
+
+def test_alpine_distro_in_trivy_and_syft_words() -> None:
+    musl = replace(OPENSSL, package="musl", type="apk", purl="pkg:apk/alpine/musl@1.2.4-r2"
+                   "?arch=x86_64&distro=alpine-3.18.4")  # fmt: skip
+    for pattern, matches in (("distro=3.18.4", True), ("distro=3.18", True),
+                             ("distro=3.19.0", False), ("distro=alpine-3.18.4", True)):  # fmt: skip
+        purl = f"pkg:apk/alpine/musl?{pattern}"
+        text = f'vulnerabilities:\n  - id: CVE-2023-5678\n    purls: ["{purl}"]\n'
+        assert (suppressed(ignore.load(text, ".trivyignore.yaml"), musl) is not None) is matches

@@ -7,11 +7,13 @@ digest at the registry and checked: every ``attestors[]`` set needs ``count``
 ``attestations[]`` needs a signed Statement of its type whose predicate meets
 the ``conditions``. A failure under ``Enforce`` refuses the deploy with the
 rule's words; under ``Audit`` it is only reported. ``mutateDigest`` (true by
-default) is honoured as Kyverno does: an image written without a digest that a
-matching entry resolved gets ``deployed`` = ``registry/repo:tag@sha256:…``
-(``workloads.digest_form``), whatever the verdict (Kyverno patches under Audit
-too; an Enforce failure refuses the sync anyway); an image written with a
+default) is honoured as Kyverno does for an ``Enforce`` entry: an image written
+without a digest that the entry resolved gets ``deployed`` =
+``registry/repo:tag@sha256:…`` (``workloads.digest_form``); an image written with a
 digest is left as it is. The sync applies that form (``shipway.deploy.digest_pins``).
+An ``Audit`` entry never rewrites: Kyverno refuses new ``Audit`` policies with
+``mutateDigest`` true (``kyverno.admission_problems``, at apply) and ignores it in
+policies stored before.
 Then, as Kyverno's validation webhook does after its mutation: ``verifyDigest``
 (true by default) fails an image still without a digest (``missing digest for
 IMAGE``: a tag with ``mutateDigest: false``), and ``required`` (true by default)
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -128,20 +131,48 @@ def _verify_attestors(
     client: RegistryClient, target: service.Target, attestors: list[kyverno.Attestor], what: str
 ) -> str | None:
     for i, att in enumerate(attestors):
-        good = 0
+        good = total = 0
         reasons: list[str] = []
         for j, entry in enumerate(att.entries):
             assert entry.keys is not None
-            verifier = keys.verifier_from_pem(entry.keys.public_keys, f"{what}.attestors[{i}]")
-            try:
-                service.verify(client, target, verifier)
-                good += 1
-            except ShipwayError as exc:
-                reasons.append(f"entry {j}: {exc.message}")
-        need = att.count or len(att.entries)
+            found = _verifiers(entry.keys.public_keys, f"{what}.attestors[{i}]")
+            for k, verifier in enumerate(found):
+                total += 1
+                name = f"entry {j}" + (f" key {k}" if len(found) > 1 else "")
+                try:
+                    checked = service.verify(client, target, verifier)
+                except ShipwayError as exc:
+                    reasons.append(f"{name}: {exc.message}")
+                    continue
+                if _annotated(checked, entry.annotations or {}):
+                    good += 1
+                else:  # cosign sign -a k=v: the signed payload's optional fields must match
+                    reasons.append(f"{name}: no verified signature has the annotations "
+                                   f"{entry.annotations}")  # fmt: skip
+        need = att.count or total
         if good < need:
             return f"{good} of {need} required signatures verified ({'; '.join(reasons)})"
     return None
+
+
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+
+
+def _verifiers(public_keys: str, source: str) -> list[keys.Verifier]:
+    """One verifier per PEM block: Kyverno takes several keys in one ``publicKeys`` as
+    separate entries, ``count`` applying across them."""
+    blocks = [m.group(0) for m in _PEM.finditer(public_keys)] or [public_keys]
+    return [keys.verifier_from_pem(b, source) for b in blocks]
+
+
+def _annotated(checked: list[service.Checked], wanted: dict[str, str]) -> bool:
+    """Whether a verified signature's payload has ``optional`` ⊇ ``wanted`` (Kyverno's
+    ``entries[].annotations``)."""
+    for c in checked:
+        optional = (c.payload or {}).get("optional") or {}
+        if c.verified and all(str(optional.get(k)) == str(v) for k, v in wanted.items()):
+            return True
+    return False
 
 
 def _verify_attestations(
@@ -153,10 +184,12 @@ def _verify_attestations(
         found: list[service.Checked] = []
         for e in entries:
             assert e.keys is not None
-            verifier = keys.verifier_from_pem(e.keys.public_keys, what)
-            found += [
-                c for c in service.attestations(client, target, verifier, att.kind) if c.verified
-            ]
+            for verifier in _verifiers(e.keys.public_keys, what):
+                found += [
+                    c
+                    for c in service.attestations(client, target, verifier, att.kind)
+                    if c.verified
+                ]
         if not found:
             return f"no verified attestation of type {att.kind}"
         problems = []
@@ -171,6 +204,13 @@ def _verify_attestations(
         else:
             return f"attestation {att.kind}: {problems[0]}"
     return None
+
+
+def _verified(verify: kyverno.VerifyImages) -> str:
+    """What a pass verified: ``verified: signature, attestation TYPE, ...``."""
+    what = ["signature"] if verify.attestors else []
+    what += [f"attestation {a.kind}" for a in verify.attestations]
+    return f"verified: {', '.join(what)}" if what else "verified"
 
 
 def _key(digest: str, verify: kyverno.VerifyImages) -> str:
@@ -203,16 +243,20 @@ def check_image(
     except ShipwayError as exc:
         return ref.digest or "", False, exc.message
     ok = problem is None
-    message = "verified" if ok else str(problem)
+    message = _verified(verify) if ok else str(problem)
     if cache is not None and ok:  # only passes: a failure is checked again next time
         cache.put(key, ok, message)
     return target.digest, ok, message
 
 
+_Target = tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str, str | None]
+"""``(policy, rule, index, verifyImages, object name, image, namespace or None)``."""
+
+
 def _targets(
     policies: Iterable[Policy], objects: list[tuple[dict[str, Any], str]]
-) -> Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]]:
-    """``(policy, rule, index, verifyImages, object name, image)`` for each image to check."""
+) -> Iterable[_Target]:
+    """What to check: each matching image of each object, with its namespace."""
     for pol in policies:
         for rule in pol.spec.rules:
             for obj, ns in objects:
@@ -226,22 +270,25 @@ def _targets(
                         if workloads.image_matches(
                             image, verify.image_references
                         ) and not workloads.image_matches(image, verify.skip_image_references):
-                            yield pol, rule, i, verify, name, image
+                            yield pol, rule, i, verify, name, image, ns
 
 
 def _checked(
-    targets: Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]],
+    targets: Iterable[_Target],
     cache: VerifyCache | None,
     client_for: ClientFactory,
 ) -> list[ImageCheck]:
     out: list[ImageCheck] = []
-    for pol, rule, i, verify, name, image in targets:
+    for pol, rule, i, verify, name, image, ns in targets:
         what = f"policy {pol.name}/{rule.name} verifyImages[{i}]"
         digest, ok, msg = check_image(image, verify, what=what, cache=cache, client_for=client_for)
-        action = pol.spec.action_of(verify)
+        action = pol.spec.action_of(verify, ns)
         written = reference.parse(image).digest
         deployed = ""
-        if verify.mutate_digest and digest and not written:
+        # mutateDigest is ignored in Audit policies (Kyverno judges by the policy's and
+        # the entry's action, not the namespace overrides)
+        pins = verify.mutate_digest and pol.spec.action_of(verify) == "Enforce"
+        if pins and digest and not written:
             deployed = workloads.digest_form(image, digest)
         if ok:
             ok, msg = _validated(verify, image, bool(written or deployed), msg)
@@ -289,7 +336,7 @@ def check_images(
     """
     wanted = sorted(set(images))
 
-    def targets() -> Iterable[tuple[Policy, kyverno.Rule, int, kyverno.VerifyImages, str, str]]:
+    def targets() -> Iterable[_Target]:
         for pol in policies:
             if pol.namespace and pol.namespace != namespace:
                 continue
@@ -299,7 +346,7 @@ def check_images(
                         if workloads.image_matches(
                             image, verify.image_references
                         ) and not workloads.image_matches(image, verify.skip_image_references):
-                            yield pol, rule, i, verify, holder, image
+                            yield pol, rule, i, verify, holder, image, None
 
     return _checked(targets(), cache, client_for)
 

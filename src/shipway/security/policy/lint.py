@@ -5,7 +5,13 @@ Pure: takes rendered objects, returns findings. Checks (kube-linter's names):
 ``host-pid``, ``host-ipc``, ``docker-sock``, ``privilege-escalation-container``,
 ``no-read-only-root-fs``, ``env-var-secret``, ``mismatching-selector``,
 ``dangling-service``. An object opts out of a check with kube-linter's
-annotation ``ignore-check.kube-linter.io/<check>``.
+annotation ``ignore-check.kube-linter.io/<check>``. Their conditions are
+kube-linter's: ``run-as-non-root`` takes the container's ``runAsUser`` /
+``runAsNonRoot`` over the pod's and flags ``runAsNonRoot`` with ``runAsUser: 0``;
+``privilege-escalation-container`` flags ``allowPrivilegeEscalation: true``,
+``privileged`` and an added ``SYS_ADMIN`` capability; ``env-var-secret`` flags
+a literal, non-empty value of a variable whose name contains ``secret`` (any
+case); ``mismatching-selector`` reads ``matchLabels`` and ``matchExpressions``.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ CHECKS = (
     "mismatching-selector",
     "dangling-service",
 )
-_SECRETISH = re.compile(r"(?i)secret|password|passwd|token|api_?key|private_?key")
+_SECRETISH = re.compile(r"(?i)secret")  # kube-linter's env-var-secret: name (?i).*secret.*
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,34 @@ def _tag_is_latest(image: str) -> bool:
     return ":" not in last or last.endswith(":latest")
 
 
+def _escalation(sc: dict[str, Any]) -> str:
+    """Why a container's securityContext allows privilege escalation ("": it does not)."""
+    if sc.get("allowPrivilegeEscalation") is True:
+        return "allows privilege escalation (allowPrivilegeEscalation: true)"
+    if sc.get("privileged") is True:
+        return "is privileged, hence allows privilege escalation"
+    if "SYS_ADMIN" in ((sc.get("capabilities") or {}).get("add") or []):
+        return "adds the SYS_ADMIN capability, hence allows privilege escalation"
+    return ""
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
+    """A LabelSelector (``matchLabels``, ``matchExpressions``) against labels."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
 def _container_checks(obj: dict[str, Any], spec: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     pod_sc = spec.get("securityContext") or {}
@@ -82,7 +116,16 @@ def _container_checks(obj: dict[str, Any], spec: dict[str, Any]) -> list[tuple[s
             )
         non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
         uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
-        if not non_root and not (isinstance(uid, int) and uid > 0):
+        if isinstance(uid, int) and uid > 0:
+            pass  # an explicit non-root user
+        elif non_root and uid == 0:
+            out.append(
+                (
+                    "run-as-non-root",
+                    f'container "{name}" is set to runAsNonRoot, but runAsUser set to 0',
+                )
+            )
+        elif not non_root:
             out.append(
                 (
                     "run-as-non-root",
@@ -92,13 +135,9 @@ def _container_checks(obj: dict[str, Any], spec: dict[str, Any]) -> list[tuple[s
             )
         if sc.get("privileged"):
             out.append(("privileged-container", f'container "{name}" is privileged'))
-        if sc.get("allowPrivilegeEscalation") or sc.get("privileged"):
-            out.append(
-                (
-                    "privilege-escalation-container",
-                    f'container "{name}" allows privilege escalation',
-                )
-            )
+        escalation = _escalation(sc)
+        if escalation:
+            out.append(("privilege-escalation-container", f'container "{name}" {escalation}'))
         if not sc.get("readOnlyRootFilesystem"):
             out.append(
                 (
@@ -143,14 +182,13 @@ def _selector_check(obj: dict[str, Any]) -> list[tuple[str, str]]:
     if obj.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
         return []
     spec = obj.get("spec") or {}
-    wanted = (spec.get("selector") or {}).get("matchLabels") or {}
+    selector = spec.get("selector") or {}
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-    missing = {k: v for k, v in wanted.items() if labels.get(k) != v}
-    if missing:
+    if selector and not _selects(selector, labels):
         return [
             (
                 "mismatching-selector",
-                f"the selector {missing} does not match the pod template's labels {labels}",
+                f"the selector {selector} does not match the pod template's labels {labels}",
             )
         ]
     return []

@@ -3,15 +3,24 @@
 Pure (text in, rules out). ``.trivyignore``: one id a line, ``#`` comments,
 an optional ``exp:YYYY-MM-DD``. ``.trivyignore.yaml``: ``vulnerabilities``
 entries with ``id``, ``paths`` (globs), ``purls`` (a purl without a version
-matches every version), ``statement`` and ``expired_at``; an expired entry
+matches every version; its qualifiers must be the package's, a ``distro`` written
+as Trivy does, ``debian-12.1`` or ``3.18.4``, naming the same release as syft's
+``debian-12`` or ``alpine-3.18.4``), ``statement`` and ``expired_at``; an expired entry
 no longer ignores. An id matches a finding's id or one of its aliases, as
 Trivy reports CVE ids. ``.grype.yaml``: ``ignore`` rules with
 ``vulnerability``, ``include-aliases``, ``fix-state`` (``fixed`` when the
 finding has a fixed version, ``not-fixed`` otherwise), and ``package``
 (``name``, ``version``, ``type`` and ``language`` in grype's words,
-``location`` glob, ``upstream-name``); every field given must match.
-``namespace``, ``match-type`` and the VEX fields are refused (ignoring them
-would widen the rule). Bad entries are
+``location`` glob, ``upstream-name``) and ``match-type``
+(``exact-direct-match``: the package's own name; ``exact-indirect-match``: its
+source package's, as Debian advisories name them; ``cpe-match``: nothing here,
+no CPE matching); every field given must match. ``vex-status`` (``not_affected``
+or ``fixed``) with an optional ``vex-justification`` makes a rule about VEX
+data, as grype reads it: it ignores nothing itself (the VEX documents given are
+honoured on their own, as Trivy does), so it is read and changes nothing.
+grype's augmenting statuses (``affected``, ``under_investigation``: putting
+ignored findings back) and ``namespace`` (grype's database namespaces) are
+refused, since ignoring them would widen the rule. Bad entries are
 ``InputError`` at ``file:line:col``, all of them at once.
 """
 
@@ -64,7 +73,30 @@ def purl_matches(pattern: str, purl: str) -> bool:
         return False
     wq = want.qualifiers if isinstance(want.qualifiers, dict) else {}
     hq = have.qualifiers if isinstance(have.qualifiers, dict) else {}
-    return all(hq.get(k) == v for k, v in wq.items())
+    return all(
+        _same_distro(v, hq.get(k)) if k == "distro" else hq.get(k) == v for k, v in wq.items()
+    )
+
+
+def _distro_version(value: str) -> str:
+    """``debian-12`` (syft's words) and ``3.18.4`` (Trivy's, for Alpine) → the version."""
+    m = re.fullmatch(r"(?:[a-z][a-z0-9._]*-)?(\d[\w.+~-]*)", value)
+    return m.group(1) if m else value
+
+
+def _same_distro(want: str, have: str | None) -> bool:
+    """A ``distro`` qualifier as Trivy (``debian-12.1``, ``3.18.4``) or syft (``debian-12``,
+    ``alpine-3.18.4``) writes it: the same release, at the precision both give."""
+    if have is None:
+        return False
+    if want == have:
+        return True
+    w, h = _distro_version(want), _distro_version(have)
+    if w == want and h == have:
+        return False  # neither has a version: different names
+    if "-" in want and "-" in have and want.split("-", 1)[0] != have.split("-", 1)[0]:
+        return False  # debian-12 is not ubuntu-12
+    return w == h or w.startswith(h + ".") or h.startswith(w + ".")
 
 
 def _date(value: Any) -> dt.date | None:
@@ -89,7 +121,7 @@ class TrivyRule:
     expired_at: dt.date | None = None
     source: str = ""
 
-    def suppresses(self, finding: Finding, image_digest: str) -> str | None:
+    def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None:
         if self.expired_at is not None and self.expired_at < dt.datetime.now(dt.UTC).date():
             return None
         if self.id not in finding.ids:
@@ -193,12 +225,17 @@ class GrypeRule:
     location: str = ""
     upstream_name: str = ""
     language: str = ""
+    match_type: str = ""
+    vex_status: str = ""
     reason: str = ""
     source: str = ""
 
-    def suppresses(self, finding: Finding, image_digest: str) -> str | None:
+    def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None:
+        if self.vex_status:
+            return None  # about VEX data, which the VEX documents apply themselves
         ids = finding.ids if self.include_aliases else (finding.id,)
         checks = [
+            not self.match_type or self.match_type == finding.match_type,
             not self.vulnerability or self.vulnerability in ids,
             not self.fix_state or self.fix_state == ("fixed" if finding.fixed else "not-fixed"),
             not self.name or self.name == finding.package,
@@ -214,9 +251,13 @@ class GrypeRule:
 
 
 _GRYPE_PKG = ("name", "version", "type", "location", "upstream-name", "language")
-_GRYPE_RULE = ("vulnerability", "fix-state", "package", "reason", "include-aliases")
-_GRYPE_UNSUPPORTED = ("namespace", "match-type", "vex-status", "vex-justification")
+_GRYPE_RULE = ("vulnerability", "fix-state", "package", "reason", "include-aliases",
+               "match-type", "vex-status", "vex-justification")  # fmt: skip
+_GRYPE_UNSUPPORTED = ("namespace",)
 FIX_STATES = ("fixed", "not-fixed", "wont-fix", "unknown")
+MATCH_TYPES = ("exact-direct-match", "exact-indirect-match", "cpe-match")
+VEX_FILTERS = ("not_affected", "fixed")
+VEX_AUGMENT = ("affected", "under_investigation")
 GRYPE_LANGUAGES = {"pypi": "python", "npm": "javascript", "golang": "go"}
 
 
@@ -256,7 +297,26 @@ def parse_grype_yaml(text: str, file: str) -> list[Rule]:
             problems.append(
                 err(["ignore", i, "fix-state"], f"fix-state must be one of {', '.join(FIX_STATES)}")
             )
-        if not e.get("vulnerability") and not pkg and not state:
+        mtype = str(e.get("match-type") or "")
+        if mtype and mtype not in MATCH_TYPES:
+            problems.append(
+                err(
+                    ["ignore", i, "match-type"],
+                    f"match-type must be one of {', '.join(MATCH_TYPES)}",
+                )
+            )
+        vex_status = str(e.get("vex-status") or "")
+        if vex_status in VEX_AUGMENT:
+            problems.append(err(["ignore", i, "vex-status"],
+                                f"vex-status {vex_status} (grype's rules that put ignored findings "
+                                "back) is not supported by shipway"))  # fmt: skip
+        elif vex_status and vex_status not in VEX_FILTERS:
+            problems.append(err(["ignore", i, "vex-status"],
+                                "vex-status must be not_affected or fixed"))  # fmt: skip
+        if e.get("vex-justification") and not vex_status:
+            problems.append(err(["ignore", i, "vex-justification"],
+                                "vex-justification needs vex-status"))  # fmt: skip
+        if not (e.get("vulnerability") or pkg or state or mtype or vex_status):
             problems.append(err(["ignore", i], "a rule needs vulnerability, fix-state or package"))
         line, _ = doc.locate(["ignore", i])
         rules.append(
@@ -270,6 +330,8 @@ def parse_grype_yaml(text: str, file: str) -> list[Rule]:
                 location=str(pkg.get("location") or ""),
                 upstream_name=str(pkg.get("upstream-name") or ""),
                 language=str(pkg.get("language") or ""),
+                match_type=mtype,
+                vex_status=vex_status,
                 reason=str(e.get("reason") or ""),
                 source=f"{file}:{line}",
             )

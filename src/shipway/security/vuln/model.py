@@ -29,6 +29,7 @@ class Finding:
     ecosystem: str
     summary: str = ""
     source_name: str = ""
+    match_type: str = "exact-direct-match"  # grype's words; by the source package: indirect
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -41,9 +42,10 @@ class Finding:
 
 
 class Rule(Protocol):
-    """An ignore rule or a VEX statement: the reason it suppresses a finding, or None."""
+    """An ignore rule or a VEX statement: the reason it suppresses a finding, or None
+    (``image``: the reference scanned, ``""`` when unknown)."""
 
-    def suppresses(self, finding: Finding, image_digest: str) -> str | None: ...
+    def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None: ...
 
 
 @dataclass

@@ -17,6 +17,7 @@ from shipway.security.sbom.model import Distro, Package, Sbom
 from shipway.security.vuln import match, severity
 from shipway.security.vuln.db import VulnDB
 from shipway.security.vuln.model import Finding, Ignored, ScanOptions, ScanReport
+from shipway.security.vuln.osv import Affected
 
 LANGUAGE_ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm", "golang": "Go"}
 
@@ -33,6 +34,14 @@ def ecosystem_of(pkg: Package, distro: Distro) -> str | None:
         name = {"wolfi": "Wolfi", "chainguard": "Chainguard"}.get(distro.id, "Alpine")
         return f"{name}:{ver}" if ver and name == "Alpine" else name
     return LANGUAGE_ECOSYSTEMS.get(pkg.type)
+
+
+def _match_type(affected: Affected, pkg: Package) -> str:
+    """grype's words: the package itself, or its source (upstream) package."""
+    own = match.normalize_name(affected.ecosystem, pkg.name)
+    if match.normalize_name(affected.ecosystem, affected.name) == own:
+        return "exact-direct-match"
+    return "exact-indirect-match"
 
 
 def _findings(pkg: Package, eco: str, db: VulnDB) -> list[Finding]:
@@ -64,6 +73,7 @@ def _findings(pkg: Package, eco: str, db: VulnDB) -> list[Finding]:
                 ecosystem=hit.affected.ecosystem,
                 summary=rec.summary,
                 source_name=pkg.source_name,
+                match_type=_match_type(hit.affected, pkg),
             )
         )
     return out
@@ -95,7 +105,12 @@ def scan(
             if f.severity not in wanted or (opts.ignore_unfixed and not f.fixed):
                 continue
             reason = next(
-                (r for r in (rule.suppresses(f, sbom.digest) for rule in opts.rules) if r), None
+                (
+                    r
+                    for r in (rule.suppresses(f, sbom.digest, sbom.image) for rule in opts.rules)
+                    if r
+                ),
+                None,
             )
             if reason:
                 report.ignored.append(Ignored(f, reason))

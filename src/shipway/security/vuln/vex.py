@@ -5,11 +5,16 @@ string), products (``@id`` purls with optional ``subcomponents``, or
 strings) and a ``status``. ``not_affected`` and ``fixed`` suppress the
 matching findings; ``affected`` and ``under_investigation`` do not. A
 product matches a finding when its purl is the package's (a purl without a
-version covers every version), or when it names the image (``pkg:oci/...``
-with the image digest as version) and either has no subcomponents or one
-of them is the package. For one vulnerability and product the latest
-statement (by its ``timestamp``, else the document's, else document order)
-wins.
+version covers every version), or when it names the image and either has
+no subcomponents or one of them is the package. A ``pkg:oci/NAME@DIGEST``
+product names the image of that digest; ``pkg:oci/NAME`` without a version
+(Trivy's documented form, ``pkg:oci/trivy?repository_url=ghcr.io/aquasecurity/trivy``)
+names every digest of the scanned repository when ``NAME`` is its last path
+component and its ``repository_url`` and ``tag`` qualifiers, when given, are
+the image's (Docker Hub's aliases and ``library/`` compare equal); any other
+qualifier, or an image known only by digest, does not match. For one
+vulnerability and product the latest statement (by its ``timestamp``, else
+the document's, else document order) wins.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from packageurl import PackageURL
 
+from shipway.images import reference
 from shipway.model.errors import InputError
 from shipway.security.vuln.ignore import purl_matches
 from shipway.security.vuln.model import Finding, Rule
@@ -44,24 +50,45 @@ class Statement:
     order: int
     source: str
 
-    def applies(self, finding: Finding, image_digest: str) -> bool:
+    def applies(self, finding: Finding, image_digest: str, image: str = "") -> bool:
         if not set(self.vulnerability) & set(finding.ids):
             return False
-        return any(_product_matches(p, finding, image_digest) for p in self.products)
+        return any(_product_matches(p, finding, image_digest, image) for p in self.products)
 
 
-def _is_image(purl: str, digest: str) -> bool:
+def _repository(text: str) -> str | None:
+    """``registry/repository`` of an image reference or a ``repository_url``, normalised."""
+    try:
+        ref = reference.parse(text, default_tag=None)
+    except InputError:
+        return None
+    return None if ref.oci_dir else f"{ref.registry}/{ref.repository}"
+
+
+def _is_image(purl: str, digest: str, image: str) -> bool:
     try:
         p = PackageURL.from_string(purl)
     except ValueError:
         return False
-    return p.type == "oci" and p.version == digest  # without a digest it names no image
+    if p.type != "oci":
+        return False
+    if p.version:
+        return p.version == digest
+    repo = _repository(image) if image else None
+    if repo is None or p.name != repo.rsplit("/", 1)[-1]:
+        return False  # known only by digest, or another repository
+    quals = p.qualifiers if isinstance(p.qualifiers, dict) else {}
+    if set(quals) - {"repository_url", "tag"}:
+        return False  # arch, os...: what the scan does not know does not match
+    if "repository_url" in quals and _repository(quals["repository_url"]) != repo:
+        return False
+    return "tag" not in quals or quals["tag"] == reference.parse(image).tag
 
 
-def _product_matches(p: Product, finding: Finding, digest: str) -> bool:
+def _product_matches(p: Product, finding: Finding, digest: str, image: str) -> bool:
     if purl_matches(p.id, finding.purl):
         return True
-    if _is_image(p.id, digest):
+    if _is_image(p.id, digest, image):
         return not p.subcomponents or any(purl_matches(s, finding.purl) for s in p.subcomponents)
     return False
 
@@ -72,10 +99,10 @@ class VexRules:
     def __init__(self, statements: list[Statement]) -> None:
         self.statements = sorted(statements, key=lambda s: (s.timestamp, s.order))
 
-    def suppresses(self, finding: Finding, image_digest: str) -> str | None:
+    def suppresses(self, finding: Finding, image_digest: str, image: str = "") -> str | None:
         last = None
         for st in self.statements:
-            if st.applies(finding, image_digest):
+            if st.applies(finding, image_digest, image):
                 last = st
         if last is None or last.status not in SUPPRESS:
             return None
