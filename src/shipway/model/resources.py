@@ -201,9 +201,6 @@ def from_located(
     payload = SPEC_FIELD.get(kind, "spec")
     top = {k: v for k, v in data.items() if k not in _ENVELOPE}
     value = top if payload == "" else data.get(payload)
-    from shipway.model.kargo_step_configs import step_problems
-
-    steps = [((payload, *loc), msg) for loc, msg in step_problems(kind, value or {})]
     try:
         schema.model_validate(value or {})
     except pydantic.ValidationError as exc:
@@ -215,9 +212,12 @@ def from_located(
             found.append(ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                        subject=doc.where(path)))  # fmt: skip
         # the steps' own configs too: an unknown step does not hide another step's typo
+        from shipway.model.kargo_step_configs import step_problems as configs
+
         found += [ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                 subject=doc.where(path))
-                  for path, msg in steps if tuple(path) not in seen]  # fmt: skip
+                  for loc, msg in configs(kind, value or {})
+                  if (path := (payload, *loc)) not in seen]  # fmt: skip
         raise combined(found) from None
     if api_version.startswith("triggers.tekton.dev/"):
         from shipway.model.tekton_triggers import problems as trigger_problems
@@ -226,6 +226,9 @@ def from_located(
                  for path, msg in trigger_problems(kind, value or {})]  # fmt: skip
         if found:
             raise combined(found)
+    from shipway.model.kargo_step_configs import step_problems
+
+    steps = [((payload, *loc), msg) for loc, msg in step_problems(kind, value or {})]
     if steps:
         raise combined([ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                       subject=doc.where(path)) for path, msg in steps])  # fmt: skip
