@@ -4,7 +4,10 @@ In the Kargo CLI's shapes: ``approve --project P --freight F --stage S``
 (``kargo approve``), ``stage verify --project P S`` (re-run the stage's
 verification of the Freight it holds; ``--wait`` runs it here to its end
 when no controller does), ``promotion abort --project P NAME`` (Kargo's
-``Aborted`` phase). The acting person is the OS user on the local store.
+``Aborted`` phase). The acting person is the OS user on the local store; logged
+in to a controller (``shipway login``, or ``--server``), each goes through its
+API (``/api/v1/promotions/...``) and acts as the logged-in account, which RBAC
+checks (``promotions``, ``approve``/``verify``/``abort``, ``<project>/<stage>``).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import time
 
 import click
 
-from shipway.cli import scope
+from shipway.cli import remote, scope
 from shipway.cli.context import state_from
 from shipway.cli.promote import _controller_up, actor
+from shipway.model.errors import InputError
 
 _PROJECT = click.option("--project", "-n", "--namespace", "project", default=None,
                         help="The Kargo Project (namespace).")  # fmt: skip
@@ -25,19 +29,30 @@ _PROJECT = click.option("--project", "-n", "--namespace", "project", default=Non
 @_PROJECT
 @click.option("--freight", "freight_ref", required=True, help="The Freight's name or alias.")
 @click.option("--stage", required=True, help="The Stage to approve it for.")
-def approve(project: str | None, freight_ref: str, stage: str) -> None:
+@remote.server_option
+def approve(project: str | None, freight_ref: str, stage: str, server: str | None) -> None:
     """Approve Freight for a Stage (it may then be promoted there without verification
     upstream). A Stage's approval policy may ask for several approvers, roles, and no
-    self-approval (exit 6 when refused)."""
-    from shipway.promote import approvals
-
-    store = state_from(click.get_current_context()).store
-    got = approvals.approve(store, project or scope.current(), freight_ref, stage, actor())
-    if got.done:
-        click.echo(f"freight.kargo.akuity.io/{got.freight} approved for stage {stage}")
+    self-approval (exit 6 when refused). Through a controller the approver is the
+    logged-in account."""
+    ns = project or scope.current()
+    t = remote.target(click.get_current_context(), server)
+    if t is not None:
+        got = remote.call(t, "POST", f"/api/v1/promotions/{ns}/{stage}/approve",
+                          json={"freight": freight_ref}).json()  # fmt: skip
+        name, given, required = got["freight"], got["approvals"], got["required"]
+        done = bool(got["approved"])
     else:
-        click.echo(f"freight.kargo.akuity.io/{got.freight}: approval {got.given} of "
-                   f"{got.required} for stage {stage}")  # fmt: skip
+        from shipway.promote import approvals
+
+        store = state_from(click.get_current_context()).store
+        found = approvals.approve(store, ns, freight_ref, stage, actor())
+        name, given, required, done = found.freight, found.given, found.required, found.done
+    if done:
+        click.echo(f"freight.kargo.akuity.io/{name} approved for stage {stage}")
+    else:
+        click.echo(f"freight.kargo.akuity.io/{name}: approval {given} of {required} for "
+                   f"stage {stage}")  # fmt: skip
 
 
 @click.group()
@@ -51,10 +66,23 @@ def stage() -> None:
 @click.option("--wait", is_flag=True, help="Wait for the verification's end (exit 1 unless "
               "Successful).")  # fmt: skip
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds for --wait.")
-def verify(project: str | None, name: str, wait: bool, timeout: float) -> None:
+@remote.server_option
+def verify(project: str | None, name: str, wait: bool, timeout: float,
+           server: str | None) -> None:  # fmt: skip
     """Re-run the stage's verification of the Freight it holds."""
     from shipway.promote import lifecycle, verification
 
+    t = remote.target(click.get_current_context(), server)
+    if t is not None:
+        if wait:
+            raise _no_wait("stage verify")
+        got = remote.call(t, "POST", f"/api/v1/promotions/{project or scope.current()}/{name}"
+                          "/verify").json()  # fmt: skip
+        if not got["started"]:
+            click.echo(f"stage {name} has no verification: its Freight is verified")
+        else:
+            click.echo(f"analysisrun.argoproj.io/{got['analysisRun']} created")
+        return
     state = state_from(click.get_current_context())
     store = state.store
     key = verification.verify_stage(store, project or scope.current(), name, actor=actor())
@@ -105,11 +133,24 @@ def promotion() -> None:
 @promotion.command("abort")
 @_PROJECT
 @click.argument("name")
-def abort(project: str | None, name: str) -> None:
+@remote.server_option
+def abort(project: str | None, name: str, server: str | None) -> None:
     """Abort a Pending or Running promotion (it ends Aborted)."""
     from shipway.promote import runner
 
-    store = state_from(click.get_current_context()).store
-    phase = runner.request_abort(store, runner.key_of(project or scope.current(), name), actor())
+    ns = project or scope.current()
+    t = remote.target(click.get_current_context(), server)
+    if t is not None:
+        phase = str(remote.call(t, "POST", f"/api/v1/projects/{ns}/promotions/{name}/abort")
+                    .json()["phase"])  # fmt: skip
+    else:
+        store = state_from(click.get_current_context()).store
+        phase = runner.request_abort(store, runner.key_of(ns, name), actor())
     verb = "aborted" if phase == "Aborted" else f"abort requested (it is {phase})"
     click.echo(f"promotion.kargo.akuity.io/{name} {verb}")
+
+
+def _no_wait(command: str) -> InputError:
+    return InputError(f"'shipway {command} --wait' works on the local store only: through a "
+                      "controller, leave out --wait and follow it with 'shipway get' or the web "
+                      "UI", subject="--wait")  # fmt: skip

@@ -11,7 +11,9 @@ it has soaked there, where it is approved; Stages: the soak time left for the
 next Freight, from ``status.soak``, and the auto-promotion holds). Argo CD's
 ApplicationSet: NAME STATUS (its ResourcesUpToDate condition) APPLICATIONS AGE;
 wide: the generators, the ``applicationsSync`` policy and the condition's
-message. Other kinds keep the generic name/source table.
+message. A Secret: kubectl's NAME TYPE DATA AGE; wide: Kargo's credential columns (the
+``kargo.akuity.io/cred-type`` label, REGEX, REPO), never a value but the repository URL.
+Other kinds keep the generic name/source table.
 """
 
 from __future__ import annotations
@@ -189,6 +191,20 @@ def _appset(r: Resource, wide: bool) -> list[Any]:
     return row
 
 
+def _secret(r: Resource, wide: bool) -> list[Any]:
+    from shipway.model import secrets
+
+    data = r.body.get("data") or {}
+    row: list[Any] = [r.name, r.body.get("type", "Opaque"), len(data)]
+    if wide:
+        shown = secrets.decoded({"data": {k: data[k] for k in ("repoURL", "repoURLIsRegex")
+                                          if k in data}})  # fmt: skip
+        regex = str(shown.get("repoURLIsRegex", "")).lower() == "true"
+        row += [secrets.cred_type(r.body), str(regex).lower() if shown else "",
+                shown.get("repoURL", "")]  # fmt: skip
+    return row
+
+
 _FREIGHT = ["name", "alias", "origin (kind)", "origin (name)"]
 _STAGE = ["name", "shard", "current freight", "health", "ready", "status"]
 _TABLES: dict[str, tuple[list[str], list[str], Row, bool]] = {
@@ -213,6 +229,7 @@ _TABLES: dict[str, tuple[list[str], list[str], Row, bool]] = {
     "AnalysisTemplate": (["name"], ["metrics"], _template, True),
     "ClusterAnalysisTemplate": (["name"], ["metrics"], _template, True),
     "AnalysisRun": (["name", "status"], ["message"], _analysis_run, True),
+    "Secret": (["name", "type", "data"], ["cred type", "regex", "repo"], _secret, True),
     "ApplicationSet": (
         ["name", "status", "applications"],
         ["generators", "sync policy", "message"],

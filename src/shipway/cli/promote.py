@@ -8,7 +8,9 @@ when it Succeeded, 1 when it Failed or Errored (naming the step and its
 message). In this process the promotion always runs to its end, and then
 the stage's verification (to its end with ``--wait``). The gates
 (``promote.start``: one promotion per stage, promotion windows, soak and
-availability) refuse with exit 4 and the reason.
+availability) refuse with exit 4 and the reason. Logged in to a controller
+(``shipway login`` or ``--server``), the promotion is asked of its API and runs
+there as the logged-in account (``--wait`` is refused there).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 import click
 import httpx
 
-from shipway.cli import scope
+from shipway.cli import remote, scope
 from shipway.cli.context import state_from
+from shipway.model.errors import InputError
 
 
 def _controller_up(url: str) -> bool:
@@ -46,20 +49,32 @@ def _progress(event: dict[str, Any]) -> None:
 @click.option("--stage", required=True, help="The Stage to promote to.")
 @click.option("--wait", is_flag=True, help="Wait for the promotion to finish; exit 1 if it fails.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds for --wait.")
-def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeout: float) -> None:
+@remote.server_option
+def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeout: float,
+            server: str | None) -> None:  # fmt: skip
     """Promote Freight to a Stage.
 
     Refused (exit 4, saying why) while the stage has a promotion under way,
     while a promotion window closes it, or while the Freight is not available
     to it (not approved, or not verified and soaked upstream: the time left
-    is shown).
+    is shown). Through a controller it runs there, as the logged-in account.
     """
     from shipway.promote import runner
     from shipway.promote import start as start_mod
 
+    ns = project or scope.current()
+    t = remote.target(click.get_current_context(), server)
+    if t is not None:
+        if wait:
+            raise InputError("'shipway promote --wait' works on the local store only: through "
+                             "a controller, leave out --wait and follow it with 'shipway get' "
+                             "or the web UI", subject="--wait")  # fmt: skip
+        got = remote.call(t, "POST", f"/api/v1/promotions/{ns}/{stage}/promote",
+                          json={"freight": freight_ref}).json()  # fmt: skip
+        click.echo(f"promotion.kargo.akuity.io/{got['name']} created")
+        return
     state = state_from(click.get_current_context())
     store = state.store
-    ns = project or scope.current()
     started = start_mod.start(store, project=ns, stage=stage, freight=freight_ref,
                               actor=actor())  # fmt: skip
     name, key = started.name, started.key

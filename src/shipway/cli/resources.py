@@ -102,16 +102,16 @@ def _check_references(ctx: click.Context, resources: list[Resource]) -> None:
         raise combined(problems)
 
 
-def _namespace_dicts(names: list[str]) -> list[dict[str, Any]]:
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": n},
-            "status": {"phase": "Active"},
-        }
-        for n in names
-    ]
+def _namespace_dicts(names: list[str], stored: dict[str, Resource]) -> list[dict[str, Any]]:
+    """Each namespace as an object: an applied Namespace as it was applied, else a bare one."""
+    out = []
+    for n in names:
+        own = stored[n].to_object() if n in stored else {}
+        out.append({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": own.get("metadata") or {"name": n},
+                    **({"spec": own["spec"]} if own.get("spec") else {}),
+                    "status": {"phase": "Active"}})  # fmt: skip
+    return out
 
 
 def _get_namespaces(ctx: click.Context, name: str | None, opts: out.Options) -> None:
@@ -120,7 +120,8 @@ def _get_namespaces(ctx: click.Context, name: str | None, opts: out.Options) -> 
         if name not in names:
             raise NotFoundError(f"namespace {name!r} not found", subject=f"Namespace/{name}")
         names = [name]
-    items = _namespace_dicts(names)
+    stored = {r.name: r for r in reads.list_kind(reader_from(ctx), "Namespace")}
+    items = _namespace_dicts(names, stored)
     if name and out.emit(items[0], opts.output, opts.no_headers):
         return
     out.report(items, opts, table=out.rows_table(["name", "status"], _namespace_row),

@@ -288,6 +288,13 @@ class ArgoSource(_Strict):
     kustomize: ArgoKustomize | None = None
     helm: ArgoHelm | None = None
 
+    @model_validator(mode="after")
+    def _revision_for_target(self) -> ArgoSource:
+        if self.update_target_revision and not self.desired_revision:
+            raise ValueError("updateTargetRevision: true needs desiredRevision (the revision "
+                             "to point targetRevision at)")  # fmt: skip
+        return self
+
 
 class LabelRequirement(_Strict):
     key: str = Field(min_length=1)

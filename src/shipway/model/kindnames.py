@@ -12,6 +12,8 @@ _FLUX_NOTE = ["notification.toolkit.fluxcd.io/v1beta3", "notification.toolkit.fl
 _FLUX_IMAGE = ["image.toolkit.fluxcd.io/v1beta2", "image.toolkit.fluxcd.io/v1beta1"]
 API_VERSIONS: dict[str, list[str]] = {
     "ConfigMap": ["v1"],
+    "Secret": ["v1"],
+    "Namespace": ["v1"],
     "Application": ["argoproj.io/v1alpha1"],
     "AppProject": ["argoproj.io/v1alpha1"],
     "ApplicationSet": ["argoproj.io/v1alpha1"],
@@ -50,6 +52,8 @@ ALIASES: dict[str, str] = {}
 """What a user may type for a kind (lower case): its name, plural and short names."""
 for _kind, _extra in {
     "ConfigMap": ["cm", "configmaps"],
+    "Secret": ["secrets"],
+    "Namespace": ["ns", "namespaces"],
     "Application": ["app", "apps", "applications"],
     "AppProject": ["appproj", "appprojects"],
     "ApplicationSet": ["applicationsets", "appset", "appsets"],

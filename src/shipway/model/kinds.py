@@ -3,6 +3,7 @@
 - ``Application`` and ``AppProject`` (``argoproj.io/v1alpha1``): Argo CD's own shape.
 - ``ImageRepository``, ``ImagePolicy``, ``ImageUpdateAutomation``
   (``image.toolkit.fluxcd.io``): Flux image automation's shape.
+- ``Secret`` and ``Namespace`` (``v1``): ``shipway.model.secrets``.
 - ``Cluster`` (``shipway.dev/v1alpha1``): a podman host or a Kubernetes context.
 - ``Pipeline`` (``shipway.dev/v1alpha1``): a source repo bound to its workflows and apps.
 - ``Project`` (``kargo.akuity.io/v1alpha1``): Kargo's Project, a namespace (cluster-scoped);
@@ -42,6 +43,7 @@ from shipway.model.kargo_stage import StageSpec
 from shipway.model.kargo_steps import PromotionTaskSpec
 from shipway.model.kyverno import KyvernoPolicySpec
 from shipway.model.rollouts import AnalysisRunSpec, AnalysisTemplateSpec
+from shipway.model.secrets import NamespaceSpec, SecretBody
 
 
 class _Strict(BaseModel):
@@ -289,6 +291,8 @@ class TektonTriggersSpec(BaseModel):
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "ConfigMap": ConfigMapData,
+    "Secret": SecretBody,
+    "Namespace": NamespaceSpec,
     "Pipeline": PipelineSpec,
     "Application": ApplicationSpec,
     "AppProject": ProjectSpec,

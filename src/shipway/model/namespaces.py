@@ -40,6 +40,7 @@ DEFAULT = "default"
 
 CLUSTER_SCOPED: frozenset[str] = frozenset(
     {
+        "Namespace",
         "Cluster",
         "Project",
         "ClusterPromotionTask",

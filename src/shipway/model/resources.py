@@ -22,9 +22,9 @@ from shipway.model.errors import ResourceError
 if TYPE_CHECKING:
     from shipway.model import yamlsrc
 
-SPEC_FIELD: dict[str, str] = {"ConfigMap": "data", "Freight": ""}
+SPEC_FIELD: dict[str, str] = {"ConfigMap": "data", "Freight": "", "Secret": ""}
 """Kinds whose payload is not ``spec`` (core kinds Argo CD reads its settings from);
-``""``: the top-level fields themselves (Kargo's Freight has no spec)."""
+``""``: the top-level fields themselves (Kargo's Freight and a Secret have no spec)."""
 _ENVELOPE = ("apiVersion", "kind", "metadata", "status")
 
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
@@ -97,12 +97,18 @@ class Resource:
         return out
 
     def to_object(self) -> dict[str, Any]:
-        """``to_dict`` with ``metadata.creationTimestamp`` (RFC 3339, ``Z``) as kubectl shows."""
+        """``to_dict`` with ``metadata.creationTimestamp`` (RFC 3339, ``Z``) as kubectl shows;
+        a Secret's values redacted (``shipway.model.secrets.redacted``): output never shows
+        them."""
         out = self.to_dict()
         if self.created is not None and "creationTimestamp" not in self.metadata:
             t = self.created if self.created.tzinfo else self.created.replace(tzinfo=dt.UTC)
             stamp = t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             out["metadata"] = {**self.metadata, "creationTimestamp": stamp}
+        if self.kind == "Secret":
+            from shipway.model.secrets import redacted
+
+            out = redacted(out)
         return out
 
 
@@ -184,6 +190,9 @@ def from_located(
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise ResourceError("metadata.name is required", subject=doc.where(("metadata",)))
     name = meta["name"]
+    if kind == "Namespace" and not _LABEL_RE.match(name):
+        raise ResourceError(f"metadata.name {name!r} is not a DNS label",
+                            subject=doc.where(("metadata", "name")))  # fmt: skip
     if not _NAME_RE.match(name) or len(name) > 253:
         raise ResourceError(
             f"metadata.name {name!r} is not a DNS subdomain name",
@@ -195,12 +204,20 @@ def from_located(
     try:
         schema.model_validate(value or {})
     except pydantic.ValidationError as exc:
-        found = []
+        found, seen = [], set()
         for err in exc.errors():  # every problem of the document, not only the first
             loc, msg = _pydantic_message(err)
             path = (payload, *loc) if payload else loc
+            seen.add(tuple(path))
             found.append(ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
                                        subject=doc.where(path)))  # fmt: skip
+        # the steps' own configs too: an unknown step does not hide another step's typo
+        from shipway.model.kargo_step_configs import step_problems as configs
+
+        found += [ResourceError(f"{'.'.join(str(p) for p in path)}: {msg}",
+                                subject=doc.where(path))
+                  for loc, msg in configs(kind, value or {})
+                  if (path := (payload, *loc)) not in seen]  # fmt: skip
         raise combined(found) from None
     if api_version.startswith("triggers.tekton.dev/"):
         from shipway.model.tekton_triggers import problems as trigger_problems
@@ -221,6 +238,10 @@ def from_located(
                                       subject=doc.where(path)) for path, msg in steps])  # fmt: skip
     ns = _namespace(doc, kind, name, namespace, current)
     body = {k: v for k, v in data.items() if k != "status"}
+    if kind == "Secret":
+        from shipway.model.secrets import normalised
+
+        body = normalised(body)
     body["metadata"] = {k: v for k, v in meta.items() if k != "namespace"}
     if ns:
         body["metadata"]["namespace"] = ns

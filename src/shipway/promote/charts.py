@@ -33,6 +33,7 @@ import yaml
 from shipway.images import credentials as creds_mod
 from shipway.model import kargo
 from shipway.model.errors import InputError, ShipwayError
+from shipway.model.secrets import match_credentials
 from shipway.promote.freight import normalize_chart_url
 from shipway.updater import resolve
 from shipway.updater.policy.semver import Version, parse_range, parse_version
@@ -46,24 +47,18 @@ CredLookup = Callable[[str], Creds | None]
 
 
 def helm_credentials(secrets: list[tuple[str, Mapping[str, str]]]) -> CredLookup:
-    """A look-up over decoded cred-type helm Secrets (``promote.credentials``' shape)."""
+    """A look-up over decoded cred-type helm Secrets (``promote.credentials``' shape), with
+    Kargo's precedence (``shipway.model.secrets.match_credentials``); an OCI repository's
+    Secret may name it with or without ``oci://``."""
+
+    def spelling(url: str) -> str:
+        return normalize_chart_url(url).removeprefix("oci://")
 
     def find(repo_url: str) -> Creds | None:
-        want = normalize_chart_url(repo_url)
-        for _name, data in secrets:
-            url = str(data.get("repoURL", ""))
-            if not url:
-                continue
-            if str(data.get("repoURLIsRegex", "")).lower() == "true":
-                try:
-                    hit = re.search(url, repo_url) is not None
-                except re.error:
-                    hit = False
-            else:
-                hit = normalize_chart_url(url) in (want, want.removeprefix("oci://"))
-            if hit:
-                return str(data.get("username", "")), str(data.get("password", ""))
-        return None
+        found = match_credentials(secrets, repo_url, spelling)
+        if found is None:
+            return None
+        return str(found[1].get("username", "")), str(found[1].get("password", ""))
 
     return find
 

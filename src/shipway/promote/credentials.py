@@ -1,23 +1,35 @@
-"""Credentials a promotion reads, as Kargo keeps them: Secrets in the project's namespace.
+"""Credentials a promotion or a discovery reads, as Kargo keeps them: Secrets in the project's
+namespace.
 
-``generic_secrets``: Secrets labelled ``kargo.akuity.io/cred-type: generic``,
-as ``secrets`` in expressions (``secrets['name']['key']``, Kargo's
-``secret('name').key``); ``helm_secrets``: those labelled ``helm`` (chart
-repository credentials, ``promote.charts``); ``config_maps``: the Project's ConfigMaps for
-``configMap('name')``. A Secret is found in the store or, as shipway keeps
-Secret manifests elsewhere (Flux Receivers, ApplicationSet tokens), in
-``$SHIPWAY_HOME/secrets/<project>/<name>.yaml`` (``project_secrets``; the
-store's wins for one name). ``default_forge``:
-the forge client for a PR step: the provider given (else github.com and
-gitlab.com are known), the token from a Secret labelled
-``kargo.akuity.io/cred-type: git`` whose ``repoURL`` matches (its
-``password``), the API root from the repository's host. Reads the store only.
+A Secret is found in the store (``shipway apply`` of a ``v1`` Secret) or, as
+shipway keeps Secret manifests elsewhere (Flux Receivers, ApplicationSet
+tokens), in ``$SHIPWAY_HOME/secrets/<project>/<name>.yaml``
+(``project_secrets``; the store's wins for one name). ``generic_secrets``:
+those labelled ``kargo.akuity.io/cred-type: generic``, as ``secrets`` in
+expressions (``secrets['name']['key']``, Kargo's ``secret('name').key``);
+``helm_secrets``: those labelled ``helm`` (chart repositories,
+``promote.charts``); ``config_maps``: the Project's ConfigMaps for
+``configMap('name')``. ``repo_credentials`` finds the ``git``, ``image`` or
+``helm`` Secret for one repository with Kargo's precedence
+(``shipway.model.secrets.match_credentials``: exact ``repoURL`` first, then
+``repoURLIsRegex`` patterns, by name; then the same in Kargo's shared resources
+namespace). ``git_env`` turns git credentials into
+the environment of one git process (an ``http.<url>.extraHeader`` through
+``GIT_CONFIG_*`` variables, so nothing is written into a repository's config
+and the header goes to that repository only); ``git_auth`` is that look-up
+for a project, as git steps and Warehouse discovery use it. Kargo's other
+forms (``sshPrivateKey``, GitHub App keys) are refused, naming the Secret.
+``default_forge``: the forge client for a PR step: the provider given (else
+github.com and gitlab.com are known), the token the matching ``git`` Secret's
+``password``, the API root from the repository's host. Reads the store and
+the secrets directory only.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,23 +37,19 @@ from urllib.parse import urlsplit
 import yaml
 
 from shipway.git import forge as forge_mod
+from shipway.images import reference
+from shipway.model import secrets as secret_model
+from shipway.model.errors import InputError, ShipwayError
+from shipway.promote.expressions import SHARED_NAMESPACE
 from shipway.promote.freight import normalize_git_url
 from shipway.promote.steps.base import StepFailed
 from shipway.store import resources as store_resources
 from shipway.store.db import Store
 
-CRED_TYPE = "kargo.akuity.io/cred-type"
+CRED_TYPE = secret_model.CRED_TYPE
 
 
-def _data(body: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for k, v in (body.get("data") or {}).items():
-        try:
-            out[k] = base64.b64decode(str(v)).decode()
-        except ValueError:
-            out[k] = str(v)
-    out.update({k: str(v) for k, v in (body.get("stringData") or {}).items()})
-    return out
+_data = secret_model.decoded
 
 
 def _manifests(home: Path | None, project: str) -> list[tuple[str, dict[str, Any]]]:
@@ -114,12 +122,88 @@ def default_forge(store: Store, project: str,
         kind = provider or _provider(repo_url)
         if kind is None:
             raise StepFailed(f"cannot tell which forge serves {repo_url}: set provider")
-        token = next(
-            (d.get("password", "") for _n, d in _secrets(store, project, "git", home)
-             if normalize_git_url(d.get("repoURL", "")) == normalize_git_url(repo_url)),
-            "",
-        )  # fmt: skip
+        found = secret_model.match_credentials(_secrets(store, project, "git", home), repo_url,
+                                               normalize_git_url)  # fmt: skip
+        token = str(found[1].get("password", "")) if found else ""
         api = forge_mod.default_api(kind, repo_url)
         return forge_mod.open_forge(kind, api, forge_mod.project_from_url(repo_url), token)
 
     return make
+
+
+@dataclass(frozen=True)
+class RepoCreds:
+    """The credentials one Secret holds for a repository (``secret``: its name)."""
+
+    secret: str
+    username: str
+    password: str
+
+
+def _image_spelling(url: str) -> str:
+    try:
+        ref = reference.parse_repository(url.strip().rstrip("/"))
+    except ShipwayError:
+        return url.strip().rstrip("/").lower()
+    return f"{ref.registry}/{ref.repository}".lower()
+
+
+_SPELLINGS: dict[str, Callable[[str], str]] = {
+    "git": normalize_git_url,
+    "image": _image_spelling,
+    "helm": lambda url: url.strip().rstrip("/").lower(),
+}
+_UNSUPPORTED = {
+    "sshPrivateKey": "SSH private keys",
+    "githubAppPrivateKey": "GitHub App keys",
+    "awsAccessKeyID": "AWS access keys",
+    "gcpServiceAccountKey": "GCP service account keys",
+    "azureClientSecret": "Azure client secrets",
+}
+
+
+def repo_credentials(store: Store, project: str, cred_type: str, repo_url: str,
+                     home: Path | None = None) -> RepoCreds | None:  # fmt: skip
+    """The project's ``cred_type`` credentials for ``repo_url`` (None: none match); as Kargo,
+    the shared resources namespace (``kargo-shared-resources``) is searched when the
+    project's own holds none."""
+    spelling = _SPELLINGS.get(cred_type, str)
+    for where in (project, SHARED_NAMESPACE):
+        found = secret_model.match_credentials(_secrets(store, where, cred_type, home), repo_url,
+                                               spelling)  # fmt: skip
+        if found is not None:
+            return _usable(where, cred_type, repo_url, *found)
+    return None
+
+
+def _usable(project: str, cred_type: str, repo_url: str, name: str,
+            data: Mapping[str, str]) -> RepoCreds:  # fmt: skip
+    if not data.get("password"):
+        other = next((what for key, what in _UNSUPPORTED.items() if data.get(key)), None)
+        if other is not None:
+            raise InputError(
+                f"Secret {project}/{name} ({CRED_TYPE}: {cred_type}) holds {other} for "
+                f"{repo_url}: shipway supports username/password credentials only",
+                subject=f"Secret/{project}/{name}",
+            )
+    return RepoCreds(name, str(data.get("username", "")), str(data.get("password", "")))
+
+
+def git_env(repo_url: str, creds: RepoCreds | None) -> dict[str, str]:
+    """Environment for a git process talking to ``repo_url`` with ``creds`` (HTTP(S) only:
+    git:// and local paths take none)."""
+    if creds is None or not repo_url.startswith(("https://", "http://")):
+        return {}
+    token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{repo_url}.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token}"}  # fmt: skip
+
+
+def git_auth(store: Store, project: str,
+             home: Path | None = None) -> Callable[[str], dict[str, str]]:  # fmt: skip
+    """``repo_url -> environment`` for git processes of ``project``'s promotions."""
+
+    def env_for(repo_url: str) -> dict[str, str]:
+        return git_env(repo_url, repo_credentials(store, project, "git", repo_url, home))
+
+    return env_for

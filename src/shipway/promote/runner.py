@@ -37,7 +37,7 @@ from shipway.model.errors import ConflictError, InputError, NotFoundError, Shipw
 from shipway.promote import expressions as ex
 from shipway.promote import plan as plan_mod
 from shipway.promote import status as st
-from shipway.promote.credentials import config_maps, default_forge, generic_secrets
+from shipway.promote.credentials import config_maps, default_forge, generic_secrets, git_auth
 from shipway.promote.steps import base
 from shipway.promote.steps.config import parse_step_config
 from shipway.settings import Settings
@@ -232,6 +232,7 @@ class _Run:
         self.store, self.settings, self.s = store, settings, state
         self.key = key_of(state["project"], state["name"])
         self.forge = forge or default_forge(store, state["project"], settings.home)
+        self.git_auth = git_auth(store, state["project"], settings.home)
         self.poll, self.progress = poll, on_progress or (lambda _e: None)
         self.secrets = generic_secrets(store, state["project"], settings.home)
         self.config_maps = config_maps(store, state["project"])
@@ -366,7 +367,7 @@ class _Run:
         env = base.StepEnv(
             work=self.work, project=self.s["project"], stage=self.s["stage"],
             promotion=self.s["name"], freight=scope.target, store=self.store,
-            settings=self.settings, secrets=self.secrets, forge=self.forge,
+            settings=self.settings, secrets=self.secrets, forge=self.forge, git_auth=self.git_auth,
             state=step_state, poll=self.poll, collection=scope.collection,
         )  # fmt: skip
         while True:

@@ -8,7 +8,10 @@ budget) and order them with the updater's tag policies; git subscriptions keep
 a bare mirror under ``workdir`` and pick the newest commit of the branch that
 touches the included paths, or a tag; chart subscriptions list an OCI
 repository's tags or a classic repository's ``index.yaml`` (``promote.charts``,
-credentials from the project's cred-type helm Secrets). The selection (first candidate of every
+credentials from the project's cred-type helm Secrets). Image and git subscriptions use the
+project's ``kargo.akuity.io/cred-type`` ``image`` and ``git`` Secrets for their repository
+(``promote.credentials``; without one, images use the docker config and git its own
+configuration). The selection (first candidate of every
 subscription) becomes a Freight named by its contents (``promote.freight``):
 the same contents again make nothing new. ``freightCreationPolicy: Manual``
 discovers but creates none. The Warehouse's status gets Kargo's
@@ -80,11 +83,18 @@ def _platform_digest(client: Any, repository: str, tag: str, platform: str) -> s
 
 
 def discover_image(
-    sub: kargo.ImageSubscription, factory: resolve.ClientFactory | None = None
+    sub: kargo.ImageSubscription,
+    factory: resolve.ClientFactory | None = None,
+    creds: creds_mod.RepoCreds | None = None,
 ) -> dict[str, Any]:
-    """Kargo's ``discoveredArtifacts.images[]`` entry: references best first, with digests."""
+    """Kargo's ``discoveredArtifacts.images[]`` entry: references best first, with digests
+    (``creds``: the registry login of the project's cred-type image Secret for it)."""
     ref = reference.parse_repository(sub.repo_url)
-    client = (factory or resolve.default_client)(ref.registry, sub.insecure_skip_tls_verify)
+    if creds is not None:
+        client = resolve.default_client(ref.registry, sub.insecure_skip_tls_verify,
+                                        credentials=(creds.username, creds.password))  # fmt: skip
+    else:
+        client = (factory or resolve.default_client)(ref.registry, sub.insecure_skip_tls_verify)
     policy = sel.image_policy(sub)
     semver = sub.image_selection_strategy == "SemVer"
     tags = sel.usable_tags(sel.regex_filter(sub, client.list_tags(ref.repository)),
@@ -132,15 +142,16 @@ def discover_image(
 # -- git ----------------------------------------------------------------------------------------
 
 
-def _mirror(url: str, workdir: Path) -> Repo:
+def _mirror(url: str, workdir: Path, auth: dict[str, str]) -> Repo:
     path = workdir / "git" / hashlib.sha1(freight_mod.normalize_git_url(url).encode()).hexdigest()
     repo = Repo(path) if (path / "HEAD").exists() else Repo.init(path, bare=True)
-    repo.run("fetch", "-q", "--prune", "--force", "--tags", url, "+refs/heads/*:refs/heads/*")
+    repo.run("fetch", "-q", "--prune", "--force", "--tags", url, "+refs/heads/*:refs/heads/*",
+             env=auth)  # fmt: skip
     return repo
 
 
-def _default_branch(url: str) -> str:
-    out = git(["ls-remote", "--symref", "--", url, "HEAD"], subject=url, timeout=60)
+def _default_branch(url: str, auth: dict[str, str]) -> str:
+    out = git(["ls-remote", "--symref", "--", url, "HEAD"], subject=url, timeout=60, env=auth)
     for line in out.splitlines():
         if line.startswith("ref: refs/heads/"):
             return line.split("\t")[0][len("ref: refs/heads/") :]
@@ -201,12 +212,15 @@ def _tag_commits(repo: Repo, sub: kargo.GitSubscription) -> list[dict[str, Any]]
     return out
 
 
-def discover_git(sub: kargo.GitSubscription, workdir: Path) -> dict[str, Any]:
-    """Kargo's ``discoveredArtifacts.git[]`` entry: commits best first."""
-    repo = _mirror(sub.repo_url, workdir)
+def discover_git(sub: kargo.GitSubscription, workdir: Path,
+                 creds: creds_mod.RepoCreds | None = None) -> dict[str, Any]:  # fmt: skip
+    """Kargo's ``discoveredArtifacts.git[]`` entry: commits best first (``creds``: the
+    project's cred-type git Secret for the repository)."""
+    auth = creds_mod.git_env(sub.repo_url, creds)
+    repo = _mirror(sub.repo_url, workdir, auth)
     out: dict[str, Any] = {"repoURL": sub.repo_url}
     if sub.commit_selection_strategy == "NewestFromBranch":
-        branch = sub.branch or _default_branch(sub.repo_url)
+        branch = sub.branch or _default_branch(sub.repo_url, auth)
         out["branch"] = branch
         out["commits"] = _branch_commits(repo, sub, branch)
     else:
@@ -285,9 +299,15 @@ def refresh(
         try:
             for sub in spec.subscriptions:
                 if sub.image is not None:
-                    found["images"].append(discover_image(sub.image, factory))
+                    found["images"].append(
+                        discover_image(
+                            sub.image, factory, _creds(db, ns, "image", sub.image.repo_url)
+                        )
+                    )
                 elif sub.git is not None:
-                    found["git"].append(discover_git(sub.git, workdir))
+                    found["git"].append(
+                        discover_git(sub.git, workdir, _creds(db, ns, "git", sub.git.repo_url))
+                    )
                 elif sub.chart is not None:
                     found.setdefault("charts", []).append(charts_mod.discover(
                         sub.chart, creds=_helm_creds(db, ns), factory=factory))  # fmt: skip
@@ -330,6 +350,12 @@ def refresh(
                 result.alias = str(existing.body.get("alias", ""))
         store.set_status(db, "Warehouse", name, status, ns)
     return result
+
+
+def _creds(db: Store, namespace: str, cred_type: str, url: str) -> creds_mod.RepoCreds | None:
+    from shipway.settings import load
+
+    return creds_mod.repo_credentials(db, namespace, cred_type, url, load().home)
 
 
 def _helm_creds(db: Store, namespace: str) -> charts_mod.CredLookup:

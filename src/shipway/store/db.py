@@ -9,6 +9,9 @@ see); on PostgreSQL nothing.
 ``Store.listener()`` is the process's one connection LISTENing for the
 database's change notifications (PostgreSQL, ``shipway.store.listen``), opened
 on first use and closed with the store; None on SQLite.
+
+A SQLite database file is made readable by its owner only (mode 0600; SQLite
+gives its ``-wal`` and ``-shm`` files the same mode): the store holds Secrets.
 """
 
 from __future__ import annotations
@@ -166,4 +169,16 @@ def open_store(settings: Settings, *, create: bool = True) -> Store:
             migrate(engine)
     except SQLAlchemyError as exc:
         raise ExternalError(f"cannot open database: {exc}", subject=url) from exc
+    if url.startswith("sqlite") and engine.url.database not in (None, "", ":memory:"):
+        _owner_only(Path(str(engine.url.database)))
     return Store(engine)
+
+
+def _owner_only(path: Path) -> None:
+    """The database file (and SQLite's side files) readable by its owner only."""
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+        except OSError:  # not there (yet), or not ours: SQLite reports what matters
+            continue

@@ -134,7 +134,8 @@ def namespaces(store: Store) -> list[str]:
     """The namespaces that exist: the built-in ones, each Kargo Project's, and those in use."""
     with store.session() as s:
         used = set(s.scalars(select(ResourceRow.namespace).distinct()))
-        projects = set(s.scalars(select(ResourceRow.name).where(ResourceRow.kind == "Project")))
+        named = ResourceRow.kind.in_(("Project", "Namespace"))
+        projects = set(s.scalars(select(ResourceRow.name).where(named)))
     return sorted((used | projects | set(ns_mod.BUILTIN)) - {""})
 
 
@@ -144,15 +145,15 @@ def delete(store: Store, kind: str, name: str, namespace: str | None = None) -> 
         row = _find(s, kind, name, namespace)
         if row is None:
             raise _missing(kind, name, namespace)
-        if kind == "Project":
+        if kind in ("Project", "Namespace"):
             held = s.scalars(select(ResourceRow).where(ResourceRow.namespace == name)).all()
             if held:
                 names = ", ".join(f"{r.kind}/{r.name}" for r in held[:5])
                 more = f" and {len(held) - 5} more" if len(held) > 5 else ""
+                what = "of this Project " if kind == "Project" else ""
                 raise ConflictError(
-                    f"namespace {name!r} of this Project still holds {names}{more}; "
-                    "delete them first",
-                    subject=f"Project/{name}",
+                    f"namespace {name!r} {what}still holds {names}{more}; delete them first",
+                    subject=f"{kind}/{name}",
                 )
         s.delete(row)
 

@@ -44,14 +44,19 @@ class RegistryAPI(Protocol):
 ClientFactory = Callable[[str, bool], RegistryAPI]
 
 
-def default_client(host: str, insecure: bool) -> RegistryAPI:
-    """A ``RegistryClient`` whose requests draw from the shared per-host budget."""
+def default_client(host: str, insecure: bool, *,
+                   credentials: tuple[str, str] | None = None) -> RegistryAPI:  # fmt: skip
+    """A ``RegistryClient`` whose requests draw from the shared per-host budget; it logs in
+    with ``credentials`` (username, password) when given, else as the docker config says."""
+    from shipway.images.credentials import Credentials
     from shipway.images.registry import RegistryClient
 
     inner = httpx.HTTPTransport(verify=not insecure and not _loopback(host))
     budget = ratelimit.LOOPBACK if _loopback(host) else ratelimit.SHARED
     transport = ratelimit.BudgetTransport(budget, host, inner)
-    return RegistryClient(host, insecure=insecure or None, transport=transport)
+    login = Credentials(*credentials) if credentials is not None else None
+    return RegistryClient(host, insecure=insecure or None, transport=transport,
+                          credentials=login)  # fmt: skip
 
 
 def _loopback(host: str) -> bool:

@@ -195,3 +195,43 @@ def test_chart_subscription_problems_at_apply_all_at_once() -> None:
     found = _found(check(_parse(text), []))
     assert [s for s, _ in found] == ["k.yaml:10:7", "k.yaml:6:45"]
     assert all("semverConstraint:" in m for _, m in found)
+
+
+def test_an_unknown_step_does_not_hide_the_other_steps_problems() -> None:
+    stage = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {name: test, namespace: kargo-demo}
+spec:
+  requestedFreight:
+  - origin: {kind: Warehouse, name: kargo-demo}
+    sources: {direct: true}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: git-commit
+        config: {path: ./out, messageFromSteps: [update-image]}
+      - uses: argocd-update
+        config:
+          apps:
+          - name: kargo-demo-test
+            sources:
+            - {repoURL: "https://x/y.git", desiredCommitFromStep: commit}
+      - uses: git-tag
+        config: {path: ./out, tag: v1}
+      - uses: git-push
+        config: nope
+"""
+    try:
+        parse_text(stage, "old.yaml")
+    except ResourceError as exc:
+        lines = str(exc).splitlines()
+    else:
+        raise AssertionError("the stage was accepted")
+    assert any(ln.startswith("old.yaml:12:") and "messageFromSteps: unknown field" in ln
+               for ln in lines), lines  # fmt: skip
+    assert any(ln.startswith("old.yaml:18:") and "desiredCommitFromStep: unknown field" in ln
+               for ln in lines), lines  # fmt: skip
+    assert any(ln.startswith("old.yaml:19:") and "unknown promotion step 'git-tag'" in ln
+               for ln in lines), lines  # fmt: skip
+    assert len([ln for ln in lines if ln.startswith("old.yaml:22:")]) == 1, lines  # once

@@ -50,6 +50,8 @@ def test_the_corpus_holds_the_documented_examples() -> None:
         "ClusterPromotionTask",
         "AnalysisTemplate",
         "ClusterAnalysisTemplate",
+        "Secret",
+        "Namespace",
     }
     steps = {
         s.get("uses") for r in _corpus() if r.kind in ("Stage", "PromotionTask",
@@ -78,6 +80,42 @@ def test_apply_accepts_the_corpus_unchanged(
         assert code == 0, err
         assert len(out.splitlines()) == len(_corpus())
     assert "stage/clone-sparse created" in out and "warehouse/criteria created" in out
+    assert "secret/guestbook-config-repo created" in out
+
+
+def test_the_documented_credentials_serve_their_repositories(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipway.model.errors import InputError
+    from shipway.promote import credentials
+    from shipway.settings import Settings
+    from shipway.store.db import open_store
+
+    try:
+        main(["apply", "-f", str(DOCS / "05-secrets.yaml"), "-f", str(DOCS / "00-project.yaml")])
+    except SystemExit as exc:
+        assert not exc.code, capsys.readouterr().err
+    db = open_store(Settings())
+    found = credentials.repo_credentials(
+        db, "kargo-docs", "git", "https://git.example.com/acme/guestbook-config"
+    )
+    assert found == credentials.RepoCreds("guestbook-config-repo", "docs-user",
+                                          "docs-personal-access-token")  # fmt: skip
+    image = credentials.repo_credentials(db, "kargo-docs", "image",
+                                         "registry.example.com/acme/guestbook")  # fmt: skip
+    assert image is not None and image.password == "docs-registry-token"
+    chart = credentials.repo_credentials(db, "kargo-docs", "helm",
+                                         "https://charts.example.com/stable")  # fmt: skip
+    assert chart is not None and chart.secret == "every-acme-chart"
+    assert credentials.repo_credentials(db, "kargo-docs", "helm", "https://other.example") is None
+    with pytest.raises(InputError, match=r"Secret kargo-docs/github-app .*GitHub App keys"):
+        credentials.repo_credentials(db, "kargo-docs", "git",
+                                     "https://github.com/example/kargo-docs.git")  # fmt: skip
+    assert credentials.secret_data(db, "kargo-docs", "token-secret") == {
+        "apiToken": "docs-api-token"
+    }
+    assert credentials.generic_secrets(db, "kargo-docs")["slack"] == {"token": "docs-slack-token"}
+    db.close()
 
 
 FREIGHT = {"name": "abc123", "alias": "brave-otter",

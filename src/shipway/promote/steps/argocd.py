@@ -4,10 +4,13 @@ As Kargo does, an Application may be changed by a promotion only when its
 annotation ``kargo.akuity.io/authorized-stage`` names ``<project>:<stage>`` (one, or a
 comma-separated list as Kargo reads it)
 (else the step fails naming the annotation). Per source (matched by
-``repoURL``): ``updateTargetRevision`` writes the desired revision into
-``targetRevision``; ``kustomize.images`` and ``helm.images`` set the
-source's ``kustomize.images`` and ``helm.parameters``. The desired revision
-is ``desiredRevision``, else the target Freight's commit of that repository.
+``repoURL`` and, for a Helm chart repository, ``chart``: both must be the
+source's, as Kargo matches them): ``updateTargetRevision`` writes
+``desiredRevision`` into ``targetRevision`` (apply refuses it without one);
+``kustomize.images`` and ``helm.images`` set the source's ``kustomize.images``
+and ``helm.parameters``. As in Kargo since v1.1, only ``desiredRevision``
+names a revision: without it the app is synced at its own ``targetRevision``
+(no Freight commit is assumed; a rendered branch is not the Freight's).
 The app is then synced through shipway's reconciler at that revision, once
 (remembered in the step state, so a resumed promotion does not sync twice),
 and the step is Running until the app is Synced at it and Healthy, as Kargo
@@ -52,11 +55,11 @@ def _sources(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [spec["source"]] if isinstance(spec.get("source"), dict) else []
 
 
-def _freight_commit(env: StepEnv, repo_url: str) -> str | None:
-    for commit in env.freight.get("commits") or []:
-        if normalize_git_url(commit.get("repoURL", "")) == normalize_git_url(repo_url):
-            return str(commit.get("id") or "") or None
-    return None
+def _same_source(src: dict[str, Any], upd: c.ArgoSource) -> bool:
+    """Kargo's match: the source's ``repoURL`` (in one spelling) and its ``chart``."""
+    return normalize_git_url(str(src.get("repoURL", ""))) == normalize_git_url(
+        upd.repo_url
+    ) and str(src.get("chart") or "") == (upd.chart or "")
 
 
 def _set_image(images: list[str], repo: str, value: str) -> list[str]:
@@ -106,17 +109,12 @@ def _prepare(env: StepEnv, app: c.ArgoApp) -> tuple[str, str | None]:
     have = _sources(spec)
     desired: str | None = None
     for upd in app.sources:
-        src = next(
-            (s for s in have if normalize_git_url(str(s.get("repoURL", ""))) ==
-             normalize_git_url(upd.repo_url)), None,
-        )  # fmt: skip
+        src = next((s for s in have if _same_source(s, upd)), None)
         if src is None:
-            raise StepFailed(f"Argo CD Application {where} has no source {upd.repo_url}")
-        rev = upd.desired_revision or _freight_commit(env, upd.repo_url)
-        desired = desired or rev
-        _update_source(src, upd, rev)
-    if not app.sources and have:
-        desired = _freight_commit(env, str(have[0].get("repoURL", "")))
+            chart = f" (chart {upd.chart})" if upd.chart else ""
+            raise StepFailed(f"Argo CD Application {where} has no source {upd.repo_url}{chart}")
+        desired = desired or upd.desired_revision
+        _update_source(src, upd, upd.desired_revision)
     if body != res.body:
         res.body = body
         store_resources.apply(env.store, [res])

@@ -51,6 +51,9 @@ class StepEnv:
     secrets: dict[str, Any] = field(default_factory=dict)
     forge: Callable[[str, str | None], Any] | None = None
     """``(repoURL, provider) -> Forge`` for the PR steps."""
+    git_auth: Callable[[str], dict[str, str]] | None = None
+    """``repoURL -> environment`` of git processes talking to it (the project's cred-type git
+    Secret, ``promote.credentials.git_auth``); None: no credentials."""
     state: dict[str, Any] = field(default_factory=dict)
     """The step's own persisted memory between polls (e.g. the revision it asked for)."""
     poll: float = 0.5

@@ -16,6 +16,9 @@ rejection up to ``maxAttempts``. Outputs: git-commit ``commit``; git-push
 updates submodules in every checkout; its output ``commits`` maps each
 checkout's ``as`` (else its ``path``) to the commit checked out. git-push's
 ``tag`` pushes that tag (made by the user's own git, e.g. a previous step).
+Every git process that talks to the remote (clone, fetch, push, pull) carries
+the credentials of the project's ``kargo.akuity.io/cred-type: git`` Secret for
+that repository (``StepEnv.git_auth``), in its environment only.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from typing import Any
 
 from shipway.git.repo import Repo, clear_worktree, git
 from shipway.model import kargo_step_configs as c
-from shipway.model.errors import ConflictError, GitError
+from shipway.model.errors import ConflictError, GitError, ShipwayError
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
+from shipway.updater.gitauth import AuthRepo
 
 
 def _base(env: StepEnv, url: str) -> Path:
@@ -43,16 +47,27 @@ def _has(repo: Repo, ref: str) -> bool:
     return True
 
 
+def _auth(env: StepEnv, url: str) -> dict[str, str]:
+    """The environment git needs to reach ``url`` (a Secret shipway cannot use fails the step)."""
+    if env.git_auth is None:
+        return {}
+    try:
+        return env.git_auth(url)
+    except ShipwayError as exc:
+        raise StepFailed(str(exc)) from None
+
+
 def git_clone(env: StepEnv, cfg: c.GitClone) -> StepResult:
     base = _base(env, cfg.repo_url)
+    auth = _auth(env, cfg.repo_url)
     try:
         if not (base / "HEAD").exists() and not (base / ".git").exists():
             shutil.rmtree(base, ignore_errors=True)
             base.parent.mkdir(parents=True, exist_ok=True)
             blobless = ["--filter=blob:none"] if cfg.blobless else []
             git(["clone", "-q", "--no-checkout", *blobless, cfg.repo_url, str(base)],
-                subject=cfg.repo_url)  # fmt: skip
-        repo = Repo(base)
+                subject=cfg.repo_url, env=auth)  # fmt: skip
+        repo = AuthRepo(base, auth)
         if _has(repo, "HEAD"):  # detached: any branch may be checked out in a worktree
             repo.run("update-ref", "--no-deref", "HEAD", "HEAD")
         repo.fetch("origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
@@ -64,7 +79,7 @@ def git_clone(env: StepEnv, cfg: c.GitClone) -> StepResult:
         commits: dict[str, str] = {}
         for co in cfg.checkout:
             _checkout(env, repo, co, cfg.repo_url)
-            wt = Repo(env.path(co.path))
+            wt = AuthRepo(env.path(co.path), auth)
             if co.sparse:
                 wt.run("sparse-checkout", "set", *co.sparse)
             if cfg.recurse_submodules:
@@ -76,7 +91,7 @@ def git_clone(env: StepEnv, cfg: c.GitClone) -> StepResult:
     return StepResult(output={"commits": commits})
 
 
-def _checkout(env: StepEnv, repo: Repo, co: c.Checkout, url: str) -> None:
+def _checkout(env: StepEnv, repo: AuthRepo, co: c.Checkout, url: str) -> None:
     dest = env.path(co.path)
     if dest.exists():
         shutil.rmtree(dest)
@@ -100,7 +115,7 @@ def _checkout(env: StepEnv, repo: Repo, co: c.Checkout, url: str) -> None:
         wt.run("checkout", "-q", "--orphan", branch)
         wt.run("rm", "-rfq", "--ignore-unmatch", ".")
     else:  # an empty repository: a clone of its own holds the first commit
-        git(["clone", "-q", url, str(dest)], subject=url)
+        git(["clone", "-q", url, str(dest)], subject=url, env=repo.extra_env)
         Repo(dest).run("checkout", "-q", "--orphan", branch)
 
 
@@ -154,7 +169,12 @@ def _worktree(env: StepEnv, rel: str) -> Repo:
 
 
 def git_push(env: StepEnv, cfg: c.GitPush) -> StepResult:
-    wt = _worktree(env, cfg.path)
+    plain = _worktree(env, cfg.path)
+    try:
+        remote = plain.run("remote", "get-url", "origin").strip()
+    except GitError as exc:
+        raise StepFailed(f"{cfg.path!r} has no remote origin: {exc.message}") from None
+    wt = AuthRepo(plain.path, _auth(env, remote))
     if cfg.tag:
         try:
             wt.push("origin", f"refs/tags/{cfg.tag}:refs/tags/{cfg.tag}")
