@@ -241,3 +241,44 @@ def test_the_hook_shipway_installs_sends_the_token(
     pushed = subprocess.run(["git", "push", "origin", "HEAD:main"], cwd=app_repo.work.path,
                             capture_output=True, text=True, check=True)  # fmt: skip
     assert "controller refused this push (401" in pushed.stderr
+
+
+def test_gitea_and_gitlab_deliveries_are_checked_and_a_replay_is_ignored(
+    controller: ControllerProc, app_repo: AppRepo
+) -> None:
+    ctl = controller.start()
+    old = app_repo.work.run("rev-parse", "HEAD").strip()
+    sha = app_repo.commit("v2")
+    secret = ctl.tokens.forge()
+    gitea = json.dumps({"ref": "refs/heads/main", "before": old, "after": sha,
+                        "repository": {"clone_url": app_repo.url}}).encode()  # fmt: skip
+    gitea_sig = hmac.new(secret.encode(), gitea, hashlib.sha256).hexdigest()
+    gitea_headers = {"X-Gitea-Event": "push", "X-Gitea-Delivery": "g-1",
+                     "X-Gitea-Signature": gitea_sig}  # fmt: skip
+    bad = {**gitea_headers, "X-Gitea-Signature": "0" * 64}
+    assert httpx.post(f"{ctl.url}/hooks/forge", content=gitea, headers=bad).status_code == 401
+    first = httpx.post(f"{ctl.url}/hooks/forge", content=gitea, headers=gitea_headers)
+    assert first.status_code == 202, first.text
+    replay = httpx.post(f"{ctl.url}/hooks/forge", content=gitea, headers=gitea_headers)
+    assert replay.status_code == 200 and replay.json()["duplicate"] is True
+
+    # GitLab: the project's secret token in X-Gitlab-Token; the same push told by GitLab too
+    gitlab = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "before": old,
+                         "after": sha, "project": {"git_http_url": app_repo.url}})  # fmt: skip
+    gl_headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "l-1",
+                  "X-Gitlab-Token": secret}  # fmt: skip
+    wrong = {**gl_headers, "X-Gitlab-Token": "guess"}
+    assert httpx.post(f"{ctl.url}/hooks/forge", content=gitlab, headers=wrong).status_code == 401
+    for _ in range(2):  # the same push (the Gitea one already counted), then a replay
+        again = httpx.post(f"{ctl.url}/hooks/forge", content=gitlab, headers=gl_headers)
+        assert again.status_code == 200 and again.json()["duplicate"] is True, again.text
+    moved = gitlab.replace(old, "1" * 40)  # another push to the same sha: a new event
+    gl_new = {**gl_headers, "X-Gitlab-Event-UUID": "l-2"}
+    fresh = httpx.post(f"{ctl.url}/hooks/forge", content=moved, headers=gl_new)
+    assert fresh.status_code == 202, fresh.text
+    replay = httpx.post(f"{ctl.url}/hooks/forge", content=moved, headers=gl_new)
+    assert replay.status_code == 200 and replay.json()["duplicate"] is True
+    ctl.wait_runs(sha, 1)
+    ctl.wait_idle()
+    assert len(ctl.runs_of(sha)) == 1 and len(ctl.releases_of(sha)) == 1  # one sha: one run
+    assert len(inbox.items(ctl.store, "forge")) == 2
