@@ -21,7 +21,14 @@ CASES = {
     "10,000 levels deep": "deep",
 }
 TARGET_S, TARGET_MIB = 1.0, 100  # issue 11: under 1 s and under 100 MiB
-READERS = ["resources", "workflow", "manifests (C loader)", "JSON body (deep)"]
+READERS = [
+    "resources",
+    "workflow",
+    "manifests (C loader)",
+    "updater (kustomization)",
+    "ApplicationSet git file",
+    "JSON body (deep)",
+]
 
 CHILD = r"""
 import json, resource, sys, time
@@ -39,8 +46,28 @@ from shipway.model.resources import parse_text
 from shipway.ci.syntax.github import parse_workflow
 from shipway.deploy import render
 from shipway.model import bounded
+from shipway.updater.edit import yamltext
+from shipway.deploy.appset import generators, render as appset_render
+from shipway.deploy.appset.inputs import Tree
+
+
+class RepoFile:  # a repository holding one config file: what a git files generator reads
+    def tree(self, url, revision):
+        return Tree("c0ffee", ["clusters"], ["clusters/config.yaml"])
+
+    def read(self, url, commit, path):
+        return text.encode()
+
+
+def appset_file(t, f):
+    ctx = generators.Context(RepoFile(), appset_render.Options.of({}), "argocd")
+    git = {"repoURL": "https://git.example/apps.git", "files": [{"path": "clusters/*.yaml"}]}
+    return generators.generate({"git": git}, ctx, "spec.generators[0]")
+
+
 fn = {"resources": parse_text, "workflow": parse_workflow,
-      "manifests (C loader)": render.parse,
+      "manifests (C loader)": render.parse, "updater (kustomization)": yamltext.parse,
+      "ApplicationSet git file": appset_file,
       "JSON body (deep)": lambda t, f: bounded.load_json("[" * 10_000 + "]" * 10_000, f)}[reader]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()

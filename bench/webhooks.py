@@ -22,9 +22,12 @@
 
 ``--accept-only`` runs the controller without workers, so the server's CPU time
 per request is the accept path's alone (nothing drains the inbox meanwhile).
+``--phases`` also prints where a new git event's accept time goes, measured in the
+server (``shipway.server.intake.on_phases``): parse and token, the told-before
+query, the wait for the git server's refs, the inbox's group commit.
 
 Run: ``.venv/bin/python bench/webhooks.py [--requests 500] [--concurrency 50]
-[--backend postgresql] [--accept-only]``
+[--backend postgresql] [--accept-only] [--phases]``
 """
 
 from __future__ import annotations
@@ -219,6 +222,40 @@ def flood(spec: dict[str, Any], server_pid: int) -> dict[str, Any]:
     return result
 
 
+PHASED = r"""
+import json, os, sys, threading, time
+from shipway.server import intake
+got = []
+intake.on_phases = got.append
+def dump():
+    while True:
+        time.sleep(0.25)
+        with open(os.environ["SHIPWAY_BENCH_PHASES"] + ".tmp", "w") as f:
+            json.dump(got, f)
+        os.replace(os.environ["SHIPWAY_BENCH_PHASES"] + ".tmp", os.environ["SHIPWAY_BENCH_PHASES"])
+threading.Thread(target=dump, daemon=True).start()
+from shipway.cli.main import main
+main(sys.argv[1:])
+"""
+PHASES = ("parse + token", "told before?", "git server's refs", "inbox commit", "in all")
+
+
+def phases(path: Path, since: int) -> tuple[int, str]:
+    """Percentiles of each phase of the new events the server recorded after the first
+    ``since`` (the server writes them every 0.25 s)."""
+    time.sleep(0.6)
+    recs = json.loads(path.read_text()) if path.exists() else []
+    new = recs[since:]
+    if not new:
+        return len(recs), "  phases: none recorded"
+    spans = [(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)]
+    parts = []
+    for name, (a, b) in zip(PHASES, spans, strict=True):
+        ms = [(r[b] - r[a]) * 1000 for r in new]
+        parts.append(f"{name} p50 {pct(ms, 50):.1f} p99 {pct(ms, 99):.1f}")
+    return len(recs), f"  phases in the server, ms ({len(new)} events): " + "; ".join(parts)
+
+
 TARGET_P99_MS = 50.0  # issue 11: webhook accept latency p99 under 50 ms on loopback
 BEFORE = "before issue 11: 500 requests at 50 concurrent took 3.3 s in all, p99 556 ms"
 
@@ -326,6 +363,11 @@ def main() -> None:
     ap.add_argument("--accept-only", action="store_true",
                     help="a controller with no workers (SHIPWAY_CONTROLLER_WORKERS=0): the "
                          "server's CPU time is the accept path's alone")  # fmt: skip
+    ap.add_argument(
+        "--phases",
+        action="store_true",
+        help="print where a new git event's accept time goes, timed in the server",
+    )
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
                     help="the store: SQLite (default), or a PostgreSQL server this bench "
                          "starts (initdb, as the tests do)")  # fmt: skip
@@ -403,12 +445,15 @@ def bench(args: argparse.Namespace, home: Path, db_url: str) -> None:
             env["SHIPWAY_DATABASE_URL"] = db_url
         if args.accept_only:
             env["SHIPWAY_CONTROLLER_WORKERS"] = "0"
+        phase_file = home / "phases.json"
+        if args.phases:
+            env["SHIPWAY_BENCH_PHASES"] = str(phase_file)
+        launch = ["-c", PHASED] if args.phases else ["-m", "shipway.cli.main"]
         log = open(home / "controller.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "shipway.cli.main",
+                *launch,
                 "controller",
                 "--port",
                 str(port),
@@ -446,12 +491,18 @@ def bench(args: argparse.Namespace, home: Path, db_url: str) -> None:
             if kind not in chosen:
                 continue
             results = []
+            lines = []
             for run in range(args.runs):
                 spec = {**base, "kind": kind, "run": run, "body": body, "secret": tokens.forge()}
+                seen_before = phases(phase_file, 0)[0] if args.phases else 0
                 results.append(flood(spec, proc.pid))
+                if args.phases and kind == "git-new":
+                    lines.append(phases(phase_file, seen_before)[1])
                 if not args.accept_only:
                     drained(store)
             report(label, results, args.concurrency, target=kind != "healthz")
+            for line in lines:
+                print(line)
         if args.accept_only:
             return
         made = [r for r in runs.list_runs(store, limit=5000) if r.get("commit") == sha]

@@ -71,8 +71,8 @@ m = g(r.sub, p.sub) && tokenMatch(r.res, p.res) && tokenMatch(r.act, p.act) \
 
 _READ = {
     "applications": "*/*", "applicationsets": "*/*", "logs": "*/*", "clusters": "*",
-    "repositories": "*", "projects": "*", "accounts": "*", "pipelines": "*",
-    "promotions": "*/*", "events": "*",
+    "repositories": "*", "write-repositories": "*", "projects": "*", "accounts": "*",
+    "certificates": "*", "gpgkeys": "*", "pipelines": "*", "promotions": "*/*", "events": "*",
 }  # fmt: skip
 _WRITE = {
     "applications": ("create", "update", "update/*", "delete", "delete/*", "sync", "rollback",
@@ -80,6 +80,9 @@ _WRITE = {
     "applicationsets": ("create", "update", "delete"),
     "clusters": ("create", "update", "delete"),
     "repositories": ("create", "update", "delete"),
+    "write-repositories": ("create", "update", "delete"),
+    "certificates": ("create", "update", "delete"),
+    "gpgkeys": ("create", "delete"),
     "projects": ("create", "update", "delete"),
     "pipelines": ("create", "update", "delete"),
     "accounts": ("update",),

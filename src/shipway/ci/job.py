@@ -170,7 +170,9 @@ class JobRun:
         self.env_ctx = _strs(render_deep(self.rs.workflow.env, scope))
         self.env_ctx.update(_strs(render_deep(self.job.env, self.scope(self.env_ctx))))
         try:
-            minutes = self._num(self.job.timeout_minutes, 360, self.job.where)
+            minutes = self._num(
+                self.job.timeout_minutes, 360, self.job.timeout_where or self.job.where
+            )
             self.deadline = time.monotonic() + 60 * minutes
             with session(self) as box:
                 self.box = box
@@ -297,7 +299,9 @@ class JobRun:
         proc_env = self.process_env(env_ctx, files)
         timeout = self.deadline - time.monotonic()
         if step.timeout_minutes is not None:
-            timeout = min(timeout, 60 * self._num(step.timeout_minutes, 0, step.where))
+            timeout = min(
+                timeout, 60 * self._num(step.timeout_minutes, 0, step.timeout_where or step.where)
+            )
         if step.run is not None:
             status = self._run_script(step, env_ctx, proc_env, timeout)
         else:

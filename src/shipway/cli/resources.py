@@ -63,6 +63,7 @@ def apply(
     from shipway.cli.files import load_paths
 
     resources = load_paths(paths, recursive, namespace or None, scope.current())
+    _check_rbac(resources)
     _check_references(ctx, resources)
     if dry_run:
         results = [(r, "valid (dry run)") for r in resources]
@@ -81,6 +82,20 @@ def apply(
     if not out.emit(data, output):
         for r, res in results:
             click.echo(f"{r.kind.lower()}/{r.name} {res}")
+
+
+def _check_rbac(resources: list[Resource]) -> None:
+    """An ``argocd-rbac-cm`` is parsed before it is stored: a line that does not parse is
+    refused at its key and line (stored, it would leave only the built-in policy in force)."""
+    from shipway.auth import rbac
+
+    for r in resources:
+        if r.kind == "ConfigMap" and r.name == rbac.CONFIGMAP and r.namespace == namespaces.ARGOCD:
+            name = f"{r.source}: ConfigMap/{rbac.CONFIGMAP}" if r.source else None
+            rbac.parse_configmap(
+                {str(k): str(v) for k, v in (r.body.get("data") or {}).items()},
+                name or f"ConfigMap/{rbac.CONFIGMAP}",
+            )
 
 
 def _check_references(ctx: click.Context, resources: list[Resource]) -> None:

@@ -14,7 +14,6 @@ endpoints only.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 from collections.abc import Mapping
@@ -27,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from shipway.git.webhooks import WebhookAuthError
-from shipway.model import flux_cel
+from shipway.model import bounded, flux_cel
+from shipway.model.errors import InputError
 from shipway.model.flux_notify import OIDCProvider
 
 DEFAULT_AUDIENCE = "notification-controller"
@@ -83,9 +83,12 @@ def _verify_signature(key: dict[str, Any], alg: str, signed: bytes, sig: bytes) 
 def _claims(token: str, providers: list[OIDCProvider]) -> tuple[OIDCProvider, dict[str, Any]]:
     try:
         head_b, body_b, sig_b = token.split(".")
-        head, claims = json.loads(_b64(head_b)), json.loads(_b64(body_b))
+        head = bounded.load_json(_b64(head_b), "token header")
+        claims = bounded.load_json(_b64(body_b), "token claims")
         sig = _b64(sig_b)
-    except ValueError:
+        if not isinstance(head, dict) or not isinstance(claims, dict):
+            raise ValueError("not JSON objects")
+    except (ValueError, InputError):
         raise WebhookAuthError("the bearer token is not a JWT") from None
     provider = next((p for p in providers if p.issuer_url == claims.get("iss")), None)
     if provider is None:

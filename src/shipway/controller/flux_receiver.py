@@ -34,14 +34,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from shipway.controller import accept, flux_oidc
 from shipway.git import webhooks as forge_webhooks
+from shipway.model import bounded, flux_cel, namespaces
 from shipway.model import events as ev
-from shipway.model import flux_cel, namespaces
 from shipway.model.errors import InputError, NotFoundError, ServiceError, ShipwayError
 from shipway.model.flux_notify import ACCEPTED_RECEIVERS, ReceiverSpec, name_matches, webhook_path
 from shipway.model.resources import Resource
@@ -93,8 +92,8 @@ def _check_hmac(raw: bytes, header: str, token: str, subject: str) -> None:
 def _req(raw: bytes) -> Any:
     """The request body as CEL's ``req`` (JSON; {} when it is not)."""
     try:
-        return json.loads(raw or b"{}")
-    except ValueError:
+        return bounded.load_json(raw or b"{}", "body", bounded.body_limits())
+    except InputError:  # not JSON (or too deep to read): CEL sees an empty request
         return {}
 
 

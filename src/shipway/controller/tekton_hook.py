@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from shipway.controller.accept import Receiver
 from shipway.git.webhooks import WebhookAuthError
+from shipway.model import bounded
 from shipway.model.errors import InputError, NotFoundError, ShipwayError
 from shipway.model.tekton_triggers import interceptor_of
 from shipway.settings import Settings
@@ -106,10 +106,11 @@ def receive(rx: Receiver, namespace: str, listener: str, raw: bytes,
                                "signature",
                                subject=f"EventListener/{namespace}/{listener}")  # fmt: skip
     try:
-        body = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise InputError(f"EventListener {namespace}/{listener}: the body is not JSON ({exc})",
-                         subject=f"EventListener/{namespace}/{listener}") from None  # fmt: skip
+        body = bounded.load_json(raw or b"{}", "body", bounded.body_limits())
+    except InputError as exc:
+        subject = f"EventListener/{namespace}/{listener}"
+        raise InputError(f"EventListener {namespace}/{listener}: the body is not usable JSON "
+                         f"({exc})", subject=subject) from None  # fmt: skip
     if not isinstance(body, dict):
         raise InputError(f"EventListener {namespace}/{listener}: the body is not a JSON object",
                          subject=f"EventListener/{namespace}/{listener}")  # fmt: skip

@@ -9,7 +9,6 @@ referrers`` reads either.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from shipway.images import oci
@@ -82,7 +81,7 @@ def _update_fallback(
     tag = subject.replace(":", "-")
     index: dict[str, Any] = {"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": []}
     if client.head_manifest(repository, tag) is not None:
-        index = json.loads(client.get_manifest(repository, tag)[2])
+        index = oci.json_object(client.get_manifest(repository, tag)[2], subject, "referrers index")
     if any(m.get("digest") == desc["digest"] for m in index.get("manifests", [])):
         return
     index["manifests"] = [*index.get("manifests", []), desc]

@@ -6,6 +6,9 @@ import hashlib
 import json
 from typing import Any
 
+from shipway.model import bounded
+from shipway.model.errors import InputError, RegistryError
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -30,12 +33,26 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
+def json_object(body: bytes | str, subject: str, what: str = "answer") -> dict[str, Any]:
+    """A registry's JSON object (a manifest, a config, a tag list), read within the bounds of
+    ``shipway.model.bounded`` (size, UTF-8, depth): anything else is a ``RegistryError``
+    naming ``subject``, never a decoder's or the interpreter's own error."""
+    try:
+        doc = bounded.load_json(body, what)
+    except InputError as exc:
+        at = f" (line {exc.line}, column {exc.column})" if exc.line else ""
+        raise RegistryError(f"the registry's {what}: {exc.message}{at}", subject=subject) from None
+    if not isinstance(doc, dict):
+        raise RegistryError(f"the registry's {what} is not a JSON object", subject=subject)
+    return doc
+
+
 def media_type_of(body: bytes, header: str | None) -> str:
     """The manifest's ``mediaType`` field, else the Content-Type header."""
     try:
         doc = json.loads(body)
         mt = doc.get("mediaType")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         doc, mt = {}, None
     if isinstance(mt, str) and mt:
         return mt

@@ -7,7 +7,6 @@ images built locally, found in the store by their full name).
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ def inspect(
             if exc.status == 404:  # a missing tag or repository: not found (exit 3)
                 raise NotFoundError(exc.message, subject=exc.subject) from exc
             raise
-        doc = json.loads(body)
+        doc = oci.json_object(body, str(ref), "manifest")
         out: dict[str, Any] = {"name": str(ref), "digest": index_digest, "mediaType": mt}
         if mt in oci.INDEX_TYPES or "manifests" in doc:
             out["index"] = doc
@@ -46,10 +45,11 @@ def inspect(
                 out["manifest"], out["config"] = None, None
                 return out
             _, mt, body = client.get_manifest(ref.repository, child)
-            doc = json.loads(body)
+            doc = oci.json_object(body, str(ref), "manifest")
             out["platformDigest"] = child
         out["manifest"] = doc
-        out["config"] = json.loads(client.get_blob(ref.repository, doc["config"]["digest"]))
+        blob = client.get_blob(ref.repository, doc["config"]["digest"])
+        out["config"] = oci.json_object(blob, str(ref), "image config")
     return out
 
 

@@ -11,7 +11,6 @@ registries are plain HTTP as Docker treats them. HTTP failures become
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -252,7 +251,7 @@ class RegistryClient:
             resp = self.request(
                 "GET", path, scopes=[pull_scope(repository)], subject=subject, params=params
             )
-            tags += resp.json().get("tags") or []
+            tags += oci.json_object(resp.content, subject, "tag list").get("tags") or []
             path, params = next_link(resp), None
         return tags
 
@@ -264,7 +263,7 @@ class RegistryClient:
             resp = self.request(
                 "GET", path, scopes=["registry:catalog:*"], subject=self.host, params=params
             )
-            repos += resp.json().get("repositories") or []
+            repos += oci.json_object(resp.content, self.host, "catalog").get("repositories") or []
             path, params = next_link(resp), None
         return repos
 
@@ -310,7 +309,8 @@ class RegistryClient:
     ) -> tuple[str, str, dict[str, Any]]:
         """The image manifest, descending through an index to ``os_/arch``."""
         digest, mt, body = self.get_manifest(repository, reference)
-        doc = json.loads(body)
+        subject = self.subject_for(repository, reference)
+        doc = oci.json_object(body, subject, "manifest")
         if mt in oci.INDEX_TYPES or "manifests" in doc:
             child = oci.pick_platform(doc, os_, arch)
             if child is None:
@@ -319,14 +319,14 @@ class RegistryClient:
                     subject=self.subject_for(repository, reference),
                 )
             digest, mt, body = self.get_manifest(repository, child)
-            doc = json.loads(body)
+            doc = oci.json_object(body, subject, "manifest")
         return digest, mt, doc
 
     def get_config(self, repository: str, reference: str) -> dict[str, Any]:
         """The image config JSON (for an index, of its linux/amd64 image)."""
         _, _, manifest = self.get_image_manifest(repository, reference)
-        data: dict[str, Any] = json.loads(self.get_blob(repository, manifest["config"]["digest"]))
-        return data
+        blob = self.get_blob(repository, manifest["config"]["digest"])
+        return oci.json_object(blob, self.subject_for(repository, reference), "image config")
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         resp = self.request(
@@ -451,12 +451,15 @@ class RegistryClient:
             allow=(404,),
         )
         if resp.status_code == 200:
-            found: list[dict[str, Any]] = resp.json().get("manifests", [])
+            found: list[dict[str, Any]] = oci.json_object(resp.content, subject, "referrers").get(
+                "manifests", []
+            )
         else:
             tag = digest.replace(":", "-")
             if self.head_manifest(repository, tag) is None:
                 return []
-            found = json.loads(self.get_manifest(repository, tag)[2]).get("manifests", [])
+            found = oci.json_object(self.get_manifest(repository, tag)[2], subject,
+                                    "referrers index").get("manifests", [])  # fmt: skip
         if artifact_type:
             found = [m for m in found if m.get("artifactType") == artifact_type]
         return found

@@ -1,8 +1,10 @@
 """Bounded reading of untrusted text: size, encoding, nesting depth and YAML aliases.
 
 Every reader of YAML or JSON in shipway (resources, workflows, action
-metadata, rendered manifests, webhook bodies) goes through this module
-before it builds any data, so a hostile document is refused cheaply:
+metadata, rendered manifests, webhook bodies, and what comes from
+repositories and servers: ApplicationSet git files, the updater's files,
+notification values and annotations, Kargo http answers) goes through this
+module before it builds any data, so a hostile document is refused cheaply:
 
 - a file (or text) larger than ``Limits.max_bytes`` (default 10 MiB,
   ``SHIPWAY_MAX_FILE_BYTES``); webhook bodies have their own limit

@@ -27,6 +27,9 @@ from typing import Any
 
 import yaml
 
+from shipway.model import bounded
+from shipway.model.errors import InputError
+
 HELM, KUSTOMIZE, DIRECTORY = "Helm", "Kustomize", "Directory"
 
 
@@ -73,7 +76,10 @@ def flatten(values: Any, prefix: str = "") -> dict[str, str]:
 def parse_values(text: str, file: str) -> dict[str, Any]:
     """One values file as a mapping; ``ValueError`` naming the file when it is not one."""
     try:
+        bounded.check_yaml(text, file)
         doc = yaml.safe_load(text) if text.strip() else {}
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{file}: not valid YAML: {exc}") from None
     if doc is None:

@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 from shipway.notify.policy import parse_rate
 
@@ -119,6 +120,10 @@ class NotifyConfig:
 
 
 def _yaml(key: str, text: str) -> Any:
+    try:
+        bounded.check_yaml(text, f"data.{key}")
+    except InputError as exc:
+        raise _err(key, f"{exc.subject}: {exc.message}") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 from shipway.notify.catalog import TEMPLATES as BUILTIN_TEMPLATES
 from shipway.notify.catalog import TRIGGERS as BUILTIN_TRIGGERS
@@ -126,7 +127,10 @@ def _annotation_list(
         return []
     where = f"annotation {SUBSCRIPTIONS}"
     try:
+        bounded.check_yaml(text, where)
         raw = yaml.safe_load(text) or []
+    except InputError as exc:
+        return [("", "", "", str(exc))]
     except yaml.YAMLError as exc:
         return [("", "", "", f"{where}: not valid YAML: {exc}")]
     if not isinstance(raw, list):

@@ -37,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from shipway.model import bounded
 from shipway.model import events as ev
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.flux_notify import AlertSpec, ProviderSpec
@@ -305,8 +306,9 @@ def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]
             secret_values.append(data["address"])
         if data.get("headers"):
             try:
+                bounded.check_yaml(data["headers"], f"Secret {spec.secret_ref.name}: headers")
                 headers = yaml.safe_load(data["headers"]) or {}
-            except yaml.YAMLError:
+            except (yaml.YAMLError, InputError):
                 headers = None
             if not isinstance(headers, dict):
                 raise DeliveryError(f"Secret {spec.secret_ref.name}: key headers is not a "

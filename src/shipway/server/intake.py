@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -46,6 +47,10 @@ INLINE_BYTES = 256 * 1024
 
 T = TypeVar("T")
 
+on_phases: Callable[[tuple[float, float, float, float, float]], None] | None = None
+"""When set (``bench/webhooks.py --phases``), called for every new git push accepted with the
+``time.perf_counter()`` of its start, parsed, told-before answered, tips answered, committed."""
+
 
 async def _checked(raw: bytes, check: Callable[[], T]) -> T:
     return check() if len(raw) <= INLINE_BYTES else await run_in_threadpool(check)
@@ -60,15 +65,22 @@ async def commit(rx: Receiver, ready: Ready) -> Answer:
 async def git_push(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer:
     """``POST /hooks/git``: parse and token, told before?, every pushed sha checked at the git
     server (401, 400, 409, 503 as errors), then the inbox."""
+    t0 = time.perf_counter()
     pending = await _checked(raw, lambda: accept.git_push_parsed(rx, raw, headers))
+    t1 = time.perf_counter()
     if await asyncio.wrap_future(inbox.seen_future(rx.store, pending.dedupe)):
         return accept.DUPLICATE_PUSH  # told before, and checked then: nothing new
+    t2 = time.perf_counter()
     live = accept.live(pending)
     refs = await asyncio.wrap_future(rx.tips.future(pending.push.repo)) if live else {}
+    t3 = time.perf_counter()
     reason = accept.not_tip(pending, refs)
     if reason is not None:
         raise await run_in_threadpool(accept.refuse, rx, pending, reason)
-    return await commit(rx, accept.push_ready(pending))
+    answer = await commit(rx, accept.push_ready(pending))
+    if on_phases is not None:
+        on_phases((t0, t1, t2, t3, time.perf_counter()))
+    return answer
 
 
 async def forge(rx: Receiver, raw: bytes, headers: Mapping[str, str]) -> Answer:

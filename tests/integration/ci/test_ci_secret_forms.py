@@ -65,3 +65,45 @@ def test_a_short_secret_does_not_corrupt_the_run_record(run_wf: Runner, store: S
     assert stored["id"] == record["id"]
     assert stored["jobs"][0]["result"] == "success"
     assert record["commit"] not in "\n".join(lines)  # the log is still masked
+
+
+def test_a_step_timeout_from_a_secret_is_read_and_a_bad_one_names_its_line(
+    run_wf: Runner, store: Store
+) -> None:
+    workflow = """
+        on: push
+        jobs:
+          a:
+            runs-on: x
+            steps:
+              - run: echo fine
+                timeout-minutes: ${{ secrets.MINUTES }}
+              - run: echo after
+        """
+    record, _lines = run_wf(workflow, secrets={"MINUTES": "2"})
+    assert record["conclusion"] == "success"
+    record, lines = run_wf(workflow, secrets={"MINUTES": "soon"})
+    assert record["conclusion"] == "failure"
+    text = "\n".join(lines)
+    # the line of timeout-minutes; the secret's value is still masked in the message
+    assert "ci.yml:8:9: timeout-minutes: '***' is not a number of minutes" in text, text
+    assert "soon" not in text and "Traceback" not in text
+    _stored, log = get_run(store, record["id"])
+    assert "is not a number of minutes" in log and "soon" not in log
+
+
+def test_a_job_timeout_from_a_secret_is_refused_before_anything_runs() -> None:
+    from shipway.ci.syntax.github import parse_workflow
+    from shipway.model.errors import InputError
+
+    text = (
+        "on: push\njobs:\n  a:\n    runs-on: x\n"
+        "    timeout-minutes: ${{ secrets.MINUTES }}\n    steps: [{run: 'true'}]\n"
+    )
+    try:
+        parse_workflow(text, "ci.yml")
+    except InputError as exc:
+        assert str(exc).startswith("ci.yml:5:")
+        assert "context 'secrets' is not available here" in str(exc)
+    else:
+        raise AssertionError("a job's timeout-minutes may not read secrets (GitHub refuses it)")

@@ -125,6 +125,11 @@ def test_the_hook_checks_its_credential(setup: tuple[TestClient, Store, Controll
     listed = b"[1, 2]"
     bad = client.post(url, content=listed, headers=_headers(Authorization=f"Bearer {token}"))
     assert bad.status_code == 400 and "not a JSON object" in bad.text
+    deep = b"[" * 50_000 + b"]" * 50_000  # past the interpreter's recursion limit
+    for hostile, reason in ((deep, "nested deeper than 200 levels"), (b"{\xff}", "not UTF-8")):
+        refused = client.post(url, content=hostile,
+                              headers=_headers(Authorization=f"Bearer {token}"))  # fmt: skip
+        assert refused.status_code == 400 and reason in refused.text, refused.text
     items = inbox.items(store, "tekton")
     assert len(items) == 3
     assert all("Authorization" not in i["payload"]["headers"] for i in items)

@@ -241,3 +241,92 @@ def test_the_hook_shipway_installs_sends_the_token(
     pushed = subprocess.run(["git", "push", "origin", "HEAD:main"], cwd=app_repo.work.path,
                             capture_output=True, text=True, check=True)  # fmt: skip
     assert "controller refused this push (401" in pushed.stderr
+
+
+def test_gitea_and_gitlab_deliveries_are_checked_and_a_replay_is_ignored(
+    controller: ControllerProc, app_repo: AppRepo
+) -> None:
+    ctl = controller.start()
+    old = app_repo.work.run("rev-parse", "HEAD").strip()
+    sha = app_repo.commit("v2")
+    secret = ctl.tokens.forge()
+    gitea = json.dumps({"ref": "refs/heads/main", "before": old, "after": sha,
+                        "repository": {"clone_url": app_repo.url}}).encode()  # fmt: skip
+    gitea_sig = hmac.new(secret.encode(), gitea, hashlib.sha256).hexdigest()
+    gitea_headers = {"X-Gitea-Event": "push", "X-Gitea-Delivery": "g-1",
+                     "X-Gitea-Signature": gitea_sig}  # fmt: skip
+    bad = {**gitea_headers, "X-Gitea-Signature": "0" * 64}
+    assert httpx.post(f"{ctl.url}/hooks/forge", content=gitea, headers=bad).status_code == 401
+    first = httpx.post(f"{ctl.url}/hooks/forge", content=gitea, headers=gitea_headers)
+    assert first.status_code == 202, first.text
+    replay = httpx.post(f"{ctl.url}/hooks/forge", content=gitea, headers=gitea_headers)
+    assert replay.status_code == 200 and replay.json()["duplicate"] is True
+
+    # GitLab: the project's secret token in X-Gitlab-Token; the same push told by GitLab too
+    gitlab = json.dumps({"object_kind": "push", "ref": "refs/heads/main", "before": old,
+                         "after": sha, "project": {"git_http_url": app_repo.url}})  # fmt: skip
+    gl_headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Event-UUID": "l-1",
+                  "X-Gitlab-Token": secret}  # fmt: skip
+    wrong = {**gl_headers, "X-Gitlab-Token": "guess"}
+    assert httpx.post(f"{ctl.url}/hooks/forge", content=gitlab, headers=wrong).status_code == 401
+    for _ in range(2):  # the same push (the Gitea one already counted), then a replay
+        again = httpx.post(f"{ctl.url}/hooks/forge", content=gitlab, headers=gl_headers)
+        assert again.status_code == 200 and again.json()["duplicate"] is True, again.text
+    moved = gitlab.replace(old, "1" * 40)  # another push to the same sha: a new event
+    gl_new = {**gl_headers, "X-Gitlab-Event-UUID": "l-2"}
+    fresh = httpx.post(f"{ctl.url}/hooks/forge", content=moved, headers=gl_new)
+    assert fresh.status_code == 202, fresh.text
+    replay = httpx.post(f"{ctl.url}/hooks/forge", content=moved, headers=gl_new)
+    assert replay.status_code == 200 and replay.json()["duplicate"] is True
+    ctl.wait_runs(sha, 1)
+    ctl.wait_idle()
+    assert len(ctl.runs_of(sha)) == 1 and len(ctl.releases_of(sha)) == 1  # one sha: one run
+    assert len(inbox.items(ctl.store, "forge")) == 2
+
+
+def _registry_payloads(host: str) -> dict[str, bytes]:
+    digest = "sha256:" + "7" * 64
+    return {
+        "harbor": json.dumps({"type": "PUSH_ARTIFACT", "event_data": {
+            "resources": [{"digest": digest, "tag": "v1", "resource_url": f"{host}/lib/app:v1"}],
+            "repository": {"name": "app", "namespace": "lib", "repo_full_name": "lib/app"}}}),
+        "dockerhub": json.dumps({"push_data": {"tag": "v1"},
+                                 "repository": {"repo_name": "acme/app"}}),
+        "quay": json.dumps({"docker_url": f"{host}/acme/app", "updated_tags": ["v1"]}),
+        "ghcr": json.dumps({"action": "published", "package": {
+            "name": "app", "namespace": "acme", "package_type": "CONTAINER",
+            "package_version": {"version": digest,
+                                "container_metadata": {"tag": {"name": "v1", "digest": digest}}},
+            "registry": {"url": f"https://{host}"}}}),
+    }  # fmt: skip
+
+
+def test_each_registry_service_authenticates_as_it_documents(controller: ControllerProc) -> None:
+    """Harbor's auth header, Docker Hub's and Quay's token in the URL, GHCR's HMAC: wrong or
+    missing credentials are 401 and nothing is stored; the right ones are accepted."""
+    ctl = controller.start()
+    secret = ctl.tokens.registry()
+    bodies = _registry_payloads("127.0.0.1:5999")
+
+    def sig(body: str, key: str) -> str:
+        return "sha256=" + hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest()
+
+    forms: dict[str, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {
+        # service: (headers and query that are right, ... that are wrong)
+        "harbor": ({"Authorization": secret}, {}, {"Authorization": "guess"}),
+        "dockerhub": ({}, {"token": secret}, {}),
+        "quay": ({}, {"token": secret}, {}),
+        "ghcr": ({"X-GitHub-Event": "package", "X-Hub-Signature-256": sig(bodies["ghcr"], secret)},
+                 {}, {"X-GitHub-Event": "package",
+                      "X-Hub-Signature-256": sig(bodies["ghcr"], "guess")}),
+    }  # fmt: skip
+    url = f"{ctl.url}/hooks/registry"
+    for service, (good_headers, good_query, bad_headers) in forms.items():
+        body = bodies[service]
+        for headers, query in ((bad_headers, {}), (bad_headers, {"token": "guess"})):
+            resp = httpx.post(url, content=body, headers=headers, params=query)
+            assert resp.status_code == 401, (service, resp.text)
+        before = len(inbox.items(ctl.store, "registry"))
+        resp = httpx.post(url, content=body, headers=good_headers, params=good_query)
+        assert resp.status_code == 202, (service, resp.text)
+        assert len(inbox.items(ctl.store, "registry")) == before + 1, service

@@ -301,6 +301,11 @@ spec:
         assert "audience" in post({**good, "aud": "someone-else"}).text
         assert "expired" in post({**good, "exp": now - 600}).text
         assert client.post(path, content=b"{}").status_code == 401  # no token at all
+        # a token is read before its signature is checked: hostile claims are refused plainly
+        deep = base64.urlsafe_b64encode(b"[" * 50_000 + b"]" * 50_000).rstrip(b"=").decode()
+        for forged in (f"e30.{deep}.c2ln", "e30.WzEsMl0.c2ln"):  # nested 50,000 deep; a list
+            resp = client.post(path, content=b"{}", headers={"Authorization": f"Bearer {forged}"})
+            assert resp.status_code == 401 and "not a JWT" in resp.text, resp.text
         assert len(_reconciles(store)) == 2
     finally:
         server.shutdown()

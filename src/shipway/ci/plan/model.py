@@ -27,6 +27,7 @@ class Step:
     continue_on_error: Any = False
     timeout_minutes: Any = None
     user_id: bool = False
+    timeout_where: str = ""  # file:line:col of timeout-minutes, when written (else ``where``)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Job:
     timeout_minutes: Any = 360
     continue_on_error: Any = False
     concurrency: Any = None
+    timeout_where: str = ""  # file:line:col of timeout-minutes, when written (else ``where``)
     container: Any = None
     services: dict[str, Any] = field(default_factory=dict)
     environment: Any = None

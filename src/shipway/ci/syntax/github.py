@@ -38,6 +38,8 @@ _JOB_IF_CTX = frozenset({"github", "needs", "vars", "inputs"})
 _JOB_CTX = frozenset({"github", "needs", "strategy", "matrix", "vars", "inputs", "secrets"})
 _JOB_OUTPUTS_CTX = _JOB_CTX | {"steps", "job", "runner", "env"}
 _STEP_CTX = CONTEXTS - {"jobs"}
+# GitHub offers no ``secrets`` to these keys of a job (a step's may read them)
+_NO_SECRETS = frozenset({"timeout-minutes", "continue-on-error"})
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _USES = re.compile(r"^(\./.*|docker://\S+|\$\{\{.*|[^/@\s]+/[^@\s]+@[^@\s]+)$")
 
@@ -330,6 +332,8 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
     for key in _JOB_EXPR_KEYS:
         if key in data:
             c.allowed = _JOB_OUTPUTS_CTX if key == "outputs" else _JOB_CTX
+            if key in _NO_SECRETS:
+                c.allowed -= {"secrets"}
             env = data[key] if key == "environment" and isinstance(data[key], dict) else {}
             if "url" in env:  # evaluated after the steps: it may read steps, job, runner, env
                 c.exprs({k: v for k, v in env.items() if k != "url"}, (*path, key))
@@ -379,6 +383,7 @@ def _job(c: _Checker, jid: str, data: Any) -> Job | None:
         steps=steps,
         strategy=strategy,
         timeout_minutes=data.get("timeout-minutes", 360),
+        timeout_where=c.doc.where((*path, "timeout-minutes")) if "timeout-minutes" in data else "",
         continue_on_error=data.get("continue-on-error", False),
         concurrency=data.get("concurrency"),
         container=data.get("container"),
@@ -429,6 +434,7 @@ def _step(c: _Checker, path: Path, index: int, data: Any) -> Step | None:
         continue_on_error=data.get("continue-on-error", False),
         timeout_minutes=data.get("timeout-minutes"),
         user_id="id" in data,
+        timeout_where=c.doc.where((*path, "timeout-minutes")) if "timeout-minutes" in data else "",
     )
 
 

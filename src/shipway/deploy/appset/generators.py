@@ -22,6 +22,7 @@ from typing import Any
 
 from shipway.deploy.appset import pullrequest, render
 from shipway.deploy.appset.inputs import Inputs, Tree
+from shipway.model import bounded
 from shipway.model.errors import InputError, ShipwayError
 from shipway.model.selectors import selector_matches as matches
 
@@ -75,6 +76,7 @@ def _list(body: dict[str, Any], ctx: Context, where: str) -> list[Params]:
         import yaml
 
         try:
+            bounded.check_yaml(text, f"{where}.elementsYaml")
             more = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             raise fail(f"{where}.elementsYaml", f"not YAML: {exc}") from None
@@ -220,10 +222,10 @@ def _file_sets(
     import yaml
 
     raw = ctx.inputs.read(url, tree.commit, path)
+    text = bounded.read_bytes_limited(raw, path)  # a repository's file: bounded like any other
+    bounded.check_yaml(text, path)
     try:
-        data = yaml.load(
-            raw.decode("utf-8", "replace"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise fail(where, f"{path} is not JSON or YAML: {exc}") from None
     items = data if isinstance(data, list) else [data]

@@ -65,8 +65,10 @@ def desired(appset: Resource, inputs: Inputs) -> list[dict[str, Any]]:
         where = f"spec.generators[{i}]"
         try:
             made = gen.generate(g, ctx, where)
-        except InputError as exc:
-            problems.append(exc.message)
+        except InputError as exc:  # a file's own error (bounded reading) keeps its file:line
+            at = exc.subject or ""
+            problems.append(exc.message if not at else str(exc) if at.startswith(where)
+                            else f"{where}: {exc}")  # fmt: skip
             continue
         for n, item in enumerate(made):
             template = render.generator_template(spec.get("template") or {}, item.template)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 from shipway.templates import gotemplate
 from shipway.templates.errors import TemplateError
@@ -153,6 +154,7 @@ def application(
         import yaml
 
         text = string(patch, params, opts, "templatePatch")
+        bounded.check_yaml(text, "templatePatch")
         try:
             data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from shipway.deploy.sources import _run_tool
+from shipway.model import bounded
 from shipway.model import kargo_step_configs as c
 from shipway.model.errors import InputError
 from shipway.promote.steps.base import StepEnv, StepFailed, StepResult
@@ -197,7 +198,11 @@ def kustomize_build(env: StepEnv, cfg: c.KustomizeBuild) -> StepResult:
         out.write_text(text)
         return StepResult()
     out.mkdir(parents=True, exist_ok=True)
-    for doc in yaml.safe_load_all(text):
+    try:
+        docs = bounded.load_yaml_all(text, "kustomize build output")
+    except InputError as exc:
+        raise StepFailed(str(exc)) from None
+    for doc in docs:
         if not isinstance(doc, dict):
             continue
         out.joinpath(_file_name(doc, cfg.output_format)).write_text(

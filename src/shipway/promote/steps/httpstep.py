@@ -24,7 +24,9 @@ from typing import Any
 import httpx
 import yaml
 
+from shipway.model import bounded
 from shipway.model import kargo_step_configs as c
+from shipway.model.errors import InputError
 from shipway.model.kargo import duration_seconds
 from shipway.promote.expressions import expression
 from shipway.promote.steps.base import StepEnv, StepError, StepFailed, StepResult
@@ -39,7 +41,10 @@ def _body(resp: httpx.Response, forced: str | None) -> Any:
         return resp.text
     if kind in _YAML:
         try:
+            bounded.check_yaml(resp.text, "http response")
             return yaml.safe_load(resp.text)
+        except InputError as exc:  # a billion-laughs or too deep answer: not read as data
+            raise StepFailed(f"response body: {exc}") from None
         except yaml.YAMLError:
             return resp.text
     try:

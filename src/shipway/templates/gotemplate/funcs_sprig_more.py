@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
+from shipway.model import bounded
+from shipway.model.errors import InputError
 from shipway.templates.gojson import to_int
 from shipway.templates.gotemplate.exec import FuncError
 from shipway.templates.gotemplate.funcs_values import strval
@@ -239,6 +241,10 @@ def _to_yaml(v: Any) -> str:
 
 
 def _from_yaml(s: Any, want: type = dict) -> Any:
+    try:
+        bounded.check_yaml(strval(s), "fromYaml")
+    except InputError as exc:
+        raise FuncError(f"error unmarshaling YAML: {exc}") from None
     try:
         v = yaml.safe_load(strval(s))
     except yaml.YAMLError as e:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 from shipway.updater.edit.yamltext import Change
 
@@ -19,6 +20,7 @@ from shipway.updater.edit.yamltext import Change
 def _load(text: str, file: str) -> dict[str, Any]:
     if not text.strip():
         return {}
+    bounded.check_yaml(text, file)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from shipway.model import bounded
 from shipway.model.errors import InputError
 
 _PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_./@+-][A-Za-z0-9_./@:+=-]*$")
@@ -75,6 +76,7 @@ class Text:
 
 def parse(text: str, file: str) -> Text:
     """Compose every document; ``InputError`` with file and line on bad YAML."""
+    bounded.check_yaml(text, file)
     yaml = YAML(typ="rt")
     try:
         docs = [d for d in yaml.compose_all(text) if d is not None]
