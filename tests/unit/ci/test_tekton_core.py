@@ -339,3 +339,44 @@ def test_an_array_param_used_as_a_string_is_refused() -> None:
     inside = TASK.replace('"$(params.flags[0])"', '"x$(params.flags[*])"')
     with pytest.raises(InputError, match=r"variable type invalid in \$\(params\.flags\[\*\]\)"):
         _load(inside)
+
+
+def test_an_array_param_whole_in_args_is_spliced_as_tekton_does() -> None:
+    text = TASK.replace('args: ["$(params.flags[*])"', 'args: ["$(params.flags)"')
+    bundle = _load(text)
+    values = task_vars(bundle.docs[0].spec, {"greeting": "hi", "flags": ["-n", "-e"],
+                                             "img": {"repo": "r", "tag": "t"}}, {}, {})  # fmt: skip
+    (say, _) = plan_steps(bundle.docs[0].spec, values, {})
+    assert say.args[:2] == ["-n", "-e"]
+
+
+EMBEDDED = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: r}
+spec:
+  params: [{name: from-run, value: x}]
+  pipelineSpec:
+    tasks:
+      - name: t
+        displayName: "on $(params.os)"
+        matrix:
+          params: [{name: os, value: [linux, mac]}]
+        params: [{name: from-task, value: y}]
+        taskSpec:
+          steps:
+            - name: s
+              image: busybox
+              script: echo $(params.from-run) $(params.from-task) $(params.os) $(params.nope)
+"""
+
+
+def test_embedded_specs_see_what_tekton_propagates_and_nothing_else() -> None:
+    with pytest.raises(InputError) as exc:
+        _load(EMBEDDED)
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 1 and "$(params.nope)" in lines[0], lines
+    _load(EMBEDDED.replace(" $(params.nope)", ""))
+    task = TASK.replace('$(params.greeting)"', '$(params.from-run)"')
+    with pytest.raises(InputError, match=r"\$\(params\.from-run\)"):  # a Task: declared only
+        _load(task)

@@ -53,7 +53,7 @@ _CONTAINER = {
     "securityContext": ANY, "script": STR,
 }  # fmt: skip
 STEP = {**_CONTAINER, "name": STR, "timeout": DURATION, "workspaces": ListOf(WORKSPACE_USAGE),
-        "onError": Enum("continue", "stopAndFail"), "stdoutConfig": OUTPUT_CONFIG,
+        "onError": Enum("continue", "stopAndFail", params=True), "stdoutConfig": OUTPUT_CONFIG,
         "stderrConfig": OUTPUT_CONFIG, "ref": REF, "params": ListOf(PARAM),
         "results": ListOf(RESULT), "when": ListOf(WHEN), "displayName": STR}  # fmt: skip
 # v1beta1 Steps are the whole Kubernetes Container (deprecated fields kept, as Tekton does).

@@ -81,6 +81,26 @@ def task_vars(
     return out
 
 
+def used_workspaces(spec: dict[str, Any]) -> set[str]:
+    """The workspaces a Task's steps and sidecars name in ``$(workspaces.w...)``."""
+    used = {k: v for k, v in spec.items() if k in ("steps", "sidecars", "stepTemplate")}
+    return {r.parts[1] for r in subst.refs_deep(used) if r.parts[0] == "workspaces"}
+
+
+def propagated(spec: dict[str, Any], given: dict[str, Any], bound: set[str] | dict[str, Any],
+               ) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """An embedded spec as Tekton runs it: a bound workspace its steps use undeclared is
+    declared, and the given params it does not declare are substituted as given (the
+    second value: those params)."""
+    declared = {str(w.get("name")) for w in spec.get("workspaces") or []}
+    extra = sorted((used_workspaces(spec) & set(bound)) - declared)
+    if extra:
+        spec = {**spec, "workspaces": [*(spec.get("workspaces") or []),
+                                       *({"name": n} for n in extra)]}  # fmt: skip
+    own = {str(p.get("name")) for p in spec.get("params") or []}
+    return spec, {k: v for k, v in given.items() if k not in own}
+
+
 def step_name(step: dict[str, Any], index: int) -> str:
     return str(step.get("name") or f"unnamed-{index}")
 
@@ -138,6 +158,10 @@ def plan_steps(
         step = merge_template(template, step)
         script = step.get("script")
         timeout = parse_duration(str(step["timeout"])) if step.get("timeout") else None
+        on_error = subst.render(str(step.get("onError") or "stopAndFail"), values)
+        if on_error not in ("continue", "stopAndFail"):
+            raise ValueError(f"invalid value: {on_error!r}: steps[{i}].onError (expected one "
+                             "of: continue, stopAndFail)")  # fmt: skip
         out.append(StepPlan(
             name=step_name(raw, i),
             image=subst.render(str(step.get("image") or ""), values),
@@ -148,7 +172,7 @@ def plan_steps(
             else None,
             env={k: subst.render(v, values) for k, v in _env(step.get("env")).items()},
             working_dir=subst.render(str(step.get("workingDir") or ""), values),
-            on_error=str(step.get("onError") or "stopAndFail"),
+            on_error=on_error,
             timeout=timeout or None,
             results=list(step.get("__results") or []),
         ))  # fmt: skip

@@ -126,6 +126,10 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
     declared = {p.get("name") for p in spec.get("params") or []}
     problems += [f"{doc.kind} {name!r}: --param {k}: the {kind} has no such param"
                  for k in opts.params if k not in declared]  # fmt: skip
+    # A run's params the spec does not declare are still substituted (Tekton propagates
+    # them into embedded specs); a lone Task or Pipeline has no run params.
+    values.update({k: v for k, v in given_map(doc.spec.get("params")).items()
+                   if k not in declared and doc.kind in ("TaskRun", "PipelineRun")})  # fmt: skip
     ws: dict[str, Path] = {}
     for i, b in enumerate(doc.spec.get("workspaces") or []):
         try:
@@ -133,6 +137,10 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
         except ValueError as exc:
             problems.append(f"{doc.where(('spec', 'workspaces', i))}: {exc}")
     ws.update(opts.workspaces)
+    if doc.kind == "PipelineRun" and isinstance(doc.spec.get("pipelineSpec"), dict):
+        own = {str(w["name"]) for w in spec.get("workspaces") or []}
+        spec = {**spec, "workspaces": [*(spec.get("workspaces") or []),
+                                       *({"name": n} for n in ws if n not in own)]}  # fmt: skip
     for w in spec.get("workspaces") or []:
         if w["name"] not in ws and not w.get("optional"):
             problems.append(f'{doc.kind} {name!r}: {kind.lower()} requires workspace with name '

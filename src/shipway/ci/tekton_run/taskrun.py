@@ -20,7 +20,7 @@ from typing import Any
 
 from shipway.ci.tekton import status as tstatus
 from shipway.ci.tekton.params import resolve
-from shipway.ci.tekton.task import StepPlan, check_results, plan_steps, task_vars
+from shipway.ci.tekton.task import StepPlan, check_results, plan_steps, propagated, task_vars
 from shipway.ci.tekton_run.steps import Executor, Volumes
 from shipway.model.errors import CIError
 from shipway.model.events import rfc3339
@@ -59,10 +59,11 @@ class TaskRequest:
 def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None],
              cancel: Cancel) -> TaskOutcome:  # fmt: skip
     started, t0 = now(), time.monotonic()
-    spec = req.spec
+    spec, undeclared = propagated(req.spec, req.params, req.workspaces)
     params, problems = resolve(list(spec.get("params") or []), req.params, f'TaskRun "{req.name}"')
     if problems:
         return _failed(req, started, "; ".join(problems), t0)
+    params.update(undeclared)  # substituted as given, as Tekton does
     decls = {str(w["name"]): w for w in spec.get("workspaces") or []}
     missing = [n for n, w in decls.items() if n not in req.workspaces and not w.get("optional")]
     if missing:
