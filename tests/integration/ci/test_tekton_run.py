@@ -276,6 +276,51 @@ def test_a_step_action_and_its_step_results(tmp_path: Path) -> None:
     assert "[step-use] hello action" in lines and "[step-after] got said action" in lines
 
 
+TYPED_STEP_RESULTS = """\
+apiVersion: tekton.dev/v1beta1
+kind: StepAction
+metadata: {name: show}
+spec:
+  params:
+    - {name: names, type: array}
+    - name: image
+      type: object
+      properties: {url: {type: string}, digest: {type: string}}
+  command: [sh, -c, 'echo "argc=$# first=$1 url=$URL digest=$DIGEST"', sh]
+  args: ["$(params.names[*])"]
+  env:
+    - {name: URL, value: $(params.image.url)}
+    - {name: DIGEST, value: $(params.image.digest)}
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: typed}
+spec:
+  taskSpec:
+    steps:
+      - name: produce
+        results:
+          - {name: names, type: array}
+          - name: image
+            type: object
+            properties: {url: {type: string}, digest: {type: string}}
+        script: |
+          printf '["a", "b", "c"]' > $(step.results.names.path)
+          printf '{"url": "reg.test/app", "digest": "sha256:1"}' > $(step.results.image.path)
+      - name: consume
+        ref: {name: show}
+        params:
+          - {name: names, value: "$(steps.produce.results.names[*])"}
+          - {name: image, value: "$(steps.produce.results.image[*])"}
+"""
+
+
+def test_an_inline_steps_typed_results_feed_a_step_action(tmp_path: Path) -> None:
+    record, lines = _run(None, TYPED_STEP_RESULTS, tmp_path)
+    assert record["conclusion"] == "success", lines
+    assert "[step-consume] argc=3 first=a url=reg.test/app digest=sha256:1" in lines
+
+
 TIMEOUTS = """\
 apiVersion: tekton.dev/v1
 kind: PipelineRun

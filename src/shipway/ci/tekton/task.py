@@ -34,7 +34,8 @@ class StepPlan:
     working_dir: str
     on_error: str  # "stopAndFail" | "continue"
     timeout: float | None
-    results: list[str] = field(default_factory=list)  # step results (StepActions)
+    results: list[str] = field(default_factory=list)  # step results (StepActions, steps)
+    result_types: dict[str, str] = field(default_factory=dict)  # array/object: JSON
 
     @property
     def container(self) -> str:
@@ -121,32 +122,45 @@ def merge_template(template: dict[str, Any] | None, step: dict[str, Any]) -> dic
 
 
 def from_action(step: dict[str, Any], action: dict[str, Any], values: subst.Vars,
-                steps_dir: str = STEPS_DIR) -> dict[str, Any]:  # fmt: skip
-    """A step that refers to a StepAction: the action's fields with the step's params."""
+                steps_dir: str = STEPS_DIR, strict: bool = True) -> dict[str, Any]:  # fmt: skip
+    """A step that refers to a StepAction: the action's fields with the step's params
+    (``strict``: a param's problem is an error; else, before the earlier steps' results
+    are known, it is left unsubstituted)."""
     given = {k: subst.render_value(v, values) for k, v in given_map(step.get("params")).items()}
     params, problems = resolve(list(action.get("params") or []), given, "StepAction")
-    if problems:
+    if problems and strict:
         raise ValueError("; ".join(problems))
-    results = [str(r["name"]) for r in action.get("results") or []]
-    own = {**param_vars(params),
-           **{f"step.results.{r}.path": f"{steps_dir}/{step.get('name')}/results/{r}"
-              for r in results}}  # fmt: skip
+    own = {**param_vars(params), **_result_paths(step, action.get("results"), steps_dir)}
     fields = {k: action[k] for k in ("image", "command", "args", "env", "script", "workingDir")
               if k in action}  # fmt: skip
-    out = subst.render_deep(fields, own)
+    out = {k: subst.render_list(list(v), own) if k in ("command", "args") and isinstance(
+        v, list) else subst.render_deep(v, own) for k, v in fields.items()}  # fmt: skip
     for k in ("name", "onError", "timeout", "workspaces"):
         if k in step:
             out[k] = step[k]
-    out["__results"] = results
+    out["results"] = list(action.get("results") or [])
     return dict(out)
+
+
+def _result_paths(step: dict[str, Any], results: Any, steps_dir: str) -> dict[str, str]:
+    """``step.results.<r>.path`` of a step's (or its StepAction's) results."""
+    return {f"step.results.{r['name']}.path": f"{steps_dir}/{step.get('name')}/results/"
+            f"{r['name']}" for r in results or [] if isinstance(r, dict)}  # fmt: skip
+
+
+def _result_type(decl: dict[str, Any]) -> str:
+    return str(decl.get("type") or ("object" if decl.get("properties") else "string"))
 
 
 def plan_steps(
     spec: dict[str, Any],
     values: subst.Vars,
     actions: dict[str, dict[str, Any]],
+    strict: bool = True,
+    at: int | None = None,
 ) -> list[StepPlan]:
-    """Each step ready to run; ``actions``: StepAction specs by name."""
+    """Each step ready to run; ``actions``: StepAction specs by name; ``strict``: see
+    ``from_action`` (with ``at``: only step ``at`` is planned strictly)."""
     out: list[StepPlan] = []
     template = spec.get("stepTemplate")
     for i, raw in enumerate(spec.get("steps") or []):
@@ -154,8 +168,14 @@ def plan_steps(
         ref = step.get("ref")
         if isinstance(ref, dict):
             steps_dir = str(values.get("__steps_dir", STEPS_DIR))
-            step = from_action(step, actions[str(ref["name"])], values, steps_dir)
+            step = from_action(step, actions[str(ref["name"])], values, steps_dir,
+                               strict and at in (None, i))  # fmt: skip
+        elif step.get("results"):  # an inline step's own results
+            paths = _result_paths(step, step["results"], str(values.get("__steps_dir",
+                                                                       STEPS_DIR)))  # fmt: skip
+            step = subst.render_deep(step, paths)
         step = merge_template(template, step)
+        declared = [r for r in step.get("results") or [] if isinstance(r, dict)]
         script = step.get("script")
         timeout = parse_duration(str(step["timeout"])) if step.get("timeout") else None
         on_error = subst.render(str(step.get("onError") or "stopAndFail"), values)
@@ -174,7 +194,8 @@ def plan_steps(
             working_dir=subst.render(str(step.get("workingDir") or ""), values),
             on_error=on_error,
             timeout=timeout or None,
-            results=list(step.get("__results") or []),
+            results=[str(r["name"]) for r in declared],
+            result_types={str(r["name"]): _result_type(r) for r in declared},
         ))  # fmt: skip
     return out
 

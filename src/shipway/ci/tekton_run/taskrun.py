@@ -11,7 +11,9 @@ TaskRun's directory and what the executor makes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,7 +81,7 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
     values = task_vars(spec, params, bound, req.context, executor.paths(vols, False))
     host_values = task_vars(spec, params, bound, req.context, executor.paths(vols, True))
     try:
-        plans = plan_steps(spec, values, req.actions)
+        plans = plan_steps(spec, values, req.actions, strict=False)  # results not known yet
         sidecars = plan_steps({"steps": spec.get("sidecars") or []}, values, {})
     except (ValueError, KeyError) as exc:
         return _failed(req, started, str(exc), t0)
@@ -94,11 +96,17 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
     failure = ""
     try:
         executor.open(vols, sidecars, on_line, plans)
-        for i, _ in enumerate(plans):
-            step = plan_steps(spec, values, req.actions)[i]  # earlier steps' results known now
-            if executor.on_host(step):
-                step = plan_steps(spec, host_values, req.actions)[i]
-            if failed is not None or timed_out is not None or cancel.event.is_set():
+        for i, planned in enumerate(plans):
+            step = planned
+            try:  # earlier steps' results are known now
+                if not failure:
+                    step = plan_steps(spec, values, req.actions, at=i)[i]
+                    if executor.on_host(step):
+                        step = plan_steps(spec, host_values, req.actions, at=i)[i]
+            except ValueError as exc:
+                failure = f"{step.container}: {exc}"
+                on_line(f"error: {failure}")
+            if failure or failed is not None or timed_out is not None or cancel.event.is_set():
                 states.append(tstatus.step_skipped(step.name, step.image))
                 records.append(_step_record(step, "skipped"))
                 continue
@@ -173,7 +181,12 @@ def _step_results(step: StepPlan, vols: Volumes, values: dict[str, Any]) -> None
     for r in step.results:
         path = below / r
         if path.is_file():
-            values[f"steps.{step.name}.results.{r}"] = path.read_text()
+            text = path.read_text()
+            value: Any = text
+            if step.result_types.get(r) in ("array", "object"):
+                with contextlib.suppress(ValueError):  # not JSON: kept as the text, as written
+                    value = json.loads(text)
+            values[f"steps.{step.name}.results.{r}"] = value
 
 
 def _step_record(step: StepPlan, result: str, continued: bool = False) -> dict[str, Any]:
