@@ -133,8 +133,9 @@ def from_action(step: dict[str, Any], action: dict[str, Any], values: subst.Vars
     own = {**param_vars(params), **_result_paths(step, action.get("results"), steps_dir)}
     fields = {k: action[k] for k in ("image", "command", "args", "env", "script", "workingDir")
               if k in action}  # fmt: skip
-    out: dict[str, Any] = {k: subst.render_list(list(v), own) if k in ("command", "args") and isinstance(
-        v, list) else subst.render_deep(v, own) for k, v in fields.items()}  # fmt: skip
+    out: dict[str, Any] = {
+        k: subst.render_list(list(v), own) if k in ("command", "args") and isinstance(v, list)
+        else subst.render_deep(v, own) for k, v in fields.items()}  # fmt: skip
     for k in ("name", "onError", "timeout", "workspaces"):
         if k in step:
             out[k] = step[k]
