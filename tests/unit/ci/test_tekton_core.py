@@ -263,6 +263,11 @@ def test_matrix_cross_product_and_include() -> None:
     }  # fmt: skip
     combos = dag.matrix_combos(matrix, {"params.browsers": ["chrome", "firefox"]})
     assert len(combos) == 5
+    # Tekton's order (TaskRuns -0, -1, ... and a matrix task's result arrays): the first
+    # param varies fastest
+    assert [(c["platform"], c.get("browser")) for c in combos] == [
+        ("linux", "chrome"), ("mac", "chrome"), ("linux", "firefox"), ("mac", "firefox"),
+        ("bsd", None)]  # fmt: skip
     assert {"platform": "linux", "browser": "chrome", "flag": "x"} in combos
     assert {"platform": "bsd"} in combos
 
@@ -380,3 +385,4 @@ def test_embedded_specs_see_what_tekton_propagates_and_nothing_else() -> None:
     task = TASK.replace('$(params.greeting)"', '$(params.from-run)"')
     with pytest.raises(InputError, match=r"\$\(params\.from-run\)"):  # a Task: declared only
         _load(task)
+
