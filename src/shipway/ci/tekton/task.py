@@ -63,6 +63,7 @@ def task_vars(
     they are not Tekton's (the host executor's)."""
     results_dir, steps_dir, ws_paths = paths or (RESULTS_DIR, STEPS_DIR, {})
     out: dict[str, Any] = param_vars(params)
+    out.update({f"inputs.{k}": v for k, v in param_vars(params).items()})  # still v1beta1's
     for r in spec.get("results") or []:
         out[f"results.{r['name']}.path"] = f"{results_dir}/{r['name']}"
     for w in spec.get("workspaces") or []:
