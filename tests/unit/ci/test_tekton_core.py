@@ -388,8 +388,10 @@ def test_embedded_specs_see_what_tekton_propagates_and_nothing_else() -> None:
 
 
 def test_v1beta1s_inputs_params_spelling_is_still_substituted() -> None:
-    spec = {"params": [{"name": "a"}], "steps": [{"name": "s", "image": "busybox",
-                                                  "script": "echo $(inputs.params.a)"}]}
+    spec = {
+        "params": [{"name": "a"}],
+        "steps": [{"name": "s", "image": "busybox", "script": "echo $(inputs.params.a)"}],
+    }
     values = task_vars(spec, {"a": "1"}, {}, {})
     (step,) = plan_steps(spec, values, {})
     assert step.script is not None and step.script.endswith("echo 1")
