@@ -452,3 +452,55 @@ def test_task_run_specs_timeout_overrides_the_pipeline_tasks(tmp_path: Path) -> 
     assert (cond["reason"], cond["message"]) == (
         "TaskRunTimeout", 'TaskRun "to-slow" failed to finish within "1s"'), lines  # fmt: skip
     assert "[fin] [step-s] final Failed" in lines
+
+
+ON_ERROR = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: oe}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: flaky
+        onError: continue
+        taskSpec:
+          results: [{name: got}]
+          steps:
+            - name: s
+              script: |
+                printf early > $(results.got.path)
+                exit 4
+      - name: next
+        runAfter: [flaky]
+        params: [{name: got, value: $(tasks.flaky.results.got)}]
+        taskSpec:
+          params: [{name: got}]
+          steps: [{name: s, script: echo "next got $(params.got)"}]
+    finally:
+      - name: report
+        params:
+          - {name: st, value: $(tasks.flaky.status)}
+          - {name: why, value: $(tasks.flaky.reason)}
+          - {name: all, value: $(tasks.status)}
+        taskSpec:
+          params: [{name: st}, {name: why}, {name: all}]
+          steps: [{name: s, script: echo "report $(params.st) $(params.why) $(params.all)"}]
+"""
+
+
+def test_a_pipeline_tasks_on_error_continue_lets_the_run_go_on(tmp_path: Path) -> None:
+    record, lines = _run(None, ON_ERROR, tmp_path)
+    assert record["conclusion"] == "success", lines
+    cond = record["status"]["conditions"][0]
+    assert (cond["status"], cond["reason"]) == ("True", "Succeeded")
+    assert cond["message"] == "Tasks Completed: 3 (Failed: 1 (Ignored: 1), Cancelled 0), Skipped: 0"
+    assert "[next] [step-s] next got early" in lines
+    assert "[report] [step-s] report Failed FailureIgnored Failed" in lines
+    flaky = next(j for j in record["jobs"] if j["id"] == "flaky")
+    assert flaky["status"]["conditions"][0]["reason"] == "FailureIgnored"
+    stop = ON_ERROR.replace("        onError: continue\n", "")
+    record, _ = _run(None, stop, tmp_path / "stop")
+    assert record["status"]["conditions"][0]["reason"] == "Failed"
+    with pytest.raises(InputError, match="OnError cannot be set to continue when Retries"):
+        _run(None, ON_ERROR.replace("onError: continue", "onError: continue\n        retries: 1"),
+             tmp_path / "bad")  # fmt: skip

@@ -338,6 +338,9 @@ def check_pipeline_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bund
                 )
                 check_task_spec(doc, task["taskSpec"], (*at, "taskSpec"), bundle, p, inherited)
             _ref(doc, task.get("taskRef"), (*at, "taskRef"), "Task", bundle, p)
+            if task.get("onError") == "continue" and task.get("retries"):
+                p.add(doc.located, (*at, "onError"), "invalid value: PipelineTask OnError "
+                      "cannot be set to continue when Retries is greater than 0")  # fmt: skip
             after = [str(a) for a in task.get("runAfter") or []]
             if section == "finally" and after:
                 p.add(doc.located, (*at, "runAfter"), "invalid value: runAfter: finally "

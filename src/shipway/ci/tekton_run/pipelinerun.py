@@ -142,6 +142,10 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
                 status = "Succeeded" if all(o.ok for o in outcomes) else (
                     "Cancelled" if cancels[name].event.is_set() else "Failed")  # fmt: skip
                 sched.finish(pt_name, status, _results(outcomes, combos), combos)
+                if st.ignored:  # its failed TaskRuns say why the run went on
+                    for o in outcomes:
+                        if not o.ok:
+                            o.status["conditions"][0]["reason"] = dag.FAILURE_IGNORED
                 for o in outcomes:
                     children.append(tstatus.child_ref(o.name, pt_name, st.when))
                 jobs[pt_name] = [_job(pt_name, o) for o in outcomes]
