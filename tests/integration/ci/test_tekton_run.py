@@ -504,3 +504,31 @@ def test_a_pipeline_tasks_on_error_continue_lets_the_run_go_on(tmp_path: Path) -
     with pytest.raises(InputError, match="OnError cannot be set to continue when Retries"):
         _run(None, ON_ERROR.replace("onError: continue", "onError: continue\n        retries: 1"),
              tmp_path / "bad")  # fmt: skip
+
+
+RETRY_COUNT = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: rc}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: retry-me
+        retries: 2
+        params: [{name: last, value: "$(context.pipelineTask.retries)"}]
+        taskSpec:
+          params: [{name: last}]
+          steps:
+            - name: s
+              script: |
+                echo "try $(context.task.retry-count) of $(params.last)"
+                [ "$(context.task.retry-count)" = "$(params.last)" ]
+"""
+
+
+def test_a_pipeline_tasks_params_see_its_retries(tmp_path: Path) -> None:
+    record, lines = _run(None, RETRY_COUNT, tmp_path)
+    assert record["conclusion"] == "success", lines
+    assert [ln for ln in lines if "[step-s] try" in ln] == [
+        "[retry-me] [step-s] try 0 of 2", "[retry-me] [step-s] try 1 of 2",
+        "[retry-me] [step-s] try 2 of 2"]  # fmt: skip

@@ -218,6 +218,8 @@ def _run_pt(st: dag.TaskState, req: PipelineRequest, values: dict[str, Any],
     pt = st.spec
     spec = subst.render_deep(task_spec(pt, req), {k: v for k, v in values.items()
                                                   if k.startswith("context.")})  # fmt: skip
+    retries = int(pt.get("retries") or 0)
+    values = {**values, "context.pipelineTask.retries": str(retries)}  # its params may say it
     params = {k: subst.render_value(v, values) for k, v in given_map(pt.get("params")).items()}
     embedded = isinstance(pt.get("taskSpec"), dict)
     if embedded:  # Tekton propagates the pipeline's params; the task's own of a name win
@@ -233,7 +235,6 @@ def _run_pt(st: dag.TaskState, req: PipelineRequest, values: dict[str, Any],
                    if n in req.workspaces and n not in ws})  # fmt: skip
     timeout = parse_duration(str(pt["timeout"])) if pt.get("timeout") else DEFAULT_TASK_TIMEOUT
     timeout = req.task_timeouts.get(st.name, timeout)  # the PipelineRun's taskRunSpecs win
-    retries = int(pt.get("retries") or 0)
     outcomes: list[TaskOutcome] = []
     for i, combo in enumerate(combos or [{}]):
         name = f"{req.name}-{st.name}" + (f"-{i}" if combos else "")
