@@ -532,3 +532,34 @@ def test_a_pipeline_tasks_params_see_its_retries(tmp_path: Path) -> None:
     assert [ln for ln in lines if "[step-s] try" in ln] == [
         "[retry-me] [step-s] try 0 of 2", "[retry-me] [step-s] try 1 of 2",
         "[retry-me] [step-s] try 2 of 2"]  # fmt: skip
+
+
+SUBPATHS = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: sp}
+spec:
+  params: [{name: where, value: dir-2}]
+  workspaces: [{name: ws, emptyDir: {}}]
+  pipelineSpec:
+    params: [{name: where}]
+    workspaces: [{name: ws}]
+    tasks:
+      - name: write
+        workspaces: [{name: out, workspace: ws, subPath: $(params.where)}]
+        taskSpec:
+          workspaces: [{name: out}]
+          steps: [{name: s, script: echo there > $(workspaces.out.path)/f}]
+      - name: read
+        runAfter: [write]
+        workspaces: [{name: all, workspace: ws}]
+        taskSpec:
+          workspaces: [{name: all}]
+          steps: [{name: s, script: cat $(workspaces.all.path)/dir-2/f}]
+"""
+
+
+def test_a_workspace_subpath_may_name_a_param(tmp_path: Path) -> None:
+    record, lines = _run(None, SUBPATHS, tmp_path)
+    assert record["conclusion"] == "success", lines
+    assert "[read] [step-s] there" in lines

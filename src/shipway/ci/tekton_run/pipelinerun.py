@@ -229,7 +229,8 @@ def _run_pt(st: dag.TaskState, req: PipelineRequest, values: dict[str, Any],
     for w in pt.get("workspaces") or []:
         bound = req.workspaces.get(str(w.get("workspace", w["name"])))
         if bound is not None:
-            ws[str(w["name"])] = bound / str(w["subPath"]) if w.get("subPath") else bound
+            sub = subst.render(str(w.get("subPath") or ""), values)  # may name params
+            ws[str(w["name"])] = bound / sub if sub else bound
     if embedded:  # and the pipeline's workspaces its steps use without a binding
         ws.update({n: req.workspaces[n] for n in used_workspaces(spec)
                    if n in req.workspaces and n not in ws})  # fmt: skip

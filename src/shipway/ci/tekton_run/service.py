@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.exec.base import ExecutorConfig, clear_leftovers
+from shipway.ci.tekton import subst
 from shipway.ci.tekton.load import Bundle, Doc, load
-from shipway.ci.tekton.params import given_map, resolve
+from shipway.ci.tekton.params import given_map, param_vars, resolve
 from shipway.ci.tekton.schema import parse_duration
 from shipway.ci.tekton_run.pipelinerun import PipelineRequest, run_pipeline
 from shipway.ci.tekton_run.steps import Executor, StepExecutor
@@ -132,8 +133,8 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
                    if k not in declared and doc.kind in ("TaskRun", "PipelineRun")})  # fmt: skip
     ws: dict[str, Path] = {}
     for i, b in enumerate(doc.spec.get("workspaces") or []):
-        try:
-            ws[str(b["name"])] = _bind(b, run_dir, opts)
+        try:  # a binding's subPath, claimName... may name the run's params
+            ws[str(b["name"])] = _bind(subst.render_deep(b, param_vars(values)), run_dir, opts)
         except ValueError as exc:
             problems.append(f"{doc.where(('spec', 'workspaces', i))}: {exc}")
     ws.update(opts.workspaces)
