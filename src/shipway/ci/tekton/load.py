@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.ci.plan.dag import find_cycle
-from shipway.ci.tekton import schema
+from shipway.ci.tekton import companions, schema
 from shipway.ci.tekton.params import declared_type
 from shipway.ci.tekton.schema import Path, dotted
 from shipway.ci.tekton.subst import refs_deep
@@ -48,6 +48,7 @@ class Doc:
 @dataclass
 class Bundle:
     docs: list[Doc]
+    companions: list[companions.Companion] = field(default_factory=list)  # ConfigMaps...
 
     def find(self, kind: str, name: str) -> Doc | None:
         kinds = ("Task", "ClusterTask") if kind in ("Task", "ClusterTask") else (kind,)
@@ -101,12 +102,21 @@ def load(files: list[tuple[str, str]]) -> Bundle:
     """Every Tekton document of ``files``, checked; ``InputError`` with all problems."""
     p = Problems()
     docs: list[Doc] = []
+    others: list[companions.Companion] = []
     for text, file in files:
         for located in load_documents(text, file):
+            data = located.data
+            if isinstance(data, dict) and companions.is_companion(data.get("apiVersion"),
+                                                                  data.get("kind")):  # fmt: skip
+                other, problems = companions.read(data)
+                for path, message in problems:
+                    p.add(located, path, message)
+                others.append(other)
+                continue
             doc = _envelope(located, p)
             if doc is not None:
                 docs.append(doc)
-    bundle = Bundle(docs)
+    bundle = Bundle(docs, others)
     seen: dict[tuple[str, str], Doc] = {}
     for doc in docs:
         if doc.name and (doc.kind, doc.name) in seen:
@@ -127,7 +137,8 @@ def _envelope(located: Located, p: Problems) -> Doc | None:
     if group != GROUP or kind not in KINDS:
         p.add(located, ("kind",) if group == GROUP else ("apiVersion",),
               f"not a Tekton resource: apiVersion {api!r}, kind {kind!r} "
-              f"(expected {GROUP}/v1 {', '.join(KINDS)})")  # fmt: skip
+              f"(expected {GROUP}/v1 {', '.join(KINDS)}, or the v1 ConfigMap, Secret, "
+              "PersistentVolumeClaim or ServiceAccount they use)")  # fmt: skip
         return None
     if (version, kind) not in schema.SPECS:
         served = sorted(v for v, k in schema.SPECS if k == kind)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.ci.tekton import subst
+from shipway.ci.tekton import companions, subst
 from shipway.ci.tekton.params import given_map, param_vars, resolve
 from shipway.ci.tekton.schema import parse_duration
 
@@ -57,6 +57,7 @@ def task_vars(
     bound: dict[str, str],
     context: dict[str, str],
     paths: tuple[str, str, dict[str, str]] | None = None,
+    store: companions.Store | None = None,
 ) -> dict[str, Any]:
     """Variables of a Task's steps; ``bound``: workspace name -> volume name, when bound;
     ``paths``: the results and steps directories and workspace paths the steps see, when
@@ -78,6 +79,7 @@ def task_vars(
         sname = step_name(step, i)
         out[f"steps.step-{sname}.exitCode.path"] = f"{steps_dir}/step-{sname}/exitCode"
     out["credentials.path"] = "/tekton/creds"
+    out["__store"] = store if store is not None else companions.Store([])  # valueFrom, envFrom
     out["__steps_dir"] = steps_dir  # not a variable (no dot): where StepAction results go
     out.update({f"context.{k}": v for k, v in context.items()})
     return out
@@ -107,8 +109,25 @@ def step_name(step: dict[str, Any], index: int) -> str:
     return str(step.get("name") or f"unnamed-{index}")
 
 
-def _env(items: Any) -> dict[str, str]:
-    return {str(e["name"]): str(e.get("value", "")) for e in items or [] if isinstance(e, dict)}
+def _env(items: Any) -> dict[str, dict[str, Any]]:
+    """Env items by name (a ``value`` or a ``valueFrom``)."""
+    return {str(e["name"]): e for e in items or [] if isinstance(e, dict)}
+
+
+def _env_values(step: dict[str, Any], values: subst.Vars) -> dict[str, str]:
+    """A step's environment: ``envFrom`` first, then ``env`` (``valueFrom`` read from the
+    run's ConfigMaps and Secrets)."""
+    store = values.get("__store")
+    store = store if isinstance(store, companions.Store) else companions.Store([])
+    out = store.env_from(step.get("envFrom"))
+    for name, item in _env(step.get("env")).items():
+        if isinstance(item.get("valueFrom"), dict) and "value" not in item:
+            got = store.env_value(item["valueFrom"])
+            if got is not None:
+                out[name] = got
+        else:
+            out[name] = subst.render(str(item.get("value", "")), values)
+    return out
 
 
 def merge_template(template: dict[str, Any] | None, step: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +137,7 @@ def merge_template(template: dict[str, Any] | None, step: dict[str, Any]) -> dic
     merged = {**template, **step}
     if template.get("env") or step.get("env"):
         env = {**_env(template.get("env")), **_env(step.get("env"))}
-        merged["env"] = [{"name": k, "value": v} for k, v in env.items()]
+        merged["env"] = list(env.values())
     return merged
 
 
@@ -192,7 +211,7 @@ def plan_steps(
             args=subst.render_list(list(step.get("args") or []), values),
             script=script_text(subst.render(str(script), values)) if script is not None
             else None,
-            env={k: subst.render(v, values) for k, v in _env(step.get("env")).items()},
+            env=_env_values(step, values),
             working_dir=subst.render(str(step.get("workingDir") or ""), values),
             on_error=on_error,
             timeout=timeout or None,

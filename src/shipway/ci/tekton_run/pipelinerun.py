@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.neutral import scheduler as sch
-from shipway.ci.tekton import dag, subst
+from shipway.ci.tekton import companions, dag, subst
 from shipway.ci.tekton import status as tstatus
 from shipway.ci.tekton.load import Bundle
 from shipway.ci.tekton.params import given_map
@@ -250,7 +250,8 @@ def _run_pt(st: dag.TaskState, req: PipelineRequest, values: dict[str, Any],
                        "pipelineTask.retries": str(retries)}  # fmt: skip
             outcome = run_task(TaskRequest(name, spec, {**params, **combo}, ws, context,
                                            timeout or None, req.base / name / str(attempt),
-                                           _actions(req)), make(name),
+                                           _actions(req), companions.Store(
+                                               req.bundle.companions)), make(name),
                                _prefixed(on_line, st.name), cancel)  # fmt: skip
             if outcome.ok or cancel.event.is_set() or attempt == retries:
                 break

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.exec.base import ExecutorConfig, clear_leftovers
-from shipway.ci.tekton import subst
+from shipway.ci.tekton import companions, subst
 from shipway.ci.tekton.load import Bundle, Doc, load
 from shipway.ci.tekton.params import given_map, param_vars, resolve
 from shipway.ci.tekton.schema import parse_duration
@@ -80,6 +80,9 @@ def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOption
         raise InputError("no TaskRun, PipelineRun, Task or Pipeline in the files given",
                          subject=files[0][1] if files else "-f")  # fmt: skip
     prepared = [_prepare(doc, bundle, opts) for doc in runs]  # every problem before any run
+    for other in bundle.companions:
+        if other.kind in companions.UNUSED:
+            opts.on_line(f"{other.kind} {other.name}: read, not used (no RBAC here)")
     return [_run(store, Started(files, bundle.docs.index(doc), secrets.token_hex(8)), bundle,
                  opts, cancel, *p) for doc, p in zip(runs, prepared, strict=True)]  # fmt: skip
 
@@ -134,7 +137,8 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
     ws: dict[str, Path] = {}
     for i, b in enumerate(doc.spec.get("workspaces") or []):
         try:  # a binding's subPath, claimName... may name the run's params
-            ws[str(b["name"])] = _bind(subst.render_deep(b, param_vars(values)), run_dir, opts)
+            ws[str(b["name"])] = _bind(subst.render_deep(b, param_vars(values)), run_dir, opts,
+                                       companions.Store(bundle.companions))  # fmt: skip
         except ValueError as exc:
             problems.append(f"{doc.where(('spec', 'workspaces', i))}: {exc}")
     ws.update(opts.workspaces)
@@ -159,7 +163,21 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
     return kind, spec, target, values, ws, name
 
 
-def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
+def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions,
+          store: companions.Store) -> Path:  # fmt: skip
+    volume = _data_volume(binding)
+    if volume:  # configMap, secret, projected: their files, fresh in the run's directory
+        path = run_dir / "ws" / str(binding["name"])
+        path.mkdir(parents=True, exist_ok=True)
+        for kind, ref in volume:
+            name = str(ref.get("name") or ref.get("secretName") or "")
+            for rel, data in store.files(kind, name, ref.get("items"), bool(ref.get("optional"))):
+                target = (path / rel).resolve()
+                if not target.is_relative_to(path.resolve()):
+                    raise ValueError(f"{kind} {name!r}: item path {rel!r} leaves the volume")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        return path / str(binding["subPath"]) if binding.get("subPath") else path
     if "persistentVolumeClaim" in binding:
         claim = str((binding["persistentVolumeClaim"] or {}).get("claimName") or "")
         if not claim or "/" in claim or claim.startswith("."):
@@ -173,6 +191,21 @@ def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
                          "not served here (use emptyDir, volumeClaimTemplate, "
                          "persistentVolumeClaim or --workspace NAME=DIR)")  # fmt: skip
     return path / str(binding["subPath"]) if binding.get("subPath") else path
+
+
+def _data_volume(binding: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A binding's ConfigMaps and Secrets as (kind, reference), in mount order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(binding.get("configMap"), dict):
+        out.append(("ConfigMap", binding["configMap"]))
+    if isinstance(binding.get("secret"), dict):
+        out.append(("Secret", binding["secret"]))
+    projected = binding.get("projected")
+    for src in (projected.get("sources") or []) if isinstance(projected, dict) else []:
+        for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+            if isinstance(src, dict) and isinstance(src.get(key), dict):
+                out.append((kind, src[key]))
+    return out
 
 
 def _aliases(opts: RunOptions) -> dict[str, str]:
@@ -247,7 +280,8 @@ def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
             "taskRun.name": name, "taskRun.namespace": "default", "taskRun.uid": run_id,
             "task.name": target or name, "task.retry-count": "0"},
             timeouts.get("pipeline"), run_dir, {d.name: d.spec for d in bundle.docs
-                                                if d.kind == "StepAction"}),
+                                                if d.kind == "StepAction"},
+            companions.Store(bundle.companions)),
             make(name), log, cancel)  # fmt: skip
         status, ok, results = outcome.status, outcome.ok, outcome.results
         jobs = [{"id": target or name, "name": name, "matrix": {},

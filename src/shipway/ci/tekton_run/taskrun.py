@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipway.ci.tekton import companions
 from shipway.ci.tekton import status as tstatus
 from shipway.ci.tekton.params import resolve
 from shipway.ci.tekton.task import StepPlan, check_results, plan_steps, propagated, task_vars
@@ -56,6 +57,7 @@ class TaskRequest:
     timeout: float | None  # seconds; None: no limit
     base: Path
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # StepAction specs
+    store: companions.Store = field(default_factory=lambda: companions.Store([]))  # ConfigMaps
 
 
 def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None],
@@ -78,8 +80,9 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
     for hostdir, _, _ in vols.workspaces.values():
         hostdir.mkdir(parents=True, exist_ok=True)
     bound = {n: f"ws-{n}" for n in vols.workspaces}
-    values = task_vars(spec, params, bound, req.context, executor.paths(vols, False))
-    host_values = task_vars(spec, params, bound, req.context, executor.paths(vols, True))
+    values = task_vars(spec, params, bound, req.context, executor.paths(vols, False), req.store)
+    host_values = task_vars(spec, params, bound, req.context, executor.paths(vols, True),
+                            req.store)  # fmt: skip
     try:
         plans = plan_steps(spec, values, req.actions, strict=False)  # results not known yet
         sidecars = plan_steps({"steps": spec.get("sidecars") or []}, values, {})
