@@ -44,6 +44,12 @@ apiVersion: v1
 kind: ServiceAccount
 metadata: {{name: builder}}
 ---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{generateName: builder-edit-}}
+subjects: [{{kind: ServiceAccount, name: builder}}]
+roleRef: {{kind: ClusterRole, name: edit, apiGroup: rbac.authorization.k8s.io}}
+---
 apiVersion: tekton.dev/v1
 kind: TaskRun
 metadata: {{name: uses-objects}}
@@ -96,6 +102,7 @@ def test_configmaps_and_secrets_beside_a_run_are_its_workspaces_and_env(tmp_path
     record, lines = _run(FILES, tmp_path)
     assert record["conclusion"] == "success", "\n".join(lines)
     assert "ServiceAccount builder: read, not used (no RBAC here)" in lines
+    assert "RoleBinding builder-edit-: read, not used (no RBAC here)" in lines
     assert "[step-read] conf: hello from a configmap" in lines
     assert "[step-read] vault: robot hunter2" in lines
     assert "[step-read] both: level message who " in lines

@@ -43,9 +43,10 @@ def read(body: dict[str, Any]) -> tuple[Companion, list[tuple[tuple[str, ...], s
     kind = str(body.get("kind"))
     meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     problems: list[tuple[tuple[str, ...], str]] = []
-    name = meta.get("name") if isinstance(meta, dict) else None
+    name = meta.get("name") or meta.get("generateName") if isinstance(meta, dict) else None
     if not isinstance(name, str) or not name:
-        problems.append((("metadata",), "missing field(s): metadata.name"))
+        problems.append((("metadata",), "missing field(s): metadata.name (or "
+                         "metadata.generateName)"))  # fmt: skip
         name = ""
     out = Companion(kind, name)
     if kind not in DATA_KINDS:
