@@ -247,3 +247,19 @@ def test_a_delayed_job_waits_its_start_in_and_a_cancel_during_the_wait_cancels_i
     held = _jobs(record)["held"]
     assert held["status"] == "canceled" and run.output.get("held", []) == []
     assert record["gitlab_status"] == "canceled"
+
+
+def test_interruptible_is_recorded_and_the_run_says_nothing_auto_cancels(tmp_path: Path) -> None:
+    record, run = _run(
+        tmp_path,
+        """\
+        lint:
+          interruptible: true
+          script: [echo ok]
+        deploy:
+          script: [echo ok]
+    """,
+    )
+    assert {j["name"]: j["interruptible"] for j in record["jobs"]} == {"lint": True,
+                                                                       "deploy": False}  # fmt: skip
+    assert any(ln.startswith("note: interruptible (lint) is recorded") for ln in run.lines)
