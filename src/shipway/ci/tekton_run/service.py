@@ -234,7 +234,8 @@ def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
     doc, run_id, prior = bundle.docs[start.index], start.run_id, start.prior or {}
     run_dir = opts.base_dir / f"tekton-{name}"
     lines: list[str] = list(prior.get("lines") or [])
-    resume_data = {"syntax": "tekton", "files": [list(f) for f in start.files],
+    resume_data = {"syntax": "tekton", "commit": opts.commit,  # what built an image: signing
+                   "files": [list(f) for f in start.files],
                    "index": start.index, "name": name, "kind": kind, "target": target,
                    "values": values, "workspaces": {k: str(v) for k, v in ws.items()},
                    "opts": _opts_data(opts)}  # fmt: skip
