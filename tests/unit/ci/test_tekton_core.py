@@ -395,3 +395,12 @@ def test_v1beta1s_inputs_params_spelling_is_still_substituted() -> None:
     values = task_vars(spec, {"a": "1"}, {}, {})
     (step,) = plan_steps(spec, values, {})
     assert step.script is not None and step.script.endswith("echo 1")
+
+
+def test_a_task_refs_kind_other_than_cluster_task_names_a_task_as_in_tekton() -> None:
+    run = "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r}\nspec:\n" \
+          "  taskRef: {name: echo, kind: task}\n"  # fmt: skip
+    bundle = _load(TASK + "---\n" + run)
+    assert bundle.find("task", "echo") is bundle.docs[0]
+    with pytest.raises(InputError, match="'nope' is not defined in the files given"):
+        _load(TASK + "---\n" + run.replace("name: echo", "name: nope"))

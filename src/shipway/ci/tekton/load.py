@@ -51,7 +51,9 @@ class Bundle:
     companions: list[companions.Companion] = field(default_factory=list)  # ConfigMaps...
 
     def find(self, kind: str, name: str) -> Doc | None:
-        kinds = ("Task", "ClusterTask") if kind in ("Task", "ClusterTask") else (kind,)
+        # a taskRef's kind other than ClusterTask is a Task to Tekton (``kind: task`` too)
+        kinds = (kind,) if kind in ("Pipeline", "PipelineRun", "TaskRun", "StepAction") else (
+            "Task", "ClusterTask")  # fmt: skip
         return next((d for d in self.docs if d.kind in kinds and d.name == name), None)
 
     def runs(self) -> list[Doc]:

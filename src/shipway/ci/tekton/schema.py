@@ -78,7 +78,8 @@ def task_spec(step: Any) -> dict[str, Any]:
 TASK_SPEC = task_spec(STEP)
 TASK_SPEC_V1BETA1 = {**task_spec(STEP_V1BETA1), "resources": ANY}
 EMBEDDED_META = {"labels": STRMAP, "annotations": STRMAP}
-TASK_REF = {"name": STR, "kind": Enum("Task", "ClusterTask", "StepAction"), "apiVersion": STR,
+# Tekton takes any kind but ClusterTask (and a custom task's, with its apiVersion) as a Task
+TASK_REF = {"name": STR, "kind": STR, "apiVersion": STR,
             "resolver": STR, "params": ListOf(PARAM), "bundle": STR}  # fmt: skip
 MATRIX = {"params": ListOf(PARAM), "include": ListOf({"name": STR, "params": ListOf(PARAM)})}
 WS_BINDING_PT = {"name!": STR, "workspace": STR, "subPath": STR}
