@@ -563,3 +563,38 @@ def test_a_workspace_subpath_may_name_a_param(tmp_path: Path) -> None:
     record, lines = _run(None, SUBPATHS, tmp_path)
     assert record["conclusion"] == "success", lines
     assert "[read] [step-s] there" in lines
+
+
+WORKING_DIRS = """\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: wd}
+spec:
+  workspaces: [{name: src, emptyDir: {}}]
+  taskSpec:
+    workspaces: [{name: src}]
+    steps:
+      - name: default
+        image: busybox
+        script: echo "pwd=$(pwd)"
+      - name: set
+        image: busybox
+        workingDir: $(workspaces.src.path)/made/here
+        script: |
+          echo "pwd=$(pwd)"
+          touch marker
+      - name: check
+        image: busybox
+        script: ls $(workspaces.src.path)/made/here
+"""
+
+
+def test_a_steps_working_dir_defaults_to_workspace_and_is_made_when_missing(
+    tmp_path: Path, podman: dict[str, str], hub_busybox: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("SHIPWAY_REGISTRY_ALIASES", f"docker.io={hub_busybox}")
+    record, lines = _run(None, WORKING_DIRS, tmp_path, executor="podman", podman_env=podman)
+    assert record["conclusion"] == "success", lines
+    assert "[step-default] pwd=/workspace" in lines
+    assert "[step-set] pwd=/workspace/src/made/here" in lines
+    assert "[step-check] marker" in lines
