@@ -93,7 +93,8 @@ spec:
 
 def _run(text: str, tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
     lines: list[str] = []
-    opts = RunOptions(base_dir=tmp_path / "ci", pvc_dir=tmp_path / "pvc", on_line=lines.append)
+    opts = RunOptions(base_dir=tmp_path / "ci", pvc_dir=tmp_path / "pvc", on_line=lines.append,
+                      podman_home=tmp_path / "podman-home")  # fmt: skip
     (record,) = run_files(None, [(textwrap.dedent(text), "run.yaml")], opts, Cancel())
     return record, lines
 

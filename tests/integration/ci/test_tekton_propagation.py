@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 def _run(text: str, tmp_path: Path, **kw: Any) -> tuple[dict[str, Any], list[str]]:
     lines: list[str] = []
     opts = RunOptions(base_dir=tmp_path / "ci", pvc_dir=tmp_path / "pvc", on_line=lines.append,
-                      **kw)  # fmt: skip
+                      podman_home=tmp_path / "podman-home", **kw)  # fmt: skip
     (record,) = run_files(None, [(textwrap.dedent(text), "run.yaml")], opts, Cancel())
     return record, lines
 
