@@ -404,3 +404,16 @@ def test_a_task_refs_kind_other_than_cluster_task_names_a_task_as_in_tekton() ->
     assert bundle.find("task", "echo") is bundle.docs[0]
     with pytest.raises(InputError, match="'nope' is not defined in the files given"):
         _load(TASK + "---\n" + run.replace("name: echo", "name: nope"))
+
+
+def test_task_volumes_and_volume_mounts_are_refused_not_ignored() -> None:
+    text = TASK.replace(
+        "  steps:\n    - name: say\n",
+        "  volumes: [{name: v, emptyDir: {}}]\n"
+        "  steps:\n    - name: say\n      volumeMounts: [{name: v, mountPath: /v}]\n",
+    )
+    with pytest.raises(InputError) as exc:
+        _load(text, "t.yaml")
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 2 and all("a Task's own volumes and volumeMounts" in ln for ln in lines)
+    assert "spec.volumes:" in lines[0] and "spec.steps[0].volumeMounts:" in lines[1]

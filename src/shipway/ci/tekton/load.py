@@ -268,6 +268,7 @@ def check_task_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
     results = _names(doc, spec.get("results"), (*path, "results"), "result", p, label=False)
     workspaces = _names(doc, spec.get("workspaces"), (*path, "workspaces"), "workspace", p,
                         label=False)  # fmt: skip
+    _volumes_refused(doc, spec, path, p)
     for i, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
             continue
@@ -287,6 +288,27 @@ def check_task_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
     _array_usage(doc, spec, path, p)
     _vars_used(doc, used, path, "workspaces", set(workspaces) | outer.workspaces, p)
     _vars_used(doc, used, path, "results", set(results), p)
+
+
+_NO_VOLUMES = (
+    "not served here: a Task's own volumes and volumeMounts (bind a workspace "
+    "instead: emptyDir, configMap, secret or persistentVolumeClaim, with mountPath)"
+)
+
+
+def _volumes_refused(doc: Doc, spec: dict[str, Any], path: Path, p: Problems) -> None:
+    """Task ``volumes`` and container ``volumeMounts`` are refused rather than ignored."""
+    if spec.get("volumes"):
+        p.add(doc.located, (*path, "volumes"), f"{dotted((*path, 'volumes'))}: {_NO_VOLUMES}")
+    places: list[tuple[Path, Any]] = [((*path, "stepTemplate"), spec.get("stepTemplate"))]
+    for key in ("steps", "sidecars"):
+        items = spec.get(key)
+        if isinstance(items, list):
+            places += [((*path, key, i), c) for i, c in enumerate(items)]
+    for at, container in places:
+        if isinstance(container, dict) and container.get("volumeMounts"):
+            where = (*at, "volumeMounts")
+            p.add(doc.located, where, f"{dotted(where)}: {_NO_VOLUMES}")
 
 
 def _array_usage(doc: Doc, spec: dict[str, Any], path: Path, p: Problems) -> None:
