@@ -142,10 +142,7 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
         except ValueError as exc:
             problems.append(f"{doc.where(('spec', 'workspaces', i))}: {exc}")
     ws.update(opts.workspaces)
-    if doc.kind == "PipelineRun" and isinstance(doc.spec.get("pipelineSpec"), dict):
-        own = {str(w["name"]) for w in spec.get("workspaces") or []}
-        spec = {**spec, "workspaces": [*(spec.get("workspaces") or []),
-                                       *({"name": n} for n in ws if n not in own)]}  # fmt: skip
+    spec = _propagated_workspaces(doc, spec, ws)
     for w in spec.get("workspaces") or []:
         if w["name"] not in ws and not w.get("optional"):
             problems.append(f'{doc.kind} {name!r}: {kind.lower()} requires workspace with name '
@@ -161,6 +158,17 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
     if problems:
         raise InputError("\n".join(problems), subject=doc.where(()))
     return kind, spec, target, values, ws, name
+
+
+def _propagated_workspaces(doc: Doc, spec: dict[str, Any], ws: dict[str, Path]
+                           ) -> dict[str, Any]:  # fmt: skip
+    """An embedded ``pipelineSpec`` declares the run's workspaces it lacks (Tekton
+    propagates them)."""
+    if doc.kind != "PipelineRun" or not isinstance(doc.spec.get("pipelineSpec"), dict):
+        return spec
+    own = {str(w["name"]) for w in spec.get("workspaces") or []}
+    return {**spec, "workspaces": [*(spec.get("workspaces") or []),
+                                   *({"name": n} for n in ws if n not in own)]}  # fmt: skip
 
 
 def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions,
@@ -364,7 +372,8 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
     prior = {**state, "lines": [*(state.get("lines") or []), *said]}
     start = Started(files, int(data["index"]), run_id, prior)
     kind, target = str(data["kind"]), str(data.get("target") or "")
-    spec = _target(bundle.docs[start.index], bundle)[1]
     ws = {k: Path(v) for k, v in (data.get("workspaces") or {}).items()}
+    doc = bundle.docs[start.index]
+    spec = _propagated_workspaces(doc, _target(doc, bundle)[1], ws)
     return _run(store, start, bundle, opts, cancel or Cancel(), kind, spec, target,
                 dict(data.get("values") or {}), ws, name)  # fmt: skip
