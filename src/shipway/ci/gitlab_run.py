@@ -152,6 +152,10 @@ class PipelineRun:
         """Run the jobs the scheduler gives, in run order: one at a time, or as soon as their
         prerequisites ended, ``concurrency`` at once, one job of a ``resource_group`` at a
         time; records stay in run order."""
+        marked = sorted(p.job.name for p in self.plan.jobs if p.job.interruptible)
+        if marked and not self.done:  # GitLab's auto-cancel of redundant pipelines: not here
+            self.log(f"note: interruptible ({', '.join(marked)}) is recorded; shipway does not "
+                     "cancel a running pipeline when a newer one of its ref starts")  # fmt: skip
         if self.spec.concurrency > 1 and len(self.nplan.nodes) > 1:
             files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")  # made once, here
             self._parallel()

@@ -30,6 +30,7 @@ import datetime as dt
 import functools
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ from shipway.store.db import Store
 from shipway.updater import engine as update_engine
 from shipway.updater import webhooks as registry_webhooks
 
+REDISCOVER_AFTER = 1.0  # seconds: a Warehouse that failed on a registry push looks again
 log = logging.getLogger("shipway.controller")
 PROMOTE_TICK = 0.5  # seconds between passes of verification and auto-promotion
 INBOX_RETENTION = dt.timedelta(days=30)  # ended items (and their dedupe keys) kept this long
@@ -253,6 +255,12 @@ class Controller:
         pushed = {(i, t): dt.datetime.fromisoformat(w) for i, t, w in item.payload["pushed"]}
         signing.sign_pushed(self.settings, self.store, pushes, self.tracker)  # before any deploy
         found = warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
+        if any(r.error for r in found):
+            # The registry tells of a manifest before its tag is readable (a HEAD of the tag
+            # answers 404 for a moment): look once more, or the Freight waits for the next
+            # interval (5 minutes by default).
+            time.sleep(REDISCOVER_AFTER)
+            found += warehouse.on_registry_push(self.store, pushes, workdir=self._warehouse_dir)
         self._link_freight(found)
         self._run_update(pushes, received, pushed)
         if not self.settings.signing_key:  # nothing gates on an unsigned SBOM: after the update

@@ -21,8 +21,15 @@ STR, INT, BOOL, ANY, STRMAP, DURATION = "str", "int", "bool", "any", "strmap", "
 
 
 class Enum:
-    def __init__(self, *values: str) -> None:
+    """One of ``values``; with ``params``, also one ``$(params.x)`` reference (Tekton's
+    ``onError``, filled in when the run's params are known)."""
+
+    def __init__(self, *values: str, params: bool = False) -> None:
         self.values = values
+        self.params = params
+
+
+_PARAM_REF = re.compile(r"^\$\(params(\.[^()]+|\[[^()]+\])\)$")
 
 
 class ListOf:
@@ -111,6 +118,8 @@ def check(value: Any, kind: Any, path: Path) -> Iterator[tuple[Path, str]]:
 def _scalar(value: Any, kind: Any, path: Path) -> Iterator[tuple[Path, str]]:
     where = dotted(path)
     if isinstance(kind, Enum):
+        if kind.params and isinstance(value, str) and _PARAM_REF.match(value):
+            return
         if value not in kind.values:
             yield path, (f"invalid value: {value!r}: {where} (expected one of: "
                          f"{', '.join(kind.values)})")  # fmt: skip

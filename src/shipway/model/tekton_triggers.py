@@ -342,6 +342,13 @@ def _interceptor(icpt: dict[str, Any], at: Path) -> Iterator[tuple[Path, str | t
         return
     allowed = {"eventTypes", "secretRef", *(["addChangedFiles"] if name == "github" else [])}
     for key in sorted(set(params) - allowed):
+        if name == "github" and key == "githubOwners":  # Tekton's, not run here
+            where = _param_path(icpt, key, at)
+            yield where, (f"{dotted(where)}: the github interceptor's githubOwners is not "
+                          "served here (it asks GitHub whether the sender is in an "
+                          "organization; check body.sender.login with a cel filter "
+                          "instead)",)  # fmt: skip
+            continue
         yield at, (f"{dotted(at)}: {name} interceptor has no param {key!r}",)
     types = params.get("eventTypes")
     if types is not None and not (isinstance(types, list)

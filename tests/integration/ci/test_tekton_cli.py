@@ -154,6 +154,10 @@ def test_the_controller_runs_tekton_pipelineruns_as_pipelines_as_code(
     assert (run["kind"], run["name"], run["pipeline"]) == ("PipelineRun", "on-push", "web")
     assert f"[show] [step-s] revision {commit} of src on main" in lines
     assert get_run(store, run["id"])[0]["status"]["conditions"][0]["reason"] == "Succeeded"
+    from shipway.controller import signing
+
+    found = signing._run_of(store, commit)  # the run an image of this commit was built by
+    assert found is not None and found[0] == run["id"]
 
 
 def test_a_pull_request_runs_the_pull_request_pipelinerun_on_its_head(

@@ -145,6 +145,38 @@ def test_a_killed_pipelinerun_resumes(tmp_path: Path, shipway_home: Path) -> Non
     assert not (tmp_path / "work" / "tekton-resumable").exists()  # removed once done
 
 
+def _propagated(run: str) -> str:
+    """``run`` leaning on Tekton's propagation: the embedded specs declare and bind nothing."""
+    out = run.replace("    params: [{name: marks}]\n    workspaces: [{name: data}]\n", "")
+    out = out.replace("        workspaces: [{name: d, workspace: data}]\n", "")
+    out = out.replace("          workspaces: [{name: d}]\n", "")
+    out = out.replace("$(workspaces.d.path)", "$(workspaces.data.path)")
+    return out.replace(
+        "params: [{name: s, value: $(tasks.status)}]",
+        'params: [{name: s, value: "$(tasks.status) $(workspaces.data.bound)"}]',
+    )
+
+
+def test_a_killed_pipelinerun_of_propagated_params_and_workspaces_resumes(
+    tmp_path: Path, shipway_home: Path,
+) -> None:  # fmt: skip
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    text = _propagated(RUN).replace("MARKS", str(marks))
+    assert "workspace: data" not in text and "{name: marks}" not in text
+    args = [text, str(shipway_home), str(tmp_path / "work")]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], start_new_session=True)
+    _kill_when_started(proc, marks)
+    store: Store = open_store(Settings(home=shipway_home, database_url=""))
+    [run_id] = unfinished_runs(store)
+    lines: list[str] = []
+    record = resume_run(store, run_id, secrets={}, on_line=lines.append)
+    assert record["conclusion"] == "success", lines
+    assert any("second resumed with from-first and built" in ln for ln in lines), lines
+    assert any("report Succeeded true" in ln for ln in lines), lines
+    assert (marks / "first-runs").read_text() == "a\n"
+
+
 def test_a_killed_ci_run_resumes_with_ci_resume(tmp_path: Path, shipway_home: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()

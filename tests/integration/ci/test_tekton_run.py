@@ -276,6 +276,51 @@ def test_a_step_action_and_its_step_results(tmp_path: Path) -> None:
     assert "[step-use] hello action" in lines and "[step-after] got said action" in lines
 
 
+TYPED_STEP_RESULTS = """\
+apiVersion: tekton.dev/v1beta1
+kind: StepAction
+metadata: {name: show}
+spec:
+  params:
+    - {name: names, type: array}
+    - name: image
+      type: object
+      properties: {url: {type: string}, digest: {type: string}}
+  command: [sh, -c, 'echo "argc=$# first=$1 url=$URL digest=$DIGEST"', sh]
+  args: ["$(params.names[*])"]
+  env:
+    - {name: URL, value: $(params.image.url)}
+    - {name: DIGEST, value: $(params.image.digest)}
+---
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: typed}
+spec:
+  taskSpec:
+    steps:
+      - name: produce
+        results:
+          - {name: names, type: array}
+          - name: image
+            type: object
+            properties: {url: {type: string}, digest: {type: string}}
+        script: |
+          printf '["a", "b", "c"]' > $(step.results.names.path)
+          printf '{"url": "reg.test/app", "digest": "sha256:1"}' > $(step.results.image.path)
+      - name: consume
+        ref: {name: show}
+        params:
+          - {name: names, value: "$(steps.produce.results.names[*])"}
+          - {name: image, value: "$(steps.produce.results.image[*])"}
+"""
+
+
+def test_an_inline_steps_typed_results_feed_a_step_action(tmp_path: Path) -> None:
+    record, lines = _run(None, TYPED_STEP_RESULTS, tmp_path)
+    assert record["conclusion"] == "success", lines
+    assert "[step-consume] argc=3 first=a url=reg.test/app digest=sha256:1" in lines
+
+
 TIMEOUTS = """\
 apiVersion: tekton.dev/v1
 kind: PipelineRun
@@ -407,3 +452,149 @@ def test_task_run_specs_timeout_overrides_the_pipeline_tasks(tmp_path: Path) -> 
     assert (cond["reason"], cond["message"]) == (
         "TaskRunTimeout", 'TaskRun "to-slow" failed to finish within "1s"'), lines  # fmt: skip
     assert "[fin] [step-s] final Failed" in lines
+
+
+ON_ERROR = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: oe}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: flaky
+        onError: continue
+        taskSpec:
+          results: [{name: got}]
+          steps:
+            - name: s
+              script: |
+                printf early > $(results.got.path)
+                exit 4
+      - name: next
+        runAfter: [flaky]
+        params: [{name: got, value: $(tasks.flaky.results.got)}]
+        taskSpec:
+          params: [{name: got}]
+          steps: [{name: s, script: echo "next got $(params.got)"}]
+    finally:
+      - name: report
+        params:
+          - {name: st, value: $(tasks.flaky.status)}
+          - {name: why, value: $(tasks.flaky.reason)}
+          - {name: all, value: $(tasks.status)}
+        taskSpec:
+          params: [{name: st}, {name: why}, {name: all}]
+          steps: [{name: s, script: echo "report $(params.st) $(params.why) $(params.all)"}]
+"""
+
+
+def test_a_pipeline_tasks_on_error_continue_lets_the_run_go_on(tmp_path: Path) -> None:
+    record, lines = _run(None, ON_ERROR, tmp_path)
+    assert record["conclusion"] == "success", lines
+    cond = record["status"]["conditions"][0]
+    assert (cond["status"], cond["reason"]) == ("True", "Succeeded")
+    assert cond["message"] == "Tasks Completed: 3 (Failed: 1 (Ignored: 1), Cancelled 0), Skipped: 0"
+    assert "[next] [step-s] next got early" in lines
+    assert "[report] [step-s] report Failed FailureIgnored Failed" in lines
+    flaky = next(j for j in record["jobs"] if j["id"] == "flaky")
+    assert flaky["status"]["conditions"][0]["reason"] == "FailureIgnored"
+    stop = ON_ERROR.replace("        onError: continue\n", "")
+    record, _ = _run(None, stop, tmp_path / "stop")
+    assert record["status"]["conditions"][0]["reason"] == "Failed"
+    with pytest.raises(InputError, match="OnError cannot be set to continue when Retries"):
+        _run(None, ON_ERROR.replace("onError: continue", "onError: continue\n        retries: 1"),
+             tmp_path / "bad")  # fmt: skip
+
+
+RETRY_COUNT = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: rc}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: retry-me
+        retries: 2
+        params: [{name: last, value: "$(context.pipelineTask.retries)"}]
+        taskSpec:
+          params: [{name: last}]
+          steps:
+            - name: s
+              script: |
+                echo "try $(context.task.retry-count) of $(params.last)"
+                [ "$(context.task.retry-count)" = "$(params.last)" ]
+"""
+
+
+def test_a_pipeline_tasks_params_see_its_retries(tmp_path: Path) -> None:
+    record, lines = _run(None, RETRY_COUNT, tmp_path)
+    assert record["conclusion"] == "success", lines
+    assert [ln for ln in lines if "[step-s] try" in ln] == [
+        "[retry-me] [step-s] try 0 of 2", "[retry-me] [step-s] try 1 of 2",
+        "[retry-me] [step-s] try 2 of 2"]  # fmt: skip
+
+
+SUBPATHS = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: sp}
+spec:
+  params: [{name: where, value: dir-2}]
+  workspaces: [{name: ws, emptyDir: {}}]
+  pipelineSpec:
+    params: [{name: where}]
+    workspaces: [{name: ws}]
+    tasks:
+      - name: write
+        workspaces: [{name: out, workspace: ws, subPath: $(params.where)}]
+        taskSpec:
+          workspaces: [{name: out}]
+          steps: [{name: s, script: echo there > $(workspaces.out.path)/f}]
+      - name: read
+        runAfter: [write]
+        workspaces: [{name: all, workspace: ws}]
+        taskSpec:
+          workspaces: [{name: all}]
+          steps: [{name: s, script: cat $(workspaces.all.path)/dir-2/f}]
+"""
+
+
+def test_a_workspace_subpath_may_name_a_param(tmp_path: Path) -> None:
+    record, lines = _run(None, SUBPATHS, tmp_path)
+    assert record["conclusion"] == "success", lines
+    assert "[read] [step-s] there" in lines
+
+
+WORKING_DIRS = """\
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: wd}
+spec:
+  workspaces: [{name: src, emptyDir: {}}]
+  taskSpec:
+    workspaces: [{name: src}]
+    steps:
+      - name: default
+        image: busybox
+        script: echo "pwd=$(pwd)"
+      - name: set
+        image: busybox
+        workingDir: $(workspaces.src.path)/made/here
+        script: |
+          echo "pwd=$(pwd)"
+          touch marker
+      - name: check
+        image: busybox
+        script: ls $(workspaces.src.path)/made/here
+"""
+
+
+def test_a_steps_working_dir_defaults_to_workspace_and_is_made_when_missing(
+    tmp_path: Path, podman: dict[str, str], hub_busybox: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("SHIPWAY_REGISTRY_ALIASES", f"docker.io={hub_busybox}")
+    record, lines = _run(None, WORKING_DIRS, tmp_path, executor="podman", podman_env=podman)
+    assert record["conclusion"] == "success", lines
+    assert "[step-default] pwd=/workspace" in lines
+    assert "[step-set] pwd=/workspace/src/made/here" in lines
+    assert "[step-check] marker" in lines

@@ -86,3 +86,18 @@ def test_demo_ships_two_commits_then_reruns_then_cleans(home: Path) -> None:
     assert services.load(home / "run", "controller") is None
     with pytest.raises(httpx.HTTPError):
         httpx.get(data["app_url"], timeout=2)
+
+
+def test_demo_with_tekton_ci_ships_a_release(home: Path) -> None:
+    """``shipway demo --ci tekton``: the app's ``.tekton/push.yaml`` PipelineRun is its CI,
+    and the chain goes on to one release record as with GitHub Actions."""
+    out = shipway(home, "demo", "--ci", "tekton", "--changes", "1", "-o", "json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout)
+    (entry,) = data["releases"]
+    rel = entry["release"]
+    _check_release(rel)
+    assert entry["answer"]["version"] == "1.0.0"
+    listed = json.loads(shipway(home, "ci", "list", "-o", "json").stdout)
+    (run,) = [r for r in listed["items"] if r["id"] == rel["ci_run"]]
+    assert (run["kind"], run["conclusion"]) == ("PipelineRun", "success"), run

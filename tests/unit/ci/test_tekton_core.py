@@ -263,6 +263,11 @@ def test_matrix_cross_product_and_include() -> None:
     }  # fmt: skip
     combos = dag.matrix_combos(matrix, {"params.browsers": ["chrome", "firefox"]})
     assert len(combos) == 5
+    # Tekton's order (TaskRuns -0, -1, ... and a matrix task's result arrays): the first
+    # param varies fastest
+    assert [(c["platform"], c.get("browser")) for c in combos] == [
+        ("linux", "chrome"), ("mac", "chrome"), ("linux", "firefox"), ("mac", "firefox"),
+        ("bsd", None)]  # fmt: skip
     assert {"platform": "linux", "browser": "chrome", "flag": "x"} in combos
     assert {"platform": "bsd"} in combos
 
@@ -339,3 +344,76 @@ def test_an_array_param_used_as_a_string_is_refused() -> None:
     inside = TASK.replace('"$(params.flags[0])"', '"x$(params.flags[*])"')
     with pytest.raises(InputError, match=r"variable type invalid in \$\(params\.flags\[\*\]\)"):
         _load(inside)
+
+
+def test_an_array_param_whole_in_args_is_spliced_as_tekton_does() -> None:
+    text = TASK.replace('args: ["$(params.flags[*])"', 'args: ["$(params.flags)"')
+    bundle = _load(text)
+    values = task_vars(bundle.docs[0].spec, {"greeting": "hi", "flags": ["-n", "-e"],
+                                             "img": {"repo": "r", "tag": "t"}}, {}, {})  # fmt: skip
+    (say, _) = plan_steps(bundle.docs[0].spec, values, {})
+    assert say.args[:2] == ["-n", "-e"]
+
+
+EMBEDDED = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: r}
+spec:
+  params: [{name: from-run, value: x}]
+  pipelineSpec:
+    tasks:
+      - name: t
+        displayName: "on $(params.os)"
+        matrix:
+          params: [{name: os, value: [linux, mac]}]
+        params: [{name: from-task, value: y}]
+        taskSpec:
+          steps:
+            - name: s
+              image: busybox
+              script: echo $(params.from-run) $(params.from-task) $(params.os) $(params.nope)
+"""
+
+
+def test_embedded_specs_see_what_tekton_propagates_and_nothing_else() -> None:
+    with pytest.raises(InputError) as exc:
+        _load(EMBEDDED)
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 1 and "$(params.nope)" in lines[0], lines
+    _load(EMBEDDED.replace(" $(params.nope)", ""))
+    task = TASK.replace('$(params.greeting)"', '$(params.from-run)"')
+    with pytest.raises(InputError, match=r"\$\(params\.from-run\)"):  # a Task: declared only
+        _load(task)
+
+
+def test_v1beta1s_inputs_params_spelling_is_still_substituted() -> None:
+    spec = {
+        "params": [{"name": "a"}],
+        "steps": [{"name": "s", "image": "busybox", "script": "echo $(inputs.params.a)"}],
+    }
+    values = task_vars(spec, {"a": "1"}, {}, {})
+    (step,) = plan_steps(spec, values, {})
+    assert step.script is not None and step.script.endswith("echo 1")
+
+
+def test_a_task_refs_kind_other_than_cluster_task_names_a_task_as_in_tekton() -> None:
+    run = "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r}\nspec:\n" \
+          "  taskRef: {name: echo, kind: task}\n"  # fmt: skip
+    bundle = _load(TASK + "---\n" + run)
+    assert bundle.find("task", "echo") is bundle.docs[0]
+    with pytest.raises(InputError, match="'nope' is not defined in the files given"):
+        _load(TASK + "---\n" + run.replace("name: echo", "name: nope"))
+
+
+def test_task_volumes_and_volume_mounts_are_refused_not_ignored() -> None:
+    text = TASK.replace(
+        "  steps:\n    - name: say\n",
+        "  volumes: [{name: v, emptyDir: {}}]\n"
+        "  steps:\n    - name: say\n      volumeMounts: [{name: v, mountPath: /v}]\n",
+    )
+    with pytest.raises(InputError) as exc:
+        _load(text, "t.yaml")
+    lines = str(exc.value).splitlines()
+    assert len(lines) == 2 and all("a Task's own volumes and volumeMounts" in ln for ln in lines)
+    assert "spec.volumes:" in lines[0] and "spec.steps[0].volumeMounts:" in lines[1]

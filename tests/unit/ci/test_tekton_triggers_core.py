@@ -97,6 +97,14 @@ spec:
     assert lines[1].startswith("el.yaml:12:30: ") and "CEL: syntax error" in lines[1]
     assert lines[2].startswith("el.yaml:13:17: ") and "interceptor 'slack' is not served" in lines[
         2]  # fmt: skip
+    owners = bad.split("---\n")[1].replace("      extra: 1\n", "").replace(
+        "        - ref: {name: slack}\n",
+        "        - ref: {name: github}\n          params:\n"
+        "            - {name: githubOwners, value: {enabled: true}}\n")  # fmt: skip
+    with pytest.raises(ResourceError) as exc:
+        parse_text(owners, "el.yaml")
+    last = str(exc.value).splitlines()[-1]
+    assert last.startswith("el.yaml:15:36: ") and "githubOwners is not served" in last, last
     good = parse_text(TRIGGERS, "t.yaml")
     assert [(r.kind, r.namespace) for r in good] == [
         ("TriggerTemplate", "default"), ("TriggerBinding", "default"),

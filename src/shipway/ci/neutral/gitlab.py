@@ -119,6 +119,9 @@ class GitLabRules:
             return sch.Verdict(node.id, "cancel", RUN_CANCELED)
         failed = failed_before(plan, state, node)
         when = node.when
+        if when == "manual" and failed and not _blocked(plan, state, node):
+            # GitLab offers a manual job only when what it waits for succeeded
+            return sch.Verdict(node.id, "skip", AFTER_FAILURE)
         if when == "manual" and not self.run_manual:
             return sch.Verdict(node.id, "manual", MANUAL_JOB)
         if _blocked(plan, state, node):

@@ -76,7 +76,11 @@ def matrix_combos(matrix: dict[str, Any] | None, values: subst.Vars) -> list[dic
         return []
     axes = {k: subst.render_value(v, values) for k, v in given_map(matrix.get("params")).items()}
     axes = {k: v if isinstance(v, list) else [v] for k, v in axes.items()}
-    combos = [dict(zip(axes, c, strict=True)) for c in itertools.product(*axes.values())]
+    # Tekton fans out param by param, each new param's values outermost: the first
+    # param varies fastest (linux-chrome, mac-chrome, linux-safari, ...)
+    keys = list(reversed(axes))
+    combos = [{k: c[keys.index(k)] for k in axes}
+              for c in itertools.product(*(axes[k] for k in keys))]  # fmt: skip
     if not axes:
         combos = []
     for inc in matrix.get("include") or []:

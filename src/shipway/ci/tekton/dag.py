@@ -59,6 +59,7 @@ __all__ = [
     "when_holds",
 ]  # fmt: skip
 DONE = ("Succeeded", "Failed", "Skipped", "Cancelled")
+FAILURE_IGNORED = "FailureIgnored"  # a failed TaskRun of a pipeline task with onError: continue
 
 
 class TaskState:
@@ -90,6 +91,10 @@ class TaskState:
     @property
     def reason(self) -> str:
         return self.ns.reason
+
+    @property
+    def ignored(self) -> bool:  # failed, and its onError: continue lets the run go on
+        return self.ns.status == sch.FAILURE and self.ns.allowed
 
     @property
     def results(self) -> dict[str, Any]:
@@ -138,9 +143,15 @@ class Scheduler:
                 if v.action == "run"]  # fmt: skip
 
     def finish(self, name: str, status: str, results: dict[str, Any], combos: int = 0) -> None:
-        self.state.finish(name, STATUS_OF_WORD[status], results, combos=combos)
-        failed = status in ("Failed", "Cancelled")
-        if failed and not self.plan.nodes[name].final and not self.state.stopping:
+        node = self.plan.nodes[name]
+        source = node.source if isinstance(node.source, dict) else {}
+        # a pipeline task with onError: continue fails without stopping the run
+        ignored = status == "Failed" and source.get("onError") == "continue"
+        self.state.finish(name, STATUS_OF_WORD[status], results, allowed=ignored, combos=combos)
+        if ignored:
+            self.state.nodes[name].reason = FAILURE_IGNORED
+        failed = status in ("Failed", "Cancelled") and not ignored
+        if failed and not node.final and not self.state.stopping:
             self.state.stopping = STOPPING
 
     def stop(self, reason: str) -> None:

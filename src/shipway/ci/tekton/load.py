@@ -11,11 +11,11 @@ reject them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shipway.ci.plan.dag import find_cycle
-from shipway.ci.tekton import schema
+from shipway.ci.tekton import companions, schema
 from shipway.ci.tekton.params import declared_type
 from shipway.ci.tekton.schema import Path, dotted
 from shipway.ci.tekton.subst import refs_deep
@@ -48,13 +48,40 @@ class Doc:
 @dataclass
 class Bundle:
     docs: list[Doc]
+    companions: list[companions.Companion] = field(default_factory=list)  # ConfigMaps...
 
     def find(self, kind: str, name: str) -> Doc | None:
-        kinds = ("Task", "ClusterTask") if kind in ("Task", "ClusterTask") else (kind,)
+        # a taskRef's kind other than ClusterTask is a Task to Tekton (``kind: task`` too)
+        kinds = (kind,) if kind in ("Pipeline", "PipelineRun", "TaskRun", "StepAction") else (
+            "Task", "ClusterTask")  # fmt: skip
         return next((d for d in self.docs if d.kind in kinds and d.name == name), None)
 
     def runs(self) -> list[Doc]:
         return [d for d in self.docs if d.kind in ("TaskRun", "PipelineRun")]
+
+
+@dataclass
+class Scope:
+    """The param and workspace names an embedded spec sees without declaring them (Tekton
+    propagates a run's and a pipeline's params and workspaces into embedded specs)."""
+
+    params: set[str] = field(default_factory=set)
+    workspaces: set[str] = field(default_factory=set)
+
+
+def _names_of(items: Any) -> set[str]:
+    return {str(i["name"]) for i in items or [] if isinstance(i, dict) and i.get("name")}
+
+
+def _runs_scope(doc: Doc, bundle: Bundle) -> Scope:
+    """What the PipelineRuns of ``bundle`` that run the Pipeline ``doc`` give it."""
+    scope = Scope()
+    for run in bundle.docs:
+        ref = run.spec.get("pipelineRef") if run.kind == "PipelineRun" else None
+        if isinstance(ref, dict) and ref.get("name") == doc.name:
+            scope.params |= _names_of(run.spec.get("params"))
+            scope.workspaces |= _names_of(run.spec.get("workspaces"))
+    return scope
 
 
 class Problems:
@@ -77,12 +104,21 @@ def load(files: list[tuple[str, str]]) -> Bundle:
     """Every Tekton document of ``files``, checked; ``InputError`` with all problems."""
     p = Problems()
     docs: list[Doc] = []
+    others: list[companions.Companion] = []
     for text, file in files:
         for located in load_documents(text, file):
+            data = located.data
+            if isinstance(data, dict) and companions.is_companion(data.get("apiVersion"),
+                                                                  data.get("kind")):  # fmt: skip
+                other, problems = companions.read(data)
+                for path, message in problems:
+                    p.add(located, path, message)
+                others.append(other)
+                continue
             doc = _envelope(located, p)
             if doc is not None:
                 docs.append(doc)
-    bundle = Bundle(docs)
+    bundle = Bundle(docs, others)
     seen: dict[tuple[str, str], Doc] = {}
     for doc in docs:
         if doc.name and (doc.kind, doc.name) in seen:
@@ -103,7 +139,8 @@ def _envelope(located: Located, p: Problems) -> Doc | None:
     if group != GROUP or kind not in KINDS:
         p.add(located, ("kind",) if group == GROUP else ("apiVersion",),
               f"not a Tekton resource: apiVersion {api!r}, kind {kind!r} "
-              f"(expected {GROUP}/v1 {', '.join(KINDS)})")  # fmt: skip
+              f"(expected {GROUP}/v1 {', '.join(KINDS)}, or the v1 ConfigMap, Secret, "
+              "PersistentVolumeClaim or ServiceAccount they use)")  # fmt: skip
         return None
     if (version, kind) not in schema.SPECS:
         served = sorted(v for v, k in schema.SPECS if k == kind)
@@ -136,16 +173,19 @@ def check_doc(doc: Doc, bundle: Bundle, p: Problems) -> None:
     if doc.kind in ("Task", "ClusterTask"):
         check_task_spec(doc, spec, ("spec",), bundle, p)
     elif doc.kind == "Pipeline":
-        check_pipeline_spec(doc, spec, ("spec",), bundle, p)
+        check_pipeline_spec(doc, spec, ("spec",), bundle, p, _runs_scope(doc, bundle), False)
     elif doc.kind == "TaskRun":
         _one_of(doc, spec, ("spec",), ("taskRef", "taskSpec"), p)
         if isinstance(spec.get("taskSpec"), dict):
-            check_task_spec(doc, spec["taskSpec"], ("spec", "taskSpec"), bundle, p)
+            run = Scope(_names_of(spec.get("params")), _names_of(spec.get("workspaces")))
+            check_task_spec(doc, spec["taskSpec"], ("spec", "taskSpec"), bundle, p, run)
         _ref(doc, spec.get("taskRef"), ("spec", "taskRef"), "Task", bundle, p)
     elif doc.kind == "PipelineRun":
         _one_of(doc, spec, ("spec",), ("pipelineRef", "pipelineSpec"), p)
         if isinstance(spec.get("pipelineSpec"), dict):
-            check_pipeline_spec(doc, spec["pipelineSpec"], ("spec", "pipelineSpec"), bundle, p)
+            run = Scope(_names_of(spec.get("params")), _names_of(spec.get("workspaces")))
+            check_pipeline_spec(doc, spec["pipelineSpec"], ("spec", "pipelineSpec"), bundle, p,
+                                run, True)  # fmt: skip
         _ref(doc, spec.get("pipelineRef"), ("spec", "pipelineRef"), "Pipeline", bundle, p)
     elif doc.kind == "StepAction":
         _one_of(doc, spec, ("spec",), ("script", "command"), p, need=False)
@@ -216,8 +256,9 @@ def _vars_used(doc: Doc, value: Any, path: Path, root: str, declared: set[Any],
 
 
 def check_task_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
-                    p: Problems, outer: Any = ()) -> None:  # fmt: skip
-    """A Task's spec; ``outer``: the param specs of a Pipeline embedding it (propagated)."""
+                    p: Problems, outer: Scope | None = None) -> None:  # fmt: skip
+    """A Task's spec; ``outer``: what an embedded spec sees undeclared (None: a Task)."""
+    outer = outer or Scope()
     steps = spec.get("steps")
     if not steps:
         p.add(doc.located, path, f"missing field(s): {dotted((*path, 'steps'))}")
@@ -227,6 +268,7 @@ def check_task_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
     results = _names(doc, spec.get("results"), (*path, "results"), "result", p, label=False)
     workspaces = _names(doc, spec.get("workspaces"), (*path, "workspaces"), "workspace", p,
                         label=False)  # fmt: skip
+    _volumes_refused(doc, spec, path, p)
     for i, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
             continue
@@ -241,12 +283,32 @@ def check_task_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
                     p.add(doc.located, (*at, key), f"{dotted((*at, key))} cannot be set with "
                           "a StepAction ref")  # fmt: skip
             _ref(doc, ref, (*at, "ref"), "StepAction", bundle, p)
-    _params_used(doc, {k: v for k, v in spec.items() if k in ("steps", "sidecars",
-                 "stepTemplate")}, path, [*(spec.get("params") or []), *outer], p)  # fmt: skip
     used = {k: v for k, v in spec.items() if k in ("steps", "sidecars", "stepTemplate")}
+    _vars_used(doc, used, path, "params", _names_of(spec.get("params")) | outer.params, p)
     _array_usage(doc, spec, path, p)
-    _vars_used(doc, used, path, "workspaces", set(workspaces), p)
+    _vars_used(doc, used, path, "workspaces", set(workspaces) | outer.workspaces, p)
     _vars_used(doc, used, path, "results", set(results), p)
+
+
+_NO_VOLUMES = (
+    "not served here: a Task's own volumes and volumeMounts (bind a workspace "
+    "instead: emptyDir, configMap, secret or persistentVolumeClaim, with mountPath)"
+)
+
+
+def _volumes_refused(doc: Doc, spec: dict[str, Any], path: Path, p: Problems) -> None:
+    """Task ``volumes`` and container ``volumeMounts`` are refused rather than ignored."""
+    if spec.get("volumes"):
+        p.add(doc.located, (*path, "volumes"), f"{dotted((*path, 'volumes'))}: {_NO_VOLUMES}")
+    places: list[tuple[Path, Any]] = [((*path, "stepTemplate"), spec.get("stepTemplate"))]
+    for key in ("steps", "sidecars"):
+        items = spec.get(key)
+        if isinstance(items, list):
+            places += [((*path, key, i), c) for i, c in enumerate(items)]
+    for at, container in places:
+        if isinstance(container, dict) and container.get("volumeMounts"):
+            where = (*at, "volumeMounts")
+            p.add(doc.located, where, f"{dotted(where)}: {_NO_VOLUMES}")
 
 
 def _array_usage(doc: Doc, spec: dict[str, Any], path: Path, p: Problems) -> None:
@@ -259,16 +321,21 @@ def _array_usage(doc: Doc, spec: dict[str, Any], path: Path, p: Problems) -> Non
             continue
         for key, value in step.items():
             items = value if key in ("command", "args") and isinstance(value, list) else [value]
+            if key == "params" and isinstance(value, list):  # a StepAction's params: values
+                items = [v.get("value") if isinstance(v, dict) else v for v in value]
             for j, item in enumerate(items):
                 for ref in refs_deep(item):
                     kind = kinds.get(ref.parts[1]) if ref.parts[0] == "params" else None
                     if kind not in ("array", "object") or len(ref.parts) > 2:
                         continue
-                    whole = isinstance(item, str) and item.strip() == ref.text and key in (
-                        "command", "args") and ref.index == "*"  # fmt: skip
+                    # $(params.a[*]) or, for an array, $(params.a): Tekton splices both
+                    spliced = ref.index == "*" or (ref.index is None and kind == "array")
+                    whole = isinstance(item, str) and item.strip() == ref.text and (
+                        (key in ("command", "args") and spliced)
+                        or (key == "params" and ref.index in ("*", None)))  # fmt: skip
                     if not whole and not (ref.index and ref.index != "*"):
                         at = (*path, "steps", i, key, *((j,) if len(items) > 1 or key in (
-                            "command", "args") else ()))  # fmt: skip
+                            "command", "args", "params") else ()))  # fmt: skip
                         p.add(doc.located, at, f"variable type invalid in {ref.text}: the "
                               f"{kind} param {ref.parts[1]!r} is used as a string (use "
                               f"$(params.{ref.parts[1]}[*]) as a whole element of command "
@@ -276,7 +343,9 @@ def _array_usage(doc: Doc, spec: dict[str, Any], path: Path, p: Problems) -> Non
 
 
 def check_pipeline_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bundle,
-                        p: Problems) -> None:  # fmt: skip
+                        p: Problems, run: Scope, embedded: bool) -> None:  # fmt: skip
+    """A Pipeline's spec; ``run``: what the PipelineRuns give it, ``embedded``: it is a
+    PipelineRun's ``pipelineSpec`` (the run's params and workspaces propagate into it)."""
     tasks = [t for t in spec.get("tasks") or [] if isinstance(t, dict)]
     finals = [t for t in spec.get("finally") or [] if isinstance(t, dict)]
     if not tasks:
@@ -287,16 +356,26 @@ def check_pipeline_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bund
     for name in set(names) & set(final_names):
         p.add(doc.located, (*path, "finally"), f"pipeline task name {name!r} is not unique "
               "(a task and a finally task)")  # fmt: skip
-    declared_ws = {w.get("name") for w in spec.get("workspaces") or [] if isinstance(w, dict)}
+    declared_ws = _names_of(spec.get("workspaces")) | (run.workspaces if embedded else set())
+    pipeline_params = _names_of(spec.get("params")) | (run.params if embedded else set())
     graph: dict[str, list[str]] = {}
     for section, items in (("tasks", tasks), ("finally", finals)):
         for i, task in enumerate(items):
             at: Path = (*path, section, i)
             _one_of(doc, task, at, ("taskRef", "taskSpec"), p)
             if isinstance(task.get("taskSpec"), dict):
-                check_task_spec(doc, task["taskSpec"], (*at, "taskSpec"), bundle, p,
-                                spec.get("params") or [])  # fmt: skip
+                inherited = Scope(
+                    pipeline_params
+                    | run.params
+                    | _names_of(task.get("params"))
+                    | _matrix_names(task),
+                    declared_ws | run.workspaces,
+                )
+                check_task_spec(doc, task["taskSpec"], (*at, "taskSpec"), bundle, p, inherited)
             _ref(doc, task.get("taskRef"), (*at, "taskRef"), "Task", bundle, p)
+            if task.get("onError") == "continue" and task.get("retries"):
+                p.add(doc.located, (*at, "onError"), "invalid value: PipelineTask OnError "
+                      "cannot be set to continue when Retries is greater than 0")  # fmt: skip
             after = [str(a) for a in task.get("runAfter") or []]
             if section == "finally" and after:
                 p.add(doc.located, (*at, "runAfter"), "invalid value: runAfter: finally "
@@ -355,9 +434,24 @@ def check_pipeline_spec(doc: Doc, spec: dict[str, Any], path: Path, bundle: Bund
     if cycle:
         p.add(doc.located, (*path, "tasks"), "invalid value: cycle detected; task "
               f"{cycle[0]!r} depends on itself ({' -> '.join(cycle)})")  # fmt: skip
-    outside = {
-        "tasks": [{k: v for k, v in t.items() if k != "taskSpec"} for t in tasks],
-        "finally": [{k: v for k, v in t.items() if k != "taskSpec"} for t in finals],
-        "results": spec.get("results"),
-    }
-    _params_used(doc, outside, path, spec.get("params"), p)
+    for section, items in (("tasks", tasks), ("finally", finals)):
+        for i, task in enumerate(items):
+            at = (*path, section, i)
+            # a task's displayName and matrix include names may name its matrix params
+            named = {k: v for k, v in task.items() if k in ("displayName", "matrix")}
+            _vars_used(doc, named, at, "params", pipeline_params | _matrix_names(task)
+                       | _names_of(task.get("params")), p)  # fmt: skip
+            rest = {k: v for k, v in task.items() if k not in ("taskSpec", *named)}
+            _vars_used(doc, rest, at, "params", pipeline_params, p)
+    _vars_used(doc, spec.get("results"), (*path, "results"), "params", pipeline_params, p)
+
+
+def _matrix_names(task: dict[str, Any]) -> set[str]:
+    matrix = task.get("matrix")
+    if not isinstance(matrix, dict):
+        return set()
+    names = _names_of(matrix.get("params"))
+    for inc in matrix.get("include") or []:
+        if isinstance(inc, dict):
+            names |= _names_of(inc.get("params"))
+    return names

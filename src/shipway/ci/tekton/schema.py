@@ -53,7 +53,7 @@ _CONTAINER = {
     "securityContext": ANY, "script": STR,
 }  # fmt: skip
 STEP = {**_CONTAINER, "name": STR, "timeout": DURATION, "workspaces": ListOf(WORKSPACE_USAGE),
-        "onError": Enum("continue", "stopAndFail"), "stdoutConfig": OUTPUT_CONFIG,
+        "onError": Enum("continue", "stopAndFail", params=True), "stdoutConfig": OUTPUT_CONFIG,
         "stderrConfig": OUTPUT_CONFIG, "ref": REF, "params": ListOf(PARAM),
         "results": ListOf(RESULT), "when": ListOf(WHEN), "displayName": STR}  # fmt: skip
 # v1beta1 Steps are the whole Kubernetes Container (deprecated fields kept, as Tekton does).
@@ -78,7 +78,8 @@ def task_spec(step: Any) -> dict[str, Any]:
 TASK_SPEC = task_spec(STEP)
 TASK_SPEC_V1BETA1 = {**task_spec(STEP_V1BETA1), "resources": ANY}
 EMBEDDED_META = {"labels": STRMAP, "annotations": STRMAP}
-TASK_REF = {"name": STR, "kind": Enum("Task", "ClusterTask", "StepAction"), "apiVersion": STR,
+# Tekton takes any kind but ClusterTask (and a custom task's, with its apiVersion) as a Task
+TASK_REF = {"name": STR, "kind": STR, "apiVersion": STR,
             "resolver": STR, "params": ListOf(PARAM), "bundle": STR}  # fmt: skip
 MATRIX = {"params": ListOf(PARAM), "include": ListOf({"name": STR, "params": ListOf(PARAM)})}
 WS_BINDING_PT = {"name!": STR, "workspace": STR, "subPath": STR}

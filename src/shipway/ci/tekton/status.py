@@ -97,11 +97,14 @@ def pipelinerun_status(
     """A finished PipelineRun's status from its tasks' states."""
     states = list(sched.tasks.values())
     failed = sum(1 for t in states if t.status == "Failed")
+    ignored = sum(1 for t in states if t.ignored)
     cancelled = sum(1 for t in states if t.status == "Cancelled")
     skipped = [t for t in states if t.status == "Skipped"]
     done = sum(1 for t in states if t.status in ("Succeeded", "Failed", "Cancelled"))
-    message = (f"Tasks Completed: {done} (Failed: {failed}, Cancelled {cancelled}), "
+    counted = f"{failed} (Ignored: {ignored})" if ignored else str(failed)
+    message = (f"Tasks Completed: {done} (Failed: {counted}, Cancelled {cancelled}), "
                f"Skipped: {len(skipped)}")  # fmt: skip
+    failed -= ignored  # onError: continue: the run succeeds
     if cancelled_run:
         cond = condition(False, "Cancelled", f'PipelineRun "{name}" was cancelled', finished)
     elif timed_out is not None:

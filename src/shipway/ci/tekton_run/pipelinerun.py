@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.neutral import scheduler as sch
-from shipway.ci.tekton import dag, subst
+from shipway.ci.tekton import companions, dag, subst
 from shipway.ci.tekton import status as tstatus
 from shipway.ci.tekton.load import Bundle
 from shipway.ci.tekton.params import given_map
 from shipway.ci.tekton.schema import parse_duration
+from shipway.ci.tekton.task import used_workspaces
 from shipway.ci.tekton_run.steps import Executor
 from shipway.ci.tekton_run.taskrun import TaskOutcome, TaskRequest, now, run_task
 from shipway.runtime.host import Cancel
@@ -66,14 +67,10 @@ class PipelineOutcome:
 
 
 def task_spec(pt: dict[str, Any], req: PipelineRequest) -> dict[str, Any]:
-    """A pipeline task's Task spec; an embedded one sees the pipeline's params (Tekton
-    propagates them)."""
+    """A pipeline task's Task spec (an embedded one without its ``metadata``)."""
     if isinstance(pt.get("taskSpec"), dict):
-        spec = {k: v for k, v in pt["taskSpec"].items() if k not in ("metadata", "apiVersion",
-                                                                      "kind", "spec")}  # fmt: skip
-        own = {p.get("name") for p in spec.get("params") or []}
-        extra = [{"name": k, "default": v} for k, v in req.params.items() if k not in own]
-        return {**spec, "params": [*(spec.get("params") or []), *extra]}
+        return {k: v for k, v in pt["taskSpec"].items() if k not in ("metadata", "apiVersion",
+                                                                     "kind", "spec")}  # fmt: skip
     ref = pt["taskRef"]
     doc = req.bundle.find(str(ref.get("kind") or "Task"), str(ref["name"]))
     assert doc is not None  # load() checked it
@@ -145,6 +142,10 @@ def run_pipeline(req: PipelineRequest, make: Callable[[str], Executor],
                 status = "Succeeded" if all(o.ok for o in outcomes) else (
                     "Cancelled" if cancels[name].event.is_set() else "Failed")  # fmt: skip
                 sched.finish(pt_name, status, _results(outcomes, combos), combos)
+                if st.ignored:  # its failed TaskRuns say why the run went on
+                    for o in outcomes:
+                        if not o.ok:
+                            o.status["conditions"][0]["reason"] = dag.FAILURE_IGNORED
                 for o in outcomes:
                     children.append(tstatus.child_ref(o.name, pt_name, st.when))
                 jobs[pt_name] = [_job(pt_name, o) for o in outcomes]
@@ -217,16 +218,24 @@ def _run_pt(st: dag.TaskState, req: PipelineRequest, values: dict[str, Any],
     pt = st.spec
     spec = subst.render_deep(task_spec(pt, req), {k: v for k, v in values.items()
                                                   if k.startswith("context.")})  # fmt: skip
+    retries = int(pt.get("retries") or 0)
+    values = {**values, "context.pipelineTask.retries": str(retries)}  # its params may say it
     params = {k: subst.render_value(v, values) for k, v in given_map(pt.get("params")).items()}
+    embedded = isinstance(pt.get("taskSpec"), dict)
+    if embedded:  # Tekton propagates the pipeline's params; the task's own of a name win
+        params = {**req.params, **params}
     combos = dag.matrix_combos(pt.get("matrix"), values)
     ws = {}
     for w in pt.get("workspaces") or []:
         bound = req.workspaces.get(str(w.get("workspace", w["name"])))
         if bound is not None:
-            ws[str(w["name"])] = bound / str(w["subPath"]) if w.get("subPath") else bound
+            sub = subst.render(str(w.get("subPath") or ""), values)  # may name params
+            ws[str(w["name"])] = bound / sub if sub else bound
+    if embedded:  # and the pipeline's workspaces its steps use without a binding
+        ws.update({n: req.workspaces[n] for n in used_workspaces(spec)
+                   if n in req.workspaces and n not in ws})  # fmt: skip
     timeout = parse_duration(str(pt["timeout"])) if pt.get("timeout") else DEFAULT_TASK_TIMEOUT
     timeout = req.task_timeouts.get(st.name, timeout)  # the PipelineRun's taskRunSpecs win
-    retries = int(pt.get("retries") or 0)
     outcomes: list[TaskOutcome] = []
     for i, combo in enumerate(combos or [{}]):
         name = f"{req.name}-{st.name}" + (f"-{i}" if combos else "")
@@ -241,7 +250,8 @@ def _run_pt(st: dag.TaskState, req: PipelineRequest, values: dict[str, Any],
                        "pipelineTask.retries": str(retries)}  # fmt: skip
             outcome = run_task(TaskRequest(name, spec, {**params, **combo}, ws, context,
                                            timeout or None, req.base / name / str(attempt),
-                                           _actions(req)), make(name),
+                                           _actions(req), companions.Store(
+                                               req.bundle.companions)), make(name),
                                _prefixed(on_line, st.name), cancel)  # fmt: skip
             if outcome.ok or cancel.event.is_set() or attempt == retries:
                 break

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from shipway.ci.exec.base import ExecutorConfig, clear_leftovers
+from shipway.ci.tekton import companions, subst
 from shipway.ci.tekton.load import Bundle, Doc, load
-from shipway.ci.tekton.params import given_map, resolve
+from shipway.ci.tekton.params import given_map, param_vars, resolve
 from shipway.ci.tekton.schema import parse_duration
 from shipway.ci.tekton_run.pipelinerun import PipelineRequest, run_pipeline
 from shipway.ci.tekton_run.steps import Executor, StepExecutor
@@ -79,6 +80,9 @@ def run_files(store: Store | None, files: list[tuple[str, str]], opts: RunOption
         raise InputError("no TaskRun, PipelineRun, Task or Pipeline in the files given",
                          subject=files[0][1] if files else "-f")  # fmt: skip
     prepared = [_prepare(doc, bundle, opts) for doc in runs]  # every problem before any run
+    for other in bundle.companions:
+        if other.kind in companions.UNUSED:
+            opts.on_line(f"{other.kind} {other.name}: read, not used (no RBAC here)")
     return [_run(store, Started(files, bundle.docs.index(doc), secrets.token_hex(8)), bundle,
                  opts, cancel, *p) for doc, p in zip(runs, prepared, strict=True)]  # fmt: skip
 
@@ -126,13 +130,19 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
     declared = {p.get("name") for p in spec.get("params") or []}
     problems += [f"{doc.kind} {name!r}: --param {k}: the {kind} has no such param"
                  for k in opts.params if k not in declared]  # fmt: skip
+    # A run's params the spec does not declare are still substituted (Tekton propagates
+    # them into embedded specs); a lone Task or Pipeline has no run params.
+    values.update({k: v for k, v in given_map(doc.spec.get("params")).items()
+                   if k not in declared and doc.kind in ("TaskRun", "PipelineRun")})  # fmt: skip
     ws: dict[str, Path] = {}
     for i, b in enumerate(doc.spec.get("workspaces") or []):
-        try:
-            ws[str(b["name"])] = _bind(b, run_dir, opts)
+        try:  # a binding's subPath, claimName... may name the run's params
+            ws[str(b["name"])] = _bind(subst.render_deep(b, param_vars(values)), run_dir, opts,
+                                       companions.Store(bundle.companions))  # fmt: skip
         except ValueError as exc:
             problems.append(f"{doc.where(('spec', 'workspaces', i))}: {exc}")
     ws.update(opts.workspaces)
+    spec = _propagated_workspaces(doc, spec, ws)
     for w in spec.get("workspaces") or []:
         if w["name"] not in ws and not w.get("optional"):
             problems.append(f'{doc.kind} {name!r}: {kind.lower()} requires workspace with name '
@@ -150,7 +160,32 @@ def _prepare(doc: Doc, bundle: Bundle, opts: RunOptions) -> Prepared:
     return kind, spec, target, values, ws, name
 
 
-def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
+def _propagated_workspaces(doc: Doc, spec: dict[str, Any], ws: dict[str, Path]
+                           ) -> dict[str, Any]:  # fmt: skip
+    """An embedded ``pipelineSpec`` declares the run's workspaces it lacks (Tekton
+    propagates them)."""
+    if doc.kind != "PipelineRun" or not isinstance(doc.spec.get("pipelineSpec"), dict):
+        return spec
+    own = {str(w["name"]) for w in spec.get("workspaces") or []}
+    return {**spec, "workspaces": [*(spec.get("workspaces") or []),
+                                   *({"name": n} for n in ws if n not in own)]}  # fmt: skip
+
+
+def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions,
+          store: companions.Store) -> Path:  # fmt: skip
+    volume = _data_volume(binding)
+    if volume:  # configMap, secret, projected: their files, fresh in the run's directory
+        path = run_dir / "ws" / str(binding["name"])
+        path.mkdir(parents=True, exist_ok=True)
+        for kind, ref in volume:
+            name = str(ref.get("name") or ref.get("secretName") or "")
+            for rel, data in store.files(kind, name, ref.get("items"), bool(ref.get("optional"))):
+                target = (path / rel).resolve()
+                if not target.is_relative_to(path.resolve()):
+                    raise ValueError(f"{kind} {name!r}: item path {rel!r} leaves the volume")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        return path / str(binding["subPath"]) if binding.get("subPath") else path
     if "persistentVolumeClaim" in binding:
         claim = str((binding["persistentVolumeClaim"] or {}).get("claimName") or "")
         if not claim or "/" in claim or claim.startswith("."):
@@ -164,6 +199,21 @@ def _bind(binding: dict[str, Any], run_dir: Path, opts: RunOptions) -> Path:
                          "not served here (use emptyDir, volumeClaimTemplate, "
                          "persistentVolumeClaim or --workspace NAME=DIR)")  # fmt: skip
     return path / str(binding["subPath"]) if binding.get("subPath") else path
+
+
+def _data_volume(binding: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A binding's ConfigMaps and Secrets as (kind, reference), in mount order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(binding.get("configMap"), dict):
+        out.append(("ConfigMap", binding["configMap"]))
+    if isinstance(binding.get("secret"), dict):
+        out.append(("Secret", binding["secret"]))
+    projected = binding.get("projected")
+    for src in (projected.get("sources") or []) if isinstance(projected, dict) else []:
+        for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+            if isinstance(src, dict) and isinstance(src.get(key), dict):
+                out.append((kind, src[key]))
+    return out
 
 
 def _aliases(opts: RunOptions) -> dict[str, str]:
@@ -192,7 +242,8 @@ def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
     doc, run_id, prior = bundle.docs[start.index], start.run_id, start.prior or {}
     run_dir = opts.base_dir / f"tekton-{name}"
     lines: list[str] = list(prior.get("lines") or [])
-    resume_data = {"syntax": "tekton", "files": [list(f) for f in start.files],
+    resume_data = {"syntax": "tekton", "commit": opts.commit,  # what built an image: signing
+                   "files": [list(f) for f in start.files],
                    "index": start.index, "name": name, "kind": kind, "target": target,
                    "values": values, "workspaces": {k: str(v) for k, v in ws.items()},
                    "opts": _opts_data(opts)}  # fmt: skip
@@ -238,7 +289,8 @@ def _run(store: Store | None, start: Started, bundle: Bundle, opts: RunOptions,
             "taskRun.name": name, "taskRun.namespace": "default", "taskRun.uid": run_id,
             "task.name": target or name, "task.retry-count": "0"},
             timeouts.get("pipeline"), run_dir, {d.name: d.spec for d in bundle.docs
-                                                if d.kind == "StepAction"}),
+                                                if d.kind == "StepAction"},
+            companions.Store(bundle.companions)),
             make(name), log, cancel)  # fmt: skip
         status, ok, results = outcome.status, outcome.ok, outcome.results
         jobs = [{"id": target or name, "name": name, "matrix": {},
@@ -320,7 +372,8 @@ def resume(store: Store, run_id: str, state: dict[str, Any], *,
     prior = {**state, "lines": [*(state.get("lines") or []), *said]}
     start = Started(files, int(data["index"]), run_id, prior)
     kind, target = str(data["kind"]), str(data.get("target") or "")
-    spec = _target(bundle.docs[start.index], bundle)[1]
     ws = {k: Path(v) for k, v in (data.get("workspaces") or {}).items()}
+    doc = bundle.docs[start.index]
+    spec = _propagated_workspaces(doc, _target(doc, bundle)[1], ws)
     return _run(store, start, bundle, opts, cancel or Cancel(), kind, spec, target,
                 dict(data.get("values") or {}), ws, name)  # fmt: skip

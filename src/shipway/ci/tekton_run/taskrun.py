@@ -11,16 +11,19 @@ TaskRun's directory and what the executor makes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipway.ci.tekton import companions
 from shipway.ci.tekton import status as tstatus
 from shipway.ci.tekton.params import resolve
-from shipway.ci.tekton.task import StepPlan, check_results, plan_steps, task_vars
+from shipway.ci.tekton.task import StepPlan, check_results, plan_steps, propagated, task_vars
 from shipway.ci.tekton_run.steps import Executor, Volumes
 from shipway.model.errors import CIError
 from shipway.model.events import rfc3339
@@ -54,15 +57,17 @@ class TaskRequest:
     timeout: float | None  # seconds; None: no limit
     base: Path
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)  # StepAction specs
+    store: companions.Store = field(default_factory=lambda: companions.Store([]))  # ConfigMaps
 
 
 def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None],
              cancel: Cancel) -> TaskOutcome:  # fmt: skip
     started, t0 = now(), time.monotonic()
-    spec = req.spec
+    spec, undeclared = propagated(req.spec, req.params, req.workspaces)
     params, problems = resolve(list(spec.get("params") or []), req.params, f'TaskRun "{req.name}"')
     if problems:
         return _failed(req, started, "; ".join(problems), t0)
+    params.update(undeclared)  # substituted as given, as Tekton does
     decls = {str(w["name"]): w for w in spec.get("workspaces") or []}
     missing = [n for n, w in decls.items() if n not in req.workspaces and not w.get("optional")]
     if missing:
@@ -75,10 +80,11 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
     for hostdir, _, _ in vols.workspaces.values():
         hostdir.mkdir(parents=True, exist_ok=True)
     bound = {n: f"ws-{n}" for n in vols.workspaces}
-    values = task_vars(spec, params, bound, req.context, executor.paths(vols, False))
-    host_values = task_vars(spec, params, bound, req.context, executor.paths(vols, True))
+    values = task_vars(spec, params, bound, req.context, executor.paths(vols, False), req.store)
+    host_values = task_vars(spec, params, bound, req.context, executor.paths(vols, True),
+                            req.store)  # fmt: skip
     try:
-        plans = plan_steps(spec, values, req.actions)
+        plans = plan_steps(spec, values, req.actions, strict=False)  # results not known yet
         sidecars = plan_steps({"steps": spec.get("sidecars") or []}, values, {})
     except (ValueError, KeyError) as exc:
         return _failed(req, started, str(exc), t0)
@@ -93,11 +99,17 @@ def run_task(req: TaskRequest, executor: Executor, on_line: Callable[[str], None
     failure = ""
     try:
         executor.open(vols, sidecars, on_line, plans)
-        for i, _ in enumerate(plans):
-            step = plan_steps(spec, values, req.actions)[i]  # earlier steps' results known now
-            if executor.on_host(step):
-                step = plan_steps(spec, host_values, req.actions)[i]
-            if failed is not None or timed_out is not None or cancel.event.is_set():
+        for i, planned in enumerate(plans):
+            step = planned
+            try:  # earlier steps' results are known now
+                if not failure:
+                    step = plan_steps(spec, values, req.actions, at=i)[i]
+                    if executor.on_host(step):
+                        step = plan_steps(spec, host_values, req.actions, at=i)[i]
+            except ValueError as exc:
+                failure = f"{step.container}: {exc}"
+                on_line(f"error: {failure}")
+            if failure or failed is not None or timed_out is not None or cancel.event.is_set():
                 states.append(tstatus.step_skipped(step.name, step.image))
                 records.append(_step_record(step, "skipped"))
                 continue
@@ -172,7 +184,12 @@ def _step_results(step: StepPlan, vols: Volumes, values: dict[str, Any]) -> None
     for r in step.results:
         path = below / r
         if path.is_file():
-            values[f"steps.{step.name}.results.{r}"] = path.read_text()
+            text = path.read_text()
+            value: Any = text
+            if step.result_types.get(r) in ("array", "object"):
+                with contextlib.suppress(ValueError):  # not JSON: kept as the text, as written
+                    value = json.loads(text)
+            values[f"steps.{step.name}.results.{r}"] = value
 
 
 def _step_record(step: StepPlan, result: str, continued: bool = False) -> dict[str, Any]:

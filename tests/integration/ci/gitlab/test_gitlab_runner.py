@@ -206,3 +206,60 @@ def test_timeout_fails_the_job_and_cancel_gives_canceled(tmp_path: Path) -> None
     assert [j["status"] for j in record["jobs"]] == ["canceled", "canceled"]
     assert run.output["long"] == ["go", "after=canceled"]
     assert (record["gitlab_status"], record["conclusion"]) == ("canceled", "cancelled")
+
+
+def test_a_delayed_job_waits_its_start_in_and_a_cancel_during_the_wait_cancels_it(
+    tmp_path: Path,
+) -> None:
+    stamps = tmp_path / "stamps"
+    record, run = _run(
+        tmp_path / "wait",
+        f"""\
+        stages: [first, later]
+        first:
+          stage: first
+          script: ['date +%s.%N >> {stamps}']
+        deploy:
+          stage: later
+          when: delayed
+          start_in: 2 seconds
+          script: ['date +%s.%N >> {stamps}']
+    """,
+    )
+    jobs = _jobs(record)
+    assert (jobs["first"]["status"], jobs["deploy"]["status"]) == ("success", "success")
+    assert "[deploy] delayed: starting in 2s" in run.lines
+    first, deploy = (float(x) for x in stamps.read_text().split())
+    assert deploy - first >= 2.0  # it started no sooner than start_in said
+
+    cancel = Cancel()
+
+    def on_line(line: str) -> None:
+        if "delayed: starting in" in line:
+            cancel.cancel()
+
+    record, run = run_pipeline(tmp_path / "cancel", """\
+        held:
+          when: delayed
+          start_in: 10 minutes
+          script: ['echo ran']
+        """, "g2", on_line=on_line, cancel=cancel)  # fmt: skip
+    held = _jobs(record)["held"]
+    assert held["status"] == "canceled" and run.output.get("held", []) == []
+    assert record["gitlab_status"] == "canceled"
+
+
+def test_interruptible_is_recorded_and_the_run_says_nothing_auto_cancels(tmp_path: Path) -> None:
+    record, run = _run(
+        tmp_path,
+        """\
+        lint:
+          interruptible: true
+          script: [echo ok]
+        deploy:
+          script: [echo ok]
+    """,
+    )
+    assert {j["name"]: j["interruptible"] for j in record["jobs"]} == {"lint": True,
+                                                                       "deploy": False}  # fmt: skip
+    assert any(ln.startswith("note: interruptible (lint) is recorded") for ln in run.lines)

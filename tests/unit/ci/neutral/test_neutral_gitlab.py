@@ -172,3 +172,13 @@ def test_the_plan_as_data() -> None:
     ship = next(n for n in data["nodes"] if n["id"] == "ship")
     assert ship["needs"] == [{"node": "docs", "kind": "needs", "artifacts": False}]
     assert ship["steps"] == [{"name": "script", "where": ".gitlab-ci.yml:6:1", "run": "s"}]
+
+
+def test_a_manual_job_after_a_failure_is_skipped_not_offered() -> None:
+    text = """\
+    stages: [test, deploy]
+    unit: {stage: test, script: [t]}
+    deploy: {stage: deploy, script: [ship], when: manual}
+    """
+    assert _run(_plan(text), fail={"unit"})["deploy"] == "skipped"
+    assert _run(_plan(text))["deploy"] == "manual"
