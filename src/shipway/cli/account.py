@@ -55,7 +55,7 @@ def create_cmd(
     store = store_from(ctx)
     password = None if no_password else read_password(password_stdin)
     acct = accounts.create(store, name, password, role=role, groups=groups, email=email)
-    if not out.emit(acct.to_dict(), output):
+    if not out.emit(acct.to_dict(), output, name="account"):
         click.echo(f"account '{acct.name}' created" + (f" with {acct.role}" if acct.role else ""))
 
 
@@ -125,7 +125,7 @@ def token_create_cmd(
     lifetime = tokens.parse_duration(expires)
     rec, secret = accounts.issue_token(store_from(ctx), name, expires_in=lifetime,
                                        description=description)  # fmt: skip
-    if not out.emit(rec.to_dict() | {"token": secret}, output):
+    if not out.emit(rec.to_dict() | {"token": secret}, output, name="token"):
         click.echo(secret)
 
 
@@ -195,7 +195,7 @@ def can_i_cmd(
 
 @account.command("get-user-info")
 @remote.server_option
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def user_info_cmd(ctx: click.Context, server: str | None, output: str) -> None:
     """Who the stored login is, as the controller sees it."""

@@ -12,7 +12,7 @@ import datetime as dt
 import click
 
 from shipway.cli.groups import SuggestingGroup
-from shipway.cli.output import output_option
+from shipway.cli.output import data_output_option
 from shipway.model import dora
 
 
@@ -36,7 +36,7 @@ def metrics() -> None:
 @metrics.command("dora")
 @click.option("--app", default=None, help="Only this application's releases.")
 @click.option("--since", "window", default="30d", show_default=True, help="Window: 30d, 12h, 2w.")
-@output_option
+@data_output_option
 @click.pass_context
 def dora_cmd(ctx: click.Context, app: str | None, window: str, output: str) -> None:
     """Deployment frequency, lead time, change failure rate and time to restore."""

@@ -148,7 +148,7 @@ def _as_json(o: Any) -> dict[str, Any]:
 @policy.command("lint")
 @files_option
 @click.option("--exclude", "excluded", multiple=True, help="A check to skip (repeatable).")
-@out.output_option
+@out.data_output_option
 def lint_cmd(files: tuple[Path, ...], excluded: tuple[str, ...], output: str) -> None:
     """Run kube-linter's default checks (shipway's own implementation) on MANIFESTS."""
     from shipway.model.errors import InputError

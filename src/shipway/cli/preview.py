@@ -54,13 +54,9 @@ def _rows(items: list[Any], wide: bool) -> tuple[list[str], list[list[Any]]]:
 
 def _show(items: list[Any], fmt: str, no_headers: bool, single: bool = False) -> None:
     dicts = [{k: v for k, v in p.to_dict().items() if k != "application"} for p in items]
-    if single and output.emit(dicts[0], fmt):
+    if single and output.emit(dicts[0], fmt, name="preview"):
         return
-    if not single and output.emit_list(dicts, fmt):
-        return
-    if fmt == "name":
-        for p in items:
-            click.echo(f"preview/{p.name}")
+    if not single and output.emit_list(dicts, fmt, name="preview"):
         return
     headers, rows = _rows(items, fmt == "wide")
     output.table(headers, rows, no_headers)

@@ -53,11 +53,16 @@ class Format(NamedTuple):
     template: str = ""
 
 
-def _unknown(value: str) -> InputError:
+def _unknown(value: str, allowed: Sequence[str] = ALLOWED) -> InputError:
     return InputError(
         f'unable to match a printer suitable for the output format "{value}", '
-        f"allowed formats are: {','.join(ALLOWED)}"
+        f"allowed formats are: {','.join(allowed)}"
     )
+
+
+def without_names(value: str) -> InputError:
+    """kubectl's message for ``-o name`` where a command's output is not named objects."""
+    return _unknown(value, [f for f in ALLOWED if f != "name"])
 
 
 def parse_format(value: str) -> Format:

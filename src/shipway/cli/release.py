@@ -163,7 +163,7 @@ def get_cmd(ctx: click.Context, release_id: str, project: str | None, server: st
                                 subject=f"Freight/{project}/{release_id}")  # fmt: skip
         doc = {"freight": {**found.body, "name": found.name}, "status": found.status,
                "journey": records.journey(store, project, found.name)}  # fmt: skip
-        if not out.emit(doc, output):
+        if not out.emit(doc, output, name=lambda d: f"freight/{d['freight']['name']}"):
             click.echo(freight_timeline(doc))
         return
     t = remote.target(ctx, server)
@@ -173,5 +173,5 @@ def get_cmd(ctx: click.Context, release_id: str, project: str | None, server: st
         from shipway.store import releases
 
         rel = releases.get(store_from(ctx), release_id)
-    if not out.emit(rel.to_dict(), output):
+    if not out.emit(rel.to_dict(), output, name="release"):
         click.echo(timeline(rel))

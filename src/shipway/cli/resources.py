@@ -78,7 +78,7 @@ def apply(
         }
         for r, res in results
     ]
-    if not out.emit(data, output):
+    if not out.emit(data, output, name=lambda d: f"{d['kind'].lower()}/{d['name']}"):
         for r, res in results:
             click.echo(f"{r.kind.lower()}/{r.name} {res}")
 
