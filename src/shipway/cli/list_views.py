@@ -86,6 +86,13 @@ def release_row(r: dict[str, Any]) -> list[Any]:
 RELEASE_HEADERS = ["id", "app", "commit", "status", "image", "duration"]
 
 
+def nothing_found(kind: str, namespace: str, every: bool) -> str:
+    """kubectl's line for an empty ``get``: ``No resources found in NS namespace.``"""
+    if every or not namespaces.namespaced(kind) or not namespace:
+        return "No resources found"
+    return f"No resources found in {namespace} namespace."
+
+
 def resource_table(kind: str, every: bool) -> TableFn[Resource]:
     """``get KIND``'s table: the kind's own columns (Kargo's...) or NAME SOURCE AGE."""
 

@@ -292,8 +292,12 @@ def report(
     table: TableFn[T],
     name: str | Callable[[Any], str],
     data: Callable[[T], Any] = _identity,
+    empty: str | None = None,
 ) -> None:
     """Print a list in ``opts.output``'s format, filtered and sorted as ``opts`` say.
+
+    ``empty``: when nothing is left, the table is this line on stderr and no header
+    (kubectl's ``No resources found in NS namespace.``); without it, the bare header.
 
     ``table(items, wide)`` gives headers and rows; ``name`` is the kind word of
     ``-o name`` (``application`` → ``application/NAME``, the name from the
@@ -303,6 +307,11 @@ def report(
     if isinstance(opts, str):
         opts = Options(opts)
     kept = select(items, opts, data)
+    if opts.output in ("table", "wide") and not kept and empty is not None:
+        sys.stdout.flush()
+        sys.stderr.write(empty + "\n")
+        sys.stderr.flush()
+        return
     if opts.output in ("table", "wide"):
         heads, rows = table(kept, opts.output == "wide")
         emit_table(heads, rows, opts.no_headers, fit=opts.output == "table")

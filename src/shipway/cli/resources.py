@@ -17,7 +17,7 @@ import click
 from shipway.cli import output as out
 from shipway.cli import scope
 from shipway.cli.context import reader_from, store_from
-from shipway.cli.list_views import resource_table
+from shipway.cli.list_views import nothing_found, resource_table
 from shipway.model import builtin, kindnames, namespaces, selectors
 from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource, combined
@@ -148,7 +148,7 @@ class GetCommand(click.Command):
         if args and args[0].lower() in EVENT_WORDS:
             from shipway.cli.events import events
 
-            sub = events.make_context("get events", list(args[1:]), parent=ctx)
+            sub = events.make_context("get events", list(args[1:]), parent=ctx.parent)
             ctx.meta["shipway.events"] = sub
             return super().parse_args(ctx, [args[0]])
         return super().parse_args(ctx, args)
@@ -202,7 +202,8 @@ def get(
         out.watch(fetch, opts, table=table, name=word, data=Resource.to_object,
                   feed=changes.feed_for(ctx, local=True, tables=("resources",)))  # fmt: skip
         return
-    out.report(fetch(), opts, table=table, name=word, data=Resource.to_object)
+    empty = nothing_found(canonical, scope.for_kind(canonical, "", namespace), all_namespaces)
+    out.report(fetch(), opts, table=table, name=word, data=Resource.to_object, empty=empty)
 
 
 def find_one(ctx: click.Context, kind: str, name: str, namespace: str | None) -> Resource:

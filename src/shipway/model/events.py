@@ -203,19 +203,11 @@ def event_list(events: list[Event]) -> dict[str, Any]:
 
 
 def short_age(seconds: float) -> str:
-    """kubectl's short durations: ``45s``, ``5m``, ``3h``, ``2d``, ``1y``."""
-    s = int(seconds)
-    if s < 0:
-        return "0s"
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h"
-    if s < 86400 * 365:
-        return f"{s // 86400}d"
-    return f"{s // (86400 * 365)}y"
+    """kubectl's short durations (``duration.HumanDuration``, as every AGE column): ``45s``,
+    ``90s``, ``5m3s``, ``3h``, ``2d``; as ``get`` shows ages (``selectors.age``)."""
+    from shipway.model.selectors import human_duration
+
+    return human_duration(seconds)
 
 
 def last_seen(ev: Event, at: dt.datetime) -> str:

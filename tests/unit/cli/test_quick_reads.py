@@ -52,6 +52,8 @@ SAME = [
     ["ci", "list"], ["ci", "list", "--limit", "1", "-o", "name"], ["ci", "list", "-o", "yaml"],
     ["get", "applications", "-o", "bogus"], ["get", "nosuchkind"],
     ["app", "list", "-l", "env in prod"], ["get", "applications", "-o", "jsonpath={.items[0"],
+    ["get", "pipelines"], ["get", "apps", "-l", "env=none"], ["get", "stages", "-A"],
+    ["get", "clusterpromotiontasks", "-o", "wide"], ["get", "pipelines", "-o", "name"],
 ]  # fmt: skip
 ELSEWHERE = [
     ["get", "applications", "web"], ["get", "events"], ["get", "ns"], ["get"],
@@ -150,3 +152,16 @@ def test_a_reader_gone_is_exit_1_and_silent_on_both_paths(stored: None) -> None:
         proc.stdout.close()  # before the command writes a byte
         assert (proc.wait(timeout=60), proc.stderr.read()) == (1, b""), argv
         proc.stderr.close()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["get", "pipelines"], "No resources found in default namespace."),
+    (["get", "apps", "-l", "env=none", "-o", "wide"], "No resources found in argocd namespace."),
+    (["get", "stages", "-A"], "No resources found"),
+    (["get", "clusterpromotiontasks"], "No resources found"),  # cluster-scoped
+])  # fmt: skip
+def test_an_empty_get_prints_no_header_only_kubectls_line(
+    stored: None, args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for fn in (quick.run, click_run):
+        assert _call(fn, args, capsys) == (0, "", said)

@@ -63,8 +63,11 @@ def test_type_and_reason_are_checked() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (45, "45s"), (59, "59s"), (60, "1m"), (5 * 60 + 59, "5m"), (3 * 3600, "3h"),
-     (2 * 86400 + 5, "2d"), (400 * 86400, "1y"), (-3, "0s")],
+    # kubectl's duration.HumanDuration, as its AGE columns and LAST SEEN print it
+    [(0, "0s"), (45, "45s"), (90, "90s"), (125, "2m5s"), (5 * 60, "5m"), (5 * 60 + 59, "5m59s"),
+     (15 * 60 + 7, "15m"), (3 * 3600, "3h"), (3 * 3600 + 20 * 60, "3h20m"), (10 * 3600, "10h"),
+     (2 * 86400 + 5, "2d"), (3 * 86400 + 4 * 3600, "3d4h"), (400 * 86400, "400d"),
+     (3 * 365 * 86400 + 86400, "3y1d"), (-3, "0s")],
 )  # fmt: skip
 def test_short_age(seconds: float, text: str) -> None:
     assert ev.short_age(seconds) == text
