@@ -19,7 +19,7 @@ from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import store_from
 from shipway.cli.groups import SuggestingGroup
-from shipway.model.errors import InputError
+from shipway.model.errors import InputError, UnauthenticatedError
 
 
 def read_password(stdin: bool, confirm: bool = True) -> str:
@@ -177,8 +177,9 @@ def can_i_cmd(
     if as_subject is None:
         t = remote.target(ctx, server)
         if t is None:
-            raise InputError("not logged in to a controller: shipway login URL, or --as ACCOUNT "
-                             "to check the local policy", subject="can-i")  # fmt: skip
+            raise UnauthenticatedError("not logged in to a controller: shipway login URL, or "
+                                       "--as ACCOUNT to check the local policy",
+                                       subject="can-i")  # fmt: skip
         path = f"/api/account/can-i/{resource}/{action}/{subresource}"
         click.echo(remote.get_json(t, path)["value"])
         return
@@ -201,7 +202,8 @@ def user_info_cmd(ctx: click.Context, server: str | None, output: str) -> None:
     """Who the stored login is, as the controller sees it."""
     t = remote.target(ctx, server)
     if t is None:
-        raise InputError("not logged in to a controller: shipway login URL", subject="account")
+        raise UnauthenticatedError("not logged in to a controller: shipway login URL",
+                                   subject="account")  # fmt: skip
     info = remote.get_json(t, "/api/session/userinfo")
     if not out.emit(info, output):
         click.echo(f"Logged In: true\nUsername: {info['username']}\n"
