@@ -176,3 +176,39 @@ def test_get_of_one_object_uses_the_list_columns_and_jsonpath(
     columns = "custom-columns=NAME:.metadata.name,PATH:.spec.source.path"
     _, out, _ = run(["get", "apps", "-o", columns, "--sort-by", "{.spec.source.path}"], capsys)
     assert out.splitlines() == ["NAME   PATH", "api    api", "web    app"]
+
+
+def test_the_bash_script_completes_names_in_bash(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``source <(shipway completion bash)`` in a real bash, then its function, as on <TAB>."""
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    script = ('source <(shipway completion bash)\n'
+              'COMP_WORDS=(shipway describe app ""); COMP_CWORD=3\n'
+              '_shipway_completion shipway; printf "%s\\n" "${COMPREPLY[@]}"\n')  # fmt: skip
+    env = {**os.environ, "PATH": f"{Path(SHIPWAY).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                          check=False, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["api", "web"]
+
+
+def test_zsh_and_fish_get_names_through_their_protocols(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the zsh and fish scripts ask the program (neither shell is installed here)."""
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    base = {**os.environ}
+    zsh = subprocess.run([SHIPWAY], capture_output=True, text=True, check=False, timeout=60,
+                         env={**base, "_SHIPWAY_COMPLETE": "zsh_complete",
+                              "COMP_WORDS": "shipway get applications w",
+                              "COMP_CWORD": "3"})  # fmt: skip
+    assert zsh.returncode == 0, zsh.stderr
+    assert zsh.stdout.split("\n")[:3] == ["plain", "web", "_"]
+    fish = subprocess.run([SHIPWAY], capture_output=True, text=True, check=False, timeout=60,
+                          env={**base, "_SHIPWAY_COMPLETE": "fish_complete",
+                               "COMP_WORDS": "shipway app logs ", "COMP_CWORD": ""})  # fmt: skip
+    assert fish.returncode == 0, fish.stderr
+    assert fish.stdout.splitlines() == ["plain,api", "plain,web"]
