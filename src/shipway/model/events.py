@@ -77,6 +77,20 @@ def rfc3339_micro(t: dt.datetime | None) -> str | None:
     return utc(t).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if t else None
 
 
+def stamp(epoch: float) -> str:
+    """Epoch seconds as ``rfc3339_micro`` writes them (a stored state's start, exactly)."""
+    return utc(dt.datetime.fromtimestamp(epoch, dt.UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch_of(value: Any) -> float | None:
+    """A stored start back as epoch seconds: RFC 3339 (``stamp``), or older states' number."""
+    if isinstance(value, int | float) and value:
+        return float(value)
+    if isinstance(value, str) and value:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None
+
+
 @dataclass(frozen=True)
 class ObjectRef:
     """``involvedObject``: what an event is about."""

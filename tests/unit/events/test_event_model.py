@@ -123,3 +123,12 @@ def test_older_subjects() -> None:
     assert ev.from_subject("ci", "0123abcd/build").kind == "CIRun"
     repo = ev.from_subject("controller", "git://127.0.0.1:9/app.git")
     assert (repo.kind, repo.name) == ("Repository", "git://127.0.0.1:9/app.git")
+
+
+def test_stored_starts_are_rfc3339_and_read_back_exactly() -> None:
+    t = 1764849600.123456  # 2025-12-04T12:00:00.123456Z
+    assert ev.stamp(t) == "2025-12-04T12:00:00.123456Z"
+    got = ev.epoch_of(ev.stamp(t))
+    assert got is not None and abs(got - t) < 1e-6
+    assert ev.epoch_of(t) == t  # a state stored before (epoch seconds) still resumes
+    assert ev.epoch_of(None) is None and ev.epoch_of("") is None
