@@ -165,3 +165,45 @@ def test_an_empty_get_prints_no_header_only_kubectls_line(
 ) -> None:
     for fn in (quick.run, click_run):
         assert _call(fn, args, capsys) == (0, "", said)
+
+
+def test_release_and_ci_lists_have_kubectls_age_column(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    monkeypatch.setenv("SHIPWAY_COLOR", "never")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    at = dt.datetime.now(dt.UTC)
+    st = open_store(Settings())
+    try:
+        releases.save(st, Release(id="old", app="web", commit="a" * 40,
+                                  created=at - dt.timedelta(hours=3, minutes=20)))  # fmt: skip
+        started = (at - dt.timedelta(days=3, hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        runs.save_run(
+            st,
+            {
+                "id": "run-1",
+                "workflow": "ci.yml",
+                "event": "push",
+                "conclusion": "success",
+                "jobs": [],
+                "started": started,
+            },
+            "log",
+        )
+        runs.save_run(st, {"id": "run-0", "workflow": "ci.yml", "event": "push",
+                           "conclusion": "success", "jobs": []}, "log")  # fmt: skip
+    finally:
+        st.close()
+    for fn in (quick.run, click_run):  # both paths (``_call`` masks ages: read them here)
+        fn(["release", "list"])
+        head, row = capsys.readouterr().out.splitlines()
+        assert head.split()[-2:] == ["DURATION", "AGE"] and row.split()[-1] == "3h20m", row
+        fn(["ci", "list"])
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split()[-2:] == ["JOBS", "AGE"]
+        assert {ln.split()[0]: ln.split()[-1] for ln in lines[1:]} == {
+            "run-1": "3d4h",
+            "run-0": "<unknown>",
+        }
