@@ -110,6 +110,34 @@ def test_list_commands_import_no_heavy_library(shipway_home: Path, args: list[st
 HEAVY = ("sqlalchemy", "alembic", "rich", "pydantic", "httpx", "fastapi", "kubernetes", "yaml")
 
 
+@pytest.mark.parametrize(
+    "args", [["get", "events"], ["describe", "app", "web"], ["account", "list"],
+             ["metrics", "dora"], ["app", "history", "web"], ["app", "get", "web", "--no-refresh"]],
+)  # fmt: skip
+def test_reads_through_the_store_at_head_do_not_load_alembic(
+    shipway_home: Path, args: list[str]
+) -> None:
+    assert run_main_in_child(["apply", "-f", "-"], APP).returncode == 0
+    probe = run_main_in_child(args, "", report_modules=True)
+    assert probe.returncode == 0, probe.stderr
+    assert "alembic" not in probe.stdout.strip().splitlines()[-1], args
+
+
+def test_a_write_migrates_an_older_schema_by_itself(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(home=shipway_home, database_url="")
+    shipway_home.mkdir(parents=True)
+    engine = db.engine_for(settings)
+    db.migrate(engine, "0006")
+    assert not db.at_head(engine)
+    probe = run_main_in_child(["apply", "-f", "-"], APP, report_modules=True)
+    assert probe.returncode == 0, probe.stderr
+    assert "alembic" in probe.stdout.strip().splitlines()[-1]
+    assert db.at_head(engine)
+    engine.dispose()
+
+
 def run_main_in_child(
     args: list[str], stdin: str, report_modules: bool = False
 ) -> subprocess.CompletedProcess[str]:
