@@ -212,3 +212,33 @@ def test_zsh_and_fish_get_names_through_their_protocols(
                                "COMP_WORDS": "shipway app logs ", "COMP_CWORD": ""})  # fmt: skip
     assert fish.returncode == 0, fish.stderr
     assert fish.stdout.splitlines() == ["plain,api", "plain,web"]
+
+
+def test_help_lists_every_command_with_its_own_summary_without_loading_them() -> None:
+    import inspect
+
+    assert sorted(groups.SUMMARIES) == sorted(groups.COMMANDS)
+    for name in groups.COMMANDS:
+        command = groups.load(name)
+        assert command is not None and not command.short_help, name
+        first = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert groups.SUMMARIES[name] == " ".join(first.split()), name
+    probe = (
+        "import sys, io, contextlib\n"
+        "from shipway.cli.main import main\n"
+        "out = io.StringIO()\n"
+        "try:\n    with contextlib.redirect_stdout(out):\n        main(['--help'])\n"
+        "except SystemExit as e:\n    assert not e.code\n"
+        "print(out.getvalue())\n"
+        "from shipway.cli.groups import COMMANDS\n"
+        "print(sorted(m for m in {t.partition(':')[0] for t in COMMANDS.values()}"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    *text, loaded = done.stdout.rstrip("\n").splitlines()
+    assert loaded == "[]"  # no command's module was imported for the list
+    listed = [ln.split()[0] for ln in text[text.index("Commands:") + 1 :] if ln.startswith("  ")]
+    assert listed == sorted(groups.COMMANDS)
+    assert any(ln.split()[:3] == ["describe", "Show", "an"] for ln in text)
