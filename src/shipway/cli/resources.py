@@ -222,18 +222,23 @@ def find_one(ctx: click.Context, kind: str, name: str, namespace: str | None) ->
 @click.argument("kind")
 @click.argument("name")
 @scope.namespace_option
+@click.option("-o", "--output", type=click.Choice(["name"]), default=None,
+              help="name: print kind/name only, as kubectl delete -o name.")  # fmt: skip
 @click.pass_context
-def delete(ctx: click.Context, kind: str, name: str, namespace: str | None) -> None:
+def delete(
+    ctx: click.Context, kind: str, name: str, namespace: str | None, output: str | None
+) -> None:
     """Remove a stored resource."""
+    said = "" if output == "name" else " deleted"
     canonical = kindnames.canonical_kind(kind)
     _repo().delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
-    click.echo(f"{canonical.lower()}/{name} deleted")
+    click.echo(f"{canonical.lower()}/{name}{said}")
     if canonical == "ApplicationSet":  # its Applications go with it, as Kubernetes' GC does
         from shipway.cli.context import state_from
         from shipway.deploy.appset import engine
 
         errors: list[str] = []
         for app in engine.prune_orphans(store_from(ctx), state_from(ctx).settings, errors):
-            click.echo(f"application/{app} deleted")
+            click.echo(f"application/{app}{said}")
         for line in errors:  # left for the controller's next pass to try again
             click.echo(line, err=True)
