@@ -186,10 +186,10 @@ def _newest(ctx: click.Context) -> int:
 
     if remote.target(ctx) is not None:
         return 0
-    from shipway.cli.context import store_from
-    from shipway.store import events as store_events
+    from shipway.cli.context import reader_from
+    from shipway.store import reads
 
-    return store_events.last_seq(store_from(ctx))
+    return reads.last_event_seq(reader_from(ctx))
 
 
 def _source(ctx: click.Context, ns: str | None, kind: str | None, name: str | None,
@@ -210,14 +210,14 @@ def _source(ctx: click.Context, ns: str | None, kind: str | None, name: str | No
             return [e for e in (_from_dict(i) for i in items) if e.seq > after]
 
         return fetch_remote
-    from shipway.cli.context import store_from
-    from shipway.store import events as store_events
+    from shipway.cli.context import reader_from
+    from shipway.store import reads
 
-    store = store_from(ctx)
+    reader = reader_from(ctx)  # the store read as it is (never migrated; no SQLAlchemy on SQLite)
 
     def fetch_local(after: int, limit: int) -> list[ev.Event]:
-        return store_events.query(store, namespace=ns, kind=kind, name=name, types=types,
-                                  after=after, limit=limit, newest=after == 0)  # fmt: skip
+        return reads.list_events(reader, namespace=ns, kind=kind, name=name, types=types,
+                                 after=after, limit=limit, newest=after == 0)  # fmt: skip
 
     return fetch_local
 
