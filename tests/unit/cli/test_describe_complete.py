@@ -242,3 +242,32 @@ def test_help_lists_every_command_with_its_own_summary_without_loading_them() ->
     listed = [ln.split()[0] for ln in text[text.index("Commands:") + 1 :] if ln.startswith("  ")]
     assert listed == sorted(groups.COMMANDS)
     assert any(ln.split()[:3] == ["describe", "Show", "an"] for ln in text)
+
+
+def test_describe_ends_with_the_objects_own_events(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipway.settings import Settings
+    from shipway.store import events as store_events
+    from shipway.store.db import open_store
+
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    store = open_store(Settings())
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
+    try:
+        web = ev.ObjectRef("Application", "web", "argocd")
+        for i in range(2):
+            store_events.emit(store, web, "SyncFailed", "boom [b]", type="Warning",
+                              source="deploy", at=at + dt.timedelta(seconds=i))  # fmt: skip
+        store_events.emit(store, ev.ObjectRef("Application", "api", "argocd"), "Synced", "other")
+    finally:
+        store.close()
+    code, out, _ = run(["describe", "app", "web"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    at_events = lines.index("Events:")
+    assert lines[at_events + 1].split() == ["Type", "Reason", "Age", "From", "Message"]
+    row = lines[at_events + 3]
+    assert row.startswith("  Warning  SyncFailed  ") and row.endswith("  deploy  boom [b]"), row
+    assert "(x2 over 3m" in row and len(lines) == at_events + 4  # last, and only web's

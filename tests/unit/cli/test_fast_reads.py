@@ -98,7 +98,8 @@ def test_a_newer_schema_is_refused(shipway_home: Path, capsys: pytest.CaptureFix
 
 @pytest.mark.parametrize(
     "args", [["get", "applications"], ["app", "list"], ["release", "list"], ["ci", "list"],
-             ["get", "events"], ["get", "events", "--field-selector", "type=Normal"]],
+             ["get", "events"], ["get", "events", "--field-selector", "type=Normal"],
+             ["describe", "app", "web"], ["describe", "applications"]],
 )  # fmt: skip
 def test_list_commands_import_no_heavy_library(shipway_home: Path, args: list[str]) -> None:
     assert run_main_in_child(["apply", "-f", "-"], APP).returncode == 0
