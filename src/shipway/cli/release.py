@@ -169,9 +169,9 @@ def get_cmd(ctx: click.Context, release_id: str, project: str | None, server: st
     t = remote.target(ctx, server)
     if t is not None:
         rel = Release.from_dict(remote.get_json(t, f"/api/releases/{release_id}"))
-    else:
-        from shipway.store import releases
+    else:  # read as the lists read (never migrated; no SQLAlchemy on SQLite)
+        from shipway.store import reads
 
-        rel = releases.get(store_from(ctx), release_id)
+        rel = reads.get_release(reader_from(ctx), release_id)
     if not out.emit(rel.to_dict(), output, name="release"):
         click.echo(timeline(rel))

@@ -203,6 +203,20 @@ def list_releases(reader: Reader, app: str | None = None, limit: int = 100) -> l
     return [Release.from_dict(_json(r[0])) for r in rows]
 
 
+def get_release(reader: Reader, release_id: str) -> Release:
+    """The release ``release_id`` names (its id, or a prefix of one release's id)."""
+    from shipway.model.errors import NotFoundError
+
+    rows = reader.rows("SELECT body FROM releases WHERE id = :id", id=release_id)
+    if not rows:
+        like = release_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = reader.rows("SELECT body FROM releases WHERE id LIKE :p ESCAPE '\\' LIMIT 2",
+                           p=like + "%")  # fmt: skip
+    if len(rows) != 1:
+        raise NotFoundError(f"release {release_id!r} not found", subject=release_id)
+    return Release.from_dict(_json(rows[0][0]))
+
+
 def list_runs(reader: Reader, limit: int = 50) -> list[dict[str, Any]]:
     """CI run records, newest first."""
     rows = reader.rows("SELECT record FROM ci_runs ORDER BY created DESC LIMIT :limit", limit=limit)

@@ -240,3 +240,19 @@ def test_the_light_reader_reads_events_as_the_store_queries_them(store: Store) -
         assert reads.last_event_seq(reader) == store_events.last_seq(store)
         first = reads.list_events(reader, name="web")[0]
         assert (first.count, first.first, first.last) == (3, at, at + dt.timedelta(seconds=2))
+
+
+def test_the_light_reader_finds_a_release_by_id_or_unique_prefix(store: Store) -> None:
+    from shipway.model.errors import NotFoundError
+    from shipway.store import reads
+
+    for rid in ("abc123", "abc456", "x_1", "x%2"):
+        releases.save(store, Release(id=rid, app="web", commit="c" * 40))
+    reader = reads.engine_reader(store.engine)
+    assert reads.get_release(reader, "abc123") == releases.get(store, "abc123")
+    assert reads.get_release(reader, "abc4").id == "abc456"
+    assert reads.get_release(reader, "x_").id == "x_1"  # _ and % are characters, not patterns
+    assert reads.get_release(reader, "x%").id == "x%2"
+    for ambiguous_or_missing in ("abc", "x", "nope"):
+        with pytest.raises(NotFoundError, match="not found"):
+            reads.get_release(reader, ambiguous_or_missing)

@@ -99,7 +99,7 @@ def test_a_newer_schema_is_refused(shipway_home: Path, capsys: pytest.CaptureFix
 @pytest.mark.parametrize(
     "args", [["get", "applications"], ["app", "list"], ["release", "list"], ["ci", "list"],
              ["get", "events"], ["get", "events", "--field-selector", "type=Normal"],
-             ["describe", "app", "web"], ["describe", "applications"]],
+             ["describe", "app", "web"], ["describe", "applications"], ["metrics", "dora"]],
 )  # fmt: skip
 def test_list_commands_import_no_heavy_library(shipway_home: Path, args: list[str]) -> None:
     assert run_main_in_child(["apply", "-f", "-"], APP).returncode == 0
@@ -191,3 +191,24 @@ def test_selectors_filter_get_and_app_list(
     assert code == 0 and out.split()[0] == "db" and out.split()[-1].endswith("s")
     header = run(["get", "apps"], capsys)[1].splitlines()[0].split()
     assert header == ["NAME", "SOURCE", "AGE"]
+
+
+def test_release_get_reads_as_the_lists_do(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipway.model.release import Release
+    from shipway.store import releases
+
+    store = db.open_store(Settings())
+    try:
+        releases.save(store, Release(id="rel-7f3a", app="web", commit="c" * 40))
+    finally:
+        store.close()
+    code, out, _ = run(["release", "get", "rel-7", "-o", "jsonpath={.id} {.app}"], capsys)
+    assert (code, out) == (0, "rel-7f3a web")
+    code, _, err = run(["release", "get", "nope"], capsys)
+    assert code == 3 and "release 'nope' not found" in err
+    probe = run_main_in_child(["release", "get", "rel-7f3a", "-o", "name"], "",
+                              report_modules=True)  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == ["release/rel-7f3a", "[]"]
