@@ -42,8 +42,8 @@ ALLOWED = sorted(
 NONE = "<none>"
 """A custom column whose path finds nothing (kubectl's)."""
 
-PINNED = frozenset({"NAME", "NAMESPACE", "ID"})
-"""Columns never shortened to fit the terminal."""
+PINNED = frozenset({"NAME", "NAMESPACE", "ID", "OBJECT", "APP"})
+"""Columns never shortened to fit the terminal: names (an event's OBJECT, a release's APP)."""
 
 
 class Format(NamedTuple):

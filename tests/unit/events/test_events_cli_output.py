@@ -52,6 +52,18 @@ def test_table_as_kubectl_events(shipway_home: Path) -> None:
     assert len(lines) == 3
 
 
+def test_a_narrow_terminal_never_cuts_the_object(
+    shipway_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(shipway_home)
+    monkeypatch.setenv("COLUMNS", "40")
+    code, out = _run("get", "events")
+    assert code == 0, out
+    header, *rows = out.splitlines()
+    assert header.split()[-1] == "OBJECT", out  # MESSAGE and REASON gave way first
+    assert [r.split()[-1] for r in rows] == ["application/web", "cirun/r1"], out
+
+
 def test_all_namespaces_and_wide(shipway_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(shipway_home)
     monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal: -o wide is never shortened
