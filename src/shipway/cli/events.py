@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from shipway.cli.complete import namespace_names
 from shipway.cli.output import (
     field_selector_option,
     no_headers_option,
@@ -241,7 +242,8 @@ def _from_dict(d: dict[str, Any]) -> ev.Event:
 
 
 @click.command("events")
-@click.option("-n", "--namespace", default=None, help="Only events of objects in this namespace.")
+@click.option("-n", "--namespace", default=None, help="Only events of objects in this namespace.",
+              shell_complete=namespace_names)  # fmt: skip
 @click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace (a NAMESPACE column).")
 @click.option("--for", "for_", default=None, metavar="KIND/NAME", help="Only events about it.")
 @click.option("--types", multiple=True, help="Normal, Warning (repeat or comma-separate).")

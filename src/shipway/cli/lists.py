@@ -71,7 +71,11 @@ def ci() -> None:
 
 def app_namespace_option(func: F) -> F:
     """``-n/--namespace`` (``-N/--app-namespace``): the Application's namespace."""
-    return optspec.click_option(optspec.APP_NAMESPACE)(func)
+    from shipway.cli import complete
+
+    return optspec.click_option(optspec.APP_NAMESPACE, shell_complete=complete.namespace_names)(
+        func
+    )
 
 
 @app.command("list")

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from shipway.cli import complete, scope
 from shipway.cli import output as out
-from shipway.cli import scope
 from shipway.cli.context import reader_from, store_from
 from shipway.cli.list_views import nothing_found, resource_table
 from shipway.model import builtin, kindnames, namespaces, selectors
@@ -145,7 +145,7 @@ class GetCommand(click.Command):
     """``get``; ``get events ...`` hands its own options to ``shipway.cli.events``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0].lower() in EVENT_WORDS:
+        if args and args[0].lower() in EVENT_WORDS and not ctx.resilient_parsing:
             from shipway.cli.events import events
 
             sub = events.make_context("get events", list(args[1:]), parent=ctx.parent)
@@ -219,8 +219,8 @@ def find_one(ctx: click.Context, kind: str, name: str, namespace: str | None) ->
 
 
 @click.command()
-@click.argument("kind")
-@click.argument("name")
+@click.argument("kind", shell_complete=complete.kinds)
+@click.argument("name", shell_complete=complete.names)
 @scope.namespace_option
 @click.option("-o", "--output", type=click.Choice(["name"]), default=None,
               help="name: print kind/name only, as kubectl delete -o name.")  # fmt: skip

@@ -223,6 +223,15 @@ def list_runs(reader: Reader, limit: int = 50) -> list[dict[str, Any]]:
     return [_json(r[0]) for r in rows]
 
 
+def namespace_names(reader: Reader) -> list[str]:
+    """The namespaces that exist (as ``store.resources.namespaces``): the built-in ones, each
+    Kargo Project's, and those in use."""
+    used = reader.rows("SELECT DISTINCT namespace FROM resources")
+    projects = reader.rows("SELECT name FROM resources WHERE kind = 'Project'")
+    found = {str(r[0] or "") for r in [*used, *projects]} | set(ns_mod.BUILTIN)
+    return sorted(found - {""})
+
+
 def names(reader: Reader, kind: str, namespace: str | None = None) -> list[tuple[str, str]]:
     """``(namespace, name)`` of every stored ``kind`` (in ``namespace``), for completion."""
     where, params = "kind = :kind", {"kind": kind}

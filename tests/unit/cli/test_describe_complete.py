@@ -150,6 +150,12 @@ def test_completion_of_commands_flags_kinds_and_names(
     assert _complete("shipway describe app a", env) == ["api"]
     assert _complete("shipway app logs ", env) == ["api", "web"]
     assert "--sort-by" in _complete("shipway get applications --so", env)
+    assert _complete("shipway delete app ", env) == ["api", "web"]  # as kubectl delete
+    assert _complete("shipway delete applications w", env) == ["web"]
+    for words in ("shipway get apps -n ", "shipway app list -N ", "shipway get events -n "):
+        assert {"argocd", "default"} <= set(_complete(words, env)), words  # namespaces
+    assert _complete("shipway get apps -n ar", env) == ["argocd"]
+    assert all("Error" not in w for w in _complete("shipway get events --for ", env))
     assert "custom-columns=" in _complete("shipway get apps -o cu", env)
     fish = "complete --no-files --command shipway"
     for shell, marker in (("bash", "complete -o"), ("zsh", "compdef"), ("fish", fish)):
