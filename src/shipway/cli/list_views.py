@@ -100,10 +100,14 @@ def release_row(r: dict[str, Any]) -> list[Any]:
 RELEASE_HEADERS = ["id", "app", "commit", "status", "image", "duration", "age"]
 
 
+NOTHING = "No resources found"
+"""kubectl's line (on stderr, no header) for an empty list of records (releases, CI runs)."""
+
+
 def nothing_found(kind: str, namespace: str, every: bool) -> str:
     """kubectl's line for an empty ``get``: ``No resources found in NS namespace.``"""
     if every or not namespaces.namespaced(kind) or not namespace:
-        return "No resources found"
+        return NOTHING
     return f"No resources found in {namespace} namespace."
 
 

@@ -19,7 +19,7 @@ from shipway.cli import optspec, remote
 from shipway.cli import output as out
 from shipway.cli.context import reader_from
 from shipway.cli.groups import SuggestingGroup
-from shipway.cli.list_views import RUN_HEADERS, app_name, app_table, run_row
+from shipway.cli.list_views import NOTHING, RUN_HEADERS, app_name, app_table, run_row
 from shipway.model import namespaces, selectors
 from shipway.store import reads
 
@@ -142,4 +142,4 @@ def ci_list(ctx: click.Context, /, limit: int, server: str | None, watch: bool, 
         out.watch(fetch, opts, table=table, name="run",
                   feed=changes.feed_for(ctx, server, tables=("ci_runs",)))  # fmt: skip
         return
-    out.report(fetch(), opts, table=table, name="run")
+    out.report(fetch(), opts, table=table, name="run", empty=NOTHING)

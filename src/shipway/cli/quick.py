@@ -167,11 +167,11 @@ def _answer(command: tuple[str, ...], opts: dict[str, Any], positional: list[str
             app = namespaces.app_key(app)
         found = [r.to_dict() for r in reads.list_releases(reader(), app=app, limit=limit)]
         table = out.rows_table(views.RELEASE_HEADERS, views.release_row)
-        out.report(found, options, table=table, name="release")
+        out.report(found, options, table=table, name="release", empty=views.NOTHING)
     else:
         runs = reads.list_runs(reader(), limit=limit)
         out.report(runs, options, table=out.rows_table(views.RUN_HEADERS, views.run_row),
-                   name="run")  # fmt: skip
+                   name="run", empty=views.NOTHING)  # fmt: skip
 
 
 def _get(reader: Callable[[], Reader], kind: str, namespace: str | None, every: bool,

@@ -10,7 +10,7 @@ from shipway.cli import optspec, remote
 from shipway.cli import output as out
 from shipway.cli.context import reader_from, store_from
 from shipway.cli.groups import SuggestingGroup
-from shipway.cli.list_views import RELEASE_HEADERS, release_row
+from shipway.cli.list_views import NOTHING, RELEASE_HEADERS, release_row
 from shipway.model import namespaces
 from shipway.model.release import Release
 from shipway.store import reads
@@ -114,7 +114,7 @@ def list_cmd(
         out.watch(fetch, out.Options.of(ctx), table=table, name="release",
                   feed=changes.feed_for(ctx, server, tables=("releases",)))  # fmt: skip
         return
-    out.report(fetch(), out.Options.of(ctx), table=table, name="release")
+    out.report(fetch(), out.Options.of(ctx), table=table, name="release", empty=NOTHING)
 
 
 def freight_timeline(doc: dict[str, Any]) -> str:

@@ -207,3 +207,13 @@ def test_release_and_ci_lists_have_kubectls_age_column(
             "run-1": "3d4h",
             "run-0": "<unknown>",
         }
+
+
+def test_empty_release_and_ci_lists_say_so_as_kubectl(
+    stored: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args in (["release", "list", "--app", "nothing"], ["ci", "list", "--limit", "0"]):
+        for fn in (quick.run, click_run):
+            assert _call(fn, args, capsys) == (0, "", "No resources found"), (fn, args)
+    code, out, _ = _call(quick.run, ["release", "list", "--app", "nothing", "-o", "json"], capsys)
+    assert (code, json.loads(out)["items"]) == (0, [])
