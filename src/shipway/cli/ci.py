@@ -1,4 +1,5 @@
-"""``shipway ci run|logs|list``: run GitHub Actions workflows here, read stored runs."""
+"""``shipway ci run|resume|approve|approvals``: run GitHub Actions workflows here (``ci list``
+and ``ci logs`` read stored runs from ``shipway.cli.lists``)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ from shipway.model.errors import GitError, InputError, NotFoundError
 from shipway.runtime.host import Cancel, cancel_on_signals
 from shipway.runtime.textfiles import read_text
 from shipway.settings import Settings
-from shipway.store import runs
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -483,17 +483,3 @@ def approvals_cmd(ctx: click.Context, /, run_id: str | None, server: str | None,
 
 def _approval_row(w: dict[str, Any]) -> list[Any]:
     return [w["run"], w["job"], w["environment"], w["since"], ", ".join(w["reviewers"])]
-
-
-@ci.command("logs")
-@click.argument("run_id")
-@remote.server_option
-@click.pass_context
-def logs_cmd(ctx: click.Context, run_id: str, server: str | None) -> None:
-    """Print the stored (masked) log of a run."""
-    t = remote.target(ctx, server)
-    if t is not None:
-        log = remote.call(t, "GET", f"/api/ci/runs/{run_id}/log").text
-    else:
-        _record, log = runs.get_run(store_from(ctx), run_id)
-    click.echo(log)

@@ -143,3 +143,17 @@ def ci_list(ctx: click.Context, /, limit: int, server: str | None, watch: bool, 
                   feed=changes.feed_for(ctx, server, tables=("ci_runs",)))  # fmt: skip
         return
     out.report(fetch(), opts, table=table, name="run", empty=NOTHING)
+
+
+@ci.command("logs")
+@click.argument("run_id")
+@remote.server_option
+@click.pass_context
+def logs_cmd(ctx: click.Context, run_id: str, server: str | None) -> None:
+    """Print the stored (masked) log of a run."""
+    t = remote.target(ctx, server)
+    if t is not None:
+        log = remote.call(t, "GET", f"/api/ci/runs/{run_id}/log").text
+    else:  # read as ``ci list`` reads: the store as it is, never migrated
+        _record, log = reads.get_run(reader_from(ctx), run_id)
+    click.echo(log)

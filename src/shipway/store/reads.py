@@ -203,18 +203,35 @@ def list_releases(reader: Reader, app: str | None = None, limit: int = 100) -> l
     return [Release.from_dict(_json(r[0])) for r in rows]
 
 
+def _by_id(reader: Reader, table: str, columns: str, wanted: str) -> Sequence[Sequence[Any]]:
+    """The rows of ``table`` whose id is ``wanted``, else those it is a prefix of (at most 2;
+    ``%`` and ``_`` taken literally)."""
+    rows = reader.rows(f"SELECT {columns} FROM {table} WHERE id = :id", id=wanted)
+    if rows:
+        return rows
+    like = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return reader.rows(f"SELECT {columns} FROM {table} WHERE id LIKE :p ESCAPE '\\' LIMIT 2",
+                       p=like + "%")  # fmt: skip
+
+
 def get_release(reader: Reader, release_id: str) -> Release:
     """The release ``release_id`` names (its id, or a prefix of one release's id)."""
     from shipway.model.errors import NotFoundError
 
-    rows = reader.rows("SELECT body FROM releases WHERE id = :id", id=release_id)
-    if not rows:
-        like = release_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = reader.rows("SELECT body FROM releases WHERE id LIKE :p ESCAPE '\\' LIMIT 2",
-                           p=like + "%")  # fmt: skip
+    rows = _by_id(reader, "releases", "body", release_id)
     if len(rows) != 1:
         raise NotFoundError(f"release {release_id!r} not found", subject=release_id)
     return Release.from_dict(_json(rows[0][0]))
+
+
+def get_run(reader: Reader, run_id: str) -> tuple[dict[str, Any], str]:
+    """The CI run ``run_id`` names (or a unique prefix): its record and its masked log."""
+    from shipway.model.errors import NotFoundError
+
+    rows = _by_id(reader, "ci_runs", "record, log", run_id)
+    if len(rows) != 1:
+        raise NotFoundError(f"CI run {run_id!r} not found", subject=run_id)
+    return dict(_json(rows[0][0]) or {}), str(rows[0][1] or "")
 
 
 def list_runs(reader: Reader, limit: int = 50) -> list[dict[str, Any]]:

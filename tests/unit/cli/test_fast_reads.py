@@ -212,3 +212,23 @@ def test_release_get_reads_as_the_lists_do(
                               report_modules=True)  # fmt: skip
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == ["release/rel-7f3a", "[]"]
+
+
+def test_ci_logs_reads_as_the_lists_do(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipway.store import runs
+
+    store = db.open_store(Settings())
+    try:
+        record = {"id": "run-42", "workflow": "ci.yml", "event": "push", "conclusion": "success",
+                  "jobs": []}  # fmt: skip
+        runs.save_run(store, record, "step one\nstep two")
+    finally:
+        store.close()
+    assert run(["ci", "logs", "run-4"], capsys)[:2] == (0, "step one\nstep two\n")
+    code, _, err = run(["ci", "logs", "nope"], capsys)
+    assert code == 3 and "CI run 'nope' not found" in err
+    probe = run_main_in_child(["ci", "logs", "run-42"], "", report_modules=True)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == ["step one", "step two", "[]"]
