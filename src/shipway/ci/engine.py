@@ -40,7 +40,7 @@ from shipway.ci.plan.model import Job, Workflow
 from shipway.ci.runinfo import RunInfo, github_context
 from shipway.ci.runstate import RunState
 from shipway.model.errors import NotFoundError
-from shipway.model.events import rfc3339
+from shipway.model.events import epoch_of, rfc3339, stamp
 from shipway.runtime.host import Cancel
 from shipway.store import ci_coord
 from shipway.store.db import Store
@@ -88,7 +88,7 @@ class Engine:
             self.results.update(prior.get("results") or {})
             self.outputs.update(prior.get("outputs") or {})
             self.job_records.update(prior.get("records") or {})
-            self.started = _epoch(prior.get("started")) or self.started
+            self.started = epoch_of(prior.get("started")) or self.started
 
     # -- the run ----------------------------------------------------------------
     def selected(self) -> list[str]:
@@ -243,7 +243,7 @@ class Engine:
                 state = {"results": dict(self.results), "outputs": dict(self.outputs),
                          "records": {k: list(v) for k, v in self.job_records.items()
                                      if k in self.results},
-                         "started": self.started}  # fmt: skip
+                         "started": stamp(self.started)}  # fmt: skip
             self.on_state(phase, self.rs.mask_record(state))
 
     def _group(self, spec: Any, scope: Scope) -> tuple[str, bool] | None:
@@ -450,12 +450,3 @@ class Engine:
 
     def _log(self, job: str, line: str) -> None:
         self.rs.emit(job, "", line)
-
-
-def _epoch(value: Any) -> float | None:
-    """A run's start from its state: epoch seconds, or RFC 3339 (a record's form)."""
-    if isinstance(value, int | float) and value:
-        return float(value)
-    if isinstance(value, str) and value:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    return None

@@ -51,7 +51,7 @@ from shipway.ci.gitlab.variables import Facts, job_env, job_vars, pipeline_vars
 from shipway.ci.neutral import gitlab as neutral
 from shipway.ci.neutral import scheduler as sch
 from shipway.model.errors import InputError, ShipwayError
-from shipway.model.events import rfc3339
+from shipway.model.events import epoch_of, rfc3339, stamp
 from shipway.runtime.host import Cancel
 
 AFTER_SCRIPT_TIMEOUT = 300.0
@@ -119,7 +119,7 @@ class PipelineRun:
     def _resume(self, prior: dict[str, Any]) -> None:
         self.sched = sch.State.from_data(self.nplan, dict(prior.get("scheduler") or {}))
         self.sched.cancelled = False
-        self.started = float(prior.get("started") or self.started)
+        self.started = epoch_of(prior.get("started")) or self.started
         self.lines.extend(str(x) for x in prior.get("lines") or [])
         for nid, ns in self.sched.nodes.items():
             if ns.done and isinstance(ns.data.get("record"), dict):
@@ -133,7 +133,7 @@ class PipelineRun:
     def state(self) -> dict[str, Any]:
         """What a resume needs, as data: the scheduler's state, the start time and the log."""
         with self._lock:
-            return {"scheduler": self.sched.to_data(), "started": self.started,
+            return {"scheduler": self.sched.to_data(), "started": stamp(self.started),
                     "lines": list(self.lines)}  # fmt: skip
 
     def log(self, line: str) -> None:

@@ -19,7 +19,7 @@ from shipway.cli import output as out
 from shipway.cli import remote
 from shipway.cli.context import store_from
 from shipway.cli.groups import SuggestingGroup
-from shipway.model.errors import InputError
+from shipway.model.errors import InputError, UnauthenticatedError
 
 
 def read_password(stdin: bool, confirm: bool = True) -> str:
@@ -55,7 +55,7 @@ def create_cmd(
     store = store_from(ctx)
     password = None if no_password else read_password(password_stdin)
     acct = accounts.create(store, name, password, role=role, groups=groups, email=email)
-    if not out.emit(acct.to_dict(), output):
+    if not out.emit(acct.to_dict(), output, name="account"):
         click.echo(f"account '{acct.name}' created" + (f" with {acct.role}" if acct.role else ""))
 
 
@@ -125,7 +125,7 @@ def token_create_cmd(
     lifetime = tokens.parse_duration(expires)
     rec, secret = accounts.issue_token(store_from(ctx), name, expires_in=lifetime,
                                        description=description)  # fmt: skip
-    if not out.emit(rec.to_dict() | {"token": secret}, output):
+    if not out.emit(rec.to_dict() | {"token": secret}, output, name="token"):
         click.echo(secret)
 
 
@@ -177,8 +177,9 @@ def can_i_cmd(
     if as_subject is None:
         t = remote.target(ctx, server)
         if t is None:
-            raise InputError("not logged in to a controller: shipway login URL, or --as ACCOUNT "
-                             "to check the local policy", subject="can-i")  # fmt: skip
+            raise UnauthenticatedError("not logged in to a controller: shipway login URL, or "
+                                       "--as ACCOUNT to check the local policy",
+                                       subject="can-i")  # fmt: skip
         path = f"/api/account/can-i/{resource}/{action}/{subresource}"
         click.echo(remote.get_json(t, path)["value"])
         return
@@ -195,13 +196,14 @@ def can_i_cmd(
 
 @account.command("get-user-info")
 @remote.server_option
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def user_info_cmd(ctx: click.Context, server: str | None, output: str) -> None:
     """Who the stored login is, as the controller sees it."""
     t = remote.target(ctx, server)
     if t is None:
-        raise InputError("not logged in to a controller: shipway login URL", subject="account")
+        raise UnauthenticatedError("not logged in to a controller: shipway login URL",
+                                   subject="account")  # fmt: skip
     info = remote.get_json(t, "/api/session/userinfo")
     if not out.emit(info, output):
         click.echo(f"Logged In: true\nUsername: {info['username']}\n"

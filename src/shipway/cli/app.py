@@ -226,7 +226,7 @@ def _wait(ctx: click.Context, name: str, res: SyncResult, wait: bool, timeout: f
 @click.option("--wait", is_flag=True, help="Wait until the application is Healthy.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds for --wait.")
 @app_namespace_option
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def sync_cmd(
     ctx: click.Context,
@@ -291,7 +291,7 @@ def _history_row(h: dict[str, Any]) -> list[Any]:
 @click.option("--wait", is_flag=True, help="Wait until the application is Healthy.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds for --wait.")
 @app_namespace_option
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def rollback_cmd(
     ctx: click.Context,

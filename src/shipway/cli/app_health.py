@@ -85,7 +85,7 @@ def _label(o: dict[str, Any]) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Use this argocd-cm ConfigMap file instead of the stored one.",
 )
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def health_cmd(
     ctx: click.Context,

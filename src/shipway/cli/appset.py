@@ -54,10 +54,6 @@ def generate(name: str | None, path: str | None, namespace: str | None, output: 
         inputs.close()
     if out.emit_list(apps, output):
         return
-    if output == "name":
-        for a in apps:
-            click.echo(f"application/{a['metadata']['name']}")
-        return
     rows = []
     for a in apps:
         spec = a["spec"]
@@ -75,7 +71,7 @@ def generate(name: str | None, path: str | None, namespace: str | None, output: 
 @appset.command()
 @click.argument("name")
 @scope.namespace_option
-@out.output_option
+@out.data_output_option
 def refresh(name: str, namespace: str | None, output: str) -> None:
     """Reconcile ApplicationSet NAME now: create, update and prune its Applications."""
     from shipway.deploy.appset import engine

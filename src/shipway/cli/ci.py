@@ -1,4 +1,5 @@
-"""``shipway ci run|logs|list``: run GitHub Actions workflows here, read stored runs."""
+"""``shipway ci run|resume|approve|approvals``: run GitHub Actions workflows here (``ci list``
+and ``ci logs`` read stored runs from ``shipway.cli.lists``)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ from shipway.model.errors import GitError, InputError, NotFoundError
 from shipway.runtime.host import Cancel, cancel_on_signals
 from shipway.runtime.textfiles import read_text
 from shipway.settings import Settings
-from shipway.store import runs
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -338,7 +338,7 @@ def run_cmd(
         shutil.rmtree(root, ignore_errors=True)
     if not records:
         out.stderr.print(f"no workflow triggers on {event!r}")
-    if out.emit(records[0] if len(records) == 1 else records, output) is False:
+    if out.emit(records[0] if len(records) == 1 else records, output, name="run") is False:
         for r in records:
             click.echo(f"{r['id']}  {r['workflow']}  {r['conclusion']}")
     if cancel.signal is not None:
@@ -358,7 +358,7 @@ def _gitlab(root: Path, commit: str, branch: str, workflow_file: str | None,
                             cancel.child(), concurrency, kube)  # fmt: skip
     if drop_checkout:
         shutil.rmtree(root, ignore_errors=True)
-    if out.emit(record, output) is False:
+    if out.emit(record, output, name="run") is False:
         click.echo(f"{record['id']}  {record['workflow']}  {record['conclusion']}")
         for j in record["jobs"]:
             click.echo(f"  {j['name']}  {j['status']}")
@@ -398,7 +398,7 @@ def resume_cmd(
                             on_line=lambda line: print(line, file=sys.stderr, flush=True),
                             environments=_environments(environments_file),
                             cancel=cancel.child())  # fmt: skip
-    if not out.emit(record, output):
+    if not out.emit(record, output, name="run"):
         click.echo(f"{record['id']}  {record['workflow']}  {record['conclusion']}")
     if cancel.signal is not None:
         raise SystemExit(128 + cancel.signal)
@@ -423,7 +423,7 @@ def _environments(path: str | None) -> dict[str, Any] | None:
               help="Who decides, on the local store only (trusted-local; default: $USER). "
               "Through a controller the reviewer is the logged-in account.")  # fmt: skip
 @remote.server_option
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def approve_cmd(
     ctx: click.Context,
@@ -483,17 +483,3 @@ def approvals_cmd(ctx: click.Context, /, run_id: str | None, server: str | None,
 
 def _approval_row(w: dict[str, Any]) -> list[Any]:
     return [w["run"], w["job"], w["environment"], w["since"], ", ".join(w["reviewers"])]
-
-
-@ci.command("logs")
-@click.argument("run_id")
-@remote.server_option
-@click.pass_context
-def logs_cmd(ctx: click.Context, run_id: str, server: str | None) -> None:
-    """Print the stored (masked) log of a run."""
-    t = remote.target(ctx, server)
-    if t is not None:
-        log = remote.call(t, "GET", f"/api/ci/runs/{run_id}/log").text
-    else:
-        _record, log = runs.get_run(store_from(ctx), run_id)
-    click.echo(log)

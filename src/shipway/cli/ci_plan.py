@@ -44,7 +44,7 @@ from shipway.runtime.textfiles import read_text
     help="Plan the checkout's .gitlab-ci.yml (the default when the checkout has one).",
 )
 @click.option("--var", multiple=True, help="KEY=VALUE: a GitLab pipeline variable.")
-@out.output_option
+@out.data_output_option
 def plan_cmd(workflow_file: str | None, event: str | None, filenames: tuple[str, ...],
              as_gitlab: bool, var: tuple[str, ...], output: str) -> None:  # fmt: skip
     """Show the jobs workflows would run, by stage, without running them (like act -l)."""

@@ -61,7 +61,7 @@ def run_tekton(ctx: click.Context, filenames: tuple[str, ...], params: tuple[str
     cancel = Cancel()
     with cancel_on_signals(cancel, lambda t: print(t, file=sys.stderr, flush=True)):
         records: list[dict[str, Any]] = run_files(state.store, files, opts, cancel)
-    if out.emit(records[0] if len(records) == 1 else records, output) is False:
+    if out.emit(records[0] if len(records) == 1 else records, output, name="run") is False:
         for r in records:
             cond = r["status"]["conditions"][0]
             click.echo(f"{r['id']}  {r['kind']}/{r['name']}  {cond['reason']}  {cond['message']}")

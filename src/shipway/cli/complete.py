@@ -1,7 +1,7 @@
 """Shell completion of kinds and resource names (``shipway completion bash|zsh|fish``).
 
-The ``shell_complete`` callbacks of ``get KIND NAME``, ``describe``, ``delete``
-and the ``app`` commands. Names come from the store through
+The ``shell_complete`` callbacks of ``get KIND NAME``, ``describe``, ``delete``,
+``-n NAMESPACE`` and the ``app`` commands. Names come from the store through
 ``shipway.store.reads.names`` (one query, no SQLAlchemy on SQLite); any error
 (no store, a remote login, a bad kind) completes nothing rather than printing
 a trace into the shell. May touch: the store, read only.
@@ -60,6 +60,22 @@ def names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[C
     ns = ctx.params.get("namespace")
     found = _stored(ctx, kind, ns if isinstance(ns, str) and ns else None)
     return [CompletionItem(n) for n in sorted({n for _, n in found}) if n.startswith(incomplete)]
+
+
+def namespace_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """The namespaces ``-n`` may name (``get namespaces``' list), as kubectl completes them."""
+    from click.shell_completion import CompletionItem
+
+    from shipway.cli.context import reader_from
+    from shipway.store import reads
+
+    try:
+        found = reads.namespace_names(reader_from(ctx))
+    except Exception:  # completion must never print a trace into the shell
+        return []
+    return [CompletionItem(n) for n in found if n.startswith(incomplete)]
 
 
 def apps(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

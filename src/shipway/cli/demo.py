@@ -30,7 +30,7 @@ def _echo_stages(o: Outcome) -> None:
     "--ci", "ci", type=click.Choice(["github", "tekton"]), default="github", show_default=True,
     help="The app's CI: a GitHub Actions workflow, or a Tekton PipelineRun in .tekton/.",
 )  # fmt: skip
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def demo(ctx: click.Context, clean: bool, changes: int, timeout: float, ci: str,
          output: str) -> None:  # fmt: skip

@@ -135,11 +135,11 @@ def event_lines(events: Sequence[ev.Event], at: dt.datetime) -> list[str]:
 
 
 def _events_of(ctx: click.Context, res: Resource) -> list[ev.Event]:
-    from shipway.cli.context import store_from
-    from shipway.store import events as store_events
+    from shipway.cli.context import reader_from
+    from shipway.store import reads
 
-    found = store_events.query(store_from(ctx), namespace=res.namespace or None, kind=res.kind,
-                               name=res.name, limit=100, newest=True)  # fmt: skip
+    found = reads.list_events(reader_from(ctx), namespace=res.namespace or None, kind=res.kind,
+                              name=res.name, limit=100, newest=True)  # fmt: skip
     return sorted(found, key=lambda e: (e.last or e.first, e.seq))
 
 

@@ -47,6 +47,42 @@ COMMANDS: dict[str, str] = {
     "completion": "shipway.cli.complete:completion",
 }
 
+SUMMARIES: dict[str, str] = {
+    "account": "Local accounts, API tokens and permission checks (argocd account).",
+    "app": "Argo CD Applications: diff, sync, health, history and rollback.",
+    "apply": "Validate resources and store them (created / configured / unchanged).",
+    "approve": (
+        "Approve Freight for a Stage (it may then be promoted there without "
+        "verification upstream). A Stage's approval policy may ask for several "
+        "approvers, roles, and no self-approval (exit 6 when refused)."
+    ),
+    "appset": "Argo CD ApplicationSets: generate Applications from generators and a template.",
+    "ci": "Run CI workflows (GitHub Actions syntax) and read stored runs.",
+    "completion": "Print the shell completion script: source <(shipway completion bash).",
+    "controller": "Receive git and registry events and drive CI, image updates and syncs.",
+    "delete": "Remove a stored resource.",
+    "demo": "Ship commits of a sample app through CI, registry, config repo and podman, for real.",
+    "describe": "Show an object in detail, its events at the end (as kubectl describe).",
+    "get": "Show stored resources of KIND, or the one named NAME.",
+    "hook": "Hook credentials and the git post-receive hook.",
+    "image": "Build, push, copy and inspect OCI images; list tags; log in to registries.",
+    "login": "Log in to a controller; later commands go through its API.",
+    "logout": "Log out of a context (default: the current one): its token is forgotten.",
+    "metrics": "Delivery metrics computed from the release records.",
+    "migrate": "Upgrade the database schema to the newest migration (no-op when already there).",
+    "policy": "Manifest policies: conftest-style Rego, and kube-linter's default checks.",
+    "preview": "Preview environments of pull requests (ApplicationSets with shipway.dev/previews).",
+    "promote": "Promote Freight to a Stage.",
+    "promotion": "Act on Kargo Promotions.",
+    "refresh": "Ask for a refresh of a Kargo Warehouse or Stage, as ``kargo refresh``.",
+    "release": "Release records: commit → CI run → image → config commit → live revision.",
+    "stage": "Act on Kargo Stages.",
+    "vuln": "The offline vulnerability database (OSV records).",
+    "warehouse": "Kargo Warehouses: discovery of images and commits into Freight.",
+}
+"""Each command's help, its first paragraph: what ``shipway --help`` lists, without importing
+every command's module for it (a test keeps these equal to the commands' own help)."""
+
 JOINS: dict[str, tuple[str, ...]] = {
     # the updater's ``image update``; ``image sbom|scan``; ``image sign|verify|attest|key``
     "image": ("shipway.cli.image_update", "shipway.cli.security_scan", "shipway.cli.image_sign"),
@@ -105,3 +141,12 @@ class LazyGroup(SuggestingGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return load(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their summaries, as click lists them, from ``SUMMARIES``."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        # a stand-in command of that help shortens it exactly as the command would
+        rows = [(n, click.Command(n, help=SUMMARIES[n]).get_short_help_str(limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)

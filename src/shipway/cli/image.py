@@ -59,7 +59,7 @@ def image() -> None:
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer (the cache is refreshed).")
 @click.option("--no-sbom", is_flag=True, help="Do not make the image's SBOM.")
 @_insecure
-@out.output_option
+@out.data_output_option
 def build_cmd(
     context: Path,
     tags: tuple[str, ...],
@@ -118,7 +118,7 @@ def _record_sbom(digest: str, name: str) -> dict[str, object] | None:
 @image.command("inspect")
 @click.argument("ref")
 @_insecure
-@out.output_option
+@out.data_output_option
 def inspect_cmd(ref: str, insecure: bool | None, output: str) -> None:
     """Show an image's digest, manifest and config."""
     from shipway.images import query
@@ -146,7 +146,7 @@ def inspect_cmd(ref: str, insecure: bool | None, output: str) -> None:
 @image.command("tags")
 @click.argument("repo")
 @_insecure
-@out.output_option
+@out.data_output_option
 def tags_cmd(repo: str, insecure: bool | None, output: str) -> None:
     """List the tags of REPO (``registry/repository`` or ``oci:DIR``)."""
     from shipway.images import query
@@ -176,7 +176,7 @@ def _copy(src: str, dst: str, insecure: bool | None, output: str, local_first: b
 @click.argument("src")
 @click.argument("dst", required=False)
 @_insecure
-@out.output_option
+@out.data_output_option
 def push_cmd(src: str, dst: str | None, insecure: bool | None, output: str) -> None:
     """Push a built image (or ``oci:DIR:TAG``) to DST (default: SRC's own name)."""
     if dst is None and src.startswith("oci:"):
@@ -188,7 +188,7 @@ def push_cmd(src: str, dst: str | None, insecure: bool | None, output: str) -> N
 @click.argument("src")
 @click.argument("dst")
 @_insecure
-@out.output_option
+@out.data_output_option
 def copy_cmd(src: str, dst: str, insecure: bool | None, output: str) -> None:
     """Copy an image between registries and OCI layouts (only missing blobs move)."""
     _copy(src, dst, insecure, output, local_first=False)
@@ -220,7 +220,7 @@ def login_cmd(
 
 @image.command("prune")
 @click.option("--all", "everything", is_flag=True, help="Also drop the build cache.")
-@out.output_option
+@out.data_output_option
 def prune_cmd(everything: bool, output: str) -> None:
     """Remove blobs of the local store that no tagged image (or the cache) needs."""
     from dataclasses import asdict

@@ -115,7 +115,7 @@ def sign_cmd(
 @click.argument("ref")
 @click.option("--key", "key_path", help="Public " + _KEY_HELP)
 @_insecure
-@out.output_option
+@out.data_output_option
 @_keyless
 def verify_cmd(
     ref: str, key_path: str | None, insecure: bool | None, output: str, **kw: Any
@@ -185,7 +185,7 @@ def attest_cmd(
 @click.option("--key", "key_path", help="Verify with this public " + _KEY_HELP)
 @click.option("--type", "predicate_type", help="Only this predicate type.")
 @_insecure
-@out.output_option
+@out.data_output_option
 @_keyless
 def attestations_cmd(
     ref: str,

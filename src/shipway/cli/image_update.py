@@ -84,7 +84,7 @@ def _outcome(r: UpdateResult) -> str:
 @click.option(
     "--workdir", type=click.Path(path_type=Path), help="Where config repositories are checked out."
 )
-@out.output_option
+@out.data_output_option
 @click.pass_context
 def update(
     ctx: click.Context,

@@ -66,13 +66,27 @@ def app_table(apps: Sequence[dict[str, Any]], wide: bool) -> tuple[list[str], li
     return APP_COLUMNS, [summary_row(a) for a in apps]
 
 
+def _age(stamp: Any) -> str:
+    """The AGE cell of a record's RFC 3339 time (``<unknown>`` without one), as kubectl's."""
+    import datetime as dt
+
+    if not isinstance(stamp, str) or not stamp:
+        return "<unknown>"
+    try:
+        when = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return "<unknown>"
+    return selectors.age(when, now())
+
+
 def run_row(r: dict[str, Any]) -> list[Any]:
     """A stored CI run's row in ``ci list``."""
     return [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
-            r.get("conclusion") or r.get("status"), len(r.get("jobs", []))]  # fmt: skip
+            r.get("conclusion") or r.get("status"), len(r.get("jobs", [])),
+            _age(r.get("started"))]  # fmt: skip
 
 
-RUN_HEADERS = ["id", "workflow", "event", "commit", "conclusion", "jobs"]
+RUN_HEADERS = ["id", "workflow", "event", "commit", "conclusion", "jobs", "age"]
 
 
 def release_row(r: dict[str, Any]) -> list[Any]:
@@ -80,10 +94,21 @@ def release_row(r: dict[str, Any]) -> list[Any]:
     secs = r.get("seconds")
     duration = f"{secs:.1f}s" if isinstance(secs, int | float) else ""
     return [r.get("id"), r.get("app"), str(r.get("commit") or "")[:12], r.get("status"),
-            str(r.get("image") or "")[-24:], duration]  # fmt: skip
+            str(r.get("image") or "")[-24:], duration, _age(r.get("created"))]  # fmt: skip
 
 
-RELEASE_HEADERS = ["id", "app", "commit", "status", "image", "duration"]
+RELEASE_HEADERS = ["id", "app", "commit", "status", "image", "duration", "age"]
+
+
+NOTHING = "No resources found"
+"""kubectl's line (on stderr, no header) for an empty list of records (releases, CI runs)."""
+
+
+def nothing_found(kind: str, namespace: str, every: bool) -> str:
+    """kubectl's line for an empty ``get``: ``No resources found in NS namespace.``"""
+    if every or not namespaces.namespaced(kind) or not namespace:
+        return NOTHING
+    return f"No resources found in {namespace} namespace."
 
 
 def resource_table(kind: str, every: bool) -> TableFn[Resource]:

@@ -19,7 +19,7 @@ from shipway.cli import optspec, remote
 from shipway.cli import output as out
 from shipway.cli.context import reader_from
 from shipway.cli.groups import SuggestingGroup
-from shipway.cli.list_views import RUN_HEADERS, app_name, app_table, run_row
+from shipway.cli.list_views import NOTHING, RUN_HEADERS, app_name, app_table, run_row
 from shipway.model import namespaces, selectors
 from shipway.store import reads
 
@@ -71,7 +71,11 @@ def ci() -> None:
 
 def app_namespace_option(func: F) -> F:
     """``-n/--namespace`` (``-N/--app-namespace``): the Application's namespace."""
-    return optspec.click_option(optspec.APP_NAMESPACE)(func)
+    from shipway.cli import complete
+
+    return optspec.click_option(optspec.APP_NAMESPACE, shell_complete=complete.namespace_names)(
+        func
+    )
 
 
 @app.command("list")
@@ -138,4 +142,18 @@ def ci_list(ctx: click.Context, /, limit: int, server: str | None, watch: bool, 
         out.watch(fetch, opts, table=table, name="run",
                   feed=changes.feed_for(ctx, server, tables=("ci_runs",)))  # fmt: skip
         return
-    out.report(fetch(), opts, table=table, name="run")
+    out.report(fetch(), opts, table=table, name="run", empty=NOTHING)
+
+
+@ci.command("logs")
+@click.argument("run_id")
+@remote.server_option
+@click.pass_context
+def logs_cmd(ctx: click.Context, run_id: str, server: str | None) -> None:
+    """Print the stored (masked) log of a run."""
+    t = remote.target(ctx, server)
+    if t is not None:
+        log = remote.call(t, "GET", f"/api/ci/runs/{run_id}/log").text
+    else:  # read as ``ci list`` reads: the store as it is, never migrated
+        _record, log = reads.get_run(reader_from(ctx), run_id)
+    click.echo(log)

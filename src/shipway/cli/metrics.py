@@ -12,7 +12,7 @@ import datetime as dt
 import click
 
 from shipway.cli.groups import SuggestingGroup
-from shipway.cli.output import output_option
+from shipway.cli.output import data_output_option
 from shipway.model import dora
 
 
@@ -36,7 +36,7 @@ def metrics() -> None:
 @metrics.command("dora")
 @click.option("--app", default=None, help="Only this application's releases.")
 @click.option("--since", "window", default="30d", show_default=True, help="Window: 30d, 12h, 2w.")
-@output_option
+@data_output_option
 @click.pass_context
 def dora_cmd(ctx: click.Context, app: str | None, window: str, output: str) -> None:
     """Deployment frequency, lead time, change failure rate and time to restore."""
@@ -51,10 +51,10 @@ def dora_cmd(ctx: click.Context, app: str | None, window: str, output: str) -> N
         params = {"limit": 100_000, **({"app": app} if app else {})}
         rels = [Release.from_dict(r) for r in remote.get_json(target, "/api/releases", **params)]
     else:
-        from shipway.cli.context import store_from
-        from shipway.store import releases
+        from shipway.cli.context import reader_from
+        from shipway.store import reads
 
-        rels = releases.list_releases(store_from(ctx), app=app, limit=100_000)
+        rels = reads.list_releases(reader_from(ctx), app=app, limit=100_000)
     result = dora.compute(rels, since=until - span, until=until, app=app)
     if out.emit(result.to_dict(), output):
         return

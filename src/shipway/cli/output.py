@@ -92,6 +92,15 @@ def output_option(func: F) -> F:
     return optspec.click_option(optspec.OUTPUT, type=OutputType())(func)
 
 
+def data_output_option(func: F) -> F:
+    """``-o`` of a command whose output is not named objects (a report, an image's
+    config): every format but ``name``, which gets kubectl's "unable to match a printer"
+    before the command runs, rather than the command's table."""
+    from shipway.cli.output_type import OutputType
+
+    return optspec.click_option(optspec.OUTPUT, type=OutputType(names=False))(func)
+
+
 def no_headers_option(func: F) -> F:
     """``--no-headers``: tables without their header line (kubectl's)."""
     return optspec.click_option(optspec.NO_HEADERS)(func)
@@ -173,8 +182,15 @@ def _print_template(fmt: printers.Format, data: Any) -> None:
     echo(text, nl=False)
 
 
-def emit(data: Any, fmt: str, no_headers: bool = False) -> bool:
-    """Print one object in a machine format; False when the caller should draw its view."""
+def emit(data: Any, fmt: str, no_headers: bool = False,
+         name: str | Callable[[Any], str] | None = None) -> bool:  # fmt: skip
+    """Print one object in a machine format; False when the caller should draw its view.
+
+    A list is printed as ``emit_list`` prints it (a ``List``). ``-o name`` prints the
+    object's ``kind/name``, or ``name``'s (the kind word or a function, as ``report``'s)
+    for data that is no API object; data with neither is refused (kubectl's message)."""
+    if isinstance(data, list):
+        return emit_list(data, fmt, no_headers, name=name)
     if fmt == "json":
         echo(json.dumps(data, indent=2, default=str))
         return True
@@ -184,10 +200,7 @@ def emit(data: Any, fmt: str, no_headers: bool = False) -> bool:
         echo(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
         return True
     if fmt == "name":
-        word = _object_name(data)
-        if word is None:
-            return False
-        echo(word)
+        echo(_named(data, name))
         return True
     template = _template(fmt)
     if template is None:
@@ -207,13 +220,29 @@ def _object_name(data: Any) -> str | None:
     return f"{str(kind).lower()}/{name}" if kind and name else None
 
 
+def _named(data: Any, name: str | Callable[[Any], str] | None) -> str:
+    """``-o name``'s line for ``data``: its ``kind/name``, else ``name``'s; else refused."""
+    word = _object_name(data)
+    if word is None and name is not None:
+        word = _name_of(name, data)
+    if word is None:
+        raise printers.without_names("name")
+    return word
+
+
 def listing(items: list[Any]) -> dict[str, Any]:
     """kubectl's ``List`` of ``items``."""
     return printers.data_of(items)
 
 
-def emit_list(items: list[Any], fmt: str, no_headers: bool = False) -> bool:
-    """``emit`` for a list: ``-o json|yaml`` print a ``List``, templates run on it."""
+def emit_list(items: list[Any], fmt: str, no_headers: bool = False,
+              name: str | Callable[[Any], str] | None = None) -> bool:  # fmt: skip
+    """``emit`` for a list: ``-o json|yaml`` print a ``List``, templates run on it,
+    ``-o name`` prints each item's name."""
+    if fmt == "name":
+        for line in [_named(i, name) for i in items]:  # all checked before any is printed
+            echo(line)
+        return True
     template = _template(fmt) if fmt not in ("json", "yaml") else None
     if template is not None and template.kind.startswith("custom-columns"):
         _custom_columns(template, items, no_headers)
@@ -225,11 +254,17 @@ def emit_list(items: list[Any], fmt: str, no_headers: bool = False) -> bool:
 
 
 def _name_of(kind: str | Callable[[Any], str], obj: Any) -> str:
+    """``kind/NAME``: ``metadata.name``, else the record's ``id`` or ``name``."""
     if callable(kind):
         return kind(obj)
-    meta = obj.get("metadata") if isinstance(obj, dict) else None
-    name = (meta or {}).get("name") if isinstance(meta, dict) else None
-    return f"{kind}/{name if name is not None else obj.get('id', '')}"
+    if not isinstance(obj, dict):
+        return f"{kind}/{obj}"
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    for key in ("id", "name"):
+        if name is None:
+            name = obj.get(key)
+    return f"{kind}/{name if name is not None else ''}"
 
 
 def select(items: Sequence[T], opts: Options, data: Callable[[T], Any]) -> list[T]:
@@ -257,8 +292,12 @@ def report(
     table: TableFn[T],
     name: str | Callable[[Any], str],
     data: Callable[[T], Any] = _identity,
+    empty: str | None = None,
 ) -> None:
     """Print a list in ``opts.output``'s format, filtered and sorted as ``opts`` say.
+
+    ``empty``: when nothing is left, the table is this line on stderr and no header
+    (kubectl's ``No resources found in NS namespace.``); without it, the bare header.
 
     ``table(items, wide)`` gives headers and rows; ``name`` is the kind word of
     ``-o name`` (``application`` → ``application/NAME``, the name from the
@@ -268,6 +307,11 @@ def report(
     if isinstance(opts, str):
         opts = Options(opts)
     kept = select(items, opts, data)
+    if opts.output in ("table", "wide") and not kept and empty is not None:
+        sys.stdout.flush()
+        sys.stderr.write(empty + "\n")
+        sys.stderr.flush()
+        return
     if opts.output in ("table", "wide"):
         heads, rows = table(kept, opts.output == "wide")
         emit_table(heads, rows, opts.no_headers, fit=opts.output == "table")

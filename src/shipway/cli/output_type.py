@@ -22,8 +22,14 @@ class OutputType(click.ParamType):  # type: ignore[type-arg]
 
     name = "format"
 
+    def __init__(self, names: bool = True) -> None:
+        self.names = names
+        """Whether ``-o name`` is taken: False where the output is not named objects."""
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        printers.parse_format(str(value))  # raises InputError with kubectl's text
+        fmt = printers.parse_format(str(value))  # raises InputError with kubectl's text
+        if fmt.kind == "name" and not self.names:
+            raise printers.without_names(str(value))
         return str(value)
 
     def shell_complete(
@@ -31,7 +37,8 @@ class OutputType(click.ParamType):  # type: ignore[type-arg]
     ) -> list[CompletionItem]:
         from click.shell_completion import CompletionItem
 
-        return [CompletionItem(f) for f in FORMATS if f.startswith(incomplete)]
+        return [CompletionItem(f) for f in FORMATS
+                if f.startswith(incomplete) and (self.names or f != "name")]  # fmt: skip
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "FORMAT"

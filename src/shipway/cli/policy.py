@@ -161,7 +161,7 @@ def _as_json(o: Any) -> dict[str, Any]:
 @files_option
 @file_args
 @click.option("--exclude", "excluded", multiple=True, help="A check to skip (repeatable).")
-@out.output_option
+@out.data_output_option
 def lint_cmd(
     files: tuple[Path, ...], paths: tuple[Path, ...], excluded: tuple[str, ...], output: str
 ) -> None:

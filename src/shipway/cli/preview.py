@@ -3,7 +3,8 @@
 
 ``list`` and ``get`` print the pull request, phase, URL, age and expiry
 (``-o wide`` adds the Applications, image, commit, branch and namespace;
-``-o json|yaml`` the whole record, ``-o name`` ``preview/<name>``). ``delete``
+``-o json|yaml`` the whole record, ``-o name`` ``preview/<name>``; ``list`` takes
+``--sort-by`` and ``--field-selector`` on the record too). ``delete``
 tears one down now (the next push to its pull request brings it back);
 ``gc`` removes the expired ones and those whose pull request is closed. Times
 are RFC 3339 UTC. Exit codes: 1 a preview that failed to tear down, 3 not found.
@@ -11,6 +12,7 @@ are RFC 3339 UTC. Exit codes: 1 a preview that failed to tear down, 3 not found.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -31,7 +33,7 @@ def _engine() -> Any:
     return Previews(state.store, state.settings)
 
 
-def _rows(items: list[Any], wide: bool) -> tuple[list[str], list[list[Any]]]:
+def _rows(items: Sequence[Any], wide: bool) -> tuple[list[str], list[list[Any]]]:
     import datetime as dt
 
     from shipway.model.selectors import age
@@ -53,30 +55,31 @@ def _rows(items: list[Any], wide: bool) -> tuple[list[str], list[list[Any]]]:
 
 
 def _show(items: list[Any], fmt: str, no_headers: bool, single: bool = False) -> None:
-    dicts = [{k: v for k, v in p.to_dict().items() if k != "application"} for p in items]
-    if single and output.emit(dicts[0], fmt):
+    dicts = [_record(p) for p in items]
+    if single and output.emit(dicts[0], fmt, name="preview"):
         return
-    if not single and output.emit_list(dicts, fmt):
-        return
-    if fmt == "name":
-        for p in items:
-            click.echo(f"preview/{p.name}")
+    if not single and output.emit_list(dicts, fmt, name="preview"):
         return
     headers, rows = _rows(items, fmt == "wide")
     output.table(headers, rows, no_headers)
 
 
+def _record(p: Any) -> dict[str, Any]:
+    """A preview as ``-o json`` shows it (and ``--sort-by``, ``--field-selector`` see it)."""
+    return {k: v for k, v in p.to_dict().items() if k != "application"}
+
+
 @preview.command("list")
 @click.option("--appset", default=None, help="Only the previews of this ApplicationSet.")
-@output.output_option
-@output.no_headers_option
-def list_(appset: str | None, output: str, no_headers: bool) -> None:
+@output.list_options
+@click.pass_context
+def list_(ctx: click.Context, /, appset: str | None, **_: Any) -> None:
     """List the previews."""
     from shipway.store import previews as store_previews
 
-    state = state_from(click.get_current_context())
+    state = state_from(ctx)
     items = [p for p in store_previews.list_all(state.store) if appset in (None, p.appset)]
-    _show(items, output, no_headers)
+    output.report(items, output.Options.of(ctx), table=_rows, name="preview", data=_record)
 
 
 @preview.command()

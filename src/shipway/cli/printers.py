@@ -42,8 +42,8 @@ ALLOWED = sorted(
 NONE = "<none>"
 """A custom column whose path finds nothing (kubectl's)."""
 
-PINNED = frozenset({"NAME", "NAMESPACE", "ID"})
-"""Columns never shortened to fit the terminal."""
+PINNED = frozenset({"NAME", "NAMESPACE", "ID", "OBJECT", "APP"})
+"""Columns never shortened to fit the terminal: names (an event's OBJECT, a release's APP)."""
 
 
 class Format(NamedTuple):
@@ -53,11 +53,16 @@ class Format(NamedTuple):
     template: str = ""
 
 
-def _unknown(value: str) -> InputError:
+def _unknown(value: str, allowed: Sequence[str] = ALLOWED) -> InputError:
     return InputError(
         f'unable to match a printer suitable for the output format "{value}", '
-        f"allowed formats are: {','.join(ALLOWED)}"
+        f"allowed formats are: {','.join(allowed)}"
     )
+
+
+def without_names(value: str) -> InputError:
+    """kubectl's message for ``-o name`` where a command's output is not named objects."""
+    return _unknown(value, [f for f in ALLOWED if f != "name"])
 
 
 def parse_format(value: str) -> Format:

@@ -6,7 +6,9 @@ when no controller is running (as ``shipway app sync`` syncs locally), else
 the controller's promotion lane runs it. ``--wait`` waits for the end: exit 0
 when it Succeeded, 1 when it Failed or Errored (naming the step and its
 message). In this process the promotion always runs to its end, and then
-the stage's verification (to its end with ``--wait``). The gates
+the stage's verification (to its end with ``--wait``). ``-o json|yaml|name|...``
+prints the Promotion as stored once it was made (or, run here or with
+``--wait``, once it ended) instead of the progress lines. The gates
 (``promote.start``: one promotion per stage, promotion windows, soak and
 availability) refuse with exit 4 and the reason. Logged in to a controller
 (``shipway login`` or ``--server``), the promotion is asked of its API and runs
@@ -21,6 +23,7 @@ from typing import Any
 import click
 import httpx
 
+from shipway.cli import output as out
 from shipway.cli import remote, scope
 from shipway.cli.context import state_from
 from shipway.model.errors import InputError
@@ -50,8 +53,9 @@ def _progress(event: dict[str, Any]) -> None:
 @click.option("--wait", is_flag=True, help="Wait for the promotion to finish; exit 1 if it fails.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds for --wait.")
 @remote.server_option
+@out.output_option
 def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeout: float,
-            server: str | None) -> None:  # fmt: skip
+            server: str | None, output: str) -> None:  # fmt: skip
     """Promote Freight to a Stage.
 
     Refused (exit 4, saying why) while the stage has a promotion under way,
@@ -71,24 +75,43 @@ def promote(project: str | None, freight_ref: str, stage: str, wait: bool, timeo
                              "or the web UI", subject="--wait")  # fmt: skip
         got = remote.call(t, "POST", f"/api/v1/promotions/{ns}/{stage}/promote",
                           json={"freight": freight_ref}).json()  # fmt: skip
-        click.echo(f"promotion.kargo.akuity.io/{got['name']} created")
+        if output in ("table", "wide"):
+            click.echo(f"promotion.kargo.akuity.io/{got['name']} created")
+        else:
+            out.emit(got, output, name="promotion.kargo.akuity.io")  # the API's summary
         return
     state = state_from(click.get_current_context())
     store = state.store
     started = start_mod.start(store, project=ns, stage=stage, freight=freight_ref,
                               actor=actor())  # fmt: skip
     name, key = started.name, started.key
-    click.echo(f"promotion.kargo.akuity.io/{name} created")
+    machine = output not in ("table", "wide")
+    if not machine:
+        click.echo(f"promotion.kargo.akuity.io/{name} created")
     if _controller_up(state.settings.resolved_controller_url()):
         start_mod.queue(store, key)
         if not wait:
+            if machine:
+                _emit(store, name, ns, output)
             return
         status = _poll(store, key, timeout)
     else:
         status = runner.run(store, state.settings, key, on_progress=_progress)
         if status["phase"] == "Succeeded":
             _verify_here(store, state.settings, ns, stage, timeout if wait else 0.0)
+    if machine:
+        _emit(store, name, ns, output)
+        if status["phase"] != "Succeeded":
+            raise SystemExit(1)
+        return
     _report(name, status)
+
+
+def _emit(store: Any, name: str, namespace: str, output: str) -> None:
+    """The Promotion as stored, in ``output``'s format."""
+    from shipway.store import resources as store_resources
+
+    out.emit(store_resources.get(store, "Promotion", name, namespace).to_object(), output)
 
 
 def actor() -> str:

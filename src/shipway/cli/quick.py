@@ -167,11 +167,11 @@ def _answer(command: tuple[str, ...], opts: dict[str, Any], positional: list[str
             app = namespaces.app_key(app)
         found = [r.to_dict() for r in reads.list_releases(reader(), app=app, limit=limit)]
         table = out.rows_table(views.RELEASE_HEADERS, views.release_row)
-        out.report(found, options, table=table, name="release")
+        out.report(found, options, table=table, name="release", empty=views.NOTHING)
     else:
         runs = reads.list_runs(reader(), limit=limit)
         out.report(runs, options, table=out.rows_table(views.RUN_HEADERS, views.run_row),
-                   name="run")  # fmt: skip
+                   name="run", empty=views.NOTHING)  # fmt: skip
 
 
 def _get(reader: Callable[[], Reader], kind: str, namespace: str | None, every: bool,
@@ -179,7 +179,7 @@ def _get(reader: Callable[[], Reader], kind: str, namespace: str | None, every: 
     """``get KIND`` as ``shipway.cli.resources.get`` lists it."""
     from shipway.cli import output as out
     from shipway.cli import scope
-    from shipway.cli.list_views import resource_table
+    from shipway.cli.list_views import nothing_found, resource_table
     from shipway.model import builtin, kindnames, namespaces, selectors
     from shipway.model.resources import Resource
     from shipway.store import reads
@@ -187,9 +187,11 @@ def _get(reader: Callable[[], Reader], kind: str, namespace: str | None, every: 
     canonical = kindnames.canonical_kind(kind)
     table = resource_table(canonical, every)
     wanted = selectors.matcher(opts.get("selector"))
+    ns = scope.for_kind(canonical, "", namespace)
     if every or not namespaces.namespaced(canonical):
         listed = builtin.with_builtins(canonical, reads.list_kind(reader(), canonical))
     else:
-        listed = reads.list_kind(reader(), canonical, scope.for_kind(canonical, "", namespace))
+        listed = reads.list_kind(reader(), canonical, ns)
     items = [r for r in listed if wanted(r.labels)]
-    out.report(items, options, table=table, name=canonical.lower(), data=Resource.to_object)
+    out.report(items, options, table=table, name=canonical.lower(), data=Resource.to_object,
+               empty=nothing_found(canonical, ns, every))  # fmt: skip

@@ -10,7 +10,7 @@ from shipway.cli import optspec, remote
 from shipway.cli import output as out
 from shipway.cli.context import reader_from, store_from
 from shipway.cli.groups import SuggestingGroup
-from shipway.cli.list_views import RELEASE_HEADERS, release_row
+from shipway.cli.list_views import NOTHING, RELEASE_HEADERS, release_row
 from shipway.model import namespaces
 from shipway.model.release import Release
 from shipway.store import reads
@@ -117,7 +117,7 @@ def list_cmd(
         out.watch(fetch, out.Options.of(ctx), table=table, name="release",
                   feed=changes.feed_for(ctx, server, tables=("releases",)))  # fmt: skip
         return
-    out.report(fetch(), out.Options.of(ctx), table=table, name="release")
+    out.report(fetch(), out.Options.of(ctx), table=table, name="release", empty=NOTHING)
 
 
 def freight_timeline(doc: dict[str, Any]) -> str:
@@ -166,15 +166,15 @@ def get_cmd(ctx: click.Context, release_id: str, project: str | None, server: st
                                 subject=f"Freight/{project}/{release_id}")  # fmt: skip
         doc = {"freight": {**found.body, "name": found.name}, "status": found.status,
                "journey": records.journey(store, project, found.name)}  # fmt: skip
-        if not out.emit(doc, output):
+        if not out.emit(doc, output, name=lambda d: f"freight/{d['freight']['name']}"):
             click.echo(freight_timeline(doc))
         return
     t = remote.target(ctx, server)
     if t is not None:
         rel = Release.from_dict(remote.get_json(t, f"/api/releases/{release_id}"))
-    else:
-        from shipway.store import releases
+    else:  # read as the lists read (never migrated; no SQLAlchemy on SQLite)
+        from shipway.store import reads
 
-        rel = releases.get(store_from(ctx), release_id)
-    if not out.emit(rel.to_dict(), output):
+        rel = reads.get_release(reader_from(ctx), release_id)
+    if not out.emit(rel.to_dict(), output, name="release"):
         click.echo(timeline(rel))

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from shipway.cli import complete, scope
 from shipway.cli import output as out
-from shipway.cli import scope
 from shipway.cli.context import reader_from, store_from
-from shipway.cli.list_views import resource_table
+from shipway.cli.list_views import nothing_found, resource_table
 from shipway.model import builtin, kindnames, namespaces, selectors
 from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource, combined
@@ -79,7 +79,7 @@ def apply(
         }
         for r, res in results
     ]
-    if not out.emit(data, output):
+    if not out.emit(data, output, name=lambda d: f"{d['kind'].lower()}/{d['name']}"):
         for r, res in results:
             click.echo(f"{r.kind.lower()}/{r.name} {res}")
 
@@ -161,10 +161,10 @@ class GetCommand(click.Command):
     """``get``; ``get events ...`` hands its own options to ``shipway.cli.events``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0].lower() in EVENT_WORDS:
+        if args and args[0].lower() in EVENT_WORDS and not ctx.resilient_parsing:
             from shipway.cli.events import events
 
-            sub = events.make_context("get events", list(args[1:]), parent=ctx)
+            sub = events.make_context("get events", list(args[1:]), parent=ctx.parent)
             ctx.meta["shipway.events"] = sub
             return super().parse_args(ctx, [args[0]])
         return super().parse_args(ctx, args)
@@ -218,7 +218,8 @@ def get(
         out.watch(fetch, opts, table=table, name=word, data=Resource.to_object,
                   feed=changes.feed_for(ctx, local=True, tables=("resources",)))  # fmt: skip
         return
-    out.report(fetch(), opts, table=table, name=word, data=Resource.to_object)
+    empty = nothing_found(canonical, scope.for_kind(canonical, "", namespace), all_namespaces)
+    out.report(fetch(), opts, table=table, name=word, data=Resource.to_object, empty=empty)
 
 
 def find_one(ctx: click.Context, kind: str, name: str, namespace: str | None) -> Resource:
@@ -234,21 +235,26 @@ def find_one(ctx: click.Context, kind: str, name: str, namespace: str | None) ->
 
 
 @click.command()
-@click.argument("kind")
-@click.argument("name")
+@click.argument("kind", shell_complete=complete.kinds)
+@click.argument("name", shell_complete=complete.names)
 @scope.namespace_option
+@click.option("-o", "--output", type=click.Choice(["name"]), default=None,
+              help="name: print kind/name only, as kubectl delete -o name.")  # fmt: skip
 @click.pass_context
-def delete(ctx: click.Context, kind: str, name: str, namespace: str | None) -> None:
+def delete(
+    ctx: click.Context, kind: str, name: str, namespace: str | None, output: str | None
+) -> None:
     """Remove a stored resource."""
+    said = "" if output == "name" else " deleted"
     canonical = kindnames.canonical_kind(kind)
     _repo().delete(store_from(ctx), canonical, name, scope.for_kind(canonical, name, namespace))
-    click.echo(f"{canonical.lower()}/{name} deleted")
+    click.echo(f"{canonical.lower()}/{name}{said}")
     if canonical == "ApplicationSet":  # its Applications go with it, as Kubernetes' GC does
         from shipway.cli.context import state_from
         from shipway.deploy.appset import engine
 
         errors: list[str] = []
         for app in engine.prune_orphans(store_from(ctx), state_from(ctx).settings, errors):
-            click.echo(f"application/{app} deleted")
+            click.echo(f"application/{app}{said}")
         for line in errors:  # left for the controller's next pass to try again
             click.echo(line, err=True)

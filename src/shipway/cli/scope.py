@@ -19,8 +19,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def namespace_option(func: F) -> F:
-    """``-n/--namespace/--project``."""
-    return optspec.click_option(optspec.NAMESPACE)(func)
+    """``-n/--namespace/--project``, completed with the namespaces that exist."""
+    from shipway.cli import complete
+
+    return optspec.click_option(optspec.NAMESPACE, shell_complete=complete.namespace_names)(func)
 
 
 def all_namespaces_option(func: F) -> F:

@@ -157,7 +157,7 @@ def db_group() -> None:
 @db_group.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_db_option
-@out.output_option
+@out.data_output_option
 def import_cmd(paths: tuple[Path, ...], db_path: Path | None, output: str) -> None:
     """Load OSV records: JSON files, directories of them, or OSV's per-ecosystem zips."""
     from shipway.model.errors import NotFoundError
@@ -185,7 +185,7 @@ def import_cmd(paths: tuple[Path, ...], db_path: Path | None, output: str) -> No
 
 @db_group.command("status")
 @_db_option
-@out.output_option
+@out.data_output_option
 def status_cmd(db_path: Path | None, output: str) -> None:
     """Records, ecosystems and the last import of the database."""
     from shipway.security.vuln import VulnDB

@@ -10,7 +10,8 @@
 logs to ``write`` line by line: ``podman logs [--follow]`` on podman, the pods'
 ``log`` API on Kubernetes. With several containers each line is prefixed
 ``[pod/NAME/CONTAINER]`` (kubectl's ``--prefix``); with ``follow`` they are read
-at once, each on its own thread, until they end or the caller is interrupted.
+at once, each on its own thread, until they end or the caller is interrupted
+(Ctrl-C: every ``podman logs`` it started is ended before it returns).
 Failures are ``ClusterError`` s naming the pod. May touch: the target, read only.
 """
 
@@ -123,6 +124,7 @@ def logs(target: Target, found: list[Pod], container: str | None, follow: bool,
         raise NotFoundError("no pods found", subject=f"pods of {target.name}")
     prefix = len(streams) > 1
     lock = threading.Lock()
+    children: list[subprocess.Popen[str]] = []  # the ``podman logs`` running, ended on the way out
 
     def run(pod: Pod, ctr: str) -> None:
         tag = f"[pod/{pod['name']}/{ctr}] " if prefix else ""
@@ -131,8 +133,20 @@ def logs(target: Target, found: list[Pod], container: str | None, follow: bool,
             with lock:
                 write(tag + text)
 
-        _stream(target, pod, ctr, follow, line)
+        _stream(target, pod, ctr, follow, line, children)
 
+    try:
+        _run_all(streams, follow, run)
+    finally:  # Ctrl-C reaches the main thread only: the followers' children end here
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def _run_all(streams: list[tuple[Pod, str]], follow: bool,
+             run: Callable[[Pod, str], None]) -> None:  # fmt: skip
+    """Each stream in turn, or with ``follow`` (several) each on a thread of its own."""
     if not follow or len(streams) == 1:
         for pod, ctr in streams:
             run(pod, ctr)
@@ -155,7 +169,8 @@ def logs(target: Target, found: list[Pod], container: str | None, follow: bool,
         raise errors[0]
 
 
-def _stream(target: Target, pod: Pod, ctr: str, follow: bool, line: Write) -> None:
+def _stream(target: Target, pod: Pod, ctr: str, follow: bool, line: Write,
+            children: list[subprocess.Popen[str]]) -> None:  # fmt: skip
     from shipway.cluster.podman import PodmanTarget
 
     subject = f"pod/{pod['name']}"
@@ -167,6 +182,7 @@ def _stream(target: Target, pod: Pod, ctr: str, follow: bool, line: Write) -> No
                                     stdin=subprocess.DEVNULL)  # fmt: skip
         except OSError as exc:
             raise ClusterError(f"cannot run podman: {exc}", subject=subject) from exc
+        children.append(proc)
         assert proc.stdout is not None
         try:
             for text in proc.stdout:

@@ -77,6 +77,20 @@ def rfc3339_micro(t: dt.datetime | None) -> str | None:
     return utc(t).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if t else None
 
 
+def stamp(epoch: float) -> str:
+    """Epoch seconds as ``rfc3339_micro`` writes them (a stored state's start, exactly)."""
+    return utc(dt.datetime.fromtimestamp(epoch, dt.UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch_of(value: Any) -> float | None:
+    """A stored start back as epoch seconds: RFC 3339 (``stamp``), or older states' number."""
+    if isinstance(value, int | float) and value:
+        return float(value)
+    if isinstance(value, str) and value:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None
+
+
 @dataclass(frozen=True)
 class ObjectRef:
     """``involvedObject``: what an event is about."""
@@ -203,19 +217,11 @@ def event_list(events: list[Event]) -> dict[str, Any]:
 
 
 def short_age(seconds: float) -> str:
-    """kubectl's short durations: ``45s``, ``5m``, ``3h``, ``2d``, ``1y``."""
-    s = int(seconds)
-    if s < 0:
-        return "0s"
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h"
-    if s < 86400 * 365:
-        return f"{s // 86400}d"
-    return f"{s // (86400 * 365)}y"
+    """kubectl's short durations (``duration.HumanDuration``, as every AGE column): ``45s``,
+    ``90s``, ``5m3s``, ``3h``, ``2d``; as ``get`` shows ages (``selectors.age``)."""
+    from shipway.model.selectors import human_duration
+
+    return human_duration(seconds)
 
 
 def last_seen(ev: Event, at: dt.datetime) -> str:

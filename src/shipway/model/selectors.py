@@ -184,7 +184,12 @@ def age(since: dt.datetime | None, now: dt.datetime) -> str:
     secs = int((now - since).total_seconds())
     if secs < -1:
         return "<invalid>"
-    secs = max(secs, 0)
+    return human_duration(secs)
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's ``duration.HumanDuration``: ``90s``, ``5m3s``, ``15m``, ``3h20m``, ``2d``."""
+    secs = max(int(seconds), 0)
     mins, hours, days = secs // 60, secs // 3600, secs // 86400
     years = days // 365
     if secs < 120:

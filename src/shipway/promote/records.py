@@ -45,6 +45,11 @@ def iso(t: dt.datetime | None = None) -> str:
     return (t or now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_precise(t: dt.datetime | None = None) -> str:
+    """RFC 3339 in UTC with microseconds, ending in ``Z`` (a hold's exact instant)."""
+    return (t or now()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def update(
     store: Store, kind: str, name: str, project: str,
     fn: Callable[[dict[str, Any]], dict[str, Any] | None],
@@ -127,7 +132,7 @@ def set_hold(store: Store, project: str, stage: str, origin: dict[str, Any], fre
         holds = dict(status.get("autoPromotionHolds") or {})
         holds[key] = {"freightName": freight, "origin": origin, "promotionName": promotion,
                       "actor": actor, "createdAt": iso(), "reason": reason,
-                      "heldBefore": now().isoformat()}  # fmt: skip
+                      "heldBefore": iso_precise()}  # fmt: skip
         status["autoPromotionHolds"] = holds
         return status
 

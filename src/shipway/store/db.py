@@ -158,14 +158,31 @@ def engine_for(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def at_head(engine: Engine) -> bool:
+    """Whether the schema is at this shipway's newest revision: one query, no Alembic."""
+    from shipway.store.reads import HEAD
+
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:  # no such table yet (a new database), or none reachable
+        return False
+    return [str(row[0]) for row in found] == [HEAD]
+
+
 def open_store(settings: Settings, *, create: bool = True) -> Store:
-    """The store, its schema brought to head (migrating needs no ``shipway migrate``)."""
+    """The store, its schema brought to head (migrating needs no ``shipway migrate``).
+
+    A schema already at head is seen with one query (``at_head``): Alembic is loaded,
+    and its scripts read, only when there is something to migrate."""
     url = _normalise(settings.db_url)
     if url.startswith("sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
     engine = engine_for(settings)
     try:
-        if create or not inspect(engine).has_table("alembic_version"):
+        if at_head(engine):
+            pass
+        elif create or not inspect(engine).has_table("alembic_version"):
             migrate(engine)
     except SQLAlchemyError as exc:
         raise ExternalError(f"cannot open database: {exc}", subject=url) from exc

@@ -30,6 +30,7 @@ from shipway.model.resources import Resource
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from shipway.model.events import Event
     from shipway.settings import Settings
 
 REVISIONS = (
@@ -202,10 +203,50 @@ def list_releases(reader: Reader, app: str | None = None, limit: int = 100) -> l
     return [Release.from_dict(_json(r[0])) for r in rows]
 
 
+def _by_id(reader: Reader, table: str, columns: str, wanted: str) -> Sequence[Sequence[Any]]:
+    """The rows of ``table`` whose id is ``wanted``, else those it is a prefix of (at most 2;
+    ``%`` and ``_`` taken literally)."""
+    rows = reader.rows(f"SELECT {columns} FROM {table} WHERE id = :id", id=wanted)
+    if rows:
+        return rows
+    like = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return reader.rows(f"SELECT {columns} FROM {table} WHERE id LIKE :p ESCAPE '\\' LIMIT 2",
+                       p=like + "%")  # fmt: skip
+
+
+def get_release(reader: Reader, release_id: str) -> Release:
+    """The release ``release_id`` names (its id, or a prefix of one release's id)."""
+    from shipway.model.errors import NotFoundError
+
+    rows = _by_id(reader, "releases", "body", release_id)
+    if len(rows) != 1:
+        raise NotFoundError(f"release {release_id!r} not found", subject=release_id)
+    return Release.from_dict(_json(rows[0][0]))
+
+
+def get_run(reader: Reader, run_id: str) -> tuple[dict[str, Any], str]:
+    """The CI run ``run_id`` names (or a unique prefix): its record and its masked log."""
+    from shipway.model.errors import NotFoundError
+
+    rows = _by_id(reader, "ci_runs", "record, log", run_id)
+    if len(rows) != 1:
+        raise NotFoundError(f"CI run {run_id!r} not found", subject=run_id)
+    return dict(_json(rows[0][0]) or {}), str(rows[0][1] or "")
+
+
 def list_runs(reader: Reader, limit: int = 50) -> list[dict[str, Any]]:
     """CI run records, newest first."""
     rows = reader.rows("SELECT record FROM ci_runs ORDER BY created DESC LIMIT :limit", limit=limit)
     return [_json(r[0]) for r in rows]
+
+
+def namespace_names(reader: Reader) -> list[str]:
+    """The namespaces that exist (as ``store.resources.namespaces``): the built-in ones, each
+    Kargo Project's, and those in use."""
+    used = reader.rows("SELECT DISTINCT namespace FROM resources")
+    projects = reader.rows("SELECT name FROM resources WHERE kind = 'Project'")
+    found = {str(r[0] or "") for r in [*used, *projects]} | set(ns_mod.BUILTIN)
+    return sorted(found - {""})
 
 
 def names(reader: Reader, kind: str, namespace: str | None = None) -> list[tuple[str, str]]:
@@ -217,3 +258,50 @@ def names(reader: Reader, kind: str, namespace: str | None = None) -> list[tuple
         f"SELECT namespace, name FROM resources WHERE {where} ORDER BY namespace, name", **params
     )
     return [(str(r[0] or ""), str(r[1])) for r in rows]
+
+
+_EVENT_COLUMNS = ("id, time, source, reason, message, seq, type, api_version, kind, namespace, "
+                  "name, uid, release_id, first_time, count")  # fmt: skip
+
+
+def list_events(reader: Reader, *, namespace: str | None = None, kind: str | None = None,
+                name: str | None = None, types: Sequence[str] = (), after: int = 0,
+                limit: int = 1000, newest: bool = False) -> list[Event]:  # fmt: skip
+    """Events after stream position ``after``, in stream order; ``newest``: the last ``limit``
+    (what ``shipway.store.events.query`` answers, without SQLAlchemy on SQLite)."""
+    where, params = ["seq > :after"], dict[str, Any](after=after, limit=limit)
+    if namespace is not None:
+        where.append("namespace = :ns")
+        params["ns"] = namespace
+    if kind:
+        where.append("lower(kind) = :kind")
+        params["kind"] = kind.lower()
+    if name:
+        where.append("name = :name")
+        params["name"] = name
+    if types:
+        where.append(f"type IN ({', '.join(f':t{i}' for i in range(len(types)))})")
+        params.update({f"t{i}": t for i, t in enumerate(types)})
+    order = "DESC" if newest else "ASC"
+    rows = reader.rows(f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} "
+                       f"ORDER BY seq {order} LIMIT :limit", **params)  # fmt: skip
+    found = [_event(r) for r in rows]
+    return list(reversed(found)) if newest else found
+
+
+def _event(r: Sequence[Any]) -> Event:
+    from shipway.model.events import Event, ObjectRef  # not on the everyday lists' path
+
+    last = _time(r[1])
+    assert last is not None
+    involved = ObjectRef(str(r[8] or ""), str(r[10] or ""), str(r[9] or ""), str(r[7] or ""),
+                         str(r[11] or ""))  # fmt: skip
+    return Event(involved, str(r[3]), str(r[4] or ""), str(r[6] or "Normal"), str(r[12] or ""),
+                 str(r[2] or ""), first=_time(r[13]) or last, last=last, count=int(r[14] or 1),
+                 seq=int(r[5] or r[0]), id=int(r[0]))  # fmt: skip
+
+
+def last_event_seq(reader: Reader) -> int:
+    """The newest stream position (0 for none)."""
+    rows = reader.rows("SELECT coalesce(max(seq), 0) FROM events")
+    return int(rows[0][0] or 0) if rows else 0

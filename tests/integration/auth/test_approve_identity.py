@@ -107,7 +107,7 @@ def test_reviewer_is_the_authenticated_account(ctl: Controller, tmp_path: Path) 
         ok = cli("ci", "approve", run_id, "--environment", "production", "--comment", "go",
                  "-o", "json")  # fmt: skip
         assert ok.returncode == 0, ok.stderr
-        decided = json.loads(ok.stdout)
+        decided = json.loads(ok.stdout)["items"]
         assert [(d["reviewer"], d["state"], d["comment"]) for d in decided] == [
             ("alice", "approved", "go")]  # fmt: skip
         out, err = run.communicate(timeout=120)

@@ -44,11 +44,12 @@ def test_plan_lists_jobs_and_filters_by_event(
 
     every = runner.invoke(cli, ["ci", "plan", "-o", "json"])
     assert every.exit_code == 0, every.output
-    assert [v["file"] for v in json.loads(every.output)] == [
+    assert [v["file"] for v in json.loads(every.output)["items"]] == [
         ".github/workflows/build.yml",
         ".github/workflows/review.yml",
     ]
-    push = json.loads(runner.invoke(cli, ["ci", "plan", "--event", "push", "-o", "json"]).output)
+    pushed = runner.invoke(cli, ["ci", "plan", "--event", "push", "-o", "json"])
+    push = json.loads(pushed.output)["items"]
     assert [(j["id"], j["stage"], len(j["combinations"] or [None])) for j in push[0]["jobs"]] == [
         ("build", 0, 2),
         ("ship", 1, 1),
@@ -94,7 +95,7 @@ def test_plan_prints_the_neutral_plan_of_gitlab_and_tekton(
     runner = CliRunner()
     got = runner.invoke(cli, ["ci", "plan", "-o", "json"])
     assert got.exit_code == 0, got.output
-    [plan] = json.loads(got.output)
+    [plan] = json.loads(got.output)["items"]
     assert plan["syntax"] == "gitlab"
     nodes = {n["id"]: n for n in plan["nodes"]}
     assert nodes["deploy"]["needs"] == [{"node": "build", "kind": "stage"}]
@@ -104,6 +105,7 @@ def test_plan_prints_the_neutral_plan_of_gitlab_and_tekton(
     assert table.exit_code == 0, table.output
     assert "runAfter" not in table.output and "b " in table.output
     tk = json.loads(runner.invoke(cli, ["ci", "plan", "-f", "p.yaml", "-o", "json"]).output)
+    tk = tk["items"]
     assert [n["id"] for n in tk[0]["nodes"]] == ["a", "b"]
     assert tk[0]["nodes"][1]["needs"] == [{"node": "a", "kind": "runAfter"}]
     assert tk[0]["nodes"][1]["condition"]["evaluator"] == "tekton"

@@ -47,3 +47,10 @@ def test_typos_bad_input_and_not_found(shipway_home: Path) -> None:
     assert missing.returncode == 3 and "not found" in missing.stderr
     assert _cli("describe", "apps", "nope").returncode == 3
     assert _cli("get", "nosuchkind").returncode == 2
+
+
+def test_not_logged_in_is_access_refused(shipway_home: Path) -> None:
+    for args in (["account", "get-user-info"], ["account", "can-i", "sync", "applications", "*"]):
+        done = _cli(*args)
+        assert done.returncode == 6, (args, done.stderr)
+        assert "not logged in to a controller: shipway login URL" in done.stderr

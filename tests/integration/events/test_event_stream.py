@@ -155,6 +155,38 @@ def test_get_events_watch_prints_new_events(shipway_home: Path) -> None:
         store.close()
 
 
+def test_get_events_watch_keeps_only_what_the_field_selector_asks(shipway_home: Path) -> None:
+    """``kubectl get events -w --field-selector type=Warning``: only new Warnings print."""
+    store = open_store(Settings(home=shipway_home))
+    store_events.emit(store, WEB, "SyncFailed", "old warning", type="Warning")
+    store_events.emit(store, WEB, "SyncSucceeded", "old normal")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipway.cli.main", "get", "events", "-w", "-o", "name",
+         "--field-selector", "type=Warning,involvedObject.name=web"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.strip())
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        assert lines.get(timeout=60) == "event/web.1"
+        store_events.emit(store, WEB, "SyncSucceeded", "new normal")
+        store_events.emit(store, API, "SyncFailed", "another app", type="Warning")
+        store_events.emit(store, WEB, "HealthDegraded", "new warning", type="Warning")
+        assert lines.get(timeout=60) == "event/web.5"  # the fifth event; the others skipped
+        with pytest.raises(queue.Empty):
+            lines.get(timeout=1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        store.close()
+
+
 EMITTER = """
 import sys
 from shipway.model.events import ObjectRef

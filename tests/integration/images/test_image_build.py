@@ -152,7 +152,7 @@ def test_cli_build_json_inspect_tags_and_copy(
     assert inspected["digest"] == data["digest"]
     assert inspected["config"]["config"]["Labels"]["stage"] == "cli"
     res = runner.invoke(cli, ["image", "tags", f"{registry.host}/images-test/cli", "-o", "json"])
-    assert json.loads(res.stdout) == ["2"]
+    assert json.loads(res.stdout) == {"apiVersion": "v1", "kind": "List", "items": ["2"]}
     layout = tmp_path / "layout"
     res = runner.invoke(cli, ["image", "copy", ref, f"oci:{layout}:v2"])
     assert res.exit_code == 0, res.output

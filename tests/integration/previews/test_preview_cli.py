@@ -48,6 +48,12 @@ def test_list_get_delete_gc(world_factory: Any, capsys: pytest.CaptureFixture[st
     code, out, _ = run(["preview", "list", "-o", "json"], capsys)
     listed = json.loads(out)
     assert listed["kind"] == "List" and listed["items"][0]["preview_url"] == p.preview_url
+    code, out, _ = run(["preview", "list", "--field-selector", "phase=Ready", "-o", "name",
+                        "--sort-by", ".number"], capsys)  # fmt: skip
+    assert (code, out) == (0, f"preview/{name}\n")
+    code, out, _ = run(["preview", "list", "--field-selector", "phase!=Ready", "-o", "name"],
+                       capsys)  # fmt: skip
+    assert (code, out) == (0, "")
     code, out, _ = run(["preview", "get", name, "-o", "json"], capsys)
     got = json.loads(out)
     assert (got["number"], got["head_sha"], got["phase"]) == (number, sha, "Ready")

@@ -7,6 +7,7 @@ the queued promotions run here with the runner; the health endpoint is real.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,8 @@ def test_rollback_hold_skips_the_failed_freight_until_newer(store: Store, health
     assert holding(store, "test") == good  # rolled back, and not promoted to bad again
     hold = status(store, "Stage", "test")["autoPromotionHolds"]["Warehouse/web"]
     assert hold["freightName"] == bad
+    for key in ("createdAt", "heldBefore"):  # RFC 3339 UTC ending in Z, as every record's time
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", hold[key]), hold
     rollbacks = [
         p
         for p in store_resources.list_kind(store, "Promotion", "demo")

@@ -8,6 +8,7 @@ promotion exits 1 naming the step.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +111,25 @@ def test_promote_failure_exits_1_naming_the_step(store, tmp_path: Path) -> None:
     assert "Failed: step stop (fail) failed: frozen until Monday" in res.output
     fr = store_resources.get(store, "Freight", "f00dfeed1234", "demo").status
     assert "currentlyIn" not in fr
+
+
+def test_promote_prints_the_promotion_in_the_format_asked(store) -> None:
+    _setup(store, [{"uses": "fail", "as": "stop", "config": {"message": "no"}}])
+    res = CliRunner().invoke(cli, ["promote", "-n", "demo", "--freight", "f00dfeed1234",
+                                   "--stage", "test", "-o", "json"])  # fmt: skip
+    assert res.exit_code == 1  # the promotion failed: exit 1 whatever the format
+    obj = json.loads(res.stdout)
+    assert (obj["apiVersion"], obj["kind"]) == ("kargo.akuity.io/v1alpha1", "Promotion")
+    assert obj["spec"] == {**obj["spec"], "stage": "test", "freight": "f00dfeed1234"}
+    assert obj["status"]["phase"] == "Failed"
+    assert obj["metadata"]["creationTimestamp"].endswith("Z")
+    res = CliRunner().invoke(cli, ["promote", "-n", "demo", "--freight", "f00dfeed1234",
+                                   "--stage", "test", "-o", "name"])  # fmt: skip
+    assert re.fullmatch(r"promotion/test\.[0-9a-z]{26}\.f00dfee\n", res.stdout), res.stdout
+    phase = "jsonpath={.status.phase}"
+    res = CliRunner().invoke(cli, ["promote", "-n", "demo", "--freight", "f00dfeed1234",
+                                   "--stage", "test", "-o", phase])  # fmt: skip
+    assert res.stdout == "Failed"
 
 
 def test_promote_unknown_freight_and_stage(store) -> None:

@@ -99,7 +99,7 @@ def test_built_by_ci_is_signed_with_provenance_and_sbom_and_others_are_not(
     main(
         ["image", "attestations", f"{registry.host}/ctl/web:1.0.0", "--key", str(pub), "-o", "json"]
     )  # fmt: skip (exits only when one does not verify)
-    listed = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)["items"]
     assert sorted(a["payload"]["predicateType"] for a in listed if a["verified"]) == [
         env.CYCLONEDX_PREDICATE,
         env.SLSA_PROVENANCE_V1,

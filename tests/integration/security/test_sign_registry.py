@@ -141,7 +141,7 @@ def test_attestations_are_dsse_envelopes_an_independent_verifier_accepts(
     assert res.exit_code == 0, res.output
     res = run("image", "attestations", ref, "--key", str(pub), "-o", "json")
     assert res.exit_code == 0, res.output
-    found = json.loads(res.stdout)
+    found = json.loads(res.stdout)["items"]
     assert len(found) == 1 and found[0]["verified"] is True
     assert found[0]["payload"]["predicateType"] == env.SLSA_PROVENANCE_V1
     statements = independent_verify_attestations(registry.url, "sign/att", digest, pub)
@@ -151,7 +151,7 @@ def test_attestations_are_dsse_envelopes_an_independent_verifier_accepts(
     # a different key: listed, not verified, exit 1
     _, other_pub = keys.generate(tmp_path / "x")
     res = run("image", "attestations", ref, "--key", str(other_pub), "-o", "json")
-    assert json.loads(res.stdout)[0]["verified"] is False
+    assert json.loads(res.stdout)["items"][0]["verified"] is False
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2")
     res = run("image", "attest", ref, "--key", str(key), "--predicate", str(bad))

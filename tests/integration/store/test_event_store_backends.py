@@ -210,3 +210,49 @@ def test_a_bad_event_fails_only_its_writer(store: Store) -> None:
     found = store_events.query(store)
     assert sorted(e.involved.name for e in found) == ["first", "ok1", "ok2"]
     assert [e.seq for e in found] == [1, 2, 3]  # gapless: the failed one took no position
+
+
+def test_the_light_reader_reads_events_as_the_store_queries_them(store: Store) -> None:
+    """``reads.list_events`` (``get events``' read, no ORM) answers as ``events.query``."""
+    from shipway.store import reads
+
+    at = dt.datetime(2026, 12, 4, 8, 0, 0, 123456, tzinfo=dt.UTC)
+    web, api = ObjectRef("Application", "web", "argocd"), ObjectRef("Application", "api", "team")
+    for i in range(3):  # one event seen three times, then others
+        store_events.emit(store, web, "SyncFailed", "boom", type="Warning",
+                          at=at + dt.timedelta(seconds=i))  # fmt: skip
+    store_events.emit(store, api, "Synced", "fine", release_id="rel-1", source="deploy", at=at)
+    store_events.emit(store, ObjectRef("CIRun", "r1", "ci", "v1", "u-1"), "RunStarted", "go", at=at)
+    readers = [reads.engine_reader(store.engine)]
+    if store.engine.dialect.name == "sqlite":  # and as the CLI reads SQLite: stdlib sqlite3
+        readers.append(
+            reads.check_schema(reads._sqlite_reader(Path(str(store.engine.url.database))), "db")
+        )
+    forms: list[dict[str, Any]] = [
+        {}, {"namespace": "argocd"}, {"kind": "application"}, {"name": "api"},
+        {"types": ["Warning"]}, {"types": ["Normal", "Warning"], "after": 1},
+        {"limit": 2, "newest": True}, {"namespace": "nowhere"},
+    ]  # fmt: skip
+    for reader in readers:
+        for form in forms:
+            light = reads.list_events(reader, **{"limit": 1000, **form})
+            assert light == store_events.query(store, **{"limit": 1000, **form}), form
+        assert reads.last_event_seq(reader) == store_events.last_seq(store)
+        first = reads.list_events(reader, name="web")[0]
+        assert (first.count, first.first, first.last) == (3, at, at + dt.timedelta(seconds=2))
+
+
+def test_the_light_reader_finds_a_release_by_id_or_unique_prefix(store: Store) -> None:
+    from shipway.model.errors import NotFoundError
+    from shipway.store import reads
+
+    for rid in ("abc123", "abc456", "x_1", "x%2"):
+        releases.save(store, Release(id=rid, app="web", commit="c" * 40))
+    reader = reads.engine_reader(store.engine)
+    assert reads.get_release(reader, "abc123") == releases.get(store, "abc123")
+    assert reads.get_release(reader, "abc4").id == "abc456"
+    assert reads.get_release(reader, "x_").id == "x_1"  # _ and % are characters, not patterns
+    assert reads.get_release(reader, "x%").id == "x%2"
+    for ambiguous_or_missing in ("abc", "x", "nope"):
+        with pytest.raises(NotFoundError, match="not found"):
+            reads.get_release(reader, ambiguous_or_missing)

@@ -47,11 +47,11 @@ def test_once_from_files(  # type: ignore[no-untyped-def]
     assert Repo.clone(url, tmp_path / "dry").head() == seed.head()  # nothing pushed
     code, out, err = run(["image", "update", "--once", "-f", str(apps), "-o", "json"], capsys)
     assert code == 0, err
-    [res] = json.loads(out)
+    [res] = json.loads(out)["items"]  # a List, as every list's -o json
     assert res["image"] == f"{registry.host}/cli/{u}@{digest}" and res["config_commit"]
     assert res["files"] == ["overlays/dev/kustomization.yaml"]
     code, out, _ = run(["image", "update", "--once", "-f", str(apps), "-o", "json"], capsys)
-    assert code == 0 and json.loads(out)[0]["config_commit"] is None
+    assert code == 0 and json.loads(out)["items"][0]["config_commit"] is None
     assert store_resources.list_kind(open_store(Settings()), "Application") == []
 
     (apps / "bad.yaml").write_text(application("bad-app", f"{registry.host}/cli/none-{u}", url))

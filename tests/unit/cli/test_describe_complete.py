@@ -150,6 +150,12 @@ def test_completion_of_commands_flags_kinds_and_names(
     assert _complete("shipway describe app a", env) == ["api"]
     assert _complete("shipway app logs ", env) == ["api", "web"]
     assert "--sort-by" in _complete("shipway get applications --so", env)
+    assert _complete("shipway delete app ", env) == ["api", "web"]  # as kubectl delete
+    assert _complete("shipway delete applications w", env) == ["web"]
+    for words in ("shipway get apps -n ", "shipway app list -N ", "shipway get events -n "):
+        assert {"argocd", "default"} <= set(_complete(words, env)), words  # namespaces
+    assert _complete("shipway get apps -n ar", env) == ["argocd"]
+    assert all("Error" not in w for w in _complete("shipway get events --for ", env))
     assert "custom-columns=" in _complete("shipway get apps -o cu", env)
     fish = "complete --no-files --command shipway"
     for shell, marker in (("bash", "complete -o"), ("zsh", "compdef"), ("fish", fish)):
@@ -176,3 +182,98 @@ def test_get_of_one_object_uses_the_list_columns_and_jsonpath(
     columns = "custom-columns=NAME:.metadata.name,PATH:.spec.source.path"
     _, out, _ = run(["get", "apps", "-o", columns, "--sort-by", "{.spec.source.path}"], capsys)
     assert out.splitlines() == ["NAME   PATH", "api    api", "web    app"]
+
+
+def test_the_bash_script_completes_names_in_bash(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``source <(shipway completion bash)`` in a real bash, then its function, as on <TAB>."""
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    script = ('source <(shipway completion bash)\n'
+              'COMP_WORDS=(shipway describe app ""); COMP_CWORD=3\n'
+              '_shipway_completion shipway; printf "%s\\n" "${COMPREPLY[@]}"\n')  # fmt: skip
+    env = {**os.environ, "PATH": f"{Path(SHIPWAY).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
+                          check=False, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["api", "web"]
+
+
+def test_zsh_and_fish_get_names_through_their_protocols(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the zsh and fish scripts ask the program (neither shell is installed here)."""
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    base = {**os.environ}
+    zsh = subprocess.run([SHIPWAY], capture_output=True, text=True, check=False, timeout=60,
+                         env={**base, "_SHIPWAY_COMPLETE": "zsh_complete",
+                              "COMP_WORDS": "shipway get applications w",
+                              "COMP_CWORD": "3"})  # fmt: skip
+    assert zsh.returncode == 0, zsh.stderr
+    assert zsh.stdout.split("\n")[:3] == ["plain", "web", "_"]
+    fish = subprocess.run([SHIPWAY], capture_output=True, text=True, check=False, timeout=60,
+                          env={**base, "_SHIPWAY_COMPLETE": "fish_complete",
+                               "COMP_WORDS": "shipway app logs ", "COMP_CWORD": ""})  # fmt: skip
+    assert fish.returncode == 0, fish.stderr
+    assert fish.stdout.splitlines() == ["plain,api", "plain,web"]
+
+
+def test_help_lists_every_command_with_its_own_summary_without_loading_them() -> None:
+    import inspect
+
+    assert sorted(groups.SUMMARIES) == sorted(groups.COMMANDS)
+    for name in groups.COMMANDS:
+        command = groups.load(name)
+        assert command is not None and not command.short_help, name
+        first = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert groups.SUMMARIES[name] == " ".join(first.split()), name
+    probe = (
+        "import sys, io, contextlib\n"
+        "from shipway.cli.main import main\n"
+        "out = io.StringIO()\n"
+        "try:\n    with contextlib.redirect_stdout(out):\n        main(['--help'])\n"
+        "except SystemExit as e:\n    assert not e.code\n"
+        "print(out.getvalue())\n"
+        "from shipway.cli.groups import COMMANDS\n"
+        "print(sorted(m for m in {t.partition(':')[0] for t in COMMANDS.values()}"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    *text, loaded = done.stdout.rstrip("\n").splitlines()
+    assert loaded == "[]"  # no command's module was imported for the list
+    listed = [ln.split()[0] for ln in text[text.index("Commands:") + 1 :] if ln.startswith("  ")]
+    assert listed == sorted(groups.COMMANDS)
+    assert any(ln.split()[:3] == ["describe", "Show", "an"] for ln in text)
+
+
+def test_describe_ends_with_the_objects_own_events(
+    shipway_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipway.settings import Settings
+    from shipway.store import events as store_events
+    from shipway.store.db import open_store
+
+    (tmp_path / "apps.yaml").write_text(APP)
+    assert run(["apply", "-f", str(tmp_path / "apps.yaml")], capsys)[0] == 0
+    store = open_store(Settings())
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
+    try:
+        web = ev.ObjectRef("Application", "web", "argocd")
+        for i in range(2):
+            store_events.emit(store, web, "SyncFailed", "boom [b]", type="Warning",
+                              source="deploy", at=at + dt.timedelta(seconds=i))  # fmt: skip
+        store_events.emit(store, ev.ObjectRef("Application", "api", "argocd"), "Synced", "other")
+    finally:
+        store.close()
+    code, out, _ = run(["describe", "app", "web"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    at_events = lines.index("Events:")
+    assert lines[at_events + 1].split() == ["Type", "Reason", "Age", "From", "Message"]
+    row = lines[at_events + 3]
+    assert row.startswith("  Warning  SyncFailed  ") and row.endswith("  deploy  boom [b]"), row
+    assert "(x2 over 3m" in row and len(lines) == at_events + 4  # last, and only web's

@@ -97,8 +97,10 @@ def test_a_newer_schema_is_refused(shipway_home: Path, capsys: pytest.CaptureFix
 
 
 @pytest.mark.parametrize(
-    "args", [["get", "applications"], ["app", "list"], ["release", "list"], ["ci", "list"]]
-)
+    "args", [["get", "applications"], ["app", "list"], ["release", "list"], ["ci", "list"],
+             ["get", "events"], ["get", "events", "--field-selector", "type=Normal"],
+             ["describe", "app", "web"], ["describe", "applications"], ["metrics", "dora"]],
+)  # fmt: skip
 def test_list_commands_import_no_heavy_library(shipway_home: Path, args: list[str]) -> None:
     assert run_main_in_child(["apply", "-f", "-"], APP).returncode == 0
     probe = run_main_in_child(args, "", report_modules=True)
@@ -108,6 +110,34 @@ def test_list_commands_import_no_heavy_library(shipway_home: Path, args: list[st
 
 
 HEAVY = ("sqlalchemy", "alembic", "rich", "pydantic", "httpx", "fastapi", "kubernetes", "yaml")
+
+
+@pytest.mark.parametrize(
+    "args", [["get", "events"], ["describe", "app", "web"], ["account", "list"],
+             ["metrics", "dora"], ["app", "history", "web"], ["app", "get", "web", "--no-refresh"]],
+)  # fmt: skip
+def test_reads_through_the_store_at_head_do_not_load_alembic(
+    shipway_home: Path, args: list[str]
+) -> None:
+    assert run_main_in_child(["apply", "-f", "-"], APP).returncode == 0
+    probe = run_main_in_child(args, "", report_modules=True)
+    assert probe.returncode == 0, probe.stderr
+    assert "alembic" not in probe.stdout.strip().splitlines()[-1], args
+
+
+def test_a_write_migrates_an_older_schema_by_itself(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(home=shipway_home, database_url="")
+    shipway_home.mkdir(parents=True)
+    engine = db.engine_for(settings)
+    db.migrate(engine, "0006")
+    assert not db.at_head(engine)
+    probe = run_main_in_child(["apply", "-f", "-"], APP, report_modules=True)
+    assert probe.returncode == 0, probe.stderr
+    assert "alembic" in probe.stdout.strip().splitlines()[-1]
+    assert db.at_head(engine)
+    engine.dispose()
 
 
 def run_main_in_child(
@@ -161,3 +191,44 @@ def test_selectors_filter_get_and_app_list(
     assert code == 0 and out.split()[0] == "db" and out.split()[-1].endswith("s")
     header = run(["get", "apps"], capsys)[1].splitlines()[0].split()
     assert header == ["NAME", "SOURCE", "AGE"]
+
+
+def test_release_get_reads_as_the_lists_do(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipway.model.release import Release
+    from shipway.store import releases
+
+    store = db.open_store(Settings())
+    try:
+        releases.save(store, Release(id="rel-7f3a", app="web", commit="c" * 40))
+    finally:
+        store.close()
+    code, out, _ = run(["release", "get", "rel-7", "-o", "jsonpath={.id} {.app}"], capsys)
+    assert (code, out) == (0, "rel-7f3a web")
+    code, _, err = run(["release", "get", "nope"], capsys)
+    assert code == 3 and "release 'nope' not found" in err
+    probe = run_main_in_child(["release", "get", "rel-7f3a", "-o", "name"], "",
+                              report_modules=True)  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == ["release/rel-7f3a", "[]"]
+
+
+def test_ci_logs_reads_as_the_lists_do(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shipway.store import runs
+
+    store = db.open_store(Settings())
+    try:
+        record = {"id": "run-42", "workflow": "ci.yml", "event": "push", "conclusion": "success",
+                  "jobs": []}  # fmt: skip
+        runs.save_run(store, record, "step one\nstep two")
+    finally:
+        store.close()
+    assert run(["ci", "logs", "run-4"], capsys)[:2] == (0, "step one\nstep two\n")
+    code, _, err = run(["ci", "logs", "nope"], capsys)
+    assert code == 3 and "CI run 'nope' not found" in err
+    probe = run_main_in_child(["ci", "logs", "run-42"], "", report_modules=True)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.splitlines() == ["step one", "step two", "[]"]

@@ -52,6 +52,8 @@ SAME = [
     ["ci", "list"], ["ci", "list", "--limit", "1", "-o", "name"], ["ci", "list", "-o", "yaml"],
     ["get", "applications", "-o", "bogus"], ["get", "nosuchkind"],
     ["app", "list", "-l", "env in prod"], ["get", "applications", "-o", "jsonpath={.items[0"],
+    ["get", "pipelines"], ["get", "apps", "-l", "env=none"], ["get", "stages", "-A"],
+    ["get", "clusterpromotiontasks", "-o", "wide"], ["get", "pipelines", "-o", "name"],
 ]  # fmt: skip
 ELSEWHERE = [
     ["get", "applications", "web"], ["get", "events"], ["get", "ns"], ["get"],
@@ -150,3 +152,68 @@ def test_a_reader_gone_is_exit_1_and_silent_on_both_paths(stored: None) -> None:
         proc.stdout.close()  # before the command writes a byte
         assert (proc.wait(timeout=60), proc.stderr.read()) == (1, b""), argv
         proc.stderr.close()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["get", "pipelines"], "No resources found in default namespace."),
+    (["get", "apps", "-l", "env=none", "-o", "wide"], "No resources found in argocd namespace."),
+    (["get", "stages", "-A"], "No resources found"),
+    (["get", "clusterpromotiontasks"], "No resources found"),  # cluster-scoped
+])  # fmt: skip
+def test_an_empty_get_prints_no_header_only_kubectls_line(
+    stored: None, args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for fn in (quick.run, click_run):
+        assert _call(fn, args, capsys) == (0, "", said)
+
+
+def test_release_and_ci_lists_have_kubectls_age_column(
+    shipway_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    monkeypatch.setenv("SHIPWAY_COLOR", "never")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    at = dt.datetime.now(dt.UTC)
+    st = open_store(Settings())
+    try:
+        releases.save(st, Release(id="old", app="web", commit="a" * 40,
+                                  created=at - dt.timedelta(hours=3, minutes=20)))  # fmt: skip
+        started = (at - dt.timedelta(days=3, hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        runs.save_run(
+            st,
+            {
+                "id": "run-1",
+                "workflow": "ci.yml",
+                "event": "push",
+                "conclusion": "success",
+                "jobs": [],
+                "started": started,
+            },
+            "log",
+        )
+        runs.save_run(st, {"id": "run-0", "workflow": "ci.yml", "event": "push",
+                           "conclusion": "success", "jobs": []}, "log")  # fmt: skip
+    finally:
+        st.close()
+    for fn in (quick.run, click_run):  # both paths (``_call`` masks ages: read them here)
+        fn(["release", "list"])
+        head, row = capsys.readouterr().out.splitlines()
+        assert head.split()[-2:] == ["DURATION", "AGE"] and row.split()[-1] == "3h20m", row
+        fn(["ci", "list"])
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split()[-2:] == ["JOBS", "AGE"]
+        assert {ln.split()[0]: ln.split()[-1] for ln in lines[1:]} == {
+            "run-1": "3d4h",
+            "run-0": "<unknown>",
+        }
+
+
+def test_empty_release_and_ci_lists_say_so_as_kubectl(
+    stored: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for args in (["release", "list", "--app", "nothing"], ["ci", "list", "--limit", "0"]):
+        for fn in (quick.run, click_run):
+            assert _call(fn, args, capsys) == (0, "", "No resources found"), (fn, args)
+    code, out, _ = _call(quick.run, ["release", "list", "--app", "nothing", "-o", "json"], capsys)
+    assert (code, json.loads(out)["items"]) == (0, [])

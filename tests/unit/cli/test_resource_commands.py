@@ -42,10 +42,14 @@ def test_apply_get_delete(
     code, out, _ = run(["get", "clusters", "-o", "json"], capsys)
     assert code == 0
     assert [i["metadata"]["name"] for i in json.loads(out)["items"]] == ["edge", "local"]
-    assert run(["delete", "cluster", "edge"], capsys)[0] == 0
+    assert run(["delete", "cluster", "edge"], capsys)[:2] == (0, "cluster/edge deleted\n")
     code, _, err = run(["get", "cluster", "edge"], capsys)
     assert code == 3
     assert "Cluster/edge" in err
+    assert run(["apply", "-f", str(tmp_path / "c.yaml")], capsys)[0] == 0
+    assert run(["delete", "cluster", "edge", "-o", "name"], capsys)[:2] == (0, "cluster/edge\n")
+    code, _, err = run(["delete", "cluster", "edge", "-o", "json"], capsys)
+    assert code == 2  # kubectl delete takes -o name only
 
 
 def test_a_bad_file_in_a_directory_stores_nothing(

@@ -63,8 +63,11 @@ def test_type_and_reason_are_checked() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0s"), (45, "45s"), (59, "59s"), (60, "1m"), (5 * 60 + 59, "5m"), (3 * 3600, "3h"),
-     (2 * 86400 + 5, "2d"), (400 * 86400, "1y"), (-3, "0s")],
+    # kubectl's duration.HumanDuration, as its AGE columns and LAST SEEN print it
+    [(0, "0s"), (45, "45s"), (90, "90s"), (125, "2m5s"), (5 * 60, "5m"), (5 * 60 + 59, "5m59s"),
+     (15 * 60 + 7, "15m"), (3 * 3600, "3h"), (3 * 3600 + 20 * 60, "3h20m"), (10 * 3600, "10h"),
+     (2 * 86400 + 5, "2d"), (3 * 86400 + 4 * 3600, "3d4h"), (400 * 86400, "400d"),
+     (3 * 365 * 86400 + 86400, "3y1d"), (-3, "0s")],
 )  # fmt: skip
 def test_short_age(seconds: float, text: str) -> None:
     assert ev.short_age(seconds) == text
@@ -120,3 +123,12 @@ def test_older_subjects() -> None:
     assert ev.from_subject("ci", "0123abcd/build").kind == "CIRun"
     repo = ev.from_subject("controller", "git://127.0.0.1:9/app.git")
     assert (repo.kind, repo.name) == ("Repository", "git://127.0.0.1:9/app.git")
+
+
+def test_stored_starts_are_rfc3339_and_read_back_exactly() -> None:
+    t = 1764849600.123456  # 2025-12-04T12:00:00.123456Z
+    assert ev.stamp(t) == "2025-12-04T12:00:00.123456Z"
+    got = ev.epoch_of(ev.stamp(t))
+    assert got is not None and abs(got - t) < 1e-6
+    assert ev.epoch_of(t) == t  # a state stored before (epoch seconds) still resumes
+    assert ev.epoch_of(None) is None and ev.epoch_of("") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,24 @@ def test_table_as_kubectl_events(shipway_home: Path) -> None:
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
-    assert lines[1].split() == ["5m", "(x3", "over", "7m)", "Warning", "SyncFailed",
-                                "application/web", "boom"]  # fmt: skip
+    # kubectl's ages (duration.HumanDuration): 5m0s reads "5m", a second later "5m1s"
+    last, rest = lines[1].split(")", 1)
+    assert re.fullmatch(r"5m(\d+s)? \(x3 over 7m(\d+s)?", last), lines[1]
+    assert rest.split() == ["Warning", "SyncFailed", "application/web", "boom"]
     assert lines[2].split()[1:] == ["Normal", "RunStarted", "cirun/r1", "go"]
     assert len(lines) == 3
+
+
+def test_a_narrow_terminal_never_cuts_the_object(
+    shipway_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(shipway_home)
+    monkeypatch.setenv("COLUMNS", "40")
+    code, out = _run("get", "events")
+    assert code == 0, out
+    header, *rows = out.splitlines()
+    assert header.split()[-1] == "OBJECT", out  # MESSAGE and REASON gave way first
+    assert [r.split()[-1] for r in rows] == ["application/web", "cirun/r1"], out
 
 
 def test_all_namespaces_and_wide(shipway_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +74,8 @@ def test_all_namespaces_and_wide(shipway_home: Path, monkeypatch: pytest.MonkeyP
                                                         "RELEASE"]  # fmt: skip
     rows = [line.split() for line in out.splitlines()[1:]]
     assert rows[0][0] == "argocd" and rows[1][0] == "ci"
-    assert rows[1][-4:] == ["ci", "3m", "1", "rel9"]
+    assert rows[1][-4:-2] == ["ci", rows[1][-3]] and rows[1][-2:] == ["1", "rel9"]
+    assert re.fullmatch(r"3m3\ds", rows[1][-3]), rows[1]  # FIRST SEEN 3m30s ago, as kubectl
 
 
 def test_filters(shipway_home: Path) -> None:
@@ -67,7 +83,7 @@ def test_filters(shipway_home: Path) -> None:
     code, out = _run("get", "events", "--for", "app/web", "-o", "json")
     assert code == 0, out
     listing = json.loads(out)
-    assert listing["kind"] == "EventList"
+    assert (listing["apiVersion"], listing["kind"]) == ("v1", "List")  # as kubectl get events
     assert [i["involvedObject"]["name"] for i in listing["items"]] == ["web"]
     assert listing["items"][0]["count"] == 3
     code, out = _run("get", "events", "-n", "ci", "-o", "yaml")
@@ -75,8 +91,29 @@ def test_filters(shipway_home: Path) -> None:
     assert [i["reason"] for i in doc["items"]] == ["RunStarted"]
     code, out = _run("get", "events", "--types", "Warning", "-o", "name")
     assert out.split() == ["event/web.1"]
-    code, out = _run("get", "events", "-n", "nowhere")
-    assert code == 0 and "No events found in nowhere namespace." in out
+    res = CliRunner().invoke(cli, ["get", "events", "-n", "nowhere"])
+    assert res.exit_code == 0 and res.stdout == ""  # no header, as kubectl
+    assert res.stderr == "No events found in nowhere namespace.\n"
+
+
+def test_field_selector_labels_and_sort_by(shipway_home: Path) -> None:
+    _seed(shipway_home)
+    code, out = _run("get", "events", "--field-selector", "type=Warning", "-o", "name")
+    assert (code, out.split()) == (0, ["event/web.1"])
+    code, out = _run("get", "events", "--field-selector",
+                     "involvedObject.kind=CIRun,reason!=RunFailed", "-o", "name")  # fmt: skip
+    assert out.split() == ["event/r1.2"], out
+    code, out = _run("get", "events", "--sort-by", ".reason", "-o",
+                     "custom-columns=REASON:.reason,COUNT:.count")  # fmt: skip
+    assert out.splitlines() == ["REASON       COUNT", "RunStarted   1", "SyncFailed   3"]
+    code, out = _run("get", "events", "--sort-by", "{.count}", "-o", "jsonpath={..reason}")
+    assert out == "RunStarted SyncFailed"
+    res = CliRunner().invoke(cli, ["get", "events", "--field-selector", "type=Normal,reason=x"])
+    assert res.stdout == "" and "No events found" in res.stderr
+    res = CliRunner().invoke(cli, ["get", "events", "-l", "team in (a,b)", "-o", "json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["items"] == []  # events carry no labels
+    res = CliRunner().invoke(cli, ["get", "events", "--field-selector", "type"])
+    assert isinstance(res.exception, InputError)
 
 
 def test_bad_flags(shipway_home: Path) -> None:

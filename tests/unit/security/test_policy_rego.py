@@ -185,7 +185,7 @@ def test_policy_lint_exits_1_and_names_file_object_and_check(
     assert code == 1
     assert f"{tree / 'm.yaml'}: (Deployment/web)" in out and "(check: latest-tag)" in out
     code, out, _ = run(["policy", "lint", "-f", str(tree / "m.yaml"), "-o", "json"], capsys)
-    assert {f["check"] for f in json.loads(out)} >= {"latest-tag", "run-as-non-root"}
+    assert {f["check"] for f in json.loads(out)["items"]} >= {"latest-tag", "run-as-non-root"}
     code, _, err = run(["policy", "lint", "-f", str(tree / "m.yaml"), "--exclude", "nope"], capsys)
     assert code == 2 and "unknown check" in err
 
