@@ -2,12 +2,11 @@
 
 - ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
   ``generic-hmac``, ``slack``, ``msteams``, ``rocket``, ``discord``, ``github``,
-  ``gitlab``, ``gitea`` and
-  the three change request comment types;
-  the other Flux types are accepted at apply and refused at delivery with a
-  Warning event), ``address``, ``channel``, ``username``, ``secretRef``,
-  ``timeout``, ``suspend``, ``serviceAccountName`` (workload identity, for types
-  shipway does not send), ``certSecretRef`` (``ca.crt``, ``tls.crt``/``tls.key``)
+  ``gitlab``, ``gitea`` and the three change request comment types; the other
+  Flux types are refused at apply, naming the ones shipway sends), ``address``,
+  ``channel``, ``username``, ``secretRef``, ``timeout``, ``suspend``,
+  ``serviceAccountName`` (accepted; workload identity is for types shipway does
+  not send), ``certSecretRef`` (``ca.crt``, ``tls.crt``/``tls.key``)
   and ``proxy``/``proxySecretRef`` on the HTTP types (``TLS_TYPES``; on the
   commit-status types they are accepted and refused at delivery, naming the
   field, by ``notify.worker_flux``), ``commitStatusExpr`` (CEL, ``flux_cel``:
@@ -16,7 +15,8 @@
   name with ``*``, namespace, matchLabels), ``eventSeverity`` info|error,
   ``inclusionList``/``exclusionList`` (regular expressions on the message,
   checked at apply), ``eventMetadata``, ``summary``, ``suspend``.
-- ``ReceiverSpec`` (v1, v1beta2): ``type``, ``events``, ``resources``
+- ``ReceiverSpec`` (v1, v1beta2): ``type`` (``ACCEPTED_RECEIVERS``; Flux's other
+  types are refused at apply), ``events``, ``resources``
   (kind, name with ``*``, namespace, matchLabels, ``filter``), ``secretRef``
   (required but for ``generic-oidc``), ``suspend``, ``oidcProviders``,
   ``resourceFilter`` (the CEL filters on ``res`` and ``req``, their syntax
@@ -73,6 +73,14 @@ def _one_of(value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def _built(value: str, built: tuple[str, ...], kind: str, verb: str) -> str:
+    """A Flux type shipway has not built is refused at apply, naming what it has."""
+    if value not in built:
+        raise ValueError(f"type {value!r} is a Flux {kind} type shipway does not support yet "
+                         f"(it {verb} {', '.join(built)})")  # fmt: skip
+    return value
+
+
 class ProviderSpec(_Strict):
     type: str
     address: str = ""
@@ -91,7 +99,7 @@ class ProviderSpec(_Strict):
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
-        return _one_of(value, PROVIDER_TYPES)
+        return _built(_one_of(value, PROVIDER_TYPES), SENT_TYPES, "Provider", "sends")
 
     @field_validator("commit_status_expr")
     @classmethod
@@ -194,7 +202,7 @@ class ReceiverSpec(_Strict):
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
-        return _one_of(value, RECEIVER_TYPES)
+        return _built(_one_of(value, RECEIVER_TYPES), ACCEPTED_RECEIVERS, "Receiver", "serves")
 
     @model_validator(mode="after")
     def _secret(self) -> ReceiverSpec:
