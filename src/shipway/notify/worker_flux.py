@@ -281,6 +281,26 @@ def _proxy_url(namespace: str, name: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{auth}@{parts.netloc}"))
 
 
+def _github_app(ref: str, data: dict[str, str]) -> dict[str, str]:
+    """A GitHub App Secret, as Flux documents it for GitRepositories and Providers."""
+    if not data.get("githubAppID"):
+        raise DeliveryError(f"Provider {ref}: the Secret has githubAppPrivateKey but no "
+                            "githubAppID")  # fmt: skip
+    if not data.get("githubAppInstallationID"):
+        what = (
+            "githubAppInstallationOwner is not supported by shipway yet; set "
+            if data.get("githubAppInstallationOwner")
+            else "the Secret has no "
+        )
+        raise DeliveryError(f"Provider {ref}: {what}githubAppInstallationID")
+    return {
+        "id": data["githubAppID"],
+        "installation": data["githubAppInstallationID"],
+        "key": data["githubAppPrivateKey"],
+        "baseURL": data.get("githubAppBaseURL", ""),
+    }
+
+
 def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]:
     """The sender's configuration for a stored Provider (its Secret read now)."""
     spec = ProviderSpec.model_validate(provider.spec)
@@ -303,6 +323,9 @@ def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]
             secret_values.append(data["token"])
         if data.get("address"):
             secret_values.append(data["address"])
+        if spec.type.startswith("github") and data.get("githubAppPrivateKey"):
+            opts["githubApp"] = _github_app(ref, data)
+            secret_values.append(data["githubAppPrivateKey"])
         if data.get("headers"):
             try:
                 headers = yaml.safe_load(data["headers"]) or {}
