@@ -1,0 +1,146 @@
+"""sprig's crypto functions as Argo CD templates reach them, checked against sprig itself.
+
+The table's answers are sprig's; where Go and sprig's Debian package
+(``golang-github-masterminds-sprig-dev``) are installed, every case is run on real sprig too,
+so the table is kept honest. The random ones are checked by their shape and by the other
+side: what ``encryptAES`` makes, sprig's ``decryptAES`` reads, and the reverse.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+
+from shipway.templates.gotemplate import TemplateError, render, sprig_funcs
+
+GO = shutil.which("go")
+SPRIG = Path("/usr/share/gocode/src/github.com/Masterminds/sprig/crypto.go")
+HARNESS = """package main
+
+import (
+	"fmt"
+	"os"
+	"text/template"
+
+	"github.com/Masterminds/sprig"
+)
+
+func main() {
+	for _, t := range os.Args[1:] {
+		tpl := template.Must(template.New("t").Funcs(sprig.TxtFuncMap()).Parse(t))
+		if err := tpl.Execute(os.Stdout, nil); err != nil {
+			fmt.Print("ERR ", err)
+		}
+		fmt.Print("\\x00")
+	}
+}
+"""
+CASES = [  # template, sprig's answer
+    ('{{ derivePassword 1 "long" "password" "user" "example.com" }}', "ZedaFaxcZaso9*"),
+    ('{{ derivePassword 2 "maximum" "pw" "alice" "site.org" }}', "kgXiBkoZlJbHFArZqf1~"),
+    ('{{ derivePassword 1 "pin" "pw" "alice" "site.org" }}', "5680"),
+    ('{{ derivePassword 3 "medium" "correct horse" "bob" "mail" }}', None),
+    ('{{ derivePassword 1 "basic" "pw" "" "" }}', None),
+    ('{{ derivePassword 1 "nope" "pw" "u" "s" }}', "cannot find password template nope"),
+    ('{{ decryptAES "k" "umEOfOXLdMU+weh6UvfzW8g0gJZ9R0/PctFcDrDun5c=" }}', "hello"),
+    ('{{ decryptAES "a key longer than thirty-two bytes, cut" (encryptAES "a key longer than '
+     'thirty-two bytes, cut" "sixteen bytes!!!") }}', "sixteen bytes!!!"),
+    ('{{ encryptAES "k" "" }}|{{ decryptAES "k" "" }}', "|"),
+    ("{{ hello }}", "Hello!"),
+    ('{{ trimall "$" "$5.00$" }}', "5.00"),
+    ('{{ mustSlice (list 1 2 3 4) 1 3 }}', "[2 3]"),
+    ('{{ mustSlice (list 1 2 3 4) 2 }}', "[3 4]"),
+    ('{{ genPrivateKey "nope" }}', "Unknown type nope"),
+    ('{{ randBytes 12 | len }}', "16"),  # base64 of 12 bytes
+]  # fmt: skip
+
+
+def _render(text: str) -> str:
+    return render(text, {}, funcs=sprig_funcs())
+
+
+@pytest.mark.parametrize(("text", "want"), CASES)
+def test_sprig_crypto_cases(text: str, want: str | None) -> None:
+    got = _render(text)
+    if want is not None:
+        assert got == want
+
+
+@pytest.fixture(scope="module")
+def sprig_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if GO is None or not SPRIG.is_file():
+        pytest.skip("go and golang-github-masterminds-sprig-dev are not installed")
+    d = tmp_path_factory.mktemp("sprig")
+    (d / "main.go").write_text(HARNESS)
+    env = {"GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "HOME": str(d),
+           "GOCACHE": str(d / "cache"), "PATH": "/usr/bin:/bin"}  # fmt: skip
+    subprocess.run([GO, "build", "-o", str(d / "run"), "main.go"], cwd=d, env=env, check=True,
+                   capture_output=True, timeout=300)  # fmt: skip
+    return d / "run"
+
+
+def _sprig(run: Path, *texts: str) -> list[str]:
+    out = subprocess.run([str(run), *texts], capture_output=True, text=True, check=True,
+                         timeout=120).stdout  # fmt: skip
+    return out.split("\x00")[: len(texts)]
+
+
+def test_the_table_and_shipway_agree_with_sprig(sprig_run: Path) -> None:
+    texts = [t for t, _ in CASES if "rand" not in t]
+    for text, theirs in zip(texts, _sprig(sprig_run, *texts), strict=True):
+        assert _render(text) == theirs, text
+
+
+def test_each_side_decrypts_what_the_other_encrypts(sprig_run: Path) -> None:
+    secret = "s3cret: ünïcode and more than one block of text"
+    (theirs,) = _sprig(sprig_run, f'{{{{ encryptAES "pw" "{secret}" }}}}')
+    assert _render(f'{{{{ decryptAES "pw" "{theirs}" }}}}') == secret
+    ours = _render(f'{{{{ encryptAES "pw" "{secret}" }}}}')
+    assert ours != theirs  # a random IV each time
+    assert _sprig(sprig_run, f'{{{{ decryptAES "pw" "{ours}" }}}}') == [secret]
+
+
+@pytest.mark.parametrize(
+    ("kind", "pem_head", "cls"),
+    [("rsa", "RSA PRIVATE KEY", rsa.RSAPrivateKey), ("", "RSA PRIVATE KEY", rsa.RSAPrivateKey),
+     ("ecdsa", "EC PRIVATE KEY", ec.EllipticCurvePrivateKey),
+     ("ed25519", "PRIVATE KEY", ed25519.Ed25519PrivateKey),
+     ("dsa", "DSA PRIVATE KEY", dsa.DSAPrivateKey)],
+)  # fmt: skip
+def test_gen_private_key_makes_sprigs_pem_forms(kind: str, pem_head: str, cls: type) -> None:
+    pem = _render(f'{{{{ genPrivateKey "{kind}" }}}}')
+    assert pem.startswith(f"-----BEGIN {pem_head}-----\n")
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    assert isinstance(key, cls)
+    if isinstance(key, rsa.RSAPrivateKey):
+        assert key.key_size == 4096
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        assert key.curve.name == "secp256r1"
+
+
+def test_a_wrong_ciphertext_is_an_error_naming_the_function() -> None:
+    for bad, why in (("not base64!", "illegal base64"), ("c2hvcnQ=", "ciphertext too short")):
+        with pytest.raises(TemplateError, match=rf"decryptAES.*{why}"):
+            _render(f'{{{{ decryptAES "k" "{bad}" }}}}')
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bcrypt",
+        "htpasswd",
+        "genCA",
+        "genSelfSignedCert",
+        "genSignedCert",
+        "buildCustomCert",
+        "getHostByName",
+    ],
+)
+def test_what_is_not_built_is_refused_naming_it(name: str) -> None:
+    with pytest.raises(TemplateError, match=rf"sprig's {name} is not supported by shipway yet"):
+        _render(f'{{{{ {name} "a" "b" }}}}')
