@@ -2,7 +2,8 @@
 
 - ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
   ``generic-hmac``, ``slack``, ``msteams``, ``rocket``, ``discord``, ``github``,
-  ``gitlab``, ``gitea`` and the three change request comment types; the other
+  ``gitlab``, ``gitea``, ``googlechat``, ``alertmanager`` and the three change
+  request comment types; the other
   Flux types are refused at apply, naming the ones shipway sends), ``address``,
   ``channel``, ``username``, ``secretRef``, ``timeout``, ``suspend``,
   ``serviceAccountName`` (accepted; workload identity is for types shipway does
@@ -48,10 +49,19 @@ PROVIDER_TYPES = (
     "giteapullrequestcomment",
 )  # fmt: skip
 SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord", "github",
-              "gitlab", "gitea",
+              "gitlab", "gitea", "googlechat", "alertmanager",
               "githubpullrequestcomment", "gitlabmergerequestcomment",
               "giteapullrequestcomment")  # fmt: skip
-TLS_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord")  # TLS, proxy
+TLS_TYPES = (
+    "generic",
+    "generic-hmac",
+    "slack",
+    "msteams",
+    "rocket",
+    "discord",
+    "googlechat",
+    "alertmanager",
+)  # TLS, proxy
 RECEIVER_TYPES = ("generic", "generic-hmac", "generic-oidc", "github", "gitlab", "gitea",
                   "bitbucket", "harbor", "dockerhub", "quay", "gcr", "nexus", "acr",
                   "cdevents")  # fmt: skip

@@ -316,9 +316,11 @@ def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]
         if data.get("proxy"):  # deprecated in Flux, under proxySecretRef
             opts["proxy"] = data["proxy"]
             secret_values.append(data["proxy"])
-        for key in ("address", "token", "username"):
+        for key in ("address", "token", "username", "password"):
             if data.get(key):
                 opts[key] = data[key]
+        if data.get("password"):
+            secret_values.append(data["password"])
         if data.get("token"):
             secret_values.append(data["token"])
         if data.get("address"):

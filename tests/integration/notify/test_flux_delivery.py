@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import alertmanager_proc as alertmanager
 import pytest
 from notify_receivers import Receiver
 from prometheus_client import generate_latest
@@ -235,6 +236,66 @@ def test_slack_bot_and_msteams_providers(
     assert title["text"] == "Application/web.apps"
     assert text["text"] == "health Progressing -> Healthy" and "color" not in text
     assert {"title": "cluster", "value": "prod-eu"} in facts["facts"]
+
+
+def test_alertmanager_provider_fires_an_alert_in_a_real_alertmanager(
+    store: Store, shipway_home: Path, tmp_path: Path
+) -> None:
+    """providers.md's alertmanager Provider with Basic authentication: the event is a firing
+    alert (labels from the metadata and the object, annotations the message and summary) that
+    a real Alertmanager keeps; a wrong password is a failed delivery with its answer, the
+    password never shown."""
+    with alertmanager.running(tmp_path / "am", "flux", "am-pass-1") as am:
+        _secret(shipway_home, "apps", "am-auth", {"username": "flux", "password": "am-pass-1"})
+        _provider(store, "alertmanager", f"{am.url}/api/v2/alerts/", secret="am-auth")
+        _alert(store, extra="\n  summary: web in prod")
+        _emit(store, ev.SYNC_FAILED, "sync failed: quota exceeded", warn=True)
+        assert _pass(store).sent == 1
+        (fired,) = am.alerts()
+        labels = fired["labels"]
+        assert {k: labels[k] for k in ("alertname", "severity", "reason", "kind", "name",
+                                       "namespace", "cluster", "releaseId")} == {
+            "alertname": "FluxApplicationSyncFailed", "severity": "error",
+            "reason": "SyncFailed", "kind": "Application", "name": "web", "namespace": "apps",
+            "cluster": "prod-eu", "releaseId": "rel-7"}  # fmt: skip
+        assert "summary" not in labels
+        assert fired["annotations"] == {"message": "sync failed: quota exceeded",
+                                        "summary": "web in prod"}  # fmt: skip
+        assert fired["status"]["state"] == "active"
+
+        _secret(shipway_home, "apps", "am-auth", {"username": "flux", "password": "wrong-pw-9"})
+        _emit(store, ev.SYNC_FAILED, "sync failed again", warn=True)
+        for _ in range(3):
+            _pass(store, backoff=0.0, max_attempts=2)
+        (failed,) = [e for e in events.query(store, kind="Alert")
+                     if e.reason == "NotificationFailed"]  # fmt: skip
+        assert "401" in failed.message and "wrong-pw-9" not in failed.message
+        assert len(am.alerts()) == 1
+
+
+def test_googlechat_provider_posts_a_card(
+    store: Store, shipway_home: Path, webhook: Receiver
+) -> None:
+    """providers.md's googlechat Provider: the address from the Secret, a cards v1 message."""
+    _secret(shipway_home, "apps", "google-webhook", {"address": f"{webhook.url}/v1/spaces/x"})
+    _apply(store, f"""\
+apiVersion: {API}
+kind: Provider
+metadata: {{name: p, namespace: apps}}
+spec:
+  type: googlechat
+  secretRef: {{name: google-webhook}}
+""")  # fmt: skip
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert got.path == "/v1/spaces/x"
+    (card,) = json.loads(got.body)["cards"]
+    assert card["header"] == {"title": "Application/web.apps", "subtitle": "error"}
+    text, facts = card["sections"]
+    assert text == {"widgets": [{"textParagraph": {"text": "sync failed: boom"}}]}
+    assert {"keyValue": {"topLabel": "cluster", "content": "prod-eu"}} in facts["widgets"]
 
 
 @pytest.mark.parametrize("kind", ["github", "gitlab", "gitea"])

@@ -6,13 +6,14 @@
 (MessageCard), teams-workflows (Adaptive Card), github (commit status, pull request
 comment edited in place, deployment, check run);
 Flux's provider types are ``flux_providers`` (``flux:<type>``), its change request
-comment types ``flux_comments``.
+comment types ``flux_comments``, ``googlechat`` and ``alertmanager``
+``flux_alerting``.
 """
 
 from __future__ import annotations
 
 from shipway.notify.config import ServiceConfig
-from shipway.notify.services import flux_comments, flux_providers
+from shipway.notify.services import flux_alerting, flux_comments, flux_providers
 from shipway.notify.services.base import DeliveryError, Service
 from shipway.notify.services.email import EmailService
 from shipway.notify.services.github import GitHubService
@@ -32,6 +33,7 @@ _TYPES: dict[str, type[Service]] = {
     "github": GitHubService,
     **flux_providers.TYPES,
     **flux_comments.TYPES,
+    **flux_alerting.TYPES,
 }
 
 

@@ -74,7 +74,7 @@ class _Flux(Service):
             raise DeliveryError(f"provider {self.config.name}: no address (spec or secret)")
         return addr
 
-    def post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
+    def post(self, url: str, body: Any, headers: dict[str, str]) -> tuple[int, bytes]:
         data = json.dumps(body).encode()
         return http(self, "POST", url, data, {"Content-Type": "application/json", **headers},
                     timeout=self.timeout, context=self.tls, proxy=self.proxy)  # fmt: skip
