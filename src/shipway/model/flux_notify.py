@@ -2,7 +2,7 @@
 
 - ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
   ``generic-hmac``, ``slack``, ``msteams``, ``rocket``, ``discord``, ``github``,
-  ``gitlab``, ``gitea``, ``googlechat``, ``alertmanager`` and the three change
+  ``gitlab``, ``gitea``, ``bitbucket``, ``googlechat``, ``alertmanager`` and the three change
   request comment types; the other
   Flux types are refused at apply, naming the ones shipway sends), ``address``,
   ``channel``, ``username``, ``secretRef``, ``timeout``, ``suspend``,
@@ -49,7 +49,7 @@ PROVIDER_TYPES = (
     "giteapullrequestcomment",
 )  # fmt: skip
 SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord", "github",
-              "gitlab", "gitea", "googlechat", "alertmanager",
+              "gitlab", "gitea", "bitbucket", "googlechat", "alertmanager",
               "githubpullrequestcomment", "gitlabmergerequestcomment",
               "giteapullrequestcomment")  # fmt: skip
 TLS_TYPES = (

@@ -3,6 +3,7 @@ loopback (one checks the generic-hmac signature), the forge fake for commit stat
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -340,6 +341,57 @@ def test_commit_status_through_the_forge_fake(
         assert posted["description"] == "OperationStarted: sync to a"
         rows = outbox.list_outbox(store)
         assert sorted(r.state for r in rows) == ["sent", "sent"]
+    finally:
+        forge.stop()
+
+
+def test_bitbucket_commit_status_through_the_forge_fake(
+    store: Store, shipway_home: Path, tmp_path: Path
+) -> None:
+    """providers.md's bitbucket Provider: a build status keyed by the SHA-1 of the status id,
+    FAILED for an error, the reason in words; a repeat of the same status is not posted
+    again; the started sync is left out, as Flux leaves Progressing out."""
+    repo = Repo.init(tmp_path / "app")
+    repo.run("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+             "-m", "a")  # fmt: skip
+    sha = repo.run("rev-parse", "HEAD").strip()
+    forge = ForgeServer()
+    forge.add_repo("team/app", repo.path)
+    try:
+        _secret(shipway_home, "apps", "bb", {"token": f"flux-bot:{TOKEN}"})
+        _provider(store, "bitbucket", "https://bitbucket.org/team/app", secret="bb",
+                  annotations=f"{{shipway.dev/api-url: '{forge.api('bitbucket')}'}}")  # fmt: skip
+        _alert(store)
+        body = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"project": "default", "source": {"repoURL": "https://x/team/app"}},
+        }
+        resources.apply(store, [Resource("argoproj.io/v1alpha1", "Application", "web", "apps",
+                                         body)])  # fmt: skip
+        resources.set_status(store, "Application", "web", {"sync": {"revision": sha}}, "apps")
+        _emit(store, ev.HEALTH_CHANGED, "health -> Degraded", warn=True)
+        _pass(store)
+        _emit(store, ev.HEALTH_CHANGED, "health -> Degraded", warn=True)  # a repeat
+        _emit(store, ev.SYNC_SUCCEEDED, "synced b")  # its own status, the same key
+        _pass(store)
+        posted = [s[3] for s in forge.state.statuses if s[:3] == ("bitbucket", "team/app", sha)]
+        assert [(p["state"], p["description"]) for p in posted] == [
+            ("FAILED", "health status changed"),
+            ("SUCCESSFUL", "sync succeeded"),
+        ]
+        uid = hashlib.sha256(b"apps/p").hexdigest()[:8]
+        assert posted[0]["key"] == hashlib.sha1(f"application/web/{uid}".encode()).hexdigest()
+        assert posted[0]["name"] == "application/web"
+        assert posted[0]["url"] == "https://bitbucket.org"
+        _secret(shipway_home, "apps", "bb", {"token": TOKEN})  # not <user>:<password>
+        _emit(store, ev.SYNC_FAILED, "sync failed", warn=True)
+        for _ in range(3):
+            _pass(store, backoff=0.0, max_attempts=2)
+        (failed,) = [e for e in events.query(store, kind="Alert")
+                     if e.reason == "NotificationFailed"]  # fmt: skip
+        assert "invalid token format, expected to be <user>:<password>" in failed.message
     finally:
         forge.stop()
 

@@ -7,13 +7,13 @@
 comment edited in place, deployment, check run);
 Flux's provider types are ``flux_providers`` (``flux:<type>``), its change request
 comment types ``flux_comments``, ``googlechat`` and ``alertmanager``
-``flux_alerting``.
+``flux_alerting``, ``bitbucket`` ``flux_bitbucket``.
 """
 
 from __future__ import annotations
 
 from shipway.notify.config import ServiceConfig
-from shipway.notify.services import flux_alerting, flux_comments, flux_providers
+from shipway.notify.services import flux_alerting, flux_bitbucket, flux_comments, flux_providers
 from shipway.notify.services.base import DeliveryError, Service
 from shipway.notify.services.email import EmailService
 from shipway.notify.services.github import GitHubService
@@ -34,6 +34,7 @@ _TYPES: dict[str, type[Service]] = {
     **flux_providers.TYPES,
     **flux_comments.TYPES,
     **flux_alerting.TYPES,
+    **flux_bitbucket.TYPES,
 }
 
 
