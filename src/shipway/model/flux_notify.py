@@ -65,7 +65,17 @@ TLS_TYPES = (
 RECEIVER_TYPES = ("generic", "generic-hmac", "generic-oidc", "github", "gitlab", "gitea",
                   "bitbucket", "harbor", "dockerhub", "quay", "gcr", "nexus", "acr",
                   "cdevents")  # fmt: skip
-ACCEPTED_RECEIVERS = ("generic", "generic-hmac", "generic-oidc", "github", "gitlab", "gitea")
+ACCEPTED_RECEIVERS = (
+    "generic",
+    "generic-hmac",
+    "generic-oidc",
+    "github",
+    "gitlab",
+    "gitea",
+    "harbor",
+    "dockerhub",
+    "quay",
+)
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 
 

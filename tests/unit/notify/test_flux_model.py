@@ -74,9 +74,9 @@ def test_the_documented_examples_are_read_as_is() -> None:
         ("kind: Provider\nspec: {type: carrier-pigeon}", "spec.type", "carrier-pigeon"),
         ("kind: Provider\nspec: {type: webex, address: 'https://webexapis.com/v1/messages'}",
          "spec.type", "'webex' is a Flux Provider type shipway does not support yet"),
-        ("kind: Receiver\nspec: {type: quay, secretRef: {name: s},"
+        ("kind: Receiver\nspec: {type: nexus, secretRef: {name: s},"
          " resources: [{kind: A, name: a}]}",
-         "spec.type", "'quay' is a Flux Receiver type shipway does not support yet (it serves"),
+         "spec.type", "'nexus' is a Flux Receiver type shipway does not support yet (it serves"),
         ("kind: Provider\nspec: {type: generic, timeout: soon}", "spec.timeout", "duration"),
         ("kind: Alert\nspec: {providerRef: {name: p}, eventSources: [{kind: X, name: '*'}],"
          " inclusionList: ['(unclosed']}", "spec.inclusionList", "regular expression"),
