@@ -2,9 +2,9 @@
 
 - ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
   ``generic-hmac``, ``slack``, ``msteams``, ``rocket``, ``discord``, ``github``,
-  ``gitlab``, ``gitea``, ``bitbucket``, ``googlechat``, ``alertmanager`` and the three change
-  request comment types; the other
-  Flux types are refused at apply, naming the ones shipway sends), ``address``,
+  ``gitlab``, ``gitea``, ``bitbucket``, ``googlechat``, ``alertmanager``, ``opsgenie``,
+  ``pagerduty`` and the three change request comment types; the other Flux types
+  are refused at apply, naming the ones shipway sends), ``address``,
   ``channel``, ``username``, ``secretRef``, ``timeout``, ``suspend``,
   ``serviceAccountName`` (accepted; workload identity is for types shipway does
   not send), ``certSecretRef`` (``ca.crt``, ``tls.crt``/``tls.key``)
@@ -49,7 +49,8 @@ PROVIDER_TYPES = (
     "giteapullrequestcomment",
 )  # fmt: skip
 SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord", "github",
-              "gitlab", "gitea", "bitbucket", "googlechat", "alertmanager",
+              "gitlab", "gitea", "bitbucket", "googlechat", "alertmanager", "opsgenie",
+              "pagerduty",
               "githubpullrequestcomment", "gitlabmergerequestcomment",
               "giteapullrequestcomment")  # fmt: skip
 TLS_TYPES = (

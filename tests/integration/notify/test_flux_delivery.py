@@ -345,6 +345,48 @@ def test_commit_status_through_the_forge_fake(
         forge.stop()
 
 
+def test_opsgenie_and_pagerduty_providers(
+    store: Store, shipway_home: Path, webhook: Receiver
+) -> None:
+    """providers.md's opsgenie (GenieKey, one alias per object and reason) and pagerduty
+    (Events API v2 at the address's host, the channel as routing key: an error triggers, an
+    info event resolves and is a change event; the started sync is left out)."""
+    _secret(shipway_home, "apps", "genie", {"token": "genie-key-1"})
+    _provider(store, "opsgenie", f"{webhook.url}/v2/alerts", secret="genie")
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: quota", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert (got.path, got.headers["Authorization"]) == ("/v2/alerts", "GenieKey genie-key-1")
+    body = json.loads(got.body)
+    assert body["message"] == "Application/web" and body["description"] == "sync failed: quota"
+    assert body["details"]["severity"] == "error" and body["details"]["cluster"] == "prod-eu"
+    assert len(body["alias"]) == 64
+    webhook.requests.clear()
+
+    _provider(store, "pagerduty", f"{webhook.url}/ignored/path", extra="\n  channel: rk-77")
+    _emit(store, ev.SYNC_STARTED, "sync to b")
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    _pass(store)
+    _emit(store, ev.SYNC_SUCCEEDED, "synced b")
+    _pass(store)
+    sent = [(r.path, json.loads(r.body)) for r in webhook.requests]
+    assert [p for p, _ in sent] == ["/v2/enqueue", "/v2/enqueue", "/v2/change/enqueue"]
+    trigger, resolve, change = (b for _, b in sent)
+    assert (trigger["routing_key"], trigger["event_action"]) == ("rk-77", "trigger")
+    assert trigger["payload"]["summary"] == "sync failed: application/web"
+    assert trigger["payload"]["source"] == "Flux shipway-reconciler"
+    assert (trigger["payload"]["group"], trigger["payload"]["component"]) == (
+        "Application", "web")  # fmt: skip
+    # one message per sync: the start folded into the failure's
+    assert trigger["payload"]["custom_details"]["message"] == (
+        "OperationStarted: sync to b\nSyncFailed: sync failed: boom"
+    )
+    assert resolve["event_action"] == "resolve" and "payload" not in resolve
+    assert resolve["dedup_key"] == trigger["dedup_key"]  # the same incident, resolved
+    assert change["payload"]["summary"] == "sync succeeded: application/web"
+
+
 def test_bitbucket_commit_status_through_the_forge_fake(
     store: Store, shipway_home: Path, tmp_path: Path
 ) -> None:

@@ -7,13 +7,20 @@
 comment edited in place, deployment, check run);
 Flux's provider types are ``flux_providers`` (``flux:<type>``), its change request
 comment types ``flux_comments``, ``googlechat`` and ``alertmanager``
-``flux_alerting``, ``bitbucket`` ``flux_bitbucket``.
+``flux_alerting``, ``bitbucket`` ``flux_bitbucket``, ``opsgenie`` and ``pagerduty``
+``flux_incidents``.
 """
 
 from __future__ import annotations
 
 from shipway.notify.config import ServiceConfig
-from shipway.notify.services import flux_alerting, flux_bitbucket, flux_comments, flux_providers
+from shipway.notify.services import (
+    flux_alerting,
+    flux_bitbucket,
+    flux_comments,
+    flux_incidents,
+    flux_providers,
+)
 from shipway.notify.services.base import DeliveryError, Service
 from shipway.notify.services.email import EmailService
 from shipway.notify.services.github import GitHubService
@@ -35,6 +42,7 @@ _TYPES: dict[str, type[Service]] = {
     **flux_comments.TYPES,
     **flux_alerting.TYPES,
     **flux_bitbucket.TYPES,
+    **flux_incidents.TYPES,
 }
 
 
