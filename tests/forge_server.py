@@ -89,6 +89,7 @@ class State:
     deployments: list[dict[str, Any]] = field(default_factory=list)  # GitHub's (forge_checks)
     deployment_statuses: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
+    dispatches: list[dict[str, Any]] = field(default_factory=list)  # repository_dispatch
 
     @property
     def comments(self) -> list[tuple[str, str, int, str]]:

@@ -325,7 +325,7 @@ def service_config(provider: Resource) -> tuple[ServiceConfig, RateLimit | None]
             secret_values.append(data["token"])
         if data.get("address"):
             secret_values.append(data["address"])
-        if spec.type.startswith("github") and data.get("githubAppPrivateKey"):
+        if spec.type.startswith("github") and data.get("githubAppPrivateKey"):  # +dispatch
             opts["githubApp"] = _github_app(ref, data)
             secret_values.append(data["githubAppPrivateKey"])
         if data.get("headers"):

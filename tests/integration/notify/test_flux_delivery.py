@@ -387,6 +387,44 @@ def test_opsgenie_and_pagerduty_providers(
     assert change["payload"]["summary"] == "sync succeeded: application/web"
 
 
+def test_grafana_annotation_and_github_dispatch(
+    store: Store, shipway_home: Path, webhook: Receiver, tmp_path: Path
+) -> None:
+    """providers.md's grafana (an annotation with Flux's tags, the Secret's token) and
+    githubdispatch (a repository_dispatch named after the object, the event as its
+    client_payload, through the forge fake)."""
+    _secret(shipway_home, "apps", "grafana", {"token": "glsa-1"})
+    _provider(store, "grafana", f"{webhook.url}/api/annotations", secret="grafana")
+    _alert(store)
+    _emit(store, ev.HEALTH_CHANGED, "health -> Healthy")
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert (got.path, got.headers["Authorization"]) == ("/api/annotations", "Bearer glsa-1")
+    note = json.loads(got.body)
+    assert note["text"] == "application/web.apps" and note["when"] > 1_700_000_000
+    assert note["tags"][:2] == ["flux", "shipway-reconciler"]
+    assert {"cluster: prod-eu", "kind: Application", "name: web",
+            "namespace: apps"} <= set(note["tags"])  # fmt: skip
+
+    repo = Repo.init(tmp_path / "app")
+    repo.run("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+             "-m", "a")  # fmt: skip
+    forge = ForgeServer()
+    forge.add_repo("team/app", repo.path)
+    try:
+        _secret(shipway_home, "apps", "gh", {"token": TOKEN})
+        _provider(store, "githubdispatch", "https://github.com/team/app", secret="gh",
+                  annotations=f"{{shipway.dev/api-url: '{forge.api('github')}'}}")  # fmt: skip
+        _emit(store, ev.SYNC_FAILED, "sync failed: quota", warn=True)
+        assert _pass(store).sent == 1
+        (sent,) = forge.state.dispatches
+        assert (sent["project"], sent["event_type"]) == ("team/app", "Application/web.apps")
+        assert sent["client_payload"]["message"] == "sync failed: quota"
+        assert sent["client_payload"]["involvedObject"]["name"] == "web"
+    finally:
+        forge.stop()
+
+
 def test_bitbucket_commit_status_through_the_forge_fake(
     store: Store, shipway_home: Path, tmp_path: Path
 ) -> None:
