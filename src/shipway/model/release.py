@@ -166,8 +166,8 @@ class Release:
             "stages": [s.to_dict() for s in self.stages],
             "security": copy.deepcopy(self.security) if self.security else {},
             "freight": dict(self.freight),
-            "commitTime": iso(self.commit_time),
-            "rolledBack": iso(self.rolled_back),
+            "commit_time": iso(self.commit_time),
+            "rolled_back": iso(self.rolled_back),
             "seconds": total,
         }
 
@@ -203,6 +203,6 @@ class Release:
             stages=stages or [Stage(n) for n in STAGES],
             security=dict(data.get("security") or {}),
             freight=dict(data.get("freight") or {}),
-            commit_time=parse(data.get("commitTime")),
-            rolled_back=parse(data.get("rolledBack")),
+            commit_time=parse(data.get("commit_time")),
+            rolled_back=parse(data.get("rolled_back")),
         )

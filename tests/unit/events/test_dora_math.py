@@ -101,7 +101,7 @@ def test_rolled_back_counts_as_a_failure_restored_by_its_rollback() -> None:
 def test_commit_time_when_recorded() -> None:
     rel = release("a1", "web", 1, 10)
     rel.commit_time = rel.created - dt.timedelta(hours=1)
-    rel = Release.from_dict(rel.to_dict())  # kept as commitTime
+    rel = Release.from_dict(rel.to_dict())  # kept in the record
     since, until = window()
     d = dora.compute([rel], since=since, until=until)
     assert d.lead_time_median_seconds == pytest.approx(3600 + 600)
