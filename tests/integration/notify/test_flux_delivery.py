@@ -425,6 +425,39 @@ def test_grafana_annotation_and_github_dispatch(
         forge.stop()
 
 
+def test_webex_and_telegram_providers(store: Store, shipway_home: Path, webhook: Receiver) -> None:
+    """providers.md's webex (markdown to a room, the token as Bearer) and telegram (the Bot
+    API's sendMessage, MarkdownV2 escaped, a forum topic from the channel)."""
+    _secret(shipway_home, "apps", "webex-token", {"token": "wx-1"})
+    _provider(store, "webex", f"{webhook.url}/v1/messages", secret="webex-token",
+              extra="\n  channel: room-9")  # fmt: skip
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert (got.path, got.headers["Authorization"]) == ("/v1/messages", "Bearer wx-1")
+    msg = json.loads(got.body)
+    assert msg["roomId"] == "room-9"
+    lines = msg["markdown"].splitlines()
+    assert lines[:2] == ["💣 **application/web.apps**", "sync failed: boom"]
+    assert ">**cluster**: prod-eu" in lines
+    webhook.requests.clear()
+
+    _secret(shipway_home, "apps", "tg", {"token": "123:abc"})
+    _provider(store, "telegram", "ignored", secret="tg", extra="\n  channel: '-100:7'",
+              annotations=f"{{shipway.dev/api-url: '{webhook.url}'}}")  # fmt: skip
+    _emit(store, ev.HEALTH_CHANGED, "health -> Healthy (v1.2)")
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert got.path == "/bot123:abc/sendMessage"
+    msg = json.loads(got.body)
+    assert (msg["chat_id"], msg["message_thread_id"], msg["parse_mode"]) == (
+        "-100", "7", "MarkdownV2")  # fmt: skip
+    assert msg["text"].startswith("*💫 application/web/apps*\nhealth \\-\\> Healthy "
+                                  "\\(v1\\.2\\)\n")  # fmt: skip
+    assert "\\- *cluster*: prod\\-eu\n" in msg["text"]
+
+
 def test_bitbucket_commit_status_through_the_forge_fake(
     store: Store, shipway_home: Path, tmp_path: Path
 ) -> None:

@@ -8,7 +8,7 @@ comment edited in place, deployment, check run);
 Flux's provider types are ``flux_providers`` (``flux:<type>``), its change request
 comment types ``flux_comments``, ``googlechat`` and ``alertmanager``
 ``flux_alerting``, ``bitbucket`` ``flux_bitbucket``, ``opsgenie`` and ``pagerduty``
-``flux_incidents``.
+``flux_incidents``, ``webex`` and ``telegram`` ``flux_chat``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from shipway.notify.config import ServiceConfig
 from shipway.notify.services import (
     flux_alerting,
     flux_bitbucket,
+    flux_chat,
     flux_comments,
     flux_incidents,
     flux_providers,
@@ -43,6 +44,7 @@ _TYPES: dict[str, type[Service]] = {
     **flux_alerting.TYPES,
     **flux_bitbucket.TYPES,
     **flux_incidents.TYPES,
+    **flux_chat.TYPES,
 }
 
 
