@@ -132,8 +132,6 @@ def test_a_wrong_ciphertext_is_an_error_naming_the_function() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "bcrypt",
-        "htpasswd",
         "genCA",
         "genSelfSignedCert",
         "genSignedCert",
@@ -144,3 +142,57 @@ def test_a_wrong_ciphertext_is_an_error_naming_the_function() -> None:
 def test_what_is_not_built_is_refused_naming_it(name: str) -> None:
     with pytest.raises(TemplateError, match=rf"sprig's {name} is not supported by shipway yet"):
         _render(f'{{{{ {name} "a" "b" }}}}')
+
+
+VERIFY = """package main
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func main() {
+	fmt.Print(bcrypt.CompareHashAndPassword([]byte(os.Args[1]), []byte(os.Args[2])) == nil)
+}
+"""
+
+
+def test_bcrypt_and_htpasswd_are_gos_form() -> None:
+    import ctypes
+    import ctypes.util
+
+    got = _render('{{ bcrypt "s3cret pw" }}')
+    assert got.startswith("$2a$10$") and len(got) == 60
+    assert got != _render('{{ bcrypt "s3cret pw" }}')  # a new salt each time
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt"))
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    assert lib.crypt(b"s3cret pw", got.encode()) == got.encode()  # it verifies
+    assert lib.crypt(b"another", got.encode()) != got.encode()
+    user, _, hashed = _render('{{ htpasswd "admin" "pw" }}').partition(":")
+    assert user == "admin" and lib.crypt(b"pw", hashed.encode()) == hashed.encode()
+    assert _render('{{ htpasswd "a:b" "pw" }}') == "invalid username: a:b"
+
+
+def test_go_verifies_our_bcrypt_and_we_verify_sprigs(sprig_run: Path, tmp_path: Path) -> None:
+    import ctypes
+    import ctypes.util
+
+    (tmp_path / "main.go").write_text(VERIFY)
+    env = {"GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "HOME": str(tmp_path),
+           "GOCACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}  # fmt: skip
+    assert GO is not None
+    subprocess.run([GO, "build", "-o", str(tmp_path / "verify"), "main.go"], cwd=tmp_path,
+                   env=env, check=True, capture_output=True, timeout=300)  # fmt: skip
+    ours = _render('{{ bcrypt "pw" }}')
+    for pw, want in (("pw", "true"), ("nope", "false")):
+        out = subprocess.run([str(tmp_path / "verify"), ours, pw], capture_output=True,
+                             text=True, check=True, timeout=60).stdout  # fmt: skip
+        assert out == want
+    (theirs,) = _sprig(sprig_run, '{{ bcrypt "pw" }}')
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt"))
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    assert theirs.startswith("$2a$10$") and lib.crypt(b"pw", theirs.encode()) == theirs.encode()

@@ -14,23 +14,27 @@ checks the answers of sprig itself where it is installed):
 - ``genPrivateKey TYPE``: a PEM private key, ``rsa`` (4096 bits, PKCS#1), ``ecdsa`` (P-256,
   SEC 1), ``ed25519`` (PKCS#8) or ``dsa`` (2048/256);
 - ``randBytes N``: N random bytes, base64;
+- ``bcrypt TEXT`` (Go's ``$2a$``, cost 10, by the system's libcrypt) and ``htpasswd USER
+  PASSWORD`` (``user:<bcrypt>``);
 - ``hello``, ``trimall`` (``trimAll``), ``mustSlice`` (a list's ``[i:j]``),
   ``must_date_modify`` (``mustDateModify``).
 
-Not built, refused when called with a message naming the function: ``bcrypt``,
-``htpasswd`` (no bcrypt library here), the certificate functions (``genCA``,
-``genCAWithKey``, ``genSelfSignedCert``, ``genSelfSignedCertWithKey``, ``genSignedCert``,
-``genSignedCertWithKey``, ``buildCustomCert``) and ``getHostByName``. Pure but for the
-random ones; touches nothing.
+Not built, refused when called with a message naming the function: the certificate
+functions (``genCA``, ``genCAWithKey``, ``genSelfSignedCert``, ``genSelfSignedCertWithKey``,
+``genSignedCert``, ``genSignedCertWithKey``, ``buildCustomCert``) and ``getHostByName``.
+Pure but for the random ones (and libcrypt, loaded for bcrypt); touches no file.
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import os
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -171,6 +175,47 @@ def must_slice(items: Any, *indices: Any) -> list[Any]:
     return list(items[lo:hi])
 
 
+_CRYPT_LOCK = threading.Lock()
+_LIBCRYPT: list[Any] = []
+
+
+def _libcrypt() -> Any:
+    """The system's libcrypt (libxcrypt: bcrypt among its methods), loaded once."""
+    if not _LIBCRYPT:
+        name = ctypes.util.find_library("crypt")
+        if name is None:
+            raise FuncError("bcrypt needs the system's libcrypt, which is not installed")
+        lib = ctypes.CDLL(name)
+        lib.crypt_gensalt.restype = ctypes.c_char_p
+        lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p,
+                                      ctypes.c_int]  # fmt: skip
+        lib.crypt.restype = ctypes.c_char_p
+        lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        _LIBCRYPT.append(lib)
+    return _LIBCRYPT[0]
+
+
+def bcrypt(text: Any) -> str:
+    """sprig's ``bcrypt``: Go's ``$2a$`` form at its default cost, 10 (libcrypt's bcrypt)."""
+    raw = strval(text).encode()
+    if b"\0" in raw or len(raw) > 72:
+        return "failed to encrypt string with bcrypt: password length exceeds 72 bytes"
+    with _CRYPT_LOCK:  # crypt() answers in a static buffer
+        lib = _libcrypt()
+        salt = lib.crypt_gensalt(b"$2a$", 10, None, 0)
+        out = lib.crypt(raw, salt) if salt else None
+    if not out or not out.startswith(b"$2a$"):
+        raise FuncError("bcrypt: libcrypt gave no bcrypt hash")
+    return str(out.decode())
+
+
+def htpasswd(user: Any, password: Any) -> str:
+    name = strval(user)
+    if ":" in name:
+        return f"invalid username: {name}"
+    return f"{name}:{bcrypt(password)}"
+
+
 def _not_built(name: str, why: str) -> Callable[..., Any]:
     def refuse(*_args: Any) -> Any:
         raise FuncError(f"sprig's {name} is not supported by shipway yet ({why})")
@@ -179,7 +224,6 @@ def _not_built(name: str, why: str) -> Callable[..., Any]:
 
 
 _NOT_BUILT = {
-    **{n: "no bcrypt library here" for n in ("bcrypt", "htpasswd")},
     **{n: "no certificate generation yet" for n in (
         "genCA", "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey",
         "genSignedCert", "genSignedCertWithKey", "buildCustomCert")},
@@ -190,5 +234,6 @@ CRYPTO: dict[str, Callable[..., Any]] = {
     "encryptAES": encrypt_aes, "decryptAES": decrypt_aes, "derivePassword": derive_password,
     "genPrivateKey": gen_private_key, "randBytes": rand_bytes, "hello": lambda: "Hello!",
     "trimall": lambda cut, s: strval(s).strip(strval(cut)), "mustSlice": must_slice,
+    "bcrypt": bcrypt, "htpasswd": htpasswd,
     **{name: _not_built(name, why) for name, why in _NOT_BUILT.items()},
 }  # fmt: skip
