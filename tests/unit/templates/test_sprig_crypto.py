@@ -8,6 +8,7 @@ side: what ``encryptAES`` makes, sprig's ``decryptAES`` reads, and the reverse.
 
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 from pathlib import Path
@@ -132,10 +133,6 @@ def test_a_wrong_ciphertext_is_an_error_naming_the_function() -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "genCA",
-        "genSelfSignedCert",
-        "genSignedCert",
-        "buildCustomCert",
         "getHostByName",
     ],
 )
@@ -196,3 +193,76 @@ def test_go_verifies_our_bcrypt_and_we_verify_sprigs(sprig_run: Path, tmp_path: 
     lib.crypt.restype = ctypes.c_char_p
     lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
     assert theirs.startswith("$2a$10$") and lib.crypt(b"pw", theirs.encode()) == theirs.encode()
+
+
+CA_AND_LEAF = """\
+{{- $ca := genCA "shipway-ca" 30 -}}
+{{- $leaf := genSignedCert "web.example" (list "10.0.0.7") (list "web.example" "www.example") 7 $ca -}}
+{{- $self := genSelfSignedCert "self.example" nil (list "self.example") 2 -}}
+{{- toJson (dict "ca" $ca "leaf" $leaf "self" $self) -}}
+"""
+
+
+def test_certificates_as_sprig_makes_them() -> None:
+    import datetime as dt
+    import ipaddress
+    import json
+
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    got = json.loads(_render(CA_AND_LEAF))
+    ca = x509.load_pem_x509_certificate(got["ca"]["Cert"].encode())
+    leaf = x509.load_pem_x509_certificate(got["leaf"]["Cert"].encode())
+    self_signed = x509.load_pem_x509_certificate(got["self"]["Cert"].encode())
+    assert ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "shipway-ca"
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    assert ca.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign is True
+    leaf.verify_directly_issued_by(ca)  # signed by the CA's key
+    self_signed.verify_directly_issued_by(self_signed)
+    assert leaf.issuer == ca.subject
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["web.example", "www.example"]
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("10.0.0.7")]
+    eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    life = leaf.not_valid_after_utc - leaf.not_valid_before_utc
+    assert life == dt.timedelta(days=7)
+    key = serialization.load_pem_private_key(got["leaf"]["Key"].encode(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 2048
+    assert got["leaf"]["Key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert leaf.serial_number != ca.serial_number
+
+
+def test_certificates_with_a_given_key_and_built_from_base64() -> None:
+    import json
+
+    from cryptography import x509
+
+    pem = _render('{{ genPrivateKey "ecdsa" }}')
+    text = ('{{- $ca := genCAWithKey "ec-ca" 3 "' + pem.replace("\n", "\\n") + '" -}}'
+            '{{- $b := buildCustomCert ($ca.Cert | b64enc) ($ca.Key | b64enc) -}}'
+            '{{- $leaf := genSignedCertWithKey "x" nil nil 1 $b "' + pem.replace("\n", "\\n")
+            + '" -}}{{ toJson (dict "ca" $ca "leaf" $leaf) }}')  # fmt: skip
+    got = json.loads(_render(text))
+    assert got["ca"]["Key"] == pem  # the key given, in its own form
+    ca = x509.load_pem_x509_certificate(got["ca"]["Cert"].encode())
+    x509.load_pem_x509_certificate(got["leaf"]["Cert"].encode()).verify_directly_issued_by(ca)
+    for bad, why in (
+        ('buildCustomCert "!!" "a2V5"', "unable to decode base64 certificate"),
+        ('buildCustomCert "bm8=" "a2V5"', "error parsing certificate"),
+        ('genSignedCert "x" nil nil 1 "not a ca"', "unable to decode certificate"),
+        ('genSelfSignedCert "x" (list "nope") nil 1', "error parsing ip: nope"),
+    ):
+        with pytest.raises(TemplateError, match=why):
+            _render("{{ " + bad + " }}")
+
+
+def test_go_takes_our_certificates_and_keys(sprig_run: Path) -> None:
+    import json
+
+    got = json.loads(_render(CA_AND_LEAF))
+    b64 = {k: base64.b64encode(got["ca"][k].encode()).decode() for k in ("Cert", "Key")}
+    (out,) = _sprig(sprig_run, '{{ $ca := buildCustomCert "' + b64["Cert"] + '" "' + b64["Key"]
+                    + '" }}{{ (genSignedCert "from-go" nil nil 1 $ca).Cert | len }}')  # fmt: skip
+    assert not out.startswith("ERR") and int(out) > 500, out

@@ -19,9 +19,8 @@ checks the answers of sprig itself where it is installed):
 - ``hello``, ``trimall`` (``trimAll``), ``mustSlice`` (a list's ``[i:j]``),
   ``must_date_modify`` (``mustDateModify``).
 
-Not built, refused when called with a message naming the function: the certificate
-functions (``genCA``, ``genCAWithKey``, ``genSelfSignedCert``, ``genSelfSignedCertWithKey``,
-``genSignedCert``, ``genSignedCertWithKey``, ``buildCustomCert``) and ``getHostByName``.
+The certificate functions are ``funcs_sprig_certs``. Not built, refused when called with a
+message naming the function: ``getHostByName``.
 Pure but for the random ones (and libcrypt, loaded for bcrypt); touches no file.
 """
 
@@ -44,6 +43,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from shipway.templates.gojson import to_int
 from shipway.templates.gotemplate.exec import FuncError
+from shipway.templates.gotemplate.funcs_sprig_certs import CERTS
 from shipway.templates.gotemplate.funcs_values import strval
 
 _BLOCK = 16
@@ -224,9 +224,6 @@ def _not_built(name: str, why: str) -> Callable[..., Any]:
 
 
 _NOT_BUILT = {
-    **{n: "no certificate generation yet" for n in (
-        "genCA", "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey",
-        "genSignedCert", "genSignedCertWithKey", "buildCustomCert")},
     "getHostByName": "templates do no DNS look-ups",
 }  # fmt: skip
 
@@ -235,5 +232,6 @@ CRYPTO: dict[str, Callable[..., Any]] = {
     "genPrivateKey": gen_private_key, "randBytes": rand_bytes, "hello": lambda: "Hello!",
     "trimall": lambda cut, s: strval(s).strip(strval(cut)), "mustSlice": must_slice,
     "bcrypt": bcrypt, "htpasswd": htpasswd,
+    **CERTS,
     **{name: _not_built(name, why) for name, why in _NOT_BUILT.items()},
 }  # fmt: skip
