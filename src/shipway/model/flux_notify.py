@@ -3,8 +3,8 @@
 - ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
   ``generic-hmac``, ``slack``, ``msteams``, ``rocket``, ``discord``, ``github``,
   ``gitlab``, ``gitea``, ``bitbucket``, ``googlechat``, ``alertmanager``, ``opsgenie``,
-  ``pagerduty``, ``grafana``, ``githubdispatch``, ``webex``, ``telegram`` and the three
-  change request comment types; the other Flux types
+  ``pagerduty``, ``grafana``, ``githubdispatch``, ``webex``, ``telegram``, ``matrix``,
+  ``lark`` and the three change request comment types; the other Flux types
   are refused at apply, naming the ones shipway sends), ``address``,
   ``channel``, ``username``, ``secretRef``, ``timeout``, ``suspend``,
   ``serviceAccountName`` (accepted; workload identity is for types shipway does
@@ -51,7 +51,7 @@ PROVIDER_TYPES = (
 )  # fmt: skip
 SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord", "github",
               "gitlab", "gitea", "bitbucket", "googlechat", "alertmanager", "opsgenie",
-              "pagerduty", "grafana", "githubdispatch", "webex", "telegram",
+              "pagerduty", "grafana", "githubdispatch", "webex", "telegram", "matrix", "lark",
               "githubpullrequestcomment", "gitlabmergerequestcomment",
               "giteapullrequestcomment")  # fmt: skip
 TLS_TYPES = (

@@ -458,6 +458,41 @@ def test_webex_and_telegram_providers(store: Store, shipway_home: Path, webhook:
     assert "\\- *cluster*: prod\\-eu\n" in msg["text"]
 
 
+def test_matrix_and_lark_providers(store: Store, shipway_home: Path, webhook: Receiver) -> None:
+    """providers.md's matrix (a PUT of an m.text with a transaction id made of the event, so
+    a resend is the same message) and lark (an interactive card)."""
+    _secret(shipway_home, "apps", "matrix-token", {"token": "syt-1"})
+    _provider(store, "matrix", webhook.url, secret="matrix-token",
+              extra="\n  channel: '!room:example.org'")  # fmt: skip
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert got.method == "PUT" and got.headers["Authorization"] == "Bearer syt-1"
+    prefix = "/_matrix/client/r0/rooms/%21room%3Aexample.org/send/m.room.message/"
+    assert got.path.startswith(prefix) and len(got.path) == len(prefix) + 40
+    msg = json.loads(got.body)
+    assert msg["msgtype"] == "m.text"
+    assert msg["body"].startswith("🚨 application/web.apps\nsync failed: boom\n")
+    assert "- cluster: prod-eu\n" in msg["body"]
+    webhook.requests.clear()
+
+    _provider(store, "lark", f"{webhook.url}/open-apis/bot/v2/hook/x")
+    _emit(store, ev.HEALTH_CHANGED, "health -> Healthy")
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    body = json.loads(got.body)
+    assert body["msg_type"] == "interactive"
+    card = body["card"]
+    assert card["header"] == {"title": {"tag": "plain_text",
+                                        "content": "💫 application/web.apps"},
+                              "template": "turquoise"}  # fmt: skip
+    (element,) = card["elements"]
+    assert element["text"]["tag"] == "lark_md"
+    assert element["text"]["content"].startswith("**health -> Healthy**\n\n")
+    assert "cluster: prod-eu\n" in element["text"]["content"]
+
+
 def test_bitbucket_commit_status_through_the_forge_fake(
     store: Store, shipway_home: Path, tmp_path: Path
 ) -> None:

@@ -1,4 +1,5 @@
-"""Flux's ``webex`` and ``telegram`` Provider types, as Flux's providers page describes them.
+"""Flux's ``webex``, ``telegram``, ``matrix`` and ``lark`` Provider types, as Flux's
+providers page describes them.
 
 - ``webex``: a message POSTed to the ``address`` (``https://webexapis.com/v1/messages``)
   with the Secret's ``token`` as Bearer: ``roomId`` the ``channel``, ``markdown`` a line
@@ -10,16 +11,26 @@
   ``message_thread_id``), ``parse_mode`` ``MarkdownV2``, the text a bold heading (``💫``, or
   ``🚨`` for an error, ``<kind>/<name>/<namespace>``), the message and the metadata, with
   MarkdownV2's special characters escaped.
+- ``matrix``: ``PUT <address>/_matrix/client/r0/rooms/<channel>/send/m.room.message/<txn>``
+  (the homeserver, the room id; the transaction id the SHA-1 of the event, so a resend is
+  the same message) with the Secret's ``token`` as Bearer: an ``m.text`` of a heading
+  (``💫``/``🚨`` ``<kind>/<name>.<namespace>``), the message and ``- key: value`` lines.
+- ``lark``: an ``interactive`` card to the ``address``: its header the heading (template
+  ``turquoise``, ``red`` for an error), a ``lark_md`` text of the bold message and the
+  metadata.
 
 Through the Provider's proxy (and TLS for webex). Touches the network only.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import urllib.parse
 from typing import Any
 
 from shipway.notify.flux import wire
-from shipway.notify.services.base import DeliveryError
+from shipway.notify.services.base import DeliveryError, http
 from shipway.notify.services.flux_providers import _Flux
 
 TELEGRAM = "https://api.telegram.org"
@@ -79,4 +90,49 @@ class Telegram(_Flux):
         return {"status": status}
 
 
-TYPES = {"flux:webex": Webex, "flux:telegram": Telegram}
+def _heading(event: dict[str, Any]) -> str:
+    obj = event.get("involvedObject") or {}
+    emoji = "🚨" if event.get("severity") == "error" else "💫"
+    return (f"{emoji} {str(obj.get('kind', '')).lower()}/{obj.get('name', '')}."
+            f"{obj.get('namespace', '')}")  # fmt: skip
+
+
+class Matrix(_Flux):
+    def send(
+        self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
+    ) -> dict[str, Any]:
+        opts = self.config.options
+        event = wire(payload)
+        txn = hashlib.sha1(json.dumps(event, sort_keys=True).encode()).hexdigest()
+        room = urllib.parse.quote(str(opts.get("channel") or ""), safe="")
+        url = f"{self.address.rstrip('/')}/_matrix/client/r0/rooms/{room}/send/m.room.message/{txn}"
+        meta = "".join(f"- {k}: {v}\n" for k, v in _meta(event))
+        body = {"body": f"{_heading(event)}\n{event.get('message', '')}\n{meta}",
+                "msgtype": "m.text"}  # fmt: skip
+        headers = {"Content-Type": "application/json",
+                   "Authorization": f"Bearer {opts.get('token') or ''}"}  # fmt: skip
+        status, _ = http(self, "PUT", url, json.dumps(body).encode(), headers,
+                         timeout=self.timeout, context=self.tls, proxy=self.proxy)  # fmt: skip
+        return {"status": status, "txn": txn}
+
+
+class Lark(_Flux):
+    def send(
+        self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
+    ) -> dict[str, Any]:
+        event = wire(payload)
+        meta = "".join(f"{k}: {v}\n" for k, v in _meta(event))
+        text = f"**{event.get('message', '')}**\n\n{meta}"
+        color = "red" if event.get("severity") == "error" else "turquoise"
+        card = {
+            "config": {"wide_screen_mode": True},
+            "header": {"title": {"tag": "plain_text", "content": _heading(event)},
+                       "template": color},
+            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": text}}],
+        }  # fmt: skip
+        status, _ = self.post(self.address, {"msg_type": "interactive", "card": card}, {})
+        return {"status": status}
+
+
+TYPES = {"flux:webex": Webex, "flux:telegram": Telegram, "flux:matrix": Matrix,
+         "flux:lark": Lark}  # fmt: skip
