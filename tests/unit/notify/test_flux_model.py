@@ -72,8 +72,8 @@ def test_the_documented_examples_are_read_as_is() -> None:
         ("kind: Receiver\nspec: {type: generic-oidc, resources: [{kind: A, name: a}]}",
          "spec", "needs oidcProviders"),
         ("kind: Provider\nspec: {type: carrier-pigeon}", "spec.type", "carrier-pigeon"),
-        ("kind: Provider\nspec: {type: webex, address: 'https://webexapis.com/v1/messages'}",
-         "spec.type", "'webex' is a Flux Provider type shipway does not support yet"),
+        ("kind: Provider\nspec: {type: sentry, address: 'https://key@sentry.example/1'}",
+         "spec.type", "'sentry' is a Flux Provider type shipway does not support yet"),
         ("kind: Receiver\nspec: {type: nexus, secretRef: {name: s},"
          " resources: [{kind: A, name: a}]}",
          "spec.type", "'nexus' is a Flux Receiver type shipway does not support yet (it serves"),
