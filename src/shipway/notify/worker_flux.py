@@ -104,6 +104,16 @@ class _Lookups:
         self.store = store
         self.objects: dict[tuple[str, str, str], Resource | None] = {}
 
+    def prefetch(self, refs: list[ev.ObjectRef]) -> None:
+        """Read a pass's involved objects at once (one query per kind, not one an event)."""
+        wanted = {(r.kind, r.namespace, r.name) for r in refs} - set(self.objects)
+        try:
+            found = resources.find_each(self.store, [(k, n, ns or None) for k, ns, n in wanted])
+        except ShipwayError:
+            return  # each is looked up alone, then
+        for k in wanted:
+            self.objects[k] = found.get(k)
+
     def obj(self, ref: ev.ObjectRef) -> Resource | None:
         k = (ref.kind, ref.namespace, ref.name)
         if k not in self.objects:
@@ -184,6 +194,7 @@ def route(store: Store, config: FluxConfig, *, batch: int = BATCH) -> int:
     if not found:
         return 0
     look = _Lookups(store)
+    look.prefetch([e.involved for e in found if e.source != "notifier"])
     b = _Batch(outbox.open_groups(store, "flux:", dt.datetime.now(dt.UTC)))
     for e in found:
         if e.source == "notifier":
