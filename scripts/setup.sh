@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(git podman buildah skopeo umoci runc busybox-static docker-registry uidmap postgresql
-              kubectl openssl procps nodejs npm golang-go prometheus chromium rsync)
+              kubectl openssl procps nodejs npm golang-go golang-github-masterminds-sprig-dev
+              prometheus prometheus-alertmanager chromium rsync)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -8,7 +8,9 @@
   (422 otherwise), ``log_url``, ``environment_url``, ``description``;
 - ``POST /repos/{o}/{r}/check-runs``: ``name`` and ``head_sha`` required; ``status``
   queued|in_progress|completed, ``conclusion`` required when completed;
-  ``started_at``/``completed_at`` ISO 8601; ``output`` needs ``title`` and ``summary``.
+  ``started_at``/``completed_at`` ISO 8601; ``output`` needs ``title`` and ``summary``;
+- ``POST /repos/{o}/{r}/dispatches``: a ``repository_dispatch`` (``event_type`` of at most
+  100 characters, ``client_payload``), 204.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def _sha(state: Any, project: str, ref: str) -> str:
 def github(state: Any, project: str, method: str, rest: str, q: dict[str, str],
            body: dict[str, Any]) -> Result | None:  # fmt: skip
     """The answer for these routes, or None for another route."""
+    if rest == "dispatches" and method == "POST":  # repository_dispatch: 204, no body
+        if not body.get("event_type") or len(str(body["event_type"])) > 100:
+            return _invalid("event_type")
+        state.dispatches.append({"project": project, **body})
+        return 204, None, {}
     mine = [d for d in state.deployments if d["project"] == project]
     if rest == "deployments" and method == "GET":
         items = [d for d in mine if all(d.get(k) == q[k] for k in ("sha", "ref", "environment")

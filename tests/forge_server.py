@@ -27,7 +27,8 @@ Gitea's ``/commits/{sha}/pull`` the one whose merge made it (404 when none).
 GitHub's ``/pulls/{n}/files`` lists what the head changed since it left the base
 (``git diff base...head`` in the bare repository), in pages.
 GitHub Apps mint installation tokens (``forge_apps``), taken as credentials after;
-GitHub deployments, their statuses and check runs are ``forge_checks``.
+GitHub deployments, their statuses and check runs are ``forge_checks``; Bitbucket
+Cloud's commit build statuses (under ``/bitbucket/2.0``) ``forge_bitbucket``.
 A 304, as on GitHub, is not counted in
 ``X-RateLimit-Remaining`` (``state.rate_used`` counts the others).
 ``state.refuse_statuses`` makes commit statuses fail with a 403.
@@ -88,6 +89,7 @@ class State:
     deployments: list[dict[str, Any]] = field(default_factory=list)  # GitHub's (forge_checks)
     deployment_statuses: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
+    dispatches: list[dict[str, Any]] = field(default_factory=list)  # repository_dispatch
 
     @property
     def comments(self) -> list[tuple[str, str, int, str]]:
@@ -245,7 +247,12 @@ class ForgeServer:
         self.thread.start()
 
     def api(self, kind: str) -> str:
-        suffix = {"github": "/github", "gitlab": "/gitlab/api/v4", "gitea": "/gitea/api/v1"}[kind]
+        suffix = {
+            "github": "/github",
+            "gitlab": "/gitlab/api/v4",
+            "gitea": "/gitea/api/v1",
+            "bitbucket": "/bitbucket/2.0",
+        }[kind]
         return f"http://127.0.0.1:{self.port}{suffix}"
 
     def add_repo(self, project: str, bare: Path) -> None:
@@ -328,6 +335,11 @@ def route(
     base: str,
 ) -> Result:
     state.requests.append((method, path, json.dumps(body)))
+    if path.startswith("/bitbucket/"):
+        import forge_bitbucket
+
+        found = forge_bitbucket.route(state, method, path, body, headers)
+        return found if found is not None else (404, {"message": "Not Found"}, {})
     app = re.match(r"^/github/app/installations/([^/]+)/access_tokens$", path)
     if app and method == "POST":
         return forge_apps.access_tokens(state, app[1], headers)

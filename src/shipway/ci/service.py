@@ -296,8 +296,12 @@ def run_event(
     pipeline: str = "",
     from_fork: bool = False,
     namespace: str | None = None,
+    on_checkout: Callable[[Path], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every workflow of ``commit`` that triggers on ``event``; return the stored records.
+
+    ``on_checkout`` is called with the checkout of ``commit`` before any run (the controller
+    reads the commit's time there for the release record).
 
     With ``merge_into`` (a pull request's base branch) the runs see the merge
     commit of ``commit`` into that branch, as GitHub's ``pull_request`` runs do.
@@ -312,6 +316,8 @@ def run_event(
         where["token_cap"] = permissions.expand("read-all")
     batch = workdir / f"event-{new_run_id()}"
     source = checkout(repo, commit, batch / "source")
+    if on_checkout is not None:
+        on_checkout(source)
     head = commit  # a pull request's head: what a Tekton run fetches as {{ revision }}
     if merge_into:
         commit, base = merge_for_pull_request(source, merge_into, commit)

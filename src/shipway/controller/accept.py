@@ -237,6 +237,14 @@ def registry(
         raise
     except (AttributeError, TypeError, ValueError, KeyError) as exc:
         raise _malformed("registry", exc) from None
+    return registry_pushes(rx, raw, events, received)
+
+
+def registry_pushes(
+    rx: Receiver, raw: bytes, events: list[Any], received: dt.datetime
+) -> tuple[int, dict[str, Any]]:
+    """Checked pushes into the registry inbox (``/hooks/registry``, a Flux registry
+    Receiver): the updater takes them up; an ``ImagePushed`` event each."""
     pushes = [e for e in events if e.tag]
     if not pushes:
         return 202, {"accepted": 0}

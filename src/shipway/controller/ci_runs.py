@@ -13,6 +13,7 @@ process environment; the CI engine owns all other I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import sys
@@ -28,9 +29,10 @@ from shipway.controller import previews as previews_lane
 from shipway.controller.hooks import RefUpdate, pull_request_payload
 from shipway.controller.statuses import StatusReporter
 from shipway.controller.tracker import ReleaseTracker
+from shipway.git.repo import git
 from shipway.git.webhooks import GitEvent
 from shipway.model import namespaces
-from shipway.model.errors import ShipwayError
+from shipway.model.errors import GitError, ShipwayError
 from shipway.model.resources import Resource
 from shipway.runtime import docker_api
 from shipway.settings import Settings
@@ -97,7 +99,14 @@ class CiRuns:
         }
         self.statuses.started(pipe, update.after, "push")
         try:
-            records = self._run_event(pipe, "push", update.after, update.ref, payload)
+            records = self._run_event(
+                pipe,
+                "push",
+                update.after,
+                update.ref,
+                payload,
+                on_checkout=self._commit_timer(tracker, update.after),
+            )
         except (ShipwayError, OSError) as exc:  # OSError: a full disk, at the adapter boundary
             message = f"CI could not run: {exc}"
             log.error("CI for %s %s failed: %s", update.ref, update.after[:12], exc)
@@ -136,6 +145,25 @@ class CiRuns:
             log.info("pull request #%s: run %s %s", event.number, record.get("id"),
                      record.get("conclusion"))  # fmt: skip
 
+    @staticmethod
+    def _commit_timer(tracker: ReleaseTracker | None, commit: str) -> Callable[[Path], None] | None:
+        """What reads the commit's committer date in CI's checkout onto its releases (DORA's
+        lead time starts there); a commit whose date cannot be read keeps the release's
+        creation."""
+        if tracker is None:
+            return None
+
+        def read(source: Path) -> None:
+            try:
+                out = git(["show", "-s", "--format=%cI", commit], source, subject=commit)
+                at = dt.datetime.fromisoformat(out.strip())
+            except (GitError, ValueError) as exc:
+                log.warning("no commit time for %s: %s", commit[:12], exc)
+                return
+            tracker.commit_made(commit, at)
+
+        return read
+
     def _run_event(
         self,
         pipe: Resource,
@@ -145,6 +173,7 @@ class CiRuns:
         payload: dict[str, Any],
         merge_into: str | None = None,
         fork: bool = False,
+        on_checkout: Callable[[Path], None] | None = None,
     ) -> list[dict[str, Any]]:
         runner = pipe.spec.get("runner")
         if event == "pull_request":  # untrusted code: podman unless the Pipeline says host
@@ -169,4 +198,5 @@ class CiRuns:
             environments=ci_environments.from_data(
                 pipe.spec.get("environments") or {}, self.settings.home, f"Pipeline/{pipe.name}"
             ),
+            on_checkout=on_checkout,
         )

@@ -4,8 +4,8 @@ The path is Flux's: ``/hook/`` + hex sha256(token + name + namespace), the
 token being the ``token`` key of the Receiver's ``secretRef`` Secret (read as
 ``worker_flux.read_secret`` reads a Provider's). A request whose digest
 names no Receiver is 404; a suspended Receiver answers 503; a type shipway does not take
-(the image registries', ``cdevents``, bitbucket) is refused (400) naming
-it. Then by ``type``:
+(nexus, acr, gcr, ``cdevents``, bitbucket; refused at apply already) is refused (400)
+naming it. Then by ``type``:
 
 - ``generic``: the URL is the credential;
 - ``generic-oidc``: an OIDC ID token from one of its ``oidcProviders``, its
@@ -18,7 +18,11 @@ it. Then by ``type``:
   ``events``, when set, lists the forge events taken (others answer 200,
   ignored; GitHub's ``ping`` is always answered). A push or a pull request
   goes on into the forge inbox as ``POST /hooks/forge`` would (CI, updates,
-  previews), deduplicated the same way.
+  previews), deduplicated the same way;
+- ``harbor`` (its ``Authorization`` header the token), ``dockerhub``, ``quay``: the
+  registry's push notification, parsed as ``/hooks/registry`` parses it
+  (``shipway.updater.webhooks``), its pushes into the registry inbox for the image
+  updater (``accept.registry_pushes``); the ``ImageRepository`` resources are served so.
 
 Accepted, the Receiver's ``resources`` are refreshed: each Application named
 (``*`` with ``matchLabels``: every one in that namespace with those labels; and
@@ -43,11 +47,13 @@ from shipway.model import bounded, flux_cel, namespaces
 from shipway.model import events as ev
 from shipway.model.errors import InputError, NotFoundError, ServiceError, ShipwayError
 from shipway.model.flux_notify import ACCEPTED_RECEIVERS, ReceiverSpec, name_matches, webhook_path
+from shipway.model.release import now
 from shipway.model.resources import Resource
 from shipway.notify.services import DeliveryError
 from shipway.notify.worker_flux import read_secret
 from shipway.store import events as store_events
 from shipway.store import inbox, resources
+from shipway.updater import webhooks as registry_webhooks
 
 API = "notification.toolkit.fluxcd.io/v1"
 _ALGOS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
@@ -124,7 +130,10 @@ def _apps(store: Any, res: Resource, raw: bytes = b"",
     for ref in spec.resources:
         ns = ref.namespace or res.namespace
         if ref.kind != "Application":
-            skipped.append(f"{ref.kind}/{ref.name}: not refreshed by a Receiver in shipway yet")
+            why = ("its pushes go to shipway's image updater" if ref.kind == "ImageRepository"
+                   and spec.type in REGISTRY_RECEIVERS else
+                   "not refreshed by a Receiver in shipway yet")  # fmt: skip
+            skipped.append(f"{ref.kind}/{ref.name}: {why}")
             continue
         for app in resources.list_kind(store, "Application", ns):
             labels = app.metadata.get("labels") or {}
@@ -135,6 +144,26 @@ def _apps(store: Any, res: Resource, raw: bytes = b"",
             ):
                 apps.append(namespaces.instance(app.namespace, app.name))
     return list(dict.fromkeys(apps)), skipped
+
+
+REGISTRY_RECEIVERS = ("harbor", "dockerhub", "quay")
+
+
+def _registry(rx: accept.Receiver, rtype: str, raw: bytes, headers: Mapping[str, str],
+              token: str, subject: str) -> dict[str, Any]:  # fmt: skip
+    """A registry's push notification: Harbor's ``Authorization`` must be the token (Docker
+    Hub's and Quay's URL is their credential, as in Flux); the pushes go to the image updater
+    as ``/hooks/registry`` sends them."""
+    got = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    if rtype == "harbor" and not hmac.compare_digest(got.encode(), token.encode()):
+        raise accept.WebhookAuthError("the Harbor Authorization header value does not match "
+                                      "the receiver token", subject=subject)  # fmt: skip
+    try:
+        pushes = registry_webhooks.parse(raw, {}, kind=rtype)
+    except InputError as exc:
+        raise InputError(exc.message, subject=subject) from None
+    _, answer = accept.registry_pushes(rx, raw, pushes, now())
+    return {"pushes": answer.get("accepted", 0)}
 
 
 def receive(
@@ -160,6 +189,8 @@ def receive(
             raise accept.WebhookAuthError(exc.message, subject=subject) from None
     elif rtype == "generic-hmac":
         _check_hmac(raw, h.get("x-signature", ""), token, subject)
+    elif rtype in REGISTRY_RECEIVERS:
+        body = _registry(rx, rtype, raw, headers, token, subject)
     elif rtype != "generic":
         event = next((h[k] for k in _EVENT_HEADERS if h.get(k)), "")
         if event == "ping":

@@ -68,6 +68,14 @@ class ReleaseTracker:
                 out.append(rel)
             return out
 
+    def commit_made(self, commit: str, at: dt.datetime) -> None:
+        """When ``commit`` was made (its committer date), onto its releases that lack it."""
+        with self._lock:
+            for rel in release_store.for_commit(self.store, commit):
+                if rel.commit_time is None:
+                    rel.commit_time = at
+                    release_store.save(self.store, rel)
+
     def ci_finished(self, commit: str, record: dict[str, Any], reason: str = "") -> None:
         """CI of ``commit`` ended; ``reason`` (the run's first error) goes into a failure."""
         ok = record.get("conclusion") == "success"
@@ -177,9 +185,13 @@ class ReleaseTracker:
             for rel in reversed(release_store.for_commit(self.store, commit, app)):
                 if rel.image in (None, image) and rel.status in (RUNNING, FAILED):
                     return rel
-        # An image nobody's CI announced (pushed by hand, or another system): a new release.
+        # An image nobody's CI announced (pushed by hand, or another system): a new release,
+        # with the commit's time when another app's release of that commit knows it.
         rel = Release(id=uuid.uuid4().hex[:12], app=app, commit=commit or "")
         rel.stage("ci").status = "Skipped"
+        if commit:
+            rel.commit_time = next((r.commit_time for r in release_store.for_commit(
+                self.store, commit) if r.commit_time), None)  # fmt: skip
         return rel
 
     def deployed(

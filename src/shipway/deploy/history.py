@@ -10,6 +10,7 @@ hooks, then removes the Application (``delete_hooks``).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from shipway.deploy import appspec, delete_hooks
@@ -22,7 +23,7 @@ from shipway.deploy.status import ResourceResult, SyncResult
 from shipway.model import namespaces
 from shipway.model.errors import ClusterError, NotFoundError
 from shipway.settings import Settings
-from shipway.store import emitters, runs
+from shipway.store import emitters, releases, runs
 from shipway.store import resources as store_resources
 from shipway.store.db import Store
 
@@ -86,8 +87,15 @@ def rollback(
     res.pinned = pinned
     if not res.dry_run:
         ok = res.phase == "Succeeded"
-        emitters.rollback(store, name, ns, f"rolled back to {entry['revision']} (history "
-                          f"{entry['id']}): {res.phase}: {res.message}", ok=ok)  # fmt: skip
+        message = (f"rolled back to {entry['revision']} (history {entry['id']}): {res.phase}: "
+                   f"{res.message}")  # fmt: skip
+        rolled = None
+        if ok:  # the release that was live is a change failure, restored now (DORA)
+            at = dt.datetime.now(dt.UTC)
+            rolled = releases.roll_back(store, namespaces.app_key(app_name),
+                                        str(entry["revision"]), at, message)  # fmt: skip
+        emitters.rollback(store, name, ns, message, ok=ok,
+                          release_id=rolled.id if rolled else "")  # fmt: skip
     return res
 
 

@@ -1,14 +1,17 @@
 """DORA's four delivery metrics, computed from release records.
 
-- deployment frequency: releases that went live (status Succeeded) per day
-  over the window;
-- lead time for changes: from the commit (``commitTime`` when the record has
-  it, else the release's creation, when CI picked the commit up) to live (the
-  ``health`` stage's finish, else the release's finish); median and p90;
+- deployment frequency: releases that went live (Succeeded, or RolledBack
+  after going live) per day over the window;
+- lead time for changes: from the commit (``commit_time``, the committer date
+  the controller read from git, else the release's creation, when CI picked the
+  commit up) to live (the ``health`` stage's finish, else the release's finish);
+  median and p90; for commit to production, ask for the app of the last stage
+  (``--app web-prod``);
 - change failure rate: releases that failed or were rolled back, over all
   finished releases;
 - time to restore: from a failed release to the next release of the same app
-  that went live; median over the failures that were restored.
+  that went live, and from a rolled-back release going live to its rollback;
+  median over the failures that were restored.
 
 A release is counted when it was created inside ``[since, until)``. Pure: no I/O.
 """
@@ -20,9 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipway.model.errors import InputError
-from shipway.model.release import FAILED, SUCCEEDED, Release
+from shipway.model.release import FAILED, ROLLED_BACK, SUCCEEDED, Release
 
-ROLLED_BACK = "RolledBack"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -35,19 +37,13 @@ def parse_window(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=int(t[:-1]) * _UNITS[t[-1]])
 
 
-def _commit_time(rel: Release, body: dict[str, Any] | None) -> dt.datetime:
-    raw = (body or {}).get("commitTime")
-    if isinstance(raw, str) and raw:
-        try:
-            return dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    return rel.created
+def _commit_time(rel: Release) -> dt.datetime:
+    return rel.commit_time or rel.created
 
 
 def live_at(rel: Release) -> dt.datetime | None:
     """When the release went live: its health stage's finish, else the release's."""
-    if rel.status != SUCCEEDED:
+    if rel.status not in (SUCCEEDED, ROLLED_BACK):
         return None
     for st in rel.stages:
         if st.name == "health" and st.finished:
@@ -117,7 +113,6 @@ def compute(
     since: dt.datetime,
     until: dt.datetime,
     app: str | None = None,
-    bodies: dict[str, dict[str, Any]] | None = None,
 ) -> Dora:
     """The four metrics over the releases of ``app`` (all apps when None) in the window."""
     if until <= since:
@@ -129,12 +124,16 @@ def compute(
     for r in live:
         went = live_at(r)
         assert went is not None
-        leads.append(max(0.0, (went - _commit_time(r, (bodies or {}).get(r.id))).total_seconds()))
+        leads.append(max(0.0, (went - _commit_time(r)).total_seconds()))
     finished = [r for r in window if r.status in (SUCCEEDED, FAILED, ROLLED_BACK)]
     fails = [r for r in finished if failed(r)]
     restores: list[float] = []
     unrestored = 0
     for f in fails:
+        went = live_at(f)
+        if f.status == ROLLED_BACK and went is not None and f.rolled_back is not None:
+            restores.append(max(0.0, (f.rolled_back - went).total_seconds()))
+            continue
         down = f.finished or f.created
         later = [live_at(r) for r in mine if r.app == f.app and r.created >= f.created]
         ups = [t for t in later if t is not None and t >= down]

@@ -2,12 +2,13 @@
 
 - ``ProviderSpec`` (v1beta3, v1beta2): ``type`` (shipway sends ``generic``,
   ``generic-hmac``, ``slack``, ``msteams``, ``rocket``, ``discord``, ``github``,
-  ``gitlab``, ``gitea`` and
-  the three change request comment types;
-  the other Flux types are accepted at apply and refused at delivery with a
-  Warning event), ``address``, ``channel``, ``username``, ``secretRef``,
-  ``timeout``, ``suspend``, ``serviceAccountName`` (workload identity, for types
-  shipway does not send), ``certSecretRef`` (``ca.crt``, ``tls.crt``/``tls.key``)
+  ``gitlab``, ``gitea``, ``bitbucket``, ``googlechat``, ``alertmanager``, ``opsgenie``,
+  ``pagerduty``, ``grafana``, ``githubdispatch``, ``webex``, ``telegram``, ``matrix``,
+  ``lark`` and the three change request comment types; the other Flux types
+  are refused at apply, naming the ones shipway sends), ``address``,
+  ``channel``, ``username``, ``secretRef``, ``timeout``, ``suspend``,
+  ``serviceAccountName`` (accepted; workload identity is for types shipway does
+  not send), ``certSecretRef`` (``ca.crt``, ``tls.crt``/``tls.key``)
   and ``proxy``/``proxySecretRef`` on the HTTP types (``TLS_TYPES``; on the
   commit-status types they are accepted and refused at delivery, naming the
   field, by ``notify.worker_flux``), ``commitStatusExpr`` (CEL, ``flux_cel``:
@@ -16,7 +17,8 @@
   name with ``*``, namespace, matchLabels), ``eventSeverity`` info|error,
   ``inclusionList``/``exclusionList`` (regular expressions on the message,
   checked at apply), ``eventMetadata``, ``summary``, ``suspend``.
-- ``ReceiverSpec`` (v1, v1beta2): ``type``, ``events``, ``resources``
+- ``ReceiverSpec`` (v1, v1beta2): ``type`` (``ACCEPTED_RECEIVERS``; Flux's other
+  types are refused at apply), ``events``, ``resources``
   (kind, name with ``*``, namespace, matchLabels, ``filter``), ``secretRef``
   (required but for ``generic-oidc``), ``suspend``, ``oidcProviders``,
   ``resourceFilter`` (the CEL filters on ``res`` and ``req``, their syntax
@@ -48,14 +50,34 @@ PROVIDER_TYPES = (
     "giteapullrequestcomment",
 )  # fmt: skip
 SENT_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord", "github",
-              "gitlab", "gitea",
+              "gitlab", "gitea", "bitbucket", "googlechat", "alertmanager", "opsgenie",
+              "pagerduty", "grafana", "githubdispatch", "webex", "telegram", "matrix", "lark",
               "githubpullrequestcomment", "gitlabmergerequestcomment",
               "giteapullrequestcomment")  # fmt: skip
-TLS_TYPES = ("generic", "generic-hmac", "slack", "msteams", "rocket", "discord")  # TLS, proxy
+TLS_TYPES = (
+    "generic",
+    "generic-hmac",
+    "slack",
+    "msteams",
+    "rocket",
+    "discord",
+    "googlechat",
+    "alertmanager",
+)  # TLS, proxy
 RECEIVER_TYPES = ("generic", "generic-hmac", "generic-oidc", "github", "gitlab", "gitea",
                   "bitbucket", "harbor", "dockerhub", "quay", "gcr", "nexus", "acr",
                   "cdevents")  # fmt: skip
-ACCEPTED_RECEIVERS = ("generic", "generic-hmac", "generic-oidc", "github", "gitlab", "gitea")
+ACCEPTED_RECEIVERS = (
+    "generic",
+    "generic-hmac",
+    "generic-oidc",
+    "github",
+    "gitlab",
+    "gitea",
+    "harbor",
+    "dockerhub",
+    "quay",
+)
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 
 
@@ -70,6 +92,14 @@ class LocalRef(_Strict):
 def _one_of(value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"type {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _built(value: str, built: tuple[str, ...], kind: str, verb: str) -> str:
+    """A Flux type shipway has not built is refused at apply, naming what it has."""
+    if value not in built:
+        raise ValueError(f"type {value!r} is a Flux {kind} type shipway does not support yet "
+                         f"(it {verb} {', '.join(built)})")  # fmt: skip
     return value
 
 
@@ -91,7 +121,7 @@ class ProviderSpec(_Strict):
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
-        return _one_of(value, PROVIDER_TYPES)
+        return _built(_one_of(value, PROVIDER_TYPES), SENT_TYPES, "Provider", "sends")
 
     @field_validator("commit_status_expr")
     @classmethod
@@ -194,7 +224,7 @@ class ReceiverSpec(_Strict):
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
-        return _one_of(value, RECEIVER_TYPES)
+        return _built(_one_of(value, RECEIVER_TYPES), ACCEPTED_RECEIVERS, "Receiver", "serves")
 
     @model_validator(mode="after")
     def _secret(self) -> ReceiverSpec:

@@ -9,6 +9,11 @@ A release moves through ordered stages; each stage has a status and times:
 - ``sync``: the reconciler applying that config revision to the target;
 - ``health``: from the sync until the application reports Healthy.
 
+``commit_time`` is when the source commit was made (its committer date, read
+from git by the controller), the start of DORA's lead time. A live release
+that is rolled back (``roll_back``) ends ``RolledBack`` with the rollback's
+time (``rolled_back``): a change failure, restored by the rollback.
+
 A release whose image a Kargo Warehouse took up names that Freight
 (``freight``); the Freight's promotions, verifications and rollbacks are its
 journey, kept by ``shipway.promote.records``.
@@ -34,6 +39,7 @@ PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = (
     "Skipped",
 )
 FINAL = (SUCCEEDED, FAILED, SKIPPED)
+ROLLED_BACK = "RolledBack"  # a release that went live, then was rolled back
 
 
 def now() -> dt.datetime:
@@ -94,6 +100,8 @@ class Release:
     finished: dt.datetime | None = None
     stages: list[Stage] = field(default_factory=lambda: [Stage(n) for n in STAGES])
     security: dict[str, Any] = field(default_factory=dict)  # policy gates, signatures, scans
+    commit_time: dt.datetime | None = None
+    rolled_back: dt.datetime | None = None
     # the Kargo Freight the image became ({project, name, alias, warehouse}): its promotions
     # across stages are the Freight's journey (``shipway release get NAME --project P``)
     freight: dict[str, Any] = field(default_factory=dict)
@@ -125,6 +133,13 @@ class Release:
         elif all(s.status in FINAL for s in self.stages):
             self.status, self.finished = SUCCEEDED, when
 
+    def roll_back(self, at: dt.datetime, message: str) -> bool:
+        """A live release rolled back at ``at``; False (unchanged) when it was not live."""
+        if self.status != SUCCEEDED:
+            return False
+        self.status, self.rolled_back, self.message = ROLLED_BACK, at, message
+        return True
+
     @property
     def failed_stage(self) -> str | None:
         for st in self.stages:
@@ -151,6 +166,8 @@ class Release:
             "stages": [s.to_dict() for s in self.stages],
             "security": copy.deepcopy(self.security) if self.security else {},
             "freight": dict(self.freight),
+            "commit_time": iso(self.commit_time),
+            "rolled_back": iso(self.rolled_back),
             "seconds": total,
         }
 
@@ -186,4 +203,6 @@ class Release:
             stages=stages or [Stage(n) for n in STAGES],
             security=dict(data.get("security") or {}),
             freight=dict(data.get("freight") or {}),
+            commit_time=parse(data.get("commit_time")),
+            rolled_back=parse(data.get("rolled_back")),
         )

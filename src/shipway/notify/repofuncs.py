@@ -12,7 +12,8 @@ template or trigger reports as its error.
 ``repo.GetAppDetails()`` describes the Application's source at the revision it
 is synced to (``status.sync.revision``, else its ``targetRevision``), through
 the renderer's mirror (``shipway.deploy.sources``): its type as the renderer
-decides it, a Helm chart's ``values.yaml`` and value files read from git, a
+decides it, a Helm chart's ``values.yaml`` and value files read from git (a
+multi-source app's ``$<ref>/path`` from the source with that ``ref``), a
 kustomization rendered for its images (``shipway.notify.appdetails`` builds the
 answer). Memoised per repository, commit and source. Touches git (and the
 render cache) only.
@@ -39,9 +40,33 @@ _DETAILS: dict[tuple[str, str, str, str], dict[str, Any]] = {}
 _RENDERERS: dict[Path, Renderer] = {}
 
 
-def _source(app: Mapping[str, Any]) -> dict[str, Any]:
+def _sources(app: Mapping[str, Any]) -> list[dict[str, Any]]:
     spec = app.get("spec") or {}
-    return dict(spec.get("source") or next(iter(spec.get("sources") or []), None) or {})
+    return [dict(s) for s in ([spec["source"]] if spec.get("source") else
+                              spec.get("sources") or []) if isinstance(s, Mapping)]  # fmt: skip
+
+
+def _source(app: Mapping[str, Any]) -> dict[str, Any]:
+    """The source the app renders from: its ``source``, or the first of its ``sources`` that
+    is not only a ``ref`` lending value files."""
+    found = _sources(app)
+    return next((s for s in found if s.get("path") or s.get("chart") or not s.get("ref")),
+                found[0] if found else {})  # fmt: skip
+
+
+def _revision(app: Mapping[str, Any], source: Mapping[str, Any]) -> str:
+    """The revision ``source`` is synced to (``status.sync.revision``, or its entry of a
+    multi-source app's ``revisions``), else its ``targetRevision``."""
+    sync = (app.get("status") or {}).get("sync") or {}
+    found = _sources(app)
+    if len(found) > 1 or not (app.get("spec") or {}).get("source"):
+        revisions = sync.get("revisions") or []
+        i = found.index(dict(source)) if dict(source) in found else -1
+        if 0 <= i < len(revisions) and revisions[i]:
+            return str(revisions[i])
+    elif sync.get("revision"):
+        return str(sync["revision"])
+    return str(source.get("targetRevision") or "HEAD")
 
 
 def _source_url(app: Mapping[str, Any]) -> str:
@@ -117,18 +142,19 @@ def app_details(settings: Settings, app: Mapping[str, Any]) -> dict[str, Any]:
     if not url:
         raise ValueError("the application has no source repoURL")
     name = str((app.get("metadata") or {}).get("name") or "")
-    status = app.get("status") or {}
-    revision = str((status.get("sync") or {}).get("revision") or "")
-    revision = revision or str(source.get("targetRevision") or "HEAD")
+    revision = _revision(app, source)
     renderer = _renderer(settings)
     try:
         commit = _commit(renderer, url, revision)
-        memo = (url, commit, json.dumps(source, sort_keys=True, default=str), name)
+        refs = [(str(s["ref"]), _commit(renderer, str(s["repoURL"]), _revision(app, s)))
+                for s in _sources(app) if s.get("ref") and s.get("repoURL")]  # fmt: skip
+        memo = (url, commit, json.dumps([source, refs], sort_keys=True, default=str), name)
         if memo in _DETAILS:
             return _DETAILS[memo]
         kind = renderer.kind(source, commit)
         if kind == appdetails.HELM:
-            found = appdetails.app_detail(kind, helm_spec=_helm(renderer, source, commit, name))
+            helm = _helm(renderer, source, commit, name, app)
+            found = appdetails.app_detail(kind, helm_spec=helm)
         elif kind == appdetails.KUSTOMIZE:
             rendered = renderer.render(source, name, commit)
             found = appdetails.app_detail(
@@ -143,27 +169,50 @@ def app_details(settings: Settings, app: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _helm(
-    renderer: Renderer, source: dict[str, Any], commit: str, name: str
+    renderer: Renderer, source: dict[str, Any], commit: str, name: str, app: Mapping[str, Any]
 ) -> appdetails.HelmDetails:
-    """The chart's ``values.yaml`` and value files, read from git at ``commit``."""
-    if source.get("chart"):  # a chart from a Helm repository: no files here, the overrides
-        return appdetails.helm(name, source, [])
-    repo = renderer.repo(str(source["repoURL"]))
-    blobs = repo.listing(commit).blobs
-    path = norm_path(str(source.get("path") or ""))
+    """The chart's ``values.yaml`` and value files, read from git at ``commit``; a value file
+    ``$<ref>/<path>`` is read from the app's source with that ``ref`` (at its revision), as
+    Argo CD reads multi-source value files."""
     opts = source.get("helm") or {}
-
-    def read(rel: str) -> str | None:
-        where = norm_path(posixpath.normpath(posixpath.join(path, rel.lstrip("/"))))
-        sha = blobs.get(where)
-        return None if sha is None else repo.read(sha).decode(errors="replace")
-
-    values = [("values.yaml", read("values.yaml") or "")]
+    path = norm_path(str(source.get("path") or ""))
+    local = None if source.get("chart") else _reader(renderer, str(source["repoURL"]), commit)
+    own = local(posixpath.join(path, "values.yaml")) if local is not None else None
+    values = [("values.yaml", own or "")]
     for f in opts.get("valueFiles") or []:
-        text = read(str(f))
+        file = str(f)
+        if file.startswith("$"):
+            text, where = _ref_file(renderer, app, file)
+        elif local is None:  # a chart from a Helm repository: its files are not in git here
+            continue
+        else:
+            text = local(posixpath.join(path, file.lstrip("/")))
+            where = f"under {path or '.'} at {commit[:12]}"
         if text is None:
             if opts.get("ignoreMissingValueFiles"):
                 continue
-            raise ValueError(f"value file {f!r} not found under {path or '.'} at {commit[:12]}")
-        values.append((str(f), text))
+            raise ValueError(f"value file {file!r} not found {where}")
+        values.append((file, text))
     return appdetails.helm(name, source, values)
+
+
+def _reader(renderer: Renderer, url: str, commit: str) -> Callable[[str], str | None]:
+    repo = renderer.repo(url)
+    blobs = repo.listing(commit).blobs
+
+    def read(rel: str) -> str | None:
+        sha = blobs.get(norm_path(posixpath.normpath(rel)))
+        return None if sha is None else repo.read(sha).decode(errors="replace")
+
+    return read
+
+
+def _ref_file(renderer: Renderer, app: Mapping[str, Any], file: str) -> tuple[str | None, str]:
+    """``$values/envs/prod.yaml``: the file of the source with ``ref: values``."""
+    ref, _, rel = file[1:].partition("/")
+    source = next((s for s in _sources(app) if s.get("ref") == ref), None)
+    if source is None or not source.get("repoURL"):
+        raise ValueError(f"value file {file!r}: the application has no source with ref {ref!r}")
+    url = str(source["repoURL"])
+    commit = _commit(renderer, url, _revision(app, source))
+    return _reader(renderer, url, commit)(rel.lstrip("/")), f"in {url} at {commit[:12]}"

@@ -117,7 +117,13 @@ def evaluate_all(store: Store, config: NotifyConfig) -> int:
             found = resources.find(store, "AppProject", proj_name)
             project = found.body if found is not None else None
         body = {**app.body, "metadata": {**app.metadata, "namespace": app.namespace}}
-        p = plan(config, body, app.status, project, repofuncs.commit_funcs(body))
+        p = plan(
+            config,
+            body,
+            app.status,
+            project,
+            repofuncs.commit_funcs({**body, "status": app.status}),
+        )
         _condition(store, app, p.problems)
         for problem in p.problems:  # an event too, once per process
             seen = (str(store.engine.url), app.key, problem)

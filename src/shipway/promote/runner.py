@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import shutil
 import threading
 import time
@@ -36,6 +37,7 @@ from shipway.model import events as ev
 from shipway.model.errors import ConflictError, InputError, NotFoundError, ShipwayError
 from shipway.promote import expressions as ex
 from shipway.promote import plan as plan_mod
+from shipway.promote import release_records
 from shipway.promote import status as st
 from shipway.promote.credentials import config_maps, default_forge, generic_secrets, git_auth
 from shipway.promote.steps import base
@@ -54,6 +56,8 @@ Progress = Callable[[dict[str, Any]], None]
 
 _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
+
+log = logging.getLogger(__name__)
 
 
 def _lock(key: str) -> threading.Lock:
@@ -416,6 +420,10 @@ class _Run:
         self.save(phase, message)
         if phase == "Succeeded":
             _promoted(self.store, s)
+            try:  # DORA's records of this stage; the promotion stands without them
+                release_records.record(self.store, s)
+            except ShipwayError as exc:
+                log.warning("no release record for promotion %s: %s", s.get("name"), exc)
             _emit(
                 self.store,
                 s,

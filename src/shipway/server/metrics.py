@@ -17,8 +17,11 @@ Argo CD's names where the meaning is the same:
 shipway's own: ``shipway_ci_runs_total{conclusion}``, ``shipway_ci_runs_running``,
 ``shipway_ci_queue_depth`` (entrants pending in a concurrency group plus jobs
 waiting for a review), ``shipway_image_pushes_total``,
-``shipway_image_updates_total{result}``, ``shipway_webhooks_received_total{source,outcome}``,
-``shipway_notifications{service,state}`` (the outbox), and the DORA gauges
+``shipway_image_updates_total{result}``, ``shipway_promotions_total{result}`` (Kargo
+promotions started, succeeded, failed), ``shipway_rollbacks_total{outcome}``,
+``shipway_webhooks_received_total{source,outcome}``,
+``shipway_notifications{service,state}`` (the outbox: pending, sent, failed, suppressed),
+and the DORA gauges
 (``shipway_dora_*{app}``, over the last 30 days).
 
 Served two ways (``shipway controller``): on the API port, behind a bearer
@@ -86,6 +89,7 @@ class StoreCollector(Collector):
         yield self._reconcile(by_app)
         yield from self._ci()
         yield from self._images()
+        yield from self._promotions()
         yield self._webhooks()
         yield self._notifications()
         yield from self._dora()
@@ -168,6 +172,23 @@ class StoreCollector(Collector):
             updates.add_metric([result], float(sum(n for (r, _t, _k), n in counts.items()
                                                    if r == reason)))  # fmt: skip
         yield updates
+
+    def _promotions(self) -> Iterator[Any]:
+        reasons = {"started": ev.PROMOTION_STARTED, "succeeded": ev.PROMOTION_SUCCEEDED,
+                   "failed": ev.PROMOTION_FAILED}  # fmt: skip
+        counts = store_events.totals(self.store, [*reasons.values(), ev.ROLLBACK])
+        c = CounterMetricFamily("shipway_promotions", "Kargo promotions, by result (started, "
+                                "succeeded, failed).", labels=["result"])  # fmt: skip
+        for result, reason in reasons.items():
+            c.add_metric([result], float(sum(n for (r, _t, k), n in counts.items()
+                                             if r == reason and k == "Promotion")))  # fmt: skip
+        yield c
+        r = CounterMetricFamily("shipway_rollbacks", "Rollbacks of Applications, by outcome.",
+                                labels=["outcome"])  # fmt: skip
+        for outcome, kind in (("succeeded", ev.NORMAL), ("failed", ev.WARNING)):
+            r.add_metric([outcome], float(sum(n for (reason, t, _k), n in counts.items()
+                                              if reason == ev.ROLLBACK and t == kind)))  # fmt: skip
+        yield r
 
     def _notifications(self) -> GaugeMetricFamily:
         help_ = "Notifications in the outbox, by service and state (pending, sent, failed)."

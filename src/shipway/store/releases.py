@@ -1,6 +1,11 @@
-"""Stored release records; a release's creation and end are events (with its id)."""
+"""Stored release records; a release's creation and end are events (with its id).
+
+``roll_back`` marks the release live on an app ``RolledBack`` (a rollback away from it).
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy import select
 
@@ -74,3 +79,18 @@ def for_commit(store: Store, commit: str, app: str | None = None) -> list[Releas
         if app:
             q = q.where(ReleaseRow.app == app)
         return [Release.from_dict(r.body) for r in s.scalars(q.order_by(ReleaseRow.created))]
+
+
+def roll_back(
+    store: Store, app: str, to_revision: str, at: dt.datetime, message: str
+) -> Release | None:
+    """``app`` was rolled back to config revision ``to_revision``: its newest live release (when
+    it is not that revision's) becomes ``RolledBack`` at ``at``; returns it."""
+    for rel in list_releases(store, app=app, limit=50):
+        if rel.status != SUCCEEDED:
+            continue
+        if rel.revision == to_revision or not rel.roll_back(at, message):
+            return None
+        save(store, rel)
+        return rel
+    return None

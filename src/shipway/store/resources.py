@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from shipway.model import namespaces as ns_mod
@@ -112,6 +112,28 @@ def find(store: Store, kind: str, name: str, namespace: str | None = None) -> Re
     with store.session() as s:
         row = _find(s, kind, name, namespace)
         return _to_resource(row) if row else None
+
+
+def find_each(
+    store: Store, refs: Iterable[tuple[str, str, str | None]]
+) -> dict[tuple[str, str, str], Resource]:
+    """Many ``(kind, name, namespace)`` at once (one query per kind and 500 names), keyed by
+    ``(kind, namespace as given or "", name)``; the missing ones are left out."""
+    wanted: dict[str, dict[tuple[str, str], tuple[str, str, str]]] = {}
+    for kind, name, namespace in refs:
+        ns = ns_mod.resolve(kind, name, namespace)
+        wanted.setdefault(kind, {})[(ns, name)] = (kind, namespace or "", name)
+    out: dict[tuple[str, str, str], Resource] = {}
+    with store.session() as s:
+        for kind, keys in wanted.items():
+            pairs = list(keys)
+            for i in range(0, len(pairs), 500):
+                which = tuple_(ResourceRow.namespace, ResourceRow.name).in_(pairs[i : i + 500])
+                of_kind = (ResourceRow.api_group == _group(kind), ResourceRow.kind == kind)
+                rows = s.scalars(select(ResourceRow).where(*of_kind, which))
+                for row in rows:
+                    out[keys[(row.namespace, row.name)]] = _to_resource(row)
+    return out
 
 
 def list_kind(store: Store, kind: str, namespace: str | None = None) -> list[Resource]:

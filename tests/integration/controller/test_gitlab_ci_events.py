@@ -9,6 +9,7 @@ the run from the release; a pull request runs it as a merged results pipeline
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,8 @@ def test_a_push_runs_the_gitlab_pipeline_with_statuses_and_release(
         (release,) = releases.for_commit(store, sha)
         assert release.ci_run == run["id"]
         assert release.stage("ci").status == "Succeeded"
+        made = work.run("show", "-s", "--format=%cI", sha).strip()
+        assert release.commit_time == dt.datetime.fromisoformat(made)  # DORA's lead time start
         work_ci = shipway_home / "work" / "ci"
         assert not list(work_ci.glob("event-*/source"))  # the checkout went, as for Actions
         assert not list(work_ci.glob(f"event-*/{run['id']}"))

@@ -25,8 +25,8 @@ from shipway.model.release import Release
 from shipway.model.resources import parse_text
 from shipway.runtime import ports
 from shipway.settings import Settings
+from shipway.store import emitters, outbox, releases, runs
 from shipway.store import events as store_events
-from shipway.store import releases, runs
 from shipway.store import resources as resource_store
 from shipway.store.db import open_store
 
@@ -76,6 +76,26 @@ def _seed(home: Path) -> None:
     for name in ("ci", "image", "update", "sync", "health"):
         rel.finish(name, True, at=now - dt.timedelta(minutes=30))
     releases.save(store, rel)
+    # a release that failed at sync 20 minutes ago, restored by the next live one 5 minutes on
+    bad = Release(id="rel2", app="web-dev", commit="d" * 40, created=now - dt.timedelta(minutes=25))
+    for name in ("ci", "image", "update"):
+        bad.finish(name, True, at=now - dt.timedelta(minutes=22))
+    bad.finish("sync", False, "quota", at=now - dt.timedelta(minutes=20))
+    releases.save(store, bad)
+    fix = Release(id="rel3", app="web-dev", commit="e" * 40, created=now - dt.timedelta(minutes=18))
+    for name in ("ci", "image", "update", "sync", "health"):
+        fix.finish(name, True, at=now - dt.timedelta(minutes=15))
+    releases.save(store, fix)
+    promo = ObjectRef("Promotion", "prod.01", "shop", "kargo.akuity.io/v1alpha1")
+    for reason, warn in (("PromotionStarted", False), ("PromotionSucceeded", False),
+                         ("PromotionStarted", False), ("PromotionFailed", True)):  # fmt: skip
+        store_events.emit(store, promo, reason, f"{reason} {promo.name}",
+                          type="Warning" if warn else "Normal", source="promotion")  # fmt: skip
+    emitters.rollback(store, "web-dev", "argocd", "rolled back to c0ffee (history 1)")
+    for i, state in enumerate(("sent", "sent", "failed", "suppressed", "pending")):
+        outbox.enqueue(store, outbox.Delivery(f"k{i}", f"c{i}", "argocd", "web-dev",
+                                              "on-sync-failed", "slack", "ops", {}),
+                       state=state)  # fmt: skip
     store.close()
 
 
@@ -129,10 +149,23 @@ def test_metrics_from_the_store(ctl: tuple[Controller, int], tmp_path: Path) -> 
     assert _value(s, "shipway_image_pushes_total") == 2  # a redelivery is a repeat, counted
     assert _value(s, "shipway_webhooks_received_total", source="registry", outcome="accepted") == 2
     assert _value(s, "shipway_webhooks_received_total", source="git", outcome="invalid") == 1
-    assert _value(s, "shipway_dora_deployment_frequency_per_day", app="web-dev") == (
-        pytest.approx(1 / 30)
+    # rel1 30 min, rel3 3 min from creation to live (no commit times recorded): the median
+    assert _value(s, "shipway_dora_lead_time_seconds", app="web-dev") == pytest.approx(
+        (1800 + 180) / 2, abs=2
     )
-    assert _value(s, "shipway_dora_lead_time_seconds", app="web-dev") == pytest.approx(1800, abs=2)
+    assert _value(s, "shipway_dora_deployment_frequency_per_day", app="web-dev") == (
+        pytest.approx(2 / 30)
+    )
+    assert _value(s, "shipway_dora_change_failure_rate", app="web-dev") == pytest.approx(1 / 3)
+    assert _value(s, "shipway_dora_time_to_restore_seconds", app="web-dev") == pytest.approx(
+        300, abs=2
+    )
+    assert _value(s, "shipway_promotions_total", result="started") == 2
+    assert _value(s, "shipway_promotions_total", result="succeeded") == 1
+    assert _value(s, "shipway_promotions_total", result="failed") == 1
+    assert _value(s, "shipway_rollbacks_total", outcome="succeeded") == 1
+    for state, n in (("sent", 2), ("failed", 1), ("suppressed", 1), ("pending", 1)):
+        assert _value(s, "shipway_notifications", service="slack", state=state) == n
     assert _samples(main.text).keys() == s.keys()
 
     jobs = [
@@ -148,5 +181,12 @@ def test_metrics_from_the_store(ctl: tuple[Controller, int], tmp_path: Path) -> 
         assert side_found[0]["metric"]["name"] == "web-dev"
         synced = prom.wait_for('argocd_app_sync_total{job="api",phase="Succeeded"}')
         assert float(synced[0]["value"][1]) == 3
+        for metric, want in (
+            ('shipway_notifications{job="side",state="suppressed"}', 1),
+            ('shipway_promotions_total{job="api",result="failed"}', 1),
+            ('shipway_dora_change_failure_rate{job="api",app="web-dev"}', 1 / 3),
+        ):
+            got = prom.wait_for(metric)
+            assert float(got[0]["value"][1]) == pytest.approx(want), metric
         up = {t["labels"]["job"]: t["health"] for t in prom.targets()}
         assert up == {"side": "up", "api": "up"}

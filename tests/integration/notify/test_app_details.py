@@ -178,3 +178,57 @@ def test_flatten_as_argo_cd_names_parameters() -> None:
     assert spec.GetParameterValueByName("a.b") == "9"
     with pytest.raises(ValueError, match=r"values\.yaml: a values file is a mapping"):
         appdetails.helm("app", {}, [("values.yaml", "- 1\n")])
+
+
+def test_a_multi_source_apps_ref_value_files(
+    store: Store, webhook: Receiver, git_server: Any, tmp_path: Path
+) -> None:
+    """Argo CD's multi-source form: the chart from one repository, ``$values/...`` value files
+    from the source with ``ref: values`` (another repository, at its synced revision)."""
+    url, commit = _published(git_server, tmp_path / "work")
+    vals = git_server.bare(f"notify-values-{uuid.uuid4().hex[:6]}")
+    work = tmp_path / "values"
+    r = Repo.init(work)
+    r.run("remote", "add", "origin", vals)
+    (work / "envs").mkdir()
+    (work / "envs" / "prod.yaml").write_text("image:\n  tag: '7.0'\nreplicas: 5\n")
+    r.run("add", "-A")
+    r.run("commit", "-q", "-m", "values")
+    r.run("push", "-q", "origin", "HEAD:main")
+    first = r.head()
+    (work / "envs" / "prod.yaml").write_text("image:\n  tag: '8.0'\nreplicas: 5\n")
+    r.run("commit", "-q", "-am", "newer values, not synced yet")
+    r.run("push", "-q", "origin", "HEAD:main")
+    _cm(store, {"service.webhook.hook": f"url: {webhook.url}\n",
+                "template.app-sync-succeeded": TEMPLATE})  # fmt: skip
+    sources = [
+        {"repoURL": url, "targetRevision": "main", "path": "charts/web",
+         "helm": {"valueFiles": ["values-prod.yaml", "$values/envs/prod.yaml"]}},
+        {"repoURL": vals, "targetRevision": "main", "ref": "values"},
+    ]  # fmt: skip
+    for name, helm_files in (("multi", None), ("wrong-ref", ["$nope/envs/prod.yaml"])):
+        srcs = [dict(s) for s in sources]
+        if helm_files:
+            srcs[0]["helm"] = {"valueFiles": helm_files}
+        body: dict[str, Any] = {
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": name, "annotations": {ANN: ""}},
+            "spec": {"project": "default", "sources": srcs},
+        }  # fmt: skip
+        resources.apply(store, [Resource("argoproj.io/v1alpha1", "Application", name, "argocd",
+                                         body)])  # fmt: skip
+        resources.set_status(store, "Application", name, {
+            "sync": {"status": "Synced", "revisions": [commit, first]},
+            "operationState": {"phase": "Succeeded", "startedAt": "2026-01-01T10:00:00Z"},
+        }, "argocd")  # fmt: skip
+    worker.run_pass(store, secrets={})
+    (sent,) = [json.loads(q.body) for q in webhook.requests if q.path == "/multi"]
+    assert sent["tag"] == "7.0"  # the values repository at its synced revision, last file wins
+    assert "replicas=5" in sent["params"] and "image.repository=registry.example/web" in (
+        sent["params"])  # fmt: skip
+    assert sent["valueFiles"] == "values-prod.yaml,$values/envs/prod.yaml"
+    assert sent["values"] == VALUES  # the chart's own values.yaml
+    (bad,) = [d for d in outbox.list_outbox(store) if d.app_name == "wrong-ref"]
+    assert bad.state == outbox.FAILED
+    assert "'$nope/envs/prod.yaml': the application has no source with ref 'nope'" in (
+        bad.last_error)  # fmt: skip

@@ -607,6 +607,81 @@ def test_flux_documented_pull_request_comment_provider_keeps_one_comment(
         forge.stop()
 
 
+def test_flux_github_providers_with_a_github_app_secret(
+    store: Store, shipway_home: Path, tmp_path: Path
+) -> None:
+    """providers.md's github and githubpullrequestcomment Providers with the GitHub App Secret
+    Flux documents (githubAppID, githubAppInstallationID, githubAppPrivateKey and, for GitHub
+    Enterprise, githubAppBaseURL): an installation token is minted with the App's key and
+    sets the commit status and the comment; the key never shows in a failure."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()  # fmt: skip
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    repo = Repo.init(tmp_path / "apps")
+    who = ("-c", "user.name=t", "-c", "user.email=t@x")
+    repo.run(*who, "commit", "-q", "--allow-empty", "-m", "a")
+    repo.run("branch", "-M", "main")
+    repo.run("checkout", "-q", "-b", "feature")
+    repo.run(*who, "commit", "-q", "--allow-empty", "-m", "b")
+    sha = repo.run("rev-parse", "HEAD").strip()
+    forge = ForgeServer()
+    forge.add_repo("acme-org/apps", repo.path)
+    forge.add_repo("acme-org/fleet-infra", repo.path)
+    forge_apps.register(forge.state, "2001", "3001", public)
+    try:
+        pr = open_forge("github", forge.api("github"), "acme-org/apps", TOKEN).create(
+            "feature", "main", "feature", "")  # fmt: skip
+        app_secret = {
+            "githubAppID": "2001",
+            "githubAppInstallationID": "3001",
+            "githubAppPrivateKey": pem,
+            "githubAppBaseURL": forge.api("github"),
+        }
+        _secret(shipway_home, "flux-system", "github-token", app_secret)
+        for name in ("github-status", "github-pr-comment"):
+            provider = _flux(name, "flux-providers.yaml")
+            provider["metadata"]["annotations"] = {"shipway.dev/api-url": forge.api("github")}
+            _put(store, provider)
+            _put(store, _flux("no-socket-noise", "flux-alerts.yaml", providerRef={"name": name},
+                              eventSources=[{"kind": "Application", "name": "*",
+                                             "namespace": "argocd"}]) | {
+                "metadata": {"name": f"to-{name}", "namespace": "flux-system"}})  # fmt: skip
+        app = _docs("argocd-apps.yaml")[1]
+        app["metadata"]["annotations"] = {"event.toolkit.fluxcd.io/change_request": str(pr.number)}
+        _put(store, app)
+        resources.set_status(store, "Application", "guestbook", {"sync": {"revision": sha}},
+                             namespace="argocd")  # fmt: skip
+        guestbook = ev.ObjectRef("Application", "guestbook", "argocd", "argoproj.io/v1alpha1")
+        events.emit(store, guestbook, "SyncSucceeded", "synced b", source="reconciler")
+        worker.run_pass(store, secrets={})
+        (status,) = [s for s in forge.state.statuses if s[2] == sha]
+        assert (status[0], status[1], status[3]["state"]) == ("github", "acme-org/fleet-infra",
+                                                               "success")  # fmt: skip
+        ((kind, project, number, body),) = forge.state.comments
+        assert (kind, project, number) == ("github", "acme-org/apps", pr.number)
+        assert body.startswith("## Flux Status") and "synced b" in body
+        assert len(forge.state.app_tokens) == 1  # one token for both Providers, kept
+
+        # an App Secret Flux documents but shipway cannot use yet is refused, naming the key
+        del app_secret["githubAppInstallationID"]
+        _secret(shipway_home, "flux-system", "github-token",
+                {**app_secret, "githubAppInstallationOwner": "acme-org"})  # fmt: skip
+        events.emit(store, guestbook, "SyncFailed", "sync failed", type=ev.WARNING,
+                    source="reconciler")  # fmt: skip
+        for _ in range(3):
+            worker.run_pass(store, secrets={}, backoff=0.0, max_attempts=2)
+        failed = [e for e in events.query(store, kind="Alert") if e.reason == "NotificationFailed"]
+        assert len(failed) == 2, [e.message for e in failed]
+        for e in failed:
+            assert "githubAppInstallationOwner is not supported by shipway yet" in e.message
+            assert "PRIVATE KEY" not in e.message
+    finally:
+        forge.stop()
+
+
 def test_flux_documented_commit_status_expr_names_the_status(
     store: Store, shipway_home: Path, tmp_path: Path
 ) -> None:

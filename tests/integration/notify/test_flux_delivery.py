@@ -3,11 +3,13 @@ loopback (one checks the generic-hmac signature), the forge fake for commit stat
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import alertmanager_proc as alertmanager
 import pytest
 from notify_receivers import Receiver
 from prometheus_client import generate_latest
@@ -237,6 +239,66 @@ def test_slack_bot_and_msteams_providers(
     assert {"title": "cluster", "value": "prod-eu"} in facts["facts"]
 
 
+def test_alertmanager_provider_fires_an_alert_in_a_real_alertmanager(
+    store: Store, shipway_home: Path, tmp_path: Path
+) -> None:
+    """providers.md's alertmanager Provider with Basic authentication: the event is a firing
+    alert (labels from the metadata and the object, annotations the message and summary) that
+    a real Alertmanager keeps; a wrong password is a failed delivery with its answer, the
+    password never shown."""
+    with alertmanager.running(tmp_path / "am", "flux", "am-pass-1") as am:
+        _secret(shipway_home, "apps", "am-auth", {"username": "flux", "password": "am-pass-1"})
+        _provider(store, "alertmanager", f"{am.url}/api/v2/alerts/", secret="am-auth")
+        _alert(store, extra="\n  summary: web in prod")
+        _emit(store, ev.SYNC_FAILED, "sync failed: quota exceeded", warn=True)
+        assert _pass(store).sent == 1
+        (fired,) = am.alerts()
+        labels = fired["labels"]
+        assert {k: labels[k] for k in ("alertname", "severity", "reason", "kind", "name",
+                                       "namespace", "cluster", "releaseId")} == {
+            "alertname": "FluxApplicationSyncFailed", "severity": "error",
+            "reason": "SyncFailed", "kind": "Application", "name": "web", "namespace": "apps",
+            "cluster": "prod-eu", "releaseId": "rel-7"}  # fmt: skip
+        assert "summary" not in labels
+        assert fired["annotations"] == {"message": "sync failed: quota exceeded",
+                                        "summary": "web in prod"}  # fmt: skip
+        assert fired["status"]["state"] == "active"
+
+        _secret(shipway_home, "apps", "am-auth", {"username": "flux", "password": "wrong-pw-9"})
+        _emit(store, ev.SYNC_FAILED, "sync failed again", warn=True)
+        for _ in range(3):
+            _pass(store, backoff=0.0, max_attempts=2)
+        (failed,) = [e for e in events.query(store, kind="Alert")
+                     if e.reason == "NotificationFailed"]  # fmt: skip
+        assert "401" in failed.message and "wrong-pw-9" not in failed.message
+        assert len(am.alerts()) == 1
+
+
+def test_googlechat_provider_posts_a_card(
+    store: Store, shipway_home: Path, webhook: Receiver
+) -> None:
+    """providers.md's googlechat Provider: the address from the Secret, a cards v1 message."""
+    _secret(shipway_home, "apps", "google-webhook", {"address": f"{webhook.url}/v1/spaces/x"})
+    _apply(store, f"""\
+apiVersion: {API}
+kind: Provider
+metadata: {{name: p, namespace: apps}}
+spec:
+  type: googlechat
+  secretRef: {{name: google-webhook}}
+""")  # fmt: skip
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert got.path == "/v1/spaces/x"
+    (card,) = json.loads(got.body)["cards"]
+    assert card["header"] == {"title": "Application/web.apps", "subtitle": "error"}
+    text, facts = card["sections"]
+    assert text == {"widgets": [{"textParagraph": {"text": "sync failed: boom"}}]}
+    assert {"keyValue": {"topLabel": "cluster", "content": "prod-eu"}} in facts["widgets"]
+
+
 @pytest.mark.parametrize("kind", ["github", "gitlab", "gitea"])
 def test_commit_status_through_the_forge_fake(
     kind: str, store: Store, shipway_home: Path, tmp_path: Path
@@ -279,6 +341,205 @@ def test_commit_status_through_the_forge_fake(
         assert posted["description"] == "OperationStarted: sync to a"
         rows = outbox.list_outbox(store)
         assert sorted(r.state for r in rows) == ["sent", "sent"]
+    finally:
+        forge.stop()
+
+
+def test_opsgenie_and_pagerduty_providers(
+    store: Store, shipway_home: Path, webhook: Receiver
+) -> None:
+    """providers.md's opsgenie (GenieKey, one alias per object and reason) and pagerduty
+    (Events API v2 at the address's host, the channel as routing key: an error triggers, an
+    info event resolves and is a change event; the started sync is left out)."""
+    _secret(shipway_home, "apps", "genie", {"token": "genie-key-1"})
+    _provider(store, "opsgenie", f"{webhook.url}/v2/alerts", secret="genie")
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: quota", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert (got.path, got.headers["Authorization"]) == ("/v2/alerts", "GenieKey genie-key-1")
+    body = json.loads(got.body)
+    assert body["message"] == "Application/web" and body["description"] == "sync failed: quota"
+    assert body["details"]["severity"] == "error" and body["details"]["cluster"] == "prod-eu"
+    assert len(body["alias"]) == 64
+    webhook.requests.clear()
+
+    _provider(store, "pagerduty", f"{webhook.url}/ignored/path", extra="\n  channel: rk-77")
+    _emit(store, ev.SYNC_STARTED, "sync to b")
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    _pass(store)
+    _emit(store, ev.SYNC_SUCCEEDED, "synced b")
+    _pass(store)
+    sent = [(r.path, json.loads(r.body)) for r in webhook.requests]
+    assert [p for p, _ in sent] == ["/v2/enqueue", "/v2/enqueue", "/v2/change/enqueue"]
+    trigger, resolve, change = (b for _, b in sent)
+    assert (trigger["routing_key"], trigger["event_action"]) == ("rk-77", "trigger")
+    assert trigger["payload"]["summary"] == "sync failed: application/web"
+    assert trigger["payload"]["source"] == "Flux shipway-reconciler"
+    assert (trigger["payload"]["group"], trigger["payload"]["component"]) == (
+        "Application", "web")  # fmt: skip
+    # one message per sync: the start folded into the failure's
+    assert trigger["payload"]["custom_details"]["message"] == (
+        "OperationStarted: sync to b\nSyncFailed: sync failed: boom"
+    )
+    assert resolve["event_action"] == "resolve" and "payload" not in resolve
+    assert resolve["dedup_key"] == trigger["dedup_key"]  # the same incident, resolved
+    assert change["payload"]["summary"] == "sync succeeded: application/web"
+
+
+def test_grafana_annotation_and_github_dispatch(
+    store: Store, shipway_home: Path, webhook: Receiver, tmp_path: Path
+) -> None:
+    """providers.md's grafana (an annotation with Flux's tags, the Secret's token) and
+    githubdispatch (a repository_dispatch named after the object, the event as its
+    client_payload, through the forge fake)."""
+    _secret(shipway_home, "apps", "grafana", {"token": "glsa-1"})
+    _provider(store, "grafana", f"{webhook.url}/api/annotations", secret="grafana")
+    _alert(store)
+    _emit(store, ev.HEALTH_CHANGED, "health -> Healthy")
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert (got.path, got.headers["Authorization"]) == ("/api/annotations", "Bearer glsa-1")
+    note = json.loads(got.body)
+    assert note["text"] == "application/web.apps" and note["when"] > 1_700_000_000
+    assert note["tags"][:2] == ["flux", "shipway-reconciler"]
+    assert {"cluster: prod-eu", "kind: Application", "name: web",
+            "namespace: apps"} <= set(note["tags"])  # fmt: skip
+
+    repo = Repo.init(tmp_path / "app")
+    repo.run("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+             "-m", "a")  # fmt: skip
+    forge = ForgeServer()
+    forge.add_repo("team/app", repo.path)
+    try:
+        _secret(shipway_home, "apps", "gh", {"token": TOKEN})
+        _provider(store, "githubdispatch", "https://github.com/team/app", secret="gh",
+                  annotations=f"{{shipway.dev/api-url: '{forge.api('github')}'}}")  # fmt: skip
+        _emit(store, ev.SYNC_FAILED, "sync failed: quota", warn=True)
+        assert _pass(store).sent == 1
+        (sent,) = forge.state.dispatches
+        assert (sent["project"], sent["event_type"]) == ("team/app", "Application/web.apps")
+        assert sent["client_payload"]["message"] == "sync failed: quota"
+        assert sent["client_payload"]["involvedObject"]["name"] == "web"
+    finally:
+        forge.stop()
+
+
+def test_webex_and_telegram_providers(store: Store, shipway_home: Path, webhook: Receiver) -> None:
+    """providers.md's webex (markdown to a room, the token as Bearer) and telegram (the Bot
+    API's sendMessage, MarkdownV2 escaped, a forum topic from the channel)."""
+    _secret(shipway_home, "apps", "webex-token", {"token": "wx-1"})
+    _provider(store, "webex", f"{webhook.url}/v1/messages", secret="webex-token",
+              extra="\n  channel: room-9")  # fmt: skip
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert (got.path, got.headers["Authorization"]) == ("/v1/messages", "Bearer wx-1")
+    msg = json.loads(got.body)
+    assert msg["roomId"] == "room-9"
+    lines = msg["markdown"].splitlines()
+    assert lines[:2] == ["💣 **application/web.apps**", "sync failed: boom"]
+    assert ">**cluster**: prod-eu" in lines
+    webhook.requests.clear()
+
+    _secret(shipway_home, "apps", "tg", {"token": "123:abc"})
+    _provider(store, "telegram", "ignored", secret="tg", extra="\n  channel: '-100:7'",
+              annotations=f"{{shipway.dev/api-url: '{webhook.url}'}}")  # fmt: skip
+    _emit(store, ev.HEALTH_CHANGED, "health -> Healthy (v1.2)")
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert got.path == "/bot123:abc/sendMessage"
+    msg = json.loads(got.body)
+    assert (msg["chat_id"], msg["message_thread_id"], msg["parse_mode"]) == (
+        "-100", "7", "MarkdownV2")  # fmt: skip
+    assert msg["text"].startswith("*💫 application/web/apps*\nhealth \\-\\> Healthy "
+                                  "\\(v1\\.2\\)\n")  # fmt: skip
+    assert "\\- *cluster*: prod\\-eu\n" in msg["text"]
+
+
+def test_matrix_and_lark_providers(store: Store, shipway_home: Path, webhook: Receiver) -> None:
+    """providers.md's matrix (a PUT of an m.text with a transaction id made of the event, so
+    a resend is the same message) and lark (an interactive card)."""
+    _secret(shipway_home, "apps", "matrix-token", {"token": "syt-1"})
+    _provider(store, "matrix", webhook.url, secret="matrix-token",
+              extra="\n  channel: '!room:example.org'")  # fmt: skip
+    _alert(store)
+    _emit(store, ev.SYNC_FAILED, "sync failed: boom", warn=True)
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    assert got.method == "PUT" and got.headers["Authorization"] == "Bearer syt-1"
+    prefix = "/_matrix/client/r0/rooms/%21room%3Aexample.org/send/m.room.message/"
+    assert got.path.startswith(prefix) and len(got.path) == len(prefix) + 40
+    msg = json.loads(got.body)
+    assert msg["msgtype"] == "m.text"
+    assert msg["body"].startswith("🚨 application/web.apps\nsync failed: boom\n")
+    assert "- cluster: prod-eu\n" in msg["body"]
+    webhook.requests.clear()
+
+    _provider(store, "lark", f"{webhook.url}/open-apis/bot/v2/hook/x")
+    _emit(store, ev.HEALTH_CHANGED, "health -> Healthy")
+    assert _pass(store).sent == 1
+    (got,) = webhook.requests
+    body = json.loads(got.body)
+    assert body["msg_type"] == "interactive"
+    card = body["card"]
+    assert card["header"] == {"title": {"tag": "plain_text",
+                                        "content": "💫 application/web.apps"},
+                              "template": "turquoise"}  # fmt: skip
+    (element,) = card["elements"]
+    assert element["text"]["tag"] == "lark_md"
+    assert element["text"]["content"].startswith("**health -> Healthy**\n\n")
+    assert "cluster: prod-eu\n" in element["text"]["content"]
+
+
+def test_bitbucket_commit_status_through_the_forge_fake(
+    store: Store, shipway_home: Path, tmp_path: Path
+) -> None:
+    """providers.md's bitbucket Provider: a build status keyed by the SHA-1 of the status id,
+    FAILED for an error, the reason in words; a repeat of the same status is not posted
+    again; the started sync is left out, as Flux leaves Progressing out."""
+    repo = Repo.init(tmp_path / "app")
+    repo.run("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+             "-m", "a")  # fmt: skip
+    sha = repo.run("rev-parse", "HEAD").strip()
+    forge = ForgeServer()
+    forge.add_repo("team/app", repo.path)
+    try:
+        _secret(shipway_home, "apps", "bb", {"token": f"flux-bot:{TOKEN}"})
+        _provider(store, "bitbucket", "https://bitbucket.org/team/app", secret="bb",
+                  annotations=f"{{shipway.dev/api-url: '{forge.api('bitbucket')}'}}")  # fmt: skip
+        _alert(store)
+        body = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"project": "default", "source": {"repoURL": "https://x/team/app"}},
+        }
+        resources.apply(store, [Resource("argoproj.io/v1alpha1", "Application", "web", "apps",
+                                         body)])  # fmt: skip
+        resources.set_status(store, "Application", "web", {"sync": {"revision": sha}}, "apps")
+        _emit(store, ev.HEALTH_CHANGED, "health -> Degraded", warn=True)
+        _pass(store)
+        _emit(store, ev.HEALTH_CHANGED, "health -> Degraded", warn=True)  # a repeat
+        _emit(store, ev.SYNC_SUCCEEDED, "synced b")  # its own status, the same key
+        _pass(store)
+        posted = [s[3] for s in forge.state.statuses if s[:3] == ("bitbucket", "team/app", sha)]
+        assert [(p["state"], p["description"]) for p in posted] == [
+            ("FAILED", "health status changed"),
+            ("SUCCESSFUL", "sync succeeded"),
+        ]
+        uid = hashlib.sha256(b"apps/p").hexdigest()[:8]
+        assert posted[0]["key"] == hashlib.sha1(f"application/web/{uid}".encode()).hexdigest()
+        assert posted[0]["name"] == "application/web"
+        assert posted[0]["url"] == "https://bitbucket.org"
+        _secret(shipway_home, "apps", "bb", {"token": TOKEN})  # not <user>:<password>
+        _emit(store, ev.SYNC_FAILED, "sync failed", warn=True)
+        for _ in range(3):
+            _pass(store, backoff=0.0, max_attempts=2)
+        (failed,) = [e for e in events.query(store, kind="Alert")
+                     if e.reason == "NotificationFailed"]  # fmt: skip
+        assert "invalid token format, expected to be <user>:<password>" in failed.message
     finally:
         forge.stop()
 

@@ -310,3 +310,63 @@ spec:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _registry_receiver(store: Store, name: str, rtype: str) -> None:
+    resources.apply(store, parse_text(f"""\
+apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
+metadata: {{name: {name}, namespace: flux-system}}
+spec:
+  type: {rtype}
+  secretRef: {{name: webhook-token}}
+  resources:
+    - {{kind: ImageRepository, name: web}}
+""", "receiver.yaml"))  # fmt: skip
+
+
+HARBOR = json.dumps(
+    {
+        "type": "PUSH_ARTIFACT",
+        "event_data": {
+            "resources": [
+                {
+                    "digest": "sha256:" + "b" * 64,
+                    "tag": "v1.4.0",
+                    "resource_url": "harbor.example.com/lib/web:v1.4.0",
+                }
+            ],
+            "repository": {"name": "web", "namespace": "lib", "repo_full_name": "lib/web"},
+        },
+    }
+).encode()
+HUB = json.dumps({"push_data": {"tag": "2.0"}, "repository": {"repo_name": "acme/web"}}).encode()
+QUAY = json.dumps({"docker_url": "quay.io/acme/web", "updated_tags": ["3.1"]}).encode()
+
+
+def test_registry_receivers_feed_the_image_updater(setup: tuple[TestClient, Store]) -> None:
+    """receivers.md's harbor (its Authorization header the token), dockerhub and quay: the
+    push goes into the registry inbox the image updater reads, as /hooks/registry's does."""
+    client, store = setup
+    for name, rtype, body, headers in (("harbor", "harbor", HARBOR, {"Authorization": TOKEN}),
+                                       ("hub", "dockerhub", HUB, {}),
+                                       ("quay", "quay", QUAY, {})):  # fmt: skip
+        _registry_receiver(store, name, rtype)
+        got = client.post(f"/hook/{_digest(name)}", content=body, headers=headers)
+        assert got.status_code == 200, got.text
+        assert got.json()["pushes"] == 1 and got.json()["accepted"] is True
+        assert got.json()["notRefreshed"] == [
+            "ImageRepository/web: its pushes go to shipway's image updater"]  # fmt: skip
+    pushed = sorted(e["repository"] + ":" + e["tag"] for i in inbox.items(store, "registry")
+                    for e in i["payload"]["events"])  # fmt: skip
+    assert pushed == ["acme/web:2.0", "acme/web:3.1", "lib/web:v1.4.0"]
+    images = sorted(e.message for e in events.query(store, kind="Image")
+                    if e.reason == "ImagePushed")  # fmt: skip
+    assert images == ["docker.io/acme/web:2.0", "harbor.example.com/lib/web:v1.4.0",
+                      "quay.io/acme/web:3.1"]  # fmt: skip
+    wrong = client.post(f"/hook/{_digest('harbor')}", content=HARBOR,
+                        headers={"Authorization": f"Bearer {TOKEN}"})  # fmt: skip
+    assert wrong.status_code == 401 and "Harbor Authorization header" in wrong.text
+    bad = client.post(f"/hook/{_digest('quay')}", content=b"not json")
+    assert bad.status_code == 400
+    assert len(inbox.items(store, "registry")) == 3

@@ -81,6 +81,9 @@ def test_open_push_close(world_factory: Any) -> None:
     assert (status["state"], status["target_url"]) == ("success", p.preview_url)
     [comment] = w.forge.comments_on(w.kind, w.project, number)
     assert p.preview_url in comment and sha1[:7] in comment
+    (made,) = [e for e in store_events.query(w.store, kind="Application")
+               if e.reason == "PreviewCreated"]  # fmt: skip
+    assert (made.involved.name, made.message) == (p.applications[0], p.preview_url)
 
     # nothing changed: a 304, no work
     used = w.forge.state.rate_used
@@ -100,6 +103,11 @@ def test_open_push_close(world_factory: Any) -> None:
     assert _last_status(w, sha2)["state"] == "success"
     [comment] = w.forge.comments_on(w.kind, w.project, number)
     assert sha2[:7] in comment
+    assert [
+        e.count
+        for e in store_events.query(w.store, kind="Application")
+        if e.reason == "PreviewCreated"
+    ] == [1]  # an update is not a new preview
 
     # closing tears it down: Application, pods and port gone, the comment says so
     w.forge.set_pull(w.kind, w.project, number, state="merged")
@@ -113,6 +121,9 @@ def test_open_push_close(world_factory: Any) -> None:
     assert _refused(p.preview_url)
     [comment] = w.forge.comments_on(w.kind, w.project, number)
     assert "Removed" in comment and "closed" in comment
+    (gone,) = [e for e in store_events.query(w.store, kind="Application")
+               if e.reason == "PreviewDeleted"]  # fmt: skip
+    assert gone.involved.name == p.applications[0]
 
 
 def test_expiry_restart_failure_and_a_refusing_forge(world_factory: Any) -> None:

@@ -230,3 +230,66 @@ def test_set_metadata_on_stage_and_freight(env) -> None:
     }
     assert status["phase"] == "Failed"
     assert "Freight 'nope' not found in project demo" in status["message"]
+
+
+def test_a_promotion_is_a_release_of_its_stage_for_dora(
+    env, git_server, memory, tmp_path: Path
+) -> None:
+    """The promoted stage's Application gets a release record of the Freight: the source
+    commit and its time from the first stage's release of the same image, live when the
+    promotion succeeded, so DORA's lead time for that stage runs from the commit; a rollback
+    promotion marks the failed Freight's release RolledBack."""
+    import datetime as dt
+
+    from shipway.controller.tracker import ReleaseTracker
+    from shipway.model import dora
+    from shipway.store import releases
+
+    settings, store = env
+    url = git_server.bare("cfg-dora")
+    seed(url, tmp_path / "seed")
+    target_name, _ = memory
+    store_resources.apply(store, [application(url, target_name)])
+    _stage(store)
+    tracker = ReleaseTracker(store)  # the first stage, as CI and the updater leave it
+    made = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).replace(microsecond=0)
+    image = f"{IMAGE}@sha256:{'a' * 64}"
+    tracker.ci_started("c" * 40, "git://src/app.git", ["web-dev"])
+    tracker.commit_made("c" * 40, made)
+    tracker.ci_finished("c" * 40, {"id": "run1", "conclusion": "success"})
+    t = dt.datetime.now(dt.UTC)
+    tracker.image_updated("web-dev", "c" * 40, image, "cfg1", pushed_at=t, update_started=t,
+                          update_finished=t)  # fmt: skip
+
+    status = _run(settings, store, quickstart_steps(url))
+    assert status["phase"] == "Succeeded", status.get("message")
+    (rel,) = releases.list_releases(store, app="web-test")
+    assert rel.status == "Succeeded" and rel.commit == "c" * 40 and rel.commit_time == made
+    assert rel.revision == rel.config_commit == status["state"]["push"]["commit"]
+    assert rel.freight["name"] == freight()["metadata"]["name"] and rel.image == image
+    assert [s.status for s in rel.stages] == ["Skipped", "Skipped", "Succeeded", "Succeeded",
+                                              "Succeeded"]  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    d = dora.compute(releases.list_releases(store), since=now - dt.timedelta(days=1),
+                     until=now + dt.timedelta(minutes=1), app="web-test")  # fmt: skip
+    assert d.deployments == 1 and d.lead_time_median_seconds is not None
+    assert d.lead_time_median_seconds >= 2 * 3600  # from the commit, not from the promotion
+
+    # freight 2 goes out, then a rollback promotion brings freight 1 back
+    two = freight("1.2.4", name="beadfeed5678")
+    key = runner.create(store, project="demo", name="p2", stage="test", freight=two,
+                        steps=quickstart_steps(url))  # fmt: skip
+    assert runner.run(store, settings, key, poll=0.05)["phase"] == "Succeeded"
+    key = runner.create(
+        store,
+        project="demo",
+        name="p3",
+        stage="test",
+        freight=freight(),
+        steps=quickstart_steps(url),
+        extra={"rollbackOf": "beadfeed5678"},
+    )  # as lifecycle.rollback starts it
+    assert runner.run(store, settings, key, poll=0.05)["phase"] == "Succeeded"
+    by_freight = {r.freight["name"]: r.status for r in releases.list_releases(store, app="web-test")
+                  if r.freight}  # fmt: skip
+    assert by_freight["beadfeed5678"] == "RolledBack"

@@ -90,6 +90,8 @@ def test_success_verifies_then_soak_gates_uat(store: Store, health: Health) -> N
     assert info["actor"] == "alice"
     verified = next(c for c in stage["conditions"] if c["type"] == "Verified")
     assert verified["status"] == "True"
+    (event,) = [e for e in store_events.query(store) if e.reason == "VerificationSucceeded"]
+    assert (event.involved.kind, event.involved.name, event.type) == ("Stage", "test", "Normal")
     # uat needs an hour of soak in test: refused, naming the time left
     with pytest.raises(ConflictError, match=r"soaking in stage test: 59m5\ds of 1h left"):
         start_mod.start(store, project="demo", stage="uat", freight=f1, actor="alice")

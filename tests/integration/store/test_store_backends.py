@@ -73,3 +73,28 @@ def test_engine_state_upsert(store: Store) -> None:
     runs.put_state(store, "sync", "hello-dev", "Succeeded", {"step": 2})
     assert runs.get_state(store, "sync", "hello-dev") == ("Succeeded", {"step": 2})
     assert runs.get_state(store, "sync", "other") is None
+
+
+def test_find_each_reads_many_objects_at_once(store: Store) -> None:
+    """What a routing pass reads in one query a kind: namespaced and cluster-scoped objects,
+    more than one chunk of names, the missing left out."""
+    freight = (
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Freight\nmetadata: {{name: f{i}, "
+        "namespace: shop, labels: {{n: '{i}'}}}}\norigin: {{kind: Warehouse, name: w}}\n"
+        "images: [{{repoURL: r.example/web, tag: '{i}', digest: 'sha256:{d}'}}]\n"
+    )
+    docs = [freight.format(i=i, d=f"{i:064x}") for i in range(620)]
+    docs.append("apiVersion: shipway.dev/v1alpha1\nkind: Cluster\nmetadata: {name: k}\n"
+                "spec: {type: kubernetes, server: 'https://127.0.0.1:1'}\n")  # fmt: skip
+    docs.append(APP)
+    repo.apply(store, resources.parse_text("---\n".join(docs), "many.yaml"))
+    refs = [("Freight", f"f{i}", "shop") for i in range(620)]
+    refs += [("Freight", "nope", "shop"), ("Freight", "f1", "elsewhere"), ("Cluster", "k", None),
+             ("Application", "hello-dev", None)]  # fmt: skip
+    found = repo.find_each(store, refs)
+    assert len(found) == 622
+    assert found[("Freight", "shop", "f617")].metadata["labels"] == {"n": "617"}
+    assert ("Freight", "shop", "nope") not in found
+    assert ("Freight", "elsewhere", "f1") not in found
+    assert found[("Cluster", "", "k")].name == "k"
+    assert found[("Application", "", "hello-dev")].namespace == "argocd"

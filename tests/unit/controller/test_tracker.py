@@ -142,3 +142,20 @@ def test_the_same_image_heard_again_keeps_the_release_progress(store: Store) -> 
     deployed(tr, "cfg9", "Healthy", at=5)
     got = releases.get(store, rel.id)
     assert got.status == "Succeeded", got.to_dict()
+
+
+def test_the_commit_time_reaches_every_release_of_the_commit(store: Store) -> None:
+    """The commit's time (read in CI's checkout) is on its releases, and on a later app's
+    release of that commit (a promotion's), so lead time runs from the commit everywhere."""
+    tr = ReleaseTracker(store)
+    (dev,) = tr.ci_started("c1", "git://h/app.git", ["hello-dev"])
+    made = T0 - dt.timedelta(hours=3)
+    tr.commit_made("c1", made)
+    tr.commit_made("c1", T0)  # a second reading does not move it
+    assert releases.get(store, dev.id).commit_time == made
+    prod = tr.image_updated("hello-prod", "c1", IMAGE, "cfg9", pushed_at=t(1),
+                            update_started=t(1), update_finished=t(2))  # fmt: skip
+    assert prod.id != dev.id and releases.get(store, prod.id).commit_time == made
+    other = tr.image_updated("hello-prod", "c2", IMAGE, "cfg10", pushed_at=t(1),
+                             update_started=t(1), update_finished=t(2))  # fmt: skip
+    assert other.commit_time is None  # nothing knows c2's time: DORA uses the creation

@@ -83,19 +83,27 @@ def test_an_unrestored_failure() -> None:
     assert (d.restored, d.unrestored) == (0, 1)
 
 
-def test_rolled_back_counts_as_a_failure() -> None:
+def test_rolled_back_counts_as_a_failure_restored_by_its_rollback() -> None:
     rels = [release("a1", "web", 0, 10), release("a2", "web", 1, 10)]
-    rels[1].status = dora.ROLLED_BACK
+    went = dora.live_at(rels[1])
+    assert went is not None
+    assert rels[1].roll_back(went + dt.timedelta(minutes=7), "rolled back to a1")
+    assert not rels[1].roll_back(went, "twice")  # only a live release is rolled back
+    back = Release.from_dict(rels[1].to_dict())  # as stored
+    assert (back.status, back.rolled_back) == (dora.ROLLED_BACK, rels[1].rolled_back)
     since, until = window()
-    d = dora.compute(rels, since=since, until=until)
-    assert d.change_failure_rate == pytest.approx(0.5) and d.deployments == 1
+    d = dora.compute([rels[0], back], since=since, until=until)
+    assert d.change_failure_rate == pytest.approx(0.5)
+    assert d.deployments == 2  # it went live: a deployment, then a failure
+    assert d.time_to_restore_median_seconds == pytest.approx(7 * 60)
 
 
 def test_commit_time_when_recorded() -> None:
     rel = release("a1", "web", 1, 10)
-    bodies = {"a1": {"commitTime": (rel.created - dt.timedelta(hours=1)).isoformat()}}
+    rel.commit_time = rel.created - dt.timedelta(hours=1)
+    rel = Release.from_dict(rel.to_dict())  # kept in the record
     since, until = window()
-    d = dora.compute([rel], since=since, until=until, bodies=bodies)
+    d = dora.compute([rel], since=since, until=until)
     assert d.lead_time_median_seconds == pytest.approx(3600 + 600)
 
 

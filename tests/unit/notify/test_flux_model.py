@@ -72,6 +72,11 @@ def test_the_documented_examples_are_read_as_is() -> None:
         ("kind: Receiver\nspec: {type: generic-oidc, resources: [{kind: A, name: a}]}",
          "spec", "needs oidcProviders"),
         ("kind: Provider\nspec: {type: carrier-pigeon}", "spec.type", "carrier-pigeon"),
+        ("kind: Provider\nspec: {type: sentry, address: 'https://key@sentry.example/1'}",
+         "spec.type", "'sentry' is a Flux Provider type shipway does not support yet"),
+        ("kind: Receiver\nspec: {type: nexus, secretRef: {name: s},"
+         " resources: [{kind: A, name: a}]}",
+         "spec.type", "'nexus' is a Flux Receiver type shipway does not support yet (it serves"),
         ("kind: Provider\nspec: {type: generic, timeout: soon}", "spec.timeout", "duration"),
         ("kind: Alert\nspec: {providerRef: {name: p}, eventSources: [{kind: X, name: '*'}],"
          " inclusionList: ['(unclosed']}", "spec.inclusionList", "regular expression"),
@@ -265,7 +270,7 @@ def test_documented_fields_shipway_cannot_honour_are_named_at_delivery() -> None
     with pytest.raises(ValueError, match="not a CEL expression"):
         ProviderSpec.model_validate({"type": "github", "commitStatusExpr": "event.(("})
     rx = {
-        "type": "gcr",
+        "type": "github",
         "secretRef": ref,
         "resources": [
             {"kind": "ImageRepository", "name": "*", "filter": "res.metadata.name == 'web'"}

@@ -6,13 +6,22 @@
 (MessageCard), teams-workflows (Adaptive Card), github (commit status, pull request
 comment edited in place, deployment, check run);
 Flux's provider types are ``flux_providers`` (``flux:<type>``), its change request
-comment types ``flux_comments``.
+comment types ``flux_comments``, ``googlechat`` and ``alertmanager``
+``flux_alerting``, ``bitbucket`` ``flux_bitbucket``, ``opsgenie`` and ``pagerduty``
+``flux_incidents``, ``webex`` and ``telegram`` ``flux_chat``.
 """
 
 from __future__ import annotations
 
 from shipway.notify.config import ServiceConfig
-from shipway.notify.services import flux_comments, flux_providers
+from shipway.notify.services import (
+    flux_alerting,
+    flux_bitbucket,
+    flux_chat,
+    flux_comments,
+    flux_incidents,
+    flux_providers,
+)
 from shipway.notify.services.base import DeliveryError, Service
 from shipway.notify.services.email import EmailService
 from shipway.notify.services.github import GitHubService
@@ -32,6 +41,10 @@ _TYPES: dict[str, type[Service]] = {
     "github": GitHubService,
     **flux_providers.TYPES,
     **flux_comments.TYPES,
+    **flux_alerting.TYPES,
+    **flux_bitbucket.TYPES,
+    **flux_incidents.TYPES,
+    **flux_chat.TYPES,
 }
 
 

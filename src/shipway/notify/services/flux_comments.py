@@ -54,7 +54,7 @@ class ChangeRequestComment(_Flux):
         marker = (f"<!-- flux-status {self.config.name} {obj.get('kind', '')}/"
                   f"{obj.get('namespace', '')}/{obj.get('name', '')} -->")  # fmt: skip
         forge = open_forge(self.forge_kind, api, project_from_url(self.address),
-                           str(opts.get("token", "")))  # fmt: skip
+                           self.forge_token(api))  # fmt: skip
         try:
             put = forge.put_comment(int(number), f"{comment(payload)}\n\n{marker}",
                                     comment_id=str(previous.get("comment") or ""),

@@ -31,7 +31,10 @@ is not the address's host's). The payload is Flux's event
   an operation that started is ``pending``, else ``success``; the context is
   ``<kind>/<name>/<8 hex of the Provider>`` so two Providers do not overwrite
   each other's, or what the Provider's ``commitStatusExpr`` makes of ``event``,
-  ``provider`` and ``alert`` (``shipway.model.flux_cel``).
+  ``provider`` and ``alert`` (``shipway.model.flux_cel``). The forge credential is
+  the Secret's ``token`` or, on the GitHub types, a GitHub App's installation token
+  (``githubApp``: the Secret's ``githubAppID``, ``githubAppInstallationID``,
+  ``githubAppPrivateKey``, ``githubAppBaseURL``, minted by ``services.github_app``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from shipway.git.forge import default_api, open_forge, project_from_url
 from shipway.model import flux_cel
 from shipway.model.errors import ShipwayError
 from shipway.notify.flux import OPENERS, wire
+from shipway.notify.services import github_app
 from shipway.notify.services.base import TIMEOUT, DeliveryError, Service, http
 from shipway.notify.services.tls import client_context
 
@@ -70,10 +74,23 @@ class _Flux(Service):
             raise DeliveryError(f"provider {self.config.name}: no address (spec or secret)")
         return addr
 
-    def post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
+    def post(self, url: str, body: Any, headers: dict[str, str]) -> tuple[int, bytes]:
         data = json.dumps(body).encode()
         return http(self, "POST", url, data, {"Content-Type": "application/json", **headers},
                     timeout=self.timeout, context=self.tls, proxy=self.proxy)  # fmt: skip
+
+    def forge_token(self, api: str) -> str:
+        """The forge credential: the Secret's ``token``, or on the GitHub types an installation
+        token minted with the Secret's GitHub App keys (``githubAppID``,
+        ``githubAppInstallationID``, ``githubAppPrivateKey``; ``githubAppBaseURL`` for GitHub
+        Enterprise's API), as Flux reads a GitHub App Secret."""
+        opts = self.config.options
+        app = opts.get("githubApp")
+        if opts.get("token") or not isinstance(app, dict):
+            return str(opts.get("token") or "")
+        base = str(app.get("baseURL") or api)
+        return github_app.installation_token(base, str(app["id"]), str(app["installation"]),
+                                             str(app["key"]))  # fmt: skip
 
     @property
     def proxy(self) -> str:
@@ -283,7 +300,7 @@ class CommitStatus(_Flux):
             state = "success"
         meta = payload.get("metadata") or {}
         text = str(meta.get("summary") or payload.get("message", "")).splitlines()
-        forge = open_forge(self.forge_kind, api, project_from_url(repo), str(opts.get("token", "")))
+        forge = open_forge(self.forge_kind, api, project_from_url(repo), self.forge_token(api))
         try:
             forge.set_status(sha, state, context, text[0] if text else "")
         except ShipwayError as exc:  # a 404 or 422 (NotFound/Conflict) is an answer too

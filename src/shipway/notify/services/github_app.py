@@ -26,6 +26,7 @@ from shipway.notify.services.base import TIMEOUT, DeliveryError
 
 _TOKENS: dict[tuple[str, str, str], tuple[str, float]] = {}
 _LOCK = threading.Lock()
+_EXCHANGES: dict[tuple[str, str, str], threading.Lock] = {}
 
 
 def _b64(data: bytes) -> str:
@@ -48,14 +49,25 @@ def app_jwt(app_id: str, private_key: str, now: float | None = None) -> str:
 
 
 def installation_token(api: str, app_id: str, installation_id: str, private_key: str) -> str:
-    """A token for the installation (from the cache while it is good for a minute more)."""
+    """A token for the installation (from the cache while it is good for a minute more); one
+    exchange at a time per installation, so senders in parallel lanes share one token."""
     memo = (api, str(app_id), str(installation_id))
     with _LOCK:
-        found = _TOKENS.get(memo)
-        if found and found[1] - 60 > time.time():
-            return found[0]
+        one = _EXCHANGES.setdefault(memo, threading.Lock())
+    with one:
+        with _LOCK:
+            found = _TOKENS.get(memo)
+            if found and found[1] - 60 > time.time():
+                return found[0]
+        token, expires = _exchange(api, str(app_id), str(installation_id), private_key)
+        with _LOCK:
+            _TOKENS[memo] = (token, expires)
+        return token
+
+
+def _exchange(api: str, app_id: str, installation_id: str, private_key: str) -> tuple[str, float]:
     url = f"{api.rstrip('/')}/app/installations/{installation_id}/access_tokens"
-    headers = {"Authorization": f"Bearer {app_jwt(str(app_id), private_key)}",
+    headers = {"Authorization": f"Bearer {app_jwt(app_id, private_key)}",
                "Accept": "application/vnd.github+json",
                "X-GitHub-Api-Version": "2022-11-28"}  # fmt: skip
     try:
@@ -71,6 +83,4 @@ def installation_token(api: str, app_id: str, installation_id: str, private_key:
         expires = dt.datetime.fromisoformat(str(answer["expires_at"]).replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError):
         raise DeliveryError(f"github App {app_id}: no token in {resp.text[:200]!r}") from None
-    with _LOCK:
-        _TOKENS[memo] = (token, expires.timestamp())
-    return token
+    return token, expires.timestamp()

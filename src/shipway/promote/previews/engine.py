@@ -56,10 +56,10 @@ from shipway.model.resources import Resource
 from shipway.promote.previews import place, report
 from shipway.promote.previews import source as source_mod
 from shipway.settings import Settings
+from shipway.store import emitters, runs
 from shipway.store import events as store_events
 from shipway.store import previews as store_previews
 from shipway.store import resources as store_resources
-from shipway.store import runs
 from shipway.store.db import Store
 
 log = logging.getLogger("shipway.previews")
@@ -285,6 +285,7 @@ class Previews:
                 p = p.evolve(phase="Failed", message=ci[1])
                 self._warn(p, "PreviewFailed", ci[1])
                 return self._save(p, token, "failure", ci[1])
+        first = not p.deployed_sha  # never live yet: its Applications get PreviewCreated
         p = self._save(p.evolve(phase="Deploying", message=""), token, "pending",
                        f"deploying {p.head_sha[:7]}")  # fmt: skip
         try:
@@ -296,6 +297,8 @@ class Previews:
             self._warn(p, "PreviewFailed", str(exc))
             return self._save(p, token, "failure", str(exc))
         self._note(p, "PreviewReady", f"{p.head_sha[:12]} at {p.preview_url or '-'}")
+        if first:
+            self._on_apps(p, emitters.preview_created, p.preview_url or p.name)
         return self._save(p, token, "success", f"preview ready for {p.head_sha[:7]}")
 
     def _save(self, p: Preview, token: str, state: str, text: str) -> Preview:
@@ -418,6 +421,14 @@ class Previews:
         report.report(self.store, p, self.client(p, token), state="success", description=reason,
                       status=False)  # fmt: skip
         self._note(p, "PreviewDeleted", reason)
+        self._on_apps(p, emitters.preview_deleted, reason)
+
+    def _on_apps(self, p: Preview, emit: Callable[..., Any], message: str) -> None:
+        """``PreviewCreated``/``PreviewDeleted`` on each of the preview's Applications (whose
+        annotations, from the ApplicationSet's template, subscribe to them)."""
+        for instance in p.applications:
+            ns, name = namespaces.split_app(instance)
+            emit(self.store, name, ns, message)
 
     def resume(self) -> list[Action]:
         """After a restart: finish interrupted deploys and teardowns (refreshing every

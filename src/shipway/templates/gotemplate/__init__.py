@@ -95,9 +95,12 @@ class Template:
 def sprig_funcs() -> dict[str, Callable[..., Any]]:
     """The sprig functions Argo CD documents (``env`` and ``expandenv`` left out)."""
     from shipway.templates.gotemplate.funcs_sprig import SPRIG
+    from shipway.templates.gotemplate.funcs_sprig_crypto import CRYPTO
     from shipway.templates.gotemplate.funcs_sprig_extra import EXTRA
 
-    return {**EXTRA, **SPRIG}
+    out = {**CRYPTO, **EXTRA, **SPRIG}
+    out["must_date_modify"] = out["mustDateModify"]
+    return out
 
 
 def render(
