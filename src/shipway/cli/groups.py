@@ -54,7 +54,8 @@ SUMMARIES: dict[str, str] = {
     "approve": (
         "Approve Freight for a Stage (it may then be promoted there without "
         "verification upstream). A Stage's approval policy may ask for several "
-        "approvers, roles, and no self-approval (exit 6 when refused)."
+        "approvers, roles, and no self-approval (exit 6 when refused). Through a "
+        "controller the approver is the logged-in account."
     ),
     "appset": "Argo CD ApplicationSets: generate Applications from generators and a template.",
     "ci": "Run CI workflows (GitHub Actions syntax) and read stored runs.",
