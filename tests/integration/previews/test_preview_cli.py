@@ -7,22 +7,12 @@ from typing import Any
 
 import pytest
 
-from shipway.cli.main import main
+from cli_runner import run
 from shipway.model.preview import preview_name
 from shipway.promote.previews.engine import Previews, run_all
 from shipway.store import previews as store_previews
 
 pytestmark = pytest.mark.integration
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_list_get_delete_gc(world_factory: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,23 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from shipway.cli.main import main
+from cli_runner import run
 from shipway.settings import Settings
 from shipway.store import resources as store
 from shipway.store.db import open_store
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "unit" / "promote"))
 from kargo_examples import ALL, STAGE_TEST, STAGE_UAT, WAREHOUSE
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from updater_helpers import application, push_image, seed_config_repo
 
-from shipway.cli.main import main
+from cli_runner import run
 from shipway.git.repo import Repo
 from shipway.images.registry import RegistryClient
 from shipway.settings import Settings
@@ -17,16 +17,6 @@ from shipway.store import resources as store_resources
 from shipway.store.db import open_store
 
 pytestmark = pytest.mark.integration
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(args)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_once_from_files(  # type: ignore[no-untyped-def]

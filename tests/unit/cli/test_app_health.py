@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipway.cli.main import main
+from cli_runner import run
 
 CERT = """\
 apiVersion: cert-manager.io/v1
@@ -25,16 +25,6 @@ data:
   resource.customizations.health.cert-manager.io_Certificate: |
     return {status = "Suspended", message = "from argocd-cm"}
 """
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_builtin_then_stored_argocd_cm(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shipway.cli.main import main
+from cli_runner import run
 
 LIST_SET = """\
 apiVersion: argoproj.io/v1alpha1
@@ -57,16 +57,6 @@ spec:
     metadata: {name: x}
     spec: {}
 """
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_apply_get_and_generate(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import run
 from shipway.cli import describe, groups
-from shipway.cli.main import main
 from shipway.model import events as ev
 
 APP = """\
@@ -33,16 +33,6 @@ spec:
   destination: {name: local, namespace: api}
 """
 SHIPWAY = str(Path(sys.executable).with_name("shipway"))
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_labels_as_kubectl_makes_them() -> None:

@@ -11,7 +11,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from shipway.cli.main import main
+from cli_runner import run as run_cli
 from shipway.settings import Settings
 from shipway.store import db, reads
 
@@ -26,12 +26,8 @@ spec:
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    """``shipway ARGS`` with its stderr's white space folded (messages wrap to the terminal)."""
+    code, out, err = run_cli(args, capsys)
     return code, out, " ".join(err.split())
 
 

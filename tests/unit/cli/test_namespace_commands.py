@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shipway.cli.main import main
+from cli_runner import run as run_cli
 
 APP = """\
 apiVersion: argoproj.io/v1alpha1
@@ -32,12 +32,8 @@ metadata: {name: shop}
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    """``shipway ARGS`` with its stderr's white space folded (messages wrap to the terminal)."""
+    code, out, err = run_cli(args, capsys)
     return code, out, " ".join(err.split())
 
 

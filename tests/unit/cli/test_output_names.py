@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import run
 from shipway.cli import output as out
-from shipway.cli.main import main
 from shipway.model.errors import InputError
 
 CERTS = """\
@@ -43,16 +43,6 @@ REFUSED = (
     "are: custom-columns,custom-columns-file,json,jsonpath,jsonpath-as-json,jsonpath-file,"
     "wide,yaml"
 )
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    got, err = capsys.readouterr()
-    return code, got, err
 
 
 def test_name_is_refused_where_the_output_names_no_objects(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shipway.cli.main import main
+from cli_runner import run
 
 GOOD = """\
 apiVersion: shipway.dev/v1alpha1
@@ -22,16 +22,6 @@ metadata: {name: broken}
 spec:
   destination: {name: local}
 """
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_apply_get_delete(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shipway.cli.main import main
+from cli_runner import run
 from shipway.model.errors import InputError
 from shipway.security.policy import rego
 
@@ -88,16 +88,6 @@ def tree(tmp_path: Path) -> Path:
     (pol / "base_test.rego").write_text("package main\n\ntest_x if { false }\n")
     (tmp_path / "m.yaml").write_text(MANIFESTS)
     return tmp_path
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_both_syntaxes_exceptions_and_namespaces(tree: Path) -> None:
