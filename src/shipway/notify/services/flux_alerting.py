@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from shipway.git.forge import default_api, project_from_url
@@ -85,21 +86,26 @@ class GoogleChat(_Flux):
         return {"status": status}
 
 
+def _auth_headers(opts: Mapping[str, Any]) -> dict[str, str]:
+    """The Secret's ``token`` as a bearer token, else ``username`` and ``password`` as basic
+    authentication, as Flux's Alertmanager and Grafana providers send them."""
+    if opts.get("token"):
+        return {"Authorization": f"Bearer {opts['token']}"}
+    if opts.get("username") and opts.get("password"):
+        pair = f"{opts['username']}:{opts['password']}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    return {}
+
+
 class Alertmanager(_Flux):
     def send(
         self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
     ) -> dict[str, Any]:
         opts = self.config.options
-        headers: dict[str, str] = {}
-        if opts.get("token"):
-            headers["Authorization"] = f"Bearer {opts['token']}"
-        elif opts.get("username") and opts.get("password"):
-            pair = f"{opts['username']}:{opts['password']}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        elif opts.get("password"):
+        if opts.get("password") and not opts.get("username") and not opts.get("token"):
             raise DeliveryError(f"provider {self.config.name}: the Secret has a password but "
                                 "no username")  # fmt: skip
-        status, _ = self.post(self.address, [alert(payload)], headers)
+        status, _ = self.post(self.address, [alert(payload)], _auth_headers(opts))
         return {"status": status}
 
 
@@ -124,13 +130,7 @@ class Grafana(_Flux):
         body = {"when": _unix(str(event.get("timestamp", ""))), "tags": tags,
                 "text": f"{str(obj.get('kind', '')).lower()}/{obj.get('name', '')}."
                         f"{obj.get('namespace', '')}"}  # fmt: skip
-        headers: dict[str, str] = {}
-        if opts.get("token"):
-            headers["Authorization"] = f"Bearer {opts['token']}"
-        elif opts.get("username") and opts.get("password"):
-            pair = f"{opts['username']}:{opts['password']}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        status, _ = self.post(self.address, body, headers)
+        status, _ = self.post(self.address, body, _auth_headers(opts))
         return {"status": status}
 
 
