@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipway import cluster
-from shipway.deploy import appspec, digest_lookup, digest_pins, sources
+from shipway.deploy import appspec, digest_lookup, digest_pins, repocreds, sources
 from shipway.deploy import compare as cmp
 from shipway.deploy import status as st
 from shipway.deploy.appstore import AppCache, write_statuses
@@ -54,6 +54,7 @@ def _refresh_all(
 ) -> dict[str, AppStatus]:
     settings = settings or load_settings()
     r = cmp.renderer(settings)
+    r.auth = repocreds.git_auth(store)
     r.forget_fetches()
     loaded = cmp.Loaded.load(store)
     wanted = set(names) if names is not None else None

@@ -34,6 +34,7 @@ from shipway.deploy import (
     preview_ports,
     project,
     render,
+    repocreds,
     sources,
 )
 from shipway.deploy import diff as diffmod
@@ -241,6 +242,7 @@ def context_for(
             on_event(event)
 
     r = renderer(settings)
+    r.auth = repocreds.git_auth(store)
     if fetch:
         r.forget_fetches()
     ctx = Ctx(store, settings, name, app.body, dict(app.status), target, r, emit)

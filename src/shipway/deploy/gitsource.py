@@ -1,7 +1,10 @@
 """A config repository as the renderer reads it: a persistent bare mirror.
 
 One mirror per repository URL under ``$SHIPWAY_HOME/work/config/<hash>``
-(cloned and fetched through ``shipway.git.repo``). Per commit, one ``git
+(cloned and fetched through ``shipway.git.repo``; ``auth`` gives the
+environment of those git processes, Argo CD's repository credentials
+through ``deploy.repocreds``; a server that refuses them, or asks for a login
+none was given for, is a ``GitError`` saying so and naming the repository). Per commit, one ``git
 ls-tree -r -t`` gives every directory's tree id and every file's blob id
 (memoised), so finding what a commit changed for an application is a dict
 lookup; file contents come from one long-lived ``git cat-file --batch``
@@ -20,7 +23,7 @@ import subprocess
 import tarfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -152,8 +155,10 @@ def _derive(
 class ConfigRepo:
     """A persistent bare mirror of one config repository."""
 
-    def __init__(self, settings: Settings, url: str) -> None:
+    def __init__(self, settings: Settings, url: str,
+                 auth: Callable[[str], dict[str, str]] | None = None) -> None:  # fmt: skip
         self.url = url
+        self.auth = auth
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
         self.path = settings.work_dir / "config" / digest
         self.trees_dir = settings.home / "cache" / "trees" / digest
@@ -170,15 +175,26 @@ class ConfigRepo:
             tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.parent.mkdir(parents=True, exist_ok=True)
-            git(["clone", "-q", "--mirror", self.url, str(tmp)], subject=self.url)
+            env = self._env()
+            try:
+                git(["clone", "-q", "--mirror", self.url, str(tmp)], subject=self.url, env=env)
+            except GitError as exc:
+                raise _refused(self.url, exc, env) from None
             os.replace(tmp, self.path)
             self.fetched = True
+
+    def _env(self) -> dict[str, str]:
+        return self.auth(self.url) if self.auth is not None else {}
 
     def fetch(self) -> None:
         with _fetch_lock(self.path):
             self.ensure()
             if not self.fetched:
-                self.repo.run("fetch", "-q", "--prune", "origin", "+refs/*:refs/*")
+                env = self._env()
+                try:
+                    self.repo.run("fetch", "-q", "--prune", "origin", "+refs/*:refs/*", env=env)
+                except GitError as exc:
+                    raise _refused(self.url, exc, env) from None
                 self.fetched = True
                 self._resolved.clear()
 
@@ -344,6 +360,27 @@ class ConfigRepo:
             if self._batch.stdout:
                 self._batch.stdout.close()
             self._batch = None
+
+
+_LOGIN = (
+    "could not read Username",
+    "Authentication failed",
+    "terminal prompts disabled",
+    "The requested URL returned error: 401",
+    "The requested URL returned error: 403",
+)
+
+
+def _refused(url: str, exc: GitError, env: dict[str, str]) -> GitError:
+    """``exc``, said plainly when the server wanted a login (git's words kept after it)."""
+    if not any(s in exc.message for s in _LOGIN):
+        return exc
+    if any(v.startswith("Authorization:") for v in env.values()):
+        why = "refused the credentials of its Argo CD repository Secret"
+    else:
+        why = ("needs credentials and no Argo CD repository or repo-creds Secret "
+               "(argocd.argoproj.io/secret-type) in namespace argocd matches it")  # fmt: skip
+    return GitError(f"repository {url} {why} ({exc.message})", subject=url)
 
 
 def _read_exact(stream: IO[bytes], size: int) -> bytes:

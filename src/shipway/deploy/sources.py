@@ -9,8 +9,9 @@ Tool output is cached on disk under ``$SHIPWAY_HOME/cache/render``, keyed by
 the exact inputs: the commit's root tree id, the path and the options. What
 a render depends on (``scope``) is the path's tree id for a directory and
 the root tree id for a tool, so a commit that does not touch an app's
-directory does not re-render it. Touches ``$SHIPWAY_HOME/work/config`` and
-``$SHIPWAY_HOME/cache`` only.
+directory does not re-render it. Git fetches carry the environment ``auth``
+gives (Argo CD's repository credentials, set by each pass). Touches
+``$SHIPWAY_HOME/work/config`` and ``$SHIPWAY_HOME/cache`` only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,8 @@ class Renderer:
         self.settings = settings
         self.cache_dir = settings.home / "cache" / "render"
         self._repos: dict[str, ConfigRepo] = {}
+        self.auth: Callable[[str], dict[str, str]] | None = None
+        """``repo_url -> environment`` of git fetches (``deploy.repocreds``; set per pass)."""
         self.renders = 0  # renders that missed every cache (for tests and benchmarks)
 
     def forget_fetches(self) -> None:
@@ -158,8 +162,11 @@ class Renderer:
 
     def repo(self, url: str) -> ConfigRepo:
         if url not in self._repos:
-            self._repos[url] = ConfigRepo(self.settings, url)
+            self._repos[url] = ConfigRepo(self.settings, url, self._auth)
         return self._repos[url]
+
+    def _auth(self, url: str) -> dict[str, str]:
+        return self.auth(url) if self.auth is not None else {}
 
     def close(self) -> None:
         for repo in self._repos.values():

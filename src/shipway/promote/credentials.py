@@ -13,7 +13,8 @@ expressions (``secrets['name']['key']``, Kargo's ``secret('name').key``);
 ``helm`` Secret for one repository with Kargo's precedence
 (``shipway.model.secrets.match_credentials``: exact ``repoURL`` first, then
 ``repoURLIsRegex`` patterns, by name; then the same in Kargo's shared resources
-namespace). ``git_env`` turns git credentials into
+namespace). ``git_env`` (``shipway.git.auth``, shared with Argo CD's
+repository Secrets) turns git credentials into
 the environment of one git process (an ``http.<url>.extraHeader`` through
 ``GIT_CONFIG_*`` variables, so nothing is written into a repository's config
 and the header goes to that repository only); ``git_auth`` is that look-up
@@ -27,9 +28,7 @@ the secrets directory only.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +36,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from shipway.git import forge as forge_mod
+from shipway.git.auth import RepoCreds as RepoCreds  # re-exported: callers name it here
+from shipway.git.auth import git_env as git_env
 from shipway.images import reference
 from shipway.model import secrets as secret_model
 from shipway.model.errors import InputError, ShipwayError
@@ -131,15 +132,6 @@ def default_forge(store: Store, project: str,
     return make
 
 
-@dataclass(frozen=True)
-class RepoCreds:
-    """The credentials one Secret holds for a repository (``secret``: its name)."""
-
-    secret: str
-    username: str
-    password: str
-
-
 def _image_spelling(url: str) -> str:
     try:
         ref = reference.parse_repository(url.strip().rstrip("/"))
@@ -187,16 +179,6 @@ def _usable(project: str, cred_type: str, repo_url: str, name: str,
                 subject=f"Secret/{project}/{name}",
             )
     return RepoCreds(name, str(data.get("username", "")), str(data.get("password", "")))
-
-
-def git_env(repo_url: str, creds: RepoCreds | None) -> dict[str, str]:
-    """Environment for a git process talking to ``repo_url`` with ``creds`` (HTTP(S) only:
-    git:// and local paths take none)."""
-    if creds is None or not repo_url.startswith(("https://", "http://")):
-        return {}
-    token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
-    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{repo_url}.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token}"}  # fmt: skip
 
 
 def git_auth(store: Store, project: str,

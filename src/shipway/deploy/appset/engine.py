@@ -2,7 +2,8 @@
 
 ``reconcile(store, settings, name, namespace)`` reads what the generators
 need (``StoreInputs``: git through the config mirrors of
-``deploy.gitsource``, Clusters from the store plus the built-in local one,
+``deploy.gitsource``, with Argo CD's repository credentials from
+``deploy.repocreds``, Clusters from the store plus the built-in local one,
 open pull requests through ``git.forge`` clients that keep their ETags
 between passes), plans with ``appset.plan`` and applies the plan:
 Applications are created and updated through the resource store, and
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from shipway.deploy import compare, history
+from shipway.deploy import compare, history, repocreds
 from shipway.deploy import engine as deploy_engine
 from shipway.deploy.appset import plan as plan_mod
 from shipway.deploy.appset.inputs import ClusterInfo, PullInfo, Tree
@@ -136,7 +137,7 @@ class StoreInputs:
 
     def _repo(self, url: str) -> ConfigRepo:
         if url not in self._repos:
-            self._repos[url] = ConfigRepo(self.settings, url)
+            self._repos[url] = ConfigRepo(self.settings, url, repocreds.git_auth(self.store))
         return self._repos[url]
 
     def tree(self, repo_url: str, revision: str) -> Tree:
