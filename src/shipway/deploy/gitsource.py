@@ -376,7 +376,7 @@ def _refused(url: str, exc: GitError, env: dict[str, str]) -> GitError:
     if not any(s in exc.message for s in _LOGIN):
         return exc
     if any(v.startswith("Authorization:") for v in env.values()):
-        why = "refused the credentials of its Argo CD repository Secret"
+        why = "refused the credentials of the Argo CD Secret (repository or repo-creds) for it"
     else:
         why = ("needs credentials and no Argo CD repository or repo-creds Secret "
                "(argocd.argoproj.io/secret-type) in namespace argocd matches it")  # fmt: skip
