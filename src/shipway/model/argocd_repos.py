@@ -12,8 +12,8 @@ scoped one when no unscoped one matches); when it holds no
 credentials (or there is none), the ``repo-creds`` template with the longest
 ``url`` prefix of the repository's (ties by name). Secrets of ``type: helm``
 or ``oci`` serve chart repositories, not git. ``unsupported`` names the
-credential forms shipway cannot use (SSH keys, GitHub App keys, TLS client
-certificates, ...) that a chosen Secret holds. Pure: no I/O.
+credential forms and settings shipway cannot use (SSH keys, GitHub App keys,
+TLS client certificates, a proxy, Git LFS...) that a chosen Secret holds. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -34,9 +34,13 @@ UNSUPPORTED = {
     "gcpServiceAccountKey": "a GCP service account key",
     "bearerToken": "a bearer token",
     "useAzureWorkloadIdentity": "Azure workload identity",
+    "proxy": "a proxy setting",
+    "enableLfs": "Git LFS",
 }
-"""Credential forms Argo CD knows and shipway does not use (key -> what it is)."""
-_CREDENTIAL_KEYS = ("username", "password", *UNSUPPORTED)
+"""Credential forms and settings Argo CD knows and shipway does not use (key -> what it is)."""
+_FLAGS = frozenset({"useAzureWorkloadIdentity", "enableLfs"})
+"""Keys of ``UNSUPPORTED`` that are booleans: only ``"true"`` asks for them."""
+_CREDENTIAL_KEYS = ("username", "password", *(k for k in UNSUPPORTED if k not in _FLAGS))
 
 
 @dataclass(frozen=True)
@@ -118,4 +122,5 @@ def choose(repositories: Iterable[tuple[str, Mapping[str, str]]],
 
 def unsupported(data: Mapping[str, str]) -> list[str]:
     """What the Secret holds that shipway cannot use, in words (empty: nothing)."""
-    return [what for key, what in UNSUPPORTED.items() if str(data.get(key, "")).strip()]
+    return [what for key, what in UNSUPPORTED.items()
+            if (_flag(data, key) if key in _FLAGS else str(data.get(key, "")).strip())]  # fmt: skip

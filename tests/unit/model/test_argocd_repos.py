@@ -63,6 +63,9 @@ def test_unsupported_forms_are_named() -> None:
     assert unsupported({"sshPrivateKey": "k", "tlsClientCertData": "c"}) == [
         "an SSH private key", "a TLS client certificate"]  # fmt: skip
     assert unsupported({"githubAppPrivateKey": "k"}) == ["a GitHub App private key"]
+    assert unsupported({"enableLfs": "false", "useAzureWorkloadIdentity": ""}) == []
+    assert unsupported({"enableLfs": "true", "proxy": "http://p:3128"}) == [
+        "a proxy setting", "Git LFS"]  # fmt: skip
 
 
 def test_git_env_sends_the_header_to_that_url_only_and_insecure_turns_off_tls_checks() -> None:
