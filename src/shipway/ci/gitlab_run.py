@@ -120,6 +120,7 @@ class PipelineRun:
         self.interrupt: set[str] = set()  # jobs a newer pipeline cancelled (``interruptible``)
         self.started_jobs: set[str] = set()  # jobs that started running
         self.job_cancels: dict[str, Cancel] = {}  # the running jobs' own flags
+        self.failed_fast = False  # a failure cancelled the rest (on_job_failure: all)
         if prior is not None:
             self._resume(prior)
 
@@ -216,6 +217,16 @@ class PipelineRun:
             self.sched.finish(nid, neutral.STATUS[done.status], done.dotenv,
                               allowed=bool(rec["allow_failure_applied"]), record=rec,
                               exit_code=done.exit_code)  # fmt: skip
+        if (
+            self.plan.cancel_on_failure
+            and done.status == "failed"
+            and not rec["allow_failure_applied"]
+            and not self.spec.cancel.event.is_set()
+        ):
+            self.log(f"{nid} failed: canceling the pipeline (workflow:auto_cancel:on_job_failure "
+                     "all)")  # fmt: skip
+            self.failed_fast = True
+            self.spec.cancel.cancel()
         if self.spec.on_state is not None:
             self.spec.on_state(self.state())
 
@@ -416,9 +427,12 @@ class PipelineRun:
 
     def record(self) -> dict[str, Any]:
         statuses = self.records
-        if any(r["status"] == "canceled" for r in statuses) or self.spec.cancel.event.is_set():
+        failed = any(r["status"] == "failed" and not r["allow_failure_applied"] for r in statuses)
+        if failed and self.failed_fast:
+            status = "failed"
+        elif any(r["status"] == "canceled" for r in statuses) or self.spec.cancel.event.is_set():
             status = "canceled"
-        elif any(r["status"] == "failed" and not r["allow_failure_applied"] for r in statuses):
+        elif failed:
             status = "failed"
         elif statuses and all(r["status"] in ("manual", "skipped") for r in statuses):
             status = "manual" if any(r["status"] == "manual" for r in statuses) else "skipped"

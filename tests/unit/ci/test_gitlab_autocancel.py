@@ -33,6 +33,9 @@ def test_the_mode_is_conservative_unless_the_workflow_or_its_matching_rule_says(
     assert _plan(text).auto_cancel == "none"
     assert _plan(text, ref="feature").auto_cancel == "interruptible"
     assert mode_of(None, {"auto_cancel": {"on_new_commit": "interruptible"}}) == "interruptible"
+    assert not _plan(text).cancel_on_failure  # GitLab's default: none
+    failing = "workflow:\n  auto_cancel: {on_job_failure: all}\njob: {script: [x]}\n"
+    assert _plan(failing).cancel_on_failure
 
 
 def test_a_rules_interruptible_overrides_the_jobs() -> None:

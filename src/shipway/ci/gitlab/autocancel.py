@@ -11,6 +11,9 @@ the newer pipeline starts and says what to cancel, as GitLab documents:
 - ``interruptible``: only the jobs with ``interruptible: true`` that have not
   ended (running or still to come); the others run on;
 - ``none``: nothing.
+
+``on_job_failure`` reads ``workflow:auto_cancel:on_job_failure`` the same way:
+``all`` cancels the pipeline when a job fails (one allowed to fail does not).
 """
 
 from __future__ import annotations
@@ -58,6 +61,17 @@ def mode_of(workflow: Mapping[str, Any] | None, rule: Mapping[str, Any] | None) 
     if workflow is not None and (mode := _on_new_commit(workflow.get("auto_cancel"))):
         return mode
     return DEFAULT
+
+
+def on_job_failure(workflow: Mapping[str, Any] | None, rule: Mapping[str, Any] | None) -> bool:
+    """Whether a failing job cancels the rest of the pipeline (``on_job_failure: all``;
+    GitLab's default is ``none``)."""
+    for block in (rule, workflow):
+        if block is not None and isinstance(block.get("auto_cancel"), Mapping):
+            value = block["auto_cancel"].get("on_job_failure")
+            if value in ("all", "none"):
+                return bool(value == "all")
+    return False
 
 
 def decide(mode: str, jobs: Sequence[JobState]) -> Decision:

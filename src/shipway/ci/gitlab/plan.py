@@ -48,6 +48,7 @@ class Plan:
     variables: dict[str, str]  # what rules:if saw
     errors: list[str] = field(default_factory=list)  # "file:line:col: reason", GitLab refuses
     auto_cancel: str = autocancel.DEFAULT  # workflow:auto_cancel:on_new_commit, as it applies
+    cancel_on_failure: bool = False  # workflow:auto_cancel:on_job_failure: all
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -168,7 +169,8 @@ def plan_pipeline(pipe: Pipeline, ctx: Context) -> Plan:
     jobs.sort(key=lambda p: order.get(p.job.stage, 0))  # stable: file order within a stage
     return Plan(created=created, jobs=jobs if created else [], variables=env,
                 errors=_missing_needs(pipe, jobs) if created else [],
-                auto_cancel=autocancel.mode_of(pipe.workflow, rule))  # fmt: skip
+                auto_cancel=autocancel.mode_of(pipe.workflow, rule),
+                cancel_on_failure=autocancel.on_job_failure(pipe.workflow, rule))  # fmt: skip
 
 
 def _missing_needs(pipe: Pipeline, jobs: list[Planned]) -> list[str]:

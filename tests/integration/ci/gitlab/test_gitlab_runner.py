@@ -304,3 +304,18 @@ def test_a_superseded_run_cancels_as_its_mode_says_and_a_resume_keeps_it_cancell
     resumed = again.run()
     assert resumed["gitlab_status"] == "canceled" and again.output == {}
     assert resumed["superseded_by"] == "b" * 40
+
+
+def test_on_job_failure_all_cancels_the_running_jobs_when_one_fails(tmp_path: Path) -> None:
+    text = """\
+        workflow:
+          auto_cancel: {on_job_failure: all}
+        slow: {script: [sleep 60, echo slept]}
+        broken: {script: ["exit 4"]}
+        later: {stage: deploy, script: [echo later]}
+        """
+    record, run = run_pipeline(tmp_path, text, "f1", concurrency=2)
+    jobs = _jobs(record)
+    assert (jobs["broken"]["status"], jobs["slow"]["status"]) == ("failed", "canceled")
+    assert jobs["later"]["status"] == "canceled" and record["gitlab_status"] == "failed"
+    assert "slept" not in run.output.get("slow", [])
