@@ -7,7 +7,9 @@ the same database obeys it (the store is the source of truth; a holder's
 process polls about once a second, cancels its steps when asked, and a dead
 holder is released through its heartbeat). ``hold`` is the same within one
 process, for runs without a store. Groups are scoped by the caller
-(repository + name).
+(repository + name). ``superseding`` is GitLab's auto-cancel of redundant
+pipelines on the same groups and heartbeats: a newer entrant runs at once and
+the older ones are told who asked them to give way.
 """
 
 from __future__ import annotations
@@ -98,7 +100,12 @@ def hold_shared(
         yield False
         return
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(store, group, entry, cancel, stop, log),
+
+    def asked_to_cancel() -> None:
+        if not cancel.event.is_set():
+            _cancelled(cancel, group, log)
+
+    beat = threading.Thread(target=_heartbeat, args=(store, group, entry, stop, asked_to_cancel),
                             daemon=True, name=f"concurrency {group}")  # fmt: skip
     beat.start()
     if asked:
@@ -127,14 +134,54 @@ def _heartbeat(
     store: Store,
     group: str,
     entry: int,
-    cancel: Cancel,
     stop: threading.Event,
-    log: Callable[[str], None],
+    on_asked: Callable[[], None],
 ) -> None:
+    """Keep ``entry`` alive until ``stop``; call ``on_asked`` on each beat that finds it
+    asked to give way."""
     while not stop.wait(POLL_SECONDS * 2):
         try:
             state, asked = ci_coord.poll(store, group, entry)
         except ExternalError:
             continue
-        if asked and state == "running" and not cancel.event.is_set():
-            _cancelled(cancel, group, log)
+        if asked and state == "running":
+            on_asked()
+
+
+@contextmanager
+def superseding(
+    store: Store,
+    group: str,
+    holder: str,
+    spares: Callable[[str], bool],
+    on_asked: Callable[[str], None],
+) -> Iterator[list[str]]:
+    """Run in ``group`` at once, asking its older entrants (those ``spares`` does not
+    spare) to give way; yields the holders asked. While the block runs, the first beat
+    that finds this entrant asked by a newer one calls ``on_asked(asker)`` (once).
+
+    GitLab's redundant pipelines: the asked pipeline decides what of it to cancel.
+    """
+    entry, asked = ci_coord.supersede(store, group, f"{holder}#{uuid.uuid4().hex[:8]}", spares)
+    stop = threading.Event()
+    told = threading.Event()
+
+    def asked_once() -> None:
+        if told.is_set():
+            return
+        try:
+            by = ci_coord.asked_by(store, entry)
+        except ExternalError:  # a busy database: the next beat asks again
+            return
+        told.set()
+        on_asked(by or "")
+
+    beat = threading.Thread(target=_heartbeat, args=(store, group, entry, stop, asked_once),
+                            daemon=True, name=f"supersede {group}")  # fmt: skip
+    beat.start()
+    try:
+        yield asked
+    finally:
+        stop.set()
+        beat.join()
+        ci_coord.leave(store, entry)

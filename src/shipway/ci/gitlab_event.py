@@ -12,7 +12,10 @@ podman executor (a pull request's default) jobs without ``image:`` run in the
 runner image (``spec.runner.image``, ``SHIPWAY_CI_IMAGE`` or the busybox one built
 here), as a GitLab runner's default image, never on the host; on the kubernetes
 executor every job is a Pod of its image (``spec.runner.cluster`` and friends).
-``spec.runner.concurrent`` runs that many jobs at once. Touches the checkout
+``spec.runner.concurrent`` runs that many jobs at once. A ``Pipeline``'s run of a
+ref auto-cancels the older runs of that ref as GitLab's "auto-cancel redundant
+pipelines" does (``workflow:auto_cancel:on_new_commit``; ``ci.gitlab.autocancel``
+decides, ``ci.concurrency.superseding`` tells them across processes). Touches the checkout
 (read), the run directory under the batch (removed after the run), the GitLab
 cache under ``$SHIPWAY_HOME``, the store, and what the executors start.
 """
@@ -21,23 +24,26 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from shipway import settings
+from shipway.ci import concurrency
 from shipway.ci.exec.base import ExecutorConfig, clear_leftovers
 from shipway.ci.gitlab.pipeline import parse_pipeline
 from shipway.ci.gitlab.plan import Context, plan_pipeline
 from shipway.ci.gitlab.variables import Facts
-from shipway.ci.gitlab_run import RunSpec, run_pipeline
+from shipway.ci.gitlab_run import PipelineRun, RunSpec, run_pipeline
 from shipway.git.repo import git
 from shipway.model.errors import GitError, InputError, NotFoundError
 from shipway.runtime.host import Cancel, stop_leftovers
 from shipway.runtime.textfiles import read_text
 from shipway.store.db import Store
-from shipway.store.runs import put_state, save_run
+from shipway.store.runs import put_state, record_event, save_run
 
 GITLAB_FILE = ".gitlab-ci.yml"
 EXECUTORS = ("host", "podman", "kubernetes")
@@ -205,7 +211,8 @@ def _run(store: Store, source: Path, run_id: str, facts: Facts, resume: dict[str
                        concurrency=int(resume.get("concurrency") or 1), on_state=stored,
                        cancel=cancel or Cancel(), only_job=resume.get("only_job"))  # fmt: skip
         stored({})
-        record, log = run_pipeline(pipe, plan, spec, prior)
+        with _auto_cancel(store, resume, run_id, facts.sha, prior is not None, say) as watch:
+            record, log = run_pipeline(pipe, plan, spec, prior, started=watch.started)
     except InputError as exc:
         say(f"error: {exc}")
         shutil.rmtree(base_dir, ignore_errors=True)
@@ -219,6 +226,66 @@ def _run(store: Store, source: Path, run_id: str, facts: Facts, resume: dict[str
     # done: nothing to resume; the controller removes the event's checkout after it
     put_state(store, "ci", run_id, "done", {"resume": resume})
     return [record]
+
+
+class _Watch:
+    """The run a newer pipeline of its ref may supersede (the ask may come before it starts)."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+        self.run: PipelineRun | None = None
+        self.asked: str | None = None  # the newer sha, when asked before the run started
+        self.lock = threading.Lock()
+
+    def started(self, run: PipelineRun) -> None:
+        with self.lock:
+            self.run, sha = run, self.asked
+        if sha is not None:
+            self.supersede(sha)
+
+    def asked_by(self, asker: str) -> None:
+        sha = asker.split("#", 1)[0].rpartition("@")[2]
+        with self.lock:
+            if self.run is None:
+                self.asked = sha
+                return
+        self.supersede(sha)
+
+    def supersede(self, sha: str) -> None:
+        assert self.run is not None
+        decision = self.run.supersede(sha)
+        newer = f"newer pipeline of its ref at {sha or 'an unknown commit'}"
+        if decision.cancels:
+            what = "every job left" if decision.whole else ", ".join(decision.jobs)
+            record_event(self.store, "ci", self.run_id, "AutoCanceled",
+                         f"superseded by the {newer}: canceled {what}")  # fmt: skip
+        else:
+            record_event(self.store, "ci", self.run_id, "Superseded",
+                         f"a {newer} started; not canceled: {decision.reason}")  # fmt: skip
+
+
+@contextmanager
+def _auto_cancel(store: Store, resume: dict[str, Any], run_id: str, sha: str, resumed: bool,
+                 say: Callable[[str], None]) -> Iterator[_Watch]:  # fmt: skip
+    """GitLab's auto-cancel of redundant pipelines for a ``Pipeline``'s runs (the CLI's
+    have none): the run joins its ref's group, asks the older runs of other commits to
+    give way (a resumed run asks nobody) and is told when a newer one asks it."""
+    watch = _Watch(store, run_id)
+    owner = str(resume.get("pipeline") or "")
+    if not owner or resume.get("keep"):
+        yield watch
+        return
+    group = f"gitlab/{owner}/{resume.get('ref') or ''}"
+
+    def spares(holder: str) -> bool:  # GitLab keeps the pipelines of the ref's newest sha
+        return resumed or holder.split("#", 1)[0].rpartition("@")[2] == sha
+
+    with concurrency.superseding(store, group, f"{run_id}@{sha}", spares,
+                                 watch.asked_by) as asked:  # fmt: skip
+        if asked:
+            say(f"auto-cancel: asked {len(asked)} older pipeline(s) of "
+                f"{resume.get('ref')} to give way")  # fmt: skip
+        yield watch
 
 
 def resume(store: Store, run_id: str, state: dict[str, Any], *,

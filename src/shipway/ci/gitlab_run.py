@@ -17,8 +17,10 @@ pipeline pass, ``when: manual`` jobs are reported as manual and not run,
 (``status``: success, failed, skipped, manual, canceled) beside shipway's
 ``result``. After every job the run's state (the scheduler's, with each ended
 job's record and dotenv) goes to ``RunSpec.on_state``; given back as ``prior``
-it resumes the run. Touches the run directory under ``base_dir``, the cache
-directory, and what the executors start.
+it resumes the run. ``supersede`` is GitLab's auto-cancel of redundant pipelines
+(``ci.gitlab.autocancel`` decides; the run's own cancel flag or the jobs' ends
+it); a stored state that was cancelled whole stays cancelled. Touches the run
+directory under ``base_dir``, the cache directory, and what the executors start.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from shipway.ci.exec.base import (
     dns_name,
     open_session,
 )
+from shipway.ci.gitlab import autocancel
 from shipway.ci.gitlab.expr import expand
 from shipway.ci.gitlab.model import Job, Pipeline, duration
 from shipway.ci.gitlab.plan import Plan, Planned
@@ -113,6 +116,11 @@ class PipelineRun:
         self._cache_lock = threading.Lock()
         self._lock = threading.Lock()
         self.sched = sch.State.new(self.nplan)
+        self.superseded_by = ""  # the newer pipeline's sha, when it cancelled this one
+        self.interrupt: set[str] = set()  # jobs a newer pipeline cancelled (``interruptible``)
+        self.started_jobs: set[str] = set()  # jobs that started running
+        self.job_cancels: dict[str, Cancel] = {}  # the running jobs' own flags
+        self.failed_fast = False  # a failure cancelled the rest (on_job_failure: all)
         if prior is not None:
             self._resume(prior)
 
@@ -121,6 +129,11 @@ class PipelineRun:
         self.sched.cancelled = False
         self.started = epoch_of(prior.get("started")) or self.started
         self.lines.extend(str(x) for x in prior.get("lines") or [])
+        self.superseded_by = str(prior.get("superseded_by") or "")
+        self.interrupt = {str(x) for x in prior.get("interrupt") or []}
+        self.started_jobs = {str(x) for x in prior.get("started_jobs") or []}
+        if prior.get("superseded_whole"):  # cancelled before the stop: nothing runs again
+            self.spec.cancel.cancel()
         for nid, ns in self.sched.nodes.items():
             if ns.done and isinstance(ns.data.get("record"), dict):
                 self.done[nid] = Done(neutral.WORD[ns.status], dict(ns.results),
@@ -134,7 +147,10 @@ class PipelineRun:
         """What a resume needs, as data: the scheduler's state, the start time and the log."""
         with self._lock:
             return {"scheduler": self.sched.to_data(), "started": stamp(self.started),
-                    "lines": list(self.lines)}  # fmt: skip
+                    "lines": list(self.lines), "superseded_by": self.superseded_by,
+                    "superseded_whole": bool(self.superseded_by and not self.interrupt),
+                    "interrupt": sorted(self.interrupt),
+                    "started_jobs": sorted(self.started_jobs)}  # fmt: skip
 
     def log(self, line: str) -> None:
         self.lines.append(line)
@@ -152,10 +168,6 @@ class PipelineRun:
         """Run the jobs the scheduler gives, in run order: one at a time, or as soon as their
         prerequisites ended, ``concurrency`` at once, one job of a ``resource_group`` at a
         time; records stay in run order."""
-        marked = sorted(p.job.name for p in self.plan.jobs if p.job.interruptible)
-        if marked and not self.done:  # GitLab's auto-cancel of redundant pipelines: not here
-            self.log(f"note: interruptible ({', '.join(marked)}) is recorded; shipway does not "
-                     "cancel a running pipeline when a newer one of its ref starts")  # fmt: skip
         if self.spec.concurrency > 1 and len(self.nplan.nodes) > 1:
             files.shared_git(self.spec.source, self.spec.base_dir / "repo.git")  # made once, here
             self._parallel()
@@ -169,6 +181,35 @@ class PipelineRun:
         self.records.sort(key=lambda r: self.ids.get(r["name"], 0))
         return self.record()
 
+    def supersede(self, sha: str) -> autocancel.Decision:
+        """A newer pipeline of the ref (at ``sha``) started: cancel what GitLab's
+        ``workflow:auto_cancel:on_new_commit`` says, as it stands now."""
+        with self._lock:
+            states = [autocancel.JobState(nid, self.nplan.nodes[nid].source.interruptible,
+                                          started=nid in self.started_jobs,
+                                          ended=nid in self.done)
+                      for nid in self.nplan.order()]  # fmt: skip
+            decision = autocancel.decide(self.plan.auto_cancel, states)
+            if decision.cancels:
+                self.superseded_by = sha
+            if not decision.whole:
+                self.interrupt.update(decision.jobs)
+            running = [self.job_cancels[n] for n in decision.jobs if n in self.job_cancels]
+        newer = f"a newer pipeline of this ref ({sha[:12] or 'unknown commit'})"
+        if not decision.cancels:
+            self.log(f"{newer} started; not cancelled: {decision.reason}")
+            return decision
+        what = "the pipeline" if decision.whole else ", ".join(decision.jobs)
+        self.log(f"{newer} started: auto-canceling {what} "
+                 f"(workflow:auto_cancel:on_new_commit {self.plan.auto_cancel})")  # fmt: skip
+        if decision.whole:
+            self.spec.cancel.cancel()
+        for flag in running:
+            flag.cancel()
+        if self.spec.on_state is not None:
+            self.spec.on_state(self.state())
+        return decision
+
     def _finish(self, nid: str, done: Done, rec: dict[str, Any]) -> None:
         with self._lock:
             self.done[nid] = done
@@ -176,6 +217,16 @@ class PipelineRun:
             self.sched.finish(nid, neutral.STATUS[done.status], done.dotenv,
                               allowed=bool(rec["allow_failure_applied"]), record=rec,
                               exit_code=done.exit_code)  # fmt: skip
+        if (
+            self.plan.cancel_on_failure
+            and done.status == "failed"
+            and not rec["allow_failure_applied"]
+            and not self.spec.cancel.event.is_set()
+        ):
+            self.log(f"{nid} failed: canceling the pipeline (workflow:auto_cancel:on_job_failure "
+                     "all)")  # fmt: skip
+            self.failed_fast = True
+            self.spec.cancel.cancel()
         if self.spec.on_state is not None:
             self.spec.on_state(self.state())
 
@@ -216,7 +267,7 @@ class PipelineRun:
                     groups.discard(self.nplan.nodes[nid].resource_group or "")
 
     def _one(self, p: Planned, v: sch.Verdict, job_id: int) -> Done:
-        if v.action == "cancel":
+        if v.action == "cancel" or p.job.name in self.interrupt:
             return Done("canceled")
         if v.action == "manual":
             self.log(f"[{p.job.name}] manual job: not started (run it with --job)")
@@ -266,6 +317,11 @@ class PipelineRun:
             if restored:
                 self.log(f"[{job.name}] Restored cache {path.name}")
         image = expand(str(job.image["name"]), env) if job.image else self.spec.default_image
+        with self._lock:
+            if job.name in self.interrupt:  # cancelled by a newer pipeline while it set up
+                return Done("canceled")
+            flag = self.job_cancels[job.name] = self.spec.cancel.child()
+            self.started_jobs.add(job.name)
         spec = SessionSpec(run_id=self.spec.run_id, job=dns_name(f"{job_id}-{job.name}", 40),
                            mounts=[Mount(str(project), target),
                                    *(Mount(str(g.resolve()), str(g.resolve()))
@@ -276,7 +332,7 @@ class PipelineRun:
                            scratch=str(scratch), workdir=target, image=image,
                            services=[_service(s, env) for s in job.services],
                            log=lambda line: self.log(f"[{job.name}] {line}"),
-                           cancel=self.spec.cancel)  # fmt: skip
+                           cancel=flag)  # fmt: skip
         status, code, tries = "failed", None, 0
         self.log(f"[{job.name}] Running {'in ' + image if image else 'on the host (shell)'}")
         try:
@@ -308,6 +364,8 @@ class PipelineRun:
         except (ShipwayError, OSError) as exc:
             self.log(f"[{job.name}] ERROR: {exc}")
             status = "failed"
+        with self._lock:
+            self.job_cancels.pop(job.name, None)
         dotenv = self._save(p, project, status)
         for path, c in caches:
             ok = c["when"] == "always" or (c["when"] == "on_success") == (status == "success")
@@ -363,15 +421,18 @@ class PipelineRun:
             "matrix": job.matrix, "outputs": done.dotenv, "steps": steps,
             "image": job.image["name"] if job.image else None,
             "environment": (job.environment or {}).get("name"),
-            "resource_group": job.resource_group, "interruptible": job.interruptible,
+            "resource_group": job.resource_group, "interruptible": p.interruptible,
             "seconds": round(seconds, 3),
         }  # fmt: skip
 
     def record(self) -> dict[str, Any]:
         statuses = self.records
-        if any(r["status"] == "canceled" for r in statuses) or self.spec.cancel.event.is_set():
+        failed = any(r["status"] == "failed" and not r["allow_failure_applied"] for r in statuses)
+        if failed and self.failed_fast:
+            status = "failed"
+        elif any(r["status"] == "canceled" for r in statuses) or self.spec.cancel.event.is_set():
             status = "canceled"
-        elif any(r["status"] == "failed" and not r["allow_failure_applied"] for r in statuses):
+        elif failed:
             status = "failed"
         elif statuses and all(r["status"] in ("manual", "skipped") for r in statuses):
             status = "manual" if any(r["status"] == "manual" for r in statuses) else "skipped"
@@ -389,7 +450,8 @@ class PipelineRun:
             "gitlab_status": status,
             "started": rfc3339(dt.datetime.fromtimestamp(self.started, dt.UTC)),
             "seconds": round(time.time() - self.started, 3), "jobs": self.records,
-            "annotations": [],
+            "annotations": [], **({"superseded_by": self.superseded_by}
+                                  if self.superseded_by else {}),
         }  # fmt: skip
 
 
@@ -446,15 +508,19 @@ def _service(s: dict[str, Any], env: Mapping[str, str]) -> Service:
                    command=tuple(map(str, cmd)) if isinstance(cmd, list) else ())  # fmt: skip
 
 
-def run_pipeline(pipe: Pipeline, plan: Plan, spec: RunSpec,
-                 prior: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:  # fmt: skip
+def run_pipeline(pipe: Pipeline, plan: Plan, spec: RunSpec, prior: dict[str, Any] | None = None,
+                 started: Callable[[PipelineRun], None] | None = None,
+                 ) -> tuple[dict[str, Any], str]:  # fmt: skip
     """Run the plan; return the run record and its log. A plan GitLab would refuse
-    (``Plan.errors``) raises ``InputError`` naming every problem, before anything runs."""
+    (``Plan.errors``) raises ``InputError`` naming every problem, before anything runs.
+    ``started`` gets the run before its first job (to ``supersede`` it later)."""
     if plan.errors:
         first, *rest = plan.errors
         where, _, message = first.partition(": ")
         raise InputError("\n".join([message, *rest]), subject=where)
     spec.base_dir.mkdir(parents=True, exist_ok=True)
     run = PipelineRun(pipe, plan, spec, prior)
+    if started is not None:
+        started(run)
     record = run.run()
     return record, "\n".join(run.lines)

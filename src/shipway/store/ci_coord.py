@@ -1,11 +1,13 @@
 """CI coordination shared by every process on one database.
 
 ``concurrency`` groups (one running and at most one pending entrant per
-group, with heartbeats so a dead holder is released), environment approvals
+group, with heartbeats so a dead holder is released; GitLab's redundant
+pipelines join a group with ``supersede``, running at once and asking the
+older entrants to give way), environment approvals
 (a waiting job and the decision a reviewer records), and the scopes of issued
 ``GITHUB_TOKEN``s. Each group change happens under the group's lock row
 (``SELECT ... FOR UPDATE`` on PostgreSQL; the first write of a transaction
-takes SQLite's write lock), so two processes never both run a group.
+takes SQLite's write lock), so two processes never both run a concurrency group.
 """
 
 from __future__ import annotations
@@ -98,6 +100,43 @@ def poll(store: Store, group: str, entry: int) -> tuple[str, bool]:
         if mine.state == "pending" and not any(r.state == "running" for r in live):
             mine.state = "running"
         return mine.state, mine.cancel
+
+
+ASKED_BY = " <- "  # an entrant asked to give way: ``holder <- asker``
+
+
+def supersede(store: Store, group: str, holder: str,
+              spares: Callable[[str], bool]) -> tuple[int, list[str]]:  # fmt: skip
+    """Join ``group`` running at once (never pending), asking every older running entrant
+    that ``spares`` does not spare to give way; return (entry id, the holders asked).
+
+    GitLab's redundant pipelines: the newer one runs, the older ones decide what of
+    theirs to cancel when their heartbeat (``poll``) sees the ask; ``asked_by`` names
+    the asker (kept in the asked row, so it outlives the asker's entry).
+    """
+    with store.session() as s:
+        live = _lock(s, group)
+        asked = []
+        for r in live:
+            if r.state == "running" and not r.cancel and not spares(r.holder):
+                r.cancel = True
+                r.holder = f"{r.holder}{ASKED_BY}{holder}"[:300]
+                asked.append(r.holder.split(ASKED_BY)[0])
+        at = now()
+        row = CIHolderRow(group_key=group, holder=holder, state="running", cancel=False,
+                          pid=os.getpid(), host=HOST, heartbeat=at, created=at)  # fmt: skip
+        s.add(row)
+        s.flush()
+        return row.id, asked
+
+
+def asked_by(store: Store, entry: int) -> str | None:
+    """Who asked this entrant to give way (``supersede``); None if nobody named did."""
+    with store.session() as s:
+        row = s.get(CIHolderRow, entry)
+        if row is None or not row.cancel or ASKED_BY not in row.holder:
+            return None
+        return row.holder.split(ASKED_BY, 1)[1]
 
 
 def leave(store: Store, entry: int) -> None:

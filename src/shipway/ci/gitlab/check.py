@@ -307,6 +307,34 @@ def check_top(src: Source, problems: Problems) -> None:
     workflow = data.get("workflow")
     if isinstance(workflow, dict):
         _check_rules(src, "workflow", workflow.get("rules"), problems, ("workflow", "rules"))
+        _check_auto_cancel(src, workflow, problems, ("workflow",))
+        for i, rule in enumerate(workflow.get("rules") or []):
+            if isinstance(rule, dict):
+                _check_auto_cancel(src, rule, problems, ("workflow", "rules", i))
+
+
+AUTO_CANCEL = {"on_new_commit": ("conservative", "interruptible", "none"),
+               "on_job_failure": ("all", "none")}  # fmt: skip
+
+
+def _check_auto_cancel(src: Source, owner: dict[str, Any], problems: Problems,
+                       path: tuple[Any, ...]) -> None:  # fmt: skip
+    """``workflow:auto_cancel`` (or a workflow rule's): its keys and their values."""
+    if "auto_cancel" not in owner:
+        return
+    block = owner["auto_cancel"]
+    if not isinstance(block, dict):
+        problems.add(src.where(*path, "auto_cancel"), "workflow:auto_cancel config should be "
+                                                      "a hash")  # fmt: skip
+        return
+    for key, value in block.items():
+        at = src.where(*path, "auto_cancel", key)
+        if key not in AUTO_CANCEL:
+            problems.add(at, f"workflow:auto_cancel config contains unknown keys: {key}")
+        elif value not in AUTO_CANCEL[key]:
+            words = key.replace("_", " ")
+            problems.add(at, f"workflow:auto_cancel {words} must be one of: "
+                             f"{', '.join(AUTO_CANCEL[key])}")  # fmt: skip
 
 
 def check_job(src: Source, name: str, problems: Problems) -> None:
@@ -353,7 +381,7 @@ def _check_rules(src: Source, owner: str, rules: Any, problems: Problems,
             problems.add(at, f"{owner}:rules:rule config should be a hash")
             continue
         for key in rule:
-            if key not in RULE_KEYS:
+            if key not in RULE_KEYS and not (owner == "workflow" and key == "auto_cancel"):
                 problems.add(src.where(*path, i, key),
                              f"{owner}:rules:rule config contains unknown keys: {key}")  # fmt: skip
         if "when" in rule and rule["when"] not in WHENS:

@@ -2,11 +2,12 @@
 
 Pure. ``plan_pipeline(pipe, ctx)`` evaluates ``workflow:rules``, then each job's
 ``rules`` (``if``, ``changes``, ``exists``; the first rule that matches decides
-``when``, ``allow_failure``, ``variables`` and ``needs``; no match: the job is
-not added) or ``only``/``except`` (refs, variables, changes; default ``only:
+``when``, ``allow_failure``, ``variables``, ``needs`` and ``interruptible``; no
+match: the job is not added) or ``only``/``except`` (refs, variables, changes; default ``only:
 [branches, tags]``). ``changes`` is true when the changed files are unknown (a
 new branch), as GitLab does on push pipelines. The result lists every job with
-its ``when`` (``never`` for jobs not added) in stage order.
+its ``when`` (``never`` for jobs not added) in stage order, and the pipeline's
+``workflow:auto_cancel:on_new_commit`` mode (``ci.gitlab.autocancel``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipway.ci.gitlab import expr
+from shipway.ci.gitlab import autocancel, expr
 from shipway.ci.gitlab.model import Job, Need, Pipeline
 from shipway.ci.gitlab.pipeline import need_of
 from shipway.ci.gitlab.variables import Facts, pipeline_vars, resolve
@@ -37,6 +38,7 @@ class Planned:
     allow_failure: bool
     rule_variables: dict[str, str] = field(default_factory=dict)
     needs: list[Need] | None = None
+    interruptible: bool = False  # the job's, or its matching rule's ``interruptible``
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Plan:
     jobs: list[Planned]
     variables: dict[str, str]  # what rules:if saw
     errors: list[str] = field(default_factory=list)  # "file:line:col: reason", GitLab refuses
+    auto_cancel: str = autocancel.DEFAULT  # workflow:auto_cancel:on_new_commit, as it applies
+    cancel_on_failure: bool = False  # workflow:auto_cancel:on_job_failure: all
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
@@ -149,7 +153,7 @@ def _vars(value: Any) -> dict[str, str]:
 def plan_pipeline(pipe: Pipeline, ctx: Context) -> Plan:
     base = {**pipeline_vars(ctx.facts), **pipe.variables}
     env = resolve({**base, **ctx.variables})
-    created = True
+    created, rule = True, None
     if pipe.workflow and isinstance(pipe.workflow.get("rules"), list):
         rule = _first_rule(pipe.workflow["rules"], env, ctx)
         created = rule is not None and rule.get("when", "always") != "never"
@@ -164,7 +168,9 @@ def plan_pipeline(pipe: Pipeline, ctx: Context) -> Plan:
     order = {s: i for i, s in enumerate(pipe.stages)}
     jobs.sort(key=lambda p: order.get(p.job.stage, 0))  # stable: file order within a stage
     return Plan(created=created, jobs=jobs if created else [], variables=env,
-                errors=_missing_needs(pipe, jobs) if created else [])  # fmt: skip
+                errors=_missing_needs(pipe, jobs) if created else [],
+                auto_cancel=autocancel.mode_of(pipe.workflow, rule),
+                cancel_on_failure=autocancel.on_job_failure(pipe.workflow, rule))  # fmt: skip
 
 
 def _missing_needs(pipe: Pipeline, jobs: list[Planned]) -> list[str]:
@@ -190,7 +196,8 @@ def _plan_job(job: Job, env: Mapping[str, str], ctx: Context) -> Planned:
     if job.rules is not None:
         rule = _first_rule(job.rules, env, ctx)
         if rule is None:
-            return Planned(job, "never", bool(job.allow_failure), needs=job.needs)
+            return Planned(job, "never", bool(job.allow_failure), needs=job.needs,
+                           interruptible=job.interruptible)  # fmt: skip
         when = str(rule.get("when", job.when))
         af = rule.get("allow_failure", job.allow_failure)
         allow = bool(af) if af is not None else (_default_allow(when) and "when" not in rule)
@@ -199,10 +206,14 @@ def _plan_job(job: Job, env: Mapping[str, str], ctx: Context) -> Planned:
             needs = [Need(n) if isinstance(n, str) else need_of(n)
                      for n in rule["needs"] if isinstance(n, str) or (isinstance(n, dict)
                      and isinstance(n.get("job"), str))]  # fmt: skip
-        return Planned(job, when, allow, _vars(rule.get("variables")), needs)
+        ir = rule.get("interruptible")
+        return Planned(job, when, allow, _vars(rule.get("variables")), needs,
+                       ir if isinstance(ir, bool) else job.interruptible)  # fmt: skip
     only = job.only if job.only is not None else {"refs": ["branches", "tags"]}
     added = _filter_matches(only, env, ctx)
     if added and job.except_ is not None:
         added = not _filter_matches(job.except_, env, ctx)
     allow = job.allow_failure if job.allow_failure is not None else _default_allow(job.when)
-    return Planned(job, job.when if added else "never", allow, needs=job.needs)
+    return Planned(
+        job, job.when if added else "never", allow, needs=job.needs, interruptible=job.interruptible
+    )

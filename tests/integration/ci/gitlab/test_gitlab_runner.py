@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from gitlab_pipelines import run_pipeline
+from gitlab_pipelines import committed, facts, run_pipeline
 
 from shipway.ci.exec.base import ExecutorConfig
 from shipway.ci.gitlab.pipeline import parse_pipeline
@@ -249,17 +249,73 @@ def test_a_delayed_job_waits_its_start_in_and_a_cancel_during_the_wait_cancels_i
     assert record["gitlab_status"] == "canceled"
 
 
-def test_interruptible_is_recorded_and_the_run_says_nothing_auto_cancels(tmp_path: Path) -> None:
+def test_interruptible_is_recorded_as_the_job_or_its_rule_says(tmp_path: Path) -> None:
     record, run = _run(
         tmp_path,
         """\
         lint:
           interruptible: true
           script: [echo ok]
+        docs:
+          script: [echo ok]
+          rules: [{interruptible: true}]
         deploy:
           script: [echo ok]
     """,
     )
-    assert {j["name"]: j["interruptible"] for j in record["jobs"]} == {"lint": True,
-                                                                       "deploy": False}  # fmt: skip
-    assert any(ln.startswith("note: interruptible (lint) is recorded") for ln in run.lines)
+    assert {j["name"]: j["interruptible"] for j in record["jobs"]} == {
+        "lint": True, "docs": True, "deploy": False}  # fmt: skip
+    assert not any("interruptible" in ln for ln in run.lines)  # the controller's runs cancel
+
+
+def test_a_superseded_run_cancels_as_its_mode_says_and_a_resume_keeps_it_cancelled(
+    tmp_path: Path,
+) -> None:
+    text = """\
+        stages: [build, test]
+        build: {stage: build, interruptible: true, script: [echo built, sleep 30]}
+        test: {stage: test, interruptible: true, script: [echo tested]}
+        """
+    supersede: list[PipelineRun] = []
+
+    def on_line(line: str) -> None:
+        if line == "[build] built" and supersede:
+            supersede[0].supersede("b" * 40)
+
+    states: list[dict[str, Any]] = []
+    src = tmp_path / "src"
+    pipe = committed(src, textwrap.dedent(text))
+    plan = plan_pipeline(pipe, Context(facts(), files=[".gitlab-ci.yml"]))
+    spec = RunSpec(run_id="s1", source=src, base_dir=tmp_path / "run",
+                   cache_root=tmp_path / "cache", facts=facts(), on_line=on_line,
+                   on_state=states.append)  # fmt: skip
+    run = PipelineRun(pipe, plan, spec)
+    supersede.append(run)
+    record = run.run()
+    assert [(j["name"], j["status"]) for j in record["jobs"]] == [
+        ("build", "canceled"), ("test", "canceled")]  # fmt: skip
+    assert record["superseded_by"] == "b" * 40 and record["gitlab_status"] == "canceled"
+    assert run.output.get("test") is None  # it never started
+
+    cancelled_state = next(s for s in states if s.get("superseded_whole"))
+    again = PipelineRun(pipe, plan, RunSpec(run_id="s1", source=src, base_dir=tmp_path / "run2",
+                                            cache_root=tmp_path / "cache", facts=facts()),
+                        prior=cancelled_state)  # fmt: skip
+    resumed = again.run()
+    assert resumed["gitlab_status"] == "canceled" and again.output == {}
+    assert resumed["superseded_by"] == "b" * 40
+
+
+def test_on_job_failure_all_cancels_the_running_jobs_when_one_fails(tmp_path: Path) -> None:
+    text = """\
+        workflow:
+          auto_cancel: {on_job_failure: all}
+        slow: {script: [sleep 60, echo slept]}
+        broken: {script: ["exit 4"]}
+        later: {stage: deploy, script: [echo later]}
+        """
+    record, run = run_pipeline(tmp_path, text, "f1", concurrency=2)
+    jobs = _jobs(record)
+    assert (jobs["broken"]["status"], jobs["slow"]["status"]) == ("failed", "canceled")
+    assert jobs["later"]["status"] == "canceled" and record["gitlab_status"] == "failed"
+    assert "slept" not in run.output.get("slow", [])
