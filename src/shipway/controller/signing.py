@@ -46,14 +46,13 @@ log = logging.getLogger("shipway.controller.signing")
 def _run_of(store: Store, commit: str) -> tuple[str, dict[str, Any], float] | None:
     """The newest shipway CI run of ``commit``: its id, stored resume facts and start time."""
     found = [
-        (key, dict(state.get("resume") or {}), state.get("started") or 0)
+        (key, dict(state.get("resume") or {}), ev.epoch_of(state.get("started")) or 0.0)
         for key, _, state in runs.states(store, "ci")
         if (state.get("resume") or {}).get("commit") == commit
     ]
     if not found:
         return None
-    key, resume, started = max(found, key=lambda f: float(f[2] or 0))
-    return key, resume, float(started or 0)
+    return max(found, key=lambda f: f[2])
 
 
 def _tagged(pushes: list[PushEvent]) -> Iterator[tuple[PushEvent, str]]:
