@@ -104,6 +104,11 @@ NOTHING = "No resources found"
 """kubectl's line (on stderr, no header) for an empty list of records (releases, CI runs)."""
 
 
+def nothing_in(namespace: str | None) -> str:
+    """``NOTHING`` for a list of records of one namespace (``release list -n NS``)."""
+    return NOTHING if namespace is None else f"No resources found in {namespace} namespace."
+
+
 def nothing_found(kind: str, namespace: str, every: bool) -> str:
     """kubectl's line for an empty ``get``: ``No resources found in NS namespace.``"""
     if every or not namespaces.namespaced(kind) or not namespace:
