@@ -52,7 +52,9 @@ COMMANDS = [
     ["get", "applications"],
     ["app", "list"],
     ["release", "list"],
+    ["release", "list", "-n", "argocd"],
     ["ci", "list"],
+    ["ci", "list", "-A"],
 ]
 TARGETS = {"--version": 0.050}
 APP = """\

@@ -68,13 +68,15 @@ def list_cmd(ctx: click.Context, /, **_: Any) -> None:
 
     found = [a.to_dict() for a in store_accounts.list_accounts(store_from(ctx))]
     out.report(found, out.Options.of(ctx), name=lambda a: f"account/{a['name']}",
-               table=out.rows_table(["name", "enabled", "role", "groups", "tokens", "created"],
+               table=out.rows_table(["name", "enabled", "role", "groups", "tokens", "age"],
                                     _account_row))  # fmt: skip
 
 
 def _account_row(a: dict[str, Any]) -> list[Any]:
+    from shipway.cli.list_views import age_cell
+
     return [a["name"], str(a["enabled"]).lower(), a["role"], ",".join(a["groups"]), a["tokens"],
-            a["created"]]  # fmt: skip
+            age_cell(a["created"])]  # fmt: skip
 
 
 @account.command("delete")

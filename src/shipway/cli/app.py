@@ -258,12 +258,16 @@ def sync_cmd(
 @click.argument("name")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait.")
 @app_namespace_option
+@out.output_option
 @click.pass_context
-def wait_cmd(ctx: click.Context, name: str, timeout: float, namespace: str | None) -> None:
-    """Wait until the application is Healthy (exit 1 if Degraded or still not at timeout)."""
+def wait_cmd(ctx: click.Context, name: str, timeout: float, namespace: str | None,
+             output: str) -> None:  # fmt: skip
+    """Wait until the application is Healthy (exit 1 if Degraded or still not at timeout;
+    ``-o``: the Application as it then is)."""
     key = app_key(name, namespace)
     found = engine.wait_healthy(store_from(ctx), key, timeout, settings=state_from(ctx).settings)
-    click.echo(f"application/{shown(key)} {found}")
+    if output in ("table", "wide") or not out.emit(_app_dict(store_from(ctx), key), output):
+        click.echo(f"application/{shown(key)} {found}")
     if found != "Healthy":
         raise SystemExit(1)
 
@@ -334,12 +338,17 @@ def rollback_cmd(
     help="Also delete the application's live objects.",
 )
 @app_namespace_option
+@out.output_option
 @click.pass_context
-def delete_cmd(ctx: click.Context, name: str, cascade: bool, namespace: str | None) -> None:
-    """Delete an application (and, by default, what it deployed)."""
+def delete_cmd(ctx: click.Context, name: str, cascade: bool, namespace: str | None,
+               output: str) -> None:  # fmt: skip
+    """Delete an application (and, by default, what it deployed). ``-o name`` prints
+    ``application/NAME``, ``-o json|yaml`` the Application as it was."""
     key = app_key(name, namespace)
+    last = _app_dict(store_from(ctx), key) if output not in ("table", "wide") else None
     for r in history.delete_app(
         store_from(ctx), key, cascade=cascade, settings=state_from(ctx).settings
     ):
         out.stderr.print(f"{r.key}: {r.status} {r.message}", highlight=False)
-    click.echo(f"application/{shown(key)} deleted")
+    if last is None or not out.emit(last, output):
+        click.echo(f"application/{shown(key)} deleted")

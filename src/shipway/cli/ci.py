@@ -476,10 +476,12 @@ def approvals_cmd(ctx: click.Context, /, run_id: str | None, server: str | None,
     found = [{k: w[k] for k in ("run", "job", "environment", "since", "reviewers",
                                 "preventSelfReview", "actor")}
              for w in waiting]  # fmt: skip
-    headers = ["run", "job", "environment", "since", "reviewers"]
+    headers = ["run", "job", "environment", "age", "reviewers"]
     out.report(found, out.Options.of(ctx), name=lambda w: f"approval/{w['run']}/{w['job']}",
                table=out.rows_table(headers, _approval_row))  # fmt: skip
 
 
 def _approval_row(w: dict[str, Any]) -> list[Any]:
-    return [w["run"], w["job"], w["environment"], w["since"], ", ".join(w["reviewers"])]
+    from shipway.cli.list_views import age_cell
+
+    return [w["run"], w["job"], w["environment"], age_cell(w["since"]), ", ".join(w["reviewers"])]

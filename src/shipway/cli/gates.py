@@ -8,6 +8,10 @@ when no controller does), ``promotion abort --project P NAME`` (Kargo's
 in to a controller (``shipway login``, or ``--server``), each goes through its
 API (``/api/v1/promotions/...``) and acts as the logged-in account, which RBAC
 checks (``promotions``, ``approve``/``verify``/``abort``, ``<project>/<stage>``).
+
+Each takes ``-o json|yaml|name|jsonpath=...``: the object it acted on as stored
+(the Freight, the AnalysisRun, the Promotion), through a controller its API's
+summary; ``-o name`` prints ``kind/name``.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import time
 
 import click
 
+from shipway.cli import output as out
 from shipway.cli import remote, scope
 from shipway.cli.context import state_from
 from shipway.cli.promote import _controller_up, actor
+from shipway.cli.warehouse import emit_stored
 from shipway.model.errors import InputError
 
 _PROJECT = click.option("--project", "-n", "--namespace", "project", default=None,
@@ -30,7 +36,9 @@ _PROJECT = click.option("--project", "-n", "--namespace", "project", default=Non
 @click.option("--freight", "freight_ref", required=True, help="The Freight's name or alias.")
 @click.option("--stage", required=True, help="The Stage to approve it for.")
 @remote.server_option
-def approve(project: str | None, freight_ref: str, stage: str, server: str | None) -> None:
+@out.output_option
+def approve(project: str | None, freight_ref: str, stage: str, server: str | None,
+            output: str) -> None:  # fmt: skip
     """Approve Freight for a Stage (it may then be promoted there without verification
     upstream). A Stage's approval policy may ask for several approvers, roles, and no
     self-approval (exit 6 when refused). Through a controller the approver is the
@@ -42,12 +50,16 @@ def approve(project: str | None, freight_ref: str, stage: str, server: str | Non
                           json={"freight": freight_ref}).json()  # fmt: skip
         name, given, required = got["freight"], got["approvals"], got["required"]
         done = bool(got["approved"])
+        if out.emit(got, output, name=lambda g: f"freight.kargo.akuity.io/{g['freight']}"):
+            return
     else:
         from shipway.promote import approvals
 
         store = state_from(click.get_current_context()).store
         found = approvals.approve(store, ns, freight_ref, stage, actor())
         name, given, required, done = found.freight, found.given, found.required, found.done
+        if emit_stored(store, "Freight", name, ns, output):
+            return
     if done:
         click.echo(f"freight.kargo.akuity.io/{name} approved for stage {stage}")
     else:
@@ -67,9 +79,11 @@ def stage() -> None:
               "Successful).")  # fmt: skip
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds for --wait.")
 @remote.server_option
+@out.output_option
 def verify(project: str | None, name: str, wait: bool, timeout: float,
-           server: str | None) -> None:  # fmt: skip
-    """Re-run the stage's verification of the Freight it holds."""
+           server: str | None, output: str) -> None:  # fmt: skip
+    """Re-run the stage's verification of the Freight it holds (``-o``: the AnalysisRun,
+    at its end with ``--wait``; the Stage when it has no verification)."""
     from shipway.promote import lifecycle, verification
 
     t = remote.target(click.get_current_context(), server)
@@ -78,6 +92,11 @@ def verify(project: str | None, name: str, wait: bool, timeout: float,
             raise _no_wait("stage verify")
         got = remote.call(t, "POST", f"/api/v1/promotions/{project or scope.current()}/{name}"
                           "/verify").json()  # fmt: skip
+        run_name = lambda g: f"analysisrun.argoproj.io/{g.get('analysisRun')}"  # noqa: E731
+        if got["started"] and out.emit(got, output, name=run_name):
+            return
+        if not got["started"] and out.emit(got, output, name=lambda _g: f"stage/{name}"):
+            return
         if not got["started"]:
             click.echo(f"stage {name} has no verification: its Freight is verified")
         else:
@@ -85,13 +104,18 @@ def verify(project: str | None, name: str, wait: bool, timeout: float,
         return
     state = state_from(click.get_current_context())
     store = state.store
-    key = verification.verify_stage(store, project or scope.current(), name, actor=actor())
+    ns = project or scope.current()
+    key = verification.verify_stage(store, ns, name, actor=actor())
     if key is None:
-        click.echo(f"stage {name} has no verification: its Freight is verified")
+        if not emit_stored(store, "Stage", name, ns, output):
+            click.echo(f"stage {name} has no verification: its Freight is verified")
         return
     run = key.split("/", 1)[1]
-    click.echo(f"analysisrun.argoproj.io/{run} created")
+    machine = output not in ("table", "wide")
+    if not machine:
+        click.echo(f"analysisrun.argoproj.io/{run} created")
     if not wait:
+        emit_stored(store, "AnalysisRun", run, ns, output)
         return
     here = not _controller_up(state.settings.resolved_controller_url())
     deadline = time.monotonic() + timeout
@@ -101,7 +125,9 @@ def verify(project: str | None, name: str, wait: bool, timeout: float,
         found = verification.phase_of(store, key)
         if found and found[0] in verification.FINAL:
             msg = found[1].get("message", "")
-            click.echo(f"analysisrun.argoproj.io/{run} {found[0]}" + (f": {msg}" if msg else ""))
+            if not emit_stored(store, "AnalysisRun", run, ns, output):
+                click.echo(f"analysisrun.argoproj.io/{run} {found[0]}" + (f": {msg}" if msg
+                                                                             else ""))  # fmt: skip
             raise SystemExit(0 if found[0] == "Successful" else 1)
         time.sleep(0.2)
     click.echo(f"analysisrun.argoproj.io/{run}: not finished after {timeout:g}s", err=True)
@@ -134,18 +160,23 @@ def promotion() -> None:
 @_PROJECT
 @click.argument("name")
 @remote.server_option
-def abort(project: str | None, name: str, server: str | None) -> None:
+@out.output_option
+def abort(project: str | None, name: str, server: str | None, output: str) -> None:
     """Abort a Pending or Running promotion (it ends Aborted)."""
     from shipway.promote import runner
 
     ns = project or scope.current()
     t = remote.target(click.get_current_context(), server)
     if t is not None:
-        phase = str(remote.call(t, "POST", f"/api/v1/projects/{ns}/promotions/{name}/abort")
-                    .json()["phase"])  # fmt: skip
+        got = remote.call(t, "POST", f"/api/v1/projects/{ns}/promotions/{name}/abort").json()
+        if out.emit(got, output, name=lambda _g: f"promotion.kargo.akuity.io/{name}"):
+            return
+        phase = str(got["phase"])
     else:
         store = state_from(click.get_current_context()).store
         phase = runner.request_abort(store, runner.key_of(ns, name), actor())
+        if emit_stored(store, "Promotion", name, ns, output):
+            return
     verb = "aborted" if phase == "Aborted" else f"abort requested (it is {phase})"
     click.echo(f"promotion.kargo.akuity.io/{name} {verb}")
 

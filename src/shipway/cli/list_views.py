@@ -66,7 +66,7 @@ def app_table(apps: Sequence[dict[str, Any]], wide: bool) -> tuple[list[str], li
     return APP_COLUMNS, [summary_row(a) for a in apps]
 
 
-def _age(stamp: Any) -> str:
+def age_cell(stamp: Any) -> str:
     """The AGE cell of a record's RFC 3339 time (``<unknown>`` without one), as kubectl's."""
     import datetime as dt
 
@@ -83,7 +83,7 @@ def run_row(r: dict[str, Any]) -> list[Any]:
     """A stored CI run's row in ``ci list``."""
     return [r.get("id"), r.get("workflow"), r.get("event"), str(r.get("commit", ""))[:12],
             r.get("conclusion") or r.get("status"), len(r.get("jobs", [])),
-            _age(r.get("started"))]  # fmt: skip
+            age_cell(r.get("started"))]  # fmt: skip
 
 
 RUN_HEADERS = ["id", "workflow", "event", "commit", "conclusion", "jobs", "age"]
@@ -94,7 +94,7 @@ def release_row(r: dict[str, Any]) -> list[Any]:
     secs = r.get("seconds")
     duration = f"{secs:.1f}s" if isinstance(secs, int | float) else ""
     return [r.get("id"), r.get("app"), str(r.get("commit") or "")[:12], r.get("status"),
-            str(r.get("image") or "")[-24:], duration, _age(r.get("created"))]  # fmt: skip
+            str(r.get("image") or "")[-24:], duration, age_cell(r.get("created"))]  # fmt: skip
 
 
 RELEASE_HEADERS = ["id", "app", "commit", "status", "image", "duration", "age"]
@@ -102,6 +102,11 @@ RELEASE_HEADERS = ["id", "app", "commit", "status", "image", "duration", "age"]
 
 NOTHING = "No resources found"
 """kubectl's line (on stderr, no header) for an empty list of records (releases, CI runs)."""
+
+
+def nothing_in(namespace: str | None) -> str:
+    """``NOTHING`` for a list of records of one namespace (``release list -n NS``)."""
+    return NOTHING if namespace is None else f"No resources found in {namespace} namespace."
 
 
 def nothing_found(kind: str, namespace: str, every: bool) -> str:

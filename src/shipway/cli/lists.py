@@ -78,6 +78,22 @@ def app_namespace_option(func: F) -> F:
     )
 
 
+def refused_option(*names: str, dest: str, why: str, flag: bool = False) -> Callable[[F], F]:
+    """An option a kubectl user will type where it means nothing (a record without a
+    namespace or labels): kept out of ``--help``, and refused with ``why`` (exit 2) rather
+    than click's "No such option"."""
+
+    def check(_ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value not in (None, False):
+            from shipway.model.errors import InputError
+
+            raise click.UsageError(str(InputError(why, subject=str(param.opts[0]))))
+        return value
+
+    return click.option(*names, dest, hidden=True, is_flag=flag, expose_value=False,
+                        callback=check, default=False if flag else None)  # fmt: skip
+
+
 @app.command("list")
 @remote.server_option
 @app_namespace_option
@@ -120,6 +136,14 @@ def app_list(
 
 @ci.command("list")
 @optspec.click_option(optspec.LIMIT)
+@click.option("-A", "--all-namespaces", "all_namespaces", is_flag=True, expose_value=False,
+              help="Every run, as without it (CI runs have no namespace).")  # fmt: skip
+@refused_option("-n", "--namespace", dest="namespace",
+                why="CI runs have no namespace: 'shipway ci list' lists the runs of every "
+                    "workflow (-A is accepted and changes nothing)")  # fmt: skip
+@refused_option("-l", "--selector", dest="selector",
+                why="CI runs carry no labels: filter with --field-selector (e.g. "
+                    "workflow=build.yml,conclusion=failure)")  # fmt: skip
 @remote.server_option
 @out.list_options
 @out.watch_option

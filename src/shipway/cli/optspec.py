@@ -98,4 +98,9 @@ APP_NAMESPACE = Opt(
 ALL_NAMESPACES = Opt(("-A", "--all-namespaces"), "all_namespaces", "Every namespace.", flag=True)
 LIMIT = Opt(("--limit",), "limit", default=50, show_default=True)
 """``release list`` and ``ci list``: at most this many, newest first."""
+RELEASE_NAMESPACE = Opt(
+    ("-n", "--namespace"),
+    "namespace",
+    "Only releases of Applications in this namespace (default: every namespace).",
+)
 RELEASE_APP = Opt(("--app",), "app", "Only releases of this application (NAME or NS/NAME).")

@@ -31,8 +31,9 @@ COMMANDS: dict[tuple[str, ...], tuple[optspec.Opt, ...]] = {
     ("get",): (optspec.NAMESPACE, optspec.ALL_NAMESPACES, optspec.SELECTOR, *optspec.LIST),
     ("app", "list"): (
         optspec.APP_NAMESPACE, optspec.ALL_NAMESPACES, optspec.SELECTOR, *optspec.LIST),
-    ("release", "list"): (optspec.RELEASE_APP, optspec.LIMIT, *optspec.LIST),
-    ("ci", "list"): (optspec.LIMIT, *optspec.LIST),
+    ("release", "list"): (optspec.RELEASE_APP, optspec.RELEASE_NAMESPACE,
+                          optspec.ALL_NAMESPACES, optspec.LIMIT, *optspec.LIST),
+    ("ci", "list"): (optspec.ALL_NAMESPACES, optspec.LIMIT, *optspec.LIST),
 }  # fmt: skip
 """Each command's options this parser knows: the very declarations its click command uses
 (``-w``, ``--server`` and the rest are left to click)."""
@@ -163,11 +164,13 @@ def _answer(command: tuple[str, ...], opts: dict[str, Any], positional: list[str
         out.report(apps, options, table=views.app_table, name=views.app_name)
     elif command == ("release", "list"):
         app = opts.get("app") or None
+        ns = None if every else (opts.get("namespace") or None)
         if app:
-            app = namespaces.app_key(app)
-        found = [r.to_dict() for r in reads.list_releases(reader(), app=app, limit=limit)]
+            app = namespaces.app_key(app, ns)
+        found = [r.to_dict() for r in reads.list_releases(reader(), app=app, limit=limit,
+                                                          namespace=ns)]  # fmt: skip
         table = out.rows_table(views.RELEASE_HEADERS, views.release_row)
-        out.report(found, options, table=table, name="release", empty=views.NOTHING)
+        out.report(found, options, table=table, name="release", empty=views.nothing_in(ns))
     else:
         runs = reads.list_runs(reader(), limit=limit)
         out.report(runs, options, table=out.rows_table(views.RUN_HEADERS, views.run_row),

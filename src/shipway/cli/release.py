@@ -10,7 +10,8 @@ from shipway.cli import optspec, remote
 from shipway.cli import output as out
 from shipway.cli.context import reader_from, store_from
 from shipway.cli.groups import SuggestingGroup
-from shipway.cli.list_views import NOTHING, RELEASE_HEADERS, release_row
+from shipway.cli.list_views import RELEASE_HEADERS, nothing_in, release_row
+from shipway.cli.lists import refused_option
 from shipway.model import namespaces
 from shipway.model.release import Release
 from shipway.store import reads
@@ -91,24 +92,40 @@ def release() -> None:
 
 @release.command("list")
 @optspec.click_option(optspec.RELEASE_APP)
+@optspec.click_option(optspec.RELEASE_NAMESPACE)
+@optspec.click_option(optspec.ALL_NAMESPACES)
+@refused_option("-l", "--selector", dest="selector",
+                why="releases carry no labels: filter with --app, -n or --field-selector "
+                    "(e.g. status=failed)")  # fmt: skip
 @optspec.click_option(optspec.LIMIT)
 @remote.server_option
 @out.list_options
 @out.watch_option
 @click.pass_context
 def list_cmd(
-    ctx: click.Context, /, app: str | None, limit: int, server: str | None, watch: bool, **_: Any
+    ctx: click.Context,
+    /,
+    app: str | None,
+    namespace: str | None,
+    all_namespaces: bool,
+    limit: int,
+    server: str | None,
+    watch: bool,
+    **_: Any,
 ) -> None:
-    """List releases, newest first."""
+    """List releases, newest first (of every namespace's Applications unless -n)."""
+    ns = None if all_namespaces else namespace
     if app:
-        app = namespaces.app_key(app)  # releases name an app as the engines do: dev_web
+        app = namespaces.app_key(app, ns)  # releases name an app as the engines do: dev_web
     t = remote.target(ctx, server)
 
     def fetch() -> list[dict[str, Any]]:
         if t is not None:
-            data: list[dict[str, Any]] = remote.get_json(t, "/api/releases", app=app, limit=limit)
+            data: list[dict[str, Any]] = remote.get_json(t, "/api/releases", app=app, limit=limit,
+                                                         namespace=ns)  # fmt: skip
             return [Release.from_dict(d).to_dict() for d in data]
-        return [r.to_dict() for r in reads.list_releases(reader_from(ctx), app=app, limit=limit)]
+        found = reads.list_releases(reader_from(ctx), app=app, limit=limit, namespace=ns)
+        return [r.to_dict() for r in found]
 
     table = out.rows_table(RELEASE_HEADERS, release_row)
     if watch:
@@ -117,7 +134,7 @@ def list_cmd(
         out.watch(fetch, out.Options.of(ctx), table=table, name="release",
                   feed=changes.feed_for(ctx, server, tables=("releases",)))  # fmt: skip
         return
-    out.report(fetch(), out.Options.of(ctx), table=table, name="release", empty=NOTHING)
+    out.report(fetch(), out.Options.of(ctx), table=table, name="release", empty=nothing_in(ns))
 
 
 def freight_timeline(doc: dict[str, Any]) -> str:

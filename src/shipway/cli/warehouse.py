@@ -6,13 +6,17 @@ Each writes Kargo's refresh request (the ``kargo.akuity.io/refresh`` annotation,
 (prints the Freight it selected and whether it is new; exits 1 when the
 discovery failed, the Warehouse's ``Ready`` condition says why), a Stage's
 status is written again. Either way the object's ``status.lastHandledRefresh``
-then holds the token, as Kargo's controller writes it.
+then holds the token, as Kargo's controller writes it. ``-o json|yaml|name|...``
+prints the refreshed object as stored (``warehouse/NAME``, ``stage/NAME``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from shipway.cli import output as out
 from shipway.cli import scope
 from shipway.cli.context import state_from
 from shipway.cli.groups import SuggestingGroup
@@ -27,7 +31,8 @@ def warehouse() -> None:
 @click.argument("name")
 @click.option("-n", "--namespace", "--project", "namespace", default=None,
               help="The Kargo Project (namespace) of the Warehouse.")  # fmt: skip
-def refresh(name: str, namespace: str | None) -> None:
+@out.output_option
+def refresh(name: str, namespace: str | None, output: str = "table") -> None:
     """Run the discovery of Warehouse NAME once."""
     from shipway.promote import refreshes
     from shipway.promote import warehouse as engine
@@ -40,6 +45,8 @@ def refresh(name: str, namespace: str | None) -> None:
     if result.error:
         click.echo(f"warehouse/{name}: discovery failed: {result.error}", err=True)
         raise SystemExit(1)
+    if emit_stored(state.store, "Warehouse", name, ns, output):
+        return
     if result.freight is None:
         click.echo(f"warehouse/{name} refreshed")
     elif result.created:
@@ -62,16 +69,18 @@ _PROJECT = click.option("--project", "-n", "--namespace", "namespace", default=N
 @refresh_group.command("warehouse")
 @click.argument("name")
 @_PROJECT
+@out.output_option
 @click.pass_context
-def refresh_warehouse(ctx: click.Context, name: str, namespace: str | None) -> None:
+def refresh_warehouse(ctx: click.Context, name: str, namespace: str | None, output: str) -> None:
     """Discover Warehouse NAME's artifacts now."""
-    ctx.invoke(refresh, name=name, namespace=namespace)
+    ctx.invoke(refresh, name=name, namespace=namespace, output=output)
 
 
 @refresh_group.command("stage")
 @click.argument("name")
 @_PROJECT
-def refresh_stage(name: str, namespace: str | None) -> None:
+@out.output_option
+def refresh_stage(name: str, namespace: str | None, output: str) -> None:
     """Write Stage NAME's status again (health, conditions, promotion window)."""
     from shipway.promote import refreshes, stage_refresh
 
@@ -79,4 +88,15 @@ def refresh_stage(name: str, namespace: str | None) -> None:
     ns = namespace or scope.current()
     token = refreshes.request(state.store, "Stage", name, ns)
     stage_refresh.refresh(state.store, ns, name)
+    if emit_stored(state.store, "Stage", name, ns, output):
+        return
     click.echo(f"stage/{name} refreshed ({refreshes.FIELD} {token})")
+
+
+def emit_stored(store: Any, kind: str, name: str, namespace: str, output: str) -> bool:
+    """The stored object in ``output``'s machine format; False for a table (the caller's line)."""
+    if output in ("table", "wide"):
+        return False
+    from shipway.store import resources as store_resources
+
+    return out.emit(store_resources.get(store, kind, name, namespace).to_object(), output)

@@ -141,10 +141,15 @@ def install(app: FastAPI, store: Store) -> Authorizer:
 
     @app.get("/api/releases")
     def list_releases(
-        request: Request, app_name: str | None = None, app: str | None = None, limit: int = 50
+        request: Request,
+        app_name: str | None = None,
+        app: str | None = None,
+        limit: int = 50,
+        namespace: str | None = None,
     ) -> list[dict[str, Any]]:
         who = identity(request)
-        rels = releases.list_releases(store, app=app or app_name, limit=limit)
+        rels = releases.list_releases(store, app=app or app_name, limit=limit,
+                                      namespace=namespace)  # fmt: skip
         return [r.to_dict() for r in rels
                 if rbac.allowed(who, "applications", "get", app_object(store, r.app))]  # fmt: skip
 

@@ -193,14 +193,32 @@ def list_kind(reader: Reader, kind: str, namespace: str | None = None) -> list[R
     ]
 
 
-def list_releases(reader: Reader, app: str | None = None, limit: int = 100) -> list[Release]:
-    """Release records, newest first; only ``app``'s when given."""
-    where = "WHERE app = :app " if app else ""
-    params: dict[str, Any] = {"limit": limit, **({"app": app} if app else {})}
+def list_releases(reader: Reader, app: str | None = None, limit: int = 100,
+                  namespace: str | None = None) -> list[Release]:  # fmt: skip
+    """Release records, newest first; only ``app``'s when given, only those of applications
+    in ``namespace`` when given (a release names its app by its instance name: ``web`` in
+    ``argocd``, ``NS_web`` elsewhere; Kubernetes names never hold ``_``)."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    if app:
+        clauses.append("app = :app")
+        params["app"] = app
+    if namespace in (ns_mod.ARGOCD, ""):
+        clauses.append("app NOT LIKE :other ESCAPE '\\'")
+        params["other"] = "%\\_%"
+    elif namespace is not None:
+        clauses.append("app LIKE :prefix ESCAPE '\\'")
+        params["prefix"] = _escaped(namespace) + "\\_%"
+    where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
     rows = reader.rows(
         f"SELECT body FROM releases {where}ORDER BY created DESC LIMIT :limit", **params
     )
     return [Release.from_dict(_json(r[0])) for r in rows]
+
+
+def _escaped(text: str) -> str:
+    """``text`` for a LIKE pattern with ``\\`` as its escape: ``%`` and ``_`` taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _by_id(reader: Reader, table: str, columns: str, wanted: str) -> Sequence[Sequence[Any]]:
@@ -209,7 +227,7 @@ def _by_id(reader: Reader, table: str, columns: str, wanted: str) -> Sequence[Se
     rows = reader.rows(f"SELECT {columns} FROM {table} WHERE id = :id", id=wanted)
     if rows:
         return rows
-    like = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = _escaped(wanted)
     return reader.rows(f"SELECT {columns} FROM {table} WHERE id LIKE :p ESCAPE '\\' LIMIT 2",
                        p=like + "%")  # fmt: skip
 

@@ -69,8 +69,9 @@ def get(store: Store, release_id: str) -> Release:
         return Release.from_dict(row.body)
 
 
-def list_releases(store: Store, app: str | None = None, limit: int = 100) -> list[Release]:
-    return reads.list_releases(reads.engine_reader(store.engine), app, limit)
+def list_releases(store: Store, app: str | None = None, limit: int = 100,
+                  namespace: str | None = None) -> list[Release]:  # fmt: skip
+    return reads.list_releases(reads.engine_reader(store.engine), app, limit, namespace)
 
 
 def for_commit(store: Store, commit: str, app: str | None = None) -> list[Release]:

@@ -126,6 +126,12 @@ def test_git_newest_commit_touching_included_paths(
     assert listed.exit_code == 0, listed.output
     data = json.loads(listed.output)
     assert data["kind"] == "List" and len(data["items"]) == 2
+    # -o: the Warehouse as stored, through either spelling of the command
+    named = runner.invoke(cli, ["refresh", "warehouse", "src", "-n", "demo", "-o", "name"])
+    assert (named.exit_code, named.output) == (0, "warehouse/src\n"), named.output
+    shown = runner.invoke(cli, ["warehouse", "refresh", "src", "-n", "demo", "-o", "json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["status"]["lastHandledRefresh"]
     db.close()
 
 

@@ -68,6 +68,17 @@ def test_release_round_trip_and_prefix_lookup(store: Store) -> None:
     assert [r.id for r in releases.for_commit(store, rel.commit)] == ["abcdef123456"]
 
 
+def test_releases_by_app_namespace(store: Store) -> None:
+    for rid, app in (("r1", "web"), ("r2", "team_web"), ("r3", "teamx_web"), ("r4", "t%_a")):
+        releases.save(store, Release(id=rid, app=app, commit="c" * 40))
+
+    def ids(namespace: str | None) -> list[str]:
+        return sorted(r.id for r in releases.list_releases(store, namespace=namespace))
+
+    assert ids(None) == ["r1", "r2", "r3", "r4"]
+    assert (ids("argocd"), ids("team"), ids("t%"), ids("t")) == (["r1"], ["r2"], ["r4"], [])
+
+
 def test_engine_state_upsert(store: Store) -> None:
     runs.put_state(store, "sync", "hello-dev", "Running", {"step": 1})
     runs.put_state(store, "sync", "hello-dev", "Succeeded", {"step": 2})

@@ -50,6 +50,9 @@ SAME = [
     ["release", "list"], ["release", "list", "--app", "web", "--limit", "1"],
     ["release", "list", "-o", "json"], ["release", "list", "--limit=2", "-o", "name"],
     ["ci", "list"], ["ci", "list", "--limit", "1", "-o", "name"], ["ci", "list", "-o", "yaml"],
+    ["release", "list", "-n", "team"], ["release", "list", "-n", "argocd", "-o", "name"],
+    ["release", "list", "-A", "-n", "team"], ["release", "list", "--app", "api", "-n", "team"],
+    ["release", "list", "-n", "nowhere"], ["ci", "list", "-A", "-o", "name"],
     ["get", "applications", "-o", "bogus"], ["get", "nosuchkind"],
     ["app", "list", "-l", "env in prod"], ["get", "applications", "-o", "jsonpath={.items[0"],
     ["get", "pipelines"], ["get", "apps", "-l", "env=none"], ["get", "stages", "-A"],
@@ -61,6 +64,7 @@ ELSEWHERE = [
     ["get", "applications", "-h"], ["release", "list", "--bogus"], ["app", "list", "extra"],
     ["get", "applications", "-o"], ["app", "sync", "web"], ["get", "applications", "-w"],
     ["get", "applications", "--", "x"], ["get", "applications", "-Ao", "name"],
+    ["ci", "list", "-n", "x"], ["ci", "list", "-l", "a=b"], ["release", "list", "-l", "a=b"],
 ]  # fmt: skip
 
 
