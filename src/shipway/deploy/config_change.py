@@ -37,19 +37,22 @@ class ConfigChange:
 
 
 def added_images(patch: str) -> dict[str, str]:
-    """The digests on the added lines of a unified diff, each with its image name."""
+    """The digests on the added lines of a unified diff, each with its image name (from
+    the line itself, or the nearest ``newName:`` above it in the hunk)."""
     found: dict[str, str] = {}
     name = ""
     for line in patch.splitlines():
         if line.startswith("@@"):
             name = ""
             continue
-        if not line.startswith("+") or line.startswith("+++"):
+        if line.startswith(("+++", "---")) or not line.startswith(("+", " ")):
             continue
         text = line[1:]
         named = _NEW_NAME.match(text)
-        if named:
+        if named:  # an added or unchanged (context) ``newName:`` names the digests below
             name = named.group(1)
+        if line.startswith(" "):
+            continue
         pinned = {d: n for n, d in _PINNED.findall(text)}
         for digest in DIGEST.findall(text):
             found.setdefault(digest, pinned.get(digest) or name)
@@ -59,7 +62,7 @@ def added_images(patch: str) -> dict[str, str]:
 def read(settings: Settings, url: str, commit: str) -> ConfigChange:
     """What ``commit`` of the config repository at ``url`` added (its first parent's diff)."""
     mirror = ConfigRepo(settings, url)
-    argv = ["show", "--no-color", "--format=%cI%n%s", "-U0", "--first-parent", commit]
+    argv = ["show", "--no-color", "--format=%cI%n%s", "-U5", "--first-parent", commit]
     if not (mirror.path / "HEAD").exists():
         mirror.fetch()
     try:

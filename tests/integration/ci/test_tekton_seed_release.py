@@ -10,6 +10,8 @@ registry) and git-update-deployment (which commits the
 built digest into the kustomization and pushes); the controller hears that
 push, syncs the Application onto podman, and the one release record of the
 source commit holds the run, the image and the config commit the run made.
+The same chain as a GitHub Actions job (``[github]``: build and push, the
+digest a job output, then commit it) ends in the same one release.
 """
 
 from __future__ import annotations
@@ -62,6 +64,33 @@ def _tekton_files() -> dict[str, str]:
     return files
 
 
+# The same chain as a GitHub Actions job: build and push, then commit the digest.
+WORKFLOW = """\
+on: {push: {branches: [main]}}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    outputs:
+      digest: ${{ steps.build.outputs.digest }}
+    steps:
+      - uses: actions/checkout@v4
+      - id: build
+        run: |
+          digest=$(shipway image build --no-sbom --push -t "${{ vars.IMAGE }}:$GITHUB_SHA" \\
+            -o 'jsonpath={.digest}' .)
+          echo "digest=$digest" >> "$GITHUB_OUTPUT"
+      - env: {DIGEST: "${{ steps.build.outputs.digest }}", IMAGE: "${{ vars.IMAGE }}"}
+        run: |
+          git clone -q "${{ vars.CONFIG_REPO }}" config && cd config
+          k=overlays/dev/kustomization.yaml
+          printf 'resources:\\n- ../../base\\nimages:\\n- name: app\\n' > $k
+          printf '  newName: %s\\n  digest: %s\\n' "$IMAGE" "$DIGEST" >> $k
+          git -c user.name=ci -c user.email=ci@shipway.local \\
+            commit -qam "[overlays/dev] image $IMAGE@$DIGEST"
+          git push -q origin HEAD:main
+"""
+
+
 def _repo(path: Path, files: dict[str, str], url: str) -> Repo:
     repo = Repo.init(path)
     repo.run("remote", "add", "origin", url)
@@ -96,7 +125,9 @@ def _config(image: str, port: int) -> dict[str, str]:
     }
 
 
-def _resources(src_url: str, config_url: str, image: str, registry: str) -> str:
+def _resources(src_url: str, config_url: str, image: str, registry: str, ci: str) -> str:
+    runner = (f'  runner: {{executor: podman}}\n  registryAliases: {{docker.io: "{registry}", '
+              f'ghcr.io: "{registry}"}}\n') if ci == "tekton" else ""  # fmt: skip
     return f"""\
 apiVersion: shipway.dev/v1alpha1
 kind: Pipeline
@@ -104,9 +135,7 @@ metadata: {{name: seed}}
 spec:
   source: {{repoURL: "{src_url}", branches: [main]}}
   applications: [web-dev]
-  runner: {{executor: podman}}
-  registryAliases: {{docker.io: "{registry}", ghcr.io: "{registry}"}}
-  vars: {{IMAGE: "{image}", CONFIG_REPO: "{config_url}"}}
+{runner}  vars: {{IMAGE: "{image}", CONFIG_REPO: "{config_url}"}}
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -144,8 +173,9 @@ def _wait(what: str, probe: Any, ctl: ControllerProc, timeout: float = 240.0) ->
 
 
 @pytest.mark.timeout(900)  # podman is slow under load
+@pytest.mark.parametrize("ci", ["tekton", "github"])
 def test_the_seed_pipeline_deploys_and_one_release_holds_it(
-    tmp_path: Path, seed_controller: ControllerProc, git_server: Any, registry: Any,
+    ci: str, tmp_path: Path, seed_controller: ControllerProc, git_server: Any, registry: Any,
     podman: dict[str, str], busybox_image: str, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
@@ -155,18 +185,18 @@ def test_the_seed_pipeline_deploys_and_one_release_holds_it(
         subprocess.run(["podman", "push", "-q", "--tls-verify=false", local, target],
                        env={**os.environ, **podman}, check=True, capture_output=True)  # fmt: skip
     ctl = seed_controller.start()
-    src_url, config_url = git_server.bare("seed/app"), git_server.bare("seed/config")
+    src_url, config_url = git_server.bare(f"seed-{ci}/app"), git_server.bare(f"seed-{ci}/config")
     for url in (src_url, config_url):
         install_post_receive(git_server.base / url.split("/", 3)[3], ctl.url, url,
                              ctl.tokens.git(url))  # fmt: skip
-    image, port = f"{registry.host}/seed/app", free_port()
+    image, port = f"{registry.host}/seed-{ci}/app", free_port()
     config = _repo(tmp_path / "config", _config(image, port), config_url)
     config.run("push", "-q", "origin", "HEAD:main")
     resource_store.apply(
-        ctl.store, parse_text(_resources(src_url, config_url, image, registry.host), "r.yaml")
+        ctl.store, parse_text(_resources(src_url, config_url, image, registry.host, ci), "r.yaml")
     )
     app = _repo(tmp_path / "app", {
-        **_tekton_files(),
+        **(_tekton_files() if ci == "tekton" else {".github/workflows/ci.yml": WORKFLOW}),
         "Dockerfile": f"FROM {base}\nCOPY index.html /www/\n"
                       'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n',
         "index.html": "hello from the seed pipeline\n"}, src_url)  # fmt: skip
@@ -175,13 +205,19 @@ def test_the_seed_pipeline_deploys_and_one_release_holds_it(
 
     (run,) = ctl.wait_runs(commit, 1, timeout=400)
     assert run["conclusion"] == "success", ctl.log()[-6000:]
-    digest = run["results"]["image-digest"]
-    assert digest.startswith("sha256:")
+    digest = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--format",
+                             "{{.Digest}}", f"docker://{image}:{commit}"], check=True,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    if ci == "tekton":
+        assert run["results"]["image-digest"] == digest
+    else:
+        assert run["jobs"][0]["outputs"]["digest"] == digest
     check = tmp_path / "check"
     subprocess.run(["git", "clone", "-q", config_url, str(check)], check=True)
     head = subprocess.run(["git", "-C", str(check), "log", "-1", "--format=%H %s"], check=True,
                           capture_output=True, text=True).stdout.split(" ", 1)  # fmt: skip
-    assert head[0] == run["results"]["config-commit"]
+    if ci == "tekton":
+        assert head[0] == run["results"]["config-commit"]
     assert head[1].strip() == f"[overlays/dev] image {image}@{digest}"
     assert f"newName: {image}\n  digest: {digest}\n" in (
         check / "overlays/dev/kustomization.yaml").read_text()  # fmt: skip

@@ -117,3 +117,6 @@ def test_added_images_reads_kustomize_and_pinned_references() -> None:
         f"@@ -20 +21 @@\n- digest: {'sha256:' + '4' * 64}\n"
     )
     assert added_images(patch) == {DIGEST: REPO, OTHER: "127.0.0.1:5000/other"}
+    unchanged_name = (f"@@ -1,3 +1,3 @@\n - name: app\n   newName: {REPO}\n-  newTag: x\n"
+                      f"+  digest: {DIGEST}\n")  # fmt: skip
+    assert added_images(unchanged_name) == {DIGEST: REPO}
