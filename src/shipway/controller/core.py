@@ -39,6 +39,7 @@ from shipway.controller import (
     accept,
     appsets,
     catchup,
+    ci_config,
     ci_runs,
     notifier,
     promotions,
@@ -333,6 +334,9 @@ class Controller:
             policy=getattr(result, "policy", None) or {},
         )
         report()
+        if result.revision:
+            ci_config.link(self.settings, self.store, self.tracker, app_name,
+                           str(result.revision))  # fmt: skip
         if result.ok:
             health = deploy_engine.wait_healthy(self.store, app_name, timeout=self.health_timeout)
             report(health=health, health_finished=now())

@@ -6,16 +6,20 @@ updater has returned). Each fact is stored as engine state keyed by what it is
 about, and every report re-links the releases it can: so a release record is
 complete once all facts are in, whatever their order. A release whose image a
 Kargo Warehouse made Freight of links that Freight, whichever of the two was
-recorded first. Touches only the store.
+recorded first. A config commit a CI run pushed itself (the run's image digest is
+in the commit's change) is that run's release's update, whichever of the run's end
+and the commit's sync is heard first (``config_committed``). Touches only the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import uuid
 from typing import Any
 
+from shipway.model.errors import ShipwayError
 from shipway.model.release import FAILED, RUNNING, Release, iso, now
 from shipway.model.resources import Resource
 from shipway.store import releases as release_store
@@ -24,6 +28,34 @@ from shipway.store import runs
 from shipway.store.db import Store
 
 _DEPLOY = "deploy-facts"
+_BUILT = "ci-built"  # app|digest: the release whose CI run named that image digest
+_CONFIG = "ci-config"  # app|digest: a config commit (not the updater's) that added it
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def built_images(record: dict[str, Any]) -> dict[str, str]:
+    """The image digests a CI run's record names (its results and its jobs' outputs, such
+    as Tekton's ``IMAGE_DIGEST``), each with the repository a sibling value names (an
+    ``IMAGE_URL`` without its tag), '' when none does."""
+    groups = [record.get("results"), *[j.get("outputs") for j in record.get("jobs") or []]]
+    found: dict[str, str] = {}
+    for values in groups:
+        if not isinstance(values, dict):
+            continue
+        texts = [str(v) for v in values.values() if isinstance(v, (str, int, float))]
+        repos = [_untagged(t) for t in texts if "/" in t and not _DIGEST.search(t)
+                 and " " not in t.strip() and "://" not in t]  # fmt: skip
+        name = repos[0] if len(repos) == 1 else ""
+        for text in texts:
+            for digest in _DIGEST.findall(text):
+                found[digest] = found.get(digest) or name  # a named one wins
+    return found
+
+
+def _untagged(ref: str) -> str:
+    """``host:5000/acme/app:tag`` → ``host:5000/acme/app``."""
+    head, sep, tag = ref.strip().rpartition(":")
+    return head if sep and "/" not in tag else ref.strip()
 
 
 def freight_images(body: dict[str, Any]) -> set[str]:
@@ -91,6 +123,65 @@ class ReleaseTracker:
                     msg += f": {reason}"
                 rel.finish("ci", ok, msg)
                 release_store.save(self.store, rel)
+                if ok:
+                    self._built(rel, record)
+
+    def _built(self, rel: Release, record: dict[str, Any]) -> None:
+        """Keep the digests the run named; one a config commit already added links it."""
+        for digest, name in built_images(record).items():
+            key = f"{rel.app}|{digest}"
+            runs.put_state(self.store, _BUILT, key, "built",
+                           {"release": rel.id, "run": rel.ci_run, "image": name})  # fmt: skip
+            found = runs.get_state(self.store, _CONFIG, key)
+            if found and not rel.config_commit:
+                facts = found[1]
+                self._link_config(rel, digest, facts.get("image") or name, facts)
+                return
+
+    def config_committed(
+        self, app: str, commit: str, committed: dt.datetime, images: dict[str, str]
+    ) -> Release | None:
+        """The reconciler synced config ``commit`` of ``app``, which no release's update
+        made: when it added (``images``: digest → image name) a digest a CI run of ``app``'s
+        named, it is that run's update (the run pushed it, as the Tekton catalog's
+        ``git-update-deployment`` does); kept either way for a run that ends later."""
+        with self._lock:
+            recent = release_store.list_releases(self.store, app=app, limit=20)
+            if any(r.config_commit == commit for r in recent):
+                return None
+            for digest, name in images.items():
+                key = f"{app}|{digest}"
+                facts = {"config_commit": commit, "committed": iso(committed), "image": name}
+                runs.put_state(self.store, _CONFIG, key, "committed", facts)
+                built = runs.get_state(self.store, _BUILT, key)
+                if built is None:
+                    continue
+                try:
+                    rel = release_store.get(self.store, str(built[1]["release"]))
+                except ShipwayError:
+                    continue
+                if rel.status == RUNNING and not rel.config_commit:
+                    self._link_config(rel, digest, name or str(built[1].get("image") or ""),
+                                      facts)  # fmt: skip
+                    return rel
+            return None
+
+    def _link_config(self, rel: Release, digest: str, name: str, facts: dict[str, Any]) -> None:
+        """``rel``'s CI run pushed config commit ``facts['config_commit']`` with ``digest``:
+        its image, update (made by the run, which says so) and sync stages follow."""
+        at = _t(facts.get("committed")) or now()
+        rel.image = f"{name}@{digest}" if name else digest
+        rel.freight = rel.freight or self._freight_of(rel.image)
+        rel.start("image", at)
+        rel.finish("image", True, f"pushed by CI run {rel.ci_run}", at=at)
+        rel.start("update", at)
+        rel.config_commit = str(facts["config_commit"])
+        rel.finish("update", True,
+                   f"config commit {rel.config_commit[:12]} made by CI run {rel.ci_run}",
+                   at=at)  # fmt: skip
+        rel.start("sync", at)
+        release_store.save(self.store, rel)
+        self._apply_deploy_facts(rel)
 
     def ci_error(self, commit: str, message: str) -> None:
         with self._lock:
