@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,19 +27,12 @@ from shipway.promote import start as start_mod
 from shipway.promote.providers import job as job_provider
 from shipway.settings import Settings
 from shipway.store import resources as store_resources
-from shipway.store.db import Store, open_store
+from shipway.store.db import Store
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "events"))
 from prometheus_proc import running
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(shipway_home: Path) -> Iterator[Store]:
-    s = open_store(Settings())
-    yield s
-    s.close()
 
 
 def _verify(store: Store, freight: str, timeout: float = 60.0) -> dict[str, Any]:

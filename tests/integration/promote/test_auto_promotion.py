@@ -9,13 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from verify_helpers import Health, add_freight, docs, health_server, setup
+from verify_helpers import Health, add_freight, docs, setup
 
 from shipway.cli.main import cli
 from shipway.model.errors import ConflictError, PermissionDeniedError
@@ -28,19 +26,6 @@ from shipway.store.db import Store, open_store
 
 pytestmark = pytest.mark.integration
 AUTO = [{"stageSelector": {"name": "glob:*"}, "autoPromotionEnabled": True, "autoRollback": {}}]
-
-
-@pytest.fixture
-def store(shipway_home: Path) -> Iterator[Store]:
-    s = open_store(Settings())
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def health() -> Iterator[Health]:
-    with health_server() as h:
-        yield h
 
 
 def cycle(store: Store, rounds: int = 60) -> None:

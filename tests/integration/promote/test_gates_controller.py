@@ -5,13 +5,13 @@ survives a restart of the process that ticks it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from verify_helpers import Health, add_freight, docs, health_server, setup
+from verify_helpers import Health, add_freight, docs, setup
 
 from shipway.controller.core import Controller
 from shipway.promote import lifecycle, runner, verification
@@ -21,19 +21,6 @@ from shipway.store import resources as store_resources
 from shipway.store.db import Store, open_store
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(shipway_home: Path) -> Iterator[Store]:
-    s = open_store(Settings())
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def health() -> Iterator[Health]:
-    with health_server() as h:
-        yield h
 
 
 def wait(what: str, cond: Callable[[], Any], timeout: float = 30.0) -> None:

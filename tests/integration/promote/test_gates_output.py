@@ -5,33 +5,18 @@ stored, the table the command's own line."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
-from verify_helpers import Health, add_freight, docs, health_server, setup
+from verify_helpers import Health, add_freight, docs, setup
 
 from cli_runner import run
 from shipway.promote import runner
 from shipway.promote import start as start_mod
 from shipway.settings import Settings
-from shipway.store.db import Store, open_store
+from shipway.store.db import Store
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(shipway_home: Path) -> Iterator[Store]:
-    s = open_store(Settings())
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def health() -> Iterator[Health]:
-    with health_server() as h:
-        yield h
 
 
 def test_approve_abort_and_refresh_print_the_object(

@@ -25,18 +25,10 @@ from shipway.cli.main import cli
 from shipway.cluster.memory import MemoryTarget
 from shipway.model.errors import NotFoundError
 from shipway.model.resources import Resource, parse_text
-from shipway.settings import Settings
 from shipway.store import resources as store_resources
-from shipway.store.db import Store, open_store
+from shipway.store.db import Store
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(shipway_home: Path) -> Iterator[Store]:
-    s = open_store(Settings())
-    yield s
-    s.close()
 
 
 @pytest.fixture

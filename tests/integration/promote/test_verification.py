@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from verify_helpers import Health, add_freight, docs, health_server, setup
+from verify_helpers import Health, add_freight, docs, setup
 
 from shipway.model.errors import ConflictError
 from shipway.promote import lifecycle, records, runner, verification
@@ -24,22 +22,9 @@ from shipway.settings import Settings
 from shipway.store import events as store_events
 from shipway.store import resources as store_resources
 from shipway.store import runs
-from shipway.store.db import Store, open_store
+from shipway.store.db import Store
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(shipway_home: Path) -> Iterator[Store]:
-    s = open_store(Settings())
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def health() -> Iterator[Health]:
-    with health_server() as h:
-        yield h
 
 
 def promote(store: Store, stage: str, freight: str, actor: str = "alice") -> str:
