@@ -25,15 +25,15 @@ Touches the network (``base.http``) only.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from shipway.git.forge import default_api, project_from_url
+from shipway.model.events import epoch_of
 from shipway.notify.flux import wire
 from shipway.notify.services.base import DeliveryError
-from shipway.notify.services.flux_providers import _Flux, _subject
+from shipway.notify.services.flux_providers import _Flux, _subject, sorted_metadata
 
 _LABEL = re.compile(r"[^a-zA-Z0-9_]")
 
@@ -111,7 +111,7 @@ class Alertmanager(_Flux):
 
 def _unix(rfc3339: str) -> int:
     try:
-        return int(dt.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp())
+        return int(epoch_of(rfc3339) or 0)
     except ValueError:
         return 0
 
@@ -123,7 +123,7 @@ class Grafana(_Flux):
         opts = self.config.options
         event = wire(payload)
         obj = event.get("involvedObject") or {}
-        meta = sorted((str(k), str(v)) for k, v in (event.get("metadata") or {}).items())
+        meta = sorted_metadata(event)
         tags = ["flux", str(event.get("reportingController", ""))]
         tags += [f"{k.replace(':', '|')}: {v.replace(':', '|')}" for k, v in meta]
         tags += [f"{f}: {obj.get(f, '')}" for f in ("kind", "name", "namespace")]

@@ -31,14 +31,10 @@ from typing import Any
 
 from shipway.notify.flux import wire
 from shipway.notify.services.base import DeliveryError, http
-from shipway.notify.services.flux_providers import _Flux
+from shipway.notify.services.flux_providers import _Flux, sorted_metadata
 
 TELEGRAM = "https://api.telegram.org"
 _SPECIAL = "\\.-_[]()~>`#+=|{}!*"
-
-
-def _meta(event: dict[str, Any]) -> list[tuple[str, str]]:
-    return sorted((str(k), str(v)) for k, v in (event.get("metadata") or {}).items())
 
 
 def escape(text: str) -> str:
@@ -55,7 +51,7 @@ class Webex(_Flux):
         emoji = "💣" if event.get("severity") == "error" else "✅"
         lines = [f"{emoji} **{str(obj.get('kind', '')).lower()}/{obj.get('name', '')}."
                  f"{obj.get('namespace', '')}**", str(event.get("message", ""))]  # fmt: skip
-        lines += [f">**{k}**: {v}" for k, v in _meta(event)]
+        lines += [f">**{k}**: {v}" for k, v in sorted_metadata(event)]
         body = {"roomId": str(self.config.options.get("channel") or ""),
                 "markdown": "\n".join(lines) + "\n"}  # fmt: skip
         token = str(self.config.options.get("token") or "")
@@ -79,7 +75,7 @@ class Telegram(_Flux):
         emoji = "🚨" if event.get("severity") == "error" else "💫"
         heading = (f"{emoji} {str(obj.get('kind', '')).lower()}/{obj.get('name', '')}/"
                    f"{obj.get('namespace', '')}")  # fmt: skip
-        meta = "".join(f"\\- *{escape(k)}*: {escape(v)}\n" for k, v in _meta(event))
+        meta = "".join(f"\\- *{escape(k)}*: {escape(v)}\n" for k, v in sorted_metadata(event))
         text = f"*{escape(heading)}*\n{escape(str(event.get('message', '')))}\n{meta}"
         chat, sep, thread = channel.partition(":")
         body = {"chat_id": chat, "text": text, "parse_mode": "MarkdownV2"}
@@ -106,7 +102,7 @@ class Matrix(_Flux):
         txn = hashlib.sha1(json.dumps(event, sort_keys=True).encode()).hexdigest()
         room = urllib.parse.quote(str(opts.get("channel") or ""), safe="")
         url = f"{self.address.rstrip('/')}/_matrix/client/r0/rooms/{room}/send/m.room.message/{txn}"
-        meta = "".join(f"- {k}: {v}\n" for k, v in _meta(event))
+        meta = "".join(f"- {k}: {v}\n" for k, v in sorted_metadata(event))
         body = {"body": f"{_heading(event)}\n{event.get('message', '')}\n{meta}",
                 "msgtype": "m.text"}  # fmt: skip
         headers = {"Content-Type": "application/json",
@@ -121,7 +117,7 @@ class Lark(_Flux):
         self, payload: dict[str, Any], recipient: str, previous: dict[str, Any]
     ) -> dict[str, Any]:
         event = wire(payload)
-        meta = "".join(f"{k}: {v}\n" for k, v in _meta(event))
+        meta = "".join(f"{k}: {v}\n" for k, v in sorted_metadata(event))
         text = f"**{event.get('message', '')}**\n\n{meta}"
         color = "red" if event.get("severity") == "error" else "turquoise"
         card = {

@@ -56,6 +56,11 @@ from shipway.notify.services.base import TIMEOUT, DeliveryError, Service, http
 from shipway.notify.services.tls import client_context
 
 
+def sorted_metadata(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's metadata as ``(key, value)`` strings, sorted by key."""
+    return sorted((str(k), str(v)) for k, v in (event.get("metadata") or {}).items())
+
+
 def _subject(event: dict[str, Any]) -> str:
     obj = event.get("involvedObject") or {}
     ns = f".{obj['namespace']}" if obj.get("namespace") else ""
